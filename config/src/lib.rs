@@ -1,0 +1,370 @@
+//! rhei's typed configuration. A [`RawConfig`] (every field optional) is layered from the TOML
+//! file, then `RHEI_*` environment variables, then command-line flags; [`RawConfig::validate`]
+//! fills defaults and checks values, producing a [`Config`] with one section per crate. This is
+//! the only crate that reads configuration files or environment variables.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// A configuration problem, reported before anything starts.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("could not read configuration file \"{path}\": {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("invalid configuration file \"{path}\": {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid value for {key}: \"{value}\" ({expected})")]
+    InvalidValue { key: String, value: String, expected: &'static str },
+}
+
+/// How durable an acknowledged commit is: SQLite's `synchronous` pragma.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Synchronous {
+    /// No fsync: a power loss may lose recent commits (a process crash does not).
+    Off,
+    /// fsync at WAL checkpoints: a power loss may lose the last commits, never corrupts.
+    Normal,
+    /// fsync every commit.
+    Full,
+}
+
+/// What an OLAP-routed query waits for before it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Consistency {
+    /// Wait until the OLAP copy has applied every commit made before the query started.
+    Strong,
+    /// Run on whatever the OLAP copy has applied.
+    Eventual,
+}
+
+/// Which engine a statement is sent to, when forced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RouteOverride {
+    Auto,
+    Oltp,
+    Olap,
+}
+
+macro_rules! parse_enum {
+    ($ty:ty, $key:expr, $value:expr, { $($name:literal => $variant:expr),+ $(,)? }) => {{
+        match $value.to_ascii_lowercase().as_str() {
+            $($name => Ok($variant),)+
+            _ => Err(ConfigError::InvalidValue {
+                key: $key.to_string(),
+                value: $value.to_string(),
+                expected: concat!("one of:", $(" ", $name),+),
+            }),
+        }
+    }};
+}
+
+impl Synchronous {
+    /// Parses `off`, `normal` or `full`.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidValue`] for anything else.
+    pub fn parse(key: &str, value: &str) -> Result<Self, ConfigError> {
+        parse_enum!(Self, key, value, { "off" => Self::Off, "normal" => Self::Normal, "full" => Self::Full })
+    }
+    /// The value of SQLite's `PRAGMA synchronous`.
+    pub fn pragma_value(self) -> &'static str {
+        match self {
+            Self::Off => "OFF",
+            Self::Normal => "NORMAL",
+            Self::Full => "FULL",
+        }
+    }
+}
+
+impl Consistency {
+    /// Parses `strong` or `eventual`.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidValue`] for anything else.
+    pub fn parse(key: &str, value: &str) -> Result<Self, ConfigError> {
+        parse_enum!(Self, key, value, { "strong" => Self::Strong, "eventual" => Self::Eventual })
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Strong => "strong",
+            Self::Eventual => "eventual",
+        }
+    }
+}
+
+impl RouteOverride {
+    /// Parses `auto`, `oltp` or `olap`.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidValue`] for anything else.
+    pub fn parse(key: &str, value: &str) -> Result<Self, ConfigError> {
+        parse_enum!(Self, key, value, { "auto" => Self::Auto, "oltp" => Self::Oltp, "olap" => Self::Olap })
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Oltp => "oltp",
+            Self::Olap => "olap",
+        }
+    }
+}
+
+/// The `[engine]` section, as used by rhei-engine.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Holds `oltp.db` (SQLite, WAL).
+    pub data_dir: PathBuf,
+    pub synchronous: Synchronous,
+    pub consistency: Consistency,
+    /// How often the background loop moves the change log into the OLAP copy.
+    pub sync_interval: Duration,
+    /// Most change-log events read per sync step.
+    pub sync_batch_events: usize,
+    /// SQLite reader connections (threads).
+    pub readers: usize,
+    /// Autocommit writes merged into one SQLite transaction, at most.
+    pub group_commit_max: usize,
+    /// DataFusion's target partitions (0 = number of cores).
+    pub olap_threads: usize,
+}
+
+impl EngineConfig {
+    /// Defaults with the given data directory; what tests and the Rust API start from.
+    pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            synchronous: Synchronous::Normal,
+            consistency: Consistency::Strong,
+            sync_interval: Duration::from_millis(100),
+            sync_batch_events: 1_000_000,
+            readers: 4,
+            group_commit_max: 1024,
+            olap_threads: 0,
+        }
+    }
+}
+
+/// A user allowed to log in, from `[server.users.NAME]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct UserConfig {
+    pub password: Option<String>,
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+/// The `[server]` section, as used by rhei-proxy.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    /// `trust` (default) or `password` / `scram-sha-256` (users below).
+    pub auth: String,
+    pub users: BTreeMap<String, UserConfig>,
+    pub max_connections: usize,
+}
+
+/// Validated configuration for every crate.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub engine: EngineConfig,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    pub listen: Option<String>,
+    pub auth: Option<String>,
+    #[serde(default)]
+    pub users: BTreeMap<String, UserConfig>,
+    pub max_connections: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEngine {
+    pub data_dir: Option<PathBuf>,
+    pub synchronous: Option<String>,
+    pub consistency: Option<String>,
+    pub sync_interval_ms: Option<u64>,
+    pub sync_batch_events: Option<usize>,
+    pub readers: Option<usize>,
+    pub group_commit_max: Option<usize>,
+    pub olap_threads: Option<usize>,
+}
+
+/// Configuration before defaults and validation; each layer overwrites what it sets.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub server: RawServer,
+    #[serde(default)]
+    pub engine: RawEngine,
+}
+
+/// Default listen address: loopback only, one above Postgres's port.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:5433";
+/// Default data directory, relative to the working directory.
+pub const DEFAULT_DATA_DIR: &str = "./rhei-data";
+
+impl RawConfig {
+    /// Reads a TOML file.
+    ///
+    /// # Errors
+    /// Unreadable file, or TOML that does not match the schema (unknown keys are errors).
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        Self::from_toml(&text).map_err(|message| ConfigError::Parse { path: path.to_path_buf(), message })
+    }
+
+    fn from_toml(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// Applies `RHEI_SERVER_LISTEN`, `RHEI_ENGINE_DATA_DIR`, ... from the given variables
+    /// (pass `std::env::vars()`); a variable overrides the file.
+    ///
+    /// # Errors
+    /// A numeric variable that does not parse.
+    pub fn apply_env(&mut self, vars: impl IntoIterator<Item = (String, String)>) -> Result<(), ConfigError> {
+        for (key, value) in vars {
+            let Some(name) = key.strip_prefix("RHEI_") else { continue };
+            match name {
+                "SERVER_LISTEN" | "LISTEN" => self.server.listen = Some(value),
+                "SERVER_AUTH" => self.server.auth = Some(value),
+                "SERVER_MAX_CONNECTIONS" => self.server.max_connections = Some(parse_num(&key, &value)?),
+                "ENGINE_DATA_DIR" | "DATA_DIR" => self.engine.data_dir = Some(value.into()),
+                "ENGINE_SYNCHRONOUS" => self.engine.synchronous = Some(value),
+                "ENGINE_CONSISTENCY" => self.engine.consistency = Some(value),
+                "ENGINE_SYNC_INTERVAL_MS" => self.engine.sync_interval_ms = Some(parse_num(&key, &value)?),
+                "ENGINE_SYNC_BATCH_EVENTS" => self.engine.sync_batch_events = Some(parse_num(&key, &value)?),
+                "ENGINE_READERS" => self.engine.readers = Some(parse_num(&key, &value)?),
+                "ENGINE_GROUP_COMMIT_MAX" => self.engine.group_commit_max = Some(parse_num(&key, &value)?),
+                "ENGINE_OLAP_THREADS" => self.engine.olap_threads = Some(parse_num(&key, &value)?),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Fills defaults and checks every value.
+    ///
+    /// # Errors
+    /// The first invalid value found.
+    pub fn validate(self) -> Result<Config, ConfigError> {
+        let listen_text = self.server.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+        let listen = listen_text.parse().map_err(|_| ConfigError::InvalidValue {
+            key: "server.listen".into(),
+            value: listen_text.clone(),
+            expected: "an address such as 127.0.0.1:5433",
+        })?;
+        let auth = self.server.auth.unwrap_or_else(|| "trust".into()).to_ascii_lowercase();
+        if !matches!(auth.as_str(), "trust" | "password" | "scram-sha-256") {
+            return Err(ConfigError::InvalidValue {
+                key: "server.auth".into(),
+                value: auth,
+                expected: "one of: trust password scram-sha-256",
+            });
+        }
+        let mut engine = EngineConfig::with_data_dir(self.engine.data_dir.unwrap_or_else(|| DEFAULT_DATA_DIR.into()));
+        if let Some(v) = self.engine.synchronous {
+            engine.synchronous = Synchronous::parse("engine.synchronous", &v)?;
+        }
+        if let Some(v) = self.engine.consistency {
+            engine.consistency = Consistency::parse("engine.consistency", &v)?;
+        }
+        if let Some(ms) = self.engine.sync_interval_ms {
+            engine.sync_interval = Duration::from_millis(ms.max(1));
+        }
+        if let Some(n) = self.engine.sync_batch_events {
+            engine.sync_batch_events = positive("engine.sync_batch_events", n)?;
+        }
+        if let Some(n) = self.engine.readers {
+            engine.readers = positive("engine.readers", n)?;
+        }
+        if let Some(n) = self.engine.group_commit_max {
+            engine.group_commit_max = positive("engine.group_commit_max", n)?;
+        }
+        if let Some(n) = self.engine.olap_threads {
+            engine.olap_threads = n;
+        }
+        let server = ServerConfig {
+            listen,
+            auth,
+            users: self.server.users,
+            max_connections: positive("server.max_connections", self.server.max_connections.unwrap_or(500))?,
+        };
+        Ok(Config { server, engine })
+    }
+}
+
+fn parse_num<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, ConfigError> {
+    value.trim().parse().map_err(|_| ConfigError::InvalidValue {
+        key: key.to_string(),
+        value: value.to_string(),
+        expected: "a non-negative integer",
+    })
+}
+
+fn positive(key: &str, n: usize) -> Result<usize, ConfigError> {
+    if n == 0 {
+        return Err(ConfigError::InvalidValue { key: key.into(), value: "0".into(), expected: "at least 1" });
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_serve_loopback_from_rhei_data() {
+        let cfg = RawConfig::default().validate().unwrap();
+        assert_eq!(cfg.server.listen.to_string(), "127.0.0.1:5433");
+        assert_eq!(cfg.engine.data_dir, PathBuf::from("./rhei-data"));
+        assert_eq!(cfg.engine.consistency, Consistency::Strong);
+        assert_eq!(cfg.engine.synchronous, Synchronous::Normal);
+        assert_eq!(cfg.server.auth, "trust");
+    }
+
+    #[test]
+    fn env_overrides_file() {
+        let mut raw = RawConfig::from_toml(
+            "[server]\nlisten = \"127.0.0.1:7000\"\n[engine]\nsynchronous = \"full\"\nsync_interval_ms = 5\n",
+        )
+        .unwrap();
+        raw.apply_env([("RHEI_SERVER_LISTEN".to_string(), "127.0.0.1:7001".to_string())]).unwrap();
+        let cfg = raw.validate().unwrap();
+        assert_eq!(cfg.server.listen.port(), 7001);
+        assert_eq!(cfg.engine.synchronous, Synchronous::Full);
+        assert_eq!(cfg.engine.sync_interval, Duration::from_millis(5));
+    }
+
+    #[test]
+    fn bad_values_are_rejected_with_the_key() {
+        let raw = RawConfig::from_toml("[engine]\nconsistency = \"sometimes\"\n").unwrap();
+        let err = raw.validate().unwrap_err().to_string();
+        assert!(err.contains("engine.consistency"), "{err}");
+        assert!(RawConfig::from_toml("[engine]\nbogus = 1\n").is_err());
+        let mut raw = RawConfig::default();
+        assert!(raw.apply_env([("RHEI_ENGINE_READERS".into(), "many".into())]).is_err());
+    }
+
+    #[test]
+    fn users_are_read_from_the_file() {
+        let raw = RawConfig::from_toml(
+            "[server]\nauth = \"scram-sha-256\"\n[server.users.alice]\npassword = \"s3cret\"\nread_only = true\n",
+        )
+        .unwrap();
+        let cfg = raw.validate().unwrap();
+        assert!(cfg.server.users["alice"].read_only);
+    }
+}

@@ -1,0 +1,168 @@
+//! rhei's catalog: the declared shape of every user table, kept in `_rhei_catalog` inside the
+//! SQLite file so it commits atomically with the DDL that changes it. The in-memory [`Catalog`]
+//! is an immutable snapshot swapped whole on DDL; readers never see a half-applied change.
+
+pub mod store;
+pub mod types;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow::datatypes::{Schema, SchemaRef};
+use datafusion::sql::sqlparser::ast::{Ident, ObjectName, ObjectNamePart};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{EngineError, Result};
+pub use types::{DeclaredType, PgType};
+
+/// Stable identifier of a table; survives renames. Used as the change log's table key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct TableId(pub i64);
+
+/// One column as declared.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColumnDef {
+    pub name: String,
+    pub ty: PgType,
+    pub not_null: bool,
+    pub is_serial: bool,
+    /// The DEFAULT expression as written (Postgres SQL), for catalogs and `\d`.
+    pub default_sql: Option<String>,
+}
+
+/// One user table as declared.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TableDef {
+    pub id: TableId,
+    pub name: String,
+    pub columns: Vec<ColumnDef>,
+    /// Column positions of the primary key, in key order; empty for tables without one.
+    pub primary_key: Vec<usize>,
+    /// Column position lists of UNIQUE constraints.
+    pub unique: Vec<Vec<usize>>,
+}
+
+impl TableDef {
+    /// Position of a column by its (already normalized) name.
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+
+    /// The Arrow schema of the table's rows (user columns only).
+    pub fn arrow_schema(&self) -> SchemaRef {
+        Arc::new(Schema::new(
+            self.columns.iter().map(|c| c.ty.arrow_field(&c.name, !c.not_null)).collect::<Vec<_>>(),
+        ))
+    }
+
+    /// Whether the single-column integer primary key is SQLite's rowid alias, so lookups by it
+    /// are rowid lookups.
+    pub fn rowid_alias(&self) -> Option<usize> {
+        match self.primary_key.as_slice() {
+            [i] if matches!(self.columns[*i].ty, PgType::Int2 | PgType::Int4 | PgType::Int8) => Some(*i),
+            _ => None,
+        }
+    }
+
+    /// Name PostgreSQL would give the primary key constraint.
+    pub fn pkey_name(&self) -> String {
+        format!("{}_pkey", self.name)
+    }
+}
+
+/// An immutable view of all tables.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    tables: BTreeMap<String, Arc<TableDef>>,
+}
+
+impl Catalog {
+    pub fn from_tables(tables: impl IntoIterator<Item = TableDef>) -> Self {
+        Self { tables: tables.into_iter().map(|t| (t.name.clone(), Arc::new(t))).collect() }
+    }
+
+    /// A table by normalized name.
+    pub fn get(&self, name: &str) -> Option<&Arc<TableDef>> {
+        self.tables.get(name)
+    }
+
+    /// A table by name, or the Postgres error for a missing relation.
+    ///
+    /// # Errors
+    /// [`EngineError::UndefinedTable`].
+    pub fn require(&self, name: &str) -> Result<&Arc<TableDef>> {
+        self.get(name).ok_or_else(|| EngineError::UndefinedTable { name: name.to_string() })
+    }
+
+    pub fn by_id(&self, id: TableId) -> Option<&Arc<TableDef>> {
+        self.tables.values().find(|t| t.id == id)
+    }
+
+    pub fn tables(&self) -> impl Iterator<Item = &Arc<TableDef>> {
+        self.tables.values()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tables.is_empty()
+    }
+}
+
+/// Normalizes an identifier as PostgreSQL does: unquoted names fold to lower case, quoted names
+/// keep their spelling.
+pub fn normalize_ident(ident: &Ident) -> String {
+    if ident.quote_style.is_some() { ident.value.clone() } else { ident.value.to_lowercase() }
+}
+
+/// The table name an object name refers to. rhei has one schema, `public`; `public.t` and
+/// `t` are the same table.
+///
+/// # Errors
+/// [`EngineError::UndefinedTable`] for other schemas (`pg_catalog` is the front end's).
+pub fn table_name(name: &ObjectName) -> Result<String> {
+    let parts: Vec<String> = name
+        .0
+        .iter()
+        .map(|p| match p {
+            ObjectNamePart::Identifier(ident) => normalize_ident(ident),
+            other => other.to_string(),
+        })
+        .collect();
+    match parts.as_slice() {
+        [table] => Ok(table.clone()),
+        [schema, table] if schema == "public" => Ok(table.clone()),
+        _ => Err(EngineError::UndefinedTable { name: name.to_string() }),
+    }
+}
+
+/// Quotes an identifier for SQLite (and Postgres): always double-quoted, inner quotes doubled,
+/// so no name is ever pasted into SQL unquoted.
+pub fn quote_ident(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 2);
+    out.push('"');
+    for ch in name.chars() {
+        if ch == '"' {
+            out.push('"');
+        }
+        out.push(ch);
+    }
+    out.push('"');
+    out
+}
+
+/// Quotes a string literal for SQLite.
+pub fn quote_literal(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_fold_like_postgres_and_quote_safely() {
+        assert_eq!(normalize_ident(&Ident::new("MyTable")), "mytable");
+        assert_eq!(normalize_ident(&Ident::with_quote('"', "MyTable")), "MyTable");
+        assert_eq!(quote_ident("we\"ird name"), "\"we\"\"ird name\"");
+        assert_eq!(quote_literal("it's"), "'it''s'");
+    }
+}

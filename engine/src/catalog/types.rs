@@ -1,0 +1,264 @@
+//! Declared PostgreSQL column types and what each becomes in SQLite storage and in Arrow.
+//! SQLite forgets declared types, so rhei keeps them here (DESIGN.md, Types). The storage
+//! conventions fixed here are shared with `oltp::functions`: timestamps are INTEGER microseconds
+//! since the Unix epoch (UTC), dates INTEGER days, booleans INTEGER 0/1, numeric exact TEXT,
+//! uuid canonical TEXT.
+
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, TimeUnit};
+use datafusion::sql::sqlparser::ast::{CharacterLength, DataType as SqlType, ExactNumberInfo, TimezoneInfo};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{EngineError, Result};
+
+/// Arrow field metadata key carrying the declared Postgres type (e.g. `character varying(20)`),
+/// so front ends can report exact type OIDs and typmods for table columns.
+pub const PG_TYPE_METADATA: &str = "rhei.pg_type";
+
+/// Scale used in Arrow for `numeric` declared without precision and scale.
+pub const UNCONSTRAINED_NUMERIC_SCALE: i8 = 10;
+const MAX_DECIMAL128_PRECISION: u8 = 38;
+
+/// A declared column type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PgType {
+    Int2,
+    Int4,
+    Int8,
+    Float4,
+    Float8,
+    /// `numeric(p,s)`; `None` for unconstrained `numeric`.
+    Numeric { precision: Option<u8>, scale: Option<i8> },
+    Text,
+    Varchar(Option<u32>),
+    Bpchar(Option<u32>),
+    Bool,
+    Date,
+    Timestamp,
+    Timestamptz,
+    Bytea,
+    Uuid,
+    Json,
+    Jsonb,
+}
+
+/// A type as written in DDL, with whether it was one of the serial pseudo-types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeclaredType {
+    pub ty: PgType,
+    pub is_serial: bool,
+}
+
+impl PgType {
+    /// Maps a parsed SQL type to a column type.
+    ///
+    /// # Errors
+    /// [`EngineError::UndefinedType`] for types rhei does not store.
+    pub fn from_sql(sql: &SqlType) -> Result<DeclaredType> {
+        let plain = |ty| Ok(DeclaredType { ty, is_serial: false });
+        match sql {
+            SqlType::Int2(_) | SqlType::SmallInt(_) => plain(Self::Int2),
+            SqlType::Int(_) | SqlType::Int4(_) | SqlType::Integer(_) => plain(Self::Int4),
+            SqlType::Int8(_) | SqlType::BigInt(_) => plain(Self::Int8),
+            SqlType::Float4 | SqlType::Real => plain(Self::Float4),
+            SqlType::Float8 | SqlType::DoublePrecision | SqlType::Double(_) => plain(Self::Float8),
+            SqlType::Float(info) => match info {
+                ExactNumberInfo::Precision(p) if *p <= 24 => plain(Self::Float4),
+                _ => plain(Self::Float8),
+            },
+            SqlType::Numeric(info) | SqlType::Decimal(info) => {
+                let (precision, scale) = match info {
+                    ExactNumberInfo::None => (None, None),
+                    ExactNumberInfo::Precision(p) => (Some(*p), Some(0)),
+                    ExactNumberInfo::PrecisionAndScale(p, s) => (Some(*p), Some(*s)),
+                };
+                if let Some(p) = precision
+                    && (p == 0 || p > u64::from(MAX_DECIMAL128_PRECISION))
+                {
+                    return Err(EngineError::unsupported(format!(
+                        "numeric precision {p} (rhei supports 1 to {MAX_DECIMAL128_PRECISION})"
+                    )));
+                }
+                let scale = match scale {
+                    Some(s) if s < 0 || Some(s as u64) > precision => {
+                        return Err(EngineError::unsupported(format!("numeric scale {s}")));
+                    }
+                    s => s.map(|s| s as i8),
+                };
+                plain(Self::Numeric { precision: precision.map(|p| p as u8), scale })
+            }
+            SqlType::Text | SqlType::String(None) => plain(Self::Text),
+            SqlType::Varchar(len) | SqlType::CharacterVarying(len) => plain(Self::Varchar(char_len(len)?)),
+            SqlType::Char(len) | SqlType::Character(len) => plain(Self::Bpchar(Some(char_len(len)?.unwrap_or(1)))),
+            SqlType::Bool | SqlType::Boolean => plain(Self::Bool),
+            SqlType::Date => plain(Self::Date),
+            SqlType::Timestamp(_, TimezoneInfo::WithTimeZone | TimezoneInfo::Tz) => plain(Self::Timestamptz),
+            SqlType::Timestamp(_, _) => plain(Self::Timestamp),
+            SqlType::Bytea => plain(Self::Bytea),
+            SqlType::Uuid => plain(Self::Uuid),
+            SqlType::JSON => plain(Self::Json),
+            SqlType::JSONB => plain(Self::Jsonb),
+            SqlType::Custom(name, _) => {
+                let name = name.to_string().to_ascii_lowercase();
+                let serial = |ty| Ok(DeclaredType { ty, is_serial: true });
+                match name.trim_matches('"') {
+                    "smallserial" | "serial2" => serial(Self::Int2),
+                    "serial" | "serial4" => serial(Self::Int4),
+                    "bigserial" | "serial8" => serial(Self::Int8),
+                    "timestamptz" => plain(Self::Timestamptz),
+                    "bpchar" => plain(Self::Bpchar(None)),
+                    "float" => plain(Self::Float8),
+                    other => Err(EngineError::UndefinedType { name: other.to_string() }),
+                }
+            }
+            other => Err(EngineError::UndefinedType { name: other.to_string().to_ascii_lowercase() }),
+        }
+    }
+
+    /// The Arrow type of this column in the OLAP copy and in query results.
+    pub fn arrow_type(&self) -> DataType {
+        match self {
+            Self::Int2 => DataType::Int16,
+            Self::Int4 => DataType::Int32,
+            Self::Int8 => DataType::Int64,
+            Self::Float4 => DataType::Float32,
+            Self::Float8 => DataType::Float64,
+            Self::Numeric { precision, scale } => match (precision, scale) {
+                (Some(p), Some(s)) => DataType::Decimal128(*p, *s),
+                _ => DataType::Decimal128(MAX_DECIMAL128_PRECISION, UNCONSTRAINED_NUMERIC_SCALE),
+            },
+            Self::Text | Self::Varchar(_) | Self::Bpchar(_) | Self::Uuid | Self::Json | Self::Jsonb => DataType::Utf8,
+            Self::Bool => DataType::Boolean,
+            Self::Date => DataType::Date32,
+            Self::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
+            Self::Timestamptz => DataType::Timestamp(TimeUnit::Microsecond, Some(Arc::from("UTC"))),
+            Self::Bytea => DataType::Binary,
+        }
+    }
+
+    /// The SQLite STRICT column type that stores this type.
+    pub fn storage(&self) -> &'static str {
+        match self {
+            Self::Int2 | Self::Int4 | Self::Int8 | Self::Bool | Self::Date | Self::Timestamp | Self::Timestamptz => {
+                "INTEGER"
+            }
+            Self::Float4 | Self::Float8 => "REAL",
+            Self::Numeric { .. }
+            | Self::Text
+            | Self::Varchar(_)
+            | Self::Bpchar(_)
+            | Self::Uuid
+            | Self::Json
+            | Self::Jsonb => "TEXT",
+            Self::Bytea => "BLOB",
+        }
+    }
+
+    /// PostgreSQL's name for the type, as `format_type` prints it.
+    pub fn pg_name(&self) -> String {
+        match self {
+            Self::Int2 => "smallint".into(),
+            Self::Int4 => "integer".into(),
+            Self::Int8 => "bigint".into(),
+            Self::Float4 => "real".into(),
+            Self::Float8 => "double precision".into(),
+            Self::Numeric { precision: Some(p), scale: Some(s) } => format!("numeric({p},{s})"),
+            Self::Numeric { .. } => "numeric".into(),
+            Self::Text => "text".into(),
+            Self::Varchar(Some(n)) => format!("character varying({n})"),
+            Self::Varchar(None) => "character varying".into(),
+            Self::Bpchar(Some(n)) => format!("character({n})"),
+            Self::Bpchar(None) => "bpchar".into(),
+            Self::Bool => "boolean".into(),
+            Self::Date => "date".into(),
+            Self::Timestamp => "timestamp without time zone".into(),
+            Self::Timestamptz => "timestamp with time zone".into(),
+            Self::Bytea => "bytea".into(),
+            Self::Uuid => "uuid".into(),
+            Self::Json => "json".into(),
+            Self::Jsonb => "jsonb".into(),
+        }
+    }
+
+    /// Whether values of this type are ordered and compared in SQLite through a conversion
+    /// (numeric is stored as text, which would compare character by character).
+    pub fn is_numeric_text(&self) -> bool {
+        matches!(self, Self::Numeric { .. })
+    }
+
+    /// An Arrow field for a column of this type, carrying the declared type as metadata.
+    pub fn arrow_field(&self, name: &str, nullable: bool) -> Field {
+        Field::new(name, self.arrow_type(), nullable)
+            .with_metadata([(PG_TYPE_METADATA.to_string(), self.pg_name())].into())
+    }
+}
+
+fn char_len(len: &Option<CharacterLength>) -> Result<Option<u32>> {
+    match len {
+        None => Ok(None),
+        Some(CharacterLength::IntegerLength { length, .. }) => match u32::try_from(*length) {
+            Ok(n) if n > 0 => Ok(Some(n)),
+            _ => Err(EngineError::unsupported(format!("character length {length}"))),
+        },
+        Some(CharacterLength::Max) => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::sql::sqlparser::{dialect::PostgreSqlDialect, parser::Parser};
+
+    fn parse_type(sql: &str) -> DeclaredType {
+        let mut parser = Parser::new(&PostgreSqlDialect {}).try_with_sql(sql).unwrap();
+        PgType::from_sql(&parser.parse_data_type().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn every_design_type_maps_to_its_arrow_type() {
+        let cases: &[(&str, PgType, DataType)] = &[
+            ("smallint", PgType::Int2, DataType::Int16),
+            ("integer", PgType::Int4, DataType::Int32),
+            ("bigint", PgType::Int8, DataType::Int64),
+            ("real", PgType::Float4, DataType::Float32),
+            ("double precision", PgType::Float8, DataType::Float64),
+            ("numeric(12,2)", PgType::Numeric { precision: Some(12), scale: Some(2) }, DataType::Decimal128(12, 2)),
+            ("text", PgType::Text, DataType::Utf8),
+            ("varchar(20)", PgType::Varchar(Some(20)), DataType::Utf8),
+            ("char(3)", PgType::Bpchar(Some(3)), DataType::Utf8),
+            ("boolean", PgType::Bool, DataType::Boolean),
+            ("date", PgType::Date, DataType::Date32),
+            ("timestamp", PgType::Timestamp, DataType::Timestamp(TimeUnit::Microsecond, None)),
+            ("timestamptz", PgType::Timestamptz, DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))),
+            (
+                "timestamp with time zone",
+                PgType::Timestamptz,
+                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            ),
+            ("bytea", PgType::Bytea, DataType::Binary),
+            ("uuid", PgType::Uuid, DataType::Utf8),
+            ("json", PgType::Json, DataType::Utf8),
+            ("jsonb", PgType::Jsonb, DataType::Utf8),
+        ];
+        for (sql, ty, arrow) in cases {
+            let declared = parse_type(sql);
+            assert_eq!(declared.ty, *ty, "{sql}");
+            assert_eq!(&declared.ty.arrow_type(), arrow, "{sql}");
+            assert!(!declared.is_serial);
+        }
+    }
+
+    #[test]
+    fn serials_are_integers_with_a_flag() {
+        assert_eq!(parse_type("serial"), DeclaredType { ty: PgType::Int4, is_serial: true });
+        assert_eq!(parse_type("bigserial"), DeclaredType { ty: PgType::Int8, is_serial: true });
+    }
+
+    #[test]
+    fn unknown_types_are_undefined() {
+        let mut parser = Parser::new(&PostgreSqlDialect {}).try_with_sql("geometry").unwrap();
+        let err = PgType::from_sql(&parser.parse_data_type().unwrap()).unwrap_err();
+        assert_eq!(err.sqlstate(), "42704");
+    }
+}

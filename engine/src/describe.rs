@@ -1,0 +1,231 @@
+//! What a statement takes and gives before it runs (the extended protocol's Describe): the type
+//! of each `$n` parameter and the result columns. Queries are planned by the OLAP engine, which
+//! infers both; parameters DataFusion cannot type (and every parameter of writes, which it does
+//! not plan) are typed from the catalog, by the column each one is written to or compared with.
+
+use std::ops::ControlFlow;
+
+use arrow::datatypes::{DataType, SchemaRef};
+use datafusion::sql::sqlparser::ast::{
+    AssignmentTarget, Expr, LimitClause, ObjectNamePart, SetExpr, Statement, TableObject, Value, ValueWithSpan,
+    visit_expressions,
+};
+
+use crate::catalog::{Catalog, PgType, TableDef, normalize_ident, table_name};
+
+/// A statement's parameters and result, as far as they are known without running it.
+#[derive(Debug, Clone)]
+pub struct Description {
+    /// One entry per `$n`, in order; `None` where nothing says what the type is.
+    pub params: Vec<Option<DataType>>,
+    /// The result columns, for statements that return rows.
+    pub columns: Option<SchemaRef>,
+}
+
+/// The `n` of a `$n` placeholder.
+fn placeholder_index(expr: &Expr) -> Option<usize> {
+    match expr {
+        Expr::Value(ValueWithSpan { value: Value::Placeholder(p), .. }) => {
+            p.strip_prefix('$')?.parse::<usize>().ok().filter(|n| *n > 0)
+        }
+        Expr::Nested(inner) => placeholder_index(inner),
+        _ => None,
+    }
+}
+
+/// How many parameters a statement takes: its highest `$n`.
+pub fn param_count(stmt: &Statement) -> usize {
+    let mut max = 0;
+    let _ = visit_expressions(stmt, |expr| {
+        if let Some(n) = placeholder_index(expr) {
+            max = max.max(n);
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    max
+}
+
+struct Inference<'a> {
+    tables: Vec<&'a TableDef>,
+    types: Vec<Option<DataType>>,
+}
+
+impl Inference<'_> {
+    fn set(&mut self, expr: &Expr, ty: DataType) {
+        if let Some(n) = placeholder_index(expr)
+            && let Some(slot) = self.types.get_mut(n - 1)
+            && slot.is_none()
+        {
+            *slot = Some(ty);
+        }
+    }
+
+    fn column_type(&self, expr: &Expr) -> Option<PgType> {
+        let (qualifier, name) = match expr {
+            Expr::Identifier(ident) => (None, normalize_ident(ident)),
+            Expr::CompoundIdentifier(parts) if parts.len() >= 2 => {
+                (Some(normalize_ident(&parts[parts.len() - 2])), normalize_ident(&parts[parts.len() - 1]))
+            }
+            Expr::Nested(inner) => return self.column_type(inner),
+            _ => return None,
+        };
+        let mut found = self
+            .tables
+            .iter()
+            .filter(|t| qualifier.as_ref().is_none_or(|q| *q == t.name) || qualifier.is_some() && self.tables.len() == 1)
+            .filter_map(|t| t.column_index(&name).map(|i| t.columns[i].ty));
+        found.next()
+    }
+
+    fn pair(&mut self, a: &Expr, b: &Expr) {
+        if let Some(ty) = self.column_type(a) {
+            self.set(b, ty.arrow_type());
+        }
+        if let Some(ty) = self.column_type(b) {
+            self.set(a, ty.arrow_type());
+        }
+    }
+
+    fn expr(&mut self, expr: &Expr) {
+        match expr {
+            Expr::BinaryOp { left, right, .. } => self.pair(left, right),
+            Expr::Between { expr, low, high, .. } => {
+                self.pair(expr, low);
+                self.pair(expr, high);
+            }
+            Expr::InList { expr, list, .. } => list.iter().for_each(|item| self.pair(expr, item)),
+            Expr::Like { expr, pattern, .. } | Expr::ILike { expr, pattern, .. } => {
+                self.set(pattern, DataType::Utf8);
+                self.set(expr, DataType::Utf8);
+            }
+            Expr::Cast { expr, data_type, .. } => {
+                if let Ok(declared) = PgType::from_sql(data_type) {
+                    self.set(expr, declared.ty.arrow_type());
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Parameter types inferred from the catalog: the column a parameter is inserted into,
+/// assigned to or compared with, `LIMIT`/`OFFSET` (bigint) and explicit casts.
+pub fn infer_param_types(stmt: &Statement, catalog: &Catalog) -> Vec<Option<DataType>> {
+    let count = param_count(stmt);
+    if count == 0 {
+        return Vec::new();
+    }
+    let mut tables = Vec::new();
+    let _ = datafusion::sql::sqlparser::ast::visit_relations(stmt, |name| {
+        if let Ok(t) = table_name(name)
+            && let Some(def) = catalog.get(&t)
+        {
+            tables.push(def.as_ref());
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    let mut inference = Inference { tables, types: vec![None; count] };
+    match stmt {
+        Statement::Insert(insert) => {
+            if let TableObject::TableName(name) = &insert.table
+                && let Ok(t) = table_name(name)
+                && let Some(def) = catalog.get(&t)
+            {
+                let targets: Vec<Option<usize>> = if insert.columns.is_empty() {
+                    (0..def.columns.len()).map(Some).collect()
+                } else {
+                    insert.columns.iter().map(|c| def.column_index(&normalize_ident(c))).collect()
+                };
+                if let Some(source) = &insert.source
+                    && let SetExpr::Values(values) = source.body.as_ref()
+                {
+                    for row in &values.rows {
+                        for (value, target) in row.iter().zip(&targets) {
+                            if let Some(i) = target {
+                                inference.set(value, def.columns[*i].ty.arrow_type());
+                            }
+                        }
+                    }
+                }
+                if let Some(datafusion::sql::sqlparser::ast::OnInsert::OnConflict(conflict)) = &insert.on
+                    && let datafusion::sql::sqlparser::ast::OnConflictAction::DoUpdate(update) = &conflict.action
+                {
+                    assignments(&mut inference, &update.assignments, def);
+                }
+            }
+        }
+        Statement::Update(update) => {
+            if let datafusion::sql::sqlparser::ast::TableFactor::Table { name, .. } = &update.table.relation
+                && let Ok(t) = table_name(name)
+                && let Some(def) = catalog.get(&t)
+            {
+                assignments(&mut inference, &update.assignments, def);
+            }
+        }
+        Statement::Query(query) => {
+            if let Some(LimitClause::LimitOffset { limit, offset, .. }) = &query.limit_clause {
+                if let Some(limit) = limit {
+                    inference.set(limit, DataType::Int64);
+                }
+                if let Some(offset) = offset {
+                    inference.set(&offset.value, DataType::Int64);
+                }
+            }
+        }
+        _ => {}
+    }
+    let _ = visit_expressions(stmt, |expr| {
+        inference.expr(expr);
+        ControlFlow::<()>::Continue(())
+    });
+    inference.types
+}
+
+fn assignments(inference: &mut Inference<'_>, list: &[datafusion::sql::sqlparser::ast::Assignment], def: &TableDef) {
+    for assignment in list {
+        if let AssignmentTarget::ColumnName(name) = &assignment.target
+            && let Some(ObjectNamePart::Identifier(ident)) = name.0.last()
+            && let Some(i) = def.column_index(&normalize_ident(ident))
+        {
+            inference.set(&assignment.value, def.columns[i].ty.arrow_type());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{ColumnDef, TableId};
+    use datafusion::sql::sqlparser::{dialect::PostgreSqlDialect, parser::Parser};
+
+    fn catalog() -> Catalog {
+        let col = |name: &str, ty| ColumnDef { name: name.into(), ty, not_null: false, is_serial: false, default_sql: None };
+        Catalog::from_tables([TableDef {
+            id: TableId(1),
+            name: "t".into(),
+            columns: vec![col("id", PgType::Int4), col("name", PgType::Text), col("ok", PgType::Bool)],
+            primary_key: vec![0],
+            unique: vec![],
+        }])
+    }
+
+    fn infer(sql: &str) -> Vec<Option<DataType>> {
+        let stmt = Parser::parse_sql(&PostgreSqlDialect {}, sql).unwrap().remove(0);
+        infer_param_types(&stmt, &catalog())
+    }
+
+    #[test]
+    fn parameters_take_the_type_of_their_column() {
+        assert_eq!(
+            infer("INSERT INTO t (name, id) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET ok = $3"),
+            vec![Some(DataType::Utf8), Some(DataType::Int32), Some(DataType::Boolean)]
+        );
+        assert_eq!(infer("UPDATE t SET ok = $2 WHERE id = $1"), vec![Some(DataType::Int32), Some(DataType::Boolean)]);
+        assert_eq!(infer("SELECT * FROM t WHERE t.id IN ($1, $2) LIMIT $3"), vec![
+            Some(DataType::Int32),
+            Some(DataType::Int32),
+            Some(DataType::Int64)
+        ]);
+        assert_eq!(infer("SELECT $1::int8, $2"), vec![Some(DataType::Int64), None]);
+    }
+}

@@ -1,0 +1,261 @@
+//! [`HtapEngine`]: opens a data directory, starts the OLTP writer and readers, loads the OLAP
+//! copy and starts sync; hands out [`Session`]s.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use arrow::datatypes::DataType;
+use arrow::record_batch::RecordBatch;
+use datafusion::sql::sqlparser::ast::{Query, Statement};
+use parking_lot::{Mutex, RwLock};
+use rhei_config::EngineConfig;
+
+use crate::catalog::Catalog;
+use crate::error::{EngineError, Result};
+use crate::olap::OlapBackend;
+use crate::olap::datafusion::DataFusionOlap;
+use crate::oltp::reader::ReaderPool;
+use crate::oltp::writer::{OltpWriter, SharedCatalog};
+use crate::output::Output;
+use crate::router::Route;
+use crate::session::Session;
+use crate::sync::SyncHandle;
+
+/// Result types planned for OLTP queries, keyed by query text; valid for one catalog.
+struct PlanCache {
+    catalog: usize,
+    types: HashMap<String, Option<Arc<Vec<DataType>>>>,
+}
+
+const PLAN_CACHE_ENTRIES: usize = 4096;
+
+pub(crate) struct EngineInner {
+    pub(crate) config: EngineConfig,
+    pub(crate) catalog: SharedCatalog,
+    pub(crate) writer: OltpWriter,
+    pub(crate) readers: ReaderPool,
+    pub(crate) olap: Arc<dyn OlapBackend>,
+    pub(crate) sync: SyncHandle,
+    next_session: AtomicU64,
+    plans: Mutex<PlanCache>,
+}
+
+impl EngineInner {
+    pub(crate) fn catalog(&self) -> Arc<Catalog> {
+        self.catalog.read().clone()
+    }
+
+    /// The column types DataFusion gives a query's result, so the same query answered by SQLite
+    /// has the same types. `None` if DataFusion cannot plan it (a SQLite-only function).
+    pub(crate) async fn planned_types(&self, query: &Query) -> Option<Arc<Vec<DataType>>> {
+        let catalog = Arc::as_ptr(&self.catalog()) as usize;
+        let key = query.to_string();
+        {
+            let mut plans = self.plans.lock();
+            if plans.catalog != catalog {
+                plans.catalog = catalog;
+                plans.types.clear();
+            }
+            if let Some(types) = plans.types.get(&key) {
+                return types.clone();
+            }
+        }
+        let planned = self
+            .olap
+            .plan_schema(Statement::Query(Box::new(query.clone())))
+            .await
+            .ok()
+            .map(|planned| Arc::new(planned.schema.fields().iter().map(|f| f.data_type().clone()).collect::<Vec<_>>()));
+        let mut plans = self.plans.lock();
+        if plans.types.len() >= PLAN_CACHE_ENTRIES {
+            plans.types.clear();
+        }
+        plans.types.insert(key, planned.clone());
+        planned
+    }
+}
+
+/// Sync state of one table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableSyncStatus {
+    pub table: String,
+    /// Rows in the OLAP copy.
+    pub rows: u64,
+    /// The commit sequence the OLAP copy of this table reflects.
+    pub applied_seq: u64,
+}
+
+/// Sync state of the engine.
+#[derive(Debug, Clone)]
+pub struct SyncStatus {
+    /// Highest committed change sequence in SQLite.
+    pub committed_seq: u64,
+    /// Highest sequence applied to (and published in) the OLAP copy.
+    pub applied_seq: u64,
+    /// Change-log events committed but not yet applied.
+    pub lag_events: u64,
+    /// Events applied since start.
+    pub events_applied: u64,
+    pub last_error: Option<String>,
+    pub tables: Vec<TableSyncStatus>,
+}
+
+/// The HTAP engine: SQLite for writes and point reads, an OLAP copy kept in step by change
+/// capture for analytics. Cheap to clone; all clones share one engine.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use rhei_engine::{HtapEngine, EngineConfig};
+/// let dir = tempfile::tempdir().unwrap();
+/// let engine = HtapEngine::open(EngineConfig::with_data_dir(dir.path())).await.unwrap();
+/// engine.execute_batch("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'a'), (2, 'b');").await.unwrap();
+/// let batches = engine.query("SELECT count(*) FROM t").await.unwrap();
+/// assert_eq!(arrow::util::pretty::pretty_format_batches(&batches).unwrap().to_string().lines().nth(3).unwrap(), "| 2     |");
+/// # engine.close();
+/// # });
+/// ```
+#[derive(Clone)]
+pub struct HtapEngine {
+    inner: Arc<EngineInner>,
+}
+
+impl HtapEngine {
+    /// Opens (or creates) the data directory and brings the OLAP copy level with SQLite.
+    ///
+    /// # Errors
+    /// The directory or file cannot be created or opened, or the initial load fails.
+    pub async fn open(config: EngineConfig) -> Result<Self> {
+        tokio::task::spawn_blocking(move || Self::open_blocking(config))
+            .await
+            .map_err(|e| EngineError::Internal(format!("engine start-up panicked: {e}")))?
+    }
+
+    fn open_blocking(config: EngineConfig) -> Result<Self> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| EngineError::DataDirectory {
+            path: config.data_dir.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let path = config.data_dir.join("oltp.db");
+        let catalog: SharedCatalog = Arc::new(RwLock::new(Arc::new(Catalog::default())));
+        let writer = OltpWriter::start(path.clone(), config.synchronous.pragma_value(), config.group_commit_max, catalog.clone())?;
+        let readers = ReaderPool::start(path.clone(), config.readers, catalog.clone())?;
+        let olap: Arc<dyn OlapBackend> = Arc::new(DataFusionOlap::new(config.olap_threads)?);
+        let sync = SyncHandle::start(path, olap.clone(), writer.clone(), config.sync_interval, config.sync_batch_events)?;
+        let inner = EngineInner {
+            config,
+            catalog,
+            writer,
+            readers,
+            olap,
+            sync,
+            next_session: AtomicU64::new(1),
+            plans: Mutex::new(PlanCache { catalog: 0, types: HashMap::new() }),
+        };
+        Ok(Self { inner: Arc::new(inner) })
+    }
+
+    /// A new session (its own transaction state and settings).
+    pub fn session(&self) -> Session {
+        Session::new(self.inner.clone(), self.inner.next_session.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// The current catalog.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.inner.catalog()
+    }
+
+    /// Runs one statement in a fresh session; returns rows affected (or rows returned).
+    ///
+    /// # Errors
+    /// The statement's error.
+    pub async fn execute(&self, sql: &str) -> Result<u64> {
+        let mut session = self.session();
+        let results = session.execute(sql).await?;
+        Ok(results.last().and_then(|(tag, _)| tag.as_ref()).and_then(|t| t.rows).unwrap_or(0))
+    }
+
+    /// Runs every statement of `sql` in one session, in order; stops at the first error.
+    ///
+    /// # Errors
+    /// The first failing statement's error.
+    pub async fn execute_batch(&self, sql: &str) -> Result<()> {
+        self.session().execute(sql).await.map(|_| ())
+    }
+
+    /// Runs a query routed automatically and reads its result.
+    ///
+    /// # Errors
+    /// The query's error.
+    pub async fn query(&self, sql: &str) -> Result<Vec<RecordBatch>> {
+        self.query_stream(sql, None).await?.collect().await
+    }
+
+    /// Runs a query on the given engine and reads its result.
+    ///
+    /// # Errors
+    /// The query's error.
+    pub async fn query_with_route(&self, sql: &str, route: Route) -> Result<Vec<RecordBatch>> {
+        self.query_stream(sql, Some(route)).await?.collect().await
+    }
+
+    /// Starts a query and returns its rows as a stream of Arrow batches.
+    ///
+    /// # Errors
+    /// The query's error (errors while streaming come through the stream).
+    pub async fn query_stream(&self, sql: &str, route: Option<Route>) -> Result<crate::RowStream> {
+        let mut session = self.session();
+        if let Some(route) = route {
+            session.set("rhei.route", &route.to_string())?;
+        }
+        let mut prepared = session.parse(sql)?;
+        if prepared.len() != 1 {
+            return Err(EngineError::syntax("expected exactly one query"));
+        }
+        match session.execute_prepared(&prepared.remove(0), &[]).await? {
+            Output::Rows(rows) => Ok(rows),
+            _ => Err(EngineError::syntax("not a query")),
+        }
+    }
+
+    /// Brings the OLAP copy up to everything committed so far; returns the applied sequence.
+    ///
+    /// # Errors
+    /// [`EngineError::ShuttingDown`].
+    pub async fn sync_now(&self) -> Result<u64> {
+        let target = *self.inner.writer.committed().borrow();
+        self.inner.sync.wait_for(target).await?;
+        Ok(self.inner.sync.applied())
+    }
+
+    /// Sync progress and per-table row counts.
+    pub fn sync_status(&self) -> SyncStatus {
+        let committed_seq = *self.inner.writer.committed().borrow();
+        let progress = self.inner.sync.progress();
+        let applied_seq = self.inner.olap.published_seq();
+        SyncStatus {
+            committed_seq,
+            applied_seq,
+            lag_events: committed_seq.saturating_sub(applied_seq),
+            events_applied: progress.events_applied,
+            last_error: progress.last_error,
+            tables: self
+                .inner
+                .olap
+                .table_stats()
+                .into_iter()
+                .map(|t| TableSyncStatus { table: t.name, rows: t.rows, applied_seq })
+                .collect(),
+        }
+    }
+
+    /// The engine's configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.config
+    }
+
+    /// Stops background sync. Threads end when the last handle is dropped.
+    pub fn close(&self) {
+        self.inner.sync.stop();
+    }
+}

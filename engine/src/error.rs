@@ -1,0 +1,138 @@
+//! The engine's error type. Each variant says what went wrong for the user, carries structured
+//! fields, and picks its SQLSTATE exactly once, in [`EngineError::sqlstate`]. The proxy only
+//! encodes these; it never re-classifies. Foreign errors (rusqlite, DataFusion) are classified on
+//! entry by code or variant, never by message text.
+
+use std::fmt;
+
+/// Everything that can go wrong inside the engine, as a user of a Postgres database would see it.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("syntax error: {message}")]
+    Syntax { message: String, position: Option<u32> },
+    #[error("relation \"{name}\" does not exist")]
+    UndefinedTable { name: String },
+    #[error("relation \"{name}\" already exists")]
+    DuplicateTable { name: String },
+    #[error("column \"{column}\" does not exist")]
+    UndefinedColumn { column: String, table: Option<String> },
+    #[error("column \"{column}\" of relation \"{table}\" already exists")]
+    DuplicateColumn { table: String, column: String },
+    #[error("function {name} does not exist")]
+    UndefinedFunction { name: String },
+    #[error("type \"{name}\" does not exist")]
+    UndefinedType { name: String },
+    #[error("duplicate key value violates unique constraint \"{constraint}\"")]
+    UniqueViolation { table: String, constraint: String, detail: Option<String> },
+    #[error("null value in column \"{column}\" of relation \"{table}\" violates not-null constraint")]
+    NotNullViolation { table: String, column: String },
+    #[error("new row for relation \"{table}\" violates check constraint")]
+    CheckViolation { table: String },
+    #[error("invalid input syntax for type {type_name}: \"{value}\"")]
+    InvalidTextRepresentation { type_name: String, value: String },
+    #[error("invalid input syntax for type {type_name}: \"{value}\"")]
+    InvalidDatetimeFormat { type_name: String, value: String },
+    #[error("{type_name} out of range")]
+    NumericOutOfRange { type_name: String },
+    #[error("value too long for type {type_name}")]
+    StringTooLong { type_name: String },
+    #[error("division by zero")]
+    DivisionByZero,
+    #[error("column \"{column}\" is of type {expected} but expression is of type {found}")]
+    DatatypeMismatch { column: String, expected: String, found: String },
+    #[error("{what} is not supported")]
+    FeatureNotSupported { what: String },
+    #[error("cannot execute {statement} in a read-only transaction")]
+    ReadOnlyTransaction { statement: String },
+    #[error("current transaction is aborted, commands ignored until end of transaction block")]
+    InFailedTransaction,
+    #[error("there is no transaction in progress")]
+    NoActiveTransaction,
+    #[error("there is already a transaction in progress")]
+    ActiveTransaction,
+    #[error("savepoint \"{name}\" does not exist")]
+    UndefinedSavepoint { name: String },
+    #[error("unrecognized configuration parameter \"{name}\"")]
+    UndefinedParameter { name: String },
+    #[error("invalid value for parameter \"{name}\": \"{value}\"")]
+    InvalidParameterValue { name: String, value: String },
+    #[error("canceling statement due to user request")]
+    QueryCanceled,
+    #[error("could not open data directory \"{path}\": {reason}")]
+    DataDirectory { path: String, reason: String },
+    #[error("the OLTP writer thread has stopped")]
+    WriterGone,
+    #[error("the engine is shutting down")]
+    ShuttingDown,
+    #[error("internal error in SQLite: {0}")]
+    Sqlite(String),
+    #[error("internal error in the OLAP engine: {0}")]
+    Olap(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl EngineError {
+    /// The PostgreSQL SQLSTATE for this error (Appendix A of the PostgreSQL manual).
+    pub fn sqlstate(&self) -> &'static str {
+        match self {
+            Self::Syntax { .. } => "42601",
+            Self::UndefinedTable { .. } => "42P01",
+            Self::DuplicateTable { .. } => "42P07",
+            Self::UndefinedColumn { .. } => "42703",
+            Self::DuplicateColumn { .. } => "42701",
+            Self::UndefinedFunction { .. } => "42883",
+            Self::UndefinedType { .. } => "42704",
+            Self::UniqueViolation { .. } => "23505",
+            Self::NotNullViolation { .. } => "23502",
+            Self::CheckViolation { .. } => "23514",
+            Self::InvalidTextRepresentation { .. } => "22P02",
+            Self::InvalidDatetimeFormat { .. } => "22007",
+            Self::NumericOutOfRange { .. } => "22003",
+            Self::StringTooLong { .. } => "22001",
+            Self::DivisionByZero => "22012",
+            Self::DatatypeMismatch { .. } => "42804",
+            Self::FeatureNotSupported { .. } => "0A000",
+            Self::ReadOnlyTransaction { .. } => "25006",
+            Self::InFailedTransaction => "25P02",
+            Self::NoActiveTransaction => "25P01",
+            Self::ActiveTransaction => "25001",
+            Self::UndefinedSavepoint { .. } => "3B001",
+            Self::UndefinedParameter { .. } => "42704",
+            Self::InvalidParameterValue { .. } => "22023",
+            Self::QueryCanceled => "57014",
+            Self::DataDirectory { .. } => "58030",
+            Self::WriterGone => "XX000",
+            Self::ShuttingDown => "57P01",
+            Self::Sqlite(_) => "XX000",
+            Self::Olap(_) => "XX000",
+            Self::Internal(_) => "XX000",
+        }
+    }
+
+    /// Character position (1-based) in the statement text, when the error points at one.
+    pub fn position(&self) -> Option<u32> {
+        match self {
+            Self::Syntax { position, .. } => *position,
+            _ => None,
+        }
+    }
+
+    /// PostgreSQL's DETAIL line, where there is one.
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            Self::UniqueViolation { detail, .. } => detail.as_deref(),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn syntax(message: impl fmt::Display) -> Self {
+        Self::Syntax { message: message.to_string(), position: None }
+    }
+
+    pub(crate) fn unsupported(what: impl fmt::Display) -> Self {
+        Self::FeatureNotSupported { what: what.to_string() }
+    }
+}
+
+pub type Result<T, E = EngineError> = std::result::Result<T, E>;

@@ -1,0 +1,36 @@
+//! rhei-engine: the part of rhei that owns the data. SQLite (rusqlite, WAL) takes every write and
+//! point read on dedicated threads; a trigger-based change log, committed in the same SQLite
+//! transaction as each change, feeds an in-memory Arrow copy queried by DataFusion. Statements are
+//! parsed with sqlparser's PostgreSQL dialect, routed by rule (`EXPLAIN ROUTE` says why), and
+//! translated for SQLite where the dialects differ. OLAP reads wait for the copy to reach the
+//! commit sequence they observed (read-your-writes).
+//!
+//! This crate speaks Arrow and its own catalog types; it knows nothing of the PostgreSQL wire
+//! protocol.
+
+pub mod capture;
+pub mod catalog;
+pub mod describe;
+mod engine;
+pub mod error;
+pub mod naming;
+pub mod olap;
+pub mod oltp;
+mod output;
+pub mod router;
+pub mod session;
+pub mod sync;
+pub mod translate;
+pub mod value;
+
+pub use datafusion::common::ScalarValue;
+pub use engine::{HtapEngine, SyncStatus, TableSyncStatus};
+pub use describe::Description;
+pub use error::{EngineError, Result};
+pub use output::{CommandTag, Output, RowStream};
+pub use rhei_config::{Consistency, EngineConfig, Synchronous};
+pub use router::{Route, RouteDecision};
+pub use session::{Prepared, Session, TransactionStatus};
+
+/// The version PostgreSQL clients see: a PostgreSQL 15 version, then rhei's own.
+pub const SERVER_VERSION: &str = concat!("15.0 (rhei ", env!("CARGO_PKG_VERSION"), ")");

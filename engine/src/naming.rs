@@ -1,0 +1,113 @@
+//! PostgreSQL's names for result columns (`count`, `?column?`, the column or alias name), so a
+//! result's column names do not depend on which engine ran it.
+
+use datafusion::sql::sqlparser::ast::{DataType, Expr, ObjectNamePart, Query, SelectItem, SetExpr};
+
+use crate::catalog::normalize_ident;
+
+/// The output names of a query's columns, or `None` where a wildcard makes them the engine's.
+pub fn output_names(query: &Query) -> Option<Vec<String>> {
+    let select = match query.body.as_ref() {
+        SetExpr::Select(select) => select,
+        SetExpr::Query(inner) => return output_names(inner),
+        SetExpr::SetOperation { left, .. } => {
+            return output_names(&Query { body: left.clone(), ..query.clone() });
+        }
+        _ => return None,
+    };
+    select
+        .projection
+        .iter()
+        .map(|item| match item {
+            SelectItem::UnnamedExpr(e) => Some(expr_name(e)),
+            SelectItem::ExprWithAlias { alias, .. } => Some(normalize_ident(alias)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The name of items of a RETURNING list.
+pub fn item_names(items: &[SelectItem]) -> Option<Vec<String>> {
+    items
+        .iter()
+        .map(|item| match item {
+            SelectItem::UnnamedExpr(e) => Some(expr_name(e)),
+            SelectItem::ExprWithAlias { alias, .. } => Some(normalize_ident(alias)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// What PostgreSQL calls an unaliased expression's column (FigureColname).
+pub fn expr_name(expr: &Expr) -> String {
+    match expr {
+        Expr::Identifier(ident) => normalize_ident(ident),
+        Expr::CompoundIdentifier(parts) => parts.last().map_or_else(|| "?column?".into(), normalize_ident),
+        Expr::Function(f) => match f.name.0.last() {
+            Some(ObjectNamePart::Identifier(ident)) => normalize_ident(ident),
+            _ => "?column?".into(),
+        },
+        Expr::Nested(inner) => expr_name(inner),
+        Expr::Cast { expr, data_type, .. } => match expr.as_ref() {
+            Expr::Value(_) => type_colname(data_type),
+            inner => {
+                let name = expr_name(inner);
+                if name == "?column?" { type_colname(data_type) } else { name }
+            }
+        },
+        Expr::TypedString(t) => type_colname(&t.data_type),
+        Expr::Case { .. } => "case".into(),
+        Expr::Extract { .. } => "extract".into(),
+        Expr::Substring { .. } => "substring".into(),
+        Expr::Position { .. } => "position".into(),
+        Expr::Trim { .. } => "btrim".into(),
+        Expr::Ceil { .. } => "ceil".into(),
+        Expr::Floor { .. } => "floor".into(),
+        Expr::Exists { .. } => "exists".into(),
+        Expr::Array(_) => "array".into(),
+        _ => "?column?".into(),
+    }
+}
+
+fn type_colname(ty: &DataType) -> String {
+    match ty {
+        DataType::Int(_) | DataType::Int4(_) | DataType::Integer(_) => "int4".into(),
+        DataType::BigInt(_) | DataType::Int8(_) => "int8".into(),
+        DataType::SmallInt(_) | DataType::Int2(_) => "int2".into(),
+        DataType::Text => "text".into(),
+        DataType::Varchar(_) | DataType::CharacterVarying(_) => "varchar".into(),
+        DataType::Numeric(_) | DataType::Decimal(_) => "numeric".into(),
+        DataType::Bool | DataType::Boolean => "bool".into(),
+        DataType::Date => "date".into(),
+        DataType::Real | DataType::Float4 => "float4".into(),
+        DataType::DoublePrecision | DataType::Float8 | DataType::Double(_) => "float8".into(),
+        DataType::Timestamp(_, datafusion::sql::sqlparser::ast::TimezoneInfo::WithTimeZone | datafusion::sql::sqlparser::ast::TimezoneInfo::Tz) => {
+            "timestamptz".into()
+        }
+        DataType::Timestamp(..) => "timestamp".into(),
+        other => other.to_string().to_ascii_lowercase(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::sql::sqlparser::ast::Statement;
+    use datafusion::sql::sqlparser::{dialect::PostgreSqlDialect, parser::Parser};
+
+    #[test]
+    fn names_follow_postgres() {
+        let Statement::Query(q) = Parser::parse_sql(
+            &PostgreSqlDialect {},
+            "SELECT count(*), t.\"Name\", x AS Total, 1 + 1, '5'::int, amount::text, CASE WHEN true THEN 1 END FROM t",
+        )
+        .unwrap()
+        .remove(0) else {
+            panic!()
+        };
+        assert_eq!(
+            output_names(&q).unwrap(),
+            vec!["count", "Name", "total", "?column?", "int4", "amount", "case"]
+        );
+    }
+}

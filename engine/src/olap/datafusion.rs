@@ -1,0 +1,266 @@
+//! The default OLAP backend: an in-memory Arrow copy of every table, queried with DataFusion.
+//! DataFusion runs on its own multi-threaded runtime (`rhei-olap`), never on the network runtime,
+//! so a long scan cannot starve connection handling; results cross back over a bounded channel
+//! and dropping the receiver cancels the query.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use datafusion::catalog::{CatalogProvider, MemoryCatalogProvider, MemoryCatalogProviderList, MemorySchemaProvider, SchemaProvider};
+use datafusion::common::{DataFusionError, ScalarValue, SchemaError};
+use datafusion::datasource::MemTable;
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::context::SessionState;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::sql::parser::Statement as DfStatement;
+use datafusion::sql::sqlparser::ast::Statement;
+use futures::StreamExt;
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::catalog::{TableDef, TableId};
+use crate::error::{EngineError, Result};
+use crate::olap::store::TableStore;
+use crate::olap::{OlapBackend, OlapRows, OlapTableStats, PlannedQuery};
+
+const CHANNEL_BATCHES: usize = 4;
+
+struct LiveTable {
+    def: TableDef,
+    store: TableStore,
+    changed: bool,
+}
+
+struct PublishedTable {
+    name: String,
+    rows: u64,
+    provider: Arc<MemTable>,
+}
+
+/// Everything a query sees: all tables as of one sequence.
+struct Snapshot {
+    seq: u64,
+    tables: HashMap<TableId, PublishedTable>,
+    catalog: Arc<MemoryCatalogProviderList>,
+}
+
+/// In-memory Arrow tables queried with DataFusion.
+pub struct DataFusionOlap {
+    base: SessionState,
+    partitions: usize,
+    runtime: Option<tokio::runtime::Runtime>,
+    live: Mutex<HashMap<TableId, LiveTable>>,
+    published: RwLock<Arc<Snapshot>>,
+}
+
+impl DataFusionOlap {
+    /// Creates the backend with `threads` query threads (0 = number of cores).
+    ///
+    /// # Errors
+    /// The runtime cannot be started.
+    pub fn new(threads: usize) -> Result<Self> {
+        let threads = if threads == 0 { std::thread::available_parallelism().map_or(2, |n| n.get()) } else { threads };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .thread_name("rhei-olap")
+            .enable_all()
+            .build()
+            .map_err(|e| EngineError::Internal(format!("could not start the OLAP runtime: {e}")))?;
+        let mut config = SessionConfig::new()
+            .with_target_partitions(threads)
+            .with_information_schema(false)
+            .with_batch_size(8192);
+        config.options_mut().sql_parser.dialect = datafusion::config::Dialect::PostgreSQL;
+        let base = SessionContext::new_with_config(config).state();
+        let snapshot = Snapshot { seq: 0, tables: HashMap::new(), catalog: Arc::new(MemoryCatalogProviderList::new()) };
+        Ok(Self {
+            base,
+            partitions: threads,
+            runtime: Some(runtime),
+            live: Mutex::new(HashMap::new()),
+            published: RwLock::new(Arc::new(snapshot)),
+        })
+    }
+
+    fn state_for(&self, snapshot: &Snapshot) -> SessionState {
+        SessionStateBuilder::new_from_existing(self.base.clone()).with_catalog_list(snapshot.catalog.clone()).build()
+    }
+
+    fn partition(&self, batches: Vec<RecordBatch>) -> Vec<Vec<RecordBatch>> {
+        let n = self.partitions.max(1).min(batches.len().max(1));
+        let mut parts = vec![Vec::new(); n];
+        for (i, b) in batches.into_iter().enumerate() {
+            parts[i % n].push(b);
+        }
+        parts
+    }
+}
+
+/// Maps a DataFusion error to the engine's, by variant.
+pub fn classify(err: DataFusionError) -> EngineError {
+    match err.find_root() {
+        DataFusionError::SQL(parser, _) => EngineError::syntax(parser),
+        DataFusionError::SchemaError(schema, _) => match schema.as_ref() {
+            SchemaError::FieldNotFound { field, .. } => {
+                EngineError::UndefinedColumn { column: field.name.clone(), table: field.relation.as_ref().map(|r| r.to_string()) }
+            }
+            SchemaError::AmbiguousReference { field } => {
+                EngineError::syntax(format!("column reference \"{}\" is ambiguous", field.name))
+            }
+            other => EngineError::Olap(other.to_string()),
+        },
+        DataFusionError::NotImplemented(what) => EngineError::unsupported(what),
+        DataFusionError::ArrowError(arrow, _) => match arrow.as_ref() {
+            arrow::error::ArrowError::DivideByZero => EngineError::DivisionByZero,
+            arrow::error::ArrowError::ArithmeticOverflow(_) => EngineError::NumericOutOfRange { type_name: "value".into() },
+            arrow::error::ArrowError::CastError(msg) => {
+                EngineError::InvalidTextRepresentation { type_name: "value".into(), value: msg.clone() }
+            }
+            other => EngineError::Olap(other.to_string()),
+        },
+        DataFusionError::Plan(msg) => match msg.strip_prefix("table '").and_then(|m| m.split_once("' not found")) {
+            Some((name, _)) => EngineError::UndefinedTable { name: name.rsplit('.').next().unwrap_or(name).to_string() },
+            None if msg.starts_with("Invalid function") => EngineError::UndefinedFunction { name: msg.clone() },
+            None => EngineError::Olap(msg.clone()),
+        },
+        other => EngineError::Olap(other.to_string()),
+    }
+}
+
+#[async_trait::async_trait]
+impl OlapBackend for DataFusionOlap {
+    fn load_table(&self, def: &TableDef, batches: Vec<RecordBatch>, rowids: Vec<i64>) -> Result<()> {
+        let schema = def.arrow_schema();
+        let mut store = TableStore::new(schema.clone());
+        let batch = arrow::compute::concat_batches(&schema, &batches).map_err(|e| EngineError::Olap(e.to_string()))?;
+        store.apply(&[], Some(batch), rowids)?;
+        self.live.lock().insert(def.id, LiveTable { def: def.clone(), store, changed: true });
+        Ok(())
+    }
+
+    fn apply_changes(&self, id: TableId, removed: &[i64], upserts: Option<RecordBatch>, upsert_rowids: Vec<i64>) -> Result<()> {
+        let mut live = self.live.lock();
+        let table = live.get_mut(&id).ok_or_else(|| EngineError::Internal(format!("OLAP table {} not loaded", id.0)))?;
+        table.store.apply(removed, upserts, upsert_rowids)?;
+        table.changed = true;
+        Ok(())
+    }
+
+    fn drop_table(&self, id: TableId) -> Result<()> {
+        self.live.lock().remove(&id);
+        Ok(())
+    }
+
+    fn publish(&self, seq: u64) -> Result<()> {
+        let previous = self.published.read().clone();
+        let mut live = self.live.lock();
+        let mut tables = HashMap::with_capacity(live.len());
+        let catalog_list = MemoryCatalogProviderList::new();
+        let catalog = MemoryCatalogProvider::new();
+        let schema = Arc::new(MemorySchemaProvider::new());
+        for (id, table) in live.iter_mut() {
+            let reuse = previous.tables.get(id).filter(|p| !table.changed && p.name == table.def.name);
+            let published = match reuse {
+                Some(p) => PublishedTable { name: p.name.clone(), rows: p.rows, provider: p.provider.clone() },
+                None => {
+                    let batches = table.store.snapshot()?;
+                    let provider = MemTable::try_new(table.store.schema().clone(), self.partition(batches)).map_err(classify)?;
+                    PublishedTable {
+                        name: table.def.name.clone(),
+                        rows: table.store.live_rows() as u64,
+                        provider: Arc::new(provider),
+                    }
+                }
+            };
+            table.changed = false;
+            schema.register_table(published.name.clone(), published.provider.clone()).map_err(classify)?;
+            tables.insert(*id, published);
+        }
+        drop(live);
+        catalog.register_schema("public", schema).map_err(classify)?;
+        datafusion::catalog::CatalogProviderList::register_catalog(
+            &catalog_list,
+            "datafusion".into(),
+            Arc::new(catalog),
+        );
+        *self.published.write() = Arc::new(Snapshot { seq, tables, catalog: Arc::new(catalog_list) });
+        Ok(())
+    }
+
+    fn published_seq(&self) -> u64 {
+        self.published.read().seq
+    }
+
+    fn table_stats(&self) -> Vec<OlapTableStats> {
+        let snapshot = self.published.read().clone();
+        let mut stats: Vec<_> = snapshot
+            .tables
+            .iter()
+            .map(|(id, t)| OlapTableStats { id: *id, name: t.name.clone(), rows: t.rows })
+            .collect();
+        stats.sort_by(|a, b| a.name.cmp(&b.name));
+        stats
+    }
+
+    async fn query(&self, stmt: Statement, params: Vec<ScalarValue>) -> Result<OlapRows> {
+        let snapshot = self.published.read().clone();
+        let state = self.state_for(&snapshot);
+        let (schema_tx, schema_rx) = oneshot::channel::<Result<SchemaRef>>();
+        let (tx, rx) = mpsc::channel(CHANNEL_BATCHES);
+        let runtime = self.runtime.as_ref().ok_or(EngineError::ShuttingDown)?;
+        runtime.spawn(async move {
+            let started = async {
+                let plan = state.statement_to_plan(DfStatement::Statement(Box::new(stmt))).await?;
+                let plan = if params.is_empty() { plan } else { plan.with_param_values(params)? };
+                let physical = state.create_physical_plan(&plan).await?;
+                let stream = datafusion::physical_plan::execute_stream(physical, state.task_ctx())?;
+                Ok::<_, DataFusionError>(stream)
+            };
+            let mut stream = match started.await {
+                Ok(stream) => stream,
+                Err(e) => {
+                    let _ = schema_tx.send(Err(classify(e)));
+                    return;
+                }
+            };
+            let _ = schema_tx.send(Ok(stream.schema()));
+            let _keep_snapshot_alive = snapshot;
+            while let Some(item) = stream.next().await {
+                let failed = item.is_err();
+                if tx.send(item.map_err(classify)).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        let schema = schema_rx.await.map_err(|_| EngineError::Internal("OLAP query task ended early".into()))??;
+        Ok(OlapRows { schema, batches: rx })
+    }
+
+    async fn plan_schema(&self, stmt: Statement) -> Result<PlannedQuery> {
+        let snapshot = self.published.read().clone();
+        let state = self.state_for(&snapshot);
+        let plan = state.statement_to_plan(DfStatement::Statement(Box::new(stmt))).await.map_err(classify)?;
+        let mut params = Vec::new();
+        for (name, ty) in plan.get_parameter_types().map_err(classify)? {
+            let Some(n) = name.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()).filter(|n| *n > 0) else {
+                continue;
+            };
+            if params.len() < n {
+                params.resize(n, None);
+            }
+            params[n - 1] = ty;
+        }
+        Ok(PlannedQuery { schema: Arc::new(plan.schema().as_arrow().clone()), params })
+    }
+}
+
+impl Drop for DataFusionOlap {
+    fn drop(&mut self) {
+        // Dropping a runtime blocks; this may run inside another runtime, where blocking panics.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}

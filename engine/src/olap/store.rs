@@ -1,0 +1,262 @@
+//! One table's rows in the in-memory OLAP copy, keyed by SQLite rowid. Rows live in immutable
+//! Arrow segments; an upsert marks the old version dead and appends the new one, a delete marks
+//! it dead. Applying an update costs O(changed rows), never a re-copy of the table. Each
+//! segment caches its live rows as a filtered batch, recomputed only when the segment changes;
+//! small trailing segments are merged and mostly-dead ones rewritten so scans stay fast.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use arrow::array::{BooleanArray, RecordBatch};
+use arrow::compute::{concat_batches, filter_record_batch};
+use arrow::datatypes::SchemaRef;
+
+use crate::error::{EngineError, Result};
+
+/// Rows per segment when loading or merging.
+pub const SEGMENT_ROWS: usize = 64 * 1024;
+/// Below this many rows a segment counts as small and is merged with other small ones.
+const SMALL_SEGMENT_ROWS: usize = SEGMENT_ROWS / 4;
+const MAX_SMALL_SEGMENTS: usize = 16;
+
+/// Rowids are well-distributed integers already; a multiplicative hash is enough and much
+/// cheaper than SipHash on the sync path.
+#[derive(Default)]
+pub struct RowidHasher(u64);
+
+impl Hasher for RowidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_i64(&mut self, v: i64) {
+        self.0 = (v as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29);
+    }
+}
+
+type RowidMap<V> = HashMap<i64, V, BuildHasherDefault<RowidHasher>>;
+
+struct Segment {
+    batch: RecordBatch,
+    rowids: Vec<i64>,
+    live: Vec<bool>,
+    live_count: usize,
+    /// `batch` without its dead rows; `None` when it must be recomputed.
+    visible: Option<RecordBatch>,
+}
+
+impl Segment {
+    fn new(batch: RecordBatch, rowids: Vec<i64>) -> Self {
+        let n = rowids.len();
+        Self { visible: Some(batch.clone()), batch, rowids, live: vec![true; n], live_count: n }
+    }
+
+    fn visible(&mut self) -> Result<RecordBatch> {
+        if let Some(v) = &self.visible {
+            return Ok(v.clone());
+        }
+        let mask = BooleanArray::from(self.live.clone());
+        let v = filter_record_batch(&self.batch, &mask).map_err(|e| EngineError::Olap(e.to_string()))?;
+        self.visible = Some(v.clone());
+        Ok(v)
+    }
+
+    /// The live rows only, with their rowids.
+    fn compacted(&mut self) -> Result<(RecordBatch, Vec<i64>)> {
+        let rowids = self.rowids.iter().zip(&self.live).filter(|(_, l)| **l).map(|(r, _)| *r).collect();
+        Ok((self.visible()?, rowids))
+    }
+}
+
+/// A table's rows, mutable by the sync thread only.
+pub struct TableStore {
+    schema: SchemaRef,
+    segments: Vec<Option<Segment>>,
+    index: RowidMap<(u32, u32)>,
+}
+
+impl TableStore {
+    pub fn new(schema: SchemaRef) -> Self {
+        Self { schema, segments: Vec::new(), index: RowidMap::default() }
+    }
+
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    pub fn live_rows(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Removes the rows with these rowids (absent ones are ignored), then appends `upserts`,
+    /// whose rows carry `upsert_rowids`. A rowid both removed and upserted ends up upserted.
+    ///
+    /// # Errors
+    /// Only if Arrow fails to filter or concatenate (an internal error).
+    pub fn apply(&mut self, removed: &[i64], upserts: Option<RecordBatch>, upsert_rowids: Vec<i64>) -> Result<()> {
+        let mut touched = Vec::new();
+        for rowid in removed.iter().chain(&upsert_rowids) {
+            if let Some((seg, row)) = self.index.remove(rowid) {
+                let segment = self.segments[seg as usize].as_mut().expect("indexed segment exists");
+                if segment.live[row as usize] {
+                    segment.live[row as usize] = false;
+                    segment.live_count -= 1;
+                    segment.visible = None;
+                    touched.push(seg as usize);
+                }
+            }
+        }
+        if let Some(batch) = upserts
+            && batch.num_rows() > 0
+        {
+            self.append(batch, upsert_rowids)?;
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        for seg in touched {
+            self.maybe_rewrite(seg)?;
+        }
+        self.merge_small()?;
+        Ok(())
+    }
+
+    fn append(&mut self, batch: RecordBatch, rowids: Vec<i64>) -> Result<()> {
+        let mut offset = 0;
+        while offset < batch.num_rows() {
+            let len = (batch.num_rows() - offset).min(SEGMENT_ROWS);
+            let part = batch.slice(offset, len);
+            let ids = rowids[offset..offset + len].to_vec();
+            self.insert_segment(Segment::new(part, ids));
+            offset += len;
+        }
+        Ok(())
+    }
+
+    fn insert_segment(&mut self, segment: Segment) {
+        let slot = match self.segments.iter().position(Option::is_none) {
+            Some(free) => free,
+            None => {
+                self.segments.push(None);
+                self.segments.len() - 1
+            }
+        };
+        for (row, rowid) in segment.rowids.iter().enumerate() {
+            self.index.insert(*rowid, (slot as u32, row as u32));
+        }
+        self.segments[slot] = Some(segment);
+    }
+
+    /// Rewrites a segment that is mostly dead (or drops an empty one).
+    fn maybe_rewrite(&mut self, seg: usize) -> Result<()> {
+        let Some(segment) = self.segments[seg].as_mut() else { return Ok(()) };
+        if segment.live_count == 0 {
+            self.segments[seg] = None;
+            return Ok(());
+        }
+        if segment.live_count * 2 >= segment.rowids.len() {
+            return Ok(());
+        }
+        let (batch, rowids) = segment.compacted()?;
+        self.segments[seg] = None;
+        self.insert_segment(Segment::new(batch, rowids));
+        Ok(())
+    }
+
+    fn merge_small(&mut self) -> Result<()> {
+        let small: Vec<usize> = self
+            .segments
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().filter(|s| s.live_count < SMALL_SEGMENT_ROWS).map(|_| i))
+            .collect();
+        if small.len() <= MAX_SMALL_SEGMENTS {
+            return Ok(());
+        }
+        let mut batches = Vec::with_capacity(small.len());
+        let mut rowids = Vec::new();
+        for i in small {
+            let mut segment = self.segments[i].take().expect("listed segment exists");
+            let (batch, ids) = segment.compacted()?;
+            batches.push(batch);
+            rowids.extend(ids);
+        }
+        let merged = concat_batches(&self.schema, &batches).map_err(|e| EngineError::Olap(e.to_string()))?;
+        self.append(merged, rowids)
+    }
+
+    /// The live rows, as batches ready to scan.
+    ///
+    /// # Errors
+    /// Only if Arrow fails to filter (an internal error).
+    pub fn snapshot(&mut self) -> Result<Vec<RecordBatch>> {
+        self.segments.iter_mut().flatten().filter(|s| s.live_count > 0).map(Segment::visible).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Array, Int64Array, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use std::sync::Arc;
+
+    fn schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false), Field::new("v", DataType::Utf8, true)]))
+    }
+
+    fn batch(rows: &[(i64, Option<&str>)]) -> RecordBatch {
+        RecordBatch::try_new(
+            schema(),
+            vec![
+                Arc::new(Int64Array::from(rows.iter().map(|r| r.0).collect::<Vec<_>>())),
+                Arc::new(StringArray::from(rows.iter().map(|r| r.1).collect::<Vec<_>>())),
+            ],
+        )
+        .unwrap()
+    }
+
+    fn contents(store: &mut TableStore) -> Vec<(i64, Option<String>)> {
+        let mut out: Vec<_> = store
+            .snapshot()
+            .unwrap()
+            .iter()
+            .flat_map(|b| {
+                let ids = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap().clone();
+                let vs = b.column(1).as_any().downcast_ref::<StringArray>().unwrap().clone();
+                (0..b.num_rows())
+                    .map(|i| (ids.value(i), vs.is_valid(i).then(|| vs.value(i).to_string())))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn upsert_replaces_and_delete_removes() {
+        let mut store = TableStore::new(schema());
+        store.apply(&[], Some(batch(&[(1, Some("a")), (2, Some("b"))])), vec![10, 20]).unwrap();
+        store.apply(&[10], Some(batch(&[(1, None)])), vec![10]).unwrap();
+        store.apply(&[20], None, vec![]).unwrap();
+        assert_eq!(contents(&mut store), vec![(1, None)]);
+        assert_eq!(store.live_rows(), 1);
+    }
+
+    #[test]
+    fn many_small_applies_merge_and_stay_correct() {
+        let mut store = TableStore::new(schema());
+        for i in 0..200 {
+            store.apply(&[], Some(batch(&[(i, Some("x"))])), vec![i]).unwrap();
+            if i % 3 == 0 {
+                store.apply(&[i], None, vec![]).unwrap();
+            }
+        }
+        let expected: Vec<_> = (0..200).filter(|i| i % 3 != 0).map(|i| (i, Some("x".to_string()))).collect();
+        assert_eq!(contents(&mut store), expected);
+        assert!(store.segments.iter().flatten().count() <= MAX_SMALL_SEGMENTS + 1);
+    }
+}

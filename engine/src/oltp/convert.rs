@@ -1,0 +1,296 @@
+//! SQLite rows to Arrow record batches. Values arrive in rhei's storage forms (see
+//! `catalog::types`) and leave as the Arrow type the column was declared or planned with, so an
+//! OLTP answer has the same types as the OLAP one. A value that cannot be represented is an
+//! error, never a silent NULL.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayBuilder, ArrayRef, BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, Float32Builder,
+    Float64Builder, Int16Builder, Int32Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+};
+use arrow::datatypes::{DataType, SchemaRef, TimeUnit};
+use arrow::record_batch::RecordBatch;
+use rusqlite::types::ValueRef;
+
+use crate::error::{EngineError, Result};
+use crate::value::{parse_date_days, parse_decimal, parse_timestamp_micros};
+
+/// Rows per batch produced from SQLite results.
+pub const BATCH_ROWS: usize = 8192;
+
+/// Accumulates SQLite rows into Arrow arrays of a fixed schema.
+pub struct BatchBuilder {
+    schema: SchemaRef,
+    columns: Vec<Box<dyn ArrayBuilder>>,
+    rows: usize,
+}
+
+impl BatchBuilder {
+    pub fn new(schema: SchemaRef) -> Self {
+        let columns = schema.fields().iter().map(|f| builder_for(f.data_type())).collect();
+        Self { schema, columns, rows: 0 }
+    }
+
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Appends one row, reading columns `offset..offset + width` of the SQLite row.
+    ///
+    /// # Errors
+    /// A value that does not convert to its column's type.
+    pub fn push_row(&mut self, row: &rusqlite::Row<'_>, offset: usize) -> Result<()> {
+        for (i, builder) in self.columns.iter_mut().enumerate() {
+            let value = row.get_ref(offset + i).map_err(|e| EngineError::Sqlite(e.to_string()))?;
+            let field = &self.schema.fields()[i];
+            append(builder.as_mut(), field.data_type(), value)
+                .map_err(|e| with_column(e, field.name()))?;
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Takes the rows gathered so far as a batch, leaving the builder empty.
+    ///
+    /// # Errors
+    /// Only on an internal schema mismatch.
+    pub fn finish(&mut self) -> Result<RecordBatch> {
+        let arrays: Vec<ArrayRef> = self.columns.iter_mut().map(|b| b.finish()).collect();
+        self.rows = 0;
+        let options = arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(arrays.first().map_or(0, |a| a.len())));
+        RecordBatch::try_new_with_options(self.schema.clone(), arrays, &options)
+            .map_err(|e| EngineError::Internal(format!("building a result batch: {e}")))
+    }
+}
+
+fn with_column(err: EngineError, _column: &str) -> EngineError {
+    err
+}
+
+fn builder_for(ty: &DataType) -> Box<dyn ArrayBuilder> {
+    match ty {
+        DataType::Int16 => Box::new(Int16Builder::new()),
+        DataType::Int32 => Box::new(Int32Builder::new()),
+        DataType::Int64 => Box::new(Int64Builder::new()),
+        DataType::Float32 => Box::new(Float32Builder::new()),
+        DataType::Float64 => Box::new(Float64Builder::new()),
+        DataType::Decimal128(p, s) => Box::new(
+            Decimal128Builder::new().with_precision_and_scale(*p, *s).expect("catalog precision and scale are valid"),
+        ),
+        DataType::Boolean => Box::new(BooleanBuilder::new()),
+        DataType::Date32 => Box::new(Date32Builder::new()),
+        DataType::Timestamp(TimeUnit::Microsecond, tz) => {
+            Box::new(TimestampMicrosecondBuilder::new().with_timezone_opt(tz.clone()))
+        }
+        DataType::Binary => Box::new(BinaryBuilder::new()),
+        _ => Box::new(StringBuilder::new()),
+    }
+}
+
+macro_rules! downcast {
+    ($builder:expr, $ty:ty) => {
+        $builder.as_any_mut().downcast_mut::<$ty>().expect("builder matches its schema field")
+    };
+}
+
+fn type_name(ty: &DataType) -> &'static str {
+    match ty {
+        DataType::Int16 => "smallint",
+        DataType::Int32 => "integer",
+        DataType::Int64 => "bigint",
+        DataType::Float32 => "real",
+        DataType::Float64 => "double precision",
+        DataType::Decimal128(..) => "numeric",
+        DataType::Boolean => "boolean",
+        DataType::Date32 => "date",
+        DataType::Timestamp(_, None) => "timestamp",
+        DataType::Timestamp(_, Some(_)) => "timestamp with time zone",
+        DataType::Binary => "bytea",
+        _ => "text",
+    }
+}
+
+fn invalid(ty: &DataType, value: ValueRef<'_>) -> EngineError {
+    let shown = match value {
+        ValueRef::Null => "NULL".to_string(),
+        ValueRef::Integer(i) => i.to_string(),
+        ValueRef::Real(f) => f.to_string(),
+        ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+        ValueRef::Blob(b) => format!("<{} bytes>", b.len()),
+    };
+    EngineError::InvalidTextRepresentation { type_name: type_name(ty).to_string(), value: shown }
+}
+
+fn as_i64(ty: &DataType, value: ValueRef<'_>) -> Result<i64> {
+    match value {
+        ValueRef::Integer(i) => Ok(i),
+        ValueRef::Real(f) if f.is_finite() && f.abs() < 9.2e18 => Ok(f.round_ties_even() as i64),
+        ValueRef::Text(t) => std::str::from_utf8(t)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .ok_or_else(|| invalid(ty, value)),
+        _ => Err(invalid(ty, value)),
+    }
+}
+
+fn as_f64(ty: &DataType, value: ValueRef<'_>) -> Result<f64> {
+    match value {
+        ValueRef::Integer(i) => Ok(i as f64),
+        ValueRef::Real(f) => Ok(f),
+        ValueRef::Text(t) => std::str::from_utf8(t)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .ok_or_else(|| invalid(ty, value)),
+        _ => Err(invalid(ty, value)),
+    }
+}
+
+fn narrow<T: TryFrom<i64>>(ty: &DataType, v: i64) -> Result<T> {
+    T::try_from(v).map_err(|_| EngineError::NumericOutOfRange { type_name: type_name(ty).to_string() })
+}
+
+fn append(builder: &mut dyn ArrayBuilder, ty: &DataType, value: ValueRef<'_>) -> Result<()> {
+    let is_null = matches!(value, ValueRef::Null);
+    match ty {
+        DataType::Int16 => {
+            let b = downcast!(builder, Int16Builder);
+            if is_null { b.append_null() } else { b.append_value(narrow(ty, as_i64(ty, value)?)?) }
+        }
+        DataType::Int32 => {
+            let b = downcast!(builder, Int32Builder);
+            if is_null { b.append_null() } else { b.append_value(narrow(ty, as_i64(ty, value)?)?) }
+        }
+        DataType::Int64 => {
+            let b = downcast!(builder, Int64Builder);
+            if is_null { b.append_null() } else { b.append_value(as_i64(ty, value)?) }
+        }
+        DataType::Float32 => {
+            let b = downcast!(builder, Float32Builder);
+            if is_null { b.append_null() } else { b.append_value(as_f64(ty, value)? as f32) }
+        }
+        DataType::Float64 => {
+            let b = downcast!(builder, Float64Builder);
+            if is_null { b.append_null() } else { b.append_value(as_f64(ty, value)?) }
+        }
+        DataType::Decimal128(p, s) => {
+            let b = downcast!(builder, Decimal128Builder);
+            if is_null {
+                b.append_null()
+            } else {
+                b.append_value(decimal(ty, *p, *s, value)?)
+            }
+        }
+        DataType::Boolean => {
+            let b = downcast!(builder, BooleanBuilder);
+            match value {
+                ValueRef::Null => b.append_null(),
+                ValueRef::Integer(i) => b.append_value(i != 0),
+                ValueRef::Real(f) => b.append_value(f != 0.0),
+                ValueRef::Text(t) => match t {
+                    b"t" | b"true" | b"1" => b.append_value(true),
+                    b"f" | b"false" | b"0" => b.append_value(false),
+                    _ => return Err(invalid(ty, value)),
+                },
+                ValueRef::Blob(_) => return Err(invalid(ty, value)),
+            }
+        }
+        DataType::Date32 => {
+            let b = downcast!(builder, Date32Builder);
+            match value {
+                ValueRef::Null => b.append_null(),
+                ValueRef::Integer(i) => b.append_value(narrow(ty, i)?),
+                ValueRef::Text(t) => {
+                    let days = std::str::from_utf8(t).ok().and_then(parse_date_days).ok_or_else(|| invalid(ty, value))?;
+                    b.append_value(days)
+                }
+                _ => return Err(invalid(ty, value)),
+            }
+        }
+        DataType::Timestamp(TimeUnit::Microsecond, _) => {
+            let b = downcast!(builder, TimestampMicrosecondBuilder);
+            match value {
+                ValueRef::Null => b.append_null(),
+                ValueRef::Integer(i) => b.append_value(i),
+                ValueRef::Text(t) => {
+                    let micros =
+                        std::str::from_utf8(t).ok().and_then(parse_timestamp_micros).ok_or_else(|| invalid(ty, value))?;
+                    b.append_value(micros)
+                }
+                _ => return Err(invalid(ty, value)),
+            }
+        }
+        DataType::Binary => {
+            let b = downcast!(builder, BinaryBuilder);
+            match value {
+                ValueRef::Null => b.append_null(),
+                ValueRef::Blob(bytes) | ValueRef::Text(bytes) => b.append_value(bytes),
+                _ => return Err(invalid(ty, value)),
+            }
+        }
+        _ => {
+            let b = downcast!(builder, StringBuilder);
+            match value {
+                ValueRef::Null => b.append_null(),
+                ValueRef::Text(t) => match std::str::from_utf8(t) {
+                    Ok(s) => b.append_value(s),
+                    Err(_) => return Err(invalid(ty, value)),
+                },
+                ValueRef::Integer(i) => b.append_value(i.to_string()),
+                ValueRef::Real(f) => b.append_value(crate::value::format_float8(f)),
+                ValueRef::Blob(_) => return Err(invalid(ty, value)),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn decimal(ty: &DataType, precision: u8, scale: i8, value: ValueRef<'_>) -> Result<i128> {
+    let unscaled = match value {
+        ValueRef::Integer(i) => i128::from(i).checked_mul(10i128.pow(scale.max(0) as u32)),
+        ValueRef::Real(f) => {
+            let scaled = f * 10f64.powi(i32::from(scale));
+            scaled.is_finite().then(|| scaled.round() as i128)
+        }
+        ValueRef::Text(t) => match std::str::from_utf8(t).ok().and_then(|s| parse_decimal(s, scale)) {
+            Some(v) => Some(v),
+            None => return Err(invalid(ty, value)),
+        },
+        _ => return Err(invalid(ty, value)),
+    };
+    let max = 10i128.pow(u32::from(precision));
+    match unscaled {
+        Some(v) if v.abs() < max => Ok(v),
+        _ => Err(EngineError::NumericOutOfRange { type_name: "numeric".into() }),
+    }
+}
+
+/// The Arrow type to use for a result column nothing declared or planned, from its first value.
+pub fn infer_type(value: ValueRef<'_>) -> DataType {
+    match value {
+        ValueRef::Integer(_) => DataType::Int64,
+        ValueRef::Real(_) => DataType::Float64,
+        ValueRef::Blob(_) => DataType::Binary,
+        ValueRef::Null | ValueRef::Text(_) => DataType::Utf8,
+    }
+}
+
+/// A schema with the same fields but each field's type replaced.
+pub fn with_types(schema: &SchemaRef, types: &[DataType]) -> SchemaRef {
+    Arc::new(arrow::datatypes::Schema::new(
+        schema
+            .fields()
+            .iter()
+            .zip(types)
+            .map(|(f, t)| f.as_ref().clone().with_data_type(t.clone()))
+            .collect::<Vec<_>>(),
+    ))
+}

@@ -1,0 +1,562 @@
+//! SQL functions rhei registers on every SQLite connection. The translator (`translate`) wraps
+//! values written to typed columns, casts and typed literals in these, so SQLite stores each
+//! PostgreSQL type in the storage form of `catalog::types` and rejects bad input the way
+//! PostgreSQL does (`'abc'::int` is 22P02, `40000::smallint` is 22003, a too-long varchar is
+//! 22001). A failing function leaves its typed [`EngineError`] in a thread-local slot that
+//! [`take_error`] hands to `oltp::classify`, because SQLite itself only passes a message back.
+
+use std::cell::RefCell;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::functions::{Context, FunctionFlags};
+use rusqlite::types::{Value, ValueRef};
+use rusqlite::{Connection, Error as SqlError};
+
+use crate::error::EngineError;
+use crate::value::{format_decimal, format_float8, parse_date_days, parse_decimal, parse_timestamp_micros};
+
+thread_local! {
+    static LAST_ERROR: RefCell<Option<EngineError>> = const { RefCell::new(None) };
+}
+
+/// The typed error of the last rhei function that failed on this thread, if any.
+pub fn take_error() -> Option<EngineError> {
+    LAST_ERROR.with(|slot| slot.borrow_mut().take())
+}
+
+fn fail(err: EngineError) -> SqlError {
+    let message = err.to_string();
+    LAST_ERROR.with(|slot| *slot.borrow_mut() = Some(err));
+    SqlError::UserFunctionError(message.into())
+}
+
+type FnResult = rusqlite::Result<Value>;
+
+fn text_of(value: ValueRef<'_>) -> Option<String> {
+    match value {
+        ValueRef::Null => None,
+        ValueRef::Integer(i) => Some(i.to_string()),
+        ValueRef::Real(f) => Some(format_float8(f)),
+        ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t).into_owned()),
+    }
+}
+
+fn invalid(type_name: &str, value: ValueRef<'_>) -> SqlError {
+    fail(EngineError::InvalidTextRepresentation {
+        type_name: type_name.to_string(),
+        value: text_of(value).unwrap_or_default(),
+    })
+}
+
+fn invalid_datetime(type_name: &str, value: ValueRef<'_>) -> SqlError {
+    fail(EngineError::InvalidDatetimeFormat {
+        type_name: type_name.to_string(),
+        value: text_of(value).unwrap_or_default(),
+    })
+}
+
+fn int_type_name(bits: i64) -> &'static str {
+    match bits {
+        16 => "smallint",
+        32 => "integer",
+        _ => "bigint",
+    }
+}
+
+/// `rhei_int(v, bits)`: an integer of 16, 32 or 64 bits. Reals round half to even as
+/// PostgreSQL's float-to-int cast does; text must be an integer literal.
+fn to_int(value: ValueRef<'_>, bits: i64) -> FnResult {
+    let name = int_type_name(bits);
+    let v: i64 = match value {
+        ValueRef::Null => return Ok(Value::Null),
+        ValueRef::Integer(i) => i,
+        ValueRef::Real(f) => {
+            if !f.is_finite() || f.abs() >= 9.223_372_036_854_775e18 {
+                return Err(fail(EngineError::NumericOutOfRange { type_name: name.into() }));
+            }
+            f.round_ties_even() as i64
+        }
+        ValueRef::Text(t) => {
+            let s = std::str::from_utf8(t).map_err(|_| invalid(name, value))?.trim();
+            match s.parse::<i64>() {
+                Ok(v) => v,
+                // A well-formed integer that does not fit is out of range, not malformed.
+                Err(_) if !s.is_empty() && s.trim_start_matches(['-', '+']).bytes().all(|b| b.is_ascii_digit()) => {
+                    return Err(fail(EngineError::NumericOutOfRange { type_name: name.into() }));
+                }
+                Err(_) => return Err(invalid(name, value)),
+            }
+        }
+        ValueRef::Blob(_) => return Err(invalid(name, value)),
+    };
+    let fits = match bits {
+        16 => i16::try_from(v).is_ok(),
+        32 => i32::try_from(v).is_ok(),
+        _ => true,
+    };
+    if fits { Ok(Value::Integer(v)) } else { Err(fail(EngineError::NumericOutOfRange { type_name: name.into() })) }
+}
+
+fn parse_float(s: &str) -> Option<f64> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "nan" => Some(f64::NAN),
+        "infinity" | "+infinity" | "inf" | "+inf" => Some(f64::INFINITY),
+        "-infinity" | "-inf" => Some(f64::NEG_INFINITY),
+        other => other.parse().ok(),
+    }
+}
+
+/// `rhei_float(v, bits)`: a real or double precision; `real` keeps only single precision.
+fn to_float(value: ValueRef<'_>, bits: i64) -> FnResult {
+    let name = if bits == 32 { "real" } else { "double precision" };
+    let v = match value {
+        ValueRef::Null => return Ok(Value::Null),
+        ValueRef::Integer(i) => i as f64,
+        ValueRef::Real(f) => f,
+        ValueRef::Text(t) => {
+            std::str::from_utf8(t).ok().and_then(parse_float).ok_or_else(|| invalid(name, value))?
+        }
+        ValueRef::Blob(_) => return Err(invalid(name, value)),
+    };
+    if bits == 32 {
+        let narrow = v as f32;
+        if narrow.is_infinite() && v.is_finite() {
+            return Err(fail(EngineError::NumericOutOfRange { type_name: name.into() }));
+        }
+        return Ok(Value::Real(f64::from(narrow)));
+    }
+    Ok(Value::Real(v))
+}
+
+/// Canonical text of an unconstrained numeric: no exponent, no trailing fraction zeros beyond
+/// what was written (PostgreSQL keeps the input's scale).
+fn canonical_numeric(s: &str) -> Option<String> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("nan") {
+        return Some("NaN".into());
+    }
+    let scale = match s.find(['e', 'E']) {
+        Some(i) => {
+            let exp: i32 = s[i + 1..].parse().ok()?;
+            let frac = s[..i].split_once('.').map_or(0, |(_, f)| f.len() as i32);
+            (frac - exp).max(0)
+        }
+        None => s.split_once('.').map_or(0, |(_, f)| f.len() as i32),
+    };
+    let scale = i8::try_from(scale.min(38)).ok()?;
+    parse_decimal(s, scale).map(|v| format_decimal(v, scale))
+}
+
+/// `rhei_numeric(v, precision, scale)`: exact decimal text, rounded to the declared scale and
+/// checked against the declared precision (22003 "numeric field overflow" otherwise).
+fn to_numeric(value: ValueRef<'_>, precision: Option<i64>, scale: Option<i64>) -> FnResult {
+    let text = match value {
+        ValueRef::Null => return Ok(Value::Null),
+        ValueRef::Integer(i) => i.to_string(),
+        ValueRef::Real(f) if f.is_finite() => format!("{f}"),
+        ValueRef::Real(_) => return Err(invalid("numeric", value)),
+        ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+        ValueRef::Blob(_) => return Err(invalid("numeric", value)),
+    };
+    let Some(scale) = scale else {
+        return canonical_numeric(&text).map(Value::Text).ok_or_else(|| invalid("numeric", value));
+    };
+    let scale = i8::try_from(scale).map_err(|_| invalid("numeric", value))?;
+    let Some(scaled) = parse_decimal(&text, scale) else {
+        // Digits that overflow i128 are well-formed but too large.
+        let looks_numeric = text.trim().bytes().all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b));
+        return Err(if looks_numeric && !text.trim().is_empty() {
+            fail(EngineError::NumericOutOfRange { type_name: "numeric".into() })
+        } else {
+            invalid("numeric", value)
+        });
+    };
+    if let Some(p) = precision
+        && let Ok(p) = u32::try_from(p)
+        && scaled.unsigned_abs() >= 10u128.pow(p.min(38))
+    {
+        return Err(fail(EngineError::NumericOutOfRange { type_name: "numeric field".into() }));
+    }
+    Ok(Value::Text(format_decimal(scaled, scale)))
+}
+
+/// `rhei_varchar(v, n)`: text of at most `n` characters; excess trailing spaces are cut, as
+/// PostgreSQL does, anything else too long is 22001.
+fn to_varchar(value: ValueRef<'_>, n: i64, pad: bool) -> FnResult {
+    let Some(text) = text_of(value) else { return Ok(Value::Null) };
+    let n = usize::try_from(n).unwrap_or(usize::MAX);
+    let len = text.chars().count();
+    let name = if pad { format!("character({n})") } else { format!("character varying({n})") };
+    let text = if len > n {
+        let (keep, rest): (String, String) =
+            (text.chars().take(n).collect(), text.chars().skip(n).collect());
+        if rest.chars().any(|c| c != ' ') {
+            return Err(fail(EngineError::StringTooLong { type_name: name }));
+        }
+        keep
+    } else if pad {
+        let mut padded = text;
+        padded.extend(std::iter::repeat_n(' ', n - len));
+        padded
+    } else {
+        text
+    };
+    Ok(Value::Text(text))
+}
+
+/// PostgreSQL's boolean input: any unambiguous prefix of true/false/yes/no, on/off, 1/0.
+pub fn parse_bool(s: &str) -> Option<bool> {
+    let s = s.trim().to_ascii_lowercase();
+    if s.is_empty() {
+        return None;
+    }
+    let prefix_of = |word: &str, min: usize| s.len() >= min && word.starts_with(s.as_str());
+    if prefix_of("true", 1) || prefix_of("yes", 1) || s == "on" || s == "1" {
+        Some(true)
+    } else if prefix_of("false", 1) || prefix_of("no", 1) || prefix_of("off", 2) || s == "0" {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+fn to_bool(value: ValueRef<'_>) -> FnResult {
+    match value {
+        ValueRef::Null => Ok(Value::Null),
+        ValueRef::Integer(i) => Ok(Value::Integer(i64::from(i != 0))),
+        ValueRef::Text(t) => std::str::from_utf8(t)
+            .ok()
+            .and_then(parse_bool)
+            .map(|b| Value::Integer(i64::from(b)))
+            .ok_or_else(|| invalid("boolean", value)),
+        _ => Err(invalid("boolean", value)),
+    }
+}
+
+fn to_date(value: ValueRef<'_>) -> FnResult {
+    match value {
+        ValueRef::Null => Ok(Value::Null),
+        ValueRef::Integer(i) => Ok(Value::Integer(i)),
+        ValueRef::Text(t) => std::str::from_utf8(t)
+            .ok()
+            .and_then(parse_date_days)
+            .map(|d| Value::Integer(d.into()))
+            .ok_or_else(|| invalid_datetime("date", value)),
+        _ => Err(invalid_datetime("date", value)),
+    }
+}
+
+/// The zone suffix of a timestamp text, if it carries one (`+02`, `-05:30`, `Z`, `UTC`).
+fn has_zone(s: &str) -> bool {
+    let s = s.trim();
+    let Some(time_at) = s.find([' ', 'T']) else { return false };
+    let time = &s[time_at + 1..];
+    time.contains(['+', 'Z', 'z']) || time.rfind('-').is_some() || time.to_ascii_uppercase().ends_with("UTC")
+}
+
+/// `rhei_ts(v)`: timestamp without time zone, microseconds; a zone in the text is ignored as
+/// PostgreSQL ignores it.
+fn to_timestamp(value: ValueRef<'_>) -> FnResult {
+    match value {
+        ValueRef::Null => Ok(Value::Null),
+        ValueRef::Integer(i) => Ok(Value::Integer(i)),
+        ValueRef::Text(t) => {
+            let s = std::str::from_utf8(t).map_err(|_| invalid_datetime("timestamp", value))?;
+            let s = strip_zone(s);
+            parse_timestamp_micros(s).map(Value::Integer).ok_or_else(|| invalid_datetime("timestamp", value))
+        }
+        _ => Err(invalid_datetime("timestamp", value)),
+    }
+}
+
+fn strip_zone(s: &str) -> &str {
+    let s = s.trim();
+    if !has_zone(s) {
+        return s;
+    }
+    let time_at = s.find([' ', 'T']).map_or(0, |i| i + 1);
+    let cut = s[time_at..].find(['+', '-', 'Z', 'z', ' ']).map_or(s.len(), |i| time_at + i);
+    &s[..cut]
+}
+
+/// `rhei_tstz(v, session_offset_secs)`: timestamptz as UTC microseconds; text without a zone is
+/// in the session's time zone.
+fn to_timestamptz(value: ValueRef<'_>, offset_secs: i64) -> FnResult {
+    match value {
+        ValueRef::Null => Ok(Value::Null),
+        ValueRef::Integer(i) => Ok(Value::Integer(i)),
+        ValueRef::Text(t) => {
+            let s = std::str::from_utf8(t).map_err(|_| invalid_datetime("timestamp with time zone", value))?;
+            let micros = parse_timestamp_micros(s).ok_or_else(|| invalid_datetime("timestamp with time zone", value))?;
+            Ok(Value::Integer(if has_zone(s) { micros } else { micros - offset_secs * 1_000_000 }))
+        }
+        _ => Err(invalid_datetime("timestamp with time zone", value)),
+    }
+}
+
+/// Canonical uuid text (lower-case, hyphenated) from any of PostgreSQL's accepted spellings.
+pub fn canonical_uuid(s: &str) -> Option<String> {
+    let s = s.trim();
+    let s = s.strip_prefix('{').and_then(|r| r.strip_suffix('}')).unwrap_or(s);
+    let hex: String = s.chars().filter(|c| *c != '-').collect();
+    if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let h = hex.to_ascii_lowercase();
+    Some(format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..]))
+}
+
+fn to_uuid(value: ValueRef<'_>) -> FnResult {
+    match value {
+        ValueRef::Null => Ok(Value::Null),
+        ValueRef::Blob(b) if b.len() == 16 => {
+            let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+            canonical_uuid(&hex).map(Value::Text).ok_or_else(|| invalid("uuid", value))
+        }
+        ValueRef::Text(t) => {
+            std::str::from_utf8(t).ok().and_then(canonical_uuid).map(Value::Text).ok_or_else(|| invalid("uuid", value))
+        }
+        _ => Err(invalid("uuid", value)),
+    }
+}
+
+/// `rhei_bytea(v)`: bytes from PostgreSQL's bytea input: hex (`\\x0102`) or escape format
+/// (backslash-octal and `\\\\`); a blob passes through.
+fn to_bytea(value: ValueRef<'_>) -> FnResult {
+    let text = match value {
+        ValueRef::Null => return Ok(Value::Null),
+        ValueRef::Blob(b) => return Ok(Value::Blob(b.to_vec())),
+        ValueRef::Text(t) => t,
+        _ => return Err(invalid("bytea", value)),
+    };
+    if let Some(hex) = text.strip_prefix(b"\\x") {
+        let digits: Vec<u8> = hex.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+        if digits.len() % 2 != 0 {
+            return Err(invalid("bytea", value));
+        }
+        let mut out = Vec::with_capacity(digits.len() / 2);
+        for pair in digits.chunks(2) {
+            let s = std::str::from_utf8(pair).map_err(|_| invalid("bytea", value))?;
+            out.push(u8::from_str_radix(s, 16).map_err(|_| invalid("bytea", value))?);
+        }
+        return Ok(Value::Blob(out));
+    }
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        if text[i] != b'\\' {
+            out.push(text[i]);
+            i += 1;
+        } else if text.get(i + 1) == Some(&b'\\') {
+            out.push(b'\\');
+            i += 2;
+        } else {
+            let octal = text.get(i + 1..i + 4).and_then(|o| std::str::from_utf8(o).ok());
+            let byte = octal.and_then(|o| u8::from_str_radix(o, 8).ok()).ok_or_else(|| invalid("bytea", value))?;
+            out.push(byte);
+            i += 4;
+        }
+    }
+    Ok(Value::Blob(out))
+}
+
+fn to_json(value: ValueRef<'_>, normalize: bool) -> FnResult {
+    let name = if normalize { "jsonb" } else { "json" };
+    let Some(text) = text_of(value) else { return Ok(Value::Null) };
+    let parsed: serde_json::Value = serde_json::from_str(&text).map_err(|_| invalid(name, value))?;
+    Ok(Value::Text(if normalize { jsonb_text(&parsed) } else { text }))
+}
+
+/// jsonb's output form: keys sorted (shorter first, as PostgreSQL stores them), `": "` and
+/// `", "` separators.
+fn jsonb_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
+            let items: Vec<String> = keys
+                .into_iter()
+                .map(|k| format!("{}: {}", serde_json::Value::String(k.clone()), jsonb_text(&map[k])))
+                .collect();
+            format!("{{{}}}", items.join(", "))
+        }
+        serde_json::Value::Array(items) => {
+            format!("[{}]", items.iter().map(jsonb_text).collect::<Vec<_>>().join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
+fn now_micros() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64)
+}
+
+/// `rhei_mod(a, b)`: PostgreSQL's `mod`/`%` (sign of the dividend; division by zero is 22012).
+fn modulo(a: ValueRef<'_>, b: ValueRef<'_>) -> FnResult {
+    match (a, b) {
+        (ValueRef::Null, _) | (_, ValueRef::Null) => Ok(Value::Null),
+        (ValueRef::Integer(_), ValueRef::Integer(0)) => Err(fail(EngineError::DivisionByZero)),
+        (ValueRef::Integer(x), ValueRef::Integer(y)) => Ok(Value::Integer(x.wrapping_rem(y))),
+        (x, y) => {
+            let fx = f64_of(x).ok_or_else(|| invalid("numeric", x))?;
+            let fy = f64_of(y).ok_or_else(|| invalid("numeric", y))?;
+            if fy == 0.0 {
+                return Err(fail(EngineError::DivisionByZero));
+            }
+            Ok(Value::Real(fx % fy))
+        }
+    }
+}
+
+fn f64_of(v: ValueRef<'_>) -> Option<f64> {
+    match v {
+        ValueRef::Integer(i) => Some(i as f64),
+        ValueRef::Real(f) => Some(f),
+        ValueRef::Text(t) => std::str::from_utf8(t).ok().and_then(|s| s.trim().parse().ok()),
+        _ => None,
+    }
+}
+
+/// `date_part(field, micros)`: fields of a timestamp stored as UTC microseconds.
+fn date_part(field: ValueRef<'_>, value: ValueRef<'_>) -> FnResult {
+    let Some(field) = text_of(field) else { return Ok(Value::Null) };
+    let micros = match value {
+        ValueRef::Null => return Ok(Value::Null),
+        ValueRef::Integer(i) => i,
+        ValueRef::Text(t) => std::str::from_utf8(t)
+            .ok()
+            .and_then(parse_timestamp_micros)
+            .ok_or_else(|| invalid_datetime("timestamp", value))?,
+        _ => return Err(invalid_datetime("timestamp", value)),
+    };
+    let days = micros.div_euclid(86_400_000_000);
+    let in_day = micros.rem_euclid(86_400_000_000);
+    let (year, month, day) = crate::value::civil_from_days(days);
+    let v = match field.to_ascii_lowercase().as_str() {
+        "year" => year as f64,
+        "month" => f64::from(month),
+        "day" => f64::from(day),
+        "hour" => (in_day / 3_600_000_000) as f64,
+        "minute" => (in_day / 60_000_000 % 60) as f64,
+        "second" => (in_day % 60_000_000) as f64 / 1e6,
+        "epoch" => micros as f64 / 1e6,
+        "dow" => (days + 4).rem_euclid(7) as f64,
+        "doy" => (days - crate::value::days_from_civil(year, 1, 1) + 1) as f64,
+        "quarter" => f64::from((month - 1) / 3 + 1),
+        other => {
+            return Err(fail(EngineError::FeatureNotSupported { what: format!("date_part field \"{other}\"") }));
+        }
+    };
+    Ok(Value::Real(v))
+}
+
+fn strpos(haystack: ValueRef<'_>, needle: ValueRef<'_>) -> FnResult {
+    match (text_of(haystack), text_of(needle)) {
+        (Some(h), Some(n)) => Ok(Value::Integer(
+            h.find(&n).map_or(0, |byte| h[..byte].chars().count() as i64 + 1),
+        )),
+        _ => Ok(Value::Null),
+    }
+}
+
+fn arg_i64(ctx: &Context<'_>, i: usize) -> Option<i64> {
+    match ctx.get_raw(i) {
+        ValueRef::Integer(v) => Some(v),
+        _ => None,
+    }
+}
+
+/// Registers rhei's functions on a connection.
+///
+/// # Errors
+/// SQLite refuses a registration (out of memory).
+pub fn register(conn: &Connection) -> rusqlite::Result<()> {
+    let pure = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    conn.create_scalar_function("rhei_int", 2, pure, |ctx| to_int(ctx.get_raw(0), arg_i64(ctx, 1).unwrap_or(64)))?;
+    conn.create_scalar_function("rhei_float", 2, pure, |ctx| {
+        to_float(ctx.get_raw(0), arg_i64(ctx, 1).unwrap_or(64))
+    })?;
+    conn.create_scalar_function("rhei_numeric", 3, pure, |ctx| {
+        to_numeric(ctx.get_raw(0), arg_i64(ctx, 1), arg_i64(ctx, 2))
+    })?;
+    conn.create_scalar_function("rhei_varchar", 2, pure, |ctx| {
+        to_varchar(ctx.get_raw(0), arg_i64(ctx, 1).unwrap_or(i64::MAX), false)
+    })?;
+    conn.create_scalar_function("rhei_bpchar", 2, pure, |ctx| {
+        to_varchar(ctx.get_raw(0), arg_i64(ctx, 1).unwrap_or(i64::MAX), true)
+    })?;
+    conn.create_scalar_function("rhei_bool", 1, pure, |ctx| to_bool(ctx.get_raw(0)))?;
+    conn.create_scalar_function("rhei_date", 1, pure, |ctx| to_date(ctx.get_raw(0)))?;
+    conn.create_scalar_function("rhei_ts", 1, pure, |ctx| to_timestamp(ctx.get_raw(0)))?;
+    conn.create_scalar_function("rhei_tstz", 2, pure, |ctx| {
+        to_timestamptz(ctx.get_raw(0), arg_i64(ctx, 1).unwrap_or(0))
+    })?;
+    conn.create_scalar_function("rhei_uuid", 1, pure, |ctx| to_uuid(ctx.get_raw(0)))?;
+    conn.create_scalar_function("rhei_bytea", 1, pure, |ctx| to_bytea(ctx.get_raw(0)))?;
+    conn.create_scalar_function("rhei_json", 1, pure, |ctx| to_json(ctx.get_raw(0), false))?;
+    conn.create_scalar_function("rhei_jsonb", 1, pure, |ctx| to_json(ctx.get_raw(0), true))?;
+    conn.create_scalar_function("rhei_mod", 2, pure, |ctx| modulo(ctx.get_raw(0), ctx.get_raw(1)))?;
+    conn.create_scalar_function("date_part", 2, pure, |ctx| date_part(ctx.get_raw(0), ctx.get_raw(1)))?;
+    conn.create_scalar_function("strpos", 2, pure, |ctx| strpos(ctx.get_raw(0), ctx.get_raw(1)))?;
+    // Not deterministic: SQLite must not fold it across rows or statements.
+    conn.create_scalar_function("rhei_now", 0, FunctionFlags::SQLITE_UTF8, |_| Ok(Value::Integer(now_micros())))?;
+    conn.create_scalar_function("rhei_session_tz", 0, FunctionFlags::SQLITE_UTF8, |_| Ok(Value::Integer(0)))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conn() -> Connection {
+        let c = Connection::open_in_memory().unwrap();
+        register(&c).unwrap();
+        c
+    }
+
+    fn one(c: &Connection, sql: &str) -> Result<Value, EngineError> {
+        let _ = take_error();
+        c.query_row(sql, [], |r| r.get::<_, Value>(0)).map_err(crate::oltp::classify)
+    }
+
+    #[test]
+    fn conversions_store_postgres_values() {
+        let c = conn();
+        assert_eq!(one(&c, "SELECT rhei_int(' 42 ', 32)").unwrap(), Value::Integer(42));
+        assert_eq!(one(&c, "SELECT rhei_int(2.5, 32)").unwrap(), Value::Integer(2));
+        assert_eq!(one(&c, "SELECT rhei_numeric('1.005', 10, 2)").unwrap(), Value::Text("1.01".into()));
+        assert_eq!(one(&c, "SELECT rhei_numeric('1.50', NULL, NULL)").unwrap(), Value::Text("1.50".into()));
+        assert_eq!(one(&c, "SELECT rhei_bool('yes')").unwrap(), Value::Integer(1));
+        assert_eq!(one(&c, "SELECT rhei_bpchar('ab', 4)").unwrap(), Value::Text("ab  ".into()));
+        assert_eq!(one(&c, "SELECT rhei_varchar('abc   ', 4)").unwrap(), Value::Text("abc ".into()));
+        assert_eq!(one(&c, "SELECT rhei_date('1970-01-02')").unwrap(), Value::Integer(1));
+        assert_eq!(one(&c, "SELECT rhei_tstz('1970-01-01 01:00:00+01', 0)").unwrap(), Value::Integer(0));
+        assert_eq!(one(&c, "SELECT rhei_tstz('1970-01-01 01:00:00', 3600)").unwrap(), Value::Integer(0));
+        assert_eq!(one(&c, "SELECT rhei_ts('1970-01-01 00:00:01+05')").unwrap(), Value::Integer(1_000_000));
+        assert_eq!(
+            one(&c, "SELECT rhei_uuid('A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11')").unwrap(),
+            Value::Text("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11".into())
+        );
+        assert_eq!(one(&c, "SELECT rhei_jsonb('{\"b\":1,\"a\":[1,2]}')").unwrap(), Value::Text("{\"a\": [1, 2], \"b\": 1}".into()));
+        assert_eq!(one(&c, "SELECT rhei_mod(-7, 3)").unwrap(), Value::Integer(-1));
+        assert_eq!(one(&c, "SELECT rhei_bytea('\\x0aFF')").unwrap(), Value::Blob(vec![10, 255]));
+        assert_eq!(one(&c, "SELECT rhei_bytea('a\\\\b\\001')").unwrap(), Value::Blob(b"a\\b\x01".to_vec()));
+        assert_eq!(one(&c, "SELECT strpos('héllo', 'l')").unwrap(), Value::Integer(3));
+    }
+
+    #[test]
+    fn bad_input_fails_with_postgres_sqlstates() {
+        let c = conn();
+        let state = |sql: &str| one(&c, sql).unwrap_err().sqlstate();
+        assert_eq!(state("SELECT rhei_int('abc', 32)"), "22P02");
+        assert_eq!(state("SELECT rhei_int(40000, 16)"), "22003");
+        assert_eq!(state("SELECT rhei_int('99999999999999999999', 64)"), "22003");
+        assert_eq!(state("SELECT rhei_numeric('123.4', 3, 1)"), "22003");
+        assert_eq!(state("SELECT rhei_varchar('abcdef', 3)"), "22001");
+        assert_eq!(state("SELECT rhei_bool('maybe')"), "22P02");
+        assert_eq!(state("SELECT rhei_date('2024-02-30')"), "22007");
+        assert_eq!(state("SELECT rhei_uuid('nope')"), "22P02");
+        assert_eq!(state("SELECT rhei_json('{')"), "22P02");
+        assert_eq!(state("SELECT rhei_mod(1, 0)"), "22012");
+    }
+}

@@ -1,0 +1,266 @@
+//! The OLTP side: SQLite (WAL) reached only through dedicated threads: one writer
+//! ([`writer::OltpWriter`]) where every write and every explicit transaction runs, and a pool of
+//! readers ([`reader::ReaderPool`]). No `rusqlite::Connection` ever appears in async code.
+
+pub mod convert;
+pub mod functions;
+pub mod reader;
+pub mod writer;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OpenFlags, ffi};
+
+use crate::catalog::Catalog;
+use crate::error::{EngineError, Result};
+use convert::{BATCH_ROWS, BatchBuilder, infer_type};
+
+/// Opens a connection to the data file with rhei's pragmas and functions.
+///
+/// # Errors
+/// The file cannot be opened or configured.
+pub fn open_connection(path: &Path, read_only: bool, synchronous: &str) -> Result<Connection> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI
+    };
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| EngineError::DataDirectory {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    let pragmas = format!(
+        "PRAGMA busy_timeout = 10000; PRAGMA recursive_triggers = ON; PRAGMA case_sensitive_like = ON; \
+         PRAGMA foreign_keys = OFF; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; \
+         PRAGMA synchronous = {synchronous};"
+    );
+    conn.execute_batch(&pragmas).map_err(|e| classify(e))?;
+    if !read_only {
+        conn.execute_batch("PRAGMA journal_mode = WAL;").map_err(|e| classify(e))?;
+    }
+    functions::register(&conn).map_err(|e| EngineError::Sqlite(e.to_string()))?;
+    conn.set_prepared_statement_cache_capacity(256);
+    Ok(conn)
+}
+
+/// A statement ready for SQLite: translated text and bound parameters.
+#[derive(Debug, Clone)]
+pub struct SqliteStatement {
+    pub sql: String,
+    pub params: Vec<SqlValue>,
+    /// Whether it returns rows (a query, or DML with RETURNING).
+    pub returns_rows: bool,
+    /// Output column names (Postgres naming) and types where known; the rest are taken from
+    /// the column's table or the first value.
+    pub shape: ResultShape,
+}
+
+/// What is known of a result's columns before SQLite runs it.
+#[derive(Debug, Clone, Default)]
+pub struct ResultShape {
+    pub names: Vec<Option<String>>,
+    pub types: Vec<Option<DataType>>,
+}
+
+/// What a statement produced.
+#[derive(Debug, Default)]
+pub struct Executed {
+    pub rows_affected: u64,
+    pub schema: Option<SchemaRef>,
+    pub batches: Vec<RecordBatch>,
+}
+
+/// Maps a rusqlite error to the engine's, by SQLite's extended result code. SQLite reports
+/// unknown tables, columns and functions and syntax errors only as SQLITE_ERROR with a message,
+/// so those (and only those) are told apart by the message's fixed prefix.
+pub fn classify(err: rusqlite::Error) -> EngineError {
+    if let Some(typed) = functions::take_error() {
+        return typed;
+    }
+    match err {
+        rusqlite::Error::SqliteFailure(code, message) => {
+            let message = message.unwrap_or_else(|| code.to_string());
+            match code.extended_code {
+                ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                    let (table, columns) = failed_columns(&message);
+                    let is_pk = code.extended_code == ffi::SQLITE_CONSTRAINT_PRIMARYKEY;
+                    let constraint =
+                        if is_pk { format!("{table}_pkey") } else { format!("{table}_{}_key", columns.join("_")) };
+                    EngineError::UniqueViolation {
+                        detail: Some(format!("Key ({}) already exists.", columns.join(", "))),
+                        table,
+                        constraint,
+                    }
+                }
+                ffi::SQLITE_CONSTRAINT_NOTNULL => {
+                    let (table, columns) = failed_columns(&message);
+                    EngineError::NotNullViolation { table, column: columns.into_iter().next().unwrap_or_default() }
+                }
+                ffi::SQLITE_CONSTRAINT_CHECK => EngineError::CheckViolation { table: failed_columns(&message).0 },
+                // STRICT tables refuse a value of the wrong storage class; a rowid alias says
+                // SQLITE_MISMATCH instead.
+                ffi::SQLITE_CONSTRAINT_DATATYPE | ffi::SQLITE_MISMATCH => {
+                    EngineError::InvalidTextRepresentation { type_name: "column".into(), value: message }
+                }
+                ffi::SQLITE_ERROR => classify_message(message),
+                _ => EngineError::Sqlite(message),
+            }
+        }
+        // SQLite's message for a statement that fails to prepare; the offset is into the
+        // translated text, not the client's, so it is not reported as a position.
+        rusqlite::Error::SqlInputError { msg, .. } => classify_message(msg),
+        other => EngineError::Sqlite(other.to_string()),
+    }
+}
+
+fn classify_message(message: String) -> EngineError {
+    if let Some(name) = message.strip_prefix("no such table: ") {
+        EngineError::UndefinedTable { name: name.trim_start_matches("main.").to_string() }
+    } else if let Some(name) = message.strip_prefix("no such column: ") {
+        EngineError::UndefinedColumn { column: name.to_string(), table: None }
+    } else if let Some(rest) = message.strip_prefix("no such function: ") {
+        EngineError::UndefinedFunction { name: format!("{rest}()") }
+    } else if message.contains("syntax error") || message.starts_with("incomplete input") {
+        EngineError::Syntax { message, position: None }
+    } else if message.starts_with("wrong number of arguments to function ") {
+        EngineError::UndefinedFunction { name: message.trim_start_matches("wrong number of arguments to function ").into() }
+    } else {
+        EngineError::Sqlite(message)
+    }
+}
+
+/// `UNIQUE constraint failed: t.a, t.b` → ("t", ["a", "b"]).
+fn failed_columns(message: &str) -> (String, Vec<String>) {
+    let list = message.split_once(": ").map_or("", |(_, rest)| rest);
+    let mut table = String::new();
+    let columns = list
+        .split(", ")
+        .filter_map(|qualified| {
+            let (t, c) = qualified.rsplit_once('.')?;
+            table = t.to_string();
+            Some(c.to_string())
+        })
+        .collect();
+    (table, columns)
+}
+
+/// Runs one statement on `conn`, handing each batch of result rows to `sink` (which returns
+/// false to stop early). Returns the result schema (if it returns rows) and rows changed.
+///
+/// # Errors
+/// SQLite errors, classified; values that do not convert to their column's type.
+pub fn run_statement(
+    conn: &Connection,
+    stmt: &SqliteStatement,
+    catalog: &Catalog,
+    mut sink: impl FnMut(RecordBatch) -> bool,
+) -> Result<(Option<SchemaRef>, u64)> {
+    let _ = functions::take_error();
+    let mut prepared = conn.prepare_cached(&stmt.sql).map_err(classify)?;
+    for (i, value) in stmt.params.iter().enumerate() {
+        prepared.raw_bind_parameter(i + 1, value).map_err(classify)?;
+    }
+    if !stmt.returns_rows && prepared.column_count() == 0 {
+        let changed = prepared.raw_execute().map_err(classify)?;
+        return Ok((None, changed as u64));
+    }
+    let origin_types: Vec<Option<DataType>> = prepared
+        .columns_with_metadata()
+        .map(|meta| {
+            let table = catalog.get(meta.table_name()?)?;
+            let column = table.column_index(meta.origin_name()?)?;
+            Some(table.columns[column].ty.arrow_type())
+        })
+        .collect();
+    let sqlite_names: Vec<String> = prepared.column_names().into_iter().map(str::to_string).collect();
+    let width = sqlite_names.len();
+    let mut rows = prepared.raw_query();
+    let mut builder: Option<BatchBuilder> = None;
+    let mut schema: Option<SchemaRef> = None;
+    let mut produced = 0u64;
+    loop {
+        let row = rows.next().map_err(classify)?;
+        let Some(row) = row else { break };
+        let b = match builder.as_mut() {
+            Some(b) => b,
+            None => {
+                let s = result_schema(&stmt.shape, &origin_types, &sqlite_names, |i| {
+                    row.get_ref(i).map(infer_type).unwrap_or(DataType::Utf8)
+                });
+                schema = Some(s.clone());
+                builder.insert(BatchBuilder::new(s))
+            }
+        };
+        b.push_row(row, 0)?;
+        produced += 1;
+        if b.len() >= BATCH_ROWS && !sink(b.finish()?) {
+            return Ok((schema, produced));
+        }
+    }
+    let schema = match (schema, builder) {
+        (Some(schema), Some(mut b)) => {
+            if !b.is_empty() {
+                sink(b.finish()?);
+            }
+            schema
+        }
+        _ => result_schema(&stmt.shape, &origin_types, &sqlite_names, |_| DataType::Utf8),
+    };
+    debug_assert_eq!(schema.fields().len(), width);
+    Ok((Some(schema), produced))
+}
+
+fn result_schema(
+    shape: &ResultShape,
+    origin: &[Option<DataType>],
+    sqlite_names: &[String],
+    infer: impl Fn(usize) -> DataType,
+) -> SchemaRef {
+    let fields: Vec<Field> = sqlite_names
+        .iter()
+        .enumerate()
+        .map(|(i, sqlite_name)| {
+            let name = shape.names.get(i).cloned().flatten().unwrap_or_else(|| sqlite_name.clone());
+            let ty = shape
+                .types
+                .get(i)
+                .cloned()
+                .flatten()
+                .or_else(|| origin.get(i).cloned().flatten())
+                .unwrap_or_else(|| infer(i));
+            Field::new(name, ty, true)
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constraint_errors_carry_sqlstates() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t(id INTEGER PRIMARY KEY, u TEXT UNIQUE, n TEXT NOT NULL) STRICT").unwrap();
+        conn.execute_batch("INSERT INTO t VALUES (1, 'a', 'x')").unwrap();
+        let err = |sql: &str| classify(conn.execute_batch(sql).unwrap_err());
+        let dup = err("INSERT INTO t VALUES (2, 'a', 'x')");
+        assert_eq!(dup.sqlstate(), "23505");
+        assert_eq!(dup.to_string(), "duplicate key value violates unique constraint \"t_u_key\"");
+        assert_eq!(err("INSERT INTO t VALUES (1, 'b', 'x')").sqlstate(), "23505");
+        let null = err("INSERT INTO t VALUES (3, 'c', NULL)");
+        assert_eq!(null.to_string(), "null value in column \"n\" of relation \"t\" violates not-null constraint");
+        assert_eq!(err("INSERT INTO t VALUES ('x', 'd', 'x')").sqlstate(), "22P02");
+        assert_eq!(err("SELECT * FROM missing").sqlstate(), "42P01");
+        let undefined = err("SELECT nope FROM t");
+        assert_eq!(undefined.sqlstate(), "42703", "{undefined:?}");
+        assert_eq!(err("SELEC 1").sqlstate(), "42601");
+    }
+}

@@ -1,0 +1,514 @@
+//! The single SQLite writer thread (`rhei-oltp-writer`). Every write, every DDL statement and
+//! every statement of an explicit transaction runs here, reached only through [`OltpWriter`].
+//!
+//! Group commit: autocommit writes that are waiting together run in one SQLite transaction,
+//! each inside its own savepoint (a failing statement rolls back alone), and every caller is
+//! answered only after COMMIT returns, i.e. once the commit is durable at the configured
+//! `synchronous` level. After each commit the highest change-log sequence is published on a
+//! watch channel: that is the commit sequence read-your-writes waits for.
+//!
+//! An explicit transaction owns the writer from BEGIN to COMMIT/ROLLBACK: other sessions'
+//! requests queue until it ends (SQLite allows one writer; Postgres would make them wait on row
+//! locks instead).
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::thread;
+
+use datafusion::sql::sqlparser::ast::{AlterTableOperation, CreateTable, RenameTableNameKind};
+use parking_lot::RwLock;
+use rusqlite::Connection;
+use rusqlite::types::Value as SqlValue;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::capture::{LAST_SEQ_SQL, install_triggers_sql, log_ddl_sql};
+use crate::catalog::{Catalog, ColumnDef, TableDef, normalize_ident, quote_ident, quote_literal, store, table_name};
+use crate::error::{EngineError, Result};
+use crate::oltp::{Executed, SqliteStatement, classify, open_connection, run_statement};
+use crate::translate::TranslateOptions;
+use crate::translate::ddl::{column_def, default_expr_sql, sqlite_column, sqlite_create_table, table_def};
+
+/// Identifies a session to the writer, so an open transaction's statements are told apart.
+pub type SessionId = u64;
+
+/// The catalog shared by all threads; replaced whole when DDL runs.
+pub type SharedCatalog = Arc<RwLock<Arc<Catalog>>>;
+
+/// A schema change, executed by the writer with the catalog at hand.
+#[derive(Debug)]
+pub enum DdlOp {
+    CreateTable { create: Box<CreateTable>, opts: TranslateOptions },
+    DropTables { names: Vec<String>, if_exists: bool },
+    AlterTable { name: String, if_exists: bool, operations: Vec<AlterTableOperation>, opts: TranslateOptions },
+    /// Index DDL, already translated (indexes do not concern the OLAP copy).
+    Index { sql: String },
+    Truncate { names: Vec<String> },
+}
+
+/// One unit of work for the writer.
+#[derive(Debug)]
+pub enum WriteOp {
+    Statement(SqliteStatement),
+    Ddl(DdlOp),
+    Begin,
+    Commit,
+    Rollback,
+    Savepoint(String),
+    Release(String),
+    RollbackTo(String),
+}
+
+struct Request {
+    session: SessionId,
+    in_txn: bool,
+    op: WriteOp,
+    reply: oneshot::Sender<Result<Executed>>,
+}
+
+enum Msg {
+    Request(Request),
+    /// Delete change-log entries up to and including this sequence (sync has applied them).
+    Prune(u64),
+}
+
+/// Cloneable front door to the writer thread.
+#[derive(Clone)]
+pub struct OltpWriter {
+    tx: mpsc::UnboundedSender<Msg>,
+    committed: watch::Receiver<u64>,
+}
+
+impl OltpWriter {
+    /// Opens the data file for writing and starts the writer thread.
+    ///
+    /// # Errors
+    /// The file cannot be opened or its rhei tables created.
+    pub fn start(path: PathBuf, synchronous: &str, group_max: usize, catalog: SharedCatalog) -> Result<Self> {
+        let conn = open_connection(&path, false, synchronous)?;
+        conn.execute_batch(crate::capture::BOOTSTRAP_SQL).map_err(classify)?;
+        *catalog.write() = Arc::new(store::load(&conn)?);
+        let last: i64 = conn.query_row(LAST_SEQ_SQL, [], |r| r.get(0)).map_err(classify)?;
+        let (committed_tx, committed) = watch::channel(last as u64);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut state =
+            WriterState { conn, catalog, committed: committed_tx, group_max, queue: VecDeque::new(), owner: None };
+        thread::Builder::new()
+            .name("rhei-oltp-writer".into())
+            .spawn(move || state.run(rx))
+            .map_err(|e| EngineError::Internal(format!("could not start the writer thread: {e}")))?;
+        Ok(Self { tx, committed })
+    }
+
+    /// Runs one operation. `in_txn` says the session is inside an explicit transaction.
+    /// Cancel-safe in the sense that dropping the future does not undo the write: it still
+    /// commits (as in Postgres, where a client that hangs up after COMMIT is sent cannot stop it).
+    ///
+    /// # Errors
+    /// The operation's own error, or [`EngineError::WriterGone`].
+    pub async fn run(&self, session: SessionId, in_txn: bool, op: WriteOp) -> Result<Executed> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Msg::Request(Request { session, in_txn, op, reply })).map_err(|_| EngineError::WriterGone)?;
+        rx.await.map_err(|_| EngineError::WriterGone)?
+    }
+
+    /// Ends a session's transaction without waiting (the session went away).
+    pub fn abandon(&self, session: SessionId) {
+        let (reply, _) = oneshot::channel();
+        let _ = self.tx.send(Msg::Request(Request { session, in_txn: true, op: WriteOp::Rollback, reply }));
+    }
+
+    /// Asks the writer to prune the change log up to `seq`.
+    pub fn prune(&self, seq: u64) {
+        let _ = self.tx.send(Msg::Prune(seq));
+    }
+
+    /// The highest committed change sequence, updated after every commit.
+    pub fn committed(&self) -> watch::Receiver<u64> {
+        self.committed.clone()
+    }
+}
+
+struct WriterState {
+    conn: Connection,
+    catalog: SharedCatalog,
+    committed: watch::Sender<u64>,
+    group_max: usize,
+    /// Requests that arrived while another session's transaction owned the writer.
+    queue: VecDeque<Msg>,
+    owner: Option<SessionId>,
+}
+
+/// Rows deleted from the change log per prune step, so pruning never stalls writers for long.
+const PRUNE_CHUNK: u64 = 200_000;
+
+impl WriterState {
+    fn run(&mut self, mut rx: mpsc::UnboundedReceiver<Msg>) {
+        loop {
+            let msg = match self.next(&mut rx) {
+                Some(msg) => msg,
+                None => break,
+            };
+            match msg {
+                Msg::Prune(seq) => self.prune(seq),
+                Msg::Request(req) if self.owner == Some(req.session) || req.in_txn => self.in_transaction(req),
+                Msg::Request(req) if matches!(req.op, WriteOp::Begin) => {
+                    let result = self.exec_raw("BEGIN IMMEDIATE");
+                    if result.is_ok() {
+                        self.owner = Some(req.session);
+                    }
+                    let _ = req.reply.send(result.map(|()| Executed::default()));
+                }
+                Msg::Request(req) => self.group(req, &mut rx),
+            }
+        }
+        if self.owner.is_some() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+
+    /// The next message to handle: while a transaction owns the writer, only its session's.
+    fn next(&mut self, rx: &mut mpsc::UnboundedReceiver<Msg>) -> Option<Msg> {
+        match self.owner {
+            None => self.queue.pop_front().or_else(|| rx.blocking_recv()),
+            Some(owner) => loop {
+                let msg = rx.blocking_recv()?;
+                match &msg {
+                    Msg::Request(req) if req.session == owner => return Some(msg),
+                    _ => self.queue.push_back(msg),
+                }
+            },
+        }
+    }
+
+    fn exec_raw(&self, sql: &str) -> Result<()> {
+        self.conn.execute_batch(sql).map_err(classify)
+    }
+
+    fn in_transaction(&mut self, req: Request) {
+        if self.owner != Some(req.session) {
+            // The session thinks it is in a transaction the writer does not have (it failed to
+            // begin, or this is an abandon of an already ended one).
+            let result = match req.op {
+                WriteOp::Rollback | WriteOp::Commit => Ok(Executed::default()),
+                _ => Err(EngineError::NoActiveTransaction),
+            };
+            let _ = req.reply.send(result);
+            return;
+        }
+        let result = match req.op {
+            WriteOp::Commit => {
+                let r = self.exec_raw("COMMIT");
+                match r {
+                    Ok(()) => {
+                        self.owner = None;
+                        self.publish_committed();
+                        Ok(Executed::default())
+                    }
+                    Err(e) => {
+                        let _ = self.conn.execute_batch("ROLLBACK");
+                        self.owner = None;
+                        self.reload_catalog();
+                        Err(e)
+                    }
+                }
+            }
+            WriteOp::Rollback => {
+                let r = self.exec_raw("ROLLBACK");
+                self.owner = None;
+                self.reload_catalog();
+                r.map(|()| Executed::default())
+            }
+            WriteOp::Begin => Err(EngineError::ActiveTransaction),
+            WriteOp::Savepoint(name) => self.exec_raw(&format!("SAVEPOINT {}", quote_ident(&name))).map(|()| Executed::default()),
+            WriteOp::Release(name) => self
+                .exec_raw(&format!("RELEASE SAVEPOINT {}", quote_ident(&name)))
+                .map_err(|_| EngineError::UndefinedSavepoint { name })
+                .map(|()| Executed::default()),
+            WriteOp::RollbackTo(name) => {
+                let r = self
+                    .exec_raw(&format!("ROLLBACK TO SAVEPOINT {}", quote_ident(&name)))
+                    .map_err(|_| EngineError::UndefinedSavepoint { name });
+                self.reload_catalog();
+                r.map(|()| Executed::default())
+            }
+            op => self.execute(op),
+        };
+        let _ = req.reply.send(result);
+    }
+
+    /// Runs autocommit writes that are waiting together in one transaction.
+    fn group(&mut self, first: Request, rx: &mut mpsc::UnboundedReceiver<Msg>) {
+        let mut batch = vec![first];
+        while batch.len() < self.group_max {
+            let next = match self.queue.pop_front() {
+                Some(msg) => Some(msg),
+                None => rx.try_recv().ok(),
+            };
+            match next {
+                Some(Msg::Request(req)) if !req.in_txn && !matches!(req.op, WriteOp::Begin) => batch.push(req),
+                Some(other) => {
+                    self.queue.push_front(other);
+                    break;
+                }
+                None => break,
+            }
+        }
+        if let Err(e) = self.exec_raw("BEGIN IMMEDIATE") {
+            for req in batch {
+                let _ = req.reply.send(Err(EngineError::Sqlite(e.to_string())));
+            }
+            return;
+        }
+        let mut results = Vec::with_capacity(batch.len());
+        let mut any_ddl = false;
+        for req in &mut batch {
+            let op = std::mem::replace(&mut req.op, WriteOp::Begin);
+            any_ddl |= matches!(op, WriteOp::Ddl(_));
+            let result = match self.exec_raw("SAVEPOINT rhei_stmt") {
+                Ok(()) => {
+                    let r = self.execute(op);
+                    let end = if r.is_ok() { "RELEASE rhei_stmt" } else { "ROLLBACK TO rhei_stmt; RELEASE rhei_stmt" };
+                    match self.exec_raw(end) {
+                        Ok(()) => r,
+                        Err(e) => Err(e),
+                    }
+                }
+                Err(e) => Err(e),
+            };
+            results.push(result);
+        }
+        match self.exec_raw("COMMIT") {
+            Ok(()) => {
+                self.publish_committed();
+                if any_ddl {
+                    self.reload_catalog();
+                }
+                for (req, result) in batch.into_iter().zip(results) {
+                    let _ = req.reply.send(result);
+                }
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                self.reload_catalog();
+                for req in batch {
+                    let _ = req.reply.send(Err(EngineError::Sqlite(format!("commit failed: {e}"))));
+                }
+            }
+        }
+    }
+
+    fn execute(&mut self, op: WriteOp) -> Result<Executed> {
+        match op {
+            WriteOp::Statement(stmt) => {
+                let catalog = self.catalog.read().clone();
+                let mut batches = Vec::new();
+                let (schema, rows) = run_statement(&self.conn, &stmt, &catalog, |b| {
+                    batches.push(b);
+                    true
+                })?;
+                Ok(Executed { rows_affected: rows, schema, batches })
+            }
+            WriteOp::Ddl(ddl) => {
+                let result = self.ddl(ddl);
+                self.reload_catalog();
+                result
+            }
+            WriteOp::Begin | WriteOp::Commit | WriteOp::Rollback => Err(EngineError::NoActiveTransaction),
+            WriteOp::Savepoint(_) | WriteOp::Release(_) | WriteOp::RollbackTo(_) => Err(EngineError::unsupported(
+                "SAVEPOINT outside a transaction block",
+            )),
+        }
+    }
+
+    fn ddl(&mut self, op: DdlOp) -> Result<Executed> {
+        let catalog = self.catalog.read().clone();
+        match op {
+            DdlOp::CreateTable { create, opts } => {
+                let name = table_name(&create.name)?;
+                if catalog.get(&name).is_some() {
+                    return if create.if_not_exists {
+                        Ok(Executed::default())
+                    } else {
+                        Err(EngineError::DuplicateTable { name })
+                    };
+                }
+                let def = table_def(&create, store::next_id(&self.conn)?)?;
+                self.exec_raw(&sqlite_create_table(&def, opts)?)?;
+                self.exec_raw(&install_triggers_sql(&def))?;
+                store::save(&self.conn, &def)?;
+                self.exec_raw(&log_ddl_sql(def.id))?;
+            }
+            DdlOp::DropTables { names, if_exists } => {
+                for name in names {
+                    let Some(def) = catalog.get(&name) else {
+                        if if_exists {
+                            continue;
+                        }
+                        return Err(EngineError::UndefinedTable { name });
+                    };
+                    self.exec_raw(&format!("DROP TABLE {}", quote_ident(&def.name)))?;
+                    store::delete(&self.conn, def.id)?;
+                    self.exec_raw(&log_ddl_sql(def.id))?;
+                }
+            }
+            DdlOp::AlterTable { name, if_exists, operations, opts } => {
+                let Some(def) = catalog.get(&name) else {
+                    return if if_exists { Ok(Executed::default()) } else { Err(EngineError::UndefinedTable { name }) };
+                };
+                let mut def: TableDef = def.as_ref().clone();
+                for operation in operations {
+                    self.alter(&mut def, operation, opts)?;
+                }
+                store::save(&self.conn, &def)?;
+                self.exec_raw(&log_ddl_sql(def.id))?;
+            }
+            DdlOp::Index { sql } => self.exec_raw(&sql)?,
+            DdlOp::Truncate { names } => {
+                for name in names {
+                    let def = catalog.require(&name)?;
+                    self.exec_raw(&format!("DELETE FROM {}", quote_ident(&def.name)))?;
+                }
+            }
+        }
+        Ok(Executed::default())
+    }
+
+    fn alter(&mut self, def: &mut TableDef, operation: AlterTableOperation, opts: TranslateOptions) -> Result<()> {
+        let table = quote_ident(&def.name);
+        match operation {
+            AlterTableOperation::AddColumn { column_def: col, if_not_exists, .. } => {
+                let (column, primary, unique) = column_def(&col)?;
+                if def.column_index(&column.name).is_some() {
+                    return if if_not_exists {
+                        Ok(())
+                    } else {
+                        Err(EngineError::DuplicateColumn { table: def.name.clone(), column: column.name })
+                    };
+                }
+                if primary || unique {
+                    return Err(EngineError::unsupported("adding a PRIMARY KEY or UNIQUE column"));
+                }
+                let sql = match &column.default_sql {
+                    Some(default) => self.constant_default_column(&column, default, opts)?,
+                    None => {
+                        def.columns.push(column.clone());
+                        let sql = sqlite_column(def, def.columns.len() - 1, opts)?;
+                        def.columns.pop();
+                        sql
+                    }
+                };
+                def.columns.push(column);
+                self.exec_raw(&format!("ALTER TABLE {table} ADD COLUMN {sql}"))?;
+            }
+            AlterTableOperation::DropColumn { column_names, if_exists, .. } => {
+                for ident in column_names {
+                    let name = normalize_ident(&ident);
+                    let Some(index) = def.column_index(&name) else {
+                        if if_exists {
+                            continue;
+                        }
+                        return Err(EngineError::UndefinedColumn { column: name, table: Some(def.name.clone()) });
+                    };
+                    if def.primary_key.contains(&index) || def.unique.iter().any(|u| u.contains(&index)) {
+                        return Err(EngineError::unsupported("dropping a column that is part of a key"));
+                    }
+                    self.exec_raw(&format!("ALTER TABLE {table} DROP COLUMN {}", quote_ident(&name)))?;
+                    def.columns.remove(index);
+                    let shift = |v: &mut usize| {
+                        if *v > index {
+                            *v -= 1;
+                        }
+                    };
+                    def.primary_key.iter_mut().for_each(shift);
+                    def.unique.iter_mut().flatten().for_each(shift);
+                }
+            }
+            AlterTableOperation::RenameColumn { old_column_name, new_column_name } => {
+                let old = normalize_ident(&old_column_name);
+                let new = normalize_ident(&new_column_name);
+                let index = def
+                    .column_index(&old)
+                    .ok_or_else(|| EngineError::UndefinedColumn { column: old.clone(), table: Some(def.name.clone()) })?;
+                if def.column_index(&new).is_some() {
+                    return Err(EngineError::DuplicateColumn { table: def.name.clone(), column: new });
+                }
+                self.exec_raw(&format!("ALTER TABLE {table} RENAME COLUMN {} TO {}", quote_ident(&old), quote_ident(&new)))?;
+                def.columns[index].name = new;
+            }
+            AlterTableOperation::RenameTable { table_name: RenameTableNameKind::To(new) | RenameTableNameKind::As(new) } => {
+                let new = table_name(&new)?;
+                if self.catalog.read().get(&new).is_some() {
+                    return Err(EngineError::DuplicateTable { name: new });
+                }
+                self.exec_raw(&format!("ALTER TABLE {table} RENAME TO {}", quote_ident(&new)))?;
+                def.name = new;
+            }
+            other => return Err(EngineError::unsupported(format!("ALTER TABLE {other}"))),
+        }
+        Ok(())
+    }
+
+    /// SQLite's ADD COLUMN only takes a constant DEFAULT, so the default is evaluated once here
+    /// (which is also what PostgreSQL stores into the existing rows) and written as a literal.
+    fn constant_default_column(&self, column: &ColumnDef, default: &str, opts: TranslateOptions) -> Result<String> {
+        let value_sql = default_expr_sql(column.ty, default, opts)?;
+        if value_sql.contains("rhei_now") {
+            return Err(EngineError::unsupported("ALTER TABLE ADD COLUMN with a volatile DEFAULT such as now()"));
+        }
+        let value: SqlValue = self.conn.query_row(&format!("SELECT {value_sql}"), [], |r| r.get(0)).map_err(classify)?;
+        let literal = match value {
+            SqlValue::Null => "NULL".to_string(),
+            SqlValue::Integer(i) => i.to_string(),
+            SqlValue::Real(f) => format!("{f:e}"),
+            SqlValue::Text(t) => quote_literal(&t),
+            SqlValue::Blob(b) => format!("X'{}'", b.iter().map(|x| format!("{x:02x}")).collect::<String>()),
+        };
+        let not_null = if column.not_null { " NOT NULL" } else { "" };
+        Ok(format!("{} {}{not_null} DEFAULT {literal}", quote_ident(&column.name), column.ty.storage()))
+    }
+
+    fn reload_catalog(&self) {
+        match store::load(&self.conn) {
+            Ok(catalog) => *self.catalog.write() = Arc::new(catalog),
+            Err(e) => tracing::error!("could not reload the catalog: {e}"),
+        }
+    }
+
+    fn publish_committed(&self) {
+        match self.conn.query_row(LAST_SEQ_SQL, [], |r| r.get::<_, i64>(0)) {
+            Ok(seq) => {
+                self.committed.send_if_modified(|current| {
+                    let changed = *current != seq as u64;
+                    *current = seq as u64;
+                    changed
+                });
+            }
+            Err(e) => tracing::error!("could not read the commit sequence: {e}"),
+        }
+    }
+
+    fn prune(&mut self, upto: u64) {
+        let mut from = 0u64;
+        loop {
+            let r = self.conn.execute(
+                "DELETE FROM _rhei_changelog WHERE seq IN (SELECT seq FROM _rhei_changelog WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3)",
+                rusqlite::params![from as i64, upto as i64, PRUNE_CHUNK as i64],
+            );
+            match r {
+                Ok(n) if n as u64 == PRUNE_CHUNK => {
+                    from = 0;
+                    // Let waiting writers in between chunks.
+                    if !self.queue.is_empty() {
+                        break;
+                    }
+                }
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!("pruning the change log failed: {e}");
+                    break;
+                }
+            }
+        }
+    }
+}

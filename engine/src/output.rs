@@ -1,0 +1,154 @@
+//! What a statement gives back: a stream of Arrow batches (rows, streamed as the engine produces
+//! them) or a command tag, protocol-free. Front ends encode these for their clients.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use arrow::datatypes::{Field, Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use futures::Stream;
+use tokio::sync::mpsc;
+
+use crate::error::{EngineError, Result};
+use crate::router::Route;
+
+/// PostgreSQL's command completion tag (`INSERT 0 3`, `UPDATE 2`, `CREATE TABLE`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandTag {
+    pub command: &'static str,
+    pub rows: Option<u64>,
+}
+
+impl CommandTag {
+    pub fn new(command: &'static str) -> Self {
+        Self { command, rows: None }
+    }
+    pub fn with_rows(command: &'static str, rows: u64) -> Self {
+        Self { command, rows: Some(rows) }
+    }
+}
+
+impl fmt::Display for CommandTag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.command, self.rows) {
+            ("INSERT", Some(n)) => write!(f, "INSERT 0 {n}"),
+            (command, Some(n)) => write!(f, "{command} {n}"),
+            (command, None) => f.write_str(command),
+        }
+    }
+}
+
+enum Source {
+    Channel(mpsc::Receiver<Result<RecordBatch>>),
+    Buffered(VecDeque<RecordBatch>),
+}
+
+/// Rows of a result, streamed. Dropping it cancels the work producing them.
+pub struct RowStream {
+    schema: SchemaRef,
+    route: Route,
+    /// `SELECT`, or the DML verb for `RETURNING` results: with the row count, the command tag.
+    command: &'static str,
+    source: Source,
+    /// Set when the producer's column names differ from the result's (Postgres naming).
+    rename: bool,
+}
+
+impl RowStream {
+    pub(crate) fn channel(schema: SchemaRef, route: Route, rx: mpsc::Receiver<Result<RecordBatch>>) -> Self {
+        Self { schema, route, command: "SELECT", source: Source::Channel(rx), rename: false }
+    }
+
+    pub(crate) fn buffered(schema: SchemaRef, route: Route, command: &'static str, batches: Vec<RecordBatch>) -> Self {
+        Self { schema, route, command, source: Source::Buffered(batches.into()), rename: false }
+    }
+
+    /// Rows already in memory (a result read whole before being sent).
+    pub fn from_batches(schema: SchemaRef, route: Route, command: &'static str, batches: Vec<RecordBatch>) -> Self {
+        Self::buffered(schema, route, command, batches)
+    }
+
+    /// Gives the columns these names (keeping types), when there are as many names as columns.
+    pub(crate) fn renamed(mut self, names: Option<Vec<String>>) -> Self {
+        let Some(names) = names else { return self };
+        if names.len() != self.schema.fields().len()
+            || names.iter().zip(self.schema.fields()).all(|(n, f)| n == f.name())
+        {
+            return self;
+        }
+        let fields: Vec<Field> =
+            self.schema.fields().iter().zip(names).map(|(f, n)| f.as_ref().clone().with_name(n)).collect();
+        self.schema = Arc::new(Schema::new_with_metadata(fields, self.schema.metadata().clone()));
+        self.rename = true;
+        self
+    }
+
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// Which engine produced the rows.
+    pub fn route(&self) -> Route {
+        self.route
+    }
+
+    pub fn command(&self) -> &'static str {
+        self.command
+    }
+
+    /// Reads every batch (for tests and small results).
+    ///
+    /// # Errors
+    /// The first error the producer reported.
+    pub async fn collect(mut self) -> Result<Vec<RecordBatch>> {
+        use futures::StreamExt;
+        let mut out = Vec::new();
+        while let Some(batch) = self.next().await {
+            out.push(batch?);
+        }
+        Ok(out)
+    }
+}
+
+impl Stream for RowStream {
+    type Item = Result<RecordBatch>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let item = match &mut self.source {
+            Source::Channel(rx) => match rx.poll_recv(cx) {
+                Poll::Ready(item) => item,
+                Poll::Pending => return Poll::Pending,
+            },
+            Source::Buffered(batches) => batches.pop_front().map(Ok),
+        };
+        let item = match item {
+            Some(Ok(batch)) if self.rename => Some(
+                RecordBatch::try_new(self.schema.clone(), batch.columns().to_vec())
+                    .map_err(|e| EngineError::Internal(format!("renaming result columns: {e}"))),
+            ),
+            other => other,
+        };
+        Poll::Ready(item)
+    }
+}
+
+/// The result of one statement.
+pub enum Output {
+    Rows(RowStream),
+    Command(CommandTag),
+    /// The statement was empty (only whitespace or comments).
+    Empty,
+}
+
+impl fmt::Debug for Output {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Rows(rows) => write!(f, "Rows({:?} via {})", rows.schema.fields(), rows.route),
+            Self::Command(tag) => write!(f, "Command({tag})"),
+            Self::Empty => f.write_str("Empty"),
+        }
+    }
+}

@@ -1,0 +1,266 @@
+//! Routing of read queries: rules first (DESIGN.md, Routing). Primary-key and unique-key lookups
+//! and small limited reads go to SQLite; aggregates (wherever they appear, COALESCE(sum(x), 0)
+//! included), GROUP BY, DISTINCT, window functions, joins, set operations and full scans go to
+//! the OLAP engine. Every decision carries its reason, which `EXPLAIN ROUTE` shows.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::ops::ControlFlow;
+
+use datafusion::sql::sqlparser::ast::{
+    BinaryOperator, Distinct, Expr, GroupByExpr, Query, SetExpr, Statement, Value, ValueWithSpan, Visit, Visitor,
+    visit_relations,
+};
+
+use crate::catalog::{Catalog, TableDef, normalize_ident, table_name};
+
+/// Which engine runs a statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Route {
+    Oltp,
+    Olap,
+}
+
+impl fmt::Display for Route {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Oltp => "oltp",
+            Self::Olap => "olap",
+        })
+    }
+}
+
+/// A routing decision and why it was made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteDecision {
+    pub route: Route,
+    pub reason: String,
+}
+
+impl RouteDecision {
+    fn new(route: Route, reason: impl Into<String>) -> Self {
+        Self { route, reason: reason.into() }
+    }
+}
+
+/// A LIMIT at or below this is a small read SQLite answers by stopping early.
+pub const SMALL_LIMIT: u64 = 1000;
+
+const AGGREGATES: &[&str] = &[
+    "count", "sum", "avg", "min", "max", "stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop",
+    "string_agg", "array_agg", "bool_and", "bool_or", "every", "median", "percentile_cont", "percentile_disc",
+    "approx_distinct", "corr", "covar_pop", "covar_samp", "regr_slope", "first_value", "last_value", "json_agg",
+    "jsonb_agg", "group_concat",
+];
+
+#[derive(Default)]
+struct Features {
+    aggregate: bool,
+    window: bool,
+    grouped: bool,
+    distinct: bool,
+    set_operation: bool,
+    subquery: bool,
+}
+
+impl Visitor for Features {
+    type Break = ();
+
+    fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
+        match expr {
+            Expr::Function(f) => {
+                if f.over.is_some() {
+                    self.window = true;
+                }
+                let name = f.name.to_string().to_ascii_lowercase();
+                if AGGREGATES.contains(&name.as_str()) && f.over.is_none() {
+                    self.aggregate = true;
+                }
+            }
+            Expr::Subquery(_) | Expr::InSubquery { .. } | Expr::Exists { .. } => self.subquery = true,
+            _ => {}
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
+        self.visit_set_expr(&query.body);
+        ControlFlow::Continue(())
+    }
+}
+
+impl Features {
+    fn visit_set_expr(&mut self, body: &SetExpr) {
+        match body {
+            SetExpr::Select(select) => {
+                if matches!(&select.group_by, GroupByExpr::All(_))
+                    || matches!(&select.group_by, GroupByExpr::Expressions(e, _) if !e.is_empty())
+                    || select.having.is_some()
+                {
+                    self.grouped = true;
+                }
+                if matches!(select.distinct, Some(Distinct::Distinct | Distinct::On(_))) {
+                    self.distinct = true;
+                }
+            }
+            SetExpr::SetOperation { .. } => self.set_operation = true,
+            SetExpr::Query(q) => self.visit_set_expr(&q.body),
+            _ => {}
+        }
+    }
+}
+
+/// Decides where a read query runs.
+pub fn route_query(query: &Query, catalog: &Catalog) -> RouteDecision {
+    let stmt = Statement::Query(Box::new(query.clone()));
+    let mut tables = Vec::new();
+    let mut names = HashSet::new();
+    let _ = visit_relations(&stmt, |name| {
+        if let Ok(t) = table_name(name) {
+            names.insert(t.clone());
+            tables.push(t);
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    let ctes: HashSet<String> = query
+        .with
+        .as_ref()
+        .map(|w| w.cte_tables.iter().map(|c| normalize_ident(&c.alias.name)).collect())
+        .unwrap_or_default();
+    let mut features = Features::default();
+    let _ = stmt.visit(&mut features);
+    if features.window {
+        return RouteDecision::new(Route::Olap, "window function");
+    }
+    if features.aggregate {
+        return RouteDecision::new(Route::Olap, "aggregate");
+    }
+    if features.grouped {
+        return RouteDecision::new(Route::Olap, "GROUP BY/HAVING");
+    }
+    if features.distinct {
+        return RouteDecision::new(Route::Olap, "DISTINCT");
+    }
+    if features.set_operation {
+        return RouteDecision::new(Route::Olap, "set operation");
+    }
+    if tables.is_empty() {
+        return RouteDecision::new(Route::Oltp, "no tables");
+    }
+    if !ctes.is_empty() || tables.len() > 1 || features.subquery {
+        return RouteDecision::new(Route::Olap, "join or subquery");
+    }
+    let Some(def) = catalog.get(&tables[0]) else {
+        return RouteDecision::new(Route::Oltp, "unknown table");
+    };
+    if let SetExpr::Select(select) = query.body.as_ref()
+        && let Some(selection) = &select.selection
+    {
+        let pinned = pinned_columns(selection, def);
+        if !def.primary_key.is_empty() && def.primary_key.iter().all(|c| pinned.contains(c)) {
+            return RouteDecision::new(Route::Oltp, "primary-key lookup");
+        }
+        if def.unique.iter().any(|u| u.iter().all(|c| pinned.contains(c))) {
+            return RouteDecision::new(Route::Oltp, "unique-key lookup");
+        }
+    }
+    if let Some(limit) = limit_of(query)
+        && limit <= SMALL_LIMIT
+    {
+        return RouteDecision::new(Route::Oltp, format!("small read (LIMIT {limit})"));
+    }
+    RouteDecision::new(Route::Olap, "table scan")
+}
+
+/// Columns of `def` that `selection` fixes to one value with `=` in its top-level AND chain.
+fn pinned_columns(selection: &Expr, def: &TableDef) -> HashSet<usize> {
+    let mut out = HashSet::new();
+    let mut stack = vec![selection];
+    while let Some(expr) = stack.pop() {
+        match expr {
+            Expr::BinaryOp { left, op: BinaryOperator::And, right } => {
+                stack.push(left);
+                stack.push(right);
+            }
+            Expr::Nested(inner) => stack.push(inner),
+            Expr::BinaryOp { left, op: BinaryOperator::Eq, right } => {
+                for (col, value) in [(left, right), (right, left)] {
+                    if is_constant(value)
+                        && let Some(i) = column_of(col, def)
+                    {
+                        out.insert(i);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn is_constant(expr: &Expr) -> bool {
+    match expr {
+        Expr::Value(_) | Expr::TypedString(_) => true,
+        Expr::Cast { expr, .. } | Expr::Nested(expr) | Expr::UnaryOp { expr, .. } => is_constant(expr),
+        _ => false,
+    }
+}
+
+fn column_of(expr: &Expr, def: &TableDef) -> Option<usize> {
+    match expr {
+        Expr::Identifier(ident) => def.column_index(&normalize_ident(ident)),
+        Expr::CompoundIdentifier(parts) => parts.last().and_then(|i| def.column_index(&normalize_ident(i))),
+        Expr::Cast { expr, .. } | Expr::Nested(expr) => column_of(expr, def),
+        _ => None,
+    }
+}
+
+fn limit_of(query: &Query) -> Option<u64> {
+    use datafusion::sql::sqlparser::ast::LimitClause;
+    match &query.limit_clause {
+        Some(LimitClause::LimitOffset { limit: Some(Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. })), .. }) => {
+            n.parse().ok()
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{ColumnDef, PgType, TableId};
+    use datafusion::sql::sqlparser::{dialect::PostgreSqlDialect, parser::Parser};
+
+    fn catalog() -> Catalog {
+        let col = |name: &str| ColumnDef { name: name.into(), ty: PgType::Int8, not_null: false, is_serial: false, default_sql: None };
+        Catalog::from_tables([
+            TableDef { id: TableId(1), name: "t".into(), columns: vec![col("id"), col("u"), col("v")], primary_key: vec![0], unique: vec![vec![1]] },
+            TableDef { id: TableId(2), name: "s".into(), columns: vec![col("id")], primary_key: vec![0], unique: vec![] },
+        ])
+    }
+
+    fn route(sql: &str) -> (Route, String) {
+        let Statement::Query(q) = Parser::parse_sql(&PostgreSqlDialect {}, sql).unwrap().remove(0) else { panic!() };
+        let d = route_query(&q, &catalog());
+        (d.route, d.reason)
+    }
+
+    #[test]
+    fn keyed_and_small_reads_go_to_sqlite() {
+        assert_eq!(route("SELECT * FROM t WHERE id = 5"), (Route::Oltp, "primary-key lookup".into()));
+        assert_eq!(route("SELECT v FROM t WHERE u = $1 AND v > 3"), (Route::Oltp, "unique-key lookup".into()));
+        assert_eq!(route("SELECT * FROM t LIMIT 10").0, Route::Oltp);
+        assert_eq!(route("SELECT 1").0, Route::Oltp);
+    }
+
+    #[test]
+    fn analytics_go_to_olap_even_when_disguised() {
+        assert_eq!(route("SELECT COALESCE(sum(v), 0) FROM t WHERE id = 1"), (Route::Olap, "aggregate".into()));
+        assert_eq!(route("SELECT DISTINCT v FROM t").0, Route::Olap);
+        assert_eq!(route("SELECT * FROM t").0, Route::Olap);
+        assert_eq!(route("SELECT id, row_number() OVER (ORDER BY v) FROM t").1, "window function");
+        assert_eq!(route("SELECT * FROM t JOIN s ON t.id = s.id WHERE t.id = 1").0, Route::Olap);
+        assert_eq!(route("SELECT v FROM t GROUP BY v").0, Route::Olap);
+        assert_eq!(route("SELECT id FROM t UNION SELECT id FROM s").0, Route::Olap);
+    }
+}

@@ -1,0 +1,859 @@
+//! A session: the protocol-free state of one client (transaction, route override, consistency,
+//! settings) and the statement pipeline: parse with the PostgreSQL dialect, route, translate,
+//! run on SQLite or the OLAP engine, and hand back [`Output`]s.
+//!
+//! Transactions follow PostgreSQL: inside BEGIN ... COMMIT every statement runs on SQLite's
+//! writer (so it sees its own uncommitted writes); an error marks the transaction failed and every
+//! later statement gets 25P02 until ROLLBACK (COMMIT of a failed transaction rolls back).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, StringArray};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use datafusion::common::ScalarValue;
+use datafusion::sql::sqlparser::ast::{
+    Expr, ObjectType, Query, Reset, SelectItem, Set, Statement, TableObject, TransactionAccessMode, TransactionMode,
+    Value,
+};
+use datafusion::sql::sqlparser::{dialect::PostgreSqlDialect, parser::Parser};
+use rhei_config::{Consistency, RouteOverride};
+use rusqlite::types::Value as SqlValue;
+
+use crate::catalog::{TableDef, normalize_ident, quote_ident, table_name};
+use crate::engine::EngineInner;
+use crate::describe::{self, Description};
+use crate::error::{EngineError, Result};
+use crate::naming;
+use crate::oltp::writer::{DdlOp, SessionId, WriteOp};
+use crate::oltp::{ResultShape, SqliteStatement};
+use crate::output::{CommandTag, Output, RowStream};
+use crate::router::{Route, RouteDecision, route_query};
+use crate::translate::{TranslateOptions, to_sqlite};
+
+/// Transaction status as reported in ReadyForQuery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransactionStatus {
+    Idle,
+    InTransaction,
+    Failed,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Transaction {
+    read_only: bool,
+    failed: bool,
+}
+
+/// One parsed statement, ready to execute (possibly many times, with parameters).
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The statement as written.
+    pub sql: String,
+    statement: Option<Statement>,
+    explain_route: bool,
+    hint: Option<Route>,
+}
+
+impl Prepared {
+    /// The parsed statement; `None` for an empty query.
+    pub fn statement(&self) -> Option<&Statement> {
+        self.statement.as_ref()
+    }
+
+    /// Whether this is `EXPLAIN ROUTE ...`.
+    pub fn is_explain_route(&self) -> bool {
+        self.explain_route
+    }
+}
+
+/// Settings a session starts with, as PostgreSQL 15 reports them.
+const DEFAULT_SETTINGS: &[(&str, &str)] = &[
+    ("application_name", ""),
+    ("bytea_output", "hex"),
+    ("client_encoding", "UTF8"),
+    ("client_min_messages", "notice"),
+    ("DateStyle", "ISO, MDY"),
+    ("default_transaction_isolation", "read committed"),
+    ("default_transaction_read_only", "off"),
+    ("extra_float_digits", "1"),
+    ("idle_in_transaction_session_timeout", "0"),
+    ("integer_datetimes", "on"),
+    ("IntervalStyle", "postgres"),
+    ("is_superuser", "on"),
+    ("lock_timeout", "0"),
+    ("max_identifier_length", "63"),
+    ("rhei.consistency", "strong"),
+    ("rhei.route", "auto"),
+    ("search_path", "\"$user\", public"),
+    ("server_encoding", "UTF8"),
+    ("server_version", crate::SERVER_VERSION),
+    ("server_version_num", "150000"),
+    ("standard_conforming_strings", "on"),
+    ("statement_timeout", "0"),
+    ("TimeZone", "UTC"),
+    ("transaction_isolation", "read committed"),
+    ("transaction_read_only", "off"),
+];
+
+fn canonical_setting(name: &str) -> Option<&'static str> {
+    DEFAULT_SETTINGS.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(n, _)| *n)
+}
+
+/// A client's session. Dropping it rolls back an open transaction.
+pub struct Session {
+    engine: Arc<EngineInner>,
+    id: SessionId,
+    txn: Option<Transaction>,
+    route_override: RouteOverride,
+    consistency: Consistency,
+    settings: BTreeMap<String, String>,
+    tz_offset_secs: i32,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if self.txn.is_some() {
+            self.engine.writer.abandon(self.id);
+        }
+    }
+}
+
+/// Splits a leading `/*+ olap */` or `/*+ oltp */` hint off a statement.
+fn leading_hint(sql: &str) -> Option<Route> {
+    let rest = sql.trim_start().strip_prefix("/*+")?;
+    let (body, _) = rest.split_once("*/")?;
+    match body.trim().to_ascii_lowercase().as_str() {
+        "olap" => Some(Route::Olap),
+        "oltp" => Some(Route::Oltp),
+        _ => None,
+    }
+}
+
+/// Strips leading whitespace and comments.
+fn skip_comments(mut sql: &str) -> &str {
+    loop {
+        let trimmed = sql.trim_start();
+        if let Some(rest) = trimmed.strip_prefix("/*") {
+            sql = rest.split_once("*/").map_or("", |(_, after)| after);
+        } else if let Some(rest) = trimmed.strip_prefix("--") {
+            sql = rest.split_once('\n').map_or("", |(_, after)| after);
+        } else {
+            return trimmed;
+        }
+    }
+}
+
+/// `EXPLAIN ROUTE <query>`: the query text, if `sql` is that.
+fn explain_route_body(sql: &str) -> Option<&str> {
+    let s = skip_comments(sql);
+    let head = s.get(..7)?;
+    if !head.eq_ignore_ascii_case("explain") {
+        return None;
+    }
+    let rest = s[7..].trim_start();
+    let word = rest.get(..5)?;
+    (word.eq_ignore_ascii_case("route") && rest[5..].starts_with(char::is_whitespace)).then(|| &rest[5..])
+}
+
+fn parse_error(e: datafusion::sql::sqlparser::parser::ParserError) -> EngineError {
+    EngineError::syntax(e.to_string().trim_start_matches("sql parser error: "))
+}
+
+/// Converts a parameter to SQLite's storage form.
+fn sqlite_param(value: &ScalarValue) -> Result<SqlValue> {
+    use ScalarValue as S;
+    Ok(match value {
+        v if v.is_null() => SqlValue::Null,
+        S::Boolean(Some(b)) => SqlValue::Integer(i64::from(*b)),
+        S::Int8(Some(v)) => SqlValue::Integer((*v).into()),
+        S::Int16(Some(v)) => SqlValue::Integer((*v).into()),
+        S::Int32(Some(v)) => SqlValue::Integer((*v).into()),
+        S::Int64(Some(v)) => SqlValue::Integer(*v),
+        S::UInt8(Some(v)) => SqlValue::Integer((*v).into()),
+        S::UInt16(Some(v)) => SqlValue::Integer((*v).into()),
+        S::UInt32(Some(v)) => SqlValue::Integer((*v).into()),
+        S::Float32(Some(v)) => SqlValue::Real((*v).into()),
+        S::Float64(Some(v)) => SqlValue::Real(*v),
+        S::Decimal128(Some(v), _, s) => SqlValue::Text(crate::value::format_decimal(*v, *s)),
+        S::Utf8(Some(s)) | S::LargeUtf8(Some(s)) | S::Utf8View(Some(s)) => SqlValue::Text(s.clone()),
+        S::Binary(Some(b)) | S::LargeBinary(Some(b)) | S::BinaryView(Some(b)) => SqlValue::Blob(b.clone()),
+        S::Date32(Some(d)) => SqlValue::Integer((*d).into()),
+        S::TimestampMicrosecond(Some(t), _) => SqlValue::Integer(*t),
+        S::TimestampMillisecond(Some(t), _) => SqlValue::Integer(*t * 1000),
+        S::TimestampSecond(Some(t), _) => SqlValue::Integer(*t * 1_000_000),
+        S::TimestampNanosecond(Some(t), _) => SqlValue::Integer(t.div_euclid(1000)),
+        other => return Err(EngineError::unsupported(format!("parameters of type {}", other.data_type()))),
+    })
+}
+
+fn single_text_column(name: &str, values: Vec<String>) -> Result<RecordBatch> {
+    RecordBatch::try_new(
+        Arc::new(Schema::new(vec![Field::new(name, DataType::Utf8, false)])),
+        vec![Arc::new(StringArray::from(values)) as ArrayRef],
+    )
+    .map_err(|e| EngineError::Internal(e.to_string()))
+}
+
+fn set_value_text(values: &[Expr]) -> String {
+    values
+        .iter()
+        .map(|v| match v {
+            Expr::Value(v) => match &v.value {
+                Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => s.clone(),
+                other => other.to_string(),
+            },
+            Expr::Identifier(ident) => ident.value.clone(),
+            other => other.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Fixed-offset time zones: `UTC`, `GMT`, `Z`, `+02`, `-05:30`, `UTC+3` (POSIX sign reversed
+/// as in PostgreSQL is not followed: rhei reads ISO 8601 offsets). Other names count as UTC.
+fn tz_offset(zone: &str) -> i32 {
+    let zone = zone.trim();
+    let upper = zone.to_ascii_uppercase();
+    let body = upper.strip_prefix("UTC").or_else(|| upper.strip_prefix("GMT")).unwrap_or(&upper);
+    crate::value::zone_offset_seconds(body).map_or(0, |s| s as i32)
+}
+
+impl Session {
+    pub(crate) fn new(engine: Arc<EngineInner>, id: SessionId) -> Self {
+        let settings = DEFAULT_SETTINGS.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect();
+        let consistency = engine.config.consistency;
+        let mut session =
+            Self { engine, id, txn: None, route_override: RouteOverride::Auto, consistency, settings, tz_offset_secs: 0 };
+        session.settings.insert("rhei.consistency".into(), consistency.as_str().into());
+        session
+    }
+
+    /// This session's id (unique within the engine).
+    pub fn id(&self) -> SessionId {
+        self.id
+    }
+
+    pub fn transaction_status(&self) -> TransactionStatus {
+        match self.txn {
+            None => TransactionStatus::Idle,
+            Some(t) if t.failed => TransactionStatus::Failed,
+            Some(_) => TransactionStatus::InTransaction,
+        }
+    }
+
+    /// A setting's current value (names are case-insensitive).
+    pub fn setting(&self, name: &str) -> Option<&str> {
+        let key = canonical_setting(name).map_or_else(|| name.to_ascii_lowercase(), str::to_string);
+        self.settings.get(&key).map(String::as_str)
+    }
+
+    /// All settings, as `SHOW ALL` lists them.
+    pub fn settings(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.settings.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Sets a setting, validating rhei's own (a front end uses this for startup parameters).
+    ///
+    /// # Errors
+    /// Unknown non-custom names (42704) and invalid values of rhei's settings (22023).
+    pub fn set(&mut self, name: &str, value: &str) -> Result<()> {
+        let key = match canonical_setting(name) {
+            Some(k) => k.to_string(),
+            None if name.contains('.') => name.to_ascii_lowercase(),
+            None => return Err(EngineError::UndefinedParameter { name: name.to_string() }),
+        };
+        let invalid = |_| EngineError::InvalidParameterValue { name: key.clone(), value: value.to_string() };
+        match key.as_str() {
+            "rhei.route" => self.route_override = RouteOverride::parse(&key, value).map_err(invalid)?,
+            "rhei.consistency" => self.consistency = Consistency::parse(&key, value).map_err(invalid)?,
+            "TimeZone" => self.tz_offset_secs = tz_offset(value),
+            "server_version" | "server_version_num" | "server_encoding" | "integer_datetimes" | "max_identifier_length" => {
+                return Err(EngineError::InvalidParameterValue { name: key, value: value.to_string() });
+            }
+            _ => {}
+        }
+        self.settings.insert(key, value.to_string());
+        Ok(())
+    }
+
+    fn reset(&mut self, name: &str) -> Result<()> {
+        let key = canonical_setting(name).ok_or_else(|| EngineError::UndefinedParameter { name: name.to_string() })?;
+        let default = match key {
+            "rhei.consistency" => self.engine.config.consistency.as_str(),
+            _ => DEFAULT_SETTINGS.iter().find(|(k, _)| *k == key).map_or("", |(_, v)| *v),
+        };
+        self.set(key, default)
+    }
+
+    fn opts(&self) -> TranslateOptions {
+        TranslateOptions { tz_offset_secs: self.tz_offset_secs }
+    }
+
+    /// Parses a query string into its statements (none for an empty string).
+    ///
+    /// # Errors
+    /// [`EngineError::Syntax`] when it does not parse.
+    pub fn parse(&self, sql: &str) -> Result<Vec<Prepared>> {
+        let hint = leading_hint(sql);
+        if let Some(body) = explain_route_body(sql) {
+            let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, body).map_err(parse_error)?;
+            if statements.len() != 1 {
+                return Err(EngineError::syntax("EXPLAIN ROUTE takes exactly one statement"));
+            }
+            return Ok(vec![Prepared {
+                sql: sql.to_string(),
+                statement: statements.pop(),
+                explain_route: true,
+                hint: leading_hint(body).or(hint),
+            }]);
+        }
+        if skip_comments(sql).trim_matches(|c: char| c == ';' || c.is_whitespace()).is_empty() {
+            return Ok(vec![Prepared { sql: sql.to_string(), statement: None, explain_route: false, hint: None }]);
+        }
+        let statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(parse_error)?;
+        let single = statements.len() == 1;
+        Ok(statements
+            .into_iter()
+            .enumerate()
+            .map(|(i, statement)| Prepared {
+                sql: if single { sql.to_string() } else { statement.to_string() },
+                statement: Some(statement),
+                explain_route: false,
+                hint: if i == 0 { hint } else { None },
+            })
+            .collect())
+    }
+
+    /// Parses and runs every statement of `sql`, reading each result whole before the next
+    /// statement runs; stops at the first error.
+    ///
+    /// # Errors
+    /// The first statement's error.
+    pub async fn execute(&mut self, sql: &str) -> Result<Vec<(Option<CommandTag>, Vec<RecordBatch>)>> {
+        let mut out = Vec::new();
+        for prepared in self.parse(sql)? {
+            match self.execute_prepared(&prepared, &[]).await? {
+                Output::Rows(rows) => {
+                    let command = rows.command();
+                    let batches = rows.collect().await?;
+                    let n = batches.iter().map(|b| b.num_rows() as u64).sum();
+                    out.push((Some(CommandTag::with_rows(command, n)), batches));
+                }
+                Output::Command(tag) => out.push((Some(tag), Vec::new())),
+                Output::Empty => out.push((None, Vec::new())),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs one statement with parameters (`$1` is `params[0]`).
+    ///
+    /// # Errors
+    /// The statement's error; in a failed transaction, 25P02 for anything but its end.
+    pub async fn execute_prepared(&mut self, prepared: &Prepared, params: &[ScalarValue]) -> Result<Output> {
+        let Some(stmt) = prepared.statement.as_ref() else { return Ok(Output::Empty) };
+        if let Some(txn) = self.txn
+            && txn.failed
+            && !matches!(stmt, Statement::Rollback { .. } | Statement::Commit { .. })
+        {
+            return Err(EngineError::InFailedTransaction);
+        }
+        let result = self.dispatch(prepared, stmt, params).await;
+        if result.is_err()
+            && let Some(txn) = self.txn.as_mut()
+        {
+            txn.failed = true;
+        }
+        result
+    }
+
+    /// The parameter types and result columns of a parsed statement, without running it (the
+    /// extended protocol's Describe). Queries are planned on the OLAP engine once it knows every
+    /// committed table; writes are typed from the catalog.
+    ///
+    /// # Errors
+    /// Unknown tables or columns, and queries neither engine can describe.
+    pub async fn describe(&mut self, prepared: &Prepared) -> Result<Description> {
+        let Some(stmt) = prepared.statement.as_ref() else {
+            return Ok(Description { params: Vec::new(), columns: None });
+        };
+        let catalog = self.engine.catalog();
+        let mut params = describe::infer_param_types(stmt, &catalog);
+        if prepared.explain_route {
+            return Ok(Description { params, columns: Some(explain_route_schema()) });
+        }
+        let columns = match stmt {
+            Statement::Query(query) => {
+                let target = *self.engine.writer.committed().borrow();
+                self.engine.sync.wait_for(target).await?;
+                let names = naming::output_names(query);
+                match self.engine.olap.plan_schema(stmt.clone()).await {
+                    Ok(planned) => {
+                        for (i, ty) in planned.params.into_iter().enumerate() {
+                            if let Some(ty) = ty {
+                                if params.len() <= i {
+                                    params.resize(i + 1, None);
+                                }
+                                params[i] = Some(ty);
+                            }
+                        }
+                        Some(renamed_schema(&planned.schema, names))
+                    }
+                    // Inside a transaction a table may exist only in SQLite so far; outside one
+                    // the planner's verdict on names stands.
+                    Err(e) if self.txn.is_none() && matches!(e.sqlstate(), "42P01" | "42703" | "42601") => {
+                        return Err(e);
+                    }
+                    Err(e) => match names {
+                        Some(names) => Some(Arc::new(Schema::new(
+                            names.into_iter().map(|n| Field::new(n, DataType::Utf8, true)).collect::<Vec<_>>(),
+                        ))),
+                        None => return Err(e),
+                    },
+                }
+            }
+            Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) => {
+                let returning = match stmt {
+                    Statement::Insert(i) => i.returning.as_deref(),
+                    Statement::Update(u) => u.returning.as_deref(),
+                    Statement::Delete(d) => d.returning.as_deref(),
+                    _ => None,
+                };
+                match returning {
+                    Some(items) => {
+                        let table = dml_target(stmt)?;
+                        let def = catalog.require(&table)?;
+                        let shape = returning_shape(items, def);
+                        Some(Arc::new(Schema::new(
+                            shape
+                                .names
+                                .into_iter()
+                                .zip(shape.types)
+                                .map(|(n, t)| Field::new(n.unwrap_or_default(), t.unwrap_or(DataType::Utf8), true))
+                                .collect::<Vec<_>>(),
+                        )))
+                    }
+                    None => None,
+                }
+            }
+            Statement::ShowVariable { variable } => match self.show(variable)? {
+                Output::Rows(rows) => Some(rows.schema().clone()),
+                _ => None,
+            },
+            _ => None,
+        };
+        Ok(Description { params, columns })
+    }
+
+    /// Where a query would run and why.
+    pub fn decide_route(&self, query: &Query, hint: Option<Route>) -> RouteDecision {
+        if self.txn.is_some() {
+            return RouteDecision { route: Route::Oltp, reason: "inside a transaction block".into() };
+        }
+        if let Some(route) = hint {
+            return RouteDecision { route, reason: "query hint".into() };
+        }
+        match self.route_override {
+            RouteOverride::Oltp => RouteDecision { route: Route::Oltp, reason: "SET rhei.route".into() },
+            RouteOverride::Olap => RouteDecision { route: Route::Olap, reason: "SET rhei.route".into() },
+            RouteOverride::Auto => route_query(query, &self.engine.catalog()),
+        }
+    }
+
+    async fn dispatch(&mut self, prepared: &Prepared, stmt: &Statement, params: &[ScalarValue]) -> Result<Output> {
+        if prepared.explain_route {
+            let decision = match stmt {
+                Statement::Query(q) => self.decide_route(q, prepared.hint),
+                _ => RouteDecision { route: Route::Oltp, reason: "writes, DDL and session commands run on SQLite".into() },
+            };
+            let batch = RecordBatch::try_new(
+                explain_route_schema(),
+                vec![
+                    Arc::new(StringArray::from(vec![decision.route.to_string()])),
+                    Arc::new(StringArray::from(vec![decision.reason])),
+                ],
+            )
+            .map_err(|e| EngineError::Internal(e.to_string()))?;
+            return Ok(Output::Rows(RowStream::buffered(batch.schema(), Route::Oltp, "EXPLAIN", vec![batch])));
+        }
+        match stmt {
+            Statement::Query(q) => self.query(q, prepared.hint, params).await,
+            Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) => self.dml(stmt, params).await,
+            Statement::CreateTable(create) => {
+                self.check_writable("CREATE TABLE")?;
+                let op = DdlOp::CreateTable { create: Box::new(create.clone()), opts: self.opts() };
+                self.ddl(op, "CREATE TABLE").await
+            }
+            Statement::AlterTable(alter) => {
+                self.check_writable("ALTER TABLE")?;
+                let op = DdlOp::AlterTable {
+                    name: table_name(&alter.name)?,
+                    if_exists: alter.if_exists,
+                    operations: alter.operations.clone(),
+                    opts: self.opts(),
+                };
+                self.ddl(op, "ALTER TABLE").await
+            }
+            Statement::Drop { object_type, if_exists, names, .. } => {
+                self.check_writable("DROP")?;
+                match object_type {
+                    ObjectType::Table => {
+                        let names = names.iter().map(table_name).collect::<Result<Vec<_>>>()?;
+                        self.ddl(DdlOp::DropTables { names, if_exists: *if_exists }, "DROP TABLE").await
+                    }
+                    ObjectType::Index => {
+                        let mut sql = String::new();
+                        for name in names {
+                            sql.push_str(&format!(
+                                "DROP INDEX {}{};",
+                                if *if_exists { "IF EXISTS " } else { "" },
+                                quote_ident(&table_name(name)?)
+                            ));
+                        }
+                        self.ddl(DdlOp::Index { sql }, "DROP INDEX").await
+                    }
+                    other => Err(EngineError::unsupported(format!("DROP {other}"))),
+                }
+            }
+            Statement::CreateIndex(index) => {
+                self.check_writable("CREATE INDEX")?;
+                let sql = create_index_sql(index)?;
+                self.ddl(DdlOp::Index { sql }, "CREATE INDEX").await
+            }
+            Statement::Truncate(truncate) => {
+                self.check_writable("TRUNCATE TABLE")?;
+                let names = truncate.table_names.iter().map(|t| table_name(&t.name)).collect::<Result<Vec<_>>>()?;
+                self.ddl(DdlOp::Truncate { names }, "TRUNCATE TABLE").await
+            }
+            Statement::StartTransaction { modes, .. } => self.begin(modes).await,
+            Statement::Commit { .. } => self.commit().await,
+            Statement::Rollback { savepoint: None, .. } => self.rollback().await,
+            Statement::Rollback { savepoint: Some(name), .. } => {
+                self.savepoint_op(WriteOp::RollbackTo(normalize_ident(name)), "ROLLBACK").await
+            }
+            Statement::Savepoint { name } => self.savepoint_op(WriteOp::Savepoint(normalize_ident(name)), "SAVEPOINT").await,
+            Statement::ReleaseSavepoint { name } => {
+                self.savepoint_op(WriteOp::Release(normalize_ident(name)), "RELEASE").await
+            }
+            Statement::Set(set) => self.set_statement(set),
+            Statement::ShowVariable { variable } => self.show(variable),
+            Statement::Reset(reset) => {
+                match &reset.reset {
+                    Reset::ALL => {
+                        for (name, _) in DEFAULT_SETTINGS {
+                            if !matches!(*name, "server_version" | "server_version_num" | "server_encoding" | "integer_datetimes" | "max_identifier_length") {
+                                self.reset(name)?;
+                            }
+                        }
+                    }
+                    Reset::ConfigurationParameter(name) => self.reset(&name.to_string())?,
+                }
+                Ok(Output::Command(CommandTag::new("RESET")))
+            }
+            other => Err(EngineError::unsupported(format!("statement {}", first_words(&other.to_string())))),
+        }
+    }
+
+    fn check_writable(&self, statement: &str) -> Result<()> {
+        match self.txn {
+            Some(t) if t.read_only => Err(EngineError::ReadOnlyTransaction { statement: statement.to_string() }),
+            _ => Ok(()),
+        }
+    }
+
+    async fn query(&mut self, query: &Query, hint: Option<Route>, params: &[ScalarValue]) -> Result<Output> {
+        let decision = self.decide_route(query, hint);
+        let names = naming::output_names(query);
+        match decision.route {
+            Route::Olap => {
+                if self.consistency == Consistency::Strong {
+                    let target = *self.engine.writer.committed().borrow();
+                    self.engine.sync.wait_for(target).await?;
+                }
+                let rows = self.engine.olap.query(Statement::Query(Box::new(query.clone())), params.to_vec()).await?;
+                Ok(Output::Rows(RowStream::channel(rows.schema, Route::Olap, rows.batches).renamed(names)))
+            }
+            Route::Oltp => {
+                let catalog = self.engine.catalog();
+                let mut stmt = Statement::Query(Box::new(query.clone()));
+                to_sqlite(&mut stmt, &catalog, self.opts())?;
+                let types = if projects_only_columns(query) { None } else { self.engine.planned_types(query).await };
+                let shape = ResultShape {
+                    names: names.map(|n| n.into_iter().map(Some).collect()).unwrap_or_default(),
+                    types: types.map(|t| t.iter().cloned().map(Some).collect()).unwrap_or_default(),
+                };
+                let sqlite = SqliteStatement {
+                    sql: stmt.to_string(),
+                    params: params.iter().map(sqlite_param).collect::<Result<_>>()?,
+                    returns_rows: true,
+                    shape,
+                };
+                if self.txn.is_some() {
+                    let done = self.engine.writer.run(self.id, true, WriteOp::Statement(sqlite)).await?;
+                    let schema = done.schema.ok_or_else(|| EngineError::Internal("query returned no columns".into()))?;
+                    Ok(Output::Rows(RowStream::buffered(schema, Route::Oltp, "SELECT", done.batches)))
+                } else {
+                    let rows = self.engine.readers.query(sqlite).await?;
+                    Ok(Output::Rows(RowStream::channel(rows.schema, Route::Oltp, rows.batches)))
+                }
+            }
+        }
+    }
+
+    async fn dml(&mut self, stmt: &Statement, params: &[ScalarValue]) -> Result<Output> {
+        let (verb, returning) = match stmt {
+            Statement::Insert(i) => ("INSERT", i.returning.clone()),
+            Statement::Update(u) => ("UPDATE", u.returning.clone()),
+            Statement::Delete(d) => ("DELETE", d.returning.clone()),
+            _ => return Err(EngineError::Internal("not a DML statement".into())),
+        };
+        let target = dml_target(stmt)?;
+        self.check_writable(verb)?;
+        let catalog = self.engine.catalog();
+        let def = catalog.require(&target)?.clone();
+        let mut translated = stmt.clone();
+        to_sqlite(&mut translated, &catalog, self.opts())?;
+        let shape = returning.as_deref().map(|items| returning_shape(items, &def)).unwrap_or_default();
+        let sqlite = SqliteStatement {
+            sql: translated.to_string(),
+            params: params.iter().map(sqlite_param).collect::<Result<_>>()?,
+            returns_rows: returning.is_some(),
+            shape,
+        };
+        let done = self.engine.writer.run(self.id, self.txn.is_some(), WriteOp::Statement(sqlite)).await?;
+        if self.txn.is_none() && self.consistency == Consistency::Strong {
+            // Nudge sync so a following analytical query rarely has to wait for it.
+            self.engine.sync.request();
+        }
+        match (returning, done.schema) {
+            (Some(_), Some(schema)) => Ok(Output::Rows(RowStream::buffered(schema, Route::Oltp, verb, done.batches))),
+            _ => Ok(Output::Command(CommandTag::with_rows(verb, done.rows_affected))),
+        }
+    }
+
+    async fn ddl(&mut self, op: DdlOp, tag: &'static str) -> Result<Output> {
+        self.engine.writer.run(self.id, self.txn.is_some(), WriteOp::Ddl(op)).await?;
+        if self.txn.is_none() {
+            self.engine.sync.request();
+        }
+        Ok(Output::Command(CommandTag::new(tag)))
+    }
+
+    async fn begin(&mut self, modes: &[TransactionMode]) -> Result<Output> {
+        if self.txn.is_some() {
+            // PostgreSQL only warns here.
+            return Ok(Output::Command(CommandTag::new("BEGIN")));
+        }
+        let read_only = modes.iter().any(|m| matches!(m, TransactionMode::AccessMode(TransactionAccessMode::ReadOnly)));
+        self.engine.writer.run(self.id, false, WriteOp::Begin).await?;
+        self.txn = Some(Transaction { read_only, failed: false });
+        Ok(Output::Command(CommandTag::new("BEGIN")))
+    }
+
+    async fn commit(&mut self) -> Result<Output> {
+        let Some(txn) = self.txn.take() else {
+            return Ok(Output::Command(CommandTag::new("COMMIT")));
+        };
+        if txn.failed {
+            self.engine.writer.run(self.id, true, WriteOp::Rollback).await?;
+            return Ok(Output::Command(CommandTag::new("ROLLBACK")));
+        }
+        self.engine.writer.run(self.id, true, WriteOp::Commit).await?;
+        self.engine.sync.request();
+        Ok(Output::Command(CommandTag::new("COMMIT")))
+    }
+
+    async fn rollback(&mut self) -> Result<Output> {
+        if self.txn.take().is_some() {
+            self.engine.writer.run(self.id, true, WriteOp::Rollback).await?;
+        }
+        Ok(Output::Command(CommandTag::new("ROLLBACK")))
+    }
+
+    async fn savepoint_op(&mut self, op: WriteOp, tag: &'static str) -> Result<Output> {
+        let Some(txn) = self.txn else {
+            return Err(EngineError::NoActiveTransaction);
+        };
+        let rolls_back = matches!(op, WriteOp::RollbackTo(_));
+        self.engine.writer.run(self.id, true, op).await?;
+        if rolls_back {
+            self.txn = Some(Transaction { failed: false, ..txn });
+        }
+        Ok(Output::Command(CommandTag::new(tag)))
+    }
+
+    fn set_statement(&mut self, set: &Set) -> Result<Output> {
+        match set {
+            Set::SingleAssignment { variable, values, .. } => {
+                let name = variable.to_string().trim_matches('"').to_string();
+                let value = set_value_text(values);
+                if value.eq_ignore_ascii_case("default") {
+                    self.reset(&name)?;
+                } else {
+                    self.set(&name, &value)?;
+                }
+            }
+            Set::SetTimeZone { value, .. } => {
+                let text = set_value_text(std::slice::from_ref(value));
+                self.set("TimeZone", &text)?;
+            }
+            Set::SetNames { charset_name, .. } => self.set("client_encoding", &charset_name.to_string())?,
+            Set::SetTransaction { .. } | Set::SetSessionParam(_) => {}
+            other => return Err(EngineError::unsupported(format!("{other}"))),
+        }
+        Ok(Output::Command(CommandTag::new("SET")))
+    }
+
+    fn show(&self, variable: &[datafusion::sql::sqlparser::ast::Ident]) -> Result<Output> {
+        let name = variable.iter().map(|i| i.value.clone()).collect::<Vec<_>>().join(" ");
+        let batch = if name.eq_ignore_ascii_case("all") {
+            let (names, values): (Vec<String>, Vec<String>) =
+                self.settings.iter().map(|(k, v)| (k.clone(), v.clone())).unzip();
+            RecordBatch::try_new(
+                Arc::new(Schema::new(vec![
+                    Field::new("name", DataType::Utf8, false),
+                    Field::new("setting", DataType::Utf8, false),
+                ])),
+                vec![Arc::new(StringArray::from(names)), Arc::new(StringArray::from(values))],
+            )
+            .map_err(|e| EngineError::Internal(e.to_string()))?
+        } else {
+            let name = if name.eq_ignore_ascii_case("time zone") { "TimeZone".to_string() } else { name };
+            let value = self.setting(&name).ok_or_else(|| EngineError::UndefinedParameter { name: name.clone() })?;
+            let column = canonical_setting(&name).map_or_else(|| name.to_ascii_lowercase(), str::to_string);
+            single_text_column(&column, vec![value.to_string()])?
+        };
+        Ok(Output::Rows(RowStream::buffered(batch.schema(), Route::Oltp, "SHOW", vec![batch])))
+    }
+}
+
+fn explain_route_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![Field::new("route", DataType::Utf8, false), Field::new("reason", DataType::Utf8, false)]))
+}
+
+/// `schema` with Postgres's column names, when there is one per column.
+fn renamed_schema(schema: &SchemaRef, names: Option<Vec<String>>) -> SchemaRef {
+    match names {
+        Some(names) if names.len() == schema.fields().len() => Arc::new(Schema::new(
+            schema.fields().iter().zip(names).map(|(f, n)| f.as_ref().clone().with_name(n)).collect::<Vec<_>>(),
+        )),
+        _ => schema.clone(),
+    }
+}
+
+/// The table an INSERT, UPDATE or DELETE writes.
+fn dml_target(stmt: &Statement) -> Result<String> {
+    use datafusion::sql::sqlparser::ast::{FromTable, TableFactor};
+    match stmt {
+        Statement::Insert(i) => match &i.table {
+            TableObject::TableName(name) => table_name(name),
+            _ => Err(EngineError::unsupported("INSERT INTO a table function")),
+        },
+        Statement::Update(u) => match &u.table.relation {
+            TableFactor::Table { name, .. } => table_name(name),
+            other => Err(EngineError::unsupported(format!("UPDATE {other}"))),
+        },
+        Statement::Delete(d) => {
+            let (FromTable::WithFromKeyword(tables) | FromTable::WithoutKeyword(tables)) = &d.from;
+            match tables.first().map(|t| &t.relation) {
+                Some(TableFactor::Table { name, .. }) => table_name(name),
+                _ => Err(EngineError::syntax("DELETE needs a table")),
+            }
+        }
+        _ => Err(EngineError::Internal("not a DML statement".into())),
+    }
+}
+
+fn first_words(sql: &str) -> String {
+    sql.split_whitespace().take(2).collect::<Vec<_>>().join(" ")
+}
+
+/// Whether every projected item is a plain column or wildcard (SQLite's column metadata then
+/// gives the declared types, so no plan is needed).
+fn projects_only_columns(query: &Query) -> bool {
+    let datafusion::sql::sqlparser::ast::SetExpr::Select(select) = query.body.as_ref() else { return false };
+    select.projection.iter().all(|item| match item {
+        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
+            matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_))
+        }
+        SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => true,
+    })
+}
+
+fn returning_shape(items: &[SelectItem], def: &TableDef) -> ResultShape {
+    let mut shape = ResultShape::default();
+    for item in items {
+        match item {
+            SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => {
+                for c in &def.columns {
+                    shape.names.push(Some(c.name.clone()));
+                    shape.types.push(Some(c.ty.arrow_type()));
+                }
+            }
+            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
+                let name = match item {
+                    SelectItem::ExprWithAlias { alias, .. } => normalize_ident(alias),
+                    _ => naming::expr_name(e),
+                };
+                let ty = match e {
+                    Expr::Identifier(i) => def.column_index(&normalize_ident(i)).map(|c| def.columns[c].ty.arrow_type()),
+                    Expr::CompoundIdentifier(parts) => parts
+                        .last()
+                        .and_then(|i| def.column_index(&normalize_ident(i)))
+                        .map(|c| def.columns[c].ty.arrow_type()),
+                    _ => None,
+                };
+                shape.names.push(Some(name));
+                shape.types.push(ty);
+            }
+        }
+    }
+    shape
+}
+
+fn create_index_sql(index: &datafusion::sql::sqlparser::ast::CreateIndex) -> Result<String> {
+    let table = table_name(&index.table_name)?;
+    let name = match &index.name {
+        Some(name) => table_name(name)?,
+        None => {
+            let cols: Vec<String> = index.columns.iter().map(|c| c.column.expr.to_string()).collect();
+            format!("{table}_{}_idx", cols.join("_"))
+        }
+    };
+    let mut cols = Vec::with_capacity(index.columns.len());
+    for c in &index.columns {
+        let col = match &c.column.expr {
+            Expr::Identifier(ident) => quote_ident(&normalize_ident(ident)),
+            other => return Err(EngineError::unsupported(format!("index on expression {other}"))),
+        };
+        let dir = match c.column.options.asc {
+            Some(false) => " DESC",
+            _ => "",
+        };
+        cols.push(format!("{col}{dir}"));
+    }
+    Ok(format!(
+        "CREATE {}INDEX {}{} ON {} ({})",
+        if index.unique { "UNIQUE " } else { "" },
+        if index.if_not_exists { "IF NOT EXISTS " } else { "" },
+        quote_ident(&name),
+        quote_ident(&table),
+        cols.join(", ")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hints_and_explain_route_are_recognized() {
+        assert_eq!(leading_hint("  /*+ olap */ SELECT 1"), Some(Route::Olap));
+        assert_eq!(leading_hint("/*+OLTP*/SELECT 1"), Some(Route::Oltp));
+        assert_eq!(leading_hint("/* olap */ SELECT 1"), None);
+        assert_eq!(explain_route_body("explain  ROUTE select 1"), Some(" select 1"));
+        assert_eq!(explain_route_body("EXPLAIN SELECT 1"), None);
+    }
+}

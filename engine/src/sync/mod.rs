@@ -1,0 +1,347 @@
+//! Sync: moves committed changes from the change log into the OLAP copy on a dedicated thread
+//! (`rhei-sync`). Each step reads a large batch of log entries and the current rows they point
+//! at inside one SQLite read transaction, so the rows are exactly the snapshot's state; repeated
+//! changes to a row collapse into one upsert or delete (coalescing per key), a table with a schema
+//! change anywhere in the snapshot is reloaded whole, and the result is published to queries at
+//! the batch's last sequence. Then the applied part of the log is pruned.
+//!
+//! At start the OLAP copy is built from a snapshot of the tables at the current sequence; log
+//! entries up to it are already reflected and are pruned, never replayed on top.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use arrow::record_batch::RecordBatch;
+use parking_lot::Mutex;
+use rusqlite::Connection;
+use tokio::sync::watch;
+
+use crate::capture::LAST_SEQ_SQL;
+use crate::catalog::{TableDef, TableId, quote_ident, store};
+use crate::error::{EngineError, Result};
+use crate::olap::OlapBackend;
+use crate::oltp::convert::BatchBuilder;
+use crate::oltp::writer::OltpWriter;
+use crate::oltp::{classify, open_connection};
+
+/// Changed rowids closer together than this are read with one range scan instead of lookups.
+const RANGE_GAP: i64 = 8;
+const RANGE_MIN_ROWS: usize = 32;
+
+/// Sync progress, as reported by `sync_status`.
+#[derive(Debug, Clone, Default)]
+pub struct SyncProgress {
+    pub applied_seq: u64,
+    pub events_applied: u64,
+    pub last_error: Option<String>,
+    pub last_step: Option<Duration>,
+}
+
+/// Control of the sync thread.
+pub struct SyncHandle {
+    wake: crossbeam_channel::Sender<Wake>,
+    applied: watch::Receiver<u64>,
+    progress: Arc<Mutex<SyncProgress>>,
+}
+
+enum Wake {
+    Now,
+    Stop,
+}
+
+impl SyncHandle {
+    /// Builds the OLAP copy from the data file and starts the sync thread.
+    ///
+    /// # Errors
+    /// The initial load fails.
+    pub fn start(
+        path: PathBuf,
+        olap: Arc<dyn OlapBackend>,
+        writer: OltpWriter,
+        interval: Duration,
+        batch_events: usize,
+    ) -> Result<Self> {
+        let conn = open_connection(&path, true, "NORMAL")?;
+        let mut syncer = Syncer { conn, olap, writer, defs: HashMap::new(), applied: 0, batch_events };
+        syncer.full_load()?;
+        let (applied_tx, applied) = watch::channel(syncer.applied);
+        let progress = Arc::new(Mutex::new(SyncProgress { applied_seq: syncer.applied, ..Default::default() }));
+        let (wake, wake_rx) = crossbeam_channel::unbounded();
+        let thread_progress = progress.clone();
+        thread::Builder::new()
+            .name("rhei-sync".into())
+            .spawn(move || {
+                loop {
+                    match wake_rx.recv_timeout(interval) {
+                        Ok(Wake::Stop) | Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+                        Ok(Wake::Now) | Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+                    }
+                    // Coalesce wake-ups that piled up while the last step ran.
+                    let mut stop = false;
+                    while let Ok(w) = wake_rx.try_recv() {
+                        stop |= matches!(w, Wake::Stop);
+                    }
+                    if stop {
+                        break;
+                    }
+                    let started = Instant::now();
+                    let result = syncer.catch_up();
+                    let mut p = thread_progress.lock();
+                    p.last_step = Some(started.elapsed());
+                    match result {
+                        Ok(events) => {
+                            p.events_applied += events;
+                            p.applied_seq = syncer.applied;
+                            p.last_error = None;
+                        }
+                        Err(e) => {
+                            tracing::error!("sync failed, will retry: {e}");
+                            p.last_error = Some(e.to_string());
+                        }
+                    }
+                    drop(p);
+                    applied_tx.send_if_modified(|a| {
+                        let changed = *a != syncer.applied;
+                        *a = syncer.applied;
+                        changed
+                    });
+                }
+            })
+            .map_err(|e| EngineError::Internal(format!("could not start the sync thread: {e}")))?;
+        Ok(Self { wake, applied, progress })
+    }
+
+    /// Asks for a sync step now.
+    pub fn request(&self) {
+        let _ = self.wake.send(Wake::Now);
+    }
+
+    /// Waits until the OLAP copy has applied `seq`, asking for catch-up if it has not.
+    /// Cancel-safe.
+    ///
+    /// # Errors
+    /// [`EngineError::ShuttingDown`] if sync stopped.
+    pub async fn wait_for(&self, seq: u64) -> Result<()> {
+        let mut applied = self.applied.clone();
+        if *applied.borrow() >= seq {
+            return Ok(());
+        }
+        self.request();
+        applied.wait_for(|a| *a >= seq).await.map_err(|_| EngineError::ShuttingDown)?;
+        Ok(())
+    }
+
+    pub fn applied(&self) -> u64 {
+        *self.applied.borrow()
+    }
+
+    pub fn progress(&self) -> SyncProgress {
+        self.progress.lock().clone()
+    }
+
+    pub fn stop(&self) {
+        let _ = self.wake.send(Wake::Stop);
+    }
+}
+
+struct Syncer {
+    conn: Connection,
+    olap: Arc<dyn OlapBackend>,
+    writer: OltpWriter,
+    /// The definition each OLAP table was last loaded with.
+    defs: HashMap<TableId, TableDef>,
+    applied: u64,
+    batch_events: usize,
+}
+
+impl Syncer {
+    fn full_load(&mut self) -> Result<()> {
+        self.conn.execute_batch("BEGIN").map_err(classify)?;
+        let result = (|| {
+            let last: i64 = self.conn.query_row(LAST_SEQ_SQL, [], |r| r.get(0)).map_err(classify)?;
+            let catalog = store::load(&self.conn)?;
+            for def in catalog.tables() {
+                self.reload(def.as_ref().clone())?;
+            }
+            Ok(last as u64)
+        })();
+        let _ = self.conn.execute_batch("COMMIT");
+        let last = result?;
+        self.olap.publish(last)?;
+        self.applied = last;
+        self.writer.prune(last);
+        Ok(())
+    }
+
+    /// Steps until the log is drained; returns events applied.
+    fn catch_up(&mut self) -> Result<u64> {
+        let mut total = 0;
+        loop {
+            let (events, full) = self.step()?;
+            total += events;
+            if !full {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// One batch. Returns (events read, whether the batch was full).
+    fn step(&mut self) -> Result<(u64, bool)> {
+        self.conn.execute_batch("BEGIN").map_err(classify)?;
+        let result = self.step_in_snapshot();
+        let _ = self.conn.execute_batch("COMMIT");
+        let (events, last) = result?;
+        if events == 0 {
+            return Ok((0, false));
+        }
+        self.olap.publish(last)?;
+        self.applied = last;
+        self.writer.prune(last);
+        Ok((events, events as usize >= self.batch_events))
+    }
+
+    fn step_in_snapshot(&mut self) -> Result<(u64, u64)> {
+        let mut changed: HashMap<TableId, Vec<i64>> = HashMap::new();
+        let mut reload: HashSet<TableId> = HashSet::new();
+        let mut events = 0u64;
+        let mut last = self.applied;
+        {
+            let mut stmt = self
+                .conn
+                .prepare_cached("SELECT seq, tbl, rid FROM _rhei_changelog WHERE seq > ?1 ORDER BY seq LIMIT ?2")
+                .map_err(classify)?;
+            let mut rows = stmt.query(rusqlite::params![self.applied as i64, self.batch_events as i64]).map_err(classify)?;
+            while let Some(row) = rows.next().map_err(classify)? {
+                let seq: i64 = row.get(0).map_err(classify)?;
+                let table = TableId(row.get(1).map_err(classify)?);
+                match row.get::<_, Option<i64>>(2).map_err(classify)? {
+                    Some(rowid) => changed.entry(table).or_default().push(rowid),
+                    None => {
+                        reload.insert(table);
+                    }
+                }
+                last = seq as u64;
+                events += 1;
+            }
+        }
+        if events == 0 {
+            return Ok((0, last));
+        }
+        // Schema changes later in this snapshot: the rows read below already have the new shape.
+        {
+            let mut stmt = self
+                .conn
+                .prepare_cached("SELECT DISTINCT tbl FROM _rhei_changelog WHERE rid IS NULL AND seq > ?1")
+                .map_err(classify)?;
+            let later = stmt.query_map([last as i64], |r| r.get::<_, i64>(0)).map_err(classify)?;
+            for t in later {
+                reload.insert(TableId(t.map_err(classify)?));
+            }
+        }
+        for id in &reload {
+            match store::load_table(&self.conn, *id)? {
+                Some(def) => self.reload(def)?,
+                None => {
+                    self.defs.remove(id);
+                    self.olap.drop_table(*id)?;
+                }
+            }
+        }
+        for (id, mut rowids) in changed {
+            if reload.contains(&id) {
+                continue;
+            }
+            let Some(def) = self.defs.get(&id).cloned() else {
+                // A table this copy never loaded (its creation was pruned before a crash): load it.
+                if let Some(def) = store::load_table(&self.conn, id)? {
+                    self.reload(def)?;
+                }
+                continue;
+            };
+            rowids.sort_unstable();
+            rowids.dedup();
+            let (batch, found) = read_rows(&self.conn, &def, &rowids)?;
+            self.olap.apply_changes(id, &rowids, Some(batch), found)?;
+        }
+        Ok((events, last))
+    }
+
+    fn reload(&mut self, def: TableDef) -> Result<()> {
+        let (batches, rowids) = read_table(&self.conn, &def)?;
+        self.olap.load_table(&def, batches, rowids)?;
+        self.defs.insert(def.id, def);
+        Ok(())
+    }
+}
+
+fn select_list(def: &TableDef) -> String {
+    let mut cols = String::from("rowid");
+    for c in &def.columns {
+        cols.push_str(", ");
+        cols.push_str(&quote_ident(&c.name));
+    }
+    cols
+}
+
+/// Every row of a table, with rowids.
+fn read_table(conn: &Connection, def: &TableDef) -> Result<(Vec<RecordBatch>, Vec<i64>)> {
+    let sql = format!("SELECT {} FROM {}", select_list(def), quote_ident(&def.name));
+    let mut stmt = conn.prepare(&sql).map_err(classify)?;
+    let mut builder = BatchBuilder::new(def.arrow_schema());
+    let mut rowids = Vec::new();
+    let mut batches = Vec::new();
+    let mut rows = stmt.query([]).map_err(classify)?;
+    while let Some(row) = rows.next().map_err(classify)? {
+        rowids.push(row.get::<_, i64>(0).map_err(classify)?);
+        builder.push_row(row, 1)?;
+        if builder.len() >= crate::olap::store::SEGMENT_ROWS {
+            batches.push(builder.finish()?);
+        }
+    }
+    batches.push(builder.finish()?);
+    Ok((batches, rowids))
+}
+
+/// The current rows with the given (sorted, distinct) rowids; rowids not found were deleted.
+fn read_rows(conn: &Connection, def: &TableDef, rowids: &[i64]) -> Result<(RecordBatch, Vec<i64>)> {
+    let list = select_list(def);
+    let table = quote_ident(&def.name);
+    let mut builder = BatchBuilder::new(def.arrow_schema());
+    let mut found = Vec::with_capacity(rowids.len());
+    let mut point = conn.prepare_cached(&format!("SELECT {list} FROM {table} WHERE rowid = ?1")).map_err(classify)?;
+    let mut range =
+        conn.prepare_cached(&format!("SELECT {list} FROM {table} WHERE rowid BETWEEN ?1 AND ?2")).map_err(classify)?;
+    let mut start = 0;
+    while start < rowids.len() {
+        let mut end = start + 1;
+        while end < rowids.len() && rowids[end] - rowids[end - 1] <= RANGE_GAP {
+            end += 1;
+        }
+        let run = &rowids[start..end];
+        if run.len() >= RANGE_MIN_ROWS {
+            let mut rows = range.query([run[0], run[run.len() - 1]]).map_err(classify)?;
+            let mut wanted = run.iter().peekable();
+            while let Some(row) = rows.next().map_err(classify)? {
+                let rowid: i64 = row.get(0).map_err(classify)?;
+                while wanted.next_if(|w| **w < rowid).is_some() {}
+                if wanted.next_if(|w| **w == rowid).is_some() {
+                    found.push(rowid);
+                    builder.push_row(row, 1)?;
+                }
+            }
+        } else {
+            for &rowid in run {
+                let mut rows = point.query([rowid]).map_err(classify)?;
+                if let Some(row) = rows.next().map_err(classify)? {
+                    found.push(rowid);
+                    builder.push_row(row, 1)?;
+                }
+            }
+        }
+        start = end;
+    }
+    Ok((builder.finish()?, found))
+}

@@ -1,0 +1,584 @@
+//! Translation of PostgreSQL statements for SQLite, on the AST (never by pasting text): casts and
+//! typed literals become rhei's conversion functions (`oltp::functions`), `ILIKE` becomes a
+//! case-folded `LIKE`, `now()` and friends read rhei's clock, `$n` placeholders become `?n`,
+//! `EXTRACT` becomes `date_part`, and values written to or compared with typed columns are
+//! converted to the column's storage form. What SQLite already shares with Postgres (`||`,
+//! `RETURNING`, `ON CONFLICT ... DO UPDATE SET x = EXCLUDED.x`, TRUE/FALSE) passes through.
+//!
+//! Numeric columns are stored as exact text; wherever they are computed with or compared, they
+//! are read as REAL so SQLite orders and sums them as numbers. A column projected bare keeps its
+//! exact text.
+
+pub mod ddl;
+
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+
+use datafusion::sql::sqlparser::ast::{
+    BinaryOperator, CastKind, DataType as SqlType, Expr, Function, FunctionArg, FunctionArgExpr,
+    FunctionArgumentList, FunctionArguments, Ident, ObjectName, ObjectNamePart, Query, SelectItem, SetExpr,
+    Statement, TableFactor, Value, ValueWithSpan, visit_expressions_mut, visit_relations,
+};
+use datafusion::sql::sqlparser::tokenizer::Span;
+
+use crate::catalog::{Catalog, PgType, TableDef, normalize_ident, table_name};
+use crate::error::{EngineError, Result};
+
+/// Per-statement translation settings from the session.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TranslateOptions {
+    /// The session time zone's offset, seconds east of UTC, for timestamptz input without a zone.
+    pub tz_offset_secs: i32,
+}
+
+/// Builds a call of a function by name.
+pub fn call(name: &str, args: Vec<Expr>) -> Expr {
+    Expr::Function(Function {
+        name: ObjectName(vec![ObjectNamePart::Identifier(Ident::new(name))]),
+        uses_odbc_syntax: false,
+        parameters: FunctionArguments::None,
+        args: FunctionArguments::List(FunctionArgumentList {
+            duplicate_treatment: None,
+            args: args.into_iter().map(|e| FunctionArg::Unnamed(FunctionArgExpr::Expr(e))).collect(),
+            clauses: vec![],
+        }),
+        filter: None,
+        null_treatment: None,
+        over: None,
+        within_group: vec![],
+    })
+}
+
+fn number(n: i64) -> Expr {
+    Expr::Value(ValueWithSpan { value: Value::Number(n.to_string(), false), span: Span::empty() })
+}
+
+fn string(s: &str) -> Expr {
+    Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(s.to_string()), span: Span::empty() })
+}
+
+fn null() -> Expr {
+    Expr::Value(ValueWithSpan { value: Value::Null, span: Span::empty() })
+}
+
+/// Wraps `expr` in the conversion to `ty`'s storage form (validating it as Postgres would).
+pub fn convert_expr(ty: PgType, expr: Expr, opts: TranslateOptions) -> Expr {
+    match ty {
+        PgType::Int2 => call("rhei_int", vec![expr, number(16)]),
+        PgType::Int4 => call("rhei_int", vec![expr, number(32)]),
+        PgType::Int8 => call("rhei_int", vec![expr, number(64)]),
+        PgType::Float4 => call("rhei_float", vec![expr, number(32)]),
+        PgType::Float8 => call("rhei_float", vec![expr, number(64)]),
+        PgType::Numeric { precision, scale } => call(
+            "rhei_numeric",
+            vec![expr, precision.map_or_else(null, |p| number(p.into())), scale.map_or_else(null, |s| number(s.into()))],
+        ),
+        PgType::Text | PgType::Varchar(None) | PgType::Bpchar(None) => expr,
+        PgType::Bytea => call("rhei_bytea", vec![expr]),
+        PgType::Varchar(Some(n)) => call("rhei_varchar", vec![expr, number(n.into())]),
+        PgType::Bpchar(Some(n)) => call("rhei_bpchar", vec![expr, number(n.into())]),
+        PgType::Bool => call("rhei_bool", vec![expr]),
+        PgType::Date => call("rhei_date", vec![expr]),
+        PgType::Timestamp => call("rhei_ts", vec![expr]),
+        PgType::Timestamptz => call("rhei_tstz", vec![expr, number(opts.tz_offset_secs.into())]),
+        PgType::Uuid => call("rhei_uuid", vec![expr]),
+        PgType::Json => call("rhei_json", vec![expr]),
+        PgType::Jsonb => call("rhei_jsonb", vec![expr]),
+    }
+}
+
+/// Which tables a statement names, by the names and aliases it uses for them.
+struct Scope<'a> {
+    by_qualifier: HashMap<String, &'a TableDef>,
+    tables: Vec<&'a TableDef>,
+}
+
+impl<'a> Scope<'a> {
+    fn of(stmt: &Statement, catalog: &'a Catalog) -> Result<Self> {
+        let mut scope = Scope { by_qualifier: HashMap::new(), tables: Vec::new() };
+        let mut missing = None;
+        let _ = visit_relations(stmt, |name| {
+            if let Ok(table) = table_name(name) {
+                match catalog.get(&table) {
+                    Some(def) => {
+                        scope.by_qualifier.insert(table, def.as_ref());
+                        if !scope.tables.iter().any(|t| t.id == def.id) {
+                            scope.tables.push(def.as_ref());
+                        }
+                    }
+                    None if missing.is_none() => missing = Some(table),
+                    None => {}
+                }
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        if let Some(name) = missing
+            && !is_cte_name(stmt, &name)
+        {
+            return Err(EngineError::UndefinedTable { name });
+        }
+        collect_aliases(stmt, catalog, &mut scope.by_qualifier);
+        Ok(scope)
+    }
+
+    fn column_type(&self, expr: &Expr) -> Option<PgType> {
+        match expr {
+            Expr::Identifier(ident) => {
+                let name = normalize_ident(ident);
+                let mut found = self.tables.iter().filter_map(|t| t.column_index(&name).map(|i| t.columns[i].ty));
+                let ty = found.next()?;
+                found.next().is_none().then_some(ty)
+            }
+            Expr::CompoundIdentifier(parts) if parts.len() >= 2 => {
+                let table = self.by_qualifier.get(&normalize_ident(&parts[parts.len() - 2]))?;
+                let column = normalize_ident(&parts[parts.len() - 1]);
+                table.column_index(&column).map(|i| table.columns[i].ty)
+            }
+            _ => None,
+        }
+    }
+}
+
+fn is_cte_name(stmt: &Statement, name: &str) -> bool {
+    let Statement::Query(query) = stmt else { return false };
+    query.with.as_ref().is_some_and(|with| with.cte_tables.iter().any(|cte| normalize_ident(&cte.alias.name) == name))
+}
+
+fn collect_aliases<'a>(stmt: &Statement, catalog: &'a Catalog, out: &mut HashMap<String, &'a TableDef>) {
+    use datafusion::sql::sqlparser::ast::Visit;
+    struct Aliases<'a, 'b> {
+        catalog: &'a Catalog,
+        out: &'b mut HashMap<String, &'a TableDef>,
+    }
+    impl datafusion::sql::sqlparser::ast::Visitor for Aliases<'_, '_> {
+        type Break = ();
+        fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
+            if let TableFactor::Table { name, alias: Some(alias), .. } = factor
+                && let Ok(table) = table_name(name)
+                && let Some(def) = self.catalog.get(&table)
+            {
+                self.out.insert(normalize_ident(&alias.name), def.as_ref());
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = stmt.visit(&mut Aliases { catalog, out });
+}
+
+fn is_literal_like(expr: &Expr) -> bool {
+    matches!(
+        expr,
+        Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(_) | Value::Placeholder(_), .. })
+    )
+}
+
+fn is_comparison(op: &BinaryOperator) -> bool {
+    matches!(
+        op,
+        BinaryOperator::Eq
+            | BinaryOperator::NotEq
+            | BinaryOperator::Lt
+            | BinaryOperator::LtEq
+            | BinaryOperator::Gt
+            | BinaryOperator::GtEq
+    )
+}
+
+fn as_real(expr: Expr) -> Expr {
+    Expr::Cast { kind: CastKind::Cast, expr: Box::new(expr), data_type: SqlType::Real, array: false, format: None }
+}
+
+fn unwrap_real(expr: &Expr) -> Option<&Expr> {
+    match expr {
+        Expr::Cast { kind: CastKind::Cast, expr, data_type: SqlType::Real, .. } => Some(expr),
+        _ => None,
+    }
+}
+
+/// The SQLite text of a Postgres date/time field name for `date_part`.
+fn field_name(field: &datafusion::sql::sqlparser::ast::DateTimeField) -> String {
+    field.to_string().to_ascii_lowercase().trim_matches('\'').to_string()
+}
+
+/// Translates one statement for SQLite, in place.
+///
+/// # Errors
+/// Unknown tables, and Postgres features SQLite cannot express.
+pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions) -> Result<()> {
+    let scope = Scope::of(stmt, catalog)?;
+    convert_written_values(stmt, &scope, opts)?;
+    let bare_numeric = bare_numeric_projections(stmt, &scope);
+    let mut failure = None;
+    let _ = visit_expressions_mut(stmt, |expr| {
+        if let Err(e) = rewrite_expr(expr, &scope, opts) {
+            failure = Some(e);
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    });
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    restore_bare_projections(stmt, &bare_numeric);
+    drop_limit_all(stmt);
+    Ok(())
+}
+
+fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> Result<()> {
+    let replaced = match expr {
+        Expr::Value(ValueWithSpan { value: Value::Placeholder(p), .. }) => {
+            if let Some(n) = p.strip_prefix('$') {
+                *p = format!("?{n}");
+            }
+            None
+        }
+        Expr::Cast { expr: inner, data_type, .. } => {
+            let inner = std::mem::replace(inner.as_mut(), null());
+            Some(cast_expr(inner, data_type, opts)?)
+        }
+        Expr::TypedString(typed) => {
+            let text = match &typed.value.value {
+                Value::SingleQuotedString(s) => s.clone(),
+                other => other.to_string(),
+            };
+            Some(cast_expr(string(&text), &typed.data_type, opts)?)
+        }
+        Expr::ILike { negated, any, expr: lhs, pattern, escape_char } => {
+            let lhs = std::mem::replace(lhs.as_mut(), null());
+            let pattern = std::mem::replace(pattern.as_mut(), null());
+            Some(Expr::Like {
+                negated: *negated,
+                any: *any,
+                expr: Box::new(call("lower", vec![lhs])),
+                pattern: Box::new(call("lower", vec![pattern])),
+                escape_char: escape_char.clone(),
+            })
+        }
+        Expr::Function(func) => rewrite_function(func),
+        Expr::Extract { field, expr: inner, .. } => {
+            let inner = std::mem::replace(inner.as_mut(), null());
+            Some(call("date_part", vec![string(&field_name(field)), inner]))
+        }
+        Expr::Position { expr: needle, r#in } => {
+            let needle = std::mem::replace(needle.as_mut(), null());
+            let haystack = std::mem::replace(r#in.as_mut(), null());
+            Some(call("strpos", vec![haystack, needle]))
+        }
+        Expr::Substring { expr: s, substring_from, substring_for, .. } => {
+            let mut args = vec![std::mem::replace(s.as_mut(), null())];
+            args.push(substring_from.take().map_or_else(|| number(1), |e| *e));
+            if let Some(len) = substring_for.take() {
+                args.push(*len);
+            }
+            Some(call("substr", args))
+        }
+        Expr::Identifier(_) | Expr::CompoundIdentifier(_) => {
+            scope.column_type(expr).filter(PgType::is_numeric_text).map(|_| as_real(expr.clone()))
+        }
+        Expr::BinaryOp { left, op, right } if is_comparison(op) => {
+            convert_literal_against_column(left, right, scope, opts);
+            convert_literal_against_column(right, left, scope, opts);
+            None
+        }
+        Expr::Between { expr: col, low, high, .. } => {
+            convert_literal_against_column(low, col, scope, opts);
+            convert_literal_against_column(high, col, scope, opts);
+            None
+        }
+        Expr::InList { expr: col, list, .. } => {
+            for item in list.iter_mut() {
+                convert_literal_against_column(item, col, scope, opts);
+            }
+            None
+        }
+        _ => None,
+    };
+    if let Some(new) = replaced {
+        *expr = new;
+    }
+    Ok(())
+}
+
+/// If `other` is a typed column (possibly already read as REAL) and `value` a string literal or
+/// parameter, converts `value` to that column's storage form, so `ts > '2024-01-01'` compares
+/// microseconds with microseconds.
+fn convert_literal_against_column(value: &mut Expr, other: &Expr, scope: &Scope<'_>, opts: TranslateOptions) {
+    if !is_literal_like(value) {
+        return;
+    }
+    let column = unwrap_real(other).unwrap_or(other);
+    let Some(ty) = scope.column_type(column) else { return };
+    let needs = !matches!(ty, PgType::Text | PgType::Varchar(_) | PgType::Bpchar(_) | PgType::Json);
+    if needs {
+        let converted = convert_expr(ty, value.clone(), opts);
+        *value = if ty.is_numeric_text() { as_real(converted) } else { converted };
+    }
+}
+
+fn rewrite_function(func: &mut Function) -> Option<Expr> {
+    let name = func.name.to_string().to_ascii_lowercase();
+    let no_args = match &func.args {
+        FunctionArguments::None => true,
+        FunctionArguments::List(list) => list.args.is_empty(),
+        FunctionArguments::Subquery(_) => false,
+    };
+    match name.as_str() {
+        "now" | "current_timestamp" | "localtimestamp" | "transaction_timestamp" | "statement_timestamp"
+            if no_args =>
+        {
+            Some(call("rhei_now", vec![]))
+        }
+        "current_date" if no_args => Some(Expr::BinaryOp {
+            left: Box::new(call("rhei_now", vec![])),
+            op: BinaryOperator::Divide,
+            right: Box::new(number(86_400_000_000)),
+        }),
+        "char_length" | "character_length" => {
+            func.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new("length"))]);
+            None
+        }
+        "mod" => {
+            func.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new("rhei_mod"))]);
+            None
+        }
+        _ => None,
+    }
+}
+
+fn cast_expr(inner: Expr, data_type: &SqlType, opts: TranslateOptions) -> Result<Expr> {
+    match data_type {
+        SqlType::Text | SqlType::Varchar(None) | SqlType::CharacterVarying(None) | SqlType::String(None) => {
+            Ok(Expr::Cast { kind: CastKind::Cast, expr: Box::new(inner), data_type: SqlType::Text, array: false, format: None })
+        }
+        SqlType::Interval { .. } => Err(EngineError::unsupported("interval values on the OLTP engine")),
+        _ => {
+            let declared = PgType::from_sql(data_type)?;
+            Ok(convert_expr(declared.ty, inner, opts))
+        }
+    }
+}
+
+/// Converts values written into typed columns: INSERT ... VALUES, UPDATE ... SET and
+/// ON CONFLICT ... DO UPDATE SET.
+fn convert_written_values(stmt: &mut Statement, scope: &Scope<'_>, opts: TranslateOptions) -> Result<()> {
+    match stmt {
+        Statement::Insert(insert) => {
+            let table = match &insert.table {
+                datafusion::sql::sqlparser::ast::TableObject::TableName(name) => table_name(name)?,
+                other => return Err(EngineError::unsupported(format!("INSERT INTO {other}"))),
+            };
+            let Some(def) = scope.tables.iter().find(|t| t.name == table) else {
+                return Err(EngineError::UndefinedTable { name: table });
+            };
+            let targets: Vec<usize> = if insert.columns.is_empty() {
+                (0..def.columns.len()).collect()
+            } else {
+                insert
+                    .columns
+                    .iter()
+                    .map(|c| {
+                        let name = normalize_ident(c);
+                        def.column_index(&name)
+                            .ok_or_else(|| EngineError::UndefinedColumn { column: name, table: Some(def.name.clone()) })
+                    })
+                    .collect::<Result<_>>()?
+            };
+            if let Some(source) = insert.source.as_mut()
+                && let SetExpr::Values(values) = source.body.as_mut()
+            {
+                for row in &mut values.rows {
+                    if row.len() > targets.len() {
+                        return Err(EngineError::syntax("INSERT has more expressions than target columns"));
+                    }
+                    for (value, &col) in row.iter_mut().zip(&targets) {
+                        if !matches!(value, Expr::Value(ValueWithSpan { value: Value::Null, .. })) {
+                            let v = std::mem::replace(value, null());
+                            *value = convert_expr(def.columns[col].ty, v, opts);
+                        }
+                    }
+                }
+            }
+            if let Some(datafusion::sql::sqlparser::ast::OnInsert::OnConflict(conflict)) = insert.on.as_mut()
+                && let datafusion::sql::sqlparser::ast::OnConflictAction::DoUpdate(update) = &mut conflict.action
+            {
+                convert_assignments(&mut update.assignments, def, opts)?;
+            }
+        }
+        Statement::Update(update) => {
+            let table = match &update.table.relation {
+                TableFactor::Table { name, .. } => table_name(name)?,
+                other => return Err(EngineError::unsupported(format!("UPDATE {other}"))),
+            };
+            let def = scope.tables.iter().find(|t| t.name == table).ok_or(EngineError::UndefinedTable { name: table })?;
+            convert_assignments(&mut update.assignments, def, opts)?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn convert_assignments(
+    assignments: &mut [datafusion::sql::sqlparser::ast::Assignment],
+    def: &TableDef,
+    opts: TranslateOptions,
+) -> Result<()> {
+    use datafusion::sql::sqlparser::ast::AssignmentTarget;
+    for assignment in assignments {
+        let AssignmentTarget::ColumnName(name) = &assignment.target else {
+            return Err(EngineError::unsupported("assigning to a tuple of columns"));
+        };
+        let column = match name.0.last() {
+            Some(ObjectNamePart::Identifier(ident)) => normalize_ident(ident),
+            _ => return Err(EngineError::syntax(format!("invalid assignment target {name}"))),
+        };
+        let index = def
+            .column_index(&column)
+            .ok_or_else(|| EngineError::UndefinedColumn { column: column.clone(), table: Some(def.name.clone()) })?;
+        if !matches!(assignment.value, Expr::Value(ValueWithSpan { value: Value::Null, .. })) {
+            let v = std::mem::replace(&mut assignment.value, null());
+            assignment.value = convert_expr(def.columns[index].ty, v, opts);
+        }
+    }
+    Ok(())
+}
+
+/// Positions of outermost projection items that are bare numeric columns (kept exact).
+fn bare_numeric_projections(stmt: &Statement, scope: &Scope<'_>) -> Vec<usize> {
+    let Statement::Query(query) = stmt else { return vec![] };
+    let SetExpr::Select(select) = query.body.as_ref() else { return vec![] };
+    select
+        .projection
+        .iter()
+        .enumerate()
+        .filter_map(|(i, item)| match item {
+            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
+                scope.column_type(e).filter(PgType::is_numeric_text).map(|_| i)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn restore_bare_projections(stmt: &mut Statement, positions: &[usize]) {
+    if positions.is_empty() {
+        return;
+    }
+    let Statement::Query(query) = stmt else { return };
+    let SetExpr::Select(select) = query.body.as_mut() else { return };
+    if select.distinct.is_some() || !select.group_by_is_empty() {
+        // Grouped or distinct output must group the numbers, not their spellings.
+        return;
+    }
+    for &i in positions {
+        if let Some(SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) = select.projection.get_mut(i)
+            && let Some(inner) = unwrap_real(e).cloned()
+        {
+            *e = inner;
+        }
+    }
+}
+
+trait GroupByExt {
+    fn group_by_is_empty(&self) -> bool;
+}
+
+impl GroupByExt for datafusion::sql::sqlparser::ast::Select {
+    fn group_by_is_empty(&self) -> bool {
+        match &self.group_by {
+            datafusion::sql::sqlparser::ast::GroupByExpr::All(_) => false,
+            datafusion::sql::sqlparser::ast::GroupByExpr::Expressions(exprs, _) => exprs.is_empty(),
+        }
+    }
+}
+
+/// `LIMIT ALL` means no limit; SQLite has no such spelling.
+fn drop_limit_all(stmt: &mut Statement) {
+    use datafusion::sql::sqlparser::ast::LimitClause;
+    fn fix(query: &mut Query) {
+        if let Some(LimitClause::LimitOffset { limit: Some(Expr::Value(ValueWithSpan { value: Value::Null, .. })), .. }) =
+            query.limit_clause.as_mut()
+            && let Some(LimitClause::LimitOffset { limit, .. }) = query.limit_clause.as_mut()
+        {
+            *limit = None;
+        }
+    }
+    if let Statement::Query(query) = stmt {
+        fix(query);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{ColumnDef, TableId};
+    use datafusion::sql::sqlparser::{dialect::PostgreSqlDialect, parser::Parser};
+
+    fn catalog() -> Catalog {
+        let col = |name: &str, ty| ColumnDef { name: name.into(), ty, not_null: false, is_serial: false, default_sql: None };
+        Catalog::from_tables([TableDef {
+            id: TableId(1),
+            name: "t".into(),
+            columns: vec![
+                col("id", PgType::Int8),
+                col("amount", PgType::Numeric { precision: Some(10), scale: Some(2) }),
+                col("ts", PgType::Timestamptz),
+                col("name", PgType::Text),
+                col("ok", PgType::Bool),
+            ],
+            primary_key: vec![0],
+            unique: vec![],
+        }])
+    }
+
+    fn sqlite(sql: &str) -> String {
+        let mut stmt = Parser::parse_sql(&PostgreSqlDialect {}, sql).unwrap().remove(0);
+        to_sqlite(&mut stmt, &catalog(), TranslateOptions::default()).unwrap();
+        stmt.to_string()
+    }
+
+    #[test]
+    fn casts_and_typed_literals_use_conversion_functions() {
+        assert_eq!(sqlite("SELECT '5'::int, x::text FROM t"), "SELECT rhei_int('5', 32), CAST(x AS TEXT) FROM t");
+        assert_eq!(sqlite("SELECT DATE '2024-01-02'"), "SELECT rhei_date('2024-01-02')");
+    }
+
+    #[test]
+    fn ilike_now_and_placeholders() {
+        assert_eq!(
+            sqlite("SELECT id FROM t WHERE name ILIKE $1 AND ts < now()"),
+            "SELECT id FROM t WHERE lower(name) LIKE lower(?1) AND ts < rhei_now()"
+        );
+    }
+
+    #[test]
+    fn literals_compared_with_typed_columns_are_converted() {
+        assert_eq!(
+            sqlite("SELECT id FROM t WHERE ts >= '2024-01-01' AND ok = 't'"),
+            "SELECT id FROM t WHERE ts >= rhei_tstz('2024-01-01', 0) AND ok = rhei_bool('t')"
+        );
+    }
+
+    #[test]
+    fn numeric_columns_compute_as_numbers_but_project_exactly() {
+        assert_eq!(
+            sqlite("SELECT amount, sum(amount) FROM t WHERE amount > 10 ORDER BY amount"),
+            "SELECT amount, sum(CAST(amount AS REAL)) FROM t WHERE CAST(amount AS REAL) > 10 ORDER BY CAST(amount AS REAL)"
+        );
+    }
+
+    #[test]
+    fn written_values_are_converted_to_storage_form() {
+        assert_eq!(
+            sqlite("INSERT INTO t (id, ts, ok) VALUES (1, '2024-01-01 00:00:00+02', true) ON CONFLICT (id) DO UPDATE SET ok = EXCLUDED.ok"),
+            "INSERT INTO t (id, ts, ok) VALUES (rhei_int(1, 64), rhei_tstz('2024-01-01 00:00:00+02', 0), rhei_bool(true)) ON CONFLICT(id) DO UPDATE SET ok = rhei_bool(EXCLUDED.ok)"
+        );
+        assert_eq!(sqlite("UPDATE t SET name = NULL WHERE id = 1"), "UPDATE t SET name = NULL WHERE id = 1");
+    }
+
+    #[test]
+    fn unknown_tables_are_42p01() {
+        let mut stmt = Parser::parse_sql(&PostgreSqlDialect {}, "SELECT * FROM nope").unwrap().remove(0);
+        let err = to_sqlite(&mut stmt, &catalog(), TranslateOptions::default()).unwrap_err();
+        assert_eq!(err.sqlstate(), "42P01");
+    }
+}

@@ -1,0 +1,312 @@
+//! One client connection: its engine [`Session`] and the pgwire handlers (startup, simple and
+//! extended query) that call it. pgwire asks for handlers once per connection, so every
+//! connection gets its own [`Connection`] and no state is shared between clients.
+//!
+//! The session sits behind an async mutex that is held while a statement runs: a connection
+//! runs one statement at a time anyway (the protocol is sequential), so the lock is never
+//! contended; it only satisfies pgwire's `&self` handlers.
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use arrow::datatypes::SchemaRef;
+use async_trait::async_trait;
+use futures::Sink;
+use pgwire::api::auth::{ServerParameterProvider, StartupHandler, finish_authentication, protocol_negotiation};
+use pgwire::api::portal::{Format, Portal};
+use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
+use pgwire::api::results::{DescribePortalResponse, DescribeStatementResponse, FieldInfo, QueryResponse, Response, Tag};
+use pgwire::api::stmt::{QueryParser, StoredStatement};
+use pgwire::api::store::PortalStore;
+use pgwire::api::{
+    ClientInfo, ClientPortalStore, ConnectionManager, PidSecretKeyGenerator, RandomPidSecretKeyGenerator, Type,
+};
+use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
+use rhei_engine::{Description, EngineError, HtapEngine, Output, Prepared, Session, TransactionStatus};
+use tokio::sync::Mutex;
+
+use crate::error::{error_info, to_pgwire};
+use crate::types;
+
+/// A statement prepared with Parse: the engine's parsed form and what Describe reports.
+#[derive(Debug)]
+pub struct ParsedStatement {
+    prepared: Prepared,
+    description: Description,
+}
+
+/// State of one client connection.
+pub struct Connection {
+    session: Mutex<Session>,
+    manager: Arc<ConnectionManager>,
+    pids: Arc<RandomPidSecretKeyGenerator>,
+    parser: Arc<StatementParser>,
+}
+
+/// pgwire's statement parser for this connection (Parse messages).
+pub struct StatementParser {
+    engine_session: std::sync::Weak<Connection>,
+}
+
+impl Connection {
+    pub fn new(engine: &HtapEngine, manager: Arc<ConnectionManager>, pids: Arc<RandomPidSecretKeyGenerator>) -> Arc<Self> {
+        Arc::new_cyclic(|weak| Self {
+            session: Mutex::new(engine.session()),
+            manager,
+            pids,
+            parser: Arc::new(StatementParser { engine_session: weak.clone() }),
+        })
+    }
+}
+
+/// The ParameterStatus values sent after authentication, as PostgreSQL 15 sends them.
+struct StartupParameters(Vec<(String, String)>);
+
+impl ServerParameterProvider for StartupParameters {
+    fn server_parameters<C: ClientInfo>(&self, _client: &C) -> Option<HashMap<String, String>> {
+        Some(self.0.iter().cloned().collect())
+    }
+}
+
+/// Settings PostgreSQL reports to every client at startup (and again when they change).
+const REPORTED_SETTINGS: &[&str] = &[
+    "application_name",
+    "client_encoding",
+    "DateStyle",
+    "default_transaction_read_only",
+    "integer_datetimes",
+    "IntervalStyle",
+    "is_superuser",
+    "server_encoding",
+    "server_version",
+    "standard_conforming_strings",
+    "TimeZone",
+];
+
+#[async_trait]
+impl StartupHandler for Connection {
+    async fn on_startup<C>(&self, client: &mut C, message: PgWireFrontendMessage) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let PgWireFrontendMessage::Startup(startup) = message else { return Ok(()) };
+        protocol_negotiation(client, &startup).await?;
+        let mut session = self.session.lock().await;
+        for (name, value) in &startup.parameters {
+            if matches!(name.as_str(), "user" | "database" | "options" | "replication") {
+                continue;
+            }
+            // Clients send settings such as DateStyle or extra_float_digits here; one rhei does
+            // not know is not worth refusing the connection over.
+            if let Err(e) = session.set(name, value) {
+                tracing::debug!("ignoring startup parameter {name}: {e}");
+            }
+        }
+        client.metadata_mut().extend(startup.parameters.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let (pid, secret) = self.pids.generate(client);
+        client.set_pid_and_secret_key(pid, secret.clone());
+        let (handle, guard) = self.manager.register(pid, secret);
+        client.session_extensions().insert(handle);
+        client.session_extensions().insert(guard);
+        let params = StartupParameters(
+            REPORTED_SETTINGS
+                .iter()
+                .filter_map(|name| session.setting(name).map(|v| ((*name).to_string(), v.to_string())))
+                .collect(),
+        );
+        drop(session);
+        finish_authentication(client, &params).await
+    }
+}
+
+/// The command tag and transaction transition of one statement's result.
+fn command_response(tag: &rhei_engine::CommandTag, before: TransactionStatus, after: TransactionStatus) -> Response {
+    let wire_tag = match (tag.command, tag.rows) {
+        ("INSERT", Some(n)) => Tag::new("INSERT").with_oid(0).with_rows(n as usize),
+        (command, Some(n)) => Tag::new(command).with_rows(n as usize),
+        (command, None) => Tag::new(command),
+    };
+    match (before, after) {
+        (TransactionStatus::Idle, TransactionStatus::InTransaction) => Response::TransactionStart(wire_tag),
+        (TransactionStatus::InTransaction | TransactionStatus::Failed, TransactionStatus::Idle) => {
+            Response::TransactionEnd(wire_tag)
+        }
+        _ => Response::Execution(wire_tag),
+    }
+}
+
+/// Runs one statement and shapes its output for the wire.
+async fn run(
+    session: &mut Session,
+    prepared: &Prepared,
+    params: &[rhei_engine::ScalarValue],
+    format: &Format,
+    described: Option<SchemaRef>,
+    buffer_rows: bool,
+) -> Result<Response, EngineError> {
+    let before = session.transaction_status();
+    let output = session.execute_prepared(prepared, params).await?;
+    let after = session.transaction_status();
+    match output {
+        Output::Empty => Ok(Response::EmptyQuery),
+        Output::Command(tag) => Ok(command_response(&tag, before, after)),
+        Output::Rows(rows) => {
+            let schema = described.clone().unwrap_or_else(|| rows.schema().clone());
+            let fields: Arc<Vec<FieldInfo>> =
+                Arc::new(types::fields(&schema, format).map_err(|e| EngineError::Internal(e.to_string()))?);
+            let command = rows.command();
+            let rows = if buffer_rows {
+                // Later statements of the same query string run only after this result is read
+                // whole, as in PostgreSQL; streaming it instead would hold its reader thread.
+                let schema = rows.schema().clone();
+                let route = rows.route();
+                let batches = rows.collect().await?;
+                rhei_engine::RowStream::from_batches(schema, route, command, batches)
+            } else {
+                rows
+            };
+            let mut response = QueryResponse::new(fields.clone(), types::data_rows(rows, fields, described));
+            if command != "SELECT" {
+                response.set_command_tag(if command == "INSERT" { "INSERT 0" } else { command });
+            }
+            Ok(Response::Query(response))
+        }
+    }
+}
+
+#[async_trait]
+impl SimpleQueryHandler for Connection {
+    async fn do_query<C>(&self, _client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let mut session = self.session.lock().await;
+        let statements = match session.parse(query) {
+            Ok(statements) => statements,
+            Err(e) => return Ok(vec![Response::Error(Box::new(error_info(&e)))]),
+        };
+        let last = statements.len().saturating_sub(1);
+        let mut responses = Vec::with_capacity(statements.len());
+        for (i, prepared) in statements.iter().enumerate() {
+            match run(&mut session, prepared, &[], &Format::UnifiedText, None, i != last).await {
+                Ok(response) => responses.push(response),
+                Err(e) => {
+                    responses.push(Response::Error(Box::new(error_info(&e))));
+                    break;
+                }
+            }
+        }
+        Ok(responses)
+    }
+}
+
+#[async_trait]
+impl QueryParser for StatementParser {
+    type Statement = Arc<ParsedStatement>;
+
+    async fn parse_sql<C>(&self, _client: &C, sql: &str, _types: &[Option<Type>]) -> PgWireResult<Self::Statement>
+    where
+        C: ClientInfo + Unpin + Send + Sync,
+    {
+        let connection = self.engine_session.upgrade().ok_or(PgWireError::IoError(std::io::Error::other(
+            "connection closed",
+        )))?;
+        let mut session = connection.session.lock().await;
+        let mut statements = session.parse(sql).map_err(|e| to_pgwire(&e))?;
+        if statements.len() > 1 {
+            return Err(to_pgwire(&EngineError::Syntax {
+                message: "cannot insert multiple commands into a prepared statement".into(),
+                position: None,
+            }));
+        }
+        let prepared = statements.pop().ok_or_else(|| to_pgwire(&EngineError::Internal("parse gave nothing".into())))?;
+        let description = session.describe(&prepared).await.map_err(|e| to_pgwire(&e))?;
+        Ok(Arc::new(ParsedStatement { prepared, description }))
+    }
+
+    fn get_parameter_types(&self, stmt: &Self::Statement) -> PgWireResult<Vec<Type>> {
+        Ok(stmt.description.params.iter().map(|t| types::param_type(t.as_ref())).collect())
+    }
+
+    fn get_result_schema(&self, stmt: &Self::Statement, format: Option<&Format>) -> PgWireResult<Vec<FieldInfo>> {
+        match &stmt.description.columns {
+            Some(schema) => types::fields(schema, format.unwrap_or(&Format::UnifiedText)),
+            None => Ok(Vec::new()),
+        }
+    }
+}
+
+#[async_trait]
+impl ExtendedQueryHandler for Connection {
+    type Statement = Arc<ParsedStatement>;
+    type QueryParser = StatementParser;
+
+    fn query_parser(&self) -> Arc<Self::QueryParser> {
+        self.parser.clone()
+    }
+
+    async fn do_describe_statement<C>(
+        &self,
+        _client: &mut C,
+        target: &StoredStatement<Self::Statement>,
+    ) -> PgWireResult<DescribeStatementResponse>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let described = &target.statement.description;
+        let count = described.params.len().max(target.parameter_types.len());
+        let params = (0..count)
+            .map(|i| {
+                target
+                    .parameter_types
+                    .get(i)
+                    .cloned()
+                    .flatten()
+                    .unwrap_or_else(|| types::param_type(described.params.get(i).and_then(Option::as_ref)))
+            })
+            .collect();
+        let fields = self.parser.get_result_schema(&target.statement, None)?;
+        Ok(DescribeStatementResponse::new(params, fields))
+    }
+
+    async fn do_describe_portal<C>(
+        &self,
+        _client: &mut C,
+        portal: &Portal<Self::Statement>,
+    ) -> PgWireResult<DescribePortalResponse>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let fields = self.parser.get_result_schema(&portal.statement.statement, Some(&portal.result_column_format))?;
+        Ok(DescribePortalResponse::new(fields))
+    }
+
+    async fn do_query<C>(&self, _client: &mut C, portal: &Portal<Self::Statement>, _max_rows: usize) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let statement = &portal.statement.statement;
+        let params = types::decode_params(portal, &statement.description.params)?;
+        let mut session = self.session.lock().await;
+        let described = statement.description.columns.clone();
+        run(&mut session, &statement.prepared, &params, &portal.result_column_format, described, false)
+            .await
+            .map_err(|e| to_pgwire(&e))
+    }
+}

@@ -1,0 +1,114 @@
+//! Arrow to the wire: result column descriptions (OID per column) and DataRows encoded straight
+//! from Arrow arrays by arrow-pg; parameters decoded from text or binary into scalars of the
+//! types the engine inferred. Only this crate knows Postgres OIDs.
+
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::{DataType, Schema, SchemaRef};
+use arrow_pg::datatypes::{arrow_schema_to_pg_fields, into_pg_type};
+use datafusion::common::{ParamValues, ScalarValue};
+use futures::{Stream, StreamExt, stream};
+use pgwire::api::Type;
+use pgwire::api::portal::{Format, Portal};
+use pgwire::api::results::FieldInfo;
+use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::messages::data::DataRow;
+use rhei_engine::{EngineError, RowStream};
+
+use crate::error::to_pgwire;
+
+/// Column descriptions for a result schema in the given formats.
+///
+/// # Errors
+/// A column type with no Postgres counterpart (an internal error).
+pub fn fields(schema: &Schema, format: &Format) -> PgWireResult<Vec<FieldInfo>> {
+    arrow_schema_to_pg_fields(schema, format, None)
+}
+
+/// The Postgres type reported for a parameter: the inferred one, or text when nothing says.
+pub fn param_type(ty: Option<&DataType>) -> Type {
+    ty.and_then(|t| into_pg_type(t).ok()).unwrap_or(Type::TEXT)
+}
+
+/// Decodes a portal's parameters into scalars, typed as the client said or as inferred.
+///
+/// # Errors
+/// Malformed parameter bytes (22P02 or 08P01 from pgwire).
+pub fn decode_params<S: Clone>(portal: &Portal<S>, inferred: &[Option<DataType>]) -> PgWireResult<Vec<ScalarValue>> {
+    let hints: Vec<Option<&DataType>> = inferred.iter().map(Option::as_ref).collect();
+    match arrow_pg::datatypes::df::deserialize_parameters(portal, &hints)? {
+        ParamValues::List(values) => Ok(values.into_iter().map(|v| v.value).collect()),
+        ParamValues::Map(_) => Err(crate::error::protocol_violation("named parameters are not supported")),
+    }
+}
+
+/// Makes a batch's columns the types its description promised, so a DataRow always matches
+/// the RowDescription sent before it (Describe may have planned types the executing engine
+/// produced differently).
+fn conform(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, EngineError> {
+    if batch.schema().fields().iter().zip(schema.fields()).all(|(a, b)| a.data_type() == b.data_type())
+        && batch.num_columns() == schema.fields().len()
+    {
+        return Ok(batch);
+    }
+    if batch.num_columns() != schema.fields().len() {
+        return Err(EngineError::Internal(format!(
+            "result has {} columns but was described with {}",
+            batch.num_columns(),
+            schema.fields().len()
+        )));
+    }
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(col, field)| arrow::compute::cast(col, field.data_type()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| EngineError::Internal(format!("converting a result column: {e}")))?;
+    let relaxed = Arc::new(Schema::new(
+        schema.fields().iter().map(|f| f.as_ref().clone().with_nullable(true)).collect::<Vec<_>>(),
+    ));
+    RecordBatch::try_new(relaxed, columns).map_err(|e| EngineError::Internal(e.to_string()))
+}
+
+/// Turns a stream of Arrow batches into DataRows for `fields`, converting each batch to
+/// `schema` first when given.
+pub fn data_rows(
+    rows: RowStream,
+    fields: Arc<Vec<FieldInfo>>,
+    schema: Option<SchemaRef>,
+) -> impl Stream<Item = PgWireResult<DataRow>> + Send + 'static {
+    rows.flat_map(move |batch| {
+        let encoded: Box<dyn Iterator<Item = PgWireResult<DataRow>> + Send> =
+            match batch.and_then(|b| match &schema {
+                Some(s) => conform(b, s),
+                None => Ok(b),
+            }) {
+                Ok(batch) => Box::new(arrow_pg::datatypes::encode_recordbatch(fields.clone(), batch)),
+                Err(e) => Box::new(std::iter::once(Err::<DataRow, PgWireError>(to_pgwire(&e)))),
+            };
+        stream::iter(encoded)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::datatypes::{Field, TimeUnit};
+
+    #[test]
+    fn declared_types_get_postgres_oids() {
+        let schema = Schema::new(vec![
+            Field::new("a", DataType::Int64, true),
+            Field::new("b", DataType::Decimal128(10, 2), true),
+            Field::new("c", DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), true),
+            Field::new("d", DataType::Utf8, true),
+        ]);
+        let f = fields(&schema, &Format::UnifiedText).unwrap();
+        let oids: Vec<u32> = f.iter().map(|f| f.datatype().oid()).collect();
+        assert_eq!(oids, vec![20, 1700, 1184, 25]);
+        assert_eq!(param_type(None), Type::TEXT);
+        assert_eq!(param_type(Some(&DataType::Int32)), Type::INT4);
+    }
+}

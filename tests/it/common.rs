@@ -1,0 +1,88 @@
+//! Shared helpers: temporary engines and in-process servers on a free loopback port.
+
+use std::net::SocketAddr;
+
+use arrow::array::RecordBatch;
+use arrow::util::pretty::pretty_format_batches;
+use rhei::{EngineConfig, HtapEngine};
+use tempfile::TempDir;
+use tokio_util::sync::CancellationToken;
+
+/// An engine on a fresh data directory (kept alive by the returned guard).
+pub async fn engine() -> (HtapEngine, TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let engine = HtapEngine::open(EngineConfig::with_data_dir(dir.path())).await.expect("open engine");
+    (engine, dir)
+}
+
+/// Batches as sorted text lines, one per row, values separated by `|` (NULL as `NULL`).
+pub fn rows(batches: &[RecordBatch]) -> Vec<String> {
+    let mut out = Vec::new();
+    for batch in batches {
+        for row in 0..batch.num_rows() {
+            let cells: Vec<String> = batch
+                .columns()
+                .iter()
+                .map(|col| {
+                    if col.is_null(row) {
+                        "NULL".to_string()
+                    } else {
+                        arrow::util::display::array_value_to_string(col, row).expect("displayable")
+                    }
+                })
+                .collect();
+            out.push(cells.join("|"));
+        }
+    }
+    out
+}
+
+pub fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+#[allow(dead_code)]
+pub fn pretty(batches: &[RecordBatch]) -> String {
+    pretty_format_batches(batches).expect("pretty").to_string()
+}
+
+/// A server running in-process on 127.0.0.1:0; stops when dropped.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub engine: HtapEngine,
+    shutdown: CancellationToken,
+    _dir: TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+        self.engine.close();
+    }
+}
+
+impl Server {
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut raw = rhei::RawConfig::default();
+        raw.server.listen = Some("127.0.0.1:0".into());
+        raw.engine.data_dir = Some(dir.path().to_path_buf());
+        let config = raw.validate().expect("valid config");
+        let engine = HtapEngine::open(config.engine.clone()).await.expect("open engine");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let shutdown = CancellationToken::new();
+        tokio::spawn(rhei::serve(listener, engine.clone(), config.server, shutdown.clone()));
+        Self { addr, engine, shutdown, _dir: dir }
+    }
+
+    pub async fn client(&self) -> tokio_postgres::Client {
+        let conninfo = format!("host={} port={} user=rhei dbname=rhei", self.addr.ip(), self.addr.port());
+        let (client, connection) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls).await.expect("connect");
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        client
+    }
+}

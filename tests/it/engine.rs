@@ -1,0 +1,218 @@
+//! The engine through its Rust API: DDL, DML, change capture into the OLAP copy, routing,
+//! read-your-writes, restart and errors. Each known trap of the reference system has a test.
+
+use rhei::{EngineConfig, HtapEngine, Route};
+
+use crate::common::{engine, rows, sorted};
+
+async fn both(engine: &HtapEngine, sql: &str) -> (Vec<String>, Vec<String>) {
+    let oltp = engine.query_with_route(sql, Route::Oltp).await.unwrap_or_else(|e| panic!("oltp {sql}: {e}"));
+    let olap = engine.query_with_route(sql, Route::Olap).await.unwrap_or_else(|e| panic!("olap {sql}: {e}"));
+    (rows(&oltp), rows(&olap))
+}
+
+#[tokio::test]
+async fn every_declared_type_round_trips_through_both_engines() {
+    let (engine, _dir) = engine().await;
+    engine
+        .execute_batch(
+            "CREATE TABLE t (id bigserial PRIMARY KEY, s smallint, i integer, r real, d double precision, \
+             n numeric(10,2), tx text, vc varchar(5), c char(3), b boolean, dt date, ts timestamp, \
+             tz timestamptz, by bytea, u uuid, j json, jb jsonb);
+             INSERT INTO t (s, i, r, d, n, tx, vc, c, b, dt, ts, tz, by, u, j, jb) VALUES
+               (1, 2, 1.5, 2.25, 12.345, 'it''s', 'abc', 'x', true, '2024-02-29', '2024-01-02 03:04:05.25',
+                '2024-01-02 03:04:05+02', NULL, 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', '{\"a\":1}', '{\"b\":2,\"a\":1}'),
+               (NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, false, NULL, NULL, NULL, NULL, NULL, NULL, NULL);",
+        )
+        .await
+        .unwrap();
+    let (oltp, olap) = both(&engine, "SELECT * FROM t ORDER BY id").await;
+    assert_eq!(oltp, olap);
+    assert_eq!(oltp.len(), 2);
+    assert!(oltp[0].contains("12.35"), "numeric rounds to its scale: {}", oltp[0]);
+    assert!(oltp[0].contains("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"), "{}", oltp[0]);
+    assert!(oltp[0].contains("x  "), "char(3) pads: {}", oltp[0]);
+    let types_oltp = engine.query_with_route("SELECT * FROM t WHERE id = 1", Route::Oltp).await.unwrap();
+    let types_olap = engine.query_with_route("SELECT * FROM t", Route::Olap).await.unwrap();
+    let dt = |b: &[arrow::array::RecordBatch]| {
+        b[0].schema().fields().iter().map(|f| f.data_type().clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(dt(&types_oltp), dt(&types_olap));
+}
+
+#[tokio::test]
+async fn an_aggregate_right_after_a_write_sees_it() {
+    let (engine, _dir) = engine().await;
+    engine.execute_batch("CREATE TABLE t (id int PRIMARY KEY, v int)").await.unwrap();
+    for i in 0..50 {
+        engine.execute(&format!("INSERT INTO t VALUES ({i}, {i})")).await.unwrap();
+        let got = rows(&engine.query("SELECT count(*), COALESCE(sum(v), 0) FROM t").await.unwrap());
+        assert_eq!(got, vec![format!("{}|{}", i + 1, (0..=i).sum::<i32>())]);
+    }
+}
+
+#[tokio::test]
+async fn updates_deletes_and_key_changes_reach_the_olap_copy() {
+    let (engine, _dir) = engine().await;
+    engine
+        .execute_batch(
+            "CREATE TABLE t (k text PRIMARY KEY, v text, blob bytea);
+             INSERT INTO t VALUES ('it''s', 'a', NULL), ('b', 'b', '\\x0102'), ('c', 'c', NULL);
+             UPDATE t SET v = NULL WHERE k = 'it''s';
+             UPDATE t SET k = 'b2' WHERE k = 'b';
+             DELETE FROM t WHERE k = 'c';
+             INSERT INTO t VALUES ('d', 'd', NULL) ON CONFLICT (k) DO NOTHING;
+             INSERT INTO t VALUES ('d', 'dd', NULL) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v;",
+        )
+        .await
+        .unwrap();
+    let (oltp, olap) = both(&engine, "SELECT k, v FROM t ORDER BY k").await;
+    assert_eq!(oltp, vec!["b2|b", "d|dd", "it's|NULL"]);
+    assert_eq!(olap, oltp);
+    let olap_count = rows(&engine.query_with_route("SELECT count(*) FROM t WHERE v IS NULL", Route::Olap).await.unwrap());
+    assert_eq!(olap_count, vec!["1"], "an update to NULL is a NULL, not the string 'NULL'");
+}
+
+#[tokio::test]
+async fn schema_changes_follow_through_to_the_olap_copy() {
+    let (engine, _dir) = engine().await;
+    engine
+        .execute_batch(
+            "CREATE TABLE \"Mixed Case\" (id int PRIMARY KEY, a text, b text, \"select\" int);
+             INSERT INTO \"Mixed Case\" VALUES (1, 'a1', 'b1', 1);
+             UPDATE \"Mixed Case\" SET b = 'b1x' WHERE id = 1;
+             ALTER TABLE \"Mixed Case\" DROP COLUMN a;
+             ALTER TABLE \"Mixed Case\" ADD COLUMN c int DEFAULT 7;
+             ALTER TABLE \"Mixed Case\" RENAME COLUMN b TO bee;
+             INSERT INTO \"Mixed Case\" (id, bee, \"select\") VALUES (2, 'b2', 2);",
+        )
+        .await
+        .unwrap();
+    let (oltp, olap) = both(&engine, "SELECT * FROM \"Mixed Case\" ORDER BY id").await;
+    assert_eq!(oltp, vec!["1|b1x|1|7", "2|b2|2|7"]);
+    assert_eq!(olap, oltp);
+    engine.execute_batch("ALTER TABLE \"Mixed Case\" RENAME TO renamed").await.unwrap();
+    let (oltp, olap) = both(&engine, "SELECT count(*) FROM renamed").await;
+    assert_eq!((oltp, olap), (vec!["2".to_string()], vec!["2".to_string()]));
+    engine.execute_batch("DROP TABLE renamed").await.unwrap();
+    let err = engine.query_with_route("SELECT * FROM renamed", Route::Olap).await.unwrap_err();
+    assert_eq!(err.sqlstate(), "42P01");
+}
+
+#[tokio::test]
+async fn routing_is_explained_and_overridable() {
+    let (engine, _dir) = engine().await;
+    engine.execute_batch("CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t VALUES (1, 1)").await.unwrap();
+    let explain = |sql: &'static str| {
+        let engine = engine.clone();
+        async move { rows(&engine.query(sql).await.unwrap()) }
+    };
+    assert_eq!(explain("EXPLAIN ROUTE SELECT * FROM t WHERE id = 1").await, vec!["oltp|primary-key lookup"]);
+    assert_eq!(explain("EXPLAIN ROUTE SELECT COALESCE(sum(v), 0) FROM t").await, vec!["olap|aggregate"]);
+    assert_eq!(explain("EXPLAIN ROUTE SELECT DISTINCT v FROM t").await, vec!["olap|DISTINCT"]);
+    assert_eq!(explain("EXPLAIN ROUTE /*+ oltp */ SELECT count(*) FROM t").await, vec!["oltp|query hint"]);
+    let mut session = engine.session();
+    session.execute("SET rhei.route = olap").await.unwrap();
+    let out = session.execute("EXPLAIN ROUTE SELECT * FROM t WHERE id = 1").await.unwrap();
+    assert_eq!(rows(&out[0].1), vec!["olap|SET rhei.route"]);
+    let err = session.execute("SET rhei.route = sideways").await.unwrap_err();
+    assert_eq!(err.sqlstate(), "22023");
+}
+
+#[tokio::test]
+async fn errors_carry_postgres_sqlstates_and_apply_nothing() {
+    let (engine, _dir) = engine().await;
+    engine.execute_batch("CREATE TABLE t (id int PRIMARY KEY, v text NOT NULL, n smallint)").await.unwrap();
+    engine.execute("INSERT INTO t VALUES (1, 'a', 1)").await.unwrap();
+    let state = |sql: &'static str| {
+        let engine = engine.clone();
+        async move { engine.execute(sql).await.unwrap_err().sqlstate() }
+    };
+    assert_eq!(state("INSERT INTO t VALUES (2, 'b', 1), (1, 'dup', 1)").await, "23505");
+    assert_eq!(state("INSERT INTO t VALUES (3, NULL, 1)").await, "23502");
+    assert_eq!(state("INSERT INTO t VALUES (4, 'x', 'abc')").await, "22P02");
+    assert_eq!(state("INSERT INTO t VALUES (5, 'x', 70000)").await, "22003");
+    assert_eq!(state("SELECT * FROM missing").await, "42P01");
+    assert_eq!(state("SELECT nope FROM t").await, "42703");
+    assert_eq!(state("SELEC 1").await, "42601");
+    assert_eq!(state("CREATE TABLE t (id int)").await, "42P07");
+    let (oltp, olap) = both(&engine, "SELECT id FROM t ORDER BY id").await;
+    assert_eq!(oltp, vec!["1"], "the failed multi-row insert left nothing behind");
+    assert_eq!(olap, oltp);
+}
+
+#[tokio::test]
+async fn explicit_transactions_run_on_sqlite_and_roll_back_whole() {
+    let (engine, _dir) = engine().await;
+    engine.execute_batch("CREATE TABLE t (id int PRIMARY KEY)").await.unwrap();
+    let mut s = engine.session();
+    s.execute("BEGIN").await.unwrap();
+    s.execute("INSERT INTO t VALUES (1)").await.unwrap();
+    let inside = s.execute("SELECT count(*) FROM t").await.unwrap();
+    assert_eq!(rows(&inside[0].1), vec!["1"], "a transaction sees its own writes");
+    assert!(s.execute("INSERT INTO t VALUES (1)").await.is_err());
+    assert_eq!(s.execute("SELECT 1").await.unwrap_err().sqlstate(), "25P02");
+    s.execute("ROLLBACK").await.unwrap();
+    assert_eq!(rows(&engine.query("SELECT count(*) FROM t").await.unwrap()), vec!["0"]);
+    s.execute("BEGIN; INSERT INTO t VALUES (2); SAVEPOINT a; INSERT INTO t VALUES (3); ROLLBACK TO a; COMMIT").await.unwrap();
+    let (oltp, olap) = both(&engine, "SELECT id FROM t").await;
+    assert_eq!((oltp, olap), (vec!["2".to_string()], vec!["2".to_string()]));
+}
+
+#[tokio::test]
+async fn restart_rebuilds_the_olap_copy_without_doubling() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let engine = HtapEngine::open(EngineConfig::with_data_dir(dir.path())).await.unwrap();
+        engine.execute_batch("CREATE TABLE t (id int PRIMARY KEY, v text)").await.unwrap();
+        for i in 0..100 {
+            engine.execute(&format!("INSERT INTO t VALUES ({i}, 'v{i}')")).await.unwrap();
+        }
+        engine.execute("UPDATE t SET v = 'changed' WHERE id < 10").await.unwrap();
+        engine.close();
+    }
+    let engine = HtapEngine::open(EngineConfig::with_data_dir(dir.path())).await.unwrap();
+    let (oltp, olap) = both(&engine, "SELECT count(*), count(DISTINCT id), sum(CASE WHEN v = 'changed' THEN 1 ELSE 0 END) FROM t").await;
+    assert_eq!(oltp, vec!["100|100|10"]);
+    assert_eq!(olap, oltp);
+    engine.execute("INSERT INTO t VALUES (100, 'after')").await.unwrap();
+    assert_eq!(rows(&engine.query_with_route("SELECT count(*) FROM t", Route::Olap).await.unwrap()), vec!["101"]);
+}
+
+#[tokio::test]
+async fn many_updates_of_a_large_table_apply_incrementally() {
+    let (engine, _dir) = engine().await;
+    engine.execute_batch("CREATE TABLE t (id int PRIMARY KEY, v int)").await.unwrap();
+    let values: Vec<String> = (0..10_000).map(|i| format!("({i}, 0)")).collect();
+    engine.execute(&format!("INSERT INTO t VALUES {}", values.join(","))).await.unwrap();
+    for i in 0..200 {
+        engine.execute(&format!("UPDATE t SET v = v + 1 WHERE id = {}", i * 37 % 10_000)).await.unwrap();
+    }
+    let (oltp, olap) = both(&engine, "SELECT count(*), sum(v) FROM t").await;
+    assert_eq!(oltp, vec!["10000|200"]);
+    assert_eq!(olap, oltp);
+    let status = engine.sync_status();
+    assert_eq!(status.lag_events, 0);
+    assert_eq!(status.tables.iter().find(|t| t.table == "t").map(|t| t.rows), Some(10_000));
+}
+
+#[tokio::test]
+async fn concurrent_writers_share_commits_and_lose_nothing() {
+    let (engine, _dir) = engine().await;
+    engine.execute_batch("CREATE TABLE t (id int PRIMARY KEY, w int)").await.unwrap();
+    let mut tasks = Vec::new();
+    for w in 0..8 {
+        let engine = engine.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..50 {
+                engine.execute(&format!("INSERT INTO t VALUES ({}, {w})", w * 1000 + i)).await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let (oltp, olap) = both(&engine, "SELECT w, count(*) FROM t GROUP BY w ORDER BY w").await;
+    assert_eq!(oltp, (0..8).map(|w| format!("{w}|50")).collect::<Vec<_>>());
+    assert_eq!(sorted(olap), sorted(oltp));
+}

@@ -1,0 +1,7 @@
+//! Cross-crate integration tests: the engine through its Rust API, and the server through real
+//! PostgreSQL clients (tokio-postgres, psql).
+
+mod common;
+mod engine;
+mod psql;
+mod wire;

@@ -1,0 +1,91 @@
+//! The server through tokio-postgres: simple and extended protocol, parameters, binary results,
+//! errors with SQLSTATEs, transaction status, session settings.
+
+use crate::common::Server;
+
+#[tokio::test]
+async fn simple_and_extended_queries_with_parameters() {
+    let server = Server::start().await;
+    let client = server.client().await;
+    client
+        .batch_execute(
+            "CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL, price numeric(10,2), seen timestamptz, ok boolean);
+             INSERT INTO items VALUES (1, 'apple', 1.50, '2024-01-01 00:00:00+00', true), (2, 'pear', 2.25, NULL, false);",
+        )
+        .await
+        .unwrap();
+    // Extended protocol, binary results, typed parameters.
+    let row = client.query_one("SELECT id, name, ok FROM items WHERE id = $1", &[&2i32]).await.unwrap();
+    assert_eq!(row.get::<_, i32>(0), 2);
+    assert_eq!(row.get::<_, String>(1), "pear");
+    assert!(!row.get::<_, bool>(2));
+    let n = client.execute("INSERT INTO items (id, name) VALUES ($1, $2)", &[&3i32 as &(dyn tokio_postgres::types::ToSql + Sync), &"plum"]).await.unwrap();
+    assert_eq!(n, 1);
+    let count: i64 = client.query_one("SELECT count(*) FROM items", &[]).await.unwrap().get(0);
+    assert_eq!(count, 3, "the aggregate (OLAP) sees the write just made");
+    // Simple protocol, text results.
+    let messages = client.simple_query("SELECT name FROM items ORDER BY id; SELECT 42").await.unwrap();
+    let texts: Vec<String> = messages
+        .iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(texts, vec!["apple", "pear", "plum", "42"]);
+    let updated = client.execute("UPDATE items SET name = $1 WHERE id > $2", &[&"x" as &(dyn tokio_postgres::types::ToSql + Sync), &1i32]).await.unwrap();
+    assert_eq!(updated, 2);
+}
+
+#[tokio::test]
+async fn errors_have_sqlstates_and_the_connection_survives() {
+    let server = Server::start().await;
+    let client = server.client().await;
+    client.batch_execute("CREATE TABLE t (id int PRIMARY KEY)").await.unwrap();
+    client.batch_execute("INSERT INTO t VALUES (1)").await.unwrap();
+    let code = |e: tokio_postgres::Error| e.code().map(|c| c.code().to_string());
+    let err = client.batch_execute("INSERT INTO t VALUES (1)").await.unwrap_err();
+    assert_eq!(code(err), Some("23505".into()));
+    let err = client.query("SELECT * FROM nope", &[]).await.unwrap_err();
+    assert_eq!(code(err), Some("42P01".into()));
+    let err = client.batch_execute("SELEC 1").await.unwrap_err();
+    assert_eq!(code(err), Some("42601".into()));
+    let one: i32 = client.query_one("SELECT 1::int4", &[]).await.unwrap().get(0);
+    assert_eq!(one, 1);
+}
+
+#[tokio::test]
+async fn transactions_report_their_state() {
+    let server = Server::start().await;
+    let mut client = server.client().await;
+    client.batch_execute("CREATE TABLE t (id int PRIMARY KEY)").await.unwrap();
+    {
+        let tx = client.transaction().await.unwrap();
+        tx.execute("INSERT INTO t VALUES ($1)", &[&1i32]).await.unwrap();
+        let err = tx.execute("INSERT INTO t VALUES ($1)", &[&1i32]).await.unwrap_err();
+        assert_eq!(err.code().map(|c| c.code()), Some("23505"));
+        let err = tx.query("SELECT 1", &[]).await.unwrap_err();
+        assert_eq!(err.code().map(|c| c.code()), Some("25P02"));
+        tx.rollback().await.unwrap();
+    }
+    let tx = client.transaction().await.unwrap();
+    tx.execute("INSERT INTO t VALUES ($1)", &[&2i32]).await.unwrap();
+    tx.commit().await.unwrap();
+    let ids: Vec<i32> = client.query("SELECT id FROM t", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
+    assert_eq!(ids, vec![2]);
+}
+
+#[tokio::test]
+async fn session_settings_and_version() {
+    let server = Server::start().await;
+    let client = server.client().await;
+    let rows = client.simple_query("SHOW server_version").await.unwrap();
+    let version = rows.iter().find_map(|m| match m {
+        tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+        _ => None,
+    });
+    assert!(version.is_some_and(|v| v.starts_with("15.") && v.contains("rhei")));
+    client.batch_execute("SET application_name = 'tests'; SET rhei.route = oltp").await.unwrap();
+    let err = client.batch_execute("SET rhei.route = nowhere").await.unwrap_err();
+    assert_eq!(err.code().map(|c| c.code()), Some("22023"));
+}

@@ -61,9 +61,11 @@ impl EngineInner {
                 return types.clone();
             }
         }
+        let mut stmt = Statement::Query(Box::new(query.clone()));
+        crate::translate::olap::to_olap(&mut stmt, &self.catalog());
         let planned = self
             .olap
-            .plan_schema(Statement::Query(Box::new(query.clone())))
+            .plan_schema(stmt)
             .await
             .ok()
             .map(|planned| Arc::new(planned.schema.fields().iter().map(|f| f.data_type().clone()).collect::<Vec<_>>()));

@@ -30,6 +30,7 @@ use crate::oltp::writer::{DdlOp, SessionId, WriteOp};
 use crate::oltp::{ResultShape, SqliteStatement};
 use crate::output::{CommandTag, Output, RowStream};
 use crate::router::{Route, RouteDecision, route_query};
+use crate::translate::olap::to_olap;
 use crate::translate::{TranslateOptions, to_sqlite};
 
 /// Transaction status as reported in ReadyForQuery.
@@ -389,7 +390,9 @@ impl Session {
                 let target = *self.engine.writer.committed().borrow();
                 self.engine.sync.wait_for(target).await?;
                 let names = naming::output_names(query);
-                match self.engine.olap.plan_schema(stmt.clone()).await {
+                let mut olap_stmt = stmt.clone();
+                to_olap(&mut olap_stmt, &catalog);
+                match self.engine.olap.plan_schema(olap_stmt).await {
                     Ok(planned) => {
                         for (i, ty) in planned.params.into_iter().enumerate() {
                             if let Some(ty) = ty {
@@ -572,14 +575,16 @@ impl Session {
                     let target = *self.engine.writer.committed().borrow();
                     self.engine.sync.wait_for(target).await?;
                 }
-                let rows = self.engine.olap.query(Statement::Query(Box::new(query.clone())), params.to_vec()).await?;
+                let mut stmt = Statement::Query(Box::new(query.clone()));
+                to_olap(&mut stmt, &self.engine.catalog());
+                let rows = self.engine.olap.query(stmt, params.to_vec()).await?;
                 Ok(Output::Rows(RowStream::channel(rows.schema, Route::Olap, rows.batches).renamed(names)))
             }
             Route::Oltp => {
                 let catalog = self.engine.catalog();
                 let mut stmt = Statement::Query(Box::new(query.clone()));
                 to_sqlite(&mut stmt, &catalog, self.opts())?;
-                let types = if projects_only_columns(query) { None } else { self.engine.planned_types(query).await };
+                let types = self.engine.planned_types(query).await;
                 let shape = ResultShape {
                     names: names.map(|n| n.into_iter().map(Some).collect()).unwrap_or_default(),
                     types: types.map(|t| t.iter().cloned().map(Some).collect()).unwrap_or_default(),
@@ -768,18 +773,6 @@ fn dml_target(stmt: &Statement) -> Result<String> {
 
 fn first_words(sql: &str) -> String {
     sql.split_whitespace().take(2).collect::<Vec<_>>().join(" ")
-}
-
-/// Whether every projected item is a plain column or wildcard (SQLite's column metadata then
-/// gives the declared types, so no plan is needed).
-fn projects_only_columns(query: &Query) -> bool {
-    let datafusion::sql::sqlparser::ast::SetExpr::Select(select) = query.body.as_ref() else { return false };
-    select.projection.iter().all(|item| match item {
-        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
-            matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_))
-        }
-        SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => true,
-    })
 }
 
 fn returning_shape(items: &[SelectItem], def: &TableDef) -> ResultShape {

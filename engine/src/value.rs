@@ -187,6 +187,41 @@ pub fn format_decimal(value: i128, scale: i8) -> String {
     out
 }
 
+/// PostgreSQL's date output (`2024-02-29`; years before 1 AD are not produced by rhei).
+pub fn format_date(days: i64) -> String {
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// PostgreSQL's timestamp output: `2024-01-02 03:04:05`, with a fraction only when there is
+/// one (`.25`, trailing zeros dropped).
+pub fn format_timestamp(micros: i64) -> String {
+    let days = micros.div_euclid(MICROS_PER_DAY);
+    let in_day = micros.rem_euclid(MICROS_PER_DAY);
+    let secs = in_day / 1_000_000;
+    let frac = in_day % 1_000_000;
+    let mut out = format!("{} {:02}:{:02}:{:02}", format_date(days), secs / 3600, secs / 60 % 60, secs % 60);
+    if frac != 0 {
+        let digits = format!("{frac:06}");
+        out.push('.');
+        out.push_str(digits.trim_end_matches('0'));
+    }
+    out
+}
+
+/// PostgreSQL's timestamptz output for a zone `offset_secs` east of UTC: the local time, then
+/// `+HH`, or `+HH:MM` when the offset has minutes.
+pub fn format_timestamptz(micros: i64, offset_secs: i64) -> String {
+    let local = format_timestamp(micros + offset_secs * 1_000_000);
+    let sign = if offset_secs < 0 { '-' } else { '+' };
+    let abs = offset_secs.abs();
+    if abs % 3600 == 0 {
+        format!("{local}{sign}{:02}", abs / 3600)
+    } else {
+        format!("{local}{sign}{:02}:{:02}", abs / 3600, abs / 60 % 60)
+    }
+}
+
 /// PostgreSQL's float8 text output (shortest text that reads back to the same value):
 /// `1.5`, `1e+20`, `1e-05`, `NaN`, `Infinity`.
 pub fn format_float8(v: f64) -> String {

@@ -2,6 +2,7 @@
 //! PostgreSQL clients (tokio-postgres, psql).
 
 mod common;
+mod corpus;
 mod engine;
 mod psql;
 mod wire;

@@ -23,7 +23,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::catalog::{TableDef, TableId};
 use crate::error::{EngineError, Result};
 use crate::olap::store::TableStore;
-use crate::olap::{OlapBackend, OlapRows, OlapTableStats, PlannedQuery};
+use crate::olap::{OlapBackend, OlapRows, OlapTableStats, PlannedQuery, conform_batch, result_schema};
 
 const CHANNEL_BATCHES: usize = 4;
 
@@ -73,6 +73,8 @@ impl DataFusionOlap {
             .with_information_schema(false)
             .with_batch_size(8192);
         config.options_mut().sql_parser.dialect = datafusion::config::Dialect::PostgreSQL;
+        // `::text` must give the same Utf8 as a stored text column, not a string view.
+        config.options_mut().sql_parser.map_string_types_to_utf8view = false;
         let base = SessionContext::new_with_config(config).state();
         let snapshot = Snapshot { seq: 0, tables: HashMap::new(), catalog: Arc::new(MemoryCatalogProviderList::new()) };
         Ok(Self {
@@ -225,11 +227,13 @@ impl OlapBackend for DataFusionOlap {
                     return;
                 }
             };
-            let _ = schema_tx.send(Ok(stream.schema()));
+            let schema = result_schema(&stream.schema());
+            let _ = schema_tx.send(Ok(schema.clone()));
             let _keep_snapshot_alive = snapshot;
             while let Some(item) = stream.next().await {
+                let item = item.map_err(classify).and_then(|b| conform_batch(b, &schema));
                 let failed = item.is_err();
-                if tx.send(item.map_err(classify)).await.is_err() || failed {
+                if tx.send(item).await.is_err() || failed {
                     break;
                 }
             }
@@ -252,7 +256,7 @@ impl OlapBackend for DataFusionOlap {
             }
             params[n - 1] = ty;
         }
-        Ok(PlannedQuery { schema: Arc::new(plan.schema().as_arrow().clone()), params })
+        Ok(PlannedQuery { schema: result_schema(&Arc::new(plan.schema().as_arrow().clone())), params })
     }
 }
 

@@ -22,6 +22,57 @@ pub struct OlapRows {
     pub batches: mpsc::Receiver<Result<RecordBatch>>,
 }
 
+/// The type a result column of `ty` is given, so results look the same whichever engine made
+/// them and map onto Postgres types: unsigned counters (row_number, rank) become bigint, string
+/// views become plain strings, and computed decimals take the widest precision (Postgres'
+/// numeric results carry no precision; DataFusion's plan-time and run-time widths can differ).
+pub fn result_type(ty: &arrow::datatypes::DataType) -> arrow::datatypes::DataType {
+    use arrow::datatypes::DataType as D;
+    match ty {
+        D::UInt8 | D::UInt16 => D::Int32,
+        D::UInt32 | D::UInt64 => D::Int64,
+        D::Int8 => D::Int16,
+        D::Float16 => D::Float32,
+        D::Utf8View | D::LargeUtf8 => D::Utf8,
+        D::BinaryView | D::LargeBinary => D::Binary,
+        D::Decimal128(_, s) => D::Decimal128(38, *s),
+        D::Dictionary(_, value) => result_type(value),
+        other => other.clone(),
+    }
+}
+
+/// `schema` with every field's type replaced by its [`result_type`].
+pub fn result_schema(schema: &SchemaRef) -> SchemaRef {
+    std::sync::Arc::new(arrow::datatypes::Schema::new_with_metadata(
+        schema
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone().with_data_type(result_type(f.data_type())).with_nullable(true))
+            .collect::<Vec<_>>(),
+        schema.metadata().clone(),
+    ))
+}
+
+/// Casts a batch to `schema` (from [`result_schema`]) where its types differ.
+///
+/// # Errors
+/// A cast Arrow cannot do (an internal error: result types only widen).
+pub fn conform_batch(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
+    let same = batch.schema().fields().iter().zip(schema.fields()).all(|(a, b)| a.data_type() == b.data_type());
+    let columns = if same {
+        batch.columns().to_vec()
+    } else {
+        batch
+            .columns()
+            .iter()
+            .zip(schema.fields())
+            .map(|(c, f)| arrow::compute::cast(c, f.data_type()))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| crate::error::EngineError::Olap(format!("converting a result column: {e}")))?
+    };
+    RecordBatch::try_new(schema.clone(), columns).map_err(|e| crate::error::EngineError::Olap(e.to_string()))
+}
+
 /// A planned query's shape.
 #[derive(Debug, Clone)]
 pub struct PlannedQuery {

@@ -459,6 +459,147 @@ fn strpos(haystack: ValueRef<'_>, needle: ValueRef<'_>) -> FnResult {
     }
 }
 
+/// `rhei_text(value, type, offset)`: PostgreSQL's text output of a stored date, timestamp,
+/// timestamptz (shown in the session zone, `offset` seconds east of UTC), boolean or float.
+fn to_text(value: ValueRef<'_>, tag: &str, offset_secs: i64) -> FnResult {
+    let text = match (value, tag) {
+        (ValueRef::Null, _) => return Ok(Value::Null),
+        (ValueRef::Integer(d), "date") => crate::value::format_date(d),
+        (ValueRef::Integer(t), "timestamp") => crate::value::format_timestamp(t),
+        (ValueRef::Integer(t), "timestamptz") => crate::value::format_timestamptz(t, offset_secs),
+        (ValueRef::Integer(b), "bool") => (if b != 0 { "true" } else { "false" }).to_string(),
+        (v, "float4") => f64_of(v).map(|f| format_float4(f as f32)).ok_or_else(|| invalid("real", v))?,
+        (v, "float8") => f64_of(v).map(format_float8).ok_or_else(|| invalid("double precision", v))?,
+        (v, _) => text_of(v).unwrap_or_default(),
+    };
+    Ok(Value::Text(text))
+}
+
+/// float4 text: the shortest digits that read back as the same `f32`.
+fn format_float4(v: f32) -> String {
+    if v.is_finite() && v != 0.0 {
+        let shortest = format!("{v}");
+        if let Ok(back) = shortest.parse::<f64>() {
+            return format_float8(back);
+        }
+    }
+    format_float8(f64::from(v))
+}
+
+/// `rhei_days(micros)`: the day a timestamp falls on (floor, also before 1970).
+fn days_of(value: ValueRef<'_>) -> FnResult {
+    match value {
+        ValueRef::Null => Ok(Value::Null),
+        ValueRef::Integer(t) => Ok(Value::Integer(t.div_euclid(86_400_000_000))),
+        v => Err(invalid_datetime("date", v)),
+    }
+}
+
+/// `date_trunc(field, micros)` on a timestamp stored as microseconds.
+fn date_trunc(field: ValueRef<'_>, value: ValueRef<'_>) -> FnResult {
+    let Some(field) = text_of(field) else { return Ok(Value::Null) };
+    let micros = match value {
+        ValueRef::Null => return Ok(Value::Null),
+        ValueRef::Integer(i) => i,
+        v => return Err(invalid_datetime("timestamp", v)),
+    };
+    const DAY: i64 = 86_400_000_000;
+    let days = micros.div_euclid(DAY);
+    let (y, m, _) = crate::value::civil_from_days(days);
+    let unit = |u: i64| micros.div_euclid(u) * u;
+    let truncated = match field.to_ascii_lowercase().as_str() {
+        "microseconds" => micros,
+        "milliseconds" => unit(1_000),
+        "second" => unit(1_000_000),
+        "minute" => unit(60_000_000),
+        "hour" => unit(3_600_000_000),
+        "day" => days * DAY,
+        "week" => (days - (days + 3).rem_euclid(7)) * DAY,
+        "month" => crate::value::days_from_civil(y, m, 1) * DAY,
+        "quarter" => crate::value::days_from_civil(y, (m - 1) / 3 * 3 + 1, 1) * DAY,
+        "year" => crate::value::days_from_civil(y, 1, 1) * DAY,
+        "decade" => crate::value::days_from_civil(y.div_euclid(10) * 10, 1, 1) * DAY,
+        "century" => crate::value::days_from_civil((y - 1).div_euclid(100) * 100 + 1, 1, 1) * DAY,
+        other => return Err(fail(EngineError::FeatureNotSupported { what: format!("date_trunc unit \"{other}\"") })),
+    };
+    Ok(Value::Integer(truncated))
+}
+
+/// `left(s, n)` / `right(s, n)` in characters; a negative `n` drops that many from the other end.
+fn take_chars(s: ValueRef<'_>, n: ValueRef<'_>, from_left: bool) -> FnResult {
+    let (Some(s), ValueRef::Integer(n)) = (text_of(s), n) else { return Ok(Value::Null) };
+    let chars: Vec<char> = s.chars().collect();
+    let len = chars.len() as i64;
+    let keep = if n >= 0 { n.min(len) } else { (len + n).max(0) } as usize;
+    let out: String =
+        if from_left { chars[..keep].iter().collect() } else { chars[chars.len() - keep..].iter().collect() };
+    Ok(Value::Text(out))
+}
+
+/// `lpad`/`rpad(s, n[, fill])`: pads with `fill` (default a space) or truncates to `n` chars.
+fn pad(s: ValueRef<'_>, n: ValueRef<'_>, fill: Option<ValueRef<'_>>, left: bool) -> FnResult {
+    let (Some(s), ValueRef::Integer(n)) = (text_of(s), n) else { return Ok(Value::Null) };
+    let fill: Vec<char> = match fill {
+        Some(f) => match text_of(f) {
+            Some(f) => f.chars().collect(),
+            None => return Ok(Value::Null),
+        },
+        None => vec![' '],
+    };
+    let n = n.max(0) as usize;
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() >= n || fill.is_empty() {
+        return Ok(Value::Text(chars[..n.min(chars.len())].iter().collect()));
+    }
+    let padding: String = fill.iter().cycle().take(n - chars.len()).collect();
+    Ok(Value::Text(if left { format!("{padding}{s}") } else { format!("{s}{padding}") }))
+}
+
+/// `greatest`/`least`: PostgreSQL ignores NULL arguments (SQLite's max/min would return NULL).
+fn extreme(ctx: &Context<'_>, greatest: bool) -> FnResult {
+    let mut best: Option<Value> = None;
+    for i in 0..ctx.len() {
+        let v = match ctx.get_raw(i) {
+            ValueRef::Null => Value::Null,
+            ValueRef::Integer(x) => Value::Integer(x),
+            ValueRef::Real(x) => Value::Real(x),
+            ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+            ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+        };
+        if matches!(v, Value::Null) {
+            continue;
+        }
+        let replace = match &best {
+            None => true,
+            Some(b) => {
+                let ord = compare_values(&v, b);
+                if greatest { ord == std::cmp::Ordering::Greater } else { ord == std::cmp::Ordering::Less }
+            }
+        };
+        if replace {
+            best = Some(v);
+        }
+    }
+    Ok(best.unwrap_or(Value::Null))
+}
+
+fn compare_values(a: &Value, b: &Value) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let num = |v: &Value| match v {
+        Value::Integer(i) => Some(*i as f64),
+        Value::Real(f) => Some(*f),
+        Value::Text(t) => t.trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    match (a, b) {
+        (Value::Text(x), Value::Text(y)) if num(a).is_none() || num(b).is_none() => x.cmp(y),
+        _ => match (num(a), num(b)) {
+            (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
+            _ => Ordering::Equal,
+        },
+    }
+}
+
 fn arg_i64(ctx: &Context<'_>, i: usize) -> Option<i64> {
     match ctx.get_raw(i) {
         ValueRef::Integer(v) => Some(v),
@@ -498,6 +639,20 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("rhei_mod", 2, pure, |ctx| modulo(ctx.get_raw(0), ctx.get_raw(1)))?;
     conn.create_scalar_function("date_part", 2, pure, |ctx| date_part(ctx.get_raw(0), ctx.get_raw(1)))?;
     conn.create_scalar_function("strpos", 2, pure, |ctx| strpos(ctx.get_raw(0), ctx.get_raw(1)))?;
+    conn.create_scalar_function("rhei_text", 3, pure, |ctx| {
+        let tag = text_of(ctx.get_raw(1)).unwrap_or_default();
+        to_text(ctx.get_raw(0), &tag, arg_i64(ctx, 2).unwrap_or(0))
+    })?;
+    conn.create_scalar_function("rhei_days", 1, pure, |ctx| days_of(ctx.get_raw(0)))?;
+    conn.create_scalar_function("date_trunc", 2, pure, |ctx| date_trunc(ctx.get_raw(0), ctx.get_raw(1)))?;
+    conn.create_scalar_function("left", 2, pure, |ctx| take_chars(ctx.get_raw(0), ctx.get_raw(1), true))?;
+    conn.create_scalar_function("right", 2, pure, |ctx| take_chars(ctx.get_raw(0), ctx.get_raw(1), false))?;
+    conn.create_scalar_function("lpad", 2, pure, |ctx| pad(ctx.get_raw(0), ctx.get_raw(1), None, true))?;
+    conn.create_scalar_function("lpad", 3, pure, |ctx| pad(ctx.get_raw(0), ctx.get_raw(1), Some(ctx.get_raw(2)), true))?;
+    conn.create_scalar_function("rpad", 2, pure, |ctx| pad(ctx.get_raw(0), ctx.get_raw(1), None, false))?;
+    conn.create_scalar_function("rpad", 3, pure, |ctx| pad(ctx.get_raw(0), ctx.get_raw(1), Some(ctx.get_raw(2)), false))?;
+    conn.create_scalar_function("rhei_greatest", -1, pure, |ctx| extreme(ctx, true))?;
+    conn.create_scalar_function("rhei_least", -1, pure, |ctx| extreme(ctx, false))?;
     // Not deterministic: SQLite must not fold it across rows or statements.
     conn.create_scalar_function("rhei_now", 0, FunctionFlags::SQLITE_UTF8, |_| Ok(Value::Integer(now_micros())))?;
     conn.create_scalar_function("rhei_session_tz", 0, FunctionFlags::SQLITE_UTF8, |_| Ok(Value::Integer(0)))?;
@@ -542,6 +697,14 @@ mod tests {
         assert_eq!(one(&c, "SELECT rhei_bytea('\\x0aFF')").unwrap(), Value::Blob(vec![10, 255]));
         assert_eq!(one(&c, "SELECT rhei_bytea('a\\\\b\\001')").unwrap(), Value::Blob(b"a\\b\x01".to_vec()));
         assert_eq!(one(&c, "SELECT strpos('héllo', 'l')").unwrap(), Value::Integer(3));
+        assert_eq!(one(&c, "SELECT rhei_text(86400000000 + 250000, 'timestamp', 0)").unwrap(), Value::Text("1970-01-02 00:00:00.25".into()));
+        assert_eq!(one(&c, "SELECT rhei_text(19782, 'date', 0)").unwrap(), Value::Text("2024-02-29".into()));
+        assert_eq!(one(&c, "SELECT rhei_text(0, 'timestamptz', 19800)").unwrap(), Value::Text("1970-01-01 05:30:00+05:30".into()));
+        assert_eq!(one(&c, "SELECT rhei_days(-1)").unwrap(), Value::Integer(-1));
+        assert_eq!(one(&c, "SELECT date_trunc('month', 86400000000 * 40)").unwrap(), Value::Integer(86400000000 * 31));
+        assert_eq!(one(&c, "SELECT left('héllo', -2) || '|' || right('héllo', 2)").unwrap(), Value::Text("hél|lo".into()));
+        assert_eq!(one(&c, "SELECT lpad('7', 3, '0') || rpad('ab', 1)").unwrap(), Value::Text("007a".into()));
+        assert_eq!(one(&c, "SELECT rhei_greatest(1, NULL, 3) + rhei_least(NULL, 2)").unwrap(), Value::Integer(5));
     }
 
     #[test]

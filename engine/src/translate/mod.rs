@@ -10,6 +10,7 @@
 //! exact text.
 
 pub mod ddl;
+pub mod olap;
 
 use std::collections::HashMap;
 use std::ops::ControlFlow;
@@ -88,13 +89,13 @@ pub fn convert_expr(ty: PgType, expr: Expr, opts: TranslateOptions) -> Expr {
 }
 
 /// Which tables a statement names, by the names and aliases it uses for them.
-struct Scope<'a> {
+pub(crate) struct Scope<'a> {
     by_qualifier: HashMap<String, &'a TableDef>,
     tables: Vec<&'a TableDef>,
 }
 
 impl<'a> Scope<'a> {
-    fn of(stmt: &Statement, catalog: &'a Catalog) -> Result<Self> {
+    pub(crate) fn of(stmt: &Statement, catalog: &'a Catalog) -> Result<Self> {
         let mut scope = Scope { by_qualifier: HashMap::new(), tables: Vec::new() };
         let mut missing = None;
         let _ = visit_relations(stmt, |name| {
@@ -121,7 +122,7 @@ impl<'a> Scope<'a> {
         Ok(scope)
     }
 
-    fn column_type(&self, expr: &Expr) -> Option<PgType> {
+    pub(crate) fn column_type(&self, expr: &Expr) -> Option<PgType> {
         match expr {
             Expr::Identifier(ident) => {
                 let name = normalize_ident(ident);
@@ -207,7 +208,6 @@ fn field_name(field: &datafusion::sql::sqlparser::ast::DateTimeField) -> String 
 pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions) -> Result<()> {
     let scope = Scope::of(stmt, catalog)?;
     convert_written_values(stmt, &scope, opts)?;
-    let bare_numeric = bare_numeric_projections(stmt, &scope);
     let mut failure = None;
     let _ = visit_expressions_mut(stmt, |expr| {
         if let Err(e) = rewrite_expr(expr, &scope, opts) {
@@ -219,9 +219,91 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
     if let Some(e) = failure {
         return Err(e);
     }
-    restore_bare_projections(stmt, &bare_numeric);
-    drop_limit_all(stmt);
+    let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut QueryFixups);
     Ok(())
+}
+
+/// Per-query rewrites: PostgreSQL's NULL ordering made explicit (SQLite sorts NULLs first
+/// ascending, PostgreSQL last), `LIMIT ALL` and a bare `OFFSET` spelled as SQLite wants them,
+/// numeric columns projected exactly (and under their own name) in subqueries and CTEs too,
+/// and aliases quoted so words like `isnull` stay names.
+struct QueryFixups;
+
+impl datafusion::sql::sqlparser::ast::VisitorMut for QueryFixups {
+    type Break = ();
+
+    fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        use datafusion::sql::sqlparser::ast::{LimitClause, OrderByKind};
+        if let Some(order_by) = query.order_by.as_mut()
+            && let OrderByKind::Expressions(exprs) = &mut order_by.kind
+        {
+            exprs.iter_mut().for_each(postgres_nulls_order);
+        }
+        if let Some(LimitClause::LimitOffset { limit, offset, .. }) = query.limit_clause.as_mut() {
+            if matches!(limit, Some(Expr::Value(ValueWithSpan { value: Value::Null, .. }))) {
+                *limit = None;
+            }
+            if limit.is_none() && offset.is_some() {
+                *limit = Some(number(-1));
+            }
+        }
+        // An ordinal naming a numeric column must sort by number, not by the exact text the
+        // projection is about to be given back.
+        if let (Some(order_by), SetExpr::Select(select)) = (query.order_by.as_mut(), query.body.as_ref())
+            && let OrderByKind::Expressions(exprs) = &mut order_by.kind
+        {
+            for item in exprs.iter_mut() {
+                if let Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) = &item.expr
+                    && let Ok(k) = n.parse::<usize>()
+                    && let Some(SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) =
+                        k.checked_sub(1).and_then(|i| select.projection.get(i))
+                    && unwrap_real(e).is_some()
+                {
+                    item.expr = e.clone();
+                }
+            }
+        }
+        fix_projections(query.body.as_mut());
+        ControlFlow::Continue(())
+    }
+}
+
+fn postgres_nulls_order(item: &mut datafusion::sql::sqlparser::ast::OrderByExpr) {
+    if item.options.nulls_first.is_none() {
+        item.options.nulls_first = Some(item.options.asc == Some(false));
+    }
+}
+
+fn fix_projections(body: &mut SetExpr) {
+    match body {
+        SetExpr::Select(select) => {
+            let grouped = select.distinct.is_some() || !select.group_by_is_empty();
+            for item in &mut select.projection {
+                match item {
+                    SelectItem::UnnamedExpr(e) => {
+                        if let Some(inner) = unwrap_real(e).filter(|i| matches!(i, Expr::Identifier(_) | Expr::CompoundIdentifier(_))) {
+                            let name = match inner {
+                                Expr::Identifier(ident) => ident.clone(),
+                                Expr::CompoundIdentifier(parts) => parts.last().cloned().unwrap_or_else(|| Ident::new("?column?")),
+                                _ => Ident::new("?column?"),
+                            };
+                            let expr = if grouped { e.clone() } else { inner.clone() };
+                            *item = SelectItem::ExprWithAlias { expr, alias: Ident::with_quote('"', normalize_ident(&name)) };
+                        }
+                    }
+                    SelectItem::ExprWithAlias { alias, .. } => {
+                        *alias = Ident::with_quote('"', normalize_ident(alias));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        SetExpr::SetOperation { left, right, .. } => {
+            fix_projections(left);
+            fix_projections(right);
+        }
+        _ => {}
+    }
 }
 
 fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> Result<()> {
@@ -233,8 +315,24 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
             None
         }
         Expr::Cast { expr: inner, data_type, .. } => {
+            let source = scope.column_type(unwrap_real(inner).unwrap_or(inner));
             let inner = std::mem::replace(inner.as_mut(), null());
-            Some(cast_expr(inner, data_type, opts)?)
+            Some(cast_from(inner, source, data_type, opts)?)
+        }
+        Expr::Trim { expr: inner, trim_where, trim_what, trim_characters } => {
+            use datafusion::sql::sqlparser::ast::TrimWhereField;
+            let name = match trim_where {
+                Some(TrimWhereField::Leading) => "ltrim",
+                Some(TrimWhereField::Trailing) => "rtrim",
+                _ => "trim",
+            };
+            let mut args = vec![std::mem::replace(inner.as_mut(), null())];
+            if let Some(what) = trim_what.take() {
+                args.push(*what);
+            } else if let Some(chars) = trim_characters.take() {
+                args.extend(chars);
+            }
+            Some(call(name, args))
         }
         Expr::TypedString(typed) => {
             let text = match &typed.value.value {
@@ -254,10 +352,25 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
                 escape_char: escape_char.clone(),
             })
         }
-        Expr::Function(func) => rewrite_function(func),
+        Expr::Function(func) => {
+            if let Some(datafusion::sql::sqlparser::ast::WindowType::WindowSpec(spec)) = func.over.as_mut() {
+                spec.order_by.iter_mut().for_each(postgres_nulls_order);
+            }
+            let name = func.name.to_string().to_ascii_lowercase();
+            if matches!(name.as_str(), "date_trunc" | "date_part")
+                && let FunctionArguments::List(list) = &mut func.args
+                && let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))) = list.args.get_mut(1)
+            {
+                let source = scope.column_type(arg);
+                let value = std::mem::replace(arg, null());
+                *arg = as_micros(value, source);
+            }
+            rewrite_function(func)
+        }
         Expr::Extract { field, expr: inner, .. } => {
+            let source = scope.column_type(inner);
             let inner = std::mem::replace(inner.as_mut(), null());
-            Some(call("date_part", vec![string(&field_name(field)), inner]))
+            Some(call("date_part", vec![string(&field_name(field)), as_micros(inner, source)]))
         }
         Expr::Position { expr: needle, r#in } => {
             let needle = std::mem::replace(needle.as_mut(), null());
@@ -337,12 +450,97 @@ fn rewrite_function(func: &mut Function) -> Option<Expr> {
             func.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new("length"))]);
             None
         }
+        // Booleans are 0/1 in SQLite: AND over a group is its minimum, OR its maximum.
+        "bool_and" | "every" => {
+            func.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new("min"))]);
+            None
+        }
+        "bool_or" => {
+            func.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new("max"))]);
+            None
+        }
+        "greatest" | "least" => {
+            func.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new(format!("rhei_{name}")))]);
+            None
+        }
         "mod" => {
             func.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new("rhei_mod"))]);
             None
         }
         _ => None,
     }
+}
+
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// A date (days) or timestamp (microseconds) value as microseconds.
+fn as_micros(value: Expr, source: Option<PgType>) -> Expr {
+    match source {
+        Some(PgType::Date) => Expr::BinaryOp {
+            left: Box::new(value),
+            op: BinaryOperator::Multiply,
+            right: Box::new(number(MICROS_PER_DAY)),
+        },
+        _ => value,
+    }
+}
+
+/// A cast whose result depends on what it converts from: dates are days and timestamps
+/// microseconds in storage, so converting between them, or to text, needs the source type.
+fn cast_from(inner: Expr, source: Option<PgType>, data_type: &SqlType, opts: TranslateOptions) -> Result<Expr> {
+    let target = match data_type {
+        SqlType::Text | SqlType::Varchar(None) | SqlType::CharacterVarying(None) | SqlType::String(None) => None,
+        SqlType::Interval { .. } => return cast_expr(inner, data_type, opts),
+        other => Some(PgType::from_sql(other)?.ty),
+    };
+    let tz = i64::from(opts.tz_offset_secs) * 1_000_000;
+    let shifted = |e: Expr, source: PgType| match source {
+        PgType::Timestamptz if tz != 0 => {
+            Expr::BinaryOp { left: Box::new(e), op: BinaryOperator::Plus, right: Box::new(number(tz)) }
+        }
+        _ => e,
+    };
+    Ok(match (source, target) {
+        (Some(src @ (PgType::Timestamp | PgType::Timestamptz)), Some(PgType::Date)) => {
+            call("rhei_days", vec![shifted(inner, src)])
+        }
+        (Some(PgType::Date), Some(PgType::Timestamp)) => as_micros(inner, Some(PgType::Date)),
+        (Some(PgType::Date), Some(PgType::Timestamptz)) => Expr::BinaryOp {
+            left: Box::new(as_micros(inner, Some(PgType::Date))),
+            op: BinaryOperator::Minus,
+            right: Box::new(number(tz)),
+        },
+        (Some(PgType::Timestamptz), Some(PgType::Timestamp)) => shifted(inner, PgType::Timestamptz),
+        (Some(PgType::Timestamp), Some(PgType::Timestamptz)) => {
+            Expr::BinaryOp { left: Box::new(inner), op: BinaryOperator::Minus, right: Box::new(number(tz)) }
+        }
+        (Some(src), None) if src.is_numeric_text() => {
+            let exact = match inner {
+                Expr::Cast { expr, data_type: SqlType::Real, .. } => *expr,
+                other => other,
+            };
+            Expr::Cast { kind: CastKind::Cast, expr: Box::new(exact), data_type: SqlType::Text, array: false, format: None }
+        }
+        (
+            Some(src @ (PgType::Date | PgType::Timestamp | PgType::Timestamptz | PgType::Bool | PgType::Float4 | PgType::Float8)),
+            None,
+        ) => {
+            let tag = match src {
+                PgType::Date => "date",
+                PgType::Timestamp => "timestamp",
+                PgType::Timestamptz => "timestamptz",
+                PgType::Bool => "bool",
+                PgType::Float4 => "float4",
+                _ => "float8",
+            };
+            call("rhei_text", vec![inner, string(tag), number(i64::from(opts.tz_offset_secs))])
+        }
+        // numeric to integer rounds half away from zero in PostgreSQL, as SQLite's round() does.
+        (Some(src), Some(t @ (PgType::Int2 | PgType::Int4 | PgType::Int8))) if src.is_numeric_text() => {
+            convert_expr(t, call("round", vec![inner]), opts)
+        }
+        _ => cast_expr(inner, data_type, opts)?,
+    })
 }
 
 fn cast_expr(inner: Expr, data_type: &SqlType, opts: TranslateOptions) -> Result<Expr> {
@@ -442,42 +640,6 @@ fn convert_assignments(
     Ok(())
 }
 
-/// Positions of outermost projection items that are bare numeric columns (kept exact).
-fn bare_numeric_projections(stmt: &Statement, scope: &Scope<'_>) -> Vec<usize> {
-    let Statement::Query(query) = stmt else { return vec![] };
-    let SetExpr::Select(select) = query.body.as_ref() else { return vec![] };
-    select
-        .projection
-        .iter()
-        .enumerate()
-        .filter_map(|(i, item)| match item {
-            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
-                scope.column_type(e).filter(PgType::is_numeric_text).map(|_| i)
-            }
-            _ => None,
-        })
-        .collect()
-}
-
-fn restore_bare_projections(stmt: &mut Statement, positions: &[usize]) {
-    if positions.is_empty() {
-        return;
-    }
-    let Statement::Query(query) = stmt else { return };
-    let SetExpr::Select(select) = query.body.as_mut() else { return };
-    if select.distinct.is_some() || !select.group_by_is_empty() {
-        // Grouped or distinct output must group the numbers, not their spellings.
-        return;
-    }
-    for &i in positions {
-        if let Some(SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) = select.projection.get_mut(i)
-            && let Some(inner) = unwrap_real(e).cloned()
-        {
-            *e = inner;
-        }
-    }
-}
-
 trait GroupByExt {
     fn group_by_is_empty(&self) -> bool;
 }
@@ -488,22 +650,6 @@ impl GroupByExt for datafusion::sql::sqlparser::ast::Select {
             datafusion::sql::sqlparser::ast::GroupByExpr::All(_) => false,
             datafusion::sql::sqlparser::ast::GroupByExpr::Expressions(exprs, _) => exprs.is_empty(),
         }
-    }
-}
-
-/// `LIMIT ALL` means no limit; SQLite has no such spelling.
-fn drop_limit_all(stmt: &mut Statement) {
-    use datafusion::sql::sqlparser::ast::LimitClause;
-    fn fix(query: &mut Query) {
-        if let Some(LimitClause::LimitOffset { limit: Some(Expr::Value(ValueWithSpan { value: Value::Null, .. })), .. }) =
-            query.limit_clause.as_mut()
-            && let Some(LimitClause::LimitOffset { limit, .. }) = query.limit_clause.as_mut()
-        {
-            *limit = None;
-        }
-    }
-    if let Statement::Query(query) = stmt {
-        fix(query);
     }
 }
 
@@ -562,7 +708,7 @@ mod tests {
     fn numeric_columns_compute_as_numbers_but_project_exactly() {
         assert_eq!(
             sqlite("SELECT amount, sum(amount) FROM t WHERE amount > 10 ORDER BY amount"),
-            "SELECT amount, sum(CAST(amount AS REAL)) FROM t WHERE CAST(amount AS REAL) > 10 ORDER BY CAST(amount AS REAL)"
+            "SELECT amount AS \"amount\", sum(CAST(amount AS REAL)) FROM t WHERE CAST(amount AS REAL) > 10 ORDER BY CAST(amount AS REAL) NULLS LAST"
         );
     }
 

@@ -3,6 +3,7 @@
 
 mod common;
 mod corpus;
+mod crash;
 mod engine;
 mod psql;
 mod wire;

@@ -22,10 +22,24 @@ use crate::router::Route;
 use crate::session::Session;
 use crate::sync::SyncHandle;
 
-/// Result types planned for OLTP queries, keyed by query text; valid for one catalog.
+/// Result types planned for OLTP queries and Describe results, keyed by statement text;
+/// valid for one catalog (cleared when DDL swaps it).
 struct PlanCache {
-    catalog: usize,
+    /// Held (not just its address) so a later catalog can never reuse the address.
+    catalog: Option<Arc<Catalog>>,
     types: HashMap<String, Option<Arc<Vec<DataType>>>>,
+    descriptions: HashMap<String, crate::describe::Description>,
+}
+
+impl PlanCache {
+    fn for_catalog(&mut self, catalog: Arc<Catalog>) -> &mut Self {
+        if !self.catalog.as_ref().is_some_and(|c| Arc::ptr_eq(c, &catalog)) {
+            self.catalog = Some(catalog);
+            self.types.clear();
+            self.descriptions.clear();
+        }
+        self
+    }
 }
 
 const PLAN_CACHE_ENTRIES: usize = 4096;
@@ -49,20 +63,13 @@ impl EngineInner {
     /// The column types DataFusion gives a query's result, so the same query answered by SQLite
     /// has the same types. `None` if DataFusion cannot plan it (a SQLite-only function).
     pub(crate) async fn planned_types(&self, query: &Query) -> Option<Arc<Vec<DataType>>> {
-        let catalog = Arc::as_ptr(&self.catalog()) as usize;
+        let catalog = self.catalog();
         let key = query.to_string();
-        {
-            let mut plans = self.plans.lock();
-            if plans.catalog != catalog {
-                plans.catalog = catalog;
-                plans.types.clear();
-            }
-            if let Some(types) = plans.types.get(&key) {
-                return types.clone();
-            }
+        if let Some(types) = self.plans.lock().for_catalog(catalog.clone()).types.get(&key) {
+            return types.clone();
         }
         let mut stmt = Statement::Query(Box::new(query.clone()));
-        crate::translate::olap::to_olap(&mut stmt, &self.catalog());
+        crate::translate::olap::to_olap(&mut stmt, &catalog);
         let planned = self
             .olap
             .plan_schema(stmt)
@@ -70,11 +77,28 @@ impl EngineInner {
             .ok()
             .map(|planned| Arc::new(planned.schema.fields().iter().map(|f| f.data_type().clone()).collect::<Vec<_>>()));
         let mut plans = self.plans.lock();
+        let plans = plans.for_catalog(catalog);
         if plans.types.len() >= PLAN_CACHE_ENTRIES {
             plans.types.clear();
         }
         plans.types.insert(key, planned.clone());
         planned
+    }
+
+    /// A cached Describe result for this statement text under the current catalog.
+    pub(crate) fn cached_description(&self, sql: &str) -> Option<crate::describe::Description> {
+        let catalog = self.catalog();
+        self.plans.lock().for_catalog(catalog).descriptions.get(sql).cloned()
+    }
+
+    pub(crate) fn cache_description(&self, sql: &str, description: &crate::describe::Description) {
+        let catalog = self.catalog();
+        let mut plans = self.plans.lock();
+        let plans = plans.for_catalog(catalog);
+        if plans.descriptions.len() >= PLAN_CACHE_ENTRIES {
+            plans.descriptions.clear();
+        }
+        plans.descriptions.insert(sql.to_string(), description.clone());
     }
 }
 
@@ -152,7 +176,7 @@ impl HtapEngine {
             olap,
             sync,
             next_session: AtomicU64::new(1),
-            plans: Mutex::new(PlanCache { catalog: 0, types: HashMap::new() }),
+            plans: Mutex::new(PlanCache { catalog: None, types: HashMap::new(), descriptions: HashMap::new() }),
         };
         Ok(Self { inner: Arc::new(inner) })
     }

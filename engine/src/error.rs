@@ -40,6 +40,8 @@ pub enum EngineError {
     DivisionByZero,
     #[error("column \"{column}\" is of type {expected} but expression is of type {found}")]
     DatatypeMismatch { column: String, expected: String, found: String },
+    #[error("{message} (COPY data line {line})")]
+    BadCopyData { line: u64, message: String },
     #[error("{what} is not supported")]
     FeatureNotSupported { what: String },
     #[error("cannot execute {statement} in a read-only transaction")]
@@ -92,6 +94,7 @@ impl EngineError {
             Self::StringTooLong { .. } => "22001",
             Self::DivisionByZero => "22012",
             Self::DatatypeMismatch { .. } => "42804",
+            Self::BadCopyData { .. } => "22P04",
             Self::FeatureNotSupported { .. } => "0A000",
             Self::ReadOnlyTransaction { .. } => "25006",
             Self::InFailedTransaction => "25P02",

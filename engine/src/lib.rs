@@ -10,6 +10,7 @@
 
 pub mod capture;
 pub mod catalog;
+pub mod copy;
 pub mod describe;
 mod engine;
 pub mod error;

@@ -141,6 +141,10 @@ pub enum Output {
     Command(CommandTag),
     /// The statement was empty (only whitespace or comments).
     Empty,
+    /// `COPY ... FROM STDIN`: the client sends data next ([`crate::Session::copy_in`]).
+    CopyIn(crate::copy::CopyIn),
+    /// `COPY ... TO STDOUT`: these rows, written in this format.
+    CopyOut(RowStream, crate::copy::CopyFormat),
 }
 
 impl fmt::Debug for Output {
@@ -149,6 +153,8 @@ impl fmt::Debug for Output {
             Self::Rows(rows) => write!(f, "Rows({:?} via {})", rows.schema.fields(), rows.route),
             Self::Command(tag) => write!(f, "Command({tag})"),
             Self::Empty => f.write_str("Empty"),
+            Self::CopyIn(spec) => write!(f, "CopyIn({})", spec.table),
+            Self::CopyOut(rows, _) => write!(f, "CopyOut({:?})", rows.schema.fields()),
         }
     }
 }

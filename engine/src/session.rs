@@ -14,8 +14,8 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use datafusion::common::ScalarValue;
 use datafusion::sql::sqlparser::ast::{
-    Expr, ObjectType, Query, Reset, SelectItem, Set, Statement, TableObject, TransactionAccessMode, TransactionMode,
-    Value,
+    CopySource, CopyTarget, Expr, ObjectType, Query, Reset, SelectItem, Set, Statement, TableObject, TransactionAccessMode,
+    TransactionMode, Value,
 };
 use datafusion::sql::sqlparser::{dialect::PostgreSqlDialect, parser::Parser};
 use rhei_config::{Consistency, RouteOverride};
@@ -23,6 +23,7 @@ use rusqlite::types::Value as SqlValue;
 
 use crate::catalog::{TableDef, normalize_ident, quote_ident, table_name};
 use crate::engine::EngineInner;
+use crate::copy::{CopyFormat, CopyIn};
 use crate::describe::{self, Description};
 use crate::error::{EngineError, Result};
 use crate::naming;
@@ -31,7 +32,7 @@ use crate::oltp::{ResultShape, SqliteStatement};
 use crate::output::{CommandTag, Output, RowStream};
 use crate::router::{Route, RouteDecision, route_query};
 use crate::translate::olap::to_olap;
-use crate::translate::{TranslateOptions, to_sqlite};
+use crate::translate::{TranslateOptions, convert_expr, to_sqlite};
 
 /// Transaction status as reported in ReadyForQuery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -250,6 +251,12 @@ impl Session {
         self.settings.get(&key).map(String::as_str)
     }
 
+    /// The engine's catalog as of now (an immutable snapshot), for front ends that answer
+    /// catalog queries themselves.
+    pub fn catalog(&self) -> Arc<crate::catalog::Catalog> {
+        self.engine.catalog()
+    }
+
     /// All settings, as `SHOW ALL` lists them.
     pub fn settings(&self) -> impl Iterator<Item = (&str, &str)> {
         self.settings.iter().map(|(k, v)| (k.as_str(), v.as_str()))
@@ -313,7 +320,19 @@ impl Session {
         if skip_comments(sql).trim_matches(|c: char| c == ';' || c.is_whitespace()).is_empty() {
             return Ok(vec![Prepared { sql: sql.to_string(), statement: None, explain_route: false, hint: None }]);
         }
-        let statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(parse_error)?;
+        let statements = match Parser::parse_sql(&PostgreSqlDialect {}, sql) {
+            Ok(statements) => statements,
+            // sqlparser reads data after `COPY ... FROM STDIN;` and so wants the `;` that
+            // clients do not send.
+            Err(e) => {
+                let body = skip_comments(sql).trim_end();
+                if body.len() > 4 && body[..4].eq_ignore_ascii_case("copy") && !body.ends_with(';') {
+                    Parser::parse_sql(&PostgreSqlDialect {}, &format!("{body};")).map_err(|_| parse_error(e))?
+                } else {
+                    return Err(parse_error(e));
+                }
+            }
+        };
         let single = statements.len() == 1;
         Ok(statements
             .into_iter()
@@ -344,6 +363,14 @@ impl Session {
                 }
                 Output::Command(tag) => out.push((Some(tag), Vec::new())),
                 Output::Empty => out.push((None, Vec::new())),
+                Output::CopyOut(rows, _) => {
+                    let batches = rows.collect().await?;
+                    let n = batches.iter().map(|b| b.num_rows() as u64).sum();
+                    out.push((Some(CommandTag::with_rows("COPY", n)), batches));
+                }
+                Output::CopyIn(_) => {
+                    return Err(EngineError::unsupported("COPY FROM STDIN without a client to send the data (use Session::copy_in)"));
+                }
             }
         }
         Ok(out)
@@ -380,6 +407,20 @@ impl Session {
         let Some(stmt) = prepared.statement.as_ref() else {
             return Ok(Description { params: Vec::new(), columns: None });
         };
+        // Outside a transaction the answer depends only on the text and the catalog; drivers
+        // that prepare every statement (tokio-postgres, JDBC) would otherwise plan each one twice.
+        let cacheable = self.txn.is_none() && matches!(stmt, Statement::Query(_) | Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_));
+        if cacheable && let Some(description) = self.engine.cached_description(&prepared.sql) {
+            return Ok(description);
+        }
+        let description = self.describe_uncached(prepared, stmt).await?;
+        if cacheable {
+            self.engine.cache_description(&prepared.sql, &description);
+        }
+        Ok(description)
+    }
+
+    async fn describe_uncached(&mut self, prepared: &Prepared, stmt: &Statement) -> Result<Description> {
         let catalog = self.engine.catalog();
         let mut params = describe::infer_param_types(stmt, &catalog);
         if prepared.explain_route {
@@ -540,6 +581,10 @@ impl Session {
             Statement::ReleaseSavepoint { name } => {
                 self.savepoint_op(WriteOp::Release(normalize_ident(name)), "RELEASE").await
             }
+            Statement::Copy { source, to, target, options, legacy_options, .. } => {
+                let format = CopyFormat::from_options(options, legacy_options)?;
+                self.copy(source, *to, target, format, prepared.hint).await
+            }
             Statement::Set(set) => self.set_statement(set),
             Statement::ShowVariable { variable } => self.show(variable),
             Statement::Reset(reset) => {
@@ -557,6 +602,109 @@ impl Session {
             }
             other => Err(EngineError::unsupported(format!("statement {}", first_words(&other.to_string())))),
         }
+    }
+
+    async fn copy(
+        &mut self,
+        source: &CopySource,
+        to: bool,
+        target: &CopyTarget,
+        format: CopyFormat,
+        hint: Option<Route>,
+    ) -> Result<Output> {
+        let catalog = self.engine.catalog();
+        if !to {
+            if !matches!(target, CopyTarget::Stdin) {
+                return Err(EngineError::unsupported("COPY FROM a file or program on the server (use psql's \\copy)"));
+            }
+            let CopySource::Table { table_name: name, columns } = source else {
+                return Err(EngineError::syntax("COPY FROM needs a table"));
+            };
+            self.check_writable("COPY FROM")?;
+            let def = catalog.require(&table_name(name)?)?;
+            let columns = if columns.is_empty() {
+                def.columns.iter().map(|c| c.name.clone()).collect()
+            } else {
+                let mut names = Vec::with_capacity(columns.len());
+                for ident in columns {
+                    let name = normalize_ident(ident);
+                    if def.column_index(&name).is_none() {
+                        return Err(EngineError::UndefinedColumn { column: name, table: Some(def.name.clone()) });
+                    }
+                    names.push(name);
+                }
+                names
+            };
+            return Ok(Output::CopyIn(CopyIn { table: def.name.clone(), columns, format }));
+        }
+        if !matches!(target, CopyTarget::Stdout) {
+            return Err(EngineError::unsupported("COPY TO a file or program on the server (use psql's \\copy)"));
+        }
+        let query = match source {
+            CopySource::Query(query) => query.as_ref().clone(),
+            CopySource::Table { table_name: name, columns } => {
+                let def = catalog.require(&table_name(name)?)?;
+                let list = if columns.is_empty() {
+                    def.columns.iter().map(|c| quote_ident(&c.name)).collect::<Vec<_>>().join(", ")
+                } else {
+                    columns.iter().map(|c| quote_ident(&normalize_ident(c))).collect::<Vec<_>>().join(", ")
+                };
+                let sql = format!("SELECT {list} FROM {}", quote_ident(&def.name));
+                match Parser::parse_sql(&PostgreSqlDialect {}, &sql).map_err(parse_error)?.pop() {
+                    Some(Statement::Query(q)) => *q,
+                    _ => return Err(EngineError::Internal("COPY TO query did not parse".into())),
+                }
+            }
+        };
+        match self.query(&query, hint, &[]).await? {
+            Output::Rows(rows) => Ok(Output::CopyOut(rows, format)),
+            _ => Err(EngineError::Internal("COPY TO query gave no rows".into())),
+        }
+    }
+
+    /// Loads the data of a `COPY ... FROM STDIN` (all of it, as the client sent it) into its
+    /// table: every row or none. Returns the rows loaded.
+    ///
+    /// # Errors
+    /// Malformed data (22P04) and the usual type and constraint errors; nothing is loaded then.
+    pub async fn copy_in(&mut self, spec: &CopyIn, data: &[u8]) -> Result<u64> {
+        if let Some(txn) = self.txn
+            && txn.failed
+        {
+            return Err(EngineError::InFailedTransaction);
+        }
+        let result = self.copy_rows(spec, data).await;
+        if result.is_err()
+            && let Some(txn) = self.txn.as_mut()
+        {
+            txn.failed = true;
+        }
+        result
+    }
+
+    async fn copy_rows(&mut self, spec: &CopyIn, data: &[u8]) -> Result<u64> {
+        let rows = spec.format.parse(data, spec.columns.len())?;
+        let catalog = self.engine.catalog();
+        let def = catalog.require(&spec.table)?;
+        let mut values = Vec::with_capacity(spec.columns.len());
+        for (i, name) in spec.columns.iter().enumerate() {
+            let column = def
+                .column_index(name)
+                .ok_or_else(|| EngineError::UndefinedColumn { column: name.clone(), table: Some(def.name.clone()) })?;
+            let placeholder = Expr::value(Value::Placeholder(format!("?{}", i + 1)));
+            values.push(convert_expr(def.columns[column].ty, placeholder, self.opts()).to_string());
+        }
+        let sql = format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            quote_ident(&def.name),
+            spec.columns.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", "),
+            values.join(", ")
+        );
+        let done = self.engine.writer.run(self.id, self.txn.is_some(), WriteOp::CopyRows { sql, rows }).await?;
+        if self.txn.is_none() {
+            self.engine.sync.request();
+        }
+        Ok(done.rows_affected)
     }
 
     fn check_writable(&self, statement: &str) -> Result<()> {

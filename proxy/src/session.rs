@@ -12,21 +12,28 @@ use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
-use futures::Sink;
+use futures::{Sink, SinkExt};
 use pgwire::api::auth::{ServerParameterProvider, StartupHandler, finish_authentication, protocol_negotiation};
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
-use pgwire::api::results::{DescribePortalResponse, DescribeStatementResponse, FieldInfo, QueryResponse, Response, Tag};
+use pgwire::api::copy::CopyHandler;
+use pgwire::api::results::{
+    CopyResponse, DescribePortalResponse, DescribeStatementResponse, FieldInfo, QueryResponse, Response, Tag,
+};
 use pgwire::api::stmt::{QueryParser, StoredStatement};
 use pgwire::api::store::PortalStore;
 use pgwire::api::{
-    ClientInfo, ClientPortalStore, ConnectionManager, PidSecretKeyGenerator, RandomPidSecretKeyGenerator, Type,
+    ClientInfo, ClientPortalStore, ConnectionManager, PgWireConnectionState, PidSecretKeyGenerator,
+    RandomPidSecretKeyGenerator, Type,
 };
 use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::messages::copy::{CopyData, CopyDone, CopyFail};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
+use rhei_engine::copy::{CopyFormat, CopyIn};
 use rhei_engine::{Description, EngineError, HtapEngine, Output, Prepared, Session, TransactionStatus};
 use tokio::sync::Mutex;
 
+use crate::catalog::{self, ConnectionInfo};
 use crate::error::{error_info, to_pgwire};
 use crate::types;
 
@@ -37,9 +44,17 @@ pub struct ParsedStatement {
     description: Description,
 }
 
+/// A `COPY ... FROM STDIN` in progress: where the rows go and the data received so far.
+struct PendingCopy {
+    spec: CopyIn,
+    data: Vec<u8>,
+}
+
 /// State of one client connection.
 pub struct Connection {
     session: Mutex<Session>,
+    /// The whole COPY input is buffered so the load is all or nothing, as in PostgreSQL.
+    copy: std::sync::Mutex<Option<PendingCopy>>,
     manager: Arc<ConnectionManager>,
     pids: Arc<RandomPidSecretKeyGenerator>,
     parser: Arc<StatementParser>,
@@ -54,6 +69,7 @@ impl Connection {
     pub fn new(engine: &HtapEngine, manager: Arc<ConnectionManager>, pids: Arc<RandomPidSecretKeyGenerator>) -> Arc<Self> {
         Arc::new_cyclic(|weak| Self {
             session: Mutex::new(engine.session()),
+            copy: std::sync::Mutex::new(None),
             manager,
             pids,
             parser: Arc::new(StatementParser { engine_session: weak.clone() }),
@@ -139,9 +155,30 @@ fn command_response(tag: &rhei_engine::CommandTag, before: TransactionStatus, af
     }
 }
 
+/// One CopyData message per row, as PostgreSQL sends them (pgwire counts them for the tag).
+fn copy_out_stream(rows: rhei_engine::RowStream, format: CopyFormat) -> impl futures::Stream<Item = PgWireResult<CopyData>> + Send {
+    use futures::StreamExt;
+    rows.flat_map(move |batch| {
+        let messages: Vec<PgWireResult<CopyData>> = match batch {
+            Ok(batch) => (0..batch.num_rows())
+                .map(|i| {
+                    let mut line = Vec::new();
+                    format.encode(&batch.slice(i, 1), &mut line);
+                    Ok(CopyData::new(bytes::Bytes::from(line)))
+                })
+                .collect(),
+            Err(e) => vec![Err(to_pgwire(&e))],
+        };
+        futures::stream::iter(messages)
+    })
+}
+
 /// Runs one statement and shapes its output for the wire.
+#[allow(clippy::too_many_arguments)] // connection state, the statement, and how to shape its result
 async fn run(
+    copy: &std::sync::Mutex<Option<PendingCopy>>,
     session: &mut Session,
+    conn: &ConnectionInfo,
     prepared: &Prepared,
     params: &[rhei_engine::ScalarValue],
     format: &Format,
@@ -149,10 +186,24 @@ async fn run(
     buffer_rows: bool,
 ) -> Result<Response, EngineError> {
     let before = session.transaction_status();
-    let output = session.execute_prepared(prepared, params).await?;
+    // psql's \d and drivers' metadata queries read system catalogs, which only the proxy has.
+    let output = match catalog::answer(session, conn, prepared, params).await? {
+        Some(rows) => Output::Rows(rows),
+        None => session.execute_prepared(prepared, params).await?,
+    };
     let after = session.transaction_status();
     match output {
         Output::Empty => Ok(Response::EmptyQuery),
+        Output::CopyIn(spec) => {
+            let columns = spec.columns.len();
+            *copy.lock().map_err(|_| EngineError::Internal("COPY state poisoned".into()))? =
+                Some(PendingCopy { spec, data: Vec::new() });
+            Ok(Response::CopyIn(CopyResponse::new(0, columns, futures::stream::empty())))
+        }
+        Output::CopyOut(rows, format) => {
+            let columns = rows.schema().fields().len();
+            Ok(Response::CopyOut(CopyResponse::new(0, columns, copy_out_stream(rows, format))))
+        }
         Output::Command(tag) => Ok(command_response(&tag, before, after)),
         Output::Rows(rows) => {
             let schema = described.clone().unwrap_or_else(|| rows.schema().clone());
@@ -180,7 +231,7 @@ async fn run(
 
 #[async_trait]
 impl SimpleQueryHandler for Connection {
-    async fn do_query<C>(&self, _client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
+    async fn do_query<C>(&self, client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::PortalStore: PortalStore,
@@ -192,10 +243,11 @@ impl SimpleQueryHandler for Connection {
             Ok(statements) => statements,
             Err(e) => return Ok(vec![Response::Error(Box::new(error_info(&e)))]),
         };
+        let conn = ConnectionInfo::of(&*client);
         let last = statements.len().saturating_sub(1);
         let mut responses = Vec::with_capacity(statements.len());
         for (i, prepared) in statements.iter().enumerate() {
-            match run(&mut session, prepared, &[], &Format::UnifiedText, None, i != last).await {
+            match run(&self.copy, &mut session, &conn, prepared, &[], &Format::UnifiedText, None, i != last).await {
                 Ok(response) => responses.push(response),
                 Err(e) => {
                     responses.push(Response::Error(Box::new(error_info(&e))));
@@ -211,7 +263,7 @@ impl SimpleQueryHandler for Connection {
 impl QueryParser for StatementParser {
     type Statement = Arc<ParsedStatement>;
 
-    async fn parse_sql<C>(&self, _client: &C, sql: &str, _types: &[Option<Type>]) -> PgWireResult<Self::Statement>
+    async fn parse_sql<C>(&self, client: &C, sql: &str, _types: &[Option<Type>]) -> PgWireResult<Self::Statement>
     where
         C: ClientInfo + Unpin + Send + Sync,
     {
@@ -227,7 +279,11 @@ impl QueryParser for StatementParser {
             }));
         }
         let prepared = statements.pop().ok_or_else(|| to_pgwire(&EngineError::Internal("parse gave nothing".into())))?;
-        let description = session.describe(&prepared).await.map_err(|e| to_pgwire(&e))?;
+        let description = match catalog::describe(&session, &ConnectionInfo::of(client), &prepared).await {
+            Ok(Some(description)) => description,
+            Ok(None) => session.describe(&prepared).await.map_err(|e| to_pgwire(&e))?,
+            Err(e) => return Err(to_pgwire(&e)),
+        };
         Ok(Arc::new(ParsedStatement { prepared, description }))
     }
 
@@ -294,7 +350,7 @@ impl ExtendedQueryHandler for Connection {
         Ok(DescribePortalResponse::new(fields))
     }
 
-    async fn do_query<C>(&self, _client: &mut C, portal: &Portal<Self::Statement>, _max_rows: usize) -> PgWireResult<Response>
+    async fn do_query<C>(&self, client: &mut C, portal: &Portal<Self::Statement>, _max_rows: usize) -> PgWireResult<Response>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::PortalStore: PortalStore<Statement = Self::Statement>,
@@ -305,8 +361,82 @@ impl ExtendedQueryHandler for Connection {
         let params = types::decode_params(portal, &statement.description.params)?;
         let mut session = self.session.lock().await;
         let described = statement.description.columns.clone();
-        run(&mut session, &statement.prepared, &params, &portal.result_column_format, described, false)
+        let conn = ConnectionInfo::of(&*client);
+        run(&self.copy, &mut session, &conn, &statement.prepared, &params, &portal.result_column_format, described, false)
             .await
             .map_err(|e| to_pgwire(&e))
+    }
+}
+
+#[async_trait]
+impl CopyHandler for Connection {
+    async fn on_copy_data<C>(&self, _client: &mut C, copy_data: CopyData) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let mut pending = self.copy.lock().map_err(|_| to_pgwire(&EngineError::Internal("COPY state poisoned".into())))?;
+        match pending.as_mut() {
+            Some(copy) => {
+                copy.data.extend_from_slice(&copy_data.data);
+                Ok(())
+            }
+            None => Err(crate::error::protocol_violation("CopyData outside of COPY FROM STDIN")),
+        }
+    }
+
+    async fn on_copy_done<C>(&self, client: &mut C, _done: CopyDone) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let pending = self
+            .copy
+            .lock()
+            .map_err(|_| to_pgwire(&EngineError::Internal("COPY state poisoned".into())))?
+            .take()
+            .ok_or_else(|| crate::error::protocol_violation("CopyDone outside of COPY FROM STDIN"))?;
+        let result = self.session.lock().await.copy_in(&pending.spec, &pending.data).await;
+        // pgwire 0.40 leaves an extended-protocol COPY in the copy state after CopyDone, and
+        // would answer an error with ReadyForQuery before the client's Sync; so the extended
+        // case settles its own state here and Sync answers.
+        let extended = matches!(client.state(), PgWireConnectionState::CopyInProgress(true));
+        match result {
+            Ok(loaded) => {
+                client
+                    .send(PgWireBackendMessage::CommandComplete(Tag::new("COPY").with_rows(loaded as usize).into()))
+                    .await?;
+                if extended {
+                    client.set_state(PgWireConnectionState::ReadyForQuery);
+                }
+                Ok(())
+            }
+            Err(e) if extended => {
+                client.send(PgWireBackendMessage::ErrorResponse(error_info(&e).into())).await?;
+                let status = client.transaction_status().to_error_state();
+                client.set_transaction_status(status);
+                client.set_state(PgWireConnectionState::AwaitingSync);
+                Ok(())
+            }
+            Err(e) => Err(to_pgwire(&e)),
+        }
+    }
+
+    async fn on_copy_fail<C>(&self, _client: &mut C, fail: CopyFail) -> PgWireError
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if let Ok(mut pending) = self.copy.lock() {
+            pending.take();
+        }
+        PgWireError::UserError(Box::new(pgwire::error::ErrorInfo::new(
+            "ERROR".to_owned(),
+            "57014".to_owned(),
+            format!("COPY from stdin failed: {}", fail.message),
+        )))
     }
 }

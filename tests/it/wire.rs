@@ -89,3 +89,48 @@ async fn session_settings_and_version() {
     let err = client.batch_execute("SET rhei.route = nowhere").await.unwrap_err();
     assert_eq!(err.code().map(|c| c.code()), Some("22023"));
 }
+
+#[tokio::test]
+async fn copy_in_and_out_in_text_and_csv() {
+    use futures::{SinkExt, StreamExt};
+    let server = Server::start().await;
+    let client = server.client().await;
+    client.batch_execute("CREATE TABLE c (id int PRIMARY KEY, name text, amount numeric(8,2))").await.unwrap();
+
+    let sink = client.copy_in("COPY c FROM STDIN").await.unwrap();
+    futures::pin_mut!(sink);
+    sink.send(bytes::Bytes::from_static(b"1\talpha\t1.5\n2\t\\N\t2\n")).await.unwrap();
+    assert_eq!(sink.finish().await.unwrap(), 2);
+
+    let sink = client.copy_in("COPY c (id, name) FROM STDIN WITH (FORMAT csv, HEADER true)").await.unwrap();
+    futures::pin_mut!(sink);
+    sink.send(bytes::Bytes::from_static(b"id,name\n3,\"x,y\"\n")).await.unwrap();
+    assert_eq!(sink.finish().await.unwrap(), 1);
+
+    // A bad row rejects the whole load.
+    let sink = client.copy_in("COPY c FROM STDIN").await.unwrap();
+    futures::pin_mut!(sink);
+    sink.send(bytes::Bytes::from_static(b"4\tok\t1\n5\tbad\tnot-a-number\n")).await.unwrap();
+    let err = sink.finish().await.unwrap_err();
+    assert_eq!(err.code().map(|c| c.code()), Some("22P02"));
+    let count: i64 = client.query_one("SELECT count(*) FROM c", &[]).await.unwrap().get(0);
+    assert_eq!(count, 3);
+
+    let read = |sql: &'static str| {
+        let client = &client;
+        async move {
+            let stream = client.copy_out(sql).await.unwrap();
+            futures::pin_mut!(stream);
+            let mut out = Vec::new();
+            while let Some(chunk) = stream.next().await {
+                out.extend_from_slice(&chunk.unwrap());
+            }
+            String::from_utf8(out).unwrap()
+        }
+    };
+    assert_eq!(read("COPY (SELECT id, name, amount FROM c ORDER BY id) TO STDOUT").await, "1\talpha\t1.50\n2\t\\N\t2.00\n3\tx,y\t\\N\n");
+    let csv = read("COPY c TO STDOUT WITH (FORMAT csv)").await;
+    let mut lines: Vec<&str> = csv.lines().collect();
+    lines.sort();
+    assert_eq!(lines, vec!["1,alpha,1.50", "2,,2.00", "3,\"x,y\","]);
+}

@@ -50,6 +50,8 @@ pub enum DdlOp {
 #[derive(Debug)]
 pub enum WriteOp {
     Statement(SqliteStatement),
+    /// COPY FROM: one prepared INSERT run for every row of text values, all or nothing.
+    CopyRows { sql: String, rows: Vec<Vec<Option<String>>> },
     Ddl(DdlOp),
     Begin,
     Commit,
@@ -308,6 +310,22 @@ impl WriterState {
                     true
                 })?;
                 Ok(Executed { rows_affected: rows, schema, batches })
+            }
+            WriteOp::CopyRows { sql, rows } => {
+                let mut stmt = self.conn.prepare_cached(&sql).map_err(classify)?;
+                let _ = crate::oltp::functions::take_error();
+                for (line, row) in rows.iter().enumerate() {
+                    for (i, value) in row.iter().enumerate() {
+                        stmt.raw_bind_parameter(i + 1, value).map_err(classify)?;
+                    }
+                    stmt.raw_execute().map_err(|e| match classify(e) {
+                        EngineError::BadCopyData { .. } | EngineError::Sqlite(_) | EngineError::Internal(_) => {
+                            EngineError::BadCopyData { line: line as u64 + 1, message: "row rejected".into() }
+                        }
+                        typed => typed,
+                    })?;
+                }
+                Ok(Executed { rows_affected: rows.len() as u64, ..Executed::default() })
             }
             WriteOp::Ddl(ddl) => {
                 let result = self.ddl(ddl);

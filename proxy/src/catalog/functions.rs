@@ -1,0 +1,585 @@
+//! The PostgreSQL functions psql and drivers call on catalogs and at connect (`format_type`,
+//! `pg_get_indexdef`, `current_setting`, `version()`, ...), as DataFusion scalar UDFs over the
+//! query's [`Model`]. Each is a plain function of one row's arguments; [`PgFunction`] applies it
+//! row by row (catalog tables are small). Strict functions return NULL on any NULL argument, as
+//! PostgreSQL's do. Errors carry their SQLSTATE as an [`EngineError`] inside DataFusion's error.
+
+use std::any::Any;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use arrow::array::{Array, new_empty_array};
+use arrow::datatypes::{DataType, Field};
+use datafusion::common::{DataFusionError, Result as DfResult, ScalarValue};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature, Volatility,
+};
+use rhei_engine::EngineError;
+
+use crate::catalog::model::{Model, namespace_name, quote_ident};
+use crate::catalog::oids;
+
+type Eval = fn(&Model, &[ScalarValue]) -> Result<ScalarValue, EngineError>;
+
+/// One function: its name, accepted argument counts, result type and body.
+struct Definition {
+    name: &'static str,
+    arities: &'static [usize],
+    returns: fn(&[DataType]) -> DataType,
+    /// Whether any NULL argument makes the result NULL without calling the body.
+    is_strict: bool,
+    eval: Eval,
+}
+
+type Returns = fn(&[DataType]) -> DataType;
+
+const fn def(name: &'static str, arities: &'static [usize], returns: Returns, eval: Eval) -> Definition {
+    Definition { name, arities, returns, is_strict: true, eval }
+}
+
+const fn lenient(name: &'static str, arities: &'static [usize], returns: Returns, eval: Eval) -> Definition {
+    Definition { name, arities, returns, is_strict: false, eval }
+}
+
+fn utf8(_: &[DataType]) -> DataType {
+    DataType::Utf8
+}
+fn boolean(_: &[DataType]) -> DataType {
+    DataType::Boolean
+}
+fn int4(_: &[DataType]) -> DataType {
+    DataType::Int32
+}
+fn int8(_: &[DataType]) -> DataType {
+    DataType::Int64
+}
+fn text_array(_: &[DataType]) -> DataType {
+    DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true)))
+}
+/// The type of the first argument, if it is a list (else a list of text).
+fn first_list(args: &[DataType]) -> DataType {
+    match args.first() {
+        Some(list @ (DataType::List(_) | DataType::LargeList(_))) => list.clone(),
+        _ => text_array(args),
+    }
+}
+
+/// Every function registered for catalog queries. Names are PostgreSQL's; a call written
+/// `pg_catalog.f(...)` reaches `f` after the rewrite strips the schema.
+const FUNCTIONS: &[Definition] = &[
+    def("version", &[0], utf8, version),
+    def("current_database", &[0], utf8, current_database),
+    def("current_catalog", &[0], utf8, current_database),
+    def("current_schema", &[0], utf8, |_, _| Ok(text("public"))),
+    def("current_schemas", &[1], text_array, current_schemas),
+    def("current_user", &[0], utf8, current_user),
+    def("current_role", &[0], utf8, current_user),
+    def("session_user", &[0], utf8, current_user),
+    def("user", &[0], utf8, current_user),
+    def("pg_backend_pid", &[0], int4, |m, _| Ok(ScalarValue::Int32(Some(m.conn.pid)))),
+    lenient("current_setting", &[1, 2], utf8, current_setting),
+    def("pg_is_in_recovery", &[0], boolean, |_, _| Ok(ScalarValue::Boolean(Some(false)))),
+    def("pg_table_is_visible", &[1], boolean, table_is_visible),
+    def("pg_type_is_visible", &[1], boolean, |_, a| {
+        Ok(ScalarValue::Boolean(Some(oid(&a[0]).and_then(oids::builtin_type).is_some())))
+    }),
+    lenient("format_type", &[2], utf8, format_type),
+    def("pg_get_userbyid", &[1], utf8, |m, a| Ok(text(m.role_name(oid(&a[0]).unwrap_or(0))))),
+    def("pg_get_expr", &[2, 3], utf8, |_, a| Ok(text(string(&a[0])))),
+    def("pg_get_indexdef", &[1, 3], utf8, index_def),
+    def("pg_get_constraintdef", &[1, 2], utf8, constraint_def),
+    def("pg_get_viewdef", &[1, 2], utf8, no_text),
+    def("pg_get_partkeydef", &[1], utf8, no_text),
+    def("pg_get_statisticsobjdef_columns", &[1], utf8, no_text),
+    def("obj_description", &[1, 2], utf8, no_text),
+    def("col_description", &[2], utf8, no_text),
+    def("shobj_description", &[2], utf8, no_text),
+    def("pg_encoding_to_char", &[1], utf8, encoding_to_char),
+    def("has_table_privilege", &[2, 3], boolean, granted),
+    def("has_schema_privilege", &[2, 3], boolean, granted),
+    def("has_database_privilege", &[2, 3], boolean, granted),
+    def("has_column_privilege", &[3, 4], boolean, granted),
+    def("has_any_column_privilege", &[2, 3], boolean, granted),
+    def("has_function_privilege", &[2, 3], boolean, granted),
+    def("pg_relation_is_publishable", &[1], boolean, relation_is_publishable),
+    def("pg_table_size", &[1], int8, no_bytes),
+    def("pg_relation_size", &[1, 2], int8, no_bytes),
+    def("pg_total_relation_size", &[1], int8, no_bytes),
+    def("pg_indexes_size", &[1], int8, no_bytes),
+    def("pg_database_size", &[1], int8, no_bytes),
+    def("pg_size_pretty", &[1], utf8, size_pretty),
+    def("quote_ident", &[1], utf8, |_, a| Ok(text(quote_ident(&string(&a[0]))))),
+    def("array_upper", &[2], int4, array_upper),
+    def("array_lower", &[2], int4, array_lower),
+    def("to_regclass", &[1], int8, to_regclass),
+    def("pg_function_is_visible", &[1], boolean, |_, a| {
+        Ok(ScalarValue::Boolean(Some(builtin_function(&a[0]).is_some())))
+    }),
+    def("pg_get_function_result", &[1], utf8, |_, a| {
+        Ok(ScalarValue::Utf8(builtin_function(&a[0]).map(|(_, _, _, result)| oids::format_type(*result, None))))
+    }),
+    def("pg_get_function_arguments", &[1], utf8, |_, a| {
+        Ok(ScalarValue::Utf8(
+            builtin_function(&a[0])
+                .map(|(_, _, args, _)| args.iter().map(|t| oids::format_type(*t, None)).collect::<Vec<_>>().join(", ")),
+        ))
+    }),
+    // The reg* types' input functions (for `$1::regclass`) and output functions (what a
+    // client is shown of a reg* value).
+    def("regclassin", &[1], int8, regclass_in),
+    def("regtypein", &[1], int8, regtype_in),
+    def("regclassout", &[1], utf8, regclass_out),
+    def("regprocout", &[1], utf8, |_, a| {
+        let oid = oid(&a[0]).unwrap_or(0);
+        Ok(text(
+            oids::BUILTIN_FUNCTIONS.iter().find(|f| f.0 == oid).map_or_else(|| oid.to_string(), |f| f.1.to_string()),
+        ))
+    }),
+    // `ARRAY(SELECT f(x) FROM unnest(arr) x)` where DataFusion cannot map `f` over `arr`.
+    lenient("array_map_of_empty", &[1], first_list, array_map_of_empty),
+    def("regnamespaceout", &[1], utf8, |_, a| {
+        let oid = oid(&a[0]).unwrap_or(0);
+        Ok(text(namespace_name(oid).map_or_else(|| oid.to_string(), str::to_string)))
+    }),
+];
+
+/// Names of every registered function, for recognizing catalog queries.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    FUNCTIONS.iter().map(|f| f.name)
+}
+
+/// The functions as DataFusion UDFs bound to one model.
+pub fn udfs(model: &Arc<Model>) -> Vec<ScalarUDF> {
+    FUNCTIONS.iter().map(|definition| ScalarUDF::new_from_impl(PgFunction::new(definition, model.clone()))).collect()
+}
+
+/// A [`Definition`] bound to a model, as DataFusion calls it.
+struct PgFunction {
+    name: &'static str,
+    signature: Signature,
+    returns: Returns,
+    is_strict: bool,
+    eval: Eval,
+    model: Arc<Model>,
+}
+
+impl PgFunction {
+    fn new(definition: &Definition, model: Arc<Model>) -> Self {
+        let signature = match definition.arities {
+            [0] => Signature::nullary(Volatility::Stable),
+            arities => Signature::one_of(
+                arities.iter().map(|&n| if n == 0 { TypeSignature::Nullary } else { TypeSignature::Any(n) }).collect(),
+                Volatility::Stable,
+            ),
+        };
+        Self {
+            name: definition.name,
+            signature,
+            returns: definition.returns,
+            is_strict: definition.is_strict,
+            eval: definition.eval,
+            model,
+        }
+    }
+
+    fn call(&self, args: &[ScalarValue], returns: &DataType) -> DfResult<ScalarValue> {
+        if self.is_strict && args.iter().any(ScalarValue::is_null) {
+            return ScalarValue::try_from(returns);
+        }
+        let value = (self.eval)(&self.model, args).map_err(|e| DataFusionError::External(Box::new(e)))?;
+        if &value.data_type() == returns { Ok(value) } else { value.cast_to(returns) }
+    }
+}
+
+impl std::fmt::Debug for PgFunction {
+    // The model is the whole catalog; plans that print a function should not print that.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgFunction").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for PgFunction {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && Arc::ptr_eq(&self.model, &other.model)
+    }
+}
+
+impl Eq for PgFunction {}
+
+impl Hash for PgFunction {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+    }
+}
+
+impl ScalarUDFImpl for PgFunction {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, args: &[DataType]) -> DfResult<DataType> {
+        Ok((self.returns)(args))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let returns = args.return_type().clone();
+        let scalars: Option<Vec<ScalarValue>> = args
+            .args
+            .iter()
+            .map(|a| match a {
+                ColumnarValue::Scalar(s) => Some(s.clone()),
+                ColumnarValue::Array(_) => None,
+            })
+            .collect();
+        if let Some(scalars) = scalars {
+            return Ok(ColumnarValue::Scalar(self.call(&scalars, &returns)?));
+        }
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let mut out = Vec::with_capacity(args.number_rows);
+        for row in 0..args.number_rows {
+            let values = arrays.iter().map(|a| ScalarValue::try_from_array(a, row)).collect::<DfResult<Vec<_>>>()?;
+            out.push(self.call(&values, &returns)?);
+        }
+        if out.is_empty() {
+            return Ok(ColumnarValue::Array(new_empty_array(&returns)));
+        }
+        Ok(ColumnarValue::Array(ScalarValue::iter_to_array(out)?))
+    }
+}
+
+fn text(value: impl Into<String>) -> ScalarValue {
+    ScalarValue::Utf8(Some(value.into()))
+}
+
+/// An argument as an OID (or any integer; numeric strings count, as `'16385'` does in
+/// PostgreSQL where an untyped literal meets an oid parameter).
+fn oid(value: &ScalarValue) -> Option<i64> {
+    use ScalarValue as S;
+    match value {
+        S::Int8(v) => v.map(i64::from),
+        S::Int16(v) => v.map(i64::from),
+        S::Int32(v) => v.map(i64::from),
+        S::Int64(v) => *v,
+        S::UInt8(v) => v.map(i64::from),
+        S::UInt16(v) => v.map(i64::from),
+        S::UInt32(v) => v.map(i64::from),
+        S::UInt64(v) => v.and_then(|v| i64::try_from(v).ok()),
+        S::Utf8(Some(s)) | S::LargeUtf8(Some(s)) | S::Utf8View(Some(s)) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// An argument as text.
+fn string(value: &ScalarValue) -> String {
+    match value {
+        ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn flag(value: &ScalarValue) -> Option<bool> {
+    match value {
+        ScalarValue::Boolean(b) => *b,
+        other => match string(other).to_ascii_lowercase().as_str() {
+            "t" | "true" | "on" | "1" => Some(true),
+            "f" | "false" | "off" | "0" => Some(false),
+            _ => None,
+        },
+    }
+}
+
+fn builtin_function(value: &ScalarValue) -> Option<&'static (i64, &'static str, &'static [i64], i64)> {
+    let oid = oid(value)?;
+    oids::BUILTIN_FUNCTIONS.iter().find(|f| f.0 == oid)
+}
+
+fn no_text(_: &Model, _: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
+    Ok(ScalarValue::Utf8(None))
+}
+
+/// Privileges are not enforced: every connected user may do everything.
+fn granted(_: &Model, _: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
+    Ok(ScalarValue::Boolean(Some(true)))
+}
+
+/// Relation sizes: the OLAP copy is in memory and SQLite pages are shared, so there is no
+/// per-relation on-disk size to report.
+fn no_bytes(_: &Model, _: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
+    Ok(ScalarValue::Int64(Some(0)))
+}
+
+fn version(_: &Model, _: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
+    Ok(text(format!(
+        "PostgreSQL {} on {}-{}, compiled by rustc, 64-bit",
+        rhei_engine::SERVER_VERSION,
+        std::env::consts::ARCH,
+        std::env::consts::OS
+    )))
+}
+
+fn current_database(model: &Model, _: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
+    Ok(text(model.conn.database.as_str()))
+}
+
+fn current_user(model: &Model, _: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
+    Ok(text(model.conn.user.as_str()))
+}
+
+fn current_schemas(_: &Model, args: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
+    let names: &[&str] = if flag(&args[0]) == Some(true) { &["pg_catalog", "public"] } else { &["public"] };
+    let values: Vec<ScalarValue> = names.iter().map(|n| text(*n)).collect();
+    Ok(ScalarValue::List(ScalarValue::new_list_nullable(&values, &DataType::Utf8)))
+}
+
+/// `current_setting(name [, missing_ok])`: 42704 for an unknown name unless `missing_ok`.
+fn current_setting(model: &Model, args: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
+    if args[0].is_null() {
+        return Ok(ScalarValue::Utf8(None));
+    }
+    let name = string(&args[0]);
+    match model.setting(&name) {
+        Some(value) => Ok(text(value)),
+        None if args.get(1).and_then(flag) == Some(true) => Ok(ScalarValue::Utf8(None)),
+        None => Err(EngineError::UndefinedParameter { name }),
+    }
+}
+
+fn table_is_visible(model: &Model, args: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
+    Ok(ScalarValue::Boolean(oid(&args[0]).and_then(|oid| model.is_visible(oid))))
+}
+
+/// `format_type(oid, typmod)`: NULL for a NULL type; a NULL typmod means none.
+fn format_type(_: &Model, args: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
+    let Some(type_oid) = oid(&args[0]) else { return Ok(ScalarValue::Utf8(None)) };
+    let typmod = oid(&args[1]).and_then(|m| i32::try_from(m).ok());
+    Ok(text(oids::format_type(type_oid, typmod)))
+}
+
+/// `pg_get_indexdef(oid [, column, pretty])`: the whole definition, or with a column number
+/// above 0 just that key column's name.
+fn index_def(model: &Model, args: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
+    let Some(relation) = oid(&args[0]).and_then(|oid| model.relation(oid)) else { return Ok(ScalarValue::Utf8(None)) };
+    let Some(index) = &relation.index else { return Ok(ScalarValue::Utf8(None)) };
+    match args.get(1).and_then(oid).filter(|&column| column > 0) {
+        Some(column) => Ok(ScalarValue::Utf8(
+            usize::try_from(column - 1).ok().and_then(|i| index.key_names.get(i)).map(|n| quote_ident(n)),
+        )),
+        None => Ok(text(index.index_def(&relation.name))),
+    }
+}
+
+fn constraint_def(model: &Model, args: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
+    let index = oid(&args[0]).and_then(|oid| model.relation(oid)).and_then(|r| r.index.as_ref());
+    Ok(ScalarValue::Utf8(index.map(|i| i.constraint_def())))
+}
+
+fn encoding_to_char(_: &Model, args: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
+    Ok(text(match oid(&args[0]) {
+        Some(0) => "SQL_ASCII",
+        Some(6) => "UTF8",
+        _ => "",
+    }))
+}
+
+fn relation_is_publishable(model: &Model, args: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
+    let relation = oid(&args[0]).and_then(|oid| model.relation(oid));
+    Ok(ScalarValue::Boolean(Some(relation.is_some_and(|r| r.table_id.is_some()))))
+}
+
+/// `pg_size_pretty(bigint)`, rounding as PostgreSQL 15 does (half away from zero, switching
+/// unit at 10240 of the smaller one).
+fn size_pretty(_: &Model, args: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
+    let Some(mut size) = oid(&args[0]) else { return Ok(ScalarValue::Utf8(None)) };
+    const LIMIT: i64 = 10 * 1024;
+    const LIMIT2: i64 = LIMIT * 2 - 1;
+    let half_rounded = |x: i64| (x + if x < 0 { -1 } else { 1 }) / 2;
+    if size.abs() < LIMIT {
+        return Ok(text(format!("{size} bytes")));
+    }
+    // One extra bit is kept for rounding.
+    size >>= 9;
+    for unit in ["kB", "MB", "GB", "TB"] {
+        if size.abs() < LIMIT2 {
+            return Ok(text(format!("{} {unit}", half_rounded(size))));
+        }
+        size >>= 10;
+    }
+    Ok(text(format!("{} PB", half_rounded(size))))
+}
+
+fn list_len(value: &ScalarValue) -> Option<usize> {
+    match value {
+        ScalarValue::List(list) if !list.is_null(0) => Some(list.value(0).len()),
+        ScalarValue::LargeList(list) if !list.is_null(0) => Some(list.value(0).len()),
+        _ => None,
+    }
+}
+
+/// `array_upper(array, 1)`: the length of a non-empty one-dimensional array, else NULL.
+fn array_upper(_: &Model, args: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
+    let len = list_len(&args[0]).filter(|n| *n > 0 && oid(&args[1]) == Some(1));
+    Ok(ScalarValue::Int32(len.and_then(|n| i32::try_from(n).ok())))
+}
+
+fn array_lower(_: &Model, args: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
+    let len = list_len(&args[0]).filter(|n| *n > 0 && oid(&args[1]) == Some(1));
+    Ok(ScalarValue::Int32(len.map(|_| 1)))
+}
+
+/// An empty array for an empty or NULL one; mapping over elements is not supported.
+fn array_map_of_empty(_: &Model, args: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
+    match (&args[0], list_len(&args[0])) {
+        (ScalarValue::List(list), Some(0)) => Ok(ScalarValue::List(list.clone())),
+        (ScalarValue::List(list), None) => {
+            let element = match list.data_type() {
+                DataType::List(field) => field.data_type().clone(),
+                _ => DataType::Utf8,
+            };
+            Ok(ScalarValue::List(ScalarValue::new_list_nullable(&[], &element)))
+        }
+        (ScalarValue::Null, _) => Ok(ScalarValue::List(ScalarValue::new_list_nullable(&[], &DataType::Utf8))),
+        _ => Err(EngineError::FeatureNotSupported {
+            what: "ARRAY(SELECT ... FROM unnest(array)) over a non-empty array".into(),
+        }),
+    }
+}
+
+/// `to_regclass(text)`: the OID of a relation name, or NULL.
+fn to_regclass(model: &Model, args: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
+    Ok(ScalarValue::Int64(relation_oid(model, &string(&args[0]))))
+}
+
+/// `regclassin`: a relation name (or an OID in digits) to its OID; 42P01 if there is none.
+fn regclass_in(model: &Model, args: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
+    let name = string(&args[0]);
+    let oid = match name.trim().parse::<i64>() {
+        Ok(oid) => oid,
+        Err(_) => relation_oid(model, &name).ok_or(EngineError::UndefinedTable { name })?,
+    };
+    Ok(ScalarValue::Int64(Some(oid)))
+}
+
+/// `regtypein`: a type name (or an OID in digits) to its OID; 42704 if there is none.
+fn regtype_in(_: &Model, args: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
+    let name = string(&args[0]);
+    let oid = match name.trim().parse::<i64>() {
+        Ok(oid) => oid,
+        Err(_) => oids::type_oid_by_name(&name).ok_or(EngineError::UndefinedType { name })?,
+    };
+    Ok(ScalarValue::Int64(Some(oid)))
+}
+
+/// Resolves `name` or `schema.name` (quoted parts keep their case, others fold) to an OID.
+pub fn relation_oid(model: &Model, name: &str) -> Option<i64> {
+    let parts = split_qualified(name)?;
+    match parts.as_slice() {
+        [table] => model.relation_by_name(None, table).map(|r| r.oid),
+        [schema, table] => model.relation_by_name(Some(schema), table).map(|r| r.oid),
+        [_, schema, table] => model.relation_by_name(Some(schema), table).map(|r| r.oid),
+        _ => None,
+    }
+}
+
+/// Splits a possibly qualified, possibly quoted name as PostgreSQL's `stringToQualifiedNameList`.
+fn split_qualified(name: &str) -> Option<Vec<String>> {
+    let mut parts = Vec::new();
+    let mut chars = name.trim().chars().peekable();
+    loop {
+        let mut part = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            loop {
+                match chars.next()? {
+                    '"' if chars.peek() == Some(&'"') => {
+                        chars.next();
+                        part.push('"');
+                    }
+                    '"' => break,
+                    c => part.push(c),
+                }
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c == '.' {
+                    break;
+                }
+                part.push(c.to_ascii_lowercase());
+                chars.next();
+            }
+            part = part.trim().to_string();
+        }
+        if part.is_empty() {
+            return None;
+        }
+        parts.push(part);
+        match chars.next() {
+            None => return Some(parts),
+            Some('.') => continue,
+            Some(_) => return None,
+        }
+    }
+}
+
+/// `regclassout`: a relation's name, schema-qualified when its schema is not on the search
+/// path; an unknown OID prints as the number.
+pub fn regclass_name(model: &Model, oid: i64) -> String {
+    match model.relation(oid) {
+        Some(r) if model.is_visible(oid) == Some(true) => quote_ident(&r.name),
+        Some(r) => format!("{}.{}", r.namespace_name(), quote_ident(&r.name)),
+        None => oid.to_string(),
+    }
+}
+
+fn regclass_out(model: &Model, args: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
+    Ok(ScalarValue::Utf8(oid(&args[0]).map(|oid| regclass_name(model, oid))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::model::ConnectionInfo;
+    use rhei_engine::catalog::Catalog;
+
+    fn model() -> Model {
+        let conn = ConnectionInfo { user: "alice".into(), database: "db".into(), pid: 42 };
+        Model::new(&Catalog::default(), conn, vec![("TimeZone".into(), "UTC".into())])
+    }
+
+    #[test]
+    fn current_setting_follows_postgres() {
+        let m = model();
+        assert_eq!(current_setting(&m, &[text("timezone")]).unwrap(), text("UTC"));
+        let err = current_setting(&m, &[text("nope")]).unwrap_err();
+        assert_eq!(err.sqlstate(), "42704");
+        assert_eq!(
+            current_setting(&m, &[text("nope"), ScalarValue::Boolean(Some(true))]).unwrap(),
+            ScalarValue::Utf8(None)
+        );
+    }
+
+    #[test]
+    fn sizes_print_like_pg_size_pretty() {
+        let m = model();
+        let pretty = |n: i64| string(&size_pretty(&m, &[ScalarValue::Int64(Some(n))]).unwrap());
+        assert_eq!(pretty(0), "0 bytes");
+        assert_eq!(pretty(10239), "10239 bytes");
+        assert_eq!(pretty(10240), "10 kB");
+        assert_eq!(pretty(1_000_000_000), "954 MB");
+    }
+
+    #[test]
+    fn qualified_names_split_like_postgres() {
+        assert_eq!(split_qualified("Public.\"My T\""), Some(vec!["public".into(), "My T".into()]));
+        assert_eq!(split_qualified("a..b"), None);
+        assert_eq!(relation_oid(&model(), "pg_catalog.pg_class"), Some(1259));
+        assert_eq!(relation_oid(&model(), "missing"), None);
+    }
+}

@@ -1,0 +1,225 @@
+//! PostgreSQL's system catalogs (`pg_catalog`) and `information_schema`, so psql's `\d`
+//! family and drivers' metadata queries work against rhei.
+//!
+//! A query that reads a catalog relation or calls a catalog function, and no user table, is
+//! answered here instead of by the engine: the statement is rewritten out of PostgreSQL-only
+//! syntax ([`rewrite`]), then planned and run by a DataFusion context made for this one query,
+//! whose `pg_catalog` and `information_schema` schemas hold in-memory tables built on demand
+//! from the engine's catalog snapshot ([`tables`], over the [`model`]) and whose functions are
+//! PostgreSQL's ([`functions`]). Routing of every other query is untouched.
+//!
+//! OIDs exist only here ([`oids`]); they are derived from table ids, so they are stable while a
+//! table exists. The catalogs are tiny, so they are built per query and run on the calling
+//! (network) runtime: planning and scanning them costs less than a hop to the OLAP runtime.
+//! Nothing here writes; a catalog query sees the engine's catalog snapshot of the moment.
+
+mod functions;
+mod model;
+mod oids;
+mod rewrite;
+mod subquery;
+mod tables;
+
+use std::any::Any;
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use async_trait::async_trait;
+use datafusion::catalog::{SchemaProvider, TableProvider};
+use datafusion::common::{DataFusionError, Result as DfResult, ScalarValue};
+use datafusion::datasource::MemTable;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::sql::parser::Statement as DfStatement;
+use datafusion::sql::sqlparser::ast::Statement;
+use rhei_engine::catalog::Catalog;
+use rhei_engine::olap::datafusion::classify;
+use rhei_engine::olap::{conform_batch, result_schema};
+use rhei_engine::{Description, EngineError, Prepared, Route, RowStream, Session, TransactionStatus};
+
+pub use model::ConnectionInfo;
+use model::Model;
+use tables::{Namespace, SYSTEM_TABLES, system_table};
+
+/// Answers `prepared` from the catalogs if it is a catalog query; `None` means it is the
+/// engine's to run. Cancellation-safe: nothing is shared or written.
+///
+/// # Errors
+/// Planning and execution errors with their SQLSTATEs (42P01 for an unknown catalog relation,
+/// 42883 for an unknown function, ...); 25P02 in a failed transaction.
+pub async fn answer(
+    session: &Session,
+    conn: &ConnectionInfo,
+    prepared: &Prepared,
+    params: &[ScalarValue],
+) -> Result<Option<RowStream>, EngineError> {
+    let Some(query) = CatalogQuery::recognize(session, conn, prepared) else { return Ok(None) };
+    if session.transaction_status() == TransactionStatus::Failed {
+        return Err(EngineError::InFailedTransaction);
+    }
+    let (schema, batches) = query.run(params).await?;
+    Ok(Some(RowStream::from_batches(schema, Route::Oltp, "SELECT", batches)))
+}
+
+/// The parameter types and result columns of a catalog query (extended protocol Describe);
+/// `None` if `prepared` is not one.
+///
+/// # Errors
+/// As [`answer`], for errors found while planning.
+pub async fn describe(
+    session: &Session,
+    conn: &ConnectionInfo,
+    prepared: &Prepared,
+) -> Result<Option<Description>, EngineError> {
+    match CatalogQuery::recognize(session, conn, prepared) {
+        Some(query) => query.describe().await.map(Some),
+        None => Ok(None),
+    }
+}
+
+/// A statement recognized as a catalog query, with what answering it needs.
+struct CatalogQuery {
+    statement: Statement,
+    model: Arc<Model>,
+}
+
+impl CatalogQuery {
+    fn recognize(session: &Session, conn: &ConnectionInfo, prepared: &Prepared) -> Option<Self> {
+        let statement = prepared.statement()?;
+        let catalog = session.catalog();
+        if prepared.is_explain_route() || !rewrite::is_catalog_query(statement, &catalog) {
+            return None;
+        }
+        let settings = session.settings().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Some(Self::new(statement.clone(), &catalog, conn.clone(), settings))
+    }
+
+    fn new(statement: Statement, catalog: &Catalog, conn: ConnectionInfo, settings: Vec<(String, String)>) -> Self {
+        Self { statement, model: Arc::new(Model::new(catalog, conn, settings)) }
+    }
+
+    /// Runs the query to completion.
+    async fn run(&self, params: &[ScalarValue]) -> Result<(SchemaRef, Vec<RecordBatch>), EngineError> {
+        let (ctx, plan) = self.plan().await?;
+        let plan =
+            if params.is_empty() { plan } else { plan.with_param_values(params.to_vec()).map_err(engine_error)? };
+        let schema = self.result_schema(&plan);
+        let batches =
+            ctx.execute_logical_plan(plan).await.map_err(engine_error)?.collect().await.map_err(engine_error)?;
+        let batches = batches.into_iter().map(|b| conform_batch(b, &schema)).collect::<Result<Vec<_>, _>>()?;
+        Ok((schema, batches))
+    }
+
+    async fn describe(&self) -> Result<Description, EngineError> {
+        let (_, plan) = self.plan().await?;
+        let mut params: Vec<Option<DataType>> = Vec::new();
+        for (name, ty) in plan.get_parameter_types().map_err(engine_error)? {
+            let Some(n) = name.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()).filter(|n| *n > 0) else {
+                continue;
+            };
+            if params.len() < n {
+                params.resize(n, None);
+            }
+            params[n - 1] = ty;
+        }
+        Ok(Description { params, columns: Some(self.result_schema(&plan)) })
+    }
+
+    async fn plan(&self) -> Result<(SessionContext, LogicalPlan), EngineError> {
+        let mut statement = self.statement.clone();
+        rewrite::rewrite(&mut statement, &self.model)?;
+        let ctx = context(&self.model)?;
+        let plan =
+            ctx.state().statement_to_plan(DfStatement::Statement(Box::new(statement))).await.map_err(engine_error)?;
+        Ok((ctx, plan))
+    }
+
+    /// The result columns: the plan's, typed as every rhei result is, named as PostgreSQL
+    /// names them.
+    fn result_schema(&self, plan: &LogicalPlan) -> SchemaRef {
+        let schema = result_schema(&Arc::new(plan.schema().as_arrow().clone()));
+        let names = match &self.statement {
+            Statement::Query(query) => rhei_engine::naming::output_names(query),
+            _ => None,
+        };
+        match names {
+            Some(names) if names.len() == schema.fields().len() => Arc::new(Schema::new(
+                schema.fields().iter().zip(names).map(|(f, n)| f.as_ref().clone().with_name(n)).collect::<Vec<Field>>(),
+            )),
+            _ => schema,
+        }
+    }
+}
+
+/// A DataFusion context with the catalogs and functions of one query.
+fn context(model: &Arc<Model>) -> Result<SessionContext, EngineError> {
+    let mut config = SessionConfig::new().with_target_partitions(1).with_information_schema(false);
+    config.options_mut().sql_parser.dialect = datafusion::config::Dialect::PostgreSQL;
+    // `::text` must give the same Utf8 as a stored text column, not a string view.
+    config.options_mut().sql_parser.map_string_types_to_utf8view = false;
+    let ctx = SessionContext::new_with_config(config);
+    let catalog = ctx
+        .catalog(&ctx.state().config_options().catalog.default_catalog)
+        .ok_or_else(|| EngineError::Internal("the catalog context has no default catalog".into()))?;
+    for namespace in [Namespace::PgCatalog, Namespace::InformationSchema] {
+        catalog
+            .register_schema(namespace.name(), Arc::new(SystemSchema { namespace, model: model.clone() }))
+            .map_err(engine_error)?;
+    }
+    for udf in functions::udfs(model) {
+        ctx.register_udf(udf);
+    }
+    Ok(ctx)
+}
+
+/// One system schema; each table is built when a query first names it.
+#[derive(Debug)]
+struct SystemSchema {
+    namespace: Namespace,
+    model: Arc<Model>,
+}
+
+#[async_trait]
+impl SchemaProvider for SystemSchema {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn table_names(&self) -> Vec<String> {
+        SYSTEM_TABLES.iter().filter(|t| t.namespace == self.namespace).map(|t| t.name.to_string()).collect()
+    }
+
+    async fn table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
+        let Some(table) = system_table(self.namespace, name) else { return Ok(None) };
+        let batch = table.batch(&self.model).map_err(|e| DataFusionError::External(Box::new(e)))?;
+        Ok(Some(Arc::new(MemTable::try_new(table.schema(), vec![vec![batch]])?)))
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        system_table(self.namespace, name).is_some()
+    }
+}
+
+/// A DataFusion error as the engine's: an [`EngineError`] a catalog function raised keeps its
+/// SQLSTATE; anything else is classified as the OLAP engine classifies it.
+fn engine_error(err: DataFusionError) -> EngineError {
+    match err {
+        DataFusionError::External(inner) => match inner.downcast::<EngineError>() {
+            Ok(engine) => *engine,
+            Err(inner) => match inner.downcast::<DataFusionError>() {
+                Ok(df) => engine_error(*df),
+                Err(inner) => classify(DataFusionError::External(inner)),
+            },
+        },
+        DataFusionError::Context(_, inner) | DataFusionError::Diagnostic(_, inner) => engine_error(*inner),
+        DataFusionError::ArrowError(arrow, context) => match *arrow {
+            arrow::error::ArrowError::ExternalError(inner) => engine_error(DataFusionError::External(inner)),
+            other => classify(DataFusionError::ArrowError(Box::new(other), context)),
+        },
+        other => classify(other),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,525 @@
+//! rhei's catalog as PostgreSQL objects: every relation (user tables, the indexes that enforce
+//! their primary keys and UNIQUE constraints, and the system catalogs themselves) with its OID,
+//! namespace and columns. Both the catalog tables and the functions that look objects up by OID
+//! (`pg_get_indexdef`, `::regclass`) read this one model, so they always agree.
+//!
+//! A model is built per query from an immutable engine catalog snapshot and never changes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rhei_engine::catalog::{Catalog, TableDef, TableId};
+
+use crate::catalog::oids;
+use crate::catalog::tables::{self, Namespace};
+
+/// Who is asking: the startup parameters and backend pid of the client's connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionInfo {
+    pub user: String,
+    pub database: String,
+    pub pid: i32,
+}
+
+impl ConnectionInfo {
+    /// The user and database a client connected as (PostgreSQL's defaults when it sent none:
+    /// the database is named after the user).
+    pub fn of(client: &impl pgwire::api::ClientInfo) -> Self {
+        let metadata = client.metadata();
+        let user = metadata.get("user").filter(|u| !u.is_empty()).cloned().unwrap_or_else(|| "rhei".to_string());
+        let database = metadata.get("database").filter(|d| !d.is_empty()).cloned().unwrap_or_else(|| user.clone());
+        Self { user, database, pid: client.pid_and_secret_key().0 }
+    }
+}
+
+/// `relkind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelKind {
+    Table,
+    Index,
+    View,
+}
+
+impl RelKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Table => "r",
+            Self::Index => "i",
+            Self::View => "v",
+        }
+    }
+}
+
+/// One column of a relation.
+#[derive(Debug, Clone)]
+pub struct Attribute {
+    pub name: String,
+    pub type_oid: i64,
+    pub typmod: i32,
+    pub not_null: bool,
+    /// The DEFAULT expression as `pg_get_expr` prints it.
+    pub default: Option<String>,
+}
+
+/// What an index (relkind `i`) indexes; the constraint it enforces has the same OID and name.
+#[derive(Debug, Clone)]
+pub struct Index {
+    pub table_oid: i64,
+    pub table_name: String,
+    pub is_primary: bool,
+    /// Attribute numbers (1-based) of the indexed table columns, in key order.
+    pub keys: Vec<i16>,
+    pub key_names: Vec<String>,
+}
+
+impl Index {
+    fn column_list(&self) -> String {
+        self.key_names.iter().map(|n| quote_ident(n)).collect::<Vec<_>>().join(", ")
+    }
+
+    /// `pg_get_constraintdef`: `PRIMARY KEY (id)`, `UNIQUE (a, b)`.
+    pub fn constraint_def(&self) -> String {
+        let kind = if self.is_primary { "PRIMARY KEY" } else { "UNIQUE" };
+        format!("{kind} ({})", self.column_list())
+    }
+
+    /// `pg_get_indexdef`: the CREATE INDEX statement that would rebuild it.
+    pub fn index_def(&self, name: &str) -> String {
+        format!(
+            "CREATE UNIQUE INDEX {} ON public.{} USING btree ({})",
+            quote_ident(name),
+            quote_ident(&self.table_name),
+            self.column_list()
+        )
+    }
+}
+
+/// A relation as `pg_class` lists it.
+#[derive(Debug, Clone)]
+pub struct Relation {
+    pub oid: i64,
+    pub name: String,
+    pub namespace: i64,
+    pub kind: RelKind,
+    /// For user tables: the engine's id, from which OIDs of dependent objects derive.
+    pub table_id: Option<TableId>,
+    pub columns: Vec<Attribute>,
+    /// For indexes: what they index.
+    pub index: Option<Index>,
+    /// For tables: whether any index is defined on it.
+    pub has_index: bool,
+}
+
+impl Relation {
+    pub fn namespace_name(&self) -> &'static str {
+        namespace_name(self.namespace).unwrap_or("public")
+    }
+}
+
+/// The name of a namespace OID.
+pub fn namespace_name(oid: i64) -> Option<&'static str> {
+    match oid {
+        oids::PG_CATALOG_NAMESPACE => Some("pg_catalog"),
+        oids::PUBLIC_NAMESPACE => Some("public"),
+        oids::INFORMATION_SCHEMA_NAMESPACE => Some("information_schema"),
+        oids::PG_TOAST_NAMESPACE => Some("pg_toast"),
+        _ => None,
+    }
+}
+
+/// Everything the catalog tables and functions of one query see.
+#[derive(Debug)]
+pub struct Model {
+    pub conn: ConnectionInfo,
+    /// Session settings, as `SHOW ALL` lists them.
+    pub settings: Vec<(String, String)>,
+    pub relations: Vec<Relation>,
+    by_oid: HashMap<i64, usize>,
+}
+
+impl Model {
+    pub fn new(catalog: &Catalog, conn: ConnectionInfo, settings: Vec<(String, String)>) -> Self {
+        let mut relations = Vec::new();
+        for table in tables::SYSTEM_TABLES {
+            let namespace = match table.namespace {
+                Namespace::PgCatalog => oids::PG_CATALOG_NAMESPACE,
+                Namespace::InformationSchema => oids::INFORMATION_SCHEMA_NAMESPACE,
+            };
+            relations.push(Relation {
+                oid: table.oid,
+                name: table.name.to_string(),
+                namespace,
+                kind: if table.is_view { RelKind::View } else { RelKind::Table },
+                table_id: None,
+                columns: table
+                    .columns
+                    .iter()
+                    .map(|(name, col)| Attribute {
+                        name: (*name).to_string(),
+                        type_oid: col.type_oid(),
+                        typmod: -1,
+                        not_null: false,
+                        default: None,
+                    })
+                    .collect(),
+                index: None,
+                has_index: false,
+            });
+        }
+        let mut public_names: Vec<String> = catalog.tables().map(|t| t.name.clone()).collect();
+        for table in catalog.tables() {
+            add_user_table(&mut relations, &mut public_names, table);
+        }
+        let by_oid = relations.iter().enumerate().map(|(i, r)| (r.oid, i)).collect();
+        Self { conn, settings, relations, by_oid }
+    }
+
+    /// A relation by OID.
+    pub fn relation(&self, oid: i64) -> Option<&Relation> {
+        self.by_oid.get(&oid).map(|&i| &self.relations[i])
+    }
+
+    /// A relation by name, as `'name'::regclass` resolves it: `schema.name`, or an unqualified
+    /// name looked up in `pg_catalog`, then `public` (the search path).
+    pub fn relation_by_name(&self, schema: Option<&str>, name: &str) -> Option<&Relation> {
+        let find = |ns: i64| self.relations.iter().find(|r| r.namespace == ns && r.name == name);
+        match schema {
+            Some(schema) => {
+                let ns = [oids::PG_CATALOG_NAMESPACE, oids::PUBLIC_NAMESPACE, oids::INFORMATION_SCHEMA_NAMESPACE]
+                    .into_iter()
+                    .find(|ns| namespace_name(*ns) == Some(schema))?;
+                find(ns)
+            }
+            None => find(oids::PG_CATALOG_NAMESPACE).or_else(|| find(oids::PUBLIC_NAMESPACE)),
+        }
+    }
+
+    /// Whether a relation is visible without qualification (its namespace is on the search
+    /// path, which is `pg_catalog, public` here).
+    pub fn is_visible(&self, oid: i64) -> Option<bool> {
+        self.relation(oid).map(|r| matches!(r.namespace, oids::PG_CATALOG_NAMESPACE | oids::PUBLIC_NAMESPACE))
+    }
+
+    /// User tables (relkind `r` in `public`).
+    pub fn user_tables(&self) -> impl Iterator<Item = &Relation> {
+        self.relations.iter().filter(|r| r.namespace == oids::PUBLIC_NAMESPACE && r.kind == RelKind::Table)
+    }
+
+    /// Indexes of user tables (all of them enforce a constraint).
+    pub fn indexes(&self) -> impl Iterator<Item = (&Relation, &Index)> {
+        self.relations.iter().filter_map(|r| r.index.as_ref().map(|i| (r, i)))
+    }
+
+    /// A role name by OID, as `pg_get_userbyid` gives it.
+    pub fn role_name(&self, oid: i64) -> String {
+        match oid {
+            oids::SUPERUSER_ROLE => self.conn.user.clone(),
+            oids::DATABASE_OWNER_ROLE => "pg_database_owner".to_string(),
+            other => format!("unknown (OID={other})"),
+        }
+    }
+
+    /// A setting's value (names are case-insensitive).
+    pub fn setting(&self, name: &str) -> Option<&str> {
+        self.settings.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Adds a user table and the indexes of its primary key and UNIQUE constraints, named as
+/// PostgreSQL names them (`t_pkey`, `t_a_b_key`, with a number appended on a clash).
+fn add_user_table(relations: &mut Vec<Relation>, public_names: &mut Vec<String>, table: &Arc<TableDef>) {
+    let oid = oids::table_oid(table.id);
+    let columns: Vec<Attribute> = table
+        .columns
+        .iter()
+        .map(|c| {
+            let (type_oid, typmod) = oids::type_of(&c.ty);
+            let default = match (&c.default_sql, c.is_serial) {
+                (Some(sql), _) => Some(sql.clone()),
+                (None, true) => Some(format!("nextval('{}'::regclass)", serial_sequence(&table.name, &c.name))),
+                (None, false) => None,
+            };
+            Attribute { name: c.name.clone(), type_oid, typmod, not_null: c.not_null, default }
+        })
+        .collect();
+    let mut keys: Vec<(bool, &[usize])> = Vec::new();
+    if !table.primary_key.is_empty() {
+        keys.push((true, &table.primary_key));
+    }
+    keys.extend(table.unique.iter().map(|u| (false, u.as_slice())));
+    relations.push(Relation {
+        oid,
+        name: table.name.clone(),
+        namespace: oids::PUBLIC_NAMESPACE,
+        kind: RelKind::Table,
+        table_id: Some(table.id),
+        columns: columns.clone(),
+        index: None,
+        has_index: !keys.is_empty(),
+    });
+    for (k, (is_primary, positions)) in keys.into_iter().enumerate() {
+        let key_names: Vec<String> = positions.iter().map(|&i| table.columns[i].name.clone()).collect();
+        let base = if is_primary { table.pkey_name() } else { format!("{}_{}_key", table.name, key_names.join("_")) };
+        let name = unique_name(public_names, base);
+        public_names.push(name.clone());
+        relations.push(Relation {
+            oid: oids::index_oid(table.id, k),
+            name,
+            namespace: oids::PUBLIC_NAMESPACE,
+            kind: RelKind::Index,
+            table_id: None,
+            columns: positions.iter().map(|&i| Attribute { default: None, ..columns[i].clone() }).collect(),
+            index: Some(Index {
+                table_oid: oid,
+                table_name: table.name.clone(),
+                is_primary,
+                keys: positions.iter().map(|&i| i as i16 + 1).collect(),
+                key_names,
+            }),
+            has_index: false,
+        });
+    }
+}
+
+/// The sequence PostgreSQL creates for a serial column.
+fn serial_sequence(table: &str, column: &str) -> String {
+    format!("{table}_{column}_seq")
+}
+
+/// `base`, or `base1`, `base2`, ... whichever is not taken (PostgreSQL's ChooseRelationName).
+fn unique_name(taken: &[String], base: String) -> String {
+    if !taken.contains(&base) {
+        return base;
+    }
+    (1..).map(|n| format!("{base}{n}")).find(|name| !taken.contains(name)).unwrap_or(base)
+}
+
+/// Quotes an identifier only where PostgreSQL's `quote_ident` would: names that are not all
+/// lower-case letters, digits, `_` and `$` (not starting with a digit or `$`), and keywords.
+pub fn quote_ident(name: &str) -> String {
+    let plain = name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$')
+        && !RESERVED_KEYWORDS.contains(&name);
+    if plain { name.to_string() } else { format!("\"{}\"", name.replace('"', "\"\"")) }
+}
+
+/// PostgreSQL 15's keywords that `quote_ident` quotes (every category but unreserved).
+const RESERVED_KEYWORDS: &[&str] = &[
+    "all",
+    "analyse",
+    "analyze",
+    "and",
+    "any",
+    "array",
+    "as",
+    "asc",
+    "asymmetric",
+    "authorization",
+    "between",
+    "bigint",
+    "binary",
+    "bit",
+    "boolean",
+    "both",
+    "case",
+    "cast",
+    "char",
+    "character",
+    "check",
+    "coalesce",
+    "collate",
+    "collation",
+    "column",
+    "concurrently",
+    "constraint",
+    "create",
+    "cross",
+    "current_catalog",
+    "current_date",
+    "current_role",
+    "current_schema",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "dec",
+    "decimal",
+    "default",
+    "deferrable",
+    "desc",
+    "distinct",
+    "do",
+    "else",
+    "end",
+    "except",
+    "exists",
+    "extract",
+    "false",
+    "fetch",
+    "float",
+    "for",
+    "foreign",
+    "freeze",
+    "from",
+    "full",
+    "grant",
+    "greatest",
+    "group",
+    "grouping",
+    "having",
+    "ilike",
+    "in",
+    "initially",
+    "inner",
+    "inout",
+    "int",
+    "integer",
+    "intersect",
+    "interval",
+    "into",
+    "is",
+    "isnull",
+    "join",
+    "json",
+    "lateral",
+    "leading",
+    "least",
+    "left",
+    "like",
+    "limit",
+    "localtime",
+    "localtimestamp",
+    "national",
+    "natural",
+    "nchar",
+    "none",
+    "normalize",
+    "not",
+    "notnull",
+    "null",
+    "nullif",
+    "numeric",
+    "offset",
+    "on",
+    "only",
+    "or",
+    "order",
+    "out",
+    "outer",
+    "overlaps",
+    "overlay",
+    "placing",
+    "position",
+    "precision",
+    "primary",
+    "real",
+    "references",
+    "returning",
+    "right",
+    "row",
+    "select",
+    "session_user",
+    "setof",
+    "similar",
+    "smallint",
+    "some",
+    "substring",
+    "symmetric",
+    "system_user",
+    "table",
+    "tablesample",
+    "then",
+    "time",
+    "timestamp",
+    "to",
+    "trailing",
+    "treat",
+    "trim",
+    "true",
+    "union",
+    "unique",
+    "user",
+    "using",
+    "values",
+    "varchar",
+    "variadic",
+    "verbose",
+    "when",
+    "where",
+    "window",
+    "with",
+    "xmlattributes",
+    "xmlconcat",
+    "xmlelement",
+    "xmlexists",
+    "xmlforest",
+    "xmlnamespaces",
+    "xmlparse",
+    "xmlpi",
+    "xmlroot",
+    "xmlserialize",
+    "xmltable",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rhei_engine::catalog::{ColumnDef, PgType};
+
+    fn catalog() -> Catalog {
+        let col = |name: &str, ty, not_null| ColumnDef {
+            name: name.into(),
+            ty,
+            not_null,
+            is_serial: false,
+            default_sql: None,
+        };
+        Catalog::from_tables([TableDef {
+            id: TableId(1),
+            name: "t".into(),
+            columns: vec![
+                ColumnDef { is_serial: true, ..col("id", PgType::Int4, true) },
+                col("a", PgType::Text, false),
+                col("b", PgType::Int4, false),
+            ],
+            primary_key: vec![0],
+            unique: vec![vec![1, 2]],
+        }])
+    }
+
+    fn model() -> Model {
+        let conn = ConnectionInfo { user: "alice".into(), database: "db".into(), pid: 7 };
+        Model::new(&catalog(), conn, Vec::new())
+    }
+
+    #[test]
+    fn tables_get_indexes_named_like_postgres() {
+        let model = model();
+        let names: Vec<&str> = model.indexes().map(|(r, _)| r.name.as_str()).collect();
+        assert_eq!(names, vec!["t_pkey", "t_a_b_key"]);
+        let (_, pkey) = model.indexes().next().unwrap();
+        assert_eq!(pkey.constraint_def(), "PRIMARY KEY (id)");
+        assert_eq!(pkey.index_def("t_pkey"), "CREATE UNIQUE INDEX t_pkey ON public.t USING btree (id)");
+        let table = model.relation(16385).unwrap();
+        assert!(table.has_index);
+        assert_eq!(table.columns[0].default.as_deref(), Some("nextval('t_id_seq'::regclass)"));
+    }
+
+    #[test]
+    fn names_resolve_through_the_search_path() {
+        let model = model();
+        assert_eq!(model.relation_by_name(None, "t").map(|r| r.oid), Some(16385));
+        assert_eq!(model.relation_by_name(None, "pg_class").map(|r| r.oid), Some(1259));
+        assert_eq!(model.relation_by_name(Some("information_schema"), "tables").map(|r| r.kind), Some(RelKind::View));
+        assert!(model.relation_by_name(None, "tables").is_none());
+        assert_eq!(model.is_visible(1259), Some(true));
+        assert_eq!(model.is_visible(13425), Some(false));
+    }
+
+    #[test]
+    fn identifiers_are_quoted_only_when_needed() {
+        assert_eq!(quote_ident("abc_1"), "abc_1");
+        assert_eq!(quote_ident("My T"), "\"My T\"");
+        assert_eq!(quote_ident("user"), "\"user\"");
+        assert_eq!(quote_ident("1a"), "\"1a\"");
+    }
+}

@@ -776,10 +776,9 @@ impl Session {
             shape,
         };
         let done = self.engine.writer.run(self.id, self.txn.is_some(), WriteOp::Statement(sqlite)).await?;
-        if self.txn.is_none() && self.consistency == Consistency::Strong {
-            // Nudge sync so a following analytical query rarely has to wait for it.
-            self.engine.sync.request();
-        }
+        // No sync nudge here: a sync step per write would cost every writer CPU and a log
+        // prune; the background interval and the catch-up of the next analytical query (which
+        // waits for exactly this commit in strong mode) keep the copy fresh.
         match (returning, done.schema) {
             (Some(_), Some(schema)) => Ok(Output::Rows(RowStream::buffered(schema, Route::Oltp, verb, done.batches))),
             _ => Ok(Output::Command(CommandTag::with_rows(verb, done.rows_affected))),

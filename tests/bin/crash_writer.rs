@@ -20,15 +20,25 @@ async fn main() {
     writeln!(out, "ready").expect("stdout");
     out.flush().expect("stdout");
     let mut id = start;
+    // Each write is announced (lower case, flushed) before it runs and confirmed (upper case)
+    // after the engine acknowledged it: a kill between the two leaves that one write in doubt,
+    // and the test accepts either outcome for it and only for it.
+    let announce = |out: &mut std::io::StdoutLock<'_>, line: String| {
+        writeln!(out, "{line}").expect("stdout");
+        out.flush().expect("stdout");
+    };
     loop {
         id += 1;
+        announce(&mut out, format!("i {id}"));
         engine.execute(&format!("INSERT INTO t VALUES ({id}, {id}, 'row {id}')")).await.expect("insert");
         writeln!(out, "I {id}").expect("stdout");
         if id % 3 == 0 {
+            announce(&mut out, format!("u {}", id - 1));
             engine.execute(&format!("UPDATE t SET v = v + 1000, note = NULL WHERE id = {}", id - 1)).await.expect("update");
             writeln!(out, "U {}", id - 1).expect("stdout");
         }
         if id % 5 == 0 {
+            announce(&mut out, format!("d {}", id - 2));
             engine.execute(&format!("DELETE FROM t WHERE id = {}", id - 2)).await.expect("delete");
             writeln!(out, "D {}", id - 2).expect("stdout");
         }

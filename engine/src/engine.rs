@@ -91,8 +91,12 @@ impl EngineInner {
         self.plans.lock().for_catalog(catalog).descriptions.get(sql).cloned()
     }
 
-    pub(crate) fn cache_description(&self, sql: &str, description: &crate::describe::Description) {
-        let catalog = self.catalog();
+    /// Caches a Describe result under the catalog it was computed with (DDL that ran
+    /// meanwhile makes it stale, so it must not be stored under the newer catalog).
+    pub(crate) fn cache_description(&self, sql: &str, catalog: Arc<Catalog>, description: &crate::describe::Description) {
+        if !Arc::ptr_eq(&catalog, &self.catalog()) {
+            return;
+        }
         let mut plans = self.plans.lock();
         let plans = plans.for_catalog(catalog);
         if plans.descriptions.len() >= PLAN_CACHE_ENTRIES {

@@ -413,9 +413,10 @@ impl Session {
         if cacheable && let Some(description) = self.engine.cached_description(&prepared.sql) {
             return Ok(description);
         }
+        let catalog = self.engine.catalog();
         let description = self.describe_uncached(prepared, stmt).await?;
         if cacheable {
-            self.engine.cache_description(&prepared.sql, &description);
+            self.engine.cache_description(&prepared.sql, catalog, &description);
         }
         Ok(description)
     }

@@ -21,13 +21,14 @@ use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::ArrayElemTypeDef;
 use datafusion::sql::sqlparser::ast::{
-    BinaryOperator, CastKind, DataType as SqlType, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentList,
+    BinaryOperator, CastKind, DataType as SqlType, Expr,
     FunctionArguments, Ident, ObjectName, ObjectNamePart, Query, Select, SelectItem, SetExpr, Statement, TableFactor,
     Value, ValueWithSpan, Visit, VisitMut, Visitor, VisitorMut, visit_expressions_mut,
 };
 use rhei_engine::EngineError;
 use rhei_engine::catalog::{Catalog, normalize_ident};
 use rhei_engine::naming::expr_name;
+use rhei_engine::translate::call;
 
 use crate::catalog::functions::{self, relation_oid};
 use crate::catalog::model::{Model, namespace_name};
@@ -433,23 +434,6 @@ fn plain_type(name: &str) -> Option<SqlType> {
 
 fn cast(kind: &CastKind, expr: Expr, data_type: SqlType) -> Expr {
     Expr::Cast { kind: kind.clone(), expr: Box::new(expr), data_type, array: false, format: None }
-}
-
-fn call(name: &str, args: Vec<Expr>) -> Expr {
-    Expr::Function(Function {
-        name: ObjectName::from(vec![Ident::new(name)]),
-        uses_odbc_syntax: false,
-        parameters: FunctionArguments::None,
-        args: FunctionArguments::List(FunctionArgumentList {
-            duplicate_treatment: None,
-            args: args.into_iter().map(|e| FunctionArg::Unnamed(FunctionArgExpr::Expr(e))).collect(),
-            clauses: Vec::new(),
-        }),
-        filter: None,
-        null_treatment: None,
-        over: None,
-        within_group: Vec::new(),
-    })
 }
 
 fn string_literal(expr: &Expr) -> Option<&str> {

@@ -23,12 +23,13 @@ use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken;
 use datafusion::sql::sqlparser::ast::{
-    BinaryOperator, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentClause, FunctionArgumentList,
-    FunctionArguments, GroupByExpr, Ident, JoinOperator, ObjectName, OrderByExpr, OrderByKind, Query, Select,
+    BinaryOperator, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentClause,
+    FunctionArguments, GroupByExpr, Ident, JoinOperator, OrderByExpr, OrderByKind, Query, Select,
     SelectItem, SetExpr, TableFactor, Value, ValueWithSpan, Visit, Visitor, visit_expressions, visit_expressions_mut,
 };
 use rhei_engine::EngineError;
 use rhei_engine::catalog::normalize_ident;
+use rhei_engine::translate::call;
 
 use crate::catalog::model::Model;
 use crate::catalog::tables::{Namespace, SystemTable, system_table};
@@ -49,21 +50,13 @@ const AGGREGATES: &[&str] = &[
     "last_value",
 ];
 
-fn call(name: &str, args: Vec<Expr>, clauses: Vec<FunctionArgumentClause>) -> Expr {
-    Expr::Function(Function {
-        name: ObjectName::from(vec![Ident::new(name)]),
-        uses_odbc_syntax: false,
-        parameters: FunctionArguments::None,
-        args: FunctionArguments::List(FunctionArgumentList {
-            duplicate_treatment: None,
-            args: args.into_iter().map(|e| FunctionArg::Unnamed(FunctionArgExpr::Expr(e))).collect(),
-            clauses,
-        }),
-        filter: None,
-        null_treatment: None,
-        over: None,
-        within_group: Vec::new(),
-    })
+/// A call with clauses inside its argument list (`array_agg(x ORDER BY y)`).
+fn call_with_clauses(name: &str, args: Vec<Expr>, clauses: Vec<FunctionArgumentClause>) -> Expr {
+    let mut expr = call(name, args);
+    if let Expr::Function(Function { args: FunctionArguments::List(list), .. }) = &mut expr {
+        list.clauses = clauses;
+    }
+    expr
 }
 
 fn null() -> Expr {
@@ -134,7 +127,7 @@ pub fn exists_as_max(query: &Query, negated: bool, counter: &mut usize) -> Optio
     let mut query = query.clone();
     let select = plain_select(&mut query).filter(|s| !is_grouped(s))?;
     let one = Expr::value(Value::Number("1".into(), false));
-    select.projection = vec![SelectItem::UnnamedExpr(call("max", vec![one], Vec::new()))];
+    select.projection = vec![SelectItem::UnnamedExpr(call("max", vec![one]))];
     let max = Box::new(decorrelate(&query, counter).unwrap_or_else(|| Expr::Subquery(Box::new(query))));
     Some(if negated { Expr::IsNull(max) } else { Expr::IsNotNull(max) })
 }
@@ -179,7 +172,7 @@ pub fn array_of(query: &Query) -> Result<Expr, EngineError> {
             .collect();
         clauses.push(FunctionArgumentClause::OrderBy(exprs));
     }
-    select.projection = vec![SelectItem::UnnamedExpr(call("array_agg", vec![element], clauses))];
+    select.projection = vec![SelectItem::UnnamedExpr(call_with_clauses("array_agg", vec![element], clauses))];
     Ok(Expr::Subquery(Box::new(query)))
 }
 
@@ -215,9 +208,9 @@ fn unnest_map(query: &Query) -> Option<Expr> {
         _ => false,
     };
     Some(if is_identity {
-        call("coalesce", vec![array.clone(), call("make_array", Vec::new(), Vec::new())], Vec::new())
+        call("coalesce", vec![array.clone(), call("make_array", Vec::new())])
     } else {
-        call("array_map_of_empty", vec![array.clone()], Vec::new())
+        call("array_map_of_empty", vec![array.clone()])
     })
 }
 
@@ -382,7 +375,7 @@ pub fn decorrelate(query: &Query, counter: &mut usize) -> Option<Expr> {
                 return None;
             }
         };
-        let expr = if is_aggregated(&expr) { expr } else { call("max", vec![expr], Vec::new()) };
+        let expr = if is_aggregated(&expr) { expr } else { call("max", vec![expr]) };
         *counter += 1;
         *item = SelectItem::ExprWithAlias { expr, alias: Ident::with_quote('"', format!("rhei_subquery_{counter}")) };
     }

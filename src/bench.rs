@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use rhei::{EngineConfig, HtapEngine, Synchronous};
+use rhei::{EngineConfig, HtapEngine, ScalarValue, Synchronous};
 use serde_json::json;
 
 /// Sizes of one run.
@@ -128,6 +128,35 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<serde_json::Value> {
     });
     engine.close();
 
+    // The same with a prepared statement and parameters, as drivers using the extended
+    // protocol send it (one parse, values bound per execution).
+    let engine = open(&dir.path().join("prepared"), false).await?;
+    engine.execute("CREATE TABLE t (id bigint PRIMARY KEY, v text)").await?;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..options.writers {
+        let engine = engine.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut session = engine.session();
+            let insert = session.parse("INSERT INTO t VALUES ($1, $2)")?.remove(0);
+            for i in 0..per_writer {
+                let id = ScalarValue::Int64(Some((w * per_writer + i) as i64));
+                session.execute_prepared(&insert, &[id, ScalarValue::Utf8(Some("value".into()))]).await?;
+            }
+            Ok::<_, rhei::EngineError>(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    figures.push(Figure {
+        name: "prepared single-row inserts, concurrent",
+        value: per_sec(per_writer * options.writers, started.elapsed()),
+        unit: "rows/s",
+        baseline: Some((baseline_single, "plain rusqlite, 1 writer")),
+    });
+    engine.close();
+
     // Multi-row inserts.
     let engine = open(&dir.path().join("batch"), false).await?;
     engine.execute("CREATE TABLE t (id bigint PRIMARY KEY, v text)").await?;
@@ -171,7 +200,11 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<serde_json::Value> {
         baseline: Some((per_sec(options.sync_events, insert_took.mul_f64(options.sync_events as f64 / options.batch_rows as f64)), "rhei's own multi-row insert rate")),
     });
 
-    // Read-your-writes wait with an empty log: strong vs eventual, same query.
+    // Read-your-writes wait with an empty log: strong vs eventual, same query, on a small
+    // table so the figure is the wait and not the scan.
+    engine.execute("CREATE TABLE w (id bigint PRIMARY KEY, v text)").await?;
+    engine.execute(&format!("INSERT INTO w VALUES {}", values(0, 1_000))).await?;
+    engine.sync_now().await?;
     let strong = latency(&engine, options.waits).await?;
     engine.close();
     let engine = open(&dir.path().join("sync"), true).await?;
@@ -204,13 +237,13 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<serde_json::Value> {
     Ok(json!({"suite": "engine", "figures": json_rows}))
 }
 
-/// p50 and p99 of an OLAP-routed aggregate on a table with nothing to sync.
+/// p50 and p99 of an OLAP-routed aggregate on a small table with nothing to sync.
 async fn latency(engine: &HtapEngine, n: usize) -> anyhow::Result<(Duration, Duration)> {
     let engine = Arc::new(engine.clone());
     let mut times = Vec::with_capacity(n);
     for _ in 0..n {
         let started = Instant::now();
-        engine.query("SELECT count(*) FROM t WHERE id < 10").await?;
+        engine.query("SELECT count(*) FROM w WHERE id < 10").await?;
         times.push(started.elapsed());
     }
     times.sort();

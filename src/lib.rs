@@ -17,7 +17,8 @@
 
 pub use rhei_config::{Config, ConfigError, RawConfig};
 pub use rhei_engine::{
-    Consistency, EngineConfig, EngineError, HtapEngine, Output, Route, RouteDecision, RowStream, Session, SyncStatus,
+    Consistency, EngineConfig, EngineError, HtapEngine, Output, Prepared, Route, RouteDecision, RowStream, ScalarValue, Session,
+    SyncStatus,
     Synchronous, TableSyncStatus,
 };
 pub use rhei_proxy::serve;

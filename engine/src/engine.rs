@@ -15,20 +15,27 @@ use crate::catalog::Catalog;
 use crate::error::{EngineError, Result};
 use crate::olap::OlapBackend;
 use crate::olap::datafusion::DataFusionOlap;
+use crate::oltp::checkpoint::Checkpointer;
 use crate::oltp::reader::ReaderPool;
 use crate::oltp::writer::{OltpWriter, SharedCatalog};
 use crate::output::Output;
 use crate::router::Route;
-use crate::session::Session;
+use crate::router::RouteDecision;
+use crate::session::{Prepared, ReadPlan, Session, WritePlan};
+use crate::translate::TranslateOptions;
 use crate::sync::SyncHandle;
 
 /// Result types planned for OLTP queries and Describe results, keyed by statement text;
 /// valid for one catalog (cleared when DDL swaps it).
-struct PlanCache {
+pub(crate) struct PlanCache {
     /// Held (not just its address) so a later catalog can never reuse the address.
     catalog: Option<Arc<Catalog>>,
     types: HashMap<String, Option<Arc<Vec<DataType>>>>,
     descriptions: HashMap<String, crate::describe::Description>,
+    pub(crate) writes: Translations<WritePlan>,
+    pub(crate) reads: Translations<ReadPlan>,
+    /// The automatic route of each query text.
+    routes: HashMap<String, RouteDecision>,
 }
 
 impl PlanCache {
@@ -37,12 +44,57 @@ impl PlanCache {
             self.catalog = Some(catalog);
             self.types.clear();
             self.descriptions.clear();
+            self.writes.clear();
+            self.reads.clear();
+            self.routes.clear();
         }
         self
     }
 }
 
 const PLAN_CACHE_ENTRIES: usize = 4096;
+
+/// Statements translated for SQLite, per text, one per set of translation options seen
+/// (usually one).
+pub(crate) struct Translations<T>(HashMap<String, Vec<(TranslateOptions, Arc<T>)>>);
+
+impl<T> Default for Translations<T> {
+    fn default() -> Self {
+        Self(HashMap::new())
+    }
+}
+
+impl<T> Translations<T> {
+    fn get(&self, sql: &str, opts: TranslateOptions) -> Option<Arc<T>> {
+        self.0.get(sql)?.iter().find(|(o, _)| *o == opts).map(|(_, plan)| plan.clone())
+    }
+
+    fn insert(&mut self, sql: &str, opts: TranslateOptions, plan: Arc<T>) {
+        if sql.len() > CACHED_TEXT_MAX {
+            return;
+        }
+        if self.0.len() >= PLAN_CACHE_ENTRIES {
+            self.0.clear();
+        }
+        self.0.entry(sql.to_string()).or_default().push((opts, plan));
+    }
+
+    fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
+/// Statement texts longer than this are parsed and planned every time (a multi-megabyte
+/// INSERT would otherwise stay in memory as a cache key).
+const CACHED_TEXT_MAX: usize = 64 * 1024;
+
+/// The parse of one statement text (independent of the catalog, so never invalidated).
+pub(crate) struct ParsedText {
+    pub(crate) statements: Vec<Prepared>,
+    /// For a text with lifted literals: whether running it with the lifted values means the
+    /// same as the original text.
+    pub(crate) lift_safe: bool,
+}
 
 pub(crate) struct EngineInner {
     pub(crate) config: EngineConfig,
@@ -53,6 +105,8 @@ pub(crate) struct EngineInner {
     pub(crate) sync: SyncHandle,
     next_session: AtomicU64,
     plans: Mutex<PlanCache>,
+    parsed: Mutex<HashMap<String, Arc<ParsedText>>>,
+    _checkpointer: Checkpointer,
 }
 
 impl EngineInner {
@@ -61,14 +115,14 @@ impl EngineInner {
     }
 
     /// The column types DataFusion gives a query's result, so the same query answered by SQLite
-    /// has the same types. `None` if DataFusion cannot plan it (a SQLite-only function).
-    pub(crate) async fn planned_types(&self, query: &Query) -> Option<Arc<Vec<DataType>>> {
+    /// has the same types; cached under `key`, the statement text. `None` if DataFusion cannot
+    /// plan it (a SQLite-only function).
+    pub(crate) async fn planned_types(&self, key: &str, statement: impl FnOnce() -> Statement) -> Option<Arc<Vec<DataType>>> {
         let catalog = self.catalog();
-        let key = query.to_string();
-        if let Some(types) = self.plans.lock().for_catalog(catalog.clone()).types.get(&key) {
+        if let Some(types) = self.plans.lock().for_catalog(catalog.clone()).types.get(key) {
             return types.clone();
         }
-        let mut stmt = Statement::Query(Box::new(query.clone()));
+        let mut stmt = statement();
         crate::translate::olap::to_olap(&mut stmt, &catalog);
         let planned = self
             .olap
@@ -81,8 +135,71 @@ impl EngineInner {
         if plans.types.len() >= PLAN_CACHE_ENTRIES {
             plans.types.clear();
         }
-        plans.types.insert(key, planned.clone());
+        if key.len() <= CACHED_TEXT_MAX {
+            plans.types.insert(key.to_string(), planned.clone());
+        }
         planned
+    }
+
+    /// The automatic route of a query (no hint, override or transaction), cached per text.
+    pub(crate) fn auto_route(&self, key: &str, query: &Query) -> RouteDecision {
+        let catalog = self.catalog();
+        if let Some(decision) = self.plans.lock().for_catalog(catalog.clone()).routes.get(key) {
+            return decision.clone();
+        }
+        let decision = crate::router::route_query(query, &catalog);
+        if key.len() <= CACHED_TEXT_MAX {
+            let mut plans = self.plans.lock();
+            let plans = plans.for_catalog(catalog);
+            if plans.routes.len() >= PLAN_CACHE_ENTRIES {
+                plans.routes.clear();
+            }
+            plans.routes.insert(key.to_string(), decision.clone());
+        }
+        decision
+    }
+
+    /// A translation cached under the current catalog, from the cache `pick` chooses.
+    pub(crate) fn cached_translation<T>(
+        &self,
+        pick: fn(&mut PlanCache) -> &mut Translations<T>,
+        sql: &str,
+        opts: TranslateOptions,
+    ) -> Option<Arc<T>> {
+        let catalog = self.catalog();
+        let mut plans = self.plans.lock();
+        pick(plans.for_catalog(catalog)).get(sql, opts)
+    }
+
+    /// Caches a translation under the catalog it was made with.
+    pub(crate) fn cache_translation<T>(
+        &self,
+        pick: fn(&mut PlanCache) -> &mut Translations<T>,
+        sql: &str,
+        opts: TranslateOptions,
+        catalog: Arc<Catalog>,
+        plan: Arc<T>,
+    ) {
+        let mut plans = self.plans.lock();
+        pick(plans.for_catalog(catalog)).insert(sql, opts, plan);
+    }
+
+    /// The cached parse of a statement text.
+    pub(crate) fn parsed(&self, sql: &str) -> Option<Arc<ParsedText>> {
+        self.parsed.lock().get(sql).cloned()
+    }
+
+    /// Caches the parse of a statement text and returns it.
+    pub(crate) fn remember_parse(&self, sql: &str, statements: Vec<Prepared>, lift_safe: bool) -> Arc<ParsedText> {
+        let parsed = Arc::new(ParsedText { statements, lift_safe });
+        if sql.len() <= CACHED_TEXT_MAX {
+            let mut cache = self.parsed.lock();
+            if cache.len() >= PLAN_CACHE_ENTRIES {
+                cache.clear();
+            }
+            cache.insert(sql.to_string(), parsed.clone());
+        }
+        parsed
     }
 
     /// A cached Describe result for this statement text under the current catalog.
@@ -169,6 +286,7 @@ impl HtapEngine {
         let path = config.data_dir.join("oltp.db");
         let catalog: SharedCatalog = Arc::new(RwLock::new(Arc::new(Catalog::default())));
         let writer = OltpWriter::start(path.clone(), config.synchronous.pragma_value(), config.group_commit_max, catalog.clone())?;
+        let checkpointer = Checkpointer::start(path.clone(), config.synchronous.pragma_value())?;
         let readers = ReaderPool::start(path.clone(), config.readers, catalog.clone())?;
         let olap: Arc<dyn OlapBackend> = Arc::new(DataFusionOlap::new(config.olap_threads)?);
         let sync = SyncHandle::start(path, olap.clone(), writer.clone(), config.sync_interval, config.sync_batch_events)?;
@@ -180,7 +298,16 @@ impl HtapEngine {
             olap,
             sync,
             next_session: AtomicU64::new(1),
-            plans: Mutex::new(PlanCache { catalog: None, types: HashMap::new(), descriptions: HashMap::new() }),
+            plans: Mutex::new(PlanCache {
+                catalog: None,
+                types: HashMap::new(),
+                descriptions: HashMap::new(),
+                writes: Translations::default(),
+                reads: Translations::default(),
+                routes: HashMap::new(),
+            }),
+            parsed: Mutex::new(HashMap::new()),
+            _checkpointer: checkpointer,
         };
         Ok(Self { inner: Arc::new(inner) })
     }

@@ -13,6 +13,7 @@ pub mod catalog;
 pub mod copy;
 pub mod describe;
 mod engine;
+mod lift;
 pub mod error;
 pub mod naming;
 pub mod olap;

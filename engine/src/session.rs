@@ -51,17 +51,31 @@ struct Transaction {
 /// One parsed statement, ready to execute (possibly many times, with parameters).
 #[derive(Debug, Clone)]
 pub struct Prepared {
-    /// The statement as written.
+    /// The statement as written (with `$n` in place of lifted literals).
     pub sql: String,
-    statement: Option<Statement>,
+    statement: Option<Arc<Statement>>,
     explain_route: bool,
     hint: Option<Route>,
+    /// Literals taken out of the text by [`Session::parse_simple`], bound as its parameters.
+    lifted: Vec<ScalarValue>,
 }
 
 impl Prepared {
     /// The parsed statement; `None` for an empty query.
     pub fn statement(&self) -> Option<&Statement> {
-        self.statement.as_ref()
+        self.statement.as_deref()
+    }
+
+    /// The parsed statement as the client wrote it: with literals lifted by
+    /// [`Session::parse_simple`] put back (for front ends that answer some queries themselves).
+    pub fn statement_as_written(&self) -> Option<std::borrow::Cow<'_, Statement>> {
+        let stmt = self.statement.as_deref()?;
+        if self.lifted.is_empty() {
+            return Some(std::borrow::Cow::Borrowed(stmt));
+        }
+        let mut stmt = stmt.clone();
+        crate::lift::restore_literals(&mut stmt, &self.lifted);
+        Some(std::borrow::Cow::Owned(stmt))
     }
 
     /// Whether this is `EXPLAIN ROUTE ...`.
@@ -110,7 +124,9 @@ pub struct Session {
     txn: Option<Transaction>,
     route_override: RouteOverride,
     consistency: Consistency,
-    settings: BTreeMap<String, String>,
+    /// Settings changed from [`DEFAULT_SETTINGS`] (a session is opened per API call, so the
+    /// defaults are not copied into each).
+    changed: BTreeMap<String, String>,
     tz_offset_secs: i32,
 }
 
@@ -224,12 +240,12 @@ fn tz_offset(zone: &str) -> i32 {
 
 impl Session {
     pub(crate) fn new(engine: Arc<EngineInner>, id: SessionId) -> Self {
-        let settings = DEFAULT_SETTINGS.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect();
         let consistency = engine.config.consistency;
-        let mut session =
-            Self { engine, id, txn: None, route_override: RouteOverride::Auto, consistency, settings, tz_offset_secs: 0 };
-        session.settings.insert("rhei.consistency".into(), consistency.as_str().into());
-        session
+        let mut changed = BTreeMap::new();
+        if consistency != Consistency::Strong {
+            changed.insert("rhei.consistency".to_string(), consistency.as_str().to_string());
+        }
+        Self { engine, id, txn: None, route_override: RouteOverride::Auto, consistency, changed, tz_offset_secs: 0 }
     }
 
     /// This session's id (unique within the engine).
@@ -248,7 +264,10 @@ impl Session {
     /// A setting's current value (names are case-insensitive).
     pub fn setting(&self, name: &str) -> Option<&str> {
         let key = canonical_setting(name).map_or_else(|| name.to_ascii_lowercase(), str::to_string);
-        self.settings.get(&key).map(String::as_str)
+        self.changed
+            .get(&key)
+            .map(String::as_str)
+            .or_else(|| DEFAULT_SETTINGS.iter().find(|(k, _)| *k == key).map(|(_, v)| *v))
     }
 
     /// The engine's catalog as of now (an immutable snapshot), for front ends that answer
@@ -259,7 +278,10 @@ impl Session {
 
     /// All settings, as `SHOW ALL` lists them.
     pub fn settings(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.settings.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        let defaults = DEFAULT_SETTINGS.iter().filter(|(k, _)| !self.changed.contains_key(*k)).map(|(k, v)| (*k, *v));
+        let mut all: Vec<(&str, &str)> = defaults.chain(self.changed.iter().map(|(k, v)| (k.as_str(), v.as_str()))).collect();
+        all.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        all.into_iter()
     }
 
     /// Sets a setting, validating rhei's own (a front end uses this for startup parameters).
@@ -282,7 +304,7 @@ impl Session {
             }
             _ => {}
         }
-        self.settings.insert(key, value.to_string());
+        self.changed.insert(key, value.to_string());
         Ok(())
     }
 
@@ -304,6 +326,46 @@ impl Session {
     /// # Errors
     /// [`EngineError::Syntax`] when it does not parse.
     pub fn parse(&self, sql: &str) -> Result<Vec<Prepared>> {
+        if let Some(parsed) = self.engine.parsed(sql) {
+            return Ok(parsed.statements.clone());
+        }
+        let statements = self.parse_uncached(sql)?;
+        self.engine.remember_parse(sql, statements.clone(), false);
+        Ok(statements)
+    }
+
+    /// Parses a simple-protocol query string, whose statements run once with no parameters.
+    /// Writes that differ only in their literals share one parse and one translation: the
+    /// literals are lifted into parameters where that cannot change the meaning (see
+    /// [`crate::lift`]).
+    ///
+    /// # Errors
+    /// [`EngineError::Syntax`] when it does not parse.
+    pub fn parse_simple(&self, sql: &str) -> Result<Vec<Prepared>> {
+        let Some(lifted) = crate::lift::lift_literals(sql) else { return self.parse(sql) };
+        let parsed = match self.engine.parsed(&lifted.text) {
+            Some(parsed) => parsed,
+            None => {
+                let (statements, safe) = match self.parse_uncached(&lifted.text) {
+                    Ok(statements) => {
+                        let safe = matches!(statements.as_slice(), [p] if p.hint.is_none() && !p.explain_route
+                            && p.statement().is_some_and(|s| crate::lift::lift_is_safe(s, lifted.values.len())));
+                        (statements, safe)
+                    }
+                    Err(_) => (Vec::new(), false),
+                };
+                self.engine.remember_parse(&lifted.text, statements, safe)
+            }
+        };
+        if !parsed.lift_safe {
+            return self.parse(sql);
+        }
+        let mut statements = parsed.statements.clone();
+        statements[0].lifted = lifted.values;
+        Ok(statements)
+    }
+
+    fn parse_uncached(&self, sql: &str) -> Result<Vec<Prepared>> {
         let hint = leading_hint(sql);
         if let Some(body) = explain_route_body(sql) {
             let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, body).map_err(parse_error)?;
@@ -312,13 +374,20 @@ impl Session {
             }
             return Ok(vec![Prepared {
                 sql: sql.to_string(),
-                statement: statements.pop(),
+                statement: statements.pop().map(Arc::new),
                 explain_route: true,
                 hint: leading_hint(body).or(hint),
+                lifted: Vec::new(),
             }]);
         }
         if skip_comments(sql).trim_matches(|c: char| c == ';' || c.is_whitespace()).is_empty() {
-            return Ok(vec![Prepared { sql: sql.to_string(), statement: None, explain_route: false, hint: None }]);
+            return Ok(vec![Prepared {
+                sql: sql.to_string(),
+                statement: None,
+                explain_route: false,
+                hint: None,
+                lifted: Vec::new(),
+            }]);
         }
         let statements = match Parser::parse_sql(&PostgreSqlDialect {}, sql) {
             Ok(statements) => statements,
@@ -339,9 +408,10 @@ impl Session {
             .enumerate()
             .map(|(i, statement)| Prepared {
                 sql: if single { sql.to_string() } else { statement.to_string() },
-                statement: Some(statement),
+                statement: Some(Arc::new(statement)),
                 explain_route: false,
                 hint: if i == 0 { hint } else { None },
+                lifted: Vec::new(),
             })
             .collect())
     }
@@ -353,7 +423,7 @@ impl Session {
     /// The first statement's error.
     pub async fn execute(&mut self, sql: &str) -> Result<Vec<(Option<CommandTag>, Vec<RecordBatch>)>> {
         let mut out = Vec::new();
-        for prepared in self.parse(sql)? {
+        for prepared in self.parse_simple(sql)? {
             match self.execute_prepared(&prepared, &[]).await? {
                 Output::Rows(rows) => {
                     let command = rows.command();
@@ -381,7 +451,8 @@ impl Session {
     /// # Errors
     /// The statement's error; in a failed transaction, 25P02 for anything but its end.
     pub async fn execute_prepared(&mut self, prepared: &Prepared, params: &[ScalarValue]) -> Result<Output> {
-        let Some(stmt) = prepared.statement.as_ref() else { return Ok(Output::Empty) };
+        let Some(stmt) = prepared.statement.as_deref() else { return Ok(Output::Empty) };
+        let params = if params.is_empty() { prepared.lifted.as_slice() } else { params };
         if let Some(txn) = self.txn
             && txn.failed
             && !matches!(stmt, Statement::Rollback { .. } | Statement::Commit { .. })
@@ -404,7 +475,7 @@ impl Session {
     /// # Errors
     /// Unknown tables or columns, and queries neither engine can describe.
     pub async fn describe(&mut self, prepared: &Prepared) -> Result<Description> {
-        let Some(stmt) = prepared.statement.as_ref() else {
+        let Some(stmt) = prepared.statement.as_deref() else {
             return Ok(Description { params: Vec::new(), columns: None });
         };
         // Outside a transaction the answer depends only on the text and the catalog; drivers
@@ -524,8 +595,8 @@ impl Session {
             return Ok(Output::Rows(RowStream::buffered(batch.schema(), Route::Oltp, "EXPLAIN", vec![batch])));
         }
         match stmt {
-            Statement::Query(q) => self.query(q, prepared.hint, params).await,
-            Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) => self.dml(stmt, params).await,
+            Statement::Query(q) => self.query(prepared, q, params).await,
+            Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) => self.dml(prepared, stmt, params).await,
             Statement::CreateTable(create) => {
                 self.check_writable("CREATE TABLE")?;
                 let op = DdlOp::CreateTable { create: Box::new(create.clone()), opts: self.opts() };
@@ -657,7 +728,9 @@ impl Session {
                 }
             }
         };
-        match self.query(&query, hint, &[]).await? {
+        // The cache key of the query's plans is its own text, not the COPY statement's.
+        let prepared = Prepared { sql: query.to_string(), statement: None, explain_route: false, hint, lifted: Vec::new() };
+        match self.query(&prepared, &query, &[]).await? {
             Output::Rows(rows) => Ok(Output::CopyOut(rows, format)),
             _ => Err(EngineError::Internal("COPY TO query gave no rows".into())),
         }
@@ -715,34 +788,62 @@ impl Session {
         }
     }
 
-    async fn query(&mut self, query: &Query, hint: Option<Route>, params: &[ScalarValue]) -> Result<Output> {
-        let decision = self.decide_route(query, hint);
-        let names = naming::output_names(query);
+    async fn query(&mut self, prepared: &Prepared, query: &Query, params: &[ScalarValue]) -> Result<Output> {
+        let decision = match (self.txn, prepared.hint, self.route_override) {
+            (None, None, RouteOverride::Auto) => self.engine.auto_route(&prepared.sql, query),
+            _ => self.decide_route(query, prepared.hint),
+        };
         match decision.route {
             Route::Olap => {
                 if self.consistency == Consistency::Strong {
                     let target = *self.engine.writer.committed().borrow();
                     self.engine.sync.wait_for(target).await?;
                 }
+                let names = naming::output_names(query);
                 let mut stmt = Statement::Query(Box::new(query.clone()));
+                // DataFusion types a parameter by its context and a literal by its text:
+                // lifted literals go back into the text.
+                let params = if prepared.lifted.is_empty() {
+                    params.to_vec()
+                } else {
+                    crate::lift::restore_literals(&mut stmt, &prepared.lifted);
+                    Vec::new()
+                };
                 to_olap(&mut stmt, &self.engine.catalog());
-                let rows = self.engine.olap.query(stmt, params.to_vec()).await?;
+                let rows = self.engine.olap.query(stmt, params).await?;
                 Ok(Output::Rows(RowStream::channel(rows.schema, Route::Olap, rows.batches).renamed(names)))
             }
             Route::Oltp => {
-                let catalog = self.engine.catalog();
-                let mut stmt = Statement::Query(Box::new(query.clone()));
-                to_sqlite(&mut stmt, &catalog, self.opts())?;
-                let types = self.engine.planned_types(query).await;
-                let shape = ResultShape {
-                    names: names.map(|n| n.into_iter().map(Some).collect()).unwrap_or_default(),
-                    types: types.map(|t| t.iter().cloned().map(Some).collect()).unwrap_or_default(),
+                let opts = self.opts();
+                let plan = match self.engine.cached_translation(|p| &mut p.reads, &prepared.sql, opts) {
+                    Some(plan) => plan,
+                    None => {
+                        let catalog = self.engine.catalog();
+                        let mut stmt = Statement::Query(Box::new(query.clone()));
+                        to_sqlite(&mut stmt, &catalog, opts)?;
+                        let names = naming::output_names(query);
+                        let types = self
+                            .engine
+                            .planned_types(&prepared.sql, || {
+                                let mut original = Statement::Query(Box::new(query.clone()));
+                                crate::lift::restore_literals(&mut original, &prepared.lifted);
+                                original
+                            })
+                            .await;
+                        let shape = ResultShape {
+                            names: names.map(|n| n.into_iter().map(Some).collect()).unwrap_or_default(),
+                            types: types.map(|t| t.iter().cloned().map(Some).collect()).unwrap_or_default(),
+                        };
+                        let plan = Arc::new(ReadPlan { sql: stmt.to_string(), shape });
+                        self.engine.cache_translation(|p| &mut p.reads, &prepared.sql, opts, catalog, plan.clone());
+                        plan
+                    }
                 };
                 let sqlite = SqliteStatement {
-                    sql: stmt.to_string(),
+                    sql: plan.sql.clone(),
                     params: params.iter().map(sqlite_param).collect::<Result<_>>()?,
                     returns_rows: true,
-                    shape,
+                    shape: plan.shape.clone(),
                 };
                 if self.txn.is_some() {
                     let done = self.engine.writer.run(self.id, true, WriteOp::Statement(sqlite)).await?;
@@ -756,33 +857,31 @@ impl Session {
         }
     }
 
-    async fn dml(&mut self, stmt: &Statement, params: &[ScalarValue]) -> Result<Output> {
-        let (verb, returning) = match stmt {
-            Statement::Insert(i) => ("INSERT", i.returning.clone()),
-            Statement::Update(u) => ("UPDATE", u.returning.clone()),
-            Statement::Delete(d) => ("DELETE", d.returning.clone()),
-            _ => return Err(EngineError::Internal("not a DML statement".into())),
+    async fn dml(&mut self, prepared: &Prepared, stmt: &Statement, params: &[ScalarValue]) -> Result<Output> {
+        let opts = self.opts();
+        let plan = match self.engine.cached_translation(|p| &mut p.writes, &prepared.sql, opts) {
+            Some(plan) => plan,
+            None => {
+                let catalog = self.engine.catalog();
+                let plan = Arc::new(write_plan(stmt, &catalog, opts)?);
+                self.engine.cache_translation(|p| &mut p.writes, &prepared.sql, opts, catalog, plan.clone());
+                plan
+            }
         };
-        let target = dml_target(stmt)?;
-        self.check_writable(verb)?;
-        let catalog = self.engine.catalog();
-        let def = catalog.require(&target)?.clone();
-        let mut translated = stmt.clone();
-        to_sqlite(&mut translated, &catalog, self.opts())?;
-        let shape = returning.as_deref().map(|items| returning_shape(items, &def)).unwrap_or_default();
+        self.check_writable(plan.verb)?;
         let sqlite = SqliteStatement {
-            sql: translated.to_string(),
+            sql: plan.sql.clone(),
             params: params.iter().map(sqlite_param).collect::<Result<_>>()?,
-            returns_rows: returning.is_some(),
-            shape,
+            returns_rows: plan.returning,
+            shape: plan.shape.clone(),
         };
         let done = self.engine.writer.run(self.id, self.txn.is_some(), WriteOp::Statement(sqlite)).await?;
         // No sync nudge here: a sync step per write would cost every writer CPU and a log
         // prune; the background interval and the catch-up of the next analytical query (which
         // waits for exactly this commit in strong mode) keep the copy fresh.
-        match (returning, done.schema) {
-            (Some(_), Some(schema)) => Ok(Output::Rows(RowStream::buffered(schema, Route::Oltp, verb, done.batches))),
-            _ => Ok(Output::Command(CommandTag::with_rows(verb, done.rows_affected))),
+        match (plan.returning, done.schema) {
+            (true, Some(schema)) => Ok(Output::Rows(RowStream::buffered(schema, Route::Oltp, plan.verb, done.batches))),
+            _ => Ok(Output::Command(CommandTag::with_rows(plan.verb, done.rows_affected))),
         }
     }
 
@@ -863,7 +962,7 @@ impl Session {
         let name = variable.iter().map(|i| i.value.clone()).collect::<Vec<_>>().join(" ");
         let batch = if name.eq_ignore_ascii_case("all") {
             let (names, values): (Vec<String>, Vec<String>) =
-                self.settings.iter().map(|(k, v)| (k.clone(), v.clone())).unzip();
+                self.settings().map(|(k, v)| (k.to_string(), v.to_string())).unzip();
             RecordBatch::try_new(
                 Arc::new(Schema::new(vec![
                     Field::new("name", DataType::Utf8, false),
@@ -880,6 +979,43 @@ impl Session {
         };
         Ok(Output::Rows(RowStream::buffered(batch.schema(), Route::Oltp, "SHOW", vec![batch])))
     }
+}
+
+/// A query translated for SQLite, with the result's PostgreSQL names and types; cached like
+/// [`WritePlan`].
+#[derive(Debug)]
+pub(crate) struct ReadPlan {
+    sql: String,
+    shape: ResultShape,
+}
+
+/// A write translated for SQLite: depends only on the statement, the catalog and the session's
+/// translation options, so it is cached under the statement text.
+#[derive(Debug)]
+pub(crate) struct WritePlan {
+    verb: &'static str,
+    returning: bool,
+    sql: String,
+    shape: ResultShape,
+}
+
+fn write_plan(stmt: &Statement, catalog: &crate::catalog::Catalog, opts: TranslateOptions) -> Result<WritePlan> {
+    let (verb, returning) = match stmt {
+        Statement::Insert(i) => ("INSERT", i.returning.as_deref()),
+        Statement::Update(u) => ("UPDATE", u.returning.as_deref()),
+        Statement::Delete(d) => ("DELETE", d.returning.as_deref()),
+        _ => return Err(EngineError::Internal("not a DML statement".into())),
+    };
+    let target = dml_target(stmt)?;
+    let def = catalog.require(&target)?;
+    let mut translated = stmt.clone();
+    to_sqlite(&mut translated, catalog, opts)?;
+    Ok(WritePlan {
+        verb,
+        returning: returning.is_some(),
+        sql: translated.to_string(),
+        shape: returning.map(|items| returning_shape(items, def)).unwrap_or_default(),
+    })
 }
 
 fn explain_route_schema() -> SchemaRef {

@@ -239,7 +239,7 @@ impl SimpleQueryHandler for Connection {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let mut session = self.session.lock().await;
-        let statements = match session.parse(query) {
+        let statements = match session.parse_simple(query) {
             Ok(statements) => statements,
             Err(e) => return Ok(vec![Response::Error(Box::new(error_info(&e)))]),
         };

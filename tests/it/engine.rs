@@ -132,6 +132,9 @@ async fn errors_carry_postgres_sqlstates_and_apply_nothing() {
     assert_eq!(state("INSERT INTO t VALUES (3, NULL, 1)").await, "23502");
     assert_eq!(state("INSERT INTO t VALUES (4, 'x', 'abc')").await, "22P02");
     assert_eq!(state("INSERT INTO t VALUES (5, 'x', 70000)").await, "22003");
+    // The bad value is in the last row: SQLite's own statement rollback must take the first
+    // row and its change-log entry back (autocommit writes run without a savepoint).
+    assert_eq!(state("INSERT INTO t VALUES (6, 'x', 1), (7, 'y', 'abc')").await, "22P02");
     assert_eq!(state("SELECT * FROM missing").await, "42P01");
     assert_eq!(state("SELECT nope FROM t").await, "42703");
     assert_eq!(state("SELEC 1").await, "42601");
@@ -197,6 +200,72 @@ async fn many_updates_of_a_large_table_apply_incrementally() {
 }
 
 #[tokio::test]
+async fn writes_differing_only_in_literals_share_a_plan_and_keep_their_meaning() {
+    let (engine, _dir) = engine().await;
+    engine.execute_batch("CREATE TABLE t (id int PRIMARY KEY, v text, n numeric(6,2), d date)").await.unwrap();
+    // One shape, values of other kinds each time: each must mean what its literal says.
+    engine.execute("INSERT INTO t VALUES (1, 'a', 1.5, '2024-01-02')").await.unwrap();
+    engine.execute("INSERT INTO t VALUES ('2', 7, 3, '2024-02-03')").await.unwrap();
+    engine.execute("INSERT INTO t VALUES (3, 'it''s', -2.25, DATE '2024-03-04')").await.unwrap();
+    assert_eq!(engine.execute("INSERT INTO t VALUES ('x', 'b', 1, '2024-01-01')").await.unwrap_err().sqlstate(), "22P02");
+    assert_eq!(engine.execute("INSERT INTO t VALUES (9, 'b', 1, 'soon')").await.unwrap_err().sqlstate(), "22007");
+    engine.execute("UPDATE t SET n = n + 1 WHERE id = 1").await.unwrap();
+    engine.execute("UPDATE t SET n = n + -1 WHERE id = '2'").await.unwrap();
+    assert_eq!(engine.execute("DELETE FROM t WHERE id IN (5, 6)").await.unwrap(), 0);
+    assert_eq!(engine.execute("UPDATE t SET v = 'z' WHERE d BETWEEN '2024-02-01' AND '2024-12-31'").await.unwrap(), 2);
+    // A schema change retires translations cached under the old catalog.
+    engine.execute("ALTER TABLE t ADD COLUMN extra int").await.unwrap();
+    engine.execute("INSERT INTO t VALUES (4, 'd', 0, '2024-04-05')").await.unwrap();
+    engine.execute("INSERT INTO t VALUES (5, 'e', 0, '2024-04-05', 42)").await.unwrap();
+    let (oltp, olap) = both(&engine, "SELECT id, v, n, d, extra FROM t ORDER BY id").await;
+    assert_eq!(
+        oltp,
+        vec![
+            "1|a|2.50|2024-01-02|NULL",
+            "2|z|2.00|2024-02-03|NULL",
+            "3|z|-2.25|2024-03-04|NULL",
+            "4|d|0.00|2024-04-05|NULL",
+            "5|e|0.00|2024-04-05|42",
+        ]
+    );
+    assert_eq!(olap, oltp);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_write_leaves_the_writes_committed_with_it() {
+    let (engine, _dir) = engine().await;
+    engine.execute_batch("CREATE TABLE t (id int PRIMARY KEY, w int)").await.unwrap();
+    let mut tasks = Vec::new();
+    for w in 0..8 {
+        let engine = engine.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut failed = 0;
+            for i in 0..100 {
+                // Every writer also tries keys another writer owns: those fail with 23505
+                // inside groups whose other writes must still commit.
+                let id = if i % 10 == 9 { (w + 1) % 8 * 1000 } else { w * 1000 + i };
+                match engine.execute(&format!("INSERT INTO t VALUES ({id}, {w})")).await {
+                    Ok(_) => {}
+                    Err(e) => {
+                        assert_eq!(e.sqlstate(), "23505", "{e}");
+                        failed += 1;
+                    }
+                }
+            }
+            failed
+        }));
+    }
+    let mut failed = 0;
+    for t in tasks {
+        failed += t.await.unwrap();
+    }
+    let (oltp, olap) = both(&engine, "SELECT count(*) FROM t").await;
+    assert_eq!(oltp, vec![(800 - failed).to_string()]);
+    assert_eq!(olap, oltp);
+    assert_eq!(failed, 80, "each writer's ten borrowed keys were already taken");
+}
+
+#[tokio::test]
 async fn concurrent_writers_share_commits_and_lose_nothing() {
     let (engine, _dir) = engine().await;
     engine.execute_batch("CREATE TABLE t (id int PRIMARY KEY, w int)").await.unwrap();
@@ -215,4 +284,28 @@ async fn concurrent_writers_share_commits_and_lose_nothing() {
     let (oltp, olap) = both(&engine, "SELECT w, count(*) FROM t GROUP BY w ORDER BY w").await;
     assert_eq!(oltp, (0..8).map(|w| format!("{w}|50")).collect::<Vec<_>>());
     assert_eq!(sorted(olap), sorted(oltp));
+}
+
+#[tokio::test]
+async fn the_wal_is_checkpointed_into_the_data_file_off_the_writer() {
+    let (engine, dir) = engine().await;
+    engine.execute_batch("CREATE TABLE t (id int PRIMARY KEY, v text)").await.unwrap();
+    for i in 0..2_000 {
+        engine.execute(&format!("INSERT INTO t VALUES ({i}, 'value {i}')")).await.unwrap();
+    }
+    // The data file alone (without its -wal) holds only what has been checkpointed. The writer's
+    // own automatic checkpoint is far away (tens of thousands of pages), so rows there were
+    // copied by the checkpoint thread.
+    let mut seen = 0;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let copy = tempfile::tempdir().unwrap();
+        std::fs::copy(dir.path().join("oltp.db"), copy.path().join("alone.db")).unwrap();
+        let conn = rusqlite::Connection::open(copy.path().join("alone.db")).unwrap();
+        seen = conn.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0)).unwrap_or(0);
+        if seen == 2_000 {
+            break;
+        }
+    }
+    assert_eq!(seen, 2_000, "the data file alone has every committed row");
 }

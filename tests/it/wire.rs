@@ -33,6 +33,26 @@ async fn simple_and_extended_queries_with_parameters() {
         })
         .collect();
     assert_eq!(texts, vec!["apple", "pear", "plum", "42"]);
+    // Literals in simple queries are lifted into cached plans; each query still means its own
+    // values, on SQLite (point read), on DataFusion (aggregate) and in the system catalogs.
+    let text = |messages: Vec<tokio_postgres::SimpleQueryMessage>| -> Vec<String> {
+        messages
+            .iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(r) => Some((0..r.len()).map(|i| r.get(i).unwrap_or("NULL")).collect::<Vec<_>>().join("|")),
+                _ => None,
+            })
+            .collect()
+    };
+    for (id, name) in [(1, "apple"), (2, "pear"), (3, "plum")] {
+        let got = text(client.simple_query(&format!("SELECT name FROM items WHERE id = {id}")).await.unwrap());
+        assert_eq!(got, vec![name.to_string()]);
+        let got = text(client.simple_query(&format!("SELECT count(*), sum(price) FROM items WHERE id <= {id}")).await.unwrap());
+        let sums = ["1.50", "3.75", "3.75"];
+        assert_eq!(got, vec![format!("{id}|{}", sums[id as usize - 1])]);
+    }
+    let got = text(client.simple_query("SELECT relname FROM pg_catalog.pg_class WHERE relname = 'items'").await.unwrap());
+    assert_eq!(got, vec!["items"]);
     let updated = client.execute("UPDATE items SET name = $1 WHERE id > $2", &[&"x" as &(dyn tokio_postgres::types::ToSql + Sync), &1i32]).await.unwrap();
     assert_eq!(updated, 2);
 }

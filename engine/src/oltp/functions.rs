@@ -331,7 +331,7 @@ fn to_bytea(value: ValueRef<'_>) -> FnResult {
     };
     if let Some(hex) = text.strip_prefix(b"\\x") {
         let digits: Vec<u8> = hex.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
-        if digits.len() % 2 != 0 {
+        if !digits.len().is_multiple_of(2) {
             return Err(invalid("bytea", value));
         }
         let mut out = Vec::with_capacity(digits.len() / 2);

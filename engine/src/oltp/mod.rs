@@ -2,6 +2,7 @@
 //! ([`writer::OltpWriter`]) where every write and every explicit transaction runs, and a pool of
 //! readers ([`reader::ReaderPool`]). No `rusqlite::Connection` ever appears in async code.
 
+pub mod checkpoint;
 pub mod convert;
 pub mod functions;
 pub mod reader;
@@ -41,9 +42,9 @@ pub fn open_connection(path: &Path, read_only: bool, synchronous: &str) -> Resul
          PRAGMA foreign_keys = OFF; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; \
          PRAGMA synchronous = {synchronous};"
     );
-    conn.execute_batch(&pragmas).map_err(|e| classify(e))?;
+    conn.execute_batch(&pragmas).map_err(classify)?;
     if !read_only {
-        conn.execute_batch("PRAGMA journal_mode = WAL;").map_err(|e| classify(e))?;
+        conn.execute_batch("PRAGMA journal_mode = WAL;").map_err(classify)?;
     }
     functions::register(&conn).map_err(|e| EngineError::Sqlite(e.to_string()))?;
     conn.set_prepared_statement_cache_capacity(256);
@@ -179,7 +180,7 @@ pub fn run_statement(
             Some(table.columns[column].ty.arrow_type())
         })
         .collect();
-    let sqlite_names: Vec<String> = prepared.column_names().into_iter().map(str::to_string).collect();
+    let sqlite_names: Vec<String> = prepared.column_names().map(str::to_string).collect();
     let width = sqlite_names.len();
     let mut rows = prepared.raw_query();
     let mut builder: Option<BatchBuilder> = None;

@@ -88,13 +88,15 @@ impl OltpWriter {
     /// The file cannot be opened or its rhei tables created.
     pub fn start(path: PathBuf, synchronous: &str, group_max: usize, catalog: SharedCatalog) -> Result<Self> {
         let conn = open_connection(&path, false, synchronous)?;
+        conn.pragma_update(None, "wal_autocheckpoint", crate::oltp::checkpoint::WRITER_AUTOCHECKPOINT_PAGES)
+            .map_err(classify)?;
         conn.execute_batch(crate::capture::BOOTSTRAP_SQL).map_err(classify)?;
         *catalog.write() = Arc::new(store::load(&conn)?);
         let last: i64 = conn.query_row(LAST_SEQ_SQL, [], |r| r.get(0)).map_err(classify)?;
         let (committed_tx, committed) = watch::channel(last as u64);
         let (tx, rx) = mpsc::unbounded_channel();
         let mut state =
-            WriterState { conn, catalog, committed: committed_tx, group_max, queue: VecDeque::new(), owner: None };
+            WriterState { conn, catalog, committed: committed_tx, group_max, queue: VecDeque::new(), owner: None, last_group: 1, };
         thread::Builder::new()
             .name("rhei-oltp-writer".into())
             .spawn(move || state.run(rx))
@@ -120,7 +122,8 @@ impl OltpWriter {
         let _ = self.tx.send(Msg::Request(Request { session, in_txn: true, op: WriteOp::Rollback, reply }));
     }
 
-    /// Asks the writer to prune the change log up to `seq`.
+    /// Asks the writer to prune the change log below `seq`: the entry `seq` itself stays, so the
+    /// log's highest sequence (the next one's base, see `capture::LAST_SEQ_SQL`) never goes back.
     pub fn prune(&self, seq: u64) {
         let _ = self.tx.send(Msg::Prune(seq));
     }
@@ -139,7 +142,12 @@ struct WriterState {
     /// Requests that arrived while another session's transaction owned the writer.
     queue: VecDeque<Msg>,
     owner: Option<SessionId>,
+    /// Size of the previous group (see `group`).
+    last_group: usize,
 }
+
+/// The longest a group waits for the writers of the previous group to send again.
+const GATHER_WAIT: std::time::Duration = std::time::Duration::from_micros(100);
 
 /// Rows deleted from the change log per prune step, so pruning never stalls writers for long.
 const PRUNE_CHUNK: u64 = 200_000;
@@ -185,6 +193,27 @@ impl WriterState {
 
     fn exec_raw(&self, sql: &str) -> Result<()> {
         self.conn.execute_batch(sql).map_err(classify)
+    }
+
+    /// Runs one fixed statement through the prepared-statement cache (group commit runs
+    /// BEGIN/COMMIT for every group, and preparing them each time shows in profiles).
+    fn exec_cached(&self, sql: &str) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(classify)?;
+        stmt.raw_execute().map(|_| ()).map_err(classify)
+    }
+
+    /// Answers a group whose transaction could not be restarted: statements that already
+    /// failed keep their own error, the others get `error`.
+    fn fail_group(&mut self, batch: Vec<Request>, results: Vec<Result<Executed>>, error: EngineError) {
+        let message = error.to_string();
+        let mut results = results.into_iter();
+        for req in batch {
+            let result = match results.next() {
+                Some(Err(e)) => Err(e),
+                _ => Err(EngineError::Sqlite(message.clone())),
+            };
+            let _ = req.reply.send(result);
+        }
     }
 
     fn in_transaction(&mut self, req: Request) {
@@ -242,6 +271,11 @@ impl WriterState {
     /// Runs autocommit writes that are waiting together in one transaction.
     fn group(&mut self, first: Request, rx: &mut mpsc::UnboundedReceiver<Msg>) {
         let mut batch = vec![first];
+        // When the last group was larger than what is queued now, its writers are probably
+        // about to send their next writes: give them a moment (a few yields, bounded) so they
+        // share this commit instead of each paying for one. A lone writer never waits.
+        let waited_for = self.last_group.min(self.group_max);
+        let deadline = std::time::Instant::now() + GATHER_WAIT;
         while batch.len() < self.group_max {
             let next = match self.queue.pop_front() {
                 Some(msg) => Some(msg),
@@ -253,34 +287,57 @@ impl WriterState {
                     self.queue.push_front(other);
                     break;
                 }
+                None if batch.len() < waited_for && std::time::Instant::now() < deadline => thread::yield_now(),
                 None => break,
             }
         }
-        if let Err(e) = self.exec_raw("BEGIN IMMEDIATE") {
-            for req in batch {
-                let _ = req.reply.send(Err(EngineError::Sqlite(e.to_string())));
-            }
-            return;
+        self.last_group = batch.len();
+        if let Err(e) = self.exec_cached("BEGIN IMMEDIATE") {
+            return self.fail_group(batch, Vec::new(), e);
         }
-        let mut results = Vec::with_capacity(batch.len());
+        let mut results: Vec<Result<Executed>> = Vec::with_capacity(batch.len());
         let mut any_ddl = false;
         for req in &mut batch {
             let op = std::mem::replace(&mut req.op, WriteOp::Begin);
             any_ddl |= matches!(op, WriteOp::Ddl(_));
-            let result = match self.exec_raw("SAVEPOINT rhei_stmt") {
-                Ok(()) => {
-                    let r = self.execute(op);
-                    let end = if r.is_ok() { "RELEASE rhei_stmt" } else { "ROLLBACK TO rhei_stmt; RELEASE rhei_stmt" };
-                    match self.exec_raw(end) {
-                        Ok(()) => r,
-                        Err(e) => Err(e),
+            // SQLite undoes a failed statement by itself (its statement journal, triggers
+            // included); a savepoint is needed only where rhei's own work can fail after
+            // SQLite's statement succeeded: reading RETURNING rows, COPY's row loop, DDL.
+            let atomic_in_sqlite = matches!(&op, WriteOp::Statement(s) if !s.returns_rows);
+            let result = if atomic_in_sqlite {
+                self.execute(op)
+            } else {
+                match self.exec_cached("SAVEPOINT rhei_stmt") {
+                    Ok(()) => {
+                        let r = self.execute(op);
+                        let end = if r.is_ok() { "RELEASE rhei_stmt" } else { "ROLLBACK TO rhei_stmt" };
+                        match self.exec_cached(end).and_then(|()| if r.is_ok() { Ok(()) } else { self.exec_cached("RELEASE rhei_stmt") }) {
+                            Ok(()) => r,
+                            Err(e) => Err(e),
+                        }
+                    }
+                    Err(e) => Err(e),
+                }
+            };
+            if result.is_err() && self.conn.is_autocommit() {
+                // Some errors (disk full, I/O) make SQLite roll back the whole transaction:
+                // everything before this statement in the group is gone too, so those callers
+                // get the error and the rest start a fresh transaction.
+                let lost = result.as_ref().err().map(ToString::to_string).unwrap_or_default();
+                for earlier in results.iter_mut() {
+                    if earlier.is_ok() {
+                        *earlier = Err(EngineError::Sqlite(format!("transaction rolled back: {lost}")));
                     }
                 }
-                Err(e) => Err(e),
-            };
+                results.push(result);
+                if let Err(e) = self.exec_cached("BEGIN IMMEDIATE") {
+                    return self.fail_group(batch, results, e);
+                }
+                continue;
+            }
             results.push(result);
         }
-        match self.exec_raw("COMMIT") {
+        match self.exec_cached("COMMIT") {
             Ok(()) => {
                 self.publish_committed();
                 if any_ddl {
@@ -494,11 +551,12 @@ impl WriterState {
     }
 
     fn publish_committed(&self) {
-        match self.conn.query_row(LAST_SEQ_SQL, [], |r| r.get::<_, i64>(0)) {
+        let seq = self.conn.prepare_cached(LAST_SEQ_SQL).and_then(|mut stmt| stmt.query_row([], |r| r.get::<_, i64>(0)));
+        match seq {
             Ok(seq) => {
                 self.committed.send_if_modified(|current| {
-                    let changed = *current != seq as u64;
-                    *current = seq as u64;
+                    let changed = *current < seq as u64;
+                    *current = (*current).max(seq as u64);
                     changed
                 });
             }
@@ -510,7 +568,7 @@ impl WriterState {
         let mut from = 0u64;
         loop {
             let r = self.conn.execute(
-                "DELETE FROM _rhei_changelog WHERE seq IN (SELECT seq FROM _rhei_changelog WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3)",
+                "DELETE FROM _rhei_changelog WHERE seq IN (SELECT seq FROM _rhei_changelog WHERE seq > ?1 AND seq < ?2 ORDER BY seq LIMIT ?3)",
                 rusqlite::params![from as i64, upto as i64, PRUNE_CHUNK as i64],
             );
             match r {

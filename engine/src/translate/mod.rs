@@ -26,7 +26,7 @@ use crate::catalog::{Catalog, PgType, TableDef, normalize_ident, table_name};
 use crate::error::{EngineError, Result};
 
 /// Per-statement translation settings from the session.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct TranslateOptions {
     /// The session time zone's offset, seconds east of UTC, for timestamptz input without a zone.
     pub tz_offset_secs: i32,
@@ -173,7 +173,7 @@ fn is_literal_like(expr: &Expr) -> bool {
     )
 }
 
-fn is_comparison(op: &BinaryOperator) -> bool {
+pub(crate) fn is_comparison(op: &BinaryOperator) -> bool {
     matches!(
         op,
         BinaryOperator::Eq
@@ -584,6 +584,13 @@ fn convert_written_values(stmt: &mut Statement, scope: &Scope<'_>, opts: Transla
             if let Some(source) = insert.source.as_mut()
                 && let SetExpr::Values(values) = source.body.as_mut()
             {
+                // PostgreSQL fills columns a short VALUES row leaves out with their defaults;
+                // SQLite wants a value per column unless the columns are named.
+                let width = values.rows.iter().map(Vec::len).max().unwrap_or(0);
+                if insert.columns.is_empty() && width < def.columns.len() {
+                    insert.columns =
+                        def.columns[..width].iter().map(|c| datafusion::sql::sqlparser::ast::Ident::with_quote('"', &c.name)).collect();
+                }
                 for row in &mut values.rows {
                     if row.len() > targets.len() {
                         return Err(EngineError::syntax("INSERT has more expressions than target columns"));

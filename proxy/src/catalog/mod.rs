@@ -92,7 +92,7 @@ impl CatalogQuery {
             return None;
         }
         let settings = session.settings().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Some(Self::new(statement.clone(), &catalog, conn.clone(), settings))
+        Some(Self::new(prepared.statement_as_written()?.into_owned(), &catalog, conn.clone(), settings))
     }
 
     fn new(statement: Statement, catalog: &Catalog, conn: ConnectionInfo, settings: Vec<(String, String)>) -> Self {

@@ -184,6 +184,25 @@ impl EngineInner {
         pick(plans.for_catalog(catalog)).insert(sql, opts, plan);
     }
 
+    pub(crate) fn sync_status(&self) -> SyncStatus {
+        let committed_seq = *self.writer.committed().borrow();
+        let progress = self.sync.progress();
+        let applied_seq = self.olap.published_seq();
+        SyncStatus {
+            committed_seq,
+            applied_seq,
+            lag_events: committed_seq.saturating_sub(applied_seq),
+            events_applied: progress.events_applied,
+            last_error: progress.last_error,
+            tables: self
+                .olap
+                .table_stats()
+                .into_iter()
+                .map(|t| TableSyncStatus { table: t.name, rows: t.rows, applied_seq })
+                .collect(),
+        }
+    }
+
     /// The cached parse of a statement text.
     pub(crate) fn parsed(&self, sql: &str) -> Option<Arc<ParsedText>> {
         self.parsed.lock().get(sql).cloned()
@@ -387,23 +406,7 @@ impl HtapEngine {
 
     /// Sync progress and per-table row counts.
     pub fn sync_status(&self) -> SyncStatus {
-        let committed_seq = *self.inner.writer.committed().borrow();
-        let progress = self.inner.sync.progress();
-        let applied_seq = self.inner.olap.published_seq();
-        SyncStatus {
-            committed_seq,
-            applied_seq,
-            lag_events: committed_seq.saturating_sub(applied_seq),
-            events_applied: progress.events_applied,
-            last_error: progress.last_error,
-            tables: self
-                .inner
-                .olap
-                .table_stats()
-                .into_iter()
-                .map(|t| TableSyncStatus { table: t.name, rows: t.rows, applied_seq })
-                .collect(),
-        }
+        self.inner.sync_status()
     }
 
     /// The engine's configuration.

@@ -21,6 +21,7 @@ pub mod oltp;
 mod output;
 pub mod router;
 pub mod session;
+pub mod status;
 pub mod sync;
 pub mod translate;
 pub mod value;

@@ -16,7 +16,7 @@ use std::ops::ControlFlow;
 use datafusion::common::ScalarValue;
 use datafusion::sql::sqlparser::ast::{
     Assignment, BinaryOperator, Expr, OnConflictAction, OnInsert, SetExpr, Statement, Value, ValueWithSpan, Visit,
-    Visitor, visit_expressions_mut,
+    VisitMut, Visitor, visit_expressions_mut,
 };
 
 /// SQLite's default limit on bound parameters (SQLITE_MAX_VARIABLE_NUMBER).
@@ -247,7 +247,7 @@ pub(crate) fn lift_is_safe(stmt: &Statement, lifted: usize) -> bool {
 }
 
 /// Puts lifted values back as literals, for a statement that is planned by DataFusion.
-pub(crate) fn restore_literals(stmt: &mut Statement, values: &[ScalarValue]) {
+pub(crate) fn restore_literals<V: VisitMut>(stmt: &mut V, values: &[ScalarValue]) {
     if values.is_empty() {
         return;
     }

@@ -499,6 +499,11 @@ impl Session {
             return Ok(Description { params, columns: Some(explain_route_schema()) });
         }
         let columns = match stmt {
+            Statement::Query(query) if crate::status::reads_status(query, &catalog) => {
+                let (schema, types) = crate::status::describe(&self.engine, query).await?;
+                params = types;
+                Some(renamed_schema(&schema, naming::output_names(query)))
+            }
             Statement::Query(query) => {
                 let target = *self.engine.writer.committed().borrow();
                 self.engine.sync.wait_for(target).await?;
@@ -789,6 +794,17 @@ impl Session {
     }
 
     async fn query(&mut self, prepared: &Prepared, query: &Query, params: &[ScalarValue]) -> Result<Output> {
+        if crate::status::reads_status(query, &self.engine.catalog()) {
+            let (schema, batches) = if prepared.lifted.is_empty() {
+                crate::status::query(&self.engine, query, params).await?
+            } else {
+                let mut query = query.clone();
+                crate::lift::restore_literals(&mut query, &prepared.lifted);
+                crate::status::query(&self.engine, &query, &[]).await?
+            };
+            let names = naming::output_names(query);
+            return Ok(Output::Rows(RowStream::buffered(schema, Route::Olap, "SELECT", batches).renamed(names)));
+        }
         let decision = match (self.txn, prepared.hint, self.route_override) {
             (None, None, RouteOverride::Auto) => self.engine.auto_route(&prepared.sql, query),
             _ => self.decide_route(query, prepared.hint),

@@ -309,3 +309,26 @@ async fn the_wal_is_checkpointed_into_the_data_file_off_the_writer() {
     }
     assert_eq!(seen, 2_000, "the data file alone has every committed row");
 }
+
+#[tokio::test]
+async fn rhei_status_reports_rows_and_pending_changes_per_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = EngineConfig::with_data_dir(dir.path());
+    // No background sync during the test: only sync_now applies changes.
+    config.sync_interval = std::time::Duration::from_secs(3600);
+    let engine = HtapEngine::open(config).await.unwrap();
+    engine.execute_batch("CREATE TABLE a (id int PRIMARY KEY); CREATE TABLE b (id int PRIMARY KEY)").await.unwrap();
+    engine.sync_now().await.unwrap();
+    engine.execute("INSERT INTO a VALUES (1), (2), (3)").await.unwrap();
+    engine.execute("INSERT INTO b VALUES (1), (2)").await.unwrap();
+    let status = "SELECT table_name, olap_rows, pending_changes, committed_seq - applied_seq = lag_events \
+                  FROM rhei_status ORDER BY table_name";
+    let mut session = engine.session();
+    let before = session.execute(status).await.unwrap();
+    assert_eq!(rows(&before[0].1), vec!["a|0|3|true", "b|0|2|true"]);
+    engine.sync_now().await.unwrap();
+    let after = session.execute(status).await.unwrap();
+    assert_eq!(rows(&after[0].1), vec!["a|3|0|true", "b|2|0|true"]);
+    let one = session.execute("SELECT olap_rows FROM rhei_status WHERE table_name = 'b'").await.unwrap();
+    assert_eq!(rows(&one[0].1), vec!["2"]);
+}

@@ -53,6 +53,13 @@ async fn simple_and_extended_queries_with_parameters() {
     }
     let got = text(client.simple_query("SELECT relname FROM pg_catalog.pg_class WHERE relname = 'items'").await.unwrap());
     assert_eq!(got, vec!["items"]);
+    // Sync status over the wire, with a parameter (extended protocol: Describe, then Execute).
+    let status = client
+        .query_one("SELECT olap_rows, pending_changes FROM rhei_status WHERE table_name = $1", &[&"items"])
+        .await
+        .unwrap();
+    let (olap_rows, pending): (i64, i64) = (status.get(0), status.get(1));
+    assert_eq!(olap_rows + pending, 3, "every row of items is either in the OLAP copy or pending");
     let updated = client.execute("UPDATE items SET name = $1 WHERE id > $2", &[&"x" as &(dyn tokio_postgres::types::ToSql + Sync), &1i32]).await.unwrap();
     assert_eq!(updated, 2);
 }

@@ -167,6 +167,15 @@ pub struct ServerConfig {
     pub auth: String,
     pub users: BTreeMap<String, UserConfig>,
     pub max_connections: usize,
+    /// Certificate chain and private key (PEM) for TLS; both or neither.
+    pub tls: Option<TlsConfig>,
+}
+
+/// PEM files for TLS.
+#[derive(Debug, Clone)]
+pub struct TlsConfig {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 /// Validated configuration for every crate.
@@ -184,6 +193,8 @@ pub struct RawServer {
     #[serde(default)]
     pub users: BTreeMap<String, UserConfig>,
     pub max_connections: Option<usize>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -240,6 +251,8 @@ impl RawConfig {
             match name {
                 "SERVER_LISTEN" | "LISTEN" => self.server.listen = Some(value),
                 "SERVER_AUTH" => self.server.auth = Some(value),
+                "SERVER_TLS_CERT" => self.server.tls_cert = Some(value.into()),
+                "SERVER_TLS_KEY" => self.server.tls_key = Some(value.into()),
                 "SERVER_MAX_CONNECTIONS" => self.server.max_connections = Some(parse_num(&key, &value)?),
                 "ENGINE_DATA_DIR" | "DATA_DIR" => self.engine.data_dir = Some(value.into()),
                 "ENGINE_SYNCHRONOUS" => self.engine.synchronous = Some(value),
@@ -274,6 +287,40 @@ impl RawConfig {
                 expected: "one of: trust password scram-sha-256",
             });
         }
+        if auth == "trust" && !listen_is_loopback(&listen) {
+            return Err(ConfigError::InvalidValue {
+                key: "server.auth".into(),
+                value: auth,
+                expected: "password or scram-sha-256 with [server.users] when listening beyond loopback",
+            });
+        }
+        if auth != "trust" {
+            if self.server.users.is_empty() {
+                return Err(ConfigError::InvalidValue {
+                    key: "server.users".into(),
+                    value: String::new(),
+                    expected: "at least one user with a password when auth is not trust",
+                });
+            }
+            if let Some((name, _)) = self.server.users.iter().find(|(_, u)| u.password.is_none()) {
+                return Err(ConfigError::InvalidValue {
+                    key: format!("server.users.{name}.password"),
+                    value: String::new(),
+                    expected: "a password (auth is not trust)",
+                });
+            }
+        }
+        let tls = match (self.server.tls_cert, self.server.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsConfig { cert, key }),
+            (None, None) => None,
+            (cert, _) => {
+                return Err(ConfigError::InvalidValue {
+                    key: if cert.is_some() { "server.tls_key" } else { "server.tls_cert" }.into(),
+                    value: String::new(),
+                    expected: "both tls_cert and tls_key, or neither",
+                });
+            }
+        };
         let mut engine = EngineConfig::with_data_dir(self.engine.data_dir.unwrap_or_else(|| DEFAULT_DATA_DIR.into()));
         if let Some(v) = self.engine.synchronous {
             engine.synchronous = Synchronous::parse("engine.synchronous", &v)?;
@@ -301,9 +348,14 @@ impl RawConfig {
             auth,
             users: self.server.users,
             max_connections: positive("server.max_connections", self.server.max_connections.unwrap_or(500))?,
+            tls,
         };
         Ok(Config { server, engine })
     }
+}
+
+fn listen_is_loopback(listen: &SocketAddr) -> bool {
+    listen.ip().is_loopback()
 }
 
 fn parse_num<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, ConfigError> {
@@ -319,6 +371,29 @@ fn positive(key: &str, n: usize) -> Result<usize, ConfigError> {
         return Err(ConfigError::InvalidValue { key: key.into(), value: "0".into(), expected: "at least 1" });
     }
     Ok(n)
+}
+
+#[cfg(test)]
+mod auth_tests {
+    use super::*;
+
+    fn validate(toml: &str) -> Result<Config, ConfigError> {
+        RawConfig::from_toml(toml).unwrap().validate()
+    }
+
+    #[test]
+    fn trust_only_on_loopback_and_passwords_for_everyone_else() {
+        assert!(validate("[server]\nlisten = \"0.0.0.0:5433\"\n").is_err());
+        assert!(validate("[server]\nauth = \"scram-sha-256\"\n").is_err(), "no users");
+        assert!(validate("[server]\nauth = \"password\"\n[server.users.app]\nread_only = true\n").is_err());
+        let cfg = validate(
+            "[server]\nlisten = \"0.0.0.0:5433\"\nauth = \"scram-sha-256\"\n[server.users.app]\npassword = \"pw\"\nread_only = true\n",
+        )
+        .unwrap();
+        assert!(cfg.server.users["app"].read_only);
+        assert!(validate("[server]\ntls_cert = \"c.pem\"\n").is_err(), "key missing");
+        assert!(validate("[server]\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n").unwrap().server.tls.is_some());
+    }
 }
 
 #[cfg(test)]

@@ -91,6 +91,7 @@ const DEFAULT_SETTINGS: &[(&str, &str)] = &[
     ("client_encoding", "UTF8"),
     ("client_min_messages", "notice"),
     ("DateStyle", "ISO, MDY"),
+    ("default_table_access_method", "heap"),
     ("default_transaction_isolation", "read committed"),
     ("default_transaction_read_only", "off"),
     ("extra_float_digits", "1"),
@@ -128,6 +129,7 @@ pub struct Session {
     /// defaults are not copied into each).
     changed: BTreeMap<String, String>,
     tz_offset_secs: i32,
+    read_only_user: bool,
 }
 
 impl Drop for Session {
@@ -245,7 +247,16 @@ impl Session {
         if consistency != Consistency::Strong {
             changed.insert("rhei.consistency".to_string(), consistency.as_str().to_string());
         }
-        Self { engine, id, txn: None, route_override: RouteOverride::Auto, consistency, changed, tz_offset_secs: 0 }
+        Self {
+            engine,
+            id,
+            txn: None,
+            route_override: RouteOverride::Auto,
+            consistency,
+            changed,
+            tz_offset_secs: 0,
+            read_only_user: false,
+        }
     }
 
     /// This session's id (unique within the engine).
@@ -788,8 +799,19 @@ impl Session {
 
     fn check_writable(&self, statement: &str) -> Result<()> {
         match self.txn {
+            _ if self.read_only_user => Err(EngineError::ReadOnlyTransaction { statement: statement.to_string() }),
             Some(t) if t.read_only => Err(EngineError::ReadOnlyTransaction { statement: statement.to_string() }),
             _ => Ok(()),
+        }
+    }
+
+    /// Makes this session read-only for good (a user configured `read_only`): writes, DDL and
+    /// COPY FROM fail with 25006, as in a PostgreSQL read-only transaction.
+    pub fn set_read_only_user(&mut self, read_only: bool) {
+        self.read_only_user = read_only;
+        if read_only {
+            self.changed.insert("default_transaction_read_only".into(), "on".into());
+            self.changed.insert("transaction_read_only".into(), "on".into());
         }
     }
 
@@ -988,7 +1010,14 @@ impl Session {
             )
             .map_err(|e| EngineError::Internal(e.to_string()))?
         } else {
-            let name = if name.eq_ignore_ascii_case("time zone") { "TimeZone".to_string() } else { name };
+            // SQL's spellings of two settings (SQLAlchemy asks for the isolation level so).
+            let name = if name.eq_ignore_ascii_case("time zone") {
+                "TimeZone".to_string()
+            } else if name.eq_ignore_ascii_case("transaction isolation level") {
+                "transaction_isolation".to_string()
+            } else {
+                name
+            };
             let value = self.setting(&name).ok_or_else(|| EngineError::UndefinedParameter { name: name.clone() })?;
             let column = canonical_setting(&name).map_or_else(|| name.to_ascii_lowercase(), str::to_string);
             single_text_column(&column, vec![value.to_string()])?

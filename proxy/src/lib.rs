@@ -3,6 +3,7 @@
 //! into protocol messages. It decides nothing about data: parsing, routing and SQLSTATEs are the
 //! engine's; Postgres OIDs and wire encodings are only here.
 
+mod auth;
 mod catalog;
 mod error;
 mod server;

@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::Auth;
 use crate::session::Connection;
 
 /// The handlers pgwire asks for, all backed by one connection's state.
@@ -56,6 +57,8 @@ pub async fn serve(
     let pids = Arc::new(RandomPidSecretKeyGenerator::default());
     let cancel = Arc::new(DefaultCancelHandler::new(manager.clone()));
     let slots = Arc::new(Semaphore::new(config.max_connections));
+    let auth = Arc::new(Auth::from_config(&config));
+    let tls = config.tls.as_ref().map(crate::auth::tls_acceptor).transpose()?;
     loop {
         let (socket, peer) = tokio::select! {
             () = shutdown.cancelled() => return Ok(()),
@@ -75,12 +78,14 @@ pub async fn serve(
             continue;
         };
         let _ = socket.set_nodelay(true);
-        let handlers = Handlers { connection: Connection::new(&engine, manager.clone(), pids.clone()), cancel: cancel.clone() };
+        let connection = Connection::new(&engine, auth.clone(), manager.clone(), pids.clone());
+        let handlers = Handlers { connection, cancel: cancel.clone() };
+        let tls = tls.clone();
         let shutdown = shutdown.clone();
         tokio::spawn(async move {
             tokio::select! {
                 () = shutdown.cancelled() => {}
-                result = pgwire::tokio::process_socket(socket, None, handlers) => {
+                result = pgwire::tokio::process_socket(socket, tls, handlers) => {
                     if let Err(e) = result {
                         tracing::debug!("connection from {peer} ended: {e}");
                     }

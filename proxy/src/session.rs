@@ -12,7 +12,10 @@ use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
+use datafusion::sql::sqlparser::ast::{CloseCursor, Statement};
 use futures::{Sink, SinkExt};
+use pgwire::api::auth::sasl::scram::ScramAuth;
+use pgwire::api::auth::sasl::{SASLState, SCRAM_SHA_256_METHOD};
 use pgwire::api::auth::{ServerParameterProvider, StartupHandler, finish_authentication, protocol_negotiation};
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
@@ -26,13 +29,15 @@ use pgwire::api::{
     ClientInfo, ClientPortalStore, ConnectionManager, PgWireConnectionState, PidSecretKeyGenerator,
     RandomPidSecretKeyGenerator, Type,
 };
-use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::copy::{CopyData, CopyDone, CopyFail};
+use pgwire::messages::startup::{Authentication, PasswordMessageFamily};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use rhei_engine::copy::{CopyFormat, CopyIn};
 use rhei_engine::{Description, EngineError, HtapEngine, Output, Prepared, Session, TransactionStatus};
 use tokio::sync::Mutex;
 
+use crate::auth::{Auth, Method};
 use crate::catalog::{self, ConnectionInfo};
 use crate::error::{error_info, to_pgwire};
 use crate::types;
@@ -53,6 +58,10 @@ struct PendingCopy {
 /// State of one client connection.
 pub struct Connection {
     session: Mutex<Session>,
+    auth: Arc<Auth>,
+    /// SCRAM's state between the client's messages (`scram` is `None` unless configured).
+    scram: Option<ScramAuth>,
+    sasl: Mutex<SASLState>,
     /// The whole COPY input is buffered so the load is all or nothing, as in PostgreSQL.
     copy: std::sync::Mutex<Option<PendingCopy>>,
     manager: Arc<ConnectionManager>,
@@ -66,9 +75,18 @@ pub struct StatementParser {
 }
 
 impl Connection {
-    pub fn new(engine: &HtapEngine, manager: Arc<ConnectionManager>, pids: Arc<RandomPidSecretKeyGenerator>) -> Arc<Self> {
+    pub fn new(
+        engine: &HtapEngine,
+        auth: Arc<Auth>,
+        manager: Arc<ConnectionManager>,
+        pids: Arc<RandomPidSecretKeyGenerator>,
+    ) -> Arc<Self> {
+        let scram = (auth.method == Method::Scram).then(|| ScramAuth::new(auth.clone()));
         Arc::new_cyclic(|weak| Self {
             session: Mutex::new(engine.session()),
+            auth,
+            scram,
+            sasl: Mutex::new(SASLState::Initial),
             copy: std::sync::Mutex::new(None),
             manager,
             pids,
@@ -109,20 +127,82 @@ impl StartupHandler for Connection {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let PgWireFrontendMessage::Startup(startup) = message else { return Ok(()) };
-        protocol_negotiation(client, &startup).await?;
-        let mut session = self.session.lock().await;
-        for (name, value) in &startup.parameters {
-            if matches!(name.as_str(), "user" | "database" | "options" | "replication") {
-                continue;
+        match message {
+            PgWireFrontendMessage::Startup(startup) => {
+                protocol_negotiation(client, &startup).await?;
+                let mut session = self.session.lock().await;
+                for (name, value) in &startup.parameters {
+                    if matches!(name.as_str(), "user" | "database" | "options" | "replication") {
+                        continue;
+                    }
+                    // Clients send settings such as DateStyle or extra_float_digits here; one rhei
+                    // does not know is not worth refusing the connection over.
+                    if let Err(e) = session.set(name, value) {
+                        tracing::debug!("ignoring startup parameter {name}: {e}");
+                    }
+                }
+                drop(session);
+                client.metadata_mut().extend(startup.parameters.iter().map(|(k, v)| (k.clone(), v.clone())));
+                let request = match self.auth.method {
+                    Method::Trust => return self.admit(client).await,
+                    Method::Password => Authentication::CleartextPassword,
+                    Method::Scram => Authentication::SASL(vec![SCRAM_SHA_256_METHOD.to_string()]),
+                };
+                client.set_state(PgWireConnectionState::AuthenticationInProgress);
+                client.send(PgWireBackendMessage::Authentication(request)).await?;
+                Ok(())
             }
-            // Clients send settings such as DateStyle or extra_float_digits here; one rhei does
-            // not know is not worth refusing the connection over.
-            if let Err(e) = session.set(name, value) {
-                tracing::debug!("ignoring startup parameter {name}: {e}");
+            PgWireFrontendMessage::PasswordMessageFamily(message) => {
+                let user = client.metadata().get("user").cloned().unwrap_or_default();
+                match (self.auth.method, self.scram.as_ref()) {
+                    (Method::Password, _) => {
+                        let given = message.into_password()?;
+                        if !self.auth.password_matches(&user, &given.password) {
+                            return Err(PgWireError::InvalidPassword(user));
+                        }
+                        self.admit(client).await
+                    }
+                    (Method::Scram, Some(scram)) => {
+                        let mut state = self.sasl.lock().await;
+                        let message = if matches!(*state, SASLState::Initial) {
+                            let initial = message.into_sasl_initial_response()?;
+                            if initial.auth_method != SCRAM_SHA_256_METHOD {
+                                return Err(PgWireError::UnsupportedSASLAuthMethod(initial.auth_method));
+                            }
+                            *state = SASLState::ScramClientFirstReceived;
+                            PasswordMessageFamily::SASLInitialResponse(initial)
+                        } else {
+                            PasswordMessageFamily::SASLResponse(message.into_sasl_response()?)
+                        };
+                        let (response, next) = scram.process_scram_message(client, message, &state).await?;
+                        client.send(PgWireBackendMessage::Authentication(response)).await?;
+                        *state = next;
+                        if matches!(*state, SASLState::Finished) {
+                            drop(state);
+                            return self.admit(client).await;
+                        }
+                        Ok(())
+                    }
+                    _ => Err(PgWireError::InvalidSASLState),
+                }
             }
+            _ => Ok(()),
         }
-        client.metadata_mut().extend(startup.parameters.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+}
+
+impl Connection {
+    /// Lets an authenticated client in: its session's permissions, a cancel key, and the
+    /// ParameterStatus messages.
+    async fn admit<C>(&self, client: &mut C) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let user = client.metadata().get("user").cloned().unwrap_or_default();
+        let mut session = self.session.lock().await;
+        session.set_read_only_user(self.auth.read_only(&user));
         let (pid, secret) = self.pids.generate(client);
         client.set_pid_and_secret_key(pid, secret.clone());
         let (handle, guard) = self.manager.register(pid, secret);
@@ -152,6 +232,46 @@ fn command_response(tag: &rhei_engine::CommandTag, before: TransactionStatus, af
             Response::TransactionEnd(wire_tag)
         }
         _ => Response::Execution(wire_tag),
+    }
+}
+
+/// Statements about connection state the engine never sees, answered here; `None` for any
+/// other statement.
+///
+/// - `DEALLOCATE [PREPARE] name | ALL`: prepared statements live in pgwire's per-connection
+///   store. It cannot list its statements, so `ALL` forgets none; clients re-Parse a name they
+///   deallocated, which replaces the old statement, so this shows only to a client expecting
+///   Bind to a deallocated name to fail.
+/// - `CLOSE ALL` and `UNLISTEN`: rhei has no SQL cursors and no LISTEN, so there is nothing to
+///   close or stop listening to (`CLOSE name` names a cursor that cannot exist: 34000).
+///
+/// psycopg 3 sends `DEALLOCATE ALL` after a ROLLBACK; asyncpg's pool sends `CLOSE ALL` and
+/// `UNLISTEN *` when a connection is returned to it.
+fn connection_command<S: PortalStore>(store: &S, session: &Session, prepared: &Prepared) -> Option<Result<Response, Box<ErrorInfo>>> {
+    let error = |code: &str, message: String| Some(Err(Box::new(ErrorInfo::new("ERROR".into(), code.into(), message))));
+    let statement = prepared.statement()?;
+    if !matches!(statement, Statement::Deallocate { .. } | Statement::Close { .. } | Statement::UNLISTEN { .. }) {
+        return None;
+    }
+    if session.transaction_status() == TransactionStatus::Failed {
+        return Some(Err(Box::new(error_info(&EngineError::InFailedTransaction))));
+    }
+    match statement {
+        Statement::Deallocate { name, .. } if name.quote_style.is_none() && name.value.eq_ignore_ascii_case("all") => {
+            Some(Ok(Response::Execution(Tag::new("DEALLOCATE ALL"))))
+        }
+        Statement::Deallocate { name, .. } => {
+            if store.get_statement(&name.value).is_none() {
+                return error("26000", format!("prepared statement \"{}\" does not exist", name.value));
+            }
+            store.rm_statement(&name.value);
+            Some(Ok(Response::Execution(Tag::new("DEALLOCATE"))))
+        }
+        Statement::Close { cursor: CloseCursor::All } => Some(Ok(Response::Execution(Tag::new("CLOSE CURSOR ALL")))),
+        Statement::Close { cursor: CloseCursor::Specific { name } } => {
+            error("34000", format!("cursor \"{}\" does not exist", name.value))
+        }
+        _ => Some(Ok(Response::Execution(Tag::new("UNLISTEN")))),
     }
 }
 
@@ -247,6 +367,16 @@ impl SimpleQueryHandler for Connection {
         let last = statements.len().saturating_sub(1);
         let mut responses = Vec::with_capacity(statements.len());
         for (i, prepared) in statements.iter().enumerate() {
+            if let Some(result) = connection_command(client.portal_store(), &session, prepared) {
+                match result {
+                    Ok(response) => responses.push(response),
+                    Err(e) => {
+                        responses.push(Response::Error(e));
+                        break;
+                    }
+                }
+                continue;
+            }
             match run(&self.copy, &mut session, &conn, prepared, &[], &Format::UnifiedText, None, i != last).await {
                 Ok(response) => responses.push(response),
                 Err(e) => {
@@ -361,6 +491,9 @@ impl ExtendedQueryHandler for Connection {
         let params = types::decode_params(portal, &statement.description.params)?;
         let mut session = self.session.lock().await;
         let described = statement.description.columns.clone();
+        if let Some(result) = connection_command(client.portal_store(), &session, &statement.prepared) {
+            return result.map_err(PgWireError::UserError);
+        }
         let conn = ConnectionInfo::of(&*client);
         run(&self.copy, &mut session, &conn, &statement.prepared, &params, &portal.result_column_format, described, false)
             .await

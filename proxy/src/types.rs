@@ -36,11 +36,41 @@ pub fn param_type(ty: Option<&DataType>) -> Type {
 /// # Errors
 /// Malformed parameter bytes (22P02 or 08P01 from pgwire).
 pub fn decode_params<S: Clone>(portal: &Portal<S>, inferred: &[Option<DataType>]) -> PgWireResult<Vec<ScalarValue>> {
-    let hints: Vec<Option<&DataType>> = inferred.iter().map(Option::as_ref).collect();
-    match arrow_pg::datatypes::df::deserialize_parameters(portal, &hints)? {
-        ParamValues::List(values) => Ok(values.into_iter().map(|v| v.value).collect()),
-        ParamValues::Map(_) => Err(crate::error::protocol_violation("named parameters are not supported")),
-    }
+    // arrow-pg converts an integer or float the client sent only to integer and float types;
+    // for a numeric target (a float8 parameter into a numeric column, as psycopg sends Python
+    // floats) it is decoded as sent and cast here, as PostgreSQL's assignment cast would.
+    let to_numeric: Vec<Option<&DataType>> = inferred
+        .iter()
+        .enumerate()
+        .map(|(i, ty)| {
+            let sent = portal.statement.parameter_types.get(i).and_then(Option::as_ref);
+            ty.as_ref().filter(|ty| {
+                matches!(ty, DataType::Decimal128(..) | DataType::Decimal256(..))
+                    && sent.is_some_and(|t| matches!(*t, Type::INT2 | Type::INT4 | Type::INT8 | Type::FLOAT4 | Type::FLOAT8))
+            })
+        })
+        .collect();
+    let hints: Vec<Option<&DataType>> =
+        inferred.iter().zip(&to_numeric).map(|(ty, numeric)| if numeric.is_some() { None } else { ty.as_ref() }).collect();
+    let values = match arrow_pg::datatypes::df::deserialize_parameters(portal, &hints)? {
+        ParamValues::List(values) => values.into_iter().map(|v| v.value).collect::<Vec<_>>(),
+        ParamValues::Map(_) => return Err(crate::error::protocol_violation("named parameters are not supported")),
+    };
+    values
+        .into_iter()
+        .zip(to_numeric.iter().copied().chain(std::iter::repeat(None)))
+        .map(|(value, numeric)| match numeric {
+            Some(ty) => value.cast_to(ty).map_err(|e| {
+                let info = pgwire::error::ErrorInfo::new(
+                    "ERROR".into(),
+                    "22003".into(),
+                    format!("numeric parameter out of range: {e}"),
+                );
+                PgWireError::UserError(Box::new(info))
+            }),
+            None => Ok(value),
+        })
+        .collect()
 }
 
 /// Makes a batch's columns the types its description promised, so a DataRow always matches

@@ -64,10 +64,16 @@ impl Drop for Server {
 
 impl Server {
     pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts a server with configuration changed by `configure` (auth, users, TLS, ...).
+    pub async fn start_with(configure: impl FnOnce(&mut rhei::RawConfig)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut raw = rhei::RawConfig::default();
         raw.server.listen = Some("127.0.0.1:0".into());
         raw.engine.data_dir = Some(dir.path().to_path_buf());
+        configure(&mut raw);
         let config = raw.validate().expect("valid config");
         let engine = HtapEngine::open(config.engine.clone()).await.expect("open engine");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

@@ -1,8 +1,10 @@
 //! Cross-crate integration tests: the engine through its Rust API, and the server through real
-//! PostgreSQL clients (tokio-postgres, psql).
+//! PostgreSQL clients (tokio-postgres, psql, and the client libraries in `clients`).
 
+mod auth;
 mod common;
 mod corpus;
+mod clients;
 mod crash;
 mod engine;
 mod psql;

@@ -5,7 +5,7 @@ use std::process::Command;
 
 use crate::common::Server;
 
-fn psql_binary() -> String {
+pub(crate) fn psql_binary() -> String {
     for candidate in ["/usr/lib/postgresql/15/bin/psql", "/usr/bin/psql"] {
         if std::path::Path::new(candidate).exists() {
             return candidate.to_string();

@@ -106,6 +106,9 @@ async fn transactions_report_their_state() {
 async fn session_settings_and_version() {
     let server = Server::start().await;
     let client = server.client().await;
+    // SQL's spelling, as SQLAlchemy asks on its first connect.
+    let level: String = client.query_one("SHOW TRANSACTION ISOLATION LEVEL", &[]).await.unwrap().get(0);
+    assert_eq!(level, "read committed");
     let rows = client.simple_query("SHOW server_version").await.unwrap();
     let version = rows.iter().find_map(|m| match m {
         tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
@@ -160,4 +163,55 @@ async fn copy_in_and_out_in_text_and_csv() {
     let mut lines: Vec<&str> = csv.lines().collect();
     lines.sort();
     assert_eq!(lines, vec!["1,alpha,1.50", "2,,2.00", "3,\"x,y\","]);
+}
+
+/// `DEALLOCATE` (psycopg 3 sends `DEALLOCATE ALL` after a ROLLBACK once it has prepared
+/// statements), `CLOSE ALL` and `UNLISTEN *` (asyncpg's pool reset) are answered in both
+/// protocols; an unknown statement or cursor name is 26000 or 34000, as in PostgreSQL.
+#[tokio::test]
+async fn deallocate_close_and_unlisten() {
+    let server = Server::start().await;
+    let client = server.client().await;
+    client.batch_execute("DEALLOCATE ALL; DEALLOCATE PREPARE ALL").await.unwrap();
+    client.batch_execute("SELECT pg_advisory_unlock_all();\nCLOSE ALL;\nUNLISTEN *;\nRESET ALL;").await.unwrap();
+    client.execute("UNLISTEN some_channel", &[]).await.unwrap();
+    let err = client.batch_execute("CLOSE no_such_cursor").await.unwrap_err();
+    assert_eq!(err.code(), Some(&tokio_postgres::error::SqlState::INVALID_CURSOR_NAME), "{err:?}");
+    client.execute("DEALLOCATE ALL", &[]).await.unwrap();
+    let statement = client.prepare("SELECT $1::text").await.unwrap();
+    assert_eq!(client.query_one(&statement, &[&"x"]).await.unwrap().get::<_, String>(0), "x");
+    for sql in ["DEALLOCATE no_such_statement", "DEALLOCATE PREPARE no_such_statement"] {
+        let err = client.batch_execute(sql).await.unwrap_err();
+        assert_eq!(err.code(), Some(&tokio_postgres::error::SqlState::INVALID_SQL_STATEMENT_NAME), "{err:?}");
+    }
+    client.batch_execute("BEGIN; SELECT * FROM no_such_table").await.unwrap_err();
+    let err = client.batch_execute("DEALLOCATE ALL").await.unwrap_err();
+    assert_eq!(err.code(), Some(&tokio_postgres::error::SqlState::IN_FAILED_SQL_TRANSACTION), "{err:?}");
+    client.batch_execute("ROLLBACK; DEALLOCATE ALL").await.unwrap();
+}
+
+/// An integer or float parameter for a numeric column is cast as PostgreSQL's assignment cast
+/// does (psycopg sends Python floats as float8, pandas' `to_sql` relies on it).
+#[tokio::test]
+async fn float_and_integer_parameters_into_numeric() {
+    use tokio_postgres::types::Type;
+    let server = Server::start().await;
+    let client = server.client().await;
+    client.batch_execute("CREATE TABLE prices (id int PRIMARY KEY, price numeric(10,2))").await.unwrap();
+    let insert = client.prepare_typed("INSERT INTO prices (id, price) VALUES ($1, $2)", &[Type::INT4, Type::FLOAT8]).await.unwrap();
+    client.execute(&insert, &[&1i32, &1.5f64]).await.unwrap();
+    client.execute(&insert, &[&2i32, &2.255f64]).await.unwrap();
+    let insert = client.prepare_typed("INSERT INTO prices (id, price) VALUES ($1, $2)", &[Type::INT4, Type::INT8]).await.unwrap();
+    client.execute(&insert, &[&3i32, &7i64]).await.unwrap();
+    let select = client.prepare_typed("SELECT id FROM prices WHERE price = $1", &[Type::INT2]).await.unwrap();
+    assert_eq!(client.query_one(&select, &[&7i16]).await.unwrap().get::<_, i32>(0), 3);
+    let rows = client.simple_query("SELECT id, price FROM prices ORDER BY id").await.unwrap();
+    let got: Vec<String> = rows
+        .iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => Some(format!("{}|{}", r.get(0).unwrap(), r.get(1).unwrap())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(got, vec!["1|1.50", "2|2.26", "3|7.00"]);
 }

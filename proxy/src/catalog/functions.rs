@@ -78,6 +78,9 @@ const FUNCTIONS: &[Definition] = &[
     def("user", &[0], utf8, current_user),
     def("pg_backend_pid", &[0], int4, |m, _| Ok(ScalarValue::Int32(Some(m.conn.pid)))),
     lenient("current_setting", &[1, 2], utf8, current_setting),
+    // rhei takes no advisory locks, so there are none to release (asyncpg's pool calls this
+    // when a connection is returned). The result is void, whose text form is empty.
+    def("pg_advisory_unlock_all", &[0], utf8, |_, _| Ok(text(""))),
     def("pg_is_in_recovery", &[0], boolean, |_, _| Ok(ScalarValue::Boolean(Some(false)))),
     def("pg_table_is_visible", &[1], boolean, table_is_visible),
     def("pg_type_is_visible", &[1], boolean, |_, a| {
@@ -111,7 +114,11 @@ const FUNCTIONS: &[Definition] = &[
     def("quote_ident", &[1], utf8, |_, a| Ok(text(quote_ident(&string(&a[0]))))),
     def("array_upper", &[2], int4, array_upper),
     def("array_lower", &[2], int4, array_lower),
+    def("pg_get_serial_sequence", &[2], utf8, serial_sequence),
+    def("pg_collation_is_visible", &[1], boolean, |_, _| Ok(ScalarValue::Boolean(Some(true)))),
+    lenient("json_build_object", &[0, 2, 4, 6, 8, 10, 12, 14, 16], utf8, json_build_object),
     def("to_regclass", &[1], int8, to_regclass),
+    def("to_regtype", &[1], int8, |_, a| Ok(ScalarValue::Int64(oids::type_oid_by_name(&string(&a[0]))))),
     def("pg_function_is_visible", &[1], boolean, |_, a| {
         Ok(ScalarValue::Boolean(Some(builtin_function(&a[0]).is_some())))
     }),
@@ -455,6 +462,62 @@ fn array_map_of_empty(_: &Model, args: &[ScalarValue]) -> Result<ScalarValue, En
 /// `to_regclass(text)`: the OID of a relation name, or NULL.
 fn to_regclass(model: &Model, args: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
     Ok(ScalarValue::Int64(relation_oid(model, &string(&args[0]))))
+}
+
+/// `pg_get_serial_sequence(table, column)`: `public.t_c_seq` for a serial column, NULL for any
+/// other; 42P01 / 42703 when the table / column does not exist.
+fn serial_sequence(model: &Model, args: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
+    let table = string(&args[0]);
+    let column = string(&args[1]);
+    let relation = relation_oid(model, &table)
+        .and_then(|oid| model.relation(oid))
+        .ok_or_else(|| EngineError::UndefinedTable { name: table.clone() })?;
+    let attribute = relation
+        .columns
+        .iter()
+        .find(|c| c.name == column)
+        .ok_or_else(|| EngineError::UndefinedColumn { column: column.clone(), table: Some(relation.name.clone()) })?;
+    let sequence = crate::catalog::model::serial_sequence(&relation.name, &attribute.name);
+    let is_serial = attribute.default.as_deref() == Some(format!("nextval('{sequence}'::regclass)").as_str());
+    Ok(ScalarValue::Utf8(is_serial.then(|| format!("{}.{sequence}", relation.namespace_name()))))
+}
+
+/// `json_build_object(k1, v1, ...)` as PostgreSQL writes it (`{"k1" : v1, ...}`); SQLAlchemy's
+/// get_columns builds identity and collation details with it.
+fn json_build_object(_: &Model, args: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
+    fn quoted(s: &str) -> String {
+        let mut out = String::with_capacity(s.len() + 2);
+        out.push('"');
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    }
+    let mut fields = Vec::with_capacity(args.len() / 2);
+    for pair in args.chunks(2) {
+        let [key, value] = pair else { break };
+        if key.is_null() {
+            // PostgreSQL: 22004 "null value not allowed for object key"; rhei has no such error.
+            return Err(EngineError::FeatureNotSupported { what: "json_build_object with a NULL key".into() });
+        }
+        let value = match value {
+            v if v.is_null() => "null".to_string(),
+            ScalarValue::Boolean(Some(b)) => b.to_string(),
+            v if v.data_type().is_numeric() => v.to_string(),
+            v => quoted(&string(v)),
+        };
+        fields.push(format!("{} : {value}", quoted(&string(key))));
+    }
+    Ok(text(format!("{{{}}}", fields.join(", "))))
 }
 
 /// `regclassin`: a relation name (or an OID in digits) to its OID; 42P01 if there is none.

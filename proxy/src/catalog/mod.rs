@@ -107,7 +107,10 @@ impl CatalogQuery {
         let schema = self.result_schema(&plan);
         let batches =
             ctx.execute_logical_plan(plan).await.map_err(engine_error)?.collect().await.map_err(engine_error)?;
-        let batches = batches.into_iter().map(|b| conform_batch(b, &schema)).collect::<Result<Vec<_>, _>>()?;
+        let batches = batches
+            .into_iter()
+            .map(|b| vectors_as_text(b, &schema).and_then(|b| conform_batch(b, &schema)))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok((schema, batches))
     }
 
@@ -143,13 +146,76 @@ impl CatalogQuery {
             Statement::Query(query) => rhei_engine::naming::output_names(query),
             _ => None,
         };
-        match names {
+        let schema = match names {
             Some(names) if names.len() == schema.fields().len() => Arc::new(Schema::new(
                 schema.fields().iter().zip(names).map(|(f, n)| f.as_ref().clone().with_name(n)).collect::<Vec<Field>>(),
             )),
             _ => schema,
-        }
+        };
+        // An `int2vector` or `oidvector` column shown as PostgreSQL shows it (see
+        // [`vectors_as_text`]).
+        let vectors = tables::vector_columns();
+        Arc::new(Schema::new(
+            schema
+                .fields()
+                .iter()
+                .map(|f| match f.data_type() {
+                    DataType::List(_) if vectors.contains(f.name().as_str()) => {
+                        Field::new(f.name(), DataType::Utf8, f.is_nullable())
+                    }
+                    _ => f.as_ref().clone(),
+                })
+                .collect::<Vec<Field>>(),
+        ))
     }
+}
+
+/// `int2vector` and `oidvector` columns (`pg_index.indkey`, ...) are lists inside catalog
+/// queries, so `attnum = ANY(indkey)` works; selected as they are, they go to the client as
+/// PostgreSQL prints them, space-separated (`1 2`), which drivers split themselves
+/// (SQLAlchemy's `get_indexes`). They are sent as text, not as OID 22 or 30.
+fn vectors_as_text(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, EngineError> {
+    use arrow::array::{Array, ArrayRef, ListArray, StringBuilder};
+    if !batch.columns().iter().zip(schema.fields()).any(|(c, f)| {
+        matches!(c.data_type(), DataType::List(_)) && f.data_type() == &DataType::Utf8
+    }) {
+        return Ok(batch);
+    }
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(column, field)| -> Result<ArrayRef, EngineError> {
+            let Some(list) = column.as_any().downcast_ref::<ListArray>().filter(|_| field.data_type() == &DataType::Utf8)
+            else {
+                return Ok(column.clone());
+            };
+            let mut text = StringBuilder::new();
+            for row in 0..list.len() {
+                if list.is_null(row) {
+                    text.append_null();
+                    continue;
+                }
+                let values = list.value(row);
+                let items = (0..values.len())
+                    .map(|i| arrow::util::display::array_value_to_string(&values, i))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| EngineError::Internal(format!("printing a vector column: {e}")))?;
+                text.append_value(items.join(" "));
+            }
+            Ok(Arc::new(text.finish()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let relaxed = Arc::new(Schema::new(
+        batch
+            .schema()
+            .fields()
+            .iter()
+            .zip(&columns)
+            .map(|(f, c)| Field::new(f.name(), c.data_type().clone(), true))
+            .collect::<Vec<_>>(),
+    ));
+    RecordBatch::try_new(relaxed, columns).map_err(|e| EngineError::Internal(e.to_string()))
 }
 
 /// A DataFusion context with the catalogs and functions of one query.

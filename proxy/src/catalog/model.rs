@@ -282,7 +282,7 @@ fn add_user_table(relations: &mut Vec<Relation>, public_names: &mut Vec<String>,
 }
 
 /// The sequence PostgreSQL creates for a serial column.
-fn serial_sequence(table: &str, column: &str) -> String {
+pub fn serial_sequence(table: &str, column: &str) -> String {
     format!("{table}_{column}_seq")
 }
 

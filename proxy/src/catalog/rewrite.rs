@@ -21,7 +21,7 @@ use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::ArrayElemTypeDef;
 use datafusion::sql::sqlparser::ast::{
-    BinaryOperator, CastKind, DataType as SqlType, Expr,
+    BinaryOperator, CastKind, DataType as SqlType, Expr, FunctionArg, FunctionArgExpr,
     FunctionArguments, Ident, ObjectName, ObjectNamePart, Query, Select, SelectItem, SetExpr, Statement, TableFactor,
     Value, ValueWithSpan, Visit, VisitMut, Visitor, VisitorMut, visit_expressions_mut,
 };
@@ -287,6 +287,20 @@ impl Rewriter<'_> {
                             _ => Some(array),
                         }
                     }
+                    (FunctionArguments::List(list), [name]) if name == "generate_subscripts" => {
+                        let args: Vec<&Expr> = list
+                            .args
+                            .iter()
+                            .filter_map(|a| match a {
+                                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+                                _ => None,
+                            })
+                            .collect();
+                        match args.as_slice() {
+                            [array, dim] => Some(generate_subscripts(array, dim)?),
+                            _ => None,
+                        }
+                    }
                     _ => None,
                 }
             }
@@ -303,6 +317,7 @@ impl Rewriter<'_> {
                 None
             }
             Expr::Cast { kind, expr: inner, data_type, .. } => self.rewrite_cast(kind, inner.as_mut(), data_type)?,
+            Expr::Subquery(query) if subquery::is_empty_scalar(query, self.model) => Some(Expr::value(Value::Null)),
             Expr::Subquery(query) => subquery::decorrelate(query, &mut self.subqueries),
             _ => None,
         })
@@ -390,6 +405,18 @@ fn custom_type(ty: &SqlType) -> Option<String> {
         [name] => Some(name.clone()),
         _ => None,
     }
+}
+
+/// `generate_subscripts(a, dim)` (SQLAlchemy pairs it with `unnest(a)` to number key columns)
+/// as `unnest` of `1..=cardinality(a)`, which DataFusion runs in step with the other `unnest`s
+/// of the select list as PostgreSQL does. Catalog arrays are one-dimensional: any other `dim`
+/// has no subscripts.
+fn generate_subscripts(array: &Expr, dim: &Expr) -> Result<Expr, EngineError> {
+    let sql = format!("unnest(CASE WHEN {dim} = 1 THEN range(1, CAST(cardinality({array}) AS BIGINT) + 1) END)");
+    datafusion::sql::sqlparser::parser::Parser::new(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {})
+        .try_with_sql(&sql)
+        .and_then(|mut parser| parser.parse_expr())
+        .map_err(|e| EngineError::Internal(format!("rewriting generate_subscripts: {e}")))
 }
 
 /// The reg* type (`regclass`, `regtype`, ...) a cast is to, if it is to one.

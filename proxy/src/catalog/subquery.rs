@@ -273,7 +273,10 @@ impl Scope {
     /// Whether a column reference is to the outer query.
     fn is_outer(&self, expr: &Expr) -> bool {
         match expr {
-            Expr::CompoundIdentifier(parts) if parts.len() == 2 => !self.names.contains(&normalize_ident(&parts[0])),
+            // `t.c`, or `pg_catalog.t.c` as SQLAlchemy writes it: `t` names the relation.
+            Expr::CompoundIdentifier(parts) if parts.len() >= 2 => {
+                !self.names.contains(&normalize_ident(&parts[parts.len() - 2]))
+            }
             Expr::Identifier(ident) => self.all_columns_known && !self.columns.contains(&normalize_ident(ident)),
             _ => false,
         }
@@ -418,6 +421,24 @@ pub fn drop_unevaluated(select: &mut Select, model: &Model) {
     if let Some(selection) = select.selection.as_mut() {
         replace(selection);
     }
+}
+
+/// Whether a scalar subquery yields no row, and so is NULL, whatever the outer row: a plain,
+/// unaggregated select that inner-joins an empty catalog (SQLAlchemy's `get_columns` reads a
+/// column's identity options from `pg_sequence` through a correlation DataFusion cannot
+/// decorrelate, `seqrelid = pg_get_serial_sequence(...)::regclass`).
+pub fn is_empty_scalar(query: &Query, model: &Model) -> bool {
+    if query.limit_clause.is_some() || query.fetch.is_some() || query.with.is_some() {
+        return false;
+    }
+    let SetExpr::Select(select) = query.body.as_ref() else { return false };
+    let aggregated = is_grouped(select)
+        || select.having.is_some()
+        || select.projection.iter().any(|item| match item {
+            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => is_aggregated(e),
+            _ => true,
+        });
+    !aggregated && reads_no_rows(select, model)
 }
 
 /// Whether a select's FROM clause inner-joins a catalog that has no rows.

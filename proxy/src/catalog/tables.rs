@@ -208,6 +208,16 @@ fn oid_array(values: &[i64]) -> ScalarValue {
     ScalarValue::List(ScalarValue::new_list_nullable(&values, &DataType::Int64))
 }
 
+/// The names of catalog columns of type `int2vector` or `oidvector`.
+pub fn vector_columns() -> std::collections::HashSet<&'static str> {
+    SYSTEM_TABLES
+        .iter()
+        .flat_map(|t| t.columns.iter())
+        .filter(|(_, col)| matches!(col, Col::Int2Vector | Col::OidVector))
+        .map(|(name, _)| *name)
+        .collect()
+}
+
 fn none(_: &Model) -> Vec<Row> {
     Vec::new()
 }
@@ -749,6 +759,26 @@ pub const SYSTEM_TABLES: &[SystemTable] = &[
             ("refobjid", Oid),
             ("refobjsubid", Int4),
             ("deptype", Char),
+        ],
+        rows: none,
+    },
+    // Empty: every index uses its type's default operator class (SQLAlchemy's get_indexes
+    // lists the others, `WHERE NOT opcdefault`).
+    SystemTable {
+        namespace: Namespace::PgCatalog,
+        name: "pg_opclass",
+        oid: 2616,
+        is_view: false,
+        columns: &[
+            ("oid", Oid),
+            ("opcmethod", Oid),
+            ("opcname", Name),
+            ("opcnamespace", Oid),
+            ("opcowner", Oid),
+            ("opcfamily", Oid),
+            ("opcintype", Oid),
+            ("opcdefault", Bool),
+            ("opckeytype", Oid),
         ],
         rows: none,
     },

@@ -416,6 +416,54 @@ async fn connect_time_functions_answer_like_postgres() {
         rows("SELECT pg_backend_pid(), pg_catalog.current_setting('timezone'), pg_is_in_recovery()").await,
         vec!["4242|UTC|false"]
     );
+    assert_eq!(rows("SELECT pg_advisory_unlock_all()").await, vec![""], "asyncpg's pool reset query");
+    assert_eq!(
+        rows("SELECT json_build_object('a', 1, 'b', 'x\"y', 'c', true, 'd', NULL), pg_collation_is_visible(100)").await,
+        vec![r#"{"a" : 1, "b" : "x\"y", "c" : true, "d" : null}|true"#]
+    );
+    // SQLAlchemy's get_columns: identity options from pg_sequence (empty in rhei) through a
+    // correlation DataFusion cannot decorrelate.
+    assert_eq!(
+        rows(
+            "SELECT a.attname, CASE WHEN (a.attidentity != '') THEN (SELECT json_build_object('always', \
+             a.attidentity = 'a', 'start', s.seqstart) FROM pg_catalog.pg_sequence s WHERE a.attidentity != '' \
+             AND s.seqrelid = CAST(CAST(pg_catalog.pg_get_serial_sequence(CAST(CAST(a.attrelid AS REGCLASS) AS TEXT), \
+             a.attname) AS REGCLASS) AS OID)) ELSE NULL END AS x, (SELECT count(*) FROM pg_catalog.pg_sequence) AS n \
+             FROM pg_catalog.pg_class c JOIN pg_catalog.pg_attribute a ON c.oid = a.attrelid AND a.attnum > 0 \
+             WHERE c.relname = 'u' ORDER BY a.attnum"
+        )
+        .await,
+        vec!["a||0", "b||0"]
+    );
+    // SQLAlchemy names columns with schema and table (`pg_catalog.pg_attribute.attname`).
+    assert_eq!(
+        rows(
+            "SELECT pg_catalog.pg_attribute.attname, CASE WHEN pg_catalog.pg_attribute.atthasdef THEN \
+             (SELECT pg_catalog.pg_get_expr(pg_catalog.pg_attrdef.adbin, pg_catalog.pg_attrdef.adrelid) \
+             FROM pg_catalog.pg_attrdef WHERE pg_catalog.pg_attribute.atthasdef \
+             AND pg_catalog.pg_attrdef.adrelid = pg_catalog.pg_attribute.attrelid \
+             AND pg_catalog.pg_attrdef.adnum = pg_catalog.pg_attribute.attnum) ELSE NULL END AS \"default\" \
+             FROM pg_catalog.pg_class JOIN pg_catalog.pg_attribute ON pg_catalog.pg_class.oid = pg_catalog.pg_attribute.attrelid \
+             AND pg_catalog.pg_attribute.attnum > 0 WHERE pg_catalog.pg_class.relname = 't' AND pg_catalog.pg_attribute.attnum < 4 \
+             ORDER BY pg_catalog.pg_attribute.attnum"
+        )
+        .await,
+        vec!["id|nextval('t_id_seq'::regclass)", "name|", "price|0"]
+    );
+    // SQLAlchemy's get_columns asks for each column's sequence.
+    assert_eq!(
+        rows("SELECT pg_get_serial_sequence('t', 'id'), pg_get_serial_sequence('public.t', 'name') IS NULL").await,
+        vec!["public.t_id_seq|true"]
+    );
+    assert_eq!(try_rows("SELECT pg_get_serial_sequence('t', 'nope')", &[]).await.unwrap_err().sqlstate(), "42703");
+    // psycopg 3's TypeInfo.fetch (SQLAlchemy looks up hstore at connect): NULL for no such type.
+    let type_info = "SELECT typname AS name, oid, typarray AS array_oid, oid::regtype::text AS regtype, \
+                     typdelim AS delimiter FROM pg_type t WHERE t.oid = to_regtype($1) ORDER BY t.oid";
+    assert_eq!(try_rows(type_info, &[ScalarValue::Utf8(Some("hstore".into()))]).await.unwrap().1, Vec::<String>::new());
+    assert_eq!(
+        try_rows(type_info, &[ScalarValue::Utf8(Some("numeric".into()))]).await.unwrap().1,
+        vec!["numeric|1700|1231|numeric|,"]
+    );
     let err = try_rows("SELECT current_setting('no_such_setting')", &[]).await.unwrap_err();
     assert_eq!(err.sqlstate(), "42704");
 }
@@ -487,4 +535,33 @@ async fn driver_style_queries_work() {
     assert_eq!(err.sqlstate(), "42P01");
     let err = try_rows("SELECT * FROM pg_catalog.pg_nonexistent", &[]).await.unwrap_err();
     assert_eq!(err.sqlstate(), "42P01");
+}
+
+/// SQLAlchemy's `get_pk_constraint` / `get_unique_constraints` number key columns with
+/// `generate_subscripts` beside `unnest`; its `get_indexes` splits `indkey` on spaces.
+#[tokio::test]
+async fn sqlalchemy_key_columns_and_vectors() {
+    assert_eq!(
+        rows(
+            "SELECT con.conname, unnest(i.indkey) AS attnum, generate_subscripts(i.indkey, 1) AS ord \
+             FROM pg_catalog.pg_constraint con JOIN pg_catalog.pg_index i ON con.conindid = i.indexrelid \
+             WHERE con.contype = 'u' AND con.conrelid = 'u'::regclass"
+        )
+        .await,
+        vec!["u_a_b_key|1|1", "u_a_b_key|2|2"]
+    );
+    assert_eq!(
+        try_rows("SELECT generate_subscripts(i.indkey, $1) FROM pg_catalog.pg_index i WHERE i.indrelid = 'u'::regclass", &[ScalarValue::Int32(Some(2))])
+            .await
+            .unwrap()
+            .1,
+        Vec::<String>::new(),
+        "a one-dimensional array has no second dimension"
+    );
+    assert_eq!(
+        rows("SELECT i.indkey, i.indoption FROM pg_catalog.pg_index i WHERE i.indrelid = 'u'::regclass").await,
+        vec!["1 2|0 0"]
+    );
+    let (_, no_default_opclasses) = try_rows("SELECT oid, opcname FROM pg_catalog.pg_opclass WHERE NOT opcdefault", &[]).await.unwrap();
+    assert_eq!(no_default_opclasses, Vec::<String>::new());
 }

@@ -1,0 +1,76 @@
+"""asyncpg (binary protocol throughout, prepared statements, its own type introspection) against rhei."""
+
+import asyncio
+import datetime
+import sys
+from decimal import Decimal
+
+from clientlib import DATABASE, USER, args, check, expect_sqlstate, require, SAMPLE_ROWS as ROWS, UTC
+
+asyncpg = require("asyncpg")
+
+T = "asyncpg_items"
+
+
+async def main():
+    a = args()
+    conn = await asyncpg.connect(host=a.host, port=a.port, user=USER, database=DATABASE)
+    await conn.execute(
+        f"CREATE TABLE {T} (id int PRIMARY KEY, name text NOT NULL, price numeric(10,2), "
+        "ok boolean, seen timestamptz, day date)"
+    )
+    await conn.executemany(f"INSERT INTO {T} (id, name, price, ok, seen, day) VALUES ($1, $2, $3, $4, $5, $6)", ROWS)
+
+    rows = await conn.fetch(f"SELECT id, name, price, ok, seen, day FROM {T} WHERE id >= $1 ORDER BY id", 1)
+    check(len(rows), len(ROWS), "row count")
+    names = ["id", "name", "price", "ok", "seen", "day"]
+    check(list(rows[0].keys()), names, "column names")
+    for row, expected in zip(rows, ROWS):
+        for i, e in enumerate(expected):
+            check(row[i], e, f"row {expected[0]} column {names[i]}")
+
+    stmt = await conn.prepare(f"SELECT name, price FROM {T} WHERE day = $1 AND ok = $2")
+    check([a.name for a in stmt.get_attributes()], ["name", "price"], "prepared attributes")
+    check([p.name for p in stmt.get_parameters()], ["date", "bool"], "prepared parameter types")
+    check(tuple(await stmt.fetchrow(datetime.date(2024, 2, 3), False)), ("pear", Decimal("2.25")), "prepared fetchrow")
+    check(await conn.fetchval(f"SELECT count(*) FROM {T} WHERE seen < $1", datetime.datetime(2024, 1, 15, tzinfo=UTC)), 2, "timestamptz parameter")
+    check(await conn.fetchval(f"SELECT id FROM {T} WHERE price = $1", Decimal("10.00")), 3, "numeric parameter")
+
+    agg = await conn.fetch(
+        f"SELECT name, count(*) AS n, sum(price) AS total, avg(price) AS mean FROM {T} GROUP BY name ORDER BY name"
+    )
+    check([(r["name"], r["n"]) for r in agg], [("apple", 2), ("pear", 1), ("plum", 1)], "group by counts")
+    check(agg[0]["total"], Decimal("2.25"), "sum(numeric)")
+    check(round(agg[0]["mean"], 3), Decimal("1.125"), "avg(numeric)")
+
+    # A transaction that fails rolls back whole.
+    try:
+        async with conn.transaction():
+            await conn.execute(f"INSERT INTO {T} (id, name) VALUES ($1, $2)", 10, "ghost")
+            check(await conn.fetchval(f"SELECT count(*) FROM {T}"), 5, "count inside the transaction")
+            await conn.execute(f"INSERT INTO {T} (id, name) VALUES ($1, $2)", 1, "dup")
+        raise AssertionError("duplicate key accepted")
+    except asyncpg.UniqueViolationError as e:
+        expect_sqlstate(e.sqlstate, "23505", "duplicate key")
+    check(await conn.fetchval(f"SELECT count(*) FROM {T}"), 4, "after rollback")
+    async with conn.transaction():
+        await conn.execute(f"UPDATE {T} SET price = $1 WHERE id = $2", Decimal("3.33"), 3)
+    check(await conn.fetchval(f"SELECT price FROM {T} WHERE id = $1", 3), Decimal("3.33"), "after commit")
+
+    try:
+        await conn.fetch("SELECT * FROM asyncpg_no_such_table")
+        raise AssertionError("undefined table accepted")
+    except asyncpg.UndefinedTableError as e:
+        expect_sqlstate(e.sqlstate, "42P01", "undefined table")
+    check(await conn.fetchval("SELECT $1::int + 1", 41), 42, "after errors")
+    await conn.close()
+
+    pool = await asyncpg.create_pool(host=a.host, port=a.port, user=USER, database=DATABASE, min_size=2, max_size=2)
+    counts = await asyncio.gather(*(pool.fetchval(f"SELECT count(*) FROM {T} WHERE id <= $1", i) for i in range(1, 5)))
+    check(counts, [1, 2, 3, 4], "pool")
+    await pool.close()
+    print("asyncpg: ok")
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

@@ -1,0 +1,101 @@
+"""psycopg 3 (server-side parameters, binary and text results) against rhei."""
+
+import datetime
+import sys
+from decimal import Decimal
+
+from clientlib import DATABASE, USER, args, check, expect_sqlstate, require, SAMPLE_ROWS as ROWS, UTC
+
+psycopg = require("psycopg")
+errors = require("psycopg.errors")
+
+T = "psycopg3_items"
+
+
+def main():
+    a = args()
+    conn = psycopg.connect(host=a.host, port=a.port, user=USER, dbname=DATABASE, autocommit=True)
+    with conn:
+        conn.execute(
+            f"CREATE TABLE {T} (id int PRIMARY KEY, name text NOT NULL, price numeric(10,2), "
+            "ok boolean, seen timestamptz, day date)"
+        )
+        with conn.cursor() as cur:
+            cur.executemany(f"INSERT INTO {T} (id, name, price, ok, seen, day) VALUES (%s, %s, %s, %s, %s, %s)", ROWS)
+
+        for binary in (False, True):
+            with conn.cursor(binary=binary) as cur:
+                cur.execute(f"SELECT id, name, price, ok, seen, day FROM {T} WHERE id >= %s ORDER BY id", (1,))
+                got = cur.fetchall()
+                names = [d.name for d in cur.description]
+                check(names, ["id", "name", "price", "ok", "seen", "day"], "column names")
+                for row, expected in zip(got, ROWS):
+                    for i, (g, e) in enumerate(zip(row, expected)):
+                        # timestamptz comes back in the session time zone; compare instants.
+                        check(g, e, f"binary={binary} row {expected[0]} column {names[i]}")
+                check(len(got), len(ROWS), f"binary={binary} row count")
+
+        # Parameter of each type in WHERE.
+        row = conn.execute(
+            f"SELECT id FROM {T} WHERE name = %s AND price = %s AND ok = %s AND day = %s",
+            ("pear", Decimal("2.25"), False, datetime.date(2024, 2, 3)),
+        ).fetchone()
+        check(row, (2,), "select by typed parameters")
+        row = conn.execute(f"SELECT id FROM {T} WHERE seen > %s ORDER BY id", (datetime.datetime(2024, 1, 15, tzinfo=UTC),)).fetchall()
+        check(row, [(2,)], "timestamptz parameter")
+
+        # Aggregate with GROUP BY.
+        agg = conn.execute(
+            f"SELECT name, count(*) AS n, sum(price) AS total, avg(price) AS mean FROM {T} GROUP BY name ORDER BY name"
+        ).fetchall()
+        check([(r[0], r[1]) for r in agg], [("apple", 2), ("pear", 1), ("plum", 1)], "group by counts")
+        check(agg[0][2], Decimal("2.25"), "sum(numeric) is numeric")
+        check(round(agg[0][3], 3), Decimal("1.125"), "avg(numeric) is numeric")
+
+        # Transaction rolled back: nothing of it remains.
+        conn.autocommit = False
+        with conn.transaction(force_rollback=True):
+            conn.execute(f"INSERT INTO {T} (id, name) VALUES (%s, %s)", (10, "ghost"))
+            conn.execute(f"UPDATE {T} SET price = price + 1 WHERE id = %s", (1,))
+            check(conn.execute(f"SELECT count(*) FROM {T}").fetchone()[0], 5, "count inside the transaction")
+        check(conn.execute(f"SELECT count(*), sum(price) FROM {T}").fetchone(), (4, Decimal("14.50")), "after rollback")
+        conn.commit()
+        # ...and a committed one stays.
+        with conn.transaction():
+            conn.execute(f"INSERT INTO {T} (id, name, price) VALUES (%s, %s, %s)", (5, "fig", Decimal("3.00")))
+        conn.commit()
+        conn.autocommit = True
+        check(conn.execute(f"SELECT name FROM {T} WHERE id = %s", (5,)).fetchone(), ("fig",), "committed row")
+
+        # Errors carry SQLSTATEs, and the connection lives on.
+        try:
+            conn.execute(f"INSERT INTO {T} (id, name) VALUES (%s, %s)", (1, "dup"))
+            raise AssertionError("duplicate key accepted")
+        except errors.UniqueViolation as e:
+            expect_sqlstate(e.sqlstate, "23505", "duplicate key")
+        try:
+            conn.execute("SELECT * FROM psycopg3_no_such_table")
+            raise AssertionError("undefined table accepted")
+        except errors.UndefinedTable as e:
+            expect_sqlstate(e.sqlstate, "42P01", "undefined table")
+        # In a transaction, an error aborts it until ROLLBACK (25P02).
+        conn.autocommit = False
+        try:
+            conn.execute(f"INSERT INTO {T} (id, name) VALUES (%s, %s)", (2, "dup"))
+            raise AssertionError("duplicate key accepted")
+        except errors.UniqueViolation as e:
+            expect_sqlstate(e.sqlstate, "23505", "duplicate key in a transaction")
+        try:
+            conn.execute("SELECT 1")
+            raise AssertionError("statement in a failed transaction accepted")
+        except errors.InFailedSqlTransaction as e:
+            expect_sqlstate(e.sqlstate, "25P02", "failed transaction")
+        conn.rollback()
+        conn.autocommit = True
+        check(conn.execute("SELECT 1 + %s", (1,)).fetchone(), (2,), "after rollback")
+        check(conn.info.server_version >= 150000, True, "server_version")
+    print("psycopg3: ok")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -136,6 +136,13 @@ async fn errors_carry_postgres_sqlstates_and_apply_nothing() {
     // row and its change-log entry back (autocommit writes run without a savepoint).
     assert_eq!(state("INSERT INTO t VALUES (6, 'x', 1), (7, 'y', 'abc')").await, "22P02");
     assert_eq!(state("SELECT * FROM missing").await, "42P01");
+    // SQLite's NULL for a zero divisor would be a wrong answer: both engines raise 22012.
+    for sql in ["SELECT id / 0 FROM t", "SELECT id % 0 FROM t", "SELECT 7 / (n - 1) FROM t", "SELECT 1.5::float8 / (n - 1) FROM t"] {
+        for route in [Route::Oltp, Route::Olap] {
+            let e = engine.query_with_route(sql, route).await.unwrap_err();
+            assert_eq!(e.sqlstate(), "22012", "{sql} on {route:?}: {e}");
+        }
+    }
     assert_eq!(state("SELECT nope FROM t").await, "42703");
     assert_eq!(state("SELEC 1").await, "42601");
     assert_eq!(state("CREATE TABLE t (id int)").await, "42P07");

@@ -75,7 +75,9 @@ impl DataFusionOlap {
         config.options_mut().sql_parser.dialect = datafusion::config::Dialect::PostgreSQL;
         // `::text` must give the same Utf8 as a stored text column, not a string view.
         config.options_mut().sql_parser.map_string_types_to_utf8view = false;
-        let base = SessionContext::new_with_config(config).state();
+        let context = SessionContext::new_with_config(config);
+        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::Divisor::default()));
+        let base = context.state();
         let snapshot = Snapshot { seq: 0, tables: HashMap::new(), catalog: Arc::new(MemoryCatalogProviderList::new()) };
         Ok(Self {
             base,

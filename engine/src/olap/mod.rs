@@ -6,6 +6,7 @@
 
 pub mod datafusion;
 pub mod store;
+pub mod udf;
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;

@@ -408,6 +408,21 @@ fn modulo(a: ValueRef<'_>, b: ValueRef<'_>) -> FnResult {
     }
 }
 
+/// `rhei_divisor(b)`: `b` unchanged (SQLite's own division rules apply), or 22012 when it is
+/// zero, where SQLite would quietly give NULL.
+fn divisor(b: ValueRef<'_>) -> FnResult {
+    if f64_of(b) == Some(0.0) {
+        return Err(fail(EngineError::DivisionByZero));
+    }
+    Ok(match b {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::Integer(i),
+        ValueRef::Real(f) => Value::Real(f),
+        ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+    })
+}
+
 fn f64_of(v: ValueRef<'_>) -> Option<f64> {
     match v {
         ValueRef::Integer(i) => Some(i as f64),
@@ -637,6 +652,7 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("rhei_json", 1, pure, |ctx| to_json(ctx.get_raw(0), false))?;
     conn.create_scalar_function("rhei_jsonb", 1, pure, |ctx| to_json(ctx.get_raw(0), true))?;
     conn.create_scalar_function("rhei_mod", 2, pure, |ctx| modulo(ctx.get_raw(0), ctx.get_raw(1)))?;
+    conn.create_scalar_function("rhei_divisor", 1, pure, |ctx| divisor(ctx.get_raw(0)))?;
     conn.create_scalar_function("date_part", 2, pure, |ctx| date_part(ctx.get_raw(0), ctx.get_raw(1)))?;
     conn.create_scalar_function("strpos", 2, pure, |ctx| strpos(ctx.get_raw(0), ctx.get_raw(1)))?;
     conn.create_scalar_function("rhei_text", 3, pure, |ctx| {
@@ -721,5 +737,7 @@ mod tests {
         assert_eq!(state("SELECT rhei_uuid('nope')"), "22P02");
         assert_eq!(state("SELECT rhei_json('{')"), "22P02");
         assert_eq!(state("SELECT rhei_mod(1, 0)"), "22012");
+        assert_eq!(state("SELECT 1 / rhei_divisor(0.0)"), "22012");
+        assert_eq!(state("SELECT 7 / rhei_divisor('0')"), "22012");
     }
 }

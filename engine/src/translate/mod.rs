@@ -388,6 +388,16 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
         Expr::Identifier(_) | Expr::CompoundIdentifier(_) => {
             scope.column_type(expr).filter(PgType::is_numeric_text).map(|_| as_real(expr.clone()))
         }
+        // SQLite answers x / 0 and x % 0 with NULL; PostgreSQL with 22012.
+        Expr::BinaryOp { op: BinaryOperator::Divide, right, .. } => {
+            let divisor = std::mem::replace(right.as_mut(), null());
+            **right = call("rhei_divisor", vec![divisor]);
+            None
+        }
+        Expr::BinaryOp { left, op: BinaryOperator::Modulo, right } => {
+            let (l, r) = (std::mem::replace(left.as_mut(), null()), std::mem::replace(right.as_mut(), null()));
+            Some(call("rhei_mod", vec![l, r]))
+        }
         Expr::BinaryOp { left, op, right } if is_comparison(op) => {
             convert_literal_against_column(left, right, scope, opts);
             convert_literal_against_column(right, left, scope, opts);

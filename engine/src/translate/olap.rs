@@ -27,6 +27,10 @@ fn is_integer_type(ty: &SqlType) -> bool {
 pub fn to_olap(stmt: &mut Statement, catalog: &Catalog) {
     let Ok(scope) = Scope::of(stmt, catalog) else { return };
     let _ = visit_expressions_mut(stmt, |expr| {
+        if let Expr::BinaryOp { op: datafusion::sql::sqlparser::ast::BinaryOperator::Divide, right, .. } = expr {
+            let divisor = std::mem::replace(right.as_mut(), Expr::value(datafusion::sql::sqlparser::ast::Value::Null));
+            **right = call("rhei_divisor", vec![divisor]);
+        }
         if let Expr::Cast { expr: inner, data_type, .. } = expr
             && is_integer_type(data_type)
             && scope

@@ -32,6 +32,8 @@ pub enum EngineError {
     InvalidTextRepresentation { type_name: String, value: String },
     #[error("invalid input syntax for type {type_name}: \"{value}\"")]
     InvalidDatetimeFormat { type_name: String, value: String },
+    #[error("date/time field value out of range: \"{value}\"")]
+    DatetimeFieldOverflow { value: String },
     #[error("{type_name} out of range")]
     NumericOutOfRange { type_name: String },
     #[error("value too long for type {type_name}")]
@@ -90,6 +92,7 @@ impl EngineError {
             Self::CheckViolation { .. } => "23514",
             Self::InvalidTextRepresentation { .. } => "22P02",
             Self::InvalidDatetimeFormat { .. } => "22007",
+            Self::DatetimeFieldOverflow { .. } => "22008",
             Self::NumericOutOfRange { .. } => "22003",
             Self::StringTooLong { .. } => "22001",
             Self::DivisionByZero => "22012",

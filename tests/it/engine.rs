@@ -216,6 +216,7 @@ async fn writes_differing_only_in_literals_share_a_plan_and_keep_their_meaning()
     engine.execute("INSERT INTO t VALUES (3, 'it''s', -2.25, DATE '2024-03-04')").await.unwrap();
     assert_eq!(engine.execute("INSERT INTO t VALUES ('x', 'b', 1, '2024-01-01')").await.unwrap_err().sqlstate(), "22P02");
     assert_eq!(engine.execute("INSERT INTO t VALUES (9, 'b', 1, 'soon')").await.unwrap_err().sqlstate(), "22007");
+    assert_eq!(engine.execute("INSERT INTO t VALUES (9, 'b', 1, '2024-13-01')").await.unwrap_err().sqlstate(), "22008");
     engine.execute("UPDATE t SET n = n + 1 WHERE id = 1").await.unwrap();
     engine.execute("UPDATE t SET n = n + -1 WHERE id = '2'").await.unwrap();
     assert_eq!(engine.execute("DELETE FROM t WHERE id IN (5, 6)").await.unwrap(), 0);

@@ -48,11 +48,19 @@ fn invalid(type_name: &str, value: ValueRef<'_>) -> SqlError {
     })
 }
 
+/// A date or timestamp that did not parse: 22008 when it has the shape of one (`2024-02-30`,
+/// `2024-13-01 25:00`) but a field is out of range, as PostgreSQL reports it; 22007 otherwise.
 fn invalid_datetime(type_name: &str, value: ValueRef<'_>) -> SqlError {
-    fail(EngineError::InvalidDatetimeFormat {
-        type_name: type_name.to_string(),
-        value: text_of(value).unwrap_or_default(),
-    })
+    let text = text_of(value).unwrap_or_default();
+    let fields: Vec<&str> = text.trim().splitn(3, '-').collect();
+    let date_shaped = fields.len() == 3
+        && fields[0].len() == 4
+        && fields[..2].iter().all(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
+        && fields[2].bytes().take_while(u8::is_ascii_digit).count() > 0;
+    if date_shaped {
+        return fail(EngineError::DatetimeFieldOverflow { value: text });
+    }
+    fail(EngineError::InvalidDatetimeFormat { type_name: type_name.to_string(), value: text })
 }
 
 fn int_type_name(bits: i64) -> &'static str {
@@ -733,7 +741,9 @@ mod tests {
         assert_eq!(state("SELECT rhei_numeric('123.4', 3, 1)"), "22003");
         assert_eq!(state("SELECT rhei_varchar('abcdef', 3)"), "22001");
         assert_eq!(state("SELECT rhei_bool('maybe')"), "22P02");
-        assert_eq!(state("SELECT rhei_date('2024-02-30')"), "22007");
+        assert_eq!(state("SELECT rhei_date('2024-02-30')"), "22008");
+        assert_eq!(state("SELECT rhei_ts('2024-13-01 10:00')"), "22008");
+        assert_eq!(state("SELECT rhei_date('soon')"), "22007");
         assert_eq!(state("SELECT rhei_uuid('nope')"), "22P02");
         assert_eq!(state("SELECT rhei_json('{')"), "22P02");
         assert_eq!(state("SELECT rhei_mod(1, 0)"), "22012");

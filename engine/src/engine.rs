@@ -30,12 +30,12 @@ use crate::sync::SyncHandle;
 pub(crate) struct PlanCache {
     /// Held (not just its address) so a later catalog can never reuse the address.
     catalog: Option<Arc<Catalog>>,
-    types: HashMap<String, Option<Arc<Vec<DataType>>>>,
-    descriptions: HashMap<String, crate::describe::Description>,
+    types: TextMap<Option<Arc<Vec<DataType>>>>,
+    descriptions: TextMap<crate::describe::Description>,
     pub(crate) writes: Translations<WritePlan>,
     pub(crate) reads: Translations<ReadPlan>,
     /// The automatic route of each query text.
-    routes: HashMap<String, RouteDecision>,
+    routes: TextMap<RouteDecision>,
 }
 
 impl PlanCache {
@@ -54,13 +54,58 @@ impl PlanCache {
 
 const PLAN_CACHE_ENTRIES: usize = 4096;
 
+/// A cache keyed by statement text, bounded in entries (emptied when full: statement shapes
+/// repeat, so it refills with the live ones) and in key length (see [`CACHED_TEXT_MAX`]).
+pub(crate) struct TextMap<V>(HashMap<String, V>);
+
+impl<V> Default for TextMap<V> {
+    fn default() -> Self {
+        Self(HashMap::new())
+    }
+}
+
+impl<V> TextMap<V> {
+    fn get(&self, sql: &str) -> Option<&V> {
+        self.0.get(sql)
+    }
+
+    /// Whether `sql` may be kept; empties the map first when it is full.
+    fn make_room(&mut self, sql: &str) -> bool {
+        if sql.len() > CACHED_TEXT_MAX {
+            return false;
+        }
+        if self.0.len() >= PLAN_CACHE_ENTRIES && !self.0.contains_key(sql) {
+            self.0.clear();
+        }
+        true
+    }
+
+    /// The entry for `sql`, or `None` when the text is too long to keep.
+    fn entry(&mut self, sql: &str) -> Option<&mut V>
+    where
+        V: Default,
+    {
+        self.make_room(sql).then(|| self.0.entry(sql.to_string()).or_default())
+    }
+
+    fn insert(&mut self, sql: &str, value: V) {
+        if self.make_room(sql) {
+            self.0.insert(sql.to_string(), value);
+        }
+    }
+
+    fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
 /// Statements translated for SQLite, per text, one per set of translation options seen
 /// (usually one).
-pub(crate) struct Translations<T>(HashMap<String, Vec<(TranslateOptions, Arc<T>)>>);
+pub(crate) struct Translations<T>(TextMap<Vec<(TranslateOptions, Arc<T>)>>);
 
 impl<T> Default for Translations<T> {
     fn default() -> Self {
-        Self(HashMap::new())
+        Self(TextMap::default())
     }
 }
 
@@ -70,13 +115,9 @@ impl<T> Translations<T> {
     }
 
     fn insert(&mut self, sql: &str, opts: TranslateOptions, plan: Arc<T>) {
-        if sql.len() > CACHED_TEXT_MAX {
-            return;
+        if let Some(plans) = self.0.entry(sql) {
+            plans.push((opts, plan));
         }
-        if self.0.len() >= PLAN_CACHE_ENTRIES {
-            self.0.clear();
-        }
-        self.0.entry(sql.to_string()).or_default().push((opts, plan));
     }
 
     fn clear(&mut self) {
@@ -105,7 +146,7 @@ pub(crate) struct EngineInner {
     pub(crate) sync: SyncHandle,
     next_session: AtomicU64,
     plans: Mutex<PlanCache>,
-    parsed: Mutex<HashMap<String, Arc<ParsedText>>>,
+    parsed: Mutex<TextMap<Arc<ParsedText>>>,
     _checkpointer: Checkpointer,
 }
 
@@ -130,14 +171,7 @@ impl EngineInner {
             .await
             .ok()
             .map(|planned| Arc::new(planned.schema.fields().iter().map(|f| f.data_type().clone()).collect::<Vec<_>>()));
-        let mut plans = self.plans.lock();
-        let plans = plans.for_catalog(catalog);
-        if plans.types.len() >= PLAN_CACHE_ENTRIES {
-            plans.types.clear();
-        }
-        if key.len() <= CACHED_TEXT_MAX {
-            plans.types.insert(key.to_string(), planned.clone());
-        }
+        self.plans.lock().for_catalog(catalog).types.insert(key, planned.clone());
         planned
     }
 
@@ -148,14 +182,7 @@ impl EngineInner {
             return decision.clone();
         }
         let decision = crate::router::route_query(query, &catalog);
-        if key.len() <= CACHED_TEXT_MAX {
-            let mut plans = self.plans.lock();
-            let plans = plans.for_catalog(catalog);
-            if plans.routes.len() >= PLAN_CACHE_ENTRIES {
-                plans.routes.clear();
-            }
-            plans.routes.insert(key.to_string(), decision.clone());
-        }
+        self.plans.lock().for_catalog(catalog).routes.insert(key, decision.clone());
         decision
     }
 
@@ -211,13 +238,7 @@ impl EngineInner {
     /// Caches the parse of a statement text and returns it.
     pub(crate) fn remember_parse(&self, sql: &str, statements: Vec<Prepared>, lift_safe: bool) -> Arc<ParsedText> {
         let parsed = Arc::new(ParsedText { statements, lift_safe });
-        if sql.len() <= CACHED_TEXT_MAX {
-            let mut cache = self.parsed.lock();
-            if cache.len() >= PLAN_CACHE_ENTRIES {
-                cache.clear();
-            }
-            cache.insert(sql.to_string(), parsed.clone());
-        }
+        self.parsed.lock().insert(sql, parsed.clone());
         parsed
     }
 
@@ -233,12 +254,7 @@ impl EngineInner {
         if !Arc::ptr_eq(&catalog, &self.catalog()) {
             return;
         }
-        let mut plans = self.plans.lock();
-        let plans = plans.for_catalog(catalog);
-        if plans.descriptions.len() >= PLAN_CACHE_ENTRIES {
-            plans.descriptions.clear();
-        }
-        plans.descriptions.insert(sql.to_string(), description.clone());
+        self.plans.lock().for_catalog(catalog).descriptions.insert(sql, description.clone());
     }
 }
 
@@ -319,13 +335,13 @@ impl HtapEngine {
             next_session: AtomicU64::new(1),
             plans: Mutex::new(PlanCache {
                 catalog: None,
-                types: HashMap::new(),
-                descriptions: HashMap::new(),
+                types: TextMap::default(),
+                descriptions: TextMap::default(),
                 writes: Translations::default(),
                 reads: Translations::default(),
-                routes: HashMap::new(),
+                routes: TextMap::default(),
             }),
-            parsed: Mutex::new(HashMap::new()),
+            parsed: Mutex::new(TextMap::default()),
             _checkpointer: checkpointer,
         };
         Ok(Self { inner: Arc::new(inner) })

@@ -510,7 +510,7 @@ impl Session {
             return Ok(Description { params, columns: Some(explain_route_schema()) });
         }
         let columns = match stmt {
-            Statement::Query(query) if crate::status::reads_status(query, &catalog) => {
+            Statement::Query(query) if crate::status::reads_status(&prepared.sql, query, &catalog) => {
                 let (schema, types) = crate::status::describe(&self.engine, query).await?;
                 params = types;
                 Some(renamed_schema(&schema, naming::output_names(query)))
@@ -816,14 +816,9 @@ impl Session {
     }
 
     async fn query(&mut self, prepared: &Prepared, query: &Query, params: &[ScalarValue]) -> Result<Output> {
-        if crate::status::reads_status(query, &self.engine.catalog()) {
-            let (schema, batches) = if prepared.lifted.is_empty() {
-                crate::status::query(&self.engine, query, params).await?
-            } else {
-                let mut query = query.clone();
-                crate::lift::restore_literals(&mut query, &prepared.lifted);
-                crate::status::query(&self.engine, &query, &[]).await?
-            };
+        if crate::status::reads_status(&prepared.sql, query, &self.engine.catalog()) {
+            let (written, params) = as_written(prepared, query, params);
+            let (schema, batches) = crate::status::query(&self.engine, &written, &params).await?;
             let names = naming::output_names(query);
             return Ok(Output::Rows(RowStream::buffered(schema, Route::Olap, "SELECT", batches).renamed(names)));
         }
@@ -838,15 +833,8 @@ impl Session {
                     self.engine.sync.wait_for(target).await?;
                 }
                 let names = naming::output_names(query);
-                let mut stmt = Statement::Query(Box::new(query.clone()));
-                // DataFusion types a parameter by its context and a literal by its text:
-                // lifted literals go back into the text.
-                let params = if prepared.lifted.is_empty() {
-                    params.to_vec()
-                } else {
-                    crate::lift::restore_literals(&mut stmt, &prepared.lifted);
-                    Vec::new()
-                };
+                let (written, params) = as_written(prepared, query, params);
+                let mut stmt = Statement::Query(Box::new(written.into_owned()));
                 to_olap(&mut stmt, &self.engine.catalog());
                 let rows = self.engine.olap.query(stmt, params).await?;
                 Ok(Output::Rows(RowStream::channel(rows.schema, Route::Olap, rows.batches).renamed(names)))
@@ -1024,6 +1012,18 @@ impl Session {
         };
         Ok(Output::Rows(RowStream::buffered(batch.schema(), Route::Oltp, "SHOW", vec![batch])))
     }
+}
+
+/// The query as the client wrote it, with its parameters: DataFusion types a parameter by its
+/// context and a literal by its text, so literals lifted by `parse_simple` go back into the text
+/// before a query is planned there.
+fn as_written<'q>(prepared: &Prepared, query: &'q Query, params: &[ScalarValue]) -> (std::borrow::Cow<'q, Query>, Vec<ScalarValue>) {
+    if prepared.lifted.is_empty() {
+        return (std::borrow::Cow::Borrowed(query), params.to_vec());
+    }
+    let mut query = query.clone();
+    crate::lift::restore_literals(&mut query, &prepared.lifted);
+    (std::borrow::Cow::Owned(query), Vec::new())
 }
 
 /// A query translated for SQLite, with the result's PostgreSQL names and types; cached like

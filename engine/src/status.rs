@@ -22,14 +22,16 @@ use crate::catalog::{Catalog, TableId, table_name};
 use crate::engine::EngineInner;
 use crate::error::{EngineError, Result};
 use crate::oltp::SqliteStatement;
-use crate::olap::datafusion::classify;
+use crate::olap::datafusion::{classify, parameter_types};
 
 /// The view's name.
 pub const STATUS_VIEW: &str = "rhei_status";
 
-/// Whether `query` reads `rhei_status` (and no user table has that name).
-pub(crate) fn reads_status(query: &Query, catalog: &Catalog) -> bool {
-    if catalog.get(STATUS_VIEW).is_some() {
+/// Whether `query` (written as `text`) reads `rhei_status` (and no user table has that name).
+/// Every query asks, so the text is looked at before the tree is walked.
+pub(crate) fn reads_status(text: &str, query: &Query, catalog: &Catalog) -> bool {
+    let named = text.as_bytes().windows(STATUS_VIEW.len()).any(|w| w.eq_ignore_ascii_case(STATUS_VIEW.as_bytes()));
+    if !named || catalog.get(STATUS_VIEW).is_some() {
         return false;
     }
     let mut found = false;
@@ -127,13 +129,6 @@ pub(crate) async fn query(engine: &EngineInner, query: &Query, params: &[ScalarV
 /// The result columns and parameter types of a query over `rhei_status`.
 pub(crate) async fn describe(engine: &EngineInner, query: &Query) -> Result<(SchemaRef, Vec<Option<DataType>>)> {
     let (_, plan) = self::plan(engine, query).await?;
-    let mut params: Vec<Option<DataType>> = Vec::new();
-    for (name, ty) in plan.get_parameter_types().map_err(classify)? {
-        let Some(n) = name.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()).filter(|n| *n > 0) else { continue };
-        if params.len() < n {
-            params.resize(n, None);
-        }
-        params[n - 1] = ty;
-    }
+    let params = parameter_types(&plan)?;
     Ok((Arc::new(plan.schema().as_arrow().clone()), params))
 }

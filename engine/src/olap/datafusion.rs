@@ -103,6 +103,25 @@ impl DataFusionOlap {
 }
 
 /// Maps a DataFusion error to the engine's, by variant.
+/// The types a plan infers for its `$1`, `$2`, ... parameters, in order (`None` where it
+/// cannot tell).
+///
+/// # Errors
+/// DataFusion's, classified.
+pub fn parameter_types(plan: &datafusion::logical_expr::LogicalPlan) -> Result<Vec<Option<arrow::datatypes::DataType>>> {
+    let mut params = Vec::new();
+    for (name, ty) in plan.get_parameter_types().map_err(classify)? {
+        let Some(n) = name.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()).filter(|n| *n > 0) else {
+            continue;
+        };
+        if params.len() < n {
+            params.resize(n, None);
+        }
+        params[n - 1] = ty;
+    }
+    Ok(params)
+}
+
 pub fn classify(err: DataFusionError) -> EngineError {
     match err.find_root() {
         DataFusionError::SQL(parser, _) => EngineError::syntax(parser),
@@ -248,16 +267,7 @@ impl OlapBackend for DataFusionOlap {
         let snapshot = self.published.read().clone();
         let state = self.state_for(&snapshot);
         let plan = state.statement_to_plan(DfStatement::Statement(Box::new(stmt))).await.map_err(classify)?;
-        let mut params = Vec::new();
-        for (name, ty) in plan.get_parameter_types().map_err(classify)? {
-            let Some(n) = name.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()).filter(|n| *n > 0) else {
-                continue;
-            };
-            if params.len() < n {
-                params.resize(n, None);
-            }
-            params[n - 1] = ty;
-        }
+        let params = parameter_types(&plan)?;
         Ok(PlannedQuery { schema: result_schema(&Arc::new(plan.schema().as_arrow().clone())), params })
     }
 }

@@ -116,16 +116,7 @@ impl CatalogQuery {
 
     async fn describe(&self) -> Result<Description, EngineError> {
         let (_, plan) = self.plan().await?;
-        let mut params: Vec<Option<DataType>> = Vec::new();
-        for (name, ty) in plan.get_parameter_types().map_err(engine_error)? {
-            let Some(n) = name.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()).filter(|n| *n > 0) else {
-                continue;
-            };
-            if params.len() < n {
-                params.resize(n, None);
-            }
-            params[n - 1] = ty;
-        }
+        let params = rhei_engine::olap::datafusion::parameter_types(&plan)?;
         Ok(Description { params, columns: Some(self.result_schema(&plan)) })
     }
 

@@ -215,3 +215,34 @@ async fn float_and_integer_parameters_into_numeric() {
         .collect();
     assert_eq!(got, vec!["1|1.50", "2|2.26", "3|7.00"]);
 }
+
+#[tokio::test]
+async fn timestamps_print_as_postgres_prints_them_in_text_and_still_decode_in_binary() {
+    let server = Server::start().await;
+    let client = server.client().await;
+    client
+        .batch_execute(
+            "CREATE TABLE ts (id int PRIMARY KEY, at timestamptz, local timestamp);
+             INSERT INTO ts VALUES (1, '2026-01-01 00:01:00+00', '2026-01-01 00:01:00'), (2, '2026-01-01 00:01:00.25+00', '2026-01-01 00:01:00.125'), (3, NULL, NULL);",
+        )
+        .await
+        .unwrap();
+    // PostgreSQL prints only the fractional digits that are not zero (pgwire printed six always).
+    for sql in ["SELECT at, local FROM ts ORDER BY id", "SELECT at, local FROM ts WHERE id IN (1, 2, 3) ORDER BY id"] {
+        let rows: Vec<String> = client
+            .simple_query(sql)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(r) => Some(format!("{}|{}", r.get(0).unwrap_or("NULL"), r.get(1).unwrap_or("NULL"))),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(rows, vec!["2026-01-01 00:01:00+00|2026-01-01 00:01:00", "2026-01-01 00:01:00.25+00|2026-01-01 00:01:00.125", "NULL|NULL"], "{sql}");
+    }
+    // Binary results keep the timestamp encoding.
+    let row = client.query_one("SELECT at FROM ts WHERE id = $1", &[&2i32]).await.unwrap();
+    let at: std::time::SystemTime = row.get(0);
+    assert_eq!(at.duration_since(std::time::UNIX_EPOCH).unwrap(), std::time::Duration::from_micros(1_767_225_660_250_000));
+}

@@ -15,7 +15,7 @@
 //! # });
 //! ```
 
-pub use rhei_config::{Config, ConfigError, RawConfig, UserConfig};
+pub use rhei_config::{Config, ConfigError, RawConfig, UserConfig, redact};
 pub use rhei_engine::{
     Consistency, EngineConfig, EngineError, HtapEngine, Output, Prepared, Route, RouteDecision, RowStream, ScalarValue, Session,
     SyncStatus,

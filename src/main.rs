@@ -30,6 +30,23 @@ enum Command {
         /// TOML configuration file; flags and RHEI_* variables override it.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Follow this upstream as a read-only replica with temporal history
+        /// (postgres://user@host:port/db).
+        #[arg(long)]
+        upstream: Option<String>,
+        /// Throw away the replica and its history and take a fresh snapshot of the upstream
+        /// (the recovery when the upstream lost rhei's replication slot).
+        #[arg(long)]
+        resnapshot: bool,
+    },
+    /// Show sync and replication status of a running server.
+    Status {
+        /// Server to ask [default: 127.0.0.1:5433].
+        #[arg(long, default_value = "127.0.0.1:5433")]
+        server: String,
+        /// User to connect as.
+        #[arg(long, default_value = "rhei")]
+        user: String,
     },
     /// Run a benchmark suite and print its figures next to same-run baselines.
     Bench {
@@ -53,7 +70,7 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match cli.command {
-        Command::Serve { listen, data_dir, config } => {
+        Command::Serve { listen, data_dir, config, upstream, resnapshot } => {
             let mut raw = match &config {
                 Some(path) => RawConfig::from_file(path)?,
                 None => RawConfig::default(),
@@ -65,6 +82,12 @@ fn main() -> anyhow::Result<()> {
             if data_dir.is_some() {
                 raw.engine.data_dir = data_dir;
             }
+            if upstream.is_some() {
+                raw.sidecar.upstream = upstream;
+            }
+            if resnapshot {
+                raw.sidecar.resnapshot = Some(true);
+            }
             let config = raw.validate()?;
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -72,6 +95,10 @@ fn main() -> anyhow::Result<()> {
                 .build()
                 .context("start the network runtime")?;
             runtime.block_on(serve(config))
+        }
+        Command::Status { server, user } => {
+            let runtime = tokio::runtime::Runtime::new().context("start the runtime")?;
+            runtime.block_on(status(&server, &user))
         }
         Command::Bench { suite, json, quick } => {
             anyhow::ensure!(suite == "engine", "unknown benchmark suite \"{suite}\" (available: engine)");
@@ -102,14 +129,57 @@ async fn serve(config: rhei::Config) -> anyhow::Result<()> {
     tracing::info!("rhei {} serving {} on {addr}", env!("CARGO_PKG_VERSION"), data_dir.display());
     eprintln!("rhei is ready: connect with  psql -h {} -p {}", addr.ip(), addr.port());
     let shutdown = CancellationToken::new();
+    let follower = match config.sidecar.clone() {
+        Some(sidecar) => {
+            tracing::info!("following {} as a read-only replica", rhei::redact(&sidecar.upstream));
+            let follower = rhei_sidecar::PgFollower::new(engine.clone(), sidecar).context("start the sidecar")?;
+            Some(tokio::spawn(follower.run(shutdown.clone())))
+        }
+        None => None,
+    };
     let signals = shutdown.clone();
     tokio::spawn(async move {
         wait_for_signal().await;
         tracing::info!("shutting down");
         signals.cancel();
     });
-    rhei::serve(listener, engine.clone(), config.server, shutdown).await.context("serve clients")?;
+    rhei::serve(listener, engine.clone(), config.server, shutdown.clone()).await.context("serve clients")?;
+    shutdown.cancel();
+    if let Some(follower) = follower {
+        let _ = follower.await;
+    }
     engine.close();
+    Ok(())
+}
+
+/// `rh status`: the server's `rhei_status` and `rhei_replication` views, as tables.
+async fn status(server: &str, user: &str) -> anyhow::Result<()> {
+    let (host, port) = server.rsplit_once(':').context("--server is host:port")?;
+    let mut config = tokio_postgres::Config::new();
+    config.host(host).port(port.parse().context("--server port")?).user(user).dbname("rhei");
+    let (client, connection) = config.connect(tokio_postgres::NoTls).await.with_context(|| format!("connect to {server}"))?;
+    tokio::spawn(connection);
+    for (title, sql) in [
+        ("replication", "SELECT source, upstream, state, applied_position, upstream_position, lag_bytes, lag_seconds, \
+                         last_commit_time, transactions_applied, rows_applied, snapshot_rows, last_error FROM rhei_replication"),
+        ("tables", "SELECT table_name, olap_rows, pending_changes, applied_seq, committed_seq, last_error FROM rhei_status ORDER BY 1"),
+    ] {
+        let rows = client.simple_query(sql).await.with_context(|| format!("read {title} status"))?;
+        println!("{title}:");
+        let mut printed = false;
+        for message in rows {
+            if let tokio_postgres::SimpleQueryMessage::Row(row) = message {
+                let cells: Vec<String> = (0..row.len())
+                    .map(|i| format!("{}={}", row.columns()[i].name(), row.get(i).unwrap_or("NULL")))
+                    .collect();
+                println!("  {}", cells.join("  "));
+                printed = true;
+            }
+        }
+        if !printed {
+            println!("  (none)");
+        }
+    }
     Ok(())
 }
 

@@ -178,11 +178,65 @@ pub struct TlsConfig {
     pub key: PathBuf,
 }
 
+/// How sidecar tables keep upstream rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplicaMode {
+    /// Every version, with `_rhei_valid_from`/`_rhei_valid_to` (SCD Type 2).
+    Temporal,
+    /// Current rows only.
+    Mirror,
+}
+
+/// The `[sidecar]` section, as used by rhei-sidecar: which upstream to follow and how.
+#[derive(Debug, Clone)]
+pub struct SidecarConfig {
+    /// `postgres://user[:password]@host:port/db`.
+    pub upstream: String,
+    pub mode: ReplicaMode,
+    /// Upstream schemas to follow (default `public`).
+    pub schemas: Vec<String>,
+    /// Table name patterns to follow (`*` matches any run of characters; default all).
+    pub include: Vec<String>,
+    /// Table name patterns to leave out (applied after `include`).
+    pub exclude: Vec<String>,
+    /// Logical replication slot rhei creates or reuses on the upstream.
+    pub slot: String,
+    /// Publication rhei creates (FOR ALL TABLES) or reuses.
+    pub publication: String,
+    /// Throw away the local replica and its history and take a fresh snapshot (the recovery
+    /// when the upstream lost the slot or the position).
+    pub resnapshot: bool,
+}
+
+impl SidecarConfig {
+    /// Whether an upstream table (`schema`, `name`) is followed.
+    pub fn selects(&self, schema: &str, name: &str) -> bool {
+        let qualified = format!("{schema}.{name}");
+        let matches = |pattern: &String| glob_match(pattern, name) || glob_match(pattern, &qualified);
+        self.schemas.iter().any(|s| s == schema)
+            && (self.include.is_empty() || self.include.iter().any(matches))
+            && !self.exclude.iter().any(matches)
+    }
+}
+
+/// `*` matches any run of characters, everything else itself.
+fn glob_match(pattern: &str, text: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == text,
+        Some((head, rest)) => {
+            let Some(tail) = text.strip_prefix(head) else { return false };
+            (0..=tail.len()).filter(|&i| tail.is_char_boundary(i)).any(|i| glob_match(rest, &tail[i..]))
+        }
+    }
+}
+
 /// Validated configuration for every crate.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub server: ServerConfig,
     pub engine: EngineConfig,
+    /// Set when rhei follows an upstream database.
+    pub sidecar: Option<SidecarConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -210,6 +264,20 @@ pub struct RawEngine {
     pub olap_threads: Option<usize>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSidecar {
+    pub upstream: Option<String>,
+    pub mode: Option<String>,
+    pub schemas: Option<Vec<String>>,
+    pub include: Option<Vec<String>>,
+    pub exclude: Option<Vec<String>>,
+    pub slot: Option<String>,
+    pub publication: Option<String>,
+    pub forward_writes: Option<bool>,
+    pub resnapshot: Option<bool>,
+}
+
 /// Configuration before defaults and validation; each layer overwrites what it sets.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -218,6 +286,8 @@ pub struct RawConfig {
     pub server: RawServer,
     #[serde(default)]
     pub engine: RawEngine,
+    #[serde(default)]
+    pub sidecar: RawSidecar,
 }
 
 /// Default listen address: loopback only, one above Postgres's port.
@@ -262,6 +332,10 @@ impl RawConfig {
                 "ENGINE_READERS" => self.engine.readers = Some(parse_num(&key, &value)?),
                 "ENGINE_GROUP_COMMIT_MAX" => self.engine.group_commit_max = Some(parse_num(&key, &value)?),
                 "ENGINE_OLAP_THREADS" => self.engine.olap_threads = Some(parse_num(&key, &value)?),
+                "SIDECAR_UPSTREAM" | "UPSTREAM" => self.sidecar.upstream = Some(value),
+                "SIDECAR_MODE" => self.sidecar.mode = Some(value),
+                "SIDECAR_SLOT" => self.sidecar.slot = Some(value),
+                "SIDECAR_PUBLICATION" => self.sidecar.publication = Some(value),
                 _ => {}
             }
         }
@@ -350,7 +424,62 @@ impl RawConfig {
             max_connections: positive("server.max_connections", self.server.max_connections.unwrap_or(500))?,
             tls,
         };
-        Ok(Config { server, engine })
+        let sidecar = self.sidecar.validate()?;
+        Ok(Config { server, engine, sidecar })
+    }
+}
+
+impl RawSidecar {
+    fn validate(self) -> Result<Option<SidecarConfig>, ConfigError> {
+        let Some(upstream) = self.upstream.filter(|u| !u.trim().is_empty()) else { return Ok(None) };
+        if !(upstream.starts_with("postgres://") || upstream.starts_with("postgresql://")) {
+            return Err(ConfigError::InvalidValue {
+                key: "sidecar.upstream".into(),
+                value: redact(&upstream),
+                expected: "a postgres://user@host:port/db URL (SQLite upstreams are not supported yet)",
+            });
+        }
+        if self.forward_writes == Some(true) {
+            return Err(ConfigError::InvalidValue {
+                key: "sidecar.forward_writes".into(),
+                value: "true".into(),
+                expected: "false: write forwarding is not implemented yet; write to the upstream directly",
+            });
+        }
+        let mode = match self.mode.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            None | Some("temporal") => ReplicaMode::Temporal,
+            Some("mirror") => ReplicaMode::Mirror,
+            Some(other) => {
+                return Err(ConfigError::InvalidValue { key: "sidecar.mode".into(), value: other.into(), expected: "one of: temporal mirror" });
+            }
+        };
+        let name = |key: &str, value: Option<String>, default: &str| -> Result<String, ConfigError> {
+            let value = value.unwrap_or_else(|| default.to_string());
+            if value.is_empty() || value.len() > 63 || !value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+                return Err(ConfigError::InvalidValue { key: key.into(), value, expected: "lower-case letters, digits and _, at most 63" });
+            }
+            Ok(value)
+        };
+        Ok(Some(SidecarConfig {
+            upstream,
+            mode,
+            schemas: self.schemas.unwrap_or_else(|| vec!["public".into()]),
+            include: self.include.unwrap_or_default(),
+            exclude: self.exclude.unwrap_or_default(),
+            slot: name("sidecar.slot", self.slot, "rhei_sidecar")?,
+            publication: name("sidecar.publication", self.publication, "rhei_sidecar")?,
+            resnapshot: self.resnapshot.unwrap_or(false),
+        }))
+    }
+}
+
+/// A URL with its password replaced, for messages and logs.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let Some((auth, host)) = rest.split_once('@') else { return url.to_string() };
+    match auth.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
     }
 }
 
@@ -399,6 +528,26 @@ mod auth_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sidecar_selection_and_defaults() {
+        assert!(RawConfig::default().validate().unwrap().sidecar.is_none());
+        let raw = RawConfig::from_toml(
+            "[sidecar]\nupstream = \"postgres://app:pw@127.0.0.1:5432/app\"\ninclude = [\"order*\", \"public.users\"]\nexclude = [\"*_tmp\"]\n",
+        )
+        .unwrap();
+        let sidecar = raw.validate().unwrap().sidecar.unwrap();
+        assert_eq!(sidecar.mode, ReplicaMode::Temporal);
+        assert!(sidecar.selects("public", "orders"));
+        assert!(sidecar.selects("public", "users"));
+        assert!(!sidecar.selects("public", "orders_tmp"));
+        assert!(!sidecar.selects("public", "items"));
+        assert!(!sidecar.selects("audit", "orders"), "only the configured schemas");
+        assert_eq!(redact(&sidecar.upstream), "postgres://app:***@127.0.0.1:5432/app");
+        let bad = RawConfig::from_toml("[sidecar]\nupstream = \"mysql://x\"\n").unwrap().validate().unwrap_err();
+        assert!(bad.to_string().contains("sidecar.upstream"), "{bad}");
+        assert!(RawConfig::from_toml("[sidecar]\nupstream = \"postgres://x/y\"\nslot = \"Bad-Name\"\n").unwrap().validate().is_err());
+    }
 
     #[test]
     fn defaults_serve_loopback_from_rhei_data() {

@@ -206,6 +206,7 @@ mod tests {
             columns: vec![col("id", PgType::Int4), col("name", PgType::Text), col("ok", PgType::Bool)],
             primary_key: vec![0],
             unique: vec![],
+            replica: None,
         }])
     }
 

@@ -18,7 +18,9 @@ use crate::olap::datafusion::DataFusionOlap;
 use crate::oltp::checkpoint::Checkpointer;
 use crate::oltp::reader::ReaderPool;
 use crate::oltp::writer::{OltpWriter, SharedCatalog};
+use crate::oltp::writer::{DdlOp, WriteOp};
 use crate::output::Output;
+use crate::replica::{ReplicaBatch, ReplicaTableSpec, SnapshotRows};
 use crate::router::Route;
 use crate::router::RouteDecision;
 use crate::session::{Prepared, ReadPlan, Session, WritePlan};
@@ -147,6 +149,11 @@ pub(crate) struct EngineInner {
     next_session: AtomicU64,
     plans: Mutex<PlanCache>,
     parsed: Mutex<TextMap<Arc<ParsedText>>>,
+    /// Set when rhei follows an upstream it does not forward writes to: the upstream, as
+    /// shown in the 25006 every write gets.
+    pub(crate) replica_of: std::sync::OnceLock<String>,
+    /// The sidecar follower's latest report, if one runs.
+    pub(crate) upstream: Mutex<Option<crate::replica::UpstreamStatus>>,
     _checkpointer: Checkpointer,
 }
 
@@ -342,6 +349,8 @@ impl HtapEngine {
                 routes: TextMap::default(),
             }),
             parsed: Mutex::new(TextMap::default()),
+            replica_of: std::sync::OnceLock::new(),
+            upstream: Mutex::new(None),
             _checkpointer: checkpointer,
         };
         Ok(Self { inner: Arc::new(inner) })
@@ -428,6 +437,93 @@ impl HtapEngine {
     /// The engine's configuration.
     pub fn config(&self) -> &EngineConfig {
         &self.inner.config
+    }
+
+    /// Makes this engine a read-only replica of `upstream` (shown in errors): from now on every
+    /// session refuses writes and DDL with 25006. Replica apply is not affected.
+    pub fn set_replica_of(&self, upstream: &str) {
+        let _ = self.inner.replica_of.set(upstream.to_string());
+    }
+
+    /// Records the sidecar follower's state (shown by the `rhei_replication` view).
+    pub fn report_upstream(&self, status: crate::replica::UpstreamStatus) {
+        *self.inner.upstream.lock() = Some(status);
+    }
+
+    /// The sidecar follower's last report.
+    pub fn upstream_status(&self) -> Option<crate::replica::UpstreamStatus> {
+        self.inner.upstream.lock().clone()
+    }
+
+    async fn replica_op(&self, op: WriteOp) -> Result<u64> {
+        let session = self.inner.next_session.fetch_add(1, Ordering::Relaxed);
+        let done = self.inner.writer.run(session, false, op).await?;
+        self.inner.sync.request();
+        Ok(done.rows_affected)
+    }
+
+    /// Creates a replica table (without capture until its snapshot is done).
+    ///
+    /// # Errors
+    /// The table exists, or its definition is invalid.
+    pub async fn create_replica_table(&self, spec: ReplicaTableSpec) -> Result<()> {
+        self.replica_op(WriteOp::Ddl(DdlOp::CreateReplica(spec))).await.map(|_| ())
+    }
+
+    /// Drops replica tables and forgets the source's position, before a fresh snapshot.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub async fn reset_replica(&self, source: &str, tables: Vec<String>) -> Result<()> {
+        self.replica_op(WriteOp::Ddl(DdlOp::ResetReplica { source: source.to_string(), tables })).await.map(|_| ())
+    }
+
+    /// Loads snapshot rows into a replica table created by [`Self::create_replica_table`].
+    ///
+    /// # Errors
+    /// Values that do not convert to their column's type; nothing of the batch is loaded then.
+    pub async fn load_replica_rows(&self, rows: SnapshotRows) -> Result<u64> {
+        self.replica_op(WriteOp::ReplicaLoad(rows)).await
+    }
+
+    /// Ends a snapshot: its tables are captured from now on, reloaded whole into the OLAP copy,
+    /// and `position` is recorded for `source`, in one commit.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub async fn finish_replica_snapshot(&self, source: &str, tables: Vec<String>, position: &str) -> Result<()> {
+        let op = WriteOp::ReplicaSnapshotDone { source: source.to_string(), tables, position: position.to_string() };
+        self.replica_op(op).await.map(|_| ())
+    }
+
+    /// Applies upstream transactions with the position they lead to, atomically; returns the
+    /// rows changed. Acknowledged once durable at the configured `synchronous` level.
+    ///
+    /// # Errors
+    /// A change that does not fit its table; nothing of the batch is applied then.
+    pub async fn apply_replica(&self, batch: ReplicaBatch) -> Result<u64> {
+        self.replica_op(WriteOp::Replicate(batch)).await
+    }
+
+    /// The position stored for `source` by the last applied batch or snapshot.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub async fn replica_position(&self, source: &str) -> Result<Option<String>> {
+        let stmt = crate::oltp::SqliteStatement {
+            sql: "SELECT position FROM _rhei_replica_position WHERE source = ?1".into(),
+            params: vec![rusqlite::types::Value::Text(source.to_string())],
+            returns_rows: true,
+            shape: crate::oltp::ResultShape { names: vec![Some("position".into())], types: vec![Some(DataType::Utf8)] },
+        };
+        let mut rows = self.inner.readers.query(stmt).await?;
+        while let Some(batch) = rows.batches.recv().await {
+            let batch = batch?;
+            if batch.num_rows() > 0 {
+                return Ok(crate::copy::pg_text(batch.column(0), 0));
+            }
+        }
+        Ok(None)
     }
 
     /// Stops background sync. Threads end when the last handle is dropped.

@@ -48,6 +48,8 @@ pub enum EngineError {
     FeatureNotSupported { what: String },
     #[error("cannot execute {statement} in a read-only transaction")]
     ReadOnlyTransaction { statement: String },
+    #[error("cannot execute {statement}: rhei is a read-only replica of {upstream} here; write to the upstream database")]
+    ReadOnlyReplica { statement: String, upstream: String },
     #[error("current transaction is aborted, commands ignored until end of transaction block")]
     InFailedTransaction,
     #[error("there is no transaction in progress")]
@@ -99,7 +101,7 @@ impl EngineError {
             Self::DatatypeMismatch { .. } => "42804",
             Self::BadCopyData { .. } => "22P04",
             Self::FeatureNotSupported { .. } => "0A000",
-            Self::ReadOnlyTransaction { .. } => "25006",
+            Self::ReadOnlyTransaction { .. } | Self::ReadOnlyReplica { .. } => "25006",
             Self::InFailedTransaction => "25P02",
             Self::NoActiveTransaction => "25P01",
             Self::ActiveTransaction => "25001",

@@ -19,10 +19,12 @@ pub mod naming;
 pub mod olap;
 pub mod oltp;
 mod output;
+pub mod replica;
 pub mod router;
 pub mod session;
 pub mod status;
 pub mod sync;
+mod temporal;
 pub mod translate;
 pub mod value;
 

@@ -310,6 +310,9 @@ impl Session {
             "rhei.route" => self.route_override = RouteOverride::parse(&key, value).map_err(invalid)?,
             "rhei.consistency" => self.consistency = Consistency::parse(&key, value).map_err(invalid)?,
             "TimeZone" => self.tz_offset_secs = tz_offset(value),
+            crate::temporal::AS_OF_SETTING if !crate::temporal::is_valid_as_of(value) => {
+                return Err(EngineError::InvalidParameterValue { name: key, value: value.to_string() });
+            }
             "server_version" | "server_version_num" | "server_encoding" | "integer_datetimes" | "max_identifier_length" => {
                 return Err(EngineError::InvalidParameterValue { name: key, value: value.to_string() });
             }
@@ -400,7 +403,12 @@ impl Session {
                 lifted: Vec::new(),
             }]);
         }
-        let statements = match Parser::parse_sql(&PostgreSqlDialect {}, sql) {
+        let parsed = if crate::temporal::mentions_system_time(sql) {
+            crate::temporal::parse(sql)
+        } else {
+            Parser::parse_sql(&PostgreSqlDialect {}, sql)
+        };
+        let statements = match parsed {
             Ok(statements) => statements,
             // sqlparser reads data after `COPY ... FROM STDIN;` and so wants the `;` that
             // clients do not send.
@@ -519,7 +527,11 @@ impl Session {
                 let target = *self.engine.writer.committed().borrow();
                 self.engine.sync.wait_for(target).await?;
                 let names = naming::output_names(query);
-                let mut olap_stmt = stmt.clone();
+                let temporal = self.temporal_query(prepared, query)?;
+                let mut olap_stmt = match temporal {
+                    Some((_, rewritten)) => Statement::Query(Box::new(rewritten)),
+                    None => stmt.clone(),
+                };
                 to_olap(&mut olap_stmt, &catalog);
                 match self.engine.olap.plan_schema(olap_stmt).await {
                     Ok(planned) => {
@@ -798,6 +810,9 @@ impl Session {
     }
 
     fn check_writable(&self, statement: &str) -> Result<()> {
+        if let Some(upstream) = self.engine.replica_of.get() {
+            return Err(EngineError::ReadOnlyReplica { statement: statement.to_string(), upstream: upstream.clone() });
+        }
         match self.txn {
             _ if self.read_only_user => Err(EngineError::ReadOnlyTransaction { statement: statement.to_string() }),
             Some(t) if t.read_only => Err(EngineError::ReadOnlyTransaction { statement: statement.to_string() }),
@@ -815,6 +830,20 @@ impl Session {
         }
     }
 
+    /// The query with temporal tables replaced by the versions it sees (see [`crate::temporal`]),
+    /// under a cache key of its own; `None` when it reads no temporal table.
+    fn temporal_query(&self, prepared: &Prepared, query: &Query) -> Result<Option<(Prepared, Query)>> {
+        let catalog = self.engine.catalog();
+        if !catalog.has_temporal() && !crate::temporal::mentions_system_time(&prepared.sql) {
+            return Ok(None);
+        }
+        let as_of = self.setting(crate::temporal::AS_OF_SETTING).filter(|v| !v.is_empty());
+        let Some(rewritten) = crate::temporal::rewrite(query, &catalog, as_of)? else { return Ok(None) };
+        let sql = format!("{}\u{0}{}={}", prepared.sql, crate::temporal::AS_OF_SETTING, as_of.unwrap_or_default());
+        let prepared = Prepared { sql, statement: None, explain_route: false, hint: prepared.hint, lifted: prepared.lifted.clone() };
+        Ok(Some((prepared, rewritten)))
+    }
+
     async fn query(&mut self, prepared: &Prepared, query: &Query, params: &[ScalarValue]) -> Result<Output> {
         if crate::status::reads_status(&prepared.sql, query, &self.engine.catalog()) {
             let (written, params) = as_written(prepared, query, params);
@@ -822,6 +851,11 @@ impl Session {
             let names = naming::output_names(query);
             return Ok(Output::Rows(RowStream::buffered(schema, Route::Olap, "SELECT", batches).renamed(names)));
         }
+        let temporal = self.temporal_query(prepared, query)?;
+        let (prepared, query) = match &temporal {
+            Some((p, q)) => (p, q),
+            None => (prepared, query),
+        };
         let decision = match (self.txn, prepared.hint, self.route_override) {
             (None, None, RouteOverride::Auto) => self.engine.auto_route(&prepared.sql, query),
             _ => self.decide_route(query, prepared.hint),

@@ -3,6 +3,9 @@
 //! applied and committed sequences, and the last sync error. Any query over it works (filters,
 //! ORDER BY, joins among its own rows): it is answered by DataFusion on a one-off snapshot of the
 //! state, never by SQLite, and a user table of that name takes precedence.
+//!
+//! `rhei_replication` is its sidecar counterpart: the follower's state, applied and upstream
+//! positions, lag in bytes and seconds, and counts (see `replica::UpstreamStatus`).
 
 use std::collections::HashMap;
 use std::ops::ControlFlow;
@@ -26,23 +29,72 @@ use crate::olap::datafusion::{classify, parameter_types};
 
 /// The view's name.
 pub const STATUS_VIEW: &str = "rhei_status";
+/// The sidecar's view: one row per followed upstream (none without a sidecar).
+pub const REPLICATION_VIEW: &str = "rhei_replication";
 
 /// Whether `query` (written as `text`) reads `rhei_status` (and no user table has that name).
 /// Every query asks, so the text is looked at before the tree is walked.
 pub(crate) fn reads_status(text: &str, query: &Query, catalog: &Catalog) -> bool {
-    let named = text.as_bytes().windows(STATUS_VIEW.len()).any(|w| w.eq_ignore_ascii_case(STATUS_VIEW.as_bytes()));
-    if !named || catalog.get(STATUS_VIEW).is_some() {
+    let mentions = |view: &str| text.as_bytes().windows(view.len()).any(|w| w.eq_ignore_ascii_case(view.as_bytes()));
+    let views: Vec<&str> =
+        [STATUS_VIEW, REPLICATION_VIEW].into_iter().filter(|v| mentions(v) && catalog.get(v).is_none()).collect();
+    if views.is_empty() {
         return false;
     }
     let mut found = false;
     let _ = visit_relations(query, |name: &ObjectName| {
-        if table_name(name).is_ok_and(|n| n == STATUS_VIEW) {
+        if table_name(name).is_ok_and(|n| views.contains(&n.as_str())) {
             found = true;
             return ControlFlow::Break(());
         }
         ControlFlow::Continue(())
     });
     found
+}
+
+fn replication_schema() -> SchemaRef {
+    let text = |name: &str, nullable| Field::new(name, DataType::Utf8, nullable);
+    let int = |name: &str, nullable| Field::new(name, DataType::Int64, nullable);
+    Arc::new(Schema::new(vec![
+        text("source", false),
+        text("upstream", false),
+        text("method", false),
+        text("state", false),
+        text("applied_position", true),
+        text("upstream_position", true),
+        int("lag_bytes", true),
+        Field::new("lag_seconds", DataType::Float64, true),
+        Field::new("last_commit_time", DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, Some("+00:00".into())), true),
+        int("transactions_applied", false),
+        int("rows_applied", false),
+        int("snapshot_rows", false),
+        text("last_error", true),
+    ]))
+}
+
+/// The sidecar follower's last report as a table (empty without a sidecar).
+fn replication_snapshot(engine: &EngineInner) -> Result<RecordBatch> {
+    let reports: Vec<crate::replica::UpstreamStatus> = engine.upstream.lock().iter().cloned().collect();
+    let text = |f: fn(&crate::replica::UpstreamStatus) -> Option<&str>| {
+        Arc::new(StringArray::from(reports.iter().map(f).collect::<Vec<_>>())) as ArrayRef
+    };
+    let int = |f: fn(&crate::replica::UpstreamStatus) -> Option<i64>| Arc::new(Int64Array::from(reports.iter().map(f).collect::<Vec<_>>())) as ArrayRef;
+    let columns: Vec<ArrayRef> = vec![
+        text(|r| Some(&r.source)),
+        text(|r| Some(&r.upstream)),
+        text(|r| Some(&r.method)),
+        text(|r| Some(&r.state)),
+        text(|r| r.applied_position.as_deref()),
+        text(|r| r.upstream_position.as_deref()),
+        int(|r| r.lag_bytes),
+        Arc::new(arrow::array::Float64Array::from(reports.iter().map(|r| r.lag_seconds).collect::<Vec<_>>())),
+        Arc::new(arrow::array::TimestampMicrosecondArray::from(reports.iter().map(|r| r.last_commit_time).collect::<Vec<_>>()).with_timezone("+00:00")),
+        int(|r| Some(r.transactions_applied as i64)),
+        int(|r| Some(r.rows_applied as i64)),
+        int(|r| Some(r.snapshot_rows as i64)),
+        text(|r| r.last_error.as_deref()),
+    ];
+    RecordBatch::try_new(replication_schema(), columns).map_err(|e| EngineError::Internal(e.to_string()))
 }
 
 fn schema() -> SchemaRef {
@@ -108,6 +160,7 @@ async fn pending_by_table(engine: &EngineInner, applied: u64) -> Result<HashMap<
 async fn plan(engine: &EngineInner, query: &Query) -> Result<(SessionContext, datafusion::logical_expr::LogicalPlan)> {
     let ctx = SessionContext::new();
     ctx.register_batch(STATUS_VIEW, snapshot(engine).await?).map_err(classify)?;
+    ctx.register_batch(REPLICATION_VIEW, replication_snapshot(engine)?).map_err(classify)?;
     let stmt = DfStatement::Statement(Box::new(Statement::Query(Box::new(query.clone()))));
     let plan = ctx.state().statement_to_plan(stmt).await.map_err(classify)?;
     Ok((ctx, plan))

@@ -52,7 +52,8 @@ pub struct Server {
     pub addr: SocketAddr,
     pub engine: HtapEngine,
     shutdown: CancellationToken,
-    _dir: TempDir,
+    follower: Option<tokio::task::JoinHandle<()>>,
+    _dir: Option<TempDir>,
 }
 
 impl Drop for Server {
@@ -70,17 +71,42 @@ impl Server {
     /// Starts a server with configuration changed by `configure` (auth, users, TLS, ...).
     pub async fn start_with(configure: impl FnOnce(&mut rhei::RawConfig)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().to_path_buf();
+        Self::launch(&path, Some(dir), configure).await
+    }
+
+    /// Starts a server on an existing data directory (which outlives it), following an
+    /// upstream when the configuration names one.
+    #[allow(dead_code)]
+    pub async fn start_at(data_dir: &std::path::Path, configure: impl FnOnce(&mut rhei::RawConfig)) -> Self {
+        Self::launch(data_dir, None, configure).await
+    }
+
+    async fn launch(data_dir: &std::path::Path, dir: Option<TempDir>, configure: impl FnOnce(&mut rhei::RawConfig)) -> Self {
         let mut raw = rhei::RawConfig::default();
         raw.server.listen = Some("127.0.0.1:0".into());
-        raw.engine.data_dir = Some(dir.path().to_path_buf());
+        raw.engine.data_dir = Some(data_dir.to_path_buf());
         configure(&mut raw);
         let config = raw.validate().expect("valid config");
         let engine = HtapEngine::open(config.engine.clone()).await.expect("open engine");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let shutdown = CancellationToken::new();
+        let follower = config.sidecar.clone().map(|sidecar| {
+            let follower = rhei_sidecar::PgFollower::new(engine.clone(), sidecar).expect("sidecar");
+            tokio::spawn(follower.run(shutdown.clone()))
+        });
         tokio::spawn(rhei::serve(listener, engine.clone(), config.server, shutdown.clone()));
-        Self { addr, engine, shutdown, _dir: dir }
+        Self { addr, engine, shutdown, follower, _dir: dir }
+    }
+
+    /// Stops the server and waits for its upstream follower to let go of the upstream.
+    #[allow(dead_code)]
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(follower) = self.follower.take() {
+            let _ = follower.await;
+        }
     }
 
     pub async fn client(&self) -> tokio_postgres::Client {

@@ -40,7 +40,31 @@ pub struct TableDef {
     pub primary_key: Vec<usize>,
     /// Column position lists of UNIQUE constraints.
     pub unique: Vec<Vec<usize>>,
+    /// Set for a table rhei follows from an upstream database (sidecar mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica: Option<ReplicaDef>,
 }
+
+/// How a replica table follows its upstream table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplicaDef {
+    /// The upstream table, `schema.name`.
+    pub upstream: String,
+    /// Column positions of the upstream's key (primary key or replica identity), in key order.
+    pub key: Vec<usize>,
+    /// Temporal (SCD Type 2): every version is kept, with [`VALID_FROM`] and [`VALID_TO`] as its
+    /// last two columns. Otherwise a mirror: current rows only, keyed by `key`.
+    pub temporal: bool,
+    /// Whether the key identifies one row (it is the upstream's primary key). `false` when the
+    /// upstream has only REPLICA IDENTITY FULL: the key is then every column and equal rows are
+    /// legitimate duplicates.
+    pub key_unique: bool,
+}
+
+/// First instant a version of a temporal table's row was current (upstream commit time).
+pub const VALID_FROM: &str = "_rhei_valid_from";
+/// Instant a version stopped being current; NULL for the current version.
+pub const VALID_TO: &str = "_rhei_valid_to";
 
 impl TableDef {
     /// Position of a column by its (already normalized) name.
@@ -64,6 +88,20 @@ impl TableDef {
         }
     }
 
+    /// The columns users see as the table's own: all but the validity columns of a temporal
+    /// table.
+    pub fn user_columns(&self) -> &[ColumnDef] {
+        match &self.replica {
+            Some(r) if r.temporal => &self.columns[..self.columns.len().saturating_sub(2)],
+            _ => &self.columns,
+        }
+    }
+
+    /// Whether this is a temporal replica table (queries see versions, not rows).
+    pub fn is_temporal(&self) -> bool {
+        self.replica.as_ref().is_some_and(|r| r.temporal)
+    }
+
     /// Name PostgreSQL would give the primary key constraint.
     pub fn pkey_name(&self) -> String {
         format!("{}_pkey", self.name)
@@ -74,11 +112,20 @@ impl TableDef {
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     tables: BTreeMap<String, Arc<TableDef>>,
+    /// Whether any table is temporal (queries then need the temporal rewrite).
+    has_temporal: bool,
 }
 
 impl Catalog {
     pub fn from_tables(tables: impl IntoIterator<Item = TableDef>) -> Self {
-        Self { tables: tables.into_iter().map(|t| (t.name.clone(), Arc::new(t))).collect() }
+        let tables: BTreeMap<String, Arc<TableDef>> = tables.into_iter().map(|t| (t.name.clone(), Arc::new(t))).collect();
+        let has_temporal = tables.values().any(|t| t.is_temporal());
+        Self { tables, has_temporal }
+    }
+
+    /// Whether any table keeps versions (see `TableDef::is_temporal`).
+    pub fn has_temporal(&self) -> bool {
+        self.has_temporal
     }
 
     /// A table by normalized name.

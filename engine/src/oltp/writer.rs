@@ -26,6 +26,7 @@ use crate::capture::{LAST_SEQ_SQL, install_triggers_sql, log_ddl_sql};
 use crate::catalog::{Catalog, ColumnDef, TableDef, normalize_ident, quote_ident, quote_literal, store, table_name};
 use crate::error::{EngineError, Result};
 use crate::oltp::{Executed, SqliteStatement, classify, open_connection, run_statement};
+use crate::replica::{ReplicaBatch, ReplicaTableSpec, SnapshotRows};
 use crate::translate::TranslateOptions;
 use crate::translate::ddl::{column_def, default_expr_sql, sqlite_column, sqlite_create_table, table_def};
 
@@ -44,6 +45,11 @@ pub enum DdlOp {
     /// Index DDL, already translated (indexes do not concern the OLAP copy).
     Index { sql: String },
     Truncate { names: Vec<String> },
+    /// A new replica table, created without capture: its snapshot loads first (see
+    /// [`WriteOp::ReplicaSnapshotDone`]).
+    CreateReplica(ReplicaTableSpec),
+    /// Drops replica tables and forgets the source's position (before a fresh snapshot).
+    ResetReplica { source: String, tables: Vec<String> },
 }
 
 /// One unit of work for the writer.
@@ -59,6 +65,13 @@ pub enum WriteOp {
     Savepoint(String),
     Release(String),
     RollbackTo(String),
+    /// Snapshot rows for a replica table still being loaded.
+    ReplicaLoad(SnapshotRows),
+    /// Ends a snapshot: capture starts for its tables, the OLAP copy reloads them whole, and the
+    /// source's position is recorded, all in one commit.
+    ReplicaSnapshotDone { source: String, tables: Vec<String>, position: String },
+    /// Upstream transactions and the position they lead to.
+    Replicate(ReplicaBatch),
 }
 
 struct Request {
@@ -91,6 +104,7 @@ impl OltpWriter {
         conn.pragma_update(None, "wal_autocheckpoint", crate::oltp::checkpoint::WRITER_AUTOCHECKPOINT_PAGES)
             .map_err(classify)?;
         conn.execute_batch(crate::capture::BOOTSTRAP_SQL).map_err(classify)?;
+        conn.execute_batch(crate::replica::POSITION_SQL).map_err(classify)?;
         *catalog.write() = Arc::new(store::load(&conn)?);
         let last: i64 = conn.query_row(LAST_SEQ_SQL, [], |r| r.get(0)).map_err(classify)?;
         let (committed_tx, committed) = watch::channel(last as u64);
@@ -393,6 +407,26 @@ impl WriterState {
             WriteOp::Savepoint(_) | WriteOp::Release(_) | WriteOp::RollbackTo(_) => Err(EngineError::unsupported(
                 "SAVEPOINT outside a transaction block",
             )),
+            WriteOp::ReplicaLoad(rows) => {
+                let catalog = self.catalog.read().clone();
+                let n = crate::replica::load(&self.conn, &catalog, &rows)?;
+                Ok(Executed { rows_affected: n, ..Executed::default() })
+            }
+            WriteOp::ReplicaSnapshotDone { source, tables, position } => {
+                let catalog = self.catalog.read().clone();
+                for name in tables {
+                    let def = catalog.require(&name)?;
+                    self.exec_raw(&install_triggers_sql(def))?;
+                    self.exec_raw(&log_ddl_sql(def.id))?;
+                }
+                crate::replica::write_position(&self.conn, &source, &position)?;
+                Ok(Executed::default())
+            }
+            WriteOp::Replicate(batch) => {
+                let catalog = self.catalog.read().clone();
+                let n = crate::replica::apply(&self.conn, &catalog, &batch)?;
+                Ok(Executed { rows_affected: n, ..Executed::default() })
+            }
         }
     }
 
@@ -439,6 +473,28 @@ impl WriterState {
                 self.exec_raw(&log_ddl_sql(def.id))?;
             }
             DdlOp::Index { sql } => self.exec_raw(&sql)?,
+            DdlOp::CreateReplica(spec) => {
+                if catalog.get(&spec.name).is_some() {
+                    return Err(EngineError::DuplicateTable { name: spec.name });
+                }
+                let def = crate::replica::table_def(&spec, store::next_id(&self.conn)?)?;
+                self.exec_raw(&sqlite_create_table(&def, TranslateOptions::default())?)?;
+                if let Some(index) = crate::replica::index_sql(&def) {
+                    self.exec_raw(&index)?;
+                }
+                store::save(&self.conn, &def)?;
+                self.exec_raw(&log_ddl_sql(def.id))?;
+            }
+            DdlOp::ResetReplica { source, tables } => {
+                for name in tables {
+                    if let Some(def) = catalog.get(&name) {
+                        self.exec_raw(&format!("DROP TABLE {}", quote_ident(&def.name)))?;
+                        store::delete(&self.conn, def.id)?;
+                        self.exec_raw(&log_ddl_sql(def.id))?;
+                    }
+                }
+                crate::replica::clear_position(&self.conn, &source)?;
+            }
             DdlOp::Truncate { names } => {
                 for name in names {
                     let def = catalog.require(&name)?;

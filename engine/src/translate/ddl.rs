@@ -102,7 +102,7 @@ pub fn table_def(create: &CreateTable, id: TableId) -> Result<TableDef> {
     if columns.is_empty() {
         return Err(EngineError::unsupported("tables without columns"));
     }
-    Ok(TableDef { id, name, columns, primary_key, unique })
+    Ok(TableDef { id, name, columns, primary_key, unique, replica: None })
 }
 
 /// SQLite's text for one column definition (without table constraints).

@@ -690,6 +690,7 @@ mod tests {
             ],
             primary_key: vec![0],
             unique: vec![],
+            replica: None,
         }])
     }
 

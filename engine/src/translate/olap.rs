@@ -59,6 +59,7 @@ mod tests {
             columns: vec![col("id", PgType::Int8), col("w", PgType::Float8)],
             primary_key: vec![0],
             unique: vec![],
+            replica: None,
         }]);
         let mut stmt = Parser::parse_sql(&PostgreSqlDialect {}, "SELECT w::int, id::int FROM t").unwrap().remove(0);
         to_olap(&mut stmt, &catalog);

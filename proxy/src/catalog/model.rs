@@ -483,6 +483,7 @@ mod tests {
             ],
             primary_key: vec![0],
             unique: vec![vec![1, 2]],
+            replica: None,
         }])
     }
 

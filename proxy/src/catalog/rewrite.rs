@@ -558,6 +558,7 @@ mod tests {
             }],
             primary_key: vec![0],
             unique: Vec::new(),
+            replica: None,
         }])
     }
 

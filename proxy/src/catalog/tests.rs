@@ -31,6 +31,7 @@ fn catalog() -> Catalog {
             ],
             primary_key: vec![0],
             unique: vec![vec![3]],
+            replica: None,
         },
         TableDef {
             id: TableId(2),
@@ -38,6 +39,7 @@ fn catalog() -> Catalog {
             columns: vec![col("a", PgType::Int4), col("b", PgType::Text)],
             primary_key: Vec::new(),
             unique: vec![vec![0, 1]],
+            replica: None,
         },
     ])
 }

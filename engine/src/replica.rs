@@ -1,0 +1,421 @@
+//! Replica tables: upstream tables rhei follows as a sidecar (the follower itself is
+//! `rhei-sidecar`; this is the engine side it feeds).
+//!
+//! A replica table is an ordinary catalog table marked with a [`ReplicaDef`]. In temporal mode
+//! (SCD Type 2) it holds every version of every upstream row, each with
+//! `_rhei_valid_from`/`_rhei_valid_to` (upstream commit times; NULL = current), and a partial
+//! unique index on the key `WHERE _rhei_valid_to IS NULL` guarantees one current version per key,
+//! whatever order deletes and re-inserts arrive in. In mirror mode it holds current rows only.
+//!
+//! Changes arrive as whole upstream transactions ([`ReplicaBatch`]) and are applied by the OLTP
+//! writer in one SQLite transaction together with the upstream position they lead to, so after a
+//! crash the stored position always matches the stored data: nothing is lost or applied twice.
+//! The change-log triggers then carry them to the OLAP copy like any other write.
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OptionalExtension, params_from_iter};
+
+use crate::catalog::{Catalog, ColumnDef, PgType, ReplicaDef, TableDef, VALID_FROM, VALID_TO, quote_ident};
+use crate::error::{EngineError, Result};
+use crate::oltp::classify;
+use crate::translate::{TranslateOptions, convert_expr};
+
+/// Where each source's upstream position is kept, in the same SQLite file as the data.
+pub const POSITION_SQL: &str = "
+CREATE TABLE IF NOT EXISTS _rhei_replica_position(
+    source TEXT PRIMARY KEY,
+    position TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+";
+
+/// A replica table to create: the upstream's columns (types mapped to rhei's), its key, and
+/// the mode.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplicaTableSpec {
+    pub name: String,
+    pub columns: Vec<ColumnDef>,
+    pub def: ReplicaDef,
+}
+
+/// One column value as the upstream sent it: PostgreSQL text form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplicaValue {
+    Null,
+    Text(String),
+    /// Not sent because it did not change (a TOASTed value): keep the current version's.
+    Unchanged,
+}
+
+impl ReplicaValue {
+    fn sql(&self) -> SqlValue {
+        match self {
+            Self::Text(s) => SqlValue::Text(s.clone()),
+            Self::Null | Self::Unchanged => SqlValue::Null,
+        }
+    }
+}
+
+/// One row change of an upstream transaction. Rows are in the table's user-column order;
+/// keys in the order of [`ReplicaDef::key`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplicaChange {
+    Insert { table: String, row: Vec<ReplicaValue> },
+    /// `old_key` is the key before the update when the upstream sent it (the key changed, or
+    /// the table has REPLICA IDENTITY FULL); otherwise the key is read from `row`.
+    Update { table: String, old_key: Option<Vec<ReplicaValue>>, row: Vec<ReplicaValue> },
+    Delete { table: String, key: Vec<ReplicaValue> },
+    Truncate { table: String },
+}
+
+/// One upstream transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplicaTxn {
+    /// Upstream commit time, microseconds since the Unix epoch: the versions it writes start
+    /// (and the ones it replaces end) here.
+    pub commit_time: i64,
+    pub changes: Vec<ReplicaChange>,
+}
+
+/// Upstream transactions applied atomically with the position they lead to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplicaBatch {
+    /// Names the upstream, so one data directory could follow several.
+    pub source: String,
+    pub txns: Vec<ReplicaTxn>,
+    /// Opaque to the engine (an LSN, a watermark): stored with the data.
+    pub position: String,
+}
+
+/// Rows of a snapshot for a replica table, in user-column order, all current from `valid_from`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotRows {
+    pub table: String,
+    pub valid_from: i64,
+    pub rows: Vec<Vec<Option<String>>>,
+}
+
+fn current_index_name(def: &TableDef) -> String {
+    format!("_rhei_current_{}", def.id.0)
+}
+
+/// The catalog entry for a new replica table (validity columns appended when temporal).
+pub(crate) fn table_def(spec: &ReplicaTableSpec, id: crate::catalog::TableId) -> Result<TableDef> {
+    if spec.columns.is_empty() {
+        return Err(EngineError::unsupported("replicating a table without columns"));
+    }
+    let mut columns = spec.columns.clone();
+    if spec.def.key.iter().any(|&k| k >= columns.len()) {
+        return Err(EngineError::Internal(format!("replica key of \"{}\" names a column it does not have", spec.name)));
+    }
+    if columns.iter().any(|c| c.name == VALID_FROM || c.name == VALID_TO) {
+        return Err(EngineError::unsupported(format!(
+            "replicating \"{}\": its column names clash with rhei's {VALID_FROM}/{VALID_TO}",
+            spec.name
+        )));
+    }
+    for c in &mut columns {
+        // Upstream constraints are the upstream's business; a replica stores what it is sent.
+        c.is_serial = false;
+        c.default_sql = None;
+    }
+    let primary_key = if spec.def.temporal || !spec.def.key_unique { Vec::new() } else { spec.def.key.clone() };
+    if spec.def.temporal {
+        let validity = |name: &str, not_null| ColumnDef { name: name.into(), ty: PgType::Timestamptz, not_null, is_serial: false, default_sql: None };
+        columns.push(validity(VALID_FROM, true));
+        columns.push(validity(VALID_TO, false));
+    }
+    Ok(TableDef { id, name: spec.name.clone(), columns, primary_key, unique: Vec::new(), replica: Some(spec.def.clone()) })
+}
+
+/// Index DDL for a new replica table: the one-current-version guarantee (temporal), or a plain
+/// index on the identity (keyless tables matched on all columns).
+pub(crate) fn index_sql(def: &TableDef) -> Option<String> {
+    let replica = def.replica.as_ref()?;
+    if replica.key.is_empty() || (!replica.temporal && replica.key_unique) {
+        return None;
+    }
+    let cols = replica.key.iter().map(|&k| quote_ident(&def.columns[k].name)).collect::<Vec<_>>().join(", ");
+    let unique = if replica.key_unique { "UNIQUE " } else { "" };
+    let filter = if replica.temporal { format!(" WHERE {} IS NULL", quote_ident(VALID_TO)) } else { String::new() };
+    Some(format!("CREATE {unique}INDEX {} ON {} ({cols}){filter}", quote_ident(&current_index_name(def)), quote_ident(&def.name)))
+}
+
+pub(crate) fn write_position(conn: &Connection, source: &str, position: &str) -> Result<()> {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64);
+    conn.prepare_cached(
+        "INSERT INTO _rhei_replica_position(source, position, updated_at) VALUES (?1, ?2, ?3) \
+         ON CONFLICT(source) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at",
+    )
+    .and_then(|mut s| s.execute(rusqlite::params![source, position, now]))
+    .map_err(classify)?;
+    Ok(())
+}
+
+pub(crate) fn clear_position(conn: &Connection, source: &str) -> Result<()> {
+    conn.execute("DELETE FROM _rhei_replica_position WHERE source = ?1", [source]).map_err(classify)?;
+    Ok(())
+}
+
+/// Applies upstream transactions and records the position; the caller owns the SQLite
+/// transaction (all of it or none of it commits).
+pub(crate) fn apply(conn: &Connection, catalog: &Catalog, batch: &ReplicaBatch) -> Result<u64> {
+    let mut rows = 0;
+    for txn in &batch.txns {
+        for change in &txn.changes {
+            rows += apply_change(conn, catalog, change, txn.commit_time)?;
+        }
+    }
+    write_position(conn, &batch.source, &batch.position)?;
+    Ok(rows)
+}
+
+/// Loads snapshot rows (a new table: no existing versions to close).
+pub(crate) fn load(conn: &Connection, catalog: &Catalog, snapshot: &SnapshotRows) -> Result<u64> {
+    let table = ReplicaTable::of(catalog, &snapshot.table)?;
+    let mut stmt = conn.prepare_cached(&table.insert_sql()).map_err(classify)?;
+    let width = table.user_width();
+    for (line, row) in snapshot.rows.iter().enumerate() {
+        if row.len() != width {
+            return Err(EngineError::Internal(format!(
+                "snapshot row {} of \"{}\" has {} values for {width} columns",
+                line + 1,
+                table.def.name,
+                row.len()
+            )));
+        }
+        for (i, value) in row.iter().enumerate() {
+            stmt.raw_bind_parameter(i + 1, value).map_err(classify)?;
+        }
+        if table.temporal() {
+            stmt.raw_bind_parameter(width + 1, snapshot.valid_from).map_err(classify)?;
+        }
+        stmt.raw_execute().map_err(classify)?;
+    }
+    Ok(snapshot.rows.len() as u64)
+}
+
+struct ReplicaTable<'a> {
+    def: &'a TableDef,
+    replica: &'a ReplicaDef,
+}
+
+impl<'a> ReplicaTable<'a> {
+    fn of(catalog: &'a Catalog, name: &str) -> Result<Self> {
+        let def = catalog.require(name)?;
+        let replica = def
+            .replica
+            .as_ref()
+            .ok_or_else(|| EngineError::Internal(format!("\"{name}\" is not a replica table")))?;
+        Ok(Self { def, replica })
+    }
+
+    fn temporal(&self) -> bool {
+        self.replica.temporal
+    }
+
+    fn user_width(&self) -> usize {
+        self.def.user_columns().len()
+    }
+
+    fn table(&self) -> String {
+        quote_ident(&self.def.name)
+    }
+
+    /// `?n` converted from PostgreSQL text to the storage form of column `col`.
+    fn converted(&self, col: usize, n: usize) -> String {
+        let placeholder = datafusion::sql::sqlparser::ast::Expr::value(datafusion::sql::sqlparser::ast::Value::Placeholder(format!("?{n}")));
+        convert_expr(self.def.columns[col].ty, placeholder, TranslateOptions::default()).to_string()
+    }
+
+    /// INSERT of a new current version: user columns `?1..?n`, then (temporal) valid_from.
+    fn insert_sql(&self) -> String {
+        let width = self.user_width();
+        let mut names: Vec<String> = self.def.user_columns().iter().map(|c| quote_ident(&c.name)).collect();
+        let mut values: Vec<String> = (0..width).map(|i| self.converted(i, i + 1)).collect();
+        if self.temporal() {
+            names.push(quote_ident(VALID_FROM));
+            values.push(format!("?{}", width + 1));
+        }
+        let verb = if self.temporal() { "INSERT" } else { "INSERT OR REPLACE" };
+        format!("{verb} INTO {} ({}) VALUES ({})", self.table(), names.join(", "), values.join(", "))
+    }
+
+    /// Matches the current version(s) by key `?1..?k`, at most one row.
+    fn current_by_key(&self) -> String {
+        let mut conds: Vec<String> = self
+            .replica
+            .key
+            .iter()
+            .enumerate()
+            .map(|(i, &col)| format!("{} IS {}", quote_ident(&self.def.columns[col].name), self.converted(col, i + 1)))
+            .collect();
+        if self.temporal() {
+            conds.push(format!("{} IS NULL", quote_ident(VALID_TO)));
+        }
+        format!("rowid IN (SELECT rowid FROM {} WHERE {} LIMIT 1)", self.table(), conds.join(" AND "))
+    }
+
+    /// Ends the current version of a key at `?k+1`: a version that began at that same instant
+    /// (an earlier change of the same upstream transaction) was never visible and goes.
+    fn end_current(&self, conn: &Connection, key: &[SqlValue], at: i64) -> Result<usize> {
+        let k = key.len();
+        if !self.temporal() {
+            let sql = format!("DELETE FROM {} WHERE {}", self.table(), self.current_by_key());
+            return conn.prepare_cached(&sql).and_then(|mut s| s.execute(params_from_iter(key))).map_err(classify);
+        }
+        let mut params = key.to_vec();
+        params.push(SqlValue::Integer(at));
+        let vanish = format!(
+            "DELETE FROM {} WHERE {} AND {} = ?{}",
+            self.table(),
+            self.current_by_key(),
+            quote_ident(VALID_FROM),
+            k + 1
+        );
+        let gone = conn.prepare_cached(&vanish).and_then(|mut s| s.execute(params_from_iter(&params))).map_err(classify)?;
+        if gone > 0 {
+            return Ok(gone);
+        }
+        let close = format!("UPDATE {} SET {} = ?{} WHERE {}", self.table(), quote_ident(VALID_TO), k + 1, self.current_by_key());
+        conn.prepare_cached(&close).and_then(|mut s| s.execute(params_from_iter(&params))).map_err(classify)
+    }
+
+    /// The current version's values (storage form) of the user columns, for filling unchanged
+    /// (TOASTed) columns of an update.
+    fn current_row(&self, conn: &Connection, key: &[SqlValue]) -> Result<Option<Vec<SqlValue>>> {
+        let cols: Vec<String> = self.def.user_columns().iter().map(|c| quote_ident(&c.name)).collect();
+        let sql = format!("SELECT {} FROM {} WHERE {}", cols.join(", "), self.table(), self.current_by_key());
+        let width = cols.len();
+        conn.prepare_cached(&sql)
+            .and_then(|mut s| {
+                s.query_row(params_from_iter(key), |r| (0..width).map(|i| r.get::<_, SqlValue>(i)).collect::<rusqlite::Result<Vec<_>>>())
+                    .optional()
+            })
+            .map_err(classify)
+    }
+
+    /// Opens a new current version (the row in text form, `stored` filling unchanged columns).
+    fn open_version(&self, conn: &Connection, row: &[ReplicaValue], stored: Option<&[SqlValue]>, at: i64) -> Result<()> {
+        let width = self.user_width();
+        if row.len() != width {
+            return Err(EngineError::Internal(format!(
+                "a change to \"{}\" has {} values for {width} columns",
+                self.def.name,
+                row.len()
+            )));
+        }
+        let unchanged: Vec<usize> = row.iter().enumerate().filter(|(_, v)| **v == ReplicaValue::Unchanged).map(|(i, _)| i).collect();
+        let sql = if unchanged.is_empty() {
+            self.insert_sql()
+        } else {
+            // Unchanged values are already in storage form: bind them unconverted.
+            let mut names: Vec<String> = self.def.user_columns().iter().map(|c| quote_ident(&c.name)).collect();
+            let mut values: Vec<String> =
+                (0..width).map(|i| if unchanged.contains(&i) { format!("?{}", i + 1) } else { self.converted(i, i + 1) }).collect();
+            if self.temporal() {
+                names.push(quote_ident(VALID_FROM));
+                values.push(format!("?{}", width + 1));
+            }
+            let verb = if self.temporal() { "INSERT" } else { "INSERT OR REPLACE" };
+            format!("{verb} INTO {} ({}) VALUES ({})", self.table(), names.join(", "), values.join(", "))
+        };
+        let mut params: Vec<SqlValue> = Vec::with_capacity(width + 1);
+        for (i, value) in row.iter().enumerate() {
+            params.push(match value {
+                ReplicaValue::Unchanged => stored.and_then(|s| s.get(i).cloned()).ok_or_else(|| {
+                    EngineError::Internal(format!(
+                        "an update of \"{}\" left column \"{}\" unchanged, but rhei has no current version to take it from",
+                        self.def.name,
+                        self.def.columns[i].name
+                    ))
+                })?,
+                other => other.sql(),
+            });
+        }
+        if self.temporal() {
+            params.push(SqlValue::Integer(at));
+        }
+        conn.prepare_cached(&sql).and_then(|mut s| s.execute(params_from_iter(&params))).map_err(classify)?;
+        Ok(())
+    }
+
+    fn key_of(&self, row: &[ReplicaValue]) -> Vec<SqlValue> {
+        self.replica.key.iter().map(|&k| row.get(k).map_or(SqlValue::Null, ReplicaValue::sql)).collect()
+    }
+}
+
+fn apply_change(conn: &Connection, catalog: &Catalog, change: &ReplicaChange, at: i64) -> Result<u64> {
+    match change {
+        ReplicaChange::Insert { table, row } => {
+            let t = ReplicaTable::of(catalog, table)?;
+            if t.replica.key_unique {
+                // An insert of a key that is current (a replay the upstream resent) replaces it:
+                // there is never more than one current version of a key.
+                t.end_current(conn, &t.key_of(row), at)?;
+            }
+            t.open_version(conn, row, None, at)?;
+            Ok(1)
+        }
+        ReplicaChange::Update { table, old_key, row } => {
+            let t = ReplicaTable::of(catalog, table)?;
+            let key: Vec<SqlValue> = match old_key {
+                Some(old) => old.iter().map(ReplicaValue::sql).collect(),
+                None => t.key_of(row),
+            };
+            let stored = if row.contains(&ReplicaValue::Unchanged) { t.current_row(conn, &key)? } else { None };
+            t.end_current(conn, &key, at)?;
+            if old_key.is_some() && t.replica.key_unique {
+                // The key changed onto another key's current row: that one ends too.
+                t.end_current(conn, &t.key_of(row), at)?;
+            }
+            t.open_version(conn, row, stored.as_deref(), at)?;
+            Ok(1)
+        }
+        ReplicaChange::Delete { table, key } => {
+            let t = ReplicaTable::of(catalog, table)?;
+            let key: Vec<SqlValue> = key.iter().map(ReplicaValue::sql).collect();
+            Ok(t.end_current(conn, &key, at)? as u64)
+        }
+        ReplicaChange::Truncate { table } => {
+            let t = ReplicaTable::of(catalog, table)?;
+            let sql = if t.temporal() {
+                let to = quote_ident(VALID_TO);
+                conn.prepare_cached(&format!("DELETE FROM {} WHERE {to} IS NULL AND {} = ?1", t.table(), quote_ident(VALID_FROM)))
+                    .and_then(|mut s| s.execute([at]))
+                    .map_err(classify)?;
+                format!("UPDATE {} SET {to} = ?1 WHERE {to} IS NULL", t.table())
+            } else {
+                format!("DELETE FROM {} WHERE ?1 IS NOT NULL", t.table())
+            };
+            Ok(conn.prepare_cached(&sql).and_then(|mut s| s.execute([at])).map_err(classify)? as u64)
+        }
+    }
+}
+
+/// What a sidecar follower reports about its upstream: the `rhei_replication` view and
+/// `rh status` show it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UpstreamStatus {
+    pub source: String,
+    /// The upstream URL, password removed.
+    pub upstream: String,
+    /// `logical` (replication slot) for now.
+    pub method: String,
+    /// `snapshot`, `streaming`, `reconnecting` or `failed`.
+    pub state: String,
+    /// The upstream position the replica reflects (an LSN).
+    pub applied_position: Option<String>,
+    /// The upstream's latest known position.
+    pub upstream_position: Option<String>,
+    /// WAL bytes between the two.
+    pub lag_bytes: Option<i64>,
+    /// Seconds the replica is behind (0 when caught up).
+    pub lag_seconds: Option<f64>,
+    /// Commit time of the last applied upstream transaction (microseconds since the Unix epoch).
+    pub last_commit_time: Option<i64>,
+    pub transactions_applied: u64,
+    pub rows_applied: u64,
+    pub snapshot_rows: u64,
+    pub last_error: Option<String>,
+}

@@ -1,0 +1,54 @@
+//! The sidecar's errors, each with the SQLSTATE a client sees when one is reported through the
+//! wire (for example in `rhei_replication.last_error`).
+
+use rhei_engine::EngineError;
+
+use crate::pgoutput::DecodeError;
+use crate::replication::ReplicationError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SidecarError {
+    #[error("upstream {upstream}: {source}")]
+    Replication { upstream: String, source: ReplicationError },
+    #[error("upstream query failed: {0}")]
+    Upstream(#[from] tokio_postgres::Error),
+    #[error("undecodable replication message: {0}")]
+    Decode(#[from] DecodeError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(
+        "replication slot \"{slot}\" is gone from the upstream (dropped, or invalidated by max_slot_wal_keep_size); \
+         changes after {position} cannot be recovered from it. Recover by taking a fresh snapshot: \
+         restart with `rh serve --resnapshot` (or [sidecar] resnapshot = true); the local history restarts then"
+    )]
+    SlotLost { slot: String, position: String },
+    #[error("upstream table {table} changed its columns ({change}); rhei does not follow schema changes yet: {hint}")]
+    SchemaChanged { table: String, change: String, hint: &'static str },
+    #[error("upstream protocol: {0}")]
+    Protocol(String),
+}
+
+impl SidecarError {
+    /// The SQLSTATE of this error.
+    pub fn sqlstate(&self) -> &str {
+        match self {
+            Self::Replication { source, .. } => source.sqlstate().unwrap_or("08006"),
+            Self::Upstream(e) => e.code().map_or("08006", |c| c.code()),
+            Self::Decode(_) | Self::Protocol(_) => "08P01",
+            Self::Engine(e) => e.sqlstate(),
+            Self::SlotLost { .. } => "55000",
+            Self::SchemaChanged { .. } => "0A000",
+        }
+    }
+
+    /// Whether retrying (after a pause) can help: lost connections can, a lost slot cannot.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Replication { source, .. } => matches!(source, ReplicationError::Io(_) | ReplicationError::ConnectionClosed)
+                || source.sqlstate().is_some_and(|c| c.starts_with("08") || c.starts_with("57") || c == "55006"),
+            Self::Upstream(e) => e.is_closed() || e.code().is_none_or(|c| c.code().starts_with("08") || c.code().starts_with("57")),
+            Self::Engine(e) => matches!(e.sqlstate(), "40001" | "53100" | "57014"),
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,518 @@
+//! The PostgreSQL follower: snapshot, then logical replication, into replica tables.
+//!
+//! Start-up: with no stored position (or on `resnapshot`), the publication is created or reused,
+//! a logical slot is created with an exported snapshot, every selected table is copied inside
+//! that snapshot (COPY, text format) and the slot's consistent point is stored together with the
+//! switch-on of change capture. Streaming then starts exactly there: no gap, no overlap. With a
+//! stored position, streaming resumes from it.
+//!
+//! Streaming: changes of one upstream transaction are collected until its Commit; transactions
+//! that arrived back to back are applied as one engine write with the end LSN of the last (the
+//! position is stored in the same SQLite transaction), and only then is that LSN confirmed to
+//! the upstream, so the slot never moves past what rhei has made durable.
+//!
+//! Faults: lost connections are retried with backoff while reads keep being served and the lag
+//! is reported; a lost slot or an upstream schema change stops following with a message saying
+//! how to recover.
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures::{FutureExt, StreamExt};
+use rhei_config::SidecarConfig;
+use rhei_engine::HtapEngine;
+use rhei_engine::copy::CopyFormat;
+use rhei_engine::replica::{ReplicaBatch, ReplicaChange, ReplicaTxn, ReplicaValue, SnapshotRows, UpstreamStatus};
+use tokio_postgres::{Client, NoTls};
+use tokio_util::sync::CancellationToken;
+
+use crate::error::SidecarError;
+use crate::pgoutput::{self, PgOutputMessage, Relation, Tuple, TupleValue, format_lsn, parse_lsn};
+use crate::replication::{ReplicationClient, ReplicationError, ReplicationEvent, ReplicationStream};
+use crate::schema::{self, UpstreamTable};
+
+/// The name the follower's position is stored under.
+pub const SOURCE: &str = "postgres";
+
+/// Session settings that make the upstream's text output exactly what rhei's converters read,
+/// for COPY and for pgoutput (which formats values with the walsender's settings).
+const OUTPUT_OPTIONS: &str = "-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3 -c bytea_output=hex";
+
+/// Snapshot data is loaded in chunks of about this many bytes of COPY text.
+const SNAPSHOT_CHUNK_BYTES: usize = 8 << 20;
+
+/// Most upstream transactions merged into one engine write when they arrive back to back.
+const MAX_BATCH_TXNS: usize = 512;
+
+/// How often the follower tells the upstream where it is when nothing else happens.
+const STATUS_INTERVAL: Duration = Duration::from_secs(5);
+
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+fn unix_micros_now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64)
+}
+
+/// A relation as pgoutput described it, and where its changes go.
+struct FollowedRelation {
+    /// The local replica table; `None` for tables outside the selection.
+    local: Option<String>,
+    /// Positions of the key among the columns.
+    key: Vec<usize>,
+}
+
+/// The upstream transaction being received.
+struct OpenTxn {
+    commit_time: i64,
+    changes: Vec<ReplicaChange>,
+}
+
+/// Follows one PostgreSQL upstream into the engine until cancelled.
+pub struct PgFollower {
+    engine: HtapEngine,
+    config: SidecarConfig,
+    pg: tokio_postgres::Config,
+    status: UpstreamStatus,
+    resnapshot: bool,
+    /// Versions never start before this (commit timestamps can step back a little between
+    /// transactions, and a version must not end before it began).
+    last_commit_time: i64,
+}
+
+impl PgFollower {
+    /// A follower for `config.upstream`; nothing is contacted until [`Self::run`].
+    ///
+    /// # Errors
+    /// The upstream URL does not parse.
+    pub fn new(engine: HtapEngine, config: SidecarConfig) -> Result<Self, SidecarError> {
+        let mut pg: tokio_postgres::Config =
+            config.upstream.parse().map_err(|e| SidecarError::Protocol(format!("upstream URL: {e}")))?;
+        pg.options(OUTPUT_OPTIONS);
+        pg.application_name("rhei-sidecar");
+        pg.connect_timeout(Duration::from_secs(10));
+        let upstream = rhei_config::redact(&config.upstream);
+        engine.set_replica_of(&upstream);
+        let status = UpstreamStatus {
+            source: SOURCE.into(),
+            upstream,
+            method: "logical".into(),
+            state: "starting".into(),
+            ..UpstreamStatus::default()
+        };
+        engine.report_upstream(status.clone());
+        let resnapshot = config.resnapshot;
+        Ok(Self { engine, config, pg, status, resnapshot, last_commit_time: i64::MIN })
+    }
+
+    fn report(&self) {
+        self.engine.report_upstream(self.status.clone());
+    }
+
+    fn replication_error(&self, source: ReplicationError) -> SidecarError {
+        SidecarError::Replication { upstream: self.status.upstream.clone(), source }
+    }
+
+    /// Follows the upstream until `shutdown`: retries lost connections with backoff, stops on
+    /// errors retrying cannot fix (reported in `rhei_replication` and the log).
+    pub async fn run(mut self, shutdown: CancellationToken) {
+        let mut backoff = Duration::from_millis(250);
+        loop {
+            let started = Instant::now();
+            let result = self.follow(&shutdown).await;
+            let error = match result {
+                Ok(()) => return,
+                Err(e) => e,
+            };
+            if shutdown.is_cancelled() {
+                return;
+            }
+            self.status.last_error = Some(format!("{} (SQLSTATE {})", error, error.sqlstate()));
+            if !error.is_transient() {
+                self.status.state = "failed".into();
+                self.report();
+                tracing::error!("sidecar stopped following {}: {error}", self.status.upstream);
+                return;
+            }
+            if started.elapsed() > MAX_BACKOFF {
+                backoff = Duration::from_millis(250);
+            }
+            self.status.state = "reconnecting".into();
+            self.report();
+            tracing::warn!("lost the upstream {} ({error}); retrying in {backoff:?}", self.status.upstream);
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    async fn connect(&self) -> Result<Client, SidecarError> {
+        let (client, connection) = self.pg.connect(NoTls).await?;
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!("upstream connection ended: {e}");
+            }
+        });
+        Ok(client)
+    }
+
+    async fn follow(&mut self, shutdown: &CancellationToken) -> Result<(), SidecarError> {
+        let client = self.connect().await?;
+        let stored = if self.resnapshot { None } else { self.engine.replica_position(SOURCE).await? };
+        let (repl, start) = match stored {
+            Some(position) => {
+                let lsn = parse_lsn(&position)?;
+                let repl = ReplicationClient::connect(&self.pg).await.map_err(|e| self.replication_error(e))?;
+                (repl, lsn)
+            }
+            None => {
+                let started = self.snapshot(&client).await?;
+                self.resnapshot = false;
+                started
+            }
+        };
+        self.status.applied_position = Some(format_lsn(start));
+        let publications = vec![self.config.publication.clone()];
+        let stream = match repl.start_logical_replication(&self.config.slot, start, &publications).await {
+            Ok(stream) => stream,
+            Err(ReplicationError::Upstream { code, message }) if code == "42704" || code == "55000" => {
+                tracing::error!("upstream refused the replication slot: {message}");
+                return Err(SidecarError::SlotLost { slot: self.config.slot.clone(), position: format_lsn(start) });
+            }
+            Err(e) => return Err(self.replication_error(e)),
+        };
+        self.status.state = "streaming".into();
+        self.status.last_error = None;
+        self.report();
+        tracing::info!("streaming changes from {} at {}", self.status.upstream, format_lsn(start));
+        self.stream(&client, stream, start, shutdown).await
+    }
+
+    /// Takes the initial snapshot; returns the replication connection (its slot's snapshot
+    /// used and released) and the LSN streaming starts at.
+    async fn snapshot(&mut self, client: &Client) -> Result<(ReplicationClient, u64), SidecarError> {
+        self.status.state = "snapshot".into();
+        self.report();
+        let publication = &self.config.publication;
+        if client.query_opt("SELECT 1 FROM pg_publication WHERE pubname = $1", &[publication]).await?.is_none() {
+            client.batch_execute(&format!("CREATE PUBLICATION {} FOR ALL TABLES", schema::quote(publication))).await?;
+        }
+        let slot = &self.config.slot;
+        if let Some(row) = client.query_opt("SELECT active FROM pg_replication_slots WHERE slot_name = $1", &[slot]).await? {
+            if row.get::<_, bool>(0) {
+                return Err(SidecarError::Protocol(format!(
+                    "replication slot \"{slot}\" is in use by another process; stop it or set [sidecar] slot"
+                )));
+            }
+            // Left by an interrupted snapshot, or a resnapshot: its position is not ours any more.
+            client.execute("SELECT pg_drop_replication_slot($1)", &[slot]).await?;
+        }
+        let tables = schema::discover(client, &self.config).await?;
+        let existing: Vec<String> =
+            self.engine.catalog().tables().filter(|t| t.replica.is_some()).map(|t| t.name.clone()).collect();
+        self.engine.reset_replica(SOURCE, existing).await?;
+        // Every change streamed later committed after the slot was created, so after this instant.
+        let valid_from: i64 = client.query_one("SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::int8", &[]).await?.get(0);
+        let mut repl = ReplicationClient::connect(&self.pg).await.map_err(|e| self.replication_error(e))?;
+        let created = repl.create_logical_slot(slot, false).await.map_err(|e| self.replication_error(e))?;
+        let snapshot_name = created
+            .snapshot_name
+            .ok_or_else(|| SidecarError::Protocol("the upstream exported no snapshot for the new slot".into()))?;
+        let reader = self.connect().await?;
+        reader.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?;
+        reader.batch_execute(&format!("SET TRANSACTION SNAPSHOT '{}'", snapshot_name.replace('\'', "''"))).await?;
+        let started = Instant::now();
+        let mut total = 0u64;
+        for table in &tables {
+            self.engine.create_replica_table(table.spec.clone()).await?;
+            total += self.copy_table(&reader, table, valid_from, started, total).await?;
+        }
+        reader.batch_execute("COMMIT").await?;
+        let locals = tables.iter().map(|t| t.local.clone()).collect();
+        self.engine.finish_replica_snapshot(SOURCE, locals, &format_lsn(created.consistent_point)).await?;
+        let secs = started.elapsed().as_secs_f64().max(1e-9);
+        tracing::info!(
+            "snapshot of {} tables done: {total} rows in {secs:.2}s ({:.0} rows/s), streaming from {}",
+            tables.len(),
+            total as f64 / secs,
+            format_lsn(created.consistent_point)
+        );
+        if std::io::stderr().is_terminal() {
+            eprintln!();
+        }
+        self.last_commit_time = valid_from;
+        self.status.snapshot_rows = total;
+        Ok((repl, created.consistent_point))
+    }
+
+    /// Copies one table inside the snapshot; returns its rows. Loading a chunk overlaps with
+    /// reading the next.
+    async fn copy_table(
+        &mut self,
+        reader: &Client,
+        table: &UpstreamTable,
+        valid_from: i64,
+        started: Instant,
+        before: u64,
+    ) -> Result<u64, SidecarError> {
+        let columns: Vec<String> = table.spec.columns.iter().map(|c| schema::quote(&c.name)).collect();
+        let sql = format!("COPY {} ({}) TO STDOUT", table.qualified(), columns.join(", "));
+        let stream = reader.copy_out(&sql).await?;
+        let mut stream = std::pin::pin!(stream);
+        let width = columns.len();
+        let mut buffer: Vec<u8> = Vec::with_capacity(SNAPSHOT_CHUNK_BYTES + (64 << 10));
+        let mut loading: Option<tokio::task::JoinHandle<Result<u64, SidecarError>>> = None;
+        let mut rows = 0u64;
+        let mut last_progress = Instant::now();
+        let load = |engine: HtapEngine, chunk: Vec<u8>, local: String| {
+            tokio::spawn(async move {
+                let parsed = tokio::task::spawn_blocking(move || CopyFormat::default().parse(&chunk, width))
+                    .await
+                    .map_err(|e| SidecarError::Protocol(format!("snapshot parsing panicked: {e}")))??;
+                Ok(engine.load_replica_rows(SnapshotRows { table: local, valid_from, rows: parsed }).await?)
+            })
+        };
+        loop {
+            let chunk = stream.next().await.transpose()?;
+            let done = chunk.is_none();
+            if let Some(chunk) = chunk {
+                buffer.extend_from_slice(&chunk);
+            }
+            if buffer.len() < SNAPSHOT_CHUNK_BYTES && !done {
+                continue;
+            }
+            if let Some(previous) = loading.take() {
+                rows += previous.await.map_err(|e| SidecarError::Protocol(format!("snapshot load panicked: {e}")))??;
+            }
+            if !buffer.is_empty() {
+                let full = std::mem::replace(&mut buffer, Vec::with_capacity(SNAPSHOT_CHUNK_BYTES + (64 << 10)));
+                loading = Some(load(self.engine.clone(), full, table.local.clone()));
+            }
+            if last_progress.elapsed() > Duration::from_secs(2) || done {
+                last_progress = Instant::now();
+                self.progress(&table.local, before + rows, started);
+            }
+            if done {
+                break;
+            }
+        }
+        if let Some(previous) = loading.take() {
+            rows += previous.await.map_err(|e| SidecarError::Protocol(format!("snapshot load panicked: {e}")))??;
+        }
+        self.progress(&table.local, before + rows, started);
+        Ok(rows)
+    }
+
+    fn progress(&mut self, table: &str, rows: u64, started: Instant) {
+        let rate = rows as f64 / started.elapsed().as_secs_f64().max(1e-9);
+        self.status.snapshot_rows = rows;
+        self.report();
+        if std::io::stderr().is_terminal() {
+            eprint!("\rsnapshot: {rows} rows ({rate:.0} rows/s), loading {table}          ");
+        } else {
+            tracing::info!("snapshot: {rows} rows ({rate:.0} rows/s), loading {table}");
+        }
+    }
+
+    async fn stream(
+        &mut self,
+        client: &Client,
+        mut stream: ReplicationStream,
+        start: u64,
+        shutdown: &CancellationToken,
+    ) -> Result<(), SidecarError> {
+        let mut applied = start;
+        let mut upstream_lsn = start;
+        let mut relations: HashMap<u32, FollowedRelation> = HashMap::new();
+        let mut open: Option<OpenTxn> = None;
+        let mut pending: Vec<ReplicaTxn> = Vec::new();
+        let mut pending_end = applied;
+        let mut ticker = tokio::time::interval(STATUS_INTERVAL);
+        loop {
+            let event = if pending.is_empty() {
+                tokio::select! {
+                    () = shutdown.cancelled() => return Ok(()),
+                    _ = ticker.tick() => {
+                        stream.send_status(applied, applied, applied, false).await.map_err(|e| self.replication_error(e))?;
+                        self.update_lag(applied, upstream_lsn);
+                        continue;
+                    }
+                    event = stream.next_event() => event,
+                }
+            } else {
+                // Transactions are waiting: take whatever else has already arrived, then apply.
+                match stream.next_event().now_or_never() {
+                    Some(event) if pending.len() < MAX_BATCH_TXNS => event,
+                    other => {
+                        let txns = std::mem::take(&mut pending);
+                        self.apply(txns, pending_end).await?;
+                        applied = pending_end;
+                        stream.send_status(applied, applied, applied, false).await.map_err(|e| self.replication_error(e))?;
+                        self.update_lag(applied, upstream_lsn.max(applied));
+                        match other {
+                            Some(event) => event,
+                            None => continue,
+                        }
+                    }
+                }
+            };
+            let event = event.map_err(|e| self.replication_error(e))?;
+            match event {
+                None => return Err(SidecarError::Protocol("the upstream ended the replication stream".into())),
+                Some(ReplicationEvent::Keepalive { wal_end, reply_requested, .. }) => {
+                    upstream_lsn = upstream_lsn.max(wal_end);
+                    if reply_requested {
+                        stream.send_status(applied, applied, applied, false).await.map_err(|e| self.replication_error(e))?;
+                    }
+                    if pending.is_empty() && open.is_none() {
+                        self.update_lag(applied, upstream_lsn);
+                    }
+                }
+                Some(ReplicationEvent::XLogData { wal_end, data, .. }) => {
+                    upstream_lsn = upstream_lsn.max(wal_end);
+                    match pgoutput::decode(&data)? {
+                        PgOutputMessage::Begin { commit_time, .. } => {
+                            let at = pgoutput::pg_epoch_to_unix_micros(commit_time).max(self.last_commit_time);
+                            self.last_commit_time = at;
+                            open = Some(OpenTxn { commit_time: at, changes: Vec::new() });
+                        }
+                        PgOutputMessage::Commit { end_lsn, .. } => {
+                            let txn = open.take().ok_or_else(|| SidecarError::Protocol("Commit without Begin".into()))?;
+                            // A transaction at or below the stored position was applied before a restart.
+                            if end_lsn > applied {
+                                pending.push(ReplicaTxn { commit_time: txn.commit_time, changes: txn.changes });
+                                pending_end = end_lsn;
+                            }
+                        }
+                        PgOutputMessage::Relation(relation) => {
+                            let followed = self.follow_relation(client, &relation, applied).await?;
+                            relations.insert(relation.id, followed);
+                        }
+                        message => {
+                            let txn = open.as_mut().ok_or_else(|| SidecarError::Protocol("a change outside a transaction".into()))?;
+                            changes_of(message, &relations, &mut txn.changes)?;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn apply(&mut self, txns: Vec<ReplicaTxn>, end: u64) -> Result<(), SidecarError> {
+        let count = txns.len() as u64;
+        let last_commit = txns.last().map(|t| t.commit_time);
+        let batch = ReplicaBatch { source: SOURCE.into(), txns, position: format_lsn(end) };
+        let rows = self.engine.apply_replica(batch).await?;
+        self.status.transactions_applied += count;
+        self.status.rows_applied += rows;
+        if last_commit.is_some() {
+            self.status.last_commit_time = last_commit;
+        }
+        Ok(())
+    }
+
+    fn update_lag(&mut self, applied: u64, upstream: u64) {
+        self.status.applied_position = Some(format_lsn(applied));
+        self.status.upstream_position = Some(format_lsn(upstream));
+        let behind = upstream.saturating_sub(applied);
+        self.status.lag_bytes = Some(behind as i64);
+        self.status.lag_seconds = Some(match (behind, self.status.last_commit_time) {
+            (0, _) | (_, None) => 0.0,
+            (_, Some(t)) => ((unix_micros_now() - t).max(0) as f64) / 1e6,
+        });
+        self.report();
+    }
+
+    /// Where a relation's changes go: its replica table (created now for a table that appeared
+    /// upstream after the snapshot), or nowhere outside the selection.
+    async fn follow_relation(&mut self, client: &Client, relation: &Relation, applied: u64) -> Result<FollowedRelation, SidecarError> {
+        if !self.config.selects(&relation.namespace, &relation.name) {
+            return Ok(FollowedRelation { local: None, key: Vec::new() });
+        }
+        let local = schema::local_name(&relation.namespace, &relation.name);
+        let catalog = self.engine.catalog();
+        let def = match catalog.get(&local) {
+            Some(def) => def.clone(),
+            None => {
+                let identity_full = relation.replica_identity == b'f';
+                let described = schema::describe(client, &self.config, &relation.namespace, &relation.name, relation.id, identity_full).await?;
+                tracing::info!("following new upstream table {}.{}", relation.namespace, relation.name);
+                self.engine.create_replica_table(described.spec).await?;
+                self.engine.finish_replica_snapshot(SOURCE, vec![local.clone()], &format_lsn(applied)).await?;
+                self.engine.catalog().require(&local)?.clone()
+            }
+        };
+        let replica = def.replica.as_ref().ok_or_else(|| SidecarError::SchemaChanged {
+            table: format!("{}.{}", relation.namespace, relation.name),
+            change: format!("a local table \"{local}\" that is not a replica is in the way"),
+            hint: "drop or rename the local table",
+        })?;
+        let local_columns: Vec<&str> = def.user_columns().iter().map(|c| c.name.as_str()).collect();
+        let upstream_columns: Vec<&str> = relation.columns.iter().map(|c| c.name.as_str()).collect();
+        if local_columns != upstream_columns {
+            return Err(SidecarError::SchemaChanged {
+                table: format!("{}.{}", relation.namespace, relation.name),
+                change: format!("rhei has ({}), the upstream now has ({})", local_columns.join(", "), upstream_columns.join(", ")),
+                hint: "restart with `rh serve --resnapshot` to take a fresh snapshot with the new columns",
+            });
+        }
+        Ok(FollowedRelation { local: Some(local), key: replica.key.clone() })
+    }
+}
+
+fn value(v: &TupleValue) -> Result<ReplicaValue, SidecarError> {
+    match v {
+        TupleValue::Null => Ok(ReplicaValue::Null),
+        TupleValue::Text(s) => Ok(ReplicaValue::Text(s.clone())),
+        TupleValue::UnchangedToast => Ok(ReplicaValue::Unchanged),
+        TupleValue::Binary(_) => Err(SidecarError::Protocol("a binary value in a text-format replication stream".into())),
+    }
+}
+
+fn row(tuple: &Tuple) -> Result<Vec<ReplicaValue>, SidecarError> {
+    tuple.0.iter().map(value).collect()
+}
+
+fn key(tuple: &Tuple, key: &[usize]) -> Result<Vec<ReplicaValue>, SidecarError> {
+    key.iter()
+        .map(|&k| tuple.0.get(k).ok_or_else(|| SidecarError::Protocol("a key column missing from a change".into())).and_then(value))
+        .collect()
+}
+
+/// The replica changes of one pgoutput row message (none for tables outside the selection).
+fn changes_of(message: PgOutputMessage, relations: &HashMap<u32, FollowedRelation>, out: &mut Vec<ReplicaChange>) -> Result<(), SidecarError> {
+    let target = |id: u32| -> Result<Option<&FollowedRelation>, SidecarError> {
+        let rel = relations.get(&id).ok_or_else(|| SidecarError::Protocol(format!("a change to relation {id} before its Relation message")))?;
+        Ok(rel.local.is_some().then_some(rel))
+    };
+    match message {
+        PgOutputMessage::Insert { relation, new } => {
+            if let Some(rel) = target(relation)? {
+                out.push(ReplicaChange::Insert { table: rel.local.clone().unwrap_or_default(), row: row(&new)? });
+            }
+        }
+        PgOutputMessage::Update { relation, old, new } => {
+            if let Some(rel) = target(relation)? {
+                let old_key = old.as_ref().map(|o| key(o, &rel.key)).transpose()?;
+                out.push(ReplicaChange::Update { table: rel.local.clone().unwrap_or_default(), old_key, row: row(&new)? });
+            }
+        }
+        PgOutputMessage::Delete { relation, old } => {
+            if let Some(rel) = target(relation)? {
+                out.push(ReplicaChange::Delete { table: rel.local.clone().unwrap_or_default(), key: key(&old, &rel.key)? });
+            }
+        }
+        PgOutputMessage::Truncate { relations: ids, .. } => {
+            for id in ids {
+                if let Some(rel) = target(id)? {
+                    out.push(ReplicaChange::Truncate { table: rel.local.clone().unwrap_or_default() });
+                }
+            }
+        }
+        // Types, origins and logical messages carry nothing to store.
+        _ => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,250 @@
+//! Throwaway PostgreSQL cluster for integration tests.
+//!
+//! The replication client can only be trusted if it is exercised against a
+//! real walsender, so each test gets its own cluster: initdb into a fresh
+//! temp dir, logical WAL, TCP on 127.0.0.1 with a free port, and immediate
+//! shutdown on drop. Missing binaries make the test fail (not skip), so a
+//! CI image without PostgreSQL cannot silently pass.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+static NEXT_ID: AtomicU32 = AtomicU32::new(0);
+
+/// Extra configuration applied before the first start.
+#[derive(Default, Clone)]
+pub struct ClusterOptions {
+    /// pg_hba.conf lines placed before the default trust lines, so they win.
+    pub hba_first: Vec<String>,
+    /// postgresql.conf lines appended after the defaults.
+    pub conf: Vec<String>,
+}
+
+pub struct PgCluster {
+    bin: PathBuf,
+    base: PathBuf,
+    data: PathBuf,
+    port: u16,
+    as_postgres_user: bool,
+}
+
+impl PgCluster {
+    pub fn start() -> PgCluster {
+        PgCluster::start_with(ClusterOptions::default())
+    }
+
+    pub fn start_with(options: ClusterOptions) -> PgCluster {
+        let bin = find_bin_dir();
+        let as_postgres_user = running_as_root();
+        let base = std::env::temp_dir().join(format!(
+            "pgrepl-cluster-{}-{}",
+            std::process::id(),
+            NEXT_ID.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(&base).expect("create cluster temp dir");
+        if as_postgres_user {
+            // initdb refuses to run as root; the postgres user must own the
+            // data dir, the socket dir and the log.
+            run(
+                Command::new("chown").arg("postgres:").arg(&base),
+                "chown cluster dir",
+            );
+        }
+        let data = base.join("data");
+        let mut cluster = PgCluster {
+            bin,
+            base,
+            data,
+            port: 0,
+            as_postgres_user,
+        };
+        let mut initdb = cluster.pg_command("initdb");
+        run(
+            initdb.arg("-D").arg(&cluster.data).args([
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ]),
+            "initdb",
+        );
+
+        let mut hba = String::from("local all all trust\n");
+        for line in &options.hba_first {
+            hba.push_str(line);
+            hba.push('\n');
+        }
+        hba.push_str("host all all 127.0.0.1/32 trust\nhost replication all 127.0.0.1/32 trust\n");
+        std::fs::write(cluster.data.join("pg_hba.conf"), hba).expect("write pg_hba.conf");
+
+        // The port is only reserved until we drop the probe socket, so a
+        // parallel process may grab it; retry with a fresh one.
+        let mut last_log = String::new();
+        for _ in 0..3 {
+            let port = free_port();
+            let mut conf = format!(
+                "\n# pgrepl test harness\nwal_level = logical\nmax_replication_slots = 10\nmax_wal_senders = 10\n\
+                 listen_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{}'\nfsync = off\n\
+                 max_connections = 30\nshared_buffers = 16MB\n",
+                cluster.base.display()
+            );
+            for line in &options.conf {
+                conf.push_str(line);
+                conf.push('\n');
+            }
+            let conf_path = cluster.data.join("postgresql.conf");
+            let mut existing = std::fs::read_to_string(&conf_path).expect("read postgresql.conf");
+            existing.push_str(&conf);
+            std::fs::write(&conf_path, existing).expect("write postgresql.conf");
+
+            let out = cluster
+                .pg_command("pg_ctl")
+                .arg("-D")
+                .arg(&cluster.data)
+                .arg("-l")
+                .arg(cluster.log_path())
+                .args(["-w", "-t", "60", "start"])
+                .output()
+                .expect("spawn pg_ctl start");
+            if out.status.success() {
+                cluster.port = port;
+                return cluster;
+            }
+            last_log = std::fs::read_to_string(cluster.log_path()).unwrap_or_default();
+        }
+        panic!("pg_ctl start failed three times; server log:\n{last_log}");
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// A tokio-postgres config for `user` (and optional password).
+    pub fn config_for(&self, user: &str, password: Option<&str>) -> tokio_postgres::Config {
+        let mut c = tokio_postgres::Config::new();
+        c.host("127.0.0.1")
+            .port(self.port)
+            .user(user)
+            .dbname("postgres");
+        if let Some(p) = password {
+            c.password(p);
+        }
+        c
+    }
+
+    pub fn config(&self) -> tokio_postgres::Config {
+        self.url().parse().expect("valid url")
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.base.join("server.log")
+    }
+
+    fn pg_command(&self, program: &str) -> Command {
+        let exe = self.bin.join(program);
+        if self.as_postgres_user {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(exe);
+            c
+        } else {
+            Command::new(exe)
+        }
+    }
+}
+
+impl Drop for PgCluster {
+    fn drop(&mut self) {
+        let _ = self
+            .pg_command("pg_ctl")
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-m", "immediate", "-w", "stop"])
+            .output();
+        if std::thread::panicking() {
+            // Keep the evidence of a failed test.
+            let log = std::fs::read_to_string(self.log_path()).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            eprintln!(
+                "--- server log tail ({}) ---\n{}",
+                self.log_path().display(),
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        } else {
+            let _ = std::fs::remove_dir_all(&self.base);
+        }
+    }
+}
+
+fn run(cmd: &mut Command, what: &str) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("failed to spawn {what}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed: {}\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn running_as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind 127.0.0.1:0 to find a free port")
+}
+
+/// PATH first (resolving symlinks so pg_ctl finds its `postgres`), then the
+/// highest /usr/lib/postgresql/<version>/bin.
+fn find_bin_dir() -> PathBuf {
+    let has_both = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
+    if let Some(path) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&path) {
+            if has_both(&dir) {
+                let real = std::fs::canonicalize(dir.join("initdb")).unwrap_or(dir.join("initdb"));
+                if let Some(real_dir) = real.parent().filter(|d| has_both(d)) {
+                    return real_dir.to_path_buf();
+                }
+                return dir;
+            }
+        }
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let version = e.file_name().to_str()?.parse::<u32>().ok()?;
+            let bin = e.path().join("bin");
+            has_both(&bin).then_some((version, bin))
+        })
+        .collect();
+    versions.sort();
+    match versions.pop() {
+        Some((_, bin)) => bin,
+        None => panic!(
+            "PostgreSQL server binaries (initdb, pg_ctl) not found in PATH or /usr/lib/postgresql/*/bin; \
+             install PostgreSQL (e.g. apt-get install postgresql-15) to run these tests"
+        ),
+    }
+}

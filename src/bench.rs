@@ -25,14 +25,14 @@ impl Default for BenchOptions {
     }
 }
 
-struct Figure {
-    name: &'static str,
-    value: f64,
-    unit: &'static str,
-    baseline: Option<(f64, &'static str)>,
+pub(crate) struct Figure {
+    pub(crate) name: &'static str,
+    pub(crate) value: f64,
+    pub(crate) unit: &'static str,
+    pub(crate) baseline: Option<(f64, &'static str)>,
 }
 
-fn per_sec(n: usize, took: Duration) -> f64 {
+pub(crate) fn per_sec(n: usize, took: Duration) -> f64 {
     n as f64 / took.as_secs_f64().max(1e-9)
 }
 
@@ -223,18 +223,23 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<serde_json::Value> {
         baseline: Some((strong.1.saturating_sub(eventual.1).as_secs_f64() * 1e6, "us added at p99")),
     });
 
-    println!("{:<44} {:>14} {:<10} {:>14}  baseline", "figure", "value", "unit", "ratio");
+    Ok(report("engine", &figures))
+}
+
+/// Prints figures as a table with their ratio to the baseline; returns them as JSON.
+pub(crate) fn report(suite: &str, figures: &[Figure]) -> serde_json::Value {
+    println!("{:<48} {:>14} {:<10} {:>10}  baseline", "figure", "value", "unit", "ratio");
     let mut json_rows = Vec::new();
-    for f in &figures {
+    for f in figures {
         let (ratio, base) = match f.baseline {
             Some((b, what)) if b > 0.0 => (format!("{:.2}x", f.value / b), format!("{b:.0} ({what})")),
             _ => ("-".into(), "-".into()),
         };
-        println!("{:<44} {:>14.0} {:<10} {:>14}  {base}", f.name, f.value, f.unit, ratio);
+        println!("{:<48} {:>14.0} {:<10} {:>10}  {base}", f.name, f.value, f.unit, ratio);
         json_rows.push(json!({"figure": f.name, "value": f.value, "unit": f.unit,
             "baseline": f.baseline.map(|b| b.0), "baseline_is": f.baseline.map(|b| b.1)}));
     }
-    Ok(json!({"suite": "engine", "figures": json_rows}))
+    json!({"suite": suite, "figures": json_rows})
 }
 
 /// p50 and p99 of an OLAP-routed aggregate on a small table with nothing to sync.

@@ -2,6 +2,7 @@
 //! clients until SIGINT or SIGTERM.
 
 mod bench;
+mod bench_sidecar;
 
 use std::path::PathBuf;
 
@@ -50,7 +51,8 @@ enum Command {
     },
     /// Run a benchmark suite and print its figures next to same-run baselines.
     Bench {
-        /// Suite to run: `engine` (write, sync and consistency-wait throughput).
+        /// Suite to run: `engine` (write, sync and consistency-wait throughput) or `sidecar`
+        /// (snapshot, apply latency and lag against a PostgreSQL started for the run).
         suite: String,
         /// Also write the figures as JSON to this file.
         #[arg(long)]
@@ -101,13 +103,18 @@ fn main() -> anyhow::Result<()> {
             runtime.block_on(status(&server, &user))
         }
         Command::Bench { suite, json, quick } => {
-            anyhow::ensure!(suite == "engine", "unknown benchmark suite \"{suite}\" (available: engine)");
-            let mut options = bench::BenchOptions::default();
-            if quick {
-                options = bench::BenchOptions { single_inserts: 500, writers: 8, batch_rows: 20_000, sync_events: 50_000, waits: 200 };
-            }
             let runtime = tokio::runtime::Runtime::new().context("start the runtime")?;
-            let figures = runtime.block_on(bench::run(options))?;
+            let figures = match suite.as_str() {
+                "engine" => {
+                    let mut options = bench::BenchOptions::default();
+                    if quick {
+                        options = bench::BenchOptions { single_inserts: 500, writers: 8, batch_rows: 20_000, sync_events: 50_000, waits: 200 };
+                    }
+                    runtime.block_on(bench::run(options))?
+                }
+                "sidecar" => runtime.block_on(bench_sidecar::run(quick))?,
+                other => anyhow::bail!("unknown benchmark suite \"{other}\" (available: engine, sidecar)"),
+            };
             if let Some(path) = json {
                 std::fs::write(&path, serde_json::to_string_pretty(&figures)?)
                     .with_context(|| format!("write {}", path.display()))?;

@@ -20,7 +20,7 @@ use crate::oltp::reader::ReaderPool;
 use crate::oltp::writer::{OltpWriter, SharedCatalog};
 use crate::oltp::writer::{DdlOp, WriteOp};
 use crate::output::Output;
-use crate::replica::{ReplicaBatch, ReplicaTableSpec, SnapshotRows};
+use crate::replica::{PreparedRows, ReplicaBatch, ReplicaTableSpec, SnapshotRows};
 use crate::router::Route;
 use crate::router::RouteDecision;
 use crate::session::{Prepared, ReadPlan, Session, WritePlan};
@@ -153,7 +153,7 @@ pub(crate) struct EngineInner {
     /// shown in the 25006 every write gets.
     pub(crate) replica_of: std::sync::OnceLock<String>,
     /// The sidecar follower's latest report, if one runs.
-    pub(crate) upstream: Mutex<Option<crate::replica::UpstreamStatus>>,
+    pub(crate) upstream: tokio::sync::watch::Sender<Option<crate::replica::UpstreamStatus>>,
     _checkpointer: Checkpointer,
 }
 
@@ -350,7 +350,7 @@ impl HtapEngine {
             }),
             parsed: Mutex::new(TextMap::default()),
             replica_of: std::sync::OnceLock::new(),
-            upstream: Mutex::new(None),
+            upstream: tokio::sync::watch::Sender::new(None),
             _checkpointer: checkpointer,
         };
         Ok(Self { inner: Arc::new(inner) })
@@ -447,12 +447,17 @@ impl HtapEngine {
 
     /// Records the sidecar follower's state (shown by the `rhei_replication` view).
     pub fn report_upstream(&self, status: crate::replica::UpstreamStatus) {
-        *self.inner.upstream.lock() = Some(status);
+        self.inner.upstream.send_replace(Some(status));
     }
 
     /// The sidecar follower's last report.
     pub fn upstream_status(&self) -> Option<crate::replica::UpstreamStatus> {
-        self.inner.upstream.lock().clone()
+        self.inner.upstream.borrow().clone()
+    }
+
+    /// Every report of the sidecar follower as it is made (to wait for one without polling).
+    pub fn watch_upstream(&self) -> tokio::sync::watch::Receiver<Option<crate::replica::UpstreamStatus>> {
+        self.inner.upstream.subscribe()
     }
 
     async fn replica_op(&self, op: WriteOp) -> Result<u64> {
@@ -483,6 +488,27 @@ impl HtapEngine {
     /// # Errors
     /// Values that do not convert to their column's type; nothing of the batch is loaded then.
     pub async fn load_replica_rows(&self, rows: SnapshotRows) -> Result<u64> {
+        let prepared = self.prepare_replica_rows(rows).await?;
+        self.load_prepared_rows(prepared).await
+    }
+
+    /// Converts snapshot rows to storage form on a blocking thread, so a loader can prepare the
+    /// next chunk while the writer inserts this one.
+    ///
+    /// # Errors
+    /// Values that do not convert to their column's type (22P02, 22003, ...).
+    pub async fn prepare_replica_rows(&self, rows: SnapshotRows) -> Result<PreparedRows> {
+        let catalog = self.inner.catalog();
+        tokio::task::spawn_blocking(move || crate::replica::prepare(&catalog, rows))
+            .await
+            .map_err(|e| EngineError::Internal(format!("snapshot conversion panicked: {e}")))?
+    }
+
+    /// Inserts rows made by [`Self::prepare_replica_rows`], all or none.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub async fn load_prepared_rows(&self, rows: PreparedRows) -> Result<u64> {
         self.replica_op(WriteOp::ReplicaLoad(rows)).await
     }
 

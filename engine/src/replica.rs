@@ -170,12 +170,22 @@ pub(crate) fn apply(conn: &Connection, catalog: &Catalog, batch: &ReplicaBatch) 
     Ok(rows)
 }
 
-/// Loads snapshot rows (a new table: no existing versions to close).
-pub(crate) fn load(conn: &Connection, catalog: &Catalog, snapshot: &SnapshotRows) -> Result<u64> {
+/// Snapshot rows already converted to their storage form (validity start appended for a
+/// temporal table), ready for the writer: converting is most of the work of a load, and this
+/// way it runs beside the writer instead of on it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreparedRows {
+    pub table: String,
+    pub(crate) rows: Vec<Vec<SqlValue>>,
+}
+
+/// Converts snapshot rows from PostgreSQL text to storage values (off the writer thread).
+pub(crate) fn prepare(catalog: &Catalog, snapshot: SnapshotRows) -> Result<PreparedRows> {
     let table = ReplicaTable::of(catalog, &snapshot.table)?;
-    let mut stmt = conn.prepare_cached(&table.insert_sql()).map_err(classify)?;
-    let width = table.user_width();
-    for (line, row) in snapshot.rows.iter().enumerate() {
+    let columns = table.def.user_columns();
+    let width = columns.len();
+    let mut rows = Vec::with_capacity(snapshot.rows.len());
+    for (line, row) in snapshot.rows.into_iter().enumerate() {
         if row.len() != width {
             return Err(EngineError::Internal(format!(
                 "snapshot row {} of \"{}\" has {} values for {width} columns",
@@ -184,15 +194,41 @@ pub(crate) fn load(conn: &Connection, catalog: &Catalog, snapshot: &SnapshotRows
                 row.len()
             )));
         }
+        let mut values = Vec::with_capacity(width + 1);
+        for (value, column) in row.iter().zip(columns) {
+            values.push(match value {
+                None => SqlValue::Null,
+                Some(text) => crate::oltp::functions::storage_value(column.ty, text)?,
+            });
+        }
+        if table.temporal() {
+            values.push(SqlValue::Integer(snapshot.valid_from));
+        }
+        rows.push(values);
+    }
+    Ok(PreparedRows { table: snapshot.table, rows })
+}
+
+/// Loads prepared snapshot rows (a new table: no existing versions to close).
+pub(crate) fn load(conn: &Connection, catalog: &Catalog, prepared: &PreparedRows) -> Result<u64> {
+    let table = ReplicaTable::of(catalog, &prepared.table)?;
+    let mut names: Vec<String> = table.def.user_columns().iter().map(|c| quote_ident(&c.name)).collect();
+    if table.temporal() {
+        names.push(quote_ident(VALID_FROM));
+    }
+    let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
+    let sql = format!("INSERT INTO {} ({}) VALUES ({})", table.table(), names.join(", "), placeholders.join(", "));
+    let mut stmt = conn.prepare_cached(&sql).map_err(classify)?;
+    for row in &prepared.rows {
+        if row.len() != names.len() {
+            return Err(EngineError::Internal(format!("a prepared row of \"{}\" has the wrong width", table.def.name)));
+        }
         for (i, value) in row.iter().enumerate() {
             stmt.raw_bind_parameter(i + 1, value).map_err(classify)?;
         }
-        if table.temporal() {
-            stmt.raw_bind_parameter(width + 1, snapshot.valid_from).map_err(classify)?;
-        }
         stmt.raw_execute().map_err(classify)?;
     }
-    Ok(snapshot.rows.len() as u64)
+    Ok(prepared.rows.len() as u64)
 }
 
 struct ReplicaTable<'a> {
@@ -266,19 +302,22 @@ impl<'a> ReplicaTable<'a> {
         }
         let mut params = key.to_vec();
         params.push(SqlValue::Integer(at));
-        let vanish = format!(
-            "DELETE FROM {} WHERE {} AND {} = ?{}",
+        // Usually the current version began in an earlier transaction and is closed; only when
+        // that finds nothing can it be one this transaction opened, which goes.
+        let close = format!(
+            "UPDATE {} SET {to} = ?{n} WHERE {} AND {from} <> ?{n}",
             self.table(),
             self.current_by_key(),
-            quote_ident(VALID_FROM),
-            k + 1
+            to = quote_ident(VALID_TO),
+            from = quote_ident(VALID_FROM),
+            n = k + 1
         );
-        let gone = conn.prepare_cached(&vanish).and_then(|mut s| s.execute(params_from_iter(&params))).map_err(classify)?;
-        if gone > 0 {
-            return Ok(gone);
+        let closed = conn.prepare_cached(&close).and_then(|mut s| s.execute(params_from_iter(&params))).map_err(classify)?;
+        if closed > 0 {
+            return Ok(closed);
         }
-        let close = format!("UPDATE {} SET {} = ?{} WHERE {}", self.table(), quote_ident(VALID_TO), k + 1, self.current_by_key());
-        conn.prepare_cached(&close).and_then(|mut s| s.execute(params_from_iter(&params))).map_err(classify)
+        let vanish = format!("DELETE FROM {} WHERE {} AND {} = ?{}", self.table(), self.current_by_key(), quote_ident(VALID_FROM), k + 1);
+        conn.prepare_cached(&vanish).and_then(|mut s| s.execute(params_from_iter(&params))).map_err(classify)
     }
 
     /// The current version's values (storage form) of the user columns, for filling unchanged

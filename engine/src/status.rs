@@ -74,7 +74,7 @@ fn replication_schema() -> SchemaRef {
 
 /// The sidecar follower's last report as a table (empty without a sidecar).
 fn replication_snapshot(engine: &EngineInner) -> Result<RecordBatch> {
-    let reports: Vec<crate::replica::UpstreamStatus> = engine.upstream.lock().iter().cloned().collect();
+    let reports: Vec<crate::replica::UpstreamStatus> = engine.upstream.borrow().iter().cloned().collect();
     let text = |f: fn(&crate::replica::UpstreamStatus) -> Option<&str>| {
         Arc::new(StringArray::from(reports.iter().map(f).collect::<Vec<_>>())) as ArrayRef
     };

@@ -6,13 +6,15 @@
 //!
 //! The engine does the storing (temporal versions, positions, the OLAP copy); this crate speaks
 //! to the upstream. `pgoutput` and `replication` are the protocol layer, `schema` maps upstream
-//! tables to replica tables, `postgres` is the follower.
+//! tables to replica tables, `postgres` is the follower. `testing` starts throwaway upstream
+//! clusters for tests and benchmarks.
 
 pub mod error;
 pub mod pgoutput;
 pub mod postgres;
 pub mod replication;
 pub mod schema;
+pub mod testing;
 
 pub use error::SidecarError;
 pub use postgres::PgFollower;

@@ -17,6 +17,8 @@
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::{FutureExt, StreamExt};
@@ -41,6 +43,9 @@ const OUTPUT_OPTIONS: &str = "-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=
 
 /// Snapshot data is loaded in chunks of about this many bytes of COPY text.
 const SNAPSHOT_CHUNK_BYTES: usize = 8 << 20;
+
+/// Snapshot chunks being parsed, converted or inserted at once (bounds memory to a few chunks).
+const CHUNKS_IN_FLIGHT: usize = 3;
 
 /// Most upstream transactions merged into one engine write when they arrive back to back.
 const MAX_BATCH_TXNS: usize = 512;
@@ -247,8 +252,9 @@ impl PgFollower {
         Ok((repl, created.consistent_point))
     }
 
-    /// Copies one table inside the snapshot; returns its rows. Loading a chunk overlaps with
-    /// reading the next.
+    /// Copies one table inside the snapshot; returns its rows. Chunks are parsed and converted
+    /// on blocking threads while the writer inserts the previous one (a chain of tasks, each
+    /// inserting after its predecessor, at most [`CHUNKS_IN_FLIGHT`] alive).
     async fn copy_table(
         &mut self,
         reader: &Client,
@@ -262,45 +268,46 @@ impl PgFollower {
         let stream = reader.copy_out(&sql).await?;
         let mut stream = std::pin::pin!(stream);
         let width = columns.len();
+        let in_flight = Arc::new(tokio::sync::Semaphore::new(CHUNKS_IN_FLIGHT));
+        let loaded = Arc::new(AtomicU64::new(0));
         let mut buffer: Vec<u8> = Vec::with_capacity(SNAPSHOT_CHUNK_BYTES + (64 << 10));
-        let mut loading: Option<tokio::task::JoinHandle<Result<u64, SidecarError>>> = None;
-        let mut rows = 0u64;
+        let mut last: Option<tokio::task::JoinHandle<Result<(), SidecarError>>> = None;
         let mut last_progress = Instant::now();
-        let load = |engine: HtapEngine, chunk: Vec<u8>, local: String| {
-            tokio::spawn(async move {
-                let parsed = tokio::task::spawn_blocking(move || CopyFormat::default().parse(&chunk, width))
-                    .await
-                    .map_err(|e| SidecarError::Protocol(format!("snapshot parsing panicked: {e}")))??;
-                Ok(engine.load_replica_rows(SnapshotRows { table: local, valid_from, rows: parsed }).await?)
-            })
-        };
         loop {
             let chunk = stream.next().await.transpose()?;
             let done = chunk.is_none();
             if let Some(chunk) = chunk {
                 buffer.extend_from_slice(&chunk);
             }
-            if buffer.len() < SNAPSHOT_CHUNK_BYTES && !done {
-                continue;
-            }
-            if let Some(previous) = loading.take() {
-                rows += previous.await.map_err(|e| SidecarError::Protocol(format!("snapshot load panicked: {e}")))??;
-            }
-            if !buffer.is_empty() {
+            if buffer.len() >= SNAPSHOT_CHUNK_BYTES || (done && !buffer.is_empty()) {
                 let full = std::mem::replace(&mut buffer, Vec::with_capacity(SNAPSHOT_CHUNK_BYTES + (64 << 10)));
-                loading = Some(load(self.engine.clone(), full, table.local.clone()));
+                let permit = in_flight.clone().acquire_owned().await.map_err(|e| SidecarError::Protocol(e.to_string()))?;
+                let (engine, local, loaded, previous) = (self.engine.clone(), table.local.clone(), loaded.clone(), last.take());
+                last = Some(tokio::spawn(async move {
+                    let _permit = permit;
+                    let rows = tokio::task::spawn_blocking(move || CopyFormat::default().parse(&full, width))
+                        .await
+                        .map_err(|e| SidecarError::Protocol(format!("snapshot parsing panicked: {e}")))??;
+                    let prepared = engine.prepare_replica_rows(SnapshotRows { table: local, valid_from, rows }).await?;
+                    if let Some(previous) = previous {
+                        previous.await.map_err(|e| SidecarError::Protocol(format!("snapshot load panicked: {e}")))??;
+                    }
+                    loaded.fetch_add(engine.load_prepared_rows(prepared).await?, Ordering::Relaxed);
+                    Ok(())
+                }));
             }
-            if last_progress.elapsed() > Duration::from_secs(2) || done {
+            if last_progress.elapsed() > Duration::from_secs(2) {
                 last_progress = Instant::now();
-                self.progress(&table.local, before + rows, started);
+                self.progress(&table.local, before + loaded.load(Ordering::Relaxed), started);
             }
             if done {
                 break;
             }
         }
-        if let Some(previous) = loading.take() {
-            rows += previous.await.map_err(|e| SidecarError::Protocol(format!("snapshot load panicked: {e}")))??;
+        if let Some(last) = last {
+            last.await.map_err(|e| SidecarError::Protocol(format!("snapshot load panicked: {e}")))??;
         }
+        let rows = loaded.load(Ordering::Relaxed);
         self.progress(&table.local, before + rows, started);
         Ok(rows)
     }

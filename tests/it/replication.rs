@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::pg_cluster::{ClusterOptions, PgCluster};
+use crate::pg_cluster::{ClusterOptions, PgCluster, start_cluster, start_cluster_with};
 use futures::TryStreamExt;
 use rhei_sidecar::pgoutput::{self, PgOutputMessage, Relation, Tuple, TupleValue};
 use rhei_sidecar::replication::{
@@ -176,7 +176,7 @@ async fn wait_inactive(db: &tokio_postgres::Client, slot: &str) {
 
 #[tokio::test]
 async fn snapshot_then_stream_decodes_all_change_kinds() {
-    let cluster = PgCluster::start();
+    let cluster = start_cluster();
     let db = sql(&cluster).await;
     db.batch_execute(
         "CREATE TABLE items (id int PRIMARY KEY, name text, qty int);
@@ -438,7 +438,7 @@ async fn start(
 
 #[tokio::test]
 async fn restart_resumes_after_confirmed_end_lsn() {
-    let cluster = PgCluster::start();
+    let cluster = start_cluster();
     let (db, consistent_point) = setup_single_table(&cluster, "s").await;
     let mut xids = Vec::new();
     for i in 1..=3 {
@@ -499,7 +499,7 @@ async fn restart_resumes_after_confirmed_end_lsn() {
 
 #[tokio::test]
 async fn slot_errors_carry_sqlstate() {
-    let cluster = PgCluster::start();
+    let cluster = start_cluster();
     let (db, consistent_point) = setup_single_table(&cluster, "busy").await;
 
     let mut repl = ReplicationClient::connect(&cluster.config()).await.unwrap();
@@ -532,7 +532,7 @@ async fn slot_errors_carry_sqlstate() {
 /// reported when the first change is decoded, mid-stream, also as 42704.
 #[tokio::test]
 async fn missing_publication_fails_mid_stream() {
-    let cluster = PgCluster::start();
+    let cluster = start_cluster();
     let (db, consistent_point) = setup_single_table(&cluster, "s").await;
     let mut stream = ReplicationClient::connect(&cluster.config())
         .await
@@ -557,7 +557,7 @@ async fn missing_publication_fails_mid_stream() {
 
 #[tokio::test]
 async fn keepalives_must_be_answered() {
-    let cluster = PgCluster::start();
+    let cluster = start_cluster();
     let (_db, consistent_point) = setup_single_table(&cluster, "s").await;
     let mut config = cluster.config();
     // wal_sender_timeout is user-settable, so a short one keeps this fast.
@@ -627,7 +627,7 @@ async fn password_authentication() {
             .push(format!("host replication {user} 127.0.0.1/32 {method}"));
     }
     options.conf.push("log_connections = on".into());
-    let cluster = PgCluster::start_with(options);
+    let cluster = start_cluster_with(options);
     let db = sql(&cluster).await;
     db.batch_execute(
         "SET password_encryption = 'md5';

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
 use crate::common::Server;
-use crate::pg_cluster::PgCluster;
+use crate::pg_cluster::start_cluster;
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -80,7 +80,7 @@ async fn wait_equal(up: &Client, rh: &Client, sql: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn an_upstream_is_followed_with_history_and_as_of_answers_match_the_upstream_at_recorded_instants() {
-    let pg = PgCluster::start();
+    let pg = start_cluster();
     let up = connect(&pg.url()).await;
     up.batch_execute(
         "CREATE TABLE orders (id bigint PRIMARY KEY, customer text NOT NULL, amount numeric(12,2), placed timestamptz, \
@@ -166,7 +166,7 @@ async fn an_upstream_is_followed_with_history_and_as_of_answers_match_the_upstre
 
 #[tokio::test]
 async fn a_restart_resumes_without_lost_or_doubled_versions_and_a_lost_slot_is_reported_with_its_recovery() {
-    let pg = PgCluster::start();
+    let pg = start_cluster();
     let up = connect(&pg.url()).await;
     up.batch_execute("CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t SELECT g, 0 FROM generate_series(1, 100) g;")
         .await
@@ -207,4 +207,101 @@ async fn a_restart_resumes_without_lost_or_doubled_versions_and_a_lost_slot_is_r
     wait_state(&rh, "streaming").await;
     wait_equal(&up, &rh, "SELECT id, v FROM t ORDER BY id").await;
     server.stop().await;
+}
+
+/// A running `sidecar_node` child and a client to its wire port.
+struct Node {
+    child: std::process::Child,
+    client: Client,
+}
+
+async fn start_node(dir: &Path, upstream: &str) -> Node {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sidecar_node"))
+        .arg(dir)
+        .arg(upstream)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .expect("start the sidecar node");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let port = tokio::task::spawn_blocking(move || {
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        lines.find_map(|l| l.ok()?.strip_prefix("listening ")?.trim().parse::<u16>().ok())
+    })
+    .await
+    .unwrap()
+    .expect("the node printed its port");
+    let client = connect(&format!("postgres://rhei@127.0.0.1:{port}/rhei")).await;
+    Node { child, client }
+}
+
+fn kill(mut node: Node) {
+    node.child.kill().expect("SIGKILL the node");
+    node.child.wait().expect("reap the node");
+}
+
+#[tokio::test]
+async fn sigkill_at_random_points_under_upstream_load_loses_and_doubles_no_version() {
+    use rand::Rng;
+    let pg = start_cluster();
+    let up = connect(&pg.url()).await;
+    up.batch_execute("CREATE TABLE counter (id int PRIMARY KEY, v int NOT NULL); INSERT INTO counter SELECT g, 0 FROM generate_series(1, 20) g;")
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // The snapshot first, so every key's history starts at 0.
+    let node = start_node(dir.path(), &pg.url()).await;
+    wait_state(&node.client, "streaming").await;
+    // Steady upstream load: every transaction moves one counter up by exactly one, so the
+    // complete history of a key is the versions 0, 1, 2, ... with no gap and no repeat.
+    let stop = tokio_util::sync::CancellationToken::new();
+    let load = {
+        let (url, stop) = (pg.url(), stop.clone());
+        tokio::spawn(async move {
+            let client = connect(&url).await;
+            let mut n = 0u64;
+            while !stop.is_cancelled() {
+                let id = 1 + (n * 7 % 20);
+                client.batch_execute(&format!("UPDATE counter SET v = v + 1 WHERE id = {id}")).await.unwrap();
+                n += 1;
+                if n % 50 == 0 {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }
+            n
+        })
+    };
+    let mut rng = rand::rng();
+    tokio::time::sleep(Duration::from_millis(rng.random_range(50..800))).await;
+    kill(node);
+    for _ in 0..8 {
+        let node = start_node(dir.path(), &pg.url()).await;
+        tokio::time::sleep(Duration::from_millis(rng.random_range(50..1200))).await;
+        kill(node);
+    }
+    stop.cancel();
+    let updates = load.await.unwrap();
+    assert!(updates > 100, "the upstream load ran ({updates} updates)");
+    let node = start_node(dir.path(), &pg.url()).await;
+    wait_equal(&up, &node.client, "SELECT id, v FROM counter ORDER BY id").await;
+    let history = lines(&node.client, "SELECT id, v, _rhei_valid_from, _rhei_valid_to FROM counter FOR SYSTEM_TIME ALL ORDER BY id, v").await;
+    kill(node);
+    let finals = lines(&up, "SELECT id, v FROM counter ORDER BY id").await;
+    let mut expected_versions = 0;
+    for line in &finals {
+        let (id, last) = line.split_once('|').unwrap();
+        let last: usize = last.parse().unwrap();
+        expected_versions += last + 1;
+        let versions: Vec<Vec<&str>> =
+            history.iter().map(|h| h.split('|').collect::<Vec<_>>()).filter(|h| h[0] == id).collect();
+        let values: Vec<usize> = versions.iter().map(|v| v[1].parse().unwrap()).collect();
+        assert_eq!(values, (0..=last).collect::<Vec<_>>(), "versions of key {id}: none lost, none doubled");
+        for pair in versions.windows(2) {
+            assert_eq!(pair[0][3], pair[1][2], "key {id}: each version ends where the next begins");
+        }
+        assert_eq!(versions.last().unwrap()[3], "NULL", "key {id}: the last version is current");
+    }
+    assert_eq!(history.len(), expected_versions);
 }

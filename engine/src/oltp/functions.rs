@@ -634,6 +634,37 @@ fn arg_i64(ctx: &Context<'_>, i: usize) -> Option<i64> {
 ///
 /// # Errors
 /// SQLite refuses a registration (out of memory).
+/// The storage form of a PostgreSQL text value for a column of type `ty`, computed in Rust: what
+/// `translate::convert_expr` makes SQLite compute with these same functions, for callers that
+/// convert off the writer thread (snapshot loads).
+///
+/// # Errors
+/// The typed error the SQL function would raise (22P02, 22003, 22001, ...).
+pub fn storage_value(ty: crate::catalog::PgType, text: &str) -> Result<Value, EngineError> {
+    use crate::catalog::PgType as T;
+    let value = ValueRef::Text(text.as_bytes());
+    let converted = match ty {
+        T::Int2 => to_int(value, 16),
+        T::Int4 => to_int(value, 32),
+        T::Int8 => to_int(value, 64),
+        T::Float4 => to_float(value, 32),
+        T::Float8 => to_float(value, 64),
+        T::Numeric { precision, scale } => to_numeric(value, precision.map(i64::from), scale.map(i64::from)),
+        T::Text | T::Varchar(None) | T::Bpchar(None) => return Ok(Value::Text(text.to_string())),
+        T::Varchar(Some(n)) => to_varchar(value, i64::from(n), false),
+        T::Bpchar(Some(n)) => to_varchar(value, i64::from(n), true),
+        T::Bool => to_bool(value),
+        T::Date => to_date(value),
+        T::Timestamp => to_timestamp(value),
+        T::Timestamptz => to_timestamptz(value, 0),
+        T::Uuid => to_uuid(value),
+        T::Bytea => to_bytea(value),
+        T::Json => to_json(value, false),
+        T::Jsonb => to_json(value, true),
+    };
+    converted.map_err(|e| take_error().unwrap_or_else(|| EngineError::Internal(e.to_string())))
+}
+
 pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     let pure = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
     conn.create_scalar_function("rhei_int", 2, pure, |ctx| to_int(ctx.get_raw(0), arg_i64(ctx, 1).unwrap_or(64)))?;

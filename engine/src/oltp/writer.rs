@@ -26,7 +26,7 @@ use crate::capture::{LAST_SEQ_SQL, install_triggers_sql, log_ddl_sql};
 use crate::catalog::{Catalog, ColumnDef, TableDef, normalize_ident, quote_ident, quote_literal, store, table_name};
 use crate::error::{EngineError, Result};
 use crate::oltp::{Executed, SqliteStatement, classify, open_connection, run_statement};
-use crate::replica::{ReplicaBatch, ReplicaTableSpec, SnapshotRows};
+use crate::replica::{PreparedRows, ReplicaBatch, ReplicaTableSpec};
 use crate::translate::TranslateOptions;
 use crate::translate::ddl::{column_def, default_expr_sql, sqlite_column, sqlite_create_table, table_def};
 
@@ -66,7 +66,7 @@ pub enum WriteOp {
     Release(String),
     RollbackTo(String),
     /// Snapshot rows for a replica table still being loaded.
-    ReplicaLoad(SnapshotRows),
+    ReplicaLoad(PreparedRows),
     /// Ends a snapshot: capture starts for its tables, the OLAP copy reloads them whole, and the
     /// source's position is recorded, all in one commit.
     ReplicaSnapshotDone { source: String, tables: Vec<String>, position: String },
@@ -311,6 +311,7 @@ impl WriterState {
         }
         let mut results: Vec<Result<Executed>> = Vec::with_capacity(batch.len());
         let mut any_ddl = false;
+        let alone = batch.len() == 1;
         for req in &mut batch {
             let op = std::mem::replace(&mut req.op, WriteOp::Begin);
             any_ddl |= matches!(op, WriteOp::Ddl(_));
@@ -319,6 +320,12 @@ impl WriterState {
             // SQLite's statement succeeded: reading RETURNING rows, COPY's row loop, DDL.
             let atomic_in_sqlite = matches!(&op, WriteOp::Statement(s) if !s.returns_rows);
             let result = if atomic_in_sqlite {
+                self.execute(op)
+            } else if alone {
+                // The group's transaction is this operation's alone: on failure the whole
+                // transaction is rolled back below, so no savepoint is needed. A savepoint makes
+                // SQLite journal every page it changes a second time, which dominated bulk
+                // loads (snapshot chunks, replicated batches) in profiles.
                 self.execute(op)
             } else {
                 match self.exec_cached("SAVEPOINT rhei_stmt") {
@@ -350,6 +357,18 @@ impl WriterState {
                 continue;
             }
             results.push(result);
+        }
+        if alone && results.first().is_some_and(Result::is_err) {
+            if !self.conn.is_autocommit() {
+                let _ = self.exec_cached("ROLLBACK");
+            }
+            if any_ddl {
+                self.reload_catalog();
+            }
+            for (req, result) in batch.into_iter().zip(results) {
+                let _ = req.reply.send(result);
+            }
+            return;
         }
         match self.exec_cached("COMMIT") {
             Ok(()) => {

@@ -483,6 +483,23 @@ impl HtapEngine {
         self.replica_op(WriteOp::Ddl(DdlOp::ResetReplica { source: source.to_string(), tables })).await.map(|_| ())
     }
 
+    /// Reshapes a replica table to new user columns (added upstream columns appended; columns the
+    /// upstream dropped kept for history when `dropped` names them), keeping its rows and its
+    /// change capture; `fill` sets added columns of current rows (column, PostgreSQL text).
+    ///
+    /// # Errors
+    /// Unknown table, a key column missing from the new shape.
+    pub async fn reshape_replica_table(
+        &self,
+        name: &str,
+        columns: Vec<crate::catalog::ColumnDef>,
+        dropped: Vec<String>,
+        fill: Vec<(String, String)>,
+    ) -> Result<()> {
+        let op = WriteOp::Ddl(DdlOp::ReshapeReplica { name: name.to_string(), columns, dropped, fill });
+        self.replica_op(op).await.map(|_| ())
+    }
+
     /// Loads snapshot rows into a replica table created by [`Self::create_replica_table`].
     ///
     /// # Errors

@@ -207,11 +207,15 @@ impl Versions {
 
     /// The derived table standing for `def` under these versions.
     fn subquery(&self, def: &TableDef) -> Result<Query> {
-        let user: Vec<String> = def.user_columns().iter().map(|c| quote_ident(&c.name)).collect();
+        let dropped = def.replica.as_ref().map(|r| r.dropped.as_slice()).unwrap_or_default();
+        let (user, current): (Vec<String>, Vec<String>) = (
+            def.user_columns().iter().map(|c| quote_ident(&c.name)).collect(),
+            def.user_columns().iter().filter(|c| !dropped.contains(&c.name)).map(|c| quote_ident(&c.name)).collect(),
+        );
         let all: Vec<String> = def.columns.iter().map(|c| quote_ident(&c.name)).collect();
         let (from, to) = (quote_ident(VALID_FROM), quote_ident(VALID_TO));
         let (columns, filter) = match self {
-            Self::Current => (user, format!("{to} IS NULL")),
+            Self::Current => (current, format!("{to} IS NULL")),
             Self::AsOf(t) => (user, format!("{from} <= {t} AND ({to} IS NULL OR {to} > {t})")),
             Self::Between(a, b) => (all, format!("{from} <= {b} AND ({to} IS NULL OR {to} > {a})")),
             Self::All => (all, "true".to_string()),
@@ -296,7 +300,7 @@ mod tests {
                 columns: vec![col("id", PgType::Int8), col("v", PgType::Text), col(VALID_FROM, PgType::Timestamptz), col(VALID_TO, PgType::Timestamptz)],
                 primary_key: vec![],
                 unique: vec![],
-                replica: Some(ReplicaDef { upstream: "public.t".into(), key: vec![0], temporal: true, key_unique: true }),
+                replica: Some(ReplicaDef { upstream: "public.t".into(), key: vec![0], temporal: true, key_unique: true, dropped: Vec::new() }),
             },
             TableDef {
                 id: TableId(2),

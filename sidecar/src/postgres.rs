@@ -55,6 +55,9 @@ const STATUS_INTERVAL: Duration = Duration::from_secs(5);
 
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
+/// How long a new or altered upstream table may take to show in the upstream's catalog.
+const CATALOG_VISIBLE_WAIT: Duration = Duration::from_secs(10);
+
 fn unix_micros_now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64)
 }
@@ -63,8 +66,18 @@ fn unix_micros_now() -> i64 {
 struct FollowedRelation {
     /// The local replica table; `None` for tables outside the selection.
     local: Option<String>,
-    /// Positions of the key among the columns.
+    /// Positions of the key among the upstream's columns, in the replica key's order.
     key: Vec<usize>,
+    /// The local user-column position of each upstream column.
+    positions: Vec<usize>,
+    /// Local user columns (more than the upstream's when it dropped some a temporal table keeps).
+    width: usize,
+}
+
+impl FollowedRelation {
+    fn ignored() -> Self {
+        Self { local: None, key: Vec::new(), positions: Vec::new(), width: 0 }
+    }
 }
 
 /// The upstream transaction being received.
@@ -394,7 +407,19 @@ impl PgFollower {
                             }
                         }
                         PgOutputMessage::Relation(relation) => {
+                            // A changed shape reshapes the local table: what is waiting must be
+                            // applied in the shape it was decoded for first.
+                            if !pending.is_empty() {
+                                let txns = std::mem::take(&mut pending);
+                                self.apply(txns, pending_end).await?;
+                                applied = pending_end;
+                            }
                             let followed = self.follow_relation(client, &relation, applied).await?;
+                            if let (Some(txn), Some(local)) = (open.as_mut(), followed.local.as_deref()) {
+                                // Changes before an ALTER inside the same transaction were decoded
+                                // narrower; added columns are appended, so padding fits them.
+                                pad_rows(&mut txn.changes, local, followed.width);
+                            }
                             relations.insert(relation.id, followed);
                         }
                         message => {
@@ -432,44 +457,136 @@ impl PgFollower {
         self.report();
     }
 
+    /// The upstream's catalog entry for a relation, once the catalog shows the shape the
+    /// relation message describes. The walsender sends a transaction as soon as its commit
+    /// record is flushed, which is before other sessions see the commit, so a table created (or
+    /// altered) by it may not be visible yet: wait for it, briefly.
+    async fn describe_visible(&self, client: &Client, relation: &Relation) -> Result<UpstreamTable, SidecarError> {
+        let wanted: Vec<&str> = relation.columns.iter().map(|c| c.name.as_str()).collect();
+        let identity_full = relation.replica_identity == b'f';
+        let started = Instant::now();
+        loop {
+            let described = schema::describe(client, &self.config, &relation.namespace, &relation.name, relation.id, identity_full).await;
+            match described {
+                Ok(table) if table.spec.columns.iter().map(|c| c.name.as_str()).eq(wanted.iter().copied()) => return Ok(table),
+                Err(e) if started.elapsed() > CATALOG_VISIBLE_WAIT => return Err(e),
+                _ if started.elapsed() > CATALOG_VISIBLE_WAIT => {
+                    return Err(SidecarError::SchemaChanged {
+                        table: format!("{}.{}", relation.namespace, relation.name),
+                        change: format!("the change stream has columns ({}) that the upstream's catalog does not show", wanted.join(", ")),
+                        hint: "restart rhei; if it persists, restart with `rh serve --resnapshot`",
+                    });
+                }
+                _ => tokio::time::sleep(Duration::from_millis(10)).await,
+            }
+        }
+    }
+
     /// Where a relation's changes go: its replica table (created now for a table that appeared
-    /// upstream after the snapshot), or nowhere outside the selection.
+    /// upstream after the snapshot, reshaped when the upstream added or dropped columns), or
+    /// nowhere outside the selection.
     async fn follow_relation(&mut self, client: &Client, relation: &Relation, applied: u64) -> Result<FollowedRelation, SidecarError> {
         if !self.config.selects(&relation.namespace, &relation.name) {
-            return Ok(FollowedRelation { local: None, key: Vec::new() });
+            return Ok(FollowedRelation::ignored());
         }
+        let upstream_name = format!("{}.{}", relation.namespace, relation.name);
         let local = schema::local_name(&relation.namespace, &relation.name);
-        let catalog = self.engine.catalog();
-        let def = match catalog.get(&local) {
+        let mut def = match self.engine.catalog().get(&local) {
             Some(def) => def.clone(),
             None => {
-                let identity_full = relation.replica_identity == b'f';
-                let described = schema::describe(client, &self.config, &relation.namespace, &relation.name, relation.id, identity_full).await?;
-                tracing::info!("following new upstream table {}.{}", relation.namespace, relation.name);
+                let described = self.describe_visible(client, relation).await?;
+                tracing::info!("following new upstream table {upstream_name}");
                 self.engine.create_replica_table(described.spec).await?;
                 self.engine.finish_replica_snapshot(SOURCE, vec![local.clone()], &format_lsn(applied)).await?;
                 self.engine.catalog().require(&local)?.clone()
             }
         };
-        let replica = def.replica.as_ref().ok_or_else(|| SidecarError::SchemaChanged {
-            table: format!("{}.{}", relation.namespace, relation.name),
-            change: format!("a local table \"{local}\" that is not a replica is in the way"),
-            hint: "drop or rename the local table",
-        })?;
-        let local_columns: Vec<&str> = def.user_columns().iter().map(|c| c.name.as_str()).collect();
-        let upstream_columns: Vec<&str> = relation.columns.iter().map(|c| c.name.as_str()).collect();
-        if local_columns != upstream_columns {
+        let Some(replica) = def.replica.clone() else {
             return Err(SidecarError::SchemaChanged {
-                table: format!("{}.{}", relation.namespace, relation.name),
-                change: format!("rhei has ({}), the upstream now has ({})", local_columns.join(", "), upstream_columns.join(", ")),
-                hint: "restart with `rh serve --resnapshot` to take a fresh snapshot with the new columns",
+                table: upstream_name,
+                change: format!("a local table \"{local}\" that is not a replica is in the way"),
+                hint: "drop or rename the local table",
             });
+        };
+        let upstream_columns: Vec<&str> = relation.columns.iter().map(|c| c.name.as_str()).collect();
+        let local_columns: Vec<String> = def.user_columns().iter().map(|c| c.name.clone()).collect();
+        let added: Vec<&str> = upstream_columns.iter().copied().filter(|c| !local_columns.iter().any(|l| l == c)).collect();
+        let gone: Vec<&String> = local_columns
+            .iter()
+            .filter(|l| !upstream_columns.contains(&l.as_str()) && !replica.dropped.contains(l))
+            .collect();
+        let back: Vec<&String> = replica.dropped.iter().filter(|d| upstream_columns.contains(&d.as_str())).collect();
+        if !added.is_empty() || !gone.is_empty() || !back.is_empty() {
+            let described = self.describe_visible(client, relation).await?;
+            let mut columns: Vec<_> = def
+                .user_columns()
+                .iter()
+                .filter(|c| replica.temporal || upstream_columns.contains(&c.name.as_str()))
+                .cloned()
+                .collect();
+            for name in &added {
+                let column = described.spec.columns.iter().find(|c| c.name == *name).cloned().ok_or_else(|| SidecarError::SchemaChanged {
+                    table: upstream_name.clone(),
+                    change: format!("column \"{name}\" is in the change stream but no longer in the upstream's catalog"),
+                    hint: "restart rhei; if it persists, restart with `rh serve --resnapshot`",
+                })?;
+                columns.push(column);
+            }
+            let dropped: Vec<String> = if replica.temporal {
+                replica.dropped.iter().filter(|d| !upstream_columns.contains(&d.as_str())).cloned().chain(gone.iter().map(|g| (*g).clone())).collect()
+            } else {
+                Vec::new()
+            };
+            // Rows written before an ADD COLUMN ... DEFAULT <constant> show the default upstream
+            // without any change being written for them.
+            let fill: Vec<(String, String)> = client
+                .query(
+                    "SELECT attname::text, (attmissingval::text::text[])[1] FROM pg_attribute \
+                     WHERE attrelid = $1 AND atthasmissing AND NOT attisdropped AND attnum > 0",
+                    &[&relation.id],
+                )
+                .await?
+                .into_iter()
+                .filter_map(|r| Some((r.get::<_, String>(0), r.get::<_, Option<String>>(1)?)))
+                .filter(|(name, _)| added.contains(&name.as_str()))
+                .collect();
+            tracing::info!("upstream table {upstream_name} changed: added {added:?}, dropped {gone:?}, re-added {back:?}");
+            self.engine.reshape_replica_table(&local, columns, dropped, fill).await?;
+            def = self.engine.catalog().require(&local)?.clone();
         }
-        Ok(FollowedRelation { local: Some(local), key: replica.key.clone() })
+        let user = def.user_columns();
+        let positions = upstream_columns
+            .iter()
+            .map(|name| user.iter().position(|c| c.name == *name))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| SidecarError::Protocol(format!("replica table \"{local}\" lacks a column of {upstream_name}")))?;
+        let key = def
+            .replica
+            .as_ref()
+            .map(|r| r.key.iter().map(|&k| positions.iter().position(|&p| p == k)).collect::<Option<Vec<_>>>())
+            .unwrap_or_default()
+            .ok_or_else(|| SidecarError::SchemaChanged {
+                table: upstream_name.clone(),
+                change: "a key column is gone".into(),
+                hint: "restart with `rh serve --resnapshot` to take a fresh snapshot with the new key",
+            })?;
+        Ok(FollowedRelation { local: Some(local), key, positions, width: user.len() })
     }
 }
 
-fn value(v: &TupleValue) -> Result<ReplicaValue, SidecarError> {
+/// Pads rows of `table` in `changes` to `width` values (NULL for columns added after them).
+fn pad_rows(changes: &mut [ReplicaChange], table: &str, width: usize) {
+    for change in changes {
+        if let ReplicaChange::Insert { table: t, row } | ReplicaChange::Update { table: t, row, .. } = change
+            && t == table
+            && row.len() < width
+        {
+            row.resize(width, ReplicaValue::Null);
+        }
+    }
+}
+
+fn value_of(v: &TupleValue) -> Result<ReplicaValue, SidecarError> {
     match v {
         TupleValue::Null => Ok(ReplicaValue::Null),
         TupleValue::Text(s) => Ok(ReplicaValue::Text(s.clone())),
@@ -478,13 +595,19 @@ fn value(v: &TupleValue) -> Result<ReplicaValue, SidecarError> {
     }
 }
 
-fn row(tuple: &Tuple) -> Result<Vec<ReplicaValue>, SidecarError> {
-    tuple.0.iter().map(value).collect()
+/// An upstream row in local column order (NULL where the local table has a column the
+/// upstream no longer sends).
+fn row(tuple: &Tuple, rel: &FollowedRelation) -> Result<Vec<ReplicaValue>, SidecarError> {
+    let mut out = vec![ReplicaValue::Null; rel.width];
+    for (value, &position) in tuple.0.iter().zip(&rel.positions) {
+        out[position] = value_of(value)?;
+    }
+    Ok(out)
 }
 
 fn key(tuple: &Tuple, key: &[usize]) -> Result<Vec<ReplicaValue>, SidecarError> {
     key.iter()
-        .map(|&k| tuple.0.get(k).ok_or_else(|| SidecarError::Protocol("a key column missing from a change".into())).and_then(value))
+        .map(|&k| tuple.0.get(k).ok_or_else(|| SidecarError::Protocol("a key column missing from a change".into())).and_then(value_of))
         .collect()
 }
 
@@ -497,13 +620,13 @@ fn changes_of(message: PgOutputMessage, relations: &HashMap<u32, FollowedRelatio
     match message {
         PgOutputMessage::Insert { relation, new } => {
             if let Some(rel) = target(relation)? {
-                out.push(ReplicaChange::Insert { table: rel.local.clone().unwrap_or_default(), row: row(&new)? });
+                out.push(ReplicaChange::Insert { table: rel.local.clone().unwrap_or_default(), row: row(&new, rel)? });
             }
         }
         PgOutputMessage::Update { relation, old, new } => {
             if let Some(rel) = target(relation)? {
                 let old_key = old.as_ref().map(|o| key(o, &rel.key)).transpose()?;
-                out.push(ReplicaChange::Update { table: rel.local.clone().unwrap_or_default(), old_key, row: row(&new)? });
+                out.push(ReplicaChange::Update { table: rel.local.clone().unwrap_or_default(), old_key, row: row(&new, rel)? });
             }
         }
         PgOutputMessage::Delete { relation, old } => {

@@ -130,7 +130,7 @@ pub async fn describe(
     let spec = ReplicaTableSpec {
         name: local.clone(),
         columns: defs,
-        def: ReplicaDef { upstream: format!("{schema}.{name}"), key, temporal, key_unique },
+        def: ReplicaDef { upstream: format!("{schema}.{name}"), key, temporal, key_unique, dropped: Vec::new() },
     };
     Ok(UpstreamTable { schema: schema.into(), name: name.into(), local, upstream_types, spec })
 }

@@ -73,7 +73,10 @@ async fn wait_equal(up: &Client, rh: &Client, sql: &str) -> Vec<String> {
         if got.as_ref().is_ok_and(|g| *g == expected) {
             return expected;
         }
-        assert!(started.elapsed() < WAIT, "rhei never caught up on {sql}:\n upstream {expected:?}\n rhei     {got:?}");
+        if started.elapsed() > WAIT {
+            let status = try_lines(rh, "SELECT state, last_error FROM rhei_replication").await;
+            panic!("rhei never caught up on {sql}:\n upstream {expected:?}\n rhei     {got:?}\n follower {status:?}");
+        }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -304,4 +307,53 @@ async fn sigkill_at_random_points_under_upstream_load_loses_and_doubles_no_versi
         assert_eq!(versions.last().unwrap()[3], "NULL", "key {id}: the last version is current");
     }
     assert_eq!(history.len(), expected_versions);
+}
+
+#[tokio::test]
+async fn added_and_dropped_upstream_columns_are_followed_and_the_history_keeps_dropped_values() {
+    let pg = start_cluster();
+    let up = connect(&pg.url()).await;
+    up.batch_execute(
+        "CREATE TABLE items (id int PRIMARY KEY, name text, price numeric(8,2));
+         INSERT INTO items VALUES (1, 'a', 1), (2, 'b', 2), (3, 'c', 3);",
+    )
+    .await
+    .unwrap();
+    let server = sidecar(&pg.url(), None, false).await;
+    let rh = server.client().await;
+    wait_state(&rh, "streaming").await;
+    let all = "SELECT * FROM items ORDER BY id";
+    wait_equal(&up, &rh, all).await;
+
+    // Rows written before ADD COLUMN ... DEFAULT show the default without any change for them.
+    up.batch_execute(
+        "ALTER TABLE items ADD COLUMN region text DEFAULT 'eu';
+         UPDATE items SET region = 'us' WHERE id = 1;
+         INSERT INTO items VALUES (4, 'd', 4, 'apac');",
+    )
+    .await
+    .unwrap();
+    assert_eq!(wait_equal(&up, &rh, all).await, vec!["1|a|1.00|us", "2|b|2.00|eu", "3|c|3.00|eu", "4|d|4.00|apac"]);
+    let before_drop = lines(&up, "SELECT clock_timestamp()").await.remove(0);
+
+    up.batch_execute("ALTER TABLE items DROP COLUMN price; UPDATE items SET name = 'b2' WHERE id = 2;").await.unwrap();
+    assert_eq!(wait_equal(&up, &rh, all).await, vec!["1|a|us", "2|b2|eu", "3|c|eu", "4|d|apac"], "current rows lose the column");
+    let past = format!("SELECT id, price FROM items FOR SYSTEM_TIME AS OF '{before_drop}' ORDER BY id");
+    assert_eq!(lines(&rh, &past).await, vec!["1|1.00", "2|2.00", "3|3.00", "4|4.00"], "the history keeps it");
+
+    // Changes on both sides of an ALTER inside one transaction.
+    up.batch_execute(
+        "BEGIN;
+         INSERT INTO items VALUES (5, 'e', 'eu');
+         ALTER TABLE items ADD COLUMN qty int;
+         INSERT INTO items VALUES (6, 'f', 'eu', 7);
+         UPDATE items SET qty = 1 WHERE id = 5;
+         COMMIT;",
+    )
+    .await
+    .unwrap();
+    wait_equal(&up, &rh, all).await;
+    // Writes are still refused, and the replica still answers aggregates on both engines.
+    wait_equal(&up, &rh, "SELECT count(*), sum(qty) FROM items").await;
+    server.stop().await;
 }

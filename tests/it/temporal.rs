@@ -25,7 +25,7 @@ fn accounts(temporal: bool) -> ReplicaTableSpec {
     ReplicaTableSpec {
         name: "accounts".into(),
         columns: vec![col("id", PgType::Int8, true), col("owner", PgType::Text, false), col("balance", PgType::Numeric { precision: Some(12), scale: Some(2) }, false)],
-        def: ReplicaDef { upstream: "public.accounts".into(), key: vec![0], temporal, key_unique: true },
+        def: ReplicaDef { upstream: "public.accounts".into(), key: vec![0], temporal, key_unique: true, dropped: Vec::new() },
     }
 }
 

@@ -59,6 +59,10 @@ pub struct ReplicaDef {
     /// upstream has only REPLICA IDENTITY FULL: the key is then every column and equal rows are
     /// legitimate duplicates.
     pub key_unique: bool,
+    /// Columns the upstream dropped. A temporal table keeps them, because the history before
+    /// the drop has their values; current rows do not show them (the upstream does not).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dropped: Vec<String>,
 }
 
 /// First instant a version of a temporal table's row was current (upstream commit time).

@@ -50,6 +50,11 @@ pub enum DdlOp {
     CreateReplica(ReplicaTableSpec),
     /// Drops replica tables and forgets the source's position (before a fresh snapshot).
     ResetReplica { source: String, tables: Vec<String> },
+    /// Gives a replica table a new set of user columns (the upstream added or dropped some),
+    /// keeping every row and the values of the columns both shapes have.
+    /// `fill` gives added columns the value the upstream shows for rows written before the
+    /// column existed (PostgreSQL writes no change for them), in PostgreSQL text form.
+    ReshapeReplica { name: String, columns: Vec<ColumnDef>, dropped: Vec<String>, fill: Vec<(String, String)> },
 }
 
 /// One unit of work for the writer.
@@ -501,6 +506,48 @@ impl WriterState {
                 if let Some(index) = crate::replica::index_sql(&def) {
                     self.exec_raw(&index)?;
                 }
+                store::save(&self.conn, &def)?;
+                self.exec_raw(&log_ddl_sql(def.id))?;
+            }
+            DdlOp::ReshapeReplica { name, columns, dropped, fill } => {
+                let old = catalog.require(&name)?.clone();
+                let replica = old.replica.clone().ok_or_else(|| EngineError::Internal(format!("\"{name}\" is not a replica table")))?;
+                let key_names: Vec<String> = replica.key.iter().map(|&k| old.columns[k].name.clone()).collect();
+                let key = key_names
+                    .iter()
+                    .map(|n| columns.iter().position(|c| &c.name == n))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| EngineError::unsupported(format!("dropping a key column of replica table \"{name}\"")))?;
+                let spec = ReplicaTableSpec { name: name.clone(), columns, def: crate::catalog::ReplicaDef { key, dropped, ..replica } };
+                let mut def = crate::replica::table_def(&spec, old.id)?;
+                def.name = format!("_rhei_reshape_{}", old.id.0);
+                self.exec_raw(&sqlite_create_table(&def, TranslateOptions::default())?)?;
+                let kept: Vec<String> = def
+                    .columns
+                    .iter()
+                    .filter(|c| old.column_index(&c.name).is_some())
+                    .map(|c| quote_ident(&c.name))
+                    .collect();
+                self.exec_raw(&format!(
+                    "INSERT INTO {} ({cols}) SELECT {cols} FROM {}",
+                    quote_ident(&def.name),
+                    quote_ident(&old.name),
+                    cols = kept.join(", ")
+                ))?;
+                for (column, text) in fill {
+                    let Some(i) = def.column_index(&column) else { continue };
+                    let value = crate::oltp::functions::storage_value(def.columns[i].ty, &text)?;
+                    let current = if def.is_temporal() { format!(" WHERE {} IS NULL", quote_ident(crate::catalog::VALID_TO)) } else { String::new() };
+                    let sql = format!("UPDATE {} SET {} = ?1{current}", quote_ident(&def.name), quote_ident(&column));
+                    self.conn.execute(&sql, [value]).map_err(classify)?;
+                }
+                self.exec_raw(&format!("DROP TABLE {}", quote_ident(&old.name)))?;
+                self.exec_raw(&format!("ALTER TABLE {} RENAME TO {}", quote_ident(&def.name), quote_ident(&old.name)))?;
+                def.name = old.name.clone();
+                if let Some(index) = crate::replica::index_sql(&def) {
+                    self.exec_raw(&index)?;
+                }
+                self.exec_raw(&install_triggers_sql(&def))?;
                 store::save(&self.conn, &def)?;
                 self.exec_raw(&log_ddl_sql(def.id))?;
             }

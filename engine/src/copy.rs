@@ -306,7 +306,7 @@ pub fn pg_text(column: &ArrayRef, row: usize) -> Option<String> {
         DataType::Int16 => column.as_primitive::<Int16Type>().value(row).to_string(),
         DataType::Int32 => column.as_primitive::<Int32Type>().value(row).to_string(),
         DataType::Int64 => column.as_primitive::<Int64Type>().value(row).to_string(),
-        DataType::Float32 => format_float8(f64::from(column.as_primitive::<Float32Type>().value(row))),
+        DataType::Float32 => crate::value::format_float4(column.as_primitive::<Float32Type>().value(row)),
         DataType::Float64 => format_float8(column.as_primitive::<Float64Type>().value(row)),
         DataType::Decimal128(_, s) => format_decimal(column.as_primitive::<Decimal128Type>().value(row), *s),
         DataType::Date32 => format_date(column.as_primitive::<Date32Type>().value(row).into()),

@@ -246,6 +246,18 @@ pub fn format_float8(v: f64) -> String {
     format!("{mantissa}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs())
 }
 
+/// PostgreSQL's float4 text output: the shortest digits that read back as the same `f32`,
+/// written as float8 text writes them.
+pub fn format_float4(v: f32) -> String {
+    if v.is_finite() && v != 0.0 {
+        let shortest = format!("{v}");
+        if let Ok(back) = shortest.parse::<f64>() {
+            return format_float8(back);
+        }
+    }
+    format_float8(f64::from(v))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -102,43 +102,48 @@ fn conform(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, Engine
     RecordBatch::try_new(relaxed, columns).map_err(|e| EngineError::Internal(e.to_string()))
 }
 
-/// Text-format timestamp columns rendered as PostgreSQL prints them. pgwire always writes six
-/// fractional digits (`00:01:00.000000+00`); PostgreSQL writes only the digits that are not
-/// zero (`00:01:00+00`), and clients comparing text see the difference. The column's type OID
-/// stays that of the timestamp (it comes from `fields`).
-fn timestamps_as_text(batch: RecordBatch, fields: &[FieldInfo]) -> RecordBatch {
-    let is_text_timestamp = |i: usize, column: &arrow::array::ArrayRef| {
-        matches!(column.data_type(), DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, _))
-            && fields.get(i).is_some_and(|f| f.format() == pgwire::api::results::FieldFormat::Text)
+/// Text-format timestamp and float columns rendered as PostgreSQL prints them, where pgwire
+/// differs: it writes timestamps with six fractional digits always (`00:01:00.000000+00`, where
+/// PostgreSQL writes `00:01:00+00`) and floats as Rust's shortest form (`2.0`, `inf`, where
+/// PostgreSQL writes `2`, `Infinity`). The column's type OID stays as it was (it comes from
+/// `fields`).
+fn pg_text_columns(batch: RecordBatch, fields: &[FieldInfo]) -> RecordBatch {
+    let rewritten = |i: usize, column: &arrow::array::ArrayRef| {
+        matches!(
+            column.data_type(),
+            DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, _) | DataType::Float64 | DataType::Float32
+        ) && fields.get(i).is_some_and(|f| f.format() == pgwire::api::results::FieldFormat::Text)
     };
-    if !batch.columns().iter().enumerate().any(|(i, c)| is_text_timestamp(i, c)) {
+    if !batch.columns().iter().enumerate().any(|(i, c)| rewritten(i, c)) {
         return batch;
     }
     let schema = batch.schema();
     let mut columns = Vec::with_capacity(batch.num_columns());
     let mut schema_fields = Vec::with_capacity(batch.num_columns());
     for (i, column) in batch.columns().iter().enumerate() {
-        if is_text_timestamp(i, column) {
-            let offset = match column.data_type() {
-                DataType::Timestamp(_, Some(tz)) => rhei_engine::value::zone_offset_seconds(tz.trim_start_matches("UTC")).unwrap_or(0),
-                _ => 0,
-            };
-            let micros = column.as_any().downcast_ref::<arrow::array::TimestampMicrosecondArray>();
-            let text: arrow::array::StringArray = (0..column.len())
-                .map(|row| {
-                    let micros = micros.filter(|m| arrow::array::Array::is_valid(*m, row)).map(|m| m.value(row))?;
-                    Some(match column.data_type() {
-                        DataType::Timestamp(_, Some(_)) => rhei_engine::value::format_timestamptz(micros, offset),
-                        _ => rhei_engine::value::format_timestamp(micros),
-                    })
-                })
-                .collect();
-            columns.push(Arc::new(text) as arrow::array::ArrayRef);
-            schema_fields.push(arrow::datatypes::Field::new(schema.field(i).name(), DataType::Utf8, true));
-        } else {
+        if !rewritten(i, column) {
             columns.push(column.clone());
             schema_fields.push(schema.field(i).as_ref().clone());
+            continue;
         }
+        let text: arrow::array::StringArray = match column.data_type() {
+            DataType::Timestamp(_, tz) => {
+                let offset = tz.as_deref().map_or(0, |tz| rhei_engine::value::zone_offset_seconds(tz.trim_start_matches("UTC")).unwrap_or(0));
+                let micros = column.as_any().downcast_ref::<arrow::array::TimestampMicrosecondArray>();
+                (0..column.len())
+                    .map(|row| {
+                        let micros = micros.filter(|m| arrow::array::Array::is_valid(*m, row)).map(|m| m.value(row))?;
+                        Some(match tz {
+                            Some(_) => rhei_engine::value::format_timestamptz(micros, offset),
+                            None => rhei_engine::value::format_timestamp(micros),
+                        })
+                    })
+                    .collect()
+            }
+            _ => (0..column.len()).map(|row| rhei_engine::copy::pg_text(column, row)).collect(),
+        };
+        columns.push(Arc::new(text) as arrow::array::ArrayRef);
+        schema_fields.push(arrow::datatypes::Field::new(schema.field(i).name(), DataType::Utf8, true));
     }
     RecordBatch::try_new(Arc::new(Schema::new(schema_fields)), columns).unwrap_or(batch)
 }
@@ -156,7 +161,7 @@ pub fn data_rows(
                 Some(s) => conform(b, s),
                 None => Ok(b),
             }) {
-                Ok(batch) => Box::new(arrow_pg::datatypes::encode_recordbatch(fields.clone(), timestamps_as_text(batch, &fields))),
+                Ok(batch) => Box::new(arrow_pg::datatypes::encode_recordbatch(fields.clone(), pg_text_columns(batch, &fields))),
                 Err(e) => Box::new(std::iter::once(Err::<DataRow, PgWireError>(to_pgwire(&e)))),
             };
         stream::iter(encoded)

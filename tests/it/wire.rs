@@ -246,3 +246,32 @@ async fn timestamps_print_as_postgres_prints_them_in_text_and_still_decode_in_bi
     let at: std::time::SystemTime = row.get(0);
     assert_eq!(at.duration_since(std::time::UNIX_EPOCH).unwrap(), std::time::Duration::from_micros(1_767_225_660_250_000));
 }
+
+#[tokio::test]
+async fn floats_print_as_postgres_prints_them() {
+    let server = Server::start().await;
+    let client = server.client().await;
+    client
+        .batch_execute(
+            "CREATE TABLE f (id int PRIMARY KEY, d double precision, r real);
+             INSERT INTO f VALUES (1, 2, 2), (2, 1.5, 1.1), (3, 1e20, 1e-7), (4, 'Infinity', '-Infinity'), (5, NULL, NULL);",
+        )
+        .await
+        .unwrap();
+    // pgwire wrote 2.0, 1.100000023841858 (real), 100000000000000000000 and inf.
+    for sql in ["SELECT d, r FROM f ORDER BY id", "SELECT d, r FROM f WHERE id IN (1, 2, 3, 4, 5) ORDER BY id"] {
+        let rows: Vec<String> = client
+            .simple_query(sql)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(r) => Some(format!("{}|{}", r.get(0).unwrap_or("NULL"), r.get(1).unwrap_or("NULL"))),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(rows, vec!["2|2", "1.5|1.1", "1e+20|1e-07", "Infinity|-Infinity", "NULL|NULL"], "{sql}");
+    }
+    let row = client.query_one("SELECT d FROM f WHERE id = $1", &[&2i32]).await.unwrap();
+    assert_eq!(row.get::<_, f64>(0), 1.5, "binary results keep the float encoding");
+}

@@ -13,7 +13,7 @@ use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, Error as SqlError};
 
 use crate::error::EngineError;
-use crate::value::{format_decimal, format_float8, parse_date_days, parse_decimal, parse_timestamp_micros};
+use crate::value::{format_decimal, format_float4, format_float8, parse_date_days, parse_decimal, parse_timestamp_micros};
 
 thread_local! {
     static LAST_ERROR: RefCell<Option<EngineError>> = const { RefCell::new(None) };
@@ -496,17 +496,6 @@ fn to_text(value: ValueRef<'_>, tag: &str, offset_secs: i64) -> FnResult {
         (v, _) => text_of(v).unwrap_or_default(),
     };
     Ok(Value::Text(text))
-}
-
-/// float4 text: the shortest digits that read back as the same `f32`.
-fn format_float4(v: f32) -> String {
-    if v.is_finite() && v != 0.0 {
-        let shortest = format!("{v}");
-        if let Ok(back) = shortest.parse::<f64>() {
-            return format_float8(back);
-        }
-    }
-    format_float8(f64::from(v))
 }
 
 /// `rhei_days(micros)`: the day a timestamp falls on (floor, also before 1970).

@@ -139,8 +139,7 @@ async fn serve(config: rhei::Config) -> anyhow::Result<()> {
     let follower = match config.sidecar.clone() {
         Some(sidecar) => {
             tracing::info!("following {} as a read-only replica", rhei::redact(&sidecar.upstream));
-            let follower = rhei_sidecar::PgFollower::new(engine.clone(), sidecar).context("start the sidecar")?;
-            Some(tokio::spawn(follower.run(shutdown.clone())))
+            Some(rhei_sidecar::spawn(engine.clone(), sidecar, shutdown.clone()).context("start the sidecar")?)
         }
         None => None,
     };

@@ -206,6 +206,27 @@ pub struct SidecarConfig {
     /// Throw away the local replica and its history and take a fresh snapshot (the recovery
     /// when the upstream lost the slot or the position).
     pub resnapshot: bool,
+    /// Timestamp polling (SQLite upstreams): how often, and by which columns.
+    pub polling: PollingConfig,
+}
+
+/// How a polled upstream is read (`sqlite://` upstreams).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollingConfig {
+    pub interval: Duration,
+    /// The column every writer sets to the time of its change.
+    pub updated_at: String,
+    /// A column whose non-NULL value marks a row as deleted (soft deletes), if the upstream has one.
+    pub soft_delete: Option<String>,
+    /// Every this many polls all keys are compared, to see hard deletes.
+    pub key_check_polls: u32,
+}
+
+impl SidecarConfig {
+    /// The SQLite file of a `sqlite://` upstream.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        self.upstream.strip_prefix("sqlite://").map(PathBuf::from)
+    }
 }
 
 impl SidecarConfig {
@@ -276,6 +297,10 @@ pub struct RawSidecar {
     pub publication: Option<String>,
     pub forward_writes: Option<bool>,
     pub resnapshot: Option<bool>,
+    pub poll_interval_ms: Option<u64>,
+    pub updated_at_column: Option<String>,
+    pub soft_delete_column: Option<String>,
+    pub key_check_polls: Option<u32>,
 }
 
 /// Configuration before defaults and validation; each layer overwrites what it sets.
@@ -336,6 +361,7 @@ impl RawConfig {
                 "SIDECAR_MODE" => self.sidecar.mode = Some(value),
                 "SIDECAR_SLOT" => self.sidecar.slot = Some(value),
                 "SIDECAR_PUBLICATION" => self.sidecar.publication = Some(value),
+                "SIDECAR_POLL_INTERVAL_MS" => self.sidecar.poll_interval_ms = Some(parse_num(&key, &value)?),
                 _ => {}
             }
         }
@@ -432,11 +458,11 @@ impl RawConfig {
 impl RawSidecar {
     fn validate(self) -> Result<Option<SidecarConfig>, ConfigError> {
         let Some(upstream) = self.upstream.filter(|u| !u.trim().is_empty()) else { return Ok(None) };
-        if !(upstream.starts_with("postgres://") || upstream.starts_with("postgresql://")) {
+        if !(upstream.starts_with("postgres://") || upstream.starts_with("postgresql://") || upstream.starts_with("sqlite://")) {
             return Err(ConfigError::InvalidValue {
                 key: "sidecar.upstream".into(),
                 value: redact(&upstream),
-                expected: "a postgres://user@host:port/db URL (SQLite upstreams are not supported yet)",
+                expected: "a postgres://user@host:port/db URL or sqlite:///path/to/app.db",
             });
         }
         if self.forward_writes == Some(true) {
@@ -469,6 +495,12 @@ impl RawSidecar {
             slot: name("sidecar.slot", self.slot, "rhei_sidecar")?,
             publication: name("sidecar.publication", self.publication, "rhei_sidecar")?,
             resnapshot: self.resnapshot.unwrap_or(false),
+            polling: PollingConfig {
+                interval: Duration::from_millis(self.poll_interval_ms.unwrap_or(1000).max(1)),
+                updated_at: self.updated_at_column.unwrap_or_else(|| "updated_at".into()),
+                soft_delete: self.soft_delete_column.filter(|c| !c.is_empty()),
+                key_check_polls: self.key_check_polls.unwrap_or(10).max(1),
+            },
         }))
     }
 }

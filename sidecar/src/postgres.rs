@@ -394,7 +394,10 @@ impl PgFollower {
                     upstream_lsn = upstream_lsn.max(wal_end);
                     match pgoutput::decode(&data)? {
                         PgOutputMessage::Begin { commit_time, .. } => {
-                            let at = pgoutput::pg_epoch_to_unix_micros(commit_time).max(self.last_commit_time);
+                            // Strictly after the previous transaction: an equal instant means
+                            // "the same transaction" to the engine, which drops a version opened
+                            // and replaced within one transaction instead of ending it.
+                            let at = pgoutput::pg_epoch_to_unix_micros(commit_time).max(self.last_commit_time.saturating_add(1));
                             self.last_commit_time = at;
                             open = Some(OpenTxn { commit_time: at, changes: Vec::new() });
                         }

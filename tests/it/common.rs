@@ -92,10 +92,7 @@ impl Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let shutdown = CancellationToken::new();
-        let follower = config.sidecar.clone().map(|sidecar| {
-            let follower = rhei_sidecar::PgFollower::new(engine.clone(), sidecar).expect("sidecar");
-            tokio::spawn(follower.run(shutdown.clone()))
-        });
+        let follower = config.sidecar.clone().map(|sidecar| rhei_sidecar::spawn(engine.clone(), sidecar, shutdown.clone()).expect("sidecar"));
         tokio::spawn(rhei::serve(listener, engine.clone(), config.server, shutdown.clone()));
         Self { addr, engine, shutdown, follower, _dir: dir }
     }

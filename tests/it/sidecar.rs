@@ -357,3 +357,78 @@ async fn added_and_dropped_upstream_columns_are_followed_and_the_history_keeps_d
     wait_equal(&up, &rh, "SELECT count(*), sum(qty) FROM items").await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn an_sqlite_upstream_is_polled_without_missing_same_second_updates_or_repeating_deletes() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("app.db");
+    let app = rusqlite::Connection::open(&file).unwrap();
+    app.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL, score REAL, updated_at TEXT NOT NULL, deleted_at TEXT);
+         CREATE TABLE notes (body TEXT);
+         INSERT INTO users VALUES (1, 'ann', 1.5, '2026-01-01 00:00:01', NULL), (2, 'bob', 2, '2026-01-01 00:00:01', NULL),
+                                  (3, 'cy', NULL, '2026-01-01 00:00:01', NULL);",
+    )
+    .unwrap();
+    let upstream = format!("sqlite://{}", file.display());
+    let server = Server::start_with(move |raw| {
+        raw.sidecar.upstream = Some(upstream);
+        raw.sidecar.poll_interval_ms = Some(20);
+        raw.sidecar.soft_delete_column = Some("deleted_at".into());
+        raw.sidecar.key_check_polls = Some(2);
+    })
+    .await;
+    let rh = server.client().await;
+    let polling = wait_state(&rh, "polling").await;
+    assert!(polling.contains("notes (no updated_at column)"), "tables rhei cannot poll are named: {polling}");
+    let current = "SELECT id, name, score FROM users ORDER BY id";
+    let wait_rows = |expected: Vec<&'static str>| {
+        let rh = &rh;
+        async move {
+            let started = Instant::now();
+            loop {
+                let got = lines(rh, current).await;
+                if got == expected {
+                    return;
+                }
+                assert!(started.elapsed() < WAIT, "expected {expected:?}, rhei has {got:?}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    wait_rows(vec!["1|ann|1.5", "2|bob|2", "3|cy|NULL"]).await;
+
+    // An update stamped with the very timestamp of the watermark is still seen.
+    app.execute_batch("UPDATE users SET name = 'ann2' WHERE id = 1").unwrap();
+    wait_rows(vec!["1|ann2|1.5", "2|bob|2", "3|cy|NULL"]).await;
+    app.execute_batch(
+        "INSERT INTO users VALUES (4, 'dee', 4, '2026-01-01 00:00:02', NULL);
+         UPDATE users SET score = 20, updated_at = '2026-01-01 00:00:03' WHERE id = 2;",
+    )
+    .unwrap();
+    wait_rows(vec!["1|ann2|1.5", "2|bob|20", "3|cy|NULL", "4|dee|4"]).await;
+
+    // A soft delete ends the row once, however many polls see it.
+    app.execute_batch("UPDATE users SET deleted_at = 'now', updated_at = '2026-01-01 00:00:04' WHERE id = 3").unwrap();
+    wait_rows(vec!["1|ann2|1.5", "2|bob|20", "4|dee|4"]).await;
+    let versions_of_3 = "SELECT count(*) FROM users FOR SYSTEM_TIME ALL WHERE id = 3";
+    let before = lines(&rh, versions_of_3).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(lines(&rh, versions_of_3).await, before, "the soft delete is not re-applied every cycle");
+    // A hard delete is seen by the key comparison.
+    app.execute_batch("DELETE FROM users WHERE id = 4").unwrap();
+    wait_rows(vec!["1|ann2|1.5", "2|bob|20"]).await;
+
+    // History: bob's versions in order, the first ended where the second began; ann's
+    // same-second update is a version of its own.
+    let bob = "SELECT score, _rhei_valid_to IS NULL FROM users FOR SYSTEM_TIME ALL WHERE id = 2 ORDER BY _rhei_valid_from";
+    assert_eq!(lines(&rh, bob).await, vec!["2|f", "20|t"]);
+    let ann = "SELECT name FROM users FOR SYSTEM_TIME ALL WHERE id = 1 ORDER BY _rhei_valid_from";
+    assert_eq!(lines(&rh, ann).await, vec!["ann", "ann2"]);
+    assert_eq!(lines(&rh, versions_of_3).await, vec!["1"], "cy had one version, ended by the soft delete");
+    let err = rh.simple_query("UPDATE users SET name = 'x'").await.unwrap_err();
+    assert_eq!(err.code().map(|c| c.code()), Some("25006"));
+
+    server.stop().await;
+}

@@ -467,7 +467,7 @@ impl HtapEngine {
         Ok(done.rows_affected)
     }
 
-    /// Creates a replica table (without capture until its snapshot is done).
+    /// Creates a replica table (without capture or its current-version index until its snapshot is done).
     ///
     /// # Errors
     /// The table exists, or its definition is invalid.

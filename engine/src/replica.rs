@@ -138,7 +138,7 @@ pub(crate) fn index_sql(def: &TableDef) -> Option<String> {
     let cols = replica.key.iter().map(|&k| quote_ident(&def.columns[k].name)).collect::<Vec<_>>().join(", ");
     let unique = if replica.key_unique { "UNIQUE " } else { "" };
     let filter = if replica.temporal { format!(" WHERE {} IS NULL", quote_ident(VALID_TO)) } else { String::new() };
-    Some(format!("CREATE {unique}INDEX {} ON {} ({cols}){filter}", quote_ident(&current_index_name(def)), quote_ident(&def.name)))
+    Some(format!("CREATE {unique}INDEX IF NOT EXISTS {} ON {} ({cols}){filter}", quote_ident(&current_index_name(def)), quote_ident(&def.name)))
 }
 
 pub(crate) fn write_position(conn: &Connection, source: &str, position: &str) -> Result<()> {

@@ -440,6 +440,9 @@ impl WriterState {
                 let catalog = self.catalog.read().clone();
                 for name in tables {
                     let def = catalog.require(&name)?;
+                    if let Some(index) = crate::replica::index_sql(def) {
+                        self.exec_raw(&index)?;
+                    }
                     self.exec_raw(&install_triggers_sql(def))?;
                     self.exec_raw(&log_ddl_sql(def.id))?;
                 }
@@ -502,10 +505,9 @@ impl WriterState {
                     return Err(EngineError::DuplicateTable { name: spec.name });
                 }
                 let def = crate::replica::table_def(&spec, store::next_id(&self.conn)?)?;
+                // Its index comes when the snapshot is done: building it from the loaded rows
+                // is much cheaper than keeping it up to date row by row during the load.
                 self.exec_raw(&sqlite_create_table(&def, TranslateOptions::default())?)?;
-                if let Some(index) = crate::replica::index_sql(&def) {
-                    self.exec_raw(&index)?;
-                }
                 store::save(&self.conn, &def)?;
                 self.exec_raw(&log_ddl_sql(def.id))?;
             }

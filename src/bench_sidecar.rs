@@ -171,37 +171,34 @@ async fn apply_latency(up: &Client, cluster: &PgCluster, txns: usize, figures: &
     Ok(())
 }
 
-/// Runs pgbench for `seconds`; returns its tps.
-fn pgbench(cluster: &PgCluster, args: &[&str]) -> anyhow::Result<f64> {
-    let out = Command::new(cluster.bin_dir().join("pgbench"))
-        .args(["-h", "127.0.0.1", "-p", &cluster.port().to_string(), "-U", "postgres"])
-        .args(args)
-        .arg("postgres")
-        .output()
-        .context("run pgbench")?;
+/// pgbench against the run's upstream with `args`.
+fn pgbench(cluster: &PgCluster, args: &[&str]) -> Command {
+    let mut command = Command::new(cluster.bin_dir().join("pgbench"));
+    command.args(["-h", "127.0.0.1", "-p", &cluster.port().to_string(), "-U", "postgres"]).args(args).arg("postgres");
+    command
+}
+
+/// The tps a finished pgbench run printed.
+fn tps(out: &std::process::Output) -> anyhow::Result<f64> {
     anyhow::ensure!(out.status.success(), "pgbench failed: {}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
-    Ok(text
-        .lines()
+    text.lines()
         .find_map(|l| l.strip_prefix("tps = ").and_then(|rest| rest.split_whitespace().next()).and_then(|n| n.parse().ok()))
-        .unwrap_or(0.0))
+        .context("pgbench printed no tps")
 }
 
 async fn lag_under_pgbench(up: &Client, cluster: &PgCluster, seconds: u64, figures: &mut Vec<Figure>) -> anyhow::Result<()> {
-    pgbench(cluster, &["-i", "-q", "-s", "5"])?;
+    let init = pgbench(cluster, &["-i", "-q", "-s", "5"]).output().context("run pgbench -i")?;
+    anyhow::ensure!(init.status.success(), "pgbench -i failed: {}", String::from_utf8_lossy(&init.stderr));
     up.batch_execute("ALTER TABLE pgbench_history REPLICA IDENTITY FULL").await?;
     let duration = seconds.to_string();
     let load = ["-n", "-c", "4", "-j", "2", "-T", duration.as_str()];
-    let alone = pgbench(cluster, &load)?;
+    let alone = tps(&pgbench(cluster, &load).output().context("run pgbench")?)?;
     let slot = "rhei_bench_lag";
     let follower = Follower::start(cluster, "pgbench_*", slot).await?;
     follower.wait_streaming().await?;
-    let load_owned: Vec<String> = load.iter().map(ToString::to_string).collect();
-    let bin = cluster.bin_dir().join("pgbench");
-    let port = cluster.port().to_string();
-    let bench = tokio::task::spawn_blocking(move || {
-        Command::new(bin).args(["-h", "127.0.0.1", "-p", &port, "-U", "postgres"]).args(&load_owned).arg("postgres").output()
-    });
+    let mut command = pgbench(cluster, &load);
+    let bench = tokio::task::spawn_blocking(move || command.output());
     let until = Instant::now() + Duration::from_secs(seconds.saturating_sub(1).max(1));
     let mut lags = Vec::new();
     while Instant::now() < until {
@@ -217,13 +214,7 @@ async fn lag_under_pgbench(up: &Client, cluster: &PgCluster, seconds: u64, figur
         lags.push(sampled.elapsed());
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let out = bench.await??;
-    anyhow::ensure!(out.status.success(), "pgbench failed: {}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8_lossy(&out.stdout);
-    let with = text
-        .lines()
-        .find_map(|l| l.strip_prefix("tps = ").and_then(|rest| rest.split_whitespace().next()).and_then(|n| n.parse().ok()))
-        .unwrap_or(0.0);
+    let with = tps(&bench.await??)?;
     follower.stop(up, slot).await?;
     lags.sort();
     let us = |d: Duration| d.as_secs_f64() * 1e6;

@@ -313,8 +313,10 @@ pub fn pg_text(column: &ArrayRef, row: usize) -> Option<String> {
         DataType::Timestamp(TimeUnit::Microsecond, None) => {
             format_timestamp(column.as_primitive::<TimestampMicrosecondType>().value(row))
         }
-        DataType::Timestamp(TimeUnit::Microsecond, Some(_)) => {
-            format_timestamptz(column.as_primitive::<TimestampMicrosecondType>().value(row), 0)
+        DataType::Timestamp(TimeUnit::Microsecond, Some(tz)) => {
+            // The column's zone is the session's (`SET TimeZone`); rhei's own columns are UTC.
+            let offset = crate::value::zone_offset_seconds(tz.trim_start_matches("UTC")).unwrap_or(0);
+            format_timestamptz(column.as_primitive::<TimestampMicrosecondType>().value(row), offset)
         }
         DataType::Utf8 => column.as_string::<i32>().value(row).to_string(),
         DataType::Binary => {

@@ -142,7 +142,7 @@ pub(crate) fn index_sql(def: &TableDef) -> Option<String> {
 }
 
 pub(crate) fn write_position(conn: &Connection, source: &str, position: &str) -> Result<()> {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64);
+    let now = crate::value::now_micros();
     conn.prepare_cached(
         "INSERT INTO _rhei_replica_position(source, position, updated_at) VALUES (?1, ?2, ?3) \
          ON CONFLICT(source) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at",
@@ -212,15 +212,12 @@ pub(crate) fn prepare(catalog: &Catalog, snapshot: SnapshotRows) -> Result<Prepa
 /// Loads prepared snapshot rows (a new table: no existing versions to close).
 pub(crate) fn load(conn: &Connection, catalog: &Catalog, prepared: &PreparedRows) -> Result<u64> {
     let table = ReplicaTable::of(catalog, &prepared.table)?;
-    let mut names: Vec<String> = table.def.user_columns().iter().map(|c| quote_ident(&c.name)).collect();
-    if table.temporal() {
-        names.push(quote_ident(VALID_FROM));
-    }
-    let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
-    let sql = format!("INSERT INTO {} ({}) VALUES ({})", table.table(), names.join(", "), placeholders.join(", "));
+    let width = table.user_width() + usize::from(table.temporal());
+    // A new table: nothing to replace, and every value is in storage form already.
+    let sql = table.insert_sql(|_| true);
     let mut stmt = conn.prepare_cached(&sql).map_err(classify)?;
     for row in &prepared.rows {
-        if row.len() != names.len() {
+        if row.len() != width {
             return Err(EngineError::Internal(format!("a prepared row of \"{}\" has the wrong width", table.def.name)));
         }
         for (i, value) in row.iter().enumerate() {
@@ -265,10 +262,12 @@ impl<'a> ReplicaTable<'a> {
     }
 
     /// INSERT of a new current version: user columns `?1..?n`, then (temporal) valid_from.
-    fn insert_sql(&self) -> String {
+    /// Parameters are PostgreSQL text converted to storage form, except where `stored(i)` says
+    /// column `i` is bound in storage form already.
+    fn insert_sql(&self, stored: impl Fn(usize) -> bool) -> String {
         let width = self.user_width();
         let mut names: Vec<String> = self.def.user_columns().iter().map(|c| quote_ident(&c.name)).collect();
-        let mut values: Vec<String> = (0..width).map(|i| self.converted(i, i + 1)).collect();
+        let mut values: Vec<String> = (0..width).map(|i| if stored(i) { format!("?{}", i + 1) } else { self.converted(i, i + 1) }).collect();
         if self.temporal() {
             names.push(quote_ident(VALID_FROM));
             values.push(format!("?{}", width + 1));
@@ -344,21 +343,8 @@ impl<'a> ReplicaTable<'a> {
                 row.len()
             )));
         }
-        let unchanged: Vec<usize> = row.iter().enumerate().filter(|(_, v)| **v == ReplicaValue::Unchanged).map(|(i, _)| i).collect();
-        let sql = if unchanged.is_empty() {
-            self.insert_sql()
-        } else {
-            // Unchanged values are already in storage form: bind them unconverted.
-            let mut names: Vec<String> = self.def.user_columns().iter().map(|c| quote_ident(&c.name)).collect();
-            let mut values: Vec<String> =
-                (0..width).map(|i| if unchanged.contains(&i) { format!("?{}", i + 1) } else { self.converted(i, i + 1) }).collect();
-            if self.temporal() {
-                names.push(quote_ident(VALID_FROM));
-                values.push(format!("?{}", width + 1));
-            }
-            let verb = if self.temporal() { "INSERT" } else { "INSERT OR REPLACE" };
-            format!("{verb} INTO {} ({}) VALUES ({})", self.table(), names.join(", "), values.join(", "))
-        };
+        // Unchanged values are taken from the current version, already in storage form.
+        let sql = self.insert_sql(|i| row[i] == ReplicaValue::Unchanged);
         let mut params: Vec<SqlValue> = Vec::with_capacity(width + 1);
         for (i, value) in row.iter().enumerate() {
             params.push(match value {

@@ -58,6 +58,9 @@ pub struct Prepared {
     hint: Option<Route>,
     /// Literals taken out of the text by [`Session::parse_simple`], bound as its parameters.
     lifted: Vec<ScalarValue>,
+    /// Parsed for `FOR SYSTEM_TIME` (the text mentions it), so it needs the temporal rewrite
+    /// even where no table is temporal (to refuse it there).
+    versioned: bool,
 }
 
 impl Prepared {
@@ -392,6 +395,7 @@ impl Session {
                 explain_route: true,
                 hint: leading_hint(body).or(hint),
                 lifted: Vec::new(),
+                versioned: false,
             }]);
         }
         if skip_comments(sql).trim_matches(|c: char| c == ';' || c.is_whitespace()).is_empty() {
@@ -401,9 +405,11 @@ impl Session {
                 explain_route: false,
                 hint: None,
                 lifted: Vec::new(),
+                versioned: false,
             }]);
         }
-        let parsed = if crate::temporal::mentions_system_time(sql) {
+        let versioned = crate::temporal::mentions_system_time(sql);
+        let parsed = if versioned {
             crate::temporal::parse(sql)
         } else {
             Parser::parse_sql(&PostgreSqlDialect {}, sql)
@@ -431,6 +437,7 @@ impl Session {
                 explain_route: false,
                 hint: if i == 0 { hint } else { None },
                 lifted: Vec::new(),
+                versioned,
             })
             .collect())
     }
@@ -757,7 +764,8 @@ impl Session {
             }
         };
         // The cache key of the query's plans is its own text, not the COPY statement's.
-        let prepared = Prepared { sql: query.to_string(), statement: None, explain_route: false, hint, lifted: Vec::new() };
+        let prepared =
+            Prepared { sql: query.to_string(), statement: None, explain_route: false, hint, lifted: Vec::new(), versioned: false };
         match self.query(&prepared, &query, &[]).await? {
             Output::Rows(rows) => Ok(Output::CopyOut(rows, format)),
             _ => Err(EngineError::Internal("COPY TO query gave no rows".into())),
@@ -834,13 +842,14 @@ impl Session {
     /// under a cache key of its own; `None` when it reads no temporal table.
     fn temporal_query(&self, prepared: &Prepared, query: &Query) -> Result<Option<(Prepared, Query)>> {
         let catalog = self.engine.catalog();
-        if !catalog.has_temporal() && !crate::temporal::mentions_system_time(&prepared.sql) {
+        if !catalog.has_temporal() && !prepared.versioned {
             return Ok(None);
         }
         let as_of = self.setting(crate::temporal::AS_OF_SETTING).filter(|v| !v.is_empty());
         let Some(rewritten) = crate::temporal::rewrite(query, &catalog, as_of)? else { return Ok(None) };
         let sql = format!("{}\u{0}{}={}", prepared.sql, crate::temporal::AS_OF_SETTING, as_of.unwrap_or_default());
-        let prepared = Prepared { sql, statement: None, explain_route: false, hint: prepared.hint, lifted: prepared.lifted.clone() };
+        let prepared =
+            Prepared { sql, statement: None, explain_route: false, hint: prepared.hint, lifted: prepared.lifted.clone(), versioned: false };
         Ok(Some((prepared, rewritten)))
     }
 

@@ -246,6 +246,11 @@ pub fn format_float8(v: f64) -> String {
     format!("{mantissa}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs())
 }
 
+/// Now, in microseconds since the Unix epoch (rhei's timestamp storage form).
+pub fn now_micros() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64)
+}
+
 /// PostgreSQL's float4 text output: the shortest digits that read back as the same `f32`,
 /// written as float8 text writes them.
 pub fn format_float4(v: f32) -> String {

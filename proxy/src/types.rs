@@ -126,22 +126,7 @@ fn pg_text_columns(batch: RecordBatch, fields: &[FieldInfo]) -> RecordBatch {
             schema_fields.push(schema.field(i).as_ref().clone());
             continue;
         }
-        let text: arrow::array::StringArray = match column.data_type() {
-            DataType::Timestamp(_, tz) => {
-                let offset = tz.as_deref().map_or(0, |tz| rhei_engine::value::zone_offset_seconds(tz.trim_start_matches("UTC")).unwrap_or(0));
-                let micros = column.as_any().downcast_ref::<arrow::array::TimestampMicrosecondArray>();
-                (0..column.len())
-                    .map(|row| {
-                        let micros = micros.filter(|m| arrow::array::Array::is_valid(*m, row)).map(|m| m.value(row))?;
-                        Some(match tz {
-                            Some(_) => rhei_engine::value::format_timestamptz(micros, offset),
-                            None => rhei_engine::value::format_timestamp(micros),
-                        })
-                    })
-                    .collect()
-            }
-            _ => (0..column.len()).map(|row| rhei_engine::copy::pg_text(column, row)).collect(),
-        };
+        let text: arrow::array::StringArray = (0..column.len()).map(|row| rhei_engine::copy::pg_text(column, row)).collect();
         columns.push(Arc::new(text) as arrow::array::ArrayRef);
         schema_fields.push(arrow::datatypes::Field::new(schema.field(i).name(), DataType::Utf8, true));
     }

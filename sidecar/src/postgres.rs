@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use futures::{FutureExt, StreamExt};
 use rhei_config::SidecarConfig;
@@ -57,10 +57,6 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// How long a new or altered upstream table may take to show in the upstream's catalog.
 const CATALOG_VISIBLE_WAIT: Duration = Duration::from_secs(10);
-
-fn unix_micros_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64)
-}
 
 /// A relation as pgoutput described it, and where its changes go.
 struct FollowedRelation {
@@ -455,7 +451,7 @@ impl PgFollower {
         self.status.lag_bytes = Some(behind as i64);
         self.status.lag_seconds = Some(match (behind, self.status.last_commit_time) {
             (0, _) | (_, None) => 0.0,
-            (_, Some(t)) => ((unix_micros_now() - t).max(0) as f64) / 1e6,
+            (_, Some(t)) => ((rhei_engine::value::now_micros() - t).max(0) as f64) / 1e6,
         });
         self.report();
     }

@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::SidecarError;
+use crate::schema::quote;
 
 /// The name the follower's position is stored under.
 pub const SOURCE: &str = "sqlite";
@@ -148,10 +149,6 @@ fn pg_text(value: ValueRef<'_>) -> Option<String> {
 
 fn sqlite_error(e: rusqlite::Error) -> SidecarError {
     SidecarError::Protocol(format!("upstream SQLite: {e}"))
-}
-
-fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// The selected tables of the upstream file and their shapes; tables rhei cannot poll (no
@@ -326,7 +323,7 @@ impl SqliteFollower {
             };
             let mut txns = polled.txns;
             if let Some(upstream_keys) = &polled.keys {
-                let now = unix_micros_now().max(self.last_commit_time.saturating_add(1));
+                let now = rhei_engine::value::now_micros().max(self.last_commit_time.saturating_add(1));
                 let mut deletes = Vec::new();
                 for table in &tables {
                     let Some(present) = upstream_keys.get(&table.name) else { continue };
@@ -378,7 +375,7 @@ impl SqliteFollower {
         self.report();
         let existing: Vec<String> = self.engine.catalog().tables().filter(|t| t.replica.is_some()).map(|t| t.name.clone()).collect();
         self.engine.reset_replica(SOURCE, existing).await?;
-        let valid_from = unix_micros_now();
+        let valid_from = rhei_engine::value::now_micros();
         let (path, owned) = (self.path.clone(), tables.to_vec());
         let soft = self.config.polling.soft_delete.is_some();
         let read = blocking(move || {
@@ -447,7 +444,7 @@ fn poll(conn: &Connection, tables: &[PolledTable], previous: &PollState, check_k
     let mut state = previous.clone();
     let mut by_time: BTreeMap<i64, Vec<ReplicaChange>> = BTreeMap::new();
     let mut keys = check_keys.then(BTreeMap::new);
-    let now = unix_micros_now();
+    let now = rhei_engine::value::now_micros();
     for table in tables {
         let mark = state.tables.entry(table.name.clone()).or_default();
         let since = mark.value.clone();
@@ -493,10 +490,6 @@ fn poll(conn: &Connection, tables: &[PolledTable], previous: &PollState, check_k
     conn.execute_batch("COMMIT").map_err(sqlite_error)?;
     let txns = by_time.into_iter().map(|(commit_time, changes)| ReplicaTxn { commit_time, changes }).collect();
     Ok(Polled { txns, state, keys })
-}
-
-fn unix_micros_now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64)
 }
 
 /// Runs SQLite work on a blocking thread.

@@ -117,3 +117,19 @@ impl Server {
         client
     }
 }
+
+/// Rows of a simple query as `a|b|c` lines (NULL as `NULL`).
+pub async fn lines(client: &tokio_postgres::Client, sql: &str) -> Vec<String> {
+    try_lines(client, sql).await.unwrap_or_else(|e| panic!("{sql}: {e:?}"))
+}
+
+pub async fn try_lines(client: &tokio_postgres::Client, sql: &str) -> Result<Vec<String>, tokio_postgres::Error> {
+    let messages = client.simple_query(sql).await?;
+    Ok(messages
+        .into_iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(row) => Some((0..row.len()).map(|i| row.get(i).unwrap_or("NULL")).collect::<Vec<_>>().join("|")),
+            _ => None,
+        })
+        .collect())
+}

@@ -6,9 +6,9 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
+use tokio_postgres::{Client, NoTls};
 
-use crate::common::Server;
+use crate::common::{Server, lines, try_lines};
 use crate::pg_cluster::start_cluster;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -19,22 +19,6 @@ async fn connect(url: &str) -> Client {
         let _ = connection.await;
     });
     client
-}
-
-/// Rows of a simple query as `a|b|c` lines (NULL as `NULL`).
-async fn lines(client: &Client, sql: &str) -> Vec<String> {
-    try_lines(client, sql).await.unwrap_or_else(|e| panic!("{sql}: {e:?}"))
-}
-
-async fn try_lines(client: &Client, sql: &str) -> Result<Vec<String>, tokio_postgres::Error> {
-    let messages = client.simple_query(sql).await?;
-    Ok(messages
-        .into_iter()
-        .filter_map(|m| match m {
-            SimpleQueryMessage::Row(row) => Some((0..row.len()).map(|i| row.get(i).unwrap_or("NULL")).collect::<Vec<_>>().join("|")),
-            _ => None,
-        })
-        .collect())
 }
 
 async fn sidecar(url: &str, data_dir: Option<&Path>, resnapshot: bool) -> Server {

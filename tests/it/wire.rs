@@ -1,7 +1,7 @@
 //! The server through tokio-postgres: simple and extended protocol, parameters, binary results,
 //! errors with SQLSTATEs, transaction status, session settings.
 
-use crate::common::Server;
+use crate::common::{Server, lines};
 
 #[tokio::test]
 async fn simple_and_extended_queries_with_parameters() {
@@ -229,16 +229,7 @@ async fn timestamps_print_as_postgres_prints_them_in_text_and_still_decode_in_bi
         .unwrap();
     // PostgreSQL prints only the fractional digits that are not zero (pgwire printed six always).
     for sql in ["SELECT at, local FROM ts ORDER BY id", "SELECT at, local FROM ts WHERE id IN (1, 2, 3) ORDER BY id"] {
-        let rows: Vec<String> = client
-            .simple_query(sql)
-            .await
-            .unwrap()
-            .into_iter()
-            .filter_map(|m| match m {
-                tokio_postgres::SimpleQueryMessage::Row(r) => Some(format!("{}|{}", r.get(0).unwrap_or("NULL"), r.get(1).unwrap_or("NULL"))),
-                _ => None,
-            })
-            .collect();
+        let rows = lines(&client, sql).await;
         assert_eq!(rows, vec!["2026-01-01 00:01:00+00|2026-01-01 00:01:00", "2026-01-01 00:01:00.25+00|2026-01-01 00:01:00.125", "NULL|NULL"], "{sql}");
     }
     // Binary results keep the timestamp encoding.
@@ -260,16 +251,7 @@ async fn floats_print_as_postgres_prints_them() {
         .unwrap();
     // pgwire wrote 2.0, 1.100000023841858 (real), 100000000000000000000 and inf.
     for sql in ["SELECT d, r FROM f ORDER BY id", "SELECT d, r FROM f WHERE id IN (1, 2, 3, 4, 5) ORDER BY id"] {
-        let rows: Vec<String> = client
-            .simple_query(sql)
-            .await
-            .unwrap()
-            .into_iter()
-            .filter_map(|m| match m {
-                tokio_postgres::SimpleQueryMessage::Row(r) => Some(format!("{}|{}", r.get(0).unwrap_or("NULL"), r.get(1).unwrap_or("NULL"))),
-                _ => None,
-            })
-            .collect();
+        let rows = lines(&client, sql).await;
         assert_eq!(rows, vec!["2|2", "1.5|1.1", "1e+20|1e-07", "Infinity|-Infinity", "NULL|NULL"], "{sql}");
     }
     let row = client.query_one("SELECT d FROM f WHERE id = $1", &[&2i32]).await.unwrap();

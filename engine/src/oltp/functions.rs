@@ -6,7 +6,6 @@
 //! [`take_error`] hands to `oltp::classify`, because SQLite itself only passes a message back.
 
 use std::cell::RefCell;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::functions::{Context, FunctionFlags};
 use rusqlite::types::{Value, ValueRef};
@@ -395,10 +394,6 @@ fn jsonb_text(v: &serde_json::Value) -> String {
     }
 }
 
-fn now_micros() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64)
-}
-
 /// `rhei_mod(a, b)`: PostgreSQL's `mod`/`%` (sign of the dividend; division by zero is 22012).
 fn modulo(a: ValueRef<'_>, b: ValueRef<'_>) -> FnResult {
     match (a, b) {
@@ -698,7 +693,7 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("rhei_greatest", -1, pure, |ctx| extreme(ctx, true))?;
     conn.create_scalar_function("rhei_least", -1, pure, |ctx| extreme(ctx, false))?;
     // Not deterministic: SQLite must not fold it across rows or statements.
-    conn.create_scalar_function("rhei_now", 0, FunctionFlags::SQLITE_UTF8, |_| Ok(Value::Integer(now_micros())))?;
+    conn.create_scalar_function("rhei_now", 0, FunctionFlags::SQLITE_UTF8, |_| Ok(Value::Integer(crate::value::now_micros())))?;
     conn.create_scalar_function("rhei_session_tz", 0, FunctionFlags::SQLITE_UTF8, |_| Ok(Value::Integer(0)))?;
     Ok(())
 }

@@ -2,9 +2,13 @@
 //! PostgreSQL writes and reads them). The front end only moves the bytes; parsing rows out of
 //! them and writing rows into them is here, next to the types it must respect.
 
+use std::borrow::Cow;
+
 use arrow::array::{Array, ArrayRef, RecordBatch};
+use rusqlite::types::Value as SqlValue;
 use datafusion::sql::sqlparser::ast::{CopyLegacyCsvOption, CopyLegacyOption, CopyOption};
 
+use crate::catalog::PgType;
 use crate::error::{EngineError, Result};
 use crate::value::{format_date, format_decimal, format_float8, format_timestamp, format_timestamptz};
 
@@ -93,45 +97,105 @@ impl CopyFormat {
     /// # Errors
     /// Invalid UTF-8, an unterminated CSV quote, a row with the wrong number of fields (22P04).
     pub fn parse(&self, data: &[u8], columns: usize) -> Result<Vec<Vec<Option<String>>>> {
-        let text = std::str::from_utf8(data).map_err(|_| EngineError::BadCopyData {
-            line: 0,
-            message: "invalid byte sequence for encoding \"UTF8\"".into(),
-        })?;
+        let text = utf8(data)?;
         let mut rows = if self.csv { self.parse_csv(text)? } else { self.parse_text(text)? };
         if self.header && !rows.is_empty() {
             rows.remove(0);
         }
         for (i, row) in rows.iter().enumerate() {
             if row.len() != columns {
-                let message = if row.len() < columns { "missing data for column" } else { "extra data after last expected column" };
-                return Err(EngineError::BadCopyData { line: i as u64 + 1, message: message.into() });
+                return Err(wrong_width(i as u64 + 1, row.len() > columns));
             }
         }
         Ok(rows)
     }
 
     fn parse_text(&self, text: &str) -> Result<Vec<Vec<Option<String>>>> {
-        let body = text.strip_suffix('\n').unwrap_or(text);
-        if body.is_empty() {
-            return Ok(Vec::new());
-        }
         let mut rows = Vec::new();
-        for (n, line) in body.split('\n').enumerate() {
-            let line = line.strip_suffix('\r').unwrap_or(line);
-            if line == "\\." {
-                break;
-            }
+        for (n, line) in text_lines(text) {
             let mut fields = Vec::new();
             for raw in line.split(self.delimiter) {
-                if raw == self.null {
-                    fields.push(None);
-                } else {
-                    fields.push(Some(unescape_text(raw, n as u64 + 1)?));
-                }
+                fields.push(self.text_field(raw, n)?.map(Cow::into_owned));
             }
             rows.push(fields);
         }
         Ok(rows)
+    }
+
+    /// One text-format field: `None` for the NULL marker, else the value with escapes resolved
+    /// (borrowed when it has none, which is nearly always).
+    fn text_field<'a>(&self, raw: &'a str, line: u64) -> Result<Option<Cow<'a, str>>> {
+        if raw == self.null {
+            Ok(None)
+        } else if raw.contains('\\') {
+            unescape_text(raw, line).map(|s| Some(Cow::Owned(s)))
+        } else {
+            Ok(Some(Cow::Borrowed(raw)))
+        }
+    }
+
+    /// Parses COPY input and converts every field to the storage form of its column's type
+    /// (`types`, in input order), handing rows to `emit` in chunks as they are ready, in input
+    /// order; stops early when `emit` returns false. Returns the rows converted.
+    ///
+    /// Text input is converted line by line without an intermediate copy of its fields, so a
+    /// large load costs one pass; CSV is split into fields first (a quoted field may span lines).
+    ///
+    /// # Errors
+    /// As [`CopyFormat::parse`], and the type's input error for a value it does not accept
+    /// (22P02, 22003, 22001, ...).
+    pub fn convert(
+        &self,
+        data: &[u8],
+        types: &[PgType],
+        tz_offset_secs: i32,
+        mut emit: impl FnMut(Vec<Vec<SqlValue>>) -> bool,
+    ) -> Result<u64> {
+        let value = |ty: PgType, text: Option<&str>| match text {
+            None => Ok(SqlValue::Null),
+            Some(text) => crate::oltp::functions::storage_value_in(ty, text, tz_offset_secs),
+        };
+        let mut chunk = Vec::with_capacity(COPY_CHUNK_ROWS);
+        let mut converted = 0;
+        let mut push = |row: Vec<SqlValue>, chunk: &mut Vec<Vec<SqlValue>>| {
+            chunk.push(row);
+            converted += 1;
+            if chunk.len() < COPY_CHUNK_ROWS {
+                return true;
+            }
+            emit(std::mem::replace(chunk, Vec::with_capacity(COPY_CHUNK_ROWS)))
+        };
+        if self.csv {
+            for (i, row) in self.parse(data, types.len())?.into_iter().enumerate() {
+                let values = row.iter().zip(types).map(|(text, &ty)| value(ty, text.as_deref())).collect::<Result<_>>();
+                let values = values.map_err(|e| at_line(e, i as u64 + 1))?;
+                if !push(values, &mut chunk) {
+                    return Ok(converted);
+                }
+            }
+        } else {
+            let text = utf8(data)?;
+            for (n, line) in text_lines(text).skip(usize::from(self.header)) {
+                let mut values = Vec::with_capacity(types.len());
+                for raw in line.split(self.delimiter) {
+                    let Some(&ty) = types.get(values.len()) else {
+                        return Err(wrong_width(n, true));
+                    };
+                    let field = self.text_field(raw, n)?;
+                    values.push(value(ty, field.as_deref()).map_err(|e| at_line(e, n))?);
+                }
+                if values.len() < types.len() {
+                    return Err(wrong_width(n, false));
+                }
+                if !push(values, &mut chunk) {
+                    return Ok(converted);
+                }
+            }
+        }
+        if !chunk.is_empty() {
+            emit(chunk);
+        }
+        Ok(converted)
     }
 
     fn parse_csv(&self, text: &str) -> Result<Vec<Vec<Option<String>>>> {
@@ -236,6 +300,50 @@ impl CopyFormat {
             out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
         }
         out.extend_from_slice(&quote);
+    }
+}
+
+/// Rows per chunk [`CopyFormat::convert`] hands on: large enough that the hand-off costs
+/// nothing, small enough that conversion and insertion overlap.
+const COPY_CHUNK_ROWS: usize = 4096;
+
+/// COPY input on its way to the writer, converted, in order.
+#[derive(Debug)]
+pub enum CopyChunk {
+    Rows(Vec<Vec<SqlValue>>),
+    /// The input was bad; nothing of it may stay.
+    Failed(EngineError),
+    /// Every row has been sent.
+    End,
+}
+
+fn utf8(data: &[u8]) -> Result<&str> {
+    std::str::from_utf8(data)
+        .map_err(|_| EngineError::BadCopyData { line: 0, message: "invalid byte sequence for encoding \"UTF8\"".into() })
+}
+
+/// The data lines of text-format input with their 1-based numbers, up to the `\.` end marker.
+fn text_lines(text: &str) -> impl Iterator<Item = (u64, &str)> {
+    let body = text.strip_suffix('\n').unwrap_or(text);
+    body.split('\n')
+        .filter(move |_| !body.is_empty())
+        .map(|line| line.strip_suffix('\r').unwrap_or(line))
+        .take_while(|line| *line != "\\.")
+        .enumerate()
+        .map(|(i, line)| (i as u64 + 1, line))
+}
+
+fn wrong_width(line: u64, extra: bool) -> EngineError {
+    let message = if extra { "extra data after last expected column" } else { "missing data for column" };
+    EngineError::BadCopyData { line, message: message.into() }
+}
+
+/// A value's conversion error, with the line of the COPY input it came from where the error
+/// carries one.
+fn at_line(error: EngineError, line: u64) -> EngineError {
+    match error {
+        EngineError::BadCopyData { message, .. } => EngineError::BadCopyData { line, message },
+        other => other,
     }
 }
 

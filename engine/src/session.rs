@@ -23,7 +23,7 @@ use rusqlite::types::Value as SqlValue;
 
 use crate::catalog::{TableDef, normalize_ident, quote_ident, table_name};
 use crate::engine::EngineInner;
-use crate::copy::{CopyFormat, CopyIn};
+use crate::copy::{CopyChunk, CopyFormat, CopyIn};
 use crate::describe::{self, Description};
 use crate::error::{EngineError, Result};
 use crate::naming;
@@ -32,7 +32,7 @@ use crate::oltp::{ResultShape, SqliteStatement};
 use crate::output::{CommandTag, Output, RowStream};
 use crate::router::{Route, RouteDecision, route_query};
 use crate::translate::olap::to_olap;
-use crate::translate::{TranslateOptions, convert_expr, to_sqlite};
+use crate::translate::{TranslateOptions, to_sqlite};
 
 /// Transaction status as reported in ReadyForQuery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -777,7 +777,7 @@ impl Session {
     ///
     /// # Errors
     /// Malformed data (22P04) and the usual type and constraint errors; nothing is loaded then.
-    pub async fn copy_in(&mut self, spec: &CopyIn, data: &[u8]) -> Result<u64> {
+    pub async fn copy_in(&mut self, spec: &CopyIn, data: Vec<u8>) -> Result<u64> {
         if let Some(txn) = self.txn
             && txn.failed
         {
@@ -792,25 +792,38 @@ impl Session {
         result
     }
 
-    async fn copy_rows(&mut self, spec: &CopyIn, data: &[u8]) -> Result<u64> {
-        let rows = spec.format.parse(data, spec.columns.len())?;
+    async fn copy_rows(&mut self, spec: &CopyIn, data: Vec<u8>) -> Result<u64> {
         let catalog = self.engine.catalog();
         let def = catalog.require(&spec.table)?;
-        let mut values = Vec::with_capacity(spec.columns.len());
-        for (i, name) in spec.columns.iter().enumerate() {
+        let mut types = Vec::with_capacity(spec.columns.len());
+        for name in &spec.columns {
             let column = def
                 .column_index(name)
                 .ok_or_else(|| EngineError::UndefinedColumn { column: name.clone(), table: Some(def.name.clone()) })?;
-            let placeholder = Expr::value(Value::Placeholder(format!("?{}", i + 1)));
-            values.push(convert_expr(def.columns[column].ty, placeholder, self.opts()).to_string());
+            types.push(def.columns[column].ty);
         }
-        let sql = format!(
+        let insert = format!(
             "INSERT INTO {} ({}) VALUES ({})",
             quote_ident(&def.name),
             spec.columns.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", "),
-            values.join(", ")
+            (1..=types.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
         );
-        let done = self.engine.writer.run(self.id, self.txn.is_some(), WriteOp::CopyRows { sql, rows }).await?;
+        // Parsing and conversion run on a blocking thread, a few chunks ahead of the writer.
+        let (tx, chunks) = std::sync::mpsc::sync_channel(4);
+        let format = spec.format.clone();
+        let tz = self.tz_offset_secs;
+        let converter = tokio::task::spawn_blocking(move || {
+            let converted = format.convert(&data, &types, tz, |rows| tx.send(CopyChunk::Rows(rows)).is_ok());
+            let _ = tx.send(match converted {
+                Ok(_) => CopyChunk::End,
+                Err(e) => CopyChunk::Failed(e),
+            });
+        });
+        let op = WriteOp::CopyValues { table: def.name.clone(), insert, chunks };
+        let done = self.engine.writer.run(self.id, self.txn.is_some(), op).await;
+        // The writer drops the channel when it stops, so the converter ends too.
+        let _ = converter.await;
+        let done = done?;
         if self.txn.is_none() {
             self.engine.sync.request();
         }

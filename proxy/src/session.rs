@@ -531,7 +531,7 @@ impl CopyHandler for Connection {
             .map_err(|_| to_pgwire(&EngineError::Internal("COPY state poisoned".into())))?
             .take()
             .ok_or_else(|| crate::error::protocol_violation("CopyDone outside of COPY FROM STDIN"))?;
-        let result = self.session.lock().await.copy_in(&pending.spec, &pending.data).await;
+        let result = self.session.lock().await.copy_in(&pending.spec, pending.data).await;
         // pgwire 0.40 leaves an extended-protocol COPY in the copy state after CopyDone, and
         // would answer an error with ReadyForQuery before the client's Sync; so the extended
         // case settles its own state here and Sync answers.

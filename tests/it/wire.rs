@@ -165,6 +165,60 @@ async fn copy_in_and_out_in_text_and_csv() {
     assert_eq!(lines, vec!["1,alpha,1.50", "2,,2.00", "3,\"x,y\","]);
 }
 
+/// COPY into an empty table logs one whole-table reload instead of a change per row (the
+/// insert trigger is set aside for the load): the OLAP copy must still end up exact, a failed
+/// or rolled-back COPY must leave capture as it was, and later writes must still be captured.
+#[tokio::test]
+async fn bulk_copy_into_an_empty_table_keeps_capture_exact() {
+    use futures::SinkExt;
+    let server = Server::start().await;
+    let client = server.client().await;
+    client.batch_execute("CREATE TABLE b (id int PRIMARY KEY, v text); CREATE TABLE f (id int PRIMARY KEY)").await.unwrap();
+    let copy = |sql: &'static str, data: &'static [u8]| {
+        let client = &client;
+        async move {
+            let sink = client.copy_in(sql).await?;
+            futures::pin_mut!(sink);
+            sink.send(bytes::Bytes::from_static(data)).await?;
+            sink.finish().await
+        }
+    };
+    let olap = |sql: &'static str| {
+        let client = &client;
+        async move { lines(client, &format!("/*+ olap */ {sql}")).await }
+    };
+
+    assert_eq!(copy("COPY b FROM STDIN", b"1	a
+2	b
+3	c
+").await.unwrap(), 3);
+    assert_eq!(olap("SELECT count(*), min(v), max(v) FROM b").await, ["3|a|c"]);
+    // Capture is back: an insert, an update and a delete after the bulk load all arrive.
+    client.batch_execute("INSERT INTO b VALUES (4, 'd'); UPDATE b SET v = 'z' WHERE id = 1; DELETE FROM b WHERE id = 2").await.unwrap();
+    assert_eq!(olap("SELECT id, v FROM b ORDER BY id").await, ["1|z", "3|c", "4|d"]);
+    // Into a table that has rows: the per-row path.
+    assert_eq!(copy("COPY b FROM STDIN", b"5	e
+").await.unwrap(), 1);
+    assert_eq!(olap("SELECT count(*) FROM b").await, ["4"]);
+
+    // A COPY that fails into an empty table leaves its insert trigger in place.
+    let err = copy("COPY f FROM STDIN", b"1
+2
+three
+").await.unwrap_err();
+    assert_eq!(err.code().map(|c| c.code()), Some("22P02"), "{err:?}");
+    client.batch_execute("INSERT INTO f VALUES (7)").await.unwrap();
+    assert_eq!(olap("SELECT count(*), max(id) FROM f").await, ["1|7"]);
+
+    // Rolled back inside a transaction block: nothing of it reaches the OLAP copy.
+    client.batch_execute("CREATE TABLE r (id int PRIMARY KEY); BEGIN").await.unwrap();
+    assert_eq!(copy("COPY r FROM STDIN", b"1
+2
+").await.unwrap(), 2);
+    client.batch_execute("ROLLBACK; INSERT INTO r VALUES (9)").await.unwrap();
+    assert_eq!(olap("SELECT count(*), max(id) FROM r").await, ["1|9"]);
+}
+
 /// `DEALLOCATE` (psycopg 3 sends `DEALLOCATE ALL` after a ROLLBACK once it has prepared
 /// statements), `CLOSE ALL` and `UNLISTEN *` (asyncpg's pool reset) are answered in both
 /// protocols; an unknown statement or cursor name is 26000 or 34000, as in PostgreSQL.

@@ -46,19 +46,34 @@ fn trigger_name(kind: &str, id: TableId) -> String {
     quote_ident(&format!("_rhei_{kind}_{}", id.0))
 }
 
+/// SQL creating the trigger that logs a table's inserts.
+pub fn install_insert_trigger_sql(def: &TableDef) -> String {
+    format!(
+        "CREATE TRIGGER {ins} AFTER INSERT ON {table} BEGIN \
+           INSERT INTO {CHANGELOG}(tbl, rid) VALUES ({id}, NEW.rowid); END;",
+        ins = trigger_name("ins", def.id),
+        table = quote_ident(&def.name),
+        id = def.id.0,
+    )
+}
+
+/// SQL removing the insert trigger, for a bulk load that logs the whole table instead.
+pub fn drop_insert_trigger_sql(def: &TableDef) -> String {
+    format!("DROP TRIGGER {}", trigger_name("ins", def.id))
+}
+
 /// SQL creating the three capture triggers of a table.
 pub fn install_triggers_sql(def: &TableDef) -> String {
     let table = quote_ident(&def.name);
     let id = def.id.0;
     format!(
-        "CREATE TRIGGER {ins} AFTER INSERT ON {table} BEGIN \
-           INSERT INTO {CHANGELOG}(tbl, rid) VALUES ({id}, NEW.rowid); END;\n\
+        "{}\n\
          CREATE TRIGGER {del} AFTER DELETE ON {table} BEGIN \
            INSERT INTO {CHANGELOG}(tbl, rid) VALUES ({id}, OLD.rowid); END;\n\
          CREATE TRIGGER {upd} AFTER UPDATE ON {table} BEGIN \
            INSERT INTO {CHANGELOG}(tbl, rid) VALUES ({id}, NEW.rowid); \
            INSERT INTO {CHANGELOG}(tbl, rid) SELECT {id}, OLD.rowid WHERE OLD.rowid IS NOT NEW.rowid; END;",
-        ins = trigger_name("ins", def.id),
+        install_insert_trigger_sql(def),
         del = trigger_name("del", def.id),
         upd = trigger_name("upd", def.id),
     )

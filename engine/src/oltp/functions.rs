@@ -625,6 +625,15 @@ fn arg_i64(ctx: &Context<'_>, i: usize) -> Option<i64> {
 /// # Errors
 /// The typed error the SQL function would raise (22P02, 22003, 22001, ...).
 pub fn storage_value(ty: crate::catalog::PgType, text: &str) -> Result<Value, EngineError> {
+    storage_value_in(ty, text, 0)
+}
+
+/// [`storage_value`] for a session whose TimeZone is `tz_offset_secs` east of UTC (it places a
+/// timestamptz written without a zone).
+///
+/// # Errors
+/// As [`storage_value`].
+pub fn storage_value_in(ty: crate::catalog::PgType, text: &str, tz_offset_secs: i32) -> Result<Value, EngineError> {
     use crate::catalog::PgType as T;
     let value = ValueRef::Text(text.as_bytes());
     let converted = match ty {
@@ -640,7 +649,7 @@ pub fn storage_value(ty: crate::catalog::PgType, text: &str) -> Result<Value, En
         T::Bool => to_bool(value),
         T::Date => to_date(value),
         T::Timestamp => to_timestamp(value),
-        T::Timestamptz => to_timestamptz(value, 0),
+        T::Timestamptz => to_timestamptz(value, tz_offset_secs.into()),
         T::Uuid => to_uuid(value),
         T::Bytea => to_bytea(value),
         T::Json => to_json(value, false),

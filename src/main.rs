@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_sidecar;
+mod tpch;
 
 use std::path::PathBuf;
 
@@ -51,8 +52,9 @@ enum Command {
     },
     /// Run a benchmark suite and print its figures next to same-run baselines.
     Bench {
-        /// Suite to run: `engine` (write, sync and consistency-wait throughput) or `sidecar`
-        /// (snapshot, apply latency and lag against a PostgreSQL started for the run).
+        /// Suite to run: `engine` (write, sync and consistency-wait throughput), `sidecar`
+        /// (snapshot, apply latency and lag against a PostgreSQL started for the run) or `tpch`
+        /// (TPC-H through the wire against PostgreSQL 15 and in-process DataFusion).
         suite: String,
         /// Also write the figures as JSON to this file.
         #[arg(long)]
@@ -60,6 +62,12 @@ enum Command {
         /// Scale the work down (for a quick look, not for figures).
         #[arg(long)]
         quick: bool,
+        /// TPC-H scale factor for `tpch` [default: 1, or 0.1 with --quick].
+        #[arg(long)]
+        scale: Option<f64>,
+        /// Timed runs per query for `tpch`, after an untimed one; the fastest counts.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
     },
 }
 
@@ -102,7 +110,7 @@ fn main() -> anyhow::Result<()> {
             let runtime = tokio::runtime::Runtime::new().context("start the runtime")?;
             runtime.block_on(status(&server, &user))
         }
-        Command::Bench { suite, json, quick } => {
+        Command::Bench { suite, json, quick, scale, runs } => {
             let runtime = tokio::runtime::Runtime::new().context("start the runtime")?;
             let figures = match suite.as_str() {
                 "engine" => {
@@ -113,7 +121,11 @@ fn main() -> anyhow::Result<()> {
                     runtime.block_on(bench::run(options))?
                 }
                 "sidecar" => runtime.block_on(bench_sidecar::run(quick))?,
-                other => anyhow::bail!("unknown benchmark suite \"{other}\" (available: engine, sidecar)"),
+                "tpch" => {
+                    let scale = scale.unwrap_or(if quick { 0.1 } else { 1.0 });
+                    runtime.block_on(tpch::run(tpch::TpchOptions { scale, runs }))?
+                }
+                other => anyhow::bail!("unknown benchmark suite \"{other}\" (available: engine, sidecar, tpch)"),
             };
             if let Some(path) = json {
                 std::fs::write(&path, serde_json::to_string_pretty(&figures)?)

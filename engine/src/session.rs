@@ -958,9 +958,11 @@ impl Session {
             shape: plan.shape.clone(),
         };
         let done = self.engine.writer.run(self.id, self.txn.is_some(), WriteOp::Statement(sqlite)).await?;
-        // No sync nudge here: a sync step per write would cost every writer CPU and a log
-        // prune; the background interval and the catch-up of the next analytical query (which
-        // waits for exactly this commit in strong mode) keep the copy fresh.
+        // A nudge, not a request: steps stay at least NUDGE_GAP apart however many writers
+        // commit, so a stream of single-row writes does not buy a sync step each.
+        if self.txn.is_none() {
+            self.engine.sync.nudge();
+        }
         match (plan.returning, done.schema) {
             (true, Some(schema)) => Ok(Output::Rows(RowStream::buffered(schema, Route::Oltp, plan.verb, done.batches))),
             _ => Ok(Output::Command(CommandTag::with_rows(plan.verb, done.rows_affected))),

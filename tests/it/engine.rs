@@ -340,3 +340,28 @@ async fn rhei_status_reports_rows_and_pending_changes_per_table() {
     let one = session.execute("SELECT olap_rows FROM rhei_status WHERE table_name = 'b'").await.unwrap();
     assert_eq!(rows(&one[0].1), vec!["2"]);
 }
+
+/// In eventual consistency a query never waits, so freshness rests on sync running soon after
+/// each commit: a write nudges it. With the background interval an hour away, the row must still
+/// reach the OLAP copy within moments.
+#[tokio::test]
+async fn an_eventual_read_sees_a_commit_without_waiting_for_the_interval() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = EngineConfig::with_data_dir(dir.path());
+    config.consistency = rhei::Consistency::Eventual;
+    config.sync_interval = std::time::Duration::from_secs(3600);
+    let engine = HtapEngine::open(config).await.expect("open engine");
+    engine.execute("CREATE TABLE t (id int PRIMARY KEY)").await.unwrap();
+    engine.sync_now().await.unwrap();
+    engine.execute("INSERT INTO t VALUES (1)").await.unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let seen = rows(&engine.query_with_route("SELECT count(*) FROM t", Route::Olap).await.unwrap());
+        if seen == ["1"] {
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "the insert never reached the OLAP copy: {seen:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    engine.close();
+}

@@ -11,6 +11,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -40,15 +41,24 @@ pub struct SyncProgress {
     pub last_step: Option<Duration>,
 }
 
+/// The least time between the end of one sync step and a step a write's nudge asks for: it
+/// bounds how often a steady stream of single-row writes makes sync run (and what it costs the
+/// writers' CPU) while keeping eventual reads a few milliseconds behind.
+const NUDGE_GAP: Duration = Duration::from_millis(3);
+
 /// Control of the sync thread.
 pub struct SyncHandle {
     wake: crossbeam_channel::Sender<Wake>,
+    /// A nudge is queued and not yet taken by a step; later nudges need not send another.
+    nudged: Arc<AtomicBool>,
     applied: watch::Receiver<u64>,
     progress: Arc<Mutex<SyncProgress>>,
 }
 
 enum Wake {
     Now,
+    /// A write committed: step soon, but not sooner than [`NUDGE_GAP`] after the last step.
+    Soon,
     Stop,
 }
 
@@ -71,14 +81,19 @@ impl SyncHandle {
         let progress = Arc::new(Mutex::new(SyncProgress { applied_seq: syncer.applied, ..Default::default() }));
         let (wake, wake_rx) = crossbeam_channel::unbounded();
         let thread_progress = progress.clone();
+        let nudged = Arc::new(AtomicBool::new(false));
+        let thread_nudged = nudged.clone();
         thread::Builder::new()
             .name("rhei-sync".into())
             .spawn(move || {
+                let mut last_step = Instant::now();
                 loop {
                     match wake_rx.recv_timeout(interval) {
                         Ok(Wake::Stop) | Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+                        Ok(Wake::Soon) => thread::sleep(NUDGE_GAP.saturating_sub(last_step.elapsed())),
                         Ok(Wake::Now) | Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
                     }
+                    thread_nudged.store(false, Ordering::Release);
                     // Coalesce wake-ups that piled up while the last step ran.
                     let mut stop = false;
                     while let Ok(w) = wake_rx.try_recv() {
@@ -103,6 +118,7 @@ impl SyncHandle {
                         }
                     }
                     drop(p);
+                    last_step = Instant::now();
                     applied_tx.send_if_modified(|a| {
                         let changed = *a != syncer.applied;
                         *a = syncer.applied;
@@ -111,12 +127,21 @@ impl SyncHandle {
                 }
             })
             .map_err(|e| EngineError::Internal(format!("could not start the sync thread: {e}")))?;
-        Ok(Self { wake, applied, progress })
+        Ok(Self { wake, nudged, applied, progress })
     }
 
     /// Asks for a sync step now.
     pub fn request(&self) {
         let _ = self.wake.send(Wake::Now);
+    }
+
+    /// Tells sync a write committed, so eventual reads see it within milliseconds rather than
+    /// at the next interval. Costs the writer an atomic swap; a channel send only when no
+    /// nudge is already waiting.
+    pub fn nudge(&self) {
+        if !self.nudged.swap(true, Ordering::AcqRel) {
+            let _ = self.wake.send(Wake::Soon);
+        }
     }
 
     /// Waits until the OLAP copy has applied `seq`, asking for catch-up if it has not.

@@ -26,7 +26,7 @@ impl Default for BenchOptions {
 }
 
 pub(crate) struct Figure {
-    pub(crate) name: &'static str,
+    pub(crate) name: String,
     pub(crate) value: f64,
     pub(crate) unit: &'static str,
     pub(crate) baseline: Option<(f64, &'static str)>,
@@ -95,7 +95,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<serde_json::Value> {
         engine.execute(&format!("INSERT INTO t VALUES ({i}, 'value')")).await?;
     }
     figures.push(Figure {
-        name: "single-row inserts, 1 writer",
+        name: "single-row inserts, 1 writer".into(),
         value: per_sec(options.single_inserts, started.elapsed()),
         unit: "rows/s",
         baseline: Some((baseline_single, "plain rusqlite, 1 writer")),
@@ -121,7 +121,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<serde_json::Value> {
         t.await??;
     }
     figures.push(Figure {
-        name: "single-row inserts, concurrent writers",
+        name: "single-row inserts, concurrent writers".into(),
         value: per_sec(per_writer * options.writers, started.elapsed()),
         unit: "rows/s",
         baseline: Some((baseline_single, "plain rusqlite, 1 writer")),
@@ -150,7 +150,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<serde_json::Value> {
         t.await??;
     }
     figures.push(Figure {
-        name: "prepared single-row inserts, concurrent",
+        name: "prepared single-row inserts, concurrent".into(),
         value: per_sec(per_writer * options.writers, started.elapsed()),
         unit: "rows/s",
         baseline: Some((baseline_single, "plain rusqlite, 1 writer")),
@@ -170,7 +170,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<serde_json::Value> {
     }
     let insert_took = started.elapsed();
     figures.push(Figure {
-        name: "multi-row inserts (1000 rows each)",
+        name: "multi-row inserts (1000 rows each)".into(),
         value: per_sec(options.batch_rows, insert_took),
         unit: "rows/s",
         baseline: Some((baseline_batch, "plain rusqlite, one transaction")),
@@ -194,7 +194,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<serde_json::Value> {
     let took = started.elapsed();
     let applied = status.lag_events as usize;
     figures.push(Figure {
-        name: "sync: change log to OLAP copy",
+        name: "sync: change log to OLAP copy".into(),
         value: per_sec(applied, took),
         unit: "events/s",
         baseline: Some((per_sec(options.sync_events, insert_took.mul_f64(options.sync_events as f64 / options.batch_rows as f64)), "rhei's own multi-row insert rate")),
@@ -211,13 +211,13 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<serde_json::Value> {
     let eventual = latency(&engine, options.waits).await?;
     engine.close();
     figures.push(Figure {
-        name: "aggregate latency p99, strong (empty log)",
+        name: "aggregate latency p99, strong (empty log)".into(),
         value: strong.1.as_secs_f64() * 1e6,
         unit: "us",
         baseline: Some((eventual.1.as_secs_f64() * 1e6, "same query, eventual")),
     });
     figures.push(Figure {
-        name: "consistency wait added, p50 / p99",
+        name: "consistency wait added, p50 / p99".into(),
         value: strong.0.saturating_sub(eventual.0).as_secs_f64() * 1e6,
         unit: "us (p50)",
         baseline: Some((strong.1.saturating_sub(eventual.1).as_secs_f64() * 1e6, "us added at p99")),
@@ -252,5 +252,5 @@ async fn latency(engine: &HtapEngine, n: usize) -> anyhow::Result<(Duration, Dur
         times.push(started.elapsed());
     }
     times.sort();
-    Ok((times[n / 2], times[(n * 99 / 100).min(n - 1)]))
+    Ok((crate::harness::percentile(&times, 50), crate::harness::percentile(&times, 99)))
 }

@@ -21,6 +21,7 @@ use tokio_postgres::{Client, NoTls};
 use tokio_util::sync::CancellationToken;
 
 use crate::bench::{Figure, per_sec, report};
+use crate::harness::percentile;
 
 /// The reference system's published figures the issue asks rhei to beat.
 const REFERENCE_SNAPSHOT_ROWS_PER_SEC: f64 = 466_000.0;
@@ -90,9 +91,6 @@ impl Follower {
     }
 }
 
-fn percentile(sorted: &[Duration], p: usize) -> Duration {
-    sorted.get((sorted.len() * p / 100).min(sorted.len().saturating_sub(1))).copied().unwrap_or_default()
-}
 
 async fn snapshot_figures(up: &Client, cluster: &PgCluster, rows: usize, figures: &mut Vec<Figure>, name: &'static str) -> anyhow::Result<()> {
     let table = format!("narrow_{rows}");
@@ -115,9 +113,9 @@ async fn snapshot_figures(up: &Client, cluster: &PgCluster, rows: usize, figures
     follower.wait_streaming().await?;
     let rate = per_sec(rows, started.elapsed());
     follower.stop(up, &slot).await?;
-    figures.push(Figure { name, value: rate, unit: "rows/s", baseline: Some((baseline, "upstream COPY TO STDOUT, read by a client")) });
+    figures.push(Figure { name: name.into(), value: rate, unit: "rows/s", baseline: Some((baseline, "upstream COPY TO STDOUT, read by a client")) });
     figures.push(Figure {
-        name: "  same, against the reference system",
+        name: "  same, against the reference system".into(),
         value: rate,
         unit: "rows/s",
         baseline: Some((REFERENCE_SNAPSHOT_ROWS_PER_SEC, "reference system's published initial sync")),
@@ -151,19 +149,19 @@ async fn apply_latency(up: &Client, cluster: &PgCluster, txns: usize, figures: &
     commits.sort();
     let us = |d: Duration| d.as_secs_f64() * 1e6;
     figures.push(Figure {
-        name: "10-row transaction applied after upstream commit, p50",
+        name: "10-row transaction applied after upstream commit, p50".into(),
         value: us(percentile(&latencies, 50)),
         unit: "us",
         baseline: Some((REFERENCE_APPLY_P50_US, "reference system's published p50")),
     });
     figures.push(Figure {
-        name: "10-row transaction applied after upstream commit, p99",
+        name: "10-row transaction applied after upstream commit, p99".into(),
         value: us(percentile(&latencies, 99)),
         unit: "us",
         baseline: Some((REFERENCE_APPLY_P99_US, "reference system's published p99")),
     });
     figures.push(Figure {
-        name: "  same p50, against the upstream's own commit",
+        name: "  same p50, against the upstream's own commit".into(),
         value: us(percentile(&latencies, 50)),
         unit: "us",
         baseline: Some((us(percentile(&commits, 50)), "upstream INSERT+commit round trip p50")),
@@ -218,15 +216,15 @@ async fn lag_under_pgbench(up: &Client, cluster: &PgCluster, seconds: u64, figur
     follower.stop(up, slot).await?;
     lags.sort();
     let us = |d: Duration| d.as_secs_f64() * 1e6;
-    figures.push(Figure { name: "pgbench tps with rhei following", value: with, unit: "tps", baseline: Some((alone, "pgbench tps alone")) });
+    figures.push(Figure { name: "pgbench tps with rhei following".into(), value: with, unit: "tps", baseline: Some((alone, "pgbench tps alone")) });
     figures.push(Figure {
-        name: "replication lag under pgbench, p50",
+        name: "replication lag under pgbench, p50".into(),
         value: us(percentile(&lags, 50)),
         unit: "us",
         baseline: None,
     });
     figures.push(Figure {
-        name: "replication lag under pgbench, p99",
+        name: "replication lag under pgbench, p99".into(),
         value: us(percentile(&lags, 99)),
         unit: "us",
         baseline: None,

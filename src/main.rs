@@ -2,7 +2,11 @@
 //! clients until SIGINT or SIGTERM.
 
 mod bench;
+mod bench_freshness;
+mod bench_mixed;
+mod bench_reference;
 mod bench_sidecar;
+mod harness;
 mod tpch;
 
 use std::path::PathBuf;
@@ -53,8 +57,11 @@ enum Command {
     /// Run a benchmark suite and print its figures next to same-run baselines.
     Bench {
         /// Suite to run: `engine` (write, sync and consistency-wait throughput), `sidecar`
-        /// (snapshot, apply latency and lag against a PostgreSQL started for the run) or `tpch`
-        /// (TPC-H through the wire against PostgreSQL 15 and in-process DataFusion).
+        /// (snapshot, apply latency and lag against a PostgreSQL started for the run), `tpch`
+        /// (TPC-H through the wire against PostgreSQL 15 and in-process DataFusion) or
+        /// `freshness` (how soon a commit is visible to analytics, strong vs eventual) or
+        /// `reference` (the reference system's published workload, API and wire) or `mixed`
+        /// (TPC-B and TPC-H at once against each alone).
         suite: String,
         /// Also write the figures as JSON to this file.
         #[arg(long)]
@@ -62,7 +69,7 @@ enum Command {
         /// Scale the work down (for a quick look, not for figures).
         #[arg(long)]
         quick: bool,
-        /// TPC-H scale factor for `tpch` [default: 1, or 0.1 with --quick].
+        /// TPC-H scale factor for `tpch` and `mixed` [default: 1, or 0.1 with --quick].
         #[arg(long)]
         scale: Option<f64>,
         /// Timed runs per query for `tpch`, after an untimed one; the fastest counts.
@@ -121,11 +128,24 @@ fn main() -> anyhow::Result<()> {
                     runtime.block_on(bench::run(options))?
                 }
                 "sidecar" => runtime.block_on(bench_sidecar::run(quick))?,
+                "freshness" => {
+                    let mut options = bench_freshness::FreshnessOptions::default();
+                    if quick {
+                        options.probes = 100;
+                    }
+                    runtime.block_on(bench_freshness::run(options))?
+                }
+                "reference" => runtime.block_on(bench_reference::run(if quick { 1 } else { 5 }))?,
+                "mixed" => {
+                    let scale = scale.unwrap_or(if quick { 0.1 } else { 1.0 });
+                    let oltp_seconds = if quick { 5 } else { 20 };
+                    runtime.block_on(bench_mixed::run(bench_mixed::MixedOptions { scale, oltp_seconds, clients: 4 }))?
+                }
                 "tpch" => {
                     let scale = scale.unwrap_or(if quick { 0.1 } else { 1.0 });
                     runtime.block_on(tpch::run(tpch::TpchOptions { scale, runs }))?
                 }
-                other => anyhow::bail!("unknown benchmark suite \"{other}\" (available: engine, sidecar, tpch)"),
+                other => anyhow::bail!("unknown benchmark suite \"{other}\" (available: engine, sidecar, tpch, freshness, reference, mixed)"),
             };
             if let Some(path) = json {
                 std::fs::write(&path, serde_json::to_string_pretty(&figures)?)

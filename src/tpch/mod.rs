@@ -10,7 +10,7 @@
 //! PostgreSQL also gets indexes on the foreign keys after the load (without them its plans for
 //! Q17/Q20 rescan lineitem per outer row and run for hours, which would flatter rhei).
 
-mod queries;
+pub(crate) mod queries;
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -21,12 +21,13 @@ use anyhow::Context;
 use datafusion::datasource::MemTable;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use futures::SinkExt;
-use rhei::{EngineConfig, HtapEngine, RawConfig, Route};
+use rhei::{EngineConfig, HtapEngine, Route};
 use rhei_sidecar::testing::{ClusterOptions, PgCluster};
 use serde_json::json;
 use tokio::io::AsyncReadExt;
-use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
-use tokio_util::sync::CancellationToken;
+use tokio_postgres::{Client, SimpleQueryMessage};
+
+use crate::harness::{RheiServer, connect};
 
 /// What one run does.
 pub struct TpchOptions {
@@ -101,7 +102,7 @@ const PG_INDEXES: [&str; 7] = [
 pub const NUMERIC_TOLERANCE: f64 = 1e-6;
 
 /// One generated table file, in PostgreSQL's text COPY format with `|` as the delimiter.
-struct TableFile {
+pub(crate) struct TableFile {
     name: &'static str,
     path: PathBuf,
     rows: u64,
@@ -120,7 +121,7 @@ pub async fn run(options: TpchOptions) -> anyhow::Result<serde_json::Value> {
     let total_rows: u64 = files.iter().map(|f| f.rows).sum();
     eprintln!("  {total_rows} rows in {:.1} s", started.elapsed().as_secs_f64());
 
-    let rhei = RheiServer::start(&scratch.path().join("rhei")).await?;
+    let rhei = RheiServer::start(EngineConfig::with_data_dir(scratch.path().join("rhei"))).await?;
     let rhei_client = connect(rhei.config()).await.context("connect to rhei")?;
     let cluster = tokio::task::spawn_blocking(|| {
         PgCluster::start_with(ClusterOptions {
@@ -168,47 +169,8 @@ pub async fn run(options: TpchOptions) -> anyhow::Result<serde_json::Value> {
     Ok(print_report(&options, total_rows, lineitem, &rhei_load, &pg_load, caught_up, pg_prepare, &results))
 }
 
-/// An embedded rhei server on a free loopback port, reached through the wire like any client
-/// would, with its engine at hand for the in-process comparison.
-struct RheiServer {
-    engine: HtapEngine,
-    addr: std::net::SocketAddr,
-    shutdown: CancellationToken,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
-}
-
-impl RheiServer {
-    async fn start(dir: &Path) -> anyhow::Result<Self> {
-        let config = RawConfig::default().validate()?;
-        let engine = HtapEngine::open(EngineConfig::with_data_dir(dir)).await?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let shutdown = CancellationToken::new();
-        let task = tokio::spawn(rhei::serve(listener, engine.clone(), config.server, shutdown.clone()));
-        Ok(Self { engine, addr, shutdown, task })
-    }
-
-    fn config(&self) -> tokio_postgres::Config {
-        let mut config = tokio_postgres::Config::new();
-        config.host(self.addr.ip().to_string()).port(self.addr.port()).user("rhei").dbname("rhei");
-        config
-    }
-
-    async fn stop(self) {
-        self.shutdown.cancel();
-        let _ = self.task.await;
-        self.engine.close();
-    }
-}
-
-async fn connect(config: tokio_postgres::Config) -> anyhow::Result<Client> {
-    let (client, connection) = config.connect(NoTls).await?;
-    tokio::spawn(connection);
-    Ok(client)
-}
-
 /// Writes every table's rows with tpchgen, two tables at a time (one per core).
-async fn generate(dir: &Path, scale: f64) -> anyhow::Result<Vec<TableFile>> {
+pub(crate) async fn generate(dir: &Path, scale: f64) -> anyhow::Result<Vec<TableFile>> {
     use tpchgen::generators as g;
     let dir = dir.to_path_buf();
     tokio::task::spawn_blocking(move || {
@@ -253,12 +215,12 @@ fn write_rows<R: std::fmt::Display>(path: &Path, rows: impl Iterator<Item = R>) 
 }
 
 /// Per-table and total load time through the wire.
-struct Load {
+pub(crate) struct Load {
     tables: Vec<(&'static str, Duration)>,
     total: Duration,
 }
 
-async fn load(client: &Client, files: &[TableFile]) -> anyhow::Result<Load> {
+pub(crate) async fn load(client: &Client, files: &[TableFile]) -> anyhow::Result<Load> {
     for (name, columns) in SCHEMA {
         client.batch_execute(&format!("DROP TABLE IF EXISTS {name}; CREATE TABLE {name} ({columns})")).await?;
     }
@@ -312,7 +274,7 @@ async fn explain_route(client: &Client, sql: &str) -> anyhow::Result<String> {
     Ok(rows.first().and_then(|r| r.first()).cloned().flatten().unwrap_or_default())
 }
 
-async fn text_rows(client: &Client, sql: &str) -> anyhow::Result<Rows> {
+pub(crate) async fn text_rows(client: &Client, sql: &str) -> anyhow::Result<Rows> {
     let mut rows = Vec::new();
     for message in client.simple_query(sql).await? {
         if let SimpleQueryMessage::Row(row) = message {

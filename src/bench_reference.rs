@@ -80,20 +80,6 @@ async fn api_round(engine: &HtapEngine, round: usize) -> anyhow::Result<Round> {
     }
     result.inserts = per_sec(INSERTS, started.elapsed());
 
-    let c = format!("api_cdc_{round}");
-    engine.execute(&format!("CREATE TABLE {c} (id bigint PRIMARY KEY, name text, score int)")).await?;
-    engine.sync_now().await?;
-    let mut batch = String::from("BEGIN;");
-    for chunk in 0..CDC_EVENTS / 10_000 {
-        let rows: Vec<String> = (chunk * 10_000..(chunk + 1) * 10_000).map(|i| format!("({i}, 'event {i}', {})", i % 100)).collect();
-        batch.push_str(&format!("INSERT INTO {c} VALUES {};", rows.join(",")));
-    }
-    batch.push_str("COMMIT;");
-    engine.execute_batch(&batch).await?;
-    let committed = Instant::now();
-    engine.sync_now().await?;
-    result.cdc = per_sec(CDC_EVENTS, committed.elapsed());
-
     let started = Instant::now();
     let mut next = INSERTS;
     for group in 0..CRUD_GROUPS {
@@ -125,6 +111,22 @@ async fn api_round(engine: &HtapEngine, round: usize) -> anyhow::Result<Round> {
         task.await??;
     }
     result.concurrent = per_sec(TASKS * TASK_INSERTS, started.elapsed());
+
+    let c = format!("api_cdc_{round}");
+    engine.execute(&format!("CREATE TABLE {c} (id bigint PRIMARY KEY, name text, score int)")).await?;
+    engine.sync_now().await?;
+    let mut batch = String::from("BEGIN;");
+    for chunk in 0..CDC_EVENTS / 10_000 {
+        let rows: Vec<String> = (chunk * 10_000..(chunk + 1) * 10_000).map(|i| format!("({i}, 'event {i}', {})", i % 100)).collect();
+        batch.push_str(&format!("INSERT INTO {c} VALUES {};", rows.join(",")));
+    }
+    batch.push_str("COMMIT;");
+    engine.execute_batch(&batch).await?;
+    let committed = Instant::now();
+    engine.sync_now().await?;
+    result.cdc = per_sec(CDC_EVENTS, committed.elapsed());
+
+    settle(engine).await;
     Ok(result)
 }
 
@@ -140,19 +142,6 @@ async fn wire_round(server: &RheiServer, round: usize) -> anyhow::Result<Round> 
         client.execute(&insert, &[&i, &format!("user {i}"), &((i % 100) as i32)]).await?;
     }
     result.inserts = per_sec(INSERTS, started.elapsed());
-
-    let c = format!("wire_cdc_{round}");
-    client.batch_execute(&format!("CREATE TABLE {c} (id bigint PRIMARY KEY, name text, score int)")).await?;
-    server.engine.sync_now().await?;
-    client.batch_execute("BEGIN").await?;
-    for chunk in 0..CDC_EVENTS / 10_000 {
-        let rows: Vec<String> = (chunk * 10_000..(chunk + 1) * 10_000).map(|i| format!("({i}, 'event {i}', {})", i % 100)).collect();
-        client.batch_execute(&format!("INSERT INTO {c} VALUES {}", rows.join(","))).await?;
-    }
-    client.batch_execute("COMMIT").await?;
-    let committed = Instant::now();
-    wait_applied(&client, &c, CDC_EVENTS).await?;
-    result.cdc = per_sec(CDC_EVENTS, committed.elapsed());
 
     let read = client.prepare(&format!("SELECT name, score FROM {t} WHERE id = $1")).await?;
     let update = client.prepare(&format!("UPDATE {t} SET score = score + 1 WHERE id = $1")).await?;
@@ -193,6 +182,21 @@ async fn wire_round(server: &RheiServer, round: usize) -> anyhow::Result<Round> 
         task.await??;
     }
     result.concurrent = per_sec(TASKS * TASK_INSERTS, started.elapsed());
+
+    let c = format!("wire_cdc_{round}");
+    client.batch_execute(&format!("CREATE TABLE {c} (id bigint PRIMARY KEY, name text, score int)")).await?;
+    server.engine.sync_now().await?;
+    client.batch_execute("BEGIN").await?;
+    for chunk in 0..CDC_EVENTS / 10_000 {
+        let rows: Vec<String> = (chunk * 10_000..(chunk + 1) * 10_000).map(|i| format!("({i}, 'event {i}', {})", i % 100)).collect();
+        client.batch_execute(&format!("INSERT INTO {c} VALUES {}", rows.join(","))).await?;
+    }
+    client.batch_execute("COMMIT").await?;
+    let committed = Instant::now();
+    wait_applied(&client, &c, CDC_EVENTS).await?;
+    result.cdc = per_sec(CDC_EVENTS, committed.elapsed());
+
+    settle(&server.engine).await;
     Ok(result)
 }
 
@@ -224,4 +228,13 @@ mod tests {
         assert_eq!(figures.len(), 8, "{report}");
         assert!(figures.iter().all(|f| f["value"].as_f64().is_some_and(|v| v > 0.0)), "{report}");
     }
+}
+
+/// Waits until sync has applied everything and the writer has had time to prune the log and
+/// checkpoint after a large transaction.
+async fn settle(engine: &HtapEngine) {
+    while engine.sync_status().lag_events > 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
 }

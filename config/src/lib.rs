@@ -125,6 +125,9 @@ pub struct EngineConfig {
     pub consistency: Consistency,
     /// How often the background loop moves the change log into the OLAP copy.
     pub sync_interval: Duration,
+    /// The least time between sync steps that commits ask for: how far behind eventual reads
+    /// may fall under a stream of writes, traded against sync's CPU.
+    pub sync_nudge_gap: Duration,
     /// Most change-log events read per sync step.
     pub sync_batch_events: usize,
     /// SQLite reader connections (threads).
@@ -143,6 +146,7 @@ impl EngineConfig {
             synchronous: Synchronous::Normal,
             consistency: Consistency::Strong,
             sync_interval: Duration::from_millis(100),
+            sync_nudge_gap: Duration::from_millis(3),
             sync_batch_events: 1_000_000,
             readers: 4,
             group_commit_max: 1024,
@@ -279,6 +283,7 @@ pub struct RawEngine {
     pub synchronous: Option<String>,
     pub consistency: Option<String>,
     pub sync_interval_ms: Option<u64>,
+    pub sync_nudge_gap_ms: Option<u64>,
     pub sync_batch_events: Option<usize>,
     pub readers: Option<usize>,
     pub group_commit_max: Option<usize>,
@@ -353,6 +358,7 @@ impl RawConfig {
                 "ENGINE_SYNCHRONOUS" => self.engine.synchronous = Some(value),
                 "ENGINE_CONSISTENCY" => self.engine.consistency = Some(value),
                 "ENGINE_SYNC_INTERVAL_MS" => self.engine.sync_interval_ms = Some(parse_num(&key, &value)?),
+                "ENGINE_SYNC_NUDGE_GAP_MS" => self.engine.sync_nudge_gap_ms = Some(parse_num(&key, &value)?),
                 "ENGINE_SYNC_BATCH_EVENTS" => self.engine.sync_batch_events = Some(parse_num(&key, &value)?),
                 "ENGINE_READERS" => self.engine.readers = Some(parse_num(&key, &value)?),
                 "ENGINE_GROUP_COMMIT_MAX" => self.engine.group_commit_max = Some(parse_num(&key, &value)?),
@@ -430,6 +436,9 @@ impl RawConfig {
         }
         if let Some(ms) = self.engine.sync_interval_ms {
             engine.sync_interval = Duration::from_millis(ms.max(1));
+        }
+        if let Some(ms) = self.engine.sync_nudge_gap_ms {
+            engine.sync_nudge_gap = Duration::from_millis(ms);
         }
         if let Some(n) = self.engine.sync_batch_events {
             engine.sync_batch_events = positive("engine.sync_batch_events", n)?;

@@ -331,7 +331,7 @@ impl HtapEngine {
         let checkpointer = Checkpointer::start(path.clone(), config.synchronous.pragma_value())?;
         let readers = ReaderPool::start(path.clone(), config.readers, catalog.clone())?;
         let olap: Arc<dyn OlapBackend> = Arc::new(DataFusionOlap::new(config.olap_threads)?);
-        let sync = SyncHandle::start(path, olap.clone(), writer.clone(), config.sync_interval, config.sync_batch_events)?;
+        let sync = SyncHandle::start(path, olap.clone(), writer.clone(), config.sync_interval, config.sync_nudge_gap, config.sync_batch_events)?;
         let inner = EngineInner {
             config,
             catalog,
@@ -409,7 +409,9 @@ impl HtapEngine {
         if let Some(route) = route {
             session.set("rhei.route", &route.to_string())?;
         }
-        let mut prepared = session.parse(sql)?;
+        // Lifted like a simple-protocol query, so queries differing only in their literals share
+        // one parse, translation and planned result type.
+        let mut prepared = session.parse_simple(sql)?;
         if prepared.len() != 1 {
             return Err(EngineError::syntax("expected exactly one query"));
         }
@@ -572,5 +574,29 @@ impl HtapEngine {
     /// Stops background sync. Threads end when the last handle is dropped.
     pub fn close(&self) {
         self.inner.sync.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A cache miss plans the query on DataFusion to learn its result types; the Rust API must
+    /// lift literals as the wire does, or every point read with a new key pays for that.
+    #[tokio::test]
+    async fn api_queries_differing_only_in_literals_share_one_plan() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let engine = HtapEngine::open(EngineConfig::with_data_dir(dir.path())).await.expect("open");
+        engine.execute_batch("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'a'), (2, 'b')").await.expect("setup");
+        for id in 1..=2 {
+            let batches = engine.query(&format!("SELECT v FROM t WHERE id = {id}")).await.expect("query");
+            assert_eq!(batches.iter().map(RecordBatch::num_rows).sum::<usize>(), 1);
+        }
+        let catalog = engine.catalog();
+        let mut plans = engine.inner.plans.lock();
+        let plans = plans.for_catalog(catalog);
+        assert!(plans.types.get("SELECT v FROM t WHERE id = $1").is_some(), "the lifted query was not planned");
+        assert!(plans.types.get("SELECT v FROM t WHERE id = 1").is_none(), "a literal query was planned on its own");
+        engine.close();
     }
 }

@@ -365,3 +365,22 @@ async fn an_eventual_read_sees_a_commit_without_waiting_for_the_interval() {
     }
     engine.close();
 }
+
+/// A strong read right after a commit asks sync for a step at once; it must not sit out the
+/// gap that spaces out the steps commits ask for (here far longer than the test may take).
+#[tokio::test]
+async fn a_strong_read_does_not_wait_out_the_nudge_gap() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = EngineConfig::with_data_dir(dir.path());
+    config.sync_nudge_gap = std::time::Duration::from_secs(3600);
+    let engine = HtapEngine::open(config).await.expect("open engine");
+    engine.execute("CREATE TABLE t (id int PRIMARY KEY)").await.unwrap();
+    engine.execute("INSERT INTO t VALUES (1)").await.unwrap();
+    engine.sync_now().await.unwrap();
+    // This commit's nudge starts the hour-long gap; the read's request must cut it short.
+    engine.execute("INSERT INTO t VALUES (2)").await.unwrap();
+    let read = engine.query_with_route("SELECT count(*) FROM t", Route::Olap);
+    let seen = tokio::time::timeout(std::time::Duration::from_secs(20), read).await.expect("the strong read waited out the gap");
+    assert_eq!(rows(&seen.unwrap()), ["2"]);
+    engine.close();
+}

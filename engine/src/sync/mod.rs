@@ -41,11 +41,6 @@ pub struct SyncProgress {
     pub last_step: Option<Duration>,
 }
 
-/// The least time between the end of one sync step and a step a write's nudge asks for: it
-/// bounds how often a steady stream of single-row writes makes sync run (and what it costs the
-/// writers' CPU) while keeping eventual reads a few milliseconds behind.
-const NUDGE_GAP: Duration = Duration::from_millis(3);
-
 /// Control of the sync thread.
 pub struct SyncHandle {
     wake: crossbeam_channel::Sender<Wake>,
@@ -57,7 +52,9 @@ pub struct SyncHandle {
 
 enum Wake {
     Now,
-    /// A write committed: step soon, but not sooner than [`NUDGE_GAP`] after the last step.
+    /// A write committed: step soon, but not sooner than the nudge gap after the last step
+    /// (which bounds how often a stream of single-row writes makes sync run, and what that
+    /// costs the writers' CPU, while keeping eventual reads a few milliseconds behind).
     Soon,
     Stop,
 }
@@ -72,6 +69,7 @@ impl SyncHandle {
         olap: Arc<dyn OlapBackend>,
         writer: OltpWriter,
         interval: Duration,
+        nudge_gap: Duration,
         batch_events: usize,
     ) -> Result<Self> {
         let conn = open_connection(&path, true, "NORMAL")?;
@@ -90,7 +88,13 @@ impl SyncHandle {
                 loop {
                     match wake_rx.recv_timeout(interval) {
                         Ok(Wake::Stop) | Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
-                        Ok(Wake::Soon) => thread::sleep(NUDGE_GAP.saturating_sub(last_step.elapsed())),
+                        Ok(Wake::Soon) => {
+                            // A request (a strong read waiting) or a stop ends the gap early.
+                            match wake_rx.recv_timeout(nudge_gap.saturating_sub(last_step.elapsed())) {
+                                Ok(Wake::Stop) | Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+                                Ok(Wake::Now | Wake::Soon) | Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+                            }
+                        }
                         Ok(Wake::Now) | Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
                     }
                     thread_nudged.store(false, Ordering::Release);

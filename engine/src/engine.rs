@@ -599,4 +599,27 @@ mod tests {
         assert!(plans.types.get("SELECT v FROM t WHERE id = 1").is_none(), "a literal query was planned on its own");
         engine.close();
     }
+
+    /// OLAP threads yield the CPU to OLTP under contention: they run at a lower priority.
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn olap_threads_run_at_a_lower_priority() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let engine = HtapEngine::open(EngineConfig::with_data_dir(dir.path())).await.expect("open");
+        engine.query_with_route("SELECT 1", Route::Olap).await.expect("an OLAP query");
+        let mut niced = 0;
+        for task in std::fs::read_dir("/proc/self/task").expect("threads") {
+            let path = task.expect("thread").path();
+            if std::fs::read_to_string(path.join("comm")).is_ok_and(|name| name.trim() == "rhei-olap") {
+                let stat = std::fs::read_to_string(path.join("stat")).expect("stat");
+                // Fields after the parenthesised name: state is field 3, nice field 19.
+                let after_name = &stat[stat.rfind(')').expect("name") + 2..];
+                let nice: i32 = after_name.split(' ').nth(16).and_then(|n| n.parse().ok()).expect("nice");
+                assert_eq!(nice, 10, "{stat}");
+                niced += 1;
+            }
+        }
+        assert!(niced > 0, "no rhei-olap threads found");
+        engine.close();
+    }
 }

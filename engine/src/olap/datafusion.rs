@@ -55,6 +55,24 @@ pub struct DataFusionOlap {
     published: RwLock<Arc<Snapshot>>,
 }
 
+/// The nice value of OLAP threads (0-19; higher yields more).
+const OLAP_NICE: libc::c_int = 10;
+
+/// OLAP threads run at a lower CPU priority, so when the cores are contended the SQLite writer,
+/// the readers and the network threads run first: a long analytical query slows itself rather
+/// than the transactions beside it. On an otherwise idle machine it changes nothing.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: gettid and setpriority only read their arguments. On Linux, PRIO_PROCESS with a
+    // thread id changes that thread alone.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        if libc::setpriority(libc::PRIO_PROCESS, tid, OLAP_NICE) != 0 {
+            tracing::debug!("could not lower the OLAP thread's priority: {}", std::io::Error::last_os_error());
+        }
+    }
+}
+
 impl DataFusionOlap {
     /// Creates the backend with `threads` query threads (0 = number of cores).
     ///
@@ -65,6 +83,7 @@ impl DataFusionOlap {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads)
             .thread_name("rhei-olap")
+            .on_thread_start(lower_priority)
             .enable_all()
             .build()
             .map_err(|e| EngineError::Internal(format!("could not start the OLAP runtime: {e}")))?;

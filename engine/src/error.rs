@@ -64,6 +64,8 @@ pub enum EngineError {
     InvalidParameterValue { name: String, value: String },
     #[error("canceling statement due to user request")]
     QueryCanceled,
+    #[error("canceling statement due to statement timeout")]
+    StatementTimeout,
     #[error("could not open data directory \"{path}\": {reason}")]
     DataDirectory { path: String, reason: String },
     #[error("the OLTP writer thread has stopped")]
@@ -108,7 +110,7 @@ impl EngineError {
             Self::UndefinedSavepoint { .. } => "3B001",
             Self::UndefinedParameter { .. } => "42704",
             Self::InvalidParameterValue { .. } => "22023",
-            Self::QueryCanceled => "57014",
+            Self::QueryCanceled | Self::StatementTimeout => "57014",
             Self::DataDirectory { .. } => "58030",
             Self::WriterGone => "XX000",
             Self::ShuttingDown => "57P01",

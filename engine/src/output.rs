@@ -3,6 +3,7 @@
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -55,15 +56,17 @@ pub struct RowStream {
     source: Source,
     /// Set when the producer's column names differ from the result's (Postgres naming).
     rename: bool,
+    /// `statement_timeout`: past it the stream ends with 57014 and drops its producer.
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl RowStream {
     pub(crate) fn channel(schema: SchemaRef, route: Route, rx: mpsc::Receiver<Result<RecordBatch>>) -> Self {
-        Self { schema, route, command: "SELECT", source: Source::Channel(rx), rename: false }
+        Self { schema, route, command: "SELECT", source: Source::Channel(rx), rename: false, deadline: None }
     }
 
     pub(crate) fn buffered(schema: SchemaRef, route: Route, command: &'static str, batches: Vec<RecordBatch>) -> Self {
-        Self { schema, route, command, source: Source::Buffered(batches.into()), rename: false }
+        Self { schema, route, command, source: Source::Buffered(batches.into()), rename: false, deadline: None }
     }
 
     /// Rows already in memory (a result read whole before being sent).
@@ -83,6 +86,13 @@ impl RowStream {
             self.schema.fields().iter().zip(names).map(|(f, n)| f.as_ref().clone().with_name(n)).collect();
         self.schema = Arc::new(Schema::new_with_metadata(fields, self.schema.metadata().clone()));
         self.rename = true;
+        self
+    }
+
+    /// Ends the stream with [`EngineError::StatementTimeout`] if it is still producing at
+    /// `deadline` (the producer is dropped then, which stops its work).
+    pub(crate) fn with_deadline(mut self, deadline: Option<tokio::time::Instant>) -> Self {
+        self.deadline = deadline.map(|d| Box::pin(tokio::time::sleep_until(d)));
         self
     }
 
@@ -120,7 +130,16 @@ impl Stream for RowStream {
         let item = match &mut self.source {
             Source::Channel(rx) => match rx.poll_recv(cx) {
                 Poll::Ready(item) => item,
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    if let Some(deadline) = self.deadline.as_mut()
+                        && deadline.as_mut().poll(cx).is_ready()
+                    {
+                        self.deadline = None;
+                        self.source = Source::Buffered(VecDeque::new());
+                        return Poll::Ready(Some(Err(EngineError::StatementTimeout)));
+                    }
+                    return Poll::Pending;
+                }
             },
             Source::Buffered(batches) => batches.pop_front().map(Ok),
         };

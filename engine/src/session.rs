@@ -276,6 +276,12 @@ impl Session {
     }
 
     /// A setting's current value (names are case-insensitive).
+    /// When a statement starting now must end by, from `statement_timeout` (`None` when it is 0).
+    fn statement_deadline(&self) -> Option<tokio::time::Instant> {
+        let timeout = self.setting("statement_timeout").and_then(parse_duration_ms).filter(|ms| *ms > 0)?;
+        Some(tokio::time::Instant::now() + std::time::Duration::from_millis(timeout))
+    }
+
     pub fn setting(&self, name: &str) -> Option<&str> {
         let key = canonical_setting(name).map_or_else(|| name.to_ascii_lowercase(), str::to_string);
         self.changed
@@ -313,6 +319,9 @@ impl Session {
             "rhei.route" => self.route_override = RouteOverride::parse(&key, value).map_err(invalid)?,
             "rhei.consistency" => self.consistency = Consistency::parse(&key, value).map_err(invalid)?,
             "TimeZone" => self.tz_offset_secs = tz_offset(value),
+            "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout" if parse_duration_ms(value).is_none() => {
+                return Err(EngineError::InvalidParameterValue { name: key, value: value.to_string() });
+            }
             crate::temporal::AS_OF_SETTING if !crate::temporal::is_valid_as_of(value) => {
                 return Err(EngineError::InvalidParameterValue { name: key, value: value.to_string() });
             }
@@ -884,16 +893,23 @@ impl Session {
         };
         match decision.route {
             Route::Olap => {
-                if self.consistency == Consistency::Strong {
-                    let target = *self.engine.writer.committed().borrow();
-                    self.engine.sync.wait_for(target).await?;
-                }
+                let deadline = self.statement_deadline();
+                let start = async {
+                    if self.consistency == Consistency::Strong {
+                        let target = *self.engine.writer.committed().borrow();
+                        self.engine.sync.wait_for(target).await?;
+                    }
+                    let (written, params) = as_written(prepared, query, params);
+                    let mut stmt = Statement::Query(Box::new(written.into_owned()));
+                    to_olap(&mut stmt, &self.engine.catalog());
+                    self.engine.olap.query(stmt, params).await
+                };
+                let rows = match deadline {
+                    Some(deadline) => tokio::time::timeout_at(deadline, start).await.map_err(|_| EngineError::StatementTimeout)??,
+                    None => start.await?,
+                };
                 let names = naming::output_names(query);
-                let (written, params) = as_written(prepared, query, params);
-                let mut stmt = Statement::Query(Box::new(written.into_owned()));
-                to_olap(&mut stmt, &self.engine.catalog());
-                let rows = self.engine.olap.query(stmt, params).await?;
-                Ok(Output::Rows(RowStream::channel(rows.schema, Route::Olap, rows.batches).renamed(names)))
+                Ok(Output::Rows(RowStream::channel(rows.schema, Route::Olap, rows.batches).renamed(names).with_deadline(deadline)))
             }
             Route::Oltp => {
                 let opts = self.opts();
@@ -1236,4 +1252,23 @@ mod tests {
         assert_eq!(explain_route_body("explain  ROUTE select 1"), Some(" select 1"));
         assert_eq!(explain_route_body("EXPLAIN SELECT 1"), None);
     }
+}
+
+/// A PostgreSQL time setting in milliseconds: a bare number is milliseconds; `us`, `ms`, `s`,
+/// `min`, `h` and `d` units are accepted, as in `SET statement_timeout = '5s'`.
+fn parse_duration_ms(value: &str) -> Option<u64> {
+    let value = value.trim();
+    let split = value.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(value.len());
+    let (number, unit) = value.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let factor = match unit.trim() {
+        "" | "ms" => 1.0,
+        "us" => 0.001,
+        "s" => 1_000.0,
+        "min" => 60_000.0,
+        "h" => 3_600_000.0,
+        "d" => 86_400_000.0,
+        _ => return None,
+    };
+    Some((number * factor).round() as u64)
 }

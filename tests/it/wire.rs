@@ -219,6 +219,27 @@ three
     assert_eq!(olap("SELECT count(*), max(id) FROM r").await, ["1|9"]);
 }
 
+/// `statement_timeout` stops a long OLAP query with 57014, and the connection carries on.
+#[tokio::test]
+async fn statement_timeout_stops_a_long_olap_query() {
+    let server = Server::start().await;
+    let client = server.client().await;
+    let rows: Vec<String> = (1..=2000).map(|i| format!("({i})")).collect();
+    client.batch_execute(&format!("CREATE TABLE big (id int PRIMARY KEY); INSERT INTO big VALUES {}", rows.join(","))).await.unwrap();
+    client.batch_execute("SET statement_timeout = '300ms'").await.unwrap();
+    let started = std::time::Instant::now();
+    // Eight billion joined rows: minutes of work without the timeout.
+    let err = client.simple_query("SELECT count(*) FROM big a, big b, big c WHERE a.id + b.id > c.id").await.unwrap_err();
+    assert_eq!(err.code().map(|c| c.code()), Some("57014"), "{err:?}");
+    assert_eq!(err.as_db_error().map(|e| e.message()), Some("canceling statement due to statement timeout"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(60), "the timeout did not stop the query");
+    assert_eq!(lines(&client, "SELECT count(*) FROM big").await, ["2000"]);
+    let err = client.batch_execute("SET statement_timeout = 'soon'").await.unwrap_err();
+    assert_eq!(err.code().map(|c| c.code()), Some("22023"), "{err:?}");
+    client.batch_execute("SET statement_timeout = 0").await.unwrap();
+    assert_eq!(lines(&client, "SELECT count(*) FROM big a, big b WHERE a.id = b.id").await, ["2000"]);
+}
+
 /// `DEALLOCATE` (psycopg 3 sends `DEALLOCATE ALL` after a ROLLBACK once it has prepared
 /// statements), `CLOSE ALL` and `UNLISTEN *` (asyncpg's pool reset) are answered in both
 /// protocols; an unknown statement or cursor name is 26000 or 34000, as in PostgreSQL.

@@ -58,15 +58,17 @@ pub struct RowStream {
     rename: bool,
     /// `statement_timeout`: past it the stream ends with 57014 and drops its producer.
     deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// A cancel request: when this completes the stream ends with 57014, as at the deadline.
+    cancel: Option<Pin<Box<dyn Future<Output = ()> + Send + Sync>>>,
 }
 
 impl RowStream {
     pub(crate) fn channel(schema: SchemaRef, route: Route, rx: mpsc::Receiver<Result<RecordBatch>>) -> Self {
-        Self { schema, route, command: "SELECT", source: Source::Channel(rx), rename: false, deadline: None }
+        Self { schema, route, command: "SELECT", source: Source::Channel(rx), rename: false, deadline: None, cancel: None }
     }
 
     pub(crate) fn buffered(schema: SchemaRef, route: Route, command: &'static str, batches: Vec<RecordBatch>) -> Self {
-        Self { schema, route, command, source: Source::Buffered(batches.into()), rename: false, deadline: None }
+        Self { schema, route, command, source: Source::Buffered(batches.into()), rename: false, deadline: None, cancel: None }
     }
 
     /// Rows already in memory (a result read whole before being sent).
@@ -93,6 +95,13 @@ impl RowStream {
     /// `deadline` (the producer is dropped then, which stops its work).
     pub(crate) fn with_deadline(mut self, deadline: Option<tokio::time::Instant>) -> Self {
         self.deadline = deadline.map(|d| Box::pin(tokio::time::sleep_until(d)));
+        self
+    }
+
+    /// Ends the stream with [`EngineError::QueryCanceled`] when `signal` completes while it is
+    /// still producing (a front end's cancel request), dropping the producer.
+    pub fn cancel_on(mut self, signal: impl Future<Output = ()> + Send + Sync + 'static) -> Self {
+        self.cancel = Some(Box::pin(signal));
         self
     }
 
@@ -131,14 +140,17 @@ impl Stream for RowStream {
             Source::Channel(rx) => match rx.poll_recv(cx) {
                 Poll::Ready(item) => item,
                 Poll::Pending => {
-                    if let Some(deadline) = self.deadline.as_mut()
-                        && deadline.as_mut().poll(cx).is_ready()
-                    {
-                        self.deadline = None;
-                        self.source = Source::Buffered(VecDeque::new());
-                        return Poll::Ready(Some(Err(EngineError::StatementTimeout)));
-                    }
-                    return Poll::Pending;
+                    let stop = if self.deadline.as_mut().is_some_and(|d| d.as_mut().poll(cx).is_ready()) {
+                        EngineError::StatementTimeout
+                    } else if self.cancel.as_mut().is_some_and(|c| c.as_mut().poll(cx).is_ready()) {
+                        EngineError::QueryCanceled
+                    } else {
+                        return Poll::Pending;
+                    };
+                    self.deadline = None;
+                    self.cancel = None;
+                    self.source = Source::Buffered(VecDeque::new());
+                    return Poll::Ready(Some(Err(stop)));
                 }
             },
             Source::Buffered(batches) => batches.pop_front().map(Ok),

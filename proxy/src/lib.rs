@@ -4,6 +4,7 @@
 //! engine's; Postgres OIDs and wire encodings are only here.
 
 mod auth;
+mod cancel;
 mod catalog;
 mod error;
 mod server;

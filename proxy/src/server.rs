@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use pgwire::api::cancel::DefaultCancelHandler;
 use pgwire::api::{ConnectionManager, PgWireServerHandlers, RandomPidSecretKeyGenerator};
 use rhei_config::ServerConfig;
 use rhei_engine::HtapEngine;
@@ -13,12 +12,13 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::Auth;
+use crate::cancel::Cancels;
 use crate::session::Connection;
 
 /// The handlers pgwire asks for, all backed by one connection's state.
 struct Handlers {
     connection: Arc<Connection>,
-    cancel: Arc<DefaultCancelHandler>,
+    cancel: Arc<Cancels>,
 }
 
 impl PgWireServerHandlers for Handlers {
@@ -55,7 +55,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let manager = Arc::new(ConnectionManager::new());
     let pids = Arc::new(RandomPidSecretKeyGenerator::default());
-    let cancel = Arc::new(DefaultCancelHandler::new(manager.clone()));
+    let cancel = Arc::new(Cancels::new(manager.clone()));
     let slots = Arc::new(Semaphore::new(config.max_connections));
     let auth = Arc::new(Auth::from_config(&config));
     let tls = config.tls.as_ref().map(crate::auth::tls_acceptor).transpose()?;
@@ -78,7 +78,7 @@ pub async fn serve(
             continue;
         };
         let _ = socket.set_nodelay(true);
-        let connection = Connection::new(&engine, auth.clone(), manager.clone(), pids.clone());
+        let connection = Connection::new(&engine, auth.clone(), manager.clone(), pids.clone(), cancel.clone());
         let handlers = Handlers { connection, cancel: cancel.clone() };
         let tls = tls.clone();
         let shutdown = shutdown.clone();

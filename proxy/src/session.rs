@@ -38,6 +38,7 @@ use rhei_engine::{Description, EngineError, HtapEngine, Output, Prepared, Sessio
 use tokio::sync::Mutex;
 
 use crate::auth::{Auth, Method};
+use crate::cancel::{CancelGuard, Cancels};
 use crate::catalog::{self, ConnectionInfo};
 use crate::error::{error_info, to_pgwire};
 use crate::types;
@@ -67,6 +68,9 @@ pub struct Connection {
     manager: Arc<ConnectionManager>,
     pids: Arc<RandomPidSecretKeyGenerator>,
     parser: Arc<StatementParser>,
+    cancels: Arc<Cancels>,
+    /// This connection's cancel registration, made once it has a pid and secret key.
+    cancel: std::sync::OnceLock<CancelGuard>,
 }
 
 /// pgwire's statement parser for this connection (Parse messages).
@@ -80,6 +84,7 @@ impl Connection {
         auth: Arc<Auth>,
         manager: Arc<ConnectionManager>,
         pids: Arc<RandomPidSecretKeyGenerator>,
+        cancels: Arc<Cancels>,
     ) -> Arc<Self> {
         let scram = (auth.method == Method::Scram).then(|| ScramAuth::new(auth.clone()));
         Arc::new_cyclic(|weak| Self {
@@ -91,7 +96,19 @@ impl Connection {
             manager,
             pids,
             parser: Arc::new(StatementParser { engine_session: weak.clone() }),
+            cancels,
+            cancel: std::sync::OnceLock::new(),
         })
+    }
+}
+
+impl Connection {
+    /// `rows`, ended with 57014 by a cancel request that arrives while they stream.
+    fn cancellable(&self, rows: rhei_engine::RowStream) -> rhei_engine::RowStream {
+        match self.cancel.get() {
+            Some(guard) => rows.cancel_on(guard.next_cancel()),
+            None => rows,
+        }
     }
 }
 
@@ -205,6 +222,7 @@ impl Connection {
         session.set_read_only_user(self.auth.read_only(&user));
         let (pid, secret) = self.pids.generate(client);
         client.set_pid_and_secret_key(pid, secret.clone());
+        let _ = self.cancel.set(self.cancels.register(pid, &secret));
         let (handle, guard) = self.manager.register(pid, secret);
         client.session_extensions().insert(handle);
         client.session_extensions().insert(guard);
@@ -296,7 +314,7 @@ fn copy_out_stream(rows: rhei_engine::RowStream, format: CopyFormat) -> impl fut
 /// Runs one statement and shapes its output for the wire.
 #[allow(clippy::too_many_arguments)] // connection state, the statement, and how to shape its result
 async fn run(
-    copy: &std::sync::Mutex<Option<PendingCopy>>,
+    connection: &Connection,
     session: &mut Session,
     conn: &ConnectionInfo,
     prepared: &Prepared,
@@ -316,16 +334,18 @@ async fn run(
         Output::Empty => Ok(Response::EmptyQuery),
         Output::CopyIn(spec) => {
             let columns = spec.columns.len();
-            *copy.lock().map_err(|_| EngineError::Internal("COPY state poisoned".into()))? =
+            *connection.copy.lock().map_err(|_| EngineError::Internal("COPY state poisoned".into()))? =
                 Some(PendingCopy { spec, data: Vec::new() });
             Ok(Response::CopyIn(CopyResponse::new(0, columns, futures::stream::empty())))
         }
         Output::CopyOut(rows, format) => {
+            let rows = connection.cancellable(rows);
             let columns = rows.schema().fields().len();
             Ok(Response::CopyOut(CopyResponse::new(0, columns, copy_out_stream(rows, format))))
         }
         Output::Command(tag) => Ok(command_response(&tag, before, after)),
         Output::Rows(rows) => {
+            let rows = connection.cancellable(rows);
             let schema = described.clone().unwrap_or_else(|| rows.schema().clone());
             let fields: Arc<Vec<FieldInfo>> =
                 Arc::new(types::fields(&schema, format).map_err(|e| EngineError::Internal(e.to_string()))?);
@@ -377,7 +397,7 @@ impl SimpleQueryHandler for Connection {
                 }
                 continue;
             }
-            match run(&self.copy, &mut session, &conn, prepared, &[], &Format::UnifiedText, None, i != last).await {
+            match run(self, &mut session, &conn, prepared, &[], &Format::UnifiedText, None, i != last).await {
                 Ok(response) => responses.push(response),
                 Err(e) => {
                     responses.push(Response::Error(Box::new(error_info(&e))));
@@ -495,7 +515,7 @@ impl ExtendedQueryHandler for Connection {
             return result.map_err(PgWireError::UserError);
         }
         let conn = ConnectionInfo::of(&*client);
-        run(&self.copy, &mut session, &conn, &statement.prepared, &params, &portal.result_column_format, described, false)
+        run(self, &mut session, &conn, &statement.prepared, &params, &portal.result_column_format, described, false)
             .await
             .map_err(|e| to_pgwire(&e))
     }

@@ -219,13 +219,18 @@ three
     assert_eq!(olap("SELECT count(*), max(id) FROM r").await, ["1|9"]);
 }
 
+/// A 2,000-row table whose four-way self-join would run for hours.
+async fn create_big(client: &tokio_postgres::Client) {
+    let rows: Vec<String> = (1..=2000).map(|i| format!("({i})")).collect();
+    client.batch_execute(&format!("CREATE TABLE big (id int PRIMARY KEY); INSERT INTO big VALUES {}", rows.join(","))).await.unwrap();
+}
+
 /// `statement_timeout` stops a long OLAP query with 57014, and the connection carries on.
 #[tokio::test]
 async fn statement_timeout_stops_a_long_olap_query() {
     let server = Server::start().await;
     let client = server.client().await;
-    let rows: Vec<String> = (1..=2000).map(|i| format!("({i})")).collect();
-    client.batch_execute(&format!("CREATE TABLE big (id int PRIMARY KEY); INSERT INTO big VALUES {}", rows.join(","))).await.unwrap();
+    create_big(&client).await;
     client.batch_execute("SET statement_timeout = '300ms'").await.unwrap();
     let started = std::time::Instant::now();
     // Sixteen trillion joined rows: hours of work without the timeout.
@@ -246,8 +251,7 @@ async fn statement_timeout_stops_a_long_olap_query() {
 async fn cancel_request_stops_a_long_olap_query() {
     let server = Server::start().await;
     let client = server.client().await;
-    let rows: Vec<String> = (1..=2000).map(|i| format!("({i})")).collect();
-    client.batch_execute(&format!("CREATE TABLE big (id int PRIMARY KEY); INSERT INTO big VALUES {}", rows.join(","))).await.unwrap();
+    create_big(&client).await;
     let token = client.cancel_token();
     let canceller = tokio::spawn(async move {
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;

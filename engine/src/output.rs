@@ -60,15 +60,17 @@ pub struct RowStream {
     deadline: Option<Pin<Box<tokio::time::Sleep>>>,
     /// A cancel request: when this completes the stream ends with 57014, as at the deadline.
     cancel: Option<Pin<Box<dyn Future<Output = ()> + Send + Sync>>>,
+    /// Kept while rows may still come; dropping it stops the producer (a SQLite read's guard).
+    producer: Option<Box<dyn Send + Sync>>,
 }
 
 impl RowStream {
     pub(crate) fn channel(schema: SchemaRef, route: Route, rx: mpsc::Receiver<Result<RecordBatch>>) -> Self {
-        Self { schema, route, command: "SELECT", source: Source::Channel(rx), rename: false, deadline: None, cancel: None }
+        Self { schema, route, command: "SELECT", source: Source::Channel(rx), rename: false, deadline: None, cancel: None, producer: None }
     }
 
     pub(crate) fn buffered(schema: SchemaRef, route: Route, command: &'static str, batches: Vec<RecordBatch>) -> Self {
-        Self { schema, route, command, source: Source::Buffered(batches.into()), rename: false, deadline: None, cancel: None }
+        Self { schema, route, command, source: Source::Buffered(batches.into()), rename: false, deadline: None, cancel: None, producer: None }
     }
 
     /// Rows already in memory (a result read whole before being sent).
@@ -95,6 +97,13 @@ impl RowStream {
     /// `deadline` (the producer is dropped then, which stops its work).
     pub(crate) fn with_deadline(mut self, deadline: Option<tokio::time::Instant>) -> Self {
         self.deadline = deadline.map(|d| Box::pin(tokio::time::sleep_until(d)));
+        self
+    }
+
+    /// Keeps `guard` until the stream ends or stops early (dropping it is how the producer
+    /// learns to stop).
+    pub(crate) fn holding(mut self, guard: impl Send + Sync + 'static) -> Self {
+        self.producer = Some(Box::new(guard));
         self
     }
 
@@ -149,6 +158,7 @@ impl Stream for RowStream {
                     };
                     self.deadline = None;
                     self.cancel = None;
+                    self.producer = None;
                     self.source = Source::Buffered(VecDeque::new());
                     return Poll::Ready(Some(Err(stop)));
                 }

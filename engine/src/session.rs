@@ -948,8 +948,14 @@ impl Session {
                     let schema = done.schema.ok_or_else(|| EngineError::Internal("query returned no columns".into()))?;
                     Ok(Output::Rows(RowStream::buffered(schema, Route::Oltp, "SELECT", done.batches)))
                 } else {
-                    let rows = self.engine.readers.query(sqlite).await?;
-                    Ok(Output::Rows(RowStream::channel(rows.schema, Route::Oltp, rows.batches)))
+                    let deadline = self.statement_deadline();
+                    let read = self.engine.readers.query(sqlite);
+                    let rows = match deadline {
+                        Some(deadline) => tokio::time::timeout_at(deadline, read).await.map_err(|_| EngineError::StatementTimeout)??,
+                        None => read.await?,
+                    };
+                    let stream = RowStream::channel(rows.schema, Route::Oltp, rows.batches).holding(rows.guard);
+                    Ok(Output::Rows(stream.with_deadline(deadline)))
                 }
             }
         }

@@ -245,6 +245,23 @@ async fn statement_timeout_stops_a_long_olap_query() {
     assert_eq!(lines(&client, "SELECT count(*) FROM big a, big b WHERE a.id = b.id").await, ["2000"]);
 }
 
+/// On SQLite too: a read past `statement_timeout` is interrupted, which frees its reader
+/// thread. More timed-out reads than there are readers, then a point read must still answer.
+#[tokio::test]
+async fn statement_timeout_interrupts_a_long_sqlite_read() {
+    let server = Server::start().await;
+    let client = server.client().await;
+    create_big(&client).await;
+    client.batch_execute("SET statement_timeout = '200ms'").await.unwrap();
+    for _ in 0..6 {
+        let err = client.simple_query("/*+ oltp */ SELECT count(*) FROM big a, big b, big c WHERE a.id + b.id > c.id").await.unwrap_err();
+        assert_eq!(err.code().map(|c| c.code()), Some("57014"), "{err:?}");
+    }
+    let read = lines(&client, "SELECT id FROM big WHERE id = 7");
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(30), read).await.expect("the readers are still busy with interrupted reads");
+    assert_eq!(answer, ["7"]);
+}
+
 /// A CancelRequest from another connection stops a running OLAP query with 57014, and the
 /// cancelled connection carries on.
 #[tokio::test]

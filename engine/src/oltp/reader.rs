@@ -3,10 +3,13 @@
 //! batches over a bounded channel, so a slow client slows the scan instead of filling memory.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::thread;
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
+use parking_lot::Mutex;
+use rusqlite::InterruptHandle;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{EngineError, Result};
@@ -20,6 +23,32 @@ struct ReadJob {
     stmt: SqliteStatement,
     schema: oneshot::Sender<Result<SchemaRef>>,
     batches: mpsc::Sender<Result<RecordBatch>>,
+    control: Arc<Mutex<JobState>>,
+}
+
+/// Where a read is, so that abandoning it interrupts exactly it: the reader switches the state
+/// under the same lock an abandonment takes, so an interrupt can never reach a later job.
+enum JobState {
+    Queued,
+    Running(Arc<InterruptHandle>),
+    Done,
+    Abandoned,
+}
+
+/// Held by whoever consumes a read (the pending `query` call, then its row stream). Dropping it
+/// before the read is done interrupts SQLite, so a timed-out, cancelled or dropped query frees
+/// its reader thread instead of running to the end.
+pub struct ReadGuard(Arc<Mutex<JobState>>);
+
+impl Drop for ReadGuard {
+    fn drop(&mut self) {
+        let mut state = self.0.lock();
+        match &*state {
+            JobState::Running(interrupt) => interrupt.interrupt(),
+            JobState::Queued => *state = JobState::Abandoned,
+            JobState::Done | JobState::Abandoned => {}
+        }
+    }
 }
 
 /// Front door to the reader threads.
@@ -32,6 +61,7 @@ pub struct ReaderPool {
 pub struct OltpRows {
     pub schema: SchemaRef,
     pub batches: mpsc::Receiver<Result<RecordBatch>>,
+    pub guard: ReadGuard,
 }
 
 impl ReaderPool {
@@ -45,10 +75,18 @@ impl ReaderPool {
             let conn = open_connection(&path, true, "NORMAL")?;
             let rx = rx.clone();
             let catalog = catalog.clone();
+            let interrupt = Arc::new(conn.get_interrupt_handle());
             thread::Builder::new()
                 .name(format!("rhei-oltp-reader-{i}"))
                 .spawn(move || {
                     while let Ok(job) = rx.recv() {
+                        {
+                            let mut state = job.control.lock();
+                            if matches!(*state, JobState::Abandoned) {
+                                continue;
+                            }
+                            *state = JobState::Running(interrupt.clone());
+                        }
                         let snapshot = catalog.read().clone();
                         let mut schema_tx = Some(job.schema);
                         let batches = job.batches;
@@ -58,6 +96,7 @@ impl ReaderPool {
                             }
                             batches.blocking_send(Ok(batch)).is_ok()
                         });
+                        *job.control.lock() = JobState::Done;
                         match result {
                             Ok((schema, _)) => {
                                 if let Some(tx) = schema_tx.take() {
@@ -84,15 +123,17 @@ impl ReaderPool {
     }
 
     /// Starts a read; resolves once the first batch (or the schema of an empty result) is known.
-    /// Cancel-safe: dropping the result stops the reader at its next batch.
+    /// Cancel-safe: dropping this future or the result interrupts the statement on SQLite.
     ///
     /// # Errors
     /// The statement's error, or [`EngineError::ShuttingDown`].
     pub async fn query(&self, stmt: SqliteStatement) -> Result<OltpRows> {
         let (schema_tx, schema_rx) = oneshot::channel();
         let (tx, rx) = mpsc::channel(CHANNEL_BATCHES);
-        self.jobs.send(ReadJob { stmt, schema: schema_tx, batches: tx }).map_err(|_| EngineError::ShuttingDown)?;
+        let control = Arc::new(Mutex::new(JobState::Queued));
+        let guard = ReadGuard(control.clone());
+        self.jobs.send(ReadJob { stmt, schema: schema_tx, batches: tx, control }).map_err(|_| EngineError::ShuttingDown)?;
         let schema = schema_rx.await.map_err(|_| EngineError::ShuttingDown)??;
-        Ok(OltpRows { schema, batches: rx })
+        Ok(OltpRows { schema, batches: rx, guard })
     }
 }

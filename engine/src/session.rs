@@ -904,10 +904,7 @@ impl Session {
                     to_olap(&mut stmt, &self.engine.catalog());
                     self.engine.olap.query(stmt, params).await
                 };
-                let rows = match deadline {
-                    Some(deadline) => tokio::time::timeout_at(deadline, start).await.map_err(|_| EngineError::StatementTimeout)??,
-                    None => start.await?,
-                };
+                let rows = within(deadline, start).await?;
                 let names = naming::output_names(query);
                 Ok(Output::Rows(RowStream::channel(rows.schema, Route::Olap, rows.batches).renamed(names).with_deadline(deadline)))
             }
@@ -949,11 +946,7 @@ impl Session {
                     Ok(Output::Rows(RowStream::buffered(schema, Route::Oltp, "SELECT", done.batches)))
                 } else {
                     let deadline = self.statement_deadline();
-                    let read = self.engine.readers.query(sqlite);
-                    let rows = match deadline {
-                        Some(deadline) => tokio::time::timeout_at(deadline, read).await.map_err(|_| EngineError::StatementTimeout)??,
-                        None => read.await?,
-                    };
+                    let rows = within(deadline, self.engine.readers.query(sqlite)).await?;
                     let stream = RowStream::channel(rows.schema, Route::Oltp, rows.batches).holding(rows.guard);
                     Ok(Output::Rows(stream.with_deadline(deadline)))
                 }
@@ -1257,6 +1250,14 @@ mod tests {
         assert_eq!(leading_hint("/* olap */ SELECT 1"), None);
         assert_eq!(explain_route_body("explain  ROUTE select 1"), Some(" select 1"));
         assert_eq!(explain_route_body("EXPLAIN SELECT 1"), None);
+    }
+}
+
+/// `work`, failed with 57014 if `deadline` (a statement's `statement_timeout`) passes first.
+async fn within<T>(deadline: Option<tokio::time::Instant>, work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline, work).await.map_err(|_| EngineError::StatementTimeout)?,
+        None => work.await,
     }
 }
 

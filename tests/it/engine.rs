@@ -322,8 +322,10 @@ async fn the_wal_is_checkpointed_into_the_data_file_off_the_writer() {
 async fn rhei_status_reports_rows_and_pending_changes_per_table() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = EngineConfig::with_data_dir(dir.path());
-    // No background sync during the test: only sync_now applies changes.
+    // No background sync during the test, neither by the interval nor nudged by the inserts:
+    // only sync_now applies changes.
     config.sync_interval = std::time::Duration::from_secs(3600);
+    config.sync_nudge_gap = std::time::Duration::from_secs(3600);
     let engine = HtapEngine::open(config).await.unwrap();
     engine.execute_batch("CREATE TABLE a (id int PRIMARY KEY); CREATE TABLE b (id int PRIMARY KEY)").await.unwrap();
     engine.sync_now().await.unwrap();

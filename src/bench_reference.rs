@@ -115,13 +115,7 @@ async fn api_round(engine: &HtapEngine, round: usize) -> anyhow::Result<Round> {
     let c = format!("api_cdc_{round}");
     engine.execute(&format!("CREATE TABLE {c} (id bigint PRIMARY KEY, name text, score int)")).await?;
     engine.sync_now().await?;
-    let mut batch = String::from("BEGIN;");
-    for chunk in 0..CDC_EVENTS / 10_000 {
-        let rows: Vec<String> = (chunk * 10_000..(chunk + 1) * 10_000).map(|i| format!("({i}, 'event {i}', {})", i % 100)).collect();
-        batch.push_str(&format!("INSERT INTO {c} VALUES {};", rows.join(",")));
-    }
-    batch.push_str("COMMIT;");
-    engine.execute_batch(&batch).await?;
+    engine.execute_batch(&cdc_transaction(&c)).await?;
     let committed = Instant::now();
     engine.sync_now().await?;
     result.cdc = per_sec(CDC_EVENTS, committed.elapsed());
@@ -186,12 +180,7 @@ async fn wire_round(server: &RheiServer, round: usize) -> anyhow::Result<Round> 
     let c = format!("wire_cdc_{round}");
     client.batch_execute(&format!("CREATE TABLE {c} (id bigint PRIMARY KEY, name text, score int)")).await?;
     server.engine.sync_now().await?;
-    client.batch_execute("BEGIN").await?;
-    for chunk in 0..CDC_EVENTS / 10_000 {
-        let rows: Vec<String> = (chunk * 10_000..(chunk + 1) * 10_000).map(|i| format!("({i}, 'event {i}', {})", i % 100)).collect();
-        client.batch_execute(&format!("INSERT INTO {c} VALUES {}", rows.join(","))).await?;
-    }
-    client.batch_execute("COMMIT").await?;
+    client.batch_execute(&cdc_transaction(&c)).await?;
     let committed = Instant::now();
     wait_applied(&client, &c, CDC_EVENTS).await?;
     result.cdc = per_sec(CDC_EVENTS, committed.elapsed());
@@ -228,6 +217,17 @@ mod tests {
         assert_eq!(figures.len(), 8, "{report}");
         assert!(figures.iter().all(|f| f["value"].as_f64().is_some_and(|v| v > 0.0)), "{report}");
     }
+}
+
+/// One transaction inserting `CDC_EVENTS` rows into `table`, 10,000 per statement.
+fn cdc_transaction(table: &str) -> String {
+    let mut sql = String::from("BEGIN;");
+    for chunk in 0..CDC_EVENTS / 10_000 {
+        let rows: Vec<String> = (chunk * 10_000..(chunk + 1) * 10_000).map(|i| format!("({i}, 'event {i}', {})", i % 100)).collect();
+        sql.push_str(&format!("INSERT INTO {table} VALUES {};", rows.join(",")));
+    }
+    sql.push_str("COMMIT;");
+    sql
 }
 
 /// Waits until sync has applied everything and the writer has had time to prune the log and

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use datafusion::datasource::MemTable;
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::SessionContext;
 use futures::SinkExt;
 use rhei::{EngineConfig, HtapEngine, Route};
 use rhei_sidecar::testing::{ClusterOptions, PgCluster};
@@ -253,10 +253,7 @@ pub(crate) async fn load(client: &Client, files: &[TableFile]) -> anyhow::Result
 /// A DataFusion context configured as rhei's own, over the batches rhei's OLAP copy holds.
 async fn in_process_copy(engine: &HtapEngine) -> anyhow::Result<SessionContext> {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let mut config = SessionConfig::new().with_target_partitions(threads).with_batch_size(8192);
-    config.options_mut().sql_parser.dialect = datafusion::config::Dialect::PostgreSQL;
-    config.options_mut().sql_parser.map_string_types_to_utf8view = false;
-    let context = SessionContext::new_with_config(config);
+    let context = SessionContext::new_with_config(rhei_engine::olap::datafusion::session_config(threads));
     for (name, _) in SCHEMA {
         let batches = engine.query_with_route(&format!("SELECT * FROM {name}"), Route::Olap).await?;
         let schema = batches.first().map(|b| b.schema()).context("an empty TPC-H table")?;

@@ -73,6 +73,16 @@ fn lower_priority() {
     }
 }
 
+/// DataFusion's settings for rhei's queries on `threads` threads (also what a benchmark gives
+/// an in-process DataFusion it compares rhei with).
+pub fn session_config(threads: usize) -> SessionConfig {
+    let mut config = SessionConfig::new().with_target_partitions(threads).with_information_schema(false).with_batch_size(8192);
+    config.options_mut().sql_parser.dialect = datafusion::config::Dialect::PostgreSQL;
+    // `::text` must give the same Utf8 as a stored text column, not a string view.
+    config.options_mut().sql_parser.map_string_types_to_utf8view = false;
+    config
+}
+
 impl DataFusionOlap {
     /// Creates the backend with `threads` query threads (0 = number of cores).
     ///
@@ -87,14 +97,7 @@ impl DataFusionOlap {
             .enable_all()
             .build()
             .map_err(|e| EngineError::Internal(format!("could not start the OLAP runtime: {e}")))?;
-        let mut config = SessionConfig::new()
-            .with_target_partitions(threads)
-            .with_information_schema(false)
-            .with_batch_size(8192);
-        config.options_mut().sql_parser.dialect = datafusion::config::Dialect::PostgreSQL;
-        // `::text` must give the same Utf8 as a stored text column, not a string view.
-        config.options_mut().sql_parser.map_string_types_to_utf8view = false;
-        let context = SessionContext::new_with_config(config);
+        let context = SessionContext::new_with_config(session_config(threads));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::Divisor::default()));
         let base = context.state();
         let snapshot = Snapshot { seq: 0, tables: HashMap::new(), catalog: Arc::new(MemoryCatalogProviderList::new()) };

@@ -26,8 +26,26 @@ pub enum EngineError {
     UniqueViolation { table: String, constraint: String, detail: Option<String> },
     #[error("null value in column \"{column}\" of relation \"{table}\" violates not-null constraint")]
     NotNullViolation { table: String, column: String },
-    #[error("new row for relation \"{table}\" violates check constraint")]
-    CheckViolation { table: String },
+    #[error("new row for relation \"{table}\" violates check constraint \"{constraint}\"")]
+    CheckViolation { table: String, constraint: String, detail: Option<String> },
+    #[error("check constraint \"{constraint}\" of relation \"{table}\" is violated by some row")]
+    CheckViolatedByExistingRow { table: String, constraint: String },
+    #[error("insert or update on table \"{table}\" violates foreign key constraint \"{constraint}\"")]
+    ForeignKeyMissing { table: String, constraint: String, detail: Option<String> },
+    #[error("update or delete on table \"{table}\" violates foreign key constraint \"{constraint}\" on table \"{referencing}\"")]
+    ForeignKeyReferenced { table: String, constraint: String, referencing: String, detail: Option<String> },
+    #[error("there is no unique constraint matching given keys for referenced table \"{table}\"")]
+    NoMatchingUniqueKey { table: String },
+    #[error("foreign key constraint \"{constraint}\" cannot be implemented")]
+    IncompatibleForeignKey { constraint: String, detail: String },
+    #[error("cannot drop table {table} because other objects depend on it")]
+    DependentObjects { table: String, detail: String },
+    #[error("constraint \"{constraint}\" for relation \"{table}\" already exists")]
+    DuplicateConstraint { table: String, constraint: String },
+    #[error("constraint \"{constraint}\" of relation \"{table}\" does not exist")]
+    UndefinedConstraint { table: String, constraint: String },
+    #[error("index \"{name}\" does not exist")]
+    UndefinedIndex { name: String },
     #[error("invalid input syntax for type {type_name}: \"{value}\"")]
     InvalidTextRepresentation { type_name: String, value: String },
     #[error("invalid input syntax for type {type_name}: \"{value}\"")]
@@ -93,7 +111,13 @@ impl EngineError {
             Self::UndefinedType { .. } => "42704",
             Self::UniqueViolation { .. } => "23505",
             Self::NotNullViolation { .. } => "23502",
-            Self::CheckViolation { .. } => "23514",
+            Self::CheckViolation { .. } | Self::CheckViolatedByExistingRow { .. } => "23514",
+            Self::ForeignKeyMissing { .. } | Self::ForeignKeyReferenced { .. } => "23503",
+            Self::NoMatchingUniqueKey { .. } => "42830",
+            Self::IncompatibleForeignKey { .. } => "42804",
+            Self::DependentObjects { .. } => "2BP01",
+            Self::DuplicateConstraint { .. } => "42710",
+            Self::UndefinedConstraint { .. } | Self::UndefinedIndex { .. } => "42704",
             Self::InvalidTextRepresentation { .. } => "22P02",
             Self::InvalidDatetimeFormat { .. } => "22007",
             Self::DatetimeFieldOverflow { .. } => "22008",
@@ -131,7 +155,32 @@ impl EngineError {
     /// PostgreSQL's DETAIL line, where there is one.
     pub fn detail(&self) -> Option<&str> {
         match self {
-            Self::UniqueViolation { detail, .. } => detail.as_deref(),
+            Self::UniqueViolation { detail, .. }
+            | Self::CheckViolation { detail, .. }
+            | Self::ForeignKeyMissing { detail, .. }
+            | Self::ForeignKeyReferenced { detail, .. } => detail.as_deref(),
+            Self::IncompatibleForeignKey { detail, .. } | Self::DependentObjects { detail, .. } => Some(detail),
+            _ => None,
+        }
+    }
+
+    /// PostgreSQL's HINT line, where there is one.
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            Self::DependentObjects { .. } => Some("Use DROP ... CASCADE to drop the dependent objects too."),
+            _ => None,
+        }
+    }
+
+    /// The table and constraint an integrity violation names (ErrorResponse fields `t` and
+    /// `n`, which drivers expose, e.g. psycopg's `diag.constraint_name`).
+    pub fn constraint(&self) -> Option<(&str, &str)> {
+        match self {
+            Self::UniqueViolation { table, constraint, .. }
+            | Self::CheckViolation { table, constraint, .. }
+            | Self::CheckViolatedByExistingRow { table, constraint }
+            | Self::ForeignKeyMissing { table, constraint, .. }
+            | Self::ForeignKeyReferenced { table, constraint, .. } => Some((table, constraint)),
             _ => None,
         }
     }

@@ -125,7 +125,7 @@ pub(crate) fn table_def(spec: &ReplicaTableSpec, id: crate::catalog::TableId) ->
         columns.push(validity(VALID_FROM, true));
         columns.push(validity(VALID_TO, false));
     }
-    Ok(TableDef { id, name: spec.name.clone(), columns, primary_key, unique: Vec::new(), replica: Some(spec.def.clone()) })
+    Ok(TableDef { id, name: spec.name.clone(), columns, primary_key, unique: Vec::new(), replica: Some(spec.def.clone()), ..Default::default() })
 }
 
 /// Index DDL for a new replica table: the one-current-version guarantee (temporal), or a plain

@@ -27,6 +27,7 @@ use crate::copy::{CopyChunk, CopyFormat, CopyIn};
 use crate::describe::{self, Description};
 use crate::error::{EngineError, Result};
 use crate::naming;
+use crate::notice::Notice;
 use crate::oltp::writer::{DdlOp, SessionId, WriteOp};
 use crate::oltp::{ResultShape, SqliteStatement};
 use crate::output::{CommandTag, Output, RowStream};
@@ -103,7 +104,9 @@ const DEFAULT_SETTINGS: &[(&str, &str)] = &[
     ("IntervalStyle", "postgres"),
     ("is_superuser", "on"),
     ("lock_timeout", "0"),
+    ("max_function_args", "100"),
     ("max_identifier_length", "63"),
+    ("max_index_keys", "32"),
     ("rhei.consistency", "strong"),
     ("rhei.route", "auto"),
     ("search_path", "\"$user\", public"),
@@ -133,6 +136,8 @@ pub struct Session {
     changed: BTreeMap<String, String>,
     tz_offset_secs: i32,
     read_only_user: bool,
+    /// Notices of the statements run since the front end last took them.
+    notices: Vec<Notice>,
 }
 
 impl Drop for Session {
@@ -259,7 +264,18 @@ impl Session {
             changed,
             tz_offset_secs: 0,
             read_only_user: false,
+            notices: Vec::new(),
         }
+    }
+
+    /// The notices raised since the last call, as far as `client_min_messages` lets them reach
+    /// the client.
+    pub fn take_notices(&mut self) -> Vec<Notice> {
+        if self.notices.is_empty() {
+            return Vec::new();
+        }
+        let min = self.setting("client_min_messages").unwrap_or("notice").to_string();
+        std::mem::take(&mut self.notices).into_iter().filter(|n| n.level.reaches(&min)).collect()
     }
 
     /// This session's id (unique within the engine).
@@ -325,7 +341,8 @@ impl Session {
             crate::temporal::AS_OF_SETTING if !crate::temporal::is_valid_as_of(value) => {
                 return Err(EngineError::InvalidParameterValue { name: key, value: value.to_string() });
             }
-            "server_version" | "server_version_num" | "server_encoding" | "integer_datetimes" | "max_identifier_length" => {
+            "server_version" | "server_version_num" | "server_encoding" | "integer_datetimes" | "max_identifier_length"
+            | "max_index_keys" | "max_function_args" => {
                 return Err(EngineError::InvalidParameterValue { name: key, value: value.to_string() });
             }
             _ => {}
@@ -341,6 +358,20 @@ impl Session {
             _ => DEFAULT_SETTINGS.iter().find(|(k, _)| *k == key).map_or("", |(_, v)| *v),
         };
         self.set(key, default)
+    }
+
+    /// A parameter sent as text, read as `target` with PostgreSQL's input rules in this
+    /// session's time zone (see [`crate::value::parameter_from_text`]).
+    ///
+    /// # Errors
+    /// The input error PostgreSQL gives for the text.
+    pub fn parameter_from_text(&self, text: &str, target: &DataType) -> Result<ScalarValue> {
+        crate::value::parameter_from_text(text, target, self.tz_offset_secs)
+    }
+
+    /// The session time zone's offset east of UTC (`SET TimeZone`), for showing timestamptz.
+    pub fn tz_offset_secs(&self) -> i32 {
+        self.tz_offset_secs
     }
 
     fn opts(&self) -> TranslateOptions {
@@ -656,31 +687,24 @@ impl Session {
                 };
                 self.ddl(op, "ALTER TABLE").await
             }
-            Statement::Drop { object_type, if_exists, names, .. } => {
+            Statement::Drop { object_type, if_exists, names, cascade, .. } => {
                 self.check_writable("DROP")?;
                 match object_type {
                     ObjectType::Table => {
                         let names = names.iter().map(table_name).collect::<Result<Vec<_>>>()?;
-                        self.ddl(DdlOp::DropTables { names, if_exists: *if_exists }, "DROP TABLE").await
+                        self.ddl(DdlOp::DropTables { names, if_exists: *if_exists, cascade: *cascade }, "DROP TABLE").await
                     }
                     ObjectType::Index => {
-                        let mut sql = String::new();
-                        for name in names {
-                            sql.push_str(&format!(
-                                "DROP INDEX {}{};",
-                                if *if_exists { "IF EXISTS " } else { "" },
-                                quote_ident(&table_name(name)?)
-                            ));
-                        }
-                        self.ddl(DdlOp::Index { sql }, "DROP INDEX").await
+                        let names = names.iter().map(table_name).collect::<Result<Vec<_>>>()?;
+                        self.ddl(DdlOp::DropIndexes { names, if_exists: *if_exists }, "DROP INDEX").await
                     }
                     other => Err(EngineError::unsupported(format!("DROP {other}"))),
                 }
             }
             Statement::CreateIndex(index) => {
                 self.check_writable("CREATE INDEX")?;
-                let sql = create_index_sql(index)?;
-                self.ddl(DdlOp::Index { sql }, "CREATE INDEX").await
+                let (table, def) = index_def(index, &self.engine.catalog())?;
+                self.ddl(DdlOp::CreateIndex { table, index: def, if_not_exists: index.if_not_exists }, "CREATE INDEX").await
             }
             Statement::Truncate(truncate) => {
                 self.check_writable("TRUNCATE TABLE")?;
@@ -707,7 +731,16 @@ impl Session {
                 match &reset.reset {
                     Reset::ALL => {
                         for (name, _) in DEFAULT_SETTINGS {
-                            if !matches!(*name, "server_version" | "server_version_num" | "server_encoding" | "integer_datetimes" | "max_identifier_length") {
+                            if !matches!(
+                                *name,
+                                "server_version"
+                                    | "server_version_num"
+                                    | "server_encoding"
+                                    | "integer_datetimes"
+                                    | "max_identifier_length"
+                                    | "max_index_keys"
+                                    | "max_function_args"
+                            ) {
                                 self.reset(name)?;
                             }
                         }
@@ -985,7 +1018,8 @@ impl Session {
     }
 
     async fn ddl(&mut self, op: DdlOp, tag: &'static str) -> Result<Output> {
-        self.engine.writer.run(self.id, self.txn.is_some(), WriteOp::Ddl(op)).await?;
+        let done = self.engine.writer.run(self.id, self.txn.is_some(), WriteOp::Ddl(op)).await?;
+        self.notices.extend(done.notices);
         if self.txn.is_none() {
             self.engine.sync.request();
         }
@@ -995,6 +1029,7 @@ impl Session {
     async fn begin(&mut self, modes: &[TransactionMode]) -> Result<Output> {
         if self.txn.is_some() {
             // PostgreSQL only warns here.
+            self.notices.push(Notice::warning("25001", "there is already a transaction in progress"));
             return Ok(Output::Command(CommandTag::new("BEGIN")));
         }
         let read_only = modes.iter().any(|m| matches!(m, TransactionMode::AccessMode(TransactionAccessMode::ReadOnly)));
@@ -1005,6 +1040,7 @@ impl Session {
 
     async fn commit(&mut self) -> Result<Output> {
         let Some(txn) = self.txn.take() else {
+            self.notices.push(Notice::warning("25P01", "there is no transaction in progress"));
             return Ok(Output::Command(CommandTag::new("COMMIT")));
         };
         if txn.failed {
@@ -1019,6 +1055,8 @@ impl Session {
     async fn rollback(&mut self) -> Result<Output> {
         if self.txn.take().is_some() {
             self.engine.writer.run(self.id, true, WriteOp::Rollback).await?;
+        } else {
+            self.notices.push(Notice::warning("25P01", "there is no transaction in progress"));
         }
         Ok(Output::Command(CommandTag::new("ROLLBACK")))
     }
@@ -1208,35 +1246,28 @@ fn returning_shape(items: &[SelectItem], def: &TableDef) -> ResultShape {
     shape
 }
 
-fn create_index_sql(index: &datafusion::sql::sqlparser::ast::CreateIndex) -> Result<String> {
+/// The catalog entry of a CREATE INDEX (its name empty when PostgreSQL would choose one) and
+/// the table it indexes.
+fn index_def(index: &datafusion::sql::sqlparser::ast::CreateIndex, catalog: &crate::catalog::Catalog) -> Result<(String, crate::catalog::IndexDef)> {
     let table = table_name(&index.table_name)?;
+    let def = catalog.require(&table)?;
     let name = match &index.name {
         Some(name) => table_name(name)?,
-        None => {
-            let cols: Vec<String> = index.columns.iter().map(|c| c.column.expr.to_string()).collect();
-            format!("{table}_{}_idx", cols.join("_"))
-        }
+        None => String::new(),
     };
-    let mut cols = Vec::with_capacity(index.columns.len());
+    let mut columns = Vec::with_capacity(index.columns.len());
+    let mut descending = Vec::with_capacity(index.columns.len());
     for c in &index.columns {
-        let col = match &c.column.expr {
-            Expr::Identifier(ident) => quote_ident(&normalize_ident(ident)),
+        let column = match &c.column.expr {
+            Expr::Identifier(ident) => normalize_ident(ident),
             other => return Err(EngineError::unsupported(format!("index on expression {other}"))),
         };
-        let dir = match c.column.options.asc {
-            Some(false) => " DESC",
-            _ => "",
-        };
-        cols.push(format!("{col}{dir}"));
+        columns.push(
+            def.column_index(&column).ok_or_else(|| EngineError::UndefinedColumn { column, table: Some(table.clone()) })?,
+        );
+        descending.push(c.column.options.asc == Some(false));
     }
-    Ok(format!(
-        "CREATE {}INDEX {}{} ON {} ({})",
-        if index.unique { "UNIQUE " } else { "" },
-        if index.if_not_exists { "IF NOT EXISTS " } else { "" },
-        quote_ident(&name),
-        quote_ident(&table),
-        cols.join(", ")
-    ))
+    Ok((table, crate::catalog::IndexDef { name, columns, descending, is_unique: index.unique }))
 }
 
 #[cfg(test)]

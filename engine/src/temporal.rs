@@ -301,6 +301,7 @@ mod tests {
                 primary_key: vec![],
                 unique: vec![],
                 replica: Some(ReplicaDef { upstream: "public.t".into(), key: vec![0], temporal: true, key_unique: true, dropped: Vec::new() }),
+                ..Default::default()
             },
             TableDef {
                 id: TableId(2),
@@ -309,6 +310,7 @@ mod tests {
                 primary_key: vec![0],
                 unique: vec![],
                 replica: None,
+                ..Default::default()
             },
         ])
     }

@@ -311,3 +311,61 @@ mod tests {
         assert_eq!(format_float8(100.0), "100");
     }
 }
+
+/// The column type whose PostgreSQL input rules read a parameter of Arrow type `ty` (the type
+/// Describe inferred for it).
+fn input_type(ty: &arrow::datatypes::DataType) -> Option<crate::catalog::PgType> {
+    use crate::catalog::PgType as P;
+    use arrow::datatypes::DataType as D;
+    Some(match ty {
+        D::Int16 => P::Int2,
+        D::Int32 => P::Int4,
+        D::Int64 => P::Int8,
+        D::Float32 => P::Float4,
+        D::Float64 => P::Float8,
+        D::Decimal128(p, s) => P::Numeric { precision: Some(*p), scale: Some(*s) },
+        D::Utf8 | D::LargeUtf8 | D::Utf8View => P::Text,
+        D::Boolean => P::Bool,
+        D::Date32 => P::Date,
+        D::Timestamp(_, None) => P::Timestamp,
+        D::Timestamp(_, Some(_)) => P::Timestamptz,
+        D::Binary | D::LargeBinary | D::BinaryView => P::Bytea,
+        _ => return None,
+    })
+}
+
+/// A parameter sent as PostgreSQL text, read as a value of Arrow type `target` with
+/// PostgreSQL's input rules (the same ones INSERT applies), in a session whose TimeZone is
+/// `tz_offset_secs` east of UTC. A target rhei has no input rules for keeps the text.
+///
+/// # Errors
+/// The input error PostgreSQL gives for the text (22P02, 22003, 22007, 22008).
+pub fn parameter_from_text(
+    text: &str,
+    target: &arrow::datatypes::DataType,
+    tz_offset_secs: i32,
+) -> crate::error::Result<datafusion::common::ScalarValue> {
+    use arrow::datatypes::DataType as D;
+    use datafusion::common::ScalarValue as S;
+    use rusqlite::types::Value as V;
+    let Some(ty) = input_type(target) else { return Ok(S::Utf8(Some(text.to_string()))) };
+    let stored = crate::oltp::functions::storage_value_in(ty, text, tz_offset_secs)?;
+    let bad = || crate::error::EngineError::InvalidTextRepresentation { type_name: ty.pg_name(), value: text.to_string() };
+    Ok(match (stored, target) {
+        (V::Null, other) => S::try_from(other).map_err(|_| bad())?,
+        (V::Integer(i), D::Int16) => S::Int16(Some(i16::try_from(i).map_err(|_| bad())?)),
+        (V::Integer(i), D::Int32) => S::Int32(Some(i32::try_from(i).map_err(|_| bad())?)),
+        (V::Integer(i), D::Int64) => S::Int64(Some(i)),
+        (V::Integer(i), D::Boolean) => S::Boolean(Some(i != 0)),
+        (V::Integer(i), D::Date32) => S::Date32(Some(i32::try_from(i).map_err(|_| bad())?)),
+        (V::Integer(i), D::Timestamp(_, zone)) => S::TimestampMicrosecond(Some(i), zone.clone()),
+        (V::Real(f), D::Float32) => S::Float32(Some(f as f32)),
+        (V::Real(f), D::Float64) => S::Float64(Some(f)),
+        (V::Integer(i), D::Float32) => S::Float32(Some(i as f32)),
+        (V::Integer(i), D::Float64) => S::Float64(Some(i as f64)),
+        (V::Text(t), D::Decimal128(p, s)) => S::Decimal128(Some(parse_decimal(&t, *s).ok_or_else(bad)?), *p, *s),
+        (V::Text(t), _) => S::Utf8(Some(t)),
+        (V::Blob(b), _) => S::Binary(Some(b)),
+        _ => return Err(bad()),
+    })
+}

@@ -8,6 +8,12 @@ use rhei_engine::EngineError;
 pub fn error_info(err: &EngineError) -> ErrorInfo {
     let mut info = ErrorInfo::new("ERROR".to_owned(), err.sqlstate().to_owned(), err.to_string());
     info.detail = err.detail().map(str::to_owned);
+    info.hint = err.hint().map(str::to_owned);
+    if let Some((table, constraint)) = err.constraint() {
+        info.schema = Some("public".to_owned());
+        info.table = Some(table.to_owned());
+        info.constraint = Some(constraint.to_owned());
+    }
     info.position = err.position().map(|p| p.to_string());
     info
 }

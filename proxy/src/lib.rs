@@ -6,7 +6,10 @@
 mod auth;
 mod cancel;
 mod catalog;
+mod encode;
 mod error;
+mod frames;
+mod params;
 mod server;
 mod session;
 mod types;

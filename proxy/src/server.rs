@@ -4,7 +4,11 @@
 
 use std::sync::Arc;
 
-use pgwire::api::{ConnectionManager, PgWireServerHandlers, RandomPidSecretKeyGenerator};
+use futures::StreamExt;
+use pgwire::api::{ClientInfo, ConnectionManager, PgWireConnectionState, RandomPidSecretKeyGenerator};
+use pgwire::messages::PgWireFrontendMessage;
+use pgwire::tokio::server::{negotiate_tls, process_error, process_message};
+use tokio_util::codec::{Framed, FramedParts};
 use rhei_config::ServerConfig;
 use rhei_engine::HtapEngine;
 use tokio::net::TcpListener;
@@ -13,35 +17,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::Auth;
 use crate::cancel::Cancels;
+use crate::frames::FrameGuard;
 use crate::session::Connection;
 
-/// The handlers pgwire asks for, all backed by one connection's state.
-struct Handlers {
-    connection: Arc<Connection>,
-    cancel: Arc<Cancels>,
-}
-
-impl PgWireServerHandlers for Handlers {
-    fn simple_query_handler(&self) -> Arc<impl pgwire::api::query::SimpleQueryHandler> {
-        self.connection.clone()
-    }
-
-    fn extended_query_handler(&self) -> Arc<impl pgwire::api::query::ExtendedQueryHandler> {
-        self.connection.clone()
-    }
-
-    fn startup_handler(&self) -> Arc<impl pgwire::api::auth::StartupHandler> {
-        self.connection.clone()
-    }
-
-    fn copy_handler(&self) -> Arc<impl pgwire::api::copy::CopyHandler> {
-        self.connection.clone()
-    }
-
-    fn cancel_handler(&self) -> Arc<impl pgwire::api::cancel::CancelHandler> {
-        self.cancel.clone()
-    }
-}
+/// How long a client has to finish startup and authentication (PostgreSQL's
+/// `authentication_timeout` defaults to one minute).
+const STARTUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Serves PostgreSQL clients on `listener` until `shutdown` is cancelled.
 ///
@@ -79,13 +60,13 @@ pub async fn serve(
         };
         let _ = socket.set_nodelay(true);
         let connection = Connection::new(&engine, auth.clone(), manager.clone(), pids.clone(), cancel.clone());
-        let handlers = Handlers { connection, cancel: cancel.clone() };
+        let cancel = cancel.clone();
         let tls = tls.clone();
         let shutdown = shutdown.clone();
         tokio::spawn(async move {
             tokio::select! {
                 () = shutdown.cancelled() => {}
-                result = pgwire::tokio::process_socket(socket, tls, handlers) => {
+                result = serve_connection(socket, tls, connection, cancel) => {
                     if let Err(e) = result {
                         tracing::debug!("connection from {peer} ended: {e}");
                     }
@@ -93,5 +74,81 @@ pub async fn serve(
             }
             drop(permit);
         });
+    }
+}
+
+/// One client connection: TLS negotiation, then every message through the [`FrameGuard`] and
+/// pgwire's dispatch to the handlers, until the client leaves or sends something malformed.
+/// (pgwire's own `process_socket` does the same without the guard.)
+async fn serve_connection(
+    socket: tokio::net::TcpStream,
+    tls: Option<pgwire::tokio::TlsAcceptor>,
+    connection: Arc<Connection>,
+    cancel: Arc<Cancels>,
+) -> std::io::Result<()> {
+    let startup_deadline = tokio::time::sleep(STARTUP_TIMEOUT);
+    tokio::pin!(startup_deadline);
+    let negotiated = tokio::select! {
+        () = &mut startup_deadline => return Ok(()),
+        negotiated = negotiate_tls::<Arc<crate::session::ParsedStatement>>(socket, tls) => negotiated?,
+    };
+    let Some(framed) = negotiated else { return Ok(()) };
+    let old = framed.into_parts();
+    let mut guard = FrameGuard::new(old.io);
+    // Bytes pgwire read while negotiating are checked before the rest of the stream; the
+    // well-formed ones before a malformed message are still served.
+    let mut read_buf = old.read_buf;
+    if let Err(bad) = guard.inspect(&read_buf) {
+        read_buf.truncate(bad.valid_prefix);
+        guard.fail_next_read(bad.error);
+    }
+    let mut parts = FramedParts::new(guard, old.codec);
+    parts.read_buf = read_buf;
+    parts.write_buf = old.write_buf;
+    let mut socket = Framed::from_parts(parts);
+    socket.set_state(PgWireConnectionState::AwaitingStartup);
+
+    loop {
+        let starting = matches!(
+            socket.state(),
+            PgWireConnectionState::AwaitingStartup | PgWireConnectionState::AuthenticationInProgress
+        );
+        let message = if starting {
+            tokio::select! {
+                () = &mut startup_deadline => None,
+                message = socket.next() => message,
+            }
+        } else {
+            socket.next().await
+        };
+        let message = match message {
+            Some(Ok(message)) => message,
+            Some(Err(e)) => {
+                tracing::debug!("closing a connection after malformed input: {e}");
+                return Ok(());
+            }
+            None => return Ok(()),
+        };
+        // Terminate ends the connection (asyncpg waits for the server to close it).
+        if matches!(message, PgWireFrontendMessage::Terminate(_)) {
+            return Ok(());
+        }
+        let is_extended = match socket.state() {
+            PgWireConnectionState::CopyInProgress(is_extended) => is_extended,
+            _ => message.is_extended_query(),
+        };
+        let result = process_message(
+            message,
+            &mut socket,
+            connection.clone(),
+            connection.clone(),
+            connection.clone(),
+            connection.clone(),
+            cancel.clone(),
+        )
+        .await;
+        if let Err(e) = result {
+            process_error(&mut socket, e, is_extended).await?;
+        }
     }
 }

@@ -237,6 +237,19 @@ impl Connection {
     }
 }
 
+/// Sends the session's pending notices (NoticeResponse), ahead of the statement's result.
+async fn send_notices<C>(client: &mut C, session: &mut Session) -> PgWireResult<()>
+where
+    C: Sink<PgWireBackendMessage> + Unpin + Send,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    for notice in session.take_notices() {
+        let info = ErrorInfo::new(notice.level.as_str().to_owned(), notice.code.to_owned(), notice.message);
+        client.feed(PgWireBackendMessage::NoticeResponse(info.into())).await?;
+    }
+    Ok(())
+}
+
 /// The command tag and transaction transition of one statement's result.
 fn command_response(tag: &rhei_engine::CommandTag, before: TransactionStatus, after: TransactionStatus) -> Response {
     let wire_tag = match (tag.command, tag.rows) {
@@ -360,7 +373,8 @@ async fn run(
             } else {
                 rows
             };
-            let mut response = QueryResponse::new(fields.clone(), types::data_rows(rows, fields, described));
+            let tz = session.tz_offset_secs();
+            let mut response = QueryResponse::new(fields.clone(), types::data_rows(rows, fields, described, tz));
             if command != "SELECT" {
                 response.set_command_tag(if command == "INSERT" { "INSERT 0" } else { command });
             }
@@ -397,7 +411,9 @@ impl SimpleQueryHandler for Connection {
                 }
                 continue;
             }
-            match run(self, &mut session, &conn, prepared, &[], &Format::UnifiedText, None, i != last).await {
+            let result = run(self, &mut session, &conn, prepared, &[], &Format::UnifiedText, None, i != last).await;
+            send_notices(client, &mut session).await?;
+            match result {
                 Ok(response) => responses.push(response),
                 Err(e) => {
                     responses.push(Response::Error(Box::new(error_info(&e))));
@@ -458,6 +474,32 @@ impl ExtendedQueryHandler for Connection {
         self.parser.clone()
     }
 
+    /// pgwire answers Describe of a statement that has parameters but returns no rows with an
+    /// empty RowDescription; PostgreSQL sends NoData, and JDBC takes the empty RowDescription
+    /// to mean the statement returns rows (its batch then counts 0 rows per INSERT). So the
+    /// statement case sends ParameterDescription itself and then NoData or RowDescription.
+    async fn on_describe<C>(&self, client: &mut C, message: pgwire::messages::extendedquery::Describe) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if message.target_type != pgwire::messages::extendedquery::TARGET_TYPE_BYTE_STATEMENT {
+            return self._on_describe(client, message).await;
+        }
+        let name = message.name.as_deref().unwrap_or(pgwire::api::DEFAULT_NAME);
+        let Some(statement) = client.portal_store().get_statement(name) else {
+            return Err(PgWireError::StatementNotFound(name.to_owned()));
+        };
+        let described = self.do_describe_statement(client, &statement).await?;
+        let oids = described.parameters.iter().map(Type::oid).collect();
+        client
+            .send(PgWireBackendMessage::ParameterDescription(pgwire::messages::data::ParameterDescription::new(oids)))
+            .await?;
+        pgwire::api::query::send_describe_response(client, &DescribePortalResponse::new(described.fields)).await
+    }
+
     async fn do_describe_statement<C>(
         &self,
         _client: &mut C,
@@ -508,16 +550,16 @@ impl ExtendedQueryHandler for Connection {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let statement = &portal.statement.statement;
-        let params = types::decode_params(portal, &statement.description.params)?;
         let mut session = self.session.lock().await;
+        let params = crate::params::decode_params(&session, portal, &statement.description.params)?;
         let described = statement.description.columns.clone();
         if let Some(result) = connection_command(client.portal_store(), &session, &statement.prepared) {
             return result.map_err(PgWireError::UserError);
         }
         let conn = ConnectionInfo::of(&*client);
-        run(self, &mut session, &conn, &statement.prepared, &params, &portal.result_column_format, described, false)
-            .await
-            .map_err(|e| to_pgwire(&e))
+        let result = run(self, &mut session, &conn, &statement.prepared, &params, &portal.result_column_format, described, false).await;
+        send_notices(client, &mut session).await?;
+        result.map_err(|e| to_pgwire(&e))
     }
 }
 

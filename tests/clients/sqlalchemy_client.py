@@ -28,8 +28,7 @@ class Customer(Base):
 class Order(Base):
     __tablename__ = "sa_orders"
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    # KNOWN GAP: rhei refuses FOREIGN KEY constraints (0A000), so the reference is not declared.
-    customer_id: Mapped[int] = mapped_column(nullable=False)
+    customer_id: Mapped[int] = mapped_column(sa.ForeignKey("sa_customers.id", ondelete="CASCADE"), nullable=False)
     item: Mapped[str]
     amount: Mapped[Decimal] = mapped_column(Numeric(10, 2))
     shipped: Mapped[bool | None]
@@ -87,6 +86,14 @@ def main():
         except sa.exc.IntegrityError as e:
             check(e.orig.sqlstate, "23505", "duplicate key SQLSTATE")
             session.rollback()
+        session.add(Order(id=9, customer_id=99, item="orphan", amount=Decimal("1.00")))
+        try:
+            session.commit()
+            raise AssertionError("order for a missing customer accepted")
+        except sa.exc.IntegrityError as e:
+            check(e.orig.sqlstate, "23503", "foreign key SQLSTATE")
+            check(e.orig.diag.constraint_name, "sa_orders_customer_id_fkey", "foreign key constraint name")
+            session.rollback()
         try:
             session.execute(sa.text("SELECT * FROM sa_no_such_table"))
             raise AssertionError("undefined table accepted")
@@ -113,14 +120,18 @@ def main():
     pk = insp.get_pk_constraint("sa_orders")
     check(pk["constrained_columns"], ["id"], "get_pk_constraint columns")
     check(pk["name"], "sa_orders_pkey", "get_pk_constraint name")
-    # KNOWN GAP: indexes made by CREATE INDEX (sa_orders_item_idx) are not in rhei's catalog,
-    # so get_indexes("sa_orders") is checked only through the UNIQUE constraint's index below.
+    order_indexes = insp.get_indexes("sa_orders")
+    check([(i["name"], i["column_names"], i["unique"]) for i in order_indexes], [("sa_orders_item_idx", ["item"], False)],
+          "get_indexes (CREATE INDEX)")
     indexes = insp.get_indexes("sa_customers")
     check([(i["name"], i["column_names"], i["unique"]) for i in indexes], [("sa_customers_name_key", ["name"], True)], "get_indexes")
     uniques = insp.get_unique_constraints("sa_customers")
     check([(u["name"], u["column_names"]) for u in uniques], [("sa_customers_name_key", ["name"])], "get_unique_constraints")
-    check(insp.get_foreign_keys("sa_orders"), [], "get_foreign_keys (rhei has none)")
-    check(insp.get_foreign_keys("sa_customers"), [], "get_foreign_keys")
+    fks = insp.get_foreign_keys("sa_orders")
+    check([(f["name"], f["constrained_columns"], f["referred_table"], f["referred_columns"], f["options"].get("ondelete"))
+           for f in fks],
+          [("sa_orders_customer_id_fkey", ["customer_id"], "sa_customers", ["id"], "CASCADE")], "get_foreign_keys")
+    check(insp.get_foreign_keys("sa_customers"), [], "get_foreign_keys (none)")
 
     # Reflection: the table as rhei's catalog describes it.
     orders = sa.Table("sa_orders", sa.MetaData(), autoload_with=engine)

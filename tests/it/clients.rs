@@ -1,5 +1,5 @@
 //! Client libraries no one here wrote, against a running server: psycopg 3, psycopg2, asyncpg,
-//! SQLAlchemy 2 (ORM and `inspect()`), pandas and node-postgres. Each script in
+//! SQLAlchemy 2 (ORM and `inspect()`), pandas, node-postgres and the PostgreSQL JDBC driver. Each script in
 //! `tests/clients/` creates its own table, writes with parameters, reads back checking values
 //! and the host language's types, aggregates, rolls back a transaction and checks SQLSTATEs; it
 //! exits non-zero on the first wrong answer.
@@ -85,4 +85,16 @@ async fn node_postgres() {
         "node-postgres is not installed: run `npm ci` in tests/clients/node (or run .ci/run)"
     );
     run_client(&server, "node", &["node/pg_client.js"], hint).await;
+}
+
+/// Debian's PostgreSQL JDBC driver (`libpostgresql-jdbc-java`), run by Java's single-file
+/// source launcher: no build step, no Maven.
+const JDBC_JAR: &str = "/usr/share/java/postgresql.jar";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jdbc_metadata_and_queries() {
+    let server = Server::start().await;
+    let hint = "a JDK (java 11 or newer) and Debian's libpostgresql-jdbc-java (or run .ci/run)";
+    assert!(Path::new(JDBC_JAR).is_file(), "{JDBC_JAR} is missing: install {hint}");
+    run_client(&server, "java", &["-cp", JDBC_JAR, "jdbc/JdbcClient.java"], hint).await;
 }

@@ -2,6 +2,7 @@
 //! PostgreSQL clients (tokio-postgres, psql, and the client libraries in `clients`).
 
 mod auth;
+mod bad_input;
 mod common;
 mod corpus;
 mod clients;

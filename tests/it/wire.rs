@@ -375,3 +375,35 @@ async fn floats_print_as_postgres_prints_them() {
     let row = client.query_one("SELECT d FROM f WHERE id = $1", &[&2i32]).await.unwrap();
     assert_eq!(row.get::<_, f64>(0), 1.5, "binary results keep the float encoding");
 }
+
+/// NOTICE and WARNING messages reach the client beside the statement's result, as PostgreSQL
+/// sends them, and `client_min_messages` filters them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notices_reach_the_client() {
+    use futures::StreamExt;
+    let server = Server::start().await;
+    let conninfo = format!("host={} port={} user=rhei dbname=rhei", server.addr.ip(), server.addr.port());
+    let (client, mut connection) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls).await.expect("connect");
+    let (tx, mut notices) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
+        while let Some(Ok(message)) = messages.next().await {
+            if let tokio_postgres::AsyncMessage::Notice(notice) = message {
+                let _ = tx.send((notice.severity().to_string(), notice.code().code().to_string(), notice.message().to_string()));
+            }
+        }
+    });
+    let mut next = async || tokio::time::timeout(std::time::Duration::from_secs(5), notices.recv()).await.expect("a notice").expect("open");
+    client.batch_execute("DROP TABLE IF EXISTS no_such_table").await.unwrap();
+    assert_eq!(next().await, ("NOTICE".into(), "00000".into(), "table \"no_such_table\" does not exist, skipping".into()));
+    client.batch_execute("CREATE TABLE n (id int PRIMARY KEY)").await.unwrap();
+    client.batch_execute("CREATE TABLE IF NOT EXISTS n (id int PRIMARY KEY)").await.unwrap();
+    assert_eq!(next().await, ("NOTICE".into(), "42P07".into(), "relation \"n\" already exists, skipping".into()));
+    client.batch_execute("BEGIN; BEGIN").await.unwrap();
+    assert_eq!(next().await, ("WARNING".into(), "25001".into(), "there is already a transaction in progress".into()));
+    client.batch_execute("COMMIT; COMMIT").await.unwrap();
+    assert_eq!(next().await, ("WARNING".into(), "25P01".into(), "there is no transaction in progress".into()));
+    // Below client_min_messages nothing is sent: the next notice is the warning after it.
+    client.batch_execute("SET client_min_messages = warning; DROP TABLE IF EXISTS no_such_table; ROLLBACK").await.unwrap();
+    assert_eq!(next().await.1, "25P01");
+}

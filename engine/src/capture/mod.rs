@@ -103,6 +103,7 @@ mod tests {
             primary_key: vec![0],
             unique: vec![],
             replica: None,
+            ..Default::default()
         }
     }
 

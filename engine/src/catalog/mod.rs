@@ -16,7 +16,7 @@ use crate::error::{EngineError, Result};
 pub use types::{DeclaredType, PgType};
 
 /// Stable identifier of a table; survives renames. Used as the change log's table key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct TableId(pub i64);
 
 /// One column as declared.
@@ -31,7 +31,7 @@ pub struct ColumnDef {
 }
 
 /// One user table as declared.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TableDef {
     pub id: TableId,
     pub name: String,
@@ -43,6 +43,90 @@ pub struct TableDef {
     /// Set for a table rhei follows from an upstream database (sidecar mode).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replica: Option<ReplicaDef>,
+    /// CHECK constraints, in creation order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CheckDef>,
+    /// FOREIGN KEY constraints this table declares (it is the referencing side).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub foreign_keys: Vec<ForeignKeyDef>,
+    /// Indexes made by CREATE INDEX (not the ones behind PRIMARY KEY and UNIQUE).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub indexes: Vec<IndexDef>,
+}
+
+/// A CHECK constraint: a boolean expression every row must not make false.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckDef {
+    pub name: String,
+    /// The expression as written (PostgreSQL SQL), for catalogs and for re-translation.
+    pub expr: String,
+}
+
+/// What a FOREIGN KEY does to referencing rows when the referenced row is deleted or its key
+/// updated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReferentialAction {
+    NoAction,
+    Restrict,
+    Cascade,
+    SetNull,
+    SetDefault,
+}
+
+impl ReferentialAction {
+    /// `pg_constraint.confdeltype` / `confupdtype`.
+    pub fn code(self) -> char {
+        match self {
+            Self::NoAction => 'a',
+            Self::Restrict => 'r',
+            Self::Cascade => 'c',
+            Self::SetNull => 'n',
+            Self::SetDefault => 'd',
+        }
+    }
+
+    /// As `pg_get_constraintdef` and DDL write it.
+    pub fn sql(self) -> &'static str {
+        match self {
+            Self::NoAction => "NO ACTION",
+            Self::Restrict => "RESTRICT",
+            Self::Cascade => "CASCADE",
+            Self::SetNull => "SET NULL",
+            Self::SetDefault => "SET DEFAULT",
+        }
+    }
+}
+
+/// A FOREIGN KEY constraint (MATCH SIMPLE: a row with any key column NULL references nothing).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForeignKeyDef {
+    pub name: String,
+    /// Positions of the referencing columns in this table.
+    pub columns: Vec<usize>,
+    /// The referenced table, by id so renames do not break the reference.
+    pub references: TableId,
+    /// Positions of the referenced columns in the referenced table (its primary key or a
+    /// UNIQUE constraint).
+    pub ref_columns: Vec<usize>,
+    pub on_delete: ReferentialAction,
+    pub on_update: ReferentialAction,
+    /// Declared DEFERRABLE / INITIALLY DEFERRED; kept for the catalogs. rhei checks every
+    /// foreign key when each row changes (see `translate::constraints`).
+    #[serde(default)]
+    pub deferrable: bool,
+    #[serde(default)]
+    pub initially_deferred: bool,
+}
+
+/// An index made by CREATE INDEX on plain columns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexDef {
+    pub name: String,
+    /// Positions of the indexed columns, in key order.
+    pub columns: Vec<usize>,
+    /// Per key column: whether it is sorted descending.
+    pub descending: Vec<bool>,
+    pub is_unique: bool,
 }
 
 /// How a replica table follows its upstream table.

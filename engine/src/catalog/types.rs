@@ -181,6 +181,43 @@ impl PgType {
         }
     }
 
+    /// The type [`PgType::pg_name`] names (the inverse, for types carried in Arrow field
+    /// metadata); `None` for any other text.
+    pub fn from_pg_name(name: &str) -> Option<Self> {
+        let with_arg = |prefix: &str| name.strip_prefix(prefix).and_then(|r| r.strip_prefix('(')).and_then(|r| r.strip_suffix(')'));
+        Some(match name {
+            "smallint" => Self::Int2,
+            "integer" => Self::Int4,
+            "bigint" => Self::Int8,
+            "real" => Self::Float4,
+            "double precision" => Self::Float8,
+            "numeric" => Self::Numeric { precision: None, scale: None },
+            "text" => Self::Text,
+            "character varying" => Self::Varchar(None),
+            "bpchar" => Self::Bpchar(None),
+            "boolean" => Self::Bool,
+            "date" => Self::Date,
+            "timestamp without time zone" => Self::Timestamp,
+            "timestamp with time zone" => Self::Timestamptz,
+            "bytea" => Self::Bytea,
+            "uuid" => Self::Uuid,
+            "json" => Self::Json,
+            "jsonb" => Self::Jsonb,
+            _ => {
+                if let Some(args) = with_arg("numeric") {
+                    let (p, s) = args.split_once(',')?;
+                    Self::Numeric { precision: Some(p.trim().parse().ok()?), scale: Some(s.trim().parse().ok()?) }
+                } else if let Some(n) = with_arg("character varying") {
+                    Self::Varchar(Some(n.parse().ok()?))
+                } else if let Some(n) = with_arg("character") {
+                    Self::Bpchar(Some(n.parse().ok()?))
+                } else {
+                    return None;
+                }
+            }
+        })
+    }
+
     /// Whether values of this type are ordered and compared in SQLite through a conversion
     /// (numeric is stored as text, which would compare character by character).
     pub fn is_numeric_text(&self) -> bool {
@@ -191,6 +228,40 @@ impl PgType {
     pub fn arrow_field(&self, name: &str, nullable: bool) -> Field {
         Field::new(name, self.arrow_type(), nullable)
             .with_metadata([(PG_TYPE_METADATA.to_string(), self.pg_name())].into())
+    }
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+
+    #[test]
+    fn every_type_reads_back_from_its_name() {
+        for ty in [
+            PgType::Int2,
+            PgType::Int4,
+            PgType::Int8,
+            PgType::Float4,
+            PgType::Float8,
+            PgType::Numeric { precision: None, scale: None },
+            PgType::Numeric { precision: Some(10), scale: Some(2) },
+            PgType::Text,
+            PgType::Varchar(None),
+            PgType::Varchar(Some(20)),
+            PgType::Bpchar(Some(3)),
+            PgType::Bpchar(None),
+            PgType::Bool,
+            PgType::Date,
+            PgType::Timestamp,
+            PgType::Timestamptz,
+            PgType::Bytea,
+            PgType::Uuid,
+            PgType::Json,
+            PgType::Jsonb,
+        ] {
+            assert_eq!(PgType::from_pg_name(&ty.pg_name()), Some(ty), "{}", ty.pg_name());
+        }
+        assert_eq!(PgType::from_pg_name("interval"), None);
     }
 }
 

@@ -76,6 +76,8 @@ pub struct Executed {
     pub rows_affected: u64,
     pub schema: Option<SchemaRef>,
     pub batches: Vec<RecordBatch>,
+    /// Notices for the client (DDL that skipped a missing or existing object).
+    pub notices: Vec<crate::notice::Notice>,
 }
 
 /// Maps a rusqlite error to the engine's, by SQLite's extended result code. SQLite reports
@@ -104,7 +106,16 @@ pub fn classify(err: rusqlite::Error) -> EngineError {
                     let (table, columns) = failed_columns(&message);
                     EngineError::NotNullViolation { table, column: columns.into_iter().next().unwrap_or_default() }
                 }
-                ffi::SQLITE_CONSTRAINT_CHECK => EngineError::CheckViolation { table: failed_columns(&message).0 },
+                // rhei's constraint triggers (translate::constraints) raise their own messages.
+                ffi::SQLITE_CONSTRAINT_TRIGGER => {
+                    crate::translate::constraints::violation(&message).unwrap_or(EngineError::Sqlite(message))
+                }
+                // SQLite's message names the constraint: "CHECK constraint failed: name".
+                ffi::SQLITE_CONSTRAINT_CHECK => EngineError::CheckViolation {
+                    table: String::new(),
+                    constraint: message.rsplit(": ").next().unwrap_or_default().to_string(),
+                    detail: None,
+                },
                 // STRICT tables refuse a value of the wrong storage class; a rowid alias says
                 // SQLITE_MISMATCH instead.
                 ffi::SQLITE_CONSTRAINT_DATATYPE | ffi::SQLITE_MISMATCH => {

@@ -18,18 +18,24 @@ use std::thread;
 
 use datafusion::sql::sqlparser::ast::{AlterTableOperation, CreateTable, RenameTableNameKind};
 use parking_lot::RwLock;
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use rusqlite::types::Value as SqlValue;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::capture::{LAST_SEQ_SQL, install_triggers_sql, log_ddl_sql};
 use crate::copy::CopyChunk;
-use crate::catalog::{Catalog, ColumnDef, TableDef, normalize_ident, quote_ident, quote_literal, store, table_name};
+use crate::catalog::{
+    Catalog, ColumnDef, IndexDef, TableDef, TableId, normalize_ident, quote_ident, quote_literal, store, table_name,
+};
 use crate::error::{EngineError, Result};
+use crate::notice::Notice;
 use crate::oltp::{Executed, SqliteStatement, classify, open_connection, run_statement};
 use crate::replica::{PreparedRows, ReplicaBatch, ReplicaTableSpec};
 use crate::translate::TranslateOptions;
-use crate::translate::ddl::{column_def, default_expr_sql, sqlite_column, sqlite_create_table, table_def};
+use crate::translate::constraints;
+use crate::translate::ddl::{
+    add_check, add_foreign_key, column_def, default_expr_sql, sqlite_column, sqlite_create_table, table_def,
+};
 
 /// Identifies a session to the writer, so an open transaction's statements are told apart.
 pub type SessionId = u64;
@@ -41,10 +47,13 @@ pub type SharedCatalog = Arc<RwLock<Arc<Catalog>>>;
 #[derive(Debug)]
 pub enum DdlOp {
     CreateTable { create: Box<CreateTable>, opts: TranslateOptions },
-    DropTables { names: Vec<String>, if_exists: bool },
+    /// `cascade`: drop the foreign keys of other tables that reference these (PostgreSQL's
+    /// DROP TABLE ... CASCADE drops those constraints, not the tables).
+    DropTables { names: Vec<String>, if_exists: bool, cascade: bool },
     AlterTable { name: String, if_exists: bool, operations: Vec<AlterTableOperation>, opts: TranslateOptions },
-    /// Index DDL, already translated (indexes do not concern the OLAP copy).
-    Index { sql: String },
+    /// CREATE INDEX on `table` (indexes do not concern the OLAP copy).
+    CreateIndex { table: String, index: IndexDef, if_not_exists: bool },
+    DropIndexes { names: Vec<String>, if_exists: bool },
     Truncate { names: Vec<String> },
     /// A new replica table, created without capture: its snapshot loads first (see
     /// [`WriteOp::ReplicaSnapshotDone`]).
@@ -117,7 +126,16 @@ impl OltpWriter {
         let (committed_tx, committed) = watch::channel(last as u64);
         let (tx, rx) = mpsc::unbounded_channel();
         let mut state =
-            WriterState { conn, catalog, committed: committed_tx, group_max, queue: VecDeque::new(), owner: None, last_group: 1, };
+            WriterState {
+            conn,
+            catalog,
+            committed: committed_tx,
+            group_max,
+            queue: VecDeque::new(),
+            owner: None,
+            last_group: 1,
+            notices: Vec::new(),
+        };
         thread::Builder::new()
             .name("rhei-oltp-writer".into())
             .spawn(move || state.run(rx))
@@ -165,6 +183,8 @@ struct WriterState {
     owner: Option<SessionId>,
     /// Size of the previous group (see `group`).
     last_group: usize,
+    /// Notices of the DDL operation running now, handed to its caller with the result.
+    notices: Vec<crate::notice::Notice>,
 }
 
 /// The longest a group waits for the writers of the previous group to send again.
@@ -452,13 +472,14 @@ impl WriterState {
                     batches.push(b);
                     true
                 })?;
-                Ok(Executed { rows_affected: rows, schema, batches })
+                Ok(Executed { rows_affected: rows, schema, batches, notices: Vec::new() })
             }
             WriteOp::CopyValues { table, insert, chunks } => self.copy_values(&table, &insert, &chunks),
             WriteOp::Ddl(ddl) => {
                 let result = self.ddl(ddl);
                 self.reload_catalog();
-                result
+                let notices = std::mem::take(&mut self.notices);
+                result.map(|done| Executed { notices, ..done })
             }
             WriteOp::Begin | WriteOp::Commit | WriteOp::Rollback => Err(EngineError::NoActiveTransaction),
             WriteOp::Savepoint(_) | WriteOp::Release(_) | WriteOp::RollbackTo(_) => Err(EngineError::unsupported(
@@ -497,42 +518,153 @@ impl WriterState {
                 let name = table_name(&create.name)?;
                 if catalog.get(&name).is_some() {
                     return if create.if_not_exists {
+                        self.notices.push(Notice { code: "42P07", ..Notice::skipping(format!("relation \"{name}\" already exists, skipping")) });
                         Ok(Executed::default())
                     } else {
                         Err(EngineError::DuplicateTable { name })
                     };
                 }
-                let def = table_def(&create, store::next_id(&self.conn)?)?;
+                let def = table_def(&create, store::next_id(&self.conn)?, &catalog, opts)?;
                 self.exec_raw(&sqlite_create_table(&def, opts)?)?;
                 self.exec_raw(&install_triggers_sql(&def))?;
                 store::save(&self.conn, &def)?;
                 self.exec_raw(&log_ddl_sql(def.id))?;
+                let after = with_table(&catalog, def.clone());
+                self.exec_raw(&constraints::triggers_sql(&def, &after, opts)?)?;
             }
-            DdlOp::DropTables { names, if_exists } => {
+            DdlOp::DropTables { names, if_exists, cascade } => {
+                let mut dropped: Vec<TableId> = Vec::new();
+                let mut defs = Vec::new();
                 for name in names {
-                    let Some(def) = catalog.get(&name) else {
-                        if if_exists {
-                            continue;
+                    match catalog.get(&name) {
+                        Some(def) => {
+                            dropped.push(def.id);
+                            defs.push(def.clone());
                         }
-                        return Err(EngineError::UndefinedTable { name });
-                    };
+                        None if if_exists => self.notices.push(Notice::skipping(format!("table \"{name}\" does not exist, skipping"))),
+                        None => return Err(EngineError::UndefinedTable { name }),
+                    }
+                }
+                // Foreign keys of tables that stay, pointing at tables that go.
+                let mut survivors: Vec<TableDef> = Vec::new();
+                for child in catalog.tables().filter(|t| !dropped.contains(&t.id)) {
+                    let doomed: Vec<&crate::catalog::ForeignKeyDef> =
+                        child.foreign_keys.iter().filter(|fk| dropped.contains(&fk.references)).collect();
+                    if let Some(fk) = doomed.first() {
+                        if !cascade {
+                            let parent = catalog.by_id(fk.references).map(|p| p.name.clone()).unwrap_or_default();
+                            return Err(EngineError::DependentObjects {
+                                table: parent.clone(),
+                                detail: format!("constraint {} on table {} depends on table {parent}", fk.name, child.name),
+                            });
+                        }
+                        let mut kept = child.as_ref().clone();
+                        for fk in &doomed {
+                            self.notices.push(Notice::skipping(format!("drop cascades to constraint {} on table {}", fk.name, child.name)));
+                        }
+                        kept.foreign_keys.retain(|fk| !dropped.contains(&fk.references));
+                        survivors.push(kept);
+                    }
+                }
+                for def in &defs {
+                    self.drop_constraint_triggers(def.id)?;
                     self.exec_raw(&format!("DROP TABLE {}", quote_ident(&def.name)))?;
                     store::delete(&self.conn, def.id)?;
                     self.exec_raw(&log_ddl_sql(def.id))?;
                 }
+                let mut after = catalog.as_ref().clone();
+                for id in &dropped {
+                    after = without_table(&after, *id);
+                }
+                for child in survivors {
+                    store::save(&self.conn, &child)?;
+                    after = with_table(&after, child.clone());
+                    self.regenerate_constraint_triggers(&[child.id], &after)?;
+                }
             }
             DdlOp::AlterTable { name, if_exists, operations, opts } => {
                 let Some(def) = catalog.get(&name) else {
-                    return if if_exists { Ok(Executed::default()) } else { Err(EngineError::UndefinedTable { name }) };
+                    if if_exists {
+                        self.notices.push(Notice::skipping(format!("relation \"{name}\" does not exist, skipping")));
+                        return Ok(Executed::default());
+                    }
+                    return Err(EngineError::UndefinedTable { name });
                 };
+                // Constraint triggers name the table's columns and its name: they are dropped
+                // before the change (SQLite refuses to drop a column a trigger uses) and made
+                // again from the new catalog, for this table and the tables referencing it.
+                let mut affected = vec![def.id];
+                affected.extend(catalog.tables().filter(|t| t.id != def.id && t.foreign_keys.iter().any(|fk| fk.references == def.id)).map(|t| t.id));
+                for id in &affected {
+                    self.drop_constraint_triggers(*id)?;
+                }
                 let mut def: TableDef = def.as_ref().clone();
+                let mut reshaped = false;
+                let mut children: Vec<TableDef> = Vec::new();
                 for operation in operations {
-                    self.alter(&mut def, operation, opts)?;
+                    reshaped |= self.alter(&mut def, operation, opts, &catalog, &mut children)?;
                 }
                 store::save(&self.conn, &def)?;
-                self.exec_raw(&log_ddl_sql(def.id))?;
+                let mut after = with_table(&catalog, def.clone());
+                for child in children {
+                    store::save(&self.conn, &child)?;
+                    after = with_table(&after, child);
+                }
+                if reshaped {
+                    self.exec_raw(&log_ddl_sql(def.id))?;
+                }
+                self.regenerate_constraint_triggers(&affected, &after)?;
             }
-            DdlOp::Index { sql } => self.exec_raw(&sql)?,
+            DdlOp::CreateIndex { table, mut index, if_not_exists } => {
+                let mut def = catalog.require(&table)?.as_ref().clone();
+                if !index.name.is_empty()
+                    && (catalog.get(&index.name).is_some() || catalog.tables().any(|t| t.indexes.iter().any(|i| i.name == index.name)))
+                {
+                    if if_not_exists {
+                        self.notices.push(Notice {
+                            code: "42P07",
+                            ..Notice::skipping(format!("relation \"{}\" already exists, skipping", index.name))
+                        });
+                        return Ok(Executed::default());
+                    }
+                    return Err(EngineError::DuplicateTable { name: index.name });
+                }
+                if index.name.is_empty() {
+                    let names: Vec<&str> = index.columns.iter().map(|&i| def.columns[i].name.as_str()).collect();
+                    let taken: Vec<String> = catalog
+                        .tables()
+                        .flat_map(|t| std::iter::once(t.name.clone()).chain(t.indexes.iter().map(|i| i.name.clone())))
+                        .collect();
+                    index.name = constraints::choose_name(&def.name, &names, "idx", &taken);
+                }
+                self.exec_raw(&index_sql(&def, &index))?;
+                def.indexes.push(index);
+                store::save(&self.conn, &def)?;
+            }
+            DdlOp::DropIndexes { names, if_exists } => {
+                for name in names {
+                    let Some(table) = catalog.tables().find(|t| t.indexes.iter().any(|i| i.name == name)) else {
+                        // Data directories from before indexes were in the catalog.
+                        let in_sqlite: bool = self
+                            .conn
+                            .query_row("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?1)", [&name], |r| r.get(0))
+                            .map_err(classify)?;
+                        if in_sqlite && !name.starts_with("_rhei_") && !name.starts_with("sqlite_") {
+                            self.exec_raw(&format!("DROP INDEX {}", quote_ident(&name)))?;
+                            continue;
+                        }
+                        if if_exists {
+                            self.notices.push(Notice::skipping(format!("index \"{name}\" does not exist, skipping")));
+                            continue;
+                        }
+                        return Err(EngineError::UndefinedIndex { name });
+                    };
+                    let mut def = table.as_ref().clone();
+                    def.indexes.retain(|i| i.name != name);
+                    self.exec_raw(&format!("DROP INDEX {}", quote_ident(&name)))?;
+                    store::save(&self.conn, &def)?;
+                }
+            }
             DdlOp::CreateReplica(spec) => {
                 if catalog.get(&spec.name).is_some() {
                     return Err(EngineError::DuplicateTable { name: spec.name });
@@ -606,19 +738,33 @@ impl WriterState {
         Ok(Executed::default())
     }
 
-    fn alter(&mut self, def: &mut TableDef, operation: AlterTableOperation, opts: TranslateOptions) -> Result<()> {
+    /// Applies one ALTER TABLE operation to `def` (and to `children`, tables whose foreign keys
+    /// it changes). Returns whether the table's columns changed, so the OLAP copy must reload it.
+    fn alter(
+        &mut self,
+        def: &mut TableDef,
+        operation: AlterTableOperation,
+        opts: TranslateOptions,
+        catalog: &Catalog,
+        children: &mut Vec<TableDef>,
+    ) -> Result<bool> {
         let table = quote_ident(&def.name);
         match operation {
             AlterTableOperation::AddColumn { column_def: col, if_not_exists, .. } => {
-                let (column, primary, unique) = column_def(&col)?;
+                let parsed = column_def(&col)?;
+                let column = parsed.def;
                 if def.column_index(&column.name).is_some() {
                     return if if_not_exists {
-                        Ok(())
+                        self.notices.push(Notice {
+                            code: "42701",
+                            ..Notice::skipping(format!("column \"{}\" of relation \"{}\" already exists, skipping", column.name, def.name))
+                        });
+                        Ok(false)
                     } else {
                         Err(EngineError::DuplicateColumn { table: def.name.clone(), column: column.name })
                     };
                 }
-                if primary || unique {
+                if parsed.primary || parsed.unique {
                     return Err(EngineError::unsupported("adding a PRIMARY KEY or UNIQUE column"));
                 }
                 let sql = match &column.default_sql {
@@ -630,14 +776,30 @@ impl WriterState {
                         sql
                     }
                 };
+                let name = column.name.clone();
                 def.columns.push(column);
                 self.exec_raw(&format!("ALTER TABLE {table} ADD COLUMN {sql}"))?;
+                for (check_name, expr) in parsed.checks {
+                    let added = add_check(def, check_name, &expr, Some(&name), opts)?;
+                    self.validate_check(def, &added, opts)?;
+                }
+                let position = def.columns.len() - 1;
+                for (fk_name, fk) in parsed.references {
+                    add_foreign_key(def, fk_name, &fk, Some(vec![position]), catalog)?;
+                    self.validate_foreign_key(def, catalog)?;
+                }
+                Ok(true)
             }
-            AlterTableOperation::DropColumn { column_names, if_exists, .. } => {
+            AlterTableOperation::DropColumn { column_names, if_exists, drop_behavior, .. } => {
+                let cascade = matches!(drop_behavior, Some(datafusion::sql::sqlparser::ast::DropBehavior::Cascade));
                 for ident in column_names {
                     let name = normalize_ident(&ident);
                     let Some(index) = def.column_index(&name) else {
                         if if_exists {
+                            self.notices.push(Notice::skipping(format!(
+                                "column \"{name}\" of relation \"{}\" does not exist, skipping",
+                                def.name
+                            )));
                             continue;
                         }
                         return Err(EngineError::UndefinedColumn { column: name, table: Some(def.name.clone()) });
@@ -645,6 +807,42 @@ impl WriterState {
                     if def.primary_key.contains(&index) || def.unique.iter().any(|u| u.contains(&index)) {
                         return Err(EngineError::unsupported("dropping a column that is part of a key"));
                     }
+                    // As in PostgreSQL, indexes and constraints of the table that use the column
+                    // go with it; foreign keys of other tables that reference it need CASCADE.
+                    for child in catalog.tables().filter(|t| t.id != def.id) {
+                        let uses = |fk: &crate::catalog::ForeignKeyDef| fk.references == def.id && fk.ref_columns.contains(&index);
+                        if let Some(fk) = child.foreign_keys.iter().find(|fk| uses(fk)) {
+                            if !cascade {
+                                return Err(EngineError::DependentObjects {
+                                    table: format!("column {name} of table {}", def.name),
+                                    detail: format!("constraint {} on table {} depends on column {name} of table {}", fk.name, child.name, def.name),
+                                });
+                            }
+                            let entry = match children.iter().position(|c| c.id == child.id) {
+                                Some(i) => &mut children[i],
+                                None => {
+                                    children.push(child.as_ref().clone());
+                                    children.last_mut().expect("just pushed")
+                                }
+                            };
+                            entry.foreign_keys.retain(|fk| !uses(fk));
+                        }
+                    }
+                    for gone in def.indexes.iter().filter(|i| i.columns.contains(&index)) {
+                        self.exec_raw(&format!("DROP INDEX {}", quote_ident(&gone.name)))?;
+                    }
+                    def.indexes.retain(|i| !i.columns.contains(&index));
+                    def.foreign_keys.retain(|fk| !fk.columns.contains(&index) && !(fk.references == def.id && fk.ref_columns.contains(&index)));
+                    let checks = std::mem::take(&mut def.checks);
+                    def.checks = checks
+                        .into_iter()
+                        .filter(|c| {
+                            let expr = datafusion::sql::sqlparser::parser::Parser::new(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {})
+                                .try_with_sql(&c.expr)
+                                .and_then(|mut p| p.parse_expr());
+                            !expr.is_ok_and(|e| constraints::mentions_column(&e, &name))
+                        })
+                        .collect();
                     self.exec_raw(&format!("ALTER TABLE {table} DROP COLUMN {}", quote_ident(&name)))?;
                     def.columns.remove(index);
                     let shift = |v: &mut usize| {
@@ -654,7 +852,31 @@ impl WriterState {
                     };
                     def.primary_key.iter_mut().for_each(shift);
                     def.unique.iter_mut().flatten().for_each(shift);
+                    def.indexes.iter_mut().flat_map(|i| i.columns.iter_mut()).for_each(shift);
+                    for fk in &mut def.foreign_keys {
+                        fk.columns.iter_mut().for_each(shift);
+                        if fk.references == def.id {
+                            fk.ref_columns.iter_mut().for_each(shift);
+                        }
+                    }
+                    for child in children.iter_mut() {
+                        for fk in child.foreign_keys.iter_mut().filter(|fk| fk.references == def.id) {
+                            fk.ref_columns.iter_mut().for_each(shift);
+                        }
+                    }
+                    let untouched: Vec<&Arc<TableDef>> =
+                        catalog.tables().filter(|t| t.id != def.id && !children.iter().any(|c| c.id == t.id)).collect();
+                    for child in untouched {
+                        if child.foreign_keys.iter().any(|fk| fk.references == def.id && fk.ref_columns.iter().any(|&c| c > index)) {
+                            let mut moved = child.as_ref().clone();
+                            for fk in moved.foreign_keys.iter_mut().filter(|fk| fk.references == def.id) {
+                                fk.ref_columns.iter_mut().for_each(shift);
+                            }
+                            children.push(moved);
+                        }
+                    }
                 }
+                Ok(true)
             }
             AlterTableOperation::RenameColumn { old_column_name, new_column_name } => {
                 let old = normalize_ident(&old_column_name);
@@ -666,7 +888,12 @@ impl WriterState {
                     return Err(EngineError::DuplicateColumn { table: def.name.clone(), column: new });
                 }
                 self.exec_raw(&format!("ALTER TABLE {table} RENAME COLUMN {} TO {}", quote_ident(&old), quote_ident(&new)))?;
-                def.columns[index].name = new;
+                def.columns[index].name = new.clone();
+                // CHECK expressions are kept as written; they follow the rename as in PostgreSQL.
+                for check in &mut def.checks {
+                    check.expr = constraints::rename_column(&check.expr, &old, &new)?;
+                }
+                Ok(true)
             }
             AlterTableOperation::RenameTable { table_name: RenameTableNameKind::To(new) | RenameTableNameKind::As(new) } => {
                 let new = table_name(&new)?;
@@ -675,10 +902,126 @@ impl WriterState {
                 }
                 self.exec_raw(&format!("ALTER TABLE {table} RENAME TO {}", quote_ident(&new)))?;
                 def.name = new;
+                Ok(true)
             }
-            other => return Err(EngineError::unsupported(format!("ALTER TABLE {other}"))),
+            AlterTableOperation::AddConstraint { constraint, .. } => {
+                use datafusion::sql::sqlparser::ast::TableConstraint;
+                match constraint {
+                    TableConstraint::Check(check) => {
+                        let added = add_check(def, check.name.as_ref().map(normalize_ident), &check.expr, None, opts)?;
+                        self.validate_check(def, &added, opts)?;
+                    }
+                    TableConstraint::ForeignKey(fk) => {
+                        add_foreign_key(def, fk.name.as_ref().map(normalize_ident), &fk, None, catalog)?;
+                        self.validate_foreign_key(def, catalog)?;
+                    }
+                    TableConstraint::Unique(unique) => {
+                        let mut columns = Vec::with_capacity(unique.columns.len());
+                        for c in &unique.columns {
+                            let datafusion::sql::sqlparser::ast::Expr::Identifier(ident) = &c.column.expr else {
+                                return Err(EngineError::unsupported(format!("UNIQUE on expression {}", c.column.expr)));
+                            };
+                            let name = normalize_ident(ident);
+                            columns.push(def.column_index(&name).ok_or(EngineError::UndefinedColumn { column: name, table: Some(def.name.clone()) })?);
+                        }
+                        let index_name = format!("_rhei_unique_{}_{}", def.id.0, def.unique.len());
+                        let list = columns.iter().map(|&i| quote_ident(&def.columns[i].name)).collect::<Vec<_>>().join(", ");
+                        self.exec_raw(&format!("CREATE UNIQUE INDEX {} ON {table} ({list})", quote_ident(&index_name)))?;
+                        def.unique.push(columns);
+                    }
+                    other => return Err(EngineError::unsupported(format!("ALTER TABLE ADD {other}"))),
+                }
+                Ok(false)
+            }
+            AlterTableOperation::DropConstraint { if_exists, name, .. } => {
+                let name = normalize_ident(&name);
+                let before = def.checks.len() + def.foreign_keys.len();
+                def.checks.retain(|c| c.name != name);
+                def.foreign_keys.retain(|fk| fk.name != name);
+                if def.checks.len() + def.foreign_keys.len() == before {
+                    if name == def.pkey_name() || def.unique.iter().any(|u| {
+                        let cols: Vec<&str> = u.iter().map(|&i| def.columns[i].name.as_str()).collect();
+                        name == format!("{}_{}_key", def.name, cols.join("_"))
+                    }) {
+                        return Err(EngineError::unsupported("dropping a PRIMARY KEY or UNIQUE constraint"));
+                    }
+                    if !if_exists {
+                        return Err(EngineError::UndefinedConstraint { table: def.name.clone(), constraint: name });
+                    }
+                    self.notices.push(Notice::skipping(format!(
+                        "constraint \"{name}\" of relation \"{}\" does not exist, skipping",
+                        def.name
+                    )));
+                }
+                Ok(false)
+            }
+            other => Err(EngineError::unsupported(format!("ALTER TABLE {other}"))),
+        }
+    }
+
+    /// Drops every constraint trigger of a table's own constraints (see
+    /// `translate::constraints`).
+    fn drop_constraint_triggers(&self, owner: TableId) -> Result<()> {
+        let names: Vec<String> = self
+            .conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE ?1 ESCAPE '\\'")
+            .and_then(|mut stmt| stmt.query_map([constraints::trigger_pattern(owner)], |r| r.get(0))?.collect())
+            .map_err(classify)?;
+        for name in names {
+            self.exec_raw(&format!("DROP TRIGGER IF EXISTS {}", quote_ident(&name)))?;
         }
         Ok(())
+    }
+
+    /// Makes the constraint triggers of `tables` again from `catalog` (their earlier ones are
+    /// gone).
+    fn regenerate_constraint_triggers(&self, tables: &[TableId], catalog: &Catalog) -> Result<()> {
+        for id in tables {
+            self.drop_constraint_triggers(*id)?;
+            if let Some(def) = catalog.by_id(*id) {
+                self.exec_raw(&constraints::triggers_sql(def, catalog, TranslateOptions::default())?)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the existing rows against a CHECK constraint just added (PostgreSQL validates
+    /// them in ALTER TABLE ... ADD CONSTRAINT).
+    fn validate_check(&self, def: &TableDef, name: &str, opts: TranslateOptions) -> Result<()> {
+        let Some(check) = def.checks.iter().find(|c| c.name == name) else { return Ok(()) };
+        let table = quote_ident(&def.name);
+        let condition = constraints::check_sql(def, &check.expr, &table, opts)?;
+        let violated: bool = self
+            .conn
+            .query_row(&format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE NOT coalesce({condition}, 1))"), [], |r| r.get(0))
+            .map_err(classify)?;
+        if violated {
+            return Err(EngineError::CheckViolatedByExistingRow { table: def.name.clone(), constraint: name.to_string() });
+        }
+        Ok(())
+    }
+
+    /// Checks the existing rows against the foreign key just added (the last of `def`'s).
+    fn validate_foreign_key(&self, def: &TableDef, catalog: &Catalog) -> Result<()> {
+        let Some(fk) = def.foreign_keys.last() else { return Ok(()) };
+        let parent = if fk.references == def.id { def } else { catalog.by_id(fk.references).map(|p| p.as_ref()).unwrap_or(def) };
+        let values: Option<String> = self
+            .conn
+            .query_row(&constraints::first_orphan_sql(def, fk, parent), [], |r| r.get(0))
+            .optional()
+            .map_err(classify)?;
+        match values {
+            Some(values) => Err(EngineError::ForeignKeyMissing {
+                table: def.name.clone(),
+                constraint: fk.name.clone(),
+                detail: Some(format!(
+                    "Key ({})=({values}) is not present in table \"{}\".",
+                    fk.columns.iter().map(|&i| crate::naming::display_ident(&def.columns[i].name)).collect::<Vec<_>>().join(", "),
+                    parent.name
+                )),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// SQLite's ADD COLUMN only takes a constant DEFAULT, so the default is evaluated once here
@@ -744,4 +1087,32 @@ impl WriterState {
             }
         }
     }
+}
+
+/// `catalog` with `def` added, or replacing the table of the same id.
+fn with_table(catalog: &Catalog, def: TableDef) -> Catalog {
+    let id = def.id;
+    Catalog::from_tables(catalog.tables().filter(|t| t.id != id).map(|t| t.as_ref().clone()).chain(std::iter::once(def)))
+}
+
+/// `catalog` without the table `id`.
+fn without_table(catalog: &Catalog, id: TableId) -> Catalog {
+    Catalog::from_tables(catalog.tables().filter(|t| t.id != id).map(|t| t.as_ref().clone()))
+}
+
+/// SQLite's CREATE INDEX for an index of `def`.
+fn index_sql(def: &TableDef, index: &IndexDef) -> String {
+    let columns: Vec<String> = index
+        .columns
+        .iter()
+        .zip(&index.descending)
+        .map(|(&i, &desc)| format!("{}{}", quote_ident(&def.columns[i].name), if desc { " DESC" } else { "" }))
+        .collect();
+    format!(
+        "CREATE {}INDEX {} ON {} ({})",
+        if index.is_unique { "UNIQUE " } else { "" },
+        quote_ident(&index.name),
+        quote_ident(&def.name),
+        columns.join(", ")
+    )
 }

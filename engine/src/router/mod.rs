@@ -234,8 +234,8 @@ mod tests {
     fn catalog() -> Catalog {
         let col = |name: &str| ColumnDef { name: name.into(), ty: PgType::Int8, not_null: false, is_serial: false, default_sql: None };
         Catalog::from_tables([
-            TableDef { id: TableId(1), name: "t".into(), columns: vec![col("id"), col("u"), col("v")], primary_key: vec![0], unique: vec![vec![1]], replica: None },
-            TableDef { id: TableId(2), name: "s".into(), columns: vec![col("id")], primary_key: vec![0], unique: vec![], replica: None },
+            TableDef { id: TableId(1), name: "t".into(), columns: vec![col("id"), col("u"), col("v")], primary_key: vec![0], unique: vec![vec![1]], replica: None, ..Default::default() },
+            TableDef { id: TableId(2), name: "s".into(), columns: vec![col("id")], primary_key: vec![0], unique: vec![], replica: None, ..Default::default() },
         ])
     }
 

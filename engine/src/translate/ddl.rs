@@ -4,41 +4,72 @@
 //! DEFAULT is stored converted to the column's storage form.
 
 use datafusion::sql::sqlparser::ast::{
-    ColumnDef as SqlColumnDef, ColumnOption, CreateTable, Expr, IndexColumn, TableConstraint,
+    ColumnDef as SqlColumnDef, ColumnOption, CreateTable, DeferrableInitial, Expr, ForeignKeyConstraint, GeneratedAs, Ident,
+    IndexColumn, ReferentialAction, TableConstraint,
 };
 use datafusion::sql::sqlparser::{dialect::PostgreSqlDialect, parser::Parser};
 
-use crate::catalog::{ColumnDef, PgType, TableDef, TableId, normalize_ident, quote_ident, table_name};
+use crate::catalog::{
+    Catalog, CheckDef, ColumnDef, ForeignKeyDef, PgType, ReferentialAction as CatalogAction, TableDef, TableId, normalize_ident,
+    quote_ident, table_name,
+};
+use crate::translate::constraints;
 use crate::error::{EngineError, Result};
 use crate::translate::{TranslateOptions, convert_expr, to_sqlite};
 
+/// A column as parsed from DDL, before its table exists, with the constraints written on it.
+pub struct ParsedColumn {
+    pub def: ColumnDef,
+    pub primary: bool,
+    pub unique: bool,
+    /// CHECK constraints written on the column: name (if given) and expression.
+    pub checks: Vec<(Option<String>, Expr)>,
+    /// REFERENCES written on the column (its `columns` are empty: the column itself).
+    pub references: Vec<(Option<String>, ForeignKeyConstraint)>,
+}
+
 /// A column as parsed from DDL, before its table exists.
-pub fn column_def(col: &SqlColumnDef) -> Result<(ColumnDef, bool, bool)> {
+///
+/// # Errors
+/// Unsupported types and column options.
+pub fn column_def(col: &SqlColumnDef) -> Result<ParsedColumn> {
     let declared = PgType::from_sql(&col.data_type)?;
-    let mut def = ColumnDef {
-        name: normalize_ident(&col.name),
-        ty: declared.ty,
-        not_null: false,
-        is_serial: declared.is_serial,
-        default_sql: None,
+    let mut parsed = ParsedColumn {
+        def: ColumnDef {
+            name: normalize_ident(&col.name),
+            ty: declared.ty,
+            not_null: false,
+            is_serial: declared.is_serial,
+            default_sql: None,
+        },
+        primary: false,
+        unique: false,
+        checks: Vec::new(),
+        references: Vec::new(),
     };
-    let (mut primary, mut unique) = (false, false);
     for option in &col.options {
+        let name = option.name.as_ref().map(normalize_ident);
         match &option.option {
-            ColumnOption::NotNull => def.not_null = true,
-            ColumnOption::Null => def.not_null = false,
-            ColumnOption::Default(expr) => def.default_sql = Some(expr.to_string()),
-            ColumnOption::PrimaryKey(_) => primary = true,
-            ColumnOption::Unique(_) => unique = true,
-            ColumnOption::Check(_) => return Err(EngineError::unsupported("CHECK constraints")),
-            ColumnOption::ForeignKey(_) => return Err(EngineError::unsupported("FOREIGN KEY constraints")),
+            ColumnOption::NotNull => parsed.def.not_null = true,
+            ColumnOption::Null => parsed.def.not_null = false,
+            ColumnOption::Default(expr) => parsed.def.default_sql = Some(expr.to_string()),
+            ColumnOption::PrimaryKey(_) => parsed.primary = true,
+            ColumnOption::Unique(_) => parsed.unique = true,
+            ColumnOption::Check(check) => parsed.checks.push((name.or(check.name.as_ref().map(normalize_ident)), (*check.expr).clone())),
+            ColumnOption::ForeignKey(fk) => parsed.references.push((name.or(fk.name.as_ref().map(normalize_ident)), fk.clone())),
+            // An identity column numbers itself as a serial column does.
+            ColumnOption::Generated { generated_as: GeneratedAs::Always | GeneratedAs::ByDefault, generation_expr: None, .. }
+                if matches!(declared.ty, PgType::Int2 | PgType::Int4 | PgType::Int8) =>
+            {
+                parsed.def.is_serial = true;
+            }
             other => return Err(EngineError::unsupported(format!("column option {other}"))),
         }
     }
-    if primary || declared.is_serial {
-        def.not_null = true;
+    if parsed.primary || parsed.def.is_serial {
+        parsed.def.not_null = true;
     }
-    Ok((def, primary, unique))
+    Ok(parsed)
 }
 
 fn index_columns(columns: &[IndexColumn], defs: &[ColumnDef], table: &str) -> Result<Vec<usize>> {
@@ -56,11 +87,147 @@ fn index_columns(columns: &[IndexColumn], defs: &[ColumnDef], table: &str) -> Re
         .collect()
 }
 
-/// The catalog entry for a CREATE TABLE.
+fn column_positions(idents: &[Ident], def: &TableDef) -> Result<Vec<usize>> {
+    idents
+        .iter()
+        .map(|ident| {
+            let name = normalize_ident(ident);
+            def.column_index(&name).ok_or(EngineError::UndefinedColumn { column: name, table: Some(def.name.clone()) })
+        })
+        .collect()
+}
+
+/// Adds a CHECK constraint to `def`, named as PostgreSQL names it unless `name` is given.
 ///
 /// # Errors
-/// Unsupported types or constraints, duplicate or unknown columns, more than one primary key.
-pub fn table_def(create: &CreateTable, id: TableId) -> Result<TableDef> {
+/// A name already used by a constraint of the table, or an expression that does not translate.
+pub fn add_check(def: &mut TableDef, name: Option<String>, expr: &Expr, column: Option<&str>, opts: TranslateOptions) -> Result<String> {
+    let taken = constraints::constraint_names(def);
+    let name = match name {
+        Some(name) if taken.contains(&name) => {
+            return Err(EngineError::DuplicateConstraint { table: def.name.clone(), constraint: name });
+        }
+        Some(name) => name,
+        None => {
+            let column = column.map(str::to_string).or_else(|| constraints::first_column(expr, def));
+            constraints::choose_name(&def.name, &column.as_deref().into_iter().collect::<Vec<_>>(), "check", &taken)
+        }
+    };
+    // Translating it now finds unknown columns and unsupported expressions at DDL time.
+    constraints::check_sql(def, &expr.to_string(), "NEW", opts)?;
+    def.checks.push(CheckDef { name: name.clone(), expr: expr.to_string() });
+    Ok(name)
+}
+
+fn referential_action(action: Option<ReferentialAction>) -> CatalogAction {
+    match action {
+        None | Some(ReferentialAction::NoAction) => CatalogAction::NoAction,
+        Some(ReferentialAction::Restrict) => CatalogAction::Restrict,
+        Some(ReferentialAction::Cascade) => CatalogAction::Cascade,
+        Some(ReferentialAction::SetNull) => CatalogAction::SetNull,
+        Some(ReferentialAction::SetDefault) => CatalogAction::SetDefault,
+    }
+}
+
+/// Adds a FOREIGN KEY constraint to `def`. `columns` overrides the constraint's own column list
+/// (a REFERENCES clause written on a column). `catalog` holds the referenced table unless the
+/// table references itself.
+///
+/// # Errors
+/// As PostgreSQL: unknown tables or columns, a referenced column list that is not the primary
+/// key or a UNIQUE constraint (42830), types that cannot be compared (42804), a duplicate name.
+pub fn add_foreign_key(
+    def: &mut TableDef,
+    name: Option<String>,
+    fk: &ForeignKeyConstraint,
+    columns: Option<Vec<usize>>,
+    catalog: &Catalog,
+) -> Result<String> {
+    let columns = match columns {
+        Some(columns) => columns,
+        None => column_positions(&fk.columns, def)?,
+    };
+    let parent_name = table_name(&fk.foreign_table)?;
+    let parent: TableDef = if parent_name == def.name {
+        def.clone()
+    } else {
+        match catalog.get(&parent_name) {
+            Some(parent) => parent.as_ref().clone(),
+            None => return Err(EngineError::UndefinedTable { name: parent_name }),
+        }
+    };
+    let ref_columns = if fk.referred_columns.is_empty() {
+        if parent.primary_key.is_empty() {
+            return Err(EngineError::NoMatchingUniqueKey { table: parent.name.clone() });
+        }
+        parent.primary_key.clone()
+    } else {
+        column_positions(&fk.referred_columns, &parent)?
+    };
+    if ref_columns.len() != columns.len() {
+        return Err(EngineError::IncompatibleForeignKey {
+            constraint: name.unwrap_or_default(),
+            detail: "number of referencing and referenced columns for foreign key disagree".into(),
+        });
+    }
+    let same_set = |key: &[usize]| {
+        let mut a = key.to_vec();
+        let mut b = ref_columns.clone();
+        a.sort_unstable();
+        b.sort_unstable();
+        a == b
+    };
+    if !(same_set(&parent.primary_key) || parent.unique.iter().any(|u| same_set(u)) || parent.indexes.iter().any(|i| i.is_unique && same_set(&i.columns))) {
+        return Err(EngineError::NoMatchingUniqueKey { table: parent.name.clone() });
+    }
+    let taken = constraints::constraint_names(def);
+    let column_names: Vec<&str> = columns.iter().map(|&i| def.columns[i].name.as_str()).collect();
+    let name = match name {
+        Some(name) if taken.contains(&name) => {
+            return Err(EngineError::DuplicateConstraint { table: def.name.clone(), constraint: name });
+        }
+        Some(name) => name,
+        None => constraints::choose_name(&def.name, &column_names, "fkey", &taken),
+    };
+    for (&c, &p) in columns.iter().zip(&ref_columns) {
+        let (a, b) = (def.columns[c].ty, parent.columns[p].ty);
+        if !constraints::compatible(a, b) {
+            return Err(EngineError::IncompatibleForeignKey {
+                constraint: name,
+                detail: format!(
+                    "Key columns \"{}\" and \"{}\" are of incompatible types: {} and {}.",
+                    def.columns[c].name,
+                    parent.columns[p].name,
+                    a.pg_name(),
+                    b.pg_name()
+                ),
+            });
+        }
+    }
+    let (deferrable, initially_deferred) = match &fk.characteristics {
+        Some(c) => (c.deferrable.unwrap_or(false), matches!(c.initially, Some(DeferrableInitial::Deferred))),
+        None => (false, false),
+    };
+    def.foreign_keys.push(ForeignKeyDef {
+        name: name.clone(),
+        columns,
+        references: parent.id,
+        ref_columns,
+        on_delete: referential_action(fk.on_delete),
+        on_update: referential_action(fk.on_update),
+        deferrable: deferrable || initially_deferred,
+        initially_deferred,
+    });
+    Ok(name)
+}
+
+/// The catalog entry for a CREATE TABLE. `catalog` resolves the tables its foreign keys
+/// reference.
+///
+/// # Errors
+/// Unsupported types or constraints, duplicate or unknown columns, more than one primary key,
+/// foreign keys PostgreSQL would refuse.
+pub fn table_def(create: &CreateTable, id: TableId, catalog: &Catalog, opts: TranslateOptions) -> Result<TableDef> {
     let name = table_name(&create.name)?;
     if create.query.is_some() {
         return Err(EngineError::unsupported("CREATE TABLE ... AS"));
@@ -68,22 +235,32 @@ pub fn table_def(create: &CreateTable, id: TableId) -> Result<TableDef> {
     let mut columns = Vec::with_capacity(create.columns.len());
     let mut primary_key = Vec::new();
     let mut unique = Vec::new();
+    let mut column_checks = Vec::new();
+    let mut column_references = Vec::new();
     for col in &create.columns {
-        let (def, primary, is_unique) = column_def(col)?;
-        if columns.iter().any(|c: &ColumnDef| c.name == def.name) {
-            return Err(EngineError::DuplicateColumn { table: name.clone(), column: def.name });
+        let parsed = column_def(col)?;
+        if columns.iter().any(|c: &ColumnDef| c.name == parsed.def.name) {
+            return Err(EngineError::DuplicateColumn { table: name.clone(), column: parsed.def.name });
         }
-        if primary {
+        if parsed.primary {
             if !primary_key.is_empty() {
                 return Err(EngineError::syntax(format!("multiple primary keys for table \"{name}\" are not allowed")));
             }
             primary_key.push(columns.len());
         }
-        if is_unique {
+        if parsed.unique {
             unique.push(vec![columns.len()]);
         }
-        columns.push(def);
+        for (check_name, expr) in parsed.checks {
+            column_checks.push((check_name, expr, parsed.def.name.clone()));
+        }
+        for (fk_name, fk) in parsed.references {
+            column_references.push((fk_name, fk, columns.len()));
+        }
+        columns.push(parsed.def);
     }
+    let mut table_checks = Vec::new();
+    let mut table_references = Vec::new();
     for constraint in &create.constraints {
         match constraint {
             TableConstraint::PrimaryKey(pk) => {
@@ -96,13 +273,29 @@ pub fn table_def(create: &CreateTable, id: TableId) -> Result<TableDef> {
                 }
             }
             TableConstraint::Unique(u) => unique.push(index_columns(&u.columns, &columns, &name)?),
+            TableConstraint::Check(check) => table_checks.push((check.name.as_ref().map(normalize_ident), (*check.expr).clone())),
+            TableConstraint::ForeignKey(fk) => table_references.push((fk.name.as_ref().map(normalize_ident), fk.clone())),
             other => return Err(EngineError::unsupported(format!("table constraint {other}"))),
         }
     }
     if columns.is_empty() {
         return Err(EngineError::unsupported("tables without columns"));
     }
-    Ok(TableDef { id, name, columns, primary_key, unique, replica: None })
+    let mut def = TableDef { id, name, columns, primary_key, unique, ..Default::default() };
+    // PostgreSQL names column constraints first, then table constraints, each in order.
+    for (check_name, expr, column) in column_checks {
+        add_check(&mut def, check_name, &expr, Some(&column), opts)?;
+    }
+    for (check_name, expr) in table_checks {
+        add_check(&mut def, check_name, &expr, None, opts)?;
+    }
+    for (fk_name, fk, column) in column_references {
+        add_foreign_key(&mut def, fk_name, &fk, Some(vec![column]), catalog)?;
+    }
+    for (fk_name, fk) in table_references {
+        add_foreign_key(&mut def, fk_name, &fk, None, catalog)?;
+    }
+    Ok(def)
 }
 
 /// SQLite's text for one column definition (without table constraints).
@@ -180,7 +373,7 @@ mod tests {
         let Statement::CreateTable(create) = Parser::parse_sql(&PostgreSqlDialect {}, sql).unwrap().remove(0) else {
             panic!("not a CREATE TABLE")
         };
-        table_def(&create, TableId(1)).unwrap()
+        table_def(&create, TableId(1), &Catalog::default(), TranslateOptions::default()).unwrap()
     }
 
     #[test]

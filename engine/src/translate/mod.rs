@@ -9,6 +9,7 @@
 //! are read as REAL so SQLite orders and sums them as numbers. A column projected bare keeps its
 //! exact text.
 
+pub mod constraints;
 pub mod ddl;
 pub mod olap;
 
@@ -691,6 +692,7 @@ mod tests {
             primary_key: vec![0],
             unique: vec![],
             replica: None,
+            ..Default::default()
         }])
     }
 

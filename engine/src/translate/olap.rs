@@ -60,6 +60,7 @@ mod tests {
             primary_key: vec![0],
             unique: vec![],
             replica: None,
+            ..Default::default()
         }]);
         let mut stmt = Parser::parse_sql(&PostgreSqlDialect {}, "SELECT w::int, id::int FROM t").unwrap().remove(0);
         to_olap(&mut stmt, &catalog);

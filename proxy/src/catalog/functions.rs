@@ -56,6 +56,16 @@ fn int8(_: &[DataType]) -> DataType {
 fn text_array(_: &[DataType]) -> DataType {
     DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true)))
 }
+/// `information_schema._pg_expandarray`'s rows, as a list of `(x, n)` structs for `unnest`.
+fn expanded_array(args: &[DataType]) -> DataType {
+    let element = match args.first() {
+        Some(DataType::List(f) | DataType::LargeList(f)) => f.data_type().clone(),
+        _ => DataType::Utf8,
+    };
+    let fields = vec![Field::new("x", element, true), Field::new("n", DataType::Int32, false)];
+    DataType::List(Arc::new(Field::new_list_field(DataType::Struct(fields.into()), true)))
+}
+
 /// The type of the first argument, if it is a list (else a list of text).
 fn first_list(args: &[DataType]) -> DataType {
     match args.first() {
@@ -113,6 +123,7 @@ const FUNCTIONS: &[Definition] = &[
     def("pg_size_pretty", &[1], utf8, size_pretty),
     def("quote_ident", &[1], utf8, |_, a| Ok(text(quote_ident(&string(&a[0]))))),
     def("array_upper", &[2], int4, array_upper),
+    def("pg_expandarray", &[1], expanded_array, pg_expandarray),
     def("array_lower", &[2], int4, array_lower),
     def("pg_get_serial_sequence", &[2], utf8, serial_sequence),
     def("pg_collation_is_visible", &[1], boolean, |_, _| Ok(ScalarValue::Boolean(Some(true)))),
@@ -384,7 +395,11 @@ fn index_def(model: &Model, args: &[ScalarValue]) -> Result<ScalarValue, EngineE
 }
 
 fn constraint_def(model: &Model, args: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
-    let index = oid(&args[0]).and_then(|oid| model.relation(oid)).and_then(|r| r.index.as_ref());
+    let Some(oid) = oid(&args[0]) else { return Ok(ScalarValue::Utf8(None)) };
+    if let Some(constraint) = model.constraint(oid) {
+        return Ok(text(constraint.def()));
+    }
+    let index = model.relation(oid).and_then(|r| r.index.as_ref()).filter(|i| i.is_constraint);
     Ok(ScalarValue::Utf8(index.map(|i| i.constraint_def())))
 }
 
@@ -434,6 +449,37 @@ fn list_len(value: &ScalarValue) -> Option<usize> {
 fn array_upper(_: &Model, args: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
     let len = list_len(&args[0]).filter(|n| *n > 0 && oid(&args[1]) == Some(1));
     Ok(ScalarValue::Int32(len.and_then(|n| i32::try_from(n).ok())))
+}
+
+/// `information_schema._pg_expandarray(a)`: each element with its 1-based position, as the
+/// `(x, n)` records PostgreSQL's set-returning function yields (the rewrite unnests them).
+fn pg_expandarray(_: &Model, args: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
+    let ScalarValue::List(list) = &args[0] else {
+        return Err(EngineError::Internal("_pg_expandarray of a non-array".into()));
+    };
+    let values = if list.is_empty() || list.is_null(0) { new_empty_array(&expanded_element(list.data_type())) } else { list.value(0) };
+    let positions: arrow::array::Int32Array = (1..=values.len() as i32).collect();
+    let DataType::List(item) = expanded_array(&[list.data_type().clone()]) else {
+        return Err(EngineError::Internal("_pg_expandarray result type".into()));
+    };
+    let DataType::Struct(fields) = item.data_type() else {
+        return Err(EngineError::Internal("_pg_expandarray element type".into()));
+    };
+    let records = arrow::array::StructArray::try_new(fields.clone(), vec![values, Arc::new(positions)], None)
+        .map_err(|e| EngineError::Internal(e.to_string()))?;
+    Ok(ScalarValue::List(Arc::new(arrow::array::ListArray::new(
+        item,
+        arrow::buffer::OffsetBuffer::from_lengths([records.len()]),
+        Arc::new(records),
+        None,
+    ))))
+}
+
+fn expanded_element(list: &DataType) -> DataType {
+    match list {
+        DataType::List(f) | DataType::LargeList(f) => f.data_type().clone(),
+        _ => DataType::Utf8,
+    }
 }
 
 fn array_lower(_: &Model, args: &[ScalarValue]) -> Result<ScalarValue, EngineError> {

@@ -39,6 +39,7 @@ use rhei_engine::olap::{conform_batch, result_schema};
 use rhei_engine::{Description, EngineError, Prepared, Route, RowStream, Session, TransactionStatus};
 
 pub use model::ConnectionInfo;
+pub(crate) use oids::type_of;
 use model::Model;
 use tables::{Namespace, SYSTEM_TABLES, system_table};
 

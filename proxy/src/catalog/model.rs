@@ -8,10 +8,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use rhei_engine::catalog::{Catalog, TableDef, TableId};
+use rhei_engine::catalog::{Catalog, ReferentialAction, TableDef, TableId};
 
 use crate::catalog::oids;
 use crate::catalog::tables::{self, Namespace};
+pub use rhei_engine::naming::display_ident as quote_ident;
 
 /// Who is asking: the startup parameters and backend pid of the client's connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,15 +62,21 @@ pub struct Attribute {
     pub default: Option<String>,
 }
 
-/// What an index (relkind `i`) indexes; the constraint it enforces has the same OID and name.
+/// What an index (relkind `i`) indexes. An index behind a PRIMARY KEY or UNIQUE constraint
+/// shares its OID and name with the constraint (they live in different catalogs).
 #[derive(Debug, Clone)]
 pub struct Index {
     pub table_oid: i64,
     pub table_name: String,
     pub is_primary: bool,
+    pub is_unique: bool,
+    /// Whether a PRIMARY KEY or UNIQUE constraint owns it (not a plain CREATE INDEX).
+    pub is_constraint: bool,
     /// Attribute numbers (1-based) of the indexed table columns, in key order.
     pub keys: Vec<i16>,
     pub key_names: Vec<String>,
+    /// Per key column: sorted descending.
+    pub descending: Vec<bool>,
 }
 
 impl Index {
@@ -85,12 +92,80 @@ impl Index {
 
     /// `pg_get_indexdef`: the CREATE INDEX statement that would rebuild it.
     pub fn index_def(&self, name: &str) -> String {
+        let columns: Vec<String> = self
+            .key_names
+            .iter()
+            .zip(self.descending.iter().chain(std::iter::repeat(&false)))
+            .map(|(n, desc)| format!("{}{}", quote_ident(n), if *desc { " DESC" } else { "" }))
+            .collect();
         format!(
-            "CREATE UNIQUE INDEX {} ON public.{} USING btree ({})",
+            "CREATE {}INDEX {} ON public.{} USING btree ({})",
+            if self.is_unique { "UNIQUE " } else { "" },
             quote_ident(name),
             quote_ident(&self.table_name),
-            self.column_list()
+            columns.join(", ")
         )
+    }
+}
+
+/// A FOREIGN KEY or CHECK constraint (PRIMARY KEY and UNIQUE ones are their [`Index`]es).
+#[derive(Debug, Clone)]
+pub struct Constraint {
+    pub oid: i64,
+    pub name: String,
+    pub table_oid: i64,
+    pub table_name: String,
+    /// Attribute numbers of the constrained columns (for CHECK: the columns it mentions).
+    pub keys: Vec<i16>,
+    pub key_names: Vec<String>,
+    pub kind: ConstraintKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum ConstraintKind {
+    ForeignKey {
+        ref_table_oid: i64,
+        ref_table_name: String,
+        ref_keys: Vec<i16>,
+        ref_names: Vec<String>,
+        /// The referenced table's index that the key matches (`conindid`).
+        ref_index_oid: i64,
+        on_update: ReferentialAction,
+        on_delete: ReferentialAction,
+        deferrable: bool,
+        initially_deferred: bool,
+    },
+    Check { expr: String },
+}
+
+impl Constraint {
+    /// `pg_get_constraintdef`, as PostgreSQL prints it (NO ACTION and NOT DEFERRABLE left out).
+    pub fn def(&self) -> String {
+        let list = |names: &[String]| names.iter().map(|n| quote_ident(n)).collect::<Vec<_>>().join(", ");
+        match &self.kind {
+            ConstraintKind::ForeignKey { ref_table_name, ref_names, on_update, on_delete, deferrable, initially_deferred, .. } => {
+                let mut def = format!(
+                    "FOREIGN KEY ({}) REFERENCES {}({})",
+                    list(&self.key_names),
+                    quote_ident(ref_table_name),
+                    list(ref_names)
+                );
+                if *on_update != ReferentialAction::NoAction {
+                    def.push_str(&format!(" ON UPDATE {}", on_update.sql()));
+                }
+                if *on_delete != ReferentialAction::NoAction {
+                    def.push_str(&format!(" ON DELETE {}", on_delete.sql()));
+                }
+                if *deferrable {
+                    def.push_str(" DEFERRABLE");
+                }
+                if *initially_deferred {
+                    def.push_str(" INITIALLY DEFERRED");
+                }
+                def
+            }
+            ConstraintKind::Check { expr } => format!("CHECK (({expr}))"),
+        }
     }
 }
 
@@ -134,6 +209,8 @@ pub struct Model {
     /// Session settings, as `SHOW ALL` lists them.
     pub settings: Vec<(String, String)>,
     pub relations: Vec<Relation>,
+    /// FOREIGN KEY and CHECK constraints of user tables.
+    pub constraints: Vec<Constraint>,
     by_oid: HashMap<i64, usize>,
 }
 
@@ -167,11 +244,13 @@ impl Model {
             });
         }
         let mut public_names: Vec<String> = catalog.tables().map(|t| t.name.clone()).collect();
+        public_names.extend(catalog.tables().flat_map(|t| t.indexes.iter().map(|i| i.name.clone())));
         for table in catalog.tables() {
             add_user_table(&mut relations, &mut public_names, table);
         }
+        let constraints = catalog.tables().flat_map(|t| table_constraints(t, catalog, &relations)).collect();
         let by_oid = relations.iter().enumerate().map(|(i, r)| (r.oid, i)).collect();
-        Self { conn, settings, relations, by_oid }
+        Self { conn, settings, relations, constraints, by_oid }
     }
 
     /// A relation by OID.
@@ -205,9 +284,14 @@ impl Model {
         self.relations.iter().filter(|r| r.namespace == oids::PUBLIC_NAMESPACE && r.kind == RelKind::Table)
     }
 
-    /// Indexes of user tables (all of them enforce a constraint).
+    /// Indexes of user tables: those enforcing PRIMARY KEY and UNIQUE constraints first.
     pub fn indexes(&self) -> impl Iterator<Item = (&Relation, &Index)> {
         self.relations.iter().filter_map(|r| r.index.as_ref().map(|i| (r, i)))
+    }
+
+    /// A FOREIGN KEY or CHECK constraint by OID.
+    pub fn constraint(&self, oid: i64) -> Option<&Constraint> {
+        self.constraints.iter().find(|c| c.oid == oid)
     }
 
     /// A role name by OID, as `pg_get_userbyid` gives it.
@@ -242,11 +326,13 @@ fn add_user_table(relations: &mut Vec<Relation>, public_names: &mut Vec<String>,
             Attribute { name: c.name.clone(), type_oid, typmod, not_null: c.not_null, default }
         })
         .collect();
-    let mut keys: Vec<(bool, &[usize])> = Vec::new();
+    // (name for a user index, is primary, unique, key positions, descending)
+    let mut keys: Vec<(Option<&str>, bool, bool, &[usize], &[bool])> = Vec::new();
     if !table.primary_key.is_empty() {
-        keys.push((true, &table.primary_key));
+        keys.push((None, true, true, &table.primary_key, &[]));
     }
-    keys.extend(table.unique.iter().map(|u| (false, u.as_slice())));
+    keys.extend(table.unique.iter().map(|u| (None, false, true, u.as_slice(), &[][..])));
+    keys.extend(table.indexes.iter().map(|i| (Some(i.name.as_str()), false, i.is_unique, i.columns.as_slice(), i.descending.as_slice())));
     relations.push(Relation {
         oid,
         name: table.name.clone(),
@@ -257,11 +343,17 @@ fn add_user_table(relations: &mut Vec<Relation>, public_names: &mut Vec<String>,
         index: None,
         has_index: !keys.is_empty(),
     });
-    for (k, (is_primary, positions)) in keys.into_iter().enumerate() {
+    for (k, (given, is_primary, is_unique, positions, descending)) in keys.into_iter().enumerate() {
         let key_names: Vec<String> = positions.iter().map(|&i| table.columns[i].name.clone()).collect();
-        let base = if is_primary { table.pkey_name() } else { format!("{}_{}_key", table.name, key_names.join("_")) };
-        let name = unique_name(public_names, base);
-        public_names.push(name.clone());
+        let name = match given {
+            Some(name) => name.to_string(),
+            None => {
+                let base = if is_primary { table.pkey_name() } else { format!("{}_{}_key", table.name, key_names.join("_")) };
+                let name = unique_name(public_names, base);
+                public_names.push(name.clone());
+                name
+            }
+        };
         relations.push(Relation {
             oid: oids::index_oid(table.id, k),
             name,
@@ -273,12 +365,77 @@ fn add_user_table(relations: &mut Vec<Relation>, public_names: &mut Vec<String>,
                 table_oid: oid,
                 table_name: table.name.clone(),
                 is_primary,
+                is_unique,
+                is_constraint: given.is_none(),
                 keys: positions.iter().map(|&i| i as i16 + 1).collect(),
                 key_names,
+                descending: descending.to_vec(),
             }),
             has_index: false,
         });
     }
+}
+
+/// A table's FOREIGN KEY and CHECK constraints, with OIDs from the top of its OID block.
+fn table_constraints(table: &TableDef, catalog: &Catalog, relations: &[Relation]) -> Vec<Constraint> {
+    let oid = oids::table_oid(table.id);
+    let names = |def: &TableDef, positions: &[usize]| positions.iter().map(|&i| def.columns[i].name.clone()).collect::<Vec<_>>();
+    let attnums = |positions: &[usize]| positions.iter().map(|&i| i as i16 + 1).collect::<Vec<_>>();
+    let mut out = Vec::new();
+    for check in &table.checks {
+        let mentioned: Vec<usize> = (0..table.columns.len())
+            .filter(|&i| {
+                datafusion::sql::sqlparser::parser::Parser::new(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {})
+                    .try_with_sql(&check.expr)
+                    .and_then(|mut p| p.parse_expr())
+                    .is_ok_and(|e| rhei_engine::translate::constraints::mentions_column(&e, &table.columns[i].name))
+            })
+            .collect();
+        out.push(Constraint {
+            oid: oids::constraint_oid(table.id, out.len()),
+            name: check.name.clone(),
+            table_oid: oid,
+            table_name: table.name.clone(),
+            keys: attnums(&mentioned),
+            key_names: names(table, &mentioned),
+            kind: ConstraintKind::Check { expr: check.expr.clone() },
+        });
+    }
+    for fk in &table.foreign_keys {
+        let Some(parent) = catalog.by_id(fk.references) else { continue };
+        let parent_oid = oids::table_oid(parent.id);
+        let mut wanted = fk.ref_columns.iter().map(|&i| i as i16 + 1).collect::<Vec<_>>();
+        wanted.sort_unstable();
+        let ref_index_oid = relations
+            .iter()
+            .filter_map(|r| r.index.as_ref().map(|i| (r.oid, i)))
+            .find(|(_, i)| {
+                let mut keys = i.keys.clone();
+                keys.sort_unstable();
+                i.table_oid == parent_oid && i.is_unique && keys == wanted
+            })
+            .map_or(0, |(oid, _)| oid);
+        out.push(Constraint {
+            oid: oids::constraint_oid(table.id, out.len()),
+            name: fk.name.clone(),
+            table_oid: oid,
+            table_name: table.name.clone(),
+            keys: attnums(&fk.columns),
+            key_names: names(table, &fk.columns),
+            kind: ConstraintKind::ForeignKey {
+                ref_table_oid: parent_oid,
+                ref_table_name: parent.name.clone(),
+                ref_keys: attnums(&fk.ref_columns),
+                ref_names: names(parent, &fk.ref_columns),
+                ref_index_oid,
+                on_update: fk.on_update,
+                on_delete: fk.on_delete,
+                deferrable: fk.deferrable,
+                initially_deferred: fk.initially_deferred,
+            },
+        });
+    }
+    out
 }
 
 /// The sequence PostgreSQL creates for a serial column.
@@ -293,172 +450,6 @@ fn unique_name(taken: &[String], base: String) -> String {
     }
     (1..).map(|n| format!("{base}{n}")).find(|name| !taken.contains(name)).unwrap_or(base)
 }
-
-/// Quotes an identifier only where PostgreSQL's `quote_ident` would: names that are not all
-/// lower-case letters, digits, `_` and `$` (not starting with a digit or `$`), and keywords.
-pub fn quote_ident(name: &str) -> String {
-    let plain = name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$')
-        && !RESERVED_KEYWORDS.contains(&name);
-    if plain { name.to_string() } else { format!("\"{}\"", name.replace('"', "\"\"")) }
-}
-
-/// PostgreSQL 15's keywords that `quote_ident` quotes (every category but unreserved).
-const RESERVED_KEYWORDS: &[&str] = &[
-    "all",
-    "analyse",
-    "analyze",
-    "and",
-    "any",
-    "array",
-    "as",
-    "asc",
-    "asymmetric",
-    "authorization",
-    "between",
-    "bigint",
-    "binary",
-    "bit",
-    "boolean",
-    "both",
-    "case",
-    "cast",
-    "char",
-    "character",
-    "check",
-    "coalesce",
-    "collate",
-    "collation",
-    "column",
-    "concurrently",
-    "constraint",
-    "create",
-    "cross",
-    "current_catalog",
-    "current_date",
-    "current_role",
-    "current_schema",
-    "current_time",
-    "current_timestamp",
-    "current_user",
-    "dec",
-    "decimal",
-    "default",
-    "deferrable",
-    "desc",
-    "distinct",
-    "do",
-    "else",
-    "end",
-    "except",
-    "exists",
-    "extract",
-    "false",
-    "fetch",
-    "float",
-    "for",
-    "foreign",
-    "freeze",
-    "from",
-    "full",
-    "grant",
-    "greatest",
-    "group",
-    "grouping",
-    "having",
-    "ilike",
-    "in",
-    "initially",
-    "inner",
-    "inout",
-    "int",
-    "integer",
-    "intersect",
-    "interval",
-    "into",
-    "is",
-    "isnull",
-    "join",
-    "json",
-    "lateral",
-    "leading",
-    "least",
-    "left",
-    "like",
-    "limit",
-    "localtime",
-    "localtimestamp",
-    "national",
-    "natural",
-    "nchar",
-    "none",
-    "normalize",
-    "not",
-    "notnull",
-    "null",
-    "nullif",
-    "numeric",
-    "offset",
-    "on",
-    "only",
-    "or",
-    "order",
-    "out",
-    "outer",
-    "overlaps",
-    "overlay",
-    "placing",
-    "position",
-    "precision",
-    "primary",
-    "real",
-    "references",
-    "returning",
-    "right",
-    "row",
-    "select",
-    "session_user",
-    "setof",
-    "similar",
-    "smallint",
-    "some",
-    "substring",
-    "symmetric",
-    "system_user",
-    "table",
-    "tablesample",
-    "then",
-    "time",
-    "timestamp",
-    "to",
-    "trailing",
-    "treat",
-    "trim",
-    "true",
-    "union",
-    "unique",
-    "user",
-    "using",
-    "values",
-    "varchar",
-    "variadic",
-    "verbose",
-    "when",
-    "where",
-    "window",
-    "with",
-    "xmlattributes",
-    "xmlconcat",
-    "xmlelement",
-    "xmlexists",
-    "xmlforest",
-    "xmlnamespaces",
-    "xmlparse",
-    "xmlpi",
-    "xmlroot",
-    "xmlserialize",
-    "xmltable",
-];
 
 #[cfg(test)]
 mod tests {
@@ -484,6 +475,7 @@ mod tests {
             primary_key: vec![0],
             unique: vec![vec![1, 2]],
             replica: None,
+            ..Default::default()
         }])
     }
 

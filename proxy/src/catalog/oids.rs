@@ -58,6 +58,12 @@ pub fn index_oid(id: TableId, k: usize) -> i64 {
     DERIVED_BASE + id.0 * SLOTS_PER_TABLE + MAX_COLUMNS + 1 + k as i64
 }
 
+/// The OID of the `k`th FOREIGN KEY or CHECK constraint of a table (counted from the top of
+/// the table's block, so they never meet its indexes).
+pub fn constraint_oid(id: TableId, k: usize) -> i64 {
+    DERIVED_BASE + id.0 * SLOTS_PER_TABLE + SLOTS_PER_TABLE - 1 - k as i64
+}
+
 /// The `pg_attrdef` OID of column `attnum`'s default.
 pub fn attrdef_oid(id: TableId, attnum: i16) -> i64 {
     DERIVED_BASE + id.0 * SLOTS_PER_TABLE + i64::from(attnum)

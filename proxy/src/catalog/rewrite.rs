@@ -19,7 +19,7 @@
 use std::collections::HashSet;
 use std::ops::ControlFlow;
 
-use datafusion::sql::sqlparser::ast::ArrayElemTypeDef;
+use datafusion::sql::sqlparser::ast::{AccessExpr, ArrayElemTypeDef};
 use datafusion::sql::sqlparser::ast::{
     BinaryOperator, CastKind, DataType as SqlType, Expr, FunctionArg, FunctionArgExpr,
     FunctionArguments, Ident, ObjectName, ObjectNamePart, Query, Select, SelectItem, SetExpr, Statement, TableFactor,
@@ -175,6 +175,18 @@ impl VisitorMut for Rewriter<'_> {
             if let Some(qualified) = qualified {
                 *name = ObjectName::from(qualified.into_iter().map(Ident::new).collect::<Vec<_>>());
             }
+            // DataFusion's generate_series wants bigint bounds; PostgreSQL's accepts integer
+            // expressions (`generate_series(1, array_upper(current_schemas(false), 1))`).
+            if self::parts(name).last().is_some_and(|n| n == "generate_series")
+                && let Some(table_args) = args
+            {
+                for arg in &mut table_args.args {
+                    if let FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) = arg {
+                        let inner = std::mem::replace(e, Expr::value(Value::Null));
+                        *e = cast(&CastKind::Cast, inner, SqlType::BigInt(None));
+                    }
+                }
+            }
         }
         ControlFlow::Continue(())
     }
@@ -277,6 +289,16 @@ impl Rewriter<'_> {
                 {
                     f.name = ObjectName::from(vec![Ident::new(function.clone())]);
                 }
+                // `information_schema._pg_expandarray(a)` (pgjdbc's getPrimaryKeys and
+                // getIndexInfo) returns a set of `(x, n)` records: an unnest of their list,
+                // which DataFusion runs in step with other unnests as PostgreSQL runs SRFs.
+                if matches!(parts(&f.name).as_slice(), [schema, name] if schema == "information_schema" && name == "_pg_expandarray")
+                    || matches!(parts(&f.name).as_slice(), [name] if name == "_pg_expandarray")
+                {
+                    let mut inner = f.clone();
+                    inner.name = ObjectName::from(vec![Ident::new("pg_expandarray")]);
+                    return Ok(Some(call("unnest", vec![Expr::Function(inner)])));
+                }
                 match (&f.args, parts(&f.name).as_slice()) {
                     (FunctionArguments::Subquery(query), [name]) if name == "array" => {
                         let array = subquery::array_of(query)?;
@@ -317,6 +339,18 @@ impl Rewriter<'_> {
                 None
             }
             Expr::Cast { kind, expr: inner, data_type, .. } => self.rewrite_cast(kind, inner.as_mut(), data_type)?,
+            // `(record).field` as DataFusion's `get_field(record, 'field')`.
+            Expr::CompoundFieldAccess { root, access_chain }
+                if access_chain.iter().all(|a| matches!(a, AccessExpr::Dot(Expr::Identifier(_)))) =>
+            {
+                let mut out = root.as_ref().clone();
+                for access in access_chain.iter() {
+                    if let AccessExpr::Dot(Expr::Identifier(field)) = access {
+                        out = call("get_field", vec![out, Expr::value(Value::SingleQuotedString(normalize_ident(field)))]);
+                    }
+                }
+                Some(out)
+            }
             Expr::Subquery(query) if subquery::is_empty_scalar(query, self.model) => Some(Expr::value(Value::Null)),
             Expr::Subquery(query) => subquery::decorrelate(query, &mut self.subqueries),
             _ => None,
@@ -378,6 +412,13 @@ impl Rewriter<'_> {
         Ok(match type_name.as_str() {
             reg if reg_type(data_type).is_some() => match (number, literal) {
                 (Some(oid), _) => oid_literal(oid),
+                // regproc columns (`pg_type.typinput`, ...) hold function names here, so a
+                // regproc literal is the bare name (`'pg_catalog.array_in'::regproc`, which
+                // pgjdbc compares `typinput` with).
+                (None, Some(name)) if reg == "regproc" => {
+                    let bare = name.trim().trim_start_matches("pg_catalog.").to_string();
+                    Some(Expr::value(Value::SingleQuotedString(bare)))
+                }
                 (None, Some(name)) => oid_literal(self.reg_input(reg, name)?),
                 (None, None) if is_placeholder && matches!(reg, "regclass" | "regtype") => {
                     Some(call(&format!("{reg}in"), vec![take(inner)]))
@@ -559,6 +600,7 @@ mod tests {
             primary_key: vec![0],
             unique: Vec::new(),
             replica: None,
+            ..Default::default()
         }])
     }
 

@@ -14,7 +14,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::common::ScalarValue;
 use rhei_engine::EngineError;
 
-use crate::catalog::model::{Model, RelKind, Relation, namespace_name};
+use crate::catalog::model::{ConstraintKind, Model, RelKind, Relation, namespace_name};
 use crate::catalog::oids::{self, BUILTIN_TYPES};
 
 /// The PostgreSQL type of a catalog column, and the Arrow type that holds it.
@@ -974,6 +974,53 @@ pub const SYSTEM_TABLES: &[SystemTable] = &[
         ],
         rows: information_schema_key_column_usage,
     },
+    SystemTable {
+        namespace: Namespace::InformationSchema,
+        name: "referential_constraints",
+        oid: 13339,
+        is_view: true,
+        columns: &[
+            ("constraint_catalog", SqlIdentifier),
+            ("constraint_schema", SqlIdentifier),
+            ("constraint_name", SqlIdentifier),
+            ("unique_constraint_catalog", SqlIdentifier),
+            ("unique_constraint_schema", SqlIdentifier),
+            ("unique_constraint_name", SqlIdentifier),
+            ("match_option", CharacterData),
+            ("update_rule", CharacterData),
+            ("delete_rule", CharacterData),
+        ],
+        rows: information_schema_referential_constraints,
+    },
+    SystemTable {
+        namespace: Namespace::InformationSchema,
+        name: "check_constraints",
+        oid: 13260,
+        is_view: true,
+        columns: &[
+            ("constraint_catalog", SqlIdentifier),
+            ("constraint_schema", SqlIdentifier),
+            ("constraint_name", SqlIdentifier),
+            ("check_clause", CharacterData),
+        ],
+        rows: information_schema_check_constraints,
+    },
+    SystemTable {
+        namespace: Namespace::InformationSchema,
+        name: "constraint_column_usage",
+        oid: 13300,
+        is_view: true,
+        columns: &[
+            ("table_catalog", SqlIdentifier),
+            ("table_schema", SqlIdentifier),
+            ("table_name", SqlIdentifier),
+            ("column_name", SqlIdentifier),
+            ("constraint_catalog", SqlIdentifier),
+            ("constraint_schema", SqlIdentifier),
+            ("constraint_name", SqlIdentifier),
+        ],
+        rows: information_schema_constraint_column_usage,
+    },
 ];
 
 /// A system relation by schema and name.
@@ -1134,12 +1181,14 @@ fn pg_index(model: &Model) -> Vec<Row> {
         .map(|(r, index)| {
             let n = index.keys.len() as i16;
             let collations: Vec<i64> = r.columns.iter().map(|a| oids::collation_of(a.type_oid)).collect();
+            // indoption bit 1 is INDOPTION_DESC; a descending key also sorts NULLs first (bit 2).
+            let options: Vec<i16> = (0..index.keys.len()).map(|i| if index.descending.get(i) == Some(&true) { 3 } else { 0 }).collect();
             row![
                 r.oid,
                 index.table_oid,
                 n,
                 n,
-                true,
+                index.is_unique,
                 false,
                 index.is_primary,
                 false,
@@ -1153,7 +1202,7 @@ fn pg_index(model: &Model) -> Vec<Row> {
                 int2_array(&index.keys),
                 oid_array(&collations),
                 oid_array(&vec![0; index.keys.len()]),
-                int2_array(&vec![0; index.keys.len()]),
+                int2_array(&options),
                 NULL,
                 NULL,
             ]
@@ -1162,8 +1211,9 @@ fn pg_index(model: &Model) -> Vec<Row> {
 }
 
 fn pg_constraint(model: &Model) -> Vec<Row> {
-    model
+    let mut rows: Vec<Row> = model
         .indexes()
+        .filter(|(_, index)| index.is_constraint)
         .map(|(r, index)| {
             row![
                 r.oid,
@@ -1194,7 +1244,73 @@ fn pg_constraint(model: &Model) -> Vec<Row> {
                 NULL,
             ]
         })
-        .collect()
+        .collect();
+    for c in &model.constraints {
+        let row = match &c.kind {
+            ConstraintKind::ForeignKey { ref_table_oid, ref_keys, ref_index_oid, on_update, on_delete, deferrable, initially_deferred, .. } => {
+                // Equality operators: int4 = int4 (96) stands in for all of them.
+                let ops = oid_array(&vec![96; c.keys.len()]);
+                row![
+                    c.oid,
+                    c.name.as_str(),
+                    oids::PUBLIC_NAMESPACE,
+                    "f",
+                    *deferrable,
+                    *initially_deferred,
+                    true,
+                    c.table_oid,
+                    0,
+                    *ref_index_oid,
+                    0,
+                    *ref_table_oid,
+                    on_update.code().to_string(),
+                    on_delete.code().to_string(),
+                    "s",
+                    true,
+                    0,
+                    true,
+                    int2_array(&c.keys),
+                    int2_array(ref_keys),
+                    ops.clone(),
+                    ops.clone(),
+                    ops,
+                    NULL,
+                    NULL,
+                    NULL,
+                ]
+            }
+            ConstraintKind::Check { expr } => row![
+                c.oid,
+                c.name.as_str(),
+                oids::PUBLIC_NAMESPACE,
+                "c",
+                false,
+                false,
+                true,
+                c.table_oid,
+                0,
+                0,
+                0,
+                0,
+                " ",
+                " ",
+                " ",
+                true,
+                0,
+                false,
+                int2_array(&c.keys),
+                NULL,
+                NULL,
+                NULL,
+                NULL,
+                NULL,
+                NULL,
+                expr.as_str(),
+            ],
+        };
+        rows.push(row);
+    }
+    rows
 }
 
 fn pg_attrdef(model: &Model) -> Vec<Row> {
@@ -1520,31 +1636,32 @@ fn information_schema_schemata(model: &Model) -> Vec<Row> {
 
 fn information_schema_table_constraints(model: &Model) -> Vec<Row> {
     let db = model.conn.database.as_str();
+    let yes_no = |b: bool| if b { "YES" } else { "NO" };
+    let row = |name: &str, table: &str, kind: &str, deferrable: bool, deferred: bool, nulls_distinct: Option<&str>| {
+        row![db, "public", name, db, "public", table, kind, yes_no(deferrable), yes_no(deferred), "YES", nulls_distinct]
+    };
     let mut rows: Vec<Row> = model
         .indexes()
-        .map(|(r, index)| {
-            let (kind, nulls_distinct) = if index.is_primary { ("PRIMARY KEY", None) } else { ("UNIQUE", Some("YES")) };
-            row![
-                db,
-                "public",
-                r.name.as_str(),
-                db,
-                "public",
-                index.table_name.as_str(),
-                kind,
-                "NO",
-                "NO",
-                "YES",
-                nulls_distinct
-            ]
+        .filter(|(_, index)| index.is_constraint)
+        .map(|(r, index)| match index.is_primary {
+            true => row(&r.name, &index.table_name, "PRIMARY KEY", false, false, None),
+            false => row(&r.name, &index.table_name, "UNIQUE", false, false, Some("YES")),
         })
         .collect();
+    for c in &model.constraints {
+        rows.push(match &c.kind {
+            ConstraintKind::ForeignKey { deferrable, initially_deferred, .. } => {
+                row(&c.name, &c.table_name, "FOREIGN KEY", *deferrable, *initially_deferred, None)
+            }
+            ConstraintKind::Check { .. } => row(&c.name, &c.table_name, "CHECK", false, false, None),
+        });
+    }
     // PostgreSQL 15 reports each NOT NULL column as a CHECK constraint named
     // `<namespace oid>_<table oid>_<attnum>_not_null`.
     for r in model.user_tables() {
         for (i, _) in r.columns.iter().enumerate().filter(|(_, a)| a.not_null) {
             let name = format!("{}_{}_{}_not_null", r.namespace, r.oid, i + 1);
-            rows.push(row![db, "public", name, db, "public", r.name.as_str(), "CHECK", "NO", "NO", "YES", NULL]);
+            rows.push(row(&name, &r.name, "CHECK", false, false, None));
         }
     }
     rows
@@ -1553,7 +1670,7 @@ fn information_schema_table_constraints(model: &Model) -> Vec<Row> {
 fn information_schema_key_column_usage(model: &Model) -> Vec<Row> {
     let db = model.conn.database.as_str();
     let mut rows = Vec::new();
-    for (r, index) in model.indexes() {
+    for (r, index) in model.indexes().filter(|(_, index)| index.is_constraint) {
         for (position, column) in index.key_names.iter().enumerate() {
             rows.push(row![
                 db,
@@ -1566,6 +1683,76 @@ fn information_schema_key_column_usage(model: &Model) -> Vec<Row> {
                 position as i32 + 1,
                 NULL,
             ]);
+        }
+    }
+    for c in &model.constraints {
+        let ConstraintKind::ForeignKey { ref_keys, ref_index_oid, .. } = &c.kind else { continue };
+        // The position of each referenced column within the referenced key's own column order.
+        let unique_keys = model.relation(*ref_index_oid).and_then(|r| r.index.as_ref()).map(|i| i.keys.clone()).unwrap_or_default();
+        for (position, column) in c.key_names.iter().enumerate() {
+            let in_unique = ref_keys.get(position).and_then(|k| unique_keys.iter().position(|u| u == k)).map(|p| p as i32 + 1);
+            rows.push(row![db, "public", c.name.as_str(), db, "public", c.table_name.as_str(), column.as_str(), position as i32 + 1, in_unique]);
+        }
+    }
+    rows
+}
+
+fn information_schema_referential_constraints(model: &Model) -> Vec<Row> {
+    let db = model.conn.database.as_str();
+    model
+        .constraints
+        .iter()
+        .filter_map(|c| match &c.kind {
+            ConstraintKind::ForeignKey { ref_index_oid, on_update, on_delete, .. } => {
+                let unique_name = model.relation(*ref_index_oid).map(|r| r.name.clone());
+                Some(row![db, "public", c.name.as_str(), db, "public", unique_name, "NONE", on_update.sql(), on_delete.sql()])
+            }
+            ConstraintKind::Check { .. } => None,
+        })
+        .collect()
+}
+
+fn information_schema_check_constraints(model: &Model) -> Vec<Row> {
+    let db = model.conn.database.as_str();
+    let mut rows: Vec<Row> = model
+        .constraints
+        .iter()
+        .filter_map(|c| match &c.kind {
+            ConstraintKind::Check { expr } => Some(row![db, "public", c.name.as_str(), format!("(({expr}))")]),
+            ConstraintKind::ForeignKey { .. } => None,
+        })
+        .collect();
+    for r in model.user_tables() {
+        for (i, a) in r.columns.iter().enumerate().filter(|(_, a)| a.not_null) {
+            let name = format!("{}_{}_{}_not_null", r.namespace, r.oid, i + 1);
+            rows.push(row![db, "public", name, format!("{} IS NOT NULL", a.name)]);
+        }
+    }
+    rows
+}
+
+/// Columns used by constraints: a table's own key columns for PRIMARY KEY, UNIQUE and CHECK,
+/// the referenced columns for FOREIGN KEY (as PostgreSQL lists them).
+fn information_schema_constraint_column_usage(model: &Model) -> Vec<Row> {
+    let db = model.conn.database.as_str();
+    let mut rows = Vec::new();
+    for (r, index) in model.indexes().filter(|(_, index)| index.is_constraint) {
+        for column in &index.key_names {
+            rows.push(row![db, "public", index.table_name.as_str(), column.as_str(), db, "public", r.name.as_str()]);
+        }
+    }
+    for c in &model.constraints {
+        match &c.kind {
+            ConstraintKind::ForeignKey { ref_table_name, ref_names, .. } => {
+                for column in ref_names {
+                    rows.push(row![db, "public", ref_table_name.as_str(), column.as_str(), db, "public", c.name.as_str()]);
+                }
+            }
+            ConstraintKind::Check { .. } => {
+                for column in &c.key_names {
+                    rows.push(row![db, "public", c.table_name.as_str(), column.as_str(), db, "public", c.name.as_str()]);
+                }
+            }
         }
     }
     rows

@@ -32,6 +32,7 @@ fn catalog() -> Catalog {
             primary_key: vec![0],
             unique: vec![vec![3]],
             replica: None,
+            ..Default::default()
         },
         TableDef {
             id: TableId(2),
@@ -40,6 +41,7 @@ fn catalog() -> Catalog {
             primary_key: Vec::new(),
             unique: vec![vec![0, 1]],
             replica: None,
+            ..Default::default()
         },
     ])
 }

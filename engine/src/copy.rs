@@ -266,12 +266,18 @@ impl CopyFormat {
 
     /// One batch as COPY output lines.
     pub fn encode(&self, batch: &RecordBatch, out: &mut Vec<u8>) {
+        // char(n) values are kept without their trailing blanks and shown padded.
+        let widths: Vec<Option<usize>> = batch.schema().fields().iter().map(|f| crate::catalog::types::bpchar_width(f)).collect();
         for row in 0..batch.num_rows() {
             for (i, column) in batch.columns().iter().enumerate() {
                 if i > 0 {
                     out.extend_from_slice(self.delimiter.encode_utf8(&mut [0; 4]).as_bytes());
                 }
-                match pg_text(column, row) {
+                let text = pg_text(column, row).map(|v| match widths[i] {
+                    Some(n) => crate::catalog::types::pad_bpchar(v, n),
+                    None => v,
+                });
+                match text {
                     None => out.extend_from_slice(self.null.as_bytes()),
                     Some(value) if self.csv => self.write_csv_field(&value, out),
                     Some(value) => escape_text(&value, self.delimiter, out),

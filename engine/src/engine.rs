@@ -32,7 +32,7 @@ use crate::sync::SyncHandle;
 pub(crate) struct PlanCache {
     /// Held (not just its address) so a later catalog can never reuse the address.
     catalog: Option<Arc<Catalog>>,
-    types: TextMap<Option<Arc<Vec<DataType>>>>,
+    types: TextMap<Option<Arc<Vec<arrow::datatypes::Field>>>>,
     descriptions: TextMap<crate::describe::Description>,
     pub(crate) writes: Translations<WritePlan>,
     pub(crate) reads: Translations<ReadPlan>,
@@ -165,21 +165,26 @@ impl EngineInner {
     /// The column types DataFusion gives a query's result, so the same query answered by SQLite
     /// has the same types; cached under `key`, the statement text. `None` if DataFusion cannot
     /// plan it (a SQLite-only function).
-    pub(crate) async fn planned_types(&self, key: &str, statement: impl FnOnce() -> Statement) -> Option<Arc<Vec<DataType>>> {
+    /// The result types the OLAP planner gives a query that SQLite will run (SQLite's values
+    /// say little about PostgreSQL types); `None` where it cannot plan it.
+    ///
+    /// # Errors
+    /// The planner's verdict on a statement PostgreSQL would refuse for its shape (see
+    /// [`EngineError::is_semantic`]): SQLite would run it anyway.
+    pub(crate) async fn planned_types(&self, key: &str, statement: impl FnOnce() -> Statement) -> Result<Option<Arc<Vec<arrow::datatypes::Field>>>> {
         let catalog = self.catalog();
         if let Some(types) = self.plans.lock().for_catalog(catalog.clone()).types.get(key) {
-            return types.clone();
+            return Ok(types.clone());
         }
         let mut stmt = statement();
         crate::translate::olap::to_olap(&mut stmt, &catalog);
-        let planned = self
-            .olap
-            .plan_schema(stmt)
-            .await
-            .ok()
-            .map(|planned| Arc::new(planned.schema.fields().iter().map(|f| f.data_type().clone()).collect::<Vec<_>>()));
+        let planned = match self.olap.plan_schema(stmt).await {
+            Ok(planned) => Some(Arc::new(planned.schema.fields().iter().map(|f| f.as_ref().clone()).collect::<Vec<_>>())),
+            Err(e) if e.is_semantic() => return Err(e),
+            Err(_) => None,
+        };
         self.plans.lock().for_catalog(catalog).types.insert(key, planned.clone());
-        planned
+        Ok(planned)
     }
 
     /// The automatic route of a query (no hint, override or transaction), cached per text.
@@ -559,7 +564,7 @@ impl HtapEngine {
             sql: "SELECT position FROM _rhei_replica_position WHERE source = ?1".into(),
             params: vec![rusqlite::types::Value::Text(source.to_string())],
             returns_rows: true,
-            shape: crate::oltp::ResultShape { names: vec![Some("position".into())], types: vec![Some(DataType::Utf8)] },
+            shape: crate::oltp::ResultShape { names: vec![Some("position".into())], types: vec![Some(DataType::Utf8)], declared: Vec::new() },
         };
         let mut rows = self.inner.readers.query(stmt).await?;
         while let Some(batch) = rows.batches.recv().await {

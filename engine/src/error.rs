@@ -46,6 +46,24 @@ pub enum EngineError {
     UndefinedConstraint { table: String, constraint: String },
     #[error("index \"{name}\" does not exist")]
     UndefinedIndex { name: String },
+    #[error("column reference \"{column}\" is ambiguous")]
+    AmbiguousColumn { column: String },
+    #[error("{message}")]
+    GroupingError { message: String },
+    #[error("{message}")]
+    InvalidColumnReference { message: String },
+    #[error("{message}")]
+    WindowingError { message: String },
+    #[error("{message}")]
+    TypeMismatch { message: String },
+    #[error("operator does not exist: {operator}")]
+    UndefinedOperator { operator: String },
+    #[error("WITH query name \"{name}\" specified more than once")]
+    DuplicateAlias { name: String },
+    #[error("LIMIT must not be negative")]
+    NegativeLimit,
+    #[error("multiple primary keys for table \"{table}\" are not allowed")]
+    MultiplePrimaryKeys { table: String },
     #[error("invalid input syntax for type {type_name}: \"{value}\"")]
     InvalidTextRepresentation { type_name: String, value: String },
     #[error("invalid input syntax for type {type_name}: \"{value}\"")]
@@ -118,6 +136,15 @@ impl EngineError {
             Self::DependentObjects { .. } => "2BP01",
             Self::DuplicateConstraint { .. } => "42710",
             Self::UndefinedConstraint { .. } | Self::UndefinedIndex { .. } => "42704",
+            Self::AmbiguousColumn { .. } => "42702",
+            Self::GroupingError { .. } => "42803",
+            Self::InvalidColumnReference { .. } => "42P10",
+            Self::WindowingError { .. } => "42P20",
+            Self::TypeMismatch { .. } => "42804",
+            Self::UndefinedOperator { .. } => "42883",
+            Self::DuplicateAlias { .. } => "42712",
+            Self::NegativeLimit => "2201W",
+            Self::MultiplePrimaryKeys { .. } => "42P16",
             Self::InvalidTextRepresentation { .. } => "22P02",
             Self::InvalidDatetimeFormat { .. } => "22007",
             Self::DatetimeFieldOverflow { .. } => "22008",
@@ -183,6 +210,23 @@ impl EngineError {
             | Self::ForeignKeyReferenced { table, constraint, .. } => Some((table, constraint)),
             _ => None,
         }
+    }
+
+    /// Whether this error is about the statement itself (its grouping, references, set
+    /// operation shapes), so whichever engine plans it must refuse it. The OLTP side asks the
+    /// OLAP planner, which checks these as PostgreSQL does, where SQLite would not (it accepts
+    /// bare columns beside aggregates, for one).
+    pub fn is_semantic(&self) -> bool {
+        matches!(
+            self,
+            Self::AmbiguousColumn { .. }
+                | Self::GroupingError { .. }
+                | Self::InvalidColumnReference { .. }
+                | Self::WindowingError { .. }
+                | Self::UndefinedOperator { .. }
+                | Self::DuplicateAlias { .. }
+                | Self::NegativeLimit
+        )
     }
 
     pub(crate) fn syntax(message: impl fmt::Display) -> Self {

@@ -957,10 +957,16 @@ impl Session {
                                 crate::lift::restore_literals(&mut original, &prepared.lifted);
                                 original
                             })
-                            .await;
+                            .await?;
                         let shape = ResultShape {
                             names: names.map(|n| n.into_iter().map(Some).collect()).unwrap_or_default(),
-                            types: types.map(|t| t.iter().cloned().map(Some).collect()).unwrap_or_default(),
+                            types: types.as_ref().map(|t| t.iter().map(|f| Some(f.data_type().clone())).collect()).unwrap_or_default(),
+                            declared: types
+                                .as_ref()
+                                .map(|t| {
+                                    t.iter().map(|f| f.metadata().get(crate::catalog::types::PG_TYPE_METADATA).cloned()).collect()
+                                })
+                                .unwrap_or_default(),
                         };
                         let plan = Arc::new(ReadPlan { sql: stmt.to_string(), shape });
                         self.engine.cache_translation(|p| &mut p.reads, &prepared.sql, opts, catalog, plan.clone());
@@ -1223,6 +1229,7 @@ fn returning_shape(items: &[SelectItem], def: &TableDef) -> ResultShape {
                 for c in &def.columns {
                     shape.names.push(Some(c.name.clone()));
                     shape.types.push(Some(c.ty.arrow_type()));
+                    shape.declared.push(Some(c.ty.pg_name()));
                 }
             }
             SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
@@ -1230,16 +1237,14 @@ fn returning_shape(items: &[SelectItem], def: &TableDef) -> ResultShape {
                     SelectItem::ExprWithAlias { alias, .. } => normalize_ident(alias),
                     _ => naming::expr_name(e),
                 };
-                let ty = match e {
-                    Expr::Identifier(i) => def.column_index(&normalize_ident(i)).map(|c| def.columns[c].ty.arrow_type()),
-                    Expr::CompoundIdentifier(parts) => parts
-                        .last()
-                        .and_then(|i| def.column_index(&normalize_ident(i)))
-                        .map(|c| def.columns[c].ty.arrow_type()),
+                let column = match e {
+                    Expr::Identifier(i) => def.column_index(&normalize_ident(i)),
+                    Expr::CompoundIdentifier(parts) => parts.last().and_then(|i| def.column_index(&normalize_ident(i))),
                     _ => None,
                 };
                 shape.names.push(Some(name));
-                shape.types.push(ty);
+                shape.types.push(column.map(|c| def.columns[c].ty.arrow_type()));
+                shape.declared.push(column.map(|c| def.columns[c].ty.pg_name()));
             }
         }
     }

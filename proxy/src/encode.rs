@@ -139,6 +139,8 @@ struct ColumnWriter<'a> {
     column: Column<'a>,
     ty: Type,
     binary: bool,
+    /// char(n): values are kept without trailing blanks and padded to `n` here.
+    pad_to: Option<usize>,
 }
 
 /// Arrow types the writer reads directly; any other is cast first.
@@ -220,7 +222,8 @@ pub fn encode_batch(batch: &RecordBatch, fields: &[FieldInfo], tz_offset_secs: i
         .iter()
         .zip(fields)
         .map(|(a, f)| {
-            Ok(ColumnWriter { column: column(a)?, ty: f.datatype().clone(), binary: f.format() == FieldFormat::Binary })
+            let pad_to = (*f.datatype() == Type::BPCHAR && f.type_modifier() > 4).then(|| (f.type_modifier() - 4) as usize);
+            Ok(ColumnWriter { column: column(a)?, ty: f.datatype().clone(), binary: f.format() == FieldFormat::Binary, pad_to })
         })
         .collect::<PgWireResult<Vec<_>>>()?;
     let mut buf = BytesMut::with_capacity(batch.num_rows() * (fields.len() * 12 + 16));
@@ -237,6 +240,10 @@ pub fn encode_batch(batch: &RecordBatch, fields: &[FieldInfo], tz_offset_secs: i
                 write_binary(&mut buf, &w.column, &w.ty, row)?;
             } else {
                 write_text(&mut buf, &w.column, &w.ty, row, tz_offset_secs)?;
+            }
+            if let (Some(width), Column::Text(a)) = (w.pad_to, &w.column) {
+                let chars = a.value(row).chars().count();
+                buf.put_bytes(b' ', width.saturating_sub(chars));
             }
             let len = (buf.len() - at - 4) as i32;
             buf[at..at + 4].copy_from_slice(&len.to_be_bytes());

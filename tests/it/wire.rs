@@ -407,3 +407,25 @@ async fn notices_reach_the_client() {
     client.batch_execute("SET client_min_messages = warning; DROP TABLE IF EXISTS no_such_table; ROLLBACK").await.unwrap();
     assert_eq!(next().await.1, "25P01");
 }
+
+/// char(n) values go to the client padded to n, as PostgreSQL shows them, though rhei keeps
+/// them without trailing blanks (which PostgreSQL ignores when comparing them anyway).
+#[tokio::test]
+async fn char_columns_are_padded_on_output() {
+    let server = Server::start().await;
+    let client = server.client().await;
+    client.batch_execute("CREATE TABLE ch (id int PRIMARY KEY, c char(5)); INSERT INTO ch VALUES (1, 'ab'), (2, 'abc  ')").await.unwrap();
+    for route in ["oltp", "olap"] {
+        client.batch_execute(&format!("SET rhei.route = {route}")).await.unwrap();
+        assert_eq!(lines(&client, "SELECT c, c = 'abc', length(c) FROM ch ORDER BY id").await, vec!["ab   |f|2", "abc  |t|3"], "{route}");
+        let row = client.query_one("SELECT c FROM ch WHERE id = $1", &[&1i32]).await.unwrap();
+        assert_eq!(row.get::<_, String>(0), "ab   ", "{route}, binary");
+    }
+    let mut out = Vec::new();
+    let copy = client.copy_out("COPY ch TO STDOUT").await.unwrap();
+    futures::pin_mut!(copy);
+    while let Some(chunk) = futures::StreamExt::next(&mut copy).await {
+        out.extend_from_slice(&chunk.unwrap());
+    }
+    assert_eq!(String::from_utf8(out).unwrap(), "1\tab   \n2\tabc  \n");
+}

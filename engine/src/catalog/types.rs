@@ -265,6 +265,23 @@ mod name_tests {
     }
 }
 
+/// The declared width of a `char(n)` column, from its Arrow field's metadata.
+pub fn bpchar_width(field: &Field) -> Option<usize> {
+    match field.metadata().get(PG_TYPE_METADATA).and_then(|name| PgType::from_pg_name(name)) {
+        Some(PgType::Bpchar(Some(n))) => usize::try_from(n).ok(),
+        _ => None,
+    }
+}
+
+/// A `char(n)` value as PostgreSQL shows it: padded with blanks to `n` characters. rhei keeps
+/// char(n) values without trailing blanks, which PostgreSQL ignores in comparisons, `length`
+/// and concatenation anyway, and pads them only on output.
+pub fn pad_bpchar(mut value: String, width: usize) -> String {
+    let len = value.chars().count();
+    value.extend(std::iter::repeat_n(' ', width.saturating_sub(len)));
+    value
+}
+
 fn char_len(len: &Option<CharacterLength>) -> Result<Option<u32>> {
     match len {
         None => Ok(None),

@@ -13,6 +13,7 @@ use datafusion::common::{DataFusionError, ScalarValue, SchemaError};
 use datafusion::datasource::MemTable;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::context::SessionState;
+use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::Statement;
@@ -80,6 +81,8 @@ pub fn session_config(threads: usize) -> SessionConfig {
     config.options_mut().sql_parser.dialect = datafusion::config::Dialect::PostgreSQL;
     // `::text` must give the same Utf8 as a stored text column, not a string view.
     config.options_mut().sql_parser.map_string_types_to_utf8view = false;
+    // `1.10` is numeric(3,2) in PostgreSQL, exact and with its scale, not a float.
+    config.options_mut().sql_parser.parse_float_as_decimal = true;
     config
 }
 
@@ -99,6 +102,8 @@ impl DataFusionOlap {
             .map_err(|e| EngineError::Internal(format!("could not start the OLAP runtime: {e}")))?;
         let context = SessionContext::new_with_config(session_config(threads));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::Divisor::default()));
+        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::RoundForCast::default()));
+        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::Round::default()));
         let base = context.state();
         let snapshot = Snapshot { seq: 0, tables: HashMap::new(), catalog: Arc::new(MemoryCatalogProviderList::new()) };
         Ok(Self {
@@ -144,6 +149,74 @@ pub fn parameter_types(plan: &datafusion::logical_expr::LogicalPlan) -> Result<V
     Ok(params)
 }
 
+/// Plans a statement. PostgreSQL lets result columns share a name (`SELECT min(a), min(b)`,
+/// two `?column?`s); DataFusion wants unique names, so a projection it refuses for that is
+/// planned again with the unaliased items aliased apart (the engine names result columns as
+/// PostgreSQL does afterwards, see `naming`).
+async fn plan_statement(state: &SessionState, stmt: Statement) -> std::result::Result<LogicalPlan, DataFusionError> {
+    match state.statement_to_plan(DfStatement::Statement(Box::new(stmt.clone()))).await {
+        Err(e) if e.to_string().contains("Projections require unique expression names") => {
+            let mut stmt = stmt;
+            if let Statement::Query(query) = &mut stmt {
+                alias_apart(query.body.as_mut());
+            }
+            state.statement_to_plan(DfStatement::Statement(Box::new(stmt))).await
+        }
+        other => other,
+    }
+}
+
+/// Gives every unaliased computed item of a query's outermost projections its own alias.
+fn alias_apart(body: &mut datafusion::sql::sqlparser::ast::SetExpr) {
+    use datafusion::sql::sqlparser::ast::{Expr, Ident, SelectItem, SetExpr};
+    match body {
+        SetExpr::Select(select) => {
+            for (i, item) in select.projection.iter_mut().enumerate() {
+                if let SelectItem::UnnamedExpr(expr) = item
+                    && !matches!(expr, Expr::Identifier(_) | Expr::CompoundIdentifier(_))
+                {
+                    let expr = std::mem::replace(expr, Expr::value(datafusion::sql::sqlparser::ast::Value::Null));
+                    *item = SelectItem::ExprWithAlias { expr, alias: Ident::with_quote('"', format!("__rhei_column_{i}")) };
+                }
+            }
+        }
+        SetExpr::Query(query) => alias_apart(query.body.as_mut()),
+        SetExpr::SetOperation { left, .. } => alias_apart(left),
+        _ => {}
+    }
+}
+
+/// A DataFusion planning error as PostgreSQL reports the same mistake. DataFusion's Plan
+/// errors carry only a message, so the mistakes PostgreSQL gives their own SQLSTATE are told
+/// apart by the message's fixed wording (pinned by the slt error tests).
+fn plan_error(msg: &str) -> EngineError {
+    let quoted = |after: &str| msg.split_once(after).and_then(|(_, rest)| rest.split('"').nth(1)).map(str::to_string);
+    if msg.contains("UNION queries have different number of columns") {
+        EngineError::syntax("each UNION query must have the same number of columns")
+    } else if msg.starts_with("Column in SELECT must be in GROUP BY") || msg.contains("Projection references non-aggregate values") {
+        let column = quoted("column").unwrap_or_default();
+        let column = column.rsplit('.').next().unwrap_or(&column).to_string();
+        EngineError::GroupingError {
+            message: format!("column \"{column}\" must appear in the GROUP BY clause or be used in an aggregate function"),
+        }
+    } else if msg.starts_with("Aggregate functions are not allowed in the WHERE clause") {
+        EngineError::GroupingError { message: "aggregate functions are not allowed in WHERE".into() }
+    } else if let Some(rest) = msg.strip_prefix("Order by column out of bounds, specified: ") {
+        let position = rest.split(',').next().unwrap_or(rest);
+        EngineError::InvalidColumnReference { message: format!("ORDER BY position {position} is not in select list") }
+    } else if msg.starts_with("LIMIT must be >= 0") {
+        EngineError::NegativeLimit
+    } else if let Some(rest) = msg.strip_prefix("Cannot coerce arithmetic expression ") {
+        EngineError::UndefinedOperator { operator: rest.trim_end_matches(" to valid types").to_string() }
+    } else if let Some(rest) = msg.strip_prefix("Failed to coerce arguments to satisfy a call to '") {
+        EngineError::UndefinedFunction { name: rest.split('\'').next().unwrap_or(rest).to_string() }
+    } else if msg.starts_with("Cannot create filter with non-boolean predicate") {
+        EngineError::TypeMismatch { message: "argument of WHERE must be type boolean".into() }
+    } else {
+        EngineError::Olap(msg.to_string())
+    }
+}
+
 pub fn classify(err: DataFusionError) -> EngineError {
     match err.find_root() {
         DataFusionError::SQL(parser, _) => EngineError::syntax(parser),
@@ -151,9 +224,7 @@ pub fn classify(err: DataFusionError) -> EngineError {
             SchemaError::FieldNotFound { field, .. } => {
                 EngineError::UndefinedColumn { column: field.name.clone(), table: field.relation.as_ref().map(|r| r.to_string()) }
             }
-            SchemaError::AmbiguousReference { field } => {
-                EngineError::syntax(format!("column reference \"{}\" is ambiguous", field.name))
-            }
+            SchemaError::AmbiguousReference { field } => EngineError::AmbiguousColumn { column: field.name.clone() },
             other => EngineError::Olap(other.to_string()),
         },
         DataFusionError::NotImplemented(what) => EngineError::unsupported(what),
@@ -168,7 +239,7 @@ pub fn classify(err: DataFusionError) -> EngineError {
         DataFusionError::Plan(msg) => match msg.strip_prefix("table '").and_then(|m| m.split_once("' not found")) {
             Some((name, _)) => EngineError::UndefinedTable { name: name.rsplit('.').next().unwrap_or(name).to_string() },
             None if msg.starts_with("Invalid function") => EngineError::UndefinedFunction { name: msg.clone() },
-            None => EngineError::Olap(msg.clone()),
+            None => plan_error(msg),
         },
         other => EngineError::Olap(other.to_string()),
     }
@@ -211,7 +282,17 @@ impl OlapBackend for DataFusionOlap {
                 Some(p) => PublishedTable { name: p.name.clone(), rows: p.rows, provider: p.provider.clone() },
                 None => {
                     let batches = table.store.snapshot()?;
-                    let provider = MemTable::try_new(table.store.schema().clone(), self.partition(batches)).map_err(classify)?;
+                    // The primary key, declared to the planner: grouping by it lets a query select
+                    // the table's other columns, as PostgreSQL allows (functional dependency).
+                    let key = &table.def.primary_key;
+                    let constraints = if key.is_empty() || table.def.is_temporal() {
+                        datafusion::common::Constraints::default()
+                    } else {
+                        datafusion::common::Constraints::new_unverified(vec![datafusion::common::Constraint::PrimaryKey(key.clone())])
+                    };
+                    let provider = MemTable::try_new(table.store.schema().clone(), self.partition(batches))
+                        .map_err(classify)?
+                        .with_constraints(constraints);
                     PublishedTable {
                         name: table.def.name.clone(),
                         rows: table.store.live_rows() as u64,
@@ -257,7 +338,7 @@ impl OlapBackend for DataFusionOlap {
         let runtime = self.runtime.as_ref().ok_or(EngineError::ShuttingDown)?;
         runtime.spawn(async move {
             let started = async {
-                let plan = state.statement_to_plan(DfStatement::Statement(Box::new(stmt))).await?;
+                let plan = plan_statement(&state, stmt).await?;
                 let plan = if params.is_empty() { plan } else { plan.with_param_values(params)? };
                 let physical = state.create_physical_plan(&plan).await?;
                 let stream = datafusion::physical_plan::execute_stream(physical, state.task_ctx())?;
@@ -288,7 +369,7 @@ impl OlapBackend for DataFusionOlap {
     async fn plan_schema(&self, stmt: Statement) -> Result<PlannedQuery> {
         let snapshot = self.published.read().clone();
         let state = self.state_for(&snapshot);
-        let plan = state.statement_to_plan(DfStatement::Statement(Box::new(stmt))).await.map_err(classify)?;
+        let plan = plan_statement(&state, stmt).await.map_err(classify)?;
         let params = parameter_types(&plan)?;
         Ok(PlannedQuery { schema: result_schema(&Arc::new(plan.schema().as_arrow().clone())), params })
     }

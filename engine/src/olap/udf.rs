@@ -2,12 +2,14 @@
 
 use std::any::Any;
 
-use arrow::array::{Array, Float64Array};
-use arrow::datatypes::DataType;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, Decimal128Array, Float64Array};
+use arrow::datatypes::{DataType, Decimal128Type, Field, FieldRef, Float32Type, Float64Type};
 use arrow::error::ArrowError;
 use datafusion::common::{Result, ScalarValue};
 use datafusion::error::DataFusionError;
-use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility};
+use datafusion::logical_expr::{ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility};
 
 /// `rhei_divisor(b)`: `b` unchanged, or a division-by-zero error when it is zero. DataFusion
 /// refuses integer and decimal division by zero itself, but gives `inf` for floats, where
@@ -61,5 +63,201 @@ impl ScalarUDFImpl for Divisor {
             _ => false,
         };
         if zero { Err(division_by_zero()) } else { Ok(value) }
+    }
+}
+
+/// `10^n` as i128 (n at most 38).
+fn pow10(n: u32) -> i128 {
+    10i128.pow(n.min(38))
+}
+
+/// A scaled decimal rounded half away from zero from scale `from` to scale `to` (`to <= from`),
+/// still expressed at scale `to`.
+fn round_decimal(v: i128, from: i8, to: i8) -> i128 {
+    if to >= from {
+        return v * pow10((to - from) as u32);
+    }
+    let factor = pow10((from - to) as u32);
+    let (q, r) = (v / factor, v % factor);
+    if r.abs() * 2 >= factor { q + v.signum() } else { q }
+}
+
+/// `rhei_round_for_cast(x)`: `x` rounded to a whole number the way PostgreSQL rounds it when
+/// casting to an integer type: numerics half away from zero, floats half to even; integers
+/// pass through. The cast that follows then only changes the type.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct RoundForCast {
+    signature: Signature,
+}
+
+impl Default for RoundForCast {
+    fn default() -> Self {
+        Self { signature: Signature::any(1, Volatility::Immutable) }
+    }
+}
+
+fn map_array(array: &ArrayRef, scale_to: Option<i8>) -> Result<ArrayRef> {
+    Ok(match array.data_type() {
+        DataType::Float64 => {
+            Arc::new(array.as_primitive::<Float64Type>().unary::<_, Float64Type>(f64::round_ties_even)) as ArrayRef
+        }
+        DataType::Float32 => {
+            Arc::new(array.as_primitive::<Float32Type>().unary::<_, Float32Type>(f32::round_ties_even)) as ArrayRef
+        }
+        DataType::Decimal128(p, s) => {
+            let to = scale_to.unwrap_or(0).min(*s);
+            let out: Decimal128Array =
+                array.as_primitive::<Decimal128Type>().unary(|v| round_decimal(v, *s, to) * pow10((*s - to) as u32));
+            Arc::new(out.with_precision_and_scale(*p, *s)?) as ArrayRef
+        }
+        _ => array.clone(),
+    })
+}
+
+fn first_arg(args: &ScalarFunctionArgs) -> Result<ArrayRef> {
+    let Some(value) = args.args.first() else {
+        return Err(DataFusionError::Internal("missing argument".into()));
+    };
+    value.to_array(args.number_rows)
+}
+
+fn unscalar(result: ArrayRef, args: &ScalarFunctionArgs) -> Result<ColumnarValue> {
+    if args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_))) {
+        Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&result, 0)?))
+    } else {
+        Ok(ColumnarValue::Array(result))
+    }
+}
+
+impl ScalarUDFImpl for RoundForCast {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn name(&self) -> &str {
+        "rhei_round_for_cast"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        Ok(arg_types.first().cloned().unwrap_or(DataType::Null))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let result = map_array(&first_arg(&args)?, None)?;
+        unscalar(result, &args)
+    }
+}
+
+/// PostgreSQL's `round(x [, n])`: floats round half to even (`round(2.5::float8)` is 2),
+/// numerics half away from zero to `n` places with `n` as the result's scale
+/// (`round(2.345, 2)` is `2.35`, `round(x)` of a numeric has scale 0), integers unchanged.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct Round {
+    signature: Signature,
+}
+
+impl Default for Round {
+    fn default() -> Self {
+        Self { signature: Signature::variadic_any(Volatility::Immutable) }
+    }
+}
+
+fn places(arg: Option<&ScalarValue>) -> Option<i8> {
+    arg.and_then(|s| s.cast_to(&DataType::Int64).ok()).and_then(|s| match s {
+        ScalarValue::Int64(Some(n)) => i8::try_from(n.clamp(-38, 38)).ok(),
+        _ => None,
+    })
+}
+
+impl ScalarUDFImpl for Round {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn name(&self) -> &str {
+        "rhei_round"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        Ok(arg_types.first().cloned().unwrap_or(DataType::Null))
+    }
+
+    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
+        let Some(first) = args.arg_fields.first() else {
+            return Err(DataFusionError::Plan("round() needs an argument".into()));
+        };
+        let ty = match first.data_type() {
+            DataType::Decimal128(p, _) => {
+                let n = places(args.scalar_arguments.get(1).copied().flatten()).unwrap_or(0).max(0);
+                // Room for the digits a rounding carry adds.
+                DataType::Decimal128((*p + 1).min(38), n)
+            }
+            // PostgreSQL has round(numeric, int) only: a float rounded to places is numeric.
+            DataType::Float32 | DataType::Float64 if args.arg_fields.len() > 1 => {
+                let n = places(args.scalar_arguments.get(1).copied().flatten()).unwrap_or(0).max(0);
+                DataType::Decimal128(38, n)
+            }
+            DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 if args.arg_fields.len() > 1 => {
+                let n = places(args.scalar_arguments.get(1).copied().flatten()).unwrap_or(0).max(0);
+                DataType::Decimal128(38, n)
+            }
+            other => other.clone(),
+        };
+        Ok(Arc::new(Field::new(self.name(), ty, true)))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let value = first_arg(&args)?;
+        let target = args.return_field.data_type().clone();
+        let n = match args.args.get(1) {
+            Some(ColumnarValue::Scalar(s)) => places(Some(s)),
+            Some(ColumnarValue::Array(_)) => {
+                return Err(DataFusionError::NotImplemented("round() with a non-constant number of places".into()));
+            }
+            None => Some(0),
+        };
+        let result = match (value.data_type(), &target) {
+            (DataType::Decimal128(_, s), DataType::Decimal128(p, to)) => {
+                let n = n.unwrap_or(0);
+                let rounded: Decimal128Array = value.as_primitive::<Decimal128Type>().unary(|v| {
+                    // Round at n places, then express at the result scale.
+                    let at_n = round_decimal(v, *s, n.min(*s));
+                    if *to >= n.min(*s) { at_n * pow10((*to - n.min(*s)) as u32) } else { at_n }
+                });
+                Arc::new(rounded.with_precision_and_scale(*p, *to)?) as ArrayRef
+            }
+            (DataType::Float32 | DataType::Float64 | DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64, DataType::Decimal128(_, _)) => {
+                let exact = arrow::compute::cast(&value, &DataType::Decimal128(38, 10))?;
+                let n = n.unwrap_or(0);
+                let rounded: Decimal128Array =
+                    exact.as_primitive::<Decimal128Type>().unary(|v| round_decimal(v, 10, n.min(10)));
+                let rounded = rounded.with_precision_and_scale(38, n.min(10))?;
+                arrow::compute::cast(&rounded, &target)?
+            }
+            _ => map_array(&value, None)?,
+        };
+        unscalar(result, &args)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_round_half_away_from_zero() {
+        assert_eq!(round_decimal(25, 1, 0), 3);
+        assert_eq!(round_decimal(-25, 1, 0), -3);
+        assert_eq!(round_decimal(349, 2, 0), 3);
+        assert_eq!(round_decimal(2345, 3, 2), 235);
+        assert_eq!(round_decimal(5, 0, 2), 500);
     }
 }

@@ -189,25 +189,29 @@ fn to_numeric(value: ValueRef<'_>, precision: Option<i64>, scale: Option<i64>) -
 
 /// `rhei_varchar(v, n)`: text of at most `n` characters; excess trailing spaces are cut, as
 /// PostgreSQL does, anything else too long is 22001.
-fn to_varchar(value: ValueRef<'_>, n: i64, pad: bool) -> FnResult {
+/// `varchar(n)` / `char(n)` input. Assignment refuses text longer than `n` unless the excess
+/// is blanks (22001); an explicit cast (`truncate`) cuts it silently, as in PostgreSQL. char(n)
+/// values are stored without trailing blanks (`bpchar`): PostgreSQL ignores them when
+/// comparing, measuring and concatenating, and output pads them back (see
+/// `catalog::types::pad_bpchar`).
+fn to_varchar(value: ValueRef<'_>, n: i64, bpchar: bool, truncate: bool) -> FnResult {
     let Some(text) = text_of(value) else { return Ok(Value::Null) };
     let n = usize::try_from(n).unwrap_or(usize::MAX);
     let len = text.chars().count();
-    let name = if pad { format!("character({n})") } else { format!("character varying({n})") };
-    let text = if len > n {
+    let name = if bpchar { format!("character({n})") } else { format!("character varying({n})") };
+    let mut text = if len > n {
         let (keep, rest): (String, String) =
             (text.chars().take(n).collect(), text.chars().skip(n).collect());
-        if rest.chars().any(|c| c != ' ') {
+        if !truncate && rest.chars().any(|c| c != ' ') {
             return Err(fail(EngineError::StringTooLong { type_name: name }));
         }
         keep
-    } else if pad {
-        let mut padded = text;
-        padded.extend(std::iter::repeat_n(' ', n - len));
-        padded
     } else {
         text
     };
+    if bpchar {
+        text.truncate(text.trim_end_matches(' ').len());
+    }
     Ok(Value::Text(text))
 }
 
@@ -644,8 +648,8 @@ pub fn storage_value_in(ty: crate::catalog::PgType, text: &str, tz_offset_secs: 
         T::Float8 => to_float(value, 64),
         T::Numeric { precision, scale } => to_numeric(value, precision.map(i64::from), scale.map(i64::from)),
         T::Text | T::Varchar(None) | T::Bpchar(None) => return Ok(Value::Text(text.to_string())),
-        T::Varchar(Some(n)) => to_varchar(value, i64::from(n), false),
-        T::Bpchar(Some(n)) => to_varchar(value, i64::from(n), true),
+        T::Varchar(Some(n)) => to_varchar(value, i64::from(n), false, false),
+        T::Bpchar(Some(n)) => to_varchar(value, i64::from(n), true, false),
         T::Bool => to_bool(value),
         T::Date => to_date(value),
         T::Timestamp => to_timestamp(value),
@@ -667,12 +671,17 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("rhei_numeric", 3, pure, |ctx| {
         to_numeric(ctx.get_raw(0), arg_i64(ctx, 1), arg_i64(ctx, 2))
     })?;
-    conn.create_scalar_function("rhei_varchar", 2, pure, |ctx| {
-        to_varchar(ctx.get_raw(0), arg_i64(ctx, 1).unwrap_or(i64::MAX), false)
-    })?;
-    conn.create_scalar_function("rhei_bpchar", 2, pure, |ctx| {
-        to_varchar(ctx.get_raw(0), arg_i64(ctx, 1).unwrap_or(i64::MAX), true)
-    })?;
+    // Two arguments: assignment; a third (1): an explicit cast, which truncates.
+    for arity in [2, 3] {
+        conn.create_scalar_function("rhei_varchar", arity, pure, |ctx| {
+            let truncate = ctx.len() == 3 && arg_i64(ctx, 2) == Some(1);
+            to_varchar(ctx.get_raw(0), arg_i64(ctx, 1).unwrap_or(i64::MAX), false, truncate)
+        })?;
+        conn.create_scalar_function("rhei_bpchar", arity, pure, |ctx| {
+            let truncate = ctx.len() == 3 && arg_i64(ctx, 2) == Some(1);
+            to_varchar(ctx.get_raw(0), arg_i64(ctx, 1).unwrap_or(i64::MAX), true, truncate)
+        })?;
+    }
     conn.create_scalar_function("rhei_bool", 1, pure, |ctx| to_bool(ctx.get_raw(0)))?;
     conn.create_scalar_function("rhei_date", 1, pure, |ctx| to_date(ctx.get_raw(0)))?;
     conn.create_scalar_function("rhei_ts", 1, pure, |ctx| to_timestamp(ctx.get_raw(0)))?;
@@ -684,6 +693,13 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("rhei_json", 1, pure, |ctx| to_json(ctx.get_raw(0), false))?;
     conn.create_scalar_function("rhei_jsonb", 1, pure, |ctx| to_json(ctx.get_raw(0), true))?;
     conn.create_scalar_function("rhei_mod", 2, pure, |ctx| modulo(ctx.get_raw(0), ctx.get_raw(1)))?;
+    conn.create_scalar_function("rhei_not_null", 3, pure, |ctx| match ctx.get_raw(0) {
+        ValueRef::Null => Err(fail(EngineError::NotNullViolation {
+            table: text_of(ctx.get_raw(1)).unwrap_or_default(),
+            column: text_of(ctx.get_raw(2)).unwrap_or_default(),
+        })),
+        value => Value::try_from(value).map_err(|e| SqlError::UserFunctionError(Box::new(e))),
+    })?;
     conn.create_scalar_function("rhei_divisor", 1, pure, |ctx| divisor(ctx.get_raw(0)))?;
     conn.create_scalar_function("date_part", 2, pure, |ctx| date_part(ctx.get_raw(0), ctx.get_raw(1)))?;
     conn.create_scalar_function("strpos", 2, pure, |ctx| strpos(ctx.get_raw(0), ctx.get_raw(1)))?;
@@ -730,7 +746,11 @@ mod tests {
         assert_eq!(one(&c, "SELECT rhei_numeric('1.005', 10, 2)").unwrap(), Value::Text("1.01".into()));
         assert_eq!(one(&c, "SELECT rhei_numeric('1.50', NULL, NULL)").unwrap(), Value::Text("1.50".into()));
         assert_eq!(one(&c, "SELECT rhei_bool('yes')").unwrap(), Value::Integer(1));
-        assert_eq!(one(&c, "SELECT rhei_bpchar('ab', 4)").unwrap(), Value::Text("ab  ".into()));
+        // char(n) is stored without trailing blanks (padded on output); an explicit cast cuts.
+        assert_eq!(one(&c, "SELECT rhei_bpchar('ab  ', 4)").unwrap(), Value::Text("ab".into()));
+        assert_eq!(one(&c, "SELECT rhei_bpchar('abcdef', 2, 1)").unwrap(), Value::Text("ab".into()));
+        assert_eq!(one(&c, "SELECT rhei_varchar('abcdef', 3, 1)").unwrap(), Value::Text("abc".into()));
+        assert!(one(&c, "SELECT rhei_varchar('abcdef', 3)").is_err(), "assignment refuses");
         assert_eq!(one(&c, "SELECT rhei_varchar('abc   ', 4)").unwrap(), Value::Text("abc ".into()));
         assert_eq!(one(&c, "SELECT rhei_date('1970-01-02')").unwrap(), Value::Integer(1));
         assert_eq!(one(&c, "SELECT rhei_tstz('1970-01-01 01:00:00+01', 0)").unwrap(), Value::Integer(0));

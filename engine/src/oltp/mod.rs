@@ -68,6 +68,9 @@ pub struct SqliteStatement {
 pub struct ResultShape {
     pub names: Vec<Option<String>>,
     pub types: Vec<Option<DataType>>,
+    /// The declared PostgreSQL type of a column that is a table column (the Arrow field
+    /// metadata `rhei.pg_type`), so the front end reports its exact type (uuid, char(n), ...).
+    pub declared: Vec<Option<String>>,
 }
 
 /// What a statement produced.
@@ -141,6 +144,18 @@ fn classify_message(message: String) -> EngineError {
         EngineError::UndefinedFunction { name: format!("{rest}()") }
     } else if message.contains("syntax error") || message.starts_with("incomplete input") {
         EngineError::Syntax { message, position: None }
+    } else if let Some(column) = message.strip_prefix("ambiguous column name: ") {
+        EngineError::AmbiguousColumn { column: column.rsplit('.').next().unwrap_or(column).to_string() }
+    } else if message.starts_with("sub-select returns") {
+        EngineError::syntax("subquery must return only one column")
+    } else if let Some(name) = message.strip_prefix("duplicate WITH table name: ") {
+        EngineError::DuplicateAlias { name: name.to_string() }
+    } else if message.starts_with("misuse of window function") {
+        EngineError::WindowingError { message: "window functions are not allowed in WHERE".into() }
+    } else if message.starts_with("misuse of aggregate") {
+        EngineError::GroupingError { message: "aggregate functions are not allowed in WHERE".into() }
+    } else if message.contains("do not have the same number of result columns") {
+        EngineError::syntax("each UNION query must have the same number of columns")
     } else if message.starts_with("wrong number of arguments to function ") {
         EngineError::UndefinedFunction { name: message.trim_start_matches("wrong number of arguments to function ").into() }
     } else {
@@ -247,7 +262,11 @@ fn result_schema(
                 .flatten()
                 .or_else(|| origin.get(i).cloned().flatten())
                 .unwrap_or_else(|| infer(i));
-            Field::new(name, ty, true)
+            let field = Field::new(name, ty, true);
+            match shape.declared.get(i).cloned().flatten() {
+                Some(declared) => field.with_metadata([(crate::catalog::types::PG_TYPE_METADATA.to_string(), declared)].into()),
+                None => field,
+            }
         })
         .collect();
     Arc::new(Schema::new(fields))

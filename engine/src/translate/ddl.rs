@@ -244,7 +244,7 @@ pub fn table_def(create: &CreateTable, id: TableId, catalog: &Catalog, opts: Tra
         }
         if parsed.primary {
             if !primary_key.is_empty() {
-                return Err(EngineError::syntax(format!("multiple primary keys for table \"{name}\" are not allowed")));
+                return Err(EngineError::MultiplePrimaryKeys { table: name.clone() });
             }
             primary_key.push(columns.len());
         }
@@ -265,7 +265,7 @@ pub fn table_def(create: &CreateTable, id: TableId, catalog: &Catalog, opts: Tra
         match constraint {
             TableConstraint::PrimaryKey(pk) => {
                 if !primary_key.is_empty() {
-                    return Err(EngineError::syntax(format!("multiple primary keys for table \"{name}\" are not allowed")));
+                    return Err(EngineError::MultiplePrimaryKeys { table: name.clone() });
                 }
                 primary_key = index_columns(&pk.columns, &columns, &name)?;
                 for &i in &primary_key {

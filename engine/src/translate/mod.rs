@@ -316,9 +316,23 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
             None
         }
         Expr::Cast { expr: inner, data_type, .. } => {
-            let source = scope.column_type(unwrap_real(inner).unwrap_or(inner));
-            let inner = std::mem::replace(inner.as_mut(), null());
-            Some(cast_from(inner, source, data_type, opts)?)
+            let literal = numeric_literal(inner);
+            let source = scope
+                .column_type(unwrap_real(inner).unwrap_or(inner))
+                .or_else(|| literal.is_some().then_some(PgType::Numeric { precision: None, scale: None }));
+            let is_text = matches!(
+                data_type,
+                SqlType::Text | SqlType::Varchar(None) | SqlType::CharacterVarying(None) | SqlType::String(None)
+            );
+            match literal {
+                // A numeric literal shown as text keeps its digits as written (`1.50`), which
+                // SQLite's REAL would lose.
+                Some(text) if is_text => Some(string(&text)),
+                _ => {
+                    let inner = std::mem::replace(inner.as_mut(), null());
+                    Some(cast_from(inner, source, data_type, opts)?)
+                }
+            }
         }
         Expr::Trim { expr: inner, trim_where, trim_what, trim_characters } => {
             use datafusion::sql::sqlparser::ast::TrimWhereField;
@@ -554,6 +568,32 @@ fn cast_from(inner: Expr, source: Option<PgType>, data_type: &SqlType, opts: Tra
     })
 }
 
+/// The text of a numeric (non-integer) literal, sign included: `1.50`, `-2.5`, `1e3`.
+/// PostgreSQL types these `numeric`; SQLite would read them as REAL.
+fn numeric_literal(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) if n.contains(['.', 'e', 'E']) => Some(n.clone()),
+        Expr::Nested(inner) => numeric_literal(inner),
+        // PostgreSQL's numeric has no negative zero: `-0.0` is `0.0`.
+        Expr::UnaryOp { op: datafusion::sql::sqlparser::ast::UnaryOperator::Minus, expr } => numeric_literal(expr)
+            .map(|n| if n.bytes().all(|b| matches!(b, b'0' | b'.')) { n } else { format!("-{n}") }),
+        _ => None,
+    }
+}
+
+/// Whether a VALUES item is the keyword DEFAULT.
+fn is_default_keyword(expr: &Expr) -> bool {
+    matches!(expr, Expr::Identifier(ident) if ident.quote_style.is_none() && ident.value.eq_ignore_ascii_case("default"))
+}
+
+/// An expression already in SQLite's dialect (a translated DEFAULT), as an AST node.
+fn parse_sqlite_expr(sql: &str) -> Result<Expr> {
+    datafusion::sql::sqlparser::parser::Parser::new(&datafusion::sql::sqlparser::dialect::SQLiteDialect {})
+        .try_with_sql(sql)
+        .and_then(|mut p| p.parse_expr())
+        .map_err(|e| EngineError::Internal(format!("translated DEFAULT does not parse: {e}")))
+}
+
 fn cast_expr(inner: Expr, data_type: &SqlType, opts: TranslateOptions) -> Result<Expr> {
     match data_type {
         SqlType::Text | SqlType::Varchar(None) | SqlType::CharacterVarying(None) | SqlType::String(None) => {
@@ -562,7 +602,12 @@ fn cast_expr(inner: Expr, data_type: &SqlType, opts: TranslateOptions) -> Result
         SqlType::Interval { .. } => Err(EngineError::unsupported("interval values on the OLTP engine")),
         _ => {
             let declared = PgType::from_sql(data_type)?;
-            Ok(convert_expr(declared.ty, inner, opts))
+            // An explicit cast to a length-limited string type cuts the text to length.
+            Ok(match declared.ty {
+                PgType::Varchar(Some(n)) => call("rhei_varchar", vec![inner, number(n.into()), number(1)]),
+                PgType::Bpchar(Some(n)) => call("rhei_bpchar", vec![inner, number(n.into()), number(1)]),
+                ty => convert_expr(ty, inner, opts),
+            })
         }
     }
 }
@@ -579,6 +624,7 @@ fn convert_written_values(stmt: &mut Statement, scope: &Scope<'_>, opts: Transla
             let Some(def) = scope.tables.iter().find(|t| t.name == table) else {
                 return Err(EngineError::UndefinedTable { name: table });
             };
+            let columns_named = !insert.columns.is_empty();
             let targets: Vec<usize> = if insert.columns.is_empty() {
                 (0..def.columns.len()).collect()
             } else {
@@ -606,10 +652,29 @@ fn convert_written_values(stmt: &mut Statement, scope: &Scope<'_>, opts: Transla
                     if row.len() > targets.len() {
                         return Err(EngineError::syntax("INSERT has more expressions than target columns"));
                     }
+                    if columns_named && row.len() < targets.len() {
+                        return Err(EngineError::syntax("INSERT has more target columns than expressions"));
+                    }
                     for (value, &col) in row.iter_mut().zip(&targets) {
-                        if !matches!(value, Expr::Value(ValueWithSpan { value: Value::Null, .. })) {
+                        let column = &def.columns[col];
+                        if is_default_keyword(value) {
+                            // SQLite has no DEFAULT inside VALUES: the column's default, or
+                            // NULL (a serial key then numbers itself).
+                            *value = match &column.default_sql {
+                                Some(default) => parse_sqlite_expr(&ddl::default_expr_sql(column.ty, default, opts)?)?,
+                                None => null(),
+                            };
+                            continue;
+                        }
+                        let is_null = matches!(value, Expr::Value(ValueWithSpan { value: Value::Null, .. }));
+                        // SQLite numbers a NULL written to an integer primary key (its rowid);
+                        // PostgreSQL refuses it unless the key is serial and the value omitted.
+                        if def.rowid_alias() == Some(col) && !column.is_serial {
                             let v = std::mem::replace(value, null());
-                            *value = convert_expr(def.columns[col].ty, v, opts);
+                            *value = call("rhei_not_null", vec![convert_expr(column.ty, v, opts), string(&def.name), string(&column.name)]);
+                        } else if !is_null {
+                            let v = std::mem::replace(value, null());
+                            *value = convert_expr(column.ty, v, opts);
                         }
                     }
                 }
@@ -736,7 +801,7 @@ mod tests {
     fn written_values_are_converted_to_storage_form() {
         assert_eq!(
             sqlite("INSERT INTO t (id, ts, ok) VALUES (1, '2024-01-01 00:00:00+02', true) ON CONFLICT (id) DO UPDATE SET ok = EXCLUDED.ok"),
-            "INSERT INTO t (id, ts, ok) VALUES (rhei_int(1, 64), rhei_tstz('2024-01-01 00:00:00+02', 0), rhei_bool(true)) ON CONFLICT(id) DO UPDATE SET ok = rhei_bool(EXCLUDED.ok)"
+            "INSERT INTO t (id, ts, ok) VALUES (rhei_not_null(rhei_int(1, 64), 't', 'id'), rhei_tstz('2024-01-01 00:00:00+02', 0), rhei_bool(true)) ON CONFLICT(id) DO UPDATE SET ok = rhei_bool(EXCLUDED.ok)"
         );
         assert_eq!(sqlite("UPDATE t SET name = NULL WHERE id = 1"), "UPDATE t SET name = NULL WHERE id = 1");
     }

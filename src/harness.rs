@@ -27,6 +27,11 @@ impl RheiServer {
         Ok(Self { engine, addr, shutdown, task })
     }
 
+    /// The loopback port it listens on.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
     pub fn config(&self) -> tokio_postgres::Config {
         let mut config = tokio_postgres::Config::new();
         config.host(self.addr.ip().to_string()).port(self.addr.port()).user("rhei").dbname("rhei");

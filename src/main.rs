@@ -4,6 +4,7 @@
 mod bench;
 mod bench_freshness;
 mod bench_mixed;
+mod bench_pgbench;
 mod bench_reference;
 mod bench_sidecar;
 mod harness;
@@ -61,7 +62,8 @@ enum Command {
         /// (TPC-H through the wire against PostgreSQL 15 and in-process DataFusion) or
         /// `freshness` (how soon a commit is visible to analytics, strong vs eventual) or
         /// `reference` (the reference system's published workload, API and wire) or `mixed`
-        /// (TPC-B and TPC-H at once against each alone).
+        /// (TPC-B and TPC-H at once against each alone) or `pgbench` (pgbench's select-only and
+        /// TPC-B scripts against rhei and PostgreSQL 15).
         suite: String,
         /// Also write the figures as JSON to this file.
         #[arg(long)]
@@ -69,7 +71,8 @@ enum Command {
         /// Scale the work down (for a quick look, not for figures).
         #[arg(long)]
         quick: bool,
-        /// TPC-H scale factor for `tpch` and `mixed` [default: 1, or 0.1 with --quick].
+        /// TPC-H scale factor for `tpch` and `mixed` [default: 1, or 0.1 with --quick]; pgbench
+        /// scale for `pgbench` [default: 10, or 1 with --quick].
         #[arg(long)]
         scale: Option<f64>,
         /// Timed runs per query for `tpch`, after an untimed one; the fastest counts.
@@ -141,11 +144,16 @@ fn main() -> anyhow::Result<()> {
                     let oltp_seconds = if quick { 5 } else { 20 };
                     runtime.block_on(bench_mixed::run(bench_mixed::MixedOptions { scale, oltp_seconds, clients: 4 }))?
                 }
+                "pgbench" => {
+                    let pgbench_scale = scale.map_or(if quick { 1 } else { 10 }, |s| s.max(1.0) as u32);
+                    let seconds = if quick { 3 } else { 20 };
+                    runtime.block_on(bench_pgbench::run(bench_pgbench::PgbenchOptions { scale: pgbench_scale, seconds, clients: 8 }))?
+                }
                 "tpch" => {
                     let scale = scale.unwrap_or(if quick { 0.1 } else { 1.0 });
                     runtime.block_on(tpch::run(tpch::TpchOptions { scale, runs }))?
                 }
-                other => anyhow::bail!("unknown benchmark suite \"{other}\" (available: engine, sidecar, tpch, freshness, reference, mixed)"),
+                other => anyhow::bail!("unknown benchmark suite \"{other}\" (available: engine, sidecar, tpch, freshness, reference, mixed, pgbench)"),
             };
             if let Some(path) = json {
                 std::fs::write(&path, serde_json::to_string_pretty(&figures)?)

@@ -26,6 +26,41 @@ pub fn output_names(query: &Query) -> Option<Vec<String>> {
         .collect()
 }
 
+/// Gives every item of a query's outermost projections (but wildcards) an alias of its own,
+/// for planners that refuse equal result column names (DataFusion), which PostgreSQL allows:
+/// `SELECT min(a), min(b)`, `SELECT c.oid, c.*`. Returns each alias with the name PostgreSQL
+/// gives that column, to put back on the result.
+pub fn alias_apart(query: &mut Query) -> Vec<(String, String)> {
+    let mut renames = Vec::new();
+    alias_apart_body(query.body.as_mut(), &mut renames);
+    renames
+}
+
+fn alias_apart_body(body: &mut SetExpr, renames: &mut Vec<(String, String)>) {
+    match body {
+        SetExpr::Select(select) => {
+            for (i, item) in select.projection.iter_mut().enumerate() {
+                let alias = format!("__rhei_column_{i}");
+                let replaced = match std::mem::replace(item, SelectItem::Wildcard(Default::default())) {
+                    SelectItem::UnnamedExpr(expr) => {
+                        renames.push((alias.clone(), expr_name(&expr)));
+                        SelectItem::ExprWithAlias { expr, alias: datafusion::sql::sqlparser::ast::Ident::with_quote('"', alias) }
+                    }
+                    SelectItem::ExprWithAlias { expr, alias: given } => {
+                        renames.push((alias.clone(), normalize_ident(&given)));
+                        SelectItem::ExprWithAlias { expr, alias: datafusion::sql::sqlparser::ast::Ident::with_quote('"', alias) }
+                    }
+                    other => other,
+                };
+                *item = replaced;
+            }
+        }
+        SetExpr::Query(query) => alias_apart_body(query.body.as_mut(), renames),
+        SetExpr::SetOperation { left, .. } => alias_apart_body(left, renames),
+        _ => {}
+    }
+}
+
 /// The name of items of a RETURNING list.
 pub fn item_names(items: &[SelectItem]) -> Option<Vec<String>> {
     items
@@ -99,7 +134,7 @@ pub fn display_ident(name: &str) -> String {
 }
 
 /// PostgreSQL 15's keywords that `quote_ident` quotes (every category but unreserved).
-const RESERVED_KEYWORDS: &[&str] = &[
+pub const RESERVED_KEYWORDS: &[&str] = &[
     "all",
     "analyse",
     "analyze",

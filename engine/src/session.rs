@@ -312,6 +312,12 @@ impl Session {
         self.engine.catalog()
     }
 
+    /// Rows per table in the OLAP copy as last published (for catalog views such as
+    /// `pg_stat_user_tables`; no wait, no scan).
+    pub fn table_row_counts(&self) -> Vec<(String, u64)> {
+        self.engine.olap.table_stats().into_iter().map(|t| (t.name, t.rows)).collect()
+    }
+
     /// All settings, as `SHOW ALL` lists them.
     pub fn settings(&self) -> impl Iterator<Item = (&str, &str)> {
         let defaults = DEFAULT_SETTINGS.iter().filter(|(k, _)| !self.changed.contains_key(*k)).map(|(k, v)| (*k, *v));

@@ -3,6 +3,7 @@
 
 mod auth;
 mod bad_input;
+mod bi_tools;
 mod common;
 mod corpus;
 mod clients;

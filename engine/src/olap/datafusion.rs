@@ -150,40 +150,42 @@ pub fn parameter_types(plan: &datafusion::logical_expr::LogicalPlan) -> Result<V
 }
 
 /// Plans a statement. PostgreSQL lets result columns share a name (`SELECT min(a), min(b)`,
-/// two `?column?`s); DataFusion wants unique names, so a projection it refuses for that is
-/// planned again with the unaliased items aliased apart (the engine names result columns as
-/// PostgreSQL does afterwards, see `naming`).
-async fn plan_statement(state: &SessionState, stmt: Statement) -> std::result::Result<LogicalPlan, DataFusionError> {
+/// `SELECT c.oid, c.*`); DataFusion wants unique names, so a projection it refuses for that is
+/// planned again with its items aliased apart (`naming::alias_apart`). Returns the plan and
+/// the names to put back on its result columns.
+pub async fn plan_statement(
+    state: &SessionState,
+    stmt: Statement,
+) -> std::result::Result<(LogicalPlan, Vec<(String, String)>), DataFusionError> {
     match state.statement_to_plan(DfStatement::Statement(Box::new(stmt.clone()))).await {
         Err(e) if e.to_string().contains("Projections require unique expression names") => {
             let mut stmt = stmt;
-            if let Statement::Query(query) = &mut stmt {
-                alias_apart(query.body.as_mut());
-            }
-            state.statement_to_plan(DfStatement::Statement(Box::new(stmt))).await
+            let renames = match &mut stmt {
+                Statement::Query(query) => crate::naming::alias_apart(query),
+                _ => Vec::new(),
+            };
+            let plan = state.statement_to_plan(DfStatement::Statement(Box::new(stmt))).await?;
+            Ok((plan, renames))
         }
-        other => other,
+        other => other.map(|plan| (plan, Vec::new())),
     }
 }
 
-/// Gives every unaliased computed item of a query's outermost projections its own alias.
-fn alias_apart(body: &mut datafusion::sql::sqlparser::ast::SetExpr) {
-    use datafusion::sql::sqlparser::ast::{Expr, Ident, SelectItem, SetExpr};
-    match body {
-        SetExpr::Select(select) => {
-            for (i, item) in select.projection.iter_mut().enumerate() {
-                if let SelectItem::UnnamedExpr(expr) = item
-                    && !matches!(expr, Expr::Identifier(_) | Expr::CompoundIdentifier(_))
-                {
-                    let expr = std::mem::replace(expr, Expr::value(datafusion::sql::sqlparser::ast::Value::Null));
-                    *item = SelectItem::ExprWithAlias { expr, alias: Ident::with_quote('"', format!("__rhei_column_{i}")) };
-                }
-            }
-        }
-        SetExpr::Query(query) => alias_apart(query.body.as_mut()),
-        SetExpr::SetOperation { left, .. } => alias_apart(left),
-        _ => {}
+/// A result schema with aliased-apart columns named as PostgreSQL names them (equal names
+/// are fine in an Arrow schema).
+pub fn renamed_apart(schema: SchemaRef, renames: &[(String, String)]) -> SchemaRef {
+    if renames.is_empty() {
+        return schema;
     }
+    let fields: Vec<arrow::datatypes::Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match renames.iter().find(|(alias, _)| alias == f.name()) {
+            Some((_, name)) => f.as_ref().clone().with_name(name.clone()),
+            None => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(arrow::datatypes::Schema::new(fields))
 }
 
 /// A DataFusion planning error as PostgreSQL reports the same mistake. DataFusion's Plan
@@ -338,20 +340,20 @@ impl OlapBackend for DataFusionOlap {
         let runtime = self.runtime.as_ref().ok_or(EngineError::ShuttingDown)?;
         runtime.spawn(async move {
             let started = async {
-                let plan = plan_statement(&state, stmt).await?;
+                let (plan, renames) = plan_statement(&state, stmt).await?;
                 let plan = if params.is_empty() { plan } else { plan.with_param_values(params)? };
                 let physical = state.create_physical_plan(&plan).await?;
                 let stream = datafusion::physical_plan::execute_stream(physical, state.task_ctx())?;
-                Ok::<_, DataFusionError>(stream)
+                Ok::<_, DataFusionError>((stream, renames))
             };
-            let mut stream = match started.await {
-                Ok(stream) => stream,
+            let (mut stream, renames) = match started.await {
+                Ok(started) => started,
                 Err(e) => {
                     let _ = schema_tx.send(Err(classify(e)));
                     return;
                 }
             };
-            let schema = result_schema(&stream.schema());
+            let schema = renamed_apart(result_schema(&stream.schema()), &renames);
             let _ = schema_tx.send(Ok(schema.clone()));
             let _keep_snapshot_alive = snapshot;
             while let Some(item) = stream.next().await {
@@ -369,9 +371,9 @@ impl OlapBackend for DataFusionOlap {
     async fn plan_schema(&self, stmt: Statement) -> Result<PlannedQuery> {
         let snapshot = self.published.read().clone();
         let state = self.state_for(&snapshot);
-        let plan = plan_statement(&state, stmt).await.map_err(classify)?;
+        let (plan, renames) = plan_statement(&state, stmt).await.map_err(classify)?;
         let params = parameter_types(&plan)?;
-        Ok(PlannedQuery { schema: result_schema(&Arc::new(plan.schema().as_arrow().clone())), params })
+        Ok(PlannedQuery { schema: renamed_apart(result_schema(&Arc::new(plan.schema().as_arrow().clone())), &renames), params })
     }
 }
 

@@ -221,6 +221,16 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
         return Err(e);
     }
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut QueryFixups);
+    // `public.t` is `t`: SQLite would read `public` as the name of an attached database.
+    let _ = datafusion::sql::sqlparser::ast::visit_relations_mut(stmt, |name| {
+        if name.0.len() == 2
+            && let ObjectNamePart::Identifier(schema) = &name.0[0]
+            && normalize_ident(schema) == "public"
+        {
+            name.0.remove(0);
+        }
+        ControlFlow::<()>::Continue(())
+    });
     Ok(())
 }
 

@@ -123,6 +123,10 @@ const FUNCTIONS: &[Definition] = &[
     def("pg_size_pretty", &[1], utf8, size_pretty),
     def("quote_ident", &[1], utf8, |_, a| Ok(text(quote_ident(&string(&a[0]))))),
     def("array_upper", &[2], int4, array_upper),
+    lenient("format", &[1, 2, 3, 4, 5, 6, 7, 8], utf8, format),
+    def("pg_stat_get_numscans", &[1], int8, no_bytes),
+    def("pg_get_ruledef", &[1, 2], utf8, no_text),
+    def("pg_tablespace_location", &[1], utf8, |_, _| Ok(text(""))),
     def("pg_expandarray", &[1], expanded_array, pg_expandarray),
     def("array_lower", &[2], int4, array_lower),
     def("pg_get_serial_sequence", &[2], utf8, serial_sequence),
@@ -317,6 +321,44 @@ fn flag(value: &ScalarValue) -> Option<bool> {
 fn builtin_function(value: &ScalarValue) -> Option<&'static (i64, &'static str, &'static [i64], i64)> {
     let oid = oid(value)?;
     oids::BUILTIN_FUNCTIONS.iter().find(|f| f.0 == oid)
+}
+
+/// PostgreSQL's `format(fmt, args...)`: `%s` as text, `%I` as a quoted identifier, `%L` as
+/// a quoted literal (`NULL` for NULL), `%%` a percent sign.
+fn format(_: &Model, args: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
+    let Some(template) = args.first().filter(|a| !a.is_null()).map(string) else { return Ok(ScalarValue::Utf8(None)) };
+    let mut out = String::new();
+    let mut values = args[1..].iter();
+    let mut chars = template.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        let kind = chars.next();
+        if kind == Some('%') {
+            out.push('%');
+            continue;
+        }
+        let value = values.next().ok_or_else(|| EngineError::InvalidParameterValue {
+            name: "format".into(),
+            value: "too few arguments for format()".into(),
+        })?;
+        match (kind, value.is_null()) {
+            (Some('s'), true) => {}
+            (Some('s'), false) => out.push_str(&string(value)),
+            (Some('I'), false) => out.push_str(&quote_ident(&string(value))),
+            (Some('L'), true) => out.push_str("NULL"),
+            (Some('L'), false) => out.push_str(&format!("'{}'", string(value).replace('\'', "''"))),
+            (other, _) => {
+                return Err(EngineError::InvalidParameterValue {
+                    name: "format".into(),
+                    value: format!("unrecognized format() type specifier \"{}\"", other.unwrap_or(' ')),
+                });
+            }
+        }
+    }
+    Ok(text(out))
 }
 
 fn no_text(_: &Model, _: &[ScalarValue]) -> Result<ScalarValue, EngineError> {

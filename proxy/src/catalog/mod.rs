@@ -31,10 +31,9 @@ use datafusion::common::{DataFusionError, Result as DfResult, ScalarValue};
 use datafusion::datasource::MemTable;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::{SessionConfig, SessionContext};
-use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::Statement;
 use rhei_engine::catalog::Catalog;
-use rhei_engine::olap::datafusion::classify;
+use rhei_engine::olap::datafusion::{classify, plan_statement, renamed_apart};
 use rhei_engine::olap::{conform_batch, result_schema};
 use rhei_engine::{Description, EngineError, Prepared, Route, RowStream, Session, TransactionStatus};
 
@@ -93,7 +92,11 @@ impl CatalogQuery {
             return None;
         }
         let settings = session.settings().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Some(Self::new(prepared.statement_as_written()?.into_owned(), &catalog, conn.clone(), settings))
+        let mut query = Self::new(prepared.statement_as_written()?.into_owned(), &catalog, conn.clone(), settings);
+        if let Some(model) = Arc::get_mut(&mut query.model) {
+            model.row_counts = session.table_row_counts().into_iter().collect();
+        }
+        Some(query)
     }
 
     fn new(statement: Statement, catalog: &Catalog, conn: ConnectionInfo, settings: Vec<(String, String)>) -> Self {
@@ -102,10 +105,10 @@ impl CatalogQuery {
 
     /// Runs the query to completion.
     async fn run(&self, params: &[ScalarValue]) -> Result<(SchemaRef, Vec<RecordBatch>), EngineError> {
-        let (ctx, plan) = self.plan().await?;
+        let (ctx, plan, renames) = self.plan().await?;
         let plan =
             if params.is_empty() { plan } else { plan.with_param_values(params.to_vec()).map_err(engine_error)? };
-        let schema = self.result_schema(&plan);
+        let schema = renamed_apart(self.result_schema(&plan), &renames);
         let batches =
             ctx.execute_logical_plan(plan).await.map_err(engine_error)?.collect().await.map_err(engine_error)?;
         let batches = batches
@@ -116,18 +119,17 @@ impl CatalogQuery {
     }
 
     async fn describe(&self) -> Result<Description, EngineError> {
-        let (_, plan) = self.plan().await?;
+        let (_, plan, renames) = self.plan().await?;
         let params = rhei_engine::olap::datafusion::parameter_types(&plan)?;
-        Ok(Description { params, columns: Some(self.result_schema(&plan)) })
+        Ok(Description { params, columns: Some(renamed_apart(self.result_schema(&plan), &renames)) })
     }
 
-    async fn plan(&self) -> Result<(SessionContext, LogicalPlan), EngineError> {
+    async fn plan(&self) -> Result<(SessionContext, LogicalPlan, Vec<(String, String)>), EngineError> {
         let mut statement = self.statement.clone();
         rewrite::rewrite(&mut statement, &self.model)?;
         let ctx = context(&self.model)?;
-        let plan =
-            ctx.state().statement_to_plan(DfStatement::Statement(Box::new(statement))).await.map_err(engine_error)?;
-        Ok((ctx, plan))
+        let (plan, renames) = plan_statement(&ctx.state(), statement).await.map_err(engine_error)?;
+        Ok((ctx, plan, renames))
     }
 
     /// The result columns: the plan's, typed as every rhei result is, named as PostgreSQL
@@ -228,7 +230,38 @@ fn context(model: &Arc<Model>) -> Result<SessionContext, EngineError> {
     for udf in functions::udfs(model) {
         ctx.register_udf(udf);
     }
+    ctx.register_udtf("pg_get_keywords", Arc::new(Keywords));
     Ok(ctx)
+}
+
+/// `pg_get_keywords()`: PostgreSQL's keywords that need quoting as identifiers (DBeaver reads
+/// them to decide what to quote), as `(word, catcode, barelabel, catdesc, baredesc)`.
+#[derive(Debug)]
+struct Keywords;
+
+impl datafusion::catalog::TableFunctionImpl for Keywords {
+    fn call(&self, _args: &[datafusion::logical_expr::Expr]) -> DfResult<Arc<dyn TableProvider>> {
+        use arrow::array::{BooleanArray, StringArray};
+        let words = rhei_engine::naming::RESERVED_KEYWORDS;
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("word", DataType::Utf8, false),
+            Field::new("catcode", DataType::Utf8, false),
+            Field::new("barelabel", DataType::Boolean, false),
+            Field::new("catdesc", DataType::Utf8, false),
+            Field::new("baredesc", DataType::Utf8, false),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from_iter_values(words.iter().copied())),
+                Arc::new(StringArray::from_iter_values(words.iter().map(|_| "R"))),
+                Arc::new(BooleanArray::from(vec![true; words.len()])),
+                Arc::new(StringArray::from_iter_values(words.iter().map(|_| "reserved"))),
+                Arc::new(StringArray::from_iter_values(words.iter().map(|_| "can be bare label"))),
+            ],
+        )?;
+        Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
+    }
 }
 
 /// One system schema; each table is built when a query first names it.

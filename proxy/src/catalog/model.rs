@@ -211,6 +211,8 @@ pub struct Model {
     pub relations: Vec<Relation>,
     /// FOREIGN KEY and CHECK constraints of user tables.
     pub constraints: Vec<Constraint>,
+    /// Rows per user table in the OLAP copy (`pg_stat_user_tables.n_live_tup`).
+    pub row_counts: HashMap<String, u64>,
     by_oid: HashMap<i64, usize>,
 }
 
@@ -250,7 +252,7 @@ impl Model {
         }
         let constraints = catalog.tables().flat_map(|t| table_constraints(t, catalog, &relations)).collect();
         let by_oid = relations.iter().enumerate().map(|(i, r)| (r.oid, i)).collect();
-        Self { conn, settings, relations, constraints, by_oid }
+        Self { conn, settings, relations, constraints, row_counts: HashMap::new(), by_oid }
     }
 
     /// A relation by OID.

@@ -80,12 +80,21 @@ impl Visitor for Finder<'_> {
     type Break = ();
 
     fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
-        if let TableFactor::Table { name, args: None, .. } = factor {
-            match classify_relation(&parts(name), self.catalog) {
+        match factor {
+            TableFactor::Table { name, args: None, .. } => match classify_relation(&parts(name), self.catalog) {
                 Target::User => self.uses_user_table = true,
                 Target::System => self.uses_catalog = true,
                 Target::Other => {}
+            },
+            // A set-returning catalog function in FROM (`pg_catalog.pg_get_keywords()`).
+            TableFactor::Table { name, args: Some(_), .. } => {
+                if matches!(parts(name).as_slice(), [schema, _] if schema == "pg_catalog")
+                    || parts(name).last().is_some_and(|n| n == "pg_get_keywords")
+                {
+                    self.uses_catalog = true;
+                }
             }
+            _ => {}
         }
         ControlFlow::Continue(())
     }
@@ -339,6 +348,15 @@ impl Rewriter<'_> {
                 None
             }
             Expr::Cast { kind, expr: inner, data_type, .. } => self.rewrite_cast(kind, inner.as_mut(), data_type)?,
+            // `x <> ALL (array)` (DataFusion takes ALL with subqueries only): `x` is in none.
+            Expr::AllOp { left, compare_op: BinaryOperator::NotEq, right, .. } if !matches!(right.as_ref(), Expr::Subquery(_)) => {
+                let array = std::mem::replace(right.as_mut(), Expr::value(Value::Null));
+                let item = std::mem::replace(left.as_mut(), Expr::value(Value::Null));
+                Some(Expr::UnaryOp {
+                    op: datafusion::sql::sqlparser::ast::UnaryOperator::Not,
+                    expr: Box::new(call("array_has", vec![array, item])),
+                })
+            }
             // `(record).field` as DataFusion's `get_field(record, 'field')`.
             Expr::CompoundFieldAccess { root, access_chain }
                 if access_chain.iter().all(|a| matches!(a, AccessExpr::Dot(Expr::Identifier(_)))) =>
@@ -420,7 +438,7 @@ impl Rewriter<'_> {
                     Some(Expr::value(Value::SingleQuotedString(bare)))
                 }
                 (None, Some(name)) => oid_literal(self.reg_input(reg, name)?),
-                (None, None) if is_placeholder && matches!(reg, "regclass" | "regtype") => {
+                (None, None) if (is_placeholder || is_text_valued(inner)) && matches!(reg, "regclass" | "regtype") => {
                     Some(call(&format!("{reg}in"), vec![take(inner)]))
                 }
                 // An OID-valued expression: left for the output rule or the final pass.
@@ -461,6 +479,21 @@ fn generate_subscripts(array: &Expr, dim: &Expr) -> Result<Expr, EngineError> {
 }
 
 /// The reg* type (`regclass`, `regtype`, ...) a cast is to, if it is to one.
+/// Whether an expression certainly gives text (so a reg* cast of it reads a name, not an OID):
+/// text functions, concatenations and text casts.
+fn is_text_valued(expr: &Expr) -> bool {
+    match expr {
+        Expr::Function(f) => matches!(
+            parts(&f.name).last().map(String::as_str),
+            Some("format" | "concat" | "concat_ws" | "quote_ident" | "lower" | "upper" | "trim" | "btrim" | "replace")
+        ),
+        Expr::BinaryOp { op: BinaryOperator::StringConcat, .. } => true,
+        Expr::Cast { data_type, .. } => is_text_type(data_type),
+        Expr::Nested(inner) => is_text_valued(inner),
+        _ => false,
+    }
+}
+
 fn reg_type(ty: &SqlType) -> Option<String> {
     custom_type(ty).filter(|t| {
         matches!(t.as_str(), "regclass" | "regtype" | "regnamespace" | "regrole" | "regproc" | "regprocedure")

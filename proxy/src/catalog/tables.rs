@@ -847,6 +847,54 @@ pub const SYSTEM_TABLES: &[SystemTable] = &[
         rows: none,
     },
     SystemTable {
+        namespace: Namespace::PgCatalog,
+        name: "pg_matviews",
+        oid: 12038,
+        is_view: true,
+        columns: &[
+            ("schemaname", Name),
+            ("matviewname", Name),
+            ("matviewowner", Name),
+            ("tablespace", Name),
+            ("hasindexes", Bool),
+            ("ispopulated", Bool),
+            ("definition", Text),
+        ],
+        rows: none,
+    },
+    SystemTable {
+        namespace: Namespace::PgCatalog,
+        name: "pg_stat_user_tables",
+        oid: 12161,
+        is_view: true,
+        columns: &[
+            ("relid", Oid),
+            ("schemaname", Name),
+            ("relname", Name),
+            ("seq_scan", Int8),
+            ("seq_tup_read", Int8),
+            ("idx_scan", Int8),
+            ("idx_tup_fetch", Int8),
+            ("n_tup_ins", Int8),
+            ("n_tup_upd", Int8),
+            ("n_tup_del", Int8),
+            ("n_tup_hot_upd", Int8),
+            ("n_live_tup", Int8),
+            ("n_dead_tup", Int8),
+            ("n_mod_since_analyze", Int8),
+            ("n_ins_since_vacuum", Int8),
+            ("last_vacuum", Timestamptz),
+            ("last_autovacuum", Timestamptz),
+            ("last_analyze", Timestamptz),
+            ("last_autoanalyze", Timestamptz),
+            ("vacuum_count", Int8),
+            ("autovacuum_count", Int8),
+            ("analyze_count", Int8),
+            ("autoanalyze_count", Int8),
+        ],
+        rows: pg_stat_user_tables,
+    },
+    SystemTable {
         namespace: Namespace::InformationSchema,
         name: "tables",
         oid: 13425,
@@ -1497,6 +1545,43 @@ fn pg_proc(_: &Model) -> Vec<Row> {
                 NULL,
                 NULL,
                 NULL,
+            ]
+        })
+        .collect()
+}
+
+/// One row per user table; `n_live_tup` is the table's row count in the OLAP copy (what BI
+/// tools read as the estimated size), the activity counters are zero.
+fn pg_stat_user_tables(model: &Model) -> Vec<Row> {
+    model
+        .user_tables()
+        .map(|r| {
+            let live = model.row_counts.get(&r.name).map(|n| *n as i64);
+            let zero = 0i64;
+            row![
+                r.oid,
+                "public",
+                r.name.as_str(),
+                zero,
+                zero,
+                zero,
+                zero,
+                zero,
+                zero,
+                zero,
+                zero,
+                live,
+                zero,
+                zero,
+                zero,
+                NULL,
+                NULL,
+                NULL,
+                NULL,
+                zero,
+                zero,
+                zero,
+                zero,
             ]
         })
         .collect()

@@ -1,0 +1,202 @@
+//! `rh bench pgbench`: PostgreSQL's own benchmark tool against rhei and against a PostgreSQL
+//! 15 started for the run, on the same machine, same data, same clients.
+//!
+//! Both get pgbench's tables at the chosen scale (PostgreSQL through `pgbench -i`; rhei with
+//! the same tables and primary keys, loaded by COPY, since rhei does not take `pgbench -i`'s
+//! `ALTER TABLE ... ADD PRIMARY KEY` and VACUUM). pgbench then runs its built-in scripts,
+//! `select-only` and `tpcb-like`, with `-M simple` and `-M prepared`, 8 clients, 2 threads,
+//! `-n` (no vacuum), for a fixed time each, first against PostgreSQL, then against rhei.
+//!
+//! Durability is stated side by side. rhei's default `synchronous = normal` does not fsync
+//! each commit (a power loss may lose the last ones, never corrupts), as PostgreSQL with
+//! `synchronous_commit = off`; rhei's `synchronous = full` fsyncs every commit, as PostgreSQL's
+//! default `synchronous_commit = on`. The write script runs at both levels on both systems
+//! (PostgreSQL with fsync on). Read-only figures do not depend on it.
+//!
+//! rhei runs in this process (as the other wire benchmarks do); PostgreSQL and pgbench are
+//! processes of their own; all share the machine's cores.
+
+use std::process::Command;
+
+use anyhow::Context;
+use rhei::{EngineConfig, Synchronous};
+use rhei_sidecar::testing::{ClusterOptions, PgCluster};
+
+use crate::bench::{Figure, report};
+use crate::harness::RheiServer;
+
+pub struct PgbenchOptions {
+    /// pgbench's scale factor (100,000 accounts each).
+    pub scale: u32,
+    /// Seconds per pgbench run.
+    pub seconds: u64,
+    pub clients: usize,
+}
+
+/// Where pgbench connects.
+struct Target {
+    port: u16,
+    user: &'static str,
+    database: &'static str,
+    /// Per-session settings through libpq's PGOPTIONS (PostgreSQL's synchronous_commit).
+    options: Option<&'static str>,
+}
+
+/// One pgbench run's result.
+struct Run {
+    tps: f64,
+    latency_ms: f64,
+}
+
+/// Runs pgbench (from `bin`) against `target` with `args`; its tps and average latency.
+fn pgbench(bin: &std::path::Path, target: &Target, args: &[&str]) -> anyhow::Result<Run> {
+    let mut command = Command::new(bin.join("pgbench"));
+    command
+        .args(["-h", "127.0.0.1", "-p", &target.port.to_string(), "-U", target.user])
+        .args(args)
+        .arg(target.database);
+    if let Some(options) = target.options {
+        command.env("PGOPTIONS", options);
+    }
+    let out = command.output().with_context(|| format!("run pgbench {}", args.join(" ")))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    anyhow::ensure!(
+        out.status.success(),
+        "pgbench {} failed: {}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr),
+        text
+    );
+    let number = |prefix: &str| -> anyhow::Result<f64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix).and_then(|rest| rest.split_whitespace().next()).and_then(|n| n.parse().ok()))
+            .with_context(|| format!("pgbench printed no \"{prefix}\": {text}"))
+    };
+    Ok(Run { tps: number("tps = ")?, latency_ms: number("latency average = ")? })
+}
+
+/// pgbench's four tables at `scale` in rhei, with its primary keys, loaded by COPY.
+async fn load_rhei(server: &RheiServer, scale: u32) -> anyhow::Result<()> {
+    use futures::SinkExt;
+    let client = server.client().await?;
+    client
+        .batch_execute(
+            "CREATE TABLE pgbench_branches (bid int PRIMARY KEY, bbalance int, filler char(88));
+             CREATE TABLE pgbench_tellers (tid int PRIMARY KEY, bid int, tbalance int, filler char(84));
+             CREATE TABLE pgbench_accounts (aid int PRIMARY KEY, bid int, abalance int, filler char(84));
+             CREATE TABLE pgbench_history (tid int, bid int, aid int, delta int, mtime timestamp, filler char(22));",
+        )
+        .await?;
+    let scale = i64::from(scale);
+    let copy = |table: &'static str, rows: i64, row: fn(i64) -> String| {
+        let client = &client;
+        async move {
+            let sink = client.copy_in::<_, bytes::Bytes>(&format!("COPY {table} FROM STDIN")).await?;
+            futures::pin_mut!(sink);
+            let mut chunk = String::new();
+            for n in 1..=rows {
+                chunk.push_str(&row(n));
+                if chunk.len() > 1 << 20 {
+                    sink.send(bytes::Bytes::from(std::mem::take(&mut chunk))).await?;
+                }
+            }
+            sink.send(bytes::Bytes::from(chunk)).await?;
+            sink.finish().await?;
+            anyhow::Ok(())
+        }
+    };
+    copy("pgbench_branches", scale, |b| format!("{b}\t0\t\\N\n")).await?;
+    copy("pgbench_tellers", 10 * scale, |t| format!("{t}\t{}\t0\t\\N\n", (t - 1) / 10 + 1)).await?;
+    copy("pgbench_accounts", 100_000 * scale, |a| format!("{a}\t{}\t0\t\n", (a - 1) / 100_000 + 1)).await?;
+    server.engine.sync_now().await?;
+    Ok(())
+}
+
+pub async fn run(options: PgbenchOptions) -> anyhow::Result<serde_json::Value> {
+    let conf = vec![
+        "fsync = on".to_string(),
+        "shared_buffers = 256MB".to_string(),
+        "max_connections = 40".to_string(),
+    ];
+    let cluster = tokio::task::spawn_blocking(move || PgCluster::start_with(ClusterOptions { conf, ..Default::default() })).await??;
+    let bin = cluster.bin_dir().to_path_buf();
+    let seconds = options.seconds.to_string();
+    let clients = options.clients.to_string();
+    let scale = options.scale.to_string();
+    let pg = |sync: &'static str| Target {
+        port: cluster.port(),
+        user: "postgres",
+        database: "postgres",
+        options: Some(if sync == "off" { "-c synchronous_commit=off" } else { "-c synchronous_commit=on" }),
+    };
+    let run = |target: &Target, script: &str, mode: &str| {
+        pgbench(&bin, target, &["-n", "-b", script, "-M", mode, "-c", &clients, "-j", "2", "-T", &seconds])
+    };
+
+    eprintln!("initializing pgbench scale {} in PostgreSQL", options.scale);
+    let init = Command::new(bin.join("pgbench"))
+        .args(["-h", "127.0.0.1", "-p", &cluster.port().to_string(), "-U", "postgres", "-i", "-q", "-s", &scale, "postgres"])
+        .output()
+        .context("run pgbench -i")?;
+    anyhow::ensure!(init.status.success(), "pgbench -i failed: {}", String::from_utf8_lossy(&init.stderr));
+
+    let scratch = tempfile::tempdir().context("create a scratch directory")?;
+    let data_dir = scratch.path().join("rhei");
+    eprintln!("loading the same tables into rhei");
+    let normal = RheiServer::start(EngineConfig { synchronous: Synchronous::Normal, ..EngineConfig::with_data_dir(&data_dir) }).await?;
+    load_rhei(&normal, options.scale).await?;
+
+    let mut figures = Vec::new();
+    let mut compare = |name: String, rhei: Run, postgres: Run| {
+        figures.push(Figure { name: name.clone(), value: rhei.tps, unit: "tps", baseline: Some((postgres.tps, "PostgreSQL 15 tps")) });
+        figures.push(Figure {
+            name: format!("  {name}, latency"),
+            value: rhei.latency_ms * 1000.0,
+            unit: "us",
+            baseline: Some((postgres.latency_ms * 1000.0, "PostgreSQL 15 latency")),
+        });
+    };
+    let rhei_target = |server: &RheiServer| Target { port: server.port(), user: "rhei", database: "rhei", options: None };
+    for mode in ["simple", "prepared"] {
+        eprintln!("select-only, -M {mode}");
+        let postgres = run(&pg("on"), "select-only", mode)?;
+        let rhei = run(&rhei_target(&normal), "select-only", mode)?;
+        compare(format!("select-only -M {mode}"), rhei, postgres);
+    }
+    for mode in ["simple", "prepared"] {
+        eprintln!("tpcb-like, -M {mode}, commits not flushed one by one");
+        let postgres = run(&pg("off"), "tpcb-like", mode)?;
+        let rhei = run(&rhei_target(&normal), "tpcb-like", mode)?;
+        compare(format!("tpcb-like -M {mode}, no flush per commit"), rhei, postgres);
+    }
+    normal.stop().await;
+    let full = RheiServer::start(EngineConfig { synchronous: Synchronous::Full, ..EngineConfig::with_data_dir(&data_dir) }).await?;
+    for mode in ["simple", "prepared"] {
+        eprintln!("tpcb-like, -M {mode}, every commit flushed");
+        let postgres = run(&pg("on"), "tpcb-like", mode)?;
+        let rhei = run(&rhei_target(&full), "tpcb-like", mode)?;
+        compare(format!("tpcb-like -M {mode}, flush per commit"), rhei, postgres);
+    }
+    full.stop().await;
+    println!(
+        "(pgbench scale {}, {} clients, 2 threads, {} s per run; PostgreSQL 15 with fsync on, shared_buffers 256MB)",
+        options.scale, options.clients, options.seconds
+    );
+    Ok(report("pgbench", &figures))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// pgbench's own scripts run against rhei and PostgreSQL, and both commit.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pgbench_runs_against_both() {
+        let report = run(PgbenchOptions { scale: 1, seconds: 1, clients: 2 }).await.expect("the pgbench suite runs");
+        let figures = report["figures"].as_array().expect("figures");
+        assert_eq!(figures.len(), 12, "{report}");
+        for figure in figures.iter().step_by(2) {
+            assert!(figure["value"].as_f64().is_some_and(|tps| tps > 0.0), "no transactions: {report}");
+        }
+    }
+}

@@ -176,6 +176,10 @@ impl EngineInner {
         if let Some(types) = self.plans.lock().for_catalog(catalog.clone()).types.get(key) {
             return Ok(types.clone());
         }
+        // The OLAP copy must know every committed table first, or a table created a moment ago
+        // would plan as missing and its result lose its declared types (cached per text).
+        let target = *self.writer.committed().borrow();
+        self.sync.wait_for(target).await?;
         let mut stmt = statement();
         crate::translate::olap::to_olap(&mut stmt, &catalog);
         let planned = match self.olap.plan_schema(stmt).await {

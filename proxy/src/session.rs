@@ -542,7 +542,7 @@ impl ExtendedQueryHandler for Connection {
         Ok(DescribePortalResponse::new(fields))
     }
 
-    async fn do_query<C>(&self, client: &mut C, portal: &Portal<Self::Statement>, _max_rows: usize) -> PgWireResult<Response>
+    async fn do_query<C>(&self, client: &mut C, portal: &Portal<Self::Statement>, max_rows: usize) -> PgWireResult<Response>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::PortalStore: PortalStore<Statement = Self::Statement>,
@@ -559,7 +559,27 @@ impl ExtendedQueryHandler for Connection {
         let conn = ConnectionInfo::of(&*client);
         let result = run(self, &mut session, &conn, &statement.prepared, &params, &portal.result_column_format, described, false).await;
         send_notices(client, &mut session).await?;
-        result.map_err(|e| to_pgwire(&e))
+        match result.map_err(|e| to_pgwire(&e))? {
+            // pgwire 0.40 gathers every row of a portal run to completion (Execute with no row
+            // limit) into memory before sending the first; the rows are sent as they come
+            // instead, and pgwire only sends the completion tag.
+            Response::Query(mut rows) if max_rows == 0 => {
+                use futures::StreamExt;
+                let command = rows.command_tag().to_string();
+                let mut sent = 0usize;
+                let data = rows.data_rows();
+                while let Some(row) = data.next().await {
+                    client.feed(PgWireBackendMessage::DataRow(row?)).await?;
+                    sent += 1;
+                }
+                let tag = match command.as_str() {
+                    "INSERT 0" => Tag::new("INSERT").with_oid(0).with_rows(sent),
+                    other => Tag::new(other).with_rows(sent),
+                };
+                Ok(Response::Execution(tag))
+            }
+            other => Ok(other),
+        }
     }
 }
 

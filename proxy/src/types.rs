@@ -57,6 +57,9 @@ fn conform(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, Engine
     RecordBatch::try_new(relaxed, columns).map_err(|e| EngineError::Internal(e.to_string()))
 }
 
+/// Rows encoded at a time.
+const ENCODE_ROWS: usize = 8192;
+
 /// Turns a stream of Arrow batches into DataRows for `fields`, converting each batch to
 /// `schema` first when given; timestamptz text is shown `tz_offset_secs` east of UTC.
 pub fn data_rows(
@@ -65,7 +68,18 @@ pub fn data_rows(
     schema: Option<SchemaRef>,
     tz_offset_secs: i32,
 ) -> impl Stream<Item = PgWireResult<DataRow>> + Send + 'static {
-    rows.flat_map(move |batch| {
+    // A batch is encoded whole, so big ones (a join can emit millions of rows at once) go in
+    // slices: the rows of at most one slice are held encoded at a time.
+    let slices = rows.flat_map(|batch| {
+        let pieces: Vec<Result<RecordBatch, EngineError>> = match batch {
+            Ok(batch) if batch.num_rows() > ENCODE_ROWS => {
+                (0..batch.num_rows()).step_by(ENCODE_ROWS).map(|at| Ok(batch.slice(at, ENCODE_ROWS.min(batch.num_rows() - at)))).collect()
+            }
+            other => vec![other],
+        };
+        stream::iter(pieces)
+    });
+    slices.flat_map(move |batch| {
         let encoded = batch
             .and_then(|b| match &schema {
                 Some(s) => conform(b, s),

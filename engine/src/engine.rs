@@ -571,13 +571,19 @@ impl HtapEngine {
             shape: crate::oltp::ResultShape { names: vec![Some("position".into())], types: vec![Some(DataType::Utf8)], declared: Vec::new() },
         };
         let mut rows = self.inner.readers.query(stmt).await?;
-        while let Some(batch) = rows.batches.recv().await {
-            let batch = batch?;
+        let mut next = rows.first.take().map(Ok);
+        loop {
+            let batch = match next.take() {
+                Some(batch) => batch?,
+                None => match rows.batches.recv().await {
+                    Some(batch) => batch?,
+                    None => return Ok(None),
+                },
+            };
             if batch.num_rows() > 0 {
                 return Ok(crate::copy::pg_text(batch.column(0), 0));
             }
         }
-        Ok(None)
     }
 
     /// Stops background sync. Threads end when the last handle is dropped.

@@ -43,7 +43,8 @@ impl fmt::Display for CommandTag {
 }
 
 enum Source {
-    Channel(mpsc::Receiver<Result<RecordBatch>>),
+    /// Batches already received, then the channel.
+    Channel(VecDeque<RecordBatch>, mpsc::Receiver<Result<RecordBatch>>),
     Buffered(VecDeque<RecordBatch>),
 }
 
@@ -66,7 +67,18 @@ pub struct RowStream {
 
 impl RowStream {
     pub(crate) fn channel(schema: SchemaRef, route: Route, rx: mpsc::Receiver<Result<RecordBatch>>) -> Self {
-        Self { schema, route, command: "SELECT", source: Source::Channel(rx), rename: false, deadline: None, cancel: None, producer: None }
+        Self::channel_after(schema, route, None, rx)
+    }
+
+    /// Rows from a channel, after a first batch already received.
+    pub(crate) fn channel_after(
+        schema: SchemaRef,
+        route: Route,
+        first: Option<RecordBatch>,
+        rx: mpsc::Receiver<Result<RecordBatch>>,
+    ) -> Self {
+        let front = first.into_iter().collect();
+        Self { schema, route, command: "SELECT", source: Source::Channel(front, rx), rename: false, deadline: None, cancel: None, producer: None }
     }
 
     pub(crate) fn buffered(schema: SchemaRef, route: Route, command: &'static str, batches: Vec<RecordBatch>) -> Self {
@@ -146,7 +158,8 @@ impl Stream for RowStream {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let item = match &mut self.source {
-            Source::Channel(rx) => match rx.poll_recv(cx) {
+            Source::Channel(front, _) if !front.is_empty() => front.pop_front().map(Ok),
+            Source::Channel(_, rx) => match rx.poll_recv(cx) {
                 Poll::Ready(item) => item,
                 Poll::Pending => {
                     let stop = if self.deadline.as_mut().is_some_and(|d| d.as_mut().poll(cx).is_ready()) {

@@ -992,7 +992,7 @@ impl Session {
                 } else {
                     let deadline = self.statement_deadline();
                     let rows = within(deadline, self.engine.readers.query(sqlite)).await?;
-                    let stream = RowStream::channel(rows.schema, Route::Oltp, rows.batches).holding(rows.guard);
+                    let stream = RowStream::channel_after(rows.schema, Route::Oltp, rows.first, rows.batches).holding(rows.guard);
                     Ok(Output::Rows(stream.with_deadline(deadline)))
                 }
             }

@@ -142,7 +142,15 @@ async fn pending_by_table(engine: &EngineInner, applied: u64) -> Result<HashMap<
     };
     let mut rows = engine.readers.query(stmt).await?;
     let mut pending = HashMap::new();
-    while let Some(batch) = rows.batches.recv().await {
+    let mut first = rows.first.take().map(Ok);
+    loop {
+        let batch = match first.take() {
+            Some(batch) => batch,
+            None => match rows.batches.recv().await {
+                Some(batch) => batch,
+                None => break,
+            },
+        };
         let batch = batch?;
         let ints = |i: usize| batch.column(i).as_any().downcast_ref::<Int64Array>().cloned();
         let (Some(tables), Some(counts)) = (ints(0), ints(1)) else {

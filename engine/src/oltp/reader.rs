@@ -1,6 +1,12 @@
 //! A pool of SQLite reader threads (`rhei-oltp-reader-N`), each with its own read-only
 //! connection (WAL lets them read while the writer writes). A query's rows come back as Arrow
 //! batches over a bounded channel, so a slow client slows the scan instead of filling memory.
+//!
+//! Point reads are what this pool mostly runs, and for them the hand-off between threads costs
+//! more than SQLite's work (perf: wakeups and spinning receivers dominated pgbench select-only).
+//! So idle readers wait on a condition variable (they park at once, where a channel receiver
+//! spins and yields first, stealing CPU on a small machine), and a result that fits in one
+//! batch comes back in the same message as its schema: one wakeup of the asking task.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -21,9 +27,59 @@ const CHANNEL_BATCHES: usize = 4;
 
 struct ReadJob {
     stmt: SqliteStatement,
-    schema: oneshot::Sender<Result<SchemaRef>>,
+    /// The result's schema, with its first batch when that is known to be the only one.
+    schema: oneshot::Sender<Result<(SchemaRef, Option<RecordBatch>)>>,
     batches: mpsc::Sender<Result<RecordBatch>>,
     control: Arc<Mutex<JobState>>,
+}
+
+/// Jobs waiting for a reader.
+struct JobQueue {
+    jobs: std::sync::Mutex<(std::collections::VecDeque<ReadJob>, bool)>,
+    ready: std::sync::Condvar,
+}
+
+impl JobQueue {
+    fn push(&self, job: ReadJob) -> Result<()> {
+        let mut guard = self.jobs.lock().map_err(|_| EngineError::ShuttingDown)?;
+        if guard.1 {
+            return Err(EngineError::ShuttingDown);
+        }
+        guard.0.push_back(job);
+        drop(guard);
+        self.ready.notify_one();
+        Ok(())
+    }
+
+    /// The next job; `None` once the pool is closed.
+    fn pop(&self) -> Option<ReadJob> {
+        let mut guard = self.jobs.lock().ok()?;
+        loop {
+            if let Some(job) = guard.0.pop_front() {
+                return Some(job);
+            }
+            if guard.1 {
+                return None;
+            }
+            guard = self.ready.wait(guard).ok()?;
+        }
+    }
+
+    fn close(&self) {
+        if let Ok(mut guard) = self.jobs.lock() {
+            guard.1 = true;
+        }
+        self.ready.notify_all();
+    }
+}
+
+/// Closes the queue when the last handle to the pool goes, so the reader threads end.
+struct QueueHandle(Arc<JobQueue>);
+
+impl Drop for QueueHandle {
+    fn drop(&mut self) {
+        self.0.close();
+    }
 }
 
 /// Where a read is, so that abandoning it interrupts exactly it: the reader switches the state
@@ -54,12 +110,14 @@ impl Drop for ReadGuard {
 /// Front door to the reader threads.
 #[derive(Clone)]
 pub struct ReaderPool {
-    jobs: crossbeam_channel::Sender<ReadJob>,
+    jobs: Arc<QueueHandle>,
 }
 
-/// A running OLTP read: its schema and a stream of batches.
+/// A running OLTP read: its schema, its first batch when that came with the schema, and the
+/// rest as a stream of batches.
 pub struct OltpRows {
     pub schema: SchemaRef,
+    pub first: Option<RecordBatch>,
     pub batches: mpsc::Receiver<Result<RecordBatch>>,
     pub guard: ReadGuard,
 }
@@ -70,16 +128,16 @@ impl ReaderPool {
     /// # Errors
     /// A connection cannot be opened.
     pub fn start(path: PathBuf, readers: usize, catalog: SharedCatalog) -> Result<Self> {
-        let (jobs, rx) = crossbeam_channel::unbounded::<ReadJob>();
+        let queue = Arc::new(JobQueue { jobs: std::sync::Mutex::new((Default::default(), false)), ready: std::sync::Condvar::new() });
         for i in 0..readers {
             let conn = open_connection(&path, true, "NORMAL")?;
-            let rx = rx.clone();
+            let rx = queue.clone();
             let catalog = catalog.clone();
             let interrupt = Arc::new(conn.get_interrupt_handle());
             thread::Builder::new()
                 .name(format!("rhei-oltp-reader-{i}"))
                 .spawn(move || {
-                    while let Ok(job) = rx.recv() {
+                    while let Some(job) = rx.pop() {
                         {
                             let mut state = job.control.lock();
                             if matches!(*state, JobState::Abandoned) {
@@ -90,9 +148,19 @@ impl ReaderPool {
                         let snapshot = catalog.read().clone();
                         let mut schema_tx = Some(job.schema);
                         let batches = job.batches;
+                        // The first batch waits for the second: if there is none, it goes with
+                        // the schema.
+                        let mut held: Option<RecordBatch> = None;
                         let result = run_statement(&conn, &job.stmt, &snapshot, |batch| {
-                            if let Some(tx) = schema_tx.take() {
-                                let _ = tx.send(Ok(batch.schema()));
+                            if schema_tx.is_some() && held.is_none() {
+                                held = Some(batch);
+                                return true;
+                            }
+                            if let (Some(tx), Some(first)) = (schema_tx.take(), held.take()) {
+                                let _ = tx.send(Ok((first.schema(), None)));
+                                if batches.blocking_send(Ok(first)).is_err() {
+                                    return false;
+                                }
                             }
                             batches.blocking_send(Ok(batch)).is_ok()
                         });
@@ -100,9 +168,12 @@ impl ReaderPool {
                         match result {
                             Ok((schema, _)) => {
                                 if let Some(tx) = schema_tx.take() {
-                                    let _ = tx.send(schema.ok_or_else(|| {
-                                        EngineError::Internal("a read returned no result description".into())
-                                    }));
+                                    let _ = tx.send(match held.take() {
+                                        Some(first) => Ok((first.schema(), Some(first))),
+                                        None => schema.map(|s| (s, None)).ok_or_else(|| {
+                                            EngineError::Internal("a read returned no result description".into())
+                                        }),
+                                    });
                                 }
                             }
                             Err(e) => match schema_tx.take() {
@@ -119,7 +190,7 @@ impl ReaderPool {
                 })
                 .map_err(|e| EngineError::Internal(format!("could not start a reader thread: {e}")))?;
         }
-        Ok(Self { jobs })
+        Ok(Self { jobs: Arc::new(QueueHandle(queue)) })
     }
 
     /// Starts a read; resolves once the first batch (or the schema of an empty result) is known.
@@ -132,8 +203,8 @@ impl ReaderPool {
         let (tx, rx) = mpsc::channel(CHANNEL_BATCHES);
         let control = Arc::new(Mutex::new(JobState::Queued));
         let guard = ReadGuard(control.clone());
-        self.jobs.send(ReadJob { stmt, schema: schema_tx, batches: tx, control }).map_err(|_| EngineError::ShuttingDown)?;
-        let schema = schema_rx.await.map_err(|_| EngineError::ShuttingDown)??;
-        Ok(OltpRows { schema, batches: rx, guard })
+        self.jobs.0.push(ReadJob { stmt, schema: schema_tx, batches: tx, control })?;
+        let (schema, first) = schema_rx.await.map_err(|_| EngineError::ShuttingDown)??;
+        Ok(OltpRows { schema, first, batches: rx, guard })
     }
 }

@@ -191,12 +191,26 @@ pub enum ReplicaMode {
     Mirror,
 }
 
+/// How changes are read from a PostgreSQL upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FollowMethod {
+    /// Logical replication when the upstream runs with `wal_level = logical`, polling otherwise.
+    Auto,
+    /// Logical replication (pgoutput) from a slot.
+    Logical,
+    /// Timestamp polling (`updated_at` and friends): needs no upstream privileges or settings,
+    /// but sees only the latest version of a row between two polls.
+    Polling,
+}
+
 /// The `[sidecar]` section, as used by rhei-sidecar: which upstream to follow and how.
 #[derive(Debug, Clone)]
 pub struct SidecarConfig {
     /// `postgres://user[:password]@host:port/db`.
     pub upstream: String,
     pub mode: ReplicaMode,
+    /// How a PostgreSQL upstream is read (SQLite upstreams are always polled).
+    pub method: FollowMethod,
     /// Upstream schemas to follow (default `public`).
     pub schemas: Vec<String>,
     /// Table name patterns to follow (`*` matches any run of characters; default all).
@@ -210,17 +224,19 @@ pub struct SidecarConfig {
     /// Throw away the local replica and its history and take a fresh snapshot (the recovery
     /// when the upstream lost the slot or the position).
     pub resnapshot: bool,
-    /// Timestamp polling (SQLite upstreams): how often, and by which columns.
+    /// Timestamp polling (SQLite upstreams, and PostgreSQL without logical replication): how
+    /// often, and by which columns.
     pub polling: PollingConfig,
 }
 
-/// How a polled upstream is read (`sqlite://` upstreams).
+/// How a polled upstream is read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PollingConfig {
     pub interval: Duration,
     /// The column every writer sets to the time of its change.
     pub updated_at: String,
-    /// A column whose non-NULL value marks a row as deleted (soft deletes), if the upstream has one.
+    /// A column marking a row as deleted (soft deletes), if the upstream has one: any value but
+    /// NULL and false (a `deleted_at` time, or an `is_deleted` flag).
     pub soft_delete: Option<String>,
     /// Every this many polls all keys are compared, to see hard deletes.
     pub key_check_polls: u32,
@@ -295,6 +311,7 @@ pub struct RawEngine {
 pub struct RawSidecar {
     pub upstream: Option<String>,
     pub mode: Option<String>,
+    pub method: Option<String>,
     pub schemas: Option<Vec<String>>,
     pub include: Option<Vec<String>>,
     pub exclude: Option<Vec<String>>,
@@ -365,6 +382,7 @@ impl RawConfig {
                 "ENGINE_OLAP_THREADS" => self.engine.olap_threads = Some(parse_num(&key, &value)?),
                 "SIDECAR_UPSTREAM" | "UPSTREAM" => self.sidecar.upstream = Some(value),
                 "SIDECAR_MODE" => self.sidecar.mode = Some(value),
+                "SIDECAR_METHOD" => self.sidecar.method = Some(value),
                 "SIDECAR_SLOT" => self.sidecar.slot = Some(value),
                 "SIDECAR_PUBLICATION" => self.sidecar.publication = Some(value),
                 "SIDECAR_POLL_INTERVAL_MS" => self.sidecar.poll_interval_ms = Some(parse_num(&key, &value)?),
@@ -488,6 +506,16 @@ impl RawSidecar {
                 return Err(ConfigError::InvalidValue { key: "sidecar.mode".into(), value: other.into(), expected: "one of: temporal mirror" });
             }
         };
+        let sqlite = upstream.starts_with("sqlite://");
+        let method = match self.method.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            None | Some("auto") => FollowMethod::Auto,
+            Some("polling") => FollowMethod::Polling,
+            Some("logical") if !sqlite => FollowMethod::Logical,
+            Some(other) => {
+                let expected = if sqlite { "auto or polling (an SQLite upstream is polled)" } else { "one of: auto logical polling" };
+                return Err(ConfigError::InvalidValue { key: "sidecar.method".into(), value: other.into(), expected });
+            }
+        };
         let name = |key: &str, value: Option<String>, default: &str| -> Result<String, ConfigError> {
             let value = value.unwrap_or_else(|| default.to_string());
             if value.is_empty() || value.len() > 63 || !value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
@@ -498,6 +526,7 @@ impl RawSidecar {
         Ok(Some(SidecarConfig {
             upstream,
             mode,
+            method,
             schemas: self.schemas.unwrap_or_else(|| vec!["public".into()]),
             include: self.include.unwrap_or_default(),
             exclude: self.exclude.unwrap_or_default(),
@@ -588,6 +617,11 @@ mod tests {
         let bad = RawConfig::from_toml("[sidecar]\nupstream = \"mysql://x\"\n").unwrap().validate().unwrap_err();
         assert!(bad.to_string().contains("sidecar.upstream"), "{bad}");
         assert!(RawConfig::from_toml("[sidecar]\nupstream = \"postgres://x/y\"\nslot = \"Bad-Name\"\n").unwrap().validate().is_err());
+        let method = |toml: &str| RawConfig::from_toml(toml).unwrap().validate().map(|c| c.sidecar.map(|s| s.method));
+        assert_eq!(method("[sidecar]\nupstream = \"postgres://x/y\"\n").unwrap(), Some(FollowMethod::Auto));
+        assert_eq!(method("[sidecar]\nupstream = \"postgres://x/y\"\nmethod = \"Polling\"\n").unwrap(), Some(FollowMethod::Polling));
+        assert!(method("[sidecar]\nupstream = \"sqlite:///a.db\"\nmethod = \"logical\"\n").is_err(), "SQLite has no logical replication");
+        assert!(method("[sidecar]\nupstream = \"postgres://x/y\"\nmethod = \"trigger\"\n").is_err());
     }
 
     #[test]

@@ -24,6 +24,11 @@ pub enum SidecarError {
     SlotLost { slot: String, position: String },
     #[error("upstream table {table} changed its columns ({change}); rhei does not follow schema changes yet: {hint}")]
     SchemaChanged { table: String, change: String, hint: &'static str },
+    #[error(
+        "upstream table {schema}.{name} has no primary key and REPLICA IDENTITY is not FULL, so its updates and \
+         deletes cannot be matched; run ALTER TABLE {quoted} REPLICA IDENTITY FULL on the upstream, or exclude it"
+    )]
+    NoKey { schema: String, name: String, quoted: String },
     #[error("upstream protocol: {0}")]
     Protocol(String),
 }
@@ -37,7 +42,7 @@ impl SidecarError {
             Self::Decode(_) | Self::Protocol(_) => "08P01",
             Self::Engine(e) => e.sqlstate(),
             Self::SlotLost { .. } => "55000",
-            Self::SchemaChanged { .. } => "0A000",
+            Self::SchemaChanged { .. } | Self::NoKey { .. } => "0A000",
         }
     }
 

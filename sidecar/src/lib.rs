@@ -1,29 +1,37 @@
-//! rhei-sidecar: follows an upstream database into rhei's replica tables. SQLite files are
-//! followed by timestamp polling (`sqlite`). For PostgreSQL it takes
-//! a consistent snapshot inside the exported snapshot of a new logical replication slot, then
-//! streams pgoutput changes from exactly that point, applying each upstream transaction
+//! rhei-sidecar: follows an upstream database into rhei's replica tables. For PostgreSQL it
+//! takes a consistent snapshot inside the exported snapshot of a new logical replication slot,
+//! then streams pgoutput changes from exactly that point, applying each upstream transaction
 //! atomically with the LSN it ends at (so a restart resumes with nothing lost or doubled) and
-//! confirming the LSN to the upstream only once that is durable.
+//! confirming the LSN to the upstream only once that is durable. SQLite files, and PostgreSQL
+//! upstreams without logical replication, are followed by timestamp polling.
 //!
 //! The engine does the storing (temporal versions, positions, the OLAP copy); this crate speaks
 //! to the upstream. `pgoutput` and `replication` are the protocol layer, `schema` maps upstream
-//! tables to replica tables, `postgres` is the follower. `testing` starts throwaway upstream
-//! clusters for tests and benchmarks.
+//! tables to replica tables, `postgres` is the logical follower, `polling` the polling follower
+//! with its sources `sqlite` and `pg_poll`. `testing` starts throwaway upstream clusters for
+//! tests and benchmarks.
 
 pub mod error;
+pub mod pg_poll;
 pub mod pgoutput;
+pub mod polling;
 pub mod postgres;
 pub mod replication;
 pub mod schema;
 pub mod sqlite;
 pub mod testing;
 
-pub use error::SidecarError;
-pub use postgres::PgFollower;
-pub use sqlite::SqliteFollower;
+use std::time::Duration;
 
-/// Starts following `config.upstream` until `shutdown`: PostgreSQL by logical replication,
-/// `sqlite://` files by timestamp polling.
+use rhei_config::FollowMethod;
+
+pub use error::SidecarError;
+pub use polling::PollingFollower;
+pub use postgres::PgFollower;
+
+/// Starts following `config.upstream` until `shutdown`: `sqlite://` files by timestamp
+/// polling; PostgreSQL by logical replication when its `wal_level` allows (or `method` says
+/// so), by timestamp polling otherwise.
 ///
 /// # Errors
 /// An upstream URL that does not parse.
@@ -32,8 +40,52 @@ pub fn spawn(
     config: rhei_config::SidecarConfig,
     shutdown: tokio_util::sync::CancellationToken,
 ) -> Result<tokio::task::JoinHandle<()>, SidecarError> {
-    Ok(match config.sqlite_path() {
-        Some(_) => tokio::spawn(SqliteFollower::new(engine, config)?.run(shutdown)),
-        None => tokio::spawn(PgFollower::new(engine, config)?.run(shutdown)),
+    if config.sqlite_path().is_some() {
+        let source = sqlite::SqliteSource::new(&config)?;
+        return Ok(tokio::spawn(PollingFollower::new(engine, config, source).run(shutdown)));
+    }
+    let pg = postgres::upstream_config(&config.upstream)?;
+    Ok(match config.method {
+        FollowMethod::Logical => tokio::spawn(PgFollower::new(engine, config)?.run(shutdown)),
+        FollowMethod::Polling => {
+            let source = pg_poll::PgPollSource::new(pg, &config);
+            tokio::spawn(PollingFollower::new(engine, config, source).run(shutdown))
+        }
+        FollowMethod::Auto => tokio::spawn(async move {
+            let Some(logical) = upstream_has_logical_wal(&pg, &shutdown).await else { return };
+            if logical {
+                match PgFollower::new(engine, config) {
+                    Ok(follower) => follower.run(shutdown).await,
+                    Err(e) => tracing::error!("cannot follow the upstream: {e}"),
+                }
+            } else {
+                tracing::info!("the upstream's wal_level is not logical: following it by timestamp polling");
+                let source = pg_poll::PgPollSource::new(pg, &config);
+                PollingFollower::new(engine, config, source).run(shutdown).await;
+            }
+        }),
     })
+}
+
+/// Whether the upstream runs with `wal_level = logical`, asked until it answers; `None` when
+/// shut down first.
+async fn upstream_has_logical_wal(pg: &tokio_postgres::Config, shutdown: &tokio_util::sync::CancellationToken) -> Option<bool> {
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        let asked = async {
+            let (client, connection) = pg.connect(tokio_postgres::NoTls).await?;
+            tokio::spawn(connection);
+            let level: String = client.query_one("SHOW wal_level", &[]).await?.get(0);
+            Ok::<_, tokio_postgres::Error>(level == "logical")
+        };
+        match asked.await {
+            Ok(logical) => return Some(logical),
+            Err(e) => tracing::warn!("cannot reach the upstream to choose how to follow it ({e}); retrying in {backoff:?}"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return None,
+            () = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(30));
+    }
 }

@@ -58,6 +58,19 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// How long a new or altered upstream table may take to show in the upstream's catalog.
 const CATALOG_VISIBLE_WAIT: Duration = Duration::from_secs(10);
 
+/// How rhei connects to the upstream at `url`: with the session settings that make its text
+/// output exactly what rhei's converters read.
+///
+/// # Errors
+/// The URL does not parse.
+pub fn upstream_config(url: &str) -> Result<tokio_postgres::Config, SidecarError> {
+    let mut pg: tokio_postgres::Config = url.parse().map_err(|e| SidecarError::Protocol(format!("upstream URL: {e}")))?;
+    pg.options(OUTPUT_OPTIONS);
+    pg.application_name("rhei-sidecar");
+    pg.connect_timeout(Duration::from_secs(10));
+    Ok(pg)
+}
+
 /// A relation as pgoutput described it, and where its changes go.
 struct FollowedRelation {
     /// The local replica table; `None` for tables outside the selection.
@@ -100,11 +113,7 @@ impl PgFollower {
     /// # Errors
     /// The upstream URL does not parse.
     pub fn new(engine: HtapEngine, config: SidecarConfig) -> Result<Self, SidecarError> {
-        let mut pg: tokio_postgres::Config =
-            config.upstream.parse().map_err(|e| SidecarError::Protocol(format!("upstream URL: {e}")))?;
-        pg.options(OUTPUT_OPTIONS);
-        pg.application_name("rhei-sidecar");
-        pg.connect_timeout(Duration::from_secs(10));
+        let pg = upstream_config(&config.upstream)?;
         let upstream = rhei_config::redact(&config.upstream);
         engine.set_replica_of(&upstream);
         let status = UpstreamStatus {

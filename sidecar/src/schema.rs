@@ -60,6 +60,33 @@ pub fn map_type(upstream: &str) -> PgType {
 /// Upstream query errors; a selected table without a primary key and without REPLICA IDENTITY
 /// FULL (its updates and deletes could not be matched).
 pub async fn discover(client: &Client, config: &SidecarConfig) -> Result<Vec<UpstreamTable>, SidecarError> {
+    let mut tables = Vec::new();
+    for (schema, name, oid, identity_full) in selected(client, config).await? {
+        tables.push(describe(client, config, &schema, &name, oid, identity_full).await?);
+    }
+    Ok(tables)
+}
+
+/// The selected upstream tables that have a primary key (what polling needs), and the names of
+/// those that have none.
+///
+/// # Errors
+/// Upstream query errors.
+pub async fn discover_keyed(client: &Client, config: &SidecarConfig) -> Result<(Vec<UpstreamTable>, Vec<String>), SidecarError> {
+    let mut tables = Vec::new();
+    let mut keyless = Vec::new();
+    for (schema, name, oid, _) in selected(client, config).await? {
+        match describe(client, config, &schema, &name, oid, false).await {
+            Ok(table) => tables.push(table),
+            Err(SidecarError::NoKey { .. }) => keyless.push(format!("{} (no primary key)", local_name(&schema, &name))),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((tables, keyless))
+}
+
+/// Schema, name, oid and "REPLICA IDENTITY FULL" of each selected upstream table.
+async fn selected(client: &Client, config: &SidecarConfig) -> Result<Vec<(String, String, u32, bool)>, SidecarError> {
     let rows = client
         .query(
             "SELECT n.nspname, c.relname, c.oid, c.relreplident::text FROM pg_class c \
@@ -68,17 +95,11 @@ pub async fn discover(client: &Client, config: &SidecarConfig) -> Result<Vec<Ups
             &[&config.schemas],
         )
         .await?;
-    let mut tables = Vec::new();
-    for row in rows {
-        let (schema, name): (String, String) = (row.get(0), row.get(1));
-        if !config.selects(&schema, &name) {
-            continue;
-        }
-        let oid: u32 = row.get(2);
-        let identity: String = row.get(3);
-        tables.push(describe(client, config, &schema, &name, oid, identity == "f").await?);
-    }
-    Ok(tables)
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.get::<_, String>(0), row.get::<_, String>(1), row.get::<_, u32>(2), row.get::<_, String>(3) == "f"))
+        .filter(|(schema, name, _, _)| config.selects(schema, name))
+        .collect())
 }
 
 /// The shape of one upstream table.
@@ -112,12 +133,7 @@ pub async fn describe(
     } else if identity_full {
         ((0..columns.len()).collect(), false)
     } else {
-        return Err(SidecarError::Protocol(format!(
-            "upstream table {schema}.{name} has no primary key and REPLICA IDENTITY is not FULL, so its updates and \
-             deletes cannot be matched; run ALTER TABLE {}.{} REPLICA IDENTITY FULL on the upstream, or exclude it",
-            quote(schema),
-            quote(name)
-        )));
+        return Err(SidecarError::NoKey { schema: schema.into(), name: name.into(), quoted: format!("{}.{}", quote(schema), quote(name)) });
     };
     let upstream_types: Vec<String> = columns.iter().map(|r| r.get(1)).collect();
     let defs = columns

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio_postgres::{Client, NoTls};
 
 use crate::common::{Server, lines, try_lines};
-use crate::pg_cluster::start_cluster;
+use crate::pg_cluster::{ClusterOptions, start_cluster, start_cluster_with};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -43,6 +43,20 @@ async fn wait_state(rh: &Client, state: &str) -> String {
             return row[0].clone();
         }
         assert!(started.elapsed() < WAIT, "never reached state {state}: {row:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until no walsender holds the replication slot `slot` upstream.
+async fn wait_slot_released(up: &Client, slot: &str) {
+    let started = Instant::now();
+    let sql = format!("SELECT active FROM pg_replication_slots WHERE slot_name = '{slot}'");
+    loop {
+        let active = lines(up, &sql).await;
+        if active == vec!["f"] {
+            return;
+        }
+        assert!(started.elapsed() < WAIT, "slot {slot} still held after the follower stopped: {active:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -180,6 +194,9 @@ async fn a_restart_resumes_without_lost_or_doubled_versions_and_a_lost_slot_is_r
     server.stop().await;
 
     // The slot disappears upstream: rhei says so and how to recover, and keeps serving reads.
+    // The walsender notices the closed connection on its own time; the slot stays "active"
+    // until it does, and dropping an active slot fails with 55006.
+    wait_slot_released(&up, "rhei_sidecar").await;
     up.batch_execute("SELECT pg_drop_replication_slot('rhei_sidecar')").await.unwrap();
     up.batch_execute("UPDATE t SET v = -1 WHERE id = 100").await.unwrap();
     let server = sidecar(&pg.url(), Some(dir.path()), false).await;
@@ -415,4 +432,94 @@ async fn an_sqlite_upstream_is_polled_without_missing_same_second_updates_or_rep
     assert_eq!(err.code().map(|c| c.code()), Some("25006"));
 
     server.stop().await;
+}
+
+#[tokio::test]
+async fn an_upstream_without_logical_wal_is_polled_with_history_same_instant_updates_and_both_kinds_of_delete() {
+    let pg = start_cluster_with(ClusterOptions { conf: vec!["wal_level = replica".into()], ..ClusterOptions::default() });
+    let up = connect(&pg.url()).await;
+    up.batch_execute(
+        "CREATE TABLE accounts (id int PRIMARY KEY, owner text NOT NULL, balance numeric(10,2), is_deleted boolean NOT NULL DEFAULT false,
+           updated_at timestamptz NOT NULL DEFAULT clock_timestamp());
+         CREATE TABLE ledger (n int PRIMARY KEY);
+         CREATE TABLE stamped_no_key (x int, updated_at timestamptz);
+         INSERT INTO accounts (id, owner, balance) SELECT g, 'owner ' || g, g * 10 FROM generate_series(1, 50) g;",
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let start = |url: String| {
+        let path = dir.path().to_path_buf();
+        async move {
+            Server::start_at(&path, move |raw| {
+                raw.sidecar.upstream = Some(url);
+                raw.sidecar.poll_interval_ms = Some(20);
+                raw.sidecar.soft_delete_column = Some("is_deleted".into());
+                raw.sidecar.key_check_polls = Some(2);
+            })
+            .await
+        }
+    };
+    let server = start(pg.url()).await;
+    let rh = server.client().await;
+    let polling = wait_state(&rh, "polling").await;
+    assert!(polling.contains("ledger (no updated_at column)") && polling.contains("stamped_no_key (no primary key)"), "{polling}");
+    assert_eq!(lines(&rh, "SELECT method FROM rhei_replication").await, vec!["polling"], "wal_level = replica: polled");
+    let current = "SELECT id, owner, balance FROM accounts ORDER BY id";
+    wait_equal(&up, &rh, current).await;
+
+    // Each change is polled before the next, and the upstream's clock read after each commit.
+    let mut checkpoints = Vec::new();
+    let steps = [
+        "UPDATE accounts SET balance = balance + 1, updated_at = clock_timestamp() WHERE id <= 5",
+        "UPDATE accounts SET is_deleted = true, updated_at = clock_timestamp() WHERE id = 2",
+        "DELETE FROM accounts WHERE id = 3",
+        "UPDATE accounts SET balance = -1, updated_at = clock_timestamp() WHERE id = 4",
+    ];
+    let live = "SELECT id, owner, balance FROM accounts WHERE NOT is_deleted ORDER BY id";
+    for step in steps {
+        up.batch_execute(step).await.unwrap();
+        wait_equal_to(&up, live, &rh, current).await;
+        let instant = lines(&up, "SELECT clock_timestamp()").await.remove(0);
+        checkpoints.push((instant, lines(&up, live).await));
+    }
+    for (instant, expected) in &checkpoints {
+        let as_of = format!("SELECT id, owner, balance FROM accounts FOR SYSTEM_TIME AS OF '{instant}' ORDER BY id");
+        assert_eq!(&lines(&rh, &as_of).await, expected, "AS OF {instant}");
+    }
+    // A second change stamped with the very instant of the watermark is still seen (its
+    // version starts a microsecond after the first: polling knows no better instant).
+    up.batch_execute("INSERT INTO accounts (id, owner, balance) VALUES (51, 'new', 0)").await.unwrap();
+    wait_equal_to(&up, live, &rh, current).await;
+    up.batch_execute("UPDATE accounts SET owner = 'same instant' WHERE id = 51").await.unwrap();
+    wait_equal_to(&up, live, &rh, current).await;
+    let versions_of = |id: u32| format!("SELECT count(*) FROM accounts FOR SYSTEM_TIME ALL WHERE id = {id}");
+    assert_eq!(lines(&rh, &versions_of(51)).await, vec!["2"], "the same-instant update is a version of its own");
+    let before = lines(&rh, &versions_of(2)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(lines(&rh, &versions_of(2)).await, before, "the soft delete is not re-applied every cycle");
+    server.stop().await;
+
+    // A restart resumes at the stored watermarks: nothing applied twice, later changes seen.
+    up.batch_execute("UPDATE accounts SET balance = 7, updated_at = clock_timestamp() WHERE id = 1").await.unwrap();
+    let server = start(pg.url()).await;
+    let rh = server.client().await;
+    wait_equal_to(&up, live, &rh, current).await;
+    assert_eq!(lines(&rh, &versions_of(1)).await, vec!["3"], "snapshot, step 1, the change made while stopped");
+    assert_eq!(lines(&rh, &versions_of(51)).await, vec!["2"]);
+    server.stop().await;
+}
+
+/// Waits until rhei's answer to `local` equals the upstream's to `upstream`.
+async fn wait_equal_to(up: &Client, upstream: &str, rh: &Client, local: &str) {
+    let started = Instant::now();
+    loop {
+        let expected = lines(up, upstream).await;
+        let got = try_lines(rh, local).await;
+        if got.as_ref().is_ok_and(|g| *g == expected) {
+            return;
+        }
+        assert!(started.elapsed() < WAIT, "rhei never caught up:\n upstream {expected:?}\n rhei     {got:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

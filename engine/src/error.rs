@@ -64,6 +64,12 @@ pub enum EngineError {
     NegativeLimit,
     #[error("multiple primary keys for table \"{table}\" are not allowed")]
     MultiplePrimaryKeys { table: String },
+    #[error("column \"{column}\" of relation \"{table}\" contains null values")]
+    ColumnContainsNulls { table: String, column: String },
+    #[error("column \"{column}\" is in a primary key")]
+    ColumnInPrimaryKey { column: String },
+    #[error("column \"{column}\" cannot be cast automatically to type {type_name} (add USING {column}::{type_name})")]
+    CannotCastAutomatically { column: String, type_name: String },
     #[error("invalid input syntax for type {type_name}: \"{value}\"")]
     InvalidTextRepresentation { type_name: String, value: String },
     #[error("invalid input syntax for type {type_name}: \"{value}\"")]
@@ -144,7 +150,9 @@ impl EngineError {
             Self::UndefinedOperator { .. } => "42883",
             Self::DuplicateAlias { .. } => "42712",
             Self::NegativeLimit => "2201W",
-            Self::MultiplePrimaryKeys { .. } => "42P16",
+            Self::MultiplePrimaryKeys { .. } | Self::ColumnInPrimaryKey { .. } => "42P16",
+            Self::ColumnContainsNulls { .. } => "23502",
+            Self::CannotCastAutomatically { .. } => "42804",
             Self::InvalidTextRepresentation { .. } => "22P02",
             Self::InvalidDatetimeFormat { .. } => "22007",
             Self::DatetimeFieldOverflow { .. } => "22008",

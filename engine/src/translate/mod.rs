@@ -125,6 +125,7 @@ impl<'a> Scope<'a> {
 
     pub(crate) fn column_type(&self, expr: &Expr) -> Option<PgType> {
         match expr {
+            Expr::Nested(inner) => self.column_type(inner),
             Expr::Identifier(ident) => {
                 let name = normalize_ident(ident);
                 let mut found = self.tables.iter().filter_map(|t| t.column_index(&name).map(|i| t.columns[i].ty));

@@ -278,6 +278,31 @@ impl datafusion::sql::sqlparser::ast::VisitorMut for QueryFixups {
         fix_projections(query.body.as_mut());
         ControlFlow::Continue(())
     }
+
+    fn post_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        name_derived_columns(factor);
+        ControlFlow::Continue(())
+    }
+}
+
+/// `(subquery) AS v(a, b)`: SQLite has no column list on a derived table, but has one on a
+/// CTE, so the subquery becomes `(WITH c(a, b) AS (subquery) SELECT * FROM c) AS v` (a CTE
+/// inside the derived table, so what the subquery may refer to stays the same).
+fn name_derived_columns(factor: &mut TableFactor) {
+    let TableFactor::Derived { subquery, alias: Some(alias), .. } = factor else { return };
+    if alias.columns.is_empty() {
+        return;
+    }
+    let template = "WITH \"_rhei_named\" AS (SELECT 1) SELECT * FROM \"_rhei_named\"";
+    let Ok(mut parsed) = datafusion::sql::sqlparser::parser::Parser::parse_sql(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {}, template)
+    else {
+        return;
+    };
+    let Some(Statement::Query(mut wrapper)) = parsed.pop() else { return };
+    let Some(cte) = wrapper.with.as_mut().and_then(|w| w.cte_tables.first_mut()) else { return };
+    cte.alias.columns = std::mem::take(&mut alias.columns);
+    std::mem::swap(&mut cte.query, subquery);
+    *subquery = wrapper;
 }
 
 fn postgres_nulls_order(item: &mut datafusion::sql::sqlparser::ast::OrderByExpr) {

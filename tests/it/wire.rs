@@ -510,3 +510,38 @@ async fn hundreds_of_concurrent_connections() {
     drop(kept);
 }
 
+
+#[tokio::test]
+async fn computed_columns_get_the_types_postgres_gives_them_on_both_engines() {
+    use tokio_postgres::types::Type;
+    let server = Server::start().await;
+    let client = server.client().await;
+    client
+        .batch_execute("CREATE TABLE nums (i int PRIMARY KEY, b bigint, s smallint); INSERT INTO nums VALUES (1, 10, 2)")
+        .await
+        .unwrap();
+    let cases: [(&str, &[Type]); 6] = [
+        ("SELECT 1, -1, 2147483648, 1.5", &[Type::INT4, Type::INT4, Type::INT8, Type::NUMERIC]),
+        ("SELECT i, b, s, i + b FROM nums", &[Type::INT4, Type::INT8, Type::INT2, Type::INT8]),
+        ("SELECT count(*) + 1, sum(i), sum(s) FROM nums", &[Type::INT8, Type::INT8, Type::INT8]),
+        ("SELECT x FROM (VALUES (1), (2)) v(x)", &[Type::INT4]),
+        ("SELECT 1 AS a UNION SELECT 2", &[Type::INT4]),
+        ("SELECT CASE WHEN i > 0 THEN 1 ELSE 0 END, lag(i, 1) OVER (ORDER BY i) FROM nums ORDER BY 1 LIMIT 1", &[Type::INT4, Type::INT4]),
+    ];
+    for route in ["oltp", "olap"] {
+        client.batch_execute(&format!("SET rhei.route = {route}")).await.unwrap();
+        for (sql, expected) in cases {
+            let statement = client.prepare(sql).await.unwrap_or_else(|e| panic!("{route}: {sql}: {e:?}"));
+            let types: Vec<Type> = statement.columns().iter().map(|c| c.type_().clone()).collect();
+            assert_eq!(types, expected, "{route}: {sql}");
+            client.query(&statement, &[]).await.unwrap_or_else(|e| panic!("{route}: {sql}: {e:?}"));
+        }
+    }
+    // Arithmetic stays 64-bit on DataFusion, which wraps on overflow: a right answer, typed
+    // int8 (PostgreSQL would say "integer out of range").
+    for route in ["oltp", "olap"] {
+        client.batch_execute(&format!("SET rhei.route = {route}")).await.unwrap();
+        assert_eq!(lines(&client, "SELECT i * 2147483647 FROM nums").await, vec!["2147483647"], "{route}");
+        assert_eq!(lines(&client, "SELECT 2147483647 + i FROM nums").await, vec!["2147483648"], "{route}");
+    }
+}

@@ -1,11 +1,16 @@
 //! The few rewrites DataFusion needs to answer as PostgreSQL does: casts to integers round
 //! (`2.5::numeric::int` is 3, `2.5::float8::int` is 2) where DataFusion truncates; `round()`
 //! rounds floats half to even and keeps a numeric's scale; explicit casts to `varchar(n)` and
-//! `char(n)` cut the text; every divisor is checked for zero.
+//! `char(n)` cut the text; every divisor is checked for zero; integer literals that fit are
+//! `integer`, as PostgreSQL types them (see [`type_integer_literals`]).
 
 use std::ops::ControlFlow;
 
-use datafusion::sql::sqlparser::ast::{DataType as SqlType, Expr, Statement, visit_expressions_mut};
+use datafusion::sql::sqlparser::ast::{
+    CastKind, DataType as SqlType, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr, LimitClause, NamedWindowExpr,
+    OrderByKind, Query, SetExpr, Statement, TableFactor, Value, ValueWithSpan, VisitMut, VisitorMut, WindowFrame, WindowFrameBound,
+    WindowType, visit_expressions_mut,
+};
 
 use crate::catalog::{Catalog, PgType};
 use crate::translate::{Scope, call};
@@ -67,6 +72,143 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog) {
         }
         ControlFlow::<()>::Continue(())
     });
+    type_integer_literals(stmt);
+}
+
+/// The marker of a literal typed here: `TRY_CAST`, which PostgreSQL SQL never contains, so
+/// these casts are told apart from the query's own.
+fn typed_literal(n: &str) -> Expr {
+    Expr::Cast {
+        kind: CastKind::TryCast,
+        expr: Box::new(Expr::value(Value::Number(n.to_string(), false))),
+        data_type: SqlType::Int(None),
+        array: false,
+        format: None,
+    }
+}
+
+/// The literal back as written, if `expr` is one typed here.
+fn untype(expr: &mut Expr) {
+    if let Expr::Cast { kind: CastKind::TryCast, expr: inner, data_type: SqlType::Int(None), .. } = expr
+        && matches!(inner.as_ref(), Expr::Value(ValueWithSpan { value: Value::Number(..), .. }))
+    {
+        *expr = std::mem::replace(inner.as_mut(), Expr::value(Value::Null));
+    }
+}
+
+/// PostgreSQL types an integer literal as `integer` when it fits (else `bigint`); DataFusion
+/// as `Int64`. So `SELECT 1`, `VALUES (1)` or `CASE ... THEN 1 ELSE 0 END` would come back as
+/// `int8` (node-postgres then hands out strings, JDBC a Long). Literals that fit become `Int32`
+/// here, except operands of operators (DataFusion 53's integer arithmetic wraps on overflow,
+/// so `id + 1` stays `Int64` and right, if typed `int8` where PostgreSQL says `int4`) and where
+/// DataFusion wants a plain number: function arguments (window offsets, `generate_series`,
+/// `round(x, 2)`), window frame bounds, ordinals in ORDER BY and GROUP BY, LIMIT and OFFSET.
+fn type_integer_literals(stmt: &mut Statement) {
+    let _ = visit_expressions_mut(stmt, |expr| {
+        if let Expr::Value(ValueWithSpan { value: Value::Number(n, false), .. }) = expr
+            && n.parse::<i32>().is_ok()
+        {
+            *expr = typed_literal(n);
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    let _ = VisitMut::visit(stmt, &mut PlainNumbersWhereNeeded);
+}
+
+struct PlainNumbersWhereNeeded;
+
+impl PlainNumbersWhereNeeded {
+    fn untype_args(args: &mut [FunctionArg]) {
+        for arg in args {
+            match arg {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e))
+                | FunctionArg::Named { arg: FunctionArgExpr::Expr(e), .. }
+                | FunctionArg::ExprNamed { arg: FunctionArgExpr::Expr(e), .. } => untype(e),
+                _ => {}
+            }
+        }
+    }
+
+    fn untype_frame(frame: &mut WindowFrame) {
+        for bound in std::iter::once(&mut frame.start_bound).chain(frame.end_bound.as_mut()) {
+            if let WindowFrameBound::Preceding(Some(e)) | WindowFrameBound::Following(Some(e)) = bound {
+                untype(e);
+            }
+        }
+    }
+}
+
+impl VisitorMut for PlainNumbersWhereNeeded {
+    type Break = ();
+
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        // Operands keep DataFusion's Int64: its integer arithmetic wraps on overflow where
+        // PostgreSQL raises 22003, and Int64 keeps such results right.
+        if let Expr::BinaryOp { left, right, .. } = expr {
+            untype(left);
+            untype(right);
+        }
+        if let Expr::Function(f) = expr {
+            // The divisor check passes its argument's type through.
+            if !f.name.to_string().eq_ignore_ascii_case("rhei_divisor")
+                && let FunctionArguments::List(list) = &mut f.args
+            {
+                Self::untype_args(&mut list.args);
+            }
+            if let Some(WindowType::WindowSpec(spec)) = &mut f.over
+                && let Some(frame) = spec.window_frame.as_mut()
+            {
+                Self::untype_frame(frame);
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        if let Some(order_by) = query.order_by.as_mut()
+            && let OrderByKind::Expressions(exprs) = &mut order_by.kind
+        {
+            exprs.iter_mut().for_each(|o| untype(&mut o.expr));
+        }
+        match query.limit_clause.as_mut() {
+            Some(LimitClause::LimitOffset { limit, offset, .. }) => {
+                limit.iter_mut().for_each(untype);
+                if let Some(offset) = offset {
+                    untype(&mut offset.value);
+                }
+            }
+            Some(LimitClause::OffsetCommaLimit { offset, limit }) => {
+                untype(offset);
+                untype(limit);
+            }
+            None => {}
+        }
+        if let Some(fetch) = query.fetch.as_mut() {
+            fetch.quantity.iter_mut().for_each(untype);
+        }
+        if let SetExpr::Select(select) = query.body.as_mut() {
+            if let GroupByExpr::Expressions(exprs, _) = &mut select.group_by {
+                exprs.iter_mut().for_each(untype);
+            }
+            for window in &mut select.named_window {
+                if let NamedWindowExpr::WindowSpec(spec) = &mut window.1
+                    && let Some(frame) = spec.window_frame.as_mut()
+                {
+                    Self::untype_frame(frame);
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        match factor {
+            TableFactor::Table { args: Some(args), .. } => Self::untype_args(&mut args.args),
+            TableFactor::Function { args, .. } => Self::untype_args(args),
+            _ => {}
+        }
+        ControlFlow::Continue(())
+    }
 }
 
 #[cfg(test)]

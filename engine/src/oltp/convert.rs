@@ -134,6 +134,8 @@ fn as_i64(ty: &DataType, value: ValueRef<'_>) -> Result<i64> {
     match value {
         ValueRef::Integer(i) => Ok(i),
         ValueRef::Real(f) if f.is_finite() && f.abs() < 9.2e18 => Ok(f.round_ties_even() as i64),
+        // SQLite turns integer arithmetic that overflows 64 bits into a REAL.
+        ValueRef::Real(_) => Err(EngineError::NumericOutOfRange { type_name: type_name(ty).to_string() }),
         ValueRef::Text(t) => std::str::from_utf8(t)
             .ok()
             .and_then(|s| s.trim().parse().ok())

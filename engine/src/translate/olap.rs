@@ -97,12 +97,12 @@ fn untype(expr: &mut Expr) {
 }
 
 /// PostgreSQL types an integer literal as `integer` when it fits (else `bigint`); DataFusion
-/// as `Int64`. So `SELECT 1`, `VALUES (1)` or `CASE ... THEN 1 ELSE 0 END` would come back as
-/// `int8` (node-postgres then hands out strings, JDBC a Long). Literals that fit become `Int32`
-/// here, except operands of operators (DataFusion 53's integer arithmetic wraps on overflow,
-/// so `id + 1` stays `Int64` and right, if typed `int8` where PostgreSQL says `int4`) and where
-/// DataFusion wants a plain number: function arguments (window offsets, `generate_series`,
-/// `round(x, 2)`), window frame bounds, ordinals in ORDER BY and GROUP BY, LIMIT and OFFSET.
+/// as `Int64`. So `SELECT 1`, `VALUES (1)` or `id + 1` over an integer column would come back
+/// as `int8` (node-postgres then hands out strings, JDBC a Long). Literals that fit become
+/// `Int32` here (their arithmetic then overflows as PostgreSQL's does, see `olap::checked`),
+/// except where DataFusion wants a plain number: function arguments (window offsets,
+/// `generate_series`, `round(x, 2)`), window frame bounds, ordinals in ORDER BY and GROUP BY,
+/// LIMIT and OFFSET.
 fn type_integer_literals(stmt: &mut Statement) {
     let _ = visit_expressions_mut(stmt, |expr| {
         if let Expr::Value(ValueWithSpan { value: Value::Number(n, false), .. }) = expr
@@ -142,12 +142,6 @@ impl VisitorMut for PlainNumbersWhereNeeded {
     type Break = ();
 
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
-        // Operands keep DataFusion's Int64: its integer arithmetic wraps on overflow where
-        // PostgreSQL raises 22003, and Int64 keeps such results right.
-        if let Expr::BinaryOp { left, right, .. } = expr {
-            untype(left);
-            untype(right);
-        }
         if let Expr::Function(f) = expr {
             // The divisor check passes its argument's type through.
             if !f.name.to_string().eq_ignore_ascii_case("rhei_divisor")

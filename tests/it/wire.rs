@@ -525,7 +525,7 @@ async fn computed_columns_get_the_types_postgres_gives_them_on_both_engines() {
         ("SELECT i, b, s, i + b, i + 1, b + 1, s + 1, i * 2, 3 / 2 FROM nums", &[
             Type::INT4, Type::INT8, Type::INT2, Type::INT8, Type::INT4, Type::INT8, Type::INT4, Type::INT4, Type::INT4,
         ]),
-        ("SELECT count(*) + 1, sum(i), sum(s) FROM nums", &[Type::INT8, Type::INT8, Type::INT8]),
+        ("SELECT count(*) + 1, sum(i), sum(s), avg(i), avg(b) FROM nums", &[Type::INT8, Type::INT8, Type::INT8, Type::NUMERIC, Type::NUMERIC]),
         ("SELECT x FROM (VALUES (1), (2)) v(x)", &[Type::INT4]),
         ("SELECT 1 AS a UNION SELECT 2", &[Type::INT4]),
         ("SELECT CASE WHEN i > 0 THEN 1 ELSE 0 END, lag(i, 1) OVER (ORDER BY i) FROM nums ORDER BY 1 LIMIT 1", &[Type::INT4, Type::INT4]),

@@ -33,6 +33,16 @@ fn is_integer_type(ty: &SqlType) -> bool {
 pub fn to_olap(stmt: &mut Statement, catalog: &Catalog) {
     let Ok(scope) = Scope::of(stmt, catalog) else { return };
     let _ = visit_expressions_mut(stmt, |expr| {
+        // avg() of an integer column is numeric in PostgreSQL, float in DataFusion.
+        if let Expr::Function(f) = expr
+            && f.name.to_string().eq_ignore_ascii_case("avg")
+            && let FunctionArguments::List(list) = &mut f.args
+            && let [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))] = list.args.as_mut_slice()
+            && scope.column_type(arg).is_some_and(|t| matches!(t, PgType::Int2 | PgType::Int4 | PgType::Int8))
+        {
+            let column = std::mem::replace(arg, Expr::value(Value::Null));
+            *arg = Expr::Cast { kind: CastKind::Cast, expr: Box::new(column), data_type: SqlType::Numeric(datafusion::sql::sqlparser::ast::ExactNumberInfo::None), array: false, format: None };
+        }
         if let Expr::BinaryOp { op: datafusion::sql::sqlparser::ast::BinaryOperator::Divide, right, .. } = expr {
             let divisor = std::mem::replace(right.as_mut(), Expr::value(datafusion::sql::sqlparser::ast::Value::Null));
             **right = call("rhei_divisor", vec![divisor]);

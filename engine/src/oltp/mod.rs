@@ -47,6 +47,8 @@ pub fn open_connection(path: &Path, read_only: bool, synchronous: &str) -> Resul
         conn.execute_batch("PRAGMA journal_mode = WAL;").map_err(classify)?;
     }
     functions::register(&conn).map_err(|e| EngineError::Sqlite(e.to_string()))?;
+    // generate_series(start, stop[, step]) as a table (see translate::sqlite_generate_series).
+    rusqlite::vtab::series::load_module(&conn).map_err(|e| EngineError::Sqlite(e.to_string()))?;
     conn.set_prepared_statement_cache_capacity(256);
     Ok(conn)
 }

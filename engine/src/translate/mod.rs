@@ -108,6 +108,8 @@ impl<'a> Scope<'a> {
                             scope.tables.push(def.as_ref());
                         }
                     }
+                    // SQLite's own table-valued function (see `SeriesAsSubqueries`).
+                    None if table == "generate_series" => {}
                     None if missing.is_none() => missing = Some(table),
                     None => {}
                 }
@@ -208,6 +210,7 @@ fn field_name(field: &datafusion::sql::sqlparser::ast::DateTimeField) -> String 
 /// # Errors
 /// Unknown tables, and Postgres features SQLite cannot express.
 pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions) -> Result<()> {
+    let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut SeriesAsSubqueries);
     let scope = Scope::of(stmt, catalog)?;
     convert_written_values(stmt, &scope, opts)?;
     let mut failure = None;
@@ -281,6 +284,42 @@ impl datafusion::sql::sqlparser::ast::VisitorMut for QueryFixups {
 
     fn post_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
         name_derived_columns(factor);
+        ControlFlow::Continue(())
+    }
+}
+
+/// `FROM generate_series(a, b[, step]) [AS g[(x)]]`: SQLite's `generate_series` table (loaded on
+/// every connection) names its column `value`; PostgreSQL names it after the alias, or the
+/// function. It becomes `(SELECT value AS g FROM generate_series(a, b, step)) AS g`, before the
+/// table names are looked up in the catalog.
+struct SeriesAsSubqueries;
+
+impl datafusion::sql::sqlparser::ast::VisitorMut for SeriesAsSubqueries {
+    type Break = ();
+
+    fn post_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        let TableFactor::Table { name, args: Some(args), alias, .. } = factor else { return ControlFlow::Continue(()) };
+        if table_name(name).ok().as_deref() != Some("generate_series") {
+            return ControlFlow::Continue(());
+        }
+        let list: Vec<String> = args.args.iter().map(ToString::to_string).collect();
+        let (alias_name, column) = match alias {
+            Some(a) => (a.name.clone(), a.columns.first().map_or_else(|| a.name.clone(), |c| c.name.clone())),
+            None => (Ident::new("generate_series"), Ident::new("generate_series")),
+        };
+        let column = Ident::with_quote('"', normalize_ident(&column));
+        let sql = format!("SELECT value AS {column} FROM generate_series({})", list.join(", "));
+        let Ok(mut parsed) = datafusion::sql::sqlparser::parser::Parser::parse_sql(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {}, &sql)
+        else {
+            return ControlFlow::Continue(());
+        };
+        let Some(Statement::Query(subquery)) = parsed.pop() else { return ControlFlow::Continue(()) };
+        *factor = TableFactor::Derived {
+            lateral: false,
+            subquery,
+            alias: Some(datafusion::sql::sqlparser::ast::TableAlias { explicit: true, name: alias_name, columns: Vec::new() }),
+            sample: None,
+        };
         ControlFlow::Continue(())
     }
 }

@@ -157,26 +157,22 @@ pub async fn run(options: PgbenchOptions) -> anyhow::Result<serde_json::Value> {
         });
     };
     let rhei_target = |server: &RheiServer| Target { port: server.port(), user: "rhei", database: "rhei", options: None };
-    for mode in ["simple", "prepared"] {
-        eprintln!("select-only, -M {mode}");
-        let postgres = run(&pg("on"), "select-only", mode)?;
-        let rhei = run(&rhei_target(&normal), "select-only", mode)?;
-        compare(format!("select-only -M {mode}"), rhei, postgres);
-    }
-    for mode in ["simple", "prepared"] {
-        eprintln!("tpcb-like, -M {mode}, commits not flushed one by one");
-        let postgres = run(&pg("off"), "tpcb-like", mode)?;
-        let rhei = run(&rhei_target(&normal), "tpcb-like", mode)?;
-        compare(format!("tpcb-like -M {mode}, no flush per commit"), rhei, postgres);
-    }
+    // One script in both modes against both systems; `synchronous_commit` is PostgreSQL's
+    // durability, `label` says which rhei's `server` has.
+    let mut both_modes = |script: &str, synchronous_commit: &'static str, server: &RheiServer, label: &str| -> anyhow::Result<()> {
+        for mode in ["simple", "prepared"] {
+            eprintln!("{script}, -M {mode}{label}");
+            let postgres = run(&pg(synchronous_commit), script, mode)?;
+            let rhei = run(&rhei_target(server), script, mode)?;
+            compare(format!("{script} -M {mode}{label}"), rhei, postgres);
+        }
+        Ok(())
+    };
+    both_modes("select-only", "on", &normal, "")?;
+    both_modes("tpcb-like", "off", &normal, ", no flush per commit")?;
     normal.stop().await;
     let full = RheiServer::start(EngineConfig { synchronous: Synchronous::Full, ..EngineConfig::with_data_dir(&data_dir) }).await?;
-    for mode in ["simple", "prepared"] {
-        eprintln!("tpcb-like, -M {mode}, every commit flushed");
-        let postgres = run(&pg("on"), "tpcb-like", mode)?;
-        let rhei = run(&rhei_target(&full), "tpcb-like", mode)?;
-        compare(format!("tpcb-like -M {mode}, flush per commit"), rhei, postgres);
-    }
+    both_modes("tpcb-like", "on", &full, ", flush per commit")?;
     full.stop().await;
     println!(
         "(pgbench scale {}, {} clients, 2 threads, {} s per run; PostgreSQL 15 with fsync on, shared_buffers 256MB)",

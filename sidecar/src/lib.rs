@@ -25,6 +25,9 @@ use std::time::Duration;
 
 use rhei_config::FollowMethod;
 
+/// The longest pause between attempts to reach an upstream.
+pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
 pub use error::SidecarError;
 pub use polling::PollingFollower;
 pub use postgres::PgFollower;
@@ -73,10 +76,9 @@ async fn upstream_has_logical_wal(pg: &tokio_postgres::Config, shutdown: &tokio_
     let mut backoff = Duration::from_millis(250);
     loop {
         let asked = async {
-            let (client, connection) = pg.connect(tokio_postgres::NoTls).await?;
-            tokio::spawn(connection);
+            let client = postgres::connect(pg).await?;
             let level: String = client.query_one("SHOW wal_level", &[]).await?.get(0);
-            Ok::<_, tokio_postgres::Error>(level == "logical")
+            Ok::<_, SidecarError>(level == "logical")
         };
         match asked.await {
             Ok(logical) => return Some(logical),
@@ -86,6 +88,6 @@ async fn upstream_has_logical_wal(pg: &tokio_postgres::Config, shutdown: &tokio_
             () = shutdown.cancelled() => return None,
             () = tokio::time::sleep(backoff) => {}
         }
-        backoff = (backoff * 2).min(Duration::from_secs(30));
+        backoff = (backoff * 2).min(MAX_BACKOFF);
     }
 }

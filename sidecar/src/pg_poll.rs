@@ -97,13 +97,7 @@ impl PgPollSource {
     async fn client(&self) -> Result<tokio::sync::MutexGuard<'_, Option<Client>>, SidecarError> {
         let mut guard = self.client.lock().await;
         if guard.as_ref().is_none_or(Client::is_closed) {
-            let (client, connection) = self.pg.connect(tokio_postgres::NoTls).await?;
-            tokio::spawn(async move {
-                if let Err(e) = connection.await {
-                    tracing::debug!("upstream polling connection ended: {e}");
-                }
-            });
-            *guard = Some(client);
+            *guard = Some(crate::postgres::connect(&self.pg).await?);
         }
         Ok(guard)
     }

@@ -27,8 +27,6 @@ use tokio_util::sync::CancellationToken;
 use crate::error::SidecarError;
 use crate::schema::quote;
 
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
-
 /// A value of an `updated_at` column, comparable within one table.
 #[derive(Debug, Clone, PartialEq, PartialOrd, Serialize, Deserialize)]
 pub enum Stamp {
@@ -207,7 +205,7 @@ impl<S: PollSource> PollingFollower<S> {
                 () = shutdown.cancelled() => return,
                 () = tokio::time::sleep(backoff) => {}
             }
-            backoff = (backoff * 2).min(MAX_BACKOFF);
+            backoff = (backoff * 2).min(crate::MAX_BACKOFF);
         }
     }
 

@@ -53,7 +53,6 @@ const MAX_BATCH_TXNS: usize = 512;
 /// How often the follower tells the upstream where it is when nothing else happens.
 const STATUS_INTERVAL: Duration = Duration::from_secs(5);
 
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// How long a new or altered upstream table may take to show in the upstream's catalog.
 const CATALOG_VISIBLE_WAIT: Duration = Duration::from_secs(10);
@@ -69,6 +68,20 @@ pub fn upstream_config(url: &str) -> Result<tokio_postgres::Config, SidecarError
     pg.application_name("rhei-sidecar");
     pg.connect_timeout(Duration::from_secs(10));
     Ok(pg)
+}
+
+/// A client connection to the upstream, its connection task running beside it.
+///
+/// # Errors
+/// The upstream cannot be reached or refuses the connection.
+pub async fn connect(pg: &tokio_postgres::Config) -> Result<Client, SidecarError> {
+    let (client, connection) = pg.connect(NoTls).await?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!("upstream connection ended: {e}");
+        }
+    });
+    Ok(client)
 }
 
 /// A relation as pgoutput described it, and where its changes go.
@@ -157,7 +170,7 @@ impl PgFollower {
                 tracing::error!("sidecar stopped following {}: {error}", self.status.upstream);
                 return;
             }
-            if started.elapsed() > MAX_BACKOFF {
+            if started.elapsed() > crate::MAX_BACKOFF {
                 backoff = Duration::from_millis(250);
             }
             self.status.state = "reconnecting".into();
@@ -167,18 +180,12 @@ impl PgFollower {
                 () = shutdown.cancelled() => return,
                 () = tokio::time::sleep(backoff) => {}
             }
-            backoff = (backoff * 2).min(MAX_BACKOFF);
+            backoff = (backoff * 2).min(crate::MAX_BACKOFF);
         }
     }
 
     async fn connect(&self) -> Result<Client, SidecarError> {
-        let (client, connection) = self.pg.connect(NoTls).await?;
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!("upstream connection ended: {e}");
-            }
-        });
-        Ok(client)
+        connect(&self.pg).await
     }
 
     async fn follow(&mut self, shutdown: &CancellationToken) -> Result<(), SidecarError> {

@@ -708,8 +708,7 @@ impl WriterState {
                     let sql = format!("UPDATE {} SET {} = ?1{current}", quote_ident(&def.name), quote_ident(&column));
                     self.conn.execute(&sql, [value]).map_err(classify)?;
                 }
-                self.exec_raw(&format!("DROP TABLE {}", quote_ident(&old.name)))?;
-                self.exec_raw(&format!("ALTER TABLE {} RENAME TO {}", quote_ident(&def.name), quote_ident(&old.name)))?;
+                self.replace_table(&old.name, &def.name)?;
                 def.name = old.name.clone();
                 if let Some(index) = crate::replica::index_sql(&def) {
                     self.exec_raw(&index)?;
@@ -1070,17 +1069,23 @@ impl WriterState {
         }
         let columns: Vec<String> = new.columns.iter().map(|c| quote_ident(&c.name)).collect();
         self.exec_raw(&format!("INSERT INTO {} (rowid, {}) {select}", quote_ident(&temp.name), columns.join(", ")))?;
-        self.exec_raw(&format!("DROP TABLE {}", quote_ident(&old.name)))?;
-        // Views and other tables' triggers may name the table, which does not exist between the
-        // drop and the rename; the legacy rename leaves them alone instead of failing on them.
-        self.exec_raw("PRAGMA legacy_alter_table = ON")?;
-        let renamed = self.exec_raw(&format!("ALTER TABLE {} RENAME TO {}", quote_ident(&temp.name), quote_ident(&old.name)));
-        self.exec_raw("PRAGMA legacy_alter_table = OFF")?;
-        renamed?;
+        self.replace_table(&old.name, &temp.name)?;
         for index in &new.indexes {
             self.exec_raw(&index_sql(new, index))?;
         }
         self.exec_raw(&install_triggers_sql(new))
+    }
+
+    /// Drops table `old` and gives `new` its name (the end of a rebuild; indexes and triggers
+    /// are the caller's).
+    fn replace_table(&self, old: &str, new: &str) -> Result<()> {
+        self.exec_raw(&format!("DROP TABLE {}", quote_ident(old)))?;
+        // Views and other tables' triggers may name the table, which does not exist between the
+        // drop and the rename; the legacy rename leaves them alone instead of failing on them.
+        self.exec_raw("PRAGMA legacy_alter_table = ON")?;
+        let renamed = self.exec_raw(&format!("ALTER TABLE {} RENAME TO {}", quote_ident(new), quote_ident(old)));
+        self.exec_raw("PRAGMA legacy_alter_table = OFF")?;
+        renamed
     }
 
     /// Drops every constraint trigger of a table's own constraints (see

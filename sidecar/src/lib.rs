@@ -17,6 +17,7 @@ pub mod pgoutput;
 pub mod polling;
 pub mod postgres;
 pub mod replication;
+pub mod wire;
 pub mod schema;
 pub mod sqlite;
 pub mod testing;

@@ -3,71 +3,31 @@
 //! rhei needs a consistent initial copy of upstream tables followed by the
 //! change stream from a logical replication slot. tokio-postgres cannot
 //! speak the `CopyBoth` sub-protocol that `START_REPLICATION` switches to,
-//! so this module opens its own plain TCP connection with
-//! `replication=database`, authenticates (trust, cleartext, md5,
-//! SCRAM-SHA-256 without channel binding), and implements just the
-//! commands rhei uses: `IDENTIFY_SYSTEM`, `CREATE_REPLICATION_SLOT ...
-//! LOGICAL pgoutput (SNAPSHOT 'export')` and `START_REPLICATION ... LOGICAL`.
+//! so this module opens its own connection ([`crate::wire`]) with
+//! `replication=database` and implements just the commands rhei uses:
+//! `IDENTIFY_SYSTEM`, `CREATE_REPLICATION_SLOT ... LOGICAL pgoutput
+//! (SNAPSHOT 'export')` and `START_REPLICATION ... LOGICAL`.
 //!
-//! Frontend messages are encoded with `postgres_protocol`; backend framing
-//! (tag byte + big-endian i32 length) is done here because
-//! `postgres_protocol`'s backend parser does not know `CopyBothResponse`.
-//!
-//! TLS is not supported. The pgoutput payloads carried in `XLogData` are
-//! decoded separately by [`crate::pgoutput`].
+//! The pgoutput payloads carried in `XLogData` are decoded separately by
+//! [`crate::pgoutput`].
 
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use postgres_protocol::authentication::md5_hash;
-use postgres_protocol::authentication::sasl::{ChannelBinding, ScramSha256};
 use postgres_protocol::message::frontend;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio_postgres::config::{Host, SslMode};
 
 use crate::pgoutput::{format_lsn, parse_lsn};
+use crate::wire::{
+    ErrorFields, Result, WireConnection, get_i32, get_i64, get_u8, get_u64, log_notice, parse_parameter_status,
+    truncated, unexpected,
+};
+
+/// The replication client's errors are the wire's.
+pub use crate::wire::WireError as ReplicationError;
 
 /// Microseconds between 1970-01-01 and PostgreSQL's 2000-01-01 epoch.
 const PG_EPOCH_OFFSET_MICROS: i64 = 946_684_800_000_000;
-
-/// Errors from the replication connection.
-#[derive(Debug, thiserror::Error)]
-pub enum ReplicationError {
-    #[error("I/O error on replication connection: {0}")]
-    Io(#[from] std::io::Error),
-    /// The server sent something this client does not expect or cannot parse.
-    #[error("replication protocol error: {0}")]
-    Protocol(String),
-    /// Client-side authentication failure (unsupported method, missing
-    /// password, SCRAM verification). Password rejections by the server
-    /// arrive as `Upstream` with SQLSTATE 28P01.
-    #[error("authentication failed: {0}")]
-    Auth(String),
-    /// An ErrorResponse from the server, e.g. 42704 (slot does not exist) or
-    /// 55006 (object_in_use: slot is active for another PID).
-    #[error("PostgreSQL error {code}: {message}")]
-    Upstream { code: String, message: String },
-    #[error("unsupported replication connection configuration: {0}")]
-    Config(String),
-    #[error("server requires TLS, which the replication client does not support: {0}")]
-    TlsRequired(String),
-    #[error("server closed the replication connection")]
-    ConnectionClosed,
-}
-
-impl ReplicationError {
-    /// SQLSTATE of an upstream error, if this is one.
-    pub fn sqlstate(&self) -> Option<&str> {
-        match self {
-            ReplicationError::Upstream { code, .. } => Some(code),
-            _ => None,
-        }
-    }
-}
-
-type Result<T, E = ReplicationError> = std::result::Result<T, E>;
 
 /// Result of `IDENTIFY_SYSTEM`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,80 +67,9 @@ pub enum ReplicationEvent {
     },
 }
 
-/// A backend message with its tag, length prefix stripped.
-struct BackendMessage {
-    tag: u8,
-    body: Bytes,
-}
-
-/// Socket plus buffers. Keeping both buffers here (not in futures) is what
-/// makes reads cancel-safe: a dropped read loses no bytes, and a dropped
-/// write leaves its remainder queued for the next flush.
-struct Connection {
-    stream: TcpStream,
-    read_buf: BytesMut,
-    write_buf: BytesMut,
-}
-
-impl Connection {
-    async fn read_message(&mut self) -> Result<BackendMessage> {
-        loop {
-            if let Some(msg) = self.try_parse()? {
-                return Ok(msg);
-            }
-            if self.read_buf.capacity() - self.read_buf.len() < 4096 {
-                self.read_buf.reserve(8192);
-            }
-            // `read_buf` only appends once data has actually arrived, so it
-            // is safe to drop this future at this await point.
-            let n = self.stream.read_buf(&mut self.read_buf).await?;
-            if n == 0 {
-                return Err(ReplicationError::ConnectionClosed);
-            }
-        }
-    }
-
-    fn try_parse(&mut self) -> Result<Option<BackendMessage>> {
-        let Some(header) = self.read_buf.get(..5) else {
-            return Ok(None);
-        };
-        let tag = header[0];
-        let len = i32::from_be_bytes([header[1], header[2], header[3], header[4]]);
-        let len = usize::try_from(len)
-            .ok()
-            .filter(|&l| l >= 4)
-            .ok_or_else(|| {
-                ReplicationError::Protocol(format!(
-                    "invalid length {len} for message {:?}",
-                    char::from(tag)
-                ))
-            })?;
-        let total = len + 1;
-        if self.read_buf.len() < total {
-            self.read_buf.reserve(total - self.read_buf.len());
-            return Ok(None);
-        }
-        let mut frame = self.read_buf.split_to(total).freeze();
-        frame.advance(5);
-        Ok(Some(BackendMessage { tag, body: frame }))
-    }
-
-    async fn flush(&mut self) -> Result<()> {
-        while !self.write_buf.is_empty() {
-            // `write_buf` advances by what was written, so a cancelled flush
-            // resumes where it stopped instead of resending or losing bytes.
-            let n = self.stream.write_buf(&mut self.write_buf).await?;
-            if n == 0 {
-                return Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into());
-            }
-        }
-        Ok(())
-    }
-}
-
 /// A replication-mode connection that has not started streaming yet.
 pub struct ReplicationClient {
-    conn: Connection,
+    conn: WireConnection,
     parameters: HashMap<String, String>,
     /// Set while a command is in flight; if its future is dropped the
     /// connection is mid-response and must not be reused.
@@ -189,202 +78,10 @@ pub struct ReplicationClient {
 
 impl ReplicationClient {
     /// Connects with `replication=database`, using host, port, user,
-    /// password and dbname from `config`. Only TCP hosts are supported; TLS
-    /// is never attempted (`sslmode=require` is rejected).
+    /// password and dbname from `config` (see [`crate::wire::connect`]).
     pub async fn connect(config: &tokio_postgres::Config) -> Result<Self> {
-        match config.get_ssl_mode() {
-            SslMode::Disable | SslMode::Prefer => {}
-            _ => {
-                return Err(ReplicationError::TlsRequired(
-                    "sslmode requires TLS; use sslmode=disable or prefer".into(),
-                ));
-            }
-        }
-        let user = config
-            .get_user()
-            .ok_or_else(|| ReplicationError::Config("no user configured".into()))?;
-        let hosts = config.get_hosts();
-        if hosts.is_empty() {
-            return Err(ReplicationError::Config("no host configured".into()));
-        }
-        let ports = config.get_ports();
-        let mut last_err = None;
-        for (i, host) in hosts.iter().enumerate() {
-            let host = match host {
-                Host::Tcp(h) => h.as_str(),
-                #[allow(unreachable_patterns)]
-                _ => {
-                    return Err(ReplicationError::Config(
-                        "only TCP hosts are supported by the replication client, not Unix sockets"
-                            .into(),
-                    ));
-                }
-            };
-            // tokio-postgres semantics: one port applies to all hosts.
-            let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
-            let connect = TcpStream::connect((host, port));
-            let stream = match config.get_connect_timeout() {
-                Some(t) => match tokio::time::timeout(*t, connect).await {
-                    Ok(r) => r,
-                    Err(_) => Err(std::io::Error::new(
-                        std::io::ErrorKind::TimedOut,
-                        format!("connecting to {host}:{port} timed out"),
-                    )),
-                },
-                None => connect.await,
-            };
-            match stream {
-                Ok(stream) => return Self::startup(stream, config, user).await,
-                Err(e) => {
-                    tracing::debug!(host, port, error = %e, "replication connect attempt failed");
-                    last_err = Some(e);
-                }
-            }
-        }
-        Err(last_err
-            .map(ReplicationError::Io)
-            .unwrap_or(ReplicationError::ConnectionClosed))
-    }
-
-    async fn startup(
-        stream: TcpStream,
-        config: &tokio_postgres::Config,
-        user: &str,
-    ) -> Result<Self> {
-        // Status updates are tiny; Nagle would delay them behind nothing.
-        stream.set_nodelay(true)?;
-        let mut conn = Connection {
-            stream,
-            read_buf: BytesMut::with_capacity(16 * 1024),
-            write_buf: BytesMut::with_capacity(1024),
-        };
-        let dbname = config.get_dbname().unwrap_or(user);
-        let mut params: Vec<(&str, &str)> = vec![
-            ("user", user),
-            ("database", dbname),
-            ("replication", "database"),
-            // pgoutput converts text values to the client encoding, and the
-            // decoder requires UTF-8.
-            ("client_encoding", "UTF8"),
-            (
-                "application_name",
-                config.get_application_name().unwrap_or("rhei"),
-            ),
-        ];
-        if let Some(options) = config.get_options() {
-            params.push(("options", options));
-        }
-        frontend::startup_message(params.iter().copied(), &mut conn.write_buf)?;
-        conn.flush().await?;
-
-        let password = config.get_password();
-        let mut scram: Option<ScramSha256> = None;
-        let mut parameters = HashMap::new();
-        loop {
-            let msg = conn.read_message().await?;
-            match msg.tag {
-                b'R' => {
-                    let mut body = msg.body;
-                    let code = get_i32(&mut body, "authentication code")?;
-                    match code {
-                        0 => {}
-                        3 => {
-                            let pw = require_password(password)?;
-                            frontend::password_message(pw, &mut conn.write_buf)?;
-                            conn.flush().await?;
-                        }
-                        5 => {
-                            let pw = require_password(password)?;
-                            let salt: [u8; 4] = body
-                                .get(..4)
-                                .and_then(|s| s.try_into().ok())
-                                .ok_or_else(|| {
-                                    ReplicationError::Protocol("md5 salt truncated".into())
-                                })?;
-                            let hash = md5_hash(user.as_bytes(), pw, salt);
-                            frontend::password_message(hash.as_bytes(), &mut conn.write_buf)?;
-                            conn.flush().await?;
-                        }
-                        10 => {
-                            let mechanisms = parse_sasl_mechanisms(&body)?;
-                            if !mechanisms.iter().any(|m| m == "SCRAM-SHA-256") {
-                                return Err(ReplicationError::Auth(format!(
-                                    "server offers SASL mechanisms {mechanisms:?}; only SCRAM-SHA-256 without channel binding is supported"
-                                )));
-                            }
-                            let pw = require_password(password)?;
-                            // No TLS means no channel binding to offer.
-                            let s = ScramSha256::new(pw, ChannelBinding::unsupported());
-                            frontend::sasl_initial_response(
-                                "SCRAM-SHA-256",
-                                s.message(),
-                                &mut conn.write_buf,
-                            )?;
-                            conn.flush().await?;
-                            scram = Some(s);
-                        }
-                        11 => {
-                            let s = scram.as_mut().ok_or_else(|| {
-                                ReplicationError::Protocol("SASLContinue without SASL start".into())
-                            })?;
-                            s.update(&body)
-                                .map_err(|e| ReplicationError::Auth(format!("SCRAM: {e}")))?;
-                            frontend::sasl_response(s.message(), &mut conn.write_buf)?;
-                            conn.flush().await?;
-                        }
-                        12 => {
-                            let s = scram.as_mut().ok_or_else(|| {
-                                ReplicationError::Protocol("SASLFinal without SASL start".into())
-                            })?;
-                            // Verifies the server signature, so a server that
-                            // does not know the password cannot impersonate.
-                            s.finish(&body).map_err(|e| {
-                                ReplicationError::Auth(format!("SCRAM server verification: {e}"))
-                            })?;
-                        }
-                        2 | 6 | 7 | 8 | 9 => {
-                            return Err(ReplicationError::Auth(format!(
-                                "unsupported authentication method (Kerberos/SCM/GSSAPI/SSPI, code {code})"
-                            )));
-                        }
-                        other => {
-                            return Err(ReplicationError::Protocol(format!(
-                                "unknown authentication request {other}"
-                            )));
-                        }
-                    }
-                }
-                b'E' => {
-                    let err = ErrorFields::parse(&msg.body);
-                    // The server has no way to say "TLS required": a
-                    // hostssl-only pg_hba.conf just has no entry for a plain
-                    // connection. The English wording is the best signal.
-                    if err.code == "28000"
-                        && err.message.contains("no pg_hba.conf entry")
-                        && err.message.contains("no encryption")
-                    {
-                        return Err(ReplicationError::TlsRequired(err.message));
-                    }
-                    return Err(err.into_error());
-                }
-                b'S' => {
-                    if let Some((k, v)) = parse_parameter_status(&msg.body) {
-                        parameters.insert(k, v);
-                    }
-                }
-                b'N' => log_notice(&msg.body),
-                b'K' | b'v' => {}
-                b'Z' => break,
-                other => {
-                    return Err(unexpected(other, "during startup"));
-                }
-            }
-        }
-        Ok(ReplicationClient {
-            conn,
-            parameters,
-            busy: false,
-        })
+        let started = crate::wire::connect(config, &[("replication", "database")]).await?;
+        Ok(Self { conn: started.conn, parameters: started.parameters, busy: false })
     }
 
     /// A server parameter reported at startup (e.g. `server_version`).
@@ -539,7 +236,7 @@ impl ReplicationClient {
 
 /// The CopyBoth stream after `START_REPLICATION`.
 pub struct ReplicationStream {
-    conn: Connection,
+    conn: WireConnection,
     /// The server ended the COPY; further reads return `None`.
     done: bool,
 }
@@ -636,26 +333,6 @@ fn parse_copy_data(mut body: Bytes) -> Result<ReplicationEvent> {
     }
 }
 
-fn truncated(what: &str) -> ReplicationError {
-    ReplicationError::Protocol(format!("truncated message reading {what}"))
-}
-
-fn get_u8(b: &mut Bytes, what: &str) -> Result<u8> {
-    b.try_get_u8().map_err(|_| truncated(what))
-}
-
-fn get_i32(b: &mut Bytes, what: &str) -> Result<i32> {
-    b.try_get_i32().map_err(|_| truncated(what))
-}
-
-fn get_u64(b: &mut Bytes, what: &str) -> Result<u64> {
-    b.try_get_u64().map_err(|_| truncated(what))
-}
-
-fn get_i64(b: &mut Bytes, what: &str) -> Result<i64> {
-    b.try_get_i64().map_err(|_| truncated(what))
-}
-
 fn parse_data_row(mut body: Bytes) -> Result<Vec<Option<String>>> {
     let n = body
         .try_get_i16()
@@ -679,83 +356,6 @@ fn parse_data_row(mut body: Bytes) -> Result<Vec<Option<String>>> {
         row.push(Some(text));
     }
     Ok(row)
-}
-
-/// Splits a sequence of NUL-terminated strings; missing terminators are
-/// tolerated because these are only used for diagnostics and lists.
-fn cstrings(body: &[u8]) -> impl Iterator<Item = String> + '_ {
-    body.split(|&b| b == 0)
-        .map(|s| String::from_utf8_lossy(s).into_owned())
-}
-
-fn parse_sasl_mechanisms(body: &[u8]) -> Result<Vec<String>> {
-    Ok(cstrings(body).take_while(|s| !s.is_empty()).collect())
-}
-
-fn parse_parameter_status(body: &[u8]) -> Option<(String, String)> {
-    let mut it = cstrings(body);
-    Some((it.next()?, it.next()?))
-}
-
-/// The fields of an ErrorResponse/NoticeResponse that callers care about.
-struct ErrorFields {
-    severity: String,
-    code: String,
-    message: String,
-    detail: Option<String>,
-}
-
-impl ErrorFields {
-    fn parse(body: &[u8]) -> ErrorFields {
-        let mut f = ErrorFields {
-            severity: String::new(),
-            code: String::new(),
-            message: String::new(),
-            detail: None,
-        };
-        for field in body.split(|&b| b == 0) {
-            let Some((&kind, value)) = field.split_first() else {
-                continue;
-            };
-            let value = String::from_utf8_lossy(value).into_owned();
-            match kind {
-                // 'V' is the untranslated severity; prefer it over 'S'.
-                b'V' => f.severity = value,
-                b'S' if f.severity.is_empty() => f.severity = value,
-                b'C' => f.code = value,
-                b'M' => f.message = value,
-                b'D' => f.detail = Some(value),
-                _ => {}
-            }
-        }
-        f
-    }
-
-    fn into_error(self) -> ReplicationError {
-        tracing::debug!(severity = %self.severity, code = %self.code, detail = ?self.detail, "upstream error: {}", self.message);
-        ReplicationError::Upstream {
-            code: self.code,
-            message: self.message,
-        }
-    }
-}
-
-fn log_notice(body: &[u8]) {
-    let n = ErrorFields::parse(body);
-    tracing::info!(severity = %n.severity, code = %n.code, "upstream notice: {}", n.message);
-}
-
-fn unexpected(tag: u8, context: &str) -> ReplicationError {
-    ReplicationError::Protocol(format!(
-        "unexpected message {:?} {context}",
-        char::from(tag)
-    ))
-}
-
-fn require_password(password: Option<&[u8]>) -> Result<&[u8]> {
-    password.ok_or_else(|| {
-        ReplicationError::Auth("server requested a password but none is configured".into())
-    })
 }
 
 fn single_row<'a>(
@@ -814,7 +414,9 @@ fn publication_names_literal(publications: &[String]) -> String {
 mod tests {
     use super::*;
     use std::time::Duration;
-    use tokio::net::TcpListener;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio_postgres::config::SslMode;
 
     fn backend(tag: u8, body: &[u8]) -> Vec<u8> {
         let mut v = vec![tag];

@@ -154,6 +154,7 @@ pub(crate) struct EngineInner {
     pub(crate) replica_of: std::sync::OnceLock<String>,
     /// The sidecar follower's latest report, if one runs.
     pub(crate) upstream: tokio::sync::watch::Sender<Option<crate::replica::UpstreamStatus>>,
+    pub(crate) progress: crate::replica::ReplicaProgress,
     _checkpointer: Checkpointer,
 }
 
@@ -360,6 +361,7 @@ impl HtapEngine {
             parsed: Mutex::new(TextMap::default()),
             replica_of: std::sync::OnceLock::new(),
             upstream: tokio::sync::watch::Sender::new(None),
+            progress: crate::replica::ReplicaProgress::default(),
             _checkpointer: checkpointer,
         };
         Ok(Self { inner: Arc::new(inner) })
@@ -464,6 +466,12 @@ impl HtapEngine {
     /// The sidecar follower's last report.
     pub fn upstream_status(&self) -> Option<crate::replica::UpstreamStatus> {
         self.inner.upstream.borrow().clone()
+    }
+
+    /// How far the sidecar follower has applied its upstream (read-your-writes for forwarded
+    /// writes).
+    pub fn replica_progress(&self) -> &crate::replica::ReplicaProgress {
+        &self.inner.progress
     }
 
     /// Every report of the sidecar follower as it is made (to wait for one without polling).

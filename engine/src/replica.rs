@@ -444,3 +444,110 @@ pub struct UpstreamStatus {
     pub snapshot_rows: u64,
     pub last_error: Option<String>,
 }
+
+/// What a [`ReplicaProgress`] position counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProgressUnit {
+    /// Upstream WAL positions (logical replication): everything committed before the LSN is
+    /// applied.
+    Lsn,
+    /// Unix microseconds (timestamp polling): everything committed before a poll that started
+    /// at that instant is applied.
+    Clock,
+}
+
+/// How far the follower has applied its upstream, so a session that forwarded a write can wait
+/// until its replica reflects it (read-your-writes through a sidecar).
+///
+/// The follower advances [`ReplicaProgress::advance`] as it applies, and watches
+/// [`ReplicaProgress::wanted`] to learn that a session waits: then it asks the upstream to say
+/// where it is (logical) or polls at once (polling), instead of waiting for its next turn.
+#[derive(Debug)]
+pub struct ReplicaProgress {
+    unit: std::sync::OnceLock<ProgressUnit>,
+    through: tokio::sync::watch::Sender<u64>,
+    wanted: tokio::sync::watch::Sender<u64>,
+}
+
+impl Default for ReplicaProgress {
+    fn default() -> Self {
+        Self {
+            unit: std::sync::OnceLock::new(),
+            through: tokio::sync::watch::Sender::new(0),
+            wanted: tokio::sync::watch::Sender::new(0),
+        }
+    }
+}
+
+impl ReplicaProgress {
+    /// Set once by the follower when it starts.
+    pub fn set_unit(&self, unit: ProgressUnit) {
+        let _ = self.unit.set(unit);
+    }
+
+    /// What positions count; `None` until a follower has started.
+    pub fn unit(&self) -> Option<ProgressUnit> {
+        self.unit.get().copied()
+    }
+
+    /// Records that everything up to `position` is applied (and durable).
+    pub fn advance(&self, position: u64) {
+        self.through.send_if_modified(|through| {
+            let moved = position > *through;
+            *through = (*through).max(position);
+            moved
+        });
+    }
+
+    /// The position everything is applied up to.
+    pub fn through(&self) -> u64 {
+        *self.through.borrow()
+    }
+
+    /// The highest position a session waits for, as it changes.
+    pub fn wanted(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.wanted.subscribe()
+    }
+
+    /// Waits until everything up to `position` is applied, or `timeout` passes; whether it was.
+    pub async fn wait_for(&self, position: u64, timeout: std::time::Duration) -> bool {
+        let mut through = self.through.subscribe();
+        if *through.borrow_and_update() >= position {
+            return true;
+        }
+        self.wanted.send_if_modified(|wanted| {
+            let moved = position > *wanted;
+            *wanted = (*wanted).max(position);
+            moved
+        });
+        tokio::time::timeout(timeout, through.wait_for(|t| *t >= position)).await.is_ok_and(|r| r.is_ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_wait_asks_for_its_position_and_ends_when_the_follower_reaches_it_or_times_out() {
+        let progress = std::sync::Arc::new(ReplicaProgress::default());
+        progress.advance(10);
+        assert!(progress.wait_for(10, Duration::ZERO).await, "an applied position needs no wait");
+        let mut wanted = progress.wanted();
+        assert!(!progress.wait_for(20, Duration::from_millis(10)).await);
+        assert_eq!(*wanted.borrow_and_update(), 20, "the follower learns what is waited for");
+        let waiter = tokio::spawn({
+            let progress = progress.clone();
+            async move { progress.wait_for(30, Duration::from_secs(30)).await }
+        });
+        wanted.changed().await.unwrap();
+        assert_eq!(*wanted.borrow_and_update(), 30);
+        progress.advance(25);
+        progress.advance(5);
+        assert_eq!(progress.through(), 25, "positions never go back");
+        progress.advance(31);
+        assert!(waiter.await.unwrap());
+    }
+}

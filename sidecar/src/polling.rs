@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use rhei_config::SidecarConfig;
 use rhei_engine::HtapEngine;
-use rhei_engine::replica::{ReplicaBatch, ReplicaChange, ReplicaTableSpec, ReplicaTxn, ReplicaValue, SnapshotRows, UpstreamStatus};
+use rhei_engine::replica::{ProgressUnit, ReplicaBatch, ReplicaChange, ReplicaTableSpec, ReplicaTxn, ReplicaValue, SnapshotRows, UpstreamStatus};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
@@ -228,11 +228,31 @@ impl<S: PollSource> PollingFollower<S> {
         self.status.last_error = (!skipped.is_empty()).then(|| format!("not following: {}", skipped.join(", ")));
         self.report();
         let mut polls: u64 = 0;
+        let progress = self.engine.replica_progress();
+        progress.set_unit(ProgressUnit::Clock);
+        let mut wanted = progress.wanted();
         loop {
-            tokio::select! {
-                () = shutdown.cancelled() => return Ok(()),
-                () = tokio::time::sleep(self.config.polling.interval) => {}
+            // A session waiting to read its own forwarded write is answered by the next poll,
+            // which starts now rather than at the end of the interval.
+            let sleep = tokio::time::sleep(self.config.polling.interval);
+            tokio::pin!(sleep);
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => return Ok(()),
+                    () = &mut sleep => break,
+                    changed = wanted.changed() => {
+                        if changed.is_err() {
+                            (&mut sleep).await;
+                            break;
+                        }
+                        if *wanted.borrow_and_update() > self.engine.replica_progress().through() {
+                            break;
+                        }
+                    }
+                }
             }
+            // Whatever was committed before this instant is in what this poll reads.
+            let started = rhei_engine::value::now_micros();
             polls += 1;
             let check_keys = polls % u64::from(self.config.polling.key_check_polls) == 0;
             let since = tables.iter().map(|t| state.tables.get(t.name()).and_then(|m| m.value.clone())).collect();
@@ -256,12 +276,14 @@ impl<S: PollSource> PollingFollower<S> {
                 self.status.last_commit_time = Some(self.last_commit_time);
             }
             if txns.is_empty() && polled == state {
+                self.engine.replica_progress().advance(started as u64);
                 continue;
             }
             let position = serde_json::to_string(&polled).map_err(|e| SidecarError::Protocol(e.to_string()))?;
             let count = txns.len() as u64;
             let rows = self.engine.apply_replica(ReplicaBatch { source: source.into(), txns, position: position.clone() }).await?;
             state = polled;
+            self.engine.replica_progress().advance(started as u64);
             self.status.transactions_applied += count;
             self.status.rows_applied += rows;
             self.status.applied_position = Some(position);

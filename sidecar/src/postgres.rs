@@ -25,7 +25,7 @@ use futures::{FutureExt, StreamExt};
 use rhei_config::SidecarConfig;
 use rhei_engine::HtapEngine;
 use rhei_engine::copy::CopyFormat;
-use rhei_engine::replica::{ReplicaBatch, ReplicaChange, ReplicaTxn, ReplicaValue, SnapshotRows, UpstreamStatus};
+use rhei_engine::replica::{ProgressUnit, ReplicaBatch, ReplicaChange, ReplicaTxn, ReplicaValue, SnapshotRows, UpstreamStatus};
 use tokio_postgres::{Client, NoTls};
 use tokio_util::sync::CancellationToken;
 
@@ -52,6 +52,9 @@ const MAX_BATCH_TXNS: usize = 512;
 
 /// How often the follower tells the upstream where it is when nothing else happens.
 const STATUS_INTERVAL: Duration = Duration::from_secs(5);
+/// How often the walsender is asked for its position while a session waits to read its own
+/// forwarded write.
+const ASK_INTERVAL: Duration = Duration::from_millis(5);
 
 
 /// How long a new or altered upstream table may take to show in the upstream's catalog.
@@ -362,13 +365,27 @@ impl PgFollower {
         let mut pending: Vec<ReplicaTxn> = Vec::new();
         let mut pending_end = applied;
         let mut ticker = tokio::time::interval(STATUS_INTERVAL);
+        let progress = self.engine.replica_progress();
+        progress.set_unit(ProgressUnit::Lsn);
+        progress.advance(applied);
+        let mut wanted = progress.wanted();
+        // While a session waits for a position, the walsender is asked where it is this often:
+        // its answer (a keepalive) tells that nothing before it is left to send.
+        let mut ask = tokio::time::interval(ASK_INTERVAL);
+        ask.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
+            let waited_for = *wanted.borrow_and_update() > self.engine.replica_progress().through();
             let event = if pending.is_empty() {
                 tokio::select! {
                     () = shutdown.cancelled() => return Ok(()),
                     _ = ticker.tick() => {
                         stream.send_status(applied, applied, applied, false).await.map_err(|e| self.replication_error(e))?;
                         self.update_lag(applied, upstream_lsn);
+                        continue;
+                    }
+                    _ = wanted.changed() => continue,
+                    _ = ask.tick(), if waited_for && open.is_none() => {
+                        stream.send_status(applied, applied, applied, true).await.map_err(|e| self.replication_error(e))?;
                         continue;
                     }
                     event = stream.next_event() => event,
@@ -399,6 +416,9 @@ impl PgFollower {
                         stream.send_status(applied, applied, applied, false).await.map_err(|e| self.replication_error(e))?;
                     }
                     if pending.is_empty() && open.is_none() {
+                        // The walsender has sent everything before `wal_end`, and all of it is
+                        // applied.
+                        self.engine.replica_progress().advance(wal_end.max(applied));
                         self.update_lag(applied, upstream_lsn);
                     }
                 }
@@ -452,6 +472,7 @@ impl PgFollower {
         let last_commit = txns.last().map(|t| t.commit_time);
         let batch = ReplicaBatch { source: SOURCE.into(), txns, position: format_lsn(end) };
         let rows = self.engine.apply_replica(batch).await?;
+        self.engine.replica_progress().advance(end);
         self.status.transactions_applied += count;
         self.status.rows_applied += rows;
         if last_commit.is_some() {

@@ -6,20 +6,12 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 
 use crate::common::{Server, lines, try_lines};
-use crate::pg_cluster::{ClusterOptions, start_cluster, start_cluster_with};
+use crate::pg_cluster::{ClusterOptions, WAIT, connect, start_cluster, start_cluster_with, wait_state};
 
-const WAIT: Duration = Duration::from_secs(30);
 
-async fn connect(url: &str) -> Client {
-    let (client, connection) = tokio_postgres::connect(url, NoTls).await.expect("connect upstream");
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    client
-}
 
 async fn sidecar(url: &str, data_dir: Option<&Path>, resnapshot: bool) -> Server {
     let url = url.to_string();
@@ -34,18 +26,6 @@ async fn sidecar(url: &str, data_dir: Option<&Path>, resnapshot: bool) -> Server
     }
 }
 
-/// Waits until `rhei_replication` shows `state`; returns the row.
-async fn wait_state(rh: &Client, state: &str) -> String {
-    let started = Instant::now();
-    loop {
-        let row = lines(rh, "SELECT state, last_error FROM rhei_replication").await;
-        if row.first().is_some_and(|r| r.starts_with(&format!("{state}|"))) {
-            return row[0].clone();
-        }
-        assert!(started.elapsed() < WAIT, "never reached state {state}: {row:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 /// Waits until no walsender holds the replication slot `slot` upstream.
 async fn wait_slot_released(up: &Client, slot: &str) {

@@ -173,6 +173,9 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// Certificate chain and private key (PEM) for TLS; both or neither.
     pub tls: Option<TlsConfig>,
+    /// The PostgreSQL upstream that writes, transactions and point reads are passed to
+    /// (`[sidecar] forward_writes = true`); `None` answers everything locally.
+    pub forward_writes_to: Option<String>,
 }
 
 /// PEM files for TLS.
@@ -386,6 +389,7 @@ impl RawConfig {
                 "SIDECAR_SLOT" => self.sidecar.slot = Some(value),
                 "SIDECAR_PUBLICATION" => self.sidecar.publication = Some(value),
                 "SIDECAR_POLL_INTERVAL_MS" => self.sidecar.poll_interval_ms = Some(parse_num(&key, &value)?),
+                "SIDECAR_FORWARD_WRITES" => self.sidecar.forward_writes = Some(parse_bool(&key, &value)?),
                 _ => {}
             }
         }
@@ -476,8 +480,14 @@ impl RawConfig {
             users: self.server.users,
             max_connections: positive("server.max_connections", self.server.max_connections.unwrap_or(500))?,
             tls,
+            forward_writes_to: None,
         };
+        let forward = self.sidecar.forward_writes == Some(true);
         let sidecar = self.sidecar.validate()?;
+        let server = match &sidecar {
+            Some(s) if forward => ServerConfig { forward_writes_to: Some(s.upstream.clone()), ..server },
+            _ => server,
+        };
         Ok(Config { server, engine, sidecar })
     }
 }
@@ -492,11 +502,11 @@ impl RawSidecar {
                 expected: "a postgres://user@host:port/db URL or sqlite:///path/to/app.db",
             });
         }
-        if self.forward_writes == Some(true) {
+        if self.forward_writes == Some(true) && upstream.starts_with("sqlite://") {
             return Err(ConfigError::InvalidValue {
                 key: "sidecar.forward_writes".into(),
                 value: "true".into(),
-                expected: "false: write forwarding is not implemented yet; write to the upstream directly",
+                expected: "false for a SQLite upstream: writes are forwarded to a PostgreSQL upstream only",
             });
         }
         let mode = match self.mode.as_deref().map(str::to_ascii_lowercase).as_deref() {
@@ -563,6 +573,15 @@ fn parse_num<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, ConfigEr
         value: value.to_string(),
         expected: "a non-negative integer",
     })
+}
+
+/// A boolean as PostgreSQL spells one in settings.
+fn parse_bool(key: &str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "on" | "yes" | "1" => Ok(true),
+        "false" | "off" | "no" | "0" => Ok(false),
+        _ => Err(ConfigError::InvalidValue { key: key.to_string(), value: value.to_string(), expected: "true or false" }),
+    }
 }
 
 fn positive(key: &str, n: usize) -> Result<usize, ConfigError> {
@@ -655,6 +674,21 @@ mod tests {
         assert!(RawConfig::from_toml("[engine]\nbogus = 1\n").is_err());
         let mut raw = RawConfig::default();
         assert!(raw.apply_env([("RHEI_ENGINE_READERS".into(), "many".into())]).is_err());
+        assert!(raw.apply_env([("RHEI_SIDECAR_FORWARD_WRITES".into(), "maybe".into())]).is_err());
+    }
+
+    #[test]
+    fn forwarding_is_set_from_the_environment_for_postgres_upstreams_only() {
+        let forwarding = |upstream: &str| {
+            let mut raw = RawConfig::default();
+            let vars = [("RHEI_SIDECAR_UPSTREAM", upstream), ("RHEI_SIDECAR_FORWARD_WRITES", "on")];
+            raw.apply_env(vars.map(|(k, v)| (k.to_string(), v.to_string()))).unwrap();
+            raw.validate()
+        };
+        let cfg = forwarding("postgres://app@127.0.0.1:5432/app").unwrap();
+        assert_eq!(cfg.server.forward_writes_to.as_deref(), Some("postgres://app@127.0.0.1:5432/app"));
+        let err = forwarding("sqlite:///tmp/app.db").unwrap_err().to_string();
+        assert!(err.contains("sidecar.forward_writes"), "{err}");
     }
 
     #[test]

@@ -37,7 +37,7 @@ pub use notice::{Notice, NoticeLevel};
 pub use output::{CommandTag, Output, RowStream};
 pub use rhei_config::{Consistency, EngineConfig, Synchronous};
 pub use router::{Route, RouteDecision};
-pub use session::{Prepared, Session, TransactionStatus};
+pub use session::{Forwarding, Prepared, Session, TransactionStatus};
 
 /// The version PostgreSQL clients see: a PostgreSQL 15 version, then rhei's own.
 pub const SERVER_VERSION: &str = concat!("15.0 (rhei ", env!("CARGO_PKG_VERSION"), ")");

@@ -49,6 +49,17 @@ struct Transaction {
     failed: bool,
 }
 
+/// Where a statement runs when rhei forwards writes to its upstream ([`Session::forwarding`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forwarding {
+    /// Answered by rhei alone.
+    Local,
+    /// Passed to the upstream unchanged.
+    Upstream,
+    /// A session setting: run by both, so rhei formats and plans as the upstream does.
+    Both,
+}
+
 /// One parsed statement, ready to execute (possibly many times, with parameters).
 #[derive(Debug, Clone)]
 pub struct Prepared {
@@ -642,6 +653,71 @@ impl Session {
             _ => None,
         };
         Ok(Description { params, columns })
+    }
+
+    /// The session's consistency level (`rhei.consistency`).
+    pub fn consistency(&self) -> Consistency {
+        self.consistency
+    }
+
+    /// Where `prepared` runs when rhei stands in front of its upstream (a sidecar with write
+    /// forwarding). The upstream stays the database of record: rhei answers only what its
+    /// replica answers as the upstream would, which is analytical reads of replicated tables
+    /// (and, with `rhei.as_of` or `FOR SYSTEM_TIME`, any read: only rhei has the history), plus
+    /// rhei's own settings and views. A read the router would give SQLite (a point read) is the
+    /// upstream's, as is a read of a table rhei does not follow.
+    pub fn forwarding(&self, prepared: &Prepared) -> Forwarding {
+        let Some(stmt) = prepared.statement() else { return Forwarding::Local };
+        if prepared.explain_route || prepared.versioned {
+            return Forwarding::Local;
+        }
+        let rhei_setting = |name: &str| name.trim_matches('"').to_ascii_lowercase().starts_with("rhei.");
+        match stmt {
+            Statement::Query(query) => {
+                let (known, reads_view) = self.relations_known(query);
+                if !query.locks.is_empty() || !known {
+                    return Forwarding::Upstream;
+                }
+                let as_of = self.setting(crate::temporal::AS_OF_SETTING).is_some_and(|v| !v.is_empty());
+                if as_of || reads_view || self.decide_route(query, prepared.hint).route == Route::Olap {
+                    Forwarding::Local
+                } else {
+                    Forwarding::Upstream
+                }
+            }
+            Statement::Set(Set::SingleAssignment { variable, .. }) if rhei_setting(&variable.to_string()) => Forwarding::Local,
+            Statement::Reset(reset) => match &reset.reset {
+                Reset::ConfigurationParameter(name) if rhei_setting(&name.to_string()) => Forwarding::Local,
+                _ => Forwarding::Both,
+            },
+            Statement::Set(_) => Forwarding::Both,
+            Statement::ShowVariable { variable } if rhei_setting(&variable.iter().map(|i| i.value.as_str()).collect::<Vec<_>>().join(".")) => {
+                Forwarding::Local
+            }
+            _ => Forwarding::Upstream,
+        }
+    }
+
+    /// Whether every relation `query` reads is a table or view this rhei has, and whether one
+    /// is rhei's own view.
+    fn relations_known(&self, query: &Query) -> (bool, bool) {
+        let catalog = self.engine.catalog();
+        let ctes: std::collections::HashSet<String> = query
+            .with
+            .as_ref()
+            .map(|w| w.cte_tables.iter().map(|c| normalize_ident(&c.alias.name)).collect())
+            .unwrap_or_default();
+        let statement = Statement::Query(Box::new(query.clone()));
+        let mut reads_view = false;
+        let unknown = datafusion::sql::sqlparser::ast::visit_relations(&statement, |name| match table_name(name) {
+            Ok(t) if catalog.get(&t).is_some() || ctes.contains(&t) => std::ops::ControlFlow::Continue(()),
+            Ok(t) if crate::status::is_view(&t) => {
+                reads_view = true;
+                std::ops::ControlFlow::Continue(())
+            }
+            _ => std::ops::ControlFlow::Break(()),
+        });
+        (unknown.is_continue(), reads_view)
     }
 
     /// Where a query would run and why.
@@ -1305,7 +1381,7 @@ async fn within<T>(deadline: Option<tokio::time::Instant>, work: impl std::futur
 
 /// A PostgreSQL time setting in milliseconds: a bare number is milliseconds; `us`, `ms`, `s`,
 /// `min`, `h` and `d` units are accepted, as in `SET statement_timeout = '5s'`.
-fn parse_duration_ms(value: &str) -> Option<u64> {
+pub fn parse_duration_ms(value: &str) -> Option<u64> {
     let value = value.trim();
     let split = value.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(value.len());
     let (number, unit) = value.split_at(split);

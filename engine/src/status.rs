@@ -32,6 +32,11 @@ pub const STATUS_VIEW: &str = "rhei_status";
 /// The sidecar's view: one row per followed upstream (none without a sidecar).
 pub const REPLICATION_VIEW: &str = "rhei_replication";
 
+/// Whether `name` is one of rhei's own views.
+pub(crate) fn is_view(name: &str) -> bool {
+    name == STATUS_VIEW || name == REPLICATION_VIEW
+}
+
 /// Whether `query` (written as `text`) reads `rhei_status` (and no user table has that name).
 /// Every query asks, so the text is looked at before the tree is walked.
 pub(crate) fn reads_status(text: &str, query: &Query, catalog: &Catalog) -> bool {

@@ -8,6 +8,7 @@ mod cancel;
 mod catalog;
 mod encode;
 mod error;
+mod forward;
 mod frames;
 mod params;
 mod server;

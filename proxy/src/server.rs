@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::Auth;
 use crate::cancel::Cancels;
 use crate::frames::FrameGuard;
-use crate::session::Connection;
+use crate::session::{Connection, ForwardTarget};
 
 /// How long a client has to finish startup and authentication (PostgreSQL's
 /// `authentication_timeout` defaults to one minute).
@@ -40,6 +40,13 @@ pub async fn serve(
     let slots = Arc::new(Semaphore::new(config.max_connections));
     let auth = Arc::new(Auth::from_config(&config));
     let tls = config.tls.as_ref().map(crate::auth::tls_acceptor).transpose()?;
+    let forward_to = match &config.forward_writes_to {
+        Some(url) => Some(ForwardTarget {
+            config: Arc::new(rhei_sidecar::postgres::upstream_config(url).map_err(std::io::Error::other)?),
+            name: rhei_config::redact(url),
+        }),
+        None => None,
+    };
     loop {
         let (socket, peer) = tokio::select! {
             () = shutdown.cancelled() => return Ok(()),
@@ -59,14 +66,16 @@ pub async fn serve(
             continue;
         };
         let _ = socket.set_nodelay(true);
-        let connection = Connection::new(&engine, auth.clone(), manager.clone(), pids.clone(), cancel.clone());
+        let connection =
+            Connection::new(&engine, auth.clone(), manager.clone(), pids.clone(), cancel.clone(), forward_to.as_ref());
         let cancel = cancel.clone();
+        let engine = engine.clone();
         let tls = tls.clone();
         let shutdown = shutdown.clone();
         tokio::spawn(async move {
             tokio::select! {
                 () = shutdown.cancelled() => {}
-                result = serve_connection(socket, tls, connection, cancel) => {
+                result = serve_connection(socket, tls, connection, cancel, engine) => {
                     if let Err(e) = result {
                         tracing::debug!("connection from {peer} ended: {e}");
                     }
@@ -85,6 +94,7 @@ async fn serve_connection(
     tls: Option<pgwire::tokio::TlsAcceptor>,
     connection: Arc<Connection>,
     cancel: Arc<Cancels>,
+    engine: HtapEngine,
 ) -> std::io::Result<()> {
     let startup_deadline = tokio::time::sleep(STARTUP_TIMEOUT);
     tokio::pin!(startup_deadline);
@@ -136,6 +146,18 @@ async fn serve_connection(
         let is_extended = match socket.state() {
             PgWireConnectionState::CopyInProgress(is_extended) => is_extended,
             _ => message.is_extended_query(),
+        };
+        let message = if starting {
+            message
+        } else {
+            match crate::forward::intercept(&connection, &engine, &mut socket, message).await {
+                Ok(Some(message)) => message,
+                Ok(None) => continue,
+                Err(e) => {
+                    process_error(&mut socket, e, is_extended).await?;
+                    continue;
+                }
+            }
         };
         let result = process_message(
             message,

@@ -40,6 +40,7 @@ use tokio::sync::Mutex;
 use crate::auth::{Auth, Method};
 use crate::cancel::{CancelGuard, Cancels};
 use crate::catalog::{self, ConnectionInfo};
+use crate::forward::Forwarder;
 use crate::error::{error_info, to_pgwire};
 use crate::types;
 
@@ -48,6 +49,13 @@ use crate::types;
 pub struct ParsedStatement {
     prepared: Prepared,
     description: Description,
+}
+
+impl ParsedStatement {
+    /// The statement's text as the client sent it.
+    pub(crate) fn sql(&self) -> &str {
+        &self.prepared.sql
+    }
 }
 
 /// A `COPY ... FROM STDIN` in progress: where the rows go and the data received so far.
@@ -71,6 +79,8 @@ pub struct Connection {
     cancels: Arc<Cancels>,
     /// This connection's cancel registration, made once it has a pid and secret key.
     cancel: std::sync::OnceLock<CancelGuard>,
+    /// Write forwarding to the sidecar's upstream, when configured.
+    forwarder: Option<Mutex<Forwarder>>,
 }
 
 /// pgwire's statement parser for this connection (Parse messages).
@@ -85,6 +95,7 @@ impl Connection {
         manager: Arc<ConnectionManager>,
         pids: Arc<RandomPidSecretKeyGenerator>,
         cancels: Arc<Cancels>,
+        forward_to: Option<&ForwardTarget>,
     ) -> Arc<Self> {
         let scram = (auth.method == Method::Scram).then(|| ScramAuth::new(auth.clone()));
         Arc::new_cyclic(|weak| Self {
@@ -98,8 +109,32 @@ impl Connection {
             parser: Arc::new(StatementParser { engine_session: weak.clone() }),
             cancels,
             cancel: std::sync::OnceLock::new(),
+            forwarder: forward_to.map(|target| Forwarder::new(target.config.clone(), target.name.clone())),
         })
     }
+
+    /// The engine session (locked while a statement runs).
+    pub(crate) fn session(&self) -> &Mutex<Session> {
+        &self.session
+    }
+
+    /// Write forwarding state, if this connection forwards.
+    pub(crate) fn forwarder(&self) -> Option<&Mutex<Forwarder>> {
+        self.forwarder.as_ref()
+    }
+
+    /// This connection's cancel registration, once made.
+    pub(crate) fn cancel_guard(&self) -> Option<&CancelGuard> {
+        self.cancel.get()
+    }
+}
+
+/// Where forwarded statements go: the upstream's connection settings, and its URL without
+/// the password (for messages).
+#[derive(Clone)]
+pub struct ForwardTarget {
+    pub config: Arc<tokio_postgres::Config>,
+    pub name: String,
 }
 
 impl Connection {

@@ -12,6 +12,7 @@
 //! tests and benchmarks.
 
 pub mod error;
+pub mod forward;
 pub mod pg_poll;
 pub mod pgoutput;
 pub mod polling;

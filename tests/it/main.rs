@@ -9,6 +9,7 @@ mod corpus;
 mod clients;
 mod crash;
 mod engine;
+mod forward;
 mod pg_cluster;
 mod psql;
 mod replication;

@@ -163,6 +163,15 @@ pub fn route_query(query: &Query, catalog: &Catalog) -> RouteDecision {
         if def.unique.iter().any(|u| u.iter().all(|c| pinned.contains(c))) {
             return RouteDecision::new(Route::Oltp, "unique-key lookup");
         }
+        // A replica table keeps the upstream's key as an index, not a primary key (a temporal
+        // one holds many versions per key).
+        if let Some(replica) = &def.replica
+            && replica.key_unique
+            && !replica.key.is_empty()
+            && replica.key.iter().all(|c| pinned.contains(c))
+        {
+            return RouteDecision::new(Route::Oltp, "upstream-key lookup");
+        }
     }
     if let Some(limit) = limit_of(query)
         && limit <= SMALL_LIMIT

@@ -78,6 +78,13 @@ pub async fn describe(
     }
 }
 
+/// Whether `prepared` is a catalog query (answered from the catalogs, not by the engine).
+pub fn is_catalog_query(session: &Session, prepared: &Prepared) -> bool {
+    prepared.statement().is_some_and(|statement| {
+        !prepared.is_explain_route() && rewrite::is_catalog_query(statement, &session.catalog())
+    })
+}
+
 /// A statement recognized as a catalog query, with what answering it needs.
 struct CatalogQuery {
     statement: Statement,

@@ -6,7 +6,9 @@
 //! - apply latency of 10-row upstream transactions (commit acknowledged upstream to applied in
 //!   rhei), against the upstream's own commit round trip;
 //! - replication lag under a steady pgbench load (time until rhei has applied the upstream's
-//!   WAL position sampled every 100 ms), with pgbench's tps with and without rhei following.
+//!   WAL position sampled every 100 ms), with pgbench's tps with and without rhei following;
+//! - pgbench through rhei with write forwarding (every statement of its transactions, and its
+//!   point reads, pass through rhei to the upstream), against pgbench straight at the upstream.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -74,21 +76,25 @@ impl Follower {
         self.shutdown.cancel();
         let _ = self.task.await;
         self.engine.close();
-        // The slot would hold WAL back for the rest of the run.
-        for _ in 0..100 {
-            let active: Option<bool> =
-                upstream.query_opt("SELECT active FROM pg_replication_slots WHERE slot_name = $1", &[&slot]).await?.map(|r| r.get(0));
-            match active {
-                Some(true) => tokio::time::sleep(Duration::from_millis(20)).await,
-                Some(false) => {
-                    upstream.execute("SELECT pg_drop_replication_slot($1)", &[&slot]).await?;
-                    break;
-                }
-                None => break,
-            }
-        }
-        Ok(())
+        drop_slot(upstream, slot).await
     }
+}
+
+/// Drops a finished follower's slot: it would hold WAL back for the rest of the run.
+async fn drop_slot(upstream: &Client, slot: &str) -> anyhow::Result<()> {
+    for _ in 0..100 {
+        let active: Option<bool> =
+            upstream.query_opt("SELECT active FROM pg_replication_slots WHERE slot_name = $1", &[&slot]).await?.map(|r| r.get(0));
+        match active {
+            Some(true) => tokio::time::sleep(Duration::from_millis(20)).await,
+            Some(false) => {
+                upstream.execute("SELECT pg_drop_replication_slot($1)", &[&slot]).await?;
+                break;
+            }
+            None => break,
+        }
+    }
+    Ok(())
 }
 
 
@@ -171,8 +177,13 @@ async fn apply_latency(up: &Client, cluster: &PgCluster, txns: usize, figures: &
 
 /// pgbench against the run's upstream with `args`.
 fn pgbench(cluster: &PgCluster, args: &[&str]) -> Command {
+    pgbench_on(cluster, cluster.port(), args)
+}
+
+/// pgbench against the server on loopback `port` (the upstream, or rhei in front of it).
+fn pgbench_on(cluster: &PgCluster, port: u16, args: &[&str]) -> Command {
     let mut command = Command::new(cluster.bin_dir().join("pgbench"));
-    command.args(["-h", "127.0.0.1", "-p", &cluster.port().to_string(), "-U", "postgres"]).args(args).arg("postgres");
+    command.args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres"]).args(args).arg("postgres");
     command
 }
 
@@ -232,6 +243,56 @@ async fn lag_under_pgbench(up: &Client, cluster: &PgCluster, seconds: u64, figur
     Ok(())
 }
 
+/// pgbench's transactions through rhei with `forward_writes`, against the same pgbench run
+/// straight at the upstream: what the extra hop costs a client that points at rhei.
+async fn forwarding_overhead(up: &Client, cluster: &PgCluster, seconds: u64, figures: &mut Vec<Figure>) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let slot = "rhei_bench_forward";
+    let mut raw = RawConfig::default();
+    raw.sidecar.upstream = Some(cluster.url());
+    raw.sidecar.include = Some(vec!["pgbench_*".to_string()]);
+    raw.sidecar.slot = Some(slot.to_string());
+    raw.sidecar.forward_writes = Some(true);
+    let config = raw.validate()?;
+    let sidecar = config.sidecar.context("sidecar configuration")?;
+    let engine = HtapEngine::open(EngineConfig::with_data_dir(dir.path())).await?;
+    let shutdown = CancellationToken::new();
+    let follower = rhei_sidecar::spawn(engine.clone(), sidecar, shutdown.clone())?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let port = listener.local_addr()?.port();
+    let server = tokio::spawn(rhei::serve(listener, engine.clone(), config.server, shutdown.clone()));
+    loop {
+        match engine.upstream_status() {
+            Some(s) if s.state == "streaming" => break,
+            Some(s) if s.state == "failed" => anyhow::bail!("the follower failed: {:?}", s.last_error),
+            _ => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    }
+    let duration = seconds.to_string();
+    let runs: [(&str, &[&str]); 3] = [
+        ("TPC-B-like, simple protocol", &[]),
+        ("TPC-B-like, prepared statements", &["-M", "prepared"]),
+        ("select-only point reads", &["-S"]),
+    ];
+    for (name, extra) in runs {
+        let load = [&["-n", "-c", "4", "-j", "2", "-T", duration.as_str()], extra].concat();
+        let direct = tps(&pgbench(cluster, &load).output().context("run pgbench")?)?;
+        let mut through = pgbench_on(cluster, port, &load);
+        let through = tps(&tokio::task::spawn_blocking(move || through.output()).await??)?;
+        figures.push(Figure {
+            name: format!("pgbench through rhei forwarding, {name}"),
+            value: through,
+            unit: "tps",
+            baseline: Some((direct, "pgbench straight at the upstream")),
+        });
+    }
+    shutdown.cancel();
+    let _ = server.await;
+    let _ = follower.await;
+    engine.close();
+    drop_slot(up, slot).await
+}
+
 /// Runs the suite; `quick` shrinks it for a look (not for figures).
 pub async fn run(quick: bool) -> anyhow::Result<serde_json::Value> {
     let cluster = tokio::task::spawn_blocking(PgCluster::start).await??;
@@ -242,6 +303,7 @@ pub async fn run(quick: bool) -> anyhow::Result<serde_json::Value> {
     snapshot_figures(&up, &cluster, large, &mut figures, "snapshot, narrow table, large").await?;
     apply_latency(&up, &cluster, txns, &mut figures).await?;
     lag_under_pgbench(&up, &cluster, seconds, &mut figures).await?;
-    println!("(small = {small} rows, large = {large} rows; {txns} transactions; pgbench -c 4 for {seconds} s at scale 5)");
+    forwarding_overhead(&up, &cluster, seconds, &mut figures).await?;
+    println!("(small = {small} rows, large = {large} rows; {txns} transactions; pgbench -c 4 -j 2 for {seconds} s at scale 5)");
     Ok(report("sidecar", &figures))
 }

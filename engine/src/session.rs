@@ -488,6 +488,10 @@ impl Session {
         Ok(statements
             .into_iter()
             .enumerate()
+            .map(|(i, mut statement)| {
+                crate::translate::normalize_operators(&mut statement);
+                (i, statement)
+            })
             .map(|(i, statement)| Prepared {
                 sql: if single { sql.to_string() } else { statement.to_string() },
                 statement: Some(Arc::new(statement)),

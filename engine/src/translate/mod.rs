@@ -51,6 +51,26 @@ pub fn call(name: &str, args: Vec<Expr>) -> Expr {
     })
 }
 
+/// Rewrites PostgreSQL operators neither engine has into functions both have, once at parse
+/// time: `a ^ b` (exponentiation; double precision for every numeric type but `numeric`,
+/// whose exact result rhei does not compute) becomes `power(a::float8, b::float8)`.
+pub fn normalize_operators(statement: &mut Statement) {
+    let _ = visit_expressions_mut(statement, |expr| {
+        if let Expr::BinaryOp { left, op: BinaryOperator::PGExp, right } = expr {
+            let float = |e: &mut Box<Expr>| Expr::Cast {
+                kind: CastKind::Cast,
+                expr: Box::new(std::mem::replace(&mut **e, Expr::Value(Value::Null.into()))),
+                data_type: SqlType::DoublePrecision,
+                array: false,
+                format: None,
+            };
+            let (base, exponent) = (float(left), float(right));
+            *expr = call("power", vec![base, exponent]);
+        }
+        ControlFlow::<()>::Continue(())
+    });
+}
+
 fn number(n: i64) -> Expr {
     Expr::Value(ValueWithSpan { value: Value::Number(n.to_string(), false), span: Span::empty() })
 }

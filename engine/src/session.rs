@@ -1046,7 +1046,10 @@ impl Session {
                             .await?;
                         let shape = ResultShape {
                             names: names.map(|n| n.into_iter().map(Some).collect()).unwrap_or_default(),
-                            types: types.as_ref().map(|t| t.iter().map(|f| Some(f.data_type().clone())).collect()).unwrap_or_default(),
+                            types: types
+                                .as_ref()
+                                .map(|t| t.iter().map(|f| Some(crate::olap::result_type(f.data_type()))).collect())
+                                .unwrap_or_default(),
                             declared: types
                                 .as_ref()
                                 .map(|t| {

@@ -263,9 +263,211 @@ pub fn format_float4(v: f32) -> String {
     format_float8(f64::from(v))
 }
 
+/// A PostgreSQL interval: months, days and microseconds kept apart, since a month is not a
+/// fixed number of days nor a day (across a DST change) a fixed number of hours.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Interval {
+    pub months: i64,
+    pub days: i64,
+    pub micros: i64,
+}
+
+impl Interval {
+    /// The interval pointing the other way (`ts - iv` is `ts + (-iv)`).
+    pub fn negated(self) -> Self {
+        Self { months: -self.months, days: -self.days, micros: -self.micros }
+    }
+
+    /// Adds `count` of `unit` (a PostgreSQL unit name or abbreviation). Fractions spill into
+    /// the next smaller unit as PostgreSQL's do: a month is 30 days there, a day 24 hours.
+    fn add_units(&mut self, count: f64, unit: &str) -> Option<()> {
+        const MICROS_PER_SEC: f64 = 1e6;
+        let unit = unit.to_ascii_lowercase();
+        let (months_per, micros_per) = match unit.as_str() {
+            "millennium" | "millennia" | "millenniums" | "mil" | "mils" => (12_000.0, 0.0),
+            "century" | "centuries" | "cent" | "c" => (1_200.0, 0.0),
+            "decade" | "decades" | "dec" | "decs" => (120.0, 0.0),
+            "year" | "years" | "yr" | "yrs" | "y" => (12.0, 0.0),
+            "month" | "months" | "mon" | "mons" => (1.0, 0.0),
+            "week" | "weeks" | "w" => return self.add_days(count * 7.0),
+            "day" | "days" | "d" => return self.add_days(count),
+            "hour" | "hours" | "hr" | "hrs" | "h" => (0.0, 3_600.0 * MICROS_PER_SEC),
+            "minute" | "minutes" | "min" | "mins" | "m" => (0.0, 60.0 * MICROS_PER_SEC),
+            "second" | "seconds" | "sec" | "secs" | "s" => (0.0, MICROS_PER_SEC),
+            "millisecond" | "milliseconds" | "msec" | "msecs" | "ms" => (0.0, 1_000.0),
+            "microsecond" | "microseconds" | "usec" | "usecs" | "us" => (0.0, 1.0),
+            _ => return None,
+        };
+        if months_per > 0.0 {
+            let months = count * months_per;
+            let whole = months.trunc();
+            self.months = self.months.checked_add(finite_i64(whole)?)?;
+            return self.add_days((months - whole) * 30.0);
+        }
+        self.micros = self.micros.checked_add(finite_i64((count * micros_per).round())?)?;
+        Some(())
+    }
+
+    fn add_days(&mut self, days: f64) -> Option<()> {
+        let whole = days.trunc();
+        self.days = self.days.checked_add(finite_i64(whole)?)?;
+        self.micros = self.micros.checked_add(finite_i64(((days - whole) * MICROS_PER_DAY as f64).round())?)?;
+        Some(())
+    }
+}
+
+fn finite_i64(v: f64) -> Option<i64> {
+    (v.is_finite() && v.abs() < 9.2e18).then_some(v as i64)
+}
+
+/// Parses PostgreSQL's interval input: `1 day`, `2 hours 30 minutes`, `-1 mon`, `1.5 days`,
+/// `1 day 02:03:04.5`, `@ 3 days ago`, `P1Y2M3DT4H5M6S`. With `unit` (SQL's `INTERVAL '5'
+/// DAY`), a bare number counts that unit. `None` when it is not an interval.
+pub fn parse_interval(text: &str, unit: Option<&str>) -> Option<Interval> {
+    let text = text.trim();
+    let mut interval = Interval::default();
+    if let Some(unit) = unit
+        && let Ok(count) = text.parse::<f64>()
+    {
+        interval.add_units(count, unit)?;
+        return Some(interval);
+    }
+    if let Some(iso) = text.strip_prefix('P').or_else(|| text.strip_prefix('p')) {
+        return parse_iso_interval(iso);
+    }
+    let body = text.strip_prefix('@').unwrap_or(text).trim();
+    let (body, ago) = match body.to_ascii_lowercase().strip_suffix("ago") {
+        Some(rest) => (body[..rest.len()].trim_end(), true),
+        None => (body, false),
+    };
+    let mut tokens = body.split_whitespace().peekable();
+    let mut any = false;
+    while let Some(token) = tokens.next() {
+        any = true;
+        if token.contains(':') {
+            interval.micros = interval.micros.checked_add(parse_clock(token)?)?;
+            continue;
+        }
+        // `1day` as well as `1 day`.
+        let split = token.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(token.len());
+        let (number, glued) = token.split_at(split);
+        let count: f64 = number.parse().ok()?;
+        // A bare number counts seconds, as in PostgreSQL.
+        let unit = if glued.is_empty() { tokens.next().unwrap_or("second") } else { glued };
+        interval.add_units(count, unit)?;
+    }
+    if !any {
+        return None;
+    }
+    Some(if ago { interval.negated() } else { interval })
+}
+
+/// `hh:mm[:ss[.frac]]`, signed, as microseconds.
+fn parse_clock(token: &str) -> Option<i64> {
+    let (negative, body) = match token.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, token.strip_prefix('+').unwrap_or(token)),
+    };
+    let mut parts = body.split(':');
+    let hours: i64 = parts.next()?.parse().ok()?;
+    let minutes: i64 = parts.next()?.parse().ok()?;
+    let seconds: f64 = parts.next().map_or(Some(0.0), |s| s.parse().ok())?;
+    if parts.next().is_some() || minutes >= 60 || !(0.0..60.0).contains(&seconds) {
+        return None;
+    }
+    let micros = hours.checked_mul(3_600_000_000)?.checked_add(minutes * 60_000_000)?.checked_add((seconds * 1e6).round() as i64)?;
+    Some(if negative { -micros } else { micros })
+}
+
+/// ISO 8601 durations after the `P`: `1Y2M3DT4H5M6.5S`, `2W`.
+fn parse_iso_interval(iso: &str) -> Option<Interval> {
+    let mut interval = Interval::default();
+    let mut in_time = false;
+    let mut number = String::new();
+    for c in iso.chars() {
+        match c.to_ascii_uppercase() {
+            'T' if number.is_empty() => in_time = true,
+            '0'..='9' | '.' | '-' => number.push(c),
+            designator => {
+                let unit = match (designator, in_time) {
+                    ('Y', false) => "year",
+                    ('M', false) => "month",
+                    ('W', false) => "week",
+                    ('D', false) => "day",
+                    ('H', true) => "hour",
+                    ('M', true) => "minute",
+                    ('S', true) => "second",
+                    _ => return None,
+                };
+                interval.add_units(std::mem::take(&mut number).parse().ok()?, unit)?;
+            }
+        }
+    }
+    number.is_empty().then_some(interval)
+}
+
+/// `micros` (a timestamp) plus `interval`, months and days counted on the calendar of a
+/// zone `offset_secs` east of UTC (0 for timestamp without time zone): adding a month keeps
+/// the day of the month, or takes the month's last day when it has fewer, as in PostgreSQL.
+/// `None` when the result leaves the representable range.
+pub fn add_interval(micros: i64, interval: Interval, offset_secs: i64) -> Option<i64> {
+    let offset = offset_secs.checked_mul(1_000_000)?;
+    let mut local = micros.checked_add(offset)?;
+    if interval.months != 0 {
+        let days = local.div_euclid(MICROS_PER_DAY);
+        let time = local.rem_euclid(MICROS_PER_DAY);
+        let (year, month, day) = civil_from_days(days);
+        let month_index = (year.checked_mul(12)?).checked_add(i64::from(month) - 1)?.checked_add(interval.months)?;
+        let (year, month) = (month_index.div_euclid(12), (month_index.rem_euclid(12) + 1) as u32);
+        let day = day.min(days_in_month(year, month));
+        local = days_from_civil(year, month, day).checked_mul(MICROS_PER_DAY)?.checked_add(time)?;
+    }
+    local = local.checked_add(interval.days.checked_mul(MICROS_PER_DAY)?)?.checked_add(interval.micros)?;
+    // PostgreSQL's earliest timestamp, 4714-11-24 BC; the latest rhei stores is i64's.
+    const MIN: i64 = -211_813_488_000_000_000;
+    let utc = local.checked_sub(offset)?;
+    (utc >= MIN).then_some(utc)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn intervals_parse_as_postgresql_reads_them() {
+        let iv = |months, days, micros| Some(Interval { months, days, micros });
+        const H: i64 = 3_600_000_000;
+        assert_eq!(parse_interval("1 day", None), iv(0, 1, 0));
+        assert_eq!(parse_interval("2 hours 30 minutes", None), iv(0, 0, 2 * H + H / 2));
+        assert_eq!(parse_interval("-1 mon", None), iv(-1, 0, 0));
+        assert_eq!(parse_interval("1 year 2 months", None), iv(14, 0, 0));
+        assert_eq!(parse_interval("1.5 days", None), iv(0, 1, 12 * H));
+        assert_eq!(parse_interval("1.5 months", None), iv(1, 15, 0));
+        assert_eq!(parse_interval("3 days 02:03:04.5", None), iv(0, 3, 2 * H + 3 * 60_000_000 + 4_500_000));
+        assert_eq!(parse_interval("@ 3 days ago", None), iv(0, -3, 0));
+        assert_eq!(parse_interval("2 weeks", None), iv(0, 14, 0));
+        assert_eq!(parse_interval("10min", None), iv(0, 0, H / 6));
+        assert_eq!(parse_interval("P1Y2M3DT4H5M6S", None), iv(14, 3, 4 * H + 5 * 60_000_000 + 6_000_000));
+        assert_eq!(parse_interval("5", Some("day")), iv(0, 5, 0));
+        assert_eq!(parse_interval("90", None), iv(0, 0, 90_000_000));
+        for bad in ["", "day", "1 fortnight", "abc", "1 day 25:61", "P1X"] {
+            assert_eq!(parse_interval(bad, None), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn interval_arithmetic_follows_the_calendar() {
+        let ts = |s: &str| parse_timestamp_micros(s).unwrap();
+        let month = Interval { months: 1, days: 0, micros: 0 };
+        assert_eq!(add_interval(ts("2026-01-31 10:00:00"), month, 0), Some(ts("2026-02-28 10:00:00")));
+        assert_eq!(add_interval(ts("2024-01-31 00:00:00"), month, 0), Some(ts("2024-02-29 00:00:00")));
+        assert_eq!(add_interval(ts("2026-03-31 00:00:00"), month.negated(), 0), Some(ts("2026-02-28 00:00:00")));
+        let day_and_hours = Interval { months: 0, days: 1, micros: 2 * 3_600_000_000 };
+        assert_eq!(add_interval(ts("2026-01-01 23:00:00"), day_and_hours, 0), Some(ts("2026-01-03 01:00:00")));
+        // In a zone 9 hours east, 2026-01-31 20:00 UTC is already Feb 1st: a month on is Mar 1st.
+        assert_eq!(add_interval(ts("2026-01-31 20:00:00"), month, 9 * 3600), Some(ts("2026-02-28 20:00:00")));
+        assert_eq!(add_interval(i64::MAX - 1, day_and_hours, 0), None);
+    }
 
     #[test]
     fn civil_dates_round_trip_including_before_1970() {

@@ -26,8 +26,9 @@ pub struct OlapRows {
 
 /// The type a result column of `ty` is given, so results look the same whichever engine made
 /// them and map onto Postgres types: unsigned counters (row_number, rank) become bigint, string
-/// views become plain strings, and computed decimals take the widest precision (Postgres'
-/// numeric results carry no precision; DataFusion's plan-time and run-time widths can differ).
+/// views become plain strings, timestamps count microseconds, and computed decimals take the
+/// widest precision (Postgres' numeric results carry no precision; DataFusion's plan-time and
+/// run-time widths can differ).
 pub fn result_type(ty: &arrow::datatypes::DataType) -> arrow::datatypes::DataType {
     use arrow::datatypes::DataType as D;
     match ty {
@@ -38,6 +39,9 @@ pub fn result_type(ty: &arrow::datatypes::DataType) -> arrow::datatypes::DataTyp
         D::Utf8View | D::LargeUtf8 => D::Utf8,
         D::BinaryView | D::LargeBinary => D::Binary,
         D::Decimal128(_, s) => D::Decimal128(38, *s),
+        // PostgreSQL's timestamps count microseconds, as rhei stores them; DataFusion's
+        // `CAST(... AS TIMESTAMP)` and timestamp literals count nanoseconds.
+        D::Timestamp(_, zone) => D::Timestamp(arrow::datatypes::TimeUnit::Microsecond, zone.clone()),
         D::Dictionary(_, value) => result_type(value),
         other => other.clone(),
     }

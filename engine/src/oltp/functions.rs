@@ -506,6 +506,17 @@ fn days_of(value: ValueRef<'_>) -> FnResult {
     }
 }
 
+/// A timestamp (microseconds) plus an interval, on the calendar of a zone `offset_secs` east.
+fn add_interval(value: ValueRef<'_>, interval: crate::value::Interval, offset_secs: i64) -> FnResult {
+    match value {
+        ValueRef::Null => Ok(Value::Null),
+        ValueRef::Integer(micros) => crate::value::add_interval(micros, interval, offset_secs)
+            .map(Value::Integer)
+            .ok_or_else(|| fail(EngineError::DatetimeFieldOverflow { value: format!("{micros} + {interval:?}") })),
+        v => Err(invalid_datetime("timestamp", v)),
+    }
+}
+
 /// `date_trunc(field, micros)` on a timestamp stored as microseconds.
 fn date_trunc(field: ValueRef<'_>, value: ValueRef<'_>) -> FnResult {
     let Some(field) = text_of(field) else { return Ok(Value::Null) };
@@ -708,6 +719,18 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         to_text(ctx.get_raw(0), &tag, arg_i64(ctx, 2).unwrap_or(0))
     })?;
     conn.create_scalar_function("rhei_days", 1, pure, |ctx| days_of(ctx.get_raw(0)))?;
+    // Two names for one function, so the translator can tell a timestamptz sum from a
+    // timestamp one when it meets its own output again (`now() - interval '1 day' - ...`).
+    for name in ["rhei_tstz_add", "rhei_ts_add"] {
+        conn.create_scalar_function(name, 5, pure, |ctx| {
+            let interval = crate::value::Interval {
+                months: arg_i64(ctx, 1).unwrap_or(0),
+                days: arg_i64(ctx, 2).unwrap_or(0),
+                micros: arg_i64(ctx, 3).unwrap_or(0),
+            };
+            add_interval(ctx.get_raw(0), interval, arg_i64(ctx, 4).unwrap_or(0))
+        })?;
+    }
     conn.create_scalar_function("date_trunc", 2, pure, |ctx| date_trunc(ctx.get_raw(0), ctx.get_raw(1)))?;
     conn.create_scalar_function("left", 2, pure, |ctx| take_chars(ctx.get_raw(0), ctx.get_raw(1), true))?;
     conn.create_scalar_function("right", 2, pure, |ctx| take_chars(ctx.get_raw(0), ctx.get_raw(1), false))?;

@@ -233,6 +233,7 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut SeriesAsSubqueries);
     let scope = Scope::of(stmt, catalog)?;
     convert_written_values(stmt, &scope, opts)?;
+    rewrite_interval_arithmetic(stmt, &scope, opts)?;
     let mut failure = None;
     let _ = visit_expressions_mut(stmt, |expr| {
         if let Err(e) = rewrite_expr(expr, &scope, opts) {
@@ -589,6 +590,130 @@ fn rewrite_function(func: &mut Function) -> Option<Expr> {
         }
         _ => None,
     }
+}
+
+/// `x + interval '...'`, `x - interval '...'` and `interval '...' + x` for a date or timestamp
+/// `x`: SQLite has no intervals, so the interval (a constant) is parsed here and the sum becomes
+/// a function over `x`'s storage form. Runs before the other rewrites, which hide `x`'s type.
+fn rewrite_interval_arithmetic(stmt: &mut Statement, scope: &Scope<'_>, opts: TranslateOptions) -> Result<()> {
+    let mut failure = None;
+    let _ = visit_expressions_mut(stmt, |expr| match interval_sum(expr, scope, opts) {
+        Ok(None) if matches!(expr, Expr::BinaryOp { op, .. } if is_comparison(op)) => {
+            align_date_comparison(expr, scope, opts);
+            ControlFlow::Continue(())
+        }
+        Ok(Some(sum)) => {
+            *expr = sum;
+            ControlFlow::Continue(())
+        }
+        Ok(None) => ControlFlow::Continue(()),
+        Err(e) => {
+            failure = Some(e);
+            ControlFlow::Break(())
+        }
+    });
+    failure.map_or(Ok(()), Err)
+}
+
+fn interval_sum(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> Result<Option<Expr>> {
+    let Expr::BinaryOp { left, op, right } = expr else { return Ok(None) };
+    let subtract = match op {
+        BinaryOperator::Plus => false,
+        BinaryOperator::Minus => true,
+        _ => return Ok(None),
+    };
+    let (value, interval) = match (interval_literal(left)?, interval_literal(right)?) {
+        (None, Some(interval)) => (left, interval),
+        (Some(interval), None) if !subtract => (right, interval),
+        _ => return Ok(None),
+    };
+    let interval = if subtract { interval.negated() } else { interval };
+    let unsupported = || EngineError::unsupported("interval arithmetic on the OLTP engine with a value not known to be a date or timestamp (cast it)");
+    let ty = temporal_type(value, scope).ok_or_else(unsupported)?;
+    let value = std::mem::replace(value.as_mut(), null());
+    let sum = |name: &str, micros: Expr, offset_secs: i64| {
+        call(name, vec![micros, number(interval.months), number(interval.days), number(interval.micros), number(offset_secs)])
+    };
+    Ok(Some(match ty {
+        PgType::Timestamptz => sum("rhei_tstz_add", value, opts.tz_offset_secs.into()),
+        PgType::Timestamp => sum("rhei_ts_add", value, 0),
+        // date + interval is a timestamp in PostgreSQL (the OLAP side casts too, see
+        // `olap::to_olap`).
+        PgType::Date => sum("rhei_ts_add", as_micros(value, Some(PgType::Date)), 0),
+        _ => return Err(unsupported()),
+    }))
+}
+
+/// A date compared with a timestamp is compared as the timestamp of its midnight, as in
+/// PostgreSQL (storage has days on one side and microseconds on the other).
+fn align_date_comparison(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) {
+    let Expr::BinaryOp { left, right, .. } = expr else { return };
+    let (left_ty, right_ty) = (temporal_type(left, scope), temporal_type(right, scope));
+    let (date, other) = match (left_ty, right_ty) {
+        (Some(PgType::Date), Some(other @ (PgType::Timestamp | PgType::Timestamptz))) => (left, other),
+        (Some(other @ (PgType::Timestamp | PgType::Timestamptz)), Some(PgType::Date)) => (right, other),
+        _ => return,
+    };
+    let days = std::mem::replace(date.as_mut(), null());
+    let micros = as_micros(days, Some(PgType::Date));
+    **date = match other {
+        PgType::Timestamptz if opts.tz_offset_secs != 0 => Expr::BinaryOp {
+            left: Box::new(micros),
+            op: BinaryOperator::Minus,
+            right: Box::new(number(i64::from(opts.tz_offset_secs) * 1_000_000)),
+        },
+        _ => micros,
+    };
+}
+
+/// The value of an interval constant: `interval '1 day'`, `INTERVAL '5' MINUTE`, `'1 day'::interval`.
+fn interval_literal(expr: &Expr) -> Result<Option<crate::value::Interval>> {
+    let (text, unit) = match expr {
+        Expr::Nested(inner) => return interval_literal(inner),
+        Expr::Interval(interval) => (literal_text(&interval.value), interval.leading_field.as_ref().map(field_name)),
+        Expr::Cast { expr, data_type: SqlType::Interval { .. }, .. } => (literal_text(expr), None),
+        Expr::TypedString(typed) if matches!(typed.data_type, SqlType::Interval { .. }) => {
+            (Some(typed.value.value.to_string().trim_matches('\'').to_string()), None)
+        }
+        _ => return Ok(None),
+    };
+    let Some(text) = text else {
+        return Err(EngineError::unsupported("an interval that is not a constant on the OLTP engine"));
+    };
+    crate::value::parse_interval(&text, unit.as_deref())
+        .map(Some)
+        .ok_or(EngineError::InvalidDatetimeFormat { type_name: "interval".into(), value: text })
+}
+
+fn literal_text(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(s), .. }) => Some(s.clone()),
+        Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) => Some(n.clone()),
+        _ => None,
+    }
+}
+
+/// Whether `expr` is an interval constant (as [`interval_literal`] reads them).
+pub(crate) fn is_interval_constant(expr: &Expr) -> bool {
+    interval_literal(expr).is_ok_and(|i| i.is_some())
+}
+
+/// The date/time type of an operand of interval arithmetic, where the statement says it.
+pub(crate) fn temporal_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
+    let ty = match expr {
+        Expr::Nested(inner) => return temporal_type(inner, scope),
+        Expr::Cast { data_type, .. } => PgType::from_sql(data_type).ok()?.ty,
+        Expr::TypedString(typed) => PgType::from_sql(&typed.data_type).ok()?.ty,
+        Expr::Function(func) => match func.name.to_string().to_ascii_lowercase().as_str() {
+            "now" | "current_timestamp" | "transaction_timestamp" | "statement_timestamp" | "clock_timestamp"
+            | "rhei_tstz_add" => PgType::Timestamptz,
+            "localtimestamp" | "rhei_ts_add" => PgType::Timestamp,
+            "current_date" => PgType::Date,
+            _ => return None,
+        },
+        other => scope.column_type(other)?,
+    };
+    matches!(ty, PgType::Date | PgType::Timestamp | PgType::Timestamptz).then_some(ty)
 }
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;

@@ -7,13 +7,13 @@
 use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
-    CastKind, DataType as SqlType, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr, LimitClause, NamedWindowExpr,
+    BinaryOperator, CastKind, TimezoneInfo, DataType as SqlType, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr, LimitClause, NamedWindowExpr,
     OrderByKind, Query, SetExpr, Statement, TableFactor, Value, ValueWithSpan, VisitMut, VisitorMut, WindowFrame, WindowFrameBound,
     WindowType, visit_expressions_mut,
 };
 
 use crate::catalog::{Catalog, PgType};
-use crate::translate::{Scope, call};
+use crate::translate::{Scope, call, is_interval_constant, temporal_type};
 
 fn is_integer_type(ty: &SqlType) -> bool {
     matches!(
@@ -33,6 +33,14 @@ fn is_integer_type(ty: &SqlType) -> bool {
 pub fn to_olap(stmt: &mut Statement, catalog: &Catalog) {
     let Ok(scope) = Scope::of(stmt, catalog) else { return };
     let _ = visit_expressions_mut(stmt, |expr| {
+        // date + interval is a timestamp in PostgreSQL; DataFusion keeps a date.
+        if let Expr::BinaryOp { left, op: BinaryOperator::Plus | BinaryOperator::Minus, right } = expr {
+            let (value, interval) = if is_interval_constant(right) { (left, &**right) } else { (right, &**left) };
+            if is_interval_constant(interval) && temporal_type(value, &scope) == Some(PgType::Date) {
+                let date = std::mem::replace(value.as_mut(), Expr::value(Value::Null));
+                **value = Expr::Cast { kind: CastKind::Cast, expr: Box::new(date), data_type: SqlType::Timestamp(None, TimezoneInfo::None), array: false, format: None };
+            }
+        }
         // avg() of an integer column is numeric in PostgreSQL, float in DataFusion.
         if let Expr::Function(f) = expr
             && f.name.to_string().eq_ignore_ascii_case("avg")

@@ -93,6 +93,29 @@ pub fn parse_timestamp_micros(s: &str) -> Option<i64> {
     Some(micros)
 }
 
+/// PostgreSQL timestamp input rewritten in the one form Arrow's parser is sure to read
+/// (`2024-01-02 03:04:00`): PostgreSQL accepts `03:04` without seconds and zones like `+02`,
+/// Arrow does not. With `with_zone` (a timestamptz), a zone in the text is applied and the
+/// result given in UTC (`+00:00`); a text without one stays zone-less, for the reader's session
+/// zone to place. A plain timestamp ignores a zone, as PostgreSQL does. `None` for what is not
+/// a date and time (`now`, `infinity`): left to the engine.
+pub fn canonical_timestamp_text(text: &str, with_zone: bool) -> Option<String> {
+    let text = text.trim();
+    let (date, rest) = match text.find([' ', 'T']) {
+        Some(i) => (&text[..i], text[i + 1..].trim()),
+        None => (text, ""),
+    };
+    let zone_at = rest.find(['+', '-', 'Z', 'z']).or_else(|| rest.find(' ')).unwrap_or(rest.len());
+    let (time, zone) = rest.split_at(zone_at);
+    let local = parse_timestamp_micros(&format!("{date} {}", if time.trim().is_empty() { "00:00" } else { time.trim() }))?;
+    let zone = zone.trim();
+    if with_zone && !zone.is_empty() {
+        let utc = local.checked_sub(zone_offset_seconds(zone)?.checked_mul(1_000_000)?)?;
+        return Some(format!("{}+00:00", format_timestamp(utc)));
+    }
+    Some(format_timestamp(local))
+}
+
 /// Seconds east of UTC of a zone suffix: empty, `Z`, `UTC`, `+HH`, `+HHMM`, `+HH:MM`.
 pub fn zone_offset_seconds(zone: &str) -> Option<i64> {
     if zone.is_empty() || zone.eq_ignore_ascii_case("z") || zone.eq_ignore_ascii_case("utc") {
@@ -432,6 +455,17 @@ pub fn add_interval(micros: i64, interval: Interval, offset_secs: i64) -> Option
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamp_literals_are_canonicalized_for_arrow() {
+        assert_eq!(canonical_timestamp_text("2024-01-01 10:00", false).as_deref(), Some("2024-01-01 10:00:00"));
+        assert_eq!(canonical_timestamp_text("2024-01-01", false).as_deref(), Some("2024-01-01 00:00:00"));
+        assert_eq!(canonical_timestamp_text("2024-01-01T10:00:01.5", false).as_deref(), Some("2024-01-01 10:00:01.5"));
+        assert_eq!(canonical_timestamp_text("2024-01-01 10:00+02", true).as_deref(), Some("2024-01-01 08:00:00+00:00"));
+        assert_eq!(canonical_timestamp_text("2024-01-01 10:00+02", false).as_deref(), Some("2024-01-01 10:00:00"));
+        assert_eq!(canonical_timestamp_text("2024-01-01 10:00", true).as_deref(), Some("2024-01-01 10:00:00"));
+        assert_eq!(canonical_timestamp_text("now", true), None);
+    }
 
     #[test]
     fn intervals_parse_as_postgresql_reads_them() {

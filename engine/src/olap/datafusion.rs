@@ -83,6 +83,9 @@ pub fn session_config(threads: usize) -> SessionConfig {
     config.options_mut().sql_parser.map_string_types_to_utf8view = false;
     // `1.10` is numeric(3,2) in PostgreSQL, exact and with its scale, not a float.
     config.options_mut().sql_parser.parse_float_as_decimal = true;
+    // `::timestamptz` and `TIMESTAMPTZ '...'` must carry a zone, as stored timestamptz columns
+    // do; with none configured DataFusion types them as plain timestamps.
+    config.options_mut().execution.time_zone = Some("UTC".into());
     config
 }
 

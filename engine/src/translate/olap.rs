@@ -41,6 +41,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog) {
                 **value = Expr::Cast { kind: CastKind::Cast, expr: Box::new(date), data_type: SqlType::Timestamp(None, TimezoneInfo::None), array: false, format: None };
             }
         }
+        canonical_timestamp_literals(expr, &scope);
         // avg() of an integer column is numeric in PostgreSQL, float in DataFusion.
         if let Expr::Function(f) = expr
             && f.name.to_string().eq_ignore_ascii_case("avg")
@@ -91,6 +92,64 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog) {
         ControlFlow::<()>::Continue(())
     });
     type_integer_literals(stmt);
+}
+
+/// Timestamp literals in the form Arrow reads (see [`crate::value::canonical_timestamp_text`]):
+/// cast or typed ones, and strings compared with a timestamp column.
+fn canonical_timestamp_literals(expr: &mut Expr, scope: &Scope<'_>) {
+    fn zone_of(ty: &SqlType) -> Option<bool> {
+        match ty {
+            SqlType::Timestamp(_, zone) => Some(matches!(zone, TimezoneInfo::WithTimeZone | TimezoneInfo::Tz)),
+            SqlType::TimestampNtz(_) => Some(false),
+            _ => None,
+        }
+    }
+    fn rewrite(literal: &mut Expr, with_zone: bool) {
+        if let Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(text), .. }) = literal
+            && let Some(canonical) = crate::value::canonical_timestamp_text(text, with_zone)
+        {
+            *text = canonical;
+        }
+    }
+    let column_zone = |e: &Expr| match scope.column_type(e) {
+        Some(PgType::Timestamp) => Some(false),
+        Some(PgType::Timestamptz) => Some(true),
+        _ => None,
+    };
+    match expr {
+        Expr::Cast { expr: inner, data_type, .. } => {
+            if let Some(with_zone) = zone_of(data_type) {
+                rewrite(inner, with_zone);
+            }
+        }
+        Expr::TypedString(typed) => {
+            if let Some(with_zone) = zone_of(&typed.data_type)
+                && let Value::SingleQuotedString(text) = &mut typed.value.value
+                && let Some(canonical) = crate::value::canonical_timestamp_text(text, with_zone)
+            {
+                *text = canonical;
+            }
+        }
+        Expr::BinaryOp { left, right, .. } => {
+            if let Some(with_zone) = column_zone(left) {
+                rewrite(right, with_zone);
+            } else if let Some(with_zone) = column_zone(right) {
+                rewrite(left, with_zone);
+            }
+        }
+        Expr::Between { expr: column, low, high, .. } => {
+            if let Some(with_zone) = column_zone(column) {
+                rewrite(low, with_zone);
+                rewrite(high, with_zone);
+            }
+        }
+        Expr::InList { expr: column, list, .. } => {
+            if let Some(with_zone) = column_zone(column) {
+                list.iter_mut().for_each(|item| rewrite(item, with_zone));
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The marker of a literal typed here: `TRY_CAST`, which PostgreSQL SQL never contains, so

@@ -382,6 +382,9 @@ where
         }
         PgWireFrontendMessage::Flush(flush) => {
             settle(&mut fwd, client, cancel).await?;
+            // After an error pgwire ignores everything but Sync, Flush too: what was relayed
+            // (the error itself) must reach the client now, which waits for it before Sync.
+            client.flush().await?;
             Ok(Some(PgWireFrontendMessage::Flush(flush)))
         }
         other => Ok(Some(other)),

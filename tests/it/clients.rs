@@ -12,7 +12,7 @@ use std::process::Command;
 
 use crate::common::Server;
 
-const PIP_INSTALL: &str = "python3 -m pip install 'psycopg[binary]>=3.1,<4' 'psycopg2-binary>=2.9,<3' \
+pub(crate) const PIP_INSTALL: &str = "python3 -m pip install 'psycopg[binary]>=3.1,<4' 'psycopg2-binary>=2.9,<3' \
                            'asyncpg>=0.29,<1' 'sqlalchemy>=2,<3' 'pandas>=2,<3' (or run .ci/run)";
 
 fn clients_dir() -> PathBuf {
@@ -21,7 +21,7 @@ fn clients_dir() -> PathBuf {
 
 /// Runs `program args... --port N` (cwd `tests/clients/`) against `server` and fails the test,
 /// showing what the client printed, unless it exits 0.
-async fn run_client(server: &Server, program: &str, args: &[&str], install_hint: &str) {
+pub(crate) async fn run_client(server: &Server, program: &str, args: &[&str], install_hint: &str) {
     let port = server.addr.port().to_string();
     let program = program.to_string();
     let mut argv: Vec<String> = args.iter().map(|a| (*a).to_string()).collect();
@@ -93,8 +93,12 @@ const JDBC_JAR: &str = "/usr/share/java/postgresql.jar";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jdbc_metadata_and_queries() {
-    let server = Server::start().await;
+    run_jdbc(&Server::start().await).await;
+}
+
+/// The JDBC client script against `server`.
+pub(crate) async fn run_jdbc(server: &Server) {
     let hint = "a JDK (java 11 or newer) and Debian's libpostgresql-jdbc-java (or run .ci/run)";
     assert!(Path::new(JDBC_JAR).is_file(), "{JDBC_JAR} is missing: install {hint}");
-    run_client(&server, "java", &["-cp", JDBC_JAR, "jdbc/JdbcClient.java"], hint).await;
+    run_client(server, "java", &["-cp", JDBC_JAR, "jdbc/JdbcClient.java"], hint).await;
 }

@@ -250,3 +250,23 @@ async fn only_analytical_reads_rhei_settings_and_history_are_answered_locally() 
         assert_eq!(session.forwarding(&parsed[0]), expected, "{sql}");
     }
 }
+
+/// The client-library scripts of `tests/clients/` (each creates its table, writes, reads back
+/// with its types, runs transactions, checks SQLSTATEs), pointed at a forwarding rhei: every
+/// driver's way of pipelining (asyncpg's Parse/Describe/Flush, psycopg's, node-postgres's,
+/// pgjdbc's named statements) must come through, with the analytical reads answered by the replica.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn driver_scripts_pass_through_a_forwarding_rhei() {
+    let pg = start_cluster();
+    let server = forwarding(&pg.url(), |_| {}).await;
+    wait_state(&server.client().await, "streaming").await;
+    for script in ["asyncpg_client.py", "psycopg3_client.py", "psycopg2_client.py"] {
+        let args = [script];
+        let run = crate::clients::run_client(&server, "python3", &args, crate::clients::PIP_INSTALL);
+        tokio::time::timeout(Duration::from_secs(120), run).await.unwrap_or_else(|_| panic!("{script} hung"));
+    }
+    let node = crate::clients::run_client(&server, "node", &["node/pg_client.js"], "run `npm ci` in tests/clients/node (or run .ci/run)");
+    tokio::time::timeout(Duration::from_secs(120), node).await.expect("node-postgres hung");
+    tokio::time::timeout(Duration::from_secs(180), crate::clients::run_jdbc(&server)).await.expect("the JDBC client hung");
+    server.stop().await;
+}

@@ -272,6 +272,9 @@ where
             if destination == Forwarding::Local && fwd.idle() {
                 fwd.statements.remove(&name);
                 fwd.settings.remove(&name);
+                // Parse describes the statement against the replica: a table this session
+                // just created upstream must have reached it first.
+                read_your_writes(&mut fwd, connection, engine).await?;
                 return Ok(Some(PgWireFrontendMessage::Parse(parse)));
             }
             fwd.upstream().await?.parse(&name, &parse.query, &parse.type_oids, true).map_err(|e| fwd.lost(e))?;

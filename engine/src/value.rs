@@ -116,6 +116,173 @@ pub fn canonical_timestamp_text(text: &str, with_zone: bool) -> Option<String> {
     Some(format_timestamp(local))
 }
 
+/// PostgreSQL's `to_char` for a date or timestamp. `local` is the wall-clock time in
+/// microseconds (a timestamptz already moved into the session's zone, `offset_secs` east of
+/// UTC; `None` for a value without a zone, whose `TZ`/`OF` print nothing). Patterns follow
+/// PostgreSQL: `YYYY`, `MM`, `DD`, `HH24`, `HH12`, `MI`, `SS`, `MS`, `US`, `AM`, `Month`/`MON`,
+/// `Day`/`DY`, `DDD`, `D`, `ID`, `W`, `WW`, `IW`, `IYYY`, `Q`, `CC`, `J`, `SSSS`, `TZ`, `OF`,
+/// the `FM` prefix, the `TH` suffix, and `"quoted text"`; anything else is copied.
+pub fn to_char_datetime(local: i64, offset_secs: Option<i64>, pattern: &str) -> String {
+    const MONTHS: [&str; 12] =
+        ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+    const DAYS: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+    let days = local.div_euclid(MICROS_PER_DAY);
+    let in_day = local.rem_euclid(MICROS_PER_DAY);
+    let (year, month, day) = civil_from_days(days);
+    let (hour, minute, second) = (in_day / 3_600_000_000, in_day / 60_000_000 % 60, in_day / 1_000_000 % 60);
+    let micros = in_day % 1_000_000;
+    let weekday = (days + 4).rem_euclid(7); // 0 = Sunday; 1970-01-01 was a Thursday
+    let day_of_year = days - days_from_civil(year, 1, 1) + 1;
+    let (iso_year, iso_week) = iso_week(days);
+    let tokens: [&str; 44] = [
+        "A.M.", "P.M.", "a.m.", "p.m.", "HH24", "HH12", "IYYY", "IDDD", "Y,YYY", "YYYY", "SSSSS", "SSSS", "MONTH", "IYY", "DDD",
+        "YYY", "MON", "DAY", "TZH", "TZM", "HH", "MI", "SS", "MS", "US", "AM", "PM", "YY", "IY", "MM", "DY", "DD", "ID", "WW",
+        "IW", "CC", "TZ", "OF", "Y", "D", "W", "Q", "J", "I",
+    ];
+    let mut out = String::new();
+    let mut rest = pattern;
+    let mut fill_mode = false;
+    while let Some(c) = rest.chars().next() {
+        if c == '"' {
+            let body = &rest[1..];
+            let end = body.find('"').unwrap_or(body.len());
+            out.push_str(&body[..end].replace("\\\"", "\""));
+            rest = body.get(end + 1..).unwrap_or("");
+            continue;
+        }
+        if rest.len() >= 2 && rest[..2].eq_ignore_ascii_case("FM") {
+            fill_mode = true;
+            rest = &rest[2..];
+            continue;
+        }
+        let Some(token) = tokens.iter().find(|t| rest.len() >= t.len() && rest[..t.len()].eq_ignore_ascii_case(t)) else {
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+            continue;
+        };
+        let written = &rest[..token.len()];
+        rest = &rest[token.len()..];
+        // Names take the case the pattern is written in: MONTH, Month, month.
+        let styled = |name: &str| {
+            if written.chars().all(|c| !c.is_ascii_lowercase()) {
+                name.to_ascii_uppercase()
+            } else if written.chars().next().is_some_and(|c| c.is_ascii_uppercase()) {
+                name.to_string()
+            } else {
+                name.to_ascii_lowercase()
+            }
+        };
+        let padded_name = |name: String| if fill_mode { name } else { format!("{name:<9}") };
+        let number = |n: i64, width: usize| if fill_mode { n.to_string() } else { format!("{n:0width$}") };
+        let upper = written.chars().all(|c| !c.is_ascii_lowercase());
+        let meridiem = |dots: bool| {
+            let text = match (hour >= 12, dots) {
+                (false, false) => "AM",
+                (true, false) => "PM",
+                (false, true) => "A.M.",
+                (true, true) => "P.M.",
+            };
+            if upper { text.to_string() } else { text.to_ascii_lowercase() }
+        };
+        let value: Option<i64>;
+        let text = match token.to_ascii_uppercase().as_str() {
+            "HH24" => { value = Some(hour); number(hour, 2) }
+            "HH12" | "HH" => { let h = (hour + 11) % 12 + 1; value = Some(h); number(h, 2) }
+            "MI" => { value = Some(minute); number(minute, 2) }
+            "SS" => { value = Some(second); number(second, 2) }
+            "MS" => { value = Some(micros / 1000); number(micros / 1000, 3) }
+            "US" => { value = Some(micros); number(micros, 6) }
+            "SSSS" | "SSSSS" => { value = Some(in_day / 1_000_000); (in_day / 1_000_000).to_string() }
+            "AM" | "PM" => { value = None; meridiem(false) }
+            "A.M." | "P.M." => { value = None; meridiem(true) }
+            "Y,YYY" => { value = None; format!("{},{:03}", year / 1000, year % 1000) }
+            "YYYY" => { value = Some(year); number(year, 4) }
+            "YYY" => { value = Some(year % 1000); number(year % 1000, 3) }
+            "YY" => { value = Some(year % 100); number(year % 100, 2) }
+            "Y" => { value = Some(year % 10); (year % 10).to_string() }
+            "IYYY" => { value = Some(iso_year); number(iso_year, 4) }
+            "IYY" => { value = Some(iso_year % 1000); number(iso_year % 1000, 3) }
+            "IY" => { value = Some(iso_year % 100); number(iso_year % 100, 2) }
+            "I" => { value = Some(iso_year % 10); (iso_year % 10).to_string() }
+            "MONTH" => { value = None; padded_name(styled(MONTHS[month as usize - 1])) }
+            "MON" => { value = None; styled(&MONTHS[month as usize - 1][..3]) }
+            "MM" => { value = Some(i64::from(month)); number(i64::from(month), 2) }
+            "DAY" => { value = None; padded_name(styled(DAYS[weekday as usize])) }
+            "DY" => { value = None; styled(&DAYS[weekday as usize][..3]) }
+            "DDD" => { value = Some(day_of_year); number(day_of_year, 3) }
+            "IDDD" => {
+                let n = days - iso_week_one_monday(iso_year) + 1;
+                value = Some(n);
+                number(n, 3)
+            }
+            "DD" => { value = Some(i64::from(day)); number(i64::from(day), 2) }
+            "D" => { value = Some(weekday + 1); (weekday + 1).to_string() }
+            "ID" => { let n = (weekday + 6) % 7 + 1; value = Some(n); n.to_string() }
+            "W" => { let n = (i64::from(day) - 1) / 7 + 1; value = Some(n); n.to_string() }
+            "WW" => { let n = (day_of_year - 1) / 7 + 1; value = Some(n); number(n, 2) }
+            "IW" => { value = Some(iso_week); number(iso_week, 2) }
+            "Q" => { let n = (i64::from(month) - 1) / 3 + 1; value = Some(n); n.to_string() }
+            "CC" => { let n = if year > 0 { (year + 99) / 100 } else { year / 100 - 1 }; value = Some(n); number(n, 2) }
+            "J" => { let n = days + 2_440_588; value = Some(n); n.to_string() }
+            "TZ" | "OF" | "TZH" | "TZM" => {
+                value = None;
+                match offset_secs {
+                    None => String::new(),
+                    Some(offset) => {
+                        let sign = if offset < 0 { '-' } else { '+' };
+                        let (h, m) = (offset.abs() / 3600, offset.abs() / 60 % 60);
+                        match token.to_ascii_uppercase().as_str() {
+                            // The zone's abbreviation: rhei's zones are offsets, UTC's is named.
+                            "TZ" if offset == 0 => if upper { "UTC".into() } else { "utc".into() },
+                            "TZH" => format!("{sign}{h:02}"),
+                            "TZM" => format!("{m:02}"),
+                            _ if m == 0 => format!("{sign}{h:02}"),
+                            _ => format!("{sign}{h:02}:{m:02}"),
+                        }
+                    }
+                }
+            }
+            _ => { value = None; written.to_string() }
+        };
+        out.push_str(&text);
+        if let Some(n) = value
+            && rest.len() >= 2
+            && rest[..2].eq_ignore_ascii_case("TH")
+        {
+            let suffix = match (n % 100, n % 10) {
+                (11..=13, _) => "th",
+                (_, 1) => "st",
+                (_, 2) => "nd",
+                (_, 3) => "rd",
+                _ => "th",
+            };
+            out.push_str(&if rest.starts_with("TH") { suffix.to_ascii_uppercase() } else { suffix.to_string() });
+            rest = &rest[2..];
+        }
+        fill_mode = false;
+    }
+    out
+}
+
+/// The day (since the epoch) of the Monday that starts ISO week 1 of `iso_year`.
+fn iso_week_one_monday(iso_year: i64) -> i64 {
+    let jan4 = days_from_civil(iso_year, 1, 4);
+    jan4 - (jan4 + 3).rem_euclid(7)
+}
+
+/// The ISO 8601 year and week of a day.
+fn iso_week(days: i64) -> (i64, i64) {
+    let (year, _, _) = civil_from_days(days);
+    let iso_year = if days >= iso_week_one_monday(year + 1) {
+        year + 1
+    } else if days < iso_week_one_monday(year) {
+        year - 1
+    } else {
+        year
+    };
+    (iso_year, (days - iso_week_one_monday(iso_year)) / 7 + 1)
+}
+
 /// Seconds east of UTC of a zone suffix: empty, `Z`, `UTC`, `+HH`, `+HHMM`, `+HH:MM`.
 pub fn zone_offset_seconds(zone: &str) -> Option<i64> {
     if zone.is_empty() || zone.eq_ignore_ascii_case("z") || zone.eq_ignore_ascii_case("utc") {
@@ -455,6 +622,27 @@ pub fn add_interval(micros: i64, interval: Interval, offset_secs: i64) -> Option
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn to_char_formats_dates_and_times_as_postgresql() {
+        let ts = parse_timestamp_micros("2024-03-07 14:05:09.123456").unwrap();
+        let f = |p: &str| to_char_datetime(ts, None, p);
+        assert_eq!(f("YYYY-MM-DD HH24:MI:SS"), "2024-03-07 14:05:09");
+        assert_eq!(f("Dy DD Mon YYYY HH12:MI AM"), "Thu 07 Mar 2024 02:05 PM");
+        assert_eq!(f("Month|FMMonth|month|MON|Day|FMDay|dy"), "March    |March|march    |MAR|Thursday |Thursday|thu");
+        assert_eq!(f("yyyy-mm-dd"), "2024-03-07");
+        assert_eq!(f("FMDDth \"of\" FMMonth, YYYY"), "7th of March, 2024");
+        assert_eq!(f("DDD D ID W WW IW IYYY Q CC"), "067 5 4 1 10 10 2024 1 21");
+        assert_eq!(f("MS US a.m. TZ"), "123 123456 p.m. ");
+        assert_eq!(f("J SSSS"), "2460377 50709");
+        assert_eq!(to_char_datetime(ts, Some(5 * 3600 + 1800), "HH24:MI TZ OF"), "14:05 +05:30 +05:30");
+        assert_eq!(to_char_datetime(ts, Some(0), "TZ tz OF"), "UTC utc +00");
+        // ISO weeks: 2021-01-03 belongs to 2020's week 53; 2024-12-30 to 2025's week 1.
+        let day = |s: &str| i64::from(parse_date_days(s).unwrap()) * MICROS_PER_DAY;
+        assert_eq!(to_char_datetime(day("2021-01-03"), None, "IYYY-IW-ID"), "2020-53-7");
+        assert_eq!(to_char_datetime(day("2024-12-30"), None, "IYYY-IW-ID"), "2025-01-1");
+        assert_eq!(to_char_datetime(day("2024-01-01"), None, "DDth Q"), "01st 1");
+    }
 
     #[test]
     fn timestamp_literals_are_canonicalized_for_arrow() {

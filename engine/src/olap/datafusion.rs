@@ -107,6 +107,7 @@ impl DataFusionOlap {
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::Divisor::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::RoundForCast::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::Round::default()));
+        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::ToChar::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::checked::CheckedArithmetic::default()));
         context.add_analyzer_rule(Arc::new(super::checked::CheckIntegerOverflow::default()));
         let base = context.state();

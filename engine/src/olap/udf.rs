@@ -260,4 +260,95 @@ mod tests {
         assert_eq!(round_decimal(2345, 3, 2), 235);
         assert_eq!(round_decimal(5, 0, 2), 500);
     }
+
+    #[tokio::test]
+    async fn to_char_takes_postgresql_patterns_in_place_of_datafusions() {
+        let context = datafusion::prelude::SessionContext::new_with_config(crate::olap::datafusion::session_config(1));
+        context.register_udf(datafusion::logical_expr::ScalarUDF::from(ToChar::default()));
+        // As the engine does for every query: a state rebuilt from this one.
+        let state = datafusion::execution::SessionStateBuilder::new_from_existing(context.state()).build();
+        let context = datafusion::prelude::SessionContext::new_with_state(state);
+        let sql = "SELECT to_char(DATE '2024-01-05', 'YYYY-MM'), to_char(TIMESTAMP '2024-01-05 13:00:00', 'HH12 AM')";
+        let batches = context.sql(sql).await.unwrap().collect().await.unwrap();
+        let text = arrow::util::pretty::pretty_format_batches(&batches).unwrap().to_string();
+        assert!(text.contains("2024-01") && text.contains("01 PM"), "{text}");
+    }
+}
+
+/// `to_char(date or timestamp, pattern)` with PostgreSQL's patterns (`YYYY-MM-DD`, `Mon`,
+/// `HH24:MI`, see [`crate::value::to_char_datetime`]) in place of DataFusion's, which reads
+/// chrono's `%Y` patterns and would print a PostgreSQL pattern back as it is. Timestamps with a
+/// zone are shown in UTC, as the OLAP engine shows them.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct ToChar {
+    signature: Signature,
+    /// DataFusion's own `to_char` is also registered as `date_format`; taking that name too
+    /// leaves it nowhere, so rebuilding a session state from this one cannot bring it back.
+    aliases: Vec<String>,
+}
+
+impl Default for ToChar {
+    fn default() -> Self {
+        Self { signature: Signature::any(2, Volatility::Immutable), aliases: vec!["date_format".into()] }
+    }
+}
+
+impl ScalarUDFImpl for ToChar {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn name(&self) -> &str {
+        "to_char"
+    }
+
+    fn aliases(&self) -> &[String] {
+        &self.aliases
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = args.number_rows;
+        let [value, pattern] = args.args.as_slice() else {
+            return Err(DataFusionError::Plan("to_char takes a value and a pattern".into()));
+        };
+        let zoned = match value.data_type() {
+            DataType::Date32 => None,
+            DataType::Timestamp(_, zone) => Some(zone.is_some()),
+            other => {
+                return Err(DataFusionError::NotImplemented(format!("to_char of {other} (rhei formats dates and timestamps only)")));
+            }
+        };
+        let micros = value.to_array(rows)?;
+        let micros = match zoned {
+            None => arrow::compute::cast(&arrow::compute::cast(&micros, &DataType::Int32)?, &DataType::Int64)?,
+            Some(_) => arrow::compute::cast(
+                &micros,
+                &DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, None),
+            )
+            .and_then(|a| arrow::compute::cast(&a, &DataType::Int64))?,
+        };
+        let micros = micros.as_primitive::<arrow::datatypes::Int64Type>();
+        let patterns = arrow::compute::cast(&pattern.to_array(rows)?, &DataType::Utf8)?;
+        let patterns = patterns.as_string::<i32>();
+        let day = 86_400_000_000_i64;
+        let out: arrow::array::StringArray = (0..rows)
+            .map(|i| {
+                if micros.is_null(i) || patterns.is_null(i) {
+                    return None;
+                }
+                let local = if zoned.is_none() { micros.value(i) * day } else { micros.value(i) };
+                let offset = (zoned == Some(true)).then_some(0);
+                Some(crate::value::to_char_datetime(local, offset, patterns.value(i)))
+            })
+            .collect();
+        Ok(ColumnarValue::Array(Arc::new(out) as ArrayRef))
+    }
 }

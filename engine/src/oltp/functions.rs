@@ -719,6 +719,14 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         to_text(ctx.get_raw(0), &tag, arg_i64(ctx, 2).unwrap_or(0))
     })?;
     conn.create_scalar_function("rhei_days", 1, pure, |ctx| days_of(ctx.get_raw(0)))?;
+    conn.create_scalar_function("rhei_to_char", 3, pure, |ctx| {
+        let (ValueRef::Integer(micros), Some(pattern)) = (ctx.get_raw(0), text_of(ctx.get_raw(1))) else {
+            return Ok(Value::Null);
+        };
+        let offset = arg_i64(ctx, 2);
+        let local = micros.saturating_add(offset.unwrap_or(0).saturating_mul(1_000_000));
+        Ok(Value::Text(crate::value::to_char_datetime(local, offset, &pattern)))
+    })?;
     // Two names for one function, so the translator can tell a timestamptz sum from a
     // timestamp one when it meets its own output again (`now() - interval '1 day' - ...`).
     for name in ["rhei_tstz_add", "rhei_ts_add"] {

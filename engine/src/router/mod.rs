@@ -112,6 +112,10 @@ impl Features {
 
 /// Decides where a read query runs.
 pub fn route_query(query: &Query, catalog: &Catalog) -> RouteDecision {
+    // A locking read (a job queue's `FOR UPDATE SKIP LOCKED`) belongs with the writes.
+    if !query.locks.is_empty() {
+        return RouteDecision::new(Route::Oltp, "locking read");
+    }
     let stmt = Statement::Query(Box::new(query.clone()));
     let mut tables = Vec::new();
     let mut names = HashSet::new();

@@ -270,6 +270,9 @@ impl datafusion::sql::sqlparser::ast::VisitorMut for QueryFixups {
 
     fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
         use datafusion::sql::sqlparser::ast::{LimitClause, OrderByKind};
+        // SQLite has no row locks and needs none: one writer runs every transaction that
+        // writes, one after another, so `FOR UPDATE` / `FOR SHARE` already hold.
+        query.locks.clear();
         if let Some(order_by) = query.order_by.as_mut()
             && let OrderByKind::Expressions(exprs) = &mut order_by.kind
         {
@@ -602,6 +605,10 @@ fn rewrite_interval_arithmetic(stmt: &mut Statement, scope: &Scope<'_>, opts: Tr
             align_date_comparison(expr, scope, opts);
             ControlFlow::Continue(())
         }
+        Ok(None) if matches!(expr, Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("to_char")) => {
+            datetime_to_char(expr, scope, opts);
+            ControlFlow::Continue(())
+        }
         Ok(Some(sum)) => {
             *expr = sum;
             ControlFlow::Continue(())
@@ -642,6 +649,26 @@ fn interval_sum(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
         PgType::Date => sum("rhei_ts_add", as_micros(value, Some(PgType::Date)), 0),
         _ => return Err(unsupported()),
     }))
+}
+
+/// `to_char(date or timestamp, pattern)`: PostgreSQL's patterns over the value's microseconds,
+/// a timestamptz in the session's zone.
+fn datetime_to_char(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) {
+    let Expr::Function(func) = expr else { return };
+    let FunctionArguments::List(list) = &mut func.args else { return };
+    let [FunctionArg::Unnamed(FunctionArgExpr::Expr(value)), FunctionArg::Unnamed(FunctionArgExpr::Expr(pattern))] =
+        list.args.as_mut_slice()
+    else {
+        return;
+    };
+    let Some(ty) = temporal_type(value, scope) else { return };
+    let offset = match ty {
+        PgType::Timestamptz => number(opts.tz_offset_secs.into()),
+        _ => null(),
+    };
+    let value = as_micros(std::mem::replace(value, null()), Some(ty));
+    let pattern = std::mem::replace(pattern, null());
+    *expr = call("rhei_to_char", vec![value, pattern, offset]);
 }
 
 /// A date compared with a timestamp is compared as the timestamp of its midnight, as in

@@ -92,6 +92,21 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog) {
         ControlFlow::<()>::Continue(())
     });
     type_integer_literals(stmt);
+    let _ = VisitMut::visit(stmt, &mut NoLocks);
+}
+
+/// `FOR UPDATE` and `FOR SHARE` dropped: DataFusion has no locks, and a locking read reaches
+/// it only when forced there (`rhei.route = olap`) outside a transaction, where PostgreSQL's
+/// locks would end with the statement anyway.
+struct NoLocks;
+
+impl VisitorMut for NoLocks {
+    type Break = ();
+
+    fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        query.locks.clear();
+        ControlFlow::Continue(())
+    }
 }
 
 /// Timestamp literals in the form Arrow reads (see [`crate::value::canonical_timestamp_text`]):

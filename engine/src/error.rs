@@ -104,6 +104,12 @@ pub enum EngineError {
     UndefinedParameter { name: String },
     #[error("invalid value for parameter \"{name}\": \"{value}\"")]
     InvalidParameterValue { name: String, value: String },
+    /// A function argument out of its domain (`split_part(s, d, 0)`).
+    #[error("{message}")]
+    InvalidArgument { message: String },
+    /// A value past what a function can make (`chr(0)`, a character past U+10FFFF).
+    #[error("{message}")]
+    ProgramLimitExceeded { message: String },
     #[error("canceling statement due to user request")]
     QueryCanceled,
     #[error("canceling statement due to statement timeout")]
@@ -168,7 +174,8 @@ impl EngineError {
             Self::ActiveTransaction => "25001",
             Self::UndefinedSavepoint { .. } => "3B001",
             Self::UndefinedParameter { .. } => "42704",
-            Self::InvalidParameterValue { .. } => "22023",
+            Self::InvalidParameterValue { .. } | Self::InvalidArgument { .. } => "22023",
+            Self::ProgramLimitExceeded { .. } => "54000",
             Self::QueryCanceled | Self::StatementTimeout => "57014",
             Self::DataDirectory { .. } => "58030",
             Self::WriterGone => "XX000",

@@ -558,6 +558,42 @@ fn take_chars(s: ValueRef<'_>, n: ValueRef<'_>, from_left: bool) -> FnResult {
     Ok(Value::Text(out))
 }
 
+/// PostgreSQL's limit on one text value (1 GB).
+const MAX_TEXT_BYTES: usize = 1 << 30;
+
+/// A text function of one text argument; NULL stays NULL.
+fn map_text(value: ValueRef<'_>, f: impl Fn(&str) -> String) -> FnResult {
+    Ok(text_of(value).map_or(Value::Null, |s| Value::Text(f(&s))))
+}
+
+/// `initcap(s)`: each word's first letter upper case, the rest lower; words are runs of
+/// letters and digits.
+fn initcap(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut in_word = false;
+    for c in s.chars() {
+        if in_word {
+            out.extend(c.to_lowercase());
+        } else {
+            out.extend(c.to_uppercase());
+        }
+        in_word = c.is_alphanumeric();
+    }
+    out
+}
+
+/// `split_part(s, delimiter, n)`: the n-th field (from the end when negative), '' past the
+/// last; an empty delimiter makes the whole string one field.
+fn split_part(s: ValueRef<'_>, delimiter: ValueRef<'_>, n: ValueRef<'_>) -> FnResult {
+    let (Some(s), Some(delimiter), ValueRef::Integer(n)) = (text_of(s), text_of(delimiter), n) else { return Ok(Value::Null) };
+    if n == 0 {
+        return Err(fail(EngineError::InvalidArgument { message: "field position must not be zero".into() }));
+    }
+    let fields: Vec<&str> = if delimiter.is_empty() { vec![s.as_str()] } else { s.split(delimiter.as_str()).collect() };
+    let index = if n > 0 { usize::try_from(n - 1).ok() } else { fields.len().checked_sub(usize::try_from(-n).unwrap_or(usize::MAX)) };
+    Ok(Value::Text(index.and_then(|i| fields.get(i)).map_or_else(String::new, |f| (*f).to_string())))
+}
+
 /// `lpad`/`rpad(s, n[, fill])`: pads with `fill` (default a space) or truncates to `n` chars.
 fn pad(s: ValueRef<'_>, n: ValueRef<'_>, fill: Option<ValueRef<'_>>, left: bool) -> FnResult {
     let (Some(s), ValueRef::Integer(n)) = (text_of(s), n) else { return Ok(Value::Null) };
@@ -746,6 +782,40 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("lpad", 3, pure, |ctx| pad(ctx.get_raw(0), ctx.get_raw(1), Some(ctx.get_raw(2)), true))?;
     conn.create_scalar_function("rpad", 2, pure, |ctx| pad(ctx.get_raw(0), ctx.get_raw(1), None, false))?;
     conn.create_scalar_function("rpad", 3, pure, |ctx| pad(ctx.get_raw(0), ctx.get_raw(1), Some(ctx.get_raw(2)), false))?;
+    conn.create_scalar_function("initcap", 1, pure, |ctx| map_text(ctx.get_raw(0), initcap))?;
+    conn.create_scalar_function("reverse", 1, pure, |ctx| map_text(ctx.get_raw(0), |s| s.chars().rev().collect()))?;
+    conn.create_scalar_function("btrim", 1, pure, |ctx| map_text(ctx.get_raw(0), |s| s.trim_matches(' ').to_string()))?;
+    conn.create_scalar_function("btrim", 2, pure, |ctx| {
+        let Some(chars) = text_of(ctx.get_raw(1)) else { return Ok(Value::Null) };
+        map_text(ctx.get_raw(0), |s| s.trim_matches(|c| chars.contains(c)).to_string())
+    })?;
+    conn.create_scalar_function("split_part", 3, pure, |ctx| split_part(ctx.get_raw(0), ctx.get_raw(1), ctx.get_raw(2)))?;
+    conn.create_scalar_function("starts_with", 2, pure, |ctx| match (text_of(ctx.get_raw(0)), text_of(ctx.get_raw(1))) {
+        (Some(s), Some(prefix)) => Ok(Value::Integer(i64::from(s.starts_with(prefix.as_str())))),
+        _ => Ok(Value::Null),
+    })?;
+    conn.create_scalar_function("repeat", 2, pure, |ctx| match (text_of(ctx.get_raw(0)), ctx.get_raw(1)) {
+        (Some(s), ValueRef::Integer(n)) => {
+            let n = usize::try_from(n).unwrap_or(0);
+            if s.len().saturating_mul(n) > MAX_TEXT_BYTES {
+                return Err(fail(EngineError::ProgramLimitExceeded { message: "requested length too large".into() }));
+            }
+            Ok(Value::Text(s.repeat(n)))
+        }
+        _ => Ok(Value::Null),
+    })?;
+    conn.create_scalar_function("ascii", 1, pure, |ctx| match text_of(ctx.get_raw(0)) {
+        Some(s) => Ok(Value::Integer(s.chars().next().map_or(0, |c| i64::from(u32::from(c))))),
+        None => Ok(Value::Null),
+    })?;
+    conn.create_scalar_function("chr", 1, pure, |ctx| match ctx.get_raw(0) {
+        ValueRef::Integer(0) => Err(fail(EngineError::ProgramLimitExceeded { message: "null character not permitted".into() })),
+        ValueRef::Integer(n) => match u32::try_from(n).ok().and_then(char::from_u32) {
+            Some(c) => Ok(Value::Text(c.to_string())),
+            None => Err(fail(EngineError::ProgramLimitExceeded { message: "requested character too large for encoding".into() })),
+        },
+        _ => Ok(Value::Null),
+    })?;
     conn.create_scalar_function("rhei_greatest", -1, pure, |ctx| extreme(ctx, true))?;
     conn.create_scalar_function("rhei_least", -1, pure, |ctx| extreme(ctx, false))?;
     // Not deterministic: SQLite must not fold it across rows or statements.
@@ -767,6 +837,24 @@ mod tests {
     fn one(c: &Connection, sql: &str) -> Result<Value, EngineError> {
         let _ = take_error();
         c.query_row(sql, [], |r| r.get::<_, Value>(0)).map_err(crate::oltp::classify)
+    }
+
+    #[test]
+    fn string_functions_answer_and_fail_as_postgresql() {
+        let c = conn();
+        let text = |sql: &str| one(&c, sql).unwrap();
+        assert_eq!(text("SELECT split_part('a,b,c', ',', -3)"), Value::Text("a".into()));
+        assert_eq!(text("SELECT split_part('a,b,c', ',', -4)"), Value::Text(String::new()));
+        assert_eq!(text("SELECT split_part('a,b', '', 1)"), Value::Text("a,b".into()));
+        assert_eq!(text("SELECT btrim('xxaxx', 'x'), chr(233)"), Value::Text("a".into()));
+        assert_eq!(text("SELECT chr(233)"), Value::Text("é".into()));
+        assert_eq!(text("SELECT ascii('')"), Value::Integer(0));
+        assert_eq!(text("SELECT repeat('ab', -1)"), Value::Text(String::new()));
+        assert_eq!(text("SELECT initcap(NULL)"), Value::Null);
+        assert_eq!(one(&c, "SELECT split_part('a', ',', 0)").unwrap_err().sqlstate(), "22023");
+        assert_eq!(one(&c, "SELECT chr(0)").unwrap_err().sqlstate(), "54000");
+        assert_eq!(one(&c, "SELECT chr(1114112)").unwrap_err().sqlstate(), "54000");
+        assert_eq!(one(&c, "SELECT repeat('x', 2000000000)").unwrap_err().sqlstate(), "54000");
     }
 
     #[test]

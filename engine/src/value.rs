@@ -45,6 +45,19 @@ fn parse_ymd(s: &str) -> Option<(i64, u32, u32)> {
     ((1..=12).contains(&month) && day >= 1 && day <= days_in_month(year, month)).then_some((year, month, day))
 }
 
+/// Days since the epoch of a calendar date, `None` when there is no such day (`2023-02-29`).
+/// Year 0 does not exist in PostgreSQL: `-1` is 1 BC, held as astronomical year 0.
+pub fn make_date_days(year: i64, month: i64, day: i64) -> Option<i64> {
+    let year = match year {
+        0 => return None,
+        y if y < 0 => y + 1,
+        y => y,
+    };
+    let month = u32::try_from(month).ok().filter(|m| (1..=12).contains(m))?;
+    let day = u32::try_from(day).ok().filter(|d| *d >= 1 && *d <= days_in_month(year, month))?;
+    Some(days_from_civil(year, month, day))
+}
+
 /// Parses `YYYY-MM-DD` (a time part after it is ignored) to days since the epoch.
 pub fn parse_date_days(s: &str) -> Option<i32> {
     let s = s.trim();

@@ -782,6 +782,12 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("lpad", 3, pure, |ctx| pad(ctx.get_raw(0), ctx.get_raw(1), Some(ctx.get_raw(2)), true))?;
     conn.create_scalar_function("rpad", 2, pure, |ctx| pad(ctx.get_raw(0), ctx.get_raw(1), None, false))?;
     conn.create_scalar_function("rpad", 3, pure, |ctx| pad(ctx.get_raw(0), ctx.get_raw(1), Some(ctx.get_raw(2)), false))?;
+    conn.create_scalar_function("make_date", 3, pure, |ctx| match (ctx.get_raw(0), ctx.get_raw(1), ctx.get_raw(2)) {
+        (ValueRef::Integer(y), ValueRef::Integer(m), ValueRef::Integer(d)) => crate::value::make_date_days(y, m, d)
+            .map(Value::Integer)
+            .ok_or_else(|| fail(EngineError::DatetimeFieldOverflow { value: format!("{y}-{m:02}-{d:02}") })),
+        _ => Ok(Value::Null),
+    })?;
     conn.create_scalar_function("initcap", 1, pure, |ctx| map_text(ctx.get_raw(0), initcap))?;
     conn.create_scalar_function("reverse", 1, pure, |ctx| map_text(ctx.get_raw(0), |s| s.chars().rev().collect()))?;
     conn.create_scalar_function("btrim", 1, pure, |ctx| map_text(ctx.get_raw(0), |s| s.trim_matches(' ').to_string()))?;
@@ -840,7 +846,7 @@ mod tests {
     }
 
     #[test]
-    fn string_functions_answer_and_fail_as_postgresql() {
+    fn text_and_date_functions_answer_and_fail_as_postgresql() {
         let c = conn();
         let text = |sql: &str| one(&c, sql).unwrap();
         assert_eq!(text("SELECT split_part('a,b,c', ',', -3)"), Value::Text("a".into()));
@@ -852,6 +858,8 @@ mod tests {
         assert_eq!(text("SELECT repeat('ab', -1)"), Value::Text(String::new()));
         assert_eq!(text("SELECT initcap(NULL)"), Value::Null);
         assert_eq!(one(&c, "SELECT split_part('a', ',', 0)").unwrap_err().sqlstate(), "22023");
+        assert_eq!(text("SELECT make_date(2024, 2, 29)"), Value::Integer(19_782));
+        assert_eq!(one(&c, "SELECT make_date(2023, 2, 29)").unwrap_err().sqlstate(), "22008");
         assert_eq!(one(&c, "SELECT chr(0)").unwrap_err().sqlstate(), "54000");
         assert_eq!(one(&c, "SELECT chr(1114112)").unwrap_err().sqlstate(), "54000");
         assert_eq!(one(&c, "SELECT repeat('x', 2000000000)").unwrap_err().sqlstate(), "54000");

@@ -788,6 +788,14 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
             .ok_or_else(|| fail(EngineError::DatetimeFieldOverflow { value: format!("{y}-{m:02}-{d:02}") })),
         _ => Ok(Value::Null),
     })?;
+    conn.create_scalar_function("md5", 1, pure, |ctx| {
+        let digest = match ctx.get_raw(0) {
+            ValueRef::Null => return Ok(Value::Null),
+            ValueRef::Blob(bytes) => md5::compute(bytes),
+            other => md5::compute(text_of(other).unwrap_or_default()),
+        };
+        Ok(Value::Text(format!("{digest:x}")))
+    })?;
     conn.create_scalar_function("initcap", 1, pure, |ctx| map_text(ctx.get_raw(0), initcap))?;
     conn.create_scalar_function("reverse", 1, pure, |ctx| map_text(ctx.get_raw(0), |s| s.chars().rev().collect()))?;
     conn.create_scalar_function("btrim", 1, pure, |ctx| map_text(ctx.get_raw(0), |s| s.trim_matches(' ').to_string()))?;
@@ -859,6 +867,7 @@ mod tests {
         assert_eq!(text("SELECT initcap(NULL)"), Value::Null);
         assert_eq!(one(&c, "SELECT split_part('a', ',', 0)").unwrap_err().sqlstate(), "22023");
         assert_eq!(text("SELECT make_date(2024, 2, 29)"), Value::Integer(19_782));
+        assert_eq!(text("SELECT md5('abc')"), Value::Text("900150983cd24fb0d6963f7d28e17f72".into()));
         assert_eq!(one(&c, "SELECT make_date(2023, 2, 29)").unwrap_err().sqlstate(), "22008");
         assert_eq!(one(&c, "SELECT chr(0)").unwrap_err().sqlstate(), "54000");
         assert_eq!(one(&c, "SELECT chr(1114112)").unwrap_err().sqlstate(), "54000");

@@ -711,9 +711,8 @@ impl Session {
             .as_ref()
             .map(|w| w.cte_tables.iter().map(|c| normalize_ident(&c.alias.name)).collect())
             .unwrap_or_default();
-        let statement = Statement::Query(Box::new(query.clone()));
         let mut reads_view = false;
-        let unknown = datafusion::sql::sqlparser::ast::visit_relations(&statement, |name| match table_name(name) {
+        let unknown = datafusion::sql::sqlparser::ast::visit_relations(query, |name| match table_name(name) {
             Ok(t) if catalog.get(&t).is_some() || ctes.contains(&t) => std::ops::ControlFlow::Continue(()),
             Ok(t) if crate::status::is_view(&t) => {
                 reads_view = true;

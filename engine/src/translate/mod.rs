@@ -19,7 +19,7 @@ use std::ops::ControlFlow;
 use datafusion::sql::sqlparser::ast::{
     BinaryOperator, CastKind, DataType as SqlType, Expr, Function, FunctionArg, FunctionArgExpr,
     FunctionArgumentList, FunctionArguments, Ident, ObjectName, ObjectNamePart, Query, SelectItem, SetExpr,
-    Statement, TableFactor, Value, ValueWithSpan, visit_expressions_mut, visit_relations,
+    Statement, TableFactor, TimezoneInfo, Value, ValueWithSpan, visit_expressions_mut, visit_relations,
 };
 use datafusion::sql::sqlparser::tokenizer::Span;
 
@@ -233,7 +233,7 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut SeriesAsSubqueries);
     let scope = Scope::of(stmt, catalog)?;
     convert_written_values(stmt, &scope, opts)?;
-    rewrite_interval_arithmetic(stmt, &scope, opts)?;
+    rewrite_typed_datetime(stmt, &scope, opts)?;
     let mut failure = None;
     let _ = visit_expressions_mut(stmt, |expr| {
         if let Err(e) = rewrite_expr(expr, &scope, opts) {
@@ -595,16 +595,20 @@ fn rewrite_function(func: &mut Function) -> Option<Expr> {
     }
 }
 
-/// `x + interval '...'`, `x - interval '...'` and `interval '...' + x` for a date or timestamp
-/// `x`: SQLite has no intervals, so the interval (a constant) is parsed here and the sum becomes
-/// a function over `x`'s storage form. Runs before the other rewrites, which hide `x`'s type.
-fn rewrite_interval_arithmetic(stmt: &mut Statement, scope: &Scope<'_>, opts: TranslateOptions) -> Result<()> {
+/// What depends on a date/time operand's type, rewritten before the other rewrites hide it:
+/// `x + interval '...'`, `x - interval '...'` and `interval '...' + x` (SQLite has no
+/// intervals, so the constant is parsed here and the sum becomes a function over `x`'s storage
+/// form), dates compared with timestamps, and `to_char` of a date or timestamp.
+fn rewrite_typed_datetime(stmt: &mut Statement, scope: &Scope<'_>, opts: TranslateOptions) -> Result<()> {
     let mut failure = None;
     let _ = visit_expressions_mut(stmt, |expr| match interval_sum(expr, scope, opts) {
-        Ok(None) if matches!(expr, Expr::BinaryOp { op, .. } if is_comparison(op)) => {
-            align_date_comparison(expr, scope, opts);
-            ControlFlow::Continue(())
-        }
+        Ok(None) if matches!(expr, Expr::BinaryOp { op, .. } if is_comparison(op)) => match align_date_comparison(expr, scope, opts) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => {
+                failure = Some(e);
+                ControlFlow::Break(())
+            }
+        },
         Ok(None) if matches!(expr, Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("to_char")) => {
             datetime_to_char(expr, scope, opts);
             ControlFlow::Continue(())
@@ -673,24 +677,18 @@ fn datetime_to_char(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) 
 
 /// A date compared with a timestamp is compared as the timestamp of its midnight, as in
 /// PostgreSQL (storage has days on one side and microseconds on the other).
-fn align_date_comparison(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) {
-    let Expr::BinaryOp { left, right, .. } = expr else { return };
+fn align_date_comparison(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> Result<()> {
+    let Expr::BinaryOp { left, right, .. } = expr else { return Ok(()) };
     let (left_ty, right_ty) = (temporal_type(left, scope), temporal_type(right, scope));
     let (date, other) = match (left_ty, right_ty) {
         (Some(PgType::Date), Some(other @ (PgType::Timestamp | PgType::Timestamptz))) => (left, other),
         (Some(other @ (PgType::Timestamp | PgType::Timestamptz)), Some(PgType::Date)) => (right, other),
-        _ => return,
+        _ => return Ok(()),
     };
     let days = std::mem::replace(date.as_mut(), null());
-    let micros = as_micros(days, Some(PgType::Date));
-    **date = match other {
-        PgType::Timestamptz if opts.tz_offset_secs != 0 => Expr::BinaryOp {
-            left: Box::new(micros),
-            op: BinaryOperator::Minus,
-            right: Box::new(number(i64::from(opts.tz_offset_secs) * 1_000_000)),
-        },
-        _ => micros,
-    };
+    let zone = if other == PgType::Timestamptz { TimezoneInfo::WithTimeZone } else { TimezoneInfo::None };
+    **date = cast_from(days, Some(PgType::Date), &SqlType::Timestamp(None, zone), opts)?;
+    Ok(())
 }
 
 /// The value of an interval constant: `interval '1 day'`, `INTERVAL '5' MINUTE`, `'1 day'::interval`.

@@ -309,6 +309,52 @@ impl CopyFormat {
     }
 }
 
+/// Converts `data` for the writer and sends it down `tx`, ending with `End` or `Failed`. With
+/// `schema` (the rows fill every column of a table with that Arrow schema, in order), the rows
+/// are also built into Arrow batches of about a segment each, for as long as `want_batches`
+/// holds: a COPY into an empty table hands them to sync, which then need not read the table
+/// back out of SQLite.
+pub fn feed_writer(
+    format: &CopyFormat,
+    data: &[u8],
+    types: &[PgType],
+    tz_offset_secs: i32,
+    schema: Option<arrow::datatypes::SchemaRef>,
+    want_batches: &std::sync::atomic::AtomicBool,
+    tx: &std::sync::mpsc::SyncSender<CopyChunk>,
+) {
+    let mut builder = schema.map(crate::oltp::convert::BatchBuilder::new);
+    // A value Arrow cannot take only ends the batches (sync then reads SQLite, as without them).
+    let send_batch = |builder: &mut Option<crate::oltp::convert::BatchBuilder>| match builder.as_mut().map(|b| b.finish()) {
+        Some(Ok(batch)) => tx.send(CopyChunk::Batch(batch)).is_ok(),
+        Some(Err(_)) => {
+            *builder = None;
+            true
+        }
+        None => true,
+    };
+    let converted = format.convert(data, types, tz_offset_secs, |rows| {
+        if builder.is_some() && !want_batches.load(std::sync::atomic::Ordering::Relaxed) {
+            builder = None;
+        }
+        if let Some(b) = builder.as_mut()
+            && rows.iter().any(|row| b.push_values(row).is_err())
+        {
+            builder = None;
+        }
+        if tx.send(CopyChunk::Rows(rows)).is_err() {
+            return false;
+        }
+        builder.as_ref().is_none_or(|b| b.len() < crate::olap::store::SEGMENT_ROWS) || send_batch(&mut builder)
+    });
+    let last = match converted {
+        Err(e) => CopyChunk::Failed(e),
+        Ok(_) if builder.as_ref().is_some_and(|b| !b.is_empty()) && !send_batch(&mut builder) => return,
+        Ok(_) => CopyChunk::End,
+    };
+    let _ = tx.send(last);
+}
+
 /// Rows per chunk [`CopyFormat::convert`] hands on: large enough that the hand-off costs
 /// nothing, small enough that conversion and insertion overlap.
 const COPY_CHUNK_ROWS: usize = 4096;
@@ -317,6 +363,9 @@ const COPY_CHUNK_ROWS: usize = 4096;
 #[derive(Debug)]
 pub enum CopyChunk {
     Rows(Vec<Vec<SqlValue>>),
+    /// The rows of the `Rows` chunks sent since the previous batch, as Arrow, for a load into
+    /// an empty table (see `sync::bulk`).
+    Batch(RecordBatch),
     /// The input was bad; nothing of it may stay.
     Failed(EngineError),
     /// Every row has been sent.

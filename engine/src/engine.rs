@@ -237,6 +237,7 @@ impl EngineInner {
             applied_seq,
             lag_events: committed_seq.saturating_sub(applied_seq),
             events_applied: progress.events_applied,
+            bulk_loads: progress.bulk_loads,
             last_error: progress.last_error,
             tables: self
                 .olap
@@ -296,6 +297,9 @@ pub struct SyncStatus {
     pub lag_events: u64,
     /// Events applied since start.
     pub events_applied: u64,
+    /// Tables the OLAP copy took straight from a COPY into an empty table (its rows already
+    /// converted to Arrow), since start, instead of reading them back from SQLite.
+    pub bulk_loads: u64,
     pub last_error: Option<String>,
     pub tables: Vec<TableSyncStatus>,
 }
@@ -337,11 +341,13 @@ impl HtapEngine {
         })?;
         let path = config.data_dir.join("oltp.db");
         let catalog: SharedCatalog = Arc::new(RwLock::new(Arc::new(Catalog::default())));
-        let writer = OltpWriter::start(path.clone(), config.synchronous.pragma_value(), config.group_commit_max, catalog.clone())?;
+        let bulk = crate::sync::bulk::BulkLoads::default();
+        let writer =
+            OltpWriter::start(path.clone(), config.synchronous.pragma_value(), config.group_commit_max, catalog.clone(), bulk.clone())?;
         let checkpointer = Checkpointer::start(path.clone(), config.synchronous.pragma_value())?;
         let readers = ReaderPool::start(path.clone(), config.readers, catalog.clone())?;
         let olap: Arc<dyn OlapBackend> = Arc::new(DataFusionOlap::new(config.olap_threads)?);
-        let sync = SyncHandle::start(path, olap.clone(), writer.clone(), config.sync_interval, config.sync_nudge_gap, config.sync_batch_events)?;
+        let sync = SyncHandle::start(path, olap.clone(), writer.clone(), config.sync_interval, config.sync_nudge_gap, config.sync_batch_events, bulk)?;
         let inner = EngineInner {
             config,
             catalog,

@@ -23,7 +23,7 @@ use rusqlite::types::Value as SqlValue;
 
 use crate::catalog::{TableDef, normalize_ident, quote_ident, table_name};
 use crate::engine::EngineInner;
-use crate::copy::{CopyChunk, CopyFormat, CopyIn};
+use crate::copy::{CopyFormat, CopyIn};
 use crate::describe::{self, Description};
 use crate::error::{EngineError, Result};
 use crate::naming;
@@ -939,14 +939,17 @@ impl Session {
         let (tx, chunks) = std::sync::mpsc::sync_channel(4);
         let format = spec.format.clone();
         let tz = self.tz_offset_secs;
-        let converter = tokio::task::spawn_blocking(move || {
-            let converted = format.convert(&data, &types, tz, |rows| tx.send(CopyChunk::Rows(rows)).is_ok());
-            let _ = tx.send(match converted {
-                Ok(_) => CopyChunk::End,
-                Err(e) => CopyChunk::Failed(e),
-            });
-        });
-        let op = WriteOp::CopyValues { table: def.name.clone(), insert, chunks };
+        let every_column = def.columns.len() == spec.columns.len()
+            && def.columns.iter().zip(&spec.columns).all(|(c, name)| c.name == *name);
+        let schema = every_column.then(|| def.arrow_schema());
+        let want_batches = Arc::new(std::sync::atomic::AtomicBool::new(schema.is_some()));
+        let converter = {
+            let want_batches = want_batches.clone();
+            tokio::task::spawn_blocking(move || {
+                crate::copy::feed_writer(&format, &data, &types, tz, schema, &want_batches, &tx);
+            })
+        };
+        let op = WriteOp::CopyValues { table: def.name.clone(), insert, chunks, want_batches };
         let done = self.engine.writer.run(self.id, self.txn.is_some(), op).await;
         // The writer drops the channel when it stops, so the converter ends too.
         let _ = converter.await;

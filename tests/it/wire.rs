@@ -170,19 +170,10 @@ async fn copy_in_and_out_in_text_and_csv() {
 /// or rolled-back COPY must leave capture as it was, and later writes must still be captured.
 #[tokio::test]
 async fn bulk_copy_into_an_empty_table_keeps_capture_exact() {
-    use futures::SinkExt;
     let server = Server::start().await;
     let client = server.client().await;
     client.batch_execute("CREATE TABLE b (id int PRIMARY KEY, v text); CREATE TABLE f (id int PRIMARY KEY)").await.unwrap();
-    let copy = |sql: &'static str, data: &'static [u8]| {
-        let client = &client;
-        async move {
-            let sink = client.copy_in(sql).await?;
-            futures::pin_mut!(sink);
-            sink.send(bytes::Bytes::from_static(data)).await?;
-            sink.finish().await
-        }
-    };
+    let copy = |sql: &'static str, data: &'static [u8]| copy_rows(&client, sql, data);
     let olap = |sql: &'static str| {
         let client = &client;
         async move { lines(client, &format!("/*+ olap */ {sql}")).await }
@@ -217,6 +208,75 @@ three
 ").await.unwrap(), 2);
     client.batch_execute("ROLLBACK; INSERT INTO r VALUES (9)").await.unwrap();
     assert_eq!(olap("SELECT count(*), max(id) FROM r").await, ["1|9"]);
+}
+
+async fn copy_rows(client: &tokio_postgres::Client, sql: &str, data: &'static [u8]) -> Result<u64, tokio_postgres::Error> {
+    use futures::SinkExt;
+    let sink = client.copy_in(sql).await?;
+    futures::pin_mut!(sink);
+    sink.send(bytes::Bytes::from_static(data)).await?;
+    sink.finish().await
+}
+
+/// A COPY into an empty table hands its rows to the OLAP copy as the Arrow batches its
+/// converter built, so the table is not read back out of SQLite: every type must arrive as
+/// SQLite stored it, with the rowids SQLite gave, and writes after the COPY in the same
+/// transaction must land on top of it.
+#[tokio::test]
+async fn a_copy_into_an_empty_table_reaches_the_olap_copy_from_its_own_batches() {
+    let server = Server::start().await;
+    let client = server.client().await;
+    client
+        .batch_execute(
+            "CREATE TABLE typed (id bigint PRIMARY KEY, s smallint, r real, d double precision, n numeric(10,2), \
+             vc varchar(5), c char(3), b boolean, dt date, ts timestamp, tz timestamptz, by bytea, u uuid, j jsonb); \
+             CREATE TABLE keyless (v text, w int)",
+        )
+        .await
+        .unwrap();
+    let loaded = copy_rows(
+        &client,
+        "COPY typed FROM STDIN",
+        b"1\t-3\t1.5\t2.25\t12.345\tabc\tx\tt\t2024-02-29\t2024-01-02 03:04:05.25\t2024-01-02 03:04:05+02\t\\\\x0102\ta0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11\t{\"b\": 2, \"a\": 1}\n\
+          2\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\tf\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\n",
+    )
+    .await
+    .unwrap();
+    assert_eq!(loaded, 2);
+    let all = "SELECT * FROM typed ORDER BY id";
+    assert_eq!(lines(&client, &format!("/*+ olap */ {all}")).await, lines(&client, &format!("/*+ oltp */ {all}")).await);
+    assert_eq!(server.engine.sync_status().bulk_loads, 1, "the OLAP copy read the table back instead");
+
+    // Rowids SQLite assigned (a table without a key), then more writes in the same
+    // transaction: an update, a delete and an insert after the COPY's reload entry.
+    client.batch_execute("BEGIN").await.unwrap();
+    copy_rows(&client, "COPY keyless FROM STDIN", b"a\t1\nb\t2\nc\t3\n").await.unwrap();
+    client
+        .batch_execute("UPDATE keyless SET w = 20 WHERE v = 'b'; DELETE FROM keyless WHERE v = 'a'; INSERT INTO keyless VALUES ('d', 4); COMMIT")
+        .await
+        .unwrap();
+    let all = "SELECT v, w FROM keyless ORDER BY v";
+    assert_eq!(lines(&client, &format!("/*+ olap */ {all}")).await, ["b|20", "c|3", "d|4"]);
+    assert_eq!(server.engine.sync_status().bulk_loads, 2);
+    client.batch_execute("UPDATE keyless SET w = w + 1").await.unwrap();
+    assert_eq!(lines(&client, &format!("/*+ olap */ {all}")).await, ["b|21", "c|4", "d|5"]);
+}
+
+/// A COPY rolled back to a savepoint leaves nothing behind for the OLAP copy, and a second
+/// COPY into the still empty table in the same transaction (under the same change-log
+/// sequence, which SQLite gives out again) is the one that arrives.
+#[tokio::test]
+async fn a_copy_rolled_back_to_a_savepoint_never_reaches_the_olap_copy() {
+    let server = Server::start().await;
+    let client = server.client().await;
+    client.batch_execute("CREATE TABLE t (id int PRIMARY KEY)").await.unwrap();
+    client.batch_execute("BEGIN; SAVEPOINT s").await.unwrap();
+    copy_rows(&client, "COPY t FROM STDIN", b"1\n2\n").await.unwrap();
+    client.batch_execute("ROLLBACK TO SAVEPOINT s").await.unwrap();
+    copy_rows(&client, "COPY t FROM STDIN", b"3\n").await.unwrap();
+    client.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(lines(&client, "/*+ olap */ SELECT count(*), max(id) FROM t").await, ["1|3"]);
+    assert_eq!(server.engine.sync_status().bulk_loads, 1);
 }
 
 /// A 2,000-row table whose four-way self-join would run for hours.

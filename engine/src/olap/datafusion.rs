@@ -256,10 +256,7 @@ pub fn classify(err: DataFusionError) -> EngineError {
 #[async_trait::async_trait]
 impl OlapBackend for DataFusionOlap {
     fn load_table(&self, def: &TableDef, batches: Vec<RecordBatch>, rowids: Vec<i64>) -> Result<()> {
-        let schema = def.arrow_schema();
-        let mut store = TableStore::new(schema.clone());
-        let batch = arrow::compute::concat_batches(&schema, &batches).map_err(|e| EngineError::Olap(e.to_string()))?;
-        store.apply(&[], Some(batch), rowids)?;
+        let store = TableStore::from_batches(def.arrow_schema(), batches, rowids)?;
         self.live.lock().insert(def.id, LiveTable { def: def.clone(), store, changed: true });
         Ok(())
     }

@@ -84,6 +84,32 @@ impl TableStore {
         Self { schema, segments: Vec::new(), index: RowidMap::default() }
     }
 
+    /// A table holding exactly these rows (a whole-table load). The batches become segments
+    /// as they are, cut where longer than a segment, so a large load is not copied again.
+    ///
+    /// # Errors
+    /// `rowids` does not match the batches' rows, or Arrow fails to merge small segments.
+    pub fn from_batches(schema: SchemaRef, batches: Vec<RecordBatch>, rowids: Vec<i64>) -> Result<Self> {
+        if batches.iter().map(RecordBatch::num_rows).sum::<usize>() != rowids.len() {
+            return Err(EngineError::Internal("a table load with a rowid count unlike its row count".into()));
+        }
+        let mut store = Self::new(schema);
+        store.index.reserve(rowids.len());
+        let mut start = 0;
+        for batch in batches {
+            let mut offset = 0;
+            while offset < batch.num_rows() {
+                let len = (batch.num_rows() - offset).min(SEGMENT_ROWS);
+                let ids = rowids[start..start + len].to_vec();
+                store.insert_segment(Segment::new(batch.slice(offset, len), ids));
+                offset += len;
+                start += len;
+            }
+        }
+        store.merge_small()?;
+        Ok(store)
+    }
+
     pub fn schema(&self) -> &SchemaRef {
         &self.schema
     }
@@ -258,5 +284,21 @@ mod tests {
         let expected: Vec<_> = (0..200).filter(|i| i % 3 != 0).map(|i| (i, Some("x".to_string()))).collect();
         assert_eq!(contents(&mut store), expected);
         assert!(store.segments.iter().flatten().count() <= MAX_SMALL_SEGMENTS + 1);
+    }
+
+    #[test]
+    fn a_load_from_batches_keeps_every_row_under_its_rowid() {
+        let big: Vec<(i64, Option<&str>)> = (0..(SEGMENT_ROWS as i64 + 5)).map(|i| (i, Some("b"))).collect();
+        let batches = vec![batch(&[(-1, None)]), batch(&big), batch(&[(-2, Some("c"))])];
+        let rowids: Vec<i64> = std::iter::once(-100).chain(0..SEGMENT_ROWS as i64 + 5).chain(std::iter::once(-200)).collect();
+        let mut store = TableStore::from_batches(schema(), batches, rowids).unwrap();
+        assert_eq!(store.live_rows(), SEGMENT_ROWS + 7);
+        // Rows are found by rowid: replace the first and last, delete one from the cut batch.
+        store.apply(&[-100, -200, SEGMENT_ROWS as i64 + 1], Some(batch(&[(-1, Some("a"))])), vec![-100]).unwrap();
+        let got = contents(&mut store);
+        assert_eq!(got.len(), SEGMENT_ROWS + 5);
+        assert_eq!(got[0], (-1, Some("a".to_string())));
+        assert!(!got.iter().any(|r| r.0 == SEGMENT_ROWS as i64 + 1 || r.0 == -2));
+        assert!(TableStore::from_batches(schema(), vec![batch(&[(1, None)])], vec![]).is_err());
     }
 }

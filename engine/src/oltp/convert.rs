@@ -59,6 +59,21 @@ impl BatchBuilder {
         Ok(())
     }
 
+    /// Appends one row given as values in storage form (what SQLite would store and return).
+    ///
+    /// # Errors
+    /// A value that does not convert, or a row of the wrong width.
+    pub fn push_values(&mut self, row: &[rusqlite::types::Value]) -> Result<()> {
+        if row.len() != self.columns.len() {
+            return Err(EngineError::Internal(format!("a row of {} values for {} columns", row.len(), self.columns.len())));
+        }
+        for ((builder, field), value) in self.columns.iter_mut().zip(self.schema.fields()).zip(row) {
+            append(builder.as_mut(), field.data_type(), ValueRef::from(value))?;
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
     /// Takes the rows gathered so far as a batch, leaving the builder empty.
     ///
     /// # Errors

@@ -19,11 +19,13 @@ use std::thread;
 use datafusion::sql::sqlparser::ast::{AlterColumnOperation, AlterTableOperation, CreateTable, RenameTableNameKind};
 use parking_lot::RwLock;
 use rusqlite::{Connection, OptionalExtension};
+use arrow::record_batch::RecordBatch;
 use rusqlite::types::Value as SqlValue;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::capture::{LAST_SEQ_SQL, install_triggers_sql, log_ddl_sql};
 use crate::copy::CopyChunk;
+use crate::sync::bulk::{BulkLoad, BulkLoads};
 use crate::catalog::{
     Catalog, ColumnDef, IndexDef, PgType, TableDef, TableId, normalize_ident, quote_ident, quote_literal, store, table_name,
 };
@@ -73,7 +75,14 @@ pub enum WriteOp {
     Statement(SqliteStatement),
     /// COPY FROM: `insert` (a plain INSERT of `table`'s listed columns) run for every row the
     /// channel brings, all or nothing. The rows are converted while earlier ones are inserted.
-    CopyValues { table: String, insert: String, chunks: std::sync::mpsc::Receiver<crate::copy::CopyChunk> },
+    /// The converter may also send the rows as Arrow batches (when they fill every column in
+    /// table order); the writer clears `want_batches` when it will not use them.
+    CopyValues {
+        table: String,
+        insert: String,
+        chunks: std::sync::mpsc::Receiver<crate::copy::CopyChunk>,
+        want_batches: Arc<std::sync::atomic::AtomicBool>,
+    },
     Ddl(DdlOp),
     Begin,
     Commit,
@@ -115,7 +124,7 @@ impl OltpWriter {
     ///
     /// # Errors
     /// The file cannot be opened or its rhei tables created.
-    pub fn start(path: PathBuf, synchronous: &str, group_max: usize, catalog: SharedCatalog) -> Result<Self> {
+    pub fn start(path: PathBuf, synchronous: &str, group_max: usize, catalog: SharedCatalog, bulk: BulkLoads) -> Result<Self> {
         let conn = open_connection(&path, false, synchronous)?;
         conn.pragma_update(None, "wal_autocheckpoint", crate::oltp::checkpoint::WRITER_AUTOCHECKPOINT_PAGES)
             .map_err(classify)?;
@@ -135,6 +144,8 @@ impl OltpWriter {
             owner: None,
             last_group: 1,
             notices: Vec::new(),
+            bulk,
+            pending_bulk: Vec::new(),
         };
         thread::Builder::new()
             .name("rhei-oltp-writer".into())
@@ -185,6 +196,12 @@ struct WriterState {
     last_group: usize,
     /// Notices of the DDL operation running now, handed to its caller with the result.
     notices: Vec<crate::notice::Notice>,
+    /// Where committed bulk loads go for sync.
+    bulk: BulkLoads,
+    /// Bulk loads of the open transaction: handed to sync as it commits, dropped when it
+    /// (or a savepoint around them) rolls back, because the change-log sequence they are keyed
+    /// by is reused after a rollback.
+    pending_bulk: Vec<BulkLoad>,
 }
 
 /// The longest a group waits for the writers of the previous group to send again.
@@ -204,6 +221,7 @@ impl WriterState {
                 Msg::Prune(seq) => self.prune(seq),
                 Msg::Request(req) if self.owner == Some(req.session) || req.in_txn => self.in_transaction(req),
                 Msg::Request(req) if matches!(req.op, WriteOp::Begin) => {
+                    self.pending_bulk.clear();
                     let result = self.exec_raw("BEGIN IMMEDIATE");
                     if result.is_ok() {
                         self.owner = Some(req.session);
@@ -270,7 +288,7 @@ impl WriterState {
         }
         let result = match req.op {
             WriteOp::Commit => {
-                let r = self.exec_raw("COMMIT");
+                let r = self.commit(false);
                 match r {
                     Ok(()) => {
                         self.owner = None;
@@ -298,6 +316,7 @@ impl WriterState {
                 .map_err(|_| EngineError::UndefinedSavepoint { name })
                 .map(|()| Executed::default()),
             WriteOp::RollbackTo(name) => {
+                self.pending_bulk.clear();
                 let r = self
                     .exec_raw(&format!("ROLLBACK TO SAVEPOINT {}", quote_ident(&name)))
                     .map_err(|_| EngineError::UndefinedSavepoint { name });
@@ -333,6 +352,7 @@ impl WriterState {
             }
         }
         self.last_group = batch.len();
+        self.pending_bulk.clear();
         if let Err(e) = self.exec_cached("BEGIN IMMEDIATE") {
             return self.fail_group(batch, Vec::new(), e);
         }
@@ -346,6 +366,7 @@ impl WriterState {
             // included); a savepoint is needed only where rhei's own work can fail after
             // SQLite's statement succeeded: reading RETURNING rows, COPY's row loop, DDL.
             let atomic_in_sqlite = matches!(&op, WriteOp::Statement(s) if !s.returns_rows);
+            let bulk_mark = self.pending_bulk.len();
             let result = if atomic_in_sqlite {
                 self.execute(op)
             } else if alone {
@@ -367,6 +388,9 @@ impl WriterState {
                     Err(e) => Err(e),
                 }
             };
+            if result.is_err() {
+                self.pending_bulk.truncate(bulk_mark);
+            }
             if result.is_err() && self.conn.is_autocommit() {
                 // Some errors (disk full, I/O) make SQLite roll back the whole transaction:
                 // everything before this statement in the group is gone too, so those callers
@@ -378,6 +402,7 @@ impl WriterState {
                     }
                 }
                 results.push(result);
+                self.pending_bulk.clear();
                 if let Err(e) = self.exec_cached("BEGIN IMMEDIATE") {
                     return self.fail_group(batch, results, e);
                 }
@@ -397,7 +422,7 @@ impl WriterState {
             }
             return;
         }
-        match self.exec_cached("COMMIT") {
+        match self.commit(true) {
             Ok(()) => {
                 self.publish_committed();
                 if any_ddl {
@@ -418,22 +443,34 @@ impl WriterState {
     }
 
     /// Inserts COPY rows as they arrive. Into an empty table the per-row capture trigger is
-    /// set aside for the load and one "reload this table" entry logged instead: sync then reads
-    /// the table in one scan rather than six million log entries, and SQLite writes half as
-    /// much. Both happen inside the op's transaction, so a failed COPY leaves the trigger and
-    /// the log as they were.
-    fn copy_values(&mut self, table: &str, insert: &str, chunks: &std::sync::mpsc::Receiver<CopyChunk>) -> Result<Executed> {
+    /// set aside for the load and one "reload this table" entry logged instead: sync then loads
+    /// the table whole rather than six million log entries, and SQLite writes half as much.
+    /// Both happen inside the op's transaction, so a failed COPY leaves the trigger and the log
+    /// as they were. When the converter also sent the rows as Arrow batches, they wait for the
+    /// commit and then go to sync with the rowids SQLite gave the rows (see `sync::bulk`).
+    fn copy_values(
+        &mut self,
+        table: &str,
+        insert: &str,
+        chunks: &std::sync::mpsc::Receiver<CopyChunk>,
+        want_batches: &std::sync::atomic::AtomicBool,
+    ) -> Result<Executed> {
         let def = self.catalog.read().require(table)?.clone();
         let bulk = def.replica.is_none()
             && self
                 .conn
                 .query_row(&format!("SELECT NOT EXISTS (SELECT 1 FROM {})", quote_ident(&def.name)), [], |r| r.get::<_, bool>(0))
                 .map_err(classify)?;
+        if !bulk {
+            want_batches.store(false, std::sync::atomic::Ordering::Relaxed);
+        }
         if bulk {
             self.exec_raw(&crate::capture::drop_insert_trigger_sql(&def))?;
         }
         let mut stmt = self.conn.prepare(insert).map_err(classify)?;
         let mut line = 0u64;
+        let mut batches = Vec::new();
+        let mut rowids = Vec::new();
         loop {
             match chunks.recv() {
                 Ok(CopyChunk::Rows(rows)) => {
@@ -448,6 +485,14 @@ impl WriterState {
                             }
                             typed => typed,
                         })?;
+                        if bulk {
+                            rowids.push(self.conn.last_insert_rowid());
+                        }
+                    }
+                }
+                Ok(CopyChunk::Batch(batch)) => {
+                    if bulk {
+                        batches.push(batch);
                     }
                 }
                 Ok(CopyChunk::Failed(e)) => return Err(e),
@@ -459,6 +504,19 @@ impl WriterState {
         if bulk {
             self.exec_raw(&crate::capture::install_insert_trigger_sql(&def))?;
             self.exec_raw(&log_ddl_sql(def.id))?;
+            let seq = self.conn.last_insert_rowid() as u64;
+            let schema = def.arrow_schema();
+            let complete = batches.iter().map(RecordBatch::num_rows).sum::<usize>() == rowids.len()
+                && batches.iter().all(|b| b.schema() == schema);
+            tracing::debug!(
+                "COPY into empty {}: {} rowids, {} batched rows, complete {complete}, seq {seq}",
+                def.name,
+                rowids.len(),
+                batches.iter().map(RecordBatch::num_rows).sum::<usize>()
+            );
+            if complete && want_batches.load(std::sync::atomic::Ordering::Relaxed) {
+                self.pending_bulk.push(BulkLoad { seq, def: def.as_ref().clone(), batches, rowids });
+            }
         }
         Ok(Executed { rows_affected: line, ..Executed::default() })
     }
@@ -474,7 +532,9 @@ impl WriterState {
                 })?;
                 Ok(Executed { rows_affected: rows, schema, batches, notices: Vec::new() })
             }
-            WriteOp::CopyValues { table, insert, chunks } => self.copy_values(&table, &insert, &chunks),
+            WriteOp::CopyValues { table, insert, chunks, want_batches } => {
+                self.copy_values(&table, &insert, &chunks, &want_batches)
+            }
             WriteOp::Ddl(ddl) => {
                 let result = self.ddl(ddl);
                 self.reload_catalog();
@@ -1179,7 +1239,33 @@ impl WriterState {
         }
     }
 
-    fn publish_committed(&self) {
+    /// Runs COMMIT. The transaction's bulk loads are handed to sync just before it: COMMIT
+    /// makes the change log visible before it returns (its WAL checkpoint runs after that, and
+    /// after a large COPY takes a while), so a sync step in that window would otherwise find
+    /// the reload entry without its batches and read the table back from SQLite. Sync cannot
+    /// use them before the commit (it takes a load only once its step has read the entry), and
+    /// a failed commit withdraws them before anything else runs.
+    fn commit(&mut self, cached: bool) -> Result<()> {
+        let offered: Vec<(TableId, u64)> = self
+            .pending_bulk
+            .drain(..)
+            .map(|load| {
+                let key = (load.def.id, load.seq);
+                self.bulk.offer(load);
+                key
+            })
+            .collect();
+        let result = if cached { self.exec_cached("COMMIT") } else { self.exec_raw("COMMIT") };
+        if result.is_err() {
+            for (table, seq) in offered {
+                self.bulk.withdraw(table, seq);
+            }
+        }
+        result
+    }
+
+    /// Called after every successful COMMIT.
+    fn publish_committed(&mut self) {
         let seq = self.conn.prepare_cached(LAST_SEQ_SQL).and_then(|mut stmt| stmt.query_row([], |r| r.get::<_, i64>(0)));
         match seq {
             Ok(seq) => {

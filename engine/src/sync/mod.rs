@@ -8,7 +8,9 @@
 //! At start the OLAP copy is built from a snapshot of the tables at the current sequence; log
 //! entries up to it are already reflected and are pruned, never replayed on top.
 
-use std::collections::{HashMap, HashSet};
+pub mod bulk;
+
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,6 +26,7 @@ use crate::capture::LAST_SEQ_SQL;
 use crate::catalog::{TableDef, TableId, quote_ident, store};
 use crate::error::{EngineError, Result};
 use crate::olap::OlapBackend;
+use bulk::BulkLoads;
 use crate::oltp::convert::BatchBuilder;
 use crate::oltp::writer::OltpWriter;
 use crate::oltp::{classify, open_connection};
@@ -39,6 +42,8 @@ pub struct SyncProgress {
     pub events_applied: u64,
     pub last_error: Option<String>,
     pub last_step: Option<Duration>,
+    /// Tables loaded from a COPY's own Arrow batches instead of being read back from SQLite.
+    pub bulk_loads: u64,
 }
 
 /// Control of the sync thread.
@@ -71,9 +76,10 @@ impl SyncHandle {
         interval: Duration,
         nudge_gap: Duration,
         batch_events: usize,
+        bulk: BulkLoads,
     ) -> Result<Self> {
         let conn = open_connection(&path, true, "NORMAL")?;
-        let mut syncer = Syncer { conn, olap, writer, defs: HashMap::new(), applied: 0, batch_events };
+        let mut syncer = Syncer { conn, olap, writer, defs: HashMap::new(), applied: 0, batch_events, bulk, bulk_loads_used: 0 };
         syncer.full_load()?;
         let (applied_tx, applied) = watch::channel(syncer.applied);
         let progress = Arc::new(Mutex::new(SyncProgress { applied_seq: syncer.applied, ..Default::default() }));
@@ -114,6 +120,7 @@ impl SyncHandle {
                         Ok(events) => {
                             p.events_applied += events;
                             p.applied_seq = syncer.applied;
+                            p.bulk_loads = syncer.bulk_loads_used;
                             p.last_error = None;
                         }
                         Err(e) => {
@@ -184,6 +191,8 @@ struct Syncer {
     defs: HashMap<TableId, TableDef>,
     applied: u64,
     batch_events: usize,
+    bulk: BulkLoads,
+    bulk_loads_used: u64,
 }
 
 impl Syncer {
@@ -233,8 +242,9 @@ impl Syncer {
     }
 
     fn step_in_snapshot(&mut self) -> Result<(u64, u64)> {
-        let mut changed: HashMap<TableId, Vec<i64>> = HashMap::new();
-        let mut reload: HashSet<TableId> = HashSet::new();
+        // Per table: the changed rowids with their sequences, and the latest reload entry.
+        let mut changed: HashMap<TableId, Vec<(u64, i64)>> = HashMap::new();
+        let mut reload: HashMap<TableId, u64> = HashMap::new();
         let mut events = 0u64;
         let mut last = self.applied;
         {
@@ -244,15 +254,15 @@ impl Syncer {
                 .map_err(classify)?;
             let mut rows = stmt.query(rusqlite::params![self.applied as i64, self.batch_events as i64]).map_err(classify)?;
             while let Some(row) = rows.next().map_err(classify)? {
-                let seq: i64 = row.get(0).map_err(classify)?;
+                let seq = row.get::<_, i64>(0).map_err(classify)? as u64;
                 let table = TableId(row.get(1).map_err(classify)?);
                 match row.get::<_, Option<i64>>(2).map_err(classify)? {
-                    Some(rowid) => changed.entry(table).or_default().push(rowid),
+                    Some(rowid) => changed.entry(table).or_default().push((seq, rowid)),
                     None => {
-                        reload.insert(table);
+                        reload.insert(table, seq);
                     }
                 }
-                last = seq as u64;
+                last = seq;
                 events += 1;
             }
         }
@@ -265,22 +275,44 @@ impl Syncer {
                 .conn
                 .prepare_cached("SELECT DISTINCT tbl FROM _rhei_changelog WHERE rid IS NULL AND seq > ?1")
                 .map_err(classify)?;
-            let later = stmt.query_map([last as i64], |r| r.get::<_, i64>(0)).map_err(classify)?;
-            for t in later {
-                reload.insert(TableId(t.map_err(classify)?));
+            let rows = stmt.query_map([last as i64], |r| r.get::<_, i64>(0)).map_err(classify)?;
+            for t in rows {
+                reload.insert(TableId(t.map_err(classify)?), u64::MAX);
             }
         }
-        for id in &reload {
-            match store::load_table(&self.conn, *id)? {
-                Some(def) => self.reload(def)?,
+        // A table loaded from a bulk load reflects its reload entry only; changes after that
+        // entry in this step are applied on top. A table read from SQLite reflects them all.
+        let mut loaded_at: HashMap<TableId, u64> = HashMap::new();
+        for (&id, &reload_seq) in &reload {
+            match store::load_table(&self.conn, id)? {
+                Some(def) => match self.bulk.take(id, reload_seq, last, &def) {
+                    Some(load) => {
+                        let started = Instant::now();
+                        let rows = load.rowids.len();
+                        self.olap.load_table(&def, load.batches, load.rowids)?;
+                        tracing::debug!("sync: {} loaded from its COPY's batches ({rows} rows) in {:?}", def.name, started.elapsed());
+                        self.defs.insert(id, def);
+                        loaded_at.insert(id, load.seq);
+                        self.bulk_loads_used += 1;
+                    }
+                    None => {
+                        self.reload(def)?;
+                        loaded_at.insert(id, u64::MAX);
+                    }
+                },
                 None => {
-                    self.defs.remove(id);
-                    self.olap.drop_table(*id)?;
+                    self.bulk.forget(id);
+                    self.defs.remove(&id);
+                    self.olap.drop_table(id)?;
+                    loaded_at.insert(id, u64::MAX);
                 }
             }
         }
-        for (id, mut rowids) in changed {
-            if reload.contains(&id) {
+        for (id, changes) in changed {
+            let after = loaded_at.get(&id).copied();
+            let mut rowids: Vec<i64> =
+                changes.into_iter().filter(|(seq, _)| after.is_none_or(|at| *seq > at)).map(|(_, rowid)| rowid).collect();
+            if rowids.is_empty() {
                 continue;
             }
             let Some(def) = self.defs.get(&id).cloned() else {
@@ -299,8 +331,11 @@ impl Syncer {
     }
 
     fn reload(&mut self, def: TableDef) -> Result<()> {
+        let started = Instant::now();
         let (batches, rowids) = read_table(&self.conn, &def)?;
+        let rows = rowids.len();
         self.olap.load_table(&def, batches, rowids)?;
+        tracing::debug!("sync: {} read back from SQLite ({rows} rows) in {:?}", def.name, started.elapsed());
         self.defs.insert(def.id, def);
         Ok(())
     }

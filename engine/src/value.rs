@@ -338,30 +338,32 @@ pub fn parse_decimal(s: &str, scale: i8) -> Option<i128> {
     if !int_part.bytes().chain(frac_part.bytes()).all(|b| b.is_ascii_digit()) {
         return None;
     }
-    // All digits as one integer, with the decimal point `point` digits from the right.
-    let all: String = format!("{int_part}{frac_part}");
+    // All digits as one integer (leading zeros aside), with the decimal point `point` digits
+    // from the right; read straight from the two parts, without joining them.
+    let significant = || int_part.bytes().chain(frac_part.bytes()).skip_while(|b| *b == b'0');
+    let len = significant().count();
     let point = frac_part.len() as i32 - exp;
     let shift = i32::from(scale) - point;
-    let all = all.trim_start_matches('0');
-    let mut value: i128 = 0;
-    let (kept, dropped) = if shift >= 0 {
-        (all, "")
+    let (kept, first_dropped) = if shift >= 0 {
+        (len, None)
     } else {
-        let cut = all.len().saturating_sub((-shift) as usize);
-        all.split_at(cut)
+        let cut = len.saturating_sub((-shift) as usize);
+        (cut, significant().nth(cut))
     };
-    for b in kept.bytes() {
+    let mut value: i128 = 0;
+    for b in significant().take(kept) {
         value = value.checked_mul(10)?.checked_add(i128::from(b - b'0'))?;
     }
+    let rounds_up = first_dropped.is_some_and(|b| b >= b'5');
     if shift > 0 {
         value = value.checked_mul(10i128.checked_pow(shift as u32)?)?;
-    } else if shift < 0 && (-shift) as usize > all.len() {
+    } else if shift < 0 && (-shift) as usize > len {
         // Every digit is below the kept scale: only rounding of the first can matter.
-        let below = (-shift) as usize - all.len();
-        if below == 0 && dropped.as_bytes().first().is_some_and(|b| *b >= b'5') {
+        let below = (-shift) as usize - len;
+        if below == 0 && rounds_up {
             value += 1;
         }
-    } else if dropped.as_bytes().first().is_some_and(|b| *b >= b'5') {
+    } else if rounds_up {
         value += 1;
     }
     Some(if negative { -value } else { value })
@@ -734,6 +736,13 @@ mod tests {
         assert_eq!(parse_decimal("0.005", 2), Some(1));
         assert_eq!(parse_decimal("12345678901234567890.12", 2), Some(1_234_567_890_123_456_789_012));
         assert_eq!(parse_decimal("abc", 2), None);
+        assert_eq!(parse_decimal("0.5", 0), Some(1));
+        assert_eq!(parse_decimal("0.05", 1), Some(1));
+        assert_eq!(parse_decimal("0.0005", 2), Some(0));
+        assert_eq!(parse_decimal("000", 2), Some(0));
+        assert_eq!(parse_decimal("-0.995", 2), Some(-100));
+        assert_eq!(parse_decimal("007.10", 3), Some(7100));
+        assert_eq!(parse_decimal(".", 2), None);
         assert_eq!(format_decimal(-5, 2), "-0.05");
         assert_eq!(format_decimal(1250, 2), "12.50");
     }

@@ -198,12 +198,12 @@ fn to_varchar(value: ValueRef<'_>, n: i64, bpchar: bool, truncate: bool) -> FnRe
     let Some(text) = text_of(value) else { return Ok(Value::Null) };
     let n = usize::try_from(n).unwrap_or(usize::MAX);
     let len = text.chars().count();
-    let name = if bpchar { format!("character({n})") } else { format!("character varying({n})") };
     let mut text = if len > n {
         let (keep, rest): (String, String) =
             (text.chars().take(n).collect(), text.chars().skip(n).collect());
         if !truncate && rest.chars().any(|c| c != ' ') {
-            return Err(fail(EngineError::StringTooLong { type_name: name }));
+            let type_name = if bpchar { format!("character({n})") } else { format!("character varying({n})") };
+            return Err(fail(EngineError::StringTooLong { type_name }));
         }
         keep
     } else {
@@ -686,6 +686,38 @@ pub fn storage_value(ty: crate::catalog::PgType, text: &str) -> Result<Value, En
 /// As [`storage_value`].
 pub fn storage_value_in(ty: crate::catalog::PgType, text: &str, tz_offset_secs: i32) -> Result<Value, EngineError> {
     use crate::catalog::PgType as T;
+    // Fast paths for the common shapes of COPY input, which arrives as text already known to
+    // be UTF-8; anything unusual (blanks, overflow, too long, errors) takes the general path.
+    match ty {
+        T::Int2 | T::Int4 | T::Int8 => {
+            if let Ok(v) = text.parse::<i64>() {
+                let fits = match ty {
+                    T::Int2 => i16::try_from(v).is_ok(),
+                    T::Int4 => i32::try_from(v).is_ok(),
+                    _ => true,
+                };
+                if fits {
+                    return Ok(Value::Integer(v));
+                }
+            }
+        }
+        T::Numeric { precision, scale: Some(scale) } => {
+            if let Some(scaled) = parse_decimal(text, scale)
+                && precision.is_none_or(|p| scaled.unsigned_abs() < 10u128.pow(u32::from(p).min(38)))
+            {
+                return Ok(Value::Text(format_decimal(scaled, scale)));
+            }
+        }
+        T::Varchar(Some(n)) | T::Bpchar(Some(n)) if text.len() <= n as usize && !text.ends_with(' ') => {
+            return Ok(Value::Text(text.to_string()));
+        }
+        T::Date => {
+            if let Some(days) = parse_date_days(text) {
+                return Ok(Value::Integer(days.into()));
+            }
+        }
+        _ => {}
+    }
     let value = ValueRef::Text(text.as_bytes());
     let converted = match ty {
         T::Int2 => to_int(value, 16),

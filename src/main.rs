@@ -17,6 +17,12 @@ use clap::{Parser, Subcommand};
 use rhei::{HtapEngine, RawConfig};
 use tokio_util::sync::CancellationToken;
 
+/// mimalloc rather than glibc's malloc: values are allocated on one thread and freed on another
+/// all the time (a COPY's converter and the SQLite writer, the sync thread and query workers),
+/// and glibc's arena locks showed up in profiles as futex wake-ups on those frees.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "rh", version, about = "rhei: an HTAP database that speaks PostgreSQL")]
 struct Cli {
@@ -59,7 +65,8 @@ enum Command {
     Bench {
         /// Suite to run: `engine` (write, sync and consistency-wait throughput), `sidecar`
         /// (snapshot, apply latency and lag against a PostgreSQL started for the run), `tpch`
-        /// (TPC-H through the wire against PostgreSQL 15 and in-process DataFusion) or
+        /// (TPC-H through the wire against PostgreSQL 15 and in-process DataFusion), `load` (only
+        /// tpch's COPY load, per table, and the OLAP catch-up after it) or
         /// `freshness` (how soon a commit is visible to analytics, strong vs eventual) or
         /// `reference` (the reference system's published workload, API and wire) or `mixed`
         /// (TPC-B and TPC-H at once against each alone) or `pgbench` (pgbench's select-only and
@@ -71,7 +78,7 @@ enum Command {
         /// Scale the work down (for a quick look, not for figures).
         #[arg(long)]
         quick: bool,
-        /// TPC-H scale factor for `tpch` and `mixed` [default: 1, or 0.1 with --quick]; pgbench
+        /// TPC-H scale factor for `tpch`, `load` and `mixed` [default: 1, or 0.1 with --quick]; pgbench
         /// scale for `pgbench` [default: 10, or 1 with --quick].
         #[arg(long)]
         scale: Option<f64>,
@@ -153,7 +160,8 @@ fn main() -> anyhow::Result<()> {
                     let scale = scale.unwrap_or(if quick { 0.1 } else { 1.0 });
                     runtime.block_on(tpch::run(tpch::TpchOptions { scale, runs }))?
                 }
-                other => anyhow::bail!("unknown benchmark suite \"{other}\" (available: engine, sidecar, tpch, freshness, reference, mixed, pgbench)"),
+                "load" => runtime.block_on(tpch::run_load(scale.unwrap_or(if quick { 0.1 } else { 1.0 })))?,
+                other => anyhow::bail!("unknown benchmark suite \"{other}\" (available: engine, sidecar, tpch, load, freshness, reference, mixed, pgbench)"),
             };
             if let Some(path) = json {
                 std::fs::write(&path, serde_json::to_string_pretty(&figures)?)

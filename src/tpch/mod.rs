@@ -169,6 +169,64 @@ pub async fn run(options: TpchOptions) -> anyhow::Result<serde_json::Value> {
     Ok(print_report(&options, total_rows, lineitem, &rhei_load, &pg_load, caught_up, pg_prepare, &results))
 }
 
+/// `rh bench load`: only the COPY load of `tpch` (rhei, then PostgreSQL 15, same files), with
+/// per-table rates and the time until rhei's OLAP copy has caught up, for working on the load
+/// targets without running the queries.
+pub async fn run_load(scale: f64) -> anyhow::Result<serde_json::Value> {
+    anyhow::ensure!(scale > 0.0, "--scale must be positive");
+    let scratch = tempfile::tempdir().context("create a scratch directory")?;
+    eprintln!("generating TPC-H data at scale factor {scale}");
+    let files = generate(scratch.path(), scale).await?;
+    let rhei = RheiServer::start(EngineConfig::with_data_dir(scratch.path().join("rhei"))).await?;
+    let rhei_client = connect(rhei.config()).await.context("connect to rhei")?;
+    eprintln!("loading rhei through the wire (COPY)");
+    let rhei_load = load(&rhei_client, &files).await.context("load rhei")?;
+    let load_end = Instant::now();
+    rhei.engine.sync_now().await?;
+    let caught_up = load_end.elapsed();
+    let bulk_loads = rhei.engine.sync_status().bulk_loads;
+    rhei.stop().await;
+    let cluster = tokio::task::spawn_blocking(|| {
+        PgCluster::start_with(ClusterOptions {
+            conf: ["shared_buffers = 2GB", "maintenance_work_mem = 1GB", "max_wal_size = 8GB"].map(String::from).to_vec(),
+            ..ClusterOptions::default()
+        })
+    })
+    .await??;
+    let pg = connect(cluster.config()).await.context("connect to PostgreSQL")?;
+    eprintln!("loading PostgreSQL 15 (COPY)");
+    let pg_load = load(&pg, &files).await.context("load PostgreSQL")?;
+    drop(cluster);
+
+    let per_sec = |rows: u64, took: Duration| rows as f64 / took.as_secs_f64().max(1e-9);
+    let total_rows: u64 = files.iter().map(|f| f.rows).sum();
+    println!("TPC-H scale factor {scale}: COPY through the wire, rows/s");
+    println!("{:<10} {:>10} {:>12} {:>12} {:>7}", "table", "rows", "rhei", "PostgreSQL", "ratio");
+    let mut tables = Vec::new();
+    for ((file, (_, ours)), (_, theirs)) in files.iter().zip(&rhei_load.tables).zip(&pg_load.tables) {
+        let (a, b) = (per_sec(file.rows, *ours), per_sec(file.rows, *theirs));
+        println!("{:<10} {:>10} {:>12.0} {:>12.0} {:>7.2}", file.name, file.rows, a, b, a / b);
+        tables.push(json!({"table": file.name, "rows": file.rows, "rhei_rows_per_sec": a, "postgres_rows_per_sec": b}));
+    }
+    let (a, b) = (per_sec(total_rows, rhei_load.total), per_sec(total_rows, pg_load.total));
+    println!("{:<10} {:>10} {:>12.0} {:>12.0} {:>7.2}", "all", total_rows, a, b, a / b);
+    println!(
+        "OLAP copy caught up {:.2} s after the last COPY ({bulk_loads} of {} tables taken from the COPY's own Arrow batches)",
+        caught_up.as_secs_f64(),
+        files.len()
+    );
+    Ok(json!({
+        "suite": "load",
+        "scale_factor": scale,
+        "rows": total_rows,
+        "rhei_rows_per_sec": a,
+        "postgres_rows_per_sec": b,
+        "olap_caught_up_seconds": caught_up.as_secs_f64(),
+        "bulk_loads": bulk_loads,
+        "tables": tables,
+    }))
+}
+
 /// Writes every table's rows with tpchgen, two tables at a time (one per core).
 pub(crate) async fn generate(dir: &Path, scale: f64) -> anyhow::Result<Vec<TableFile>> {
     use tpchgen::generators as g;

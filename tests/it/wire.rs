@@ -330,13 +330,21 @@ async fn cancel_request_stops_a_long_olap_query() {
     let client = server.client().await;
     create_big(&client).await;
     let token = client.cancel_token();
+    // A cancel that arrives before the query runs cancels nothing (as in PostgreSQL), and on a
+    // loaded CI machine 300 ms may not be enough for it to start: cancel until it has ended.
+    let (ended, mut ended_rx) = tokio::sync::oneshot::channel::<()>();
     let canceller = tokio::spawn(async move {
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        token.cancel_query(tokio_postgres::NoTls).await
+        loop {
+            tokio::select! {
+                _ = &mut ended_rx => return Ok::<_, tokio_postgres::Error>(()),
+                () = tokio::time::sleep(std::time::Duration::from_millis(300)) => token.cancel_query(tokio_postgres::NoTls).await?,
+            }
+        }
     });
     // Sixteen trillion joined rows: hours of work unless the cancel stops it.
     let query = client.simple_query("SELECT count(*) FROM big a, big b, big c, big d WHERE a.id + b.id > c.id + d.id");
     let result = tokio::time::timeout(std::time::Duration::from_secs(60), query).await.expect("the cancel did not stop the query");
+    let _ = ended.send(());
     canceller.await.unwrap().unwrap();
     let err = result.unwrap_err();
     assert_eq!(err.code().map(|c| c.code()), Some("57014"), "{err:?}");

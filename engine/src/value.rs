@@ -342,28 +342,23 @@ pub fn parse_decimal(s: &str, scale: i8) -> Option<i128> {
     // from the right; read straight from the two parts, without joining them.
     let significant = || int_part.bytes().chain(frac_part.bytes()).skip_while(|b| *b == b'0');
     let len = significant().count();
-    let point = frac_part.len() as i32 - exp;
-    let shift = i32::from(scale) - point;
-    let (kept, first_dropped) = if shift >= 0 {
-        (len, None)
-    } else {
-        let cut = len.saturating_sub((-shift) as usize);
-        (cut, significant().nth(cut))
+    // An exponent so large these overflow is beyond any numeric (PostgreSQL refuses it too).
+    let point = i32::try_from(frac_part.len()).ok()?.checked_sub(exp)?;
+    let shift = i32::from(scale).checked_sub(point)?;
+    // The digits kept, and the first one dropped (which rounds); a dropped digit left of every
+    // significant one is an implicit zero.
+    let (kept, first_dropped) = match usize::try_from(-shift) {
+        Err(_) => (len, None),
+        Ok(dropped) if dropped > len => (0, None),
+        Ok(dropped) => (len - dropped, significant().nth(len - dropped)),
     };
     let mut value: i128 = 0;
     for b in significant().take(kept) {
         value = value.checked_mul(10)?.checked_add(i128::from(b - b'0'))?;
     }
-    let rounds_up = first_dropped.is_some_and(|b| b >= b'5');
     if shift > 0 {
         value = value.checked_mul(10i128.checked_pow(shift as u32)?)?;
-    } else if shift < 0 && (-shift) as usize > len {
-        // Every digit is below the kept scale: only rounding of the first can matter.
-        let below = (-shift) as usize - len;
-        if below == 0 && rounds_up {
-            value += 1;
-        }
-    } else if rounds_up {
+    } else if first_dropped.is_some_and(|b| b >= b'5') {
         value += 1;
     }
     Some(if negative { -value } else { value })
@@ -743,6 +738,7 @@ mod tests {
         assert_eq!(parse_decimal("-0.995", 2), Some(-100));
         assert_eq!(parse_decimal("007.10", 3), Some(7100));
         assert_eq!(parse_decimal(".", 2), None);
+        assert_eq!(parse_decimal("1e-2147483648", 2), None);
         assert_eq!(format_decimal(-5, 2), "-0.05");
         assert_eq!(format_decimal(1250, 2), "12.50");
     }

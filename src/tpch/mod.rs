@@ -123,22 +123,9 @@ pub async fn run(options: TpchOptions) -> anyhow::Result<serde_json::Value> {
 
     let rhei = RheiServer::start(EngineConfig::with_data_dir(scratch.path().join("rhei"))).await?;
     let rhei_client = connect(rhei.config()).await.context("connect to rhei")?;
-    let cluster = tokio::task::spawn_blocking(|| {
-        PgCluster::start_with(ClusterOptions {
-            conf: ["shared_buffers = 2GB", "work_mem = 128MB", "maintenance_work_mem = 1GB", "max_wal_size = 8GB"]
-                .map(String::from)
-                .to_vec(),
-            ..ClusterOptions::default()
-        })
-    })
-    .await??;
-    let pg = connect(cluster.config()).await.context("connect to PostgreSQL")?;
+    let (cluster, pg) = start_postgres().await?;
 
-    eprintln!("loading rhei through the wire (COPY)");
-    let rhei_load = load(&rhei_client, &files).await.context("load rhei")?;
-    let load_end = Instant::now();
-    rhei.engine.sync_now().await?;
-    let caught_up = load_end.elapsed();
+    let (rhei_load, caught_up) = load_rhei(&rhei, &rhei_client, &files).await?;
     eprintln!("loading PostgreSQL 15 (COPY)");
     let pg_load = load(&pg, &files).await.context("load PostgreSQL")?;
     let started = Instant::now();
@@ -179,21 +166,10 @@ pub async fn run_load(scale: f64) -> anyhow::Result<serde_json::Value> {
     let files = generate(scratch.path(), scale).await?;
     let rhei = RheiServer::start(EngineConfig::with_data_dir(scratch.path().join("rhei"))).await?;
     let rhei_client = connect(rhei.config()).await.context("connect to rhei")?;
-    eprintln!("loading rhei through the wire (COPY)");
-    let rhei_load = load(&rhei_client, &files).await.context("load rhei")?;
-    let load_end = Instant::now();
-    rhei.engine.sync_now().await?;
-    let caught_up = load_end.elapsed();
+    let (rhei_load, caught_up) = load_rhei(&rhei, &rhei_client, &files).await?;
     let bulk_loads = rhei.engine.sync_status().bulk_loads;
     rhei.stop().await;
-    let cluster = tokio::task::spawn_blocking(|| {
-        PgCluster::start_with(ClusterOptions {
-            conf: ["shared_buffers = 2GB", "maintenance_work_mem = 1GB", "max_wal_size = 8GB"].map(String::from).to_vec(),
-            ..ClusterOptions::default()
-        })
-    })
-    .await??;
-    let pg = connect(cluster.config()).await.context("connect to PostgreSQL")?;
+    let (cluster, pg) = start_postgres().await?;
     eprintln!("loading PostgreSQL 15 (COPY)");
     let pg_load = load(&pg, &files).await.context("load PostgreSQL")?;
     drop(cluster);
@@ -225,6 +201,31 @@ pub async fn run_load(scale: f64) -> anyhow::Result<serde_json::Value> {
         "bulk_loads": bulk_loads,
         "tables": tables,
     }))
+}
+
+/// A PostgreSQL 15 for the run, configured for loading and analytics, and a client of it.
+async fn start_postgres() -> anyhow::Result<(PgCluster, Client)> {
+    let cluster = tokio::task::spawn_blocking(|| {
+        PgCluster::start_with(ClusterOptions {
+            conf: ["shared_buffers = 2GB", "work_mem = 128MB", "maintenance_work_mem = 1GB", "max_wal_size = 8GB"]
+                .map(String::from)
+                .to_vec(),
+            ..ClusterOptions::default()
+        })
+    })
+    .await??;
+    let client = connect(cluster.config()).await.context("connect to PostgreSQL")?;
+    Ok((cluster, client))
+}
+
+/// Loads rhei through the wire; also returns how long after the last COPY returned its OLAP
+/// copy had caught up.
+async fn load_rhei(rhei: &RheiServer, client: &Client, files: &[TableFile]) -> anyhow::Result<(Load, Duration)> {
+    eprintln!("loading rhei through the wire (COPY)");
+    let loaded = load(client, files).await.context("load rhei")?;
+    let load_end = Instant::now();
+    rhei.engine.sync_now().await?;
+    Ok((loaded, load_end.elapsed()))
 }
 
 /// Writes every table's rows with tpchgen, two tables at a time (one per core).

@@ -157,12 +157,13 @@ fn canonical_numeric(s: &str) -> Option<String> {
 /// `rhei_numeric(v, precision, scale)`: exact decimal text, rounded to the declared scale and
 /// checked against the declared precision (22003 "numeric field overflow" otherwise).
 fn to_numeric(value: ValueRef<'_>, precision: Option<i64>, scale: Option<i64>) -> FnResult {
-    let text = match value {
+    // Text is read in place (COPY converts every numeric value through here).
+    let text: std::borrow::Cow<'_, str> = match value {
         ValueRef::Null => return Ok(Value::Null),
-        ValueRef::Integer(i) => i.to_string(),
-        ValueRef::Real(f) if f.is_finite() => format!("{f}"),
+        ValueRef::Integer(i) => i.to_string().into(),
+        ValueRef::Real(f) if f.is_finite() => format!("{f}").into(),
         ValueRef::Real(_) => return Err(invalid("numeric", value)),
-        ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+        ValueRef::Text(t) => String::from_utf8_lossy(t),
         ValueRef::Blob(_) => return Err(invalid("numeric", value)),
     };
     let Some(scale) = scale else {
@@ -686,39 +687,17 @@ pub fn storage_value(ty: crate::catalog::PgType, text: &str) -> Result<Value, En
 /// As [`storage_value`].
 pub fn storage_value_in(ty: crate::catalog::PgType, text: &str, tz_offset_secs: i32) -> Result<Value, EngineError> {
     use crate::catalog::PgType as T;
-    // Fast paths for the common shapes of COPY input, which arrives as text already known to
-    // be UTF-8; anything unusual (blanks, overflow, too long, errors) takes the general path.
-    match ty {
-        T::Int2 | T::Int4 | T::Int8 => {
-            if let Ok(v) = text.parse::<i64>() {
-                let fits = match ty {
-                    T::Int2 => i16::try_from(v).is_ok(),
-                    T::Int4 => i32::try_from(v).is_ok(),
-                    _ => true,
-                };
-                if fits {
-                    return Ok(Value::Integer(v));
-                }
-            }
-        }
-        T::Numeric { precision, scale: Some(scale) } => {
-            if let Some(scaled) = parse_decimal(text, scale)
-                && precision.is_none_or(|p| scaled.unsigned_abs() < 10u128.pow(u32::from(p).min(38)))
-            {
-                return Ok(Value::Text(format_decimal(scaled, scale)));
-            }
-        }
+    // COPY input arrives as text already known to be UTF-8: integers and dates that parse go on
+    // as numbers (the conversion below then only checks their range), and a varchar/char that
+    // fits is taken as it is; anything else takes the general text path.
+    let value = match ty {
+        T::Int2 | T::Int4 | T::Int8 => text.parse::<i64>().map_or(ValueRef::Text(text.as_bytes()), ValueRef::Integer),
+        T::Date => parse_date_days(text).map_or(ValueRef::Text(text.as_bytes()), |days| ValueRef::Integer(days.into())),
         T::Varchar(Some(n)) | T::Bpchar(Some(n)) if text.len() <= n as usize && !text.ends_with(' ') => {
             return Ok(Value::Text(text.to_string()));
         }
-        T::Date => {
-            if let Some(days) = parse_date_days(text) {
-                return Ok(Value::Integer(days.into()));
-            }
-        }
-        _ => {}
-    }
-    let value = ValueRef::Text(text.as_bytes());
+        _ => ValueRef::Text(text.as_bytes()),
+    };
     let converted = match ty {
         T::Int2 => to_int(value, 16),
         T::Int4 => to_int(value, 32),

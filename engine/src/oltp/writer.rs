@@ -288,7 +288,7 @@ impl WriterState {
         }
         let result = match req.op {
             WriteOp::Commit => {
-                let r = self.commit(false);
+                let r = self.commit();
                 match r {
                     Ok(()) => {
                         self.owner = None;
@@ -422,7 +422,7 @@ impl WriterState {
             }
             return;
         }
-        match self.commit(true) {
+        match self.commit() {
             Ok(()) => {
                 self.publish_committed();
                 if any_ddl {
@@ -461,11 +461,10 @@ impl WriterState {
                 .conn
                 .query_row(&format!("SELECT NOT EXISTS (SELECT 1 FROM {})", quote_ident(&def.name)), [], |r| r.get::<_, bool>(0))
                 .map_err(classify)?;
-        if !bulk {
-            want_batches.store(false, std::sync::atomic::Ordering::Relaxed);
-        }
         if bulk {
             self.exec_raw(&crate::capture::drop_insert_trigger_sql(&def))?;
+        } else {
+            want_batches.store(false, std::sync::atomic::Ordering::Relaxed);
         }
         let mut stmt = self.conn.prepare(insert).map_err(classify)?;
         let mut line = 0u64;
@@ -508,13 +507,7 @@ impl WriterState {
             let schema = def.arrow_schema();
             let complete = batches.iter().map(RecordBatch::num_rows).sum::<usize>() == rowids.len()
                 && batches.iter().all(|b| b.schema() == schema);
-            tracing::debug!(
-                "COPY into empty {}: {} rowids, {} batched rows, complete {complete}, seq {seq}",
-                def.name,
-                rowids.len(),
-                batches.iter().map(RecordBatch::num_rows).sum::<usize>()
-            );
-            if complete && want_batches.load(std::sync::atomic::Ordering::Relaxed) {
+            if complete {
                 self.pending_bulk.push(BulkLoad { seq, def: def.as_ref().clone(), batches, rowids });
             }
         }
@@ -1245,7 +1238,7 @@ impl WriterState {
     /// the reload entry without its batches and read the table back from SQLite. Sync cannot
     /// use them before the commit (it takes a load only once its step has read the entry), and
     /// a failed commit withdraws them before anything else runs.
-    fn commit(&mut self, cached: bool) -> Result<()> {
+    fn commit(&mut self) -> Result<()> {
         let offered: Vec<(TableId, u64)> = self
             .pending_bulk
             .drain(..)
@@ -1255,7 +1248,7 @@ impl WriterState {
                 key
             })
             .collect();
-        let result = if cached { self.exec_cached("COMMIT") } else { self.exec_raw("COMMIT") };
+        let result = self.exec_cached("COMMIT");
         if result.is_err() {
             for (table, seq) in offered {
                 self.bulk.withdraw(table, seq);

@@ -282,36 +282,30 @@ impl Syncer {
         }
         // A table loaded from a bulk load reflects its reload entry only; changes after that
         // entry in this step are applied on top. A table read from SQLite reflects them all.
-        let mut loaded_at: HashMap<TableId, u64> = HashMap::new();
+        let mut bulk_loaded_at: HashMap<TableId, u64> = HashMap::new();
         for (&id, &reload_seq) in &reload {
             match store::load_table(&self.conn, id)? {
                 Some(def) => match self.bulk.take(id, reload_seq, last, &def) {
                     Some(load) => {
-                        let started = Instant::now();
-                        let rows = load.rowids.len();
-                        self.olap.load_table(&def, load.batches, load.rowids)?;
-                        tracing::debug!("sync: {} loaded from its COPY's batches ({rows} rows) in {:?}", def.name, started.elapsed());
-                        self.defs.insert(id, def);
-                        loaded_at.insert(id, load.seq);
-                        self.bulk_loads_used += 1;
+                        bulk_loaded_at.insert(id, load.seq);
+                        self.install(def, load)?;
                     }
-                    None => {
-                        self.reload(def)?;
-                        loaded_at.insert(id, u64::MAX);
-                    }
+                    None => self.reload(def)?,
                 },
                 None => {
                     self.bulk.forget(id);
                     self.defs.remove(&id);
                     self.olap.drop_table(id)?;
-                    loaded_at.insert(id, u64::MAX);
                 }
             }
         }
         for (id, changes) in changed {
-            let after = loaded_at.get(&id).copied();
-            let mut rowids: Vec<i64> =
-                changes.into_iter().filter(|(seq, _)| after.is_none_or(|at| *seq > at)).map(|(_, rowid)| rowid).collect();
+            let after = match (reload.contains_key(&id), bulk_loaded_at.get(&id)) {
+                (false, _) => 0,
+                (true, Some(&at)) => at,
+                (true, None) => continue,
+            };
+            let mut rowids: Vec<i64> = changes.into_iter().filter(|(seq, _)| *seq > after).map(|(_, rowid)| rowid).collect();
             if rowids.is_empty() {
                 continue;
             }
@@ -328,6 +322,17 @@ impl Syncer {
             self.olap.apply_changes(id, &rowids, Some(batch), found)?;
         }
         Ok((events, last))
+    }
+
+    /// Installs a COPY's own batches as the table's content (see [`bulk`]).
+    fn install(&mut self, def: TableDef, load: bulk::BulkLoad) -> Result<()> {
+        let started = Instant::now();
+        let rows = load.rowids.len();
+        self.olap.load_table(&def, load.batches, load.rowids)?;
+        tracing::debug!("sync: {} loaded from its COPY's batches ({rows} rows) in {:?}", def.name, started.elapsed());
+        self.defs.insert(def.id, def);
+        self.bulk_loads_used += 1;
+        Ok(())
     }
 
     fn reload(&mut self, def: TableDef) -> Result<()> {

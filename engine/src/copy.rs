@@ -10,7 +10,8 @@ use datafusion::sql::sqlparser::ast::{CopyLegacyCsvOption, CopyLegacyOption, Cop
 
 use crate::catalog::PgType;
 use crate::error::{EngineError, Result};
-use crate::value::{format_date, format_decimal, format_float8, format_timestamp, format_timestamptz};
+use crate::value::{format_date, format_decimal, format_float8, format_timestamp, format_timestamptz_in};
+use crate::zone::TimeZone;
 
 /// A `COPY ... FROM STDIN` waiting for its data: the table, the columns the data fills, the
 /// format. Hand the data to [`crate::Session::copy_in`].
@@ -82,6 +83,11 @@ impl CopyFormat {
                 other => return Err(EngineError::unsupported(format!("COPY option {other}"))),
             }
         }
+        for (what, c) in [("delimiter", delimiter), ("quote", Some(format.quote)), ("escape", Some(format.escape))] {
+            if c.is_some_and(|c| !c.is_ascii()) {
+                return Err(EngineError::unsupported(format!("COPY {what} that is not a single one-byte character")));
+            }
+        }
         if format.csv {
             format.delimiter = delimiter.unwrap_or(',');
             format.null = null.unwrap_or_default();
@@ -97,8 +103,8 @@ impl CopyFormat {
     /// # Errors
     /// Invalid UTF-8, an unterminated CSV quote, a row with the wrong number of fields (22P04).
     pub fn parse(&self, data: &[u8], columns: usize) -> Result<Vec<Vec<Option<String>>>> {
-        let text = utf8(data)?;
-        let mut rows = if self.csv { self.parse_csv(text)? } else { self.parse_text(text)? };
+        let text = utf8(data, 1)?;
+        let mut rows = if self.csv { self.parse_csv(text)?.0 } else { self.parse_text(text)? };
         if self.header && !rows.is_empty() {
             rows.remove(0);
         }
@@ -112,7 +118,7 @@ impl CopyFormat {
 
     fn parse_text(&self, text: &str) -> Result<Vec<Vec<Option<String>>>> {
         let mut rows = Vec::new();
-        for (n, line) in text_lines(text) {
+        for (n, line) in text_lines(text).take_while(|(_, line)| !is_end_marker(line)) {
             let mut fields = Vec::new();
             for raw in line.split(self.delimiter) {
                 fields.push(self.text_field(raw, n)?.map(Cow::into_owned));
@@ -134,71 +140,25 @@ impl CopyFormat {
         }
     }
 
-    /// Parses COPY input and converts every field to the storage form of its column's type
-    /// (`types`, in input order), handing rows to `emit` in chunks as they are ready, in input
-    /// order; stops early when `emit` returns false. Returns the rows converted.
-    ///
-    /// Text input is converted line by line without an intermediate copy of its fields, so a
-    /// large load costs one pass; CSV is split into fields first (a quoted field may span lines).
-    ///
-    /// # Errors
-    /// As [`CopyFormat::parse`], and the type's input error for a value it does not accept
-    /// (22P02, 22003, 22001, ...).
-    pub fn convert(
-        &self,
-        data: &[u8],
-        types: &[PgType],
-        tz_offset_secs: i32,
-        mut emit: impl FnMut(Vec<Vec<SqlValue>>) -> bool,
-    ) -> Result<u64> {
-        let value = |ty: PgType, text: Option<&str>| match text {
-            None => Ok(SqlValue::Null),
-            Some(text) => crate::oltp::functions::storage_value_in(ty, text, tz_offset_secs),
-        };
-        let mut chunk = Vec::with_capacity(COPY_CHUNK_ROWS);
-        let mut converted = 0;
-        let mut push = |row: Vec<SqlValue>, chunk: &mut Vec<Vec<SqlValue>>| {
-            chunk.push(row);
-            converted += 1;
-            if chunk.len() < COPY_CHUNK_ROWS {
-                return true;
-            }
-            emit(std::mem::replace(chunk, Vec::with_capacity(COPY_CHUNK_ROWS)))
-        };
-        if self.csv {
-            for (i, row) in self.parse(data, types.len())?.into_iter().enumerate() {
-                let values = row.iter().zip(types).map(|(text, &ty)| value(ty, text.as_deref())).collect::<Result<_>>();
-                let values = values.map_err(|e| at_line(e, i as u64 + 1))?;
-                if !push(values, &mut chunk) {
-                    return Ok(converted);
-                }
-            }
-        } else {
-            let text = utf8(data)?;
-            for (n, line) in text_lines(text).skip(usize::from(self.header)) {
-                let mut values = Vec::with_capacity(types.len());
-                for raw in line.split(self.delimiter) {
-                    let Some(&ty) = types.get(values.len()) else {
-                        return Err(wrong_width(n, true));
-                    };
-                    let field = self.text_field(raw, n)?;
-                    values.push(value(ty, field.as_deref()).map_err(|e| at_line(e, n))?);
-                }
-                if values.len() < types.len() {
-                    return Err(wrong_width(n, false));
-                }
-                if !push(values, &mut chunk) {
-                    return Ok(converted);
-                }
-            }
+    /// A reader that converts COPY input handed to it piece by piece, in any split (see
+    /// [`CopyReader`]).
+    pub fn reader<'a>(&'a self, types: &'a [PgType], zone: TimeZone) -> CopyReader<'a> {
+        CopyReader {
+            format: self,
+            types,
+            zone,
+            partial: Vec::new(),
+            rows_before: 0,
+            header_pending: self.header,
+            ended: false,
+            csv_scan: CsvScan::default(),
+            chunk: Vec::with_capacity(COPY_CHUNK_ROWS),
+            converted: 0,
         }
-        if !chunk.is_empty() {
-            emit(chunk);
-        }
-        Ok(converted)
     }
 
-    fn parse_csv(&self, text: &str) -> Result<Vec<Vec<Option<String>>>> {
+    /// Splits CSV text into rows of fields; also says whether it stopped at the `\.` end marker.
+    fn parse_csv(&self, text: &str) -> Result<(Vec<Vec<Option<String>>>, bool)> {
         let mut rows = Vec::new();
         let mut row: Vec<Option<String>> = Vec::new();
         let mut field = String::new();
@@ -209,8 +169,13 @@ impl CopyFormat {
         let mut at_line_start = true;
         while let Some(c) = chars.next() {
             if quoted {
-                if c == self.escape && self.escape != self.quote && chars.peek() == Some(&self.quote) {
-                    field.push(self.quote);
+                // As in PostgreSQL, an escape (when it differs from the quote) makes a following
+                // quote or escape literal; before anything else it is itself literal.
+                if c == self.escape
+                    && self.escape != self.quote
+                    && let Some(&next) = chars.peek().filter(|&&n| n == self.quote || n == self.escape)
+                {
+                    field.push(next);
                     chars.next();
                 } else if c == self.quote {
                     if self.escape == self.quote && chars.peek() == Some(&self.quote) {
@@ -228,7 +193,7 @@ impl CopyFormat {
                 continue;
             }
             if at_line_start && c == '\\' && chars.peek() == Some(&'.') {
-                break;
+                return Ok((rows, true));
             }
             at_line_start = false;
             if c == self.quote {
@@ -257,15 +222,15 @@ impl CopyFormat {
             row.push(self.csv_field(field, was_quoted));
             rows.push(row);
         }
-        Ok(rows)
+        Ok((rows, false))
     }
 
     fn csv_field(&self, field: String, was_quoted: bool) -> Option<String> {
         (was_quoted || field != self.null).then_some(field)
     }
 
-    /// One batch as COPY output lines.
-    pub fn encode(&self, batch: &RecordBatch, out: &mut Vec<u8>) {
+    /// One batch as COPY output lines, timestamptz values in the session's `zone`.
+    pub fn encode(&self, batch: &RecordBatch, zone: TimeZone, out: &mut Vec<u8>) {
         // char(n) values are kept without their trailing blanks and shown padded.
         let widths: Vec<Option<usize>> = batch.schema().fields().iter().map(|f| crate::catalog::types::bpchar_width(f)).collect();
         for row in 0..batch.num_rows() {
@@ -273,7 +238,7 @@ impl CopyFormat {
                 if i > 0 {
                     out.extend_from_slice(self.delimiter.encode_utf8(&mut [0; 4]).as_bytes());
                 }
-                let text = pg_text(column, row).map(|v| match widths[i] {
+                let text = pg_text_in(column, row, Some(zone)).map(|v| match widths[i] {
                     Some(n) => crate::catalog::types::pad_bpchar(v, n),
                     None => v,
                 });
@@ -309,53 +274,251 @@ impl CopyFormat {
     }
 }
 
-/// Converts `data` for the writer and sends it down `tx`, ending with `End` or `Failed`. With
-/// `schema` (the rows fill every column of a table with that Arrow schema, in order), the rows
-/// are also built into Arrow batches of about a segment each, for as long as `want_batches`
-/// holds: a COPY into an empty table hands them to sync, which then need not read the table
-/// back out of SQLite.
+/// Converts the COPY input arriving on `input` for the writer and hands it to `out` (false: the
+/// writer stopped, stop too), ending with `End` or `Failed` (also when the input stops without its `End`: the client gave up or
+/// went away, and nothing of the load may stay). With `schema` (the rows fill every column of a
+/// table with that Arrow schema, in order), the rows are also built into Arrow batches of about
+/// a segment each, for as long as `want_batches` holds: a COPY into an empty table hands them to
+/// sync, which then need not read the table back out of SQLite.
 pub fn feed_writer(
     format: &CopyFormat,
-    data: &[u8],
+    input: &mut tokio::sync::mpsc::Receiver<CopyInput>,
     types: &[PgType],
-    tz_offset_secs: i32,
+    zone: TimeZone,
     schema: Option<arrow::datatypes::SchemaRef>,
     want_batches: &std::sync::atomic::AtomicBool,
-    tx: &std::sync::mpsc::SyncSender<CopyChunk>,
+    out: &mut dyn FnMut(CopyChunk) -> bool,
 ) {
     let mut builder = schema.map(crate::oltp::convert::BatchBuilder::new);
     // A value Arrow cannot take only ends the batches (sync then reads SQLite, as without them).
-    let send_batch = |builder: &mut Option<crate::oltp::convert::BatchBuilder>| match builder.as_mut().map(|b| b.finish()) {
-        Some(Ok(batch)) => tx.send(CopyChunk::Batch(batch)).is_ok(),
+    let send_batch = |builder: &mut Option<crate::oltp::convert::BatchBuilder>, out: &mut dyn FnMut(CopyChunk) -> bool| match builder.as_mut().map(|b| b.finish()) {
+        Some(Ok(batch)) => out(CopyChunk::Batch(batch)),
         Some(Err(_)) => {
             *builder = None;
             true
         }
         None => true,
     };
-    let converted = format.convert(data, types, tz_offset_secs, |rows| {
-        if builder.is_some() && !want_batches.load(std::sync::atomic::Ordering::Relaxed) {
-            builder = None;
+    let converted = {
+        let mut emit = |rows: Vec<Vec<SqlValue>>| {
+            if builder.is_some() && !want_batches.load(std::sync::atomic::Ordering::Relaxed) {
+                builder = None;
+            }
+            if let Some(b) = builder.as_mut()
+                && rows.iter().any(|row| b.push_values(row).is_err())
+            {
+                builder = None;
+            }
+            if !out(CopyChunk::Rows(rows)) {
+                return false;
+            }
+            builder.as_ref().is_none_or(|b| b.len() < crate::olap::store::SEGMENT_ROWS) || send_batch(&mut builder, out)
+        };
+        let mut reader = format.reader(types, zone);
+        loop {
+            match input.blocking_recv() {
+                Some(CopyInput::Data(data)) => match reader.feed(&data, &mut emit) {
+                    Ok(true) => {}
+                    // The writer stopped (it failed on a row, or went away): it has its answer.
+                    Ok(false) => return,
+                    Err(e) => break Err(e),
+                },
+                Some(CopyInput::End) => break reader.finish(&mut emit),
+                None => break Err(EngineError::CopyFailed { message: "the client stopped sending COPY data".into() }),
+            }
         }
-        if let Some(b) = builder.as_mut()
-            && rows.iter().any(|row| b.push_values(row).is_err())
-        {
-            builder = None;
-        }
-        if tx.send(CopyChunk::Rows(rows)).is_err() {
-            return false;
-        }
-        builder.as_ref().is_none_or(|b| b.len() < crate::olap::store::SEGMENT_ROWS) || send_batch(&mut builder)
-    });
+    };
     let last = match converted {
         Err(e) => CopyChunk::Failed(e),
-        Ok(_) if builder.as_ref().is_some_and(|b| !b.is_empty()) && !send_batch(&mut builder) => return,
+        Ok(_) if builder.as_ref().is_some_and(|b| !b.is_empty()) && !send_batch(&mut builder, out) => return,
         Ok(_) => CopyChunk::End,
     };
-    let _ = tx.send(last);
+    out(last);
 }
 
-/// Rows per chunk [`CopyFormat::convert`] hands on: large enough that the hand-off costs
+/// COPY input as the client sends it: pieces of data in any split, then the end.
+#[derive(Debug)]
+pub enum CopyInput {
+    Data(bytes::Bytes),
+    End,
+}
+
+/// COPY input converted as it arrives. [`CopyReader::feed`] converts the rows completed by the
+/// input so far and keeps the rest (a row split across CopyData messages) for the next piece;
+/// [`CopyReader::finish`] converts a last row without a line end. Rows go to `emit` in chunks,
+/// in input order, each field in the storage form of its column's type.
+///
+/// Text input is converted line by line without an intermediate copy of its fields; CSV is
+/// split into fields first (a quoted field may span lines).
+pub struct CopyReader<'a> {
+    format: &'a CopyFormat,
+    types: &'a [PgType],
+    zone: TimeZone,
+    /// Input after the last complete row.
+    partial: Vec<u8>,
+    /// Lines (text) or rows (CSV) converted so far, so errors name the line of the whole input.
+    rows_before: u64,
+    header_pending: bool,
+    /// The `\.` end marker was seen: what follows it is ignored, as PostgreSQL does.
+    ended: bool,
+    csv_scan: CsvScan,
+    chunk: Vec<Vec<SqlValue>>,
+    converted: u64,
+}
+
+/// Where a scan of CSV input stands after the bytes seen so far: inside a quoted field (where a
+/// line end is data, not the end of a row), and just after an escape character inside one.
+#[derive(Debug, Default, Clone, Copy)]
+struct CsvScan {
+    quoted: bool,
+    escaped: bool,
+}
+
+impl CopyReader<'_> {
+    /// Converts the rows `data` completes. Returns false once `emit` asked to stop.
+    ///
+    /// # Errors
+    /// As [`CopyFormat::parse`], and the type's input error for a value it does not accept
+    /// (22P02, 22003, 22001, ...).
+    pub fn feed(&mut self, data: &[u8], emit: &mut impl FnMut(Vec<Vec<SqlValue>>) -> bool) -> Result<bool> {
+        if self.ended {
+            return Ok(true);
+        }
+        let Some(cut) = self.row_boundary(data) else {
+            self.partial.extend_from_slice(data);
+            return Ok(true);
+        };
+        let go = if self.partial.is_empty() {
+            self.convert(&data[..cut], emit)?
+        } else {
+            let mut whole = std::mem::take(&mut self.partial);
+            whole.extend_from_slice(&data[..cut]);
+            let go = self.convert(&whole, emit)?;
+            whole.clear();
+            self.partial = whole;
+            go
+        };
+        if !self.ended {
+            self.partial.extend_from_slice(&data[cut..]);
+        }
+        Ok(go)
+    }
+
+    /// Converts what is left (a last row without a line end) and hands on the last chunk.
+    /// Returns the rows converted.
+    ///
+    /// # Errors
+    /// As [`CopyReader::feed`]; an unterminated CSV quoted field.
+    pub fn finish(mut self, emit: &mut impl FnMut(Vec<Vec<SqlValue>>) -> bool) -> Result<u64> {
+        if !self.ended && !self.partial.is_empty() {
+            let rest = std::mem::take(&mut self.partial);
+            if !self.convert(&rest, emit)? {
+                return Ok(self.converted);
+            }
+        }
+        if !self.chunk.is_empty() {
+            emit(std::mem::take(&mut self.chunk));
+        }
+        Ok(self.converted)
+    }
+
+    /// Where the last complete row of `data` ends (just past its line end), given the input
+    /// before it; `None` when `data` completes no row.
+    fn row_boundary(&mut self, data: &[u8]) -> Option<usize> {
+        if !self.format.csv {
+            return data.iter().rposition(|&b| b == b'\n').map(|i| i + 1);
+        }
+        // Quote and escape are single bytes (`from_options` refuses others), and no byte of a
+        // multi-byte UTF-8 character can equal one.
+        let (quote, escape) = (self.format.quote as u8, self.format.escape as u8);
+        let mut scan = self.csv_scan;
+        let mut cut = None;
+        for (i, &b) in data.iter().enumerate() {
+            if scan.quoted {
+                if std::mem::take(&mut scan.escaped) && (b == quote || b == escape) {
+                    continue;
+                }
+                if b == escape && escape != quote {
+                    scan.escaped = true;
+                } else if b == quote {
+                    scan.quoted = false;
+                }
+            } else if b == quote {
+                scan.quoted = true;
+            } else if b == b'\n' {
+                cut = Some(i + 1);
+            }
+        }
+        self.csv_scan = scan;
+        cut
+    }
+
+    /// Converts whole rows. Returns false once `emit` asked to stop.
+    fn convert(&mut self, piece: &[u8], emit: &mut impl FnMut(Vec<Vec<SqlValue>>) -> bool) -> Result<bool> {
+        let (types, zone) = (self.types, self.zone);
+        let value = |ty: PgType, text: Option<&str>| match text {
+            None => Ok(SqlValue::Null),
+            Some(text) => crate::oltp::functions::storage_value_in(ty, text, zone),
+        };
+        let text = utf8(piece, self.rows_before + 1)?;
+        let skip = usize::from(std::mem::take(&mut self.header_pending));
+        if self.format.csv {
+            let (rows, ended) = self.format.parse_csv(text)?;
+            self.ended = ended;
+            let first = self.rows_before;
+            self.rows_before += rows.len() as u64;
+            for (i, row) in rows.into_iter().enumerate().skip(skip) {
+                let n = first + i as u64 + 1;
+                if row.len() != types.len() {
+                    return Err(wrong_width(n, row.len() > types.len()));
+                }
+                let values = row.iter().zip(types).map(|(text, &ty)| value(ty, text.as_deref())).collect::<Result<_>>();
+                if !self.push(values.map_err(|e| at_line(e, n))?, emit) {
+                    return Ok(false);
+                }
+            }
+            return Ok(true);
+        }
+        let first = self.rows_before;
+        for (n, line) in text_lines(text) {
+            self.rows_before = first + n;
+            if n as usize <= skip {
+                continue;
+            }
+            let n = first + n;
+            if is_end_marker(line) {
+                self.ended = true;
+                return Ok(true);
+            }
+            let mut values = Vec::with_capacity(types.len());
+            for raw in line.split(self.format.delimiter) {
+                let Some(&ty) = types.get(values.len()) else {
+                    return Err(wrong_width(n, true));
+                };
+                let field = self.format.text_field(raw, n)?;
+                values.push(value(ty, field.as_deref()).map_err(|e| at_line(e, n))?);
+            }
+            if values.len() < types.len() {
+                return Err(wrong_width(n, false));
+            }
+            if !self.push(values, emit) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    fn push(&mut self, row: Vec<SqlValue>, emit: &mut impl FnMut(Vec<Vec<SqlValue>>) -> bool) -> bool {
+        self.chunk.push(row);
+        self.converted += 1;
+        if self.chunk.len() < COPY_CHUNK_ROWS {
+            return true;
+        }
+        emit(std::mem::replace(&mut self.chunk, Vec::with_capacity(COPY_CHUNK_ROWS)))
+    }
+}
+
+/// Rows per chunk a [`CopyReader`] hands on: large enough that the hand-off costs
 /// nothing, small enough that conversion and insertion overlap.
 const COPY_CHUNK_ROWS: usize = 4096;
 
@@ -372,20 +535,26 @@ pub enum CopyChunk {
     End,
 }
 
-fn utf8(data: &[u8]) -> Result<&str> {
-    std::str::from_utf8(data)
-        .map_err(|_| EngineError::BadCopyData { line: 0, message: "invalid byte sequence for encoding \"UTF8\"".into() })
+fn utf8(data: &[u8], line: u64) -> Result<&str> {
+    std::str::from_utf8(data).map_err(|e| {
+        let line = line + data[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() as u64;
+        EngineError::BadCopyData { line, message: "invalid byte sequence for encoding \"UTF8\"".into() }
+    })
 }
 
-/// The data lines of text-format input with their 1-based numbers, up to the `\.` end marker.
+/// The lines of text-format input with their 1-based numbers (a last line needs no line end).
 fn text_lines(text: &str) -> impl Iterator<Item = (u64, &str)> {
-    let body = text.strip_suffix('\n').unwrap_or(text);
-    body.split('\n')
-        .filter(move |_| !body.is_empty())
+    let body = text.strip_suffix('\n').or((!text.is_empty()).then_some(text));
+    body.into_iter()
+        .flat_map(|body| body.split('\n'))
         .map(|line| line.strip_suffix('\r').unwrap_or(line))
-        .take_while(|line| *line != "\\.")
         .enumerate()
         .map(|(i, line)| (i as u64 + 1, line))
+}
+
+/// `\.` alone on a line ends COPY input.
+fn is_end_marker(line: &str) -> bool {
+    line == "\\."
 }
 
 fn wrong_width(line: u64, extra: bool) -> EngineError {
@@ -456,8 +625,14 @@ fn escape_text(value: &str, delimiter: char, out: &mut Vec<u8>) {
     }
 }
 
-/// PostgreSQL's text output of one Arrow value (`None` for NULL).
+/// PostgreSQL's text output of one Arrow value (`None` for NULL); a timestamptz in the zone of
+/// its Arrow type.
 pub fn pg_text(column: &ArrayRef, row: usize) -> Option<String> {
+    pg_text_in(column, row, None)
+}
+
+/// [`pg_text`] with timestamptz values shown in `zone` (`None`: the zone of their Arrow type).
+pub fn pg_text_in(column: &ArrayRef, row: usize, zone: Option<TimeZone>) -> Option<String> {
     use arrow::array::AsArray;
     use arrow::datatypes::*;
     use arrow::datatypes::{DataType, TimeUnit};
@@ -477,9 +652,8 @@ pub fn pg_text(column: &ArrayRef, row: usize) -> Option<String> {
             format_timestamp(column.as_primitive::<TimestampMicrosecondType>().value(row))
         }
         DataType::Timestamp(TimeUnit::Microsecond, Some(tz)) => {
-            // The column's zone is the session's (`SET TimeZone`); rhei's own columns are UTC.
-            let offset = crate::value::zone_offset_seconds(tz.trim_start_matches("UTC")).unwrap_or(0);
-            format_timestamptz(column.as_primitive::<TimestampMicrosecondType>().value(row), offset)
+            let zone = zone.unwrap_or_else(|| TimeZone::of_arrow(tz));
+            format_timestamptz_in(column.as_primitive::<TimestampMicrosecondType>().value(row), zone)
         }
         DataType::Utf8 => column.as_string::<i32>().value(row).to_string(),
         DataType::Binary => {
@@ -518,5 +692,91 @@ mod tests {
             vec![Some("1".into()), Some("a,b".into()), None],
             vec![Some("2".into()), Some("say \"hi\"\nbye".into()), Some(String::new())]
         ]);
+    }
+
+    /// Every row `reader` converts from `data` handed over in pieces of `step` bytes.
+    fn read_in_pieces(format: &CopyFormat, types: &[PgType], data: &[u8], step: usize) -> Result<Vec<Vec<SqlValue>>> {
+        let mut rows = Vec::new();
+        let mut emit = |chunk: Vec<Vec<SqlValue>>| {
+            rows.extend(chunk);
+            true
+        };
+        let mut reader = format.reader(types, TimeZone::UTC);
+        for piece in data.chunks(step.max(1)) {
+            reader.feed(piece, &mut emit)?;
+        }
+        let converted = reader.finish(&mut emit)?;
+        assert_eq!(converted as usize, rows.len());
+        Ok(rows)
+    }
+
+    fn text_row(id: i64, name: &str) -> Vec<SqlValue> {
+        vec![SqlValue::Integer(id), SqlValue::Text(name.into())]
+    }
+
+    /// Rows split across CopyData messages anywhere (inside a field, a multi-byte character, a
+    /// CSV quoted field with line ends and escapes) convert exactly as the whole input does.
+    #[test]
+    fn input_split_anywhere_converts_as_the_whole_does() {
+        let types = [PgType::Int4, PgType::Text];
+        let text = CopyFormat::default();
+        let input = "id\tname\n1\tzürich\n2\ta\\tb\n3\t\\N\n4\t\n".as_bytes();
+        let header = CopyFormat { header: true, ..CopyFormat::default() };
+        let expected = vec![text_row(1, "zürich"), text_row(2, "a\tb"), vec![SqlValue::Integer(3), SqlValue::Null], text_row(4, "")];
+        for step in 1..=input.len() {
+            assert_eq!(read_in_pieces(&header, &types, input, step).unwrap(), expected, "text, pieces of {step}");
+        }
+        // The last line needs no line end, and `\.` ends the input: what follows is ignored.
+        assert_eq!(read_in_pieces(&text, &types, b"1\ta\n2\tb", 3).unwrap(), vec![text_row(1, "a"), text_row(2, "b")]);
+        assert_eq!(read_in_pieces(&text, &types, b"1\ta\n\\.\ngarbage", 2).unwrap(), vec![text_row(1, "a")]);
+
+        let csv = CopyFormat { csv: true, delimiter: ',', null: String::new(), header: true, ..CopyFormat::default() };
+        let input = "id,name\n1,\"x,\ny\"\n2,\"say \"\"hi\"\"\"\n3,\n4,\"\"\n".as_bytes();
+        let expected = vec![text_row(1, "x,\ny"), text_row(2, "say \"hi\""), vec![SqlValue::Integer(3), SqlValue::Null], text_row(4, "")];
+        for step in 1..=input.len() {
+            assert_eq!(read_in_pieces(&csv, &types, input, step).unwrap(), expected, "csv, pieces of {step}");
+        }
+        let escaped = CopyFormat { csv: true, delimiter: ',', null: String::new(), escape: '\\', ..CopyFormat::default() };
+        let input = b"1,\"a\\\"\nb\"\n2,\"c\\\\\"\n";
+        for step in 1..=input.len() {
+            assert_eq!(
+                read_in_pieces(&escaped, &types, input, step).unwrap(),
+                vec![text_row(1, "a\"\nb"), text_row(2, "c\\")],
+                "csv with escape, pieces of {step}"
+            );
+        }
+    }
+
+    /// An error names the line of the whole input, not of the piece it arrived in.
+    #[test]
+    fn errors_name_the_line_of_the_whole_input() {
+        let types = [PgType::Int4, PgType::Text];
+        let input = b"1\ta\n2\tb\n3\tc\nx\td\n";
+        for step in [1, 4, 7, input.len()] {
+            match read_in_pieces(&CopyFormat::default(), &types, input, step) {
+                Err(e) => assert!(e.to_string().contains('x') && e.sqlstate() == "22P02", "{e}"),
+                Ok(rows) => panic!("converted {rows:?}"),
+            }
+            match read_in_pieces(&CopyFormat::default(), &types, b"1\ta\n2\n", step) {
+                Err(EngineError::BadCopyData { line, .. }) => assert_eq!(line, 2, "pieces of {step}"),
+                other => panic!("{other:?}"),
+            }
+        }
+        let invalid = b"1\ta\n2\t\xff\n";
+        match read_in_pieces(&CopyFormat::default(), &types, invalid, 3) {
+            Err(EngineError::BadCopyData { line, .. }) => assert_eq!(line, 2),
+            other => panic!("{other:?}"),
+        }
+        let csv = CopyFormat { csv: true, delimiter: ',', null: String::new(), ..CopyFormat::default() };
+        assert_eq!(read_in_pieces(&csv, &types, b"1,\"open\n", 2).unwrap_err().sqlstate(), "22P04");
+    }
+
+    #[test]
+    fn delimiters_quotes_and_escapes_must_be_one_byte() {
+        use datafusion::sql::sqlparser::ast::CopyOption;
+        assert!(CopyFormat::from_options(&[CopyOption::Delimiter('|')], &[]).is_ok());
+        let err = CopyFormat::from_options(&[CopyOption::Delimiter('§')], &[]).unwrap_err();
+        assert_eq!(err.sqlstate(), "0A000");
+        assert!(CopyFormat::from_options(&[CopyOption::Quote('«')], &[]).is_err());
     }
 }

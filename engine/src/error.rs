@@ -112,6 +112,9 @@ pub enum EngineError {
     ProgramLimitExceeded { message: String },
     #[error("canceling statement due to user request")]
     QueryCanceled,
+    /// The client ended COPY FROM STDIN with CopyFail, or stopped sending: nothing is loaded.
+    #[error("COPY from stdin failed: {message}")]
+    CopyFailed { message: String },
     #[error("canceling statement due to statement timeout")]
     StatementTimeout,
     #[error("could not open data directory \"{path}\": {reason}")]
@@ -176,7 +179,7 @@ impl EngineError {
             Self::UndefinedParameter { .. } => "42704",
             Self::InvalidParameterValue { .. } | Self::InvalidArgument { .. } => "22023",
             Self::ProgramLimitExceeded { .. } => "54000",
-            Self::QueryCanceled | Self::StatementTimeout => "57014",
+            Self::QueryCanceled | Self::StatementTimeout | Self::CopyFailed { .. } => "57014",
             Self::DataDirectory { .. } => "58030",
             Self::WriterGone => "XX000",
             Self::ShuttingDown => "57P01",

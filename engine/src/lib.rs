@@ -28,6 +28,7 @@ pub mod sync;
 mod temporal;
 pub mod translate;
 pub mod value;
+pub mod zone;
 
 pub use datafusion::common::ScalarValue;
 pub use engine::{HtapEngine, SyncStatus, TableSyncStatus};
@@ -37,7 +38,8 @@ pub use notice::{Notice, NoticeLevel};
 pub use output::{CommandTag, Output, RowStream};
 pub use rhei_config::{Consistency, EngineConfig, Synchronous};
 pub use router::{Route, RouteDecision};
-pub use session::{Forwarding, Prepared, Session, TransactionStatus};
+pub use zone::TimeZone;
+pub use session::{CopyLoad, Forwarding, Prepared, Session, TransactionStatus};
 
 /// The version PostgreSQL clients see: a PostgreSQL 15 version, then rhei's own.
 pub const SERVER_VERSION: &str = concat!("15.0 (rhei ", env!("CARGO_PKG_VERSION"), ")");

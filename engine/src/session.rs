@@ -23,7 +23,8 @@ use rusqlite::types::Value as SqlValue;
 
 use crate::catalog::{TableDef, normalize_ident, quote_ident, table_name};
 use crate::engine::EngineInner;
-use crate::copy::{CopyFormat, CopyIn};
+use crate::copy::{CopyChunk, CopyFormat, CopyIn, CopyInput};
+use crate::zone::TimeZone;
 use crate::describe::{self, Description};
 use crate::error::{EngineError, Result};
 use crate::naming;
@@ -145,7 +146,7 @@ pub struct Session {
     /// Settings changed from [`DEFAULT_SETTINGS`] (a session is opened per API call, so the
     /// defaults are not copied into each).
     changed: BTreeMap<String, String>,
-    tz_offset_secs: i32,
+    time_zone: TimeZone,
     read_only_user: bool,
     /// Notices of the statements run since the front end last took them.
     notices: Vec<Notice>,
@@ -252,13 +253,6 @@ fn set_value_text(values: &[Expr]) -> String {
 
 /// Fixed-offset time zones: `UTC`, `GMT`, `Z`, `+02`, `-05:30`, `UTC+3` (POSIX sign reversed
 /// as in PostgreSQL is not followed: rhei reads ISO 8601 offsets). Other names count as UTC.
-fn tz_offset(zone: &str) -> i32 {
-    let zone = zone.trim();
-    let upper = zone.to_ascii_uppercase();
-    let body = upper.strip_prefix("UTC").or_else(|| upper.strip_prefix("GMT")).unwrap_or(&upper);
-    crate::value::zone_offset_seconds(body).map_or(0, |s| s as i32)
-}
-
 impl Session {
     pub(crate) fn new(engine: Arc<EngineInner>, id: SessionId) -> Self {
         let consistency = engine.config.consistency;
@@ -273,7 +267,7 @@ impl Session {
             route_override: RouteOverride::Auto,
             consistency,
             changed,
-            tz_offset_secs: 0,
+            time_zone: TimeZone::UTC,
             read_only_user: false,
             notices: Vec::new(),
         }
@@ -351,7 +345,15 @@ impl Session {
         match key.as_str() {
             "rhei.route" => self.route_override = RouteOverride::parse(&key, value).map_err(invalid)?,
             "rhei.consistency" => self.consistency = Consistency::parse(&key, value).map_err(invalid)?,
-            "TimeZone" => self.tz_offset_secs = tz_offset(value),
+            "TimeZone" => {
+                self.time_zone = TimeZone::parse(value)
+                    .ok_or_else(|| EngineError::InvalidParameterValue { name: key.clone(), value: value.to_string() })?;
+                // SHOW gives a zone's name as the zone database spells it, as PostgreSQL does.
+                if let TimeZone::Named(tz) = self.time_zone {
+                    self.changed.insert(key, tz.name().to_string());
+                    return Ok(());
+                }
+            }
             "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout" if parse_duration_ms(value).is_none() => {
                 return Err(EngineError::InvalidParameterValue { name: key, value: value.to_string() });
             }
@@ -383,16 +385,18 @@ impl Session {
     /// # Errors
     /// The input error PostgreSQL gives for the text.
     pub fn parameter_from_text(&self, text: &str, target: &DataType) -> Result<ScalarValue> {
-        crate::value::parameter_from_text(text, target, self.tz_offset_secs)
+        crate::value::parameter_from_text(text, target, self.time_zone)
     }
 
     /// The session time zone's offset east of UTC (`SET TimeZone`), for showing timestamptz.
-    pub fn tz_offset_secs(&self) -> i32 {
-        self.tz_offset_secs
+    /// The session's `TimeZone`, in which timestamptz values are shown and zone-less input is
+    /// read.
+    pub fn time_zone(&self) -> TimeZone {
+        self.time_zone
     }
 
     fn opts(&self) -> TranslateOptions {
-        TranslateOptions { tz_offset_secs: self.tz_offset_secs }
+        TranslateOptions { time_zone: self.time_zone }
     }
 
     /// Parses a query string into its statements (none for an empty string).
@@ -600,7 +604,7 @@ impl Session {
                     Some((_, rewritten)) => Statement::Query(Box::new(rewritten)),
                     None => stmt.clone(),
                 };
-                to_olap(&mut olap_stmt, &catalog);
+                to_olap(&mut olap_stmt, &catalog, self.time_zone);
                 match self.engine.olap.plan_schema(olap_stmt).await {
                     Ok(planned) => {
                         for (i, ty) in planned.params.into_iter().enumerate() {
@@ -734,7 +738,23 @@ impl Session {
         match self.route_override {
             RouteOverride::Oltp => RouteDecision { route: Route::Oltp, reason: "SET rhei.route".into() },
             RouteOverride::Olap => RouteDecision { route: Route::Olap, reason: "SET rhei.route".into() },
-            RouteOverride::Auto => route_query(query, &self.engine.catalog()),
+            RouteOverride::Auto => self.zone_route(query, route_query(query, &self.engine.catalog())),
+        }
+    }
+
+    /// The automatic route, kept off DataFusion for a query that computes wall-clock time in a
+    /// session zone other than UTC (see [`crate::translate::reads_local_time`]).
+    fn zone_route(&self, query: &Query, decision: RouteDecision) -> RouteDecision {
+        if decision.route != Route::Olap || self.time_zone == TimeZone::UTC {
+            return decision;
+        }
+        let stmt = Statement::Query(Box::new(query.clone()));
+        if !crate::translate::reads_local_time(&stmt, &self.engine.catalog()) {
+            return decision;
+        }
+        RouteDecision {
+            route: Route::Oltp,
+            reason: "timestamptz as wall-clock time in a session time zone other than UTC (the OLAP engine computes it in UTC)".into(),
         }
     }
 
@@ -899,27 +919,21 @@ impl Session {
         }
     }
 
-    /// Loads the data of a `COPY ... FROM STDIN` (all of it, as the client sent it) into its
-    /// table: every row or none. Returns the rows loaded.
+    /// Starts loading a `COPY ... FROM STDIN` (the [`Output::CopyIn`] of its statement): hand
+    /// the data to the returned load as it arrives, then end it with
+    /// [`Session::copy_in_finish`] or [`Session::copy_in_fail`]. Every row is loaded or none;
+    /// a load dropped unfinished loads nothing. Once the first rows are converted the writer is
+    /// this load's until it ends (as in an explicit transaction): other sessions' writes wait
+    /// behind a client that stalls in the middle of a large COPY.
     ///
     /// # Errors
-    /// Malformed data (22P04) and the usual type and constraint errors; nothing is loaded then.
-    pub async fn copy_in(&mut self, spec: &CopyIn, data: Vec<u8>) -> Result<u64> {
+    /// 25P02 in a failed transaction; an unknown column; the writer gone.
+    pub fn copy_in_start(&mut self, spec: &CopyIn) -> Result<CopyLoad> {
         if let Some(txn) = self.txn
             && txn.failed
         {
             return Err(EngineError::InFailedTransaction);
         }
-        let result = self.copy_rows(spec, data).await;
-        if result.is_err()
-            && let Some(txn) = self.txn.as_mut()
-        {
-            txn.failed = true;
-        }
-        result
-    }
-
-    async fn copy_rows(&mut self, spec: &CopyIn, data: Vec<u8>) -> Result<u64> {
         let catalog = self.engine.catalog();
         let def = catalog.require(&spec.table)?;
         let mut types = Vec::with_capacity(spec.columns.len());
@@ -935,29 +949,88 @@ impl Session {
             spec.columns.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", "),
             (1..=types.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
         );
-        // Parsing and conversion run on a blocking thread, a few chunks ahead of the writer.
-        let (tx, chunks) = std::sync::mpsc::sync_channel(4);
+        // Parsing and conversion run on a blocking thread as the data arrives, a few chunks
+        // ahead of the writer; a few CopyData messages may wait for it, then the client does.
+        let (input, mut data) = tokio::sync::mpsc::channel(COPY_INPUT_MESSAGES);
         let format = spec.format.clone();
-        let tz = self.tz_offset_secs;
+        let tz = self.time_zone;
         let every_column = def.columns.len() == spec.columns.len()
             && def.columns.iter().zip(&spec.columns).all(|(c, name)| c.name == *name);
         let schema = every_column.then(|| def.arrow_schema());
         let want_batches = Arc::new(std::sync::atomic::AtomicBool::new(schema.is_some()));
-        let converter = {
-            let want_batches = want_batches.clone();
-            tokio::task::spawn_blocking(move || {
-                crate::copy::feed_writer(&format, &data, &types, tz, schema, &want_batches, &tx);
-            })
+        let (tx, chunks) = std::sync::mpsc::sync_channel(4);
+        let op = WriteOp::CopyValues { table: def.name.clone(), insert, chunks, want_batches: want_batches.clone() };
+        let (started_tx, started) = tokio::sync::oneshot::channel();
+        let mut writer_start = Some((self.engine.writer.clone(), self.id, self.txn.is_some(), op, started_tx));
+        let converter = tokio::task::spawn_blocking(move || {
+            // The writer is asked for only once there are rows for it (or the input ended), so
+            // a client typing its rows in by hand does not hold up every other session's writes.
+            let mut out = |chunk: CopyChunk| {
+                if let Some((writer, id, in_txn, op, started)) = writer_start.take() {
+                    if let CopyChunk::Failed(e) = chunk {
+                        let _ = started.send(Err(e));
+                        return false;
+                    }
+                    let submitted = writer.submit(id, in_txn, op);
+                    let ok = submitted.is_ok();
+                    let _ = started.send(submitted);
+                    if !ok {
+                        return false;
+                    }
+                }
+                tx.send(chunk).is_ok()
+            };
+            crate::copy::feed_writer(&format, &mut data, &types, tz, schema, &want_batches, &mut out);
+        });
+        Ok(CopyLoad { input, converter, started })
+    }
+
+    /// Ends a COPY FROM STDIN whose data has all arrived. Returns the rows loaded.
+    ///
+    /// # Errors
+    /// Malformed data (22P04) and the usual type and constraint errors; nothing is loaded then.
+    pub async fn copy_in_finish(&mut self, load: CopyLoad) -> Result<u64> {
+        // A converter that already stopped (bad data) has sent the writer its error.
+        let _ = load.input.send(CopyInput::End).await;
+        self.copy_in_end(load).await.map(|done| done.rows_affected)
+    }
+
+    /// Ends a COPY FROM STDIN the client gave up on (CopyFail with `message`): nothing is loaded.
+    pub async fn copy_in_fail(&mut self, load: CopyLoad, message: &str) -> EngineError {
+        let _ = self.copy_in_end(load).await;
+        self.fail_transaction();
+        EngineError::CopyFailed { message: message.to_string() }
+    }
+
+    async fn copy_in_end(&mut self, load: CopyLoad) -> Result<crate::oltp::Executed> {
+        let CopyLoad { input, converter, started } = load;
+        drop(input);
+        let done = match started.await {
+            Ok(Ok(written)) => written.answer().await,
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(EngineError::Internal("the COPY converter stopped".into())),
         };
-        let op = WriteOp::CopyValues { table: def.name.clone(), insert, chunks, want_batches };
-        let done = self.engine.writer.run(self.id, self.txn.is_some(), op).await;
-        // The writer drops the channel when it stops, so the converter ends too.
+        // The writer drops its end of the chunks when it stops, so the converter ends too.
         let _ = converter.await;
-        let done = done?;
-        if self.txn.is_none() {
-            self.engine.sync.request();
+        match done {
+            Ok(done) => {
+                if self.txn.is_none() {
+                    self.engine.sync.request();
+                }
+                Ok(done)
+            }
+            Err(e) => {
+                self.fail_transaction();
+                Err(e)
+            }
         }
-        Ok(done.rows_affected)
+    }
+
+    /// Marks an explicit transaction failed (25P02 until it ends).
+    fn fail_transaction(&mut self) {
+        if let Some(txn) = self.txn.as_mut() {
+            txn.failed = true;
+        }
     }
 
     fn check_writable(&self, statement: &str) -> Result<()> {
@@ -1009,7 +1082,7 @@ impl Session {
             None => (prepared, query),
         };
         let decision = match (self.txn, prepared.hint, self.route_override) {
-            (None, None, RouteOverride::Auto) => self.engine.auto_route(&prepared.sql, query),
+            (None, None, RouteOverride::Auto) => self.zone_route(query, self.engine.auto_route(&prepared.sql, query)),
             _ => self.decide_route(query, prepared.hint),
         };
         match decision.route {
@@ -1022,7 +1095,7 @@ impl Session {
                     }
                     let (written, params) = as_written(prepared, query, params);
                     let mut stmt = Statement::Query(Box::new(written.into_owned()));
-                    to_olap(&mut stmt, &self.engine.catalog());
+                    to_olap(&mut stmt, &self.engine.catalog(), self.time_zone);
                     self.engine.olap.query(stmt, params).await
                 };
                 let rows = within(deadline, start).await?;
@@ -1366,6 +1439,31 @@ fn index_def(index: &datafusion::sql::sqlparser::ast::CreateIndex, catalog: &cra
     Ok((table, crate::catalog::IndexDef { name, columns, descending, is_unique: index.unique }))
 }
 
+/// A `COPY ... FROM STDIN` under way (see [`Session::copy_in_start`]).
+pub struct CopyLoad {
+    input: tokio::sync::mpsc::Sender<CopyInput>,
+    converter: tokio::task::JoinHandle<()>,
+    /// The writer's part of the load, once the converter has rows for it (or an error).
+    started: tokio::sync::oneshot::Receiver<Result<crate::oltp::writer::Submitted>>,
+}
+
+impl CopyLoad {
+    /// Hands on the next piece of the client's data, waiting while the load is behind. Data
+    /// after the load has failed is dropped; [`Session::copy_in_finish`] reports the failure.
+    pub async fn send(&self, data: bytes::Bytes) {
+        let _ = self.input.send(CopyInput::Data(data)).await;
+    }
+}
+
+impl std::fmt::Debug for CopyLoad {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CopyLoad").finish_non_exhaustive()
+    }
+}
+
+/// CopyData messages that may wait for the converter before the client has to.
+const COPY_INPUT_MESSAGES: usize = 16;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1406,3 +1504,4 @@ pub fn parse_duration_ms(value: &str) -> Option<u64> {
     };
     Some((number * factor).round() as u64)
 }
+

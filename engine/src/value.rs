@@ -108,11 +108,11 @@ pub fn parse_timestamp_micros(s: &str) -> Option<i64> {
 
 /// PostgreSQL timestamp input rewritten in the one form Arrow's parser is sure to read
 /// (`2024-01-02 03:04:00`): PostgreSQL accepts `03:04` without seconds and zones like `+02`,
-/// Arrow does not. With `with_zone` (a timestamptz), a zone in the text is applied and the
-/// result given in UTC (`+00:00`); a text without one stays zone-less, for the reader's session
-/// zone to place. A plain timestamp ignores a zone, as PostgreSQL does. `None` for what is not
-/// a date and time (`now`, `infinity`): left to the engine.
-pub fn canonical_timestamp_text(text: &str, with_zone: bool) -> Option<String> {
+/// Arrow does not. With `with_zone` (a timestamptz read in that session zone), the zone in the
+/// text, or else the session's, is applied and the result given in UTC (`+00:00`). A plain
+/// timestamp ignores a zone, as PostgreSQL does. `None` for what is not a date and time
+/// (`now`, `infinity`): left to the engine.
+pub fn canonical_timestamp_text(text: &str, with_zone: Option<crate::zone::TimeZone>) -> Option<String> {
     let text = text.trim();
     let (date, rest) = match text.find([' ', 'T']) {
         Some(i) => (&text[..i], text[i + 1..].trim()),
@@ -122,11 +122,13 @@ pub fn canonical_timestamp_text(text: &str, with_zone: bool) -> Option<String> {
     let (time, zone) = rest.split_at(zone_at);
     let local = parse_timestamp_micros(&format!("{date} {}", if time.trim().is_empty() { "00:00" } else { time.trim() }))?;
     let zone = zone.trim();
-    if with_zone && !zone.is_empty() {
-        let utc = local.checked_sub(zone_offset_seconds(zone)?.checked_mul(1_000_000)?)?;
-        return Some(format!("{}+00:00", format_timestamp(utc)));
-    }
-    Some(format_timestamp(local))
+    let Some(session_zone) = with_zone else { return Some(format_timestamp(local)) };
+    let utc = if zone.is_empty() {
+        session_zone.utc(local)
+    } else {
+        local.checked_sub(zone_offset_seconds(zone)?.checked_mul(1_000_000)?)?
+    };
+    Some(format!("{}+00:00", format_timestamp(utc)))
 }
 
 /// PostgreSQL's `to_char` for a date or timestamp. `local` is the wall-clock time in
@@ -135,7 +137,7 @@ pub fn canonical_timestamp_text(text: &str, with_zone: bool) -> Option<String> {
 /// PostgreSQL: `YYYY`, `MM`, `DD`, `HH24`, `HH12`, `MI`, `SS`, `MS`, `US`, `AM`, `Month`/`MON`,
 /// `Day`/`DY`, `DDD`, `D`, `ID`, `W`, `WW`, `IW`, `IYYY`, `Q`, `CC`, `J`, `SSSS`, `TZ`, `OF`,
 /// the `FM` prefix, the `TH` suffix, and `"quoted text"`; anything else is copied.
-pub fn to_char_datetime(local: i64, offset_secs: Option<i64>, pattern: &str) -> String {
+pub fn to_char_datetime(local: i64, offset_secs: Option<i64>, abbreviation: Option<&str>, pattern: &str) -> String {
     const MONTHS: [&str; 12] =
         ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
     const DAYS: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
@@ -245,8 +247,11 @@ pub fn to_char_datetime(local: i64, offset_secs: Option<i64>, pattern: &str) -> 
                         let sign = if offset < 0 { '-' } else { '+' };
                         let (h, m) = (offset.abs() / 3600, offset.abs() / 60 % 60);
                         match token.to_ascii_uppercase().as_str() {
-                            // The zone's abbreviation: rhei's zones are offsets, UTC's is named.
-                            "TZ" if offset == 0 => if upper { "UTC".into() } else { "utc".into() },
+                            // The zone's abbreviation where it has one (`CEST`); UTC's is named.
+                            "TZ" if abbreviation.is_some() || offset == 0 => {
+                                let name = abbreviation.unwrap_or("UTC");
+                                if upper { name.to_string() } else { name.to_ascii_lowercase() }
+                            }
                             "TZH" => format!("{sign}{h:02}"),
                             "TZM" => format!("{m:02}"),
                             _ if m == 0 => format!("{sign}{h:02}"),
@@ -417,9 +422,17 @@ pub fn format_timestamptz(micros: i64, offset_secs: i64) -> String {
     let abs = offset_secs.abs();
     if abs % 3600 == 0 {
         format!("{local}{sign}{:02}", abs / 3600)
-    } else {
+    } else if abs % 60 == 0 {
         format!("{local}{sign}{:02}:{:02}", abs / 3600, abs / 60 % 60)
+    } else {
+        // Local mean time before standard zones (Paris until 1911: +00:09:21).
+        format!("{local}{sign}{:02}:{:02}:{:02}", abs / 3600, abs / 60 % 60, abs % 60)
     }
+}
+
+/// A timestamptz's text in a session zone: the wall-clock time and the offset in force then.
+pub fn format_timestamptz_in(micros: i64, zone: crate::zone::TimeZone) -> String {
+    format_timestamptz(micros, zone.offset_at(micros).into())
 }
 
 /// PostgreSQL's float8 text output (shortest text that reads back to the same value):
@@ -610,9 +623,11 @@ fn parse_iso_interval(iso: &str) -> Option<Interval> {
 /// zone `offset_secs` east of UTC (0 for timestamp without time zone): adding a month keeps
 /// the day of the month, or takes the month's last day when it has fewer, as in PostgreSQL.
 /// `None` when the result leaves the representable range.
-pub fn add_interval(micros: i64, interval: Interval, offset_secs: i64) -> Option<i64> {
-    let offset = offset_secs.checked_mul(1_000_000)?;
-    let mut local = micros.checked_add(offset)?;
+pub fn add_interval(micros: i64, interval: Interval, zone: crate::zone::TimeZone) -> Option<i64> {
+    if interval.months == 0 && interval.days == 0 {
+        return micros.checked_add(interval.micros).filter(|&utc| utc >= MIN_TIMESTAMP);
+    }
+    let mut local = zone.local(micros);
     if interval.months != 0 {
         let days = local.div_euclid(MICROS_PER_DAY);
         let time = local.rem_euclid(MICROS_PER_DAY);
@@ -622,12 +637,14 @@ pub fn add_interval(micros: i64, interval: Interval, offset_secs: i64) -> Option
         let day = day.min(days_in_month(year, month));
         local = days_from_civil(year, month, day).checked_mul(MICROS_PER_DAY)?.checked_add(time)?;
     }
-    local = local.checked_add(interval.days.checked_mul(MICROS_PER_DAY)?)?.checked_add(interval.micros)?;
-    // PostgreSQL's earliest timestamp, 4714-11-24 BC; the latest rhei stores is i64's.
-    const MIN: i64 = -211_813_488_000_000_000;
-    let utc = local.checked_sub(offset)?;
-    (utc >= MIN).then_some(utc)
+    // Months and days move the wall clock (a day across a daylight-saving change is 23 or 25
+    // hours); the time part is then added as elapsed time, as PostgreSQL does.
+    local = local.checked_add(interval.days.checked_mul(MICROS_PER_DAY)?)?;
+    zone.utc(local).checked_add(interval.micros).filter(|&utc| utc >= MIN_TIMESTAMP)
 }
+
+/// PostgreSQL's earliest timestamp, 4714-11-24 BC; the latest rhei stores is i64's.
+const MIN_TIMESTAMP: i64 = -211_813_488_000_000_000;
 
 #[cfg(test)]
 mod tests {
@@ -636,7 +653,7 @@ mod tests {
     #[test]
     fn to_char_formats_dates_and_times_as_postgresql() {
         let ts = parse_timestamp_micros("2024-03-07 14:05:09.123456").unwrap();
-        let f = |p: &str| to_char_datetime(ts, None, p);
+        let f = |p: &str| to_char_datetime(ts, None, None, p);
         assert_eq!(f("YYYY-MM-DD HH24:MI:SS"), "2024-03-07 14:05:09");
         assert_eq!(f("Dy DD Mon YYYY HH12:MI AM"), "Thu 07 Mar 2024 02:05 PM");
         assert_eq!(f("Month|FMMonth|month|MON|Day|FMDay|dy"), "March    |March|march    |MAR|Thursday |Thursday|thu");
@@ -645,24 +662,26 @@ mod tests {
         assert_eq!(f("DDD D ID W WW IW IYYY Q CC"), "067 5 4 1 10 10 2024 1 21");
         assert_eq!(f("MS US a.m. TZ"), "123 123456 p.m. ");
         assert_eq!(f("J SSSS"), "2460377 50709");
-        assert_eq!(to_char_datetime(ts, Some(5 * 3600 + 1800), "HH24:MI TZ OF"), "14:05 +05:30 +05:30");
-        assert_eq!(to_char_datetime(ts, Some(0), "TZ tz OF"), "UTC utc +00");
+        assert_eq!(to_char_datetime(ts, Some(5 * 3600 + 1800), None, "HH24:MI TZ OF"), "14:05 +05:30 +05:30");
+        assert_eq!(to_char_datetime(ts, Some(0), None, "TZ tz OF"), "UTC utc +00");
         // ISO weeks: 2021-01-03 belongs to 2020's week 53; 2024-12-30 to 2025's week 1.
         let day = |s: &str| i64::from(parse_date_days(s).unwrap()) * MICROS_PER_DAY;
-        assert_eq!(to_char_datetime(day("2021-01-03"), None, "IYYY-IW-ID"), "2020-53-7");
-        assert_eq!(to_char_datetime(day("2024-12-30"), None, "IYYY-IW-ID"), "2025-01-1");
-        assert_eq!(to_char_datetime(day("2024-01-01"), None, "DDth Q"), "01st 1");
+        assert_eq!(to_char_datetime(day("2021-01-03"), None, None, "IYYY-IW-ID"), "2020-53-7");
+        assert_eq!(to_char_datetime(day("2024-12-30"), None, None, "IYYY-IW-ID"), "2025-01-1");
+        assert_eq!(to_char_datetime(day("2024-01-01"), None, None, "DDth Q"), "01st 1");
     }
 
     #[test]
     fn timestamp_literals_are_canonicalized_for_arrow() {
-        assert_eq!(canonical_timestamp_text("2024-01-01 10:00", false).as_deref(), Some("2024-01-01 10:00:00"));
-        assert_eq!(canonical_timestamp_text("2024-01-01", false).as_deref(), Some("2024-01-01 00:00:00"));
-        assert_eq!(canonical_timestamp_text("2024-01-01T10:00:01.5", false).as_deref(), Some("2024-01-01 10:00:01.5"));
-        assert_eq!(canonical_timestamp_text("2024-01-01 10:00+02", true).as_deref(), Some("2024-01-01 08:00:00+00:00"));
-        assert_eq!(canonical_timestamp_text("2024-01-01 10:00+02", false).as_deref(), Some("2024-01-01 10:00:00"));
-        assert_eq!(canonical_timestamp_text("2024-01-01 10:00", true).as_deref(), Some("2024-01-01 10:00:00"));
-        assert_eq!(canonical_timestamp_text("now", true), None);
+        assert_eq!(canonical_timestamp_text("2024-01-01 10:00", None).as_deref(), Some("2024-01-01 10:00:00"));
+        assert_eq!(canonical_timestamp_text("2024-01-01", None).as_deref(), Some("2024-01-01 00:00:00"));
+        assert_eq!(canonical_timestamp_text("2024-01-01T10:00:01.5", None).as_deref(), Some("2024-01-01 10:00:01.5"));
+        assert_eq!(canonical_timestamp_text("2024-01-01 10:00+02", Some(crate::zone::TimeZone::UTC)).as_deref(), Some("2024-01-01 08:00:00+00:00"));
+        assert_eq!(canonical_timestamp_text("2024-01-01 10:00+02", None).as_deref(), Some("2024-01-01 10:00:00"));
+        assert_eq!(canonical_timestamp_text("2024-01-01 10:00", Some(crate::zone::TimeZone::UTC)).as_deref(), Some("2024-01-01 10:00:00+00:00"));
+        let paris = crate::zone::TimeZone::parse("Europe/Paris");
+        assert_eq!(canonical_timestamp_text("2024-07-01 10:00", paris).as_deref(), Some("2024-07-01 08:00:00+00:00"));
+        assert_eq!(canonical_timestamp_text("now", Some(crate::zone::TimeZone::UTC)), None);
     }
 
     #[test]
@@ -691,14 +710,14 @@ mod tests {
     fn interval_arithmetic_follows_the_calendar() {
         let ts = |s: &str| parse_timestamp_micros(s).unwrap();
         let month = Interval { months: 1, days: 0, micros: 0 };
-        assert_eq!(add_interval(ts("2026-01-31 10:00:00"), month, 0), Some(ts("2026-02-28 10:00:00")));
-        assert_eq!(add_interval(ts("2024-01-31 00:00:00"), month, 0), Some(ts("2024-02-29 00:00:00")));
-        assert_eq!(add_interval(ts("2026-03-31 00:00:00"), month.negated(), 0), Some(ts("2026-02-28 00:00:00")));
+        assert_eq!(add_interval(ts("2026-01-31 10:00:00"), month, crate::zone::TimeZone::Fixed(0)), Some(ts("2026-02-28 10:00:00")));
+        assert_eq!(add_interval(ts("2024-01-31 00:00:00"), month, crate::zone::TimeZone::Fixed(0)), Some(ts("2024-02-29 00:00:00")));
+        assert_eq!(add_interval(ts("2026-03-31 00:00:00"), month.negated(), crate::zone::TimeZone::Fixed(0)), Some(ts("2026-02-28 00:00:00")));
         let day_and_hours = Interval { months: 0, days: 1, micros: 2 * 3_600_000_000 };
-        assert_eq!(add_interval(ts("2026-01-01 23:00:00"), day_and_hours, 0), Some(ts("2026-01-03 01:00:00")));
+        assert_eq!(add_interval(ts("2026-01-01 23:00:00"), day_and_hours, crate::zone::TimeZone::Fixed(0)), Some(ts("2026-01-03 01:00:00")));
         // In a zone 9 hours east, 2026-01-31 20:00 UTC is already Feb 1st: a month on is Mar 1st.
-        assert_eq!(add_interval(ts("2026-01-31 20:00:00"), month, 9 * 3600), Some(ts("2026-02-28 20:00:00")));
-        assert_eq!(add_interval(i64::MAX - 1, day_and_hours, 0), None);
+        assert_eq!(add_interval(ts("2026-01-31 20:00:00"), month, crate::zone::TimeZone::Fixed(9 * 3600)), Some(ts("2026-02-28 20:00:00")));
+        assert_eq!(add_interval(i64::MAX - 1, day_and_hours, crate::zone::TimeZone::Fixed(0)), None);
     }
 
     #[test]
@@ -777,21 +796,21 @@ fn input_type(ty: &arrow::datatypes::DataType) -> Option<crate::catalog::PgType>
 }
 
 /// A parameter sent as PostgreSQL text, read as a value of Arrow type `target` with
-/// PostgreSQL's input rules (the same ones INSERT applies), in a session whose TimeZone is
-/// `tz_offset_secs` east of UTC. A target rhei has no input rules for keeps the text.
+/// PostgreSQL's input rules (the same ones INSERT applies), in a session in time zone `zone`.
+/// A target rhei has no input rules for keeps the text.
 ///
 /// # Errors
 /// The input error PostgreSQL gives for the text (22P02, 22003, 22007, 22008).
 pub fn parameter_from_text(
     text: &str,
     target: &arrow::datatypes::DataType,
-    tz_offset_secs: i32,
+    zone: crate::zone::TimeZone,
 ) -> crate::error::Result<datafusion::common::ScalarValue> {
     use arrow::datatypes::DataType as D;
     use datafusion::common::ScalarValue as S;
     use rusqlite::types::Value as V;
     let Some(ty) = input_type(target) else { return Ok(S::Utf8(Some(text.to_string()))) };
-    let stored = crate::oltp::functions::storage_value_in(ty, text, tz_offset_secs)?;
+    let stored = crate::oltp::functions::storage_value_in(ty, text, zone)?;
     let bad = || crate::error::EngineError::InvalidTextRepresentation { type_name: ty.pg_name(), value: text.to_string() };
     Ok(match (stored, target) {
         (V::Null, other) => S::try_from(other).map_err(|_| bad())?,

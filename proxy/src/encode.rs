@@ -25,6 +25,7 @@ use pgwire::api::portal::Format;
 use pgwire::api::results::{FieldFormat, FieldInfo};
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::data::DataRow;
+use rhei_engine::TimeZone;
 use rhei_engine::EngineError;
 use rhei_engine::catalog::PgType;
 use rhei_engine::catalog::types::PG_TYPE_METADATA;
@@ -208,12 +209,11 @@ fn column(array: &ArrayRef) -> PgWireResult<Column<'_>> {
     })
 }
 
-/// Encodes a batch into DataRows for `fields`, with timestamptz text in a zone
-/// `tz_offset_secs` east of UTC.
+/// Encodes a batch into DataRows for `fields`, with timestamptz text in the session's `zone`.
 ///
 /// # Errors
 /// A value the declared type cannot hold on the wire (a malformed uuid: an internal error).
-pub fn encode_batch(batch: &RecordBatch, fields: &[FieldInfo], tz_offset_secs: i32) -> PgWireResult<Vec<DataRow>> {
+pub fn encode_batch(batch: &RecordBatch, fields: &[FieldInfo], zone: TimeZone) -> PgWireResult<Vec<DataRow>> {
     let arrays = normalized(batch)?;
     if arrays.len() != fields.len() {
         return Err(internal(format!("{} columns for {} fields", arrays.len(), fields.len())));
@@ -239,7 +239,7 @@ pub fn encode_batch(batch: &RecordBatch, fields: &[FieldInfo], tz_offset_secs: i
             if w.binary {
                 write_binary(&mut buf, &w.column, &w.ty, row)?;
             } else {
-                write_text(&mut buf, &w.column, &w.ty, row, tz_offset_secs)?;
+                write_text(&mut buf, &w.column, &w.ty, row, zone)?;
             }
             if let (Some(width), Column::Text(a)) = (w.pad_to, &w.column) {
                 let chars = a.value(row).chars().count();
@@ -253,7 +253,7 @@ pub fn encode_batch(batch: &RecordBatch, fields: &[FieldInfo], tz_offset_secs: i
     Ok(rows)
 }
 
-fn write_text(buf: &mut BytesMut, column: &Column<'_>, ty: &Type, row: usize, tz_offset_secs: i32) -> PgWireResult<()> {
+fn write_text(buf: &mut BytesMut, column: &Column<'_>, ty: &Type, row: usize, zone: TimeZone) -> PgWireResult<()> {
     // fmt::Write for BytesMut cannot fail.
     match column {
         Column::Bool(a) => buf.put_u8(if a.value(row) { b't' } else { b'f' }),
@@ -272,7 +272,7 @@ fn write_text(buf: &mut BytesMut, column: &Column<'_>, ty: &Type, row: usize, tz
         Column::Date(a) => buf.put_slice(rhei_engine::value::format_date(a.value(row).into()).as_bytes()),
         Column::Timestamp(a, false) => buf.put_slice(rhei_engine::value::format_timestamp(a.value(row)).as_bytes()),
         Column::Timestamp(a, true) => {
-            buf.put_slice(rhei_engine::value::format_timestamptz(a.value(row), tz_offset_secs.into()).as_bytes());
+            buf.put_slice(rhei_engine::value::format_timestamptz_in(a.value(row), zone).as_bytes());
         }
         Column::Interval(a) => {
             let v = a.value(row);
@@ -285,7 +285,7 @@ fn write_text(buf: &mut BytesMut, column: &Column<'_>, ty: &Type, row: usize, tz
                 let _ = write!(buf, "{b:02x}");
             }
         }
-        Column::List(a) => write_array_text(buf, &a.value(row), ty)?,
+        Column::List(a) => write_array_text(buf, &a.value(row), ty, zone)?,
     }
     Ok(())
 }
@@ -457,7 +457,7 @@ fn write_array_element(buf: &mut BytesMut, text: &str) {
     buf.put_u8(b'"');
 }
 
-fn write_array_text(buf: &mut BytesMut, values: &ArrayRef, ty: &Type) -> PgWireResult<()> {
+fn write_array_text(buf: &mut BytesMut, values: &ArrayRef, ty: &Type, zone: TimeZone) -> PgWireResult<()> {
     let element_type = element_type(ty);
     let inner = column(values)?;
     buf.put_u8(b'{');
@@ -470,7 +470,7 @@ fn write_array_text(buf: &mut BytesMut, values: &ArrayRef, ty: &Type) -> PgWireR
             continue;
         }
         let mut item = BytesMut::new();
-        write_text(&mut item, &inner, &element_type, i, 0)?;
+        write_text(&mut item, &inner, &element_type, i, zone)?;
         write_array_element(buf, &String::from_utf8_lossy(&item));
     }
     buf.put_u8(b'}');
@@ -571,11 +571,11 @@ mod tests {
         )
         .unwrap();
         let fields = super::fields(&schema, &Format::UnifiedText).unwrap();
-        let rows = encode_batch(&batch, &fields, 0).unwrap();
+        let rows = encode_batch(&batch, &fields, TimeZone::UTC).unwrap();
         assert_eq!(rows[0].data.to_vec(), b"\0\0\0\x017\0\0\0\x01x\0\0\0\x041.50".to_vec());
         assert_eq!(rows[1].data.to_vec(), b"\xff\xff\xff\xff\0\0\0\0\xff\xff\xff\xff".to_vec());
         let binary = super::fields(&schema, &Format::UnifiedBinary).unwrap();
-        let rows = encode_batch(&batch, &binary, 0).unwrap();
+        let rows = encode_batch(&batch, &binary, TimeZone::UTC).unwrap();
         assert_eq!(&rows[0].data[..8], b"\0\0\0\x04\0\0\0\x07");
     }
 

@@ -33,8 +33,8 @@ use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::copy::{CopyData, CopyDone, CopyFail};
 use pgwire::messages::startup::{Authentication, PasswordMessageFamily};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
-use rhei_engine::copy::{CopyFormat, CopyIn};
-use rhei_engine::{Description, EngineError, HtapEngine, Output, Prepared, Session, TransactionStatus};
+use rhei_engine::copy::CopyFormat;
+use rhei_engine::{CopyLoad, Description, EngineError, HtapEngine, Output, Prepared, Session, TransactionStatus};
 use tokio::sync::Mutex;
 
 use crate::auth::{Auth, Method};
@@ -58,12 +58,6 @@ impl ParsedStatement {
     }
 }
 
-/// A `COPY ... FROM STDIN` in progress: where the rows go and the data received so far.
-struct PendingCopy {
-    spec: CopyIn,
-    data: Vec<u8>,
-}
-
 /// State of one client connection.
 pub struct Connection {
     session: Mutex<Session>,
@@ -71,8 +65,8 @@ pub struct Connection {
     /// SCRAM's state between the client's messages (`scram` is `None` unless configured).
     scram: Option<ScramAuth>,
     sasl: Mutex<SASLState>,
-    /// The whole COPY input is buffered so the load is all or nothing, as in PostgreSQL.
-    copy: std::sync::Mutex<Option<PendingCopy>>,
+    /// The `COPY ... FROM STDIN` under way: its data goes to the engine as it arrives.
+    copy: Mutex<Option<CopyLoad>>,
     manager: Arc<ConnectionManager>,
     pids: Arc<RandomPidSecretKeyGenerator>,
     parser: Arc<StatementParser>,
@@ -103,7 +97,7 @@ impl Connection {
             auth,
             scram,
             sasl: Mutex::new(SASLState::Initial),
-            copy: std::sync::Mutex::new(None),
+            copy: Mutex::new(None),
             manager,
             pids,
             parser: Arc::new(StatementParser { engine_session: weak.clone() }),
@@ -342,14 +336,18 @@ fn connection_command<S: PortalStore>(store: &S, session: &Session, prepared: &P
 }
 
 /// One CopyData message per row, as PostgreSQL sends them (pgwire counts them for the tag).
-fn copy_out_stream(rows: rhei_engine::RowStream, format: CopyFormat) -> impl futures::Stream<Item = PgWireResult<CopyData>> + Send {
+fn copy_out_stream(
+    rows: rhei_engine::RowStream,
+    format: CopyFormat,
+    zone: rhei_engine::TimeZone,
+) -> impl futures::Stream<Item = PgWireResult<CopyData>> + Send {
     use futures::StreamExt;
     rows.flat_map(move |batch| {
         let messages: Vec<PgWireResult<CopyData>> = match batch {
             Ok(batch) => (0..batch.num_rows())
                 .map(|i| {
                     let mut line = Vec::new();
-                    format.encode(&batch.slice(i, 1), &mut line);
+                    format.encode(&batch.slice(i, 1), zone, &mut line);
                     Ok(CopyData::new(bytes::Bytes::from(line)))
                 })
                 .collect(),
@@ -382,14 +380,13 @@ async fn run(
         Output::Empty => Ok(Response::EmptyQuery),
         Output::CopyIn(spec) => {
             let columns = spec.columns.len();
-            *connection.copy.lock().map_err(|_| EngineError::Internal("COPY state poisoned".into()))? =
-                Some(PendingCopy { spec, data: Vec::new() });
+            *connection.copy.lock().await = Some(session.copy_in_start(&spec)?);
             Ok(Response::CopyIn(CopyResponse::new(0, columns, futures::stream::empty())))
         }
         Output::CopyOut(rows, format) => {
             let rows = connection.cancellable(rows);
             let columns = rows.schema().fields().len();
-            Ok(Response::CopyOut(CopyResponse::new(0, columns, copy_out_stream(rows, format))))
+            Ok(Response::CopyOut(CopyResponse::new(0, columns, copy_out_stream(rows, format, session.time_zone()))))
         }
         Output::Command(tag) => Ok(command_response(&tag, before, after)),
         Output::Rows(rows) => {
@@ -408,7 +405,7 @@ async fn run(
             } else {
                 rows
             };
-            let tz = session.tz_offset_secs();
+            let tz = session.time_zone();
             let mut response = QueryResponse::new(fields.clone(), types::data_rows(rows, fields, described, tz));
             if command != "SELECT" {
                 response.set_command_tag(if command == "INSERT" { "INSERT 0" } else { command });
@@ -626,10 +623,9 @@ impl CopyHandler for Connection {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let mut pending = self.copy.lock().map_err(|_| to_pgwire(&EngineError::Internal("COPY state poisoned".into())))?;
-        match pending.as_mut() {
-            Some(copy) => {
-                copy.data.extend_from_slice(&copy_data.data);
+        match self.copy.lock().await.as_ref() {
+            Some(load) => {
+                load.send(copy_data.data).await;
                 Ok(())
             }
             None => Err(crate::error::protocol_violation("CopyData outside of COPY FROM STDIN")),
@@ -642,13 +638,9 @@ impl CopyHandler for Connection {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let pending = self
-            .copy
-            .lock()
-            .map_err(|_| to_pgwire(&EngineError::Internal("COPY state poisoned".into())))?
-            .take()
-            .ok_or_else(|| crate::error::protocol_violation("CopyDone outside of COPY FROM STDIN"))?;
-        let result = self.session.lock().await.copy_in(&pending.spec, pending.data).await;
+        let load =
+            self.copy.lock().await.take().ok_or_else(|| crate::error::protocol_violation("CopyDone outside of COPY FROM STDIN"))?;
+        let result = self.session.lock().await.copy_in_finish(load).await;
         // pgwire 0.40 leaves an extended-protocol COPY in the copy state after CopyDone, and
         // would answer an error with ReadyForQuery before the client's Sync; so the extended
         // case settles its own state here and Sync answers.
@@ -680,13 +672,9 @@ impl CopyHandler for Connection {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        if let Ok(mut pending) = self.copy.lock() {
-            pending.take();
-        }
-        PgWireError::UserError(Box::new(pgwire::error::ErrorInfo::new(
-            "ERROR".to_owned(),
-            "57014".to_owned(),
-            format!("COPY from stdin failed: {}", fail.message),
-        )))
+        let Some(load) = self.copy.lock().await.take() else {
+            return crate::error::protocol_violation("CopyFail outside of COPY FROM STDIN");
+        };
+        to_pgwire(&self.session.lock().await.copy_in_fail(load, &fail.message).await)
     }
 }

@@ -249,6 +249,26 @@ async fn malformed_messages_get_an_error_or_a_closed_connection() {
     assert_eq!(PANICS.load(Ordering::SeqCst), panics_before, "a malformed message made the server panic");
 }
 
+/// A client that vanishes in the middle of a COPY FROM STDIN, after the writer has taken its
+/// first rows: nothing of it is loaded, and the writer is free for everyone else at once.
+#[tokio::test]
+async fn a_client_vanishing_mid_copy_loads_nothing_and_frees_the_writer() {
+    let server = Server::start().await;
+    let client = server.client().await;
+    client.batch_execute("CREATE TABLE vanish (id int PRIMARY KEY)").await.unwrap();
+    let mut stream = TcpStream::connect(server.addr).await.expect("connect");
+    stream.write_all(&startup()).await.expect("startup");
+    stream.write_all(&query(b"COPY vanish FROM STDIN")).await.expect("query");
+    let rows: Vec<u8> = (1..=20_000).flat_map(|i| format!("{i}\n").into_bytes()).collect();
+    stream.write_all(&message(b'd', &rows)).await.expect("copy data");
+    // The rows reach the writer: while they do, its other sessions' writes wait.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(stream);
+    let insert = client.batch_execute("INSERT INTO vanish VALUES (0)");
+    tokio::time::timeout(Duration::from_secs(10), insert).await.expect("the writer is free again").unwrap();
+    assert_eq!(lines(&client, "SELECT count(*), max(id) FROM vanish").await, ["1|0"]);
+}
+
 /// The inputs of the regression corpus (`tests/fuzz/*.bin`).
 fn corpus() -> Vec<(String, Vec<u8>)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");

@@ -165,6 +165,90 @@ async fn copy_in_and_out_in_text_and_csv() {
     assert_eq!(lines, vec!["1,alpha,1.50", "2,,2.00", "3,\"x,y\","]);
 }
 
+/// A session in a named time zone: zone-less timestamptz input through COPY and through text
+/// parameters is that zone's wall-clock time, COPY TO and results show the offset in force at
+/// each instant, and a query that computes wall-clock time stays off DataFusion (which would
+/// compute it in UTC) unless forced there.
+#[tokio::test]
+async fn a_named_session_time_zone_reaches_copy_parameters_and_routing() {
+    let server = Server::start().await;
+    let client = server.client().await;
+    client.batch_execute("CREATE TABLE tz (id int PRIMARY KEY, at timestamptz); SET TimeZone = 'Europe/Paris'").await.unwrap();
+    copy_rows(&client, "COPY tz FROM STDIN", b"1\t2024-01-15 00:30\n2\t2024-07-01 00:30\n").await.unwrap();
+    let statement = client.prepare_typed("INSERT INTO tz VALUES (3, $1::text::timestamptz)", &[tokio_postgres::types::Type::TEXT]).await.unwrap();
+    client.execute(&statement, &[&"2024-10-27 02:30"]).await.unwrap();
+    let out = client.copy_out("COPY (SELECT id, at FROM tz ORDER BY id) TO STDOUT").await.unwrap();
+    futures::pin_mut!(out);
+    let mut text = Vec::new();
+    while let Some(chunk) = futures::StreamExt::next(&mut out).await {
+        text.extend_from_slice(&chunk.unwrap());
+    }
+    assert_eq!(
+        String::from_utf8(text).unwrap(),
+        "1\t2024-01-15 00:30:00+01\n2\t2024-07-01 00:30:00+02\n3\t2024-10-27 02:30:00+01\n"
+    );
+    let by_day = "SELECT at::date AS day, count(*) FROM tz GROUP BY 1 ORDER BY 1";
+    assert_eq!(lines(&client, by_day).await, ["2024-01-15|1", "2024-07-01|1", "2024-10-27|1"]);
+    let route = lines(&client, &format!("EXPLAIN ROUTE {by_day}")).await;
+    assert!(route[0].starts_with("oltp|timestamptz as wall-clock time"), "{route:?}");
+    // The same aggregate in UTC is the OLAP engine's, and its days are UTC days.
+    client.batch_execute("SET TimeZone = 'UTC'").await.unwrap();
+    assert_eq!(lines(&client, by_day).await, ["2024-01-14|1", "2024-06-30|1", "2024-10-27|1"]);
+    assert!(lines(&client, &format!("EXPLAIN ROUTE {by_day}")).await[0].starts_with("olap|"));
+    let err = client.batch_execute("SET TimeZone = 'Mars/Olympus'").await.unwrap_err();
+    assert_eq!(err.code().map(|c| c.code()), Some("22023"), "{err:?}");
+}
+
+/// COPY data is converted and loaded as it arrives, not buffered until CopyDone: rows split
+/// across CopyData messages load whole; a client that has sent a few rows and waits does not
+/// hold up other sessions' writes; a COPY the client abandons (CopyFail) loads nothing, fails
+/// its transaction block, and leaves the writer free.
+#[tokio::test]
+async fn copy_data_streams_into_the_load_and_an_abandoned_copy_loads_nothing() {
+    use futures::SinkExt;
+    let server = Server::start().await;
+    let client = server.client().await;
+    let other = server.client().await;
+    client.batch_execute("CREATE TABLE s (id int PRIMARY KEY, name text); CREATE TABLE w (id int)").await.unwrap();
+
+    // 10,000 rows in 997-byte messages: rows split everywhere, the writer starts mid-stream.
+    let data: Vec<u8> = (1..=10_000).flat_map(|i| format!("{i}\tname {i}\n").into_bytes()).collect();
+    let sink = client.copy_in("COPY s FROM STDIN").await.unwrap();
+    futures::pin_mut!(sink);
+    for piece in data.chunks(997) {
+        sink.send(bytes::Bytes::copy_from_slice(piece)).await.unwrap();
+    }
+    assert_eq!(sink.finish().await.unwrap(), 10_000);
+    assert_eq!(lines(&client, "SELECT count(*), sum(id), max(name) FROM s").await, ["10000|50005000|name 9999"]);
+
+    // A few rows sent, the COPY not ended: another session writes meanwhile. Dropping the sink
+    // sends CopyFail.
+    {
+        let sink = client.copy_in::<_, bytes::Bytes>("COPY w FROM STDIN").await.unwrap();
+        futures::pin_mut!(sink);
+        sink.send(bytes::Bytes::from_static(b"1\n2\n")).await.unwrap();
+        let write = other.batch_execute("INSERT INTO w VALUES (100)");
+        tokio::time::timeout(std::time::Duration::from_secs(10), write).await.expect("a write during a waiting COPY").unwrap();
+    }
+    assert_eq!(lines(&client, "SELECT id FROM w").await, ["100"]);
+
+    // Abandoned after the writer took rows, inside a transaction block: the block fails.
+    client.batch_execute("BEGIN; INSERT INTO w VALUES (101)").await.unwrap();
+    {
+        let sink = client.copy_in::<_, bytes::Bytes>("COPY w FROM STDIN").await.unwrap();
+        futures::pin_mut!(sink);
+        let rows: Vec<u8> = (1..=9_000).flat_map(|i| format!("{i}\n").into_bytes()).collect();
+        sink.send(bytes::Bytes::from(rows)).await.unwrap();
+    }
+    let err = client.batch_execute("INSERT INTO w VALUES (102)").await.unwrap_err();
+    assert_eq!(err.code().map(|c| c.code()), Some("25P02"), "{err:?}");
+    client.batch_execute("ROLLBACK").await.unwrap();
+    let write = other.batch_execute("INSERT INTO w VALUES (103)");
+    tokio::time::timeout(std::time::Duration::from_secs(10), write).await.expect("the writer is free again").unwrap();
+    assert_eq!(lines(&client, "SELECT id FROM w ORDER BY id").await, ["100", "103"]);
+    assert_eq!(lines(&client, "/*+ olap */ SELECT count(*) FROM w").await, ["2"]);
+}
+
 /// COPY into an empty table logs one whole-table reload instead of a change per row (the
 /// insert trigger is set aside for the load): the OLAP copy must still end up exact, a failed
 /// or rolled-back COPY must leave capture as it was, and later writes must still be captured.

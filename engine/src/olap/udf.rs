@@ -346,7 +346,7 @@ impl ScalarUDFImpl for ToChar {
                 }
                 let local = if zoned.is_none() { micros.value(i) * day } else { micros.value(i) };
                 let offset = (zoned == Some(true)).then_some(0);
-                Some(crate::value::to_char_datetime(local, offset, patterns.value(i)))
+                Some(crate::value::to_char_datetime(local, offset, None, patterns.value(i)))
             })
             .collect();
         Ok(ColumnarValue::Array(Arc::new(out) as ArrayRef))

@@ -12,6 +12,7 @@ use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, Error as SqlError};
 
 use crate::error::EngineError;
+use crate::zone::TimeZone;
 use crate::value::{format_decimal, format_float4, format_float8, parse_date_days, parse_decimal, parse_timestamp_micros};
 
 thread_local! {
@@ -291,16 +292,16 @@ fn strip_zone(s: &str) -> &str {
     &s[..cut]
 }
 
-/// `rhei_tstz(v, session_offset_secs)`: timestamptz as UTC microseconds; text without a zone is
-/// in the session's time zone.
-fn to_timestamptz(value: ValueRef<'_>, offset_secs: i64) -> FnResult {
+/// `rhei_tstz(v, session_zone)`: timestamptz as UTC microseconds; text without a zone is in the
+/// session's time zone.
+fn to_timestamptz(value: ValueRef<'_>, zone: TimeZone) -> FnResult {
     match value {
         ValueRef::Null => Ok(Value::Null),
         ValueRef::Integer(i) => Ok(Value::Integer(i)),
         ValueRef::Text(t) => {
             let s = std::str::from_utf8(t).map_err(|_| invalid_datetime("timestamp with time zone", value))?;
             let micros = parse_timestamp_micros(s).ok_or_else(|| invalid_datetime("timestamp with time zone", value))?;
-            Ok(Value::Integer(if has_zone(s) { micros } else { micros - offset_secs * 1_000_000 }))
+            Ok(Value::Integer(if has_zone(s) { micros } else { zone.utc(micros) }))
         }
         _ => Err(invalid_datetime("timestamp with time zone", value)),
     }
@@ -482,14 +483,14 @@ fn strpos(haystack: ValueRef<'_>, needle: ValueRef<'_>) -> FnResult {
     }
 }
 
-/// `rhei_text(value, type, offset)`: PostgreSQL's text output of a stored date, timestamp,
-/// timestamptz (shown in the session zone, `offset` seconds east of UTC), boolean or float.
-fn to_text(value: ValueRef<'_>, tag: &str, offset_secs: i64) -> FnResult {
+/// `rhei_text(value, type, zone)`: PostgreSQL's text output of a stored date, timestamp,
+/// timestamptz (shown in the session zone), boolean or float.
+fn to_text(value: ValueRef<'_>, tag: &str, zone: TimeZone) -> FnResult {
     let text = match (value, tag) {
         (ValueRef::Null, _) => return Ok(Value::Null),
         (ValueRef::Integer(d), "date") => crate::value::format_date(d),
         (ValueRef::Integer(t), "timestamp") => crate::value::format_timestamp(t),
-        (ValueRef::Integer(t), "timestamptz") => crate::value::format_timestamptz(t, offset_secs),
+        (ValueRef::Integer(t), "timestamptz") => crate::value::format_timestamptz_in(t, zone),
         (ValueRef::Integer(b), "bool") => (if b != 0 { "true" } else { "false" }).to_string(),
         (v, "float4") => f64_of(v).map(|f| format_float4(f as f32)).ok_or_else(|| invalid("real", v))?,
         (v, "float8") => f64_of(v).map(format_float8).ok_or_else(|| invalid("double precision", v))?,
@@ -507,11 +508,11 @@ fn days_of(value: ValueRef<'_>) -> FnResult {
     }
 }
 
-/// A timestamp (microseconds) plus an interval, on the calendar of a zone `offset_secs` east.
-fn add_interval(value: ValueRef<'_>, interval: crate::value::Interval, offset_secs: i64) -> FnResult {
+/// A timestamp (microseconds) plus an interval, on the calendar of `zone`.
+fn add_interval(value: ValueRef<'_>, interval: crate::value::Interval, zone: TimeZone) -> FnResult {
     match value {
         ValueRef::Null => Ok(Value::Null),
-        ValueRef::Integer(micros) => crate::value::add_interval(micros, interval, offset_secs)
+        ValueRef::Integer(micros) => crate::value::add_interval(micros, interval, zone)
             .map(Value::Integer)
             .ok_or_else(|| fail(EngineError::DatetimeFieldOverflow { value: format!("{micros} + {interval:?}") })),
         v => Err(invalid_datetime("timestamp", v)),
@@ -659,6 +660,12 @@ fn compare_values(a: &Value, b: &Value) -> std::cmp::Ordering {
     }
 }
 
+/// A zone argument (see [`TimeZone::sql_argument`]).
+fn arg_zone(ctx: &Context<'_>, i: usize) -> rusqlite::Result<TimeZone> {
+    TimeZone::from_sql_argument(ctx.get_raw(i))
+        .ok_or_else(|| fail(EngineError::Internal(format!("not a time zone: {:?}", ctx.get_raw(i)))))
+}
+
 fn arg_i64(ctx: &Context<'_>, i: usize) -> Option<i64> {
     match ctx.get_raw(i) {
         ValueRef::Integer(v) => Some(v),
@@ -677,15 +684,15 @@ fn arg_i64(ctx: &Context<'_>, i: usize) -> Option<i64> {
 /// # Errors
 /// The typed error the SQL function would raise (22P02, 22003, 22001, ...).
 pub fn storage_value(ty: crate::catalog::PgType, text: &str) -> Result<Value, EngineError> {
-    storage_value_in(ty, text, 0)
+    storage_value_in(ty, text, TimeZone::UTC)
 }
 
-/// [`storage_value`] for a session whose TimeZone is `tz_offset_secs` east of UTC (it places a
-/// timestamptz written without a zone).
+/// [`storage_value`] for a session in time zone `zone` (it places a timestamptz written without
+/// a zone).
 ///
 /// # Errors
 /// As [`storage_value`].
-pub fn storage_value_in(ty: crate::catalog::PgType, text: &str, tz_offset_secs: i32) -> Result<Value, EngineError> {
+pub fn storage_value_in(ty: crate::catalog::PgType, text: &str, zone: TimeZone) -> Result<Value, EngineError> {
     use crate::catalog::PgType as T;
     // COPY input arrives as text already known to be UTF-8: integers and dates that parse go on
     // as numbers (the conversion below then only checks their range), and a varchar/char that
@@ -711,7 +718,7 @@ pub fn storage_value_in(ty: crate::catalog::PgType, text: &str, tz_offset_secs: 
         T::Bool => to_bool(value),
         T::Date => to_date(value),
         T::Timestamp => to_timestamp(value),
-        T::Timestamptz => to_timestamptz(value, tz_offset_secs.into()),
+        T::Timestamptz => to_timestamptz(value, zone),
         T::Uuid => to_uuid(value),
         T::Bytea => to_bytea(value),
         T::Json => to_json(value, false),
@@ -743,8 +750,16 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("rhei_bool", 1, pure, |ctx| to_bool(ctx.get_raw(0)))?;
     conn.create_scalar_function("rhei_date", 1, pure, |ctx| to_date(ctx.get_raw(0)))?;
     conn.create_scalar_function("rhei_ts", 1, pure, |ctx| to_timestamp(ctx.get_raw(0)))?;
-    conn.create_scalar_function("rhei_tstz", 2, pure, |ctx| {
-        to_timestamptz(ctx.get_raw(0), arg_i64(ctx, 1).unwrap_or(0))
+    conn.create_scalar_function("rhei_tstz", 2, pure, |ctx| to_timestamptz(ctx.get_raw(0), arg_zone(ctx, 1)?))?;
+    // A timestamptz's wall-clock time in a zone, and back (casts between timestamptz and
+    // timestamp or date).
+    conn.create_scalar_function("rhei_local", 2, pure, |ctx| match ctx.get_raw(0) {
+        ValueRef::Integer(utc) => Ok(Value::Integer(arg_zone(ctx, 1)?.local(utc))),
+        _ => Ok(Value::Null),
+    })?;
+    conn.create_scalar_function("rhei_utc", 2, pure, |ctx| match ctx.get_raw(0) {
+        ValueRef::Integer(local) => Ok(Value::Integer(arg_zone(ctx, 1)?.utc(local))),
+        _ => Ok(Value::Null),
     })?;
     conn.create_scalar_function("rhei_uuid", 1, pure, |ctx| to_uuid(ctx.get_raw(0)))?;
     conn.create_scalar_function("rhei_bytea", 1, pure, |ctx| to_bytea(ctx.get_raw(0)))?;
@@ -763,16 +778,22 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("strpos", 2, pure, |ctx| strpos(ctx.get_raw(0), ctx.get_raw(1)))?;
     conn.create_scalar_function("rhei_text", 3, pure, |ctx| {
         let tag = text_of(ctx.get_raw(1)).unwrap_or_default();
-        to_text(ctx.get_raw(0), &tag, arg_i64(ctx, 2).unwrap_or(0))
+        to_text(ctx.get_raw(0), &tag, arg_zone(ctx, 2)?)
     })?;
     conn.create_scalar_function("rhei_days", 1, pure, |ctx| days_of(ctx.get_raw(0)))?;
     conn.create_scalar_function("rhei_to_char", 3, pure, |ctx| {
         let (ValueRef::Integer(micros), Some(pattern)) = (ctx.get_raw(0), text_of(ctx.get_raw(1))) else {
             return Ok(Value::Null);
         };
-        let offset = arg_i64(ctx, 2);
-        let local = micros.saturating_add(offset.unwrap_or(0).saturating_mul(1_000_000));
-        Ok(Value::Text(crate::value::to_char_datetime(local, offset, &pattern)))
+        let text = match ctx.get_raw(2) {
+            ValueRef::Null => crate::value::to_char_datetime(micros, None, None, &pattern),
+            _ => {
+                let zone = arg_zone(ctx, 2)?;
+                let (offset, abbreviation) = (zone.offset_at(micros), zone.abbreviation_at(micros));
+                crate::value::to_char_datetime(zone.local(micros), Some(offset.into()), abbreviation.as_deref(), &pattern)
+            }
+        };
+        Ok(Value::Text(text))
     })?;
     // Two names for one function, so the translator can tell a timestamptz sum from a
     // timestamp one when it meets its own output again (`now() - interval '1 day' - ...`).
@@ -783,7 +804,7 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
                 days: arg_i64(ctx, 2).unwrap_or(0),
                 micros: arg_i64(ctx, 3).unwrap_or(0),
             };
-            add_interval(ctx.get_raw(0), interval, arg_i64(ctx, 4).unwrap_or(0))
+            add_interval(ctx.get_raw(0), interval, arg_zone(ctx, 4)?)
         })?;
     }
     conn.create_scalar_function("date_trunc", 2, pure, |ctx| date_trunc(ctx.get_raw(0), ctx.get_raw(1)))?;

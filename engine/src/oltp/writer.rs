@@ -161,9 +161,18 @@ impl OltpWriter {
     /// # Errors
     /// The operation's own error, or [`EngineError::WriterGone`].
     pub async fn run(&self, session: SessionId, in_txn: bool, op: WriteOp) -> Result<Executed> {
+        self.submit(session, in_txn, op)?.answer().await
+    }
+
+    /// Queues `op` now, to collect its answer later: a COPY's op is queued before the session
+    /// has its data, and runs while the data arrives.
+    ///
+    /// # Errors
+    /// `WriterGone` when the writer thread has stopped.
+    pub fn submit(&self, session: SessionId, in_txn: bool, op: WriteOp) -> Result<Submitted> {
         let (reply, rx) = oneshot::channel();
         self.tx.send(Msg::Request(Request { session, in_txn, op, reply })).map_err(|_| EngineError::WriterGone)?;
-        rx.await.map_err(|_| EngineError::WriterGone)?
+        Ok(Submitted(rx))
     }
 
     /// Ends a session's transaction without waiting (the session went away).
@@ -181,6 +190,16 @@ impl OltpWriter {
     /// The highest committed change sequence, updated after every commit.
     pub fn committed(&self) -> watch::Receiver<u64> {
         self.committed.clone()
+    }
+}
+
+/// A queued write whose answer is still to come (see [`Writer::submit`]).
+#[derive(Debug)]
+pub struct Submitted(oneshot::Receiver<Result<Executed>>);
+
+impl Submitted {
+    pub async fn answer(self) -> Result<Executed> {
+        self.0.await.map_err(|_| EngineError::WriterGone)?
     }
 }
 

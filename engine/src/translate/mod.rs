@@ -19,7 +19,7 @@ use std::ops::ControlFlow;
 use datafusion::sql::sqlparser::ast::{
     BinaryOperator, CastKind, DataType as SqlType, Expr, Function, FunctionArg, FunctionArgExpr,
     FunctionArgumentList, FunctionArguments, Ident, ObjectName, ObjectNamePart, Query, SelectItem, SetExpr,
-    Statement, TableFactor, TimezoneInfo, Value, ValueWithSpan, visit_expressions_mut, visit_relations,
+    Statement, TableFactor, TimezoneInfo, Value, ValueWithSpan, visit_expressions, visit_expressions_mut, visit_relations,
 };
 use datafusion::sql::sqlparser::tokenizer::Span;
 
@@ -29,8 +29,17 @@ use crate::error::{EngineError, Result};
 /// Per-statement translation settings from the session.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct TranslateOptions {
-    /// The session time zone's offset, seconds east of UTC, for timestamptz input without a zone.
-    pub tz_offset_secs: i32,
+    /// The session's time zone, for timestamptz input without a zone and for timestamptz shown
+    /// or cast as wall-clock time.
+    pub time_zone: crate::zone::TimeZone,
+}
+
+/// The session zone as an argument of rhei's SQLite functions.
+fn zone_argument(opts: TranslateOptions) -> Expr {
+    match opts.time_zone.sql_argument() {
+        crate::zone::ZoneArgument::Seconds(seconds) => number(seconds.into()),
+        crate::zone::ZoneArgument::Name(name) => string(name),
+    }
 }
 
 /// Builds a call of a function by name.
@@ -102,7 +111,7 @@ pub fn convert_expr(ty: PgType, expr: Expr, opts: TranslateOptions) -> Expr {
         PgType::Bool => call("rhei_bool", vec![expr]),
         PgType::Date => call("rhei_date", vec![expr]),
         PgType::Timestamp => call("rhei_ts", vec![expr]),
-        PgType::Timestamptz => call("rhei_tstz", vec![expr, number(opts.tz_offset_secs.into())]),
+        PgType::Timestamptz => call("rhei_tstz", vec![expr, zone_argument(opts)]),
         PgType::Uuid => call("rhei_uuid", vec![expr]),
         PgType::Json => call("rhei_json", vec![expr]),
         PgType::Jsonb => call("rhei_jsonb", vec![expr]),
@@ -642,15 +651,15 @@ fn interval_sum(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
     let unsupported = || EngineError::unsupported("interval arithmetic on the OLTP engine with a value not known to be a date or timestamp (cast it)");
     let ty = temporal_type(value, scope).ok_or_else(unsupported)?;
     let value = std::mem::replace(value.as_mut(), null());
-    let sum = |name: &str, micros: Expr, offset_secs: i64| {
-        call(name, vec![micros, number(interval.months), number(interval.days), number(interval.micros), number(offset_secs)])
+    let sum = |name: &str, micros: Expr, zone: Expr| {
+        call(name, vec![micros, number(interval.months), number(interval.days), number(interval.micros), zone])
     };
     Ok(Some(match ty {
-        PgType::Timestamptz => sum("rhei_tstz_add", value, opts.tz_offset_secs.into()),
-        PgType::Timestamp => sum("rhei_ts_add", value, 0),
+        PgType::Timestamptz => sum("rhei_tstz_add", value, zone_argument(opts)),
+        PgType::Timestamp => sum("rhei_ts_add", value, number(0)),
         // date + interval is a timestamp in PostgreSQL (the OLAP side casts too, see
         // `olap::to_olap`).
-        PgType::Date => sum("rhei_ts_add", as_micros(value, Some(PgType::Date)), 0),
+        PgType::Date => sum("rhei_ts_add", as_micros(value, Some(PgType::Date)), number(0)),
         _ => return Err(unsupported()),
     }))
 }
@@ -667,7 +676,7 @@ fn datetime_to_char(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) 
     };
     let Some(ty) = temporal_type(value, scope) else { return };
     let offset = match ty {
-        PgType::Timestamptz => number(opts.tz_offset_secs.into()),
+        PgType::Timestamptz => zone_argument(opts),
         _ => null(),
     };
     let value = as_micros(std::mem::replace(value, null()), Some(ty));
@@ -741,6 +750,34 @@ pub(crate) fn temporal_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
     matches!(ty, PgType::Date | PgType::Timestamp | PgType::Timestamptz).then_some(ty)
 }
 
+/// Whether a statement turns a timestamptz into wall-clock time (a cast to date, timestamp or
+/// text, `to_char`, `date_trunc`, `extract`, calendar arithmetic): in a session zone other than
+/// UTC only SQLite's functions compute those in that zone, DataFusion's use UTC.
+pub(crate) fn reads_local_time(stmt: &Statement, catalog: &Catalog) -> bool {
+    let Ok(scope) = Scope::of(stmt, catalog) else { return false };
+    let zoned = |e: &Expr| temporal_type(e, &scope) == Some(PgType::Timestamptz);
+    let found = visit_expressions(stmt, |expr| {
+        let local = match expr {
+            Expr::Cast { expr, data_type, .. } => zoned(expr) && PgType::from_sql(data_type).map_or(true, |t| t.ty != PgType::Timestamptz),
+            Expr::Extract { expr, .. } => zoned(expr),
+            Expr::Function(func) => match &func.args {
+                FunctionArguments::List(list)
+                    if matches!(func.name.to_string().to_ascii_lowercase().as_str(), "to_char" | "date_trunc" | "date_part" | "date") =>
+                {
+                    list.args.iter().any(|arg| matches!(arg, FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) if zoned(e)))
+                }
+                _ => false,
+            },
+            Expr::BinaryOp { left, op: BinaryOperator::Plus | BinaryOperator::Minus, right } => {
+                (zoned(left) && is_interval_constant(right)) || (zoned(right) && is_interval_constant(left))
+            }
+            _ => false,
+        };
+        if local { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+    });
+    found.is_break()
+}
+
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
 /// A date (days) or timestamp (microseconds) value as microseconds.
@@ -763,27 +800,21 @@ fn cast_from(inner: Expr, source: Option<PgType>, data_type: &SqlType, opts: Tra
         SqlType::Interval { .. } => return cast_expr(inner, data_type, opts),
         other => Some(PgType::from_sql(other)?.ty),
     };
-    let tz = i64::from(opts.tz_offset_secs) * 1_000_000;
+    // A timestamptz's wall-clock time in the session zone, and the instant of a wall-clock time.
+    let utc = opts.time_zone == crate::zone::TimeZone::UTC;
     let shifted = |e: Expr, source: PgType| match source {
-        PgType::Timestamptz if tz != 0 => {
-            Expr::BinaryOp { left: Box::new(e), op: BinaryOperator::Plus, right: Box::new(number(tz)) }
-        }
+        PgType::Timestamptz if !utc => call("rhei_local", vec![e, zone_argument(opts)]),
         _ => e,
     };
+    let placed = |e: Expr| if utc { e } else { call("rhei_utc", vec![e, zone_argument(opts)]) };
     Ok(match (source, target) {
         (Some(src @ (PgType::Timestamp | PgType::Timestamptz)), Some(PgType::Date)) => {
             call("rhei_days", vec![shifted(inner, src)])
         }
         (Some(PgType::Date), Some(PgType::Timestamp)) => as_micros(inner, Some(PgType::Date)),
-        (Some(PgType::Date), Some(PgType::Timestamptz)) => Expr::BinaryOp {
-            left: Box::new(as_micros(inner, Some(PgType::Date))),
-            op: BinaryOperator::Minus,
-            right: Box::new(number(tz)),
-        },
+        (Some(PgType::Date), Some(PgType::Timestamptz)) => placed(as_micros(inner, Some(PgType::Date))),
         (Some(PgType::Timestamptz), Some(PgType::Timestamp)) => shifted(inner, PgType::Timestamptz),
-        (Some(PgType::Timestamp), Some(PgType::Timestamptz)) => {
-            Expr::BinaryOp { left: Box::new(inner), op: BinaryOperator::Minus, right: Box::new(number(tz)) }
-        }
+        (Some(PgType::Timestamp), Some(PgType::Timestamptz)) => placed(inner),
         (Some(src), None) if src.is_numeric_text() => {
             let exact = match inner {
                 Expr::Cast { expr, data_type: SqlType::Real, .. } => *expr,
@@ -803,7 +834,7 @@ fn cast_from(inner: Expr, source: Option<PgType>, data_type: &SqlType, opts: Tra
                 PgType::Float4 => "float4",
                 _ => "float8",
             };
-            call("rhei_text", vec![inner, string(tag), number(i64::from(opts.tz_offset_secs))])
+            call("rhei_text", vec![inner, string(tag), zone_argument(opts)])
         }
         // numeric to integer rounds half away from zero in PostgreSQL, as SQLite's round() does.
         (Some(src), Some(t @ (PgType::Int2 | PgType::Int4 | PgType::Int8))) if src.is_numeric_text() => {

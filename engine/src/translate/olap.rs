@@ -12,6 +12,7 @@ use datafusion::sql::sqlparser::ast::{
     WindowType, visit_expressions_mut,
 };
 
+use crate::zone::TimeZone;
 use crate::catalog::{Catalog, PgType};
 use crate::translate::{Scope, call, is_interval_constant, temporal_type};
 
@@ -28,9 +29,9 @@ fn is_integer_type(ty: &SqlType) -> bool {
     )
 }
 
-/// Rewrites a statement for the OLAP engine, in place. Never fails: what it does not
-/// recognise it leaves alone.
-pub fn to_olap(stmt: &mut Statement, catalog: &Catalog) {
+/// Rewrites a statement for the OLAP engine, in place, for a session in time zone `zone`.
+/// Never fails: what it does not recognise it leaves alone.
+pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
     let Ok(scope) = Scope::of(stmt, catalog) else { return };
     let _ = visit_expressions_mut(stmt, |expr| {
         // date + interval is a timestamp in PostgreSQL; DataFusion keeps a date.
@@ -41,7 +42,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog) {
                 **value = Expr::Cast { kind: CastKind::Cast, expr: Box::new(date), data_type: SqlType::Timestamp(None, TimezoneInfo::None), array: false, format: None };
             }
         }
-        canonical_timestamp_literals(expr, &scope);
+        canonical_timestamp_literals(expr, &scope, zone);
         // avg() of an integer column is numeric in PostgreSQL, float in DataFusion.
         if let Expr::Function(f) = expr
             && f.name.to_string().eq_ignore_ascii_case("avg")
@@ -110,16 +111,16 @@ impl VisitorMut for NoLocks {
 }
 
 /// Timestamp literals in the form Arrow reads (see [`crate::value::canonical_timestamp_text`]):
-/// cast or typed ones, and strings compared with a timestamp column.
-fn canonical_timestamp_literals(expr: &mut Expr, scope: &Scope<'_>) {
-    fn zone_of(ty: &SqlType) -> Option<bool> {
-        match ty {
-            SqlType::Timestamp(_, zone) => Some(matches!(zone, TimezoneInfo::WithTimeZone | TimezoneInfo::Tz)),
-            SqlType::TimestampNtz(_) => Some(false),
-            _ => None,
-        }
-    }
-    fn rewrite(literal: &mut Expr, with_zone: bool) {
+/// cast or typed ones, and strings compared with a timestamp column. A timestamptz literal
+/// without a zone names a wall-clock time in the session's `zone`.
+fn canonical_timestamp_literals(expr: &mut Expr, scope: &Scope<'_>, zone: TimeZone) {
+    // Some(Some(zone)): a timestamptz; Some(None): a timestamp.
+    let zone_of = |ty: &SqlType| match ty {
+        SqlType::Timestamp(_, TimezoneInfo::WithTimeZone | TimezoneInfo::Tz) => Some(Some(zone)),
+        SqlType::Timestamp(..) | SqlType::TimestampNtz(_) => Some(None),
+        _ => None,
+    };
+    fn rewrite(literal: &mut Expr, with_zone: Option<TimeZone>) {
         if let Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(text), .. }) = literal
             && let Some(canonical) = crate::value::canonical_timestamp_text(text, with_zone)
         {
@@ -127,8 +128,8 @@ fn canonical_timestamp_literals(expr: &mut Expr, scope: &Scope<'_>) {
         }
     }
     let column_zone = |e: &Expr| match scope.column_type(e) {
-        Some(PgType::Timestamp) => Some(false),
-        Some(PgType::Timestamptz) => Some(true),
+        Some(PgType::Timestamp) => Some(None),
+        Some(PgType::Timestamptz) => Some(Some(zone)),
         _ => None,
     };
     match expr {
@@ -316,7 +317,7 @@ mod tests {
             ..Default::default()
         }]);
         let mut stmt = Parser::parse_sql(&PostgreSqlDialect {}, "SELECT w::int, id::int FROM t").unwrap().remove(0);
-        to_olap(&mut stmt, &catalog);
+        to_olap(&mut stmt, &catalog, TimeZone::UTC);
         assert_eq!(stmt.to_string(), "SELECT rhei_round_for_cast(w)::INT, id::INT FROM t");
     }
 }

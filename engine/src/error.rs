@@ -112,6 +112,10 @@ pub enum EngineError {
     ProgramLimitExceeded { message: String },
     #[error("canceling statement due to user request")]
     QueryCanceled,
+    /// A table changed under a statement that had already read its definition (dropped and
+    /// made again while a COPY started): retry it.
+    #[error("could not serialize access: {what}")]
+    ObjectChanged { what: String },
     /// The client ended COPY FROM STDIN with CopyFail, or stopped sending: nothing is loaded.
     #[error("COPY from stdin failed: {message}")]
     CopyFailed { message: String },
@@ -180,6 +184,7 @@ impl EngineError {
             Self::InvalidParameterValue { .. } | Self::InvalidArgument { .. } => "22023",
             Self::ProgramLimitExceeded { .. } => "54000",
             Self::QueryCanceled | Self::StatementTimeout | Self::CopyFailed { .. } => "57014",
+            Self::ObjectChanged { .. } => "40001",
             Self::DataDirectory { .. } => "58030",
             Self::WriterGone => "XX000",
             Self::ShuttingDown => "57P01",

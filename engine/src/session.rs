@@ -959,7 +959,8 @@ impl Session {
         let schema = every_column.then(|| def.arrow_schema());
         let want_batches = Arc::new(std::sync::atomic::AtomicBool::new(schema.is_some()));
         let (tx, chunks) = std::sync::mpsc::sync_channel(4);
-        let op = WriteOp::CopyValues { table: def.name.clone(), insert, chunks, want_batches: want_batches.clone() };
+        let expected = (def.id, spec.columns.iter().cloned().zip(types.iter().copied()).collect());
+        let op = WriteOp::CopyValues { table: def.name.clone(), expected, insert, chunks, want_batches: want_batches.clone() };
         let (started_tx, started) = tokio::sync::oneshot::channel();
         let mut writer_start = Some((self.engine.writer.clone(), self.id, self.txn.is_some(), op, started_tx));
         let converter = tokio::task::spawn_blocking(move || {
@@ -1256,7 +1257,12 @@ impl Session {
             }
             Set::SetTimeZone { value, .. } => {
                 let text = set_value_text(std::slice::from_ref(value));
-                self.set("TimeZone", &text)?;
+                // SET TIME ZONE LOCAL / DEFAULT: the server's default.
+                if text.eq_ignore_ascii_case("local") || text.eq_ignore_ascii_case("default") {
+                    self.reset("TimeZone")?;
+                } else {
+                    self.set("TimeZone", &text)?;
+                }
             }
             Set::SetNames { charset_name, .. } => self.set("client_encoding", &charset_name.to_string())?,
             Set::SetTransaction { .. } | Set::SetSessionParam(_) => {}

@@ -14,9 +14,9 @@ pub enum TimeZone {
 }
 
 const MICROS_PER_SECOND: i64 = 1_000_000;
-/// Daylight-saving changes are months apart; offsets half a day either side of a wall-clock
-/// time are the only two it can mean.
-const HALF_DAY_MICROS: i64 = 12 * 3600 * MICROS_PER_SECOND;
+/// Daylight-saving changes are months apart, and offsets reach ±14 hours: the offsets in force
+/// two days either side of a wall-clock time (read as if UTC) are the only two it can mean.
+const TWO_DAYS_MICROS: i64 = 48 * 3600 * MICROS_PER_SECOND;
 
 impl Default for TimeZone {
     fn default() -> Self {
@@ -82,8 +82,8 @@ impl TimeZone {
             let utc = local_micros.saturating_sub(i64::from(offset) * MICROS_PER_SECOND);
             (self.offset_at(utc) == offset).then_some(utc)
         };
-        let before = self.offset_at(local_micros.saturating_sub(HALF_DAY_MICROS));
-        let after = self.offset_at(local_micros.saturating_add(HALF_DAY_MICROS));
+        let before = self.offset_at(local_micros.saturating_sub(TWO_DAYS_MICROS));
+        let after = self.offset_at(local_micros.saturating_add(TWO_DAYS_MICROS));
         match (reading(before), reading(after)) {
             (Some(a), Some(b)) => a.max(b),
             (Some(utc), None) | (None, Some(utc)) => utc,
@@ -215,6 +215,10 @@ mod tests {
         assert_eq!(paris.utc(micros("2024-10-27 02:30:00")), micros("2024-10-27 01:30:00"));
         assert_eq!(paris.utc(micros("2024-07-01 02:00:00")), summer);
         assert_eq!(paris.abbreviation_at(summer).as_deref(), Some("CEST"));
+        // Past +12 hours the same rules hold (Auckland's spring change, 02:00 to 03:00 +13).
+        let auckland = TimeZone::parse("Pacific/Auckland").expect("a zone");
+        assert_eq!(auckland.utc(micros("2024-09-29 02:30:00")), micros("2024-09-28 14:30:00"));
+        assert_eq!(auckland.utc(micros("2024-04-07 02:30:00")), micros("2024-04-06 14:30:00"));
         let kolkata = TimeZone::parse("Asia/Kolkata").expect("a zone");
         assert_eq!(kolkata.abbreviation_at(summer).as_deref(), Some("IST"));
         assert_eq!(TimeZone::from_sql_argument(rusqlite::types::ValueRef::Text(b"Europe/Paris")), Some(paris));

@@ -191,6 +191,10 @@ async fn a_named_session_time_zone_reaches_copy_parameters_and_routing() {
     assert_eq!(lines(&client, by_day).await, ["2024-01-15|1", "2024-07-01|1", "2024-10-27|1"]);
     let route = lines(&client, &format!("EXPLAIN ROUTE {by_day}")).await;
     assert!(route[0].starts_with("oltp|timestamptz as wall-clock time"), "{route:?}");
+    // A date compared with a timestamptz is the zone's midnight; the zone's extract().
+    let since = "SELECT count(*), max(extract(day FROM at)) FROM tz WHERE at >= DATE '2024-07-01'";
+    assert_eq!(lines(&client, since).await, ["2|27"]);
+    assert!(lines(&client, &format!("EXPLAIN ROUTE {since}")).await[0].starts_with("oltp|"));
     // The same aggregate in UTC is the OLAP engine's, and its days are UTC days.
     client.batch_execute("SET TimeZone = 'UTC'").await.unwrap();
     assert_eq!(lines(&client, by_day).await, ["2024-01-14|1", "2024-06-30|1", "2024-10-27|1"]);

@@ -79,6 +79,9 @@ pub enum WriteOp {
     /// table order); the writer clears `want_batches` when it will not use them.
     CopyValues {
         table: String,
+        /// The table's id and its columns' types when the COPY started, which its rows were
+        /// converted for: a table dropped and made again since is not this one.
+        expected: (crate::catalog::TableId, Vec<(String, crate::catalog::PgType)>),
         insert: String,
         chunks: std::sync::mpsc::Receiver<crate::copy::CopyChunk>,
         want_batches: Arc<std::sync::atomic::AtomicBool>,
@@ -470,11 +473,18 @@ impl WriterState {
     fn copy_values(
         &mut self,
         table: &str,
+        expected: &(crate::catalog::TableId, Vec<(String, crate::catalog::PgType)>),
         insert: &str,
         chunks: &std::sync::mpsc::Receiver<CopyChunk>,
         want_batches: &std::sync::atomic::AtomicBool,
     ) -> Result<Executed> {
         let def = self.catalog.read().require(table)?.clone();
+        let (id, columns) = expected;
+        let unchanged = def.id == *id
+            && columns.iter().all(|(name, ty)| def.column_index(name).is_some_and(|i| def.columns[i].ty == *ty));
+        if !unchanged {
+            return Err(EngineError::ObjectChanged { what: format!("table \"{table}\" changed while COPY was starting") });
+        }
         let bulk = def.replica.is_none()
             && self
                 .conn
@@ -544,8 +554,8 @@ impl WriterState {
                 })?;
                 Ok(Executed { rows_affected: rows, schema, batches, notices: Vec::new() })
             }
-            WriteOp::CopyValues { table, insert, chunks, want_batches } => {
-                self.copy_values(&table, &insert, &chunks, &want_batches)
+            WriteOp::CopyValues { table, expected, insert, chunks, want_batches } => {
+                self.copy_values(&table, &expected, &insert, &chunks, &want_batches)
             }
             WriteOp::Ddl(ddl) => {
                 let result = self.ddl(ddl);

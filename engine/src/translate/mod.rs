@@ -34,6 +34,15 @@ pub struct TranslateOptions {
     pub time_zone: crate::zone::TimeZone,
 }
 
+fn is_utc(opts: TranslateOptions) -> bool {
+    opts.time_zone == crate::zone::TimeZone::UTC
+}
+
+/// A timestamptz's microseconds as the session zone's wall-clock time (others as they are).
+fn wall_clock(micros: Expr, source: Option<PgType>, opts: TranslateOptions) -> Expr {
+    if source == Some(PgType::Timestamptz) && !is_utc(opts) { call("rhei_local", vec![micros, zone_argument(opts)]) } else { micros }
+}
+
 /// The session zone as an argument of rhei's SQLite functions.
 fn zone_argument(opts: TranslateOptions) -> Expr {
     match opts.time_zone.sql_argument() {
@@ -480,20 +489,27 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
                 spec.order_by.iter_mut().for_each(postgres_nulls_order);
             }
             let name = func.name.to_string().to_ascii_lowercase();
+            let mut truncated_in_zone = false;
             if matches!(name.as_str(), "date_trunc" | "date_part")
                 && let FunctionArguments::List(list) = &mut func.args
                 && let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))) = list.args.get_mut(1)
             {
-                let source = scope.column_type(arg);
+                let source = temporal_type(arg, scope);
                 let value = std::mem::replace(arg, null());
-                *arg = as_micros(value, source);
+                *arg = wall_clock(as_micros(value, source), source, opts);
+                truncated_in_zone = name == "date_trunc" && source == Some(PgType::Timestamptz) && !is_utc(opts);
             }
-            rewrite_function(func)
+            // date_trunc of a timestamptz truncates its wall-clock time, then names that instant.
+            if truncated_in_zone {
+                Some(call("rhei_utc", vec![Expr::Function(func.clone()), zone_argument(opts)]))
+            } else {
+                rewrite_function(func, opts)
+            }
         }
         Expr::Extract { field, expr: inner, .. } => {
-            let source = scope.column_type(inner);
+            let source = temporal_type(inner, scope);
             let inner = std::mem::replace(inner.as_mut(), null());
-            Some(call("date_part", vec![string(&field_name(field)), as_micros(inner, source)]))
+            Some(call("date_part", vec![string(&field_name(field)), wall_clock(as_micros(inner, source), source, opts)]))
         }
         Expr::Position { expr: needle, r#in } => {
             let needle = std::mem::replace(needle.as_mut(), null());
@@ -561,7 +577,7 @@ fn convert_literal_against_column(value: &mut Expr, other: &Expr, scope: &Scope<
     }
 }
 
-fn rewrite_function(func: &mut Function) -> Option<Expr> {
+fn rewrite_function(func: &mut Function, opts: TranslateOptions) -> Option<Expr> {
     let name = func.name.to_string().to_ascii_lowercase();
     let no_args = match &func.args {
         FunctionArguments::None => true,
@@ -569,16 +585,10 @@ fn rewrite_function(func: &mut Function) -> Option<Expr> {
         FunctionArguments::Subquery(_) => false,
     };
     match name.as_str() {
-        "now" | "current_timestamp" | "localtimestamp" | "transaction_timestamp" | "statement_timestamp"
-            if no_args =>
-        {
-            Some(call("rhei_now", vec![]))
-        }
-        "current_date" if no_args => Some(Expr::BinaryOp {
-            left: Box::new(call("rhei_now", vec![])),
-            op: BinaryOperator::Divide,
-            right: Box::new(number(86_400_000_000)),
-        }),
+        "now" | "current_timestamp" | "transaction_timestamp" | "statement_timestamp" if no_args => Some(call("rhei_now", vec![])),
+        // The session zone's wall clock now, and its day.
+        "localtimestamp" if no_args => Some(wall_clock(call("rhei_now", vec![]), Some(PgType::Timestamptz), opts)),
+        "current_date" if no_args => Some(call("rhei_days", vec![wall_clock(call("rhei_now", vec![]), Some(PgType::Timestamptz), opts)])),
         "char_length" | "character_length" => {
             func.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new("length"))]);
             None
@@ -740,7 +750,7 @@ pub(crate) fn temporal_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
         Expr::TypedString(typed) => PgType::from_sql(&typed.data_type).ok()?.ty,
         Expr::Function(func) => match func.name.to_string().to_ascii_lowercase().as_str() {
             "now" | "current_timestamp" | "transaction_timestamp" | "statement_timestamp" | "clock_timestamp"
-            | "rhei_tstz_add" => PgType::Timestamptz,
+            | "rhei_tstz_add" | "rhei_now" | "rhei_tstz" => PgType::Timestamptz,
             "localtimestamp" | "rhei_ts_add" => PgType::Timestamp,
             "current_date" => PgType::Date,
             _ => return None,
@@ -755,10 +765,32 @@ pub(crate) fn temporal_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
 /// UTC only SQLite's functions compute those in that zone, DataFusion's use UTC.
 pub(crate) fn reads_local_time(stmt: &Statement, catalog: &Catalog) -> bool {
     let Ok(scope) = Scope::of(stmt, catalog) else { return false };
-    let zoned = |e: &Expr| temporal_type(e, &scope) == Some(PgType::Timestamptz);
+    fn zoned(e: &Expr, scope: &Scope<'_>) -> bool {
+        match e {
+            Expr::Nested(inner) => zoned(inner, scope),
+            // An aggregate or choice among timestamptz values is one.
+            Expr::Function(func)
+                if matches!(func.name.to_string().to_ascii_lowercase().as_str(), "min" | "max" | "coalesce" | "greatest" | "least" | "nullif") =>
+            {
+                matches!(&func.args, FunctionArguments::List(list)
+                    if list.args.iter().any(|a| matches!(a, FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) if zoned(e, scope))))
+            }
+            _ => temporal_type(e, scope) == Some(PgType::Timestamptz),
+        }
+    }
+    let zoned = |e: &Expr| zoned(e, &scope);
+    let wall = |e: &Expr| matches!(temporal_type(e, &scope), Some(PgType::Date | PgType::Timestamp));
     let found = visit_expressions(stmt, |expr| {
         let local = match expr {
+            // The session zone's day and wall clock.
+            Expr::Function(func) if matches!(func.name.to_string().to_ascii_lowercase().as_str(), "current_date" | "localtimestamp") => true,
+            // Wall-clock time placed as an instant, or an instant shown as wall-clock time.
+            Expr::Cast { expr, data_type, .. } if wall(expr) => PgType::from_sql(data_type).is_ok_and(|t| t.ty == PgType::Timestamptz),
             Expr::Cast { expr, data_type, .. } => zoned(expr) && PgType::from_sql(data_type).map_or(true, |t| t.ty != PgType::Timestamptz),
+            Expr::BinaryOp { left, op: BinaryOperator::Eq | BinaryOperator::NotEq | BinaryOperator::Lt | BinaryOperator::LtEq | BinaryOperator::Gt | BinaryOperator::GtEq, right } => {
+                (zoned(left) && wall(right)) || (wall(left) && zoned(right))
+            }
+            Expr::Between { expr, low, high, .. } => zoned(expr) && (wall(low) || wall(high)),
             Expr::Extract { expr, .. } => zoned(expr),
             Expr::Function(func) => match &func.args {
                 FunctionArguments::List(list)

@@ -43,6 +43,11 @@ fn wall_clock(micros: Expr, source: Option<PgType>, opts: TranslateOptions) -> E
     if source == Some(PgType::Timestamptz) && !is_utc(opts) { call("rhei_local", vec![micros, zone_argument(opts)]) } else { micros }
 }
 
+/// The instant a wall-clock time (microseconds) names in the session zone.
+fn instant(local: Expr, opts: TranslateOptions) -> Expr {
+    if is_utc(opts) { local } else { call("rhei_utc", vec![local, zone_argument(opts)]) }
+}
+
 /// The session zone as an argument of rhei's SQLite functions.
 fn zone_argument(opts: TranslateOptions) -> Expr {
     match opts.time_zone.sql_argument() {
@@ -501,7 +506,7 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
             }
             // date_trunc of a timestamptz truncates its wall-clock time, then names that instant.
             if truncated_in_zone {
-                Some(call("rhei_utc", vec![Expr::Function(func.clone()), zone_argument(opts)]))
+                Some(instant(Expr::Function(func.clone()), opts))
             } else {
                 rewrite_function(func, opts)
             }
@@ -832,21 +837,14 @@ fn cast_from(inner: Expr, source: Option<PgType>, data_type: &SqlType, opts: Tra
         SqlType::Interval { .. } => return cast_expr(inner, data_type, opts),
         other => Some(PgType::from_sql(other)?.ty),
     };
-    // A timestamptz's wall-clock time in the session zone, and the instant of a wall-clock time.
-    let utc = opts.time_zone == crate::zone::TimeZone::UTC;
-    let shifted = |e: Expr, source: PgType| match source {
-        PgType::Timestamptz if !utc => call("rhei_local", vec![e, zone_argument(opts)]),
-        _ => e,
-    };
-    let placed = |e: Expr| if utc { e } else { call("rhei_utc", vec![e, zone_argument(opts)]) };
     Ok(match (source, target) {
         (Some(src @ (PgType::Timestamp | PgType::Timestamptz)), Some(PgType::Date)) => {
-            call("rhei_days", vec![shifted(inner, src)])
+            call("rhei_days", vec![wall_clock(inner, Some(src), opts)])
         }
         (Some(PgType::Date), Some(PgType::Timestamp)) => as_micros(inner, Some(PgType::Date)),
-        (Some(PgType::Date), Some(PgType::Timestamptz)) => placed(as_micros(inner, Some(PgType::Date))),
-        (Some(PgType::Timestamptz), Some(PgType::Timestamp)) => shifted(inner, PgType::Timestamptz),
-        (Some(PgType::Timestamp), Some(PgType::Timestamptz)) => placed(inner),
+        (Some(PgType::Date), Some(PgType::Timestamptz)) => instant(as_micros(inner, Some(PgType::Date)), opts),
+        (Some(PgType::Timestamptz), Some(PgType::Timestamp)) => wall_clock(inner, Some(PgType::Timestamptz), opts),
+        (Some(PgType::Timestamp), Some(PgType::Timestamptz)) => instant(inner, opts),
         (Some(src), None) if src.is_numeric_text() => {
             let exact = match inner {
                 Expr::Cast { expr, data_type: SqlType::Real, .. } => *expr,

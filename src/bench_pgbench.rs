@@ -1,9 +1,8 @@
 //! `rh bench pgbench`: PostgreSQL's own benchmark tool against rhei and against a PostgreSQL
 //! 15 started for the run, on the same machine, same data, same clients.
 //!
-//! Both get pgbench's tables at the chosen scale (PostgreSQL through `pgbench -i`; rhei with
-//! the same tables and primary keys, loaded by COPY, since rhei does not take `pgbench -i`'s
-//! `ALTER TABLE ... ADD PRIMARY KEY` and VACUUM). pgbench then runs its built-in scripts,
+//! Both get pgbench's tables at the chosen scale from the same `pgbench -i` (create, COPY,
+//! VACUUM, ALTER TABLE ... ADD PRIMARY KEY). pgbench then runs its built-in scripts,
 //! `select-only` and `tpcb-like`, with `-M simple` and `-M prepared`, 8 clients, 2 threads,
 //! `-n` (no vacuum), for a fixed time each, first against PostgreSQL, then against rhei.
 //!
@@ -75,40 +74,13 @@ fn pgbench(bin: &std::path::Path, target: &Target, args: &[&str]) -> anyhow::Res
     Ok(Run { tps: number("tps = ")?, latency_ms: number("latency average = ")? })
 }
 
-/// pgbench's four tables at `scale` in rhei, with its primary keys, loaded by COPY.
-async fn load_rhei(server: &RheiServer, scale: u32) -> anyhow::Result<()> {
-    use futures::SinkExt;
-    let client = server.client().await?;
-    client
-        .batch_execute(
-            "CREATE TABLE pgbench_branches (bid int PRIMARY KEY, bbalance int, filler char(88));
-             CREATE TABLE pgbench_tellers (tid int PRIMARY KEY, bid int, tbalance int, filler char(84));
-             CREATE TABLE pgbench_accounts (aid int PRIMARY KEY, bid int, abalance int, filler char(84));
-             CREATE TABLE pgbench_history (tid int, bid int, aid int, delta int, mtime timestamp, filler char(22));",
-        )
-        .await?;
-    let scale = i64::from(scale);
-    let copy = |table: &'static str, rows: i64, row: fn(i64) -> String| {
-        let client = &client;
-        async move {
-            let sink = client.copy_in::<_, bytes::Bytes>(&format!("COPY {table} FROM STDIN")).await?;
-            futures::pin_mut!(sink);
-            let mut chunk = String::new();
-            for n in 1..=rows {
-                chunk.push_str(&row(n));
-                if chunk.len() > 1 << 20 {
-                    sink.send(bytes::Bytes::from(std::mem::take(&mut chunk))).await?;
-                }
-            }
-            sink.send(bytes::Bytes::from(chunk)).await?;
-            sink.finish().await?;
-            anyhow::Ok(())
-        }
-    };
-    copy("pgbench_branches", scale, |b| format!("{b}\t0\t\\N\n")).await?;
-    copy("pgbench_tellers", 10 * scale, |t| format!("{t}\t{}\t0\t\\N\n", (t - 1) / 10 + 1)).await?;
-    copy("pgbench_accounts", 100_000 * scale, |a| format!("{a}\t{}\t0\t\n", (a - 1) / 100_000 + 1)).await?;
-    server.engine.sync_now().await?;
+/// `pgbench -i` (from `bin`) at `scale` against `target`: pgbench's four tables, loaded and keyed.
+fn initialize(bin: &std::path::Path, target: &Target, scale: &str) -> anyhow::Result<()> {
+    let init = Command::new(bin.join("pgbench"))
+        .args(["-h", "127.0.0.1", "-p", &target.port.to_string(), "-U", target.user, "-i", "-q", "-s", scale, target.database])
+        .output()
+        .context("run pgbench -i")?;
+    anyhow::ensure!(init.status.success(), "pgbench -i failed: {}", String::from_utf8_lossy(&init.stderr));
     Ok(())
 }
 
@@ -134,17 +106,18 @@ pub async fn run(options: PgbenchOptions) -> anyhow::Result<serde_json::Value> {
     };
 
     eprintln!("initializing pgbench scale {} in PostgreSQL", options.scale);
-    let init = Command::new(bin.join("pgbench"))
-        .args(["-h", "127.0.0.1", "-p", &cluster.port().to_string(), "-U", "postgres", "-i", "-q", "-s", &scale, "postgres"])
-        .output()
-        .context("run pgbench -i")?;
-    anyhow::ensure!(init.status.success(), "pgbench -i failed: {}", String::from_utf8_lossy(&init.stderr));
+    initialize(&bin, &pg("on"), &scale)?;
 
     let scratch = tempfile::tempdir().context("create a scratch directory")?;
     let data_dir = scratch.path().join("rhei");
-    eprintln!("loading the same tables into rhei");
+    eprintln!("initializing the same in rhei");
     let normal = RheiServer::start(EngineConfig { synchronous: Synchronous::Normal, ..EngineConfig::with_data_dir(&data_dir) }).await?;
-    load_rhei(&normal, options.scale).await?;
+    let rhei_target = |server: &RheiServer| Target { port: server.port(), user: "rhei", database: "rhei", options: None };
+    let init_bin = bin.clone();
+    let init_target = rhei_target(&normal);
+    let init_scale = scale.clone();
+    tokio::task::spawn_blocking(move || initialize(&init_bin, &init_target, &init_scale)).await??;
+    normal.engine.sync_now().await?;
 
     let mut figures = Vec::new();
     let mut compare = |name: String, rhei: Run, postgres: Run| {
@@ -156,7 +129,6 @@ pub async fn run(options: PgbenchOptions) -> anyhow::Result<serde_json::Value> {
             baseline: Some((postgres.latency_ms * 1000.0, "PostgreSQL 15 latency")),
         });
     };
-    let rhei_target = |server: &RheiServer| Target { port: server.port(), user: "rhei", database: "rhei", options: None };
     // One script in both modes against both systems; `synchronous_commit` is PostgreSQL's
     // durability, `label` says which rhei's `server` has.
     let mut both_modes = |script: &str, synchronous_commit: &'static str, server: &RheiServer, label: &str| -> anyhow::Result<()> {

@@ -39,6 +39,40 @@ impl Default for CopyFormat {
     }
 }
 
+/// `COPY ... WITH (HEADER on, FREEZE 1)` as sqlparser reads it (`TRUE`/`FALSE`): PostgreSQL
+/// takes any boolean spelling for these options, sqlparser only the two keywords. `None` when
+/// `sql` is not a COPY or has nothing to change.
+pub fn normalize_boolean_options(sql: &str) -> Option<String> {
+    use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+    let mut tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize().ok()?;
+    let is_word = |t: &Token, words: &[&str]| matches!(t, Token::Word(w) if w.quote_style.is_none() && words.iter().any(|k| w.value.eq_ignore_ascii_case(k)));
+    if !tokens.iter().find(|t| !matches!(t, Token::Whitespace(_))).is_some_and(|t| is_word(t, &["copy"])) {
+        return None;
+    }
+    let mut changed = false;
+    for i in 0..tokens.len() {
+        if !is_word(&tokens[i], &["header", "freeze"]) {
+            continue;
+        }
+        let Some(next) = (i + 1..tokens.len()).find(|&j| !matches!(tokens[j], Token::Whitespace(_))) else { continue };
+        let value = match &tokens[next] {
+            Token::Word(w) if w.quote_style.is_none() => w.value.to_ascii_lowercase(),
+            Token::Number(n, _) => n.clone(),
+            Token::SingleQuotedString(s) => s.to_ascii_lowercase(),
+            _ => continue,
+        };
+        let on = match value.as_str() {
+            "on" | "1" | "yes" | "true" => true,
+            "off" | "0" | "no" | "false" => false,
+            _ => continue,
+        };
+        tokens[next] = Token::make_keyword(if on { "TRUE" } else { "FALSE" });
+        changed = true;
+    }
+    changed.then(|| tokens.iter().map(ToString::to_string).collect())
+}
+
 impl CopyFormat {
     /// The format a COPY statement's options ask for.
     ///
@@ -250,6 +284,22 @@ impl CopyFormat {
             }
             out.push(b'\n');
         }
+    }
+
+    /// The header line of `COPY ... TO ... (HEADER)`: the column names, quoted or escaped as
+    /// values are.
+    pub fn encode_header(&self, schema: &arrow::datatypes::Schema, out: &mut Vec<u8>) {
+        for (i, field) in schema.fields().iter().enumerate() {
+            if i > 0 {
+                out.extend_from_slice(self.delimiter.encode_utf8(&mut [0; 4]).as_bytes());
+            }
+            if self.csv {
+                self.write_csv_field(field.name(), out);
+            } else {
+                escape_text(field.name(), self.delimiter, out);
+            }
+        }
+        out.push(b'\n');
     }
 
     fn write_csv_field(&self, value: &str, out: &mut Vec<u8>) {
@@ -656,6 +706,10 @@ pub fn pg_text_in(column: &ArrayRef, row: usize, zone: Option<TimeZone>) -> Opti
             format_timestamptz_in(column.as_primitive::<TimestampMicrosecondType>().value(row), zone)
         }
         DataType::Utf8 => column.as_string::<i32>().value(row).to_string(),
+        DataType::Interval(IntervalUnit::MonthDayNano) => {
+            let v = column.as_primitive::<IntervalMonthDayNanoType>().value(row);
+            crate::value::format_interval(v.months, v.days, v.nanoseconds / 1000)
+        }
         DataType::Binary => {
             let bytes = column.as_binary::<i32>().value(row);
             let mut s = String::with_capacity(2 + bytes.len() * 2);

@@ -23,7 +23,9 @@ pub enum EngineError {
     #[error("type \"{name}\" does not exist")]
     UndefinedType { name: String },
     #[error("duplicate key value violates unique constraint \"{constraint}\"")]
-    UniqueViolation { table: String, constraint: String, detail: Option<String> },
+    /// `columns`: the key's columns as SQLite names them, from which the catalog tells which
+    /// constraint or unique index it was ([`crate::catalog::Catalog::name_unique_violation`]).
+    UniqueViolation { table: String, constraint: String, columns: Vec<String>, detail: Option<String> },
     #[error("null value in column \"{column}\" of relation \"{table}\" violates not-null constraint")]
     NotNullViolation { table: String, column: String },
     #[error("new row for relation \"{table}\" violates check constraint \"{constraint}\"")]
@@ -38,8 +40,11 @@ pub enum EngineError {
     NoMatchingUniqueKey { table: String },
     #[error("foreign key constraint \"{constraint}\" cannot be implemented")]
     IncompatibleForeignKey { constraint: String, detail: String },
-    #[error("cannot drop table {table} because other objects depend on it")]
-    DependentObjects { table: String, detail: String },
+    /// `object` as PostgreSQL names it: `table t`, `column b of table t`, `constraint t_pkey on table t`.
+    #[error("cannot drop {object} because other objects depend on it")]
+    DependentObjects { object: String, detail: String },
+    #[error("could not create unique index \"{index}\"")]
+    DuplicateKeys { index: String, detail: String },
     #[error("constraint \"{constraint}\" for relation \"{table}\" already exists")]
     DuplicateConstraint { table: String, constraint: String },
     #[error("constraint \"{constraint}\" of relation \"{table}\" does not exist")]
@@ -98,6 +103,8 @@ pub enum EngineError {
     NoActiveTransaction,
     #[error("there is already a transaction in progress")]
     ActiveTransaction,
+    #[error("{command} cannot run inside a transaction block")]
+    NotInTransactionBlock { command: &'static str },
     #[error("savepoint \"{name}\" does not exist")]
     UndefinedSavepoint { name: String },
     #[error("unrecognized configuration parameter \"{name}\"")]
@@ -107,6 +114,11 @@ pub enum EngineError {
     /// A function argument out of its domain (`split_part(s, d, 0)`).
     #[error("{message}")]
     InvalidArgument { message: String },
+    #[error("invalid regular expression: {message}")]
+    InvalidRegularExpression { message: String },
+    /// An ESCAPE clause that is not one character (`SIMILAR TO ... ESCAPE 'ab'`).
+    #[error("{message}")]
+    InvalidEscapeSequence { message: String },
     /// A value past what a function can make (`chr(0)`, a character past U+10FFFF).
     #[error("{message}")]
     ProgramLimitExceeded { message: String },
@@ -146,7 +158,7 @@ impl EngineError {
             Self::DuplicateColumn { .. } => "42701",
             Self::UndefinedFunction { .. } => "42883",
             Self::UndefinedType { .. } => "42704",
-            Self::UniqueViolation { .. } => "23505",
+            Self::UniqueViolation { .. } | Self::DuplicateKeys { .. } => "23505",
             Self::NotNullViolation { .. } => "23502",
             Self::CheckViolation { .. } | Self::CheckViolatedByExistingRow { .. } => "23514",
             Self::ForeignKeyMissing { .. } | Self::ForeignKeyReferenced { .. } => "23503",
@@ -178,10 +190,12 @@ impl EngineError {
             Self::ReadOnlyTransaction { .. } | Self::ReadOnlyReplica { .. } => "25006",
             Self::InFailedTransaction => "25P02",
             Self::NoActiveTransaction => "25P01",
-            Self::ActiveTransaction => "25001",
+            Self::ActiveTransaction | Self::NotInTransactionBlock { .. } => "25001",
             Self::UndefinedSavepoint { .. } => "3B001",
             Self::UndefinedParameter { .. } => "42704",
             Self::InvalidParameterValue { .. } | Self::InvalidArgument { .. } => "22023",
+            Self::InvalidRegularExpression { .. } => "2201B",
+            Self::InvalidEscapeSequence { .. } => "22025",
             Self::ProgramLimitExceeded { .. } => "54000",
             Self::QueryCanceled | Self::StatementTimeout | Self::CopyFailed { .. } => "57014",
             Self::ObjectChanged { .. } => "40001",
@@ -209,7 +223,9 @@ impl EngineError {
             | Self::CheckViolation { detail, .. }
             | Self::ForeignKeyMissing { detail, .. }
             | Self::ForeignKeyReferenced { detail, .. } => detail.as_deref(),
-            Self::IncompatibleForeignKey { detail, .. } | Self::DependentObjects { detail, .. } => Some(detail),
+            Self::IncompatibleForeignKey { detail, .. } | Self::DependentObjects { detail, .. } | Self::DuplicateKeys { detail, .. } => {
+                Some(detail)
+            }
             _ => None,
         }
     }
@@ -218,6 +234,7 @@ impl EngineError {
     pub fn hint(&self) -> Option<&str> {
         match self {
             Self::DependentObjects { .. } => Some("Use DROP ... CASCADE to drop the dependent objects too."),
+            Self::InvalidEscapeSequence { .. } => Some("Escape string must be empty or one character."),
             _ => None,
         }
     }

@@ -74,9 +74,18 @@ pub struct Prepared {
     /// Parsed for `FOR SYSTEM_TIME` (the text mentions it), so it needs the temporal rewrite
     /// even where no table is temporal (to refuse it there).
     versioned: bool,
+    /// `VACUUM` / `ANALYZE`, which sqlparser does not read in PostgreSQL's form (`statement`
+    /// is then `None`).
+    maintenance: Option<Arc<crate::maintenance::Maintenance>>,
 }
 
 impl Prepared {
+    /// An entry with no parsed statement: an empty query, a VACUUM/ANALYZE (once its
+    /// `maintenance` is set), or a rewritten query whose plans are cached under `sql`.
+    fn without_statement(sql: String, hint: Option<Route>, lifted: Vec<ScalarValue>) -> Self {
+        Self { sql, statement: None, explain_route: false, hint, lifted, versioned: false, maintenance: None }
+    }
+
     /// The parsed statement; `None` for an empty query.
     pub fn statement(&self) -> Option<&Statement> {
         self.statement.as_deref()
@@ -457,17 +466,15 @@ impl Session {
                 hint: leading_hint(body).or(hint),
                 lifted: Vec::new(),
                 versioned: false,
+                maintenance: None,
             }]);
         }
         if skip_comments(sql).trim_matches(|c: char| c == ';' || c.is_whitespace()).is_empty() {
-            return Ok(vec![Prepared {
-                sql: sql.to_string(),
-                statement: None,
-                explain_route: false,
-                hint: None,
-                lifted: Vec::new(),
-                versioned: false,
-            }]);
+            return Ok(vec![Prepared::without_statement(sql.to_string(), None, Vec::new())]);
+        }
+        if let Some(maintenance) = crate::maintenance::parse(sql) {
+            let maintenance = Some(Arc::new(maintenance?));
+            return Ok(vec![Prepared { maintenance, ..Prepared::without_statement(sql.to_string(), None, Vec::new()) }]);
         }
         let versioned = crate::temporal::mentions_system_time(sql);
         let parsed = if versioned {
@@ -481,21 +488,27 @@ impl Session {
             // clients do not send.
             Err(e) => {
                 let body = skip_comments(sql).trim_end();
-                if body.len() > 4 && body[..4].eq_ignore_ascii_case("copy") && !body.ends_with(';') {
-                    Parser::parse_sql(&PostgreSqlDialect {}, &format!("{body};")).map_err(|_| parse_error(e))?
+                if body.len() > 4 && body.get(..4).is_some_and(|head| head.eq_ignore_ascii_case("copy")) {
+                    let body = crate::copy::normalize_boolean_options(body).unwrap_or_else(|| body.to_string());
+                    let body = if body.ends_with(';') { body } else { format!("{body};") };
+                    Parser::parse_sql(&PostgreSqlDialect {}, &body).map_err(|_| parse_error(e))?
                 } else {
                     return Err(parse_error(e));
                 }
             }
         };
         let single = statements.len() == 1;
+        let statements: Vec<Statement> = statements
+            .into_iter()
+            .map(|mut statement| {
+                crate::translate::normalize_operators(&mut statement);
+                crate::translate::normalize_set_returning(&mut statement);
+                statement
+            })
+            .collect();
         Ok(statements
             .into_iter()
             .enumerate()
-            .map(|(i, mut statement)| {
-                crate::translate::normalize_operators(&mut statement);
-                (i, statement)
-            })
             .map(|(i, statement)| Prepared {
                 sql: if single { sql.to_string() } else { statement.to_string() },
                 statement: Some(Arc::new(statement)),
@@ -503,6 +516,7 @@ impl Session {
                 hint: if i == 0 { hint } else { None },
                 lifted: Vec::new(),
                 versioned,
+                maintenance: None,
             })
             .collect())
     }
@@ -542,7 +556,12 @@ impl Session {
     /// # Errors
     /// The statement's error; in a failed transaction, 25P02 for anything but its end.
     pub async fn execute_prepared(&mut self, prepared: &Prepared, params: &[ScalarValue]) -> Result<Output> {
-        let Some(stmt) = prepared.statement.as_deref() else { return Ok(Output::Empty) };
+        let Some(stmt) = prepared.statement.as_deref() else {
+            return match &prepared.maintenance {
+                Some(maintenance) => self.maintain(maintenance).await,
+                None => Ok(Output::Empty),
+            };
+        };
         let params = if params.is_empty() { prepared.lifted.as_slice() } else { params };
         if let Some(txn) = self.txn
             && txn.failed
@@ -550,7 +569,7 @@ impl Session {
         {
             return Err(EngineError::InFailedTransaction);
         }
-        let result = self.dispatch(prepared, stmt, params).await;
+        let result = self.dispatch(prepared, stmt, params).await.map_err(|e| self.engine.catalog().name_unique_violation(e));
         if result.is_err()
             && let Some(txn) = self.txn.as_mut()
         {
@@ -675,6 +694,10 @@ impl Session {
     /// rhei's own settings and views. A read the router would give SQLite (a point read) is the
     /// upstream's, as is a read of a table rhei does not follow.
     pub fn forwarding(&self, prepared: &Prepared) -> Forwarding {
+        // VACUUM and ANALYZE are the upstream's to run on its tables.
+        if prepared.maintenance.is_some() {
+            return Forwarding::Upstream;
+        }
         let Some(stmt) = prepared.statement() else { return Forwarding::Local };
         if prepared.explain_route || prepared.versioned {
             return Forwarding::Local;
@@ -759,6 +782,9 @@ impl Session {
     }
 
     async fn dispatch(&mut self, prepared: &Prepared, stmt: &Statement, params: &[ScalarValue]) -> Result<Output> {
+        // Checked here, not at parse time: the front end answers catalog queries (which may
+        // call generate_series in a select list) itself before they get here.
+        crate::translate::check_set_returning(stmt)?;
         if prepared.explain_route {
             let decision = match stmt {
                 Statement::Query(q) => self.decide_route(q, prepared.hint),
@@ -911,8 +937,7 @@ impl Session {
             }
         };
         // The cache key of the query's plans is its own text, not the COPY statement's.
-        let prepared =
-            Prepared { sql: query.to_string(), statement: None, explain_route: false, hint, lifted: Vec::new(), versioned: false };
+        let prepared = Prepared::without_statement(query.to_string(), hint, Vec::new());
         match self.query(&prepared, &query, &[]).await? {
             Output::Rows(rows) => Ok(Output::CopyOut(rows, format)),
             _ => Err(EngineError::Internal("COPY TO query gave no rows".into())),
@@ -993,7 +1018,8 @@ impl Session {
     pub async fn copy_in_finish(&mut self, load: CopyLoad) -> Result<u64> {
         // A converter that already stopped (bad data) has sent the writer its error.
         let _ = load.input.send(CopyInput::End).await;
-        self.copy_in_end(load).await.map(|done| done.rows_affected)
+        let done = self.copy_in_end(load).await.map_err(|e| self.engine.catalog().name_unique_violation(e));
+        done.map(|done| done.rows_affected)
     }
 
     /// Ends a COPY FROM STDIN the client gave up on (CopyFail with `message`): nothing is loaded.
@@ -1065,8 +1091,7 @@ impl Session {
         let as_of = self.setting(crate::temporal::AS_OF_SETTING).filter(|v| !v.is_empty());
         let Some(rewritten) = crate::temporal::rewrite(query, &catalog, as_of)? else { return Ok(None) };
         let sql = format!("{}\u{0}{}={}", prepared.sql, crate::temporal::AS_OF_SETTING, as_of.unwrap_or_default());
-        let prepared =
-            Prepared { sql, statement: None, explain_route: false, hint: prepared.hint, lifted: prepared.lifted.clone(), versioned: false };
+        let prepared = Prepared::without_statement(sql, prepared.hint, prepared.lifted.clone());
         Ok(Some((prepared, rewritten)))
     }
 
@@ -1193,6 +1218,38 @@ impl Session {
         self.notices.extend(done.notices);
         if self.txn.is_none() {
             self.engine.sync.request();
+        }
+        Ok(Output::Command(CommandTag::new(tag)))
+    }
+
+    /// `VACUUM` / `ANALYZE` (see [`crate::maintenance`]).
+    async fn maintain(&mut self, maintenance: &crate::maintenance::Maintenance) -> Result<Output> {
+        if let Some(txn) = self.txn {
+            if txn.failed {
+                return Err(EngineError::InFailedTransaction);
+            }
+            if maintenance.vacuum {
+                return Err(EngineError::NotInTransactionBlock { command: "VACUUM" });
+            }
+        }
+        let catalog = self.engine.catalog();
+        let tables = if maintenance.tables.is_empty() {
+            catalog.tables().map(|t| t.name.clone()).collect()
+        } else {
+            for name in &maintenance.tables {
+                catalog.require(name)?;
+            }
+            maintenance.tables.clone()
+        };
+        let tag = if maintenance.vacuum { "VACUUM" } else { "ANALYZE" };
+        if maintenance.analyze && !tables.is_empty() {
+            let done = self.engine.writer.run(self.id, self.txn.is_some(), WriteOp::Ddl(DdlOp::Analyze { tables })).await;
+            if done.is_err()
+                && let Some(txn) = self.txn.as_mut()
+            {
+                txn.failed = true;
+            }
+            self.notices.extend(done?.notices);
         }
         Ok(Output::Command(CommandTag::new(tag)))
     }

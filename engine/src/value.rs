@@ -533,6 +533,129 @@ fn finite_i64(v: f64) -> Option<i64> {
     (v.is_finite() && v.abs() < 9.2e18).then_some(v as i64)
 }
 
+/// PostgreSQL's `age(a, b)` of two timestamps (microseconds): the difference in calendar
+/// fields, years and months first, then days and time, each borrowing from the next larger
+/// field, a day borrowed being the length of the month the borrow crosses (`age('2024-03-15',
+/// '2023-01-10')` is `1 year 2 mons 5 days`). Returns (months, days, microseconds).
+pub fn age(a: i64, b: i64) -> (i32, i32, i64) {
+    const DAY: i64 = 86_400_000_000;
+    let fields = |t: i64| {
+        let (year, month, day) = civil_from_days(t.div_euclid(DAY));
+        (year, i64::from(month), i64::from(day), t.rem_euclid(DAY))
+    };
+    let ((y1, m1, d1, t1), (y2, m2, d2, t2)) = (fields(a), fields(b));
+    let negative = a < b;
+    let sign = if negative { -1 } else { 1 };
+    let (mut years, mut months, mut days, mut time) = (sign * (y1 - y2), sign * (m1 - m2), sign * (d1 - d2), sign * (t1 - t2));
+    if time < 0 {
+        time += DAY;
+        days -= 1;
+    }
+    while days < 0 {
+        // The month whose length a borrowed day has: the earlier timestamp's.
+        let (year, month) = if negative { (y1, m1) } else { (y2, m2) };
+        days += i64::from(days_in_month(year, u32::try_from(month).unwrap_or(1)));
+        months -= 1;
+    }
+    while months < 0 {
+        months += 12;
+        years -= 1;
+    }
+    let total_months = sign * (years * 12 + months);
+    (total_months as i32, (sign * days) as i32, sign * time)
+}
+
+/// PostgreSQL's `justify_hours`: whole days out of the time part, both parts of one sign.
+pub fn justify_hours(months: i32, days: i32, micros: i64) -> (i32, i32, i64) {
+    const DAY: i64 = 86_400_000_000;
+    let (days, micros) = days_and_time_of_one_sign(i64::from(days) + micros / DAY, micros % DAY);
+    (months, days.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32, micros)
+}
+
+/// Days and time below a day, one of them borrowed from the other so both have one sign.
+fn days_and_time_of_one_sign(days: i64, micros: i64) -> (i64, i64) {
+    const DAY: i64 = 86_400_000_000;
+    if days > 0 && micros < 0 {
+        (days - 1, micros + DAY)
+    } else if days < 0 && micros > 0 {
+        (days + 1, micros - DAY)
+    } else {
+        (days, micros)
+    }
+}
+
+/// PostgreSQL's `justify_days`: whole 30-day months out of the days, both of one sign.
+pub fn justify_days(months: i32, days: i32, micros: i64) -> (i32, i32, i64) {
+    let mut months = i64::from(months) + i64::from(days / 30);
+    let mut days = days % 30;
+    if months > 0 && days < 0 {
+        days += 30;
+        months -= 1;
+    } else if months < 0 && days > 0 {
+        days -= 30;
+        months += 1;
+    }
+    (months.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32, days, micros)
+}
+
+/// PostgreSQL's `justify_interval`: days out of the time, months out of the days, every part
+/// given the sign of the whole.
+pub fn justify_interval(months: i32, days: i32, micros: i64) -> (i32, i32, i64) {
+    const DAY: i64 = 86_400_000_000;
+    let (mut months, mut days, mut micros) = (i64::from(months), i64::from(days), micros);
+    days += micros / DAY;
+    micros %= DAY;
+    months += days / 30;
+    days %= 30;
+    if months > 0 && (days < 0 || (days == 0 && micros < 0)) {
+        days += 30;
+        months -= 1;
+    } else if months < 0 && (days > 0 || (days == 0 && micros > 0)) {
+        days -= 30;
+        months += 1;
+    }
+    let (days, micros) = days_and_time_of_one_sign(days, micros);
+    let clamp = |v: i64| v.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
+    (clamp(months), clamp(days), micros)
+}
+
+/// An interval as PostgreSQL prints it (IntervalStyle `postgres`): `1 year 2 mons 3 days
+/// 04:05:06.5`, `-01:00:00`, `00:00:00` for zero.
+pub fn format_interval(months: i32, days: i32, micros: i64) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let (years, mons) = (months / 12, months % 12);
+    // A positive field after a negative one is written with `+` (`-1 days +02:00:00`).
+    let mut after_negative = false;
+    let mut unit = |n: i64, one: &str, many: &str| {
+        let plus = if after_negative && n > 0 { "+" } else { "" };
+        after_negative = n < 0;
+        format!("{plus}{n} {}", if n == 1 { one } else { many })
+    };
+    if years != 0 {
+        parts.push(unit(years.into(), "year", "years"));
+    }
+    if mons != 0 {
+        parts.push(unit(mons.into(), "mon", "mons"));
+    }
+    if days != 0 {
+        parts.push(unit(days.into(), "day", "days"));
+    }
+    if micros != 0 || parts.is_empty() {
+        let sign = if micros < 0 { "-" } else if after_negative { "+" } else { "" };
+        let abs = micros.unsigned_abs();
+        let secs = abs / 1_000_000;
+        let frac = abs % 1_000_000;
+        let mut time = format!("{sign}{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
+        if frac != 0 {
+            let digits = format!("{frac:06}");
+            time.push('.');
+            time.push_str(digits.trim_end_matches('0'));
+        }
+        parts.push(time);
+    }
+    parts.join(" ")
+}
+
 /// Parses PostgreSQL's interval input: `1 day`, `2 hours 30 minutes`, `-1 mon`, `1.5 days`,
 /// `1 day 02:03:04.5`, `@ 3 days ago`, `P1Y2M3DT4H5M6S`. With `unit` (SQL's `INTERVAL '5'
 /// DAY`), a bare number counts that unit. `None` when it is not an interval.
@@ -649,6 +772,18 @@ const MIN_TIMESTAMP: i64 = -211_813_488_000_000_000;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn age_borrows_calendar_fields_as_postgresql_does() {
+        let at = |y: i64, m: u32, d: u32, h: i64| days_from_civil(y, m, d) * 86_400_000_000 + h * 3_600_000_000;
+        // PostgreSQL 15: age('2024-03-15', '2023-01-10') = 1 year 2 mons 5 days
+        assert_eq!(age(at(2024, 3, 15, 0), at(2023, 1, 10, 0)), (14, 5, 0));
+        // age('2024-03-01', '2024-01-31') = 1 mon 1 day; reversed, -1 mons -1 days
+        assert_eq!(age(at(2024, 3, 1, 0), at(2024, 1, 31, 0)), (1, 1, 0));
+        assert_eq!(age(at(2024, 1, 31, 0), at(2024, 3, 1, 0)), (-1, -1, 0));
+        // age('2024-03-01 06:00', '2024-02-28 12:00') = 1 day 18:00:00
+        assert_eq!(age(at(2024, 3, 1, 6), at(2024, 2, 28, 12)), (0, 1, 18 * 3_600_000_000));
+    }
 
     #[test]
     fn to_char_formats_dates_and_times_as_postgresql() {

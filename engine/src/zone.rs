@@ -102,6 +102,18 @@ impl TimeZone {
         (!name.starts_with(['+', '-'])).then_some(name)
     }
 
+    /// The zone as [`TimeZone::of_arrow`] reads it back: an ISO offset (to the minute) or the
+    /// IANA name.
+    pub fn arrow_name(self) -> String {
+        match self {
+            Self::Fixed(seconds) => {
+                let minutes = seconds.unsigned_abs() / 60;
+                format!("{}{:02}:{:02}", if seconds < 0 { '-' } else { '+' }, minutes / 60, minutes % 60)
+            }
+            Self::Named(tz) => tz.name().to_string(),
+        }
+    }
+
     /// The zone as an argument of rhei's SQLite functions: seconds east (a number) for a fixed
     /// offset, the IANA name (text) otherwise.
     pub fn sql_argument(self) -> ZoneArgument {

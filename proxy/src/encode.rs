@@ -409,32 +409,7 @@ fn write_decimal_binary(buf: &mut BytesMut, value: i128, scale: i8) {
 
 /// PostgreSQL's `postgres` interval style: `1 year 2 mons 3 days 04:05:06.5`.
 fn write_interval_text(buf: &mut BytesMut, months: i32, days: i32, micros: i64) {
-    let mut parts: Vec<String> = Vec::new();
-    let (years, mons) = (months / 12, months % 12);
-    let unit = |n: i64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-    if years != 0 {
-        parts.push(unit(years.into(), "year", "years"));
-    }
-    if mons != 0 {
-        parts.push(unit(mons.into(), "mon", "mons"));
-    }
-    if days != 0 {
-        parts.push(unit(days.into(), "day", "days"));
-    }
-    if micros != 0 || parts.is_empty() {
-        let sign = if micros < 0 { "-" } else { "" };
-        let abs = micros.unsigned_abs();
-        let secs = abs / 1_000_000;
-        let frac = abs % 1_000_000;
-        let mut time = format!("{sign}{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
-        if frac != 0 {
-            let digits = format!("{frac:06}");
-            time.push('.');
-            time.push_str(digits.trim_end_matches('0'));
-        }
-        parts.push(time);
-    }
-    buf.put_slice(parts.join(" ").as_bytes());
+    buf.put_slice(rhei_engine::value::format_interval(months, days, micros).as_bytes());
 }
 
 /// An array element's text, quoted as `array_out` quotes: when empty, `NULL`-like, or holding

@@ -37,6 +37,7 @@ mod tests {
         let info = error_info(&EngineError::UniqueViolation {
             table: "t".into(),
             constraint: "t_pkey".into(),
+            columns: vec!["id".into()],
             detail: Some("Key (id)=(1) already exists.".into()),
         });
         assert_eq!(info.code, "23505");

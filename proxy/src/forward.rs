@@ -78,7 +78,7 @@ impl ForwardError {
 
 /// One session's forwarding state.
 pub struct Forwarder {
-    target: Arc<tokio_postgres::Config>,
+    target: Arc<rhei_sidecar::upstream::UpstreamConfig>,
     /// The upstream URL without its password, for messages.
     upstream_name: String,
     upstream: Option<UpstreamSession>,
@@ -93,7 +93,7 @@ pub struct Forwarder {
 }
 
 impl Forwarder {
-    pub fn new(target: Arc<tokio_postgres::Config>, upstream_name: String) -> Mutex<Self> {
+    pub fn new(target: Arc<rhei_sidecar::upstream::UpstreamConfig>, upstream_name: String) -> Mutex<Self> {
         Mutex::new(Self {
             target,
             upstream_name,

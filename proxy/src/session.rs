@@ -127,7 +127,7 @@ impl Connection {
 /// the password (for messages).
 #[derive(Clone)]
 pub struct ForwardTarget {
-    pub config: Arc<tokio_postgres::Config>,
+    pub config: Arc<rhei_sidecar::upstream::UpstreamConfig>,
     pub name: String,
 }
 
@@ -342,7 +342,12 @@ fn copy_out_stream(
     zone: rhei_engine::TimeZone,
 ) -> impl futures::Stream<Item = PgWireResult<CopyData>> + Send {
     use futures::StreamExt;
-    rows.flat_map(move |batch| {
+    let mut header = Vec::new();
+    if format.header {
+        format.encode_header(rows.schema(), &mut header);
+    }
+    let header = (!header.is_empty()).then(|| Ok(CopyData::new(bytes::Bytes::from(header))));
+    futures::stream::iter(header).chain(rows.flat_map(move |batch| {
         let messages: Vec<PgWireResult<CopyData>> = match batch {
             Ok(batch) => (0..batch.num_rows())
                 .map(|i| {
@@ -354,7 +359,7 @@ fn copy_out_stream(
             Err(e) => vec![Err(to_pgwire(&e))],
         };
         futures::stream::iter(messages)
-    })
+    }))
 }
 
 /// Runs one statement and shapes its output for the wire.

@@ -87,15 +87,15 @@ impl UpstreamSession {
     ///
     /// # Errors
     /// The connection or authentication failing (with the upstream's SQLSTATE when it said no).
-    pub async fn connect(config: &tokio_postgres::Config) -> Result<Self> {
+    pub async fn connect(config: &crate::upstream::UpstreamConfig) -> Result<Self> {
         let started = wire::connect(config, &[]).await?;
         let canceller = started.backend_key.and_then(|(process_id, secret_key)| {
-            let host = match config.get_hosts().first()? {
+            let host = match config.pg.get_hosts().first()? {
                 tokio_postgres::config::Host::Tcp(h) => h.clone(),
                 #[allow(unreachable_patterns)]
                 _ => return None,
             };
-            let port = config.get_ports().first().copied().unwrap_or(5432);
+            let port = config.pg.get_ports().first().copied().unwrap_or(5432);
             Some(UpstreamCanceller { host, port, process_id, secret_key })
         });
         Ok(Self {

@@ -9,7 +9,7 @@
 //! to the upstream. `pgoutput` and `replication` are the protocol layer, `schema` maps upstream
 //! tables to replica tables, `postgres` is the logical follower, `polling` the polling follower
 //! with its sources `sqlite` and `pg_poll`. `testing` starts throwaway upstream clusters for
-//! tests and benchmarks.
+//! tests and benchmarks. `upstream` reads the upstream URL and makes its TLS connections.
 
 pub mod error;
 pub mod forward;
@@ -22,6 +22,7 @@ pub mod wire;
 pub mod schema;
 pub mod sqlite;
 pub mod testing;
+pub mod upstream;
 
 use std::time::Duration;
 
@@ -57,7 +58,7 @@ pub fn spawn(
             tokio::spawn(PollingFollower::new(engine, config, source).run(shutdown))
         }
         FollowMethod::Auto => tokio::spawn(async move {
-            let Some(logical) = upstream_has_logical_wal(&pg, &shutdown).await else { return };
+            let Some(logical) = upstream_has_logical_wal(&pg, &engine, &config, &shutdown).await else { return };
             if logical {
                 match PgFollower::new(engine, config) {
                     Ok(follower) => follower.run(shutdown).await,
@@ -72,9 +73,23 @@ pub fn spawn(
     })
 }
 
-/// Whether the upstream runs with `wal_level = logical`, asked until it answers; `None` when
-/// shut down first.
-async fn upstream_has_logical_wal(pg: &tokio_postgres::Config, shutdown: &tokio_util::sync::CancellationToken) -> Option<bool> {
+/// Whether the upstream runs with `wal_level = logical`, asked until it answers (reported as
+/// `connecting` in `rhei_replication` meanwhile); `None` when shut down first or when asking
+/// cannot succeed (a certificate refused, a password wrong: reported as `failed`).
+async fn upstream_has_logical_wal(
+    pg: &upstream::UpstreamConfig,
+    engine: &rhei_engine::HtapEngine,
+    config: &rhei_config::SidecarConfig,
+    shutdown: &tokio_util::sync::CancellationToken,
+) -> Option<bool> {
+    let mut status = rhei_engine::replica::UpstreamStatus {
+        source: postgres::SOURCE.into(),
+        upstream: rhei_config::redact(&config.upstream),
+        method: "auto".into(),
+        state: "connecting".into(),
+        ..Default::default()
+    };
+    engine.report_upstream(status.clone());
     let mut backoff = Duration::from_millis(250);
     loop {
         let asked = async {
@@ -82,10 +97,19 @@ async fn upstream_has_logical_wal(pg: &tokio_postgres::Config, shutdown: &tokio_
             let level: String = client.query_one("SHOW wal_level", &[]).await?.get(0);
             Ok::<_, SidecarError>(level == "logical")
         };
-        match asked.await {
+        let error = match asked.await {
             Ok(logical) => return Some(logical),
-            Err(e) => tracing::warn!("cannot reach the upstream to choose how to follow it ({e}); retrying in {backoff:?}"),
+            Err(e) => e,
+        };
+        status.last_error = Some(format!("{error} (SQLSTATE {})", error.sqlstate()));
+        if !error.is_transient() {
+            status.state = "failed".into();
+            engine.report_upstream(status);
+            tracing::error!("cannot follow the upstream {}: {error}", rhei_config::redact(&config.upstream));
+            return None;
         }
+        engine.report_upstream(status.clone());
+        tracing::warn!("cannot reach the upstream to choose how to follow it ({error}); retrying in {backoff:?}");
         tokio::select! {
             () = shutdown.cancelled() => return None,
             () = tokio::time::sleep(backoff) => {}

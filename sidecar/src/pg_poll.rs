@@ -81,7 +81,7 @@ impl StampKind {
 
 /// A PostgreSQL upstream read over one lazily (re)opened connection.
 pub struct PgPollSource {
-    pg: tokio_postgres::Config,
+    pg: crate::upstream::UpstreamConfig,
     config: SidecarConfig,
     client: Mutex<Option<Client>>,
 }
@@ -89,7 +89,7 @@ pub struct PgPollSource {
 impl PgPollSource {
     /// The source for `config.upstream`, connecting with `pg` (which carries the session
     /// settings that make text output what rhei reads).
-    pub fn new(pg: tokio_postgres::Config, config: &SidecarConfig) -> Self {
+    pub fn new(pg: crate::upstream::UpstreamConfig, config: &SidecarConfig) -> Self {
         Self { pg, config: config.clone(), client: Mutex::new(None) }
     }
 

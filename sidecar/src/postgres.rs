@@ -26,7 +26,9 @@ use rhei_config::SidecarConfig;
 use rhei_engine::HtapEngine;
 use rhei_engine::copy::CopyFormat;
 use rhei_engine::replica::{ProgressUnit, ReplicaBatch, ReplicaChange, ReplicaTxn, ReplicaValue, SnapshotRows, UpstreamStatus};
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
+
+use crate::upstream::UpstreamConfig;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::SidecarError;
@@ -64,21 +66,31 @@ const CATALOG_VISIBLE_WAIT: Duration = Duration::from_secs(10);
 /// output exactly what rhei's converters read.
 ///
 /// # Errors
-/// The URL does not parse.
-pub fn upstream_config(url: &str) -> Result<tokio_postgres::Config, SidecarError> {
-    let mut pg: tokio_postgres::Config = url.parse().map_err(|e| SidecarError::Protocol(format!("upstream URL: {e}")))?;
-    pg.options(OUTPUT_OPTIONS);
-    pg.application_name("rhei-sidecar");
-    pg.connect_timeout(Duration::from_secs(10));
-    Ok(pg)
+/// The URL does not parse, or its TLS settings cannot be used.
+pub fn upstream_config(url: &str) -> Result<UpstreamConfig, SidecarError> {
+    let mut upstream = UpstreamConfig::parse(url)?;
+    upstream.pg.options(OUTPUT_OPTIONS);
+    upstream.pg.application_name("rhei-sidecar");
+    upstream.pg.connect_timeout(Duration::from_secs(10));
+    Ok(upstream)
 }
 
 /// A client connection to the upstream, its connection task running beside it.
 ///
 /// # Errors
 /// The upstream cannot be reached or refuses the connection.
-pub async fn connect(pg: &tokio_postgres::Config) -> Result<Client, SidecarError> {
-    let (client, connection) = pg.connect(NoTls).await?;
+pub async fn connect(upstream: &UpstreamConfig) -> Result<Client, SidecarError> {
+    let (client, connection) = match upstream.pg.connect(upstream.connector()).await {
+        Ok(connected) => connected,
+        // As libpq: prefer takes a plain connection when TLS cannot be set up.
+        Err(e) if upstream.ssl_mode == crate::upstream::SslMode::Prefer && crate::error::is_tls_failure(&e) => {
+            tracing::warn!("TLS with the upstream failed ({e}); sslmode=prefer goes on unencrypted");
+            let mut plain = upstream.pg.clone();
+            plain.ssl_mode(tokio_postgres::config::SslMode::Disable);
+            plain.connect(upstream.connector()).await?
+        }
+        Err(e) => return Err(e.into()),
+    };
     tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::debug!("upstream connection ended: {e}");
@@ -115,7 +127,7 @@ struct OpenTxn {
 pub struct PgFollower {
     engine: HtapEngine,
     config: SidecarConfig,
-    pg: tokio_postgres::Config,
+    pg: UpstreamConfig,
     status: UpstreamStatus,
     resnapshot: bool,
     /// Versions never start before this (commit timestamps can step back a little between

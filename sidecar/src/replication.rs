@@ -79,7 +79,7 @@ pub struct ReplicationClient {
 impl ReplicationClient {
     /// Connects with `replication=database`, using host, port, user,
     /// password and dbname from `config` (see [`crate::wire::connect`]).
-    pub async fn connect(config: &tokio_postgres::Config) -> Result<Self> {
+    pub async fn connect(config: &crate::upstream::UpstreamConfig) -> Result<Self> {
         let started = crate::wire::connect(config, &[("replication", "database")]).await?;
         Ok(Self { conn: started.conn, parameters: started.parameters, busy: false })
     }
@@ -487,20 +487,38 @@ mod tests {
         assert!(parse_copy_data(Bytes::new()).is_err());
     }
 
+    fn upstream(config: tokio_postgres::Config) -> crate::upstream::UpstreamConfig {
+        crate::upstream::UpstreamConfig::from_pg(config).unwrap()
+    }
+
     #[tokio::test]
     async fn unsupported_configs_are_rejected() {
         let mut c = tokio_postgres::Config::new();
         c.host_path("/tmp").user("u");
         assert!(matches!(
-            ReplicationClient::connect(&c).await,
+            ReplicationClient::connect(&upstream(c)).await,
             Err(ReplicationError::Config(m)) if m.contains("TCP")
         ));
-        let mut c = tokio_postgres::Config::new();
-        c.host("127.0.0.1").user("u").ssl_mode(SslMode::Require);
+    }
+
+    #[tokio::test]
+    async fn a_server_without_tls_is_refused_when_sslmode_requires_it() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut ssl_request = [0; 8];
+            s.read_exact(&mut ssl_request).await.unwrap();
+            assert_eq!(ssl_request, [0, 0, 0, 8, 4, 210, 22, 47]);
+            s.write_all(b"N").await.unwrap();
+        });
+        let mut config = tokio_postgres::Config::new();
+        config.host("127.0.0.1").port(port).user("u").dbname("d").ssl_mode(SslMode::Require);
         assert!(matches!(
-            ReplicationClient::connect(&c).await,
-            Err(ReplicationError::TlsRequired(_))
+            ReplicationClient::connect(&upstream(config)).await,
+            Err(ReplicationError::Tls(m)) if m.contains("does not accept TLS")
         ));
+        server.await.unwrap();
     }
 
     #[tokio::test]
@@ -516,10 +534,10 @@ mod tests {
             s.write_all(&backend(b'E', msg)).await.unwrap();
         });
         let mut config = tokio_postgres::Config::new();
-        config.host("127.0.0.1").port(port).user("u").dbname("d");
+        config.host("127.0.0.1").port(port).user("u").dbname("d").ssl_mode(SslMode::Disable);
         assert!(matches!(
-            ReplicationClient::connect(&config).await,
-            Err(ReplicationError::TlsRequired(m)) if m.contains("no encryption")
+            ReplicationClient::connect(&upstream(config)).await,
+            Err(ReplicationError::TlsRequired { message, .. }) if message.contains("no encryption")
         ));
         server.await.unwrap();
     }
@@ -579,8 +597,8 @@ mod tests {
         });
 
         let mut config = tokio_postgres::Config::new();
-        config.host("127.0.0.1").port(port).user("u").dbname("d");
-        let client = ReplicationClient::connect(&config).await.unwrap();
+        config.host("127.0.0.1").port(port).user("u").dbname("d").ssl_mode(SslMode::Disable);
+        let client = ReplicationClient::connect(&upstream(config)).await.unwrap();
         let mut stream = client
             .start_logical_replication("s", 0x1_0000_0002, &["p".into()])
             .await

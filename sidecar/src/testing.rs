@@ -16,6 +16,8 @@ pub struct ClusterOptions {
     pub hba_first: Vec<String>,
     /// postgresql.conf lines appended after the defaults.
     pub conf: Vec<String>,
+    /// A server certificate and key (PEM): TLS on, with these.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 /// Why a cluster could not be started.
@@ -85,6 +87,20 @@ impl PgCluster {
             "initdb",
         )?;
 
+        let mut tls_conf = String::new();
+        if let Some((cert, key)) = &options.tls {
+            // PostgreSQL wants its key owned by the server's user and private to it.
+            for (from, name) in [(cert, "server.crt"), (key, "server.key")] {
+                let to = cluster.data.join(name);
+                std::fs::copy(from, &to).map_err(|e| ClusterError(format!("copy {}: {e}", from.display())))?;
+                if as_postgres_user {
+                    run(Command::new("chown").arg("postgres:").arg(&to), "chown TLS file")?;
+                }
+            }
+            run(Command::new("chmod").arg("600").arg(cluster.data.join("server.key")), "chmod server.key")?;
+            tls_conf.push_str("ssl = on\n");
+        }
+
         let mut hba = String::from("local all all trust\n");
         for line in &options.hba_first {
             hba.push_str(line);
@@ -104,6 +120,7 @@ impl PgCluster {
                  max_connections = 30\nshared_buffers = 16MB\n",
                 cluster.base.display()
             );
+            conf.push_str(&tls_conf);
             for line in &options.conf {
                 conf.push_str(line);
                 conf.push('\n');
@@ -165,6 +182,23 @@ impl PgCluster {
 
     pub fn config(&self) -> tokio_postgres::Config {
         self.config_for("postgres", None)
+    }
+
+    /// [`Self::config`] as the sidecar's connections take it (TLS when the server offers it).
+    ///
+    /// # Panics
+    /// rustls refusing its default settings.
+    pub fn upstream(&self) -> crate::upstream::UpstreamConfig {
+        Self::as_upstream(self.config())
+    }
+
+    /// A tokio-postgres config as the sidecar's connections take it.
+    ///
+    /// # Panics
+    /// rustls refusing its default settings.
+    #[allow(clippy::expect_used)]
+    pub fn as_upstream(config: tokio_postgres::Config) -> crate::upstream::UpstreamConfig {
+        crate::upstream::UpstreamConfig::from_pg(config).expect("default TLS settings")
     }
 
     pub fn log_path(&self) -> PathBuf {

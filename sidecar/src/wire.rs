@@ -1,13 +1,13 @@
-//! A plain TCP connection to an upstream PostgreSQL at the message level: startup and
-//! authentication (trust, cleartext, md5, SCRAM-SHA-256 without channel binding), then framed
-//! backend messages in and encoded frontend messages out.
+//! A connection to an upstream PostgreSQL at the message level: TCP, TLS as `sslmode` says
+//! (see [`crate::upstream`]), startup and authentication (trust, cleartext, md5, SCRAM-SHA-256
+//! without channel binding), then framed backend messages in and encoded frontend messages out.
 //!
 //! Two clients build on it: [`crate::replication`] (the walsender's `CopyBoth` stream, which
 //! tokio-postgres cannot speak) and [`crate::forward`] (write forwarding, which relays a client's
 //! messages and the upstream's answers unchanged, so it needs the bytes, not decoded rows).
 //! Frontend messages are encoded with `postgres_protocol`; backend framing (tag byte and
 //! big-endian i32 length) is done here because `postgres_protocol`'s backend parser does not
-//! know `CopyBothResponse`. TLS is not supported.
+//! know `CopyBothResponse`.
 
 use std::collections::HashMap;
 
@@ -15,9 +15,11 @@ use bytes::{Buf, Bytes, BytesMut};
 use postgres_protocol::authentication::md5_hash;
 use postgres_protocol::authentication::sasl::{ChannelBinding, ScramSha256};
 use postgres_protocol::message::frontend;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_postgres::config::{Host, SslMode};
+use tokio_postgres::config::Host;
+
+use crate::upstream::{SslMode, UpstreamConfig};
 
 /// Errors from an upstream connection (replication or forwarding).
 #[derive(Debug, thiserror::Error)]
@@ -38,8 +40,13 @@ pub enum WireError {
     Upstream { code: String, message: String },
     #[error("unsupported upstream connection configuration: {0}")]
     Config(String),
-    #[error("server requires TLS, which rhei's upstream connections do not support: {0}")]
-    TlsRequired(String),
+    /// The server turned away an unencrypted connection (`sslmode=disable`, or `prefer` to a
+    /// server with TLS off).
+    #[error("the upstream requires TLS, which sslmode={mode} did not use: {message}")]
+    TlsRequired { mode: SslMode, message: String },
+    /// TLS could not be set up: the server does not offer it, or its certificate was refused.
+    #[error("TLS with the upstream failed: {0}")]
+    Tls(String),
     #[error("the upstream closed the connection")]
     ConnectionClosed,
 }
@@ -66,7 +73,7 @@ pub struct Frame {
 /// makes reads cancel-safe: a dropped read loses no bytes, and a dropped
 /// write leaves its remainder queued for the next flush.
 pub struct WireConnection {
-    stream: TcpStream,
+    stream: Box<dyn Transport>,
     read_buf: BytesMut,
     /// Encoded frontend messages not yet sent: callers append with `postgres_protocol`'s
     /// encoders, then [`WireConnection::flush`].
@@ -133,19 +140,16 @@ pub struct Started {
     pub backend_key: Option<(i32, i32)>,
 }
 
+/// A plain or encrypted socket.
+trait Transport: AsyncRead + AsyncWrite + Unpin + Send {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Transport for T {}
+
 /// Connects and authenticates with host, port, user, password, dbname, application_name and
-/// options from `config`, plus the startup parameters in `extra` (`replication=database` for
-/// a walsender). Only TCP hosts are supported; TLS is never attempted (`sslmode=require` is
-/// rejected).
-pub async fn connect(config: &tokio_postgres::Config, extra: &[(&str, &str)]) -> Result<Started> {
-    match config.get_ssl_mode() {
-        SslMode::Disable | SslMode::Prefer => {}
-        _ => {
-            return Err(WireError::TlsRequired(
-                "sslmode requires TLS; use sslmode=disable or prefer".into(),
-            ));
-        }
-    }
+/// options from `upstream`, encrypted as its `sslmode` says, plus the startup parameters in
+/// `extra` (`replication=database` for a walsender). Only TCP hosts are supported.
+pub async fn connect(upstream: &UpstreamConfig, extra: &[(&str, &str)]) -> Result<Started> {
+    let config = &upstream.pg;
     let user = config
         .get_user()
         .ok_or_else(|| WireError::Config("no user configured".into()))?;
@@ -167,19 +171,19 @@ pub async fn connect(config: &tokio_postgres::Config, extra: &[(&str, &str)]) ->
         };
         // tokio-postgres semantics: one port applies to all hosts.
         let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
-        let connect = TcpStream::connect((host, port));
-        let stream = match config.get_connect_timeout() {
-            Some(t) => match tokio::time::timeout(*t, connect).await {
-                Ok(r) => r,
-                Err(_) => Err(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    format!("connecting to {host}:{port} timed out"),
-                )),
-            },
-            None => connect.await,
-        };
-        match stream {
-            Ok(stream) => return startup(stream, config, user, extra).await,
+        match open(config, host, port).await {
+            Ok(stream) => {
+                let stream = match secure(upstream, host, port, stream).await {
+                    Ok(stream) => stream,
+                    // As libpq: prefer takes a plain connection when TLS cannot be set up.
+                    Err(WireError::Tls(reason)) if upstream.ssl_mode == SslMode::Prefer => {
+                        tracing::warn!("TLS with the upstream failed ({reason}); sslmode=prefer goes on unencrypted");
+                        Box::new(open(config, host, port).await?)
+                    }
+                    Err(e) => return Err(e),
+                };
+                return startup(stream, upstream, user, extra).await;
+            }
             Err(e) => {
                 tracing::debug!(host, port, error = %e, "upstream connect attempt failed");
                 last_err = Some(e);
@@ -189,14 +193,50 @@ pub async fn connect(config: &tokio_postgres::Config, extra: &[(&str, &str)]) ->
     Err(last_err.map(WireError::Io).unwrap_or(WireError::ConnectionClosed))
 }
 
-async fn startup(
-    stream: TcpStream,
-    config: &tokio_postgres::Config,
-    user: &str,
-    extra: &[(&str, &str)],
-) -> Result<Started> {
+/// A TCP connection to `host:port` within the configured connect timeout.
+async fn open(config: &tokio_postgres::Config, host: &str, port: u16) -> std::io::Result<TcpStream> {
+    let connect = TcpStream::connect((host, port));
+    let stream = match config.get_connect_timeout() {
+        Some(t) => match tokio::time::timeout(*t, connect).await {
+            Ok(r) => r,
+            Err(_) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, format!("connecting to {host}:{port} timed out"))),
+        },
+        None => connect.await,
+    }?;
     // Status updates are tiny; Nagle would delay them behind nothing.
     stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+/// Asks for TLS (an SSLRequest) unless `sslmode=disable`, and runs the handshake when the
+/// server agrees; a server that declines is refused when `sslmode` requires TLS.
+async fn secure(upstream: &UpstreamConfig, host: &str, port: u16, mut stream: TcpStream) -> Result<Box<dyn Transport>> {
+    if upstream.ssl_mode == SslMode::Disable {
+        return Ok(Box::new(stream));
+    }
+    let mut request = BytesMut::new();
+    frontend::ssl_request(&mut request);
+    stream.write_all(&request).await?;
+    // One byte exactly: anything after it would be the TLS handshake's (or an attacker's).
+    let answer = stream.read_u8().await?;
+    match answer {
+        b'S' => match upstream.handshake(host, stream).await {
+            Ok(tls) => Ok(Box::new(tls)),
+            Err(e) if crate::upstream::is_tls_refusal(&e) => Err(WireError::Tls(format!("{host}:{port}: {e}"))),
+            // The network failing mid-handshake is worth another try.
+            Err(e) => Err(WireError::Io(e)),
+        },
+        b'N' if !upstream.ssl_mode.requires_tls() => Ok(Box::new(stream)),
+        b'N' => Err(WireError::Tls(format!(
+            "{host}:{port} does not accept TLS connections (its ssl setting is off), and sslmode={} requires TLS",
+            upstream.ssl_mode
+        ))),
+        other => Err(WireError::Protocol(format!("unexpected answer {:?} to the TLS request", char::from(other)))),
+    }
+}
+
+async fn startup(stream: Box<dyn Transport>, upstream: &UpstreamConfig, user: &str, extra: &[(&str, &str)]) -> Result<Started> {
+    let config = &upstream.pg;
     let mut conn = WireConnection {
         stream,
         read_buf: BytesMut::with_capacity(16 * 1024),
@@ -295,7 +335,7 @@ async fn startup(
                     && err.message.contains("no pg_hba.conf entry")
                     && err.message.contains("no encryption")
                 {
-                    return Err(WireError::TlsRequired(err.message));
+                    return Err(WireError::TlsRequired { mode: upstream.ssl_mode, message: err.message });
                 }
                 return Err(err.into_error());
             }

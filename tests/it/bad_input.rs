@@ -269,6 +269,22 @@ async fn a_client_vanishing_mid_copy_loads_nothing_and_frees_the_writer() {
     assert_eq!(lines(&client, "SELECT count(*), max(id) FROM vanish").await, ["1|0"]);
 }
 
+/// Text that does not parse is a syntax error whatever its characters: the parse-error path
+/// looks for a COPY keyword in the first four bytes, which once sliced a multi-byte character
+/// in two and panicked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unparsable_text_with_multibyte_characters_is_a_syntax_error() {
+    let server = server_with_table().await;
+    let panics_before = PANICS.load(Ordering::SeqCst);
+    let client = server.client().await;
+    for text in ["xпривет", "cпривет мир", "co\u{e9}py"] {
+        let err = client.simple_query(text).await.expect_err(text);
+        assert_eq!(err.code().map(|c| c.code()), Some("42601"), "{text}: {err:?}");
+    }
+    assert_eq!(PANICS.load(Ordering::SeqCst), panics_before, "unparsable text made the server panic");
+    still_serves(&server).await;
+}
+
 /// The inputs of the regression corpus (`tests/fuzz/*.bin`).
 fn corpus() -> Vec<(String, Vec<u8>)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");

@@ -15,4 +15,5 @@ mod psql;
 mod replication;
 mod sidecar;
 mod temporal;
+mod upstream_tls;
 mod wire;

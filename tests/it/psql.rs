@@ -119,3 +119,71 @@ async fn psql_meta_commands_describe_tables() {
     assert!(functions.starts_with("PostgreSQL 15.0 (rhei "), "{functions}");
     assert!(functions.trim_end().ends_with("|rhei|rhei"), "{functions}");
 }
+
+/// The pgbench installed beside the PostgreSQL server binaries (`.ci/run` installs them).
+fn pgbench_binary() -> String {
+    let mut candidates: Vec<std::path::PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|dir| dir.flatten().map(|e| e.path().join("bin/pgbench")).collect())
+        .unwrap_or_default();
+    candidates.sort();
+    candidates.push("/usr/bin/pgbench".into());
+    match candidates.into_iter().rev().find(|p| p.exists()) {
+        Some(path) => path.to_string_lossy().into_owned(),
+        None => panic!("pgbench is not installed: apt-get install postgresql (or run .ci/run)"),
+    }
+}
+
+async fn pgbench(server: &Server, args: &[&str]) -> String {
+    let pgbench = pgbench_binary();
+    let port = server.addr.port().to_string();
+    let owned: Vec<String> = args.iter().map(|a| (*a).to_string()).collect();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(pgbench).args(["-h", "127.0.0.1", "-p", &port, "-U", "rhei"]).args(&owned).arg("rhei").output().expect("run pgbench")
+    })
+    .await
+    .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "pgbench {args:?} failed: {text}");
+    text
+}
+
+/// pgbench, PostgreSQL's own benchmark tool, unchanged: `pgbench -i` drops and creates its
+/// tables, loads them (`COPY ... WITH (FREEZE on)` client-side, `INSERT ... SELECT
+/// generate_series` server-side), vacuums them and adds primary and foreign keys with ALTER
+/// TABLE; then its TPC-B-like script runs, and psql's `\d` shows the keys as PostgreSQL would.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pgbench_initializes_and_runs_unchanged() {
+    let server = Server::start().await;
+    let init = pgbench(&server, &["-i", "-s", "1", "--foreign-keys"]).await;
+    assert_contains(&init, &["vacuuming...", "creating primary keys...", "creating foreign keys...", "done in"]);
+    let run = pgbench(&server, &["-c", "2", "-j", "1", "-t", "50"]).await;
+    assert_contains(&run, &["number of transactions actually processed: 100/100", "number of failed transactions: 0"]);
+    let totals = psql(
+        &server,
+        &["-A", "-t", "-c", "SELECT count(*), sum(abalance) = (SELECT sum(delta) FROM pgbench_history), (SELECT count(*) FROM pgbench_history) FROM pgbench_accounts"],
+    )
+    .await;
+    assert_eq!(totals.trim(), "100000|t|100");
+
+    // Server-side generation, on top of the tables the first run left.
+    let init = pgbench(&server, &["-i", "-s", "2", "-I", "dtGvpf"]).await;
+    assert_contains(&init, &["server-side generate", "primary keys", "foreign keys"]);
+    let counts = psql(&server, &["-A", "-t", "-c", "SELECT (SELECT count(*) FROM pgbench_accounts), (SELECT count(*) FROM pgbench_tellers)"]).await;
+    assert_eq!(counts.trim(), "200000|20");
+
+    let tellers = psql(&server, &["-c", r"\d pgbench_tellers"]).await;
+    assert_contains(
+        &tellers,
+        &[
+            " tid      | integer       |           | not null | ",
+            "\"pgbench_tellers_pkey\" PRIMARY KEY, btree (tid)",
+            "Foreign-key constraints:",
+            "\"pgbench_tellers_bid_fkey\" FOREIGN KEY (bid) REFERENCES pgbench_branches(bid)",
+            "Referenced by:",
+            "TABLE \"pgbench_history\" CONSTRAINT \"pgbench_history_tid_fkey\" FOREIGN KEY (tid) REFERENCES pgbench_tellers(tid)",
+        ],
+    );
+    psql(&server, &["-c", "CREATE TABLE checked (a int CHECK (a > 0), b int, CONSTRAINT b_positive CHECK (b > 0))"]).await;
+    let checked = psql(&server, &["-c", r"\d checked"]).await;
+    assert_contains(&checked, &["Check constraints:", "\"b_positive\" CHECK ((b > 0))", "\"checked_a_check\" CHECK ((a > 0))"]);
+}

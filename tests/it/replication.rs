@@ -188,7 +188,7 @@ async fn snapshot_then_stream_decodes_all_change_kinds() {
     .await
     .unwrap();
 
-    let mut repl = ReplicationClient::connect(&cluster.config()).await.unwrap();
+    let mut repl = ReplicationClient::connect(&cluster.upstream()).await.unwrap();
     assert!(repl.parameter("server_version").unwrap().starts_with("15"));
     let ident = repl.identify_system().await.unwrap();
     let sysid: String = db
@@ -419,7 +419,7 @@ async fn setup_single_table(cluster: &PgCluster, slot: &str) -> (tokio_postgres:
     )
     .await
     .unwrap();
-    let mut repl = ReplicationClient::connect(&cluster.config()).await.unwrap();
+    let mut repl = ReplicationClient::connect(&cluster.upstream()).await.unwrap();
     let created = repl.create_logical_slot(slot, false).await.unwrap();
     (db, created.consistent_point)
 }
@@ -429,7 +429,7 @@ async fn start(
     slot: &str,
     lsn: u64,
 ) -> Result<ReplicationStream, ReplicationError> {
-    ReplicationClient::connect(&cluster.config())
+    ReplicationClient::connect(&cluster.upstream())
         .await
         .unwrap()
         .start_logical_replication(slot, lsn, &["p".to_owned()])
@@ -502,7 +502,7 @@ async fn slot_errors_carry_sqlstate() {
     let cluster = start_cluster();
     let (db, consistent_point) = setup_single_table(&cluster, "busy").await;
 
-    let mut repl = ReplicationClient::connect(&cluster.config()).await.unwrap();
+    let mut repl = ReplicationClient::connect(&cluster.upstream()).await.unwrap();
     match repl.create_logical_slot("busy", false).await {
         Err(ReplicationError::Upstream { code, .. }) => assert_eq!(code, "42710"),
         other => panic!("expected duplicate_object, got {:?}", other.map(|_| ())),
@@ -534,7 +534,7 @@ async fn slot_errors_carry_sqlstate() {
 async fn missing_publication_fails_mid_stream() {
     let cluster = start_cluster();
     let (db, consistent_point) = setup_single_table(&cluster, "s").await;
-    let mut stream = ReplicationClient::connect(&cluster.config())
+    let mut stream = ReplicationClient::connect(&cluster.upstream())
         .await
         .unwrap()
         .start_logical_replication("s", consistent_point, &["nope".to_owned()])
@@ -562,7 +562,7 @@ async fn keepalives_must_be_answered() {
     let mut config = cluster.config();
     // wal_sender_timeout is user-settable, so a short one keeps this fast.
     config.options("-c wal_sender_timeout=1s");
-    let mut stream = ReplicationClient::connect(&config)
+    let mut stream = ReplicationClient::connect(&PgCluster::as_upstream(config.clone()))
         .await
         .unwrap()
         .start_logical_replication("s", consistent_point, &["p".to_owned()])
@@ -644,7 +644,7 @@ async fn password_authentication() {
         ("scram_user", "scram secret", "scram-sha-256"),
         ("clear_user", "clear secret", "password"),
     ] {
-        let mut repl = ReplicationClient::connect(&cluster.config_for(user, Some(password)))
+        let mut repl = ReplicationClient::connect(&PgCluster::as_upstream(cluster.config_for(user, Some(password))))
             .await
             .unwrap_or_else(|e| panic!("{user}: {e}"));
         let ident = repl.identify_system().await.unwrap();
@@ -655,11 +655,11 @@ async fn password_authentication() {
             "{user} did not authenticate with {method}"
         );
 
-        match ReplicationClient::connect(&cluster.config_for(user, Some("wrong"))).await {
+        match ReplicationClient::connect(&PgCluster::as_upstream(cluster.config_for(user, Some("wrong")))).await {
             Err(ReplicationError::Upstream { code, .. }) => assert_eq!(code, "28P01"),
             other => panic!("{user}: expected 28P01, got {:?}", other.map(|_| ())),
         }
-        match ReplicationClient::connect(&cluster.config_for(user, None)).await {
+        match ReplicationClient::connect(&PgCluster::as_upstream(cluster.config_for(user, None))).await {
             Err(ReplicationError::Auth(m)) => assert!(m.contains("password"), "{m}"),
             other => panic!("{user}: expected Auth error, got {:?}", other.map(|_| ())),
         }

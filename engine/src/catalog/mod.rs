@@ -40,6 +40,13 @@ pub struct TableDef {
     pub primary_key: Vec<usize>,
     /// Column position lists of UNIQUE constraints.
     pub unique: Vec<Vec<usize>>,
+    /// The PRIMARY KEY constraint's name when it was given one (otherwise `<table>_pkey`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_key_name: Option<String>,
+    /// The UNIQUE constraints' names, `unique_names[i]` naming `unique[i]`. Catalogs written
+    /// before names were kept have none, and their constraints take PostgreSQL's default names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unique_names: Vec<String>,
     /// Set for a table rhei follows from an upstream database (sidecar mode).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replica: Option<ReplicaDef>,
@@ -190,10 +197,88 @@ impl TableDef {
         self.replica.as_ref().is_some_and(|r| r.temporal)
     }
 
-    /// Name PostgreSQL would give the primary key constraint.
+    /// The primary key constraint's name: as given, or PostgreSQL's default.
     pub fn pkey_name(&self) -> String {
-        format!("{}_pkey", self.name)
+        self.primary_key_name.clone().unwrap_or_else(|| format!("{}_pkey", self.name))
     }
+
+    /// The name of UNIQUE constraint `i`: as given or chosen when it was made, or PostgreSQL's
+    /// default for catalogs that did not keep it.
+    pub fn unique_name(&self, i: usize) -> String {
+        match self.unique_names.get(i) {
+            Some(name) => name.clone(),
+            None => {
+                let columns: Vec<&str> = self.unique[i].iter().map(|&c| self.columns[c].name.as_str()).collect();
+                format!("{}_{}_key", self.name, columns.join("_"))
+            }
+        }
+    }
+
+    /// Fixes the key constraints' names as they are now, before a rename: PostgreSQL's index
+    /// names do not follow the table's.
+    pub fn freeze_key_names(&mut self) {
+        if !self.primary_key.is_empty() && self.primary_key_name.is_none() {
+            self.primary_key_name = Some(self.pkey_name());
+        }
+        self.name_unique_constraints();
+    }
+
+    /// Adds a UNIQUE constraint with its name.
+    pub fn add_unique(&mut self, columns: Vec<usize>, name: String) {
+        self.name_unique_constraints();
+        self.unique.push(columns);
+        self.unique_names.push(name);
+    }
+
+    /// Removes UNIQUE constraint `i`.
+    pub fn remove_unique(&mut self, i: usize) {
+        self.name_unique_constraints();
+        self.unique.remove(i);
+        self.unique_names.remove(i);
+    }
+
+    /// Gives every UNIQUE constraint its name explicitly, so the two lists stay parallel.
+    fn name_unique_constraints(&mut self) {
+        let names: Vec<String> = (self.unique_names.len()..self.unique.len()).map(|i| self.unique_name(i)).collect();
+        self.unique_names.extend(names);
+    }
+
+    /// The PRIMARY KEY or UNIQUE constraint called `name`.
+    pub fn key_constraint(&self, name: &str) -> Option<KeyConstraint> {
+        if !self.primary_key.is_empty() && self.pkey_name() == name {
+            return Some(KeyConstraint::Primary);
+        }
+        (0..self.unique.len()).find(|&i| self.unique_name(i) == name).map(KeyConstraint::Unique)
+    }
+}
+
+impl Catalog {
+    /// A unique violation as SQLite reports it (table and columns) named after the constraint
+    /// or unique index PostgreSQL would name: the primary key's, a UNIQUE constraint's as given
+    /// or chosen, or a CREATE UNIQUE INDEX's own name. Other errors pass through.
+    pub fn name_unique_violation(&self, err: EngineError) -> EngineError {
+        let EngineError::UniqueViolation { table, constraint, columns, detail } = err else { return err };
+        let named = self.get(&table).and_then(|def| {
+            let positions: Option<Vec<usize>> = columns.iter().map(|c| def.column_index(c)).collect();
+            let positions = positions?;
+            let same = |key: &[usize]| key.len() == positions.len() && key.iter().all(|k| positions.contains(k));
+            if !def.primary_key.is_empty() && same(&def.primary_key) {
+                return Some(def.pkey_name());
+            }
+            if let Some(i) = def.unique.iter().position(|u| same(u)) {
+                return Some(def.unique_name(i));
+            }
+            def.indexes.iter().find(|i| i.is_unique && same(&i.columns)).map(|i| i.name.clone())
+        });
+        EngineError::UniqueViolation { constraint: named.unwrap_or(constraint), table, columns, detail }
+    }
+}
+
+/// A constraint enforced by a unique index: the primary key, or UNIQUE constraint `i`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyConstraint {
+    Primary,
+    Unique(usize),
 }
 
 /// An immutable view of all tables.

@@ -108,6 +108,14 @@ impl DataFusionOlap {
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::RoundForCast::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::Round::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::ToChar::default()));
+        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::IntervalKey::default()));
+        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::IntervalText::default()));
+        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::Instant::default()));
+        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::SimilarToEscape::default()));
+        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::IntervalProduct::default()));
+        for function in super::udf::IntervalFunction::all() {
+            context.register_udf(datafusion::logical_expr::ScalarUDF::from(function));
+        }
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::checked::CheckedArithmetic::default()));
         context.add_analyzer_rule(Arc::new(super::checked::CheckIntegerOverflow::default()));
         let base = context.state();
@@ -225,7 +233,28 @@ fn plan_error(msg: &str) -> EngineError {
     }
 }
 
+/// An error rhei's own functions raised inside DataFusion (with its SQLSTATE), taken back out
+/// of the layers DataFusion wraps it in; anything else is given back.
+fn rhei_error_inside(err: DataFusionError) -> std::result::Result<EngineError, DataFusionError> {
+    match err {
+        DataFusionError::Context(context, inner) => rhei_error_inside(*inner).map_err(|inner| DataFusionError::Context(context, Box::new(inner))),
+        DataFusionError::External(inner) => inner.downcast::<EngineError>().map(|own| *own).map_err(DataFusionError::External),
+        DataFusionError::ArrowError(arrow, backtrace) => match *arrow {
+            arrow::error::ArrowError::ExternalError(inner) => inner
+                .downcast::<EngineError>()
+                .map(|own| *own)
+                .map_err(|inner| DataFusionError::ArrowError(Box::new(arrow::error::ArrowError::ExternalError(inner)), backtrace)),
+            other => Err(DataFusionError::ArrowError(Box::new(other), backtrace)),
+        },
+        other => Err(other),
+    }
+}
+
 pub fn classify(err: DataFusionError) -> EngineError {
+    let err = match rhei_error_inside(err) {
+        Ok(own) => return own,
+        Err(err) => err,
+    };
     match err.find_root() {
         DataFusionError::SQL(parser, _) => EngineError::syntax(parser),
         DataFusionError::SchemaError(schema, _) => match schema.as_ref() {
@@ -249,6 +278,12 @@ pub fn classify(err: DataFusionError) -> EngineError {
             None if msg.starts_with("Invalid function") => EngineError::UndefinedFunction { name: msg.clone() },
             None => plan_error(msg),
         },
+        // DataFusion's regular-expression functions report a bad pattern as the regex crate's
+        // error, wrapped in one or two layers.
+        other if other.to_string().contains("regex parse error") => {
+            let message = other.to_string();
+            EngineError::InvalidRegularExpression { message: message.lines().last().unwrap_or(&message).trim().to_string() }
+        }
         other => EngineError::Olap(other.to_string()),
     }
 }

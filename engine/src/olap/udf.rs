@@ -248,9 +248,374 @@ impl ScalarUDFImpl for Round {
     }
 }
 
+/// Microseconds in a day, PostgreSQL's unit for splitting an elapsed time into days.
+const DAY_MICROS: i64 = 86_400_000_000;
+
+/// `rhei_interval_key(i)`: an interval as one number of microseconds, a month counting 30
+/// days and a day 24 hours, which is how PostgreSQL compares intervals (`'25 hours' > '1
+/// day'`); DataFusion compares months, days and nanoseconds field by field.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct IntervalKey {
+    signature: Signature,
+}
+
+impl Default for IntervalKey {
+    fn default() -> Self {
+        Self { signature: Signature::any(1, Volatility::Immutable) }
+    }
+}
+
+impl ScalarUDFImpl for IntervalKey {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn name(&self) -> &str {
+        "rhei_interval_key"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int64)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        use arrow::datatypes::{IntervalMonthDayNanoType, IntervalUnit};
+        let array = first_arg(&args)?;
+        let intervals = arrow::compute::cast(&array, &DataType::Interval(IntervalUnit::MonthDayNano))?;
+        let keys: arrow::array::Int64Array = intervals.as_primitive::<IntervalMonthDayNanoType>().unary(|i| {
+            let days = i64::from(i.months) * 30 + i64::from(i.days);
+            days.saturating_mul(DAY_MICROS).saturating_add(i.nanoseconds / 1000)
+        });
+        unscalar(Arc::new(keys), &args)
+    }
+}
+
+/// `rhei_interval_mul(i, f)`: an interval times a number as PostgreSQL computes it: each field
+/// scaled, the fraction of a month carried into days (30 to a month) and the fraction of a day
+/// into time (`interval '1 month' * 1.5` is `1 mon 15 days`); DataFusion has no such product.
+/// Division is a product by the reciprocal (the divisor already checked for zero).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct IntervalProduct {
+    signature: Signature,
+}
+
+impl Default for IntervalProduct {
+    fn default() -> Self {
+        Self { signature: Signature::any(2, Volatility::Immutable) }
+    }
+}
+
+/// `interval * factor`, PostgreSQL's interval_mul; `None` when it overflows.
+pub fn scale_interval(months: i32, days: i32, micros: i64, factor: f64) -> Option<(i32, i32, i64)> {
+    let months_f = f64::from(months) * factor;
+    let whole_months = months_f.trunc();
+    let days_f = f64::from(days) * factor + (months_f - whole_months) * 30.0;
+    let whole_days = days_f.trunc();
+    let micros_f = (micros as f64) * factor + (days_f - whole_days) * DAY_MICROS as f64;
+    let fits = |v: f64, max: f64| v.is_finite() && v.abs() <= max;
+    if !fits(whole_months, f64::from(i32::MAX)) || !fits(whole_days, f64::from(i32::MAX)) || !fits(micros_f.round(), 9.2e18) {
+        return None;
+    }
+    Some((whole_months as i32, whole_days as i32, micros_f.round() as i64))
+}
+
+impl ScalarUDFImpl for IntervalProduct {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn name(&self) -> &str {
+        "rhei_interval_mul"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Interval(arrow::datatypes::IntervalUnit::MonthDayNano))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        use arrow::datatypes::{IntervalMonthDayNano, IntervalMonthDayNanoType, IntervalUnit};
+        let [interval, factor] = args.args.as_slice() else {
+            return Err(DataFusionError::Internal("rhei_interval_mul takes two arguments".into()));
+        };
+        let interval = arrow::compute::cast(&interval.to_array(args.number_rows)?, &DataType::Interval(IntervalUnit::MonthDayNano))?;
+        let factor = arrow::compute::cast(&factor.to_array(args.number_rows)?, &DataType::Float64)?;
+        let (interval, factor) = (interval.as_primitive::<IntervalMonthDayNanoType>(), factor.as_primitive::<Float64Type>());
+        let out: arrow::array::IntervalMonthDayNanoArray = arrow::compute::kernels::arity::try_binary(interval, factor, |i, f| {
+            scale_interval(i.months, i.days, i.nanoseconds / 1000, f)
+                .map(|(m, d, us)| IntervalMonthDayNano::new(m, d, us * 1000))
+                .ok_or_else(|| ArrowError::ComputeError("interval out of range".into()))
+        })?;
+        unscalar(Arc::new(out), &args)
+    }
+}
+
+/// The functions giving intervals that DataFusion has not, or computes otherwise:
+/// - `rhei_ts_diff(a, b)`: `a - b` of two timestamps as PostgreSQL gives it (days and time,
+///   `1067 days 09:49:35`, both parts of one sign; DataFusion gives a duration);
+/// - `rhei_age(a, b)`: PostgreSQL's `age` in calendar fields (see [`crate::value::age`]);
+/// - `justify_hours`, `justify_days`, `justify_interval` (see [`crate::value::justify_interval`]).
+#[derive(Debug)]
+pub struct IntervalFunction {
+    name: &'static str,
+    signature: Signature,
+    body: IntervalBody,
+}
+
+/// (months, days, microseconds) of the arguments.
+#[derive(Debug, Clone, Copy)]
+enum IntervalBody {
+    /// Of two timestamps, in microseconds.
+    Timestamps(fn(i64, i64) -> (i32, i32, i64)),
+    /// Of an interval's months, days and microseconds.
+    Interval(fn(i32, i32, i64) -> (i32, i32, i64)),
+}
+
+// Two of these are the same function when their names are (the name decides the body).
+impl PartialEq for IntervalFunction {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for IntervalFunction {}
+
+impl std::hash::Hash for IntervalFunction {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+    }
+}
+
+impl IntervalFunction {
+    /// Every one, under the name queries call it by.
+    pub fn all() -> Vec<Self> {
+        let make = |name, body| {
+            let arity = if matches!(body, IntervalBody::Timestamps(_)) { 2 } else { 1 };
+            Self { name, signature: Signature::any(arity, Volatility::Immutable), body }
+        };
+        vec![
+            make("rhei_ts_diff", IntervalBody::Timestamps(difference)),
+            make("rhei_age", IntervalBody::Timestamps(crate::value::age)),
+            make("justify_hours", IntervalBody::Interval(crate::value::justify_hours)),
+            make("justify_days", IntervalBody::Interval(crate::value::justify_days)),
+            make("justify_interval", IntervalBody::Interval(crate::value::justify_interval)),
+        ]
+    }
+}
+
+fn difference(a: i64, b: i64) -> (i32, i32, i64) {
+    let total = a.saturating_sub(b);
+    // Truncating division keeps the day and time parts of one sign, as PostgreSQL's
+    // justify_hours does.
+    let days = total / DAY_MICROS;
+    (0, i32::try_from(days).unwrap_or(i32::MAX), total - days * DAY_MICROS)
+}
+
+/// A timestamp array of any unit as microseconds since the epoch.
+fn timestamp_micros(value: &ColumnarValue, rows: usize) -> Result<arrow::array::Int64Array> {
+    use arrow::datatypes::TimeUnit;
+    let array = value.to_array(rows)?;
+    let micros = arrow::compute::cast(&array, &DataType::Timestamp(TimeUnit::Microsecond, None))?;
+    Ok(arrow::compute::cast(&micros, &DataType::Int64)?.as_primitive::<arrow::datatypes::Int64Type>().clone())
+}
+
+impl ScalarUDFImpl for IntervalFunction {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Interval(arrow::datatypes::IntervalUnit::MonthDayNano))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        use arrow::datatypes::{IntervalMonthDayNano, IntervalMonthDayNanoType, IntervalUnit};
+        let interval = |(months, days, micros): (i32, i32, i64)| IntervalMonthDayNano::new(months, days, micros.saturating_mul(1000));
+        let out: arrow::array::IntervalMonthDayNanoArray = match (self.body, args.args.as_slice()) {
+            (IntervalBody::Timestamps(combine), [a, b]) => {
+                let (a, b) = (timestamp_micros(a, args.number_rows)?, timestamp_micros(b, args.number_rows)?);
+                arrow::compute::kernels::arity::binary(&a, &b, |a, b| interval(combine(a, b)))?
+            }
+            (IntervalBody::Interval(justify), [_]) => {
+                let array = arrow::compute::cast(&first_arg(&args)?, &DataType::Interval(IntervalUnit::MonthDayNano))?;
+                array.as_primitive::<IntervalMonthDayNanoType>().unary(|i| interval(justify(i.months, i.days, i.nanoseconds / 1000)))
+            }
+            _ => return Err(DataFusionError::Internal(format!("{}: wrong number of arguments", self.name))),
+        };
+        unscalar(Arc::new(out), &args)
+    }
+}
+
+/// `similar_to_escape(pattern [, escape])`: the POSIX pattern a `SIMILAR TO` pattern stands
+/// for, as PostgreSQL's function of that name (see [`crate::similar`]).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct SimilarToEscape {
+    signature: Signature,
+}
+
+impl Default for SimilarToEscape {
+    fn default() -> Self {
+        use datafusion::logical_expr::TypeSignature;
+        Self { signature: Signature::one_of(vec![TypeSignature::String(1), TypeSignature::String(2)], Volatility::Immutable) }
+    }
+}
+
+impl ScalarUDFImpl for SimilarToEscape {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn name(&self) -> &str {
+        "similar_to_escape"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let text = |value: &ColumnarValue| -> Result<ArrayRef> { Ok(arrow::compute::cast(&value.to_array(args.number_rows)?, &DataType::Utf8)?) };
+        let Some(pattern) = args.args.first() else {
+            return Err(DataFusionError::Internal("similar_to_escape: missing pattern".into()));
+        };
+        let patterns = text(pattern)?;
+        let escapes = args.args.get(1).map(text).transpose()?;
+        let (patterns, escapes) = (patterns.as_string::<i32>(), escapes.as_ref().map(|e| e.as_string::<i32>()));
+        let out = (0..args.number_rows)
+            .map(|i| {
+                if patterns.is_null(i) || escapes.is_some_and(|e| e.is_null(i)) {
+                    return Ok(None);
+                }
+                let escape = crate::similar::escape_character(escapes.map(|e| e.value(i))).map_err(|e| DataFusionError::External(Box::new(e)))?;
+                crate::similar::to_regex(patterns.value(i), escape).map(Some).map_err(|e| DataFusionError::External(Box::new(e)))
+            })
+            .collect::<Result<arrow::array::StringArray>>()?;
+        unscalar(Arc::new(out), &args)
+    }
+}
+
+/// `rhei_instant(t, zone)`: the instant a timestamp without time zone names in `zone` (an ISO
+/// offset or an IANA name, see [`crate::zone::TimeZone::of_arrow`]), with PostgreSQL's
+/// answers for daylight-saving gaps and overlaps: how PostgreSQL casts a timestamp to
+/// timestamptz beside a timestamptz, where DataFusion would read it as UTC.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct Instant {
+    signature: Signature,
+}
+
+impl Default for Instant {
+    fn default() -> Self {
+        Self { signature: Signature::any(2, Volatility::Immutable) }
+    }
+}
+
+impl ScalarUDFImpl for Instant {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn name(&self) -> &str {
+        "rhei_instant"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, Some("UTC".into())))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let [local, zone] = args.args.as_slice() else {
+            return Err(DataFusionError::Internal("rhei_instant: wrong number of arguments".into()));
+        };
+        let ColumnarValue::Scalar(zone) = zone else {
+            return Err(DataFusionError::Internal("rhei_instant: the zone must be a constant".into()));
+        };
+        let zone = crate::zone::TimeZone::of_arrow(&zone.to_string());
+        let micros = timestamp_micros(local, args.number_rows)?;
+        let instants: arrow::array::TimestampMicrosecondArray = micros.unary(|m| zone.utc(m));
+        unscalar(Arc::new(instants.with_timezone("UTC")), &args)
+    }
+}
+
+/// `rhei_interval_text(i)`: an interval as PostgreSQL's text (`1 day 01:30:00`), where
+/// DataFusion's cast gives `1 days 1 hours 30 mins`.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct IntervalText {
+    signature: Signature,
+}
+
+impl Default for IntervalText {
+    fn default() -> Self {
+        Self { signature: Signature::any(1, Volatility::Immutable) }
+    }
+}
+
+impl ScalarUDFImpl for IntervalText {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn name(&self) -> &str {
+        "rhei_interval_text"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        use arrow::datatypes::{IntervalMonthDayNanoType, IntervalUnit};
+        let array = first_arg(&args)?;
+        let intervals = arrow::compute::cast(&array, &DataType::Interval(IntervalUnit::MonthDayNano))?;
+        let text: arrow::array::StringArray = intervals
+            .as_primitive::<IntervalMonthDayNanoType>()
+            .iter()
+            .map(|i| i.map(|i| crate::value::format_interval(i.months, i.days, i.nanoseconds / 1000)))
+            .collect();
+        unscalar(Arc::new(text), &args)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn intervals_scale_as_postgresql_carries_fractions() {
+        // PostgreSQL: '1 month' * 1.5 = 1 mon 15 days; '1 day' / 2 = 12:00:00;
+        // '1 mon 1 day' * 0.5 = 15 days 12:00:00; '-3 hours' * 2 = -06:00:00.
+        assert_eq!(scale_interval(1, 0, 0, 1.5), Some((1, 15, 0)));
+        assert_eq!(scale_interval(0, 1, 0, 0.5), Some((0, 0, 12 * 3_600_000_000)));
+        assert_eq!(scale_interval(1, 1, 0, 0.5), Some((0, 15, 12 * 3_600_000_000)));
+        assert_eq!(scale_interval(0, 0, -3 * 3_600_000_000, 2.0), Some((0, 0, -6 * 3_600_000_000)));
+        assert_eq!(scale_interval(i32::MAX, 0, 0, 2.0), None);
+    }
 
     #[test]
     fn decimals_round_half_away_from_zero() {
@@ -273,6 +638,48 @@ mod tests {
         let text = arrow::util::pretty::pretty_format_batches(&batches).unwrap().to_string();
         assert!(text.contains("2024-01") && text.contains("01 PM"), "{text}");
     }
+}
+
+/// `to_char(number, pattern)`: floats at their type's digits, other numbers from PostgreSQL's
+/// text of them (exact for numeric), see [`crate::number_format`]. A pattern is read once
+/// while it stays the same from row to row (a constant, as it nearly always is).
+fn number_to_char(args: &ScalarFunctionArgs) -> Result<ColumnarValue> {
+    use crate::number_format::{FLOAT4_DIGITS, FLOAT8_DIGITS, Number, NumberPattern};
+    let [value, pattern] = args.args.as_slice() else {
+        return Err(DataFusionError::Plan("to_char takes a value and a pattern".into()));
+    };
+    let rows = args.number_rows;
+    let numbers = value.to_array(rows)?;
+    let floats = match numbers.data_type() {
+        DataType::Float32 => Some((arrow::compute::cast(&numbers, &DataType::Float64)?, FLOAT4_DIGITS)),
+        DataType::Float64 => Some((numbers.clone(), FLOAT8_DIGITS)),
+        _ => None,
+    };
+    let patterns = arrow::compute::cast(&pattern.to_array(rows)?, &DataType::Utf8)?;
+    let patterns = patterns.as_string::<i32>();
+    let external = |e: crate::error::EngineError| DataFusionError::External(Box::new(e));
+    let mut read: Option<(&str, NumberPattern)> = None;
+    let mut out = arrow::array::StringBuilder::with_capacity(rows, rows * 8);
+    for i in 0..rows {
+        if numbers.is_null(i) || patterns.is_null(i) {
+            out.append_null();
+            continue;
+        }
+        let text = patterns.value(i);
+        if read.as_ref().is_none_or(|(last, _)| *last != text) {
+            read = Some((text, NumberPattern::parse(text).map_err(external)?));
+        }
+        let pattern = read.as_ref().map(|(_, pattern)| pattern).ok_or_else(|| DataFusionError::Internal("to_char: pattern not read".into()))?;
+        let formatted = match &floats {
+            Some((floats, significant)) => {
+                let value = floats.as_primitive::<arrow::datatypes::Float64Type>().value(i);
+                pattern.format(Number::Float { value, significant: *significant })
+            }
+            None => pattern.format(Number::Exact(&crate::copy::pg_text_in(&numbers, i, None).unwrap_or_default())),
+        };
+        out.append_value(formatted.map_err(external)?);
+    }
+    unscalar(Arc::new(out.finish()), args)
 }
 
 /// `to_char(date or timestamp, pattern)` with PostgreSQL's patterns (`YYYY-MM-DD`, `Mon`,
@@ -322,8 +729,9 @@ impl ScalarUDFImpl for ToChar {
         let zoned = match value.data_type() {
             DataType::Date32 => None,
             DataType::Timestamp(_, zone) => Some(zone.is_some()),
+            number if number.is_numeric() => return number_to_char(&args),
             other => {
-                return Err(DataFusionError::NotImplemented(format!("to_char of {other} (rhei formats dates and timestamps only)")));
+                return Err(DataFusionError::NotImplemented(format!("to_char of {other} (rhei formats numbers, dates and timestamps)")));
             }
         };
         let micros = value.to_array(rows)?;

@@ -41,6 +41,44 @@ fn text_of(value: ValueRef<'_>) -> Option<String> {
     }
 }
 
+/// A `to_char` number pattern as read, kept with a statement (SQLite's auxiliary data).
+struct ReadNumberPattern {
+    text: String,
+    pattern: crate::number_format::NumberPattern,
+}
+
+/// A pattern compiled with its flags, kept with a statement (SQLite's auxiliary data).
+struct CompiledRegex {
+    pattern: String,
+    flags: String,
+    regex: regex::Regex,
+    global: bool,
+}
+
+/// The compiled regular expression of argument `pattern` with the flags of argument `flags`
+/// (`usize::MAX`: none), kept with the statement while the pattern and flags stay the same;
+/// `None` when either is NULL.
+fn regex_arg(ctx: &Context<'_>, pattern: usize, flags: usize) -> rusqlite::Result<Option<std::sync::Arc<CompiledRegex>>> {
+    let Some(text) = text_of(ctx.get_raw(pattern)) else { return Ok(None) };
+    let flags = if flags == usize::MAX {
+        String::new()
+    } else {
+        match text_of(ctx.get_raw(flags)) {
+            Some(f) => f,
+            None => return Ok(None),
+        }
+    };
+    let slot = i32::try_from(pattern).unwrap_or(0);
+    if let Some(cached) = ctx.get_aux::<CompiledRegex>(slot)?
+        && cached.pattern == text
+        && cached.flags == flags
+    {
+        return Ok(Some(cached));
+    }
+    let (regex, global) = crate::oltp::regex::compile(&text, &flags).map_err(fail)?;
+    Ok(Some(ctx.set_aux(slot, CompiledRegex { pattern: text, flags, regex, global })?))
+}
+
 fn invalid(type_name: &str, value: ValueRef<'_>) -> SqlError {
     fail(EngineError::InvalidTextRepresentation {
         type_name: type_name.to_string(),
@@ -462,7 +500,10 @@ fn date_part(field: ValueRef<'_>, value: ValueRef<'_>) -> FnResult {
         "day" => f64::from(day),
         "hour" => (in_day / 3_600_000_000) as f64,
         "minute" => (in_day / 60_000_000 % 60) as f64,
-        "second" => (in_day % 60_000_000) as f64 / 1e6,
+        "second" | "seconds" => (in_day % 60_000_000) as f64 / 1e6,
+        // Both count the seconds too, as in PostgreSQL.
+        "millisecond" | "milliseconds" => (in_day % 60_000_000) as f64 / 1e3,
+        "microsecond" | "microseconds" => (in_day % 60_000_000) as f64,
         "epoch" => micros as f64 / 1e6,
         "dow" => (days + 4).rem_euclid(7) as f64,
         "doy" => (days - crate::value::days_from_civil(year, 1, 1) + 1) as f64,
@@ -866,6 +907,69 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("rhei_least", -1, pure, |ctx| extreme(ctx, false))?;
     // Not deterministic: SQLite must not fold it across rows or statements.
     conn.create_scalar_function("rhei_now", 0, FunctionFlags::SQLITE_UTF8, |_| Ok(Value::Integer(crate::value::now_micros())))?;
+    // to_char(number, pattern, float digits): 0 digits for an exact number (see `number_format`).
+    conn.create_scalar_function("rhei_num_to_char", 3, pure, |ctx| {
+        use crate::number_format::Number;
+        let (value, Some(text)) = (ctx.get_raw(0), text_of(ctx.get_raw(1))) else { return Ok(Value::Null) };
+        if matches!(value, ValueRef::Null) {
+            return Ok(Value::Null);
+        }
+        let significant = usize::try_from(ctx.get::<i64>(2)?).unwrap_or(0);
+        let read = match ctx.get_aux::<ReadNumberPattern>(1)? {
+            Some(cached) if cached.text == text => cached,
+            _ => {
+                let pattern = crate::number_format::NumberPattern::parse(&text).map_err(fail)?;
+                ctx.set_aux(1, ReadNumberPattern { text, pattern })?
+            }
+        };
+        let pattern = &read.pattern;
+        let formatted = match value {
+            ValueRef::Integer(i) if significant > 0 => pattern.format(Number::Float { value: i as f64, significant }),
+            ValueRef::Integer(i) => pattern.format(Number::Exact(&i.to_string())),
+            ValueRef::Real(value) if significant > 0 => pattern.format(Number::Float { value, significant }),
+            ValueRef::Real(value) => pattern.format(Number::Exact(&format!("{value}"))),
+            other => pattern.format(Number::Exact(&text_of(other).unwrap_or_default())),
+        };
+        formatted.map(Value::Text).map_err(fail)
+    })?;
+    // SQL regular expressions as POSIX ones (see `similar`).
+    for arity in [1, 2] {
+        conn.create_scalar_function("similar_to_escape", arity, pure, move |ctx| {
+            let Some(pattern) = text_of(ctx.get_raw(0)) else { return Ok(Value::Null) };
+            let escape = if arity == 2 { text_of(ctx.get_raw(1)) } else { None };
+            if arity == 2 && escape.is_none() {
+                return Ok(Value::Null);
+            }
+            let escape = crate::similar::escape_character(escape.as_deref()).map_err(fail)?;
+            crate::similar::to_regex(&pattern, escape).map(Value::Text).map_err(fail)
+        })?;
+    }
+    // POSIX regular expressions (see `oltp::regex`).
+    conn.create_scalar_function("rhei_regex_match", 3, pure, |ctx| {
+        let Some(text) = text_of(ctx.get_raw(0)) else { return Ok(Value::Null) };
+        let Some(compiled) = regex_arg(ctx, 1, 2)? else { return Ok(Value::Null) };
+        Ok(Value::Integer(i64::from(compiled.regex.is_match(&text))))
+    })?;
+    for arity in [3, 4] {
+        conn.create_scalar_function("regexp_replace", arity, pure, move |ctx| {
+            let (Some(text), Some(replacement)) = (text_of(ctx.get_raw(0)), text_of(ctx.get_raw(2))) else { return Ok(Value::Null) };
+            let Some(compiled) = regex_arg(ctx, 1, if arity == 4 { 3 } else { usize::MAX })? else { return Ok(Value::Null) };
+            let replacement = crate::oltp::regex::replacement(&replacement);
+            let out = if compiled.global {
+                compiled.regex.replace_all(&text, replacement.as_str())
+            } else {
+                compiled.regex.replace(&text, replacement.as_str())
+            };
+            Ok(Value::Text(out.into_owned()))
+        })?;
+    }
+    conn.create_scalar_function("rhei_regex_substring", 2, pure, |ctx| {
+        let Some(text) = text_of(ctx.get_raw(0)) else { return Ok(Value::Null) };
+        let Some(compiled) = regex_arg(ctx, 1, usize::MAX)? else { return Ok(Value::Null) };
+        Ok(crate::oltp::regex::substring(&compiled.regex, &text).map_or(Value::Null, |m| Value::Text(m.to_string())))
+    })?;
+    // PostgreSQL's random (version 4) UUID, as uuid columns store it: canonical text.
+    conn.create_scalar_function("gen_random_uuid", 0, FunctionFlags::SQLITE_UTF8, |_| Ok(Value::Text(uuid::Uuid::new_v4().to_string())))?;
     conn.create_scalar_function("rhei_session_tz", 0, FunctionFlags::SQLITE_UTF8, |_| Ok(Value::Integer(0)))?;
     Ok(())
 }

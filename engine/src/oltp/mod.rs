@@ -6,6 +6,7 @@ pub mod checkpoint;
 pub mod convert;
 pub mod functions;
 pub mod reader;
+pub mod regex;
 pub mod writer;
 
 use std::path::Path;
@@ -105,6 +106,7 @@ pub fn classify(err: rusqlite::Error) -> EngineError {
                         detail: Some(format!("Key ({}) already exists.", columns.join(", "))),
                         table,
                         constraint,
+                        columns,
                     }
                 }
                 ffi::SQLITE_CONSTRAINT_NOTNULL => {

@@ -27,7 +27,7 @@ use crate::capture::{LAST_SEQ_SQL, install_triggers_sql, log_ddl_sql};
 use crate::copy::CopyChunk;
 use crate::sync::bulk::{BulkLoad, BulkLoads};
 use crate::catalog::{
-    Catalog, ColumnDef, IndexDef, PgType, TableDef, TableId, normalize_ident, quote_ident, quote_literal, store, table_name,
+    Catalog, ColumnDef, IndexDef, KeyConstraint, PgType, TableDef, TableId, normalize_ident, quote_ident, quote_literal, store, table_name,
 };
 use crate::error::{EngineError, Result};
 use crate::notice::Notice;
@@ -36,7 +36,8 @@ use crate::replica::{PreparedRows, ReplicaBatch, ReplicaTableSpec};
 use crate::translate::TranslateOptions;
 use crate::translate::constraints;
 use crate::translate::ddl::{
-    add_check, add_foreign_key, column_def, default_expr_sql, sqlite_column, sqlite_create_table, table_def,
+    add_check, add_foreign_key, column_def, default_expr_sql, key_columns, key_constraint_name, refuse_nulls_not_distinct, sqlite_column,
+    sqlite_create_table, table_def,
 };
 
 /// Identifies a session to the writer, so an open transaction's statements are told apart.
@@ -48,6 +49,8 @@ pub type SharedCatalog = Arc<RwLock<Arc<Catalog>>>;
 /// A schema change, executed by the writer with the catalog at hand.
 #[derive(Debug)]
 pub enum DdlOp {
+    /// SQLite's ANALYZE of these tables (statistics for its planner; no catalog change).
+    Analyze { tables: Vec<String> },
     CreateTable { create: Box<CreateTable>, opts: TranslateOptions },
     /// `cascade`: drop the foreign keys of other tables that reference these (PostgreSQL's
     /// DROP TABLE ... CASCADE drops those constraints, not the tables).
@@ -636,7 +639,7 @@ impl WriterState {
                         if !cascade {
                             let parent = catalog.by_id(fk.references).map(|p| p.name.clone()).unwrap_or_default();
                             return Err(EngineError::DependentObjects {
-                                table: parent.clone(),
+                                object: format!("table {parent}"),
                                 detail: format!("constraint {} on table {} depends on table {parent}", fk.name, child.name),
                             });
                         }
@@ -809,6 +812,15 @@ impl WriterState {
                 }
                 crate::replica::clear_position(&self.conn, &source)?;
             }
+            DdlOp::Analyze { tables } => {
+                // Statistics from a sample of each index (about a thousand rows), so ANALYZE of
+                // a large table does not hold the writer for a full scan.
+                self.exec_raw("PRAGMA analysis_limit = 1000")?;
+                for name in tables {
+                    let def = catalog.require(&name)?;
+                    self.exec_raw(&format!("ANALYZE {}", quote_ident(&def.name)))?;
+                }
+            }
             DdlOp::Truncate { names } => {
                 for name in names {
                     let def = catalog.require(&name)?;
@@ -895,7 +907,7 @@ impl WriterState {
                         if let Some(fk) = child.foreign_keys.iter().find(|fk| uses(fk)) {
                             if !cascade {
                                 return Err(EngineError::DependentObjects {
-                                    table: format!("column {name} of table {}", def.name),
+                                    object: format!("column {name} of table {}", def.name),
                                     detail: format!("constraint {} on table {} depends on column {name} of table {}", fk.name, child.name, def.name),
                                 });
                             }
@@ -982,6 +994,7 @@ impl WriterState {
                     return Err(EngineError::DuplicateTable { name: new });
                 }
                 self.exec_raw(&format!("ALTER TABLE {table} RENAME TO {}", quote_ident(&new)))?;
+                def.freeze_key_names();
                 def.name = new;
                 Ok(true)
             }
@@ -997,34 +1010,60 @@ impl WriterState {
                         self.validate_foreign_key(def, catalog)?;
                     }
                     TableConstraint::Unique(unique) => {
-                        let mut columns = Vec::with_capacity(unique.columns.len());
-                        for c in &unique.columns {
-                            let datafusion::sql::sqlparser::ast::Expr::Identifier(ident) = &c.column.expr else {
-                                return Err(EngineError::unsupported(format!("UNIQUE on expression {}", c.column.expr)));
-                            };
-                            let name = normalize_ident(ident);
-                            columns.push(def.column_index(&name).ok_or(EngineError::UndefinedColumn { column: name, table: Some(def.name.clone()) })?);
-                        }
+                        refuse_nulls_not_distinct(&unique)?;
+                        let columns = key_columns(def, &unique.columns)?;
+                        let name = key_constraint_name(def, unique.name.as_ref().map(normalize_ident), &columns, "key", catalog)?;
+                        self.check_distinct(def, &columns, &name)?;
                         let index_name = format!("_rhei_unique_{}_{}", def.id.0, def.unique.len());
                         let list = columns.iter().map(|&i| quote_ident(&def.columns[i].name)).collect::<Vec<_>>().join(", ");
                         self.exec_raw(&format!("CREATE UNIQUE INDEX {} ON {table} ({list})", quote_ident(&index_name)))?;
-                        def.unique.push(columns);
+                        def.add_unique(columns, name);
+                    }
+                    TableConstraint::PrimaryKey(pk) => {
+                        if !def.primary_key.is_empty() {
+                            return Err(EngineError::MultiplePrimaryKeys { table: def.name.clone() });
+                        }
+                        let columns = key_columns(def, &pk.columns)?;
+                        let name = key_constraint_name(def, pk.name.as_ref().map(normalize_ident), &columns, "pkey", catalog)?;
+                        // As in PostgreSQL, the key's columns become NOT NULL, which existing rows
+                        // must satisfy, then the key must be distinct.
+                        for &i in &columns {
+                            let column = quote_ident(&def.columns[i].name);
+                            let has_null: bool = self
+                                .conn
+                                .query_row(&format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE {column} IS NULL)"), [], |r| r.get(0))
+                                .map_err(classify)?;
+                            if has_null {
+                                return Err(EngineError::ColumnContainsNulls { table: def.name.clone(), column: def.columns[i].name.clone() });
+                            }
+                        }
+                        self.check_distinct(def, &columns, &name)?;
+                        let mut new = def.clone();
+                        for &i in &columns {
+                            new.columns[i].not_null = true;
+                        }
+                        new.primary_key = columns;
+                        new.primary_key_name = (name != format!("{}_pkey", def.name)).then_some(name);
+                        // SQLite cannot add a key to a table: it is made again with the key
+                        // (a single integer key becomes the rowid, so the OLAP copy reloads).
+                        self.rebuild(def, &new, None, catalog, opts)?;
+                        *def = new;
+                        return Ok(true);
                     }
                     other => return Err(EngineError::unsupported(format!("ALTER TABLE ADD {other}"))),
                 }
                 Ok(false)
             }
-            AlterTableOperation::DropConstraint { if_exists, name, .. } => {
+            AlterTableOperation::DropConstraint { if_exists, name, drop_behavior } => {
+                let cascade = matches!(drop_behavior, Some(datafusion::sql::sqlparser::ast::DropBehavior::Cascade));
                 let name = normalize_ident(&name);
                 let before = def.checks.len() + def.foreign_keys.len();
                 def.checks.retain(|c| c.name != name);
                 def.foreign_keys.retain(|fk| fk.name != name);
                 if def.checks.len() + def.foreign_keys.len() == before {
-                    if name == def.pkey_name() || def.unique.iter().any(|u| {
-                        let cols: Vec<&str> = u.iter().map(|&i| def.columns[i].name.as_str()).collect();
-                        name == format!("{}_{}_key", def.name, cols.join("_"))
-                    }) {
-                        return Err(EngineError::unsupported("dropping a PRIMARY KEY or UNIQUE constraint"));
+                    if let Some(key) = def.key_constraint(&name) {
+                        self.drop_key(def, key, &name, cascade, catalog, children, opts)?;
+                        return Ok(true);
                     }
                     if !if_exists {
                         return Err(EngineError::UndefinedConstraint { table: def.name.clone(), constraint: name });
@@ -1107,6 +1146,88 @@ impl WriterState {
         }
     }
 
+    /// Fails as PostgreSQL's CREATE UNIQUE INDEX does when two rows of `def` share a key of
+    /// `columns` (NULLs are distinct).
+    fn check_distinct(&self, def: &TableDef, columns: &[usize], index: &str) -> Result<()> {
+        let sql = constraints::duplicate_key_sql(def, columns);
+        let duplicated: Option<String> = self.conn.query_row(&sql, [], |r| r.get(0)).optional().map_err(classify)?;
+        match duplicated {
+            Some(detail) => Err(EngineError::DuplicateKeys { index: index.to_string(), detail }),
+            None => Ok(()),
+        }
+    }
+
+    /// `ALTER TABLE ... DROP CONSTRAINT` of the primary key or a UNIQUE constraint: the foreign
+    /// keys relying on it block it, or with CASCADE go with it (as in PostgreSQL; the changed
+    /// referencing tables are added to `children`); the table is made again without it. The
+    /// key's columns stay NOT NULL, as in PostgreSQL.
+    #[allow(clippy::too_many_arguments)] // the DROP CONSTRAINT's parts and the catalog it changes
+    fn drop_key(
+        &mut self,
+        def: &mut TableDef,
+        key: KeyConstraint,
+        name: &str,
+        cascade: bool,
+        catalog: &Catalog,
+        children: &mut Vec<TableDef>,
+        opts: TranslateOptions,
+    ) -> Result<()> {
+        let columns = match key {
+            KeyConstraint::Primary => def.primary_key.clone(),
+            KeyConstraint::Unique(i) => def.unique[i].clone(),
+        };
+        let same_set = |cols: &[usize]| cols.len() == columns.len() && cols.iter().all(|c| columns.contains(c));
+        let mut new = def.clone();
+        match key {
+            KeyConstraint::Primary => {
+                if def.primary_key.iter().any(|&i| def.columns[i].is_serial) {
+                    return Err(EngineError::unsupported("dropping the primary key of a serial column"));
+                }
+                new.primary_key.clear();
+                new.primary_key_name = None;
+            }
+            KeyConstraint::Unique(i) => new.remove_unique(i),
+        }
+        // A foreign key needs some unique key on exactly its referenced columns.
+        let still_unique =
+            same_set(&new.primary_key) || new.unique.iter().any(|u| same_set(u)) || new.indexes.iter().any(|i| i.is_unique && same_set(&i.columns));
+        if !still_unique {
+            let referencing: Vec<(TableId, String, String)> = catalog
+                .tables()
+                .map(|t| if t.id == def.id { &*def } else { t.as_ref() })
+                .flat_map(|t| t.foreign_keys.iter().map(move |fk| (t, fk)))
+                .filter(|(_, fk)| fk.references == def.id && same_set(&fk.ref_columns))
+                .map(|(t, fk)| (t.id, t.name.clone(), fk.name.clone()))
+                .collect();
+            if let Some((_, child, fk)) = referencing.first()
+                && !cascade
+            {
+                return Err(EngineError::DependentObjects {
+                    object: format!("constraint {name} on table {}", def.name),
+                    detail: format!("constraint {fk} on table {child} depends on index {name}"),
+                });
+            }
+            for (id, child, fk) in referencing {
+                self.notices.push(Notice::skipping(format!("drop cascades to constraint {fk} on table {child}")));
+                if id == def.id {
+                    new.foreign_keys.retain(|f| f.name != fk);
+                    continue;
+                }
+                if !children.iter().any(|c| c.id == id)
+                    && let Some(table) = catalog.by_id(id)
+                {
+                    children.push(table.as_ref().clone());
+                }
+                if let Some(entry) = children.iter_mut().find(|c| c.id == id) {
+                    entry.foreign_keys.retain(|f| f.name != fk);
+                }
+            }
+        }
+        self.rebuild(def, &new, None, catalog, opts)?;
+        *def = new;
+        Ok(())
+    }
+
     /// Makes `old`'s SQLite table again as `new` describes it (SQLite cannot change a column
     /// in place): a new table, the rows copied (rowids kept, one column converted by a PostgreSQL
     /// expression when `conversion` says so, validated as any written value is), the old table
@@ -1147,10 +1268,16 @@ impl WriterState {
             {
                 *expr = crate::translate::convert_expr(new.columns[at].ty, expr.clone(), opts);
             }
-            body.projection.insert(0, SelectItem::UnnamedExpr(Expr::Identifier("rowid".into())));
+            // Rowids are kept, unless the new table's rowid is its integer key.
+            if new.rowid_alias().is_none() {
+                body.projection.insert(0, SelectItem::UnnamedExpr(Expr::Identifier("rowid".into())));
+            }
         }
-        let columns: Vec<String> = new.columns.iter().map(|c| quote_ident(&c.name)).collect();
-        self.exec_raw(&format!("INSERT INTO {} (rowid, {}) {select}", quote_ident(&temp.name), columns.join(", ")))?;
+        let mut columns: Vec<String> = new.columns.iter().map(|c| quote_ident(&c.name)).collect();
+        if new.rowid_alias().is_none() {
+            columns.insert(0, "rowid".into());
+        }
+        self.exec_raw(&format!("INSERT INTO {} ({}) {select}", quote_ident(&temp.name), columns.join(", ")))?;
         self.replace_table(&old.name, &temp.name)?;
         for index in &new.indexes {
             self.exec_raw(&index_sql(new, index))?;

@@ -148,6 +148,12 @@ pub fn route_query(query: &Query, catalog: &Catalog) -> RouteDecision {
     if features.set_operation {
         return RouteDecision::new(Route::Olap, "set operation");
     }
+    if crate::translate::computes_intervals(&stmt, catalog) {
+        return RouteDecision::new(Route::Olap, "interval values (SQLite has no interval type)");
+    }
+    if crate::translate::has_datetime_series(&stmt) {
+        return RouteDecision::new(Route::Olap, "generate_series over dates or timestamps (SQLite's counts integers only)");
+    }
     if tables.is_empty() {
         return RouteDecision::new(Route::Oltp, "no tables");
     }

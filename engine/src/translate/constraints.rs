@@ -73,7 +73,10 @@ pub fn choose_name(table: &str, columns: &[&str], suffix: &str, taken: &[String]
 pub fn constraint_names(def: &TableDef) -> Vec<String> {
     let mut names: Vec<String> = def.checks.iter().map(|c| c.name.clone()).collect();
     names.extend(def.foreign_keys.iter().map(|f| f.name.clone()));
-    names.push(def.pkey_name());
+    if !def.primary_key.is_empty() {
+        names.push(def.pkey_name());
+    }
+    names.extend((0..def.unique.len()).map(|i| def.unique_name(i)));
     names
 }
 
@@ -214,6 +217,22 @@ fn values_sql(def: &TableDef, columns: &[usize], row: &str) -> String {
         })
         .collect();
     parts.join(" || ', ' || ")
+}
+
+/// A query answering the DETAIL line for the first key of `columns` that more than one row of
+/// `def` has (`Key (a)=(1) is duplicated.`), or no row when every key is distinct (keys with a
+/// NULL are distinct, as in a unique index).
+pub fn duplicate_key_sql(def: &TableDef, columns: &[usize]) -> String {
+    let keys: Vec<String> = columns.iter().map(|&i| format!("d.{}", quote_ident(&def.columns[i].name))).collect();
+    let present: Vec<String> = keys.iter().map(|k| format!("{k} IS NOT NULL")).collect();
+    format!(
+        "SELECT {} || {} || ') is duplicated.' FROM {} AS d WHERE {} GROUP BY {} HAVING count(*) > 1 LIMIT 1",
+        quote_literal(&format!("Key ({})=(", column_list(def, columns))),
+        values_sql(def, columns, "d"),
+        quote_ident(&def.name),
+        present.join(" AND "),
+        keys.join(", ")
+    )
 }
 
 fn column_list(def: &TableDef, columns: &[usize]) -> String {

@@ -22,6 +22,9 @@ pub struct ParsedColumn {
     pub def: ColumnDef,
     pub primary: bool,
     pub unique: bool,
+    /// Names written for the column's PRIMARY KEY and UNIQUE constraints (`CONSTRAINT n ...`).
+    pub primary_name: Option<String>,
+    pub unique_name: Option<String>,
     /// CHECK constraints written on the column: name (if given) and expression.
     pub checks: Vec<(Option<String>, Expr)>,
     /// REFERENCES written on the column (its `columns` are empty: the column itself).
@@ -44,6 +47,8 @@ pub fn column_def(col: &SqlColumnDef) -> Result<ParsedColumn> {
         },
         primary: false,
         unique: false,
+        primary_name: None,
+        unique_name: None,
         checks: Vec::new(),
         references: Vec::new(),
     };
@@ -53,8 +58,14 @@ pub fn column_def(col: &SqlColumnDef) -> Result<ParsedColumn> {
             ColumnOption::NotNull => parsed.def.not_null = true,
             ColumnOption::Null => parsed.def.not_null = false,
             ColumnOption::Default(expr) => parsed.def.default_sql = Some(expr.to_string()),
-            ColumnOption::PrimaryKey(_) => parsed.primary = true,
-            ColumnOption::Unique(_) => parsed.unique = true,
+            ColumnOption::PrimaryKey(_) => {
+                parsed.primary = true;
+                parsed.primary_name = name;
+            }
+            ColumnOption::Unique(_) => {
+                parsed.unique = true;
+                parsed.unique_name = name;
+            }
             ColumnOption::Check(check) => parsed.checks.push((name.or(check.name.as_ref().map(normalize_ident)), (*check.expr).clone())),
             ColumnOption::ForeignKey(fk) => parsed.references.push((name.or(fk.name.as_ref().map(normalize_ident)), fk.clone())),
             // An identity column numbers itself as a serial column does.
@@ -70,6 +81,26 @@ pub fn column_def(col: &SqlColumnDef) -> Result<ParsedColumn> {
         parsed.def.not_null = true;
     }
     Ok(parsed)
+}
+
+/// `UNIQUE NULLS NOT DISTINCT` (PostgreSQL 15) would need NULL keys to collide, which the
+/// unique indexes behind rhei's constraints never do: refused rather than ignored.
+///
+/// # Errors
+/// 0A000 for NULLS NOT DISTINCT.
+pub fn refuse_nulls_not_distinct(unique: &datafusion::sql::sqlparser::ast::UniqueConstraint) -> Result<()> {
+    if matches!(unique.nulls_distinct, datafusion::sql::sqlparser::ast::NullsDistinctOption::NotDistinct) {
+        return Err(EngineError::unsupported("UNIQUE NULLS NOT DISTINCT"));
+    }
+    Ok(())
+}
+
+/// Column positions of a key written as `(a, b)` in ALTER TABLE ... ADD PRIMARY KEY / UNIQUE.
+///
+/// # Errors
+/// Unknown columns, expressions.
+pub fn key_columns(def: &TableDef, columns: &[IndexColumn]) -> Result<Vec<usize>> {
+    index_columns(columns, &def.columns, &def.name)
 }
 
 fn index_columns(columns: &[IndexColumn], defs: &[ColumnDef], table: &str) -> Result<Vec<usize>> {
@@ -221,6 +252,36 @@ pub fn add_foreign_key(
     Ok(name)
 }
 
+/// The name of a new PRIMARY KEY (`suffix` "pkey") or UNIQUE ("key") constraint of `def` on
+/// `columns`: `given`, or one chosen as PostgreSQL chooses it. Such a constraint is also an
+/// index, so its name must be free among relations (tables and indexes, `catalog`'s and `def`'s
+/// own) as well as among the table's constraints.
+///
+/// # Errors
+/// The given name is taken by a relation (42P07) or by a constraint of the table (42710).
+pub fn key_constraint_name(def: &TableDef, given: Option<String>, columns: &[usize], suffix: &str, catalog: &Catalog) -> Result<String> {
+    let mut relations: Vec<String> = Vec::new();
+    for table in catalog.tables().map(|t| t.as_ref()).filter(|t| t.id != def.id).chain(std::iter::once(def)) {
+        relations.push(table.name.clone());
+        relations.extend(table.indexes.iter().map(|i| i.name.clone()));
+        if !table.primary_key.is_empty() {
+            relations.push(table.pkey_name());
+        }
+        relations.extend((0..table.unique.len()).map(|i| table.unique_name(i)));
+    }
+    let constraints = constraints::constraint_names(def);
+    match given {
+        Some(name) if relations.contains(&name) => Err(EngineError::DuplicateTable { name }),
+        Some(name) if constraints.contains(&name) => Err(EngineError::DuplicateConstraint { table: def.name.clone(), constraint: name }),
+        Some(name) => Ok(name),
+        None => {
+            let names: Vec<&str> = if suffix == "pkey" { Vec::new() } else { columns.iter().map(|&c| def.columns[c].name.as_str()).collect() };
+            relations.extend(constraints);
+            Ok(constraints::choose_name(&def.name, &names, suffix, &relations))
+        }
+    }
+}
+
 /// The catalog entry for a CREATE TABLE. `catalog` resolves the tables its foreign keys
 /// reference.
 ///
@@ -234,7 +295,8 @@ pub fn table_def(create: &CreateTable, id: TableId, catalog: &Catalog, opts: Tra
     }
     let mut columns = Vec::with_capacity(create.columns.len());
     let mut primary_key = Vec::new();
-    let mut unique = Vec::new();
+    let mut primary_key_name = None;
+    let mut unique: Vec<(Vec<usize>, Option<String>)> = Vec::new();
     let mut column_checks = Vec::new();
     let mut column_references = Vec::new();
     for col in &create.columns {
@@ -247,9 +309,10 @@ pub fn table_def(create: &CreateTable, id: TableId, catalog: &Catalog, opts: Tra
                 return Err(EngineError::MultiplePrimaryKeys { table: name.clone() });
             }
             primary_key.push(columns.len());
+            primary_key_name = parsed.primary_name.clone();
         }
         if parsed.unique {
-            unique.push(vec![columns.len()]);
+            unique.push((vec![columns.len()], parsed.unique_name.clone()));
         }
         for (check_name, expr) in parsed.checks {
             column_checks.push((check_name, expr, parsed.def.name.clone()));
@@ -268,11 +331,15 @@ pub fn table_def(create: &CreateTable, id: TableId, catalog: &Catalog, opts: Tra
                     return Err(EngineError::MultiplePrimaryKeys { table: name.clone() });
                 }
                 primary_key = index_columns(&pk.columns, &columns, &name)?;
+                primary_key_name = pk.name.as_ref().map(normalize_ident);
                 for &i in &primary_key {
                     columns[i].not_null = true;
                 }
             }
-            TableConstraint::Unique(u) => unique.push(index_columns(&u.columns, &columns, &name)?),
+            TableConstraint::Unique(u) => {
+                refuse_nulls_not_distinct(u)?;
+                unique.push((index_columns(&u.columns, &columns, &name)?, u.name.as_ref().map(normalize_ident)));
+            }
             TableConstraint::Check(check) => table_checks.push((check.name.as_ref().map(normalize_ident), (*check.expr).clone())),
             TableConstraint::ForeignKey(fk) => table_references.push((fk.name.as_ref().map(normalize_ident), fk.clone())),
             other => return Err(EngineError::unsupported(format!("table constraint {other}"))),
@@ -281,7 +348,11 @@ pub fn table_def(create: &CreateTable, id: TableId, catalog: &Catalog, opts: Tra
     if columns.is_empty() {
         return Err(EngineError::unsupported("tables without columns"));
     }
-    let mut def = TableDef { id, name, columns, primary_key, unique, ..Default::default() };
+    let mut def = TableDef { id, name, columns, primary_key, primary_key_name, ..Default::default() };
+    for (columns, given) in unique {
+        let name = key_constraint_name(&def, given, &columns, "key", catalog)?;
+        def.add_unique(columns, name);
+    }
     // PostgreSQL names column constraints first, then table constraints, each in order.
     for (check_name, expr, column) in column_checks {
         add_check(&mut def, check_name, &expr, Some(&column), opts)?;

@@ -244,7 +244,7 @@ fn unwrap_real(expr: &Expr) -> Option<&Expr> {
 }
 
 /// The SQLite text of a Postgres date/time field name for `date_part`.
-fn field_name(field: &datafusion::sql::sqlparser::ast::DateTimeField) -> String {
+pub(crate) fn field_name(field: &datafusion::sql::sqlparser::ast::DateTimeField) -> String {
     field.to_string().to_ascii_lowercase().trim_matches('\'').to_string()
 }
 
@@ -253,6 +253,12 @@ fn field_name(field: &datafusion::sql::sqlparser::ast::DateTimeField) -> String 
 /// # Errors
 /// Unknown tables, and Postgres features SQLite cannot express.
 pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions) -> Result<()> {
+    if has_datetime_series(stmt) {
+        return Err(EngineError::unsupported("generate_series over dates or timestamps on SQLite (the OLAP engine runs it outside transaction blocks)"));
+    }
+    if computes_intervals(stmt, catalog) {
+        return Err(EngineError::unsupported("interval values on SQLite (the OLAP engine computes them outside transaction blocks)"));
+    }
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut SeriesAsSubqueries);
     let scope = Scope::of(stmt, catalog)?;
     convert_written_values(stmt, &scope, opts)?;
@@ -335,11 +341,145 @@ impl datafusion::sql::sqlparser::ast::VisitorMut for QueryFixups {
     }
 }
 
+/// `SELECT generate_series(a, b) [AS x], ...` without FROM: PostgreSQL gives a row per value;
+/// neither engine takes a set-returning function in a select list (DataFusion returns one
+/// array), so the call moves into FROM as `FROM generate_series(a, b) AS x` and the item
+/// becomes its column. Done once at parse time, for both engines.
+pub fn normalize_set_returning(statement: &mut Statement) {
+    let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(statement, &mut SeriesOutOfSelectLists);
+}
+
+/// Refuses a `generate_series` call left in an expression after
+/// [`normalize_set_returning`]: SQLite has no such function and DataFusion's returns one
+/// array, where PostgreSQL makes rows.
+///
+/// # Errors
+/// 0A000, saying how to write it in FROM instead.
+pub fn check_set_returning(statement: &Statement) -> Result<()> {
+    let found = visit_expressions(statement, |e| match e {
+        Expr::Function(f) if table_name(&f.name).ok().as_deref() == Some("generate_series") => ControlFlow::Break(()),
+        _ => ControlFlow::Continue(()),
+    });
+    if found.is_break() {
+        return Err(EngineError::unsupported(
+            "generate_series in a select list beside FROM, WHERE, GROUP BY or other function calls (write it in FROM: CROSS JOIN generate_series(a, b) AS g)",
+        ));
+    }
+    Ok(())
+}
+
+struct SeriesOutOfSelectLists;
+
+impl datafusion::sql::sqlparser::ast::VisitorMut for SeriesOutOfSelectLists {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &mut datafusion::sql::sqlparser::ast::Query) -> ControlFlow<()> {
+        use datafusion::sql::sqlparser::ast::{SelectItem, SetExpr, TableAlias, TableFactor, TableWithJoins};
+        let SetExpr::Select(select) = query.body.as_mut() else { return ControlFlow::Continue(()) };
+        // The series' alias must not capture a name WHERE, GROUP BY or HAVING mean otherwise,
+        // nor may another item aggregate over the rows it makes.
+        let grouped = !matches!(&select.group_by, datafusion::sql::sqlparser::ast::GroupByExpr::Expressions(e, _) if e.is_empty());
+        if !select.from.is_empty() || select.selection.is_some() || select.having.is_some() || grouped {
+            return ControlFlow::Continue(());
+        }
+        let is_series = |e: &Expr| matches!(e, Expr::Function(f) if table_name(&f.name).ok().as_deref() == Some("generate_series") && f.over.is_none());
+        let series: Vec<usize> = select
+            .projection
+            .iter()
+            .enumerate()
+            .filter(|(_, item)| matches!(item, SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } if is_series(e)))
+            .map(|(i, _)| i)
+            .collect();
+        // Several series in one list zip in PostgreSQL; only the single one is rewritten, and
+        // only beside items that call no function (an aggregate would count the series).
+        let [at] = series.as_slice() else { return ControlFlow::Continue(()) };
+        let calls_functions = |item: &SelectItem| {
+            let mut found = false;
+            let _ = datafusion::sql::sqlparser::ast::visit_expressions(item, |e| {
+                found |= matches!(e, Expr::Function(_));
+                ControlFlow::<()>::Continue(())
+            });
+            found
+        };
+        if select.projection.iter().enumerate().any(|(i, item)| i != *at && calls_functions(item)) {
+            return ControlFlow::Continue(());
+        }
+        let (call, name) = match &select.projection[*at] {
+            SelectItem::UnnamedExpr(e) => (e.clone(), Ident::new("generate_series")),
+            SelectItem::ExprWithAlias { expr, alias } => (expr.clone(), alias.clone()),
+            _ => return ControlFlow::Continue(()),
+        };
+        let Expr::Function(function) = call else { return ControlFlow::Continue(()) };
+        let datafusion::sql::sqlparser::ast::FunctionArguments::List(list) = function.args else { return ControlFlow::Continue(()) };
+        select.projection[*at] = SelectItem::ExprWithAlias { expr: Expr::Identifier(name.clone()), alias: name.clone() };
+        select.from.push(TableWithJoins {
+            relation: TableFactor::Table {
+                name: function.name,
+                alias: Some(TableAlias { explicit: true, name, columns: Vec::new() }),
+                args: Some(datafusion::sql::sqlparser::ast::TableFunctionArgs { args: list.args, settings: None }),
+                with_hints: Vec::new(),
+                version: None,
+                with_ordinality: false,
+                partitions: Vec::new(),
+                json_path: None,
+                sample: None,
+                index_hints: Vec::new(),
+            },
+            joins: Vec::new(),
+        });
+        ControlFlow::Continue(())
+    }
+}
+
+/// Whether `stmt` calls `generate_series` over dates or timestamps (SQLite's series counts
+/// integers only, so such a query belongs on the OLAP engine).
+pub fn has_datetime_series(stmt: &Statement) -> bool {
+    use datafusion::sql::sqlparser::ast::Visit;
+    struct Finder;
+    impl datafusion::sql::sqlparser::ast::Visitor for Finder {
+        type Break = ();
+        fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
+            if let TableFactor::Table { name, args: Some(args), .. } = factor
+                && table_name(name).ok().as_deref() == Some("generate_series")
+                && args.args.iter().any(|a| matches!(a, FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) if is_datetime_constant(e)))
+            {
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    stmt.visit(&mut Finder).is_break()
+}
+
+/// An integer literal within int4's range, or a cast to int4 / int2 (of a parameter, say).
+fn is_int4(expr: &Expr) -> bool {
+    match expr {
+        Expr::Value(v) => matches!(&v.value, Value::Number(n, _) if n.parse::<i32>().is_ok()),
+        Expr::UnaryOp { op: datafusion::sql::sqlparser::ast::UnaryOperator::Minus, expr } => is_int4(expr),
+        Expr::Cast { data_type, .. } => matches!(data_type, SqlType::Int(_) | SqlType::Integer(_) | SqlType::Int4(_) | SqlType::SmallInt(_) | SqlType::Int2(_)),
+        Expr::Nested(inner) => is_int4(inner),
+        _ => false,
+    }
+}
+
+/// A date, timestamp or interval written as a constant (`'2024-01-01'::timestamp`,
+/// `timestamp '...'`, `interval '1 day'`).
+fn is_datetime_constant(expr: &Expr) -> bool {
+    let datetime = |t: &SqlType| matches!(t, SqlType::Date | SqlType::Timestamp(..) | SqlType::Interval { .. });
+    match expr {
+        Expr::Cast { data_type, .. } | Expr::TypedString(datafusion::sql::sqlparser::ast::TypedString { data_type, .. }) => datetime(data_type),
+        Expr::Interval(_) => true,
+        Expr::Nested(inner) => is_datetime_constant(inner),
+        _ => false,
+    }
+}
+
 /// `FROM generate_series(a, b[, step]) [AS g[(x)]]`: SQLite's `generate_series` table (loaded on
-/// every connection) names its column `value`; PostgreSQL names it after the alias, or the
-/// function. It becomes `(SELECT value AS g FROM generate_series(a, b, step)) AS g`, before the
-/// table names are looked up in the catalog.
-struct SeriesAsSubqueries;
+/// every connection) and DataFusion's name their column `value`; PostgreSQL names it after the
+/// alias, or the function. It becomes `(SELECT value AS g FROM generate_series(a, b, step)) AS
+/// g`, before the table names are looked up in the catalog. A timestamp series' bounds written
+/// as bare strings are cast to the first bound's type, as PostgreSQL resolves them.
+pub(crate) struct SeriesAsSubqueries;
 
 impl datafusion::sql::sqlparser::ast::VisitorMut for SeriesAsSubqueries {
     type Break = ();
@@ -349,13 +489,33 @@ impl datafusion::sql::sqlparser::ast::VisitorMut for SeriesAsSubqueries {
         if table_name(name).ok().as_deref() != Some("generate_series") {
             return ControlFlow::Continue(());
         }
-        let list: Vec<String> = args.args.iter().map(ToString::to_string).collect();
+        let first_type = match args.args.first() {
+            Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(
+                Expr::Cast { data_type, .. } | Expr::TypedString(datafusion::sql::sqlparser::ast::TypedString { data_type, .. }),
+            ))) if matches!(data_type, SqlType::Date | SqlType::Timestamp(..)) => Some(data_type.clone()),
+            _ => None,
+        };
+        let list: Vec<String> = args
+            .args
+            .iter()
+            .enumerate()
+            .map(|(i, arg)| match (&first_type, arg) {
+                (Some(ty), FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(v)))) if i == 1 && matches!(v.value, Value::SingleQuotedString(_)) => {
+                    format!("CAST({arg} AS {ty})")
+                }
+                _ => arg.to_string(),
+            })
+            .collect();
         let (alias_name, column) = match alias {
             Some(a) => (a.name.clone(), a.columns.first().map_or_else(|| a.name.clone(), |c| c.name.clone())),
             None => (Ident::new("generate_series"), Ident::new("generate_series")),
         };
         let column = Ident::with_quote('"', normalize_ident(&column));
-        let sql = format!("SELECT value AS {column} FROM generate_series({})", list.join(", "));
+        // generate_series(integer, integer) is integer in PostgreSQL; both engines count in
+        // 64 bits.
+        let int4 = args.args.iter().all(|a| matches!(a, FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) if is_int4(e)));
+        let value = if int4 { "CAST(value AS integer)" } else { "value" };
+        let sql = format!("SELECT {value} AS {column} FROM generate_series({})", list.join(", "));
         let Ok(mut parsed) = datafusion::sql::sqlparser::parser::Parser::parse_sql(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {}, &sql)
         else {
             return ControlFlow::Continue(());
@@ -521,6 +681,33 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
             let haystack = std::mem::replace(r#in.as_mut(), null());
             Some(call("strpos", vec![haystack, needle]))
         }
+        // substring(x FROM 'pattern') is a regular-expression match in PostgreSQL.
+        // With FOR, the pattern is a SQL regular expression and FOR its escape.
+        Expr::Substring { expr: s, substring_from: Some(from), substring_for, .. } if is_string_literal(from) => {
+            let (text, pattern) = (std::mem::replace(s.as_mut(), null()), std::mem::replace(from.as_mut(), null()));
+            let pattern = match substring_for.take().map(|escape| *escape) {
+                None => pattern,
+                Some(Expr::Value(ValueWithSpan { value: escape @ Value::SingleQuotedString(_), .. })) => similar_to_pattern(pattern, Some(&escape))?,
+                Some(_) => return Err(EngineError::unsupported("substring(... FROM pattern FOR escape) with an escape that is not a constant")),
+            };
+            Some(call("rhei_regex_substring", vec![text, pattern]))
+        }
+        Expr::SimilarTo { negated, expr: text, pattern, escape_char } => {
+            let (text, pattern) = (std::mem::replace(text.as_mut(), null()), std::mem::replace(pattern.as_mut(), null()));
+            let matched = call("rhei_regex_match", vec![text, similar_to_pattern(pattern, escape_char.as_ref())?, string("")]);
+            Some(if *negated { Expr::UnaryOp { op: datafusion::sql::sqlparser::ast::UnaryOperator::Not, expr: Box::new(matched) } } else { matched })
+        }
+        Expr::BinaryOp {
+            left,
+            op: op @ (BinaryOperator::PGRegexMatch | BinaryOperator::PGRegexIMatch | BinaryOperator::PGRegexNotMatch | BinaryOperator::PGRegexNotIMatch),
+            right,
+        } => {
+            let flags = if matches!(op, BinaryOperator::PGRegexIMatch | BinaryOperator::PGRegexNotIMatch) { "i" } else { "" };
+            let negated = matches!(op, BinaryOperator::PGRegexNotMatch | BinaryOperator::PGRegexNotIMatch);
+            let (text, pattern) = (std::mem::replace(left.as_mut(), null()), std::mem::replace(right.as_mut(), null()));
+            let matched = call("rhei_regex_match", vec![text, pattern, string(flags)]);
+            Some(if negated { Expr::UnaryOp { op: datafusion::sql::sqlparser::ast::UnaryOperator::Not, expr: Box::new(matched) } } else { matched })
+        }
         Expr::Substring { expr: s, substring_from, substring_for, .. } => {
             let mut args = vec![std::mem::replace(s.as_mut(), null())];
             args.push(substring_from.take().map_or_else(|| number(1), |e| *e));
@@ -626,7 +813,7 @@ fn rewrite_function(func: &mut Function, opts: TranslateOptions) -> Option<Expr>
 fn rewrite_typed_datetime(stmt: &mut Statement, scope: &Scope<'_>, opts: TranslateOptions) -> Result<()> {
     let mut failure = None;
     let _ = visit_expressions_mut(stmt, |expr| match interval_sum(expr, scope, opts) {
-        Ok(None) if matches!(expr, Expr::BinaryOp { op, .. } if is_comparison(op)) => match align_date_comparison(expr, scope, opts) {
+        Ok(None) if matches!(expr, Expr::BinaryOp { op, .. } if is_comparison(op) || *op == BinaryOperator::Minus) => match align_temporal_operands(expr, scope, opts) {
             Ok(()) => ControlFlow::Continue(()),
             Err(e) => {
                 failure = Some(e);
@@ -689,7 +876,23 @@ fn datetime_to_char(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) 
     else {
         return;
     };
-    let Some(ty) = temporal_type(value, scope) else { return };
+    let Some(ty) = temporal_type(value, scope) else {
+        // Anything else is formatted as a number, a float at its type's digits (see
+        // `number_format`): SQLite stores both floats and numeric literals as REAL.
+        let declared = match &*value {
+            Expr::Cast { data_type, .. } => PgType::from_sql(data_type).ok().map(|d| d.ty),
+            Expr::Nested(inner) => scope.column_type(inner),
+            other => scope.column_type(other),
+        };
+        let significant = match declared {
+            Some(PgType::Float8) => crate::number_format::FLOAT8_DIGITS,
+            Some(PgType::Float4) => crate::number_format::FLOAT4_DIGITS,
+            _ => 0,
+        };
+        let (value, pattern) = (std::mem::replace(value, null()), std::mem::replace(pattern, null()));
+        *expr = call("rhei_num_to_char", vec![value, pattern, number(significant as i64)]);
+        return;
+    };
     let offset = match ty {
         PgType::Timestamptz => zone_argument(opts),
         _ => null(),
@@ -699,10 +902,32 @@ fn datetime_to_char(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) 
     *expr = call("rhei_to_char", vec![value, pattern, offset]);
 }
 
-/// A date compared with a timestamp is compared as the timestamp of its midnight, as in
-/// PostgreSQL (storage has days on one side and microseconds on the other).
-fn align_date_comparison(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> Result<()> {
-    let Expr::BinaryOp { left, right, .. } = expr else { return Ok(()) };
+/// Of a timestamp and a timestamptz side by side, the timestamp: PostgreSQL reads it as the
+/// instant its wall-clock time names in the session's zone.
+pub(crate) fn wall_clock_beside_instant<'a>(left: &'a mut Box<Expr>, right: &'a mut Box<Expr>, scope: &Scope<'_>) -> Option<&'a mut Box<Expr>> {
+    match (temporal_type(left, scope), temporal_type(right, scope)) {
+        (Some(PgType::Timestamptz), Some(PgType::Timestamp)) => Some(right),
+        (Some(PgType::Timestamp), Some(PgType::Timestamptz)) => Some(left),
+        _ => None,
+    }
+}
+
+/// Operands of different date/time types compared or subtracted as PostgreSQL does: a date as
+/// the timestamp of its midnight (storage has days on one side and microseconds on the
+/// other), a timestamp beside a timestamptz as the instant it names in the session's zone.
+fn align_temporal_operands(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> Result<()> {
+    let Expr::BinaryOp { left, op, right } = expr else { return Ok(()) };
+    if let Some(local) = wall_clock_beside_instant(left, right, scope) {
+        // In UTC the wall clock is the instant already.
+        if !is_utc(opts) {
+            let value = std::mem::replace(local.as_mut(), null());
+            **local = instant(value, opts);
+        }
+        return Ok(());
+    }
+    if *op == BinaryOperator::Minus {
+        return Ok(());
+    }
     let (left_ty, right_ty) = (temporal_type(left, scope), temporal_type(right, scope));
     let (date, other) = match (left_ty, right_ty) {
         (Some(PgType::Date), Some(other @ (PgType::Timestamp | PgType::Timestamptz))) => (left, other),
@@ -742,6 +967,35 @@ fn literal_text(expr: &Expr) -> Option<String> {
     }
 }
 
+/// PostgreSQL functions whose result is an interval (computed on DataFusion only).
+fn is_interval_function(f: &datafusion::sql::sqlparser::ast::Function) -> bool {
+    matches!(f.name.to_string().to_ascii_lowercase().as_str(), "age" | "justify_hours" | "justify_days" | "justify_interval")
+}
+
+/// The POSIX pattern a `SIMILAR TO` pattern stands for (see [`crate::similar`]): worked out
+/// here for a constant, by `similar_to_escape` as the statement runs otherwise.
+pub(crate) fn similar_to_pattern(pattern: Expr, escape: Option<&Value>) -> Result<Expr> {
+    let escape = match escape {
+        None => None,
+        Some(Value::SingleQuotedString(escape)) => Some(escape.as_str()),
+        Some(other) => return Err(EngineError::unsupported(format!("SIMILAR TO ... ESCAPE {other} (give the escape as a string)"))),
+    };
+    if let Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(text), .. }) = &pattern {
+        return Ok(string(&crate::similar::to_regex(text, crate::similar::escape_character(escape)?)?));
+    }
+    Ok(similar_to_escape_call(pattern, escape))
+}
+
+/// `similar_to_escape(pattern, escape)`, which works the POSIX pattern out as the statement
+/// runs (and fails then for an escape of more than one character).
+pub(crate) fn similar_to_escape_call(pattern: Expr, escape: Option<&str>) -> Expr {
+    call("similar_to_escape", vec![pattern, string(escape.unwrap_or("\\"))])
+}
+
+fn is_string_literal(expr: &Expr) -> bool {
+    matches!(expr, Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(_), .. }))
+}
+
 /// Whether `expr` is an interval constant (as [`interval_literal`] reads them).
 pub(crate) fn is_interval_constant(expr: &Expr) -> bool {
     interval_literal(expr).is_ok_and(|i| i.is_some())
@@ -755,7 +1009,7 @@ pub(crate) fn temporal_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
         Expr::TypedString(typed) => PgType::from_sql(&typed.data_type).ok()?.ty,
         Expr::Function(func) => match func.name.to_string().to_ascii_lowercase().as_str() {
             "now" | "current_timestamp" | "transaction_timestamp" | "statement_timestamp" | "clock_timestamp"
-            | "rhei_tstz_add" | "rhei_now" | "rhei_tstz" => PgType::Timestamptz,
+            | "rhei_tstz_add" | "rhei_now" | "rhei_tstz" | "rhei_utc" | "rhei_instant" => PgType::Timestamptz,
             "localtimestamp" | "rhei_ts_add" => PgType::Timestamp,
             "current_date" => PgType::Date,
             _ => return None,
@@ -763,6 +1017,48 @@ pub(crate) fn temporal_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
         other => scope.column_type(other)?,
     };
     matches!(ty, PgType::Date | PgType::Timestamp | PgType::Timestamptz).then_some(ty)
+}
+
+/// Whether a statement needs interval values, which SQLite has no type for: intervals compared
+/// (`e - s > interval '1 hour'`, BETWEEN too) or an interval in a select list. A timestamp
+/// difference SQLite uses only as microseconds (`extract(epoch from e - s)`, `t + (e - s)`)
+/// and intervals added to timestamps stay on SQLite.
+pub fn computes_intervals(stmt: &Statement, catalog: &Catalog) -> bool {
+    let Ok(scope) = Scope::of(stmt, catalog) else { return false };
+    fn interval(e: &Expr, scope: &Scope<'_>) -> bool {
+        let timestamp = |e: &Expr| matches!(temporal_type(e, scope), Some(PgType::Timestamp | PgType::Timestamptz));
+        match e {
+            Expr::Nested(inner) | Expr::UnaryOp { expr: inner, .. } => interval(inner, scope),
+            Expr::BinaryOp { left, op: BinaryOperator::Minus, right } if timestamp(left) && timestamp(right) => true,
+            Expr::Function(f) => is_interval_function(f),
+            Expr::BinaryOp { left, op: BinaryOperator::Plus | BinaryOperator::Minus, right } => interval(left, scope) && interval(right, scope),
+            Expr::BinaryOp { left, op: BinaryOperator::Multiply | BinaryOperator::Divide, right } => interval(left, scope) || interval(right, scope),
+            other => is_interval_constant(other),
+        }
+    }
+    let found = visit_expressions(stmt, |expr| {
+        let computes = match expr {
+            // age() and justify_*() are intervals wherever they are used (extract(year from
+            // age(t)) included).
+            Expr::Function(f) => is_interval_function(f),
+            Expr::Between { expr, low, high, .. } => interval(expr, &scope) || interval(low, &scope) || interval(high, &scope),
+            Expr::BinaryOp {
+                left,
+                op: BinaryOperator::Eq | BinaryOperator::NotEq | BinaryOperator::Lt | BinaryOperator::LtEq | BinaryOperator::Gt | BinaryOperator::GtEq,
+                right,
+            } => interval(left, &scope) || interval(right, &scope),
+            _ => false,
+        };
+        if computes { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+    });
+    if found.is_break() {
+        return true;
+    }
+    let Statement::Query(query) = stmt else { return false };
+    let datafusion::sql::sqlparser::ast::SetExpr::Select(select) = query.body.as_ref() else { return false };
+    select.projection.iter().any(|item| {
+        matches!(item, datafusion::sql::sqlparser::ast::SelectItem::UnnamedExpr(e) | datafusion::sql::sqlparser::ast::SelectItem::ExprWithAlias { expr: e, .. } if interval(e, &scope))
+    })
 }
 
 /// Whether a statement turns a timestamptz into wall-clock time (a cast to date, timestamp or

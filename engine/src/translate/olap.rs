@@ -14,7 +14,7 @@ use datafusion::sql::sqlparser::ast::{
 
 use crate::zone::TimeZone;
 use crate::catalog::{Catalog, PgType};
-use crate::translate::{Scope, call, is_interval_constant, temporal_type};
+use crate::translate::{Scope, call, is_comparison, is_interval_constant, temporal_type};
 
 fn is_integer_type(ty: &SqlType) -> bool {
     matches!(
@@ -32,6 +32,7 @@ fn is_integer_type(ty: &SqlType) -> bool {
 /// Rewrites a statement for the OLAP engine, in place, for a session in time zone `zone`.
 /// Never fails: what it does not recognise it leaves alone.
 pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
+    let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut super::SeriesAsSubqueries);
     let Ok(scope) = Scope::of(stmt, catalog) else { return };
     let _ = visit_expressions_mut(stmt, |expr| {
         // date + interval is a timestamp in PostgreSQL; DataFusion keeps a date.
@@ -56,6 +57,51 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
         if let Expr::BinaryOp { op: datafusion::sql::sqlparser::ast::BinaryOperator::Divide, right, .. } = expr {
             let divisor = std::mem::replace(right.as_mut(), Expr::value(datafusion::sql::sqlparser::ast::Value::Null));
             **right = call("rhei_divisor", vec![divisor]);
+        }
+        // substring(x FROM 'pattern') is a regular-expression match in PostgreSQL: the first
+        // group, or the whole match, as the first element of DataFusion's regexp_match. With
+        // FOR 'escape' the pattern is a SQL regular expression (see `similar`).
+        if let Expr::Substring { substring_from: Some(from), substring_for: Some(escape), .. } = expr
+            && matches!(from.as_ref(), Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(_), .. }))
+            && let Expr::Value(ValueWithSpan { value: escape @ Value::SingleQuotedString(_), .. }) = escape.as_ref()
+            && let Ok(regex) = crate::translate::similar_to_pattern(take(from), Some(escape))
+        {
+            **from = regex;
+            if let Expr::Substring { substring_for, .. } = expr {
+                *substring_for = None;
+            }
+        }
+        if let Expr::Substring { expr: text, substring_from: Some(from), substring_for: None, .. } = expr
+            && matches!(from.as_ref(), Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(_), .. }))
+            && let Ok(first) = datafusion::sql::sqlparser::parser::Parser::new(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {})
+                .try_with_sql(&format!("(regexp_match({text}, {from}))[1]"))
+                .and_then(|mut p| p.parse_expr())
+        {
+            *expr = first;
+        }
+        // age(a, b), and age(t) from today's midnight (see `olap::udf::IntervalFunction`).
+        if let Expr::Function(f) = expr
+            && f.name.to_string().eq_ignore_ascii_case("age")
+            && let FunctionArguments::List(list) = &mut f.args
+            && matches!(list.args.len(), 1 | 2)
+        {
+            if list.args.len() == 1 {
+                let midnight = Expr::Cast {
+                    kind: CastKind::Cast,
+                    expr: Box::new(call("current_date", vec![])),
+                    data_type: SqlType::Timestamp(None, TimezoneInfo::None),
+                    array: false,
+                    format: None,
+                };
+                list.args.insert(0, FunctionArg::Unnamed(FunctionArgExpr::Expr(midnight)));
+            }
+            f.name = datafusion::sql::sqlparser::ast::ObjectName::from(vec![datafusion::sql::sqlparser::ast::Ident::new("rhei_age")]);
+        }
+        // PostgreSQL's gen_random_uuid() is DataFusion's uuid() (version 4, canonical text).
+        if let Expr::Function(f) = expr
+            && f.name.to_string().eq_ignore_ascii_case("gen_random_uuid")
+        {
+            f.name = datafusion::sql::sqlparser::ast::ObjectName::from(vec![datafusion::sql::sqlparser::ast::Ident::new("uuid")]);
         }
         if let Expr::Function(f) = expr
             && f.name.to_string().eq_ignore_ascii_case("round")
@@ -90,10 +136,143 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
             let cut = if matches!(declared.ty, PgType::Bpchar(_)) { call("rtrim", vec![cut]) } else { cut };
             *expr = cut;
         }
+        // extract() is numeric in PostgreSQL (14 and later), with as many decimals as the
+        // field has: microseconds for seconds and epochs (none for a date's epoch),
+        // thousandths for milliseconds, none for the rest. DataFusion's date_part is a float;
+        // the SQLite engine's results take this planned type too.
+        if let Expr::Extract { field, expr: inner, .. } = expr {
+            let name = crate::translate::field_name(field);
+            let date = temporal_type(inner, &scope) == Some(PgType::Date);
+            let scale = match name.as_str() {
+                "epoch" if date => Some(0),
+                "epoch" | "second" | "seconds" => Some(6),
+                "millisecond" | "milliseconds" => Some(3),
+                "julian" => None,
+                _ => Some(0),
+            };
+            if let Some(scale) = scale {
+                // PostgreSQL's seconds keep their fraction; the microseconds field counts them.
+                if matches!(name.as_str(), "second" | "seconds")
+                    && let Expr::Extract { field, .. } = expr
+                {
+                    *field = datafusion::sql::sqlparser::ast::DateTimeField::Microseconds;
+                    let micros = std::mem::replace(expr, Expr::value(Value::Null));
+                    *expr = Expr::BinaryOp {
+                        left: Box::new(micros),
+                        op: BinaryOperator::Divide,
+                        right: Box::new(Expr::value(Value::Number("1000000.0".into(), false))),
+                    };
+                }
+                let extracted = std::mem::replace(expr, Expr::value(Value::Null));
+                *expr = Expr::Cast {
+                    kind: CastKind::Cast,
+                    expr: Box::new(Expr::Nested(Box::new(extracted))),
+                    data_type: SqlType::Decimal(datafusion::sql::sqlparser::ast::ExactNumberInfo::PrecisionAndScale(38, scale)),
+                    array: false,
+                    format: None,
+                };
+            }
+        }
+        // SIMILAR TO is a POSIX match of the pattern PostgreSQL makes of it (DataFusion would
+        // read the SQL pattern as a POSIX one); an escape that is not one character fails as
+        // the statement runs, from similar_to_escape.
+        if let Expr::SimilarTo { negated, expr: text, pattern, escape_char } = expr {
+            let pattern = take(pattern);
+            let regex = crate::translate::similar_to_pattern(pattern.clone(), escape_char.as_ref()).unwrap_or_else(|_| {
+                let escape = escape_char.as_ref().map(|e| match e {
+                    Value::SingleQuotedString(s) => s.clone(),
+                    other => other.to_string(),
+                });
+                crate::translate::similar_to_escape_call(pattern, escape.as_deref())
+            });
+            let op = if *negated { BinaryOperator::PGRegexNotMatch } else { BinaryOperator::PGRegexMatch };
+            *expr = Expr::BinaryOp { left: Box::new(take(text)), op, right: Box::new(regex) };
+        }
+        // Beside a timestamptz, a timestamp names an instant in the session's zone (DataFusion
+        // would read it as UTC).
+        if let Expr::BinaryOp { left, op, right } = expr
+            && (*op == BinaryOperator::Minus || is_comparison(op))
+            && zone != TimeZone::UTC
+        {
+            if let Some(local) = crate::translate::wall_clock_beside_instant(left, right, &scope) {
+                let value = take(local);
+                **local = call("rhei_instant", vec![value, Expr::value(Value::SingleQuotedString(zone.arrow_name()))]);
+            }
+        }
+        // timestamp - timestamp is an interval of days and time in PostgreSQL, a duration in
+        // DataFusion (see `olap::udf::IntervalFunction`).
+        if let Expr::BinaryOp { left, op: BinaryOperator::Minus, right } = expr
+            && matches!(temporal_type(left, &scope), Some(PgType::Timestamp | PgType::Timestamptz))
+            && matches!(temporal_type(right, &scope), Some(PgType::Timestamp | PgType::Timestamptz))
+        {
+            let (a, b) = (take(left), take(right));
+            *expr = call("rhei_ts_diff", vec![a, b]);
+        }
+        // An interval times or divided by a number (see `olap::udf::IntervalProduct`); the
+        // divisor was wrapped in rhei_divisor above, which refuses zero.
+        if let Expr::BinaryOp { left, op: op @ (BinaryOperator::Multiply | BinaryOperator::Divide), right } = expr
+            && is_interval_valued(left) != is_interval_valued(right)
+        {
+            let divide = matches!(op, BinaryOperator::Divide);
+            let (a, b) = (take(left), take(right));
+            let (interval, number) = if is_interval_valued(&a) { (a, b) } else { (b, a) };
+            let number = Expr::Cast { kind: CastKind::Cast, expr: Box::new(number), data_type: SqlType::DoublePrecision, array: false, format: None };
+            let factor = if divide {
+                Expr::BinaryOp { left: Box::new(Expr::value(Value::Number("1.0".into(), false))), op: BinaryOperator::Divide, right: Box::new(number) }
+            } else {
+                number
+            };
+            *expr = call("rhei_interval_mul", vec![interval, factor]);
+        }
+        // An interval as text is PostgreSQL's text (see `olap::udf::IntervalText`).
+        if let Expr::Cast { expr: inner, data_type: SqlType::Text | SqlType::Varchar(None), .. } = expr
+            && is_interval_valued(inner)
+        {
+            let interval = take(inner);
+            *expr = call("rhei_interval_text", vec![interval]);
+        }
+        if let Expr::Between { expr: value, low, high, .. } = expr
+            && (is_interval_valued(value) || is_interval_valued(low) || is_interval_valued(high))
+        {
+            for side in [value, low, high] {
+                let operand = take(side);
+                **side = call("rhei_interval_key", vec![operand]);
+            }
+        }
+        // Intervals compare by their length, a month as 30 days (see `olap::udf::IntervalKey`).
+        if let Expr::BinaryOp {
+            left,
+            op: BinaryOperator::Eq | BinaryOperator::NotEq | BinaryOperator::Lt | BinaryOperator::LtEq | BinaryOperator::Gt | BinaryOperator::GtEq,
+            right,
+        } = expr
+            && (is_interval_valued(left) || is_interval_valued(right))
+        {
+            let (a, b) = (take(left), take(right));
+            **left = call("rhei_interval_key", vec![a]);
+            **right = call("rhei_interval_key", vec![b]);
+        }
         ControlFlow::<()>::Continue(())
     });
     type_integer_literals(stmt);
     let _ = VisitMut::visit(stmt, &mut NoLocks);
+}
+
+/// The expression, leaving NULL in its place.
+fn take(expr: &mut Box<Expr>) -> Expr {
+    std::mem::replace(expr.as_mut(), Expr::value(Value::Null))
+}
+
+/// Whether `expr` is an interval: a constant, a timestamp difference (already rewritten), or
+/// arithmetic on those.
+fn is_interval_valued(expr: &Expr) -> bool {
+    match expr {
+        Expr::Nested(inner) => is_interval_valued(inner),
+        Expr::Function(f) => matches!(f.name.to_string().to_ascii_lowercase().as_str(), "rhei_ts_diff" | "rhei_interval_mul" | "rhei_age" | "justify_hours" | "justify_days" | "justify_interval"),
+        Expr::BinaryOp { left, op: BinaryOperator::Plus | BinaryOperator::Minus, right } => is_interval_valued(left) && is_interval_valued(right),
+        Expr::BinaryOp { left, op: BinaryOperator::Multiply | BinaryOperator::Divide, right } => is_interval_valued(left) || is_interval_valued(right),
+        Expr::UnaryOp { expr, .. } => is_interval_valued(expr),
+        other => is_interval_constant(other),
+    }
 }
 
 /// `FOR UPDATE` and `FOR SHARE` dropped: DataFusion has no locks, and a locking read reaches

@@ -102,7 +102,12 @@ const FUNCTIONS: &[Definition] = &[
     def("pg_get_indexdef", &[1, 3], utf8, index_def),
     def("pg_get_constraintdef", &[1, 2], utf8, constraint_def),
     def("pg_get_viewdef", &[1, 2], utf8, no_text),
+    def("pg_get_triggerdef", &[1, 2], utf8, no_text),
     def("pg_get_partkeydef", &[1], utf8, no_text),
+    // A set-returning function in PostgreSQL; rhei has no partitions, so a table's only
+    // ancestor is itself (one row, as this scalar gives in a select list). In FROM, the table
+    // function of the same name answers.
+    def("pg_partition_ancestors", &[1], int8, |_, a| Ok(ScalarValue::Int64(oid(&a[0])))),
     def("pg_get_statisticsobjdef_columns", &[1], utf8, no_text),
     def("obj_description", &[1, 2], utf8, no_text),
     def("col_description", &[2], utf8, no_text),
@@ -283,7 +288,7 @@ fn text(value: impl Into<String>) -> ScalarValue {
 
 /// An argument as an OID (or any integer; numeric strings count, as `'16385'` does in
 /// PostgreSQL where an untyped literal meets an oid parameter).
-fn oid(value: &ScalarValue) -> Option<i64> {
+pub(crate) fn oid(value: &ScalarValue) -> Option<i64> {
     use ScalarValue as S;
     match value {
         S::Int8(v) => v.map(i64::from),

@@ -238,7 +238,26 @@ fn context(model: &Arc<Model>) -> Result<SessionContext, EngineError> {
         ctx.register_udf(udf);
     }
     ctx.register_udtf("pg_get_keywords", Arc::new(Keywords));
+    ctx.register_udtf("pg_partition_ancestors", Arc::new(PartitionAncestors));
     Ok(ctx)
+}
+
+/// `pg_partition_ancestors(regclass)` in FROM (psql's `\d` lists foreign keys with it): the
+/// table itself, as PostgreSQL answers for a table that is not a partition.
+#[derive(Debug)]
+struct PartitionAncestors;
+
+impl datafusion::catalog::TableFunctionImpl for PartitionAncestors {
+    fn call(&self, args: &[datafusion::logical_expr::Expr]) -> DfResult<Arc<dyn TableProvider>> {
+        use datafusion::logical_expr::Expr;
+        let relid = match args {
+            [Expr::Literal(value, _)] => functions::oid(value),
+            _ => return Err(DataFusionError::Plan("pg_partition_ancestors takes one constant regclass".into())),
+        };
+        let schema = Arc::new(Schema::new(vec![Field::new("relid", DataType::Int64, false)]));
+        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(arrow::array::Int64Array::from_iter_values(relid))])?;
+        Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
+    }
 }
 
 /// `pg_get_keywords()`: PostgreSQL's keywords that need quoting as identifiers (DBeaver reads

@@ -183,6 +183,11 @@ pub struct Relation {
     pub index: Option<Index>,
     /// For tables: whether any index is defined on it.
     pub has_index: bool,
+    /// For tables: CHECK constraints (`relchecks`), and whether foreign keys on it or pointing
+    /// at it are enforced by triggers (`relhastriggers`, as in PostgreSQL). psql's `\d` reads
+    /// both before it lists check and foreign-key constraints.
+    pub checks: i16,
+    pub has_triggers: bool,
 }
 
 impl Relation {
@@ -243,12 +248,15 @@ impl Model {
                     .collect(),
                 index: None,
                 has_index: false,
+                checks: 0,
+                has_triggers: false,
             });
         }
         let mut public_names: Vec<String> = catalog.tables().map(|t| t.name.clone()).collect();
         public_names.extend(catalog.tables().flat_map(|t| t.indexes.iter().map(|i| i.name.clone())));
         for table in catalog.tables() {
-            add_user_table(&mut relations, &mut public_names, table);
+            let referenced = catalog.tables().any(|t| t.foreign_keys.iter().any(|fk| fk.references == table.id));
+            add_user_table(&mut relations, &mut public_names, table, referenced);
         }
         let constraints = catalog.tables().flat_map(|t| table_constraints(t, catalog, &relations)).collect();
         let by_oid = relations.iter().enumerate().map(|(i, r)| (r.oid, i)).collect();
@@ -313,7 +321,7 @@ impl Model {
 
 /// Adds a user table and the indexes of its primary key and UNIQUE constraints, named as
 /// PostgreSQL names them (`t_pkey`, `t_a_b_key`, with a number appended on a clash).
-fn add_user_table(relations: &mut Vec<Relation>, public_names: &mut Vec<String>, table: &Arc<TableDef>) {
+fn add_user_table(relations: &mut Vec<Relation>, public_names: &mut Vec<String>, table: &Arc<TableDef>, referenced: bool) {
     let oid = oids::table_oid(table.id);
     let columns: Vec<Attribute> = table
         .columns
@@ -328,13 +336,13 @@ fn add_user_table(relations: &mut Vec<Relation>, public_names: &mut Vec<String>,
             Attribute { name: c.name.clone(), type_oid, typmod, not_null: c.not_null, default }
         })
         .collect();
-    // (name for a user index, is primary, unique, key positions, descending)
-    let mut keys: Vec<(Option<&str>, bool, bool, &[usize], &[bool])> = Vec::new();
+    // (constraint name, user index name, is primary, unique, key positions, descending)
+    let mut keys: Vec<(Option<String>, Option<&str>, bool, bool, &[usize], &[bool])> = Vec::new();
     if !table.primary_key.is_empty() {
-        keys.push((None, true, true, &table.primary_key, &[]));
+        keys.push((Some(table.pkey_name()), None, true, true, &table.primary_key, &[]));
     }
-    keys.extend(table.unique.iter().map(|u| (None, false, true, u.as_slice(), &[][..])));
-    keys.extend(table.indexes.iter().map(|i| (Some(i.name.as_str()), false, i.is_unique, i.columns.as_slice(), i.descending.as_slice())));
+    keys.extend(table.unique.iter().enumerate().map(|(i, u)| (Some(table.unique_name(i)), None, false, true, u.as_slice(), &[][..])));
+    keys.extend(table.indexes.iter().map(|i| (None, Some(i.name.as_str()), false, i.is_unique, i.columns.as_slice(), i.descending.as_slice())));
     relations.push(Relation {
         oid,
         name: table.name.clone(),
@@ -344,14 +352,15 @@ fn add_user_table(relations: &mut Vec<Relation>, public_names: &mut Vec<String>,
         columns: columns.clone(),
         index: None,
         has_index: !keys.is_empty(),
+        checks: i16::try_from(table.checks.len()).unwrap_or(i16::MAX),
+        has_triggers: referenced || !table.foreign_keys.is_empty(),
     });
-    for (k, (given, is_primary, is_unique, positions, descending)) in keys.into_iter().enumerate() {
+    for (k, (constraint, given, is_primary, is_unique, positions, descending)) in keys.into_iter().enumerate() {
         let key_names: Vec<String> = positions.iter().map(|&i| table.columns[i].name.clone()).collect();
-        let name = match given {
-            Some(name) => name.to_string(),
-            None => {
-                let base = if is_primary { table.pkey_name() } else { format!("{}_{}_key", table.name, key_names.join("_")) };
-                let name = unique_name(public_names, base);
+        let name = match (given, constraint) {
+            (Some(name), _) => name.to_string(),
+            (None, base) => {
+                let name = unique_name(public_names, base.unwrap_or_default());
                 public_names.push(name.clone());
                 name
             }
@@ -374,6 +383,8 @@ fn add_user_table(relations: &mut Vec<Relation>, public_names: &mut Vec<String>,
                 descending: descending.to_vec(),
             }),
             has_index: false,
+            checks: 0,
+            has_triggers: false,
         });
     }
 }

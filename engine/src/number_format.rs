@@ -1,0 +1,434 @@
+//! `to_char(number, pattern)` with PostgreSQL's numeric patterns, one implementation for both
+//! engines so a number prints the same whichever ran the query.
+//!
+//! PostgreSQL formats exact numbers (integers, numeric) from their decimal digits, rounding
+//! half away from zero, and floating-point numbers through C's `printf` at no more significant
+//! digits than the type holds (15 for double precision, 6 for real), rounding the binary value:
+//! `to_char(0.125, '0.99')` is `0.13` but `to_char(0.125::float8, '0.99')` is `0.12`.
+//! [`Number`] keeps that difference.
+//!
+//! The pattern elements formatted are `9` (a digit, blank while a leading zero), `0` (a digit
+//! always), `.`/`D` (the decimal point), `,`/`G` (a group separator, blank before the first
+//! digit), `FM` (no padding, no trailing zeros at `9`s), `S` (the sign next to the number),
+//! `MI`/`SG`/`PL` (a sign where the pattern puts it) and text, quoted or not. `EEEE`, `RN`,
+//! `TH`, `PR`, `V`, `L`, `B`, `C` and `E` are refused (0A000) rather than printed wrongly.
+
+use crate::error::{EngineError, Result};
+
+/// A number to format, as PostgreSQL would see it.
+#[derive(Clone, Copy, Debug)]
+pub enum Number<'a> {
+    /// Plain decimal text (`-1234.5`) of an integer or numeric.
+    Exact(&'a str),
+    /// A float and the significant digits its type holds.
+    Float { value: f64, significant: usize },
+}
+
+/// PostgreSQL's significant digits of a double precision value (`DBL_DIG`).
+pub const FLOAT8_DIGITS: usize = 15;
+/// PostgreSQL's significant digits of a real value (`FLT_DIG`).
+pub const FLOAT4_DIGITS: usize = 6;
+
+/// `to_char(number, pattern)`; [`NumberPattern`] reads a pattern once for many numbers.
+pub fn to_char(number: Number<'_>, pattern: &str) -> Result<String> {
+    NumberPattern::parse(pattern)?.format(number)
+}
+
+fn not_finite() -> EngineError {
+    EngineError::unsupported("to_char of NaN or infinity")
+}
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Part {
+    Nine,
+    Zero,
+    Point,
+    Group,
+    /// `S`: `+` or `-` next to the number.
+    AnchoredSign,
+    /// `MI`: `-` or a blank.
+    Minus,
+    /// `SG`: `+` or `-`.
+    Sign,
+    /// `PL`: `+` or a blank, beside the usual sign place.
+    Plus,
+    Literal(char),
+}
+
+impl Part {
+    fn is_digit(self) -> bool {
+        matches!(self, Part::Nine | Part::Zero)
+    }
+}
+
+/// A `to_char` pattern for numbers, read.
+#[derive(Clone, Debug)]
+pub struct NumberPattern {
+    parts: Vec<Part>,
+    /// `FM`.
+    fill: bool,
+}
+
+/// Whether `keyword` (upper case) starts at `chars[at]`, in any case.
+fn keyword_at(chars: &[char], at: usize, keyword: &str) -> bool {
+    keyword.chars().enumerate().all(|(k, c)| chars.get(at + k).is_some_and(|found| found.to_ascii_uppercase() == c))
+}
+
+impl NumberPattern {
+    /// Reads a pattern.
+    ///
+    /// # Errors
+    /// Elements rhei does not format (0A000); two decimal points, two `S`, `S` with another
+    /// sign element (42601).
+    pub fn parse(pattern: &str) -> Result<Self> {
+        let chars: Vec<char> = pattern.chars().collect();
+        let (mut parts, mut fill, mut i) = (Vec::new(), false, 0);
+        while i < chars.len() {
+            if chars[i] == '"' {
+                // Quoted text, `\"` for a quote inside.
+                i += 1;
+                while i < chars.len() && chars[i] != '"' {
+                    if chars[i] == '\\' && i + 1 < chars.len() {
+                        i += 1;
+                    }
+                    parts.push(Part::Literal(chars[i]));
+                    i += 1;
+                }
+                i += 1;
+                continue;
+            }
+            let refused = ["EEEE", "RN", "TH", "PR"]
+                .into_iter()
+                .find(|element| keyword_at(&chars, i, element))
+                .map(str::to_string)
+                .or_else(|| matches!(chars[i].to_ascii_uppercase(), 'V' | 'L' | 'B' | 'C' | 'E').then(|| chars[i].to_string()));
+            if let Some(element) = refused {
+                return Err(EngineError::unsupported(format!("to_char pattern element \"{element}\" for numbers")));
+            }
+            let two = ["FM", "MI", "SG", "PL"].into_iter().find(|element| keyword_at(&chars, i, element));
+            let (part, width) = match two {
+                Some("FM") => {
+                    fill = true;
+                    (None, 2)
+                }
+                Some("MI") => (Some(Part::Minus), 2),
+                Some("SG") => (Some(Part::Sign), 2),
+                Some(_) => (Some(Part::Plus), 2),
+                None => match chars[i].to_ascii_uppercase() {
+                    '9' => (Some(Part::Nine), 1),
+                    '0' => (Some(Part::Zero), 1),
+                    '.' | 'D' => (Some(Part::Point), 1),
+                    ',' | 'G' => (Some(Part::Group), 1),
+                    'S' => (Some(Part::AnchoredSign), 1),
+                    _ => (Some(Part::Literal(chars[i])), 1),
+                },
+            };
+            parts.extend(part);
+            i += width;
+        }
+        let count = |wanted: &[Part]| parts.iter().filter(|p| wanted.contains(p)).count();
+        if count(&[Part::Point]) > 1 {
+            return Err(EngineError::syntax("multiple decimal points"));
+        }
+        if count(&[Part::AnchoredSign]) > 1 {
+            return Err(EngineError::syntax("cannot use \"S\" twice"));
+        }
+        if count(&[Part::AnchoredSign]) == 1 && count(&[Part::Minus, Part::Sign, Part::Plus]) > 0 {
+            return Err(EngineError::syntax("cannot use \"S\" and \"PL\"/\"MI\"/\"SG\"/\"PR\" together"));
+        }
+        let mut pattern = NumberPattern { parts, fill };
+        let places = pattern.fraction_places();
+        pattern.keep_fraction_places(places);
+        Ok(pattern)
+    }
+
+    /// `number` in this pattern.
+    ///
+    /// # Errors
+    /// Text that is not a number (22P02); NaN and infinities (0A000).
+    pub fn format(&self, number: Number<'_>) -> Result<String> {
+        let capped;
+        let (pattern, text) = match number {
+            Number::Exact(text) => {
+                let text = text.trim();
+                if ["nan", "infinity", "-infinity", "inf", "-inf"].iter().any(|special| text.eq_ignore_ascii_case(special)) {
+                    return Err(not_finite());
+                }
+                (self, text.to_string())
+            }
+            Number::Float { value, .. } if !value.is_finite() => return Err(not_finite()),
+            Number::Float { value, significant } => {
+                // As PostgreSQL: the digits left after the integer part's go to the fraction,
+                // and a pattern's further fraction places are dropped (not padded).
+                let whole = format!("{:.0}", value.abs()).len();
+                let places = self.fraction_places().min(significant.saturating_sub(whole));
+                let pattern = if places < self.fraction_places() {
+                    capped = {
+                        let mut fewer = self.clone();
+                        fewer.keep_fraction_places(places);
+                        fewer
+                    };
+                    &capped
+                } else {
+                    self
+                };
+                (pattern, format!("{value:.places$}"))
+            }
+        };
+        let digits = Digits::parse(&text, pattern.fraction_places())
+            .ok_or_else(|| EngineError::InvalidTextRepresentation { type_name: "numeric".into(), value: text.clone() })?;
+        Ok(pattern.render(&digits))
+    }
+
+    fn point(&self) -> Option<usize> {
+        self.parts.iter().position(|p| *p == Part::Point)
+    }
+
+    fn integer_parts(&self) -> impl Iterator<Item = Part> + '_ {
+        self.parts[..self.point().unwrap_or(self.parts.len())].iter().copied().filter(|p| p.is_digit())
+    }
+
+    fn fraction_parts(&self) -> impl Iterator<Item = Part> + '_ {
+        self.point().map_or(&[][..], |at| &self.parts[at..]).iter().copied().filter(|p| p.is_digit())
+    }
+
+    fn fraction_places(&self) -> usize {
+        self.fraction_parts().count()
+    }
+
+    /// Drops fraction digits past `keep`, and the decimal point when none are left (PostgreSQL
+    /// prints no point for `999.`).
+    fn keep_fraction_places(&mut self, keep: usize) {
+        let Some(point) = self.point() else { return };
+        let mut seen = 0;
+        let mut at = 0;
+        self.parts.retain(|part| {
+            let after_point = at > point;
+            at += 1;
+            if after_point && part.is_digit() {
+                seen += 1;
+                return seen <= keep;
+            }
+            true
+        });
+        if keep == 0 {
+            self.parts.remove(point);
+        }
+    }
+
+    fn render(&self, digits: &Digits) -> String {
+        let fill = self.fill;
+        let integer_parts: Vec<Part> = self.integer_parts().collect();
+        let fraction_parts: Vec<Part> = self.fraction_parts().collect();
+        let integer_places = integer_parts.len();
+        let negative = digits.negative;
+
+        // FM drops the fraction's trailing zeros that sit at 9s.
+        let mut kept_fraction = fraction_parts.len();
+        while fill && kept_fraction > 0 && fraction_parts[kept_fraction - 1] == Part::Nine && digits.fraction[kept_fraction - 1] == 0 {
+            kept_fraction -= 1;
+        }
+        // A zero integer part counts as one digit, shown when nothing of a fraction is.
+        let shows_zero = digits.integer.is_empty() && kept_fraction == 0;
+        let overflow = digits.integer.len().max(1) > integer_places;
+        let integer: &[u8] = if shows_zero { &[0] } else { &digits.integer };
+        // Integer places from `start` on are printed: the number's own, and from the first 0.
+        let first_zero = integer_parts.iter().position(|p| *p == Part::Zero).unwrap_or(integer_places);
+        let start = (integer_places - integer.len().min(integer_places)).min(first_zero);
+        let last_integer_digit = self.parts[..self.point().unwrap_or(self.parts.len())].iter().rposition(|p| p.is_digit());
+        let last_digit = self.parts.iter().rposition(|p| p.is_digit());
+        let anchored_sign_at = self.parts.iter().position(|p| *p == Part::AnchoredSign);
+        let trailing_sign = anchored_sign_at.is_some_and(|at| last_integer_digit.is_none_or(|last| at > last));
+        // The sign goes before the number unless MI or SG places it, or a trailing S follows it.
+        let leading_sign = if self.parts.iter().any(|p| matches!(p, Part::Minus | Part::Sign)) || trailing_sign {
+            ""
+        } else if anchored_sign_at.is_some() {
+            if negative { "-" } else { "+" }
+        } else if negative {
+            "-"
+        } else if fill {
+            ""
+        } else {
+            " "
+        };
+
+        let mut out = String::new();
+        let (mut integer_place, mut fraction_place) = (0, 0);
+        let (mut in_fraction, mut started) = (false, false);
+        let start_number = |out: &mut String, started: &mut bool| {
+            if !*started {
+                out.push_str(leading_sign);
+                *started = true;
+            }
+        };
+        for (at, part) in self.parts.iter().enumerate() {
+            match part {
+                Part::Nine | Part::Zero if !in_fraction => {
+                    if overflow {
+                        start_number(&mut out, &mut started);
+                        out.push('#');
+                    } else if integer_place >= start {
+                        start_number(&mut out, &mut started);
+                        let from_right = integer_places - integer_place;
+                        let digit = if from_right <= integer.len() { integer[integer.len() - from_right] } else { 0 };
+                        out.push(char::from(b'0' + digit));
+                    } else if !fill {
+                        out.push(' ');
+                    }
+                    integer_place += 1;
+                }
+                Part::Nine | Part::Zero => {
+                    if overflow {
+                        out.push('#');
+                    } else if fraction_place < kept_fraction {
+                        out.push(char::from(b'0' + digits.fraction[fraction_place]));
+                    }
+                    fraction_place += 1;
+                }
+                Part::Point => {
+                    start_number(&mut out, &mut started);
+                    in_fraction = true;
+                    out.push('.');
+                }
+                Part::Group if started || overflow => out.push(','),
+                Part::Group if !fill => out.push(' '),
+                Part::Group => {}
+                Part::AnchoredSign => {}
+                Part::Minus => out.push_str(if negative { "-" } else if fill { "" } else { " " }),
+                Part::Sign => out.push(if negative { '-' } else { '+' }),
+                Part::Plus => out.push_str(if !negative { "+" } else if fill { "" } else { " " }),
+                Part::Literal(c) => out.push(*c),
+            }
+            // A trailing S follows the number's last digit place, wherever it was written.
+            if trailing_sign && Some(at) == last_digit {
+                out.push(if negative { '-' } else { '+' });
+            }
+        }
+        start_number(&mut out, &mut started);
+        out
+    }
+}
+
+/// A number's digits, rounded to the pattern's fraction places.
+struct Digits {
+    negative: bool,
+    /// Without leading zeros (empty for a zero integer part).
+    integer: Vec<u8>,
+    /// Exactly as many as the pattern's fraction places.
+    fraction: Vec<u8>,
+}
+
+impl Digits {
+    /// `text` rounded half away from zero at `places` fraction digits; `None` if not a number.
+    fn parse(text: &str, places: usize) -> Option<Self> {
+        let (negative, unsigned) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text.strip_prefix('+').unwrap_or(text)),
+        };
+        let (integer, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+        if (integer.is_empty() && fraction.is_empty()) || !integer.bytes().chain(fraction.bytes()).all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let mut digits: Vec<u8> = integer.bytes().chain(fraction.bytes().chain(std::iter::repeat(b'0')).take(places)).map(|b| b - b'0').collect();
+        if fraction.as_bytes().get(places).is_some_and(|b| *b >= b'5') {
+            let carried = digits.iter_mut().rev().try_for_each(|d| {
+                if *d == 9 {
+                    *d = 0;
+                    Ok(())
+                } else {
+                    *d += 1;
+                    Err(())
+                }
+            });
+            if carried.is_ok() {
+                digits.insert(0, 1);
+            }
+        }
+        let fraction = digits.split_off(digits.len() - places);
+        let first_significant = digits.iter().position(|d| *d != 0).unwrap_or(digits.len());
+        let integer = digits.split_off(first_significant);
+        let negative = negative && integer.iter().chain(&fraction).any(|d| *d != 0);
+        Some(Digits { negative, integer, fraction })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exact(value: &str, pattern: &str) -> String {
+        to_char(Number::Exact(value), pattern).unwrap()
+    }
+
+    fn float8(value: f64, pattern: &str) -> String {
+        to_char(Number::Float { value, significant: FLOAT8_DIGITS }, pattern).unwrap()
+    }
+
+    // Expected values are PostgreSQL 15's.
+    #[test]
+    fn digits_blanks_and_overflow() {
+        assert_eq!(exact("1234.5", "9999.99"), " 1234.50");
+        assert_eq!(exact("0", "9999.99"), "     .00");
+        assert_eq!(exact("1234567.891", "9999.99"), " ####.##");
+        assert_eq!(exact("0", "999"), "   0");
+        assert_eq!(exact("0.5", ".99"), " .##");
+        assert_eq!(exact("0", "FM.99"), ".##");
+        assert_eq!(exact("9.5", "9"), " #");
+        assert_eq!(exact("12345", "9,9,9"), " #,#,#");
+        assert_eq!(exact("5", "9099"), "  005");
+        assert_eq!(exact("-0.4", "9.9"), " -.4");
+        assert_eq!(exact("-0.04", "9.9"), "  .0");
+    }
+
+    #[test]
+    fn a_point_without_fraction_places_is_not_printed() {
+        assert_eq!(exact("5", "999."), "   5");
+        assert_eq!(exact("0", "FM999."), "0");
+        assert_eq!(exact("0.5", "999."), "   1");
+    }
+
+    #[test]
+    fn fill_mode_trims_padding_and_fraction_zeros_at_nines() {
+        assert_eq!(exact("-1234.567", "FM9,999,999.00"), "-1,234.57");
+        assert_eq!(exact("1.0", "FM9.99"), "1.");
+        assert_eq!(exact("0", "FM999.9"), "0.");
+        assert_eq!(exact("0", "FM999.0"), ".0");
+        assert_eq!(exact("12", "FM99.90"), "12.00");
+    }
+
+    #[test]
+    fn sign_elements() {
+        assert_eq!(exact("-5", "MI999"), "-  5");
+        assert_eq!(exact("5", "S999"), "  +5");
+        assert_eq!(exact("-5", "999S"), "  5-");
+        assert_eq!(exact("-5", "9.S9"), "5.0-");
+        assert_eq!(exact("5", "FM999MI"), "5");
+        assert_eq!(exact("-5", "FM999MI"), "5-");
+        assert_eq!(exact("5", "999PL"), "   5+");
+        assert_eq!(exact("-5", "999PL"), "  -5 ");
+        assert_eq!(exact("5", "SG999"), "+  5");
+        assert!(to_char(Number::Exact("5"), "S9MI").is_err());
+        assert!(to_char(Number::Exact("5"), "9.9.9").is_err());
+    }
+
+    #[test]
+    fn text_in_the_pattern() {
+        assert_eq!(exact("485", "\"No.\" 999"), "No.  485");
+        assert_eq!(exact("1234.5", "9G999D99"), " 1,234.50");
+        assert!(to_char(Number::Exact("5"), "9 total").is_err());
+    }
+
+    #[test]
+    fn floats_round_their_binary_value_at_the_digits_their_type_holds() {
+        assert_eq!(float8(-0.125, "0.99"), "-0.12");
+        assert_eq!(exact("-0.125", "0.99"), "-0.13");
+        assert_eq!(float8(2.5, "9"), " 2");
+        assert_eq!(float8(1e16, "99999999999999999.99"), " 10000000000000000");
+        assert_eq!(float8(0.1, "9.99999999999999999"), "  .10000000000000");
+        assert_eq!(
+            to_char(Number::Float { value: f64::from(1234567f32), significant: FLOAT4_DIGITS }, "9999999.99").unwrap(),
+            " 1234567"
+        );
+        assert!(to_char(Number::Float { value: f64::NAN, significant: FLOAT8_DIGITS }, "9").is_err());
+    }
+}

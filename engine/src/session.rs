@@ -1126,7 +1126,7 @@ impl Session {
                 };
                 let rows = within(deadline, start).await?;
                 let names = naming::output_names(query);
-                Ok(Output::Rows(RowStream::channel(rows.schema, Route::Olap, rows.batches).renamed(names).with_deadline(deadline)))
+                Ok(Output::Rows(RowStream::channel(rows.schema, Route::Olap, rows.batches).holding(rows.work).renamed(names).with_deadline(deadline)))
             }
             Route::Oltp => {
                 let opts = self.opts();

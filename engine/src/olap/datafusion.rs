@@ -24,7 +24,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::catalog::{TableDef, TableId};
 use crate::error::{EngineError, Result};
 use crate::olap::store::TableStore;
-use crate::olap::{OlapBackend, OlapRows, OlapTableStats, PlannedQuery, conform_batch, result_schema};
+use crate::olap::{OlapBackend, OlapRows, OlapTableStats, PlannedQuery, QueryWork, conform_batch, result_schema};
 
 const CHANNEL_BATCHES: usize = 4;
 
@@ -376,7 +376,7 @@ impl OlapBackend for DataFusionOlap {
         let (schema_tx, schema_rx) = oneshot::channel::<Result<SchemaRef>>();
         let (tx, rx) = mpsc::channel(CHANNEL_BATCHES);
         let runtime = self.runtime.as_ref().ok_or(EngineError::ShuttingDown)?;
-        runtime.spawn(async move {
+        let task = runtime.spawn(async move {
             let started = async {
                 let (plan, renames) = plan_statement(&state, stmt).await?;
                 let plan = if params.is_empty() { plan } else { plan.with_param_values(params)? };
@@ -402,8 +402,10 @@ impl OlapBackend for DataFusionOlap {
                 }
             }
         });
+        // Made before the first await, so a caller that gives up while planning stops it too.
+        let work = QueryWork(task.abort_handle());
         let schema = schema_rx.await.map_err(|_| EngineError::Internal("OLAP query task ended early".into()))??;
-        Ok(OlapRows { schema, batches: rx })
+        Ok(OlapRows { schema, batches: rx, work })
     }
 
     async fn plan_schema(&self, stmt: Statement) -> Result<PlannedQuery> {
@@ -420,6 +422,33 @@ impl Drop for DataFusionOlap {
         // Dropping a runtime blocks; this may run inside another runtime, where blocking panics.
         if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_background();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// An aggregate over a huge join sends nothing until it is done; dropping its rows (a
+    /// timeout, a cancel) must stop its work rather than leave it holding the OLAP threads.
+    #[tokio::test]
+    async fn dropping_a_query_stops_its_work() {
+        let olap = DataFusionOlap::new(2).unwrap();
+        let sql = "SELECT count(*) FROM generate_series(1, 100000000) a, generate_series(1, 100000000) b WHERE a.value > b.value";
+        let stmt = datafusion::sql::parser::DFParser::parse_sql(sql).unwrap().pop_front().unwrap();
+        let datafusion::sql::parser::Statement::Statement(stmt) = stmt else { panic!("not a query") };
+        let alive = || olap.runtime.as_ref().unwrap().metrics().num_alive_tasks();
+        let rows = olap.query(*stmt, Vec::new()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(alive() > 0, "the query is not running");
+        drop(rows);
+        let gave_up = tokio::time::Instant::now() + Duration::from_secs(20);
+        while alive() > 0 {
+            assert!(tokio::time::Instant::now() < gave_up, "{} tasks still run after their query was dropped", alive());
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 }

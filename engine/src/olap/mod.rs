@@ -22,6 +22,19 @@ use crate::error::Result;
 pub struct OlapRows {
     pub schema: SchemaRef,
     pub batches: mpsc::Receiver<Result<RecordBatch>>,
+    /// Stops the query's work when dropped. Closing `batches` alone is not enough: an aggregate
+    /// over a huge join sends nothing until it is done, so it would only notice its reader had
+    /// gone (a timeout, a cancel) hours later, holding the OLAP threads all that time.
+    pub work: QueryWork,
+}
+
+/// Aborts a query's task when dropped.
+pub struct QueryWork(pub tokio::task::AbortHandle);
+
+impl Drop for QueryWork {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// The type a result column of `ty` is given, so results look the same whichever engine made

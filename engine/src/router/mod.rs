@@ -9,7 +9,7 @@ use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
     BinaryOperator, Distinct, Expr, GroupByExpr, Query, SetExpr, Statement, Value, ValueWithSpan, Visit, Visitor,
-    visit_relations,
+    visit_expressions, visit_relations,
 };
 
 use crate::catalog::{Catalog, TableDef, normalize_ident, table_name};
@@ -46,7 +46,7 @@ impl RouteDecision {
 /// A LIMIT at or below this is a small read SQLite answers by stopping early.
 pub const SMALL_LIMIT: u64 = 1000;
 
-const AGGREGATES: &[&str] = &[
+pub(crate) const AGGREGATES: &[&str] = &[
     "count", "sum", "avg", "min", "max", "stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop",
     "string_agg", "array_agg", "bool_and", "bool_or", "every", "median", "percentile_cont", "percentile_disc",
     "approx_distinct", "corr", "covar_pop", "covar_samp", "regr_slope", "first_value", "last_value", "json_agg",
@@ -61,6 +61,8 @@ struct Features {
     distinct: bool,
     set_operation: bool,
     subquery: bool,
+    /// `IN (subquery)` or `EXISTS` in a select list, which DataFusion plans only as filters.
+    membership_in_select_list: bool,
 }
 
 impl Visitor for Features {
@@ -93,6 +95,12 @@ impl Features {
     fn visit_set_expr(&mut self, body: &SetExpr) {
         match body {
             SetExpr::Select(select) => {
+                let _ = visit_expressions(&select.projection, |e| {
+                    if matches!(e, Expr::InSubquery { .. } | Expr::Exists { .. }) {
+                        self.membership_in_select_list = true;
+                    }
+                    ControlFlow::<()>::Continue(())
+                });
                 if matches!(&select.group_by, GroupByExpr::All(_))
                     || matches!(&select.group_by, GroupByExpr::Expressions(e, _) if !e.is_empty())
                     || select.having.is_some()
@@ -133,6 +141,9 @@ pub fn route_query(query: &Query, catalog: &Catalog) -> RouteDecision {
         .unwrap_or_default();
     let mut features = Features::default();
     let _ = stmt.visit(&mut features);
+    if features.membership_in_select_list {
+        return RouteDecision::new(Route::Oltp, "IN or EXISTS subquery in a select list (DataFusion runs them only as filters)");
+    }
     if features.window {
         return RouteDecision::new(Route::Olap, "window function");
     }
@@ -270,6 +281,15 @@ mod tests {
         assert_eq!(route("SELECT v FROM t WHERE u = $1 AND v > 3"), (Route::Oltp, "unique-key lookup".into()));
         assert_eq!(route("SELECT * FROM t LIMIT 10").0, Route::Oltp);
         assert_eq!(route("SELECT 1").0, Route::Oltp);
+    }
+
+    /// `x = ANY (subquery)` becomes `IN` at parse time; in a select list only SQLite runs it.
+    #[test]
+    fn membership_tests_in_select_lists_go_to_sqlite() {
+        let (route_to, reason) = route("SELECT id, v IN (SELECT id FROM s) FROM t");
+        assert_eq!(route_to, Route::Oltp, "{reason}");
+        assert_eq!(route("SELECT id, EXISTS (SELECT 1 FROM s WHERE s.id = t.v) FROM t").0, Route::Oltp);
+        assert_eq!(route("SELECT id FROM t WHERE v IN (SELECT id FROM s)").0, Route::Olap);
     }
 
     #[test]

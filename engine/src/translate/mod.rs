@@ -12,6 +12,7 @@
 pub mod constraints;
 pub mod ddl;
 pub mod olap;
+pub mod quantified;
 
 use std::collections::HashMap;
 use std::ops::ControlFlow;

@@ -67,6 +67,8 @@ pub enum EngineError {
     DuplicateAlias { name: String },
     #[error("LIMIT must not be negative")]
     NegativeLimit,
+    #[error("OFFSET must not be negative")]
+    NegativeOffset,
     #[error("multiple primary keys for table \"{table}\" are not allowed")]
     MultiplePrimaryKeys { table: String },
     #[error("column \"{column}\" of relation \"{table}\" contains null values")]
@@ -175,6 +177,7 @@ impl EngineError {
             Self::UndefinedOperator { .. } => "42883",
             Self::DuplicateAlias { .. } => "42712",
             Self::NegativeLimit => "2201W",
+            Self::NegativeOffset => "2201X",
             Self::MultiplePrimaryKeys { .. } | Self::ColumnInPrimaryKey { .. } => "42P16",
             Self::ColumnContainsNulls { .. } => "23502",
             Self::CannotCastAutomatically { .. } => "42804",
@@ -266,6 +269,7 @@ impl EngineError {
                 | Self::UndefinedOperator { .. }
                 | Self::DuplicateAlias { .. }
                 | Self::NegativeLimit
+                | Self::NegativeOffset
         )
     }
 

@@ -222,6 +222,8 @@ fn plan_error(msg: &str) -> EngineError {
         EngineError::InvalidColumnReference { message: format!("ORDER BY position {position} is not in select list") }
     } else if msg.starts_with("LIMIT must be >= 0") {
         EngineError::NegativeLimit
+    } else if msg.starts_with("OFFSET must be >=0") {
+        EngineError::NegativeOffset
     } else if let Some(rest) = msg.strip_prefix("Cannot coerce arithmetic expression ") {
         EngineError::UndefinedOperator { operator: rest.trim_end_matches(" to valid types").to_string() }
     } else if let Some(rest) = msg.strip_prefix("Failed to coerce arguments to satisfy a call to '") {

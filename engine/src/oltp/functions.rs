@@ -470,6 +470,25 @@ fn divisor(b: ValueRef<'_>) -> FnResult {
     })
 }
 
+/// A LIMIT (or, with `offset`, an OFFSET) as PostgreSQL takes it: NULL is no limit (no
+/// offset), a fraction rounds, a negative count is an error (SQLite would read it as no limit).
+fn row_count(value: ValueRef<'_>, offset: bool) -> FnResult {
+    let count = match value {
+        ValueRef::Null => return Ok(Value::Integer(if offset { 0 } else { -1 })),
+        ValueRef::Integer(i) => i,
+        ValueRef::Real(f) => f.round() as i64,
+        ValueRef::Text(t) => match std::str::from_utf8(t).ok().and_then(|t| t.trim().parse::<f64>().ok()) {
+            Some(f) => f.round() as i64,
+            None => return Ok(Value::Text(String::from_utf8_lossy(t).into_owned())),
+        },
+        ValueRef::Blob(b) => return Ok(Value::Blob(b.to_vec())),
+    };
+    if count < 0 {
+        return Err(fail(if offset { EngineError::NegativeOffset } else { EngineError::NegativeLimit }));
+    }
+    Ok(Value::Integer(count))
+}
+
 fn f64_of(v: ValueRef<'_>) -> Option<f64> {
     match v {
         ValueRef::Integer(i) => Some(i as f64),
@@ -815,6 +834,7 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         value => Value::try_from(value).map_err(|e| SqlError::UserFunctionError(Box::new(e))),
     })?;
     conn.create_scalar_function("rhei_divisor", 1, pure, |ctx| divisor(ctx.get_raw(0)))?;
+    conn.create_scalar_function("rhei_row_count", 2, pure, |ctx| row_count(ctx.get_raw(0), arg_i64(ctx, 1) == Some(1)))?;
     conn.create_scalar_function("date_part", 2, pure, |ctx| date_part(ctx.get_raw(0), ctx.get_raw(1)))?;
     conn.create_scalar_function("strpos", 2, pure, |ctx| strpos(ctx.get_raw(0), ctx.get_raw(1)))?;
     conn.create_scalar_function("rhei_text", 3, pure, |ctx| {

@@ -312,6 +312,14 @@ impl datafusion::sql::sqlparser::ast::VisitorMut for QueryFixups {
             if matches!(limit, Some(Expr::Value(ValueWithSpan { value: Value::Null, .. }))) {
                 *limit = None;
             }
+            // SQLite reads a negative count as none; PostgreSQL refuses it (2201W, 2201X).
+            let counts = limit.iter_mut().map(|e| (e, 0)).chain(offset.iter_mut().map(|o| (&mut o.value, 1)));
+            for (count, is_offset) in counts {
+                if !matches!(count, Expr::Value(ValueWithSpan { value: Value::Number(..), .. })) {
+                    let given = std::mem::replace(count, null());
+                    *count = call("rhei_row_count", vec![given, number(is_offset)]);
+                }
+            }
             if limit.is_none() && offset.is_some() {
                 *limit = Some(number(-1));
             }

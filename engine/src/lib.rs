@@ -13,6 +13,7 @@ pub mod catalog;
 pub mod copy;
 pub mod describe;
 mod engine;
+mod key_detail;
 mod lift;
 mod maintenance;
 pub mod error;

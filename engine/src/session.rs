@@ -570,7 +570,10 @@ impl Session {
         {
             return Err(EngineError::InFailedTransaction);
         }
-        let result = self.dispatch(prepared, stmt, params).await.map_err(|e| self.engine.catalog().name_unique_violation(e));
+        let result = self.dispatch(prepared, stmt, params).await.map_err(|e| {
+            let catalog = self.engine.catalog();
+            crate::key_detail::with_key_values(catalog.name_unique_violation(e), stmt, params, &catalog)
+        });
         if result.is_err()
             && let Some(txn) = self.txn.as_mut()
         {

@@ -81,6 +81,40 @@ async fn errors_have_sqlstates_and_the_connection_survives() {
     assert_eq!(one, 1);
 }
 
+/// A unique violation's DETAIL names the key's values, as PostgreSQL's does, where the
+/// statement gives them: literals, parameters, an UPDATE setting the key.
+#[tokio::test]
+async fn unique_violations_show_the_key_values() {
+    let server = Server::start().await;
+    let client = server.client().await;
+    client
+        .batch_execute(
+            "CREATE TABLE users (id int PRIMARY KEY, email text UNIQUE, org int, handle varchar(20), UNIQUE (org, handle));
+             INSERT INTO users VALUES (1, 'a@example.com', 7, 'ann'), (2, 'b@example.com', 7, 'bob')",
+        )
+        .await
+        .unwrap();
+    let detail = |e: tokio_postgres::Error| {
+        let db = e.as_db_error().expect("a database error");
+        assert_eq!(db.code().code(), "23505", "{db:?}");
+        (db.constraint().map(str::to_string), db.detail().map(str::to_string))
+    };
+    let err = client.batch_execute("INSERT INTO users VALUES (1, 'c@example.com', 8, 'cy')").await.unwrap_err();
+    assert_eq!(detail(err), (Some("users_pkey".into()), Some("Key (id)=(1) already exists.".into())));
+    let err = client
+        .execute("INSERT INTO users (id, email) VALUES ($1, $2)", &[&3i32, &"b@example.com"])
+        .await
+        .unwrap_err();
+    assert_eq!(detail(err), (Some("users_email_key".into()), Some("Key (email)=(b@example.com) already exists.".into())));
+    let err = client.execute("INSERT INTO users VALUES (4, NULL, $1, 'ann')", &[&7i32]).await.unwrap_err();
+    assert_eq!(detail(err), (Some("users_org_handle_key".into()), Some("Key (org, handle)=(7, ann) already exists.".into())));
+    let err = client.batch_execute("UPDATE users SET email = 'a@example.com' WHERE id = 2").await.unwrap_err();
+    assert_eq!(detail(err).1, Some("Key (email)=(a@example.com) already exists.".into()));
+    // Which of several rows collided the statement does not say: the DETAIL names the columns.
+    let err = client.batch_execute("INSERT INTO users (id) VALUES (5), (1)").await.unwrap_err();
+    assert_eq!(detail(err).0, Some("users_pkey".into()));
+}
+
 #[tokio::test]
 async fn transactions_report_their_state() {
     let server = Server::start().await;

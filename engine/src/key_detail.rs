@@ -1,0 +1,105 @@
+//! The values in a unique violation's DETAIL (`Key (email)=(a@b.c) already exists.`), which
+//! SQLite does not report: it names the key's columns only. Users read them, and ORMs show
+//! them, so where the failing statement itself says which values the key had, they are filled
+//! in: a single-row `INSERT ... VALUES` and an `UPDATE` that sets every key column, each value
+//! a literal or a parameter, of a key made of integer and text columns (whose PostgreSQL
+//! output is their plain text). Anything else keeps the DETAIL without values.
+
+use datafusion::common::ScalarValue;
+use datafusion::sql::sqlparser::ast::{
+    AssignmentTarget, Expr, SetExpr, Statement, TableFactor, TableObject, UnaryOperator, Value,
+};
+
+use crate::catalog::{Catalog, PgType, normalize_ident};
+use crate::error::EngineError;
+
+/// `err` with the key's values in its DETAIL, when `stmt` and `params` tell them.
+pub fn with_key_values(err: EngineError, stmt: &Statement, params: &[ScalarValue], catalog: &Catalog) -> EngineError {
+    let EngineError::UniqueViolation { table, constraint, columns, detail } = err else { return err };
+    let values = key_values(stmt, params, catalog, &table, &columns);
+    let detail = match values {
+        Some(values) => Some(format!("Key ({})=({}) already exists.", columns.join(", "), values.join(", "))),
+        None => detail,
+    };
+    EngineError::UniqueViolation { table, constraint, columns, detail }
+}
+
+fn key_values(stmt: &Statement, params: &[ScalarValue], catalog: &Catalog, table: &str, key: &[String]) -> Option<Vec<String>> {
+    let def = catalog.get(table)?;
+    let types: Vec<PgType> = key.iter().map(|c| def.column_index(c).map(|i| def.columns[i].ty)).collect::<Option<_>>()?;
+    let given: Vec<(String, &Expr)> = match stmt {
+        Statement::Insert(insert) => {
+            let TableObject::TableName(name) = &insert.table else { return None };
+            if crate::catalog::table_name(name).ok()? != table {
+                return None;
+            }
+            let SetExpr::Values(values) = insert.source.as_ref()?.body.as_ref() else { return None };
+            let [row] = values.rows.as_slice() else { return None };
+            let names: Vec<String> = if insert.columns.is_empty() {
+                def.columns.iter().map(|c| c.name.clone()).collect()
+            } else {
+                insert.columns.iter().map(normalize_ident).collect()
+            };
+            names.into_iter().zip(row.iter()).collect()
+        }
+        Statement::Update(update) => {
+            let TableFactor::Table { name, .. } = &update.table.relation else { return None };
+            if crate::catalog::table_name(name).ok()? != table {
+                return None;
+            }
+            update
+            .assignments
+            .iter()
+            .filter_map(|a| match &a.target {
+                AssignmentTarget::ColumnName(name) => {
+                    let column = name.0.last()?.as_ident()?;
+                    Some((normalize_ident(column), &a.value))
+                }
+                AssignmentTarget::Tuple(_) => None,
+            })
+            .collect()
+        }
+        _ => return None,
+    };
+    key.iter()
+        .zip(types)
+        .map(|(column, ty)| {
+            let (_, expr) = given.iter().find(|(name, _)| name == column)?;
+            value_text(expr, params, ty)
+        })
+        .collect()
+}
+
+/// The value `expr` gives a column of type `ty`, as PostgreSQL prints it.
+fn value_text(expr: &Expr, params: &[ScalarValue], ty: PgType) -> Option<String> {
+    let text = match expr {
+        Expr::Value(v) => match &v.value {
+            Value::Number(n, _) => n.clone(),
+            Value::SingleQuotedString(s) => s.clone(),
+            Value::Placeholder(p) => {
+                let index: usize = p.strip_prefix('$')?.parse().ok()?;
+                scalar_text(params.get(index.checked_sub(1)?)?)?
+            }
+            _ => return None,
+        },
+        Expr::UnaryOp { op: UnaryOperator::Minus, expr } => format!("-{}", value_text(expr, params, ty)?),
+        Expr::Nested(inner) => value_text(inner, params, ty)?,
+        _ => return None,
+    };
+    match ty {
+        PgType::Int2 | PgType::Int4 | PgType::Int8 => text.trim().parse::<i64>().ok().map(|n| n.to_string()),
+        PgType::Text | PgType::Varchar(_) => Some(text),
+        _ => None,
+    }
+}
+
+fn scalar_text(value: &ScalarValue) -> Option<String> {
+    match value {
+        ScalarValue::Int8(Some(n)) => Some(n.to_string()),
+        ScalarValue::Int16(Some(n)) => Some(n.to_string()),
+        ScalarValue::Int32(Some(n)) => Some(n.to_string()),
+        ScalarValue::Int64(Some(n)) => Some(n.to_string()),
+        ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)) => Some(s.clone()),
+        _ => None,
+    }
+}

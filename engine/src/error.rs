@@ -67,6 +67,8 @@ pub enum EngineError {
     DuplicateAlias { name: String },
     #[error("LIMIT must not be negative")]
     NegativeLimit,
+    #[error("ON CONFLICT DO UPDATE command cannot affect row a second time")]
+    UpsertAffectsRowTwice,
     #[error("OFFSET must not be negative")]
     NegativeOffset,
     #[error("multiple primary keys for table \"{table}\" are not allowed")]
@@ -177,6 +179,7 @@ impl EngineError {
             Self::UndefinedOperator { .. } => "42883",
             Self::DuplicateAlias { .. } => "42712",
             Self::NegativeLimit => "2201W",
+            Self::UpsertAffectsRowTwice => "21000",
             Self::NegativeOffset => "2201X",
             Self::MultiplePrimaryKeys { .. } | Self::ColumnInPrimaryKey { .. } => "42P16",
             Self::ColumnContainsNulls { .. } => "23502",
@@ -238,6 +241,9 @@ impl EngineError {
         match self {
             Self::DependentObjects { .. } => Some("Use DROP ... CASCADE to drop the dependent objects too."),
             Self::InvalidEscapeSequence { .. } => Some("Escape string must be empty or one character."),
+            Self::UpsertAffectsRowTwice => {
+                Some("Ensure that no rows proposed for insertion within the same command have duplicate constrained values.")
+            }
             _ => None,
         }
     }

@@ -1,17 +1,27 @@
-//! The values in a unique violation's DETAIL (`Key (email)=(a@b.c) already exists.`), which
-//! SQLite does not report: it names the key's columns only. Users read them, and ORMs show
-//! them, so where the failing statement itself says which values the key had, they are filled
-//! in: a single-row `INSERT ... VALUES` and an `UPDATE` that sets every key column, each value
-//! a literal or a parameter, of a key made of integer and text columns (whose PostgreSQL
-//! output is their plain text). Anything else keeps the DETAIL without values.
+//! Key values a statement gives as literals or parameters, for what SQLite cannot say itself:
+//!
+//! - the values in a unique violation's DETAIL (`Key (email)=(a@b.c) already exists.`); SQLite
+//!   names the key's columns only. Users read them, and ORMs show them, so where the failing
+//!   statement says which values the key had, they are filled in: a single-row `INSERT ...
+//!   VALUES` and an `UPDATE` that sets every key column. Anything else keeps the DETAIL without
+//!   values.
+//! - an `INSERT ... VALUES ... ON CONFLICT (key) DO UPDATE` whose rows repeat a key, which
+//!   PostgreSQL refuses (21000: the later row would update the row the earlier one inserted or
+//!   updated) and SQLite runs, updating that row twice.
+//!
+//! Keys are compared and shown only when made of integer and text columns, whose PostgreSQL
+//! output is their plain text.
 
 use datafusion::common::ScalarValue;
+use std::collections::HashSet;
+
 use datafusion::sql::sqlparser::ast::{
-    AssignmentTarget, Expr, SetExpr, Statement, TableFactor, TableObject, UnaryOperator, Value,
+    AssignmentTarget, ConflictTarget, Expr, OnConflict, OnConflictAction, OnInsert, SetExpr, Statement, TableFactor,
+    TableObject, UnaryOperator, Value,
 };
 
 use crate::catalog::{Catalog, PgType, normalize_ident};
-use crate::error::EngineError;
+use crate::error::{EngineError, Result};
 
 /// `err` with the key's values in its DETAIL, when `stmt` and `params` tell them.
 pub fn with_key_values(err: EngineError, stmt: &Statement, params: &[ScalarValue], catalog: &Catalog) -> EngineError {
@@ -22,6 +32,51 @@ pub fn with_key_values(err: EngineError, stmt: &Statement, params: &[ScalarValue
         None => detail,
     };
     EngineError::UniqueViolation { table, constraint, columns, detail }
+}
+
+/// Refuses an `INSERT ... VALUES ... ON CONFLICT (columns) DO UPDATE` two of whose rows give
+/// the key the same values (rows with a NULL or a computed key value are not compared).
+///
+/// # Errors
+/// [`EngineError::UpsertAffectsRowTwice`].
+pub fn refuse_repeated_upsert_keys(stmt: &Statement, params: &[ScalarValue], catalog: &Catalog) -> Result<()> {
+    let Statement::Insert(insert) = stmt else { return Ok(()) };
+    let Some(OnInsert::OnConflict(OnConflict {
+        conflict_target: Some(ConflictTarget::Columns(target)),
+        action: OnConflictAction::DoUpdate(_),
+    })) = &insert.on
+    else {
+        return Ok(());
+    };
+    let TableObject::TableName(name) = &insert.table else { return Ok(()) };
+    let Some(def) = crate::catalog::table_name(name).ok().and_then(|t| catalog.get(&t)) else { return Ok(()) };
+    let Some(SetExpr::Values(values)) = insert.source.as_ref().map(|s| s.body.as_ref()) else { return Ok(()) };
+    if values.rows.len() < 2 {
+        return Ok(());
+    }
+    let names: Vec<String> = if insert.columns.is_empty() {
+        def.columns.iter().map(|c| c.name.clone()).collect()
+    } else {
+        insert.columns.iter().map(normalize_ident).collect()
+    };
+    let key: Option<Vec<(usize, PgType)>> = target
+        .iter()
+        .map(|column| {
+            let column = normalize_ident(column);
+            Some((names.iter().position(|n| *n == column)?, def.columns[def.column_index(&column)?].ty))
+        })
+        .collect();
+    let Some(key) = key else { return Ok(()) };
+    let mut seen = HashSet::new();
+    for row in &values.rows {
+        let tuple: Option<Vec<String>> = key.iter().map(|(i, ty)| value_text(row.get(*i)?, params, *ty)).collect();
+        if let Some(tuple) = tuple
+            && !seen.insert(tuple)
+        {
+            return Err(EngineError::UpsertAffectsRowTwice);
+        }
+    }
+    Ok(())
 }
 
 fn key_values(stmt: &Statement, params: &[ScalarValue], catalog: &Catalog, table: &str, key: &[String]) -> Option<Vec<String>> {

@@ -1199,6 +1199,7 @@ impl Session {
             }
         };
         self.check_writable(plan.verb)?;
+        crate::key_detail::refuse_repeated_upsert_keys(stmt, params, &self.engine.catalog())?;
         let sqlite = SqliteStatement {
             sql: plan.sql.clone(),
             params: params.iter().map(sqlite_param).collect::<Result<_>>()?,

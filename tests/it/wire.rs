@@ -113,6 +113,18 @@ async fn unique_violations_show_the_key_values() {
     // Which of several rows collided the statement does not say: the DETAIL names the columns.
     let err = client.batch_execute("INSERT INTO users (id) VALUES (5), (1)").await.unwrap_err();
     assert_eq!(detail(err).0, Some("users_pkey".into()));
+    // An upsert whose rows repeat a key would update one row twice: PostgreSQL refuses it.
+    let err = client
+        .execute(
+            "INSERT INTO users (id, email) VALUES ($1, 'x@example.com'), ($1, 'y@example.com') ON CONFLICT (id) DO UPDATE SET email = excluded.email",
+            &[&9i32],
+        )
+        .await
+        .unwrap_err();
+    let db = err.as_db_error().expect("a database error");
+    assert_eq!((db.code().code(), db.message()), ("21000", "ON CONFLICT DO UPDATE command cannot affect row a second time"));
+    assert!(db.hint().is_some_and(|h| h.starts_with("Ensure that no rows proposed")), "{db:?}");
+    assert_eq!(lines(&client, "SELECT count(*) FROM users WHERE id = 9").await, ["0"]);
 }
 
 #[tokio::test]

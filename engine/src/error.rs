@@ -69,6 +69,8 @@ pub enum EngineError {
     NegativeLimit,
     #[error("ON CONFLICT DO UPDATE command cannot affect row a second time")]
     UpsertAffectsRowTwice,
+    #[error("more than one row returned by a subquery used as an expression")]
+    SubqueryReturnedRows,
     #[error("OFFSET must not be negative")]
     NegativeOffset,
     #[error("multiple primary keys for table \"{table}\" are not allowed")]
@@ -179,7 +181,7 @@ impl EngineError {
             Self::UndefinedOperator { .. } => "42883",
             Self::DuplicateAlias { .. } => "42712",
             Self::NegativeLimit => "2201W",
-            Self::UpsertAffectsRowTwice => "21000",
+            Self::UpsertAffectsRowTwice | Self::SubqueryReturnedRows => "21000",
             Self::NegativeOffset => "2201X",
             Self::MultiplePrimaryKeys { .. } | Self::ColumnInPrimaryKey { .. } => "42P16",
             Self::ColumnContainsNulls { .. } => "23502",

@@ -835,6 +835,13 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     })?;
     conn.create_scalar_function("rhei_divisor", 1, pure, |ctx| divisor(ctx.get_raw(0)))?;
     conn.create_scalar_function("rhei_row_count", 2, pure, |ctx| row_count(ctx.get_raw(0), arg_i64(ctx, 1) == Some(1)))?;
+    // A scalar subquery's value beside its row count (translate::refuse_second_row).
+    conn.create_scalar_function("rhei_single_row", 2, pure, |ctx| {
+        if arg_i64(ctx, 1).is_some_and(|rows| rows > 1) {
+            return Err(fail(EngineError::SubqueryReturnedRows));
+        }
+        Value::try_from(ctx.get_raw(0)).map_err(|e| SqlError::UserFunctionError(Box::new(e)))
+    })?;
     conn.create_scalar_function("date_part", 2, pure, |ctx| date_part(ctx.get_raw(0), ctx.get_raw(1)))?;
     conn.create_scalar_function("strpos", 2, pure, |ctx| strpos(ctx.get_raw(0), ctx.get_raw(1)))?;
     conn.create_scalar_function("rhei_text", 3, pure, |ctx| {

@@ -63,6 +63,21 @@ struct Features {
     subquery: bool,
     /// `IN (subquery)` or `EXISTS` in a select list, which DataFusion plans only as filters.
     membership_in_select_list: bool,
+    /// A scalar subquery that is not an aggregate: DataFusion refuses a correlated one and
+    /// does not check an uncorrelated one for a second row (21000).
+    plain_scalar_subquery: bool,
+}
+
+/// Whether a scalar subquery's value is an aggregate (so it has one row, on either engine).
+fn is_aggregated(query: &Query) -> bool {
+    let SetExpr::Select(select) = query.body.as_ref() else { return false };
+    visit_expressions(&select.projection, |e| match e {
+        Expr::Function(f) if f.over.is_none() && AGGREGATES.contains(&f.name.to_string().to_ascii_lowercase().as_str()) => {
+            ControlFlow::Break(())
+        }
+        _ => ControlFlow::Continue(()),
+    })
+    .is_break()
 }
 
 impl Visitor for Features {
@@ -79,7 +94,13 @@ impl Visitor for Features {
                     self.aggregate = true;
                 }
             }
-            Expr::Subquery(_) | Expr::InSubquery { .. } | Expr::Exists { .. } => self.subquery = true,
+            Expr::Subquery(query) => {
+                self.subquery = true;
+                if !is_aggregated(query) {
+                    self.plain_scalar_subquery = true;
+                }
+            }
+            Expr::InSubquery { .. } | Expr::Exists { .. } => self.subquery = true,
             _ => {}
         }
         ControlFlow::Continue(())
@@ -143,6 +164,9 @@ pub fn route_query(query: &Query, catalog: &Catalog) -> RouteDecision {
     let _ = stmt.visit(&mut features);
     if features.membership_in_select_list {
         return RouteDecision::new(Route::Oltp, "IN or EXISTS subquery in a select list (DataFusion runs them only as filters)");
+    }
+    if features.plain_scalar_subquery {
+        return RouteDecision::new(Route::Oltp, "scalar subquery that is not an aggregate (DataFusion runs correlated ones only aggregated)");
     }
     if features.window {
         return RouteDecision::new(Route::Olap, "window function");
@@ -290,6 +314,13 @@ mod tests {
         assert_eq!(route_to, Route::Oltp, "{reason}");
         assert_eq!(route("SELECT id, EXISTS (SELECT 1 FROM s WHERE s.id = t.v) FROM t").0, Route::Oltp);
         assert_eq!(route("SELECT id FROM t WHERE v IN (SELECT id FROM s)").0, Route::Olap);
+    }
+
+    #[test]
+    fn plain_scalar_subqueries_go_to_sqlite_and_aggregated_ones_to_olap() {
+        let (route_to, reason) = route("SELECT id, (SELECT id FROM s WHERE s.id = t.v) FROM t");
+        assert_eq!(route_to, Route::Oltp, "{reason}");
+        assert_eq!(route("SELECT id FROM t WHERE v > (SELECT max(id) FROM s)").0, Route::Olap);
     }
 
     #[test]

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
-    BinaryOperator, CastKind, DataType as SqlType, Expr, Function, FunctionArg, FunctionArgExpr,
+    BinaryOperator, CastKind, DataType as SqlType, Expr, Function, FunctionArg, FunctionArgExpr, GroupByExpr,
     FunctionArgumentList, FunctionArguments, Ident, ObjectName, ObjectNamePart, Query, SelectItem, SetExpr,
     Statement, TableFactor, TimezoneInfo, Value, ValueWithSpan, visit_expressions, visit_expressions_mut, visit_relations,
 };
@@ -348,6 +348,13 @@ impl datafusion::sql::sqlparser::ast::VisitorMut for QueryFixups {
         name_derived_columns(factor);
         ControlFlow::Continue(())
     }
+
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        if let Expr::Subquery(query) = expr {
+            refuse_second_row(query);
+        }
+        ControlFlow::Continue(())
+    }
 }
 
 /// `SELECT generate_series(a, b) [AS x], ...` without FROM: PostgreSQL gives a row per value;
@@ -558,6 +565,38 @@ fn name_derived_columns(factor: &mut TableFactor) {
     cte.alias.columns = std::mem::take(&mut alias.columns);
     std::mem::swap(&mut cte.query, subquery);
     *subquery = wrapper;
+}
+
+/// A scalar subquery yields its first row on SQLite whatever follows; PostgreSQL fails with
+/// 21000 when there is a second. A plain `SELECT value FROM ... [WHERE ...]` (no LIMIT, no
+/// DISTINCT, no grouping or aggregate, which keep it to one row or would be counted before it)
+/// becomes `SELECT rhei_single_row(value, count(*) OVER ()) FROM ...`.
+fn refuse_second_row(query: &mut Query) {
+    let SetExpr::Select(select) = query.body.as_mut() else { return };
+    if query.limit_clause.is_some()
+        || query.fetch.is_some()
+        || select.distinct.is_some()
+        || !matches!(&select.group_by, GroupByExpr::Expressions(e, _) if e.is_empty())
+        || select.having.is_some()
+        || select.from.is_empty()
+    {
+        return;
+    }
+    let [SelectItem::UnnamedExpr(value) | SelectItem::ExprWithAlias { expr: value, .. }] = select.projection.as_mut_slice() else {
+        return;
+    };
+    let counted = visit_expressions(value, |e| match e {
+        Expr::Function(f) if f.over.is_some() || crate::router::AGGREGATES.contains(&f.name.to_string().to_ascii_lowercase().as_str()) => {
+            ControlFlow::Break(())
+        }
+        _ => ControlFlow::Continue(()),
+    });
+    if counted.is_break() {
+        return;
+    }
+    let Ok(rows) = parse_sqlite_expr("count(*) OVER ()") else { return };
+    let given = std::mem::replace(value, null());
+    *value = call("rhei_single_row", vec![given, rows]);
 }
 
 fn postgres_nulls_order(item: &mut datafusion::sql::sqlparser::ast::OrderByExpr) {

@@ -46,7 +46,7 @@ impl RouteDecision {
 /// A LIMIT at or below this is a small read SQLite answers by stopping early.
 pub const SMALL_LIMIT: u64 = 1000;
 
-pub(crate) const AGGREGATES: &[&str] = &[
+const AGGREGATES: &[&str] = &[
     "count", "sum", "avg", "min", "max", "stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop",
     "string_agg", "array_agg", "bool_and", "bool_or", "every", "median", "percentile_cont", "percentile_disc",
     "approx_distinct", "corr", "covar_pop", "covar_samp", "regr_slope", "first_value", "last_value", "json_agg",
@@ -70,9 +70,16 @@ struct Features {
 
 /// Whether a scalar subquery's value is an aggregate (so it has one row, on either engine).
 fn is_aggregated(query: &Query) -> bool {
-    let SetExpr::Select(select) = query.body.as_ref() else { return false };
-    visit_expressions(&select.projection, |e| match e {
-        Expr::Function(f) if f.over.is_none() && AGGREGATES.contains(&f.name.to_string().to_ascii_lowercase().as_str()) => {
+    matches!(query.body.as_ref(), SetExpr::Select(select) if calls_aggregate(&select.projection, false))
+}
+
+/// Whether `node` calls an aggregate function, or with `windows` also a window function.
+pub(crate) fn calls_aggregate<V: Visit>(node: &V, windows: bool) -> bool {
+    visit_expressions(node, |e| match e {
+        Expr::Function(f)
+            if (windows && f.over.is_some())
+                || (f.over.is_none() && AGGREGATES.contains(&f.name.to_string().to_ascii_lowercase().as_str())) =>
+        {
             ControlFlow::Break(())
         }
         _ => ControlFlow::Continue(()),

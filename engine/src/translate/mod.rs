@@ -585,13 +585,7 @@ fn refuse_second_row(query: &mut Query) {
     let [SelectItem::UnnamedExpr(value) | SelectItem::ExprWithAlias { expr: value, .. }] = select.projection.as_mut_slice() else {
         return;
     };
-    let counted = visit_expressions(value, |e| match e {
-        Expr::Function(f) if f.over.is_some() || crate::router::AGGREGATES.contains(&f.name.to_string().to_ascii_lowercase().as_str()) => {
-            ControlFlow::Break(())
-        }
-        _ => ControlFlow::Continue(()),
-    });
-    if counted.is_break() {
+    if crate::router::calls_aggregate(value, true) {
         return;
     }
     let Ok(rows) = parse_sqlite_expr("count(*) OVER ()") else { return };

@@ -18,12 +18,12 @@ use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
     BinaryOperator, Expr, GroupByExpr, Ident, Query, SelectItem, SetExpr, Statement, TableFactor, VisitMut, VisitorMut,
-    visit_expressions, visit_expressions_mut,
+    visit_expressions_mut,
 };
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 
-use crate::router::AGGREGATES;
+use crate::router::calls_aggregate;
 
 /// The name standing for the compared value in the templates below.
 const LEFT: &str = "_rhei_left";
@@ -115,13 +115,7 @@ fn simple_value(subquery: &Query) -> Option<&Expr> {
         SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => e,
         _ => return None,
     };
-    let aggregates = visit_expressions(value, |e| match e {
-        Expr::Function(f) if f.over.is_some() || AGGREGATES.contains(&f.name.to_string().to_ascii_lowercase().as_str()) => {
-            ControlFlow::Break(())
-        }
-        _ => ControlFlow::Continue(()),
-    });
-    aggregates.is_continue().then_some(value)
+    (!calls_aggregate(value, true)).then_some(value)
 }
 
 /// Puts the compared value and the subquery in place of the template's stand-ins.

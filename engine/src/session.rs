@@ -789,6 +789,7 @@ impl Session {
         // Checked here, not at parse time: the front end answers catalog queries (which may
         // call generate_series in a select list) itself before they get here.
         crate::translate::check_set_returning(stmt)?;
+        crate::translate::check_cte_names(stmt)?;
         if prepared.explain_route {
             let decision = match stmt {
                 Statement::Query(q) => self.decide_route(q, prepared.hint),

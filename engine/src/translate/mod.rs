@@ -365,6 +365,35 @@ pub fn normalize_set_returning(statement: &mut Statement) {
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(statement, &mut SeriesOutOfSelectLists);
 }
 
+/// Refuses a WITH clause naming two queries alike (42712), as PostgreSQL does; DataFusion
+/// would let the later shadow the earlier.
+///
+/// # Errors
+/// [`EngineError::DuplicateAlias`].
+pub fn check_cte_names(statement: &Statement) -> Result<()> {
+    struct Names(Option<String>);
+    impl datafusion::sql::sqlparser::ast::Visitor for Names {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
+            let mut seen = std::collections::HashSet::new();
+            for cte in query.with.iter().flat_map(|w| w.cte_tables.iter()) {
+                let name = normalize_ident(&cte.alias.name);
+                if !seen.insert(name.clone()) {
+                    self.0 = Some(name);
+                    return ControlFlow::Break(());
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut names = Names(None);
+    let _ = datafusion::sql::sqlparser::ast::Visit::visit(statement, &mut names);
+    match names.0 {
+        Some(name) => Err(EngineError::DuplicateAlias { name }),
+        None => Ok(()),
+    }
+}
+
 /// Refuses a `generate_series` call left in an expression after
 /// [`normalize_set_returning`]: SQLite has no such function and DataFusion's returns one
 /// array, where PostgreSQL makes rows.

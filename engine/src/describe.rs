@@ -131,11 +131,7 @@ pub fn infer_param_types(stmt: &Statement, catalog: &Catalog) -> Vec<Option<Data
                 && let Ok(t) = table_name(name)
                 && let Some(def) = catalog.get(&t)
             {
-                let targets: Vec<Option<usize>> = if insert.columns.is_empty() {
-                    (0..def.columns.len()).map(Some).collect()
-                } else {
-                    insert.columns.iter().map(|c| def.column_index(&normalize_ident(c))).collect()
-                };
+                let targets = def.insert_targets(&insert.columns);
                 if let Some(source) = &insert.source
                     && let SetExpr::Values(values) = source.body.as_ref()
                 {

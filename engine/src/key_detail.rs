@@ -12,15 +12,15 @@
 //! Keys are compared and shown only when made of integer and text columns, whose PostgreSQL
 //! output is their plain text.
 
-use datafusion::common::ScalarValue;
 use std::collections::HashSet;
 
+use datafusion::common::ScalarValue;
 use datafusion::sql::sqlparser::ast::{
-    AssignmentTarget, ConflictTarget, Expr, OnConflict, OnConflictAction, OnInsert, SetExpr, Statement, TableFactor,
-    TableObject, UnaryOperator, Value,
+    AssignmentTarget, ConflictTarget, Expr, Insert, OnConflict, OnConflictAction, OnInsert, SetExpr, Statement,
+    TableFactor, TableObject, UnaryOperator, Value,
 };
 
-use crate::catalog::{Catalog, PgType, normalize_ident};
+use crate::catalog::{Catalog, PgType, TableDef, normalize_ident, table_name};
 use crate::error::{EngineError, Result};
 
 /// `err` with the key's values in its DETAIL, when `stmt` and `params` tell them.
@@ -48,28 +48,23 @@ pub fn refuse_repeated_upsert_keys(stmt: &Statement, params: &[ScalarValue], cat
     else {
         return Ok(());
     };
-    let TableObject::TableName(name) = &insert.table else { return Ok(()) };
-    let Some(def) = crate::catalog::table_name(name).ok().and_then(|t| catalog.get(&t)) else { return Ok(()) };
-    let Some(SetExpr::Values(values)) = insert.source.as_ref().map(|s| s.body.as_ref()) else { return Ok(()) };
-    if values.rows.len() < 2 {
+    let Some((def, rows)) = insert_values(insert, catalog) else { return Ok(()) };
+    if rows.len() < 2 {
         return Ok(());
     }
-    let names: Vec<String> = if insert.columns.is_empty() {
-        def.columns.iter().map(|c| c.name.clone()).collect()
-    } else {
-        insert.columns.iter().map(normalize_ident).collect()
-    };
+    let targets = def.insert_targets(&insert.columns);
+    // Where each key column's value stands in a row, and the column's type.
     let key: Option<Vec<(usize, PgType)>> = target
         .iter()
         .map(|column| {
-            let column = normalize_ident(column);
-            Some((names.iter().position(|n| *n == column)?, def.columns[def.column_index(&column)?].ty))
+            let index = def.column_index(&normalize_ident(column))?;
+            Some((targets.iter().position(|t| *t == Some(index))?, def.columns[index].ty))
         })
         .collect();
     let Some(key) = key else { return Ok(()) };
     let mut seen = HashSet::new();
-    for row in &values.rows {
-        let tuple: Option<Vec<String>> = key.iter().map(|(i, ty)| value_text(row.get(*i)?, params, *ty)).collect();
+    for row in rows {
+        let tuple: Option<Vec<String>> = key.iter().map(|(at, ty)| value_text(row.get(*at)?, params, *ty)).collect();
         if let Some(tuple) = tuple
             && !seen.insert(tuple)
         {
@@ -79,48 +74,47 @@ pub fn refuse_repeated_upsert_keys(stmt: &Statement, params: &[ScalarValue], cat
     Ok(())
 }
 
+/// The table an INSERT writes, when `catalog` has it, and its VALUES rows.
+fn insert_values<'a>(insert: &'a Insert, catalog: &'a Catalog) -> Option<(&'a TableDef, &'a [Vec<Expr>])> {
+    let TableObject::TableName(name) = &insert.table else { return None };
+    let def = catalog.get(&table_name(name).ok()?)?;
+    let SetExpr::Values(values) = insert.source.as_ref()?.body.as_ref() else { return None };
+    Some((def, values.rows.as_slice()))
+}
+
 fn key_values(stmt: &Statement, params: &[ScalarValue], catalog: &Catalog, table: &str, key: &[String]) -> Option<Vec<String>> {
-    let def = catalog.get(table)?;
-    let types: Vec<PgType> = key.iter().map(|c| def.column_index(c).map(|i| def.columns[i].ty)).collect::<Option<_>>()?;
-    let given: Vec<(String, &Expr)> = match stmt {
+    // The expression the statement gives each column it sets, by column index.
+    let (def, given): (&TableDef, Vec<(usize, &Expr)>) = match stmt {
         Statement::Insert(insert) => {
-            let TableObject::TableName(name) = &insert.table else { return None };
-            if crate::catalog::table_name(name).ok()? != table {
-                return None;
-            }
-            let SetExpr::Values(values) = insert.source.as_ref()?.body.as_ref() else { return None };
-            let [row] = values.rows.as_slice() else { return None };
-            let names: Vec<String> = if insert.columns.is_empty() {
-                def.columns.iter().map(|c| c.name.clone()).collect()
-            } else {
-                insert.columns.iter().map(normalize_ident).collect()
-            };
-            names.into_iter().zip(row.iter()).collect()
+            let (def, [row]) = insert_values(insert, catalog)? else { return None };
+            let given = def.insert_targets(&insert.columns).into_iter().zip(row).filter_map(|(t, e)| Some((t?, e))).collect();
+            (def, given)
         }
         Statement::Update(update) => {
             let TableFactor::Table { name, .. } = &update.table.relation else { return None };
-            if crate::catalog::table_name(name).ok()? != table {
-                return None;
-            }
-            update
-            .assignments
-            .iter()
-            .filter_map(|a| match &a.target {
-                AssignmentTarget::ColumnName(name) => {
-                    let column = name.0.last()?.as_ident()?;
-                    Some((normalize_ident(column), &a.value))
-                }
-                AssignmentTarget::Tuple(_) => None,
-            })
-            .collect()
+            let def = catalog.get(&table_name(name).ok()?)?;
+            let given = update
+                .assignments
+                .iter()
+                .filter_map(|a| match &a.target {
+                    AssignmentTarget::ColumnName(name) => {
+                        Some((def.column_index(&normalize_ident(name.0.last()?.as_ident()?))?, &a.value))
+                    }
+                    AssignmentTarget::Tuple(_) => None,
+                })
+                .collect();
+            (def.as_ref(), given)
         }
         _ => return None,
     };
+    if def.name != table {
+        return None;
+    }
     key.iter()
-        .zip(types)
-        .map(|(column, ty)| {
-            let (_, expr) = given.iter().find(|(name, _)| name == column)?;
-            value_text(expr, params, ty)
+        .map(|column| {
+            let index = def.column_index(column)?;
+            let (_, expr) = given.iter().find(|(i, _)| *i == index)?;
+            value_text(expr, params, def.columns[index].ty)
         })
         .collect()
 }

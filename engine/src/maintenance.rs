@@ -26,10 +26,10 @@ pub struct Maintenance {
 
 /// Reads `sql` when it is a VACUUM or ANALYZE statement (`None` when it is something else).
 pub fn parse(sql: &str) -> Option<Result<Maintenance>> {
-    // Most statements are not these: only a text holding either word is tokenized.
-    let end = (0..=sql.len().min(256)).rev().find(|&i| sql.is_char_boundary(i)).unwrap_or(0);
-    let lower = sql[..end].to_ascii_lowercase();
-    if !lower.contains("vacuum") && !lower.contains("analy") {
+    // Most statements are not these: only a text that starts with either word is tokenized.
+    let body = crate::session::skip_comments(sql);
+    let first = body.split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or_default();
+    if !["vacuum", "analyze", "analyse"].iter().any(|w| first.eq_ignore_ascii_case(w)) {
         return None;
     }
     let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize().ok()?;
@@ -40,17 +40,21 @@ pub fn parse(sql: &str) -> Option<Result<Maintenance>> {
         .into_iter()
         .peekable();
     let vacuum = match tokens.peek() {
-        Some(Token::Word(w)) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("vacuum") => true,
-        Some(Token::Word(w)) if w.quote_style.is_none() && (w.value.eq_ignore_ascii_case("analyze") || w.value.eq_ignore_ascii_case("analyse")) => false,
+        Some(t) if keyword(t, "vacuum") => true,
+        Some(t) if keyword(t, "analyze") || keyword(t, "analyse") => false,
         _ => return None,
     };
     tokens.next();
     Some(parse_rest(vacuum, &mut tokens))
 }
 
+/// Whether `t` is the unquoted keyword `k`.
+fn keyword(t: &Token, k: &str) -> bool {
+    matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(k))
+}
+
 fn parse_rest(vacuum: bool, tokens: &mut std::iter::Peekable<std::vec::IntoIter<Token>>) -> Result<Maintenance> {
     let mut analyze = !vacuum;
-    let keyword = |t: &Token, k: &str| matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(k));
     if tokens.peek() == Some(&Token::LParen) {
         // `( option [value] [, ...] )`: every option but ANALYZE only tunes the work.
         tokens.next();
@@ -152,6 +156,16 @@ mod tests {
 
     fn parsed(sql: &str) -> Maintenance {
         parse(sql).unwrap().unwrap()
+    }
+
+    /// Only the first word decides: a long leading comment hid VACUUM from the old check, which
+    /// looked at the first 256 bytes for either word.
+    #[test]
+    fn the_first_word_after_comments_decides() {
+        let comment = format!("/* {} */ -- note\n", "x".repeat(300));
+        assert_eq!(parsed(&format!("{comment}VACUUM t")), Maintenance { vacuum: true, analyze: false, tables: vec!["t".into()] });
+        assert!(parse("INSERT INTO analytics VALUES (1)").is_none());
+        assert!(parse("SELECT 'vacuum'").is_none());
     }
 
     #[test]

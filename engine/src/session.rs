@@ -181,7 +181,7 @@ fn leading_hint(sql: &str) -> Option<Route> {
 }
 
 /// Strips leading whitespace and comments.
-fn skip_comments(mut sql: &str) -> &str {
+pub(crate) fn skip_comments(mut sql: &str) -> &str {
     loop {
         let trimmed = sql.trim_start();
         if let Some(rest) = trimmed.strip_prefix("/*") {
@@ -501,12 +501,13 @@ impl Session {
         let statements: Vec<Statement> = statements
             .into_iter()
             .map(|mut statement| {
+                crate::translate::check_cte_names(&statement)?;
                 crate::translate::normalize_operators(&mut statement);
                 crate::translate::quantified::normalize_quantified(&mut statement);
                 crate::translate::normalize_set_returning(&mut statement);
-                statement
+                Ok(statement)
             })
-            .collect();
+            .collect::<Result<_>>()?;
         Ok(statements
             .into_iter()
             .enumerate()
@@ -789,7 +790,6 @@ impl Session {
         // Checked here, not at parse time: the front end answers catalog queries (which may
         // call generate_series in a select list) itself before they get here.
         crate::translate::check_set_returning(stmt)?;
-        crate::translate::check_cte_names(stmt)?;
         if prepared.explain_route {
             let decision = match stmt {
                 Statement::Query(q) => self.decide_route(q, prepared.hint),

@@ -2,7 +2,7 @@
 //! (days since 1970-01-01), timestamps (microseconds since the epoch, UTC), exact decimals as
 //! scaled integers, and PostgreSQL's float8 text output.
 
-const MICROS_PER_DAY: i64 = 86_400_000_000;
+pub(crate) const MICROS_PER_DAY: i64 = 86_400_000_000;
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
 pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
@@ -538,17 +538,16 @@ fn finite_i64(v: f64) -> Option<i64> {
 /// field, a day borrowed being the length of the month the borrow crosses (`age('2024-03-15',
 /// '2023-01-10')` is `1 year 2 mons 5 days`). Returns (months, days, microseconds).
 pub fn age(a: i64, b: i64) -> (i32, i32, i64) {
-    const DAY: i64 = 86_400_000_000;
     let fields = |t: i64| {
-        let (year, month, day) = civil_from_days(t.div_euclid(DAY));
-        (year, i64::from(month), i64::from(day), t.rem_euclid(DAY))
+        let (year, month, day) = civil_from_days(t.div_euclid(MICROS_PER_DAY));
+        (year, i64::from(month), i64::from(day), t.rem_euclid(MICROS_PER_DAY))
     };
     let ((y1, m1, d1, t1), (y2, m2, d2, t2)) = (fields(a), fields(b));
     let negative = a < b;
     let sign = if negative { -1 } else { 1 };
     let (mut years, mut months, mut days, mut time) = (sign * (y1 - y2), sign * (m1 - m2), sign * (d1 - d2), sign * (t1 - t2));
     if time < 0 {
-        time += DAY;
+        time += MICROS_PER_DAY;
         days -= 1;
     }
     while days < 0 {
@@ -567,18 +566,16 @@ pub fn age(a: i64, b: i64) -> (i32, i32, i64) {
 
 /// PostgreSQL's `justify_hours`: whole days out of the time part, both parts of one sign.
 pub fn justify_hours(months: i32, days: i32, micros: i64) -> (i32, i32, i64) {
-    const DAY: i64 = 86_400_000_000;
-    let (days, micros) = days_and_time_of_one_sign(i64::from(days) + micros / DAY, micros % DAY);
+    let (days, micros) = days_and_time_of_one_sign(i64::from(days) + micros / MICROS_PER_DAY, micros % MICROS_PER_DAY);
     (months, days.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32, micros)
 }
 
 /// Days and time below a day, one of them borrowed from the other so both have one sign.
 fn days_and_time_of_one_sign(days: i64, micros: i64) -> (i64, i64) {
-    const DAY: i64 = 86_400_000_000;
     if days > 0 && micros < 0 {
-        (days - 1, micros + DAY)
+        (days - 1, micros + MICROS_PER_DAY)
     } else if days < 0 && micros > 0 {
-        (days + 1, micros - DAY)
+        (days + 1, micros - MICROS_PER_DAY)
     } else {
         (days, micros)
     }
@@ -601,10 +598,9 @@ pub fn justify_days(months: i32, days: i32, micros: i64) -> (i32, i32, i64) {
 /// PostgreSQL's `justify_interval`: days out of the time, months out of the days, every part
 /// given the sign of the whole.
 pub fn justify_interval(months: i32, days: i32, micros: i64) -> (i32, i32, i64) {
-    const DAY: i64 = 86_400_000_000;
     let (mut months, mut days, mut micros) = (i64::from(months), i64::from(days), micros);
-    days += micros / DAY;
-    micros %= DAY;
+    days += micros / MICROS_PER_DAY;
+    micros %= MICROS_PER_DAY;
     months += days / 30;
     days %= 30;
     if months > 0 && (days < 0 || (days == 0 && micros < 0)) {

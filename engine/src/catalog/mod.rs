@@ -167,6 +167,16 @@ impl TableDef {
         self.columns.iter().position(|c| c.name == name)
     }
 
+    /// The column each value of an INSERT's rows goes to, for its column list `named` (every
+    /// column in order when empty); `None` where a named column does not exist.
+    pub fn insert_targets(&self, named: &[Ident]) -> Vec<Option<usize>> {
+        if named.is_empty() {
+            (0..self.columns.len()).map(Some).collect()
+        } else {
+            named.iter().map(|c| self.column_index(&normalize_ident(c))).collect()
+        }
+    }
+
     /// The Arrow schema of the table's rows (user columns only).
     pub fn arrow_schema(&self) -> SchemaRef {
         Arc::new(Schema::new(

@@ -11,6 +11,8 @@ use datafusion::common::{Result, ScalarValue};
 use datafusion::error::DataFusionError;
 use datafusion::logical_expr::{ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility};
 
+use crate::value::MICROS_PER_DAY;
+
 /// `rhei_divisor(b)`: `b` unchanged, or a division-by-zero error when it is zero. DataFusion
 /// refuses integer and decimal division by zero itself, but gives `inf` for floats, where
 /// PostgreSQL raises 22012; to_olap wraps every divisor in it.
@@ -248,9 +250,6 @@ impl ScalarUDFImpl for Round {
     }
 }
 
-/// Microseconds in a day, PostgreSQL's unit for splitting an elapsed time into days.
-const DAY_MICROS: i64 = 86_400_000_000;
-
 /// `rhei_interval_key(i)`: an interval as one number of microseconds, a month counting 30
 /// days and a day 24 hours, which is how PostgreSQL compares intervals (`'25 hours' > '1
 /// day'`); DataFusion compares months, days and nanoseconds field by field.
@@ -288,7 +287,7 @@ impl ScalarUDFImpl for IntervalKey {
         let intervals = arrow::compute::cast(&array, &DataType::Interval(IntervalUnit::MonthDayNano))?;
         let keys: arrow::array::Int64Array = intervals.as_primitive::<IntervalMonthDayNanoType>().unary(|i| {
             let days = i64::from(i.months) * 30 + i64::from(i.days);
-            days.saturating_mul(DAY_MICROS).saturating_add(i.nanoseconds / 1000)
+            days.saturating_mul(MICROS_PER_DAY).saturating_add(i.nanoseconds / 1000)
         });
         unscalar(Arc::new(keys), &args)
     }
@@ -315,7 +314,7 @@ pub fn scale_interval(months: i32, days: i32, micros: i64, factor: f64) -> Optio
     let whole_months = months_f.trunc();
     let days_f = f64::from(days) * factor + (months_f - whole_months) * 30.0;
     let whole_days = days_f.trunc();
-    let micros_f = (micros as f64) * factor + (days_f - whole_days) * DAY_MICROS as f64;
+    let micros_f = (micros as f64) * factor + (days_f - whole_days) * MICROS_PER_DAY as f64;
     let fits = |v: f64, max: f64| v.is_finite() && v.abs() <= max;
     if !fits(whole_months, f64::from(i32::MAX)) || !fits(whole_days, f64::from(i32::MAX)) || !fits(micros_f.round(), 9.2e18) {
         return None;
@@ -411,11 +410,7 @@ impl IntervalFunction {
 }
 
 fn difference(a: i64, b: i64) -> (i32, i32, i64) {
-    let total = a.saturating_sub(b);
-    // Truncating division keeps the day and time parts of one sign, as PostgreSQL's
-    // justify_hours does.
-    let days = total / DAY_MICROS;
-    (0, i32::try_from(days).unwrap_or(i32::MAX), total - days * DAY_MICROS)
+    crate::value::justify_hours(0, 0, a.saturating_sub(b))
 }
 
 /// A timestamp array of any unit as microseconds since the epoch.
@@ -746,7 +741,7 @@ impl ScalarUDFImpl for ToChar {
         let micros = micros.as_primitive::<arrow::datatypes::Int64Type>();
         let patterns = arrow::compute::cast(&pattern.to_array(rows)?, &DataType::Utf8)?;
         let patterns = patterns.as_string::<i32>();
-        let day = 86_400_000_000_i64;
+        let day = MICROS_PER_DAY;
         let out: arrow::array::StringArray = (0..rows)
             .map(|i| {
                 if micros.is_null(i) || patterns.is_null(i) {

@@ -596,25 +596,40 @@ fn name_derived_columns(factor: &mut TableFactor) {
     *subquery = wrapper;
 }
 
-/// A scalar subquery yields its first row on SQLite whatever follows; PostgreSQL fails with
-/// 21000 when there is a second. A plain `SELECT value FROM ... [WHERE ...]` (no LIMIT, no
-/// DISTINCT, no grouping or aggregate, which keep it to one row or would be counted before it)
-/// becomes `SELECT rhei_single_row(value, count(*) OVER ()) FROM ...`.
-fn refuse_second_row(query: &mut Query) {
-    let SetExpr::Select(select) = query.body.as_mut() else { return };
+/// The value a subquery of the plain form `SELECT value FROM ... [WHERE ...] [ORDER BY ...]`
+/// yields row by row: no LIMIT, DISTINCT, grouping, QUALIFY, aggregate or window function,
+/// none of which lets each of its rows be taken as one row of its FROM and WHERE.
+pub(crate) fn plain_value(query: &Query) -> Option<&Expr> {
+    let SetExpr::Select(select) = query.body.as_ref() else { return None };
     if query.limit_clause.is_some()
         || query.fetch.is_some()
         || select.distinct.is_some()
         || !matches!(&select.group_by, GroupByExpr::Expressions(e, _) if e.is_empty())
         || select.having.is_some()
-        || select.from.is_empty()
+        || select.qualify.is_some()
     {
+        return None;
+    }
+    let [SelectItem::UnnamedExpr(value) | SelectItem::ExprWithAlias { expr: value, .. }] = select.projection.as_slice() else {
+        return None;
+    };
+    (!crate::router::calls_aggregate(value, true)).then_some(value)
+}
+
+/// A scalar subquery yields its first row on SQLite whatever follows; PostgreSQL fails with
+/// 21000 when there is a second. A plain `SELECT value FROM ... [WHERE ...]` (no LIMIT, no
+/// DISTINCT, no grouping or aggregate, which keep it to one row or would be counted before it)
+/// becomes `SELECT rhei_single_row(value, count(*) OVER ()) FROM ...`.
+fn refuse_second_row(query: &mut Query) {
+    if plain_value(query).is_none() {
         return;
     }
+    let SetExpr::Select(select) = query.body.as_mut() else { return };
     let [SelectItem::UnnamedExpr(value) | SelectItem::ExprWithAlias { expr: value, .. }] = select.projection.as_mut_slice() else {
         return;
     };
-    if crate::router::calls_aggregate(value, true) {
+    // Without FROM there is one row.
+    if select.from.is_empty() {
         return;
     }
     let Ok(rows) = parse_sqlite_expr("count(*) OVER ()") else { return };

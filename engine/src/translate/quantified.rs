@@ -17,13 +17,12 @@
 use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
-    BinaryOperator, Expr, GroupByExpr, Ident, Query, SelectItem, SetExpr, Statement, TableFactor, VisitMut, VisitorMut,
+    BinaryOperator, Expr, Ident, Query, SelectItem, SetExpr, Statement, TableFactor, VisitMut, VisitorMut,
     visit_expressions_mut,
 };
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 
-use crate::router::calls_aggregate;
 
 /// The name standing for the compared value in the templates below.
 const LEFT: &str = "_rhei_left";
@@ -88,41 +87,18 @@ fn rewrite(left: &Expr, op: &BinaryOperator, subquery: &Query, all: bool) -> Opt
          WHEN {has_null} IS NOT NULL THEN NULL ELSE {otherwise} END"
     );
     let mut expr = Parser::new(&PostgreSqlDialect {}).try_with_sql(&template).and_then(|mut p| p.parse_expr()).ok()?;
-    let _ = expr.visit(&mut Substitute { left, subquery, value: simple_value(subquery) });
+    let _ = expr.visit(&mut Substitute { left, subquery, value: super::plain_value(subquery) });
     Some(expr)
-}
-
-/// The value a plain `SELECT value FROM ... [WHERE ...]` subquery yields, when the figures can
-/// be taken over its own FROM and WHERE instead of over it as a derived table: a correlated
-/// subquery keeps its outer references where both engines decorrelate them (DataFusion allows
-/// none inside a derived table).
-fn simple_value(subquery: &Query) -> Option<&Expr> {
-    let SetExpr::Select(select) = subquery.body.as_ref() else { return None };
-    if subquery.with.is_some()
-        || subquery.order_by.is_some()
-        || subquery.limit_clause.is_some()
-        || subquery.fetch.is_some()
-        || select.distinct.is_some()
-        || !matches!(&select.group_by, GroupByExpr::Expressions(e, _) if e.is_empty())
-        || select.having.is_some()
-        || select.qualify.is_some()
-        || !select.named_window.is_empty()
-        || select.projection.len() != 1
-    {
-        return None;
-    }
-    let value = match &select.projection[0] {
-        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => e,
-        _ => return None,
-    };
-    (!calls_aggregate(value, true)).then_some(value)
 }
 
 /// Puts the compared value and the subquery in place of the template's stand-ins.
 struct Substitute<'a> {
     left: &'a Expr,
     subquery: &'a Query,
-    /// The subquery's value when it is a plain select (see [`simple_value`]).
+    /// The subquery's value when it is a plain select ([`super::plain_value`]), whose figures
+    /// are then taken over its own FROM and WHERE instead of over it as a derived table: a
+    /// correlated one keeps its outer references where both engines decorrelate them
+    /// (DataFusion allows none inside a derived table).
     value: Option<&'a Expr>,
 }
 
@@ -149,6 +125,8 @@ impl VisitorMut for Substitute<'_> {
                 ControlFlow::<()>::Continue(())
             });
             let mut taken = self.subquery.clone();
+            // An aggregate has one row: the subquery's order means nothing to it.
+            taken.order_by = None;
             if let SetExpr::Select(select) = taken.body.as_mut() {
                 select.projection = vec![SelectItem::UnnamedExpr(figure)];
             }

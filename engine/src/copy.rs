@@ -188,6 +188,7 @@ impl CopyFormat {
             csv_scan: CsvScan::default(),
             chunk: Vec::with_capacity(COPY_CHUNK_ROWS),
             converted: 0,
+            trailing: Vec::new(),
         }
     }
 
@@ -414,6 +415,8 @@ pub struct CopyReader<'a> {
     csv_scan: CsvScan,
     chunk: Vec<Vec<SqlValue>>,
     converted: u64,
+    /// Values appended to every row after its fields.
+    trailing: Vec<SqlValue>,
 }
 
 /// Where a scan of CSV input stands after the bytes seen so far: inside a quoted field (where a
@@ -425,6 +428,14 @@ struct CsvScan {
 }
 
 impl CopyReader<'_> {
+    /// Appends `values` to every row after its fields (a replica snapshot's validity start),
+    /// in the row's own allocation.
+    #[must_use]
+    pub fn appending(mut self, values: Vec<SqlValue>) -> Self {
+        self.trailing = values;
+        self
+    }
+
     /// Converts the rows `data` completes. Returns false once `emit` asked to stop.
     ///
     /// # Errors
@@ -522,8 +533,12 @@ impl CopyReader<'_> {
                 if row.len() != types.len() {
                     return Err(wrong_width(n, row.len() > types.len()));
                 }
-                let values = row.iter().zip(types).map(|(text, &ty)| value(ty, text.as_deref())).collect::<Result<_>>();
-                if !self.push(values.map_err(|e| at_line(e, n))?, emit) {
+                let mut values = Vec::with_capacity(types.len() + self.trailing.len());
+                for (text, &ty) in row.iter().zip(types) {
+                    values.push(value(ty, text.as_deref()).map_err(|e| at_line(e, n))?);
+                }
+                values.extend_from_slice(&self.trailing);
+                if !self.push(values, emit) {
                     return Ok(false);
                 }
             }
@@ -540,7 +555,7 @@ impl CopyReader<'_> {
                 self.ended = true;
                 return Ok(true);
             }
-            let mut values = Vec::with_capacity(types.len());
+            let mut values = Vec::with_capacity(types.len() + self.trailing.len());
             for raw in line.split(self.format.delimiter) {
                 let Some(&ty) = types.get(values.len()) else {
                     return Err(wrong_width(n, true));
@@ -551,6 +566,7 @@ impl CopyReader<'_> {
             if values.len() < types.len() {
                 return Err(wrong_width(n, false));
             }
+            values.extend_from_slice(&self.trailing);
             if !self.push(values, emit) {
                 return Ok(false);
             }

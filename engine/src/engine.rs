@@ -546,7 +546,26 @@ impl HtapEngine {
             .map_err(|e| EngineError::Internal(format!("snapshot conversion panicked: {e}")))?
     }
 
-    /// Inserts rows made by [`Self::prepare_replica_rows`], all or none.
+    /// Converts a replica table's snapshot as the upstream's `COPY ... TO STDOUT` (text
+    /// format, `TimeZone=UTC`) sends it: pieces come from `input` split anywhere, and rows ready
+    /// for [`Self::load_prepared_rows`] go to `out` a few tens of thousands at a time (false:
+    /// stop). Runs on the calling thread, which should be a blocking one; returns the rows
+    /// converted.
+    ///
+    /// # Errors
+    /// Malformed COPY text and values that do not convert to their column's type.
+    pub fn convert_replica_copy(
+        &self,
+        table: &str,
+        valid_from: i64,
+        input: &mut dyn FnMut() -> Option<bytes::Bytes>,
+        out: &mut dyn FnMut(PreparedRows) -> bool,
+    ) -> Result<u64> {
+        crate::replica::convert_copy(&self.inner.catalog(), table, valid_from, input, out)
+    }
+
+    /// Inserts rows made by [`Self::prepare_replica_rows`] or [`Self::convert_replica_copy`],
+    /// all or none.
     ///
     /// # Errors
     /// SQLite errors.

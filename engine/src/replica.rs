@@ -209,6 +209,51 @@ pub(crate) fn prepare(catalog: &Catalog, snapshot: SnapshotRows) -> Result<Prepa
     Ok(PreparedRows { table: snapshot.table, rows })
 }
 
+/// Rows per [`PreparedRows`] that [`convert_copy`] hands on: enough that a load's commit costs
+/// little, few enough that the writer starts inserting while the upstream is still sending.
+const COPY_LOAD_ROWS: usize = 32 * 1024;
+
+/// Converts a replica table's snapshot as the upstream's `COPY ... TO STDOUT` (text format,
+/// `TimeZone=UTC`) sends it, in pieces split anywhere, straight into storage values (validity
+/// start appended for a temporal table), handing them to `out` about [`COPY_LOAD_ROWS`] at a
+/// time (false: stop). Returns the rows converted. Nothing is kept but the rows not yet handed
+/// on, so memory stays at a few loads whatever the table's size.
+///
+/// # Errors
+/// Malformed COPY text (22P04, ...) and values that do not convert to their column's type.
+pub(crate) fn convert_copy(
+    catalog: &Catalog,
+    table: &str,
+    valid_from: i64,
+    input: &mut dyn FnMut() -> Option<bytes::Bytes>,
+    out: &mut dyn FnMut(PreparedRows) -> bool,
+) -> Result<u64> {
+    let replica = ReplicaTable::of(catalog, table)?;
+    let types: Vec<PgType> = replica.def.user_columns().iter().map(|c| c.ty).collect();
+    let trailing = if replica.temporal() { vec![SqlValue::Integer(valid_from)] } else { Vec::new() };
+    let format = crate::copy::CopyFormat::default();
+    let mut reader = format.reader(&types, crate::zone::TimeZone::UTC).appending(trailing);
+    let mut pending: Vec<Vec<SqlValue>> = Vec::with_capacity(COPY_LOAD_ROWS);
+    let mut hand_on = |pending: &mut Vec<Vec<SqlValue>>| {
+        let rows = std::mem::replace(pending, Vec::with_capacity(COPY_LOAD_ROWS));
+        out(PreparedRows { table: table.to_string(), rows })
+    };
+    let mut emit = |rows: Vec<Vec<SqlValue>>| {
+        pending.extend(rows);
+        pending.len() < COPY_LOAD_ROWS || hand_on(&mut pending)
+    };
+    while let Some(data) = input() {
+        if !reader.feed(&data, &mut emit)? {
+            return Ok(0);
+        }
+    }
+    let converted = reader.finish(&mut emit)?;
+    if !pending.is_empty() {
+        hand_on(&mut pending);
+    }
+    Ok(converted)
+}
+
 /// Loads prepared snapshot rows (a new table: no existing versions to close).
 pub(crate) fn load(conn: &Connection, catalog: &Catalog, prepared: &PreparedRows) -> Result<u64> {
     let table = ReplicaTable::of(catalog, &prepared.table)?;

@@ -24,8 +24,7 @@ use std::time::{Duration, Instant};
 use futures::{FutureExt, StreamExt};
 use rhei_config::SidecarConfig;
 use rhei_engine::HtapEngine;
-use rhei_engine::copy::CopyFormat;
-use rhei_engine::replica::{ProgressUnit, ReplicaBatch, ReplicaChange, ReplicaTxn, ReplicaValue, SnapshotRows, UpstreamStatus};
+use rhei_engine::replica::{PreparedRows, ProgressUnit, ReplicaBatch, ReplicaChange, ReplicaTxn, ReplicaValue, UpstreamStatus};
 use tokio_postgres::Client;
 
 use crate::upstream::UpstreamConfig;
@@ -43,11 +42,13 @@ pub const SOURCE: &str = "postgres";
 /// for COPY and for pgoutput (which formats values with the walsender's settings).
 const OUTPUT_OPTIONS: &str = "-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3 -c bytea_output=hex";
 
-/// Snapshot data is loaded in chunks of about this many bytes of COPY text.
-const SNAPSHOT_CHUNK_BYTES: usize = 8 << 20;
+/// Snapshot COPY text goes to the converter in pieces of about this many bytes: the upstream
+/// sends a message per row, too small to pass between threads one by one.
+const SNAPSHOT_PIECE_BYTES: usize = 64 << 10;
 
-/// Snapshot chunks being parsed, converted or inserted at once (bounds memory to a few chunks).
-const CHUNKS_IN_FLIGHT: usize = 3;
+/// Pieces of snapshot text and loads of converted rows waiting for the next stage.
+const PIECES_IN_FLIGHT: usize = 32;
+const LOADS_IN_FLIGHT: usize = 2;
 
 /// Most upstream transactions merged into one engine write when they arrive back to back.
 const MAX_BATCH_TXNS: usize = 512;
@@ -292,9 +293,11 @@ impl PgFollower {
         Ok((repl, created.consistent_point))
     }
 
-    /// Copies one table inside the snapshot; returns its rows. Chunks are parsed and converted
-    /// on blocking threads while the writer inserts the previous one (a chain of tasks, each
-    /// inserting after its predecessor, at most [`CHUNKS_IN_FLIGHT`] alive).
+    /// Copies one table inside the snapshot; returns its rows. Three stages run at once: this
+    /// task gathers the upstream's COPY messages (one per row) into pieces, a blocking thread
+    /// converts the pieces into storage values, and a loader task hands the converted rows to
+    /// the writer, in order. Bounded channels between them keep memory at a few pieces and
+    /// loads whatever the table's size.
     async fn copy_table(
         &mut self,
         reader: &Client,
@@ -307,46 +310,56 @@ impl PgFollower {
         let sql = format!("COPY {} ({}) TO STDOUT", table.qualified(), columns.join(", "));
         let stream = reader.copy_out(&sql).await?;
         let mut stream = std::pin::pin!(stream);
-        let width = columns.len();
-        let in_flight = Arc::new(tokio::sync::Semaphore::new(CHUNKS_IN_FLIGHT));
+        let (piece_tx, mut piece_rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(PIECES_IN_FLIGHT);
+        let (load_tx, mut load_rx) = tokio::sync::mpsc::channel::<PreparedRows>(LOADS_IN_FLIGHT);
+        let (engine, local) = (self.engine.clone(), table.local.clone());
+        let converter = tokio::task::spawn_blocking(move || {
+            engine.convert_replica_copy(&local, valid_from, &mut || piece_rx.blocking_recv(), &mut |rows| {
+                load_tx.blocking_send(rows).is_ok()
+            })
+        });
         let loaded = Arc::new(AtomicU64::new(0));
-        let mut buffer: Vec<u8> = Vec::with_capacity(SNAPSHOT_CHUNK_BYTES + (64 << 10));
-        let mut last: Option<tokio::task::JoinHandle<Result<(), SidecarError>>> = None;
-        let mut last_progress = Instant::now();
-        loop {
-            let chunk = stream.next().await.transpose()?;
-            let done = chunk.is_none();
-            if let Some(chunk) = chunk {
-                buffer.extend_from_slice(&chunk);
+        let (engine, counter) = (self.engine.clone(), loaded.clone());
+        let loader = tokio::spawn(async move {
+            while let Some(rows) = load_rx.recv().await {
+                counter.fetch_add(engine.load_prepared_rows(rows).await?, Ordering::Relaxed);
             }
-            if buffer.len() >= SNAPSHOT_CHUNK_BYTES || (done && !buffer.is_empty()) {
-                let full = std::mem::replace(&mut buffer, Vec::with_capacity(SNAPSHOT_CHUNK_BYTES + (64 << 10)));
-                let permit = in_flight.clone().acquire_owned().await.map_err(|e| SidecarError::Protocol(e.to_string()))?;
-                let (engine, local, loaded, previous) = (self.engine.clone(), table.local.clone(), loaded.clone(), last.take());
-                last = Some(tokio::spawn(async move {
-                    let _permit = permit;
-                    let rows = tokio::task::spawn_blocking(move || CopyFormat::default().parse(&full, width))
-                        .await
-                        .map_err(|e| SidecarError::Protocol(format!("snapshot parsing panicked: {e}")))??;
-                    let prepared = engine.prepare_replica_rows(SnapshotRows { table: local, valid_from, rows }).await?;
-                    if let Some(previous) = previous {
-                        previous.await.map_err(|e| SidecarError::Protocol(format!("snapshot load panicked: {e}")))??;
+            Ok::<_, SidecarError>(())
+        });
+        let received = async {
+            let mut piece: Vec<u8> = Vec::with_capacity(SNAPSHOT_PIECE_BYTES + (16 << 10));
+            let mut last_progress = Instant::now();
+            loop {
+                let message = stream.next().await.transpose()?;
+                let done = message.is_none();
+                if let Some(message) = message {
+                    piece.extend_from_slice(&message);
+                }
+                if piece.len() >= SNAPSHOT_PIECE_BYTES || (done && !piece.is_empty()) {
+                    let full = std::mem::replace(&mut piece, Vec::with_capacity(SNAPSHOT_PIECE_BYTES + (16 << 10)));
+                    // Refused only when the converter or the loader stopped: their answer says why.
+                    if piece_tx.send(full.into()).await.is_err() {
+                        return Ok(());
                     }
-                    loaded.fetch_add(engine.load_prepared_rows(prepared).await?, Ordering::Relaxed);
-                    Ok(())
-                }));
-            }
-            if last_progress.elapsed() > Duration::from_secs(2) {
-                last_progress = Instant::now();
-                self.progress(&table.local, before + loaded.load(Ordering::Relaxed), started);
-            }
-            if done {
-                break;
+                }
+                if last_progress.elapsed() > Duration::from_secs(2) {
+                    last_progress = Instant::now();
+                    self.progress(&table.local, before + loaded.load(Ordering::Relaxed), started);
+                }
+                if done {
+                    return Ok::<_, SidecarError>(());
+                }
             }
         }
-        if let Some(last) = last {
-            last.await.map_err(|e| SidecarError::Protocol(format!("snapshot load panicked: {e}")))??;
-        }
+        .await;
+        drop(piece_tx);
+        let converted = converter.await.map_err(|e| SidecarError::Protocol(format!("snapshot conversion panicked: {e}")));
+        let load = loader.await.map_err(|e| SidecarError::Protocol(format!("snapshot load panicked: {e}")));
+        // The loader's failure stops the converter and the converter's stops the loader, so the
+        // first of these that failed is the cause.
+        received?;
+        load??;
+        converted??;
         let rows = loaded.load(Ordering::Relaxed);
         self.progress(&table.local, before + rows, started);
         Ok(rows)

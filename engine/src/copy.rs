@@ -340,7 +340,7 @@ pub fn feed_writer(
     want_batches: &std::sync::atomic::AtomicBool,
     out: &mut dyn FnMut(CopyChunk) -> bool,
 ) {
-    let mut builder = schema.map(crate::oltp::convert::BatchBuilder::new);
+    let mut builder = schema.map(|s| crate::oltp::convert::BatchBuilder::for_segments(s, crate::olap::store::SEGMENT_ROWS));
     // A value Arrow cannot take only ends the batches (sync then reads SQLite, as without them).
     let send_batch = |builder: &mut Option<crate::oltp::convert::BatchBuilder>, out: &mut dyn FnMut(CopyChunk) -> bool| match builder.as_mut().map(|b| b.finish()) {
         Some(Ok(batch)) => out(CopyChunk::Batch(batch)),

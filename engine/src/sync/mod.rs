@@ -359,7 +359,7 @@ fn select_list(def: &TableDef) -> String {
 fn read_table(conn: &Connection, def: &TableDef) -> Result<(Vec<RecordBatch>, Vec<i64>)> {
     let sql = format!("SELECT {} FROM {}", select_list(def), quote_ident(&def.name));
     let mut stmt = conn.prepare(&sql).map_err(classify)?;
-    let mut builder = BatchBuilder::new(def.arrow_schema());
+    let mut builder = BatchBuilder::for_segments(def.arrow_schema(), crate::olap::store::SEGMENT_ROWS);
     let mut rowids = Vec::new();
     let mut batches = Vec::new();
     let mut rows = stmt.query([]).map_err(classify)?;

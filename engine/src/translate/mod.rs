@@ -77,9 +77,18 @@ pub fn call(name: &str, args: Vec<Expr>) -> Expr {
 
 /// Rewrites PostgreSQL operators neither engine has into functions both have, once at parse
 /// time: `a ^ b` (exponentiation; double precision for every numeric type but `numeric`,
-/// whose exact result rhei does not compute) becomes `power(a::float8, b::float8)`.
+/// whose exact result rhei does not compute) becomes `power(a::float8, b::float8)`; `LIKE
+/// 'pattern' ESCAPE ''` (no escape character), which neither engine accepts, becomes the
+/// pattern with its backslashes escaped under the default escape.
 pub fn normalize_operators(statement: &mut Statement) {
     let _ = visit_expressions_mut(statement, |expr| {
+        if let Expr::Like { pattern, escape_char, .. } | Expr::ILike { pattern, escape_char, .. } = expr
+            && matches!(escape_char, Some(Value::SingleQuotedString(e)) if e.is_empty())
+            && let Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(text), .. }) = pattern.as_mut()
+        {
+            *text = text.replace('\\', "\\\\");
+            *escape_char = None;
+        }
         if let Expr::BinaryOp { left, op: BinaryOperator::PGExp, right } = expr {
             let float = |e: &mut Box<Expr>| Expr::Cast {
                 kind: CastKind::Cast,
@@ -732,8 +741,14 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
                 any: *any,
                 expr: Box::new(call("lower", vec![lhs])),
                 pattern: Box::new(call("lower", vec![pattern])),
-                escape_char: escape_char.clone(),
+                escape_char: escape_char.clone().or_else(like_escape),
             })
+        }
+        // PostgreSQL's LIKE escapes with a backslash unless told otherwise; SQLite's has no escape
+        // character unless given one, so `'%\_%'` matched any backslash there.
+        Expr::Like { escape_char: escape @ None, .. } => {
+            *escape = like_escape();
+            None
         }
         Expr::Function(func) => {
             if let Some(datafusion::sql::sqlparser::ast::WindowType::WindowSpec(spec)) = func.over.as_mut() {
@@ -1056,6 +1071,11 @@ fn literal_text(expr: &Expr) -> Option<String> {
 /// PostgreSQL functions whose result is an interval (computed on DataFusion only).
 fn is_interval_function(f: &datafusion::sql::sqlparser::ast::Function) -> bool {
     matches!(f.name.to_string().to_ascii_lowercase().as_str(), "age" | "justify_hours" | "justify_days" | "justify_interval")
+}
+
+/// PostgreSQL's default LIKE escape character, spelled out for SQLite.
+fn like_escape() -> Option<Value> {
+    Some(Value::SingleQuotedString("\\".into()))
 }
 
 /// The POSIX pattern a `SIMILAR TO` pattern stands for (see [`crate::similar`]): worked out
@@ -1465,7 +1485,7 @@ mod tests {
     fn ilike_now_and_placeholders() {
         assert_eq!(
             sqlite("SELECT id FROM t WHERE name ILIKE $1 AND ts < now()"),
-            "SELECT id FROM t WHERE lower(name) LIKE lower(?1) AND ts < rhei_now()"
+            "SELECT id FROM t WHERE lower(name) LIKE lower(?1) ESCAPE '\\' AND ts < rhei_now()"
         );
     }
 

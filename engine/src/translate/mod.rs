@@ -374,6 +374,43 @@ pub fn normalize_set_returning(statement: &mut Statement) {
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(statement, &mut SeriesOutOfSelectLists);
 }
 
+/// Rewrites the SQL standard's `[OFFSET n ROWS] FETCH FIRST|NEXT [n] ROW|ROWS ONLY` into
+/// `[OFFSET n] LIMIT n` (1 when no count is given), which both engines run; neither reads
+/// FETCH, and SQLite not `ROWS` after an offset.
+///
+/// # Errors
+/// `FETCH ... WITH TIES` (0A000: neither engine can keep the rows that tie with the last).
+pub fn normalize_fetch(statement: &mut Statement) -> Result<()> {
+    use datafusion::sql::sqlparser::ast::LimitClause;
+    struct FetchAsLimit;
+    impl datafusion::sql::sqlparser::ast::VisitorMut for FetchAsLimit {
+        type Break = EngineError;
+        fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<EngineError> {
+            // SQLite reads `OFFSET n`, not the standard's `OFFSET n ROWS`.
+            if let Some(LimitClause::LimitOffset { offset: Some(offset), .. }) = &mut query.limit_clause {
+                offset.rows = datafusion::sql::sqlparser::ast::OffsetRows::None;
+            }
+            let Some(fetch) = query.fetch.take() else { return ControlFlow::Continue(()) };
+            if fetch.with_ties || fetch.percent {
+                return ControlFlow::Break(EngineError::unsupported("FETCH FIRST ... WITH TIES"));
+            }
+            let count = fetch.quantity.unwrap_or_else(|| number(1));
+            match &mut query.limit_clause {
+                None => {
+                    query.limit_clause = Some(LimitClause::LimitOffset { limit: Some(count), offset: None, limit_by: Vec::new() });
+                }
+                Some(LimitClause::LimitOffset { limit: limit @ None, .. }) => *limit = Some(count),
+                Some(_) => return ControlFlow::Break(EngineError::syntax("multiple LIMIT clauses not allowed")),
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    match datafusion::sql::sqlparser::ast::VisitMut::visit(statement, &mut FetchAsLimit) {
+        ControlFlow::Break(e) => Err(e),
+        ControlFlow::Continue(()) => Ok(()),
+    }
+}
+
 /// Refuses a WITH clause naming two queries alike (42712), as PostgreSQL does; DataFusion
 /// would let the later shadow the earlier.
 ///

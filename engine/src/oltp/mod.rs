@@ -265,6 +265,9 @@ fn result_schema(
                 .cloned()
                 .flatten()
                 .or_else(|| origin.get(i).cloned().flatten())
+                // An untyped NULL (`SELECT NULL`) is text, as in PostgreSQL; Arrow's Null type has
+                // no builder here, so the batch failed to build (XX000).
+                .filter(|ty| *ty != DataType::Null)
                 .unwrap_or_else(|| infer(i));
             let field = Field::new(name, ty, true);
             match shape.declared.get(i).cloned().flatten() {

@@ -733,7 +733,8 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
             let literal = numeric_literal(inner);
             let source = scope
                 .column_type(unwrap_real(inner).unwrap_or(inner))
-                .or_else(|| literal.is_some().then_some(PgType::Numeric { precision: None, scale: None }));
+                .or_else(|| literal.is_some().then_some(PgType::Numeric { precision: None, scale: None }))
+                .or_else(|| typed_literal(inner));
             let is_text = matches!(
                 data_type,
                 SqlType::Text | SqlType::Varchar(None) | SqlType::CharacterVarying(None) | SqlType::String(None)
@@ -1313,6 +1314,22 @@ fn cast_from(inner: Expr, source: Option<PgType>, data_type: &SqlType, opts: Tra
     })
 }
 
+/// The type of a boolean literal, or of a typed date/time literal already in storage form
+/// (`DATE '2024-03-01'` is `rhei_date('2024-03-01')` by the time its cast is seen), so that
+/// `true::text` is `true` and `DATE '2024-03-01'::text` the date, not SQLite's 1 and day number.
+fn typed_literal(expr: &Expr) -> Option<PgType> {
+    match expr {
+        Expr::Value(ValueWithSpan { value: Value::Boolean(_), .. }) => Some(PgType::Bool),
+        Expr::Function(f) => match f.name.to_string().as_str() {
+            "rhei_date" => Some(PgType::Date),
+            "rhei_ts" => Some(PgType::Timestamp),
+            "rhei_tstz" => Some(PgType::Timestamptz),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// The text of a numeric (non-integer) literal, sign included: `1.50`, `-2.5`, `1e3`.
 /// PostgreSQL types these `numeric`; SQLite would read them as REAL.
 fn numeric_literal(expr: &Expr) -> Option<String> {
@@ -1437,10 +1454,24 @@ fn convert_written_values(stmt: &mut Statement, scope: &Scope<'_>, opts: Transla
             };
             let def = scope.tables.iter().find(|t| t.name == table).ok_or(EngineError::UndefinedTable { name: table })?;
             convert_assignments(&mut update.assignments, def, opts)?;
+            explicit_alias(&mut update.table.relation);
+        }
+        Statement::Delete(delete) => {
+            use datafusion::sql::sqlparser::ast::FromTable;
+            let (FromTable::WithFromKeyword(tables) | FromTable::WithoutKeyword(tables)) = &mut delete.from;
+            tables.iter_mut().for_each(|t| explicit_alias(&mut t.relation));
         }
         _ => {}
     }
     Ok(())
+}
+
+/// SQLite reads the target of an UPDATE or DELETE with an alias only as `t AS a`; PostgreSQL
+/// also takes `t a`.
+fn explicit_alias(target: &mut TableFactor) {
+    if let TableFactor::Table { alias: Some(alias), .. } = target {
+        alias.explicit = true;
+    }
 }
 
 fn convert_assignments(

@@ -73,6 +73,8 @@ pub enum EngineError {
     SubqueryReturnedRows,
     #[error("OFFSET must not be negative")]
     NegativeOffset,
+    #[error("negative substring length not allowed")]
+    NegativeSubstringLength,
     #[error("multiple primary keys for table \"{table}\" are not allowed")]
     MultiplePrimaryKeys { table: String },
     #[error("column \"{column}\" of relation \"{table}\" contains null values")]
@@ -183,6 +185,7 @@ impl EngineError {
             Self::NegativeLimit => "2201W",
             Self::UpsertAffectsRowTwice | Self::SubqueryReturnedRows => "21000",
             Self::NegativeOffset => "2201X",
+            Self::NegativeSubstringLength => "22011",
             Self::MultiplePrimaryKeys { .. } | Self::ColumnInPrimaryKey { .. } => "42P16",
             Self::ColumnContainsNulls { .. } => "23502",
             Self::CannotCastAutomatically { .. } => "42804",

@@ -284,6 +284,9 @@ pub fn classify(err: DataFusionError) -> EngineError {
         },
         // DataFusion's regular-expression functions report a bad pattern as the regex crate's
         // error, wrapped in one or two layers.
+        DataFusionError::Execution(msg) if msg.starts_with("negative substring length not allowed") => {
+            EngineError::NegativeSubstringLength
+        }
         other if other.to_string().contains("regex parse error") => {
             let message = other.to_string();
             EngineError::InvalidRegularExpression { message: message.lines().last().unwrap_or(&message).trim().to_string() }

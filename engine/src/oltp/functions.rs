@@ -628,6 +628,39 @@ fn map_text(value: ValueRef<'_>, f: impl Fn(&str) -> String) -> FnResult {
     Ok(text_of(value).map_or(Value::Null, |s| Value::Text(f(&s))))
 }
 
+/// `substring(s FROM start [FOR count])` / `substr(s, start [, count])` as PostgreSQL counts:
+/// the characters (bytes of a bytea) at positions `start .. start + count`, clipped to the
+/// value, so a start before 1 eats into the count. SQLite's substr counts a start below 1 from
+/// the end instead (`substring('abc' from -1 for 3)` was `c`, PostgreSQL's `a`).
+fn substring(value: ValueRef<'_>, start: ValueRef<'_>, count: Option<ValueRef<'_>>) -> FnResult {
+    let number = |v: ValueRef<'_>| match v {
+        ValueRef::Integer(i) => Some(i),
+        ValueRef::Real(f) => Some(f.round() as i64),
+        ValueRef::Text(t) => std::str::from_utf8(t).ok().and_then(|t| t.trim().parse().ok()),
+        _ => None,
+    };
+    let Some(start) = number(start) else { return Ok(Value::Null) };
+    let end = match count {
+        None => i64::MAX,
+        Some(count) => match number(count) {
+            None => return Ok(Value::Null),
+            Some(n) if n < 0 => return Err(fail(EngineError::NegativeSubstringLength)),
+            Some(n) => start.saturating_add(n),
+        },
+    };
+    // 0-based, half-open, clipped below; clipped above by the value's length.
+    let (from, to) = (usize::try_from(start.max(1) - 1).unwrap_or(usize::MAX), usize::try_from(end.max(1) - 1).unwrap_or(usize::MAX));
+    let take = to.saturating_sub(from);
+    Ok(match value {
+        ValueRef::Null => Value::Null,
+        ValueRef::Blob(bytes) => Value::Blob(bytes.iter().skip(from).take(take).copied().collect()),
+        other => match text_of(other) {
+            Some(text) => Value::Text(text.chars().skip(from).take(take).collect()),
+            None => Value::Null,
+        },
+    })
+}
+
 /// `initcap(s)`: each word's first letter upper case, the rest lower; words are runs of
 /// letters and digits.
 fn initcap(s: &str) -> String {
@@ -903,6 +936,8 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         let Some(chars) = text_of(ctx.get_raw(1)) else { return Ok(Value::Null) };
         map_text(ctx.get_raw(0), |s| s.trim_matches(|c| chars.contains(c)).to_string())
     })?;
+    conn.create_scalar_function("rhei_substr", 2, pure, |ctx| substring(ctx.get_raw(0), ctx.get_raw(1), None))?;
+    conn.create_scalar_function("rhei_substr", 3, pure, |ctx| substring(ctx.get_raw(0), ctx.get_raw(1), Some(ctx.get_raw(2))))?;
     conn.create_scalar_function("split_part", 3, pure, |ctx| split_part(ctx.get_raw(0), ctx.get_raw(1), ctx.get_raw(2)))?;
     conn.create_scalar_function("starts_with", 2, pure, |ctx| match (text_of(ctx.get_raw(0)), text_of(ctx.get_raw(1))) {
         (Some(s), Some(prefix)) => Ok(Value::Integer(i64::from(s.starts_with(prefix.as_str())))),

@@ -853,7 +853,7 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
             if let Some(len) = substring_for.take() {
                 args.push(*len);
             }
-            Some(call("substr", args))
+            Some(call("rhei_substr", args))
         }
         Expr::Identifier(_) | Expr::CompoundIdentifier(_) => {
             scope.column_type(expr).filter(PgType::is_numeric_text).map(|_| as_real(expr.clone()))

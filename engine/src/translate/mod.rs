@@ -411,6 +411,72 @@ pub fn normalize_fetch(statement: &mut Statement) -> Result<()> {
     }
 }
 
+/// Rewrites `a INTERSECT ALL b` and `a EXCEPT ALL b`, which SQLite cannot parse and DataFusion
+/// answers without keeping multiplicities, into the distinct operation over rows numbered
+/// within their duplicates: the k-th copy of a row survives INTERSECT when both sides have k
+/// copies, and EXCEPT when only the left has, which is exactly PostgreSQL's counting (NULLs
+/// are alike in both the numbering and the comparison). Done where the left side's column
+/// names are known (columns and aliased items); other forms are left as they are.
+pub fn normalize_set_all(statement: &mut Statement) {
+    struct CountedSets;
+    impl datafusion::sql::sqlparser::ast::VisitorMut for CountedSets {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+            counted_set_operation(query.body.as_mut());
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(statement, &mut CountedSets);
+}
+
+fn counted_set_operation(body: &mut SetExpr) {
+    use datafusion::sql::sqlparser::ast::{SetOperator, SetQuantifier};
+    let SetExpr::SetOperation { op, set_quantifier, left, right } = body else { return };
+    counted_set_operation(left.as_mut());
+    counted_set_operation(right.as_mut());
+    let keyword = match (op, set_quantifier) {
+        (SetOperator::Intersect, SetQuantifier::All) => "INTERSECT",
+        (SetOperator::Except, SetQuantifier::All) => "EXCEPT",
+        _ => return,
+    };
+    let Some(names) = output_names(left) else { return };
+    let columns: Vec<String> = (1..=names.len()).map(|i| format!("rhei_c{i}")).collect();
+    let list = columns.join(", ");
+    let outputs: Vec<String> =
+        columns.iter().zip(&names).map(|(c, name)| format!("{c} AS {}", crate::catalog::quote_ident(name))).collect();
+    let side = |query: &SetExpr, alias: &str| {
+        format!("SELECT {list}, row_number() OVER (PARTITION BY {list}) AS rhei_copy FROM ({query}) AS {alias}({list})")
+    };
+    let sql = format!("SELECT {} FROM ({} {keyword} {}) AS rhei_counted", outputs.join(", "), side(left, "rhei_left"), side(right, "rhei_right"));
+    let parsed = datafusion::sql::sqlparser::parser::Parser::parse_sql(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {}, &sql);
+    if let Ok(mut statements) = parsed
+        && let Some(Statement::Query(query)) = statements.pop()
+    {
+        *body = *query.body;
+    }
+}
+
+/// The result column names of a set operation's leftmost query, where each is known without
+/// planning: a column's name or an item's alias.
+fn output_names(body: &SetExpr) -> Option<Vec<String>> {
+    use datafusion::sql::sqlparser::ast::SelectItem;
+    match body {
+        SetExpr::SetOperation { left, .. } => output_names(left),
+        SetExpr::Query(query) => output_names(&query.body),
+        SetExpr::Select(select) => select
+            .projection
+            .iter()
+            .map(|item| match item {
+                SelectItem::ExprWithAlias { alias, .. } => Some(normalize_ident(alias)),
+                SelectItem::UnnamedExpr(Expr::Identifier(ident)) => Some(normalize_ident(ident)),
+                SelectItem::UnnamedExpr(Expr::CompoundIdentifier(parts)) => parts.last().map(normalize_ident),
+                _ => None,
+            })
+            .collect(),
+        _ => None,
+    }
+}
+
 /// Refuses a WITH clause naming two queries alike (42712), as PostgreSQL does; DataFusion
 /// would let the later shadow the earlier.
 ///

@@ -657,17 +657,11 @@ impl Session {
                 }
             }
             Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) => {
-                let returning = match stmt {
-                    Statement::Insert(i) => i.returning.as_deref(),
-                    Statement::Update(u) => u.returning.as_deref(),
-                    Statement::Delete(d) => d.returning.as_deref(),
-                    _ => None,
-                };
-                match returning {
+                match returning_items(stmt) {
                     Some(items) => {
                         let table = dml_target(stmt)?;
                         let def = catalog.require(&table)?;
-                        let shape = returning_shape(items, def);
+                        let shape = self.typed_returning(returning_shape(items, def), items, def).await?;
                         Some(Arc::new(Schema::new(
                             shape
                                 .names
@@ -1190,13 +1184,46 @@ impl Session {
         }
     }
 
+    /// Fills in the types of RETURNING items that are not plain columns (`qty * price`,
+    /// `upper(name)`) as PostgreSQL would type them, by planning the same items over the table
+    /// on DataFusion; SQLite reports none, and they went out as text. Items that do not plan
+    /// (an alias of the target, a table made in this transaction) stay text.
+    async fn typed_returning(&self, mut shape: ResultShape, items: &[SelectItem], def: &crate::catalog::TableDef) -> Result<ResultShape> {
+        if shape.types.iter().all(Option::is_some) {
+            return Ok(shape);
+        }
+        let list = items.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+        let sql = format!("SELECT {list} FROM {}", crate::catalog::quote_ident(&def.name));
+        let Ok(mut parsed) = datafusion::sql::sqlparser::parser::Parser::parse_sql(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {}, &sql) else {
+            return Ok(shape);
+        };
+        let Some(select) = parsed.pop() else { return Ok(shape) };
+        let planned = match self.engine.planned_types(&sql, || select).await {
+            Ok(Some(planned)) => planned,
+            Ok(None) | Err(_) => return Ok(shape),
+        };
+        if planned.len() == shape.types.len() {
+            for (ty, field) in shape.types.iter_mut().zip(planned.iter()) {
+                if ty.is_none() {
+                    *ty = Some(crate::olap::result_type(field.data_type()));
+                }
+            }
+        }
+        Ok(shape)
+    }
+
     async fn dml(&mut self, prepared: &Prepared, stmt: &Statement, params: &[ScalarValue]) -> Result<Output> {
         let opts = self.opts();
         let plan = match self.engine.cached_translation(|p| &mut p.writes, &prepared.sql, opts) {
             Some(plan) => plan,
             None => {
                 let catalog = self.engine.catalog();
-                let plan = Arc::new(write_plan(stmt, &catalog, opts)?);
+                let mut plan = write_plan(stmt, &catalog, opts)?;
+                if let Some(items) = returning_items(stmt) {
+                    let def = catalog.require(&dml_target(stmt)?)?;
+                    plan.shape = self.typed_returning(std::mem::take(&mut plan.shape), items, def).await?;
+                }
+                let plan = Arc::new(plan);
                 self.engine.cache_translation(|p| &mut p.writes, &prepared.sql, opts, catalog, plan.clone());
                 plan
             }
@@ -1454,6 +1481,15 @@ fn dml_target(stmt: &Statement) -> Result<String> {
 
 fn first_words(sql: &str) -> String {
     sql.split_whitespace().take(2).collect::<Vec<_>>().join(" ")
+}
+
+fn returning_items(stmt: &Statement) -> Option<&[SelectItem]> {
+    match stmt {
+        Statement::Insert(i) => i.returning.as_deref(),
+        Statement::Update(u) => u.returning.as_deref(),
+        Statement::Delete(d) => d.returning.as_deref(),
+        _ => None,
+    }
 }
 
 fn returning_shape(items: &[SelectItem], def: &TableDef) -> ResultShape {

@@ -530,20 +530,12 @@ impl HtapEngine {
     /// # Errors
     /// Values that do not convert to their column's type; nothing of the batch is loaded then.
     pub async fn load_replica_rows(&self, rows: SnapshotRows) -> Result<u64> {
-        let prepared = self.prepare_replica_rows(rows).await?;
-        self.load_prepared_rows(prepared).await
-    }
-
-    /// Converts snapshot rows to storage form on a blocking thread, so a loader can prepare the
-    /// next chunk while the writer inserts this one.
-    ///
-    /// # Errors
-    /// Values that do not convert to their column's type (22P02, 22003, ...).
-    pub async fn prepare_replica_rows(&self, rows: SnapshotRows) -> Result<PreparedRows> {
         let catalog = self.inner.catalog();
-        tokio::task::spawn_blocking(move || crate::replica::prepare(&catalog, rows))
+        // Converting is most of a load's work: it runs on a blocking thread, not the writer.
+        let prepared = tokio::task::spawn_blocking(move || crate::replica::prepare(&catalog, rows))
             .await
-            .map_err(|e| EngineError::Internal(format!("snapshot conversion panicked: {e}")))?
+            .map_err(|e| EngineError::Internal(format!("snapshot conversion panicked: {e}")))??;
+        self.load_prepared_rows(prepared).await
     }
 
     /// Converts a replica table's snapshot as the upstream's `COPY ... TO STDOUT` (text
@@ -564,8 +556,7 @@ impl HtapEngine {
         crate::replica::convert_copy(&self.inner.catalog(), table, valid_from, input, out)
     }
 
-    /// Inserts rows made by [`Self::prepare_replica_rows`] or [`Self::convert_replica_copy`],
-    /// all or none.
+    /// Inserts rows made by [`Self::convert_replica_copy`], all or none.
     ///
     /// # Errors
     /// SQLite errors.

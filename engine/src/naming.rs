@@ -7,12 +7,15 @@ use crate::catalog::normalize_ident;
 
 /// The output names of a query's columns, or `None` where a wildcard makes them the engine's.
 pub fn output_names(query: &Query) -> Option<Vec<String>> {
-    let select = match query.body.as_ref() {
+    body_output_names(&query.body)
+}
+
+/// [`output_names`] of a query body (a set operation is named by its leftmost query).
+pub fn body_output_names(body: &SetExpr) -> Option<Vec<String>> {
+    let select = match body {
         SetExpr::Select(select) => select,
-        SetExpr::Query(inner) => return output_names(inner),
-        SetExpr::SetOperation { left, .. } => {
-            return output_names(&Query { body: left.clone(), ..query.clone() });
-        }
+        SetExpr::Query(inner) => return body_output_names(&inner.body),
+        SetExpr::SetOperation { left, .. } => return body_output_names(left),
         _ => return None,
     };
     select

@@ -286,11 +286,11 @@ pub fn classify(err: DataFusionError) -> EngineError {
             None if msg.starts_with("Invalid function") => EngineError::UndefinedFunction { name: msg.clone() },
             None => plan_error(msg),
         },
-        // DataFusion's regular-expression functions report a bad pattern as the regex crate's
-        // error, wrapped in one or two layers.
         DataFusionError::Execution(msg) if msg.starts_with("negative substring length not allowed") => {
             EngineError::NegativeSubstringLength
         }
+        // DataFusion's regular-expression functions report a bad pattern as the regex crate's
+        // error, wrapped in one or two layers.
         other if other.to_string().contains("regex parse error") => {
             let message = other.to_string();
             EngineError::InvalidRegularExpression { message: message.lines().last().unwrap_or(&message).trim().to_string() }

@@ -374,19 +374,27 @@ pub fn normalize_set_returning(statement: &mut Statement) {
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(statement, &mut SeriesOutOfSelectLists);
 }
 
-/// Rewrites the SQL standard's `[OFFSET n ROWS] FETCH FIRST|NEXT [n] ROW|ROWS ONLY` into
-/// `[OFFSET n] LIMIT n` (1 when no count is given), which both engines run; neither reads
-/// FETCH, and SQLite not `ROWS` after an offset.
+/// Rewrites query clauses neither engine reads as PostgreSQL means them, once at parse time:
+/// - the SQL standard's `[OFFSET n ROWS] FETCH FIRST|NEXT [n] ROW|ROWS ONLY` becomes `[OFFSET
+///   n] LIMIT n` (1 when no count is given): neither engine reads FETCH, SQLite not `ROWS`
+///   after an offset;
+/// - `a INTERSECT ALL b` and `a EXCEPT ALL b`, which SQLite cannot parse and DataFusion answers
+///   without keeping multiplicities, become the distinct operation over rows numbered within
+///   their duplicates: the k-th copy of a row survives INTERSECT when both sides have k
+///   copies, and EXCEPT when only the left has, which is exactly PostgreSQL's counting (NULLs
+///   are alike in both the numbering and the comparison). Done where the left side's column
+///   names are known (no wildcard); other forms are left as they are.
 ///
 /// # Errors
-/// `FETCH ... WITH TIES` (0A000: neither engine can keep the rows that tie with the last).
-pub fn normalize_fetch(statement: &mut Statement) -> Result<()> {
+/// `FETCH ... WITH TIES` (0A000: neither engine can keep the rows that tie with the last);
+/// LIMIT beside FETCH (42601).
+pub fn normalize_query_clauses(statement: &mut Statement) -> Result<()> {
     use datafusion::sql::sqlparser::ast::LimitClause;
-    struct FetchAsLimit;
-    impl datafusion::sql::sqlparser::ast::VisitorMut for FetchAsLimit {
+    struct Clauses;
+    impl datafusion::sql::sqlparser::ast::VisitorMut for Clauses {
         type Break = EngineError;
         fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<EngineError> {
-            // SQLite reads `OFFSET n`, not the standard's `OFFSET n ROWS`.
+            counted_set_operation(query.body.as_mut());
             if let Some(LimitClause::LimitOffset { offset: Some(offset), .. }) = &mut query.limit_clause {
                 offset.rows = datafusion::sql::sqlparser::ast::OffsetRows::None;
             }
@@ -405,28 +413,10 @@ pub fn normalize_fetch(statement: &mut Statement) -> Result<()> {
             ControlFlow::Continue(())
         }
     }
-    match datafusion::sql::sqlparser::ast::VisitMut::visit(statement, &mut FetchAsLimit) {
+    match datafusion::sql::sqlparser::ast::VisitMut::visit(statement, &mut Clauses) {
         ControlFlow::Break(e) => Err(e),
         ControlFlow::Continue(()) => Ok(()),
     }
-}
-
-/// Rewrites `a INTERSECT ALL b` and `a EXCEPT ALL b`, which SQLite cannot parse and DataFusion
-/// answers without keeping multiplicities, into the distinct operation over rows numbered
-/// within their duplicates: the k-th copy of a row survives INTERSECT when both sides have k
-/// copies, and EXCEPT when only the left has, which is exactly PostgreSQL's counting (NULLs
-/// are alike in both the numbering and the comparison). Done where the left side's column
-/// names are known (columns and aliased items); other forms are left as they are.
-pub fn normalize_set_all(statement: &mut Statement) {
-    struct CountedSets;
-    impl datafusion::sql::sqlparser::ast::VisitorMut for CountedSets {
-        type Break = ();
-        fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
-            counted_set_operation(query.body.as_mut());
-            ControlFlow::Continue(())
-        }
-    }
-    let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(statement, &mut CountedSets);
 }
 
 fn counted_set_operation(body: &mut SetExpr) {
@@ -439,7 +429,7 @@ fn counted_set_operation(body: &mut SetExpr) {
         (SetOperator::Except, SetQuantifier::All) => "EXCEPT",
         _ => return,
     };
-    let Some(names) = output_names(left) else { return };
+    let Some(names) = crate::naming::body_output_names(left) else { return };
     let columns: Vec<String> = (1..=names.len()).map(|i| format!("rhei_c{i}")).collect();
     let list = columns.join(", ");
     let outputs: Vec<String> =
@@ -453,27 +443,6 @@ fn counted_set_operation(body: &mut SetExpr) {
         && let Some(Statement::Query(query)) = statements.pop()
     {
         *body = *query.body;
-    }
-}
-
-/// The result column names of a set operation's leftmost query, where each is known without
-/// planning: a column's name or an item's alias.
-fn output_names(body: &SetExpr) -> Option<Vec<String>> {
-    use datafusion::sql::sqlparser::ast::SelectItem;
-    match body {
-        SetExpr::SetOperation { left, .. } => output_names(left),
-        SetExpr::Query(query) => output_names(&query.body),
-        SetExpr::Select(select) => select
-            .projection
-            .iter()
-            .map(|item| match item {
-                SelectItem::ExprWithAlias { alias, .. } => Some(normalize_ident(alias)),
-                SelectItem::UnnamedExpr(Expr::Identifier(ident)) => Some(normalize_ident(ident)),
-                SelectItem::UnnamedExpr(Expr::CompoundIdentifier(parts)) => parts.last().map(normalize_ident),
-                _ => None,
-            })
-            .collect(),
-        _ => None,
     }
 }
 

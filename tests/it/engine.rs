@@ -295,6 +295,44 @@ async fn concurrent_writers_share_commits_and_lose_nothing() {
     assert_eq!(sorted(olap), sorted(oltp));
 }
 
+/// With `synchronous = full`, explicit transactions of several sessions and autocommit writes
+/// interleave on the writer, each is answered once, and everything answered is there after a
+/// restart.
+#[tokio::test]
+async fn full_durability_commits_of_concurrent_transactions_are_answered_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = || EngineConfig { synchronous: rhei::Synchronous::Full, ..EngineConfig::with_data_dir(dir.path()) };
+    {
+        let engine = HtapEngine::open(config()).await.unwrap();
+        engine.execute_batch("CREATE TABLE acct (id int PRIMARY KEY, balance int); CREATE TABLE hist (id serial PRIMARY KEY, w int)").await.unwrap();
+        engine.execute("INSERT INTO acct SELECT g, 0 FROM generate_series(0, 7) g").await.unwrap();
+        let mut tasks = Vec::new();
+        for w in 0..8 {
+            let engine = engine.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut session = engine.session();
+                for i in 0..25 {
+                    session.execute("BEGIN").await.unwrap();
+                    session.execute(&format!("UPDATE acct SET balance = balance + 1 WHERE id = {w}")).await.unwrap();
+                    session.execute(&format!("INSERT INTO hist (w) VALUES ({w})")).await.unwrap();
+                    session.execute("COMMIT").await.unwrap();
+                    engine.execute(&format!("INSERT INTO hist (w) VALUES ({})", 100 + i)).await.unwrap();
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        engine.close();
+    }
+    let engine = HtapEngine::open(config()).await.unwrap();
+    let (balances, olap) = both(&engine, "SELECT id, balance FROM acct ORDER BY id").await;
+    assert_eq!(balances, (0..8).map(|w| format!("{w}|25")).collect::<Vec<_>>());
+    assert_eq!(olap, balances);
+    let (history, _) = both(&engine, "SELECT count(*) FILTER (WHERE w < 8), count(*) FILTER (WHERE w >= 100) FROM hist").await;
+    assert_eq!(history, vec!["200|200"]);
+}
+
 #[tokio::test]
 async fn the_wal_is_checkpointed_into_the_data_file_off_the_writer() {
     let (engine, dir) = engine().await;

@@ -145,6 +145,14 @@ pub enum EngineError {
     DataDirectory { path: String, reason: String },
     #[error("the OLTP writer thread has stopped")]
     WriterGone,
+    /// `which`: "maximum" or "minimum".
+    #[error("nextval: reached {which} value of sequence \"{name}\" ({bound})")]
+    SequenceExhausted { name: String, which: &'static str, bound: i64 },
+    /// `what`: `currval of sequence "s"` or `lastval`.
+    #[error("{what} is not yet defined in this session")]
+    SequenceNotYetDefined { what: String },
+    #[error("setval: value {value} is out of bounds for sequence \"{name}\" ({min}..{max})")]
+    SequenceValueOutOfBounds { name: String, value: i64, min: i64, max: i64 },
     #[error("the engine is shutting down")]
     ShuttingDown,
     #[error("internal error in SQLite: {0}")]
@@ -212,6 +220,9 @@ impl EngineError {
             Self::ObjectChanged { .. } => "40001",
             Self::DataDirectory { .. } => "58030",
             Self::WriterGone => "XX000",
+            Self::SequenceExhausted { .. } => "2200H",
+            Self::SequenceNotYetDefined { .. } => "55000",
+            Self::SequenceValueOutOfBounds { .. } => "22003",
             Self::ShuttingDown => "57P01",
             Self::Sqlite(_) => "XX000",
             Self::Olap(_) => "XX000",

@@ -29,6 +29,7 @@ use crate::describe::{self, Description};
 use crate::error::{EngineError, Result};
 use crate::naming;
 use crate::notice::Notice;
+use crate::oltp::sequence::SequenceDef;
 use crate::oltp::writer::{DdlOp, SessionId, WriteOp};
 use crate::oltp::{ResultShape, SqliteStatement};
 use crate::output::{CommandTag, Output, RowStream};
@@ -166,7 +167,41 @@ impl Drop for Session {
         if self.txn.is_some() {
             self.engine.writer.abandon(self.id);
         }
+        self.engine.writer.session_ended(self.id);
     }
+}
+
+/// What a query does with sequences (see `oltp::sequence`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SequenceCall {
+    /// currval or lastval only.
+    Reads,
+    /// nextval or setval.
+    Moves,
+}
+
+/// Whether `query` calls the sequence functions, which exist on the writer's connection only.
+/// The text is looked at first so that other queries pay for no walk of their tree.
+fn sequence_calls(sql: &str, query: &Query) -> Option<SequenceCall> {
+    if !sql.as_bytes().windows(4).any(|w| w.eq_ignore_ascii_case(b"val(")) {
+        return None;
+    }
+    let mut found = None;
+    let _ = datafusion::sql::sqlparser::ast::visit_expressions(query, |expr| {
+        if let Expr::Function(f) = expr {
+            let name = f.name.0.last().and_then(|p| p.as_ident()).map(|i| i.value.to_ascii_lowercase()).unwrap_or_default();
+            match name.as_str() {
+                "nextval" | "setval" => {
+                    found = Some(SequenceCall::Moves);
+                    return std::ops::ControlFlow::Break(());
+                }
+                "currval" | "lastval" => found = Some(SequenceCall::Reads),
+                _ => {}
+            }
+        }
+        std::ops::ControlFlow::Continue(())
+    });
+    found
 }
 
 /// Splits a leading `/*+ olap */` or `/*+ oltp */` hint off a statement.
@@ -829,8 +864,20 @@ impl Session {
                         let names = names.iter().map(table_name).collect::<Result<Vec<_>>>()?;
                         self.ddl(DdlOp::DropIndexes { names, if_exists: *if_exists }, "DROP INDEX").await
                     }
+                    ObjectType::Sequence => {
+                        let names = names.iter().map(table_name).collect::<Result<Vec<_>>>()?;
+                        self.ddl(DdlOp::DropSequences { names, if_exists: *if_exists, cascade: *cascade }, "DROP SEQUENCE").await
+                    }
                     other => Err(EngineError::unsupported(format!("DROP {other}"))),
                 }
+            }
+            Statement::CreateSequence { temporary, if_not_exists, name, data_type, sequence_options, owned_by } => {
+                self.check_writable("CREATE SEQUENCE")?;
+                if *temporary {
+                    return Err(EngineError::unsupported("CREATE TEMPORARY SEQUENCE"));
+                }
+                let def = SequenceDef::from_options(name, data_type.as_ref(), sequence_options, owned_by.as_ref())?;
+                self.ddl(DdlOp::CreateSequence { def, if_not_exists: *if_not_exists }, "CREATE SEQUENCE").await
             }
             Statement::CreateIndex(index) => {
                 self.check_writable("CREATE INDEX")?;
@@ -1107,7 +1154,12 @@ impl Session {
             Some((p, q)) => (p, q),
             None => (prepared, query),
         };
+        let sequences = sequence_calls(&prepared.sql, query);
+        if sequences == Some(SequenceCall::Moves) {
+            self.check_writable("nextval()")?;
+        }
         let decision = match (self.txn, prepared.hint, self.route_override) {
+            _ if sequences.is_some() => RouteDecision { route: Route::Oltp, reason: "sequences live on SQLite's writer".into() },
             (None, None, RouteOverride::Auto) => self.zone_route(query, self.engine.auto_route(&prepared.sql, query)),
             _ => self.decide_route(query, prepared.hint),
         };
@@ -1169,8 +1221,8 @@ impl Session {
                     returns_rows: true,
                     shape: plan.shape.clone(),
                 };
-                if self.txn.is_some() {
-                    let done = self.engine.writer.run(self.id, true, WriteOp::Statement(sqlite)).await?;
+                if self.txn.is_some() || sequences.is_some() {
+                    let done = self.engine.writer.run(self.id, self.txn.is_some(), WriteOp::Statement(sqlite)).await?;
                     let schema = done.schema.ok_or_else(|| EngineError::Internal("query returned no columns".into()))?;
                     Ok(Output::Rows(RowStream::buffered(schema, Route::Oltp, "SELECT", done.batches)))
                 } else {

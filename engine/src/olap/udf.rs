@@ -755,3 +755,57 @@ impl ScalarUDFImpl for ToChar {
         Ok(ColumnarValue::Array(Arc::new(out) as ArrayRef))
     }
 }
+
+/// The sequence functions (`nextval`, `currval`, `setval`, `lastval`) and
+/// `pg_get_serial_sequence` inside them: they run on SQLite's writer only (routing sends every
+/// query calling them there, see `oltp::sequence`), and are declared here so those queries
+/// still plan, which is how their results get PostgreSQL's types. Called here, they refuse.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct WriterOnly {
+    name: &'static str,
+    returns: DataType,
+    signature: Signature,
+}
+
+impl WriterOnly {
+    pub fn all() -> Vec<Self> {
+        use datafusion::logical_expr::TypeSignature;
+        let of = |name, returns, arities: &[usize]| Self {
+            name,
+            returns,
+            signature: Signature::one_of(
+                arities.iter().map(|&n| if n == 0 { TypeSignature::Nullary } else { TypeSignature::Any(n) }).collect(),
+                Volatility::Volatile,
+            ),
+        };
+        vec![
+            of("nextval", DataType::Int64, &[1]),
+            of("currval", DataType::Int64, &[1]),
+            of("lastval", DataType::Int64, &[0]),
+            of("setval", DataType::Int64, &[2, 3]),
+            of("pg_get_serial_sequence", DataType::Utf8, &[2]),
+        ]
+    }
+}
+
+impl ScalarUDFImpl for WriterOnly {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(self.returns.clone())
+    }
+
+    fn invoke_with_args(&self, _args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        Err(DataFusionError::NotImplemented(format!("{}() runs on SQLite's writer, not on DataFusion", self.name)))
+    }
+}

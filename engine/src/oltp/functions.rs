@@ -24,7 +24,7 @@ pub fn take_error() -> Option<EngineError> {
     LAST_ERROR.with(|slot| slot.borrow_mut().take())
 }
 
-fn fail(err: EngineError) -> SqlError {
+pub(crate) fn fail(err: EngineError) -> SqlError {
     let message = err.to_string();
     LAST_ERROR.with(|slot| *slot.borrow_mut() = Some(err));
     SqlError::UserFunctionError(message.into())
@@ -32,7 +32,7 @@ fn fail(err: EngineError) -> SqlError {
 
 type FnResult = rusqlite::Result<Value>;
 
-fn text_of(value: ValueRef<'_>) -> Option<String> {
+pub(crate) fn text_of(value: ValueRef<'_>) -> Option<String> {
     match value {
         ValueRef::Null => None,
         ValueRef::Integer(i) => Some(i.to_string()),
@@ -111,7 +111,7 @@ fn int_type_name(bits: i64) -> &'static str {
 
 /// `rhei_int(v, bits)`: an integer of 16, 32 or 64 bits. Reals round half to even as
 /// PostgreSQL's float-to-int cast does; text must be an integer literal.
-fn to_int(value: ValueRef<'_>, bits: i64) -> FnResult {
+pub(crate) fn to_int(value: ValueRef<'_>, bits: i64) -> FnResult {
     let name = int_type_name(bits);
     let v: i64 = match value {
         ValueRef::Null => return Ok(Value::Null),

@@ -7,6 +7,7 @@ pub mod convert;
 pub mod functions;
 pub mod reader;
 pub mod regex;
+pub mod sequence;
 pub mod writer;
 
 use std::path::Path;

@@ -31,6 +31,7 @@ use crate::catalog::{
 };
 use crate::error::{EngineError, Result};
 use crate::notice::Notice;
+use crate::oltp::sequence::{SEQUENCES_SQL, SequenceDef, Sequences, regclass_name};
 use crate::oltp::{Executed, SqliteStatement, classify, open_connection, run_statement};
 use crate::replica::{PreparedRows, ReplicaBatch, ReplicaTableSpec};
 use crate::translate::TranslateOptions;
@@ -58,6 +59,8 @@ pub enum DdlOp {
     AlterTable { name: String, if_exists: bool, operations: Vec<AlterTableOperation>, opts: TranslateOptions },
     /// CREATE INDEX on `table` (indexes do not concern the OLAP copy).
     CreateIndex { table: String, index: IndexDef, if_not_exists: bool },
+    CreateSequence { def: SequenceDef, if_not_exists: bool },
+    DropSequences { names: Vec<String>, if_exists: bool, cascade: bool },
     DropIndexes { names: Vec<String>, if_exists: bool },
     Truncate { names: Vec<String> },
     /// A new replica table, created without capture: its snapshot loads first (see
@@ -123,6 +126,7 @@ enum Msg {
 pub struct OltpWriter {
     tx: mpsc::UnboundedSender<Msg>,
     committed: watch::Receiver<u64>,
+    sequences: Arc<Sequences>,
 }
 
 impl OltpWriter {
@@ -136,6 +140,10 @@ impl OltpWriter {
             .map_err(classify)?;
         conn.execute_batch(crate::capture::BOOTSTRAP_SQL).map_err(classify)?;
         conn.execute_batch(crate::replica::POSITION_SQL).map_err(classify)?;
+        conn.execute_batch(SEQUENCES_SQL).map_err(classify)?;
+        let sequences = Arc::new(Sequences::default());
+        sequences.load(&conn)?;
+        sequences.register(&conn, catalog.clone()).map_err(|e| EngineError::Sqlite(e.to_string()))?;
         *catalog.write() = Arc::new(store::load(&conn)?);
         let last: i64 = conn.query_row(LAST_SEQ_SQL, [], |r| r.get(0)).map_err(classify)?;
         let (committed_tx, committed) = watch::channel(last as u64);
@@ -152,12 +160,13 @@ impl OltpWriter {
             notices: Vec::new(),
             bulk,
             pending_bulk: Vec::new(),
+            sequences: sequences.clone(),
         };
         thread::Builder::new()
             .name("rhei-oltp-writer".into())
             .spawn(move || state.run(rx))
             .map_err(|e| EngineError::Internal(format!("could not start the writer thread: {e}")))?;
-        Ok(Self { tx, committed })
+        Ok(Self { tx, committed, sequences })
     }
 
     /// Runs one operation. `in_txn` says the session is inside an explicit transaction.
@@ -179,6 +188,11 @@ impl OltpWriter {
         let (reply, rx) = oneshot::channel();
         self.tx.send(Msg::Request(Request { session, in_txn, op, reply })).map_err(|_| EngineError::WriterGone)?;
         Ok(Submitted(rx))
+    }
+
+    /// Forgets a session that ended (its currval and lastval).
+    pub fn session_ended(&self, session: SessionId) {
+        self.sequences.session_ended(session);
     }
 
     /// Ends a session's transaction without waiting (the session went away).
@@ -227,6 +241,7 @@ struct WriterState {
     /// (or a savepoint around them) rolls back, because the change-log sequence they are keyed
     /// by is reused after a rollback.
     pending_bulk: Vec<BulkLoad>,
+    sequences: Arc<Sequences>,
 }
 
 /// The longest a group waits for the writers of the previous group to send again.
@@ -311,6 +326,7 @@ impl WriterState {
             let _ = req.reply.send(result);
             return;
         }
+        self.sequences.running(req.session);
         let result = match req.op {
             WriteOp::Commit => {
                 let r = self.commit();
@@ -385,6 +401,7 @@ impl WriterState {
         let mut any_ddl = false;
         let alone = batch.len() == 1;
         for req in &mut batch {
+            self.sequences.running(req.session);
             let op = std::mem::replace(&mut req.op, WriteOp::Begin);
             any_ddl |= matches!(op, WriteOp::Ddl(_));
             // SQLite undoes a failed statement by itself (its statement journal, triggers
@@ -601,7 +618,7 @@ impl WriterState {
         match op {
             DdlOp::CreateTable { create, opts } => {
                 let name = table_name(&create.name)?;
-                if catalog.get(&name).is_some() {
+                if catalog.get(&name).is_some() || self.sequences.exists(&name) {
                     return if create.if_not_exists {
                         self.notices.push(Notice { code: "42P07", ..Notice::skipping(format!("relation \"{name}\" already exists, skipping")) });
                         Ok(Executed::default())
@@ -609,7 +626,8 @@ impl WriterState {
                         Err(EngineError::DuplicateTable { name })
                     };
                 }
-                let def = table_def(&create, store::next_id(&self.conn)?, &catalog, opts)?;
+                let mut def = table_def(&create, store::next_id(&self.conn)?, &catalog, opts)?;
+                self.number_serial_columns(&mut def, &catalog)?;
                 self.exec_raw(&sqlite_create_table(&def, opts)?)?;
                 self.exec_raw(&install_triggers_sql(&def))?;
                 store::save(&self.conn, &def)?;
@@ -652,6 +670,9 @@ impl WriterState {
                     }
                 }
                 for def in &defs {
+                    for sequence in self.sequences.owned_by(def.id) {
+                        self.sequences.drop_sequence(&self.conn, &sequence)?;
+                    }
                     self.drop_constraint_triggers(def.id)?;
                     self.exec_raw(&format!("DROP TABLE {}", quote_ident(&def.name)))?;
                     store::delete(&self.conn, def.id)?;
@@ -699,6 +720,43 @@ impl WriterState {
                     self.exec_raw(&log_ddl_sql(def.id))?;
                 }
                 self.regenerate_constraint_triggers(&affected, &after)?;
+            }
+            DdlOp::CreateSequence { def, if_not_exists } => {
+                if catalog.get(&def.name).is_some() || self.sequences.exists(&def.name) {
+                    if if_not_exists {
+                        self.notices.push(Notice {
+                            code: "42P07",
+                            ..Notice::skipping(format!("relation \"{}\" already exists, skipping", def.name))
+                        });
+                        return Ok(Executed::default());
+                    }
+                    return Err(EngineError::DuplicateTable { name: def.name });
+                }
+                self.sequences.create(&self.conn, def)?;
+            }
+            DdlOp::DropSequences { names, if_exists, cascade } => {
+                for name in names {
+                    if !self.sequences.exists(&name) {
+                        if if_exists {
+                            self.notices.push(Notice::skipping(format!("sequence \"{name}\" does not exist, skipping")));
+                            continue;
+                        }
+                        return Err(EngineError::UndefinedTable { name });
+                    }
+                    let users: Vec<String> = catalog
+                        .tables()
+                        .flat_map(|t| t.columns.iter().map(move |c| (t, c)))
+                        .filter(|(_, c)| c.default_sql.as_deref().is_some_and(|d| default_uses_sequence(d, &name)))
+                        .map(|(t, c)| format!("default value for column {} of table {} depends on sequence {name}", c.name, t.name))
+                        .collect();
+                    if !users.is_empty() {
+                        if cascade {
+                            return Err(EngineError::unsupported("DROP SEQUENCE ... CASCADE of a sequence a column default uses"));
+                        }
+                        return Err(EngineError::DependentObjects { object: format!("sequence {name}"), detail: users.join("\n") });
+                    }
+                    self.sequences.drop_sequence(&self.conn, &name)?;
+                }
             }
             DdlOp::CreateIndex { table, mut index, if_not_exists } => {
                 let mut def = catalog.require(&table)?.as_ref().clone();
@@ -1386,6 +1444,42 @@ impl WriterState {
             Ok(catalog) => *self.catalog.write() = Arc::new(catalog),
             Err(e) => tracing::error!("could not reload the catalog: {e}"),
         }
+        // A rolled-back CREATE or DROP SEQUENCE; values handed out stay handed out.
+        if let Err(e) = self.sequences.load(&self.conn) {
+            tracing::error!("could not reload the sequences: {e}");
+        }
+    }
+
+    /// Gives each serial column that is not the table's rowid (a `bigserial` beside the key) a
+    /// sequence of its own, named as PostgreSQL names it (`t_n_seq`, a number added on a clash),
+    /// owned by the table, and the DEFAULT that draws from it.
+    fn number_serial_columns(&self, def: &mut TableDef, catalog: &Catalog) -> Result<()> {
+        let rowid = def.rowid_alias();
+        for index in 0..def.columns.len() {
+            let column = &def.columns[index];
+            if !column.is_serial || rowid == Some(index) || column.default_sql.is_some() {
+                continue;
+            }
+            let base = format!("{}_{}_seq", def.name, column.name);
+            let taken = |name: &str| catalog.get(name).is_some() || self.sequences.exists(name) || name == def.name;
+            let name = std::iter::once(base.clone())
+                .chain((1..).map(|n| format!("{base}{n}")))
+                .find(|name| !taken(name))
+                .unwrap_or(base);
+            let bits = match column.ty {
+                PgType::Int2 => 16,
+                PgType::Int4 => 32,
+                _ => 64,
+            };
+            let regclass = if name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+                name.clone()
+            } else {
+                quote_ident(&name)
+            };
+            def.columns[index].default_sql = Some(format!("nextval({}::regclass)", quote_literal(&regclass)));
+            self.sequences.create(&self.conn, SequenceDef::serial(name, bits, def.id))?;
+        }
+        Ok(())
     }
 
     /// Runs COMMIT. The transaction's bulk loads are handed to sync just before it: COMMIT
@@ -1404,7 +1498,10 @@ impl WriterState {
                 key
             })
             .collect();
-        let result = self.exec_cached("COMMIT");
+        let result = self.sequences.write_moved(&self.conn).and_then(|()| self.exec_cached("COMMIT"));
+        if result.is_ok() {
+            self.sequences.written();
+        }
         if result.is_err() {
             for (table, seq) in offered {
                 self.bulk.withdraw(table, seq);
@@ -1451,6 +1548,15 @@ impl WriterState {
             }
         }
     }
+}
+
+/// Whether a column DEFAULT (as stored) draws from sequence `name`.
+fn default_uses_sequence(default: &str, name: &str) -> bool {
+    let lower = default.to_ascii_lowercase();
+    lower.match_indices("nextval('").any(|(at, prefix)| {
+        let rest = &default[at + prefix.len()..];
+        rest.split_once('\'').is_some_and(|(argument, _)| regclass_name(argument) == name)
+    })
 }
 
 /// `catalog` with `def` added, or replacing the table of the same id.

@@ -384,7 +384,7 @@ pub fn sqlite_column(def: &TableDef, index: usize, opts: TranslateOptions) -> Re
     if let Some(default) = &col.default_sql {
         sql.push_str(&format!(" DEFAULT ({})", default_expr_sql(col.ty, default, opts)?));
     } else if col.is_serial && !serial_rowid {
-        return Err(EngineError::unsupported("serial columns that are not the table's only primary key column"));
+        return Err(EngineError::unsupported("ADD COLUMN of a serial type (SQLite cannot add a column whose default changes per row)"));
     }
     Ok(sql)
 }

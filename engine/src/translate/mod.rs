@@ -764,6 +764,12 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
             }
             None
         }
+        // `'t_id_seq'::regclass` names a sequence for nextval and friends, which take its text.
+        Expr::Cast { expr: inner, data_type: SqlType::Regclass, .. }
+            if matches!(inner.as_ref(), Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(_), .. })) =>
+        {
+            Some(std::mem::replace(inner.as_mut(), null()))
+        }
         Expr::Cast { expr: inner, data_type, .. } => {
             let literal = numeric_literal(inner);
             let source = scope

@@ -1,0 +1,538 @@
+//! PostgreSQL sequences on the SQLite writer: `CREATE SEQUENCE`, `DROP SEQUENCE`, `nextval`,
+//! `currval`, `setval`, `lastval`, and the sequences behind serial columns that are not the
+//! table's rowid (a `bigserial` beside the key).
+//!
+//! The functions are SQLite functions on the writer's connection only, over counters held in
+//! memory: a column DEFAULT `nextval('t_n_seq'::regclass)` then numbers rows inside SQLite's own
+//! INSERT. As in PostgreSQL a sequence is not transactional: a value handed out stays used when
+//! the transaction rolls back. The counters are written to `_rhei_sequences` just before every
+//! commit, in that commit, so a row numbered by a sequence is never durable without the
+//! sequence's progress past it. (A value shown by a `SELECT nextval(...)` whose transaction
+//! then rolled back can come again after a crash, before anything else commits.)
+//!
+//! `currval` and `lastval` are per session, as in PostgreSQL: the writer says whose statement
+//! runs ([`Sequences::running`]) and forgets a session when it ends.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use datafusion::sql::sqlparser::ast::{DataType as SqlType, Expr, ObjectName, SequenceOptions};
+use parking_lot::Mutex;
+use rusqlite::functions::FunctionFlags;
+use rusqlite::types::{Value, ValueRef};
+use rusqlite::{Connection, params};
+
+use crate::catalog::{Catalog, TableId, normalize_ident, quote_ident, table_name};
+use crate::error::{EngineError, Result};
+use crate::oltp::classify;
+use crate::oltp::functions::fail;
+use crate::oltp::writer::{SessionId, SharedCatalog};
+
+/// Where sequences live in the data file.
+pub const SEQUENCES_SQL: &str = "CREATE TABLE IF NOT EXISTS _rhei_sequences (\
+    name TEXT PRIMARY KEY, last_value INTEGER NOT NULL, is_called INTEGER NOT NULL, \
+    increment INTEGER NOT NULL, min_value INTEGER NOT NULL, max_value INTEGER NOT NULL, \
+    start_value INTEGER NOT NULL, cycle INTEGER NOT NULL, owner INTEGER)";
+
+/// A sequence's definition, as CREATE SEQUENCE gives it (PostgreSQL's defaults filled in).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SequenceDef {
+    pub name: String,
+    pub increment: i64,
+    pub min_value: i64,
+    pub max_value: i64,
+    pub start: i64,
+    pub cycle: bool,
+    /// The table whose serial column it numbers: dropped with that table.
+    pub owner: Option<TableId>,
+}
+
+impl SequenceDef {
+    /// A sequence of `bits` (16, 32 or 64) counting up from 1, as a serial column's.
+    pub fn serial(name: String, bits: u32, owner: TableId) -> Self {
+        Self { name, increment: 1, min_value: 1, max_value: type_max(bits), start: 1, cycle: false, owner: Some(owner) }
+    }
+
+    /// The definition CREATE SEQUENCE's options give.
+    ///
+    /// # Errors
+    /// 22023 for contradicting options (PostgreSQL's messages), 0A000 for OWNED BY a column
+    /// and for a type that is not an integer.
+    pub fn from_options(name: &ObjectName, data_type: Option<&SqlType>, options: &[SequenceOptions], owned_by: Option<&ObjectName>) -> Result<Self> {
+        let bits = match data_type {
+            None | Some(SqlType::BigInt(_) | SqlType::Int8(_)) => 64,
+            Some(SqlType::Int(_) | SqlType::Integer(_) | SqlType::Int4(_)) => 32,
+            Some(SqlType::SmallInt(_) | SqlType::Int2(_)) => 16,
+            Some(_) => return Err(EngineError::InvalidArgument { message: "sequence type must be smallint, integer, or bigint".into() }),
+        };
+        if owned_by.is_some_and(|o| !o.to_string().eq_ignore_ascii_case("none")) {
+            return Err(EngineError::unsupported("CREATE SEQUENCE ... OWNED BY a column"));
+        }
+        let mut increment = 1;
+        let (mut min, mut max, mut start, mut cycle) = (None, None, None, false);
+        for option in options {
+            match option {
+                SequenceOptions::IncrementBy(e, _) => increment = integer_option(e, "INCREMENT")?,
+                SequenceOptions::MinValue(e) => min = e.as_ref().map(|e| integer_option(e, "MINVALUE")).transpose()?,
+                SequenceOptions::MaxValue(e) => max = e.as_ref().map(|e| integer_option(e, "MAXVALUE")).transpose()?,
+                SequenceOptions::StartWith(e, _) => start = Some(integer_option(e, "START")?),
+                // Every value is handed out by the one writer: there is nothing to cache.
+                SequenceOptions::Cache(e) => {
+                    if integer_option(e, "CACHE")? < 1 {
+                        return Err(EngineError::InvalidArgument { message: "CACHE must be greater than zero".into() });
+                    }
+                }
+                SequenceOptions::Cycle(no) => cycle = !no,
+            }
+        }
+        if increment == 0 {
+            return Err(EngineError::InvalidArgument { message: "INCREMENT must not be zero".into() });
+        }
+        let min_value = min.unwrap_or(if increment > 0 { 1 } else { type_min(bits) });
+        let max_value = max.unwrap_or(if increment > 0 { type_max(bits) } else { -1 });
+        let bad = |what: &str, value: i64| EngineError::InvalidArgument {
+            message: format!("{what} ({value}) is out of range for sequence data type {}", type_name(bits)),
+        };
+        if min_value < type_min(bits) {
+            return Err(bad("MINVALUE", min_value));
+        }
+        if max_value > type_max(bits) {
+            return Err(bad("MAXVALUE", max_value));
+        }
+        if min_value >= max_value {
+            return Err(EngineError::InvalidArgument { message: format!("MINVALUE ({min_value}) must be less than MAXVALUE ({max_value})") });
+        }
+        let start = start.unwrap_or(if increment > 0 { min_value } else { max_value });
+        if start < min_value {
+            return Err(EngineError::InvalidArgument { message: format!("START value ({start}) cannot be less than MINVALUE ({min_value})") });
+        }
+        if start > max_value {
+            return Err(EngineError::InvalidArgument { message: format!("START value ({start}) cannot be greater than MAXVALUE ({max_value})") });
+        }
+        Ok(Self { name: table_name(name)?, increment, min_value, max_value, start, cycle, owner: None })
+    }
+}
+
+fn type_max(bits: u32) -> i64 {
+    match bits {
+        16 => i64::from(i16::MAX),
+        32 => i64::from(i32::MAX),
+        _ => i64::MAX,
+    }
+}
+
+fn type_min(bits: u32) -> i64 {
+    match bits {
+        16 => i64::from(i16::MIN),
+        32 => i64::from(i32::MIN),
+        _ => i64::MIN,
+    }
+}
+
+fn type_name(bits: u32) -> &'static str {
+    match bits {
+        16 => "smallint",
+        32 => "integer",
+        _ => "bigint",
+    }
+}
+
+fn integer_option(expr: &Expr, option: &str) -> Result<i64> {
+    let text = expr.to_string();
+    text.replace(' ', "")
+        .parse::<i64>()
+        .map_err(|_| EngineError::InvalidArgument { message: format!("{option} must be an integer, not {text}") })
+}
+
+/// One sequence's definition and where it stands.
+#[derive(Debug, Clone)]
+struct Counter {
+    def: SequenceDef,
+    last_value: i64,
+    /// False until the first nextval: that one returns `last_value` itself (the start).
+    is_called: bool,
+}
+
+impl Counter {
+    fn next(&mut self) -> Result<i64> {
+        if !self.is_called {
+            self.is_called = true;
+            return Ok(self.last_value);
+        }
+        let def = &self.def;
+        let next = match self.last_value.checked_add(def.increment) {
+            Some(n) if n >= def.min_value && n <= def.max_value => n,
+            _ if def.cycle => {
+                if def.increment > 0 {
+                    def.min_value
+                } else {
+                    def.max_value
+                }
+            }
+            _ => {
+                let (bound, which) = if def.increment > 0 { (def.max_value, "maximum") } else { (def.min_value, "minimum") };
+                return Err(EngineError::SequenceExhausted { name: def.name.clone(), which, bound });
+            }
+        };
+        self.last_value = next;
+        Ok(next)
+    }
+}
+
+#[derive(Default)]
+struct State {
+    counters: HashMap<String, Counter>,
+    /// Sequences moved since the last commit wrote them.
+    moved: HashSet<String>,
+    running: SessionId,
+    /// Per session: the last value nextval gave for each sequence, and the last of all.
+    seen: HashMap<SessionId, (HashMap<String, i64>, i64)>,
+}
+
+/// The writer's sequences, shared with the SQL functions registered on its connection.
+#[derive(Default)]
+pub struct Sequences {
+    state: Mutex<State>,
+}
+
+impl Sequences {
+    /// Reads every sequence from the data file. A sequence already held keeps the further of
+    /// its two positions: after a rollback the file is behind the values handed out.
+    ///
+    /// # Errors
+    /// The table cannot be read.
+    pub fn load(&self, conn: &Connection) -> Result<()> {
+        let mut stmt = conn
+            .prepare("SELECT name, last_value, is_called, increment, min_value, max_value, start_value, cycle, owner FROM _rhei_sequences")
+            .map_err(classify)?;
+        let stored = stmt
+            .query_map([], |r| {
+                Ok(Counter {
+                    def: SequenceDef {
+                        name: r.get(0)?,
+                        increment: r.get(3)?,
+                        min_value: r.get(4)?,
+                        max_value: r.get(5)?,
+                        start: r.get(6)?,
+                        cycle: r.get(7)?,
+                        owner: r.get::<_, Option<i64>>(8)?.map(TableId),
+                    },
+                    last_value: r.get(1)?,
+                    is_called: r.get(2)?,
+                })
+            })
+            .map_err(classify)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(classify)?;
+        let mut state = self.state.lock();
+        let mut counters = HashMap::with_capacity(stored.len());
+        for mut counter in stored {
+            if let Some(held) = state.counters.get(&counter.def.name) {
+                if held.def == counter.def && held.is_called && (!counter.is_called || ahead(&counter.def, held.last_value, counter.last_value)) {
+                    counter.last_value = held.last_value;
+                    counter.is_called = true;
+                    state.moved.insert(counter.def.name.clone());
+                }
+            }
+            counters.insert(counter.def.name.clone(), counter);
+        }
+        state.moved.retain(|name| counters.contains_key(name));
+        state.counters = counters;
+        Ok(())
+    }
+
+    pub fn exists(&self, name: &str) -> bool {
+        self.state.lock().counters.contains_key(name)
+    }
+
+    /// Names of the sequences owned by `table`.
+    pub fn owned_by(&self, table: TableId) -> Vec<String> {
+        self.state.lock().counters.values().filter(|c| c.def.owner == Some(table)).map(|c| c.def.name.clone()).collect()
+    }
+
+    /// Whose statement runs next (for currval and lastval).
+    pub fn running(&self, session: SessionId) {
+        self.state.lock().running = session;
+    }
+
+    /// Forgets what a session that ended has seen.
+    pub fn session_ended(&self, session: SessionId) {
+        self.state.lock().seen.remove(&session);
+    }
+
+    /// CREATE SEQUENCE inside the writer's open transaction.
+    ///
+    /// # Errors
+    /// The row cannot be written.
+    pub fn create(&self, conn: &Connection, def: SequenceDef) -> Result<()> {
+        conn.execute(
+            "INSERT INTO _rhei_sequences (name, last_value, is_called, increment, min_value, max_value, start_value, cycle, owner) \
+             VALUES (?1, ?2, 0, ?3, ?4, ?5, ?2, ?6, ?7)",
+            params![def.name, def.start, def.increment, def.min_value, def.max_value, def.cycle, def.owner.map(|t| t.0)],
+        )
+        .map_err(classify)?;
+        let counter = Counter { last_value: def.start, is_called: false, def };
+        self.state.lock().counters.insert(counter.def.name.clone(), counter);
+        Ok(())
+    }
+
+    /// DROP SEQUENCE inside the writer's open transaction.
+    ///
+    /// # Errors
+    /// The row cannot be deleted.
+    pub fn drop_sequence(&self, conn: &Connection, name: &str) -> Result<()> {
+        conn.execute("DELETE FROM _rhei_sequences WHERE name = ?1", [name]).map_err(classify)?;
+        let mut state = self.state.lock();
+        state.counters.remove(name);
+        state.moved.remove(name);
+        Ok(())
+    }
+
+    /// Writes the sequences moved since the last commit; called just before COMMIT.
+    ///
+    /// # Errors
+    /// The rows cannot be written.
+    pub fn write_moved(&self, conn: &Connection) -> Result<()> {
+        let state = self.state.lock();
+        if state.moved.is_empty() {
+            return Ok(());
+        }
+        let mut stmt = conn.prepare_cached("UPDATE _rhei_sequences SET last_value = ?2, is_called = ?3 WHERE name = ?1").map_err(classify)?;
+        for name in &state.moved {
+            if let Some(c) = state.counters.get(name) {
+                stmt.execute(params![name, c.last_value, c.is_called]).map_err(classify)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The commit that wrote the moved sequences succeeded.
+    pub fn written(&self) {
+        self.state.lock().moved.clear();
+    }
+
+    fn nextval(&self, name: &str) -> Result<i64> {
+        let mut state = self.state.lock();
+        let counter = state.counters.get_mut(name).ok_or_else(|| EngineError::UndefinedTable { name: name.to_string() })?;
+        let value = counter.next()?;
+        state.moved.insert(name.to_string());
+        let running = state.running;
+        let seen = state.seen.entry(running).or_default();
+        seen.0.insert(name.to_string(), value);
+        seen.1 = value;
+        Ok(value)
+    }
+
+    fn currval(&self, name: &str) -> Result<i64> {
+        let state = self.state.lock();
+        if !state.counters.contains_key(name) {
+            return Err(EngineError::UndefinedTable { name: name.to_string() });
+        }
+        state
+            .seen
+            .get(&state.running)
+            .and_then(|(by_name, _)| by_name.get(name).copied())
+            .ok_or_else(|| EngineError::SequenceNotYetDefined { what: format!("currval of sequence \"{name}\"") })
+    }
+
+    fn lastval(&self) -> Result<i64> {
+        let state = self.state.lock();
+        state
+            .seen
+            .get(&state.running)
+            .map(|(_, last)| *last)
+            .ok_or_else(|| EngineError::SequenceNotYetDefined { what: "lastval".into() })
+    }
+
+    fn setval(&self, name: &str, value: i64, is_called: bool) -> Result<i64> {
+        let mut state = self.state.lock();
+        let counter = state.counters.get_mut(name).ok_or_else(|| EngineError::UndefinedTable { name: name.to_string() })?;
+        if value < counter.def.min_value || value > counter.def.max_value {
+            return Err(EngineError::SequenceValueOutOfBounds {
+                name: name.to_string(),
+                value,
+                min: counter.def.min_value,
+                max: counter.def.max_value,
+            });
+        }
+        counter.last_value = value;
+        counter.is_called = is_called;
+        state.moved.insert(name.to_string());
+        Ok(value)
+    }
+
+    /// Registers nextval, currval, setval, lastval and pg_get_serial_sequence on the writer's
+    /// connection.
+    ///
+    /// # Errors
+    /// SQLite refuses a registration.
+    pub fn register(self: &Arc<Self>, conn: &Connection, catalog: SharedCatalog) -> rusqlite::Result<()> {
+        // Not deterministic: SQLite must call them for every row.
+        let flags = FunctionFlags::SQLITE_UTF8;
+        for (function, read) in [("nextval", Self::nextval as fn(&Self, &str) -> Result<i64>), ("currval", Self::currval)] {
+            let this = self.clone();
+            let tables = catalog.clone();
+            conn.create_scalar_function(function, 1, flags, move |ctx| {
+                let Some(name) = sequence_arg(ctx.get_raw(0)) else { return Ok(Value::Null) };
+                if !this.exists(&name) && rowid_serial_owner(&tables.read(), &name).is_some() {
+                    return Err(fail(EngineError::unsupported(format!(
+                        "{function} of \"{name}\": that serial key is SQLite's rowid, which numbers rows itself"
+                    ))));
+                }
+                read(&this, &name).map(Value::Integer).map_err(fail)
+            })?;
+        }
+        let this = self.clone();
+        conn.create_scalar_function("lastval", 0, flags, move |_| this.lastval().map(Value::Integer).map_err(fail))?;
+        let tables = catalog.clone();
+        conn.create_scalar_function("pg_get_serial_sequence", 2, flags, move |ctx| {
+            let (Some(table), Some(column)) = (crate::oltp::functions::text_of(ctx.get_raw(0)), crate::oltp::functions::text_of(ctx.get_raw(1)))
+            else {
+                return Ok(Value::Null);
+            };
+            let catalog = tables.read().clone();
+            serial_sequence_of(&catalog, &table, &column).map(|s| s.map_or(Value::Null, Value::Text)).map_err(fail)
+        })?;
+        for arity in [2, 3] {
+            let this = self.clone();
+            let tables = catalog.clone();
+            conn.create_scalar_function("setval", arity, flags, move |ctx| {
+                let Some(name) = sequence_arg(ctx.get_raw(0)) else { return Ok(Value::Null) };
+                let value = match ctx.get_raw(1) {
+                    ValueRef::Integer(v) => v,
+                    ValueRef::Null => return Ok(Value::Null),
+                    other => match crate::oltp::functions::to_int(other, 64)? {
+                        Value::Integer(v) => v,
+                        _ => return Ok(Value::Null),
+                    },
+                };
+                let is_called = arity == 2 || !matches!(ctx.get_raw(2), ValueRef::Integer(0));
+                if !this.exists(&name) {
+                    let catalog = tables.read().clone();
+                    if let Some(table) = rowid_serial_owner(&catalog, &name) {
+                        // SAFETY: the connection is the writer's own, busy running the statement
+                        // that called this function; the handle is used for one read and dropped
+                        // before the function returns.
+                        let conn = unsafe { ctx.get_connection()? };
+                        let max: Option<i64> = conn.query_row(&format!("SELECT max(rowid) FROM {}", quote_ident(&table)), [], |r| r.get(0))?;
+                        return rowid_setval(&name, max, value, is_called).map(Value::Integer).map_err(fail);
+                    }
+                }
+                this.setval(&name, value, is_called).map(Value::Integer).map_err(fail)
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// `pg_get_serial_sequence(table, column)`: `public.<sequence>` for a serial column, NULL for
+/// another; 42P01 / 42703 for a table / column that does not exist. The column is taken as
+/// written (PostgreSQL does not fold its case), the table as a regclass text.
+fn serial_sequence_of(catalog: &Catalog, table: &str, column: &str) -> Result<Option<String>> {
+    let name = regclass_name(table);
+    let def = catalog.get(&name).ok_or(EngineError::UndefinedTable { name })?;
+    let col = def
+        .columns
+        .iter()
+        .find(|c| c.name == column)
+        .ok_or_else(|| EngineError::UndefinedColumn { column: column.to_string(), table: Some(def.name.clone()) })?;
+    if !col.is_serial {
+        return Ok(None);
+    }
+    let sequence = col
+        .default_sql
+        .as_deref()
+        .and_then(|d| d.split_once("nextval('"))
+        .and_then(|(_, rest)| rest.split_once('\''))
+        .map_or_else(|| format!("{}_{}_seq", def.name, col.name), |(argument, _)| regclass_name(argument));
+    let shown = if sequence.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') { sequence } else { quote_ident(&sequence) };
+    Ok(Some(format!("public.{shown}")))
+}
+
+/// The table whose serial key is SQLite's rowid and whose sequence, as PostgreSQL would name
+/// it, is `sequence`. Such a key numbers itself (the next id is the largest plus one), so it
+/// has no counter of its own.
+fn rowid_serial_owner(catalog: &Catalog, sequence: &str) -> Option<String> {
+    catalog.tables().find_map(|t| {
+        let key = t.rowid_alias()?;
+        let col = &t.columns[key];
+        (col.is_serial && col.default_sql.is_none() && format!("{}_{}_seq", t.name, col.name) == sequence).then(|| t.name.clone())
+    })
+}
+
+/// setval on a rowid key's sequence: accepted when it leaves the next id where SQLite puts it
+/// anyway (what a reset after loading rows asks: `setval(seq, max(id))`), refused otherwise.
+fn rowid_setval(sequence: &str, max: Option<i64>, value: i64, is_called: bool) -> Result<i64> {
+    let next = if is_called { value.checked_add(1) } else { Some(value) };
+    if next == max.unwrap_or(0).checked_add(1) {
+        Ok(value)
+    } else {
+        Err(EngineError::unsupported(format!(
+            "setval of \"{sequence}\" to other than the largest key: the key is SQLite's rowid, which continues from its largest value"
+        )))
+    }
+}
+
+/// Whether `candidate` lies further along `def`'s direction than `than`.
+fn ahead(def: &SequenceDef, candidate: i64, than: i64) -> bool {
+    if def.increment > 0 { candidate > than } else { candidate < than }
+}
+
+/// A sequence named as PostgreSQL reads a regclass text: `s`, `public.s`, `"My Seq"`.
+fn sequence_arg(value: ValueRef<'_>) -> Option<String> {
+    let text = match value {
+        ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+        ValueRef::Null => return None,
+        other => crate::oltp::functions::text_of(other)?,
+    };
+    Some(regclass_name(&text))
+}
+
+/// The relation name in a regclass text (`public.s` is `s`; quoted names keep their case).
+pub fn regclass_name(text: &str) -> String {
+    let text = text.trim();
+    let unqualified = match text.split_once('.') {
+        Some((schema, rest)) if !schema.starts_with('"') && normalize_ident_text(schema) == "public" => rest,
+        _ => text,
+    };
+    normalize_ident_text(unqualified)
+}
+
+fn normalize_ident_text(text: &str) -> String {
+    match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        Some(quoted) => quoted.replace("\"\"", "\""),
+        None => normalize_ident(&datafusion::sql::sqlparser::ast::Ident::new(text)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counter(increment: i64, min: i64, max: i64, cycle: bool) -> Counter {
+        let start = if increment > 0 { min } else { max };
+        Counter {
+            def: SequenceDef { name: "s".into(), increment, min_value: min, max_value: max, start, cycle, owner: None },
+            last_value: start,
+            is_called: false,
+        }
+    }
+
+    #[test]
+    fn counts_from_the_start_and_stops_or_cycles_at_the_bound() {
+        let mut c = counter(2, 1, 5, false);
+        assert_eq!((c.next().unwrap(), c.next().unwrap(), c.next().unwrap()), (1, 3, 5));
+        let e = c.next().unwrap_err();
+        assert_eq!(e.sqlstate(), "2200H");
+        assert_eq!(e.to_string(), "nextval: reached maximum value of sequence \"s\" (5)");
+        let mut c = counter(-1, -2, -1, true);
+        assert_eq!((c.next().unwrap(), c.next().unwrap(), c.next().unwrap()), (-1, -2, -1));
+    }
+
+    #[test]
+    fn regclass_texts_name_the_relation() {
+        assert_eq!(regclass_name("public.t_id_seq"), "t_id_seq");
+        assert_eq!(regclass_name("T_ID_SEQ"), "t_id_seq");
+        assert_eq!(regclass_name("\"My Seq\""), "My Seq");
+    }
+}

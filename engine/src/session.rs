@@ -887,7 +887,8 @@ impl Session {
             Statement::Truncate(truncate) => {
                 self.check_writable("TRUNCATE TABLE")?;
                 let names = truncate.table_names.iter().map(|t| table_name(&t.name)).collect::<Result<Vec<_>>>()?;
-                self.ddl(DdlOp::Truncate { names }, "TRUNCATE TABLE").await
+                let restart_identity = matches!(truncate.identity, Some(datafusion::sql::sqlparser::ast::TruncateIdentityOption::Restart));
+                self.ddl(DdlOp::Truncate { names, restart_identity }, "TRUNCATE TABLE").await
             }
             Statement::StartTransaction { modes, .. } => self.begin(modes).await,
             Statement::Commit { .. } => self.commit().await,

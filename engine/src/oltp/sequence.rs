@@ -196,8 +196,8 @@ pub struct Sequences {
 }
 
 impl Sequences {
-    /// Reads every sequence from the data file. A sequence already held keeps the further of
-    /// its two positions: after a rollback the file is behind the values handed out.
+    /// Reads every sequence from the data file. A sequence moved since the last commit keeps
+    /// its position in memory: sequences are not transactional.
     ///
     /// # Errors
     /// The table cannot be read.
@@ -227,12 +227,11 @@ impl Sequences {
         let mut state = self.state.lock();
         let mut counters = HashMap::with_capacity(stored.len());
         for mut counter in stored {
-            if let Some(held) = state.counters.get(&counter.def.name) {
-                if held.def == counter.def && held.is_called && (!counter.is_called || ahead(&counter.def, held.last_value, counter.last_value)) {
-                    counter.last_value = held.last_value;
-                    counter.is_called = true;
-                    state.moved.insert(counter.def.name.clone());
-                }
+            // Moved since the last commit wrote it: the file is behind (a rollback took the
+            // write back, or the commit has not come yet).
+            if let Some(held) = state.counters.get(&counter.def.name).filter(|held| held.def == counter.def && state.moved.contains(&held.def.name)) {
+                counter.last_value = held.last_value;
+                counter.is_called = held.is_called;
             }
             counters.insert(counter.def.name.clone(), counter);
         }
@@ -309,6 +308,17 @@ impl Sequences {
     /// The commit that wrote the moved sequences succeeded.
     pub fn written(&self) {
         self.state.lock().moved.clear();
+    }
+
+    /// Starts a sequence over (TRUNCATE ... RESTART IDENTITY). Like nextval it is not undone
+    /// by a rollback.
+    pub fn restart(&self, name: &str) {
+        let mut state = self.state.lock();
+        if let Some(counter) = state.counters.get_mut(name) {
+            counter.last_value = counter.def.start;
+            counter.is_called = false;
+            state.moved.insert(name.to_string());
+        }
     }
 
     fn nextval(&self, name: &str) -> Result<i64> {
@@ -471,11 +481,6 @@ fn rowid_setval(sequence: &str, max: Option<i64>, value: i64, is_called: bool) -
             "setval of \"{sequence}\" to other than the largest key: the key is SQLite's rowid, which continues from its largest value"
         )))
     }
-}
-
-/// Whether `candidate` lies further along `def`'s direction than `than`.
-fn ahead(def: &SequenceDef, candidate: i64, than: i64) -> bool {
-    if def.increment > 0 { candidate > than } else { candidate < than }
 }
 
 /// A sequence named as PostgreSQL reads a regclass text: `s`, `public.s`, `"My Seq"`.

@@ -62,7 +62,8 @@ pub enum DdlOp {
     CreateSequence { def: SequenceDef, if_not_exists: bool },
     DropSequences { names: Vec<String>, if_exists: bool, cascade: bool },
     DropIndexes { names: Vec<String>, if_exists: bool },
-    Truncate { names: Vec<String> },
+    /// `restart_identity`: the tables' own sequences start over (`RESTART IDENTITY`).
+    Truncate { names: Vec<String>, restart_identity: bool },
     /// A new replica table, created without capture: its snapshot loads first (see
     /// [`WriteOp::ReplicaSnapshotDone`]).
     CreateReplica(ReplicaTableSpec),
@@ -879,10 +880,15 @@ impl WriterState {
                     self.exec_raw(&format!("ANALYZE {}", quote_ident(&def.name)))?;
                 }
             }
-            DdlOp::Truncate { names } => {
+            DdlOp::Truncate { names, restart_identity } => {
                 for name in names {
                     let def = catalog.require(&name)?;
                     self.exec_raw(&format!("DELETE FROM {}", quote_ident(&def.name)))?;
+                    if restart_identity {
+                        for sequence in self.sequences.owned_by(def.id) {
+                            self.sequences.restart(&sequence);
+                        }
+                    }
                 }
             }
         }

@@ -44,6 +44,13 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
             }
         }
         canonical_timestamp_literals(expr, &scope, zone);
+        // `'s'::regclass` names a sequence for nextval and friends (planned here for their types
+        // only, see `olap::udf::WriterOnly`), which take its text.
+        if let Expr::Cast { data_type: SqlType::Regclass, expr: inner, .. } = expr
+            && matches!(inner.as_ref(), Expr::Value(v) if matches!(v.value, Value::SingleQuotedString(_)))
+        {
+            *expr = std::mem::replace(inner.as_mut(), Expr::value(Value::Null));
+        }
         // avg() of an integer column is numeric in PostgreSQL, float in DataFusion.
         if let Expr::Function(f) = expr
             && f.name.to_string().eq_ignore_ascii_case("avg")

@@ -74,6 +74,9 @@ struct Finder<'a> {
     catalog: &'a Catalog,
     uses_catalog: bool,
     uses_user_table: bool,
+    /// Calls nextval, currval, setval or lastval, which only the engine's writer runs (their
+    /// argument is often `'s'::regclass`, which alone would look like a catalog query).
+    uses_sequences: bool,
 }
 
 impl Visitor for Finder<'_> {
@@ -113,6 +116,7 @@ impl Visitor for Finder<'_> {
                 _ => false,
             };
             self.uses_catalog |= is_catalog_function;
+            self.uses_sequences |= name.last().is_some_and(|n| matches!(n.as_str(), "nextval" | "currval" | "setval" | "lastval"));
         }
         ControlFlow::Continue(())
     }
@@ -125,9 +129,9 @@ pub fn is_catalog_query(stmt: &Statement, catalog: &Catalog) -> bool {
     if !matches!(stmt, Statement::Query(_)) {
         return false;
     }
-    let mut finder = Finder { catalog, uses_catalog: false, uses_user_table: false };
+    let mut finder = Finder { catalog, uses_catalog: false, uses_user_table: false, uses_sequences: false };
     let _ = Visit::visit(stmt, &mut finder);
-    finder.uses_catalog && !finder.uses_user_table
+    finder.uses_catalog && !finder.uses_user_table && !finder.uses_sequences
 }
 
 /// Rewrites a catalog query in place for DataFusion (see the module doc).

@@ -363,6 +363,11 @@ impl Session {
 
     /// Rows per table in the OLAP copy as last published (for catalog views such as
     /// `pg_stat_user_tables`; no wait, no scan).
+    /// Every sequence, with the row id its OID derives from (for the front end's catalog).
+    pub fn sequences(&self) -> Vec<(i64, SequenceDef)> {
+        self.engine.writer.sequences()
+    }
+
     pub fn table_row_counts(&self) -> Vec<(String, u64)> {
         self.engine.olap.table_stats().into_iter().map(|t| (t.name, t.rows)).collect()
     }
@@ -527,6 +532,8 @@ impl Session {
                     let body = crate::copy::normalize_boolean_options(body).unwrap_or_else(|| body.to_string());
                     let body = if body.ends_with(';') { body } else { format!("{body};") };
                     Parser::parse_sql(&PostgreSqlDialect {}, &body).map_err(|_| parse_error(e))?
+                } else if let Some(reordered) = crate::oltp::sequence::options_in_parser_order(sql) {
+                    Parser::parse_sql(&PostgreSqlDialect {}, &reordered).map_err(|_| parse_error(e))?
                 } else {
                     return Err(parse_error(e));
                 }

@@ -120,6 +120,22 @@ async fn psql_meta_commands_describe_tables() {
     assert!(functions.trim_end().ends_with("|rhei|rhei"), "{functions}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn psql_lists_and_describes_sequences() {
+    let server = Server::start().await;
+    psql(
+        &server,
+        &["-c", "CREATE SEQUENCE order_no AS integer START WITH 100 INCREMENT BY 5", "-c", "CREATE TABLE t (k text PRIMARY KEY, n bigserial)"],
+    )
+    .await;
+    let ds = psql(&server, &["-c", r"\ds"]).await;
+    assert_contains(&ds, &["List of relations", " public | order_no | sequence | rhei", " public | t_n_seq  | sequence | rhei", "(2 rows)"]);
+    let dt = psql(&server, &["-c", r"\dt"]).await;
+    assert_contains(&dt, &[" public | t    | table | rhei", "(1 row)"]);
+    let d = psql(&server, &["-c", r"\d order_no"]).await;
+    assert_contains(&d, &["Sequence \"public.order_no\"", " integer |   100 |       1 | 2147483647 |         5 | no      |     1"]);
+}
+
 /// The pgbench installed beside the PostgreSQL server binaries (`.ci/run` installs them).
 fn pgbench_binary() -> String {
     let mut candidates: Vec<std::path::PathBuf> = std::fs::read_dir("/usr/lib/postgresql")

@@ -32,7 +32,7 @@ use crate::oltp::writer::{SessionId, SharedCatalog};
 pub const SEQUENCES_SQL: &str = "CREATE TABLE IF NOT EXISTS _rhei_sequences (\
     name TEXT PRIMARY KEY, last_value INTEGER NOT NULL, is_called INTEGER NOT NULL, \
     increment INTEGER NOT NULL, min_value INTEGER NOT NULL, max_value INTEGER NOT NULL, \
-    start_value INTEGER NOT NULL, cycle INTEGER NOT NULL, owner INTEGER)";
+    start_value INTEGER NOT NULL, cycle INTEGER NOT NULL, owner INTEGER, bits INTEGER NOT NULL)";
 
 /// A sequence's definition, as CREATE SEQUENCE gives it (PostgreSQL's defaults filled in).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,12 +45,14 @@ pub struct SequenceDef {
     pub cycle: bool,
     /// The table whose serial column it numbers: dropped with that table.
     pub owner: Option<TableId>,
+    /// Its type: 16, 32 or 64 bits (smallint, integer, bigint).
+    pub bits: u32,
 }
 
 impl SequenceDef {
     /// A sequence of `bits` (16, 32 or 64) counting up from 1, as a serial column's.
     pub fn serial(name: String, bits: u32, owner: TableId) -> Self {
-        Self { name, increment: 1, min_value: 1, max_value: type_max(bits), start: 1, cycle: false, owner: Some(owner) }
+        Self { name, increment: 1, min_value: 1, max_value: type_max(bits), start: 1, cycle: false, owner: Some(owner), bits }
     }
 
     /// The definition CREATE SEQUENCE's options give.
@@ -109,7 +111,7 @@ impl SequenceDef {
         if start > max_value {
             return Err(EngineError::InvalidArgument { message: format!("START value ({start}) cannot be greater than MAXVALUE ({max_value})") });
         }
-        Ok(Self { name: table_name(name)?, increment, min_value, max_value, start, cycle, owner: None })
+        Ok(Self { name: table_name(name)?, increment, min_value, max_value, start, cycle, owner: None, bits })
     }
 }
 
@@ -129,7 +131,8 @@ fn type_min(bits: u32) -> i64 {
     }
 }
 
-fn type_name(bits: u32) -> &'static str {
+/// The SQL name of a sequence type of `bits`.
+pub fn type_name(bits: u32) -> &'static str {
     match bits {
         16 => "smallint",
         32 => "integer",
@@ -147,6 +150,8 @@ fn integer_option(expr: &Expr, option: &str) -> Result<i64> {
 /// One sequence's definition and where it stands.
 #[derive(Debug, Clone)]
 struct Counter {
+    /// Its row in `_rhei_sequences`, from which its OID derives.
+    id: i64,
     def: SequenceDef,
     last_value: i64,
     /// False until the first nextval: that one returns `last_value` itself (the start).
@@ -203,7 +208,10 @@ impl Sequences {
     /// The table cannot be read.
     pub fn load(&self, conn: &Connection) -> Result<()> {
         let mut stmt = conn
-            .prepare("SELECT name, last_value, is_called, increment, min_value, max_value, start_value, cycle, owner FROM _rhei_sequences")
+            .prepare(
+                "SELECT name, last_value, is_called, increment, min_value, max_value, start_value, cycle, owner, bits, rowid \
+                 FROM _rhei_sequences",
+            )
             .map_err(classify)?;
         let stored = stmt
             .query_map([], |r| {
@@ -216,7 +224,9 @@ impl Sequences {
                         start: r.get(6)?,
                         cycle: r.get(7)?,
                         owner: r.get::<_, Option<i64>>(8)?.map(TableId),
+                        bits: r.get(9)?,
                     },
+                    id: r.get(10)?,
                     last_value: r.get(1)?,
                     is_called: r.get(2)?,
                 })
@@ -238,6 +248,13 @@ impl Sequences {
         state.moved.retain(|name| counters.contains_key(name));
         state.counters = counters;
         Ok(())
+    }
+
+    /// Every sequence with its row id (stable for its life, whence its OID), by name.
+    pub fn list(&self) -> Vec<(i64, SequenceDef)> {
+        let mut all: Vec<(i64, SequenceDef)> = self.state.lock().counters.values().map(|c| (c.id, c.def.clone())).collect();
+        all.sort_by(|a, b| a.1.name.cmp(&b.1.name));
+        all
     }
 
     pub fn exists(&self, name: &str) -> bool {
@@ -265,12 +282,12 @@ impl Sequences {
     /// The row cannot be written.
     pub fn create(&self, conn: &Connection, def: SequenceDef) -> Result<()> {
         conn.execute(
-            "INSERT INTO _rhei_sequences (name, last_value, is_called, increment, min_value, max_value, start_value, cycle, owner) \
-             VALUES (?1, ?2, 0, ?3, ?4, ?5, ?2, ?6, ?7)",
-            params![def.name, def.start, def.increment, def.min_value, def.max_value, def.cycle, def.owner.map(|t| t.0)],
+            "INSERT INTO _rhei_sequences (name, last_value, is_called, increment, min_value, max_value, start_value, cycle, owner, bits) \
+             VALUES (?1, ?2, 0, ?3, ?4, ?5, ?2, ?6, ?7, ?8)",
+            params![def.name, def.start, def.increment, def.min_value, def.max_value, def.cycle, def.owner.map(|t| t.0), def.bits],
         )
         .map_err(classify)?;
-        let counter = Counter { last_value: def.start, is_called: false, def };
+        let counter = Counter { id: conn.last_insert_rowid(), last_value: def.start, is_called: false, def };
         self.state.lock().counters.insert(counter.def.name.clone(), counter);
         Ok(())
     }
@@ -435,6 +452,61 @@ impl Sequences {
     }
 }
 
+/// CREATE SEQUENCE with its options in the order sqlparser reads them (INCREMENT, MINVALUE,
+/// MAXVALUE, START, CACHE, CYCLE, OWNED BY), or None when `sql` is not a CREATE SEQUENCE.
+/// PostgreSQL takes them in any order, and pg_dump writes START before INCREMENT.
+pub fn options_in_parser_order(sql: &str) -> Option<String> {
+    use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize().ok()?;
+    let keyword = |t: &Token| match t {
+        Token::Word(w) if w.quote_style.is_none() => Some(w.value.to_ascii_uppercase()),
+        _ => None,
+    };
+    let words: Vec<String> = tokens.iter().filter_map(keyword).take(3).collect();
+    let is_create_sequence = words.first().is_some_and(|w| w == "CREATE")
+        && words.iter().skip(1).any(|w| w == "SEQUENCE")
+        && words.get(1).is_some_and(|w| matches!(w.as_str(), "SEQUENCE" | "TEMP" | "TEMPORARY"));
+    if !is_create_sequence {
+        return None;
+    }
+    let rank = |word: &str| match word {
+        "INCREMENT" => Some(0),
+        "MINVALUE" => Some(1),
+        "MAXVALUE" => Some(2),
+        "START" => Some(3),
+        "CACHE" => Some(4),
+        "CYCLE" => Some(5),
+        "OWNED" => Some(6),
+        _ => None,
+    };
+    // Options start at their keyword; NO starts the option named by the word after it.
+    let mut head = String::new();
+    let mut groups: Vec<(u8, String)> = Vec::new();
+    let mut after_no = false;
+    for (i, token) in tokens.iter().enumerate() {
+        let word = keyword(token);
+        let next_word = || tokens[i + 1..].iter().find(|t| !matches!(t, Token::Whitespace(_))).and_then(keyword);
+        let starts = match word.as_deref() {
+            Some("NO") => next_word().as_deref().and_then(rank).map(|r| (r, true)),
+            Some(w) if !after_no => rank(w).map(|r| (r, false)),
+            _ => None,
+        };
+        after_no = matches!(starts, Some((_, true)));
+        if matches!(token, Token::SemiColon) {
+            continue;
+        }
+        match (starts, groups.last_mut()) {
+            (Some((rank, _)), _) => groups.push((rank, token.to_string())),
+            (None, Some((_, text))) => text.push_str(&token.to_string()),
+            (None, None) => head.push_str(&token.to_string()),
+        }
+    }
+    groups.sort_by_key(|(rank, _)| *rank);
+    let options: Vec<&str> = groups.iter().map(|(_, text)| text.trim()).collect();
+    Some(format!("{} {}", head.trim_end(), options.join(" ")))
+}
+
 /// `pg_get_serial_sequence(table, column)`: `public.<sequence>` for a serial column, NULL for
 /// another; 42P01 / 42703 for a table / column that does not exist. The column is taken as
 /// written (PostgreSQL does not fold its case), the table as a regclass text.
@@ -517,7 +589,8 @@ mod tests {
     fn counter(increment: i64, min: i64, max: i64, cycle: bool) -> Counter {
         let start = if increment > 0 { min } else { max };
         Counter {
-            def: SequenceDef { name: "s".into(), increment, min_value: min, max_value: max, start, cycle, owner: None },
+            id: 1,
+            def: SequenceDef { name: "s".into(), increment, min_value: min, max_value: max, start, cycle, owner: None, bits: 64 },
             last_value: start,
             is_called: false,
         }
@@ -532,6 +605,17 @@ mod tests {
         assert_eq!(e.to_string(), "nextval: reached maximum value of sequence \"s\" (5)");
         let mut c = counter(-1, -2, -1, true);
         assert_eq!((c.next().unwrap(), c.next().unwrap(), c.next().unwrap()), (-1, -2, -1));
+    }
+
+    #[test]
+    fn options_are_put_in_the_order_the_parser_reads_them() {
+        let dumped = "CREATE SEQUENCE public.t_id_seq\n    AS integer\n    START WITH 1\n    INCREMENT BY 1\n    NO MINVALUE\n    NO MAXVALUE\n    CACHE 1;";
+        assert_eq!(
+            options_in_parser_order(dumped).unwrap(),
+            "CREATE SEQUENCE public.t_id_seq\n    AS integer INCREMENT BY 1 NO MINVALUE NO MAXVALUE START WITH 1 CACHE 1"
+        );
+        assert_eq!(options_in_parser_order("CREATE SEQUENCE s CYCLE MAXVALUE 3").unwrap(), "CREATE SEQUENCE s MAXVALUE 3 CYCLE");
+        assert!(options_in_parser_order("CREATE TABLE t (start int)").is_none());
     }
 
     #[test]

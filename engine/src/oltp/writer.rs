@@ -191,6 +191,11 @@ impl OltpWriter {
         Ok(Submitted(rx))
     }
 
+    /// Every sequence, with the row id its OID derives from.
+    pub fn sequences(&self) -> Vec<(i64, SequenceDef)> {
+        self.sequences.list()
+    }
+
     /// Forgets a session that ended (its currval and lastval).
     pub fn session_ended(&self, session: SessionId) {
         self.sequences.session_ended(session);

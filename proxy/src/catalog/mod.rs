@@ -102,6 +102,7 @@ impl CatalogQuery {
         let mut query = Self::new(prepared.statement_as_written()?.into_owned(), &catalog, conn.clone(), settings);
         if let Some(model) = Arc::get_mut(&mut query.model) {
             model.row_counts = session.table_row_counts().into_iter().collect();
+            model.add_sequences(session.sequences());
         }
         Some(query)
     }

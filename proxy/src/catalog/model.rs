@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use rhei_engine::catalog::{Catalog, ReferentialAction, TableDef, TableId};
+use rhei_engine::oltp::sequence::SequenceDef;
 
 use crate::catalog::oids;
 use crate::catalog::tables::{self, Namespace};
@@ -39,6 +40,7 @@ pub enum RelKind {
     Table,
     Index,
     View,
+    Sequence,
 }
 
 impl RelKind {
@@ -47,6 +49,7 @@ impl RelKind {
             Self::Table => "r",
             Self::Index => "i",
             Self::View => "v",
+            Self::Sequence => "S",
         }
     }
 }
@@ -218,6 +221,8 @@ pub struct Model {
     pub constraints: Vec<Constraint>,
     /// Rows per user table in the OLAP copy (`pg_stat_user_tables.n_live_tup`).
     pub row_counts: HashMap<String, u64>,
+    /// Sequences (`pg_sequence`), with their OIDs.
+    pub sequences: Vec<(i64, SequenceDef)>,
     by_oid: HashMap<i64, usize>,
 }
 
@@ -260,7 +265,30 @@ impl Model {
         }
         let constraints = catalog.tables().flat_map(|t| table_constraints(t, catalog, &relations)).collect();
         let by_oid = relations.iter().enumerate().map(|(i, r)| (r.oid, i)).collect();
-        Self { conn, settings, relations, constraints, row_counts: HashMap::new(), by_oid }
+        Self { conn, settings, relations, constraints, row_counts: HashMap::new(), sequences: Vec::new(), by_oid }
+    }
+
+    /// Adds the engine's sequences (`(row id, definition)`) as relations of kind `S` in
+    /// `public`, with the columns a PostgreSQL sequence shows.
+    pub fn add_sequences(&mut self, sequences: Vec<(i64, SequenceDef)>) {
+        for (id, def) in sequences {
+            let oid = oids::sequence_oid(id);
+            let column = |name: &str, type_oid: i64| Attribute { name: name.to_string(), type_oid, typmod: -1, not_null: true, default: None };
+            self.by_oid.insert(oid, self.relations.len());
+            self.relations.push(Relation {
+                oid,
+                name: def.name.clone(),
+                namespace: oids::PUBLIC_NAMESPACE,
+                kind: RelKind::Sequence,
+                table_id: None,
+                columns: vec![column("last_value", 20), column("log_cnt", 20), column("is_called", 16)],
+                index: None,
+                has_index: false,
+                checks: 0,
+                has_triggers: false,
+            });
+            self.sequences.push((oid, def));
+        }
     }
 
     /// A relation by OID.

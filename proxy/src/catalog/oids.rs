@@ -47,6 +47,15 @@ const SLOTS_PER_TABLE: i64 = 2048;
 /// PostgreSQL's column limit; defaults take slots `1..=1600` (by attnum), indexes the rest.
 const MAX_COLUMNS: i64 = 1600;
 
+/// Sequences are numbered from here by their row in rhei's sequence table: above any table
+/// OID rhei will hand out, below the blocks of objects derived from tables.
+const SEQUENCE_BASE: i64 = 1 << 23;
+
+/// A sequence's OID.
+pub fn sequence_oid(id: i64) -> i64 {
+    SEQUENCE_BASE + id
+}
+
 /// A user table's OID.
 pub fn table_oid(id: TableId) -> i64 {
     FIRST_NORMAL_OID + id.0

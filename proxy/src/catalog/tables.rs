@@ -805,7 +805,7 @@ pub const SYSTEM_TABLES: &[SystemTable] = &[
             ("seqcache", Int8),
             ("seqcycle", Bool),
         ],
-        rows: none,
+        rows: pg_sequence,
     },
     SystemTable {
         namespace: Namespace::PgCatalog,
@@ -1086,6 +1086,21 @@ fn pg_namespace(_: &Model) -> Vec<Row> {
         .collect()
 }
 
+fn pg_sequence(model: &Model) -> Vec<Row> {
+    model
+        .sequences
+        .iter()
+        .map(|(oid, s)| {
+            let type_oid = match s.bits {
+                16 => 21,
+                32 => 23,
+                _ => 20,
+            };
+            row![*oid, type_oid, s.start, s.increment, s.max_value, s.min_value, 1i64, s.cycle]
+        })
+        .collect()
+}
+
 fn pg_class(model: &Model) -> Vec<Row> {
     model
         .relations
@@ -1097,6 +1112,7 @@ fn pg_class(model: &Model) -> Vec<Row> {
                 RelKind::Table => (oids::HEAP_AM, r.oid, -1.0f32, "d"),
                 RelKind::Index => (oids::BTREE_AM, r.oid, 0.0, "n"),
                 RelKind::View => (0, 0, -1.0, "n"),
+                RelKind::Sequence => (0, r.oid, 1.0, "n"),
             };
             row![
                 r.oid,
@@ -1609,7 +1625,7 @@ fn pg_indexes(model: &Model) -> Vec<Row> {
 
 /// Tables and views as information_schema shows them (indexes are not tables there).
 fn listed_relations(model: &Model) -> impl Iterator<Item = &Relation> {
-    model.relations.iter().filter(|r| r.kind != RelKind::Index)
+    model.relations.iter().filter(|r| matches!(r.kind, RelKind::Table | RelKind::View))
 }
 
 fn information_schema_tables(model: &Model) -> Vec<Row> {

@@ -8,6 +8,7 @@
 //! This crate speaks Arrow and its own catalog types; it knows nothing of the PostgreSQL wire
 //! protocol.
 
+pub mod alter_sequence;
 pub mod capture;
 pub mod catalog;
 pub mod copy;

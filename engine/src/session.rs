@@ -75,16 +75,23 @@ pub struct Prepared {
     /// Parsed for `FOR SYSTEM_TIME` (the text mentions it), so it needs the temporal rewrite
     /// even where no table is temporal (to refuse it there).
     versioned: bool,
-    /// `VACUUM` / `ANALYZE`, which sqlparser does not read in PostgreSQL's form (`statement`
-    /// is then `None`).
-    maintenance: Option<Arc<crate::maintenance::Maintenance>>,
+    /// A statement sqlparser does not read in PostgreSQL's form (`statement` is then `None`).
+    hand_parsed: Option<Arc<HandParsed>>,
+}
+
+/// Statements read by rhei's own parsers.
+#[derive(Debug)]
+enum HandParsed {
+    /// `VACUUM` / `ANALYZE`.
+    Maintenance(crate::maintenance::Maintenance),
+    AlterSequence(crate::alter_sequence::AlterSequence),
 }
 
 impl Prepared {
-    /// An entry with no parsed statement: an empty query, a VACUUM/ANALYZE (once its
-    /// `maintenance` is set), or a rewritten query whose plans are cached under `sql`.
+    /// An entry with no parsed statement: an empty query, a VACUUM, ANALYZE or ALTER SEQUENCE (once its
+    /// `hand_parsed` is set), or a rewritten query whose plans are cached under `sql`.
     fn without_statement(sql: String, hint: Option<Route>, lifted: Vec<ScalarValue>) -> Self {
-        Self { sql, statement: None, explain_route: false, hint, lifted, versioned: false, maintenance: None }
+        Self { sql, statement: None, explain_route: false, hint, lifted, versioned: false, hand_parsed: None }
     }
 
     /// The parsed statement; `None` for an empty query.
@@ -506,15 +513,20 @@ impl Session {
                 hint: leading_hint(body).or(hint),
                 lifted: Vec::new(),
                 versioned: false,
-                maintenance: None,
+                hand_parsed: None,
             }]);
         }
         if skip_comments(sql).trim_matches(|c: char| c == ';' || c.is_whitespace()).is_empty() {
             return Ok(vec![Prepared::without_statement(sql.to_string(), None, Vec::new())]);
         }
-        if let Some(maintenance) = crate::maintenance::parse(sql) {
-            let maintenance = Some(Arc::new(maintenance?));
-            return Ok(vec![Prepared { maintenance, ..Prepared::without_statement(sql.to_string(), None, Vec::new()) }]);
+        let hand_parsed = match (crate::maintenance::parse(sql), crate::alter_sequence::parse(sql)) {
+            (Some(maintenance), _) => Some(HandParsed::Maintenance(maintenance?)),
+            (None, Some(alter)) => Some(HandParsed::AlterSequence(alter?)),
+            (None, None) => None,
+        };
+        if let Some(hand_parsed) = hand_parsed {
+            let hand_parsed = Some(Arc::new(hand_parsed));
+            return Ok(vec![Prepared { hand_parsed, ..Prepared::without_statement(sql.to_string(), None, Vec::new()) }]);
         }
         let versioned = crate::temporal::mentions_system_time(sql);
         let parsed = if versioned {
@@ -561,7 +573,7 @@ impl Session {
                 hint: if i == 0 { hint } else { None },
                 lifted: Vec::new(),
                 versioned,
-                maintenance: None,
+                hand_parsed: None,
             })
             .collect())
     }
@@ -602,8 +614,21 @@ impl Session {
     /// The statement's error; in a failed transaction, 25P02 for anything but its end.
     pub async fn execute_prepared(&mut self, prepared: &Prepared, params: &[ScalarValue]) -> Result<Output> {
         let Some(stmt) = prepared.statement.as_deref() else {
-            return match &prepared.maintenance {
-                Some(maintenance) => self.maintain(maintenance).await,
+            return match prepared.hand_parsed.as_deref() {
+                Some(HandParsed::Maintenance(maintenance)) => self.maintain(maintenance).await,
+                Some(HandParsed::AlterSequence(alter)) => {
+                    if self.txn.is_some_and(|t| t.failed) {
+                        return Err(EngineError::InFailedTransaction);
+                    }
+                    self.check_writable("ALTER SEQUENCE")?;
+                    let result = self.ddl(DdlOp::AlterSequence(alter.clone()), "ALTER SEQUENCE").await;
+                    if result.is_err()
+                        && let Some(txn) = self.txn.as_mut()
+                    {
+                        txn.failed = true;
+                    }
+                    result
+                }
                 None => Ok(Output::Empty),
             };
         };
@@ -736,8 +761,8 @@ impl Session {
     /// rhei's own settings and views. A read the router would give SQLite (a point read) is the
     /// upstream's, as is a read of a table rhei does not follow.
     pub fn forwarding(&self, prepared: &Prepared) -> Forwarding {
-        // VACUUM and ANALYZE are the upstream's to run on its tables.
-        if prepared.maintenance.is_some() {
+        // VACUUM, ANALYZE and ALTER SEQUENCE are the upstream's to run on its objects.
+        if prepared.hand_parsed.is_some() {
             return Forwarding::Upstream;
         }
         let Some(stmt) = prepared.statement() else { return Forwarding::Local };

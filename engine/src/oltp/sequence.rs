@@ -22,6 +22,7 @@ use rusqlite::functions::FunctionFlags;
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, params};
 
+use crate::alter_sequence::AlterSequence;
 use crate::catalog::{Catalog, TableId, normalize_ident, quote_ident, table_name};
 use crate::error::{EngineError, Result};
 use crate::oltp::classify;
@@ -87,32 +88,49 @@ impl SequenceDef {
                 SequenceOptions::Cycle(no) => cycle = !no,
             }
         }
-        if increment == 0 {
-            return Err(EngineError::InvalidArgument { message: "INCREMENT must not be zero".into() });
+        let min_value = min.unwrap_or_else(|| default_min(increment, bits));
+        let max_value = max.unwrap_or_else(|| default_max(increment, bits));
+        let start = start.unwrap_or(if increment > 0 { min_value } else { max_value });
+        let def = Self { name: table_name(name)?, increment, min_value, max_value, start, cycle, owner: None, bits };
+        def.validate()?;
+        Ok(def)
+    }
+
+    /// PostgreSQL's checks of a sequence's options against each other and its type.
+    fn validate(&self) -> Result<()> {
+        let invalid = |message: String| Err(EngineError::InvalidArgument { message });
+        let (min_value, max_value, start) = (self.min_value, self.max_value, self.start);
+        let type_name = type_name(self.bits);
+        if self.increment == 0 {
+            return invalid("INCREMENT must not be zero".into());
         }
-        let min_value = min.unwrap_or(if increment > 0 { 1 } else { type_min(bits) });
-        let max_value = max.unwrap_or(if increment > 0 { type_max(bits) } else { -1 });
-        let bad = |what: &str, value: i64| EngineError::InvalidArgument {
-            message: format!("{what} ({value}) is out of range for sequence data type {}", type_name(bits)),
-        };
-        if min_value < type_min(bits) {
-            return Err(bad("MINVALUE", min_value));
+        if min_value < type_min(self.bits) {
+            return invalid(format!("MINVALUE ({min_value}) is out of range for sequence data type {type_name}"));
         }
-        if max_value > type_max(bits) {
-            return Err(bad("MAXVALUE", max_value));
+        if max_value > type_max(self.bits) {
+            return invalid(format!("MAXVALUE ({max_value}) is out of range for sequence data type {type_name}"));
         }
         if min_value >= max_value {
-            return Err(EngineError::InvalidArgument { message: format!("MINVALUE ({min_value}) must be less than MAXVALUE ({max_value})") });
+            return invalid(format!("MINVALUE ({min_value}) must be less than MAXVALUE ({max_value})"));
         }
-        let start = start.unwrap_or(if increment > 0 { min_value } else { max_value });
         if start < min_value {
-            return Err(EngineError::InvalidArgument { message: format!("START value ({start}) cannot be less than MINVALUE ({min_value})") });
+            return invalid(format!("START value ({start}) cannot be less than MINVALUE ({min_value})"));
         }
         if start > max_value {
-            return Err(EngineError::InvalidArgument { message: format!("START value ({start}) cannot be greater than MAXVALUE ({max_value})") });
+            return invalid(format!("START value ({start}) cannot be greater than MAXVALUE ({max_value})"));
         }
-        Ok(Self { name: table_name(name)?, increment, min_value, max_value, start, cycle, owner: None, bits })
+        Ok(())
     }
+}
+
+/// The smallest value of a sequence without MINVALUE.
+fn default_min(increment: i64, bits: u32) -> i64 {
+    if increment > 0 { 1 } else { type_min(bits) }
+}
+
+/// The largest value of a sequence without MAXVALUE.
+fn default_max(increment: i64, bits: u32) -> i64 {
+    if increment > 0 { type_max(bits) } else { -1 }
 }
 
 fn type_max(bits: u32) -> i64 {
@@ -289,6 +307,72 @@ impl Sequences {
         .map_err(classify)?;
         let counter = Counter { id: conn.last_insert_rowid(), last_value: def.start, is_called: false, def };
         self.state.lock().counters.insert(counter.def.name.clone(), counter);
+        Ok(())
+    }
+
+    /// ALTER SEQUENCE inside the writer's open transaction; `owner` is the OWNED BY table,
+    /// already looked up.
+    ///
+    /// # Errors
+    /// 42P01 for an unknown sequence, 22023 for options that contradict each other.
+    pub fn alter(&self, conn: &Connection, alter: &AlterSequence, owner: Option<Option<TableId>>) -> Result<()> {
+        let mut state = self.state.lock();
+        let counter = state.counters.get(&alter.name).ok_or_else(|| EngineError::UndefinedTable { name: alter.name.clone() })?;
+        let mut def = counter.def.clone();
+        if let Some(bits) = alter.bits {
+            // Bounds that were the old type's defaults follow the new type, as in PostgreSQL.
+            if def.max_value == default_max(def.increment, def.bits) {
+                def.max_value = default_max(def.increment, bits);
+            }
+            if def.min_value == default_min(def.increment, def.bits) {
+                def.min_value = default_min(def.increment, bits);
+            }
+            def.bits = bits;
+        }
+        if let Some(increment) = alter.increment {
+            def.increment = increment;
+        }
+        if let Some(min) = alter.min_value {
+            def.min_value = min.unwrap_or_else(|| default_min(def.increment, def.bits));
+        }
+        if let Some(max) = alter.max_value {
+            def.max_value = max.unwrap_or_else(|| default_max(def.increment, def.bits));
+        }
+        if let Some(start) = alter.start {
+            def.start = start;
+        }
+        if let Some(cycle) = alter.cycle {
+            def.cycle = cycle;
+        }
+        if let Some(owner) = owner {
+            def.owner = owner;
+        }
+        def.validate()?;
+        let (last_value, is_called) = match alter.restart {
+            Some(restart) => (restart.unwrap_or(def.start), false),
+            None => (counter.last_value, counter.is_called),
+        };
+        if last_value < def.min_value {
+            return Err(EngineError::InvalidArgument {
+                message: format!("RESTART value ({last_value}) cannot be less than MINVALUE ({})", def.min_value),
+            });
+        }
+        if last_value > def.max_value {
+            return Err(EngineError::InvalidArgument {
+                message: format!("RESTART value ({last_value}) cannot be greater than MAXVALUE ({})", def.max_value),
+            });
+        }
+        conn.execute(
+            "UPDATE _rhei_sequences SET last_value = ?2, is_called = ?3, increment = ?4, min_value = ?5, max_value = ?6, \
+             start_value = ?7, cycle = ?8, owner = ?9, bits = ?10 WHERE name = ?1",
+            params![def.name, last_value, is_called, def.increment, def.min_value, def.max_value, def.start, def.cycle, def.owner.map(|t| t.0), def.bits],
+        )
+        .map_err(classify)?;
+        let name = def.name.clone();
+        if let Some(counter) = state.counters.get_mut(&name) {
+            *counter = Counter { id: counter.id, def, last_value, is_called };
+        }
+        state.moved.remove(&name);
         Ok(())
     }
 

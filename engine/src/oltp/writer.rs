@@ -60,6 +60,7 @@ pub enum DdlOp {
     /// CREATE INDEX on `table` (indexes do not concern the OLAP copy).
     CreateIndex { table: String, index: IndexDef, if_not_exists: bool },
     CreateSequence { def: SequenceDef, if_not_exists: bool },
+    AlterSequence(crate::alter_sequence::AlterSequence),
     DropSequences { names: Vec<String>, if_exists: bool, cascade: bool },
     DropIndexes { names: Vec<String>, if_exists: bool },
     /// `restart_identity`: the tables' own sequences start over (`RESTART IDENTITY`).
@@ -739,6 +740,27 @@ impl WriterState {
                     return Err(EngineError::DuplicateTable { name: def.name });
                 }
                 self.sequences.create(&self.conn, def)?;
+            }
+            DdlOp::AlterSequence(alter) => {
+                if !self.sequences.exists(&alter.name) {
+                    if alter.if_exists {
+                        self.notices.push(Notice::skipping(format!("relation \"{}\" does not exist, skipping", alter.name)));
+                        return Ok(Executed::default());
+                    }
+                    return Err(EngineError::UndefinedTable { name: alter.name });
+                }
+                let owner = match &alter.owned_by {
+                    None => None,
+                    Some(None) => Some(None),
+                    Some(Some((table, column))) => {
+                        let def = catalog.require(table)?;
+                        if def.column_index(column).is_none() {
+                            return Err(EngineError::UndefinedColumn { column: column.clone(), table: Some(def.name.clone()) });
+                        }
+                        Some(Some(def.id))
+                    }
+                };
+                self.sequences.alter(&self.conn, &alter, owner)?;
             }
             DdlOp::DropSequences { names, if_exists, cascade } => {
                 for name in names {

@@ -496,13 +496,15 @@ impl Sequences {
         let this = self.clone();
         conn.create_scalar_function("lastval", 0, flags, move |_| this.lastval().map(Value::Integer).map_err(fail))?;
         let tables = catalog.clone();
+        let this = self.clone();
         conn.create_scalar_function("pg_get_serial_sequence", 2, flags, move |ctx| {
             let (Some(table), Some(column)) = (crate::oltp::functions::text_of(ctx.get_raw(0)), crate::oltp::functions::text_of(ctx.get_raw(1)))
             else {
                 return Ok(Value::Null);
             };
             let catalog = tables.read().clone();
-            serial_sequence_of(&catalog, &table, &column).map(|s| s.map_or(Value::Null, Value::Text)).map_err(fail)
+            let owned = |sequence: &str, table: TableId| this.state.lock().counters.get(sequence).is_some_and(|c| c.def.owner == Some(table));
+            serial_sequence_of(&catalog, &table, &column, owned).map(|s| s.map_or(Value::Null, Value::Text)).map_err(fail)
         })?;
         for arity in [2, 3] {
             let this = self.clone();
@@ -591,10 +593,11 @@ pub fn options_in_parser_order(sql: &str) -> Option<String> {
     Some(format!("{} {}", head.trim_end(), options.join(" ")))
 }
 
-/// `pg_get_serial_sequence(table, column)`: `public.<sequence>` for a serial column, NULL for
-/// another; 42P01 / 42703 for a table / column that does not exist. The column is taken as
-/// written (PostgreSQL does not fold its case), the table as a regclass text.
-fn serial_sequence_of(catalog: &Catalog, table: &str, column: &str) -> Result<Option<String>> {
+/// `pg_get_serial_sequence(table, column)`: `public.<sequence>` for a serial column or one
+/// whose default draws from a sequence the table owns (as pg_dump restores a serial column),
+/// NULL for another; 42P01 / 42703 for a table / column that does not exist. The column is
+/// taken as written (PostgreSQL does not fold its case), the table as a regclass text.
+fn serial_sequence_of(catalog: &Catalog, table: &str, column: &str, owned: impl Fn(&str, TableId) -> bool) -> Result<Option<String>> {
     let name = regclass_name(table);
     let def = catalog.get(&name).ok_or(EngineError::UndefinedTable { name })?;
     let col = def
@@ -602,17 +605,21 @@ fn serial_sequence_of(catalog: &Catalog, table: &str, column: &str) -> Result<Op
         .iter()
         .find(|c| c.name == column)
         .ok_or_else(|| EngineError::UndefinedColumn { column: column.to_string(), table: Some(def.name.clone()) })?;
-    if !col.is_serial {
-        return Ok(None);
-    }
-    let sequence = col
-        .default_sql
-        .as_deref()
-        .and_then(|d| d.split_once("nextval('"))
-        .and_then(|(_, rest)| rest.split_once('\''))
-        .map_or_else(|| format!("{}_{}_seq", def.name, col.name), |(argument, _)| regclass_name(argument));
+    let drawn_from = col.default_sql.as_deref().and_then(nextval_sequence);
+    let sequence = match drawn_from {
+        Some(sequence) if col.is_serial || owned(&sequence, def.id) => sequence,
+        None if col.is_serial => format!("{}_{}_seq", def.name, col.name),
+        _ => return Ok(None),
+    };
     let shown = if sequence.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') { sequence } else { quote_ident(&sequence) };
     Ok(Some(format!("public.{shown}")))
+}
+
+/// The sequence a column DEFAULT `nextval('s'::regclass)` draws from.
+pub fn nextval_sequence(default: &str) -> Option<String> {
+    let at = default.to_ascii_lowercase().find("nextval('")?;
+    let (argument, _) = default[at + "nextval('".len()..].split_once('\'')?;
+    Some(regclass_name(argument))
 }
 
 /// The table whose serial key is SQLite's rowid and whose sequence, as PostgreSQL would name

@@ -31,7 +31,7 @@ use crate::catalog::{
 };
 use crate::error::{EngineError, Result};
 use crate::notice::Notice;
-use crate::oltp::sequence::{SEQUENCES_SQL, SequenceDef, Sequences, regclass_name};
+use crate::oltp::sequence::{SEQUENCES_SQL, SequenceDef, Sequences, nextval_sequence};
 use crate::oltp::{Executed, SqliteStatement, classify, open_connection, run_statement};
 use crate::replica::{PreparedRows, ReplicaBatch, ReplicaTableSpec};
 use crate::translate::TranslateOptions;
@@ -1585,11 +1585,7 @@ impl WriterState {
 
 /// Whether a column DEFAULT (as stored) draws from sequence `name`.
 fn default_uses_sequence(default: &str, name: &str) -> bool {
-    let lower = default.to_ascii_lowercase();
-    lower.match_indices("nextval('").any(|(at, prefix)| {
-        let rest = &default[at + prefix.len()..];
-        rest.split_once('\'').is_some_and(|(argument, _)| regclass_name(argument) == name)
-    })
+    nextval_sequence(default).is_some_and(|sequence| sequence == name)
 }
 
 /// `catalog` with `def` added, or replacing the table of the same id.

@@ -950,6 +950,7 @@ fn convert_literal_against_column(value: &mut Expr, other: &Expr, scope: &Scope<
 }
 
 fn rewrite_function(func: &mut Function, opts: TranslateOptions) -> Option<Expr> {
+    unqualify_builtin(func);
     let name = func.name.to_string().to_ascii_lowercase();
     let no_args = match &func.args {
         FunctionArguments::None => true,
@@ -1144,6 +1145,16 @@ fn literal_text(expr: &Expr) -> Option<String> {
         Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(s), .. }) => Some(s.clone()),
         Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) => Some(n.clone()),
         _ => None,
+    }
+}
+
+/// `pg_catalog.f(...)` as `f(...)`: every built-in function lives in `pg_catalog`, and pg_dump
+/// and ORMs name it there (`SELECT pg_catalog.setval(...)`); neither engine has that schema.
+pub(crate) fn unqualify_builtin(func: &mut Function) {
+    if let [schema, function] = func.name.0.as_slice()
+        && schema.as_ident().is_some_and(|i| i.quote_style.is_none() && i.value.eq_ignore_ascii_case("pg_catalog"))
+    {
+        func.name = ObjectName(vec![function.clone()]);
     }
 }
 

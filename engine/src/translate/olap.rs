@@ -44,6 +44,9 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
             }
         }
         canonical_timestamp_literals(expr, &scope, zone);
+        if let Expr::Function(f) = expr {
+            super::unqualify_builtin(f);
+        }
         // `'s'::regclass` names a sequence for nextval and friends (planned here for their types
         // only, see `olap::udf::WriterOnly`), which take its text.
         if let Expr::Cast { data_type: SqlType::Regclass, expr: inner, .. } = expr

@@ -572,7 +572,16 @@ fn serial_sequence(model: &Model, args: &[ScalarValue]) -> Result<ScalarValue, E
         .ok_or_else(|| EngineError::UndefinedColumn { column: column.clone(), table: Some(relation.name.clone()) })?;
     let sequence = crate::catalog::model::serial_sequence(&relation.name, &attribute.name);
     let is_serial = attribute.default.as_deref() == Some(format!("nextval('{sequence}'::regclass)").as_str());
-    Ok(ScalarValue::Utf8(is_serial.then(|| format!("{}.{sequence}", relation.namespace_name()))))
+    if is_serial {
+        return Ok(ScalarValue::Utf8(Some(format!("{}.{sequence}", relation.namespace_name()))));
+    }
+    // A default drawing from a sequence the table owns (a serial column as pg_dump restores it).
+    let owned = attribute
+        .default
+        .as_deref()
+        .and_then(rhei_engine::oltp::sequence::nextval_sequence)
+        .filter(|name| model.sequences.iter().any(|(_, s)| &s.name == name && s.owner.is_some() && s.owner == relation.table_id));
+    Ok(ScalarValue::Utf8(owned.map(|name| format!("public.{name}"))))
 }
 
 /// `json_build_object(k1, v1, ...)` as PostgreSQL writes it (`{"k1" : v1, ...}`); SQLAlchemy's

@@ -27,6 +27,13 @@ pub struct AlterSequence {
     pub owned_by: Option<Option<(String, String)>>,
 }
 
+impl AlterSequence {
+    /// Whether it changes nothing (`OWNER TO`): the sequence is left alone, not rewritten.
+    pub fn changes_nothing(&self) -> bool {
+        *self == Self { name: self.name.clone(), if_exists: self.if_exists, ..Self::default() }
+    }
+}
+
 /// Reads `sql` when it is an ALTER SEQUENCE statement (`None` when it is something else).
 pub fn parse(sql: &str) -> Option<Result<AlterSequence>> {
     // Only a text that starts with ALTER is tokenized.

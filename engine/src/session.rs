@@ -190,7 +190,9 @@ enum SequenceCall {
 /// Whether `query` calls the sequence functions, which exist on the writer's connection only.
 /// The text is looked at first so that other queries pay for no walk of their tree.
 fn sequence_calls(sql: &str, query: &Query) -> Option<SequenceCall> {
-    if !sql.as_bytes().windows(4).any(|w| w.eq_ignore_ascii_case(b"val(")) {
+    let bytes = sql.as_bytes();
+    let called = |at: usize| bytes[at + 3..].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'(');
+    if !(0..bytes.len().saturating_sub(3)).any(|at| bytes[at..at + 3].eq_ignore_ascii_case(b"val") && called(at)) {
         return None;
     }
     let mut found = None;

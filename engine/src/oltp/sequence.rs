@@ -31,9 +31,9 @@ use crate::oltp::writer::{SessionId, SharedCatalog};
 
 /// Where sequences live in the data file.
 pub const SEQUENCES_SQL: &str = "CREATE TABLE IF NOT EXISTS _rhei_sequences (\
-    name TEXT PRIMARY KEY, last_value INTEGER NOT NULL, is_called INTEGER NOT NULL, \
+    id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, last_value INTEGER NOT NULL, is_called INTEGER NOT NULL, \
     increment INTEGER NOT NULL, min_value INTEGER NOT NULL, max_value INTEGER NOT NULL, \
-    start_value INTEGER NOT NULL, cycle INTEGER NOT NULL, owner INTEGER, bits INTEGER NOT NULL)";
+    start_value INTEGER NOT NULL, cycle INTEGER NOT NULL, owner INTEGER, bits INTEGER NOT NULL, generation INTEGER NOT NULL)";
 
 /// A sequence's definition, as CREATE SEQUENCE gives it (PostgreSQL's defaults filled in).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,51 +165,80 @@ fn integer_option(expr: &Expr, option: &str) -> Result<i64> {
         .map_err(|_| EngineError::InvalidArgument { message: format!("{option} must be an integer, not {text}") })
 }
 
-/// One sequence's definition and where it stands.
+/// One sequence: its definition and which version of it is current. Every CREATE, ALTER and
+/// restart writes a new generation, as PostgreSQL gives the sequence a new relfilenode: a
+/// rollback brings back the row of the generation before, and with it that generation's
+/// position.
 #[derive(Debug, Clone)]
 struct Counter {
     /// Its row in `_rhei_sequences`, from which its OID derives.
     id: i64,
+    generation: i64,
     def: SequenceDef,
+}
+
+/// Where a generation of a sequence stands. Kept outside the transaction (nextval and setval
+/// are not undone by a rollback).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Position {
     last_value: i64,
     /// False until the first nextval: that one returns `last_value` itself (the start).
     is_called: bool,
 }
 
-impl Counter {
-    fn next(&mut self) -> Result<i64> {
-        if !self.is_called {
-            self.is_called = true;
-            return Ok(self.last_value);
-        }
-        let def = &self.def;
-        let next = match self.last_value.checked_add(def.increment) {
-            Some(n) if n >= def.min_value && n <= def.max_value => n,
-            _ if def.cycle => {
-                if def.increment > 0 {
-                    def.min_value
-                } else {
-                    def.max_value
-                }
-            }
-            _ => {
-                let (bound, which) = if def.increment > 0 { (def.max_value, "maximum") } else { (def.min_value, "minimum") };
-                return Err(EngineError::SequenceExhausted { name: def.name.clone(), which, bound });
-            }
-        };
-        self.last_value = next;
-        Ok(next)
+fn next_value(def: &SequenceDef, position: &mut Position) -> Result<i64> {
+    if !position.is_called {
+        position.is_called = true;
+        return Ok(position.last_value);
     }
+    let next = match position.last_value.checked_add(def.increment) {
+        Some(n) if n >= def.min_value && n <= def.max_value => n,
+        _ if def.cycle => {
+            if def.increment > 0 {
+                def.min_value
+            } else {
+                def.max_value
+            }
+        }
+        _ => {
+            let (bound, which) = if def.increment > 0 { (def.max_value, "maximum") } else { (def.min_value, "minimum") };
+            return Err(EngineError::SequenceExhausted { name: def.name.clone(), which, bound });
+        }
+    };
+    position.last_value = next;
+    Ok(next)
 }
 
 #[derive(Default)]
 struct State {
     counters: HashMap<String, Counter>,
-    /// Sequences moved since the last commit wrote them.
+    /// The position of every generation that may be current, by generation.
+    positions: HashMap<i64, Position>,
+    /// Sequences whose position moved since the last commit wrote it.
     moved: HashSet<String>,
+    /// The generation the next CREATE, ALTER or restart gets.
+    next_generation: i64,
     running: SessionId,
-    /// Per session: the last value nextval gave for each sequence, and the last of all.
-    seen: HashMap<SessionId, (HashMap<String, i64>, i64)>,
+    /// Per session: the last value nextval (or setval) gave for each sequence, and the last
+    /// value nextval gave of all.
+    seen: HashMap<SessionId, (HashMap<String, i64>, Option<i64>)>,
+}
+
+impl State {
+    fn counter(&self, name: &str) -> Result<&Counter> {
+        self.counters.get(name).ok_or_else(|| EngineError::UndefinedTable { name: name.to_string() })
+    }
+
+    fn take_generation(&mut self) -> i64 {
+        self.next_generation += 1;
+        self.next_generation
+    }
+
+    fn mark_moved(&mut self, name: &str) {
+        if !self.moved.contains(name) {
+            self.moved.insert(name.to_string());
+        }
+    }
 }
 
 /// The writer's sequences, shared with the SQL functions registered on its connection.
@@ -219,21 +248,22 @@ pub struct Sequences {
 }
 
 impl Sequences {
-    /// Reads every sequence from the data file. A sequence moved since the last commit keeps
-    /// its position in memory: sequences are not transactional.
+    /// Reads every sequence from the data file (at start, and after a rollback may have
+    /// brought back other generations). A generation already held keeps its position in
+    /// memory, which is never behind the file's.
     ///
     /// # Errors
     /// The table cannot be read.
     pub fn load(&self, conn: &Connection) -> Result<()> {
         let mut stmt = conn
             .prepare(
-                "SELECT name, last_value, is_called, increment, min_value, max_value, start_value, cycle, owner, bits, rowid \
+                "SELECT name, last_value, is_called, increment, min_value, max_value, start_value, cycle, owner, bits, rowid, generation \
                  FROM _rhei_sequences",
             )
             .map_err(classify)?;
         let stored = stmt
             .query_map([], |r| {
-                Ok(Counter {
+                let counter = Counter {
                     def: SequenceDef {
                         name: r.get(0)?,
                         increment: r.get(3)?,
@@ -245,21 +275,23 @@ impl Sequences {
                         bits: r.get(9)?,
                     },
                     id: r.get(10)?,
-                    last_value: r.get(1)?,
-                    is_called: r.get(2)?,
-                })
+                    generation: r.get(11)?,
+                };
+                Ok((counter, Position { last_value: r.get(1)?, is_called: r.get(2)? }))
             })
             .map_err(classify)?
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(classify)?;
         let mut state = self.state.lock();
         let mut counters = HashMap::with_capacity(stored.len());
-        for mut counter in stored {
-            // Moved since the last commit wrote it: the file is behind (a rollback took the
-            // write back, or the commit has not come yet).
-            if let Some(held) = state.counters.get(&counter.def.name).filter(|held| held.def == counter.def && state.moved.contains(&held.def.name)) {
-                counter.last_value = held.last_value;
-                counter.is_called = held.is_called;
+        for (counter, stored_position) in stored {
+            state.next_generation = state.next_generation.max(counter.generation);
+            match state.positions.get(&counter.generation) {
+                Some(held) if *held != stored_position => state.mark_moved(&counter.def.name),
+                Some(_) => {}
+                None => {
+                    state.positions.insert(counter.generation, stored_position);
+                }
             }
             counters.insert(counter.def.name.clone(), counter);
         }
@@ -299,14 +331,46 @@ impl Sequences {
     /// # Errors
     /// The row cannot be written.
     pub fn create(&self, conn: &Connection, def: SequenceDef) -> Result<()> {
+        let mut state = self.state.lock();
+        let generation = state.take_generation();
         conn.execute(
-            "INSERT INTO _rhei_sequences (name, last_value, is_called, increment, min_value, max_value, start_value, cycle, owner, bits) \
-             VALUES (?1, ?2, 0, ?3, ?4, ?5, ?2, ?6, ?7, ?8)",
-            params![def.name, def.start, def.increment, def.min_value, def.max_value, def.cycle, def.owner.map(|t| t.0), def.bits],
+            "INSERT INTO _rhei_sequences (name, last_value, is_called, increment, min_value, max_value, start_value, cycle, owner, bits, generation) \
+             VALUES (?1, ?2, 0, ?3, ?4, ?5, ?2, ?6, ?7, ?8, ?9)",
+            params![def.name, def.start, def.increment, def.min_value, def.max_value, def.cycle, def.owner.map(|t| t.0), def.bits, generation],
         )
         .map_err(classify)?;
-        let counter = Counter { id: conn.last_insert_rowid(), last_value: def.start, is_called: false, def };
-        self.state.lock().counters.insert(counter.def.name.clone(), counter);
+        state.positions.insert(generation, Position { last_value: def.start, is_called: false });
+        state.counters.insert(def.name.clone(), Counter { id: conn.last_insert_rowid(), generation, def });
+        Ok(())
+    }
+
+    /// Writes a new generation of `name` with definition `def` at `position`.
+    fn write_generation(state: &mut State, conn: &Connection, def: SequenceDef, position: Position) -> Result<()> {
+        let generation = state.take_generation();
+        conn.execute(
+            "UPDATE _rhei_sequences SET last_value = ?2, is_called = ?3, increment = ?4, min_value = ?5, max_value = ?6, \
+             start_value = ?7, cycle = ?8, owner = ?9, bits = ?10, generation = ?11 WHERE name = ?1",
+            params![
+                def.name,
+                position.last_value,
+                position.is_called,
+                def.increment,
+                def.min_value,
+                def.max_value,
+                def.start,
+                def.cycle,
+                def.owner.map(|t| t.0),
+                def.bits,
+                generation
+            ],
+        )
+        .map_err(classify)?;
+        state.positions.insert(generation, position);
+        state.moved.remove(&def.name);
+        if let Some(counter) = state.counters.get_mut(&def.name) {
+            counter.generation = generation;
+            counter.def = def;
+        }
         Ok(())
     }
 
@@ -317,8 +381,9 @@ impl Sequences {
     /// 42P01 for an unknown sequence, 22023 for options that contradict each other.
     pub fn alter(&self, conn: &Connection, alter: &AlterSequence, owner: Option<Option<TableId>>) -> Result<()> {
         let mut state = self.state.lock();
-        let counter = state.counters.get(&alter.name).ok_or_else(|| EngineError::UndefinedTable { name: alter.name.clone() })?;
-        let mut def = counter.def.clone();
+        let counter = state.counter(&alter.name)?.clone();
+        let current = state.positions.get(&counter.generation).copied().unwrap_or(Position { last_value: counter.def.start, is_called: false });
+        let mut def = counter.def;
         if let Some(bits) = alter.bits {
             // Bounds that were the old type's defaults follow the new type, as in PostgreSQL.
             if def.max_value == default_max(def.increment, def.bits) {
@@ -348,35 +413,37 @@ impl Sequences {
             def.owner = owner;
         }
         def.validate()?;
-        let (last_value, is_called) = match alter.restart {
-            Some(restart) => (restart.unwrap_or(def.start), false),
-            None => (counter.last_value, counter.is_called),
+        let position = match alter.restart {
+            Some(restart) => Position { last_value: restart.unwrap_or(def.start), is_called: false },
+            None => current,
         };
-        if last_value < def.min_value {
+        if position.last_value < def.min_value {
             return Err(EngineError::InvalidArgument {
-                message: format!("RESTART value ({last_value}) cannot be less than MINVALUE ({})", def.min_value),
+                message: format!("RESTART value ({}) cannot be less than MINVALUE ({})", position.last_value, def.min_value),
             });
         }
-        if last_value > def.max_value {
+        if position.last_value > def.max_value {
             return Err(EngineError::InvalidArgument {
-                message: format!("RESTART value ({last_value}) cannot be greater than MAXVALUE ({})", def.max_value),
+                message: format!("RESTART value ({}) cannot be greater than MAXVALUE ({})", position.last_value, def.max_value),
             });
         }
-        conn.execute(
-            "UPDATE _rhei_sequences SET last_value = ?2, is_called = ?3, increment = ?4, min_value = ?5, max_value = ?6, \
-             start_value = ?7, cycle = ?8, owner = ?9, bits = ?10 WHERE name = ?1",
-            params![def.name, last_value, is_called, def.increment, def.min_value, def.max_value, def.start, def.cycle, def.owner.map(|t| t.0), def.bits],
-        )
-        .map_err(classify)?;
-        let name = def.name.clone();
-        if let Some(counter) = state.counters.get_mut(&name) {
-            *counter = Counter { id: counter.id, def, last_value, is_called };
-        }
-        state.moved.remove(&name);
-        Ok(())
+        Self::write_generation(&mut state, conn, def, position)
     }
 
-    /// DROP SEQUENCE inside the writer's open transaction.
+    /// Starts a sequence over (TRUNCATE ... RESTART IDENTITY), in the writer's open
+    /// transaction: a rollback undoes it, as in PostgreSQL.
+    ///
+    /// # Errors
+    /// The row cannot be written.
+    pub fn restart(&self, conn: &Connection, name: &str) -> Result<()> {
+        let mut state = self.state.lock();
+        let def = state.counter(name)?.def.clone();
+        let position = Position { last_value: def.start, is_called: false };
+        Self::write_generation(&mut state, conn, def, position)
+    }
+
+    /// DROP SEQUENCE inside the writer's open transaction. The dropped generation's position
+    /// is kept until a commit: a rollback brings the sequence back where it stood.
     ///
     /// # Errors
     /// The row cannot be deleted.
@@ -388,7 +455,7 @@ impl Sequences {
         Ok(())
     }
 
-    /// Writes the sequences moved since the last commit; called just before COMMIT.
+    /// Writes the positions moved since the last commit; called just before COMMIT.
     ///
     /// # Errors
     /// The rows cannot be written.
@@ -397,48 +464,49 @@ impl Sequences {
         if state.moved.is_empty() {
             return Ok(());
         }
-        let mut stmt = conn.prepare_cached("UPDATE _rhei_sequences SET last_value = ?2, is_called = ?3 WHERE name = ?1").map_err(classify)?;
+        let mut stmt = conn
+            .prepare_cached("UPDATE _rhei_sequences SET last_value = ?3, is_called = ?4 WHERE name = ?1 AND generation = ?2")
+            .map_err(classify)?;
         for name in &state.moved {
-            if let Some(c) = state.counters.get(name) {
-                stmt.execute(params![name, c.last_value, c.is_called]).map_err(classify)?;
+            if let Some(counter) = state.counters.get(name)
+                && let Some(position) = state.positions.get(&counter.generation)
+            {
+                stmt.execute(params![name, counter.generation, position.last_value, position.is_called]).map_err(classify)?;
             }
         }
         Ok(())
     }
 
-    /// The commit that wrote the moved sequences succeeded.
+    /// The commit that wrote the moved positions succeeded: generations no sequence uses now
+    /// can no longer come back.
     pub fn written(&self) {
-        self.state.lock().moved.clear();
-    }
-
-    /// Starts a sequence over (TRUNCATE ... RESTART IDENTITY). Like nextval it is not undone
-    /// by a rollback.
-    pub fn restart(&self, name: &str) {
         let mut state = self.state.lock();
-        if let Some(counter) = state.counters.get_mut(name) {
-            counter.last_value = counter.def.start;
-            counter.is_called = false;
-            state.moved.insert(name.to_string());
-        }
+        state.moved.clear();
+        let current: HashSet<i64> = state.counters.values().map(|c| c.generation).collect();
+        state.positions.retain(|generation, _| current.contains(generation));
     }
 
     fn nextval(&self, name: &str) -> Result<i64> {
         let mut state = self.state.lock();
-        let counter = state.counters.get_mut(name).ok_or_else(|| EngineError::UndefinedTable { name: name.to_string() })?;
-        let value = counter.next()?;
-        state.moved.insert(name.to_string());
-        let running = state.running;
-        let seen = state.seen.entry(running).or_default();
-        seen.0.insert(name.to_string(), value);
-        seen.1 = value;
+        let state = &mut *state;
+        let counter = state.counters.get(name).ok_or_else(|| EngineError::UndefinedTable { name: name.to_string() })?;
+        let position = state.positions.entry(counter.generation).or_insert(Position { last_value: counter.def.start, is_called: false });
+        let value = next_value(&counter.def, position)?;
+        state.mark_moved(name);
+        let seen = state.seen.entry(state.running).or_default();
+        match seen.0.get_mut(name) {
+            Some(last) => *last = value,
+            None => {
+                seen.0.insert(name.to_string(), value);
+            }
+        }
+        seen.1 = Some(value);
         Ok(value)
     }
 
     fn currval(&self, name: &str) -> Result<i64> {
         let state = self.state.lock();
-        if !state.counters.contains_key(name) {
-            return Err(EngineError::UndefinedTable { name: name.to_string() });
-        }
+        state.counter(name)?;
         state
             .seen
             .get(&state.running)
@@ -451,24 +519,25 @@ impl Sequences {
         state
             .seen
             .get(&state.running)
-            .map(|(_, last)| *last)
+            .and_then(|(_, last)| *last)
             .ok_or_else(|| EngineError::SequenceNotYetDefined { what: "lastval".into() })
     }
 
+    /// setval; with `is_called` the value also becomes the session's currval, as in
+    /// PostgreSQL.
     fn setval(&self, name: &str, value: i64, is_called: bool) -> Result<i64> {
         let mut state = self.state.lock();
-        let counter = state.counters.get_mut(name).ok_or_else(|| EngineError::UndefinedTable { name: name.to_string() })?;
-        if value < counter.def.min_value || value > counter.def.max_value {
-            return Err(EngineError::SequenceValueOutOfBounds {
-                name: name.to_string(),
-                value,
-                min: counter.def.min_value,
-                max: counter.def.max_value,
-            });
+        let counter = state.counter(name)?;
+        let (def, generation) = (&counter.def, counter.generation);
+        if value < def.min_value || value > def.max_value {
+            return Err(EngineError::SequenceValueOutOfBounds { name: name.to_string(), value, min: def.min_value, max: def.max_value });
         }
-        counter.last_value = value;
-        counter.is_called = is_called;
-        state.moved.insert(name.to_string());
+        state.positions.insert(generation, Position { last_value: value, is_called });
+        state.mark_moved(name);
+        if is_called {
+            let running = state.running;
+            state.seen.entry(running).or_default().0.insert(name.to_string(), value);
+        }
         Ok(value)
     }
 
@@ -519,7 +588,12 @@ impl Sequences {
                         _ => return Ok(Value::Null),
                     },
                 };
-                let is_called = arity == 2 || !matches!(ctx.get_raw(2), ValueRef::Integer(0));
+                // setval is strict: a NULL is_called changes nothing.
+                let is_called = match (arity, ctx.get_raw(ctx.len() - 1)) {
+                    (2, _) => true,
+                    (_, ValueRef::Null) => return Ok(Value::Null),
+                    (_, flag) => !matches!(flag, ValueRef::Integer(0)),
+                };
                 if !this.exists(&name) {
                     let catalog = tables.read().clone();
                     if let Some(table) = rowid_serial_owner(&catalog, &name) {
@@ -625,7 +699,7 @@ pub fn nextval_sequence(default: &str) -> Option<String> {
 /// The table whose serial key is SQLite's rowid and whose sequence, as PostgreSQL would name
 /// it, is `sequence`. Such a key numbers itself (the next id is the largest plus one), so it
 /// has no counter of its own.
-fn rowid_serial_owner(catalog: &Catalog, sequence: &str) -> Option<String> {
+pub(crate) fn rowid_serial_owner(catalog: &Catalog, sequence: &str) -> Option<String> {
     catalog.tables().find_map(|t| {
         let key = t.rowid_alias()?;
         let col = &t.columns[key];
@@ -677,25 +751,23 @@ fn normalize_ident_text(text: &str) -> String {
 mod tests {
     use super::*;
 
-    fn counter(increment: i64, min: i64, max: i64, cycle: bool) -> Counter {
+    fn sequence(increment: i64, min: i64, max: i64, cycle: bool) -> (SequenceDef, Position) {
         let start = if increment > 0 { min } else { max };
-        Counter {
-            id: 1,
-            def: SequenceDef { name: "s".into(), increment, min_value: min, max_value: max, start, cycle, owner: None, bits: 64 },
-            last_value: start,
-            is_called: false,
-        }
+        let def = SequenceDef { name: "s".into(), increment, min_value: min, max_value: max, start, cycle, owner: None, bits: 64 };
+        (def, Position { last_value: start, is_called: false })
     }
 
     #[test]
     fn counts_from_the_start_and_stops_or_cycles_at_the_bound() {
-        let mut c = counter(2, 1, 5, false);
-        assert_eq!((c.next().unwrap(), c.next().unwrap(), c.next().unwrap()), (1, 3, 5));
-        let e = c.next().unwrap_err();
+        let (def, mut p) = sequence(2, 1, 5, false);
+        let mut next = || next_value(&def, &mut p);
+        assert_eq!((next().unwrap(), next().unwrap(), next().unwrap()), (1, 3, 5));
+        let e = next().unwrap_err();
         assert_eq!(e.sqlstate(), "2200H");
         assert_eq!(e.to_string(), "nextval: reached maximum value of sequence \"s\" (5)");
-        let mut c = counter(-1, -2, -1, true);
-        assert_eq!((c.next().unwrap(), c.next().unwrap(), c.next().unwrap()), (-1, -2, -1));
+        let (def, mut p) = sequence(-1, -2, -1, true);
+        let mut next = || next_value(&def, &mut p);
+        assert_eq!((next().unwrap(), next().unwrap(), next().unwrap()), (-1, -2, -1));
     }
 
     #[test]

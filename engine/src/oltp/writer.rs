@@ -31,7 +31,7 @@ use crate::catalog::{
 };
 use crate::error::{EngineError, Result};
 use crate::notice::Notice;
-use crate::oltp::sequence::{SEQUENCES_SQL, SequenceDef, Sequences, nextval_sequence};
+use crate::oltp::sequence::{SEQUENCES_SQL, SequenceDef, Sequences, nextval_sequence, rowid_serial_owner};
 use crate::oltp::{Executed, SqliteStatement, classify, open_connection, run_statement};
 use crate::replica::{PreparedRows, ReplicaBatch, ReplicaTableSpec};
 use crate::translate::TranslateOptions;
@@ -676,6 +676,22 @@ impl WriterState {
                         survivors.push(kept);
                     }
                 }
+                // Sequences the dropped tables own go with them, unless a table that stays draws
+                // from one.
+                for def in &defs {
+                    for sequence in self.sequences.owned_by(def.id) {
+                        let users: Vec<String> = catalog
+                            .tables()
+                            .filter(|t| !dropped.contains(&t.id))
+                            .flat_map(|t| t.columns.iter().map(move |c| (t, c)))
+                            .filter(|(_, c)| c.default_sql.as_deref().is_some_and(|d| default_uses_sequence(d, &sequence)))
+                            .map(|(t, c)| format!("default value for column {} of table {} depends on sequence {sequence}", c.name, t.name))
+                            .collect();
+                        if !users.is_empty() {
+                            return Err(EngineError::DependentObjects { object: format!("table {}", def.name), detail: users.join("\n") });
+                        }
+                    }
+                }
                 for def in &defs {
                     for sequence in self.sequences.owned_by(def.id) {
                         self.sequences.drop_sequence(&self.conn, &sequence)?;
@@ -729,7 +745,7 @@ impl WriterState {
                 self.regenerate_constraint_triggers(&affected, &after)?;
             }
             DdlOp::CreateSequence { def, if_not_exists } => {
-                if catalog.get(&def.name).is_some() || self.sequences.exists(&def.name) {
+                if catalog.get(&def.name).is_some() || self.sequences.exists(&def.name) || rowid_serial_owner(&catalog, &def.name).is_some() {
                     if if_not_exists {
                         self.notices.push(Notice {
                             code: "42P07",
@@ -748,6 +764,9 @@ impl WriterState {
                         return Ok(Executed::default());
                     }
                     return Err(EngineError::UndefinedTable { name: alter.name });
+                }
+                if alter.changes_nothing() {
+                    return Ok(Executed::default());
                 }
                 let owner = match &alter.owned_by {
                     None => None,
@@ -913,7 +932,7 @@ impl WriterState {
                     self.exec_raw(&format!("DELETE FROM {}", quote_ident(&def.name)))?;
                     if restart_identity {
                         for sequence in self.sequences.owned_by(def.id) {
-                            self.sequences.restart(&sequence);
+                            self.sequences.restart(&self.conn, &sequence)?;
                         }
                     }
                 }
@@ -1494,7 +1513,8 @@ impl WriterState {
                 continue;
             }
             let base = format!("{}_{}_seq", def.name, column.name);
-            let taken = |name: &str| catalog.get(name).is_some() || self.sequences.exists(name) || name == def.name;
+            let taken =
+                |name: &str| catalog.get(name).is_some() || self.sequences.exists(name) || name == def.name || rowid_serial_owner(catalog, name).is_some();
             let name = std::iter::once(base.clone())
                 .chain((1..).map(|n| format!("{base}{n}")))
                 .find(|name| !taken(name))

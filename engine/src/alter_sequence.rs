@@ -42,12 +42,15 @@ pub fn parse(sql: &str) -> Option<Result<AlterSequence>> {
     if !first.eq_ignore_ascii_case("alter") {
         return None;
     }
-    let tokens: Vec<Token> = Tokenizer::new(&PostgreSqlDialect {}, sql)
-        .tokenize()
-        .ok()?
-        .into_iter()
-        .filter(|t| !matches!(t, Token::Whitespace(_) | Token::SemiColon))
-        .collect();
+    let mut tokens: Vec<Token> =
+        Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize().ok()?.into_iter().filter(|t| !matches!(t, Token::Whitespace(_))).collect();
+    // One statement only: the text of several is split before it comes here.
+    while tokens.last() == Some(&Token::SemiColon) {
+        tokens.pop();
+    }
+    if tokens.contains(&Token::SemiColon) {
+        return None;
+    }
     if !(tokens.len() > 2 && keyword(&tokens[0], "alter") && keyword(&tokens[1], "sequence")) {
         return None;
     }

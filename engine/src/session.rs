@@ -178,6 +178,22 @@ impl Drop for Session {
     }
 }
 
+/// The statements of a query string, split at the semicolons between them (not those inside
+/// literals or comments); None when it does not tokenize.
+fn split_statements(sql: &str) -> Option<Vec<String>> {
+    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize().ok()?;
+    let mut pieces = vec![String::new()];
+    for token in tokens {
+        match token {
+            Token::SemiColon => pieces.push(String::new()),
+            token => pieces.last_mut()?.push_str(&token.to_string()),
+        }
+    }
+    pieces.retain(|piece| !piece.trim().is_empty());
+    Some(pieces)
+}
+
 /// What a query does with sequences (see `oltp::sequence`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum SequenceCall {
@@ -548,6 +564,14 @@ impl Session {
                     Parser::parse_sql(&PostgreSqlDialect {}, &body).map_err(|_| parse_error(e))?
                 } else if let Some(reordered) = crate::oltp::sequence::options_in_parser_order(sql) {
                     Parser::parse_sql(&PostgreSqlDialect {}, &reordered).map_err(|_| parse_error(e))?
+                } else if let Some(pieces) = split_statements(sql).filter(|pieces| pieces.len() > 1) {
+                    // Several statements where one needs rhei's own reading (ALTER SEQUENCE,
+                    // a CREATE SEQUENCE as pg_dump orders it): each is read alone.
+                    let mut all = Vec::new();
+                    for piece in pieces {
+                        all.extend(self.parse_uncached(&piece)?);
+                    }
+                    return Ok(all);
                 } else {
                     return Err(parse_error(e));
                 }

@@ -553,13 +553,18 @@ impl Sequences {
             let this = self.clone();
             let tables = catalog.clone();
             conn.create_scalar_function(function, 1, flags, move |ctx| {
-                let Some(name) = sequence_arg(ctx.get_raw(0)) else { return Ok(Value::Null) };
-                if !this.exists(&name) && rowid_serial_owner(&tables.read(), &name).is_some() {
-                    return Err(fail(EngineError::unsupported(format!(
-                        "{function} of \"{name}\": that serial key is SQLite's rowid, which numbers rows itself"
-                    ))));
+                // A column DEFAULT calls nextval for every row with the same name: it is read
+                // once per statement.
+                let name = ctx.get_or_create_aux(0, |v| Ok::<_, std::convert::Infallible>(sequence_arg(v)))?;
+                let Some(name) = name.as_deref() else { return Ok(Value::Null) };
+                match read(&this, name) {
+                    Err(EngineError::UndefinedTable { .. }) if rowid_serial_owner(&tables.read(), name).is_some() => {
+                        Err(fail(EngineError::unsupported(format!(
+                            "{function} of \"{name}\": that serial key is SQLite's rowid, which numbers rows itself"
+                        ))))
+                    }
+                    result => result.map(Value::Integer).map_err(fail),
                 }
-                read(&this, &name).map(Value::Integer).map_err(fail)
             })?;
         }
         let this = self.clone();
@@ -618,7 +623,13 @@ impl Sequences {
 pub fn options_in_parser_order(sql: &str) -> Option<String> {
     use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
     use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
-    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize().ok()?;
+    let mut tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize().ok()?;
+    while matches!(tokens.last(), Some(Token::SemiColon | Token::Whitespace(_))) {
+        tokens.pop();
+    }
+    if tokens.contains(&Token::SemiColon) {
+        return None;
+    }
     let keyword = |t: &Token| match t {
         Token::Word(w) if w.quote_style.is_none() => Some(w.value.to_ascii_uppercase()),
         _ => None,
@@ -653,9 +664,6 @@ pub fn options_in_parser_order(sql: &str) -> Option<String> {
             _ => None,
         };
         after_no = matches!(starts, Some((_, true)));
-        if matches!(token, Token::SemiColon) {
-            continue;
-        }
         match (starts, groups.last_mut()) {
             (Some((rank, _)), _) => groups.push((rank, token.to_string())),
             (None, Some((_, text))) => text.push_str(&token.to_string()),

@@ -151,6 +151,8 @@ pub enum EngineError {
     /// `what`: `currval of sequence "s"` or `lastval`.
     #[error("{what} is not yet defined in this session")]
     SequenceNotYetDefined { what: String },
+    #[error("\"{name}\" is not a sequence")]
+    NotASequence { name: String },
     #[error("setval: value {value} is out of bounds for sequence \"{name}\" ({min}..{max})")]
     SequenceValueOutOfBounds { name: String, value: i64, min: i64, max: i64 },
     #[error("the engine is shutting down")]
@@ -222,6 +224,7 @@ impl EngineError {
             Self::WriterGone => "XX000",
             Self::SequenceExhausted { .. } => "2200H",
             Self::SequenceNotYetDefined { .. } => "55000",
+            Self::NotASequence { .. } => "42809",
             Self::SequenceValueOutOfBounds { .. } => "22003",
             Self::ShuttingDown => "57P01",
             Self::Sqlite(_) => "XX000",

@@ -563,6 +563,9 @@ impl Sequences {
                             "{function} of \"{name}\": that serial key is SQLite's rowid, which numbers rows itself"
                         ))))
                     }
+                    Err(EngineError::UndefinedTable { .. }) if tables.read().get(name).is_some() => {
+                        Err(fail(EngineError::NotASequence { name: name.to_string() }))
+                    }
                     result => result.map(Value::Integer).map_err(fail),
                 }
             })?;
@@ -608,6 +611,9 @@ impl Sequences {
                         let conn = unsafe { ctx.get_connection()? };
                         let max: Option<i64> = conn.query_row(&format!("SELECT max(rowid) FROM {}", quote_ident(&table)), [], |r| r.get(0))?;
                         return rowid_setval(&name, max, value, is_called).map(Value::Integer).map_err(fail);
+                    }
+                    if catalog.get(&name).is_some() {
+                        return Err(fail(EngineError::NotASequence { name }));
                     }
                 }
                 this.setval(&name, value, is_called).map(Value::Integer).map_err(fail)

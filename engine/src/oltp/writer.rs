@@ -759,6 +759,9 @@ impl WriterState {
             }
             DdlOp::AlterSequence(alter) => {
                 if !self.sequences.exists(&alter.name) {
+                    if catalog.get(&alter.name).is_some() {
+                        return Err(EngineError::NotASequence { name: alter.name });
+                    }
                     if alter.if_exists {
                         self.notices.push(Notice::skipping(format!("relation \"{}\" does not exist, skipping", alter.name)));
                         return Ok(Executed::default());
@@ -784,6 +787,9 @@ impl WriterState {
             DdlOp::DropSequences { names, if_exists, cascade } => {
                 for name in names {
                     if !self.sequences.exists(&name) {
+                        if catalog.get(&name).is_some() {
+                            return Err(EngineError::NotASequence { name });
+                        }
                         if if_exists {
                             self.notices.push(Notice::skipping(format!("sequence \"{name}\" does not exist, skipping")));
                             continue;

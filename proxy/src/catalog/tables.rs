@@ -986,6 +986,27 @@ pub const SYSTEM_TABLES: &[SystemTable] = &[
     },
     SystemTable {
         namespace: Namespace::InformationSchema,
+        name: "sequences",
+        oid: 13386,
+        is_view: true,
+        columns: &[
+            ("sequence_catalog", SqlIdentifier),
+            ("sequence_schema", SqlIdentifier),
+            ("sequence_name", SqlIdentifier),
+            ("data_type", CharacterData),
+            ("numeric_precision", CardinalNumber),
+            ("numeric_precision_radix", CardinalNumber),
+            ("numeric_scale", CardinalNumber),
+            ("start_value", CharacterData),
+            ("minimum_value", CharacterData),
+            ("maximum_value", CharacterData),
+            ("increment", CharacterData),
+            ("cycle_option", YesOrNo),
+        ],
+        rows: information_schema_sequences,
+    },
+    SystemTable {
+        namespace: Namespace::InformationSchema,
         name: "table_constraints",
         oid: 13411,
         is_view: true,
@@ -1731,6 +1752,31 @@ fn information_schema_schemata(model: &Model) -> Vec<Row> {
         .map(|oid| {
             let owner = if oid == oids::PUBLIC_NAMESPACE { oids::DATABASE_OWNER_ROLE } else { oids::SUPERUSER_ROLE };
             row![db, namespace_name(oid).unwrap_or_default(), model.role_name(owner), NULL, NULL, NULL, NULL]
+        })
+        .collect()
+}
+
+fn information_schema_sequences(model: &Model) -> Vec<Row> {
+    let db = model.conn.database.as_str();
+    model
+        .sequences
+        .iter()
+        .map(|(_, s)| {
+            let precision = i32::try_from(s.bits).unwrap_or(64);
+            row![
+                db,
+                "public",
+                s.name.as_str(),
+                rhei_engine::oltp::sequence::type_name(s.bits),
+                precision,
+                2,
+                0,
+                s.start.to_string(),
+                s.min_value.to_string(),
+                s.max_value.to_string(),
+                s.increment.to_string(),
+                if s.cycle { "YES" } else { "NO" },
+            ]
         })
         .collect()
 }

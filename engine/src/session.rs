@@ -386,13 +386,13 @@ impl Session {
         self.engine.catalog()
     }
 
-    /// Rows per table in the OLAP copy as last published (for catalog views such as
-    /// `pg_stat_user_tables`; no wait, no scan).
     /// Every sequence, with the row id its OID derives from (for the front end's catalog).
     pub fn sequences(&self) -> Vec<(i64, SequenceDef)> {
         self.engine.writer.sequences()
     }
 
+    /// Rows per table in the OLAP copy as last published (for catalog views such as
+    /// `pg_stat_user_tables`; no wait, no scan).
     pub fn table_row_counts(&self) -> Vec<(String, u64)> {
         self.engine.olap.table_stats().into_iter().map(|t| (t.name, t.rows)).collect()
     }

@@ -15,6 +15,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use datafusion::sql::sqlparser::ast::{DataType as SqlType, Expr, ObjectName, SequenceOptions};
 use parking_lot::Mutex;
@@ -218,7 +219,6 @@ struct State {
     moved: HashSet<String>,
     /// The generation the next CREATE, ALTER or restart gets.
     next_generation: i64,
-    running: SessionId,
     /// Per session: the last value nextval (or setval) gave for each sequence, and the last
     /// value nextval gave of all.
     seen: HashMap<SessionId, (HashMap<String, i64>, Option<i64>)>,
@@ -245,6 +245,9 @@ impl State {
 #[derive(Default)]
 pub struct Sequences {
     state: Mutex<State>,
+    /// The session whose statement the writer runs now. Set before every write, so kept out
+    /// of the mutex.
+    running: AtomicU64,
 }
 
 impl Sequences {
@@ -318,7 +321,7 @@ impl Sequences {
 
     /// Whose statement runs next (for currval and lastval).
     pub fn running(&self, session: SessionId) {
-        self.state.lock().running = session;
+        self.running.store(session, Ordering::Relaxed);
     }
 
     /// Forgets what a session that ended has seen.
@@ -493,7 +496,7 @@ impl Sequences {
         let position = state.positions.entry(counter.generation).or_insert(Position { last_value: counter.def.start, is_called: false });
         let value = next_value(&counter.def, position)?;
         state.mark_moved(name);
-        let seen = state.seen.entry(state.running).or_default();
+        let seen = state.seen.entry(self.running.load(Ordering::Relaxed)).or_default();
         match seen.0.get_mut(name) {
             Some(last) => *last = value,
             None => {
@@ -509,7 +512,7 @@ impl Sequences {
         state.counter(name)?;
         state
             .seen
-            .get(&state.running)
+            .get(&self.running.load(Ordering::Relaxed))
             .and_then(|(by_name, _)| by_name.get(name).copied())
             .ok_or_else(|| EngineError::SequenceNotYetDefined { what: format!("currval of sequence \"{name}\"") })
     }
@@ -518,7 +521,7 @@ impl Sequences {
         let state = self.state.lock();
         state
             .seen
-            .get(&state.running)
+            .get(&self.running.load(Ordering::Relaxed))
             .and_then(|(_, last)| *last)
             .ok_or_else(|| EngineError::SequenceNotYetDefined { what: "lastval".into() })
     }
@@ -535,8 +538,7 @@ impl Sequences {
         state.positions.insert(generation, Position { last_value: value, is_called });
         state.mark_moved(name);
         if is_called {
-            let running = state.running;
-            state.seen.entry(running).or_default().0.insert(name.to_string(), value);
+            state.seen.entry(self.running.load(Ordering::Relaxed)).or_default().0.insert(name.to_string(), value);
         }
         Ok(value)
     }
@@ -699,8 +701,7 @@ fn serial_sequence_of(catalog: &Catalog, table: &str, column: &str, owned: impl 
         None if col.is_serial => format!("{}_{}_seq", def.name, col.name),
         _ => return Ok(None),
     };
-    let shown = if sequence.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') { sequence } else { quote_ident(&sequence) };
-    Ok(Some(format!("public.{shown}")))
+    Ok(Some(format!("public.{}", crate::naming::display_ident(&sequence))))
 }
 
 /// The sequence a column DEFAULT `nextval('s'::regclass)` draws from.

@@ -680,13 +680,7 @@ impl WriterState {
                 // from one.
                 for def in &defs {
                     for sequence in self.sequences.owned_by(def.id) {
-                        let users: Vec<String> = catalog
-                            .tables()
-                            .filter(|t| !dropped.contains(&t.id))
-                            .flat_map(|t| t.columns.iter().map(move |c| (t, c)))
-                            .filter(|(_, c)| c.default_sql.as_deref().is_some_and(|d| default_uses_sequence(d, &sequence)))
-                            .map(|(t, c)| format!("default value for column {} of table {} depends on sequence {sequence}", c.name, t.name))
-                            .collect();
+                        let users = sequence_users(&catalog, &sequence, |t| !dropped.contains(&t.id));
                         if !users.is_empty() {
                             return Err(EngineError::DependentObjects { object: format!("table {}", def.name), detail: users.join("\n") });
                         }
@@ -758,17 +752,7 @@ impl WriterState {
                 self.sequences.create(&self.conn, def)?;
             }
             DdlOp::AlterSequence(alter) => {
-                if !self.sequences.exists(&alter.name) {
-                    if catalog.get(&alter.name).is_some() {
-                        return Err(EngineError::NotASequence { name: alter.name });
-                    }
-                    if alter.if_exists {
-                        self.notices.push(Notice::skipping(format!("relation \"{}\" does not exist, skipping", alter.name)));
-                        return Ok(Executed::default());
-                    }
-                    return Err(EngineError::UndefinedTable { name: alter.name });
-                }
-                if alter.changes_nothing() {
+                if !self.sequence_present(&catalog, &alter.name, alter.if_exists, "relation")? || alter.changes_nothing() {
                     return Ok(Executed::default());
                 }
                 let owner = match &alter.owned_by {
@@ -786,22 +770,10 @@ impl WriterState {
             }
             DdlOp::DropSequences { names, if_exists, cascade } => {
                 for name in names {
-                    if !self.sequences.exists(&name) {
-                        if catalog.get(&name).is_some() {
-                            return Err(EngineError::NotASequence { name });
-                        }
-                        if if_exists {
-                            self.notices.push(Notice::skipping(format!("sequence \"{name}\" does not exist, skipping")));
-                            continue;
-                        }
-                        return Err(EngineError::UndefinedTable { name });
+                    if !self.sequence_present(&catalog, &name, if_exists, "sequence")? {
+                        continue;
                     }
-                    let users: Vec<String> = catalog
-                        .tables()
-                        .flat_map(|t| t.columns.iter().map(move |c| (t, c)))
-                        .filter(|(_, c)| c.default_sql.as_deref().is_some_and(|d| default_uses_sequence(d, &name)))
-                        .map(|(t, c)| format!("default value for column {} of table {} depends on sequence {name}", c.name, t.name))
-                        .collect();
+                    let users = sequence_users(&catalog, &name, |_| true);
                     if !users.is_empty() {
                         if cascade {
                             return Err(EngineError::unsupported("DROP SEQUENCE ... CASCADE of a sequence a column default uses"));
@@ -1502,10 +1474,26 @@ impl WriterState {
             Ok(catalog) => *self.catalog.write() = Arc::new(catalog),
             Err(e) => tracing::error!("could not reload the catalog: {e}"),
         }
-        // A rolled-back CREATE or DROP SEQUENCE; values handed out stay handed out.
+        // A rollback may have brought back other generations of sequences (see oltp::sequence).
         if let Err(e) = self.sequences.load(&self.conn) {
             tracing::error!("could not reload the sequences: {e}");
         }
+    }
+
+    /// Whether sequence `name` exists for ALTER or DROP SEQUENCE: 42809 when it names a table,
+    /// 42P01 when nothing, unless `if_exists` (a notice naming it a `kind`, and false).
+    fn sequence_present(&mut self, catalog: &Catalog, name: &str, if_exists: bool, kind: &str) -> Result<bool> {
+        if self.sequences.exists(name) {
+            return Ok(true);
+        }
+        if catalog.get(name).is_some() {
+            return Err(EngineError::NotASequence { name: name.to_string() });
+        }
+        if !if_exists {
+            return Err(EngineError::UndefinedTable { name: name.to_string() });
+        }
+        self.notices.push(Notice::skipping(format!("{kind} \"{name}\" does not exist, skipping")));
+        Ok(false)
     }
 
     /// Gives each serial column that is not the table's rowid (a `bigserial` beside the key) a
@@ -1530,12 +1518,7 @@ impl WriterState {
                 PgType::Int4 => 32,
                 _ => 64,
             };
-            let regclass = if name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
-                name.clone()
-            } else {
-                quote_ident(&name)
-            };
-            def.columns[index].default_sql = Some(format!("nextval({}::regclass)", quote_literal(&regclass)));
+            def.columns[index].default_sql = Some(format!("nextval({}::regclass)", quote_literal(&crate::naming::display_ident(&name))));
             self.sequences.create(&self.conn, SequenceDef::serial(name, bits, def.id))?;
         }
         Ok(())
@@ -1609,9 +1592,16 @@ impl WriterState {
     }
 }
 
-/// Whether a column DEFAULT (as stored) draws from sequence `name`.
-fn default_uses_sequence(default: &str, name: &str) -> bool {
-    nextval_sequence(default).is_some_and(|sequence| sequence == name)
+/// The column defaults of the tables `among` that draw from `sequence`, as PostgreSQL's DETAIL
+/// of a refused DROP names them.
+fn sequence_users(catalog: &Catalog, sequence: &str, among: impl Fn(&TableDef) -> bool) -> Vec<String> {
+    catalog
+        .tables()
+        .filter(|t| among(t))
+        .flat_map(|t| t.columns.iter().map(move |c| (t, c)))
+        .filter(|(_, c)| c.default_sql.as_deref().and_then(nextval_sequence).is_some_and(|s| s == sequence))
+        .map(|(t, c)| format!("default value for column {} of table {} depends on sequence {sequence}", c.name, t.name))
+        .collect()
 }
 
 /// `catalog` with `def` added, or replacing the table of the same id.

@@ -581,10 +581,7 @@ fn serial_sequence(model: &Model, args: &[ScalarValue]) -> Result<ScalarValue, E
         .as_deref()
         .and_then(rhei_engine::oltp::sequence::nextval_sequence)
         .filter(|name| model.sequences.iter().any(|(_, s)| &s.name == name && s.owner.is_some() && s.owner == relation.table_id));
-    let quoted = |name: String| {
-        if name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') { name } else { rhei_engine::catalog::quote_ident(&name) }
-    };
-    Ok(ScalarValue::Utf8(owned.map(|name| format!("public.{}", quoted(name)))))
+    Ok(ScalarValue::Utf8(owned.map(|name| format!("public.{}", rhei_engine::naming::display_ident(&name)))))
 }
 
 /// `json_build_object(k1, v1, ...)` as PostgreSQL writes it (`{"k1" : v1, ...}`); SQLAlchemy's

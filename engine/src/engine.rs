@@ -639,6 +639,34 @@ mod tests {
         engine.close();
     }
 
+    /// A session on a thread of its own runs key lookups there, on a connection of the lookup
+    /// set; other sessions, and other reads, go to the reader threads; with every lookup
+    /// connection lent out, a lookup queues for a reader thread instead of failing.
+    #[tokio::test]
+    async fn key_lookups_run_on_the_thread_of_a_session_that_has_one() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let engine = HtapEngine::open(EngineConfig::with_data_dir(dir.path())).await.expect("open");
+        engine.execute_batch("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'a'), (2, 'b')").await.expect("setup");
+        let rows = |results: Vec<(Option<crate::CommandTag>, Vec<RecordBatch>)>| {
+            results.iter().flat_map(|(_, batches)| batches.iter().map(RecordBatch::num_rows)).sum::<usize>()
+        };
+        let mut shared = engine.session();
+        assert_eq!(rows(shared.execute("SELECT v FROM t WHERE id = 1").await.expect("lookup")), 1);
+        assert_eq!(engine.inner.readers.lookup_connections(), 0, "a session without a thread of its own ran a lookup inline");
+
+        let mut own = engine.session();
+        own.set_own_thread(true);
+        assert_eq!(rows(own.execute("SELECT v FROM t WHERE id = 2").await.expect("lookup")), 1);
+        assert_eq!(rows(own.execute("SELECT v FROM t WHERE id = 3").await.expect("lookup")), 0);
+        assert_eq!(engine.inner.readers.lookup_connections(), 1, "the lookups did not run inline, or did not reuse their connection");
+        assert_eq!(rows(own.execute("SELECT v FROM t LIMIT 5").await.expect("small read")), 2);
+
+        let lent = engine.inner.readers.exhaust_lookups();
+        assert_eq!(rows(own.execute("SELECT v FROM t WHERE id = 1").await.expect("lookup while all are lent")), 1);
+        drop(lent);
+        engine.close();
+    }
+
     /// OLAP threads yield the CPU to OLTP under contention: they run at a lower priority.
     #[cfg(target_os = "linux")]
     #[tokio::test]

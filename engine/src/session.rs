@@ -165,6 +165,8 @@ pub struct Session {
     changed: BTreeMap<String, String>,
     time_zone: TimeZone,
     read_only_user: bool,
+    /// The session is driven from a thread of its own, which may block on a key lookup.
+    own_thread: bool,
     /// Notices of the statements run since the front end last took them.
     notices: Vec<Notice>,
 }
@@ -338,6 +340,7 @@ impl Session {
             changed,
             time_zone: TimeZone::UTC,
             read_only_user: false,
+            own_thread: false,
             notices: Vec::new(),
         }
     }
@@ -846,14 +849,14 @@ impl Session {
     /// Where a query would run and why.
     pub fn decide_route(&self, query: &Query, hint: Option<Route>) -> RouteDecision {
         if self.txn.is_some() {
-            return RouteDecision { route: Route::Oltp, reason: "inside a transaction block".into() };
+            return RouteDecision::new(Route::Oltp, "inside a transaction block");
         }
         if let Some(route) = hint {
-            return RouteDecision { route, reason: "query hint".into() };
+            return RouteDecision::new(route, "query hint");
         }
         match self.route_override {
-            RouteOverride::Oltp => RouteDecision { route: Route::Oltp, reason: "SET rhei.route".into() },
-            RouteOverride::Olap => RouteDecision { route: Route::Olap, reason: "SET rhei.route".into() },
+            RouteOverride::Oltp => RouteDecision::new(Route::Oltp, "SET rhei.route"),
+            RouteOverride::Olap => RouteDecision::new(Route::Olap, "SET rhei.route"),
             RouteOverride::Auto => self.zone_route(query, route_query(query, &self.engine.catalog())),
         }
     }
@@ -868,10 +871,10 @@ impl Session {
         if !crate::translate::reads_local_time(&stmt, &self.engine.catalog()) {
             return decision;
         }
-        RouteDecision {
-            route: Route::Oltp,
-            reason: "timestamptz as wall-clock time in a session time zone other than UTC (the OLAP engine computes it in UTC)".into(),
-        }
+        RouteDecision::new(
+            Route::Oltp,
+            "timestamptz as wall-clock time in a session time zone other than UTC (the OLAP engine computes it in UTC)",
+        )
     }
 
     async fn dispatch(&mut self, prepared: &Prepared, stmt: &Statement, params: &[ScalarValue]) -> Result<Output> {
@@ -881,7 +884,7 @@ impl Session {
         if prepared.explain_route {
             let decision = match stmt {
                 Statement::Query(q) => self.decide_route(q, prepared.hint),
-                _ => RouteDecision { route: Route::Oltp, reason: "writes, DDL and session commands run on SQLite".into() },
+                _ => RouteDecision::new(Route::Oltp, "writes, DDL and session commands run on SQLite"),
             };
             let batch = RecordBatch::try_new(
                 explain_route_schema(),
@@ -1187,6 +1190,14 @@ impl Session {
         }
     }
 
+    /// Declares that this session is driven from a thread of its own (as the wire server runs
+    /// each client connection), not from an async runtime's shared workers. Key lookups then run
+    /// on that thread, skipping the hand-off to a reader thread and back, which costs more than
+    /// the lookup (see `oltp::reader`).
+    pub fn set_own_thread(&mut self, own_thread: bool) {
+        self.own_thread = own_thread;
+    }
+
     /// The query with temporal tables replaced by the versions it sees (see [`crate::temporal`]),
     /// under a cache key of its own; `None` when it reads no temporal table.
     fn temporal_query(&self, prepared: &Prepared, query: &Query) -> Result<Option<(Prepared, Query)>> {
@@ -1218,7 +1229,7 @@ impl Session {
             self.check_writable("nextval()")?;
         }
         let decision = match (self.txn, prepared.hint, self.route_override) {
-            _ if sequences.is_some() => RouteDecision { route: Route::Oltp, reason: "sequences live on SQLite's writer".into() },
+            _ if sequences.is_some() => RouteDecision::new(Route::Oltp, "sequences live on SQLite's writer"),
             (None, None, RouteOverride::Auto) => self.zone_route(query, self.engine.auto_route(&prepared.sql, query)),
             _ => self.decide_route(query, prepared.hint),
         };
@@ -1285,6 +1296,12 @@ impl Session {
                     let schema = done.schema.ok_or_else(|| EngineError::Internal("query returned no columns".into()))?;
                     Ok(Output::Rows(RowStream::buffered(schema, Route::Oltp, "SELECT", done.batches)))
                 } else {
+                    if self.own_thread
+                        && decision.key_lookup
+                        && let Some((schema, batches)) = self.engine.readers.read_key_lookup(&sqlite)?
+                    {
+                        return Ok(Output::Rows(RowStream::buffered(schema, Route::Oltp, "SELECT", batches)));
+                    }
                     let deadline = self.statement_deadline();
                     let rows = within(deadline, self.engine.readers.query(sqlite)).await?;
                     let stream = RowStream::channel_after(rows.schema, Route::Oltp, rows.first, rows.batches).holding(rows.guard);

@@ -92,8 +92,11 @@ impl Connection {
         forward_to: Option<&ForwardTarget>,
     ) -> Arc<Self> {
         let scram = (auth.method == Method::Scram).then(|| ScramAuth::new(auth.clone()));
+        let mut session = engine.session();
+        // The server runs every connection on a thread of its own (see `server`).
+        session.set_own_thread(true);
         Arc::new_cyclic(|weak| Self {
-            session: Mutex::new(engine.session()),
+            session: Mutex::new(session),
             auth,
             scram,
             sasl: Mutex::new(SASLState::Initial),

@@ -7,6 +7,12 @@
 //! So idle readers wait on a condition variable (they park at once, where a channel receiver
 //! spins and yields first, stealing CPU on a small machine), and a result that fits in one
 //! batch comes back in the same message as its schema: one wakeup of the asking task.
+//!
+//! A key lookup from a session that runs on a thread of its own (the wire server gives each
+//! client connection one, as PostgreSQL gives each a process) skips the hand-off altogether:
+//! [`ReaderPool::read_key_lookup`] runs it on the caller's thread with a connection from a
+//! second, separate set. Only a read of at most one row through a key goes this way, so a
+//! caller's thread is never held for longer than a B-tree descent.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -111,6 +117,38 @@ impl Drop for ReadGuard {
 #[derive(Clone)]
 pub struct ReaderPool {
     jobs: Arc<QueueHandle>,
+    lookups: Arc<LookupConnections>,
+}
+
+/// Read connections lent to callers that run a key lookup on their own thread: opened on first
+/// need, at most `limit` of them, kept while idle.
+struct LookupConnections {
+    path: PathBuf,
+    catalog: SharedCatalog,
+    limit: usize,
+    /// Idle connections, and how many exist in all.
+    pool: Mutex<(Vec<rusqlite::Connection>, usize)>,
+}
+
+impl LookupConnections {
+    /// An idle connection, a new one while under the limit, or `None` when all are lent out.
+    fn take(&self) -> Result<Option<rusqlite::Connection>> {
+        {
+            let mut pool = self.pool.lock();
+            if let Some(conn) = pool.0.pop() {
+                return Ok(Some(conn));
+            }
+            if pool.1 >= self.limit {
+                return Ok(None);
+            }
+            pool.1 += 1;
+        }
+        open_connection(&self.path, true, "NORMAL").map(Some).inspect_err(|_| self.pool.lock().1 -= 1)
+    }
+
+    fn give_back(&self, conn: rusqlite::Connection) {
+        self.pool.lock().0.push(conn);
+    }
 }
 
 /// A running OLTP read: its schema, its first batch when that came with the schema, and the
@@ -190,7 +228,58 @@ impl ReaderPool {
                 })
                 .map_err(|e| EngineError::Internal(format!("could not start a reader thread: {e}")))?;
         }
-        Ok(Self { jobs: Arc::new(QueueHandle(queue)) })
+        let lookups = Arc::new(LookupConnections { path, catalog, limit: readers, pool: Mutex::new((Vec::new(), 0)) });
+        Ok(Self { jobs: Arc::new(QueueHandle(queue)), lookups })
+    }
+
+    /// How many key-lookup connections have been opened (tests).
+    #[cfg(test)]
+    pub(crate) fn lookup_connections(&self) -> usize {
+        self.lookups.pool.lock().1
+    }
+
+    /// Lends out every idle key-lookup connection and opens the rest up to the limit, as if
+    /// all were in use (tests); they come back when the returned guard drops.
+    #[cfg(test)]
+    pub(crate) fn exhaust_lookups(&self) -> impl Drop + use<> {
+        struct Lent(Arc<LookupConnections>, Vec<rusqlite::Connection>);
+        impl Drop for Lent {
+            fn drop(&mut self) {
+                for conn in self.1.drain(..) {
+                    self.0.give_back(conn);
+                }
+            }
+        }
+        let mut lent = Lent(self.lookups.clone(), Vec::new());
+        while let Ok(Some(conn)) = self.lookups.take() {
+            lent.1.push(conn);
+        }
+        lent
+    }
+
+    /// Runs a read of at most one row through a key on the calling thread, which blocks for
+    /// it; `None` (nothing run) when every lookup connection is in use, so the caller queues
+    /// it with [`Self::query`] instead. Only for callers on a thread of their own, never on an
+    /// async runtime's shared workers.
+    ///
+    /// # Errors
+    /// The statement's error, or a connection that cannot be opened.
+    pub fn read_key_lookup(&self, stmt: &SqliteStatement) -> Result<Option<(SchemaRef, Vec<RecordBatch>)>> {
+        let Some(conn) = self.lookups.take()? else { return Ok(None) };
+        let snapshot = self.lookups.catalog.read().clone();
+        let mut batches = Vec::new();
+        let result = run_statement(&conn, stmt, &snapshot, |batch| {
+            batches.push(batch);
+            true
+        });
+        self.lookups.give_back(conn);
+        let (schema, _) = result?;
+        let schema = batches
+            .first()
+            .map(RecordBatch::schema)
+            .or(schema)
+            .ok_or_else(|| EngineError::Internal("a read returned no result description".into()))?;
+        Ok(Some((schema, batches)))
     }
 
     /// Starts a read; resolves once the first batch (or the schema of an empty result) is known.

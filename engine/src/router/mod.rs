@@ -35,11 +35,18 @@ impl fmt::Display for Route {
 pub struct RouteDecision {
     pub route: Route,
     pub reason: String,
+    /// The query reads at most one row through a primary, unique or upstream key: it finishes
+    /// in a B-tree descent whatever the table's size.
+    pub key_lookup: bool,
 }
 
 impl RouteDecision {
-    fn new(route: Route, reason: impl Into<String>) -> Self {
-        Self { route, reason: reason.into() }
+    pub fn new(route: Route, reason: impl Into<String>) -> Self {
+        Self { route, reason: reason.into(), key_lookup: false }
+    }
+
+    fn key_lookup(reason: &str) -> Self {
+        Self { key_lookup: true, ..Self::new(Route::Oltp, reason) }
     }
 }
 
@@ -210,10 +217,10 @@ pub fn route_query(query: &Query, catalog: &Catalog) -> RouteDecision {
     {
         let pinned = pinned_columns(selection, def);
         if !def.primary_key.is_empty() && def.primary_key.iter().all(|c| pinned.contains(c)) {
-            return RouteDecision::new(Route::Oltp, "primary-key lookup");
+            return RouteDecision::key_lookup("primary-key lookup");
         }
         if def.unique.iter().any(|u| u.iter().all(|c| pinned.contains(c))) {
-            return RouteDecision::new(Route::Oltp, "unique-key lookup");
+            return RouteDecision::key_lookup("unique-key lookup");
         }
         // A replica table keeps the upstream's key as an index, not a primary key (a temporal
         // one holds many versions per key).
@@ -222,7 +229,7 @@ pub fn route_query(query: &Query, catalog: &Catalog) -> RouteDecision {
             && !replica.key.is_empty()
             && replica.key.iter().all(|c| pinned.contains(c))
         {
-            return RouteDecision::new(Route::Oltp, "upstream-key lookup");
+            return RouteDecision::key_lookup("upstream-key lookup");
         }
     }
     if let Some(limit) = limit_of(query)

@@ -667,6 +667,25 @@ mod tests {
         engine.close();
     }
 
+    /// TRUNCATE of a referenced table alone says, as PostgreSQL does, which table references it
+    /// and how to empty both; CASCADE says which tables it empties too.
+    #[tokio::test]
+    async fn truncate_of_a_referenced_table_names_the_referencing_one() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let engine = HtapEngine::open(EngineConfig::with_data_dir(dir.path())).await.expect("open");
+        engine.execute_batch("CREATE TABLE p (id int PRIMARY KEY); CREATE TABLE c (p int REFERENCES p (id))").await.expect("setup");
+        let err = engine.execute("TRUNCATE p").await.expect_err("a referenced table emptied alone");
+        assert_eq!(err.sqlstate(), "0A000");
+        assert_eq!(err.to_string(), "cannot truncate a table referenced in a foreign key constraint");
+        assert_eq!(err.detail(), Some("Table \"c\" references \"p\"."));
+        assert_eq!(err.hint(), Some("Truncate table \"c\" at the same time, or use TRUNCATE ... CASCADE."));
+        let mut session = engine.session();
+        session.execute("TRUNCATE p CASCADE").await.expect("cascade");
+        let notices: Vec<String> = session.take_notices().into_iter().map(|n| n.message).collect();
+        assert_eq!(notices, ["truncate cascades to table \"c\""]);
+        engine.close();
+    }
+
     /// OLAP threads yield the CPU to OLTP under contention: they run at a lower priority.
     #[cfg(target_os = "linux")]
     #[tokio::test]

@@ -43,6 +43,9 @@ pub enum EngineError {
     /// `object` as PostgreSQL names it: `table t`, `column b of table t`, `constraint t_pkey on table t`.
     #[error("cannot drop {object} because other objects depend on it")]
     DependentObjects { object: String, detail: String },
+    /// TRUNCATE of a table that a table left out of the statement references.
+    #[error("cannot truncate a table referenced in a foreign key constraint")]
+    TruncateReferenced { detail: String, hint: String },
     #[error("could not create unique index \"{index}\"")]
     DuplicateKeys { index: String, detail: String },
     #[error("constraint \"{constraint}\" for relation \"{table}\" already exists")]
@@ -207,7 +210,7 @@ impl EngineError {
             Self::DivisionByZero => "22012",
             Self::DatatypeMismatch { .. } => "42804",
             Self::BadCopyData { .. } => "22P04",
-            Self::FeatureNotSupported { .. } => "0A000",
+            Self::FeatureNotSupported { .. } | Self::TruncateReferenced { .. } => "0A000",
             Self::ReadOnlyTransaction { .. } | Self::ReadOnlyReplica { .. } => "25006",
             Self::InFailedTransaction => "25P02",
             Self::NoActiveTransaction => "25P01",
@@ -248,7 +251,10 @@ impl EngineError {
             | Self::CheckViolation { detail, .. }
             | Self::ForeignKeyMissing { detail, .. }
             | Self::ForeignKeyReferenced { detail, .. } => detail.as_deref(),
-            Self::IncompatibleForeignKey { detail, .. } | Self::DependentObjects { detail, .. } | Self::DuplicateKeys { detail, .. } => {
+            Self::IncompatibleForeignKey { detail, .. }
+            | Self::DependentObjects { detail, .. }
+            | Self::DuplicateKeys { detail, .. }
+            | Self::TruncateReferenced { detail, .. } => {
                 Some(detail)
             }
             _ => None,
@@ -259,6 +265,7 @@ impl EngineError {
     pub fn hint(&self) -> Option<&str> {
         match self {
             Self::DependentObjects { .. } => Some("Use DROP ... CASCADE to drop the dependent objects too."),
+            Self::TruncateReferenced { hint, .. } => Some(hint),
             Self::InvalidEscapeSequence { .. } => Some("Escape string must be empty or one character."),
             Self::UpsertAffectsRowTwice => {
                 Some("Ensure that no rows proposed for insertion within the same command have duplicate constrained values.")

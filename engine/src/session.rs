@@ -949,7 +949,8 @@ impl Session {
                 self.check_writable("TRUNCATE TABLE")?;
                 let names = truncate.table_names.iter().map(|t| table_name(&t.name)).collect::<Result<Vec<_>>>()?;
                 let restart_identity = matches!(truncate.identity, Some(datafusion::sql::sqlparser::ast::TruncateIdentityOption::Restart));
-                self.ddl(DdlOp::Truncate { names, restart_identity }, "TRUNCATE TABLE").await
+                let cascade = matches!(truncate.cascade, Some(datafusion::sql::sqlparser::ast::CascadeOption::Cascade));
+                self.ddl(DdlOp::Truncate { names, restart_identity, cascade }, "TRUNCATE TABLE").await
             }
             Statement::StartTransaction { modes, .. } => self.begin(modes).await,
             Statement::Commit { .. } => self.commit().await,

@@ -64,7 +64,9 @@ pub enum DdlOp {
     DropSequences { names: Vec<String>, if_exists: bool, cascade: bool },
     DropIndexes { names: Vec<String>, if_exists: bool },
     /// `restart_identity`: the tables' own sequences start over (`RESTART IDENTITY`).
-    Truncate { names: Vec<String>, restart_identity: bool },
+    /// `cascade`: also empty the tables whose foreign keys reference these (without it, such
+    /// a table left out of the statement is an error, as in PostgreSQL).
+    Truncate { names: Vec<String>, restart_identity: bool, cascade: bool },
     /// A new replica table, created without capture: its snapshot loads first (see
     /// [`WriteOp::ReplicaSnapshotDone`]).
     CreateReplica(ReplicaTableSpec),
@@ -904,9 +906,20 @@ impl WriterState {
                     self.exec_raw(&format!("ANALYZE {}", quote_ident(&def.name)))?;
                 }
             }
-            DdlOp::Truncate { names, restart_identity } => {
-                for name in names {
-                    let def = catalog.require(&name)?;
+            DdlOp::Truncate { names, restart_identity, cascade } => {
+                let targets = self.truncation_targets(&catalog, &names, cascade)?;
+                // The foreign keys among the emptied tables are set aside while they empty: their
+                // per-row checks would refuse deleting a row whose referencing row goes next (a
+                // table referencing itself), where TRUNCATE checks nothing row by row.
+                let referencing: Vec<TableId> = targets
+                    .iter()
+                    .filter(|t| t.foreign_keys.iter().any(|fk| targets.iter().any(|r| r.id == fk.references)))
+                    .map(|t| t.id)
+                    .collect();
+                for owner in &referencing {
+                    self.drop_constraint_triggers(*owner)?;
+                }
+                for def in &targets {
                     self.exec_raw(&format!("DELETE FROM {}", quote_ident(&def.name)))?;
                     if restart_identity {
                         for sequence in self.sequences.owned_by(def.id) {
@@ -914,9 +927,42 @@ impl WriterState {
                         }
                     }
                 }
+                self.regenerate_constraint_triggers(&referencing, &catalog)?;
             }
         }
         Ok(Executed::default())
+    }
+
+    /// The tables a TRUNCATE empties: `names`, and with `cascade` every table referencing one
+    /// of them (a NOTICE each, as PostgreSQL sends); without it a referencing table left out is
+    /// refused with 0A000, since emptying the referenced table alone would orphan its rows.
+    fn truncation_targets(&mut self, catalog: &Catalog, names: &[String], cascade: bool) -> Result<Vec<Arc<TableDef>>> {
+        let mut targets = Vec::new();
+        for name in names {
+            let def = catalog.require(name)?;
+            if !targets.iter().any(|t: &Arc<TableDef>| t.id == def.id) {
+                targets.push(def.clone());
+            }
+        }
+        let mut checked = 0;
+        while checked < targets.len() {
+            let referenced = targets[checked].clone();
+            checked += 1;
+            for other in catalog.tables() {
+                if targets.iter().any(|t| t.id == other.id) || !other.foreign_keys.iter().any(|fk| fk.references == referenced.id) {
+                    continue;
+                }
+                if !cascade {
+                    return Err(EngineError::TruncateReferenced {
+                        detail: format!("Table \"{}\" references \"{}\".", other.name, referenced.name),
+                        hint: format!("Truncate table \"{}\" at the same time, or use TRUNCATE ... CASCADE.", other.name),
+                    });
+                }
+                self.notices.push(Notice::skipping(format!("truncate cascades to table \"{}\"", other.name)));
+                targets.push(other.clone());
+            }
+        }
+        Ok(targets)
     }
 
     /// Applies one ALTER TABLE operation to `def` (and to `children`, tables whose foreign keys

@@ -333,8 +333,8 @@ impl<S: AsyncRead + Unpin> AsyncRead for FrameGuard<S> {
         let before = buf.filled().len();
         match Pin::new(&mut self.io).poll_read(cx, buf) {
             Poll::Ready(Ok(())) => {
-                let fresh = buf.filled()[before..].to_vec();
-                match self.inspect(&fresh) {
+                let checked = self.inspect(&buf.filled()[before..]);
+                match checked {
                     Ok(()) => Poll::Ready(Ok(())),
                     // Hand over the messages before the bad one; fail the next read.
                     Err(Malformed { valid_prefix, error }) if valid_prefix > 0 => {

@@ -620,13 +620,19 @@ impl HtapEngine {
 mod tests {
     use super::*;
 
+    /// An engine on a fresh data directory (kept alive by the returned guard) after `setup`.
+    async fn engine_with(setup: &str) -> (tempfile::TempDir, HtapEngine) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let engine = HtapEngine::open(EngineConfig::with_data_dir(dir.path())).await.expect("open");
+        engine.execute_batch(setup).await.expect("setup");
+        (dir, engine)
+    }
+
     /// A cache miss plans the query on DataFusion to learn its result types; the Rust API must
     /// lift literals as the wire does, or every point read with a new key pays for that.
     #[tokio::test]
     async fn api_queries_differing_only_in_literals_share_one_plan() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let engine = HtapEngine::open(EngineConfig::with_data_dir(dir.path())).await.expect("open");
-        engine.execute_batch("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'a'), (2, 'b')").await.expect("setup");
+        let (_dir, engine) = engine_with("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'a'), (2, 'b')").await;
         for id in 1..=2 {
             let batches = engine.query(&format!("SELECT v FROM t WHERE id = {id}")).await.expect("query");
             assert_eq!(batches.iter().map(RecordBatch::num_rows).sum::<usize>(), 1);
@@ -644,9 +650,7 @@ mod tests {
     /// connection lent out, a lookup queues for a reader thread instead of failing.
     #[tokio::test]
     async fn key_lookups_run_on_the_thread_of_a_session_that_has_one() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let engine = HtapEngine::open(EngineConfig::with_data_dir(dir.path())).await.expect("open");
-        engine.execute_batch("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'a'), (2, 'b')").await.expect("setup");
+        let (_dir, engine) = engine_with("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'a'), (2, 'b')").await;
         let rows = |results: Vec<(Option<crate::CommandTag>, Vec<RecordBatch>)>| {
             results.iter().flat_map(|(_, batches)| batches.iter().map(RecordBatch::num_rows)).sum::<usize>()
         };
@@ -671,9 +675,7 @@ mod tests {
     /// and how to empty both; CASCADE says which tables it empties too.
     #[tokio::test]
     async fn truncate_of_a_referenced_table_names_the_referencing_one() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let engine = HtapEngine::open(EngineConfig::with_data_dir(dir.path())).await.expect("open");
-        engine.execute_batch("CREATE TABLE p (id int PRIMARY KEY); CREATE TABLE c (p int REFERENCES p (id))").await.expect("setup");
+        let (_dir, engine) = engine_with("CREATE TABLE p (id int PRIMARY KEY); CREATE TABLE c (p int REFERENCES p (id))").await;
         let err = engine.execute("TRUNCATE p").await.expect_err("a referenced table emptied alone");
         assert_eq!(err.sqlstate(), "0A000");
         assert_eq!(err.to_string(), "cannot truncate a table referenced in a foreign key constraint");

@@ -93,7 +93,8 @@ impl Connection {
     ) -> Arc<Self> {
         let scram = (auth.method == Method::Scram).then(|| ScramAuth::new(auth.clone()));
         let mut session = engine.session();
-        // The server runs every connection on a thread of its own (see `server`).
+        // The server runs every connection that can run statements on a thread of its own (see
+        // `server`; only a CancelRequest stays on the shared runtime, and it runs none).
         session.set_own_thread(true);
         Arc::new_cyclic(|weak| Self {
             session: Mutex::new(session),

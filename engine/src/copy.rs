@@ -5,11 +5,12 @@
 use std::borrow::Cow;
 
 use arrow::array::{Array, ArrayRef, RecordBatch};
-use rusqlite::types::Value as SqlValue;
+use rusqlite::types::{Value as SqlValue, ValueRef};
 use datafusion::sql::sqlparser::ast::{CopyLegacyCsvOption, CopyLegacyOption, CopyOption};
 
 use crate::catalog::PgType;
 use crate::error::{EngineError, Result};
+use crate::row_chunk::RowChunk;
 use crate::value::{format_date, format_decimal, format_float8, format_timestamp, format_timestamptz_in};
 use crate::zone::TimeZone;
 
@@ -154,8 +155,8 @@ impl CopyFormat {
         let mut rows = Vec::new();
         for (n, line) in text_lines(text).take_while(|(_, line)| !is_end_marker(line)) {
             let mut fields = Vec::new();
-            for raw in line.split(self.delimiter) {
-                fields.push(self.text_field(raw, n)?.map(Cow::into_owned));
+            for (raw, escaped) in text_fields(line, self.delimiter) {
+                fields.push(self.text_field(raw, escaped, n)?.map(Cow::into_owned));
             }
             rows.push(fields);
         }
@@ -164,10 +165,10 @@ impl CopyFormat {
 
     /// One text-format field: `None` for the NULL marker, else the value with escapes resolved
     /// (borrowed when it has none, which is nearly always).
-    fn text_field<'a>(&self, raw: &'a str, line: u64) -> Result<Option<Cow<'a, str>>> {
+    fn text_field<'a>(&self, raw: &'a str, escaped: bool, line: u64) -> Result<Option<Cow<'a, str>>> {
         if raw == self.null {
             Ok(None)
-        } else if raw.contains('\\') {
+        } else if escaped {
             unescape_text(raw, line).map(|s| Some(Cow::Owned(s)))
         } else {
             Ok(Some(Cow::Borrowed(raw)))
@@ -186,7 +187,8 @@ impl CopyFormat {
             header_pending: self.header,
             ended: false,
             csv_scan: CsvScan::default(),
-            chunk: Vec::with_capacity(COPY_CHUNK_ROWS),
+            chunk: RowChunk::with_capacity(types.len(), COPY_CHUNK_ROWS, 0),
+            chunk_rows: COPY_CHUNK_ROWS,
             converted: 0,
             trailing: Vec::new(),
         }
@@ -351,12 +353,12 @@ pub fn feed_writer(
         None => true,
     };
     let converted = {
-        let mut emit = |rows: Vec<Vec<SqlValue>>| {
+        let mut emit = |rows: RowChunk| {
             if builder.is_some() && !want_batches.load(std::sync::atomic::Ordering::Relaxed) {
                 builder = None;
             }
             if let Some(b) = builder.as_mut()
-                && rows.iter().any(|row| b.push_values(row).is_err())
+                && rows.rows().any(|row| b.push_refs(row).is_err())
             {
                 builder = None;
             }
@@ -413,7 +415,8 @@ pub struct CopyReader<'a> {
     /// The `\.` end marker was seen: what follows it is ignored, as PostgreSQL does.
     ended: bool,
     csv_scan: CsvScan,
-    chunk: Vec<Vec<SqlValue>>,
+    chunk: RowChunk,
+    chunk_rows: usize,
     converted: u64,
     /// Values appended to every row after its fields.
     trailing: Vec<SqlValue>,
@@ -432,7 +435,16 @@ impl CopyReader<'_> {
     /// in the row's own allocation.
     #[must_use]
     pub fn appending(mut self, values: Vec<SqlValue>) -> Self {
+        self.chunk = RowChunk::with_capacity(self.types.len() + values.len(), self.chunk_rows, 0);
         self.trailing = values;
+        self
+    }
+
+    /// Hands rows on `rows` at a time instead of [`COPY_CHUNK_ROWS`].
+    #[must_use]
+    pub fn chunk_rows(mut self, rows: usize) -> Self {
+        self.chunk_rows = rows.max(1);
+        self.chunk = RowChunk::with_capacity(self.chunk.width(), self.chunk_rows, 0);
         self
     }
 
@@ -441,7 +453,7 @@ impl CopyReader<'_> {
     /// # Errors
     /// As [`CopyFormat::parse`], and the type's input error for a value it does not accept
     /// (22P02, 22003, 22001, ...).
-    pub fn feed(&mut self, data: &[u8], emit: &mut impl FnMut(Vec<Vec<SqlValue>>) -> bool) -> Result<bool> {
+    pub fn feed(&mut self, data: &[u8], emit: &mut impl FnMut(RowChunk) -> bool) -> Result<bool> {
         if self.ended {
             return Ok(true);
         }
@@ -470,7 +482,7 @@ impl CopyReader<'_> {
     ///
     /// # Errors
     /// As [`CopyReader::feed`]; an unterminated CSV quoted field.
-    pub fn finish(mut self, emit: &mut impl FnMut(Vec<Vec<SqlValue>>) -> bool) -> Result<u64> {
+    pub fn finish(mut self, emit: &mut impl FnMut(RowChunk) -> bool) -> Result<u64> {
         if !self.ended && !self.partial.is_empty() {
             let rest = std::mem::take(&mut self.partial);
             if !self.convert(&rest, emit)? {
@@ -515,11 +527,14 @@ impl CopyReader<'_> {
     }
 
     /// Converts whole rows. Returns false once `emit` asked to stop.
-    fn convert(&mut self, piece: &[u8], emit: &mut impl FnMut(Vec<Vec<SqlValue>>) -> bool) -> Result<bool> {
+    fn convert(&mut self, piece: &[u8], emit: &mut impl FnMut(RowChunk) -> bool) -> Result<bool> {
         let (types, zone) = (self.types, self.zone);
-        let value = |ty: PgType, text: Option<&str>| match text {
-            None => Ok(SqlValue::Null),
-            Some(text) => crate::oltp::functions::storage_value_in(ty, text, zone),
+        let value = |chunk: &mut RowChunk, ty: PgType, text: Option<&str>| match text {
+            None => {
+                chunk.push(ValueRef::Null);
+                Ok(())
+            }
+            Some(text) => crate::oltp::functions::push_storage_value(ty, text, zone, chunk),
         };
         let text = utf8(piece, self.rows_before + 1)?;
         let skip = usize::from(std::mem::take(&mut self.header_pending));
@@ -533,12 +548,10 @@ impl CopyReader<'_> {
                 if row.len() != types.len() {
                     return Err(wrong_width(n, row.len() > types.len()));
                 }
-                let mut values = Vec::with_capacity(types.len() + self.trailing.len());
                 for (text, &ty) in row.iter().zip(types) {
-                    values.push(value(ty, text.as_deref()).map_err(|e| at_line(e, n))?);
+                    value(&mut self.chunk, ty, text.as_deref()).map_err(|e| at_line(e, n))?;
                 }
-                values.extend_from_slice(&self.trailing);
-                if !self.push(values, emit) {
+                if !self.end_row(emit) {
                     return Ok(false);
                 }
             }
@@ -555,32 +568,39 @@ impl CopyReader<'_> {
                 self.ended = true;
                 return Ok(true);
             }
-            let mut values = Vec::with_capacity(types.len() + self.trailing.len());
-            for raw in line.split(self.format.delimiter) {
-                let Some(&ty) = types.get(values.len()) else {
+            let mut fields = 0;
+            for (raw, escaped) in text_fields(line, self.format.delimiter) {
+                let Some(&ty) = types.get(fields) else {
                     return Err(wrong_width(n, true));
                 };
-                let field = self.format.text_field(raw, n)?;
-                values.push(value(ty, field.as_deref()).map_err(|e| at_line(e, n))?);
+                fields += 1;
+                let field = self.format.text_field(raw, escaped, n)?;
+                value(&mut self.chunk, ty, field.as_deref()).map_err(|e| at_line(e, n))?;
             }
-            if values.len() < types.len() {
+            if fields < types.len() {
                 return Err(wrong_width(n, false));
             }
-            values.extend_from_slice(&self.trailing);
-            if !self.push(values, emit) {
+            if !self.end_row(emit) {
                 return Ok(false);
             }
         }
         Ok(true)
     }
 
-    fn push(&mut self, row: Vec<SqlValue>, emit: &mut impl FnMut(Vec<Vec<SqlValue>>) -> bool) -> bool {
-        self.chunk.push(row);
+    /// Ends the row being converted (its trailing values appended) and hands the chunk on
+    /// once it is full.
+    fn end_row(&mut self, emit: &mut impl FnMut(RowChunk) -> bool) -> bool {
+        for value in &self.trailing {
+            self.chunk.push(ValueRef::from(value));
+        }
+        self.chunk.end_row();
         self.converted += 1;
-        if self.chunk.len() < COPY_CHUNK_ROWS {
+        if self.chunk.len() < self.chunk_rows {
             return true;
         }
-        emit(std::mem::replace(&mut self.chunk, Vec::with_capacity(COPY_CHUNK_ROWS)))
+        // The next chunk is sized like this one: its text then needs no reallocation.
+        let next = RowChunk::with_capacity(self.chunk.width(), self.chunk_rows, self.chunk.data_bytes() + self.chunk.data_bytes() / 8);
+        emit(std::mem::replace(&mut self.chunk, next))
     }
 }
 
@@ -591,7 +611,7 @@ const COPY_CHUNK_ROWS: usize = 4096;
 /// COPY input on its way to the writer, converted, in order.
 #[derive(Debug)]
 pub enum CopyChunk {
-    Rows(Vec<Vec<SqlValue>>),
+    Rows(RowChunk),
     /// The rows of the `Rows` chunks sent since the previous batch, as Arrow, for a load into
     /// an empty table (see `sync::bulk`).
     Batch(RecordBatch),
@@ -616,6 +636,37 @@ fn text_lines(text: &str) -> impl Iterator<Item = (u64, &str)> {
         .map(|line| line.strip_suffix('\r').unwrap_or(line))
         .enumerate()
         .map(|(i, line)| (i as u64 + 1, line))
+}
+
+/// The fields of one text-format line, each with whether it holds a backslash (and so needs
+/// unescaping). A backslash escapes the byte after it, so an escaped delimiter (`\|`, as
+/// COPY TO writes a delimiter inside a value) stays inside its field.
+fn text_fields(line: &str, delimiter: char) -> impl Iterator<Item = (&str, bool)> {
+    // The delimiter is one byte (`from_options` refuses others), so it is ASCII, and neither it
+    // nor a backslash can be part of a multi-byte character: every cut is a character boundary.
+    let delimiter = delimiter as u8;
+    let bytes = line.as_bytes();
+    let mut start = Some(0);
+    std::iter::from_fn(move || {
+        let from = start?;
+        let mut escaped = false;
+        let mut i = from;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\\' => {
+                    escaped = true;
+                    i += 2;
+                }
+                b if b == delimiter => {
+                    start = Some(i + 1);
+                    return Some((&line[from..i], escaped));
+                }
+                _ => i += 1,
+            }
+        }
+        start = None;
+        Some((&line[from..], escaped))
+    })
 }
 
 /// `\.` alone on a line ends COPY input.
@@ -741,6 +792,11 @@ pub fn pg_text_in(column: &ArrayRef, row: usize, zone: Option<TimeZone>) -> Opti
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{Int32Array, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+
     use super::*;
 
     #[test]
@@ -767,8 +823,8 @@ mod tests {
     /// Every row `reader` converts from `data` handed over in pieces of `step` bytes.
     fn read_in_pieces(format: &CopyFormat, types: &[PgType], data: &[u8], step: usize) -> Result<Vec<Vec<SqlValue>>> {
         let mut rows = Vec::new();
-        let mut emit = |chunk: Vec<Vec<SqlValue>>| {
-            rows.extend(chunk);
+        let mut emit = |chunk: RowChunk| {
+            rows.extend(chunk.to_values());
             true
         };
         let mut reader = format.reader(types, TimeZone::UTC);
@@ -839,6 +895,28 @@ mod tests {
         }
         let csv = CopyFormat { csv: true, delimiter: ',', null: String::new(), ..CopyFormat::default() };
         assert_eq!(read_in_pieces(&csv, &types, b"1,\"open\n", 2).unwrap_err().sqlstate(), "22P04");
+    }
+
+    /// A backslash escapes the delimiter: COPY TO writes a delimiter inside a value as `\|`,
+    /// and COPY FROM must read it back as part of the value (it used to split there).
+    #[test]
+    fn an_escaped_delimiter_stays_inside_its_field() {
+        let types = [PgType::Int4, PgType::Text];
+        let pipe = CopyFormat { delimiter: '|', ..CopyFormat::default() };
+        assert_eq!(read_in_pieces(&pipe, &types, b"1|a\\|b\n2|c\\\\\n", 64).unwrap(), vec![text_row(1, "a|b"), text_row(2, "c\\")]);
+        let tab = CopyFormat::default();
+        assert_eq!(read_in_pieces(&tab, &types, b"1\ta\\\tb\n", 64).unwrap(), vec![text_row(1, "a\tb")]);
+        assert_eq!(pipe.parse(b"1|a\\|b\n", 2).unwrap(), vec![vec![Some("1".into()), Some("a|b".into())]]);
+
+        let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int32, false), Field::new("v", DataType::Utf8, true)]));
+        let values: ArrayRef = Arc::new(StringArray::from(vec!["x|y", "tab\there", "back\\slash"]));
+        let batch = RecordBatch::try_new(schema, vec![Arc::new(Int32Array::from(vec![1, 2, 3])), values]).unwrap();
+        for format in [pipe, tab] {
+            let mut out = Vec::new();
+            format.encode(&batch, TimeZone::UTC, &mut out);
+            let rows = read_in_pieces(&format, &types, &out, 5).unwrap();
+            assert_eq!(rows, vec![text_row(1, "x|y"), text_row(2, "tab\there"), text_row(3, "back\\slash")], "{format:?}");
+        }
     }
 
     #[test]

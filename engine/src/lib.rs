@@ -26,6 +26,7 @@ pub mod oltp;
 mod output;
 pub mod replica;
 pub mod router;
+pub mod row_chunk;
 pub mod session;
 pub mod similar;
 pub mod status;

@@ -12,12 +12,13 @@
 //! crash the stored position always matches the stored data: nothing is lost or applied twice.
 //! The change-log triggers then carry them to the OLAP copy like any other write.
 
-use rusqlite::types::Value as SqlValue;
+use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{Connection, OptionalExtension, params_from_iter};
 
 use crate::catalog::{Catalog, ColumnDef, PgType, ReplicaDef, TableDef, VALID_FROM, VALID_TO, quote_ident};
 use crate::error::{EngineError, Result};
 use crate::oltp::classify;
+use crate::row_chunk::RowChunk;
 use crate::translate::{TranslateOptions, convert_expr};
 
 /// Where each source's upstream position is kept, in the same SQLite file as the data.
@@ -176,7 +177,7 @@ pub(crate) fn apply(conn: &Connection, catalog: &Catalog, batch: &ReplicaBatch) 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PreparedRows {
     pub table: String,
-    pub(crate) rows: Vec<Vec<SqlValue>>,
+    pub(crate) rows: RowChunk,
 }
 
 /// Converts snapshot rows from PostgreSQL text to storage values (off the writer thread).
@@ -184,7 +185,7 @@ pub(crate) fn prepare(catalog: &Catalog, snapshot: SnapshotRows) -> Result<Prepa
     let table = ReplicaTable::of(catalog, &snapshot.table)?;
     let columns = table.def.user_columns();
     let width = columns.len();
-    let mut rows = Vec::with_capacity(snapshot.rows.len());
+    let mut rows = RowChunk::with_capacity(width + usize::from(table.temporal()), snapshot.rows.len(), 0);
     for (line, row) in snapshot.rows.into_iter().enumerate() {
         if row.len() != width {
             return Err(EngineError::Internal(format!(
@@ -194,17 +195,16 @@ pub(crate) fn prepare(catalog: &Catalog, snapshot: SnapshotRows) -> Result<Prepa
                 row.len()
             )));
         }
-        let mut values = Vec::with_capacity(width + 1);
         for (value, column) in row.iter().zip(columns) {
-            values.push(match value {
-                None => SqlValue::Null,
-                Some(text) => crate::oltp::functions::storage_value(column.ty, text)?,
-            });
+            match value {
+                None => rows.push(ValueRef::Null),
+                Some(text) => crate::oltp::functions::push_storage_value(column.ty, text, crate::zone::TimeZone::UTC, &mut rows)?,
+            }
         }
         if table.temporal() {
-            values.push(SqlValue::Integer(snapshot.valid_from));
+            rows.push(ValueRef::Integer(snapshot.valid_from));
         }
-        rows.push(values);
+        rows.end_row();
     }
     Ok(PreparedRows { table: snapshot.table, rows })
 }
@@ -232,26 +232,14 @@ pub(crate) fn convert_copy(
     let types: Vec<PgType> = replica.def.user_columns().iter().map(|c| c.ty).collect();
     let trailing = if replica.temporal() { vec![SqlValue::Integer(valid_from)] } else { Vec::new() };
     let format = crate::copy::CopyFormat::default();
-    let mut reader = format.reader(&types, crate::zone::TimeZone::UTC).appending(trailing);
-    let mut pending: Vec<Vec<SqlValue>> = Vec::with_capacity(COPY_LOAD_ROWS);
-    let mut hand_on = |pending: &mut Vec<Vec<SqlValue>>| {
-        let rows = std::mem::replace(pending, Vec::with_capacity(COPY_LOAD_ROWS));
-        out(PreparedRows { table: table.to_string(), rows })
-    };
-    let mut emit = |rows: Vec<Vec<SqlValue>>| {
-        pending.extend(rows);
-        pending.len() < COPY_LOAD_ROWS || hand_on(&mut pending)
-    };
+    let mut reader = format.reader(&types, crate::zone::TimeZone::UTC).appending(trailing).chunk_rows(COPY_LOAD_ROWS);
+    let mut emit = |rows: RowChunk| out(PreparedRows { table: table.to_string(), rows });
     while let Some(data) = input() {
         if !reader.feed(&data, &mut emit)? {
             return Ok(0);
         }
     }
-    let converted = reader.finish(&mut emit)?;
-    if !pending.is_empty() {
-        hand_on(&mut pending);
-    }
-    Ok(converted)
+    reader.finish(&mut emit)
 }
 
 /// Loads prepared snapshot rows (a new table: no existing versions to close).
@@ -261,12 +249,12 @@ pub(crate) fn load(conn: &Connection, catalog: &Catalog, prepared: &PreparedRows
     // A new table: nothing to replace, and every value is in storage form already.
     let sql = table.insert_sql(|_| true);
     let mut stmt = conn.prepare_cached(&sql).map_err(classify)?;
-    for row in &prepared.rows {
-        if row.len() != width {
-            return Err(EngineError::Internal(format!("a prepared row of \"{}\" has the wrong width", table.def.name)));
-        }
-        for (i, value) in row.iter().enumerate() {
-            stmt.raw_bind_parameter(i + 1, value).map_err(classify)?;
+    if prepared.rows.width() != width {
+        return Err(EngineError::Internal(format!("prepared rows of \"{}\" have the wrong width", table.def.name)));
+    }
+    for row in prepared.rows.rows() {
+        for (i, value) in row.enumerate() {
+            stmt.raw_bind_parameter(i + 1, rusqlite::types::ToSqlOutput::Borrowed(value)).map_err(classify)?;
         }
         stmt.raw_execute().map_err(classify)?;
     }

@@ -76,11 +76,19 @@ impl BatchBuilder {
     /// # Errors
     /// A value that does not convert, or a row of the wrong width.
     pub fn push_values(&mut self, row: &[rusqlite::types::Value]) -> Result<()> {
+        self.push_refs(row.iter().map(ValueRef::from))
+    }
+
+    /// [`Self::push_values`] for borrowed values (a row of a [`crate::row_chunk::RowChunk`]).
+    ///
+    /// # Errors
+    /// As [`Self::push_values`].
+    pub fn push_refs<'a>(&mut self, row: impl ExactSizeIterator<Item = ValueRef<'a>>) -> Result<()> {
         if row.len() != self.columns.len() {
             return Err(EngineError::Internal(format!("a row of {} values for {} columns", row.len(), self.columns.len())));
         }
         for ((builder, field), value) in self.columns.iter_mut().zip(self.schema.fields()).zip(row) {
-            append(builder.as_mut(), field.data_type(), ValueRef::from(value))?;
+            append(builder.as_mut(), field.data_type(), value)?;
         }
         self.rows += 1;
         Ok(())

@@ -786,18 +786,88 @@ pub fn storage_value(ty: crate::catalog::PgType, text: &str) -> Result<Value, En
 /// # Errors
 /// As [`storage_value`].
 pub fn storage_value_in(ty: crate::catalog::PgType, text: &str, zone: TimeZone) -> Result<Value, EngineError> {
+    match stored_as_is(ty, text) {
+        Some(value) => Ok(crate::row_chunk::owned(value)),
+        None => converted_storage_value(ty, text, zone),
+    }
+}
+
+/// Appends the storage form of `text` for a column of type `ty` to the row `out` is building
+/// ([`storage_value_in`] without an owned value in between for the common cases).
+///
+/// # Errors
+/// As [`storage_value`].
+pub fn push_storage_value(
+    ty: crate::catalog::PgType,
+    text: &str,
+    zone: TimeZone,
+    out: &mut crate::row_chunk::RowChunk,
+) -> Result<(), EngineError> {
+    match stored_as_is(ty, text) {
+        Some(value) => out.push(value),
+        None => out.push(ValueRef::from(&converted_storage_value(ty, text, zone)?)),
+    }
+    Ok(())
+}
+
+/// The storage form of `text` when it needs no conversion but a parse: an integer in range, a
+/// date, text, a varchar/char that fits, a numeric already in canonical form. COPY input is
+/// nearly always of this kind; `None` sends it through the SQL functions' own conversion,
+/// which also produces the errors.
+fn stored_as_is(ty: crate::catalog::PgType, text: &str) -> Option<ValueRef<'_>> {
     use crate::catalog::PgType as T;
-    // COPY input arrives as text already known to be UTF-8: integers and dates that parse go on
-    // as numbers (the conversion below then only checks their range), and a varchar/char that
-    // fits is taken as it is; anything else takes the general text path.
-    let value = match ty {
-        T::Int2 | T::Int4 | T::Int8 => text.parse::<i64>().map_or(ValueRef::Text(text.as_bytes()), ValueRef::Integer),
-        T::Date => parse_date_days(text).map_or(ValueRef::Text(text.as_bytes()), |days| ValueRef::Integer(days.into())),
-        T::Varchar(Some(n)) | T::Bpchar(Some(n)) if text.len() <= n as usize && !text.ends_with(' ') => {
-            return Ok(Value::Text(text.to_string()));
-        }
-        _ => ValueRef::Text(text.as_bytes()),
+    let integer = |bits: u32| {
+        let i = text.parse::<i64>().ok()?;
+        let limit = 1i64 << (bits - 1);
+        (bits == 64 || (-limit..limit).contains(&i)).then_some(ValueRef::Integer(i))
     };
+    match ty {
+        T::Int2 => integer(16),
+        T::Int4 => integer(32),
+        T::Int8 => integer(64),
+        T::Date => parse_date_days(text).map(|days| ValueRef::Integer(days.into())),
+        T::Text | T::Varchar(None) | T::Bpchar(None) => Some(ValueRef::Text(text.as_bytes())),
+        T::Varchar(Some(n)) | T::Bpchar(Some(n)) if text.len() <= n as usize && !text.ends_with(' ') => {
+            Some(ValueRef::Text(text.as_bytes()))
+        }
+        T::Numeric { precision, scale: Some(scale) }
+            if u8::try_from(scale).is_ok_and(|scale| is_canonical_decimal(text, precision, scale)) =>
+        {
+            Some(ValueRef::Text(text.as_bytes()))
+        }
+        _ => None,
+    }
+}
+
+/// Whether `text` is exactly what `format_decimal` makes of its value at `scale` and fits
+/// `precision`: an optional minus (not on zero), the integer digits without leading zeros
+/// (`0` when there are none), and `scale` fraction digits.
+fn is_canonical_decimal(text: &str, precision: Option<u8>, scale: u8) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let (int_part, frac_part) = match digits.split_once('.') {
+        Some((int_part, frac_part)) if scale > 0 => (int_part, frac_part),
+        None if scale == 0 => (digits, ""),
+        _ => return false,
+    };
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if int_part.is_empty() || frac_part.len() != usize::from(scale) || !all_digits(int_part) || !all_digits(frac_part) {
+        return false;
+    }
+    if int_part.len() > 1 && int_part.starts_with('0') {
+        return false;
+    }
+    let zero_int = int_part == "0";
+    if digits.len() < text.len() && zero_int && frac_part.bytes().all(|b| b == b'0') {
+        return false; // -0 is written 0
+    }
+    let significant = if zero_int { frac_part.trim_start_matches('0').len() } else { int_part.len() + frac_part.len() };
+    // Within i128 (parse_decimal's range) and the declared precision.
+    significant <= 38 && precision.is_none_or(|p| significant <= usize::from(p))
+}
+
+fn converted_storage_value(ty: crate::catalog::PgType, text: &str, zone: TimeZone) -> Result<Value, EngineError> {
+    use crate::catalog::PgType as T;
+    let value = ValueRef::Text(text.as_bytes());
     let converted = match ty {
         T::Int2 => to_int(value, 16),
         T::Int4 => to_int(value, 32),
@@ -1044,6 +1114,38 @@ mod tests {
         let c = Connection::open_in_memory().unwrap();
         register(&c).unwrap();
         c
+    }
+
+    /// Every value the fast path stores as it is, the full conversion stores the same way.
+    #[test]
+    fn values_stored_as_they_are_equal_their_conversion() {
+        use crate::catalog::PgType as T;
+        let numeric = |precision, scale| T::Numeric { precision: Some(precision), scale: Some(scale) };
+        let cases: &[(T, &[&str])] = &[
+            (T::Int2, &["0", "-32768", "32767", "32768", "+7", " 7", "x"]),
+            (T::Int4, &["2147483647", "2147483648", "-2147483649", "12"]),
+            (T::Int8, &["9223372036854775807", "9223372036854775808", "-1"]),
+            (T::Date, &["2024-02-29", "2023-02-29", "1999-01-08", "epoch"]),
+            (T::Varchar(Some(3)), &["abc", "abcd", "ab ", "é", "ééé", "éééé"]),
+            (T::Bpchar(Some(2)), &["a", "ab", "a ", "abc"]),
+            (T::Text, &["", "anything", " padded "]),
+            (numeric(15, 2), &["12.50", "0.05", "-0.05", "-0.00", "0.00", "00.10", "1.5", "1.500", "-12", "1e2", " 1.00", "1234567890123.45", "12345678901234.56", ".50", "1.", "+1.00"]),
+            (numeric(5, 0), &["12345", "123456", "0", "-0", "012", "1.0"]),
+            (T::Numeric { precision: None, scale: Some(3) }, &["1.000", "123456789012345678901234567890123456.789"]),
+            (T::Numeric { precision: Some(3), scale: Some(-1) }, &["120", "12"]),
+        ];
+        for (ty, inputs) in cases {
+            for text in *inputs {
+                let converted = converted_storage_value(*ty, text, TimeZone::UTC);
+                // Declining is always safe (the conversion then decides); taking must agree.
+                if let Some(value) = stored_as_is(*ty, text) {
+                    assert_eq!(Ok(crate::row_chunk::owned(value)), converted.map_err(|e| e.to_string()), "{ty:?} {text:?}");
+                }
+            }
+        }
+        for (ty, text) in [(numeric(15, 2), "12.50"), (numeric(15, 2), "-0.05"), (T::Int2, "7"), (T::Bpchar(Some(1)), "N")] {
+            assert!(stored_as_is(ty, text).is_some(), "{ty:?} {text:?} takes the slow path");
+        }
     }
 
     fn one(c: &Connection, sql: &str) -> Result<Value, EngineError> {

@@ -531,10 +531,10 @@ impl WriterState {
         loop {
             match chunks.recv() {
                 Ok(CopyChunk::Rows(rows)) => {
-                    for row in rows {
+                    for row in rows.rows() {
                         line += 1;
-                        for (i, value) in row.iter().enumerate() {
-                            stmt.raw_bind_parameter(i + 1, value).map_err(classify)?;
+                        for (i, value) in row.enumerate() {
+                            stmt.raw_bind_parameter(i + 1, rusqlite::types::ToSqlOutput::Borrowed(value)).map_err(classify)?;
                         }
                         stmt.raw_execute().map_err(|e| match classify(e) {
                             EngineError::BadCopyData { .. } | EngineError::Sqlite(_) | EngineError::Internal(_) => {

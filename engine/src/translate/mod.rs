@@ -151,6 +151,7 @@ pub(crate) struct Scope<'a> {
 impl<'a> Scope<'a> {
     pub(crate) fn of(stmt: &Statement, catalog: &'a Catalog) -> Result<Self> {
         let mut scope = Scope { by_qualifier: HashMap::new(), tables: Vec::new() };
+        let ctes = cte_names(stmt);
         let mut missing = None;
         let _ = visit_relations(stmt, |name| {
             if let Ok(table) = table_name(name) {
@@ -162,16 +163,14 @@ impl<'a> Scope<'a> {
                         }
                     }
                     // SQLite's own table-valued function (see `SeriesAsSubqueries`).
-                    None if table == "generate_series" => {}
+                    None if table == "generate_series" || ctes.contains(&table) => {}
                     None if missing.is_none() => missing = Some(table),
                     None => {}
                 }
             }
             ControlFlow::<()>::Continue(())
         });
-        if let Some(name) = missing
-            && !is_cte_name(stmt, &name)
-        {
+        if let Some(name) = missing {
             return Err(EngineError::UndefinedTable { name });
         }
         collect_aliases(stmt, catalog, &mut scope.by_qualifier);
@@ -197,9 +196,20 @@ impl<'a> Scope<'a> {
     }
 }
 
-fn is_cte_name(stmt: &Statement, name: &str) -> bool {
-    let Statement::Query(query) = stmt else { return false };
-    query.with.as_ref().is_some_and(|with| with.cte_tables.iter().any(|cte| normalize_ident(&cte.alias.name) == name))
+/// The names of the statement's WITH queries, at any depth: a WITH inside a subquery, a
+/// derived table or an INSERT's source names its queries as well as a leading one does.
+fn cte_names(stmt: &Statement) -> std::collections::HashSet<String> {
+    struct Names(std::collections::HashSet<String>);
+    impl datafusion::sql::sqlparser::ast::Visitor for Names {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
+            self.0.extend(query.with.iter().flat_map(|w| w.cte_tables.iter()).map(|cte| normalize_ident(&cte.alias.name)));
+            ControlFlow::Continue(())
+        }
+    }
+    let mut names = Names(std::collections::HashSet::new());
+    let _ = datafusion::sql::sqlparser::ast::Visit::visit(stmt, &mut names);
+    names.0
 }
 
 fn collect_aliases<'a>(stmt: &Statement, catalog: &'a Catalog, out: &mut HashMap<String, &'a TableDef>) {
@@ -443,6 +453,107 @@ fn counted_set_operation(body: &mut SetExpr) {
         && let Some(Statement::Query(query)) = statements.pop()
     {
         *body = *query.body;
+    }
+}
+
+/// `WITH q AS (...) INSERT|UPDATE|DELETE ...` (sqlparser reads it as a query whose body is the
+/// write) becomes the plain write, which both engines' write paths, routing and change capture
+/// know: an INSERT takes the WITH onto its source query; in an UPDATE or DELETE each reference
+/// to a WITH query becomes that query as a derived table (a later WITH query's references to
+/// earlier ones first). For WITH queries that only read, this is the same answer PostgreSQL
+/// gives.
+///
+/// # Errors
+/// `WITH RECURSIVE` before an UPDATE or DELETE, and WITH queries that themselves write (0A000).
+pub fn normalize_data_modifying_with(statement: &mut Statement) -> Result<()> {
+    use datafusion::sql::sqlparser::ast::VisitMut;
+    let Statement::Query(query) = statement else { return Ok(()) };
+    if !matches!(*query.body, SetExpr::Insert(_) | SetExpr::Update(_) | SetExpr::Delete(_)) {
+        return Ok(());
+    }
+    let with = query.with.take();
+    let body = std::mem::replace(query.body.as_mut(), SetExpr::Values(datafusion::sql::sqlparser::ast::Values { explicit_row: false, value_keyword: false, rows: Vec::new() }));
+    let (SetExpr::Insert(mut write) | SetExpr::Update(mut write) | SetExpr::Delete(mut write)) = body else { return Ok(()) };
+    if let Some(mut with) = with {
+        let writes = |q: &Query| matches!(*q.body, SetExpr::Insert(_) | SetExpr::Update(_) | SetExpr::Delete(_) | SetExpr::Merge(_));
+        if with.cte_tables.iter().any(|cte| writes(&cte.query)) {
+            return Err(EngineError::unsupported("a WITH query that writes (INSERT, UPDATE or DELETE inside WITH)"));
+        }
+        match &mut write {
+            Statement::Insert(insert) => {
+                if let Some(source) = insert.source.as_mut() {
+                    match source.with.as_mut() {
+                        Some(inner) => {
+                            with.cte_tables.append(&mut inner.cte_tables);
+                            inner.cte_tables = with.cte_tables;
+                            inner.recursive |= with.recursive;
+                        }
+                        None => source.with = Some(with),
+                    }
+                }
+            }
+            Statement::Update(_) | Statement::Delete(_) if with.recursive => {
+                return Err(EngineError::unsupported("WITH RECURSIVE before UPDATE or DELETE"));
+            }
+            Statement::Update(update) => {
+                let mut inline = CtesAsDerivedTables::new(with.cte_tables);
+                let _ = update.assignments.visit(&mut inline);
+                let _ = update.from.visit(&mut inline);
+                let _ = update.selection.visit(&mut inline);
+                let _ = update.returning.visit(&mut inline);
+                let _ = update.table.joins.visit(&mut inline);
+            }
+            Statement::Delete(delete) => {
+                let mut inline = CtesAsDerivedTables::new(with.cte_tables);
+                let _ = delete.using.visit(&mut inline);
+                let _ = delete.selection.visit(&mut inline);
+                let _ = delete.returning.visit(&mut inline);
+            }
+            _ => {}
+        }
+    }
+    *statement = write;
+    Ok(())
+}
+
+/// Replaces references to WITH queries by the queries themselves, as derived tables named as
+/// the reference was.
+struct CtesAsDerivedTables {
+    ctes: Vec<(String, datafusion::sql::sqlparser::ast::Cte)>,
+}
+
+impl CtesAsDerivedTables {
+    fn new(ctes: Vec<datafusion::sql::sqlparser::ast::Cte>) -> Self {
+        use datafusion::sql::sqlparser::ast::VisitMut;
+        let mut inline = Self { ctes: Vec::new() };
+        for mut cte in ctes {
+            // A WITH query may read the ones before it.
+            let _ = cte.query.visit(&mut inline);
+            inline.ctes.push((normalize_ident(&cte.alias.name), cte));
+        }
+        inline
+    }
+}
+
+impl datafusion::sql::sqlparser::ast::VisitorMut for CtesAsDerivedTables {
+    type Break = ();
+
+    fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        let TableFactor::Table { name, alias, args: None, .. } = factor else { return ControlFlow::Continue(()) };
+        let [ObjectNamePart::Identifier(ident)] = name.0.as_slice() else { return ControlFlow::Continue(()) };
+        let key = normalize_ident(ident);
+        let Some((_, cte)) = self.ctes.iter().find(|(n, _)| *n == key) else { return ControlFlow::Continue(()) };
+        let alias = match alias.take() {
+            Some(mut alias) => {
+                if alias.columns.is_empty() {
+                    alias.columns = cte.alias.columns.clone();
+                }
+                alias
+            }
+            None => cte.alias.clone(),
+        };
+        *factor = TableFactor::Derived { lateral: false, subquery: cte.query.clone(), alias: Some(alias), sample: None };
+        ControlFlow::Continue(())
     }
 }
 
@@ -1569,6 +1680,35 @@ mod tests {
     use super::*;
     use crate::catalog::{ColumnDef, TableId};
     use datafusion::sql::sqlparser::{dialect::PostgreSqlDialect, parser::Parser};
+
+    /// A WITH before a write becomes the plain write: inlined as derived tables in UPDATE and
+    /// DELETE (not the target, even when a WITH query shares its name), moved onto an INSERT's
+    /// source; what cannot be rewritten so is refused with 0A000.
+    #[test]
+    fn a_with_before_a_write_becomes_the_plain_write() {
+        let normalized = |sql: &str| {
+            let mut statement = Parser::parse_sql(&PostgreSqlDialect {}, sql).unwrap().remove(0);
+            normalize_data_modifying_with(&mut statement).map(|()| statement.to_string())
+        };
+        assert_eq!(
+            normalized("WITH t AS (SELECT 1 AS id), u(k) AS (SELECT id FROM t) UPDATE t SET x = 1 WHERE id IN (SELECT k FROM u AS w)").unwrap(),
+            "UPDATE t SET x = 1 WHERE id IN (SELECT k FROM (SELECT id FROM (SELECT 1 AS id) t) AS w (k))"
+        );
+        assert_eq!(
+            normalized("WITH a AS (SELECT 1) DELETE FROM t USING a WHERE t.id = 1").unwrap(),
+            "DELETE FROM t USING (SELECT 1) a WHERE t.id = 1"
+        );
+        assert_eq!(
+            normalized("WITH a AS (SELECT 1 AS x) INSERT INTO t WITH b AS (SELECT x FROM a) SELECT x FROM b").unwrap(),
+            "INSERT INTO t WITH a AS (SELECT 1 AS x), b AS (SELECT x FROM a) SELECT x FROM b"
+        );
+        for refused in [
+            "WITH RECURSIVE a AS (SELECT 1) DELETE FROM t WHERE id IN (SELECT * FROM a)",
+            "WITH d AS (DELETE FROM t RETURNING id) UPDATE t SET x = 1",
+        ] {
+            assert_eq!(normalized(refused).unwrap_err().sqlstate(), "0A000", "{refused}");
+        }
+    }
 
     fn catalog() -> Catalog {
         let col = |name: &str, ty| ColumnDef { name: name.into(), ty, not_null: false, is_serial: false, default_sql: None };

@@ -7,7 +7,7 @@
 use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
-    BinaryOperator, CastKind, TimezoneInfo, DataType as SqlType, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr, LimitClause, NamedWindowExpr,
+    BinaryOperator, CastKind, Ident, Select, SelectItem, TimezoneInfo, DataType as SqlType, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr, LimitClause, NamedWindowExpr,
     OrderByKind, Query, SetExpr, Statement, TableFactor, Value, ValueWithSpan, VisitMut, VisitorMut, WindowFrame, WindowFrameBound,
     WindowType, visit_expressions_mut,
 };
@@ -33,6 +33,7 @@ fn is_integer_type(ty: &SqlType) -> bool {
 /// Never fails: what it does not recognise it leaves alone.
 pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut super::SeriesAsSubqueries);
+    let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut RecursiveCteColumns);
     let Ok(scope) = Scope::of(stmt, catalog) else { return };
     let _ = visit_expressions_mut(stmt, |expr| {
         // date + interval is a timestamp in PostgreSQL; DataFusion keeps a date.
@@ -268,6 +269,62 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
 }
 
 /// The expression, leaving NULL in its place.
+/// `WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 10)`: DataFusion
+/// names a recursive CTE's columns after its first branch while it plans the recursive one, so
+/// the column list is not known there yet ("column n does not exist"), and a first branch of
+/// bare literals (`SELECT 1, 0, 1`) has duplicate names. The list's names go onto the first
+/// branch's select list instead, which names a UNION's columns just the same.
+struct RecursiveCteColumns;
+
+impl VisitorMut for RecursiveCteColumns {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        let Some(with) = query.with.as_mut().filter(|with| with.recursive) else { return ControlFlow::Continue(()) };
+        for cte in &mut with.cte_tables {
+            let names: Option<Vec<Ident>> = cte.alias.columns.iter().map(|c| c.data_type.is_none().then(|| c.name.clone())).collect();
+            if let Some(names) = names.filter(|n| !n.is_empty())
+                && let Some(select) = first_select(&mut cte.query.body)
+                && name_select_columns(select, names)
+            {
+                cte.alias.columns.clear();
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// The select whose column names a set expression takes (its leftmost branch).
+fn first_select(body: &mut SetExpr) -> Option<&mut Select> {
+    match body {
+        SetExpr::Select(select) => Some(select),
+        SetExpr::SetOperation { left, .. } => first_select(left),
+        _ => None,
+    }
+}
+
+/// Names the first columns of `select` `names`; false (and nothing changed) when it cannot:
+/// a wildcard, more names than columns, or a renamed alias that GROUP BY or HAVING may use.
+fn name_select_columns(select: &mut Select, names: Vec<Ident>) -> bool {
+    let groups = !matches!(&select.group_by, GroupByExpr::Expressions(e, _) if e.is_empty()) || select.having.is_some();
+    let nameable = names.len() <= select.projection.len()
+        && select.projection.iter().take(names.len()).all(|item| match item {
+            SelectItem::UnnamedExpr(_) => true,
+            SelectItem::ExprWithAlias { .. } => !groups,
+            _ => false,
+        });
+    if !nameable {
+        return false;
+    }
+    for (item, name) in select.projection.iter_mut().zip(names) {
+        *item = match std::mem::replace(item, SelectItem::UnnamedExpr(Expr::value(Value::Null))) {
+            SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } => SelectItem::ExprWithAlias { expr, alias: name },
+            other => other,
+        };
+    }
+    true
+}
+
 fn take(expr: &mut Box<Expr>) -> Expr {
     std::mem::replace(expr.as_mut(), Expr::value(Value::Null))
 }

@@ -525,8 +525,22 @@ fn date_part(field: ValueRef<'_>, value: ValueRef<'_>) -> FnResult {
         "microsecond" | "microseconds" => (in_day % 60_000_000) as f64,
         "epoch" => micros as f64 / 1e6,
         "dow" => (days + 4).rem_euclid(7) as f64,
+        "isodow" => ((days + 3).rem_euclid(7) + 1) as f64,
         "doy" => (days - crate::value::days_from_civil(year, 1, 1) + 1) as f64,
         "quarter" => f64::from((month - 1) / 3 + 1),
+        // ISO 8601: a week belongs to the year of its Thursday.
+        "week" | "isoyear" => {
+            let thursday = days - (days + 3).rem_euclid(7) + 3;
+            let (iso_year, _, _) = crate::value::civil_from_days(thursday);
+            if field.eq_ignore_ascii_case("isoyear") {
+                iso_year as f64
+            } else {
+                ((thursday - crate::value::days_from_civil(iso_year, 1, 1)) / 7 + 1) as f64
+            }
+        }
+        "decade" => year.div_euclid(10) as f64,
+        "century" if year > 0 => ((year + 99) / 100) as f64,
+        "millennium" if year > 0 => ((year + 999) / 1000) as f64,
         other => {
             return Err(fail(EngineError::FeatureNotSupported { what: format!("date_part field \"{other}\"") }));
         }

@@ -78,15 +78,16 @@ pub fn call(name: &str, args: Vec<Expr>) -> Expr {
 /// Rewrites PostgreSQL operators neither engine has into functions both have, once at parse
 /// time: `a ^ b` (exponentiation; double precision for every numeric type but `numeric`,
 /// whose exact result rhei does not compute) becomes `power(a::float8, b::float8)`; `LIKE
-/// 'pattern' ESCAPE ''` (no escape character), which neither engine accepts, becomes the
-/// pattern with its backslashes escaped under the default escape.
+/// 'pattern' ESCAPE ''` (no escape character) and `ESCAPE '!'` (DataFusion takes only the
+/// backslash) become the same pattern under the default backslash escape.
 pub fn normalize_operators(statement: &mut Statement) {
     let _ = visit_expressions_mut(statement, |expr| {
         if let Expr::Like { pattern, escape_char, .. } | Expr::ILike { pattern, escape_char, .. } = expr
-            && matches!(escape_char, Some(Value::SingleQuotedString(e)) if e.is_empty())
+            && let Some(Value::SingleQuotedString(escape)) = escape_char
             && let Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(text), .. }) = pattern.as_mut()
+            && let Some(rewritten) = with_backslash_escape(text, escape)
         {
-            *text = text.replace('\\', "\\\\");
+            *text = rewritten;
             *escape_char = None;
         }
         if let Expr::BinaryOp { left, op: BinaryOperator::PGExp, right } = expr {
@@ -102,6 +103,32 @@ pub fn normalize_operators(statement: &mut Statement) {
         }
         ControlFlow::<()>::Continue(())
     });
+}
+
+/// `pattern` (a LIKE pattern under escape character `escape`, none when empty) written for the
+/// default backslash escape; `None` when it cannot be (an escape of several characters, or one
+/// ending the pattern: left for the engine to refuse).
+fn with_backslash_escape(pattern: &str, escape: &str) -> Option<String> {
+    let mut chars = escape.chars();
+    let escape = match (chars.next(), chars.next()) {
+        (None, _) => None,
+        (Some('\\'), None) => return None,
+        (Some(c), None) => Some(c),
+        _ => return None,
+    };
+    let mut out = String::with_capacity(pattern.len() + 4);
+    let mut pattern = pattern.chars();
+    while let Some(c) = pattern.next() {
+        if Some(c) == escape {
+            out.push('\\');
+            out.push(pattern.next()?);
+        } else if c == '\\' {
+            out.push_str("\\\\");
+        } else {
+            out.push(c);
+        }
+    }
+    Some(out)
 }
 
 fn number(n: i64) -> Expr {
@@ -359,6 +386,7 @@ impl datafusion::sql::sqlparser::ast::VisitorMut for QueryFixups {
                 }
             }
         }
+        standalone_set_operands(query.body.as_mut());
         fix_projections(query.body.as_mut());
         ControlFlow::Continue(())
     }
@@ -472,7 +500,7 @@ pub fn normalize_data_modifying_with(statement: &mut Statement) -> Result<()> {
         return Ok(());
     }
     let with = query.with.take();
-    let body = std::mem::replace(query.body.as_mut(), SetExpr::Values(datafusion::sql::sqlparser::ast::Values { explicit_row: false, value_keyword: false, rows: Vec::new() }));
+    let body = std::mem::replace(query.body.as_mut(), SetExpr::Values(empty_values()));
     let (SetExpr::Insert(mut write) | SetExpr::Update(mut write) | SetExpr::Delete(mut write)) = body else { return Ok(()) };
     if let Some(mut with) = with {
         let writes = |q: &Query| matches!(*q.body, SetExpr::Insert(_) | SetExpr::Update(_) | SetExpr::Delete(_) | SetExpr::Merge(_));
@@ -865,6 +893,44 @@ fn fix_projections(body: &mut SetExpr) {
         }
         _ => {}
     }
+}
+
+/// UNION, INTERSECT and EXCEPT operands SQLite would not read as PostgreSQL does become
+/// `SELECT * FROM (operand)`: a parenthesized one (`(SELECT ... ORDER BY v LIMIT 1) UNION ALL
+/// ...`, which SQLite cannot parse), and a right operand that is itself a set operation
+/// (`a UNION b INTERSECT c`: INTERSECT binds tighter in PostgreSQL, SQLite goes left to right).
+fn standalone_set_operands(body: &mut SetExpr) {
+    let SetExpr::SetOperation { left, right, .. } = body else { return };
+    standalone_set_operands(left);
+    standalone_set_operands(right);
+    for (operand, is_right) in [(left, false), (right, true)] {
+        let wrap = match operand.as_ref() {
+            SetExpr::Query(_) => true,
+            SetExpr::SetOperation { .. } => is_right,
+            _ => false,
+        };
+        if wrap && let Some(select) = select_star_from(std::mem::replace(operand.as_mut(), SetExpr::Values(empty_values()))) {
+            **operand = select;
+        }
+    }
+}
+
+/// `SELECT * FROM (operand) AS rhei_operand`.
+fn select_star_from(operand: SetExpr) -> Option<SetExpr> {
+    let template = "SELECT * FROM (SELECT 1) AS rhei_operand";
+    let mut parsed = datafusion::sql::sqlparser::parser::Parser::parse_sql(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {}, template).ok()?;
+    let Some(Statement::Query(mut query)) = parsed.pop() else { return None };
+    let SetExpr::Select(select) = query.body.as_mut() else { return None };
+    let TableFactor::Derived { subquery, .. } = &mut select.from.first_mut()?.relation else { return None };
+    match operand {
+        SetExpr::Query(inner) => *subquery = inner,
+        other => *subquery.body = other,
+    }
+    Some(std::mem::replace(query.body.as_mut(), SetExpr::Values(empty_values())))
+}
+
+fn empty_values() -> datafusion::sql::sqlparser::ast::Values {
+    datafusion::sql::sqlparser::ast::Values { explicit_row: false, value_keyword: false, rows: Vec::new() }
 }
 
 fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> Result<()> {
@@ -1317,8 +1383,9 @@ pub(crate) fn temporal_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
         Expr::Function(func) => match func.name.to_string().to_ascii_lowercase().as_str() {
             "now" | "current_timestamp" | "transaction_timestamp" | "statement_timestamp" | "clock_timestamp"
             | "rhei_tstz_add" | "rhei_now" | "rhei_tstz" | "rhei_utc" | "rhei_instant" => PgType::Timestamptz,
-            "localtimestamp" | "rhei_ts_add" => PgType::Timestamp,
-            "current_date" => PgType::Date,
+            "localtimestamp" | "rhei_ts_add" | "rhei_ts" => PgType::Timestamp,
+            // A typed literal or cast already translated (expressions are rewritten inside out).
+            "current_date" | "rhei_date" => PgType::Date,
             _ => return None,
         },
         other => scope.column_type(other)?,

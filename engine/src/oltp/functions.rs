@@ -904,8 +904,46 @@ fn converted_storage_value(ty: crate::catalog::PgType, text: &str, zone: TimeZon
     converted.map_err(|e| take_error().unwrap_or_else(|| EngineError::Internal(e.to_string())))
 }
 
+/// `string_agg(DISTINCT value, separator [ORDER BY ...])`: each distinct non-NULL value once, in
+/// the order the rows arrive (the aggregate's ORDER BY), joined by the separator given with it;
+/// NULL when there is none.
+struct StringAggDistinct;
+
+#[derive(Default)]
+struct StringAggState {
+    seen: std::collections::HashSet<String>,
+    out: Option<String>,
+}
+
+impl rusqlite::functions::Aggregate<StringAggState, Option<String>> for StringAggDistinct {
+    fn init(&self, _ctx: &mut Context<'_>) -> rusqlite::Result<StringAggState> {
+        Ok(StringAggState::default())
+    }
+
+    fn step(&self, ctx: &mut Context<'_>, state: &mut StringAggState) -> rusqlite::Result<()> {
+        let Some(value) = text_of(ctx.get_raw(0)) else { return Ok(()) };
+        if state.seen.contains(&value) {
+            return Ok(());
+        }
+        match state.out.as_mut() {
+            None => state.out = Some(value.clone()),
+            Some(out) => {
+                out.push_str(&text_of(ctx.get_raw(1)).unwrap_or_default());
+                out.push_str(&value);
+            }
+        }
+        state.seen.insert(value);
+        Ok(())
+    }
+
+    fn finalize(&self, _ctx: &mut Context<'_>, state: Option<StringAggState>) -> rusqlite::Result<Option<String>> {
+        Ok(state.and_then(|s| s.out))
+    }
+}
+
 pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     let pure = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    conn.create_aggregate_function("rhei_string_agg_distinct", 2, pure, StringAggDistinct)?;
     conn.create_scalar_function("rhei_int", 2, pure, |ctx| to_int(ctx.get_raw(0), arg_i64(ctx, 1).unwrap_or(64)))?;
     conn.create_scalar_function("rhei_float", 2, pure, |ctx| {
         to_float(ctx.get_raw(0), arg_i64(ctx, 1).unwrap_or(64))

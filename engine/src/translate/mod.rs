@@ -1160,6 +1160,17 @@ fn rewrite_function(func: &mut Function, opts: TranslateOptions) -> Option<Expr>
             func.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new("rhei_mod"))]);
             None
         }
+        // SQLite takes DISTINCT only in one-argument aggregates; rhei's own drops repeats
+        // itself (after the aggregate's ORDER BY, which SQLite applies to any aggregate).
+        "string_agg" => {
+            if let FunctionArguments::List(list) = &mut func.args
+                && list.duplicate_treatment == Some(datafusion::sql::sqlparser::ast::DuplicateTreatment::Distinct)
+            {
+                list.duplicate_treatment = None;
+                func.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new("rhei_string_agg_distinct"))]);
+            }
+            None
+        }
         _ => None,
     }
 }

@@ -34,6 +34,7 @@ fn is_integer_type(ty: &SqlType) -> bool {
 pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut super::SeriesAsSubqueries);
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut RecursiveCteColumns);
+    let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut FullJoinUsing);
     let Ok(scope) = Scope::of(stmt, catalog) else { return };
     let _ = visit_expressions_mut(stmt, |expr| {
         // date + interval is a timestamp in PostgreSQL; DataFusion keeps a date.
@@ -294,6 +295,130 @@ impl VisitorMut for RecursiveCteColumns {
     }
 }
 
+/// `a FULL JOIN b USING (k)`: in PostgreSQL the joined `k` is `COALESCE(a.k, b.k)`; DataFusion
+/// gives `a.k`, NULL on rows only `b` has. For a select over one such join of two named
+/// relations and no `*`, the join becomes `ON a.k = b.k` and every unqualified `k` of the
+/// select (outside its subqueries) the COALESCE, still named `k`.
+struct FullJoinUsing;
+
+impl VisitorMut for FullJoinUsing {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        if let SetExpr::Select(select) = query.body.as_mut()
+            && let Some((columns, left, right)) = coalesce_full_join_using(select)
+        {
+            // ORDER BY k names the output column when there is one (DataFusion finds
+            // `ORDER BY coalesce(..)` beside an output named k ambiguous).
+            let outputs: Vec<String> = select
+                .projection
+                .iter()
+                .filter_map(|item| match item {
+                    SelectItem::ExprWithAlias { alias, .. } => Some(crate::catalog::normalize_ident(alias)),
+                    _ => None,
+                })
+                .collect();
+            let columns: Vec<Ident> = columns.into_iter().filter(|c| !outputs.contains(&crate::catalog::normalize_ident(c))).collect();
+            let mut joined = JoinedColumns { columns: &columns, left: &left, right: &right, depth: 0 };
+            let _ = query.order_by.visit(&mut joined);
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// Rewrites the select (see [`FullJoinUsing`]); returns the USING columns and the two sides'
+/// names when it did, for the query's ORDER BY.
+fn coalesce_full_join_using(select: &mut Select) -> Option<(Vec<Ident>, Ident, Ident)> {
+    use datafusion::sql::sqlparser::ast::{JoinConstraint, JoinOperator, ObjectNamePart};
+    let [from] = select.from.as_mut_slice() else { return None };
+    let [join] = from.joins.as_mut_slice() else { return None };
+    let JoinOperator::FullOuter(JoinConstraint::Using(names)) = &join.join_operator else { return None };
+    let qualifier = |factor: &TableFactor| match factor {
+        TableFactor::Table { alias: Some(alias), .. } | TableFactor::Derived { alias: Some(alias), .. } => Some(alias.name.clone()),
+        TableFactor::Table { name, alias: None, .. } => match name.0.last() {
+            Some(ObjectNamePart::Identifier(ident)) => Some(ident.clone()),
+            _ => None,
+        },
+        _ => None,
+    };
+    let (Some(left), Some(right)) = (qualifier(&from.relation), qualifier(&join.relation)) else { return None };
+    let columns: Option<Vec<Ident>> = names
+        .iter()
+        .map(|name| match name.0.as_slice() {
+            [ObjectNamePart::Identifier(ident)] => Some(ident.clone()),
+            _ => None,
+        })
+        .collect();
+    let columns = columns?;
+    if select.projection.iter().any(|item| matches!(item, SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..))) {
+        return None;
+    }
+    let side = |table: &Ident, column: &Ident| Expr::CompoundIdentifier(vec![table.clone(), column.clone()]);
+    let on = columns
+        .iter()
+        .map(|c| Expr::BinaryOp { left: Box::new(side(&left, c)), op: BinaryOperator::Eq, right: Box::new(side(&right, c)) })
+        .reduce(|a, b| Expr::BinaryOp { left: Box::new(a), op: BinaryOperator::And, right: Box::new(b) });
+    let on = on?;
+    join.join_operator = JoinOperator::FullOuter(JoinConstraint::On(on));
+    let mut joined = JoinedColumns { columns: &columns, left: &left, right: &right, depth: 0 };
+    for item in &mut select.projection {
+        match item {
+            SelectItem::UnnamedExpr(Expr::Identifier(ident)) if columns.iter().any(|c| crate::catalog::normalize_ident(c) == crate::catalog::normalize_ident(ident)) => {
+                let alias = ident.clone();
+                let expr = joined.coalesced(&alias);
+                *item = SelectItem::ExprWithAlias { expr, alias };
+            }
+            SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } => {
+                let _ = expr.visit(&mut joined);
+            }
+            _ => {}
+        }
+    }
+    let _ = select.selection.visit(&mut joined);
+    let _ = select.group_by.visit(&mut joined);
+    let _ = select.having.visit(&mut joined);
+    Some((columns, left, right))
+}
+
+/// Replaces unqualified references to a FULL JOIN's USING columns, outside subqueries.
+struct JoinedColumns<'a> {
+    columns: &'a [Ident],
+    left: &'a Ident,
+    right: &'a Ident,
+    depth: usize,
+}
+
+impl JoinedColumns<'_> {
+    fn coalesced(&self, column: &Ident) -> Expr {
+        let side = |table: &Ident| Expr::CompoundIdentifier(vec![table.clone(), column.clone()]);
+        crate::translate::call("coalesce", vec![side(self.left), side(self.right)])
+    }
+}
+
+impl VisitorMut for JoinedColumns<'_> {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, _query: &mut Query) -> ControlFlow<()> {
+        self.depth += 1;
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_query(&mut self, _query: &mut Query) -> ControlFlow<()> {
+        self.depth -= 1;
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        if self.depth == 0
+            && let Expr::Identifier(ident) = expr
+            && self.columns.iter().any(|c| crate::catalog::normalize_ident(c) == crate::catalog::normalize_ident(ident))
+        {
+            *expr = self.coalesced(&ident.clone());
+        }
+        ControlFlow::Continue(())
+    }
+}
+
 /// The select whose column names a set expression takes (its leftmost branch).
 fn first_select(body: &mut SetExpr) -> Option<&mut Select> {
     match body {
@@ -549,6 +674,22 @@ mod tests {
     use super::*;
     use crate::catalog::{ColumnDef, TableDef, TableId};
     use datafusion::sql::sqlparser::{dialect::PostgreSqlDialect, parser::Parser};
+
+    /// DataFusion reads a FULL JOIN's USING column as the left side's; PostgreSQL as whichever
+    /// side has the row.
+    #[test]
+    fn a_full_join_using_column_is_the_coalesce_of_both_sides() {
+        let catalog = Catalog::from_tables([]);
+        let mut stmt = Parser::parse_sql(&PostgreSqlDialect {}, "SELECT va FROM a FULL JOIN b USING (k) ORDER BY k").unwrap().remove(0);
+        to_olap(&mut stmt, &catalog, TimeZone::UTC);
+        assert_eq!(stmt.to_string(), "SELECT va FROM a FULL JOIN b ON a.k = b.k ORDER BY coalesce(a.k, b.k)");
+        let mut stmt = Parser::parse_sql(&PostgreSqlDialect {}, "SELECT k, (SELECT k FROM c) FROM a x FULL JOIN b USING (k) WHERE k > 1 ORDER BY k").unwrap().remove(0);
+        to_olap(&mut stmt, &catalog, TimeZone::UTC);
+        assert_eq!(
+            stmt.to_string(),
+            "SELECT coalesce(x.k, b.k) AS k, (SELECT k FROM c) FROM a x FULL JOIN b ON x.k = b.k WHERE coalesce(x.k, b.k) > 1 ORDER BY k"
+        );
+    }
 
     #[test]
     fn casts_of_fractional_columns_to_integers_round() {

@@ -34,7 +34,7 @@ fn is_integer_type(ty: &SqlType) -> bool {
 pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut super::SeriesAsSubqueries);
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut RecursiveCteColumns);
-    let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut FullJoinUsing);
+    let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut FullJoinUsing { catalog });
     let Ok(scope) = Scope::of(stmt, catalog) else { return };
     let _ = visit_expressions_mut(stmt, |expr| {
         // date + interval is a timestamp in PostgreSQL; DataFusion keeps a date.
@@ -295,18 +295,21 @@ impl VisitorMut for RecursiveCteColumns {
     }
 }
 
-/// `a FULL JOIN b USING (k)`: in PostgreSQL the joined `k` is `COALESCE(a.k, b.k)`; DataFusion
-/// gives `a.k`, NULL on rows only `b` has. For a select over one such join of two named
-/// relations and no `*`, the join becomes `ON a.k = b.k` and every unqualified `k` of the
-/// select (outside its subqueries) the COALESCE, still named `k`.
-struct FullJoinUsing;
+/// `a FULL|RIGHT JOIN b USING (k)` (or NATURAL): in PostgreSQL the joined `k` is
+/// `COALESCE(a.k, b.k)`; DataFusion gives `a.k`, NULL on rows only `b` has. For a select over one
+/// such join of two named relations, the join becomes `ON a.k = b.k` and every unqualified `k`
+/// of the select (outside its subqueries) the COALESCE, still named `k`; a lone `*` is spelled
+/// out as PostgreSQL orders it (the joined columns, then each side's others).
+struct FullJoinUsing<'a> {
+    catalog: &'a Catalog,
+}
 
-impl VisitorMut for FullJoinUsing {
+impl VisitorMut for FullJoinUsing<'_> {
     type Break = ();
 
     fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
         if let SetExpr::Select(select) = query.body.as_mut()
-            && let Some((columns, left, right)) = coalesce_full_join_using(select)
+            && let Some((columns, left, right)) = coalesce_full_join_using(select, self.catalog)
         {
             // ORDER BY k names the output column when there is one (DataFusion finds
             // `ORDER BY coalesce(..)` beside an output named k ambiguous).
@@ -328,11 +331,14 @@ impl VisitorMut for FullJoinUsing {
 
 /// Rewrites the select (see [`FullJoinUsing`]); returns the USING columns and the two sides'
 /// names when it did, for the query's ORDER BY.
-fn coalesce_full_join_using(select: &mut Select) -> Option<(Vec<Ident>, Ident, Ident)> {
+fn coalesce_full_join_using(select: &mut Select, catalog: &Catalog) -> Option<(Vec<Ident>, Ident, Ident)> {
     use datafusion::sql::sqlparser::ast::{JoinConstraint, JoinOperator, ObjectNamePart};
     let [from] = select.from.as_mut_slice() else { return None };
     let [join] = from.joins.as_mut_slice() else { return None };
-    let JoinOperator::FullOuter(JoinConstraint::Using(names)) = &join.join_operator else { return None };
+    let (JoinOperator::FullOuter(constraint) | JoinOperator::Right(constraint) | JoinOperator::RightOuter(constraint)) = &join.join_operator
+    else {
+        return None;
+    };
     let qualifier = |factor: &TableFactor| match factor {
         TableFactor::Table { alias: Some(alias), .. } | TableFactor::Derived { alias: Some(alias), .. } => Some(alias.name.clone()),
         TableFactor::Table { name, alias: None, .. } => match name.0.last() {
@@ -341,29 +347,64 @@ fn coalesce_full_join_using(select: &mut Select) -> Option<(Vec<Ident>, Ident, I
         },
         _ => None,
     };
+    // A table's own columns, for NATURAL and `*` (a derived table's are not looked into).
+    let table_columns = |factor: &TableFactor| match factor {
+        TableFactor::Table { name, args: None, .. } => {
+            let def = catalog.get(&crate::catalog::table_name(name).ok()?)?;
+            Some(def.user_columns().iter().map(|c| Ident::with_quote('"', c.name.clone())).collect::<Vec<Ident>>())
+        }
+        _ => None,
+    };
+    let same = |a: &Ident, b: &Ident| crate::catalog::normalize_ident(a) == crate::catalog::normalize_ident(b);
     let (Some(left), Some(right)) = (qualifier(&from.relation), qualifier(&join.relation)) else { return None };
-    let columns: Option<Vec<Ident>> = names
-        .iter()
-        .map(|name| match name.0.as_slice() {
-            [ObjectNamePart::Identifier(ident)] => Some(ident.clone()),
-            _ => None,
-        })
-        .collect();
-    let columns = columns?;
-    if select.projection.iter().any(|item| matches!(item, SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..))) {
-        return None;
-    }
+    let columns: Vec<Ident> = match constraint {
+        JoinConstraint::Using(names) => names
+            .iter()
+            .map(|name| match name.0.as_slice() {
+                [ObjectNamePart::Identifier(ident)] => Some(ident.clone()),
+                _ => None,
+            })
+            .collect::<Option<_>>()?,
+        JoinConstraint::Natural => {
+            let right_columns = table_columns(&join.relation)?;
+            table_columns(&from.relation)?.into_iter().filter(|c| right_columns.iter().any(|r| same(c, r))).collect()
+        }
+        _ => return None,
+    };
+    // `*` over a join USING is the joined columns, then each side's others.
+    let star = match select.projection.as_slice() {
+        [SelectItem::Wildcard(_)] => {
+            let (left_columns, right_columns) = (table_columns(&from.relation)?, table_columns(&join.relation)?);
+            let others = |table: &Ident, all: Vec<Ident>| {
+                all.into_iter()
+                    .filter(|c| !columns.iter().any(|j| same(c, j)))
+                    .map(|c| SelectItem::UnnamedExpr(Expr::CompoundIdentifier(vec![table.clone(), c])))
+                    .collect::<Vec<_>>()
+            };
+            let mut items: Vec<SelectItem> = columns.iter().map(|c| SelectItem::UnnamedExpr(Expr::Identifier(c.clone()))).collect();
+            items.extend(others(&left, left_columns));
+            items.extend(others(&right, right_columns));
+            Some(items)
+        }
+        items if items.iter().any(|item| matches!(item, SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..))) => return None,
+        _ => None,
+    };
     let side = |table: &Ident, column: &Ident| Expr::CompoundIdentifier(vec![table.clone(), column.clone()]);
     let on = columns
         .iter()
         .map(|c| Expr::BinaryOp { left: Box::new(side(&left, c)), op: BinaryOperator::Eq, right: Box::new(side(&right, c)) })
-        .reduce(|a, b| Expr::BinaryOp { left: Box::new(a), op: BinaryOperator::And, right: Box::new(b) });
-    let on = on?;
-    join.join_operator = JoinOperator::FullOuter(JoinConstraint::On(on));
+        .reduce(|a, b| Expr::BinaryOp { left: Box::new(a), op: BinaryOperator::And, right: Box::new(b) })?;
+    join.join_operator = match join.join_operator {
+        JoinOperator::FullOuter(_) => JoinOperator::FullOuter(JoinConstraint::On(on)),
+        _ => JoinOperator::RightOuter(JoinConstraint::On(on)),
+    };
+    if let Some(items) = star {
+        select.projection = items;
+    }
     let mut joined = JoinedColumns { columns: &columns, left: &left, right: &right, depth: 0 };
     for item in &mut select.projection {
         match item {
-            SelectItem::UnnamedExpr(Expr::Identifier(ident)) if columns.iter().any(|c| crate::catalog::normalize_ident(c) == crate::catalog::normalize_ident(ident)) => {
+            SelectItem::UnnamedExpr(Expr::Identifier(ident)) if columns.iter().any(|c| same(c, ident)) => {
                 let alias = ident.clone();
                 let expr = joined.coalesced(&alias);
                 *item = SelectItem::ExprWithAlias { expr, alias };

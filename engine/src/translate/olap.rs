@@ -35,6 +35,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut super::SeriesAsSubqueries);
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut RecursiveCteColumns);
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut FullJoinUsing { catalog });
+    let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut RowValuesInSubqueries { next: 0 });
     let Ok(scope) = Scope::of(stmt, catalog) else { return };
     let _ = visit_expressions_mut(stmt, |expr| {
         // date + interval is a timestamp in PostgreSQL; DataFusion keeps a date.
@@ -327,6 +328,116 @@ impl VisitorMut for FullJoinUsing<'_> {
         }
         ControlFlow::Continue(())
     }
+}
+
+/// `WHERE (a, b) IN (SELECT x, y FROM ...)`: DataFusion takes one column from an IN subquery
+/// ("Too many columns!"). A row-valued IN that is a conjunct of a WHERE (where false and NULL
+/// filter alike) becomes `EXISTS (SELECT 1 FROM (SELECT x, y ...) AS rhei_in_n(rhei_c1, rhei_c2)
+/// WHERE rhei_c1 = a AND rhei_c2 = b)`. NOT IN, whose NULL rules differ, is left alone.
+struct RowValuesInSubqueries {
+    next: usize,
+}
+
+impl VisitorMut for RowValuesInSubqueries {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        if let SetExpr::Select(select) = query.body.as_mut() {
+            // Inside the EXISTS the row's columns are outer references, which DataFusion finds
+            // only qualified: over one relation, they are qualified with its name.
+            let outer = match select.from.as_slice() {
+                [only] if only.joins.is_empty() => match &only.relation {
+                    TableFactor::Table { alias: Some(alias), .. } | TableFactor::Derived { alias: Some(alias), .. } => Some(alias.name.clone()),
+                    TableFactor::Table { name, alias: None, .. } => name.0.last().and_then(|part| part.as_ident().cloned()),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some(selection) = select.selection.as_mut() {
+                self.rewrite_conjuncts(selection, outer.as_ref());
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+impl RowValuesInSubqueries {
+    fn rewrite_conjuncts(&mut self, expr: &mut Expr, outer: Option<&Ident>) {
+        match expr {
+            Expr::BinaryOp { left, op: BinaryOperator::And, right } => {
+                self.rewrite_conjuncts(left, outer);
+                self.rewrite_conjuncts(right, outer);
+            }
+            Expr::Nested(inner) => self.rewrite_conjuncts(inner, outer),
+            Expr::InSubquery { expr: tuple, subquery, negated: false }
+                if matches!(tuple.as_ref(), Expr::Tuple(items) if items.len() > 1) && !names_outer_relations(subquery) =>
+            {
+                let Expr::Tuple(items) = tuple.as_mut() else { return };
+                for item in items.iter_mut() {
+                    let _ = visit_expressions_mut(item, |e| {
+                        if let (Expr::Identifier(column), Some(table)) = (&*e, outer) {
+                            *e = Expr::CompoundIdentifier(vec![table.clone(), column.clone()]);
+                        }
+                        ControlFlow::<()>::Continue(())
+                    });
+                }
+                self.next += 1;
+                let name = format!("rhei_in_{}", self.next);
+                let columns: Vec<String> = (1..=items.len()).map(|i| format!("rhei_c{i}")).collect();
+                let matches: Vec<String> = columns.iter().zip(items).map(|(c, item)| format!("{name}.{c} = ({item})")).collect();
+                let sql = format!(
+                    "SELECT 1 FROM (SELECT 1) AS {name}({}) WHERE {}",
+                    columns.join(", "),
+                    matches.join(" AND ")
+                );
+                let parsed = datafusion::sql::sqlparser::parser::Parser::parse_sql(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {}, &sql);
+                let Ok(mut statements) = parsed else { return };
+                let Some(Statement::Query(mut exists)) = statements.pop() else { return };
+                let SetExpr::Select(select) = exists.body.as_mut() else { return };
+                let Some(TableFactor::Derived { subquery: derived, .. }) = select.from.first_mut().map(|f| &mut f.relation) else { return };
+                std::mem::swap(derived, subquery);
+                *expr = Expr::Exists { subquery: exists, negated: false };
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Whether `query` qualifies a column with a name none of its own relations has (a correlated
+/// subquery, which DataFusion cannot read from inside a derived table). Unqualified outer
+/// references go unseen.
+fn names_outer_relations(query: &Query) -> bool {
+    use datafusion::sql::sqlparser::ast::{Visit, Visitor};
+    #[derive(Default)]
+    struct Names {
+        relations: Vec<String>,
+        qualifiers: Vec<String>,
+    }
+    impl Visitor for Names {
+        type Break = ();
+        fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
+            match factor {
+                TableFactor::Table { name, alias, .. } => {
+                    self.relations.extend(name.0.last().and_then(|p| p.as_ident()).map(crate::catalog::normalize_ident));
+                    self.relations.extend(alias.as_ref().map(|a| crate::catalog::normalize_ident(&a.name)));
+                }
+                TableFactor::Derived { alias: Some(alias), .. } => self.relations.push(crate::catalog::normalize_ident(&alias.name)),
+                _ => {}
+            }
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
+            if let Expr::CompoundIdentifier(parts) = expr
+                && parts.len() >= 2
+            {
+                self.qualifiers.push(crate::catalog::normalize_ident(&parts[parts.len() - 2]));
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut names = Names::default();
+    let _ = query.visit(&mut names);
+    names.qualifiers.iter().any(|q| !names.relations.contains(q))
 }
 
 /// Rewrites the select (see [`FullJoinUsing`]); returns the USING columns and the two sides'

@@ -431,8 +431,7 @@ struct CsvScan {
 }
 
 impl CopyReader<'_> {
-    /// Appends `values` to every row after its fields (a replica snapshot's validity start),
-    /// in the row's own allocation.
+    /// Appends `values` to every row after its fields (a replica snapshot's validity start).
     #[must_use]
     pub fn appending(mut self, values: Vec<SqlValue>) -> Self {
         self.chunk = RowChunk::with_capacity(self.types.len() + values.len(), self.chunk_rows, 0);

@@ -566,7 +566,9 @@ impl CtesAsDerivedTables {
 impl datafusion::sql::sqlparser::ast::VisitorMut for CtesAsDerivedTables {
     type Break = ();
 
-    fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+    // After the visit, so the query put in is not visited again: `WITH t AS (SELECT ... FROM t)`
+    // reads the table t, and inlining its own reference to t again would never end.
+    fn post_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
         let TableFactor::Table { name, alias, args: None, .. } = factor else { return ControlFlow::Continue(()) };
         let [ObjectNamePart::Identifier(ident)] = name.0.as_slice() else { return ControlFlow::Continue(()) };
         let key = normalize_ident(ident);
@@ -1771,6 +1773,10 @@ mod tests {
         assert_eq!(
             normalized("WITH t AS (SELECT 1 AS id), u(k) AS (SELECT id FROM t) UPDATE t SET x = 1 WHERE id IN (SELECT k FROM u AS w)").unwrap(),
             "UPDATE t SET x = 1 WHERE id IN (SELECT k FROM (SELECT id FROM (SELECT 1 AS id) t) AS w (k))"
+        );
+        assert_eq!(
+            normalized("WITH t AS (SELECT id FROM t WHERE id > 1) DELETE FROM t WHERE id IN (SELECT id FROM t)").unwrap(),
+            "DELETE FROM t WHERE id IN (SELECT id FROM (SELECT id FROM t WHERE id > 1) t)"
         );
         assert_eq!(
             normalized("WITH a AS (SELECT 1) DELETE FROM t USING a WHERE t.id = 1").unwrap(),

@@ -426,12 +426,32 @@ pub fn normalize_set_returning(statement: &mut Statement) {
 /// # Errors
 /// `FETCH ... WITH TIES` (0A000: neither engine can keep the rows that tie with the last);
 /// LIMIT beside FETCH (42601).
+/// `SELECT v FROM a UNION SELECT v FROM b ORDER BY id`: the ORDER BY of a set operation sees
+/// only its output columns (42703 in PostgreSQL); both engines looked further and answered.
+fn set_operation_order_by_unknown_column(query: &Query) -> Option<EngineError> {
+    use datafusion::sql::sqlparser::ast::OrderByKind;
+    if !matches!(*query.body, SetExpr::SetOperation { .. }) {
+        return None;
+    }
+    let OrderByKind::Expressions(items) = &query.order_by.as_ref()?.kind else { return None };
+    let names = crate::naming::output_names(query)?;
+    items.iter().find_map(|item| match &item.expr {
+        Expr::Identifier(ident) if !names.contains(&normalize_ident(ident)) => {
+            Some(EngineError::UndefinedColumn { column: normalize_ident(ident), table: None })
+        }
+        _ => None,
+    })
+}
+
 pub fn normalize_query_clauses(statement: &mut Statement) -> Result<()> {
     use datafusion::sql::sqlparser::ast::LimitClause;
     struct Clauses;
     impl datafusion::sql::sqlparser::ast::VisitorMut for Clauses {
         type Break = EngineError;
         fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<EngineError> {
+            if let Some(e) = set_operation_order_by_unknown_column(query) {
+                return ControlFlow::Break(e);
+            }
             counted_set_operation(query.body.as_mut());
             if let Some(LimitClause::LimitOffset { offset: Some(offset), .. }) = &mut query.limit_clause {
                 offset.rows = datafusion::sql::sqlparser::ast::OffsetRows::None;

@@ -33,9 +33,7 @@ fn is_integer_type(ty: &SqlType) -> bool {
 /// Never fails: what it does not recognise it leaves alone.
 pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut super::SeriesAsSubqueries);
-    let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut RecursiveCteColumns);
-    let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut FullJoinUsing { catalog });
-    let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut RowValuesInSubqueries { next: 0 });
+    let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut QueryRewrites { catalog, row_values: RowValuesInSubqueries { next: 0 } });
     let Ok(scope) = Scope::of(stmt, catalog) else { return };
     let _ = visit_expressions_mut(stmt, |expr| {
         // date + interval is a timestamp in PostgreSQL; DataFusion keeps a date.
@@ -270,29 +268,38 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
     let _ = VisitMut::visit(stmt, &mut NoLocks);
 }
 
-/// The expression, leaving NULL in its place.
+/// The per-query rewrites below, in one walk of the statement (every OLAP query passes here).
+struct QueryRewrites<'a> {
+    catalog: &'a Catalog,
+    row_values: RowValuesInSubqueries,
+}
+
+impl VisitorMut for QueryRewrites<'_> {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        recursive_cte_columns(query);
+        full_join_using(query, self.catalog);
+        self.row_values.rewrite(query);
+        ControlFlow::Continue(())
+    }
+}
+
 /// `WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 10)`: DataFusion
 /// names a recursive CTE's columns after its first branch while it plans the recursive one, so
 /// the column list is not known there yet ("column n does not exist"), and a first branch of
 /// bare literals (`SELECT 1, 0, 1`) has duplicate names. The list's names go onto the first
 /// branch's select list instead, which names a UNION's columns just the same.
-struct RecursiveCteColumns;
-
-impl VisitorMut for RecursiveCteColumns {
-    type Break = ();
-
-    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
-        let Some(with) = query.with.as_mut().filter(|with| with.recursive) else { return ControlFlow::Continue(()) };
-        for cte in &mut with.cte_tables {
-            let names: Option<Vec<Ident>> = cte.alias.columns.iter().map(|c| c.data_type.is_none().then(|| c.name.clone())).collect();
-            if let Some(names) = names.filter(|n| !n.is_empty())
-                && let Some(select) = first_select(&mut cte.query.body)
-                && name_select_columns(select, names)
-            {
-                cte.alias.columns.clear();
-            }
+fn recursive_cte_columns(query: &mut Query) {
+    let Some(with) = query.with.as_mut().filter(|with| with.recursive) else { return };
+    for cte in &mut with.cte_tables {
+        let names: Option<Vec<Ident>> = cte.alias.columns.iter().map(|c| c.data_type.is_none().then(|| c.name.clone())).collect();
+        if let Some(names) = names.filter(|n| !n.is_empty())
+            && let Some(select) = first_select(&mut cte.query.body)
+            && name_select_columns(select, names)
+        {
+            cte.alias.columns.clear();
         }
-        ControlFlow::Continue(())
     }
 }
 
@@ -301,33 +308,22 @@ impl VisitorMut for RecursiveCteColumns {
 /// such join of two named relations, the join becomes `ON a.k = b.k` and every unqualified `k`
 /// of the select (outside its subqueries) the COALESCE, still named `k`; a lone `*` is spelled
 /// out as PostgreSQL orders it (the joined columns, then each side's others).
-struct FullJoinUsing<'a> {
-    catalog: &'a Catalog,
-}
-
-impl VisitorMut for FullJoinUsing<'_> {
-    type Break = ();
-
-    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
-        if let SetExpr::Select(select) = query.body.as_mut()
-            && let Some((columns, left, right)) = coalesce_full_join_using(select, self.catalog)
-        {
-            // ORDER BY k names the output column when there is one (DataFusion finds
-            // `ORDER BY coalesce(..)` beside an output named k ambiguous).
-            let outputs: Vec<String> = select
-                .projection
-                .iter()
-                .filter_map(|item| match item {
-                    SelectItem::ExprWithAlias { alias, .. } => Some(crate::catalog::normalize_ident(alias)),
-                    _ => None,
-                })
-                .collect();
-            let columns: Vec<Ident> = columns.into_iter().filter(|c| !outputs.contains(&crate::catalog::normalize_ident(c))).collect();
-            let mut joined = JoinedColumns { columns: &columns, left: &left, right: &right, depth: 0 };
-            let _ = query.order_by.visit(&mut joined);
-        }
-        ControlFlow::Continue(())
-    }
+fn full_join_using(query: &mut Query, catalog: &Catalog) {
+    let SetExpr::Select(select) = query.body.as_mut() else { return };
+    let Some((columns, left, right)) = coalesce_full_join_using(select, catalog) else { return };
+    // ORDER BY k names the output column when there is one (DataFusion finds
+    // `ORDER BY coalesce(..)` beside an output named k ambiguous).
+    let outputs: Vec<&Ident> = select
+        .projection
+        .iter()
+        .filter_map(|item| match item {
+            SelectItem::ExprWithAlias { alias, .. } => Some(alias),
+            _ => None,
+        })
+        .collect();
+    let columns: Vec<Ident> = columns.into_iter().filter(|c| !outputs.iter().any(|o| same_name(o, c))).collect();
+    let mut joined = JoinedColumns { columns: &columns, left: &left, right: &right, depth: 0 };
+    let _ = query.order_by.visit(&mut joined);
 }
 
 /// `WHERE (a, b) IN (SELECT x, y FROM ...)`: DataFusion takes one column from an IN subquery
@@ -338,30 +334,20 @@ struct RowValuesInSubqueries {
     next: usize,
 }
 
-impl VisitorMut for RowValuesInSubqueries {
-    type Break = ();
-
-    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
-        if let SetExpr::Select(select) = query.body.as_mut() {
-            // Inside the EXISTS the row's columns are outer references, which DataFusion finds
-            // only qualified: over one relation, they are qualified with its name.
-            let outer = match select.from.as_slice() {
-                [only] if only.joins.is_empty() => match &only.relation {
-                    TableFactor::Table { alias: Some(alias), .. } | TableFactor::Derived { alias: Some(alias), .. } => Some(alias.name.clone()),
-                    TableFactor::Table { name, alias: None, .. } => name.0.last().and_then(|part| part.as_ident().cloned()),
-                    _ => None,
-                },
-                _ => None,
-            };
-            if let Some(selection) = select.selection.as_mut() {
-                self.rewrite_conjuncts(selection, outer.as_ref());
-            }
-        }
-        ControlFlow::Continue(())
-    }
-}
-
 impl RowValuesInSubqueries {
+    fn rewrite(&mut self, query: &mut Query) {
+        let SetExpr::Select(select) = query.body.as_mut() else { return };
+        // Inside the EXISTS the row's columns are outer references, which DataFusion finds
+        // only qualified: over one relation, they are qualified with its name.
+        let outer = match select.from.as_slice() {
+            [only] if only.joins.is_empty() => relation_name(&only.relation),
+            _ => None,
+        };
+        if let Some(selection) = select.selection.as_mut() {
+            self.rewrite_conjuncts(selection, outer.as_ref());
+        }
+    }
+
     fn rewrite_conjuncts(&mut self, expr: &mut Expr, outer: Option<&Ident>) {
         match expr {
             Expr::BinaryOp { left, op: BinaryOperator::And, right } => {
@@ -440,7 +426,7 @@ fn names_outer_relations(query: &Query) -> bool {
     names.qualifiers.iter().any(|q| !names.relations.contains(q))
 }
 
-/// Rewrites the select (see [`FullJoinUsing`]); returns the USING columns and the two sides'
+/// Rewrites the select (see [`full_join_using`]); returns the USING columns and the two sides'
 /// names when it did, for the query's ORDER BY.
 fn coalesce_full_join_using(select: &mut Select, catalog: &Catalog) -> Option<(Vec<Ident>, Ident, Ident)> {
     use datafusion::sql::sqlparser::ast::{JoinConstraint, JoinOperator, ObjectNamePart};
@@ -450,14 +436,6 @@ fn coalesce_full_join_using(select: &mut Select, catalog: &Catalog) -> Option<(V
     else {
         return None;
     };
-    let qualifier = |factor: &TableFactor| match factor {
-        TableFactor::Table { alias: Some(alias), .. } | TableFactor::Derived { alias: Some(alias), .. } => Some(alias.name.clone()),
-        TableFactor::Table { name, alias: None, .. } => match name.0.last() {
-            Some(ObjectNamePart::Identifier(ident)) => Some(ident.clone()),
-            _ => None,
-        },
-        _ => None,
-    };
     // A table's own columns, for NATURAL and `*` (a derived table's are not looked into).
     let table_columns = |factor: &TableFactor| match factor {
         TableFactor::Table { name, args: None, .. } => {
@@ -466,8 +444,7 @@ fn coalesce_full_join_using(select: &mut Select, catalog: &Catalog) -> Option<(V
         }
         _ => None,
     };
-    let same = |a: &Ident, b: &Ident| crate::catalog::normalize_ident(a) == crate::catalog::normalize_ident(b);
-    let (Some(left), Some(right)) = (qualifier(&from.relation), qualifier(&join.relation)) else { return None };
+    let (Some(left), Some(right)) = (relation_name(&from.relation), relation_name(&join.relation)) else { return None };
     let columns: Vec<Ident> = match constraint {
         JoinConstraint::Using(names) => names
             .iter()
@@ -478,7 +455,7 @@ fn coalesce_full_join_using(select: &mut Select, catalog: &Catalog) -> Option<(V
             .collect::<Option<_>>()?,
         JoinConstraint::Natural => {
             let right_columns = table_columns(&join.relation)?;
-            table_columns(&from.relation)?.into_iter().filter(|c| right_columns.iter().any(|r| same(c, r))).collect()
+            table_columns(&from.relation)?.into_iter().filter(|c| right_columns.iter().any(|r| same_name(c, r))).collect()
         }
         _ => return None,
     };
@@ -488,7 +465,7 @@ fn coalesce_full_join_using(select: &mut Select, catalog: &Catalog) -> Option<(V
             let (left_columns, right_columns) = (table_columns(&from.relation)?, table_columns(&join.relation)?);
             let others = |table: &Ident, all: Vec<Ident>| {
                 all.into_iter()
-                    .filter(|c| !columns.iter().any(|j| same(c, j)))
+                    .filter(|c| !columns.iter().any(|j| same_name(c, j)))
                     .map(|c| SelectItem::UnnamedExpr(Expr::CompoundIdentifier(vec![table.clone(), c])))
                     .collect::<Vec<_>>()
             };
@@ -515,7 +492,7 @@ fn coalesce_full_join_using(select: &mut Select, catalog: &Catalog) -> Option<(V
     let mut joined = JoinedColumns { columns: &columns, left: &left, right: &right, depth: 0 };
     for item in &mut select.projection {
         match item {
-            SelectItem::UnnamedExpr(Expr::Identifier(ident)) if columns.iter().any(|c| same(c, ident)) => {
+            SelectItem::UnnamedExpr(Expr::Identifier(ident)) if columns.iter().any(|c| same_name(c, ident)) => {
                 let alias = ident.clone();
                 let expr = joined.coalesced(&alias);
                 *item = SelectItem::ExprWithAlias { expr, alias };
@@ -530,6 +507,20 @@ fn coalesce_full_join_using(select: &mut Select, catalog: &Catalog) -> Option<(V
     let _ = select.group_by.visit(&mut joined);
     let _ = select.having.visit(&mut joined);
     Some((columns, left, right))
+}
+
+/// The name a relation's columns are qualified with: its alias, else its table's name.
+fn relation_name(factor: &TableFactor) -> Option<Ident> {
+    match factor {
+        TableFactor::Table { alias: Some(alias), .. } | TableFactor::Derived { alias: Some(alias), .. } => Some(alias.name.clone()),
+        TableFactor::Table { name, alias: None, .. } => name.0.last().and_then(|part| part.as_ident()).cloned(),
+        _ => None,
+    }
+}
+
+/// Whether two identifiers name the same thing (unquoted ones fold to lower case).
+fn same_name(a: &Ident, b: &Ident) -> bool {
+    crate::catalog::normalize_ident(a) == crate::catalog::normalize_ident(b)
 }
 
 /// Replaces unqualified references to a FULL JOIN's USING columns, outside subqueries.
@@ -563,7 +554,7 @@ impl VisitorMut for JoinedColumns<'_> {
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
         if self.depth == 0
             && let Expr::Identifier(ident) = expr
-            && self.columns.iter().any(|c| crate::catalog::normalize_ident(c) == crate::catalog::normalize_ident(ident))
+            && self.columns.iter().any(|c| same_name(c, ident))
         {
             *expr = self.coalesced(&ident.clone());
         }
@@ -602,6 +593,7 @@ fn name_select_columns(select: &mut Select, names: Vec<Ident>) -> bool {
     true
 }
 
+/// The expression, leaving NULL in its place.
 fn take(expr: &mut Box<Expr>) -> Expr {
     std::mem::replace(expr.as_mut(), Expr::value(Value::Null))
 }

@@ -671,6 +671,58 @@ mod tests {
         engine.close();
     }
 
+    /// BEGIN takes nothing: another session's write commits while a transaction has run no
+    /// statement yet, and the transaction's first statement sees it (as in PostgreSQL, whose
+    /// snapshot is taken then).
+    #[tokio::test]
+    async fn a_transaction_takes_the_writer_at_its_first_statement() {
+        let (_dir, engine) = engine_with("CREATE TABLE t (id int PRIMARY KEY)").await;
+        let mut open = engine.session();
+        open.execute("BEGIN").await.expect("begin");
+        let other = tokio::time::timeout(std::time::Duration::from_secs(10), engine.execute("INSERT INTO t VALUES (1)")).await;
+        other.expect("a write waited for a transaction that had run nothing").expect("insert");
+        let seen = open.execute("SELECT count(*) FROM t").await.expect("count");
+        let count = seen[0].1[0].column(0).as_any().downcast_ref::<arrow::array::Int64Array>().expect("int8").value(0);
+        assert_eq!(count, 1);
+        open.execute("INSERT INTO t VALUES (2)").await.expect("insert in the transaction");
+        open.execute("COMMIT").await.expect("commit");
+        engine.close();
+    }
+
+    /// A session with a thread of its own runs its transaction's statements there; writes
+    /// queued behind that transaction run once it ends, and a transaction that finds the
+    /// writer held queues behind the holder.
+    #[tokio::test]
+    async fn transactions_on_a_sessions_own_thread_and_on_the_writer_thread_take_turns() {
+        let (_dir, engine) = engine_with("CREATE TABLE t (id int PRIMARY KEY)").await;
+        let limit = std::time::Duration::from_secs(10);
+        let mut own = engine.session();
+        own.set_own_thread(true);
+        own.execute("BEGIN; INSERT INTO t VALUES (1)").await.expect("own-thread transaction");
+        let queued_engine = engine.clone();
+        let queued = tokio::spawn(async move { queued_engine.execute("INSERT INTO t VALUES (2)").await });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!queued.is_finished(), "a write ran inside another session's transaction");
+        own.execute("COMMIT").await.expect("commit");
+        tokio::time::timeout(limit, queued).await.expect("the queued write was never taken up").expect("task").expect("insert");
+
+        let mut channel = engine.session();
+        channel.execute("BEGIN; INSERT INTO t VALUES (3)").await.expect("writer-thread transaction");
+        let mut own_engine_session = engine.session();
+        own_engine_session.set_own_thread(true);
+        let behind = tokio::spawn(async move {
+            own_engine_session.execute("BEGIN; INSERT INTO t VALUES (4); COMMIT").await.map(|_| ())
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!behind.is_finished(), "a transaction ran inside another one");
+        channel.execute("COMMIT").await.expect("commit");
+        tokio::time::timeout(limit, behind).await.expect("the waiting transaction never ran").expect("task").expect("transaction");
+        let rows = engine.session().execute("SELECT count(*) FROM t").await.expect("count");
+        let count = rows[0].1[0].column(0).as_any().downcast_ref::<arrow::array::Int64Array>().expect("int8").value(0);
+        assert_eq!(count, 4);
+        engine.close();
+    }
+
     /// TRUNCATE of a referenced table alone says, as PostgreSQL does, which table references it
     /// and how to empty both; CASCADE says which tables it empties too.
     #[tokio::test]

@@ -30,7 +30,7 @@ use crate::error::{EngineError, Result};
 use crate::naming;
 use crate::notice::Notice;
 use crate::oltp::sequence::SequenceDef;
-use crate::oltp::writer::{DdlOp, SessionId, WriteOp};
+use crate::oltp::writer::{DdlOp, RunHere, SessionId, WriteOp};
 use crate::oltp::{ResultShape, SqliteStatement};
 use crate::output::{CommandTag, Output, RowStream};
 use crate::router::{Route, RouteDecision, route_query};
@@ -1294,7 +1294,7 @@ impl Session {
                     shape: plan.shape.clone(),
                 };
                 if self.txn.is_some() || sequences.is_some() {
-                    let done = self.engine.writer.run(self.id, self.txn.is_some(), WriteOp::Statement(sqlite)).await?;
+                    let done = self.write(WriteOp::Statement(sqlite)).await?;
                     let schema = done.schema.ok_or_else(|| EngineError::Internal("query returned no columns".into()))?;
                     Ok(Output::Rows(RowStream::buffered(schema, Route::Oltp, "SELECT", done.batches)))
                 } else {
@@ -1365,7 +1365,7 @@ impl Session {
             returns_rows: plan.returning,
             shape: plan.shape.clone(),
         };
-        let done = self.engine.writer.run(self.id, self.txn.is_some(), WriteOp::Statement(sqlite)).await?;
+        let done = self.write(WriteOp::Statement(sqlite)).await?;
         // A nudge, not a request: steps stay at least NUDGE_GAP apart however many writers
         // commit, so a stream of single-row writes does not buy a sync step each.
         if self.txn.is_none() {
@@ -1378,7 +1378,7 @@ impl Session {
     }
 
     async fn ddl(&mut self, op: DdlOp, tag: &'static str) -> Result<Output> {
-        let done = self.engine.writer.run(self.id, self.txn.is_some(), WriteOp::Ddl(op)).await?;
+        let done = self.write(WriteOp::Ddl(op)).await?;
         self.notices.extend(done.notices);
         if self.txn.is_none() {
             self.engine.sync.request();
@@ -1407,7 +1407,7 @@ impl Session {
         };
         let tag = if maintenance.vacuum { "VACUUM" } else { "ANALYZE" };
         if maintenance.analyze && !tables.is_empty() {
-            let done = self.engine.writer.run(self.id, self.txn.is_some(), WriteOp::Ddl(DdlOp::Analyze { tables })).await;
+            let done = self.write(WriteOp::Ddl(DdlOp::Analyze { tables })).await;
             if done.is_err()
                 && let Some(txn) = self.txn.as_mut()
             {
@@ -1425,9 +1425,32 @@ impl Session {
             return Ok(Output::Command(CommandTag::new("BEGIN")));
         }
         let read_only = modes.iter().any(|m| matches!(m, TransactionMode::AccessMode(TransactionAccessMode::ReadOnly)));
-        self.engine.writer.run(self.id, false, WriteOp::Begin).await?;
+        // The writer is taken by the transaction's first statement (PostgreSQL, too, takes
+        // nothing and no snapshot at BEGIN), so a client's round trip between BEGIN and its first
+        // statement does not hold up every other writer.
         self.txn = Some(Transaction { read_only, failed: false });
         Ok(Output::Command(CommandTag::new("BEGIN")))
+    }
+
+    /// Runs a write, or any statement of an explicit transaction, on SQLite's writer.
+    async fn write(&mut self, op: WriteOp) -> Result<crate::oltp::Executed> {
+        if self.txn.is_some() {
+            self.in_transaction(op).await
+        } else {
+            self.engine.writer.run(self.id, false, op).await
+        }
+    }
+
+    /// Runs `op` in this session's transaction: on this session's own thread when it has one
+    /// and the writer is free for it, else queued for the writer thread.
+    async fn in_transaction(&mut self, op: WriteOp) -> Result<crate::oltp::Executed> {
+        if !self.own_thread {
+            return self.engine.writer.run(self.id, true, op).await;
+        }
+        match self.engine.writer.run_here(self.id, op) {
+            RunHere::Done(done) => done,
+            RunHere::Busy(op) => self.engine.writer.run(self.id, true, op).await,
+        }
     }
 
     async fn commit(&mut self) -> Result<Output> {
@@ -1436,17 +1459,17 @@ impl Session {
             return Ok(Output::Command(CommandTag::new("COMMIT")));
         };
         if txn.failed {
-            self.engine.writer.run(self.id, true, WriteOp::Rollback).await?;
+            self.in_transaction(WriteOp::Rollback).await?;
             return Ok(Output::Command(CommandTag::new("ROLLBACK")));
         }
-        self.engine.writer.run(self.id, true, WriteOp::Commit).await?;
+        self.in_transaction(WriteOp::Commit).await?;
         self.engine.sync.request();
         Ok(Output::Command(CommandTag::new("COMMIT")))
     }
 
     async fn rollback(&mut self) -> Result<Output> {
         if self.txn.take().is_some() {
-            self.engine.writer.run(self.id, true, WriteOp::Rollback).await?;
+            self.in_transaction(WriteOp::Rollback).await?;
         } else {
             self.notices.push(Notice::warning("25P01", "there is no transaction in progress"));
         }
@@ -1458,7 +1481,7 @@ impl Session {
             return Err(EngineError::NoActiveTransaction);
         };
         let rolls_back = matches!(op, WriteOp::RollbackTo(_));
-        self.engine.writer.run(self.id, true, op).await?;
+        self.in_transaction(op).await?;
         if rolls_back {
             self.txn = Some(Transaction { failed: false, ..txn });
         }

@@ -7,9 +7,12 @@
 //! `synchronous` level. After each commit the highest change-log sequence is published on a
 //! watch channel: that is the commit sequence read-your-writes waits for.
 //!
-//! An explicit transaction owns the writer from BEGIN to COMMIT/ROLLBACK: other sessions'
-//! requests queue until it ends (SQLite allows one writer; Postgres would make them wait on row
-//! locks instead).
+//! An explicit transaction owns the writer from its first statement to COMMIT/ROLLBACK: other
+//! sessions' requests queue until it ends (SQLite allows one writer; Postgres would make them
+//! wait on row locks instead). A session with a thread of its own (every wire connection) runs
+//! its transaction's statements right there, holding the writer's state for each ([`OltpWriter::
+//! run_here`]): while a transaction holds the writer, every thread switch on its path lengthens
+//! the time all other writers wait, and a hand-off to the writer thread and back costs two.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -17,7 +20,7 @@ use std::sync::Arc;
 use std::thread;
 
 use datafusion::sql::sqlparser::ast::{AlterColumnOperation, AlterTableOperation, CreateTable, RenameTableNameKind};
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use rusqlite::{Connection, OptionalExtension};
 use arrow::record_batch::RecordBatch;
 use rusqlite::types::Value as SqlValue;
@@ -123,6 +126,9 @@ enum Msg {
     Request(Request),
     /// Delete change-log entries up to and including this sequence (sync has applied them).
     Prune(u64),
+    /// A transaction run by its own session's thread ended while requests were queued behind
+    /// it: the writer thread, asleep on the channel, is to take them up.
+    Wake,
 }
 
 /// Cloneable front door to the writer thread.
@@ -131,6 +137,9 @@ pub struct OltpWriter {
     tx: mpsc::UnboundedSender<Msg>,
     committed: watch::Receiver<u64>,
     sequences: Arc<Sequences>,
+    /// Held by the writer thread while it handles a message, and by a session's own thread
+    /// while it runs a statement of its transaction.
+    state: Arc<Mutex<WriterState>>,
 }
 
 impl OltpWriter {
@@ -152,8 +161,7 @@ impl OltpWriter {
         let last: i64 = conn.query_row(LAST_SEQ_SQL, [], |r| r.get(0)).map_err(classify)?;
         let (committed_tx, committed) = watch::channel(last as u64);
         let (tx, rx) = mpsc::unbounded_channel();
-        let mut state =
-            WriterState {
+        let state = Arc::new(Mutex::new(WriterState {
             conn,
             catalog,
             committed: committed_tx,
@@ -165,12 +173,13 @@ impl OltpWriter {
             bulk,
             pending_bulk: Vec::new(),
             sequences: sequences.clone(),
-        };
+        }));
+        let served = state.clone();
         thread::Builder::new()
             .name("rhei-oltp-writer".into())
-            .spawn(move || state.run(rx))
+            .spawn(move || serve(&served, rx))
             .map_err(|e| EngineError::Internal(format!("could not start the writer thread: {e}")))?;
-        Ok(Self { tx, committed, sequences })
+        Ok(Self { tx, committed, sequences, state })
     }
 
     /// Runs one operation. `in_txn` says the session is inside an explicit transaction.
@@ -181,6 +190,24 @@ impl OltpWriter {
     /// The operation's own error, or [`EngineError::WriterGone`].
     pub async fn run(&self, session: SessionId, in_txn: bool, op: WriteOp) -> Result<Executed> {
         self.submit(session, in_txn, op)?.answer().await
+    }
+
+    /// Runs `op` of `session`'s explicit transaction on the calling thread, starting the
+    /// transaction if this is its first statement. [`RunHere::Busy`] gives `op` back when
+    /// another transaction holds the writer, or requests wait for it: the caller then queues it
+    /// with [`Self::run`]. Blocks for as long as the statement runs, so only a thread that
+    /// serves this one session may call it, never an async runtime's worker.
+    pub fn run_here(&self, session: SessionId, op: WriteOp) -> RunHere {
+        let mut state = self.state.lock();
+        let result = match state.owner {
+            Some(owner) if owner == session => state.transaction_op(session, op),
+            None if state.queue.is_empty() => state.transaction_op(session, op),
+            _ => return RunHere::Busy(op),
+        };
+        if state.owner.is_none() && !state.queue.is_empty() {
+            let _ = self.tx.send(Msg::Wake);
+        }
+        RunHere::Done(result)
     }
 
     /// Queues `op` now, to collect its answer later: a COPY's op is queued before the session
@@ -222,6 +249,14 @@ impl OltpWriter {
     }
 }
 
+/// What [`OltpWriter::run_here`] did.
+#[derive(Debug)]
+pub enum RunHere {
+    Done(Result<Executed>),
+    /// The writer is not free for this session now: the operation, untouched.
+    Busy(WriteOp),
+}
+
 /// A queued write whose answer is still to come (see [`Writer::submit`]).
 #[derive(Debug)]
 pub struct Submitted(oneshot::Receiver<Result<Executed>>);
@@ -259,44 +294,53 @@ const GATHER_WAIT: std::time::Duration = std::time::Duration::from_micros(100);
 /// Rows deleted from the change log per prune step, so pruning never stalls writers for long.
 const PRUNE_CHUNK: u64 = 200_000;
 
-impl WriterState {
-    fn run(&mut self, mut rx: mpsc::UnboundedReceiver<Msg>) {
-        loop {
-            let msg = match self.next(&mut rx) {
+/// The writer thread: handles each message with the state locked, and sleeps on the channel
+/// without it, so sessions can run their transactions' statements in between.
+fn serve(state: &Mutex<WriterState>, mut rx: mpsc::UnboundedReceiver<Msg>) {
+    loop {
+        let queued = {
+            let mut state = state.lock();
+            if state.owner.is_none() { state.queue.pop_front() } else { None }
+        };
+        let msg = match queued {
+            Some(msg) => msg,
+            None => match rx.blocking_recv() {
                 Some(msg) => msg,
                 None => break,
-            };
-            match msg {
-                Msg::Prune(seq) => self.prune(seq),
-                Msg::Request(req) if self.owner == Some(req.session) || req.in_txn => self.in_transaction(req),
-                Msg::Request(req) if matches!(req.op, WriteOp::Begin) => {
-                    self.pending_bulk.clear();
-                    let result = self.exec_raw("BEGIN IMMEDIATE");
-                    if result.is_ok() {
-                        self.owner = Some(req.session);
-                    }
-                    let _ = req.reply.send(result.map(|()| Executed::default()));
-                }
-                Msg::Request(req) => self.group(req, &mut rx),
+            },
+        };
+        state.lock().handle(msg, &mut rx);
+    }
+    let state = state.lock();
+    if state.owner.is_some() {
+        let _ = state.conn.execute_batch("ROLLBACK");
+    }
+}
+
+impl WriterState {
+    fn handle(&mut self, msg: Msg, rx: &mut mpsc::UnboundedReceiver<Msg>) {
+        match msg {
+            Msg::Wake => {}
+            // While a transaction owns the writer, only its session's requests run.
+            Msg::Request(req) if self.owner.is_some_and(|owner| owner != req.session) => self.queue.push_back(Msg::Request(req)),
+            Msg::Prune(seq) if self.owner.is_some() => self.queue.push_back(Msg::Prune(seq)),
+            Msg::Prune(seq) => self.prune(seq),
+            Msg::Request(req) if self.owner == Some(req.session) || req.in_txn => self.in_transaction(req),
+            Msg::Request(req) if matches!(req.op, WriteOp::Begin) => {
+                let result = self.begin(req.session);
+                let _ = req.reply.send(result.map(|()| Executed::default()));
             }
-        }
-        if self.owner.is_some() {
-            let _ = self.conn.execute_batch("ROLLBACK");
+            Msg::Request(req) => self.group(req, rx),
         }
     }
 
-    /// The next message to handle: while a transaction owns the writer, only its session's.
-    fn next(&mut self, rx: &mut mpsc::UnboundedReceiver<Msg>) -> Option<Msg> {
-        match self.owner {
-            None => self.queue.pop_front().or_else(|| rx.blocking_recv()),
-            Some(owner) => loop {
-                let msg = rx.blocking_recv()?;
-                match &msg {
-                    Msg::Request(req) if req.session == owner => return Some(msg),
-                    _ => self.queue.push_back(msg),
-                }
-            },
+    fn begin(&mut self, session: SessionId) -> Result<()> {
+        self.pending_bulk.clear();
+        let result = self.exec_cached("BEGIN IMMEDIATE");
+        if result.is_ok() {
+            self.owner = Some(session);
         }
+        result
     }
 
     fn exec_raw(&self, sql: &str) -> Result<()> {
@@ -325,18 +369,23 @@ impl WriterState {
     }
 
     fn in_transaction(&mut self, req: Request) {
-        if self.owner != Some(req.session) {
-            // The session thinks it is in a transaction the writer does not have (it failed to
-            // begin, or this is an abandon of an already ended one).
-            let result = match req.op {
-                WriteOp::Rollback | WriteOp::Commit => Ok(Executed::default()),
-                _ => Err(EngineError::NoActiveTransaction),
-            };
-            let _ = req.reply.send(result);
-            return;
+        let result = self.transaction_op(req.session, req.op);
+        let _ = req.reply.send(result);
+    }
+
+    /// One operation of `session`'s explicit transaction. The transaction starts with its
+    /// first statement, as PostgreSQL takes its snapshot then: a BEGIN alone holds nothing.
+    fn transaction_op(&mut self, session: SessionId, op: WriteOp) -> Result<Executed> {
+        if self.owner != Some(session) {
+            match op {
+                // Ending a transaction that never ran a statement (or an abandon of one that
+                // already ended).
+                WriteOp::Rollback | WriteOp::Commit => return Ok(Executed::default()),
+                _ => self.begin(session)?,
+            }
         }
-        self.sequences.running(req.session);
-        let result = match req.op {
+        self.sequences.running(session);
+        match op {
             WriteOp::Commit => {
                 let r = self.commit();
                 match r {
@@ -354,7 +403,7 @@ impl WriterState {
                 }
             }
             WriteOp::Rollback => {
-                let r = self.exec_raw("ROLLBACK");
+                let r = self.exec_cached("ROLLBACK");
                 self.owner = None;
                 self.reload_catalog();
                 r.map(|()| Executed::default())
@@ -374,8 +423,7 @@ impl WriterState {
                 r.map(|()| Executed::default())
             }
             op => self.execute(op),
-        };
-        let _ = req.reply.send(result);
+        }
     }
 
     /// Runs autocommit writes that are waiting together in one transaction.
@@ -1676,4 +1724,35 @@ fn index_sql(def: &TableDef, index: &IndexDef) -> String {
         quote_ident(&def.name),
         columns.join(", ")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn statement(sql: &str) -> WriteOp {
+        WriteOp::Statement(SqliteStatement { sql: sql.into(), params: Vec::new(), returns_rows: false, shape: Default::default() })
+    }
+
+    /// A write that queued behind a transaction run on its session's own thread runs when that
+    /// transaction ends, with nothing else arriving to wake the writer thread.
+    #[tokio::test]
+    async fn a_write_queued_behind_a_transaction_run_here_runs_when_it_ends() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let catalog: SharedCatalog = Arc::default();
+        let writer = OltpWriter::start(dir.path().join("db"), "normal", 64, catalog, BulkLoads::default()).expect("writer");
+        writer.run(1, false, statement("CREATE TABLE t (x)")).await.expect("create");
+        let done = |run: RunHere| match run {
+            RunHere::Done(done) => done,
+            RunHere::Busy(_) => panic!("the writer was busy for its only session"),
+        };
+        done(writer.run_here(1, statement("INSERT INTO t VALUES (1)"))).expect("insert in a transaction");
+        let queued = writer.submit(2, false, statement("INSERT INTO t VALUES (2)")).expect("queue");
+        // Give the writer thread time to take the request and queue it behind the transaction.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(matches!(writer.run_here(2, statement("INSERT INTO t VALUES (3)")), RunHere::Busy(_)));
+        done(writer.run_here(1, WriteOp::Commit)).expect("commit");
+        let answer = tokio::time::timeout(std::time::Duration::from_secs(10), queued.answer()).await;
+        answer.expect("the queued write was never taken up").expect("insert");
+    }
 }

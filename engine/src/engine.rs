@@ -723,6 +723,36 @@ mod tests {
         engine.close();
     }
 
+    /// At `synchronous = full` commits are synced by the flush thread: the writer connection
+    /// itself runs at NORMAL, and autocommit writes from several sessions and transactions are
+    /// all answered, and all there.
+    #[tokio::test]
+    async fn full_synchronous_commits_through_the_flush_thread() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = EngineConfig::with_data_dir(dir.path());
+        config.synchronous = rhei_config::Synchronous::Full;
+        let engine = HtapEngine::open(config).await.expect("open");
+        engine.execute("CREATE TABLE t (id int PRIMARY KEY)").await.expect("create");
+        let writes = (0..8).map(|i| {
+            let engine = engine.clone();
+            tokio::spawn(async move {
+                engine.execute(&format!("INSERT INTO t VALUES ({i})")).await?;
+                let mut own = engine.session();
+                own.set_own_thread(i % 2 == 0);
+                own.execute(&format!("BEGIN; INSERT INTO t VALUES ({}); COMMIT", i + 100)).await.map(|_| ())
+            })
+        });
+        for write in writes.collect::<Vec<_>>() {
+            write.await.expect("task").expect("write");
+        }
+        let rows = engine.session().execute("SELECT count(*) FROM t").await.expect("count");
+        let count = rows[0].1[0].column(0).as_any().downcast_ref::<arrow::array::Int64Array>().expect("int8").value(0);
+        assert_eq!(count, 16);
+        let level: i64 = engine.inner.writer.with_connection(|conn| conn.query_row("PRAGMA synchronous", [], |r| r.get(0))).expect("pragma");
+        assert_eq!(level, 1, "the writer connection syncs inside COMMIT");
+        engine.close();
+    }
+
     /// TRUNCATE of a referenced table alone says, as PostgreSQL does, which table references it
     /// and how to empty both; CASCADE says which tables it empties too.
     #[tokio::test]

@@ -148,6 +148,10 @@ pub enum EngineError {
     DataDirectory { path: String, reason: String },
     #[error("the OLTP writer thread has stopped")]
     WriterGone,
+    /// The commit went into the write-ahead log, which could then not be synced to disk: it is
+    /// visible, but a power loss could take it back.
+    #[error("could not make the commit durable: {reason}")]
+    NotDurable { reason: String },
     /// `which`: "maximum" or "minimum".
     #[error("nextval: reached {which} value of sequence \"{name}\" ({bound})")]
     SequenceExhausted { name: String, which: &'static str, bound: i64 },
@@ -225,6 +229,7 @@ impl EngineError {
             Self::ObjectChanged { .. } => "40001",
             Self::DataDirectory { .. } => "58030",
             Self::WriterGone => "XX000",
+            Self::NotDurable { .. } => "58030",
             Self::SequenceExhausted { .. } => "2200H",
             Self::SequenceNotYetDefined { .. } => "55000",
             Self::NotASequence { .. } => "42809",

@@ -1449,6 +1449,7 @@ impl Session {
         }
         match self.engine.writer.run_here(self.id, op) {
             RunHere::Done(done) => done,
+            RunHere::Flushing(commit) => commit.answer().await,
             RunHere::Busy(op) => self.engine.writer.run(self.id, true, op).await,
         }
     }

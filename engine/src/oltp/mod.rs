@@ -4,6 +4,7 @@
 
 pub mod checkpoint;
 pub mod convert;
+pub mod flush;
 pub mod functions;
 pub mod reader;
 pub mod regex;

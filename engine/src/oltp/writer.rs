@@ -34,6 +34,7 @@ use crate::catalog::{
 };
 use crate::error::{EngineError, Result};
 use crate::notice::Notice;
+use crate::oltp::flush::WalFlusher;
 use crate::oltp::sequence::{SEQUENCES_SQL, SequenceDef, Sequences, nextval_sequence, rowid_serial_owner};
 use crate::oltp::{Executed, SqliteStatement, classify, open_connection, run_statement};
 use crate::replica::{PreparedRows, ReplicaBatch, ReplicaTableSpec};
@@ -148,7 +149,9 @@ impl OltpWriter {
     /// # Errors
     /// The file cannot be opened or its rhei tables created.
     pub fn start(path: PathBuf, synchronous: &str, group_max: usize, catalog: SharedCatalog, bulk: BulkLoads) -> Result<Self> {
-        let conn = open_connection(&path, false, synchronous)?;
+        // At FULL the commits are synced by the flush thread instead of inside COMMIT.
+        let flusher = if synchronous.eq_ignore_ascii_case("full") { Some(WalFlusher::start(&path)?) } else { None };
+        let conn = open_connection(&path, false, if flusher.is_some() { "NORMAL" } else { synchronous })?;
         conn.pragma_update(None, "wal_autocheckpoint", crate::oltp::checkpoint::WRITER_AUTOCHECKPOINT_PAGES)
             .map_err(classify)?;
         conn.execute_batch(crate::capture::BOOTSTRAP_SQL).map_err(classify)?;
@@ -173,6 +176,7 @@ impl OltpWriter {
             bulk,
             pending_bulk: Vec::new(),
             sequences: sequences.clone(),
+            flusher,
         }));
         let served = state.clone();
         thread::Builder::new()
@@ -199,15 +203,23 @@ impl OltpWriter {
     /// serves this one session may call it, never an async runtime's worker.
     pub fn run_here(&self, session: SessionId, op: WriteOp) -> RunHere {
         let mut state = self.state.lock();
-        let result = match state.owner {
-            Some(owner) if owner == session => state.transaction_op(session, op),
-            None if state.queue.is_empty() => state.transaction_op(session, op),
+        let commits = match state.owner {
+            Some(owner) if owner == session => matches!(op, WriteOp::Commit),
+            None if state.queue.is_empty() => false,
             _ => return RunHere::Busy(op),
         };
+        let result = state.transaction_op(session, op);
         if state.owner.is_none() && !state.queue.is_empty() {
             let _ = self.tx.send(Msg::Wake);
         }
-        RunHere::Done(result)
+        match &state.flusher {
+            Some(flusher) if commits && result.is_ok() => {
+                let (reply, answer) = oneshot::channel();
+                flusher.answer_when_durable(reply, result);
+                RunHere::Flushing(Submitted(answer))
+            }
+            _ => RunHere::Done(result),
+        }
     }
 
     /// Queues `op` now, to collect its answer later: a COPY's op is queued before the session
@@ -219,6 +231,12 @@ impl OltpWriter {
         let (reply, rx) = oneshot::channel();
         self.tx.send(Msg::Request(Request { session, in_txn, op, reply })).map_err(|_| EngineError::WriterGone)?;
         Ok(Submitted(rx))
+    }
+
+    /// Runs `f` on the writer's connection (tests look at its settings).
+    #[cfg(test)]
+    pub(crate) fn with_connection<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+        f(&self.state.lock().conn)
     }
 
     /// Every sequence, with the row id its OID derives from.
@@ -253,6 +271,8 @@ impl OltpWriter {
 #[derive(Debug)]
 pub enum RunHere {
     Done(Result<Executed>),
+    /// A commit, answered once it is durable.
+    Flushing(Submitted),
     /// The writer is not free for this session now: the operation, untouched.
     Busy(WriteOp),
 }
@@ -286,6 +306,8 @@ struct WriterState {
     /// by is reused after a rollback.
     pending_bulk: Vec<BulkLoad>,
     sequences: Arc<Sequences>,
+    /// At `synchronous = full`, where commits' answers wait for their fsync.
+    flusher: Option<Arc<WalFlusher>>,
 }
 
 /// The longest a group waits for the writers of the previous group to send again.
@@ -314,6 +336,9 @@ fn serve(state: &Mutex<WriterState>, mut rx: mpsc::UnboundedReceiver<Msg>) {
     let state = state.lock();
     if state.owner.is_some() {
         let _ = state.conn.execute_batch("ROLLBACK");
+    }
+    if let Some(flusher) = &state.flusher {
+        flusher.stop();
     }
 }
 
@@ -369,8 +394,19 @@ impl WriterState {
     }
 
     fn in_transaction(&mut self, req: Request) {
+        let commits = self.owner == Some(req.session) && matches!(req.op, WriteOp::Commit);
         let result = self.transaction_op(req.session, req.op);
-        let _ = req.reply.send(result);
+        self.answer(req.reply, result, commits);
+    }
+
+    /// Answers a request; after a commit, once it is durable.
+    fn answer(&self, reply: oneshot::Sender<Result<Executed>>, result: Result<Executed>, committed: bool) {
+        match &self.flusher {
+            Some(flusher) if committed && result.is_ok() => flusher.answer_when_durable(reply, result),
+            _ => {
+                let _ = reply.send(result);
+            }
+        }
     }
 
     /// One operation of `session`'s explicit transaction. The transaction starts with its
@@ -528,7 +564,7 @@ impl WriterState {
                     self.reload_catalog();
                 }
                 for (req, result) in batch.into_iter().zip(results) {
-                    let _ = req.reply.send(result);
+                    self.answer(req.reply, result, true);
                 }
             }
             Err(e) => {
@@ -1744,7 +1780,7 @@ mod tests {
         writer.run(1, false, statement("CREATE TABLE t (x)")).await.expect("create");
         let done = |run: RunHere| match run {
             RunHere::Done(done) => done,
-            RunHere::Busy(_) => panic!("the writer was busy for its only session"),
+            RunHere::Busy(_) | RunHere::Flushing(_) => panic!("the writer was busy for its only session, or synced at NORMAL"),
         };
         done(writer.run_here(1, statement("INSERT INTO t VALUES (1)"))).expect("insert in a transaction");
         let queued = writer.submit(2, false, statement("INSERT INTO t VALUES (2)")).expect("queue");

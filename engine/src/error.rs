@@ -122,6 +122,9 @@ pub enum EngineError {
     UndefinedParameter { name: String },
     #[error("invalid value for parameter \"{name}\": \"{value}\"")]
     InvalidParameterValue { name: String, value: String },
+    /// jsonb cannot hold `\u0000`.
+    #[error("unsupported Unicode escape sequence")]
+    UnsupportedUnicodeEscape,
     /// A function argument out of its domain (`split_part(s, d, 0)`).
     #[error("{message}")]
     InvalidArgument { message: String },
@@ -222,6 +225,7 @@ impl EngineError {
             Self::UndefinedSavepoint { .. } => "3B001",
             Self::UndefinedParameter { .. } => "42704",
             Self::InvalidParameterValue { .. } | Self::InvalidArgument { .. } => "22023",
+            Self::UnsupportedUnicodeEscape => "22P05",
             Self::InvalidRegularExpression { .. } => "2201B",
             Self::InvalidEscapeSequence { .. } => "22025",
             Self::ProgramLimitExceeded { .. } => "54000",

@@ -14,6 +14,7 @@ pub mod catalog;
 pub mod copy;
 pub mod describe;
 mod engine;
+pub mod json;
 mod key_detail;
 mod lift;
 mod maintenance;

@@ -817,3 +817,30 @@ async fn computed_columns_get_the_types_postgres_gives_them_on_both_engines() {
         assert_eq!(lines(&client, "SELECT a - b, sum(a * 1) FROM big GROUP BY a - b").await, vec!["2147483646|2147483647"], "{route}");
     }
 }
+
+/// The json operators' results carry PostgreSQL's types on both engines: an element of a
+/// jsonb is jsonb, of a json json, `->>` and the readers' answers text or int4; psycopg and
+/// asyncpg decode by these types, so a jsonb element arrives as a document, not a string.
+#[tokio::test]
+async fn json_operators_give_postgresqls_result_types_on_both_engines() {
+    use tokio_postgres::types::Type;
+    let server = Server::start().await;
+    let client = server.client().await;
+    client
+        .batch_execute(r#"CREATE TABLE docs (id int PRIMARY KEY, body jsonb, raw json); INSERT INTO docs VALUES (1, '{"a": {"b": [1, 2]}}', '{"k": 1}')"#)
+        .await
+        .unwrap();
+    let sql = "SELECT body, body->'a', body #> '{a,b}', raw->'k', body->>'a', jsonb_typeof(body), jsonb_array_length(body->'a'->'b'), \
+               body @> '{}', '{\"x\": 1}'::jsonb, jsonb_extract_path(body, 'a') FROM docs WHERE id = 1";
+    let expected = [Type::JSONB, Type::JSONB, Type::JSONB, Type::JSON, Type::TEXT, Type::TEXT, Type::INT4, Type::BOOL, Type::JSONB, Type::JSONB];
+    for route in ["oltp", "olap"] {
+        client.batch_execute(&format!("SET rhei.route = {route}")).await.unwrap();
+        let statement = client.prepare(sql).await.unwrap_or_else(|e| panic!("{route}: {e:?}"));
+        let types: Vec<Type> = statement.columns().iter().map(|c| c.type_().clone()).collect();
+        assert_eq!(types, expected, "{route}");
+        let row = client.query_one(&statement, &[]).await.unwrap_or_else(|e| panic!("{route}: {e:?}"));
+        assert_eq!(row.get::<_, i32>(6), 2, "{route}");
+        assert_eq!(row.get::<_, String>(4), r#"{"b": [1, 2]}"#, "{route}");
+        assert!(row.get::<_, bool>(7), "{route}");
+    }
+}

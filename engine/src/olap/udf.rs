@@ -809,3 +809,206 @@ impl ScalarUDFImpl for WriterOnly {
         Err(DataFusionError::NotImplemented(format!("{}() runs on SQLite's writer, not on DataFusion", self.name)))
     }
 }
+
+/// What a [`JsonFunction`] does (see `crate::json`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum JsonOp {
+    /// `x::json` (checked, kept as written) / `x::jsonb` (normalized).
+    Cast { jsonb: bool },
+    /// `->` / `->>`.
+    Get { as_text: bool },
+    /// `#>` / `#>>`, the path as an array literal.
+    Path { as_text: bool },
+    /// `json[b]_extract_path[_text](doc, VARIADIC keys)`; `jsonb` types the result.
+    ExtractPath { as_text: bool, jsonb: bool },
+    Contains,
+    Exists,
+    TypeOf,
+    ArrayLength,
+}
+
+/// PostgreSQL's json operators and functions on DataFusion, under the names the translation
+/// gives them on both engines; SQLite has the same (`oltp::functions`).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct JsonFunction {
+    name: &'static str,
+    op: JsonOp,
+    signature: Signature,
+}
+
+impl JsonFunction {
+    pub fn all() -> Vec<Self> {
+        let of = |name, op| Self { name, op, signature: Signature::variadic_any(Volatility::Immutable) };
+        vec![
+            of("rhei_json", JsonOp::Cast { jsonb: false }),
+            of("rhei_jsonb", JsonOp::Cast { jsonb: true }),
+            of("rhei_json_get", JsonOp::Get { as_text: false }),
+            of("rhei_json_get_text", JsonOp::Get { as_text: true }),
+            of("rhei_json_path", JsonOp::Path { as_text: false }),
+            of("rhei_json_path_text", JsonOp::Path { as_text: true }),
+            of("jsonb_extract_path", JsonOp::ExtractPath { as_text: false, jsonb: true }),
+            of("json_extract_path", JsonOp::ExtractPath { as_text: false, jsonb: false }),
+            of("jsonb_extract_path_text", JsonOp::ExtractPath { as_text: true, jsonb: true }),
+            of("json_extract_path_text", JsonOp::ExtractPath { as_text: true, jsonb: false }),
+            of("rhei_jsonb_contains", JsonOp::Contains),
+            of("rhei_jsonb_exists", JsonOp::Exists),
+            of("jsonb_typeof", JsonOp::TypeOf),
+            of("json_typeof", JsonOp::TypeOf),
+            of("jsonb_array_length", JsonOp::ArrayLength),
+            of("json_array_length", JsonOp::ArrayLength),
+        ]
+    }
+
+    /// The result's PostgreSQL type when it is json or jsonb: an element of a json document is
+    /// json, of anything else (a jsonb column, a text literal) jsonb.
+    fn json_result(&self, args: &ReturnFieldArgs) -> Option<&'static str> {
+        let of_input = || {
+            let declared = args.arg_fields.first().and_then(|f| f.metadata().get(crate::catalog::types::PG_TYPE_METADATA));
+            if declared.is_some_and(|t| t == "json") { "json" } else { "jsonb" }
+        };
+        match self.op {
+            JsonOp::Cast { jsonb } | JsonOp::ExtractPath { as_text: false, jsonb } => Some(if jsonb { "jsonb" } else { "json" }),
+            JsonOp::Get { as_text: false } | JsonOp::Path { as_text: false } => Some(of_input()),
+            _ => None,
+        }
+    }
+}
+
+fn external(e: crate::error::EngineError) -> DataFusionError {
+    DataFusionError::External(Box::new(e))
+}
+
+/// Each row's text of a string-like argument (None for NULL).
+fn texts(value: &ColumnarValue, rows: usize) -> Result<arrow::array::StringArray> {
+    let array = value.to_array(rows)?;
+    let text = arrow::compute::cast(&array, &DataType::Utf8)?;
+    Ok(text.as_string::<i32>().clone())
+}
+
+impl ScalarUDFImpl for JsonFunction {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(match self.op {
+            JsonOp::Contains | JsonOp::Exists => DataType::Boolean,
+            JsonOp::ArrayLength => DataType::Int32,
+            _ => DataType::Utf8,
+        })
+    }
+
+    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
+        let field = Field::new(self.name, self.return_type(&[])?, true);
+        Ok(Arc::new(match self.json_result(&args) {
+            Some(ty) => field.with_metadata([(crate::catalog::types::PG_TYPE_METADATA.to_string(), ty.to_string())].into()),
+            None => field,
+        }))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        use arrow::array::{BooleanArray, Int32Array, StringArray};
+        let rows = args.number_rows;
+        let arity = match self.op {
+            JsonOp::Cast { .. } | JsonOp::TypeOf | JsonOp::ArrayLength => Some(1),
+            JsonOp::ExtractPath { .. } => None,
+            _ => Some(2),
+        };
+        if arity.is_some_and(|n| n != args.args.len()) || args.args.is_empty() {
+            return Err(DataFusionError::Plan(format!("function {} does not take {} arguments", self.name, args.args.len())));
+        }
+        let docs = texts(&args.args[0], rows)?;
+        let doc = |i: usize| docs.is_valid(i).then(|| docs.value(i));
+        let result: ArrayRef = match self.op {
+            JsonOp::Cast { jsonb } => Arc::new(
+                (0..rows)
+                    .map(|i| {
+                        doc(i).map(|d| if jsonb { crate::json::normalize_jsonb(d) } else { crate::json::check_json(d).map(|()| d.to_string()) }).transpose()
+                    })
+                    .collect::<std::result::Result<StringArray, _>>()
+                    .map_err(external)?,
+            ),
+            JsonOp::Get { as_text } => {
+                let key = args.args[1].to_array(rows)?;
+                let positions = key.data_type().is_integer().then(|| arrow::compute::cast(&key, &DataType::Int64)).transpose()?;
+                let names = if positions.is_none() { Some(texts(&args.args[1], rows)?) } else { None };
+                Arc::new(
+                    (0..rows)
+                        .map(|i| {
+                            let Some(d) = doc(i) else { return Ok(None) };
+                            let key = match (&positions, &names) {
+                                (Some(p), _) if p.is_valid(i) => crate::json::Key::Index(p.as_primitive::<arrow::datatypes::Int64Type>().value(i)),
+                                (_, Some(n)) if n.is_valid(i) => crate::json::Key::Field(n.value(i)),
+                                _ => return Ok(None),
+                            };
+                            crate::json::get(d, key, as_text)
+                        })
+                        .collect::<std::result::Result<StringArray, _>>()
+                        .map_err(external)?,
+                )
+            }
+            JsonOp::Path { as_text } => {
+                let paths = texts(&args.args[1], rows)?;
+                Arc::new(
+                    (0..rows)
+                        .map(|i| {
+                            let (Some(d), true) = (doc(i), paths.is_valid(i)) else { return Ok(None) };
+                            let steps = crate::json::path_steps(paths.value(i))?;
+                            crate::json::get_path(d, &steps.iter().map(String::as_str).collect::<Vec<_>>(), as_text)
+                        })
+                        .collect::<std::result::Result<StringArray, _>>()
+                        .map_err(external)?,
+                )
+            }
+            JsonOp::ExtractPath { as_text, .. } => {
+                let keys = args.args[1..].iter().map(|k| texts(k, rows)).collect::<Result<Vec<_>>>()?;
+                Arc::new(
+                    (0..rows)
+                        .map(|i| {
+                            let Some(d) = doc(i) else { return Ok(None) };
+                            if keys.iter().any(|k| k.is_null(i)) {
+                                return Ok(None);
+                            }
+                            crate::json::get_path(d, &keys.iter().map(|k| k.value(i)).collect::<Vec<_>>(), as_text)
+                        })
+                        .collect::<std::result::Result<StringArray, _>>()
+                        .map_err(external)?,
+                )
+            }
+            JsonOp::Contains | JsonOp::Exists => {
+                let test = if self.op == JsonOp::Contains { crate::json::contains } else { crate::json::exists };
+                let others = texts(&args.args[1], rows)?;
+                Arc::new(
+                    (0..rows)
+                        .map(|i| match (doc(i), others.is_valid(i)) {
+                            (Some(d), true) => test(d, others.value(i)).map(Some),
+                            _ => Ok(None),
+                        })
+                        .collect::<std::result::Result<BooleanArray, _>>()
+                        .map_err(external)?,
+                )
+            }
+            JsonOp::TypeOf => Arc::new(
+                (0..rows)
+                    .map(|i| doc(i).map(crate::json::type_of).transpose())
+                    .collect::<std::result::Result<StringArray, _>>()
+                    .map_err(external)?,
+            ),
+            JsonOp::ArrayLength => Arc::new(
+                (0..rows)
+                    .map(|i| doc(i).map(|d| crate::json::array_length(d).map(|n| n as i32)).transpose())
+                    .collect::<std::result::Result<Int32Array, _>>()
+                    .map_err(external)?,
+            ),
+        };
+        unscalar(result, &args)
+    }
+}

@@ -412,30 +412,64 @@ fn to_bytea(value: ValueRef<'_>) -> FnResult {
 }
 
 fn to_json(value: ValueRef<'_>, normalize: bool) -> FnResult {
-    let name = if normalize { "jsonb" } else { "json" };
     let Some(text) = text_of(value) else { return Ok(Value::Null) };
-    let parsed: serde_json::Value = serde_json::from_str(&text).map_err(|_| invalid(name, value))?;
-    Ok(Value::Text(if normalize { jsonb_text(&parsed) } else { text }))
+    if normalize {
+        crate::json::normalize_jsonb(&text).map(Value::Text).map_err(fail)
+    } else {
+        crate::json::check_json(&text).map_err(fail)?;
+        Ok(Value::Text(text))
+    }
 }
 
-/// jsonb's output form: keys sorted (shorter first, as PostgreSQL stores them), `": "` and
-/// `", "` separators.
-fn jsonb_text(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
-            let items: Vec<String> = keys
-                .into_iter()
-                .map(|k| format!("{}: {}", serde_json::Value::String(k.clone()), jsonb_text(&map[k])))
-                .collect();
-            format!("{{{}}}", items.join(", "))
-        }
-        serde_json::Value::Array(items) => {
-            format!("[{}]", items.iter().map(jsonb_text).collect::<Vec<_>>().join(", "))
-        }
-        other => other.to_string(),
+/// The operators' and functions' document argument: NULL stays NULL (`None`).
+fn json_arg(ctx: &Context<'_>, i: usize) -> Option<String> {
+    text_of(ctx.get_raw(i))
+}
+
+fn json_text(result: Result<Option<String>, EngineError>) -> FnResult {
+    match result {
+        Ok(Some(text)) => Ok(Value::Text(text)),
+        Ok(None) => Ok(Value::Null),
+        Err(e) => Err(fail(e)),
     }
+}
+
+/// `doc -> key` / `doc ->> key`: an integer key is an array position, anything else a field.
+fn json_get(ctx: &Context<'_>, as_text: bool) -> FnResult {
+    let Some(doc) = json_arg(ctx, 0) else { return Ok(Value::Null) };
+    match ctx.get_raw(1) {
+        ValueRef::Null => Ok(Value::Null),
+        ValueRef::Integer(i) => json_text(crate::json::get(&doc, crate::json::Key::Index(i), as_text)),
+        key => {
+            let key = text_of(key).unwrap_or_default();
+            json_text(crate::json::get(&doc, crate::json::Key::Field(&key), as_text))
+        }
+    }
+}
+
+/// `doc #> '{a,b}'` / `#>>`.
+fn json_path(ctx: &Context<'_>, as_text: bool) -> FnResult {
+    let (Some(doc), Some(path)) = (json_arg(ctx, 0), json_arg(ctx, 1)) else { return Ok(Value::Null) };
+    let steps = crate::json::path_steps(&path).map_err(fail)?;
+    let steps: Vec<&str> = steps.iter().map(String::as_str).collect();
+    json_text(crate::json::get_path(&doc, &steps, as_text))
+}
+
+/// `jsonb_extract_path(doc, VARIADIC keys)` and its `_text` twin; a NULL key gives NULL.
+fn json_extract_path(ctx: &Context<'_>, as_text: bool) -> FnResult {
+    let Some(doc) = json_arg(ctx, 0) else { return Ok(Value::Null) };
+    let mut steps = Vec::with_capacity(ctx.len().saturating_sub(1));
+    for i in 1..ctx.len() {
+        let Some(step) = json_arg(ctx, i) else { return Ok(Value::Null) };
+        steps.push(step);
+    }
+    let steps: Vec<&str> = steps.iter().map(String::as_str).collect();
+    json_text(crate::json::get_path(&doc, &steps, as_text))
+}
+
+fn json_predicate(ctx: &Context<'_>, test: fn(&str, &str) -> Result<bool, EngineError>) -> FnResult {
+    let (Some(a), Some(b)) = (json_arg(ctx, 0), json_arg(ctx, 1)) else { return Ok(Value::Null) };
+    test(&a, &b).map(|yes| Value::Integer(yes.into())).map_err(fail)
 }
 
 /// `rhei_mod(a, b)`: PostgreSQL's `mod`/`%` (sign of the dividend; division by zero is 22012).
@@ -980,6 +1014,29 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("rhei_bytea", 1, pure, |ctx| to_bytea(ctx.get_raw(0)))?;
     conn.create_scalar_function("rhei_json", 1, pure, |ctx| to_json(ctx.get_raw(0), false))?;
     conn.create_scalar_function("rhei_jsonb", 1, pure, |ctx| to_json(ctx.get_raw(0), true))?;
+    conn.create_scalar_function("rhei_json_get", 2, pure, |ctx| json_get(ctx, false))?;
+    conn.create_scalar_function("rhei_json_get_text", 2, pure, |ctx| json_get(ctx, true))?;
+    conn.create_scalar_function("rhei_json_path", 2, pure, |ctx| json_path(ctx, false))?;
+    conn.create_scalar_function("rhei_json_path_text", 2, pure, |ctx| json_path(ctx, true))?;
+    conn.create_scalar_function("rhei_jsonb_contains", 2, pure, |ctx| json_predicate(ctx, crate::json::contains))?;
+    conn.create_scalar_function("rhei_jsonb_exists", 2, pure, |ctx| json_predicate(ctx, crate::json::exists))?;
+    for (name, as_text) in
+        [("jsonb_extract_path", false), ("json_extract_path", false), ("jsonb_extract_path_text", true), ("json_extract_path_text", true)]
+    {
+        conn.create_scalar_function(name, -1, pure, move |ctx| json_extract_path(ctx, as_text))?;
+    }
+    for name in ["jsonb_typeof", "json_typeof"] {
+        conn.create_scalar_function(name, 1, pure, |ctx| match json_arg(ctx, 0) {
+            None => Ok(Value::Null),
+            Some(doc) => crate::json::type_of(&doc).map(|t| Value::Text(t.into())).map_err(fail),
+        })?;
+    }
+    for name in ["jsonb_array_length", "json_array_length"] {
+        conn.create_scalar_function(name, 1, pure, |ctx| match json_arg(ctx, 0) {
+            None => Ok(Value::Null),
+            Some(doc) => crate::json::array_length(&doc).map(Value::Integer).map_err(fail),
+        })?;
+    }
     conn.create_scalar_function("rhei_mod", 2, pure, |ctx| modulo(ctx.get_raw(0), ctx.get_raw(1)))?;
     conn.create_scalar_function("rhei_not_null", 3, pure, |ctx| match ctx.get_raw(0) {
         ValueRef::Null => Err(fail(EngineError::NotNullViolation {

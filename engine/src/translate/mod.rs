@@ -956,8 +956,31 @@ fn empty_values() -> datafusion::sql::sqlparser::ast::Values {
     datafusion::sql::sqlparser::ast::Values { explicit_row: false, value_keyword: false, rows: Vec::new() }
 }
 
+/// PostgreSQL's json operators as the functions both engines have for them (`crate::json`):
+/// neither engine has them with PostgreSQL's meaning (SQLite's own `->` and `->>` take paths
+/// and give SQL values).
+pub(crate) fn json_operators_as_calls(expr: &mut Expr) {
+    let Expr::BinaryOp { left, op, right } = expr else { return };
+    let (name, swap) = match op {
+        BinaryOperator::Arrow => ("rhei_json_get", false),
+        BinaryOperator::LongArrow => ("rhei_json_get_text", false),
+        BinaryOperator::HashArrow => ("rhei_json_path", false),
+        BinaryOperator::HashLongArrow => ("rhei_json_path_text", false),
+        BinaryOperator::AtArrow => ("rhei_jsonb_contains", false),
+        BinaryOperator::ArrowAt => ("rhei_jsonb_contains", true),
+        BinaryOperator::Question => ("rhei_jsonb_exists", false),
+        _ => return,
+    };
+    let left = std::mem::replace(left.as_mut(), null());
+    let right = std::mem::replace(right.as_mut(), null());
+    *expr = call(name, if swap { vec![right, left] } else { vec![left, right] });
+}
+
 fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> Result<()> {
+    json_operators_as_calls(expr);
     let replaced = match expr {
+        // E'...': the parser has applied its backslash escapes; SQLite reads E as a name.
+        Expr::Value(ValueWithSpan { value: Value::EscapedStringLiteral(text), .. }) => Some(string(text)),
         Expr::Value(ValueWithSpan { value: Value::Placeholder(p), .. }) => {
             if let Some(n) = p.strip_prefix('$') {
                 *p = format!("?{n}");

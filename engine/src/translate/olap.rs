@@ -36,6 +36,12 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut QueryRewrites { catalog, row_values: RowValuesInSubqueries { next: 0 } });
     let Ok(scope) = Scope::of(stmt, catalog) else { return };
     let _ = visit_expressions_mut(stmt, |expr| {
+        super::json_operators_as_calls(expr);
+        // json and jsonb are text on DataFusion; a cast checks (jsonb: normalizes) it.
+        if let Expr::Cast { data_type: data_type @ (SqlType::JSON | SqlType::JSONB), expr: inner, .. } = expr {
+            let name = if matches!(data_type, SqlType::JSONB) { "rhei_jsonb" } else { "rhei_json" };
+            *expr = call(name, vec![std::mem::replace(inner.as_mut(), Expr::value(Value::Null))]);
+        }
         // date + interval is a timestamp in PostgreSQL; DataFusion keeps a date.
         if let Expr::BinaryOp { left, op: BinaryOperator::Plus | BinaryOperator::Minus, right } = expr {
             let (value, interval) = if is_interval_constant(right) { (left, &**right) } else { (right, &**left) };

@@ -1,0 +1,696 @@
+//! PostgreSQL's `json` and `jsonb` on text, for both engines: input checking, jsonb's
+//! normalized output, the operators (`->`, `->>`, `#>`, `#>>`, `@>`, `<@`, `?`) and the
+//! functions that read a document (`jsonb_typeof`, `jsonb_array_length`,
+//! `jsonb_extract_path[_text]`, and their json twins).
+//!
+//! Both types are stored as text. A jsonb value is stored in its output form (keys ordered by
+//! length then bytes, the last of duplicate keys kept, `", "` and `": "` between items, numbers
+//! as numeric prints them), so any element of a stored jsonb, cut out of its text, is itself in
+//! jsonb's form; a json value keeps its text as written, as PostgreSQL keeps it, and its
+//! elements are cut out as written too. That is why the operators need not be told which of
+//! the two types they read.
+//!
+//! The parser is rhei's own rather than serde_json's: it keeps a number's digits as written
+//! (jsonb prints `3.50` back, a float would give `3.5`) and each value's place in the text.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+use crate::error::EngineError;
+
+/// A parsed JSON value borrowing from its text.
+#[derive(Debug, Clone)]
+pub struct Json<'a> {
+    /// The value's text, as written (whitespace around it excluded).
+    pub raw: &'a str,
+    pub kind: Kind<'a>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Kind<'a> {
+    Null,
+    Bool(bool),
+    /// The number's text, as written.
+    Number(&'a str),
+    String(Cow<'a, str>),
+    Array(Vec<Json<'a>>),
+    /// Members in the order written, duplicates included.
+    Object(Vec<(Cow<'a, str>, Json<'a>)>),
+}
+
+fn syntax(type_name: &'static str, text: &str) -> EngineError {
+    EngineError::InvalidTextRepresentation { type_name: type_name.into(), value: text.to_string() }
+}
+
+/// Parses `text` as json (or jsonb: `type_name` goes into the error).
+///
+/// # Errors
+/// 22P02 when `text` is not JSON; jsonb also refuses `\u0000` (22P05), as PostgreSQL does.
+pub fn parse<'a>(text: &'a str, type_name: &'static str) -> Result<Json<'a>, EngineError> {
+    let mut parser = Parser { text, at: 0, depth: 0 };
+    parser.skip_space();
+    let value = parser.value().ok_or_else(|| syntax(type_name, text))?;
+    parser.skip_space();
+    if parser.at != text.len() {
+        return Err(syntax(type_name, text));
+    }
+    if type_name == "jsonb" && has_nul_escape(&value) {
+        return Err(EngineError::UnsupportedUnicodeEscape);
+    }
+    Ok(value)
+}
+
+fn has_nul_escape(value: &Json<'_>) -> bool {
+    match &value.kind {
+        Kind::String(s) => s.contains('\0'),
+        Kind::Array(items) => items.iter().any(has_nul_escape),
+        Kind::Object(members) => members.iter().any(|(k, v)| k.contains('\0') || has_nul_escape(v)),
+        _ => false,
+    }
+}
+
+struct Parser<'a> {
+    text: &'a str,
+    at: usize,
+    depth: usize,
+}
+
+/// Deeper nesting is refused (PostgreSQL stops at its stack depth limit) rather than
+/// overflowing the thread's stack.
+const MAX_DEPTH: usize = 1000;
+
+impl<'a> Parser<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.at).copied()
+    }
+
+    fn skip_space(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.at += 1;
+        }
+    }
+
+    fn eat(&mut self, word: &str) -> bool {
+        if self.text[self.at..].starts_with(word) {
+            self.at += word.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn value(&mut self) -> Option<Json<'a>> {
+        let start = self.at;
+        let kind = match self.peek()? {
+            b'n' if self.eat("null") => Kind::Null,
+            b't' if self.eat("true") => Kind::Bool(true),
+            b'f' if self.eat("false") => Kind::Bool(false),
+            b'"' => Kind::String(self.string()?),
+            b'[' => {
+                self.enter()?;
+                self.at += 1;
+                let mut items = Vec::new();
+                self.skip_space();
+                if self.peek() == Some(b']') {
+                    self.at += 1;
+                } else {
+                    loop {
+                        self.skip_space();
+                        items.push(self.value()?);
+                        self.skip_space();
+                        match self.peek()? {
+                            b',' => self.at += 1,
+                            b']' => {
+                                self.at += 1;
+                                break;
+                            }
+                            _ => return None,
+                        }
+                    }
+                }
+                self.depth -= 1;
+                Kind::Array(items)
+            }
+            b'{' => {
+                self.enter()?;
+                self.at += 1;
+                let mut members = Vec::new();
+                self.skip_space();
+                if self.peek() == Some(b'}') {
+                    self.at += 1;
+                } else {
+                    loop {
+                        self.skip_space();
+                        if self.peek()? != b'"' {
+                            return None;
+                        }
+                        let key = self.string()?;
+                        self.skip_space();
+                        if self.peek()? != b':' {
+                            return None;
+                        }
+                        self.at += 1;
+                        self.skip_space();
+                        members.push((key, self.value()?));
+                        self.skip_space();
+                        match self.peek()? {
+                            b',' => self.at += 1,
+                            b'}' => {
+                                self.at += 1;
+                                break;
+                            }
+                            _ => return None,
+                        }
+                    }
+                }
+                self.depth -= 1;
+                Kind::Object(members)
+            }
+            b'-' | b'0'..=b'9' => Kind::Number(self.number()?),
+            _ => return None,
+        };
+        Some(Json { raw: &self.text[start..self.at], kind })
+    }
+
+    fn enter(&mut self) -> Option<()> {
+        self.depth += 1;
+        (self.depth <= MAX_DEPTH).then_some(())
+    }
+
+    fn number(&mut self) -> Option<&'a str> {
+        let start = self.at;
+        let digits = |p: &mut Self| {
+            let from = p.at;
+            while p.peek().is_some_and(|b| b.is_ascii_digit()) {
+                p.at += 1;
+            }
+            p.at > from
+        };
+        if self.peek() == Some(b'-') {
+            self.at += 1;
+        }
+        match self.peek()? {
+            b'0' => self.at += 1,
+            b'1'..=b'9' => {
+                digits(self);
+            }
+            _ => return None,
+        }
+        if self.peek() == Some(b'.') {
+            self.at += 1;
+            if !digits(self) {
+                return None;
+            }
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.at += 1;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.at += 1;
+            }
+            if !digits(self) {
+                return None;
+            }
+        }
+        Some(&self.text[start..self.at])
+    }
+
+    fn string(&mut self) -> Option<Cow<'a, str>> {
+        self.at += 1;
+        let start = self.at;
+        let bytes = self.text.as_bytes();
+        // The common case, no escapes: borrow.
+        while let Some(&b) = bytes.get(self.at) {
+            match b {
+                b'"' => {
+                    self.at += 1;
+                    return Some(Cow::Borrowed(&self.text[start..self.at - 1]));
+                }
+                b'\\' => break,
+                0..=0x1f => return None,
+                _ => self.at += 1,
+            }
+        }
+        let mut out = String::from(&self.text[start..self.at]);
+        loop {
+            let c = self.text[self.at..].chars().next()?;
+            self.at += c.len_utf8();
+            match c {
+                '"' => return Some(Cow::Owned(out)),
+                '\\' => {
+                    let escape = self.peek()?;
+                    self.at += 1;
+                    match escape {
+                        b'"' => out.push('"'),
+                        b'\\' => out.push('\\'),
+                        b'/' => out.push('/'),
+                        b'b' => out.push('\u{8}'),
+                        b'f' => out.push('\u{c}'),
+                        b'n' => out.push('\n'),
+                        b'r' => out.push('\r'),
+                        b't' => out.push('\t'),
+                        b'u' => {
+                            let high = self.hex4()?;
+                            let code = if (0xd800..0xdc00).contains(&high) {
+                                if !self.eat("\\u") {
+                                    return None;
+                                }
+                                let low = self.hex4()?;
+                                if !(0xdc00..0xe000).contains(&low) {
+                                    return None;
+                                }
+                                0x10000 + ((high - 0xd800) << 10) + (low - 0xdc00)
+                            } else {
+                                high
+                            };
+                            out.push(char::from_u32(code)?);
+                        }
+                        _ => return None,
+                    }
+                }
+                c if (c as u32) < 0x20 => return None,
+                c => out.push(c),
+            }
+        }
+    }
+
+    fn hex4(&mut self) -> Option<u32> {
+        let hex = self.text.get(self.at..self.at + 4)?;
+        let code = u32::from_str_radix(hex, 16).ok()?;
+        self.at += 4;
+        Some(code)
+    }
+}
+
+/// `text` as PostgreSQL stores and prints a jsonb.
+///
+/// # Errors
+/// As [`parse`].
+pub fn normalize_jsonb(text: &str) -> Result<String, EngineError> {
+    let value = parse(text, "jsonb")?;
+    let mut out = String::with_capacity(text.len());
+    write_jsonb(&value, &mut out);
+    Ok(out)
+}
+
+/// Checks `text` is json (kept as written).
+///
+/// # Errors
+/// As [`parse`].
+pub fn check_json(text: &str) -> Result<(), EngineError> {
+    parse(text, "json").map(|_| ())
+}
+
+/// An object's members as jsonb keeps them: ordered by key length, then bytes; of duplicate
+/// keys the last written.
+fn jsonb_members<'v, 'a>(members: &'v [(Cow<'a, str>, Json<'a>)]) -> Vec<&'v (Cow<'a, str>, Json<'a>)> {
+    let mut sorted: Vec<(usize, &(Cow<'a, str>, Json<'a>))> = members.iter().enumerate().collect();
+    sorted.sort_by(|(i, (a, _)), (j, (b, _))| a.len().cmp(&b.len()).then_with(|| a.as_bytes().cmp(b.as_bytes())).then(j.cmp(i)));
+    sorted.dedup_by(|(_, (later, _)), (_, (kept, _))| later == kept);
+    sorted.into_iter().map(|(_, member)| member).collect()
+}
+
+fn write_jsonb(value: &Json<'_>, out: &mut String) {
+    match &value.kind {
+        Kind::Null => out.push_str("null"),
+        Kind::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Kind::Number(n) => out.push_str(&numeric_text(n)),
+        Kind::String(s) => write_string(s, out),
+        Kind::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_jsonb(item, out);
+            }
+            out.push(']');
+        }
+        Kind::Object(members) => {
+            out.push('{');
+            for (i, (key, item)) in jsonb_members(members).into_iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_string(key, out);
+                out.push_str(": ");
+                write_jsonb(item, out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+/// A JSON string literal as PostgreSQL writes one.
+fn write_string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// A JSON number as PostgreSQL's numeric prints it: the exponent applied (`1.5e2` is `150`,
+/// `1.50e1` is `15.0`: the scale is the fraction's digits less the exponent), `-0` is `0`.
+fn numeric_text(number: &str) -> String {
+    let (mantissa, exponent) = match number.find(['e', 'E']) {
+        Some(at) => (&number[..at], number[at + 1..].parse::<i64>().unwrap_or(0)),
+        None => (number, 0),
+    };
+    let (negative, mantissa) = match mantissa.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, mantissa),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = format!("{whole}{fraction}");
+    // The decimal point sits after `point` digits of `digits`.
+    let point = whole.len() as i64 + exponent;
+    let scale = (fraction.len() as i64 - exponent).max(0) as usize;
+    let mut int_part: String = if point <= 0 {
+        "0".into()
+    } else if point as usize >= digits.len() {
+        format!("{digits}{}", "0".repeat(point as usize - digits.len()))
+    } else {
+        digits[..point as usize].to_string()
+    };
+    let mut frac_part = String::new();
+    if scale > 0 {
+        let start = point.max(0) as usize;
+        let leading_zeros = (-point).max(0) as usize;
+        frac_part.push_str(&"0".repeat(leading_zeros.min(scale)));
+        if start < digits.len() {
+            frac_part.push_str(&digits[start..]);
+        }
+        while frac_part.len() < scale {
+            frac_part.push('0');
+        }
+        frac_part.truncate(scale);
+    }
+    let trimmed = int_part.trim_start_matches('0');
+    int_part = if trimmed.is_empty() { "0".into() } else { trimmed.to_string() };
+    let zero = int_part == "0" && frac_part.bytes().all(|b| b == b'0');
+    let sign = if negative && !zero { "-" } else { "" };
+    if frac_part.is_empty() { format!("{sign}{int_part}") } else { format!("{sign}{int_part}.{frac_part}") }
+}
+
+/// What `->` and friends look an element up by.
+#[derive(Debug, Clone, Copy)]
+pub enum Key<'k> {
+    Field(&'k str),
+    /// An array position from 0; negative counts from the end.
+    Index(i64),
+}
+
+/// The element of `value` at `key`, if there is one. Of an object's duplicate keys (json
+/// only) the last is taken, as PostgreSQL's `->` does.
+fn element<'v, 'a>(value: &'v Json<'a>, key: Key<'_>) -> Option<&'v Json<'a>> {
+    match (&value.kind, key) {
+        (Kind::Object(members), Key::Field(name)) => members.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v),
+        (Kind::Array(items), Key::Index(i)) => {
+            let at = if i < 0 { items.len() as i64 + i } else { i };
+            usize::try_from(at).ok().and_then(|at| items.get(at))
+        }
+        _ => None,
+    }
+}
+
+/// An element as `->` gives it (json text) or as `->>` does (`as_text`: a string's contents,
+/// NULL for a JSON null, other values as json text).
+fn element_out(value: &Json<'_>, as_text: bool) -> Option<String> {
+    match &value.kind {
+        Kind::String(s) if as_text => Some(s.to_string()),
+        Kind::Null if as_text => None,
+        _ => Some(value.raw.to_string()),
+    }
+}
+
+/// `doc -> key` (`as_text`: `doc ->> key`). NULL when there is no such element.
+///
+/// # Errors
+/// `doc` is not JSON (22P02).
+pub fn get(doc: &str, key: Key<'_>, as_text: bool) -> Result<Option<String>, EngineError> {
+    let value = parse(doc, "json")?;
+    Ok(element(&value, key).and_then(|e| element_out(e, as_text)))
+}
+
+/// `doc #> path` (`as_text`: `#>>`), also `jsonb_extract_path[_text]`: each step a key, or
+/// an array position when the step is an integer and the value there an array.
+///
+/// # Errors
+/// `doc` is not JSON (22P02).
+pub fn get_path(doc: &str, path: &[&str], as_text: bool) -> Result<Option<String>, EngineError> {
+    let value = parse(doc, "json")?;
+    let mut at = &value;
+    for step in path {
+        let key = match (&at.kind, step.trim().parse::<i64>()) {
+            (Kind::Array(_), Ok(i)) => Key::Index(i),
+            _ => Key::Field(step),
+        };
+        match element(at, key) {
+            Some(next) => at = next,
+            None => return Ok(None),
+        }
+    }
+    Ok(element_out(at, as_text))
+}
+
+/// A path written as a PostgreSQL text array literal (`'{a,0,b}'`), as `#>` takes it.
+///
+/// # Errors
+/// Not an array literal (22P02 "malformed array literal").
+pub fn path_steps(literal: &str) -> Result<Vec<String>, EngineError> {
+    let malformed = || EngineError::InvalidTextRepresentation { type_name: "text[]".into(), value: literal.to_string() };
+    let inner = literal.trim().strip_prefix('{').and_then(|s| s.strip_suffix('}')).ok_or_else(malformed)?;
+    let mut steps = Vec::new();
+    if inner.trim().is_empty() {
+        return Ok(steps);
+    }
+    let mut chars = inner.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        let mut step = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            loop {
+                match chars.next().ok_or_else(malformed)? {
+                    '"' => break,
+                    '\\' => step.push(chars.next().ok_or_else(malformed)?),
+                    c => step.push(c),
+                }
+            }
+            while chars.peek().is_some_and(|c| c.is_whitespace()) {
+                chars.next();
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c == ',' {
+                    break;
+                }
+                step.push(c);
+                chars.next();
+            }
+            step = step.trim().to_string();
+            if step.is_empty() {
+                return Err(malformed());
+            }
+        }
+        steps.push(step);
+        match chars.next() {
+            None => return Ok(steps),
+            Some(',') => {}
+            Some(_) => return Err(malformed()),
+        }
+    }
+}
+
+/// Two numbers' values equal (`1.0` and `1`), compared as numeric would.
+fn same_number(a: &str, b: &str) -> bool {
+    let canonical = |n: &str| {
+        let text = numeric_text(n);
+        match text.split_once('.') {
+            Some((whole, fraction)) => {
+                let fraction = fraction.trim_end_matches('0');
+                if fraction.is_empty() { whole.to_string() } else { format!("{whole}.{fraction}") }
+            }
+            None => text,
+        }
+    };
+    canonical(a) == canonical(b)
+}
+
+fn same(a: &Json<'_>, b: &Json<'_>) -> bool {
+    match (&a.kind, &b.kind) {
+        (Kind::Null, Kind::Null) => true,
+        (Kind::Bool(x), Kind::Bool(y)) => x == y,
+        (Kind::Number(x), Kind::Number(y)) => same_number(x, y),
+        (Kind::String(x), Kind::String(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// jsonb containment: every member of `b` is in `a` (objects by key, recursively), every
+/// element of an array `b` is contained in some element of an array `a`, and scalars are equal.
+/// A top-level array contains a scalar it holds.
+fn contains_value(a: &Json<'_>, b: &Json<'_>, top: bool) -> bool {
+    match (&a.kind, &b.kind) {
+        (Kind::Object(left), Kind::Object(right)) => {
+            let left = jsonb_members(left);
+            jsonb_members(right).into_iter().all(|(key, want)| {
+                left.iter().find(|(k, _)| k == key).is_some_and(|(_, have)| contains_value(have, want, false))
+            })
+        }
+        (Kind::Array(left), Kind::Array(right)) => right.iter().all(|want| {
+            left.iter().any(|have| match (&have.kind, &want.kind) {
+                (Kind::Array(_) | Kind::Object(_), _) => contains_value(have, want, false),
+                (_, Kind::Array(_) | Kind::Object(_)) => false,
+                _ => same(have, want),
+            })
+        }),
+        (Kind::Array(left), _) if top && !matches!(b.kind, Kind::Object(_)) => left.iter().any(|have| same(have, b)),
+        (Kind::Array(_) | Kind::Object(_), _) | (_, Kind::Array(_) | Kind::Object(_)) => false,
+        _ => same(a, b),
+    }
+}
+
+/// `a @> b` on jsonb.
+///
+/// # Errors
+/// Either side is not jsonb (22P02).
+pub fn contains(a: &str, b: &str) -> Result<bool, EngineError> {
+    Ok(contains_value(&parse(a, "jsonb")?, &parse(b, "jsonb")?, true))
+}
+
+/// `doc ? key`: `key` is a key of the top-level object, or a string element of the
+/// top-level array (or the document is that string).
+///
+/// # Errors
+/// `doc` is not jsonb (22P02).
+pub fn exists(doc: &str, key: &str) -> Result<bool, EngineError> {
+    let value = parse(doc, "jsonb")?;
+    Ok(match &value.kind {
+        Kind::Object(members) => members.iter().any(|(k, _)| k == key),
+        Kind::Array(items) => items.iter().any(|item| matches!(&item.kind, Kind::String(s) if s == key)),
+        Kind::String(s) => s == key,
+        _ => false,
+    })
+}
+
+/// `jsonb_typeof` / `json_typeof`.
+///
+/// # Errors
+/// `doc` is not JSON (22P02).
+pub fn type_of(doc: &str) -> Result<&'static str, EngineError> {
+    Ok(match parse(doc, "json")?.kind {
+        Kind::Null => "null",
+        Kind::Bool(_) => "boolean",
+        Kind::Number(_) => "number",
+        Kind::String(_) => "string",
+        Kind::Array(_) => "array",
+        Kind::Object(_) => "object",
+    })
+}
+
+/// `jsonb_array_length` / `json_array_length`.
+///
+/// # Errors
+/// `doc` is not JSON (22P02), or not an array (22023, PostgreSQL's message).
+pub fn array_length(doc: &str) -> Result<i64, EngineError> {
+    match parse(doc, "json")?.kind {
+        Kind::Array(items) => Ok(items.len() as i64),
+        Kind::Object(_) => Err(EngineError::InvalidArgument { message: "cannot get array length of a non-array".into() }),
+        _ => Err(EngineError::InvalidArgument { message: "cannot get array length of a scalar".into() }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jsonb_output_orders_keys_keeps_the_last_duplicate_and_numbers_as_written() {
+        let cases = [
+            (r#"{"b": 1, "a": [1, 2], "b": 3}"#, r#"{"a": [1, 2], "b": 3}"#),
+            (r#"{"name": "x", "n": 5, "ok": true, "none": null}"#, r#"{"n": 5, "ok": true, "name": "x", "none": null}"#),
+            ("[1, \"two\", 3.50]", "[1, \"two\", 3.50]"),
+            ("{ \"a\" :1 }", "{\"a\": 1}"),
+            ("[1.5e2, 1.50e1, 2E-2, -0, -0.0, 0.1e1, 12e-1]", "[150, 15.0, 0.02, 0, 0.0, 1, 1.2]"),
+            (r#""a\u00e9\n\"\/""#, "\"aé\\n\\\"/\""),
+            (r#""\ud83d\ude00""#, "\"😀\""),
+        ];
+        for (input, want) in cases {
+            assert_eq!(normalize_jsonb(input).expect(input), want, "{input}");
+        }
+        for bad in ["", "{", "[1,]", "{\"a\" 1}", "01", "1.", "tru", "\"\u{1}\"", "[1] x", "{\"a\":1,}"] {
+            assert_eq!(normalize_jsonb(bad).expect_err(bad).sqlstate(), "22P02", "{bad}");
+        }
+        assert_eq!(normalize_jsonb(r#""\u0000""#).expect_err("nul").sqlstate(), "22P05");
+        assert!(check_json(r#""\u0000""#).is_ok());
+        assert_eq!(normalize_jsonb(&"[".repeat(5000)).expect_err("deep").sqlstate(), "22P02");
+    }
+
+    #[test]
+    fn operators_take_elements_as_written() {
+        let doc = r#"{"name": "ann", "age": 30, "tags": ["a", "b"], "addr": {"city": "oslo"}, "none": null}"#;
+        assert_eq!(get(doc, Key::Field("name"), true).unwrap().as_deref(), Some("ann"));
+        assert_eq!(get(doc, Key::Field("name"), false).unwrap().as_deref(), Some("\"ann\""));
+        assert_eq!(get(doc, Key::Field("age"), true).unwrap().as_deref(), Some("30"));
+        assert_eq!(get(doc, Key::Field("none"), true).unwrap(), None);
+        assert_eq!(get(doc, Key::Field("none"), false).unwrap().as_deref(), Some("null"));
+        assert_eq!(get(doc, Key::Field("tags"), false).unwrap().as_deref(), Some("[\"a\", \"b\"]"));
+        assert_eq!(get(doc, Key::Field("missing"), false).unwrap(), None);
+        assert_eq!(get(doc, Key::Index(0), false).unwrap(), None);
+        assert_eq!(get("[1, [2,  3]]", Key::Index(-1), false).unwrap().as_deref(), Some("[2,  3]"));
+        assert_eq!(get("[1]", Key::Index(1), false).unwrap(), None);
+        assert_eq!(get_path(doc, &["addr", "city"], true).unwrap().as_deref(), Some("oslo"));
+        assert_eq!(get_path(doc, &["tags", "1"], false).unwrap().as_deref(), Some("\"b\""));
+        assert_eq!(get_path(doc, &[], false).unwrap().as_deref(), Some(doc));
+        assert_eq!(path_steps("{a, \"b c\",0}").unwrap(), ["a", "b c", "0"]);
+        assert_eq!(path_steps("{}").unwrap(), Vec::<String>::new());
+        assert_eq!(path_steps("a,b").expect_err("no braces").sqlstate(), "22P02");
+    }
+
+    #[test]
+    fn containment_existence_and_types_follow_postgresql() {
+        let doc = r#"{"a": 1, "b": [1, 2, {"c": true}], "d": {"e": "x", "f": null}}"#;
+        for (want, yes) in [
+            (r#"{"a": 1}"#, true),
+            (r#"{"a": 1.0}"#, true),
+            (r#"{"a": 2}"#, false),
+            (r#"{"b": [2]}"#, true),
+            (r#"{"b": [{"c": true}]}"#, true),
+            (r#"{"b": 1}"#, false),
+            (r#"{"d": {"e": "x"}}"#, true),
+            (r#"{"d": {"f": null}}"#, true),
+            ("{}", true),
+            ("[]", false),
+        ] {
+            assert_eq!(contains(doc, want).unwrap(), yes, "{want}");
+        }
+        assert!(contains("[1, 2, 3]", "1").unwrap());
+        assert!(contains("[1, 2, [3]]", "[[3]]").unwrap());
+        assert!(!contains("[1, 2, [3]]", "[3]").unwrap());
+        assert!(contains("\"x\"", "\"x\"").unwrap());
+        assert!(exists(doc, "d").unwrap());
+        assert!(!exists(doc, "e").unwrap());
+        assert!(exists(r#"["a", 1]"#, "a").unwrap());
+        assert!(!exists(r#"["b", "1"]"#, "1 ").unwrap());
+        assert_eq!(type_of(doc).unwrap(), "object");
+        assert_eq!(type_of(" 1.5 ").unwrap(), "number");
+        assert_eq!(array_length("[1, [2, 3]]").unwrap(), 2);
+        assert_eq!(array_length("{}").expect_err("object").sqlstate(), "22023");
+        assert_eq!(array_length("1").expect_err("scalar").to_string(), "cannot get array length of a scalar");
+    }
+}

@@ -320,18 +320,21 @@ const PRUNE_CHUNK: u64 = 200_000;
 /// without it, so sessions can run their transactions' statements in between.
 fn serve(state: &Mutex<WriterState>, mut rx: mpsc::UnboundedReceiver<Msg>) {
     loop {
-        let queued = {
+        {
+            // Taken and handled under one lock, so no transaction starts in between and sends
+            // the request to the back of the queue.
             let mut state = state.lock();
-            if state.owner.is_none() { state.queue.pop_front() } else { None }
-        };
-        let msg = match queued {
-            Some(msg) => msg,
-            None => match rx.blocking_recv() {
-                Some(msg) => msg,
-                None => break,
-            },
-        };
-        state.lock().handle(msg, &mut rx);
+            if state.owner.is_none()
+                && let Some(queued) = state.queue.pop_front()
+            {
+                state.handle(queued, &mut rx);
+                continue;
+            }
+        }
+        match rx.blocking_recv() {
+            Some(msg) => state.lock().handle(msg, &mut rx),
+            None => break,
+        }
     }
     let state = state.lock();
     if state.owner.is_some() {

@@ -24,7 +24,7 @@ use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, params};
 
 use crate::alter_sequence::AlterSequence;
-use crate::catalog::{Catalog, TableId, normalize_ident, quote_ident, table_name};
+use crate::catalog::{Catalog, PgType, TableId, normalize_ident, quote_ident, table_name};
 use crate::error::{EngineError, Result};
 use crate::oltp::classify;
 use crate::oltp::functions::fail;
@@ -608,11 +608,11 @@ impl Sequences {
                     let catalog = tables.read().clone();
                     if let Some(table) = rowid_serial_owner(&catalog, &name) {
                         // SAFETY: the connection is the writer's own, busy running the statement
-                        // that called this function; the handle is used for one read and dropped
+                        // that called this function; the handle is used for a read and a write
+                        // of sqlite_sequence (not a table the statement reads) and dropped
                         // before the function returns.
                         let conn = unsafe { ctx.get_connection()? };
-                        let max: Option<i64> = conn.query_row(&format!("SELECT max(rowid) FROM {}", quote_ident(&table)), [], |r| r.get(0))?;
-                        return rowid_setval(&name, max, value, is_called).map(Value::Integer).map_err(fail);
+                        return rowid_setval(&conn, &catalog, &name, &table, value, is_called).map(Value::Integer).map_err(fail);
                     }
                     if catalog.get(&name).is_some() {
                         return Err(fail(EngineError::NotASequence { name }));
@@ -722,11 +722,33 @@ pub(crate) fn rowid_serial_owner(catalog: &Catalog, sequence: &str) -> Option<St
     })
 }
 
-/// setval on a rowid key's sequence: accepted when it leaves the next id where SQLite puts it
-/// anyway (what a reset after loading rows asks: `setval(seq, max(id))`), refused otherwise.
-fn rowid_setval(sequence: &str, max: Option<i64>, value: i64, is_called: bool) -> Result<i64> {
+/// setval on the sequence of `table`'s serial key, which is SQLite's rowid. Its counter is
+/// the table's entry in sqlite_sequence (the key is AUTOINCREMENT): the next id is one past the
+/// larger of it and the largest id present, so a value below the largest id continues from
+/// there, where PostgreSQL would hand out ids that collide. Tables made before serial keys were
+/// AUTOINCREMENT have no counter: setval is accepted there only when it leaves the next id
+/// where SQLite puts it anyway (`setval(seq, max(id))`, the reset after loading rows).
+fn rowid_setval(conn: &Connection, catalog: &Catalog, sequence: &str, table: &str, value: i64, is_called: bool) -> Result<i64> {
+    let max = match catalog.get(table).and_then(|t| t.rowid_alias().map(|k| t.columns[k].ty)) {
+        Some(PgType::Int2) => i16::MAX.into(),
+        Some(PgType::Int4) => i32::MAX.into(),
+        _ => i64::MAX,
+    };
+    if !(1..=max).contains(&value) {
+        return Err(EngineError::SequenceValueOutOfBounds { name: sequence.to_string(), value, min: 1, max });
+    }
+    let sql: String = conn
+        .query_row("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1", [table], |r| r.get(0))
+        .map_err(classify)?;
     let next = if is_called { value.checked_add(1) } else { Some(value) };
-    if next == max.unwrap_or(0).checked_add(1) {
+    if sql.contains(" AUTOINCREMENT") {
+        conn.execute("DELETE FROM sqlite_sequence WHERE name = ?1", [table]).map_err(classify)?;
+        conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?1, ?2)", rusqlite::params![table, next.map_or(value, |n| n - 1)])
+            .map_err(classify)?;
+        return Ok(value);
+    }
+    let largest: Option<i64> = conn.query_row(&format!("SELECT max(rowid) FROM {}", quote_ident(table)), [], |r| r.get(0)).map_err(classify)?;
+    if next == largest.unwrap_or(0).checked_add(1) {
         Ok(value)
     } else {
         Err(EngineError::unsupported(format!(

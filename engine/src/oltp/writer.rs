@@ -1012,6 +1012,10 @@ impl WriterState {
                         for sequence in self.sequences.owned_by(def.id) {
                             self.sequences.restart(&self.conn, &sequence)?;
                         }
+                        // A serial key that is the rowid keeps its counter in sqlite_sequence.
+                        self.conn
+                            .execute("DELETE FROM sqlite_sequence WHERE name = ?1", [&def.name])
+                            .map_err(classify)?;
                     }
                 }
                 self.regenerate_constraint_triggers(&referencing, &catalog)?;
@@ -1499,6 +1503,14 @@ impl WriterState {
             columns.insert(0, "rowid".into());
         }
         self.exec_raw(&format!("INSERT INTO {} ({}) {select}", quote_ident(&temp.name), columns.join(", ")))?;
+        // A serial key's counter moves over: the copy alone would restart it at the largest id
+        // left, handing out again the ids of rows deleted before.
+        for carry in [
+            "DELETE FROM sqlite_sequence WHERE name = ?2 AND EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?1)",
+            "INSERT INTO sqlite_sequence (name, seq) SELECT ?2, seq FROM sqlite_sequence WHERE name = ?1",
+        ] {
+            self.conn.execute(carry, [&old.name, &temp.name]).map_err(classify)?;
+        }
         self.replace_table(&old.name, &temp.name)?;
         for index in &new.indexes {
             self.exec_raw(&index_sql(new, index))?;

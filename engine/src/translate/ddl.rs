@@ -377,6 +377,11 @@ pub fn sqlite_column(def: &TableDef, index: usize, opts: TranslateOptions) -> Re
     if def.rowid_alias() == Some(index) {
         // A single integer primary key is declared the way that makes it the rowid alias.
         sql.push_str(" PRIMARY KEY");
+        // A serial key never hands out an id again once used, as a PostgreSQL sequence does;
+        // a plain rowid would give the largest id again after its row was deleted.
+        if serial_rowid {
+            sql.push_str(" AUTOINCREMENT");
+        }
     }
     if col.not_null && !serial_rowid {
         sql.push_str(" NOT NULL");
@@ -453,7 +458,7 @@ mod tests {
         assert_eq!(def.name, "My T");
         assert_eq!(
             sqlite_create_table(&def, TranslateOptions::default()).unwrap(),
-            "CREATE TABLE \"My T\" (\"id\" INTEGER PRIMARY KEY, \"name\" TEXT NOT NULL DEFAULT (rhei_varchar('x', 10)), \"ok\" INTEGER DEFAULT (rhei_bool(true))) STRICT"
+            "CREATE TABLE \"My T\" (\"id\" INTEGER PRIMARY KEY AUTOINCREMENT, \"name\" TEXT NOT NULL DEFAULT (rhei_varchar('x', 10)), \"ok\" INTEGER DEFAULT (rhei_bool(true))) STRICT"
         );
     }
 

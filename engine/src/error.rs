@@ -122,6 +122,9 @@ pub enum EngineError {
     UndefinedParameter { name: String },
     #[error("invalid value for parameter \"{name}\": \"{value}\"")]
     InvalidParameterValue { name: String, value: String },
+    /// `json[b]_build_object` with a NULL key (`position` counts arguments from 1).
+    #[error("argument {position}: key must not be null")]
+    NullKey { position: usize },
     /// jsonb cannot hold `\u0000`.
     #[error("unsupported Unicode escape sequence")]
     UnsupportedUnicodeEscape,
@@ -224,7 +227,7 @@ impl EngineError {
             Self::ActiveTransaction | Self::NotInTransactionBlock { .. } => "25001",
             Self::UndefinedSavepoint { .. } => "3B001",
             Self::UndefinedParameter { .. } => "42704",
-            Self::InvalidParameterValue { .. } | Self::InvalidArgument { .. } => "22023",
+            Self::InvalidParameterValue { .. } | Self::InvalidArgument { .. } | Self::NullKey { .. } => "22023",
             Self::UnsupportedUnicodeEscape => "22P05",
             Self::InvalidRegularExpression { .. } => "2201B",
             Self::InvalidEscapeSequence { .. } => "22025",

@@ -615,6 +615,59 @@ pub fn array_length(doc: &str) -> Result<i64, EngineError> {
     }
 }
 
+/// A string as a JSON string literal.
+pub fn quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    write_string(s, &mut out);
+    out
+}
+
+/// A date/time value's text (`2024-01-01 10:00:00+05:30`) as PostgreSQL puts it into JSON:
+/// ISO 8601, a `T` between date and time, a whole-hour offset with its minutes.
+pub fn datetime_text(text: &str) -> String {
+    let mut iso = text.replacen(' ', "T", 1);
+    let offset_at = iso.rfind(['+', '-']).filter(|&at| at > 10);
+    if let Some(at) = offset_at
+        && iso.len() - at == 3
+    {
+        iso.push_str(":00");
+    }
+    quoted(&iso)
+}
+
+/// `json[b]_build_object` over keys and values already in JSON form (`fragments`); json
+/// separates as PostgreSQL's json builder does (`{"a" : 1, "b" : 2}`), jsonb is normalized.
+///
+/// # Errors
+/// A value that is not JSON (an internal error: callers make the fragments).
+pub fn build_object<'k>(members: impl IntoIterator<Item = (&'k str, &'k str)>, jsonb: bool) -> Result<String, EngineError> {
+    let items: Vec<String> = members
+        .into_iter()
+        .map(|(key, value)| format!("{}{}{value}", quoted(key), if jsonb { ": " } else { " : " }))
+        .collect();
+    let text = format!("{{{}}}", items.join(", "));
+    if jsonb { normalize_jsonb(&text) } else { Ok(text) }
+}
+
+/// `json[b]_build_array` and `json[b]_agg` over values already in JSON form.
+///
+/// # Errors
+/// As [`build_object`].
+pub fn build_array<'v>(values: impl IntoIterator<Item = &'v str>, jsonb: bool) -> Result<String, EngineError> {
+    let text = format!("[{}]", values.into_iter().collect::<Vec<_>>().join(", "));
+    if jsonb { normalize_jsonb(&text) } else { Ok(text) }
+}
+
+/// PostgreSQL's error for an odd argument list of `json[b]_build_object`.
+pub fn odd_arguments() -> EngineError {
+    EngineError::InvalidArgument { message: "argument list must have even number of elements".into() }
+}
+
+/// PostgreSQL's error for a NULL key of `json[b]_build_object`.
+pub fn null_key(position: usize) -> EngineError {
+    EngineError::NullKey { position }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -692,5 +745,18 @@ mod tests {
         assert_eq!(array_length("[1, [2, 3]]").unwrap(), 2);
         assert_eq!(array_length("{}").expect_err("object").sqlstate(), "22023");
         assert_eq!(array_length("1").expect_err("scalar").to_string(), "cannot get array length of a scalar");
+    }
+
+    #[test]
+    fn builders_separate_as_postgresql_does() {
+        assert_eq!(build_object([("b", "1"), ("a", "\"x\"")], false).unwrap(), r#"{"b" : 1, "a" : "x"}"#);
+        assert_eq!(build_object([("b", "1"), ("a", "[1,2]"), ("b", "2")], true).unwrap(), r#"{"a": [1, 2], "b": 2}"#);
+        assert_eq!(build_array(["1", "null", "{\"k\":true}"], false).unwrap(), r#"[1, null, {"k":true}]"#);
+        assert_eq!(build_array(["1.50", "{\"k\":true}"], true).unwrap(), r#"[1.50, {"k": true}]"#);
+        assert_eq!(build_array([], true).unwrap(), "[]");
+        assert_eq!(datetime_text("2024-01-02 03:04:05.5+05:30"), "\"2024-01-02T03:04:05.5+05:30\"");
+        assert_eq!(datetime_text("2024-01-02 03:04:05-08"), "\"2024-01-02T03:04:05-08:00\"");
+        assert_eq!(datetime_text("2024-01-02 03:04:05"), "\"2024-01-02T03:04:05\"");
+        assert_eq!(datetime_text("2024-01-02"), "\"2024-01-02\"");
     }
 }

@@ -842,5 +842,11 @@ async fn json_operators_give_postgresqls_result_types_on_both_engines() {
         assert_eq!(row.get::<_, i32>(6), 2, "{route}");
         assert_eq!(row.get::<_, String>(4), r#"{"b": [1, 2]}"#, "{route}");
         assert!(row.get::<_, bool>(7), "{route}");
+        let built = client
+            .prepare("SELECT jsonb_build_object('id', id), json_build_array(id), to_jsonb(id), json_agg(id), jsonb_agg(body) FROM docs GROUP BY id")
+            .await
+            .unwrap_or_else(|e| panic!("{route}: {e:?}"));
+        let types: Vec<Type> = built.columns().iter().map(|c| c.type_().clone()).collect();
+        assert_eq!(types, [Type::JSONB, Type::JSON, Type::JSONB, Type::JSON, Type::JSONB], "{route}");
     }
 }

@@ -825,6 +825,16 @@ enum JsonOp {
     Exists,
     TypeOf,
     ArrayLength,
+    /// A value as JSON text by its type (what the builders below take for values).
+    Fragment,
+    /// `json[b]_build_object(key, fragment, ...)`.
+    BuildObject { jsonb: bool },
+    /// `json[b]_build_array(fragment, ...)`.
+    BuildArray { jsonb: bool },
+    /// `to_json[b](value)`.
+    ToJson { jsonb: bool },
+    /// The end of `json[b]_agg`: the fragments `array_agg` gathered, as one array.
+    AggArray { jsonb: bool },
 }
 
 /// PostgreSQL's json operators and functions on DataFusion, under the names the translation
@@ -856,6 +866,15 @@ impl JsonFunction {
             of("json_typeof", JsonOp::TypeOf),
             of("jsonb_array_length", JsonOp::ArrayLength),
             of("json_array_length", JsonOp::ArrayLength),
+            of("rhei_json_fragment", JsonOp::Fragment),
+            of("json_build_object", JsonOp::BuildObject { jsonb: false }),
+            of("jsonb_build_object", JsonOp::BuildObject { jsonb: true }),
+            of("json_build_array", JsonOp::BuildArray { jsonb: false }),
+            of("jsonb_build_array", JsonOp::BuildArray { jsonb: true }),
+            of("to_json", JsonOp::ToJson { jsonb: false }),
+            of("to_jsonb", JsonOp::ToJson { jsonb: true }),
+            of("rhei_json_agg_array", JsonOp::AggArray { jsonb: false }),
+            of("rhei_jsonb_agg_array", JsonOp::AggArray { jsonb: true }),
         ]
     }
 
@@ -867,7 +886,12 @@ impl JsonFunction {
             if declared.is_some_and(|t| t == "json") { "json" } else { "jsonb" }
         };
         match self.op {
-            JsonOp::Cast { jsonb } | JsonOp::ExtractPath { as_text: false, jsonb } => Some(if jsonb { "jsonb" } else { "json" }),
+            JsonOp::Cast { jsonb }
+            | JsonOp::ExtractPath { as_text: false, jsonb }
+            | JsonOp::BuildObject { jsonb }
+            | JsonOp::BuildArray { jsonb }
+            | JsonOp::ToJson { jsonb }
+            | JsonOp::AggArray { jsonb } => Some(if jsonb { "jsonb" } else { "json" }),
             JsonOp::Get { as_text: false } | JsonOp::Path { as_text: false } => Some(of_input()),
             _ => None,
         }
@@ -918,12 +942,81 @@ impl ScalarUDFImpl for JsonFunction {
         use arrow::array::{BooleanArray, Int32Array, StringArray};
         let rows = args.number_rows;
         let arity = match self.op {
-            JsonOp::Cast { .. } | JsonOp::TypeOf | JsonOp::ArrayLength => Some(1),
-            JsonOp::ExtractPath { .. } => None,
+            JsonOp::Cast { .. } | JsonOp::TypeOf | JsonOp::ArrayLength | JsonOp::Fragment | JsonOp::ToJson { .. } | JsonOp::AggArray { .. } => {
+                Some(1)
+            }
+            JsonOp::ExtractPath { .. } | JsonOp::BuildObject { .. } | JsonOp::BuildArray { .. } => None,
             _ => Some(2),
         };
-        if arity.is_some_and(|n| n != args.args.len()) || args.args.is_empty() {
+        let empty_ok = matches!(self.op, JsonOp::BuildObject { .. } | JsonOp::BuildArray { .. });
+        if arity.is_some_and(|n| n != args.args.len()) || (args.args.is_empty() && !empty_ok) {
             return Err(DataFusionError::Plan(format!("function {} does not take {} arguments", self.name, args.args.len())));
+        }
+        match self.op {
+            JsonOp::Fragment | JsonOp::ToJson { .. } => {
+                let field = args.arg_fields.first().cloned().unwrap_or_else(|| Arc::new(Field::new("", DataType::Null, true)));
+                let array = args.args[0].to_array(rows)?;
+                let out: StringArray = json_fragments(&array, &field)?
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, fragment)| match self.op {
+                        JsonOp::ToJson { .. } if array.is_null(i) => Ok(None),
+                        JsonOp::ToJson { jsonb: true } => crate::json::normalize_jsonb(&fragment).map(Some),
+                        _ => Ok(Some(fragment)),
+                    })
+                    .collect::<std::result::Result<_, _>>()
+                    .map_err(external)?;
+                return unscalar(Arc::new(out), &args);
+            }
+            JsonOp::BuildObject { jsonb } => {
+                if args.args.len() % 2 != 0 {
+                    return Err(external(crate::json::odd_arguments()));
+                }
+                let parts = args.args.iter().map(|a| texts(a, rows)).collect::<Result<Vec<_>>>()?;
+                let out: StringArray = (0..rows)
+                    .map(|i| {
+                        let mut members = Vec::with_capacity(parts.len() / 2);
+                        for pair in parts.chunks(2) {
+                            if pair[0].is_null(i) {
+                                return Err(crate::json::null_key(members.len() * 2 + 1));
+                            }
+                            members.push((pair[0].value(i), if pair[1].is_null(i) { "null" } else { pair[1].value(i) }));
+                        }
+                        crate::json::build_object(members, jsonb).map(Some)
+                    })
+                    .collect::<std::result::Result<_, _>>()
+                    .map_err(external)?;
+                return unscalar(Arc::new(out), &args);
+            }
+            JsonOp::BuildArray { jsonb } => {
+                let parts = args.args.iter().map(|a| texts(a, rows)).collect::<Result<Vec<_>>>()?;
+                let out: StringArray = (0..rows)
+                    .map(|i| crate::json::build_array(parts.iter().map(|p| if p.is_null(i) { "null" } else { p.value(i) }), jsonb).map(Some))
+                    .collect::<std::result::Result<_, _>>()
+                    .map_err(external)?;
+                return unscalar(Arc::new(out), &args);
+            }
+            JsonOp::AggArray { jsonb } => {
+                let lists = args.args[0].to_array(rows)?;
+                let out: StringArray = (0..rows)
+                    .map(|i| {
+                        if lists.is_null(i) {
+                            return Ok(None);
+                        }
+                        let items = match lists.data_type() {
+                            DataType::List(_) => lists.as_list::<i32>().value(i),
+                            DataType::LargeList(_) => lists.as_list::<i64>().value(i),
+                            other => return Err(crate::error::EngineError::Internal(format!("json_agg gathered {other}"))),
+                        };
+                        let items = arrow::compute::cast(&items, &DataType::Utf8).map_err(|e| crate::error::EngineError::Internal(e.to_string()))?;
+                        let items = items.as_string::<i32>();
+                        crate::json::build_array((0..items.len()).map(|j| if items.is_null(j) { "null" } else { items.value(j) }), jsonb).map(Some)
+                    })
+                    .collect::<std::result::Result<_, _>>()
+                    .map_err(external)?;
+                return unscalar(Arc::new(out), &args);
+            }
+            _ => {}
         }
         let docs = texts(&args.args[0], rows)?;
         let doc = |i: usize| docs.is_valid(i).then(|| docs.value(i));
@@ -1008,7 +1101,67 @@ impl ScalarUDFImpl for JsonFunction {
                     .collect::<std::result::Result<Int32Array, _>>()
                     .map_err(external)?,
             ),
+            JsonOp::Fragment | JsonOp::ToJson { .. } | JsonOp::BuildObject { .. } | JsonOp::BuildArray { .. } | JsonOp::AggArray { .. } => {
+                unreachable!("answered above")
+            }
         };
         unscalar(result, &args)
     }
+}
+
+/// Each row of `array` as PostgreSQL puts the value into JSON (`null` for NULL): numbers bare,
+/// booleans, dates and times as ISO 8601 strings (a timestamptz in UTC, the zone DataFusion
+/// computes in), json and jsonb (by the field's declared type) as they are, the rest quoted.
+fn json_fragments(array: &ArrayRef, field: &Field) -> Result<Vec<String>> {
+    use crate::json::{datetime_text, quoted};
+    use arrow::datatypes::{Date32Type, TimeUnit, TimestampMicrosecondType};
+    let declared = field.metadata().get(crate::catalog::types::PG_TYPE_METADATA).map(String::as_str);
+    let rows = array.len();
+    let each = |f: &dyn Fn(usize) -> String| (0..rows).map(|i| if array.is_null(i) { "null".to_string() } else { f(i) }).collect();
+    Ok(match array.data_type() {
+        DataType::Null => vec!["null".to_string(); rows],
+        DataType::Boolean => {
+            let values = array.as_boolean();
+            each(&|i| values.value(i).to_string())
+        }
+        DataType::Float32 | DataType::Float64 => {
+            let floats = arrow::compute::cast(array, &DataType::Float64)?;
+            let floats = floats.as_primitive::<Float64Type>();
+            let float4 = matches!(array.data_type(), DataType::Float32);
+            each(&|i| {
+                let f = floats.value(i);
+                let text = if float4 { crate::value::format_float4(f as f32) } else { crate::value::format_float8(f) };
+                if f.is_finite() { text } else { quoted(&text) }
+            })
+        }
+        t if t.is_integer() || matches!(t, DataType::Decimal128(..) | DataType::Decimal256(..)) => {
+            let text = arrow::compute::cast(array, &DataType::Utf8)?;
+            let text = text.as_string::<i32>();
+            each(&|i| text.value(i).to_string())
+        }
+        DataType::Date32 => {
+            let days = array.as_primitive::<Date32Type>();
+            each(&|i| datetime_text(&crate::value::format_date(days.value(i).into())))
+        }
+        DataType::Timestamp(_, zone) => {
+            let micros = arrow::compute::cast(array, &DataType::Timestamp(TimeUnit::Microsecond, zone.clone()))?;
+            let micros = micros.as_primitive::<TimestampMicrosecondType>();
+            let zoned = zone.is_some();
+            each(&|i| {
+                let t = micros.value(i);
+                datetime_text(&if zoned { crate::value::format_timestamptz_in(t, crate::zone::TimeZone::UTC) } else { crate::value::format_timestamp(t) })
+            })
+        }
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => {
+            let bytes = arrow::compute::cast(array, &DataType::Binary)?;
+            let bytes = bytes.as_binary::<i32>();
+            each(&|i| quoted(&format!("\\x{}", bytes.value(i).iter().map(|b| format!("{b:02x}")).collect::<String>())))
+        }
+        _ => {
+            let text = arrow::compute::cast(array, &DataType::Utf8)?;
+            let text = text.as_string::<i32>();
+            let raw = matches!(declared, Some("json" | "jsonb"));
+            each(&|i| if raw { text.value(i).to_string() } else { quoted(text.value(i)) })
+        }
+    })
 }

@@ -975,9 +975,110 @@ impl rusqlite::functions::Aggregate<StringAggState, Option<String>> for StringAg
     }
 }
 
+/// A stored value as PostgreSQL puts it into JSON, by the type `tag` the translation found for
+/// it (`translate::json_tag`): numbers bare, booleans as true/false, dates and times as ISO
+/// 8601 strings, json and jsonb as they are, text quoted; `unknown` goes by SQLite's own type.
+fn json_fragment(value: ValueRef<'_>, tag: &str, zone: TimeZone) -> Result<String, EngineError> {
+    use crate::json::{datetime_text, quoted};
+    let float = |f: f64| if f.is_finite() { format_float8(f) } else { quoted(&format_float8(f)) };
+    Ok(match (value, tag) {
+        (ValueRef::Null, _) => "null".into(),
+        (ValueRef::Integer(b), "bool") => (if b != 0 { "true" } else { "false" }).into(),
+        (ValueRef::Integer(d), "date") => datetime_text(&crate::value::format_date(d)),
+        (ValueRef::Integer(t), "timestamp") => datetime_text(&crate::value::format_timestamp(t)),
+        (ValueRef::Integer(t), "timestamptz") => datetime_text(&crate::value::format_timestamptz_in(t, zone)),
+        (ValueRef::Real(f), "float4") => {
+            let f = f as f32;
+            if f.is_finite() { format_float4(f) } else { quoted(&format_float4(f)) }
+        }
+        (ValueRef::Integer(i), "number" | "float4" | "unknown") => i.to_string(),
+        (ValueRef::Real(f), "number" | "unknown") => float(f),
+        (ValueRef::Text(t), "json" | "jsonb") => String::from_utf8_lossy(t).into_owned(),
+        (ValueRef::Integer(_) | ValueRef::Real(_), numeric) if numeric.starts_with("numeric:") => {
+            let scale: usize = numeric["numeric:".len()..].parse().unwrap_or(0);
+            format!("{:.scale$}", f64_of(value).unwrap_or_default())
+        }
+        // A numeric kept as text is a number as written.
+        (ValueRef::Text(t), numeric) if numeric == "number" || numeric.starts_with("numeric:") => {
+            let text = String::from_utf8_lossy(t);
+            match crate::json::parse(&text, "json") {
+                Ok(crate::json::Json { kind: crate::json::Kind::Number(_), .. }) => text.into_owned(),
+                _ => quoted(&text),
+            }
+        }
+        (ValueRef::Blob(b), _) => quoted(&format!("\\x{}", b.iter().map(|byte| format!("{byte:02x}")).collect::<String>())),
+        (v, _) => quoted(&text_of(v).unwrap_or_default()),
+    })
+}
+
+fn json_fragment_arg(ctx: &Context<'_>, value: usize) -> rusqlite::Result<String> {
+    let tag = text_of(ctx.get_raw(value + 1)).unwrap_or_else(|| "unknown".into());
+    json_fragment(ctx.get_raw(value), &tag, arg_zone(ctx, value + 2)?).map_err(fail)
+}
+
+/// `json[b]_build_object(key, fragment, ...)` (the values made fragments by the translation).
+fn build_object(ctx: &Context<'_>, jsonb: bool) -> FnResult {
+    if ctx.len() % 2 != 0 {
+        return Err(fail(crate::json::odd_arguments()));
+    }
+    let mut members = Vec::with_capacity(ctx.len() / 2);
+    for pair in 0..ctx.len() / 2 {
+        let key = text_of(ctx.get_raw(2 * pair)).ok_or_else(|| fail(crate::json::null_key(2 * pair + 1)))?;
+        members.push((key, text_of(ctx.get_raw(2 * pair + 1)).unwrap_or_else(|| "null".into())));
+    }
+    crate::json::build_object(members.iter().map(|(k, v)| (k.as_str(), v.as_str())), jsonb).map(Value::Text).map_err(fail)
+}
+
+fn build_array(ctx: &Context<'_>, jsonb: bool) -> FnResult {
+    let values: Vec<String> = (0..ctx.len()).map(|i| text_of(ctx.get_raw(i)).unwrap_or_else(|| "null".into())).collect();
+    crate::json::build_array(values.iter().map(String::as_str), jsonb).map(Value::Text).map_err(fail)
+}
+
+/// `json_agg(fragment)` / `jsonb_agg(fragment)`: NULL over no rows.
+struct JsonAgg {
+    jsonb: bool,
+}
+
+impl rusqlite::functions::Aggregate<Vec<String>, Option<String>> for JsonAgg {
+    fn init(&self, _ctx: &mut Context<'_>) -> rusqlite::Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+
+    fn step(&self, ctx: &mut Context<'_>, values: &mut Vec<String>) -> rusqlite::Result<()> {
+        values.push(text_of(ctx.get_raw(0)).unwrap_or_else(|| "null".into()));
+        Ok(())
+    }
+
+    fn finalize(&self, _ctx: &mut Context<'_>, values: Option<Vec<String>>) -> rusqlite::Result<Option<String>> {
+        values
+            .map(|values| crate::json::build_array(values.iter().map(String::as_str), self.jsonb))
+            .transpose()
+            .map_err(fail)
+    }
+}
+
 pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     let pure = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
     conn.create_aggregate_function("rhei_string_agg_distinct", 2, pure, StringAggDistinct)?;
+    for (name, jsonb) in [("json_agg", false), ("jsonb_agg", true)] {
+        conn.create_aggregate_function(name, 1, pure, JsonAgg { jsonb })?;
+    }
+    conn.create_scalar_function("rhei_json_value", 3, pure, |ctx| json_fragment_arg(ctx, 0).map(Value::Text))?;
+    for (name, jsonb) in [("to_json", false), ("to_jsonb", true)] {
+        conn.create_scalar_function(name, 3, pure, move |ctx| match ctx.get_raw(0) {
+            ValueRef::Null => Ok(Value::Null),
+            _ => {
+                let fragment = json_fragment_arg(ctx, 0)?;
+                if jsonb { crate::json::normalize_jsonb(&fragment).map(Value::Text).map_err(fail) } else { Ok(Value::Text(fragment)) }
+            }
+        })?;
+    }
+    for (name, jsonb) in [("json_build_object", false), ("jsonb_build_object", true)] {
+        conn.create_scalar_function(name, -1, pure, move |ctx| build_object(ctx, jsonb))?;
+    }
+    for (name, jsonb) in [("json_build_array", false), ("jsonb_build_array", true)] {
+        conn.create_scalar_function(name, -1, pure, move |ctx| build_array(ctx, jsonb))?;
+    }
     conn.create_scalar_function("rhei_int", 2, pure, |ctx| to_int(ctx.get_raw(0), arg_i64(ctx, 1).unwrap_or(64)))?;
     conn.create_scalar_function("rhei_float", 2, pure, |ctx| {
         to_float(ctx.get_raw(0), arg_i64(ctx, 1).unwrap_or(64))

@@ -296,6 +296,131 @@ pub(crate) fn field_name(field: &datafusion::sql::sqlparser::ast::DateTimeField)
     field.to_string().to_ascii_lowercase().trim_matches('\'').to_string()
 }
 
+/// The JSON type of a value as PostgreSQL's json builders would see it, for SQLite, which
+/// stores booleans, dates and times as integers: read from the statement before it is
+/// translated (`unknown` leaves it to the stored value's own type).
+fn json_tag(expr: &Expr, scope: &Scope<'_>) -> &'static str {
+    let of_type = |ty: PgType| match ty {
+        PgType::Int2 | PgType::Int4 | PgType::Int8 | PgType::Float8 | PgType::Numeric { .. } => "number",
+        PgType::Float4 => "float4",
+        PgType::Bool => "bool",
+        PgType::Date => "date",
+        PgType::Timestamp => "timestamp",
+        PgType::Timestamptz => "timestamptz",
+        PgType::Json => "json",
+        PgType::Jsonb => "jsonb",
+        PgType::Bytea => "bytea",
+        PgType::Text | PgType::Varchar(_) | PgType::Bpchar(_) | PgType::Uuid => "text",
+    };
+    match expr {
+        Expr::Nested(inner) => json_tag(inner, scope),
+        Expr::Value(v) => match &v.value {
+            Value::Number(..) => "number",
+            Value::Boolean(_) => "bool",
+            Value::Null => "null",
+            _ => "text",
+        },
+        Expr::Cast { data_type, .. } => PgType::from_sql(data_type).map_or("unknown", |t| of_type(t.ty)),
+        Expr::TypedString(typed) => PgType::from_sql(&typed.data_type).map_or("unknown", |t| of_type(t.ty)),
+        Expr::BinaryOp { op, left, .. } => match op {
+            BinaryOperator::Arrow | BinaryOperator::HashArrow => {
+                if json_tag(left, scope) == "json" { "json" } else { "jsonb" }
+            }
+            BinaryOperator::LongArrow | BinaryOperator::HashLongArrow | BinaryOperator::StringConcat => "text",
+            BinaryOperator::Plus | BinaryOperator::Minus | BinaryOperator::Multiply | BinaryOperator::Divide | BinaryOperator::Modulo => {
+                match json_tag(left, scope) {
+                    tag @ ("date" | "timestamp" | "timestamptz") => tag,
+                    _ => "number",
+                }
+            }
+            op if is_comparison(op) => "bool",
+            BinaryOperator::And | BinaryOperator::Or | BinaryOperator::AtArrow | BinaryOperator::ArrowAt | BinaryOperator::Question => "bool",
+            _ => "unknown",
+        },
+        Expr::UnaryOp { op: datafusion::sql::sqlparser::ast::UnaryOperator::Not, .. }
+        | Expr::IsNull(_)
+        | Expr::IsNotNull(_)
+        | Expr::IsTrue(_)
+        | Expr::IsFalse(_)
+        | Expr::IsNotTrue(_)
+        | Expr::IsNotFalse(_)
+        | Expr::IsDistinctFrom(..)
+        | Expr::IsNotDistinctFrom(..)
+        | Expr::InList { .. }
+        | Expr::InSubquery { .. }
+        | Expr::Between { .. }
+        | Expr::Like { .. }
+        | Expr::ILike { .. }
+        | Expr::Exists { .. } => "bool",
+        Expr::Function(f) => match f.name.to_string().to_ascii_lowercase().as_str() {
+            "count" | "sum" | "avg" | "length" | "char_length" | "abs" | "round" | "floor" | "ceil" | "jsonb_array_length" | "json_array_length" => {
+                "number"
+            }
+            "now" | "current_timestamp" => "timestamptz",
+            "current_date" => "date",
+            "jsonb_build_object" | "jsonb_build_array" | "to_jsonb" | "jsonb_agg" | "jsonb_extract_path" => "jsonb",
+            "json_build_object" | "json_build_array" | "to_json" | "json_agg" | "json_extract_path" => "json",
+            "min" | "max" | "coalesce" => match &f.args {
+                FunctionArguments::List(list) => match list.args.first() {
+                    Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))) => json_tag(arg, scope),
+                    _ => "unknown",
+                },
+                _ => "unknown",
+            },
+            "upper" | "lower" | "concat" | "substring" | "trim" | "jsonb_typeof" | "json_typeof" => "text",
+            _ => "unknown",
+        },
+        other => scope.column_type(other).map_or("unknown", of_type),
+    }
+}
+
+/// [`json_tag`], with the scale of a numeric that has one (`numeric:2`): SQLite computes with
+/// it as a float, PostgreSQL puts its digits into JSON to the scale.
+fn json_tag_with_scale(expr: &Expr, scope: &Scope<'_>) -> String {
+    let declared = match expr {
+        Expr::Cast { data_type, .. } => PgType::from_sql(data_type).ok().map(|t| t.ty),
+        other => scope.column_type(other),
+    };
+    match declared {
+        Some(PgType::Numeric { scale: Some(scale), .. }) => format!("numeric:{scale}"),
+        _ => json_tag(expr, scope).to_string(),
+    }
+}
+
+/// The values given to PostgreSQL's json builders (`json[b]_build_object`'s values,
+/// `json[b]_build_array`'s, `json[b]_agg`'s) become JSON text by their type, which only the
+/// statement knows on SQLite (`rhei_json_value`); `to_json[b]` take the type beside the value.
+fn json_builder_values(stmt: &mut Statement, scope: &Scope<'_>, opts: TranslateOptions) {
+    let _ = visit_expressions_mut(stmt, |expr| {
+        let Expr::Function(f) = expr else { return ControlFlow::<()>::Continue(()) };
+        let name = f.name.to_string().to_ascii_lowercase();
+        let FunctionArguments::List(list) = &mut f.args else { return ControlFlow::Continue(()) };
+        let values: Box<dyn Fn(usize) -> bool> = match name.as_str() {
+            "json_build_object" | "jsonb_build_object" => Box::new(|i| i % 2 == 1),
+            "json_build_array" | "jsonb_build_array" | "json_agg" | "jsonb_agg" => Box::new(|_| true),
+            "to_json" | "to_jsonb" => {
+                if let [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))] = list.args.as_slice() {
+                    let tag = json_tag_with_scale(arg, scope);
+                    list.args.push(FunctionArg::Unnamed(FunctionArgExpr::Expr(string(&tag))));
+                    list.args.push(FunctionArg::Unnamed(FunctionArgExpr::Expr(zone_argument(opts))));
+                }
+                return ControlFlow::Continue(());
+            }
+            _ => return ControlFlow::Continue(()),
+        };
+        for (i, arg) in list.args.iter_mut().enumerate() {
+            if let FunctionArg::Unnamed(FunctionArgExpr::Expr(value)) = arg
+                && values(i)
+            {
+                let tag = json_tag_with_scale(value, scope);
+                let inner = std::mem::replace(value, null());
+                *value = call("rhei_json_value", vec![inner, string(&tag), zone_argument(opts)]);
+            }
+        }
+        ControlFlow::Continue(())
+    });
+}
+
 /// Translates one statement for SQLite, in place.
 ///
 /// # Errors
@@ -310,6 +435,7 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut SeriesAsSubqueries);
     let scope = Scope::of(stmt, catalog)?;
     convert_written_values(stmt, &scope, opts)?;
+    json_builder_values(stmt, &scope, opts);
     rewrite_typed_datetime(stmt, &scope, opts)?;
     let mut failure = None;
     let _ = visit_expressions_mut(stmt, |expr| {

@@ -37,6 +37,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
     let Ok(scope) = Scope::of(stmt, catalog) else { return };
     let _ = visit_expressions_mut(stmt, |expr| {
         super::json_operators_as_calls(expr);
+        json_builders_for_olap(expr);
         // json and jsonb are text on DataFusion; a cast checks (jsonb: normalizes) it.
         if let Expr::Cast { data_type: data_type @ (SqlType::JSON | SqlType::JSONB), expr: inner, .. } = expr {
             let name = if matches!(data_type, SqlType::JSONB) { "rhei_jsonb" } else { "rhei_json" };
@@ -856,5 +857,37 @@ mod tests {
         let mut stmt = Parser::parse_sql(&PostgreSqlDialect {}, "SELECT w::int, id::int FROM t").unwrap().remove(0);
         to_olap(&mut stmt, &catalog, TimeZone::UTC);
         assert_eq!(stmt.to_string(), "SELECT rhei_round_for_cast(w)::INT, id::INT FROM t");
+    }
+}
+
+/// The values given to PostgreSQL's json builders become JSON text by their Arrow type
+/// (`rhei_json_fragment`), which the builders take, as SQLite's take the same made by
+/// `translate::json_builder_values`; `json[b]_agg(x ...)` gathers the fragments with
+/// DataFusion's `array_agg` (its ORDER BY, DISTINCT and FILTER included) and joins them.
+fn json_builders_for_olap(expr: &mut Expr) {
+    let Expr::Function(f) = expr else { return };
+    let name = f.name.to_string().to_ascii_lowercase();
+    let FunctionArguments::List(list) = &mut f.args else { return };
+    let values: fn(usize) -> bool = match name.as_str() {
+        "json_build_object" | "jsonb_build_object" => |i| i % 2 == 1,
+        "json_build_array" | "jsonb_build_array" | "json_agg" | "jsonb_agg" => |_| true,
+        _ => return,
+    };
+    for (i, arg) in list.args.iter_mut().enumerate() {
+        if let FunctionArg::Unnamed(FunctionArgExpr::Expr(value)) = arg
+            && values(i)
+        {
+            let inner = std::mem::replace(value, Expr::value(Value::Null));
+            *value = call("rhei_json_fragment", vec![inner]);
+        }
+    }
+    if let Some(finish) = match name.as_str() {
+        "json_agg" => Some("rhei_json_agg_array"),
+        "jsonb_agg" => Some("rhei_jsonb_agg_array"),
+        _ => None,
+    } {
+        f.name = datafusion::sql::sqlparser::ast::ObjectName::from(vec![datafusion::sql::sqlparser::ast::Ident::new("array_agg")]);
+        let gathered = std::mem::replace(expr, Expr::value(Value::Null));
+        *expr = call(finish, vec![gathered]);
     }
 }

@@ -37,6 +37,20 @@ use crate::router::{Route, RouteDecision, route_query};
 use crate::translate::olap::to_olap;
 use crate::translate::{TranslateOptions, to_sqlite};
 
+/// Stops a session's statement on SQLite's writer ([`Session::write_canceller`]).
+#[derive(Clone)]
+pub struct WriteCanceller {
+    writer: crate::oltp::writer::OltpWriter,
+    session: SessionId,
+}
+
+impl WriteCanceller {
+    /// Interrupts the session's write or transaction statement if the writer runs it now.
+    pub fn cancel(&self) {
+        self.writer.cancel(self.session);
+    }
+}
+
 /// Transaction status as reported in ReadyForQuery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransactionStatus {
@@ -1432,25 +1446,33 @@ impl Session {
         Ok(Output::Command(CommandTag::new("BEGIN")))
     }
 
+    /// What stops this session's statement on SQLite's writer from another thread (a cancel
+    /// request is answered away from the session's own thread, which that statement blocks).
+    pub fn write_canceller(&self) -> WriteCanceller {
+        WriteCanceller { writer: self.engine.writer.clone(), session: self.id }
+    }
+
     /// Runs a write, or any statement of an explicit transaction, on SQLite's writer.
     async fn write(&mut self, op: WriteOp) -> Result<crate::oltp::Executed> {
         if self.txn.is_some() {
             self.in_transaction(op).await
         } else {
-            self.engine.writer.run(self.id, false, op).await
+            let deadline = self.statement_deadline().map(tokio::time::Instant::into_std);
+            self.engine.writer.run_until(self.id, false, op, deadline).await
         }
     }
 
     /// Runs `op` in this session's transaction: on this session's own thread when it has one
     /// and the writer is free for it, else queued for the writer thread.
     async fn in_transaction(&mut self, op: WriteOp) -> Result<crate::oltp::Executed> {
+        let deadline = self.statement_deadline().map(tokio::time::Instant::into_std);
         if !self.own_thread {
-            return self.engine.writer.run(self.id, true, op).await;
+            return self.engine.writer.run_until(self.id, true, op, deadline).await;
         }
-        match self.engine.writer.run_here(self.id, op) {
+        match self.engine.writer.run_here(self.id, op, deadline) {
             RunHere::Done(done) => done,
             RunHere::Flushing(commit) => commit.answer().await,
-            RunHere::Busy(op) => self.engine.writer.run(self.id, true, op).await,
+            RunHere::Busy(op) => self.engine.writer.run_until(self.id, true, op, deadline).await,
         }
     }
 

@@ -255,7 +255,7 @@ impl Connection {
         session.set_read_only_user(self.auth.read_only(&user));
         let (pid, secret) = self.pids.generate(client);
         client.set_pid_and_secret_key(pid, secret.clone());
-        let _ = self.cancel.set(self.cancels.register(pid, &secret));
+        let _ = self.cancel.set(self.cancels.register(pid, &secret, session.write_canceller()));
         let (handle, guard) = self.manager.register(pid, secret);
         client.session_extensions().insert(handle);
         client.session_extensions().insert(guard);

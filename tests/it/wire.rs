@@ -850,3 +850,44 @@ async fn json_operators_give_postgresqls_result_types_on_both_engines() {
         assert_eq!(types, [Type::JSONB, Type::JSON, Type::JSONB, Type::JSON, Type::JSONB], "{route}");
     }
 }
+
+/// A write that runs long on SQLite's writer stops at a CancelRequest and at statement_timeout
+/// (57014), in autocommit and inside a transaction block; nothing of it stays, the writer is
+/// free for other connections at once, and the connection carries on.
+#[tokio::test]
+async fn cancel_and_statement_timeout_stop_a_long_write() {
+    let server = Server::start().await;
+    let client = server.client().await;
+    client.batch_execute("CREATE TABLE sink (n bigint)").await.unwrap();
+    // Hundreds of millions of rows: minutes of work unless it is stopped.
+    let long_insert = "INSERT INTO sink SELECT a.n * b.n FROM generate_series(1, 20000) a(n), generate_series(1, 20000) b(n)";
+    let token = client.cancel_token();
+    let (ended, mut ended_rx) = tokio::sync::oneshot::channel::<()>();
+    let canceller = tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = &mut ended_rx => return Ok::<_, tokio_postgres::Error>(()),
+                () = tokio::time::sleep(std::time::Duration::from_millis(300)) => token.cancel_query(tokio_postgres::NoTls).await?,
+            }
+        }
+    });
+    let cancelled = tokio::time::timeout(std::time::Duration::from_secs(60), client.simple_query(long_insert)).await;
+    let _ = ended.send(());
+    canceller.await.unwrap().unwrap();
+    let err = cancelled.expect("the cancel did not stop the write").expect_err("the write finished");
+    assert_eq!(err.code().map(|c| c.code()), Some("57014"), "{err:?}");
+    assert_eq!(err.as_db_error().map(|e| e.message()), Some("canceling statement due to user request"));
+    let other = server.client().await;
+    other.batch_execute("INSERT INTO sink VALUES (1)").await.unwrap();
+
+    client.batch_execute("SET statement_timeout = '300ms'").await.unwrap();
+    let err = client.simple_query(long_insert).await.expect_err("the write outlived its timeout");
+    assert_eq!(err.as_db_error().map(|e| e.message()), Some("canceling statement due to statement timeout"));
+    client.batch_execute("BEGIN; INSERT INTO sink VALUES (2)").await.unwrap();
+    let err = client.simple_query(long_insert).await.expect_err("the write in a transaction outlived its timeout");
+    assert_eq!(err.code().map(|c| c.code()), Some("57014"), "{err:?}");
+    let err = client.simple_query("SELECT 1").await.expect_err("the failed transaction went on");
+    assert_eq!(err.code().map(|c| c.code()), Some("25P02"), "{err:?}");
+    client.batch_execute("ROLLBACK; RESET statement_timeout").await.unwrap();
+    assert_eq!(lines(&client, "SELECT count(*), sum(n) FROM sink").await, ["1|1"]);
+}

@@ -18,6 +18,7 @@ use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread;
+use std::time::Instant;
 
 use datafusion::sql::sqlparser::ast::{AlterColumnOperation, AlterTableOperation, CreateTable, RenameTableNameKind};
 use parking_lot::{Mutex, RwLock};
@@ -120,6 +121,8 @@ struct Request {
     session: SessionId,
     in_txn: bool,
     op: WriteOp,
+    /// The statement's `statement_timeout`, if any.
+    deadline: Option<Instant>,
     reply: oneshot::Sender<Result<Executed>>,
 }
 
@@ -141,7 +144,26 @@ pub struct OltpWriter {
     /// Held by the writer thread while it handles a message, and by a session's own thread
     /// while it runs a statement of its transaction.
     state: Arc<Mutex<WriterState>>,
+    running: Arc<Mutex<Running>>,
 }
+
+/// The statement the writer runs now, watched from SQLite's progress handler: a cancel request
+/// for its session or its deadline passing interrupts it.
+#[derive(Default)]
+struct Running {
+    session: Option<SessionId>,
+    deadline: Option<Instant>,
+    stop: Option<Stop>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Stop {
+    Cancel,
+    Timeout,
+}
+
+/// SQLite virtual machine steps between two looks at [`Running`] (a few microseconds).
+const PROGRESS_STEPS: i32 = 10_000;
 
 impl OltpWriter {
     /// Opens the data file for writing and starts the writer thread.
@@ -151,7 +173,20 @@ impl OltpWriter {
     pub fn start(path: PathBuf, synchronous: &str, group_max: usize, catalog: SharedCatalog, bulk: BulkLoads) -> Result<Self> {
         // At FULL the commits are synced by the flush thread instead of inside COMMIT.
         let flusher = if synchronous.eq_ignore_ascii_case("full") { Some(WalFlusher::start(&path)?) } else { None };
-        let conn = open_connection(&path, false, if flusher.is_some() { "NORMAL" } else { synchronous })?;
+        let mut conn = open_connection(&path, false, if flusher.is_some() { "NORMAL" } else { synchronous })?;
+        let running: Arc<Mutex<Running>> = Arc::default();
+        let watched = running.clone();
+        conn.progress_handler(
+            PROGRESS_STEPS,
+            Some(move || {
+                let mut running = watched.lock();
+                if running.stop.is_none() && running.deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                    running.stop = Some(Stop::Timeout);
+                }
+                running.stop.is_some()
+            }),
+        )
+        .map_err(classify)?;
         conn.pragma_update(None, "wal_autocheckpoint", crate::oltp::checkpoint::WRITER_AUTOCHECKPOINT_PAGES)
             .map_err(classify)?;
         conn.execute_batch(crate::capture::BOOTSTRAP_SQL).map_err(classify)?;
@@ -177,13 +212,14 @@ impl OltpWriter {
             pending_bulk: Vec::new(),
             sequences: sequences.clone(),
             flusher,
+            running: running.clone(),
         }));
         let served = state.clone();
         thread::Builder::new()
             .name("rhei-oltp-writer".into())
             .spawn(move || serve(&served, rx))
             .map_err(|e| EngineError::Internal(format!("could not start the writer thread: {e}")))?;
-        Ok(Self { tx, committed, sequences, state })
+        Ok(Self { tx, committed, sequences, state, running })
     }
 
     /// Runs one operation. `in_txn` says the session is inside an explicit transaction.
@@ -193,7 +229,26 @@ impl OltpWriter {
     /// # Errors
     /// The operation's own error, or [`EngineError::WriterGone`].
     pub async fn run(&self, session: SessionId, in_txn: bool, op: WriteOp) -> Result<Executed> {
-        self.submit(session, in_txn, op)?.answer().await
+        self.run_until(session, in_txn, op, None).await
+    }
+
+    /// [`Self::run`], interrupted (57014) if it is still running at `deadline`.
+    ///
+    /// # Errors
+    /// As [`Self::run`].
+    pub async fn run_until(&self, session: SessionId, in_txn: bool, op: WriteOp, deadline: Option<Instant>) -> Result<Executed> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Msg::Request(Request { session, in_txn, op, deadline, reply })).map_err(|_| EngineError::WriterGone)?;
+        Submitted(rx).answer().await
+    }
+
+    /// Interrupts the statement the writer runs for `session`, if it runs one now (57014, as a
+    /// CancelRequest does in PostgreSQL). A request still queued is not affected.
+    pub fn cancel(&self, session: SessionId) {
+        let mut running = self.running.lock();
+        if running.session == Some(session) {
+            running.stop = Some(Stop::Cancel);
+        }
     }
 
     /// Runs `op` of `session`'s explicit transaction on the calling thread, starting the
@@ -201,14 +256,14 @@ impl OltpWriter {
     /// another transaction holds the writer, or requests wait for it: the caller then queues it
     /// with [`Self::run`]. Blocks for as long as the statement runs, so only a thread that
     /// serves this one session may call it, never an async runtime's worker.
-    pub fn run_here(&self, session: SessionId, op: WriteOp) -> RunHere {
+    pub fn run_here(&self, session: SessionId, op: WriteOp, deadline: Option<Instant>) -> RunHere {
         let mut state = self.state.lock();
         let commits = match state.owner {
             Some(owner) if owner == session => matches!(op, WriteOp::Commit),
             None if state.queue.is_empty() => false,
             _ => return RunHere::Busy(op),
         };
-        let result = state.transaction_op(session, op);
+        let result = state.transaction_op(session, op, deadline);
         if state.owner.is_none() && !state.queue.is_empty() {
             let _ = self.tx.send(Msg::Wake);
         }
@@ -229,7 +284,7 @@ impl OltpWriter {
     /// `WriterGone` when the writer thread has stopped.
     pub fn submit(&self, session: SessionId, in_txn: bool, op: WriteOp) -> Result<Submitted> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(Msg::Request(Request { session, in_txn, op, reply })).map_err(|_| EngineError::WriterGone)?;
+        self.tx.send(Msg::Request(Request { session, in_txn, op, deadline: None, reply })).map_err(|_| EngineError::WriterGone)?;
         Ok(Submitted(rx))
     }
 
@@ -252,7 +307,7 @@ impl OltpWriter {
     /// Ends a session's transaction without waiting (the session went away).
     pub fn abandon(&self, session: SessionId) {
         let (reply, _) = oneshot::channel();
-        let _ = self.tx.send(Msg::Request(Request { session, in_txn: true, op: WriteOp::Rollback, reply }));
+        let _ = self.tx.send(Msg::Request(Request { session, in_txn: true, op: WriteOp::Rollback, deadline: None, reply }));
     }
 
     /// Asks the writer to prune the change log below `seq`: the entry `seq` itself stays, so the
@@ -308,6 +363,7 @@ struct WriterState {
     sequences: Arc<Sequences>,
     /// At `synchronous = full`, where commits' answers wait for their fsync.
     flusher: Option<Arc<WalFlusher>>,
+    running: Arc<Mutex<Running>>,
 }
 
 /// The longest a group waits for the writers of the previous group to send again.
@@ -398,7 +454,7 @@ impl WriterState {
 
     fn in_transaction(&mut self, req: Request) {
         let commits = self.owner == Some(req.session) && matches!(req.op, WriteOp::Commit);
-        let result = self.transaction_op(req.session, req.op);
+        let result = self.transaction_op(req.session, req.op, req.deadline);
         self.answer(req.reply, result, commits);
     }
 
@@ -414,7 +470,7 @@ impl WriterState {
 
     /// One operation of `session`'s explicit transaction. The transaction starts with its
     /// first statement, as PostgreSQL takes its snapshot then: a BEGIN alone holds nothing.
-    fn transaction_op(&mut self, session: SessionId, op: WriteOp) -> Result<Executed> {
+    fn transaction_op(&mut self, session: SessionId, op: WriteOp, deadline: Option<Instant>) -> Result<Executed> {
         if self.owner != Some(session) {
             match op {
                 // Ending a transaction that never ran a statement (or an abandon of one that
@@ -442,7 +498,8 @@ impl WriterState {
                 }
             }
             WriteOp::Rollback => {
-                let r = self.exec_cached("ROLLBACK");
+                // An interrupted statement can have made SQLite roll the transaction back already.
+                let r = if self.conn.is_autocommit() { Ok(()) } else { self.exec_cached("ROLLBACK") };
                 self.owner = None;
                 self.reload_catalog();
                 r.map(|()| Executed::default())
@@ -461,7 +518,26 @@ impl WriterState {
                 self.reload_catalog();
                 r.map(|()| Executed::default())
             }
-            op => self.execute(op),
+            op => {
+                self.watch(session, deadline);
+                let result = self.execute(op);
+                self.unwatch(result)
+            }
+        }
+    }
+
+    /// Marks `session`'s statement as the one running, for cancel requests and its deadline.
+    fn watch(&self, session: SessionId, deadline: Option<Instant>) {
+        *self.running.lock() = Running { session: Some(session), deadline, stop: None };
+    }
+
+    /// Ends [`Self::watch`]; a statement that failed because it was stopped says why.
+    fn unwatch(&self, result: Result<Executed>) -> Result<Executed> {
+        let stop = std::mem::take(&mut *self.running.lock()).stop;
+        match (result, stop) {
+            (Err(_), Some(Stop::Cancel)) => Err(EngineError::QueryCanceled),
+            (Err(_), Some(Stop::Timeout)) => Err(EngineError::StatementTimeout),
+            (result, _) => result,
         }
     }
 
@@ -498,6 +574,7 @@ impl WriterState {
         let alone = batch.len() == 1;
         for req in &mut batch {
             self.sequences.running(req.session);
+            self.watch(req.session, req.deadline);
             let op = std::mem::replace(&mut req.op, WriteOp::Begin);
             any_ddl |= matches!(op, WriteOp::Ddl(_));
             // SQLite undoes a failed statement by itself (its statement journal, triggers
@@ -526,6 +603,7 @@ impl WriterState {
                     Err(e) => Err(e),
                 }
             };
+            let result = self.unwatch(result);
             if result.is_err() {
                 self.pending_bulk.truncate(bulk_mark);
             }
@@ -1797,12 +1875,12 @@ mod tests {
             RunHere::Done(done) => done,
             RunHere::Busy(_) | RunHere::Flushing(_) => panic!("the writer was busy for its only session, or synced at NORMAL"),
         };
-        done(writer.run_here(1, statement("INSERT INTO t VALUES (1)"))).expect("insert in a transaction");
+        done(writer.run_here(1, statement("INSERT INTO t VALUES (1)"), None)).expect("insert in a transaction");
         let queued = writer.submit(2, false, statement("INSERT INTO t VALUES (2)")).expect("queue");
         // Give the writer thread time to take the request and queue it behind the transaction.
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        assert!(matches!(writer.run_here(2, statement("INSERT INTO t VALUES (3)")), RunHere::Busy(_)));
-        done(writer.run_here(1, WriteOp::Commit)).expect("commit");
+        assert!(matches!(writer.run_here(2, statement("INSERT INTO t VALUES (3)"), None), RunHere::Busy(_)));
+        done(writer.run_here(1, WriteOp::Commit, None)).expect("commit");
         let answer = tokio::time::timeout(std::time::Duration::from_secs(10), queued.answer()).await;
         answer.expect("the queued write was never taken up").expect("insert");
     }

@@ -524,24 +524,9 @@ async fn cancel_request_stops_a_long_olap_query() {
     let server = Server::start().await;
     let client = server.client().await;
     create_big(&client).await;
-    let token = client.cancel_token();
-    // A cancel that arrives before the query runs cancels nothing (as in PostgreSQL), and on a
-    // loaded CI machine 300 ms may not be enough for it to start: cancel until it has ended.
-    let (ended, mut ended_rx) = tokio::sync::oneshot::channel::<()>();
-    let canceller = tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = &mut ended_rx => return Ok::<_, tokio_postgres::Error>(()),
-                () = tokio::time::sleep(std::time::Duration::from_millis(300)) => token.cancel_query(tokio_postgres::NoTls).await?,
-            }
-        }
-    });
     // Sixteen trillion joined rows: hours of work unless the cancel stops it.
     let query = client.simple_query("SELECT count(*) FROM big a, big b, big c, big d WHERE a.id + b.id > c.id + d.id");
-    let result = tokio::time::timeout(std::time::Duration::from_secs(60), query).await.expect("the cancel did not stop the query");
-    let _ = ended.send(());
-    canceller.await.unwrap().unwrap();
-    let err = result.unwrap_err();
+    let err = cancelled(&client, query).await.unwrap_err();
     assert_eq!(err.code().map(|c| c.code()), Some("57014"), "{err:?}");
     assert_eq!(lines(&client, "SELECT count(*) FROM big").await, ["2000"]);
 }
@@ -861,20 +846,7 @@ async fn cancel_and_statement_timeout_stop_a_long_write() {
     client.batch_execute("CREATE TABLE sink (n bigint)").await.unwrap();
     // Hundreds of millions of rows: minutes of work unless it is stopped.
     let long_insert = "INSERT INTO sink SELECT a.n * b.n FROM generate_series(1, 20000) a(n), generate_series(1, 20000) b(n)";
-    let token = client.cancel_token();
-    let (ended, mut ended_rx) = tokio::sync::oneshot::channel::<()>();
-    let canceller = tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = &mut ended_rx => return Ok::<_, tokio_postgres::Error>(()),
-                () = tokio::time::sleep(std::time::Duration::from_millis(300)) => token.cancel_query(tokio_postgres::NoTls).await?,
-            }
-        }
-    });
-    let cancelled = tokio::time::timeout(std::time::Duration::from_secs(60), client.simple_query(long_insert)).await;
-    let _ = ended.send(());
-    canceller.await.unwrap().unwrap();
-    let err = cancelled.expect("the cancel did not stop the write").expect_err("the write finished");
+    let err = cancelled(&client, client.simple_query(long_insert)).await.expect_err("the write finished");
     assert_eq!(err.code().map(|c| c.code()), Some("57014"), "{err:?}");
     assert_eq!(err.as_db_error().map(|e| e.message()), Some("canceling statement due to user request"));
     let other = server.client().await;
@@ -890,4 +862,24 @@ async fn cancel_and_statement_timeout_stop_a_long_write() {
     assert_eq!(err.code().map(|c| c.code()), Some("25P02"), "{err:?}");
     client.batch_execute("ROLLBACK; RESET statement_timeout").await.unwrap();
     assert_eq!(lines(&client, "SELECT count(*), sum(n) FROM sink").await, ["1|1"]);
+}
+
+/// Awaits `work` while sending `client`'s CancelRequest every 300 ms until it ends: a cancel
+/// that arrives before the statement runs cancels nothing (as in PostgreSQL), and on a loaded
+/// machine the statement may take a while to start. Fails after 60 s.
+async fn cancelled<T>(client: &tokio_postgres::Client, work: impl std::future::Future<Output = T>) -> T {
+    let token = client.cancel_token();
+    let (ended, mut ended_rx) = tokio::sync::oneshot::channel::<()>();
+    let canceller = tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = &mut ended_rx => return Ok::<_, tokio_postgres::Error>(()),
+                () = tokio::time::sleep(std::time::Duration::from_millis(300)) => token.cancel_query(tokio_postgres::NoTls).await?,
+            }
+        }
+    });
+    let result = tokio::time::timeout(std::time::Duration::from_secs(60), work).await.expect("the cancel did not stop the statement");
+    let _ = ended.send(());
+    canceller.await.unwrap().unwrap();
+    result
 }

@@ -658,6 +658,61 @@ pub fn build_array<'v>(values: impl IntoIterator<Item = &'v str>, jsonb: bool) -
     if jsonb { normalize_jsonb(&text) } else { Ok(text) }
 }
 
+/// The elements of a jsonb as `||` concatenates them: an array's, or the value alone.
+fn as_elements<'v, 'a>(value: &'v Json<'a>) -> Vec<&'v str> {
+    match &value.kind {
+        Kind::Array(items) => items.iter().map(|item| item.raw).collect(),
+        _ => vec![value.raw],
+    }
+}
+
+/// jsonb `a || b`: two objects merge (`b`'s keys win), anything else concatenates as arrays (a
+/// value that is not an array counts as an array of itself).
+///
+/// # Errors
+/// Either side is not jsonb (22P02).
+pub fn concat(a: &str, b: &str) -> Result<String, EngineError> {
+    let (left, right) = (parse(a, "jsonb")?, parse(b, "jsonb")?);
+    let text = match (&left.kind, &right.kind) {
+        (Kind::Object(l), Kind::Object(r)) => {
+            let members: Vec<String> = l.iter().chain(r.iter()).map(|(k, v)| format!("{}: {}", quoted(k), v.raw)).collect();
+            format!("{{{}}}", members.join(", "))
+        }
+        _ => format!("[{}]", as_elements(&left).into_iter().chain(as_elements(&right)).collect::<Vec<_>>().join(", ")),
+    };
+    normalize_jsonb(&text)
+}
+
+/// jsonb `doc - key`: an object without that key, an array without its string elements equal
+/// to it; `doc - n`: an array without its element `n` (negative counts from the end).
+///
+/// # Errors
+/// `doc` is not jsonb (22P02); an integer on an object, or a scalar `doc` (22023, PostgreSQL's
+/// messages).
+pub fn delete(doc: &str, key: Key<'_>) -> Result<String, EngineError> {
+    let value = parse(doc, "jsonb")?;
+    let text = match (&value.kind, key) {
+        (Kind::Object(members), Key::Field(name)) => {
+            let kept: Vec<String> = members.iter().filter(|(k, _)| k != name).map(|(k, v)| format!("{}: {}", quoted(k), v.raw)).collect();
+            format!("{{{}}}", kept.join(", "))
+        }
+        (Kind::Array(items), Key::Field(name)) => {
+            let kept: Vec<&str> = items.iter().filter(|item| !matches!(&item.kind, Kind::String(s) if s == name)).map(|item| item.raw).collect();
+            format!("[{}]", kept.join(", "))
+        }
+        (Kind::Array(items), Key::Index(i)) => {
+            let at = if i < 0 { items.len() as i64 + i } else { i };
+            let kept: Vec<&str> = items.iter().enumerate().filter(|(j, _)| *j as i64 != at).map(|(_, item)| item.raw).collect();
+            format!("[{}]", kept.join(", "))
+        }
+        (Kind::Object(_), Key::Index(_)) => {
+            return Err(EngineError::InvalidArgument { message: "cannot delete from object using integer index".into() });
+        }
+        _ => return Err(EngineError::InvalidArgument { message: "cannot delete from scalar".into() }),
+    };
+    normalize_jsonb(&text)
+}
+
 /// PostgreSQL's error for an odd argument list of `json[b]_build_object`.
 pub fn odd_arguments() -> EngineError {
     EngineError::InvalidArgument { message: "argument list must have even number of elements".into() }
@@ -745,6 +800,21 @@ mod tests {
         assert_eq!(array_length("[1, [2, 3]]").unwrap(), 2);
         assert_eq!(array_length("{}").expect_err("object").sqlstate(), "22023");
         assert_eq!(array_length("1").expect_err("scalar").to_string(), "cannot get array length of a scalar");
+    }
+
+    #[test]
+    fn concatenation_and_deletion_follow_postgresql() {
+        assert_eq!(concat(r#"{"a": 1, "b": 2}"#, r#"{"b": 3, "c": 4}"#).unwrap(), r#"{"a": 1, "b": 3, "c": 4}"#);
+        assert_eq!(concat("[1, 2]", "[3]").unwrap(), "[1, 2, 3]");
+        assert_eq!(concat("[1]", r#"{"a": 1}"#).unwrap(), r#"[1, {"a": 1}]"#);
+        assert_eq!(concat(r#"{"a": 1}"#, "1").unwrap(), r#"[{"a": 1}, 1]"#);
+        assert_eq!(concat("1", "2").unwrap(), "[1, 2]");
+        assert_eq!(delete(r#"{"a": 1, "b": 2}"#, Key::Field("a")).unwrap(), r#"{"b": 2}"#);
+        assert_eq!(delete(r#"["a", "b", "a", 1]"#, Key::Field("a")).unwrap(), r#"["b", 1]"#);
+        assert_eq!(delete("[1, 2, 3]", Key::Index(-1)).unwrap(), "[1, 2]");
+        assert_eq!(delete("[1, 2, 3]", Key::Index(5)).unwrap(), "[1, 2, 3]");
+        assert_eq!(delete(r#"{"a": 1}"#, Key::Index(0)).expect_err("object by index").sqlstate(), "22023");
+        assert_eq!(delete("1", Key::Field("a")).expect_err("scalar").to_string(), "cannot delete from scalar");
     }
 
     #[test]

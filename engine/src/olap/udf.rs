@@ -835,6 +835,10 @@ enum JsonOp {
     ToJson { jsonb: bool },
     /// The end of `json[b]_agg`: the fragments `array_agg` gathered, as one array.
     AggArray { jsonb: bool },
+    /// jsonb `||`.
+    Concat,
+    /// jsonb `-` a key or position.
+    Delete,
 }
 
 /// PostgreSQL's json operators and functions on DataFusion, under the names the translation
@@ -875,6 +879,8 @@ impl JsonFunction {
             of("to_jsonb", JsonOp::ToJson { jsonb: true }),
             of("rhei_json_agg_array", JsonOp::AggArray { jsonb: false }),
             of("rhei_jsonb_agg_array", JsonOp::AggArray { jsonb: true }),
+            of("rhei_jsonb_concat", JsonOp::Concat),
+            of("rhei_jsonb_delete", JsonOp::Delete),
         ]
     }
 
@@ -892,6 +898,7 @@ impl JsonFunction {
             | JsonOp::BuildArray { jsonb }
             | JsonOp::ToJson { jsonb }
             | JsonOp::AggArray { jsonb } => Some(if jsonb { "jsonb" } else { "json" }),
+            JsonOp::Concat | JsonOp::Delete => Some("jsonb"),
             JsonOp::Get { as_text: false } | JsonOp::Path { as_text: false } => Some(of_input()),
             _ => None,
         }
@@ -1029,7 +1036,20 @@ impl ScalarUDFImpl for JsonFunction {
                     .collect::<std::result::Result<StringArray, _>>()
                     .map_err(external)?,
             ),
-            JsonOp::Get { as_text } => {
+            JsonOp::Concat => {
+                let others = texts(&args.args[1], rows)?;
+                Arc::new(
+                    (0..rows)
+                        .map(|i| match (doc(i), others.is_valid(i)) {
+                            (Some(d), true) => crate::json::concat(d, others.value(i)).map(Some),
+                            _ => Ok(None),
+                        })
+                        .collect::<std::result::Result<StringArray, _>>()
+                        .map_err(external)?,
+                )
+            }
+            JsonOp::Get { .. } | JsonOp::Delete => {
+                let as_text = matches!(self.op, JsonOp::Get { as_text: true });
                 let key = args.args[1].to_array(rows)?;
                 let positions = key.data_type().is_integer().then(|| arrow::compute::cast(&key, &DataType::Int64)).transpose()?;
                 let names = if positions.is_none() { Some(texts(&args.args[1], rows)?) } else { None };
@@ -1042,7 +1062,7 @@ impl ScalarUDFImpl for JsonFunction {
                                 (_, Some(n)) if n.is_valid(i) => crate::json::Key::Field(n.value(i)),
                                 _ => return Ok(None),
                             };
-                            crate::json::get(d, key, as_text)
+                            if self.op == JsonOp::Delete { crate::json::delete(d, key).map(Some) } else { crate::json::get(d, key, as_text) }
                         })
                         .collect::<std::result::Result<StringArray, _>>()
                         .map_err(external)?,

@@ -1121,6 +1121,19 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("rhei_json_path_text", 2, pure, |ctx| json_path(ctx, true))?;
     conn.create_scalar_function("rhei_jsonb_contains", 2, pure, |ctx| json_predicate(ctx, crate::json::contains))?;
     conn.create_scalar_function("rhei_jsonb_exists", 2, pure, |ctx| json_predicate(ctx, crate::json::exists))?;
+    conn.create_scalar_function("rhei_jsonb_concat", 2, pure, |ctx| {
+        let (Some(a), Some(b)) = (json_arg(ctx, 0), json_arg(ctx, 1)) else { return Ok(Value::Null) };
+        crate::json::concat(&a, &b).map(Value::Text).map_err(fail)
+    })?;
+    conn.create_scalar_function("rhei_jsonb_delete", 2, pure, |ctx| {
+        let Some(doc) = json_arg(ctx, 0) else { return Ok(Value::Null) };
+        let deleted = match ctx.get_raw(1) {
+            ValueRef::Null => return Ok(Value::Null),
+            ValueRef::Integer(i) => crate::json::delete(&doc, crate::json::Key::Index(i)),
+            key => crate::json::delete(&doc, crate::json::Key::Field(&text_of(key).unwrap_or_default())),
+        };
+        deleted.map(Value::Text).map_err(fail)
+    })?;
     for (name, as_text) in
         [("jsonb_extract_path", false), ("json_extract_path", false), ("jsonb_extract_path_text", true), ("json_extract_path_text", true)]
     {

@@ -299,7 +299,7 @@ pub(crate) fn field_name(field: &datafusion::sql::sqlparser::ast::DateTimeField)
 /// The JSON type of a value as PostgreSQL's json builders would see it, for SQLite, which
 /// stores booleans, dates and times as integers: read from the statement before it is
 /// translated (`unknown` leaves it to the stored value's own type).
-fn json_tag(expr: &Expr, scope: &Scope<'_>) -> &'static str {
+pub(crate) fn json_tag(expr: &Expr, scope: &Scope<'_>) -> &'static str {
     let of_type = |ty: PgType| match ty {
         PgType::Int2 | PgType::Int4 | PgType::Int8 | PgType::Float8 | PgType::Numeric { .. } => "number",
         PgType::Float4 => "float4",
@@ -358,7 +358,18 @@ fn json_tag(expr: &Expr, scope: &Scope<'_>) -> &'static str {
             }
             "now" | "current_timestamp" => "timestamptz",
             "current_date" => "date",
-            "jsonb_build_object" | "jsonb_build_array" | "to_jsonb" | "jsonb_agg" | "jsonb_extract_path" => "jsonb",
+            // rhei's own names: the same rewrites have run inside this expression on DataFusion.
+            "jsonb_build_object" | "jsonb_build_array" | "to_jsonb" | "jsonb_agg" | "jsonb_extract_path" | "rhei_jsonb_concat"
+            | "rhei_jsonb_delete" | "rhei_jsonb" => "jsonb",
+            "rhei_json" => "json",
+            "rhei_json_get" | "rhei_json_path" => match &f.args {
+                FunctionArguments::List(list) => match list.args.first() {
+                    Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))) if json_tag(arg, scope) == "json" => "json",
+                    _ => "jsonb",
+                },
+                _ => "jsonb",
+            },
+            "rhei_json_get_text" | "rhei_json_path_text" => "text",
             "json_build_object" | "json_build_array" | "to_json" | "json_agg" | "json_extract_path" => "json",
             "min" | "max" | "coalesce" => match &f.args {
                 FunctionArguments::List(list) => match list.args.first() {
@@ -387,11 +398,32 @@ fn json_tag_with_scale(expr: &Expr, scope: &Scope<'_>) -> String {
     }
 }
 
+/// jsonb's `||` (merge or concatenate) and `-` (delete a key or element) as functions: both
+/// operators mean something else on other types, so only where an operand is known to be
+/// jsonb (the other side of `||` jsonb too, or a string literal, as PostgreSQL resolves it).
+pub(crate) fn jsonb_operators_as_calls(expr: &mut Expr, scope: &Scope<'_>) {
+    let Expr::BinaryOp { left, op, right } = expr else { return };
+    let jsonb = |e: &Expr| json_tag(e, scope) == "jsonb";
+    let name = match op {
+        BinaryOperator::StringConcat
+            if (jsonb(left) && (jsonb(right) || is_string_literal(right))) || (jsonb(right) && is_string_literal(left)) =>
+        {
+            "rhei_jsonb_concat"
+        }
+        BinaryOperator::Minus if jsonb(left) => "rhei_jsonb_delete",
+        _ => return,
+    };
+    let left = std::mem::replace(left.as_mut(), null());
+    let right = std::mem::replace(right.as_mut(), null());
+    *expr = call(name, vec![left, right]);
+}
+
 /// The values given to PostgreSQL's json builders (`json[b]_build_object`'s values,
 /// `json[b]_build_array`'s, `json[b]_agg`'s) become JSON text by their type, which only the
 /// statement knows on SQLite (`rhei_json_value`); `to_json[b]` take the type beside the value.
 fn json_builder_values(stmt: &mut Statement, scope: &Scope<'_>, opts: TranslateOptions) {
     let _ = visit_expressions_mut(stmt, |expr| {
+        jsonb_operators_as_calls(expr, scope);
         let Expr::Function(f) = expr else { return ControlFlow::<()>::Continue(()) };
         let name = f.name.to_string().to_ascii_lowercase();
         let FunctionArguments::List(list) = &mut f.args else { return ControlFlow::Continue(()) };

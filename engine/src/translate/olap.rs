@@ -36,6 +36,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut QueryRewrites { catalog, row_values: RowValuesInSubqueries { next: 0 } });
     let Ok(scope) = Scope::of(stmt, catalog) else { return };
     let _ = visit_expressions_mut(stmt, |expr| {
+        super::jsonb_operators_as_calls(expr, &scope);
         super::json_operators_as_calls(expr);
         json_builders_for_olap(expr);
         // json and jsonb are text on DataFusion; a cast checks (jsonb: normalizes) it.

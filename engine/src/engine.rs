@@ -685,6 +685,11 @@ mod tests {
         let count = seen[0].1[0].column(0).as_any().downcast_ref::<arrow::array::Int64Array>().expect("int8").value(0);
         assert_eq!(count, 1);
         open.execute("INSERT INTO t VALUES (2)").await.expect("insert in the transaction");
+        // A transaction that ran nothing on the writer ends without waiting for the one that
+        // holds it.
+        let mut empty = engine.session();
+        let ended = tokio::time::timeout(std::time::Duration::from_secs(10), empty.execute("BEGIN; SET application_name = 'x'; COMMIT")).await;
+        ended.expect("an empty transaction waited for the writer").expect("empty transaction");
         open.execute("COMMIT").await.expect("commit");
         engine.close();
     }

@@ -63,6 +63,9 @@ pub enum TransactionStatus {
 struct Transaction {
     read_only: bool,
     failed: bool,
+    /// A statement of it has gone to the writer, which holds it open: COMMIT and ROLLBACK have
+    /// something to end there (and must wait for the writer if another transaction has it).
+    started: bool,
 }
 
 /// Where a statement runs when rhei forwards writes to its upstream ([`Session::forwarding`]).
@@ -1112,6 +1115,9 @@ impl Session {
         let expected = (def.id, spec.columns.iter().cloned().zip(types.iter().copied()).collect());
         let op = WriteOp::CopyValues { table: def.name.clone(), expected, insert, chunks, want_batches: want_batches.clone() };
         let (started_tx, started) = tokio::sync::oneshot::channel();
+        if let Some(txn) = self.txn.as_mut() {
+            txn.started = true;
+        }
         let mut writer_start = Some((self.engine.writer.clone(), self.id, self.txn.is_some(), op, started_tx));
         let converter = tokio::task::spawn_blocking(move || {
             // The writer is asked for only once there are rows for it (or the input ended), so
@@ -1442,7 +1448,7 @@ impl Session {
         // The writer is taken by the transaction's first statement (PostgreSQL, too, takes
         // nothing and no snapshot at BEGIN), so a client's round trip between BEGIN and its first
         // statement does not hold up every other writer.
-        self.txn = Some(Transaction { read_only, failed: false });
+        self.txn = Some(Transaction { read_only, failed: false, started: false });
         Ok(Output::Command(CommandTag::new("BEGIN")))
     }
 
@@ -1465,6 +1471,11 @@ impl Session {
     /// Runs `op` in this session's transaction: on this session's own thread when it has one
     /// and the writer is free for it, else queued for the writer thread.
     async fn in_transaction(&mut self, op: WriteOp) -> Result<crate::oltp::Executed> {
+        if let Some(txn) = self.txn.as_mut()
+            && !matches!(op, WriteOp::Commit | WriteOp::Rollback)
+        {
+            txn.started = true;
+        }
         let deadline = self.statement_deadline().map(tokio::time::Instant::into_std);
         if !self.own_thread {
             return self.engine.writer.run_until(self.id, true, op, deadline).await;
@@ -1481,6 +1492,9 @@ impl Session {
             self.notices.push(Notice::warning("25P01", "there is no transaction in progress"));
             return Ok(Output::Command(CommandTag::new("COMMIT")));
         };
+        if !txn.started {
+            return Ok(Output::Command(CommandTag::new(if txn.failed { "ROLLBACK" } else { "COMMIT" })));
+        }
         if txn.failed {
             self.in_transaction(WriteOp::Rollback).await?;
             return Ok(Output::Command(CommandTag::new("ROLLBACK")));
@@ -1491,8 +1505,10 @@ impl Session {
     }
 
     async fn rollback(&mut self) -> Result<Output> {
-        if self.txn.take().is_some() {
-            self.in_transaction(WriteOp::Rollback).await?;
+        if let Some(txn) = self.txn.take() {
+            if txn.started {
+                self.in_transaction(WriteOp::Rollback).await?;
+            }
         } else {
             self.notices.push(Notice::warning("25P01", "there is no transaction in progress"));
         }

@@ -54,10 +54,39 @@ pub fn parse<'a>(text: &'a str, type_name: &'static str) -> Result<Json<'a>, Eng
     if parser.at != text.len() {
         return Err(syntax(type_name, text));
     }
-    if type_name == "jsonb" && has_nul_escape(&value) {
-        return Err(EngineError::UnsupportedUnicodeEscape);
+    if type_name == "jsonb" {
+        if has_nul_escape(&value) {
+            return Err(EngineError::UnsupportedUnicodeEscape);
+        }
+        if !numbers_fit(&value) {
+            return Err(EngineError::NumericOutOfRange { type_name: "numeric".into() });
+        }
     }
     Ok(value)
+}
+
+/// Whether every number fits PostgreSQL's numeric, as jsonb stores them: at most 131,072
+/// digits before the point and 16,383 after, once the exponent is applied. Checked before a
+/// number is written out, which would otherwise spell out `1e1000000000` digit by digit.
+fn numbers_fit(value: &Json<'_>) -> bool {
+    match &value.kind {
+        Kind::Number(n) => {
+            let (mantissa, exponent) = match n.find(['e', 'E']) {
+                Some(at) => match n[at + 1..].parse::<i64>() {
+                    Ok(exponent) => (&n[..at], exponent),
+                    Err(_) => return false,
+                },
+                None => (*n, 0),
+            };
+            let (whole, fraction) = mantissa.trim_start_matches('-').split_once('.').unwrap_or((mantissa.trim_start_matches('-'), ""));
+            let before = whole.len() as i64 + exponent;
+            let after = fraction.len() as i64 - exponent;
+            before <= 131_072 && after <= 16_383
+        }
+        Kind::Array(items) => items.iter().all(numbers_fit),
+        Kind::Object(members) => members.iter().all(|(_, v)| numbers_fit(v)),
+        _ => true,
+    }
 }
 
 fn has_nul_escape(value: &Json<'_>) -> bool {
@@ -747,6 +776,10 @@ mod tests {
         assert_eq!(normalize_jsonb(r#""\u0000""#).expect_err("nul").sqlstate(), "22P05");
         assert!(check_json(r#""\u0000""#).is_ok());
         assert_eq!(normalize_jsonb(&"[".repeat(5000)).expect_err("deep").sqlstate(), "22P02");
+        for huge in ["1e1000000000", "[1e99999999999999999999]", "{\"a\": 1e-20000}"] {
+            assert_eq!(normalize_jsonb(huge).expect_err(huge).sqlstate(), "22003", "{huge}");
+        }
+        assert_eq!(normalize_jsonb("1e131071").unwrap().len(), 131_072);
     }
 
     #[test]

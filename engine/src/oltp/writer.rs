@@ -102,6 +102,8 @@ pub enum WriteOp {
         want_batches: Arc<std::sync::atomic::AtomicBool>,
     },
     Ddl(DdlOp),
+    /// Sent by no one: a transaction starts with its first statement (`transaction_op`). It
+    /// stands in for an operation the group has taken out of its request.
     Begin,
     Commit,
     Rollback,
@@ -410,10 +412,6 @@ impl WriterState {
             Msg::Prune(seq) if self.owner.is_some() => self.queue.push_back(Msg::Prune(seq)),
             Msg::Prune(seq) => self.prune(seq),
             Msg::Request(req) if self.owner == Some(req.session) || req.in_txn => self.in_transaction(req),
-            Msg::Request(req) if matches!(req.op, WriteOp::Begin) => {
-                let result = self.begin(req.session);
-                let _ = req.reply.send(result.map(|()| Executed::default()));
-            }
             Msg::Request(req) => self.group(req, rx),
         }
     }
@@ -555,7 +553,7 @@ impl WriterState {
                 None => rx.try_recv().ok(),
             };
             match next {
-                Some(Msg::Request(req)) if !req.in_txn && !matches!(req.op, WriteOp::Begin) => batch.push(req),
+                Some(Msg::Request(req)) if !req.in_txn => batch.push(req),
                 Some(other) => {
                     self.queue.push_front(other);
                     break;

@@ -487,7 +487,7 @@ impl HtapEngine {
 
     async fn replica_op(&self, op: WriteOp) -> Result<u64> {
         let session = self.inner.next_session.fetch_add(1, Ordering::Relaxed);
-        let done = self.inner.writer.run(session, false, op).await?;
+        let done = self.inner.writer.run(session, None, op).await?;
         self.inner.sync.request();
         Ok(done.rows_affected)
     }

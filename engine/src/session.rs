@@ -30,7 +30,7 @@ use crate::error::{EngineError, Result};
 use crate::naming;
 use crate::notice::Notice;
 use crate::oltp::sequence::SequenceDef;
-use crate::oltp::writer::{DdlOp, RunHere, SessionId, WriteOp};
+use crate::oltp::writer::{DdlOp, RunHere, SessionId, TxnTicket, WriteOp};
 use crate::oltp::{ResultShape, SqliteStatement};
 use crate::output::{CommandTag, Output, RowStream};
 use crate::router::{Route, RouteDecision, route_query};
@@ -66,6 +66,8 @@ struct Transaction {
     /// A statement of it has gone to the writer, which holds it open: COMMIT and ROLLBACK have
     /// something to end there (and must wait for the writer if another transaction has it).
     started: bool,
+    /// This session's number for it (see [`TxnTicket`]).
+    generation: u64,
 }
 
 /// Where a statement runs when rhei forwards writes to its upstream ([`Session::forwarding`]).
@@ -184,12 +186,17 @@ pub struct Session {
     read_only_user: bool,
     /// The session is driven from a thread of its own, which may block on a key lookup.
     own_thread: bool,
+    /// The number of the open transaction, 0 when none (shared with the writer's tickets).
+    txn_current: Arc<std::sync::atomic::AtomicU64>,
+    /// Transactions begun so far, which numbers the next.
+    txn_count: u64,
     /// Notices of the statements run since the front end last took them.
     notices: Vec<Notice>,
 }
 
 impl Drop for Session {
     fn drop(&mut self) {
+        self.txn_current.store(0, std::sync::atomic::Ordering::Release);
         if self.txn.is_some() {
             self.engine.writer.abandon(self.id);
         }
@@ -358,6 +365,8 @@ impl Session {
             time_zone: TimeZone::UTC,
             read_only_user: false,
             own_thread: false,
+            txn_current: Arc::default(),
+            txn_count: 0,
             notices: Vec::new(),
         }
     }
@@ -1118,17 +1127,18 @@ impl Session {
         if let Some(txn) = self.txn.as_mut() {
             txn.started = true;
         }
-        let mut writer_start = Some((self.engine.writer.clone(), self.id, self.txn.is_some(), op, started_tx));
+        let ticket = self.txn.map(|t| TxnTicket::new(self.txn_current.clone(), t.generation));
+        let mut writer_start = Some((self.engine.writer.clone(), self.id, ticket, op, started_tx));
         let converter = tokio::task::spawn_blocking(move || {
             // The writer is asked for only once there are rows for it (or the input ended), so
             // a client typing its rows in by hand does not hold up every other session's writes.
             let mut out = |chunk: CopyChunk| {
-                if let Some((writer, id, in_txn, op, started)) = writer_start.take() {
+                if let Some((writer, id, ticket, op, started)) = writer_start.take() {
                     if let CopyChunk::Failed(e) = chunk {
                         let _ = started.send(Err(e));
                         return false;
                     }
-                    let submitted = writer.submit(id, in_txn, op);
+                    let submitted = writer.submit(id, ticket, op);
                     let ok = submitted.is_ok();
                     let _ = started.send(submitted);
                     if !ok {
@@ -1448,7 +1458,9 @@ impl Session {
         // The writer is taken by the transaction's first statement (PostgreSQL, too, takes
         // nothing and no snapshot at BEGIN), so a client's round trip between BEGIN and its first
         // statement does not hold up every other writer.
-        self.txn = Some(Transaction { read_only, failed: false, started: false });
+        self.txn_count += 1;
+        self.txn_current.store(self.txn_count, std::sync::atomic::Ordering::Release);
+        self.txn = Some(Transaction { read_only, failed: false, started: false, generation: self.txn_count });
         Ok(Output::Command(CommandTag::new("BEGIN")))
     }
 
@@ -1464,7 +1476,7 @@ impl Session {
             self.in_transaction(op).await
         } else {
             let deadline = self.statement_deadline().map(tokio::time::Instant::into_std);
-            self.engine.writer.run_until(self.id, false, op, deadline).await
+            self.engine.writer.run_until(self.id, None, op, deadline).await
         }
     }
 
@@ -1477,13 +1489,14 @@ impl Session {
             txn.started = true;
         }
         let deadline = self.statement_deadline().map(tokio::time::Instant::into_std);
+        let ticket = TxnTicket::new(self.txn_current.clone(), self.txn.map_or(0, |t| t.generation));
         if !self.own_thread {
-            return self.engine.writer.run_until(self.id, true, op, deadline).await;
+            return self.engine.writer.run_until(self.id, Some(ticket), op, deadline).await;
         }
-        match self.engine.writer.run_here(self.id, op, deadline) {
+        match self.engine.writer.run_here(self.id, &ticket, op, deadline) {
             RunHere::Done(done) => done,
             RunHere::Flushing(commit) => commit.answer().await,
-            RunHere::Busy(op) => self.engine.writer.run_until(self.id, true, op, deadline).await,
+            RunHere::Busy(op) => self.engine.writer.run_until(self.id, Some(ticket), op, deadline).await,
         }
     }
 
@@ -1492,6 +1505,7 @@ impl Session {
             self.notices.push(Notice::warning("25P01", "there is no transaction in progress"));
             return Ok(Output::Command(CommandTag::new("COMMIT")));
         };
+        self.txn_current.store(0, std::sync::atomic::Ordering::Release);
         if !txn.started {
             return Ok(Output::Command(CommandTag::new(if txn.failed { "ROLLBACK" } else { "COMMIT" })));
         }
@@ -1506,6 +1520,7 @@ impl Session {
 
     async fn rollback(&mut self) -> Result<Output> {
         if let Some(txn) = self.txn.take() {
+            self.txn_current.store(0, std::sync::atomic::Ordering::Release);
             if txn.started {
                 self.in_transaction(WriteOp::Rollback).await?;
             }

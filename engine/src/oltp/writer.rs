@@ -121,7 +121,8 @@ pub enum WriteOp {
 
 struct Request {
     session: SessionId,
-    in_txn: bool,
+    /// Set for a statement of an explicit transaction.
+    txn: Option<TxnTicket>,
     op: WriteOp,
     /// The statement's `statement_timeout`, if any.
     deadline: Option<Instant>,
@@ -224,23 +225,23 @@ impl OltpWriter {
         Ok(Self { tx, committed, sequences, state, running })
     }
 
-    /// Runs one operation. `in_txn` says the session is inside an explicit transaction.
+    /// Runs one operation; `txn` when it belongs to an explicit transaction.
     /// Cancel-safe in the sense that dropping the future does not undo the write: it still
     /// commits (as in Postgres, where a client that hangs up after COMMIT is sent cannot stop it).
     ///
     /// # Errors
     /// The operation's own error, or [`EngineError::WriterGone`].
-    pub async fn run(&self, session: SessionId, in_txn: bool, op: WriteOp) -> Result<Executed> {
-        self.run_until(session, in_txn, op, None).await
+    pub async fn run(&self, session: SessionId, txn: Option<TxnTicket>, op: WriteOp) -> Result<Executed> {
+        self.run_until(session, txn, op, None).await
     }
 
     /// [`Self::run`], interrupted (57014) if it is still running at `deadline`.
     ///
     /// # Errors
     /// As [`Self::run`].
-    pub async fn run_until(&self, session: SessionId, in_txn: bool, op: WriteOp, deadline: Option<Instant>) -> Result<Executed> {
+    pub async fn run_until(&self, session: SessionId, txn: Option<TxnTicket>, op: WriteOp, deadline: Option<Instant>) -> Result<Executed> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(Msg::Request(Request { session, in_txn, op, deadline, reply })).map_err(|_| EngineError::WriterGone)?;
+        self.tx.send(Msg::Request(Request { session, txn, op, deadline, reply })).map_err(|_| EngineError::WriterGone)?;
         Submitted(rx).answer().await
     }
 
@@ -258,14 +259,14 @@ impl OltpWriter {
     /// another transaction holds the writer, or requests wait for it: the caller then queues it
     /// with [`Self::run`]. Blocks for as long as the statement runs, so only a thread that
     /// serves this one session may call it, never an async runtime's worker.
-    pub fn run_here(&self, session: SessionId, op: WriteOp, deadline: Option<Instant>) -> RunHere {
+    pub fn run_here(&self, session: SessionId, txn: &TxnTicket, op: WriteOp, deadline: Option<Instant>) -> RunHere {
         let mut state = self.state.lock();
         let commits = match state.owner {
             Some(owner) if owner == session => matches!(op, WriteOp::Commit),
             None if state.queue.is_empty() => false,
             _ => return RunHere::Busy(op),
         };
-        let result = state.transaction_op(session, op, deadline);
+        let result = state.transaction_op(session, Some(txn), op, deadline);
         if state.owner.is_none() && !state.queue.is_empty() {
             let _ = self.tx.send(Msg::Wake);
         }
@@ -284,9 +285,9 @@ impl OltpWriter {
     ///
     /// # Errors
     /// `WriterGone` when the writer thread has stopped.
-    pub fn submit(&self, session: SessionId, in_txn: bool, op: WriteOp) -> Result<Submitted> {
+    pub fn submit(&self, session: SessionId, txn: Option<TxnTicket>, op: WriteOp) -> Result<Submitted> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(Msg::Request(Request { session, in_txn, op, deadline: None, reply })).map_err(|_| EngineError::WriterGone)?;
+        self.tx.send(Msg::Request(Request { session, txn, op, deadline: None, reply })).map_err(|_| EngineError::WriterGone)?;
         Ok(Submitted(rx))
     }
 
@@ -309,7 +310,7 @@ impl OltpWriter {
     /// Ends a session's transaction without waiting (the session went away).
     pub fn abandon(&self, session: SessionId) {
         let (reply, _) = oneshot::channel();
-        let _ = self.tx.send(Msg::Request(Request { session, in_txn: true, op: WriteOp::Rollback, deadline: None, reply }));
+        let _ = self.tx.send(Msg::Request(Request { session, txn: None, op: WriteOp::Rollback, deadline: None, reply }));
     }
 
     /// Asks the writer to prune the change log below `seq`: the entry `seq` itself stays, so the
@@ -321,6 +322,28 @@ impl OltpWriter {
     /// The highest committed change sequence, updated after every commit.
     pub fn committed(&self) -> watch::Receiver<u64> {
         self.committed.clone()
+    }
+}
+
+/// Which transaction of its session a request belongs to. A session numbers its transactions
+/// and clears the shared number when one ends (or the session goes away), so a request that
+/// reaches the writer after its transaction ended (a COPY still converting when its client
+/// vanished, a statement whose caller gave up) is refused instead of opening a transaction
+/// nobody will end.
+#[derive(Debug, Clone)]
+pub struct TxnTicket {
+    current: Arc<std::sync::atomic::AtomicU64>,
+    generation: u64,
+}
+
+impl TxnTicket {
+    /// A ticket for transaction `generation` of the session whose current one `current` holds.
+    pub fn new(current: Arc<std::sync::atomic::AtomicU64>, generation: u64) -> Self {
+        Self { current, generation }
+    }
+
+    fn live(&self) -> bool {
+        self.current.load(std::sync::atomic::Ordering::Acquire) == self.generation
     }
 }
 
@@ -411,7 +434,9 @@ impl WriterState {
             Msg::Request(req) if self.owner.is_some_and(|owner| owner != req.session) => self.queue.push_back(Msg::Request(req)),
             Msg::Prune(seq) if self.owner.is_some() => self.queue.push_back(Msg::Prune(seq)),
             Msg::Prune(seq) => self.prune(seq),
-            Msg::Request(req) if self.owner == Some(req.session) || req.in_txn => self.in_transaction(req),
+            Msg::Request(req) if self.owner == Some(req.session) || req.txn.is_some() || matches!(req.op, WriteOp::Rollback) => {
+                self.in_transaction(req)
+            }
             Msg::Request(req) => self.group(req, rx),
         }
     }
@@ -452,7 +477,7 @@ impl WriterState {
 
     fn in_transaction(&mut self, req: Request) {
         let commits = self.owner == Some(req.session) && matches!(req.op, WriteOp::Commit);
-        let result = self.transaction_op(req.session, req.op, req.deadline);
+        let result = self.transaction_op(req.session, req.txn.as_ref(), req.op, req.deadline);
         self.answer(req.reply, result, commits);
     }
 
@@ -468,14 +493,26 @@ impl WriterState {
 
     /// One operation of `session`'s explicit transaction. The transaction starts with its
     /// first statement, as PostgreSQL takes its snapshot then: a BEGIN alone holds nothing.
-    fn transaction_op(&mut self, session: SessionId, op: WriteOp, deadline: Option<Instant>) -> Result<Executed> {
+    fn transaction_op(&mut self, session: SessionId, txn: Option<&TxnTicket>, op: WriteOp, deadline: Option<Instant>) -> Result<Executed> {
         if self.owner != Some(session) {
             match op {
                 // Ending a transaction that never ran a statement (or an abandon of one that
                 // already ended).
                 WriteOp::Rollback | WriteOp::Commit => return Ok(Executed::default()),
-                _ => self.begin(session)?,
+                _ if txn.is_some_and(TxnTicket::live) => self.begin(session)?,
+                _ => return Err(EngineError::NoActiveTransaction),
             }
+        } else if self.conn.is_autocommit() {
+            // An interrupted statement made SQLite roll the whole transaction back: nothing more
+            // may run as if it were still open (it would commit on its own).
+            return match op {
+                WriteOp::Rollback | WriteOp::Commit => {
+                    self.owner = None;
+                    self.reload_catalog();
+                    if matches!(op, WriteOp::Commit) { Err(EngineError::InFailedTransaction) } else { Ok(Executed::default()) }
+                }
+                _ => Err(EngineError::InFailedTransaction),
+            };
         }
         self.sequences.running(session);
         match op {
@@ -496,8 +533,7 @@ impl WriterState {
                 }
             }
             WriteOp::Rollback => {
-                // An interrupted statement can have made SQLite roll the transaction back already.
-                let r = if self.conn.is_autocommit() { Ok(()) } else { self.exec_cached("ROLLBACK") };
+                let r = self.exec_cached("ROLLBACK");
                 self.owner = None;
                 self.reload_catalog();
                 r.map(|()| Executed::default())
@@ -553,7 +589,7 @@ impl WriterState {
                 None => rx.try_recv().ok(),
             };
             match next {
-                Some(Msg::Request(req)) if !req.in_txn => batch.push(req),
+                Some(Msg::Request(req)) if req.txn.is_none() && !matches!(req.op, WriteOp::Rollback) => batch.push(req),
                 Some(other) => {
                     self.queue.push_front(other);
                     break;
@@ -1868,18 +1904,47 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let catalog: SharedCatalog = Arc::default();
         let writer = OltpWriter::start(dir.path().join("db"), "normal", 64, catalog, BulkLoads::default()).expect("writer");
-        writer.run(1, false, statement("CREATE TABLE t (x)")).await.expect("create");
+        writer.run(1, None, statement("CREATE TABLE t (x)")).await.expect("create");
         let done = |run: RunHere| match run {
             RunHere::Done(done) => done,
             RunHere::Busy(_) | RunHere::Flushing(_) => panic!("the writer was busy for its only session, or synced at NORMAL"),
         };
-        done(writer.run_here(1, statement("INSERT INTO t VALUES (1)"), None)).expect("insert in a transaction");
-        let queued = writer.submit(2, false, statement("INSERT INTO t VALUES (2)")).expect("queue");
+        let ticket = |generation| TxnTicket::new(Arc::new(std::sync::atomic::AtomicU64::new(generation)), generation);
+        let (open, other) = (ticket(1), ticket(1));
+        done(writer.run_here(1, &open, statement("INSERT INTO t VALUES (1)"), None)).expect("insert in a transaction");
+        let queued = writer.submit(2, None, statement("INSERT INTO t VALUES (2)")).expect("queue");
         // Give the writer thread time to take the request and queue it behind the transaction.
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        assert!(matches!(writer.run_here(2, statement("INSERT INTO t VALUES (3)"), None), RunHere::Busy(_)));
-        done(writer.run_here(1, WriteOp::Commit, None)).expect("commit");
+        assert!(matches!(writer.run_here(2, &other, statement("INSERT INTO t VALUES (3)"), None), RunHere::Busy(_)));
+        done(writer.run_here(1, &open, WriteOp::Commit, None)).expect("commit");
         let answer = tokio::time::timeout(std::time::Duration::from_secs(10), queued.answer()).await;
         answer.expect("the queued write was never taken up").expect("insert");
+    }
+
+    /// A statement of a transaction that already ended (its client went away, or gave up on
+    /// it) does not open a new one that nobody would end; and once SQLite has rolled a
+    /// transaction back by itself, nothing more runs in it as if it were open.
+    #[tokio::test]
+    async fn stale_and_rolled_back_transactions_take_no_more_statements() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let writer = OltpWriter::start(dir.path().join("db"), "normal", 64, Arc::default(), BulkLoads::default()).expect("writer");
+        writer.run(1, None, statement("CREATE TABLE t (x)")).await.expect("create");
+        let current = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let ended = TxnTicket::new(current.clone(), 1);
+        let err = writer.run(1, Some(ended), statement("INSERT INTO t VALUES (1)")).await.expect_err("a dead transaction began");
+        assert!(matches!(err, EngineError::NoActiveTransaction), "{err:?}");
+        writer.run(2, None, statement("INSERT INTO t VALUES (2)")).await.expect("the writer is free");
+
+        current.store(2, std::sync::atomic::Ordering::Release);
+        let open = TxnTicket::new(current, 2);
+        let RunHere::Done(first) = writer.run_here(1, &open, statement("INSERT INTO t VALUES (3)"), None) else { panic!("busy") };
+        first.expect("insert");
+        writer.with_connection(|conn| conn.execute_batch("ROLLBACK")).expect("SQLite's own rollback");
+        let RunHere::Done(after) = writer.run_here(1, &open, statement("INSERT INTO t VALUES (4)"), None) else { panic!("busy") };
+        assert!(matches!(after, Err(EngineError::InFailedTransaction)), "{after:?}");
+        let RunHere::Done(rollback) = writer.run_here(1, &open, WriteOp::Rollback, None) else { panic!("busy") };
+        rollback.expect("rollback");
+        let count: i64 = writer.with_connection(|conn| conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0))).expect("count");
+        assert_eq!(count, 1);
     }
 }

@@ -30,6 +30,7 @@ struct Pending {
     stopped: bool,
 }
 
+
 /// Holds commit answers until the WAL is synced past them.
 pub struct WalFlusher {
     wal: PathBuf,
@@ -68,6 +69,11 @@ impl WalFlusher {
     }
 
     fn run(&self) {
+        // Once a sync has failed, later ones prove nothing about the pages it covered (Linux
+        // reports a write-back error once and marks the pages clean), so every later commit is
+        // answered with that failure too, until a restart recovers from the WAL; PostgreSQL
+        // stops the server there.
+        let mut failed: Option<String> = None;
         loop {
             let answers = {
                 let mut pending = self.pending.lock();
@@ -81,14 +87,16 @@ impl WalFlusher {
             };
             // Opened for each flush: fsync acts on the file, not the descriptor, and SQLite may
             // have created the WAL since the last one.
-            let synced = std::fs::File::open(&self.wal).and_then(|wal| wal.sync_data());
-            if let Err(e) = &synced {
-                tracing::error!("could not sync the write-ahead log {}: {e}", self.wal.display());
+            if failed.is_none()
+                && let Err(e) = std::fs::File::open(&self.wal).and_then(|wal| wal.sync_data())
+            {
+                tracing::error!("could not sync the write-ahead log {}: {e}; commits are not durable until a restart", self.wal.display());
+                failed = Some(e.to_string());
             }
             for (reply, result) in answers {
-                let result = match &synced {
-                    Ok(()) => result,
-                    Err(e) => result.and(Err(EngineError::NotDurable { reason: e.to_string() })),
+                let result = match &failed {
+                    None => result,
+                    Some(reason) => result.and(Err(EngineError::NotDurable { reason: reason.clone() })),
                 };
                 let _ = reply.send(result);
             }
@@ -118,6 +126,10 @@ mod tests {
 
         std::fs::remove_file(dir.path().join("db-wal")).expect("remove wal");
         let err = answered(&flusher).await.expect_err("answered as durable without a WAL to sync");
+        assert_eq!(err.sqlstate(), "58030");
+        // A later sync that works proves nothing about what the failed one covered.
+        std::fs::write(dir.path().join("db-wal"), b"frames").expect("wal again");
+        let err = answered(&flusher).await.expect_err("answered as durable after a failed sync");
         assert_eq!(err.sqlstate(), "58030");
         flusher.stop();
     }

@@ -136,63 +136,29 @@ impl<'a> Parser<'a> {
             b'f' if self.eat("false") => Kind::Bool(false),
             b'"' => Kind::String(self.string()?),
             b'[' => {
-                self.enter()?;
-                self.at += 1;
                 let mut items = Vec::new();
-                self.skip_space();
-                if self.peek() == Some(b']') {
-                    self.at += 1;
-                } else {
-                    loop {
-                        self.skip_space();
-                        items.push(self.value()?);
-                        self.skip_space();
-                        match self.peek()? {
-                            b',' => self.at += 1,
-                            b']' => {
-                                self.at += 1;
-                                break;
-                            }
-                            _ => return None,
-                        }
-                    }
-                }
-                self.depth -= 1;
+                self.items(b']', |p| {
+                    items.push(p.value()?);
+                    Some(())
+                })?;
                 Kind::Array(items)
             }
             b'{' => {
-                self.enter()?;
-                self.at += 1;
                 let mut members = Vec::new();
-                self.skip_space();
-                if self.peek() == Some(b'}') {
-                    self.at += 1;
-                } else {
-                    loop {
-                        self.skip_space();
-                        if self.peek()? != b'"' {
-                            return None;
-                        }
-                        let key = self.string()?;
-                        self.skip_space();
-                        if self.peek()? != b':' {
-                            return None;
-                        }
-                        self.at += 1;
-                        self.skip_space();
-                        members.push((key, self.value()?));
-                        self.skip_space();
-                        match self.peek()? {
-                            b',' => self.at += 1,
-                            b'}' => {
-                                self.at += 1;
-                                break;
-                            }
-                            _ => return None,
-                        }
+                self.items(b'}', |p| {
+                    if p.peek()? != b'"' {
+                        return None;
                     }
-                }
-                self.depth -= 1;
+                    let key = p.string()?;
+                    p.skip_space();
+                    if p.peek()? != b':' {
+                        return None;
+                    }
+                    p.at += 1;
+                    p.skip_space();
+                    members.push((key, p.value()?));
+                    Some(())
+                })?;
                 Kind::Object(members)
             }
             b'-' | b'0'..=b'9' => Kind::Number(self.number()?),
@@ -201,9 +167,34 @@ impl<'a> Parser<'a> {
         Some(Json { raw: &self.text[start..self.at], kind })
     }
 
-    fn enter(&mut self) -> Option<()> {
+    /// The comma-separated items of an array or object, from its opening bracket to `close`,
+    /// each read by `item` (which starts at the item, spaces skipped). Nesting is counted.
+    fn items(&mut self, close: u8, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
         self.depth += 1;
-        (self.depth <= MAX_DEPTH).then_some(())
+        if self.depth > MAX_DEPTH {
+            return None;
+        }
+        self.at += 1;
+        self.skip_space();
+        if self.peek() == Some(close) {
+            self.at += 1;
+        } else {
+            loop {
+                self.skip_space();
+                item(self)?;
+                self.skip_space();
+                match self.peek()? {
+                    b',' => self.at += 1,
+                    b if b == close => {
+                        self.at += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        self.depth -= 1;
+        Some(())
     }
 
     fn number(&mut self) -> Option<&'a str> {

@@ -728,6 +728,33 @@ mod tests {
         engine.close();
     }
 
+    /// A lone autocommit write of a session with a thread of its own runs on that thread (no
+    /// hand-off to the writer thread and back) with everything the writer thread would do: it
+    /// is captured for the OLAP copy, a failing one leaves nothing, statement_timeout stops it.
+    #[tokio::test]
+    async fn lone_autocommit_writes_run_on_the_sessions_own_thread() {
+        let (_dir, engine) = engine_with("CREATE TABLE t (id int PRIMARY KEY, v text)").await;
+        let ran_here = || engine.inner.writer.ran_alone_here.load(std::sync::atomic::Ordering::Relaxed);
+        let mut own = engine.session();
+        own.set_own_thread(true);
+        let before = ran_here();
+        own.execute("INSERT INTO t VALUES (1, 'a'), (2, 'b')").await.expect("insert");
+        own.execute("UPDATE t SET v = 'c' WHERE id = 2 RETURNING v").await.expect("update");
+        assert_eq!(ran_here(), before + 2, "the writes went to the writer thread");
+        let err = own.execute("INSERT INTO t VALUES (3, 'x'), (1, 'dup')").await.expect_err("duplicate key");
+        assert_eq!(err.sqlstate(), "23505");
+        own.execute("SET statement_timeout = 100").await.expect("set");
+        let long = "INSERT INTO t SELECT i + 10, 'x' FROM generate_series(1, 100000000) AS s(i)";
+        let err = own.execute(long).await.expect_err("a write ran past statement_timeout");
+        assert_eq!(err.sqlstate(), "57014");
+        let olap = engine.session().execute("/*+ olap */ SELECT count(*), string_agg(v, ',' ORDER BY id) FROM t").await.expect("olap");
+        let batch = &olap[0].1[0];
+        let count = batch.column(0).as_any().downcast_ref::<arrow::array::Int64Array>().expect("int8").value(0);
+        let values = arrow::array::as_string_array(batch.column(1)).value(0).to_string();
+        assert_eq!((count, values.as_str()), (2, "a,c"));
+        engine.close();
+    }
+
     /// At `synchronous = full` commits are synced by the flush thread: the writer connection
     /// itself runs at NORMAL, and autocommit writes from several sessions and transactions are
     /// all answered, and all there.
@@ -741,9 +768,9 @@ mod tests {
         let writes = (0..8).map(|i| {
             let engine = engine.clone();
             tokio::spawn(async move {
-                engine.execute(&format!("INSERT INTO t VALUES ({i})")).await?;
                 let mut own = engine.session();
                 own.set_own_thread(i % 2 == 0);
+                own.execute(&format!("INSERT INTO t VALUES ({i})")).await?;
                 own.execute(&format!("BEGIN; INSERT INTO t VALUES ({}); COMMIT", i + 100)).await.map(|_| ())
             })
         });

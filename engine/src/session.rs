@@ -1476,7 +1476,11 @@ impl Session {
             self.in_transaction(op).await
         } else {
             let deadline = self.statement_deadline().map(tokio::time::Instant::into_std);
-            self.engine.writer.run_until(self.id, None, op, deadline).await
+            if !self.own_thread {
+                return self.engine.writer.run_until(self.id, None, op, deadline).await;
+            }
+            let ran = self.engine.writer.run_alone_here(self.id, op, deadline);
+            self.finish_or_queue(ran, None, deadline).await
         }
     }
 
@@ -1493,10 +1497,16 @@ impl Session {
         if !self.own_thread {
             return self.engine.writer.run_until(self.id, Some(ticket), op, deadline).await;
         }
-        match self.engine.writer.run_here(self.id, &ticket, op, deadline) {
+        let ran = self.engine.writer.run_here(self.id, &ticket, op, deadline);
+        self.finish_or_queue(ran, Some(ticket), deadline).await
+    }
+
+    /// Completes what the writer ran on this thread, or queues what it could not run here.
+    async fn finish_or_queue(&self, ran: RunHere, txn: Option<TxnTicket>, deadline: Option<std::time::Instant>) -> Result<crate::oltp::Executed> {
+        match ran {
             RunHere::Done(done) => done,
             RunHere::Flushing(commit) => commit.answer().await,
-            RunHere::Busy(op) => self.engine.writer.run_until(self.id, Some(ticket), op, deadline).await,
+            RunHere::Busy(op) => self.engine.writer.run_until(self.id, txn, op, deadline).await,
         }
     }
 

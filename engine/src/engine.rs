@@ -755,6 +755,61 @@ mod tests {
         engine.close();
     }
 
+    /// Applied change-log entries are pruned once enough have gathered, not after every sync
+    /// step (each prune is a commit of its own on the writer).
+    #[tokio::test]
+    async fn the_change_log_is_pruned_in_batches() {
+        let (_dir, engine) = engine_with("CREATE TABLE t (id int PRIMARY KEY)").await;
+        let logged = || -> i64 {
+            engine.inner.writer.with_connection(|conn| conn.query_row("SELECT count(*) FROM _rhei_changelog", [], |r| r.get(0))).expect("count")
+        };
+        let olap_count = "/*+ olap */ SELECT count(*) FROM t";
+        for id in 0..10 {
+            engine.execute(&format!("INSERT INTO t VALUES ({id})")).await.expect("insert");
+            engine.session().execute(olap_count).await.expect("sync");
+        }
+        assert!(logged() >= 10, "a few applied entries were pruned one sync step at a time");
+        engine.execute("INSERT INTO t SELECT i + 10 FROM generate_series(1, 5000) AS s(i)").await.expect("insert");
+        engine.session().execute(olap_count).await.expect("sync");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while logged() > 1 {
+            assert!(std::time::Instant::now() < deadline, "5,010 applied entries were never pruned");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        engine.close();
+    }
+
+    /// A write interrupted inside a commit group (its statement_timeout passed while it waited
+    /// behind a transaction) makes SQLite roll back the group's whole transaction: the writes
+    /// before it in the group run again and commit, instead of failing with it.
+    #[tokio::test]
+    async fn an_interrupted_write_does_not_fail_the_writes_grouped_with_it() {
+        let (_dir, engine) = engine_with("CREATE TABLE t (id int PRIMARY KEY)").await;
+        let mut holder = engine.session();
+        holder.execute("BEGIN; INSERT INTO t VALUES (0)").await.expect("transaction");
+        let quick_engine = engine.clone();
+        let quick = tokio::spawn(async move { quick_engine.session().execute("INSERT INTO t VALUES (1) RETURNING id").await });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let slow_engine = engine.clone();
+        let slow = tokio::spawn(async move {
+            let mut session = slow_engine.session();
+            session.execute("SET statement_timeout = 100").await?;
+            session.execute("INSERT INTO t SELECT i + 10 FROM generate_series(1, 100000000) AS s(i)").await
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        holder.execute("COMMIT").await.expect("commit");
+        let limit = std::time::Duration::from_secs(30);
+        let quick = tokio::time::timeout(limit, quick).await.expect("quick write").expect("task");
+        let slow = tokio::time::timeout(limit, slow).await.expect("slow write").expect("task");
+        assert_eq!(slow.expect_err("the slow write ran past its timeout").sqlstate(), "57014");
+        let returned = quick.expect("the write grouped with an interrupted one failed");
+        assert_eq!(returned[0].1[0].num_rows(), 1, "RETURNING of the write run again");
+        let rows = engine.session().execute("SELECT count(*) FROM t").await.expect("count");
+        let count = rows[0].1[0].column(0).as_any().downcast_ref::<arrow::array::Int64Array>().expect("int8").value(0);
+        assert_eq!(count, 2);
+        engine.close();
+    }
+
     /// At `synchronous = full` commits are synced by the flush thread: the writer connection
     /// itself runs at NORMAL, and autocommit writes from several sessions and transactions are
     /// all answered, and all there.

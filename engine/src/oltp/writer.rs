@@ -148,6 +148,10 @@ pub struct OltpWriter {
     /// while it runs a statement of its transaction.
     state: Arc<Mutex<WriterState>>,
     running: Arc<Mutex<Running>>,
+    /// The size of the writer thread's last group: above one, writes are arriving together.
+    last_group: Arc<std::sync::atomic::AtomicUsize>,
+    /// The sequence of the last prune sent to the writer thread.
+    prune_sent: Arc<std::sync::atomic::AtomicU64>,
     /// Autocommit writes run on their callers' threads ([`Self::run_alone_here`]).
     #[cfg(test)]
     pub(crate) ran_alone_here: Arc<std::sync::atomic::AtomicU64>,
@@ -205,6 +209,7 @@ impl OltpWriter {
         let last: i64 = conn.query_row(LAST_SEQ_SQL, [], |r| r.get(0)).map_err(classify)?;
         let (committed_tx, committed) = watch::channel(last as u64);
         let (tx, rx) = mpsc::unbounded_channel();
+        let last_group = Arc::new(std::sync::atomic::AtomicUsize::new(1));
         let state = Arc::new(Mutex::new(WriterState {
             conn,
             catalog,
@@ -212,7 +217,7 @@ impl OltpWriter {
             group_max,
             queue: VecDeque::new(),
             owner: None,
-            last_group: 1,
+            last_group: last_group.clone(),
             notices: Vec::new(),
             bulk,
             pending_bulk: Vec::new(),
@@ -231,6 +236,8 @@ impl OltpWriter {
             sequences,
             state,
             running,
+            prune_sent: Arc::default(),
+            last_group,
             #[cfg(test)]
             ran_alone_here: Arc::default(),
         })
@@ -297,10 +304,15 @@ impl OltpWriter {
     /// the writes waiting beside it). Saves the two thread hand-offs that dominate a lone
     /// single-row write. Blocks like [`Self::run_here`], with the same restriction.
     pub fn run_alone_here(&self, session: SessionId, op: WriteOp, deadline: Option<Instant>) -> RunHere {
-        let Some(mut state) = self.state.try_lock() else {
+        if self.last_group.load(std::sync::atomic::Ordering::Relaxed) > 1 || !matches!(op, WriteOp::Statement(_)) {
+            return RunHere::Busy(op);
+        }
+        // The writer thread holds the lock a moment after it answers a request; a writer busy
+        // for longer is left to answer this one in turn.
+        let Some(mut state) = self.state.try_lock_for(LOCK_WAIT) else {
             return RunHere::Busy(op);
         };
-        if state.owner.is_some() || !state.queue.is_empty() || state.last_group > 1 || !matches!(op, WriteOp::Statement(_)) {
+        if state.owner.is_some() || !state.queue.is_empty() {
             return RunHere::Busy(op);
         }
         let (reply, mut answer) = oneshot::channel();
@@ -350,8 +362,13 @@ impl OltpWriter {
 
     /// Asks the writer to prune the change log below `seq`: the entry `seq` itself stays, so the
     /// log's highest sequence (the next one's base, see `capture::LAST_SEQ_SQL`) never goes back.
+    /// Entries already applied wait until [`PRUNE_EVERY`] of them have gathered, so a stream of
+    /// small commits does not cost a delete-and-commit on the writer for every sync step.
     pub fn prune(&self, seq: u64) {
-        let _ = self.tx.send(Msg::Prune(seq));
+        let sent = self.prune_sent.load(std::sync::atomic::Ordering::Relaxed);
+        if seq >= sent.saturating_add(PRUNE_EVERY) && self.prune_sent.compare_exchange(sent, seq, std::sync::atomic::Ordering::Relaxed, std::sync::atomic::Ordering::Relaxed).is_ok() {
+            let _ = self.tx.send(Msg::Prune(seq));
+        }
     }
 
     /// The highest committed change sequence, updated after every commit.
@@ -411,7 +428,7 @@ struct WriterState {
     queue: VecDeque<Msg>,
     owner: Option<SessionId>,
     /// Size of the previous group (see `group`).
-    last_group: usize,
+    last_group: Arc<std::sync::atomic::AtomicUsize>,
     /// Notices of the DDL operation running now, handed to its caller with the result.
     notices: Vec<crate::notice::Notice>,
     /// Where committed bulk loads go for sync.
@@ -428,6 +445,13 @@ struct WriterState {
 
 /// The longest a group waits for the writers of the previous group to send again.
 const GATHER_WAIT: std::time::Duration = std::time::Duration::from_micros(100);
+
+/// How long a write waits for the writer's lock before it queues for the writer thread
+/// instead ([`OltpWriter::run_alone_here`]).
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_micros(100);
+
+/// Applied change-log entries that may gather before they are pruned.
+const PRUNE_EVERY: u64 = 4096;
 
 /// Rows deleted from the change log per prune step, so pruning never stalls writers for long.
 const PRUNE_CHUNK: u64 = 200_000;
@@ -616,7 +640,7 @@ impl WriterState {
         // When the last group was larger than what is queued now, its writers are probably
         // about to send their next writes: give them a moment (a few yields, bounded) so they
         // share this commit instead of each paying for one. A lone writer never waits.
-        let waited_for = self.last_group.min(self.group_max);
+        let waited_for = self.last_group.load(std::sync::atomic::Ordering::Relaxed).min(self.group_max);
         let deadline = std::time::Instant::now() + GATHER_WAIT;
         while batch.len() < self.group_max {
             let next = match self.queue.pop_front() {
@@ -633,7 +657,7 @@ impl WriterState {
                 None => break,
             }
         }
-        self.last_group = batch.len();
+        self.last_group.store(batch.len(), std::sync::atomic::Ordering::Relaxed);
         self.run_group(batch);
     }
 
@@ -644,61 +668,19 @@ impl WriterState {
             return self.fail_group(batch, Vec::new(), e);
         }
         let mut results: Vec<Result<Executed>> = Vec::with_capacity(batch.len());
-        let mut any_ddl = false;
+        let any_ddl = batch.iter().any(|req| matches!(req.op, WriteOp::Ddl(_)));
         let alone = batch.len() == 1;
-        for req in &mut batch {
-            self.sequences.running(req.session);
-            self.watch(req.session, req.deadline);
-            let op = std::mem::replace(&mut req.op, WriteOp::Begin);
-            any_ddl |= matches!(op, WriteOp::Ddl(_));
-            // SQLite undoes a failed statement by itself (its statement journal, triggers
-            // included); a savepoint is needed only where rhei's own work can fail after
-            // SQLite's statement succeeded: reading RETURNING rows, COPY's row loop, DDL.
-            let atomic_in_sqlite = matches!(&op, WriteOp::Statement(s) if !s.returns_rows);
-            let bulk_mark = self.pending_bulk.len();
-            let result = if atomic_in_sqlite {
-                self.execute(op)
-            } else if alone {
-                // The group's transaction is this operation's alone: on failure the whole
-                // transaction is rolled back below, so no savepoint is needed. A savepoint makes
-                // SQLite journal every page it changes a second time, which dominated bulk
-                // loads (snapshot chunks, replicated batches) in profiles.
-                self.execute(op)
-            } else {
-                match self.exec_cached("SAVEPOINT rhei_stmt") {
-                    Ok(()) => {
-                        let r = self.execute(op);
-                        let end = if r.is_ok() { "RELEASE rhei_stmt" } else { "ROLLBACK TO rhei_stmt" };
-                        match self.exec_cached(end).and_then(|()| if r.is_ok() { Ok(()) } else { self.exec_cached("RELEASE rhei_stmt") }) {
-                            Ok(()) => r,
-                            Err(e) => Err(e),
-                        }
-                    }
-                    Err(e) => Err(e),
-                }
-            };
-            let result = self.unwatch(result);
-            if result.is_err() {
-                self.pending_bulk.truncate(bulk_mark);
-            }
-            if result.is_err() && self.conn.is_autocommit() {
-                // Some errors (disk full, I/O) make SQLite roll back the whole transaction:
-                // everything before this statement in the group is gone too, so those callers
-                // get the error and the rest start a fresh transaction.
-                let lost = result.as_ref().err().map(ToString::to_string).unwrap_or_default();
-                for earlier in results.iter_mut() {
-                    if earlier.is_ok() {
-                        *earlier = Err(EngineError::Sqlite(format!("transaction rolled back: {lost}")));
-                    }
-                }
-                results.push(result);
-                self.pending_bulk.clear();
-                if let Err(e) = self.exec_cached("BEGIN IMMEDIATE") {
+        for i in 0..batch.len() {
+            let result = self.run_member(&mut batch[i], alone);
+            let lost = result.is_err() && self.conn.is_autocommit();
+            results.push(result);
+            if lost {
+                // Some errors (an interrupt, disk full, I/O) make SQLite roll back the whole
+                // transaction: the members before this one start again in a fresh transaction.
+                if let Err(e) = self.restart_group(&mut batch[..i], &mut results) {
                     return self.fail_group(batch, results, e);
                 }
-                continue;
             }
-            results.push(result);
         }
         if alone && results.first().is_some_and(Result::is_err) {
             if !self.conn.is_autocommit() {
@@ -730,6 +712,74 @@ impl WriterState {
                 }
             }
         }
+    }
+
+    /// Runs one member of a group, undoing it alone when it fails (unless it is the group's
+    /// only member, whose failure rolls the whole transaction back). A statement stays in the
+    /// request, so it can run again if a later member loses the transaction.
+    fn run_member(&mut self, req: &mut Request, alone: bool) -> Result<Executed> {
+        self.sequences.running(req.session);
+        self.watch(req.session, req.deadline);
+        // SQLite undoes a failed statement by itself (its statement journal, triggers
+        // included); a savepoint is needed only where rhei's own work can fail after
+        // SQLite's statement succeeded: reading RETURNING rows, COPY's row loop, DDL.
+        // The group's transaction is a lone operation's alone: on failure it is rolled back
+        // whole, so no savepoint is needed. A savepoint makes SQLite journal every page it
+        // changes a second time, which dominated bulk loads (snapshot chunks, replicated
+        // batches) in profiles.
+        let atomic_in_sqlite = alone || matches!(&req.op, WriteOp::Statement(s) if !s.returns_rows);
+        let bulk_mark = self.pending_bulk.len();
+        let result = if atomic_in_sqlite {
+            self.execute_member(&mut req.op)
+        } else {
+            self.exec_cached("SAVEPOINT rhei_stmt").and_then(|()| {
+                let r = self.execute_member(&mut req.op);
+                let end = if r.is_ok() { "RELEASE rhei_stmt" } else { "ROLLBACK TO rhei_stmt" };
+                self.exec_cached(end).and_then(|()| if r.is_ok() { Ok(()) } else { self.exec_cached("RELEASE rhei_stmt") })?;
+                r
+            })
+        };
+        let result = self.unwatch(result);
+        if result.is_err() {
+            self.pending_bulk.truncate(bulk_mark);
+        }
+        result
+    }
+
+    /// Runs a group member's operation; a statement is run in place and kept.
+    fn execute_member(&mut self, op: &mut WriteOp) -> Result<Executed> {
+        match op {
+            WriteOp::Statement(stmt) => self.statement(stmt),
+            op => self.execute(std::mem::replace(op, WriteOp::Begin)),
+        }
+    }
+
+    /// After SQLite rolled back a group's transaction: begins a new one and runs the earlier
+    /// members that had succeeded again. Those whose operation cannot run twice (a COPY's rows
+    /// were consumed, DDL) get the error that lost their work.
+    fn restart_group(&mut self, earlier: &mut [Request], results: &mut [Result<Executed>]) -> Result<()> {
+        let lost = results.last().and_then(|r| r.as_ref().err()).map(ToString::to_string).unwrap_or_default();
+        self.pending_bulk.clear();
+        self.exec_cached("BEGIN IMMEDIATE")?;
+        for (req, result) in earlier.iter_mut().zip(results.iter_mut()) {
+            if result.is_err() {
+                continue;
+            }
+            *result = match req.op {
+                WriteOp::Statement(_) => self.run_member(req, false),
+                _ => Err(EngineError::Sqlite(format!("transaction rolled back: {lost}"))),
+            };
+            if result.is_err() && self.conn.is_autocommit() {
+                // Lost again: give up on the rest of what came before.
+                for result in results.iter_mut() {
+                    if result.is_ok() {
+                        *result = Err(EngineError::Sqlite(format!("transaction rolled back: {lost}")));
+                    }
+                }
+                return self.exec_cached("BEGIN IMMEDIATE");
+            }
+        }
+        Ok(())
     }
 
     /// Inserts COPY rows as they arrive. Into an empty table the per-row capture trigger is
@@ -811,17 +861,19 @@ impl WriterState {
         Ok(Executed { rows_affected: line, ..Executed::default() })
     }
 
+    fn statement(&self, stmt: &SqliteStatement) -> Result<Executed> {
+        let catalog = self.catalog.read().clone();
+        let mut batches = Vec::new();
+        let (schema, rows) = run_statement(&self.conn, stmt, &catalog, |b| {
+            batches.push(b);
+            true
+        })?;
+        Ok(Executed { rows_affected: rows, schema, batches, notices: Vec::new() })
+    }
+
     fn execute(&mut self, op: WriteOp) -> Result<Executed> {
         match op {
-            WriteOp::Statement(stmt) => {
-                let catalog = self.catalog.read().clone();
-                let mut batches = Vec::new();
-                let (schema, rows) = run_statement(&self.conn, &stmt, &catalog, |b| {
-                    batches.push(b);
-                    true
-                })?;
-                Ok(Executed { rows_affected: rows, schema, batches, notices: Vec::new() })
-            }
+            WriteOp::Statement(stmt) => self.statement(&stmt),
             WriteOp::CopyValues { table, expected, insert, chunks, want_batches } => {
                 self.copy_values(&table, &expected, &insert, &chunks, &want_batches)
             }

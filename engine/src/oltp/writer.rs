@@ -150,6 +150,8 @@ pub struct OltpWriter {
     running: Arc<Mutex<Running>>,
     /// The size of the writer thread's last group: above one, writes are arriving together.
     last_group: Arc<std::sync::atomic::AtomicUsize>,
+    /// Writes running on their callers' threads, or about to.
+    alone_here: Arc<std::sync::atomic::AtomicUsize>,
     /// The sequence of the last prune sent to the writer thread.
     prune_sent: Arc<std::sync::atomic::AtomicU64>,
     /// Autocommit writes run on their callers' threads ([`Self::run_alone_here`]).
@@ -237,6 +239,7 @@ impl OltpWriter {
             state,
             running,
             prune_sent: Arc::default(),
+            alone_here: Arc::default(),
             last_group,
             #[cfg(test)]
             ran_alone_here: Arc::default(),
@@ -304,9 +307,23 @@ impl OltpWriter {
     /// the writes waiting beside it). Saves the two thread hand-offs that dominate a lone
     /// single-row write. Blocks like [`Self::run_here`], with the same restriction.
     pub fn run_alone_here(&self, session: SessionId, op: WriteOp, deadline: Option<Instant>) -> RunHere {
-        if self.last_group.load(std::sync::atomic::Ordering::Relaxed) > 1 || !matches!(op, WriteOp::Statement(_)) {
+        use std::sync::atomic::Ordering::Relaxed;
+        if self.last_group.load(Relaxed) > 1 || !matches!(op, WriteOp::Statement(_)) {
             return RunHere::Busy(op);
         }
+        // Another write on its caller's thread now means writes arrive together: they are
+        // sent to the writer thread, to share commits, until its groups are single again.
+        if self.alone_here.fetch_add(1, Relaxed) > 0 {
+            self.alone_here.fetch_sub(1, Relaxed);
+            self.last_group.store(2, Relaxed);
+            return RunHere::Busy(op);
+        }
+        let ran = self.run_alone_here_now(session, op, deadline);
+        self.alone_here.fetch_sub(1, Relaxed);
+        ran
+    }
+
+    fn run_alone_here_now(&self, session: SessionId, op: WriteOp, deadline: Option<Instant>) -> RunHere {
         // The writer thread holds the lock a moment after it answers a request; a writer busy
         // for longer is left to answer this one in turn.
         let Some(mut state) = self.state.try_lock_for(LOCK_WAIT) else {

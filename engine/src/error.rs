@@ -128,6 +128,12 @@ pub enum EngineError {
     /// jsonb cannot hold `\u0000`.
     #[error("unsupported Unicode escape sequence")]
     UnsupportedUnicodeEscape,
+    /// `jsonb_insert` at a key the object has.
+    #[error("cannot replace existing key")]
+    CannotReplaceExistingKey,
+    /// A step of a jsonb path (`#-`, `jsonb_set`) that must index an array and is no integer.
+    #[error("path element at position {position} is not an integer: \"{element}\"")]
+    PathElementNotInteger { position: usize, element: String },
     /// A function argument out of its domain (`split_part(s, d, 0)`).
     #[error("{message}")]
     InvalidArgument { message: String },
@@ -212,7 +218,7 @@ impl EngineError {
             Self::MultiplePrimaryKeys { .. } | Self::ColumnInPrimaryKey { .. } => "42P16",
             Self::ColumnContainsNulls { .. } => "23502",
             Self::CannotCastAutomatically { .. } => "42804",
-            Self::InvalidTextRepresentation { .. } => "22P02",
+            Self::InvalidTextRepresentation { .. } | Self::PathElementNotInteger { .. } => "22P02",
             Self::InvalidDatetimeFormat { .. } => "22007",
             Self::DatetimeFieldOverflow { .. } => "22008",
             Self::NumericOutOfRange { .. } => "22003",
@@ -227,7 +233,7 @@ impl EngineError {
             Self::ActiveTransaction | Self::NotInTransactionBlock { .. } => "25001",
             Self::UndefinedSavepoint { .. } => "3B001",
             Self::UndefinedParameter { .. } => "42704",
-            Self::InvalidParameterValue { .. } | Self::InvalidArgument { .. } | Self::NullKey { .. } => "22023",
+            Self::InvalidParameterValue { .. } | Self::InvalidArgument { .. } | Self::NullKey { .. } | Self::CannotReplaceExistingKey => "22023",
             Self::UnsupportedUnicodeEscape => "22P05",
             Self::InvalidRegularExpression { .. } => "2201B",
             Self::InvalidEscapeSequence { .. } => "22025",
@@ -279,6 +285,7 @@ impl EngineError {
             Self::DependentObjects { .. } => Some("Use DROP ... CASCADE to drop the dependent objects too."),
             Self::TruncateReferenced { hint, .. } => Some(hint),
             Self::InvalidEscapeSequence { .. } => Some("Escape string must be empty or one character."),
+            Self::CannotReplaceExistingKey => Some("Try using the function jsonb_set to replace key value."),
             Self::UpsertAffectsRowTwice => {
                 Some("Ensure that no rows proposed for insertion within the same command have duplicate constrained values.")
             }

@@ -308,7 +308,28 @@ impl<'a> Parser<'a> {
 pub fn normalize_jsonb(text: &str) -> Result<String, EngineError> {
     let value = parse(text, "jsonb")?;
     let mut out = String::with_capacity(text.len());
-    write_jsonb(&value, &mut out);
+    write_jsonb(&value, &mut out, Layout::default());
+    Ok(out)
+}
+
+/// `jsonb_strip_nulls`: every object member whose value is null removed, at any depth (array
+/// elements stay).
+///
+/// # Errors
+/// `doc` is not jsonb (22P02).
+pub fn strip_nulls(doc: &str) -> Result<String, EngineError> {
+    let mut out = String::with_capacity(doc.len());
+    write_jsonb(&parse(doc, "jsonb")?, &mut out, Layout { strip_nulls: true, indent: None });
+    Ok(out)
+}
+
+/// `jsonb_pretty`: PostgreSQL's layout, each element on a line of its own, four spaces a level.
+///
+/// # Errors
+/// `doc` is not jsonb (22P02).
+pub fn pretty(doc: &str) -> Result<String, EngineError> {
+    let mut out = String::with_capacity(doc.len() * 2);
+    write_jsonb(&parse(doc, "jsonb")?, &mut out, Layout { strip_nulls: false, indent: Some(0) });
     Ok(out)
 }
 
@@ -329,7 +350,49 @@ fn jsonb_members<'v, 'a>(members: &'v [(Cow<'a, str>, Json<'a>)]) -> Vec<&'v (Co
     sorted.into_iter().map(|(_, member)| member).collect()
 }
 
-fn write_jsonb(value: &Json<'_>, out: &mut String) {
+/// How [`write_jsonb`] writes a document.
+#[derive(Debug, Clone, Copy, Default)]
+struct Layout {
+    /// Leave out object members whose value is null.
+    strip_nulls: bool,
+    /// Pretty-printed, at this nesting level; `None` for jsonb's one-line form.
+    indent: Option<usize>,
+}
+
+impl Layout {
+    /// Before an element: a separator after the first, and in pretty form a new line.
+    fn separate(self, first: bool, out: &mut String) {
+        match self.indent {
+            Some(level) => {
+                if !first {
+                    out.push(',');
+                }
+                self.new_line(level + 1, out);
+            }
+            None if !first => out.push_str(", "),
+            None => {}
+        }
+    }
+
+    fn new_line(self, level: usize, out: &mut String) {
+        out.push('\n');
+        out.extend(std::iter::repeat_n(' ', level * 4));
+    }
+
+    /// The layout of a container's elements.
+    fn inner(self) -> Self {
+        Self { indent: self.indent.map(|level| level + 1), ..self }
+    }
+
+    /// Before a container's closing bracket.
+    fn close(self, out: &mut String) {
+        if let Some(level) = self.indent {
+            self.new_line(level, out);
+        }
+    }
+}
+
+fn write_jsonb(value: &Json<'_>, out: &mut String, layout: Layout) {
     match &value.kind {
         Kind::Null => out.push_str("null"),
         Kind::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -338,23 +401,22 @@ fn write_jsonb(value: &Json<'_>, out: &mut String) {
         Kind::Array(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_jsonb(item, out);
+                layout.separate(i == 0, out);
+                write_jsonb(item, out, layout.inner());
             }
+            layout.close(out);
             out.push(']');
         }
         Kind::Object(members) => {
             out.push('{');
-            for (i, (key, item)) in jsonb_members(members).into_iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
+            let kept = jsonb_members(members).into_iter().filter(|(_, item)| !(layout.strip_nulls && matches!(item.kind, Kind::Null)));
+            for (i, (key, item)) in kept.enumerate() {
+                layout.separate(i == 0, out);
                 write_string(key, out);
                 out.push_str(": ");
-                write_jsonb(item, out);
+                write_jsonb(item, out, layout.inner());
             }
+            layout.close(out);
             out.push('}');
         }
     }
@@ -599,13 +661,126 @@ pub fn contains(a: &str, b: &str) -> Result<bool, EngineError> {
 /// # Errors
 /// `doc` is not jsonb (22P02).
 pub fn exists(doc: &str, key: &str) -> Result<bool, EngineError> {
+    Ok(has_key(&parse(doc, "jsonb")?, key))
+}
+
+/// `doc ?| keys` (`all`: `doc ?& keys`): some (every) key exists as `?` tests it.
+///
+/// # Errors
+/// `doc` is not jsonb (22P02).
+pub fn exists_keys(doc: &str, keys: &[&str], all: bool) -> Result<bool, EngineError> {
     let value = parse(doc, "jsonb")?;
-    Ok(match &value.kind {
+    Ok(if all { keys.iter().all(|k| has_key(&value, k)) } else { keys.iter().any(|k| has_key(&value, k)) })
+}
+
+fn has_key(value: &Json<'_>, key: &str) -> bool {
+    match &value.kind {
         Kind::Object(members) => members.iter().any(|(k, _)| k == key),
         Kind::Array(items) => items.iter().any(|item| matches!(&item.kind, Kind::String(s) if s == key)),
         Kind::String(s) => s == key,
         _ => false,
-    })
+    }
+}
+
+/// What [`edit_path`] does at the end of its path.
+#[derive(Debug, Clone, Copy)]
+pub enum PathEdit<'v> {
+    /// `doc #- path`.
+    Delete,
+    /// `jsonb_set(doc, path, value, create_missing)`.
+    Set { value: &'v str, create_missing: bool },
+    /// `jsonb_insert(doc, path, value, insert_after)`.
+    Insert { value: &'v str, after: bool },
+}
+
+impl<'v> PathEdit<'v> {
+    fn new_value(self) -> Option<&'v str> {
+        match self {
+            Self::Delete => None,
+            Self::Set { value, .. } | Self::Insert { value, .. } => Some(value),
+        }
+    }
+
+    /// Whether a missing last step is added.
+    fn adds(self) -> bool {
+        matches!(self, Self::Set { create_missing: true, .. } | Self::Insert { .. })
+    }
+}
+
+/// `doc #- path` and `jsonb_set`: the document with the element at `path` removed or replaced
+/// (or, with `create_missing`, added as the last key of its object, or before the start or
+/// after the end of its array). A path that leads nowhere leaves the document as it was;
+/// only its last step may be added.
+///
+/// # Errors
+/// `doc` or the new value is not jsonb (22P02), a step into an array is not an integer (22P02),
+/// `doc` is a scalar (22023), each with PostgreSQL's message.
+pub fn edit_path(doc: &str, path: &[&str], edit: PathEdit<'_>) -> Result<String, EngineError> {
+    let value = parse(doc, "jsonb")?;
+    if let Some(new) = edit.new_value() {
+        parse(new, "jsonb")?;
+    }
+    if !matches!(value.kind, Kind::Object(_) | Kind::Array(_)) {
+        let verb = if matches!(edit, PathEdit::Delete) { "delete" } else { "set" };
+        return Err(EngineError::InvalidArgument { message: format!("cannot {verb} path in scalar") });
+    }
+    if path.is_empty() {
+        return normalize_jsonb(doc);
+    }
+    normalize_jsonb(&edited(&value, path, 1, edit)?)
+}
+
+/// [`edit_path`] below `value`, `position` the number of `path`'s first step in the whole path.
+fn edited(value: &Json<'_>, path: &[&str], position: usize, edit: PathEdit<'_>) -> Result<String, EngineError> {
+    let Some((step, rest)) = path.split_first() else { return Ok(value.raw.to_string()) };
+    let last = rest.is_empty();
+    match &value.kind {
+        Kind::Object(members) => {
+            let found = members.iter().rposition(|(k, _)| k == step);
+            if let (Some(_), true, PathEdit::Insert { .. }) = (found, last, edit) {
+                return Err(EngineError::CannotReplaceExistingKey);
+            }
+            let mut out: Vec<String> = Vec::with_capacity(members.len() + 1);
+            for (i, (k, v)) in members.iter().enumerate() {
+                let v = match (Some(i) == found, last, edit.new_value()) {
+                    (false, _, _) => v.raw.to_string(),
+                    (true, true, None) => continue,
+                    (true, true, Some(new)) => new.to_string(),
+                    (true, false, _) => edited(v, rest, position + 1, edit)?,
+                };
+                out.push(format!("{}: {v}", quoted(k)));
+            }
+            if let (None, true, Some(new), true) = (found, last, edit.new_value(), edit.adds()) {
+                out.push(format!("{}: {new}", quoted(step)));
+            }
+            Ok(format!("{{{}}}", out.join(", ")))
+        }
+        Kind::Array(items) => {
+            let index: i64 = step
+                .trim()
+                .parse()
+                .map_err(|_| EngineError::PathElementNotInteger { position, element: (*step).to_string() })?;
+            let len = items.len() as i64;
+            let at = if index < 0 { len + index } else { index };
+            let mut out: Vec<String> = Vec::with_capacity(items.len() + 1);
+            for (i, item) in items.iter().enumerate() {
+                let here = i as i64 == at;
+                match (here, last, edit) {
+                    (true, true, PathEdit::Insert { value: new, after: false }) => out.extend([new.to_string(), item.raw.to_string()]),
+                    (true, true, PathEdit::Insert { value: new, after: true }) => out.extend([item.raw.to_string(), new.to_string()]),
+                    (false, _, _) => out.push(item.raw.to_string()),
+                    (true, true, PathEdit::Delete) => {}
+                    (true, true, PathEdit::Set { value: new, .. }) => out.push(new.to_string()),
+                    (true, false, _) => out.push(edited(item, rest, position + 1, edit)?),
+                }
+            }
+            if let (false, true, Some(new), true) = ((0..len).contains(&at), last, edit.new_value(), edit.adds()) {
+                if at < 0 { out.insert(0, new.to_string()) } else { out.push(new.to_string()) }
+            }
+            Ok(format!("[{}]", out.join(", ")))
+        }
+        _ => Ok(value.raw.to_string()),
+    }
 }
 
 /// `jsonb_typeof` / `json_typeof`.

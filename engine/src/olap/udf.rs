@@ -839,6 +839,16 @@ enum JsonOp {
     Concat,
     /// jsonb `-` a key or position.
     Delete,
+    /// `?|` (`?&` when `all`), the keys as arguments.
+    ExistsKeys { all: bool },
+    /// `#-`, the path as an array literal.
+    DeletePath,
+    /// `jsonb_set(doc, path, value [, create_missing])`.
+    Set,
+    /// `jsonb_insert(doc, path, value [, insert_after])`.
+    Insert,
+    StripNulls,
+    Pretty,
 }
 
 /// PostgreSQL's json operators and functions on DataFusion, under the names the translation
@@ -881,6 +891,13 @@ impl JsonFunction {
             of("rhei_jsonb_agg_array", JsonOp::AggArray { jsonb: true }),
             of("rhei_jsonb_concat", JsonOp::Concat),
             of("rhei_jsonb_delete", JsonOp::Delete),
+            of("rhei_jsonb_exists_any", JsonOp::ExistsKeys { all: false }),
+            of("rhei_jsonb_exists_all", JsonOp::ExistsKeys { all: true }),
+            of("rhei_jsonb_delete_path", JsonOp::DeletePath),
+            of("jsonb_set", JsonOp::Set),
+            of("jsonb_insert", JsonOp::Insert),
+            of("jsonb_strip_nulls", JsonOp::StripNulls),
+            of("jsonb_pretty", JsonOp::Pretty),
         ]
     }
 
@@ -898,7 +915,7 @@ impl JsonFunction {
             | JsonOp::BuildArray { jsonb }
             | JsonOp::ToJson { jsonb }
             | JsonOp::AggArray { jsonb } => Some(if jsonb { "jsonb" } else { "json" }),
-            JsonOp::Concat | JsonOp::Delete => Some("jsonb"),
+            JsonOp::Concat | JsonOp::Delete | JsonOp::DeletePath | JsonOp::Set | JsonOp::Insert | JsonOp::StripNulls => Some("jsonb"),
             JsonOp::Get { as_text: false } | JsonOp::Path { as_text: false } => Some(of_input()),
             _ => None,
         }
@@ -931,7 +948,7 @@ impl ScalarUDFImpl for JsonFunction {
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
         Ok(match self.op {
-            JsonOp::Contains | JsonOp::Exists => DataType::Boolean,
+            JsonOp::Contains | JsonOp::Exists | JsonOp::ExistsKeys { .. } => DataType::Boolean,
             JsonOp::ArrayLength => DataType::Int32,
             _ => DataType::Utf8,
         })
@@ -949,10 +966,17 @@ impl ScalarUDFImpl for JsonFunction {
         use arrow::array::{BooleanArray, Int32Array, StringArray};
         let rows = args.number_rows;
         let arity = match self.op {
-            JsonOp::Cast { .. } | JsonOp::TypeOf | JsonOp::ArrayLength | JsonOp::Fragment | JsonOp::ToJson { .. } | JsonOp::AggArray { .. } => {
-                Some(1)
-            }
-            JsonOp::ExtractPath { .. } | JsonOp::BuildObject { .. } | JsonOp::BuildArray { .. } => None,
+            JsonOp::Cast { .. }
+            | JsonOp::TypeOf
+            | JsonOp::ArrayLength
+            | JsonOp::Fragment
+            | JsonOp::ToJson { .. }
+            | JsonOp::AggArray { .. }
+            | JsonOp::StripNulls
+            | JsonOp::Pretty => Some(1),
+            JsonOp::ExtractPath { .. } | JsonOp::BuildObject { .. } | JsonOp::BuildArray { .. } | JsonOp::ExistsKeys { .. } => None,
+            JsonOp::Set | JsonOp::Insert if args.args.len() == 4 => Some(4),
+            JsonOp::Set | JsonOp::Insert => Some(3),
             _ => Some(2),
         };
         let empty_ok = matches!(self.op, JsonOp::BuildObject { .. } | JsonOp::BuildArray { .. });
@@ -1108,6 +1132,56 @@ impl ScalarUDFImpl for JsonFunction {
                         .collect::<std::result::Result<BooleanArray, _>>()
                         .map_err(external)?,
                 )
+            }
+            JsonOp::ExistsKeys { all } => {
+                let keys = args.args[1..].iter().map(|k| texts(k, rows)).collect::<Result<Vec<_>>>()?;
+                Arc::new(
+                    (0..rows)
+                        .map(|i| {
+                            let Some(d) = doc(i) else { return Ok(None) };
+                            // NULL keys are left out, as PostgreSQL leaves out NULL elements.
+                            let present: Vec<&str> = keys.iter().filter(|k| k.is_valid(i)).map(|k| k.value(i)).collect();
+                            crate::json::exists_keys(d, &present, all).map(Some)
+                        })
+                        .collect::<std::result::Result<BooleanArray, _>>()
+                        .map_err(external)?,
+                )
+            }
+            JsonOp::DeletePath | JsonOp::Set | JsonOp::Insert => {
+                let paths = texts(&args.args[1], rows)?;
+                let values = if self.op == JsonOp::DeletePath { None } else { Some(texts(&args.args[2], rows)?) };
+                // create_missing (jsonb_set, default true) / insert_after (jsonb_insert, default false).
+                let flags = match args.args.get(3) {
+                    Some(flag) => Some(arrow::compute::cast(&flag.to_array(rows)?, &DataType::Boolean)?),
+                    None => None,
+                };
+                Arc::new(
+                    (0..rows)
+                        .map(|i| {
+                            let (Some(d), true) = (doc(i), paths.is_valid(i)) else { return Ok(None) };
+                            let edit = match (&values, &flags) {
+                                (None, _) => crate::json::PathEdit::Delete,
+                                (Some(v), _) if v.is_null(i) => return Ok(None),
+                                (Some(_), Some(f)) if f.is_null(i) => return Ok(None),
+                                (Some(v), f) => {
+                                    let flag = f.as_ref().map(|f| f.as_boolean().value(i));
+                                    if self.op == JsonOp::Insert {
+                                        crate::json::PathEdit::Insert { value: v.value(i), after: flag.unwrap_or(false) }
+                                    } else {
+                                        crate::json::PathEdit::Set { value: v.value(i), create_missing: flag.unwrap_or(true) }
+                                    }
+                                }
+                            };
+                            let steps = crate::json::path_steps(paths.value(i))?;
+                            crate::json::edit_path(d, &steps.iter().map(String::as_str).collect::<Vec<_>>(), edit).map(Some)
+                        })
+                        .collect::<std::result::Result<StringArray, _>>()
+                        .map_err(external)?,
+                )
+            }
+            JsonOp::StripNulls | JsonOp::Pretty => {
+                let rewrite = if self.op == JsonOp::Pretty { crate::json::pretty } else { crate::json::strip_nulls };
+                Arc::new((0..rows).map(|i| doc(i).map(rewrite).transpose()).collect::<std::result::Result<StringArray, _>>().map_err(external)?)
             }
             JsonOp::TypeOf => Arc::new(
                 (0..rows)

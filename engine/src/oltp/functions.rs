@@ -467,6 +467,13 @@ fn json_extract_path(ctx: &Context<'_>, as_text: bool) -> FnResult {
     json_text(crate::json::get_path(&doc, &steps, as_text))
 }
 
+/// `#-` and `jsonb_set` with their path in PostgreSQL's text array form.
+fn json_edit(doc: &str, path: &str, edit: crate::json::PathEdit<'_>) -> FnResult {
+    let steps = crate::json::path_steps(path).map_err(fail)?;
+    let steps: Vec<&str> = steps.iter().map(String::as_str).collect();
+    crate::json::edit_path(doc, &steps, edit).map(Value::Text).map_err(fail)
+}
+
 fn json_predicate(ctx: &Context<'_>, test: fn(&str, &str) -> Result<bool, EngineError>) -> FnResult {
     let (Some(a), Some(b)) = (json_arg(ctx, 0), json_arg(ctx, 1)) else { return Ok(Value::Null) };
     test(&a, &b).map(|yes| Value::Integer(yes.into())).map_err(fail)
@@ -1124,6 +1131,50 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("rhei_jsonb_concat", 2, pure, |ctx| {
         let (Some(a), Some(b)) = (json_arg(ctx, 0), json_arg(ctx, 1)) else { return Ok(Value::Null) };
         crate::json::concat(&a, &b).map(Value::Text).map_err(fail)
+    })?;
+    for (name, all) in [("rhei_jsonb_exists_any", false), ("rhei_jsonb_exists_all", true)] {
+        conn.create_scalar_function(name, -1, pure, move |ctx| {
+            let Some(doc) = json_arg(ctx, 0) else { return Ok(Value::Null) };
+            // NULL keys are left out, as PostgreSQL leaves out NULL elements of the array.
+            let keys: Vec<String> = (1..ctx.len()).filter_map(|i| json_arg(ctx, i)).collect();
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            crate::json::exists_keys(&doc, &keys, all).map(|found| Value::Integer(i64::from(found))).map_err(fail)
+        })?;
+    }
+    conn.create_scalar_function("rhei_jsonb_delete_path", 2, pure, |ctx| {
+        let (Some(doc), Some(path)) = (json_arg(ctx, 0), json_arg(ctx, 1)) else { return Ok(Value::Null) };
+        json_edit(&doc, &path, crate::json::PathEdit::Delete)
+    })?;
+    for (name, inserts) in [("jsonb_set", false), ("jsonb_insert", true)] {
+        conn.create_scalar_function(name, -1, pure, move |ctx| {
+            if !(3..=4).contains(&ctx.len()) {
+                return Err(fail(EngineError::UndefinedFunction { name: format!("{name} with {} arguments", ctx.len()) }));
+            }
+            let (Some(doc), Some(path), Some(value)) = (json_arg(ctx, 0), json_arg(ctx, 1), json_arg(ctx, 2)) else { return Ok(Value::Null) };
+            // create_missing (jsonb_set, default true) / insert_after (jsonb_insert, default false).
+            let flag = match ctx.len() {
+                4 => match ctx.get_raw(3) {
+                    ValueRef::Null => return Ok(Value::Null),
+                    ValueRef::Integer(i) => i != 0,
+                    other => return Err(fail(EngineError::Internal(format!("{name}'s last argument is {:?}", other.data_type())))),
+                },
+                _ => !inserts,
+            };
+            let edit = if inserts {
+                crate::json::PathEdit::Insert { value: &value, after: flag }
+            } else {
+                crate::json::PathEdit::Set { value: &value, create_missing: flag }
+            };
+            json_edit(&doc, &path, edit)
+        })?;
+    }
+    conn.create_scalar_function("jsonb_strip_nulls", 1, pure, |ctx| {
+        let Some(doc) = json_arg(ctx, 0) else { return Ok(Value::Null) };
+        crate::json::strip_nulls(&doc).map(Value::Text).map_err(fail)
+    })?;
+    conn.create_scalar_function("jsonb_pretty", 1, pure, |ctx| {
+        let Some(doc) = json_arg(ctx, 0) else { return Ok(Value::Null) };
+        crate::json::pretty(&doc).map(Value::Text).map_err(fail)
     })?;
     conn.create_scalar_function("rhei_jsonb_delete", 2, pure, |ctx| {
         let Some(doc) = json_arg(ctx, 0) else { return Ok(Value::Null) };

@@ -334,7 +334,14 @@ pub(crate) fn json_tag(expr: &Expr, scope: &Scope<'_>) -> &'static str {
                 }
             }
             op if is_comparison(op) => "bool",
-            BinaryOperator::And | BinaryOperator::Or | BinaryOperator::AtArrow | BinaryOperator::ArrowAt | BinaryOperator::Question => "bool",
+            BinaryOperator::And
+            | BinaryOperator::Or
+            | BinaryOperator::AtArrow
+            | BinaryOperator::ArrowAt
+            | BinaryOperator::Question
+            | BinaryOperator::QuestionPipe
+            | BinaryOperator::QuestionAnd => "bool",
+            BinaryOperator::HashMinus => "jsonb",
             _ => "unknown",
         },
         Expr::UnaryOp { op: datafusion::sql::sqlparser::ast::UnaryOperator::Not, .. }
@@ -360,7 +367,9 @@ pub(crate) fn json_tag(expr: &Expr, scope: &Scope<'_>) -> &'static str {
             "current_date" => "date",
             // rhei's own names: the same rewrites have run inside this expression on DataFusion.
             "jsonb_build_object" | "jsonb_build_array" | "to_jsonb" | "jsonb_agg" | "jsonb_extract_path" | "rhei_jsonb_concat"
-            | "rhei_jsonb_delete" | "rhei_jsonb" => "jsonb",
+            | "rhei_jsonb_delete" | "rhei_jsonb_delete_path" | "jsonb_set" | "jsonb_insert" | "jsonb_strip_nulls" | "rhei_jsonb" => "jsonb",
+            "jsonb_pretty" => "text",
+            "rhei_jsonb_exists_any" | "rhei_jsonb_exists_all" => "bool",
             "rhei_json" => "json",
             "rhei_json_get" | "rhei_json_path" => match &f.args {
                 FunctionArguments::List(list) => match list.args.first() {
@@ -1119,6 +1128,22 @@ fn empty_values() -> datafusion::sql::sqlparser::ast::Values {
 /// and give SQL values).
 pub(crate) fn json_operators_as_calls(expr: &mut Expr) {
     let Expr::BinaryOp { left, op, right } = expr else { return };
+    if let BinaryOperator::QuestionPipe | BinaryOperator::QuestionAnd = op {
+        // The keys as arguments of their own: an ARRAY[...] gives its elements, a '{a,b}'
+        // literal is read here. Any other array stays an operator neither engine knows.
+        let keys: Vec<Expr> = match right.as_ref() {
+            Expr::Array(array) => array.elem.clone(),
+            Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(text), .. }) => match crate::json::path_steps(text) {
+                Ok(steps) => steps.iter().map(|step| string(step)).collect(),
+                Err(_) => return,
+            },
+            _ => return,
+        };
+        let name = if matches!(op, BinaryOperator::QuestionPipe) { "rhei_jsonb_exists_any" } else { "rhei_jsonb_exists_all" };
+        let left = std::mem::replace(left.as_mut(), null());
+        *expr = call(name, std::iter::once(left).chain(keys).collect());
+        return;
+    }
     let (name, swap) = match op {
         BinaryOperator::Arrow => ("rhei_json_get", false),
         BinaryOperator::LongArrow => ("rhei_json_get_text", false),
@@ -1127,6 +1152,7 @@ pub(crate) fn json_operators_as_calls(expr: &mut Expr) {
         BinaryOperator::AtArrow => ("rhei_jsonb_contains", false),
         BinaryOperator::ArrowAt => ("rhei_jsonb_contains", true),
         BinaryOperator::Question => ("rhei_jsonb_exists", false),
+        BinaryOperator::HashMinus => ("rhei_jsonb_delete_path", false),
         _ => return,
     };
     let left = std::mem::replace(left.as_mut(), null());

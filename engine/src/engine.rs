@@ -779,6 +779,26 @@ mod tests {
         engine.close();
     }
 
+    /// Reopening rebuilds the OLAP copy from SQLite, which reflects the whole change log: the
+    /// log is pruned then, however few entries it holds.
+    #[tokio::test]
+    async fn reopening_prunes_the_change_log() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let engine = HtapEngine::open(EngineConfig::with_data_dir(dir.path())).await.expect("open");
+        engine.execute_batch("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1); INSERT INTO t VALUES (2)").await.expect("setup");
+        engine.close();
+        let engine = HtapEngine::open(EngineConfig::with_data_dir(dir.path())).await.expect("reopen");
+        let logged = || -> i64 {
+            engine.inner.writer.with_connection(|conn| conn.query_row("SELECT count(*) FROM _rhei_changelog", [], |r| r.get(0))).expect("count")
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while logged() > 1 {
+            assert!(std::time::Instant::now() < deadline, "the log was not pruned after the full load");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        engine.close();
+    }
+
     /// A write interrupted inside a commit group (its statement_timeout passed while it waited
     /// behind a transaction) makes SQLite roll back the group's whole transaction: the writes
     /// before it in the group run again and commit, instead of failing with it.

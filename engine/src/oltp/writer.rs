@@ -383,7 +383,14 @@ impl OltpWriter {
     /// small commits does not cost a delete-and-commit on the writer for every sync step.
     pub fn prune(&self, seq: u64) {
         let sent = self.prune_sent.load(std::sync::atomic::Ordering::Relaxed);
-        if seq >= sent.saturating_add(PRUNE_EVERY) && self.prune_sent.compare_exchange(sent, seq, std::sync::atomic::Ordering::Relaxed, std::sync::atomic::Ordering::Relaxed).is_ok() {
+        if seq >= sent.saturating_add(PRUNE_EVERY) {
+            self.prune_now(seq);
+        }
+    }
+
+    /// [`Self::prune`] whatever has gathered (after a full load, which reflects the whole log).
+    pub fn prune_now(&self, seq: u64) {
+        if self.prune_sent.fetch_max(seq, std::sync::atomic::Ordering::Relaxed) < seq {
             let _ = self.tx.send(Msg::Prune(seq));
         }
     }

@@ -210,7 +210,7 @@ impl Syncer {
         let last = result?;
         self.olap.publish(last)?;
         self.applied = last;
-        self.writer.prune(last);
+        self.writer.prune_now(last);
         Ok(())
     }
 

@@ -779,6 +779,38 @@ mod tests {
         engine.close();
     }
 
+    /// The writes run again after an interrupted one run without their deadline: grouped
+    /// writes with the same statement_timeout reach it in the order they were sent, so an
+    /// earlier one's has passed when the later one is interrupted at its own.
+    #[tokio::test]
+    async fn grouped_writes_run_again_without_their_passed_deadline() {
+        let (_dir, engine) = engine_with("CREATE TABLE t (id int PRIMARY KEY)").await;
+        let mut holder = engine.session();
+        holder.execute("BEGIN; INSERT INTO t VALUES (0)").await.expect("transaction");
+        let write = |sql: &'static str| {
+            let engine = engine.clone();
+            tokio::spawn(async move {
+                let mut session = engine.session();
+                session.execute("SET statement_timeout = 400").await?;
+                session.execute(sql).await
+            })
+        };
+        // Long enough for SQLite's progress handler to look at the deadline while it runs.
+        let earlier = write("INSERT INTO t SELECT i FROM generate_series(1, 3000) AS s(i)");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let slow = write("INSERT INTO t SELECT i + 10000 FROM generate_series(1, 100000000) AS s(i)");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        holder.execute("COMMIT").await.expect("commit");
+        let limit = std::time::Duration::from_secs(30);
+        let slow = tokio::time::timeout(limit, slow).await.expect("slow write").expect("task");
+        assert_eq!(slow.expect_err("the slow write ran past its timeout").sqlstate(), "57014");
+        tokio::time::timeout(limit, earlier).await.expect("earlier write").expect("task").expect("the earlier write failed when run again");
+        let rows = engine.session().execute("SELECT count(*) FROM t").await.expect("count");
+        let count = rows[0].1[0].column(0).as_any().downcast_ref::<arrow::array::Int64Array>().expect("int8").value(0);
+        assert_eq!(count, 3001);
+        engine.close();
+    }
+
     /// Reopening rebuilds the OLAP copy from SQLite, which reflects the whole change log: the
     /// log is pruned then, however few entries it holds.
     #[tokio::test]

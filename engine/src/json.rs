@@ -716,16 +716,23 @@ impl<'v> PathEdit<'v> {
 /// `doc` or the new value is not jsonb (22P02), a step into an array is not an integer (22P02),
 /// `doc` is a scalar (22023), each with PostgreSQL's message.
 pub fn edit_path(doc: &str, path: &[&str], edit: PathEdit<'_>) -> Result<String, EngineError> {
-    let value = parse(doc, "jsonb")?;
+    // In jsonb form first: of duplicate keys only the last is left, as in a stored jsonb.
+    let normalized = normalize_jsonb(doc)?;
+    let value = parse(&normalized, "jsonb")?;
     if let Some(new) = edit.new_value() {
         parse(new, "jsonb")?;
     }
-    if !matches!(value.kind, Kind::Object(_) | Kind::Array(_)) {
-        let verb = if matches!(edit, PathEdit::Delete) { "delete" } else { "set" };
-        return Err(EngineError::InvalidArgument { message: format!("cannot {verb} path in scalar") });
-    }
-    if path.is_empty() {
-        return normalize_jsonb(doc);
+    let empty = match &value.kind {
+        Kind::Object(members) => members.is_empty(),
+        Kind::Array(items) => items.is_empty(),
+        _ => {
+            let verb = if matches!(edit, PathEdit::Delete) { "delete" } else { "set" };
+            return Err(EngineError::InvalidArgument { message: format!("cannot {verb} path in scalar") });
+        }
+    };
+    // PostgreSQL returns an empty document untouched where nothing could be added to it.
+    if path.is_empty() || (empty && !edit.adds()) {
+        return Ok(normalized);
     }
     normalize_jsonb(&edited(&value, path, 1, edit)?)
 }

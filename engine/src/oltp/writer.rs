@@ -313,14 +313,12 @@ impl OltpWriter {
         }
         // Another write on its caller's thread now means writes arrive together: they are
         // sent to the writer thread, to share commits, until its groups are single again.
-        if self.alone_here.fetch_add(1, Relaxed) > 0 {
-            self.alone_here.fetch_sub(1, Relaxed);
+        let _alone = AloneHere::enter(&self.alone_here);
+        if self.alone_here.load(Relaxed) > 1 {
             self.last_group.store(2, Relaxed);
             return RunHere::Busy(op);
         }
-        let ran = self.run_alone_here_now(session, op, deadline);
-        self.alone_here.fetch_sub(1, Relaxed);
-        ran
+        self.run_alone_here_now(session, op, deadline)
     }
 
     fn run_alone_here_now(&self, session: SessionId, op: WriteOp, deadline: Option<Instant>) -> RunHere {
@@ -398,6 +396,22 @@ impl OltpWriter {
     /// The highest committed change sequence, updated after every commit.
     pub fn committed(&self) -> watch::Receiver<u64> {
         self.committed.clone()
+    }
+}
+
+/// Counts a write on the caller's-thread path for as long as it lives (also when it unwinds).
+struct AloneHere<'c>(&'c std::sync::atomic::AtomicUsize);
+
+impl<'c> AloneHere<'c> {
+    fn enter(count: &'c std::sync::atomic::AtomicUsize) -> Self {
+        count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Self(count)
+    }
+}
+
+impl Drop for AloneHere<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -695,7 +709,8 @@ impl WriterState {
         let any_ddl = batch.iter().any(|req| matches!(req.op, WriteOp::Ddl(_)));
         let alone = batch.len() == 1;
         for i in 0..batch.len() {
-            let result = self.run_member(&mut batch[i], alone);
+            let deadline = batch[i].deadline;
+            let result = self.run_member(&mut batch[i], alone, deadline);
             let lost = result.is_err() && self.conn.is_autocommit();
             results.push(result);
             if lost {
@@ -741,9 +756,9 @@ impl WriterState {
     /// Runs one member of a group, undoing it alone when it fails (unless it is the group's
     /// only member, whose failure rolls the whole transaction back). A statement stays in the
     /// request, so it can run again if a later member loses the transaction.
-    fn run_member(&mut self, req: &mut Request, alone: bool) -> Result<Executed> {
+    fn run_member(&mut self, req: &mut Request, alone: bool, deadline: Option<Instant>) -> Result<Executed> {
         self.sequences.running(req.session);
-        self.watch(req.session, req.deadline);
+        self.watch(req.session, deadline);
         // SQLite undoes a failed statement by itself (its statement journal, triggers
         // included); a savepoint is needed only where rhei's own work can fail after
         // SQLite's statement succeeded: reading RETURNING rows, COPY's row loop, DDL.
@@ -789,8 +804,10 @@ impl WriterState {
             if result.is_err() {
                 continue;
             }
+            // Without its deadline: the statement finished in time once, and the deadline of
+            // one written before the interrupted one has likely passed by now.
             *result = match req.op {
-                WriteOp::Statement(_) => self.run_member(req, false),
+                WriteOp::Statement(_) => self.run_member(req, false, None),
                 _ => Err(EngineError::Sqlite(format!("transaction rolled back: {lost}"))),
             };
             if result.is_err() && self.conn.is_autocommit() {

@@ -628,6 +628,24 @@ mod tests {
         (dir, engine)
     }
 
+    /// The int8 in the first column of the first result's first row (a `count(*)`).
+    fn first_int8(results: &[(Option<crate::CommandTag>, Vec<RecordBatch>)]) -> i64 {
+        results[0].1[0].column(0).as_any().downcast_ref::<arrow::array::Int64Array>().expect("int8").value(0)
+    }
+
+    fn change_log_entries(engine: &HtapEngine) -> i64 {
+        engine.inner.writer.with_connection(|conn| conn.query_row("SELECT count(*) FROM _rhei_changelog", [], |r| r.get(0))).expect("count")
+    }
+
+    /// Waits (up to 10 s) until the change log holds only its last entry, which pruning keeps.
+    async fn wait_until_pruned(engine: &HtapEngine, failure: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while change_log_entries(engine) > 1 {
+            assert!(std::time::Instant::now() < deadline, "{failure}");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// A cache miss plans the query on DataFusion to learn its result types; the Rust API must
     /// lift literals as the wire does, or every point read with a new key pays for that.
     #[tokio::test]
@@ -682,7 +700,7 @@ mod tests {
         let other = tokio::time::timeout(std::time::Duration::from_secs(10), engine.execute("INSERT INTO t VALUES (1)")).await;
         other.expect("a write waited for a transaction that had run nothing").expect("insert");
         let seen = open.execute("SELECT count(*) FROM t").await.expect("count");
-        let count = seen[0].1[0].column(0).as_any().downcast_ref::<arrow::array::Int64Array>().expect("int8").value(0);
+        let count = first_int8(&seen);
         assert_eq!(count, 1);
         open.execute("INSERT INTO t VALUES (2)").await.expect("insert in the transaction");
         // A transaction that ran nothing on the writer ends without waiting for the one that
@@ -723,7 +741,7 @@ mod tests {
         channel.execute("COMMIT").await.expect("commit");
         tokio::time::timeout(limit, behind).await.expect("the waiting transaction never ran").expect("task").expect("transaction");
         let rows = engine.session().execute("SELECT count(*) FROM t").await.expect("count");
-        let count = rows[0].1[0].column(0).as_any().downcast_ref::<arrow::array::Int64Array>().expect("int8").value(0);
+        let count = first_int8(&rows);
         assert_eq!(count, 4);
         engine.close();
     }
@@ -760,22 +778,15 @@ mod tests {
     #[tokio::test]
     async fn the_change_log_is_pruned_in_batches() {
         let (_dir, engine) = engine_with("CREATE TABLE t (id int PRIMARY KEY)").await;
-        let logged = || -> i64 {
-            engine.inner.writer.with_connection(|conn| conn.query_row("SELECT count(*) FROM _rhei_changelog", [], |r| r.get(0))).expect("count")
-        };
         let olap_count = "/*+ olap */ SELECT count(*) FROM t";
         for id in 0..10 {
             engine.execute(&format!("INSERT INTO t VALUES ({id})")).await.expect("insert");
             engine.session().execute(olap_count).await.expect("sync");
         }
-        assert!(logged() >= 10, "a few applied entries were pruned one sync step at a time");
+        assert!(change_log_entries(&engine) >= 10, "a few applied entries were pruned one sync step at a time");
         engine.execute("INSERT INTO t SELECT i + 10 FROM generate_series(1, 5000) AS s(i)").await.expect("insert");
         engine.session().execute(olap_count).await.expect("sync");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while logged() > 1 {
-            assert!(std::time::Instant::now() < deadline, "5,010 applied entries were never pruned");
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        wait_until_pruned(&engine, "5,010 applied entries were never pruned").await;
         engine.close();
     }
 
@@ -806,7 +817,7 @@ mod tests {
         assert_eq!(slow.expect_err("the slow write ran past its timeout").sqlstate(), "57014");
         tokio::time::timeout(limit, earlier).await.expect("earlier write").expect("task").expect("the earlier write failed when run again");
         let rows = engine.session().execute("SELECT count(*) FROM t").await.expect("count");
-        let count = rows[0].1[0].column(0).as_any().downcast_ref::<arrow::array::Int64Array>().expect("int8").value(0);
+        let count = first_int8(&rows);
         assert_eq!(count, 3001);
         engine.close();
     }
@@ -820,14 +831,7 @@ mod tests {
         engine.execute_batch("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1); INSERT INTO t VALUES (2)").await.expect("setup");
         engine.close();
         let engine = HtapEngine::open(EngineConfig::with_data_dir(dir.path())).await.expect("reopen");
-        let logged = || -> i64 {
-            engine.inner.writer.with_connection(|conn| conn.query_row("SELECT count(*) FROM _rhei_changelog", [], |r| r.get(0))).expect("count")
-        };
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while logged() > 1 {
-            assert!(std::time::Instant::now() < deadline, "the log was not pruned after the full load");
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        wait_until_pruned(&engine, "the log was not pruned after the full load").await;
         engine.close();
     }
 
@@ -857,7 +861,7 @@ mod tests {
         let returned = quick.expect("the write grouped with an interrupted one failed");
         assert_eq!(returned[0].1[0].num_rows(), 1, "RETURNING of the write run again");
         let rows = engine.session().execute("SELECT count(*) FROM t").await.expect("count");
-        let count = rows[0].1[0].column(0).as_any().downcast_ref::<arrow::array::Int64Array>().expect("int8").value(0);
+        let count = first_int8(&rows);
         assert_eq!(count, 2);
         engine.close();
     }
@@ -885,7 +889,7 @@ mod tests {
             write.await.expect("task").expect("write");
         }
         let rows = engine.session().execute("SELECT count(*) FROM t").await.expect("count");
-        let count = rows[0].1[0].column(0).as_any().downcast_ref::<arrow::array::Int64Array>().expect("int8").value(0);
+        let count = first_int8(&rows);
         assert_eq!(count, 16);
         let level: i64 = engine.inner.writer.with_connection(|conn| conn.query_row("PRAGMA synchronous", [], |r| r.get(0))).expect("pragma");
         assert_eq!(level, 1, "the writer connection syncs inside COMMIT");

@@ -694,6 +694,16 @@ pub enum PathEdit<'v> {
 }
 
 impl<'v> PathEdit<'v> {
+    /// `jsonb_insert` (`inserts`) or `jsonb_set` of `value`, with its fourth argument if given:
+    /// `insert_after` (default false) or `create_missing` (default true).
+    pub fn set_or_insert(inserts: bool, value: &'v str, flag: Option<bool>) -> Self {
+        if inserts {
+            Self::Insert { value, after: flag.unwrap_or(false) }
+        } else {
+            Self::Set { value, create_missing: flag.unwrap_or(true) }
+        }
+    }
+
     fn new_value(self) -> Option<&'v str> {
         match self {
             Self::Delete => None,

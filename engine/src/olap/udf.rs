@@ -1150,7 +1150,6 @@ impl ScalarUDFImpl for JsonFunction {
             JsonOp::DeletePath | JsonOp::Set | JsonOp::Insert => {
                 let paths = texts(&args.args[1], rows)?;
                 let values = if self.op == JsonOp::DeletePath { None } else { Some(texts(&args.args[2], rows)?) };
-                // create_missing (jsonb_set, default true) / insert_after (jsonb_insert, default false).
                 let flags = match args.args.get(3) {
                     Some(flag) => Some(arrow::compute::cast(&flag.to_array(rows)?, &DataType::Boolean)?),
                     None => None,
@@ -1163,14 +1162,11 @@ impl ScalarUDFImpl for JsonFunction {
                                 (None, _) => crate::json::PathEdit::Delete,
                                 (Some(v), _) if v.is_null(i) => return Ok(None),
                                 (Some(_), Some(f)) if f.is_null(i) => return Ok(None),
-                                (Some(v), f) => {
-                                    let flag = f.as_ref().map(|f| f.as_boolean().value(i));
-                                    if self.op == JsonOp::Insert {
-                                        crate::json::PathEdit::Insert { value: v.value(i), after: flag.unwrap_or(false) }
-                                    } else {
-                                        crate::json::PathEdit::Set { value: v.value(i), create_missing: flag.unwrap_or(true) }
-                                    }
-                                }
+                                (Some(v), f) => crate::json::PathEdit::set_or_insert(
+                                    self.op == JsonOp::Insert,
+                                    v.value(i),
+                                    f.as_ref().map(|f| f.as_boolean().value(i)),
+                                ),
                             };
                             let steps = crate::json::path_steps(paths.value(i))?;
                             crate::json::edit_path(d, &steps.iter().map(String::as_str).collect::<Vec<_>>(), edit).map(Some)

@@ -30,7 +30,6 @@ struct Pending {
     stopped: bool,
 }
 
-
 /// Holds commit answers until the WAL is synced past them.
 pub struct WalFlusher {
     wal: PathBuf,

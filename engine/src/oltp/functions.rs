@@ -1151,21 +1151,15 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
                 return Err(fail(EngineError::UndefinedFunction { name: format!("{name} with {} arguments", ctx.len()) }));
             }
             let (Some(doc), Some(path), Some(value)) = (json_arg(ctx, 0), json_arg(ctx, 1), json_arg(ctx, 2)) else { return Ok(Value::Null) };
-            // create_missing (jsonb_set, default true) / insert_after (jsonb_insert, default false).
             let flag = match ctx.len() {
                 4 => match ctx.get_raw(3) {
                     ValueRef::Null => return Ok(Value::Null),
-                    ValueRef::Integer(i) => i != 0,
+                    ValueRef::Integer(i) => Some(i != 0),
                     other => return Err(fail(EngineError::Internal(format!("{name}'s last argument is {:?}", other.data_type())))),
                 },
-                _ => !inserts,
+                _ => None,
             };
-            let edit = if inserts {
-                crate::json::PathEdit::Insert { value: &value, after: flag }
-            } else {
-                crate::json::PathEdit::Set { value: &value, create_missing: flag }
-            };
-            json_edit(&doc, &path, edit)
+            json_edit(&doc, &path, crate::json::PathEdit::set_or_insert(inserts, &value, flag))
         })?;
     }
     conn.create_scalar_function("jsonb_strip_nulls", 1, pure, |ctx| {

@@ -291,14 +291,9 @@ impl OltpWriter {
         if state.owner.is_none() && !state.queue.is_empty() {
             let _ = self.tx.send(Msg::Wake);
         }
-        match &state.flusher {
-            Some(flusher) if commits && result.is_ok() => {
-                let (reply, answer) = oneshot::channel();
-                flusher.answer_when_durable(reply, result);
-                RunHere::Flushing(Submitted(answer))
-            }
-            _ => RunHere::Done(result),
-        }
+        let (reply, answer) = oneshot::channel();
+        state.answer(reply, result, commits);
+        RunHere::answered(answer)
     }
 
     /// Runs the autocommit write `op` on the calling thread, as a group of its own, when the
@@ -330,16 +325,11 @@ impl OltpWriter {
         if state.owner.is_some() || !state.queue.is_empty() {
             return RunHere::Busy(op);
         }
-        let (reply, mut answer) = oneshot::channel();
+        let (reply, answer) = oneshot::channel();
         state.run_group(vec![Request { session, txn: None, op, deadline, reply }]);
         #[cfg(test)]
         self.ran_alone_here.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        match answer.try_recv() {
-            Ok(done) => RunHere::Done(done),
-            // At `synchronous = full` the flush thread answers once the commit is durable.
-            Err(oneshot::error::TryRecvError::Empty) => RunHere::Flushing(Submitted(answer)),
-            Err(oneshot::error::TryRecvError::Closed) => RunHere::Done(Err(EngineError::WriterGone)),
-        }
+        RunHere::answered(answer)
     }
 
     /// Queues `op` now, to collect its answer later: a COPY's op is queued before the session
@@ -445,6 +435,18 @@ pub enum RunHere {
     Flushing(Submitted),
     /// The writer is not free for this session now: the operation, untouched.
     Busy(WriteOp),
+}
+
+impl RunHere {
+    /// What ran on the calling thread, by its answer: there already, or (a commit at
+    /// `synchronous = full`) to come from the flush thread once the commit is durable.
+    fn answered(mut answer: oneshot::Receiver<Result<Executed>>) -> Self {
+        match answer.try_recv() {
+            Ok(done) => Self::Done(done),
+            Err(oneshot::error::TryRecvError::Empty) => Self::Flushing(Submitted(answer)),
+            Err(oneshot::error::TryRecvError::Closed) => Self::Done(Err(EngineError::WriterGone)),
+        }
+    }
 }
 
 /// A queued write whose answer is still to come (see [`Writer::submit`]).

@@ -225,6 +225,43 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<serde_json::Value> {
         baseline: Some((strong.1.saturating_sub(eventual.1).as_secs_f64() * 1e6, "us added at p99")),
     });
 
+    // Restart: the same data directory (the sync table's rows) opened with the OLAP copy
+    // rebuilt from SQLite, then written to Parquet and opened from those files.
+    let sync_dir = dir.path().join("sync");
+    let started = Instant::now();
+    let engine = open(&sync_dir, false).await?;
+    let rebuild = started.elapsed();
+    engine.close();
+    let parquet = |dir: &Path| EngineConfig {
+        olap_storage: rhei::OlapStorage::Parquet,
+        olap_persist_interval: Duration::from_secs(3600),
+        ..EngineConfig::with_data_dir(dir)
+    };
+    let engine = HtapEngine::open(parquet(&sync_dir)).await?;
+    let started = Instant::now();
+    engine.persist_olap().await?;
+    let persist_took = started.elapsed();
+    engine.close();
+    drop(engine);
+    let started = Instant::now();
+    let engine = HtapEngine::open(parquet(&sync_dir)).await?;
+    let from_files = started.elapsed();
+    anyhow::ensure!(engine.sync_status().tables_from_files == 2, "the reopen did not load from the Parquet files");
+    engine.close();
+    let rows = options.sync_events + 1_000;
+    figures.push(Figure {
+        name: "OLAP copy written to Parquet".into(),
+        value: per_sec(rows, persist_took),
+        unit: "rows/s",
+        baseline: Some((per_sec(rows, rebuild), "rebuild from SQLite at open")),
+    });
+    figures.push(Figure {
+        name: "open, OLAP copy loaded from Parquet".into(),
+        value: per_sec(rows, from_files),
+        unit: "rows/s",
+        baseline: Some((per_sec(rows, rebuild), "rebuild from SQLite at open")),
+    });
+
     Ok(report("engine", &figures))
 }
 
@@ -265,6 +302,6 @@ mod tests {
     async fn the_engine_suite_runs() {
         let options = super::BenchOptions { single_inserts: 50, writers: 2, batch_rows: 2_000, sync_events: 20_000, waits: 20 };
         let report = super::run(options).await.expect("the engine suite runs");
-        assert_eq!(report["figures"].as_array().map(Vec::len), Some(7), "{report}");
+        assert_eq!(report["figures"].as_array().map(Vec::len), Some(9), "{report}");
     }
 }

@@ -202,6 +202,13 @@ async fn serve(config: rhei::Config) -> anyhow::Result<()> {
     if let Some(follower) = follower {
         let _ = follower.await;
     }
+    if config.engine.olap_storage == rhei::OlapStorage::Parquet {
+        // So the next start loads every table from its files with nothing to replay.
+        match engine.persist_olap().await {
+            Ok(seq) => tracing::info!("OLAP copy written to {} at sequence {seq}", data_dir.join("olap").display()),
+            Err(e) => tracing::warn!("could not write the OLAP copy at shutdown (the next start replays the change log): {e}"),
+        }
+    }
     engine.close();
     Ok(())
 }
@@ -216,7 +223,7 @@ async fn status(server: &str, user: &str) -> anyhow::Result<()> {
     for (title, sql) in [
         ("replication", "SELECT source, upstream, state, applied_position, upstream_position, lag_bytes, lag_seconds, \
                          last_commit_time, transactions_applied, rows_applied, snapshot_rows, last_error FROM rhei_replication"),
-        ("tables", "SELECT table_name, olap_rows, pending_changes, applied_seq, committed_seq, last_error FROM rhei_status ORDER BY 1"),
+        ("tables", "SELECT table_name, olap_rows, pending_changes, applied_seq, committed_seq, persisted_seq, last_error FROM rhei_status ORDER BY 1"),
     ] {
         let rows = client.simple_query(sql).await.with_context(|| format!("read {title} status"))?;
         println!("{title}:");

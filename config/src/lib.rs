@@ -65,6 +65,26 @@ macro_rules! parse_enum {
     }};
 }
 
+/// Where the OLAP copy lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OlapStorage {
+    /// In memory only, rebuilt from SQLite at start.
+    Memory,
+    /// Also as Parquet files under `data_dir/olap/`, loaded from there at start.
+    Parquet,
+}
+
+impl OlapStorage {
+    /// Parses `memory` or `parquet`.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidValue`] for anything else.
+    pub fn parse(key: &str, value: &str) -> Result<Self, ConfigError> {
+        parse_enum!(Self, key, value, { "memory" => Self::Memory, "parquet" => Self::Parquet })
+    }
+}
+
 impl Synchronous {
     /// Parses `off`, `normal` or `full`.
     ///
@@ -136,6 +156,9 @@ pub struct EngineConfig {
     pub group_commit_max: usize,
     /// DataFusion's target partitions (0 = number of cores).
     pub olap_threads: usize,
+    pub olap_storage: OlapStorage,
+    /// With Parquet storage, how often changed tables are written out, at most.
+    pub olap_persist_interval: Duration,
 }
 
 impl EngineConfig {
@@ -151,6 +174,8 @@ impl EngineConfig {
             readers: 4,
             group_commit_max: 1024,
             olap_threads: 0,
+            olap_storage: OlapStorage::Memory,
+            olap_persist_interval: Duration::from_secs(10),
         }
     }
 }
@@ -307,6 +332,8 @@ pub struct RawEngine {
     pub readers: Option<usize>,
     pub group_commit_max: Option<usize>,
     pub olap_threads: Option<usize>,
+    pub olap_storage: Option<String>,
+    pub olap_persist_interval_ms: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -383,6 +410,8 @@ impl RawConfig {
                 "ENGINE_READERS" => self.engine.readers = Some(parse_num(&key, &value)?),
                 "ENGINE_GROUP_COMMIT_MAX" => self.engine.group_commit_max = Some(parse_num(&key, &value)?),
                 "ENGINE_OLAP_THREADS" => self.engine.olap_threads = Some(parse_num(&key, &value)?),
+                "ENGINE_OLAP_STORAGE" => self.engine.olap_storage = Some(value),
+                "ENGINE_OLAP_PERSIST_INTERVAL_MS" => self.engine.olap_persist_interval_ms = Some(parse_num(&key, &value)?),
                 "SIDECAR_UPSTREAM" | "UPSTREAM" => self.sidecar.upstream = Some(value),
                 "SIDECAR_MODE" => self.sidecar.mode = Some(value),
                 "SIDECAR_METHOD" => self.sidecar.method = Some(value),
@@ -474,6 +503,9 @@ impl RawConfig {
         if let Some(n) = self.engine.olap_threads {
             engine.olap_threads = n;
         }
+        if let Some(ms) = self.engine.olap_persist_interval_ms {
+            engine.olap_persist_interval = Duration::from_millis(ms.max(1));
+        }
         let server = ServerConfig {
             listen,
             auth,
@@ -484,6 +516,12 @@ impl RawConfig {
         };
         let forward = self.sidecar.forward_writes == Some(true);
         let sidecar = self.sidecar.validate()?;
+        // A sidecar's temporal history exists nowhere else, so it is kept on disk by default.
+        engine.olap_storage = match (self.engine.olap_storage, &sidecar) {
+            (Some(v), _) => OlapStorage::parse("engine.olap_storage", &v)?,
+            (None, Some(_)) => OlapStorage::Parquet,
+            (None, None) => OlapStorage::Memory,
+        };
         let server = match &sidecar {
             Some(s) if forward => ServerConfig { forward_writes_to: Some(s.upstream.clone()), ..server },
             _ => server,
@@ -641,6 +679,17 @@ mod tests {
         assert_eq!(method("[sidecar]\nupstream = \"postgres://x/y\"\nmethod = \"Polling\"\n").unwrap(), Some(FollowMethod::Polling));
         assert!(method("[sidecar]\nupstream = \"sqlite:///a.db\"\nmethod = \"logical\"\n").is_err(), "SQLite has no logical replication");
         assert!(method("[sidecar]\nupstream = \"postgres://x/y\"\nmethod = \"trigger\"\n").is_err());
+    }
+
+    #[test]
+    fn olap_storage_is_parquet_by_default_for_a_sidecar_only() {
+        let storage = |toml: &str| RawConfig::from_toml(toml).unwrap().validate().map(|c| c.engine.olap_storage);
+        assert_eq!(storage("").unwrap(), OlapStorage::Memory);
+        assert_eq!(storage("[sidecar]\nupstream = \"sqlite:///a.db\"\n").unwrap(), OlapStorage::Parquet);
+        assert_eq!(storage("[engine]\nolap_storage = \"memory\"\n[sidecar]\nupstream = \"sqlite:///a.db\"\n").unwrap(), OlapStorage::Memory);
+        assert_eq!(storage("[engine]\nolap_storage = \"Parquet\"\n").unwrap(), OlapStorage::Parquet);
+        let err = storage("[engine]\nolap_storage = \"tape\"\n").unwrap_err().to_string();
+        assert!(err.contains("engine.olap_storage") && err.contains("parquet"), "{err}");
     }
 
     #[test]

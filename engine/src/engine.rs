@@ -26,6 +26,7 @@ use crate::router::RouteDecision;
 use crate::session::{Prepared, ReadPlan, Session, WritePlan};
 use crate::translate::TranslateOptions;
 use crate::sync::SyncHandle;
+use crate::sync::persist::{ParquetStore, PersistContext, Persister};
 
 /// Result types planned for OLTP queries and Describe results, keyed by statement text;
 /// valid for one catalog (cleared when DDL swaps it).
@@ -146,6 +147,8 @@ pub(crate) struct EngineInner {
     pub(crate) readers: ReaderPool,
     pub(crate) olap: Arc<dyn OlapBackend>,
     pub(crate) sync: SyncHandle,
+    /// Writes the OLAP copy to Parquet (`olap_storage = "parquet"`).
+    pub(crate) persister: Option<crate::sync::persist::Persister>,
     next_session: AtomicU64,
     plans: Mutex<PlanCache>,
     parsed: Mutex<TextMap<Arc<ParsedText>>>,
@@ -238,7 +241,9 @@ impl EngineInner {
             lag_events: committed_seq.saturating_sub(applied_seq),
             events_applied: progress.events_applied,
             bulk_loads: progress.bulk_loads,
-            last_error: progress.last_error,
+            tables_from_files: progress.tables_from_files,
+            persisted_seq: self.persister.as_ref().map(|p| p.progress().seq),
+            last_error: progress.last_error.or_else(|| self.persister.as_ref().and_then(|p| p.progress().last_error)),
             tables: self
                 .olap
                 .table_stats()
@@ -300,6 +305,10 @@ pub struct SyncStatus {
     /// Tables the OLAP copy took straight from a COPY into an empty table (its rows already
     /// converted to Arrow), since start, instead of reading them back from SQLite.
     pub bulk_loads: u64,
+    /// Tables loaded from their Parquet files at start instead of from SQLite.
+    pub tables_from_files: u64,
+    /// With `olap_storage = "parquet"`: the sequence the files on disk reflect.
+    pub persisted_seq: Option<u64>,
     pub last_error: Option<String>,
     pub tables: Vec<TableSyncStatus>,
 }
@@ -320,7 +329,7 @@ pub struct SyncStatus {
 /// ```
 #[derive(Clone)]
 pub struct HtapEngine {
-    inner: Arc<EngineInner>,
+    pub(crate) inner: Arc<EngineInner>,
 }
 
 impl HtapEngine {
@@ -347,7 +356,35 @@ impl HtapEngine {
         let checkpointer = Checkpointer::start(path.clone(), config.synchronous.pragma_value())?;
         let readers = ReaderPool::start(path.clone(), config.readers, catalog.clone())?;
         let olap: Arc<dyn OlapBackend> = Arc::new(DataFusionOlap::new(config.olap_threads)?);
-        let sync = SyncHandle::start(path, olap.clone(), writer.clone(), config.sync_interval, config.sync_nudge_gap, config.sync_batch_events, bulk)?;
+        let storage = match config.olap_storage {
+            rhei_config::OlapStorage::Parquet => Some(ParquetStore::open(&config.data_dir)?),
+            rhei_config::OlapStorage::Memory => {
+                ParquetStore::remove(&config.data_dir)?;
+                None
+            }
+        };
+        let sync = SyncHandle::start(
+            path,
+            olap.clone(),
+            writer.clone(),
+            config.sync_interval,
+            config.sync_nudge_gap,
+            config.sync_batch_events,
+            bulk,
+            storage.as_ref(),
+        )?;
+        let persister = match (storage, &sync.durable) {
+            (Some(storage), Some(durable)) => {
+                let context = PersistContext {
+                    olap: olap.clone(),
+                    writer: writer.clone(),
+                    step_lock: sync.step_lock.clone(),
+                    durable: durable.clone(),
+                };
+                Some(Persister::start(storage, context, config.olap_persist_interval)?)
+            }
+            _ => None,
+        };
         let inner = EngineInner {
             config,
             catalog,
@@ -355,6 +392,7 @@ impl HtapEngine {
             readers,
             olap,
             sync,
+            persister,
             next_session: AtomicU64::new(1),
             plans: Mutex::new(PlanCache {
                 catalog: None,
@@ -613,6 +651,25 @@ impl HtapEngine {
     /// Stops background sync. Threads end when the last handle is dropped.
     pub fn close(&self) {
         self.inner.sync.stop();
+        if let Some(persister) = &self.inner.persister {
+            persister.stop();
+        }
+    }
+
+    /// With `olap_storage = "parquet"`: brings the OLAP copy level with every commit so far and
+    /// writes what changed to its Parquet files now, rather than at the next interval. Returns
+    /// the change-log sequence the files reflect.
+    ///
+    /// # Errors
+    /// [`EngineError::FeatureNotSupported`] without durable storage; writing failed
+    /// ([`EngineError::OlapStorage`], 58030); the engine is shutting down.
+    pub async fn persist_olap(&self) -> Result<u64> {
+        let Some(persister) = &self.inner.persister else {
+            return Err(EngineError::FeatureNotSupported { what: "persisting the OLAP copy without olap_storage = \"parquet\"".into() });
+        };
+        let committed = *self.inner.writer.committed().borrow();
+        self.inner.sync.wait_for(committed).await?;
+        persister.persist_now().await
     }
 }
 

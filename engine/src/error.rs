@@ -158,6 +158,9 @@ pub enum EngineError {
     StatementTimeout,
     #[error("could not open data directory \"{path}\": {reason}")]
     DataDirectory { path: String, reason: String },
+    /// Reading or writing the OLAP copy's Parquet files (`olap_storage = "parquet"`).
+    #[error("could not {action} \"{path}\": {reason}")]
+    OlapStorage { action: &'static str, path: String, reason: String },
     #[error("the OLTP writer thread has stopped")]
     WriterGone,
     /// The commit went into the write-ahead log, which could then not be synced to disk: it is
@@ -240,7 +243,7 @@ impl EngineError {
             Self::ProgramLimitExceeded { .. } => "54000",
             Self::QueryCanceled | Self::StatementTimeout | Self::CopyFailed { .. } => "57014",
             Self::ObjectChanged { .. } => "40001",
-            Self::DataDirectory { .. } => "58030",
+            Self::DataDirectory { .. } | Self::OlapStorage { .. } => "58030",
             Self::WriterGone => "XX000",
             Self::NotDurable { .. } => "58030",
             Self::SequenceExhausted { .. } => "2200H",

@@ -1,6 +1,7 @@
 //! `rhei_status`: the sync state as a table every client can query (`SELECT * FROM rhei_status`),
 //! one row per table: rows in the OLAP copy, change-log entries not yet applied to it, the
-//! applied and committed sequences, and the last sync error. Any query over it works (filters,
+//! applied and committed sequences, the last sync error, and with `olap_storage = "parquet"` the
+//! sequence the table's Parquet files reflect. Any query over it works (filters,
 //! ORDER BY, joins among its own rows): it is answered by DataFusion on a one-off snapshot of the
 //! state, never by SQLite, and a user table of that name takes precedence.
 //!
@@ -113,6 +114,7 @@ fn schema() -> SchemaRef {
         int("lag_events"),
         int("events_applied"),
         Field::new("last_error", DataType::Utf8, true),
+        Field::new("persisted_seq", DataType::Int64, true),
     ]))
 }
 
@@ -133,6 +135,7 @@ async fn snapshot(engine: &EngineInner) -> Result<RecordBatch> {
         repeat(status.lag_events),
         repeat(status.events_applied),
         Arc::new(StringArray::from(vec![status.last_error.as_deref(); tables.len()])),
+        Arc::new(Int64Array::from(vec![status.persisted_seq.map(|s| s as i64); tables.len()])),
     ];
     RecordBatch::try_new(schema(), columns).map_err(|e| EngineError::Internal(e.to_string()))
 }

@@ -1,6 +1,8 @@
 //! Child process of the crash test (tests/it/crash.rs): opens an engine on the data directory
 //! given as its argument and writes until killed, printing each write on stdout only after the
 //! engine acknowledged it. Inserts, updates and deletes are mixed so recovery of each is seen.
+//! A second argument `parquet` keeps the OLAP copy in Parquet files too, written every 20 ms,
+//! so kills also land while files and manifests are being written.
 
 use std::io::Write;
 
@@ -8,8 +10,16 @@ use rhei::{EngineConfig, HtapEngine, Route};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let dir = std::env::args().nth(1).expect("usage: crash_writer DATA_DIR");
-    let engine = HtapEngine::open(EngineConfig::with_data_dir(dir)).await.expect("open engine");
+    let dir = std::env::args().nth(1).expect("usage: crash_writer DATA_DIR [parquet]");
+    let config = match std::env::args().nth(2).as_deref() {
+        Some("parquet") => EngineConfig {
+            olap_storage: rhei::OlapStorage::Parquet,
+            olap_persist_interval: std::time::Duration::from_millis(20),
+            ..EngineConfig::with_data_dir(dir)
+        },
+        _ => EngineConfig::with_data_dir(dir),
+    };
+    let engine = HtapEngine::open(config).await.expect("open engine");
     engine.execute("CREATE TABLE IF NOT EXISTS t (id bigint PRIMARY KEY, v bigint NOT NULL, note text)").await.expect("create");
     let start = engine.query_with_route("SELECT coalesce(max(id), 0) FROM t", Route::Oltp).await.expect("max id");
     let start = start

@@ -1,7 +1,7 @@
 //! A server in a process of its own, for tests that kill it or measure it: serves the data
 //! directory given as its first argument on a free loopback port (printed as `listening
 //! PORT`), following the upstream given as its second argument if there is one (the sidecar
-//! crash test, tests/it/sidecar.rs), and runs until killed.
+//! crash test, tests/it/sidecar.rs), and runs until killed. `RHEI_*` variables apply.
 
 use std::io::Write;
 
@@ -13,6 +13,7 @@ async fn main() {
         std::process::exit(2);
     };
     let mut raw = rhei::RawConfig::default();
+    raw.apply_env(std::env::vars()).expect("RHEI_* settings");
     raw.engine.data_dir = Some(dir.into());
     raw.sidecar.upstream = args.next();
     let config = raw.validate().expect("valid configuration");

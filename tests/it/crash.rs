@@ -1,6 +1,7 @@
 //! Crash safety: a child process writes (inserts, updates, deletes) and is killed with SIGKILL
 //! at random moments, then restarted on the same data directory, many times. Afterwards every
-//! acknowledged write is in SQLite, and the rebuilt OLAP copy equals SQLite row by row.
+//! acknowledged write is in SQLite, and the rebuilt OLAP copy equals SQLite row by row. Run with
+//! the OLAP copy in memory and with it in Parquet files (loaded from them at each restart).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -8,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rand::Rng;
-use rhei::{EngineConfig, HtapEngine, Route};
+use rhei::{EngineConfig, HtapEngine, OlapStorage, Route};
 
 use crate::common::rows;
 
@@ -28,9 +29,10 @@ type Expected = BTreeMap<i64, Expect>;
 
 /// Runs the child until it has acknowledged a random number of writes, then SIGKILLs it.
 /// The write the child announced but did not confirm may or may not have committed.
-fn run_and_kill(dir: &std::path::Path, expected: &mut Expected, rng: &mut impl Rng) {
+fn run_and_kill(dir: &std::path::Path, storage: OlapStorage, expected: &mut Expected, rng: &mut impl Rng) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_crash_writer"))
         .arg(dir)
+        .args((storage == OlapStorage::Parquet).then_some("parquet"))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -101,13 +103,22 @@ fn run_and_kill(dir: &std::path::Path, expected: &mut Expected, rng: &mut impl R
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_loses_no_acknowledged_write_and_the_copy_matches() {
+    kill_and_check(OlapStorage::Memory).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_loses_no_acknowledged_write_and_the_copy_loaded_from_parquet_matches() {
+    kill_and_check(OlapStorage::Parquet).await;
+}
+
+async fn kill_and_check(storage: OlapStorage) {
     let dir = tempfile::tempdir().unwrap();
     let blocking_dir = dir.path().to_path_buf();
     let expected = tokio::task::spawn_blocking(move || {
         let mut expected = Expected::new();
         let mut rng = rand::rng();
         for _ in 0..KILLS {
-            run_and_kill(&blocking_dir, &mut expected, &mut rng);
+            run_and_kill(&blocking_dir, storage, &mut expected, &mut rng);
         }
         expected
     })
@@ -115,7 +126,10 @@ async fn sigkill_loses_no_acknowledged_write_and_the_copy_matches() {
     .unwrap();
     assert!(expected.len() > KILLS, "the writer acknowledged too little to test anything");
 
-    let engine = HtapEngine::open(EngineConfig::with_data_dir(dir.path())).await.unwrap();
+    let engine = HtapEngine::open(EngineConfig { olap_storage: storage, ..EngineConfig::with_data_dir(dir.path()) }).await.unwrap();
+    if storage == OlapStorage::Parquet {
+        assert_eq!(engine.sync_status().tables_from_files, 1, "the table was loaded from its files");
+    }
     let sqlite = rows(&engine.query_with_route("SELECT id, v, note FROM t ORDER BY id", Route::Oltp).await.unwrap());
     let present: BTreeMap<i64, (i64, String)> = sqlite
         .iter()

@@ -205,6 +205,9 @@ async fn start_node(dir: &Path, upstream: &str) -> Node {
         .arg(dir)
         .arg(upstream)
         .env("RUST_LOG", "warn")
+        // The history is in Parquet files too (a sidecar's default), written often enough
+        // that kills land while files and manifests are being written.
+        .env("RHEI_ENGINE_OLAP_PERSIST_INTERVAL_MS", "50")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())
         .spawn()
@@ -271,7 +274,12 @@ async fn sigkill_at_random_points_under_upstream_load_loses_and_doubles_no_versi
     let node = start_node(dir.path(), &pg.url()).await;
     wait_equal(&up, &node.client, "SELECT id, v FROM counter ORDER BY id").await;
     let history = lines(&node.client, "SELECT id, v, _rhei_valid_from, _rhei_valid_to FROM counter FOR SYSTEM_TIME ALL ORDER BY id, v").await;
+    let olap_history =
+        lines(&node.client, "/*+ olap */ SELECT id, v, _rhei_valid_from, _rhei_valid_to FROM counter FOR SYSTEM_TIME ALL ORDER BY id, v").await;
+    assert_eq!(olap_history, history, "the OLAP copy, loaded from its Parquet files, holds the same history");
     kill(node);
+    let files = std::fs::read_dir(dir.path().join("olap/counter")).map(|d| d.count()).unwrap_or(0);
+    assert!(files > 0, "the history is kept in Parquet files under the data directory");
     let finals = lines(&up, "SELECT id, v FROM counter ORDER BY id").await;
     let mut expected_versions = 0;
     for line in &finals {

@@ -24,7 +24,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::catalog::{TableDef, TableId};
 use crate::error::{EngineError, Result};
 use crate::olap::store::TableStore;
-use crate::olap::{OlapBackend, OlapRows, OlapTableStats, PlannedQuery, QueryWork, conform_batch, result_schema};
+use crate::olap::{OlapBackend, OlapRows, OlapTableStats, PlannedQuery, QueryWork, TableParts, conform_batch, result_schema};
 
 const CHANNEL_BATCHES: usize = 4;
 
@@ -62,7 +62,7 @@ const OLAP_NICE: libc::c_int = 10;
 /// OLAP threads run at a lower CPU priority, so when the cores are contended the SQLite writer,
 /// the readers and the network threads run first: a long analytical query slows itself rather
 /// than the transactions beside it. On an otherwise idle machine it changes nothing.
-fn lower_priority() {
+pub(crate) fn lower_priority() {
     #[cfg(target_os = "linux")]
     // SAFETY: gettid and setpriority only read their arguments. On Linux, PRIO_PROCESS with a
     // thread id changes that thread alone.
@@ -324,6 +324,34 @@ impl OlapBackend for DataFusionOlap {
     fn drop_table(&self, id: TableId) -> Result<()> {
         self.live.lock().remove(&id);
         Ok(())
+    }
+
+    fn load_persisted(&self, def: &TableDef, files: Vec<(RecordBatch, Vec<i64>, u64)>) -> Result<()> {
+        let store = TableStore::from_files(def.arrow_schema(), files)?;
+        self.live.lock().insert(def.id, LiveTable { def: def.clone(), store, changed: true });
+        Ok(())
+    }
+
+    fn persist_parts(&self) -> Result<Vec<TableParts>> {
+        let mut live = self.live.lock();
+        let mut tables = Vec::with_capacity(live.len());
+        for (id, table) in live.iter_mut() {
+            tables.push(TableParts {
+                id: *id,
+                name: table.def.name.clone(),
+                schema: table.store.schema().clone(),
+                parts: table.store.persist_parts()?,
+            });
+        }
+        Ok(tables)
+    }
+
+    fn mark_persisted(&self, id: TableId, written: &[(u64, u64)]) {
+        if let Some(table) = self.live.lock().get_mut(&id) {
+            for &(state, file) in written {
+                table.store.mark_persisted(state, file);
+            }
+        }
     }
 
     fn publish(&self, seq: u64) -> Result<()> {

@@ -108,6 +108,14 @@ pub struct OlapTableStats {
     pub rows: u64,
 }
 
+/// One table's segments, as durable storage needs them ([`OlapBackend::persist_parts`]).
+pub struct TableParts {
+    pub id: TableId,
+    pub name: String,
+    pub schema: SchemaRef,
+    pub parts: Vec<store::PersistPart>,
+}
+
 /// What the engine needs from an analytical engine.
 #[async_trait::async_trait]
 pub trait OlapBackend: Send + Sync {
@@ -122,6 +130,13 @@ pub trait OlapBackend: Send + Sync {
         upsert_rowids: Vec<i64>,
     ) -> Result<()>;
     fn drop_table(&self, id: TableId) -> Result<()>;
+    /// Loads a table from durable files, each `(rows, rowids, file)` (start-up).
+    fn load_persisted(&self, def: &TableDef, files: Vec<(RecordBatch, Vec<i64>, u64)>) -> Result<()>;
+    /// Every table's segments: the files already holding them, or the rows to write. Called by
+    /// the sync thread between steps, so all tables are as of the published sequence.
+    fn persist_parts(&self) -> Result<Vec<TableParts>>;
+    /// Records files written for segment states (`(state, file)`) of a table.
+    fn mark_persisted(&self, id: TableId, written: &[(u64, u64)]);
     /// Makes everything loaded or applied so far visible to new queries, as of `seq`.
     fn publish(&self, seq: u64) -> Result<()>;
     /// The sequence of the published snapshot.

@@ -3,9 +3,13 @@
 //! it dead. Applying an update costs O(changed rows), never a re-copy of the table. Each
 //! segment caches its live rows as a filtered batch, recomputed only when the segment changes;
 //! small trailing segments are merged and mostly-dead ones rewritten so scans stay fast.
+//!
+//! For durable storage each segment knows the Parquet file that holds exactly its live rows, if
+//! one does: a segment that has not changed since it was written is not written again.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use arrow::array::{BooleanArray, RecordBatch};
 use arrow::compute::{concat_batches, filter_record_batch};
@@ -40,6 +44,14 @@ impl Hasher for RowidHasher {
 
 type RowidMap<V> = HashMap<i64, V, BuildHasherDefault<RowidHasher>>;
 
+/// Names one state of one segment's live rows, process-wide: a persisted file is credited to
+/// the segment only if the segment still has the state that was written.
+static NEXT_SEGMENT_STATE: AtomicU64 = AtomicU64::new(1);
+
+fn next_state() -> u64 {
+    NEXT_SEGMENT_STATE.fetch_add(1, Ordering::Relaxed)
+}
+
 struct Segment {
     batch: RecordBatch,
     rowids: Vec<i64>,
@@ -47,12 +59,16 @@ struct Segment {
     live_count: usize,
     /// `batch` without its dead rows; `None` when it must be recomputed.
     visible: Option<RecordBatch>,
+    /// Changes whenever `live` does.
+    state: u64,
+    /// The durable file holding exactly the live rows of this state.
+    file: Option<u64>,
 }
 
 impl Segment {
     fn new(batch: RecordBatch, rowids: Vec<i64>) -> Self {
         let n = rowids.len();
-        Self { visible: Some(batch.clone()), batch, rowids, live: vec![true; n], live_count: n }
+        Self { visible: Some(batch.clone()), batch, rowids, live: vec![true; n], live_count: n, state: next_state(), file: None }
     }
 
     fn visible(&mut self) -> Result<RecordBatch> {
@@ -70,6 +86,14 @@ impl Segment {
         let rowids = self.rowids.iter().zip(&self.live).filter(|(_, l)| **l).map(|(r, _)| *r).collect();
         Ok((self.visible()?, rowids))
     }
+}
+
+/// One segment as durable storage sees it.
+pub enum PersistPart {
+    /// Its live rows are already in this file.
+    Kept { file: u64 },
+    /// Rows to write; once written, [`TableStore::mark_persisted`] with `state`.
+    New { state: u64, batch: RecordBatch, rowids: Vec<i64> },
 }
 
 /// A table's rows, mutable by the sync thread only.
@@ -132,6 +156,8 @@ impl TableStore {
                     segment.live[row as usize] = false;
                     segment.live_count -= 1;
                     segment.visible = None;
+                    segment.state = next_state();
+                    segment.file = None;
                     touched.push(seg as usize);
                 }
             }
@@ -212,6 +238,52 @@ impl TableStore {
         }
         let merged = concat_batches(&self.schema, &batches).map_err(|e| EngineError::Olap(e.to_string()))?;
         self.append(merged, rowids)
+    }
+
+    /// A table whose rows come from durable files, each `(rows, rowids, file)` becoming one
+    /// segment already persisted in that file.
+    ///
+    /// # Errors
+    /// A file's rowids do not match its rows, or Arrow fails to merge small segments.
+    pub fn from_files(schema: SchemaRef, files: Vec<(RecordBatch, Vec<i64>, u64)>) -> Result<Self> {
+        let mut store = Self::new(schema);
+        store.index.reserve(files.iter().map(|f| f.1.len()).sum());
+        for (batch, rowids, file) in files {
+            if batch.num_rows() != rowids.len() {
+                return Err(EngineError::Internal("a persisted segment with a rowid count unlike its row count".into()));
+            }
+            let mut segment = Segment::new(batch, rowids);
+            segment.file = Some(file);
+            store.insert_segment(segment);
+        }
+        store.merge_small()?;
+        Ok(store)
+    }
+
+    /// What durable storage needs to hold this table: for each segment with live rows, the file
+    /// already holding them, or the rows to write.
+    ///
+    /// # Errors
+    /// Only if Arrow fails to filter (an internal error).
+    pub fn persist_parts(&mut self) -> Result<Vec<PersistPart>> {
+        let mut parts = Vec::new();
+        for segment in self.segments.iter_mut().flatten().filter(|s| s.live_count > 0) {
+            parts.push(match segment.file {
+                Some(file) => PersistPart::Kept { file },
+                None => {
+                    let (batch, rowids) = segment.compacted()?;
+                    PersistPart::New { state: segment.state, batch, rowids }
+                }
+            });
+        }
+        Ok(parts)
+    }
+
+    /// Records that `file` holds the segment state `state`, if a segment still has it.
+    pub fn mark_persisted(&mut self, state: u64, file: u64) {
+        if let Some(segment) = self.segments.iter_mut().flatten().find(|s| s.state == state) {
+            segment.file = Some(file);
+        }
     }
 
     /// The live rows, as batches ready to scan.

@@ -6,14 +6,17 @@
 //! the batch's last sequence. Then the applied part of the log is pruned.
 //!
 //! At start the OLAP copy is built from a snapshot of the tables at the current sequence; log
-//! entries up to it are already reflected and are pruned, never replayed on top.
+//! entries up to it are already reflected and are pruned, never replayed on top. With durable
+//! storage ([`persist`]) tables load from their Parquet files instead, and the log after the
+//! files' sequence (which pruning keeps) is applied on top.
 
 pub mod bulk;
+pub mod persist;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -27,6 +30,7 @@ use crate::catalog::{TableDef, TableId, quote_ident, store};
 use crate::error::{EngineError, Result};
 use crate::olap::OlapBackend;
 use bulk::BulkLoads;
+use persist::ParquetStore;
 use crate::oltp::convert::BatchBuilder;
 use crate::oltp::writer::OltpWriter;
 use crate::oltp::{classify, open_connection};
@@ -44,6 +48,8 @@ pub struct SyncProgress {
     pub last_step: Option<Duration>,
     /// Tables loaded from a COPY's own Arrow batches instead of being read back from SQLite.
     pub bulk_loads: u64,
+    /// Tables loaded from durable Parquet files at start instead of from SQLite.
+    pub tables_from_files: u64,
 }
 
 /// Control of the sync thread.
@@ -53,6 +59,10 @@ pub struct SyncHandle {
     nudged: Arc<AtomicBool>,
     applied: watch::Receiver<u64>,
     progress: Arc<Mutex<SyncProgress>>,
+    /// Held for each step: what durable storage takes between steps is as of one sequence.
+    pub(crate) step_lock: Arc<Mutex<()>>,
+    /// With durable storage: the sequence its files reflect, which pruning must not pass.
+    pub(crate) durable: Option<Arc<AtomicU64>>,
 }
 
 enum Wake {
@@ -65,10 +75,12 @@ enum Wake {
 }
 
 impl SyncHandle {
-    /// Builds the OLAP copy from the data file and starts the sync thread.
+    /// Builds the OLAP copy (from `storage`'s files where they are current, otherwise from the
+    /// data file), brings it level with the data file and starts the sync thread.
     ///
     /// # Errors
     /// The initial load fails.
+    #[allow(clippy::too_many_arguments)]
     pub fn start(
         path: PathBuf,
         olap: Arc<dyn OlapBackend>,
@@ -77,12 +89,32 @@ impl SyncHandle {
         nudge_gap: Duration,
         batch_events: usize,
         bulk: BulkLoads,
+        storage: Option<&ParquetStore>,
     ) -> Result<Self> {
         let conn = open_connection(&path, true, "NORMAL")?;
-        let mut syncer = Syncer { conn, olap, writer, defs: HashMap::new(), applied: 0, batch_events, bulk, bulk_loads_used: 0 };
-        syncer.full_load()?;
+        let step_lock = Arc::new(Mutex::new(()));
+        let durable = storage.map(|_| Arc::new(AtomicU64::new(0)));
+        let mut syncer = Syncer {
+            conn,
+            olap,
+            writer,
+            defs: HashMap::new(),
+            applied: 0,
+            batch_events,
+            bulk,
+            bulk_loads_used: 0,
+            tables_from_files: 0,
+            step_lock: step_lock.clone(),
+            durable: durable.clone(),
+        };
+        syncer.full_load(storage)?;
+        syncer.catch_up()?;
         let (applied_tx, applied) = watch::channel(syncer.applied);
-        let progress = Arc::new(Mutex::new(SyncProgress { applied_seq: syncer.applied, ..Default::default() }));
+        let progress = Arc::new(Mutex::new(SyncProgress {
+            applied_seq: syncer.applied,
+            tables_from_files: syncer.tables_from_files,
+            ..Default::default()
+        }));
         let (wake, wake_rx) = crossbeam_channel::unbounded();
         let thread_progress = progress.clone();
         let nudged = Arc::new(AtomicBool::new(false));
@@ -138,7 +170,7 @@ impl SyncHandle {
                 }
             })
             .map_err(|e| EngineError::Internal(format!("could not start the sync thread: {e}")))?;
-        Ok(Self { wake, nudged, applied, progress })
+        Ok(Self { wake, nudged, applied, progress, step_lock, durable })
     }
 
     /// Asks for a sync step now.
@@ -193,32 +225,68 @@ struct Syncer {
     batch_events: usize,
     bulk: BulkLoads,
     bulk_loads_used: u64,
+    tables_from_files: u64,
+    step_lock: Arc<Mutex<()>>,
+    durable: Option<Arc<AtomicU64>>,
 }
 
 impl Syncer {
-    fn full_load(&mut self) -> Result<()> {
+    /// Loads every table as of one snapshot of the data file: from its durable files when the
+    /// manifest has them with the table's current columns (the copy then starts at the
+    /// manifest's sequence, and [`Self::catch_up`] applies the log after it), otherwise from
+    /// SQLite.
+    fn full_load(&mut self, storage: Option<&ParquetStore>) -> Result<()> {
         self.conn.execute_batch("BEGIN").map_err(classify)?;
         let result = (|| {
-            let last: i64 = self.conn.query_row(LAST_SEQ_SQL, [], |r| r.get(0)).map_err(classify)?;
+            let last = self.conn.query_row(LAST_SEQ_SQL, [], |r| r.get::<_, i64>(0)).map_err(classify)? as u64;
             let catalog = store::load(&self.conn)?;
+            // A manifest ahead of the log belongs to some other data file.
+            let manifest = storage.and_then(ParquetStore::manifest).filter(|m| m.seq <= last);
             for def in catalog.tables() {
-                self.reload(def.as_ref().clone())?;
+                let files = match (storage, manifest.and_then(|m| m.table(def.id))) {
+                    (Some(storage), Some(table)) => storage.read_table(table, def).unwrap_or_else(|e| {
+                        tracing::warn!("{e}; reading {} from SQLite instead", def.name);
+                        None
+                    }),
+                    _ => None,
+                };
+                match files {
+                    Some(files) => {
+                        self.olap.load_persisted(def, files)?;
+                        self.defs.insert(def.id, def.as_ref().clone());
+                        self.tables_from_files += 1;
+                    }
+                    None => self.reload(def.as_ref().clone())?,
+                }
             }
-            Ok(last as u64)
+            Ok((last, manifest.map(|m| m.seq)))
         })();
         let _ = self.conn.execute_batch("COMMIT");
-        let last = result?;
-        self.olap.publish(last)?;
-        self.applied = last;
-        self.writer.prune_now(last);
+        let (last, persisted) = result?;
+        let start = persisted.unwrap_or(last);
+        self.olap.publish(start)?;
+        self.applied = start;
+        if let Some(durable) = &self.durable {
+            durable.store(persisted.unwrap_or(0), Ordering::Release);
+        }
+        self.writer.prune_now(self.prune_limit(start));
         Ok(())
+    }
+
+    /// How far the change log may be pruned once `seq` is applied: with durable storage, no
+    /// further than its files reflect, since a restart replays the log after them.
+    fn prune_limit(&self, seq: u64) -> u64 {
+        self.durable.as_ref().map_or(seq, |d| d.load(Ordering::Acquire).min(seq))
     }
 
     /// Steps until the log is drained; returns events applied.
     fn catch_up(&mut self) -> Result<u64> {
         let mut total = 0;
         loop {
+            let step_lock = self.step_lock.clone();
+            let guard = step_lock.lock();
             let (events, full) = self.step()?;
+            drop(guard);
             total += events;
             if !full {
                 return Ok(total);
@@ -237,7 +305,7 @@ impl Syncer {
         }
         self.olap.publish(last)?;
         self.applied = last;
-        self.writer.prune(last);
+        self.writer.prune(self.prune_limit(last));
         Ok((events, events as usize >= self.batch_events))
     }
 

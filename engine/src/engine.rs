@@ -356,7 +356,7 @@ impl HtapEngine {
         let checkpointer = Checkpointer::start(path.clone(), config.synchronous.pragma_value())?;
         let readers = ReaderPool::start(path.clone(), config.readers, catalog.clone())?;
         let olap: Arc<dyn OlapBackend> = Arc::new(DataFusionOlap::new(config.olap_threads)?);
-        let storage = match config.olap_storage {
+        let mut storage = match config.olap_storage {
             rhei_config::OlapStorage::Parquet => Some(ParquetStore::open(&config.data_dir)?),
             rhei_config::OlapStorage::Memory => {
                 ParquetStore::remove(&config.data_dir)?;
@@ -371,7 +371,7 @@ impl HtapEngine {
             config.sync_nudge_gap,
             config.sync_batch_events,
             bulk,
-            storage.as_ref(),
+            storage.as_mut(),
         )?;
         let persister = match (storage, &sync.durable) {
             (Some(storage), Some(durable)) => {

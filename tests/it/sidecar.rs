@@ -280,6 +280,17 @@ async fn sigkill_at_random_points_under_upstream_load_loses_and_doubles_no_versi
     kill(node);
     let files = std::fs::read_dir(dir.path().join("olap/counter")).map(|d| d.count()).unwrap_or(0);
     assert!(files > 0, "the history is kept in Parquet files under the data directory");
+    // The files as the killed node left them, loaded by an engine of this process.
+    let engine = rhei::HtapEngine::open(rhei::EngineConfig {
+        olap_storage: rhei::OlapStorage::Parquet,
+        ..rhei::EngineConfig::with_data_dir(dir.path())
+    })
+    .await
+    .unwrap();
+    assert!(engine.sync_status().tables_from_files >= 1, "the history was loaded from its Parquet files");
+    let versions = engine.query_with_route("SELECT count(*) FROM counter FOR SYSTEM_TIME ALL", rhei::Route::Olap).await.unwrap();
+    assert_eq!(crate::common::rows(&versions), vec![history.len().to_string()]);
+    engine.close();
     let finals = lines(&up, "SELECT id, v FROM counter ORDER BY id").await;
     let mut expected_versions = 0;
     for line in &finals {

@@ -333,14 +333,14 @@ impl OlapBackend for DataFusionOlap {
     }
 
     fn persist_parts(&self) -> Result<Vec<TableParts>> {
-        let mut live = self.live.lock();
+        let live = self.live.lock();
         let mut tables = Vec::with_capacity(live.len());
-        for (id, table) in live.iter_mut() {
+        for (id, table) in live.iter() {
             tables.push(TableParts {
                 id: *id,
                 name: table.def.name.clone(),
                 schema: table.store.schema().clone(),
-                parts: table.store.persist_parts()?,
+                parts: table.store.persist_parts(),
             });
         }
         Ok(tables)

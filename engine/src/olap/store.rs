@@ -92,8 +92,9 @@ impl Segment {
 pub enum PersistPart {
     /// Its live rows are already in this file.
     Kept { file: u64 },
-    /// Rows to write; once written, [`TableStore::mark_persisted`] with `state`.
-    New { state: u64, batch: RecordBatch, rowids: Vec<i64> },
+    /// Rows to write, those of `batch` (with `rowids`) that `live` marks, or all without it;
+    /// once written, [`TableStore::mark_persisted`] with `state`.
+    New { state: u64, batch: RecordBatch, rowids: Vec<i64>, live: Option<Vec<bool>> },
 }
 
 /// A table's rows, mutable by the sync thread only.
@@ -261,22 +262,23 @@ impl TableStore {
     }
 
     /// What durable storage needs to hold this table: for each segment with live rows, the file
-    /// already holding them, or the rows to write.
-    ///
-    /// # Errors
-    /// Only if Arrow fails to filter (an internal error).
-    pub fn persist_parts(&mut self) -> Result<Vec<PersistPart>> {
-        let mut parts = Vec::new();
-        for segment in self.segments.iter_mut().flatten().filter(|s| s.live_count > 0) {
-            parts.push(match segment.file {
+    /// already holding them, or the rows to write. Cheap (arrays are shared, masks copied): the
+    /// sync thread waits while it runs.
+    pub fn persist_parts(&self) -> Vec<PersistPart> {
+        self.segments
+            .iter()
+            .flatten()
+            .filter(|s| s.live_count > 0)
+            .map(|segment| match segment.file {
                 Some(file) => PersistPart::Kept { file },
-                None => {
-                    let (batch, rowids) = segment.compacted()?;
-                    PersistPart::New { state: segment.state, batch, rowids }
-                }
-            });
-        }
-        Ok(parts)
+                None => PersistPart::New {
+                    state: segment.state,
+                    batch: segment.batch.clone(),
+                    rowids: segment.rowids.clone(),
+                    live: (segment.live_count < segment.rowids.len()).then(|| segment.live.clone()),
+                },
+            })
+            .collect()
     }
 
     /// Records that `file` holds the segment state `state`, if a segment still has it.

@@ -89,11 +89,11 @@ impl SyncHandle {
         nudge_gap: Duration,
         batch_events: usize,
         bulk: BulkLoads,
-        storage: Option<&ParquetStore>,
+        storage: Option<&mut ParquetStore>,
     ) -> Result<Self> {
         let conn = open_connection(&path, true, "NORMAL")?;
         let step_lock = Arc::new(Mutex::new(()));
-        let durable = storage.map(|_| Arc::new(AtomicU64::new(0)));
+        let durable = storage.is_some().then(|| Arc::new(AtomicU64::new(0)));
         let mut syncer = Syncer {
             conn,
             olap,
@@ -235,13 +235,30 @@ impl Syncer {
     /// manifest has them with the table's current columns (the copy then starts at the
     /// manifest's sequence, and [`Self::catch_up`] applies the log after it), otherwise from
     /// SQLite.
-    fn full_load(&mut self, storage: Option<&ParquetStore>) -> Result<()> {
+    fn full_load(&mut self, mut storage: Option<&mut ParquetStore>) -> Result<()> {
         self.conn.execute_batch("BEGIN").map_err(classify)?;
         let result = (|| {
             let last = self.conn.query_row(LAST_SEQ_SQL, [], |r| r.get::<_, i64>(0)).map_err(classify)? as u64;
             let catalog = store::load(&self.conn)?;
-            // A manifest ahead of the log belongs to some other data file.
-            let manifest = storage.and_then(ParquetStore::manifest).filter(|m| m.seq <= last);
+            let storage = storage.as_deref();
+            // The files are usable only if the log still holds their sequence's own entry
+            // (pruning keeps it) and so everything after it. A manifest ahead of the log (the
+            // last commits lost with the machine's power under synchronous = normal, or another
+            // data file), or behind a log pruned past it (a run without durable storage), is not.
+            let manifest = match storage.and_then(ParquetStore::manifest) {
+                Some(m) if m.seq > 0 && m.seq <= last && self.log_has(m.seq)? => Some(m),
+                Some(m) => {
+                    tracing::warn!(
+                        "the Parquet copy in {} reflects change {} but the change log is at {last} without it; \
+                         rebuilding the OLAP copy from SQLite",
+                        storage.map_or_else(String::new, |s| s.dir().display().to_string()),
+                        m.seq
+                    );
+                    None
+                }
+                None => None,
+            };
+            let stale = storage.and_then(ParquetStore::manifest).is_some() && manifest.is_none();
             for def in catalog.tables() {
                 let files = match (storage, manifest.and_then(|m| m.table(def.id))) {
                     (Some(storage), Some(table)) => storage.read_table(table, def).unwrap_or_else(|e| {
@@ -259,10 +276,13 @@ impl Syncer {
                     None => self.reload(def.as_ref().clone())?,
                 }
             }
-            Ok((last, manifest.map(|m| m.seq)))
+            Ok((last, manifest.map(|m| m.seq), stale))
         })();
         let _ = self.conn.execute_batch("COMMIT");
-        let (last, persisted) = result?;
+        let (last, persisted, stale) = result?;
+        if stale && let Some(storage) = storage.as_deref_mut() {
+            storage.discard()?;
+        }
         let start = persisted.unwrap_or(last);
         self.olap.publish(start)?;
         self.applied = start;
@@ -271,6 +291,11 @@ impl Syncer {
         }
         self.writer.prune_now(self.prune_limit(start));
         Ok(())
+    }
+
+    fn log_has(&self, seq: u64) -> Result<bool> {
+        let mut stmt = self.conn.prepare_cached("SELECT 1 FROM _rhei_changelog WHERE seq = ?1").map_err(classify)?;
+        stmt.exists([seq as i64]).map_err(classify)
     }
 
     /// How far the change log may be pruned once `seq` is applied: with durable storage, no

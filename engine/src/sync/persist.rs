@@ -25,8 +25,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use arrow::array::{Int64Array, RecordBatch};
-use arrow::compute::concat_batches;
+use arrow::array::{BooleanArray, Int64Array, RecordBatch};
+use arrow::compute::{concat_batches, filter_record_batch};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -45,6 +45,8 @@ use crate::oltp::writer::OltpWriter;
 /// which later changes are applied by.
 pub const ROWID_COLUMN: &str = "_rhei_rowid";
 const MANIFEST: &str = "manifest.json";
+/// Where new files are written before they move into their tables' directories.
+const STAGING: &str = ".staging";
 /// Locked by the one engine that writes the directory.
 const LOCK: &str = ".lock";
 /// How long opening waits for an engine closing on the same directory to finish writing.
@@ -93,6 +95,8 @@ pub type WrittenSegments = Vec<(TableId, Vec<(u64, u64)>)>;
 pub struct ParquetStore {
     dir: PathBuf,
     manifest: Option<Manifest>,
+    /// The next file id: only ever grows, so no file on disk is overwritten.
+    next_file: u64,
     /// Holds the directory's lock (released when closed).
     _lock: File,
 }
@@ -175,7 +179,8 @@ impl ParquetStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(io_error("read", &path, e)),
         };
-        let store = Self { dir, manifest, _lock: lock };
+        let next_file = manifest.as_ref().map_or(1, |m| m.next_file.max(1));
+        let store = Self { dir, manifest, next_file, _lock: lock };
         store.remove_unlisted();
         Ok(store)
     }
@@ -188,6 +193,8 @@ impl ParquetStore {
     pub fn remove(data_dir: &Path) -> Result<()> {
         let dir = data_dir.join("olap");
         if dir.join(MANIFEST).exists() {
+            // After an engine still closing on the directory has written its last files.
+            let _lock = lock(&dir.join(LOCK))?;
             tracing::info!("olap_storage is memory: removing the Parquet copy in {}", dir.display());
             fs::remove_dir_all(&dir).map_err(|e| io_error("remove", &dir, e))?;
         }
@@ -245,65 +252,65 @@ impl ParquetStore {
     }
 
     /// Writes what is not on disk yet and a manifest naming every table's files as of `seq`;
-    /// returns, per table, the segment states now held by new files.
+    /// returns, per table, the segment states now held by new files. New files are written in
+    /// `olap/.staging/` and moved into their tables' directories together just before the
+    /// manifest, so a reader listing a directory sees a rewritten segment twice only for the
+    /// moment between that and the removal of the old file, and never half a file.
     ///
     /// # Errors
     /// A file or the manifest cannot be written; the previous manifest then stays in force.
     pub fn write(&mut self, seq: u64, tables: Vec<TableParts>) -> Result<WrittenSegments> {
         let previous = self.manifest.clone().unwrap_or_default();
         let listed: HashMap<u64, &ManifestFile> = previous.tables.iter().flat_map(|t| &t.files).map(|f| (f.id, f)).collect();
-        let mut next_file = previous.next_file.max(1);
+        let staging = self.dir.join(STAGING);
         let mut manifest_tables = Vec::with_capacity(tables.len());
         let mut written = Vec::with_capacity(tables.len());
-        let mut touched_dirs = Vec::new();
+        let mut moves = Vec::new();
         for table in tables {
             let dir_name = table_dir(&table.name);
-            let dir = self.dir.join(&dir_name);
             let mut files = Vec::with_capacity(table.parts.len());
             let mut marks = Vec::new();
-            let mut dir_touched = false;
             for part in table.parts {
                 match part {
-                    PersistPart::Kept { file } => {
-                        let listed = listed.get(&file).ok_or_else(|| {
-                            EngineError::Internal(format!("an OLAP segment credited to file {file}, which the manifest does not list"))
-                        })?;
-                        let path = format!("{dir_name}/part-{file:016}.parquet");
-                        if listed.path != path {
-                            // The table was renamed: the same bytes, under its new name.
-                            fs::create_dir_all(&dir).map_err(|e| io_error("create directory", &dir, e))?;
-                            let target = self.dir.join(&path);
-                            if !target.exists() {
-                                fs::hard_link(self.dir.join(&listed.path), &target).map_err(|e| io_error("link", &target, e))?;
-                            }
-                            dir_touched = true;
-                        }
-                        files.push(ManifestFile { id: file, path, rows: listed.rows });
-                    }
-                    PersistPart::New { state, batch, rowids } => {
-                        let id = next_file;
-                        next_file += 1;
-                        fs::create_dir_all(&dir).map_err(|e| io_error("create directory", &dir, e))?;
+                    // A renamed table is reloaded whole, so its kept files are where its name says;
+                    // were one not, it stays where it is, which the manifest records.
+                    PersistPart::Kept { file } => files.push((*listed.get(&file).ok_or_else(|| {
+                        EngineError::Internal(format!("an OLAP segment credited to file {file}, which the manifest does not list"))
+                    })?)
+                    .clone()),
+                    PersistPart::New { state, batch, rowids, live } => {
+                        // Never reused, even after a failed write whose files may be on disk.
+                        let id = self.next_file;
+                        self.next_file += 1;
+                        fs::create_dir_all(&staging).map_err(|e| io_error("create directory", &staging, e))?;
+                        let staged = staging.join(format!("part-{id:016}.parquet"));
+                        let rows = write_file(&staged, &table.schema, batch, rowids, live)?;
                         let path = format!("{dir_name}/part-{id:016}.parquet");
-                        write_file(&self.dir.join(&path), &table.schema, &batch, rowids)?;
-                        files.push(ManifestFile { id, path, rows: batch.num_rows() as u64 });
+                        moves.push((staged, self.dir.join(&dir_name), self.dir.join(&path)));
+                        files.push(ManifestFile { id, path, rows });
                         marks.push((state, id));
-                        dir_touched = true;
                     }
                 }
-            }
-            if dir_touched {
-                touched_dirs.push(dir);
             }
             let rows = files.iter().map(|f| f.rows).sum();
             manifest_tables.push(ManifestTable { id: table.id.0, name: table.name, rows, files });
             written.push((table.id, marks));
         }
-        for dir in &touched_dirs {
+        let mut touched_dirs: Vec<&PathBuf> = Vec::new();
+        for (staged, dir, path) in &moves {
+            fs::create_dir_all(dir).map_err(|e| io_error("create directory", dir, e))?;
+            fs::rename(staged, path).map_err(|e| io_error("rename", path, e))?;
+            if !touched_dirs.contains(&dir) {
+                touched_dirs.push(dir);
+            }
+        }
+        for dir in touched_dirs {
             sync_dir(dir)?;
         }
+        // New table directories' entries too, before the manifest names files in them.
+        sync_dir(&self.dir)?;
         manifest_tables.sort_by_key(|t| t.id);
-        let manifest = Manifest { format: FORMAT, seq, next_file, tables: manifest_tables };
+        let manifest = Manifest { format: FORMAT, seq, next_file: self.next_file, tables: manifest_tables };
         let text = serde_json::to_vec_pretty(&manifest).map_err(|e| EngineError::Internal(format!("encoding the OLAP manifest: {e}")))?;
         let path = self.dir.join(MANIFEST);
         let aside = self.dir.join(format!("{MANIFEST}.tmp"));
@@ -311,10 +318,29 @@ impl ParquetStore {
             .and_then(|mut f| f.write_all(&text).and_then(|()| f.sync_all()))
             .map_err(|e| io_error("write", &aside, e))?;
         fs::rename(&aside, &path).map_err(|e| io_error("rename", &path, e))?;
-        sync_dir(&self.dir)?;
+        // In force from here, whether or not the directory sync below succeeds.
         self.manifest = Some(manifest);
+        sync_dir(&self.dir)?;
         self.remove_unlisted();
         Ok(written)
+    }
+
+    /// Drops a manifest the data file does not match (see `Syncer::full_load`), durably, with
+    /// the files it listed, before anything is served from the copy rebuilt instead.
+    ///
+    /// # Errors
+    /// The manifest cannot be removed.
+    pub fn discard(&mut self) -> Result<()> {
+        let path = self.dir.join(MANIFEST);
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_error("remove", &path, e)),
+        }
+        sync_dir(&self.dir)?;
+        self.manifest = None;
+        self.remove_unlisted();
+        Ok(())
     }
 
     /// Removes files and table directories the manifest does not name. Failing to is only
@@ -347,24 +373,31 @@ impl ParquetStore {
     }
 }
 
-/// Writes one segment's rows to `path` (aside first, synced, then renamed into place).
-fn write_file(path: &Path, schema: &SchemaRef, batch: &RecordBatch, rowids: Vec<i64>) -> Result<()> {
+/// Writes one segment's live rows to `path`, synced; returns how many.
+fn write_file(path: &Path, schema: &SchemaRef, batch: RecordBatch, rowids: Vec<i64>, live: Option<Vec<bool>>) -> Result<u64> {
+    let (batch, rowids) = match live {
+        None => (batch, rowids),
+        Some(live) => {
+            let kept = rowids.iter().zip(&live).filter(|(_, l)| **l).map(|(r, _)| *r).collect();
+            let batch = filter_record_batch(&batch, &BooleanArray::from(live)).map_err(|e| io_error("write", path, e))?;
+            (batch, kept)
+        }
+    };
+    let rows = batch.num_rows() as u64;
     let schema = file_schema(schema);
     let mut columns = batch.columns().to_vec();
     columns.push(Arc::new(Int64Array::from(rowids)));
     let batch = RecordBatch::try_new(schema.clone(), columns).map_err(|e| io_error("write", path, e))?;
-    let aside = path.with_extension("parquet.tmp");
-    let file = File::create(&aside).map_err(|e| io_error("create", &aside, e))?;
+    let file = File::create(path).map_err(|e| io_error("create", path, e))?;
     let properties = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .set_max_row_group_row_count(Some(SEGMENT_ROWS))
         .build();
-    let mut writer = ArrowWriter::try_new(file, schema, Some(properties)).map_err(|e| io_error("write", &aside, e))?;
-    writer.write(&batch).map_err(|e| io_error("write", &aside, e))?;
-    writer.finish().map_err(|e| io_error("write", &aside, e))?;
-    writer.inner_mut().sync_all().map_err(|e| io_error("sync", &aside, e))?;
-    drop(writer);
-    fs::rename(&aside, path).map_err(|e| io_error("rename", path, e))
+    let mut writer = ArrowWriter::try_new(file, schema, Some(properties)).map_err(|e| io_error("write", path, e))?;
+    writer.write(&batch).map_err(|e| io_error("write", path, e))?;
+    writer.finish().map_err(|e| io_error("write", path, e))?;
+    writer.inner_mut().sync_all().map_err(|e| io_error("sync", path, e))?;
+    Ok(rows)
 }
 
 /// What the persist thread has done, for `sync_status`.
@@ -491,13 +524,11 @@ impl Worker {
             }
             (seq, self.context.olap.persist_parts())
         };
-        let result = tables.and_then(|tables| self.store.write(seq, tables));
-        let mut progress = self.progress.lock();
-        let written = match result {
+        let written = match tables.and_then(|tables| self.store.write(seq, tables)) {
             Ok(written) => written,
             Err(e) => {
                 tracing::error!("persisting the OLAP copy failed, will retry: {e}");
-                progress.last_error = Some(e.to_string());
+                self.progress.lock().last_error = Some(e.to_string());
                 return Err(e);
             }
         };
@@ -508,6 +539,7 @@ impl Worker {
         self.persisted = Some(seq);
         self.context.durable.store(seq, Ordering::Release);
         self.context.writer.prune(seq);
+        let mut progress = self.progress.lock();
         progress.seq = seq;
         progress.files_written += files as u64;
         progress.last_duration = Some(started.elapsed());
@@ -660,6 +692,36 @@ mod tests {
         let engine = HtapEngine::open(config(dir.path())).await.expect("reopen");
         assert_eq!(engine.sync_status().tables_from_files, 1);
         assert_eq!(olap_rows(&engine, "\"Big Orders\"").await, oltp_rows(&engine, "\"Big Orders\"").await);
+        engine.close();
+    }
+
+    /// Files from before a run that pruned the log past them (here one with the copy in memory
+    /// only, its files moved aside and back) are not used, and their manifest goes at once.
+    #[tokio::test]
+    async fn files_behind_a_pruned_change_log_are_discarded() {
+        let (dir, engine) = persisted("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (0, 'a')").await;
+        engine.close();
+        let olap = dir.path().join("olap");
+        let aside = dir.path().join("olap.aside");
+        drop(ParquetStore::open(dir.path()).expect("the closed engine releases the directory"));
+        fs::rename(&olap, &aside).expect("move aside");
+        let engine = HtapEngine::open(EngineConfig::with_data_dir(dir.path())).await.expect("open in memory");
+        engine.execute("INSERT INTO t SELECT i, 'x' FROM generate_series(1, 5000) AS s(i)").await.expect("insert");
+        engine.sync_now().await.expect("sync");
+        let pruned = || engine.inner.writer.with_connection(|c| c.query_row("SELECT count(*) FROM _rhei_changelog", [], |r| r.get::<_, i64>(0))).expect("count") <= 1;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !pruned() {
+            assert!(Instant::now() < deadline, "the log was not pruned");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        engine.close();
+        drop(engine);
+        fs::rename(&aside, &olap).expect("move back");
+        let engine = HtapEngine::open(config(dir.path())).await.expect("reopen");
+        assert_eq!(engine.sync_status().tables_from_files, 0);
+        assert!(!olap.join("manifest.json").exists(), "the stale manifest is removed before anything is served");
+        let batches = engine.query("/*+ olap */ SELECT count(*) FROM t").await.expect("count");
+        assert_eq!(arrow::util::pretty::pretty_format_batches(&batches).expect("format").to_string().lines().nth(3), Some("| 5001  |"));
         engine.close();
     }
 

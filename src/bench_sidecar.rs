@@ -51,8 +51,10 @@ impl Follower {
         raw.sidecar.upstream = Some(cluster.url());
         raw.sidecar.include = Some(vec![include.to_string()]);
         raw.sidecar.slot = Some(slot.to_string());
-        let sidecar = raw.validate()?.sidecar.context("sidecar configuration")?;
-        let engine = HtapEngine::open(EngineConfig::with_data_dir(dir.path())).await?;
+        let config = raw.validate()?;
+        let sidecar = config.sidecar.context("sidecar configuration")?;
+        // The engine settings `rh serve --upstream` would use (the history in Parquet too).
+        let engine = HtapEngine::open(EngineConfig { data_dir: dir.path().into(), ..config.engine }).await?;
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(PgFollower::new(engine.clone(), sidecar)?.run(shutdown.clone()));
         Ok(Self { engine, shutdown, task, _dir: dir })
@@ -255,7 +257,7 @@ async fn forwarding_overhead(up: &Client, cluster: &PgCluster, seconds: u64, fig
     raw.sidecar.forward_writes = Some(true);
     let config = raw.validate()?;
     let sidecar = config.sidecar.context("sidecar configuration")?;
-    let engine = HtapEngine::open(EngineConfig::with_data_dir(dir.path())).await?;
+    let engine = HtapEngine::open(EngineConfig { data_dir: dir.path().into(), ..config.engine }).await?;
     let shutdown = CancellationToken::new();
     let follower = rhei_sidecar::spawn(engine.clone(), sidecar, shutdown.clone())?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -310,7 +310,7 @@ impl EngineError {
     }
 
     /// Whether this error is about the statement itself (its grouping, references, set
-    /// operation shapes), so whichever engine plans it must refuse it. The OLTP side asks the
+    /// operation shapes, a WHERE that is not a boolean), so whichever engine plans it must refuse it. The OLTP side asks the
     /// OLAP planner, which checks these as PostgreSQL does, where SQLite would not (it accepts
     /// bare columns beside aggregates, for one).
     pub fn is_semantic(&self) -> bool {
@@ -324,6 +324,7 @@ impl EngineError {
                 | Self::DuplicateAlias { .. }
                 | Self::NegativeLimit
                 | Self::NegativeOffset
+                | Self::TypeMismatch { .. }
         )
     }
 

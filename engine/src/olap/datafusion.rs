@@ -242,6 +242,10 @@ fn plan_error(msg: &str) -> EngineError {
         EngineError::UndefinedFunction { name: rest.split('\'').next().unwrap_or(rest).to_string() }
     } else if msg.starts_with("Cannot create filter with non-boolean predicate") {
         EngineError::TypeMismatch { message: "argument of WHERE must be type boolean".into() }
+    } else if let Some(rest) = msg.strip_prefix("Cannot infer common argument type for logical boolean operation ") {
+        // `Int32 AND Boolean`: PostgreSQL names the operator whose argument is not a boolean.
+        let operator = rest.split_whitespace().nth(1).unwrap_or("AND");
+        EngineError::TypeMismatch { message: format!("argument of {operator} must be type boolean") }
     } else {
         EngineError::Olap(msg.to_string())
     }

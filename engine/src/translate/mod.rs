@@ -1890,6 +1890,7 @@ fn convert_written_values(stmt: &mut Statement, scope: &Scope<'_>, opts: Transla
                     }
                     for (value, &col) in row.iter_mut().zip(&targets) {
                         let column = &def.columns[col];
+                        check_assigned_type(column, value)?;
                         if is_default_keyword(value) {
                             // SQLite has no DEFAULT inside VALUES: the column's default, or
                             // NULL (a serial key then numbers itself).
@@ -1945,6 +1946,27 @@ fn explicit_alias(target: &mut TableFactor) {
     }
 }
 
+/// A boolean constant stored into a column of another type: PostgreSQL has no assignment cast
+/// from boolean except to the string types, which store `true` or `false` (SQLite would store
+/// 1 or 0 in either case).
+fn check_assigned_type(column: &crate::catalog::ColumnDef, value: &mut Expr) -> Result<()> {
+    let flag = match value {
+        Expr::Value(ValueWithSpan { value: Value::Boolean(flag), .. }) => *flag,
+        Expr::Nested(inner) => return check_assigned_type(column, inner),
+        _ => return Ok(()),
+    };
+    match column.ty {
+        PgType::Bool => Ok(()),
+        PgType::Text | PgType::Varchar(_) | PgType::Bpchar(_) => {
+            *value = string(if flag { "true" } else { "false" });
+            Ok(())
+        }
+        other => Err(EngineError::TypeMismatch {
+            message: format!("column \"{}\" is of type {} but expression is of type boolean", column.name, other.pg_name()),
+        }),
+    }
+}
+
 fn convert_assignments(
     assignments: &mut [datafusion::sql::sqlparser::ast::Assignment],
     def: &TableDef,
@@ -1962,6 +1984,7 @@ fn convert_assignments(
         let index = def
             .column_index(&column)
             .ok_or_else(|| EngineError::UndefinedColumn { column: column.clone(), table: Some(def.name.clone()) })?;
+        check_assigned_type(&def.columns[index], &mut assignment.value)?;
         if !matches!(assignment.value, Expr::Value(ValueWithSpan { value: Value::Null, .. })) {
             let v = std::mem::replace(&mut assignment.value, null());
             assignment.value = convert_expr(def.columns[index].ty, v, opts);

@@ -970,6 +970,20 @@ mod tests {
         engine.close();
     }
 
+    /// A key with a NULL colliding under UNIQUE NULLS NOT DISTINCT is PostgreSQL's 23505, named
+    /// after the constraint, with the key's values (NULL as `null`) in its DETAIL.
+    #[tokio::test]
+    async fn null_keys_collide_under_nulls_not_distinct() {
+        let (_dir, engine) =
+            engine_with("CREATE TABLE t (id int PRIMARY KEY, a int, b text, UNIQUE NULLS NOT DISTINCT (a, b)); INSERT INTO t VALUES (1, NULL, 'x')").await;
+        let err = engine.execute("INSERT INTO t VALUES (2, NULL, 'x')").await.expect_err("a colliding NULL key");
+        assert_eq!(err.sqlstate(), "23505");
+        assert_eq!(err.to_string(), "duplicate key value violates unique constraint \"t_a_b_key\"");
+        assert_eq!(err.detail(), Some("Key (a, b)=(null, x) already exists."));
+        engine.execute("INSERT INTO t VALUES (2, NULL, 'y'), (3, 1, 'x')").await.expect("distinct keys");
+        engine.close();
+    }
+
     /// OLAP threads yield the CPU to OLTP under contention: they run at a lower priority.
     #[cfg(target_os = "linux")]
     #[tokio::test]

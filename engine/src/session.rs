@@ -1743,6 +1743,9 @@ fn returning_shape(items: &[SelectItem], def: &TableDef) -> ResultShape {
 fn index_def(index: &datafusion::sql::sqlparser::ast::CreateIndex, catalog: &crate::catalog::Catalog) -> Result<(String, crate::catalog::IndexDef)> {
     let table = table_name(&index.table_name)?;
     let def = catalog.require(&table)?;
+    if index.nulls_distinct == Some(false) {
+        return Err(EngineError::unsupported("CREATE UNIQUE INDEX ... NULLS NOT DISTINCT (a UNIQUE NULLS NOT DISTINCT constraint works)"));
+    }
     let name = match &index.name {
         Some(name) => table_name(name)?,
         None => String::new(),

@@ -47,6 +47,9 @@ pub struct TableDef {
     /// before names were kept have none, and their constraints take PostgreSQL's default names.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unique_names: Vec<String>,
+    /// Names of the UNIQUE constraints declared NULLS NOT DISTINCT (their NULL keys collide).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nulls_not_distinct: Vec<String>,
     /// Set for a table rhei follows from an upstream database (sidecar mode).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replica: Option<ReplicaDef>,
@@ -244,7 +247,13 @@ impl TableDef {
     pub fn remove_unique(&mut self, i: usize) {
         self.name_unique_constraints();
         self.unique.remove(i);
-        self.unique_names.remove(i);
+        let name = self.unique_names.remove(i);
+        self.nulls_not_distinct.retain(|n| *n != name);
+    }
+
+    /// Whether UNIQUE constraint `i` treats NULL keys as equal.
+    pub fn unique_nulls_not_distinct(&self, i: usize) -> bool {
+        !self.nulls_not_distinct.is_empty() && self.nulls_not_distinct.contains(&self.unique_name(i))
     }
 
     /// Gives every UNIQUE constraint its name explicitly, so the two lists stay parallel.

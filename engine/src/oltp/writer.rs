@@ -42,7 +42,7 @@ use crate::replica::{PreparedRows, ReplicaBatch, ReplicaTableSpec};
 use crate::translate::TranslateOptions;
 use crate::translate::constraints;
 use crate::translate::ddl::{
-    add_check, add_foreign_key, column_def, default_expr_sql, key_columns, key_constraint_name, refuse_nulls_not_distinct, sqlite_column,
+    add_check, add_foreign_key, column_def, default_expr_sql, key_columns, key_constraint_name, nulls_not_distinct, sqlite_column,
     sqlite_create_table, table_def,
 };
 
@@ -1482,13 +1482,16 @@ impl WriterState {
                         self.validate_foreign_key(def, catalog)?;
                     }
                     TableConstraint::Unique(unique) => {
-                        refuse_nulls_not_distinct(&unique)?;
                         let columns = key_columns(def, &unique.columns)?;
                         let name = key_constraint_name(def, unique.name.as_ref().map(normalize_ident), &columns, "key", catalog)?;
-                        self.check_distinct(def, &columns, &name)?;
+                        let nulls_collide = nulls_not_distinct(&unique);
+                        self.check_distinct(def, &columns, &name, nulls_collide)?;
                         let index_name = format!("_rhei_unique_{}_{}", def.id.0, def.unique.len());
                         let list = columns.iter().map(|&i| quote_ident(&def.columns[i].name)).collect::<Vec<_>>().join(", ");
                         self.exec_raw(&format!("CREATE UNIQUE INDEX {} ON {table} ({list})", quote_ident(&index_name)))?;
+                        if nulls_collide {
+                            def.nulls_not_distinct.push(name.clone());
+                        }
                         def.add_unique(columns, name);
                     }
                     TableConstraint::PrimaryKey(pk) => {
@@ -1509,7 +1512,7 @@ impl WriterState {
                                 return Err(EngineError::ColumnContainsNulls { table: def.name.clone(), column: def.columns[i].name.clone() });
                             }
                         }
-                        self.check_distinct(def, &columns, &name)?;
+                        self.check_distinct(def, &columns, &name, false)?;
                         let mut new = def.clone();
                         for &i in &columns {
                             new.columns[i].not_null = true;
@@ -1620,8 +1623,8 @@ impl WriterState {
 
     /// Fails as PostgreSQL's CREATE UNIQUE INDEX does when two rows of `def` share a key of
     /// `columns` (NULLs are distinct).
-    fn check_distinct(&self, def: &TableDef, columns: &[usize], index: &str) -> Result<()> {
-        let sql = constraints::duplicate_key_sql(def, columns);
+    fn check_distinct(&self, def: &TableDef, columns: &[usize], index: &str, nulls_collide: bool) -> Result<()> {
+        let sql = constraints::duplicate_key_sql(def, columns, nulls_collide);
         let duplicated: Option<String> = self.conn.query_row(&sql, [], |r| r.get(0)).optional().map_err(classify)?;
         match duplicated {
             Some(detail) => Err(EngineError::DuplicateKeys { index: index.to_string(), detail }),

@@ -14,6 +14,9 @@
 //! table's constraint triggers can be dropped and regenerated as a group whenever its shape or
 //! a referenced table's name changes ([`triggers_sql`]).
 //!
+//! UNIQUE constraints declared NULLS NOT DISTINCT get triggers too, for the keys with a NULL
+//! that their unique index lets through.
+//!
 //! Semantics, and where they differ from PostgreSQL's:
 //! - CHECK passes when the expression is true or NULL, checked after each row is written (so a
 //!   serial column's value is the assigned one).
@@ -22,6 +25,8 @@
 //!   ACTION at the end of the statement (or the transaction, for DEFERRABLE INITIALLY DEFERRED
 //!   constraints), so a single statement that removes a referenced row and the rows referencing
 //!   it in the wrong order fails here and passes there.
+//! - A key with a NULL that collides under NULLS NOT DISTINCT fails with 23505 even under
+//!   `ON CONFLICT ... DO NOTHING / DO UPDATE`, where PostgreSQL takes the conflict path.
 //! - CASCADE, SET NULL and SET DEFAULT apply to the referencing rows as each referenced row is
 //!   deleted or its key updated; those changes are captured like any other.
 
@@ -39,6 +44,8 @@ const MARKER: &str = "rhei-constraint";
 /// Separates the message's fields (a control character no identifier or value text contains
 /// unescaped... identifiers can, but they sit before the detail, which is last).
 const SEP: char = '\u{1f}';
+/// Separates column names inside one field.
+const COLUMN_SEP: char = '\u{1e}';
 
 /// PostgreSQL's longest identifier (NAMEDATALEN - 1 bytes); longer generated names are cut.
 const MAX_IDENTIFIER_BYTES: usize = 63;
@@ -221,8 +228,8 @@ fn values_sql(def: &TableDef, columns: &[usize], row: &str) -> String {
 
 /// A query answering the DETAIL line for the first key of `columns` that more than one row of
 /// `def` has (`Key (a)=(1) is duplicated.`), or no row when every key is distinct (keys with a
-/// NULL are distinct, as in a unique index).
-pub fn duplicate_key_sql(def: &TableDef, columns: &[usize]) -> String {
+/// NULL are distinct, as in a unique index, unless `nulls_collide`: NULLS NOT DISTINCT).
+pub fn duplicate_key_sql(def: &TableDef, columns: &[usize], nulls_collide: bool) -> String {
     let keys: Vec<String> = columns.iter().map(|&i| format!("d.{}", quote_ident(&def.columns[i].name))).collect();
     let present: Vec<String> = keys.iter().map(|k| format!("{k} IS NOT NULL")).collect();
     format!(
@@ -230,9 +237,36 @@ pub fn duplicate_key_sql(def: &TableDef, columns: &[usize]) -> String {
         quote_literal(&format!("Key ({})=(", column_list(def, columns))),
         values_sql(def, columns, "d"),
         quote_ident(&def.name),
-        present.join(" AND "),
+        if nulls_collide { "true".to_string() } else { present.join(" AND ") },
         keys.join(", ")
     )
+}
+
+/// Triggers making NULL keys of a UNIQUE NULLS NOT DISTINCT constraint collide: the unique
+/// index behind the constraint refuses equal keys without NULLs, these the rest (a row whose
+/// key has a NULL, and another with the same key, NULLs matching with `IS`).
+fn nulls_not_distinct_sql(def: &TableDef, i: usize, next: &mut impl FnMut() -> String) -> String {
+    let table = quote_ident(&def.name);
+    let columns = &def.unique[i];
+    let names: Vec<String> = columns.iter().map(|&c| quote_ident(&def.columns[c].name)).collect();
+    let any_null = names.iter().map(|c| format!("NEW.{c} IS NULL")).collect::<Vec<_>>().join(" OR ");
+    let same = names.iter().map(|c| format!("k.{c} IS NEW.{c}")).collect::<Vec<_>>().join(" AND ");
+    let detail = format!(
+        "{} || {} || ') already exists.'",
+        quote_literal(&format!("Key ({})=(", column_list(def, columns))),
+        values_sql(def, columns, "NEW")
+    );
+    let column_names = columns.iter().map(|&c| def.columns[c].name.as_str()).collect::<Vec<_>>().join(&COLUMN_SEP.to_string());
+    let body = raise("unique", &[&def.name, &def.unique_name(i), &column_names], &detail);
+    let mut sql = String::new();
+    for (event, of) in [("INSERT", String::new()), ("UPDATE", format!(" OF {}", names.join(", ")))] {
+        sql.push_str(&format!(
+            "CREATE TRIGGER {} AFTER {event}{of} ON {table} WHEN {any_null} BEGIN {body} \
+             WHERE EXISTS (SELECT 1 FROM {table} AS k WHERE {same} AND k.rowid <> NEW.rowid); END;\n",
+            next()
+        ));
+    }
+    sql
 }
 
 fn column_list(def: &TableDef, columns: &[usize]) -> String {
@@ -284,6 +318,11 @@ pub fn triggers_sql(def: &TableDef, catalog: &Catalog, opts: TranslateOptions) -
                 "CREATE TRIGGER {} AFTER {event} ON {table} WHEN NOT coalesce({condition}, 1) BEGIN {body}; END;\n",
                 next()
             ));
+        }
+    }
+    for i in 0..def.unique.len() {
+        if def.unique_nulls_not_distinct(i) {
+            sql.push_str(&nulls_not_distinct_sql(def, i, &mut next));
         }
     }
     for fk in &def.foreign_keys {
@@ -390,6 +429,12 @@ pub fn violation(message: &str) -> Option<EngineError> {
     let rest: Vec<&str> = fields.collect();
     let detail = rest.last().map(|d| (*d).to_string()).filter(|d| !d.is_empty());
     match (kind, rest.as_slice()) {
+        ("unique", [table, constraint, columns, _]) => Some(EngineError::UniqueViolation {
+            table: (*table).into(),
+            constraint: (*constraint).into(),
+            columns: columns.split(COLUMN_SEP).map(str::to_string).collect(),
+            detail,
+        }),
         ("check", [table, constraint, _]) => {
             Some(EngineError::CheckViolation { table: (*table).into(), constraint: (*constraint).into(), detail })
         }

@@ -25,6 +25,8 @@ pub struct ParsedColumn {
     /// Names written for the column's PRIMARY KEY and UNIQUE constraints (`CONSTRAINT n ...`).
     pub primary_name: Option<String>,
     pub unique_name: Option<String>,
+    /// The column's UNIQUE constraint was written NULLS NOT DISTINCT.
+    pub unique_nulls_not_distinct: bool,
     /// CHECK constraints written on the column: name (if given) and expression.
     pub checks: Vec<(Option<String>, Expr)>,
     /// REFERENCES written on the column (its `columns` are empty: the column itself).
@@ -49,6 +51,7 @@ pub fn column_def(col: &SqlColumnDef) -> Result<ParsedColumn> {
         unique: false,
         primary_name: None,
         unique_name: None,
+        unique_nulls_not_distinct: false,
         checks: Vec::new(),
         references: Vec::new(),
     };
@@ -62,9 +65,10 @@ pub fn column_def(col: &SqlColumnDef) -> Result<ParsedColumn> {
                 parsed.primary = true;
                 parsed.primary_name = name;
             }
-            ColumnOption::Unique(_) => {
+            ColumnOption::Unique(unique) => {
                 parsed.unique = true;
                 parsed.unique_name = name;
+                parsed.unique_nulls_not_distinct = nulls_not_distinct(unique);
             }
             ColumnOption::Check(check) => parsed.checks.push((name.or(check.name.as_ref().map(normalize_ident)), (*check.expr).clone())),
             ColumnOption::ForeignKey(fk) => parsed.references.push((name.or(fk.name.as_ref().map(normalize_ident)), fk.clone())),
@@ -83,16 +87,11 @@ pub fn column_def(col: &SqlColumnDef) -> Result<ParsedColumn> {
     Ok(parsed)
 }
 
-/// `UNIQUE NULLS NOT DISTINCT` (PostgreSQL 15) would need NULL keys to collide, which the
-/// unique indexes behind rhei's constraints never do: refused rather than ignored.
-///
-/// # Errors
-/// 0A000 for NULLS NOT DISTINCT.
-pub fn refuse_nulls_not_distinct(unique: &datafusion::sql::sqlparser::ast::UniqueConstraint) -> Result<()> {
-    if matches!(unique.nulls_distinct, datafusion::sql::sqlparser::ast::NullsDistinctOption::NotDistinct) {
-        return Err(EngineError::unsupported("UNIQUE NULLS NOT DISTINCT"));
-    }
-    Ok(())
+/// Whether a UNIQUE constraint was written `NULLS NOT DISTINCT` (PostgreSQL 15): its NULL keys
+/// collide, which rhei's constraint triggers enforce (`translate::constraints`) beside the
+/// unique index, whose NULLs never do.
+pub fn nulls_not_distinct(unique: &datafusion::sql::sqlparser::ast::UniqueConstraint) -> bool {
+    matches!(unique.nulls_distinct, datafusion::sql::sqlparser::ast::NullsDistinctOption::NotDistinct)
 }
 
 /// Column positions of a key written as `(a, b)` in ALTER TABLE ... ADD PRIMARY KEY / UNIQUE.
@@ -296,7 +295,7 @@ pub fn table_def(create: &CreateTable, id: TableId, catalog: &Catalog, opts: Tra
     let mut columns = Vec::with_capacity(create.columns.len());
     let mut primary_key = Vec::new();
     let mut primary_key_name = None;
-    let mut unique: Vec<(Vec<usize>, Option<String>)> = Vec::new();
+    let mut unique: Vec<(Vec<usize>, Option<String>, bool)> = Vec::new();
     let mut column_checks = Vec::new();
     let mut column_references = Vec::new();
     for col in &create.columns {
@@ -312,7 +311,7 @@ pub fn table_def(create: &CreateTable, id: TableId, catalog: &Catalog, opts: Tra
             primary_key_name = parsed.primary_name.clone();
         }
         if parsed.unique {
-            unique.push((vec![columns.len()], parsed.unique_name.clone()));
+            unique.push((vec![columns.len()], parsed.unique_name.clone(), parsed.unique_nulls_not_distinct));
         }
         for (check_name, expr) in parsed.checks {
             column_checks.push((check_name, expr, parsed.def.name.clone()));
@@ -337,8 +336,7 @@ pub fn table_def(create: &CreateTable, id: TableId, catalog: &Catalog, opts: Tra
                 }
             }
             TableConstraint::Unique(u) => {
-                refuse_nulls_not_distinct(u)?;
-                unique.push((index_columns(&u.columns, &columns, &name)?, u.name.as_ref().map(normalize_ident)));
+                unique.push((index_columns(&u.columns, &columns, &name)?, u.name.as_ref().map(normalize_ident), nulls_not_distinct(u)));
             }
             TableConstraint::Check(check) => table_checks.push((check.name.as_ref().map(normalize_ident), (*check.expr).clone())),
             TableConstraint::ForeignKey(fk) => table_references.push((fk.name.as_ref().map(normalize_ident), fk.clone())),
@@ -349,8 +347,11 @@ pub fn table_def(create: &CreateTable, id: TableId, catalog: &Catalog, opts: Tra
         return Err(EngineError::unsupported("tables without columns"));
     }
     let mut def = TableDef { id, name, columns, primary_key, primary_key_name, ..Default::default() };
-    for (columns, given) in unique {
+    for (columns, given, nulls_not_distinct) in unique {
         let name = key_constraint_name(&def, given, &columns, "key", catalog)?;
+        if nulls_not_distinct {
+            def.nulls_not_distinct.push(name.clone());
+        }
         def.add_unique(columns, name);
     }
     // PostgreSQL names column constraints first, then table constraints, each in order.

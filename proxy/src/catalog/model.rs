@@ -80,6 +80,8 @@ pub struct Index {
     pub key_names: Vec<String>,
     /// Per key column: sorted descending.
     pub descending: Vec<bool>,
+    /// NULLS NOT DISTINCT: keys with NULLs collide.
+    pub nulls_not_distinct: bool,
 }
 
 impl Index {
@@ -89,7 +91,11 @@ impl Index {
 
     /// `pg_get_constraintdef`: `PRIMARY KEY (id)`, `UNIQUE (a, b)`.
     pub fn constraint_def(&self) -> String {
-        let kind = if self.is_primary { "PRIMARY KEY" } else { "UNIQUE" };
+        let kind = match (self.is_primary, self.nulls_not_distinct) {
+            (true, _) => "PRIMARY KEY",
+            (false, false) => "UNIQUE",
+            (false, true) => "UNIQUE NULLS NOT DISTINCT",
+        };
         format!("{kind} ({})", self.column_list())
     }
 
@@ -102,11 +108,12 @@ impl Index {
             .map(|(n, desc)| format!("{}{}", quote_ident(n), if *desc { " DESC" } else { "" }))
             .collect();
         format!(
-            "CREATE {}INDEX {} ON public.{} USING btree ({})",
+            "CREATE {}INDEX {} ON public.{} USING btree ({}){}",
             if self.is_unique { "UNIQUE " } else { "" },
             quote_ident(name),
             quote_ident(&self.table_name),
-            columns.join(", ")
+            columns.join(", "),
+            if self.nulls_not_distinct { " NULLS NOT DISTINCT" } else { "" }
         )
     }
 }
@@ -364,13 +371,22 @@ fn add_user_table(relations: &mut Vec<Relation>, public_names: &mut Vec<String>,
             Attribute { name: c.name.clone(), type_oid, typmod, not_null: c.not_null, default }
         })
         .collect();
-    // (constraint name, user index name, is primary, unique, key positions, descending)
-    let mut keys: Vec<(Option<String>, Option<&str>, bool, bool, &[usize], &[bool])> = Vec::new();
+    // (constraint name, user index name, is primary, unique, key positions, descending, NULLS NOT DISTINCT)
+    type Key<'t> = (Option<String>, Option<&'t str>, bool, bool, &'t [usize], &'t [bool], bool);
+    let mut keys: Vec<Key<'_>> = Vec::new();
     if !table.primary_key.is_empty() {
-        keys.push((Some(table.pkey_name()), None, true, true, &table.primary_key, &[]));
+        keys.push((Some(table.pkey_name()), None, true, true, &table.primary_key, &[], false));
     }
-    keys.extend(table.unique.iter().enumerate().map(|(i, u)| (Some(table.unique_name(i)), None, false, true, u.as_slice(), &[][..])));
-    keys.extend(table.indexes.iter().map(|i| (None, Some(i.name.as_str()), false, i.is_unique, i.columns.as_slice(), i.descending.as_slice())));
+    keys.extend(
+        table
+            .unique
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (Some(table.unique_name(i)), None, false, true, u.as_slice(), &[][..], table.unique_nulls_not_distinct(i))),
+    );
+    keys.extend(
+        table.indexes.iter().map(|i| (None, Some(i.name.as_str()), false, i.is_unique, i.columns.as_slice(), i.descending.as_slice(), false)),
+    );
     relations.push(Relation {
         oid,
         name: table.name.clone(),
@@ -383,7 +399,7 @@ fn add_user_table(relations: &mut Vec<Relation>, public_names: &mut Vec<String>,
         checks: i16::try_from(table.checks.len()).unwrap_or(i16::MAX),
         has_triggers: referenced || !table.foreign_keys.is_empty(),
     });
-    for (k, (constraint, given, is_primary, is_unique, positions, descending)) in keys.into_iter().enumerate() {
+    for (k, (constraint, given, is_primary, is_unique, positions, descending, nulls_not_distinct)) in keys.into_iter().enumerate() {
         let key_names: Vec<String> = positions.iter().map(|&i| table.columns[i].name.clone()).collect();
         let name = match (given, constraint) {
             (Some(name), _) => name.to_string(),
@@ -409,6 +425,7 @@ fn add_user_table(relations: &mut Vec<Relation>, public_names: &mut Vec<String>,
                 keys: positions.iter().map(|&i| i as i16 + 1).collect(),
                 key_names,
                 descending: descending.to_vec(),
+                nulls_not_distinct,
             }),
             has_index: false,
             checks: 0,

@@ -1274,7 +1274,7 @@ fn pg_index(model: &Model) -> Vec<Row> {
                 n,
                 n,
                 index.is_unique,
-                false,
+                index.nulls_not_distinct,
                 index.is_primary,
                 false,
                 true,

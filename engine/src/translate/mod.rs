@@ -462,6 +462,56 @@ fn json_builder_values(stmt: &mut Statement, scope: &Scope<'_>, opts: TranslateO
     });
 }
 
+/// `value` as the text PostgreSQL makes of it (`on` / `off`) where it is a boolean; `yes` and
+/// `no` are how the engine spells true and false (1 and 0 in SQLite).
+fn boolean_as_text(value: &mut Expr, scope: &Scope<'_>, (on, off): (&str, &str), (yes, no): (&Expr, &Expr)) {
+    if json_tag(value, scope) != "bool" {
+        return;
+    }
+    let inner = std::mem::replace(value, null());
+    *value = Expr::Case {
+        case_token: datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+        end_token: datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+        operand: Some(Box::new(inner)),
+        conditions: vec![
+            datafusion::sql::sqlparser::ast::CaseWhen { condition: yes.clone(), result: string(on) },
+            datafusion::sql::sqlparser::ast::CaseWhen { condition: no.clone(), result: string(off) },
+        ],
+        else_result: None,
+    };
+}
+
+/// `concat` and `concat_ws` print a boolean argument as its type's output does, `t` / `f`
+/// (SQLite would print 1 / 0, DataFusion `true` / `false`).
+pub(crate) fn concat_booleans_as_text(expr: &mut Expr, scope: &Scope<'_>, spelled: (&Expr, &Expr)) {
+    let Expr::Function(f) = expr else { return };
+    if !matches!(f.name.to_string().to_ascii_lowercase().as_str(), "concat" | "concat_ws") {
+        return;
+    }
+    if let FunctionArguments::List(list) = &mut f.args {
+        for arg in &mut list.args {
+            if let FunctionArg::Unnamed(FunctionArgExpr::Expr(value)) = arg {
+                boolean_as_text(value, scope, ("t", "f"), spelled);
+            }
+        }
+    }
+}
+
+/// Booleans are 1 and 0 in SQLite; where PostgreSQL turns one into text it must read as there:
+/// in `concat` (see [`concat_booleans_as_text`]) and as an operand of `||`, which casts it
+/// (`true` / `false`).
+fn booleans_as_text(stmt: &mut Statement, scope: &Scope<'_>) {
+    let spelled = (&number(1), &number(0));
+    let _ = visit_expressions_mut(stmt, |expr| {
+        if let Expr::BinaryOp { left, op: BinaryOperator::StringConcat, right } = expr {
+            boolean_as_text(left, scope, ("true", "false"), spelled);
+            boolean_as_text(right, scope, ("true", "false"), spelled);
+        }
+        concat_booleans_as_text(expr, scope, spelled);
+        ControlFlow::<()>::Continue(())
+    });
+}
+
 /// Translates one statement for SQLite, in place.
 ///
 /// # Errors
@@ -477,6 +527,7 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
     let scope = Scope::of(stmt, catalog)?;
     convert_written_values(stmt, &scope, opts)?;
     json_builder_values(stmt, &scope, opts);
+    booleans_as_text(stmt, &scope);
     rewrite_typed_datetime(stmt, &scope, opts)?;
     let mut failure = None;
     let _ = visit_expressions_mut(stmt, |expr| {

@@ -53,6 +53,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
             }
         }
         canonical_timestamp_literals(expr, &scope, zone);
+        super::concat_booleans_as_text(expr, &scope, (&Expr::value(Value::Boolean(true)), &Expr::value(Value::Boolean(false))));
         if let Expr::Function(f) = expr {
             super::unqualify_builtin(f);
         }

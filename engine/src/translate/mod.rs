@@ -1233,7 +1233,8 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
             let source = scope
                 .column_type(unwrap_real(inner).unwrap_or(inner))
                 .or_else(|| literal.is_some().then_some(PgType::Numeric { precision: None, scale: None }))
-                .or_else(|| typed_literal(inner));
+                .or_else(|| typed_literal(inner))
+                .or_else(|| temporal_type(inner, scope));
             let is_text = matches!(
                 data_type,
                 SqlType::Text | SqlType::Varchar(None) | SqlType::CharacterVarying(None) | SqlType::String(None)
@@ -1680,6 +1681,15 @@ pub(crate) fn temporal_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
             "current_date" | "rhei_date" => PgType::Date,
             _ => return None,
         },
+        // A date plus or minus a number of days is a date.
+        Expr::BinaryOp { left, op: op @ (BinaryOperator::Plus | BinaryOperator::Minus), right } => {
+            let days = |e: &Expr| temporal_type(e, scope).is_none() && !is_interval_constant(e);
+            match (temporal_type(left, scope), temporal_type(right, scope)) {
+                (Some(PgType::Date), None) if days(right) => PgType::Date,
+                (None, Some(PgType::Date)) if *op == BinaryOperator::Plus && days(left) => PgType::Date,
+                _ => return None,
+            }
+        }
         other => scope.column_type(other)?,
     };
     matches!(ty, PgType::Date | PgType::Timestamp | PgType::Timestamptz).then_some(ty)
@@ -1782,8 +1792,9 @@ const MICROS_PER_DAY: i64 = 86_400_000_000;
 /// A date (days) or timestamp (microseconds) value as microseconds.
 fn as_micros(value: Expr, source: Option<PgType>) -> Expr {
     match source {
+        // Nested: the AST prints without parentheses, and the value may be `d + 1`.
         Some(PgType::Date) => Expr::BinaryOp {
-            left: Box::new(value),
+            left: Box::new(Expr::Nested(Box::new(value))),
             op: BinaryOperator::Multiply,
             right: Box::new(number(MICROS_PER_DAY)),
         },

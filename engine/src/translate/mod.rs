@@ -462,6 +462,34 @@ fn json_builder_values(stmt: &mut Statement, scope: &Scope<'_>, opts: TranslateO
     });
 }
 
+/// AND, OR and NOT take booleans: a column of another type or a number there is 42804, as in
+/// PostgreSQL (SQLite would read it as a truth value).
+fn check_boolean_operands(stmt: &Statement, scope: &Scope<'_>) -> Result<()> {
+    let mut failure = None;
+    let _ = datafusion::sql::sqlparser::ast::visit_expressions(stmt, |expr| {
+        let (operator, operands): (&str, [Option<&Expr>; 2]) = match expr {
+            Expr::BinaryOp { left, op: BinaryOperator::And, right } => ("AND", [Some(left), Some(right)]),
+            Expr::BinaryOp { left, op: BinaryOperator::Or, right } => ("OR", [Some(left), Some(right)]),
+            Expr::UnaryOp { op: datafusion::sql::sqlparser::ast::UnaryOperator::Not, expr } => ("NOT", [Some(expr), None]),
+            _ => return ControlFlow::Continue(()),
+        };
+        for operand in operands.into_iter().flatten() {
+            let found = match operand {
+                Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) => {
+                    Some(if n.contains(['.', 'e', 'E']) { "numeric".to_string() } else { "integer".to_string() })
+                }
+                other => scope.column_type(other).filter(|t| *t != PgType::Bool).map(|t| t.pg_name()),
+            };
+            if let Some(ty) = found {
+                failure = Some(EngineError::TypeMismatch { message: format!("argument of {operator} must be type boolean, not type {ty}") });
+                return ControlFlow::Break(());
+            }
+        }
+        ControlFlow::Continue(())
+    });
+    failure.map_or(Ok(()), Err)
+}
+
 /// `value` as the text PostgreSQL makes of it (`on` / `off`) where it is a boolean; `yes` and
 /// `no` are how the engine spells true and false (1 and 0 in SQLite).
 fn boolean_as_text(value: &mut Expr, scope: &Scope<'_>, (on, off): (&str, &str), (yes, no): (&Expr, &Expr)) {
@@ -525,6 +553,7 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
     }
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut SeriesAsSubqueries);
     let scope = Scope::of(stmt, catalog)?;
+    check_boolean_operands(stmt, &scope)?;
     convert_written_values(stmt, &scope, opts)?;
     json_builder_values(stmt, &scope, opts);
     booleans_as_text(stmt, &scope);

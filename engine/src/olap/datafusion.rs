@@ -243,8 +243,9 @@ fn plan_error(msg: &str) -> EngineError {
     } else if msg.starts_with("Cannot create filter with non-boolean predicate") {
         EngineError::TypeMismatch { message: "argument of WHERE must be type boolean".into() }
     } else if let Some(rest) = msg.strip_prefix("Cannot infer common argument type for logical boolean operation ") {
-        // `Int32 AND Boolean`: PostgreSQL names the operator whose argument is not a boolean.
-        let operator = rest.split_whitespace().nth(1).unwrap_or("AND");
+        // `Int32 AND Boolean`, `Decimal128(38, 10) OR Boolean`: PostgreSQL names the operator
+        // whose argument is not a boolean.
+        let operator = rest.split_whitespace().find(|w| *w == "AND" || *w == "OR").unwrap_or("AND");
         EngineError::TypeMismatch { message: format!("argument of {operator} must be type boolean") }
     } else {
         EngineError::Olap(msg.to_string())
@@ -483,6 +484,15 @@ mod tests {
 
     /// An aggregate over a huge join sends nothing until it is done; dropping its rows (a
     /// timeout, a cancel) must stop its work rather than leave it holding the OLAP threads.
+    #[test]
+    fn a_non_boolean_operand_names_its_operator() {
+        for (types, operator) in [("Int32 AND Boolean", "AND"), ("Decimal128(38, 10) OR Boolean", "OR")] {
+            let err = plan_error(&format!("Cannot infer common argument type for logical boolean operation {types}"));
+            assert_eq!(err.sqlstate(), "42804");
+            assert_eq!(err.to_string(), format!("argument of {operator} must be type boolean"), "{types}");
+        }
+    }
+
     #[tokio::test]
     async fn dropping_a_query_stops_its_work() {
         let olap = DataFusionOlap::new(2).unwrap();

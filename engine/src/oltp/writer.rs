@@ -1613,7 +1613,15 @@ impl WriterState {
                         return Err(EngineError::unsupported("ALTER COLUMN ... ADD GENERATED AS IDENTITY"));
                     }
                 }
+                let converted = conversion.as_ref().map(|(index, _)| *index);
                 self.rebuild(def, &new, conversion, catalog, opts)?;
+                // Converted values can make keys with NULLs collide, which the unique index lets
+                // through and the constraint's triggers only check for rows written later.
+                if let Some(index) = converted {
+                    for i in (0..new.unique.len()).filter(|&i| new.unique[i].contains(&index) && new.unique_nulls_not_distinct(i)) {
+                        self.check_distinct(&new, &new.unique[i], &new.unique_name(i), true)?;
+                    }
+                }
                 *def = new;
                 Ok(true)
             }

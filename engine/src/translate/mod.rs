@@ -463,8 +463,13 @@ fn json_builder_values(stmt: &mut Statement, scope: &Scope<'_>, opts: TranslateO
 }
 
 /// AND, OR and NOT take booleans: a column of another type or a number there is 42804, as in
-/// PostgreSQL (SQLite would read it as a truth value).
+/// PostgreSQL (SQLite would read it as a truth value). Only in statements over tables alone:
+/// a derived table or WITH query can give a column a table's name with another type, which
+/// the scope does not see.
 fn check_boolean_operands(stmt: &Statement, scope: &Scope<'_>) -> Result<()> {
+    if has_derived_relations(stmt) {
+        return Ok(());
+    }
     let mut failure = None;
     let _ = datafusion::sql::sqlparser::ast::visit_expressions(stmt, |expr| {
         let (operator, operands): (&str, [Option<&Expr>; 2]) = match expr {
@@ -488,6 +493,31 @@ fn check_boolean_operands(stmt: &Statement, scope: &Scope<'_>) -> Result<()> {
         ControlFlow::Continue(())
     });
     failure.map_or(Ok(()), Err)
+}
+
+/// Whether a statement reads a derived table, a WITH query, or a table function.
+fn has_derived_relations(stmt: &Statement) -> bool {
+    struct Derived(bool);
+    impl datafusion::sql::sqlparser::ast::Visitor for Derived {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
+            if query.with.is_some() {
+                self.0 = true;
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
+            if !matches!(factor, TableFactor::Table { args: None, .. } | TableFactor::NestedJoin { .. }) {
+                self.0 = true;
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut found = Derived(false);
+    let _ = datafusion::sql::sqlparser::ast::Visit::visit(stmt, &mut found);
+    found.0
 }
 
 /// `value` as the text PostgreSQL makes of it (`on` / `off`) where it is a boolean; `yes` and
@@ -1710,9 +1740,9 @@ pub(crate) fn temporal_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
             "current_date" | "rhei_date" => PgType::Date,
             _ => return None,
         },
-        // A date plus or minus a number of days is a date.
+        // A date plus or minus a number of days (an integer) is a date.
         Expr::BinaryOp { left, op: op @ (BinaryOperator::Plus | BinaryOperator::Minus), right } => {
-            let days = |e: &Expr| temporal_type(e, scope).is_none() && !is_interval_constant(e);
+            let days = |e: &Expr| is_integer(e, scope);
             match (temporal_type(left, scope), temporal_type(right, scope)) {
                 (Some(PgType::Date), None) if days(right) => PgType::Date,
                 (None, Some(PgType::Date)) if *op == BinaryOperator::Plus && days(left) => PgType::Date,
@@ -1722,6 +1752,17 @@ pub(crate) fn temporal_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
         other => scope.column_type(other)?,
     };
     matches!(ty, PgType::Date | PgType::Timestamp | PgType::Timestamptz).then_some(ty)
+}
+
+/// Whether `expr` is known to be an integer: a literal, an integer column, a cast to one.
+fn is_integer(expr: &Expr, scope: &Scope<'_>) -> bool {
+    let integral = |ty: PgType| matches!(ty, PgType::Int2 | PgType::Int4 | PgType::Int8);
+    match expr {
+        Expr::Nested(inner) => is_integer(inner, scope),
+        Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) => !n.contains(['.', 'e', 'E']),
+        Expr::Cast { data_type, .. } => PgType::from_sql(data_type).is_ok_and(|t| integral(t.ty)),
+        other => scope.column_type(other).is_some_and(integral),
+    }
 }
 
 /// Whether a statement needs interval values, which SQLite has no type for: intervals compared

@@ -555,6 +555,25 @@ pub(crate) fn concat_booleans_as_text(expr: &mut Expr, scope: &Scope<'_>, spelle
     }
 }
 
+/// A string literal operand of AND, OR or NOT is a boolean constant in PostgreSQL (`flag AND
+/// 't'`): cast, so SQLite does not read it as 0 and DataFusion does not refuse it.
+pub(crate) fn string_literals_as_booleans(expr: &mut Expr) {
+    let as_boolean = |operand: &mut Expr| {
+        if is_string_literal(operand) {
+            let literal = std::mem::replace(operand, null());
+            *operand = Expr::Cast { kind: CastKind::Cast, expr: Box::new(literal), data_type: SqlType::Boolean, array: false, format: None };
+        }
+    };
+    match expr {
+        Expr::BinaryOp { left, op: BinaryOperator::And | BinaryOperator::Or, right } => {
+            as_boolean(left);
+            as_boolean(right);
+        }
+        Expr::UnaryOp { op: datafusion::sql::sqlparser::ast::UnaryOperator::Not, expr } => as_boolean(expr),
+        _ => {}
+    }
+}
+
 /// Booleans are 1 and 0 in SQLite; where PostgreSQL turns one into text it must read as there:
 /// in `concat` (see [`concat_booleans_as_text`]) and as an operand of `||`, which casts it
 /// (`true` / `false`).
@@ -566,6 +585,7 @@ fn booleans_as_text(stmt: &mut Statement, scope: &Scope<'_>) {
             boolean_as_text(right, scope, ("true", "false"), spelled);
         }
         concat_booleans_as_text(expr, scope, spelled);
+        string_literals_as_booleans(expr);
         ControlFlow::<()>::Continue(())
     });
 }

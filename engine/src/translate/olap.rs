@@ -54,6 +54,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
         }
         canonical_timestamp_literals(expr, &scope, zone);
         super::concat_booleans_as_text(expr, &scope, (&Expr::value(Value::Boolean(true)), &Expr::value(Value::Boolean(false))));
+        super::string_literals_as_booleans(expr);
         if let Expr::Function(f) = expr {
             super::unqualify_builtin(f);
         }

@@ -861,6 +861,21 @@ pub fn build_object<'k>(members: impl IntoIterator<Item = (&'k str, &'k str)>, j
     if jsonb { normalize_jsonb(&text) } else { Ok(text) }
 }
 
+/// `json[b]_object_agg` over keys and values already in JSON form: json as PostgreSQL writes it
+/// (`{ "a" : 1, "b" : 2 }`), jsonb normalized (last duplicate key wins).
+///
+/// # Errors
+/// As [`build_object`].
+pub fn object_agg<'k>(members: impl IntoIterator<Item = (&'k str, &'k str)>, jsonb: bool) -> Result<String, EngineError> {
+    let items: Vec<String> = members.into_iter().map(|(key, value)| format!("{} : {value}", quoted(key))).collect();
+    if jsonb { normalize_jsonb(&format!("{{{}}}", items.join(", "))) } else { Ok(format!("{{ {} }}", items.join(", "))) }
+}
+
+/// PostgreSQL 15's error for a NULL key given to `json[b]_object_agg`.
+pub fn null_field_name() -> EngineError {
+    EngineError::InvalidArgument { message: "field name must not be null".into() }
+}
+
 /// `json[b]_build_array` and `json[b]_agg` over values already in JSON form.
 ///
 /// # Errors

@@ -835,6 +835,10 @@ enum JsonOp {
     ToJson { jsonb: bool },
     /// The end of `json[b]_agg`: the fragments `array_agg` gathered, as one array.
     AggArray { jsonb: bool },
+    /// A key and a fragment as one text for `array_agg` (see [`member_text`]).
+    Member,
+    /// The end of `json[b]_object_agg`: the members `array_agg` gathered, as one object.
+    AggObject { jsonb: bool },
     /// jsonb `||`.
     Concat,
     /// jsonb `-` a key or position.
@@ -889,6 +893,9 @@ impl JsonFunction {
             of("to_jsonb", JsonOp::ToJson { jsonb: true }),
             of("rhei_json_agg_array", JsonOp::AggArray { jsonb: false }),
             of("rhei_jsonb_agg_array", JsonOp::AggArray { jsonb: true }),
+            of("rhei_json_member", JsonOp::Member),
+            of("rhei_json_object_agg", JsonOp::AggObject { jsonb: false }),
+            of("rhei_jsonb_object_agg", JsonOp::AggObject { jsonb: true }),
             of("rhei_jsonb_concat", JsonOp::Concat),
             of("rhei_jsonb_delete", JsonOp::Delete),
             of("rhei_jsonb_exists_any", JsonOp::ExistsKeys { all: false }),
@@ -914,12 +921,42 @@ impl JsonFunction {
             | JsonOp::BuildObject { jsonb }
             | JsonOp::BuildArray { jsonb }
             | JsonOp::ToJson { jsonb }
-            | JsonOp::AggArray { jsonb } => Some(if jsonb { "jsonb" } else { "json" }),
+            | JsonOp::AggArray { jsonb }
+            | JsonOp::AggObject { jsonb } => Some(if jsonb { "jsonb" } else { "json" }),
             JsonOp::Concat | JsonOp::Delete | JsonOp::DeletePath | JsonOp::Set | JsonOp::Insert | JsonOp::StripNulls => Some("jsonb"),
             JsonOp::Get { as_text: false } | JsonOp::Path { as_text: false } => Some(of_input()),
             _ => None,
         }
     }
+}
+
+/// Separates a member's key from its value: PostgreSQL text holds no NUL, and JSON text
+/// escapes it, so the last one is the separator.
+const MEMBER_SEP: char = '\0';
+
+/// `json[b]_object_agg`'s key and value fragment as one text, taken apart by the aggregate's end.
+fn member_text(key: &str, value: &str) -> String {
+    format!("{key}{MEMBER_SEP}{value}")
+}
+
+/// Each row's list of texts that `array_agg` gathered (None where the list is NULL).
+fn gathered_texts(value: &ColumnarValue, rows: usize) -> Result<Vec<Option<Vec<String>>>> {
+    let lists = value.to_array(rows)?;
+    (0..rows)
+        .map(|i| {
+            if lists.is_null(i) {
+                return Ok(None);
+            }
+            let items = match lists.data_type() {
+                DataType::List(_) => lists.as_list::<i32>().value(i),
+                DataType::LargeList(_) => lists.as_list::<i64>().value(i),
+                other => return Err(external(crate::error::EngineError::Internal(format!("an aggregate gathered {other}")))),
+            };
+            let items = arrow::compute::cast(&items, &DataType::Utf8)?;
+            let items = items.as_string::<i32>();
+            Ok(Some((0..items.len()).map(|j| if items.is_null(j) { "null".to_string() } else { items.value(j).to_string() }).collect()))
+        })
+        .collect()
 }
 
 fn external(e: crate::error::EngineError) -> DataFusionError {
@@ -972,6 +1009,7 @@ impl ScalarUDFImpl for JsonFunction {
             | JsonOp::Fragment
             | JsonOp::ToJson { .. }
             | JsonOp::AggArray { .. }
+            | JsonOp::AggObject { .. }
             | JsonOp::StripNulls
             | JsonOp::Pretty => Some(1),
             JsonOp::ExtractPath { .. } | JsonOp::BuildObject { .. } | JsonOp::BuildArray { .. } | JsonOp::ExistsKeys { .. } => None,
@@ -1027,22 +1065,39 @@ impl ScalarUDFImpl for JsonFunction {
                     .map_err(external)?;
                 return unscalar(Arc::new(out), &args);
             }
-            JsonOp::AggArray { jsonb } => {
-                let lists = args.args[0].to_array(rows)?;
+            JsonOp::Member => {
+                let keys = texts(&args.args[0], rows)?;
+                let values = texts(&args.args[1], rows)?;
                 let out: StringArray = (0..rows)
                     .map(|i| {
-                        if lists.is_null(i) {
-                            return Ok(None);
+                        if keys.is_null(i) {
+                            return Err(crate::json::null_field_name());
                         }
-                        let items = match lists.data_type() {
-                            DataType::List(_) => lists.as_list::<i32>().value(i),
-                            DataType::LargeList(_) => lists.as_list::<i64>().value(i),
-                            other => return Err(crate::error::EngineError::Internal(format!("json_agg gathered {other}"))),
-                        };
-                        let items = arrow::compute::cast(&items, &DataType::Utf8).map_err(|e| crate::error::EngineError::Internal(e.to_string()))?;
-                        let items = items.as_string::<i32>();
-                        crate::json::build_array((0..items.len()).map(|j| if items.is_null(j) { "null" } else { items.value(j) }), jsonb).map(Some)
+                        Ok(Some(member_text(keys.value(i), if values.is_null(i) { "null" } else { values.value(i) })))
                     })
+                    .collect::<std::result::Result<_, _>>()
+                    .map_err(external)?;
+                return unscalar(Arc::new(out), &args);
+            }
+            JsonOp::AggObject { jsonb } => {
+                let out: StringArray = gathered_texts(&args.args[0], rows)?
+                    .into_iter()
+                    .map(|members| {
+                        members
+                            .map(|members| {
+                                let pairs = members.iter().map(|m| m.rsplit_once(MEMBER_SEP).unwrap_or((m.as_str(), "null")));
+                                crate::json::object_agg(pairs, jsonb)
+                            })
+                            .transpose()
+                    })
+                    .collect::<std::result::Result<_, _>>()
+                    .map_err(external)?;
+                return unscalar(Arc::new(out), &args);
+            }
+            JsonOp::AggArray { jsonb } => {
+                let out: StringArray = gathered_texts(&args.args[0], rows)?
+                    .into_iter()
+                    .map(|items| items.map(|items| crate::json::build_array(items.iter().map(String::as_str), jsonb)).transpose())
                     .collect::<std::result::Result<_, _>>()
                     .map_err(external)?;
                 return unscalar(Arc::new(out), &args);
@@ -1191,7 +1246,13 @@ impl ScalarUDFImpl for JsonFunction {
                     .collect::<std::result::Result<Int32Array, _>>()
                     .map_err(external)?,
             ),
-            JsonOp::Fragment | JsonOp::ToJson { .. } | JsonOp::BuildObject { .. } | JsonOp::BuildArray { .. } | JsonOp::AggArray { .. } => {
+            JsonOp::Fragment
+            | JsonOp::ToJson { .. }
+            | JsonOp::BuildObject { .. }
+            | JsonOp::BuildArray { .. }
+            | JsonOp::AggArray { .. }
+            | JsonOp::Member
+            | JsonOp::AggObject { .. } => {
                 unreachable!("answered above")
             }
         };

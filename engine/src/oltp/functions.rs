@@ -1064,11 +1064,38 @@ impl rusqlite::functions::Aggregate<Vec<String>, Option<String>> for JsonAgg {
     }
 }
 
+/// `json_object_agg(key, fragment)` / `jsonb_object_agg(key, fragment)`: NULL over no rows.
+struct JsonObjectAgg {
+    jsonb: bool,
+}
+
+impl rusqlite::functions::Aggregate<Vec<(String, String)>, Option<String>> for JsonObjectAgg {
+    fn init(&self, _ctx: &mut Context<'_>) -> rusqlite::Result<Vec<(String, String)>> {
+        Ok(Vec::new())
+    }
+
+    fn step(&self, ctx: &mut Context<'_>, members: &mut Vec<(String, String)>) -> rusqlite::Result<()> {
+        let key = text_of(ctx.get_raw(0)).ok_or_else(|| fail(crate::json::null_field_name()))?;
+        members.push((key, text_of(ctx.get_raw(1)).unwrap_or_else(|| "null".into())));
+        Ok(())
+    }
+
+    fn finalize(&self, _ctx: &mut Context<'_>, members: Option<Vec<(String, String)>>) -> rusqlite::Result<Option<String>> {
+        members
+            .map(|members| crate::json::object_agg(members.iter().map(|(k, v)| (k.as_str(), v.as_str())), self.jsonb))
+            .transpose()
+            .map_err(fail)
+    }
+}
+
 pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     let pure = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
     conn.create_aggregate_function("rhei_string_agg_distinct", 2, pure, StringAggDistinct)?;
     for (name, jsonb) in [("json_agg", false), ("jsonb_agg", true)] {
         conn.create_aggregate_function(name, 1, pure, JsonAgg { jsonb })?;
+    }
+    for (name, jsonb) in [("json_object_agg", false), ("jsonb_object_agg", true)] {
+        conn.create_aggregate_function(name, 2, pure, JsonObjectAgg { jsonb })?;
     }
     conn.create_scalar_function("rhei_json_value", 3, pure, |ctx| json_fragment_arg(ctx, 0).map(Value::Text))?;
     for (name, jsonb) in [("to_json", false), ("to_jsonb", true)] {

@@ -366,7 +366,7 @@ pub(crate) fn json_tag(expr: &Expr, scope: &Scope<'_>) -> &'static str {
             "now" | "current_timestamp" => "timestamptz",
             "current_date" => "date",
             // rhei's own names: the same rewrites have run inside this expression on DataFusion.
-            "jsonb_build_object" | "jsonb_build_array" | "to_jsonb" | "jsonb_agg" | "jsonb_extract_path" | "rhei_jsonb_concat"
+            "jsonb_build_object" | "jsonb_build_array" | "to_jsonb" | "jsonb_agg" | "jsonb_object_agg" | "jsonb_extract_path" | "rhei_jsonb_concat"
             | "rhei_jsonb_delete" | "rhei_jsonb_delete_path" | "jsonb_set" | "jsonb_insert" | "jsonb_strip_nulls" | "rhei_jsonb" => "jsonb",
             "jsonb_pretty" => "text",
             "rhei_jsonb_exists_any" | "rhei_jsonb_exists_all" => "bool",
@@ -379,7 +379,7 @@ pub(crate) fn json_tag(expr: &Expr, scope: &Scope<'_>) -> &'static str {
                 _ => "jsonb",
             },
             "rhei_json_get_text" | "rhei_json_path_text" => "text",
-            "json_build_object" | "json_build_array" | "to_json" | "json_agg" | "json_extract_path" => "json",
+            "json_build_object" | "json_build_array" | "to_json" | "json_agg" | "json_object_agg" | "json_extract_path" => "json",
             "min" | "max" | "coalesce" => match &f.args {
                 FunctionArguments::List(list) => match list.args.first() {
                     Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))) => json_tag(arg, scope),
@@ -437,7 +437,7 @@ fn json_builder_values(stmt: &mut Statement, scope: &Scope<'_>, opts: TranslateO
         let name = f.name.to_string().to_ascii_lowercase();
         let FunctionArguments::List(list) = &mut f.args else { return ControlFlow::Continue(()) };
         let values: Box<dyn Fn(usize) -> bool> = match name.as_str() {
-            "json_build_object" | "jsonb_build_object" => Box::new(|i| i % 2 == 1),
+            "json_build_object" | "jsonb_build_object" | "json_object_agg" | "jsonb_object_agg" => Box::new(|i| i % 2 == 1),
             "json_build_array" | "jsonb_build_array" | "json_agg" | "jsonb_agg" => Box::new(|_| true),
             "to_json" | "to_jsonb" => {
                 if let [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))] = list.args.as_slice() {

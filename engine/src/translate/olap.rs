@@ -866,13 +866,14 @@ mod tests {
 /// The values given to PostgreSQL's json builders become JSON text by their Arrow type
 /// (`rhei_json_fragment`), which the builders take, as SQLite's take the same made by
 /// `translate::json_builder_values`; `json[b]_agg(x ...)` gathers the fragments with
-/// DataFusion's `array_agg` (its ORDER BY, DISTINCT and FILTER included) and joins them.
+/// DataFusion's `array_agg` (its ORDER BY, DISTINCT and FILTER included) and joins them, and
+/// `json[b]_object_agg(k, v ...)` the same with each key and value as one member text.
 fn json_builders_for_olap(expr: &mut Expr) {
     let Expr::Function(f) = expr else { return };
     let name = f.name.to_string().to_ascii_lowercase();
     let FunctionArguments::List(list) = &mut f.args else { return };
     let values: fn(usize) -> bool = match name.as_str() {
-        "json_build_object" | "jsonb_build_object" => |i| i % 2 == 1,
+        "json_build_object" | "jsonb_build_object" | "json_object_agg" | "jsonb_object_agg" => |i| i % 2 == 1,
         "json_build_array" | "jsonb_build_array" | "json_agg" | "jsonb_agg" => |_| true,
         _ => return,
     };
@@ -884,9 +885,19 @@ fn json_builders_for_olap(expr: &mut Expr) {
             *value = call("rhei_json_fragment", vec![inner]);
         }
     }
+    // `json[b]_object_agg(k, v)` gathers `rhei_json_member(k, v)`, one text per pair.
+    if matches!(name.as_str(), "json_object_agg" | "jsonb_object_agg")
+        && let [FunctionArg::Unnamed(FunctionArgExpr::Expr(key)), FunctionArg::Unnamed(FunctionArgExpr::Expr(value))] = list.args.as_mut_slice()
+    {
+        let key = std::mem::replace(key, Expr::value(Value::Null));
+        let value = std::mem::replace(value, Expr::value(Value::Null));
+        list.args = vec![FunctionArg::Unnamed(FunctionArgExpr::Expr(call("rhei_json_member", vec![key, value])))];
+    }
     if let Some(finish) = match name.as_str() {
         "json_agg" => Some("rhei_json_agg_array"),
         "jsonb_agg" => Some("rhei_jsonb_agg_array"),
+        "json_object_agg" => Some("rhei_json_object_agg"),
+        "jsonb_object_agg" => Some("rhei_jsonb_object_agg"),
         _ => None,
     } {
         f.name = datafusion::sql::sqlparser::ast::ObjectName::from(vec![datafusion::sql::sqlparser::ast::Ident::new("array_agg")]);

@@ -449,13 +449,21 @@ fn json_builder_values(stmt: &mut Statement, scope: &Scope<'_>, opts: TranslateO
             }
             _ => return ControlFlow::Continue(()),
         };
+        let objects = matches!(name.as_str(), "json_build_object" | "jsonb_build_object" | "json_object_agg" | "jsonb_object_agg");
         for (i, arg) in list.args.iter_mut().enumerate() {
-            if let FunctionArg::Unnamed(FunctionArgExpr::Expr(value)) = arg
-                && values(i)
-            {
+            let FunctionArg::Unnamed(FunctionArgExpr::Expr(value)) = arg else { continue };
+            if values(i) {
                 let tag = json_tag_with_scale(value, scope);
                 let inner = std::mem::replace(value, null());
                 *value = call("rhei_json_value", vec![inner, string(&tag), zone_argument(opts)]);
+            } else if objects {
+                // A key is the text of its JSON value (`"true"`, `"2024-03-01"`), which SQLite's
+                // stored 1 or day number is not.
+                let tag = json_tag(value, scope);
+                if matches!(tag, "bool" | "date" | "timestamp" | "timestamptz") {
+                    let inner = std::mem::replace(value, null());
+                    *value = call("trim", vec![call("rhei_json_value", vec![inner, string(tag), zone_argument(opts)]), string("\"")]);
+                }
             }
         }
         ControlFlow::Continue(())

@@ -323,6 +323,46 @@ pub fn strip_nulls(doc: &str) -> Result<String, EngineError> {
     Ok(out)
 }
 
+/// `json_strip_nulls`: json without the object fields whose value is null, written without
+/// whitespace as PostgreSQL writes it: numbers as written, duplicate keys kept, keys and strings
+/// escaped again from their values.
+///
+/// # Errors
+/// `doc` is not json (22P02).
+pub fn strip_nulls_json(doc: &str) -> Result<String, EngineError> {
+    fn write(value: &Json<'_>, out: &mut String) {
+        match &value.kind {
+            Kind::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write(item, out);
+                }
+                out.push(']');
+            }
+            Kind::Object(members) => {
+                out.push('{');
+                for (i, (key, member)) in members.iter().filter(|(_, m)| !matches!(m.kind, Kind::Null)).enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&quoted(key));
+                    out.push(':');
+                    write(member, out);
+                }
+                out.push('}');
+            }
+            Kind::String(text) => out.push_str(&quoted(text)),
+            Kind::Null | Kind::Bool(_) | Kind::Number(_) => out.push_str(value.raw),
+        }
+    }
+    let mut out = String::with_capacity(doc.len());
+    write(&parse(doc, "json")?, &mut out);
+    Ok(out)
+}
+
 /// `jsonb_pretty`: PostgreSQL's layout, each element on a line of its own, four spaces a level.
 ///
 /// # Errors

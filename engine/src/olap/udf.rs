@@ -852,6 +852,8 @@ enum JsonOp {
     /// `jsonb_insert(doc, path, value [, insert_after])`.
     Insert,
     StripNulls,
+    /// `json_strip_nulls`: json in, json out.
+    StripNullsJson,
     Pretty,
 }
 
@@ -904,6 +906,7 @@ impl JsonFunction {
             of("jsonb_set", JsonOp::Set),
             of("jsonb_insert", JsonOp::Insert),
             of("jsonb_strip_nulls", JsonOp::StripNulls),
+            of("json_strip_nulls", JsonOp::StripNullsJson),
             of("jsonb_pretty", JsonOp::Pretty),
         ]
     }
@@ -924,6 +927,7 @@ impl JsonFunction {
             | JsonOp::AggArray { jsonb }
             | JsonOp::AggObject { jsonb } => Some(if jsonb { "jsonb" } else { "json" }),
             JsonOp::Concat | JsonOp::Delete | JsonOp::DeletePath | JsonOp::Set | JsonOp::Insert | JsonOp::StripNulls => Some("jsonb"),
+            JsonOp::StripNullsJson => Some("json"),
             JsonOp::Get { as_text: false } | JsonOp::Path { as_text: false } => Some(of_input()),
             _ => None,
         }
@@ -1011,6 +1015,7 @@ impl ScalarUDFImpl for JsonFunction {
             | JsonOp::AggArray { .. }
             | JsonOp::AggObject { .. }
             | JsonOp::StripNulls
+            | JsonOp::StripNullsJson
             | JsonOp::Pretty => Some(1),
             JsonOp::ExtractPath { .. } | JsonOp::BuildObject { .. } | JsonOp::BuildArray { .. } | JsonOp::ExistsKeys { .. } => None,
             JsonOp::Set | JsonOp::Insert if args.args.len() == 4 => Some(4),
@@ -1230,8 +1235,12 @@ impl ScalarUDFImpl for JsonFunction {
                         .map_err(external)?,
                 )
             }
-            JsonOp::StripNulls | JsonOp::Pretty => {
-                let rewrite = if self.op == JsonOp::Pretty { crate::json::pretty } else { crate::json::strip_nulls };
+            JsonOp::StripNulls | JsonOp::StripNullsJson | JsonOp::Pretty => {
+                let rewrite = match self.op {
+                    JsonOp::Pretty => crate::json::pretty,
+                    JsonOp::StripNullsJson => crate::json::strip_nulls_json,
+                    _ => crate::json::strip_nulls,
+                };
                 Arc::new((0..rows).map(|i| doc(i).map(rewrite).transpose()).collect::<std::result::Result<StringArray, _>>().map_err(external)?)
             }
             JsonOp::TypeOf => Arc::new(

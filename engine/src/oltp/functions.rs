@@ -1193,6 +1193,10 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         let Some(doc) = json_arg(ctx, 0) else { return Ok(Value::Null) };
         crate::json::strip_nulls(&doc).map(Value::Text).map_err(fail)
     })?;
+    conn.create_scalar_function("json_strip_nulls", 1, pure, |ctx| {
+        let Some(doc) = json_arg(ctx, 0) else { return Ok(Value::Null) };
+        crate::json::strip_nulls_json(&doc).map(Value::Text).map_err(fail)
+    })?;
     conn.create_scalar_function("jsonb_pretty", 1, pure, |ctx| {
         let Some(doc) = json_arg(ctx, 0) else { return Ok(Value::Null) };
         crate::json::pretty(&doc).map(Value::Text).map_err(fail)

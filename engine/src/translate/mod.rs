@@ -379,7 +379,8 @@ pub(crate) fn json_tag(expr: &Expr, scope: &Scope<'_>) -> &'static str {
                 _ => "jsonb",
             },
             "rhei_json_get_text" | "rhei_json_path_text" => "text",
-            "json_build_object" | "json_build_array" | "to_json" | "json_agg" | "json_object_agg" | "json_extract_path" => "json",
+            "json_build_object" | "json_build_array" | "to_json" | "json_agg" | "json_object_agg" | "json_extract_path"
+            | "json_strip_nulls" => "json",
             "min" | "max" | "coalesce" => match &f.args {
                 FunctionArguments::List(list) => match list.args.first() {
                     Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))) => json_tag(arg, scope),

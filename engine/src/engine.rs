@@ -234,6 +234,7 @@ impl EngineInner {
     pub(crate) fn sync_status(&self) -> SyncStatus {
         let committed_seq = *self.writer.committed().borrow();
         let progress = self.sync.progress();
+        let persisted = self.persister.as_ref().map(crate::sync::persist::Persister::progress);
         let applied_seq = self.olap.published_seq();
         SyncStatus {
             committed_seq,
@@ -242,8 +243,8 @@ impl EngineInner {
             events_applied: progress.events_applied,
             bulk_loads: progress.bulk_loads,
             tables_from_files: progress.tables_from_files,
-            persisted_seq: self.persister.as_ref().map(|p| p.progress().seq),
-            last_error: progress.last_error.or_else(|| self.persister.as_ref().and_then(|p| p.progress().last_error)),
+            persisted_seq: persisted.as_ref().map(|p| p.seq),
+            last_error: progress.last_error.or_else(|| persisted.and_then(|p| p.last_error)),
             tables: self
                 .olap
                 .table_stats()

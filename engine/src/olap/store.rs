@@ -83,9 +83,24 @@ impl Segment {
 
     /// The live rows only, with their rowids.
     fn compacted(&mut self) -> Result<(RecordBatch, Vec<i64>)> {
-        let rowids = self.rowids.iter().zip(&self.live).filter(|(_, l)| **l).map(|(r, _)| *r).collect();
-        Ok((self.visible()?, rowids))
+        Ok((self.visible()?, live_rowids(&self.rowids, &self.live)))
     }
+}
+
+fn live_rowids(rowids: &[i64], live: &[bool]) -> Vec<i64> {
+    rowids.iter().zip(live).filter(|(_, l)| **l).map(|(r, _)| *r).collect()
+}
+
+/// The rows of a [`PersistPart::New`] to write: those `live` marks (all without it), with their
+/// rowids.
+///
+/// # Errors
+/// Only if Arrow fails to filter (an internal error).
+pub fn live_rows(batch: RecordBatch, rowids: Vec<i64>, live: Option<Vec<bool>>) -> Result<(RecordBatch, Vec<i64>)> {
+    let Some(live) = live else { return Ok((batch, rowids)) };
+    let kept = live_rowids(&rowids, &live);
+    let batch = filter_record_batch(&batch, &BooleanArray::from(live)).map_err(|e| EngineError::Olap(e.to_string()))?;
+    Ok((batch, kept))
 }
 
 /// One segment as durable storage sees it.

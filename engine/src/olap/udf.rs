@@ -1084,25 +1084,17 @@ impl ScalarUDFImpl for JsonFunction {
                     .map_err(external)?;
                 return unscalar(Arc::new(out), &args);
             }
-            JsonOp::AggObject { jsonb } => {
+            JsonOp::AggObject { jsonb } | JsonOp::AggArray { jsonb } => {
+                let finish = |items: Vec<String>| match self.op {
+                    JsonOp::AggObject { .. } => crate::json::object_agg(
+                        items.iter().map(|m| m.rsplit_once(MEMBER_SEP).unwrap_or((m.as_str(), "null"))),
+                        jsonb,
+                    ),
+                    _ => crate::json::build_array(items.iter().map(String::as_str), jsonb),
+                };
                 let out: StringArray = gathered_texts(&args.args[0], rows)?
                     .into_iter()
-                    .map(|members| {
-                        members
-                            .map(|members| {
-                                let pairs = members.iter().map(|m| m.rsplit_once(MEMBER_SEP).unwrap_or((m.as_str(), "null")));
-                                crate::json::object_agg(pairs, jsonb)
-                            })
-                            .transpose()
-                    })
-                    .collect::<std::result::Result<_, _>>()
-                    .map_err(external)?;
-                return unscalar(Arc::new(out), &args);
-            }
-            JsonOp::AggArray { jsonb } => {
-                let out: StringArray = gathered_texts(&args.args[0], rows)?
-                    .into_iter()
-                    .map(|items| items.map(|items| crate::json::build_array(items.iter().map(String::as_str), jsonb)).transpose())
+                    .map(|items| items.map(finish).transpose())
                     .collect::<std::result::Result<_, _>>()
                     .map_err(external)?;
                 return unscalar(Arc::new(out), &args);

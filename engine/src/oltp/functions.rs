@@ -1189,18 +1189,19 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
             json_edit(&doc, &path, crate::json::PathEdit::set_or_insert(inserts, &value, flag))
         })?;
     }
-    conn.create_scalar_function("jsonb_strip_nulls", 1, pure, |ctx| {
-        let Some(doc) = json_arg(ctx, 0) else { return Ok(Value::Null) };
-        crate::json::strip_nulls(&doc).map(Value::Text).map_err(fail)
-    })?;
-    conn.create_scalar_function("json_strip_nulls", 1, pure, |ctx| {
-        let Some(doc) = json_arg(ctx, 0) else { return Ok(Value::Null) };
-        crate::json::strip_nulls_json(&doc).map(Value::Text).map_err(fail)
-    })?;
-    conn.create_scalar_function("jsonb_pretty", 1, pure, |ctx| {
-        let Some(doc) = json_arg(ctx, 0) else { return Ok(Value::Null) };
-        crate::json::pretty(&doc).map(Value::Text).map_err(fail)
-    })?;
+    // Functions of one document that write it anew.
+    type Rewrite = fn(&str) -> std::result::Result<String, crate::error::EngineError>;
+    let rewrites: [(&str, Rewrite); 3] = [
+        ("jsonb_strip_nulls", crate::json::strip_nulls),
+        ("json_strip_nulls", crate::json::strip_nulls_json),
+        ("jsonb_pretty", crate::json::pretty),
+    ];
+    for (name, rewrite) in rewrites {
+        conn.create_scalar_function(name, 1, pure, move |ctx| {
+            let Some(doc) = json_arg(ctx, 0) else { return Ok(Value::Null) };
+            rewrite(&doc).map(Value::Text).map_err(fail)
+        })?;
+    }
     conn.create_scalar_function("rhei_jsonb_delete", 2, pure, |ctx| {
         let Some(doc) = json_arg(ctx, 0) else { return Ok(Value::Null) };
         let deleted = match ctx.get_raw(1) {

@@ -245,8 +245,8 @@ impl Syncer {
             // (pruning keeps it) and so everything after it. A manifest ahead of the log (the
             // last commits lost with the machine's power under synchronous = normal, or another
             // data file), or behind a log pruned past it (a run without durable storage), is not.
-            let manifest = match storage.and_then(ParquetStore::manifest) {
-                Some(m) if m.seq > 0 && m.seq <= last && self.log_has(m.seq)? => Some(m),
+            let (manifest, stale) = match storage.and_then(ParquetStore::manifest) {
+                Some(m) if m.seq > 0 && m.seq <= last && self.log_has(m.seq)? => (Some(m), false),
                 Some(m) => {
                     tracing::warn!(
                         "the Parquet copy in {} reflects change {} but the change log is at {last} without it; \
@@ -254,11 +254,10 @@ impl Syncer {
                         storage.map_or_else(String::new, |s| s.dir().display().to_string()),
                         m.seq
                     );
-                    None
+                    (None, true)
                 }
-                None => None,
+                None => (None, false),
             };
-            let stale = storage.and_then(ParquetStore::manifest).is_some() && manifest.is_none();
             for def in catalog.tables() {
                 let files = match (storage, manifest.and_then(|m| m.table(def.id))) {
                     (Some(storage), Some(table)) => storage.read_table(table, def).unwrap_or_else(|e| {

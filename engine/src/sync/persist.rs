@@ -25,8 +25,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use arrow::array::{BooleanArray, Int64Array, RecordBatch};
-use arrow::compute::{concat_batches, filter_record_batch};
+use arrow::array::{Int64Array, RecordBatch};
+use arrow::compute::concat_batches;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::{TableDef, TableId};
 use crate::error::{EngineError, Result};
-use crate::olap::store::{PersistPart, SEGMENT_ROWS};
+use crate::olap::store::{PersistPart, SEGMENT_ROWS, live_rows};
 use crate::olap::{OlapBackend, TableParts};
 use crate::oltp::writer::OltpWriter;
 
@@ -284,7 +284,8 @@ impl ParquetStore {
                         self.next_file += 1;
                         fs::create_dir_all(&staging).map_err(|e| io_error("create directory", &staging, e))?;
                         let staged = staging.join(format!("part-{id:016}.parquet"));
-                        let rows = write_file(&staged, &table.schema, batch, rowids, live)?;
+                        let (batch, rowids) = live_rows(batch, rowids, live)?;
+                        let rows = write_file(&staged, &table.schema, batch, rowids)?;
                         let path = format!("{dir_name}/part-{id:016}.parquet");
                         moves.push((staged, self.dir.join(&dir_name), self.dir.join(&path)));
                         files.push(ManifestFile { id, path, rows });
@@ -373,16 +374,8 @@ impl ParquetStore {
     }
 }
 
-/// Writes one segment's live rows to `path`, synced; returns how many.
-fn write_file(path: &Path, schema: &SchemaRef, batch: RecordBatch, rowids: Vec<i64>, live: Option<Vec<bool>>) -> Result<u64> {
-    let (batch, rowids) = match live {
-        None => (batch, rowids),
-        Some(live) => {
-            let kept = rowids.iter().zip(&live).filter(|(_, l)| **l).map(|(r, _)| *r).collect();
-            let batch = filter_record_batch(&batch, &BooleanArray::from(live)).map_err(|e| io_error("write", path, e))?;
-            (batch, kept)
-        }
-    };
+/// Writes rows with their rowids to `path`, synced; returns how many.
+fn write_file(path: &Path, schema: &SchemaRef, batch: RecordBatch, rowids: Vec<i64>) -> Result<u64> {
     let rows = batch.num_rows() as u64;
     let schema = file_schema(schema);
     let mut columns = batch.columns().to_vec();

@@ -104,6 +104,9 @@ pub enum EngineError {
     BadCopyData { line: u64, message: String },
     #[error("{what} is not supported")]
     FeatureNotSupported { what: String },
+    /// A set-returning function where PostgreSQL refuses one (WHERE, an aggregate's arguments).
+    #[error("{message}")]
+    SetReturningNotAllowed { message: String },
     #[error("cannot execute {statement} in a read-only transaction")]
     ReadOnlyTransaction { statement: String },
     #[error("cannot execute {statement}: rhei is a read-only replica of {upstream} here; write to the upstream database")]
@@ -229,7 +232,7 @@ impl EngineError {
             Self::DivisionByZero => "22012",
             Self::DatatypeMismatch { .. } => "42804",
             Self::BadCopyData { .. } => "22P04",
-            Self::FeatureNotSupported { .. } | Self::TruncateReferenced { .. } => "0A000",
+            Self::FeatureNotSupported { .. } | Self::TruncateReferenced { .. } | Self::SetReturningNotAllowed { .. } => "0A000",
             Self::ReadOnlyTransaction { .. } | Self::ReadOnlyReplica { .. } => "25006",
             Self::InFailedTransaction => "25P02",
             Self::NoActiveTransaction => "25P01",

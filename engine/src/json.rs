@@ -990,6 +990,111 @@ pub fn null_key(position: usize) -> EngineError {
     EngineError::NullKey { position }
 }
 
+/// What a JSON set-returning function takes apart: an array's elements, an object's members,
+/// or an object's keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetKind {
+    ArrayElements,
+    Each,
+    ObjectKeys,
+}
+
+/// One of PostgreSQL's JSON set-returning functions (`jsonb_array_elements[_text]`,
+/// `jsonb_each[_text]`, `jsonb_object_keys` and their json twins).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SetFunction {
+    pub kind: SetKind,
+    pub jsonb: bool,
+    /// The `_text` variants: a string's contents and NULL for a JSON null, as `->>` gives.
+    pub as_text: bool,
+}
+
+/// Every JSON set-returning function by name.
+pub const SET_FUNCTIONS: [&str; 10] = [
+    "json_array_elements",
+    "json_array_elements_text",
+    "json_each",
+    "json_each_text",
+    "json_object_keys",
+    "jsonb_array_elements",
+    "jsonb_array_elements_text",
+    "jsonb_each",
+    "jsonb_each_text",
+    "jsonb_object_keys",
+];
+
+impl SetFunction {
+    /// The function PostgreSQL calls `name` (lower case), if it is one.
+    pub fn named(name: &str) -> Option<Self> {
+        let (jsonb, rest) = match name.strip_prefix("jsonb_") {
+            Some(rest) => (true, rest),
+            None => (false, name.strip_prefix("json_")?),
+        };
+        let (kind, as_text) = match rest {
+            "array_elements" => (SetKind::ArrayElements, false),
+            "array_elements_text" => (SetKind::ArrayElements, true),
+            "each" => (SetKind::Each, false),
+            "each_text" => (SetKind::Each, true),
+            "object_keys" => (SetKind::ObjectKeys, true),
+            _ => return None,
+        };
+        Some(Self { kind, jsonb, as_text })
+    }
+
+    pub fn name(self) -> String {
+        let kind = match self.kind {
+            SetKind::ArrayElements => "array_elements",
+            SetKind::Each => "each",
+            SetKind::ObjectKeys => "object_keys",
+        };
+        let suffix = if self.as_text && self.kind != SetKind::ObjectKeys { "_text" } else { "" };
+        format!("{}_{kind}{suffix}", if self.jsonb { "jsonb" } else { "json" })
+    }
+
+    /// The names PostgreSQL gives its result columns when no alias renames them (the OUT
+    /// parameters; `object_keys` has none, so its column is named after the function).
+    pub fn columns(self) -> Vec<String> {
+        match self.kind {
+            SetKind::ArrayElements => vec!["value".into()],
+            SetKind::Each => vec!["key".into(), "value".into()],
+            SetKind::ObjectKeys => vec![self.name()],
+        }
+    }
+
+    /// The rows the function returns for `doc`: each one's key (`each`, `object_keys`) and
+    /// value (`array_elements`, `each`). A jsonb function reads `doc` as jsonb, so its pieces
+    /// come out in jsonb's form even when `doc` was written otherwise.
+    ///
+    /// # Errors
+    /// `doc` is not JSON (22P02), or not the kind of value the function takes apart (22023,
+    /// PostgreSQL's messages).
+    pub fn rows(self, doc: &str) -> Result<Vec<(Option<String>, Option<String>)>, EngineError> {
+        let normalized;
+        let text = if self.jsonb {
+            normalized = normalize_jsonb(doc)?;
+            normalized.as_str()
+        } else {
+            doc
+        };
+        let value = parse(text, "json")?;
+        let refuse = |message: String| Err(EngineError::InvalidArgument { message });
+        match (self.kind, &value.kind) {
+            (SetKind::ArrayElements, Kind::Array(items)) => {
+                Ok(items.iter().map(|item| (None, element_out(item, self.as_text))).collect())
+            }
+            (SetKind::ArrayElements, Kind::Object(_)) => refuse("cannot extract elements from an object".into()),
+            (SetKind::ArrayElements, _) => refuse("cannot extract elements from a scalar".into()),
+            (SetKind::Each, Kind::Object(members)) => {
+                Ok(members.iter().map(|(key, item)| (Some(key.to_string()), element_out(item, self.as_text))).collect())
+            }
+            (SetKind::Each, _) => refuse(format!("cannot call {} on a non-object", self.name())),
+            (SetKind::ObjectKeys, Kind::Object(members)) => Ok(members.iter().map(|(key, _)| (Some(key.to_string()), None)).collect()),
+            (SetKind::ObjectKeys, Kind::Array(_)) => refuse(format!("cannot call {} on an array", self.name())),
+            (SetKind::ObjectKeys, _) => refuse(format!("cannot call {} on a scalar", self.name())),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1099,5 +1204,26 @@ mod tests {
         assert_eq!(datetime_text("2024-01-02 03:04:05-08"), "\"2024-01-02T03:04:05-08:00\"");
         assert_eq!(datetime_text("2024-01-02 03:04:05"), "\"2024-01-02T03:04:05\"");
         assert_eq!(datetime_text("2024-01-02"), "\"2024-01-02\"");
+    }
+
+    #[test]
+    fn set_functions_take_documents_apart_as_postgresql_does() {
+        let f = |name| SetFunction::named(name).expect("a set function");
+        let doc = r#"[1, "a", {"b":  2}, null]"#;
+        let values = |rows: Vec<(Option<String>, Option<String>)>| rows.into_iter().map(|(_, v)| v).collect::<Vec<_>>();
+        let some = |s: &str| Some(s.to_string());
+        assert_eq!(values(f("json_array_elements").rows(doc).unwrap()), [some("1"), some("\"a\""), some(r#"{"b":  2}"#), some("null")]);
+        assert_eq!(values(f("jsonb_array_elements").rows(doc).unwrap()), [some("1"), some("\"a\""), some(r#"{"b": 2}"#), some("null")]);
+        assert_eq!(values(f("jsonb_array_elements_text").rows(doc).unwrap()), [some("1"), some("a"), some(r#"{"b": 2}"#), None]);
+        let object = r#"{"bb": [1,2], "a": "x", "a": null}"#;
+        assert_eq!(f("json_each").rows(object).unwrap().len(), 3);
+        assert_eq!(f("jsonb_each_text").rows(object).unwrap(), [(some("a"), None), (some("bb"), some("[1, 2]"))]);
+        assert_eq!(f("jsonb_object_keys").rows(object).unwrap(), [(some("a"), None), (some("bb"), None)]);
+        assert_eq!(f("jsonb_array_elements").rows("{}").expect_err("object").to_string(), "cannot extract elements from an object");
+        assert_eq!(f("json_each").rows("[1]").expect_err("array").to_string(), "cannot call json_each on a non-object");
+        assert_eq!(f("jsonb_object_keys").rows("[1]").expect_err("array").sqlstate(), "22023");
+        assert_eq!(f("jsonb_object_keys").columns(), ["jsonb_object_keys"]);
+        assert!(SET_FUNCTIONS.iter().all(|name| f(name).name() == *name));
+        assert!(SetFunction::named("jsonb_typeof").is_none());
     }
 }

@@ -616,6 +616,7 @@ impl Session {
                 crate::translate::normalize_operators(&mut statement);
                 crate::translate::quantified::normalize_quantified(&mut statement);
                 crate::translate::normalize_set_returning(&mut statement);
+                crate::translate::json_sets::normalize(&mut statement)?;
                 Ok(statement)
             })
             .collect::<Result<_>>()?;
@@ -877,6 +878,10 @@ impl Session {
     pub fn decide_route(&self, query: &Query, hint: Option<Route>) -> RouteDecision {
         if self.txn.is_some() {
             return RouteDecision::new(Route::Oltp, "inside a transaction block");
+        }
+        // Like sequences, these exist on one engine only: no hint or setting sends them away.
+        if crate::translate::json_sets::called(query) {
+            return route_query(query, &self.engine.catalog());
         }
         if let Some(route) = hint {
             return RouteDecision::new(route, "query hint");
@@ -1267,6 +1272,9 @@ impl Session {
         };
         match decision.route {
             Route::Olap => {
+                if crate::translate::json_sets::called(query) {
+                    return Err(crate::translate::json_sets::not_on_olap());
+                }
                 let deadline = self.statement_deadline();
                 let start = async {
                     if self.consistency == Consistency::Strong {

@@ -760,6 +760,43 @@ async fn hundreds_of_concurrent_connections() {
 
 
 #[tokio::test]
+async fn json_set_returning_functions_have_postgres_column_types_whatever_the_route() {
+    use tokio_postgres::types::Type;
+    let server = Server::start().await;
+    let client = server.client().await;
+    client
+        .batch_execute(r#"CREATE TABLE carts (id int PRIMARY KEY, items jsonb); INSERT INTO carts VALUES (1, '[{"sku": "a", "n": 2}, {"sku": "b", "n": 1}]'), (2, '[]')"#)
+        .await
+        .unwrap();
+    let cases: [(&str, &[Type]); 4] = [
+        ("SELECT id, jsonb_array_elements(items) FROM carts", &[Type::INT4, Type::JSONB]),
+        ("SELECT c.id, i.value ->> 'sku', (i.value ->> 'n')::int FROM carts c, jsonb_array_elements(c.items) i", &[Type::INT4, Type::TEXT, Type::INT4]),
+        ("SELECT key, value FROM jsonb_each_text($1::jsonb)", &[Type::TEXT, Type::TEXT]),
+        ("SELECT k FROM json_object_keys('{\"a\": 1}') AS k", &[Type::TEXT]),
+    ];
+    // A hint or `SET rhei.route = olap` cannot send them to DataFusion, which cannot run them:
+    // they stay on SQLite, as reads of sequences do.
+    for route in ["auto", "olap"] {
+        client.batch_execute(&format!("SET rhei.route = {route}")).await.unwrap();
+        for (sql, expected) in cases {
+            let statement = client.prepare(sql).await.unwrap_or_else(|e| panic!("{route}: {sql}: {e:?}"));
+            let types: Vec<Type> = statement.columns().iter().map(|c| c.type_().clone()).collect();
+            assert_eq!(types, expected, "{route}: {sql}");
+        }
+        let rows = client
+            .query("SELECT sum((i.value ->> 'n')::int) FROM carts c, jsonb_array_elements(c.items) i WHERE c.id = $1", &[&1i32])
+            .await
+            .unwrap();
+        assert_eq!(rows[0].get::<_, i64>(0), 3, "{route}");
+        let rows = client.query("SELECT key, value FROM jsonb_each_text($1::jsonb) ORDER BY key", &[&r#"{"b": [1,2], "a": "x"}"#]).await.unwrap();
+        let pairs: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        assert_eq!(pairs, [("a".to_string(), "x".to_string()), ("b".to_string(), "[1, 2]".to_string())], "{route}");
+        let route_row = client.query_one("EXPLAIN ROUTE /*+ olap */ SELECT * FROM jsonb_array_elements('[1]')", &[]).await.unwrap();
+        assert_eq!(route_row.get::<_, String>(0), "oltp", "{route}");
+    }
+}
+
+#[tokio::test]
 async fn computed_columns_get_the_types_postgres_gives_them_on_both_engines() {
     use tokio_postgres::types::Type;
     let server = Server::start().await;

@@ -6,6 +6,7 @@ pub mod checkpoint;
 pub mod convert;
 pub mod flush;
 pub mod functions;
+pub mod json_sets;
 pub mod reader;
 pub mod regex;
 pub mod sequence;
@@ -52,6 +53,7 @@ pub fn open_connection(path: &Path, read_only: bool, synchronous: &str) -> Resul
     functions::register(&conn).map_err(|e| EngineError::Sqlite(e.to_string()))?;
     // generate_series(start, stop[, step]) as a table (see translate::sqlite_generate_series).
     rusqlite::vtab::series::load_module(&conn).map_err(|e| EngineError::Sqlite(e.to_string()))?;
+    json_sets::register(&conn).map_err(|e| EngineError::Sqlite(e.to_string()))?;
     conn.set_prepared_statement_cache_capacity(256);
     Ok(conn)
 }

@@ -159,6 +159,9 @@ pub fn route_query(query: &Query, catalog: &Catalog) -> RouteDecision {
     if !query.locks.is_empty() {
         return RouteDecision::new(Route::Oltp, "locking read");
     }
+    if crate::translate::json_sets::called(query) {
+        return RouteDecision::new(Route::Oltp, "JSON set-returning functions run on SQLite (DataFusion cannot call a function of another FROM item's columns)");
+    }
     let stmt = Statement::Query(Box::new(query.clone()));
     let mut tables = Vec::new();
     let mut names = HashSet::new();

@@ -11,6 +11,7 @@
 
 pub mod constraints;
 pub mod ddl;
+pub mod json_sets;
 pub mod olap;
 pub mod quantified;
 
@@ -191,7 +192,7 @@ impl<'a> Scope<'a> {
                         }
                     }
                     // SQLite's own table-valued function (see `SeriesAsSubqueries`).
-                    None if table == "generate_series" || ctes.get_or_insert_with(|| cte_names(stmt)).contains(&table) => {}
+                    None if table == "generate_series" || crate::oltp::json_sets::is_table_name(&table) || ctes.get_or_insert_with(|| cte_names(stmt)).contains(&table) => {}
                     None if missing.is_none() => missing = Some(table),
                     None => {}
                 }
@@ -611,6 +612,7 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
         return Err(EngineError::unsupported("interval values on SQLite (the OLAP engine computes them outside transaction blocks)"));
     }
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut SeriesAsSubqueries);
+    json_sets::for_sqlite(stmt, catalog)?;
     let scope = Scope::of(stmt, catalog)?;
     check_boolean_operands(stmt, &scope)?;
     convert_written_values(stmt, &scope, opts)?;
@@ -968,7 +970,7 @@ impl datafusion::sql::sqlparser::ast::VisitorMut for SeriesOutOfSelectLists {
     type Break = ();
 
     fn pre_visit_query(&mut self, query: &mut datafusion::sql::sqlparser::ast::Query) -> ControlFlow<()> {
-        use datafusion::sql::sqlparser::ast::{SelectItem, SetExpr, TableAlias, TableFactor, TableWithJoins};
+        use datafusion::sql::sqlparser::ast::{SelectItem, SetExpr, TableAlias, TableWithJoins};
         let SetExpr::Select(select) = query.body.as_mut() else { return ControlFlow::Continue(()) };
         // The series' alias must not capture a name WHERE, GROUP BY or HAVING mean otherwise,
         // nor may another item aggregate over the rows it makes.
@@ -1007,21 +1009,26 @@ impl datafusion::sql::sqlparser::ast::VisitorMut for SeriesOutOfSelectLists {
         let datafusion::sql::sqlparser::ast::FunctionArguments::List(list) = function.args else { return ControlFlow::Continue(()) };
         select.projection[*at] = SelectItem::ExprWithAlias { expr: Expr::Identifier(name.clone()), alias: name.clone() };
         select.from.push(TableWithJoins {
-            relation: TableFactor::Table {
-                name: function.name,
-                alias: Some(TableAlias { explicit: true, name, columns: Vec::new() }),
-                args: Some(datafusion::sql::sqlparser::ast::TableFunctionArgs { args: list.args, settings: None }),
-                with_hints: Vec::new(),
-                version: None,
-                with_ordinality: false,
-                partitions: Vec::new(),
-                json_path: None,
-                sample: None,
-                index_hints: Vec::new(),
-            },
+            relation: function_table(function.name, list.args, TableAlias { explicit: true, name, columns: Vec::new() }),
             joins: Vec::new(),
         });
         ControlFlow::Continue(())
+    }
+}
+
+/// `FROM name(args) AS alias`: a set-returning function called in FROM.
+pub(crate) fn function_table(name: ObjectName, args: Vec<FunctionArg>, alias: datafusion::sql::sqlparser::ast::TableAlias) -> TableFactor {
+    TableFactor::Table {
+        name,
+        alias: Some(alias),
+        args: Some(datafusion::sql::sqlparser::ast::TableFunctionArgs { args, settings: None }),
+        with_hints: Vec::new(),
+        version: None,
+        with_ordinality: false,
+        partitions: Vec::new(),
+        json_path: None,
+        sample: None,
+        index_hints: Vec::new(),
     }
 }
 

@@ -32,6 +32,7 @@ fn is_integer_type(ty: &SqlType) -> bool {
 /// Rewrites a statement for the OLAP engine, in place, for a session in time zone `zone`.
 /// Never fails: what it does not recognise it leaves alone.
 pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
+    super::json_sets::for_olap(stmt, catalog);
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut super::SeriesAsSubqueries);
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut QueryRewrites { catalog, row_values: RowValuesInSubqueries { next: 0 } });
     let Ok(scope) = Scope::of(stmt, catalog) else { return };

@@ -1,0 +1,138 @@
+//! PostgreSQL's JSON set-returning functions on SQLite, as table-valued functions:
+//! `rhei_jsonb_array_elements(doc)` and the rest, one eponymous virtual table per function,
+//! each with PostgreSQL's column names. The translator (`translate::json_sets`) puts them where
+//! a query calls the PostgreSQL functions, in FROM or in a select list. SQLite's own
+//! `json_each` would not do: it writes nested values without the spacing PostgreSQL keeps
+//! (json) or prints (jsonb), and unwraps strings.
+
+use std::borrow::Cow;
+use std::ffi::{CString, c_int};
+use std::marker::PhantomData;
+
+use rusqlite::vtab::{Context, Filters, IndexConstraintOp, IndexInfo, Module, VTab, VTabConfig, VTabConnection, VTabCursor};
+use rusqlite::{Connection, ffi};
+
+use crate::json::{SET_FUNCTIONS, SetFunction, SetKind};
+use crate::oltp::functions::{fail, text_of};
+
+/// The SQLite name of the table that stands for `function`.
+pub fn table_name(function: SetFunction) -> String {
+    format!("rhei_{}", function.name())
+}
+
+/// Whether `name` is one of these tables (which the catalog does not know).
+pub fn is_table_name(name: &str) -> bool {
+    name.strip_prefix("rhei_").and_then(SetFunction::named).is_some()
+}
+
+/// Registers a table for every JSON set-returning function on `conn`.
+pub fn register(conn: &Connection) -> rusqlite::Result<()> {
+    const MODULE: Module<'static, SetTable> = Module::eponymous_only_module();
+    for name in SET_FUNCTIONS {
+        let Some(function) = SetFunction::named(name) else { continue };
+        conn.create_module(table_name(function).as_str(), &MODULE, Some(function))?;
+    }
+    Ok(())
+}
+
+/// One function's table: its columns, then the hidden `doc` its argument binds.
+#[repr(C)]
+struct SetTable {
+    /// SQLite's part; must come first.
+    base: ffi::sqlite3_vtab,
+    function: SetFunction,
+}
+
+unsafe impl<'vtab> VTab<'vtab> for SetTable {
+    type Aux = SetFunction;
+    type Cursor = SetCursor<'vtab>;
+
+    fn connect(
+        db: &mut VTabConnection,
+        aux: Option<&SetFunction>,
+        _module_name: &[u8],
+        _database_name: &[u8],
+        _table_name: &[u8],
+        _args: &[&[u8]],
+    ) -> rusqlite::Result<(Cow<'static, std::ffi::CStr>, Self)> {
+        let function = *aux.ok_or_else(|| rusqlite::Error::ModuleError("a JSON set function without its kind".into()))?;
+        db.config(VTabConfig::Innocuous)?;
+        let columns: Vec<String> = function.columns().iter().map(|c| format!("\"{}\"", c.replace('"', "\"\""))).collect();
+        let schema = format!("CREATE TABLE x({}, doc HIDDEN)", columns.join(", "));
+        let schema = CString::new(schema).map_err(|e| rusqlite::Error::ModuleError(e.to_string()))?;
+        Ok((Cow::Owned(schema), Self { base: ffi::sqlite3_vtab::default(), function }))
+    }
+
+    fn best_index(&self, info: &mut IndexInfo) -> rusqlite::Result<bool> {
+        let doc_column = self.function.columns().len() as c_int;
+        let mut doc = None;
+        for (i, constraint) in info.constraints().enumerate() {
+            if constraint.column() != doc_column {
+                continue;
+            }
+            // Without the document there is nothing to list: a plan must supply it.
+            if !constraint.is_usable() || constraint.operator() != IndexConstraintOp::SQLITE_INDEX_CONSTRAINT_EQ {
+                return Ok(false);
+            }
+            doc = Some(i);
+        }
+        let Some(doc) = doc else { return Ok(false) };
+        let mut usage = info.constraint_usage(doc);
+        usage.set_argv_index(1);
+        usage.set_omit(true);
+        info.set_estimated_cost(10.0);
+        info.set_estimated_rows(10);
+        Ok(true)
+    }
+
+    fn open(&'vtab mut self) -> rusqlite::Result<SetCursor<'vtab>> {
+        Ok(SetCursor { base: ffi::sqlite3_vtab_cursor::default(), function: self.function, rows: Vec::new(), at: 0, phantom: PhantomData })
+    }
+}
+
+/// The rows of one call, computed whole when SQLite passes the document.
+#[repr(C)]
+struct SetCursor<'vtab> {
+    /// SQLite's part; must come first.
+    base: ffi::sqlite3_vtab_cursor,
+    function: SetFunction,
+    rows: Vec<(Option<String>, Option<String>)>,
+    at: usize,
+    phantom: PhantomData<&'vtab SetTable>,
+}
+
+unsafe impl VTabCursor for SetCursor<'_> {
+    fn filter(&mut self, _idx_num: c_int, _idx_str: Option<&str>, args: &Filters<'_>) -> rusqlite::Result<()> {
+        self.at = 0;
+        self.rows = match args.iter().next().and_then(text_of) {
+            // A NULL document has no rows, as in PostgreSQL (the functions are strict).
+            None => Vec::new(),
+            Some(doc) => self.function.rows(&doc).map_err(fail)?,
+        };
+        Ok(())
+    }
+
+    fn next(&mut self) -> rusqlite::Result<()> {
+        self.at += 1;
+        Ok(())
+    }
+
+    fn eof(&self) -> bool {
+        self.at >= self.rows.len()
+    }
+
+    fn column(&self, ctx: &mut Context, i: c_int) -> rusqlite::Result<()> {
+        let Some((key, value)) = self.rows.get(self.at) else { return ctx.set_result(rusqlite::types::Null) };
+        let cell = match (self.function.kind, i) {
+            (SetKind::ArrayElements, 0) => value,
+            (SetKind::Each | SetKind::ObjectKeys, 0) => key,
+            (SetKind::Each, 1) => value,
+            _ => &None,
+        };
+        ctx.set_result(cell)
+    }
+
+    fn rowid(&self) -> rusqlite::Result<i64> {
+        Ok(self.at as i64 + 1)
+    }
+}

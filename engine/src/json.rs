@@ -901,6 +901,18 @@ pub fn build_object<'k>(members: impl IntoIterator<Item = (&'k str, &'k str)>, j
     if jsonb { normalize_jsonb(&text) } else { Ok(text) }
 }
 
+/// A row as `row_to_json` writes a composite value: `{"a":1,"b":"x"}`, without spaces, every
+/// column kept (two may share a name).
+pub fn row_object<'k>(members: impl IntoIterator<Item = (&'k str, &'k str)>) -> String {
+    let items: Vec<String> = members.into_iter().map(|(key, value)| format!("{}:{value}", quoted(key))).collect();
+    format!("{{{}}}", items.join(","))
+}
+
+/// `json_agg` over rows: PostgreSQL starts each row after the first on a line of its own.
+pub fn rows_array<'v>(values: impl IntoIterator<Item = &'v str>) -> String {
+    format!("[{}]", values.into_iter().collect::<Vec<_>>().join(", \n "))
+}
+
 /// `json[b]_object_agg` over keys and values already in JSON form: json as PostgreSQL writes it
 /// (`{ "a" : 1, "b" : 2 }`), jsonb normalized (last duplicate key wins).
 ///

@@ -294,7 +294,10 @@ pub fn classify(err: DataFusionError) -> EngineError {
         },
         DataFusionError::Plan(msg) => match msg.strip_prefix("table '").and_then(|m| m.split_once("' not found")) {
             Some((name, _)) => EngineError::UndefinedTable { name: name.rsplit('.').next().unwrap_or(name).to_string() },
-            None if msg.starts_with("Invalid function") => EngineError::UndefinedFunction { name: msg.clone() },
+            // "Invalid function 'f'.\nDid you mean 'g'?": the name is the first quoted word.
+            None if msg.starts_with("Invalid function") => EngineError::UndefinedFunction {
+                name: msg.split('\'').nth(1).unwrap_or(msg).to_string(),
+            },
             None => plan_error(msg),
         },
         DataFusionError::Execution(msg) if msg.starts_with("negative substring length not allowed") => {
@@ -478,6 +481,13 @@ impl Drop for DataFusionOlap {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_unknown_function_is_named_alone() {
+        let err = super::classify(datafusion::error::DataFusionError::Plan("Invalid function 'row_to_jsn'.\nDid you mean 'to_json'?".into()));
+        assert_eq!(err.sqlstate(), "42883");
+        assert_eq!(err.to_string(), "function row_to_jsn does not exist");
+    }
+
     use std::time::Duration;
 
     use super::*;

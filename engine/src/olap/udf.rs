@@ -827,14 +827,16 @@ enum JsonOp {
     ArrayLength,
     /// A value as JSON text by its type (what the builders below take for values).
     Fragment,
-    /// `json[b]_build_object(key, fragment, ...)`.
-    BuildObject { jsonb: bool },
+    /// `json[b]_build_object(key, fragment, ...)`; `row`: `rhei_row_to_json`, the translation's
+    /// form of `row_to_json(t)`.
+    BuildObject { jsonb: bool, row: bool },
     /// `json[b]_build_array(fragment, ...)`.
     BuildArray { jsonb: bool },
     /// `to_json[b](value)`.
     ToJson { jsonb: bool },
-    /// The end of `json[b]_agg`: the fragments `array_agg` gathered, as one array.
-    AggArray { jsonb: bool },
+    /// The end of `json[b]_agg`: the fragments `array_agg` gathered, as one array; `rows`: of
+    /// `json_agg(t)`, a row a line.
+    AggArray { jsonb: bool, rows: bool },
     /// A key and a fragment as one text for `array_agg` (see [`member_text`]).
     Member,
     /// The end of `json[b]_object_agg`: the members `array_agg` gathered, as one object.
@@ -887,14 +889,16 @@ impl JsonFunction {
             of("jsonb_array_length", JsonOp::ArrayLength),
             of("json_array_length", JsonOp::ArrayLength),
             of("rhei_json_fragment", JsonOp::Fragment),
-            of("json_build_object", JsonOp::BuildObject { jsonb: false }),
-            of("jsonb_build_object", JsonOp::BuildObject { jsonb: true }),
+            of("json_build_object", JsonOp::BuildObject { jsonb: false, row: false }),
+            of("jsonb_build_object", JsonOp::BuildObject { jsonb: true, row: false }),
+            of("rhei_row_to_json", JsonOp::BuildObject { jsonb: false, row: true }),
             of("json_build_array", JsonOp::BuildArray { jsonb: false }),
             of("jsonb_build_array", JsonOp::BuildArray { jsonb: true }),
             of("to_json", JsonOp::ToJson { jsonb: false }),
             of("to_jsonb", JsonOp::ToJson { jsonb: true }),
-            of("rhei_json_agg_array", JsonOp::AggArray { jsonb: false }),
-            of("rhei_jsonb_agg_array", JsonOp::AggArray { jsonb: true }),
+            of("rhei_json_agg_array", JsonOp::AggArray { jsonb: false, rows: false }),
+            of("rhei_jsonb_agg_array", JsonOp::AggArray { jsonb: true, rows: false }),
+            of("rhei_json_agg_rows_array", JsonOp::AggArray { jsonb: false, rows: true }),
             of("rhei_json_member", JsonOp::Member),
             of("rhei_json_object_agg", JsonOp::AggObject { jsonb: false }),
             of("rhei_jsonb_object_agg", JsonOp::AggObject { jsonb: true }),
@@ -921,10 +925,10 @@ impl JsonFunction {
         match self.op {
             JsonOp::Cast { jsonb }
             | JsonOp::ExtractPath { as_text: false, jsonb }
-            | JsonOp::BuildObject { jsonb }
+            | JsonOp::BuildObject { jsonb, .. }
             | JsonOp::BuildArray { jsonb }
             | JsonOp::ToJson { jsonb }
-            | JsonOp::AggArray { jsonb }
+            | JsonOp::AggArray { jsonb, .. }
             | JsonOp::AggObject { jsonb } => Some(if jsonb { "jsonb" } else { "json" }),
             JsonOp::Concat | JsonOp::Delete | JsonOp::DeletePath | JsonOp::Set | JsonOp::Insert | JsonOp::StripNulls => Some("jsonb"),
             JsonOp::StripNullsJson => Some("json"),
@@ -946,6 +950,11 @@ fn member_text(key: &str, value: &str) -> String {
 /// Each row's list of texts that `array_agg` gathered (None where the list is NULL).
 fn gathered_texts(value: &ColumnarValue, rows: usize) -> Result<Vec<Option<Vec<String>>>> {
     let lists = value.to_array(rows)?;
+    // A correlated subquery's aggregate, decorrelated into a join, is evaluated over a NULL
+    // of no type where the outer row found no rows.
+    if lists.data_type() == &DataType::Null {
+        return Ok(vec![None; rows]);
+    }
     (0..rows)
         .map(|i| {
             if lists.is_null(i) {
@@ -1042,7 +1051,7 @@ impl ScalarUDFImpl for JsonFunction {
                     .map_err(external)?;
                 return unscalar(Arc::new(out), &args);
             }
-            JsonOp::BuildObject { jsonb } => {
+            JsonOp::BuildObject { jsonb, row } => {
                 if args.args.len() % 2 != 0 {
                     return Err(external(crate::json::odd_arguments()));
                 }
@@ -1055,6 +1064,9 @@ impl ScalarUDFImpl for JsonFunction {
                                 return Err(crate::json::null_key(members.len() * 2 + 1));
                             }
                             members.push((pair[0].value(i), if pair[1].is_null(i) { "null" } else { pair[1].value(i) }));
+                        }
+                        if row {
+                            return Ok(Some(crate::json::row_object(members)));
                         }
                         crate::json::build_object(members, jsonb).map(Some)
                     })
@@ -1084,12 +1096,13 @@ impl ScalarUDFImpl for JsonFunction {
                     .map_err(external)?;
                 return unscalar(Arc::new(out), &args);
             }
-            JsonOp::AggObject { jsonb } | JsonOp::AggArray { jsonb } => {
+            JsonOp::AggObject { jsonb } | JsonOp::AggArray { jsonb, .. } => {
                 let finish = |items: Vec<String>| match self.op {
                     JsonOp::AggObject { .. } => crate::json::object_agg(
                         items.iter().map(|m| m.rsplit_once(MEMBER_SEP).unwrap_or((m.as_str(), "null"))),
                         jsonb,
                     ),
+                    JsonOp::AggArray { rows: true, .. } => Ok(crate::json::rows_array(items.iter().map(String::as_str))),
                     _ => crate::json::build_array(items.iter().map(String::as_str), jsonb),
                 };
                 let out: StringArray = gathered_texts(&args.args[0], rows)?

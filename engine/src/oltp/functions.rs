@@ -1023,8 +1023,9 @@ fn json_fragment_arg(ctx: &Context<'_>, value: usize) -> rusqlite::Result<String
     json_fragment(ctx.get_raw(value), &tag, arg_zone(ctx, value + 2)?).map_err(fail)
 }
 
-/// `json[b]_build_object(key, fragment, ...)` (the values made fragments by the translation).
-fn build_object(ctx: &Context<'_>, jsonb: bool) -> FnResult {
+/// `json[b]_build_object(key, fragment, ...)` (the values made fragments by the translation);
+/// `row`: `rhei_row_to_json`, the translation's form of `row_to_json(t)`.
+fn build_object(ctx: &Context<'_>, jsonb: bool, row: bool) -> FnResult {
     if ctx.len() % 2 != 0 {
         return Err(fail(crate::json::odd_arguments()));
     }
@@ -1033,7 +1034,11 @@ fn build_object(ctx: &Context<'_>, jsonb: bool) -> FnResult {
         let key = text_of(ctx.get_raw(2 * pair)).ok_or_else(|| fail(crate::json::null_key(2 * pair + 1)))?;
         members.push((key, text_of(ctx.get_raw(2 * pair + 1)).unwrap_or_else(|| "null".into())));
     }
-    crate::json::build_object(members.iter().map(|(k, v)| (k.as_str(), v.as_str())), jsonb).map(Value::Text).map_err(fail)
+    let members = members.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    if row {
+        return Ok(Value::Text(crate::json::row_object(members)));
+    }
+    crate::json::build_object(members, jsonb).map(Value::Text).map_err(fail)
 }
 
 fn build_array(ctx: &Context<'_>, jsonb: bool) -> FnResult {
@@ -1041,9 +1046,11 @@ fn build_array(ctx: &Context<'_>, jsonb: bool) -> FnResult {
     crate::json::build_array(values.iter().map(String::as_str), jsonb).map(Value::Text).map_err(fail)
 }
 
-/// `json_agg(fragment)` / `jsonb_agg(fragment)`: NULL over no rows.
+/// `json_agg(fragment)` / `jsonb_agg(fragment)`: NULL over no rows; `rows`: `rhei_json_agg_rows`,
+/// the translation's form of `json_agg(t)`.
 struct JsonAgg {
     jsonb: bool,
+    rows: bool,
 }
 
 impl rusqlite::functions::Aggregate<Vec<String>, Option<String>> for JsonAgg {
@@ -1058,7 +1065,10 @@ impl rusqlite::functions::Aggregate<Vec<String>, Option<String>> for JsonAgg {
 
     fn finalize(&self, _ctx: &mut Context<'_>, values: Option<Vec<String>>) -> rusqlite::Result<Option<String>> {
         values
-            .map(|values| crate::json::build_array(values.iter().map(String::as_str), self.jsonb))
+            .map(|values| match self.rows {
+                true => Ok(crate::json::rows_array(values.iter().map(String::as_str))),
+                false => crate::json::build_array(values.iter().map(String::as_str), self.jsonb),
+            })
             .transpose()
             .map_err(fail)
     }
@@ -1091,8 +1101,8 @@ impl rusqlite::functions::Aggregate<Vec<(String, String)>, Option<String>> for J
 pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     let pure = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
     conn.create_aggregate_function("rhei_string_agg_distinct", 2, pure, StringAggDistinct)?;
-    for (name, jsonb) in [("json_agg", false), ("jsonb_agg", true)] {
-        conn.create_aggregate_function(name, 1, pure, JsonAgg { jsonb })?;
+    for (name, jsonb, rows) in [("json_agg", false, false), ("jsonb_agg", true, false), ("rhei_json_agg_rows", false, true)] {
+        conn.create_aggregate_function(name, 1, pure, JsonAgg { jsonb, rows })?;
     }
     for (name, jsonb) in [("json_object_agg", false), ("jsonb_object_agg", true)] {
         conn.create_aggregate_function(name, 2, pure, JsonObjectAgg { jsonb })?;
@@ -1107,8 +1117,8 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
             }
         })?;
     }
-    for (name, jsonb) in [("json_build_object", false), ("jsonb_build_object", true)] {
-        conn.create_scalar_function(name, -1, pure, move |ctx| build_object(ctx, jsonb))?;
+    for (name, jsonb, row) in [("json_build_object", false, false), ("jsonb_build_object", true, false), ("rhei_row_to_json", false, true)] {
+        conn.create_scalar_function(name, -1, pure, move |ctx| build_object(ctx, jsonb, row))?;
     }
     for (name, jsonb) in [("json_build_array", false), ("jsonb_build_array", true)] {
         conn.create_scalar_function(name, -1, pure, move |ctx| build_array(ctx, jsonb))?;

@@ -57,7 +57,7 @@ const AGGREGATES: &[&str] = &[
     "count", "sum", "avg", "min", "max", "stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop",
     "string_agg", "array_agg", "bool_and", "bool_or", "every", "median", "percentile_cont", "percentile_disc",
     "approx_distinct", "corr", "covar_pop", "covar_samp", "regr_slope", "first_value", "last_value", "json_agg",
-    "jsonb_agg", "group_concat",
+    "jsonb_agg", "rhei_json_agg_rows", "group_concat",
 ];
 
 #[derive(Default)]

@@ -14,6 +14,7 @@ pub mod ddl;
 pub mod json_sets;
 pub mod olap;
 pub mod quantified;
+pub mod row_json;
 
 use std::collections::HashMap;
 use std::ops::ControlFlow;
@@ -136,7 +137,7 @@ fn number(n: i64) -> Expr {
     Expr::Value(ValueWithSpan { value: Value::Number(n.to_string(), false), span: Span::empty() })
 }
 
-fn string(s: &str) -> Expr {
+pub(crate) fn string(s: &str) -> Expr {
     Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(s.to_string()), span: Span::empty() })
 }
 
@@ -381,7 +382,7 @@ pub(crate) fn json_tag(expr: &Expr, scope: &Scope<'_>) -> &'static str {
             },
             "rhei_json_get_text" | "rhei_json_path_text" => "text",
             "json_build_object" | "json_build_array" | "to_json" | "json_agg" | "json_object_agg" | "json_extract_path"
-            | "json_strip_nulls" => "json",
+            | "json_strip_nulls" | "rhei_row_to_json" | "rhei_json_agg_rows" => "json",
             "min" | "max" | "coalesce" => match &f.args {
                 FunctionArguments::List(list) => match list.args.first() {
                     Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))) => json_tag(arg, scope),
@@ -439,8 +440,8 @@ fn json_builder_values(stmt: &mut Statement, scope: &Scope<'_>, opts: TranslateO
         let name = f.name.to_string().to_ascii_lowercase();
         let FunctionArguments::List(list) = &mut f.args else { return ControlFlow::Continue(()) };
         let values: Box<dyn Fn(usize) -> bool> = match name.as_str() {
-            "json_build_object" | "jsonb_build_object" | "json_object_agg" | "jsonb_object_agg" => Box::new(|i| i % 2 == 1),
-            "json_build_array" | "jsonb_build_array" | "json_agg" | "jsonb_agg" => Box::new(|_| true),
+            "json_build_object" | "jsonb_build_object" | "rhei_row_to_json" | "json_object_agg" | "jsonb_object_agg" => Box::new(|i| i % 2 == 1),
+            "json_build_array" | "jsonb_build_array" | "json_agg" | "jsonb_agg" | "rhei_json_agg_rows" => Box::new(|_| true),
             "to_json" | "to_jsonb" => {
                 if let [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))] = list.args.as_slice() {
                     let tag = json_tag_with_scale(arg, scope);
@@ -613,6 +614,7 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
     }
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut SeriesAsSubqueries);
     json_sets::for_sqlite(stmt, catalog)?;
+    row_json::expand(stmt, catalog);
     let scope = Scope::of(stmt, catalog)?;
     check_boolean_operands(stmt, &scope)?;
     convert_written_values(stmt, &scope, opts)?;

@@ -33,6 +33,7 @@ fn is_integer_type(ty: &SqlType) -> bool {
 /// Never fails: what it does not recognise it leaves alone.
 pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
     super::json_sets::for_olap(stmt, catalog);
+    super::row_json::expand(stmt, catalog);
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut super::SeriesAsSubqueries);
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut QueryRewrites { catalog, row_values: RowValuesInSubqueries { next: 0 } });
     let Ok(scope) = Scope::of(stmt, catalog) else { return };
@@ -874,8 +875,8 @@ fn json_builders_for_olap(expr: &mut Expr) {
     let name = f.name.to_string().to_ascii_lowercase();
     let FunctionArguments::List(list) = &mut f.args else { return };
     let values: fn(usize) -> bool = match name.as_str() {
-        "json_build_object" | "jsonb_build_object" | "json_object_agg" | "jsonb_object_agg" => |i| i % 2 == 1,
-        "json_build_array" | "jsonb_build_array" | "json_agg" | "jsonb_agg" => |_| true,
+        "json_build_object" | "jsonb_build_object" | "rhei_row_to_json" | "json_object_agg" | "jsonb_object_agg" => |i| i % 2 == 1,
+        "json_build_array" | "jsonb_build_array" | "json_agg" | "jsonb_agg" | "rhei_json_agg_rows" => |_| true,
         _ => return,
     };
     for (i, arg) in list.args.iter_mut().enumerate() {
@@ -896,6 +897,7 @@ fn json_builders_for_olap(expr: &mut Expr) {
     }
     if let Some(finish) = match name.as_str() {
         "json_agg" => Some("rhei_json_agg_array"),
+        "rhei_json_agg_rows" => Some("rhei_json_agg_rows_array"),
         "jsonb_agg" => Some("rhei_jsonb_agg_array"),
         "json_object_agg" => Some("rhei_json_object_agg"),
         "jsonb_object_agg" => Some("rhei_jsonb_object_agg"),

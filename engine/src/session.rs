@@ -96,6 +96,9 @@ pub struct Prepared {
     versioned: bool,
     /// A statement sqlparser does not read in PostgreSQL's form (`statement` is then `None`).
     hand_parsed: Option<Arc<HandParsed>>,
+    /// `statement` calls `generate_series` where neither engine can (refused when it runs; a
+    /// catalog query the front end answers may).
+    series_in_expression: bool,
 }
 
 /// Statements read by rhei's own parsers.
@@ -110,7 +113,7 @@ impl Prepared {
     /// An entry with no parsed statement: an empty query, a VACUUM, ANALYZE or ALTER SEQUENCE (once its
     /// `hand_parsed` is set), or a rewritten query whose plans are cached under `sql`.
     fn without_statement(sql: String, hint: Option<Route>, lifted: Vec<ScalarValue>) -> Self {
-        Self { sql, statement: None, explain_route: false, hint, lifted, versioned: false, hand_parsed: None }
+        Self { sql, statement: None, explain_route: false, hint, lifted, versioned: false, hand_parsed: None, series_in_expression: false }
     }
 
     /// The parsed statement; `None` for an empty query.
@@ -561,6 +564,7 @@ impl Session {
                 lifted: Vec::new(),
                 versioned: false,
                 hand_parsed: None,
+                series_in_expression: false,
             }]);
         }
         if skip_comments(sql).trim_matches(|c: char| c == ';' || c.is_whitespace()).is_empty() {
@@ -625,6 +629,7 @@ impl Session {
             .enumerate()
             .map(|(i, statement)| Prepared {
                 sql: if single { sql.to_string() } else { statement.to_string() },
+                series_in_expression: crate::translate::calls_series_in_expression(&statement),
                 statement: Some(Arc::new(statement)),
                 explain_route: false,
                 hint: if i == 0 { hint } else { None },
@@ -912,7 +917,9 @@ impl Session {
     async fn dispatch(&mut self, prepared: &Prepared, stmt: &Statement, params: &[ScalarValue]) -> Result<Output> {
         // Checked here, not at parse time: the front end answers catalog queries (which may
         // call generate_series in a select list) itself before they get here.
-        crate::translate::check_set_returning(stmt)?;
+        if prepared.series_in_expression {
+            return Err(crate::translate::series_in_expression());
+        }
         if prepared.explain_route {
             let decision = match stmt {
                 Statement::Query(q) => self.decide_route(q, prepared.hint),

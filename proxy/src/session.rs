@@ -49,12 +49,34 @@ use crate::types;
 pub struct ParsedStatement {
     prepared: Prepared,
     description: Description,
+    /// Whether it reads the system catalogs, as last decided and under which catalog: deciding
+    /// walks the whole statement, which an Execute repeated thousands of times a second need
+    /// not do again while no DDL has changed the catalog.
+    reads_catalogs: std::sync::Mutex<Option<(std::sync::Weak<rhei_engine::catalog::Catalog>, bool)>>,
 }
 
 impl ParsedStatement {
+    fn new(prepared: Prepared, description: Description) -> Self {
+        Self { prepared, description, reads_catalogs: std::sync::Mutex::new(None) }
+    }
+
     /// The statement's text as the client sent it.
     pub(crate) fn sql(&self) -> &str {
         &self.prepared.sql
+    }
+
+    /// Whether the front end answers it from the system catalogs (see [`catalog::answer`]).
+    fn reads_catalogs(&self, session: &Session) -> bool {
+        let catalog = session.catalog();
+        let mut known = self.reads_catalogs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((decided_under, answer)) = known.as_ref()
+            && std::sync::Weak::as_ptr(decided_under) == Arc::as_ptr(&catalog)
+        {
+            return *answer;
+        }
+        let answer = catalog::is_catalog_query(session, &self.prepared);
+        *known = Some((Arc::downgrade(&catalog), answer));
+        answer
     }
 }
 
@@ -377,10 +399,12 @@ async fn run(
     format: &Format,
     described: Option<SchemaRef>,
     buffer_rows: bool,
+    reads_catalogs: bool,
 ) -> Result<Response, EngineError> {
     let before = session.transaction_status();
     // psql's \d and drivers' metadata queries read system catalogs, which only the proxy has.
-    let output = match catalog::answer(session, conn, prepared, params).await? {
+    let answered = if reads_catalogs { catalog::answer(session, conn, prepared, params).await? } else { None };
+    let output = match answered {
         Some(rows) => Output::Rows(rows),
         None => session.execute_prepared(prepared, params).await?,
     };
@@ -452,7 +476,7 @@ impl SimpleQueryHandler for Connection {
                 }
                 continue;
             }
-            let result = run(self, &mut session, &conn, prepared, &[], &Format::UnifiedText, None, i != last).await;
+            let result = run(self, &mut session, &conn, prepared, &[], &Format::UnifiedText, None, i != last, true).await;
             send_notices(client, &mut session).await?;
             match result {
                 Ok(response) => responses.push(response),
@@ -491,7 +515,7 @@ impl QueryParser for StatementParser {
             Ok(None) => session.describe(&prepared).await.map_err(|e| to_pgwire(&e))?,
             Err(e) => return Err(to_pgwire(&e)),
         };
-        Ok(Arc::new(ParsedStatement { prepared, description }))
+        Ok(Arc::new(ParsedStatement::new(prepared, description)))
     }
 
     fn get_parameter_types(&self, stmt: &Self::Statement) -> PgWireResult<Vec<Type>> {
@@ -598,7 +622,9 @@ impl ExtendedQueryHandler for Connection {
             return result.map_err(PgWireError::UserError);
         }
         let conn = ConnectionInfo::of(&*client);
-        let result = run(self, &mut session, &conn, &statement.prepared, &params, &portal.result_column_format, described, false).await;
+        let reads_catalogs = statement.reads_catalogs(&session);
+        let result =
+            run(self, &mut session, &conn, &statement.prepared, &params, &portal.result_column_format, described, false, reads_catalogs).await;
         send_notices(client, &mut session).await?;
         match result.map_err(|e| to_pgwire(&e))? {
             // pgwire 0.40 gathers every row of a portal run to completion (Execute with no row

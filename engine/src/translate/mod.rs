@@ -947,23 +947,23 @@ pub fn check_cte_names(statement: &Statement) -> Result<()> {
     }
 }
 
-/// Refuses a `generate_series` call left in an expression after
+/// Whether a `generate_series` call is left in an expression after
 /// [`normalize_set_returning`]: SQLite has no such function and DataFusion's returns one
-/// array, where PostgreSQL makes rows.
-///
-/// # Errors
-/// 0A000, saying how to write it in FROM instead.
-pub fn check_set_returning(statement: &Statement) -> Result<()> {
-    let found = visit_expressions(statement, |e| match e {
+/// array, where PostgreSQL makes rows. Decided once per parsed statement, refused (with
+/// [`series_in_expression`]) when it runs.
+pub fn calls_series_in_expression(statement: &Statement) -> bool {
+    visit_expressions(statement, |e| match e {
         Expr::Function(f) if table_name(&f.name).ok().as_deref() == Some("generate_series") => ControlFlow::Break(()),
         _ => ControlFlow::Continue(()),
-    });
-    if found.is_break() {
-        return Err(EngineError::unsupported(
-            "generate_series in a select list beside FROM, WHERE, GROUP BY or other function calls (write it in FROM: CROSS JOIN generate_series(a, b) AS g)",
-        ));
-    }
-    Ok(())
+    })
+    .is_break()
+}
+
+/// The error for [`calls_series_in_expression`]: 0A000, saying how to write it in FROM instead.
+pub fn series_in_expression() -> EngineError {
+    EngineError::unsupported(
+        "generate_series in a select list beside FROM, WHERE, GROUP BY or other function calls (write it in FROM: CROSS JOIN generate_series(a, b) AS g)",
+    )
 }
 
 struct SeriesOutOfSelectLists;

@@ -1021,6 +1021,10 @@ pub struct SetFunction {
     pub as_text: bool,
 }
 
+/// One row of a JSON set-returning function: its key (`each`, `object_keys`) and value
+/// (`array_elements`, `each`), None where it has none or the value is NULL.
+pub type SetRow = (Option<String>, Option<String>);
+
 /// Every JSON set-returning function by name.
 pub const SET_FUNCTIONS: [&str; 10] = [
     "json_array_elements",
@@ -1080,7 +1084,7 @@ impl SetFunction {
     /// # Errors
     /// `doc` is not JSON (22P02), or not the kind of value the function takes apart (22023,
     /// PostgreSQL's messages).
-    pub fn rows(self, doc: &str) -> Result<Vec<(Option<String>, Option<String>)>, EngineError> {
+    pub fn rows(self, doc: &str) -> Result<Vec<SetRow>, EngineError> {
         let normalized;
         let text = if self.jsonb {
             normalized = normalize_jsonb(doc)?;
@@ -1222,7 +1226,7 @@ mod tests {
     fn set_functions_take_documents_apart_as_postgresql_does() {
         let f = |name| SetFunction::named(name).expect("a set function");
         let doc = r#"[1, "a", {"b":  2}, null]"#;
-        let values = |rows: Vec<(Option<String>, Option<String>)>| rows.into_iter().map(|(_, v)| v).collect::<Vec<_>>();
+        let values = |rows: Vec<SetRow>| rows.into_iter().map(|(_, v)| v).collect::<Vec<_>>();
         let some = |s: &str| Some(s.to_string());
         assert_eq!(values(f("json_array_elements").rows(doc).unwrap()), [some("1"), some("\"a\""), some(r#"{"b":  2}"#), some("null")]);
         assert_eq!(values(f("jsonb_array_elements").rows(doc).unwrap()), [some("1"), some("\"a\""), some(r#"{"b": 2}"#), some("null")]);

@@ -15,56 +15,73 @@ use rusqlite::{Connection, ffi};
 use crate::json::{SET_FUNCTIONS, SetFunction, SetKind};
 use crate::oltp::functions::{fail, text_of};
 
-/// The SQLite name of the table that stands for `function`.
-pub fn table_name(function: SetFunction) -> String {
-    format!("rhei_{}", function.name())
+/// The SQLite name of the table that stands for `function` (`WITH ORDINALITY`: with a last
+/// column `ordinality`, each row's number from 1).
+pub fn table_name(function: SetFunction, ordinality: bool) -> String {
+    format!("rhei_{}{}", function.name(), if ordinality { "_ordinality" } else { "" })
 }
 
 /// Whether `name` is one of these tables (which the catalog does not know).
 pub fn is_table_name(name: &str) -> bool {
-    name.strip_prefix("rhei_").and_then(SetFunction::named).is_some()
+    name.strip_prefix("rhei_")
+        .map(|n| n.strip_suffix("_ordinality").unwrap_or(n))
+        .and_then(SetFunction::named)
+        .is_some()
 }
 
-/// Registers a table for every JSON set-returning function on `conn`.
+/// A table's function, and whether it numbers its rows.
+#[derive(Debug, Clone, Copy)]
+struct TableKind {
+    function: SetFunction,
+    ordinality: bool,
+}
+
+/// Registers the tables of every JSON set-returning function on `conn`.
 pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     const MODULE: Module<'static, SetTable> = Module::eponymous_only_module();
     for name in SET_FUNCTIONS {
         let Some(function) = SetFunction::named(name) else { continue };
-        conn.create_module(table_name(function).as_str(), &MODULE, Some(function))?;
+        for ordinality in [false, true] {
+            conn.create_module(table_name(function, ordinality).as_str(), &MODULE, Some(TableKind { function, ordinality }))?;
+        }
     }
     Ok(())
 }
 
-/// One function's table: its columns, then the hidden `doc` its argument binds.
+/// One function's table: its columns (and `ordinality`), then the hidden `doc` its argument
+/// binds.
 #[repr(C)]
 struct SetTable {
     /// SQLite's part; must come first.
     base: ffi::sqlite3_vtab,
-    function: SetFunction,
+    kind: TableKind,
 }
 
 unsafe impl<'vtab> VTab<'vtab> for SetTable {
-    type Aux = SetFunction;
+    type Aux = TableKind;
     type Cursor = SetCursor<'vtab>;
 
     fn connect(
         db: &mut VTabConnection,
-        aux: Option<&SetFunction>,
+        aux: Option<&TableKind>,
         _module_name: &[u8],
         _database_name: &[u8],
         _table_name: &[u8],
         _args: &[&[u8]],
     ) -> rusqlite::Result<(Cow<'static, std::ffi::CStr>, Self)> {
-        let function = *aux.ok_or_else(|| rusqlite::Error::ModuleError("a JSON set function without its kind".into()))?;
+        let kind = *aux.ok_or_else(|| rusqlite::Error::ModuleError("a JSON set function without its kind".into()))?;
         db.config(VTabConfig::Innocuous)?;
-        let columns: Vec<String> = function.columns().iter().map(|c| format!("\"{}\"", c.replace('"', "\"\""))).collect();
+        let mut columns: Vec<String> = kind.function.columns().iter().map(|c| format!("\"{}\"", c.replace('"', "\"\""))).collect();
+        if kind.ordinality {
+            columns.push("ordinality".into());
+        }
         let schema = format!("CREATE TABLE x({}, doc HIDDEN)", columns.join(", "));
         let schema = CString::new(schema).map_err(|e| rusqlite::Error::ModuleError(e.to_string()))?;
-        Ok((Cow::Owned(schema), Self { base: ffi::sqlite3_vtab::default(), function }))
+        Ok((Cow::Owned(schema), Self { base: ffi::sqlite3_vtab::default(), kind }))
     }
 
     fn best_index(&self, info: &mut IndexInfo) -> rusqlite::Result<bool> {
-        let doc_column = self.function.columns().len() as c_int;
+        let doc_column = (self.kind.function.columns().len() + usize::from(self.kind.ordinality)) as c_int;
         let mut doc = None;
         for (i, constraint) in info.constraints().enumerate() {
             if constraint.column() != doc_column {
@@ -86,7 +103,7 @@ unsafe impl<'vtab> VTab<'vtab> for SetTable {
     }
 
     fn open(&'vtab mut self) -> rusqlite::Result<SetCursor<'vtab>> {
-        Ok(SetCursor { base: ffi::sqlite3_vtab_cursor::default(), function: self.function, rows: Vec::new(), at: 0, phantom: PhantomData })
+        Ok(SetCursor { base: ffi::sqlite3_vtab_cursor::default(), kind: self.kind, rows: Vec::new(), at: 0, phantom: PhantomData })
     }
 }
 
@@ -95,8 +112,8 @@ unsafe impl<'vtab> VTab<'vtab> for SetTable {
 struct SetCursor<'vtab> {
     /// SQLite's part; must come first.
     base: ffi::sqlite3_vtab_cursor,
-    function: SetFunction,
-    rows: Vec<(Option<String>, Option<String>)>,
+    kind: TableKind,
+    rows: Vec<crate::json::SetRow>,
     at: usize,
     phantom: PhantomData<&'vtab SetTable>,
 }
@@ -107,7 +124,7 @@ unsafe impl VTabCursor for SetCursor<'_> {
         self.rows = match args.iter().next().and_then(text_of) {
             // A NULL document has no rows, as in PostgreSQL (the functions are strict).
             None => Vec::new(),
-            Some(doc) => self.function.rows(&doc).map_err(fail)?,
+            Some(doc) => self.kind.function.rows(&doc).map_err(fail)?,
         };
         Ok(())
     }
@@ -123,7 +140,11 @@ unsafe impl VTabCursor for SetCursor<'_> {
 
     fn column(&self, ctx: &mut Context, i: c_int) -> rusqlite::Result<()> {
         let Some((key, value)) = self.rows.get(self.at) else { return ctx.set_result(rusqlite::types::Null) };
-        let cell = match (self.function.kind, i) {
+        // The column after the function's own is `ordinality` (where there is one).
+        if self.kind.ordinality && i as usize == self.kind.function.columns().len() {
+            return ctx.set_result(self.at as i64 + 1);
+        }
+        let cell = match (self.kind.function.kind, i) {
             (SetKind::ArrayElements, 0) => value,
             (SetKind::Each | SetKind::ObjectKeys, 0) => key,
             (SetKind::Each, 1) => value,

@@ -217,6 +217,8 @@ fn out_of_select_list(select: &mut Select, next: &mut usize) -> Result<()> {
 /// its columns with, and the names it gives them.
 struct SetFactor {
     function: SetFunction,
+    /// `WITH ORDINALITY`: a last column numbering the rows from 1.
+    ordinality: bool,
     argument: FunctionArg,
     qualifier: String,
     names: Vec<String>,
@@ -229,14 +231,11 @@ fn read_factor(factor: &TableFactor) -> Result<Option<SetFactor>> {
         _ => return Ok(None),
     };
     let Some(function) = set_function(name) else { return Ok(None) };
-    if ordinality {
-        return Err(EngineError::unsupported(format!("WITH ORDINALITY on {}", function.name())));
-    }
     let [argument @ FunctionArg::Unnamed(FunctionArgExpr::Expr(_))] = args.as_slice() else {
         let types = vec!["unknown"; args.len()].join(", ");
         return Err(EngineError::UndefinedFunction { name: format!("{}({types})", function.name()) });
     };
-    let defaults = function.columns();
+    let defaults = columns_of(function, ordinality);
     let qualifier = alias.as_ref().map_or_else(|| function.name(), |a| normalize_ident(&a.name));
     let given: Vec<String> = alias.as_ref().map(|a| a.columns.iter().map(|c| normalize_ident(&c.name)).collect()).unwrap_or_default();
     if given.len() > defaults.len() {
@@ -250,11 +249,20 @@ fn read_factor(factor: &TableFactor) -> Result<Option<SetFactor>> {
         .map(|(i, default)| match given.get(i) {
             Some(name) => name.clone(),
             // A function without OUT parameters names its one column after the alias.
-            None if function.kind == SetKind::ObjectKeys && alias.is_some() => qualifier.clone(),
+            None if i == 0 && function.kind == SetKind::ObjectKeys && alias.is_some() => qualifier.clone(),
             None => default.clone(),
         })
         .collect();
-    Ok(Some(SetFactor { function, argument: argument.clone(), qualifier, names }))
+    Ok(Some(SetFactor { function, ordinality, argument: argument.clone(), qualifier, names }))
+}
+
+/// A call's column names, PostgreSQL's defaults (as its SQLite table names them).
+fn columns_of(function: SetFunction, ordinality: bool) -> Vec<String> {
+    let mut columns = function.columns();
+    if ordinality {
+        columns.push("ordinality".into());
+    }
+    columns
 }
 
 /// A name a query uses for a column of a call in FROM, and what it becomes.
@@ -327,7 +335,7 @@ fn rewrite_factors(
             }
             let mut here = Vec::new();
             for set in &found {
-                let columns = set.function.columns();
+                let columns = columns_of(set.function, set.ordinality);
                 let target = |i: usize| if rename_columns { columns[i].clone() } else { set.names[i].clone() };
                 if rename_columns {
                     for (i, name) in set.names.iter().enumerate() {
@@ -358,11 +366,10 @@ fn rewrite_factors(
 /// statement's tables up in the catalog.
 ///
 /// # Errors
-/// A call with other than one argument (42883), more column aliases than columns (42P10),
-/// WITH ORDINALITY (0A000).
+/// A call with other than one argument (42883), more column aliases than columns (42P10).
 pub fn for_sqlite(statement: &mut Statement, catalog: &Catalog) -> Result<()> {
     rewrite_factors(statement, catalog, true, &|set| {
-        let name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new(crate::oltp::json_sets::table_name(set.function)))]);
+        let name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new(crate::oltp::json_sets::table_name(set.function, set.ordinality)))]);
         let alias = TableAlias { explicit: true, name: Ident::with_quote('"', &set.qualifier), columns: Vec::new() };
         Ok(function_table(name, vec![set.argument.clone()], alias))
     })
@@ -380,11 +387,12 @@ pub fn for_olap(statement: &mut Statement, catalog: &Catalog) {
             .enumerate()
             .map(|(i, name)| {
                 let is_value = match set.function.kind {
-                    SetKind::ArrayElements => true,
+                    SetKind::ArrayElements => i == 0,
                     SetKind::Each => i == 1,
                     SetKind::ObjectKeys => false,
                 };
                 let ty = match (is_value, set.function.as_text, set.function.jsonb) {
+                    _ if set.ordinality && i == set.names.len() - 1 => "bigint",
                     (true, false, true) => "jsonb",
                     (true, false, false) => "json",
                     _ => "text",

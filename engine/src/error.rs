@@ -104,6 +104,9 @@ pub enum EngineError {
     BadCopyData { line: u64, message: String },
     #[error("{what} is not supported")]
     FeatureNotSupported { what: String },
+    /// `FROM emp e ... emp.id`: a table named by its name where FROM gave it an alias.
+    #[error("invalid reference to FROM-clause entry for table \"{table}\"")]
+    AliasedTableReference { table: String },
     /// A set-returning function where PostgreSQL refuses one (WHERE, an aggregate's arguments).
     #[error("{message}")]
     SetReturningNotAllowed { message: String },
@@ -195,7 +198,7 @@ impl EngineError {
     pub fn sqlstate(&self) -> &'static str {
         match self {
             Self::Syntax { .. } => "42601",
-            Self::UndefinedTable { .. } => "42P01",
+            Self::UndefinedTable { .. } | Self::AliasedTableReference { .. } => "42P01",
             Self::DuplicateTable { .. } => "42P07",
             Self::UndefinedColumn { .. } => "42703",
             Self::DuplicateColumn { .. } => "42701",

@@ -615,6 +615,7 @@ impl Session {
             .into_iter()
             .map(|mut statement| {
                 crate::translate::check_cte_names(&statement)?;
+                crate::translate::check_aliased_references(&statement)?;
                 crate::translate::normalize_data_modifying_with(&mut statement)?;
                 crate::translate::normalize_query_clauses(&mut statement)?;
                 crate::translate::normalize_operators(&mut statement);

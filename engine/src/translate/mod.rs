@@ -947,6 +947,107 @@ pub fn check_cte_names(statement: &Statement) -> Result<()> {
     }
 }
 
+/// Refuses `t.c` where FROM gave table `t` an alias and nothing else in scope is called `t`
+/// (`FROM emp e JOIN dept d ON e.dept_id = dept.id`): PostgreSQL's 42P01 "invalid reference to
+/// FROM-clause entry"; SQLite and DataFusion called it an unknown column. Once at parse time,
+/// for queries; each query sees its own FROM's names and those of the queries around it.
+///
+/// # Errors
+/// [`EngineError::AliasedTableReference`].
+pub fn check_aliased_references(statement: &Statement) -> Result<()> {
+    use datafusion::sql::sqlparser::ast::{Visit, Visitor};
+    #[derive(Default)]
+    struct Names {
+        /// What the FROM items are called (aliases, or table names without one).
+        visible: Vec<String>,
+        /// Names of tables FROM gave an alias.
+        aliased: Vec<String>,
+    }
+    fn collect(factor: &TableFactor, names: &mut Names) {
+        let last = |name: &ObjectName| match name.0.last() {
+            Some(ObjectNamePart::Identifier(id)) => Some(normalize_ident(id)),
+            _ => None,
+        };
+        match factor {
+            TableFactor::Table { name, alias, .. } => {
+                let Some(table) = last(name) else { return };
+                match alias {
+                    Some(alias) => {
+                        names.visible.push(normalize_ident(&alias.name));
+                        names.aliased.push(table);
+                    }
+                    None => names.visible.push(table),
+                }
+            }
+            TableFactor::NestedJoin { table_with_joins, alias } => {
+                if let Some(alias) = alias {
+                    names.visible.push(normalize_ident(&alias.name));
+                }
+                collect(&table_with_joins.relation, names);
+                table_with_joins.joins.iter().for_each(|j| collect(&j.relation, names));
+            }
+            TableFactor::Derived { alias: Some(alias), .. }
+            | TableFactor::Function { alias: Some(alias), .. }
+            | TableFactor::TableFunction { alias: Some(alias), .. }
+            | TableFactor::UNNEST { alias: Some(alias), .. } => names.visible.push(normalize_ident(&alias.name)),
+            TableFactor::Function { name, .. } => names.visible.extend(last(name)),
+            _ => {}
+        }
+    }
+    fn selects<'a>(body: &'a SetExpr, out: &mut Vec<&'a datafusion::sql::sqlparser::ast::Select>) {
+        match body {
+            SetExpr::Select(select) => out.push(select),
+            SetExpr::SetOperation { left, right, .. } => {
+                selects(left, out);
+                selects(right, out);
+            }
+            _ => {}
+        }
+    }
+    struct Check {
+        scopes: Vec<Names>,
+    }
+    impl Visitor for Check {
+        type Break = EngineError;
+        fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<EngineError> {
+            let mut names = Names::default();
+            let mut found = Vec::new();
+            selects(&query.body, &mut found);
+            for select in found {
+                for table in &select.from {
+                    collect(&table.relation, &mut names);
+                    table.joins.iter().for_each(|j| collect(&j.relation, &mut names));
+                }
+            }
+            self.scopes.push(names);
+            ControlFlow::Continue(())
+        }
+        fn post_visit_query(&mut self, _query: &Query) -> ControlFlow<EngineError> {
+            self.scopes.pop();
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<EngineError> {
+            let Expr::CompoundIdentifier(parts) = expr else { return ControlFlow::Continue(()) };
+            let [qualifier, _] = parts.as_slice() else { return ControlFlow::Continue(()) };
+            let qualifier = normalize_ident(qualifier);
+            let visible = self.scopes.iter().any(|s| s.visible.contains(&qualifier));
+            if !visible && self.scopes.iter().any(|s| s.aliased.contains(&qualifier)) {
+                return ControlFlow::Break(EngineError::AliasedTableReference { table: qualifier });
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    // An UPDATE's or DELETE's target is in scope for its subqueries without being a FROM
+    // item of any of them, so only queries are checked.
+    if !matches!(statement, Statement::Query(_)) {
+        return Ok(());
+    }
+    match statement.visit(&mut Check { scopes: Vec::new() }) {
+        ControlFlow::Break(e) => Err(e),
+        ControlFlow::Continue(()) => Ok(()),
+    }
+}
+
 /// Whether a `generate_series` call is left in an expression after
 /// [`normalize_set_returning`]: SQLite has no such function and DataFusion's returns one
 /// array, where PostgreSQL makes rows. Decided once per parsed statement, refused (with

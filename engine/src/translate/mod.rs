@@ -827,14 +827,18 @@ fn counted_set_operation(body: &mut SetExpr) {
 pub fn normalize_data_modifying_with(statement: &mut Statement) -> Result<()> {
     use datafusion::sql::sqlparser::ast::VisitMut;
     let Statement::Query(query) = statement else { return Ok(()) };
+    let writes = |q: &Query| matches!(*q.body, SetExpr::Insert(_) | SetExpr::Update(_) | SetExpr::Delete(_) | SetExpr::Merge(_));
     if !matches!(*query.body, SetExpr::Insert(_) | SetExpr::Update(_) | SetExpr::Delete(_)) {
+        // Neither engine runs a write inside a read; DataFusion's own refusal named its plan.
+        if query.with.as_ref().is_some_and(|with| with.cte_tables.iter().any(|cte| writes(&cte.query))) {
+            return Err(EngineError::unsupported("a WITH query that writes (INSERT, UPDATE or DELETE inside WITH)"));
+        }
         return Ok(());
     }
     let with = query.with.take();
     let body = std::mem::replace(query.body.as_mut(), SetExpr::Values(empty_values()));
     let (SetExpr::Insert(mut write) | SetExpr::Update(mut write) | SetExpr::Delete(mut write)) = body else { return Ok(()) };
     if let Some(mut with) = with {
-        let writes = |q: &Query| matches!(*q.body, SetExpr::Insert(_) | SetExpr::Update(_) | SetExpr::Delete(_) | SetExpr::Merge(_));
         if with.cte_tables.iter().any(|cte| writes(&cte.query)) {
             return Err(EngineError::unsupported("a WITH query that writes (INSERT, UPDATE or DELETE inside WITH)"));
         }
@@ -2312,6 +2316,7 @@ mod tests {
         for refused in [
             "WITH RECURSIVE a AS (SELECT 1) DELETE FROM t WHERE id IN (SELECT * FROM a)",
             "WITH d AS (DELETE FROM t RETURNING id) UPDATE t SET x = 1",
+            "WITH m AS (UPDATE t SET x = 1 RETURNING *) SELECT count(*) FROM m",
         ] {
             assert_eq!(normalized(refused).unwrap_err().sqlstate(), "0A000", "{refused}");
         }

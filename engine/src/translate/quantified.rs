@@ -1,6 +1,8 @@
 //! `x op ANY (subquery)` and `x op ALL (subquery)` (`SOME` is `ANY`), which neither SQLite nor
 //! DataFusion has, rewritten once at parse time into what both have, keeping PostgreSQL's
-//! three-valued answer (NULL when no row decides and a NULL took part):
+//! three-valued answer (NULL when no row decides and a NULL took part); the same over an
+//! `ARRAY[...]` constructor becomes the comparisons with its elements ([`over_elements`]).
+//! For subqueries:
 //!
 //! - `= ANY` is `IN`, `<> ALL` is `NOT IN` (the standard defines them so);
 //! - the ordering operators compare `x` with the subquery's `min` or `max`: `x > ANY (s)` holds
@@ -40,12 +42,37 @@ pub fn normalize_quantified(statement: &mut Statement) {
             Expr::AllOp { left, compare_op, right } => (left, compare_op, right, true),
             _ => return ControlFlow::<()>::Continue(()),
         };
+        if let Expr::Array(array) = right.as_ref() {
+            *expr = over_elements(left, op, &array.elem, all);
+            return ControlFlow::Continue(());
+        }
         let Expr::Subquery(subquery) = right.as_ref() else { return ControlFlow::Continue(()) };
         if let Some(rewritten) = rewrite(left, op, subquery, all) {
             *expr = rewritten;
         }
         ControlFlow::Continue(())
     });
+}
+
+/// `x op ANY (ARRAY[a, b])` is `x op a OR x op b` (ALL: AND), which is PostgreSQL's
+/// three-valued answer too; neither engine has arrays in this form. `= ANY` is `IN` and `<> ALL`
+/// `NOT IN`, which say the same. An empty array makes ANY false and ALL true.
+fn over_elements(left: &Expr, op: &BinaryOperator, elements: &[Expr], all: bool) -> Expr {
+    let boolean = |b: bool| Expr::value(datafusion::sql::sqlparser::ast::Value::Boolean(b));
+    if elements.is_empty() {
+        return boolean(all);
+    }
+    if matches!((op, all), (BinaryOperator::Eq, false) | (BinaryOperator::NotEq, true)) {
+        return Expr::InList { expr: Box::new(left.clone()), list: elements.to_vec(), negated: all };
+    }
+    let joiner = if all { BinaryOperator::And } else { BinaryOperator::Or };
+    let comparisons = elements
+        .iter()
+        .map(|e| Expr::BinaryOp { left: Box::new(left.clone()), op: op.clone(), right: Box::new(e.clone()) });
+    let joined = comparisons
+        .reduce(|acc, next| Expr::BinaryOp { left: Box::new(acc), op: joiner.clone(), right: Box::new(next) })
+        .unwrap_or_else(|| boolean(all));
+    Expr::Nested(Box::new(joined))
 }
 
 fn rewrite(left: &Expr, op: &BinaryOperator, subquery: &Query, all: bool) -> Option<Expr> {

@@ -103,6 +103,7 @@ pub fn expr_name(expr: &Expr) -> String {
         Expr::Floor { .. } => "floor".into(),
         Expr::Exists { .. } => "exists".into(),
         Expr::Array(_) => "array".into(),
+        Expr::AtTimeZone { .. } => "timezone".into(),
         _ => "?column?".into(),
     }
 }

@@ -287,6 +287,10 @@ pub fn classify(err: DataFusionError) -> EngineError {
         DataFusionError::ArrowError(arrow, _) => match arrow.as_ref() {
             arrow::error::ArrowError::DivideByZero => EngineError::DivisionByZero,
             arrow::error::ArrowError::ArithmeticOverflow(_) => EngineError::NumericOutOfRange { type_name: "value".into() },
+            // `AT TIME ZONE 'Mars/Olympus'`: "Invalid timezone \"Mars/Olympus\": failed to parse timezone".
+            arrow::error::ArrowError::ParseError(msg) if msg.starts_with("Invalid timezone") => EngineError::InvalidArgument {
+                message: format!("time zone \"{}\" not recognized", msg.split('"').nth(1).unwrap_or(msg)),
+            },
             arrow::error::ArrowError::CastError(msg) => {
                 EngineError::InvalidTextRepresentation { type_name: "value".into(), value: msg.clone() }
             }

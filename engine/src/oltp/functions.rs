@@ -679,6 +679,20 @@ fn take_chars(s: ValueRef<'_>, n: ValueRef<'_>, from_left: bool) -> FnResult {
 const MAX_TEXT_BYTES: usize = 1 << 30;
 
 /// A text function of one text argument; NULL stays NULL.
+/// `upper` / `lower` as PostgreSQL computes them in a UTF-8 database (rhei's is C.UTF-8): each
+/// letter mapped alone, so one that would become several (`ß`, `İ`) stays as it is.
+fn each_letter<I: Iterator<Item = char>>(s: &str, map: impl Fn(char) -> I) -> String {
+    s.chars()
+        .map(|c| {
+            let mut mapped = map(c);
+            match (mapped.next(), mapped.next()) {
+                (Some(one), None) => one,
+                _ => c,
+            }
+        })
+        .collect()
+}
+
 fn map_text(value: ValueRef<'_>, f: impl Fn(&str) -> String) -> FnResult {
     Ok(text_of(value).map_or(Value::Null, |s| Value::Text(f(&s))))
 }
@@ -1310,6 +1324,9 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         Ok(Value::Text(format!("{digest:x}")))
     })?;
     conn.create_scalar_function("initcap", 1, pure, |ctx| map_text(ctx.get_raw(0), initcap))?;
+    // SQLite's own change ASCII letters only (`upper('é')` was `é`).
+    conn.create_scalar_function("upper", 1, pure, |ctx| map_text(ctx.get_raw(0), |s| each_letter(s, char::to_uppercase)))?;
+    conn.create_scalar_function("lower", 1, pure, |ctx| map_text(ctx.get_raw(0), |s| each_letter(s, char::to_lowercase)))?;
     conn.create_scalar_function("reverse", 1, pure, |ctx| map_text(ctx.get_raw(0), |s| s.chars().rev().collect()))?;
     conn.create_scalar_function("btrim", 1, pure, |ctx| map_text(ctx.get_raw(0), |s| s.trim_matches(' ').to_string()))?;
     conn.create_scalar_function("btrim", 2, pure, |ctx| {
@@ -1424,6 +1441,15 @@ mod tests {
         let c = Connection::open_in_memory().unwrap();
         register(&c).unwrap();
         c
+    }
+
+    #[test]
+    fn upper_and_lower_change_every_letter_one_for_one() {
+        let c = conn();
+        let (upper, lower): (String, String) =
+            c.query_row("SELECT upper('élan ß ǆ'), lower('ÀÉÎ İ Straße')", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        assert_eq!(upper, "ÉLAN ß Ǆ");
+        assert_eq!(lower, "àéî İ straße");
     }
 
     /// Every value the fast path stores as it is, the full conversion stores the same way.

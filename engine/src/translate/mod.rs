@@ -1424,6 +1424,7 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
             }
             None
         }
+        Expr::AtTimeZone { timestamp, time_zone } => Some(at_time_zone(timestamp, time_zone, scope)?),
         // `'t_id_seq'::regclass` names a sequence for nextval and friends, which take its text.
         Expr::Cast { expr: inner, data_type: SqlType::Regclass, .. }
             if matches!(inner.as_ref(), Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(_), .. })) =>
@@ -1875,10 +1876,16 @@ pub(crate) fn temporal_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
         Expr::Nested(inner) => return temporal_type(inner, scope),
         Expr::Cast { data_type, .. } => PgType::from_sql(data_type).ok()?.ty,
         Expr::TypedString(typed) => PgType::from_sql(&typed.data_type).ok()?.ty,
+        // A timestamptz's wall-clock time is a timestamp, a timestamp's (or date's) instant a
+        // timestamptz.
+        Expr::AtTimeZone { timestamp, .. } => match temporal_type(timestamp, scope)? {
+            PgType::Timestamptz => PgType::Timestamp,
+            _ => PgType::Timestamptz,
+        },
         Expr::Function(func) => match func.name.to_string().to_ascii_lowercase().as_str() {
-            "now" | "current_timestamp" | "transaction_timestamp" | "statement_timestamp" | "clock_timestamp"
+            "now" | "current_timestamp" | "transaction_timestamp" | "statement_timestamp" | "clock_timestamp" | "to_timestamp"
             | "rhei_tstz_add" | "rhei_now" | "rhei_tstz" | "rhei_utc" | "rhei_instant" => PgType::Timestamptz,
-            "localtimestamp" | "rhei_ts_add" | "rhei_ts" => PgType::Timestamp,
+            "localtimestamp" | "rhei_ts_add" | "rhei_ts" | "rhei_local" | "to_local_time" => PgType::Timestamp,
             // A typed literal or cast already translated (expressions are rewritten inside out).
             "current_date" | "rhei_date" => PgType::Date,
             _ => return None,
@@ -1895,6 +1902,35 @@ pub(crate) fn temporal_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
         other => scope.column_type(other)?,
     };
     matches!(ty, PgType::Date | PgType::Timestamp | PgType::Timestamptz).then_some(ty)
+}
+
+/// `x AT TIME ZONE z` on SQLite: a timestamptz's wall-clock time in zone `z` (a timestamp), or
+/// the instant a timestamp's (or date's) wall-clock time names in `z` (a timestamptz). A
+/// constant zone is read as `SET TIME ZONE` reads one; another is passed on as a zone name.
+///
+/// # Errors
+/// A constant that names no zone (22023); a value whose type the statement does not show
+/// (0A000: cast it).
+fn at_time_zone(timestamp: &mut Expr, zone: &mut Expr, scope: &Scope<'_>) -> Result<Expr> {
+    let zone = match literal_text(zone) {
+        Some(text) => {
+            let parsed = crate::zone::TimeZone::parse(&text)
+                .ok_or_else(|| EngineError::InvalidArgument { message: format!("time zone \"{text}\" not recognized") })?;
+            match parsed.sql_argument() {
+                crate::zone::ZoneArgument::Seconds(seconds) => number(seconds.into()),
+                crate::zone::ZoneArgument::Name(name) => string(name),
+            }
+        }
+        None => std::mem::replace(zone, null()),
+    };
+    let source = temporal_type(timestamp, scope);
+    let value = std::mem::replace(timestamp, null());
+    match source {
+        Some(PgType::Timestamptz) => Ok(call("rhei_local", vec![value, zone])),
+        Some(PgType::Timestamp) => Ok(call("rhei_utc", vec![value, zone])),
+        Some(PgType::Date) => Ok(call("rhei_utc", vec![as_micros(value, Some(PgType::Date)), zone])),
+        _ => Err(EngineError::unsupported("AT TIME ZONE on the OLTP engine with a value not known to be a timestamp (cast it)")),
+    }
 }
 
 /// Whether `expr` is known to be an integer: a literal, an integer column, a cast to one.

@@ -54,6 +54,32 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
                 **value = Expr::Cast { kind: CastKind::Cast, expr: Box::new(date), data_type: SqlType::Timestamp(None, TimezoneInfo::None), array: false, format: None };
             }
         }
+        // A timestamptz AT TIME ZONE is its wall-clock time there, a timestamp; DataFusion
+        // kept the instant, only labelled with the zone. A timestamp's instant is labelled
+        // UTC again, as rhei's timestamptz values are.
+        if let Expr::AtTimeZone { timestamp, .. } = expr {
+            match temporal_type(timestamp, &scope) {
+                Some(PgType::Timestamptz) => {
+                    let at = std::mem::replace(expr, Expr::value(Value::Null));
+                    *expr = call("to_local_time", vec![at]);
+                }
+                Some(source @ (PgType::Timestamp | PgType::Date)) => {
+                    if source == PgType::Date {
+                        let date = std::mem::replace(timestamp.as_mut(), Expr::value(Value::Null));
+                        **timestamp = Expr::Cast { kind: CastKind::Cast, expr: Box::new(date), data_type: SqlType::Timestamp(None, TimezoneInfo::None), array: false, format: None };
+                    }
+                    let at = std::mem::replace(expr, Expr::value(Value::Null));
+                    *expr = Expr::Cast {
+                        kind: CastKind::Cast,
+                        expr: Box::new(at),
+                        data_type: SqlType::Timestamp(None, TimezoneInfo::WithTimeZone),
+                        array: false,
+                        format: None,
+                    };
+                }
+                _ => {}
+            }
+        }
         canonical_timestamp_literals(expr, &scope, zone);
         super::concat_booleans_as_text(expr, &scope, (&Expr::value(Value::Boolean(true)), &Expr::value(Value::Boolean(false))));
         super::string_literals_as_booleans(expr);

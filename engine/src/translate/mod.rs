@@ -2224,10 +2224,25 @@ fn convert_written_values(stmt: &mut Statement, scope: &Scope<'_>, opts: Transla
                     }
                 }
             }
-            if let Some(datafusion::sql::sqlparser::ast::OnInsert::OnConflict(conflict)) = insert.on.as_mut()
-                && let datafusion::sql::sqlparser::ast::OnConflictAction::DoUpdate(update) = &mut conflict.action
-            {
-                convert_assignments(&mut update.assignments, def, opts)?;
+            if let Some(datafusion::sql::sqlparser::ast::OnInsert::OnConflict(conflict)) = insert.on.as_mut() {
+                // `ON CONFLICT ON CONSTRAINT name`, which SQLite cannot parse, is the
+                // constraint's columns.
+                if let Some(datafusion::sql::sqlparser::ast::ConflictTarget::OnConstraint(name)) = &conflict.conflict_target {
+                    let constraint = match name.0.last() {
+                        Some(ObjectNamePart::Identifier(id)) => normalize_ident(id),
+                        _ => name.to_string(),
+                    };
+                    let columns = match def.key_constraint(&constraint) {
+                        Some(crate::catalog::KeyConstraint::Primary) => &def.primary_key,
+                        Some(crate::catalog::KeyConstraint::Unique(i)) => &def.unique[i],
+                        None => return Err(EngineError::UndefinedConstraint { table: def.name.clone(), constraint }),
+                    };
+                    let columns = columns.iter().map(|&c| Ident::with_quote('"', &def.columns[c].name)).collect();
+                    conflict.conflict_target = Some(datafusion::sql::sqlparser::ast::ConflictTarget::Columns(columns));
+                }
+                if let datafusion::sql::sqlparser::ast::OnConflictAction::DoUpdate(update) = &mut conflict.action {
+                    convert_assignments(&mut update.assignments, def, opts)?;
+                }
             }
         }
         Statement::Update(update) => {

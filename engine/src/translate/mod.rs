@@ -1211,6 +1211,10 @@ impl datafusion::sql::sqlparser::ast::VisitorMut for SeriesAsSubqueries {
                 (Some(ty), FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(v)))) if i == 1 && matches!(v.value, Value::SingleQuotedString(_)) => {
                     format!("CAST({arg} AS {ty})")
                 }
+                // The step of a date/time series is an interval, however written.
+                (Some(_), FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(v)))) if i == 2 && matches!(v.value, Value::SingleQuotedString(_)) => {
+                    format!("CAST({arg} AS INTERVAL)")
+                }
                 _ => arg.to_string(),
             })
             .collect();
@@ -1888,6 +1892,17 @@ pub(crate) fn temporal_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
             "localtimestamp" | "rhei_ts_add" | "rhei_ts" | "rhei_local" | "to_local_time" => PgType::Timestamp,
             // A typed literal or cast already translated (expressions are rewritten inside out).
             "current_date" | "rhei_date" => PgType::Date,
+            // Functions giving one of their arguments' values have its type (`max(at) -
+            // min(at)`, `lead(at) OVER w - at`).
+            "min" | "max" | "coalesce" | "greatest" | "least" | "first_value" | "last_value" | "lag" | "lead" | "nth_value" => {
+                match &func.args {
+                    FunctionArguments::List(list) => match list.args.first() {
+                        Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))) => return temporal_type(arg, scope),
+                        _ => return None,
+                    },
+                    _ => return None,
+                }
+            }
             _ => return None,
         },
         // A date plus or minus a number of days (an integer) is a date.
@@ -1953,7 +1968,7 @@ pub fn computes_intervals(stmt: &Statement, catalog: &Catalog) -> bool {
     fn interval(e: &Expr, scope: &Scope<'_>) -> bool {
         let timestamp = |e: &Expr| matches!(temporal_type(e, scope), Some(PgType::Timestamp | PgType::Timestamptz));
         match e {
-            Expr::Nested(inner) | Expr::UnaryOp { expr: inner, .. } => interval(inner, scope),
+            Expr::Nested(inner) | Expr::UnaryOp { expr: inner, .. } | Expr::Cast { expr: inner, .. } => interval(inner, scope),
             Expr::BinaryOp { left, op: BinaryOperator::Minus, right } if timestamp(left) && timestamp(right) => true,
             Expr::Function(f) => is_interval_function(f),
             Expr::BinaryOp { left, op: BinaryOperator::Plus | BinaryOperator::Minus, right } => interval(left, scope) && interval(right, scope),

@@ -1968,7 +1968,9 @@ pub fn computes_intervals(stmt: &Statement, catalog: &Catalog) -> bool {
     fn interval(e: &Expr, scope: &Scope<'_>) -> bool {
         let timestamp = |e: &Expr| matches!(temporal_type(e, scope), Some(PgType::Timestamp | PgType::Timestamptz));
         match e {
-            Expr::Nested(inner) | Expr::UnaryOp { expr: inner, .. } | Expr::Cast { expr: inner, .. } => interval(inner, scope),
+            Expr::Nested(inner) | Expr::UnaryOp { expr: inner, .. } => interval(inner, scope),
+            // `'1 day'::interval` is one, and so is a computed one cast (`(e - s)::text`).
+            Expr::Cast { expr: inner, .. } => is_interval_constant(e) || interval(inner, scope),
             Expr::BinaryOp { left, op: BinaryOperator::Minus, right } if timestamp(left) && timestamp(right) => true,
             Expr::Function(f) => is_interval_function(f),
             Expr::BinaryOp { left, op: BinaryOperator::Plus | BinaryOperator::Minus, right } => interval(left, scope) && interval(right, scope),
@@ -2411,6 +2413,25 @@ mod tests {
         let mut stmt = Parser::parse_sql(&PostgreSqlDialect {}, sql).unwrap().remove(0);
         to_sqlite(&mut stmt, &catalog(), TranslateOptions::default()).unwrap();
         stmt.to_string()
+    }
+
+    /// Which queries compute an interval (and so leave SQLite): constants, cast or not,
+    /// differences of timestamps, of their aggregates and window functions too.
+    #[test]
+    fn interval_values_are_found_where_they_are_computed() {
+        let computes = |sql: &str| computes_intervals(&Parser::parse_sql(&PostgreSqlDialect {}, sql).unwrap().remove(0), &catalog());
+        for sql in [
+            "SELECT '1 day'::interval",
+            "SELECT interval '2 hours'",
+            "SELECT (max(ts) - min(ts))::text FROM t",
+            "SELECT lead(ts) OVER (ORDER BY id) - ts FROM t",
+            "SELECT id FROM t WHERE now() - ts > interval '1 day'",
+        ] {
+            assert!(computes(sql), "{sql}");
+        }
+        for sql in ["SELECT ts::text FROM t", "SELECT id FROM t WHERE ts > now() - interval '1 day'", "SELECT max(ts) FROM t"] {
+            assert!(!computes(sql), "{sql}");
+        }
     }
 
     #[test]

@@ -908,6 +908,25 @@ pub fn row_object<'k>(members: impl IntoIterator<Item = (&'k str, &'k str)>) -> 
     format!("{{{}}}", items.join(","))
 }
 
+/// [`row_object`], or NULL when the members end with the empty key (which no column has)
+/// and a true value: the translation's mark of the row an outer join supplies for no match.
+/// jsonb's builder takes the same mark (`jsonb`).
+///
+/// # Errors
+/// As [`build_object`] (jsonb).
+pub fn row_object_or_null<'k>(members: Vec<(&'k str, &'k str)>, jsonb: bool) -> Result<Option<String>, EngineError> {
+    let mut members = members;
+    if let Some((key, missing)) = members.last().copied()
+        && key.is_empty()
+    {
+        if missing == "true" {
+            return Ok(None);
+        }
+        members.pop();
+    }
+    if jsonb { build_object(members, true).map(Some) } else { Ok(Some(row_object(members))) }
+}
+
 /// `json_agg` over rows: PostgreSQL starts each row after the first on a line of its own.
 pub fn rows_array<'v>(values: impl IntoIterator<Item = &'v str>) -> String {
     format!("[{}]", values.into_iter().collect::<Vec<_>>().join(", \n "))

@@ -892,6 +892,7 @@ impl JsonFunction {
             of("json_build_object", JsonOp::BuildObject { jsonb: false, row: false }),
             of("jsonb_build_object", JsonOp::BuildObject { jsonb: true, row: false }),
             of("rhei_row_to_json", JsonOp::BuildObject { jsonb: false, row: true }),
+            of("rhei_row_to_jsonb", JsonOp::BuildObject { jsonb: true, row: true }),
             of("json_build_array", JsonOp::BuildArray { jsonb: false }),
             of("jsonb_build_array", JsonOp::BuildArray { jsonb: true }),
             of("to_json", JsonOp::ToJson { jsonb: false }),
@@ -1066,7 +1067,7 @@ impl ScalarUDFImpl for JsonFunction {
                             members.push((pair[0].value(i), if pair[1].is_null(i) { "null" } else { pair[1].value(i) }));
                         }
                         if row {
-                            return Ok(Some(crate::json::row_object(members)));
+                            return crate::json::row_object_or_null(members, jsonb);
                         }
                         crate::json::build_object(members, jsonb).map(Some)
                     })

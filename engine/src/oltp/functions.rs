@@ -1050,7 +1050,7 @@ fn build_object(ctx: &Context<'_>, jsonb: bool, row: bool) -> FnResult {
     }
     let members = members.iter().map(|(k, v)| (k.as_str(), v.as_str()));
     if row {
-        return Ok(Value::Text(crate::json::row_object(members)));
+        return crate::json::row_object_or_null(members.collect(), jsonb).map(|o| o.map_or(Value::Null, Value::Text)).map_err(fail);
     }
     crate::json::build_object(members, jsonb).map(Value::Text).map_err(fail)
 }
@@ -1131,7 +1131,7 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
             }
         })?;
     }
-    for (name, jsonb, row) in [("json_build_object", false, false), ("jsonb_build_object", true, false), ("rhei_row_to_json", false, true)] {
+    for (name, jsonb, row) in [("json_build_object", false, false), ("jsonb_build_object", true, false), ("rhei_row_to_json", false, true), ("rhei_row_to_jsonb", true, true)] {
         conn.create_scalar_function(name, -1, pure, move |ctx| build_object(ctx, jsonb, row))?;
     }
     for (name, jsonb) in [("json_build_array", false), ("jsonb_build_array", true)] {

@@ -128,6 +128,10 @@ pub fn normalize(statement: &mut Statement) -> Result<()> {
     each_query(statement, |query| selects_of(query.body.as_mut(), &mut |select| out_of_select_list(select, &mut next)))
 }
 
+fn function_name_is(name: &ObjectName, names: &[&str]) -> bool {
+    matches!(name.0.as_slice(), [ObjectNamePart::Identifier(f)] if names.contains(&normalize_ident(f).as_str()))
+}
+
 fn calls_in(node: &impl Visit) -> bool {
     visit_expressions(node, |e| if is_set_call(e).is_some() { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }).is_break()
 }
@@ -169,10 +173,25 @@ fn out_of_select_list(select: &mut Select, next: &mut usize) -> Result<()> {
     if in_aggregate {
         return Err(EngineError::SetReturningNotAllowed { message: "aggregate function calls cannot contain set-returning function calls".into() });
     }
+    // PostgreSQL expands a select list's set-returning calls after grouping and window
+    // functions, which the move into FROM would not.
     let grouped = !matches!(&select.group_by, GroupByExpr::Expressions(e, _) if e.is_empty())
-        || select.projection.iter().any(|item| crate::router::calls_aggregate(item, false));
+        || select.projection.iter().any(|item| crate::router::calls_aggregate(item, true));
     if grouped {
-        return Err(EngineError::unsupported("a JSON set-returning function in a select list beside GROUP BY or aggregates (call it in FROM)"));
+        return Err(EngineError::unsupported("a JSON set-returning function in a select list beside GROUP BY, aggregates or window functions (call it in FROM)"));
+    }
+    // Nor may a call be one branch of a choice.
+    for item in &select.projection {
+        let inside = visit_expressions(item, |e| match e {
+            Expr::Case { .. } if calls_in(e) => ControlFlow::Break("CASE"),
+            Expr::Function(f) if calls_in(&f.args) && function_name_is(&f.name, &["coalesce", "nullif", "greatest", "least"]) => {
+                ControlFlow::Break("COALESCE")
+            }
+            _ => ControlFlow::Continue(()),
+        });
+        if let ControlFlow::Break(clause) = inside {
+            return Err(misplaced(clause));
+        }
     }
     if calls.len() > 1 {
         return Err(EngineError::unsupported("two different set-returning functions in one select list (call them in FROM)"));
@@ -352,7 +371,18 @@ fn rewrite_factors(
             renames.extend(here);
             Ok(())
         })?;
-        // ORDER BY of the query sees its SELECT's names.
+        // ORDER BY of the query sees its SELECT's names, but an output column's name first.
+        if let SetExpr::Select(select) = query.body.as_ref() {
+            let outputs: Vec<String> = select
+                .projection
+                .iter()
+                .filter_map(|item| match item {
+                    SelectItem::ExprWithAlias { alias, .. } => Some(normalize_ident(alias)),
+                    _ => None,
+                })
+                .collect();
+            renames.retain(|r| !outputs.contains(&r.name));
+        }
         if !renames.is_empty()
             && let Some(order_by) = query.order_by.as_mut()
         {

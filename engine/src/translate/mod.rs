@@ -369,7 +369,7 @@ pub(crate) fn json_tag(expr: &Expr, scope: &Scope<'_>) -> &'static str {
             "current_date" => "date",
             // rhei's own names: the same rewrites have run inside this expression on DataFusion.
             "jsonb_build_object" | "jsonb_build_array" | "to_jsonb" | "jsonb_agg" | "jsonb_object_agg" | "jsonb_extract_path" | "rhei_jsonb_concat"
-            | "rhei_jsonb_delete" | "rhei_jsonb_delete_path" | "jsonb_set" | "jsonb_insert" | "jsonb_strip_nulls" | "rhei_jsonb" => "jsonb",
+            | "rhei_jsonb_delete" | "rhei_jsonb_delete_path" | "jsonb_set" | "jsonb_insert" | "jsonb_strip_nulls" | "rhei_jsonb" | "rhei_row_to_jsonb" => "jsonb",
             "jsonb_pretty" => "text",
             "rhei_jsonb_exists_any" | "rhei_jsonb_exists_all" => "bool",
             "rhei_json" => "json",
@@ -440,7 +440,7 @@ fn json_builder_values(stmt: &mut Statement, scope: &Scope<'_>, opts: TranslateO
         let name = f.name.to_string().to_ascii_lowercase();
         let FunctionArguments::List(list) = &mut f.args else { return ControlFlow::Continue(()) };
         let values: Box<dyn Fn(usize) -> bool> = match name.as_str() {
-            "json_build_object" | "jsonb_build_object" | "rhei_row_to_json" | "json_object_agg" | "jsonb_object_agg" => Box::new(|i| i % 2 == 1),
+            "json_build_object" | "jsonb_build_object" | "rhei_row_to_json" | "rhei_row_to_jsonb" | "json_object_agg" | "jsonb_object_agg" => Box::new(|i| i % 2 == 1),
             "json_build_array" | "jsonb_build_array" | "json_agg" | "jsonb_agg" | "rhei_json_agg_rows" => Box::new(|_| true),
             "to_json" | "to_jsonb" => {
                 if let [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))] = list.args.as_slice() {
@@ -1042,8 +1042,9 @@ pub fn check_aliased_references(statement: &Statement) -> Result<()> {
         }
     }
     // An UPDATE's or DELETE's target is in scope for its subqueries without being a FROM
-    // item of any of them, so only queries are checked.
-    if !matches!(statement, Statement::Query(_)) {
+    // item of any of them, so only queries are checked (not `WITH ... UPDATE`, read as one).
+    let Statement::Query(query) = statement else { return Ok(()) };
+    if matches!(*query.body, SetExpr::Insert(_) | SetExpr::Update(_) | SetExpr::Delete(_) | SetExpr::Merge(_)) {
         return Ok(());
     }
     match statement.visit(&mut Check { scopes: Vec::new() }) {
@@ -1428,7 +1429,7 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
             }
             None
         }
-        Expr::AtTimeZone { timestamp, time_zone } => Some(at_time_zone(timestamp, time_zone, scope)?),
+        Expr::AtTimeZone { timestamp, time_zone } => Some(at_time_zone(timestamp, time_zone, scope, opts)?),
         // `'t_id_seq'::regclass` names a sequence for nextval and friends, which take its text.
         Expr::Cast { expr: inner, data_type: SqlType::Regclass, .. }
             if matches!(inner.as_ref(), Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(_), .. })) =>
@@ -1883,7 +1884,7 @@ pub(crate) fn temporal_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
         // A timestamptz's wall-clock time is a timestamp, a timestamp's (or date's) instant a
         // timestamptz.
         Expr::AtTimeZone { timestamp, .. } => match temporal_type(timestamp, scope)? {
-            PgType::Timestamptz => PgType::Timestamp,
+            PgType::Timestamptz | PgType::Date => PgType::Timestamp,
             _ => PgType::Timestamptz,
         },
         Expr::Function(func) => match func.name.to_string().to_ascii_lowercase().as_str() {
@@ -1919,14 +1920,14 @@ pub(crate) fn temporal_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
     matches!(ty, PgType::Date | PgType::Timestamp | PgType::Timestamptz).then_some(ty)
 }
 
-/// `x AT TIME ZONE z` on SQLite: a timestamptz's wall-clock time in zone `z` (a timestamp), or
-/// the instant a timestamp's (or date's) wall-clock time names in `z` (a timestamptz). A
+/// `x AT TIME ZONE z` on SQLite: a timestamptz's (or date's) wall-clock time in zone `z` (a
+/// timestamp), or the instant a timestamp's wall-clock time names in `z` (a timestamptz). A
 /// constant zone is read as `SET TIME ZONE` reads one; another is passed on as a zone name.
 ///
 /// # Errors
 /// A constant that names no zone (22023); a value whose type the statement does not show
 /// (0A000: cast it).
-fn at_time_zone(timestamp: &mut Expr, zone: &mut Expr, scope: &Scope<'_>) -> Result<Expr> {
+fn at_time_zone(timestamp: &mut Expr, zone: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> Result<Expr> {
     let zone = match literal_text(zone) {
         Some(text) => {
             let parsed = crate::zone::TimeZone::parse(&text)
@@ -1943,7 +1944,9 @@ fn at_time_zone(timestamp: &mut Expr, zone: &mut Expr, scope: &Scope<'_>) -> Res
     match source {
         Some(PgType::Timestamptz) => Ok(call("rhei_local", vec![value, zone])),
         Some(PgType::Timestamp) => Ok(call("rhei_utc", vec![value, zone])),
-        Some(PgType::Date) => Ok(call("rhei_utc", vec![as_micros(value, Some(PgType::Date)), zone])),
+        // A date is first the timestamptz of its midnight in the session zone, as PostgreSQL
+        // resolves it.
+        Some(PgType::Date) => Ok(call("rhei_local", vec![instant(as_micros(value, Some(PgType::Date)), opts), zone])),
         _ => Err(EngineError::unsupported("AT TIME ZONE on the OLTP engine with a value not known to be a timestamp (cast it)")),
     }
 }

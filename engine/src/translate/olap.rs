@@ -59,15 +59,16 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
         // UTC again, as rhei's timestamptz values are.
         if let Expr::AtTimeZone { timestamp, .. } = expr {
             match temporal_type(timestamp, &scope) {
-                Some(PgType::Timestamptz) => {
+                Some(source @ (PgType::Timestamptz | PgType::Date)) => {
+                    // A date is the timestamptz of its midnight first, as PostgreSQL resolves it.
+                    if source == PgType::Date {
+                        let date = std::mem::replace(timestamp.as_mut(), Expr::value(Value::Null));
+                        **timestamp = Expr::Cast { kind: CastKind::Cast, expr: Box::new(date), data_type: SqlType::Timestamp(None, TimezoneInfo::WithTimeZone), array: false, format: None };
+                    }
                     let at = std::mem::replace(expr, Expr::value(Value::Null));
                     *expr = call("to_local_time", vec![at]);
                 }
-                Some(source @ (PgType::Timestamp | PgType::Date)) => {
-                    if source == PgType::Date {
-                        let date = std::mem::replace(timestamp.as_mut(), Expr::value(Value::Null));
-                        **timestamp = Expr::Cast { kind: CastKind::Cast, expr: Box::new(date), data_type: SqlType::Timestamp(None, TimezoneInfo::None), array: false, format: None };
-                    }
+                Some(PgType::Timestamp) => {
                     let at = std::mem::replace(expr, Expr::value(Value::Null));
                     *expr = Expr::Cast {
                         kind: CastKind::Cast,
@@ -901,7 +902,7 @@ fn json_builders_for_olap(expr: &mut Expr) {
     let name = f.name.to_string().to_ascii_lowercase();
     let FunctionArguments::List(list) = &mut f.args else { return };
     let values: fn(usize) -> bool = match name.as_str() {
-        "json_build_object" | "jsonb_build_object" | "rhei_row_to_json" | "json_object_agg" | "jsonb_object_agg" => |i| i % 2 == 1,
+        "json_build_object" | "jsonb_build_object" | "rhei_row_to_json" | "rhei_row_to_jsonb" | "json_object_agg" | "jsonb_object_agg" => |i| i % 2 == 1,
         "json_build_array" | "jsonb_build_array" | "json_agg" | "jsonb_agg" | "rhei_json_agg_rows" => |_| true,
         _ => return,
     };

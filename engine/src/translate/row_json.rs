@@ -3,9 +3,9 @@
 //! the SELECT's FROM. Neither engine has row values, so the row is spelled out by its columns,
 //! which the catalog or the subquery names: `row_to_json(t)` becomes
 //! `rhei_row_to_json('id', t.id, 'v', t.v)` (PostgreSQL's composite layout, `{"id":1,"v":"x"}`),
-//! `to_jsonb(t)` `jsonb_build_object(...)` of the same (jsonb's layout is the same either way),
+//! `to_jsonb(t)` `rhei_row_to_jsonb(...)` of the same (jsonb_build_object's layout),
 //! `json_agg(t)` `rhei_json_agg_rows(rhei_row_to_json(...))` (a row a line, as PostgreSQL
-//! writes it) and `jsonb_agg(t)` `jsonb_agg(jsonb_build_object(...))`. The values then become
+//! writes it) and `jsonb_agg(t)` `jsonb_agg(rhei_row_to_jsonb(...))`. The values then become
 //! JSON by their types like any builder's (`json_builder_values`, `json_builders_for_olap`).
 //! Runs before the rest of either engine's translation.
 
@@ -103,6 +103,23 @@ fn from_items(select: &Select, catalog: &Catalog, ctes: &HashMap<String, Vec<Str
     items
 }
 
+/// The primary key column names of the catalog tables of `select`'s FROM, by qualifier.
+fn key_columns(select: &Select, catalog: &Catalog, ctes: &HashMap<String, Vec<String>>) -> Vec<(String, Vec<String>)> {
+    let factors = select.from.iter().flat_map(|t| std::iter::once(&t.relation).chain(t.joins.iter().map(|j| &j.relation)));
+    let mut keys = Vec::new();
+    for factor in factors {
+        let TableFactor::Table { name, args: None, alias, .. } = factor else { continue };
+        let Ok(name) = table_name(name) else { continue };
+        if ctes.contains_key(&name) {
+            continue;
+        }
+        let Some(def) = catalog.get(&name) else { continue };
+        let key = def.primary_key.iter().map(|&i| def.columns[i].name.clone()).collect();
+        keys.push((alias.as_ref().map_or(name, |a| normalize_ident(&a.name)), key));
+    }
+    keys
+}
+
 /// `'c1', q.c1, 'c2', q.c2, ...`: the arguments of an object builder over a row.
 fn members(qualifier: &str, columns: &[String]) -> Vec<Expr> {
     columns
@@ -145,12 +162,19 @@ fn expand_body(body: &mut SetExpr, catalog: &Catalog, ctes: &HashMap<String, Vec
 
 fn expand_select(select: &mut Select, catalog: &Catalog, ctes: &HashMap<String, Vec<String>>) {
     let items = from_items(select, catalog, ctes);
+    let keys = key_columns(select, catalog, ctes);
     if items.is_empty() {
         return;
     }
-    // A table's column of the same name is what an unqualified name means in PostgreSQL.
-    let shadowed = |name: &str| {
-        items.iter().any(|(_, columns, table)| *table && columns.iter().any(|c| c == name))
+    // A column of the same name (of any FROM item) is what an unqualified name means in
+    // PostgreSQL.
+    let shadowed = |name: &str| items.iter().any(|(_, columns, _)| columns.iter().any(|c| c == name));
+    let outer_joined = select.from.iter().flat_map(|t| &t.joins).any(|j| {
+        use datafusion::sql::sqlparser::ast::JoinOperator as J;
+        matches!(j.join_operator, J::Left(_) | J::LeftOuter(_) | J::Right(_) | J::RightOuter(_) | J::FullOuter(_))
+    });
+    let key_of = |qualifier: &str| -> Vec<String> {
+        keys.iter().find(|(q, _)| q == qualifier).map(|(_, k)| k.clone()).unwrap_or_default()
     };
     let row_of = |arg: &FunctionArg| -> Option<(String, Vec<String>)> {
         let qualifier = match arg {
@@ -178,9 +202,31 @@ fn expand_select(select: &mut Select, catalog: &Catalog, ctes: &HashMap<String, 
         let row = members(&qualifier, &columns);
         let (object, renamed) = match name.as_str() {
             "row_to_json" | "to_json" => (call("rhei_row_to_json", row), None),
-            "to_jsonb" => (call("jsonb_build_object", row), None),
+            "to_jsonb" => (call("rhei_row_to_jsonb", row), None),
             "json_agg" => (call("rhei_row_to_json", row), Some("rhei_json_agg_rows")),
-            _ => (call("jsonb_build_object", row), Some("jsonb_agg")),
+            _ => (call("rhei_row_to_jsonb", row), Some("jsonb_agg")),
+        };
+        // The row an outer join supplies for no match is NULL itself, not an object of NULLs
+        // (`json_agg(e)` over a department without employees is `[null]`): told by a primary
+        // key column being NULL, or, without one, every column. The test goes to the builder
+        // as a last member with the empty key (no column has that name), which makes the row
+        // NULL when true (see `json::row_object_or_null`).
+        let object = match (outer_joined, object) {
+            (true, Expr::Function(mut builder)) => {
+                let key = key_of(&qualifier);
+                let tested = if key.is_empty() { &columns } else { &key };
+                let column = |c: &String| Expr::CompoundIdentifier(vec![Ident::with_quote('"', &qualifier), Ident::with_quote('"', c)]);
+                let missing = tested
+                    .iter()
+                    .map(|c| Expr::IsNull(Box::new(column(c))))
+                    .reduce(|a, b| Expr::BinaryOp { left: Box::new(a), op: datafusion::sql::sqlparser::ast::BinaryOperator::And, right: Box::new(b) });
+                if let (Some(missing), FunctionArguments::List(list)) = (missing, &mut builder.args) {
+                    list.args.push(FunctionArg::Unnamed(FunctionArgExpr::Expr(string(""))));
+                    list.args.push(FunctionArg::Unnamed(FunctionArgExpr::Expr(missing)));
+                }
+                Expr::Function(builder)
+            }
+            (_, object) => object,
         };
         match renamed {
             // An aggregate keeps its ORDER BY, DISTINCT and FILTER.

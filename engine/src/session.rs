@@ -1280,9 +1280,6 @@ impl Session {
         };
         match decision.route {
             Route::Olap => {
-                if crate::translate::json_sets::called(query) {
-                    return Err(crate::translate::json_sets::not_on_olap());
-                }
                 let deadline = self.statement_deadline();
                 let start = async {
                     if self.consistency == Consistency::Strong {

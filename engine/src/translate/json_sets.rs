@@ -25,16 +25,11 @@ use datafusion::sql::sqlparser::ast::{
 use crate::catalog::{Catalog, normalize_ident, table_name};
 use crate::error::{EngineError, Result};
 use crate::json::{SetFunction, SetKind};
-use crate::translate::function_table;
+use crate::translate::{builtin_name, function_table};
 
 /// The JSON set-returning function `name` calls, if it calls one.
 fn set_function(name: &ObjectName) -> Option<SetFunction> {
-    let name = match name.0.as_slice() {
-        [ObjectNamePart::Identifier(f)] => normalize_ident(f),
-        [ObjectNamePart::Identifier(schema), ObjectNamePart::Identifier(f)] if normalize_ident(schema) == "pg_catalog" => normalize_ident(f),
-        _ => return None,
-    };
-    SetFunction::named(&name)
+    SetFunction::named(&builtin_name(name)?)
 }
 
 fn is_set_call(expr: &Expr) -> Option<SetFunction> {
@@ -66,11 +61,6 @@ fn calls_anywhere(node: &impl Visit) -> bool {
         }
     }
     node.visit(&mut Finder).is_break()
-}
-
-/// The error for running a query that calls them on DataFusion.
-pub fn not_on_olap() -> EngineError {
-    EngineError::unsupported("JSON set-returning functions (jsonb_array_elements, jsonb_each, ...) on the OLAP engine (they run on SQLite: rhei.route = auto or oltp)")
 }
 
 /// Every SELECT of a query body, set operations included (not those of nested queries).
@@ -128,10 +118,6 @@ pub fn normalize(statement: &mut Statement) -> Result<()> {
     each_query(statement, |query| selects_of(query.body.as_mut(), &mut |select| out_of_select_list(select, &mut next)))
 }
 
-fn function_name_is(name: &ObjectName, names: &[&str]) -> bool {
-    matches!(name.0.as_slice(), [ObjectNamePart::Identifier(f)] if names.contains(&normalize_ident(f).as_str()))
-}
-
 fn calls_in(node: &impl Visit) -> bool {
     visit_expressions(node, |e| if is_set_call(e).is_some() { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }).is_break()
 }
@@ -184,7 +170,7 @@ fn out_of_select_list(select: &mut Select, next: &mut usize) -> Result<()> {
     for item in &select.projection {
         let inside = visit_expressions(item, |e| match e {
             Expr::Case { .. } if calls_in(e) => ControlFlow::Break("CASE"),
-            Expr::Function(f) if calls_in(&f.args) && function_name_is(&f.name, &["coalesce", "nullif", "greatest", "least"]) => {
+            Expr::Function(f) if calls_in(&f.args) && builtin_name(&f.name).is_some_and(|n| ["coalesce", "nullif", "greatest", "least"].contains(&n.as_str())) => {
                 ControlFlow::Break("COALESCE")
             }
             _ => ControlFlow::Continue(()),
@@ -407,8 +393,8 @@ pub fn for_sqlite(statement: &mut Statement, catalog: &Catalog) -> Result<()> {
 
 /// The stand-ins DataFusion plans in place of every call in FROM: one row of NULLs of the
 /// call's column types under its column names, so a query's result types come out as they
-/// would from the call (see the module doc). Never run: the session refuses these queries on
-/// DataFusion.
+/// would from the call (see the module doc). Never run: routing (`router::route_query`, which
+/// `Session::decide_route` consults before any hint or setting) keeps these queries on SQLite.
 pub fn for_olap(statement: &mut Statement, catalog: &Catalog) {
     let _ = rewrite_factors(statement, catalog, false, &|set| {
         let columns: Vec<String> = set

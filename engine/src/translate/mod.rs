@@ -1124,6 +1124,16 @@ impl datafusion::sql::sqlparser::ast::VisitorMut for SeriesOutOfSelectLists {
     }
 }
 
+/// The lower-case name of a built-in function as a statement calls it, bare or in
+/// `pg_catalog` (where pg_dump and ORMs name them); `None` for other schemas.
+pub(crate) fn builtin_name(name: &ObjectName) -> Option<String> {
+    match name.0.as_slice() {
+        [ObjectNamePart::Identifier(f)] => Some(normalize_ident(f)),
+        [ObjectNamePart::Identifier(schema), ObjectNamePart::Identifier(f)] if normalize_ident(schema) == "pg_catalog" => Some(normalize_ident(f)),
+        _ => None,
+    }
+}
+
 /// `FROM name(args) AS alias`: a set-returning function called in FROM.
 pub(crate) fn function_table(name: ObjectName, args: Vec<FunctionArg>, alias: datafusion::sql::sqlparser::ast::TableAlias) -> TableFactor {
     TableFactor::Table {

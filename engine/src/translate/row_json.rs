@@ -18,23 +18,16 @@ use datafusion::sql::sqlparser::ast::{
 };
 
 use crate::catalog::{Catalog, normalize_ident, table_name};
-use crate::translate::{call, string};
+use crate::translate::{builtin_name, call, string};
 
 const ROW_FUNCTIONS: [&str; 5] = ["row_to_json", "to_json", "to_jsonb", "json_agg", "jsonb_agg"];
 
-fn function_name(name: &ObjectName) -> Option<String> {
-    match name.0.as_slice() {
-        [ObjectNamePart::Identifier(f)] => Some(normalize_ident(f)),
-        [ObjectNamePart::Identifier(schema), ObjectNamePart::Identifier(f)] if normalize_ident(schema) == "pg_catalog" => Some(normalize_ident(f)),
-        _ => None,
-    }
-}
 
 /// Whether the statement calls one of these functions at all (most statements do not, and
 /// then nothing else is walked).
 fn calls_row_functions(statement: &Statement) -> bool {
     datafusion::sql::sqlparser::ast::visit_expressions(statement, |e| match e {
-        Expr::Function(f) if function_name(&f.name).is_some_and(|n| ROW_FUNCTIONS.contains(&n.as_str())) => ControlFlow::Break(()),
+        Expr::Function(f) if builtin_name(&f.name).is_some_and(|n| ROW_FUNCTIONS.contains(&n.as_str())) => ControlFlow::Break(()),
         _ => ControlFlow::Continue(()),
     })
     .is_break()
@@ -64,26 +57,34 @@ fn with_queries(statement: &Statement) -> HashMap<String, Vec<String>> {
     ctes.0
 }
 
-/// The FROM items of `select` whose columns are known: qualifier, column names, and whether
-/// the item is a catalog table (whose column names shadow a whole-row reference).
-fn from_items(select: &Select, catalog: &Catalog, ctes: &HashMap<String, Vec<String>>) -> Vec<(String, Vec<String>, bool)> {
+/// A FROM item whose columns are known.
+struct FromItem {
+    /// What the query calls it (its alias, or its name).
+    qualifier: String,
+    columns: Vec<String>,
+    /// The primary key's columns of a catalog table (none for other items).
+    key: Vec<String>,
+}
+
+/// The FROM items of `select` whose columns are known.
+fn from_items(select: &Select, catalog: &Catalog, ctes: &HashMap<String, Vec<String>>) -> Vec<FromItem> {
     let factors = select.from.iter().flat_map(|t| std::iter::once(&t.relation).chain(t.joins.iter().map(|j| &j.relation)));
     let mut items = Vec::new();
     for factor in factors {
-        let (qualifier, mut columns, table, alias) = match factor {
+        let (qualifier, mut columns, key_positions, alias) = match factor {
             TableFactor::Table { name, args: None, alias, .. } => {
                 let Ok(name) = table_name(name) else { continue };
-                let (columns, table) = match (ctes.get(&name), catalog.get(&name)) {
-                    (Some(columns), _) => (columns.clone(), false),
-                    (None, Some(def)) => (def.columns.iter().map(|c| c.name.clone()).collect(), true),
+                let (columns, key) = match (ctes.get(&name), catalog.get(&name)) {
+                    (Some(columns), _) => (columns.clone(), Vec::new()),
+                    (None, Some(def)) => (def.columns.iter().map(|c| c.name.clone()).collect(), def.primary_key.clone()),
                     (None, None) => continue,
                 };
-                (alias.as_ref().map_or(name, |a| normalize_ident(&a.name)), columns, table, alias)
+                (alias.as_ref().map_or(name, |a| normalize_ident(&a.name)), columns, key, alias)
             }
             TableFactor::Derived { subquery, alias: Some(alias), .. } => {
                 let columns = if alias.columns.is_empty() { crate::naming::output_names(subquery) } else { Some(Vec::new()) };
                 let Some(columns) = columns else { continue };
-                (normalize_ident(&alias.name), columns, false, &None)
+                (normalize_ident(&alias.name), columns, Vec::new(), &None)
             }
             _ => continue,
         };
@@ -98,26 +99,10 @@ fn from_items(select: &Select, catalog: &Catalog, ctes: &HashMap<String, Vec<Str
                 None => columns.push(name),
             }
         }
-        items.push((qualifier, columns, table));
+        let key = key_positions.iter().filter_map(|&i| columns.get(i).cloned()).collect();
+        items.push(FromItem { qualifier, columns, key });
     }
     items
-}
-
-/// The primary key column names of the catalog tables of `select`'s FROM, by qualifier.
-fn key_columns(select: &Select, catalog: &Catalog, ctes: &HashMap<String, Vec<String>>) -> Vec<(String, Vec<String>)> {
-    let factors = select.from.iter().flat_map(|t| std::iter::once(&t.relation).chain(t.joins.iter().map(|j| &j.relation)));
-    let mut keys = Vec::new();
-    for factor in factors {
-        let TableFactor::Table { name, args: None, alias, .. } = factor else { continue };
-        let Ok(name) = table_name(name) else { continue };
-        if ctes.contains_key(&name) {
-            continue;
-        }
-        let Some(def) = catalog.get(&name) else { continue };
-        let key = def.primary_key.iter().map(|&i| def.columns[i].name.clone()).collect();
-        keys.push((alias.as_ref().map_or(name, |a| normalize_ident(&a.name)), key));
-    }
-    keys
 }
 
 /// `'c1', q.c1, 'c2', q.c2, ...`: the arguments of an object builder over a row.
@@ -162,21 +147,17 @@ fn expand_body(body: &mut SetExpr, catalog: &Catalog, ctes: &HashMap<String, Vec
 
 fn expand_select(select: &mut Select, catalog: &Catalog, ctes: &HashMap<String, Vec<String>>) {
     let items = from_items(select, catalog, ctes);
-    let keys = key_columns(select, catalog, ctes);
     if items.is_empty() {
         return;
     }
     // A column of the same name (of any FROM item) is what an unqualified name means in
     // PostgreSQL.
-    let shadowed = |name: &str| items.iter().any(|(_, columns, _)| columns.iter().any(|c| c == name));
+    let shadowed = |name: &str| items.iter().any(|item| item.columns.iter().any(|c| c == name));
     let outer_joined = select.from.iter().flat_map(|t| &t.joins).any(|j| {
         use datafusion::sql::sqlparser::ast::JoinOperator as J;
         matches!(j.join_operator, J::Left(_) | J::LeftOuter(_) | J::Right(_) | J::RightOuter(_) | J::FullOuter(_))
     });
-    let key_of = |qualifier: &str| -> Vec<String> {
-        keys.iter().find(|(q, _)| q == qualifier).map(|(_, k)| k.clone()).unwrap_or_default()
-    };
-    let row_of = |arg: &FunctionArg| -> Option<(String, Vec<String>)> {
+    let row_of = |arg: &FunctionArg| -> Option<&FromItem> {
         let qualifier = match arg {
             FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Identifier(id))) => {
                 let name = normalize_ident(id);
@@ -188,18 +169,18 @@ fn expand_select(select: &mut Select, catalog: &Catalog, ctes: &HashMap<String, 
             FunctionArg::Unnamed(FunctionArgExpr::QualifiedWildcard(name)) => table_name(name).ok()?,
             _ => return None,
         };
-        items.iter().find(|(q, _, _)| *q == qualifier).map(|(q, columns, _)| (q.clone(), columns.clone()))
+        items.iter().find(|item| item.qualifier == qualifier)
     };
     let rewrite = |expr: &mut Expr| {
         let Expr::Function(f) = expr else { return };
-        let Some(name) = function_name(&f.name) else { return };
+        let Some(name) = builtin_name(&f.name) else { return };
         if !ROW_FUNCTIONS.contains(&name.as_str()) {
             return;
         }
         let FunctionArguments::List(list) = &mut f.args else { return };
         let [arg] = list.args.as_mut_slice() else { return };
-        let Some((qualifier, columns)) = row_of(arg) else { return };
-        let row = members(&qualifier, &columns);
+        let Some(FromItem { qualifier, columns, key }) = row_of(arg) else { return };
+        let row = members(qualifier, columns);
         let (object, renamed) = match name.as_str() {
             "row_to_json" | "to_json" => (call("rhei_row_to_json", row), None),
             "to_jsonb" => (call("rhei_row_to_jsonb", row), None),
@@ -213,9 +194,8 @@ fn expand_select(select: &mut Select, catalog: &Catalog, ctes: &HashMap<String, 
         // NULL when true (see `json::row_object_or_null`).
         let object = match (outer_joined, object) {
             (true, Expr::Function(mut builder)) => {
-                let key = key_of(&qualifier);
-                let tested = if key.is_empty() { &columns } else { &key };
-                let column = |c: &String| Expr::CompoundIdentifier(vec![Ident::with_quote('"', &qualifier), Ident::with_quote('"', c)]);
+                let tested = if key.is_empty() { columns } else { key };
+                let column = |c: &String| Expr::CompoundIdentifier(vec![Ident::with_quote('"', qualifier), Ident::with_quote('"', c)]);
                 let missing = tested
                     .iter()
                     .map(|c| Expr::IsNull(Box::new(column(c))))

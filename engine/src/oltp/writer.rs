@@ -226,6 +226,8 @@ impl OltpWriter {
             sequences: sequences.clone(),
             flusher,
             running: running.clone(),
+            prune_below: 0,
+            last_prune: Instant::now(),
         }));
         let served = state.clone();
         thread::Builder::new()
@@ -481,6 +483,10 @@ struct WriterState {
     /// At `synchronous = full`, where commits' answers wait for their fsync.
     flusher: Option<Arc<WalFlusher>>,
     running: Arc<Mutex<Running>>,
+    /// Change-log entries below this sequence are applied and wait to be pruned (0: none).
+    prune_below: u64,
+    /// When the last prune chunk ran.
+    last_prune: Instant,
 }
 
 /// The longest a group waits for the writers of the previous group to send again.
@@ -493,11 +499,17 @@ const LOCK_WAIT: std::time::Duration = std::time::Duration::from_micros(100);
 /// Applied change-log entries that may gather before they are pruned.
 const PRUNE_EVERY: u64 = 4096;
 
-/// Rows deleted from the change log per prune step, so pruning never stalls writers for long.
-const PRUNE_CHUNK: u64 = 200_000;
+/// Rows deleted from the change log per prune step: a write that arrives meanwhile waits for
+/// one step at most (deleting 4,096 entries at once held a follower's 10-row transactions up
+/// for about 5 ms).
+const PRUNE_CHUNK: u64 = 512;
+
+/// How often a writer that always has work waiting prunes a chunk anyway.
+const PRUNE_WHEN_BUSY: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// The writer thread: handles each message with the state locked, and sleeps on the channel
-/// without it, so sessions can run their transactions' statements in between.
+/// without it, so sessions can run their transactions' statements in between. Pruning the
+/// change log is idle work: a chunk at a time, only while nothing else waits.
 fn serve(state: &Mutex<WriterState>, mut rx: mpsc::UnboundedReceiver<Msg>) {
     loop {
         {
@@ -511,7 +523,27 @@ fn serve(state: &Mutex<WriterState>, mut rx: mpsc::UnboundedReceiver<Msg>) {
                 continue;
             }
         }
-        match rx.blocking_recv() {
+        let msg = match rx.try_recv() {
+            Ok(msg) => {
+                let mut busy = state.lock();
+                // A writer that is never idle still prunes, a chunk every so often.
+                if busy.owner.is_none() && busy.prune_below > 0 && busy.last_prune.elapsed() >= PRUNE_WHEN_BUSY {
+                    busy.prune_chunk();
+                }
+                Some(msg)
+            }
+            Err(mpsc::error::TryRecvError::Disconnected) => None,
+            Err(mpsc::error::TryRecvError::Empty) => {
+                let mut idle = state.lock();
+                if idle.owner.is_none() && idle.prune_below > 0 {
+                    idle.prune_chunk();
+                    continue;
+                }
+                drop(idle);
+                rx.blocking_recv()
+            }
+        };
+        match msg {
             Some(msg) => state.lock().handle(msg, &mut rx),
             None => break,
         }
@@ -531,8 +563,7 @@ impl WriterState {
             Msg::Wake => {}
             // While a transaction owns the writer, only its session's requests run.
             Msg::Request(req) if self.owner.is_some_and(|owner| owner != req.session) => self.queue.push_back(Msg::Request(req)),
-            Msg::Prune(seq) if self.owner.is_some() => self.queue.push_back(Msg::Prune(seq)),
-            Msg::Prune(seq) => self.prune(seq),
+            Msg::Prune(seq) => self.prune_below = self.prune_below.max(seq),
             Msg::Request(req) if self.owner == Some(req.session) || req.txn.is_some() || matches!(req.op, WriteOp::Rollback) => {
                 self.in_transaction(req)
             }
@@ -1970,26 +2001,20 @@ impl WriterState {
         }
     }
 
-    fn prune(&mut self, upto: u64) {
-        let mut from = 0u64;
-        loop {
-            let r = self.conn.execute(
-                "DELETE FROM _rhei_changelog WHERE seq IN (SELECT seq FROM _rhei_changelog WHERE seq > ?1 AND seq < ?2 ORDER BY seq LIMIT ?3)",
-                rusqlite::params![from as i64, upto as i64, PRUNE_CHUNK as i64],
-            );
-            match r {
-                Ok(n) if n as u64 == PRUNE_CHUNK => {
-                    from = 0;
-                    // Let waiting writers in between chunks.
-                    if !self.queue.is_empty() {
-                        break;
-                    }
-                }
-                Ok(_) => break,
-                Err(e) => {
-                    tracing::warn!("pruning the change log failed: {e}");
-                    break;
-                }
+    /// Deletes the oldest [`PRUNE_CHUNK`] applied entries below `prune_below`, as a commit of its
+    /// own; clears `prune_below` once none are left.
+    fn prune_chunk(&mut self) {
+        self.last_prune = Instant::now();
+        let r = self.conn.execute(
+            "DELETE FROM _rhei_changelog WHERE seq IN (SELECT seq FROM _rhei_changelog WHERE seq < ?1 ORDER BY seq LIMIT ?2)",
+            rusqlite::params![self.prune_below as i64, PRUNE_CHUNK as i64],
+        );
+        match r {
+            Ok(n) if n as u64 == PRUNE_CHUNK => {}
+            Ok(_) => self.prune_below = 0,
+            Err(e) => {
+                tracing::warn!("pruning the change log failed: {e}");
+                self.prune_below = 0;
             }
         }
     }
@@ -2065,6 +2090,37 @@ mod tests {
         done(writer.run_here(1, &open, WriteOp::Commit, None)).expect("commit");
         let answer = tokio::time::timeout(std::time::Duration::from_secs(10), queued.answer()).await;
         answer.expect("the queued write was never taken up").expect("insert");
+    }
+
+    /// Pruning a long change log is idle work, a chunk at a time: a write that arrives meanwhile
+    /// waits for one chunk, not for the whole prune (which held a sidecar's 10-row transactions
+    /// up for milliseconds), and the prune still finishes, keeping the newest entry.
+    #[tokio::test]
+    async fn a_write_waits_for_one_prune_chunk_at_most() {
+        const ENTRIES: i64 = 1_000_000;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let writer = OltpWriter::start(dir.path().join("db"), "normal", 64, Arc::default(), BulkLoads::default()).expect("writer");
+        writer.with_connection(|conn| conn.execute_batch(crate::capture::BOOTSTRAP_SQL)).expect("bootstrap");
+        writer.run(1, None, statement("CREATE TABLE t (x)")).await.expect("create");
+        let fill = format!(
+            "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {ENTRIES}) INSERT INTO _rhei_changelog SELECT n, 1, n FROM s"
+        );
+        writer.with_connection(|conn| conn.execute_batch(&fill)).expect("fill the log");
+        let entries = |writer: &OltpWriter| -> i64 {
+            writer.with_connection(|conn| conn.query_row("SELECT count(*) FROM _rhei_changelog", [], |r| r.get(0))).expect("count")
+        };
+        writer.prune_now(ENTRIES as u64);
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        writer.run(2, None, statement("INSERT INTO t VALUES (1)")).await.expect("insert");
+        let left = entries(&writer);
+        assert!(left > ENTRIES / 2, "the write waited while {} entries were pruned", ENTRIES - left);
+        let started = Instant::now();
+        while entries(&writer) > 1 {
+            assert!(started.elapsed() < std::time::Duration::from_secs(60), "the prune never finished");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let newest: i64 = writer.with_connection(|conn| conn.query_row("SELECT seq FROM _rhei_changelog", [], |r| r.get(0))).expect("newest");
+        assert_eq!(newest, ENTRIES);
     }
 
     /// A statement of a transaction that already ended (its client went away, or gave up on

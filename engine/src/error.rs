@@ -145,6 +145,9 @@ pub enum EngineError {
     InvalidArgument { message: String },
     #[error("invalid regular expression: {message}")]
     InvalidRegularExpression { message: String },
+    /// A position outside a value (`get_byte(b, 5)` of a shorter bytea).
+    #[error("{message}")]
+    SubscriptOutOfRange { message: String },
     /// An ESCAPE clause that is not one character (`SIMILAR TO ... ESCAPE 'ab'`).
     #[error("{message}")]
     InvalidEscapeSequence { message: String },
@@ -245,6 +248,7 @@ impl EngineError {
             Self::InvalidParameterValue { .. } | Self::InvalidArgument { .. } | Self::NullKey { .. } | Self::CannotReplaceExistingKey => "22023",
             Self::UnsupportedUnicodeEscape => "22P05",
             Self::InvalidRegularExpression { .. } => "2201B",
+            Self::SubscriptOutOfRange { .. } => "2202E",
             Self::InvalidEscapeSequence { .. } => "22025",
             Self::ProgramLimitExceeded { .. } => "54000",
             Self::QueryCanceled | Self::StatementTimeout | Self::CopyFailed { .. } => "57014",

@@ -9,6 +9,7 @@
 //! protocol.
 
 pub mod alter_sequence;
+pub mod bytea;
 pub mod capture;
 pub mod catalog;
 pub mod copy;

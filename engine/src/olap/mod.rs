@@ -4,6 +4,7 @@
 //! queries it with DataFusion on its own runtime. A DuckDB or durable backend implements the
 //! same trait.
 
+pub mod bytea;
 pub mod checked;
 pub mod datafusion;
 pub mod store;

@@ -123,7 +123,7 @@ fn first_arg(args: &ScalarFunctionArgs) -> Result<ArrayRef> {
     value.to_array(args.number_rows)
 }
 
-fn unscalar(result: ArrayRef, args: &ScalarFunctionArgs) -> Result<ColumnarValue> {
+pub(super) fn unscalar(result: ArrayRef, args: &ScalarFunctionArgs) -> Result<ColumnarValue> {
     if args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_))) {
         Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&result, 0)?))
     } else {
@@ -973,7 +973,7 @@ fn gathered_texts(value: &ColumnarValue, rows: usize) -> Result<Vec<Option<Vec<S
         .collect()
 }
 
-fn external(e: crate::error::EngineError) -> DataFusionError {
+pub(super) fn external(e: crate::error::EngineError) -> DataFusionError {
     DataFusionError::External(Box::new(e))
 }
 

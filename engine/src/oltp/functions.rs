@@ -371,44 +371,50 @@ fn to_uuid(value: ValueRef<'_>) -> FnResult {
     }
 }
 
-/// `rhei_bytea(v)`: bytes from PostgreSQL's bytea input: hex (`\\x0102`) or escape format
-/// (backslash-octal and `\\\\`); a blob passes through.
+/// `rhei_bytea(v)`: bytes from PostgreSQL's bytea input (see [`crate::bytea::parse_input`]);
+/// a blob passes through.
 fn to_bytea(value: ValueRef<'_>) -> FnResult {
-    let text = match value {
-        ValueRef::Null => return Ok(Value::Null),
-        ValueRef::Blob(b) => return Ok(Value::Blob(b.to_vec())),
-        ValueRef::Text(t) => t,
-        _ => return Err(invalid("bytea", value)),
-    };
-    if let Some(hex) = text.strip_prefix(b"\\x") {
-        let digits: Vec<u8> = hex.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
-        if !digits.len().is_multiple_of(2) {
-            return Err(invalid("bytea", value));
-        }
-        let mut out = Vec::with_capacity(digits.len() / 2);
-        for pair in digits.chunks(2) {
-            let s = std::str::from_utf8(pair).map_err(|_| invalid("bytea", value))?;
-            out.push(u8::from_str_radix(s, 16).map_err(|_| invalid("bytea", value))?);
-        }
-        return Ok(Value::Blob(out));
+    match value {
+        ValueRef::Null => Ok(Value::Null),
+        ValueRef::Blob(b) => Ok(Value::Blob(b.to_vec())),
+        ValueRef::Text(t) => crate::bytea::parse_input(t).map(Value::Blob).map_err(fail),
+        _ => Err(invalid("bytea", value)),
     }
-    let mut out = Vec::with_capacity(text.len());
-    let mut i = 0;
-    while i < text.len() {
-        if text[i] != b'\\' {
-            out.push(text[i]);
-            i += 1;
-        } else if text.get(i + 1) == Some(&b'\\') {
-            out.push(b'\\');
-            i += 2;
-        } else {
-            let octal = text.get(i + 1..i + 4).and_then(|o| std::str::from_utf8(o).ok());
-            let byte = octal.and_then(|o| u8::from_str_radix(o, 8).ok()).ok_or_else(|| invalid("bytea", value))?;
-            out.push(byte);
-            i += 4;
-        }
+}
+
+/// The bytes of a bytea argument: a blob, or text (an untyped literal) read as bytea input.
+fn bytea_of(value: ValueRef<'_>) -> rusqlite::Result<Option<std::borrow::Cow<'_, [u8]>>> {
+    match value {
+        ValueRef::Null => Ok(None),
+        ValueRef::Blob(b) => Ok(Some(std::borrow::Cow::Borrowed(b))),
+        ValueRef::Text(t) => crate::bytea::parse_input(t).map(|b| Some(std::borrow::Cow::Owned(b))).map_err(fail),
+        other => Ok(text_of(other).map(|t| std::borrow::Cow::Owned(t.into_bytes()))),
     }
-    Ok(Value::Blob(out))
+}
+
+/// bytea's functions and `||`, shared with DataFusion through [`crate::bytea`].
+fn register_bytea(conn: &Connection, pure: FunctionFlags) -> rusqlite::Result<()> {
+    conn.create_scalar_function("encode", 2, pure, |ctx| {
+        let (Some(bytes), Some(format)) = (bytea_of(ctx.get_raw(0))?, text_of(ctx.get_raw(1))) else { return Ok(Value::Null) };
+        crate::bytea::encode(&bytes, &format).map(Value::Text).map_err(fail)
+    })?;
+    conn.create_scalar_function("decode", 2, pure, |ctx| {
+        let (Some(text), Some(format)) = (text_of(ctx.get_raw(0)), text_of(ctx.get_raw(1))) else { return Ok(Value::Null) };
+        crate::bytea::decode(&text, &format).map(Value::Blob).map_err(fail)
+    })?;
+    conn.create_scalar_function("get_byte", 2, pure, |ctx| {
+        let (Some(bytes), n) = (bytea_of(ctx.get_raw(0))?, ctx.get::<Option<i64>>(1)?) else { return Ok(Value::Null) };
+        let Some(n) = n else { return Ok(Value::Null) };
+        crate::bytea::get_byte(&bytes, n).map(|b| Value::Integer(b.into())).map_err(fail)
+    })?;
+    conn.create_scalar_function("rhei_bytea_concat", 2, pure, |ctx| {
+        let (Some(a), Some(b)) = (bytea_of(ctx.get_raw(0))?, bytea_of(ctx.get_raw(1))?) else { return Ok(Value::Null) };
+        Ok(Value::Blob([a.as_ref(), b.as_ref()].concat()))
+    })?;
+    for (name, digest) in crate::bytea::DIGESTS {
+        conn.create_scalar_function(name, 1, pure, move |ctx| Ok(bytea_of(ctx.get_raw(0))?.map_or(Value::Null, |b| Value::Blob(digest(&b)))))?;
+    }
+    Ok(())
 }
 
 fn to_json(value: ValueRef<'_>, normalize: bool) -> FnResult {
@@ -1171,6 +1177,7 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     })?;
     conn.create_scalar_function("rhei_uuid", 1, pure, |ctx| to_uuid(ctx.get_raw(0)))?;
     conn.create_scalar_function("rhei_bytea", 1, pure, |ctx| to_bytea(ctx.get_raw(0)))?;
+    register_bytea(conn, pure)?;
     conn.create_scalar_function("rhei_json", 1, pure, |ctx| to_json(ctx.get_raw(0), false))?;
     conn.create_scalar_function("rhei_jsonb", 1, pure, |ctx| to_json(ctx.get_raw(0), true))?;
     conn.create_scalar_function("rhei_json_get", 2, pure, |ctx| json_get(ctx, false))?;

@@ -371,6 +371,7 @@ pub(crate) fn json_tag(expr: &Expr, scope: &Scope<'_>) -> &'static str {
             "jsonb_build_object" | "jsonb_build_array" | "to_jsonb" | "jsonb_agg" | "jsonb_object_agg" | "jsonb_extract_path" | "rhei_jsonb_concat"
             | "rhei_jsonb_delete" | "rhei_jsonb_delete_path" | "jsonb_set" | "jsonb_insert" | "jsonb_strip_nulls" | "rhei_jsonb" | "rhei_row_to_jsonb" => "jsonb",
             "jsonb_pretty" => "text",
+            "decode" | "sha224" | "sha256" | "sha384" | "sha512" | "rhei_bytea" | "rhei_bytea_concat" => "bytea",
             "rhei_jsonb_exists_any" | "rhei_jsonb_exists_all" => "bool",
             "rhei_json" => "json",
             "rhei_json_get" | "rhei_json_path" => match &f.args {
@@ -430,12 +431,49 @@ pub(crate) fn jsonb_operators_as_calls(expr: &mut Expr, scope: &Scope<'_>) {
     *expr = call(name, vec![left, right]);
 }
 
+/// Whether PostgreSQL types `expr` bytea: a bytea column or cast, or what bytea's functions
+/// and `||` give.
+pub(crate) fn is_bytea(expr: &Expr, scope: &Scope<'_>) -> bool {
+    json_tag(expr, scope) == "bytea"
+}
+
+/// bytea's `||` as a call, on both engines: SQLite would concatenate the bytes as text, and
+/// DataFusion refuses binary operands. Only where an operand is bytea and the other bytea too
+/// or a string literal, which PostgreSQL reads as bytea there (bytea `||` text is text).
+pub(crate) fn bytea_concat_as_call(expr: &mut Expr, scope: &Scope<'_>) {
+    let Expr::BinaryOp { left, op: BinaryOperator::StringConcat, right } = expr else { return };
+    let bytea = |e: &Expr| is_bytea(e, scope);
+    if (bytea(left) && (bytea(right) || is_string_literal(right))) || (bytea(right) && is_string_literal(left)) {
+        let left = std::mem::replace(left.as_mut(), null());
+        let right = std::mem::replace(right.as_mut(), null());
+        *expr = call("rhei_bytea_concat", vec![left, right]);
+    }
+}
+
+/// `octet_length` of a `char(n)` column counts its blank padding in PostgreSQL; rhei stores
+/// the value without it (see `catalog::types::pad_bpchar`), so the padding is put back first.
+pub(crate) fn padded_char_octet_length(expr: &mut Expr, scope: &Scope<'_>) {
+    let Expr::Function(f) = expr else { return };
+    if !f.name.to_string().eq_ignore_ascii_case("octet_length") {
+        return;
+    }
+    let FunctionArguments::List(list) = &mut f.args else { return };
+    if let [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))] = list.args.as_mut_slice()
+        && let Some(PgType::Bpchar(Some(n))) = scope.column_type(arg)
+    {
+        let value = std::mem::replace(arg, null());
+        *arg = call("rpad", vec![value, number(n.into())]);
+    }
+}
+
 /// The values given to PostgreSQL's json builders (`json[b]_build_object`'s values,
 /// `json[b]_build_array`'s, `json[b]_agg`'s) become JSON text by their type, which only the
 /// statement knows on SQLite (`rhei_json_value`); `to_json[b]` take the type beside the value.
 fn json_builder_values(stmt: &mut Statement, scope: &Scope<'_>, opts: TranslateOptions) {
     let _ = visit_expressions_mut(stmt, |expr| {
         jsonb_operators_as_calls(expr, scope);
+        bytea_concat_as_call(expr, scope);
+        padded_char_octet_length(expr, scope);
         let Expr::Function(f) = expr else { return ControlFlow::<()>::Continue(()) };
         let name = f.name.to_string().to_ascii_lowercase();
         let FunctionArguments::List(list) = &mut f.args else { return ControlFlow::Continue(()) };
@@ -1876,7 +1914,7 @@ pub(crate) fn similar_to_escape_call(pattern: Expr, escape: Option<&str>) -> Exp
     call("similar_to_escape", vec![pattern, string(escape.unwrap_or("\\"))])
 }
 
-fn is_string_literal(expr: &Expr) -> bool {
+pub(crate) fn is_string_literal(expr: &Expr) -> bool {
     matches!(expr, Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(_), .. }))
 }
 

@@ -29,6 +29,57 @@ fn is_integer_type(ty: &SqlType) -> bool {
     )
 }
 
+/// DataFusion reads text as bytea by taking its bytes, where PostgreSQL reads bytea input
+/// (`'\\x00ff'` is two bytes): casts to bytea, and string literals compared with a bytea, go
+/// through `rhei_bytea`. Its `length` and `octet_length` count characters or refuse bytes:
+/// `rhei_bytea_length` counts bytes; its `substr` takes text only.
+fn bytea_for_olap(expr: &mut Expr, scope: &Scope<'_>) {
+    let as_input = |e: &mut Expr| {
+        let text = std::mem::replace(e, Expr::value(Value::Null));
+        *e = call("rhei_bytea", vec![text]);
+    };
+    match expr {
+        Expr::Cast { data_type: SqlType::Bytea, expr: inner, .. } if !super::is_bytea(inner, scope) => {
+            let mut text = std::mem::replace(inner.as_mut(), Expr::value(Value::Null));
+            as_input(&mut text);
+            *expr = text;
+        }
+        Expr::BinaryOp { left, op, right } if is_comparison(op) => {
+            if super::is_bytea(left, scope) && super::is_string_literal(right) {
+                as_input(right);
+            } else if super::is_bytea(right, scope) && super::is_string_literal(left) {
+                as_input(left);
+            }
+        }
+        Expr::InList { expr: tested, list, .. } if super::is_bytea(tested, scope) => {
+            list.iter_mut().filter(|e| super::is_string_literal(e)).for_each(as_input);
+        }
+        Expr::Substring { expr: bytes, substring_from: Some(from), substring_for, .. } if super::is_bytea(bytes, scope) => {
+            let mut args = vec![std::mem::replace(bytes.as_mut(), Expr::value(Value::Null)), std::mem::replace(from.as_mut(), Expr::value(Value::Null))];
+            args.extend(substring_for.as_mut().map(|count| std::mem::replace(count.as_mut(), Expr::value(Value::Null))));
+            *expr = call("rhei_bytea_substring", args);
+        }
+        Expr::Function(f)
+            if matches!(f.name.to_string().to_ascii_lowercase().as_str(), "substr" | "substring")
+                && let FunctionArguments::List(list) = &f.args
+                && matches!(list.args.len(), 2 | 3)
+                && let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))) = list.args.first()
+                && super::is_bytea(arg, scope) =>
+        {
+            f.name = datafusion::sql::sqlparser::ast::ObjectName::from(vec![Ident::new("rhei_bytea_substring")]);
+        }
+        Expr::Function(f)
+            if matches!(f.name.to_string().to_ascii_lowercase().as_str(), "length" | "octet_length")
+                && let FunctionArguments::List(list) = &f.args
+                && let [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))] = list.args.as_slice()
+                && super::is_bytea(arg, scope) =>
+        {
+            f.name = datafusion::sql::sqlparser::ast::ObjectName::from(vec![Ident::new("rhei_bytea_length")]);
+        }
+        _ => {}
+    }
+}
+
 /// Rewrites a statement for the OLAP engine, in place, for a session in time zone `zone`.
 /// Never fails: what it does not recognise it leaves alone.
 pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
@@ -39,6 +90,9 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
     let Ok(scope) = Scope::of(stmt, catalog) else { return };
     let _ = visit_expressions_mut(stmt, |expr| {
         super::jsonb_operators_as_calls(expr, &scope);
+        super::bytea_concat_as_call(expr, &scope);
+        super::padded_char_octet_length(expr, &scope);
+        bytea_for_olap(expr, &scope);
         super::json_operators_as_calls(expr);
         json_builders_for_olap(expr);
         // json and jsonb are text on DataFusion; a cast checks (jsonb: normalizes) it.

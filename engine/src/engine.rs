@@ -619,7 +619,13 @@ impl HtapEngine {
     /// # Errors
     /// A change that does not fit its table; nothing of the batch is applied then.
     pub async fn apply_replica(&self, batch: ReplicaBatch) -> Result<u64> {
-        self.replica_op(WriteOp::Replicate(batch)).await
+        let session = self.inner.next_session.fetch_add(1, Ordering::Relaxed);
+        let done = self.inner.writer.run(session, None, WriteOp::Replicate(batch)).await?;
+        // As a session's commit does: a sync step within the nudge gap, shared by the
+        // transactions applied meanwhile (a step per small upstream transaction took CPU the
+        // follower needed); a strong read asks for its catch-up itself.
+        self.inner.sync.nudge();
+        Ok(done.rows_affected)
     }
 
     /// The position stored for `source` by the last applied batch or snapshot.

@@ -80,6 +80,28 @@ fn bytea_for_olap(expr: &mut Expr, scope: &Scope<'_>) {
     }
 }
 
+/// Whether PostgreSQL types `expr` bigint, as far as the statement tells: a bigint column or
+/// cast, `count()`, or `sum()` of a smaller integer (`sum(sum(points)) OVER ...`).
+fn is_bigint(expr: &Expr, scope: &Scope<'_>) -> bool {
+    let is_small_integer = |e: &Expr| scope.column_type(e).is_some_and(|t| matches!(t, PgType::Int2 | PgType::Int4));
+    match expr {
+        Expr::Nested(inner) => is_bigint(inner, scope),
+        Expr::Cast { data_type, .. } => matches!(data_type, SqlType::Int8(_) | SqlType::BigInt(_)),
+        Expr::Function(f) => {
+            let name = f.name.to_string().to_ascii_lowercase();
+            let only_arg = match &f.args {
+                FunctionArguments::List(list) => match list.args.as_slice() {
+                    [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))] => Some(arg),
+                    _ => None,
+                },
+                _ => None,
+            };
+            name == "count" || (name == "sum" && only_arg.is_some_and(is_small_integer))
+        }
+        other => scope.column_type(other) == Some(PgType::Int8),
+    }
+}
+
 /// Rewrites a statement for the OLAP engine, in place, for a session in time zone `zone`.
 /// Never fails: what it does not recognise it leaves alone.
 pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
@@ -157,6 +179,17 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
         {
             let column = std::mem::replace(arg, Expr::value(Value::Null));
             *arg = Expr::Cast { kind: CastKind::Cast, expr: Box::new(column), data_type: SqlType::Numeric(datafusion::sql::sqlparser::ast::ExactNumberInfo::None), array: false, format: None };
+        }
+        // sum() of a bigint is numeric in PostgreSQL (it cannot overflow), a bigint in DataFusion.
+        if let Expr::Function(f) = expr
+            && f.name.to_string().eq_ignore_ascii_case("sum")
+            && let FunctionArguments::List(list) = &mut f.args
+            && let [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))] = list.args.as_mut_slice()
+            && is_bigint(arg, &scope)
+        {
+            let value = std::mem::replace(arg, Expr::value(Value::Null));
+            let integral = SqlType::Numeric(datafusion::sql::sqlparser::ast::ExactNumberInfo::PrecisionAndScale(38, 0));
+            *arg = Expr::Cast { kind: CastKind::Cast, expr: Box::new(value), data_type: integral, array: false, format: None };
         }
         if let Expr::BinaryOp { op: datafusion::sql::sqlparser::ast::BinaryOperator::Divide, right, .. } = expr {
             let divisor = std::mem::replace(right.as_mut(), Expr::value(datafusion::sql::sqlparser::ast::Value::Null));
@@ -802,8 +835,9 @@ fn untype(expr: &mut Expr) {
 /// as `int8` (node-postgres then hands out strings, JDBC a Long). Literals that fit become
 /// `Int32` here (their arithmetic then overflows as PostgreSQL's does, see `olap::checked`),
 /// except where DataFusion wants a plain number: function arguments (window offsets,
-/// `generate_series`, `round(x, 2)`), window frame bounds, ordinals in ORDER BY and GROUP BY,
-/// LIMIT and OFFSET.
+/// `generate_series`, `round(x, 2)`; not those of `coalesce`, `nullif`, `greatest` and `least`,
+/// whose value is one of them), window frame bounds, ordinals in ORDER BY and GROUP BY, LIMIT
+/// and OFFSET.
 fn type_integer_literals(stmt: &mut Statement) {
     let _ = visit_expressions_mut(stmt, |expr| {
         if let Expr::Value(ValueWithSpan { value: Value::Number(n, false), .. }) = expr
@@ -844,8 +878,10 @@ impl VisitorMut for PlainNumbersWhereNeeded {
 
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
         if let Expr::Function(f) = expr {
-            // The divisor check passes its argument's type through.
-            if !f.name.to_string().eq_ignore_ascii_case("rhei_divisor")
+            // The divisor check passes its argument's type through, and these give their
+            // arguments' common type as their value (`coalesce(points, 0)` is an integer).
+            let name = f.name.to_string().to_ascii_lowercase();
+            if !matches!(name.as_str(), "rhei_divisor" | "coalesce" | "nullif" | "greatest" | "least")
                 && let FunctionArguments::List(list) = &mut f.args
             {
                 Self::untype_args(&mut list.args);

@@ -37,12 +37,37 @@ fn days_in_month(year: i64, month: u32) -> u32 {
     }
 }
 
+/// A calendar date as PostgreSQL reads one under `DateStyle = 'ISO, MDY'` (rhei's): `Y-M-D`
+/// when the first field has three or more digits (`2024-1-5`, `2024/01/05`, `20240105`),
+/// otherwise month, day, year (`01/02/2024`, `1-2-2024`, `01/02/24`, a two-digit year being
+/// 1970-2069), with `-`, `/` or `.` between the fields.
 fn parse_ymd(s: &str) -> Option<(i64, u32, u32)> {
-    let mut parts = s.splitn(3, '-');
-    let year: i64 = parts.next()?.parse().ok()?;
-    let month: u32 = parts.next()?.parse().ok()?;
-    let day: u32 = parts.next()?.parse().ok()?;
+    let fields: Vec<&str> = match s.find(['-', '/', '.']) {
+        Some(at) => s.split(s[at..].chars().next()?).collect(),
+        None if s.len() == 8 => vec![&s[..4], &s[4..6], &s[6..]],
+        None => return None,
+    };
+    let [first, second, third] = fields.as_slice() else { return None };
+    if ![first, second, third].iter().all(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit())) {
+        return None;
+    }
+    let (year, month, day) = if first.len() >= 3 {
+        (first.parse().ok()?, second.parse().ok()?, third.parse().ok()?)
+    } else {
+        let year: i64 = third.parse().ok()?;
+        let year = match third.len() {
+            1 | 2 if year < 70 => 2000 + year,
+            1 | 2 => 1900 + year,
+            _ => year,
+        };
+        (year, first.parse().ok()?, second.parse().ok()?)
+    };
     ((1..=12).contains(&month) && day >= 1 && day <= days_in_month(year, month)).then_some((year, month, day))
+}
+
+/// A date literal's text in ISO form (`01/02/2024` is `2024-01-02`), if it is a date.
+pub fn canonical_date_text(text: &str) -> Option<String> {
+    parse_date_days(text).map(|days| format_date(days.into()))
 }
 
 /// Days since the epoch of a calendar date, `None` when there is no such day (`2023-02-29`).
@@ -768,6 +793,23 @@ const MIN_TIMESTAMP: i64 = -211_813_488_000_000_000;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Dates as PostgreSQL reads them under DateStyle 'ISO, MDY'.
+    #[test]
+    fn dates_read_year_first_or_month_day_year() {
+        let date = |s: &str| parse_date_days(s).map(|d| format_date(d.into()));
+        assert_eq!(date("2024-1-5").as_deref(), Some("2024-01-05"));
+        assert_eq!(date("01/02/2024").as_deref(), Some("2024-01-02"));
+        assert_eq!(date("1-2-2024").as_deref(), Some("2024-01-02"));
+        assert_eq!(date("2024/01/02").as_deref(), Some("2024-01-02"));
+        assert_eq!(date("20240102").as_deref(), Some("2024-01-02"));
+        assert_eq!(date("01/02/24").as_deref(), Some("2024-01-02"));
+        assert_eq!(date("12.31.99").as_deref(), Some("1999-12-31"));
+        assert_eq!(date("13/01/2024"), None);
+        assert_eq!(date("2024-02-30"), None);
+        assert_eq!(date("2024-01"), None);
+        assert_eq!(date("2024-01-0x"), None);
+    }
 
     #[test]
     fn age_borrows_calendar_fields_as_postgresql_does() {

@@ -158,6 +158,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
             }
         }
         canonical_timestamp_literals(expr, &scope, zone);
+        canonical_date_literals(expr, &scope);
         super::concat_booleans_as_text(expr, &scope, (&Expr::value(Value::Boolean(true)), &Expr::value(Value::Boolean(false))));
         super::string_literals_as_booleans(expr);
         if let Expr::Function(f) = expr {
@@ -805,6 +806,38 @@ fn canonical_timestamp_literals(expr: &mut Expr, scope: &Scope<'_>, zone: TimeZo
                 list.iter_mut().for_each(|item| rewrite(item, with_zone));
             }
         }
+        _ => {}
+    }
+}
+
+/// Date literals DataFusion would not read (`'01/02/2024'::date`, PostgreSQL's month/day/year
+/// under DateStyle MDY) in ISO form: cast to date, typed `DATE '...'`, or compared with a date
+/// column.
+fn canonical_date_literals(expr: &mut Expr, scope: &Scope<'_>) {
+    fn rewrite(literal: &mut Expr) {
+        if let Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(text), .. }) = literal
+            && let Some(canonical) = crate::value::canonical_date_text(text)
+        {
+            *text = canonical;
+        }
+    }
+    let is_date = |e: &Expr| scope.column_type(e) == Some(PgType::Date);
+    match expr {
+        Expr::Cast { expr: inner, data_type: SqlType::Date, .. } => rewrite(inner),
+        Expr::TypedString(typed) if matches!(typed.data_type, SqlType::Date) => {
+            if let Value::SingleQuotedString(text) = &mut typed.value.value
+                && let Some(canonical) = crate::value::canonical_date_text(text)
+            {
+                *text = canonical;
+            }
+        }
+        Expr::BinaryOp { left, right, .. } if is_date(left) => rewrite(right),
+        Expr::BinaryOp { left, right, .. } if is_date(right) => rewrite(left),
+        Expr::Between { expr: column, low, high, .. } if is_date(column) => {
+            rewrite(low);
+            rewrite(high);
+        }
+        Expr::InList { expr: column, list, .. } if is_date(column) => list.iter_mut().for_each(rewrite),
         _ => {}
     }
 }

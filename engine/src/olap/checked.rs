@@ -107,17 +107,10 @@ impl CheckIntegerOverflow {
 impl AnalyzerRule for CheckIntegerOverflow {
     fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
         plan.transform_up_with_subqueries(|node| {
-            // Where values are produced, and WHERE over a query without joins (a wrapped sum
-            // there kept or dropped rows silently: `WHERE v * 2 > 0` dropped v = 2147483647).
-            // Predicates over joins keep the native kernels: pushed into the join, a filter made
-            // of UDF calls is planned into a cross join filtered afterwards, whose huge batches
-            // make a cancelled query stop late.
-            let checked = match &node {
-                LogicalPlan::Projection(_) | LogicalPlan::Aggregate(_) | LogicalPlan::Window(_) => true,
-                LogicalPlan::Filter(filter) => !filter.input.exists(|n| Ok(matches!(n, LogicalPlan::Join(_))))?,
-                _ => false,
-            };
-            if !checked {
+            // Where values are produced. Predicates keep the native kernels: a join's filter
+            // made of UDF calls is planned into a cross join filtered afterwards, whose huge
+            // batches make a cancelled query stop late.
+            if !matches!(node, LogicalPlan::Projection(_) | LogicalPlan::Aggregate(_) | LogicalPlan::Window(_)) {
                 return Ok(Transformed::no(node));
             }
             let inputs = node.inputs();

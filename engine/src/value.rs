@@ -44,7 +44,7 @@ fn days_in_month(year: i64, month: u32) -> u32 {
 fn parse_ymd(s: &str) -> Option<(i64, u32, u32)> {
     let fields: Vec<&str> = match s.find(['-', '/', '.']) {
         Some(at) => s.split(s[at..].chars().next()?).collect(),
-        None if s.len() == 8 => vec![&s[..4], &s[4..6], &s[6..]],
+        None if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) => vec![&s[..4], &s[4..6], &s[6..]],
         None => return None,
     };
     let [first, second, third] = fields.as_slice() else { return None };
@@ -809,6 +809,9 @@ mod tests {
         assert_eq!(date("2024-02-30"), None);
         assert_eq!(date("2024-01"), None);
         assert_eq!(date("2024-01-0x"), None);
+        // Eight bytes that are not eight digits (a slice there would split a character).
+        assert_eq!(date("1月2日"), None);
+        assert_eq!(date("12€456"), None);
     }
 
     #[test]

@@ -290,7 +290,9 @@ impl OltpWriter {
             _ => return RunHere::Busy(op),
         };
         let result = state.transaction_op(session, Some(txn), op, deadline);
-        if state.owner.is_none() && !state.queue.is_empty() {
+        // The writer thread sleeps while a transaction run here holds the writer: it is woken
+        // for what waited meanwhile, queued requests and a prune.
+        if state.owner.is_none() && (!state.queue.is_empty() || state.prune_below > 0) {
             let _ = self.tx.send(Msg::Wake);
         }
         let (reply, answer) = oneshot::channel();
@@ -2121,6 +2123,35 @@ mod tests {
         }
         let newest: i64 = writer.with_connection(|conn| conn.query_row("SELECT seq FROM _rhei_changelog", [], |r| r.get(0))).expect("newest");
         assert_eq!(newest, ENTRIES);
+    }
+
+    /// A prune asked for while a transaction run on its session's thread holds the writer is
+    /// done once that transaction ends, with nothing else arriving to wake the writer thread.
+    #[tokio::test]
+    async fn a_prune_waiting_behind_a_transaction_run_here_runs_when_it_ends() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let writer = OltpWriter::start(dir.path().join("db"), "normal", 64, Arc::default(), BulkLoads::default()).expect("writer");
+        writer.with_connection(|conn| conn.execute_batch(crate::capture::BOOTSTRAP_SQL)).expect("bootstrap");
+        writer.run(1, None, statement("CREATE TABLE t (x)")).await.expect("create");
+        let fill = "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 10000) INSERT INTO _rhei_changelog SELECT n, 1, n FROM s";
+        writer.with_connection(|conn| conn.execute_batch(fill)).expect("fill the log");
+        let open = TxnTicket::new(Arc::new(std::sync::atomic::AtomicU64::new(1)), 1);
+        let RunHere::Done(first) = writer.run_here(1, &open, statement("INSERT INTO t VALUES (1)"), None) else { panic!("busy") };
+        first.expect("insert in a transaction");
+        writer.prune_now(10_000);
+        // Give the writer thread time to take the prune and go back to sleep behind the transaction.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let RunHere::Done(commit) = writer.run_here(1, &open, WriteOp::Commit, None) else { panic!("busy") };
+        commit.expect("commit");
+        let started = Instant::now();
+        loop {
+            let left: i64 = writer.with_connection(|conn| conn.query_row("SELECT count(*) FROM _rhei_changelog", [], |r| r.get(0))).expect("count");
+            if left == 1 {
+                break;
+            }
+            assert!(started.elapsed() < std::time::Duration::from_secs(10), "the prune never ran: {left} entries left");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     /// A statement of a transaction that already ended (its client went away, or gave up on

@@ -346,6 +346,7 @@ pub(crate) fn json_tag(expr: &Expr, scope: &Scope<'_>) -> &'static str {
             BinaryOperator::HashMinus => "jsonb",
             _ => "unknown",
         },
+        Expr::Substring { expr, .. } if json_tag(expr, scope) == "bytea" => "bytea",
         Expr::UnaryOp { op: datafusion::sql::sqlparser::ast::UnaryOperator::Not, .. }
         | Expr::IsNull(_)
         | Expr::IsNotNull(_)
@@ -391,10 +392,23 @@ pub(crate) fn json_tag(expr: &Expr, scope: &Scope<'_>) -> &'static str {
                 },
                 _ => "unknown",
             },
+            "substring" | "substr" if first_arg_tag(f, scope) == "bytea" => "bytea",
+            "rhei_bytea_substring" => "bytea",
             "upper" | "lower" | "concat" | "substring" | "trim" | "jsonb_typeof" | "json_typeof" => "text",
             _ => "unknown",
         },
         other => scope.column_type(other).map_or("unknown", of_type),
+    }
+}
+
+/// [`json_tag`] of a call's first argument (`unknown` without one).
+fn first_arg_tag(f: &datafusion::sql::sqlparser::ast::Function, scope: &Scope<'_>) -> &'static str {
+    match &f.args {
+        FunctionArguments::List(list) => match list.args.first() {
+            Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))) => json_tag(arg, scope),
+            _ => "unknown",
+        },
+        _ => "unknown",
     }
 }
 
@@ -450,6 +464,29 @@ pub(crate) fn bytea_concat_as_call(expr: &mut Expr, scope: &Scope<'_>) {
     }
 }
 
+/// A string literal compared with a bytea (`=`, `<`, ..., `IN`) is bytea input in PostgreSQL
+/// (`'\\xadbe'` is two bytes): `rhei_bytea` reads it so, on both engines. SQLite would compare
+/// a blob with text, DataFusion the text's own bytes.
+pub(crate) fn bytea_literals_as_input(expr: &mut Expr, scope: &Scope<'_>) {
+    let as_input = |e: &mut Expr| {
+        let text = std::mem::replace(e, null());
+        *e = call("rhei_bytea", vec![text]);
+    };
+    match expr {
+        Expr::BinaryOp { left, op, right } if is_comparison(op) => {
+            if is_bytea(left, scope) && is_string_literal(right) {
+                as_input(right);
+            } else if is_bytea(right, scope) && is_string_literal(left) {
+                as_input(left);
+            }
+        }
+        Expr::InList { expr: tested, list, .. } if is_bytea(tested, scope) => {
+            list.iter_mut().filter(|e| is_string_literal(e)).for_each(as_input);
+        }
+        _ => {}
+    }
+}
+
 /// `octet_length` of a `char(n)` column counts its blank padding in PostgreSQL; rhei stores
 /// the value without it (see `catalog::types::pad_bpchar`), so the padding is put back first.
 pub(crate) fn padded_char_octet_length(expr: &mut Expr, scope: &Scope<'_>) {
@@ -473,6 +510,7 @@ fn json_builder_values(stmt: &mut Statement, scope: &Scope<'_>, opts: TranslateO
     let _ = visit_expressions_mut(stmt, |expr| {
         jsonb_operators_as_calls(expr, scope);
         bytea_concat_as_call(expr, scope);
+        bytea_literals_as_input(expr, scope);
         padded_char_octet_length(expr, scope);
         let Expr::Function(f) = expr else { return ControlFlow::<()>::Continue(()) };
         let name = f.name.to_string().to_ascii_lowercase();

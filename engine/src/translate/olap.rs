@@ -30,8 +30,9 @@ fn is_integer_type(ty: &SqlType) -> bool {
 }
 
 /// DataFusion reads text as bytea by taking its bytes, where PostgreSQL reads bytea input
-/// (`'\\x00ff'` is two bytes): casts to bytea, and string literals compared with a bytea, go
-/// through `rhei_bytea`. Its `length` and `octet_length` count characters or refuse bytes:
+/// (`'\\x00ff'` is two bytes): casts to bytea and the argument of `sha256` and its kin go
+/// through `rhei_bytea` (as literals compared with a bytea do, see
+/// [`super::bytea_literals_as_input`]). Its `length` and `octet_length` count characters or refuse bytes:
 /// `rhei_bytea_length` counts bytes; its `substr` takes text only.
 fn bytea_for_olap(expr: &mut Expr, scope: &Scope<'_>) {
     let as_input = |e: &mut Expr| {
@@ -44,20 +45,19 @@ fn bytea_for_olap(expr: &mut Expr, scope: &Scope<'_>) {
             as_input(&mut text);
             *expr = text;
         }
-        Expr::BinaryOp { left, op, right } if is_comparison(op) => {
-            if super::is_bytea(left, scope) && super::is_string_literal(right) {
-                as_input(right);
-            } else if super::is_bytea(right, scope) && super::is_string_literal(left) {
-                as_input(left);
-            }
-        }
-        Expr::InList { expr: tested, list, .. } if super::is_bytea(tested, scope) => {
-            list.iter_mut().filter(|e| super::is_string_literal(e)).for_each(as_input);
-        }
         Expr::Substring { expr: bytes, substring_from: Some(from), substring_for, .. } if super::is_bytea(bytes, scope) => {
             let mut args = vec![std::mem::replace(bytes.as_mut(), Expr::value(Value::Null)), std::mem::replace(from.as_mut(), Expr::value(Value::Null))];
             args.extend(substring_for.as_mut().map(|count| std::mem::replace(count.as_mut(), Expr::value(Value::Null))));
             *expr = call("rhei_bytea_substring", args);
+        }
+        // sha224..sha512 take only a bytea: a string literal is bytea input there.
+        Expr::Function(f) if matches!(f.name.to_string().to_ascii_lowercase().as_str(), "sha224" | "sha256" | "sha384" | "sha512") => {
+            if let FunctionArguments::List(list) = &mut f.args
+                && let [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))] = list.args.as_mut_slice()
+                && super::is_string_literal(arg)
+            {
+                as_input(arg);
+            }
         }
         Expr::Function(f)
             if matches!(f.name.to_string().to_ascii_lowercase().as_str(), "substr" | "substring")
@@ -113,6 +113,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
     let _ = visit_expressions_mut(stmt, |expr| {
         super::jsonb_operators_as_calls(expr, &scope);
         super::bytea_concat_as_call(expr, &scope);
+        super::bytea_literals_as_input(expr, &scope);
         super::padded_char_octet_length(expr, &scope);
         bytea_for_olap(expr, &scope);
         super::json_operators_as_calls(expr);

@@ -1288,6 +1288,7 @@ impl Session {
                     }
                     let (written, params) = as_written(prepared, query, params);
                     let mut stmt = Statement::Query(Box::new(written.into_owned()));
+                    crate::translate::common_type::check_common_types(&stmt, &self.engine.catalog())?;
                     to_olap(&mut stmt, &self.engine.catalog(), self.time_zone);
                     self.engine.olap.query(stmt, params).await
                 };

@@ -9,6 +9,7 @@
 //! are read as REAL so SQLite orders and sums them as numbers. A column projected bare keeps its
 //! exact text.
 
+pub mod common_type;
 pub mod constraints;
 pub mod ddl;
 pub mod json_sets;
@@ -692,6 +693,7 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
     json_sets::for_sqlite(stmt, catalog)?;
     row_json::expand(stmt, catalog);
     let scope = Scope::of(stmt, catalog)?;
+    common_type::check_common_types_in(stmt, &scope, catalog)?;
     check_boolean_operands(stmt, &scope)?;
     convert_written_values(stmt, &scope, opts)?;
     json_builder_values(stmt, &scope, opts);

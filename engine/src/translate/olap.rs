@@ -160,6 +160,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
         }
         canonical_timestamp_literals(expr, &scope, zone);
         canonical_date_literals(expr, &scope);
+        typed_quoted_results(expr, &scope);
         super::concat_booleans_as_text(expr, &scope, (&Expr::value(Value::Boolean(true)), &Expr::value(Value::Boolean(false))));
         super::string_literals_as_booleans(expr);
         if let Expr::Function(f) = expr {
@@ -808,6 +809,57 @@ fn canonical_timestamp_literals(expr: &mut Expr, scope: &Scope<'_>, zone: TimeZo
             }
         }
         _ => {}
+    }
+}
+
+/// A quoted string among CASE results or COALESCE arguments takes the type of the others in
+/// PostgreSQL (`CASE ... THEN id ELSE '7' END` is an integer, `coalesce(day, '2000-01-01')` a
+/// date); DataFusion made the CASE text and refused the COALESCE (XX000). Cast to that type.
+fn typed_quoted_results(expr: &mut Expr, scope: &Scope<'_>) {
+    let results: Vec<&mut Expr> = match expr {
+        Expr::Case { conditions, else_result, .. } => {
+            conditions.iter_mut().map(|c| &mut c.result).chain(else_result.iter_mut().map(|e| e.as_mut())).collect()
+        }
+        Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("coalesce") => match &mut f.args {
+            FunctionArguments::List(list) => list
+                .args
+                .iter_mut()
+                .filter_map(|a| match a {
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+                    _ => None,
+                })
+                .collect(),
+            _ => return,
+        },
+        _ => return,
+    };
+    if !results.iter().any(|e| super::is_string_literal(e)) {
+        return;
+    }
+    let Some(ty) = super::common_type::resolved_non_string(results.iter().map(|e| &**e), scope) else { return };
+    let data_type = match ty {
+        PgType::Int2 => SqlType::SmallInt(None),
+        PgType::Int4 => SqlType::Integer(None),
+        PgType::Int8 => SqlType::BigInt(None),
+        PgType::Numeric { .. } => SqlType::Numeric(datafusion::sql::sqlparser::ast::ExactNumberInfo::None),
+        PgType::Float4 => SqlType::Real,
+        PgType::Float8 => SqlType::DoublePrecision,
+        PgType::Bool => SqlType::Boolean,
+        PgType::Date => SqlType::Date,
+        PgType::Timestamp => SqlType::Timestamp(None, TimezoneInfo::None),
+        PgType::Timestamptz => SqlType::Timestamp(None, TimezoneInfo::WithTimeZone),
+        _ => return,
+    };
+    for result in results {
+        if let Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(text), .. }) = result {
+            if ty == PgType::Date
+                && let Some(canonical) = crate::value::canonical_date_text(text)
+            {
+                *text = canonical;
+            }
+            let literal = std::mem::replace(result, Expr::value(Value::Null));
+            *result = Expr::Cast { kind: CastKind::Cast, expr: Box::new(literal), data_type: data_type.clone(), array: false, format: None };
+        }
     }
 }
 

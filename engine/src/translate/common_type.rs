@@ -1,0 +1,225 @@
+//! PostgreSQL's check that the branches of a CASE, the arguments of COALESCE and the columns of
+//! a UNION, INTERSECT or EXCEPT can take one type: `CASE WHEN c THEN 1 ELSE 'x'::text END` is
+//! 42804 "CASE types text and integer cannot be matched". SQLite returns whatever each row has,
+//! and DataFusion coerces everything to text, so neither refuses.
+//!
+//! Only what the statement itself types is compared (literals other than quoted strings,
+//! casts, typed literals, columns), and only across the categories that never meet in
+//! PostgreSQL (numbers, strings, booleans, dates and times): a quoted string is `unknown` and
+//! fits anything, and an expression whose type the statement does not tell is left alone.
+
+use std::ops::ControlFlow;
+
+use datafusion::sql::sqlparser::ast::{
+    Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, Query, SelectItem, SetExpr, SetOperator, Statement, TableFactor, Value, Visit,
+    Visitor,
+};
+
+use crate::catalog::{Catalog, PgType, TableDef, normalize_ident, table_name};
+use crate::error::{EngineError, Result};
+use crate::translate::Scope;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Category {
+    Number,
+    String,
+    Boolean,
+    DateTime,
+}
+
+/// A type the statement gives an expression: its category, its rank within it (a wider type
+/// wins, as PostgreSQL's preferred and implicitly castable types do) and its name.
+#[derive(Clone, Copy)]
+struct Known {
+    category: Category,
+    rank: u8,
+    name: &'static str,
+    ty: PgType,
+}
+
+fn of_type(ty: PgType) -> Option<Known> {
+    let known = |category, rank, name| Some(Known { category, rank, name, ty });
+    match ty {
+        PgType::Int2 => known(Category::Number, 0, "smallint"),
+        PgType::Int4 => known(Category::Number, 1, "integer"),
+        PgType::Int8 => known(Category::Number, 2, "bigint"),
+        PgType::Numeric { .. } => known(Category::Number, 3, "numeric"),
+        PgType::Float4 => known(Category::Number, 4, "real"),
+        PgType::Float8 => known(Category::Number, 5, "double precision"),
+        PgType::Bpchar(_) => known(Category::String, 0, "character"),
+        PgType::Varchar(_) => known(Category::String, 1, "character varying"),
+        PgType::Text => known(Category::String, 2, "text"),
+        PgType::Bool => known(Category::Boolean, 0, "boolean"),
+        PgType::Date => known(Category::DateTime, 0, "date"),
+        PgType::Timestamp => known(Category::DateTime, 1, "timestamp without time zone"),
+        PgType::Timestamptz => known(Category::DateTime, 2, "timestamp with time zone"),
+        PgType::Bytea | PgType::Uuid | PgType::Json | PgType::Jsonb => None,
+    }
+}
+
+fn known(expr: &Expr, scope: &Scope<'_>) -> Option<Known> {
+    match expr {
+        Expr::Nested(inner) => known(inner, scope),
+        Expr::Value(v) => match &v.value {
+            Value::Number(n, _) if n.parse::<i32>().is_ok() => of_type(PgType::Int4),
+            Value::Number(n, _) if n.parse::<i64>().is_ok() => of_type(PgType::Int8),
+            Value::Number(..) => of_type(PgType::Numeric { precision: None, scale: None }),
+            Value::Boolean(_) => of_type(PgType::Bool),
+            _ => None,
+        },
+        Expr::Cast { data_type, .. } => PgType::from_sql(data_type).ok().and_then(|t| of_type(t.ty)),
+        Expr::TypedString(typed) => PgType::from_sql(&typed.data_type).ok().and_then(|t| of_type(t.ty)),
+        Expr::Identifier(_) | Expr::CompoundIdentifier(_) => scope.column_type(expr).and_then(of_type),
+        _ => None,
+    }
+}
+
+/// PostgreSQL's `select_common_type` over what is known of `exprs`, in its order.
+fn common<'e>(context: &str, exprs: impl IntoIterator<Item = &'e Expr>, scope: &Scope<'_>) -> Result<()> {
+    common_of(context, exprs.into_iter().filter_map(|e| known(e, scope)))
+}
+
+fn common_of(context: &str, types: impl IntoIterator<Item = Known>) -> Result<()> {
+    let mut common: Option<Known> = None;
+    for next in types {
+        match common {
+            None => common = Some(next),
+            Some(so_far) if so_far.category != next.category => {
+                return Err(EngineError::TypeMismatch { message: format!("{context} types {} and {} cannot be matched", so_far.name, next.name) });
+            }
+            Some(so_far) if next.rank > so_far.rank => common = Some(next),
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// The type PostgreSQL resolves `exprs` to when the statement tells it and it is not a string
+/// (the widest of the first category met): what a quoted string among them is read as.
+pub(crate) fn resolved_non_string<'e>(exprs: impl IntoIterator<Item = &'e Expr>, scope: &Scope<'_>) -> Option<PgType> {
+    let mut common: Option<Known> = None;
+    for next in exprs.into_iter().filter_map(|e| known(e, scope)) {
+        match common {
+            None => common = Some(next),
+            Some(so_far) if so_far.category == next.category && next.rank > so_far.rank => common = Some(next),
+            Some(_) => {}
+        }
+    }
+    common.filter(|c| c.category != Category::String).map(|c| c.ty)
+}
+
+/// The types the select list of a plain SELECT without `*` is known to have, its columns
+/// named by the tables of its own FROM (each branch of a UNION has its own).
+fn columns(set: &SetExpr, scope: &Scope<'_>, catalog: &Catalog) -> Option<Vec<Option<Known>>> {
+    let SetExpr::Select(select) = set else { return None };
+    let tables: Vec<&TableDef> = select
+        .from
+        .iter()
+        .flat_map(|t| std::iter::once(&t.relation).chain(t.joins.iter().map(|j| &j.relation)))
+        .filter_map(|factor| match factor {
+            TableFactor::Table { name, args: None, .. } => table_name(name).ok().and_then(|n| catalog.get(&n)).map(|d| d.as_ref()),
+            _ => None,
+        })
+        .collect();
+    let own_column = |ident: &Ident| {
+        let name = normalize_ident(ident);
+        let mut found = tables.iter().filter_map(|t| t.column_index(&name).map(|i| t.columns[i].ty));
+        let ty = found.next()?;
+        found.next().is_none().then_some(ty)
+    };
+    select
+        .projection
+        .iter()
+        .map(|item| match item {
+            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => Some(match e {
+                Expr::Identifier(ident) => own_column(ident).and_then(of_type),
+                other => known(other, scope),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+struct Check<'s, 'a> {
+    scope: &'s Scope<'a>,
+    catalog: &'s Catalog,
+    failure: Option<EngineError>,
+}
+
+impl Check<'_, '_> {
+    fn check(&mut self, result: Result<()>) -> ControlFlow<()> {
+        match result {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => {
+                self.failure = Some(e);
+                ControlFlow::Break(())
+            }
+        }
+    }
+}
+
+impl Visitor for Check<'_, '_> {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
+        if let SetExpr::SetOperation { op, left, right, .. } = query.body.as_ref()
+            && let (Some(left), Some(right)) = (columns(left, self.scope, self.catalog), columns(right, self.scope, self.catalog))
+            && left.len() == right.len()
+        {
+            let context = match op {
+                SetOperator::Union => "UNION",
+                SetOperator::Intersect => "INTERSECT",
+                SetOperator::Except | SetOperator::Minus => "EXCEPT",
+            };
+            for (l, r) in left.into_iter().zip(right) {
+                let result = common_of(context, [l, r].into_iter().flatten());
+                self.check(result)?;
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
+        match expr {
+            // The ELSE first, as PostgreSQL gathers them.
+            Expr::Case { conditions, else_result, .. } => {
+                let results = else_result.iter().map(|e| e.as_ref()).chain(conditions.iter().map(|c| &c.result));
+                let result = common("CASE", results, self.scope);
+                self.check(result)
+            }
+            Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("coalesce") => {
+                let FunctionArguments::List(list) = &f.args else { return ControlFlow::Continue(()) };
+                let args = list.args.iter().filter_map(|a| match a {
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+                    _ => None,
+                });
+                let result = common("COALESCE", args, self.scope);
+                self.check(result)
+            }
+            _ => ControlFlow::Continue(()),
+        }
+    }
+}
+
+/// Refuses CASE branches, COALESCE arguments and set-operation columns whose types cannot be
+/// matched, as PostgreSQL does before running anything. A statement whose tables cannot be
+/// resolved is left to fail where it runs.
+///
+/// # Errors
+/// [`EngineError::TypeMismatch`] (42804).
+pub fn check_common_types(statement: &Statement, catalog: &Catalog) -> Result<()> {
+    match Scope::of(statement, catalog) {
+        Ok(scope) => check_common_types_in(statement, &scope, catalog),
+        Err(_) => Ok(()),
+    }
+}
+
+/// [`check_common_types`] with the statement's scope at hand.
+///
+/// # Errors
+/// [`EngineError::TypeMismatch`] (42804).
+pub(crate) fn check_common_types_in(statement: &Statement, scope: &Scope<'_>, catalog: &Catalog) -> Result<()> {
+    let mut check = Check { scope, catalog, failure: None };
+    let _ = statement.visit(&mut check);
+    check.failure.map_or(Ok(()), Err)
+}

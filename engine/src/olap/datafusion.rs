@@ -131,7 +131,7 @@ impl DataFusionOlap {
         }
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::checked::CheckedArithmetic::default()));
         context.add_analyzer_rule(Arc::new(super::checked::CheckIntegerOverflow::default()));
-        let base = context.state();
+        let base = SessionStateBuilder::new_from_existing(context.state()).with_physical_optimizer_rule(Arc::new(super::coop::CooperativeJoins)).build();
         let snapshot = Snapshot { seq: 0, tables: HashMap::new(), catalog: Arc::new(MemoryCatalogProviderList::new()) };
         Ok(Self {
             base,

@@ -6,6 +6,7 @@
 
 pub mod bytea;
 pub mod checked;
+pub mod coop;
 pub mod datafusion;
 pub mod store;
 pub mod udf;

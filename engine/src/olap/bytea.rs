@@ -8,12 +8,12 @@ use std::any::Any;
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, BinaryBuilder, Int32Builder, StringBuilder};
+use arrow::array::{Array, ArrayRef, AsArray, BinaryBuilder, Int32Builder, StringArray, StringBuilder};
 use arrow::datatypes::DataType;
 use datafusion::common::Result;
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility};
 
-use super::udf::{external, unscalar};
+use super::udf::{external, texts, unscalar};
 
 #[derive(Debug, PartialEq, Eq, Hash, Clone, Copy)]
 enum ByteaOp {
@@ -91,22 +91,13 @@ impl Bytes {
     }
 }
 
-/// Each row's text of an argument (None for NULL).
-fn texts(value: &ColumnarValue, rows: usize) -> Result<ArrayRef> {
-    let array = value.to_array(rows)?;
-    if array.data_type() == &DataType::Null {
-        return Ok(arrow::array::new_null_array(&DataType::Utf8, rows));
-    }
-    Ok(arrow::compute::cast(&array, &DataType::Utf8)?)
-}
-
 /// Each row's value of an integer argument, as bigint.
 fn integers(value: &ColumnarValue, rows: usize) -> Result<ArrayRef> {
     Ok(arrow::compute::cast(&value.to_array(rows)?, &DataType::Int64)?)
 }
 
-fn text_at(array: &ArrayRef, i: usize) -> Option<&str> {
-    (!array.is_null(i)).then(|| array.as_string::<i32>().value(i))
+fn text_at(array: &StringArray, i: usize) -> Option<&str> {
+    (!array.is_null(i)).then(|| array.value(i))
 }
 
 impl ScalarUDFImpl for ByteaFunction {

@@ -978,7 +978,7 @@ pub(super) fn external(e: crate::error::EngineError) -> DataFusionError {
 }
 
 /// Each row's text of a string-like argument (None for NULL).
-fn texts(value: &ColumnarValue, rows: usize) -> Result<arrow::array::StringArray> {
+pub(super) fn texts(value: &ColumnarValue, rows: usize) -> Result<arrow::array::StringArray> {
     let array = value.to_array(rows)?;
     let text = arrow::compute::cast(&array, &DataType::Utf8)?;
     Ok(text.as_string::<i32>().clone())

@@ -376,24 +376,15 @@ pub(crate) fn json_tag(expr: &Expr, scope: &Scope<'_>) -> &'static str {
             "decode" | "sha224" | "sha256" | "sha384" | "sha512" | "rhei_bytea" | "rhei_bytea_concat" => "bytea",
             "rhei_jsonb_exists_any" | "rhei_jsonb_exists_all" => "bool",
             "rhei_json" => "json",
-            "rhei_json_get" | "rhei_json_path" => match &f.args {
-                FunctionArguments::List(list) => match list.args.first() {
-                    Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))) if json_tag(arg, scope) == "json" => "json",
-                    _ => "jsonb",
-                },
+            "rhei_json_get" | "rhei_json_path" => match first_arg(f) {
+                Some(arg) if json_tag(arg, scope) == "json" => "json",
                 _ => "jsonb",
             },
             "rhei_json_get_text" | "rhei_json_path_text" => "text",
             "json_build_object" | "json_build_array" | "to_json" | "json_agg" | "json_object_agg" | "json_extract_path"
             | "json_strip_nulls" | "rhei_row_to_json" | "rhei_json_agg_rows" => "json",
-            "min" | "max" | "coalesce" => match &f.args {
-                FunctionArguments::List(list) => match list.args.first() {
-                    Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))) => json_tag(arg, scope),
-                    _ => "unknown",
-                },
-                _ => "unknown",
-            },
-            "substring" | "substr" if first_arg_tag(f, scope) == "bytea" => "bytea",
+            "min" | "max" | "coalesce" => first_arg(f).map_or("unknown", |arg| json_tag(arg, scope)),
+            "substring" | "substr" if first_arg(f).is_some_and(|arg| json_tag(arg, scope) == "bytea") => "bytea",
             "rhei_bytea_substring" => "bytea",
             "upper" | "lower" | "concat" | "substring" | "trim" | "jsonb_typeof" | "json_typeof" => "text",
             _ => "unknown",
@@ -402,14 +393,14 @@ pub(crate) fn json_tag(expr: &Expr, scope: &Scope<'_>) -> &'static str {
     }
 }
 
-/// [`json_tag`] of a call's first argument (`unknown` without one).
-fn first_arg_tag(f: &datafusion::sql::sqlparser::ast::Function, scope: &Scope<'_>) -> &'static str {
+/// A call's first argument, when it is a plain expression.
+pub(crate) fn first_arg(f: &datafusion::sql::sqlparser::ast::Function) -> Option<&Expr> {
     match &f.args {
         FunctionArguments::List(list) => match list.args.first() {
-            Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))) => json_tag(arg, scope),
-            _ => "unknown",
+            Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))) => Some(arg),
+            _ => None,
         },
-        _ => "unknown",
+        _ => None,
     }
 }
 
@@ -465,24 +456,26 @@ pub(crate) fn bytea_concat_as_call(expr: &mut Expr, scope: &Scope<'_>) {
     }
 }
 
+/// `e` read as PostgreSQL's bytea input (`rhei_bytea(e)`), on either engine.
+pub(crate) fn read_as_bytea(e: &mut Expr) {
+    let text = std::mem::replace(e, null());
+    *e = call("rhei_bytea", vec![text]);
+}
+
 /// A string literal compared with a bytea (`=`, `<`, ..., `IN`) is bytea input in PostgreSQL
 /// (`'\\xadbe'` is two bytes): `rhei_bytea` reads it so, on both engines. SQLite would compare
 /// a blob with text, DataFusion the text's own bytes.
 pub(crate) fn bytea_literals_as_input(expr: &mut Expr, scope: &Scope<'_>) {
-    let as_input = |e: &mut Expr| {
-        let text = std::mem::replace(e, null());
-        *e = call("rhei_bytea", vec![text]);
-    };
     match expr {
         Expr::BinaryOp { left, op, right } if is_comparison(op) => {
             if is_bytea(left, scope) && is_string_literal(right) {
-                as_input(right);
+                read_as_bytea(right);
             } else if is_bytea(right, scope) && is_string_literal(left) {
-                as_input(left);
+                read_as_bytea(left);
             }
         }
         Expr::InList { expr: tested, list, .. } if is_bytea(tested, scope) => {
-            list.iter_mut().filter(|e| is_string_literal(e)).for_each(as_input);
+            list.iter_mut().filter(|e| is_string_literal(e)).for_each(read_as_bytea);
         }
         _ => {}
     }
@@ -1984,13 +1977,7 @@ pub(crate) fn temporal_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
             // Functions giving one of their arguments' values have its type (`max(at) -
             // min(at)`, `lead(at) OVER w - at`).
             "min" | "max" | "coalesce" | "greatest" | "least" | "first_value" | "last_value" | "lag" | "lead" | "nth_value" => {
-                match &func.args {
-                    FunctionArguments::List(list) => match list.args.first() {
-                        Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))) => return temporal_type(arg, scope),
-                        _ => return None,
-                    },
-                    _ => return None,
-                }
+                return first_arg(func).and_then(|arg| temporal_type(arg, scope));
             }
             _ => return None,
         },

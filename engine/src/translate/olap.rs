@@ -35,14 +35,10 @@ fn is_integer_type(ty: &SqlType) -> bool {
 /// [`super::bytea_literals_as_input`]). Its `length` and `octet_length` count characters or refuse bytes:
 /// `rhei_bytea_length` counts bytes; its `substr` takes text only.
 fn bytea_for_olap(expr: &mut Expr, scope: &Scope<'_>) {
-    let as_input = |e: &mut Expr| {
-        let text = std::mem::replace(e, Expr::value(Value::Null));
-        *e = call("rhei_bytea", vec![text]);
-    };
     match expr {
         Expr::Cast { data_type: SqlType::Bytea, expr: inner, .. } if !super::is_bytea(inner, scope) => {
             let mut text = std::mem::replace(inner.as_mut(), Expr::value(Value::Null));
-            as_input(&mut text);
+            super::read_as_bytea(&mut text);
             *expr = text;
         }
         Expr::Substring { expr: bytes, substring_from: Some(from), substring_for, .. } if super::is_bytea(bytes, scope) => {
@@ -56,7 +52,7 @@ fn bytea_for_olap(expr: &mut Expr, scope: &Scope<'_>) {
                 && let [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))] = list.args.as_mut_slice()
                 && super::is_string_literal(arg)
             {
-                as_input(arg);
+                super::read_as_bytea(arg);
             }
         }
         Expr::Function(f)
@@ -89,14 +85,7 @@ fn is_bigint(expr: &Expr, scope: &Scope<'_>) -> bool {
         Expr::Cast { data_type, .. } => matches!(data_type, SqlType::Int8(_) | SqlType::BigInt(_)),
         Expr::Function(f) => {
             let name = f.name.to_string().to_ascii_lowercase();
-            let only_arg = match &f.args {
-                FunctionArguments::List(list) => match list.args.as_slice() {
-                    [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))] => Some(arg),
-                    _ => None,
-                },
-                _ => None,
-            };
-            name == "count" || (name == "sum" && only_arg.is_some_and(is_small_integer))
+            name == "count" || (name == "sum" && super::first_arg(f).is_some_and(is_small_integer))
         }
         other => scope.column_type(other) == Some(PgType::Int8),
     }

@@ -287,6 +287,16 @@ fn as_real(expr: Expr) -> Expr {
     Expr::Cast { kind: CastKind::Cast, expr: Box::new(expr), data_type: SqlType::Real, array: false, format: None }
 }
 
+/// Whether `expr` is a conversion to numeric already in SQLite form (`rhei_numeric(...)`),
+/// signed or in parentheses.
+fn is_numeric_cast(expr: &Expr) -> bool {
+    match expr {
+        Expr::Nested(inner) | Expr::UnaryOp { expr: inner, .. } => is_numeric_cast(inner),
+        Expr::Function(f) => f.name.to_string() == "rhei_numeric",
+        _ => false,
+    }
+}
+
 fn unwrap_real(expr: &Expr) -> Option<&Expr> {
     match expr {
         Expr::Cast { kind: CastKind::Cast, expr, data_type: SqlType::Real, .. } => Some(expr),
@@ -1648,7 +1658,16 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
             scope.column_type(expr).filter(PgType::is_numeric_text).map(|_| as_real(expr.clone()))
         }
         // SQLite answers x / 0 and x % 0 with NULL; PostgreSQL with 22012.
-        Expr::BinaryOp { op: BinaryOperator::Divide, right, .. } => {
+        Expr::BinaryOp { left, op: BinaryOperator::Divide, right } => {
+            // A value cast to numeric is exact text, which SQLite divides as an integer when it
+            // looks like one (`7::numeric / 2` was 3): numeric divides as a number, as numeric
+            // columns do.
+            for operand in [&mut *left, &mut *right] {
+                if is_numeric_cast(operand) {
+                    let exact = std::mem::replace(operand.as_mut(), null());
+                    **operand = as_real(exact);
+                }
+            }
             let divisor = std::mem::replace(right.as_mut(), null());
             **right = call("rhei_divisor", vec![divisor]);
             None

@@ -763,6 +763,9 @@ pub fn pg_text_in(column: &ArrayRef, row: usize, zone: Option<TimeZone>) -> Opti
         DataType::Float32 => crate::value::format_float4(column.as_primitive::<Float32Type>().value(row)),
         DataType::Float64 => format_float8(column.as_primitive::<Float64Type>().value(row)),
         DataType::Decimal128(_, s) => format_decimal(column.as_primitive::<Decimal128Type>().value(row), *s),
+        DataType::Decimal256(_, s) => {
+            crate::value::format_decimal256(column.as_primitive::<arrow::datatypes::Decimal256Type>().value(row), *s)
+        }
         DataType::Date32 => format_date(column.as_primitive::<Date32Type>().value(row).into()),
         DataType::Timestamp(TimeUnit::Microsecond, None) => {
             format_timestamp(column.as_primitive::<TimestampMicrosecondType>().value(row))

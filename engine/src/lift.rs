@@ -93,13 +93,21 @@ pub(crate) fn lift_literals(sql: &str) -> Option<Lifted> {
                 if operand_position && !followed_by_cast(bytes, end) && values.len() < MAX_LIFTED {
                     let literal: String = sql[start..end].chars().filter(|c| !c.is_whitespace()).collect();
                     let value = match literal.parse::<i64>() {
-                        Ok(n) => ScalarValue::Int64(Some(n)),
-                        Err(_) => ScalarValue::Float64(Some(literal.parse::<f64>().ok()?)),
+                        Ok(n) => Some(ScalarValue::Int64(Some(n))),
+                        // A literal with more digits than a double holds exactly, or an integer
+                        // beyond bigint, stays in the text: numeric keeps every digit
+                        // (1234567890123456789.12 was stored as 1234567890123456800.00).
+                        Err(_) if !exceeds_double(&literal) => {
+                            Some(ScalarValue::Float64(Some(literal.parse::<f64>().ok().filter(|f| f.is_finite())?)))
+                        }
+                        Err(_) => None,
                     };
-                    text.push_str(&sql[copied..start]);
-                    values.push(value);
-                    push_placeholder(&mut text, values.len());
-                    copied = end;
+                    if let Some(value) = value {
+                        text.push_str(&sql[copied..start]);
+                        values.push(value);
+                        push_placeholder(&mut text, values.len());
+                        copied = end;
+                    }
                 }
                 i = end;
                 prev = b'0';
@@ -246,6 +254,19 @@ pub(crate) fn lift_is_safe(stmt: &Statement, lifted: usize) -> bool {
     all.seen.len() == lifted && all.seen.iter().all(|n| approved.get(*n).copied().unwrap_or(false))
 }
 
+/// Whether a number literal that is not a bigint has more digits than a double keeps (about
+/// 15), or is an integer beyond bigint: such a literal must reach numeric as its text.
+pub(crate) fn exceeds_double(literal: &str) -> bool {
+    !literal.contains(['.', 'e', 'E']) || significant_digits(literal) > f64::DIGITS as usize
+}
+
+/// The significant digits of a number literal's mantissa (`-0.00120e5` has 3).
+fn significant_digits(literal: &str) -> usize {
+    let mantissa = literal.split(['e', 'E']).next().unwrap_or(literal);
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    digits.trim_start_matches('0').trim_end_matches('0').len()
+}
+
 /// Puts lifted values back as literals, for a statement that is planned by DataFusion.
 pub(crate) fn restore_literals<V: VisitMut>(stmt: &mut V, values: &[ScalarValue]) {
     if values.is_empty() {
@@ -371,6 +392,16 @@ mod tests {
                 ScalarValue::Float64(Some(1000.0)),
             ]
         );
+    }
+
+    /// A double holds about 15 significant digits: longer literals, and integers beyond
+    /// bigint, stay in the text so numeric columns receive every digit.
+    #[test]
+    fn numbers_a_double_cannot_hold_stay_in_the_text() {
+        let (text, values) =
+            lifted("INSERT INTO t VALUES (1, 1234567890123456789.12, 999999999999999999999999999999, 0.000000000000000000000000000001, 12.50)").unwrap();
+        assert_eq!(text, "INSERT INTO t VALUES ($1, 1234567890123456789.12, 999999999999999999999999999999, $2, $3)");
+        assert_eq!(values, vec![ScalarValue::Int64(Some(1)), ScalarValue::Float64(Some(1e-30)), ScalarValue::Float64(Some(12.5))]);
     }
 
     #[test]

@@ -315,6 +315,7 @@ fn sqlite_param(value: &ScalarValue) -> Result<SqlValue> {
         S::Float32(Some(v)) => SqlValue::Real((*v).into()),
         S::Float64(Some(v)) => SqlValue::Real(*v),
         S::Decimal128(Some(v), _, s) => SqlValue::Text(crate::value::format_decimal(*v, *s)),
+        S::Decimal256(Some(v), _, s) => SqlValue::Text(crate::value::format_decimal256(*v, *s)),
         S::Utf8(Some(s)) | S::LargeUtf8(Some(s)) | S::Utf8View(Some(s)) => SqlValue::Text(s.clone()),
         S::Binary(Some(b)) | S::LargeBinary(Some(b)) | S::BinaryView(Some(b)) => SqlValue::Blob(b.clone()),
         S::Date32(Some(d)) => SqlValue::Integer((*d).into()),

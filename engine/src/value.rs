@@ -351,6 +351,55 @@ pub fn zone_offset_seconds(zone: &str) -> Option<i64> {
 /// Parses a decimal text (`-12.345`, `1e3`) to an integer scaled by `10^scale`, rounding half
 /// away from zero as PostgreSQL's numeric does.
 pub fn parse_decimal(s: &str, scale: i8) -> Option<i128> {
+    parse_scaled(s, scale)
+}
+
+/// [`parse_decimal`] for precisions beyond i128's (`numeric(65,30)` is kept in Decimal256).
+pub fn parse_decimal256(s: &str, scale: i8) -> Option<arrow::datatypes::i256> {
+    parse_scaled(s, scale)
+}
+
+/// The integers a scaled decimal is kept in: i128 (Decimal128) and i256 (Decimal256).
+trait ScaledInt: Copy + std::ops::Neg<Output = Self> {
+    const ZERO: Self;
+    const ONE: Self;
+    const TEN: Self;
+    fn from_digit(d: u8) -> Self;
+    fn checked_mul(self, other: Self) -> Option<Self>;
+    fn checked_add(self, other: Self) -> Option<Self>;
+}
+
+impl ScaledInt for i128 {
+    const ZERO: Self = 0;
+    const ONE: Self = 1;
+    const TEN: Self = 10;
+    fn from_digit(d: u8) -> Self {
+        Self::from(d)
+    }
+    fn checked_mul(self, other: Self) -> Option<Self> {
+        i128::checked_mul(self, other)
+    }
+    fn checked_add(self, other: Self) -> Option<Self> {
+        i128::checked_add(self, other)
+    }
+}
+
+impl ScaledInt for arrow::datatypes::i256 {
+    const ZERO: Self = arrow::datatypes::i256::ZERO;
+    const ONE: Self = arrow::datatypes::i256::ONE;
+    const TEN: Self = arrow::datatypes::i256::from_parts(10, 0);
+    fn from_digit(d: u8) -> Self {
+        Self::from_i128(i128::from(d))
+    }
+    fn checked_mul(self, other: Self) -> Option<Self> {
+        arrow::datatypes::i256::checked_mul(self, other)
+    }
+    fn checked_add(self, other: Self) -> Option<Self> {
+        arrow::datatypes::i256::checked_add(self, other)
+    }
+}
+
+fn parse_scaled<T: ScaledInt>(s: &str, scale: i8) -> Option<T> {
     let s = s.trim();
     let (mantissa, exp) = match s.find(['e', 'E']) {
         Some(i) => (&s[..i], s[i + 1..].parse::<i32>().ok()?),
@@ -382,22 +431,37 @@ pub fn parse_decimal(s: &str, scale: i8) -> Option<i128> {
         Ok(dropped) if dropped > len => (0, None),
         Ok(dropped) => (len - dropped, significant().nth(len - dropped)),
     };
-    let mut value: i128 = 0;
+    let mut value = T::ZERO;
     for b in significant().take(kept) {
-        value = value.checked_mul(10)?.checked_add(i128::from(b - b'0'))?;
+        value = value.checked_mul(T::TEN)?.checked_add(T::from_digit(b - b'0'))?;
     }
-    if shift > 0 {
-        value = value.checked_mul(10i128.checked_pow(shift as u32)?)?;
+    // A zero stays zero however far it shifts (`0e-999999999` must not loop for long).
+    if shift > 0 && kept > 0 {
+        for _ in 0..shift {
+            value = value.checked_mul(T::TEN)?;
+        }
     } else if first_dropped.is_some_and(|b| b >= b'5') {
-        value += 1;
+        value = value.checked_add(T::ONE)?;
     }
     Some(if negative { -value } else { value })
 }
 
 /// Formats an exact decimal scaled integer as text with exactly `scale` fraction digits.
 pub fn format_decimal(value: i128, scale: i8) -> String {
-    let negative = value < 0;
-    let digits = value.unsigned_abs().to_string();
+    format_scaled_digits(value < 0, &value.unsigned_abs().to_string(), scale)
+}
+
+/// [`format_decimal`] of a Decimal256 value.
+pub fn format_decimal256(value: arrow::datatypes::i256, scale: i8) -> String {
+    let text = value.to_string();
+    match text.strip_prefix('-') {
+        Some(digits) => format_scaled_digits(true, digits, scale),
+        None => format_scaled_digits(false, &text, scale),
+    }
+}
+
+/// `digits` (an unsigned scaled integer) with a decimal point `scale` digits from the right.
+fn format_scaled_digits(negative: bool, digits: &str, scale: i8) -> String {
     let scale = scale.max(0) as usize;
     let mut out = String::with_capacity(digits.len() + 3);
     if negative {
@@ -960,7 +1024,7 @@ fn input_type(ty: &arrow::datatypes::DataType) -> Option<crate::catalog::PgType>
         D::Int64 => P::Int8,
         D::Float32 => P::Float4,
         D::Float64 => P::Float8,
-        D::Decimal128(p, s) => P::Numeric { precision: Some(*p), scale: Some(*s) },
+        D::Decimal128(p, s) | D::Decimal256(p, s) => P::Numeric { precision: Some(*p), scale: Some(*s) },
         D::Utf8 | D::LargeUtf8 | D::Utf8View => P::Text,
         D::Boolean => P::Bool,
         D::Date32 => P::Date,
@@ -1001,6 +1065,7 @@ pub fn parameter_from_text(
         (V::Integer(i), D::Float32) => S::Float32(Some(i as f32)),
         (V::Integer(i), D::Float64) => S::Float64(Some(i as f64)),
         (V::Text(t), D::Decimal128(p, s)) => S::Decimal128(Some(parse_decimal(&t, *s).ok_or_else(bad)?), *p, *s),
+        (V::Text(t), D::Decimal256(p, s)) => S::Decimal256(Some(parse_decimal256(&t, *s).ok_or_else(bad)?), *p, *s),
         (V::Text(t), _) => S::Utf8(Some(t)),
         (V::Blob(b), _) => S::Binary(Some(b)),
         _ => return Err(bad()),

@@ -127,6 +127,7 @@ enum Column<'a> {
     F32(&'a arrow::array::PrimitiveArray<Float32Type>),
     F64(&'a arrow::array::PrimitiveArray<Float64Type>),
     Decimal(&'a arrow::array::PrimitiveArray<Decimal128Type>, i8),
+    Decimal256(&'a arrow::array::PrimitiveArray<arrow::datatypes::Decimal256Type>, i8),
     Date(&'a arrow::array::PrimitiveArray<Date32Type>),
     Timestamp(&'a arrow::array::PrimitiveArray<TimestampMicrosecondType>, bool),
     Interval(&'a arrow::array::PrimitiveArray<IntervalMonthDayNanoType>),
@@ -154,6 +155,7 @@ fn target_type(ty: &DataType) -> DataType {
         | DataType::Float32
         | DataType::Float64
         | DataType::Decimal128(..)
+        | DataType::Decimal256(..)
         | DataType::Date32
         | DataType::Utf8
         | DataType::Binary
@@ -199,6 +201,7 @@ fn column(array: &ArrayRef) -> PgWireResult<Column<'_>> {
         DataType::Float32 => Column::F32(array.as_primitive()),
         DataType::Float64 => Column::F64(array.as_primitive()),
         DataType::Decimal128(_, s) => Column::Decimal(array.as_primitive(), *s),
+        DataType::Decimal256(_, s) => Column::Decimal256(array.as_primitive(), *s),
         DataType::Date32 => Column::Date(array.as_primitive()),
         DataType::Timestamp(TimeUnit::Microsecond, zone) => Column::Timestamp(array.as_primitive(), zone.is_some()),
         DataType::Interval(_) => Column::Interval(array.as_primitive()),
@@ -269,6 +272,7 @@ fn write_text(buf: &mut BytesMut, column: &Column<'_>, ty: &Type, row: usize, zo
         Column::F32(a) => buf.put_slice(rhei_engine::value::format_float4(a.value(row)).as_bytes()),
         Column::F64(a) => buf.put_slice(rhei_engine::value::format_float8(a.value(row)).as_bytes()),
         Column::Decimal(a, scale) => write_decimal_text(buf, a.value(row), *scale),
+        Column::Decimal256(a, scale) => buf.put_slice(rhei_engine::value::format_decimal256(a.value(row), *scale).as_bytes()),
         Column::Date(a) => buf.put_slice(rhei_engine::value::format_date(a.value(row).into()).as_bytes()),
         Column::Timestamp(a, false) => buf.put_slice(rhei_engine::value::format_timestamp(a.value(row)).as_bytes()),
         Column::Timestamp(a, true) => {
@@ -299,6 +303,7 @@ fn write_binary(buf: &mut BytesMut, column: &Column<'_>, ty: &Type, row: usize) 
         Column::F32(a) => buf.put_f32(a.value(row)),
         Column::F64(a) => buf.put_f64(a.value(row)),
         Column::Decimal(a, scale) => write_decimal_binary(buf, a.value(row), *scale),
+        Column::Decimal256(a, scale) => write_decimal_text_as_binary(buf, &rhei_engine::value::format_decimal256(a.value(row), *scale)),
         Column::Date(a) => buf.put_i32(a.value(row) - PG_EPOCH_DAYS),
         Column::Timestamp(a, _) => buf.put_i64(a.value(row) - PG_EPOCH_MICROS),
         Column::Interval(a) => {
@@ -385,9 +390,13 @@ fn write_decimal_binary(buf: &mut BytesMut, value: i128, scale: i8) {
         int_part /= 10_000;
     }
     integer.reverse();
-    let mut weight = integer.len() as i16 - 1;
-    let mut groups: Vec<i16> = integer.into_iter().chain(fraction).collect();
-    // Leading zero groups move the weight; trailing ones are dropped.
+    let weight = integer.len() as i16 - 1;
+    put_numeric(buf, integer.into_iter().chain(fraction).collect(), weight, value < 0, scale as u16);
+}
+
+/// Writes a binary numeric from its base-10000 `groups` (the first at `weight`): leading zero
+/// groups move the weight, trailing ones are dropped.
+fn put_numeric(buf: &mut BytesMut, mut groups: Vec<i16>, mut weight: i16, negative: bool, scale: u16) {
     while groups.first() == Some(&0) {
         groups.remove(0);
         weight -= 1;
@@ -400,11 +409,29 @@ fn write_decimal_binary(buf: &mut BytesMut, value: i128, scale: i8) {
     }
     buf.put_i16(groups.len() as i16);
     buf.put_i16(weight);
-    buf.put_u16(if value < 0 { 0x4000 } else { 0 });
-    buf.put_u16(scale as u16);
+    buf.put_u16(if negative { 0x4000 } else { 0 });
+    buf.put_u16(scale);
     for g in groups {
         buf.put_i16(g);
     }
+}
+
+/// A decimal text (`-123.4500`, as `format_decimal256` writes it) in PostgreSQL's binary
+/// numeric, for values beyond i128: the digit groups are read off the text.
+fn write_decimal_text_as_binary(buf: &mut BytesMut, text: &str) {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (int_part, frac_part) = digits.split_once('.').unwrap_or((digits, ""));
+    let group = |chunk: &[u8]| chunk.iter().fold(0i16, |acc, d| acc * 10 + i16::from(d - b'0'));
+    // Integer digits padded on the left, fraction digits on the right, to whole groups of four.
+    let int_padded = format!("{}{int_part}", "0".repeat((4 - int_part.len() % 4) % 4));
+    let frac_padded = format!("{frac_part}{}", "0".repeat((4 - frac_part.len() % 4) % 4));
+    let integer: Vec<i16> = int_padded.as_bytes().chunks(4).map(group).collect();
+    let weight = integer.len() as i16 - 1;
+    let groups = integer.into_iter().chain(frac_padded.as_bytes().chunks(4).map(group)).collect();
+    put_numeric(buf, groups, weight, negative, frac_part.len() as u16);
 }
 
 /// PostgreSQL's `postgres` interval style: `1 year 2 mons 3 days 04:05:06.5`.
@@ -509,6 +536,22 @@ mod tests {
         assert_eq!(text(0, 2), "0.00");
         assert_eq!(text(42, 0), "42");
         assert_eq!(text(-1234567, 2), "-12345.67");
+    }
+
+    /// Numerics beyond i128 are encoded from their text; within it both paths agree byte
+    /// for byte with the i128 one (itself checked against PostgreSQL below).
+    #[test]
+    fn wide_binary_numerics_match_the_i128_encoding() {
+        for (v, s) in [(150i128, 2i8), (-5, 3), (0, 2), (42, 0), (-1_234_567, 2), (10_000, 0), (1, 30), (123_456_789_012_345_678_901_234_567_890_123, 4)] {
+            let (mut exact, mut from_text) = (BytesMut::new(), BytesMut::new());
+            write_decimal_binary(&mut exact, v, s);
+            write_decimal_text_as_binary(&mut from_text, &rhei_engine::value::format_decimal(v, s));
+            assert_eq!(one(exact), one(from_text), "{v} at scale {s}");
+        }
+        let mut wide = BytesMut::new();
+        write_decimal_text_as_binary(&mut wide, "-123456789012345678901234567890123456789012.35");
+        // 11 groups of four digits, weight 10, negative, scale 2; 1234|5678|...|9012 then .3500
+        assert_eq!(&one(wide)[..8], &[0, 12, 0, 10, 0x40, 0, 0, 2]);
     }
 
     /// Bytes captured from PostgreSQL 15 (`SELECT x::numeric` in binary through libpq).

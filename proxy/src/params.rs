@@ -56,7 +56,7 @@ fn wire_type(sent: Option<&Type>, target: Option<&DataType>) -> Type {
             Some(DataType::Int64) => Type::INT8,
             Some(DataType::Float32) => Type::FLOAT4,
             Some(DataType::Float64) => Type::FLOAT8,
-            Some(DataType::Decimal128(..)) => Type::NUMERIC,
+            Some(DataType::Decimal128(..) | DataType::Decimal256(..)) => Type::NUMERIC,
             Some(DataType::Boolean) => Type::BOOL,
             Some(DataType::Date32) => Type::DATE,
             Some(DataType::Timestamp(_, None)) => Type::TIMESTAMP,
@@ -168,7 +168,7 @@ fn convert(session: &Session, value: ScalarValue, target: &DataType) -> PgWireRe
     if value.data_type() == *target {
         return Ok(value);
     }
-    let numeric = |t: &DataType| t.is_integer() || t.is_floating() || matches!(t, DataType::Decimal128(..));
+    let numeric = |t: &DataType| t.is_integer() || t.is_floating() || matches!(t, DataType::Decimal128(..) | DataType::Decimal256(..));
     if numeric(&value.data_type()) && numeric(target) {
         if let Ok(cast) = value.cast_to(target)
             && cast.is_null() == value.is_null()

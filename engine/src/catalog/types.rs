@@ -19,6 +19,8 @@ pub const PG_TYPE_METADATA: &str = "rhei.pg_type";
 /// Scale used in Arrow for `numeric` declared without precision and scale.
 pub const UNCONSTRAINED_NUMERIC_SCALE: i8 = 10;
 const MAX_DECIMAL128_PRECISION: u8 = 38;
+/// Precisions above Decimal128's are kept in Decimal256 (ORMs declare `numeric(65,30)`).
+const MAX_DECIMAL256_PRECISION: u8 = 76;
 
 /// A declared column type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,10 +76,10 @@ impl PgType {
                     ExactNumberInfo::PrecisionAndScale(p, s) => (Some(*p), Some(*s)),
                 };
                 if let Some(p) = precision
-                    && (p == 0 || p > u64::from(MAX_DECIMAL128_PRECISION))
+                    && (p == 0 || p > u64::from(MAX_DECIMAL256_PRECISION))
                 {
                     return Err(EngineError::unsupported(format!(
-                        "numeric precision {p} (rhei supports 1 to {MAX_DECIMAL128_PRECISION})"
+                        "numeric precision {p} (rhei supports 1 to {MAX_DECIMAL256_PRECISION})"
                     )));
                 }
                 let scale = match scale {
@@ -125,7 +127,8 @@ impl PgType {
             Self::Float4 => DataType::Float32,
             Self::Float8 => DataType::Float64,
             Self::Numeric { precision, scale } => match (precision, scale) {
-                (Some(p), Some(s)) => DataType::Decimal128(*p, *s),
+                (Some(p), Some(s)) if *p <= MAX_DECIMAL128_PRECISION => DataType::Decimal128(*p, *s),
+                (Some(p), Some(s)) => DataType::Decimal256(*p, *s),
                 _ => DataType::Decimal128(MAX_DECIMAL128_PRECISION, UNCONSTRAINED_NUMERIC_SCALE),
             },
             Self::Text | Self::Varchar(_) | Self::Bpchar(_) | Self::Uuid | Self::Json | Self::Jsonb => DataType::Utf8,

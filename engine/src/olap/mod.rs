@@ -54,6 +54,7 @@ pub fn result_type(ty: &arrow::datatypes::DataType) -> arrow::datatypes::DataTyp
         D::Utf8View | D::LargeUtf8 => D::Utf8,
         D::BinaryView | D::LargeBinary => D::Binary,
         D::Decimal128(_, s) => D::Decimal128(38, *s),
+        D::Decimal256(_, s) => D::Decimal256(76, *s),
         // PostgreSQL's timestamps count microseconds, as rhei stores them; DataFusion's
         // `CAST(... AS TIMESTAMP)` and timestamp literals count nanoseconds.
         D::Timestamp(_, zone) => D::Timestamp(arrow::datatypes::TimeUnit::Microsecond, zone.clone()),

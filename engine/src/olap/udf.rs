@@ -4,8 +4,8 @@ use std::any::Any;
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Decimal128Array, Float64Array};
-use arrow::datatypes::{DataType, Decimal128Type, Field, FieldRef, Float32Type, Float64Type};
+use arrow::array::{Array, ArrayRef, AsArray, Decimal128Array, Decimal256Array, Float64Array};
+use arrow::datatypes::{DataType, Decimal128Type, Decimal256Type, Field, FieldRef, Float32Type, Float64Type, i256};
 use arrow::error::ArrowError;
 use datafusion::common::{Result, ScalarValue};
 use datafusion::error::DataFusionError;
@@ -84,6 +84,24 @@ fn round_decimal(v: i128, from: i8, to: i8) -> i128 {
     if r.abs() * 2 >= factor { q + v.signum() } else { q }
 }
 
+/// [`round_decimal`] of a Decimal256 value.
+fn round_decimal256(v: i256, from: i8, to: i8) -> i256 {
+    if to >= from {
+        return v * pow10_256((to - from) as u32);
+    }
+    let factor = pow10_256((from - to) as u32);
+    let (q, r) = (v / factor, v % factor);
+    if r.wrapping_abs() * i256::from_i128(2) >= factor {
+        if v.is_negative() { q - i256::ONE } else { q + i256::ONE }
+    } else {
+        q
+    }
+}
+
+fn pow10_256(n: u32) -> i256 {
+    (0..n.min(76)).fold(i256::ONE, |acc, _| acc * i256::from_i128(10))
+}
+
 /// `rhei_round_for_cast(x)`: `x` rounded to a whole number the way PostgreSQL rounds it when
 /// casting to an integer type: numerics half away from zero, floats half to even; integers
 /// pass through. The cast that follows then only changes the type.
@@ -110,6 +128,12 @@ fn map_array(array: &ArrayRef, scale_to: Option<i8>) -> Result<ArrayRef> {
             let to = scale_to.unwrap_or(0).min(*s);
             let out: Decimal128Array =
                 array.as_primitive::<Decimal128Type>().unary(|v| round_decimal(v, *s, to) * pow10((*s - to) as u32));
+            Arc::new(out.with_precision_and_scale(*p, *s)?) as ArrayRef
+        }
+        DataType::Decimal256(p, s) => {
+            let to = scale_to.unwrap_or(0).min(*s);
+            let out: Decimal256Array =
+                array.as_primitive::<Decimal256Type>().unary(|v| round_decimal256(v, *s, to) * pow10_256((*s - to) as u32));
             Arc::new(out.with_precision_and_scale(*p, *s)?) as ArrayRef
         }
         _ => array.clone(),
@@ -202,6 +226,10 @@ impl ScalarUDFImpl for Round {
                 // Room for the digits a rounding carry adds.
                 DataType::Decimal128((*p + 1).min(38), n)
             }
+            DataType::Decimal256(p, _) => {
+                let n = places(args.scalar_arguments.get(1).copied().flatten()).unwrap_or(0).max(0);
+                DataType::Decimal256((*p + 1).min(76), n)
+            }
             // PostgreSQL has round(numeric, int) only: a float rounded to places is numeric.
             DataType::Float32 | DataType::Float64 if args.arg_fields.len() > 1 => {
                 let n = places(args.scalar_arguments.get(1).copied().flatten()).unwrap_or(0).max(0);
@@ -233,6 +261,14 @@ impl ScalarUDFImpl for Round {
                     // Round at n places, then express at the result scale.
                     let at_n = round_decimal(v, *s, n.min(*s));
                     if *to >= n.min(*s) { at_n * pow10((*to - n.min(*s)) as u32) } else { at_n }
+                });
+                Arc::new(rounded.with_precision_and_scale(*p, *to)?) as ArrayRef
+            }
+            (DataType::Decimal256(_, s), DataType::Decimal256(p, to)) => {
+                let n = n.unwrap_or(0);
+                let rounded: Decimal256Array = value.as_primitive::<Decimal256Type>().unary(|v| {
+                    let at_n = round_decimal256(v, *s, n.min(*s));
+                    if *to >= n.min(*s) { at_n * pow10_256((*to - n.min(*s)) as u32) } else { at_n }
                 });
                 Arc::new(rounded.with_precision_and_scale(*p, *to)?) as ArrayRef
             }

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayBuilder, ArrayRef, AsArray, BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, Float32Builder,
+    ArrayBuilder, ArrayRef, AsArray, BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, Decimal256Builder, Float32Builder,
     Float64Builder, Int16Builder, Int32Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
 };
 use arrow::datatypes::{DataType, SchemaRef, TimeUnit};
@@ -137,6 +137,11 @@ fn builder_for(ty: &DataType, capacity: Option<(usize, usize)>) -> Box<dyn Array
                 .with_precision_and_scale(*p, *s)
                 .expect("catalog precision and scale are valid"),
         ),
+        DataType::Decimal256(p, s) => Box::new(
+            Decimal256Builder::with_capacity(rows)
+                .with_precision_and_scale(*p, *s)
+                .expect("catalog precision and scale are valid"),
+        ),
         DataType::Boolean => Box::new(BooleanBuilder::with_capacity(rows)),
         DataType::Date32 => Box::new(Date32Builder::with_capacity(rows)),
         DataType::Timestamp(TimeUnit::Microsecond, tz) => {
@@ -160,7 +165,7 @@ fn type_name(ty: &DataType) -> &'static str {
         DataType::Int64 => "bigint",
         DataType::Float32 => "real",
         DataType::Float64 => "double precision",
-        DataType::Decimal128(..) => "numeric",
+        DataType::Decimal128(..) | DataType::Decimal256(..) => "numeric",
         DataType::Boolean => "boolean",
         DataType::Date32 => "date",
         DataType::Timestamp(_, None) => "timestamp",
@@ -240,6 +245,14 @@ fn append(builder: &mut dyn ArrayBuilder, ty: &DataType, value: ValueRef<'_>) ->
                 b.append_null()
             } else {
                 b.append_value(decimal(ty, *p, *s, value)?)
+            }
+        }
+        DataType::Decimal256(p, s) => {
+            let b = downcast!(builder, Decimal256Builder);
+            if is_null {
+                b.append_null()
+            } else {
+                b.append_value(decimal256(ty, *p, *s, value)?)
             }
         }
         DataType::Boolean => {
@@ -324,6 +337,23 @@ fn decimal(ty: &DataType, precision: u8, scale: i8, value: ValueRef<'_>) -> Resu
         Some(v) if v.abs() < max => Ok(v),
         _ => Err(EngineError::NumericOutOfRange { type_name: "numeric".into() }),
     }
+}
+
+/// [`decimal`] for precisions beyond i128's: SQLite's value (exact text, or a number a
+/// computation gave) read at `scale`, at most `precision` digits.
+fn decimal256(ty: &DataType, precision: u8, scale: i8, value: ValueRef<'_>) -> Result<arrow::datatypes::i256> {
+    let text = match value {
+        ValueRef::Integer(i) => i.to_string(),
+        ValueRef::Real(f) if f.is_finite() => format!("{f}"),
+        ValueRef::Text(t) => std::str::from_utf8(t).map_err(|_| invalid(ty, value))?.to_string(),
+        _ => return Err(invalid(ty, value)),
+    };
+    let scaled = crate::value::parse_decimal256(&text, scale).ok_or_else(|| invalid(ty, value))?;
+    let digits = scaled.to_string().bytes().filter(u8::is_ascii_digit).skip_while(|b| *b == b'0').count();
+    if digits > usize::from(precision) {
+        return Err(EngineError::NumericOutOfRange { type_name: "numeric".into() });
+    }
+    Ok(scaled)
 }
 
 /// The Arrow type to use for a result column nothing declared or planned, from its first value.

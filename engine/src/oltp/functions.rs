@@ -209,14 +209,26 @@ fn to_numeric(value: ValueRef<'_>, precision: Option<i64>, scale: Option<i64>) -
         return canonical_numeric(&text).map(Value::Text).ok_or_else(|| invalid("numeric", value));
     };
     let scale = i8::try_from(scale).map_err(|_| invalid("numeric", value))?;
-    let Some(scaled) = parse_decimal(&text, scale) else {
-        // Digits that overflow i128 are well-formed but too large.
+    // Digits that overflow the integer are well-formed but too large.
+    let unreadable = || {
         let looks_numeric = text.trim().bytes().all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b));
-        return Err(if looks_numeric && !text.trim().is_empty() {
+        if looks_numeric && !text.trim().is_empty() {
             fail(EngineError::NumericOutOfRange { type_name: "numeric".into() })
         } else {
             invalid("numeric", value)
-        });
+        }
+    };
+    if let Some(p) = precision.filter(|p| *p > 38) {
+        let scaled = crate::value::parse_decimal256(&text, scale).ok_or_else(unreadable)?;
+        let shown = crate::value::format_decimal256(scaled, scale);
+        let digits = shown.bytes().filter(u8::is_ascii_digit).skip_while(|b| *b == b'0').count();
+        if digits > usize::try_from(p).unwrap_or(usize::MAX) {
+            return Err(fail(EngineError::NumericOutOfRange { type_name: "numeric field".into() }));
+        }
+        return Ok(Value::Text(shown));
+    }
+    let Some(scaled) = parse_decimal(&text, scale) else {
+        return Err(unreadable());
     };
     if let Some(p) = precision
         && let Ok(p) = u32::try_from(p)
@@ -936,8 +948,8 @@ fn is_canonical_decimal(text: &str, precision: Option<u8>, scale: u8) -> bool {
         return false; // -0 is written 0
     }
     let significant = if zero_int { frac_part.trim_start_matches('0').len() } else { int_part.len() + frac_part.len() };
-    // Within i128 (parse_decimal's range) and the declared precision.
-    significant <= 38 && precision.is_none_or(|p| significant <= usize::from(p))
+    // Within the declared precision (which a Decimal128 or Decimal256 holds), or i128's range.
+    precision.map_or(significant <= 38, |p| significant <= usize::from(p))
 }
 
 fn converted_storage_value(ty: crate::catalog::PgType, text: &str, zone: TimeZone) -> Result<Value, EngineError> {

@@ -1512,6 +1512,21 @@ pub(crate) fn json_operators_as_calls(expr: &mut Expr) {
 fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> Result<()> {
     json_operators_as_calls(expr);
     let replaced = match expr {
+        // SQLite reads a number with a fraction, or beyond 64 bits, as a double: one with more
+        // digits than a double keeps goes in as text, which numeric reads exactly (and
+        // arithmetic still reads as a number).
+        Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) if n.parse::<i64>().is_err() && crate::lift::exceeds_double(n) => {
+            Some(string(n))
+        }
+        Expr::UnaryOp { op: datafusion::sql::sqlparser::ast::UnaryOperator::Minus, expr: inner }
+            if matches!(inner.as_ref(), Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(t), .. })
+                if t.parse::<i64>().is_err() && t.bytes().all(|b| b.is_ascii_digit() || b".eE+-".contains(&b)) && crate::lift::exceeds_double(t)) =>
+        {
+            match inner.as_ref() {
+                Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(t), .. }) => Some(string(&format!("-{t}"))),
+                _ => None,
+            }
+        }
         // E'...': the parser has applied its backslash escapes; SQLite reads E as a name.
         Expr::Value(ValueWithSpan { value: Value::EscapedStringLiteral(text), .. }) => Some(string(text)),
         Expr::Value(ValueWithSpan { value: Value::Placeholder(p), .. }) => {

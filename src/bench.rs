@@ -62,6 +62,17 @@ fn sqlite_single_inserts(dir: &Path, n: usize) -> anyhow::Result<f64> {
     Ok(per_sec(n, started.elapsed()))
 }
 
+/// Reads by key of the rows [`sqlite_single_inserts`] wrote, with a prepared statement.
+fn sqlite_point_reads(dir: &Path, n: usize) -> anyhow::Result<f64> {
+    let conn = rusqlite::Connection::open(dir.join("baseline.db"))?;
+    let mut stmt = conn.prepare("SELECT v FROM t WHERE id = ?1")?;
+    let started = Instant::now();
+    for i in 0..n {
+        let _: String = stmt.query_row([(i * 7 % n) as i64], |row| row.get(0))?;
+    }
+    Ok(per_sec(n, started.elapsed()))
+}
+
 fn sqlite_batch_insert(dir: &Path, n: usize) -> anyhow::Result<f64> {
     let mut conn = rusqlite::Connection::open(dir.join("baseline-batch.db"))?;
     conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")?;
@@ -101,6 +112,18 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<serde_json::Value> {
         value: per_sec(options.single_inserts, started.elapsed()),
         unit: "rows/s",
         baseline: Some((baseline_single, "plain rusqlite, 1 writer")),
+    });
+    // Point reads by key of the rows just written, one after another.
+    let baseline_reads = sqlite_point_reads(dir.path(), options.single_inserts)?;
+    let started = Instant::now();
+    for i in 0..options.single_inserts {
+        engine.query(&format!("SELECT v FROM t WHERE id = {}", i * 7 % options.single_inserts)).await?;
+    }
+    figures.push(Figure {
+        name: "point reads by key, 1 reader".into(),
+        value: per_sec(options.single_inserts, started.elapsed()),
+        unit: "reads/s",
+        baseline: Some((baseline_reads, "plain rusqlite, prepared")),
     });
     engine.close();
 
@@ -302,6 +325,6 @@ mod tests {
     async fn the_engine_suite_runs() {
         let options = super::BenchOptions { single_inserts: 50, writers: 2, batch_rows: 2_000, sync_events: 20_000, waits: 20 };
         let report = super::run(options).await.expect("the engine suite runs");
-        assert_eq!(report["figures"].as_array().map(Vec::len), Some(9), "{report}");
+        assert_eq!(report["figures"].as_array().map(Vec::len), Some(10), "{report}");
     }
 }

@@ -1014,6 +1014,50 @@ impl rusqlite::functions::Aggregate<StringAggState, Option<String>> for StringAg
     }
 }
 
+/// `stddev`, `variance` and their `_samp`/`_pop` forms, which SQLite lacks: Welford's running
+/// mean and sum of squared deviations, in double precision (as DataFusion computes them).
+struct Spread {
+    sample: bool,
+    root: bool,
+}
+
+#[derive(Default)]
+struct Moments {
+    n: u64,
+    mean: f64,
+    squares: f64,
+}
+
+impl rusqlite::functions::Aggregate<Moments, Option<f64>> for Spread {
+    fn init(&self, _ctx: &mut Context<'_>) -> rusqlite::Result<Moments> {
+        Ok(Moments::default())
+    }
+
+    fn step(&self, ctx: &mut Context<'_>, state: &mut Moments) -> rusqlite::Result<()> {
+        let value = ctx.get_raw(0);
+        if matches!(value, ValueRef::Null) {
+            return Ok(());
+        }
+        let x = f64_of(value).ok_or_else(|| invalid("double precision", value))?;
+        state.n += 1;
+        let delta = x - state.mean;
+        state.mean += delta / state.n as f64;
+        state.squares += delta * (x - state.mean);
+        Ok(())
+    }
+
+    fn finalize(&self, _ctx: &mut Context<'_>, state: Option<Moments>) -> rusqlite::Result<Option<f64>> {
+        let Some(state) = state else { return Ok(None) };
+        // A sample needs two values, a population one (PostgreSQL answers NULL otherwise).
+        let divisor = if self.sample { state.n.checked_sub(1) } else { Some(state.n) };
+        let variance = match divisor {
+            Some(d) if d > 0 => (state.squares / d as f64).max(0.0),
+            _ => return Ok(None),
+        };
+        Ok(Some(if self.root { variance.sqrt() } else { variance }))
+    }
+}
+
 /// A stored value as PostgreSQL puts it into JSON, by the type `tag` the translation found for
 /// it (`translate::json_tag`): numbers bare, booleans as true/false, dates and times as ISO
 /// 8601 strings, json and jsonb as they are, text quoted; `unknown` goes by SQLite's own type.
@@ -1133,6 +1177,16 @@ impl rusqlite::functions::Aggregate<Vec<(String, String)>, Option<String>> for J
 pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     let pure = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
     conn.create_aggregate_function("rhei_string_agg_distinct", 2, pure, StringAggDistinct)?;
+    for (name, sample, root) in [
+        ("stddev", true, true),
+        ("stddev_samp", true, true),
+        ("stddev_pop", false, true),
+        ("variance", true, false),
+        ("var_samp", true, false),
+        ("var_pop", false, false),
+    ] {
+        conn.create_aggregate_function(name, 1, pure, Spread { sample, root })?;
+    }
     for (name, jsonb, rows) in [("json_agg", false, false), ("jsonb_agg", true, false), ("rhei_json_agg_rows", false, true)] {
         conn.create_aggregate_function(name, 1, pure, JsonAgg { jsonb, rows })?;
     }
@@ -1272,6 +1326,12 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         })?;
     }
     conn.create_scalar_function("rhei_mod", 2, pure, |ctx| modulo(ctx.get_raw(0), ctx.get_raw(1)))?;
+    // PostgreSQL's `#`, which SQLite lacks.
+    conn.create_scalar_function("rhei_bitxor", 2, pure, |ctx| match (ctx.get_raw(0), ctx.get_raw(1)) {
+        (ValueRef::Null, _) | (_, ValueRef::Null) => Ok(Value::Null),
+        (ValueRef::Integer(a), ValueRef::Integer(b)) => Ok(Value::Integer(a ^ b)),
+        (ValueRef::Integer(_), other) | (other, _) => Err(invalid("bigint", other)),
+    })?;
     conn.create_scalar_function("rhei_not_null", 3, pure, |ctx| match ctx.get_raw(0) {
         ValueRef::Null => Err(fail(EngineError::NotNullViolation {
             table: text_of(ctx.get_raw(1)).unwrap_or_default(),

@@ -1687,6 +1687,10 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
             **right = call("rhei_divisor", vec![divisor]);
             None
         }
+        Expr::BinaryOp { left, op: BinaryOperator::PGBitwiseXor, right } => {
+            let (l, r) = (std::mem::replace(left.as_mut(), null()), std::mem::replace(right.as_mut(), null()));
+            Some(call("rhei_bitxor", vec![l, r]))
+        }
         Expr::BinaryOp { left, op: BinaryOperator::Modulo, right } => {
             let (l, r) = (std::mem::replace(left.as_mut(), null()), std::mem::replace(right.as_mut(), null()));
             Some(call("rhei_mod", vec![l, r]))

@@ -226,11 +226,17 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
             }
             f.name = datafusion::sql::sqlparser::ast::ObjectName::from(vec![datafusion::sql::sqlparser::ast::Ident::new("rhei_age")]);
         }
-        // PostgreSQL's gen_random_uuid() is DataFusion's uuid() (version 4, canonical text).
+        // PostgreSQL functions DataFusion has under another name: gen_random_uuid() is uuid()
+        // (version 4, canonical text), sign() signum(), variance() var_samp().
         if let Expr::Function(f) = expr
-            && f.name.to_string().eq_ignore_ascii_case("gen_random_uuid")
+            && let Some(renamed) = match f.name.to_string().to_ascii_lowercase().as_str() {
+                "gen_random_uuid" => Some("uuid"),
+                "sign" => Some("signum"),
+                "variance" => Some("var_samp"),
+                _ => None,
+            }
         {
-            f.name = datafusion::sql::sqlparser::ast::ObjectName::from(vec![datafusion::sql::sqlparser::ast::Ident::new("uuid")]);
+            f.name = datafusion::sql::sqlparser::ast::ObjectName::from(vec![datafusion::sql::sqlparser::ast::Ident::new(renamed)]);
         }
         if let Expr::Function(f) = expr
             && f.name.to_string().eq_ignore_ascii_case("round")

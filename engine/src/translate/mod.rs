@@ -104,6 +104,22 @@ pub fn normalize_operators(statement: &mut Statement) {
             let (base, exponent) = (float(left), float(right));
             *expr = call("power", vec![base, exponent]);
         }
+        // overlay(s placing r from p [for n]) is the text before p, r, and the text after the n
+        // characters replaced (n defaults to r's length): SQLite has no overlay, and
+        // DataFusion's returned no rows at all when applied to a column.
+        if let Expr::Overlay { expr: text, overlay_what, overlay_from, overlay_for } = expr {
+            let take = |e: &mut Box<Expr>| std::mem::replace(&mut **e, Expr::Value(Value::Null.into()));
+            let (text, placed, from) = (take(text), take(overlay_what), take(overlay_from));
+            let count = overlay_for.as_mut().map_or_else(|| call("length", vec![placed.clone()]), take);
+            let nested = |e: Expr| Expr::Nested(Box::new(e));
+            let before = call(
+                "substr",
+                vec![text.clone(), number(1), Expr::BinaryOp { left: Box::new(nested(from.clone())), op: BinaryOperator::Minus, right: Box::new(number(1)) }],
+            );
+            let after = call("substr", vec![text, Expr::BinaryOp { left: Box::new(nested(from)), op: BinaryOperator::Plus, right: Box::new(nested(count)) }]);
+            let concat = |l: Expr, r: Expr| Expr::BinaryOp { left: Box::new(l), op: BinaryOperator::StringConcat, right: Box::new(r) };
+            *expr = nested(concat(concat(before, placed), after));
+        }
         ControlFlow::<()>::Continue(())
     });
 }
@@ -1405,6 +1421,13 @@ fn postgres_nulls_order(item: &mut datafusion::sql::sqlparser::ast::OrderByExpr)
 fn fix_projections(body: &mut SetExpr) {
     match body {
         SetExpr::Select(select) => {
+            // A window defined in the WINDOW clause orders NULLs as PostgreSQL does too (those
+            // written in OVER (...) are fixed where the call is rewritten).
+            for datafusion::sql::sqlparser::ast::NamedWindowDefinition(_, definition) in &mut select.named_window {
+                if let datafusion::sql::sqlparser::ast::NamedWindowExpr::WindowSpec(spec) = definition {
+                    spec.order_by.iter_mut().for_each(postgres_nulls_order);
+                }
+            }
             let grouped = select.distinct.is_some() || !select.group_by_is_empty();
             for item in &mut select.projection {
                 match item {

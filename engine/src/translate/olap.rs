@@ -227,12 +227,13 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
             f.name = datafusion::sql::sqlparser::ast::ObjectName::from(vec![datafusion::sql::sqlparser::ast::Ident::new("rhei_age")]);
         }
         // PostgreSQL functions DataFusion has under another name: gen_random_uuid() is uuid()
-        // (version 4, canonical text), sign() signum(), variance() var_samp().
+        // (version 4, canonical text), sign() signum(), variance() var_samp(), ceiling() ceil().
         if let Expr::Function(f) = expr
             && let Some(renamed) = match f.name.to_string().to_ascii_lowercase().as_str() {
                 "gen_random_uuid" => Some("uuid"),
                 "sign" => Some("signum"),
                 "variance" => Some("var_samp"),
+                "ceiling" => Some("ceil"),
                 _ => None,
             }
         {

@@ -2409,15 +2409,64 @@ fn convert_written_values(stmt: &mut Statement, scope: &Scope<'_>, opts: Transla
             let def = scope.tables.iter().find(|t| t.name == table).ok_or(EngineError::UndefinedTable { name: table })?;
             convert_assignments(&mut update.assignments, def, opts)?;
             explicit_alias(&mut update.table.relation);
+            unqualified_returning(update.returning.as_mut(), &update.table.relation);
         }
         Statement::Delete(delete) => {
             use datafusion::sql::sqlparser::ast::FromTable;
             let (FromTable::WithFromKeyword(tables) | FromTable::WithoutKeyword(tables)) = &mut delete.from;
             tables.iter_mut().for_each(|t| explicit_alias(&mut t.relation));
+            if let Some(target) = tables.first() {
+                unqualified_returning(delete.returning.as_mut(), &target.relation);
+            }
+            // SQLite has no DELETE ... USING: a row goes when some row of the USING tables
+            // meets the condition with it, which is what EXISTS over them asks.
+            if let Some(using) = delete.using.take() {
+                delete.selection = Some(Expr::Exists { subquery: Box::new(select_one_from(using, delete.selection.take())?), negated: false });
+            }
         }
         _ => {}
     }
     Ok(())
+}
+
+/// `SELECT 1 FROM <from> [WHERE <condition>]`.
+fn select_one_from(from: Vec<datafusion::sql::sqlparser::ast::TableWithJoins>, condition: Option<Expr>) -> Result<Query> {
+    let mut parsed = datafusion::sql::sqlparser::parser::Parser::new(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {})
+        .try_with_sql("SELECT 1")
+        .and_then(|mut p| p.parse_query())
+        .map_err(|e| EngineError::Internal(format!("SELECT 1 does not parse: {e}")))?;
+    if let SetExpr::Select(select) = parsed.body.as_mut() {
+        select.from = from;
+        select.selection = condition;
+    }
+    Ok(*parsed)
+}
+
+/// RETURNING items that name the target by its table name or alias (`RETURNING a.id, a.*`)
+/// written bare: SQLite's RETURNING takes only the target's columns, unqualified.
+fn unqualified_returning(returning: Option<&mut Vec<SelectItem>>, target: &TableFactor) {
+    let (Some(items), TableFactor::Table { name, alias, .. }) = (returning, target) else { return };
+    let mut names: Vec<String> = name.0.last().and_then(|p| p.as_ident()).map(|i| vec![normalize_ident(i)]).unwrap_or_default();
+    names.extend(alias.iter().map(|a| normalize_ident(&a.name)));
+    let names_target = |qualifier: &[Ident]| qualifier.last().is_some_and(|q| names.contains(&normalize_ident(q)));
+    for item in items.iter_mut() {
+        if let SelectItem::QualifiedWildcard(datafusion::sql::sqlparser::ast::SelectItemQualifiedWildcardKind::ObjectName(qualifier), options) = item
+            && names_target(&qualifier.0.iter().filter_map(|p| p.as_ident().cloned()).collect::<Vec<_>>())
+        {
+            *item = SelectItem::Wildcard(options.clone());
+            continue;
+        }
+        let _ = visit_expressions_mut(item, |expr| {
+            if let Expr::CompoundIdentifier(parts) = expr
+                && parts.len() >= 2
+                && names_target(&parts[..parts.len() - 1])
+                && let Some(column) = parts.last().cloned()
+            {
+                *expr = Expr::Identifier(column);
+            }
+            ControlFlow::<()>::Continue(())
+        });
+    }
 }
 
 /// SQLite reads the target of an UPDATE or DELETE with an alias only as `t AS a`; PostgreSQL

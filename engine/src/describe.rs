@@ -98,6 +98,23 @@ impl Inference<'_> {
                 self.set(pattern, DataType::Utf8);
                 self.set(expr, DataType::Utf8);
             }
+            // `x = ANY ($1)`: an array of x's type.
+            Expr::AnyOp { left, right, .. } | Expr::AllOp { left, right, .. } => {
+                if let Some(ty) = self.column_type(left) {
+                    self.set(right, DataType::new_list(ty.arrow_type(), true));
+                }
+            }
+            Expr::Cast { expr, data_type: datafusion::sql::sqlparser::ast::DataType::Array(element), .. } => {
+                let element = match element {
+                    datafusion::sql::sqlparser::ast::ArrayElemTypeDef::AngleBracket(t)
+                    | datafusion::sql::sqlparser::ast::ArrayElemTypeDef::SquareBracket(t, _)
+                    | datafusion::sql::sqlparser::ast::ArrayElemTypeDef::Parenthesis(t) => PgType::from_sql(t).ok(),
+                    datafusion::sql::sqlparser::ast::ArrayElemTypeDef::None => None,
+                };
+                if let Some(element) = element {
+                    self.set(expr, DataType::new_list(element.ty.arrow_type(), true));
+                }
+            }
             Expr::Cast { expr, data_type, .. } => {
                 if let Ok(declared) = PgType::from_sql(data_type) {
                     self.set(expr, declared.ty.arrow_type());

@@ -186,6 +186,7 @@ impl EngineInner {
         self.sync.wait_for(target).await?;
         let mut stmt = statement();
         crate::translate::olap::to_olap(&mut stmt, &catalog, crate::zone::TimeZone::UTC);
+        crate::translate::array_comparisons_as_true(&mut stmt);
         let planned = match self.olap.plan_schema(stmt).await {
             Ok(planned) => Some(Arc::new(planned.schema.fields().iter().map(|f| f.as_ref().clone()).collect::<Vec<_>>())),
             Err(e) if e.is_semantic() => return Err(e),

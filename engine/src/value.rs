@@ -446,6 +446,59 @@ fn parse_scaled<T: ScaledInt>(s: &str, scale: i8) -> Option<T> {
     Some(if negative { -value } else { value })
 }
 
+/// The elements of a one-dimensional PostgreSQL array literal (`{1,2,"a b",NULL}`), `None`
+/// for NULL; `None` overall when the text is not one (nested arrays included).
+pub fn parse_array_text(text: &str) -> Option<Vec<Option<String>>> {
+    let inner = text.trim().strip_prefix('{')?.strip_suffix('}')?;
+    let mut elements = Vec::new();
+    if inner.trim().is_empty() {
+        return Some(elements);
+    }
+    let mut chars = inner.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            let mut value = String::new();
+            loop {
+                match chars.next()? {
+                    '\\' => value.push(chars.next()?),
+                    '"' => break,
+                    c => value.push(c),
+                }
+            }
+            elements.push(Some(value));
+            while chars.peek().is_some_and(|c| c.is_whitespace()) {
+                chars.next();
+            }
+        } else {
+            let mut value = String::new();
+            while let Some(&c) = chars.peek() {
+                if c == ',' {
+                    break;
+                }
+                if matches!(c, '{' | '}' | '"') {
+                    return None;
+                }
+                value.push(c);
+                chars.next();
+            }
+            let value = value.trim();
+            if value.is_empty() {
+                return None;
+            }
+            elements.push((!value.eq_ignore_ascii_case("null")).then(|| value.to_string()));
+        }
+        match chars.next() {
+            None => return Some(elements),
+            Some(',') => {}
+            Some(_) => return None,
+        }
+    }
+}
+
 /// Formats an exact decimal scaled integer as text with exactly `scale` fraction digits.
 pub fn format_decimal(value: i128, scale: i8) -> String {
     format_scaled_digits(value < 0, &value.unsigned_abs().to_string(), scale)
@@ -999,6 +1052,13 @@ mod tests {
         assert_eq!(parse_decimal(".", 2), None);
         assert_eq!(parse_decimal("1e-2147483648", 2), None);
         assert_eq!(format_decimal(-5, 2), "-0.05");
+        let some = |v: &[Option<&str>]| Some(v.iter().map(|e| e.map(str::to_string)).collect::<Vec<_>>());
+        assert_eq!(parse_array_text("{1, 2,NULL}"), some(&[Some("1"), Some("2"), None]));
+        assert_eq!(parse_array_text(r#"{"a,b","say \"hi\"",null, "NULL"}"#), some(&[Some("a,b"), Some("say \"hi\""), None, Some("NULL")]));
+        assert_eq!(parse_array_text("{}"), some(&[]));
+        assert_eq!(parse_array_text("{{1,2},{3,4}}"), None);
+        assert_eq!(parse_array_text("{1,,2}"), None);
+        assert_eq!(parse_array_text("1,2"), None);
         assert_eq!(format_decimal(1250, 2), "12.50");
     }
 

@@ -191,6 +191,87 @@ fn convert(session: &Session, value: ScalarValue, target: &DataType) -> PgWireRe
     session.parameter_from_text(&text, target).map_err(|e| to_pgwire(&e))
 }
 
+/// The element type of the array types clients send as parameters.
+fn array_element_type(ty: &Type) -> Option<Type> {
+    Some(match *ty {
+        Type::BOOL_ARRAY => Type::BOOL,
+        Type::INT2_ARRAY => Type::INT2,
+        Type::INT4_ARRAY => Type::INT4,
+        Type::INT8_ARRAY => Type::INT8,
+        Type::OID_ARRAY => Type::OID,
+        Type::FLOAT4_ARRAY => Type::FLOAT4,
+        Type::FLOAT8_ARRAY => Type::FLOAT8,
+        Type::NUMERIC_ARRAY => Type::NUMERIC,
+        Type::TEXT_ARRAY => Type::TEXT,
+        Type::VARCHAR_ARRAY => Type::VARCHAR,
+        Type::BPCHAR_ARRAY => Type::BPCHAR,
+        Type::NAME_ARRAY => Type::NAME,
+        Type::UUID_ARRAY => Type::UUID,
+        Type::DATE_ARRAY => Type::DATE,
+        Type::TIMESTAMP_ARRAY => Type::TIMESTAMP,
+        Type::TIMESTAMPTZ_ARRAY => Type::TIMESTAMPTZ,
+        Type::JSON_ARRAY => Type::JSON,
+        Type::JSONB_ARRAY => Type::JSONB,
+        _ => return None,
+    })
+}
+
+/// An array parameter (`= ANY ($1)`) as a list scalar of `element` (when the statement says
+/// which; else of what the client sent): text as PostgreSQL's `{...}` literal, binary as its
+/// array format (dimensions, element OID, then each element with its length).
+fn decode_array(session: &Session, bytes: &[u8], format: FieldFormat, sent: Option<&Type>, element: Option<&DataType>) -> PgWireResult<ScalarValue> {
+    let bad = || binary_format_error("array");
+    let mut values = Vec::new();
+    match format {
+        FieldFormat::Text => {
+            let text = utf8(bytes)?;
+            let items = rhei_engine::value::parse_array_text(&text)
+                .ok_or_else(|| error("22P02", format!("malformed array literal: \"{text}\"")))?;
+            for item in items {
+                values.push(match (item, element) {
+                    (Some(t), Some(ty)) => session.parameter_from_text(&t, ty).map_err(|e| to_pgwire(&e))?,
+                    (Some(t), None) => ScalarValue::Utf8(Some(t)),
+                    (None, ty) => ScalarValue::try_from(ty.unwrap_or(&DataType::Utf8)).unwrap_or(ScalarValue::Utf8(None)),
+                });
+            }
+        }
+        FieldFormat::Binary => {
+            let word = |at: usize| bytes.get(at..at + 4).map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]])).ok_or_else(bad);
+            let dimensions = word(0)?;
+            let element_type = Type::from_oid(word(8)? as u32)
+                .or_else(|| sent.and_then(array_element_type))
+                .ok_or_else(bad)?;
+            let count = match dimensions {
+                0 => 0,
+                1 => usize::try_from(word(12)?).map_err(|_| bad())?,
+                _ => return Err(error("0A000", "multidimensional arrays as parameters are not supported".into())),
+            };
+            let mut at = if dimensions == 0 { 12 } else { 20 };
+            for _ in 0..count {
+                let len = word(at)?;
+                at += 4;
+                let value = if len < 0 {
+                    ScalarValue::try_from(element.unwrap_or(&DataType::Utf8)).unwrap_or(ScalarValue::Utf8(None))
+                } else {
+                    let end = at.checked_add(len as usize).filter(|end| *end <= bytes.len()).ok_or_else(bad)?;
+                    let decoded = decode_binary(&element_type, &bytes[at..end])?;
+                    at = end;
+                    match element {
+                        Some(ty) => convert(session, decoded, ty)?,
+                        None => decoded,
+                    }
+                };
+                values.push(value);
+            }
+        }
+    }
+    let element = match element {
+        Some(ty) => ty.clone(),
+        None => values.iter().find(|v| !v.is_null()).map_or(DataType::Utf8, ScalarValue::data_type),
+    };
+    Ok(ScalarValue::List(ScalarValue::new_list_nullable(&values, &element)))
+}
+
 /// Decodes a portal's parameters into scalars of the types the statement needs (`inferred`;
 /// `None` where nothing is known: text stays text, binary keeps the type it was sent as).
 ///
@@ -211,6 +292,15 @@ pub fn decode_params<S: Clone>(session: &Session, portal: &Portal<S>, inferred: 
             });
             continue;
         };
+        let array_element = match target {
+            Some(DataType::List(field)) => Some(Some(field.data_type().clone())),
+            _ if sent.and_then(array_element_type).is_some() => Some(None),
+            _ => None,
+        };
+        if let Some(element) = array_element {
+            values.push(decode_array(session, bytes, format, sent, element.as_ref())?);
+            continue;
+        }
         let value = match format {
             FieldFormat::Text => {
                 let text = utf8(bytes)?;

@@ -35,6 +35,7 @@ async def main():
     check(tuple(await stmt.fetchrow(datetime.date(2024, 2, 3), False)), ("pear", Decimal("2.25")), "prepared fetchrow")
     check(await conn.fetchval(f"SELECT count(*) FROM {T} WHERE seen < $1", datetime.datetime(2024, 1, 15, tzinfo=UTC)), 2, "timestamptz parameter")
     check(await conn.fetchval(f"SELECT id FROM {T} WHERE price = $1", Decimal("10.00")), 3, "numeric parameter")
+    check(await conn.fetchval(f"SELECT count(*) FROM {T} WHERE name = ANY($1::text[])", ["pear", "plum", "none"]), 2, "= ANY (text[] parameter)")
 
     agg = await conn.fetch(
         f"SELECT name, count(*) AS n, sum(price) AS total, avg(price) AS mean FROM {T} GROUP BY name ORDER BY name"

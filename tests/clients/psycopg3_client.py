@@ -43,6 +43,11 @@ def main():
         check(row, (2,), "select by typed parameters")
         row = conn.execute(f"SELECT id FROM {T} WHERE seen > %s ORDER BY id", (datetime.datetime(2024, 1, 15, tzinfo=UTC),)).fetchall()
         check(row, [(2,)], "timestamptz parameter")
+        # A Python list is an array parameter: = ANY and <> ALL, in a transaction too.
+        row = conn.execute(f"SELECT id FROM {T} WHERE id = ANY(%s) ORDER BY id", ([1, 3, 99],)).fetchall()
+        check(row, [(1,), (3,)], "= ANY (list parameter)")
+        row = conn.execute(f"SELECT count(*) FROM {T} WHERE name <> ALL(%s)", (["pear", "plum"],)).fetchone()
+        check(row, (2,), "<> ALL (list parameter)")
 
         # Aggregate with GROUP BY.
         agg = conn.execute(

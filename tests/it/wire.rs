@@ -927,3 +927,31 @@ async fn cancelled<T>(client: &tokio_postgres::Client, work: impl std::future::F
     canceller.await.unwrap().unwrap();
     result
 }
+
+/// A list parameter compared with = ANY or <> ALL (the idiom of tokio-postgres, sqlx,
+/// node-postgres and psycopg for "one of these"), in binary and text, typed by the client or
+/// inferred from the column; a NULL array matches nothing.
+#[tokio::test]
+async fn array_parameters_with_any_and_all() {
+    use tokio_postgres::types::Type;
+    let server = Server::start().await;
+    let client = server.client().await;
+    client
+        .batch_execute("CREATE TABLE tagged (id int PRIMARY KEY, tag text); INSERT INTO tagged VALUES (1, 'red'), (2, 'blue'), (3, 'red'), (4, NULL)")
+        .await
+        .unwrap();
+    let ids = |rows: Vec<tokio_postgres::Row>| rows.iter().map(|r| r.get::<_, i32>(0)).collect::<Vec<_>>();
+    let any = client.prepare("SELECT id FROM tagged WHERE id = ANY($1) ORDER BY id").await.unwrap();
+    assert_eq!(any.params(), &[Type::INT4_ARRAY]);
+    assert_eq!(ids(client.query(&any, &[&vec![1i32, 3, 99]]).await.unwrap()), vec![1, 3]);
+    assert_eq!(ids(client.query(&any, &[&Vec::<i32>::new()]).await.unwrap()), Vec::<i32>::new());
+    assert_eq!(ids(client.query(&any, &[&None::<Vec<i32>>]).await.unwrap()), Vec::<i32>::new());
+    let all = client.prepare_typed("SELECT id FROM tagged WHERE tag <> ALL($1) ORDER BY id", &[Type::TEXT_ARRAY]).await.unwrap();
+    assert_eq!(ids(client.query(&all, &[&vec!["red"]]).await.unwrap()), vec![2]);
+    assert_eq!(ids(client.query(&all, &[&vec![Some("red"), None]]).await.unwrap()), Vec::<i32>::new());
+    // Inside a transaction, and with the count an OLAP query would otherwise take.
+    client.batch_execute("BEGIN").await.unwrap();
+    let count = client.query_one("SELECT count(*) FROM tagged WHERE tag = ANY($1::text[])", &[&vec!["red", "blue"]]).await.unwrap();
+    assert_eq!(count.get::<_, i64>(0), 3);
+    client.batch_execute("COMMIT").await.unwrap();
+}

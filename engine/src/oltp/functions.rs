@@ -1326,6 +1326,18 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         })?;
     }
     conn.create_scalar_function("rhei_mod", 2, pure, |ctx| modulo(ctx.get_raw(0), ctx.get_raw(1)))?;
+    // An array value for `x = ANY (...)` as a JSON array for json_each: a parameter arrives
+    // as JSON already (see `session::sqlite_param`), a literal as PostgreSQL's `{...}` text.
+    conn.create_scalar_function("rhei_array_json", 1, pure, |ctx| match ctx.get_raw(0) {
+        ValueRef::Null => Ok(Value::Null),
+        ValueRef::Text(t) if t.first() == Some(&b'[') => Ok(Value::Text(String::from_utf8_lossy(t).into_owned())),
+        value @ ValueRef::Text(t) => {
+            let elements = crate::value::parse_array_text(&String::from_utf8_lossy(t)).ok_or_else(|| invalid("array", value))?;
+            let json = elements.into_iter().map(|e| e.map_or(serde_json::Value::Null, serde_json::Value::String)).collect();
+            Ok(Value::Text(serde_json::Value::Array(json).to_string()))
+        }
+        other => Err(invalid("array", other)),
+    })?;
     // PostgreSQL's `#`, which SQLite lacks.
     conn.create_scalar_function("rhei_bitxor", 2, pure, |ctx| match (ctx.get_raw(0), ctx.get_raw(1)) {
         (ValueRef::Null, _) | (_, ValueRef::Null) => Ok(Value::Null),

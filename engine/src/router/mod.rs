@@ -163,6 +163,9 @@ pub fn route_query(query: &Query, catalog: &Catalog) -> RouteDecision {
         return RouteDecision::new(Route::Oltp, "JSON set-returning functions run on SQLite (DataFusion cannot call a function of another FROM item's columns)");
     }
     let stmt = Statement::Query(Box::new(query.clone()));
+    if crate::translate::compares_with_array_value(&stmt) {
+        return RouteDecision::new(Route::Oltp, "an array value compared with = ANY or <> ALL (rhei reads arrays on SQLite)");
+    }
     let mut tables = Vec::new();
     let mut names = HashSet::new();
     let _ = visit_relations(&stmt, |name| {

@@ -1565,6 +1565,8 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
         {
             Some(std::mem::replace(inner.as_mut(), null()))
         }
+        // An array cast is read where the array is used (`= ANY ($1::int[])`).
+        Expr::Cast { data_type: SqlType::Array(_), .. } => None,
         Expr::Cast { expr: inner, data_type, .. } => {
             let literal = numeric_literal(inner);
             let source = scope
@@ -1710,6 +1712,7 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
             **right = call("rhei_divisor", vec![divisor]);
             None
         }
+        Expr::AnyOp { .. } | Expr::AllOp { .. } => array_membership(expr)?,
         Expr::BinaryOp { left, op: BinaryOperator::PGBitwiseXor, right } => {
             let (l, r) = (std::mem::replace(left.as_mut(), null()), std::mem::replace(right.as_mut(), null()));
             Some(call("rhei_bitxor", vec![l, r]))
@@ -2427,6 +2430,66 @@ fn convert_written_values(stmt: &mut Statement, scope: &Scope<'_>, opts: Transla
         _ => {}
     }
     Ok(())
+}
+
+/// Whether `stmt` compares with an array value (`x = ANY ($1)`, `'{1,2}'`), which only the
+/// SQLite translation reads ([`array_membership`]).
+pub fn compares_with_array_value(stmt: &Statement) -> bool {
+    datafusion::sql::sqlparser::ast::visit_expressions(stmt, |e| match e {
+        Expr::AnyOp { right, .. } | Expr::AllOp { right, .. } if !matches!(right.as_ref(), Expr::Subquery(_)) => ControlFlow::Break(()),
+        _ => ControlFlow::Continue(()),
+    })
+    .is_break()
+}
+
+/// For planning a statement's result types only: each comparison with an array value becomes
+/// `true` (a boolean either way), since DataFusion plans some of them (`<> ALL ($1)`) not at
+/// all and the statement's columns would lose their types.
+pub fn array_comparisons_as_true(stmt: &mut Statement) {
+    let _ = visit_expressions_mut(stmt, |e| {
+        if matches!(e, Expr::AnyOp { right, .. } | Expr::AllOp { right, .. } if !matches!(right.as_ref(), Expr::Subquery(_))) {
+            *e = Expr::Value(ValueWithSpan { value: Value::Boolean(true), span: Span::empty() });
+        }
+        ControlFlow::<()>::Continue(())
+    });
+}
+
+/// `x = ANY (array)` and `x <> ALL (array)` over an array value (a parameter, `'{1,2}'`) are
+/// `x [NOT] IN (SELECT value FROM json_each(...))` on SQLite: the array reaches SQLite as a
+/// JSON array (`rhei_array_json`), and a NULL array answers NULL as in PostgreSQL. Quantified
+/// comparisons over subqueries and `ARRAY[...]` were rewritten at parse time; other operators
+/// over an array value are refused.
+fn array_membership(expr: &mut Expr) -> Result<Option<Expr>> {
+    let (left, right, negated) = match expr {
+        Expr::AnyOp { left, compare_op: BinaryOperator::Eq, right, .. } => (left, right, false),
+        Expr::AllOp { left, compare_op: BinaryOperator::NotEq, right } => (left, right, true),
+        Expr::AnyOp { right, .. } | Expr::AllOp { right, .. } if matches!(right.as_ref(), Expr::Subquery(_)) => return Ok(None),
+        _ => return Err(EngineError::unsupported("a comparison other than = ANY or <> ALL with an array value")),
+    };
+    let array = match right.as_ref() {
+        // `$1::int[]`: the parameter is the array either way.
+        Expr::Cast { expr: inner, data_type: SqlType::Array(_), .. } => inner.as_ref().clone(),
+        other => other.clone(),
+    };
+    let mut subquery = datafusion::sql::sqlparser::parser::Parser::new(&datafusion::sql::sqlparser::dialect::SQLiteDialect {})
+        .try_with_sql("SELECT value FROM json_each(NULL)")
+        .and_then(|mut p| p.parse_query())
+        .map_err(|e| EngineError::Internal(format!("json_each template does not parse: {e}")))?;
+    let json = call("rhei_array_json", vec![array.clone()]);
+    let _ = visit_expressions_mut(subquery.as_mut(), |e| {
+        if matches!(e, Expr::Value(ValueWithSpan { value: Value::Null, .. })) {
+            *e = json.clone();
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    let membership = Expr::InSubquery { expr: Box::new(left.as_ref().clone()), subquery, negated };
+    Ok(Some(Expr::Case {
+        case_token: datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+        end_token: datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+        operand: None,
+        conditions: vec![datafusion::sql::sqlparser::ast::CaseWhen { condition: Expr::IsNull(Box::new(array)), result: null() }],
+        else_result: Some(Box::new(membership)),
+    }))
 }
 
 /// `SELECT 1 FROM <from> [WHERE <condition>]`.

@@ -7,6 +7,9 @@
 //! that is not a value of the type 22P02 (or 22003/22007/22008, as PostgreSQL reports them), a
 //! Bind whose format codes do not fit its parameters 08P01.
 
+use std::sync::Arc;
+
+use arrow::array::Array;
 use arrow::datatypes::{DataType, TimeUnit};
 use bytes::Bytes;
 use datafusion::common::ScalarValue;
@@ -169,6 +172,14 @@ fn convert(session: &Session, value: ScalarValue, target: &DataType) -> PgWireRe
         return Ok(value);
     }
     let numeric = |t: &DataType| t.is_integer() || t.is_floating() || matches!(t, DataType::Decimal128(..) | DataType::Decimal256(..));
+    // A float into numeric goes through its shortest text, as PostgreSQL's cast does (Arrow's
+    // multiplies in double precision: 0.1 into numeric(65,30) gained digits).
+    if let (ScalarValue::Float64(Some(f)), DataType::Decimal128(..) | DataType::Decimal256(..)) = (&value, target) {
+        return session.parameter_from_text(&rhei_engine::value::format_float8(*f), target).map_err(|e| to_pgwire(&e));
+    }
+    if let (ScalarValue::Float32(Some(f)), DataType::Decimal128(..) | DataType::Decimal256(..)) = (&value, target) {
+        return session.parameter_from_text(&rhei_engine::value::format_float4(*f), target).map_err(|e| to_pgwire(&e));
+    }
     if numeric(&value.data_type()) && numeric(target) {
         if let Ok(cast) = value.cast_to(target)
             && cast.is_null() == value.is_null()
@@ -265,11 +276,23 @@ fn decode_array(session: &Session, bytes: &[u8], format: FieldFormat, sent: Opti
             }
         }
     }
+    // Without a type from the statement the elements have the type they were sent as; a NULL
+    // among them takes it too (mixed types would not make one array).
     let element = match element {
         Some(ty) => ty.clone(),
         None => values.iter().find(|v| !v.is_null()).map_or(DataType::Utf8, ScalarValue::data_type),
     };
-    Ok(ScalarValue::List(ScalarValue::new_list_nullable(&values, &element)))
+    let typed_null = ScalarValue::try_from(&element).map_err(|e| error("22P03", e.to_string()))?;
+    let array = if values.is_empty() {
+        arrow::array::new_empty_array(&element)
+    } else {
+        let values = values.into_iter().map(|v| if v.is_null() { typed_null.clone() } else { v });
+        ScalarValue::iter_to_array(values).map_err(|e| error("22P03", format!("array elements of different types: {e}")))?
+    };
+    let field = Arc::new(arrow::datatypes::Field::new_list_field(element, true));
+    let list = arrow::array::ListArray::try_new(field, arrow::buffer::OffsetBuffer::from_lengths([array.len()]), array, None)
+        .map_err(|e| error("22P03", e.to_string()))?;
+    Ok(ScalarValue::List(Arc::new(list)))
 }
 
 /// Decodes a portal's parameters into scalars of the types the statement needs (`inferred`;

@@ -949,9 +949,26 @@ async fn array_parameters_with_any_and_all() {
     let all = client.prepare_typed("SELECT id FROM tagged WHERE tag <> ALL($1) ORDER BY id", &[Type::TEXT_ARRAY]).await.unwrap();
     assert_eq!(ids(client.query(&all, &[&vec!["red"]]).await.unwrap()), vec![2]);
     assert_eq!(ids(client.query(&all, &[&vec![Some("red"), None]]).await.unwrap()), Vec::<i32>::new());
+    // Typed only by the client, with a NULL element (decoded by the element type it was sent
+    // as; this panicked a connection's thread).
+    let untyped = client.prepare_typed("SELECT id FROM tagged WHERE id + 0 = ANY($1) ORDER BY id", &[Type::INT8_ARRAY]).await.unwrap();
+    assert_eq!(ids(client.query(&untyped, &[&vec![Some(1i64), None, Some(4)]]).await.unwrap()), vec![1, 4]);
     // Inside a transaction, and with the count an OLAP query would otherwise take.
     client.batch_execute("BEGIN").await.unwrap();
     let count = client.query_one("SELECT count(*) FROM tagged WHERE tag = ANY($1::text[])", &[&vec!["red", "blue"]]).await.unwrap();
     assert_eq!(count.get::<_, i64>(0), 3);
     client.batch_execute("COMMIT").await.unwrap();
+}
+
+/// A float parameter into a wide numeric column goes in as PostgreSQL's float-to-numeric cast
+/// reads it (its shortest text), not with the digits a double's binary value has.
+#[tokio::test]
+async fn float_parameters_into_wide_numeric_keep_their_shortest_digits() {
+    use tokio_postgres::types::Type;
+    let server = Server::start().await;
+    let client = server.client().await;
+    client.batch_execute("CREATE TABLE wide (id int PRIMARY KEY, v numeric(65,30))").await.unwrap();
+    let insert = client.prepare_typed("INSERT INTO wide VALUES ($1, $2)", &[Type::INT4, Type::FLOAT8]).await.unwrap();
+    client.execute(&insert, &[&1i32, &0.1f64]).await.unwrap();
+    assert_eq!(lines(&client, "SELECT v FROM wide").await, vec!["0.100000000000000000000000000000"]);
 }

@@ -1328,12 +1328,38 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("rhei_mod", 2, pure, |ctx| modulo(ctx.get_raw(0), ctx.get_raw(1)))?;
     // An array value for `x = ANY (...)` as a JSON array for json_each: a parameter arrives
     // as JSON already (see `session::sqlite_param`), a literal as PostgreSQL's `{...}` text.
-    conn.create_scalar_function("rhei_array_json", 1, pure, |ctx| match ctx.get_raw(0) {
+    // `rhei_array_json(array, element type, zone)`: the elements of a literal are read with
+    // the input rules of the element type (the array's cast, else the compared value's type),
+    // so they meet stored values as stored values; with no type known, one that reads as a
+    // number is a number.
+    conn.create_scalar_function("rhei_array_json", 3, pure, |ctx| match ctx.get_raw(0) {
         ValueRef::Null => Ok(Value::Null),
         ValueRef::Text(t) if t.first() == Some(&b'[') => Ok(Value::Text(String::from_utf8_lossy(t).into_owned())),
         value @ ValueRef::Text(t) => {
             let elements = crate::value::parse_array_text(&String::from_utf8_lossy(t)).ok_or_else(|| invalid("array", value))?;
-            let json = elements.into_iter().map(|e| e.map_or(serde_json::Value::Null, serde_json::Value::String)).collect();
+            let element_type = text_of(ctx.get_raw(1)).and_then(|name| crate::catalog::PgType::from_pg_name(&name));
+            let zone = arg_zone(ctx, 2)?;
+            let mut json = Vec::with_capacity(elements.len());
+            for element in elements {
+                let Some(text) = element else {
+                    json.push(serde_json::Value::Null);
+                    continue;
+                };
+                let stored = match element_type {
+                    Some(ty) => storage_value_in(ty, &text, zone).map_err(fail)?,
+                    None => match text.trim().parse::<i64>() {
+                        Ok(i) => Value::Integer(i),
+                        Err(_) => text.trim().parse::<f64>().ok().filter(|f| f.is_finite()).map_or(Value::Text(text), Value::Real),
+                    },
+                };
+                json.push(match stored {
+                    Value::Null => serde_json::Value::Null,
+                    Value::Integer(i) => serde_json::Value::from(i),
+                    Value::Real(f) => serde_json::Value::from(f),
+                    Value::Text(t) => serde_json::Value::String(t),
+                    Value::Blob(_) => return Err(fail(EngineError::unsupported("bytea arrays"))),
+                });
+            }
             Ok(Value::Text(serde_json::Value::Array(json).to_string()))
         }
         other => Err(invalid("array", other)),

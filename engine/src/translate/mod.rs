@@ -170,10 +170,16 @@ pub fn convert_expr(ty: PgType, expr: Expr, opts: TranslateOptions) -> Expr {
         PgType::Int8 => call("rhei_int", vec![expr, number(64)]),
         PgType::Float4 => call("rhei_float", vec![expr, number(32)]),
         PgType::Float8 => call("rhei_float", vec![expr, number(64)]),
-        PgType::Numeric { precision, scale } => call(
-            "rhei_numeric",
-            vec![expr, precision.map_or_else(null, |p| number(p.into())), scale.map_or_else(null, |s| number(s.into()))],
-        ),
+        PgType::Numeric { precision, scale } => {
+            let mut f = call(
+                "rhei_numeric",
+                vec![expr, precision.map_or_else(null, |p| number(p.into())), scale.map_or_else(null, |s| number(s.into()))],
+            );
+            if let Expr::Function(f) = &mut f {
+                exact_numeric_argument(f);
+            }
+            f
+        }
         PgType::Text | PgType::Varchar(None) | PgType::Bpchar(None) => expr,
         PgType::Bytea => call("rhei_bytea", vec![expr]),
         PgType::Varchar(Some(n)) => call("rhei_varchar", vec![expr, number(n.into())]),
@@ -301,6 +307,28 @@ pub(crate) fn is_comparison(op: &BinaryOperator) -> bool {
 
 fn as_real(expr: Expr) -> Expr {
     Expr::Cast { kind: CastKind::Cast, expr: Box::new(expr), data_type: SqlType::Real, array: false, format: None }
+}
+
+/// The digits of a long number literal as the rewrite above writes it (`CAST('...' AS REAL)`).
+fn long_number_text(expr: &Expr) -> Option<&str> {
+    match unwrap_real(expr)? {
+        Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(t), .. })
+            if t.bytes().all(|b| b.is_ascii_digit() || b".eE+-".contains(&b)) && crate::lift::exceeds_double(t) =>
+        {
+            Some(t)
+        }
+        _ => None,
+    }
+}
+
+/// A long number literal given to `rhei_numeric` goes in as its exact text.
+fn exact_numeric_argument(f: &mut Function) {
+    if let FunctionArguments::List(list) = &mut f.args
+        && let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(first))) = list.args.first_mut()
+        && let Some(text) = long_number_text(first).map(str::to_string)
+    {
+        *first = string(&text);
+    }
 }
 
 /// Whether `expr` is a conversion to numeric already in SQLite form (`rhei_numeric(...)`),
@@ -1535,20 +1563,19 @@ pub(crate) fn json_operators_as_calls(expr: &mut Expr) {
 fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> Result<()> {
     json_operators_as_calls(expr);
     let replaced = match expr {
-        // SQLite reads a number with a fraction, or beyond 64 bits, as a double: one with more
-        // digits than a double keeps goes in as text, which numeric reads exactly (and
-        // arithmetic still reads as a number).
+        // SQLite reads a number with a fraction, or beyond 64 bits, as a double. One with more
+        // digits than a double keeps is written as `CAST('digits' AS REAL)`: a number wherever
+        // it is compared or computed with (as before), and its exact text where numeric takes
+        // it (`rhei_numeric` unwraps it, see `exact_numeric_argument`).
         Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) if n.parse::<i64>().is_err() && crate::lift::exceeds_double(n) => {
-            Some(string(n))
+            Some(as_real(string(n)))
         }
-        Expr::UnaryOp { op: datafusion::sql::sqlparser::ast::UnaryOperator::Minus, expr: inner }
-            if matches!(inner.as_ref(), Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(t), .. })
-                if t.parse::<i64>().is_err() && t.bytes().all(|b| b.is_ascii_digit() || b".eE+-".contains(&b)) && crate::lift::exceeds_double(t)) =>
-        {
-            match inner.as_ref() {
-                Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(t), .. }) => Some(string(&format!("-{t}"))),
-                _ => None,
-            }
+        Expr::UnaryOp { op: datafusion::sql::sqlparser::ast::UnaryOperator::Minus, expr: inner } if long_number_text(inner).is_some() => {
+            long_number_text(inner).map(|t| as_real(string(&format!("-{t}"))))
+        }
+        Expr::Function(f) if f.name.to_string() == "rhei_numeric" => {
+            exact_numeric_argument(f);
+            None
         }
         // E'...': the parser has applied its backslash escapes; SQLite reads E as a name.
         Expr::Value(ValueWithSpan { value: Value::EscapedStringLiteral(text), .. }) => Some(string(text)),
@@ -1712,7 +1739,7 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
             **right = call("rhei_divisor", vec![divisor]);
             None
         }
-        Expr::AnyOp { .. } | Expr::AllOp { .. } => array_membership(expr)?,
+        Expr::AnyOp { .. } | Expr::AllOp { .. } => array_membership(expr, scope, opts)?,
         Expr::BinaryOp { left, op: BinaryOperator::PGBitwiseXor, right } => {
             let (l, r) = (std::mem::replace(left.as_mut(), null()), std::mem::replace(right.as_mut(), null()));
             Some(call("rhei_bitxor", vec![l, r]))
@@ -2459,23 +2486,34 @@ pub fn array_comparisons_as_true(stmt: &mut Statement) {
 /// JSON array (`rhei_array_json`), and a NULL array answers NULL as in PostgreSQL. Quantified
 /// comparisons over subqueries and `ARRAY[...]` were rewritten at parse time; other operators
 /// over an array value are refused.
-fn array_membership(expr: &mut Expr) -> Result<Option<Expr>> {
+fn array_membership(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> Result<Option<Expr>> {
     let (left, right, negated) = match expr {
         Expr::AnyOp { left, compare_op: BinaryOperator::Eq, right, .. } => (left, right, false),
         Expr::AllOp { left, compare_op: BinaryOperator::NotEq, right } => (left, right, true),
         Expr::AnyOp { right, .. } | Expr::AllOp { right, .. } if matches!(right.as_ref(), Expr::Subquery(_)) => return Ok(None),
         _ => return Err(EngineError::unsupported("a comparison other than = ANY or <> ALL with an array value")),
     };
-    let array = match right.as_ref() {
-        // `$1::int[]`: the parameter is the array either way.
-        Expr::Cast { expr: inner, data_type: SqlType::Array(_), .. } => inner.as_ref().clone(),
-        other => other.clone(),
+    // The elements' type: the array's cast (`'{1,2}'::int[]`), else the compared value's.
+    let (array, element_type) = match right.as_ref() {
+        Expr::Cast { expr: inner, data_type: SqlType::Array(element), .. } => {
+            let element = match element {
+                datafusion::sql::sqlparser::ast::ArrayElemTypeDef::AngleBracket(t)
+                | datafusion::sql::sqlparser::ast::ArrayElemTypeDef::SquareBracket(t, _)
+                | datafusion::sql::sqlparser::ast::ArrayElemTypeDef::Parenthesis(t) => Some(PgType::from_sql(t)?.ty),
+                datafusion::sql::sqlparser::ast::ArrayElemTypeDef::None => None,
+            };
+            (inner.as_ref().clone(), element)
+        }
+        other => (other.clone(), None),
     };
+    let compared = unwrap_real(left).unwrap_or(left);
+    let element_type = element_type.or_else(|| scope.column_type(compared)).or_else(|| temporal_type(compared, scope));
+    let type_name = element_type.map_or_else(null, |t| string(&t.pg_name()));
     let mut subquery = datafusion::sql::sqlparser::parser::Parser::new(&datafusion::sql::sqlparser::dialect::SQLiteDialect {})
         .try_with_sql("SELECT value FROM json_each(NULL)")
         .and_then(|mut p| p.parse_query())
         .map_err(|e| EngineError::Internal(format!("json_each template does not parse: {e}")))?;
-    let json = call("rhei_array_json", vec![array.clone()]);
+    let json = call("rhei_array_json", vec![array.clone(), type_name, zone_argument(opts)]);
     let _ = visit_expressions_mut(subquery.as_mut(), |e| {
         if matches!(e, Expr::Value(ValueWithSpan { value: Value::Null, .. })) {
             *e = json.clone();
@@ -2517,6 +2555,16 @@ fn unqualified_returning(returning: Option<&mut Vec<SelectItem>>, target: &Table
             && names_target(&qualifier.0.iter().filter_map(|p| p.as_ident().cloned()).collect::<Vec<_>>())
         {
             *item = SelectItem::Wildcard(options.clone());
+            continue;
+        }
+        // Inside a subquery a qualified name may mean the subquery's own table (`o2.c` beside
+        // `o.c`): such items are left as written.
+        let has_subquery = datafusion::sql::sqlparser::ast::visit_expressions(&*item, |e| match e {
+            Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. } => ControlFlow::Break(()),
+            _ => ControlFlow::Continue(()),
+        })
+        .is_break();
+        if has_subquery {
             continue;
         }
         let _ = visit_expressions_mut(item, |expr| {

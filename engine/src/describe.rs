@@ -45,6 +45,25 @@ pub fn param_count(stmt: &Statement) -> usize {
     max
 }
 
+/// The Arrow type a parameter of column type `ty` is described with: the column's, except
+/// that a uuid is `FixedSizeBinary(16)`, so the front end can tell clients it is a uuid (they
+/// refuse a UUID value for a text parameter); its value still reaches the engine as text.
+pub fn param_type(ty: PgType) -> DataType {
+    match ty {
+        PgType::Uuid => UUID_PARAMETER,
+        other => other.arrow_type(),
+    }
+}
+
+/// The described type of a uuid parameter (see [`param_type`]).
+pub const UUID_PARAMETER: DataType = DataType::FixedSizeBinary(16);
+
+/// Whether a described parameter type says more than the planner's would (a uuid, an array),
+/// and so is kept over it.
+pub fn keeps_over_planned(ty: &DataType) -> bool {
+    matches!(ty, DataType::FixedSizeBinary(16) | DataType::List(_))
+}
+
 struct Inference<'a> {
     tables: Vec<&'a TableDef>,
     types: Vec<Option<DataType>>,
@@ -79,10 +98,10 @@ impl Inference<'_> {
 
     fn pair(&mut self, a: &Expr, b: &Expr) {
         if let Some(ty) = self.column_type(a) {
-            self.set(b, ty.arrow_type());
+            self.set(b, param_type(ty));
         }
         if let Some(ty) = self.column_type(b) {
-            self.set(a, ty.arrow_type());
+            self.set(a, param_type(ty));
         }
     }
 
@@ -101,7 +120,7 @@ impl Inference<'_> {
             // `x = ANY ($1)`: an array of x's type.
             Expr::AnyOp { left, right, .. } | Expr::AllOp { left, right, .. } => {
                 if let Some(ty) = self.column_type(left) {
-                    self.set(right, DataType::new_list(ty.arrow_type(), true));
+                    self.set(right, DataType::new_list(param_type(ty), true));
                 }
             }
             Expr::Cast { expr, data_type: datafusion::sql::sqlparser::ast::DataType::Array(element), .. } => {
@@ -112,12 +131,12 @@ impl Inference<'_> {
                     datafusion::sql::sqlparser::ast::ArrayElemTypeDef::None => None,
                 };
                 if let Some(element) = element {
-                    self.set(expr, DataType::new_list(element.ty.arrow_type(), true));
+                    self.set(expr, DataType::new_list(param_type(element.ty), true));
                 }
             }
             Expr::Cast { expr, data_type, .. } => {
                 if let Ok(declared) = PgType::from_sql(data_type) {
-                    self.set(expr, declared.ty.arrow_type());
+                    self.set(expr, param_type(declared.ty));
                 }
             }
             _ => {}
@@ -155,7 +174,7 @@ pub fn infer_param_types(stmt: &Statement, catalog: &Catalog) -> Vec<Option<Data
                     for row in &values.rows {
                         for (value, target) in row.iter().zip(&targets) {
                             if let Some(i) = target {
-                                inference.set(value, def.columns[*i].ty.arrow_type());
+                                inference.set(value, param_type(def.columns[*i].ty));
                             }
                         }
                     }
@@ -200,7 +219,7 @@ fn assignments(inference: &mut Inference<'_>, list: &[datafusion::sql::sqlparser
             && let Some(ObjectNamePart::Identifier(ident)) = name.0.last()
             && let Some(i) = def.column_index(&normalize_ident(ident))
         {
-            inference.set(&assignment.value, def.columns[i].ty.arrow_type());
+            inference.set(&assignment.value, param_type(def.columns[i].ty));
         }
     }
 }

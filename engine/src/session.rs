@@ -786,7 +786,9 @@ impl Session {
                                 if params.len() <= i {
                                     params.resize(i + 1, None);
                                 }
-                                params[i] = Some(ty);
+                                if !params[i].as_ref().is_some_and(describe::keeps_over_planned) {
+                                    params[i] = Some(ty);
+                                }
                             }
                         }
                         Some(renamed_schema(&planned.schema, names))

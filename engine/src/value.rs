@@ -474,22 +474,29 @@ pub fn parse_array_text(text: &str) -> Option<Vec<Option<String>>> {
                 chars.next();
             }
         } else {
-            let mut value = String::new();
+            // Unquoted: a backslash takes the next character as it is (`a\,b` is one
+            // element), and only an element without one can be the NULL keyword.
+            let (mut value, mut escaped) = (String::new(), false);
             while let Some(&c) = chars.peek() {
-                if c == ',' {
-                    break;
+                match c {
+                    ',' => break,
+                    '{' | '}' | '"' => return None,
+                    '\\' => {
+                        chars.next();
+                        value.push(chars.next()?);
+                        escaped = true;
+                    }
+                    c => {
+                        chars.next();
+                        value.push(c);
+                    }
                 }
-                if matches!(c, '{' | '}' | '"') {
-                    return None;
-                }
-                value.push(c);
-                chars.next();
             }
             let value = value.trim();
-            if value.is_empty() {
+            if value.is_empty() && !escaped {
                 return None;
             }
-            elements.push((!value.eq_ignore_ascii_case("null")).then(|| value.to_string()));
+            elements.push((escaped || !value.eq_ignore_ascii_case("null")).then(|| value.to_string()));
         }
         match chars.next() {
             None => return Some(elements),
@@ -1059,6 +1066,7 @@ mod tests {
         assert_eq!(parse_array_text("{{1,2},{3,4}}"), None);
         assert_eq!(parse_array_text("{1,,2}"), None);
         assert_eq!(parse_array_text("1,2"), None);
+        assert_eq!(parse_array_text(r"{a\,b,\NULL,c}"), some(&[Some("a,b"), Some("NULL"), Some("c")]));
         assert_eq!(format_decimal(1250, 2), "12.50");
     }
 
@@ -1091,6 +1099,7 @@ fn input_type(ty: &arrow::datatypes::DataType) -> Option<crate::catalog::PgType>
         D::Timestamp(_, None) => P::Timestamp,
         D::Timestamp(_, Some(_)) => P::Timestamptz,
         D::Binary | D::LargeBinary | D::BinaryView => P::Bytea,
+        D::FixedSizeBinary(16) => P::Uuid,
         _ => return None,
     })
 }

@@ -65,6 +65,7 @@ fn wire_type(sent: Option<&Type>, target: Option<&DataType>) -> Type {
             Some(DataType::Timestamp(_, None)) => Type::TIMESTAMP,
             Some(DataType::Timestamp(_, Some(_))) => Type::TIMESTAMPTZ,
             Some(DataType::Binary) => Type::BYTEA,
+            Some(&rhei_engine::describe::UUID_PARAMETER) => Type::UUID,
             _ => Type::TEXT,
         },
     }
@@ -202,6 +203,11 @@ fn convert(session: &Session, value: ScalarValue, target: &DataType) -> PgWireRe
     session.parameter_from_text(&text, target).map_err(|e| to_pgwire(&e))
 }
 
+/// The type a parameter's value has once read: a uuid is described apart but is text.
+fn stored_type(ty: &DataType) -> DataType {
+    if *ty == rhei_engine::describe::UUID_PARAMETER { DataType::Utf8 } else { ty.clone() }
+}
+
 /// The element type of the array types clients send as parameters.
 fn array_element_type(ty: &Type) -> Option<Type> {
     Some(match *ty {
@@ -242,7 +248,7 @@ fn decode_array(session: &Session, bytes: &[u8], format: FieldFormat, sent: Opti
                 values.push(match (item, element) {
                     (Some(t), Some(ty)) => session.parameter_from_text(&t, ty).map_err(|e| to_pgwire(&e))?,
                     (Some(t), None) => ScalarValue::Utf8(Some(t)),
-                    (None, ty) => ScalarValue::try_from(ty.unwrap_or(&DataType::Utf8)).unwrap_or(ScalarValue::Utf8(None)),
+                    (None, ty) => ScalarValue::try_from(&stored_type(ty.unwrap_or(&DataType::Utf8))).unwrap_or(ScalarValue::Utf8(None)),
                 });
             }
         }
@@ -262,7 +268,7 @@ fn decode_array(session: &Session, bytes: &[u8], format: FieldFormat, sent: Opti
                 let len = word(at)?;
                 at += 4;
                 let value = if len < 0 {
-                    ScalarValue::try_from(element.unwrap_or(&DataType::Utf8)).unwrap_or(ScalarValue::Utf8(None))
+                    ScalarValue::try_from(&stored_type(element.unwrap_or(&DataType::Utf8))).unwrap_or(ScalarValue::Utf8(None))
                 } else {
                     let end = at.checked_add(len as usize).filter(|end| *end <= bytes.len()).ok_or_else(bad)?;
                     let decoded = decode_binary(&element_type, &bytes[at..end])?;
@@ -279,7 +285,7 @@ fn decode_array(session: &Session, bytes: &[u8], format: FieldFormat, sent: Opti
     // Without a type from the statement the elements have the type they were sent as; a NULL
     // among them takes it too (mixed types would not make one array).
     let element = match element {
-        Some(ty) => ty.clone(),
+        Some(ty) => stored_type(ty),
         None => values.iter().find(|v| !v.is_null()).map_or(DataType::Utf8, ScalarValue::data_type),
     };
     let typed_null = ScalarValue::try_from(&element).map_err(|e| error("22P03", e.to_string()))?;
@@ -310,7 +316,7 @@ pub fn decode_params<S: Clone>(session: &Session, portal: &Portal<S>, inferred: 
         let format = format_of(&portal.parameter_format, i, count)?;
         let Some(bytes): Option<&Bytes> = raw.as_ref() else {
             values.push(match target {
-                Some(t) => ScalarValue::try_from(t).unwrap_or(ScalarValue::Null),
+                Some(t) => ScalarValue::try_from(&stored_type(t)).unwrap_or(ScalarValue::Null),
                 None => ScalarValue::Utf8(None),
             });
             continue;

@@ -25,7 +25,19 @@ pub fn fields(schema: &Schema, format: &Format) -> PgWireResult<Vec<FieldInfo>> 
 
 /// The Postgres type reported for a parameter: the inferred one, or text when nothing says.
 pub fn param_type(ty: Option<&DataType>) -> Type {
-    ty.map_or(Type::TEXT, crate::encode::arrow_pg_type)
+    match ty {
+        Some(&rhei_engine::describe::UUID_PARAMETER) => Type::UUID,
+        Some(DataType::List(element)) => match element.data_type() {
+            &rhei_engine::describe::UUID_PARAMETER => Type::UUID_ARRAY,
+            DataType::Utf8 => Type::TEXT_ARRAY,
+            DataType::Date32 => Type::DATE_ARRAY,
+            DataType::Timestamp(_, None) => Type::TIMESTAMP_ARRAY,
+            DataType::Timestamp(_, Some(_)) => Type::TIMESTAMPTZ_ARRAY,
+            DataType::Decimal128(..) | DataType::Decimal256(..) => Type::NUMERIC_ARRAY,
+            _ => crate::encode::arrow_pg_type(ty.unwrap_or(&DataType::Utf8)),
+        },
+        other => other.map_or(Type::TEXT, crate::encode::arrow_pg_type),
+    }
 }
 
 /// Makes a batch's columns the types its description promised, so a DataRow always matches

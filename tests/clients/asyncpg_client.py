@@ -3,6 +3,7 @@
 import asyncio
 import datetime
 import sys
+import uuid
 from decimal import Decimal
 
 from clientlib import DATABASE, USER, args, check, expect_sqlstate, require, SAMPLE_ROWS as ROWS, UTC
@@ -64,6 +65,13 @@ async def main():
     except asyncpg.UndefinedTableError as e:
         expect_sqlstate(e.sqlstate, "42P01", "undefined table")
     check(await conn.fetchval("SELECT $1::int + 1", 41), 42, "after errors")
+
+    # uuid parameters are described as uuid: asyncpg refused a UUID for a text parameter.
+    key = uuid.UUID("4f1c7a52-9c3e-4a8e-b5b0-2f6d1c9e8a01")
+    await conn.execute("CREATE TABLE asyncpg_keys (id uuid PRIMARY KEY, n int)")
+    await conn.execute("INSERT INTO asyncpg_keys VALUES ($1, $2)", key, 7)
+    check(await conn.fetchval("SELECT n FROM asyncpg_keys WHERE id = $1", key), 7, "uuid parameter")
+    check(str(await conn.fetchval("SELECT id FROM asyncpg_keys WHERE n = $1", 7)), str(key), "uuid result")
     await conn.close()
 
     pool = await asyncpg.create_pool(host=a.host, port=a.port, user=USER, database=DATABASE, min_size=2, max_size=2)

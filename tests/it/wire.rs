@@ -953,6 +953,13 @@ async fn array_parameters_with_any_and_all() {
     // as; this panicked a connection's thread).
     let untyped = client.prepare_typed("SELECT id FROM tagged WHERE id + 0 = ANY($1) ORDER BY id", &[Type::INT8_ARRAY]).await.unwrap();
     assert_eq!(ids(client.query(&untyped, &[&vec![Some(1i64), None, Some(4)]]).await.unwrap()), vec![1, 4]);
+    // A uuid column's parameters are described as uuid and uuid[] (drivers refuse a UUID
+    // value for a text parameter; asyncpg's script checks one end to end).
+    client.batch_execute("CREATE TABLE keyed (id uuid PRIMARY KEY, n int); INSERT INTO keyed VALUES ('4f1c7a52-9c3e-4a8e-b5b0-2f6d1c9e8a01', 1)").await.unwrap();
+    let by_key = client.prepare("SELECT n FROM keyed WHERE id = $1").await.unwrap();
+    assert_eq!(by_key.params(), &[Type::UUID]);
+    let by_keys = client.prepare("SELECT n FROM keyed WHERE id = ANY($1)").await.unwrap();
+    assert_eq!(by_keys.params(), &[Type::UUID_ARRAY]);
     // Inside a transaction, and with the count an OLAP query would otherwise take.
     client.batch_execute("BEGIN").await.unwrap();
     let count = client.query_one("SELECT count(*) FROM tagged WHERE tag = ANY($1::text[])", &[&vec!["red", "blue"]]).await.unwrap();

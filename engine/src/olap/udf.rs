@@ -266,10 +266,17 @@ impl ScalarUDFImpl for Round {
             }
             (DataType::Decimal256(_, s), DataType::Decimal256(p, to)) => {
                 let n = n.unwrap_or(0);
-                let rounded: Decimal256Array = value.as_primitive::<Decimal256Type>().unary(|v| {
+                // Expressing the rounded value at a larger result scale can pass Decimal256's
+                // range (round(x, 10) of a numeric(70,0)): 22003, as PostgreSQL's overflow.
+                let rounded: Decimal256Array = value.as_primitive::<Decimal256Type>().try_unary(|v| {
                     let at_n = round_decimal256(v, *s, n.min(*s));
-                    if *to >= n.min(*s) { at_n * pow10_256((*to - n.min(*s)) as u32) } else { at_n }
-                });
+                    if *to >= n.min(*s) {
+                        at_n.checked_mul(pow10_256((*to - n.min(*s)) as u32))
+                            .ok_or_else(|| ArrowError::ArithmeticOverflow("numeric field overflow".into()))
+                    } else {
+                        Ok(at_n)
+                    }
+                })?;
                 Arc::new(rounded.with_precision_and_scale(*p, *to)?) as ArrayRef
             }
             (DataType::Float32 | DataType::Float64 | DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64, DataType::Decimal128(_, _)) => {
@@ -655,6 +662,21 @@ mod tests {
         assert_eq!(round_decimal(349, 2, 0), 3);
         assert_eq!(round_decimal(2345, 3, 2), 235);
         assert_eq!(round_decimal(5, 0, 2), 500);
+    }
+
+    /// Rounding a wide numeric and showing it at more places can pass Decimal256's range: an
+    /// overflow error, not a panic (debug) or wrapped digits (release).
+    #[tokio::test]
+    async fn rounding_a_wide_numeric_past_its_range_is_an_overflow() {
+        let context = datafusion::prelude::SessionContext::new_with_config(crate::olap::datafusion::session_config(1));
+        context.register_udf(datafusion::logical_expr::ScalarUDF::from(Round::default()));
+        let sql = "SELECT rhei_round(CAST(v AS DECIMAL(70, 0)), 10) FROM (VALUES ('1000000000000000000000000000000000000000000000000000000000000000000000')) AS t(v)";
+        let failed = context.sql(sql).await.unwrap().collect().await.expect_err("overflow");
+        assert!(failed.to_string().contains("overflow"), "{failed}");
+        let sql = "SELECT rhei_round(CAST('12345678901234567890123456789012345678901234.5678' AS DECIMAL(50, 4)), 2)";
+        let batches = context.sql(sql).await.unwrap().collect().await.unwrap();
+        let text = arrow::util::pretty::pretty_format_batches(&batches).unwrap().to_string();
+        assert!(text.contains("12345678901234567890123456789012345678901234.57"), "{text}");
     }
 
     #[tokio::test]

@@ -1577,6 +1577,8 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
             exact_numeric_argument(f);
             None
         }
+        // $$...$$ and $tag$...$tag$: SQLite reads `$name` as a parameter (unbound: NULL).
+        Expr::Value(ValueWithSpan { value: Value::DollarQuotedString(quoted), .. }) => Some(string(&quoted.value)),
         // E'...': the parser has applied its backslash escapes; SQLite reads E as a name.
         Expr::Value(ValueWithSpan { value: Value::EscapedStringLiteral(text), .. }) => Some(string(text)),
         Expr::Value(ValueWithSpan { value: Value::Placeholder(p), .. }) => {

@@ -975,6 +975,27 @@ impl Session {
                 };
                 self.ddl(op, "ALTER TABLE").await
             }
+            Statement::Comment { object_type, object_name, comment, if_exists } => {
+                self.check_writable("COMMENT")?;
+                use datafusion::sql::sqlparser::ast::CommentObject;
+                let (table, column) = match object_type {
+                    CommentObject::Table => (table_name(object_name)?, None),
+                    // `t.c` (or `schema.t.c`): the last part names the column.
+                    CommentObject::Column if object_name.0.len() >= 2 => {
+                        let mut parts = object_name.0.clone();
+                        let column = parts.pop().and_then(|p| p.as_ident().map(normalize_ident));
+                        (table_name(&datafusion::sql::sqlparser::ast::ObjectName(parts))?, column)
+                    }
+                    CommentObject::Column => return Err(EngineError::syntax("column name must be qualified")),
+                    other => return Err(EngineError::unsupported(format!("COMMENT ON {other}"))),
+                };
+                if *if_exists && self.engine.catalog().get(&table).is_none() {
+                    return Ok(Output::Command(CommandTag::new("COMMENT")));
+                }
+                // An empty comment removes it, as in PostgreSQL.
+                let comment = comment.clone().filter(|c| !c.is_empty());
+                self.ddl(DdlOp::Comment { table, column, comment }, "COMMENT").await
+            }
             Statement::Drop { object_type, if_exists, names, cascade, .. } => {
                 self.check_writable("DROP")?;
                 match object_type {

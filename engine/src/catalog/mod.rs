@@ -62,6 +62,12 @@ pub struct TableDef {
     /// Indexes made by CREATE INDEX (not the ones behind PRIMARY KEY and UNIQUE).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub indexes: Vec<IndexDef>,
+    /// `COMMENT ON TABLE` (`pg_description`, psql's `\dt+`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// `COMMENT ON COLUMN`, by column name (they follow renames and go with the column).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub column_comments: std::collections::BTreeMap<String, String>,
 }
 
 /// A CHECK constraint: a boolean expression every row must not make false.

@@ -68,6 +68,8 @@ pub enum DdlOp {
     AlterSequence(crate::alter_sequence::AlterSequence),
     DropSequences { names: Vec<String>, if_exists: bool, cascade: bool },
     DropIndexes { names: Vec<String>, if_exists: bool },
+    /// `COMMENT ON TABLE` (no `column`) or `COMMENT ON COLUMN`; `None` removes the comment.
+    Comment { table: String, column: Option<String>, comment: Option<String> },
     /// `restart_identity`: the tables' own sequences start over (`RESTART IDENTITY`).
     /// `cascade`: also empty the tables whose foreign keys reference these (without it, such
     /// a table left out of the statement is an error, as in PostgreSQL).
@@ -1202,6 +1204,22 @@ impl WriterState {
                     store::save(&self.conn, &def)?;
                 }
             }
+            DdlOp::Comment { table, column, comment } => {
+                let mut def = catalog.require(&table)?.as_ref().clone();
+                match column {
+                    None => def.comment = comment,
+                    Some(column) => {
+                        if def.column_index(&column).is_none() {
+                            return Err(EngineError::UndefinedColumn { column, table: Some(def.name.clone()) });
+                        }
+                        match comment {
+                            Some(text) => def.column_comments.insert(column, text),
+                            None => def.column_comments.remove(&column),
+                        };
+                    }
+                }
+                store::save(&self.conn, &def)?;
+            }
             DdlOp::CreateReplica(spec) => {
                 if catalog.get(&spec.name).is_some() {
                     return Err(EngineError::DuplicateTable { name: spec.name });
@@ -1405,6 +1423,7 @@ impl WriterState {
                     if def.primary_key.contains(&index) || def.unique.iter().any(|u| u.contains(&index)) {
                         return Err(EngineError::unsupported("dropping a column that is part of a key"));
                     }
+                    def.column_comments.remove(&name);
                     // As in PostgreSQL, indexes and constraints of the table that use the column
                     // go with it; foreign keys of other tables that reference it need CASCADE.
                     for child in catalog.tables().filter(|t| t.id != def.id) {
@@ -1487,6 +1506,9 @@ impl WriterState {
                 }
                 self.exec_raw(&format!("ALTER TABLE {table} RENAME COLUMN {} TO {}", quote_ident(&old), quote_ident(&new)))?;
                 def.columns[index].name = new.clone();
+                if let Some(comment) = def.column_comments.remove(&old) {
+                    def.column_comments.insert(new.clone(), comment);
+                }
                 // CHECK expressions are kept as written; they follow the rename as in PostgreSQL.
                 for check in &mut def.checks {
                     check.expr = constraints::rename_column(&check.expr, &old, &new)?;

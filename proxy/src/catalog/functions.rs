@@ -109,8 +109,8 @@ const FUNCTIONS: &[Definition] = &[
     // function of the same name answers.
     def("pg_partition_ancestors", &[1], int8, |_, a| Ok(ScalarValue::Int64(oid(&a[0])))),
     def("pg_get_statisticsobjdef_columns", &[1], utf8, no_text),
-    def("obj_description", &[1, 2], utf8, no_text),
-    def("col_description", &[2], utf8, no_text),
+    def("obj_description", &[1, 2], utf8, obj_description),
+    def("col_description", &[2], utf8, col_description),
     def("shobj_description", &[2], utf8, no_text),
     def("pg_encoding_to_char", &[1], utf8, encoding_to_char),
     def("has_table_privilege", &[2, 3], boolean, granted),
@@ -364,6 +364,20 @@ fn format(_: &Model, args: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
         }
     }
     Ok(text(out))
+}
+
+/// `obj_description(oid [, catalog])`: a table's `COMMENT ON` (only tables have comments).
+fn obj_description(model: &Model, args: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
+    let on_class = args.get(1).is_none_or(|c| string(c) == "pg_class");
+    let text = oid(&args[0]).filter(|_| on_class).and_then(|oid| model.description(oid, 0));
+    Ok(ScalarValue::Utf8(text.map(str::to_string)))
+}
+
+/// `col_description(table oid, column number)`.
+fn col_description(model: &Model, args: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
+    let column = oid(&args[1]).and_then(|c| i32::try_from(c).ok()).filter(|c| *c > 0);
+    let text = oid(&args[0]).zip(column).and_then(|(table, column)| model.description(table, column));
+    Ok(ScalarValue::Utf8(text.map(str::to_string)))
 }
 
 fn no_text(_: &Model, _: &[ScalarValue]) -> Result<ScalarValue, EngineError> {

@@ -230,6 +230,9 @@ pub struct Model {
     pub row_counts: HashMap<String, u64>,
     /// Sequences (`pg_sequence`), with their OIDs.
     pub sequences: Vec<(i64, SequenceDef)>,
+    /// `COMMENT ON` texts as `pg_description` holds them: (object OID, column number or 0,
+    /// text), for user tables (class `pg_class`).
+    pub descriptions: Vec<(i64, i32, String)>,
     by_oid: HashMap<i64, usize>,
 }
 
@@ -272,7 +275,22 @@ impl Model {
         }
         let constraints = catalog.tables().flat_map(|t| table_constraints(t, catalog, &relations)).collect();
         let by_oid = relations.iter().enumerate().map(|(i, r)| (r.oid, i)).collect();
-        Self { conn, settings, relations, constraints, row_counts: HashMap::new(), sequences: Vec::new(), by_oid }
+        let mut descriptions = Vec::new();
+        for table in catalog.tables() {
+            let oid = oids::table_oid(table.id);
+            descriptions.extend(table.comment.iter().map(|c| (oid, 0, c.clone())));
+            for (column, text) in &table.column_comments {
+                if let Some(i) = table.column_index(column) {
+                    descriptions.push((oid, i32::try_from(i + 1).unwrap_or(i32::MAX), text.clone()));
+                }
+            }
+        }
+        Self { conn, settings, relations, constraints, row_counts: HashMap::new(), sequences: Vec::new(), descriptions, by_oid }
+    }
+
+    /// The comment on object `oid` (a table when `column` is 0, else its column number).
+    pub fn description(&self, oid: i64, column: i32) -> Option<&str> {
+        self.descriptions.iter().find(|(o, c, _)| *o == oid && *c == column).map(|(_, _, text)| text.as_str())
     }
 
     /// Adds the engine's sequences (`(row id, definition)`) as relations of kind `S` in

@@ -431,7 +431,7 @@ pub const SYSTEM_TABLES: &[SystemTable] = &[
         oid: 2609,
         is_view: false,
         columns: &[("objoid", Oid), ("classoid", Oid), ("objsubid", Int4), ("description", Text)],
-        rows: none,
+        rows: pg_description,
     },
     SystemTable {
         namespace: Namespace::PgCatalog,
@@ -1396,6 +1396,11 @@ fn pg_constraint(model: &Model) -> Vec<Row> {
         rows.push(row);
     }
     rows
+}
+
+/// `COMMENT ON TABLE` / `COLUMN` texts, all of user tables (class `pg_class`, 1259).
+fn pg_description(model: &Model) -> Vec<Row> {
+    model.descriptions.iter().map(|(oid, column, text)| row![*oid, 1259i64, *column, text.as_str()]).collect()
 }
 
 fn pg_attrdef(model: &Model) -> Vec<Row> {

@@ -960,6 +960,12 @@ async fn array_parameters_with_any_and_all() {
     assert_eq!(by_key.params(), &[Type::UUID]);
     let by_keys = client.prepare("SELECT n FROM keyed WHERE id = ANY($1)").await.unwrap();
     assert_eq!(by_keys.params(), &[Type::UUID_ARRAY]);
+    // A parameter cast to uuid in the query leaves the other columns their types (the
+    // statement did not plan on DataFusion, and every column was described as text).
+    let cast = client.prepare("SELECT n FROM keyed WHERE id = $1::text::uuid").await.unwrap();
+    assert_eq!(cast.columns()[0].type_(), &Type::INT4);
+    let row = client.query_one(&cast, &[&"4F1C7A52-9C3E-4A8E-B5B0-2F6D1C9E8A01"]).await.unwrap();
+    assert_eq!(row.get::<_, i32>(0), 1);
     // Inside a transaction, and with the count an OLAP query would otherwise take.
     client.batch_execute("BEGIN").await.unwrap();
     let count = client.query_one("SELECT count(*) FROM tagged WHERE tag = ANY($1::text[])", &[&vec!["red", "blue"]]).await.unwrap();

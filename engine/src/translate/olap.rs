@@ -244,6 +244,14 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
         {
             f.name = datafusion::sql::sqlparser::ast::ObjectName::from(vec![datafusion::sql::sqlparser::ast::Ident::new("rhei_round")]);
         }
+        // The OLAP copy keeps a uuid as its canonical text (lower case), and DataFusion has no
+        // uuid type: a cast to uuid is that text (a statement with one did not plan at all,
+        // and every column of its result was described as text).
+        if let Expr::Cast { expr: inner, data_type: SqlType::Uuid, .. } = expr {
+            let value = std::mem::replace(inner.as_mut(), Expr::value(datafusion::sql::sqlparser::ast::Value::Null));
+            let text = Expr::Cast { kind: CastKind::Cast, expr: Box::new(value), data_type: SqlType::Text, array: false, format: None };
+            *expr = call("lower", vec![text]);
+        }
         // Casts to integer types round as PostgreSQL does (see `olap::udf::RoundForCast`).
         if let Expr::Cast { expr: inner, data_type, .. } = expr
             && is_integer_type(data_type)

@@ -61,7 +61,7 @@ pub const UUID_PARAMETER: DataType = DataType::FixedSizeBinary(16);
 /// Whether a described parameter type says more than the planner's would (a uuid, an array),
 /// and so is kept over it.
 pub fn keeps_over_planned(ty: &DataType) -> bool {
-    matches!(ty, DataType::FixedSizeBinary(16) | DataType::List(_))
+    *ty == UUID_PARAMETER || matches!(ty, DataType::List(_))
 }
 
 struct Inference<'a> {
@@ -124,14 +124,8 @@ impl Inference<'_> {
                 }
             }
             Expr::Cast { expr, data_type: datafusion::sql::sqlparser::ast::DataType::Array(element), .. } => {
-                let element = match element {
-                    datafusion::sql::sqlparser::ast::ArrayElemTypeDef::AngleBracket(t)
-                    | datafusion::sql::sqlparser::ast::ArrayElemTypeDef::SquareBracket(t, _)
-                    | datafusion::sql::sqlparser::ast::ArrayElemTypeDef::Parenthesis(t) => PgType::from_sql(t).ok(),
-                    datafusion::sql::sqlparser::ast::ArrayElemTypeDef::None => None,
-                };
-                if let Some(element) = element {
-                    self.set(expr, DataType::new_list(param_type(element.ty), true));
+                if let Ok(Some(element)) = crate::translate::array_element_type(element) {
+                    self.set(expr, DataType::new_list(param_type(element), true));
                 }
             }
             Expr::Cast { expr, data_type, .. } => {

@@ -593,49 +593,9 @@ pub fn get_path(doc: &str, path: &[&str], as_text: bool) -> Result<Option<String
 /// Not an array literal (22P02 "malformed array literal").
 pub fn path_steps(literal: &str) -> Result<Vec<String>, EngineError> {
     let malformed = || EngineError::InvalidTextRepresentation { type_name: "text[]".into(), value: literal.to_string() };
-    let inner = literal.trim().strip_prefix('{').and_then(|s| s.strip_suffix('}')).ok_or_else(malformed)?;
-    let mut steps = Vec::new();
-    if inner.trim().is_empty() {
-        return Ok(steps);
-    }
-    let mut chars = inner.chars().peekable();
-    loop {
-        while chars.peek().is_some_and(|c| c.is_whitespace()) {
-            chars.next();
-        }
-        let mut step = String::new();
-        if chars.peek() == Some(&'"') {
-            chars.next();
-            loop {
-                match chars.next().ok_or_else(malformed)? {
-                    '"' => break,
-                    '\\' => step.push(chars.next().ok_or_else(malformed)?),
-                    c => step.push(c),
-                }
-            }
-            while chars.peek().is_some_and(|c| c.is_whitespace()) {
-                chars.next();
-            }
-        } else {
-            while let Some(&c) = chars.peek() {
-                if c == ',' {
-                    break;
-                }
-                step.push(c);
-                chars.next();
-            }
-            step = step.trim().to_string();
-            if step.is_empty() {
-                return Err(malformed());
-            }
-        }
-        steps.push(step);
-        match chars.next() {
-            None => return Ok(steps),
-            Some(',') => {}
-            Some(_) => return Err(malformed()),
-        }
-    }
+    let elements = crate::value::parse_array_text(literal).ok_or_else(malformed)?;
+    // An unquoted NULL names a key "NULL" here, as it always has in rhei's paths.
+    Ok(elements.into_iter().map(|e| e.unwrap_or_else(|| "NULL".to_string())).collect())
 }
 
 /// Two numbers' values equal (`1.0` and `1`), compared as numeric would.

@@ -330,13 +330,7 @@ fn sqlite_param(value: &ScalarValue) -> Result<SqlValue> {
             let mut elements = Vec::with_capacity(values.len());
             for i in 0..values.len() {
                 let element = ScalarValue::try_from_array(values, i).map_err(|e| EngineError::Internal(e.to_string()))?;
-                elements.push(match sqlite_param(&element)? {
-                    SqlValue::Null => serde_json::Value::Null,
-                    SqlValue::Integer(i) => serde_json::Value::from(i),
-                    SqlValue::Real(f) => serde_json::Value::from(f),
-                    SqlValue::Text(t) => serde_json::Value::String(t),
-                    SqlValue::Blob(_) => return Err(EngineError::unsupported("bytea arrays as parameters")),
-                });
+                elements.push(crate::oltp::functions::storage_json(sqlite_param(&element)?)?);
             }
             SqlValue::Text(serde_json::Value::Array(elements).to_string())
         }

@@ -506,6 +506,11 @@ pub fn parse_array_text(text: &str) -> Option<Vec<Option<String>>> {
     }
 }
 
+/// How many digits a Decimal256 value's scaled integer has (its precision; 0 has none).
+pub fn decimal256_digits(value: arrow::datatypes::i256) -> usize {
+    value.to_string().bytes().filter(u8::is_ascii_digit).skip_while(|b| *b == b'0').count()
+}
+
 /// Formats an exact decimal scaled integer as text with exactly `scale` fraction digits.
 pub fn format_decimal(value: i128, scale: i8) -> String {
     format_scaled_digits(value < 0, &value.unsigned_abs().to_string(), scale)

@@ -175,11 +175,15 @@ fn convert(session: &Session, value: ScalarValue, target: &DataType) -> PgWireRe
     let numeric = |t: &DataType| t.is_integer() || t.is_floating() || matches!(t, DataType::Decimal128(..) | DataType::Decimal256(..));
     // A float into numeric goes through its shortest text, as PostgreSQL's cast does (Arrow's
     // multiplies in double precision: 0.1 into numeric(65,30) gained digits).
-    if let (ScalarValue::Float64(Some(f)), DataType::Decimal128(..) | DataType::Decimal256(..)) = (&value, target) {
-        return session.parameter_from_text(&rhei_engine::value::format_float8(*f), target).map_err(|e| to_pgwire(&e));
-    }
-    if let (ScalarValue::Float32(Some(f)), DataType::Decimal128(..) | DataType::Decimal256(..)) = (&value, target) {
-        return session.parameter_from_text(&rhei_engine::value::format_float4(*f), target).map_err(|e| to_pgwire(&e));
+    if matches!(target, DataType::Decimal128(..) | DataType::Decimal256(..)) {
+        let shortest = match &value {
+            ScalarValue::Float64(Some(f)) => Some(rhei_engine::value::format_float8(*f)),
+            ScalarValue::Float32(Some(f)) => Some(rhei_engine::value::format_float4(*f)),
+            _ => None,
+        };
+        if let Some(text) = shortest {
+            return session.parameter_from_text(&text, target).map_err(|e| to_pgwire(&e));
+        }
     }
     if numeric(&value.data_type()) && numeric(target) {
         if let Ok(cast) = value.cast_to(target)
@@ -248,7 +252,8 @@ fn decode_array(session: &Session, bytes: &[u8], format: FieldFormat, sent: Opti
                 values.push(match (item, element) {
                     (Some(t), Some(ty)) => session.parameter_from_text(&t, ty).map_err(|e| to_pgwire(&e))?,
                     (Some(t), None) => ScalarValue::Utf8(Some(t)),
-                    (None, ty) => ScalarValue::try_from(&stored_type(ty.unwrap_or(&DataType::Utf8))).unwrap_or(ScalarValue::Utf8(None)),
+                    // Typed with the others below.
+                    (None, _) => ScalarValue::Null,
                 });
             }
         }
@@ -268,7 +273,7 @@ fn decode_array(session: &Session, bytes: &[u8], format: FieldFormat, sent: Opti
                 let len = word(at)?;
                 at += 4;
                 let value = if len < 0 {
-                    ScalarValue::try_from(&stored_type(element.unwrap_or(&DataType::Utf8))).unwrap_or(ScalarValue::Utf8(None))
+                    ScalarValue::Null
                 } else {
                     let end = at.checked_add(len as usize).filter(|end| *end <= bytes.len()).ok_or_else(bad)?;
                     let decoded = decode_binary(&element_type, &bytes[at..end])?;

@@ -349,8 +349,7 @@ fn decimal256(ty: &DataType, precision: u8, scale: i8, value: ValueRef<'_>) -> R
         _ => return Err(invalid(ty, value)),
     };
     let scaled = crate::value::parse_decimal256(&text, scale).ok_or_else(|| invalid(ty, value))?;
-    let digits = scaled.to_string().bytes().filter(u8::is_ascii_digit).skip_while(|b| *b == b'0').count();
-    if digits > usize::from(precision) {
+    if crate::value::decimal256_digits(scaled) > usize::from(precision) {
         return Err(EngineError::NumericOutOfRange { type_name: "numeric".into() });
     }
     Ok(scaled)

@@ -220,12 +220,10 @@ fn to_numeric(value: ValueRef<'_>, precision: Option<i64>, scale: Option<i64>) -
     };
     if let Some(p) = precision.filter(|p| *p > 38) {
         let scaled = crate::value::parse_decimal256(&text, scale).ok_or_else(unreadable)?;
-        let shown = crate::value::format_decimal256(scaled, scale);
-        let digits = shown.bytes().filter(u8::is_ascii_digit).skip_while(|b| *b == b'0').count();
-        if digits > usize::try_from(p).unwrap_or(usize::MAX) {
+        if crate::value::decimal256_digits(scaled) > usize::try_from(p).unwrap_or(usize::MAX) {
             return Err(fail(EngineError::NumericOutOfRange { type_name: "numeric field".into() }));
         }
-        return Ok(Value::Text(shown));
+        return Ok(Value::Text(crate::value::format_decimal256(scaled, scale)));
     }
     let Some(scaled) = parse_decimal(&text, scale) else {
         return Err(unreadable());
@@ -1014,6 +1012,21 @@ impl rusqlite::functions::Aggregate<StringAggState, Option<String>> for StringAg
     }
 }
 
+/// A storage value as an element of the JSON array `json_each` reads back for `= ANY`
+/// (numbers stay numbers, so they meet stored numbers; bytea has no JSON form).
+///
+/// # Errors
+/// A blob (0A000).
+pub fn storage_json(value: Value) -> Result<serde_json::Value, EngineError> {
+    Ok(match value {
+        Value::Null => serde_json::Value::Null,
+        Value::Integer(i) => serde_json::Value::from(i),
+        Value::Real(f) => serde_json::Value::from(f),
+        Value::Text(t) => serde_json::Value::String(t),
+        Value::Blob(_) => return Err(EngineError::unsupported("bytea arrays")),
+    })
+}
+
 /// `stddev`, `variance` and their `_samp`/`_pop` forms, which SQLite lacks: Welford's running
 /// mean and sum of squared deviations, in double precision (as DataFusion computes them).
 struct Spread {
@@ -1352,13 +1365,7 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
                         Err(_) => text.trim().parse::<f64>().ok().filter(|f| f.is_finite()).map_or(Value::Text(text), Value::Real),
                     },
                 };
-                json.push(match stored {
-                    Value::Null => serde_json::Value::Null,
-                    Value::Integer(i) => serde_json::Value::from(i),
-                    Value::Real(f) => serde_json::Value::from(f),
-                    Value::Text(t) => serde_json::Value::String(t),
-                    Value::Blob(_) => return Err(fail(EngineError::unsupported("bytea arrays"))),
-                });
+                json.push(storage_json(stored).map_err(fail)?);
             }
             Ok(Value::Text(serde_json::Value::Array(json).to_string()))
         }

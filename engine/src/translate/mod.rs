@@ -2464,11 +2464,26 @@ fn convert_written_values(stmt: &mut Statement, scope: &Scope<'_>, opts: Transla
 /// Whether `stmt` compares with an array value (`x = ANY ($1)`, `'{1,2}'`), which only the
 /// SQLite translation reads ([`array_membership`]).
 pub fn compares_with_array_value(stmt: &Statement) -> bool {
-    datafusion::sql::sqlparser::ast::visit_expressions(stmt, |e| match e {
-        Expr::AnyOp { right, .. } | Expr::AllOp { right, .. } if !matches!(right.as_ref(), Expr::Subquery(_)) => ControlFlow::Break(()),
-        _ => ControlFlow::Continue(()),
-    })
-    .is_break()
+    datafusion::sql::sqlparser::ast::visit_expressions(stmt, |e| if is_array_comparison(e) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) })
+        .is_break()
+}
+
+/// `x op ANY / ALL (...)` over an array value rather than a subquery (those were rewritten at
+/// parse time, as were `ARRAY[...]` constructors).
+fn is_array_comparison(e: &Expr) -> bool {
+    matches!(e, Expr::AnyOp { right, .. } | Expr::AllOp { right, .. } if !matches!(right.as_ref(), Expr::Subquery(_)))
+}
+
+/// The element type an array type names (`int[]`: integer); `None` when it names none.
+///
+/// # Errors
+/// An element type rhei does not know.
+pub(crate) fn array_element_type(element: &datafusion::sql::sqlparser::ast::ArrayElemTypeDef) -> Result<Option<PgType>> {
+    use datafusion::sql::sqlparser::ast::ArrayElemTypeDef as E;
+    match element {
+        E::AngleBracket(t) | E::SquareBracket(t, _) | E::Parenthesis(t) => Ok(Some(PgType::from_sql(t)?.ty)),
+        E::None => Ok(None),
+    }
 }
 
 /// For planning a statement's result types only: each comparison with an array value becomes
@@ -2476,7 +2491,7 @@ pub fn compares_with_array_value(stmt: &Statement) -> bool {
 /// all and the statement's columns would lose their types.
 pub fn array_comparisons_as_true(stmt: &mut Statement) {
     let _ = visit_expressions_mut(stmt, |e| {
-        if matches!(e, Expr::AnyOp { right, .. } | Expr::AllOp { right, .. } if !matches!(right.as_ref(), Expr::Subquery(_))) {
+        if is_array_comparison(e) {
             *e = Expr::Value(ValueWithSpan { value: Value::Boolean(true), span: Span::empty() });
         }
         ControlFlow::<()>::Continue(())
@@ -2489,23 +2504,17 @@ pub fn array_comparisons_as_true(stmt: &mut Statement) {
 /// comparisons over subqueries and `ARRAY[...]` were rewritten at parse time; other operators
 /// over an array value are refused.
 fn array_membership(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> Result<Option<Expr>> {
+    if !is_array_comparison(expr) {
+        return Ok(None);
+    }
     let (left, right, negated) = match expr {
         Expr::AnyOp { left, compare_op: BinaryOperator::Eq, right, .. } => (left, right, false),
         Expr::AllOp { left, compare_op: BinaryOperator::NotEq, right } => (left, right, true),
-        Expr::AnyOp { right, .. } | Expr::AllOp { right, .. } if matches!(right.as_ref(), Expr::Subquery(_)) => return Ok(None),
         _ => return Err(EngineError::unsupported("a comparison other than = ANY or <> ALL with an array value")),
     };
     // The elements' type: the array's cast (`'{1,2}'::int[]`), else the compared value's.
     let (array, element_type) = match right.as_ref() {
-        Expr::Cast { expr: inner, data_type: SqlType::Array(element), .. } => {
-            let element = match element {
-                datafusion::sql::sqlparser::ast::ArrayElemTypeDef::AngleBracket(t)
-                | datafusion::sql::sqlparser::ast::ArrayElemTypeDef::SquareBracket(t, _)
-                | datafusion::sql::sqlparser::ast::ArrayElemTypeDef::Parenthesis(t) => Some(PgType::from_sql(t)?.ty),
-                datafusion::sql::sqlparser::ast::ArrayElemTypeDef::None => None,
-            };
-            (inner.as_ref().clone(), element)
-        }
+        Expr::Cast { expr: inner, data_type: SqlType::Array(element), .. } => (inner.as_ref().clone(), array_element_type(element)?),
         other => (other.clone(), None),
     };
     let compared = unwrap_real(left).unwrap_or(left);

@@ -757,6 +757,15 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
     if let Some(e) = failure {
         return Err(e);
     }
+    // What is left of arrays is a value SQLite cannot hold (`SELECT '{1,2}'::int[]`,
+    // `ARRAY[1, 2]`): SQLite would fail on its syntax, or read `INT[]` as a type name.
+    let array_value = datafusion::sql::sqlparser::ast::visit_expressions(stmt, |expr| match expr {
+        Expr::Cast { data_type: SqlType::Array(_), .. } | Expr::Array(_) => ControlFlow::Break(()),
+        _ => ControlFlow::Continue(()),
+    });
+    if array_value.is_break() {
+        return Err(EngineError::unsupported("array values other than the right side of = ANY / <> ALL on SQLite"));
+    }
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut QueryFixups);
     // `public.t` is `t`: SQLite would read `public` as the name of an attached database.
     let _ = datafusion::sql::sqlparser::ast::visit_relations_mut(stmt, |name| {
@@ -1556,9 +1565,19 @@ pub(crate) fn json_operators_as_calls(expr: &mut Expr) {
         _ => return,
     };
     let left = std::mem::replace(left.as_mut(), null());
-    let right = std::mem::replace(right.as_mut(), null());
+    let mut right = std::mem::replace(right.as_mut(), null());
+    // A path written `ARRAY['a', '1']` reaches the path functions as the text of that array,
+    // as a `'{a,1}'` literal does (neither engine passes a text[] to them).
+    if let Expr::Array(array) = &right
+        && matches!(op, BinaryOperator::HashArrow | BinaryOperator::HashLongArrow | BinaryOperator::HashMinus)
+        && let Some(steps) = array.elem.iter().map(literal_text).collect::<Option<Vec<String>>>()
+    {
+        let quoted: Vec<String> = steps.iter().map(|s| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))).collect();
+        right = string(&format!("{{{}}}", quoted.join(",")));
+    }
     *expr = call(name, if swap { vec![right, left] } else { vec![left, right] });
 }
+
 
 fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> Result<()> {
     json_operators_as_calls(expr);
@@ -2723,6 +2742,23 @@ mod tests {
         let mut stmt = Parser::parse_sql(&PostgreSqlDialect {}, sql).unwrap().remove(0);
         to_sqlite(&mut stmt, &catalog(), TranslateOptions::default()).unwrap();
         stmt.to_string()
+    }
+
+    /// SQLite has no array values: an array left over once `= ANY` has taken its own is
+    /// refused (0A000), not handed to SQLite, which failed on `::` (XX000) or read `INT[]` as
+    /// a type name. A path written `ARRAY[...]` is the path's text.
+    #[test]
+    fn array_values_are_refused_on_sqlite() {
+        for sql in ["SELECT '{1,2}'::int[]", "SELECT ARRAY[1, 2]", "SELECT id FROM t WHERE id < ALL (SELECT 1) AND ARRAY[id] IS NULL"] {
+            let mut stmt = Parser::parse_sql(&PostgreSqlDialect {}, sql).unwrap().remove(0);
+            let err = to_sqlite(&mut stmt, &catalog(), TranslateOptions::default()).unwrap_err();
+            assert_eq!(err.sqlstate(), "0A000", "{sql}");
+        }
+        assert!(sqlite("SELECT id FROM t WHERE id = ANY ('{1,2}'::int8[])").contains("json_each"));
+        assert_eq!(
+            sqlite("SELECT '{}'::jsonb #> ARRAY['a', 'b\"c']"),
+            "SELECT rhei_json_path(rhei_jsonb('{}'), '{\"a\",\"b\\\"c\"}')"
+        );
     }
 
     /// Which queries compute an interval (and so leave SQLite): constants, cast or not,

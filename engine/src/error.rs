@@ -143,6 +143,9 @@ pub enum EngineError {
     /// A function argument out of its domain (`split_part(s, d, 0)`).
     #[error("{message}")]
     InvalidArgument { message: String },
+    /// A NULL where a function needs a value (`set_config(NULL, ...)`).
+    #[error("{message}")]
+    NullValueNotAllowed { message: String },
     #[error("invalid regular expression: {message}")]
     InvalidRegularExpression { message: String },
     /// A position outside a value (`get_byte(b, 5)` of a shorter bytea).
@@ -227,6 +230,7 @@ impl EngineError {
             Self::UpsertAffectsRowTwice | Self::SubqueryReturnedRows => "21000",
             Self::NegativeOffset => "2201X",
             Self::NegativeSubstringLength => "22011",
+            Self::NullValueNotAllowed { .. } => "22004",
             Self::MultiplePrimaryKeys { .. } | Self::ColumnInPrimaryKey { .. } => "42P16",
             Self::ColumnContainsNulls { .. } => "23502",
             Self::CannotCastAutomatically { .. } => "42804",

@@ -154,6 +154,8 @@ const DEFAULT_SETTINGS: &[(&str, &str)] = &[
     ("integer_datetimes", "on"),
     ("IntervalStyle", "postgres"),
     ("is_superuser", "on"),
+    // rhei compiles no queries; drivers (asyncpg) read it to decide whether to turn JIT off.
+    ("jit", "off"),
     ("lock_timeout", "0"),
     ("max_function_args", "100"),
     ("max_identifier_length", "63"),
@@ -175,17 +177,26 @@ fn canonical_setting(name: &str) -> Option<&'static str> {
     DEFAULT_SETTINGS.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(n, _)| *n)
 }
 
-/// A client's session. Dropping it rolls back an open transaction.
-pub struct Session {
-    engine: Arc<EngineInner>,
-    id: SessionId,
-    txn: Option<Transaction>,
+/// A session's settings, which a transaction block's end keeps or reverts together.
+#[derive(Debug, Clone)]
+struct Settings {
     route_override: RouteOverride,
     consistency: Consistency,
     /// Settings changed from [`DEFAULT_SETTINGS`] (a session is opened per API call, so the
     /// defaults are not copied into each).
     changed: BTreeMap<String, String>,
     time_zone: TimeZone,
+}
+
+/// A client's session. Dropping it rolls back an open transaction.
+pub struct Session {
+    engine: Arc<EngineInner>,
+    id: SessionId,
+    txn: Option<Transaction>,
+    settings: Settings,
+    /// In a transaction block: the settings as they were at BEGIN (ROLLBACK goes back to
+    /// them) and as COMMIT leaves them (changed by SET, not by SET LOCAL).
+    txn_settings: Option<(Settings, Settings)>,
     read_only_user: bool,
     /// The session is driven from a thread of its own, which may block on a key lookup.
     own_thread: bool,
@@ -374,10 +385,8 @@ impl Session {
             engine,
             id,
             txn: None,
-            route_override: RouteOverride::Auto,
-            consistency,
-            changed,
-            time_zone: TimeZone::UTC,
+            settings: Settings { route_override: RouteOverride::Auto, consistency, changed, time_zone: TimeZone::UTC },
+            txn_settings: None,
             read_only_user: false,
             own_thread: false,
             txn_current: Arc::default(),
@@ -418,7 +427,7 @@ impl Session {
 
     pub fn setting(&self, name: &str) -> Option<&str> {
         let key = canonical_setting(name).map_or_else(|| name.to_ascii_lowercase(), str::to_string);
-        self.changed
+        self.settings.changed
             .get(&key)
             .map(String::as_str)
             .or_else(|| DEFAULT_SETTINGS.iter().find(|(k, _)| *k == key).map(|(_, v)| *v))
@@ -443,17 +452,44 @@ impl Session {
 
     /// All settings, as `SHOW ALL` lists them.
     pub fn settings(&self) -> impl Iterator<Item = (&str, &str)> {
-        let defaults = DEFAULT_SETTINGS.iter().filter(|(k, _)| !self.changed.contains_key(*k)).map(|(k, v)| (*k, *v));
-        let mut all: Vec<(&str, &str)> = defaults.chain(self.changed.iter().map(|(k, v)| (k.as_str(), v.as_str()))).collect();
+        let defaults = DEFAULT_SETTINGS.iter().filter(|(k, _)| !self.settings.changed.contains_key(*k)).map(|(k, v)| (*k, *v));
+        let mut all: Vec<(&str, &str)> = defaults.chain(self.settings.changed.iter().map(|(k, v)| (k.as_str(), v.as_str()))).collect();
         all.sort_unstable_by(|a, b| a.0.cmp(b.0));
         all.into_iter()
     }
 
-    /// Sets a setting, validating rhei's own (a front end uses this for startup parameters).
+    /// Sets a setting as `SET` does, validating rhei's own (a front end uses this for startup
+    /// parameters). In a transaction block the change lasts if the block commits.
     ///
     /// # Errors
     /// Unknown non-custom names (42704) and invalid values of rhei's settings (22023).
     pub fn set(&mut self, name: &str, value: &str) -> Result<()> {
+        self.apply_setting(name, value)?;
+        // The same change to the settings the block commits with, applied by the same code.
+        if let Some((began, mut kept)) = self.txn_settings.take() {
+            std::mem::swap(&mut self.settings, &mut kept);
+            let applied = self.apply_setting(name, value);
+            std::mem::swap(&mut self.settings, &mut kept);
+            self.txn_settings = Some((began, kept));
+            applied?;
+        }
+        Ok(())
+    }
+
+    /// Sets a setting as `SET LOCAL` does: until the transaction block ends. Outside one it
+    /// only warns, as PostgreSQL does.
+    ///
+    /// # Errors
+    /// As [`Session::set`].
+    pub fn set_local(&mut self, name: &str, value: &str) -> Result<()> {
+        if self.txn_settings.is_none() {
+            self.notices.push(Notice::warning("25P01", "SET LOCAL can only be used in transaction blocks"));
+            return Ok(());
+        }
+        self.apply_setting(name, value)
+    }
+
+    fn apply_setting(&mut self, name: &str, value: &str) -> Result<()> {
         let key = match canonical_setting(name) {
             Some(k) => k.to_string(),
             None if name.contains('.') => name.to_ascii_lowercase(),
@@ -461,14 +497,14 @@ impl Session {
         };
         let invalid = |_| EngineError::InvalidParameterValue { name: key.clone(), value: value.to_string() };
         match key.as_str() {
-            "rhei.route" => self.route_override = RouteOverride::parse(&key, value).map_err(invalid)?,
-            "rhei.consistency" => self.consistency = Consistency::parse(&key, value).map_err(invalid)?,
+            "rhei.route" => self.settings.route_override = RouteOverride::parse(&key, value).map_err(invalid)?,
+            "rhei.consistency" => self.settings.consistency = Consistency::parse(&key, value).map_err(invalid)?,
             "TimeZone" => {
-                self.time_zone = TimeZone::parse(value)
+                self.settings.time_zone = TimeZone::parse(value)
                     .ok_or_else(|| EngineError::InvalidParameterValue { name: key.clone(), value: value.to_string() })?;
                 // SHOW gives a zone's name as the zone database spells it, as PostgreSQL does.
-                if let TimeZone::Named(tz) = self.time_zone {
-                    self.changed.insert(key, tz.name().to_string());
+                if let TimeZone::Named(tz) = self.settings.time_zone {
+                    self.settings.changed.insert(key, tz.name().to_string());
                     return Ok(());
                 }
             }
@@ -484,17 +520,23 @@ impl Session {
             }
             _ => {}
         }
-        self.changed.insert(key, value.to_string());
+        self.settings.changed.insert(key, value.to_string());
         Ok(())
     }
 
     fn reset(&mut self, name: &str) -> Result<()> {
+        let default = self.default_setting(name)?;
+        self.set(name, &default)
+    }
+
+    /// The value a setting has in a new session.
+    fn default_setting(&self, name: &str) -> Result<String> {
         let key = canonical_setting(name).ok_or_else(|| EngineError::UndefinedParameter { name: name.to_string() })?;
-        let default = match key {
+        Ok(match key {
             "rhei.consistency" => self.engine.config.consistency.as_str(),
             _ => DEFAULT_SETTINGS.iter().find(|(k, _)| *k == key).map_or("", |(_, v)| *v),
-        };
-        self.set(key, default)
+        }
+        .to_string())
     }
 
     /// A parameter sent as text, read as `target` with PostgreSQL's input rules in this
@@ -503,18 +545,18 @@ impl Session {
     /// # Errors
     /// The input error PostgreSQL gives for the text.
     pub fn parameter_from_text(&self, text: &str, target: &DataType) -> Result<ScalarValue> {
-        crate::value::parameter_from_text(text, target, self.time_zone)
+        crate::value::parameter_from_text(text, target, self.settings.time_zone)
     }
 
     /// The session time zone's offset east of UTC (`SET TimeZone`), for showing timestamptz.
     /// The session's `TimeZone`, in which timestamptz values are shown and zone-less input is
     /// read.
     pub fn time_zone(&self) -> TimeZone {
-        self.time_zone
+        self.settings.time_zone
     }
 
     fn opts(&self) -> TranslateOptions {
-        TranslateOptions { time_zone: self.time_zone }
+        TranslateOptions { time_zone: self.settings.time_zone }
     }
 
     /// Parses a query string into its statements (none for an empty string).
@@ -771,7 +813,7 @@ impl Session {
                     Some((_, rewritten)) => Statement::Query(Box::new(rewritten)),
                     None => stmt.clone(),
                 };
-                to_olap(&mut olap_stmt, &catalog, self.time_zone);
+                to_olap(&mut olap_stmt, &catalog, self.settings.time_zone);
                 crate::translate::array_comparisons_as_true(&mut olap_stmt);
                 match self.engine.olap.plan_schema(olap_stmt).await {
                     Ok(planned) => {
@@ -829,7 +871,7 @@ impl Session {
 
     /// The session's consistency level (`rhei.consistency`).
     pub fn consistency(&self) -> Consistency {
-        self.consistency
+        self.settings.consistency
     }
 
     /// Where `prepared` runs when rhei stands in front of its upstream (a sidecar with write
@@ -907,7 +949,7 @@ impl Session {
         if let Some(route) = hint {
             return RouteDecision::new(route, "query hint");
         }
-        match self.route_override {
+        match self.settings.route_override {
             RouteOverride::Oltp => RouteDecision::new(Route::Oltp, "SET rhei.route"),
             RouteOverride::Olap => RouteDecision::new(Route::Olap, "SET rhei.route"),
             RouteOverride::Auto => self.zone_route(query, route_query(query, &self.engine.catalog())),
@@ -917,7 +959,7 @@ impl Session {
     /// The automatic route, kept off DataFusion for a query that computes wall-clock time in a
     /// session zone other than UTC (see [`crate::translate::reads_local_time`]).
     fn zone_route(&self, query: &Query, decision: RouteDecision) -> RouteDecision {
-        if decision.route != Route::Olap || self.time_zone == TimeZone::UTC {
+        if decision.route != Route::Olap || self.settings.time_zone == TimeZone::UTC {
             return decision;
         }
         let stmt = Statement::Query(Box::new(query.clone()));
@@ -1164,7 +1206,7 @@ impl Session {
         // ahead of the writer; a few CopyData messages may wait for it, then the client does.
         let (input, mut data) = tokio::sync::mpsc::channel(COPY_INPUT_MESSAGES);
         let format = spec.format.clone();
-        let tz = self.time_zone;
+        let tz = self.settings.time_zone;
         let every_column = def.columns.len() == spec.columns.len()
             && def.columns.iter().zip(&spec.columns).all(|(c, name)| c.name == *name);
         let schema = every_column.then(|| def.arrow_schema());
@@ -1266,8 +1308,8 @@ impl Session {
     pub fn set_read_only_user(&mut self, read_only: bool) {
         self.read_only_user = read_only;
         if read_only {
-            self.changed.insert("default_transaction_read_only".into(), "on".into());
-            self.changed.insert("transaction_read_only".into(), "on".into());
+            self.settings.changed.insert("default_transaction_read_only".into(), "on".into());
+            self.settings.changed.insert("transaction_read_only".into(), "on".into());
         }
     }
 
@@ -1309,7 +1351,7 @@ impl Session {
         if sequences == Some(SequenceCall::Moves) {
             self.check_writable("nextval()")?;
         }
-        let decision = match (self.txn, prepared.hint, self.route_override) {
+        let decision = match (self.txn, prepared.hint, self.settings.route_override) {
             _ if sequences.is_some() => RouteDecision::new(Route::Oltp, "sequences live on SQLite's writer"),
             (None, None, RouteOverride::Auto) => self.zone_route(query, self.engine.auto_route(&prepared.sql, query)),
             _ => self.decide_route(query, prepared.hint),
@@ -1318,7 +1360,7 @@ impl Session {
             Route::Olap => {
                 let deadline = self.statement_deadline();
                 let start = async {
-                    if self.consistency == Consistency::Strong {
+                    if self.settings.consistency == Consistency::Strong {
                         let target = *self.engine.writer.committed().borrow();
                         self.engine.sync.wait_for(target).await?;
                     }
@@ -1330,7 +1372,7 @@ impl Session {
                         return Err(EngineError::unsupported("an array value compared with ANY or ALL on the OLAP engine (automatic routing runs it on SQLite)"));
                     }
                     crate::translate::common_type::check_common_types(&stmt, &self.engine.catalog())?;
-                    to_olap(&mut stmt, &self.engine.catalog(), self.time_zone);
+                    to_olap(&mut stmt, &self.engine.catalog(), self.settings.time_zone);
                     self.engine.olap.query(stmt, params).await
                 };
                 let rows = within(deadline, start).await?;
@@ -1516,6 +1558,7 @@ impl Session {
         self.txn_count += 1;
         self.txn_current.store(self.txn_count, std::sync::atomic::Ordering::Release);
         self.txn = Some(Transaction { read_only, failed: false, started: false, generation: self.txn_count });
+        self.txn_settings = Some((self.settings.clone(), self.settings.clone()));
         Ok(Output::Command(CommandTag::new("BEGIN")))
     }
 
@@ -1570,6 +1613,7 @@ impl Session {
             self.notices.push(Notice::warning("25P01", "there is no transaction in progress"));
             return Ok(Output::Command(CommandTag::new("COMMIT")));
         };
+        self.end_transaction_settings(!txn.failed);
         self.txn_current.store(0, std::sync::atomic::Ordering::Release);
         if !txn.started {
             return Ok(Output::Command(CommandTag::new(if txn.failed { "ROLLBACK" } else { "COMMIT" })));
@@ -1585,6 +1629,7 @@ impl Session {
 
     async fn rollback(&mut self) -> Result<Output> {
         if let Some(txn) = self.txn.take() {
+            self.end_transaction_settings(false);
             self.txn_current.store(0, std::sync::atomic::Ordering::Release);
             if txn.started {
                 self.in_transaction(WriteOp::Rollback).await?;
@@ -1593,6 +1638,14 @@ impl Session {
             self.notices.push(Notice::warning("25P01", "there is no transaction in progress"));
         }
         Ok(Output::Command(CommandTag::new("ROLLBACK")))
+    }
+
+    /// The settings a transaction block leaves: those SET in it when it commits, those it began
+    /// with when it rolls back (PostgreSQL's SET is transactional; SET LOCAL ends either way).
+    fn end_transaction_settings(&mut self, committed: bool) {
+        if let Some((began, kept)) = self.txn_settings.take() {
+            self.settings = if committed { kept } else { began };
+        }
     }
 
     async fn savepoint_op(&mut self, op: WriteOp, tag: &'static str) -> Result<Output> {
@@ -1609,13 +1662,18 @@ impl Session {
 
     fn set_statement(&mut self, set: &Set) -> Result<Output> {
         match set {
-            Set::SingleAssignment { variable, values, .. } => {
+            Set::SingleAssignment { variable, values, scope, .. } => {
                 let name = variable.to_string().trim_matches('"').to_string();
                 let value = set_value_text(values);
-                if value.eq_ignore_ascii_case("default") {
-                    self.reset(&name)?;
-                } else {
-                    self.set(&name, &value)?;
+                let local = matches!(scope, Some(datafusion::sql::sqlparser::ast::ContextModifier::Local));
+                match (value.eq_ignore_ascii_case("default"), local) {
+                    (true, false) => self.reset(&name)?,
+                    (true, true) => {
+                        let default = self.default_setting(&name)?;
+                        self.set_local(&name, &default)?;
+                    }
+                    (false, false) => self.set(&name, &value)?,
+                    (false, true) => self.set_local(&name, &value)?,
                 }
             }
             Set::SetTimeZone { value, .. } => {

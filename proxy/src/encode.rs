@@ -35,8 +35,20 @@ use crate::error::to_pgwire;
 const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
 const PG_EPOCH_DAYS: i32 = 10_957;
 
+/// Field metadata naming a result column's PostgreSQL type by OID, for types no declared
+/// column has (the catalogs' `oid[]`).
+const PG_OID_METADATA: &str = "rhei.pg_oid";
+
+/// Metadata that makes a result field `ty` on the wire (see [`pg_type_of`]).
+pub fn pg_oid_metadata(ty: &Type) -> std::collections::HashMap<String, String> {
+    std::collections::HashMap::from([(PG_OID_METADATA.to_string(), ty.oid().to_string())])
+}
+
 /// The PostgreSQL type and typmod of a result column.
 pub fn pg_type_of(field: &Field) -> (Type, i32) {
+    if let Some(ty) = field.metadata().get(PG_OID_METADATA).and_then(|oid| oid.parse().ok()).and_then(Type::from_oid) {
+        return (ty, -1);
+    }
     if let Some(declared) = field.metadata().get(PG_TYPE_METADATA).and_then(|name| PgType::from_pg_name(name)) {
         let (oid, typmod) = crate::catalog::type_of(&declared);
         if let Some(ty) = Type::from_oid(oid as u32) {
@@ -299,6 +311,8 @@ fn write_binary(buf: &mut BytesMut, column: &Column<'_>, ty: &Type, row: usize) 
         Column::Bool(a) => buf.put_u8(u8::from(a.value(row))),
         Column::I16(a) => buf.put_i16(a.value(row)),
         Column::I32(a) => buf.put_i32(a.value(row)),
+        // An OID is four bytes, unsigned; rhei holds OIDs as int8.
+        Column::I64(a) if *ty == Type::OID => buf.put_u32(a.value(row) as u32),
         Column::I64(a) => buf.put_i64(a.value(row)),
         Column::F32(a) => buf.put_f32(a.value(row)),
         Column::F64(a) => buf.put_f64(a.value(row)),
@@ -536,6 +550,20 @@ mod tests {
         assert_eq!(text(0, 2), "0.00");
         assert_eq!(text(42, 0), "42");
         assert_eq!(text(-1234567, 2), "-12345.67");
+    }
+
+    /// rhei holds OIDs as int8; PostgreSQL's binary oid[] has four-byte elements of type 26
+    /// (`array_send` of `'{23,1007}'::oid[]`).
+    #[test]
+    fn oid_arrays_have_four_byte_elements() {
+        let list = arrow::array::ListArray::from_iter_primitive::<Int64Type, _, _>([Some(vec![Some(23), Some(1007)])]);
+        let mut buf = BytesMut::new();
+        write_array_binary(&mut buf, &list.value(0), &Type::OID_ARRAY).unwrap();
+        let mut expected = Vec::new();
+        for word in [1i32, 0, 26, 2, 1, 4, 23, 4, 1007] {
+            expected.extend_from_slice(&word.to_be_bytes());
+        }
+        assert_eq!(one(buf), expected);
     }
 
     /// Numerics beyond i128 are encoded from their text; within it both paths agree byte

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::fmt::Debug;
 use std::sync::Arc;
 
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{DataType, SchemaRef};
 use async_trait::async_trait;
 use datafusion::sql::sqlparser::ast::{CloseCursor, Statement};
 use futures::{Sink, SinkExt};
@@ -49,6 +49,8 @@ use crate::types;
 pub struct ParsedStatement {
     prepared: Prepared,
     description: Description,
+    /// The parameters' types as ParameterDescription gives them.
+    param_types: Vec<Type>,
     /// Whether it reads the system catalogs, as last decided and under which catalog: deciding
     /// walks the whole statement, which an Execute repeated thousands of times a second need
     /// not do again while no DDL has changed the catalog.
@@ -56,8 +58,8 @@ pub struct ParsedStatement {
 }
 
 impl ParsedStatement {
-    fn new(prepared: Prepared, description: Description) -> Self {
-        Self { prepared, description, reads_catalogs: std::sync::Mutex::new(None) }
+    fn new(prepared: Prepared, description: Description, param_types: Vec<Type>) -> Self {
+        Self { prepared, description, param_types, reads_catalogs: std::sync::Mutex::new(None) }
     }
 
     /// The statement's text as the client sent it.
@@ -510,16 +512,18 @@ impl QueryParser for StatementParser {
             }));
         }
         let prepared = statements.pop().ok_or_else(|| to_pgwire(&EngineError::Internal("parse gave nothing".into())))?;
-        let description = match catalog::describe(&session, &ConnectionInfo::of(client), &prepared).await {
-            Ok(Some(description)) => description,
-            Ok(None) => session.describe(&prepared).await.map_err(|e| to_pgwire(&e))?,
-            Err(e) => return Err(to_pgwire(&e)),
-        };
-        Ok(Arc::new(ParsedStatement::new(prepared, description)))
+        let (description, param_type): (_, fn(Option<&DataType>) -> Type) =
+            match catalog::describe(&session, &ConnectionInfo::of(client), &prepared).await {
+                Ok(Some(description)) => (description, catalog::param_type),
+                Ok(None) => (session.describe(&prepared).await.map_err(|e| to_pgwire(&e))?, types::param_type),
+                Err(e) => return Err(to_pgwire(&e)),
+            };
+        let param_types = description.params.iter().map(|t| param_type(t.as_ref())).collect();
+        Ok(Arc::new(ParsedStatement::new(prepared, description, param_types)))
     }
 
     fn get_parameter_types(&self, stmt: &Self::Statement) -> PgWireResult<Vec<Type>> {
-        Ok(stmt.description.params.iter().map(|t| types::param_type(t.as_ref())).collect())
+        Ok(stmt.param_types.clone())
     }
 
     fn get_result_schema(&self, stmt: &Self::Statement, format: Option<&Format>) -> PgWireResult<Vec<FieldInfo>> {
@@ -576,8 +580,8 @@ impl ExtendedQueryHandler for Connection {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let described = &target.statement.description;
-        let count = described.params.len().max(target.parameter_types.len());
+        let described = &target.statement.param_types;
+        let count = described.len().max(target.parameter_types.len());
         let params = (0..count)
             .map(|i| {
                 target
@@ -585,7 +589,7 @@ impl ExtendedQueryHandler for Connection {
                     .get(i)
                     .cloned()
                     .flatten()
-                    .unwrap_or_else(|| types::param_type(described.params.get(i).and_then(Option::as_ref)))
+                    .unwrap_or_else(|| described.get(i).cloned().unwrap_or(Type::TEXT))
             })
             .collect();
         let fields = self.parser.get_result_schema(&target.statement, None)?;

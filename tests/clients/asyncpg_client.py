@@ -37,6 +37,10 @@ async def main():
     check(await conn.fetchval(f"SELECT count(*) FROM {T} WHERE seen < $1", datetime.datetime(2024, 1, 15, tzinfo=UTC)), 2, "timestamptz parameter")
     check(await conn.fetchval(f"SELECT id FROM {T} WHERE price = $1", Decimal("10.00")), 3, "numeric parameter")
     check(await conn.fetchval(f"SELECT count(*) FROM {T} WHERE name = ANY($1::text[])", ["pear", "plum", "none"]), 2, "= ANY (text[] parameter)")
+    # An int4[] parameter makes asyncpg introspect the type (set_config('jit', ...), a
+    # recursive CTE over pg_type with = any($1::oid[]), pg_range); that failed with 42883.
+    check(await conn.fetchval(f"SELECT count(*) FROM {T} WHERE id = ANY($1)", [1, 3, 9]), 2, "= ANY (int4[] parameter)")
+    check(await conn.fetchval(f"SELECT count(*) FROM {T} WHERE price = ANY($1)", [Decimal("2.25"), Decimal("10.00")]), 2, "= ANY (numeric[] parameter)")
 
     agg = await conn.fetch(
         f"SELECT name, count(*) AS n, sum(price) AS total, avg(price) AS mean FROM {T} GROUP BY name ORDER BY name"

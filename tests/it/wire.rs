@@ -166,6 +166,37 @@ async fn session_settings_and_version() {
     assert_eq!(err.code().map(|c| c.code()), Some("22023"));
 }
 
+/// Settings are transactional, as in PostgreSQL: a SET in a block that rolls back is undone,
+/// SET LOCAL and `set_config(..., true)` end with the block, a SET in a block that commits
+/// stays. Before, every one of them outlived its block.
+#[tokio::test]
+async fn settings_follow_transaction_blocks() {
+    let server = Server::start().await;
+    let client = server.client().await;
+    let show = |name: &'static str| {
+        let client = &client;
+        async move { client.query_one(&format!("SHOW {name}"), &[]).await.unwrap().get::<_, String>(0) }
+    };
+    client.batch_execute("BEGIN; SET statement_timeout = '7s'; ROLLBACK").await.unwrap();
+    assert_eq!(show("statement_timeout").await, "0");
+    client.batch_execute("BEGIN; SET LOCAL statement_timeout = '7s'; SET application_name = 'kept'").await.unwrap();
+    assert_eq!(show("statement_timeout").await, "7s");
+    let local: String = client.query_one("SELECT set_config('TimeZone', 'Europe/Paris', true)", &[]).await.unwrap().get(0);
+    assert_eq!(local, "Europe/Paris");
+    assert_eq!(show("TimeZone").await, "Europe/Paris");
+    client.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(show("statement_timeout").await, "0");
+    assert_eq!(show("TimeZone").await, "UTC");
+    assert_eq!(show("application_name").await, "kept");
+    // Outside a block SET LOCAL does nothing; set_config(..., false) is a SET.
+    client.batch_execute("SET LOCAL application_name = 'lost'").await.unwrap();
+    assert_eq!(show("application_name").await, "kept");
+    client.query_one("SELECT set_config('application_name', 'by set_config', false)", &[]).await.unwrap();
+    assert_eq!(show("application_name").await, "by set_config");
+    let err = client.query_one("SELECT set_config('no_such_setting', '1', false)", &[]).await.unwrap_err();
+    assert_eq!(err.code().map(|c| c.code()), Some("42704"));
+}
+
 /// A series in a select list or aliased in FROM, through the extended protocol (described as
 /// PostgreSQL describes it: integer for integer bounds), on the engine each query routes to.
 #[tokio::test]

@@ -423,7 +423,7 @@ impl VisitorMut for QueryRewrites<'_> {
 /// the column list is not known there yet ("column n does not exist"), and a first branch of
 /// bare literals (`SELECT 1, 0, 1`) has duplicate names. The list's names go onto the first
 /// branch's select list instead, which names a UNION's columns just the same.
-fn recursive_cte_columns(query: &mut Query) {
+pub fn recursive_cte_columns(query: &mut Query) {
     let Some(with) = query.with.as_mut().filter(|with| with.recursive) else { return };
     for cte in &mut with.cte_tables {
         let names: Option<Vec<Ident>> = cte.alias.columns.iter().map(|c| c.data_type.is_none().then(|| c.name.clone())).collect();

@@ -88,6 +88,7 @@ const FUNCTIONS: &[Definition] = &[
     def("user", &[0], utf8, current_user),
     def("pg_backend_pid", &[0], int4, |m, _| Ok(ScalarValue::Int32(Some(m.conn.pid)))),
     lenient("current_setting", &[1, 2], utf8, current_setting),
+    lenient("set_config", &[3], utf8, set_config),
     // rhei takes no advisory locks, so there are none to release (asyncpg's pool calls this
     // when a connection is returned). The result is void, whose text form is empty.
     def("pg_advisory_unlock_all", &[0], utf8, |_, _| Ok(text(""))),
@@ -429,6 +430,20 @@ fn current_setting(model: &Model, args: &[ScalarValue]) -> Result<ScalarValue, E
         None if args.get(1).and_then(flag) == Some(true) => Ok(ScalarValue::Utf8(None)),
         None => Err(EngineError::UndefinedParameter { name }),
     }
+}
+
+/// `set_config(name, value, is_local)`: gives back the value and leaves the change for the
+/// session to make when the query ends (see [`Model::set_configs`]), which validates it as
+/// `SET` (or, `is_local`, `SET LOCAL`) does.
+fn set_config(model: &Model, args: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
+    if args[0].is_null() {
+        return Err(EngineError::NullValueNotAllowed { message: "SET requires parameter name".into() });
+    }
+    let value = if args[1].is_null() { String::new() } else { string(&args[1]) };
+    let is_local = flag(&args[2]) == Some(true);
+    let mut changes = model.set_configs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    changes.push((string(&args[0]), value.clone(), is_local));
+    Ok(text(value))
 }
 
 fn table_is_visible(model: &Model, args: &[ScalarValue]) -> Result<ScalarValue, EngineError> {

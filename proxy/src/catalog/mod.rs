@@ -32,6 +32,7 @@ use datafusion::datasource::MemTable;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::sqlparser::ast::Statement;
+use pgwire::api::Type;
 use rhei_engine::catalog::Catalog;
 use rhei_engine::olap::datafusion::{classify, plan_statement, renamed_apart};
 use rhei_engine::olap::{conform_batch, result_schema};
@@ -49,7 +50,7 @@ use tables::{Namespace, SYSTEM_TABLES, system_table};
 /// Planning and execution errors with their SQLSTATEs (42P01 for an unknown catalog relation,
 /// 42883 for an unknown function, ...); 25P02 in a failed transaction.
 pub async fn answer(
-    session: &Session,
+    session: &mut Session,
     conn: &ConnectionInfo,
     prepared: &Prepared,
     params: &[ScalarValue],
@@ -59,6 +60,14 @@ pub async fn answer(
         return Err(EngineError::InFailedTransaction);
     }
     let (schema, batches) = query.run(params).await?;
+    let changes = std::mem::take(&mut *query.model.set_configs.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    for (name, value, is_local) in changes {
+        if is_local {
+            session.set_local(&name, &value)?;
+        } else {
+            session.set(&name, &value)?;
+        }
+    }
     Ok(Some(RowStream::from_batches(schema, Route::Oltp, "SELECT", batches)))
 }
 
@@ -75,6 +84,16 @@ pub async fn describe(
     match CatalogQuery::recognize(session, conn, prepared) {
         Some(query) => query.describe().await.map(Some),
         None => Ok(None),
+    }
+}
+
+/// A catalog query's parameter type as ParameterDescription gives it. Catalog OIDs are int8
+/// inside, so an int8 array parameter is an OID array (`oid = any($1::oid[])`, asyncpg's type
+/// introspection), which drivers know without asking (they do not know `int8[]` so).
+pub fn param_type(ty: Option<&DataType>) -> Type {
+    match ty {
+        Some(DataType::List(element)) if element.data_type() == &DataType::Int64 => Type::OID_ARRAY,
+        other => crate::types::param_type(other),
     }
 }
 
@@ -128,7 +147,10 @@ impl CatalogQuery {
 
     async fn describe(&self) -> Result<Description, EngineError> {
         let (_, plan, renames) = self.plan().await?;
-        let params = rhei_engine::olap::datafusion::parameter_types(&plan)?;
+        let mut params = rhei_engine::olap::datafusion::parameter_types(&plan)?;
+        let mut statement = self.statement.clone();
+        rewrite::rewrite(&mut statement, &self.model)?;
+        cast_parameter_types(&statement, &mut params);
         Ok(Description { params, columns: Some(renamed_apart(self.result_schema(&plan), &renames)) })
     }
 
@@ -165,11 +187,47 @@ impl CatalogQuery {
                     DataType::List(_) if vectors.contains(f.name().as_str()) => {
                         Field::new(f.name(), DataType::Utf8, f.is_nullable())
                     }
+                    // As parameters are (see [`param_type`]).
+                    DataType::List(element) if element.data_type() == &DataType::Int64 => {
+                        f.as_ref().clone().with_metadata(crate::encode::pg_oid_metadata(&Type::OID_ARRAY))
+                    }
                     _ => f.as_ref().clone(),
                 })
                 .collect::<Vec<Field>>(),
         ))
     }
+}
+
+/// Types parameters the planner left untyped by the casts applied to them (`$1::oid[]`, as
+/// the rewrite spells it for DataFusion), as PostgreSQL types a parameter from its cast.
+fn cast_parameter_types(statement: &Statement, params: &mut [Option<DataType>]) {
+    use datafusion::sql::sqlparser::ast::{ArrayElemTypeDef, DataType as SqlType, Expr, Value, visit_expressions};
+    fn arrow_type(ty: &SqlType) -> Option<DataType> {
+        Some(match ty {
+            SqlType::BigInt(_) => DataType::Int64,
+            SqlType::Int(_) | SqlType::Integer(_) => DataType::Int32,
+            SqlType::SmallInt(_) => DataType::Int16,
+            SqlType::Real => DataType::Float32,
+            SqlType::DoublePrecision => DataType::Float64,
+            SqlType::Boolean => DataType::Boolean,
+            SqlType::Text | SqlType::Varchar(_) => DataType::Utf8,
+            SqlType::Array(ArrayElemTypeDef::SquareBracket(element, _) | ArrayElemTypeDef::AngleBracket(element)) => {
+                DataType::new_list(arrow_type(element)?, true)
+            }
+            _ => return None,
+        })
+    }
+    let _ = visit_expressions(statement, |expr| {
+        if let Expr::Cast { expr: inner, data_type, .. } = expr
+            && let Expr::Value(value) = inner.as_ref()
+            && let Value::Placeholder(p) = &value.value
+            && let Some(n) = p.strip_prefix('$').and_then(|n| n.parse::<usize>().ok())
+            && let Some(slot @ None) = n.checked_sub(1).and_then(|i| params.get_mut(i))
+        {
+            *slot = arrow_type(data_type);
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
 }
 
 /// `int2vector` and `oidvector` columns (`pg_index.indkey`, ...) are lists inside catalog

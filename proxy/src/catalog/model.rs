@@ -233,6 +233,10 @@ pub struct Model {
     /// `COMMENT ON` texts as `pg_description` holds them: (object OID, column number or 0,
     /// text), for user tables (class `pg_class`).
     pub descriptions: Vec<(i64, i32, String)>,
+    /// Settings changed by `set_config()` calls while the query ran, in call order, with
+    /// whether each is local to the transaction; the session applies them once the query has
+    /// finished.
+    pub set_configs: std::sync::Mutex<Vec<(String, String, bool)>>,
     by_oid: HashMap<i64, usize>,
 }
 
@@ -285,7 +289,17 @@ impl Model {
                 }
             }
         }
-        Self { conn, settings, relations, constraints, row_counts: HashMap::new(), sequences: Vec::new(), descriptions, by_oid }
+        Self {
+            conn,
+            settings,
+            relations,
+            constraints,
+            row_counts: HashMap::new(),
+            sequences: Vec::new(),
+            descriptions,
+            set_configs: std::sync::Mutex::default(),
+            by_oid,
+        }
     }
 
     /// The comment on object `oid` (a table when `column` is 0, else its column number).

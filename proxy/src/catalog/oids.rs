@@ -136,8 +136,11 @@ fn declared_type(oid: i64, typmod: i32) -> Option<PgType> {
 }
 
 /// `format_type(oid, typmod)`: the SQL name of a type, with its modifiers. Unknown OIDs give
-/// `???`, as in PostgreSQL.
+/// `???` and no type (OID 0) `-`, as in PostgreSQL.
 pub fn format_type(oid: i64, typmod: Option<i32>) -> String {
+    if oid == 0 {
+        return "-".into();
+    }
     // Without a typmod bpchar is `character`; with -1 it is `bpchar` (format_type_extended).
     if oid == 1042 && typmod.is_none() {
         return "character".into();
@@ -398,6 +401,7 @@ mod tests {
         assert_eq!(format_type(18, None), "\"char\"");
         assert_eq!(format_type(19, None), "name");
         assert_eq!(format_type(123_456, None), "???");
+        assert_eq!(format_type(0, None), "-", "asyncpg's introspection shows `typelem::regtype::text` of a scalar");
     }
 
     #[test]

@@ -229,8 +229,13 @@ impl VisitorMut for Rewriter<'_> {
     }
 
     fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<EngineError> {
+        // asyncpg's type introspection is a recursive CTE with a column list.
+        rhei_engine::translate::olap::recursive_cte_columns(query);
         // Named before their expressions are rewritten, so `c.oid::regclass` is still `oid`.
         for_each_select(query.body.as_mut(), &mut name_select_items);
+        // Before the subqueries in those branches are visited, which could not be planned.
+        let model = self.model;
+        for_each_select(query.body.as_mut(), &mut |select| subquery::prune_impossible_branches(select, model));
         if self.depth == 0 {
             // What the client sees of a reg* value is its name, as PostgreSQL's output
             // function prints it; inside the query it is the OID.

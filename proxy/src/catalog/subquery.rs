@@ -423,6 +423,60 @@ pub fn drop_unevaluated(select: &mut Select, model: &Model) {
     }
 }
 
+/// Empties the branches of the select list's CASE expressions that no row can take: `CASE WHEN
+/// t.typtype = 'd' THEN (subquery) ... END` over `pg_type AS t`, when no type is a domain
+/// (asyncpg's type introspection asks for a domain's base types and a composite type's
+/// attributes through subqueries DataFusion cannot plan; rhei has neither kind of type). The
+/// branch's result becomes NULL, which is what it would never have given.
+pub fn prune_impossible_branches(select: &mut Select, model: &Model) {
+    let mut relations: Vec<(String, &SystemTable)> = Vec::new();
+    for table in &select.from {
+        for factor in std::iter::once(&table.relation).chain(table.joins.iter().map(|j| &j.relation)) {
+            if let TableFactor::Table { name, alias, args: None, .. } = factor {
+                let parts: Vec<String> = name.0.iter().filter_map(|p| p.as_ident()).map(normalize_ident).collect();
+                let system = match parts.as_slice() {
+                    [schema, table] if schema == "pg_catalog" => system_table(Namespace::PgCatalog, table),
+                    [schema, table] if schema == "information_schema" => system_table(Namespace::InformationSchema, table),
+                    [table] => system_table(Namespace::PgCatalog, table),
+                    _ => None,
+                };
+                if let Some(system) = system {
+                    let visible = alias.as_ref().map_or_else(|| parts.last().cloned().unwrap_or_default(), |a| normalize_ident(&a.name));
+                    relations.push((visible, system));
+                }
+            }
+        }
+    }
+    if relations.is_empty() {
+        return;
+    }
+    let impossible = |condition: &Expr| {
+        let Expr::BinaryOp { left, op: BinaryOperator::Eq, right } = condition else { return false };
+        let (Expr::CompoundIdentifier(column), Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(text), .. })) =
+            (left.as_ref(), right.as_ref())
+        else {
+            return false;
+        };
+        let [qualifier, column] = column.as_slice() else { return false };
+        relations
+            .iter()
+            .find(|(name, _)| *name == normalize_ident(qualifier))
+            .is_some_and(|(_, table)| !table.has_text(model, &normalize_ident(column), text))
+    };
+    for item in &mut select.projection {
+        if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } = item {
+            let _ = visit_expressions_mut(e, |e| {
+                if let Expr::Case { operand: None, conditions, .. } = e {
+                    for when in conditions.iter_mut().filter(|w| impossible(&w.condition)) {
+                        when.result = null();
+                    }
+                }
+                ControlFlow::<()>::Continue(())
+            });
+        }
+    }
+}
+
 /// Whether a scalar subquery yields no row, and so is NULL, whatever the outer row: a plain,
 /// unaggregated select that inner-joins an empty catalog (SQLAlchemy's `get_columns` reads a
 /// column's identity options from `pg_sequence` through a correlation DataFusion cannot

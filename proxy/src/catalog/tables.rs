@@ -147,6 +147,12 @@ impl SystemTable {
         (self.rows)(model).is_empty()
     }
 
+    /// Whether some row holds `value` as the text of `column` (false for an unknown column).
+    pub fn has_text(&self, model: &Model, column: &str, value: &str) -> bool {
+        let Some(i) = self.columns.iter().position(|(name, _)| *name == column) else { return false };
+        (self.rows)(model).iter().any(|row| matches!(row.get(i), Some(ScalarValue::Utf8(Some(v))) if v == value))
+    }
+
     /// The relation's rows as one batch.
     ///
     /// # Errors
@@ -546,6 +552,23 @@ pub const SYSTEM_TABLES: &[SystemTable] = &[
         oid: 2611,
         is_view: false,
         columns: &[("inhrelid", Oid), ("inhparent", Oid), ("inhseqno", Int4), ("inhdetachpending", Bool)],
+        rows: none,
+    },
+    // asyncpg's type introspection joins it; rhei has no range types.
+    SystemTable {
+        namespace: Namespace::PgCatalog,
+        name: "pg_range",
+        oid: 3541,
+        is_view: false,
+        columns: &[
+            ("rngtypid", Oid),
+            ("rngsubtype", Oid),
+            ("rngmultitypid", Oid),
+            ("rngcollation", Oid),
+            ("rngsubopc", Oid),
+            ("rngcanonical", Regproc),
+            ("rngsubdiff", Regproc),
+        ],
         rows: none,
     },
     SystemTable {

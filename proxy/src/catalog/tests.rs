@@ -569,3 +569,168 @@ async fn sqlalchemy_key_columns_and_vectors() {
     let (_, no_default_opclasses) = try_rows("SELECT oid, opcname FROM pg_catalog.pg_opclass WHERE NOT opcdefault", &[]).await.unwrap();
     assert_eq!(no_default_opclasses, Vec::<String>::new());
 }
+
+
+/// asyncpg's type introspection (`asyncpg.introspection.INTRO_LOOKUP_TYPES_13`, which it runs
+/// for every type it has no codec for, `int4[]` say): a recursive CTE with a column list, CASE
+/// branches whose subqueries DataFusion cannot plan (domains and composite types, which rhei
+/// has none of), `pg_range`, and an `oid[]` parameter it must be told is `oid[]`.
+/// asyncpg's `_TYPEINFO_13`, which its query below reads twice.
+macro_rules! asyncpg_typeinfo {
+    () => {
+        r#"    (
+        SELECT
+            t.oid                           AS oid,
+            ns.nspname                      AS ns,
+            t.typname                       AS name,
+            t.typtype                       AS kind,
+            (CASE WHEN t.typtype = 'd' THEN
+                (WITH RECURSIVE typebases(oid, depth) AS (
+                    SELECT
+                        t2.typbasetype      AS oid,
+                        0                   AS depth
+                    FROM
+                        pg_type t2
+                    WHERE
+                        t2.oid = t.oid
+
+                    UNION ALL
+
+                    SELECT
+                        t2.typbasetype      AS oid,
+                        tb.depth + 1        AS depth
+                    FROM
+                        pg_type t2,
+                        typebases tb
+                    WHERE
+                       tb.oid = t2.oid
+                       AND t2.typbasetype != 0
+               ) SELECT oid FROM typebases ORDER BY depth DESC LIMIT 1)
+
+               ELSE NULL
+            END)                            AS basetype,
+            t.typelem                       AS elemtype,
+            elem_t.typdelim                 AS elemdelim,
+            range_t.rngsubtype              AS range_subtype,
+            (CASE WHEN t.typtype = 'c' THEN
+                (SELECT
+                    array_agg(ia.atttypid ORDER BY ia.attnum)
+                FROM
+                    pg_attribute ia
+                    INNER JOIN pg_class c
+                        ON (ia.attrelid = c.oid)
+                WHERE
+                    ia.attnum > 0 AND NOT ia.attisdropped
+                    AND c.reltype = t.oid)
+
+                ELSE NULL
+            END)                            AS attrtypoids,
+            (CASE WHEN t.typtype = 'c' THEN
+                (SELECT
+                    array_agg(ia.attname::text ORDER BY ia.attnum)
+                FROM
+                    pg_attribute ia
+                    INNER JOIN pg_class c
+                        ON (ia.attrelid = c.oid)
+                WHERE
+                    ia.attnum > 0 AND NOT ia.attisdropped
+                    AND c.reltype = t.oid)
+
+                ELSE NULL
+            END)                            AS attrnames
+        FROM
+            pg_catalog.pg_type AS t
+            INNER JOIN pg_catalog.pg_namespace ns ON (
+                ns.oid = t.typnamespace)
+            LEFT JOIN pg_type elem_t ON (
+                t.typlen = -1 AND
+                t.typelem != 0 AND
+                t.typelem = elem_t.oid
+            )
+            LEFT JOIN pg_range range_t ON (
+                t.oid = range_t.rngtypid
+            )
+    )
+"#
+    };
+}
+const ASYNCPG_INTROSPECTION: &str = concat!(
+    r#"WITH RECURSIVE typeinfo_tree(
+    oid, ns, name, kind, basetype, elemtype, elemdelim,
+    range_subtype, attrtypoids, attrnames, depth)
+AS (
+    SELECT
+        ti.oid, ti.ns, ti.name, ti.kind, ti.basetype,
+        ti.elemtype, ti.elemdelim, ti.range_subtype,
+        ti.attrtypoids, ti.attrnames, 0
+    FROM
+        "#,
+    asyncpg_typeinfo!(),
+    r#" AS ti
+    WHERE
+        ti.oid = any($1::oid[])
+
+    UNION ALL
+
+    SELECT
+        ti.oid, ti.ns, ti.name, ti.kind, ti.basetype,
+        ti.elemtype, ti.elemdelim, ti.range_subtype,
+        ti.attrtypoids, ti.attrnames, tt.depth + 1
+    FROM
+        "#,
+    asyncpg_typeinfo!(),
+    r#" ti,
+        typeinfo_tree tt
+    WHERE
+        (tt.elemtype IS NOT NULL AND ti.oid = tt.elemtype)
+        OR (tt.attrtypoids IS NOT NULL AND ti.oid = any(tt.attrtypoids))
+        OR (tt.range_subtype IS NOT NULL AND ti.oid = tt.range_subtype)
+        OR (tt.basetype IS NOT NULL AND ti.oid = tt.basetype)
+)
+
+SELECT DISTINCT
+    *,
+    basetype::regtype::text AS basetype_name,
+    elemtype::regtype::text AS elemtype_name,
+    range_subtype::regtype::text AS range_subtype_name
+FROM
+    typeinfo_tree
+ORDER BY
+    depth DESC
+"#
+);
+
+#[tokio::test]
+async fn asyncpg_type_introspection() {
+    let described = query(ASYNCPG_INTROSPECTION).describe().await.unwrap();
+    let oid_list = DataType::new_list(DataType::Int64, true);
+    assert_eq!(described.params, vec![Some(oid_list.clone())]);
+    assert_eq!(param_type(described.params[0].as_ref()), Type::OID_ARRAY);
+    // An array of OIDs is an oid[] (asyncpg knows it without asking), not an int8[].
+    let aggregated = query("SELECT array_agg(oid ORDER BY oid) AS oids FROM pg_catalog.pg_type WHERE oid IN (23, 25)");
+    let columns = aggregated.describe().await.unwrap().columns.unwrap();
+    assert_eq!(crate::encode::pg_type_of(columns.field(0)).0, Type::OID_ARRAY);
+    let int4_array = ScalarValue::List(ScalarValue::new_list_nullable(&[ScalarValue::Int64(Some(1007))], &DataType::Int64));
+    let (_, rows) = try_rows(ASYNCPG_INTROSPECTION, &[int4_array]).await.unwrap();
+    // oid|ns|name|kind|basetype|elemtype|elemdelim|range_subtype|attrtypoids|attrnames|depth|...
+    assert_eq!(
+        rows,
+        vec![
+            "23|pg_catalog|int4|b||0|||||1||-|",
+            "1007|pg_catalog|_int4|b||23|,||||0||integer|",
+        ]
+    );
+}
+
+/// `set_config(name, value, is_local)` gives the value back and changes the session's setting
+/// once the query is done (asyncpg turns `jit` off around its introspection so).
+#[tokio::test]
+async fn set_config_is_recorded_for_the_session() {
+    let q = query("SELECT current_setting('TimeZone') AS cur, set_config('jit', 'off', false) AS new");
+    let (_, batches) = q.run(&[]).await.unwrap();
+    assert_eq!(batches.iter().map(RecordBatch::num_rows).sum::<usize>(), 1);
+    let recorded = q.model.set_configs.lock().unwrap().clone();
+    assert_eq!(recorded, vec![("jit".to_string(), "off".to_string(), false)]);
+    let err = try_rows("SELECT set_config(NULL, 'x', false)", &[]).await.unwrap_err();
+    assert_eq!(err.sqlstate(), "22004");
+}

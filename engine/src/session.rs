@@ -1875,7 +1875,14 @@ fn index_def(index: &datafusion::sql::sqlparser::ast::CreateIndex, catalog: &cra
         );
         descending.push(c.column.options.asc == Some(false));
     }
-    Ok((table, crate::catalog::IndexDef { name, columns, descending, is_unique: index.unique }))
+    let predicate = match &index.predicate {
+        Some(predicate) if crate::translate::constraints::contains_subquery(predicate) => {
+            return Err(EngineError::unsupported("cannot use subquery in index predicate"));
+        }
+        Some(predicate) => Some(predicate.to_string()),
+        None => None,
+    };
+    Ok((table, crate::catalog::IndexDef { name, columns, descending, is_unique: index.unique, predicate }))
 }
 
 /// A `COPY ... FROM STDIN` under way (see [`Session::copy_in_start`]).

@@ -74,6 +74,8 @@ async fn psql_meta_commands_describe_tables() {
              code char(3) UNIQUE, created timestamptz)",
             "-c",
             "CREATE TABLE tags (item int NOT NULL, tag text NOT NULL, PRIMARY KEY (item, tag))",
+            "-c",
+            "CREATE UNIQUE INDEX items_new_name ON items (name) WHERE created IS NULL",
         ],
     )
     .await;
@@ -99,6 +101,7 @@ async fn psql_meta_commands_describe_tables() {
             "Indexes:",
             "\"items_pkey\" PRIMARY KEY, btree (id)",
             "\"items_code_key\" UNIQUE CONSTRAINT, btree (code)",
+            "\"items_new_name\" UNIQUE, btree (name) WHERE created IS NULL",
         ],
     );
     let tags = psql(&server, &["-c", r"\d tags"]).await;

@@ -143,6 +143,17 @@ pub struct IndexDef {
     /// Per key column: whether it is sorted descending.
     pub descending: Vec<bool>,
     pub is_unique: bool,
+    /// A partial index's WHERE, as PostgreSQL text (`active`, `deleted_at IS NULL`): only the
+    /// rows it holds for are indexed, so a unique partial index constrains only them.
+    #[serde(default)]
+    pub predicate: Option<String>,
+}
+
+impl IndexDef {
+    /// Whether the index makes its columns unique in every row (what a foreign key needs).
+    pub fn is_unique_key(&self) -> bool {
+        self.is_unique && self.predicate.is_none()
+    }
 }
 
 /// How a replica table follows its upstream table.

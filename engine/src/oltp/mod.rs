@@ -164,6 +164,10 @@ fn classify_message(message: String) -> EngineError {
         EngineError::GroupingError { message: "aggregate functions are not allowed in WHERE".into() }
     } else if message.contains("do not have the same number of result columns") {
         EngineError::syntax("each UNION query must have the same number of columns")
+    } else if message.starts_with("ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE constraint") {
+        EngineError::InvalidColumnReference {
+            message: "there is no unique or exclusion constraint matching the ON CONFLICT specification".into(),
+        }
     } else if message.starts_with("wrong number of arguments to function ") {
         EngineError::UndefinedFunction { name: message.trim_start_matches("wrong number of arguments to function ").into() }
     } else {

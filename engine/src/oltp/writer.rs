@@ -1176,7 +1176,7 @@ impl WriterState {
                         .collect();
                     index.name = constraints::choose_name(&def.name, &names, "idx", &taken);
                 }
-                self.exec_raw(&index_sql(&def, &index))?;
+                self.exec_raw(&index_sql(&def, &index)?)?;
                 def.indexes.push(index);
                 store::save(&self.conn, &def)?;
             }
@@ -1445,20 +1445,20 @@ impl WriterState {
                             entry.foreign_keys.retain(|fk| !uses(fk));
                         }
                     }
-                    for gone in def.indexes.iter().filter(|i| i.columns.contains(&index)) {
+                    // As in PostgreSQL, an index goes with a column it keys on or its WHERE reads.
+                    let reads_column = |i: &IndexDef| {
+                        i.columns.contains(&index)
+                            || i.predicate.as_deref().is_some_and(|p| constraints::expression_mentions_column(p, &name))
+                    };
+                    for gone in def.indexes.iter().filter(|i| reads_column(i)) {
                         self.exec_raw(&format!("DROP INDEX {}", quote_ident(&gone.name)))?;
                     }
-                    def.indexes.retain(|i| !i.columns.contains(&index));
+                    def.indexes.retain(|i| !reads_column(i));
                     def.foreign_keys.retain(|fk| !fk.columns.contains(&index) && !(fk.references == def.id && fk.ref_columns.contains(&index)));
                     let checks = std::mem::take(&mut def.checks);
                     def.checks = checks
                         .into_iter()
-                        .filter(|c| {
-                            let expr = datafusion::sql::sqlparser::parser::Parser::new(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {})
-                                .try_with_sql(&c.expr)
-                                .and_then(|mut p| p.parse_expr());
-                            !expr.is_ok_and(|e| constraints::mentions_column(&e, &name))
-                        })
+                        .filter(|c| !constraints::expression_mentions_column(&c.expr, &name))
                         .collect();
                     self.exec_raw(&format!("ALTER TABLE {table} DROP COLUMN {}", quote_ident(&name)))?;
                     def.columns.remove(index);
@@ -1512,6 +1512,9 @@ impl WriterState {
                 // CHECK expressions are kept as written; they follow the rename as in PostgreSQL.
                 for check in &mut def.checks {
                     check.expr = constraints::rename_column(&check.expr, &old, &new)?;
+                }
+                for predicate in def.indexes.iter_mut().filter_map(|i| i.predicate.as_mut()) {
+                    *predicate = constraints::rename_column(predicate, &old, &new)?;
                 }
                 Ok(true)
             }
@@ -1728,7 +1731,7 @@ impl WriterState {
         }
         // A foreign key needs some unique key on exactly its referenced columns.
         let still_unique =
-            same_set(&new.primary_key) || new.unique.iter().any(|u| same_set(u)) || new.indexes.iter().any(|i| i.is_unique && same_set(&i.columns));
+            same_set(&new.primary_key) || new.unique.iter().any(|u| same_set(u)) || new.indexes.iter().any(|i| i.is_unique_key() && same_set(&i.columns));
         if !still_unique {
             let referencing: Vec<(TableId, String, String)> = catalog
                 .tables()
@@ -1826,7 +1829,7 @@ impl WriterState {
         }
         self.replace_table(&old.name, &temp.name)?;
         for index in &new.indexes {
-            self.exec_raw(&index_sql(new, index))?;
+            self.exec_raw(&index_sql(new, index)?)?;
         }
         self.exec_raw(&install_triggers_sql(new))
     }
@@ -2067,21 +2070,26 @@ fn without_table(catalog: &Catalog, id: TableId) -> Catalog {
     Catalog::from_tables(catalog.tables().filter(|t| t.id != id).map(|t| t.as_ref().clone()))
 }
 
-/// SQLite's CREATE INDEX for an index of `def`.
-fn index_sql(def: &TableDef, index: &IndexDef) -> String {
+/// SQLite's CREATE INDEX for an index of `def` (a partial index's WHERE translated as a CHECK
+/// expression is).
+fn index_sql(def: &TableDef, index: &IndexDef) -> Result<String> {
     let columns: Vec<String> = index
         .columns
         .iter()
         .zip(&index.descending)
         .map(|(&i, &desc)| format!("{}{}", quote_ident(&def.columns[i].name), if desc { " DESC" } else { "" }))
         .collect();
-    format!(
-        "CREATE {}INDEX {} ON {} ({})",
+    let predicate = match &index.predicate {
+        Some(predicate) => format!(" WHERE {}", constraints::check_sql(def, predicate, "", TranslateOptions::default())?),
+        None => String::new(),
+    };
+    Ok(format!(
+        "CREATE {}INDEX {} ON {} ({}){predicate}",
         if index.is_unique { "UNIQUE " } else { "" },
         quote_ident(&index.name),
         quote_ident(&def.name),
         columns.join(", ")
-    )
+    ))
 }
 
 #[cfg(test)]

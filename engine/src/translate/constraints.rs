@@ -112,7 +112,8 @@ fn parse_expr(sql: &str) -> Result<Expr> {
 }
 
 /// The SQLite form of a CHECK expression of `def`, over the row `row` (`NEW`, or the table's
-/// own name when existing rows are checked).
+/// own name when existing rows are checked; unqualified when empty, as a partial index's WHERE
+/// names them).
 ///
 /// # Errors
 /// An expression that does not parse or translate (unknown columns, subqueries).
@@ -144,7 +145,11 @@ pub fn check_sql(def: &TableDef, expr_sql: &str, row: &str, opts: TranslateOptio
             _ => None,
         };
         if let Some(column) = column.filter(|c| def.column_index(c).is_some()) {
-            *e = Expr::CompoundIdentifier(vec![Ident::new(row), Ident::with_quote('"', column)]);
+            *e = if row.is_empty() {
+                Expr::Identifier(Ident::with_quote('"', column))
+            } else {
+                Expr::CompoundIdentifier(vec![Ident::new(row), Ident::with_quote('"', column)])
+            };
         }
         ControlFlow::<()>::Continue(())
     });
@@ -152,7 +157,7 @@ pub fn check_sql(def: &TableDef, expr_sql: &str, row: &str, opts: TranslateOptio
 }
 
 /// Whether an expression names `column` (bare or qualified).
-pub fn mentions_column(expr: &Expr, column: &str) -> bool {
+fn mentions_column(expr: &Expr, column: &str) -> bool {
     let mut expr = expr.clone();
     visit_expressions_mut(&mut expr, |e| match e {
         Expr::Identifier(ident) if crate::catalog::normalize_ident(ident) == column => ControlFlow::Break(()),
@@ -162,6 +167,12 @@ pub fn mentions_column(expr: &Expr, column: &str) -> bool {
         _ => ControlFlow::Continue(()),
     })
     .is_break()
+}
+
+/// Whether a stored expression (a CHECK, a partial index's WHERE) names `column`; false for
+/// one that does not parse.
+pub fn expression_mentions_column(expr_sql: &str, column: &str) -> bool {
+    parse_expr(expr_sql).is_ok_and(|e| mentions_column(&e, column))
 }
 
 /// A stored CHECK expression with a column renamed.
@@ -190,7 +201,7 @@ pub fn rename_column(expr_sql: &str, old: &str, new: &str) -> Result<String> {
     Ok(expr.to_string())
 }
 
-fn contains_subquery(expr: &Expr) -> bool {
+pub fn contains_subquery(expr: &Expr) -> bool {
     let mut expr = expr.clone();
     visit_expressions_mut(&mut expr, |e| match e {
         Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. } => ControlFlow::Break(()),

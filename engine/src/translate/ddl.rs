@@ -207,7 +207,7 @@ pub fn add_foreign_key(
         b.sort_unstable();
         a == b
     };
-    if !(same_set(&parent.primary_key) || parent.unique.iter().any(|u| same_set(u)) || parent.indexes.iter().any(|i| i.is_unique && same_set(&i.columns))) {
+    if !(same_set(&parent.primary_key) || parent.unique.iter().any(|u| same_set(u)) || parent.indexes.iter().any(|i| i.is_unique_key() && same_set(&i.columns))) {
         return Err(EngineError::NoMatchingUniqueKey { table: parent.name.clone() });
     }
     let taken = constraints::constraint_names(def);

@@ -466,7 +466,7 @@ fn index_def(model: &Model, args: &[ScalarValue]) -> Result<ScalarValue, EngineE
         Some(column) => Ok(ScalarValue::Utf8(
             usize::try_from(column - 1).ok().and_then(|i| index.key_names.get(i)).map(|n| quote_ident(n)),
         )),
-        None => Ok(text(index.index_def(&relation.name))),
+        None => Ok(text(index.index_def(&relation.name, args.get(2).and_then(flag) == Some(true)))),
     }
 }
 

@@ -82,6 +82,8 @@ pub struct Index {
     pub descending: Vec<bool>,
     /// NULLS NOT DISTINCT: keys with NULLs collide.
     pub nulls_not_distinct: bool,
+    /// A partial index's WHERE, as PostgreSQL text.
+    pub predicate: Option<String>,
 }
 
 impl Index {
@@ -99,23 +101,55 @@ impl Index {
         format!("{kind} ({})", self.column_list())
     }
 
-    /// `pg_get_indexdef`: the CREATE INDEX statement that would rebuild it.
-    pub fn index_def(&self, name: &str) -> String {
+    /// `pg_get_indexdef`: the CREATE INDEX statement that would rebuild it; `pretty` as psql's
+    /// `\d` asks for it.
+    pub fn index_def(&self, name: &str, pretty: bool) -> String {
         let columns: Vec<String> = self
             .key_names
             .iter()
             .zip(self.descending.iter().chain(std::iter::repeat(&false)))
             .map(|(n, desc)| format!("{}{}", quote_ident(n), if *desc { " DESC" } else { "" }))
             .collect();
+        // Pretty, PostgreSQL prints the predicate as written and the table unqualified (it is
+        // visible); otherwise each operation in parentheses. (It also writes the casts it
+        // applied, `'x'::text`, which rhei does not.)
+        let predicate = match self.predicate.as_deref() {
+            Some(p) if pretty => format!(" WHERE {p}"),
+            Some(p) => format!(" WHERE {}", parenthesized(p)),
+            None => String::new(),
+        };
         format!(
-            "CREATE {}INDEX {} ON public.{} USING btree ({}){}",
+            "CREATE {}INDEX {} ON {}{} USING btree ({}){}{predicate}",
             if self.is_unique { "UNIQUE " } else { "" },
             quote_ident(name),
+            if pretty { "" } else { "public." },
             quote_ident(&self.table_name),
             columns.join(", "),
             if self.nulls_not_distinct { " NULLS NOT DISTINCT" } else { "" }
         )
     }
+}
+
+/// An expression as PostgreSQL deparses it when not pretty: each operation in parentheses
+/// (`(active AND (gone_at IS NULL))`); the text as it is if it does not parse.
+fn parenthesized(sql: &str) -> String {
+    use datafusion::sql::sqlparser::ast::Expr;
+    fn deparse(expr: &Expr) -> String {
+        match expr {
+            Expr::Nested(inner) => deparse(inner),
+            Expr::BinaryOp { left, op, right } => format!("({} {op} {})", deparse(left), deparse(right)),
+            Expr::UnaryOp { op, expr } => format!("({op} {})", deparse(expr)),
+            Expr::IsNull(e) => format!("({} IS NULL)", deparse(e)),
+            Expr::IsNotNull(e) => format!("({} IS NOT NULL)", deparse(e)),
+            Expr::IsTrue(e) => format!("({} IS TRUE)", deparse(e)),
+            Expr::IsFalse(e) => format!("({} IS FALSE)", deparse(e)),
+            other => other.to_string(),
+        }
+    }
+    datafusion::sql::sqlparser::parser::Parser::new(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {})
+        .try_with_sql(sql)
+        .and_then(|mut p| p.parse_expr())
+        .map_or_else(|_| sql.to_string(), |e| deparse(&e))
 }
 
 /// A FOREIGN KEY or CHECK constraint (PRIMARY KEY and UNIQUE ones are their [`Index`]es).
@@ -403,21 +437,24 @@ fn add_user_table(relations: &mut Vec<Relation>, public_names: &mut Vec<String>,
             Attribute { name: c.name.clone(), type_oid, typmod, not_null: c.not_null, default }
         })
         .collect();
-    // (constraint name, user index name, is primary, unique, key positions, descending, NULLS NOT DISTINCT)
-    type Key<'t> = (Option<String>, Option<&'t str>, bool, bool, &'t [usize], &'t [bool], bool);
+    // (constraint name, user index name, is primary, unique, key positions, descending, NULLS NOT
+    // DISTINCT, WHERE)
+    type Key<'t> = (Option<String>, Option<&'t str>, bool, bool, &'t [usize], &'t [bool], bool, Option<&'t str>);
     let mut keys: Vec<Key<'_>> = Vec::new();
     if !table.primary_key.is_empty() {
-        keys.push((Some(table.pkey_name()), None, true, true, &table.primary_key, &[], false));
+        keys.push((Some(table.pkey_name()), None, true, true, &table.primary_key, &[], false, None));
     }
     keys.extend(
         table
             .unique
             .iter()
             .enumerate()
-            .map(|(i, u)| (Some(table.unique_name(i)), None, false, true, u.as_slice(), &[][..], table.unique_nulls_not_distinct(i))),
+            .map(|(i, u)| (Some(table.unique_name(i)), None, false, true, u.as_slice(), &[][..], table.unique_nulls_not_distinct(i), None)),
     );
     keys.extend(
-        table.indexes.iter().map(|i| (None, Some(i.name.as_str()), false, i.is_unique, i.columns.as_slice(), i.descending.as_slice(), false)),
+        table.indexes.iter().map(|i| {
+            (None, Some(i.name.as_str()), false, i.is_unique, i.columns.as_slice(), i.descending.as_slice(), false, i.predicate.as_deref())
+        }),
     );
     relations.push(Relation {
         oid,
@@ -431,7 +468,7 @@ fn add_user_table(relations: &mut Vec<Relation>, public_names: &mut Vec<String>,
         checks: i16::try_from(table.checks.len()).unwrap_or(i16::MAX),
         has_triggers: referenced || !table.foreign_keys.is_empty(),
     });
-    for (k, (constraint, given, is_primary, is_unique, positions, descending, nulls_not_distinct)) in keys.into_iter().enumerate() {
+    for (k, (constraint, given, is_primary, is_unique, positions, descending, nulls_not_distinct, predicate)) in keys.into_iter().enumerate() {
         let key_names: Vec<String> = positions.iter().map(|&i| table.columns[i].name.clone()).collect();
         let name = match (given, constraint) {
             (Some(name), _) => name.to_string(),
@@ -458,6 +495,7 @@ fn add_user_table(relations: &mut Vec<Relation>, public_names: &mut Vec<String>,
                 key_names,
                 descending: descending.to_vec(),
                 nulls_not_distinct,
+                predicate: predicate.map(str::to_string),
             }),
             has_index: false,
             checks: 0,
@@ -474,12 +512,7 @@ fn table_constraints(table: &TableDef, catalog: &Catalog, relations: &[Relation]
     let mut out = Vec::new();
     for check in &table.checks {
         let mentioned: Vec<usize> = (0..table.columns.len())
-            .filter(|&i| {
-                datafusion::sql::sqlparser::parser::Parser::new(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {})
-                    .try_with_sql(&check.expr)
-                    .and_then(|mut p| p.parse_expr())
-                    .is_ok_and(|e| rhei_engine::translate::constraints::mentions_column(&e, &table.columns[i].name))
-            })
+            .filter(|&i| rhei_engine::translate::constraints::expression_mentions_column(&check.expr, &table.columns[i].name))
             .collect();
         out.push(Constraint {
             oid: oids::constraint_oid(table.id, out.len()),
@@ -581,7 +614,7 @@ mod tests {
         assert_eq!(names, vec!["t_pkey", "t_a_b_key"]);
         let (_, pkey) = model.indexes().next().unwrap();
         assert_eq!(pkey.constraint_def(), "PRIMARY KEY (id)");
-        assert_eq!(pkey.index_def("t_pkey"), "CREATE UNIQUE INDEX t_pkey ON public.t USING btree (id)");
+        assert_eq!(pkey.index_def("t_pkey", false), "CREATE UNIQUE INDEX t_pkey ON public.t USING btree (id)");
         let table = model.relation(16385).unwrap();
         assert!(table.has_index);
         assert_eq!(table.columns[0].default.as_deref(), Some("nextval('t_id_seq'::regclass)"));

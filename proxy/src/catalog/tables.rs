@@ -1312,7 +1312,8 @@ fn pg_index(model: &Model) -> Vec<Row> {
                 oid_array(&vec![0; index.keys.len()]),
                 int2_array(&options),
                 NULL,
-                NULL,
+                // What `pg_get_expr(indpred, indrelid)` gives back (SQLAlchemy's postgresql_where).
+                ScalarValue::Utf8(index.predicate.clone()),
             ]
         })
         .collect()
@@ -1667,7 +1668,7 @@ fn pg_indexes(model: &Model) -> Vec<Row> {
     model
         .indexes()
         .map(|(r, index)| {
-            row![r.namespace_name(), index.table_name.as_str(), r.name.as_str(), NULL, index.index_def(&r.name)]
+            row![r.namespace_name(), index.table_name.as_str(), r.name.as_str(), NULL, index.index_def(&r.name, false)]
         })
         .collect()
 }

@@ -377,8 +377,8 @@ async fn d_table_queries_match_postgres() {
     assert_eq!(
         rows(INDEXES).await,
         vec![
-            "t_pkey|true|true|false|true|CREATE UNIQUE INDEX t_pkey ON public.t USING btree (id)|PRIMARY KEY (id)|p|false|false|false|0",
-            "t_code_key|false|true|false|true|CREATE UNIQUE INDEX t_code_key ON public.t USING btree (code)|UNIQUE (code)|u|false|false|false|0",
+            "t_pkey|true|true|false|true|CREATE UNIQUE INDEX t_pkey ON t USING btree (id)|PRIMARY KEY (id)|p|false|false|false|0",
+            "t_code_key|false|true|false|true|CREATE UNIQUE INDEX t_code_key ON t USING btree (code)|UNIQUE (code)|u|false|false|false|0",
         ]
     );
     for empty in [POLICIES, STATISTICS, PUBLICATIONS, PARENTS, CHILDREN] {

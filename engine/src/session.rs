@@ -1864,15 +1864,25 @@ fn index_def(index: &datafusion::sql::sqlparser::ast::CreateIndex, catalog: &cra
         None => String::new(),
     };
     let mut columns = Vec::with_capacity(index.columns.len());
+    let mut expressions = Vec::new();
     let mut descending = Vec::with_capacity(index.columns.len());
-    for c in &index.columns {
-        let column = match &c.column.expr {
-            Expr::Identifier(ident) => normalize_ident(ident),
-            other => return Err(EngineError::unsupported(format!("index on expression {other}"))),
-        };
-        columns.push(
-            def.column_index(&column).ok_or_else(|| EngineError::UndefinedColumn { column, table: Some(table.clone()) })?,
-        );
+    for (place, c) in index.columns.iter().enumerate() {
+        let mut key = &c.column.expr;
+        while let Expr::Nested(inner) = key {
+            key = inner;
+        }
+        match key {
+            Expr::Identifier(ident) => {
+                let column = normalize_ident(ident);
+                columns.push(
+                    def.column_index(&column).ok_or_else(|| EngineError::UndefinedColumn { column, table: Some(table.clone()) })?,
+                );
+            }
+            expr if crate::translate::constraints::contains_subquery(expr) => {
+                return Err(EngineError::unsupported("cannot use subquery in index expression"));
+            }
+            expr => expressions.push((place, expr.to_string())),
+        }
         descending.push(c.column.options.asc == Some(false));
     }
     let predicate = match &index.predicate {
@@ -1882,7 +1892,7 @@ fn index_def(index: &datafusion::sql::sqlparser::ast::CreateIndex, catalog: &cra
         Some(predicate) => Some(predicate.to_string()),
         None => None,
     };
-    Ok((table, crate::catalog::IndexDef { name, columns, descending, is_unique: index.unique, predicate }))
+    Ok((table, crate::catalog::IndexDef { name, columns, descending, is_unique: index.unique, expressions, predicate }))
 }
 
 /// A `COPY ... FROM STDIN` under way (see [`Session::copy_in_start`]).

@@ -134,25 +134,53 @@ pub struct ForeignKeyDef {
     pub initially_deferred: bool,
 }
 
-/// An index made by CREATE INDEX on plain columns.
+/// An index made by CREATE INDEX, on columns and expressions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IndexDef {
     pub name: String,
-    /// Positions of the indexed columns, in key order.
+    /// Positions of the indexed columns, in key order (the keys that are expressions left out).
     pub columns: Vec<usize>,
-    /// Per key column: whether it is sorted descending.
+    /// Per key, in key order: whether it is sorted descending.
     pub descending: Vec<bool>,
     pub is_unique: bool,
+    /// The keys that are expressions (`lower(email)`): their place among the keys and their
+    /// PostgreSQL text. The other places are `columns`', in order.
+    #[serde(default)]
+    pub expressions: Vec<(usize, String)>,
     /// A partial index's WHERE, as PostgreSQL text (`active`, `deleted_at IS NULL`): only the
     /// rows it holds for are indexed, so a unique partial index constrains only them.
     #[serde(default)]
     pub predicate: Option<String>,
 }
 
+/// One key of an index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexKey<'a> {
+    /// A column, by position.
+    Column(usize),
+    /// An expression, as PostgreSQL text.
+    Expression(&'a str),
+}
+
 impl IndexDef {
     /// Whether the index makes its columns unique in every row (what a foreign key needs).
     pub fn is_unique_key(&self) -> bool {
-        self.is_unique && self.predicate.is_none()
+        self.is_unique && self.predicate.is_none() && self.expressions.is_empty()
+    }
+
+    /// The keys in order, each with whether it sorts descending.
+    pub fn keys(&self) -> Vec<(IndexKey<'_>, bool)> {
+        let count = self.columns.len() + self.expressions.len();
+        let mut columns = self.columns.iter();
+        (0..count)
+            .filter_map(|place| {
+                let key = match self.expressions.iter().find(|(at, _)| *at == place) {
+                    Some((_, sql)) => IndexKey::Expression(sql),
+                    None => IndexKey::Column(*columns.next()?),
+                };
+                Some((key, self.descending.get(place).copied().unwrap_or(false)))
+            })
+            .collect()
     }
 }
 
@@ -304,7 +332,7 @@ impl Catalog {
             if let Some(i) = def.unique.iter().position(|u| same(u)) {
                 return Some(def.unique_name(i));
             }
-            def.indexes.iter().find(|i| i.is_unique && same(&i.columns)).map(|i| i.name.clone())
+            def.indexes.iter().find(|i| i.is_unique && i.expressions.is_empty() && same(&i.columns)).map(|i| i.name.clone())
         });
         EngineError::UniqueViolation { constraint: named.unwrap_or(constraint), table, columns, detail }
     }
@@ -412,6 +440,28 @@ pub fn quote_literal(value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    /// Keys come back in the order written, columns and expressions interleaved, each with its
+    /// own sort order (`CREATE INDEX ON t (tenant, (a + b) DESC, lower(email))`).
+    #[test]
+    fn index_keys_interleave_columns_and_expressions() {
+        let index = IndexDef {
+            name: "t_tenant_expr_lower_idx".into(),
+            columns: vec![2],
+            descending: vec![false, true, false],
+            is_unique: false,
+            expressions: vec![(1, "a + b".into()), (2, "lower(email)".into())],
+            predicate: None,
+        };
+        assert_eq!(
+            index.keys(),
+            vec![(IndexKey::Column(2), false), (IndexKey::Expression("a + b"), true), (IndexKey::Expression("lower(email)"), false)]
+        );
+        assert!(!IndexDef { is_unique: true, ..index }.is_unique_key(), "an expression index is no key for a foreign key");
+        assert_eq!(crate::translate::constraints::expression_name("lower(email)"), "lower");
+        assert_eq!(crate::translate::constraints::expression_name("a + b"), "expr");
+    }
+
     use super::*;
 
     #[test]

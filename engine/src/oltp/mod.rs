@@ -101,6 +101,13 @@ pub fn classify(err: rusqlite::Error) -> EngineError {
         rusqlite::Error::SqliteFailure(code, message) => {
             let message = message.unwrap_or_else(|| code.to_string());
             match code.extended_code {
+                // An index with expression keys is named: "UNIQUE constraint failed: index 'i'".
+                ffi::SQLITE_CONSTRAINT_UNIQUE if message.contains(": index '") => EngineError::UniqueViolation {
+                    table: String::new(),
+                    constraint: message.rsplit(": index '").next().unwrap_or_default().trim_end_matches('\'').to_string(),
+                    columns: Vec::new(),
+                    detail: None,
+                },
                 ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
                     let (table, columns) = failed_columns(&message);
                     let is_pk = code.extended_code == ffi::SQLITE_CONSTRAINT_PRIMARYKEY;

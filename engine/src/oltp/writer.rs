@@ -31,7 +31,7 @@ use crate::capture::{LAST_SEQ_SQL, install_triggers_sql, log_ddl_sql};
 use crate::copy::CopyChunk;
 use crate::sync::bulk::{BulkLoad, BulkLoads};
 use crate::catalog::{
-    Catalog, ColumnDef, IndexDef, KeyConstraint, PgType, TableDef, TableId, normalize_ident, quote_ident, quote_literal, store, table_name,
+    Catalog, ColumnDef, IndexDef, IndexKey, KeyConstraint, PgType, TableDef, TableId, normalize_ident, quote_ident, quote_literal, store, table_name,
 };
 use crate::error::{EngineError, Result};
 use crate::notice::Notice;
@@ -1169,7 +1169,17 @@ impl WriterState {
                     return Err(EngineError::DuplicateTable { name: index.name });
                 }
                 if index.name.is_empty() {
-                    let names: Vec<&str> = index.columns.iter().map(|&i| def.columns[i].name.as_str()).collect();
+                    // As PostgreSQL names them: a column by its name, a function call by the
+                    // function's, any other expression `expr`.
+                    let names: Vec<String> = index
+                        .keys()
+                        .into_iter()
+                        .map(|(key, _)| match key {
+                            IndexKey::Column(i) => def.columns[i].name.clone(),
+                            IndexKey::Expression(sql) => constraints::expression_name(sql),
+                        })
+                        .collect();
+                    let names: Vec<&str> = names.iter().map(String::as_str).collect();
                     let taken: Vec<String> = catalog
                         .tables()
                         .flat_map(|t| std::iter::once(t.name.clone()).chain(t.indexes.iter().map(|i| i.name.clone())))
@@ -1448,7 +1458,7 @@ impl WriterState {
                     // As in PostgreSQL, an index goes with a column it keys on or its WHERE reads.
                     let reads_column = |i: &IndexDef| {
                         i.columns.contains(&index)
-                            || i.predicate.as_deref().is_some_and(|p| constraints::expression_mentions_column(p, &name))
+                            || i.predicate.iter().chain(i.expressions.iter().map(|(_, e)| e)).any(|e| constraints::expression_mentions_column(e, &name))
                     };
                     for gone in def.indexes.iter().filter(|i| reads_column(i)) {
                         self.exec_raw(&format!("DROP INDEX {}", quote_ident(&gone.name)))?;
@@ -1513,8 +1523,10 @@ impl WriterState {
                 for check in &mut def.checks {
                     check.expr = constraints::rename_column(&check.expr, &old, &new)?;
                 }
-                for predicate in def.indexes.iter_mut().filter_map(|i| i.predicate.as_mut()) {
-                    *predicate = constraints::rename_column(predicate, &old, &new)?;
+                for index in &mut def.indexes {
+                    for expr in index.predicate.iter_mut().chain(index.expressions.iter_mut().map(|(_, e)| e)) {
+                        *expr = constraints::rename_column(expr, &old, &new)?;
+                    }
                 }
                 Ok(true)
             }
@@ -2070,15 +2082,20 @@ fn without_table(catalog: &Catalog, id: TableId) -> Catalog {
     Catalog::from_tables(catalog.tables().filter(|t| t.id != id).map(|t| t.as_ref().clone()))
 }
 
-/// SQLite's CREATE INDEX for an index of `def` (a partial index's WHERE translated as a CHECK
-/// expression is).
+/// SQLite's CREATE INDEX for an index of `def` (expression keys and a partial index's WHERE
+/// translated as CHECK expressions are).
 fn index_sql(def: &TableDef, index: &IndexDef) -> Result<String> {
-    let columns: Vec<String> = index
-        .columns
-        .iter()
-        .zip(&index.descending)
-        .map(|(&i, &desc)| format!("{}{}", quote_ident(&def.columns[i].name), if desc { " DESC" } else { "" }))
-        .collect();
+    let columns = index
+        .keys()
+        .into_iter()
+        .map(|(key, desc)| {
+            let key = match key {
+                IndexKey::Column(i) => quote_ident(&def.columns[i].name),
+                IndexKey::Expression(sql) => format!("({})", constraints::check_sql(def, sql, "", TranslateOptions::default())?),
+            };
+            Ok(format!("{key}{}", if desc { " DESC" } else { "" }))
+        })
+        .collect::<Result<Vec<String>>>()?;
     let predicate = match &index.predicate {
         Some(predicate) => format!(" WHERE {}", constraints::check_sql(def, predicate, "", TranslateOptions::default())?),
         None => String::new(),

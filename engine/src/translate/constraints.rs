@@ -169,8 +169,17 @@ fn mentions_column(expr: &Expr, column: &str) -> bool {
     .is_break()
 }
 
-/// Whether a stored expression (a CHECK, a partial index's WHERE) names `column`; false for
-/// one that does not parse.
+/// The name PostgreSQL gives an index key that is an expression (for the index's name): a
+/// function call's function, else `expr`.
+pub fn expression_name(expr_sql: &str) -> String {
+    match parse_expr(expr_sql) {
+        Ok(Expr::Function(f)) => f.name.0.last().and_then(|p| p.as_ident()).map_or_else(|| "expr".into(), crate::catalog::normalize_ident),
+        _ => "expr".into(),
+    }
+}
+
+/// Whether a stored expression (a CHECK, a partial index's WHERE, an index key) names
+/// `column`; false for one that does not parse.
 pub fn expression_mentions_column(expr_sql: &str, column: &str) -> bool {
     parse_expr(expr_sql).is_ok_and(|e| mentions_column(&e, column))
 }

@@ -16,7 +16,7 @@ use datafusion::logical_expr::{
 };
 use rhei_engine::EngineError;
 
-use crate::catalog::model::{Model, namespace_name, quote_ident};
+use crate::catalog::model::{IndexColumn, Model, namespace_name, quote_ident};
 use crate::catalog::oids;
 
 type Eval = fn(&Model, &[ScalarValue]) -> Result<ScalarValue, EngineError>;
@@ -464,7 +464,7 @@ fn index_def(model: &Model, args: &[ScalarValue]) -> Result<ScalarValue, EngineE
     let Some(index) = &relation.index else { return Ok(ScalarValue::Utf8(None)) };
     match args.get(1).and_then(oid).filter(|&column| column > 0) {
         Some(column) => Ok(ScalarValue::Utf8(
-            usize::try_from(column - 1).ok().and_then(|i| index.key_names.get(i)).map(|n| quote_ident(n)),
+            usize::try_from(column - 1).ok().and_then(|i| index.key_names.get(i)).map(IndexColumn::definition),
         )),
         None => Ok(text(index.index_def(&relation.name, args.get(2).and_then(flag) == Some(true)))),
     }

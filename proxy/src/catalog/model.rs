@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use rhei_engine::catalog::{Catalog, ReferentialAction, TableDef, TableId};
+use rhei_engine::catalog::{Catalog, IndexKey, ReferentialAction, TableDef, TableId};
 use rhei_engine::oltp::sequence::SequenceDef;
 
 use crate::catalog::oids;
@@ -75,9 +75,10 @@ pub struct Index {
     pub is_unique: bool,
     /// Whether a PRIMARY KEY or UNIQUE constraint owns it (not a plain CREATE INDEX).
     pub is_constraint: bool,
-    /// Attribute numbers (1-based) of the indexed table columns, in key order.
+    /// Attribute numbers (1-based) of the indexed table columns, in key order; 0 for an
+    /// expression.
     pub keys: Vec<i16>,
-    pub key_names: Vec<String>,
+    pub key_names: Vec<IndexColumn>,
     /// Per key column: sorted descending.
     pub descending: Vec<bool>,
     /// NULLS NOT DISTINCT: keys with NULLs collide.
@@ -86,9 +87,53 @@ pub struct Index {
     pub predicate: Option<String>,
 }
 
+/// One key of an index as `pg_get_indexdef` prints it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexColumn {
+    Column(String),
+    /// PostgreSQL text.
+    Expression(String),
+}
+
+impl IndexColumn {
+    /// As `pg_get_indexdef(index, n)` gives it: a column quoted if it must be, a function call
+    /// as it is, another expression in parentheses.
+    pub fn definition(&self) -> String {
+        match self {
+            Self::Column(name) => quote_ident(name),
+            Self::Expression(sql) if is_function_call(sql) => sql.clone(),
+            Self::Expression(sql) => format!("({sql})"),
+        }
+    }
+
+    /// The column's name, or the expression's text.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Column(name) | Self::Expression(name) => name,
+        }
+    }
+
+    /// The text of the expression in `pg_index.indexprs`, if the key is one.
+    pub fn expression(&self) -> Option<&str> {
+        match self {
+            Self::Column(_) => None,
+            Self::Expression(sql) => Some(sql),
+        }
+    }
+}
+
+fn is_function_call(sql: &str) -> bool {
+    matches!(
+        datafusion::sql::sqlparser::parser::Parser::new(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {})
+            .try_with_sql(sql)
+            .and_then(|mut p| p.parse_expr()),
+        Ok(datafusion::sql::sqlparser::ast::Expr::Function(_))
+    )
+}
+
 impl Index {
     fn column_list(&self) -> String {
-        self.key_names.iter().map(|n| quote_ident(n)).collect::<Vec<_>>().join(", ")
+        self.key_names.iter().map(IndexColumn::definition).collect::<Vec<_>>().join(", ")
     }
 
     /// `pg_get_constraintdef`: `PRIMARY KEY (id)`, `UNIQUE (a, b)`.
@@ -108,7 +153,7 @@ impl Index {
             .key_names
             .iter()
             .zip(self.descending.iter().chain(std::iter::repeat(&false)))
-            .map(|(n, desc)| format!("{}{}", quote_ident(n), if *desc { " DESC" } else { "" }))
+            .map(|(n, desc)| format!("{}{}", n.definition(), if *desc { " DESC" } else { "" }))
             .collect();
         // Pretty, PostgreSQL prints the predicate as written and the table unqualified (it is
         // visible); otherwise each operation in parentheses. (It also writes the casts it
@@ -132,7 +177,7 @@ impl Index {
 
 /// An expression as PostgreSQL deparses it when not pretty: each operation in parentheses
 /// (`(active AND (gone_at IS NULL))`); the text as it is if it does not parse.
-fn parenthesized(sql: &str) -> String {
+pub fn parenthesized(sql: &str) -> String {
     use datafusion::sql::sqlparser::ast::Expr;
     fn deparse(expr: &Expr) -> String {
         match expr {
@@ -437,24 +482,23 @@ fn add_user_table(relations: &mut Vec<Relation>, public_names: &mut Vec<String>,
             Attribute { name: c.name.clone(), type_oid, typmod, not_null: c.not_null, default }
         })
         .collect();
-    // (constraint name, user index name, is primary, unique, key positions, descending, NULLS NOT
+    // (constraint name, user index name, is primary, unique, keys with descending, NULLS NOT
     // DISTINCT, WHERE)
-    type Key<'t> = (Option<String>, Option<&'t str>, bool, bool, &'t [usize], &'t [bool], bool, Option<&'t str>);
+    type Key<'t> = (Option<String>, Option<&'t str>, bool, bool, Vec<(IndexKey<'t>, bool)>, bool, Option<&'t str>);
+    let ascending = |positions: &[usize]| positions.iter().map(|&i| (IndexKey::Column(i), false)).collect::<Vec<_>>();
     let mut keys: Vec<Key<'_>> = Vec::new();
     if !table.primary_key.is_empty() {
-        keys.push((Some(table.pkey_name()), None, true, true, &table.primary_key, &[], false, None));
+        keys.push((Some(table.pkey_name()), None, true, true, ascending(&table.primary_key), false, None));
     }
     keys.extend(
         table
             .unique
             .iter()
             .enumerate()
-            .map(|(i, u)| (Some(table.unique_name(i)), None, false, true, u.as_slice(), &[][..], table.unique_nulls_not_distinct(i), None)),
+            .map(|(i, u)| (Some(table.unique_name(i)), None, false, true, ascending(u), table.unique_nulls_not_distinct(i), None)),
     );
     keys.extend(
-        table.indexes.iter().map(|i| {
-            (None, Some(i.name.as_str()), false, i.is_unique, i.columns.as_slice(), i.descending.as_slice(), false, i.predicate.as_deref())
-        }),
+        table.indexes.iter().map(|i| (None, Some(i.name.as_str()), false, i.is_unique, i.keys(), false, i.predicate.as_deref())),
     );
     relations.push(Relation {
         oid,
@@ -468,8 +512,29 @@ fn add_user_table(relations: &mut Vec<Relation>, public_names: &mut Vec<String>,
         checks: i16::try_from(table.checks.len()).unwrap_or(i16::MAX),
         has_triggers: referenced || !table.foreign_keys.is_empty(),
     });
-    for (k, (constraint, given, is_primary, is_unique, positions, descending, nulls_not_distinct, predicate)) in keys.into_iter().enumerate() {
-        let key_names: Vec<String> = positions.iter().map(|&i| table.columns[i].name.clone()).collect();
+    for (k, (constraint, given, is_primary, is_unique, index_keys, nulls_not_distinct, predicate)) in keys.into_iter().enumerate() {
+        // An expression key is named as PostgreSQL names its index column (`lower`, `expr`);
+        // its type is not planned here, so it is given as text.
+        let attributes: Vec<Attribute> = index_keys
+            .iter()
+            .map(|(key, _)| match key {
+                IndexKey::Column(i) => Attribute { default: None, ..columns[*i].clone() },
+                IndexKey::Expression(sql) => Attribute {
+                    name: rhei_engine::translate::constraints::expression_name(sql),
+                    type_oid: 25,
+                    typmod: -1,
+                    not_null: false,
+                    default: None,
+                },
+            })
+            .collect();
+        let key_names: Vec<IndexColumn> = index_keys
+            .iter()
+            .map(|(key, _)| match key {
+                IndexKey::Column(i) => IndexColumn::Column(table.columns[*i].name.clone()),
+                IndexKey::Expression(sql) => IndexColumn::Expression((*sql).to_string()),
+            })
+            .collect();
         let name = match (given, constraint) {
             (Some(name), _) => name.to_string(),
             (None, base) => {
@@ -484,16 +549,22 @@ fn add_user_table(relations: &mut Vec<Relation>, public_names: &mut Vec<String>,
             namespace: oids::PUBLIC_NAMESPACE,
             kind: RelKind::Index,
             table_id: None,
-            columns: positions.iter().map(|&i| Attribute { default: None, ..columns[i].clone() }).collect(),
+            columns: attributes,
             index: Some(Index {
                 table_oid: oid,
                 table_name: table.name.clone(),
                 is_primary,
                 is_unique,
                 is_constraint: given.is_none(),
-                keys: positions.iter().map(|&i| i as i16 + 1).collect(),
+                keys: index_keys
+                    .iter()
+                    .map(|(key, _)| match key {
+                        IndexKey::Column(i) => *i as i16 + 1,
+                        IndexKey::Expression(_) => 0,
+                    })
+                    .collect(),
                 key_names,
-                descending: descending.to_vec(),
+                descending: index_keys.iter().map(|(_, desc)| *desc).collect(),
                 nulls_not_distinct,
                 predicate: predicate.map(str::to_string),
             }),

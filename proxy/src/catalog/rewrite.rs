@@ -34,7 +34,7 @@ use crate::catalog::functions::{self, relation_oid};
 use crate::catalog::model::{Model, namespace_name};
 use crate::catalog::oids;
 use crate::catalog::subquery;
-use crate::catalog::tables::{Namespace, SYSTEM_TABLES, system_table};
+use crate::catalog::tables::{self, Namespace, SYSTEM_TABLES, system_table};
 
 fn parts(name: &ObjectName) -> Vec<String> {
     name.0
@@ -427,8 +427,18 @@ impl Rewriter<'_> {
             **elem = mapped;
             return Ok(None);
         }
-        let Some(type_name) = custom_type(data_type) else { return Ok(None) };
         let take = |inner: &mut Expr| std::mem::replace(inner, Expr::value(Value::Null));
+        // An int2vector or oidvector as text is its numbers space-separated (`indkey::text`),
+        // not the list DataFusion prints (`[1, 2]`).
+        let column = match &*inner {
+            Expr::Identifier(ident) => Some(normalize_ident(ident)),
+            Expr::CompoundIdentifier(parts) => parts.last().map(normalize_ident),
+            _ => None,
+        };
+        if is_text_type(data_type) && column.is_some_and(|c| tables::vector_columns().contains(c.as_str())) {
+            return Ok(Some(call("array_to_string", vec![take(inner), Expr::value(Value::SingleQuotedString(" ".into()))])));
+        }
+        let Some(type_name) = custom_type(data_type) else { return Ok(None) };
         let literal = string_literal(inner).map(str::to_string);
         let number = match &*inner {
             Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) => n.parse::<i64>().ok(),

@@ -14,7 +14,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::common::ScalarValue;
 use rhei_engine::EngineError;
 
-use crate::catalog::model::{ConstraintKind, Model, RelKind, Relation, namespace_name};
+use crate::catalog::model::{ConstraintKind, IndexColumn, Model, RelKind, Relation, namespace_name, parenthesized};
 use crate::catalog::oids::{self, BUILTIN_TYPES};
 
 /// The PostgreSQL type of a catalog column, and the Arrow type that holds it.
@@ -1291,6 +1291,7 @@ fn pg_index(model: &Model) -> Vec<Row> {
             let collations: Vec<i64> = r.columns.iter().map(|a| oids::collation_of(a.type_oid)).collect();
             // indoption bit 1 is INDOPTION_DESC; a descending key also sorts NULLs first (bit 2).
             let options: Vec<i16> = (0..index.keys.len()).map(|i| if index.descending.get(i) == Some(&true) { 3 } else { 0 }).collect();
+            let expressions: Vec<String> = index.key_names.iter().filter_map(IndexColumn::expression).map(parenthesized).collect();
             row![
                 r.oid,
                 index.table_oid,
@@ -1311,9 +1312,10 @@ fn pg_index(model: &Model) -> Vec<Row> {
                 oid_array(&collations),
                 oid_array(&vec![0; index.keys.len()]),
                 int2_array(&options),
-                NULL,
-                // What `pg_get_expr(indpred, indrelid)` gives back (SQLAlchemy's postgresql_where).
-                ScalarValue::Utf8(index.predicate.clone()),
+                // What `pg_get_expr(indexprs | indpred, indrelid)` gives back (SQLAlchemy's
+                // expressions and postgresql_where).
+                ScalarValue::Utf8(Some(expressions.join(", ")).filter(|e| !e.is_empty())),
+                ScalarValue::Utf8(index.predicate.as_deref().map(parenthesized)),
             ]
         })
         .collect()
@@ -1855,7 +1857,7 @@ fn information_schema_key_column_usage(model: &Model) -> Vec<Row> {
                 db,
                 "public",
                 index.table_name.as_str(),
-                column.as_str(),
+                column.name(),
                 position as i32 + 1,
                 NULL,
             ]);
@@ -1914,7 +1916,7 @@ fn information_schema_constraint_column_usage(model: &Model) -> Vec<Row> {
     let mut rows = Vec::new();
     for (r, index) in model.indexes().filter(|(_, index)| index.is_constraint) {
         for column in &index.key_names {
-            rows.push(row![db, "public", index.table_name.as_str(), column.as_str(), db, "public", r.name.as_str()]);
+            rows.push(row![db, "public", index.table_name.as_str(), column.name(), db, "public", r.name.as_str()]);
         }
     }
     for c in &model.constraints {

@@ -221,20 +221,10 @@ fn assignments(inference: &mut Inference<'_>, list: &[datafusion::sql::sqlparser
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::{ColumnDef, TableId};
     use datafusion::sql::sqlparser::{dialect::PostgreSqlDialect, parser::Parser};
 
     fn catalog() -> Catalog {
-        let col = |name: &str, ty| ColumnDef { name: name.into(), ty, not_null: false, is_serial: false, default_sql: None };
-        Catalog::from_tables([TableDef {
-            id: TableId(1),
-            name: "t".into(),
-            columns: vec![col("id", PgType::Int4), col("name", PgType::Text), col("ok", PgType::Bool)],
-            primary_key: vec![0],
-            unique: vec![],
-            replica: None,
-            ..Default::default()
-        }])
+        crate::catalog::one_table_catalog("t", &[("id", PgType::Int4), ("name", PgType::Text), ("ok", PgType::Bool)])
     }
 
     fn infer(sql: &str) -> Vec<Option<DataType>> {

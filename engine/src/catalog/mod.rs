@@ -438,6 +438,16 @@ pub fn quote_literal(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
 
+/// A catalog of one table (id 1) keyed by its first column, for tests.
+#[cfg(test)]
+pub(crate) fn one_table_catalog(name: &str, columns: &[(&str, PgType)]) -> Catalog {
+    let columns = columns
+        .iter()
+        .map(|(name, ty)| ColumnDef { name: (*name).into(), ty: *ty, not_null: false, is_serial: false, default_sql: None })
+        .collect();
+    Catalog::from_tables([TableDef { id: TableId(1), name: name.into(), columns, primary_key: vec![0], ..Default::default() }])
+}
+
 #[cfg(test)]
 mod tests {
 

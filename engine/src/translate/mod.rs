@@ -12,6 +12,7 @@
 pub mod common_type;
 pub mod constraints;
 pub mod ddl;
+pub mod distinct_on;
 pub mod json_sets;
 pub mod olap;
 pub mod quantified;
@@ -737,6 +738,7 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
         return Err(EngineError::unsupported("interval values on SQLite (the OLAP engine computes them outside transaction blocks)"));
     }
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut SeriesAsSubqueries);
+    distinct_on::for_sqlite(stmt, catalog)?;
     json_sets::for_sqlite(stmt, catalog)?;
     row_json::expand(stmt, catalog);
     let scope = Scope::of(stmt, catalog)?;

@@ -31,7 +31,7 @@ use pgwire::api::{
 };
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::copy::{CopyData, CopyDone, CopyFail};
-use pgwire::messages::startup::{Authentication, PasswordMessageFamily};
+use pgwire::messages::startup::{Authentication, ParameterStatus, PasswordMessageFamily};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use rhei_engine::copy::CopyFormat;
 use rhei_engine::{CopyLoad, Description, EngineError, HtapEngine, Output, Prepared, Session, TransactionStatus};
@@ -294,6 +294,38 @@ impl Connection {
     }
 }
 
+/// The reported settings' values before a statement that may change them (SET, RESET, the end
+/// of a transaction block, which keeps or reverts what SET did in it, `set_config()`); `None`
+/// for any other statement, which costs nothing here.
+fn reported_before(session: &Session, prepared: &Prepared) -> Option<Vec<Option<String>>> {
+    let may_change = match prepared.statement() {
+        Some(Statement::Set(_) | Statement::Reset(_) | Statement::Commit { .. } | Statement::Rollback { .. } | Statement::Discard { .. }) => true,
+        Some(Statement::Query(_)) => prepared.sql.to_ascii_lowercase().contains("set_config"),
+        _ => false,
+    };
+    may_change.then(|| REPORTED_SETTINGS.iter().map(|name| session.setting(name).map(str::to_string)).collect())
+}
+
+/// Sends a ParameterStatus for each reported setting the statement changed, as PostgreSQL
+/// does (psycopg reads the session's TimeZone from it, pgjdbc checks DateStyle and
+/// client_encoding).
+async fn send_setting_changes<C>(client: &mut C, session: &Session, before: Option<Vec<Option<String>>>) -> PgWireResult<()>
+where
+    C: Sink<PgWireBackendMessage> + Unpin + Send,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    let Some(before) = before else { return Ok(()) };
+    for (name, was) in REPORTED_SETTINGS.iter().zip(before) {
+        match session.setting(name) {
+            Some(now) if was.as_deref() != Some(now) => {
+                client.feed(PgWireBackendMessage::ParameterStatus(ParameterStatus::new((*name).to_string(), now.to_string()))).await?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// Sends the session's pending notices (NoticeResponse), ahead of the statement's result.
 async fn send_notices<C>(client: &mut C, session: &mut Session) -> PgWireResult<()>
 where
@@ -478,8 +510,10 @@ impl SimpleQueryHandler for Connection {
                 }
                 continue;
             }
+            let before = reported_before(&session, prepared);
             let result = run(self, &mut session, &conn, prepared, &[], &Format::UnifiedText, None, i != last, true).await;
             send_notices(client, &mut session).await?;
+            send_setting_changes(client, &session, before).await?;
             match result {
                 Ok(response) => responses.push(response),
                 Err(e) => {
@@ -627,9 +661,11 @@ impl ExtendedQueryHandler for Connection {
         }
         let conn = ConnectionInfo::of(&*client);
         let reads_catalogs = statement.reads_catalogs(&session);
+        let before = reported_before(&session, &statement.prepared);
         let result =
             run(self, &mut session, &conn, &statement.prepared, &params, &portal.result_column_format, described, false, reads_catalogs).await;
         send_notices(client, &mut session).await?;
+        send_setting_changes(client, &session, before).await?;
         match result.map_err(|e| to_pgwire(&e))? {
             // pgwire 0.40 gathers every row of a portal run to completion (Execute with no row
             // limit) into memory before sending the first; the rows are sent as they come

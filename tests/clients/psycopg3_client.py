@@ -99,6 +99,20 @@ def main():
         conn.autocommit = True
         check(conn.execute("SELECT 1 + %s", (1,)).fetchone(), (2,), "after rollback")
         check(conn.info.server_version >= 150000, True, "server_version")
+        # A changed TimeZone is reported (ParameterStatus), so psycopg gives timestamptz values
+        # in it; a SET undone by ROLLBACK is reported back.
+        conn.execute("SET TimeZone = 'Europe/Paris'")
+        check(conn.info.parameter_status("TimeZone"), "Europe/Paris", "TimeZone reported after SET")
+        check(str(conn.info.timezone), "Europe/Paris", "psycopg's session time zone")
+        seen = conn.execute(f"SELECT seen FROM {T} WHERE id = 1").fetchone()[0]
+        check(seen.utcoffset() is not None and str(seen.tzinfo), "Europe/Paris", "timestamptz in the session zone")
+        with conn.transaction():
+            conn.execute("SET application_name = 'inside'")
+            check(conn.info.parameter_status("application_name"), "inside", "application_name reported")
+            conn.execute("SET LOCAL TimeZone = 'UTC'")
+            check(conn.info.parameter_status("TimeZone"), "UTC", "SET LOCAL reported")
+        check(conn.info.parameter_status("TimeZone"), "Europe/Paris", "SET LOCAL's end reported")
+        check(conn.info.parameter_status("application_name"), "inside", "a committed SET stays")
     print("psycopg3: ok")
 
 

@@ -143,6 +143,9 @@ pub enum EngineError {
     /// A function argument out of its domain (`split_part(s, d, 0)`).
     #[error("{message}")]
     InvalidArgument { message: String },
+    /// An index expression or predicate that is not immutable (`now()`).
+    #[error("functions in index {what} must be marked IMMUTABLE")]
+    MutableIndexFunction { what: &'static str },
     /// A NULL where a function needs a value (`set_config(NULL, ...)`).
     #[error("{message}")]
     NullValueNotAllowed { message: String },
@@ -231,6 +234,7 @@ impl EngineError {
             Self::NegativeOffset => "2201X",
             Self::NegativeSubstringLength => "22011",
             Self::NullValueNotAllowed { .. } => "22004",
+            Self::MutableIndexFunction { .. } => "42P17",
             Self::MultiplePrimaryKeys { .. } | Self::ColumnInPrimaryKey { .. } => "42P16",
             Self::ColumnContainsNulls { .. } => "23502",
             Self::CannotCastAutomatically { .. } => "42804",

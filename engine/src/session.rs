@@ -188,15 +188,34 @@ struct Settings {
     time_zone: TimeZone,
 }
 
+/// What a savepoint statement does to the settings (see [`Session::savepoint_settings`]).
+#[derive(Debug, Clone, Copy)]
+enum SavepointStep {
+    Set,
+    Release,
+    RollBackTo,
+}
+
+/// The settings a transaction block ends with.
+#[derive(Debug, Clone)]
+struct BlockSettings {
+    /// As they were at BEGIN, which ROLLBACK goes back to.
+    at_begin: Settings,
+    /// As COMMIT leaves them: changed by SET, not by SET LOCAL.
+    on_commit: Settings,
+    /// Per open savepoint, oldest first: its name and the settings (current, on commit) at
+    /// SAVEPOINT, which ROLLBACK TO goes back to.
+    savepoints: Vec<(String, Settings, Settings)>,
+}
+
 /// A client's session. Dropping it rolls back an open transaction.
 pub struct Session {
     engine: Arc<EngineInner>,
     id: SessionId,
     txn: Option<Transaction>,
     settings: Settings,
-    /// In a transaction block: the settings as they were at BEGIN (ROLLBACK goes back to
-    /// them) and as COMMIT leaves them (changed by SET, not by SET LOCAL).
-    txn_settings: Option<(Settings, Settings)>,
+    /// In a transaction block, what its end leaves the settings as.
+    txn_settings: Option<BlockSettings>,
     read_only_user: bool,
     /// The session is driven from a thread of its own, which may block on a key lookup.
     own_thread: bool,
@@ -466,27 +485,37 @@ impl Session {
     pub fn set(&mut self, name: &str, value: &str) -> Result<()> {
         self.apply_setting(name, value)?;
         // The same change to the settings the block commits with, applied by the same code.
-        if let Some((began, mut kept)) = self.txn_settings.take() {
-            std::mem::swap(&mut self.settings, &mut kept);
+        if let Some(mut block) = self.txn_settings.take() {
+            std::mem::swap(&mut self.settings, &mut block.on_commit);
             let applied = self.apply_setting(name, value);
-            std::mem::swap(&mut self.settings, &mut kept);
-            self.txn_settings = Some((began, kept));
+            std::mem::swap(&mut self.settings, &mut block.on_commit);
+            self.txn_settings = Some(block);
             applied?;
         }
         Ok(())
     }
 
-    /// Sets a setting as `SET LOCAL` does: until the transaction block ends. Outside one it
-    /// only warns, as PostgreSQL does.
+    /// Sets a setting as `SET LOCAL` (and `set_config(..., true)`) does: until the transaction
+    /// block ends. Outside one it changes nothing, but a bad name or value is still refused.
     ///
     /// # Errors
     /// As [`Session::set`].
     pub fn set_local(&mut self, name: &str, value: &str) -> Result<()> {
+        if self.txn_settings.is_some() {
+            return self.apply_setting(name, value);
+        }
+        let unchanged = self.settings.clone();
+        let checked = self.apply_setting(name, value);
+        self.settings = unchanged;
+        checked
+    }
+
+    /// `SET LOCAL`: [`Session::set_local`], with PostgreSQL's warning outside a block.
+    fn set_local_statement(&mut self, name: &str, value: &str) -> Result<()> {
         if self.txn_settings.is_none() {
             self.notices.push(Notice::warning("25P01", "SET LOCAL can only be used in transaction blocks"));
-            return Ok(());
         }
-        self.apply_setting(name, value)
+        self.set_local(name, value)
     }
 
     fn apply_setting(&mut self, name: &str, value: &str) -> Result<()> {
@@ -1558,7 +1587,8 @@ impl Session {
         self.txn_count += 1;
         self.txn_current.store(self.txn_count, std::sync::atomic::Ordering::Release);
         self.txn = Some(Transaction { read_only, failed: false, started: false, generation: self.txn_count });
-        self.txn_settings = Some((self.settings.clone(), self.settings.clone()));
+        self.txn_settings =
+            Some(BlockSettings { at_begin: self.settings.clone(), on_commit: self.settings.clone(), savepoints: Vec::new() });
         Ok(Output::Command(CommandTag::new("BEGIN")))
     }
 
@@ -1613,7 +1643,16 @@ impl Session {
             self.notices.push(Notice::warning("25P01", "there is no transaction in progress"));
             return Ok(Output::Command(CommandTag::new("COMMIT")));
         };
-        self.end_transaction_settings(!txn.failed);
+        // The block's settings last only if it did commit (a commit the writer fails rolls
+        // the block back).
+        let ended = self.end_transaction(txn).await;
+        let committed = matches!(&ended, Ok(Output::Command(tag)) if tag.command == "COMMIT");
+        self.end_transaction_settings(committed);
+        ended
+    }
+
+    /// Commits a block taken from the session, or rolls it back if it failed.
+    async fn end_transaction(&mut self, txn: Transaction) -> Result<Output> {
         self.txn_current.store(0, std::sync::atomic::Ordering::Release);
         if !txn.started {
             return Ok(Output::Command(CommandTag::new(if txn.failed { "ROLLBACK" } else { "COMMIT" })));
@@ -1643,8 +1682,8 @@ impl Session {
     /// The settings a transaction block leaves: those SET in it when it commits, those it began
     /// with when it rolls back (PostgreSQL's SET is transactional; SET LOCAL ends either way).
     fn end_transaction_settings(&mut self, committed: bool) {
-        if let Some((began, kept)) = self.txn_settings.take() {
-            self.settings = if committed { kept } else { began };
+        if let Some(block) = self.txn_settings.take() {
+            self.settings = if committed { block.on_commit } else { block.at_begin };
         }
     }
 
@@ -1653,11 +1692,38 @@ impl Session {
             return Err(EngineError::NoActiveTransaction);
         };
         let rolls_back = matches!(op, WriteOp::RollbackTo(_));
+        let step = match &op {
+            WriteOp::Savepoint(name) => Some((SavepointStep::Set, name.clone())),
+            WriteOp::Release(name) => Some((SavepointStep::Release, name.clone())),
+            WriteOp::RollbackTo(name) => Some((SavepointStep::RollBackTo, name.clone())),
+            _ => None,
+        };
         self.in_transaction(op).await?;
         if rolls_back {
             self.txn = Some(Transaction { failed: false, ..txn });
         }
+        if let Some((step, name)) = step {
+            self.savepoint_settings(step, &name);
+        }
         Ok(Output::Command(CommandTag::new(tag)))
+    }
+
+    /// Settings follow savepoints as PostgreSQL's do: ROLLBACK TO undoes what SET and SET
+    /// LOCAL changed after the savepoint.
+    fn savepoint_settings(&mut self, step: SavepointStep, name: &str) {
+        let Some(block) = self.txn_settings.as_mut() else { return };
+        let position = block.savepoints.iter().rposition(|(n, _, _)| n == name);
+        match (step, position) {
+            (SavepointStep::Set, _) => block.savepoints.push((name.to_string(), self.settings.clone(), block.on_commit.clone())),
+            (SavepointStep::Release, Some(at)) => block.savepoints.truncate(at),
+            (SavepointStep::RollBackTo, Some(at)) => {
+                block.savepoints.truncate(at + 1);
+                let (_, current, on_commit) = &block.savepoints[at];
+                self.settings = current.clone();
+                block.on_commit = on_commit.clone();
+            }
+            (_, None) => {}
+        }
     }
 
     fn set_statement(&mut self, set: &Set) -> Result<Output> {
@@ -1670,17 +1736,22 @@ impl Session {
                     (true, false) => self.reset(&name)?,
                     (true, true) => {
                         let default = self.default_setting(&name)?;
-                        self.set_local(&name, &default)?;
+                        self.set_local_statement(&name, &default)?;
                     }
                     (false, false) => self.set(&name, &value)?,
-                    (false, true) => self.set_local(&name, &value)?,
+                    (false, true) => self.set_local_statement(&name, &value)?,
                 }
             }
-            Set::SetTimeZone { value, .. } => {
+            Set::SetTimeZone { value, local } => {
                 let text = set_value_text(std::slice::from_ref(value));
                 // SET TIME ZONE LOCAL / DEFAULT: the server's default.
-                if text.eq_ignore_ascii_case("local") || text.eq_ignore_ascii_case("default") {
-                    self.reset("TimeZone")?;
+                let text = if text.eq_ignore_ascii_case("local") || text.eq_ignore_ascii_case("default") {
+                    self.default_setting("TimeZone")?
+                } else {
+                    text
+                };
+                if *local {
+                    self.set_local_statement("TimeZone", &text)?;
                 } else {
                     self.set("TimeZone", &text)?;
                 }

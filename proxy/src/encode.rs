@@ -312,7 +312,10 @@ fn write_binary(buf: &mut BytesMut, column: &Column<'_>, ty: &Type, row: usize) 
         Column::I16(a) => buf.put_i16(a.value(row)),
         Column::I32(a) => buf.put_i32(a.value(row)),
         // An OID is four bytes, unsigned; rhei holds OIDs as int8.
-        Column::I64(a) if *ty == Type::OID => buf.put_u32(a.value(row) as u32),
+        Column::I64(a) if *ty == Type::OID => {
+            let oid = u32::try_from(a.value(row)).map_err(|_| to_pgwire(&EngineError::NumericOutOfRange { type_name: "oid".into() }))?;
+            buf.put_u32(oid);
+        }
         Column::I64(a) => buf.put_i64(a.value(row)),
         Column::F32(a) => buf.put_f32(a.value(row)),
         Column::F64(a) => buf.put_f64(a.value(row)),

@@ -195,6 +195,24 @@ async fn settings_follow_transaction_blocks() {
     assert_eq!(show("application_name").await, "by set_config");
     let err = client.query_one("SELECT set_config('no_such_setting', '1', false)", &[]).await.unwrap_err();
     assert_eq!(err.code().map(|c| c.code()), Some("42704"));
+    // Outside a block a local change changes nothing but is still checked.
+    let err = client.query_one("SELECT set_config('statement_timeout', 'soon', true)", &[]).await.unwrap_err();
+    assert_eq!(err.code().map(|c| c.code()), Some("22023"));
+    // ROLLBACK TO undoes what was SET after the savepoint, RELEASE keeps it; SET LOCAL TIME
+    // ZONE ends with the block.
+    client
+        .batch_execute(
+            "BEGIN; SET application_name = 'a'; SAVEPOINT s; SET application_name = 'b'; SET LOCAL TIME ZONE 'Asia/Tokyo'",
+        )
+        .await
+        .unwrap();
+    assert_eq!(show("TimeZone").await, "Asia/Tokyo");
+    client.batch_execute("ROLLBACK TO SAVEPOINT s").await.unwrap();
+    assert_eq!(show("application_name").await, "a");
+    assert_eq!(show("TimeZone").await, "UTC");
+    client.batch_execute("SAVEPOINT t; SET application_name = 'c'; RELEASE SAVEPOINT t; SET LOCAL TIME ZONE 'Asia/Tokyo'; COMMIT").await.unwrap();
+    assert_eq!(show("application_name").await, "c");
+    assert_eq!(show("TimeZone").await, "UTC");
 }
 
 /// A series in a select list or aliased in FROM, through the extended protocol (described as

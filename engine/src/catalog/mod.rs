@@ -322,6 +322,12 @@ impl Catalog {
     /// or chosen, or a CREATE UNIQUE INDEX's own name. Other errors pass through.
     pub fn name_unique_violation(&self, err: EngineError) -> EngineError {
         let EngineError::UniqueViolation { table, constraint, columns, detail } = err else { return err };
+        // An index on expressions is reported by its name alone.
+        if table.is_empty()
+            && let Some(owner) = self.tables().find(|t| t.indexes.iter().any(|i| i.name == constraint))
+        {
+            return EngineError::UniqueViolation { table: owner.name.clone(), constraint, columns, detail };
+        }
         let named = self.get(&table).and_then(|def| {
             let positions: Option<Vec<usize>> = columns.iter().map(|c| def.column_index(c)).collect();
             let positions = positions?;
@@ -450,6 +456,7 @@ pub(crate) fn one_table_catalog(name: &str, columns: &[(&str, PgType)]) -> Catal
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     /// Keys come back in the order written, columns and expressions interleaved, each with its
     /// own sort order (`CREATE INDEX ON t (tenant, (a + b) DESC, lower(email))`).
@@ -472,7 +479,27 @@ mod tests {
         assert_eq!(crate::translate::constraints::expression_name("a + b"), "expr");
     }
 
-    use super::*;
+    /// SQLite names only the index of a unique violation on expressions; the table is found
+    /// by it (the ErrorResponse's table field was empty).
+    #[test]
+    fn expression_index_violations_name_their_table() {
+        let mut catalog = one_table_catalog("users", &[("id", PgType::Int4), ("email", PgType::Text)]);
+        let mut users = catalog.get("users").unwrap().as_ref().clone();
+        users.indexes.push(IndexDef {
+            name: "users_lower_idx".into(),
+            columns: Vec::new(),
+            descending: vec![false],
+            is_unique: true,
+            expressions: vec![(0, "lower(email)".into())],
+            predicate: None,
+        });
+        catalog = Catalog::from_tables([users]);
+        let violation = EngineError::UniqueViolation { table: String::new(), constraint: "users_lower_idx".into(), columns: Vec::new(), detail: None };
+        match catalog.name_unique_violation(violation) {
+            EngineError::UniqueViolation { table, constraint, .. } => assert_eq!((table.as_str(), constraint.as_str()), ("users", "users_lower_idx")),
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn identifiers_fold_like_postgres_and_quote_safely() {

@@ -235,6 +235,8 @@ fn plan_error(msg: &str) -> EngineError {
     } else if let Some(rest) = msg.strip_prefix("Order by column out of bounds, specified: ") {
         let position = rest.split(',').next().unwrap_or(rest);
         EngineError::InvalidColumnReference { message: format!("ORDER BY position {position} is not in select list") }
+    } else if msg.starts_with("SELECT DISTINCT ON expressions must match initial ORDER BY expressions") {
+        EngineError::InvalidColumnReference { message: "SELECT DISTINCT ON expressions must match initial ORDER BY expressions".into() }
     } else if msg.starts_with("LIMIT must be >= 0") {
         EngineError::NegativeLimit
     } else if msg.starts_with("OFFSET must be >=0") {

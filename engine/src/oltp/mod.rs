@@ -101,7 +101,9 @@ pub fn classify(err: rusqlite::Error) -> EngineError {
         rusqlite::Error::SqliteFailure(code, message) => {
             let message = message.unwrap_or_else(|| code.to_string());
             match code.extended_code {
-                // An index with expression keys is named: "UNIQUE constraint failed: index 'i'".
+                // An index with expression keys is named: "UNIQUE constraint failed: index 'i'"
+                // (SQLite's message is all there is to read the name from; the table is found
+                // by it in `Catalog::name_unique_violation`).
                 ffi::SQLITE_CONSTRAINT_UNIQUE if message.contains(": index '") => EngineError::UniqueViolation {
                     table: String::new(),
                     constraint: message.rsplit(": index '").next().unwrap_or_default().trim_end_matches('\'').to_string(),
@@ -171,6 +173,10 @@ fn classify_message(message: String) -> EngineError {
         EngineError::GroupingError { message: "aggregate functions are not allowed in WHERE".into() }
     } else if message.contains("do not have the same number of result columns") {
         EngineError::syntax("each UNION query must have the same number of columns")
+    } else if message.starts_with("non-deterministic functions prohibited in index expressions") {
+        EngineError::MutableIndexFunction { what: "expression" }
+    } else if message.starts_with("non-deterministic functions prohibited in partial index WHERE clauses") {
+        EngineError::MutableIndexFunction { what: "predicate" }
     } else if message.starts_with("ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE constraint") {
         EngineError::InvalidColumnReference {
             message: "there is no unique or exclusion constraint matching the ON CONFLICT specification".into(),

@@ -412,6 +412,7 @@ impl VisitorMut for QueryRewrites<'_> {
 
     fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
         recursive_cte_columns(query);
+        super::distinct_on::resolve_for_datafusion(query);
         full_join_using(query, self.catalog);
         self.row_values.rewrite(query);
         ControlFlow::Continue(())

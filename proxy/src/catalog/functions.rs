@@ -16,7 +16,7 @@ use datafusion::logical_expr::{
 };
 use rhei_engine::EngineError;
 
-use crate::catalog::model::{IndexColumn, Model, namespace_name, quote_ident};
+use crate::catalog::model::{IndexColumn, Model, SettingChange, namespace_name, quote_ident};
 use crate::catalog::oids;
 
 type Eval = fn(&Model, &[ScalarValue]) -> Result<ScalarValue, EngineError>;
@@ -193,11 +193,14 @@ struct PgFunction {
 
 impl PgFunction {
     fn new(definition: &Definition, model: Arc<Model>) -> Self {
+        // set_config changes the session: it runs only where the query evaluates it, never
+        // folded into a constant while planning (as in PostgreSQL, where it is volatile).
+        let volatility = if definition.name == "set_config" { Volatility::Volatile } else { Volatility::Stable };
         let signature = match definition.arities {
-            [0] => Signature::nullary(Volatility::Stable),
+            [0] => Signature::nullary(volatility),
             arities => Signature::one_of(
                 arities.iter().map(|&n| if n == 0 { TypeSignature::Nullary } else { TypeSignature::Any(n) }).collect(),
-                Volatility::Stable,
+                volatility,
             ),
         };
         Self {
@@ -442,7 +445,7 @@ fn set_config(model: &Model, args: &[ScalarValue]) -> Result<ScalarValue, Engine
     let value = if args[1].is_null() { String::new() } else { string(&args[1]) };
     let is_local = flag(&args[2]) == Some(true);
     let mut changes = model.set_configs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    changes.push((string(&args[0]), value.clone(), is_local));
+    changes.push(SettingChange { name: string(&args[0]), value: value.clone(), is_local });
     Ok(text(value))
 }
 

@@ -44,7 +44,8 @@ use model::Model;
 use tables::{Namespace, SYSTEM_TABLES, system_table};
 
 /// Answers `prepared` from the catalogs if it is a catalog query; `None` means it is the
-/// engine's to run. Cancellation-safe: nothing is shared or written.
+/// engine's to run. Cancellation-safe: nothing is written until the query has run, and then
+/// only the session's settings, which `set_config()` calls changed.
 ///
 /// # Errors
 /// Planning and execution errors with their SQLSTATEs (42P01 for an unknown catalog relation,
@@ -61,11 +62,11 @@ pub async fn answer(
     }
     let (schema, batches) = query.run(params).await?;
     let changes = std::mem::take(&mut *query.model.set_configs.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
-    for (name, value, is_local) in changes {
-        if is_local {
-            session.set_local(&name, &value)?;
+    for change in changes {
+        if change.is_local {
+            session.set_local(&change.name, &change.value)?;
         } else {
-            session.set(&name, &value)?;
+            session.set(&change.name, &change.value)?;
         }
     }
     Ok(Some(RowStream::from_batches(schema, Route::Oltp, "SELECT", batches)))

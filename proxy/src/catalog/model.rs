@@ -197,6 +197,15 @@ pub fn parenthesized(sql: &str) -> String {
         .map_or_else(|_| sql.to_string(), |e| deparse(&e))
 }
 
+/// One `set_config(name, value, is_local)` call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingChange {
+    pub name: String,
+    pub value: String,
+    /// For the transaction block only (`SET LOCAL`).
+    pub is_local: bool,
+}
+
 /// A FOREIGN KEY or CHECK constraint (PRIMARY KEY and UNIQUE ones are their [`Index`]es).
 #[derive(Debug, Clone)]
 pub struct Constraint {
@@ -312,10 +321,9 @@ pub struct Model {
     /// `COMMENT ON` texts as `pg_description` holds them: (object OID, column number or 0,
     /// text), for user tables (class `pg_class`).
     pub descriptions: Vec<(i64, i32, String)>,
-    /// Settings changed by `set_config()` calls while the query ran, in call order, with
-    /// whether each is local to the transaction; the session applies them once the query has
-    /// finished.
-    pub set_configs: std::sync::Mutex<Vec<(String, String, bool)>>,
+    /// Settings changed by `set_config()` calls while the query ran, in call order; the
+    /// session applies them once the query has finished.
+    pub set_configs: std::sync::Mutex<Vec<SettingChange>>,
     by_oid: HashMap<i64, usize>,
 }
 

@@ -17,6 +17,8 @@
 //!   the rules above then decorrelate (DataFusion plans EXISTS only in WHERE).
 //! - Subqueries in a select whose FROM clause inner-joins a catalog that is empty (rhei has no
 //!   policies, publications or extended statistics) are never evaluated, so they become NULL.
+//! - So do CASE branches no catalog row can take (`CASE WHEN t.typtype = 'd' THEN (subquery)`
+//!   when no type is a domain), before their subqueries are planned ([`prune_impossible_branches`]).
 
 use std::collections::{HashMap, HashSet};
 use std::ops::ControlFlow;
@@ -25,7 +27,8 @@ use datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken;
 use datafusion::sql::sqlparser::ast::{
     BinaryOperator, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentClause,
     FunctionArguments, GroupByExpr, Ident, JoinOperator, OrderByExpr, OrderByKind, Query, Select,
-    SelectItem, SetExpr, TableFactor, Value, ValueWithSpan, Visit, Visitor, visit_expressions, visit_expressions_mut,
+    SelectItem, SetExpr, TableFactor, Value, ValueWithSpan, Visit, VisitMut, Visitor, VisitorMut, visit_expressions,
+    visit_expressions_mut,
 };
 use rhei_engine::EngineError;
 use rhei_engine::catalog::normalize_ident;
@@ -461,18 +464,42 @@ pub fn prune_impossible_branches(select: &mut Select, model: &Model) {
         relations
             .iter()
             .find(|(name, _)| *name == normalize_ident(qualifier))
-            .is_some_and(|(_, table)| !table.has_text(model, &normalize_ident(column), text))
+            .is_some_and(|(_, table)| table.has_text(model, &normalize_ident(column), text) == Some(false))
     };
+    // Only this select's own expressions: a subquery's aliases are its own (it is pruned when
+    // its query is visited).
+    struct OwnCases<F> {
+        impossible: F,
+        depth: usize,
+    }
+    impl<F: Fn(&Expr) -> bool> VisitorMut for OwnCases<F> {
+        type Break = ();
+
+        fn pre_visit_query(&mut self, _: &mut Query) -> ControlFlow<()> {
+            self.depth += 1;
+            ControlFlow::Continue(())
+        }
+
+        fn post_visit_query(&mut self, _: &mut Query) -> ControlFlow<()> {
+            self.depth -= 1;
+            ControlFlow::Continue(())
+        }
+
+        fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+            if self.depth == 0
+                && let Expr::Case { operand: None, conditions, .. } = expr
+            {
+                for when in conditions.iter_mut().filter(|w| (self.impossible)(&w.condition)) {
+                    when.result = null();
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut visitor = OwnCases { impossible, depth: 0 };
     for item in &mut select.projection {
         if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } = item {
-            let _ = visit_expressions_mut(e, |e| {
-                if let Expr::Case { operand: None, conditions, .. } = e {
-                    for when in conditions.iter_mut().filter(|w| impossible(&w.condition)) {
-                        when.result = null();
-                    }
-                }
-                ControlFlow::<()>::Continue(())
-            });
+            let _ = VisitMut::visit(e, &mut visitor);
         }
     }
 }

@@ -147,10 +147,11 @@ impl SystemTable {
         (self.rows)(model).is_empty()
     }
 
-    /// Whether some row holds `value` as the text of `column` (false for an unknown column).
-    pub fn has_text(&self, model: &Model, column: &str, value: &str) -> bool {
-        let Some(i) = self.columns.iter().position(|(name, _)| *name == column) else { return false };
-        (self.rows)(model).iter().any(|row| matches!(row.get(i), Some(ScalarValue::Utf8(Some(v))) if v == value))
+    /// Whether some row holds `value` in `column`, a text-like column (`None` for a column it
+    /// does not have or one of another type, where a literal compares otherwise).
+    pub fn has_text(&self, model: &Model, column: &str, value: &str) -> Option<bool> {
+        let i = self.columns.iter().position(|(name, col)| *name == column && matches!(col, Col::Char | Col::Name | Col::Text))?;
+        Some((self.rows)(model).iter().any(|row| matches!(row.get(i), Some(ScalarValue::Utf8(Some(v))) if v == value)))
     }
 
     /// The relation's rows as one batch.

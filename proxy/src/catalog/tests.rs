@@ -730,7 +730,25 @@ async fn set_config_is_recorded_for_the_session() {
     let (_, batches) = q.run(&[]).await.unwrap();
     assert_eq!(batches.iter().map(RecordBatch::num_rows).sum::<usize>(), 1);
     let recorded = q.model.set_configs.lock().unwrap().clone();
-    assert_eq!(recorded, vec![("jit".to_string(), "off".to_string(), false)]);
+    assert_eq!(recorded, vec![model::SettingChange { name: "jit".into(), value: "off".into(), is_local: false }]);
     let err = try_rows("SELECT set_config(NULL, 'x', false)", &[]).await.unwrap_err();
     assert_eq!(err.sqlstate(), "22004");
+}
+
+/// A CASE branch is emptied only when the row it reads is this select's and no row of that
+/// catalog holds the text: an inner query reusing an outer alias (`c` for pg_class outside,
+/// pg_constraint inside) keeps its branch, and so does a comparison with a non-text column.
+#[tokio::test]
+async fn case_branches_are_pruned_only_for_their_own_rows() {
+    assert_eq!(
+        rows(
+            "SELECT c.relname, (SELECT max(CASE WHEN c.contype = 'p' THEN 'pk' END) FROM pg_catalog.pg_constraint c \
+             WHERE c.conrelid = 't'::regclass) AS k, CASE WHEN c.relkind = 'r' THEN 'table' END AS kind, \
+             CASE WHEN c.relkind = 'm' THEN 'matview' ELSE 'other' END AS never \
+             FROM pg_catalog.pg_class c WHERE c.relname = 't'"
+        )
+        .await,
+        vec!["t|pk|table|other"]
+    );
+    assert_eq!(rows("SELECT CASE WHEN t.oid = '23' THEN t.typname END FROM pg_catalog.pg_type t WHERE t.oid = 23").await, vec!["int4"]);
 }

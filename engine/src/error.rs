@@ -98,6 +98,9 @@ pub enum EngineError {
     StringTooLong { type_name: String },
     #[error("division by zero")]
     DivisionByZero,
+    /// An interval past PostgreSQL's 32-bit months and days, or 64-bit microseconds.
+    #[error("interval out of range")]
+    IntervalOutOfRange,
     #[error("column \"{column}\" is of type {expected} but expression is of type {found}")]
     DatatypeMismatch { column: String, expected: String, found: String },
     #[error("{message} (COPY data line {line})")]
@@ -240,7 +243,7 @@ impl EngineError {
             Self::CannotCastAutomatically { .. } => "42804",
             Self::InvalidTextRepresentation { .. } | Self::PathElementNotInteger { .. } => "22P02",
             Self::InvalidDatetimeFormat { .. } => "22007",
-            Self::DatetimeFieldOverflow { .. } => "22008",
+            Self::DatetimeFieldOverflow { .. } | Self::IntervalOutOfRange => "22008",
             Self::NumericOutOfRange { .. } => "22003",
             Self::StringTooLong { .. } => "22001",
             Self::DivisionByZero => "22012",

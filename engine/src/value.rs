@@ -916,12 +916,103 @@ pub fn add_interval(micros: i64, interval: Interval, zone: crate::zone::TimeZone
     zone.utc(local).checked_add(interval.micros).filter(|&utc| utc >= MIN_TIMESTAMP)
 }
 
+/// `interval * factor`, PostgreSQL's interval_mul; `None` when it overflows.
+pub fn scale_interval(months: i32, days: i32, micros: i64, factor: f64) -> Option<(i32, i32, i64)> {
+    let months_f = f64::from(months) * factor;
+    let whole_months = months_f.trunc();
+    let days_f = f64::from(days) * factor + (months_f - whole_months) * 30.0;
+    let whole_days = days_f.trunc();
+    let micros_f = (micros as f64) * factor + (days_f - whole_days) * MICROS_PER_DAY as f64;
+    let fits = |v: f64, max: f64| v.is_finite() && v.abs() <= max;
+    if !fits(whole_months, f64::from(i32::MAX)) || !fits(whole_days, f64::from(i32::MAX)) || !fits(micros_f.round(), 9.2e18) {
+        return None;
+    }
+    Some((whole_months as i32, whole_days as i32, micros_f.round() as i64))
+}
+
+impl Interval {
+    /// An interval of PostgreSQL's range (months and days are 32-bit there), as
+    /// `(months, days, micros)`; `None` outside it.
+    pub fn fields(self) -> Option<(i32, i32, i64)> {
+        Some((i32::try_from(self.months).ok()?, i32::try_from(self.days).ok()?, self.micros))
+    }
+
+    /// The interval as PostgreSQL prints it (see [`format_interval`]); `None` out of range.
+    pub fn to_text(self) -> Option<String> {
+        self.fields().map(|(months, days, micros)| format_interval(months, days, micros))
+    }
+
+    /// The length PostgreSQL orders intervals by: a month as 30 days, a day as 24 hours
+    /// (`interval '1 mon' = interval '30 days'`), in microseconds.
+    pub fn length_micros(self) -> i128 {
+        (i128::from(self.months) * 30 + i128::from(self.days)) * i128::from(MICROS_PER_DAY) + i128::from(self.micros)
+    }
+
+    /// The field by field sum, `None` when a field overflows.
+    pub fn checked_add(self, other: Self) -> Option<Self> {
+        let sum = Self {
+            months: self.months.checked_add(other.months)?,
+            days: self.days.checked_add(other.days)?,
+            micros: self.micros.checked_add(other.micros)?,
+        };
+        sum.fields().map(|_| sum)
+    }
+
+    /// `extract(field from interval)` as PostgreSQL computes it: `hour` counts every hour of
+    /// the time part (`extract(hour from interval '30 hours')` is 30), `day` the days part,
+    /// `month` the months beyond whole years, `epoch` a year as 365.25 days and a month as 30.
+    /// `None` for a field intervals do not have.
+    pub fn part(self, field: &str) -> Option<f64> {
+        const MICROS_PER_MINUTE: i64 = 60_000_000;
+        let years = self.months / 12;
+        let in_minute = self.micros % MICROS_PER_MINUTE;
+        Some(match field.to_ascii_lowercase().as_str() {
+            "microsecond" | "microseconds" => in_minute as f64,
+            "millisecond" | "milliseconds" => in_minute as f64 / 1e3,
+            "second" | "seconds" => in_minute as f64 / 1e6,
+            "minute" | "minutes" => (self.micros / MICROS_PER_MINUTE % 60) as f64,
+            "hour" | "hours" => (self.micros / 3_600_000_000) as f64,
+            "day" | "days" => self.days as f64,
+            "month" | "months" => (self.months % 12) as f64,
+            "quarter" => ((self.months % 12) / 3 + 1) as f64,
+            "year" | "years" => years as f64,
+            "decade" | "decades" => (years / 10) as f64,
+            "century" | "centuries" => (years / 100) as f64,
+            "millennium" | "millennia" => (years / 1000) as f64,
+            "epoch" => {
+                // Quarter days, so a year of 365.25 days stays whole.
+                let quarter_days = 1461 * years + 120 * (self.months % 12) + 4 * self.days;
+                (quarter_days as f64) * (MICROS_PER_DAY as f64 / 4.0) / 1e6 + self.micros as f64 / 1e6
+            }
+            _ => return None,
+        })
+    }
+}
+
 /// PostgreSQL's earliest timestamp, 4714-11-24 BC; the latest rhei stores is i64's.
 const MIN_TIMESTAMP: i64 = -211_813_488_000_000_000;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Fields and lengths of intervals as PostgreSQL's extract() and comparisons see them.
+    #[test]
+    fn interval_fields_and_lengths_follow_postgresql() {
+        let iv = |s: &str| parse_interval(s, None).unwrap();
+        // PostgreSQL: extract(hour from interval '1 day 30 hours') = 30, epoch of '1 year 1 mon'
+        // = 34149600, second of '-1.5 seconds' = -1.5, quarter of '5 mons' = 2.
+        assert_eq!(iv("1 day 30 hours").part("hour"), Some(30.0));
+        assert_eq!(iv("1 day 30 hours").part("day"), Some(1.0));
+        assert_eq!(iv("1 year 1 mon").part("epoch"), Some(34_149_600.0));
+        assert_eq!(iv("-1.5 seconds").part("second"), Some(-1.5));
+        assert_eq!(iv("5 mons").part("quarter"), Some(2.0));
+        assert_eq!(iv("1 day").part("dow"), None);
+        assert_eq!(iv("1 mon").length_micros(), iv("30 days").length_micros());
+        assert!(iv("25 hours").length_micros() > iv("1 day").length_micros());
+        assert_eq!(iv("1 day 03:15:30").to_text().as_deref(), Some("1 day 03:15:30"));
+        assert_eq!(Interval { months: i64::from(i32::MAX) + 1, days: 0, micros: 0 }.to_text(), None);
+    }
 
     /// Dates as PostgreSQL reads them under DateStyle 'ISO, MDY'.
     #[test]

@@ -296,6 +296,10 @@ pub fn classify(err: DataFusionError) -> EngineError {
             arrow::error::ArrowError::ParseError(msg) if msg.starts_with("Invalid timezone") => EngineError::InvalidArgument {
                 message: format!("time zone \"{}\" not recognized", msg.split('"').nth(1).unwrap_or(msg)),
             },
+            // `'abc'::interval` of a computed string: "Invalid input syntax for type interval: \"abc\"".
+            arrow::error::ArrowError::ParseError(msg) if msg.starts_with("Invalid input syntax for type interval") => {
+                EngineError::InvalidDatetimeFormat { type_name: "interval".into(), value: msg.split('"').nth(1).unwrap_or(msg).to_string() }
+            }
             arrow::error::ArrowError::CastError(msg) => {
                 EngineError::InvalidTextRepresentation { type_name: "value".into(), value: msg.clone() }
             }
@@ -317,6 +321,9 @@ pub fn classify(err: DataFusionError) -> EngineError {
         other if other.to_string().contains("regex parse error") => {
             let message = other.to_string();
             EngineError::InvalidRegularExpression { message: message.lines().last().unwrap_or(&message).trim().to_string() }
+        }
+        other if ["Function 'sum'", "Function 'avg'"].iter().any(|f| other.to_string().contains(f)) && other.to_string().contains("Interval(") => {
+            EngineError::unsupported("sum and avg of intervals on DataFusion (auto routing runs them on SQLite)")
         }
         other => EngineError::Olap(other.to_string()),
     }

@@ -11,7 +11,7 @@ use datafusion::common::{Result, ScalarValue};
 use datafusion::error::DataFusionError;
 use datafusion::logical_expr::{ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility};
 
-use crate::value::MICROS_PER_DAY;
+use crate::value::{MICROS_PER_DAY, scale_interval};
 
 /// `rhei_divisor(b)`: `b` unchanged, or a division-by-zero error when it is zero. DataFusion
 /// refuses integer and decimal division by zero itself, but gives `inf` for floats, where
@@ -349,20 +349,6 @@ impl Default for IntervalProduct {
     fn default() -> Self {
         Self { signature: Signature::any(2, Volatility::Immutable) }
     }
-}
-
-/// `interval * factor`, PostgreSQL's interval_mul; `None` when it overflows.
-pub fn scale_interval(months: i32, days: i32, micros: i64, factor: f64) -> Option<(i32, i32, i64)> {
-    let months_f = f64::from(months) * factor;
-    let whole_months = months_f.trunc();
-    let days_f = f64::from(days) * factor + (months_f - whole_months) * 30.0;
-    let whole_days = days_f.trunc();
-    let micros_f = (micros as f64) * factor + (days_f - whole_days) * MICROS_PER_DAY as f64;
-    let fits = |v: f64, max: f64| v.is_finite() && v.abs() <= max;
-    if !fits(whole_months, f64::from(i32::MAX)) || !fits(whole_days, f64::from(i32::MAX)) || !fits(micros_f.round(), 9.2e18) {
-        return None;
-    }
-    Some((whole_months as i32, whole_days as i32, micros_f.round() as i64))
 }
 
 impl ScalarUDFImpl for IntervalProduct {

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use arrow::array::{
     ArrayBuilder, ArrayRef, AsArray, BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, Decimal256Builder, Float32Builder,
-    Float64Builder, Int16Builder, Int32Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+    Float64Builder, Int16Builder, Int32Builder, Int64Builder, IntervalMonthDayNanoBuilder, StringBuilder, TimestampMicrosecondBuilder,
 };
-use arrow::datatypes::{DataType, SchemaRef, TimeUnit};
+use arrow::datatypes::{DataType, IntervalMonthDayNano, IntervalUnit, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
 use rusqlite::types::ValueRef;
 
@@ -148,6 +148,7 @@ fn builder_for(ty: &DataType, capacity: Option<(usize, usize)>) -> Box<dyn Array
             Box::new(TimestampMicrosecondBuilder::with_capacity(rows).with_timezone_opt(tz.clone()))
         }
         DataType::Binary => Box::new(BinaryBuilder::with_capacity(rows, bytes)),
+        DataType::Interval(IntervalUnit::MonthDayNano) => Box::new(IntervalMonthDayNanoBuilder::with_capacity(rows)),
         _ => Box::new(StringBuilder::with_capacity(rows, bytes)),
     }
 }
@@ -171,6 +172,7 @@ fn type_name(ty: &DataType) -> &'static str {
         DataType::Timestamp(_, None) => "timestamp",
         DataType::Timestamp(_, Some(_)) => "timestamp with time zone",
         DataType::Binary => "bytea",
+        DataType::Interval(_) => "interval",
         _ => "text",
     }
 }
@@ -290,6 +292,24 @@ fn append(builder: &mut dyn ArrayBuilder, ty: &DataType, value: ValueRef<'_>) ->
                     let micros =
                         std::str::from_utf8(t).ok().and_then(parse_timestamp_micros).ok_or_else(|| invalid(ty, value))?;
                     b.append_value(micros)
+                }
+                _ => return Err(invalid(ty, value)),
+            }
+        }
+        // SQLite holds an interval as PostgreSQL's text for it (see `oltp::intervals`).
+        DataType::Interval(IntervalUnit::MonthDayNano) => {
+            let b = downcast!(builder, IntervalMonthDayNanoBuilder);
+            match value {
+                ValueRef::Null => b.append_null(),
+                ValueRef::Text(t) => {
+                    let fields = std::str::from_utf8(t)
+                        .ok()
+                        .and_then(|s| crate::value::parse_interval(s, None))
+                        .and_then(crate::value::Interval::fields)
+                        .ok_or_else(|| invalid(ty, value))?;
+                    let (months, days, micros) = fields;
+                    let nanos = micros.checked_mul(1000).ok_or(EngineError::IntervalOutOfRange)?;
+                    b.append_value(IntervalMonthDayNano::new(months, days, nanos))
                 }
                 _ => return Err(invalid(ty, value)),
             }

@@ -1190,6 +1190,7 @@ impl rusqlite::functions::Aggregate<Vec<(String, String)>, Option<String>> for J
 pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     let pure = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
     conn.create_aggregate_function("rhei_string_agg_distinct", 2, pure, StringAggDistinct)?;
+    crate::oltp::intervals::register(conn, pure)?;
     for (name, sample, root) in [
         ("stddev", true, true),
         ("stddev_samp", true, true),

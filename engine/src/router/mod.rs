@@ -163,6 +163,9 @@ pub fn route_query(query: &Query, catalog: &Catalog) -> RouteDecision {
         return RouteDecision::new(Route::Oltp, "JSON set-returning functions run on SQLite (DataFusion cannot call a function of another FROM item's columns)");
     }
     let stmt = Statement::Query(Box::new(query.clone()));
+    if crate::translate::intervals::sums_intervals(&stmt, catalog) {
+        return RouteDecision::new(Route::Oltp, "sum or avg of intervals (DataFusion has neither)");
+    }
     if crate::translate::compares_with_array_value(&stmt) {
         return RouteDecision::new(Route::Oltp, "an array value compared with = ANY or <> ALL (rhei reads arrays on SQLite)");
     }
@@ -202,9 +205,6 @@ pub fn route_query(query: &Query, catalog: &Catalog) -> RouteDecision {
     }
     if features.set_operation {
         return RouteDecision::new(Route::Olap, "set operation");
-    }
-    if crate::translate::computes_intervals(&stmt, catalog) {
-        return RouteDecision::new(Route::Olap, "interval values (SQLite has no interval type)");
     }
     if crate::translate::has_datetime_series(&stmt) {
         return RouteDecision::new(Route::Olap, "generate_series over dates or timestamps (SQLite's counts integers only)");

@@ -13,6 +13,7 @@ pub mod common_type;
 pub mod constraints;
 pub mod ddl;
 pub mod distinct_on;
+pub mod intervals;
 pub mod json_sets;
 pub mod olap;
 pub mod quantified;
@@ -734,9 +735,6 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
     if has_datetime_series(stmt) {
         return Err(EngineError::unsupported("generate_series over dates or timestamps on SQLite (the OLAP engine runs it outside transaction blocks)"));
     }
-    if computes_intervals(stmt, catalog) {
-        return Err(EngineError::unsupported("interval values on SQLite (the OLAP engine computes them outside transaction blocks)"));
-    }
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut SeriesAsSubqueries);
     distinct_on::for_sqlite(stmt, catalog)?;
     json_sets::for_sqlite(stmt, catalog)?;
@@ -747,6 +745,7 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
     convert_written_values(stmt, &scope, opts)?;
     json_builder_values(stmt, &scope, opts);
     booleans_as_text(stmt, &scope);
+    intervals::for_sqlite(stmt, &scope, opts)?;
     rewrite_typed_datetime(stmt, &scope, opts)?;
     let mut failure = None;
     let _ = visit_expressions_mut(stmt, |expr| {
@@ -2031,11 +2030,6 @@ pub(crate) fn unqualify_builtin(func: &mut Function) {
     }
 }
 
-/// PostgreSQL functions whose result is an interval (computed on DataFusion only).
-fn is_interval_function(f: &datafusion::sql::sqlparser::ast::Function) -> bool {
-    matches!(f.name.to_string().to_ascii_lowercase().as_str(), "age" | "justify_hours" | "justify_days" | "justify_interval")
-}
-
 /// PostgreSQL's default LIKE escape character, spelled out for SQLite.
 fn like_escape() -> Option<Value> {
     Some(Value::SingleQuotedString("\\".into()))
@@ -2084,8 +2078,8 @@ pub(crate) fn temporal_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
         },
         Expr::Function(func) => match func.name.to_string().to_ascii_lowercase().as_str() {
             "now" | "current_timestamp" | "transaction_timestamp" | "statement_timestamp" | "clock_timestamp" | "to_timestamp"
-            | "rhei_tstz_add" | "rhei_now" | "rhei_tstz" | "rhei_utc" | "rhei_instant" => PgType::Timestamptz,
-            "localtimestamp" | "rhei_ts_add" | "rhei_ts" | "rhei_local" | "to_local_time" => PgType::Timestamp,
+            | "rhei_tstz_add" | "rhei_tstz_add_interval" | "rhei_now" | "rhei_tstz" | "rhei_utc" | "rhei_instant" => PgType::Timestamptz,
+            "localtimestamp" | "rhei_ts_add" | "rhei_ts_add_interval" | "rhei_ts" | "rhei_local" | "to_local_time" => PgType::Timestamp,
             // A typed literal or cast already translated (expressions are rewritten inside out).
             "current_date" | "rhei_date" => PgType::Date,
             // Functions giving one of their arguments' values have its type (`max(at) -
@@ -2149,50 +2143,6 @@ fn is_integer(expr: &Expr, scope: &Scope<'_>) -> bool {
         Expr::Cast { data_type, .. } => PgType::from_sql(data_type).is_ok_and(|t| integral(t.ty)),
         other => scope.column_type(other).is_some_and(integral),
     }
-}
-
-/// Whether a statement needs interval values, which SQLite has no type for: intervals compared
-/// (`e - s > interval '1 hour'`, BETWEEN too) or an interval in a select list. A timestamp
-/// difference SQLite uses only as microseconds (`extract(epoch from e - s)`, `t + (e - s)`)
-/// and intervals added to timestamps stay on SQLite.
-pub fn computes_intervals(stmt: &Statement, catalog: &Catalog) -> bool {
-    let Ok(scope) = Scope::of(stmt, catalog) else { return false };
-    fn interval(e: &Expr, scope: &Scope<'_>) -> bool {
-        let timestamp = |e: &Expr| matches!(temporal_type(e, scope), Some(PgType::Timestamp | PgType::Timestamptz));
-        match e {
-            Expr::Nested(inner) | Expr::UnaryOp { expr: inner, .. } => interval(inner, scope),
-            // `'1 day'::interval` is one, and so is a computed one cast (`(e - s)::text`).
-            Expr::Cast { expr: inner, .. } => is_interval_constant(e) || interval(inner, scope),
-            Expr::BinaryOp { left, op: BinaryOperator::Minus, right } if timestamp(left) && timestamp(right) => true,
-            Expr::Function(f) => is_interval_function(f),
-            Expr::BinaryOp { left, op: BinaryOperator::Plus | BinaryOperator::Minus, right } => interval(left, scope) && interval(right, scope),
-            Expr::BinaryOp { left, op: BinaryOperator::Multiply | BinaryOperator::Divide, right } => interval(left, scope) || interval(right, scope),
-            other => is_interval_constant(other),
-        }
-    }
-    let found = visit_expressions(stmt, |expr| {
-        let computes = match expr {
-            // age() and justify_*() are intervals wherever they are used (extract(year from
-            // age(t)) included).
-            Expr::Function(f) => is_interval_function(f),
-            Expr::Between { expr, low, high, .. } => interval(expr, &scope) || interval(low, &scope) || interval(high, &scope),
-            Expr::BinaryOp {
-                left,
-                op: BinaryOperator::Eq | BinaryOperator::NotEq | BinaryOperator::Lt | BinaryOperator::LtEq | BinaryOperator::Gt | BinaryOperator::GtEq,
-                right,
-            } => interval(left, &scope) || interval(right, &scope),
-            _ => false,
-        };
-        if computes { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
-    });
-    if found.is_break() {
-        return true;
-    }
-    let Statement::Query(query) = stmt else { return false };
-    let datafusion::sql::sqlparser::ast::SetExpr::Select(select) = query.body.as_ref() else { return false };
-    select.projection.iter().any(|item| {
-        matches!(item, datafusion::sql::sqlparser::ast::SelectItem::UnnamedExpr(e) | datafusion::sql::sqlparser::ast::SelectItem::ExprWithAlias { expr: e, .. } if interval(e, &scope))
-    })
 }
 
 /// Whether a statement turns a timestamptz into wall-clock time (a cast to date, timestamp or
@@ -2746,6 +2696,29 @@ mod tests {
         stmt.to_string()
     }
 
+    /// Intervals reach SQLite as functions of their text: compared by length, a constant
+    /// beside a timestamp still added field by field, a string beside one read as one.
+    #[test]
+    fn intervals_are_text_functions_on_sqlite() {
+        assert_eq!(
+            sqlite("SELECT now() - ts FROM t WHERE now() - ts > interval '1 day' ORDER BY 1"),
+            "SELECT rhei_interval_between(rhei_now(), ts) FROM t WHERE rhei_interval_length(rhei_interval_between(rhei_now(), ts)) > \
+             rhei_interval_length('1 day') ORDER BY rhei_interval_length(rhei_interval_between(rhei_now(), ts)) NULLS LAST"
+        );
+        assert_eq!(sqlite("SELECT ts + interval '1 day' FROM t"), "SELECT rhei_tstz_add(ts, 0, 1, 0, 0) FROM t");
+        assert_eq!(
+            sqlite("SELECT id FROM t WHERE (now() - ts) * 2 < '2 hours'"),
+            "SELECT id FROM t WHERE rhei_interval_length(rhei_interval_mul(rhei_interval_between(rhei_now(), ts), 2)) < rhei_interval_length('02:00:00')"
+        );
+        let refused = |sql: &str| {
+            let mut stmt = Parser::parse_sql(&PostgreSqlDialect {}, sql).unwrap().remove(0);
+            to_sqlite(&mut stmt, &catalog(), TranslateOptions::default()).unwrap_err().sqlstate()
+        };
+        assert_eq!(refused("SELECT interval 'soon'"), "22007");
+        // SQLite would compare their text.
+        assert_eq!(refused("SELECT greatest(now() - ts, interval '1 day') FROM t"), "0A000");
+    }
+
     /// SQLite has no array values: an array left over once `= ANY` has taken its own is
     /// refused (0A000), not handed to SQLite, which failed on `::` (XX000) or read `INT[]` as
     /// a type name. A path written `ARRAY[...]` is the path's text.
@@ -2761,25 +2734,6 @@ mod tests {
             sqlite("SELECT '{}'::jsonb #> ARRAY['a', 'b\"c']"),
             "SELECT rhei_json_path(rhei_jsonb('{}'), '{\"a\",\"b\\\"c\"}')"
         );
-    }
-
-    /// Which queries compute an interval (and so leave SQLite): constants, cast or not,
-    /// differences of timestamps, of their aggregates and window functions too.
-    #[test]
-    fn interval_values_are_found_where_they_are_computed() {
-        let computes = |sql: &str| computes_intervals(&Parser::parse_sql(&PostgreSqlDialect {}, sql).unwrap().remove(0), &catalog());
-        for sql in [
-            "SELECT '1 day'::interval",
-            "SELECT interval '2 hours'",
-            "SELECT (max(ts) - min(ts))::text FROM t",
-            "SELECT lead(ts) OVER (ORDER BY id) - ts FROM t",
-            "SELECT id FROM t WHERE now() - ts > interval '1 day'",
-        ] {
-            assert!(computes(sql), "{sql}");
-        }
-        for sql in ["SELECT ts::text FROM t", "SELECT id FROM t WHERE ts > now() - interval '1 day'", "SELECT max(ts) FROM t"] {
-            assert!(!computes(sql), "{sql}");
-        }
     }
 
     #[test]

@@ -1,0 +1,216 @@
+//! Interval values on SQLite, which has no interval type. rhei carries an interval there as
+//! the text PostgreSQL prints for it (`1 day 03:15:30`, IntervalStyle `postgres`), so a cast
+//! to text and the result column need nothing more; these functions read and write that text
+//! (see `translate::intervals`, which calls them). Intervals are compared and sorted by
+//! [`length`](Interval::length_micros), never as text.
+
+use rusqlite::functions::{Aggregate, Context, FunctionFlags};
+use rusqlite::types::{Value, ValueRef};
+use rusqlite::{Connection, Error as SqlError};
+
+use crate::error::EngineError;
+use crate::oltp::functions::{fail, text_of};
+use crate::value::{Interval, parse_interval};
+use crate::zone::TimeZone;
+
+type FnResult = rusqlite::Result<Value>;
+
+/// Argument `i` as an interval; `None` for NULL.
+fn interval_arg(ctx: &Context<'_>, i: usize) -> rusqlite::Result<Option<Interval>> {
+    let Some(text) = text_of(ctx.get_raw(i)) else { return Ok(None) };
+    parse_interval(&text, None)
+        .map(Some)
+        .ok_or_else(|| fail(EngineError::InvalidDatetimeFormat { type_name: "interval".into(), value: text }))
+}
+
+/// An interval result, 22008 when it leaves PostgreSQL's range.
+fn interval_value(interval: Option<Interval>) -> FnResult {
+    interval.and_then(Interval::to_text).map(Value::Text).ok_or_else(|| fail(EngineError::IntervalOutOfRange))
+}
+
+fn from_fields((months, days, micros): (i32, i32, i64)) -> Interval {
+    Interval { months: months.into(), days: days.into(), micros }
+}
+
+/// A timestamp argument (microseconds); `None` for NULL.
+fn micros_arg(ctx: &Context<'_>, i: usize) -> rusqlite::Result<Option<i64>> {
+    match ctx.get_raw(i) {
+        ValueRef::Null => Ok(None),
+        ValueRef::Integer(micros) => Ok(Some(micros)),
+        other => Err(fail(EngineError::InvalidDatetimeFormat {
+            type_name: "timestamp".into(),
+            value: text_of(other).unwrap_or_default(),
+        })),
+    }
+}
+
+fn number_arg(ctx: &Context<'_>, i: usize) -> rusqlite::Result<Option<f64>> {
+    match ctx.get_raw(i) {
+        ValueRef::Null => Ok(None),
+        ValueRef::Integer(n) => Ok(Some(n as f64)),
+        ValueRef::Real(f) => Ok(Some(f)),
+        other => {
+            let text = text_of(other).unwrap_or_default();
+            text.trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| fail(EngineError::InvalidTextRepresentation { type_name: "double precision".into(), value: text }))
+        }
+    }
+}
+
+/// The length an interval sorts by, as an integer while it fits one.
+fn length_value(interval: Interval) -> Value {
+    let length = interval.length_micros();
+    i64::try_from(length).map_or(Value::Real(length as f64), Value::Integer)
+}
+
+/// Two arguments of a binary function, or NULL when either is.
+macro_rules! both {
+    ($a:expr, $b:expr) => {
+        match ($a?, $b?) {
+            (Some(a), Some(b)) => (a, b),
+            _ => return Ok(Value::Null),
+        }
+    };
+}
+
+/// Registers the interval functions on a connection.
+///
+/// # Errors
+/// SQLite refuses a registration (out of memory).
+pub fn register(conn: &Connection, pure: FunctionFlags) -> rusqlite::Result<()> {
+    // `a - b` of two timestamps: days and time, as PostgreSQL's justify_hours leaves them.
+    conn.create_scalar_function("rhei_interval_between", 2, pure, |ctx| {
+        let (a, b) = both!(micros_arg(ctx, 0), micros_arg(ctx, 1));
+        let difference = a.checked_sub(b).ok_or_else(|| fail(EngineError::IntervalOutOfRange))?;
+        interval_value(Some(from_fields(crate::value::justify_hours(0, 0, difference))))
+    })?;
+    // age(a, b) of two wall-clock times.
+    conn.create_scalar_function("rhei_interval_age", 2, pure, |ctx| {
+        let (a, b) = both!(micros_arg(ctx, 0), micros_arg(ctx, 1));
+        interval_value(Some(from_fields(crate::value::age(a, b))))
+    })?;
+    // Text read as an interval (`$1::interval`, `'1 day'` beside an interval).
+    conn.create_scalar_function("rhei_interval_in", 1, pure, |ctx| match interval_arg(ctx, 0)? {
+        None => Ok(Value::Null),
+        some => interval_value(some),
+    })?;
+    conn.create_scalar_function("rhei_interval_length", 1, pure, |ctx| Ok(interval_arg(ctx, 0)?.map_or(Value::Null, length_value)))?;
+    conn.create_scalar_function("rhei_interval_add", 2, pure, |ctx| {
+        let (a, b) = both!(interval_arg(ctx, 0), interval_arg(ctx, 1));
+        interval_value(a.checked_add(b))
+    })?;
+    conn.create_scalar_function("rhei_interval_sub", 2, pure, |ctx| {
+        let (a, b) = both!(interval_arg(ctx, 0), interval_arg(ctx, 1));
+        interval_value(a.checked_add(b.negated()))
+    })?;
+    conn.create_scalar_function("rhei_interval_neg", 1, pure, |ctx| match interval_arg(ctx, 0)? {
+        None => Ok(Value::Null),
+        Some(interval) => interval_value(Some(interval.negated())),
+    })?;
+    conn.create_scalar_function("rhei_interval_mul", 2, pure, |ctx| {
+        let (interval, factor) = both!(interval_arg(ctx, 0), number_arg(ctx, 1));
+        interval_value(scaled(interval, factor))
+    })?;
+    conn.create_scalar_function("rhei_interval_div", 2, pure, |ctx| {
+        let (interval, divisor) = both!(interval_arg(ctx, 0), number_arg(ctx, 1));
+        if divisor == 0.0 {
+            return Err(fail(EngineError::DivisionByZero));
+        }
+        interval_value(scaled(interval, 1.0 / divisor))
+    })?;
+    for (name, justify) in [
+        ("rhei_justify_hours", crate::value::justify_hours as fn(i32, i32, i64) -> (i32, i32, i64)),
+        ("rhei_justify_days", crate::value::justify_days),
+        ("rhei_justify_interval", crate::value::justify_interval),
+    ] {
+        conn.create_scalar_function(name, 1, pure, move |ctx| match interval_arg(ctx, 0)? {
+            None => Ok(Value::Null),
+            Some(interval) => {
+                let (months, days, micros) = interval.fields().ok_or_else(|| fail(EngineError::IntervalOutOfRange))?;
+                interval_value(Some(from_fields(justify(months, days, micros))))
+            }
+        })?;
+    }
+    conn.create_scalar_function("rhei_interval_part", 2, pure, |ctx| {
+        let Some(field) = text_of(ctx.get_raw(0)) else { return Ok(Value::Null) };
+        let Some(interval) = interval_arg(ctx, 1)? else { return Ok(Value::Null) };
+        interval.part(&field).map(Value::Real).ok_or_else(|| {
+            fail(EngineError::FeatureNotSupported { what: format!("interval units \"{field}\"") })
+        })
+    })?;
+    // A timestamp plus an interval, on the calendar of a zone (two names, as `rhei_ts_add`
+    // has, so the translator can tell their types apart).
+    for name in ["rhei_ts_add_interval", "rhei_tstz_add_interval"] {
+        conn.create_scalar_function(name, 3, pure, |ctx| {
+            let (micros, interval) = both!(micros_arg(ctx, 0), interval_arg(ctx, 1));
+            let zone = TimeZone::from_sql_argument(ctx.get_raw(2))
+                .ok_or_else(|| fail(EngineError::Internal(format!("not a time zone: {:?}", ctx.get_raw(2)))))?;
+            crate::value::add_interval(micros, interval, zone)
+                .map(Value::Integer)
+                .ok_or_else(|| fail(EngineError::DatetimeFieldOverflow { value: format!("timestamp + {}", interval.to_text().unwrap_or_default()) }))
+        })?;
+    }
+    for (name, kind) in [
+        ("rhei_interval_min", Extreme::Min),
+        ("rhei_interval_max", Extreme::Max),
+        ("rhei_interval_sum", Extreme::Sum),
+        ("rhei_interval_avg", Extreme::Avg),
+    ] {
+        conn.create_aggregate_function(name, 1, pure, kind)?;
+    }
+    Ok(())
+}
+
+fn scaled(interval: Interval, factor: f64) -> Option<Interval> {
+    let (months, days, micros) = interval.fields()?;
+    crate::value::scale_interval(months, days, micros, factor).map(from_fields)
+}
+
+/// The aggregates of intervals: `min`, `max` by length, `sum` field by field, `avg` as
+/// PostgreSQL's (the sum scaled by one over the count).
+#[derive(Debug, Clone, Copy)]
+enum Extreme {
+    Min,
+    Max,
+    Sum,
+    Avg,
+}
+
+#[derive(Default)]
+struct IntervalAccumulator {
+    value: Option<Interval>,
+    count: u64,
+}
+
+impl Aggregate<IntervalAccumulator, Value> for Extreme {
+    fn init(&self, _ctx: &mut Context<'_>) -> rusqlite::Result<IntervalAccumulator> {
+        Ok(IntervalAccumulator::default())
+    }
+
+    fn step(&self, ctx: &mut Context<'_>, state: &mut IntervalAccumulator) -> rusqlite::Result<()> {
+        let Some(next) = interval_arg(ctx, 0)? else { return Ok(()) };
+        state.count += 1;
+        state.value = Some(match (state.value, self) {
+            (None, _) => next,
+            (Some(held), Self::Min) => if next.length_micros() < held.length_micros() { next } else { held },
+            (Some(held), Self::Max) => if next.length_micros() > held.length_micros() { next } else { held },
+            (Some(held), Self::Sum | Self::Avg) => held.checked_add(next).ok_or_else(out_of_range)?,
+        });
+        Ok(())
+    }
+
+    fn finalize(&self, _ctx: &mut Context<'_>, state: Option<IntervalAccumulator>) -> rusqlite::Result<Value> {
+        let Some(IntervalAccumulator { value: Some(value), count }) = state else { return Ok(Value::Null) };
+        let value = match self {
+            Self::Avg => scaled(value, 1.0 / count as f64),
+            _ => Some(value),
+        };
+        interval_value(value)
+    }
+}
+
+fn out_of_range() -> SqlError {
+    fail(EngineError::IntervalOutOfRange)
+}

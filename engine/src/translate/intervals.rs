@@ -1,0 +1,361 @@
+//! Interval values on SQLite. SQLite has no interval type; an interval there is the text
+//! PostgreSQL prints for it, made and read by the functions of `oltp::intervals`. This pass
+//! turns every interval a statement computes into such a function (`e - s` of two timestamps,
+//! `interval '1 day' * 2`, `age(a, b)`, `justify_hours(...)`, `$1::interval`) and every use of
+//! one into something SQLite can do with text: comparisons, BETWEEN and ORDER BY go by the
+//! interval's length (a month as 30 days, as PostgreSQL orders them), `extract` reads its
+//! fields, a timestamp plus one moves on the calendar, and min/max/sum/avg are aggregates of
+//! their own. A cast to text needs nothing: the text is PostgreSQL's.
+//!
+//! It runs before the other SQLite rewrites, which then translate the timestamps and numbers
+//! left inside these calls as they would anywhere.
+
+use std::ops::ControlFlow;
+
+use datafusion::sql::sqlparser::ast::{
+    BinaryOperator, DataType as SqlType, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments, OrderByKind, Query,
+    SelectItem, SetExpr, Statement, UnaryOperator, Value, ValueWithSpan, VisitMut, VisitorMut,
+};
+
+use super::{
+    Scope, TranslateOptions, as_micros, call, field_name, first_arg, instant, interval_literal, interval_sum, is_comparison, is_interval_constant,
+    null, number, string, temporal_type, wall_clock, zone_argument,
+};
+use crate::catalog::{PgType, normalize_ident};
+use crate::error::{EngineError, Result};
+
+/// Rewrites the intervals of `stmt` for SQLite, in place.
+///
+/// # Errors
+/// An interval constant that does not parse (22007) or is out of range (22008); interval
+/// arithmetic PostgreSQL has no operator for, and intervals in window functions (0A000).
+pub(super) fn for_sqlite(stmt: &mut Statement, scope: &Scope<'_>, opts: TranslateOptions) -> Result<()> {
+    let mut rewrite = IntervalRewrite { typing: Typing { scope }, opts, failure: None };
+    let _ = stmt.visit(&mut rewrite);
+    rewrite.failure.map_or(Ok(()), Err)
+}
+
+/// Whether `stmt` sums or averages intervals, which SQLite does (with this module's
+/// aggregates) and DataFusion cannot.
+pub fn sums_intervals(stmt: &Statement, catalog: &crate::catalog::Catalog) -> bool {
+    let Ok(scope) = Scope::of(stmt, catalog) else { return false };
+    let typing = Typing { scope: &scope };
+    datafusion::sql::sqlparser::ast::visit_expressions(stmt, |expr| match expr {
+        Expr::Function(func)
+            if matches!(function_name(func).as_str(), "sum" | "avg") && first_arg(func).is_some_and(|arg| typing.is_interval(arg)) =>
+        {
+            ControlFlow::Break(())
+        }
+        _ => ControlFlow::Continue(()),
+    })
+    .is_break()
+}
+
+/// Which expressions are intervals, by what the statement says of their operands.
+struct Typing<'s, 'a> {
+    scope: &'s Scope<'a>,
+}
+
+impl Typing<'_, '_> {
+    fn timestamp(&self, expr: &Expr) -> Option<PgType> {
+        temporal_type(expr, self.scope)
+    }
+
+    /// Whether `expr` is an interval value.
+    fn is_interval(&self, expr: &Expr) -> bool {
+        match expr {
+            Expr::Nested(inner) => self.is_interval(inner),
+            Expr::Cast { data_type: SqlType::Interval { .. }, .. } | Expr::Interval(_) => true,
+            Expr::TypedString(typed) => matches!(typed.data_type, SqlType::Interval { .. }),
+            Expr::UnaryOp { op: UnaryOperator::Minus | UnaryOperator::Plus, expr } => self.is_interval(expr),
+            Expr::BinaryOp { left, op: BinaryOperator::Minus, right } if self.is_difference(left, right) => true,
+            Expr::BinaryOp { left, op: BinaryOperator::Plus | BinaryOperator::Minus, right } => self.is_interval(left) && self.is_interval(right),
+            Expr::BinaryOp { left, op: BinaryOperator::Multiply | BinaryOperator::Divide, right } => self.is_interval(left) || self.is_interval(right),
+            Expr::Function(func) => match function_name(func).as_str() {
+                "age" | "justify_hours" | "justify_days" | "justify_interval" => true,
+                "min" | "max" | "sum" | "avg" | "coalesce" | "nullif" => first_arg(func).is_some_and(|arg| self.is_interval(arg)),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// Whether `left - right` is a timestamp difference (a date beside a timestamp counts as
+    /// its midnight; two dates give a number of days).
+    fn is_difference(&self, left: &Expr, right: &Expr) -> bool {
+        match (self.timestamp(left), self.timestamp(right)) {
+            (Some(PgType::Date), Some(PgType::Date)) => false,
+            (Some(_), Some(_)) => true,
+            _ => false,
+        }
+    }
+}
+
+struct IntervalRewrite<'s, 'a> {
+    typing: Typing<'s, 'a>,
+    opts: TranslateOptions,
+    failure: Option<EngineError>,
+}
+
+impl VisitorMut for IntervalRewrite<'_, '_> {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        let result = self.order_by_length(query);
+        self.stop_on_error(result)
+    }
+
+    // Outermost first: whether an interval is compared, added to a timestamp or returned
+    // decides what it becomes, and the operands of what it became are visited afterwards.
+    fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        let result = self.rewrite(expr);
+        self.stop_on_error(result)
+    }
+}
+
+impl IntervalRewrite<'_, '_> {
+    fn stop_on_error(&mut self, result: Result<()>) -> ControlFlow<()> {
+        match result {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => {
+                self.failure = Some(e);
+                ControlFlow::Break(())
+            }
+        }
+    }
+
+    /// ORDER BY an interval (written out, by output name or by position) sorts by its length.
+    fn order_by_length(&self, query: &mut Query) -> Result<()> {
+        let Some(order_by) = query.order_by.as_mut() else { return Ok(()) };
+        let OrderByKind::Expressions(items) = &mut order_by.kind else { return Ok(()) };
+        let projection = match query.body.as_ref() {
+            SetExpr::Select(select) => select.projection.as_slice(),
+            _ => &[],
+        };
+        for item in items {
+            let target = output_expression(&item.expr, projection).unwrap_or(&item.expr);
+            if self.typing.is_interval(target) {
+                item.expr = self.length(target.clone())?;
+            }
+        }
+        Ok(())
+    }
+
+    fn rewrite(&self, expr: &mut Expr) -> Result<()> {
+        let typing = &self.typing;
+        let replacement = match &mut *expr {
+            Expr::BinaryOp { left, op, right } if is_comparison(op) && (typing.is_interval(left) || typing.is_interval(right)) => {
+                Expr::BinaryOp { left: Box::new(self.length(take(left))?), op: op.clone(), right: Box::new(self.length(take(right))?) }
+            }
+            Expr::Between { expr: value, negated, low, high }
+                if typing.is_interval(value) || typing.is_interval(low) || typing.is_interval(high) =>
+            {
+                Expr::Between {
+                    expr: Box::new(self.length(take(value))?),
+                    negated: *negated,
+                    low: Box::new(self.length(take(low))?),
+                    high: Box::new(self.length(take(high))?),
+                }
+            }
+            Expr::Extract { field, expr: inner, .. } if typing.is_interval(inner) => {
+                call("rhei_interval_part", vec![string(&field_name(field)), self.text(take(inner))?])
+            }
+            Expr::BinaryOp { left, op: op @ (BinaryOperator::Plus | BinaryOperator::Minus), right }
+                if typing.timestamp(left).is_some() && typing.is_interval(right)
+                    || *op == BinaryOperator::Plus && typing.is_interval(left) && typing.timestamp(right).is_some() =>
+            {
+                // A constant is added by `rhei_ts_add` with its fields spelled out.
+                if (is_interval_constant(left) || is_interval_constant(right))
+                    && let Some(sum) = interval_sum(expr, typing.scope, self.opts)?
+                {
+                    *expr = sum;
+                    return Ok(());
+                }
+                let Expr::BinaryOp { left, op, right } = expr else { return Ok(()) };
+                let subtract = *op == BinaryOperator::Minus;
+                let (value, interval) = if typing.timestamp(left).is_some() { (left, right) } else { (right, left) };
+                let interval = self.text(take(interval))?;
+                let interval = if subtract { call("rhei_interval_neg", vec![interval]) } else { interval };
+                self.add_to_timestamp(take(value), interval)?
+            }
+            Expr::Cast { expr: inner, data_type, .. } if is_text_type(data_type) && typing.is_interval(inner) => self.text(take(inner))?,
+            Expr::Function(func) if function_name(func) == "date_part" => {
+                let FunctionArguments::List(list) = &mut func.args else { return Ok(()) };
+                let [FunctionArg::Unnamed(FunctionArgExpr::Expr(field)), FunctionArg::Unnamed(FunctionArgExpr::Expr(value))] =
+                    list.args.as_mut_slice()
+                else {
+                    return Ok(());
+                };
+                if !typing.is_interval(value) {
+                    return Ok(());
+                }
+                call("rhei_interval_part", vec![std::mem::replace(field, null()), self.text(std::mem::replace(value, null()))?])
+            }
+            // SQLite's would compare the text.
+            Expr::Function(func)
+                if matches!(function_name(func).as_str(), "greatest" | "least")
+                    && matches!(&func.args, FunctionArguments::List(list) if list.args.iter().any(|a| matches!(a, FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) if typing.is_interval(e)))) =>
+            {
+                return Err(EngineError::unsupported("greatest() and least() of intervals on SQLite"));
+            }
+            other if typing.is_interval(other) => self.text(std::mem::replace(other, null()))?,
+            _ => return Ok(()),
+        };
+        *expr = replacement;
+        Ok(())
+    }
+
+    /// A timestamp (or date) plus an interval's text, on the calendar of the session zone for a
+    /// timestamptz.
+    fn add_to_timestamp(&self, value: Expr, interval: Expr) -> Result<Expr> {
+        Ok(match self.typing.timestamp(&value) {
+            Some(PgType::Timestamptz) => call("rhei_tstz_add_interval", vec![value, interval, zone_argument(self.opts)]),
+            // date + interval is a timestamp, as in PostgreSQL.
+            Some(ty @ PgType::Date) => call("rhei_ts_add_interval", vec![as_micros(value, Some(ty)), interval, number(0)]),
+            _ => call("rhei_ts_add_interval", vec![value, interval, number(0)]),
+        })
+    }
+
+    /// What an interval is compared and sorted by: its length, from its text. A string beside
+    /// an interval is read as one, as PostgreSQL reads an untyped literal there.
+    fn length(&self, expr: Expr) -> Result<Expr> {
+        if !self.typing.is_interval(&expr)
+            && let Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(text), .. }) = &expr
+        {
+            let interval = crate::value::parse_interval(text, None)
+                .ok_or_else(|| EngineError::InvalidDatetimeFormat { type_name: "interval".into(), value: text.clone() })?;
+            return Ok(call("rhei_interval_length", vec![string(&interval.to_text().ok_or(EngineError::IntervalOutOfRange)?)]));
+        }
+        Ok(call("rhei_interval_length", vec![self.text(expr)?]))
+    }
+
+    /// An interval expression as a SQLite expression giving its text.
+    fn text(&self, expr: Expr) -> Result<Expr> {
+        let typing = &self.typing;
+        match interval_literal(&expr) {
+            Ok(Some(constant)) => return Ok(string(&constant.to_text().ok_or(EngineError::IntervalOutOfRange)?)),
+            // A cast of what is not a constant is read as the statement runs (below).
+            Ok(None) | Err(EngineError::FeatureNotSupported { .. }) => {}
+            Err(invalid) => return Err(invalid),
+        }
+        Ok(match expr {
+            Expr::Nested(inner) => self.text(*inner)?,
+            Expr::Cast { expr: inner, data_type: SqlType::Interval { .. }, .. } => call("rhei_interval_in", vec![*inner]),
+            Expr::UnaryOp { op: UnaryOperator::Minus, expr: inner } => call("rhei_interval_neg", vec![self.text(*inner)?]),
+            Expr::UnaryOp { op: UnaryOperator::Plus, expr: inner } => self.text(*inner)?,
+            Expr::BinaryOp { left, op: BinaryOperator::Minus, right } if typing.is_difference(&left, &right) => {
+                self.difference(*left, *right)
+            }
+            Expr::BinaryOp { left, op: op @ (BinaryOperator::Plus | BinaryOperator::Minus), right }
+                if typing.is_interval(&left) && typing.is_interval(&right) =>
+            {
+                let name = if op == BinaryOperator::Plus { "rhei_interval_add" } else { "rhei_interval_sub" };
+                call(name, vec![self.text(*left)?, self.text(*right)?])
+            }
+            Expr::BinaryOp { left, op: BinaryOperator::Multiply, right } if typing.is_interval(&left) != typing.is_interval(&right) => {
+                let (interval, factor) = if typing.is_interval(&left) { (left, right) } else { (right, left) };
+                call("rhei_interval_mul", vec![self.text(*interval)?, *factor])
+            }
+            Expr::BinaryOp { left, op: BinaryOperator::Divide, right } if typing.is_interval(&left) && !typing.is_interval(&right) => {
+                call("rhei_interval_div", vec![self.text(*left)?, *right])
+            }
+            Expr::BinaryOp { left, op, right } if typing.is_interval(&left) || typing.is_interval(&right) => {
+                return Err(EngineError::unsupported(format!("the operator {op} between these interval operands on SQLite")));
+            }
+            Expr::Function(func) => self.function_text(func)?,
+            // Text (a parameter, a column) read as an interval.
+            other => call("rhei_interval_in", vec![other]),
+        })
+    }
+
+    /// `a - b` of two dates or timestamps: a date counts as its midnight, and beside a
+    /// timestamptz a timestamp as the instant its wall-clock time names in the session zone.
+    fn difference(&self, left: Expr, right: Expr) -> Expr {
+        let (left_ty, right_ty) = (self.typing.timestamp(&left), self.typing.timestamp(&right));
+        let zoned = left_ty == Some(PgType::Timestamptz) || right_ty == Some(PgType::Timestamptz);
+        let micros = |value: Expr, ty: Option<PgType>| {
+            let micros = as_micros(value, ty);
+            if zoned && ty != Some(PgType::Timestamptz) { instant(micros, self.opts) } else { micros }
+        };
+        call("rhei_interval_between", vec![micros(left, left_ty), micros(right, right_ty)])
+    }
+
+    fn function_text(&self, mut func: Function) -> Result<Expr> {
+        let name = function_name(&func);
+        if func.over.is_some() {
+            return Err(EngineError::unsupported(format!("{name}() of intervals as a window function on SQLite")));
+        }
+        let FunctionArguments::List(list) = &mut func.args else {
+            return Err(EngineError::unsupported(format!("{name}() without arguments")));
+        };
+        let mut args = Vec::with_capacity(list.args.len());
+        for arg in &mut list.args {
+            match arg {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => args.push(std::mem::replace(e, null())),
+                _ => return Err(EngineError::unsupported(format!("{name}() with named arguments"))),
+            }
+        }
+        let wall = |value: Expr| {
+            let ty = self.typing.timestamp(&value);
+            wall_clock(as_micros(value, ty), ty, self.opts)
+        };
+        let mut args = args.into_iter();
+        Ok(match (name.as_str(), args.next(), args.next(), args.next()) {
+            ("age", Some(a), Some(b), None) => call("rhei_interval_age", vec![wall(a), wall(b)]),
+            // age(t) counts from midnight of the session's today.
+            ("age", Some(a), None, None) => {
+                let today = call("rhei_days", vec![wall_clock(call("rhei_now", vec![]), Some(PgType::Timestamptz), self.opts)]);
+                call("rhei_interval_age", vec![as_micros(today, Some(PgType::Date)), wall(a)])
+            }
+            ("justify_hours" | "justify_days" | "justify_interval", Some(interval), None, None) => {
+                call(&format!("rhei_{name}"), vec![self.text(interval)?])
+            }
+            ("coalesce", first, second, rest) => {
+                let mut texts = Vec::new();
+                for arg in [first, second].into_iter().flatten().chain(rest).chain(args) {
+                    texts.push(self.text(arg)?);
+                }
+                call("coalesce", texts)
+            }
+            ("nullif", Some(a), Some(b), None) => call("nullif", vec![self.text(a)?, self.text(b)?]),
+            ("min" | "max" | "sum" | "avg", Some(interval), None, None) => {
+                let mut aggregate = func.clone();
+                aggregate.name = datafusion::sql::sqlparser::ast::ObjectName(vec![datafusion::sql::sqlparser::ast::ObjectNamePart::Identifier(
+                    datafusion::sql::sqlparser::ast::Ident::new(format!("rhei_interval_{name}")),
+                )]);
+                if let FunctionArguments::List(list) = &mut aggregate.args {
+                    list.args = vec![FunctionArg::Unnamed(FunctionArgExpr::Expr(self.text(interval)?))];
+                }
+                Expr::Function(aggregate)
+            }
+            _ => return Err(EngineError::unsupported(format!("{name}() with these arguments on intervals on SQLite"))),
+        })
+    }
+}
+
+fn function_name(func: &Function) -> String {
+    func.name.to_string().to_ascii_lowercase()
+}
+
+fn take(expr: &mut Box<Expr>) -> Expr {
+    std::mem::replace(expr.as_mut(), null())
+}
+
+fn is_text_type(ty: &SqlType) -> bool {
+    matches!(ty, SqlType::Text | SqlType::Varchar(_) | SqlType::CharacterVarying(_) | SqlType::String(_) | SqlType::Interval { .. })
+}
+
+/// The select-list expression an ORDER BY item names by position or output name.
+fn output_expression<'p>(item: &Expr, projection: &'p [SelectItem]) -> Option<&'p Expr> {
+    match item {
+        Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) => match projection.get(n.parse::<usize>().ok()?.checked_sub(1)?)? {
+            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => Some(e),
+            _ => None,
+        },
+        Expr::Identifier(name) => projection.iter().find_map(|p| match p {
+            SelectItem::ExprWithAlias { expr, alias } if normalize_ident(alias) == normalize_ident(name) => Some(expr),
+            _ => None,
+        }),
+        _ => None,
+    }
+}

@@ -967,18 +967,18 @@ impl Interval {
         let years = self.months / 12;
         let in_minute = self.micros % MICROS_PER_MINUTE;
         Some(match field.to_ascii_lowercase().as_str() {
-            "microsecond" | "microseconds" => in_minute as f64,
-            "millisecond" | "milliseconds" => in_minute as f64 / 1e3,
-            "second" | "seconds" => in_minute as f64 / 1e6,
-            "minute" | "minutes" => (self.micros / MICROS_PER_MINUTE % 60) as f64,
-            "hour" | "hours" => (self.micros / 3_600_000_000) as f64,
-            "day" | "days" => self.days as f64,
-            "month" | "months" => (self.months % 12) as f64,
-            "quarter" => ((self.months % 12) / 3 + 1) as f64,
-            "year" | "years" => years as f64,
-            "decade" | "decades" => (years / 10) as f64,
-            "century" | "centuries" => (years / 100) as f64,
-            "millennium" | "millennia" => (years / 1000) as f64,
+            "microsecond" | "microseconds" | "usec" | "usecs" | "us" => in_minute as f64,
+            "millisecond" | "milliseconds" | "msec" | "msecs" | "ms" => in_minute as f64 / 1e3,
+            "second" | "seconds" | "sec" | "secs" | "s" => in_minute as f64 / 1e6,
+            "minute" | "minutes" | "min" | "mins" | "m" => (self.micros / MICROS_PER_MINUTE % 60) as f64,
+            "hour" | "hours" | "hr" | "hrs" | "h" => (self.micros / 3_600_000_000) as f64,
+            "day" | "days" | "d" => self.days as f64,
+            "month" | "months" | "mon" | "mons" => (self.months % 12) as f64,
+            "quarter" | "qtr" => ((self.months % 12) / 3 + 1) as f64,
+            "year" | "years" | "yr" | "yrs" | "y" => years as f64,
+            "decade" | "decades" | "dec" | "decs" => (years / 10) as f64,
+            "century" | "centuries" | "cent" | "c" => (years / 100) as f64,
+            "millennium" | "millennia" | "millenniums" | "mil" | "mils" => (years / 1000) as f64,
             "epoch" => {
                 // Quarter days, so a year of 365.25 days stays whole.
                 let quarter_days = 1461 * years + 120 * (self.months % 12) + 4 * self.days;
@@ -1008,6 +1008,8 @@ mod tests {
         assert_eq!(iv("-1.5 seconds").part("second"), Some(-1.5));
         assert_eq!(iv("5 mons").part("quarter"), Some(2.0));
         assert_eq!(iv("1 day").part("dow"), None);
+        assert_eq!(iv("90 minutes").part("min"), Some(30.0));
+        assert_eq!(iv("90 minutes").part("hr"), Some(1.0));
         assert_eq!(iv("1 mon").length_micros(), iv("30 days").length_micros());
         assert!(iv("25 hours").length_micros() > iv("1 day").length_micros());
         assert_eq!(iv("1 day 03:15:30").to_text().as_deref(), Some("1 day 03:15:30"));

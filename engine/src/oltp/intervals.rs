@@ -137,7 +137,13 @@ pub fn register(conn: &Connection, pure: FunctionFlags) -> rusqlite::Result<()> 
         let Some(field) = text_of(ctx.get_raw(0)) else { return Ok(Value::Null) };
         let Some(interval) = interval_arg(ctx, 1)? else { return Ok(Value::Null) };
         interval.part(&field).map(Value::Real).ok_or_else(|| {
-            fail(EngineError::FeatureNotSupported { what: format!("interval units \"{field}\"") })
+            // A unit of timestamps only, or none at all.
+            let timestamp_unit = ["week", "dow", "isodow", "doy", "isoyear", "timezone", "timezone_hour", "timezone_minute", "julian"];
+            fail(if timestamp_unit.contains(&field.to_ascii_lowercase().as_str()) {
+                EngineError::unsupported(format!("unit \"{field}\" not supported for type interval"))
+            } else {
+                EngineError::InvalidArgument { message: format!("unit \"{field}\" not recognized for type interval") }
+            })
         })
     })?;
     // A timestamp plus an interval, on the calendar of a zone (two names, as `rhei_ts_add`
@@ -168,7 +174,8 @@ fn scaled(interval: Interval, factor: f64) -> Option<Interval> {
     crate::value::scale_interval(months, days, micros, factor).map(from_fields)
 }
 
-/// The aggregates of intervals: `min`, `max` by length, `sum` field by field, `avg` as
+/// The aggregates of intervals: `min`, `max` by length (of equal lengths the later, as
+/// PostgreSQL's interval_smaller and interval_larger keep), `sum` field by field, `avg` as
 /// PostgreSQL's (the sum scaled by one over the count).
 #[derive(Debug, Clone, Copy)]
 enum Extreme {
@@ -194,8 +201,8 @@ impl Aggregate<IntervalAccumulator, Value> for Extreme {
         state.count += 1;
         state.value = Some(match (state.value, self) {
             (None, _) => next,
-            (Some(held), Self::Min) => if next.length_micros() < held.length_micros() { next } else { held },
-            (Some(held), Self::Max) => if next.length_micros() > held.length_micros() { next } else { held },
+            (Some(held), Self::Min) => if next.length_micros() <= held.length_micros() { next } else { held },
+            (Some(held), Self::Max) => if next.length_micros() >= held.length_micros() { next } else { held },
             (Some(held), Self::Sum | Self::Avg) => held.checked_add(next).ok_or_else(out_of_range)?,
         });
         Ok(())

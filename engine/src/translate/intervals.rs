@@ -63,31 +63,46 @@ impl Typing<'_, '_> {
 
     /// Whether `expr` is an interval value.
     fn is_interval(&self, expr: &Expr) -> bool {
-        match expr {
-            Expr::Nested(inner) => self.is_interval(inner),
+        is_interval(expr, self.scope)
+    }
+
+    /// Whether `left - right` is a timestamp difference (see [`is_difference`]).
+    fn is_difference(&self, left: &Expr, right: &Expr) -> bool {
+        is_difference(left, right, self.scope)
+    }
+}
+
+/// Whether `expr` is an interval value, by what the statement says of its operands.
+pub(crate) fn is_interval(expr: &Expr, scope: &Scope<'_>) -> bool {
+    let typing = Typing { scope };
+    let is_interval = |e: &Expr| is_interval(e, scope);
+    match expr {
+            Expr::Nested(inner) => is_interval(inner),
             Expr::Cast { data_type: SqlType::Interval { .. }, .. } | Expr::Interval(_) => true,
             Expr::TypedString(typed) => matches!(typed.data_type, SqlType::Interval { .. }),
-            Expr::UnaryOp { op: UnaryOperator::Minus | UnaryOperator::Plus, expr } => self.is_interval(expr),
-            Expr::BinaryOp { left, op: BinaryOperator::Minus, right } if self.is_difference(left, right) => true,
-            Expr::BinaryOp { left, op: BinaryOperator::Plus | BinaryOperator::Minus, right } => self.is_interval(left) && self.is_interval(right),
-            Expr::BinaryOp { left, op: BinaryOperator::Multiply | BinaryOperator::Divide, right } => self.is_interval(left) || self.is_interval(right),
+            Expr::UnaryOp { op: UnaryOperator::Minus | UnaryOperator::Plus, expr } => is_interval(expr),
+            Expr::BinaryOp { left, op: BinaryOperator::Minus, right } if typing.is_difference(left, right) => true,
+            Expr::BinaryOp { left, op: BinaryOperator::Plus | BinaryOperator::Minus, right } => is_interval(left) && is_interval(right),
+            Expr::BinaryOp { left, op: BinaryOperator::Multiply | BinaryOperator::Divide, right } => is_interval(left) || is_interval(right),
             Expr::Function(func) => match function_name(func).as_str() {
                 "age" | "justify_hours" | "justify_days" | "justify_interval" => true,
-                "min" | "max" | "sum" | "avg" | "coalesce" | "nullif" => first_arg(func).is_some_and(|arg| self.is_interval(arg)),
+                // Functions giving one of their arguments' values.
+                "min" | "max" | "sum" | "avg" | "coalesce" | "nullif" | "lag" | "lead" | "first_value" | "last_value" | "nth_value" => {
+                    first_arg(func).is_some_and(is_interval)
+                }
                 _ => false,
             },
             _ => false,
-        }
     }
+}
 
-    /// Whether `left - right` is a timestamp difference (a date beside a timestamp counts as
-    /// its midnight; two dates give a number of days).
-    fn is_difference(&self, left: &Expr, right: &Expr) -> bool {
-        match (self.timestamp(left), self.timestamp(right)) {
-            (Some(PgType::Date), Some(PgType::Date)) => false,
-            (Some(_), Some(_)) => true,
-            _ => false,
-        }
+/// Whether `left - right` is a timestamp difference (a date beside a timestamp counts as its
+/// midnight; two dates give a number of days).
+fn is_difference(left: &Expr, right: &Expr, scope: &Scope<'_>) -> bool {
+    match (temporal_type(left, scope), temporal_type(right, scope)) {
+        (Some(PgType::Date), Some(PgType::Date)) => false,
+        (Some(_), Some(_)) => true,
+        _ => false,
     }
 }
 
@@ -128,13 +143,23 @@ impl IntervalRewrite<'_, '_> {
     fn order_by_length(&self, query: &mut Query) -> Result<()> {
         let Some(order_by) = query.order_by.as_mut() else { return Ok(()) };
         let OrderByKind::Expressions(items) = &mut order_by.kind else { return Ok(()) };
-        let projection = match query.body.as_ref() {
+        let mut body = query.body.as_ref();
+        // A set operation's columns are its first select's.
+        while let SetExpr::SetOperation { left, .. } = body {
+            body = left.as_ref();
+        }
+        let projection = match body {
             SetExpr::Select(select) => select.projection.as_slice(),
             _ => &[],
         };
+        let set_operation = matches!(query.body.as_ref(), SetExpr::SetOperation { .. });
         for item in items {
             let target = output_expression(&item.expr, projection).unwrap_or(&item.expr);
             if self.typing.is_interval(target) {
+                // SQLite orders a set operation by its output columns only, which hold text.
+                if set_operation {
+                    return Err(EngineError::unsupported("ORDER BY an interval of a set operation on SQLite"));
+                }
                 item.expr = self.length(target.clone())?;
             }
         }
@@ -157,6 +182,17 @@ impl IntervalRewrite<'_, '_> {
                     high: Box::new(self.length(take(high))?),
                 }
             }
+            Expr::InList { expr: value, list, negated } if typing.is_interval(value) || list.iter().any(|e| typing.is_interval(e)) => {
+                let mut lengths = Vec::with_capacity(list.len());
+                for item in list.drain(..) {
+                    lengths.push(self.length(item)?);
+                }
+                Expr::InList { expr: Box::new(self.length(take(value))?), list: lengths, negated: *negated }
+            }
+            Expr::IsDistinctFrom(left, right) | Expr::IsNotDistinctFrom(left, right) if typing.is_interval(left) || typing.is_interval(right) => {
+                let (left, right) = (Box::new(self.length(take(left))?), Box::new(self.length(take(right))?));
+                if matches!(expr, Expr::IsDistinctFrom(..)) { Expr::IsDistinctFrom(left, right) } else { Expr::IsNotDistinctFrom(left, right) }
+            }
             Expr::Extract { field, expr: inner, .. } if typing.is_interval(inner) => {
                 call("rhei_interval_part", vec![string(&field_name(field)), self.text(take(inner))?])
             }
@@ -178,6 +214,11 @@ impl IntervalRewrite<'_, '_> {
                 let interval = if subtract { call("rhei_interval_neg", vec![interval]) } else { interval };
                 self.add_to_timestamp(take(value), interval)?
             }
+            // Beside a value of no known date/time type SQLite would add the interval's text as
+            // a number.
+            Expr::BinaryOp { left, op: BinaryOperator::Plus | BinaryOperator::Minus, right } if typing.is_interval(left) != typing.is_interval(right) => {
+                return Err(EngineError::unsupported("interval arithmetic on the OLTP engine with a value not known to be a date or timestamp (cast it)"));
+            }
             Expr::Cast { expr: inner, data_type, .. } if is_text_type(data_type) && typing.is_interval(inner) => self.text(take(inner))?,
             Expr::Function(func) if function_name(func) == "date_part" => {
                 let FunctionArguments::List(list) = &mut func.args else { return Ok(()) };
@@ -190,6 +231,17 @@ impl IntervalRewrite<'_, '_> {
                     return Ok(());
                 }
                 call("rhei_interval_part", vec![std::mem::replace(field, null()), self.text(std::mem::replace(value, null()))?])
+            }
+            // A window ordered by an interval sorts by its length.
+            Expr::Function(func) if !typing.is_interval(&Expr::Function(func.clone())) && window_orders_by_interval(func, typing) => {
+                if let Some(datafusion::sql::sqlparser::ast::WindowType::WindowSpec(spec)) = &mut func.over {
+                    for item in &mut spec.order_by {
+                        if typing.is_interval(&item.expr) {
+                            item.expr = self.length(std::mem::replace(&mut item.expr, null()))?;
+                        }
+                    }
+                }
+                return Ok(());
             }
             // SQLite's would compare the text.
             Expr::Function(func)
@@ -263,6 +315,11 @@ impl IntervalRewrite<'_, '_> {
                 return Err(EngineError::unsupported(format!("the operator {op} between these interval operands on SQLite")));
             }
             Expr::Function(func) => self.function_text(func)?,
+            // `interval E'1 day'`: the value read as the statement runs.
+            Expr::Interval(interval) if interval.leading_field.is_none() && interval.last_field.is_none() => {
+                call("rhei_interval_in", vec![*interval.value])
+            }
+            other if typing.is_interval(&other) => return Err(EngineError::unsupported(format!("the interval {other} on SQLite"))),
             // Text (a parameter, a column) read as an interval.
             other => call("rhei_interval_in", vec![other]),
         })
@@ -358,4 +415,10 @@ fn output_expression<'p>(item: &Expr, projection: &'p [SelectItem]) -> Option<&'
         }),
         _ => None,
     }
+}
+
+/// Whether a window function's OVER orders by an interval.
+fn window_orders_by_interval(func: &Function, typing: &Typing<'_, '_>) -> bool {
+    matches!(&func.over, Some(datafusion::sql::sqlparser::ast::WindowType::WindowSpec(spec))
+        if spec.order_by.iter().any(|item| typing.is_interval(&item.expr)))
 }

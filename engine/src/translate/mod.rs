@@ -2084,17 +2084,32 @@ pub(crate) fn temporal_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
             "current_date" | "rhei_date" => PgType::Date,
             // Functions giving one of their arguments' values have its type (`max(at) -
             // min(at)`, `lead(at) OVER w - at`).
+            // A timestamp truncated is one of its kind.
+            "date_trunc" => match &func.args {
+                FunctionArguments::List(list) => match list.args.get(1) {
+                    Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))) => {
+                        temporal_type(arg, scope).filter(|ty| matches!(ty, PgType::Timestamp | PgType::Timestamptz))?
+                    }
+                    _ => return None,
+                },
+                _ => return None,
+            },
             "min" | "max" | "coalesce" | "greatest" | "least" | "first_value" | "last_value" | "lag" | "lead" | "nth_value" => {
                 return first_arg(func).and_then(|arg| temporal_type(arg, scope));
             }
             _ => return None,
         },
-        // A date plus or minus a number of days (an integer) is a date.
+        // A date plus or minus a number of days (an integer) is a date; a date or timestamp
+        // plus or minus an interval a timestamp of its kind.
         Expr::BinaryOp { left, op: op @ (BinaryOperator::Plus | BinaryOperator::Minus), right } => {
             let days = |e: &Expr| is_integer(e, scope);
+            let interval = |e: &Expr| intervals::is_interval(e, scope);
+            let moved = |ty: PgType| if ty == PgType::Date { PgType::Timestamp } else { ty };
             match (temporal_type(left, scope), temporal_type(right, scope)) {
                 (Some(PgType::Date), None) if days(right) => PgType::Date,
                 (None, Some(PgType::Date)) if *op == BinaryOperator::Plus && days(left) => PgType::Date,
+                (Some(ty), None) if interval(right) => moved(ty),
+                (None, Some(ty)) if *op == BinaryOperator::Plus && interval(left) => moved(ty),
                 _ => return None,
             }
         }
@@ -2717,6 +2732,16 @@ mod tests {
         assert_eq!(refused("SELECT interval 'soon'"), "22007");
         // SQLite would compare their text.
         assert_eq!(refused("SELECT greatest(now() - ts, interval '1 day') FROM t"), "0A000");
+        // Beside a value of no known date/time type the text would be added as a number.
+        assert_eq!(refused("SELECT abs(id) + interval '1 day' FROM t"), "0A000");
+        // A timestamp moved by an interval is still one (the second constant was added as 1 us).
+        assert_eq!(
+            sqlite("SELECT ts + interval '1 day' + interval '1 hour' FROM t"),
+            "SELECT rhei_tstz_add(rhei_tstz_add(ts, 0, 1, 0, 0), 0, 0, 3600000000, 0) FROM t"
+        );
+        // An interval constant written otherwise is read as the statement runs (it was
+        // rewritten into itself without end).
+        assert!(sqlite("SELECT interval E'1 day'").starts_with("SELECT rhei_interval_in("));
     }
 
     /// SQLite has no array values: an array left over once `= ANY` has taken its own is

@@ -10,11 +10,12 @@
 //! It runs before the other SQLite rewrites, which then translate the timestamps and numbers
 //! left inside these calls as they would anywhere.
 
+use std::collections::HashSet;
 use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
     BinaryOperator, DataType as SqlType, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments, OrderByKind, Query,
-    SelectItem, SetExpr, Statement, UnaryOperator, Value, ValueWithSpan, VisitMut, VisitorMut,
+    Ident, SelectItem, SetExpr, Statement, TableFactor, UnaryOperator, Value, ValueWithSpan, Visit, VisitMut, Visitor, VisitorMut,
 };
 
 use super::{
@@ -30,7 +31,8 @@ use crate::error::{EngineError, Result};
 /// An interval constant that does not parse (22007) or is out of range (22008); interval
 /// arithmetic PostgreSQL has no operator for, and intervals in window functions (0A000).
 pub(super) fn for_sqlite(stmt: &mut Statement, scope: &Scope<'_>, opts: TranslateOptions) -> Result<()> {
-    let mut rewrite = IntervalRewrite { typing: Typing { scope }, opts, failure: None };
+    let typing = Typing { scope, derived: derived_interval_columns(stmt, scope) };
+    let mut rewrite = IntervalRewrite { typing, opts, failure: None };
     let _ = stmt.visit(&mut rewrite);
     rewrite.failure.map_or(Ok(()), Err)
 }
@@ -39,7 +41,7 @@ pub(super) fn for_sqlite(stmt: &mut Statement, scope: &Scope<'_>, opts: Translat
 /// aggregates) and DataFusion cannot.
 pub fn sums_intervals(stmt: &Statement, catalog: &crate::catalog::Catalog) -> bool {
     let Ok(scope) = Scope::of(stmt, catalog) else { return false };
-    let typing = Typing { scope: &scope };
+    let typing = Typing { derived: derived_interval_columns(stmt, &scope), scope: &scope };
     datafusion::sql::sqlparser::ast::visit_expressions(stmt, |expr| match expr {
         Expr::Function(func)
             if matches!(function_name(func).as_str(), "sum" | "avg") && first_arg(func).is_some_and(|arg| typing.is_interval(arg)) =>
@@ -54,6 +56,8 @@ pub fn sums_intervals(stmt: &Statement, catalog: &crate::catalog::Catalog) -> bo
 /// Which expressions are intervals, by what the statement says of their operands.
 struct Typing<'s, 'a> {
     scope: &'s Scope<'a>,
+    /// Output columns of the statement's derived tables and CTEs that are intervals.
+    derived: HashSet<String>,
 }
 
 impl Typing<'_, '_> {
@@ -63,25 +67,13 @@ impl Typing<'_, '_> {
 
     /// Whether `expr` is an interval value.
     fn is_interval(&self, expr: &Expr) -> bool {
-        is_interval(expr, self.scope)
-    }
-
-    /// Whether `left - right` is a timestamp difference (see [`is_difference`]).
-    fn is_difference(&self, left: &Expr, right: &Expr) -> bool {
-        is_difference(left, right, self.scope)
-    }
-}
-
-/// Whether `expr` is an interval value, by what the statement says of its operands.
-pub(crate) fn is_interval(expr: &Expr, scope: &Scope<'_>) -> bool {
-    let typing = Typing { scope };
-    let is_interval = |e: &Expr| is_interval(e, scope);
-    match expr {
+        let is_interval = |e: &Expr| self.is_interval(e);
+        match expr {
             Expr::Nested(inner) => is_interval(inner),
             Expr::Cast { data_type: SqlType::Interval { .. }, .. } | Expr::Interval(_) => true,
             Expr::TypedString(typed) => matches!(typed.data_type, SqlType::Interval { .. }),
             Expr::UnaryOp { op: UnaryOperator::Minus | UnaryOperator::Plus, expr } => is_interval(expr),
-            Expr::BinaryOp { left, op: BinaryOperator::Minus, right } if typing.is_difference(left, right) => true,
+            Expr::BinaryOp { left, op: BinaryOperator::Minus, right } if self.is_difference(left, right) => true,
             Expr::BinaryOp { left, op: BinaryOperator::Plus | BinaryOperator::Minus, right } => is_interval(left) && is_interval(right),
             Expr::BinaryOp { left, op: BinaryOperator::Multiply | BinaryOperator::Divide, right } => is_interval(left) || is_interval(right),
             Expr::Function(func) => match function_name(func).as_str() {
@@ -92,8 +84,95 @@ pub(crate) fn is_interval(expr: &Expr, scope: &Scope<'_>) -> bool {
                 }
                 _ => false,
             },
+            // A column of a derived table or CTE that computes an interval (never a table's own:
+            // tables have no interval columns).
+            Expr::Identifier(name) => self.derived.contains(&normalize_ident(name)) && self.scope.column_type(expr).is_none(),
+            Expr::CompoundIdentifier(parts) => {
+                parts.last().is_some_and(|name| self.derived.contains(&normalize_ident(name))) && self.scope.column_type(expr).is_none()
+            }
             _ => false,
+        }
     }
+
+    /// Whether `left - right` is a timestamp difference (see [`is_difference`]).
+    fn is_difference(&self, left: &Expr, right: &Expr) -> bool {
+        is_difference(left, right, self.scope)
+    }
+}
+
+/// Whether `expr` is an interval value, by what the statement says of its operands (for
+/// callers without the statement's derived tables at hand).
+pub(crate) fn is_interval(expr: &Expr, scope: &Scope<'_>) -> bool {
+    Typing { scope, derived: HashSet::new() }.is_interval(expr)
+}
+
+/// The output columns of a statement's derived tables and CTEs (and VALUES lists) that are
+/// intervals, by name: the outer query sees them only as names. Inner ones first, so a
+/// column passed through two levels is found.
+fn derived_interval_columns(stmt: &Statement, scope: &Scope<'_>) -> HashSet<String> {
+    struct Collect<'s, 'a> {
+        typing: Typing<'s, 'a>,
+        found: HashSet<String>,
+    }
+    impl Collect<'_, '_> {
+        fn add(&mut self, body: &SetExpr, renamed: &[Ident]) {
+            let mut body = body;
+            while let SetExpr::SetOperation { left, .. } = body {
+                body = left.as_ref();
+            }
+            let columns: Vec<(String, bool)> = match body {
+                SetExpr::Select(select) => select
+                    .projection
+                    .iter()
+                    .map(|item| match item {
+                        SelectItem::ExprWithAlias { expr, alias } => (normalize_ident(alias), self.typing.is_interval(expr)),
+                        SelectItem::UnnamedExpr(expr @ Expr::Identifier(name)) => (normalize_ident(name), self.typing.is_interval(expr)),
+                        SelectItem::UnnamedExpr(expr @ Expr::CompoundIdentifier(parts)) => {
+                            (parts.last().map(normalize_ident).unwrap_or_default(), self.typing.is_interval(expr))
+                        }
+                        SelectItem::UnnamedExpr(expr) => (String::new(), self.typing.is_interval(expr)),
+                        _ => (String::new(), false),
+                    })
+                    .collect(),
+                SetExpr::Values(values) => values.rows.first().map_or_else(Vec::new, |row| {
+                    row.iter().enumerate().map(|(i, e)| (format!("column{}", i + 1), self.typing.is_interval(e))).collect()
+                }),
+                _ => Vec::new(),
+            };
+            for (i, (name, interval)) in columns.into_iter().enumerate() {
+                let name = renamed.get(i).map_or(name, normalize_ident);
+                if interval && !name.is_empty() {
+                    self.found.insert(name);
+                }
+            }
+        }
+    }
+    impl Visitor for Collect<'_, '_> {
+        type Break = ();
+
+        fn post_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
+            if let TableFactor::Derived { subquery, alias, .. } = factor {
+                let renamed: Vec<Ident> = alias.iter().flat_map(|a| a.columns.iter().map(|c| c.name.clone())).collect();
+                self.add(&subquery.body, &renamed);
+            }
+            ControlFlow::Continue(())
+        }
+
+        fn post_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
+            for cte in query.with.iter().flat_map(|with| &with.cte_tables) {
+                let renamed: Vec<Ident> = cte.alias.columns.iter().map(|c| c.name.clone()).collect();
+                self.add(&cte.query.body, &renamed);
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut collect = Collect { typing: Typing { scope, derived: HashSet::new() }, found: HashSet::new() };
+    // Twice, so a column is found through a derived table inside another.
+    for _ in 0..2 {
+        let _ = stmt.visit(&mut collect);
+        collect.typing.derived.clone_from(&collect.found);
+    }
+    collect.found
 }
 
 /// Whether `left - right` is a timestamp difference (a date beside a timestamp counts as its
@@ -319,6 +398,8 @@ impl IntervalRewrite<'_, '_> {
             Expr::Interval(interval) if interval.leading_field.is_none() && interval.last_field.is_none() => {
                 call("rhei_interval_in", vec![*interval.value])
             }
+            // A derived table's interval column holds the text already.
+            column @ (Expr::Identifier(_) | Expr::CompoundIdentifier(_)) => column,
             other if typing.is_interval(&other) => return Err(EngineError::unsupported(format!("the interval {other} on SQLite"))),
             // Text (a parameter, a column) read as an interval.
             other => call("rhei_interval_in", vec![other]),

@@ -163,8 +163,8 @@ pub fn route_query(query: &Query, catalog: &Catalog) -> RouteDecision {
         return RouteDecision::new(Route::Oltp, "JSON set-returning functions run on SQLite (DataFusion cannot call a function of another FROM item's columns)");
     }
     let stmt = Statement::Query(Box::new(query.clone()));
-    if crate::translate::intervals::sums_intervals(&stmt, catalog) {
-        return RouteDecision::new(Route::Oltp, "sum or avg of intervals (DataFusion has neither)");
+    if let Some(reason) = crate::translate::intervals::olap_lacks(&stmt, catalog) {
+        return RouteDecision::new(Route::Oltp, reason);
     }
     if crate::translate::compares_with_array_value(&stmt) {
         return RouteDecision::new(Route::Oltp, "an array value compared with = ANY or <> ALL (rhei reads arrays on SQLite)");

@@ -37,20 +37,30 @@ pub(super) fn for_sqlite(stmt: &mut Statement, scope: &Scope<'_>, opts: Translat
     rewrite.failure.map_or(Ok(()), Err)
 }
 
-/// Whether `stmt` sums or averages intervals, which SQLite does (with this module's
-/// aggregates) and DataFusion cannot.
-pub fn sums_intervals(stmt: &Statement, catalog: &crate::catalog::Catalog) -> bool {
-    let Ok(scope) = Scope::of(stmt, catalog) else { return false };
+/// Why `stmt` needs SQLite for its intervals, if it does: DataFusion has no sum or avg of
+/// intervals, cannot compare one with the strings of an IN list or order a window by one, and
+/// its parser takes only plain strings as interval constants.
+pub fn olap_lacks(stmt: &Statement, catalog: &crate::catalog::Catalog) -> Option<&'static str> {
+    let Ok(scope) = Scope::of(stmt, catalog) else { return None };
     let typing = Typing { derived: derived_interval_columns(stmt, &scope), scope: &scope };
-    datafusion::sql::sqlparser::ast::visit_expressions(stmt, |expr| match expr {
-        Expr::Function(func)
-            if matches!(function_name(func).as_str(), "sum" | "avg") && first_arg(func).is_some_and(|arg| typing.is_interval(arg)) =>
-        {
-            ControlFlow::Break(())
-        }
-        _ => ControlFlow::Continue(()),
-    })
-    .is_break()
+    let mut reason = None;
+    let _ = datafusion::sql::sqlparser::ast::visit_expressions(stmt, |expr| {
+        reason = match expr {
+            Expr::Function(func) if matches!(function_name(func).as_str(), "sum" | "avg") && first_arg(func).is_some_and(|arg| typing.is_interval(arg)) => {
+                Some("sum or avg of intervals (DataFusion has neither)")
+            }
+            Expr::Function(func) if window_orders_by_interval(func, &typing) => Some("a window ordered by an interval (DataFusion cannot order one by it)"),
+            Expr::InList { expr, list, .. } if typing.is_interval(expr) && list.iter().any(|e| !typing.is_interval(e)) => {
+                Some("an interval in an IN list of strings (DataFusion cannot compare them)")
+            }
+            Expr::Interval(interval) if !matches!(interval.value.as_ref(), Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(_) | Value::Number(..), .. })) => {
+                Some("an interval constant DataFusion's parser does not take (E'...', $$...$$)")
+            }
+            _ => None,
+        };
+        if reason.is_some() { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+    });
+    reason
 }
 
 /// Which expressions are intervals, by what the statement says of their operands.

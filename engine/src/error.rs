@@ -98,6 +98,9 @@ pub enum EngineError {
     StringTooLong { type_name: String },
     #[error("division by zero")]
     DivisionByZero,
+    /// A read that must see the latest commits, while the OLAP copy cannot take them.
+    #[error("the OLAP copy cannot catch up with the latest commits: {reason}")]
+    OlapCopyBehind { reason: String },
     /// An interval past PostgreSQL's 32-bit months and days, or 64-bit microseconds.
     #[error("interval out of range")]
     IntervalOutOfRange,
@@ -244,6 +247,7 @@ impl EngineError {
             Self::InvalidTextRepresentation { .. } | Self::PathElementNotInteger { .. } => "22P02",
             Self::InvalidDatetimeFormat { .. } => "22007",
             Self::DatetimeFieldOverflow { .. } | Self::IntervalOutOfRange => "22008",
+            Self::OlapCopyBehind { .. } => "XX000",
             Self::NumericOutOfRange { .. } => "22003",
             Self::StringTooLong { .. } => "22001",
             Self::DivisionByZero => "22012",

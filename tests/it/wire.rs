@@ -1050,3 +1050,22 @@ async fn float_parameters_into_wide_numeric_keep_their_shortest_digits() {
     client.execute(&insert, &[&1i32, &0.1f64]).await.unwrap();
     assert_eq!(lines(&client, "SELECT v FROM wide").await, vec!["0.100000000000000000000000000000"]);
 }
+
+/// A value the OLAP copy cannot hold (an unconstrained numeric past 28 integral digits) makes
+/// a read that waits for the copy fail with the reason; it waited forever before.
+#[tokio::test]
+async fn reads_fail_rather_than_wait_for_an_olap_copy_that_cannot_catch_up() {
+    let server = Server::start().await;
+    let client = server.client().await;
+    client.batch_execute("CREATE TABLE huge (id int PRIMARY KEY, v numeric); INSERT INTO huge VALUES (1, 1e30)").await.unwrap();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(20), client.query("SELECT count(*) FROM huge", &[]))
+        .await
+        .expect("the read answered instead of waiting without end");
+    let err = read.unwrap_err();
+    assert_eq!(err.code().map(|c| c.code()), Some("XX000"), "{err:?}");
+    assert!(err.as_db_error().is_some_and(|e| e.message().contains("OLAP copy cannot catch up")), "{err:?}");
+    // Reads forced onto SQLite fail alike, for now: their result types are planned on the
+    // OLAP copy, which must know every committed table first.
+    let forced = client.simple_query("/*+ oltp */ SELECT count(*) FROM huge").await.unwrap_err();
+    assert_eq!(forced.code().map(|c| c.code()), Some("XX000"), "{forced:?}");
+}

@@ -58,6 +58,10 @@ pub struct SyncHandle {
     /// A nudge is queued and not yet taken by a step; later nudges need not send another.
     nudged: Arc<AtomicBool>,
     applied: watch::Receiver<u64>,
+    /// Steps that failed so far, and the last one's error: a read waiting for the copy fails
+    /// with it rather than wait for a step that cannot succeed (a value the OLAP copy cannot
+    /// hold stops every step until it is gone).
+    failures: watch::Receiver<(u64, String)>,
     progress: Arc<Mutex<SyncProgress>>,
     /// Held for each step: what durable storage takes between steps is as of one sequence.
     pub(crate) step_lock: Arc<Mutex<()>>,
@@ -110,6 +114,7 @@ impl SyncHandle {
         syncer.full_load(storage)?;
         syncer.catch_up()?;
         let (applied_tx, applied) = watch::channel(syncer.applied);
+        let (failure_tx, failures) = watch::channel((0, String::new()));
         let progress = Arc::new(Mutex::new(SyncProgress {
             applied_seq: syncer.applied,
             tables_from_files: syncer.tables_from_files,
@@ -158,6 +163,10 @@ impl SyncHandle {
                         Err(e) => {
                             tracing::error!("sync failed, will retry: {e}");
                             p.last_error = Some(e.to_string());
+                            failure_tx.send_modify(|(count, message)| {
+                                *count += 1;
+                                *message = e.to_string();
+                            });
                         }
                     }
                     drop(p);
@@ -170,7 +179,7 @@ impl SyncHandle {
                 }
             })
             .map_err(|e| EngineError::Internal(format!("could not start the sync thread: {e}")))?;
-        Ok(Self { wake, nudged, applied, progress, step_lock, durable })
+        Ok(Self { wake, nudged, applied, failures, progress, step_lock, durable })
     }
 
     /// Asks for a sync step now.
@@ -197,9 +206,16 @@ impl SyncHandle {
         if *applied.borrow() >= seq {
             return Ok(());
         }
+        let mut failures = self.failures.clone();
+        let failed_before = failures.borrow_and_update().0;
         self.request();
-        applied.wait_for(|a| *a >= seq).await.map_err(|_| EngineError::ShuttingDown)?;
-        Ok(())
+        tokio::select! {
+            reached = applied.wait_for(|a| *a >= seq) => reached.map(|_| ()).map_err(|_| EngineError::ShuttingDown),
+            failed = failures.wait_for(|(count, _)| *count > failed_before) => {
+                let failed = failed.map_err(|_| EngineError::ShuttingDown)?;
+                Err(EngineError::OlapCopyBehind { reason: failed.1.clone() })
+            }
+        }
     }
 
     pub fn applied(&self) -> u64 {

@@ -546,7 +546,7 @@ fn row_count(value: ValueRef<'_>, offset: bool) -> FnResult {
     Ok(Value::Integer(count))
 }
 
-fn f64_of(v: ValueRef<'_>) -> Option<f64> {
+pub(crate) fn f64_of(v: ValueRef<'_>) -> Option<f64> {
     match v {
         ValueRef::Integer(i) => Some(i as f64),
         ValueRef::Real(f) => Some(f),
@@ -839,7 +839,7 @@ fn compare_values(a: &Value, b: &Value) -> std::cmp::Ordering {
 }
 
 /// A zone argument (see [`TimeZone::sql_argument`]).
-fn arg_zone(ctx: &Context<'_>, i: usize) -> rusqlite::Result<TimeZone> {
+pub(crate) fn arg_zone(ctx: &Context<'_>, i: usize) -> rusqlite::Result<TimeZone> {
     TimeZone::from_sql_argument(ctx.get_raw(i))
         .ok_or_else(|| fail(EngineError::Internal(format!("not a time zone: {:?}", ctx.get_raw(i)))))
 }

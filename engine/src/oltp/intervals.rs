@@ -9,9 +9,8 @@ use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, Error as SqlError};
 
 use crate::error::EngineError;
-use crate::oltp::functions::{fail, text_of};
+use crate::oltp::functions::{arg_zone, f64_of, fail, text_of};
 use crate::value::{Interval, parse_interval};
-use crate::zone::TimeZone;
 
 type FnResult = rusqlite::Result<Value>;
 
@@ -47,15 +46,9 @@ fn micros_arg(ctx: &Context<'_>, i: usize) -> rusqlite::Result<Option<i64>> {
 fn number_arg(ctx: &Context<'_>, i: usize) -> rusqlite::Result<Option<f64>> {
     match ctx.get_raw(i) {
         ValueRef::Null => Ok(None),
-        ValueRef::Integer(n) => Ok(Some(n as f64)),
-        ValueRef::Real(f) => Ok(Some(f)),
-        other => {
-            let text = text_of(other).unwrap_or_default();
-            text.trim()
-                .parse()
-                .map(Some)
-                .map_err(|_| fail(EngineError::InvalidTextRepresentation { type_name: "double precision".into(), value: text }))
-        }
+        other => f64_of(other).map(Some).ok_or_else(|| {
+            fail(EngineError::InvalidTextRepresentation { type_name: "double precision".into(), value: text_of(other).unwrap_or_default() })
+        }),
     }
 }
 
@@ -151,9 +144,7 @@ pub fn register(conn: &Connection, pure: FunctionFlags) -> rusqlite::Result<()> 
     for name in ["rhei_ts_add_interval", "rhei_tstz_add_interval"] {
         conn.create_scalar_function(name, 3, pure, |ctx| {
             let (micros, interval) = both!(micros_arg(ctx, 0), interval_arg(ctx, 1));
-            let zone = TimeZone::from_sql_argument(ctx.get_raw(2))
-                .ok_or_else(|| fail(EngineError::Internal(format!("not a time zone: {:?}", ctx.get_raw(2)))))?;
-            crate::value::add_interval(micros, interval, zone)
+            crate::value::add_interval(micros, interval, arg_zone(ctx, 2)?)
                 .map(Value::Integer)
                 .ok_or_else(|| fail(EngineError::DatetimeFieldOverflow { value: format!("timestamp + {}", interval.to_text().unwrap_or_default()) }))
         })?;

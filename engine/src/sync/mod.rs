@@ -58,10 +58,10 @@ pub struct SyncHandle {
     /// A nudge is queued and not yet taken by a step; later nudges need not send another.
     nudged: Arc<AtomicBool>,
     applied: watch::Receiver<u64>,
-    /// Steps that failed so far, and the last one's error: a read waiting for the copy fails
-    /// with it rather than wait for a step that cannot succeed (a value the OLAP copy cannot
-    /// hold stops every step until it is gone).
-    failures: watch::Receiver<(u64, String)>,
+    /// Steps that failed so far (the last one's error is in `progress`): a read waiting for
+    /// the copy fails with it rather than wait for a step that cannot succeed (a value the
+    /// OLAP copy cannot hold stops every step until it is gone).
+    failures: watch::Receiver<u64>,
     progress: Arc<Mutex<SyncProgress>>,
     /// Held for each step: what durable storage takes between steps is as of one sequence.
     pub(crate) step_lock: Arc<Mutex<()>>,
@@ -114,7 +114,7 @@ impl SyncHandle {
         syncer.full_load(storage)?;
         syncer.catch_up()?;
         let (applied_tx, applied) = watch::channel(syncer.applied);
-        let (failure_tx, failures) = watch::channel((0, String::new()));
+        let (failure_tx, failures) = watch::channel(0);
         let progress = Arc::new(Mutex::new(SyncProgress {
             applied_seq: syncer.applied,
             tables_from_files: syncer.tables_from_files,
@@ -163,10 +163,7 @@ impl SyncHandle {
                         Err(e) => {
                             tracing::error!("sync failed, will retry: {e}");
                             p.last_error = Some(e.to_string());
-                            failure_tx.send_modify(|(count, message)| {
-                                *count += 1;
-                                *message = e.to_string();
-                            });
+                            failure_tx.send_modify(|count| *count += 1);
                         }
                     }
                     drop(p);
@@ -207,13 +204,13 @@ impl SyncHandle {
             return Ok(());
         }
         let mut failures = self.failures.clone();
-        let failed_before = failures.borrow_and_update().0;
+        let failed_before = *failures.borrow_and_update();
         self.request();
         tokio::select! {
             reached = applied.wait_for(|a| *a >= seq) => reached.map(|_| ()).map_err(|_| EngineError::ShuttingDown),
-            failed = failures.wait_for(|(count, _)| *count > failed_before) => {
-                let failed = failed.map_err(|_| EngineError::ShuttingDown)?;
-                Err(EngineError::OlapCopyBehind { reason: failed.1.clone() })
+            failed = failures.wait_for(|count| *count > failed_before) => {
+                failed.map_err(|_| EngineError::ShuttingDown)?;
+                Err(EngineError::OlapCopyBehind { reason: self.progress.lock().last_error.clone().unwrap_or_default() })
             }
         }
     }

@@ -86,19 +86,24 @@ impl Typing<'_, '_> {
             Expr::BinaryOp { left, op: BinaryOperator::Minus, right } if self.is_difference(left, right) => true,
             Expr::BinaryOp { left, op: BinaryOperator::Plus | BinaryOperator::Minus, right } => is_interval(left) && is_interval(right),
             Expr::BinaryOp { left, op: BinaryOperator::Multiply | BinaryOperator::Divide, right } => is_interval(left) || is_interval(right),
-            Expr::Function(func) => match function_name(func).as_str() {
-                "age" | "justify_hours" | "justify_days" | "justify_interval" => true,
-                // Functions giving one of their arguments' values.
-                "min" | "max" | "sum" | "avg" | "coalesce" | "nullif" | "lag" | "lead" | "first_value" | "last_value" | "nth_value" => {
-                    first_arg(func).is_some_and(is_interval)
-                }
-                _ => false,
-            },
+            Expr::Function(func) => self.is_interval_call(func),
             // A column of a derived table or CTE that computes an interval (never a table's own:
             // tables have no interval columns).
             Expr::Identifier(name) => self.derived.contains(&normalize_ident(name)) && self.scope.column_type(expr).is_none(),
             Expr::CompoundIdentifier(parts) => {
                 parts.last().is_some_and(|name| self.derived.contains(&normalize_ident(name))) && self.scope.column_type(expr).is_none()
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether a function call gives an interval.
+    fn is_interval_call(&self, func: &Function) -> bool {
+        match function_name(func).as_str() {
+            "age" | "justify_hours" | "justify_days" | "justify_interval" => true,
+            // Functions giving one of their arguments' values.
+            "min" | "max" | "sum" | "avg" | "coalesce" | "nullif" | "lag" | "lead" | "first_value" | "last_value" | "nth_value" => {
+                first_arg(func).is_some_and(|arg| self.is_interval(arg))
             }
             _ => false,
         }
@@ -322,7 +327,7 @@ impl IntervalRewrite<'_, '_> {
                 call("rhei_interval_part", vec![std::mem::replace(field, null()), self.text(std::mem::replace(value, null()))?])
             }
             // A window ordered by an interval sorts by its length.
-            Expr::Function(func) if !typing.is_interval(&Expr::Function(func.clone())) && window_orders_by_interval(func, typing) => {
+            Expr::Function(func) if window_orders_by_interval(func, typing) && !typing.is_interval_call(func) => {
                 if let Some(datafusion::sql::sqlparser::ast::WindowType::WindowSpec(spec)) = &mut func.over {
                     for item in &mut spec.order_by {
                         if typing.is_interval(&item.expr) {

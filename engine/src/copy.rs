@@ -533,6 +533,14 @@ impl CopyReader<'_> {
                 chunk.push(ValueRef::Null);
                 Ok(())
             }
+            Some(text) if matches!(ty, PgType::Numeric { scale: None, .. }) => {
+                let stored = crate::oltp::functions::storage_value_in(ty, text, zone)?;
+                if let rusqlite::types::Value::Text(canonical) = &stored {
+                    crate::oltp::functions::check_unconstrained_numeric(canonical)?;
+                }
+                chunk.push(ValueRef::from(&stored));
+                Ok(())
+            }
             Some(text) => crate::oltp::functions::push_storage_value(ty, text, zone, chunk),
         };
         let text = utf8(piece, self.rows_before + 1)?;

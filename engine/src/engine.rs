@@ -182,18 +182,34 @@ impl EngineInner {
         }
         // The OLAP copy must know every committed table first, or a table created a moment ago
         // would plan as missing and its result lose its declared types (cached per text).
-        let target = *self.writer.committed().borrow();
-        self.sync.wait_for(target).await?;
+        let behind = self.copy_for_planning().await?;
         let mut stmt = statement();
         crate::translate::olap::to_olap(&mut stmt, &catalog, crate::zone::TimeZone::UTC);
         crate::translate::array_comparisons_as_true(&mut stmt);
-        let planned = match self.olap.plan_schema(stmt).await {
-            Ok(planned) => Some(Arc::new(planned.schema.fields().iter().map(|f| f.as_ref().clone()).collect::<Vec<_>>())),
-            Err(e) if e.is_semantic() => return Err(e),
-            Err(_) => None,
+        let planned = match (self.olap.plan_schema(stmt).await, behind) {
+            (Ok(planned), _) => Some(Arc::new(planned.schema.fields().iter().map(|f| f.as_ref().clone()).collect::<Vec<_>>())),
+            (Err(_), Some(behind)) => return Err(behind),
+            (Err(e), None) if e.is_semantic() => return Err(e),
+            (Err(_), None) => None,
         };
         self.plans.lock().for_catalog(catalog).types.insert(key, planned.clone());
         Ok(planned)
+    }
+
+    /// Waits until the OLAP copy has every committed change, so a statement's types can be
+    /// planned on it. A copy whose sync fails (a value it cannot hold, upstream) is still
+    /// planned on: its tables are there, and a read SQLite answers should not fail with it.
+    /// Returns the copy's failure then, for the caller to give if planning fails too.
+    ///
+    /// # Errors
+    /// The sync stopped.
+    pub(crate) async fn copy_for_planning(&self) -> Result<Option<EngineError>> {
+        let target = *self.writer.committed().borrow();
+        match self.sync.wait_for(target).await {
+            Ok(()) => Ok(None),
+            Err(e @ EngineError::OlapCopyBehind { .. }) => Ok(Some(e)),
+            Err(e) => Err(e),
+        }
     }
 
     /// The automatic route of a query (no hint, override or transaction), cached per text.

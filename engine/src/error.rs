@@ -94,6 +94,10 @@ pub enum EngineError {
     DatetimeFieldOverflow { value: String },
     #[error("{type_name} out of range")]
     NumericOutOfRange { type_name: String },
+    /// A value for an unconstrained numeric column past what its OLAP copy (Decimal128(38,10))
+    /// holds; PostgreSQL would take it, so the DETAIL says what rhei does differently.
+    #[error("numeric field overflow")]
+    UnconstrainedNumericTooWide { detail: String },
     #[error("value too long for type {type_name}")]
     StringTooLong { type_name: String },
     #[error("division by zero")]
@@ -248,7 +252,7 @@ impl EngineError {
             Self::InvalidDatetimeFormat { .. } => "22007",
             Self::DatetimeFieldOverflow { .. } | Self::IntervalOutOfRange => "22008",
             Self::OlapCopyBehind { .. } => "XX000",
-            Self::NumericOutOfRange { .. } => "22003",
+            Self::NumericOutOfRange { .. } | Self::UnconstrainedNumericTooWide { .. } => "22003",
             Self::StringTooLong { .. } => "22001",
             Self::DivisionByZero => "22012",
             Self::DatatypeMismatch { .. } => "42804",
@@ -300,7 +304,8 @@ impl EngineError {
             Self::IncompatibleForeignKey { detail, .. }
             | Self::DependentObjects { detail, .. }
             | Self::DuplicateKeys { detail, .. }
-            | Self::TruncateReferenced { detail, .. } => {
+            | Self::TruncateReferenced { detail, .. }
+            | Self::UnconstrainedNumericTooWide { detail } => {
                 Some(detail)
             }
             _ => None,

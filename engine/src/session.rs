@@ -834,8 +834,7 @@ impl Session {
                 Some(renamed_schema(&schema, naming::output_names(query)))
             }
             Statement::Query(query) => {
-                let target = *self.engine.writer.committed().borrow();
-                self.engine.sync.wait_for(target).await?;
+                let behind = self.engine.copy_for_planning().await?;
                 let names = naming::output_names(query);
                 let temporal = self.temporal_query(prepared, query)?;
                 let mut olap_stmt = match temporal {
@@ -844,7 +843,11 @@ impl Session {
                 };
                 to_olap(&mut olap_stmt, &catalog, self.settings.time_zone);
                 crate::translate::array_comparisons_as_true(&mut olap_stmt);
-                match self.engine.olap.plan_schema(olap_stmt).await {
+                let planned = self.engine.olap.plan_schema(olap_stmt).await;
+                if let (Err(_), Some(behind)) = (&planned, behind) {
+                    return Err(behind);
+                }
+                match planned {
                     Ok(planned) => {
                         for (i, ty) in planned.params.into_iter().enumerate() {
                             if let Some(ty) = ty {

@@ -516,6 +516,24 @@ pub fn format_decimal(value: i128, scale: i8) -> String {
     format_scaled_digits(value < 0, &value.unsigned_abs().to_string(), scale)
 }
 
+/// `value` at `scale` with the fraction's trailing zeros dropped: the shortest exact form, as
+/// PostgreSQL shows an unconstrained numeric written without them.
+pub fn without_trailing_zeros(mut value: i128, mut scale: i8) -> (i128, i8) {
+    while scale > 0 && value % 10 == 0 {
+        value /= 10;
+        scale -= 1;
+    }
+    (value, scale)
+}
+
+/// Whether `s` is a decimal in plain digits (optional sign, digits, optional fraction), the
+/// form an unconstrained numeric is stored in.
+pub fn is_plain_decimal(s: &str) -> bool {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    !int.is_empty() && int.bytes().all(|b| b.is_ascii_digit()) && frac.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// [`format_decimal`] of a Decimal256 value.
 pub fn format_decimal256(value: arrow::datatypes::i256, scale: i8) -> String {
     let text = value.to_string();
@@ -997,6 +1015,20 @@ mod tests {
     use super::*;
 
     /// Fields and lengths of intervals as PostgreSQL's extract() and comparisons see them.
+    #[test]
+    fn unconstrained_numeric_text_is_plain_and_shortest() {
+        assert_eq!(without_trailing_zeros(15_000_000_000, 10), (15, 1));
+        assert_eq!(without_trailing_zeros(-20_000_000_000, 10), (-2, 0));
+        assert_eq!(without_trailing_zeros(0, 10), (0, 0));
+        assert_eq!(without_trailing_zeros(100, 0), (100, 0));
+        for plain in ["0", "-0.5", "12.50", "10000000000000000000000000000000000000000"] {
+            assert!(is_plain_decimal(plain), "{plain}");
+        }
+        for not_plain in ["", "-", ".5", "1e5", "1.2.3", "NaN", "abc", "+1"] {
+            assert!(!is_plain_decimal(not_plain), "{not_plain}");
+        }
+    }
+
     #[test]
     fn interval_fields_and_lengths_follow_postgresql() {
         let iv = |s: &str| parse_interval(s, None).unwrap();

@@ -138,7 +138,9 @@ enum Column<'a> {
     I64(&'a arrow::array::PrimitiveArray<Int64Type>),
     F32(&'a arrow::array::PrimitiveArray<Float32Type>),
     F64(&'a arrow::array::PrimitiveArray<Float64Type>),
-    Decimal(&'a arrow::array::PrimitiveArray<Decimal128Type>, i8),
+    /// A decimal at a scale; `true` for an unconstrained numeric column, whose values are
+    /// shown without the trailing fraction zeros the column's fixed scale adds.
+    Decimal(&'a arrow::array::PrimitiveArray<Decimal128Type>, i8, bool),
     Decimal256(&'a arrow::array::PrimitiveArray<arrow::datatypes::Decimal256Type>, i8),
     Date(&'a arrow::array::PrimitiveArray<Date32Type>),
     Timestamp(&'a arrow::array::PrimitiveArray<TimestampMicrosecondType>, bool),
@@ -204,7 +206,13 @@ fn normalized(batch: &RecordBatch) -> PgWireResult<Vec<ArrayRef>> {
         .collect()
 }
 
-fn column(array: &ArrayRef) -> PgWireResult<Column<'_>> {
+/// Whether `field` is a column declared `numeric` without precision and scale.
+pub(crate) fn is_unconstrained_numeric(field: &Field) -> bool {
+    field.metadata().get(PG_TYPE_METADATA).map(String::as_str) == Some(rhei_engine::catalog::types::UNCONSTRAINED_NUMERIC)
+}
+
+/// `shortest`: see [`Column::Decimal`].
+fn column(array: &ArrayRef, shortest: bool) -> PgWireResult<Column<'_>> {
     Ok(match array.data_type() {
         DataType::Boolean => Column::Bool(array.as_boolean()),
         DataType::Int16 => Column::I16(array.as_primitive()),
@@ -212,7 +220,7 @@ fn column(array: &ArrayRef) -> PgWireResult<Column<'_>> {
         DataType::Int64 => Column::I64(array.as_primitive()),
         DataType::Float32 => Column::F32(array.as_primitive()),
         DataType::Float64 => Column::F64(array.as_primitive()),
-        DataType::Decimal128(_, s) => Column::Decimal(array.as_primitive(), *s),
+        DataType::Decimal128(_, s) => Column::Decimal(array.as_primitive(), *s, shortest),
         DataType::Decimal256(_, s) => Column::Decimal256(array.as_primitive(), *s),
         DataType::Date32 => Column::Date(array.as_primitive()),
         DataType::Timestamp(TimeUnit::Microsecond, zone) => Column::Timestamp(array.as_primitive(), zone.is_some()),
@@ -233,12 +241,15 @@ pub fn encode_batch(batch: &RecordBatch, fields: &[FieldInfo], zone: TimeZone) -
     if arrays.len() != fields.len() {
         return Err(internal(format!("{} columns for {} fields", arrays.len(), fields.len())));
     }
+    let schema = batch.schema();
     let writers = arrays
         .iter()
         .zip(fields)
-        .map(|(a, f)| {
+        .zip(schema.fields())
+        .map(|((a, f), batch_field)| {
             let pad_to = (*f.datatype() == Type::BPCHAR && f.type_modifier() > 4).then(|| (f.type_modifier() - 4) as usize);
-            Ok(ColumnWriter { column: column(a)?, ty: f.datatype().clone(), binary: f.format() == FieldFormat::Binary, pad_to })
+            let column = column(a, is_unconstrained_numeric(batch_field))?;
+            Ok(ColumnWriter { column, ty: f.datatype().clone(), binary: f.format() == FieldFormat::Binary, pad_to })
         })
         .collect::<PgWireResult<Vec<_>>>()?;
     let mut buf = BytesMut::with_capacity(batch.num_rows() * (fields.len() * 12 + 16));
@@ -283,7 +294,10 @@ fn write_text(buf: &mut BytesMut, column: &Column<'_>, ty: &Type, row: usize, zo
         }
         Column::F32(a) => buf.put_slice(rhei_engine::value::format_float4(a.value(row)).as_bytes()),
         Column::F64(a) => buf.put_slice(rhei_engine::value::format_float8(a.value(row)).as_bytes()),
-        Column::Decimal(a, scale) => write_decimal_text(buf, a.value(row), *scale),
+        Column::Decimal(a, scale, shortest) => {
+            let (value, scale) = shown_decimal(a.value(row), *scale, *shortest);
+            write_decimal_text(buf, value, scale);
+        }
         Column::Decimal256(a, scale) => buf.put_slice(rhei_engine::value::format_decimal256(a.value(row), *scale).as_bytes()),
         Column::Date(a) => buf.put_slice(rhei_engine::value::format_date(a.value(row).into()).as_bytes()),
         Column::Timestamp(a, false) => buf.put_slice(rhei_engine::value::format_timestamp(a.value(row)).as_bytes()),
@@ -319,7 +333,10 @@ fn write_binary(buf: &mut BytesMut, column: &Column<'_>, ty: &Type, row: usize) 
         Column::I64(a) => buf.put_i64(a.value(row)),
         Column::F32(a) => buf.put_f32(a.value(row)),
         Column::F64(a) => buf.put_f64(a.value(row)),
-        Column::Decimal(a, scale) => write_decimal_binary(buf, a.value(row), *scale),
+        Column::Decimal(a, scale, shortest) => {
+            let (value, scale) = shown_decimal(a.value(row), *scale, *shortest);
+            write_decimal_binary(buf, value, scale);
+        }
         Column::Decimal256(a, scale) => write_decimal_text_as_binary(buf, &rhei_engine::value::format_decimal256(a.value(row), *scale)),
         Column::Date(a) => buf.put_i32(a.value(row) - PG_EPOCH_DAYS),
         Column::Timestamp(a, _) => buf.put_i64(a.value(row) - PG_EPOCH_MICROS),
@@ -333,6 +350,10 @@ fn write_binary(buf: &mut BytesMut, column: &Column<'_>, ty: &Type, row: usize) 
             let s = a.value(row);
             match *ty {
                 Type::UUID => write_uuid_binary(buf, s)?,
+                // An unconstrained numeric read from SQLite is its exact text.
+                Type::NUMERIC if s == "NaN" => put_numeric_nan(buf),
+                Type::NUMERIC if rhei_engine::value::is_plain_decimal(s) => write_decimal_text_as_binary(buf, s),
+                Type::NUMERIC => return Err(internal(format!("invalid numeric {s:?}"))),
                 Type::JSONB => {
                     buf.put_u8(1);
                     buf.put_slice(s.as_bytes());
@@ -433,6 +454,19 @@ fn put_numeric(buf: &mut BytesMut, mut groups: Vec<i16>, mut weight: i16, negati
     }
 }
 
+/// A decimal as shown: an unconstrained numeric's (`shortest`) without trailing fraction zeros.
+fn shown_decimal(value: i128, scale: i8, shortest: bool) -> (i128, i8) {
+    if shortest { rhei_engine::value::without_trailing_zeros(value, scale) } else { (value, scale) }
+}
+
+/// PostgreSQL's binary numeric NaN: no digits, the NaN sign.
+fn put_numeric_nan(buf: &mut BytesMut) {
+    buf.put_i16(0);
+    buf.put_i16(0);
+    buf.put_u16(0xC000);
+    buf.put_u16(0);
+}
+
 /// A decimal text (`-123.4500`, as `format_decimal256` writes it) in PostgreSQL's binary
 /// numeric, for values beyond i128: the digit groups are read off the text.
 fn write_decimal_text_as_binary(buf: &mut BytesMut, text: &str) {
@@ -478,7 +512,7 @@ fn write_array_element(buf: &mut BytesMut, text: &str) {
 
 fn write_array_text(buf: &mut BytesMut, values: &ArrayRef, ty: &Type, zone: TimeZone) -> PgWireResult<()> {
     let element_type = element_type(ty);
-    let inner = column(values)?;
+    let inner = column(values, false)?;
     buf.put_u8(b'{');
     for i in 0..values.len() {
         if i > 0 {
@@ -512,7 +546,7 @@ fn element_type(ty: &Type) -> Type {
 /// PostgreSQL's binary array: one dimension, lower bound 1.
 fn write_array_binary(buf: &mut BytesMut, values: &ArrayRef, ty: &Type) -> PgWireResult<()> {
     let element_type = element_type(ty);
-    let inner = column(values)?;
+    let inner = column(values, false)?;
     buf.put_i32(1);
     buf.put_i32(i32::from(values.null_count() > 0));
     buf.put_u32(element_type.oid());

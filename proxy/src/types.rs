@@ -44,9 +44,14 @@ pub fn param_type(ty: Option<&DataType>) -> Type {
 /// the RowDescription sent before it (Describe may have planned types the executing engine
 /// produced differently).
 fn conform(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, EngineError> {
-    if batch.schema().fields().iter().zip(schema.fields()).all(|(a, b)| a.data_type() == b.data_type())
-        && batch.num_columns() == schema.fields().len()
-    {
+    let batch_schema = batch.schema();
+    // An unconstrained numeric read from SQLite is its exact text, described as numeric as the
+    // OLAP copy's decimal is: casting it to the decimal would round and pad it.
+    let kept = |at: usize| {
+        let (have, want) = (batch_schema.field(at), schema.field(at));
+        have.data_type() == want.data_type() || (have.data_type() == &DataType::Utf8 && crate::encode::is_unconstrained_numeric(have) && crate::encode::is_unconstrained_numeric(want))
+    };
+    if batch.num_columns() == schema.fields().len() && (0..batch.num_columns()).all(kept) {
         return Ok(batch);
     }
     if batch.num_columns() != schema.fields().len() {
@@ -60,11 +65,14 @@ fn conform(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, Engine
         .columns()
         .iter()
         .zip(schema.fields())
-        .map(|(col, field)| arrow::compute::cast(col, field.data_type()))
+        .enumerate()
+        .map(|(at, (col, field))| if kept(at) { Ok(col.clone()) } else { arrow::compute::cast(col, field.data_type()) })
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| EngineError::Internal(format!("converting a result column: {e}")))?;
     let relaxed = Arc::new(Schema::new(
-        schema.fields().iter().map(|f| f.as_ref().clone().with_nullable(true)).collect::<Vec<_>>(),
+        (0..schema.fields().len())
+            .map(|at| if kept(at) { batch_schema.field(at) } else { schema.field(at) }.clone().with_nullable(true))
+            .collect::<Vec<_>>(),
     ));
     RecordBatch::try_new(relaxed, columns).map_err(|e| EngineError::Internal(e.to_string()))
 }

@@ -15,6 +15,8 @@ use crate::error::{EngineError, Result};
 /// Arrow field metadata key carrying the declared Postgres type (e.g. `character varying(20)`),
 /// so front ends can report exact type OIDs and typmods for table columns.
 pub const PG_TYPE_METADATA: &str = "rhei.pg_type";
+/// [`PgType::pg_name`] of an unconstrained `numeric`, whose values keep each its own scale.
+pub const UNCONSTRAINED_NUMERIC: &str = "numeric";
 
 /// Scale used in Arrow for `numeric` declared without precision and scale.
 pub const UNCONSTRAINED_NUMERIC_SCALE: i8 = 10;
@@ -167,7 +169,7 @@ impl PgType {
             Self::Float4 => "real".into(),
             Self::Float8 => "double precision".into(),
             Self::Numeric { precision: Some(p), scale: Some(s) } => format!("numeric({p},{s})"),
-            Self::Numeric { .. } => "numeric".into(),
+            Self::Numeric { .. } => UNCONSTRAINED_NUMERIC.into(),
             Self::Text => "text".into(),
             Self::Varchar(Some(n)) => format!("character varying({n})"),
             Self::Varchar(None) => "character varying".into(),

@@ -23,6 +23,8 @@ pub const BATCH_ROWS: usize = 8192;
 pub struct BatchBuilder {
     schema: SchemaRef,
     columns: Vec<Box<dyn ArrayBuilder>>,
+    /// Columns of unconstrained numeric carried as their exact text (see [`numeric_text`]).
+    numeric_text: Vec<bool>,
     rows: usize,
     /// For [`Self::for_segments`]: rows per segment.
     segment_rows: usize,
@@ -31,7 +33,8 @@ pub struct BatchBuilder {
 impl BatchBuilder {
     pub fn new(schema: SchemaRef) -> Self {
         let columns = schema.fields().iter().map(|f| builder_for(f.data_type(), None)).collect();
-        Self { schema, columns, rows: 0, segment_rows: 0 }
+        let numeric_text = schema.fields().iter().map(|f| is_numeric_text(f)).collect();
+        Self { schema, columns, numeric_text, rows: 0, segment_rows: 0 }
     }
 
     /// A builder for a table read or loaded in segments of `segment_rows`: once a full segment
@@ -64,8 +67,11 @@ impl BatchBuilder {
         for (i, builder) in self.columns.iter_mut().enumerate() {
             let value = row.get_ref(offset + i).map_err(|e| EngineError::Sqlite(e.to_string()))?;
             let field = &self.schema.fields()[i];
-            append(builder.as_mut(), field.data_type(), value)
-                .map_err(|e| with_column(e, field.name()))?;
+            if self.numeric_text[i] {
+                numeric_text(builder.as_mut(), value)?;
+            } else {
+                append(builder.as_mut(), field.data_type(), value)?;
+            }
         }
         self.rows += 1;
         Ok(())
@@ -87,8 +93,12 @@ impl BatchBuilder {
         if row.len() != self.columns.len() {
             return Err(EngineError::Internal(format!("a row of {} values for {} columns", row.len(), self.columns.len())));
         }
-        for ((builder, field), value) in self.columns.iter_mut().zip(self.schema.fields()).zip(row) {
-            append(builder.as_mut(), field.data_type(), value)?;
+        for (((builder, field), value), as_text) in self.columns.iter_mut().zip(self.schema.fields()).zip(row).zip(&self.numeric_text) {
+            if *as_text {
+                numeric_text(builder.as_mut(), value)?;
+            } else {
+                append(builder.as_mut(), field.data_type(), value)?;
+            }
         }
         self.rows += 1;
         Ok(())
@@ -119,8 +129,34 @@ impl BatchBuilder {
     }
 }
 
-fn with_column(err: EngineError, _column: &str) -> EngineError {
-    err
+/// Whether `field` is an unconstrained numeric result carried as text: PostgreSQL keeps each
+/// such value's own scale, which no fixed-scale Arrow decimal can.
+fn is_numeric_text(field: &arrow::datatypes::Field) -> bool {
+    field.data_type() == &DataType::Utf8
+        && field.metadata().get(crate::catalog::types::PG_TYPE_METADATA).map(String::as_str)
+            == Some(crate::catalog::types::UNCONSTRAINED_NUMERIC)
+}
+
+/// Appends an unconstrained numeric value as its decimal text: stored values are already
+/// exact text (`rhei_numeric`); a number SQLite computed is written out in plain digits.
+fn numeric_text(builder: &mut dyn ArrayBuilder, value: ValueRef<'_>) -> Result<()> {
+    let b = builder.as_any_mut().downcast_mut::<StringBuilder>().expect("builder matches its schema field");
+    match value {
+        ValueRef::Null => b.append_null(),
+        ValueRef::Integer(i) => b.append_value(i.to_string()),
+        ValueRef::Real(f) if f.is_finite() => {
+            let ty = DataType::Decimal128(38, crate::catalog::types::UNCONSTRAINED_NUMERIC_SCALE);
+            let scaled = decimal(&ty, 38, crate::catalog::types::UNCONSTRAINED_NUMERIC_SCALE, value)?;
+            let (scaled, scale) = crate::value::without_trailing_zeros(scaled, crate::catalog::types::UNCONSTRAINED_NUMERIC_SCALE);
+            b.append_value(crate::value::format_decimal(scaled, scale));
+        }
+        ValueRef::Text(t) => match std::str::from_utf8(t) {
+            Ok(s) if crate::value::is_plain_decimal(s) || s == "NaN" => b.append_value(s),
+            _ => return Err(invalid(&DataType::Decimal128(38, 10), value)),
+        },
+        ValueRef::Real(_) | ValueRef::Blob(_) => return Err(invalid(&DataType::Decimal128(38, 10), value)),
+    }
+    Ok(())
 }
 
 /// A builder for `ty`, with room for `(rows, bytes of variable-width data)` when given.
@@ -346,9 +382,14 @@ fn decimal(ty: &DataType, precision: u8, scale: i8, value: ValueRef<'_>) -> Resu
             let scaled = f * 10f64.powi(i32::from(scale));
             scaled.is_finite().then(|| scaled.round() as i128)
         }
-        ValueRef::Text(t) => match std::str::from_utf8(t).ok().and_then(|s| parse_decimal(s, scale)) {
-            Some(v) => Some(v),
-            None => return Err(invalid(ty, value)),
+        ValueRef::Text(t) => match std::str::from_utf8(t) {
+            Ok(s) => match parse_decimal(s, scale) {
+                Some(v) => Some(v),
+                // Plain digits that do not fit are a value too large, not malformed.
+                None if crate::value::is_plain_decimal(s) => None,
+                None => return Err(invalid(ty, value)),
+            },
+            Err(_) => return Err(invalid(ty, value)),
         },
         _ => return Err(invalid(ty, value)),
     };

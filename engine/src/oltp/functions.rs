@@ -190,7 +190,34 @@ fn canonical_numeric(s: &str) -> Option<String> {
         None => s.split_once('.').map_or(0, |(_, f)| f.len() as i32),
     };
     let scale = i8::try_from(scale.min(38)).ok()?;
-    parse_decimal(s, scale).map(|v| format_decimal(v, scale))
+    parse_decimal(s, scale)
+        .map(|v| format_decimal(v, scale))
+        .or_else(|| crate::value::parse_decimal256(s, scale).map(|v| crate::value::format_decimal256(v, scale)))
+}
+
+/// Integral digits an unconstrained numeric column keeps: its OLAP copy is Decimal128(38, 10).
+const UNCONSTRAINED_INTEGRAL_DIGITS: usize = 38 - crate::catalog::types::UNCONSTRAINED_NUMERIC_SCALE as usize;
+
+/// Refuses an unconstrained numeric value (canonical text) the column's OLAP copy cannot hold:
+/// NaN, or an integral part past 28 digits. PostgreSQL takes both; storing one would stop the
+/// copy's sync.
+///
+/// # Errors
+/// 0A000 for NaN; 22003 with a DETAIL naming the limit.
+pub fn check_unconstrained_numeric(text: &str) -> Result<(), EngineError> {
+    if text == "NaN" {
+        return Err(EngineError::FeatureNotSupported { what: "storing NaN in a numeric column (its OLAP copy is a decimal)".into() });
+    }
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let integral = digits.split_once('.').map_or(digits, |(int, _)| int).trim_start_matches('0');
+    if integral.len() <= UNCONSTRAINED_INTEGRAL_DIGITS {
+        return Ok(());
+    }
+    Err(EngineError::UnconstrainedNumericTooWide {
+        detail: format!(
+            "rhei keeps at most {UNCONSTRAINED_INTEGRAL_DIGITS} digits before the decimal point in a numeric column declared without precision; declare it numeric(p,s) (p up to 76) for wider values."
+        ),
+    })
 }
 
 /// `rhei_numeric(v, precision, scale)`: exact decimal text, rounded to the declared scale and
@@ -1230,6 +1257,16 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("rhei_numeric", 3, pure, |ctx| {
         to_numeric(ctx.get_raw(0), arg_i64(ctx, 1), arg_i64(ctx, 2))
     })?;
+    // A fourth argument: the value is stored into a column (`translate::assign_expr`).
+    conn.create_scalar_function("rhei_numeric", 4, pure, |ctx| {
+        let value = to_numeric(ctx.get_raw(0), arg_i64(ctx, 1), arg_i64(ctx, 2))?;
+        if let Value::Text(text) = &value
+            && arg_i64(ctx, 2).is_none()
+        {
+            check_unconstrained_numeric(text).map_err(fail)?;
+        }
+        Ok(value)
+    })?;
     // Two arguments: assignment; a third (1): an explicit cast, which truncates.
     for arity in [2, 3] {
         conn.create_scalar_function("rhei_varchar", arity, pure, |ctx| {
@@ -1642,6 +1679,12 @@ mod tests {
         assert_eq!(one(&c, "SELECT rhei_int(2.5, 32)").unwrap(), Value::Integer(2));
         assert_eq!(one(&c, "SELECT rhei_numeric('1.005', 10, 2)").unwrap(), Value::Text("1.01".into()));
         assert_eq!(one(&c, "SELECT rhei_numeric('1.50', NULL, NULL)").unwrap(), Value::Text("1.50".into()));
+        // A cast may compute past what a column's OLAP copy holds; storing it may not.
+        assert_eq!(one(&c, "SELECT rhei_numeric('1e40', NULL, NULL)").unwrap(), Value::Text(format!("1{}", "0".repeat(40))));
+        assert_eq!(one(&c, "SELECT rhei_numeric('-9999999999999999999999999999.5', NULL, NULL, 1)").unwrap(), Value::Text("-9999999999999999999999999999.5".into()));
+        assert!(one(&c, "SELECT rhei_numeric('1e28', NULL, NULL, 1)").is_err(), "29 integral digits");
+        assert!(one(&c, "SELECT rhei_numeric('NaN', NULL, NULL, 1)").is_err());
+        assert_eq!(one(&c, "SELECT rhei_numeric('1e30', 40, 0, 1)").unwrap(), Value::Text(format!("1{}", "0".repeat(30))));
         assert_eq!(one(&c, "SELECT rhei_bool('yes')").unwrap(), Value::Integer(1));
         // char(n) is stored without trailing blanks (padded on output); an explicit cast cuts.
         assert_eq!(one(&c, "SELECT rhei_bpchar('ab  ', 4)").unwrap(), Value::Text("ab".into()));

@@ -224,12 +224,12 @@ pub fn run_statement(
         let changed = prepared.raw_execute().map_err(classify)?;
         return Ok((None, changed as u64));
     }
-    let origin_types: Vec<Option<DataType>> = prepared
+    let origin_types: Vec<Option<crate::catalog::types::PgType>> = prepared
         .columns_with_metadata()
         .map(|meta| {
             let table = catalog.get(meta.table_name()?)?;
             let column = table.column_index(meta.origin_name()?)?;
-            Some(table.columns[column].ty.arrow_type())
+            Some(table.columns[column].ty)
         })
         .collect();
     let sqlite_names: Vec<String> = prepared.column_names().map(str::to_string).collect();
@@ -272,7 +272,7 @@ pub fn run_statement(
 
 fn result_schema(
     shape: &ResultShape,
-    origin: &[Option<DataType>],
+    origin: &[Option<crate::catalog::types::PgType>],
     sqlite_names: &[String],
     infer: impl Fn(usize) -> DataType,
 ) -> SchemaRef {
@@ -281,18 +281,27 @@ fn result_schema(
         .enumerate()
         .map(|(i, sqlite_name)| {
             let name = shape.names.get(i).cloned().flatten().unwrap_or_else(|| sqlite_name.clone());
+            let origin = origin.get(i).copied().flatten();
+            let declared = shape.declared.get(i).cloned().flatten().or_else(|| origin.map(|ty| ty.pg_name()));
             let ty = shape
                 .types
                 .get(i)
                 .cloned()
                 .flatten()
-                .or_else(|| origin.get(i).cloned().flatten())
+                .or_else(|| origin.map(|ty| ty.arrow_type()))
                 // An untyped NULL (`SELECT NULL`) is text, as in PostgreSQL; Arrow's Null type has
                 // no builder here, so the batch failed to build (XX000).
                 .filter(|ty| *ty != DataType::Null)
                 .unwrap_or_else(|| infer(i));
+            // An unconstrained numeric column's values leave as SQLite holds them, exact text with
+            // the scale each was written with, as PostgreSQL shows them: the OLAP copy's fixed
+            // Decimal128(38, 10) rounded them to ten places and refused 28 integral digits.
+            let ty = match (&ty, declared.as_deref()) {
+                (DataType::Decimal128(..) | DataType::Decimal256(..), Some(crate::catalog::types::UNCONSTRAINED_NUMERIC)) => DataType::Utf8,
+                _ => ty,
+            };
             let field = Field::new(name, ty, true);
-            match shape.declared.get(i).cloned().flatten() {
+            match declared {
                 Some(declared) => field.with_metadata([(crate::catalog::types::PG_TYPE_METADATA.to_string(), declared)].into()),
                 None => field,
             }

@@ -1819,7 +1819,7 @@ impl WriterState {
             if let Some((at, _)) = conversion
                 && let Some(SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. }) = body.projection.get_mut(at)
             {
-                *expr = crate::translate::convert_expr(new.columns[at].ty, expr.clone(), opts);
+                *expr = crate::translate::assign_expr(new.columns[at].ty, expr.clone(), opts);
             }
             // Rowids are kept, unless the new table's rowid is its integer key.
             if new.rowid_alias().is_none() {

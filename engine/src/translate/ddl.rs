@@ -15,7 +15,7 @@ use crate::catalog::{
 };
 use crate::translate::constraints;
 use crate::error::{EngineError, Result};
-use crate::translate::{TranslateOptions, convert_expr, to_sqlite};
+use crate::translate::{TranslateOptions, to_sqlite};
 
 /// A column as parsed from DDL, before its table exists, with the constraints written on it.
 pub struct ParsedColumn {
@@ -419,7 +419,7 @@ pub fn default_expr_sql(ty: PgType, default: &str, opts: TranslateOptions) -> Re
         },
         _ => expr,
     };
-    Ok(convert_expr(ty, translated, opts).to_string())
+    Ok(crate::translate::assign_expr(ty, translated, opts).to_string())
 }
 
 /// SQLite CREATE TABLE for a catalog entry.

@@ -196,6 +196,19 @@ pub fn convert_expr(ty: PgType, expr: Expr, opts: TranslateOptions) -> Expr {
     }
 }
 
+/// [`convert_expr`] for a value stored into a column of type `ty` (INSERT, UPDATE, DEFAULT, a
+/// table rewrite), where an unconstrained numeric is also checked against what the OLAP copy
+/// holds (`rhei_numeric`'s fourth argument): a cast in a query may compute a wider value.
+pub fn assign_expr(ty: PgType, expr: Expr, opts: TranslateOptions) -> Expr {
+    let mut converted = convert_expr(ty, expr, opts);
+    if let (PgType::Numeric { scale: None, .. }, Expr::Function(f)) = (ty, &mut converted)
+        && let FunctionArguments::List(list) = &mut f.args
+    {
+        list.args.push(FunctionArg::Unnamed(FunctionArgExpr::Expr(number(1))));
+    }
+    converted
+}
+
 /// Which tables a statement names, by the names and aliases it uses for them.
 pub(crate) struct Scope<'a> {
     by_qualifier: HashMap<String, &'a TableDef>,
@@ -2390,11 +2403,32 @@ fn convert_written_values(stmt: &mut Statement, scope: &Scope<'_>, opts: Transla
                         // PostgreSQL refuses it unless the key is serial and the value omitted.
                         if def.rowid_alias() == Some(col) && !column.is_serial {
                             let v = std::mem::replace(value, null());
-                            *value = call("rhei_not_null", vec![convert_expr(column.ty, v, opts), string(&def.name), string(&column.name)]);
+                            *value = call("rhei_not_null", vec![assign_expr(column.ty, v, opts), string(&def.name), string(&column.name)]);
                         } else if !is_null {
                             let v = std::mem::replace(value, null());
-                            *value = convert_expr(column.ty, v, opts);
+                            *value = assign_expr(column.ty, v, opts);
                         }
+                    }
+                }
+            }
+            // INSERT ... SELECT: a numeric column takes the query's value through the same
+            // conversion (SQLite stored a computed 1e30 as the text '1.0e+30', which nothing
+            // reads back, and a numeric(p,s) value unrounded).
+            if let Some(source) = insert.source.as_mut()
+                && let SetExpr::Select(select) = source.body.as_mut()
+            {
+                // As for a short VALUES row: the columns a short SELECT leaves out get defaults.
+                let width = select.projection.len();
+                let plain = select.projection.iter().all(|i| matches!(i, SelectItem::UnnamedExpr(_) | SelectItem::ExprWithAlias { .. }));
+                if insert.columns.is_empty() && plain && width < def.columns.len() {
+                    insert.columns =
+                        def.columns[..width].iter().map(|c| datafusion::sql::sqlparser::ast::Ident::with_quote('"', &c.name)).collect();
+                }
+                for (item, &col) in select.projection.iter_mut().zip(&targets) {
+                    let ty = def.columns[col].ty;
+                    if let (PgType::Numeric { .. }, SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) = (ty, item) {
+                        let v = std::mem::replace(e, null());
+                        *e = assign_expr(ty, v, opts);
                     }
                 }
             }
@@ -2626,7 +2660,7 @@ fn convert_assignments(
         check_assigned_type(&def.columns[index], &mut assignment.value)?;
         if !matches!(assignment.value, Expr::Value(ValueWithSpan { value: Value::Null, .. })) {
             let v = std::mem::replace(&mut assignment.value, null());
-            assignment.value = convert_expr(def.columns[index].ty, v, opts);
+            assignment.value = assign_expr(def.columns[index].ty, v, opts);
         }
     }
     Ok(())

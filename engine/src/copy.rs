@@ -191,6 +191,7 @@ impl CopyFormat {
             chunk_rows: COPY_CHUNK_ROWS,
             converted: 0,
             trailing: Vec::new(),
+            check_unconstrained: true,
         }
     }
 
@@ -420,6 +421,9 @@ pub struct CopyReader<'a> {
     converted: u64,
     /// Values appended to every row after its fields.
     trailing: Vec<SqlValue>,
+    /// Refuse unconstrained numeric values the OLAP copy cannot hold (a client's COPY; an
+    /// upstream's snapshot must take what the upstream has).
+    check_unconstrained: bool,
 }
 
 /// Where a scan of CSV input stands after the bytes seen so far: inside a quoted field (where a
@@ -431,6 +435,14 @@ struct CsvScan {
 }
 
 impl CopyReader<'_> {
+    /// Takes every unconstrained numeric value SQLite can store, also those the OLAP copy
+    /// cannot hold: an upstream's rows are mirrored whatever they hold.
+    #[must_use]
+    pub fn taking_any_numeric(mut self) -> Self {
+        self.check_unconstrained = false;
+        self
+    }
+
     /// Appends `values` to every row after its fields (a replica snapshot's validity start).
     #[must_use]
     pub fn appending(mut self, values: Vec<SqlValue>) -> Self {
@@ -527,13 +539,13 @@ impl CopyReader<'_> {
 
     /// Converts whole rows. Returns false once `emit` asked to stop.
     fn convert(&mut self, piece: &[u8], emit: &mut impl FnMut(RowChunk) -> bool) -> Result<bool> {
-        let (types, zone) = (self.types, self.zone);
+        let (types, zone, check) = (self.types, self.zone, self.check_unconstrained);
         let value = |chunk: &mut RowChunk, ty: PgType, text: Option<&str>| match text {
             None => {
                 chunk.push(ValueRef::Null);
                 Ok(())
             }
-            Some(text) if matches!(ty, PgType::Numeric { scale: None, .. }) => {
+            Some(text) if check && matches!(ty, PgType::Numeric { scale: None, .. }) => {
                 let stored = crate::oltp::functions::storage_value_in(ty, text, zone)?;
                 if let rusqlite::types::Value::Text(canonical) = &stored {
                     crate::oltp::functions::check_unconstrained_numeric(canonical)?;

@@ -186,13 +186,16 @@ impl EngineInner {
         let mut stmt = statement();
         crate::translate::olap::to_olap(&mut stmt, &catalog, crate::zone::TimeZone::UTC);
         crate::translate::array_comparisons_as_true(&mut stmt);
-        let planned = match (self.olap.plan_schema(stmt).await, behind) {
-            (Ok(planned), _) => Some(Arc::new(planned.schema.fields().iter().map(|f| f.as_ref().clone()).collect::<Vec<_>>())),
-            (Err(_), Some(behind)) => return Err(behind),
-            (Err(e), None) if e.is_semantic() => return Err(e),
-            (Err(_), None) => None,
+        let planned = match self.olap.plan_schema(stmt).await {
+            Ok(planned) => Some(Arc::new(planned.schema.fields().iter().map(|f| f.as_ref().clone()).collect::<Vec<_>>())),
+            // On a copy behind, a missing table or column may be one it has not been given.
+            Err(e) if e.is_semantic() => return Err(behind.unwrap_or(e)),
+            Err(_) => None,
         };
-        self.plans.lock().for_catalog(catalog).types.insert(key, planned.clone());
+        // Types planned on a copy behind may be of tables as they were: not kept.
+        if behind.is_none() {
+            self.plans.lock().for_catalog(catalog).types.insert(key, planned.clone());
+        }
         Ok(planned)
     }
 

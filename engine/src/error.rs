@@ -97,7 +97,7 @@ pub enum EngineError {
     /// A value for an unconstrained numeric column past what its OLAP copy (Decimal128(38,10))
     /// holds; PostgreSQL would take it, so the DETAIL says what rhei does differently.
     #[error("numeric field overflow")]
-    UnconstrainedNumericTooWide { detail: String },
+    UnconstrainedNumericTooWide,
     #[error("value too long for type {type_name}")]
     StringTooLong { type_name: String },
     #[error("division by zero")]
@@ -252,7 +252,7 @@ impl EngineError {
             Self::InvalidDatetimeFormat { .. } => "22007",
             Self::DatetimeFieldOverflow { .. } | Self::IntervalOutOfRange => "22008",
             Self::OlapCopyBehind { .. } => "XX000",
-            Self::NumericOutOfRange { .. } | Self::UnconstrainedNumericTooWide { .. } => "22003",
+            Self::NumericOutOfRange { .. } | Self::UnconstrainedNumericTooWide => "22003",
             Self::StringTooLong { .. } => "22001",
             Self::DivisionByZero => "22012",
             Self::DatatypeMismatch { .. } => "42804",
@@ -304,10 +304,12 @@ impl EngineError {
             Self::IncompatibleForeignKey { detail, .. }
             | Self::DependentObjects { detail, .. }
             | Self::DuplicateKeys { detail, .. }
-            | Self::TruncateReferenced { detail, .. }
-            | Self::UnconstrainedNumericTooWide { detail } => {
+            | Self::TruncateReferenced { detail, .. } => {
                 Some(detail)
             }
+            Self::UnconstrainedNumericTooWide => Some(
+                "rhei keeps at most 28 digits before the decimal point in a numeric column declared without precision; declare it numeric(p,s) (p up to 76) for wider values.",
+            ),
             _ => None,
         }
     }

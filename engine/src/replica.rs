@@ -232,7 +232,7 @@ pub(crate) fn convert_copy(
     let types: Vec<PgType> = replica.def.user_columns().iter().map(|c| c.ty).collect();
     let trailing = if replica.temporal() { vec![SqlValue::Integer(valid_from)] } else { Vec::new() };
     let format = crate::copy::CopyFormat::default();
-    let mut reader = format.reader(&types, crate::zone::TimeZone::UTC).appending(trailing).chunk_rows(COPY_LOAD_ROWS);
+    let mut reader = format.reader(&types, crate::zone::TimeZone::UTC).taking_any_numeric().appending(trailing).chunk_rows(COPY_LOAD_ROWS);
     let mut emit = |rows: RowChunk| out(PreparedRows { table: table.to_string(), rows });
     while let Some(data) = input() {
         if !reader.feed(&data, &mut emit)? {

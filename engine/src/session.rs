@@ -844,7 +844,9 @@ impl Session {
                 to_olap(&mut olap_stmt, &catalog, self.settings.time_zone);
                 crate::translate::array_comparisons_as_true(&mut olap_stmt);
                 let planned = self.engine.olap.plan_schema(olap_stmt).await;
-                if let (Err(_), Some(behind)) = (&planned, behind) {
+                if let (Err(e), Some(behind)) = (&planned, behind)
+                    && e.is_semantic()
+                {
                     return Err(behind);
                 }
                 match planned {

@@ -394,15 +394,16 @@ async fn wide_numeric_columns_are_followed_digit_for_digit() {
 
 /// An unconstrained `numeric` upstream column is mirrored exactly (each value with the scale
 /// it was written with), and an upstream value its OLAP copy cannot hold (past 28 integral
-/// digits; rhei refuses it from its own clients) fails only what needs the copy, at once:
-/// reads on SQLite still answer with it, digit for digit, where before they failed too.
+/// digits, or NaN; rhei refuses both from its own clients, but the snapshot and the stream
+/// take them) fails only what needs the copy, at once: reads on SQLite still answer with it,
+/// digit for digit, where before they failed too.
 #[tokio::test]
 async fn unconstrained_numeric_is_followed_exactly_and_a_value_the_copy_cannot_hold_fails_only_olap_reads() {
     let pg = start_cluster();
     let up = connect(&pg.url()).await;
     up.batch_execute(
         "CREATE TABLE amounts (id int PRIMARY KEY, v numeric);
-         INSERT INTO amounts VALUES (1, 1.50), (2, 0.123456789012345678), (3, -12345.6789), (4, NULL);",
+         INSERT INTO amounts VALUES (1, 1.50), (2, 0.123456789012345678), (3, -12345.6789), (4, NULL), (7, 'NaN');",
     )
     .await
     .unwrap();

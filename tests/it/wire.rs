@@ -1102,8 +1102,7 @@ async fn unconstrained_numeric_values_show_as_written() {
     };
     assert_eq!(binary(client.query(&format!("/*+ oltp */ {sql}"), &[]).await.unwrap()), exact);
     // The OLAP copy keeps ten fractional digits and no written scale.
-    let olap = ["1|1.5", "2|0.1234567890", "3|-12345.6789", "4|10000000000000000000000000", "5|NULL", "6|7"];
-    let olap: Vec<String> = olap.iter().map(|l| l.replace("0.1234567890", "0.123456789")).collect();
+    let olap = ["1|1.5", "2|0.123456789", "3|-12345.6789", "4|10000000000000000000000000", "5|NULL", "6|7"];
     assert_eq!(lines(&client, &format!("/*+ olap */ {sql}")).await, olap);
     assert_eq!(binary(client.query(&format!("/*+ olap */ {sql}"), &[]).await.unwrap()), olap);
     // A key lookup (SQLite) through a prepared statement, as drivers read a row.
@@ -1143,6 +1142,12 @@ async fn unconstrained_numeric_values_the_olap_copy_cannot_hold_are_refused_on_w
     futures::pin_mut!(sink);
     sink.send(bytes::Bytes::from_static(b"3\t1\n4\t1e29\n")).await.unwrap();
     assert_eq!(sink.finish().await.unwrap_err().code().map(|c| c.code()), Some("22003"));
+    // A wildcard or a GROUP BY position leaves the query as written (its items are not
+    // paired with the columns by position).
+    client.batch_execute("CREATE TABLE src (a int, b text); INSERT INTO src VALUES (5, 'x'), (5, 'y')").await.unwrap();
+    client.batch_execute("CREATE TABLE dst (a int, b text, n numeric(4,1))").await.unwrap();
+    client.batch_execute("INSERT INTO dst SELECT s.*, 1.25 FROM src s; INSERT INTO dst SELECT a, 'g', count(*) FROM src GROUP BY 1").await.unwrap();
+    assert_eq!(lines(&client, "SELECT a, b, n FROM dst ORDER BY b").await, ["5|g|2.0", "5|x|1.3", "5|y|1.3"]);
     // Nothing was half-applied, and the copy keeps up: reads that wait for it answer.
     assert_eq!(lines(&client, "SELECT id, v, w FROM huge").await, ["1|1000000000000000000000000000|1000000000000000000000000000000000000000"]);
     assert_eq!(lines(&client, "/*+ olap */ SELECT count(*), sum(v) = 1e27 FROM huge").await, ["1|t"]);

@@ -152,7 +152,12 @@ fn numeric_text(builder: &mut dyn ArrayBuilder, value: ValueRef<'_>) -> Result<(
         }
         ValueRef::Text(t) => match std::str::from_utf8(t) {
             Ok(s) if crate::value::is_plain_decimal(s) || s == "NaN" => b.append_value(s),
-            _ => return Err(invalid(&DataType::Decimal128(38, 10), value)),
+            // SQLite's text of a REAL (`1.0e+15`), which an INSERT ... SELECT may have stored.
+            Ok(s) => match crate::oltp::functions::canonical_numeric(s) {
+                Some(canonical) => b.append_value(canonical),
+                None => return Err(invalid(&DataType::Decimal128(38, 10), value)),
+            },
+            Err(_) => return Err(invalid(&DataType::Decimal128(38, 10), value)),
         },
         ValueRef::Real(_) | ValueRef::Blob(_) => return Err(invalid(&DataType::Decimal128(38, 10), value)),
     }

@@ -176,7 +176,7 @@ fn to_float(value: ValueRef<'_>, bits: i64) -> FnResult {
 
 /// Canonical text of an unconstrained numeric: no exponent, no trailing fraction zeros beyond
 /// what was written (PostgreSQL keeps the input's scale).
-fn canonical_numeric(s: &str) -> Option<String> {
+pub(crate) fn canonical_numeric(s: &str) -> Option<String> {
     let s = s.trim();
     if s.eq_ignore_ascii_case("nan") {
         return Some("NaN".into());
@@ -195,12 +195,9 @@ fn canonical_numeric(s: &str) -> Option<String> {
         .or_else(|| crate::value::parse_decimal256(s, scale).map(|v| crate::value::format_decimal256(v, scale)))
 }
 
-/// Integral digits an unconstrained numeric column keeps: its OLAP copy is Decimal128(38, 10).
-const UNCONSTRAINED_INTEGRAL_DIGITS: usize = 38 - crate::catalog::types::UNCONSTRAINED_NUMERIC_SCALE as usize;
-
 /// Refuses an unconstrained numeric value (canonical text) the column's OLAP copy cannot hold:
-/// NaN, or an integral part past 28 digits. PostgreSQL takes both; storing one would stop the
-/// copy's sync.
+/// NaN, or one that rounds past 28 integral digits at its ten places. PostgreSQL takes both;
+/// storing one would stop the copy's sync.
 ///
 /// # Errors
 /// 0A000 for NaN; 22003 with a DETAIL naming the limit.
@@ -208,16 +205,11 @@ pub fn check_unconstrained_numeric(text: &str) -> Result<(), EngineError> {
     if text == "NaN" {
         return Err(EngineError::FeatureNotSupported { what: "storing NaN in a numeric column (its OLAP copy is a decimal)".into() });
     }
-    let digits = text.strip_prefix('-').unwrap_or(text);
-    let integral = digits.split_once('.').map_or(digits, |(int, _)| int).trim_start_matches('0');
-    if integral.len() <= UNCONSTRAINED_INTEGRAL_DIGITS {
-        return Ok(());
+    // What the sync will make of it (`oltp::convert`), rounding included.
+    match parse_decimal(text, crate::catalog::types::UNCONSTRAINED_NUMERIC_SCALE) {
+        Some(v) if v.unsigned_abs() < 10u128.pow(38) => Ok(()),
+        _ => Err(EngineError::UnconstrainedNumericTooWide),
     }
-    Err(EngineError::UnconstrainedNumericTooWide {
-        detail: format!(
-            "rhei keeps at most {UNCONSTRAINED_INTEGRAL_DIGITS} digits before the decimal point in a numeric column declared without precision; declare it numeric(p,s) (p up to 76) for wider values."
-        ),
-    })
 }
 
 /// `rhei_numeric(v, precision, scale)`: exact decimal text, rounded to the declared scale and
@@ -1683,6 +1675,7 @@ mod tests {
         assert_eq!(one(&c, "SELECT rhei_numeric('1e40', NULL, NULL)").unwrap(), Value::Text(format!("1{}", "0".repeat(40))));
         assert_eq!(one(&c, "SELECT rhei_numeric('-9999999999999999999999999999.5', NULL, NULL, 1)").unwrap(), Value::Text("-9999999999999999999999999999.5".into()));
         assert!(one(&c, "SELECT rhei_numeric('1e28', NULL, NULL, 1)").is_err(), "29 integral digits");
+        assert!(one(&c, "SELECT rhei_numeric('9999999999999999999999999999.99999999995', NULL, NULL, 1)").is_err(), "rounds to 29");
         assert!(one(&c, "SELECT rhei_numeric('NaN', NULL, NULL, 1)").is_err());
         assert_eq!(one(&c, "SELECT rhei_numeric('1e30', 40, 0, 1)").unwrap(), Value::Text(format!("1{}", "0".repeat(30))));
         assert_eq!(one(&c, "SELECT rhei_bool('yes')").unwrap(), Value::Integer(1));

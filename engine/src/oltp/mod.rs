@@ -282,20 +282,20 @@ fn result_schema(
         .map(|(i, sqlite_name)| {
             let name = shape.names.get(i).cloned().flatten().unwrap_or_else(|| sqlite_name.clone());
             let origin = origin.get(i).copied().flatten();
-            let declared = shape.declared.get(i).cloned().flatten().or_else(|| origin.map(|ty| ty.pg_name()));
-            let ty = shape
-                .types
-                .get(i)
-                .cloned()
-                .flatten()
+            let planned = shape.types.get(i).cloned().flatten();
+            // SQLite names the first branch of a UNION as the origin: its declared type holds
+            // only where the planned type (the whole column's) agrees.
+            let origin_declared = origin.filter(|o| planned.as_ref().is_none_or(|p| *p == o.arrow_type())).map(|o| o.pg_name());
+            let declared = shape.declared.get(i).cloned().flatten().or(origin_declared);
+            let ty = planned
                 .or_else(|| origin.map(|ty| ty.arrow_type()))
                 // An untyped NULL (`SELECT NULL`) is text, as in PostgreSQL; Arrow's Null type has
                 // no builder here, so the batch failed to build (XX000).
                 .filter(|ty| *ty != DataType::Null)
                 .unwrap_or_else(|| infer(i));
             // An unconstrained numeric column's values leave as SQLite holds them, exact text with
-            // the scale each was written with, as PostgreSQL shows them: the OLAP copy's fixed
-            // Decimal128(38, 10) rounded them to ten places and refused 28 integral digits.
+            // the scale each was written with, as PostgreSQL shows them: no fixed-scale decimal
+            // (the OLAP copy's Decimal128(38, 10)) can.
             let ty = match (&ty, declared.as_deref()) {
                 (DataType::Decimal128(..) | DataType::Decimal256(..), Some(crate::catalog::types::UNCONSTRAINED_NUMERIC)) => DataType::Utf8,
                 _ => ty,

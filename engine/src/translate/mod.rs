@@ -209,6 +209,16 @@ pub fn assign_expr(ty: PgType, expr: Expr, opts: TranslateOptions) -> Expr {
     converted
 }
 
+/// Whether a GROUP BY names an output column by its position (`GROUP BY 1`).
+fn groups_by_position(group_by: &datafusion::sql::sqlparser::ast::GroupByExpr) -> bool {
+    match group_by {
+        datafusion::sql::sqlparser::ast::GroupByExpr::All(_) => true,
+        datafusion::sql::sqlparser::ast::GroupByExpr::Expressions(exprs, _) => {
+            exprs.iter().any(|e| matches!(e, Expr::Value(ValueWithSpan { value: Value::Number(..), .. })))
+        }
+    }
+}
+
 /// Which tables a statement names, by the names and aliases it uses for them.
 pub(crate) struct Scope<'a> {
     by_qualifier: HashMap<String, &'a TableDef>,
@@ -2412,15 +2422,19 @@ fn convert_written_values(stmt: &mut Statement, scope: &Scope<'_>, opts: Transla
                 }
             }
             // INSERT ... SELECT: a numeric column takes the query's value through the same
-            // conversion (SQLite stored a computed 1e30 as the text '1.0e+30', which nothing
-            // reads back, and a numeric(p,s) value unrounded).
+            // conversion as from VALUES (SQLite would store a computed value as its REAL text).
+            // Only where wrapping an output item cannot change what the query groups, dedups or
+            // orders by; other shapes store their values as before.
             if let Some(source) = insert.source.as_mut()
+                && source.order_by.is_none()
                 && let SetExpr::Select(select) = source.body.as_mut()
+                && select.distinct.is_none()
+                && select.projection.iter().all(|i| matches!(i, SelectItem::UnnamedExpr(_) | SelectItem::ExprWithAlias { .. }))
+                && !groups_by_position(&select.group_by)
             {
                 // As for a short VALUES row: the columns a short SELECT leaves out get defaults.
                 let width = select.projection.len();
-                let plain = select.projection.iter().all(|i| matches!(i, SelectItem::UnnamedExpr(_) | SelectItem::ExprWithAlias { .. }));
-                if insert.columns.is_empty() && plain && width < def.columns.len() {
+                if insert.columns.is_empty() && width < def.columns.len() {
                     insert.columns =
                         def.columns[..width].iter().map(|c| datafusion::sql::sqlparser::ast::Ident::with_quote('"', &c.name)).collect();
                 }

@@ -1014,7 +1014,6 @@ const MIN_TIMESTAMP: i64 = -211_813_488_000_000_000;
 mod tests {
     use super::*;
 
-    /// Fields and lengths of intervals as PostgreSQL's extract() and comparisons see them.
     #[test]
     fn unconstrained_numeric_text_is_plain_and_shortest() {
         assert_eq!(without_trailing_zeros(15_000_000_000, 10), (15, 1));
@@ -1029,6 +1028,7 @@ mod tests {
         }
     }
 
+    /// Fields and lengths of intervals as PostgreSQL's extract() and comparisons see them.
     #[test]
     fn interval_fields_and_lengths_follow_postgresql() {
         let iv = |s: &str| parse_interval(s, None).unwrap();

@@ -206,11 +206,6 @@ fn normalized(batch: &RecordBatch) -> PgWireResult<Vec<ArrayRef>> {
         .collect()
 }
 
-/// Whether `field` is a column declared `numeric` without precision and scale.
-pub(crate) fn is_unconstrained_numeric(field: &Field) -> bool {
-    field.metadata().get(PG_TYPE_METADATA).map(String::as_str) == Some(rhei_engine::catalog::types::UNCONSTRAINED_NUMERIC)
-}
-
 /// `shortest`: see [`Column::Decimal`].
 fn column(array: &ArrayRef, shortest: bool) -> PgWireResult<Column<'_>> {
     Ok(match array.data_type() {
@@ -248,7 +243,7 @@ pub fn encode_batch(batch: &RecordBatch, fields: &[FieldInfo], zone: TimeZone) -
         .zip(schema.fields())
         .map(|((a, f), batch_field)| {
             let pad_to = (*f.datatype() == Type::BPCHAR && f.type_modifier() > 4).then(|| (f.type_modifier() - 4) as usize);
-            let column = column(a, is_unconstrained_numeric(batch_field))?;
+            let column = column(a, rhei_engine::catalog::types::declares_unconstrained_numeric(batch_field))?;
             Ok(ColumnWriter { column, ty: f.datatype().clone(), binary: f.format() == FieldFormat::Binary, pad_to })
         })
         .collect::<PgWireResult<Vec<_>>>()?;

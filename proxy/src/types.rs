@@ -11,6 +11,7 @@ use pgwire::api::portal::Format;
 use pgwire::api::results::FieldInfo;
 use pgwire::error::PgWireResult;
 use pgwire::messages::data::DataRow;
+use rhei_engine::catalog::types::declares_unconstrained_numeric;
 use rhei_engine::{EngineError, RowStream};
 
 use crate::error::to_pgwire;
@@ -49,7 +50,7 @@ fn conform(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, Engine
     // OLAP copy's decimal is: casting it to the decimal would round and pad it.
     let kept = |at: usize| {
         let (have, want) = (batch_schema.field(at), schema.field(at));
-        have.data_type() == want.data_type() || (have.data_type() == &DataType::Utf8 && crate::encode::is_unconstrained_numeric(have) && crate::encode::is_unconstrained_numeric(want))
+        have.data_type() == want.data_type() || (have.data_type() == &DataType::Utf8 && declares_unconstrained_numeric(have) && declares_unconstrained_numeric(want))
     };
     if batch.num_columns() == schema.fields().len() && (0..batch.num_columns()).all(kept) {
         return Ok(batch);

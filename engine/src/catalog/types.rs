@@ -18,6 +18,12 @@ pub const PG_TYPE_METADATA: &str = "rhei.pg_type";
 /// [`PgType::pg_name`] of an unconstrained `numeric`, whose values keep each its own scale.
 pub const UNCONSTRAINED_NUMERIC: &str = "numeric";
 
+/// Whether `field`'s metadata declares it an unconstrained `numeric` (whatever Arrow type
+/// carries it: the OLAP copy's decimal, or SQLite's exact text).
+pub fn declares_unconstrained_numeric(field: &Field) -> bool {
+    field.metadata().get(PG_TYPE_METADATA).map(String::as_str) == Some(UNCONSTRAINED_NUMERIC)
+}
+
 /// Scale used in Arrow for `numeric` declared without precision and scale.
 pub const UNCONSTRAINED_NUMERIC_SCALE: i8 = 10;
 const MAX_DECIMAL128_PRECISION: u8 = 38;

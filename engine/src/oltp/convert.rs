@@ -132,34 +132,29 @@ impl BatchBuilder {
 /// Whether `field` is an unconstrained numeric result carried as text: PostgreSQL keeps each
 /// such value's own scale, which no fixed-scale Arrow decimal can.
 fn is_numeric_text(field: &arrow::datatypes::Field) -> bool {
-    field.data_type() == &DataType::Utf8
-        && field.metadata().get(crate::catalog::types::PG_TYPE_METADATA).map(String::as_str)
-            == Some(crate::catalog::types::UNCONSTRAINED_NUMERIC)
+    field.data_type() == &DataType::Utf8 && crate::catalog::types::declares_unconstrained_numeric(field)
 }
 
 /// Appends an unconstrained numeric value as its decimal text: stored values are already
 /// exact text (`rhei_numeric`); a number SQLite computed is written out in plain digits.
 fn numeric_text(builder: &mut dyn ArrayBuilder, value: ValueRef<'_>) -> Result<()> {
+    use crate::catalog::types::UNCONSTRAINED_NUMERIC_SCALE as SCALE;
     let b = builder.as_any_mut().downcast_mut::<StringBuilder>().expect("builder matches its schema field");
+    let ty = DataType::Decimal128(38, SCALE);
     match value {
         ValueRef::Null => b.append_null(),
         ValueRef::Integer(i) => b.append_value(i.to_string()),
         ValueRef::Real(f) if f.is_finite() => {
-            let ty = DataType::Decimal128(38, crate::catalog::types::UNCONSTRAINED_NUMERIC_SCALE);
-            let scaled = decimal(&ty, 38, crate::catalog::types::UNCONSTRAINED_NUMERIC_SCALE, value)?;
-            let (scaled, scale) = crate::value::without_trailing_zeros(scaled, crate::catalog::types::UNCONSTRAINED_NUMERIC_SCALE);
+            let (scaled, scale) = crate::value::without_trailing_zeros(decimal(&ty, 38, SCALE, value)?, SCALE);
             b.append_value(crate::value::format_decimal(scaled, scale));
         }
         ValueRef::Text(t) => match std::str::from_utf8(t) {
             Ok(s) if crate::value::is_plain_decimal(s) || s == "NaN" => b.append_value(s),
             // SQLite's text of a REAL (`1.0e+15`), which an INSERT ... SELECT may have stored.
-            Ok(s) => match crate::oltp::functions::canonical_numeric(s) {
-                Some(canonical) => b.append_value(canonical),
-                None => return Err(invalid(&DataType::Decimal128(38, 10), value)),
-            },
-            Err(_) => return Err(invalid(&DataType::Decimal128(38, 10), value)),
+            Ok(s) => b.append_value(crate::oltp::functions::canonical_numeric(s).ok_or_else(|| invalid(&ty, value))?),
+            Err(_) => return Err(invalid(&ty, value)),
         },
-        ValueRef::Real(_) | ValueRef::Blob(_) => return Err(invalid(&DataType::Decimal128(38, 10), value)),
+        ValueRef::Real(_) | ValueRef::Blob(_) => return Err(invalid(&ty, value)),
     }
     Ok(())
 }

@@ -285,8 +285,9 @@ fn result_schema(
             let planned = shape.types.get(i).cloned().flatten();
             // SQLite names the first branch of a UNION as the origin: its declared type holds
             // only where the planned type (the whole column's) agrees.
-            let origin_declared = origin.filter(|o| planned.as_ref().is_none_or(|p| *p == o.arrow_type())).map(|o| o.pg_name());
-            let declared = shape.declared.get(i).cloned().flatten().or(origin_declared);
+            let declared = shape.declared.get(i).cloned().flatten().or_else(|| {
+                origin.filter(|o| planned.as_ref().is_none_or(|p| *p == o.arrow_type())).map(|o| o.pg_name())
+            });
             let ty = planned
                 .or_else(|| origin.map(|ty| ty.arrow_type()))
                 // An untyped NULL (`SELECT NULL`) is text, as in PostgreSQL; Arrow's Null type has

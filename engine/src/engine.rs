@@ -215,6 +215,26 @@ impl EngineInner {
         }
     }
 
+    /// A table `query` reads that the OLAP copy holds back, with why (see `sync::HeldBack`).
+    pub(crate) fn held_back_table(&self, query: &Query) -> Option<(String, String)> {
+        let held_back = &self.sync.held_back;
+        if held_back.is_empty() {
+            return None;
+        }
+        let catalog = self.catalog();
+        let mut found = None;
+        let _ = datafusion::sql::sqlparser::ast::visit_relations(query, |name| {
+            if let Some(def) = crate::catalog::table_name(name).ok().and_then(|t| catalog.get(&t))
+                && let Some(reason) = held_back.reason(def.id)
+            {
+                found = Some((def.name.clone(), reason));
+                return std::ops::ControlFlow::Break(());
+            }
+            std::ops::ControlFlow::Continue(())
+        });
+        found
+    }
+
     /// The automatic route of a query (no hint, override or transaction), cached per text.
     pub(crate) fn auto_route(&self, key: &str, query: &Query) -> RouteDecision {
         let catalog = self.catalog();
@@ -269,7 +289,7 @@ impl EngineInner {
                 .olap
                 .table_stats()
                 .into_iter()
-                .map(|t| TableSyncStatus { table: t.name, rows: t.rows, applied_seq })
+                .map(|t| TableSyncStatus { held_back: self.sync.held_back.reason(t.id), table: t.name, rows: t.rows, applied_seq })
                 .collect(),
         }
     }
@@ -310,6 +330,8 @@ pub struct TableSyncStatus {
     pub rows: u64,
     /// The commit sequence the OLAP copy of this table reflects.
     pub applied_seq: u64,
+    /// Why the OLAP copy holds this table back (it is empty there and read on SQLite), if it does.
+    pub held_back: Option<String>,
 }
 
 /// Sync state of the engine.
@@ -401,6 +423,7 @@ impl HtapEngine {
                     writer: writer.clone(),
                     step_lock: sync.step_lock.clone(),
                     durable: durable.clone(),
+                    held_back: sync.held_back.clone(),
                 };
                 Some(Persister::start(storage, context, config.olap_persist_interval)?)
             }

@@ -105,6 +105,11 @@ pub enum EngineError {
     /// A read that must see the latest commits, while the OLAP copy cannot take them.
     #[error("the OLAP copy cannot catch up with the latest commits: {reason}")]
     OlapCopyBehind { reason: String },
+    /// A read sent to the OLAP engine by a hint or `rhei.route` that names a table the copy
+    /// holds back (a stored value its column type cannot represent); automatic routing sends
+    /// such reads to SQLite instead.
+    #[error("table \"{table}\" is not in the OLAP copy: {reason}")]
+    OlapTableHeldBack { table: String, reason: String },
     /// An interval past PostgreSQL's 32-bit months and days, or 64-bit microseconds.
     #[error("interval out of range")]
     IntervalOutOfRange,
@@ -276,7 +281,7 @@ impl EngineError {
             Self::WriterGone => "XX000",
             Self::NotDurable { .. } => "58030",
             Self::SequenceExhausted { .. } => "2200H",
-            Self::SequenceNotYetDefined { .. } => "55000",
+            Self::SequenceNotYetDefined { .. } | Self::OlapTableHeldBack { .. } => "55000",
             Self::NotASequence { .. } => "42809",
             Self::SequenceValueOutOfBounds { .. } => "22003",
             Self::ShuttingDown => "57P01",
@@ -320,6 +325,7 @@ impl EngineError {
             Self::DependentObjects { .. } => Some("Use DROP ... CASCADE to drop the dependent objects too."),
             Self::TruncateReferenced { hint, .. } => Some(hint),
             Self::InvalidEscapeSequence { .. } => Some("Escape string must be empty or one character."),
+            Self::OlapTableHeldBack { .. } => Some("Leave the route automatic (SET rhei.route = auto, no /*+ olap */ hint) and SQLite answers it."),
             Self::CannotReplaceExistingKey => Some("Try using the function jsonb_set to replace key value."),
             Self::UpsertAffectsRowTwice => {
                 Some("Ensure that no rows proposed for insertion within the same command have duplicate constrained values.")

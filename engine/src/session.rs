@@ -986,7 +986,22 @@ impl Session {
         match self.settings.route_override {
             RouteOverride::Oltp => RouteDecision::new(Route::Oltp, "SET rhei.route"),
             RouteOverride::Olap => RouteDecision::new(Route::Olap, "SET rhei.route"),
-            RouteOverride::Auto => self.zone_route(query, route_query(query, &self.engine.catalog())),
+            RouteOverride::Auto => self.held_back_route(query, self.zone_route(query, route_query(query, &self.engine.catalog()))),
+        }
+    }
+
+    /// The automatic route, kept off the OLAP engine for a query that reads a table its copy
+    /// holds back (see `sync::HeldBack`): SQLite has all of it.
+    fn held_back_route(&self, query: &Query, decision: RouteDecision) -> RouteDecision {
+        if decision.route != Route::Olap {
+            return decision;
+        }
+        match self.engine.held_back_table(query) {
+            Some((table, reason)) => RouteDecision::new(
+                Route::Oltp,
+                format!("table \"{table}\" is held back from the OLAP copy, so SQLite reads it: {reason}"),
+            ),
+            None => decision,
         }
     }
 
@@ -1387,11 +1402,16 @@ impl Session {
         }
         let decision = match (self.txn, prepared.hint, self.settings.route_override) {
             _ if sequences.is_some() => RouteDecision::new(Route::Oltp, "sequences live on SQLite's writer"),
-            (None, None, RouteOverride::Auto) => self.zone_route(query, self.engine.auto_route(&prepared.sql, query)),
+            (None, None, RouteOverride::Auto) => {
+                self.held_back_route(query, self.zone_route(query, self.engine.auto_route(&prepared.sql, query)))
+            }
             _ => self.decide_route(query, prepared.hint),
         };
         match decision.route {
             Route::Olap => {
+                if let Some((table, reason)) = self.engine.held_back_table(query) {
+                    return Err(EngineError::OlapTableHeldBack { table, reason });
+                }
                 let deadline = self.statement_deadline();
                 let start = async {
                     if self.settings.consistency == Consistency::Strong {

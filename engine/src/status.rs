@@ -134,7 +134,7 @@ async fn snapshot(engine: &EngineInner) -> Result<RecordBatch> {
         repeat(status.committed_seq),
         repeat(status.lag_events),
         repeat(status.events_applied),
-        Arc::new(StringArray::from(vec![status.last_error.as_deref(); tables.len()])),
+        Arc::new(StringArray::from_iter(tables.iter().map(|t| t.held_back.as_deref().or(status.last_error.as_deref())))),
         Arc::new(Int64Array::from(vec![status.persisted_seq.map(|s| s as i64); tables.len()])),
     ];
     RecordBatch::try_new(schema(), columns).map_err(|e| EngineError::Internal(e.to_string()))

@@ -77,6 +77,21 @@ impl BatchBuilder {
         Ok(())
     }
 
+    /// The first column of `row` (read from `offset`) whose value does not convert, with the
+    /// value as SQLite holds it: what a failed [`Self::push_row`] stumbled on, for a message.
+    pub fn unconvertible(&self, row: &rusqlite::Row<'_>, offset: usize) -> Option<(String, String)> {
+        self.schema.fields().iter().enumerate().find_map(|(i, field)| {
+            let value = row.get_ref(offset + i).ok()?;
+            let mut scratch = builder_for(field.data_type(), None);
+            let converted = if self.numeric_text[i] {
+                numeric_text(scratch.as_mut(), value)
+            } else {
+                append(scratch.as_mut(), field.data_type(), value)
+            };
+            converted.is_err().then(|| (field.name().clone(), shown_value(value)))
+        })
+    }
+
     /// Appends one row given as values in storage form (what SQLite would store and return).
     ///
     /// # Errors
@@ -414,6 +429,23 @@ fn decimal256(ty: &DataType, precision: u8, scale: i8, value: ValueRef<'_>) -> R
         return Err(EngineError::NumericOutOfRange { type_name: "numeric".into() });
     }
     Ok(scaled)
+}
+
+/// A stored value as a message shows it: text up to 80 characters, blobs by their size.
+fn shown_value(value: ValueRef<'_>) -> String {
+    match value {
+        ValueRef::Null => "NULL".into(),
+        ValueRef::Integer(i) => i.to_string(),
+        ValueRef::Real(f) => f.to_string(),
+        ValueRef::Text(t) => {
+            let text = String::from_utf8_lossy(t);
+            match text.char_indices().nth(80) {
+                Some((end, _)) => format!("{}...", &text[..end]),
+                None => text.into_owned(),
+            }
+        }
+        ValueRef::Blob(b) => format!("a {}-byte value", b.len()),
+    }
 }
 
 /// The Arrow type to use for a result column nothing declared or planned, from its first value.

@@ -9,6 +9,12 @@
 //! entries up to it are already reflected and are pruned, never replayed on top. With durable
 //! storage ([`persist`]) tables load from their Parquet files instead, and the log after the
 //! files' sequence (which pruning keeps) is applied on top.
+//!
+//! A table holding a value its OLAP column type cannot represent (an upstream's `1e30` or
+//! `NaN` in a column declared plain `numeric`, which native writes refuse) is held back
+//! ([`HeldBack`]): it stays in the copy empty, so statements still plan on it, reads of it are
+//! routed to SQLite, and every other table goes on syncing. It is read again once it has
+//! changed, no more often than [`HELD_RETRY_MIN`] (or ten times its last read's duration).
 
 pub mod bulk;
 pub mod persist;
@@ -39,6 +45,43 @@ use crate::oltp::{classify, open_connection};
 const RANGE_GAP: i64 = 8;
 const RANGE_MIN_ROWS: usize = 32;
 
+/// The shortest time between two attempts to read a held-back table again.
+const HELD_RETRY_MIN: Duration = if cfg!(test) { Duration::from_millis(50) } else { Duration::from_secs(5) };
+
+/// Tables the OLAP copy holds back, by id, each with why: shared by the sync thread (which
+/// holds and releases them), routing (which sends their reads to SQLite), durable storage
+/// (which leaves them out of its files) and status.
+#[derive(Clone, Default)]
+pub struct HeldBack(Arc<parking_lot::RwLock<HashMap<TableId, String>>>);
+
+impl HeldBack {
+    /// Why the table is held back, if it is.
+    pub fn reason(&self, table: TableId) -> Option<String> {
+        let held = self.0.read();
+        if held.is_empty() {
+            return None;
+        }
+        held.get(&table).cloned()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.read().is_empty()
+    }
+
+    pub fn contains(&self, table: TableId) -> bool {
+        self.0.read().contains_key(&table)
+    }
+
+    fn hold(&self, table: TableId, reason: String) {
+        self.0.write().insert(table, reason);
+    }
+
+    fn release(&self, table: TableId) -> bool {
+        let mut held = self.0.write();
+        !held.is_empty() && held.remove(&table).is_some()
+    }
+}
+
 /// Sync progress, as reported by `sync_status`.
 #[derive(Debug, Clone, Default)]
 pub struct SyncProgress {
@@ -67,6 +110,7 @@ pub struct SyncHandle {
     pub(crate) step_lock: Arc<Mutex<()>>,
     /// With durable storage: the sequence its files reflect, which pruning must not pass.
     pub(crate) durable: Option<Arc<AtomicU64>>,
+    pub(crate) held_back: HeldBack,
 }
 
 enum Wake {
@@ -98,6 +142,7 @@ impl SyncHandle {
         let conn = open_connection(&path, true, "NORMAL")?;
         let step_lock = Arc::new(Mutex::new(()));
         let durable = storage.is_some().then(|| Arc::new(AtomicU64::new(0)));
+        let held_back = HeldBack::default();
         let mut syncer = Syncer {
             conn,
             olap,
@@ -110,6 +155,8 @@ impl SyncHandle {
             tables_from_files: 0,
             step_lock: step_lock.clone(),
             durable: durable.clone(),
+            held: HashMap::new(),
+            held_back: held_back.clone(),
         };
         syncer.full_load(storage)?;
         syncer.catch_up()?;
@@ -176,7 +223,7 @@ impl SyncHandle {
                 }
             })
             .map_err(|e| EngineError::Internal(format!("could not start the sync thread: {e}")))?;
-        Ok(Self { wake, nudged, applied, failures, progress, step_lock, durable })
+        Ok(Self { wake, nudged, applied, failures, progress, step_lock, durable, held_back })
     }
 
     /// Asks for a sync step now.
@@ -241,6 +288,14 @@ struct Syncer {
     tables_from_files: u64,
     step_lock: Arc<Mutex<()>>,
     durable: Option<Arc<AtomicU64>>,
+    /// When each held-back table may be read again, and whether it changed since.
+    held: HashMap<TableId, HeldTable>,
+    held_back: HeldBack,
+}
+
+struct HeldTable {
+    changed: bool,
+    next_try: Instant,
 }
 
 impl Syncer {
@@ -336,8 +391,8 @@ impl Syncer {
         self.conn.execute_batch("BEGIN").map_err(classify)?;
         let result = self.step_in_snapshot();
         let _ = self.conn.execute_batch("COMMIT");
-        let (events, last) = result?;
-        if events == 0 {
+        let (events, last, reloaded) = result?;
+        if events == 0 && !reloaded {
             return Ok((0, false));
         }
         self.olap.publish(last)?;
@@ -346,7 +401,9 @@ impl Syncer {
         Ok((events, events as usize >= self.batch_events))
     }
 
-    fn step_in_snapshot(&mut self) -> Result<(u64, u64)> {
+    /// Reads and applies one batch of the log; returns (events read, the batch's last
+    /// sequence, whether a held-back table was read again without an entry of its own).
+    fn step_in_snapshot(&mut self) -> Result<(u64, u64, bool)> {
         // Per table: the changed rowids with their sequences, and the latest reload entry.
         let mut changed: HashMap<TableId, Vec<(u64, i64)>> = HashMap::new();
         let mut reload: HashMap<TableId, u64> = HashMap::new();
@@ -371,8 +428,19 @@ impl Syncer {
                 events += 1;
             }
         }
-        if events == 0 {
-            return Ok((0, last));
+        // A held-back table's changes are not applied (its copy is empty); once it changed, it
+        // is read whole again when its retry is due, here, within this step's snapshot.
+        let now = Instant::now();
+        let mut retried = false;
+        for (id, table) in &mut self.held {
+            table.changed |= changed.remove(id).is_some();
+            if table.changed && now >= table.next_try && !reload.contains_key(id) {
+                reload.insert(*id, u64::MAX);
+                retried = true;
+            }
+        }
+        if events == 0 && !retried {
+            return Ok((0, last, false));
         }
         // Schema changes later in this snapshot: the rows read below already have the new shape.
         {
@@ -400,6 +468,8 @@ impl Syncer {
                 None => {
                     self.bulk.forget(id);
                     self.defs.remove(&id);
+                    self.held.remove(&id);
+                    self.held_back.release(id);
                     self.olap.drop_table(id)?;
                 }
             }
@@ -423,10 +493,13 @@ impl Syncer {
             };
             rowids.sort_unstable();
             rowids.dedup();
-            let (batch, found) = read_rows(&self.conn, &def, &rowids)?;
-            self.olap.apply_changes(id, &rowids, Some(batch), found)?;
+            match read_rows(&self.conn, &def, &rowids) {
+                Ok((batch, found)) => self.olap.apply_changes(id, &rowids, Some(batch), found)?,
+                Err(ReadFailure::Value(reason)) => self.hold(def, reason, Duration::ZERO)?,
+                Err(ReadFailure::Storage(e)) => return Err(e),
+            }
         }
-        Ok((events, last))
+        Ok((events, last, retried))
     }
 
     /// Installs a COPY's own batches as the table's content (see [`bulk`]).
@@ -442,13 +515,58 @@ impl Syncer {
 
     fn reload(&mut self, def: TableDef) -> Result<()> {
         let started = Instant::now();
-        let (batches, rowids) = read_table(&self.conn, &def)?;
+        let (batches, rowids) = match read_table(&self.conn, &def) {
+            Ok(read) => read,
+            Err(ReadFailure::Value(reason)) => return self.hold(def, reason, started.elapsed()),
+            Err(ReadFailure::Storage(e)) => return Err(e),
+        };
         let rows = rowids.len();
         self.olap.load_table(&def, batches, rowids)?;
         tracing::debug!("sync: {} read back from SQLite ({rows} rows) in {:?}", def.name, started.elapsed());
+        if self.held.remove(&def.id).is_some() | self.held_back.release(def.id) {
+            tracing::info!("table {} is in the OLAP copy again", def.name);
+        }
         self.defs.insert(def.id, def);
         Ok(())
     }
+
+    /// Holds a table back from the copy (see the module doc): it is loaded empty, and read
+    /// again once it changes, after ten times `took` (how long the failed read ran) and no
+    /// sooner than [`HELD_RETRY_MIN`].
+    fn hold(&mut self, def: TableDef, reason: String, took: Duration) -> Result<()> {
+        self.olap.load_table(&def, vec![RecordBatch::new_empty(def.arrow_schema())], Vec::new())?;
+        if self.held_back.reason(def.id).as_ref() != Some(&reason) {
+            tracing::warn!("table {} is held back from the OLAP copy and read on SQLite: {reason}", def.name);
+        }
+        self.held_back.hold(def.id, reason);
+        self.held.insert(def.id, HeldTable { changed: false, next_try: Instant::now() + (took * 10).max(HELD_RETRY_MIN) });
+        self.defs.insert(def.id, def);
+        Ok(())
+    }
+}
+
+/// Why rows could not be read into the copy.
+enum ReadFailure {
+    /// A stored value the copy's column type cannot hold: the table is held back.
+    Value(String),
+    /// SQLite failed: the step fails and is retried.
+    Storage(EngineError),
+}
+
+impl From<EngineError> for ReadFailure {
+    fn from(e: EngineError) -> Self {
+        Self::Storage(e)
+    }
+}
+
+/// Appends `row` to `builder`, or says which value of it the copy cannot hold.
+fn push_or_explain(builder: &mut BatchBuilder, row: &rusqlite::Row<'_>, def: &TableDef) -> std::result::Result<(), ReadFailure> {
+    builder.push_row(row, 1).map_err(|e| {
+        ReadFailure::Value(match builder.unconvertible(row, 1) {
+            Some((column, value)) => format!("column \"{column}\" holds {value}, which its OLAP type cannot represent ({e})"),
+            None => format!("a row of {} does not convert to its OLAP types ({e})", def.name),
+        })
+    })
 }
 
 fn select_list(def: &TableDef) -> String {
@@ -461,7 +579,7 @@ fn select_list(def: &TableDef) -> String {
 }
 
 /// Every row of a table, with rowids.
-fn read_table(conn: &Connection, def: &TableDef) -> Result<(Vec<RecordBatch>, Vec<i64>)> {
+fn read_table(conn: &Connection, def: &TableDef) -> std::result::Result<(Vec<RecordBatch>, Vec<i64>), ReadFailure> {
     let sql = format!("SELECT {} FROM {}", select_list(def), quote_ident(&def.name));
     let mut stmt = conn.prepare(&sql).map_err(classify)?;
     let mut builder = BatchBuilder::for_segments(def.arrow_schema(), crate::olap::store::SEGMENT_ROWS);
@@ -470,7 +588,7 @@ fn read_table(conn: &Connection, def: &TableDef) -> Result<(Vec<RecordBatch>, Ve
     let mut rows = stmt.query([]).map_err(classify)?;
     while let Some(row) = rows.next().map_err(classify)? {
         rowids.push(row.get::<_, i64>(0).map_err(classify)?);
-        builder.push_row(row, 1)?;
+        push_or_explain(&mut builder, row, def)?;
         if builder.len() >= crate::olap::store::SEGMENT_ROWS {
             batches.push(builder.finish()?);
         }
@@ -480,7 +598,7 @@ fn read_table(conn: &Connection, def: &TableDef) -> Result<(Vec<RecordBatch>, Ve
 }
 
 /// The current rows with the given (sorted, distinct) rowids; rowids not found were deleted.
-fn read_rows(conn: &Connection, def: &TableDef, rowids: &[i64]) -> Result<(RecordBatch, Vec<i64>)> {
+fn read_rows(conn: &Connection, def: &TableDef, rowids: &[i64]) -> std::result::Result<(RecordBatch, Vec<i64>), ReadFailure> {
     let list = select_list(def);
     let table = quote_ident(&def.name);
     let mut builder = BatchBuilder::new(def.arrow_schema());
@@ -503,7 +621,7 @@ fn read_rows(conn: &Connection, def: &TableDef, rowids: &[i64]) -> Result<(Recor
                 while wanted.next_if(|w| **w < rowid).is_some() {}
                 if wanted.next_if(|w| **w == rowid).is_some() {
                     found.push(rowid);
-                    builder.push_row(row, 1)?;
+                    push_or_explain(&mut builder, row, def)?;
                 }
             }
         } else {
@@ -511,11 +629,98 @@ fn read_rows(conn: &Connection, def: &TableDef, rowids: &[i64]) -> Result<(Recor
                 let mut rows = point.query([rowid]).map_err(classify)?;
                 if let Some(row) = rows.next().map_err(classify)? {
                     found.push(rowid);
-                    builder.push_row(row, 1)?;
+                    push_or_explain(&mut builder, row, def)?;
                 }
             }
         }
         start = end;
     }
     Ok((builder.finish()?, found))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use rhei_config::{EngineConfig, OlapStorage};
+
+    use crate::error::EngineError;
+    use crate::{HtapEngine, Route};
+
+    fn config(dir: &std::path::Path) -> EngineConfig {
+        EngineConfig {
+            olap_storage: OlapStorage::Parquet,
+            olap_persist_interval: Duration::from_secs(3600),
+            ..EngineConfig::with_data_dir(dir)
+        }
+    }
+
+    async fn text(engine: &HtapEngine, sql: &str) -> String {
+        let batches = engine.query(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        arrow::util::pretty::pretty_format_batches(&batches).expect("format").to_string()
+    }
+
+    /// A stored value the copy cannot hold (written here behind rhei's back, as only an
+    /// upstream can: rhei's own writes refuse it) holds back its table alone. The engine
+    /// opens; reads of the table go to SQLite and give the exact value; a read forced onto the
+    /// OLAP engine says why; other tables go on syncing and persisting; and once the value is
+    /// gone the table is in the copy again. Before, the engine would not open at all.
+    #[tokio::test]
+    async fn a_table_the_olap_copy_cannot_hold_is_held_back_and_read_on_sqlite() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let engine = HtapEngine::open(config(dir.path())).await.expect("open");
+        engine
+            .execute_batch(
+                "CREATE TABLE wide (id int PRIMARY KEY, v numeric); CREATE TABLE other (id int PRIMARY KEY);
+                 INSERT INTO wide VALUES (1, 1.5), (2, 2); INSERT INTO other VALUES (1)",
+            )
+            .await
+            .expect("setup");
+        engine.persist_olap().await.expect("persist");
+        engine.close();
+        drop(engine);
+        let raw = rusqlite::Connection::open(dir.path().join("oltp.db")).expect("open the data file");
+        raw.execute("UPDATE wide SET v = '1000000000000000000000000000000' WHERE id = 2", []).expect("raw update");
+        drop(raw);
+
+        let engine = HtapEngine::open(config(dir.path())).await.expect("opens with a table its OLAP copy cannot hold");
+        let all = "SELECT id, v FROM wide ORDER BY id";
+        assert!(text(&engine, all).await.contains("| 2  | 1000000000000000000000000000000 |"), "{}", text(&engine, all).await);
+        let route = text(&engine, &format!("EXPLAIN ROUTE {all}")).await;
+        assert!(route.contains("oltp") && route.contains("held back"), "{route}");
+        let err = engine.query_with_route(all, Route::Olap).await.expect_err("forced onto the OLAP engine");
+        assert!(matches!(err, EngineError::OlapTableHeldBack { .. }), "{err:?}");
+        assert_eq!(err.sqlstate(), "55000");
+        assert!(err.to_string().contains("column \"v\" holds 1000000000000000000000000000000"), "{err}");
+        let status = engine.sync_status();
+        let wide = status.tables.iter().find(|t| t.table == "wide").expect("wide in status");
+        assert!(wide.held_back.as_deref().is_some_and(|r| r.contains("column \"v\"")), "{wide:?}");
+        assert_eq!(status.last_error, None, "the sync itself is not failing");
+
+        engine.execute("INSERT INTO other VALUES (2)").await.expect("insert");
+        assert!(text(&engine, "/*+ olap */ SELECT count(*) AS n FROM other").await.contains("| 2 |"));
+        engine.persist_olap().await.expect("persist with a table held back");
+        engine.close();
+        drop(engine);
+
+        let engine = HtapEngine::open(config(dir.path())).await.expect("reopen");
+        assert_eq!(engine.sync_status().tables_from_files, 1, "only the table the copy holds was in the files");
+        engine.execute("UPDATE wide SET v = 3 WHERE id = 2").await.expect("a value the copy can hold");
+        let started = Instant::now();
+        loop {
+            match engine.query_with_route(all, Route::Olap).await {
+                Ok(batches) => {
+                    let shown = arrow::util::pretty::pretty_format_batches(&batches).expect("format").to_string();
+                    assert!(shown.contains("| 1  | 1.5000000000 |") && shown.contains("| 2  | 3.0000000000 |"), "{shown}");
+                    break;
+                }
+                Err(EngineError::OlapTableHeldBack { .. }) if started.elapsed() < Duration::from_secs(10) => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(e) => panic!("the table never came back to the OLAP copy: {e}"),
+            }
+        }
+        assert!(engine.sync_status().tables.iter().all(|t| t.held_back.is_none()));
+        engine.close();
+    }
 }

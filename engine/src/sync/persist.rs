@@ -426,6 +426,8 @@ pub struct PersistContext {
     pub step_lock: Arc<Mutex<()>>,
     /// The sequence the files reflect, which the change log may be pruned up to.
     pub durable: Arc<AtomicU64>,
+    /// Tables left out of the files: their copy is empty, and a start reads them from SQLite.
+    pub held_back: super::HeldBack,
 }
 
 impl Persister {
@@ -515,7 +517,12 @@ impl Worker {
             if self.persisted == Some(seq) {
                 return Ok(seq);
             }
-            (seq, self.context.olap.persist_parts())
+            let held_back = &self.context.held_back;
+            let parts = self.context.olap.persist_parts().map(|mut tables| {
+                tables.retain(|t| !held_back.contains(t.id));
+                tables
+            });
+            (seq, parts)
         };
         let written = match tables.and_then(|tables| self.store.write(seq, tables)) {
             Ok(written) => written,

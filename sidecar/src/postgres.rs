@@ -384,6 +384,12 @@ impl PgFollower {
         shutdown: &CancellationToken,
     ) -> Result<(), SidecarError> {
         let mut applied = start;
+        // Everything up to here is applied or was nothing to apply: `applied`, or past it the
+        // end of WAL an idle keepalive reports (other databases' writes, checkpoints). The
+        // upstream is told this, not `applied`: a walsender at shutdown waits until its client
+        // has confirmed all it sent, the shutdown checkpoint included, so reporting the last
+        // commit kept the upstream from stopping for as long as rhei stayed connected.
+        let mut confirmed = start;
         let mut upstream_lsn = start;
         let mut relations: HashMap<u32, FollowedRelation> = HashMap::new();
         let mut open: Option<OpenTxn> = None;
@@ -404,13 +410,13 @@ impl PgFollower {
                 tokio::select! {
                     () = shutdown.cancelled() => return Ok(()),
                     _ = ticker.tick() => {
-                        stream.send_status(applied, applied, applied, false).await.map_err(|e| self.replication_error(e))?;
-                        self.update_lag(applied, upstream_lsn);
+                        stream.send_status(confirmed, confirmed, confirmed, false).await.map_err(|e| self.replication_error(e))?;
+                        self.update_lag(confirmed, upstream_lsn);
                         continue;
                     }
                     _ = wanted.changed() => continue,
                     _ = ask.tick(), if waited_for && open.is_none() => {
-                        stream.send_status(applied, applied, applied, true).await.map_err(|e| self.replication_error(e))?;
+                        stream.send_status(confirmed, confirmed, confirmed, true).await.map_err(|e| self.replication_error(e))?;
                         continue;
                     }
                     event = stream.next_event() => event,
@@ -423,8 +429,9 @@ impl PgFollower {
                         let txns = std::mem::take(&mut pending);
                         self.apply(txns, pending_end).await?;
                         applied = pending_end;
-                        stream.send_status(applied, applied, applied, false).await.map_err(|e| self.replication_error(e))?;
-                        self.update_lag(applied, upstream_lsn.max(applied));
+                        confirmed = confirmed.max(applied);
+                        stream.send_status(confirmed, confirmed, confirmed, false).await.map_err(|e| self.replication_error(e))?;
+                        self.update_lag(confirmed, upstream_lsn.max(confirmed));
                         match other {
                             Some(event) => event,
                             None => continue,
@@ -434,17 +441,23 @@ impl PgFollower {
             };
             let event = event.map_err(|e| self.replication_error(e))?;
             match event {
-                None => return Err(SidecarError::Protocol("the upstream ended the replication stream".into())),
+                // The walsender ends its stream when the upstream shuts down: a restart of the
+                // upstream, to wait out and follow again, not a failure to stop on.
+                None => return Err(self.replication_error(ReplicationError::ConnectionClosed)),
                 Some(ReplicationEvent::Keepalive { wal_end, reply_requested, .. }) => {
                     upstream_lsn = upstream_lsn.max(wal_end);
-                    if reply_requested {
-                        stream.send_status(applied, applied, applied, false).await.map_err(|e| self.replication_error(e))?;
-                    }
-                    if pending.is_empty() && open.is_none() {
+                    let idle = pending.is_empty() && open.is_none();
+                    if idle {
                         // The walsender has sent everything before `wal_end`, and all of it is
                         // applied.
-                        self.engine.replica_progress().advance(wal_end.max(applied));
-                        self.update_lag(applied, upstream_lsn);
+                        confirmed = confirmed.max(wal_end);
+                        self.engine.replica_progress().advance(confirmed);
+                    }
+                    if reply_requested {
+                        stream.send_status(confirmed, confirmed, confirmed, false).await.map_err(|e| self.replication_error(e))?;
+                    }
+                    if idle {
+                        self.update_lag(confirmed, upstream_lsn);
                     }
                 }
                 Some(ReplicationEvent::XLogData { wal_end, data, .. }) => {
@@ -473,6 +486,7 @@ impl PgFollower {
                                 let txns = std::mem::take(&mut pending);
                                 self.apply(txns, pending_end).await?;
                                 applied = pending_end;
+                                confirmed = confirmed.max(applied);
                             }
                             let followed = self.follow_relation(client, &relation, applied).await?;
                             if let (Some(txn), Some(local)) = (open.as_mut(), followed.local.as_deref()) {

@@ -131,15 +131,7 @@ impl PgCluster {
             existing.push_str(&conf);
             std::fs::write(&conf_path, existing).map_err(|e| ClusterError(format!("write postgresql.conf: {e}")))?;
 
-            let out = cluster
-                .pg_command("pg_ctl")
-                .arg("-D")
-                .arg(&cluster.data)
-                .arg("-l")
-                .arg(cluster.log_path())
-                .args(["-w", "-t", "60", "start"])
-                .output()
-                .map_err(|e| ClusterError(format!("spawn pg_ctl start: {e}")))?;
+            let out = cluster.pg_ctl_start()?;
             if out.status.success() {
                 cluster.port = port;
                 return Ok(cluster);
@@ -147,6 +139,44 @@ impl PgCluster {
             last_log = std::fs::read_to_string(cluster.log_path()).unwrap_or_default();
         }
         Err(ClusterError(format!("pg_ctl start failed three times; server log:\n{last_log}")))
+    }
+
+    /// Shuts the cluster down as a service manager would (`pg_ctl -m fast`): sessions are
+    /// ended, and walsenders first wait for their clients to confirm everything sent.
+    ///
+    /// # Errors
+    /// The server did not stop within `timeout` (with the server log's end).
+    pub fn stop_fast(&self, timeout: std::time::Duration) -> Result<(), ClusterError> {
+        let out = self
+            .pg_command("pg_ctl")
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-m", "fast", "-w", "-t", &timeout.as_secs().max(1).to_string(), "stop"])
+            .output()
+            .map_err(|e| ClusterError(format!("spawn pg_ctl stop: {e}")))?;
+        if out.status.success() {
+            return Ok(());
+        }
+        let log = std::fs::read_to_string(self.log_path()).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(10).collect();
+        Err(ClusterError(format!(
+            "pg_ctl stop: {}{}\nserver log tail:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        )))
+    }
+
+    /// Starts the cluster again after [`Self::stop_fast`], on the same port.
+    ///
+    /// # Errors
+    /// pg_ctl failed (with the server log's end).
+    pub fn start_again(&self) -> Result<(), ClusterError> {
+        if self.pg_ctl_start()?.status.success() {
+            return Ok(());
+        }
+        let log = std::fs::read_to_string(self.log_path()).unwrap_or_default();
+        Err(ClusterError(format!("pg_ctl start failed; server log:\n{log}")))
     }
 
     /// The cluster's data directory (owned by `postgres` when started as root).
@@ -203,6 +233,17 @@ impl PgCluster {
 
     pub fn log_path(&self) -> PathBuf {
         self.base.join("server.log")
+    }
+
+    fn pg_ctl_start(&self) -> Result<std::process::Output, ClusterError> {
+        self.pg_command("pg_ctl")
+            .arg("-D")
+            .arg(&self.data)
+            .arg("-l")
+            .arg(self.log_path())
+            .args(["-w", "-t", "60", "start"])
+            .output()
+            .map_err(|e| ClusterError(format!("spawn pg_ctl start: {e}")))
     }
 
     fn pg_command(&self, program: &str) -> Command {

@@ -454,6 +454,52 @@ async fn unconstrained_numeric_is_followed_exactly_and_a_value_the_copy_cannot_h
     server.stop().await;
 }
 
+/// The upstream can be restarted (`pg_ctl -m fast`, as a service restart does) while rhei
+/// follows it: it stops promptly, rhei follows it again once it is back, and rhei then stops
+/// promptly too. A walsender at shutdown waits until its client confirms everything it sent;
+/// rhei confirmed only its last applied commit, so the upstream's shutdown hung for as long as
+/// rhei stayed connected. And the end of the stream at the upstream's shutdown stopped rhei
+/// following for good.
+#[tokio::test]
+async fn the_upstream_restarts_promptly_while_followed_and_is_followed_again() {
+    let pg = start_cluster();
+    let up = connect(&pg.url()).await;
+    up.batch_execute("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1)").await.unwrap();
+    let server = sidecar(&pg.url(), None, false).await;
+    let rh = server.client().await;
+    wait_state(&rh, "streaming").await;
+    up.batch_execute("INSERT INTO t VALUES (2)").await.unwrap();
+    wait_equal(&up, &rh, "SELECT id FROM t ORDER BY id").await;
+    // WAL past the last commit rhei applied with nothing in it to apply, as an upstream's
+    // checkpoints and other databases' writes make.
+    up.batch_execute("CHECKPOINT").await.unwrap();
+    drop(up);
+
+    // pg_ctl blocks: off the test's runtime, where rhei's follower has to answer the upstream.
+    let started = Instant::now();
+    let pg = std::sync::Arc::new(pg);
+    let stopping = pg.clone();
+    tokio::task::spawn_blocking(move || stopping.stop_fast(Duration::from_secs(20)))
+        .await
+        .expect("pg_ctl ran")
+        .unwrap_or_else(|e| panic!("the upstream did not stop while followed: {e}"));
+    assert!(started.elapsed() < Duration::from_secs(10), "the upstream took {:?} to stop", started.elapsed());
+    assert_eq!(lines(&rh, "SELECT count(*) FROM t").await, ["2"], "rhei serves what it has");
+
+    // The walsender ended the stream as the upstream stopped: rhei waits the restart out and
+    // follows again (it used to stop following for good, "failed").
+    wait_state(&rh, "reconnecting").await;
+    let starting = pg.clone();
+    tokio::task::spawn_blocking(move || starting.start_again()).await.expect("pg_ctl ran").expect("the upstream starts again");
+    let up = connect(&pg.url()).await;
+    up.batch_execute("INSERT INTO t VALUES (3)").await.unwrap();
+    wait_state(&rh, "streaming").await;
+    wait_equal(&up, &rh, "SELECT id FROM t ORDER BY id").await;
+    let stopping = Instant::now();
+    tokio::time::timeout(WAIT, server.stop()).await.expect("rhei stops with its upstream gone");
+    assert!(stopping.elapsed() < Duration::from_secs(5), "rhei took {:?} to stop", stopping.elapsed());
+}
+
 #[tokio::test]
 async fn an_sqlite_upstream_is_polled_without_missing_same_second_updates_or_repeating_deletes() {
     let dir = tempfile::tempdir().unwrap();

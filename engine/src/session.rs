@@ -882,12 +882,20 @@ impl Session {
                         let table = dml_target(stmt)?;
                         let def = catalog.require(&table)?;
                         let shape = self.typed_returning(returning_shape(items, def), items, def).await?;
+                        // Declared types travel with the fields, as a query's do: without them an
+                        // unconstrained numeric was described as the OLAP copy's decimal, and its
+                        // exact text cast to ten places.
+                        let declared = shape.declared.into_iter().chain(std::iter::repeat(None));
                         Some(Arc::new(Schema::new(
                             shape
                                 .names
                                 .into_iter()
                                 .zip(shape.types)
-                                .map(|(n, t)| Field::new(n.unwrap_or_default(), t.unwrap_or(DataType::Utf8), true))
+                                .zip(declared)
+                                .map(|((n, t), declared)| {
+                                    let field = Field::new(n.unwrap_or_default(), t.unwrap_or(DataType::Utf8), true);
+                                    crate::catalog::types::with_declared_type(field, declared)
+                                })
                                 .collect::<Vec<_>>(),
                         )))
                     }

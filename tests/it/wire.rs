@@ -1108,6 +1108,14 @@ async fn unconstrained_numeric_values_show_as_written() {
     // A key lookup (SQLite) through a prepared statement, as drivers read a row.
     let by_key = client.query_one("SELECT v FROM amounts WHERE id = $1", &[&2i32]).await.unwrap();
     assert_eq!(by_key.get::<_, BinaryNumeric>(0).0, "0.123456789012345678");
+    // RETURNING through the extended protocol, as ORMs read back what they wrote (it was
+    // described as the copy's decimal and cast to ten places: 2.2500000000).
+    let inserted = client.query_one("INSERT INTO amounts VALUES ($1, '2.250') RETURNING v, id", &[&7i32]).await.unwrap();
+    assert_eq!(inserted.get::<_, BinaryNumeric>(0).0, "2.250");
+    let updated = client.query("UPDATE amounts SET v = '3.00' WHERE id = $1 RETURNING *", &[&1i32]).await.unwrap();
+    assert_eq!(binary(updated), ["1|3.00"]);
+    let deleted = client.query_one("DELETE FROM amounts WHERE id = $1 RETURNING amounts.v", &[&2i32]).await.unwrap();
+    assert_eq!(deleted.get::<_, BinaryNumeric>(0).0, "0.123456789012345678");
 }
 
 /// An unconstrained numeric value the OLAP copy cannot hold (past 28 integral digits, or NaN)

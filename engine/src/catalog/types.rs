@@ -24,6 +24,14 @@ pub fn declares_unconstrained_numeric(field: &Field) -> bool {
     field.metadata().get(PG_TYPE_METADATA).map(String::as_str) == Some(UNCONSTRAINED_NUMERIC)
 }
 
+/// `field` carrying `declared` (a [`PgType::pg_name`]) as its declared type, if there is one.
+pub fn with_declared_type(field: Field, declared: Option<String>) -> Field {
+    match declared {
+        Some(declared) => field.with_metadata([(PG_TYPE_METADATA.to_string(), declared)].into()),
+        None => field,
+    }
+}
+
 /// Scale used in Arrow for `numeric` declared without precision and scale.
 pub const UNCONSTRAINED_NUMERIC_SCALE: i8 = 10;
 const MAX_DECIMAL128_PRECISION: u8 = 38;

@@ -301,11 +301,7 @@ fn result_schema(
                 (DataType::Decimal128(..) | DataType::Decimal256(..), Some(crate::catalog::types::UNCONSTRAINED_NUMERIC)) => DataType::Utf8,
                 _ => ty,
             };
-            let field = Field::new(name, ty, true);
-            match declared {
-                Some(declared) => field.with_metadata([(crate::catalog::types::PG_TYPE_METADATA.to_string(), declared)].into()),
-                None => field,
-            }
+            crate::catalog::types::with_declared_type(Field::new(name, ty, true), declared)
         })
         .collect();
     Arc::new(Schema::new(fields))

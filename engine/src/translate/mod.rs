@@ -791,6 +791,13 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
         return Err(EngineError::unsupported("array values other than the right side of = ANY / <> ALL on SQLite"));
     }
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut QueryFixups);
+    match stmt {
+        Statement::Query(query) => exact_aliased_columns(query),
+        Statement::Insert(datafusion::sql::sqlparser::ast::Insert { returning: Some(items), .. })
+        | Statement::Update(datafusion::sql::sqlparser::ast::Update { returning: Some(items), .. })
+        | Statement::Delete(datafusion::sql::sqlparser::ast::Delete { returning: Some(items), .. }) => exact_returning(items),
+        _ => {}
+    }
     // `public.t` is `t`: SQLite would read `public` as the name of an attached database.
     let _ = datafusion::sql::sqlparser::ast::visit_relations_mut(stmt, |name| {
         if name.0.len() == 2
@@ -1476,6 +1483,55 @@ fn refuse_second_row(query: &mut Query) {
 fn postgres_nulls_order(item: &mut datafusion::sql::sqlparser::ast::OrderByExpr) {
     if item.options.nulls_first.is_none() {
         item.options.nulls_first = Some(item.options.asc == Some(false));
+    }
+}
+
+/// A bare numeric column read as a number (`CAST(v AS REAL)`, see [`rewrite_expr`]) given
+/// back as the exact text it holds.
+fn exact_column(expr: &Expr) -> Option<&Expr> {
+    unwrap_real(expr).filter(|inner| matches!(inner, Expr::Identifier(_) | Expr::CompoundIdentifier(_)))
+}
+
+/// The outermost select list gives a numeric column under an alias (`SELECT t.n AS t_n`, as
+/// ORMs write every column) as the exact text it holds, as [`fix_projections`] gives a bare one:
+/// read through a double it lost the digits past the 15th and its written scale. An ORDER BY
+/// naming the alias still sorts by the number. Inner queries keep the number, which their outer
+/// references compare, and so do grouped ones.
+fn exact_aliased_columns(query: &mut Query) {
+    use datafusion::sql::sqlparser::ast::OrderByKind;
+    let SetExpr::Select(select) = query.body.as_mut() else { return };
+    if select.distinct.is_some() || !select.group_by_is_empty() {
+        return;
+    }
+    let mut numbers = Vec::new();
+    for item in &mut select.projection {
+        if let SelectItem::ExprWithAlias { expr, alias } = item
+            && let Some(exact) = exact_column(expr).cloned()
+        {
+            numbers.push((normalize_ident(alias), std::mem::replace(expr, exact)));
+        }
+    }
+    if let Some(order_by) = query.order_by.as_mut()
+        && let OrderByKind::Expressions(exprs) = &mut order_by.kind
+    {
+        for item in exprs {
+            if let Expr::Identifier(name) = &item.expr
+                && let Some((_, number)) = numbers.iter().find(|(alias, _)| *alias == normalize_ident(name))
+            {
+                item.expr = number.clone();
+            }
+        }
+    }
+}
+
+/// RETURNING gives numeric columns as the exact text stored, as a select list does.
+fn exact_returning(items: &mut [SelectItem]) {
+    for item in items {
+        if let SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } = item
+            && let Some(exact) = exact_column(expr).cloned()
+        {
+            *expr = exact;
+        }
     }
 }
 

@@ -222,9 +222,14 @@ impl EngineInner {
             return None;
         }
         let catalog = self.catalog();
+        let ctes: Vec<String> = query
+            .with
+            .iter()
+            .flat_map(|w| w.cte_tables.iter().map(|c| crate::catalog::normalize_ident(&c.alias.name)))
+            .collect();
         let mut found = None;
         let _ = datafusion::sql::sqlparser::ast::visit_relations(query, |name| {
-            if let Some(def) = crate::catalog::table_name(name).ok().and_then(|t| catalog.get(&t))
+            if let Some(def) = crate::catalog::table_name(name).ok().filter(|t| !ctes.contains(t)).and_then(|t| catalog.get(&t))
                 && let Some(reason) = held_back.reason(def.id)
             {
                 found = Some((def.name.clone(), reason));

@@ -1408,24 +1408,31 @@ impl Session {
         if sequences == Some(SequenceCall::Moves) {
             self.check_writable("nextval()")?;
         }
-        let decision = match (self.txn, prepared.hint, self.settings.route_override) {
+        let automatic = sequences.is_none() && matches!((self.txn, prepared.hint, self.settings.route_override), (None, None, RouteOverride::Auto));
+        let mut decision = match (self.txn, prepared.hint, self.settings.route_override) {
             _ if sequences.is_some() => RouteDecision::new(Route::Oltp, "sequences live on SQLite's writer"),
             (None, None, RouteOverride::Auto) => {
                 self.held_back_route(query, self.zone_route(query, self.engine.auto_route(&prepared.sql, query)))
             }
             _ => self.decide_route(query, prepared.hint),
         };
+        // Only OLAP reads ask for it here: a key lookup on SQLite must not pay for the setting.
+        let deadline = if decision.route == Route::Olap { self.statement_deadline() } else { None };
+        if decision.route == Route::Olap && self.settings.consistency == Consistency::Strong {
+            let target = *self.engine.writer.committed().borrow();
+            within(deadline, self.engine.sync.wait_for(target)).await?;
+            // A step this waited for may have held back a table the query reads (and published
+            // it empty): decided again.
+            if automatic {
+                decision = self.held_back_route(query, decision);
+            }
+        }
         match decision.route {
             Route::Olap => {
                 if let Some((table, reason)) = self.engine.held_back_table(query) {
                     return Err(EngineError::OlapTableHeldBack { table, reason });
                 }
-                let deadline = self.statement_deadline();
                 let start = async {
-                    if self.settings.consistency == Consistency::Strong {
-                        let target = *self.engine.writer.committed().borrow();
-                        self.engine.sync.wait_for(target).await?;
-                    }
                     let (written, params) = as_written(prepared, query, params);
                     let mut stmt = Statement::Query(Box::new(written.into_owned()));
                     // DataFusion plans some of these and answers them wrongly (no rows for

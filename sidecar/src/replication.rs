@@ -288,9 +288,8 @@ impl ReplicationStream {
         reply_requested: bool,
     ) -> Result<()> {
         if self.done {
-            return Err(ReplicationError::Protocol(
-                "replication stream has ended".into(),
-            ));
+            // The server ended the stream (it is shutting down): a lost connection to retry.
+            return Err(ReplicationError::ConnectionClosed);
         }
         let mut payload = BytesMut::with_capacity(34);
         payload.put_u8(b'r');

@@ -441,7 +441,12 @@ async fn unconstrained_numeric_is_followed_exactly_and_a_value_the_copy_cannot_h
 
     // The row's history keeps the value after an upstream delete, so the table stays held
     // back (README, Sidecar limits) and its reads stay on SQLite, NaN included.
-    up.batch_execute("DELETE FROM amounts WHERE id = 5; INSERT INTO amounts VALUES (7, 'NaN')").await.unwrap();
+    up.batch_execute("DELETE FROM amounts WHERE id = 5").await.unwrap();
+    wait_equal(&up, &rh, all).await;
+    tokio::time::sleep(Duration::from_secs(6)).await; // past the retry gap: it was read again
+    wait_equal(&up, &rh, count).await;
+    assert!(lines(&rh, &format!("EXPLAIN ROUTE {count}")).await[0].contains("holds 1000000000000000000000000000000"));
+    up.batch_execute("INSERT INTO amounts VALUES (7, 'NaN')").await.unwrap();
     wait_equal(&up, &rh, all).await;
     server.stop().await;
 
@@ -450,6 +455,7 @@ async fn unconstrained_numeric_is_followed_exactly_and_a_value_the_copy_cannot_h
     wait_state(&rh, "streaming").await;
     wait_equal(&up, &rh, all).await;
     wait_equal(&up, &rh, count).await;
+    assert!(lines(&rh, &format!("EXPLAIN ROUTE {count}")).await[0].starts_with("oltp|table \"amounts\" is held back"));
     wait_equal_to(&up, "SELECT count(*) FROM others", &rh, "/*+ olap */ SELECT count(*) FROM others").await;
     server.stop().await;
 }

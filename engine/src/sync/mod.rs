@@ -157,6 +157,7 @@ impl SyncHandle {
             durable: durable.clone(),
             held: HashMap::new(),
             held_back: held_back.clone(),
+            released: Vec::new(),
         };
         syncer.full_load(storage)?;
         syncer.catch_up()?;
@@ -291,6 +292,9 @@ struct Syncer {
     /// When each held-back table may be read again, and whether it changed since.
     held: HashMap<TableId, HeldTable>,
     held_back: HeldBack,
+    /// Held-back tables read whole again, released to routing only once that content is
+    /// published: until then queries would scan the empty stand-in.
+    released: Vec<TableId>,
 }
 
 struct HeldTable {
@@ -352,6 +356,7 @@ impl Syncer {
         }
         let start = persisted.unwrap_or(last);
         self.olap.publish(start)?;
+        self.release_published();
         self.applied = start;
         if let Some(durable) = &self.durable {
             durable.store(persisted.unwrap_or(0), Ordering::Release);
@@ -396,6 +401,7 @@ impl Syncer {
             return Ok((0, false));
         }
         self.olap.publish(last)?;
+        self.release_published();
         self.applied = last;
         self.writer.prune(self.prune_limit(last));
         Ok((events, events as usize >= self.batch_events))
@@ -458,6 +464,11 @@ impl Syncer {
         let mut bulk_loaded_at: HashMap<TableId, u64> = HashMap::new();
         for (&id, &reload_seq) in &reload {
             match store::load_table(&self.conn, id)? {
+                // Its changes after a bulk load's entry were set aside above: read it whole.
+                Some(def) if self.held.contains_key(&id) => {
+                    self.bulk.forget(id);
+                    self.reload(def)?;
+                }
                 Some(def) => match self.bulk.take(id, reload_seq, last, &def) {
                     Some(load) => {
                         bulk_loaded_at.insert(id, load.seq);
@@ -523,11 +534,19 @@ impl Syncer {
         let rows = rowids.len();
         self.olap.load_table(&def, batches, rowids)?;
         tracing::debug!("sync: {} read back from SQLite ({rows} rows) in {:?}", def.name, started.elapsed());
-        if self.held.remove(&def.id).is_some() | self.held_back.release(def.id) {
+        if self.held.remove(&def.id).is_some() {
             tracing::info!("table {} is in the OLAP copy again", def.name);
+            self.released.push(def.id);
         }
         self.defs.insert(def.id, def);
         Ok(())
+    }
+
+    /// Tells routing that tables read whole again are in the copy, once it is published.
+    fn release_published(&mut self) {
+        for id in self.released.drain(..) {
+            self.held_back.release(id);
+        }
     }
 
     /// Holds a table back from the copy (see the module doc): it is loaded empty, and read
@@ -539,6 +558,7 @@ impl Syncer {
             tracing::warn!("table {} is held back from the OLAP copy and read on SQLite: {reason}", def.name);
         }
         self.held_back.hold(def.id, reason);
+        self.released.retain(|id| *id != def.id);
         self.held.insert(def.id, HeldTable { changed: false, next_try: Instant::now() + (took * 10).max(HELD_RETRY_MIN) });
         self.defs.insert(def.id, def);
         Ok(())
@@ -561,11 +581,13 @@ impl From<EngineError> for ReadFailure {
 
 /// Appends `row` to `builder`, or says which value of it the copy cannot hold.
 fn push_or_explain(builder: &mut BatchBuilder, row: &rusqlite::Row<'_>, def: &TableDef) -> std::result::Result<(), ReadFailure> {
-    builder.push_row(row, 1).map_err(|e| {
-        ReadFailure::Value(match builder.unconvertible(row, 1) {
+    builder.push_row(row, 1).map_err(|e| match e {
+        // Reading the row failed, not converting it.
+        EngineError::Sqlite(_) => ReadFailure::Storage(e),
+        e => ReadFailure::Value(match builder.unconvertible(row, 1) {
             Some((column, value)) => format!("column \"{column}\" holds {value}, which its OLAP type cannot represent ({e})"),
             None => format!("a row of {} does not convert to its OLAP types ({e})", def.name),
-        })
+        }),
     })
 }
 

@@ -300,6 +300,9 @@ struct Syncer {
 struct HeldTable {
     changed: bool,
     next_try: Instant,
+    /// The row whose value could not be held: while it still cannot be, the table is not read
+    /// whole again (a temporal table's history keeps such a value for good).
+    failing_row: Option<i64>,
 }
 
 impl Syncer {
@@ -440,10 +443,22 @@ impl Syncer {
         let mut retried = false;
         for (id, table) in &mut self.held {
             table.changed |= changed.remove(id).is_some();
-            if table.changed && now >= table.next_try && !reload.contains_key(id) {
-                reload.insert(*id, u64::MAX);
-                retried = true;
+            if !table.changed || now < table.next_try || reload.contains_key(id) {
+                continue;
             }
+            if let (Some(rowid), Some(def)) = (table.failing_row, self.defs.get(id)) {
+                match read_rows(&self.conn, def, &[rowid]) {
+                    Err(ReadFailure::Value { .. }) => {
+                        table.changed = false;
+                        table.next_try = now + HELD_RETRY_MIN;
+                        continue;
+                    }
+                    Err(ReadFailure::Storage(e)) => return Err(e),
+                    Ok(_) => {}
+                }
+            }
+            reload.insert(*id, u64::MAX);
+            retried = true;
         }
         if events == 0 && !retried {
             return Ok((0, last, false));
@@ -506,7 +521,7 @@ impl Syncer {
             rowids.dedup();
             match read_rows(&self.conn, &def, &rowids) {
                 Ok((batch, found)) => self.olap.apply_changes(id, &rowids, Some(batch), found)?,
-                Err(ReadFailure::Value(reason)) => self.hold(def, reason, Duration::ZERO)?,
+                Err(ReadFailure::Value { reason, rowid }) => self.hold(def, reason, rowid, Duration::ZERO)?,
                 Err(ReadFailure::Storage(e)) => return Err(e),
             }
         }
@@ -528,7 +543,7 @@ impl Syncer {
         let started = Instant::now();
         let (batches, rowids) = match read_table(&self.conn, &def) {
             Ok(read) => read,
-            Err(ReadFailure::Value(reason)) => return self.hold(def, reason, started.elapsed()),
+            Err(ReadFailure::Value { reason, rowid }) => return self.hold(def, reason, rowid, started.elapsed()),
             Err(ReadFailure::Storage(e)) => return Err(e),
         };
         let rows = rowids.len();
@@ -550,16 +565,17 @@ impl Syncer {
     }
 
     /// Holds a table back from the copy (see the module doc): it is loaded empty, and read
-    /// again once it changes, after ten times `took` (how long the failed read ran) and no
-    /// sooner than [`HELD_RETRY_MIN`].
-    fn hold(&mut self, def: TableDef, reason: String, took: Duration) -> Result<()> {
+    /// again once it changes and `failing_row` no longer fails, after ten times `took` (how
+    /// long the failed read ran) and no sooner than [`HELD_RETRY_MIN`].
+    fn hold(&mut self, def: TableDef, reason: String, failing_row: Option<i64>, took: Duration) -> Result<()> {
         self.olap.load_table(&def, vec![RecordBatch::new_empty(def.arrow_schema())], Vec::new())?;
         if self.held_back.reason(def.id).as_ref() != Some(&reason) {
             tracing::warn!("table {} is held back from the OLAP copy and read on SQLite: {reason}", def.name);
         }
         self.held_back.hold(def.id, reason);
         self.released.retain(|id| *id != def.id);
-        self.held.insert(def.id, HeldTable { changed: false, next_try: Instant::now() + (took * 10).max(HELD_RETRY_MIN) });
+        let next_try = Instant::now() + (took * 10).max(HELD_RETRY_MIN);
+        self.held.insert(def.id, HeldTable { changed: false, next_try, failing_row });
         self.defs.insert(def.id, def);
         Ok(())
     }
@@ -567,8 +583,9 @@ impl Syncer {
 
 /// Why rows could not be read into the copy.
 enum ReadFailure {
-    /// A stored value the copy's column type cannot hold: the table is held back.
-    Value(String),
+    /// A stored value the copy's column type cannot hold (in the row `rowid`): the table is
+    /// held back.
+    Value { reason: String, rowid: Option<i64> },
     /// SQLite failed: the step fails and is retried.
     Storage(EngineError),
 }
@@ -584,10 +601,13 @@ fn push_or_explain(builder: &mut BatchBuilder, row: &rusqlite::Row<'_>, def: &Ta
     builder.push_row(row, 1).map_err(|e| match e {
         // Reading the row failed, not converting it.
         EngineError::Sqlite(_) => ReadFailure::Storage(e),
-        e => ReadFailure::Value(match builder.unconvertible(row, 1) {
-            Some((column, value)) => format!("column \"{column}\" holds {value}, which its OLAP type cannot represent ({e})"),
-            None => format!("a row of {} does not convert to its OLAP types ({e})", def.name),
-        }),
+        e => ReadFailure::Value {
+            reason: match builder.unconvertible(row, 1) {
+                Some((column, value)) => format!("column \"{column}\" holds {value}, which its OLAP type cannot represent ({e})"),
+                None => format!("a row of {} does not convert to its OLAP types ({e})", def.name),
+            },
+            rowid: row.get(0).ok(),
+        },
     })
 }
 
@@ -727,13 +747,20 @@ mod tests {
 
         let engine = HtapEngine::open(config(dir.path())).await.expect("reopen");
         assert_eq!(engine.sync_status().tables_from_files, 1, "only the table the copy holds was in the files");
+        // Another row changing does not make it holdable: still held back after a retry.
+        engine.execute("UPDATE wide SET v = 4 WHERE id = 1").await.expect("update another row");
+        tokio::time::sleep(super::HELD_RETRY_MIN * 3).await;
+        engine.sync_now().await.expect("sync");
+        let err = engine.query_with_route(all, Route::Olap).await.expect_err("still held back");
+        assert!(matches!(err, EngineError::OlapTableHeldBack { .. }), "{err:?}");
+        assert!(text(&engine, all).await.contains("| 1  | 4 "), "{}", text(&engine, all).await);
         engine.execute("UPDATE wide SET v = 3 WHERE id = 2").await.expect("a value the copy can hold");
         let started = Instant::now();
         loop {
             match engine.query_with_route(all, Route::Olap).await {
                 Ok(batches) => {
                     let shown = arrow::util::pretty::pretty_format_batches(&batches).expect("format").to_string();
-                    assert!(shown.contains("| 1  | 1.5000000000 |") && shown.contains("| 2  | 3.0000000000 |"), "{shown}");
+                    assert!(shown.contains("| 1  | 4.0000000000 |") && shown.contains("| 2  | 3.0000000000 |"), "{shown}");
                     break;
                 }
                 Err(EngineError::OlapTableHeldBack { .. }) if started.elapsed() < Duration::from_secs(10) => {

@@ -94,10 +94,11 @@ pub(crate) fn lift_literals(sql: &str) -> Option<Lifted> {
                     let literal: String = sql[start..end].chars().filter(|c| !c.is_whitespace()).collect();
                     let value = match literal.parse::<i64>() {
                         Ok(n) => Some(ScalarValue::Int64(Some(n))),
-                        // A literal with more digits than a double holds exactly, or an integer
-                        // beyond bigint, stays in the text: numeric keeps every digit
-                        // (1234567890123456789.12 was stored as 1234567890123456800.00).
-                        Err(_) if !exceeds_double(&literal) => {
+                        // A literal with more digits than a double holds exactly, an integer
+                        // beyond bigint, or trailing fraction zeros stays in the text: numeric
+                        // keeps every digit (1234567890123456789.12 was stored as
+                        // 1234567890123456800.00) and the written scale (1.50 was 1.5).
+                        Err(_) if !needs_exact_text(&literal) => {
                             Some(ScalarValue::Float64(Some(literal.parse::<f64>().ok().filter(|f| f.is_finite())?)))
                         }
                         Err(_) => None,
@@ -254,10 +255,12 @@ pub(crate) fn lift_is_safe(stmt: &Statement, lifted: usize) -> bool {
     all.seen.len() == lifted && all.seen.iter().all(|n| approved.get(*n).copied().unwrap_or(false))
 }
 
-/// Whether a number literal that is not a bigint has more digits than a double keeps (about
-/// 15), or is an integer beyond bigint: such a literal must reach numeric as its text.
-pub(crate) fn exceeds_double(literal: &str) -> bool {
-    !literal.contains(['.', 'e', 'E']) || significant_digits(literal) > f64::DIGITS as usize
+/// Whether a number literal that is not a bigint must reach numeric as its text: a double
+/// would change it (more digits than a double keeps, about 15, or an integer beyond bigint),
+/// or drop the scale it was written with (`1.50`, which PostgreSQL's numeric shows as `1.50`).
+pub(crate) fn needs_exact_text(literal: &str) -> bool {
+    let written_scale = !literal.contains(['e', 'E']) && literal.contains('.') && literal.ends_with('0');
+    written_scale || !literal.contains(['.', 'e', 'E']) || significant_digits(literal) > f64::DIGITS as usize
 }
 
 /// The significant digits of a number literal's mantissa (`-0.00120e5` has 3).
@@ -394,14 +397,20 @@ mod tests {
         );
     }
 
-    /// A double holds about 15 significant digits: longer literals, and integers beyond
-    /// bigint, stay in the text so numeric columns receive every digit.
+    /// A double holds about 15 significant digits and no written scale: longer literals,
+    /// integers beyond bigint and fractions ending in zeros stay in the text, so numeric
+    /// columns receive every digit and the scale (`12.50`).
     #[test]
     fn numbers_a_double_cannot_hold_stay_in_the_text() {
-        let (text, values) =
-            lifted("INSERT INTO t VALUES (1, 1234567890123456789.12, 999999999999999999999999999999, 0.000000000000000000000000000001, 12.50)").unwrap();
-        assert_eq!(text, "INSERT INTO t VALUES ($1, 1234567890123456789.12, 999999999999999999999999999999, $2, $3)");
-        assert_eq!(values, vec![ScalarValue::Int64(Some(1)), ScalarValue::Float64(Some(1e-30)), ScalarValue::Float64(Some(12.5))]);
+        let (text, values) = lifted(
+            "INSERT INTO t VALUES (1, 1234567890123456789.12, 999999999999999999999999999999, 0.000000000000000000000000000001, 12.50, 12.5, 1.0e1)",
+        )
+        .unwrap();
+        assert_eq!(text, "INSERT INTO t VALUES ($1, 1234567890123456789.12, 999999999999999999999999999999, $2, 12.50, $3, $4)");
+        assert_eq!(
+            values,
+            vec![ScalarValue::Int64(Some(1)), ScalarValue::Float64(Some(1e-30)), ScalarValue::Float64(Some(12.5)), ScalarValue::Float64(Some(10.0))]
+        );
     }
 
     #[test]

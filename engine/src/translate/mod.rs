@@ -338,7 +338,7 @@ fn as_real(expr: Expr) -> Expr {
 fn long_number_text(expr: &Expr) -> Option<&str> {
     match unwrap_real(expr)? {
         Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(t), .. })
-            if t.bytes().all(|b| b.is_ascii_digit() || b".eE+-".contains(&b)) && crate::lift::exceeds_double(t) =>
+            if t.bytes().all(|b| b.is_ascii_digit() || b".eE+-".contains(&b)) && crate::lift::needs_exact_text(t) =>
         {
             Some(t)
         }
@@ -1663,14 +1663,16 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
     json_operators_as_calls(expr);
     let replaced = match expr {
         // SQLite reads a number with a fraction, or beyond 64 bits, as a double. One with more
-        // digits than a double keeps is written as `CAST('digits' AS REAL)`: a number wherever
-        // it is compared or computed with (as before), and its exact text where numeric takes
-        // it (`rhei_numeric` unwraps it, see `exact_numeric_argument`).
-        Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) if n.parse::<i64>().is_err() && crate::lift::exceeds_double(n) => {
+        // digits than a double keeps, or with trailing fraction zeros (`1.50`), is written as
+        // `CAST('digits' AS REAL)`: a number wherever it is compared or computed with (as
+        // before), and its exact text where numeric takes it (`rhei_numeric` unwraps it, see
+        // `exact_numeric_argument`).
+        Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) if n.parse::<i64>().is_err() && crate::lift::needs_exact_text(n) => {
             Some(as_real(string(n)))
         }
         Expr::UnaryOp { op: datafusion::sql::sqlparser::ast::UnaryOperator::Minus, expr: inner } if long_number_text(inner).is_some() => {
-            long_number_text(inner).map(|t| as_real(string(&format!("-{t}"))))
+            // PostgreSQL's numeric has no negative zero: `-0.0` is `0.0`.
+            long_number_text(inner).map(|t| as_real(string(&if t.bytes().all(|b| matches!(b, b'0' | b'.')) { t.to_string() } else { format!("-{t}") })))
         }
         Expr::Function(f) if f.name.to_string() == "rhei_numeric" => {
             exact_numeric_argument(f);
@@ -2374,7 +2376,8 @@ fn numeric_literal(expr: &Expr) -> Option<String> {
         // PostgreSQL's numeric has no negative zero: `-0.0` is `0.0`.
         Expr::UnaryOp { op: datafusion::sql::sqlparser::ast::UnaryOperator::Minus, expr } => numeric_literal(expr)
             .map(|n| if n.bytes().all(|b| matches!(b, b'0' | b'.')) { n } else { format!("-{n}") }),
-        _ => None,
+        // One already kept as its text (see `rewrite_expr`).
+        other => long_number_text(other).map(str::to_string),
     }
 }
 

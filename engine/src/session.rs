@@ -697,6 +697,7 @@ impl Session {
         let statements: Vec<Statement> = statements
             .into_iter()
             .map(|mut statement| {
+                crate::translate::unqualify_public(&mut statement);
                 crate::translate::check_cte_names(&statement)?;
                 crate::translate::check_aliased_references(&statement)?;
                 crate::translate::normalize_data_modifying_with(&mut statement)?;

@@ -1486,6 +1486,50 @@ fn postgres_nulls_order(item: &mut datafusion::sql::sqlparser::ast::OrderByExpr)
     }
 }
 
+/// `public.t` is `t`, `public.t.c` is `t.c` and `public.t.*` is `t.*` (Prisma names every
+/// table and column so): rhei keeps every table in the one schema `public`, and neither
+/// engine resolves a column through its table's schema (42703), nor matches `t.*` with
+/// `public.t` in FROM, nor (SQLite) reads `public.` as anything but an attached database.
+pub fn unqualify_public(statement: &mut Statement) {
+    let _ = datafusion::sql::sqlparser::ast::visit_relations_mut(statement, |name| {
+        if name.0.len() == 2 && name.0[0].as_ident().is_some_and(|schema| normalize_ident(schema) == "public") {
+            name.0.remove(0);
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    let _ = visit_expressions_mut(statement, |expr| {
+        if let Expr::CompoundIdentifier(parts) = expr
+            && parts.len() == 3
+            && normalize_ident(&parts[0]) == "public"
+        {
+            parts.remove(0);
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(statement, &mut PublicWildcards);
+}
+
+/// `public.t.*` is `t.*` (see [`unqualify_public`]).
+struct PublicWildcards;
+
+impl datafusion::sql::sqlparser::ast::VisitorMut for PublicWildcards {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        if let SetExpr::Select(select) = query.body.as_mut() {
+            for item in &mut select.projection {
+                if let SelectItem::QualifiedWildcard(datafusion::sql::sqlparser::ast::SelectItemQualifiedWildcardKind::ObjectName(name), _) = item
+                    && name.0.len() == 2
+                    && name.0[0].as_ident().is_some_and(|schema| normalize_ident(schema) == "public")
+                {
+                    name.0.remove(0);
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
+
 /// A bare numeric column read as a number (`CAST(v AS REAL)`, see [`rewrite_expr`]) given
 /// back as the exact text it holds.
 fn exact_column(expr: &Expr) -> Option<&Expr> {

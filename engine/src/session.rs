@@ -639,6 +639,7 @@ impl Session {
             if statements.len() != 1 {
                 return Err(EngineError::syntax("EXPLAIN ROUTE takes exactly one statement"));
             }
+            statements.iter_mut().for_each(crate::translate::unqualify_public);
             return Ok(vec![Prepared {
                 sql: sql.to_string(),
                 statement: statements.pop().map(Arc::new),

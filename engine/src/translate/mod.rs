@@ -346,13 +346,18 @@ fn long_number_text(expr: &Expr) -> Option<&str> {
     }
 }
 
-/// A long number literal given to `rhei_numeric` goes in as its exact text.
+/// A long number literal given to `rhei_numeric` goes in as its exact text, and so does a
+/// numeric column (`UPDATE t SET b = a`, `INSERT ... SELECT`): read as a number it went through
+/// a double (`2.50` was stored as `2.5`, and digits past the 15th were lost).
 fn exact_numeric_argument(f: &mut Function) {
     if let FunctionArguments::List(list) = &mut f.args
         && let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(first))) = list.args.first_mut()
-        && let Some(text) = long_number_text(first).map(str::to_string)
     {
-        *first = string(&text);
+        if let Some(text) = long_number_text(first).map(str::to_string) {
+            *first = string(&text);
+        } else if let Some(column) = exact_column(first).cloned() {
+            *first = column;
+        }
     }
 }
 
@@ -762,6 +767,7 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
     distinct_on::for_sqlite(stmt, catalog)?;
     json_sets::for_sqlite(stmt, catalog)?;
     row_json::expand(stmt, catalog);
+    let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut OrderByOutputNames);
     let scope = Scope::of(stmt, catalog)?;
     common_type::check_common_types_in(stmt, &scope, catalog)?;
     check_boolean_operands(stmt, &scope)?;
@@ -809,6 +815,36 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
         ControlFlow::<()>::Continue(())
     });
     Ok(())
+}
+
+/// An ORDER BY name that is an output column's alias sorts by that output column, as in
+/// PostgreSQL, written as its position: once a numeric column of the same name is read as
+/// `CAST(b AS REAL)` (see [`rewrite_expr`]), SQLite took it for the table's column
+/// (`SELECT a AS b FROM t ORDER BY b` sorted by `t.b`).
+struct OrderByOutputNames;
+
+impl datafusion::sql::sqlparser::ast::VisitorMut for OrderByOutputNames {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        use datafusion::sql::sqlparser::ast::OrderByKind;
+        let (Some(order_by), SetExpr::Select(select)) = (query.order_by.as_mut(), query.body.as_ref()) else {
+            return ControlFlow::Continue(());
+        };
+        let OrderByKind::Expressions(exprs) = &mut order_by.kind else { return ControlFlow::Continue(()) };
+        for item in exprs {
+            let Expr::Identifier(name) = &item.expr else { continue };
+            let name = normalize_ident(name);
+            let position = select
+                .projection
+                .iter()
+                .position(|p| matches!(p, SelectItem::ExprWithAlias { alias, .. } if normalize_ident(alias) == name));
+            if let Some(position) = position {
+                item.expr = number(position as i64 + 1);
+            }
+        }
+        ControlFlow::Continue(())
+    }
 }
 
 /// Per-query rewrites: PostgreSQL's NULL ordering made explicit (SQLite sorts NULLs first
@@ -1509,23 +1545,36 @@ pub fn unqualify_public(statement: &mut Statement) {
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(statement, &mut PublicWildcards);
 }
 
-/// `public.t.*` is `t.*` (see [`unqualify_public`]).
+/// `public.t.*` is `t.*` (see [`unqualify_public`]), in every branch of a set operation too.
 struct PublicWildcards;
+
+impl PublicWildcards {
+    fn unqualify(body: &mut SetExpr) {
+        match body {
+            SetExpr::Select(select) => {
+                for item in &mut select.projection {
+                    if let SelectItem::QualifiedWildcard(datafusion::sql::sqlparser::ast::SelectItemQualifiedWildcardKind::ObjectName(name), _) = item
+                        && name.0.len() == 2
+                        && name.0[0].as_ident().is_some_and(|schema| normalize_ident(schema) == "public")
+                    {
+                        name.0.remove(0);
+                    }
+                }
+            }
+            SetExpr::SetOperation { left, right, .. } => {
+                Self::unqualify(left);
+                Self::unqualify(right);
+            }
+            _ => {}
+        }
+    }
+}
 
 impl datafusion::sql::sqlparser::ast::VisitorMut for PublicWildcards {
     type Break = ();
 
     fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
-        if let SetExpr::Select(select) = query.body.as_mut() {
-            for item in &mut select.projection {
-                if let SelectItem::QualifiedWildcard(datafusion::sql::sqlparser::ast::SelectItemQualifiedWildcardKind::ObjectName(name), _) = item
-                    && name.0.len() == 2
-                    && name.0[0].as_ident().is_some_and(|schema| normalize_ident(schema) == "public")
-                {
-                    name.0.remove(0);
-                }
-            }
-        }
+        Self::unqualify(query.body.as_mut());
         ControlFlow::Continue(())
     }
 }
@@ -1539,31 +1588,18 @@ fn exact_column(expr: &Expr) -> Option<&Expr> {
 /// The outermost select list gives a numeric column under an alias (`SELECT t.n AS t_n`, as
 /// ORMs write every column) as the exact text it holds, as [`fix_projections`] gives a bare one:
 /// read through a double it lost the digits past the 15th and its written scale. An ORDER BY
-/// naming the alias still sorts by the number. Inner queries keep the number, which their outer
-/// references compare, and so do grouped ones.
+/// naming the alias is a position by now ([`OrderByOutputNames`]), which sorts by the number.
+/// Inner queries keep the number, which their outer references compare, and so do grouped ones.
 fn exact_aliased_columns(query: &mut Query) {
-    use datafusion::sql::sqlparser::ast::OrderByKind;
     let SetExpr::Select(select) = query.body.as_mut() else { return };
     if select.distinct.is_some() || !select.group_by_is_empty() {
         return;
     }
-    let mut numbers = Vec::new();
     for item in &mut select.projection {
-        if let SelectItem::ExprWithAlias { expr, alias } = item
+        if let SelectItem::ExprWithAlias { expr, .. } = item
             && let Some(exact) = exact_column(expr).cloned()
         {
-            numbers.push((normalize_ident(alias), std::mem::replace(expr, exact)));
-        }
-    }
-    if let Some(order_by) = query.order_by.as_mut()
-        && let OrderByKind::Expressions(exprs) = &mut order_by.kind
-    {
-        for item in exprs {
-            if let Expr::Identifier(name) = &item.expr
-                && let Some((_, number)) = numbers.iter().find(|(alias, _)| *alias == normalize_ident(name))
-            {
-                item.expr = number.clone();
-            }
+            *expr = exact;
         }
     }
 }

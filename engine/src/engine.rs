@@ -158,6 +158,8 @@ pub(crate) struct EngineInner {
     /// The sidecar follower's latest report, if one runs.
     pub(crate) upstream: tokio::sync::watch::Sender<Option<crate::replica::UpstreamStatus>>,
     pub(crate) progress: crate::replica::ReplicaProgress,
+    /// `pg_advisory_lock` and friends (see [`crate::advisory`]).
+    pub(crate) advisory: crate::advisory::AdvisoryLocks,
     _checkpointer: Checkpointer,
 }
 
@@ -455,6 +457,7 @@ impl HtapEngine {
             replica_of: std::sync::OnceLock::new(),
             upstream: tokio::sync::watch::Sender::new(None),
             progress: crate::replica::ReplicaProgress::default(),
+            advisory: crate::advisory::AdvisoryLocks::default(),
             _checkpointer: checkpointer,
         };
         Ok(Self { inner: Arc::new(inner) })

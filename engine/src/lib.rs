@@ -8,6 +8,7 @@
 //! This crate speaks Arrow and its own catalog types; it knows nothing of the PostgreSQL wire
 //! protocol.
 
+mod advisory;
 pub mod alter_sequence;
 pub mod bytea;
 pub mod capture;

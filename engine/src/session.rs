@@ -234,6 +234,7 @@ impl Drop for Session {
             self.engine.writer.abandon(self.id);
         }
         self.engine.writer.session_ended(self.id);
+        self.engine.advisory.release(self.id, None);
     }
 }
 
@@ -830,6 +831,11 @@ impl Session {
             return Ok(Description { params, columns: Some(explain_route_schema()) });
         }
         let columns = match stmt {
+            Statement::Query(query) if let Some(call) = crate::advisory::call(query, None)? => {
+                // The key is a bigint (or two integers) however the client sent it.
+                params = params.into_iter().map(|p| p.or(Some(DataType::Int64))).collect();
+                Some(crate::advisory::schema(&call))
+            }
             Statement::Query(query) if crate::status::reads_status(&prepared.sql, query, &catalog) => {
                 let (schema, types) = crate::status::describe(&self.engine, query).await?;
                 params = types;
@@ -1395,6 +1401,9 @@ impl Session {
     }
 
     async fn query(&mut self, prepared: &Prepared, query: &Query, params: &[ScalarValue]) -> Result<Output> {
+        if let Some(call) = crate::advisory::call(query, Some(params))? {
+            return self.advisory_lock(call).await;
+        }
         if crate::status::reads_status(&prepared.sql, query, &self.engine.catalog()) {
             let (written, params) = as_written(prepared, query, params);
             let (schema, batches) = crate::status::query(&self.engine, &written, &params).await?;
@@ -1680,7 +1689,43 @@ impl Session {
         }
     }
 
+    /// Runs an advisory lock function (see [`crate::advisory`]).
+    async fn advisory_lock(&mut self, call: crate::advisory::Call) -> Result<Output> {
+        use crate::advisory::{Answer, Function, Level};
+        let locks = &self.engine.advisory;
+        let answer = match (call.function, call.key) {
+            (Function::UnlockAll, _) => {
+                locks.release(self.id, Some(Level::Session));
+                Answer::Void
+            }
+            (_, None) => Answer::Null,
+            (Function::Lock(level), Some(key)) => {
+                within(self.statement_deadline(), async {
+                    locks.lock(key, self.id, level).await;
+                    Ok(())
+                })
+                .await?;
+                Answer::Void
+            }
+            (Function::TryLock(level), Some(key)) => Answer::Bool(locks.try_lock(key, self.id, level)),
+            (Function::Unlock, Some(key)) => {
+                let held = locks.unlock(key, self.id);
+                if !held {
+                    self.notices.push(Notice::warning("01000", "you don't own a lock of type ExclusiveLock"));
+                }
+                Answer::Bool(held)
+            }
+        };
+        // Outside a transaction block the statement was the transaction.
+        if self.txn.is_none() {
+            locks.release(self.id, Some(Level::Transaction));
+        }
+        let batch = crate::advisory::result(&call, answer)?;
+        Ok(Output::Rows(RowStream::buffered(batch.schema(), Route::Oltp, "SELECT", vec![batch])))
+    }
+
     async fn commit(&mut self) -> Result<Output> {
+        self.engine.advisory.release(self.id, Some(crate::advisory::Level::Transaction));
         let Some(txn) = self.txn.take() else {
             self.notices.push(Notice::warning("25P01", "there is no transaction in progress"));
             return Ok(Output::Command(CommandTag::new("COMMIT")));
@@ -1709,6 +1754,7 @@ impl Session {
     }
 
     async fn rollback(&mut self) -> Result<Output> {
+        self.engine.advisory.release(self.id, Some(crate::advisory::Level::Transaction));
         if let Some(txn) = self.txn.take() {
             self.end_transaction_settings(false);
             self.txn_current.store(0, std::sync::atomic::Ordering::Release);

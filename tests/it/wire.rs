@@ -1160,3 +1160,83 @@ async fn unconstrained_numeric_values_the_olap_copy_cannot_hold_are_refused_on_w
     assert_eq!(lines(&client, "SELECT id, v, w FROM huge").await, ["1|1000000000000000000000000000|1000000000000000000000000000000000000000"]);
     assert_eq!(lines(&client, "/*+ olap */ SELECT count(*), sum(v) = 1e27 FROM huge").await, ["1|t"]);
 }
+
+/// Advisory locks, as migration tools take them (Prisma Migrate's `pg_advisory_lock(72707369)`,
+/// Rails' `pg_try_advisory_lock`, golang-migrate's `pg_advisory_lock($1)`): exclusive across
+/// connections, re-entrant, released by unlock, by the end of a transaction block (xact), and
+/// by the connection ending; a blocked wait ends with statement_timeout. They did not exist
+/// (42883), so those tools could not run their migrations against rhei.
+#[tokio::test]
+async fn advisory_locks_are_exclusive_waited_for_and_released() {
+    use std::time::{Duration, Instant};
+
+    use crate::common::try_lines;
+
+    let server = Server::start().await;
+    let a = server.client().await;
+    let b = server.client().await;
+    assert_eq!(lines(&a, "SELECT pg_advisory_lock(72707369)").await, [""]);
+    assert_eq!(lines(&b, "SELECT pg_try_advisory_lock(72707369)").await, ["f"]);
+    // Re-entrant: a second take needs a second unlock.
+    assert_eq!(lines(&a, "SELECT pg_try_advisory_lock(72707369) AS again").await, ["t"]);
+    assert_eq!(lines(&a, "SELECT pg_advisory_unlock(72707369)").await, ["t"]);
+    assert_eq!(lines(&b, "SELECT pg_try_advisory_lock(72707369)").await, ["f"]);
+
+    // A prepared wait (binary bigint parameter) ends when the holder unlocks.
+    let b = std::sync::Arc::new(b);
+    let waiter = {
+        let b = b.clone();
+        tokio::spawn(async move { b.query_one("SELECT pg_advisory_lock($1)", &[&72707369i64]).await.map(|_| Instant::now()) })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!waiter.is_finished(), "pg_advisory_lock waits while another connection holds the key");
+    let unlocked = Instant::now();
+    assert_eq!(lines(&a, "SELECT pg_advisory_unlock(72707369)").await, ["t"]);
+    let locked = waiter.await.unwrap().expect("the wait ends with the lock");
+    assert!(locked >= unlocked);
+    assert_eq!(lines(&a, "SELECT pg_try_advisory_lock(72707369)").await, ["f"]);
+    // Unlocking a key not held is false, with PostgreSQL's warning.
+    assert_eq!(lines(&a, "SELECT pg_advisory_unlock(72707369)").await, ["f"]);
+    assert_eq!(lines(&b, "SELECT pg_advisory_unlock_all()").await, [""]);
+    assert_eq!(lines(&a, "SELECT pg_try_advisory_lock(1, 2)").await, ["t"]);
+    assert_eq!(lines(&b, "SELECT pg_try_advisory_lock(1, 2)").await, ["f"]);
+    assert_eq!(lines(&b, "SELECT pg_try_advisory_lock(1, 3)").await, ["t"]);
+
+    // A transaction-level lock lasts until the block ends.
+    a.batch_execute("BEGIN").await.unwrap();
+    assert_eq!(lines(&a, "SELECT pg_advisory_xact_lock(5)").await, [""]);
+    assert_eq!(lines(&b, "SELECT pg_try_advisory_xact_lock(5)").await, ["f"]);
+    a.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(lines(&b, "SELECT pg_try_advisory_xact_lock(5)").await, ["t"]);
+    // Outside a block the statement was the transaction: nothing stays held.
+    assert_eq!(lines(&a, "SELECT pg_try_advisory_lock(5)").await, ["t"]);
+
+    // statement_timeout ends a wait, with PostgreSQL's 57014.
+    b.batch_execute("SET statement_timeout = 100").await.unwrap();
+    let err = try_lines(&b, "SELECT pg_advisory_lock(5)").await.unwrap_err();
+    assert_eq!(err.code().map(|c| c.code()), Some("57014"), "{err:?}");
+    b.batch_execute("RESET statement_timeout").await.unwrap();
+    // So does a cancel.
+    let cancel = b.cancel_token();
+    let waiting = {
+        let b = b.clone();
+        tokio::spawn(async move { try_lines(&b, "SELECT pg_advisory_lock(5)").await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    cancel.cancel_query(tokio_postgres::NoTls).await.expect("cancel request");
+    let err = waiting.await.unwrap().unwrap_err();
+    assert_eq!(err.code().map(|c| c.code()), Some("57014"), "{err:?}");
+
+    // A connection that ends gives its locks up.
+    drop(a);
+    let started = Instant::now();
+    loop {
+        if lines(&b, "SELECT pg_try_advisory_lock(5)").await == ["t"] {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "the ended connection's lock was never released");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let err = try_lines(&b, "SELECT pg_advisory_lock_shared(5)").await.unwrap_err();
+    assert_eq!(err.code().map(|c| c.code()), Some("0A000"), "{err:?}");
+}

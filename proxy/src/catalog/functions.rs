@@ -89,9 +89,6 @@ const FUNCTIONS: &[Definition] = &[
     def("pg_backend_pid", &[0], int4, |m, _| Ok(ScalarValue::Int32(Some(m.conn.pid)))),
     lenient("current_setting", &[1, 2], utf8, current_setting),
     lenient("set_config", &[3], utf8, set_config),
-    // rhei takes no advisory locks, so there are none to release (asyncpg's pool calls this
-    // when a connection is returned). The result is void, whose text form is empty.
-    def("pg_advisory_unlock_all", &[0], utf8, |_, _| Ok(text(""))),
     def("pg_is_in_recovery", &[0], boolean, |_, _| Ok(ScalarValue::Boolean(Some(false)))),
     def("pg_table_is_visible", &[1], boolean, table_is_visible),
     def("pg_type_is_visible", &[1], boolean, |_, a| {

@@ -19,11 +19,19 @@ use arrow::array::{ArrayRef, BooleanArray, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use datafusion::common::ScalarValue;
-use datafusion::sql::sqlparser::ast::{Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Query, SelectItem, SetExpr, UnaryOperator, Value};
+use datafusion::sql::sqlparser::ast::{DataType as SqlType, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Query, SelectItem, SetExpr, UnaryOperator, Value};
 use parking_lot::Mutex;
 
 use crate::error::{EngineError, Result};
 use crate::oltp::writer::SessionId;
+
+/// A lock's key: one bigint, or two integers. PostgreSQL keeps the two apart (`pg_locks`
+/// tells them by `objsubid`), so `(1, 2)` never conflicts with `4294967298`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Key {
+    Bigint(i64),
+    Pair(i32, i32),
+}
 
 /// Who holds a key, and how many times at each level.
 struct Holder {
@@ -35,13 +43,13 @@ struct Holder {
 /// The engine's advisory locks.
 #[derive(Default)]
 pub(crate) struct AdvisoryLocks {
-    held: Mutex<HashMap<i64, Holder>>,
+    held: Mutex<HashMap<Key, Holder>>,
     released: tokio::sync::Notify,
 }
 
 impl AdvisoryLocks {
     /// Takes `key` for `session` if it is free or already the session's.
-    pub(crate) fn try_lock(&self, key: i64, session: SessionId, level: Level) -> bool {
+    pub(crate) fn try_lock(&self, key: Key, session: SessionId, level: Level) -> bool {
         let mut held = self.held.lock();
         let holder = held.entry(key).or_insert(Holder { session, session_holds: 0, transaction_holds: 0 });
         if holder.session != session {
@@ -56,7 +64,7 @@ impl AdvisoryLocks {
 
     /// Takes `key` for `session`, waiting while another session holds it. Cancel-safe: a
     /// wait dropped takes nothing.
-    pub(crate) async fn lock(&self, key: i64, session: SessionId, level: Level) {
+    pub(crate) async fn lock(&self, key: Key, session: SessionId, level: Level) {
         loop {
             // Registered before trying, so a release between the try and the wait is not missed.
             let released = self.released.notified();
@@ -70,7 +78,7 @@ impl AdvisoryLocks {
     }
 
     /// Gives up one session-level hold of `key`; false if the session held none.
-    pub(crate) fn unlock(&self, key: i64, session: SessionId) -> bool {
+    pub(crate) fn unlock(&self, key: Key, session: SessionId) -> bool {
         let mut held = self.held.lock();
         let Some(holder) = held.get_mut(&key).filter(|h| h.session == session && h.session_holds > 0) else {
             return false;
@@ -118,7 +126,9 @@ pub(crate) enum Level {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Call {
     pub function: Function,
-    pub key: Option<i64>,
+    pub key: Option<Key>,
+    /// How many key arguments it was given (two: a pair of integers).
+    pub arguments: usize,
     /// The output column's name: the function's, or the alias given.
     pub column: String,
 }
@@ -191,17 +201,17 @@ pub(crate) fn call(query: &Query, params: Option<&[ScalarValue]>) -> Result<Opti
     let key = match (function, args.as_slice()) {
         (Function::UnlockAll, []) => None,
         (Function::UnlockAll, _) | (_, []) => return Err(wrong()),
-        (_, [key]) => argument(key, params)?,
+        (_, [key]) => argument(key, params)?.map(Key::Bigint),
         (_, [high, low]) => match (argument(high, params)?, argument(low, params)?) {
             (Some(high), Some(low)) => {
                 let (high, low) = (i32::try_from(high).map_err(|_| wrong())?, i32::try_from(low).map_err(|_| wrong())?);
-                Some((i64::from(high) << 32) | i64::from(low as u32))
+                Some(Key::Pair(high, low))
             }
             _ => None,
         },
         _ => return Err(wrong()),
     };
-    Ok(Some(Call { function, key, column: alias.unwrap_or(name) }))
+    Ok(Some(Call { function, key, arguments: args.len(), column: alias.unwrap_or(name) }))
 }
 
 /// A key argument: an integer constant or parameter (`None` while describing).
@@ -226,6 +236,12 @@ fn argument(expr: &Expr, params: Option<&[ScalarValue]>) -> Result<Option<i64>> 
             other => Err(invalid(other.to_string())),
         },
         Expr::UnaryOp { op: UnaryOperator::Minus, expr } => Ok(argument(expr, params)?.map(|k| -k)),
+        // `$1::bigint`, as some drivers write a parameter's type.
+        Expr::Cast {
+            expr,
+            data_type: SqlType::BigInt(_) | SqlType::Int(_) | SqlType::Integer(_) | SqlType::Int4(_) | SqlType::Int8(_),
+            ..
+        } => argument(expr, params),
         Expr::Nested(inner) => argument(inner, params),
         other => Err(invalid(other.to_string())),
     }

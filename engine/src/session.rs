@@ -833,7 +833,8 @@ impl Session {
         let columns = match stmt {
             Statement::Query(query) if let Some(call) = crate::advisory::call(query, None)? => {
                 // The key is a bigint (or two integers) however the client sent it.
-                params = params.into_iter().map(|p| p.or(Some(DataType::Int64))).collect();
+                let key_type = if call.arguments == 2 { DataType::Int32 } else { DataType::Int64 };
+                params = params.into_iter().map(|p| p.or(Some(key_type.clone()))).collect();
                 Some(crate::advisory::schema(&call))
             }
             Statement::Query(query) if crate::status::reads_status(&prepared.sql, query, &catalog) => {
@@ -1725,7 +1726,6 @@ impl Session {
     }
 
     async fn commit(&mut self) -> Result<Output> {
-        self.engine.advisory.release(self.id, Some(crate::advisory::Level::Transaction));
         let Some(txn) = self.txn.take() else {
             self.notices.push(Notice::warning("25P01", "there is no transaction in progress"));
             return Ok(Output::Command(CommandTag::new("COMMIT")));
@@ -1733,6 +1733,8 @@ impl Session {
         // The block's settings last only if it did commit (a commit the writer fails rolls
         // the block back).
         let ended = self.end_transaction(txn).await;
+        // Only once the commit is visible: a session waiting for the lock reads what it guarded.
+        self.engine.advisory.release(self.id, Some(crate::advisory::Level::Transaction));
         let committed = matches!(&ended, Ok(Output::Command(tag)) if tag.command == "COMMIT");
         self.end_transaction_settings(committed);
         ended

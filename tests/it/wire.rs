@@ -1201,6 +1201,12 @@ async fn advisory_locks_are_exclusive_waited_for_and_released() {
     assert_eq!(lines(&a, "SELECT pg_try_advisory_lock(1, 2)").await, ["t"]);
     assert_eq!(lines(&b, "SELECT pg_try_advisory_lock(1, 2)").await, ["f"]);
     assert_eq!(lines(&b, "SELECT pg_try_advisory_lock(1, 3)").await, ["t"]);
+    // A bigint key never conflicts with a pair, as in PostgreSQL: (1, 2) is not 1 << 32 | 2.
+    assert_eq!(lines(&b, "SELECT pg_try_advisory_lock(4294967298)").await, ["t"]);
+    let typed = b.query_one("SELECT pg_try_advisory_lock($1::bigint)", &[&77i64]).await.unwrap();
+    assert!(typed.get::<_, bool>(0));
+    let pair = b.query_one("SELECT pg_try_advisory_lock($1, $2)", &[&7i32, &8i32]).await.unwrap();
+    assert!(pair.get::<_, bool>(0), "two int4 parameters");
 
     // A transaction-level lock lasts until the block ends.
     a.batch_execute("BEGIN").await.unwrap();

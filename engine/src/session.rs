@@ -1423,9 +1423,7 @@ impl Session {
         let automatic = sequences.is_none() && matches!((self.txn, prepared.hint, self.settings.route_override), (None, None, RouteOverride::Auto));
         let mut decision = match (self.txn, prepared.hint, self.settings.route_override) {
             _ if sequences.is_some() => RouteDecision::new(Route::Oltp, "sequences live on SQLite's writer"),
-            (None, None, RouteOverride::Auto) => {
-                self.held_back_route(query, self.zone_route(query, self.engine.auto_route(&prepared.sql, query)))
-            }
+            (None, None, RouteOverride::Auto) => self.zone_route(query, self.engine.auto_route(&prepared.sql, query)),
             _ => self.decide_route(query, prepared.hint),
         };
         // Only OLAP reads ask for it here: a key lookup on SQLite must not pay for the setting.
@@ -1433,11 +1431,11 @@ impl Session {
         if decision.route == Route::Olap && self.settings.consistency == Consistency::Strong {
             let target = *self.engine.writer.committed().borrow();
             within(deadline, self.engine.sync.wait_for(target)).await?;
-            // A step this waited for may have held back a table the query reads (and published
-            // it empty): decided again.
-            if automatic {
-                decision = self.held_back_route(query, decision);
-            }
+        }
+        // After the wait: a step it waited for may have held back a table the query reads (and
+        // published it empty).
+        if automatic {
+            decision = self.held_back_route(query, decision);
         }
         match decision.route {
             Route::Olap => {

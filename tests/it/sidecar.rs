@@ -27,6 +27,25 @@ async fn sidecar(url: &str, data_dir: Option<&Path>, resnapshot: bool) -> Server
 }
 
 
+/// A throwaway upstream with `setup` run on it, followed by a sidecar (in `data_dir`, or a
+/// temporary one) that has reached streaming.
+struct Followed {
+    pg: crate::pg_cluster::PgCluster,
+    up: Client,
+    server: Server,
+    rh: Client,
+}
+
+async fn followed(setup: &str, data_dir: Option<&Path>) -> Followed {
+    let pg = start_cluster();
+    let up = connect(&pg.url()).await;
+    up.batch_execute(setup).await.unwrap();
+    let server = sidecar(&pg.url(), data_dir, false).await;
+    let rh = server.client().await;
+    wait_state(&rh, "streaming").await;
+    Followed { pg, up, server, rh }
+}
+
 /// Waits until no walsender holds the replication slot `slot` upstream.
 async fn wait_slot_released(up: &Client, slot: &str) {
     let started = Instant::now();
@@ -61,9 +80,7 @@ async fn wait_equal(up: &Client, rh: &Client, sql: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn an_upstream_is_followed_with_history_and_as_of_answers_match_the_upstream_at_recorded_instants() {
-    let pg = start_cluster();
-    let up = connect(&pg.url()).await;
-    up.batch_execute(
+    let Followed { pg: _pg, up, server, rh } = followed(
         "CREATE TABLE orders (id bigint PRIMARY KEY, customer text NOT NULL, amount numeric(12,2), placed timestamptz, \
            tags jsonb, span interval, photo bytea, ok boolean, note varchar(20));
          CREATE TABLE events (kind text, n int);
@@ -72,12 +89,9 @@ async fn an_upstream_is_followed_with_history_and_as_of_answers_match_the_upstre
          INSERT INTO orders SELECT g, 'c' || (g % 7), g * 1.25, '2026-01-01 00:00:00+00'::timestamptz + g * interval '1 minute', \
            jsonb_build_object('g', g), g * interval '1 hour', '\\x01ff'::bytea, g % 2 = 0, NULL FROM generate_series(1, 500) g;
          INSERT INTO events VALUES ('a', 1), ('a', 1), ('b', 2);",
+        None,
     )
-    .await
-    .unwrap();
-    let server = sidecar(&pg.url(), None, false).await;
-    let rh = server.client().await;
-    wait_state(&rh, "streaming").await;
+    .await;
     let all_columns = "SELECT * FROM orders ORDER BY id";
     assert_eq!(wait_equal(&up, &rh, all_columns).await.len(), 500, "the snapshot has every row, every type as the upstream prints it");
     wait_equal(&up, &rh, "SELECT kind, n FROM events ORDER BY 1, 2").await;
@@ -147,15 +161,12 @@ async fn an_upstream_is_followed_with_history_and_as_of_answers_match_the_upstre
 
 #[tokio::test]
 async fn a_restart_resumes_without_lost_or_doubled_versions_and_a_lost_slot_is_reported_with_its_recovery() {
-    let pg = start_cluster();
-    let up = connect(&pg.url()).await;
-    up.batch_execute("CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t SELECT g, 0 FROM generate_series(1, 100) g;")
-        .await
-        .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let server = sidecar(&pg.url(), Some(dir.path()), false).await;
-    let rh = server.client().await;
-    wait_state(&rh, "streaming").await;
+    let Followed { pg, up, server, rh } = followed(
+        "CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t SELECT g, 0 FROM generate_series(1, 100) g;",
+        Some(dir.path()),
+    )
+    .await;
     wait_equal(&up, &rh, "SELECT * FROM t ORDER BY id").await;
     for i in 1..=20 {
         up.batch_execute(&format!("UPDATE t SET v = v + 1 WHERE id = {i}")).await.unwrap();
@@ -311,17 +322,12 @@ async fn sigkill_at_random_points_under_upstream_load_loses_and_doubles_no_versi
 
 #[tokio::test]
 async fn added_and_dropped_upstream_columns_are_followed_and_the_history_keeps_dropped_values() {
-    let pg = start_cluster();
-    let up = connect(&pg.url()).await;
-    up.batch_execute(
+    let Followed { pg: _pg, up, server, rh } = followed(
         "CREATE TABLE items (id int PRIMARY KEY, name text, price numeric(8,2));
          INSERT INTO items VALUES (1, 'a', 1), (2, 'b', 2), (3, 'c', 3);",
+        None,
     )
-    .await
-    .unwrap();
-    let server = sidecar(&pg.url(), None, false).await;
-    let rh = server.client().await;
-    wait_state(&rh, "streaming").await;
+    .await;
     let all = "SELECT * FROM items ORDER BY id";
     wait_equal(&up, &rh, all).await;
 
@@ -364,20 +370,15 @@ async fn added_and_dropped_upstream_columns_are_followed_and_the_history_keeps_d
 /// difference of its own).
 #[tokio::test]
 async fn wide_numeric_columns_are_followed_digit_for_digit() {
-    let pg = start_cluster();
-    let up = connect(&pg.url()).await;
-    up.batch_execute(
+    let Followed { pg: _pg, up, server, rh } = followed(
         "CREATE TABLE ledger (id int PRIMARY KEY, wide numeric(38,10), wider numeric(60,20), small numeric(5,5));
          INSERT INTO ledger VALUES
            (1, 1234567890123456789012345678.0123456789, 1234567890123456789012345678901234567890.12345678901234567890, 0.12345),
            (2, -9999999999999999999999999999.9999999999, -0.00000000000000000001, -0.00001),
            (3, 0, 1e39, NULL);",
+        None,
     )
-    .await
-    .unwrap();
-    let server = sidecar(&pg.url(), None, false).await;
-    let rh = server.client().await;
-    wait_state(&rh, "streaming").await;
+    .await;
     let all = "SELECT * FROM ledger ORDER BY id";
     assert_eq!(wait_equal(&up, &rh, all).await.len(), 3, "the snapshot keeps every digit");
 
@@ -401,19 +402,14 @@ async fn wide_numeric_columns_are_followed_digit_for_digit() {
 /// would not start again on that data directory.
 #[tokio::test]
 async fn unconstrained_numeric_is_followed_exactly_and_a_value_the_copy_cannot_hold_sends_its_reads_to_sqlite() {
-    let pg = start_cluster();
-    let up = connect(&pg.url()).await;
-    up.batch_execute(
+    let dir = tempfile::tempdir().unwrap();
+    let Followed { pg, up, server, rh } = followed(
         "CREATE TABLE amounts (id int PRIMARY KEY, v numeric);
          CREATE TABLE others (id int PRIMARY KEY);
          INSERT INTO amounts VALUES (1, 1.50), (2, 0.123456789012345678), (3, -12345.6789), (4, NULL);",
+        Some(dir.path()),
     )
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let server = sidecar(&pg.url(), Some(dir.path()), false).await;
-    let rh = server.client().await;
-    wait_state(&rh, "streaming").await;
+    .await;
     let all = "SELECT id, v FROM amounts ORDER BY id";
     wait_equal_to(&up, all, &rh, &format!("/*+ oltp */ {all}")).await;
     let count = "SELECT count(*), count(v) FROM amounts";
@@ -468,12 +464,11 @@ async fn unconstrained_numeric_is_followed_exactly_and_a_value_the_copy_cannot_h
 /// following for good.
 #[tokio::test]
 async fn the_upstream_restarts_promptly_while_followed_and_is_followed_again() {
-    let pg = start_cluster();
-    let up = connect(&pg.url()).await;
-    up.batch_execute("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1)").await.unwrap();
-    let server = sidecar(&pg.url(), None, false).await;
-    let rh = server.client().await;
-    wait_state(&rh, "streaming").await;
+    let Followed { pg, up, server, rh } = followed(
+        "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1)",
+        None,
+    )
+    .await;
     up.batch_execute("INSERT INTO t VALUES (2)").await.unwrap();
     wait_equal(&up, &rh, "SELECT id FROM t ORDER BY id").await;
     // WAL past the last commit rhei applied with nothing in it to apply, as an upstream's

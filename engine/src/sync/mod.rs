@@ -57,11 +57,7 @@ pub struct HeldBack(Arc<parking_lot::RwLock<HashMap<TableId, String>>>);
 impl HeldBack {
     /// Why the table is held back, if it is.
     pub fn reason(&self, table: TableId) -> Option<String> {
-        let held = self.0.read();
-        if held.is_empty() {
-            return None;
-        }
-        held.get(&table).cloned()
+        self.0.read().get(&table).cloned()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -76,9 +72,8 @@ impl HeldBack {
         self.0.write().insert(table, reason);
     }
 
-    fn release(&self, table: TableId) -> bool {
-        let mut held = self.0.write();
-        !held.is_empty() && held.remove(&table).is_some()
+    fn release(&self, table: TableId) {
+        self.0.write().remove(&table);
     }
 }
 

@@ -798,20 +798,22 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
     }
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut QueryFixups);
     match stmt {
-        Statement::Query(query) => exact_aliased_columns(query),
+        Statement::Query(query) => {
+            if let SetExpr::Select(select) = query.body.as_mut()
+                && select.distinct.is_none()
+                && select.group_by_is_empty()
+            {
+                exact_columns(&mut select.projection);
+            }
+        }
         Statement::Insert(datafusion::sql::sqlparser::ast::Insert { returning: Some(items), .. })
         | Statement::Update(datafusion::sql::sqlparser::ast::Update { returning: Some(items), .. })
-        | Statement::Delete(datafusion::sql::sqlparser::ast::Delete { returning: Some(items), .. }) => exact_returning(items),
+        | Statement::Delete(datafusion::sql::sqlparser::ast::Delete { returning: Some(items), .. }) => exact_columns(items),
         _ => {}
     }
     // `public.t` is `t`: SQLite would read `public` as the name of an attached database.
     let _ = datafusion::sql::sqlparser::ast::visit_relations_mut(stmt, |name| {
-        if name.0.len() == 2
-            && let ObjectNamePart::Identifier(schema) = &name.0[0]
-            && normalize_ident(schema) == "public"
-        {
-            name.0.remove(0);
-        }
+        strip_public(name);
         ControlFlow::<()>::Continue(())
     });
     Ok(())
@@ -1528,9 +1530,7 @@ fn postgres_nulls_order(item: &mut datafusion::sql::sqlparser::ast::OrderByExpr)
 /// `public.t` in FROM, nor (SQLite) reads `public.` as anything but an attached database.
 pub fn unqualify_public(statement: &mut Statement) {
     let _ = datafusion::sql::sqlparser::ast::visit_relations_mut(statement, |name| {
-        if name.0.len() == 2 && name.0[0].as_ident().is_some_and(|schema| normalize_ident(schema) == "public") {
-            name.0.remove(0);
-        }
+        strip_public(name);
         ControlFlow::<()>::Continue(())
     });
     let _ = visit_expressions_mut(statement, |expr| {
@@ -1545,6 +1545,13 @@ pub fn unqualify_public(statement: &mut Statement) {
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(statement, &mut PublicWildcards);
 }
 
+/// `public.t` as `t`.
+fn strip_public(name: &mut ObjectName) {
+    if name.0.len() == 2 && name.0[0].as_ident().is_some_and(|schema| normalize_ident(schema) == "public") {
+        name.0.remove(0);
+    }
+}
+
 /// `public.t.*` is `t.*` (see [`unqualify_public`]), in every branch of a set operation too.
 struct PublicWildcards;
 
@@ -1553,11 +1560,8 @@ impl PublicWildcards {
         match body {
             SetExpr::Select(select) => {
                 for item in &mut select.projection {
-                    if let SelectItem::QualifiedWildcard(datafusion::sql::sqlparser::ast::SelectItemQualifiedWildcardKind::ObjectName(name), _) = item
-                        && name.0.len() == 2
-                        && name.0[0].as_ident().is_some_and(|schema| normalize_ident(schema) == "public")
-                    {
-                        name.0.remove(0);
+                    if let SelectItem::QualifiedWildcard(datafusion::sql::sqlparser::ast::SelectItemQualifiedWildcardKind::ObjectName(name), _) = item {
+                        strip_public(name);
                     }
                 }
             }
@@ -1585,27 +1589,13 @@ fn exact_column(expr: &Expr) -> Option<&Expr> {
     unwrap_real(expr).filter(|inner| matches!(inner, Expr::Identifier(_) | Expr::CompoundIdentifier(_)))
 }
 
-/// The outermost select list gives a numeric column under an alias (`SELECT t.n AS t_n`, as
-/// ORMs write every column) as the exact text it holds, as [`fix_projections`] gives a bare one:
-/// read through a double it lost the digits past the 15th and its written scale. An ORDER BY
-/// naming the alias is a position by now ([`OrderByOutputNames`]), which sorts by the number.
-/// Inner queries keep the number, which their outer references compare, and so do grouped ones.
-fn exact_aliased_columns(query: &mut Query) {
-    let SetExpr::Select(select) = query.body.as_mut() else { return };
-    if select.distinct.is_some() || !select.group_by_is_empty() {
-        return;
-    }
-    for item in &mut select.projection {
-        if let SelectItem::ExprWithAlias { expr, .. } = item
-            && let Some(exact) = exact_column(expr).cloned()
-        {
-            *expr = exact;
-        }
-    }
-}
-
-/// RETURNING gives numeric columns as the exact text stored, as a select list does.
-fn exact_returning(items: &mut [SelectItem]) {
+/// The outermost select list (ungrouped) and RETURNING give a numeric column as the exact text
+/// it holds, under an alias too (`SELECT t.n AS t_n`, as ORMs write every column), as
+/// [`fix_projections`] gives a bare one: read through a double it lost the digits past the
+/// 15th and its written scale. An ORDER BY naming the alias is a position by now
+/// ([`OrderByOutputNames`]), which sorts by the number. Inner queries keep the number, which
+/// their outer references compare, and so do grouped ones.
+fn exact_columns(items: &mut [SelectItem]) {
     for item in items {
         if let SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } = item
             && let Some(exact) = exact_column(expr).cloned()
@@ -1751,8 +1741,7 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
             Some(as_real(string(n)))
         }
         Expr::UnaryOp { op: datafusion::sql::sqlparser::ast::UnaryOperator::Minus, expr: inner } if long_number_text(inner).is_some() => {
-            // PostgreSQL's numeric has no negative zero: `-0.0` is `0.0`.
-            long_number_text(inner).map(|t| as_real(string(&if t.bytes().all(|b| matches!(b, b'0' | b'.')) { t.to_string() } else { format!("-{t}") })))
+            long_number_text(inner).map(|t| as_real(string(&negated(t))))
         }
         Expr::Function(f) if f.name.to_string() == "rhei_numeric" => {
             exact_numeric_argument(f);
@@ -2447,15 +2436,19 @@ fn typed_literal(expr: &Expr) -> Option<PgType> {
     }
 }
 
+/// A number literal's text with a minus sign, except zero: PostgreSQL's numeric has no
+/// negative zero (`-0.0` is `0.0`).
+fn negated(text: &str) -> String {
+    if text.bytes().all(|b| matches!(b, b'0' | b'.')) { text.to_string() } else { format!("-{text}") }
+}
+
 /// The text of a numeric (non-integer) literal, sign included: `1.50`, `-2.5`, `1e3`.
 /// PostgreSQL types these `numeric`; SQLite would read them as REAL.
 fn numeric_literal(expr: &Expr) -> Option<String> {
     match expr {
         Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) if n.contains(['.', 'e', 'E']) => Some(n.clone()),
         Expr::Nested(inner) => numeric_literal(inner),
-        // PostgreSQL's numeric has no negative zero: `-0.0` is `0.0`.
-        Expr::UnaryOp { op: datafusion::sql::sqlparser::ast::UnaryOperator::Minus, expr } => numeric_literal(expr)
-            .map(|n| if n.bytes().all(|b| matches!(b, b'0' | b'.')) { n } else { format!("-{n}") }),
+        Expr::UnaryOp { op: datafusion::sql::sqlparser::ast::UnaryOperator::Minus, expr } => numeric_literal(expr).map(|n| negated(&n)),
         // One already kept as its text (see `rewrite_expr`).
         other => long_number_text(other).map(str::to_string),
     }

@@ -78,33 +78,39 @@ pub fn item_names(items: &[SelectItem]) -> Option<Vec<String>> {
 
 /// What PostgreSQL calls an unaliased expression's column (FigureColname).
 pub fn expr_name(expr: &Expr) -> String {
+    figure_colname(expr).0
+}
+
+/// An expression's column name and how strongly it holds, as in PostgreSQL: 2 for a name
+/// (column, function), 1 for a type's or `case`, 0 for none (`?column?`). A cast names its
+/// column after its type unless what it casts has a real name: `1.5::float8::text` is `text`,
+/// `price::float8` is `price`.
+fn figure_colname(expr: &Expr) -> (String, u8) {
+    let named = |name: String| (name, 2);
     match expr {
-        Expr::Identifier(ident) => normalize_ident(ident),
-        Expr::CompoundIdentifier(parts) => parts.last().map_or_else(|| "?column?".into(), normalize_ident),
+        Expr::Identifier(ident) => named(normalize_ident(ident)),
+        Expr::CompoundIdentifier(parts) => parts.last().map_or_else(|| ("?column?".into(), 0), |p| named(normalize_ident(p))),
         Expr::Function(f) => match f.name.0.last() {
-            Some(ObjectNamePart::Identifier(ident)) => normalize_ident(ident),
-            _ => "?column?".into(),
+            Some(ObjectNamePart::Identifier(ident)) => named(normalize_ident(ident)),
+            _ => ("?column?".into(), 0),
         },
-        Expr::Nested(inner) => expr_name(inner),
-        Expr::Cast { expr, data_type, .. } => match expr.as_ref() {
-            Expr::Value(_) => type_colname(data_type),
-            inner => {
-                let name = expr_name(inner);
-                if name == "?column?" { type_colname(data_type) } else { name }
-            }
+        Expr::Nested(inner) => figure_colname(inner),
+        Expr::Cast { expr, data_type, .. } => match figure_colname(expr) {
+            (name, 2) => (name, 2),
+            _ => (type_colname(data_type), 1),
         },
-        Expr::TypedString(t) => type_colname(&t.data_type),
-        Expr::Case { .. } => "case".into(),
-        Expr::Extract { .. } => "extract".into(),
-        Expr::Substring { .. } => "substring".into(),
-        Expr::Position { .. } => "position".into(),
-        Expr::Trim { .. } => "btrim".into(),
-        Expr::Ceil { .. } => "ceil".into(),
-        Expr::Floor { .. } => "floor".into(),
-        Expr::Exists { .. } => "exists".into(),
-        Expr::Array(_) => "array".into(),
-        Expr::AtTimeZone { .. } => "timezone".into(),
-        _ => "?column?".into(),
+        Expr::TypedString(t) => (type_colname(&t.data_type), 1),
+        Expr::Case { .. } => ("case".into(), 1),
+        Expr::Extract { .. } => named("extract".into()),
+        Expr::Substring { .. } => named("substring".into()),
+        Expr::Position { .. } => named("position".into()),
+        Expr::Trim { .. } => named("btrim".into()),
+        Expr::Ceil { .. } => named("ceil".into()),
+        Expr::Floor { .. } => named("floor".into()),
+        Expr::Exists { .. } => named("exists".into()),
+        Expr::Array(_) => named("array".into()),
+        Expr::AtTimeZone { .. } => named("timezone".into()),
+        _ => ("?column?".into(), 0),
     }
 }
 
@@ -304,7 +310,7 @@ mod tests {
     fn names_follow_postgres() {
         let Statement::Query(q) = Parser::parse_sql(
             &PostgreSqlDialect {},
-            "SELECT count(*), t.\"Name\", x AS Total, 1 + 1, '5'::int, amount::text, CASE WHEN true THEN 1 END FROM t",
+            "SELECT count(*), t.\"Name\", x AS Total, 1 + 1, '5'::int, amount::text, CASE WHEN true THEN 1 END, 1.5::float8::text, (CASE WHEN x THEN 1 END)::int8, amount::float8::text FROM t",
         )
         .unwrap()
         .remove(0) else {
@@ -312,7 +318,7 @@ mod tests {
         };
         assert_eq!(
             output_names(&q).unwrap(),
-            vec!["count", "Name", "total", "?column?", "int4", "amount", "case"]
+            vec!["count", "Name", "total", "?column?", "int4", "amount", "case", "text", "int8", "amount"]
         );
     }
 }

@@ -49,7 +49,13 @@ pub fn pg_type_of(field: &Field) -> (Type, i32) {
     if let Some(ty) = field.metadata().get(PG_OID_METADATA).and_then(|oid| oid.parse().ok()).and_then(Type::from_oid) {
         return (ty, -1);
     }
-    if let Some(declared) = field.metadata().get(PG_TYPE_METADATA).and_then(|name| PgType::from_pg_name(name)) {
+    // A declared type its values do not have would put garbage on the wire.
+    if let Some(declared) = field
+        .metadata()
+        .get(PG_TYPE_METADATA)
+        .and_then(|name| PgType::from_pg_name(name))
+        .filter(|declared| declared.is_carried_by(field.data_type()))
+    {
         let (oid, typmod) = crate::catalog::type_of(&declared);
         if let Some(ty) = Type::from_oid(oid as u32) {
             return (ty, typmod);

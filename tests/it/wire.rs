@@ -912,6 +912,47 @@ async fn computed_columns_get_the_types_postgres_gives_them_on_both_engines() {
     }
 }
 
+/// A cast column has the type it is cast to. DataFusion keeps a column's declared type through
+/// `CAST`: `price::float8` was described as the column's numeric and its float sent in binary
+/// as a numeric (psycopg: "bad ndigits"), `at::date` as a timestamp, `qty::text` as an int4.
+#[tokio::test]
+async fn a_cast_column_has_the_type_it_is_cast_to_on_both_engines() {
+    use tokio_postgres::types::Type;
+    let server = Server::start().await;
+    let client = server.client().await;
+    client
+        .batch_execute(
+            "CREATE TABLE items (id bigint PRIMARY KEY, price numeric(12,2), qty int, at timestamp, n numeric); \
+             INSERT INTO items VALUES (1, 5.50, 10, '2026-01-01 10:00:00', 2.50)",
+        )
+        .await
+        .unwrap();
+    let sql = "SELECT price::float8, at::date, qty::text, price::text, at::text, qty::int8, qty::numeric, qty::bool, at::timestamptz, \
+               id::text, price::numeric(5,1), max(at::date), 1.5::float8::text, price FROM items GROUP BY id, price, qty, at";
+    let expected = [
+        Type::FLOAT8, Type::DATE, Type::TEXT, Type::TEXT, Type::TEXT, Type::INT8, Type::NUMERIC, Type::BOOL, Type::TIMESTAMPTZ, Type::TEXT,
+        Type::NUMERIC, Type::DATE, Type::TEXT, Type::NUMERIC,
+    ];
+    for route in ["oltp", "olap"] {
+        client.batch_execute(&format!("SET rhei.route = {route}")).await.unwrap();
+        let statement = client.prepare(sql).await.unwrap_or_else(|e| panic!("{route}: {e:?}"));
+        let types: Vec<Type> = statement.columns().iter().map(|c| c.type_().clone()).collect();
+        assert_eq!(types, expected, "{route}");
+        assert_eq!(statement.columns()[12].name(), "text", "{route}");
+        let row = client.query_one(&statement, &[]).await.unwrap_or_else(|e| panic!("{route}: {e:?}"));
+        assert_eq!(row.get::<_, f64>(0), 5.5, "{route}");
+        assert_eq!(row.get::<_, String>(2), "10", "{route}");
+        assert_eq!(row.get::<_, String>(3), "5.50", "{route}");
+        assert_eq!(row.get::<_, String>(4), "2026-01-01 10:00:00", "{route}");
+        assert_eq!(row.get::<_, i64>(5), 10, "{route}");
+        assert!(row.get::<_, bool>(7), "{route}");
+        assert_eq!(row.get::<_, String>(9), "1", "{route}");
+        assert_eq!(row.get::<_, String>(12), "1.5", "{route}");
+        let text = lines(&client, &format!("/*+ {route} */ SELECT qty::numeric, at::date, price::numeric(5,1), at::timestamptz::text FROM items")).await;
+        assert_eq!(text, vec!["10|2026-01-01|5.5|2026-01-01 10:00:00+00"], "{route}");
+    }
+}
+
 /// The json operators' results carry PostgreSQL's types on both engines: an element of a
 /// jsonb is jsonb, of a json json, `->>` and the readers' answers text or int4; psycopg and
 /// asyncpg decode by these types, so a jsonb element arrives as a document, not a string.

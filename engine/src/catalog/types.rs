@@ -32,6 +32,23 @@ pub fn with_declared_type(field: Field, declared: Option<String>) -> Field {
     }
 }
 
+/// An OLAP result `field` keeping its declared type only where its values still have it.
+/// DataFusion keeps a column's field metadata through `CAST`, so `price::float8` was described
+/// (and encoded) as the column's `numeric(12,2)` and `created_at::date` as a timestamp: garbage
+/// on the wire. A cast to unconstrained `numeric` is declared one, so its values keep their own
+/// scale.
+pub fn with_checked_declared_type(field: Field) -> Field {
+    let Some(name) = field.metadata().get(PG_TYPE_METADATA) else { return field };
+    if PgType::from_pg_name(name).is_some_and(|declared| declared.is_olap_result_type(field.data_type())) {
+        return field;
+    }
+    let unconstrained = PgType::Numeric { precision: None, scale: None };
+    let declared = unconstrained.is_olap_result_type(field.data_type()).then(|| unconstrained.pg_name());
+    let mut metadata = field.metadata().clone();
+    metadata.remove(PG_TYPE_METADATA);
+    with_declared_type(field.with_metadata(metadata), declared)
+}
+
 /// Scale used in Arrow for `numeric` declared without precision and scale.
 pub const UNCONSTRAINED_NUMERIC_SCALE: i8 = 10;
 const MAX_DECIMAL128_PRECISION: u8 = 38;
@@ -241,6 +258,18 @@ impl PgType {
     /// (numeric is stored as text, which would compare character by character).
     pub fn is_numeric_text(&self) -> bool {
         matches!(self, Self::Numeric { .. })
+    }
+
+    /// Whether `ty` is this type's in OLAP results: its type in the OLAP copy, widened as
+    /// results are ([`crate::olap::result_type`]).
+    pub fn is_olap_result_type(&self, ty: &DataType) -> bool {
+        crate::olap::result_type(ty) == crate::olap::result_type(&self.arrow_type())
+    }
+
+    /// Whether a result column of Arrow type `ty`, from either engine, can hold values of this
+    /// type: its OLAP result type, or for numeric SQLite's exact text.
+    pub fn is_carried_by(&self, ty: &DataType) -> bool {
+        self.is_olap_result_type(ty) || (self.is_numeric_text() && crate::olap::result_type(ty) == DataType::Utf8)
     }
 
     /// An Arrow field for a column of this type, carrying the declared type as metadata.

@@ -63,13 +63,17 @@ pub fn result_type(ty: &arrow::datatypes::DataType) -> arrow::datatypes::DataTyp
     }
 }
 
-/// `schema` with every field's type replaced by its [`result_type`].
+/// `schema` with every field's type replaced by its [`result_type`], and declared types only
+/// where they still hold (`catalog::types::with_checked_declared_type`).
 pub fn result_schema(schema: &SchemaRef) -> SchemaRef {
     std::sync::Arc::new(arrow::datatypes::Schema::new_with_metadata(
         schema
             .fields()
             .iter()
-            .map(|f| f.as_ref().clone().with_data_type(result_type(f.data_type())).with_nullable(true))
+            .map(|f| {
+                let field = f.as_ref().clone().with_data_type(result_type(f.data_type())).with_nullable(true);
+                crate::catalog::types::with_checked_declared_type(field)
+            })
             .collect::<Vec<_>>(),
         schema.metadata().clone(),
     ))

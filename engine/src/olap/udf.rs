@@ -626,6 +626,54 @@ impl ScalarUDFImpl for IntervalText {
     }
 }
 
+/// `rhei_timestamp_text(t, zone)`: a timestamp as PostgreSQL's text (`2026-01-01 10:00:00`,
+/// a timestamptz with its offset in `zone`), where DataFusion's cast gives ISO 8601
+/// (`2026-01-01T10:00:00Z`).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct TimestampText {
+    signature: Signature,
+}
+
+impl Default for TimestampText {
+    fn default() -> Self {
+        Self { signature: Signature::any(2, Volatility::Immutable) }
+    }
+}
+
+impl ScalarUDFImpl for TimestampText {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn name(&self) -> &str {
+        "rhei_timestamp_text"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let [timestamp, zone] = args.args.as_slice() else {
+            return Err(DataFusionError::Internal("rhei_timestamp_text: wrong number of arguments".into()));
+        };
+        let ColumnarValue::Scalar(zone) = zone else {
+            return Err(DataFusionError::Internal("rhei_timestamp_text: the zone must be a constant".into()));
+        };
+        let zone = crate::zone::TimeZone::of_arrow(&zone.to_string());
+        let instant = matches!(timestamp.data_type(), DataType::Timestamp(_, Some(_)));
+        let text: arrow::array::StringArray = timestamp_micros(timestamp, args.number_rows)?
+            .iter()
+            .map(|micros| micros.map(|m| if instant { crate::value::format_timestamptz_in(m, zone) } else { crate::value::format_timestamp(m) }))
+            .collect();
+        unscalar(Arc::new(text), &args)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

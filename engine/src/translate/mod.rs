@@ -1771,7 +1771,7 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
             let source = scope
                 .column_type(unwrap_real(inner).unwrap_or(inner))
                 .or_else(|| literal.is_some().then_some(PgType::Numeric { precision: None, scale: None }))
-                .or_else(|| typed_literal(inner))
+                .or_else(|| translated_type(inner))
                 .or_else(|| temporal_type(inner, scope));
             let is_text = matches!(
                 data_type,
@@ -2387,10 +2387,14 @@ fn cast_from(inner: Expr, source: Option<PgType>, data_type: &SqlType, opts: Tra
         (Some(src @ (PgType::Timestamp | PgType::Timestamptz)), Some(PgType::Date)) => {
             call("rhei_days", vec![wall_clock(inner, Some(src), opts)])
         }
-        (Some(PgType::Date), Some(PgType::Timestamp)) => as_micros(inner, Some(PgType::Date)),
-        (Some(PgType::Date), Some(PgType::Timestamptz)) => instant(as_micros(inner, Some(PgType::Date)), opts),
-        (Some(PgType::Timestamptz), Some(PgType::Timestamp)) => wall_clock(inner, Some(PgType::Timestamptz), opts),
-        (Some(PgType::Timestamp), Some(PgType::Timestamptz)) => instant(inner, opts),
+        // Each of these is a call even where it changes no value (in UTC; a wall-clock time at
+        // offset 0 is its instant's): the casts around it read its type from the call
+        // ([`translated_type`]), so `at::date::text` is a date and `at::timestamptz::text`
+        // has an offset.
+        (Some(PgType::Date), Some(PgType::Timestamp)) => call("rhei_local", vec![as_micros(inner, Some(PgType::Date)), number(0)]),
+        (Some(PgType::Date), Some(PgType::Timestamptz)) => call("rhei_utc", vec![as_micros(inner, Some(PgType::Date)), zone_argument(opts)]),
+        (Some(PgType::Timestamptz), Some(PgType::Timestamp)) => call("rhei_local", vec![inner, zone_argument(opts)]),
+        (Some(PgType::Timestamp), Some(PgType::Timestamptz)) => call("rhei_utc", vec![inner, zone_argument(opts)]),
         (Some(src), None) if src.is_numeric_text() => {
             let exact = match inner {
                 Expr::Cast { expr, data_type: SqlType::Real, .. } => *expr,
@@ -2420,16 +2424,17 @@ fn cast_from(inner: Expr, source: Option<PgType>, data_type: &SqlType, opts: Tra
     })
 }
 
-/// The type of a boolean literal, or of a typed date/time literal already in storage form
-/// (`DATE '2024-03-01'` is `rhei_date('2024-03-01')` by the time its cast is seen), so that
-/// `true::text` is `true` and `DATE '2024-03-01'::text` the date, not SQLite's 1 and day number.
-fn typed_literal(expr: &Expr) -> Option<PgType> {
+/// The type of a boolean literal, or of a typed date/time literal or cast already in storage
+/// form (`DATE '2024-03-01'` is `rhei_date('2024-03-01')` by the time its cast is seen, `at::date`
+/// `rhei_days(at)`), so that `true::text` is `true` and `DATE '2024-03-01'::text` the date, not
+/// SQLite's 1 and day number.
+fn translated_type(expr: &Expr) -> Option<PgType> {
     match expr {
         Expr::Value(ValueWithSpan { value: Value::Boolean(_), .. }) => Some(PgType::Bool),
         Expr::Function(f) => match f.name.to_string().as_str() {
-            "rhei_date" => Some(PgType::Date),
-            "rhei_ts" => Some(PgType::Timestamp),
-            "rhei_tstz" => Some(PgType::Timestamptz),
+            "rhei_date" | "rhei_days" => Some(PgType::Date),
+            "rhei_ts" | "rhei_local" => Some(PgType::Timestamp),
+            "rhei_tstz" | "rhei_utc" => Some(PgType::Timestamptz),
             _ => None,
         },
         _ => None,

@@ -375,6 +375,31 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
             let interval = take(inner);
             *expr = call("rhei_interval_text", vec![interval]);
         }
+        // A timestamp or date cast to timestamptz names an instant in the session's zone
+        // (DataFusion would read it as UTC).
+        if let Expr::Cast { expr: inner, data_type: SqlType::Timestamp(_, TimezoneInfo::WithTimeZone | TimezoneInfo::Tz), .. } = expr
+            && zone != TimeZone::UTC
+            && matches!(temporal_type(inner, &scope), Some(PgType::Timestamp | PgType::Date))
+        {
+            let local = Expr::Cast { kind: CastKind::Cast, expr: Box::new(take(inner)), data_type: SqlType::Timestamp(None, TimezoneInfo::None), array: false, format: None };
+            *expr = call("rhei_instant", vec![local, Expr::value(Value::SingleQuotedString(zone.arrow_name()))]);
+        }
+        // A timestamptz cast to timestamp (or date) is its wall-clock time (day) in the
+        // session's zone (DataFusion would give UTC's).
+        if let Expr::Cast { expr: inner, data_type: SqlType::Timestamp(_, TimezoneInfo::None | TimezoneInfo::WithoutTimeZone) | SqlType::Date, .. } = expr
+            && zone != TimeZone::UTC
+            && temporal_type(inner, &scope) == Some(PgType::Timestamptz)
+        {
+            let there = Expr::AtTimeZone { timestamp: Box::new(take(inner)), time_zone: Box::new(Expr::value(Value::SingleQuotedString(zone.arrow_name()))) };
+            **inner = call("to_local_time", vec![there]);
+        }
+        // A timestamp as text is PostgreSQL's (see `olap::udf::TimestampText`).
+        if let Expr::Cast { expr: inner, data_type: SqlType::Text | SqlType::Varchar(None), .. } = expr
+            && matches!(temporal_type(inner, &scope), Some(PgType::Timestamp | PgType::Timestamptz))
+        {
+            let timestamp = take(inner);
+            *expr = call("rhei_timestamp_text", vec![timestamp, Expr::value(Value::SingleQuotedString(zone.arrow_name()))]);
+        }
         if let Expr::Between { expr: value, low, high, .. } = expr
             && (is_interval_valued(value) || is_interval_valued(low) || is_interval_valued(high))
         {

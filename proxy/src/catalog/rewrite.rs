@@ -718,7 +718,8 @@ mod tests {
             rewritten("SELECT relname FROM pg_class WHERE oid = $1::regclass"),
             "SELECT relname FROM pg_catalog.pg_class WHERE oid = regclassin($1)"
         );
-        assert_eq!(rewritten("SELECT 'int4'::regtype::oid"), "SELECT 23::BIGINT AS \"regtype\"");
+        // Named by the outer cast, as PostgreSQL names it.
+        assert_eq!(rewritten("SELECT 'int4'::regtype::oid"), "SELECT 23::BIGINT AS \"oid\"");
         assert_eq!(rewritten("SELECT 'integer'::regtype"), "SELECT format_type(23, NULL) AS \"regtype\"");
     }
 

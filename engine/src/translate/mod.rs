@@ -1729,6 +1729,13 @@ pub(crate) fn json_operators_as_calls(expr: &mut Expr) {
 }
 
 
+/// Whether a collation orders text by its bytes, as rhei does on both engines: PostgreSQL's
+/// `C`, `POSIX`, `ucs_basic`, and `default` (rhei's default is byte order).
+pub(crate) fn is_byte_order_collation(collation: &ObjectName) -> bool {
+    let name = collation.0.last().map(|part| part.to_string().trim_matches('"').to_ascii_lowercase()).unwrap_or_default();
+    matches!(name.as_str(), "c" | "posix" | "ucs_basic" | "default")
+}
+
 fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> Result<()> {
     json_operators_as_calls(expr);
     let replaced = match expr {
@@ -1758,6 +1765,12 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
             None
         }
         Expr::AtTimeZone { timestamp, time_zone } => Some(at_time_zone(timestamp, time_zone, scope, opts)?),
+        // rhei orders text by its bytes, SQLite's BINARY, which knows no `C` (it failed, XX000).
+        Expr::Collate { collation, .. } if is_byte_order_collation(collation) => {
+            *collation = ObjectName(vec![ObjectNamePart::Identifier(Ident::new("BINARY"))]);
+            None
+        }
+        Expr::Collate { collation, .. } => return Err(EngineError::unsupported(format!("COLLATE {collation} (rhei orders text by its bytes: COLLATE \"C\")"))),
         // `'t_id_seq'::regclass` names a sequence for nextval and friends, which take its text.
         Expr::Cast { expr: inner, data_type: SqlType::Regclass, .. }
             if matches!(inner.as_ref(), Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(_), .. })) =>

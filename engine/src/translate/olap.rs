@@ -375,6 +375,28 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
             let interval = take(inner);
             *expr = call("rhei_interval_text", vec![interval]);
         }
+        // mod(a, b) is DataFusion's `%` (the same sign rule: the dividend's).
+        if let Expr::Function(f) = expr
+            && f.name.to_string().eq_ignore_ascii_case("mod")
+            && let FunctionArguments::List(list) = &mut f.args
+            && let [FunctionArg::Unnamed(FunctionArgExpr::Expr(a)), FunctionArg::Unnamed(FunctionArgExpr::Expr(b))] = list.args.as_mut_slice()
+        {
+            let (a, b) = (std::mem::replace(a, Expr::value(Value::Null)), std::mem::replace(b, Expr::value(Value::Null)));
+            *expr = Expr::Nested(Box::new(Expr::BinaryOp { left: Box::new(Expr::Nested(Box::new(a))), op: BinaryOperator::Modulo, right: Box::new(Expr::Nested(Box::new(b))) }));
+        }
+        // localtimestamp is now's wall-clock time (in the session's zone, by the cast below).
+        if let Expr::Function(f) = expr
+            && f.name.to_string().eq_ignore_ascii_case("localtimestamp")
+            && matches!(&f.args, FunctionArguments::None)
+        {
+            *expr = Expr::Cast { kind: CastKind::Cast, expr: Box::new(call("now", vec![])), data_type: SqlType::Timestamp(None, TimezoneInfo::None), array: false, format: None };
+        }
+        // COLLATE "C" (and POSIX, ucs_basic, default) is DataFusion's byte order already.
+        if let Expr::Collate { expr: inner, collation } = expr
+            && super::is_byte_order_collation(collation)
+        {
+            *expr = take(inner);
+        }
         // A timestamp or date cast to timestamptz names an instant in the session's zone
         // (DataFusion would read it as UTC).
         if let Expr::Cast { expr: inner, data_type: SqlType::Timestamp(_, TimezoneInfo::WithTimeZone | TimezoneInfo::Tz), .. } = expr

@@ -1475,6 +1475,9 @@ impl Session {
                                 original
                             })
                             .await?;
+                        // Exact numeric results are text at their own scale, as an unconstrained
+                        // numeric column's values are.
+                        let exact = crate::translate::numeric_arithmetic::exact_items(&stmt);
                         let shape = ResultShape {
                             names: names.map(|n| n.into_iter().map(Some).collect()).unwrap_or_default(),
                             types: types
@@ -1484,7 +1487,13 @@ impl Session {
                             declared: types
                                 .as_ref()
                                 .map(|t| {
-                                    t.iter().map(|f| f.metadata().get(crate::catalog::types::PG_TYPE_METADATA).cloned()).collect()
+                                    t.iter()
+                                        .enumerate()
+                                        .map(|(i, f)| match exact.get(i) {
+                                            Some(true) => Some(crate::catalog::types::UNCONSTRAINED_NUMERIC.to_string()),
+                                            _ => f.metadata().get(crate::catalog::types::PG_TYPE_METADATA).cloned(),
+                                        })
+                                        .collect()
                                 })
                                 .unwrap_or_default(),
                         };

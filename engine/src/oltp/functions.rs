@@ -1210,6 +1210,7 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     let pure = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
     conn.create_aggregate_function("rhei_string_agg_distinct", 2, pure, StringAggDistinct)?;
     crate::oltp::intervals::register(conn, pure)?;
+    crate::oltp::numeric_ops::register(conn, pure)?;
     for (name, sample, root) in [
         ("stddev", true, true),
         ("stddev_samp", true, true),

@@ -8,6 +8,7 @@ pub mod flush;
 pub mod functions;
 pub mod intervals;
 pub mod json_sets;
+pub mod numeric_ops;
 pub mod reader;
 pub mod regex;
 pub mod sequence;

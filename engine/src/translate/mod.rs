@@ -15,6 +15,7 @@ pub mod ddl;
 pub mod distinct_on;
 pub mod intervals;
 pub mod json_sets;
+pub(crate) mod numeric_arithmetic;
 pub mod olap;
 pub mod quantified;
 pub mod row_json;
@@ -776,6 +777,7 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
     booleans_as_text(stmt, &scope);
     intervals::for_sqlite(stmt, &scope, opts)?;
     rewrite_typed_datetime(stmt, &scope, opts)?;
+    numeric_arithmetic::in_results(stmt, &scope);
     let mut failure = None;
     let _ = visit_expressions_mut(stmt, |expr| {
         if let Err(e) = rewrite_expr(expr, &scope, opts) {
@@ -1752,6 +1754,19 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
         }
         Expr::Function(f) if f.name.to_string() == "rhei_numeric" => {
             exact_numeric_argument(f);
+            None
+        }
+        // Its operands go in as the exact text they are (see `numeric_arithmetic`).
+        Expr::Function(f) if f.name.to_string() == numeric_arithmetic::EXACT_OP => {
+            if let FunctionArguments::List(list) = &mut f.args {
+                for arg in &mut list.args {
+                    if let FunctionArg::Unnamed(FunctionArgExpr::Expr(operand)) = arg
+                        && let Some(exact) = unwrap_real(operand).cloned()
+                    {
+                        *operand = exact;
+                    }
+                }
+            }
             None
         }
         // $$...$$ and $tag$...$tag$: SQLite reads `$name` as a parameter (unbound: NULL).

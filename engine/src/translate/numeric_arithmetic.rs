@@ -1,0 +1,140 @@
+//! Exact numeric arithmetic in results on SQLite. An item of the outermost select list that
+//! computes with numeric values (`price * qty`, `a - b`, `total / 3`) becomes calls of
+//! `rhei_numeric_op` (`oltp::numeric_ops`), which give PostgreSQL's exact digits and scale;
+//! SQLite's own operators compute in doubles (`1234567.89 - 3.3333` was `1234564.5566999998`).
+//! Only result items: the exact text such a call gives would compare as text, so arithmetic
+//! in WHERE, ORDER BY or an inner query keeps SQLite's numbers (ORDER BY 1 sorts by the item
+//! computed again as a number), and so do the items of DISTINCT and set operations, which
+//! compare them.
+
+use datafusion::sql::sqlparser::ast::{
+    BinaryOperator, DataType as SqlType, Expr, OrderBy, OrderByKind, SelectItem, SetExpr, Statement, UnaryOperator, Value, ValueWithSpan,
+};
+
+use super::{Scope, call, number, string};
+use crate::catalog::types::PgType;
+
+/// The SQLite function computing one exact step.
+pub(crate) const EXACT_OP: &str = "rhei_numeric_op";
+
+/// What a value takes part in arithmetic as.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Numeric,
+    Integer,
+    Other,
+}
+
+/// Rewrites the numeric arithmetic of the statement's outermost select list. Runs after
+/// ORDER BY names output columns by position (`OrderByOutputNames`).
+pub(crate) fn in_results(stmt: &mut Statement, scope: &Scope<'_>) {
+    let Statement::Query(query) = stmt else { return };
+    let SetExpr::Select(select) = query.body.as_mut() else { return };
+    if select.distinct.is_some() {
+        return;
+    }
+    for (i, item) in select.projection.iter_mut().enumerate() {
+        if let SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } = item
+            && is_arithmetic(expr)
+            && kind(expr, scope) == Kind::Numeric
+        {
+            if let Some(OrderBy { kind: OrderByKind::Expressions(keys), .. }) = &mut query.order_by {
+                for key in keys {
+                    if matches!(&key.expr, Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) if n.parse::<usize>().ok() == Some(i + 1)) {
+                        key.expr = expr.clone();
+                    }
+                }
+            }
+            exact(expr, scope);
+        }
+    }
+}
+
+/// Which of the outermost select list's items are exact numeric results after translation:
+/// their values are numeric text at their own scale.
+pub(crate) fn exact_items(stmt: &Statement) -> Vec<bool> {
+    let Statement::Query(query) = stmt else { return Vec::new() };
+    let SetExpr::Select(select) = query.body.as_ref() else { return Vec::new() };
+    select
+        .projection
+        .iter()
+        .map(|item| match item {
+            SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } => is_exact_call(expr),
+            _ => false,
+        })
+        .collect()
+}
+
+fn is_exact_call(expr: &Expr) -> bool {
+    match expr {
+        Expr::Nested(inner) => is_exact_call(inner),
+        Expr::Function(f) => f.name.to_string() == EXACT_OP,
+        _ => false,
+    }
+}
+
+fn arithmetic_op(op: &BinaryOperator) -> Option<&'static str> {
+    match op {
+        BinaryOperator::Plus => Some("+"),
+        BinaryOperator::Minus => Some("-"),
+        BinaryOperator::Multiply => Some("*"),
+        BinaryOperator::Divide => Some("/"),
+        _ => None,
+    }
+}
+
+fn is_arithmetic(expr: &Expr) -> bool {
+    match expr {
+        Expr::Nested(inner) => is_arithmetic(inner),
+        Expr::BinaryOp { op, .. } => arithmetic_op(op).is_some(),
+        _ => false,
+    }
+}
+
+fn kind(expr: &Expr, scope: &Scope<'_>) -> Kind {
+    match expr {
+        Expr::Nested(inner) | Expr::UnaryOp { op: UnaryOperator::Minus | UnaryOperator::Plus, expr: inner } => kind(inner, scope),
+        Expr::BinaryOp { left, op, right } if arithmetic_op(op).is_some() => match (kind(left, scope), kind(right, scope)) {
+            (Kind::Other, _) | (_, Kind::Other) => Kind::Other,
+            (Kind::Integer, Kind::Integer) => Kind::Integer,
+            _ => Kind::Numeric,
+        },
+        Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) => {
+            if n.contains(['.', 'e', 'E']) {
+                Kind::Numeric
+            } else {
+                Kind::Integer
+            }
+        }
+        Expr::Cast { data_type: SqlType::Numeric(_) | SqlType::Decimal(_) | SqlType::Dec(_), .. } => Kind::Numeric,
+        _ => match scope.column_type(expr) {
+            Some(PgType::Numeric { .. }) => Kind::Numeric,
+            Some(PgType::Int2 | PgType::Int4 | PgType::Int8) => Kind::Integer,
+            _ => Kind::Other,
+        },
+    }
+}
+
+/// Replaces each numeric step of an arithmetic tree with an exact call; integer-only parts
+/// stay SQLite's (integer arithmetic, as PostgreSQL's).
+fn exact(expr: &mut Expr, scope: &Scope<'_>) {
+    if kind(expr, scope) != Kind::Numeric {
+        return;
+    }
+    match expr {
+        Expr::Nested(inner) => exact(inner, scope),
+        Expr::UnaryOp { op: UnaryOperator::Minus, expr: inner } => {
+            exact(inner, scope);
+            let operand = std::mem::replace(inner.as_mut(), number(0));
+            *expr = call(EXACT_OP, vec![string("-"), number(0), operand]);
+        }
+        Expr::BinaryOp { left, op, right } => {
+            let Some(symbol) = arithmetic_op(op) else { return };
+            exact(left, scope);
+            exact(right, scope);
+            let (l, r) = (std::mem::replace(left.as_mut(), number(0)), std::mem::replace(right.as_mut(), number(0)));
+            *expr = call(EXACT_OP, vec![string(symbol), l, r]);
+        }
+        _ => {}
+    }
+}

@@ -870,7 +870,11 @@ impl Session {
                                 }
                             }
                         }
-                        Some(renamed_schema(&planned.schema, names))
+                        // Described as SQLite answers them: exact text at its own scale
+                        // (DataFusion's answer is a decimal either way).
+                        let exact = crate::translate::numeric_arithmetic::exact_result_columns(stmt, &catalog);
+                        let schema = renamed_schema(&planned.schema, names);
+                        Some(if exact.contains(&true) { with_exact_numeric_columns(&schema, &exact) } else { schema })
                     }
                     // Inside a transaction a table may exist only in SQLite so far; outside one
                     // the planner's verdict on names stands.
@@ -1941,6 +1945,20 @@ fn write_plan(stmt: &Statement, catalog: &crate::catalog::Catalog, opts: Transla
 
 fn explain_route_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![Field::new("route", DataType::Utf8, false), Field::new("reason", DataType::Utf8, false)]))
+}
+
+/// `schema` with its `exact` decimal columns declared unconstrained numeric.
+fn with_exact_numeric_columns(schema: &SchemaRef, exact: &[bool]) -> SchemaRef {
+    let fields = schema.fields().iter().enumerate().map(|(i, f)| {
+        let field = f.as_ref().clone();
+        match f.data_type() {
+            DataType::Decimal128(..) | DataType::Decimal256(..) if exact.get(i) == Some(&true) => {
+                crate::catalog::types::with_declared_type(field, Some(crate::catalog::types::UNCONSTRAINED_NUMERIC.to_string()))
+            }
+            _ => field,
+        }
+    });
+    Arc::new(Schema::new(fields.collect::<Vec<_>>()))
 }
 
 /// `schema` with Postgres's column names, when there is one per column.

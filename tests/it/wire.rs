@@ -1123,6 +1123,48 @@ impl<'a> tokio_postgres::types::FromSql<'a> for BinaryNumeric {
     }
 }
 
+/// Numeric arithmetic in a result is exact on SQLite at PostgreSQL's scales, through the
+/// extended protocol too (its describe had the planner's decimal, to whose scale the exact
+/// text was cast); a select list with a wildcard and a grouped one keep their columns'
+/// types and groups; text-like columns cast to text are text, unpadded.
+#[tokio::test]
+async fn exact_numeric_results_and_text_casts_through_the_extended_protocol() {
+    use tokio_postgres::types::Type;
+    let server = Server::start().await;
+    let client = server.client().await;
+    client
+        .batch_execute(
+            "CREATE TABLE lines (id int PRIMARY KEY, name text, price numeric(12,2), q int, n numeric, code char(5), u uuid); \
+             INSERT INTO lines VALUES (1, 'widget', 1234567.89, 3, 1.0, 'ab', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'), \
+             (2, 'gadget', 9.50, 2, 1.00, 'cd', NULL)",
+        )
+        .await
+        .unwrap();
+    client.batch_execute("SET rhei.route = oltp").await.unwrap();
+    let row = client.query_one("SELECT price / q, price - n, price * q FROM lines WHERE id = $1", &[&1i32]).await.unwrap();
+    let texts: Vec<String> = (0..3).map(|i| row.get::<_, BinaryNumeric>(i).0).collect();
+    assert_eq!(texts, ["411522.630000000000", "1234566.89", "3703703.67"]);
+    // The wildcard's columns keep their places: name is text, the product the last column.
+    let row = client.query_one("SELECT *, price * q FROM lines WHERE id = $1", &[&2i32]).await.unwrap();
+    assert_eq!(row.get::<_, String>(1), "gadget");
+    assert_eq!(row.get::<_, BinaryNumeric>(7).0, "19.00");
+    // GROUP BY 1 groups by the number: 1.0 and 1.00 are one group, as in PostgreSQL.
+    assert_eq!(lines(&client, "SELECT n * 2, count(*) FROM lines GROUP BY 1").await.len(), 1);
+    // ORDER BY an exact result sorts by the number (as text, 19.00 came after 1234567.89).
+    assert_eq!(lines(&client, "SELECT price * 2 AS d FROM lines ORDER BY d").await, ["19.00", "2469135.78"]);
+    for route in ["oltp", "olap"] {
+        client.batch_execute(&format!("SET rhei.route = {route}")).await.unwrap();
+        let statement = client.prepare("SELECT code::text, u::text, code FROM lines WHERE id = 1").await.unwrap();
+        let types: Vec<Type> = statement.columns().iter().map(|c| c.type_().clone()).collect();
+        assert_eq!(types, [Type::TEXT, Type::TEXT, Type::BPCHAR], "{route}");
+        let row = client.query_one(&statement, &[]).await.unwrap();
+        assert_eq!(row.get::<_, String>(0), "ab", "{route}");
+        assert_eq!(row.get::<_, String>(2), "ab   ", "{route}");
+        let prices = lines(&client, "SELECT price::numeric, q::numeric FROM lines ORDER BY id").await;
+        assert_eq!(prices, ["1234567.89|3", "9.50|2"], "{route}");
+    }
+}
+
 /// An unconstrained `numeric` column shows each value as written, on either engine and in text
 /// or binary: SQLite's exact text (it was rounded to ten places and padded: 1.5000000000), the
 /// OLAP copy's decimal without the zeros its fixed scale adds.

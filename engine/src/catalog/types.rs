@@ -32,18 +32,19 @@ pub fn with_declared_type(field: Field, declared: Option<String>) -> Field {
     }
 }
 
-/// An OLAP result `field` keeping its declared type only where its values still have it.
-/// DataFusion keeps a column's field metadata through `CAST`, so `price::float8` was described
-/// (and encoded) as the column's `numeric(12,2)` and `created_at::date` as a timestamp: garbage
-/// on the wire. A cast to unconstrained `numeric` is declared one, so its values keep their own
-/// scale.
+/// An OLAP result `field` (as planned, before [`crate::olap::result_type`] widens it) keeping
+/// its declared type only where its values still have it. DataFusion keeps a column's field
+/// metadata through `CAST`, so `price::float8` was described (and encoded) as the column's
+/// `numeric(12,2)` and `created_at::date` as a timestamp: garbage on the wire. A cast to
+/// unconstrained `numeric` (exactly its decimal type, not a wider one) is declared one, so its
+/// values keep their own scale (`qty::numeric` is `10`, not `10.0000000000`).
 pub fn with_checked_declared_type(field: Field) -> Field {
     let Some(name) = field.metadata().get(PG_TYPE_METADATA) else { return field };
     if PgType::from_pg_name(name).is_some_and(|declared| declared.is_olap_result_type(field.data_type())) {
         return field;
     }
     let unconstrained = PgType::Numeric { precision: None, scale: None };
-    let declared = unconstrained.is_olap_result_type(field.data_type()).then(|| unconstrained.pg_name());
+    let declared = (field.data_type() == &unconstrained.arrow_type()).then(|| unconstrained.pg_name());
     let mut metadata = field.metadata().clone();
     metadata.remove(PG_TYPE_METADATA);
     with_declared_type(field.with_metadata(metadata), declared)

@@ -71,8 +71,8 @@ pub fn result_schema(schema: &SchemaRef) -> SchemaRef {
             .fields()
             .iter()
             .map(|f| {
-                let field = f.as_ref().clone().with_data_type(result_type(f.data_type())).with_nullable(true);
-                crate::catalog::types::with_checked_declared_type(field)
+                let field = crate::catalog::types::with_checked_declared_type(f.as_ref().clone());
+                field.with_data_type(result_type(f.data_type())).with_nullable(true)
             })
             .collect::<Vec<_>>(),
         schema.metadata().clone(),

@@ -583,37 +583,51 @@ impl ScalarUDFImpl for Instant {
     }
 }
 
-/// `rhei_interval_text(i)`: an interval as PostgreSQL's text (`1 day 01:30:00`), where
-/// DataFusion's cast gives `1 days 1 hours 30 mins`.
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct IntervalText {
-    signature: Signature,
+/// Declares an immutable UDF of `$args` arguments of any type returning `$ret`: the struct and
+/// the parts of `ScalarUDFImpl` DataFusion wants around its `invoke_with_args` body.
+macro_rules! text_udf {
+    ($(#[$doc:meta])* $ty:ident, $name:literal, $args:literal, |$call:ident| $body:block) => {
+        $(#[$doc])*
+        #[derive(Debug, PartialEq, Eq, Hash)]
+        pub struct $ty {
+            signature: Signature,
+        }
+
+        impl Default for $ty {
+            fn default() -> Self {
+                Self { signature: Signature::any($args, Volatility::Immutable) }
+            }
+        }
+
+        impl ScalarUDFImpl for $ty {
+            fn as_any(&self) -> &dyn Any {
+                self
+            }
+
+            fn name(&self) -> &str {
+                $name
+            }
+
+            fn signature(&self) -> &Signature {
+                &self.signature
+            }
+
+            fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+                Ok(DataType::Utf8)
+            }
+
+            fn invoke_with_args(&self, $call: ScalarFunctionArgs) -> Result<ColumnarValue> $body
+        }
+    };
 }
 
-impl Default for IntervalText {
-    fn default() -> Self {
-        Self { signature: Signature::any(1, Volatility::Immutable) }
-    }
-}
-
-impl ScalarUDFImpl for IntervalText {
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
-    fn name(&self) -> &str {
-        "rhei_interval_text"
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+text_udf!(
+    /// `rhei_interval_text(i)`: an interval as PostgreSQL's text (`1 day 01:30:00`), where
+    /// DataFusion's cast gives `1 days 1 hours 30 mins`.
+    IntervalText,
+    "rhei_interval_text",
+    1,
+    |args| {
         use arrow::datatypes::{IntervalMonthDayNanoType, IntervalUnit};
         let array = first_arg(&args)?;
         let intervals = arrow::compute::cast(&array, &DataType::Interval(IntervalUnit::MonthDayNano))?;
@@ -624,40 +638,30 @@ impl ScalarUDFImpl for IntervalText {
             .collect();
         unscalar(Arc::new(text), &args)
     }
-}
+);
 
-/// `rhei_timestamp_text(t, zone)`: a timestamp as PostgreSQL's text (`2026-01-01 10:00:00`,
-/// a timestamptz with its offset in `zone`), where DataFusion's cast gives ISO 8601
-/// (`2026-01-01T10:00:00Z`).
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct TimestampText {
-    signature: Signature,
-}
-
-impl Default for TimestampText {
-    fn default() -> Self {
-        Self { signature: Signature::any(2, Volatility::Immutable) }
+text_udf!(
+    /// `rhei_as_text(v)`: a text-like value (char(n), varchar, uuid, json) cast to text as a
+    /// result of its own. DataFusion's CAST to the same Arrow type keeps the column's declared
+    /// type, so `code::text` of a char(5) was still padded on output and `id::text` of a uuid
+    /// described as a uuid.
+    AsText,
+    "rhei_as_text",
+    1,
+    |args| {
+        let array = first_arg(&args)?;
+        unscalar(arrow::compute::cast(&array, &DataType::Utf8)?, &args)
     }
-}
+);
 
-impl ScalarUDFImpl for TimestampText {
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
-    fn name(&self) -> &str {
-        "rhei_timestamp_text"
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+text_udf!(
+    /// `rhei_timestamp_text(t, zone)`: a timestamp as PostgreSQL's text (`2026-01-01 10:00:00`,
+    /// a timestamptz with its offset in `zone`), where DataFusion's cast gives ISO 8601
+    /// (`2026-01-01T10:00:00Z`).
+    TimestampText,
+    "rhei_timestamp_text",
+    2,
+    |args| {
         let [timestamp, zone] = args.args.as_slice() else {
             return Err(DataFusionError::Internal("rhei_timestamp_text: wrong number of arguments".into()));
         };
@@ -672,7 +676,7 @@ impl ScalarUDFImpl for TimestampText {
             .collect();
         unscalar(Arc::new(text), &args)
     }
-}
+);
 
 #[cfg(test)]
 mod tests {

@@ -37,22 +37,51 @@ fn numeric_op(op: &str, a: ValueRef<'_>, b: ValueRef<'_>) -> rusqlite::Result<Va
     let (Some(x), Some(y)) = (exact(a), exact(b)) else {
         return fallback(op, a, b);
     };
+    // The scale PostgreSQL gives the result, from the operands as written; the value is
+    // computed without their trailing zeros (Prisma's numeric(65,30) carries thirty), which
+    // go back on as text.
+    let scale = match op {
+        "+" | "-" => x.scale.max(y.scale),
+        "*" => x.scale + y.scale,
+        "/" if y.value == i256::ZERO => return Err(fail(EngineError::DivisionByZero)),
+        "/" => division_scale(x, y),
+        other => return Err(SqlError::UserFunctionError(format!("rhei_numeric_op: unknown operator {other}").into())),
+    };
+    let (x, y) = (trimmed(x), trimmed(y));
     let result = match op {
         "+" => add(x, y, false),
         "-" => add(x, y, true),
         "*" => multiply(x, y),
-        "/" => {
-            if y.value == i256::ZERO {
-                return Err(fail(EngineError::DivisionByZero));
-            }
-            divide(x, y)
-        }
-        other => return Err(SqlError::UserFunctionError(format!("rhei_numeric_op: unknown operator {other}").into())),
+        _ => divide(x, y, scale),
     };
     match result {
-        Some(r) => Ok(Value::Text(crate::value::format_decimal256(r.value, r.scale as i8))),
-        None => Err(fail(EngineError::NumericOutOfRange { type_name: "numeric".into() })),
+        Some(r) => Ok(Value::Text(padded(r, scale))),
+        // Past 76 digits: SQLite's double, as before, rather than an error PostgreSQL would
+        // not give.
+        None => fallback(op, a, b),
     }
+}
+
+/// `x` without the trailing zeros of its fraction.
+fn trimmed(mut x: Exact) -> Exact {
+    let ten = i256::from_i128(10);
+    while x.scale > 0 && x.value.checked_rem(ten) == Some(i256::ZERO) {
+        x.value = x.value.checked_div(ten).unwrap_or(x.value);
+        x.scale -= 1;
+    }
+    x
+}
+
+/// `x`'s text with zeros appended to `scale` places (a scale at least its own).
+fn padded(x: Exact, scale: i32) -> String {
+    let mut text = crate::value::format_decimal256(x.value, x.scale as i8);
+    if scale > x.scale {
+        if x.scale == 0 {
+            text.push('.');
+        }
+        text.extend(std::iter::repeat_n('0', (scale - x.scale) as usize));
+    }
+    text
 }
 
 /// A value SQLite holds for a numeric operand: exact text, an integer, or a double from a
@@ -112,9 +141,9 @@ fn multiply(x: Exact, y: Exact) -> Option<Exact> {
     Some(Exact { value: x.value.checked_mul(y.value)?, scale })
 }
 
-/// `x / y` rounded half away from zero at PostgreSQL's scale for the quotient.
-fn divide(x: Exact, y: Exact) -> Option<Exact> {
-    let scale = division_scale(x, y).min(MAX_SCALE);
+/// `x / y` rounded half away from zero at `scale` places (PostgreSQL's for the quotient).
+fn divide(x: Exact, y: Exact, scale: i32) -> Option<Exact> {
+    (scale <= MAX_SCALE).then_some(())?;
     // x/y at `scale` = (x.value * 10^(scale + y.scale - x.scale)) / y.value.
     let shift = scale + y.scale - x.scale;
     let (numerator, denominator) = if shift >= 0 {
@@ -195,6 +224,22 @@ mod tests {
         assert_eq!(run("/", "100000", "0.001"), "100000000.000000000000");
         assert_eq!(run("*", "-1.5", "2"), "-3.0");
         assert_eq!(run("-", "1", "1.000"), "0.000");
+        assert_eq!(run("*", "-1.5", "0"), "0.0");
+    }
+
+    /// Prisma's numeric(65,30) values carry thirty trailing zeros: products and quotients of
+    /// ordinary sizes must not overflow on them (PostgreSQL answers).
+    #[test]
+    fn trailing_zeros_of_wide_scales_do_not_overflow() {
+        let wide = |v: &str| format!("{v}.{}", "0".repeat(30));
+        let product = run("*", &wide("1000000000"), &wide("100000000"));
+        assert_eq!(product, format!("100000000000000000.{}", "0".repeat(60)));
+        let three = run("*", &run("*", &wide("1"), &wide("1")), &wide("1"));
+        assert_eq!(three, format!("1.{}", "0".repeat(90)));
+        assert_eq!(run("/", &wide("60000000000000000"), &wide("3")), format!("20000000000000000.{}", "0".repeat(30)));
+        // Past 76 digits the double answers, as SQLite's own operator did.
+        let huge = "9".repeat(70);
+        assert!(matches!(numeric_op("*", ValueRef::Text(huge.as_bytes()), ValueRef::Text(huge.as_bytes())).unwrap(), Value::Real(_)));
     }
 
     #[test]

@@ -4,11 +4,12 @@
 //! SQLite's own operators compute in doubles (`1234567.89 - 3.3333` was `1234564.5566999998`).
 //! Only result items: the exact text such a call gives would compare as text, so arithmetic
 //! in WHERE, ORDER BY or an inner query keeps SQLite's numbers (ORDER BY 1 sorts by the item
-//! computed again as a number), and so do the items of DISTINCT and set operations, which
-//! compare them.
+//! computed again as a number), and so do the items of DISTINCT, grouped selects (`GROUP BY
+//! 1` groups by the result column) and set operations, which compare them, and select lists
+//! with a wildcard (whose positions are not the result's).
 
 use datafusion::sql::sqlparser::ast::{
-    BinaryOperator, DataType as SqlType, Expr, OrderBy, OrderByKind, SelectItem, SetExpr, Statement, UnaryOperator, Value, ValueWithSpan,
+    BinaryOperator, DataType as SqlType, Expr, GroupByExpr, OrderBy, OrderByKind, SelectItem, SetExpr, Statement, UnaryOperator, Value, ValueWithSpan,
 };
 
 use super::{Scope, call, number, string};
@@ -25,18 +26,41 @@ enum Kind {
     Other,
 }
 
+/// Which items of the statement's outermost select list compute exact numeric results on
+/// SQLite (all `false` where none may).
+pub(crate) fn exact_candidates(stmt: &Statement, scope: &Scope<'_>) -> Vec<bool> {
+    let Statement::Query(query) = stmt else { return Vec::new() };
+    let SetExpr::Select(select) = query.body.as_ref() else { return Vec::new() };
+    let grouped = match &select.group_by {
+        GroupByExpr::All(_) => true,
+        GroupByExpr::Expressions(exprs, _) => !exprs.is_empty(),
+    };
+    let wildcard = select.projection.iter().any(|item| matches!(item, SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)));
+    let eligible = select.distinct.is_none() && !grouped && !wildcard;
+    select
+        .projection
+        .iter()
+        .map(|item| match item {
+            SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } => eligible && is_arithmetic(expr) && kind(expr, scope) == Kind::Numeric,
+            _ => false,
+        })
+        .collect()
+}
+
+/// [`exact_candidates`] of a statement as written, for describing its result before it runs.
+pub(crate) fn exact_result_columns(stmt: &Statement, catalog: &crate::catalog::Catalog) -> Vec<bool> {
+    Scope::of(stmt, catalog).map(|scope| exact_candidates(stmt, &scope)).unwrap_or_default()
+}
+
 /// Rewrites the numeric arithmetic of the statement's outermost select list. Runs after
 /// ORDER BY names output columns by position (`OrderByOutputNames`).
 pub(crate) fn in_results(stmt: &mut Statement, scope: &Scope<'_>) {
+    let candidates = exact_candidates(stmt, scope);
     let Statement::Query(query) = stmt else { return };
     let SetExpr::Select(select) = query.body.as_mut() else { return };
-    if select.distinct.is_some() {
-        return;
-    }
     for (i, item) in select.projection.iter_mut().enumerate() {
         if let SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } = item
-            && is_arithmetic(expr)
-            && kind(expr, scope) == Kind::Numeric
+            && candidates.get(i).copied().unwrap_or(false)
         {
             if let Some(OrderBy { kind: OrderByKind::Expressions(keys), .. }) = &mut query.order_by {
                 for key in keys {
@@ -123,6 +147,10 @@ fn exact(expr: &mut Expr, scope: &Scope<'_>) {
     }
     match expr {
         Expr::Nested(inner) => exact(inner, scope),
+        Expr::UnaryOp { op: UnaryOperator::Plus, expr: inner } => {
+            exact(inner, scope);
+            *expr = std::mem::replace(inner.as_mut(), number(0));
+        }
         Expr::UnaryOp { op: UnaryOperator::Minus, expr: inner } => {
             exact(inner, scope);
             let operand = std::mem::replace(inner.as_mut(), number(0));

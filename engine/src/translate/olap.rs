@@ -415,12 +415,23 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
             let there = Expr::AtTimeZone { timestamp: Box::new(take(inner)), time_zone: Box::new(Expr::value(Value::SingleQuotedString(zone.arrow_name()))) };
             **inner = call("to_local_time", vec![there]);
         }
-        // A timestamp as text is PostgreSQL's (see `olap::udf::TimestampText`).
-        if let Expr::Cast { expr: inner, data_type: SqlType::Text | SqlType::Varchar(None), .. } = expr
-            && matches!(temporal_type(inner, &scope), Some(PgType::Timestamp | PgType::Timestamptz))
+        // A timestamp as text is PostgreSQL's (see `olap::udf::TimestampText`), and a text-like
+        // column's text a result of its own (see `olap::udf::AsText`).
+        if let Expr::Cast { expr: inner, data_type: SqlType::Text | SqlType::Varchar(None) | SqlType::CharacterVarying(None) | SqlType::String(None), .. } = expr {
+            if matches!(temporal_type(inner, &scope), Some(PgType::Timestamp | PgType::Timestamptz)) {
+                let timestamp = take(inner);
+                *expr = call("rhei_timestamp_text", vec![timestamp, Expr::value(Value::SingleQuotedString(zone.arrow_name()))]);
+            } else if matches!(scope.column_type(inner), Some(PgType::Bpchar(_) | PgType::Varchar(_) | PgType::Uuid | PgType::Json | PgType::Jsonb)) {
+                *expr = call("rhei_as_text", vec![take(inner)]);
+            }
+        }
+        // A numeric(p,s) column cast to numeric keeps its scale (DataFusion's NUMERIC has ten
+        // places: `price::numeric` was `10.5000000000`).
+        if let Expr::Cast { expr: inner, data_type: data_type @ (SqlType::Numeric(datafusion::sql::sqlparser::ast::ExactNumberInfo::None) | SqlType::Decimal(datafusion::sql::sqlparser::ast::ExactNumberInfo::None)), .. } = expr
+            && let Some(PgType::Numeric { precision: Some(p), scale: Some(s) }) = scope.column_type(inner)
         {
-            let timestamp = take(inner);
-            *expr = call("rhei_timestamp_text", vec![timestamp, Expr::value(Value::SingleQuotedString(zone.arrow_name()))]);
+            let widest = if p <= 38 { 38 } else { 76 };
+            *data_type = SqlType::Numeric(datafusion::sql::sqlparser::ast::ExactNumberInfo::PrecisionAndScale(widest, i64::from(s)));
         }
         if let Expr::Between { expr: value, low, high, .. } = expr
             && (is_interval_valued(value) || is_interval_valued(low) || is_interval_valued(high))

@@ -143,6 +143,13 @@ pub fn display_ident(name: &str) -> String {
     if plain { name.to_string() } else { format!("\"{}\"", name.replace('"', "\"\"")) }
 }
 
+/// PostgreSQL's `quote_literal`: the text in single quotes, quotes doubled, and with an `E`
+/// prefix and backslashes doubled when it has any.
+pub fn quote_literal(text: &str) -> String {
+    let quoted = text.replace('\'', "''");
+    if text.contains('\\') { format!("E'{}'", quoted.replace('\\', "\\\\")) } else { format!("'{quoted}'") }
+}
+
 /// PostgreSQL 15's keywords that `quote_ident` quotes (every category but unreserved).
 pub const RESERVED_KEYWORDS: &[&str] = &[
     "all",

@@ -655,6 +655,18 @@ text_udf!(
 );
 
 text_udf!(
+    /// `quote_literal(v)`: PostgreSQL's (see [`crate::naming::quote_literal`]).
+    QuoteLiteral,
+    "quote_literal",
+    1,
+    |args| {
+        let array = arrow::compute::cast(&first_arg(&args)?, &DataType::Utf8)?;
+        let quoted: arrow::array::StringArray = array.as_string::<i32>().iter().map(|v| v.map(crate::naming::quote_literal)).collect();
+        unscalar(Arc::new(quoted), &args)
+    }
+);
+
+text_udf!(
     /// `rhei_timestamp_text(t, zone)`: a timestamp as PostgreSQL's text (`2026-01-01 10:00:00`,
     /// a timestamptz with its offset in `zone`), where DataFusion's cast gives ISO 8601
     /// (`2026-01-01T10:00:00Z`).

@@ -1483,6 +1483,21 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("upper", 1, pure, |ctx| map_text(ctx.get_raw(0), |s| each_letter(s, char::to_uppercase)))?;
     conn.create_scalar_function("lower", 1, pure, |ctx| map_text(ctx.get_raw(0), |s| each_letter(s, char::to_lowercase)))?;
     conn.create_scalar_function("reverse", 1, pure, |ctx| map_text(ctx.get_raw(0), |s| s.chars().rev().collect()))?;
+    conn.create_scalar_function("quote_literal", 1, pure, |ctx| map_text(ctx.get_raw(0), crate::naming::quote_literal))?;
+    // translate(s, from, to): each character of `from` becomes the one at its place in `to`,
+    // or goes when `to` is shorter.
+    conn.create_scalar_function("translate", 3, pure, |ctx| {
+        let (Some(from), Some(to)) = (text_of(ctx.get_raw(1)), text_of(ctx.get_raw(2))) else { return Ok(Value::Null) };
+        let (from, to): (Vec<char>, Vec<char>) = (from.chars().collect(), to.chars().collect());
+        map_text(ctx.get_raw(0), |s| {
+            s.chars()
+                .filter_map(|c| match from.iter().position(|f| *f == c) {
+                    Some(at) => to.get(at).copied(),
+                    None => Some(c),
+                })
+                .collect()
+        })
+    })?;
     conn.create_scalar_function("btrim", 1, pure, |ctx| map_text(ctx.get_raw(0), |s| s.trim_matches(' ').to_string()))?;
     conn.create_scalar_function("btrim", 2, pure, |ctx| {
         let Some(chars) = text_of(ctx.get_raw(1)) else { return Ok(Value::Null) };

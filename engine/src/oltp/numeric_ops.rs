@@ -23,7 +23,60 @@ pub fn register(conn: &Connection, pure: FunctionFlags) -> rusqlite::Result<()> 
     conn.create_scalar_function("rhei_numeric_op", 3, pure, |ctx| {
         let op: String = ctx.get(0)?;
         numeric_op(&op, ctx.get_raw(1), ctx.get_raw(2))
+    })?;
+    conn.create_scalar_function("trunc", 1, pure, |ctx| Ok(truncated(ctx.get_raw(0), 0)))?;
+    conn.create_scalar_function("trunc", 2, pure, |ctx| match ctx.get_raw(1) {
+        ValueRef::Integer(places) => Ok(truncated(ctx.get_raw(0), places)),
+        _ => Ok(Value::Null),
     })
+}
+
+/// PostgreSQL's `trunc(v, places)`: toward zero at `places` decimal places (negative: tens,
+/// hundreds...). Exact numeric text keeps `places` places (`trunc(1.7, 3)` is `1.700`); a
+/// double stays one.
+fn truncated(value: ValueRef<'_>, places: i64) -> Value {
+    match value {
+        ValueRef::Integer(i) if places >= 0 => Value::Integer(i),
+        ValueRef::Integer(i) => {
+            let unit = 10i64.checked_pow(u32::try_from(-places).unwrap_or(u32::MAX)).unwrap_or(i64::MAX);
+            Value::Integer(i / unit * unit)
+        }
+        ValueRef::Real(f) => {
+            let unit = 10f64.powi(i32::try_from(places).unwrap_or(0));
+            // `+ 0.0`: no negative zero (`trunc(-0.5)` is 0).
+            Value::Real((f * unit).trunc() / unit + 0.0)
+        }
+        ValueRef::Text(t) => match std::str::from_utf8(t).ok().map(str::trim).filter(|s| crate::value::is_plain_decimal(s)) {
+            Some(text) => Value::Text(truncated_text(text, places)),
+            None => Value::Null,
+        },
+        _ => Value::Null,
+    }
+}
+
+fn truncated_text(text: &str, places: i64) -> String {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let mut out = if places >= 0 {
+        let keep = usize::try_from(places).unwrap_or(0);
+        let mut frac: String = frac.chars().take(keep).collect();
+        frac.extend(std::iter::repeat_n('0', keep - frac.len()));
+        if keep == 0 { int.to_string() } else { format!("{int}.{frac}") }
+    } else {
+        let zeroed = usize::try_from(-places).unwrap_or(usize::MAX).min(int.len());
+        let kept = int[..int.len() - zeroed].trim_start_matches('0');
+        if kept.is_empty() { "0".to_string() } else { format!("{kept}{}", "0".repeat(zeroed)) }
+    };
+    if out.bytes().all(|b| b == b'0' || b == b'.') {
+        return out;
+    }
+    if negative {
+        out.insert(0, '-');
+    }
+    out
 }
 
 /// An exact decimal: `value / 10^scale`.
@@ -240,6 +293,20 @@ mod tests {
         // Past 76 digits the double answers, as SQLite's own operator did.
         let huge = "9".repeat(70);
         assert!(matches!(numeric_op("*", ValueRef::Text(huge.as_bytes()), ValueRef::Text(huge.as_bytes())).unwrap(), Value::Real(_)));
+    }
+
+    #[test]
+    fn trunc_cuts_toward_zero_as_postgresql_does() {
+        // Each as PostgreSQL 15 answers it.
+        assert_eq!(truncated_text("1.789", 2), "1.78");
+        assert_eq!(truncated_text("-1.789", 0), "-1");
+        assert_eq!(truncated_text("1.7", 3), "1.700");
+        assert_eq!(truncated_text("-0.5", 0), "0");
+        assert_eq!(truncated_text("1234.5", -2), "1200");
+        assert_eq!(truncated_text("12.5", -3), "0");
+        assert_eq!(truncated(ValueRef::Integer(1234), -2), Value::Integer(1200));
+        assert_eq!(truncated(ValueRef::Real(-2.7), 0), Value::Real(-2.0));
+        assert!(matches!(truncated(ValueRef::Real(-0.5), 0), Value::Real(z) if z.is_sign_positive()));
     }
 
     #[test]

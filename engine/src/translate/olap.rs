@@ -375,6 +375,14 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
             let interval = take(inner);
             *expr = call("rhei_interval_text", vec![interval]);
         }
+        // ntile() is an integer in PostgreSQL (DataFusion's is unsigned, which a result makes bigint).
+        if let Expr::Function(f) = expr
+            && f.over.is_some()
+            && f.name.to_string().eq_ignore_ascii_case("ntile")
+        {
+            let window = std::mem::replace(expr, Expr::value(Value::Null));
+            *expr = Expr::Cast { kind: CastKind::Cast, expr: Box::new(window), data_type: SqlType::Int(None), array: false, format: None };
+        }
         // mod(a, b) is DataFusion's `%` (the same sign rule: the dividend's).
         if let Expr::Function(f) = expr
             && f.name.to_string().eq_ignore_ascii_case("mod")

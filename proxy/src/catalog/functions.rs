@@ -125,6 +125,10 @@ const FUNCTIONS: &[Definition] = &[
     def("pg_database_size", &[1], int8, no_bytes),
     def("pg_size_pretty", &[1], utf8, size_pretty),
     def("quote_ident", &[1], utf8, |_, a| Ok(text(quote_ident(&string(&a[0]))))),
+    // Beside a catalog function (`format(...)`), the whole query is answered here.
+    def("quote_literal", &[1], utf8, |_, a| {
+        Ok(if a[0].is_null() { ScalarValue::Utf8(None) } else { text(rhei_engine::naming::quote_literal(&string(&a[0]))) })
+    }),
     def("array_upper", &[2], int4, array_upper),
     lenient("format", &[1, 2, 3, 4, 5, 6, 7, 8], utf8, format),
     def("pg_stat_get_numscans", &[1], int8, no_bytes),

@@ -420,6 +420,8 @@ async fn connect_time_functions_answer_like_postgres() {
         rows("SELECT pg_backend_pid(), pg_catalog.current_setting('timezone'), pg_is_in_recovery()").await,
         vec!["4242|UTC|false"]
     );
+    // Beside format(), a catalog function, quote_literal is answered here too.
+    assert_eq!(rows("SELECT format('%s=%s', 'k', quote_literal('it''s')), quote_literal(NULL) IS NULL").await, vec!["k='it''s'|true"]);
     // asyncpg's pool reset query, `SELECT pg_advisory_unlock_all()`, is the engine's now that
     // advisory locks exist (wire::advisory_locks_are_exclusive_waited_for_and_released).
     assert_eq!(

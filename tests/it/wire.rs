@@ -872,7 +872,7 @@ async fn computed_columns_get_the_types_postgres_gives_them_on_both_engines() {
         .batch_execute("CREATE TABLE nums (i int PRIMARY KEY, b bigint, s smallint); INSERT INTO nums VALUES (1, 10, 2)")
         .await
         .unwrap();
-    let cases: [(&str, &[Type]); 7] = [
+    let cases: [(&str, &[Type]); 8] = [
         ("SELECT 1, -1, 2147483648, 1.5", &[Type::INT4, Type::INT4, Type::INT8, Type::NUMERIC]),
         ("SELECT i, b, s, i + b, i + 1, b + 1, s + 1, i * 2, 3 / 2 FROM nums", &[
             Type::INT4, Type::INT8, Type::INT2, Type::INT8, Type::INT4, Type::INT8, Type::INT4, Type::INT4, Type::INT4,
@@ -885,6 +885,11 @@ async fn computed_columns_get_the_types_postgres_gives_them_on_both_engines() {
         // integer (they were bigint: node-postgres hands int8 out as strings).
         ("SELECT sum(b), sum(count(*)) OVER (), coalesce(i, 0), coalesce(s, 0), greatest(i, 1), nullif(i, 0) FROM nums GROUP BY i, b, s", &[
             Type::NUMERIC, Type::NUMERIC, Type::INT4, Type::INT4, Type::INT4, Type::INT4,
+        ]),
+        // date - date counts days in an integer, date_part() is a double, ntile() an integer
+        // (they were bigint, integer and bigint).
+        ("SELECT DATE '2024-01-02' - DATE '2024-01-01', date_part('dow', DATE '2024-01-02'), ntile(2) OVER (ORDER BY i) FROM nums", &[
+            Type::INT4, Type::FLOAT8, Type::INT4,
         ]),
     ];
     for route in ["oltp", "olap"] {

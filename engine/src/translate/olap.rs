@@ -375,6 +375,24 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
             let interval = take(inner);
             *expr = call("rhei_interval_text", vec![interval]);
         }
+        // date - date counts days in an integer, date_part() of a date or time is a double, in
+        // PostgreSQL (DataFusion's are bigint and integer; SQLite's results take these types).
+        if let Expr::BinaryOp { left, op: BinaryOperator::Minus, right } = expr
+            && temporal_type(left, &scope) == Some(PgType::Date)
+            && temporal_type(right, &scope) == Some(PgType::Date)
+        {
+            let days = std::mem::replace(expr, Expr::value(Value::Null));
+            *expr = Expr::Cast { kind: CastKind::Cast, expr: Box::new(Expr::Nested(Box::new(days))), data_type: SqlType::Int(None), array: false, format: None };
+        }
+        if let Expr::Function(f) = expr
+            && f.name.to_string().eq_ignore_ascii_case("date_part")
+            && let FunctionArguments::List(list) = &f.args
+            && let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(source))) = list.args.get(1)
+            && temporal_type(source, &scope).is_some()
+        {
+            let part = std::mem::replace(expr, Expr::value(Value::Null));
+            *expr = Expr::Cast { kind: CastKind::Cast, expr: Box::new(part), data_type: SqlType::DoublePrecision, array: false, format: None };
+        }
         // ntile() is an integer in PostgreSQL (DataFusion's is unsigned, which a result makes bigint).
         if let Expr::Function(f) = expr
             && f.over.is_some()

@@ -2836,6 +2836,14 @@ fn convert_assignments(
         let index = def
             .column_index(&column)
             .ok_or_else(|| EngineError::UndefinedColumn { column: column.clone(), table: Some(def.name.clone()) })?;
+        // `SET c = DEFAULT`: the column's default, or NULL (SQLite has no DEFAULT there: 42601).
+        if is_default_keyword(&assignment.value) {
+            assignment.value = match &def.columns[index].default_sql {
+                Some(default) => parse_sqlite_expr(&ddl::default_expr_sql(def.columns[index].ty, default, opts)?)?,
+                None => null(),
+            };
+            continue;
+        }
         check_assigned_type(&def.columns[index], &mut assignment.value)?;
         if !matches!(assignment.value, Expr::Value(ValueWithSpan { value: Value::Null, .. })) {
             let v = std::mem::replace(&mut assignment.value, null());

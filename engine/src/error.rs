@@ -102,6 +102,15 @@ pub enum EngineError {
     StringTooLong { type_name: String },
     #[error("division by zero")]
     DivisionByZero,
+    #[error("cursor \"{name}\" does not exist")]
+    UndefinedCursor { name: String },
+    #[error("cursor \"{name}\" already exists")]
+    DuplicateCursor { name: String },
+    /// rhei's cursors are PostgreSQL's without SCROLL.
+    #[error("cursor can only scan forward")]
+    CursorScansForwardOnly,
+    #[error("DECLARE CURSOR can only be used in transaction blocks")]
+    CursorOutsideTransaction,
     /// A read that must see the latest commits, while the OLAP copy cannot take them.
     #[error("the OLAP copy cannot catch up with the latest commits: {reason}")]
     OlapCopyBehind { reason: String },
@@ -260,6 +269,10 @@ impl EngineError {
             Self::NumericOutOfRange { .. } | Self::UnconstrainedNumericTooWide => "22003",
             Self::StringTooLong { .. } => "22001",
             Self::DivisionByZero => "22012",
+            Self::UndefinedCursor { .. } => "34000",
+            Self::DuplicateCursor { .. } => "42P03",
+            Self::CursorScansForwardOnly => "55000",
+            Self::CursorOutsideTransaction => "25P01",
             Self::DatatypeMismatch { .. } => "42804",
             Self::BadCopyData { .. } => "22P04",
             Self::FeatureNotSupported { .. } | Self::TruncateReferenced { .. } | Self::SetReturningNotAllowed { .. } => "0A000",

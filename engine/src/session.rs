@@ -107,6 +107,8 @@ enum HandParsed {
     /// `VACUUM` / `ANALYZE`.
     Maintenance(crate::maintenance::Maintenance),
     AlterSequence(crate::alter_sequence::AlterSequence),
+    /// `FETCH`, `MOVE`, `CLOSE`.
+    Cursor(crate::cursor::CursorCommand),
 }
 
 impl Prepared {
@@ -225,6 +227,8 @@ pub struct Session {
     txn_count: u64,
     /// Notices of the statements run since the front end last took them.
     notices: Vec<Notice>,
+    /// Open SQL cursors (DECLARE ... CURSOR).
+    cursors: crate::cursor::Cursors,
 }
 
 impl Drop for Session {
@@ -412,6 +416,7 @@ impl Session {
             txn_current: Arc::default(),
             txn_count: 0,
             notices: Vec::new(),
+            cursors: crate::cursor::Cursors::default(),
         }
     }
 
@@ -658,7 +663,7 @@ impl Session {
         let hand_parsed = match (crate::maintenance::parse(sql), crate::alter_sequence::parse(sql)) {
             (Some(maintenance), _) => Some(HandParsed::Maintenance(maintenance?)),
             (None, Some(alter)) => Some(HandParsed::AlterSequence(alter?)),
-            (None, None) => None,
+            (None, None) => crate::cursor::parse(sql).transpose()?.map(HandParsed::Cursor),
         };
         if let Some(hand_parsed) = hand_parsed {
             let hand_parsed = Some(Arc::new(hand_parsed));
@@ -778,6 +783,18 @@ impl Session {
                     }
                     result
                 }
+                Some(HandParsed::Cursor(command)) => {
+                    if self.txn.is_some_and(|t| t.failed) {
+                        return Err(EngineError::InFailedTransaction);
+                    }
+                    let result = self.cursor_command(command).await;
+                    if result.is_err()
+                        && let Some(txn) = self.txn.as_mut()
+                    {
+                        txn.failed = true;
+                    }
+                    result
+                }
                 None => Ok(Output::Empty),
             };
         };
@@ -797,7 +814,58 @@ impl Session {
         {
             txn.failed = true;
         }
+        if self.txn.is_none() {
+            self.cursors.end_of_transaction();
+        }
         result
+    }
+
+    /// Opens a cursor over a query (DECLARE): its rows wait in the session until fetched.
+    async fn declare(&mut self, prepared: &Prepared, declare: &datafusion::sql::sqlparser::ast::Declare, params: &[ScalarValue]) -> Result<Output> {
+        let (Some(query), [name]) = (declare.for_query.as_deref(), declare.names.as_slice()) else {
+            return Err(EngineError::unsupported("DECLARE other than DECLARE name CURSOR FOR query"));
+        };
+        if declare.scroll == Some(true) {
+            return Err(EngineError::unsupported("DECLARE ... SCROLL (rhei's cursors scan forward only)"));
+        }
+        let hold = declare.hold == Some(true);
+        if !hold && self.txn.is_none() {
+            return Err(EngineError::CursorOutsideTransaction);
+        }
+        let name = normalize_ident(name);
+        if self.cursors.schema(&name).is_some() {
+            return Err(EngineError::DuplicateCursor { name });
+        }
+        let inner = Prepared { sql: query.to_string(), statement: Some(Arc::new(Statement::Query(Box::new(query.clone())))), ..prepared.clone() };
+        let Output::Rows(rows) = self.query(&inner, query, params).await? else {
+            return Err(EngineError::Internal("a cursor's query gave no rows".into()));
+        };
+        // statement_timeout bounds each FETCH, not the cursor's life.
+        self.cursors.declare(name, rows.with_deadline(None), hold)?;
+        Ok(Output::Command(CommandTag::new("DECLARE CURSOR")))
+    }
+
+    async fn cursor_command(&mut self, command: &crate::cursor::CursorCommand) -> Result<Output> {
+        match command {
+            crate::cursor::CursorCommand::Close { cursor } => {
+                self.cursors.close(cursor.as_deref())?;
+                Ok(Output::Command(CommandTag::new(if cursor.is_some() { "CLOSE CURSOR" } else { "CLOSE CURSOR ALL" })))
+            }
+            crate::cursor::CursorCommand::Fetch { cursor, count, skip } => {
+                let deadline = self.statement_deadline();
+                let (schema, route, batches, rows) = within(deadline, self.cursors.fetch(cursor, *count)).await?;
+                if *skip {
+                    return Ok(Output::Command(CommandTag::with_rows("MOVE", rows)));
+                }
+                Ok(Output::Rows(RowStream::from_batches(schema, route, "FETCH", batches)))
+            }
+        }
+    }
+
+    /// The columns a FETCH from the named cursor returns (a front end's Describe of the
+    /// cursor's portal), if the session has it open.
+    pub fn cursor_schema(&self, name: &str) -> Option<SchemaRef> {
+        self.cursors.schema(name)
     }
 
     /// The parameter types and result columns of a parsed statement, without running it (the
@@ -808,7 +876,11 @@ impl Session {
     /// Unknown tables or columns, and queries neither engine can describe.
     pub async fn describe(&mut self, prepared: &Prepared) -> Result<Description> {
         let Some(stmt) = prepared.statement.as_deref() else {
-            return Ok(Description { params: Vec::new(), columns: None });
+            let columns = match prepared.hand_parsed.as_deref() {
+                Some(HandParsed::Cursor(crate::cursor::CursorCommand::Fetch { cursor, skip: false, .. })) => self.cursors.schema(cursor),
+                _ => None,
+            };
+            return Ok(Description { params: Vec::new(), columns });
         };
         // Outside a transaction the answer depends only on the text and the catalog; drivers
         // that prepare every statement (tokio-postgres, JDBC) would otherwise plan each one twice.
@@ -1065,6 +1137,13 @@ impl Session {
         }
         match stmt {
             Statement::Query(q) => self.query(prepared, q, params).await,
+            // A cursor command among other statements of one query string (asyncpg's pool
+            // resets a connection with `...; CLOSE ALL; UNLISTEN *; ...`) comes parsed.
+            Statement::Close { .. } | Statement::Fetch { .. } => self.cursor_command(&crate::cursor::from_statement(stmt)?).await,
+            Statement::Declare { stmts } => match stmts.as_slice() {
+                [declare] => self.declare(prepared, declare, params).await,
+                _ => Err(EngineError::unsupported("DECLARE of several cursors at once")),
+            },
             Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) => self.dml(prepared, stmt, params).await,
             Statement::CreateTable(create) => {
                 self.check_writable("CREATE TABLE")?;

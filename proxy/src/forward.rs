@@ -325,7 +325,15 @@ where
             let name = describe.name.clone().unwrap_or_default();
             let upstream = match describe.target_type {
                 b'S' => fwd.statements.contains(&name),
-                _ => fwd.portals.contains_key(&name),
+                // A cursor DECLAREd upstream is a portal there (psycopg describes its named
+                // cursors by name), unknown to the local portals and cursors.
+                _ => {
+                    fwd.portals.contains_key(&name)
+                        || (fwd.upstream.is_some()
+                            && describe.name.as_deref().is_some_and(|n| !n.is_empty())
+                            && client.portal_store().get_portal(&name).is_none()
+                            && connection.session().lock().await.cursor_schema(&name).is_none())
+                }
             };
             if upstream {
                 fwd.upstream().await?.describe(describe.target_type, &name).map_err(|e| fwd.lost(e))?;

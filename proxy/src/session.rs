@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use arrow::datatypes::{DataType, SchemaRef};
 use async_trait::async_trait;
-use datafusion::sql::sqlparser::ast::{CloseCursor, Statement};
+use datafusion::sql::sqlparser::ast::Statement;
 use futures::{Sink, SinkExt};
 use pgwire::api::auth::sasl::scram::ScramAuth;
 use pgwire::api::auth::sasl::{SASLState, SCRAM_SHA_256_METHOD};
@@ -362,15 +362,14 @@ fn command_response(tag: &rhei_engine::CommandTag, before: TransactionStatus, af
 ///   store. It cannot list its statements, so `ALL` forgets none; clients re-Parse a name they
 ///   deallocated, which replaces the old statement, so this shows only to a client expecting
 ///   Bind to a deallocated name to fail.
-/// - `CLOSE ALL` and `UNLISTEN`: rhei has no SQL cursors and no LISTEN, so there is nothing to
-///   close or stop listening to (`CLOSE name` names a cursor that cannot exist: 34000).
+/// - `UNLISTEN`: rhei has no LISTEN, so there is nothing to stop listening to.
 ///
-/// psycopg 3 sends `DEALLOCATE ALL` after a ROLLBACK; asyncpg's pool sends `CLOSE ALL` and
-/// `UNLISTEN *` when a connection is returned to it.
+/// psycopg 3 sends `DEALLOCATE ALL` after a ROLLBACK; asyncpg's pool sends `UNLISTEN *` when a
+/// connection is returned to it (and `CLOSE ALL`, which the engine answers: cursors are its).
 fn connection_command<S: PortalStore>(store: &S, session: &Session, prepared: &Prepared) -> Option<Result<Response, Box<ErrorInfo>>> {
     let error = |code: &str, message: String| Some(Err(Box::new(ErrorInfo::new("ERROR".into(), code.into(), message))));
     let statement = prepared.statement()?;
-    if !matches!(statement, Statement::Deallocate { .. } | Statement::Close { .. } | Statement::UNLISTEN { .. }) {
+    if !matches!(statement, Statement::Deallocate { .. } | Statement::UNLISTEN { .. }) {
         return None;
     }
     if session.transaction_status() == TransactionStatus::Failed {
@@ -386,10 +385,6 @@ fn connection_command<S: PortalStore>(store: &S, session: &Session, prepared: &P
             }
             store.rm_statement(&name.value);
             Some(Ok(Response::Execution(Tag::new("DEALLOCATE"))))
-        }
-        Statement::Close { cursor: CloseCursor::All } => Some(Ok(Response::Execution(Tag::new("CLOSE CURSOR ALL")))),
-        Statement::Close { cursor: CloseCursor::Specific { name } } => {
-            error("34000", format!("cursor \"{}\" does not exist", name.value))
         }
         _ => Some(Ok(Response::Execution(Tag::new("UNLISTEN")))),
     }
@@ -589,6 +584,14 @@ impl ExtendedQueryHandler for Connection {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         if message.target_type != pgwire::messages::extendedquery::TARGET_TYPE_BYTE_STATEMENT {
+            // A cursor DECLAREd in SQL is a portal too: psycopg describes its named cursors so.
+            let name = message.name.as_deref().unwrap_or(pgwire::api::DEFAULT_NAME);
+            if client.portal_store().get_portal(name).is_none()
+                && let Some(schema) = self.session.lock().await.cursor_schema(name)
+            {
+                let fields = types::fields(&schema, &Format::UnifiedText)?;
+                return pgwire::api::query::send_describe_response(client, &DescribePortalResponse::new(fields)).await;
+            }
             return self._on_describe(client, message).await;
         }
         let name = message.name.as_deref().unwrap_or(pgwire::api::DEFAULT_NAME);

@@ -47,6 +47,17 @@ def main():
     cur.execute(f"SELECT name FROM {T} WHERE name LIKE %s AND seen < %s ORDER BY id", ("a%", datetime.datetime(2024, 6, 1, tzinfo=UTC)))
     check(cur.fetchall(), [("apple",), ("apple",)], "LIKE and timestamptz parameters")
 
+    # A named (server-side) cursor fetches in pieces (itersize) inside a transaction.
+    conn.autocommit = False
+    named = conn.cursor(name="psycopg2_named")
+    named.itersize = 2
+    named.execute(f"SELECT id, name FROM {T} ORDER BY id")
+    check(named.fetchmany(1), [(ROWS[0][0], ROWS[0][1])], "named cursor fetchmany")
+    check([r[0] for r in named], [r[0] for r in ROWS[1:]], "named cursor iteration")
+    named.close()
+    conn.commit()
+    conn.autocommit = True
+
     dict_cur = conn.cursor(cursor_factory=extras.RealDictCursor)
     dict_cur.execute(
         f"SELECT name, count(*) AS n, sum(price) AS total, avg(price) AS mean, max(seen) AS last FROM {T} "

@@ -35,6 +35,23 @@ def main():
                         check(g, e, f"binary={binary} row {expected[0]} column {names[i]}")
                 check(len(got), len(ROWS), f"binary={binary} row count")
 
+        # A named (server-side) cursor: DECLARE, Describe of its portal, FETCH FORWARD in pieces,
+        # in text and binary, in a transaction and WITH HOLD outside one.
+        for binary in (False, True):
+            for withhold in (False, True):
+                conn.autocommit = withhold
+                with conn.cursor(name="psycopg3_named", binary=binary, withhold=withhold) as cur:
+                    cur.itersize = 2
+                    cur.execute(f"SELECT id, name, price FROM {T} WHERE id >= %s ORDER BY id", (1,))
+                    check([d.name for d in cur.description], ["id", "name", "price"], "named cursor description")
+                    first = cur.fetchmany(3)
+                    rest = list(cur)
+                    check([r[0] for r in first + rest], [r[0] for r in ROWS], f"named cursor rows binary={binary} withhold={withhold}")
+                    check(first[0][2], ROWS[0][2], "named cursor numeric value")
+                if not withhold:
+                    conn.commit()
+        conn.autocommit = True
+
         # Parameter of each type in WHERE.
         row = conn.execute(
             f"SELECT id FROM {T} WHERE name = %s AND price = %s AND ok = %s AND day = %s",

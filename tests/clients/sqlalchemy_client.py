@@ -139,6 +139,12 @@ def main():
     with engine.connect() as conn:
         n = conn.execute(select(func.count()).select_from(orders).where(orders.c.amount > Decimal("1.00"))).scalar_one()
         check(n, 3, "reflected table query")
+        # stream_results reads through a server-side cursor (DECLARE / FETCH) in pieces.
+        streamed = conn.execution_options(stream_results=True, max_row_buffer=2).execute(select(orders.c.id).order_by(orders.c.id))
+        ids = [row[0] for row in streamed]
+        plain = [row[0] for row in conn.execute(select(orders.c.id).order_by(orders.c.id))]
+        check(ids, plain, "stream_results rows")
+        check(len(ids) > 2, True, "stream_results read more than one piece")
     engine.dispose()
     print("sqlalchemy: ok")
 

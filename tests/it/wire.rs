@@ -1334,3 +1334,46 @@ async fn advisory_locks_are_exclusive_waited_for_and_released() {
     let err = try_lines(&b, "SELECT pg_advisory_lock_shared(5)").await.unwrap_err();
     assert_eq!(err.code().map(|c| c.code()), Some("0A000"), "{err:?}");
 }
+
+/// SQL cursors: DECLARE in a transaction block (WITH HOLD outside one), FETCH and MOVE forward
+/// in pieces, CLOSE; a cursor without HOLD ends with its block; PostgreSQL's SQLSTATEs for the
+/// rest (drivers' named cursors: tests/clients).
+#[tokio::test]
+async fn cursors_fetch_forward_in_pieces_and_end_with_their_block() {
+    let server = Server::start().await;
+    let client = server.client().await;
+    client.batch_execute("CREATE TABLE cur (id int PRIMARY KEY, v text); INSERT INTO cur SELECT g, 'v' || g FROM generate_series(1, 10) g").await.unwrap();
+    let code = |e: tokio_postgres::Error| e.code().map(|c| c.code().to_string());
+    let tag = |messages: Vec<tokio_postgres::SimpleQueryMessage>| {
+        messages.into_iter().find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::CommandComplete(n) => Some(n),
+            _ => None,
+        })
+    };
+    assert_eq!(code(client.simple_query("DECLARE c CURSOR FOR SELECT 1").await.unwrap_err()).as_deref(), Some("25P01"));
+    // Outside a block (WITH HOLD) the cursor's query runs on either engine.
+    for route in ["oltp", "olap"] {
+        client.batch_execute(&format!("SET rhei.route = {route}; DECLARE c CURSOR WITH HOLD FOR SELECT id, v FROM cur ORDER BY id")).await.unwrap();
+        assert_eq!(lines(&client, "FETCH 3 FROM c").await, ["1|v1", "2|v2", "3|v3"], "{route}");
+        assert_eq!(tag(client.simple_query("MOVE FORWARD 4 IN c").await.unwrap()), Some(4), "{route}");
+        assert_eq!(lines(&client, "FETCH NEXT FROM c").await, ["8|v8"], "{route}");
+        assert_eq!(lines(&client, "FETCH ALL FROM c").await, ["9|v9", "10|v10"], "{route}");
+        assert!(lines(&client, "FETCH c").await.is_empty(), "{route}");
+        assert_eq!(code(client.simple_query("DECLARE c CURSOR WITH HOLD FOR SELECT 1").await.unwrap_err()).as_deref(), Some("42P03"));
+        client.batch_execute("CLOSE c; SET rhei.route = auto").await.unwrap();
+    }
+    // The extended protocol describes a FETCH by the cursor's columns.
+    client.batch_execute("BEGIN; DECLARE c CURSOR FOR SELECT id, v FROM cur WHERE id > 8 ORDER BY id").await.unwrap();
+    let rows = client.query("FETCH 5 FROM c", &[]).await.unwrap();
+    assert_eq!(rows.iter().map(|r| (r.get::<_, i32>(0), r.get::<_, String>(1))).collect::<Vec<_>>(), [(9, "v9".into()), (10, "v10".into())]);
+    assert_eq!(code(client.simple_query("FETCH PRIOR FROM c").await.unwrap_err()).as_deref(), Some("55000"));
+    client.batch_execute("ROLLBACK").await.unwrap();
+    // Without HOLD a cursor ends with its block; WITH HOLD it outlives it, until CLOSE.
+    client.batch_execute("BEGIN; DECLARE gone CURSOR FOR SELECT 1; DECLARE kept CURSOR WITH HOLD FOR SELECT id FROM cur ORDER BY id; COMMIT").await.unwrap();
+    assert_eq!(code(client.simple_query("FETCH 1 FROM gone").await.unwrap_err()).as_deref(), Some("34000"));
+    assert_eq!(lines(&client, "FETCH 2 FROM kept").await, ["1", "2"]);
+    assert_eq!(tag(client.simple_query("CLOSE kept").await.unwrap()), Some(0));
+    assert_eq!(code(client.simple_query("CLOSE kept").await.unwrap_err()).as_deref(), Some("34000"));
+    client.batch_execute("DECLARE a CURSOR WITH HOLD FOR SELECT 1; CLOSE ALL").await.unwrap();
+    assert_eq!(code(client.simple_query("FETCH a").await.unwrap_err()).as_deref(), Some("34000"));
+}

@@ -3,10 +3,14 @@
 //! SQLAlchemy's `stream_results`, Django's `.iterator()`).
 //!
 //! A cursor holds its query's row stream and hands out rows as they are fetched, so a result
-//! larger than memory is read a few batches at a time. Cursors scan forward only (as
-//! PostgreSQL's without SCROLL): a backward or absolute move is 55000, and `DECLARE ... SCROLL`
-//! is refused. A cursor without HOLD needs a transaction block and ends with it; one WITH
-//! HOLD lasts until closed or the session ends.
+//! larger than memory is read a few batches at a time (from the OLAP engine; inside a
+//! transaction block reads run on SQLite's writer, which gives a cursor its whole result at
+//! DECLARE, and a WITH HOLD cursor over SQLite declared outside one is read whole at DECLARE,
+//! as PostgreSQL materializes it, rather than keep one of the few reader threads). Cursors scan
+//! forward only (as PostgreSQL's without SCROLL): a backward or absolute move is 55000, and
+//! `DECLARE ... SCROLL` is refused. A cursor without HOLD needs a transaction block and ends
+//! with it; one WITH HOLD lasts until closed or the session ends, unless the block it was
+//! declared in rolls back.
 //!
 //! sqlparser reads DECLARE; FETCH and MOVE are read here (sqlparser has no MOVE, and wants a
 //! direction PostgreSQL lets a FETCH leave out).
@@ -143,6 +147,7 @@ pub(crate) fn from_statement(stmt: &datafusion::sql::sqlparser::ast::Statement) 
                 FetchDirection::All | FetchDirection::ForwardAll => None,
                 FetchDirection::Count { limit } | FetchDirection::Forward { limit: Some(limit) } => count(limit)?,
                 FetchDirection::Forward { limit: None } => Some(1),
+                FetchDirection::Relative { limit } => count(limit)?,
                 _ => return Err(EngineError::CursorScansForwardOnly),
             };
             Ok(CursorCommand::Fetch { cursor: normalize_ident(name), count, skip: false })
@@ -163,6 +168,10 @@ pub(crate) struct Cursor {
     pending: Option<RecordBatch>,
     /// WITH HOLD: outlives the transaction block it was declared in.
     pub(crate) hold: bool,
+    /// Declared in the transaction block still open: a rollback of it ends the cursor.
+    in_block: bool,
+    /// Rows handed out so far (FETCH 0 refetches the current row, which needs SCROLL).
+    moved: bool,
 }
 
 /// A session's open cursors, by name.
@@ -170,11 +179,11 @@ pub(crate) struct Cursor {
 pub(crate) struct Cursors(HashMap<String, Cursor>);
 
 impl Cursors {
-    pub(crate) fn declare(&mut self, name: String, rows: RowStream, hold: bool) -> Result<()> {
+    pub(crate) fn declare(&mut self, name: String, rows: RowStream, hold: bool, in_block: bool) -> Result<()> {
         if self.0.contains_key(&name) {
             return Err(EngineError::DuplicateCursor { name });
         }
-        self.0.insert(name, Cursor { rows, pending: None, hold });
+        self.0.insert(name, Cursor { rows, pending: None, hold, in_block, moved: false });
         Ok(())
     }
 
@@ -188,10 +197,12 @@ impl Cursors {
         }
     }
 
-    /// Ends the cursors a transaction block's end ends: those without HOLD.
-    pub(crate) fn end_of_transaction(&mut self) {
+    /// Ends the cursors a transaction's end ends: those without HOLD, and those the block
+    /// declared when it did not commit (their rows may be its undone writes).
+    pub(crate) fn end_of_transaction(&mut self, committed: bool) {
         if !self.0.is_empty() {
-            self.0.retain(|_, c| c.hold);
+            self.0.retain(|_, c| c.hold && (committed || !c.in_block));
+            self.0.values_mut().for_each(|c| c.in_block = false);
         }
     }
 
@@ -201,8 +212,15 @@ impl Cursors {
     }
 
     /// Up to `count` rows (all when `None`) from `name`, and how many.
+    ///
+    /// The cursor is out of the session while it reads: a FETCH that fails, times out or is
+    /// cancelled ends it (it would otherwise have lost the rows taken so far, silently).
     pub(crate) async fn fetch(&mut self, name: &str, count: Option<u64>) -> Result<(SchemaRef, crate::Route, Vec<RecordBatch>, u64)> {
-        let cursor = self.0.get_mut(name).ok_or_else(|| EngineError::UndefinedCursor { name: name.to_string() })?;
+        let mut cursor = self.0.remove(name).ok_or_else(|| EngineError::UndefinedCursor { name: name.to_string() })?;
+        if count == Some(0) && cursor.moved {
+            self.0.insert(name.to_string(), cursor);
+            return Err(EngineError::CursorScansForwardOnly);
+        }
         let mut taken = Vec::new();
         let mut rows = 0u64;
         while count.is_none_or(|c| rows < c) {
@@ -225,7 +243,10 @@ impl Cursors {
                 rows += n;
             }
         }
-        Ok((cursor.rows.schema().clone(), cursor.rows.route(), taken, rows))
+        cursor.moved |= rows > 0;
+        let answer = (cursor.rows.schema().clone(), cursor.rows.route(), taken, rows);
+        self.0.insert(name.to_string(), cursor);
+        Ok(answer)
     }
 }
 

@@ -815,7 +815,7 @@ impl Session {
             txn.failed = true;
         }
         if self.txn.is_none() {
-            self.cursors.end_of_transaction();
+            self.cursors.end_of_transaction(true);
         }
         result
     }
@@ -828,6 +828,9 @@ impl Session {
         if declare.scroll == Some(true) {
             return Err(EngineError::unsupported("DECLARE ... SCROLL (rhei's cursors scan forward only)"));
         }
+        if declare.binary == Some(true) {
+            return Err(EngineError::unsupported("DECLARE ... BINARY CURSOR (drivers ask for binary results in the protocol)"));
+        }
         let hold = declare.hold == Some(true);
         if !hold && self.txn.is_none() {
             return Err(EngineError::CursorOutsideTransaction);
@@ -837,11 +840,20 @@ impl Session {
             return Err(EngineError::DuplicateCursor { name });
         }
         let inner = Prepared { sql: query.to_string(), statement: Some(Arc::new(Statement::Query(Box::new(query.clone())))), ..prepared.clone() };
-        let Output::Rows(rows) = self.query(&inner, query, params).await? else {
+        let Output::Rows(mut rows) = self.query(&inner, query, params).await? else {
             return Err(EngineError::Internal("a cursor's query gave no rows".into()));
         };
+        // A held read of SQLite outside a block would keep one of the few reader threads (and
+        // a snapshot, which holds back checkpoints) until closed: read whole now, as
+        // PostgreSQL materializes a WITH HOLD cursor.
+        if self.txn.is_none() && rows.route() == Route::Oltp {
+            let schema = rows.schema().clone();
+            let batches = rows.collect().await?;
+            rows = RowStream::from_batches(schema, Route::Oltp, "SELECT", batches);
+        }
         // statement_timeout bounds each FETCH, not the cursor's life.
-        self.cursors.declare(name, rows.with_deadline(None), hold)?;
+        let in_block = self.txn.is_some();
+        self.cursors.declare(name, rows.with_deadline(None), hold, in_block)?;
         Ok(Output::Command(CommandTag::new("DECLARE CURSOR")))
     }
 
@@ -1865,6 +1877,7 @@ impl Session {
         if let Some(block) = self.txn_settings.take() {
             self.settings = if committed { block.on_commit } else { block.at_begin };
         }
+        self.cursors.end_of_transaction(committed);
     }
 
     async fn savepoint_op(&mut self, op: WriteOp, tag: &'static str) -> Result<Output> {

@@ -586,9 +586,8 @@ impl ExtendedQueryHandler for Connection {
         if message.target_type != pgwire::messages::extendedquery::TARGET_TYPE_BYTE_STATEMENT {
             // A cursor DECLAREd in SQL is a portal too: psycopg describes its named cursors so.
             let name = message.name.as_deref().unwrap_or(pgwire::api::DEFAULT_NAME);
-            if client.portal_store().get_portal(name).is_none()
-                && let Some(schema) = self.session.lock().await.cursor_schema(name)
-            {
+            let cursor = if client.portal_store().get_portal(name).is_none() { self.session.lock().await.cursor_schema(name) } else { None };
+            if let Some(schema) = cursor {
                 let fields = types::fields(&schema, &Format::UnifiedText)?;
                 return pgwire::api::query::send_describe_response(client, &DescribePortalResponse::new(fields)).await;
             }

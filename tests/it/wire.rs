@@ -1376,4 +1376,14 @@ async fn cursors_fetch_forward_in_pieces_and_end_with_their_block() {
     assert_eq!(code(client.simple_query("CLOSE kept").await.unwrap_err()).as_deref(), Some("34000"));
     client.batch_execute("DECLARE a CURSOR WITH HOLD FOR SELECT 1; CLOSE ALL").await.unwrap();
     assert_eq!(code(client.simple_query("FETCH a").await.unwrap_err()).as_deref(), Some("34000"));
+    // A held cursor of a block that rolls back goes with it: its rows were the block's.
+    client.batch_execute("BEGIN; INSERT INTO cur VALUES (42, 'undone'); DECLARE h CURSOR WITH HOLD FOR SELECT id FROM cur WHERE id = 42; ROLLBACK").await.unwrap();
+    assert_eq!(code(client.simple_query("FETCH ALL h").await.unwrap_err()).as_deref(), Some("34000"));
+    // FETCH 0 refetches the current row: nothing before the first, 55000 after (no SCROLL).
+    client.batch_execute("DECLARE z CURSOR WITH HOLD FOR SELECT id FROM cur ORDER BY id").await.unwrap();
+    assert!(lines(&client, "FETCH 0 FROM z").await.is_empty());
+    assert_eq!(lines(&client, "FETCH 1 FROM z").await, ["1"]);
+    assert_eq!(code(client.simple_query("FETCH 0 FROM z").await.unwrap_err()).as_deref(), Some("55000"));
+    assert_eq!(lines(&client, "FETCH 1 FROM z").await, ["2"]);
+    assert_eq!(code(client.simple_query("DECLARE b BINARY CURSOR WITH HOLD FOR SELECT 1").await.unwrap_err()).as_deref(), Some("0A000"));
 }

@@ -35,6 +35,8 @@ pub fn register(conn: &Connection, pure: FunctionFlags) -> rusqlite::Result<()> 
 /// hundreds...). Exact numeric text keeps `places` places (`trunc(1.7, 3)` is `1.700`); a
 /// double stays one.
 fn truncated(value: ValueRef<'_>, places: i64) -> Value {
+    // PostgreSQL's bound on a result's scale (NUMERIC_MAX_RESULT_SCALE).
+    let places = places.clamp(-2000, 2000);
     match value {
         ValueRef::Integer(i) if places >= 0 => Value::Integer(i),
         ValueRef::Integer(i) => {

@@ -2838,8 +2838,14 @@ fn convert_assignments(
             .ok_or_else(|| EngineError::UndefinedColumn { column: column.clone(), table: Some(def.name.clone()) })?;
         // `SET c = DEFAULT`: the column's default, or NULL (SQLite has no DEFAULT there: 42601).
         if is_default_keyword(&assignment.value) {
-            assignment.value = match &def.columns[index].default_sql {
-                Some(default) => parse_sqlite_expr(&ddl::default_expr_sql(def.columns[index].ty, default, opts)?)?,
+            let column = &def.columns[index];
+            assignment.value = match &column.default_sql {
+                Some(default) => parse_sqlite_expr(&ddl::default_expr_sql(column.ty, default, opts)?)?,
+                // A serial key numbers itself only as a row goes in.
+                None if column.is_serial => return Err(EngineError::unsupported("SET of a serial column to DEFAULT")),
+                None if column.not_null || def.rowid_alias() == Some(index) => {
+                    return Err(EngineError::NotNullViolation { table: def.name.clone(), column: column.name.clone() });
+                }
                 None => null(),
             };
             continue;

@@ -170,6 +170,8 @@ pub(crate) struct Cursor {
     pub(crate) hold: bool,
     /// Declared in the transaction block still open: a rollback of it ends the cursor.
     in_block: bool,
+    /// The savepoints open when it was declared: a ROLLBACK TO one of them ends it.
+    savepoints: usize,
     /// Rows handed out so far (FETCH 0 refetches the current row, which needs SCROLL).
     moved: bool,
 }
@@ -179,12 +181,24 @@ pub(crate) struct Cursor {
 pub(crate) struct Cursors(HashMap<String, Cursor>);
 
 impl Cursors {
-    pub(crate) fn declare(&mut self, name: String, rows: RowStream, hold: bool, in_block: bool) -> Result<()> {
+    pub(crate) fn declare(&mut self, name: String, rows: RowStream, hold: bool, in_block: bool, savepoints: usize) -> Result<()> {
         if self.0.contains_key(&name) {
             return Err(EngineError::DuplicateCursor { name });
         }
-        self.0.insert(name, Cursor { rows, pending: None, hold, in_block, moved: false });
+        self.0.insert(name, Cursor { rows, pending: None, hold, in_block, moved: false, savepoints });
         Ok(())
+    }
+
+    /// `ROLLBACK TO` the savepoint that `kept` savepoints stand below (still open after it):
+    /// the cursors declared after it end, as PostgreSQL's do.
+    pub(crate) fn rolled_back_to(&mut self, kept: usize) {
+        self.0.retain(|_, c| c.savepoints < kept);
+    }
+
+    /// `RELEASE` of the savepoint that `kept` savepoints stand below: its cursors belong to
+    /// the level around it now.
+    pub(crate) fn released_to(&mut self, kept: usize) {
+        self.0.values_mut().for_each(|c| c.savepoints = c.savepoints.min(kept));
     }
 
     pub(crate) fn close(&mut self, name: Option<&str>) -> Result<()> {

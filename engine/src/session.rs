@@ -853,7 +853,8 @@ impl Session {
         }
         // statement_timeout bounds each FETCH, not the cursor's life.
         let in_block = self.txn.is_some();
-        self.cursors.declare(name, rows.with_deadline(None), hold, in_block)?;
+        let savepoints = self.txn_settings.as_ref().map_or(0, |block| block.savepoints.len());
+        self.cursors.declare(name, rows.with_deadline(None), hold, in_block, savepoints)?;
         Ok(Output::Command(CommandTag::new("DECLARE CURSOR")))
     }
 
@@ -1908,9 +1909,13 @@ impl Session {
         let position = block.savepoints.iter().rposition(|(n, _, _)| n == name);
         match (step, position) {
             (SavepointStep::Set, _) => block.savepoints.push((name.to_string(), self.settings.clone(), block.on_commit.clone())),
-            (SavepointStep::Release, Some(at)) => block.savepoints.truncate(at),
+            (SavepointStep::Release, Some(at)) => {
+                block.savepoints.truncate(at);
+                self.cursors.released_to(at);
+            }
             (SavepointStep::RollBackTo, Some(at)) => {
                 block.savepoints.truncate(at + 1);
+                self.cursors.rolled_back_to(at + 1);
                 let (_, current, on_commit) = &block.savepoints[at];
                 self.settings = current.clone();
                 block.on_commit = on_commit.clone();

@@ -1379,6 +1379,13 @@ async fn cursors_fetch_forward_in_pieces_and_end_with_their_block() {
     // A held cursor of a block that rolls back goes with it: its rows were the block's.
     client.batch_execute("BEGIN; INSERT INTO cur VALUES (42, 'undone'); DECLARE h CURSOR WITH HOLD FOR SELECT id FROM cur WHERE id = 42; ROLLBACK").await.unwrap();
     assert_eq!(code(client.simple_query("FETCH ALL h").await.unwrap_err()).as_deref(), Some("34000"));
+    // ROLLBACK TO a savepoint ends the cursors declared after it; RELEASE keeps them.
+    client.batch_execute("BEGIN; DECLARE before CURSOR FOR SELECT 1; SAVEPOINT s; DECLARE after CURSOR FOR SELECT 2; ROLLBACK TO s").await.unwrap();
+    assert_eq!(lines(&client, "FETCH before").await, ["1"]);
+    assert_eq!(code(client.simple_query("FETCH after").await.unwrap_err()).as_deref(), Some("34000"));
+    client.batch_execute("ROLLBACK; BEGIN; SAVEPOINT s; DECLARE kept CURSOR FOR SELECT 3; RELEASE s; SAVEPOINT t; ROLLBACK TO t").await.unwrap();
+    assert_eq!(lines(&client, "FETCH kept").await, ["3"]);
+    client.batch_execute("ROLLBACK").await.unwrap();
     // FETCH 0 refetches the current row: nothing before the first, 55000 after (no SCROLL).
     client.batch_execute("DECLARE z CURSOR WITH HOLD FOR SELECT id FROM cur ORDER BY id").await.unwrap();
     assert!(lines(&client, "FETCH 0 FROM z").await.is_empty());

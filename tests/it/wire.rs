@@ -1159,12 +1159,14 @@ async fn exact_numeric_results_and_text_casts_through_the_extended_protocol() {
     assert_eq!(lines(&client, "SELECT price * 2 AS d FROM lines ORDER BY d").await, ["19.00", "2469135.78"]);
     for route in ["oltp", "olap"] {
         client.batch_execute(&format!("SET rhei.route = {route}")).await.unwrap();
-        let statement = client.prepare("SELECT code::text, u::text, code FROM lines WHERE id = 1").await.unwrap();
+        let statement = client.prepare("SELECT code::text, u::text, code, name::varchar(3), code::varchar FROM lines WHERE id = 1").await.unwrap();
         let types: Vec<Type> = statement.columns().iter().map(|c| c.type_().clone()).collect();
-        assert_eq!(types, [Type::TEXT, Type::TEXT, Type::BPCHAR], "{route}");
+        // A cast to varchar is a varchar, as PostgreSQL describes it (it was text).
+        assert_eq!(types, [Type::TEXT, Type::TEXT, Type::BPCHAR, Type::VARCHAR, Type::VARCHAR], "{route}");
         let row = client.query_one(&statement, &[]).await.unwrap();
         assert_eq!(row.get::<_, String>(0), "ab", "{route}");
         assert_eq!(row.get::<_, String>(2), "ab   ", "{route}");
+        assert_eq!((row.get::<_, String>(3), row.get::<_, String>(4)), ("wid".into(), "ab".into()), "{route}");
         let prices = lines(&client, "SELECT price::numeric, q::numeric FROM lines ORDER BY id").await;
         assert_eq!(prices, ["1234567.89|3", "9.50|2"], "{route}");
     }

@@ -117,6 +117,7 @@ impl DataFusionOlap {
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::TimestampText::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::AsText::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::QuoteLiteral::default()));
+        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::DeclaredText::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::Instant::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::SimilarToEscape::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::IntervalProduct::default()));

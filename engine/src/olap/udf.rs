@@ -654,6 +654,51 @@ text_udf!(
     }
 );
 
+/// `rhei_declared_text(v, type)`: `v` as text, described as the declared type `type` names
+/// (`character varying(3)`, `character(5)`): PostgreSQL describes a cast to varchar(n) so, and
+/// pads a char(n) result on output.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct DeclaredText {
+    signature: Signature,
+}
+
+impl Default for DeclaredText {
+    fn default() -> Self {
+        Self { signature: Signature::any(2, Volatility::Immutable) }
+    }
+}
+
+impl ScalarUDFImpl for DeclaredText {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn name(&self) -> &str {
+        "rhei_declared_text"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
+        let declared = match args.scalar_arguments.get(1).copied().flatten() {
+            Some(ScalarValue::Utf8(Some(name))) => Some(name.clone()),
+            _ => None,
+        };
+        Ok(Arc::new(crate::catalog::types::with_declared_type(Field::new(self.name(), DataType::Utf8, true), declared)))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let array = first_arg(&args)?;
+        unscalar(arrow::compute::cast(&array, &DataType::Utf8)?, &args)
+    }
+}
+
 text_udf!(
     /// `quote_literal(v)`: PostgreSQL's (see [`crate::naming::quote_literal`]).
     QuoteLiteral,

@@ -29,6 +29,11 @@ fn is_integer_type(ty: &SqlType) -> bool {
     )
 }
 
+/// `text` described as the declared type `ty` (a cast to varchar(n) or char(n)).
+fn declared_text(text: Expr, ty: PgType) -> Expr {
+    call("rhei_declared_text", vec![text, Expr::value(Value::SingleQuotedString(ty.pg_name()))])
+}
+
 /// DataFusion reads text as bytea by taking its bytes, where PostgreSQL reads bytea input
 /// (`'\\x00ff'` is two bytes): casts to bytea and the argument of `sha256` and its kin go
 /// through `rhei_bytea` (as literals compared with a bytea do, see
@@ -278,7 +283,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
             };
             let cut = call("substr", vec![text, one, len]);
             let cut = if matches!(declared.ty, PgType::Bpchar(_)) { call("rtrim", vec![cut]) } else { cut };
-            *expr = cut;
+            *expr = declared_text(cut, declared.ty);
         }
         // extract() is numeric in PostgreSQL (14 and later), with as many decimals as the
         // field has: microseconds for seconds and epochs (none for a date's epoch),
@@ -443,12 +448,24 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
         }
         // A timestamp as text is PostgreSQL's (see `olap::udf::TimestampText`), and a text-like
         // column's text a result of its own (see `olap::udf::AsText`).
-        if let Expr::Cast { expr: inner, data_type: SqlType::Text | SqlType::Varchar(None) | SqlType::CharacterVarying(None) | SqlType::String(None), .. } = expr {
-            if matches!(temporal_type(inner, &scope), Some(PgType::Timestamp | PgType::Timestamptz)) {
-                let timestamp = take(inner);
-                *expr = call("rhei_timestamp_text", vec![timestamp, Expr::value(Value::SingleQuotedString(zone.arrow_name()))]);
+        // A cast to varchar is described as one (see `olap::udf::DeclaredText`).
+        if let Expr::Cast { expr: inner, data_type: data_type @ (SqlType::Text | SqlType::Varchar(None) | SqlType::CharacterVarying(None) | SqlType::String(None)), .. } = expr {
+            let varchar = matches!(data_type, SqlType::Varchar(None) | SqlType::CharacterVarying(None));
+            let text = if matches!(temporal_type(inner, &scope), Some(PgType::Timestamp | PgType::Timestamptz)) {
+                Some(call("rhei_timestamp_text", vec![take(inner), Expr::value(Value::SingleQuotedString(zone.arrow_name()))]))
             } else if matches!(scope.column_type(inner), Some(PgType::Bpchar(_) | PgType::Varchar(_) | PgType::Uuid | PgType::Json | PgType::Jsonb)) {
-                *expr = call("rhei_as_text", vec![take(inner)]);
+                Some(call("rhei_as_text", vec![take(inner)]))
+            } else {
+                None
+            };
+            match (text, varchar) {
+                (Some(text), true) => *expr = declared_text(text, PgType::Varchar(None)),
+                (Some(text), false) => *expr = text,
+                (None, true) => {
+                    let text = Expr::Cast { kind: CastKind::Cast, expr: Box::new(take(inner)), data_type: SqlType::Text, array: false, format: None };
+                    *expr = declared_text(text, PgType::Varchar(None));
+                }
+                (None, false) => {}
             }
         }
         // A numeric(p,s) column cast to numeric keeps its scale (DataFusion's NUMERIC has ten

@@ -2,8 +2,7 @@
 //! sequences (`RESTART WITH 1`), and pg_dump ties a serial column's sequence to it with
 //! `ALTER SEQUENCE ... OWNED BY t.c` and sets its owner with `OWNER TO`.
 
-use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
-use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+use datafusion::sql::sqlparser::tokenizer::Token;
 
 use crate::error::{EngineError, Result};
 use crate::oltp::sequence::regclass_name;
@@ -36,18 +35,8 @@ impl AlterSequence {
 
 /// Reads `sql` when it is an ALTER SEQUENCE statement (`None` when it is something else).
 pub fn parse(sql: &str) -> Option<Result<AlterSequence>> {
-    // Only a text that starts with ALTER is tokenized.
-    let body = crate::session::skip_comments(sql);
-    let first = body.split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or_default();
-    if !first.eq_ignore_ascii_case("alter") {
-        return None;
-    }
-    let mut tokens: Vec<Token> =
-        Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize().ok()?.into_iter().filter(|t| !matches!(t, Token::Whitespace(_))).collect();
+    let tokens = crate::session::tokens_if_first_word(sql, &["alter"])?;
     // One statement only: the text of several is split before it comes here.
-    while tokens.last() == Some(&Token::SemiColon) {
-        tokens.pop();
-    }
     if tokens.contains(&Token::SemiColon) {
         return None;
     }

@@ -19,8 +19,7 @@ use std::collections::HashMap;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
-use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
-use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+use datafusion::sql::sqlparser::tokenizer::Token;
 use futures::StreamExt;
 
 use crate::catalog::normalize_ident;
@@ -39,16 +38,7 @@ pub enum CursorCommand {
 
 /// Reads `sql` when it is a FETCH, MOVE or CLOSE (`None` when it is something else).
 pub fn parse(sql: &str) -> Option<Result<CursorCommand>> {
-    let body = crate::session::skip_comments(sql);
-    let first = body.split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or_default();
-    if !["fetch", "move", "close"].iter().any(|w| first.eq_ignore_ascii_case(w)) {
-        return None;
-    }
-    let tokens = Tokenizer::new(&PostgreSqlDialect {}, body).tokenize().ok()?;
-    let mut tokens: Vec<Token> = tokens.into_iter().filter(|t| !matches!(t, Token::Whitespace(_))).collect();
-    while tokens.last() == Some(&Token::SemiColon) {
-        tokens.pop();
-    }
+    let tokens = crate::session::tokens_if_first_word(sql, &["fetch", "move", "close"])?;
     // One of several statements in a query string: sqlparser reads them all (see
     // [`from_statement`]).
     if tokens.contains(&Token::SemiColon) {
@@ -167,7 +157,7 @@ pub(crate) struct Cursor {
     /// Rows of a batch a FETCH took only part of.
     pending: Option<RecordBatch>,
     /// WITH HOLD: outlives the transaction block it was declared in.
-    pub(crate) hold: bool,
+    hold: bool,
     /// Declared in the transaction block still open: a rollback of it ends the cursor.
     in_block: bool,
     /// The savepoints open when it was declared: a ROLLBACK TO one of them ends it.

@@ -7,8 +7,7 @@
 //! whose statistics SQLite's planner uses to choose indexes.
 
 use datafusion::sql::sqlparser::ast::{Ident, ObjectName, ObjectNamePart};
-use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
-use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+use datafusion::sql::sqlparser::tokenizer::Token;
 
 use crate::catalog::table_name;
 use crate::error::{EngineError, Result};
@@ -27,18 +26,7 @@ pub struct Maintenance {
 /// Reads `sql` when it is a VACUUM or ANALYZE statement (`None` when it is something else).
 pub fn parse(sql: &str) -> Option<Result<Maintenance>> {
     // Most statements are not these: only a text that starts with either word is tokenized.
-    let body = crate::session::skip_comments(sql);
-    let first = body.split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or_default();
-    if !["vacuum", "analyze", "analyse"].iter().any(|w| first.eq_ignore_ascii_case(w)) {
-        return None;
-    }
-    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize().ok()?;
-    let mut tokens = tokens
-        .into_iter()
-        .filter(|t| !matches!(t, Token::Whitespace(_)))
-        .collect::<Vec<_>>()
-        .into_iter()
-        .peekable();
+    let mut tokens = crate::session::tokens_if_first_word(sql, &["vacuum", "analyze", "analyse"])?.into_iter().peekable();
     let vacuum = match tokens.peek() {
         Some(t) if keyword(t, "vacuum") => true,
         Some(t) if keyword(t, "analyze") || keyword(t, "analyse") => false,
@@ -106,9 +94,6 @@ fn parse_rest(vacuum: bool, tokens: &mut std::iter::Peekable<std::vec::IntoIter<
     let mut tables = Vec::new();
     while let Some(token) = tokens.next() {
         let Token::Word(first) = token else {
-            if token == Token::SemiColon && tokens.peek().is_none() {
-                break;
-            }
             return Err(syntax(Some(token)));
         };
         let ident = |w: datafusion::sql::sqlparser::tokenizer::Word| {

@@ -318,6 +318,24 @@ pub(crate) fn skip_comments(mut sql: &str) -> &str {
     }
 }
 
+/// The tokens of `sql` without whitespace, comments and trailing semicolons, when its first
+/// word is one of `words` (the statements read by hand: VACUUM, ALTER SEQUENCE, FETCH...);
+/// `None` for any other text, which is not tokenized, or one that does not tokenize.
+pub(crate) fn tokens_if_first_word(sql: &str, words: &[&str]) -> Option<Vec<datafusion::sql::sqlparser::tokenizer::Token>> {
+    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+    let body = skip_comments(sql);
+    let first = body.split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or_default();
+    if !words.iter().any(|w| first.eq_ignore_ascii_case(w)) {
+        return None;
+    }
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, body).tokenize().ok()?;
+    let mut tokens: Vec<Token> = tokens.into_iter().filter(|t| !matches!(t, Token::Whitespace(_))).collect();
+    while tokens.last() == Some(&Token::SemiColon) {
+        tokens.pop();
+    }
+    Some(tokens)
+}
+
 /// `EXPLAIN ROUTE <query>`: the query text, if `sql` is that.
 fn explain_route_body(sql: &str) -> Option<&str> {
     let s = skip_comments(sql);
@@ -813,9 +831,6 @@ impl Session {
             && let Some(txn) = self.txn.as_mut()
         {
             txn.failed = true;
-        }
-        if self.txn.is_none() {
-            self.cursors.end_of_transaction(true);
         }
         result
     }

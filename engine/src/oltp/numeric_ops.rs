@@ -21,8 +21,8 @@ const MAX_SCALE: i32 = 76;
 
 pub fn register(conn: &Connection, pure: FunctionFlags) -> rusqlite::Result<()> {
     conn.create_scalar_function("rhei_numeric_op", 3, pure, |ctx| {
-        let op: String = ctx.get(0)?;
-        numeric_op(&op, ctx.get_raw(1), ctx.get_raw(2))
+        let op = ctx.get_raw(0).as_str().map_err(|e| SqlError::UserFunctionError(e.into()))?;
+        numeric_op(op, ctx.get_raw(1), ctx.get_raw(2))
     })?;
     conn.create_scalar_function("trunc", 1, pure, |ctx| Ok(truncated(ctx.get_raw(0), 0)))?;
     conn.create_scalar_function("trunc", 2, pure, |ctx| match ctx.get_raw(1) {

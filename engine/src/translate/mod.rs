@@ -331,8 +331,13 @@ pub(crate) fn is_comparison(op: &BinaryOperator) -> bool {
     )
 }
 
+/// `CAST(expr AS ty)`.
+pub(crate) fn cast(expr: Expr, ty: SqlType) -> Expr {
+    Expr::Cast { kind: CastKind::Cast, expr: Box::new(expr), data_type: ty, array: false, format: None }
+}
+
 fn as_real(expr: Expr) -> Expr {
-    Expr::Cast { kind: CastKind::Cast, expr: Box::new(expr), data_type: SqlType::Real, array: false, format: None }
+    cast(expr, SqlType::Real)
 }
 
 /// The digits of a long number literal as the rewrite above writes it (`CAST('...' AS REAL)`).

@@ -14,7 +14,7 @@ use datafusion::sql::sqlparser::ast::{
 
 use crate::zone::TimeZone;
 use crate::catalog::{Catalog, PgType};
-use crate::translate::{Scope, call, is_comparison, is_interval_constant, temporal_type};
+use crate::translate::{Scope, call, cast, is_comparison, is_interval_constant, temporal_type};
 
 fn is_integer_type(ty: &SqlType) -> bool {
     matches!(
@@ -387,7 +387,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
             && temporal_type(right, &scope) == Some(PgType::Date)
         {
             let days = std::mem::replace(expr, Expr::value(Value::Null));
-            *expr = Expr::Cast { kind: CastKind::Cast, expr: Box::new(Expr::Nested(Box::new(days))), data_type: SqlType::Int(None), array: false, format: None };
+            *expr = cast(Expr::Nested(Box::new(days)), SqlType::Int(None));
         }
         if let Expr::Function(f) = expr
             && f.name.to_string().eq_ignore_ascii_case("date_part")
@@ -396,7 +396,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
             && temporal_type(source, &scope).is_some()
         {
             let part = std::mem::replace(expr, Expr::value(Value::Null));
-            *expr = Expr::Cast { kind: CastKind::Cast, expr: Box::new(part), data_type: SqlType::DoublePrecision, array: false, format: None };
+            *expr = cast(part, SqlType::DoublePrecision);
         }
         // ntile() is an integer in PostgreSQL (DataFusion's is unsigned, which a result makes bigint).
         if let Expr::Function(f) = expr
@@ -404,7 +404,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
             && f.name.to_string().eq_ignore_ascii_case("ntile")
         {
             let window = std::mem::replace(expr, Expr::value(Value::Null));
-            *expr = Expr::Cast { kind: CastKind::Cast, expr: Box::new(window), data_type: SqlType::Int(None), array: false, format: None };
+            *expr = cast(window, SqlType::Int(None));
         }
         // mod(a, b) is DataFusion's `%` (the same sign rule: the dividend's).
         if let Expr::Function(f) = expr
@@ -420,7 +420,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
             && f.name.to_string().eq_ignore_ascii_case("localtimestamp")
             && matches!(&f.args, FunctionArguments::None)
         {
-            *expr = Expr::Cast { kind: CastKind::Cast, expr: Box::new(call("now", vec![])), data_type: SqlType::Timestamp(None, TimezoneInfo::None), array: false, format: None };
+            *expr = cast(call("now", vec![]), SqlType::Timestamp(None, TimezoneInfo::None));
         }
         // COLLATE "C" (and POSIX, ucs_basic, default) is DataFusion's byte order already.
         if let Expr::Collate { expr: inner, collation } = expr
@@ -434,7 +434,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
             && zone != TimeZone::UTC
             && matches!(temporal_type(inner, &scope), Some(PgType::Timestamp | PgType::Date))
         {
-            let local = Expr::Cast { kind: CastKind::Cast, expr: Box::new(take(inner)), data_type: SqlType::Timestamp(None, TimezoneInfo::None), array: false, format: None };
+            let local = cast(take(inner), SqlType::Timestamp(None, TimezoneInfo::None));
             *expr = call("rhei_instant", vec![local, Expr::value(Value::SingleQuotedString(zone.arrow_name()))]);
         }
         // A timestamptz cast to timestamp (or date) is its wall-clock time (day) in the
@@ -455,17 +455,13 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
                 Some(call("rhei_timestamp_text", vec![take(inner), Expr::value(Value::SingleQuotedString(zone.arrow_name()))]))
             } else if matches!(scope.column_type(inner), Some(PgType::Bpchar(_) | PgType::Varchar(_) | PgType::Uuid | PgType::Json | PgType::Jsonb)) {
                 Some(call("rhei_as_text", vec![take(inner)]))
+            } else if varchar {
+                Some(cast(take(inner), SqlType::Text))
             } else {
                 None
             };
-            match (text, varchar) {
-                (Some(text), true) => *expr = declared_text(text, PgType::Varchar(None)),
-                (Some(text), false) => *expr = text,
-                (None, true) => {
-                    let text = Expr::Cast { kind: CastKind::Cast, expr: Box::new(take(inner)), data_type: SqlType::Text, array: false, format: None };
-                    *expr = declared_text(text, PgType::Varchar(None));
-                }
-                (None, false) => {}
+            if let Some(text) = text {
+                *expr = if varchar { declared_text(text, PgType::Varchar(None)) } else { text };
             }
         }
         // A numeric(p,s) column cast to numeric keeps its scale (DataFusion's NUMERIC has ten

@@ -5,7 +5,9 @@
 //! - CDC: a 100,000-row transaction's change events, from its commit to the OLAP copy having
 //!   applied them;
 //! - a 225-operation CRUD mix (75 inserts, 75 reads by key, 50 updates, 25 deletes, interleaved);
-//! - 8 concurrent tasks of 50 single-row inserts each.
+//! - 8 concurrent tasks of 50 single-row inserts each;
+//! - through the API also the CRUD mix 40 times over: 225 operations take a few milliseconds,
+//!   too short to tell a steady rate from the cost of threads waking from idle.
 //!
 //! Each workload runs `rounds` times on fresh tables; the median round counts. The figures are
 //! compared with the published ones (the issue asks for at least 5x).
@@ -38,7 +40,11 @@ struct Round {
     cdc: f64,
     crud: f64,
     concurrent: f64,
+    /// The CRUD mix repeated [`SUSTAINED_REPEATS`] times (API only).
+    sustained_crud: f64,
 }
+
+const SUSTAINED_REPEATS: usize = 40;
 
 pub async fn run(rounds: usize) -> anyhow::Result<serde_json::Value> {
     let dir = tempfile::tempdir().context("create a scratch directory")?;
@@ -65,6 +71,11 @@ pub async fn run(rounds: usize) -> anyhow::Result<serde_json::Value> {
         ] {
             figures.push(Figure { name: format!("{how}: {name}"), value, unit, baseline: Some((published, "published reference figure")) });
         }
+        if how == "API" {
+            let value = median(|r| r.sustained_crud);
+            let name = format!("API: CRUD mix, {SUSTAINED_REPEATS} times over");
+            figures.push(Figure { name, value, unit: "ops/s", baseline: Some((PUBLISHED_CRUD, "published reference figure")) });
+        }
     }
     Ok(report("reference", &figures))
 }
@@ -80,20 +91,9 @@ async fn api_round(engine: &HtapEngine, round: usize) -> anyhow::Result<Round> {
     }
     result.inserts = per_sec(INSERTS, started.elapsed());
 
-    let started = Instant::now();
     let mut next = INSERTS;
-    for group in 0..CRUD_GROUPS {
-        for _ in 0..3 {
-            engine.execute(&format!("INSERT INTO {t} VALUES ({next}, 'user {next}', 1)")).await?;
-            next += 1;
-            engine.query(&format!("SELECT name, score FROM {t} WHERE id = {}", next - 2)).await?;
-        }
-        for k in 0..2 {
-            engine.execute(&format!("UPDATE {t} SET score = score + 1 WHERE id = {}", group * 4 + k)).await?;
-        }
-        engine.execute(&format!("DELETE FROM {t} WHERE id = {}", group * 4 + 3)).await?;
-    }
-    result.crud = per_sec(CRUD_GROUPS * 9, started.elapsed());
+    result.crud = api_crud(engine, &t, &mut next, 1).await?;
+    result.sustained_crud = api_crud(engine, &t, &mut next, SUSTAINED_REPEATS).await?;
 
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -122,6 +122,24 @@ async fn api_round(engine: &HtapEngine, round: usize) -> anyhow::Result<Round> {
 
     settle(engine).await;
     Ok(result)
+}
+
+/// Runs the CRUD mix `repeats` times on `t`, inserting from `next` on; operations/s.
+async fn api_crud(engine: &HtapEngine, t: &str, next: &mut usize, repeats: usize) -> anyhow::Result<f64> {
+    let started = Instant::now();
+    for group in 0..CRUD_GROUPS * repeats {
+        for _ in 0..3 {
+            let id = *next;
+            engine.execute(&format!("INSERT INTO {t} VALUES ({id}, 'user {id}', 1)")).await?;
+            *next += 1;
+            engine.query(&format!("SELECT name, score FROM {t} WHERE id = {}", id - 1)).await?;
+        }
+        for k in 0..2 {
+            engine.execute(&format!("UPDATE {t} SET score = score + 1 WHERE id = {}", group * 4 + k)).await?;
+        }
+        engine.execute(&format!("DELETE FROM {t} WHERE id = {}", group * 4 + 3)).await?;
+    }
+    Ok(per_sec(CRUD_GROUPS * repeats * 9, started.elapsed()))
 }
 
 async fn wire_round(server: &RheiServer, round: usize) -> anyhow::Result<Round> {
@@ -214,7 +232,7 @@ mod tests {
     async fn one_round_runs_through_the_api_and_the_wire() {
         let report = super::run(1).await.expect("the reference suite runs");
         let figures = report["figures"].as_array().expect("figures");
-        assert_eq!(figures.len(), 8, "{report}");
+        assert_eq!(figures.len(), 9, "{report}");
         assert!(figures.iter().all(|f| f["value"].as_f64().is_some_and(|v| v > 0.0)), "{report}");
     }
 }

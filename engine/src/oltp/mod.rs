@@ -6,6 +6,7 @@ pub mod checkpoint;
 pub mod convert;
 pub mod flush;
 pub mod functions;
+pub(crate) mod handoff;
 pub mod intervals;
 pub mod json_sets;
 pub mod numeric_ops;

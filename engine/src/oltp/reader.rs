@@ -25,6 +25,7 @@ use rusqlite::InterruptHandle;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{EngineError, Result};
+use crate::oltp::handoff::{self, RecentWait};
 use crate::oltp::writer::SharedCatalog;
 use crate::oltp::{SqliteStatement, open_connection, run_statement};
 
@@ -41,39 +42,65 @@ struct ReadJob {
 
 /// Jobs waiting for a reader.
 struct JobQueue {
-    jobs: std::sync::Mutex<(std::collections::VecDeque<ReadJob>, bool)>,
+    jobs: std::sync::Mutex<Queued>,
     ready: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct Queued {
+    jobs: std::collections::VecDeque<ReadJob>,
+    closed: bool,
+    /// Readers polling the queue before they sleep (see [`crate::oltp::handoff`]): a job one
+    /// of them will find needs no wakeup.
+    polling: usize,
 }
 
 impl JobQueue {
     fn push(&self, job: ReadJob) -> Result<()> {
         let mut guard = self.jobs.lock().map_err(|_| EngineError::ShuttingDown)?;
-        if guard.1 {
+        if guard.closed {
             return Err(EngineError::ShuttingDown);
         }
-        guard.0.push_back(job);
+        guard.jobs.push_back(job);
+        let wake = guard.jobs.len() > guard.polling;
         drop(guard);
-        self.ready.notify_one();
+        if wake {
+            self.ready.notify_one();
+        }
         Ok(())
     }
 
-    /// The next job; `None` once the pool is closed.
-    fn pop(&self) -> Option<ReadJob> {
+    /// The next job; `None` once the pool is closed. `waits` is the calling reader's.
+    fn pop(&self, waits: &RecentWait) -> Option<ReadJob> {
         let mut guard = self.jobs.lock().ok()?;
         loop {
-            if let Some(job) = guard.0.pop_front() {
+            if let Some(job) = guard.jobs.pop_front() {
                 return Some(job);
             }
-            if guard.1 {
+            if guard.closed {
                 return None;
             }
-            guard = self.ready.wait(guard).ok()?;
+            let started = std::time::Instant::now();
+            guard.polling += 1;
+            drop(guard);
+            let found = handoff::poll_for(waits, started, || self.jobs.try_lock().ok().filter(|q| !q.jobs.is_empty() || q.closed));
+            guard = match found {
+                Some(guard) => guard,
+                None => self.jobs.lock().ok()?,
+            };
+            // Decided under the lock, so a push either sees this reader polling (and finds
+            // it takes the job) or not (and wakes it).
+            guard.polling -= 1;
+            if guard.jobs.is_empty() && !guard.closed {
+                guard = self.ready.wait(guard).ok()?;
+                waits.record(started);
+            }
         }
     }
 
     fn close(&self) {
         if let Ok(mut guard) = self.jobs.lock() {
-            guard.1 = true;
+            guard.closed = true;
         }
         self.ready.notify_all();
     }
@@ -166,7 +193,7 @@ impl ReaderPool {
     /// # Errors
     /// A connection cannot be opened.
     pub fn start(path: PathBuf, readers: usize, catalog: SharedCatalog) -> Result<Self> {
-        let queue = Arc::new(JobQueue { jobs: std::sync::Mutex::new((Default::default(), false)), ready: std::sync::Condvar::new() });
+        let queue = Arc::new(JobQueue { jobs: std::sync::Mutex::new(Queued::default()), ready: std::sync::Condvar::new() });
         for i in 0..readers {
             let conn = open_connection(&path, true, "NORMAL")?;
             let rx = queue.clone();
@@ -175,7 +202,8 @@ impl ReaderPool {
             thread::Builder::new()
                 .name(format!("rhei-oltp-reader-{i}"))
                 .spawn(move || {
-                    while let Some(job) = rx.pop() {
+                    let waits = RecentWait::new();
+                    while let Some(job) = rx.pop(&waits) {
                         {
                             let mut state = job.control.lock();
                             if matches!(*state, JobState::Abandoned) {
@@ -293,7 +321,7 @@ impl ReaderPool {
         let control = Arc::new(Mutex::new(JobState::Queued));
         let guard = ReadGuard(control.clone());
         self.jobs.0.push(ReadJob { stmt, schema: schema_tx, batches: tx, control })?;
-        let (schema, first) = schema_rx.await.map_err(|_| EngineError::ShuttingDown)??;
+        let (schema, first) = crate::oltp::handoff::answer(schema_rx).await.map_err(|_| EngineError::ShuttingDown)??;
         Ok(OltpRows { schema, first, batches: rx, guard })
     }
 }

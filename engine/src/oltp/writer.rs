@@ -461,7 +461,7 @@ pub struct Submitted(oneshot::Receiver<Result<Executed>>);
 
 impl Submitted {
     pub async fn answer(self) -> Result<Executed> {
-        self.0.await.map_err(|_| EngineError::WriterGone)?
+        crate::oltp::handoff::answer(self.0).await.map_err(|_| EngineError::WriterGone)?
     }
 }
 
@@ -515,6 +515,7 @@ const PRUNE_WHEN_BUSY: std::time::Duration = std::time::Duration::from_millis(5)
 /// without it, so sessions can run their transactions' statements in between. Pruning the
 /// change log is idle work: a chunk at a time, only while nothing else waits.
 fn serve(state: &Mutex<WriterState>, mut rx: mpsc::UnboundedReceiver<Msg>) {
+    let waits = crate::oltp::handoff::RecentWait::new();
     loop {
         {
             // Taken and handled under one lock, so no transaction starts in between and sends
@@ -543,8 +544,11 @@ fn serve(state: &Mutex<WriterState>, mut rx: mpsc::UnboundedReceiver<Msg>) {
                     idle.prune_chunk();
                     continue;
                 }
+                // While a session's transaction holds the writer, the next message waits for
+                // that transaction: polling would only take a CPU from the thread running it.
+                let held = idle.owner.is_some();
                 drop(idle);
-                rx.blocking_recv()
+                if held { rx.blocking_recv() } else { crate::oltp::handoff::next_message(&mut rx, &waits) }
             }
         };
         match msg {

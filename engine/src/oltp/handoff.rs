@@ -79,11 +79,15 @@ impl Drop for Asking {
 
 /// The answer on `rx`, polled between yields for [`ASK_SPIN`] before waiting on it (while
 /// answers come quickly and no other task is polling). Cancel-safe, like awaiting `rx`.
-pub(crate) async fn answer<T>(mut rx: oneshot::Receiver<T>) -> Result<T, oneshot::error::RecvError> {
+/// The answering side went away without answering.
+#[derive(Debug)]
+pub(crate) struct AnswerGone;
+
+pub(crate) async fn answer<T>(mut rx: oneshot::Receiver<T>) -> Result<T, AnswerGone> {
     let multi_threaded = tokio::runtime::Handle::try_current()
         .is_ok_and(|runtime| runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
     if !multi_threaded {
-        return rx.await;
+        return rx.await.map_err(|_| AnswerGone);
     }
     let started = Instant::now();
     if let Some(_asking) = Asking::claim() {
@@ -93,7 +97,9 @@ pub(crate) async fn answer<T>(mut rx: oneshot::Receiver<T>) -> Result<T, oneshot
                     ASK_WAITS.record(started);
                     return Ok(value);
                 }
-                Err(oneshot::error::TryRecvError::Closed) => break,
+                // The receiver is spent once it reports the sender gone: awaiting it then
+                // would panic.
+                Err(oneshot::error::TryRecvError::Closed) => return Err(AnswerGone),
                 Err(oneshot::error::TryRecvError::Empty) if started.elapsed() < ASK_SPIN => {
                     // Lets a thread waiting for this CPU (the one producing the answer,
                     // perhaps) run first, then lets the runtime's other tasks run.
@@ -104,7 +110,7 @@ pub(crate) async fn answer<T>(mut rx: oneshot::Receiver<T>) -> Result<T, oneshot
             }
         }
     }
-    let answer = rx.await;
+    let answer = rx.await.map_err(|_| AnswerGone);
     ASK_WAITS.record(started);
     answer
 }
@@ -175,6 +181,15 @@ mod tests {
         let (tx, rx) = oneshot::channel::<i32>();
         drop(tx);
         assert!(super::answer(rx).await.is_err());
+        // A sender dropped while the answer is polled for (this panicked: the receiver is
+        // spent once it reports the sender gone).
+        for _ in 0..20 {
+            super::ASK_WAITS.record(std::time::Instant::now());
+            let (tx, rx) = oneshot::channel::<i32>();
+            let gone = std::thread::spawn(move || drop(tx));
+            assert!(super::answer(rx).await.is_err());
+            gone.join().expect("sender thread");
+        }
     }
 
     /// The writer's next message is found while polling, after sleeping, and `None` comes

@@ -1172,6 +1172,41 @@ async fn exact_numeric_results_and_text_casts_through_the_extended_protocol() {
     }
 }
 
+/// `sum` and `avg` of numeric values on SQLite (every read inside a transaction block) are
+/// exact, as PostgreSQL's: SQLite's own sum adds doubles, and a ledger's total of
+/// `123456789012345.67`, `0.01` and `19.99` came out as `...365.68`.
+#[tokio::test]
+async fn numeric_sums_and_averages_are_exact_inside_transactions() {
+    let server = Server::start().await;
+    let client = server.client().await;
+    client
+        .batch_execute(
+            "CREATE TABLE ledger (id int PRIMARY KEY, v numeric(20,2), q int, region text); \
+             INSERT INTO ledger VALUES (1, 123456789012345.67, 3, 'east'), (2, 0.01, 1, 'west'), (3, 19.99, 3, 'west'), (4, NULL, 2, 'east')",
+        )
+        .await
+        .unwrap();
+    client.batch_execute("BEGIN").await.unwrap();
+    // Each as PostgreSQL 15 answers it.
+    let sql = "SELECT sum(v), avg(v), sum(v * q), coalesce(sum(v), 0), sum(v) / count(*), avg(q) FROM ledger";
+    let expected = ["123456789012365.67|41152263004121.8900|370370367037096.99|123456789012365.67|30864197253091.4175|2.2500000000000000"];
+    assert_eq!(lines(&client, sql).await, expected);
+    let row = client.query_one(sql, &[]).await.unwrap();
+    let binary: Vec<String> = (0..6).map(|i| row.get::<_, BinaryNumeric>(i).0).collect();
+    assert_eq!(binary.join("|"), expected[0]);
+    // Grouped, and sorted by the total as a number (as text, 19.99 sorted after 123...).
+    assert_eq!(
+        lines(&client, "SELECT region, sum(v) AS total FROM ledger GROUP BY region ORDER BY total DESC").await,
+        ["east|123456789012345.67", "west|20.00"]
+    );
+    // A running total over a window frame that lets rows go.
+    assert_eq!(
+        lines(&client, "SELECT id, sum(v) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) FROM ledger ORDER BY id").await,
+        ["1|123456789012345.67", "2|123456789012345.68", "3|20.00", "4|19.99"]
+    );
+    client.batch_execute("COMMIT").await.unwrap();
+}
+
 /// An unconstrained `numeric` column shows each value as written, on either engine and in text
 /// or binary: SQLite's exact text (it was rounded to ten places and padded: 1.5000000000), the
 /// OLAP copy's decimal without the zeros its fixed scale adds.

@@ -3,14 +3,21 @@
 //! `rhei_numeric_op(op, a, b)` computes in scaled 256-bit integers instead, with the result
 //! scales PostgreSQL's numeric gives: the larger operand scale for `+` and `-`, their sum for
 //! `*`, and for `/` at least 16 significant digits (PostgreSQL's `select_div_scale`).
+//! `rhei_numeric_sum` and `rhei_numeric_avg` are `sum` and `avg` of numeric values the same
+//! way (SQLite's own add doubles: a sum of `123456789012345.67` and `0.01` ended in `.68`), as
+//! aggregates and as window functions.
 
 use arrow::datatypes::i256;
-use rusqlite::functions::FunctionFlags;
+use rusqlite::functions::{Aggregate, Context, FunctionFlags, WindowAggregate};
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, Error as SqlError};
 
 use super::functions::fail;
 use crate::error::EngineError;
+
+/// The SQLite names of the exact `sum` and `avg` of numeric values.
+pub(crate) const SUM: &str = "rhei_numeric_sum";
+pub(crate) const AVG: &str = "rhei_numeric_avg";
 
 /// PostgreSQL's NUMERIC_MIN_SIG_DIGITS: a quotient keeps at least this many digits.
 const MIN_SIG_DIGITS: i32 = 16;
@@ -24,6 +31,8 @@ pub fn register(conn: &Connection, pure: FunctionFlags) -> rusqlite::Result<()> 
         let op = ctx.get_raw(0).as_str().map_err(|e| SqlError::UserFunctionError(e.into()))?;
         numeric_op(op, ctx.get_raw(1), ctx.get_raw(2))
     })?;
+    conn.create_window_function(SUM, 1, pure, ExactAggregate { average: false })?;
+    conn.create_window_function(AVG, 1, pure, ExactAggregate { average: true })?;
     conn.create_scalar_function("trunc", 1, pure, |ctx| Ok(truncated(ctx.get_raw(0), 0)))?;
     conn.create_scalar_function("trunc", 2, pure, |ctx| match ctx.get_raw(1) {
         ValueRef::Integer(places) => Ok(truncated(ctx.get_raw(0), places)),
@@ -115,6 +124,178 @@ fn numeric_op(op: &str, a: ValueRef<'_>, b: ValueRef<'_>) -> rusqlite::Result<Va
         // not give.
         None => fallback(op, a, b),
     }
+}
+
+/// `sum` (or `avg`) of numeric values, exact while the sum fits 76 digits.
+struct ExactAggregate {
+    average: bool,
+}
+
+/// The values an [`ExactAggregate`] has seen (less those a window frame has let go).
+#[derive(Default)]
+struct ExactTotal {
+    /// The sum at `scale` places: the largest scale seen, never lowered, so letting a value
+    /// go stays exact. `None` once it overflowed or a value was no exact decimal (`NaN`).
+    total: Option<i256>,
+    scale: i32,
+    /// How many of the values have each scale: the sum has the largest, as in PostgreSQL.
+    scales: Vec<(i32, u64)>,
+    count: u64,
+    /// The sum in doubles once `total` is gone.
+    double: f64,
+}
+
+impl ExactTotal {
+    fn new() -> Self {
+        ExactTotal { total: Some(i256::ZERO), ..ExactTotal::default() }
+    }
+
+    fn take(&mut self, value: ValueRef<'_>, remove: bool) {
+        if matches!(value, ValueRef::Null) {
+            return;
+        }
+        let x = match value {
+            ValueRef::Integer(i) => Some(Exact { value: i256::from_i128(i128::from(i)), scale: 0 }),
+            // Stored numeric text, read without the allocations of the general reader: this
+            // runs once per row of a SQLite aggregate.
+            ValueRef::Text(t) => quick_decimal(t).or_else(|| exact(value)),
+            other => exact(other),
+        };
+        let sign = if remove { -1.0 } else { 1.0 };
+        if remove {
+            self.count = self.count.saturating_sub(1);
+        } else {
+            self.count += 1;
+        }
+        if let Some(x) = x {
+            match self.scales.iter().position(|(scale, _)| *scale == x.scale) {
+                Some(at) if remove => {
+                    self.scales[at].1 -= 1;
+                    if self.scales[at].1 == 0 {
+                        self.scales.swap_remove(at);
+                    }
+                }
+                Some(at) => self.scales[at].1 += 1,
+                None if remove => {}
+                None => self.scales.push((x.scale, 1)),
+            }
+        }
+        let Some(total) = self.total else {
+            self.double += sign * double_of(value);
+            return;
+        };
+        let sum = x.and_then(|x| {
+            let scale = self.scale.max(x.scale);
+            let total = if scale == self.scale { total } else { total.checked_mul(pow10(scale - self.scale)?)? };
+            let x = if scale == x.scale { x.value } else { rescaled(x, scale)? };
+            let value = if remove { total.checked_sub(x)? } else { total.checked_add(x)? };
+            Some((value, scale))
+        });
+        match sum {
+            Some((value, scale)) => {
+                self.total = Some(value);
+                self.scale = scale;
+            }
+            // Past 76 digits, or a value that is no exact decimal: doubles from here on.
+            None => {
+                let so_far = padded(Exact { value: total, scale: self.scale }, self.scale).parse::<f64>().unwrap_or(f64::NAN);
+                self.double = so_far + sign * double_of(value);
+                self.total = None;
+            }
+        }
+    }
+
+    /// The sum at the largest scale of the values held: `None` for none.
+    fn sum(&self) -> Option<Value> {
+        if self.count == 0 {
+            return None;
+        }
+        let exact_sum = self.total.and_then(|total| {
+            let scale = self.scales.iter().map(|(scale, _)| *scale).max().unwrap_or(0);
+            let value = total.checked_div(pow10(self.scale - scale)?)?;
+            Some(padded(Exact { value, scale }, scale))
+        });
+        Some(match exact_sum {
+            Some(text) => Value::Text(text),
+            // numeric's own NaN, which a double sum of one keeps.
+            None if self.double.is_nan() => Value::Text("NaN".into()),
+            None => Value::Real(self.double),
+        })
+    }
+
+    fn average(&self) -> rusqlite::Result<Value> {
+        match self.sum() {
+            None => Ok(Value::Null),
+            Some(Value::Text(sum)) if sum != "NaN" => numeric_op("/", ValueRef::Text(sum.as_bytes()), ValueRef::Integer(i64::try_from(self.count).unwrap_or(i64::MAX))),
+            Some(Value::Real(sum)) => Ok(Value::Real(sum / self.count as f64)),
+            Some(nan) => Ok(nan),
+        }
+    }
+
+    fn answer(&self, average: bool) -> rusqlite::Result<Value> {
+        if average { self.average() } else { Ok(self.sum().unwrap_or(Value::Null)) }
+    }
+}
+
+impl Aggregate<ExactTotal, Value> for ExactAggregate {
+    fn init(&self, _ctx: &mut Context<'_>) -> rusqlite::Result<ExactTotal> {
+        Ok(ExactTotal::new())
+    }
+
+    fn step(&self, ctx: &mut Context<'_>, state: &mut ExactTotal) -> rusqlite::Result<()> {
+        state.take(ctx.get_raw(0), false);
+        Ok(())
+    }
+
+    fn finalize(&self, _ctx: &mut Context<'_>, state: Option<ExactTotal>) -> rusqlite::Result<Value> {
+        state.map_or(Ok(Value::Null), |state| state.answer(self.average))
+    }
+}
+
+impl WindowAggregate<ExactTotal, Value> for ExactAggregate {
+    fn value(&self, state: Option<&mut ExactTotal>) -> rusqlite::Result<Value> {
+        state.map_or(Ok(Value::Null), |state| state.answer(self.average))
+    }
+
+    fn inverse(&self, ctx: &mut Context<'_>, state: &mut ExactTotal) -> rusqlite::Result<()> {
+        state.take(ctx.get_raw(0), true);
+        Ok(())
+    }
+}
+
+/// A value as a double, NaN for one that is none.
+fn double_of(value: ValueRef<'_>) -> f64 {
+    match value {
+        ValueRef::Integer(i) => i as f64,
+        ValueRef::Real(f) => f,
+        ValueRef::Text(t) => std::str::from_utf8(t).ok().and_then(|s| s.trim().parse::<f64>().ok()).unwrap_or(f64::NAN),
+        _ => f64::NAN,
+    }
+}
+
+/// A plain decimal of at most 38 characters (`-12.50`: -1250 at scale 2), read straight from
+/// its bytes; `None` for anything else, which [`exact`] reads.
+fn quick_decimal(bytes: &[u8]) -> Option<Exact> {
+    let (negative, digits) = match bytes.first()? {
+        b'-' => (true, &bytes[1..]),
+        _ => (false, bytes),
+    };
+    if digits.len() > 38 {
+        return None;
+    }
+    let (mut value, mut scale, mut any_digit) = (0i128, None, false);
+    for (at, byte) in digits.iter().enumerate() {
+        match byte {
+            b'0'..=b'9' => {
+                value = value * 10 + i128::from(byte - b'0');
+                any_digit = true;
+            }
+            b'.' if scale.is_none() && any_digit => scale = Some((digits.len() - at - 1) as i32),
+            _ => return None,
+        }
+    }
+    any_digit.then_some(())?;
+    Some(Exact { value: i256::from_i128(if negative { -value } else { value }), scale: scale.unwrap_or(0) })
 }
 
 /// `x` without the trailing zeros of its fraction.
@@ -309,6 +490,61 @@ mod tests {
         assert_eq!(truncated(ValueRef::Integer(1234), -2), Value::Integer(1200));
         assert_eq!(truncated(ValueRef::Real(-2.7), 0), Value::Real(-2.0));
         assert!(matches!(truncated(ValueRef::Real(-0.5), 0), Value::Real(z) if z.is_sign_positive()));
+    }
+
+    fn aggregate(values: &[&str], average: bool) -> Value {
+        let mut state = ExactTotal::new();
+        for v in values {
+            state.take(if *v == "null" { ValueRef::Null } else { ValueRef::Text(v.as_bytes()) }, false);
+        }
+        state.answer(average).unwrap()
+    }
+
+    #[test]
+    fn sums_and_averages_are_exact_at_postgresqls_scales() {
+        // Each as PostgreSQL 15 answers it.
+        let text = |s: &str| Value::Text(s.into());
+        assert_eq!(aggregate(&["123456789012345.67", "0.01", "19.99"], false), text("123456789012365.67"));
+        assert_eq!(aggregate(&["123456789012345.67", "0.01", "19.99"], true), text("41152263004121.8900"));
+        assert_eq!(aggregate(&["1.5", "2.25", "null"], false), text("3.75"));
+        assert_eq!(aggregate(&["1", "2", "4"], true), text("2.3333333333333333"));
+        assert_eq!(aggregate(&["0.10", "-0.10"], false), text("0.00"));
+        assert_eq!(aggregate(&["null"], false), Value::Null);
+        assert_eq!(aggregate(&[], true), Value::Null);
+    }
+
+    /// A window frame that lets its widest value go answers at the scale of those it holds
+    /// (PostgreSQL restarts the frame's sum there), and the sum stays exact.
+    #[test]
+    fn a_window_frame_lets_values_go_exactly() {
+        let mut state = ExactTotal::new();
+        for v in ["0.125", "1.1", "2"] {
+            state.take(ValueRef::Text(v.as_bytes()), false);
+        }
+        assert_eq!(state.sum(), Some(Value::Text("3.225".into())));
+        state.take(ValueRef::Text(b"0.125"), true);
+        assert_eq!(state.sum(), Some(Value::Text("3.1".into())));
+        state.take(ValueRef::Text(b"1.1"), true);
+        state.take(ValueRef::Text(b"2"), true);
+        assert_eq!(state.sum(), None);
+    }
+
+    #[test]
+    fn stored_text_is_read_quickly_as_the_general_reader_reads_it() {
+        for text in ["0", "-0.10", "12.50", "1234567890123456789012345678.12345678", "7."] {
+            assert_eq!(quick_decimal(text.as_bytes()), exact(ValueRef::Text(text.as_bytes())), "{text}");
+        }
+        for other in ["", "-", ".5", "1e5", " 1", "1.2.3", "NaN", &"9".repeat(39)] {
+            assert_eq!(quick_decimal(other.as_bytes()), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn past_76_digits_a_sum_is_a_double() {
+        let huge = "9".repeat(76);
+        assert!(matches!(aggregate(&[huge.as_str(); 10], false), Value::Real(_)));
+        assert_eq!(aggregate(&["NaN", "1"], false), Value::Text("NaN".into()));
+        assert_eq!(aggregate(&["NaN", "1"], true), Value::Text("NaN".into()));
     }
 
     #[test]

@@ -1762,7 +1762,7 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
             None
         }
         // Its operands go in as the exact text they are (see `numeric_arithmetic`).
-        Expr::Function(f) if f.name.to_string() == numeric_arithmetic::EXACT_OP => {
+        Expr::Function(f) if [numeric_arithmetic::EXACT_OP, crate::oltp::numeric_ops::SUM, crate::oltp::numeric_ops::AVG].contains(&f.name.to_string().as_str()) => {
             if let FunctionArguments::List(list) = &mut f.args {
                 for arg in &mut list.args {
                     if let FunctionArg::Unnamed(FunctionArgExpr::Expr(operand)) = arg
@@ -3019,7 +3019,13 @@ mod tests {
     fn numeric_columns_compute_as_numbers_but_project_exactly() {
         assert_eq!(
             sqlite("SELECT amount, sum(amount) FROM t WHERE amount > 10 ORDER BY amount"),
-            "SELECT amount AS \"amount\", sum(CAST(amount AS REAL)) FROM t WHERE CAST(amount AS REAL) > 10 ORDER BY CAST(amount AS REAL) NULLS LAST"
+            "SELECT amount AS \"amount\", rhei_numeric_sum(amount) FROM t WHERE CAST(amount AS REAL) > 10 ORDER BY CAST(amount AS REAL) NULLS LAST"
+        );
+        // Only the outermost select list sums exactly: elsewhere the exact text would compare
+        // as text.
+        assert_eq!(
+            sqlite("SELECT id FROM t WHERE amount > (SELECT avg(amount) FROM t)"),
+            "SELECT id FROM t WHERE CAST(amount AS REAL) > (SELECT avg(CAST(amount AS REAL)) FROM t)"
         );
     }
 

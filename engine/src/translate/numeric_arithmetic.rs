@@ -2,18 +2,23 @@
 //! computes with numeric values (`price * qty`, `a - b`, `total / 3`) becomes calls of
 //! `rhei_numeric_op` (`oltp::numeric_ops`), which give PostgreSQL's exact digits and scale;
 //! SQLite's own operators compute in doubles (`1234567.89 - 3.3333` was `1234564.5566999998`).
+//! `sum` and `avg` of numeric values there (also `avg` of integers, numeric in PostgreSQL)
+//! become `rhei_numeric_sum` / `rhei_numeric_avg`, with their arguments computed exactly.
 //! Only result items: the exact text such a call gives would compare as text, so arithmetic
 //! in WHERE, ORDER BY or an inner query keeps SQLite's numbers (ORDER BY 1 sorts by the item
 //! computed again as a number), and so do the items of DISTINCT, grouped selects (`GROUP BY
-//! 1` groups by the result column) and set operations, which compare them, and select lists
-//! with a wildcard (whose positions are not the result's).
+//! 1` groups by the result column: items holding an aggregate, which GROUP BY cannot name,
+//! are the exception) and set operations, which compare them, and select lists with a
+//! wildcard (whose positions are not the result's).
 
 use datafusion::sql::sqlparser::ast::{
-    BinaryOperator, DataType as SqlType, Expr, GroupByExpr, OrderBy, OrderByKind, SelectItem, SetExpr, Statement, UnaryOperator, Value, ValueWithSpan,
+    BinaryOperator, DataType as SqlType, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr, Ident, ObjectName,
+    ObjectNamePart, OrderBy, OrderByKind, SelectItem, SetExpr, Statement, UnaryOperator, Value, ValueWithSpan,
 };
 
-use super::{Scope, call, number, string};
+use super::{Scope, call, first_arg, number, string};
 use crate::catalog::types::PgType;
+use crate::oltp::numeric_ops::{AVG, SUM};
 
 /// The SQLite function computing one exact step.
 pub(crate) const EXACT_OP: &str = "rhei_numeric_op";
@@ -36,12 +41,17 @@ pub(crate) fn exact_candidates(stmt: &Statement, scope: &Scope<'_>) -> Vec<bool>
         GroupByExpr::Expressions(exprs, _) => !exprs.is_empty(),
     };
     let wildcard = select.projection.iter().any(|item| matches!(item, SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)));
-    let eligible = select.distinct.is_none() && !grouped && !wildcard;
     select
         .projection
         .iter()
         .map(|item| match item {
-            SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } => eligible && is_arithmetic(expr) && kind(expr, scope) == Kind::Numeric,
+            SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } => {
+                select.distinct.is_none()
+                    && !wildcard
+                    && (!grouped || aggregates(expr))
+                    && computes(expr)
+                    && kind(expr, scope) == Kind::Numeric
+            }
             _ => false,
         })
         .collect()
@@ -92,9 +102,60 @@ pub(crate) fn exact_items(stmt: &Statement) -> Vec<bool> {
 fn is_exact_call(expr: &Expr) -> bool {
     match expr {
         Expr::Nested(inner) => is_exact_call(inner),
-        Expr::Function(f) => f.name.to_string() == EXACT_OP,
+        Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("coalesce") => first_arg(f).is_some_and(is_exact_call),
+        Expr::Function(f) => [EXACT_OP, SUM, AVG].contains(&f.name.to_string().as_str()),
         _ => false,
     }
+}
+
+/// The name of an aggregate whose numeric result is computed exactly: `sum` or `avg` of one
+/// argument.
+fn exact_aggregate(f: &Function) -> Option<&'static str> {
+    if f.name.0.len() != 1 || first_arg(f).is_none() || !matches!(&f.args, FunctionArguments::List(list) if list.args.len() == 1) {
+        return None;
+    }
+    match f.name.to_string().to_ascii_lowercase().as_str() {
+        "sum" => Some(SUM),
+        "avg" => Some(AVG),
+        _ => None,
+    }
+}
+
+/// Whether an item computes a value this module can make exact: arithmetic, an exact
+/// aggregate, or COALESCE of one.
+fn computes(expr: &Expr) -> bool {
+    match expr {
+        Expr::Nested(inner) => computes(inner),
+        Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("coalesce") => first_arg(f).is_some_and(computes),
+        Expr::Function(f) => exact_aggregate(f).is_some(),
+        other => is_arithmetic(other),
+    }
+}
+
+/// Whether the arithmetic of an item reaches an aggregate (which GROUP BY cannot name).
+fn aggregates(expr: &Expr) -> bool {
+    match expr {
+        Expr::Nested(inner) | Expr::UnaryOp { expr: inner, .. } => aggregates(inner),
+        Expr::BinaryOp { left, op, right } if arithmetic_op(op).is_some() => aggregates(left) || aggregates(right),
+        Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("coalesce") => first_arg(f).is_some_and(aggregates),
+        Expr::Function(f) => exact_aggregate(f).is_some() || f.name.to_string().eq_ignore_ascii_case("count"),
+        _ => false,
+    }
+}
+
+/// COALESCE's arguments, when all are plain expressions.
+fn coalesced(f: &mut Function) -> Option<Vec<&mut Expr>> {
+    if !f.name.to_string().eq_ignore_ascii_case("coalesce") {
+        return None;
+    }
+    let FunctionArguments::List(list) = &mut f.args else { return None };
+    list.args
+        .iter_mut()
+        .map(|arg| match arg {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+            _ => None,
+        })
+        .collect()
 }
 
 fn arithmetic_op(op: &BinaryOperator) -> Option<&'static str> {
@@ -131,6 +192,28 @@ fn kind(expr: &Expr, scope: &Scope<'_>) -> Kind {
             }
         }
         Expr::Cast { data_type: SqlType::Numeric(_) | SqlType::Decimal(_) | SqlType::Dec(_), .. } => Kind::Numeric,
+        Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("count") => Kind::Integer,
+        Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("coalesce") => {
+            let FunctionArguments::List(list) = &f.args else { return Kind::Other };
+            let kinds: Vec<Kind> = list
+                .args
+                .iter()
+                .map(|arg| match arg {
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => kind(e, scope),
+                    _ => Kind::Other,
+                })
+                .collect();
+            match kinds.first() {
+                Some(Kind::Numeric) if !kinds.contains(&Kind::Other) => Kind::Numeric,
+                _ => Kind::Other,
+            }
+        }
+        Expr::Function(f) => match (exact_aggregate(f), first_arg(f).map(|arg| kind(arg, scope))) {
+            (Some(_), Some(Kind::Numeric)) => Kind::Numeric,
+            // avg of integers is numeric in PostgreSQL; their sum stays SQLite's integer.
+            (Some(AVG), Some(Kind::Integer)) => Kind::Numeric,
+            _ => Kind::Other,
+        },
         _ => match scope.column_type(expr) {
             Some(PgType::Numeric { .. }) => Kind::Numeric,
             Some(PgType::Int2 | PgType::Int4 | PgType::Int8) => Kind::Integer,
@@ -162,6 +245,18 @@ fn exact(expr: &mut Expr, scope: &Scope<'_>) {
             exact(right, scope);
             let (l, r) = (std::mem::replace(left.as_mut(), number(0)), std::mem::replace(right.as_mut(), number(0)));
             *expr = call(EXACT_OP, vec![string(symbol), l, r]);
+        }
+        Expr::Function(f) => {
+            if let Some(args) = coalesced(f) {
+                args.into_iter().for_each(|arg| exact(arg, scope));
+            } else if let Some(name) = exact_aggregate(f) {
+                if let FunctionArguments::List(list) = &mut f.args
+                    && let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))) = list.args.first_mut()
+                {
+                    exact(arg, scope);
+                }
+                f.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new(name))]);
+            }
         }
         _ => {}
     }

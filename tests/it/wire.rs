@@ -1204,6 +1204,22 @@ async fn numeric_sums_and_averages_are_exact_inside_transactions() {
         lines(&client, "SELECT id, sum(v) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) FROM ledger ORDER BY id").await,
         ["1|123456789012345.67", "2|123456789012345.68", "3|20.00", "4|19.99"]
     );
+    // Each as PostgreSQL 15 answers it: DISTINCT compares numbers (1.5 and 1.50 are one),
+    // a COALESCE's fallback keeps its scale, a NaN leaving a window frame leaves a number.
+    client
+        .batch_execute("CREATE TABLE n (id int PRIMARY KEY, a numeric); INSERT INTO n VALUES (1, 1.5), (2, 1.50), (4, 1), (5, 2)")
+        .await
+        .unwrap();
+    assert_eq!(lines(&client, "SELECT sum(DISTINCT a) FROM n WHERE id < 3").await, ["1.5"]);
+    assert_eq!(lines(&client, "SELECT coalesce(sum(a), 0.00), coalesce(sum(a), 7) FROM n WHERE false").await, ["0.00|7"]);
+    assert_eq!(
+        lines(&client, "SELECT id, sum(a) OVER (ORDER BY id ROWS 1 PRECEDING) FROM (SELECT id, a FROM n UNION ALL SELECT 3, 'NaN'::numeric) v ORDER BY id").await,
+        ["1|1.5", "2|3.00", "3|NaN", "4|NaN", "5|3"]
+    );
+    assert_eq!(lines(&client, "SELECT avg(id::bigint) FROM n").await, ["3.0000000000000000"]);
+    // Extremes compare exactly (as doubles these two are one number) and keep their text.
+    client.batch_execute("CREATE TABLE wide (id int PRIMARY KEY, v numeric(20,2)); INSERT INTO wide VALUES (1, 12345678901234567.89), (2, 12345678901234567.88)").await.unwrap();
+    assert_eq!(lines(&client, "SELECT max(v), min(v), max(v::numeric) FROM wide").await, ["12345678901234567.89|12345678901234567.88|12345678901234567.89"]);
     client.batch_execute("COMMIT").await.unwrap();
 }
 

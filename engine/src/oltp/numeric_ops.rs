@@ -18,6 +18,8 @@ use crate::error::EngineError;
 /// The SQLite names of the exact `sum` and `avg` of numeric values.
 pub(crate) const SUM: &str = "rhei_numeric_sum";
 pub(crate) const AVG: &str = "rhei_numeric_avg";
+pub(crate) const MIN: &str = "rhei_numeric_min";
+pub(crate) const MAX: &str = "rhei_numeric_max";
 
 /// PostgreSQL's NUMERIC_MIN_SIG_DIGITS: a quotient keeps at least this many digits.
 const MIN_SIG_DIGITS: i32 = 16;
@@ -33,6 +35,9 @@ pub fn register(conn: &Connection, pure: FunctionFlags) -> rusqlite::Result<()> 
     })?;
     conn.create_window_function(SUM, 1, pure, ExactAggregate { average: false })?;
     conn.create_window_function(AVG, 1, pure, ExactAggregate { average: true })?;
+    // Not window functions: letting the extreme go would need every value of the frame.
+    conn.create_aggregate_function(MIN, 1, pure, ExactExtreme { greatest: false })?;
+    conn.create_aggregate_function(MAX, 1, pure, ExactExtreme { greatest: true })?;
     conn.create_scalar_function("trunc", 1, pure, |ctx| Ok(truncated(ctx.get_raw(0), 0)))?;
     conn.create_scalar_function("trunc", 2, pure, |ctx| match ctx.get_raw(1) {
         ValueRef::Integer(places) => Ok(truncated(ctx.get_raw(0), places)),
@@ -141,6 +146,8 @@ struct ExactTotal {
     /// How many of the values have each scale: the sum has the largest, as in PostgreSQL.
     scales: Vec<(i32, u64)>,
     count: u64,
+    /// How many of the values are numeric's NaN: the sum is NaN while the frame holds one.
+    nans: u64,
     /// The sum in doubles once `total` is gone.
     double: f64,
 }
@@ -152,6 +159,16 @@ impl ExactTotal {
 
     fn take(&mut self, value: ValueRef<'_>, remove: bool) {
         if matches!(value, ValueRef::Null) {
+            return;
+        }
+        if matches!(value, ValueRef::Text(t) if t.eq_ignore_ascii_case(b"NaN")) {
+            if remove {
+                self.nans = self.nans.saturating_sub(1);
+                self.count = self.count.saturating_sub(1);
+            } else {
+                self.nans += 1;
+                self.count += 1;
+            }
             return;
         }
         let x = match value {
@@ -210,6 +227,9 @@ impl ExactTotal {
         if self.count == 0 {
             return None;
         }
+        if self.nans > 0 {
+            return Some(Value::Text("NaN".into()));
+        }
         let exact_sum = self.total.and_then(|total| {
             let scale = self.scales.iter().map(|(scale, _)| *scale).max().unwrap_or(0);
             let value = total.checked_div(pow10(self.scale - scale)?)?;
@@ -260,6 +280,68 @@ impl WindowAggregate<ExactTotal, Value> for ExactAggregate {
     fn inverse(&self, ctx: &mut Context<'_>, state: &mut ExactTotal) -> rusqlite::Result<()> {
         state.take(ctx.get_raw(0), true);
         Ok(())
+    }
+}
+
+/// `min` (or `max`) of numeric values, compared exactly (as doubles, `123456789012345.67` and
+/// `.68` were one number); the answer is the value as stored, with its own scale.
+struct ExactExtreme {
+    greatest: bool,
+}
+
+/// The extreme so far: the value as read and as SQLite holds it.
+type Extreme = Option<(Option<Exact>, f64, Value)>;
+
+/// Whether `a` orders after `b`: exactly when both are exact decimals that fit side by side,
+/// else as doubles (numeric's NaN is greater than every number, as in PostgreSQL). A value's
+/// double is read only when it is no exact decimal.
+fn after(a: (Option<Exact>, f64), b: (Option<Exact>, f64)) -> bool {
+    if let (Some(x), Some(y)) = (a.0, b.0) {
+        let scale = x.scale.max(y.scale);
+        if let (Some(x), Some(y)) = (rescaled(x, scale), rescaled(y, scale)) {
+            return x > y;
+        }
+    }
+    let double = |v: (Option<Exact>, f64)| v.0.map_or(v.1, |x| padded(x, x.scale).parse::<f64>().unwrap_or(f64::NAN));
+    let (a, b) = (double(a), double(b));
+    match (a.is_nan(), b.is_nan()) {
+        (true, nan) => !nan,
+        (false, true) => false,
+        _ => a > b,
+    }
+}
+
+impl Aggregate<Extreme, Value> for ExactExtreme {
+    fn init(&self, _ctx: &mut Context<'_>) -> rusqlite::Result<Extreme> {
+        Ok(None)
+    }
+
+    fn step(&self, ctx: &mut Context<'_>, state: &mut Extreme) -> rusqlite::Result<()> {
+        let value = ctx.get_raw(0);
+        if matches!(value, ValueRef::Null) {
+            return Ok(());
+        }
+        let read = match value {
+            ValueRef::Text(t) => quick_decimal(t).or_else(|| exact(value)),
+            other => exact(other),
+        };
+        let candidate = (read, if read.is_some() { 0.0 } else { double_of(value) });
+        let replaces = match state {
+            None => true,
+            Some((best, best_double, _)) => {
+                let best = (*best, *best_double);
+                if self.greatest { after(candidate, best) } else { after(best, candidate) }
+            }
+        };
+        if replaces {
+            let owned = <Value as rusqlite::types::FromSql>::column_result(value).map_err(|e| SqlError::UserFunctionError(e.into()))?;
+            *state = Some((candidate.0, candidate.1, owned));
+        }
+        Ok(())
+    }
+
+    fn finalize(&self, _ctx: &mut Context<'_>, state: Option<Extreme>) -> rusqlite::Result<Value> {
+        Ok(state.flatten().map_or(Value::Null, |(_, _, value)| value))
     }
 }
 
@@ -527,6 +609,28 @@ mod tests {
         state.take(ValueRef::Text(b"1.1"), true);
         state.take(ValueRef::Text(b"2"), true);
         assert_eq!(state.sum(), None);
+        // A NaN that leaves the frame leaves the sum a number again, as in PostgreSQL.
+        for v in ["NaN", "1", "2"] {
+            state.take(ValueRef::Text(v.as_bytes()), false);
+        }
+        assert_eq!(state.sum(), Some(Value::Text("NaN".into())));
+        state.take(ValueRef::Text(b"NaN"), true);
+        assert_eq!(state.sum(), Some(Value::Text("3".into())));
+    }
+
+    #[test]
+    fn extremes_compare_exactly_and_keep_the_stored_text() {
+        let read = |v: &str| {
+            let exact = quick_decimal(v.as_bytes());
+            (exact, if exact.is_some() { 0.0 } else { double_of(ValueRef::Text(v.as_bytes())) })
+        };
+        assert!(after(read("123456789012345.68"), read("123456789012345.67")));
+        assert!(!after(read("123456789012345.67"), read("123456789012345.68")));
+        assert!(after(read("19.99"), read("2.5")));
+        assert!(after(read("-1"), read("-1.5")));
+        assert!(after(read("NaN"), read("1e30")));
+        assert!(after(read("1e30"), read(&"9".repeat(29))));
+        assert!(!after(read("1.50"), read("1.5")));
     }
 
     #[test]

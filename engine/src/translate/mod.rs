@@ -377,6 +377,14 @@ fn is_numeric_cast(expr: &Expr) -> bool {
     }
 }
 
+/// A conversion to numeric (exact text) read as a number where it is compared or ordered.
+fn numeric_cast_as_number(operand: &mut Expr) {
+    if is_numeric_cast(operand) {
+        let exact = std::mem::replace(operand, null());
+        *operand = as_real(exact);
+    }
+}
+
 fn unwrap_real(expr: &Expr) -> Option<&Expr> {
     match expr {
         Expr::Cast { kind: CastKind::Cast, expr, data_type: SqlType::Real, .. } => Some(expr),
@@ -1526,6 +1534,7 @@ fn refuse_second_row(query: &mut Query) {
 }
 
 fn postgres_nulls_order(item: &mut datafusion::sql::sqlparser::ast::OrderByExpr) {
+    numeric_cast_as_number(&mut item.expr);
     if item.options.nulls_first.is_none() {
         item.options.nulls_first = Some(item.options.asc == Some(false));
     }
@@ -1761,8 +1770,11 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
             exact_numeric_argument(f);
             None
         }
-        // Its operands go in as the exact text they are (see `numeric_arithmetic`).
-        Expr::Function(f) if [numeric_arithmetic::EXACT_OP, crate::oltp::numeric_ops::SUM, crate::oltp::numeric_ops::AVG].contains(&f.name.to_string().as_str()) => {
+        // Its operands go in as the exact text they are (see `numeric_arithmetic`), and so do
+        // the fallbacks of a COALESCE of one (`coalesce(sum(a), 0.00)` is `0.00`).
+        Expr::Function(f)
+            if numeric_arithmetic::is_exact_function(f) || (f.name.to_string().eq_ignore_ascii_case("coalesce") && first_arg(f).is_some_and(numeric_arithmetic::is_exact_call)) =>
+        {
             if let FunctionArguments::List(list) = &mut f.args {
                 for arg in &mut list.args {
                     if let FunctionArg::Unnamed(FunctionArgExpr::Expr(operand)) = arg
@@ -1864,6 +1876,16 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
                 spec.order_by.iter_mut().for_each(postgres_nulls_order);
             }
             let name = func.name.to_string().to_ascii_lowercase();
+            // Extremes of values cast to numeric: by number, not as text (see comparisons).
+            if matches!(name.as_str(), "min" | "max" | "greatest" | "least")
+                && let FunctionArguments::List(list) = &mut func.args
+            {
+                for arg in &mut list.args {
+                    if let FunctionArg::Unnamed(FunctionArgExpr::Expr(value)) = arg {
+                        numeric_cast_as_number(value);
+                    }
+                }
+            }
             let mut truncated_in_zone = false;
             if matches!(name.as_str(), "date_trunc" | "date_part")
                 && let FunctionArguments::List(list) = &mut func.args
@@ -1953,20 +1975,28 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
             let (l, r) = (std::mem::replace(left.as_mut(), null()), std::mem::replace(right.as_mut(), null()));
             Some(call("rhei_mod", vec![l, r]))
         }
+        // A value cast to numeric is exact text, which SQLite compares as text (`19.99` came
+        // after `123456789012345.67`, a number before any text): it compares as a number, as
+        // numeric columns do.
         Expr::BinaryOp { left, op, right } if is_comparison(op) => {
             convert_literal_against_column(left, right, scope, opts);
             convert_literal_against_column(right, left, scope, opts);
+            numeric_cast_as_number(left);
+            numeric_cast_as_number(right);
             None
         }
         Expr::Between { expr: col, low, high, .. } => {
             convert_literal_against_column(low, col, scope, opts);
             convert_literal_against_column(high, col, scope, opts);
+            [col, low, high].into_iter().for_each(|operand| numeric_cast_as_number(operand));
             None
         }
         Expr::InList { expr: col, list, .. } => {
             for item in list.iter_mut() {
                 convert_literal_against_column(item, col, scope, opts);
+                numeric_cast_as_number(item);
             }
+            numeric_cast_as_number(col);
             None
         }
         _ => None,
@@ -3013,6 +3043,19 @@ mod tests {
             sqlite("SELECT id FROM t WHERE ts >= '2024-01-01' AND ok = 't'"),
             "SELECT id FROM t WHERE ts >= rhei_tstz('2024-01-01', 0) AND ok = rhei_bool('t')"
         );
+    }
+
+    /// A value cast to numeric is exact text on SQLite: compared, sorted or taken the extreme
+    /// of as text, `19.99` came after `123456789012345.67` and any number before it.
+    #[test]
+    fn numeric_casts_compare_and_sort_as_numbers() {
+        assert_eq!(
+            sqlite("SELECT id FROM t WHERE '5'::numeric < id AND id::numeric IN (1, 2.5) AND id < (SELECT max(id::numeric) FROM t) ORDER BY amount::numeric"),
+            "SELECT id FROM t WHERE CAST(rhei_numeric('5', NULL, NULL) AS REAL) < id AND CAST(rhei_numeric(id, NULL, NULL) AS REAL) IN (1, 2.5) \
+             AND id < (SELECT max(CAST(rhei_numeric(id, NULL, NULL) AS REAL)) FROM t) ORDER BY CAST(rhei_numeric(amount, NULL, NULL) AS REAL) NULLS LAST"
+        );
+        // In the result, the extreme is exact (as a double, 123456789012345.67 was .68).
+        assert_eq!(sqlite("SELECT max(amount::numeric) FROM t"), "SELECT rhei_numeric_max(rhei_numeric(amount, NULL, NULL)) FROM t");
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! computes with numeric values (`price * qty`, `a - b`, `total / 3`) becomes calls of
 //! `rhei_numeric_op` (`oltp::numeric_ops`), which give PostgreSQL's exact digits and scale;
 //! SQLite's own operators compute in doubles (`1234567.89 - 3.3333` was `1234564.5566999998`).
-//! `sum` and `avg` of numeric values there (also `avg` of integers, numeric in PostgreSQL)
-//! become `rhei_numeric_sum` / `rhei_numeric_avg`, with their arguments computed exactly.
+//! `sum`, `avg`, `min` and `max` of numeric values there (also `avg` of integers, numeric in
+//! PostgreSQL) become `rhei_numeric_sum` and its kin, with their arguments computed exactly.
 //! Only result items: the exact text such a call gives would compare as text, so arithmetic
 //! in WHERE, ORDER BY or an inner query keeps SQLite's numbers (ORDER BY 1 sorts by the item
 //! computed again as a number), and so do the items of DISTINCT, grouped selects (`GROUP BY
@@ -18,7 +18,7 @@ use datafusion::sql::sqlparser::ast::{
 
 use super::{Scope, call, first_arg, number, string};
 use crate::catalog::types::PgType;
-use crate::oltp::numeric_ops::{AVG, SUM};
+use crate::oltp::numeric_ops::{AVG, MAX, MIN, SUM};
 
 /// The SQLite function computing one exact step.
 pub(crate) const EXACT_OP: &str = "rhei_numeric_op";
@@ -99,24 +99,37 @@ pub(crate) fn exact_items(stmt: &Statement) -> Vec<bool> {
         .collect()
 }
 
-fn is_exact_call(expr: &Expr) -> bool {
+pub(crate) fn is_exact_call(expr: &Expr) -> bool {
     match expr {
         Expr::Nested(inner) => is_exact_call(inner),
         Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("coalesce") => first_arg(f).is_some_and(is_exact_call),
-        Expr::Function(f) => [EXACT_OP, SUM, AVG].contains(&f.name.to_string().as_str()),
+        Expr::Function(f) => is_exact_function(f),
         _ => false,
     }
 }
 
-/// The name of an aggregate whose numeric result is computed exactly: `sum` or `avg` of one
-/// argument.
+/// Whether `f` is one of the exact SQLite functions this module writes.
+pub(crate) fn is_exact_function(f: &Function) -> bool {
+    [EXACT_OP, SUM, AVG, MIN, MAX].contains(&f.name.to_string().as_str())
+}
+
+/// The name of an aggregate whose numeric result is computed exactly: `sum`, `avg`, `min` or
+/// `max` of one argument.
 fn exact_aggregate(f: &Function) -> Option<&'static str> {
-    if f.name.0.len() != 1 || first_arg(f).is_none() || !matches!(&f.args, FunctionArguments::List(list) if list.args.len() == 1) {
+    // DISTINCT compares numbers (1.5 and 1.50 are one value); the exact aggregates would see
+    // the stored text.
+    let plain = |list: &datafusion::sql::sqlparser::ast::FunctionArgumentList| {
+        list.args.len() == 1 && !matches!(list.duplicate_treatment, Some(datafusion::sql::sqlparser::ast::DuplicateTreatment::Distinct))
+    };
+    if f.name.0.len() != 1 || first_arg(f).is_none() || !matches!(&f.args, FunctionArguments::List(list) if plain(list)) {
         return None;
     }
     match f.name.to_string().to_ascii_lowercase().as_str() {
         "sum" => Some(SUM),
         "avg" => Some(AVG),
+        // Not over a window: SQLite's own (as doubles) there.
+        "min" if f.over.is_none() => Some(MIN),
+        "max" if f.over.is_none() => Some(MAX),
         _ => None,
     }
 }
@@ -192,6 +205,10 @@ fn kind(expr: &Expr, scope: &Scope<'_>) -> Kind {
             }
         }
         Expr::Cast { data_type: SqlType::Numeric(_) | SqlType::Decimal(_) | SqlType::Dec(_), .. } => Kind::Numeric,
+        Expr::Cast {
+            data_type: SqlType::SmallInt(_) | SqlType::Int(_) | SqlType::Integer(_) | SqlType::BigInt(_) | SqlType::Int2(_) | SqlType::Int4(_) | SqlType::Int8(_),
+            ..
+        } => Kind::Integer,
         Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("count") => Kind::Integer,
         Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("coalesce") => {
             let FunctionArguments::List(list) = &f.args else { return Kind::Other };

@@ -172,7 +172,11 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
             && f.name.to_string().eq_ignore_ascii_case("avg")
             && let FunctionArguments::List(list) = &mut f.args
             && let [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))] = list.args.as_mut_slice()
-            && scope.column_type(arg).is_some_and(|t| matches!(t, PgType::Int2 | PgType::Int4 | PgType::Int8))
+            && (scope.column_type(arg).is_some_and(|t| matches!(t, PgType::Int2 | PgType::Int4 | PgType::Int8))
+                || matches!(
+                    arg,
+                    Expr::Cast { data_type: SqlType::SmallInt(_) | SqlType::Int(_) | SqlType::Integer(_) | SqlType::BigInt(_) | SqlType::Int2(_) | SqlType::Int4(_) | SqlType::Int8(_), .. }
+                ))
         {
             let column = std::mem::replace(arg, Expr::value(Value::Null));
             *arg = Expr::Cast { kind: CastKind::Cast, expr: Box::new(column), data_type: SqlType::Numeric(datafusion::sql::sqlparser::ast::ExactNumberInfo::None), array: false, format: None };
@@ -496,6 +500,115 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
     });
     type_integer_literals(stmt);
     let _ = VisitMut::visit(stmt, &mut NoLocks);
+    let _ = VisitMut::visit(stmt, &mut DistinctAggregateNames);
+}
+
+/// DataFusion names an aggregate without the casts in its arguments (`min(v::text)` and
+/// `min(v)` are both `min(t.v)`) and refuses two of one name in a select (XX000 "duplicate
+/// unqualified field name", apache/datafusion#18975). Each further variant of a name gets its
+/// arguments wrapped in `coalesce(...)`, once per variant: the same value and type, another name.
+struct DistinctAggregateNames;
+
+const AGGREGATES: &[&str] = &[
+    "min", "max", "sum", "avg", "count", "string_agg", "array_agg", "bool_and", "bool_or", "every", "stddev", "stddev_pop", "stddev_samp",
+    "variance", "var_pop", "var_samp", "json_agg", "jsonb_agg", "json_object_agg", "jsonb_object_agg",
+];
+
+impl VisitorMut for DistinctAggregateNames {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        let mut selects = Vec::new();
+        collect_selects(&mut query.body, &mut selects);
+        for select in selects {
+            distinct_aggregate_names(select);
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+fn collect_selects<'a>(body: &'a mut SetExpr, into: &mut Vec<&'a mut Select>) {
+    match body {
+        SetExpr::Select(select) => into.push(select),
+        SetExpr::SetOperation { left, right, .. } => {
+            collect_selects(left, into);
+            collect_selects(right, into);
+        }
+        _ => {}
+    }
+}
+
+fn is_aggregate_call(expr: &Expr) -> bool {
+    matches!(expr, Expr::Function(f) if f.over.is_none() && f.name.0.len() == 1 && AGGREGATES.contains(&f.name.to_string().to_ascii_lowercase().as_str()))
+}
+
+/// How DataFusion would name an aggregate call: its text without the casts.
+fn name_without_casts(expr: &Expr) -> String {
+    let mut bare = expr.clone();
+    let _ = visit_expressions_mut(&mut bare, |e| {
+        if let Expr::Cast { expr: inner, .. } = e {
+            *e = std::mem::replace(inner.as_mut(), Expr::value(Value::Null));
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    bare.to_string()
+}
+
+fn distinct_aggregate_names(select: &mut Select) {
+    // First the variants of each name, in the order the calls come, then the rewrite, in the
+    // same order.
+    let mut calls: Vec<(String, String)> = Vec::new();
+    let mut parts: Vec<&mut Expr> = Vec::new();
+    for item in &mut select.projection {
+        if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } = item {
+            parts.push(e);
+        }
+    }
+    parts.extend(select.having.as_mut());
+    for part in &mut parts {
+        let _ = visit_expressions_mut(&mut **part, |e| {
+            if is_aggregate_call(e) {
+                calls.push((name_without_casts(e), e.to_string()));
+            }
+            ControlFlow::<()>::Continue(())
+        });
+    }
+    let variant = |at: usize| {
+        let (name, text) = &calls[at];
+        let mut seen: Vec<&String> = Vec::new();
+        for (other_name, other_text) in &calls[..=at] {
+            if other_name == name && !seen.contains(&other_text) {
+                seen.push(other_text);
+            }
+        }
+        seen.iter().position(|t| *t == text).unwrap_or(0)
+    };
+    let wraps: Vec<usize> = (0..calls.len()).map(variant).collect();
+    if wraps.iter().all(|w| *w == 0) {
+        return;
+    }
+    let mut at = 0;
+    for part in parts {
+        let _ = visit_expressions_mut(part, |e| {
+            if is_aggregate_call(e) {
+                let times = wraps.get(at).copied().unwrap_or(0);
+                at += 1;
+                if let Expr::Function(f) = e
+                    && let FunctionArguments::List(list) = &mut f.args
+                {
+                    for arg in &mut list.args {
+                        if let FunctionArg::Unnamed(FunctionArgExpr::Expr(value)) = arg {
+                            for _ in 0..times {
+                                let inner = std::mem::replace(value, Expr::value(Value::Null));
+                                *value = call("coalesce", vec![inner]);
+                            }
+                        }
+                    }
+                }
+            }
+            ControlFlow::<()>::Continue(())
+        });
+    }
 }
 
 /// The per-query rewrites below, in one walk of the statement (every OLAP query passes here).

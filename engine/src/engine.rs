@@ -689,6 +689,7 @@ impl HtapEngine {
             params: vec![rusqlite::types::Value::Text(source.to_string())],
             returns_rows: true,
             shape: crate::oltp::ResultShape { names: vec![Some("position".into())], types: vec![Some(DataType::Utf8)], declared: Vec::new() },
+            writes_first: Vec::new(),
         };
         let mut rows = self.inner.readers.query(stmt).await?;
         let mut next = rows.first.take().map(Ok);

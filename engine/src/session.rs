@@ -931,6 +931,25 @@ impl Session {
             return Ok(Description { params, columns: Some(explain_route_schema()) });
         }
         let columns = match stmt {
+            // Described as the statement reading the writes' rows is.
+            Statement::Query(query) if crate::translate::writing_with::writes(query) => {
+                let split = crate::translate::writing_with::split(query, &catalog, returning_names)?;
+                let main = Box::pin(self.describe_uncached(prepared, &split.main)).await?;
+                // A parameter's type from wherever it is used: the statement as written, each
+                // write alone (`VALUES ($1)` of an INSERT), the statement reading their rows.
+                let parts = std::iter::once(main.params).chain(split.steps.iter().map(|step| describe::infer_param_types(&step.write, &catalog)));
+                for part in parts {
+                    for (i, ty) in part.into_iter().enumerate() {
+                        if params.len() <= i {
+                            params.resize(i + 1, None);
+                        }
+                        if params[i].is_none() {
+                            params[i] = ty;
+                        }
+                    }
+                }
+                main.columns
+            }
             Statement::Query(query) if let Some(call) = crate::advisory::call(query, None)? => {
                 // The key is a bigint (or two integers) however the client sent it.
                 let key_type = if call.arguments == 2 { DataType::Int32 } else { DataType::Int64 };
@@ -1046,6 +1065,7 @@ impl Session {
         }
         let rhei_setting = |name: &str| name.trim_matches('"').to_ascii_lowercase().starts_with("rhei.");
         match stmt {
+            Statement::Query(query) if crate::translate::writing_with::writes(query) => Forwarding::Upstream,
             Statement::Query(query) => {
                 let (known, reads_view) = self.relations_known(query);
                 if !query.locks.is_empty() || !known {
@@ -1164,6 +1184,7 @@ impl Session {
             return Ok(Output::Rows(RowStream::buffered(batch.schema(), Route::Oltp, "EXPLAIN", vec![batch])));
         }
         match stmt {
+            Statement::Query(q) if crate::translate::writing_with::writes(q) => self.writing_with(prepared, q, params).await,
             Statement::Query(q) => self.query(prepared, q, params).await,
             // A cursor command among other statements of one query string (asyncpg's pool
             // resets a connection with `...; CLOSE ALL; UNLISTEN *; ...`) comes parsed.
@@ -1586,28 +1607,7 @@ impl Session {
                                 original
                             })
                             .await?;
-                        // Exact numeric results are text at their own scale, as an unconstrained
-                        // numeric column's values are.
-                        let exact = crate::translate::numeric_arithmetic::exact_items(&stmt);
-                        let shape = ResultShape {
-                            names: names.map(|n| n.into_iter().map(Some).collect()).unwrap_or_default(),
-                            types: types
-                                .as_ref()
-                                .map(|t| t.iter().map(|f| Some(crate::olap::result_type(f.data_type()))).collect())
-                                .unwrap_or_default(),
-                            declared: types
-                                .as_ref()
-                                .map(|t| {
-                                    t.iter()
-                                        .enumerate()
-                                        .map(|(i, f)| match exact.get(i) {
-                                            Some(true) => Some(crate::catalog::types::UNCONSTRAINED_NUMERIC.to_string()),
-                                            _ => f.metadata().get(crate::catalog::types::PG_TYPE_METADATA).cloned(),
-                                        })
-                                        .collect()
-                                })
-                                .unwrap_or_default(),
-                        };
+                        let shape = sqlite_read_shape(names, types.as_deref().map(Vec::as_slice), &stmt);
                         let plan = Arc::new(ReadPlan { sql: stmt.to_string(), shape });
                         self.engine.cache_translation(|p| &mut p.reads, &prepared.sql, opts, catalog, plan.clone());
                         plan
@@ -1618,6 +1618,7 @@ impl Session {
                     params: params.iter().map(sqlite_param).collect::<Result<_>>()?,
                     returns_rows: true,
                     shape: plan.shape.clone(),
+                    writes_first: Vec::new(),
                 };
                 if self.txn.is_some() || sequences.is_some() {
                     let done = self.write(WriteOp::Statement(sqlite)).await?;
@@ -1667,6 +1668,58 @@ impl Session {
         Ok(shape)
     }
 
+    /// A statement with WITH queries that write (`translate::writing_with`): the writes and
+    /// the statement reading their rows run as one operation of the writer.
+    async fn writing_with(&mut self, prepared: &Prepared, query: &Query, params: &[ScalarValue]) -> Result<Output> {
+        use crate::translate::writing_with::{read_kept_rows, split};
+        let opts = self.opts();
+        let catalog = self.engine.catalog();
+        let split = split(query, &catalog, returning_names)?;
+        let mut writes_first = Vec::new();
+        let read_kept = |statement: &mut Statement| read_kept_rows(statement, &split.steps);
+        for step in &split.steps {
+            let plan = write_plan_then(&step.write, &catalog, opts, read_kept)?;
+            self.check_writable(plan.verb)?;
+            crate::key_detail::refuse_repeated_upsert_keys(&step.write, params, &catalog)?;
+            writes_first.push(crate::oltp::WriteFirst { sql: plan.sql, temp: step.temp.clone(), columns: step.temp_columns() });
+        }
+        let (verb, returns_rows, shape, sql) = match &split.main {
+            Statement::Query(main) => {
+                let mut translated = split.main.clone();
+                to_sqlite(&mut translated, &catalog, opts)?;
+                read_kept(&mut translated);
+                let types = self
+                    .engine
+                    .planned_types(&prepared.sql, || {
+                        let mut main = split.main.clone();
+                        crate::lift::restore_literals(&mut main, &prepared.lifted);
+                        main
+                    })
+                    .await?;
+                ("SELECT", true, sqlite_read_shape(naming::output_names(main), types.as_deref().map(Vec::as_slice), &translated), translated.to_string())
+            }
+            write => {
+                let mut plan = write_plan_then(write, &catalog, opts, read_kept)?;
+                self.check_writable(plan.verb)?;
+                crate::key_detail::refuse_repeated_upsert_keys(write, params, &catalog)?;
+                if let Some(items) = returning_items(write) {
+                    let def = catalog.require(&dml_target(write)?)?;
+                    plan.shape = self.typed_returning(std::mem::take(&mut plan.shape), items, def).await?;
+                }
+                (plan.verb, plan.returning, plan.shape, plan.sql)
+            }
+        };
+        let params = params.iter().map(sqlite_param).collect::<Result<_>>()?;
+        let done = self.write(WriteOp::Statement(SqliteStatement { sql, params, returns_rows, shape, writes_first })).await?;
+        if self.txn.is_none() {
+            self.engine.sync.nudge();
+        }
+        match (returns_rows, done.schema) {
+            (true, Some(schema)) => Ok(Output::Rows(RowStream::buffered(schema, Route::Oltp, verb, done.batches))),
+            _ => Ok(Output::Command(CommandTag::with_rows(verb, done.rows_affected))),
+        }
+    }
+
     async fn dml(&mut self, prepared: &Prepared, stmt: &Statement, params: &[ScalarValue]) -> Result<Output> {
         let opts = self.opts();
         let plan = match self.engine.cached_translation(|p| &mut p.writes, &prepared.sql, opts) {
@@ -1690,6 +1743,7 @@ impl Session {
             params: params.iter().map(sqlite_param).collect::<Result<_>>()?,
             returns_rows: plan.returning,
             shape: plan.shape.clone(),
+            writes_first: Vec::new(),
         };
         let done = self.write(WriteOp::Statement(sqlite)).await?;
         // A nudge, not a request: steps stay at least NUDGE_GAP apart however many writers
@@ -2037,6 +2091,11 @@ pub(crate) struct WritePlan {
 }
 
 fn write_plan(stmt: &Statement, catalog: &crate::catalog::Catalog, opts: TranslateOptions) -> Result<WritePlan> {
+    write_plan_then(stmt, catalog, opts, |_| ())
+}
+
+/// [`write_plan`], with `after` applied to the translated statement.
+fn write_plan_then(stmt: &Statement, catalog: &crate::catalog::Catalog, opts: TranslateOptions, after: impl FnOnce(&mut Statement)) -> Result<WritePlan> {
     let (verb, returning) = match stmt {
         Statement::Insert(i) => ("INSERT", i.returning.as_deref()),
         Statement::Update(u) => ("UPDATE", u.returning.as_deref()),
@@ -2047,12 +2106,50 @@ fn write_plan(stmt: &Statement, catalog: &crate::catalog::Catalog, opts: Transla
     let def = catalog.require(&target)?;
     let mut translated = stmt.clone();
     to_sqlite(&mut translated, catalog, opts)?;
+    after(&mut translated);
     Ok(WritePlan {
         verb,
         returning: returning.is_some(),
         sql: translated.to_string(),
         shape: returning.map(|items| returning_shape(items, def)).unwrap_or_default(),
     })
+}
+
+/// The shape of a read SQLite answers: PostgreSQL's column names, the types planned for it,
+/// and exact numeric results (`translated` is the statement as SQLite runs it) as text at
+/// their own scale, as an unconstrained numeric column's values are.
+fn sqlite_read_shape(names: Option<Vec<String>>, types: Option<&[Field]>, translated: &Statement) -> ResultShape {
+    let exact = crate::translate::numeric_arithmetic::exact_items(translated);
+    let unconstrained = || Some(crate::catalog::types::UNCONSTRAINED_NUMERIC.to_string());
+    let names = names.map(|n| n.into_iter().map(Some).collect()).unwrap_or_default();
+    match types {
+        Some(t) => ResultShape {
+            names,
+            types: t.iter().map(|f| Some(crate::olap::result_type(f.data_type()))).collect(),
+            declared: t
+                .iter()
+                .enumerate()
+                .map(|(i, f)| match exact.get(i) {
+                    Some(true) => unconstrained(),
+                    _ => f.metadata().get(crate::catalog::types::PG_TYPE_METADATA).cloned(),
+                })
+                .collect(),
+        },
+        // Unplanned: exact results are still numeric text (inferred from a first value, one
+        // was text, another an integer).
+        None => ResultShape {
+            names,
+            types: exact.iter().map(|e| e.then_some(DataType::Utf8)).collect(),
+            declared: exact.iter().map(|e| if *e { unconstrained() } else { None }).collect(),
+        },
+    }
+}
+
+/// The column names of a write's RETURNING rows (none without RETURNING).
+fn returning_names(write: &Statement, catalog: &crate::catalog::Catalog) -> Result<Vec<String>> {
+    let Some(items) = returning_items(write) else { return Ok(Vec::new()) };
+    let def = catalog.require(&dml_target(write)?)?;
+    Ok(returning_shape(items, def).names.into_iter().map(|n| n.unwrap_or_else(|| "?column?".into())).collect())
 }
 
 fn explain_route_schema() -> SchemaRef {

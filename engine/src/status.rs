@@ -147,6 +147,7 @@ async fn pending_by_table(engine: &EngineInner, applied: u64) -> Result<HashMap<
         params: vec![SqlValue::Integer(applied as i64)],
         returns_rows: true,
         shape: Default::default(),
+        writes_first: Vec::new(),
     };
     let mut rows = engine.readers.query(stmt).await?;
     let mut pending = HashMap::new();

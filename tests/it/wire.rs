@@ -1223,6 +1223,53 @@ async fn numeric_sums_and_averages_are_exact_inside_transactions() {
     client.batch_execute("COMMIT").await.unwrap();
 }
 
+/// WITH queries that write run before the statement that reads their RETURNING rows, all or
+/// nothing, through the extended protocol too (parameters in the writes, the result described
+/// before it runs); they were refused with 0A000.
+#[tokio::test]
+async fn with_queries_that_write_run_first_and_feed_the_statement() {
+    let server = Server::start().await;
+    let client = server.client().await;
+    client
+        .batch_execute(
+            "CREATE TABLE queue (id int PRIMARY KEY, state text, price numeric(8,2)); CREATE TABLE archive (id int PRIMARY KEY, price numeric(8,2)); \
+             INSERT INTO queue VALUES (1, 'new', 1.50), (2, 'new', 2.25), (3, 'done', 0.10)",
+        )
+        .await
+        .unwrap();
+    let claim = client
+        .prepare("WITH next AS (UPDATE queue SET state = $1 WHERE id = (SELECT min(id) FROM queue WHERE state = 'new') RETURNING id, price) SELECT id, price FROM next")
+        .await
+        .unwrap();
+    assert_eq!(claim.columns().iter().map(|c| c.type_().clone()).collect::<Vec<_>>(), [tokio_postgres::types::Type::INT4, tokio_postgres::types::Type::NUMERIC]);
+    let row = client.query_one(&claim, &[&"running"]).await.unwrap();
+    assert_eq!((row.get::<_, i32>(0), row.get::<_, BinaryNumeric>(1).0), (1, "1.50".to_string()));
+    let moved = client
+        .execute("WITH moved AS (DELETE FROM queue WHERE state = $1 RETURNING id, price) INSERT INTO archive SELECT id, price FROM moved", &[&"done"])
+        .await
+        .unwrap();
+    assert_eq!(moved, 1);
+    assert_eq!(lines(&client, "SELECT id, state FROM queue ORDER BY id").await, ["1|running", "2|new"]);
+    // A failing statement takes back the writes before it (archive already holds id 3).
+    let error = client
+        .batch_execute("WITH gone AS (DELETE FROM queue RETURNING id) INSERT INTO archive SELECT 3, NULL FROM gone")
+        .await
+        .unwrap_err();
+    assert_eq!(error.code().map(|c| c.code()), Some("23505"));
+    assert_eq!(lines(&client, "SELECT count(*) FROM queue").await, ["2"]);
+    // The OLAP copy follows every part.
+    assert_eq!(lines(&client, "/*+ olap */ SELECT (SELECT count(*) FROM queue), (SELECT sum(price) FROM archive)").await, ["2|0.10"]);
+    // One after another, the same text reading rows of another width (a cached statement
+    // described the last rows' columns), a name given twice, RETURNING * of an UPDATE ... FROM.
+    assert_eq!(lines(&client, "WITH d AS (UPDATE queue SET state = 'x' WHERE id = 1 RETURNING *) SELECT * FROM d").await, ["1|x|1.50"]);
+    assert_eq!(lines(&client, "WITH d AS (UPDATE archive SET price = 0.20 RETURNING *) SELECT * FROM d").await, ["3|0.20"]);
+    assert_eq!(lines(&client, "WITH d AS (UPDATE queue SET state = 'y' WHERE id = 2 RETURNING id, id) SELECT * FROM d").await, ["2|2"]);
+    assert_eq!(
+        lines(&client, "WITH d AS (UPDATE queue AS q SET price = a.price FROM archive AS a WHERE q.id = 2 RETURNING *) SELECT * FROM d").await,
+        ["2|y|0.20"]
+    );
+}
+
 /// An unconstrained `numeric` column shows each value as written, on either engine and in text
 /// or binary: SQLite's exact text (it was rounded to ten places and padded: 1.5000000000), the
 /// OLAP copy's decimal without the zeros its fixed scale adds.

@@ -71,6 +71,19 @@ pub struct SqliteStatement {
     /// Output column names (Postgres naming) and types where known; the rest are taken from
     /// the column's table or the first value.
     pub shape: ResultShape,
+    /// Writes run first, in order, whose RETURNING rows this statement reads as tables (the
+    /// data-modifying WITH queries of `translate::writing_with`).
+    pub writes_first: Vec<WriteFirst>,
+}
+
+/// A write whose RETURNING rows a later statement reads: they are kept in the temporary table
+/// `temp` (columns `columns`, in order) until that statement has run. No columns: a write
+/// without RETURNING, run for its effect.
+#[derive(Debug, Clone)]
+pub struct WriteFirst {
+    pub sql: String,
+    pub temp: String,
+    pub columns: Vec<String>,
 }
 
 /// What is known of a result's columns before SQLite runs it.
@@ -215,12 +228,89 @@ pub fn run_statement(
     conn: &Connection,
     stmt: &SqliteStatement,
     catalog: &Catalog,
+    sink: impl FnMut(RecordBatch) -> bool,
+) -> Result<(Option<SchemaRef>, u64)> {
+    if stmt.writes_first.is_empty() {
+        return run_one(conn, stmt, catalog, sink);
+    }
+    // The caller runs this inside a savepoint (or a transaction of its own), which also takes
+    // back the kept rows' tables when something fails.
+    for write in &stmt.writes_first {
+        run_write_first(conn, write, &stmt.params)?;
+    }
+    let result = run_one(conn, stmt, catalog, sink)?;
+    for write in stmt.writes_first.iter().filter(|w| !w.columns.is_empty()) {
+        conn.execute_batch(&format!("DROP TABLE temp.{}", crate::catalog::quote_ident(&write.temp))).map_err(classify)?;
+    }
+    Ok(result)
+}
+
+/// Runs one write of [`WriteFirst`] and keeps its RETURNING rows in its temporary table.
+fn run_write_first(conn: &Connection, write: &WriteFirst, params: &[SqlValue]) -> Result<()> {
+    use crate::catalog::quote_ident;
+    let _ = functions::take_error();
+    let mut prepared = conn.prepare(&write.sql).map_err(classify)?;
+    bind_used(&mut prepared, params)?;
+    if write.columns.is_empty() {
+        prepared.raw_execute().map_err(classify)?;
+        return Ok(());
+    }
+    let width = prepared.column_count();
+    if width != write.columns.len() {
+        return Err(EngineError::Internal(format!("a WITH query that writes returned {width} columns, {} expected", write.columns.len())));
+    }
+    // SQLite makes every change of a RETURNING statement at its first step, so the rows are
+    // read whole before the next statement.
+    let mut kept = Vec::new();
+    let mut rows = prepared.raw_query();
+    while let Some(row) = rows.next().map_err(classify)? {
+        kept.push((0..width).map(|i| row.get::<_, SqlValue>(i)).collect::<rusqlite::Result<Vec<_>>>().map_err(classify)?);
+    }
+    drop(rows);
+    let table = format!("temp.{}", quote_ident(&write.temp));
+    let columns = write.columns.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ");
+    conn.execute_batch(&format!("DROP TABLE IF EXISTS {table}; CREATE TEMP TABLE {} ({columns})", quote_ident(&write.temp))).map_err(classify)?;
+    let slots = (1..=width).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+    let mut insert = conn.prepare(&format!("INSERT INTO {table} VALUES ({slots})")).map_err(classify)?;
+    for row in kept {
+        insert.execute(rusqlite::params_from_iter(row)).map_err(classify)?;
+    }
+    Ok(())
+}
+
+/// Binds `params` to the placeholders `prepared` has: one of several statements made from a
+/// client's statement may use only some of its parameters (`$2` alone is `?2`, two slots).
+fn bind_used(prepared: &mut rusqlite::Statement<'_>, params: &[SqlValue]) -> Result<()> {
+    for (i, value) in params.iter().enumerate().take(prepared.parameter_count()) {
+        prepared.raw_bind_parameter(i + 1, value).map_err(classify)?;
+    }
+    Ok(())
+}
+
+fn run_one(
+    conn: &Connection,
+    stmt: &SqliteStatement,
+    catalog: &Catalog,
     mut sink: impl FnMut(RecordBatch) -> bool,
 ) -> Result<(Option<SchemaRef>, u64)> {
     let _ = functions::take_error();
-    let mut prepared = conn.prepare_cached(&stmt.sql).map_err(classify)?;
-    for (i, value) in stmt.params.iter().enumerate() {
-        prepared.raw_bind_parameter(i + 1, value).map_err(classify)?;
+    // After writes first, prepared afresh: its text reads temporary tables made again for
+    // each statement, and a cached statement would describe the last ones until it first
+    // steps (the columns of another write's rows).
+    let (mut cached, mut fresh);
+    let prepared: &mut rusqlite::Statement<'_> = if stmt.writes_first.is_empty() {
+        cached = conn.prepare_cached(&stmt.sql).map_err(classify)?;
+        &mut cached
+    } else {
+        fresh = conn.prepare(&stmt.sql).map_err(classify)?;
+        &mut fresh
+    };
+    if stmt.writes_first.is_empty() {
+        for (i, value) in stmt.params.iter().enumerate() {
+            prepared.raw_bind_parameter(i + 1, value).map_err(classify)?;
+        }
+    } else {
+        bind_used(prepared, &stmt.params)?;
     }
     if !stmt.returns_rows && prepared.column_count() == 0 {
         let changed = prepared.raw_execute().map_err(classify)?;

@@ -807,7 +807,7 @@ impl WriterState {
         // whole, so no savepoint is needed. A savepoint makes SQLite journal every page it
         // changes a second time, which dominated bulk loads (snapshot chunks, replicated
         // batches) in profiles.
-        let atomic_in_sqlite = alone || matches!(&req.op, WriteOp::Statement(s) if !s.returns_rows);
+        let atomic_in_sqlite = alone || matches!(&req.op, WriteOp::Statement(s) if !s.returns_rows && s.writes_first.is_empty());
         let bulk_mark = self.pending_bulk.len();
         let result = if atomic_in_sqlite {
             self.execute_member(&mut req.op)
@@ -2118,7 +2118,7 @@ mod tests {
     use super::*;
 
     fn statement(sql: &str) -> WriteOp {
-        WriteOp::Statement(SqliteStatement { sql: sql.into(), params: Vec::new(), returns_rows: false, shape: Default::default() })
+        WriteOp::Statement(SqliteStatement { sql: sql.into(), params: Vec::new(), returns_rows: false, shape: Default::default(), writes_first: Vec::new() })
     }
 
     /// A write that queued behind a transaction run on its session's own thread runs when that

@@ -19,6 +19,7 @@ pub(crate) mod numeric_arithmetic;
 pub mod olap;
 pub mod quantified;
 pub mod row_json;
+pub mod writing_with;
 
 use std::collections::HashMap;
 use std::ops::ControlFlow;
@@ -1041,25 +1042,18 @@ fn counted_set_operation(body: &mut SetExpr) {
 /// gives.
 ///
 /// # Errors
-/// `WITH RECURSIVE` before an UPDATE or DELETE, and WITH queries that themselves write (0A000).
+/// `WITH RECURSIVE` before an UPDATE or DELETE (0A000).
 pub fn normalize_data_modifying_with(statement: &mut Statement) -> Result<()> {
     use datafusion::sql::sqlparser::ast::VisitMut;
     let Statement::Query(query) = statement else { return Ok(()) };
-    let writes = |q: &Query| matches!(*q.body, SetExpr::Insert(_) | SetExpr::Update(_) | SetExpr::Delete(_) | SetExpr::Merge(_));
-    if !matches!(*query.body, SetExpr::Insert(_) | SetExpr::Update(_) | SetExpr::Delete(_)) {
-        // Neither engine runs a write inside a read; DataFusion's own refusal named its plan.
-        if query.with.as_ref().is_some_and(|with| with.cte_tables.iter().any(|cte| writes(&cte.query))) {
-            return Err(EngineError::unsupported("a WITH query that writes (INSERT, UPDATE or DELETE inside WITH)"));
-        }
+    // WITH queries that write are split apart where the statement runs (`writing_with`).
+    if !matches!(*query.body, SetExpr::Insert(_) | SetExpr::Update(_) | SetExpr::Delete(_)) || writing_with::writes(query) {
         return Ok(());
     }
     let with = query.with.take();
     let body = std::mem::replace(query.body.as_mut(), SetExpr::Values(empty_values()));
     let (SetExpr::Insert(mut write) | SetExpr::Update(mut write) | SetExpr::Delete(mut write)) = body else { return Ok(()) };
     if let Some(mut with) = with {
-        if with.cte_tables.iter().any(|cte| writes(&cte.query)) {
-            return Err(EngineError::unsupported("a WITH query that writes (INSERT, UPDATE or DELETE inside WITH)"));
-        }
         match &mut write {
             Statement::Insert(insert) => {
                 if let Some(source) = insert.source.as_mut() {
@@ -2939,11 +2933,11 @@ mod tests {
         ] {
             assert_eq!(normalized(sql).unwrap(), plain, "{sql}");
         }
-        for refused in [
-            "WITH RECURSIVE a AS (SELECT 1) DELETE FROM t WHERE id IN (SELECT * FROM a)",
-            "WITH d AS (DELETE FROM t RETURNING id) UPDATE t SET x = 1",
-            "WITH m AS (UPDATE t SET x = 1 RETURNING *) SELECT count(*) FROM m",
-        ] {
+        // WITH queries that write are split apart where the statement runs (`writing_with`).
+        for kept in ["WITH d AS (DELETE FROM t RETURNING id) UPDATE t SET x = 1", "WITH m AS (UPDATE t SET x = 1 RETURNING *) SELECT count(*) FROM m"] {
+            assert_eq!(normalized(kept).unwrap(), kept);
+        }
+        for refused in ["WITH RECURSIVE a AS (SELECT 1) DELETE FROM t WHERE id IN (SELECT * FROM a)"] {
             assert_eq!(normalized(refused).unwrap_err().sqlstate(), "0A000", "{refused}");
         }
     }

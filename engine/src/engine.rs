@@ -1054,7 +1054,8 @@ mod tests {
         for task in std::fs::read_dir("/proc/self/task").expect("threads") {
             let path = task.expect("thread").path();
             if std::fs::read_to_string(path.join("comm")).is_ok_and(|name| name.trim() == "rhei-olap") {
-                let stat = std::fs::read_to_string(path.join("stat")).expect("stat");
+                // A thread of another test may end between the two reads.
+                let Ok(stat) = std::fs::read_to_string(path.join("stat")) else { continue };
                 // Fields after the parenthesised name: state is field 3, nice field 19.
                 let after_name = &stat[stat.rfind(')').expect("name") + 2..];
                 let nice: i32 = after_name.split(' ').nth(16).and_then(|n| n.parse().ok()).expect("nice");

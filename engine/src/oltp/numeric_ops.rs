@@ -18,6 +18,7 @@ use crate::error::EngineError;
 /// The SQLite names of the exact `sum` and `avg` of numeric values.
 pub(crate) const SUM: &str = "rhei_numeric_sum";
 pub(crate) const AVG: &str = "rhei_numeric_avg";
+pub(crate) const KEY: &str = "rhei_numeric_key";
 pub(crate) const MIN: &str = "rhei_numeric_min";
 pub(crate) const MAX: &str = "rhei_numeric_max";
 
@@ -35,6 +36,7 @@ pub fn register(conn: &Connection, pure: FunctionFlags) -> rusqlite::Result<()> 
     })?;
     conn.create_window_function(SUM, 1, pure, ExactAggregate { average: false })?;
     conn.create_window_function(AVG, 1, pure, ExactAggregate { average: true })?;
+    conn.create_scalar_function(KEY, 1, pure, |ctx| Ok(numeric_key(ctx.get_raw(0))))?;
     // Not window functions: letting the extreme go would need every value of the frame.
     conn.create_aggregate_function(MIN, 1, pure, ExactExtreme { greatest: false })?;
     conn.create_aggregate_function(MAX, 1, pure, ExactExtreme { greatest: true })?;
@@ -283,6 +285,50 @@ impl WindowAggregate<ExactTotal, Value> for ExactAggregate {
     }
 }
 
+/// `rhei_numeric_key(v)`: a key that compares and sorts numeric values as numbers, byte by
+/// byte (SQLite compares BLOBs so), whatever form SQLite holds them in (exact text, integer,
+/// double): 1.5 and 1.50 get one key, NaN the greatest, as in PostgreSQL. Negatives, zero and
+/// positives are told apart by a first byte; then the power of ten of the first digit and the
+/// significant digits, both inverted for negatives (and ended by 255, so that a shorter run of
+/// digits, a smaller magnitude, sorts after a longer one it starts). A value that is no number
+/// is its own key.
+fn numeric_key(value: ValueRef<'_>) -> Value {
+    let read = match value {
+        ValueRef::Null => return Value::Null,
+        ValueRef::Text(t) if t.eq_ignore_ascii_case(b"NaN") => return Value::Blob(vec![4]),
+        ValueRef::Text(t) if t.eq_ignore_ascii_case(b"Infinity") => return Value::Blob(vec![3]),
+        ValueRef::Text(t) if t.eq_ignore_ascii_case(b"-Infinity") => return Value::Blob(Vec::new()),
+        ValueRef::Real(f) if f.is_infinite() => return Value::Blob(if f > 0.0 { vec![3] } else { Vec::new() }),
+        ValueRef::Text(t) => quick_decimal(t).or_else(|| exact(value)),
+        other => exact(other),
+    };
+    let Some(x) = read else {
+        return <Value as rusqlite::types::FromSql>::column_result(value).unwrap_or(Value::Null);
+    };
+    let text = x.value.to_string();
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.as_str()),
+    };
+    let significant = digits.trim_end_matches('0');
+    if significant.is_empty() {
+        return Value::Blob(vec![1]);
+    }
+    let exponent = (digits.len() as i64 - i64::from(x.scale) + (1 << 31)) as u32;
+    let mut key = Vec::with_capacity(significant.len() + 6);
+    if negative {
+        key.push(0);
+        key.extend((!exponent).to_be_bytes());
+        key.extend(significant.bytes().map(|b| 255 - b));
+        key.push(255);
+    } else {
+        key.push(2);
+        key.extend(exponent.to_be_bytes());
+        key.extend(significant.bytes());
+    }
+    Value::Blob(key)
+}
+
 /// `min` (or `max`) of numeric values, compared exactly (as doubles, `123456789012345.67` and
 /// `.68` were one number); the answer is the value as stored, with its own scale.
 struct ExactExtreme {
@@ -326,11 +372,12 @@ impl Aggregate<Extreme, Value> for ExactExtreme {
             other => exact(other),
         };
         let candidate = (read, if read.is_some() { 0.0 } else { double_of(value) });
+        // On a tie the later value wins (its scale shows), as in PostgreSQL's numeric_larger.
         let replaces = match state {
             None => true,
             Some((best, best_double, _)) => {
                 let best = (*best, *best_double);
-                if self.greatest { after(candidate, best) } else { after(best, candidate) }
+                if self.greatest { !after(best, candidate) } else { !after(candidate, best) }
             }
         };
         if replaces {
@@ -631,6 +678,26 @@ mod tests {
         assert!(after(read("NaN"), read("1e30")));
         assert!(after(read("1e30"), read(&"9".repeat(29))));
         assert!(!after(read("1.50"), read("1.5")));
+    }
+
+    #[test]
+    fn numeric_keys_sort_as_the_numbers_do() {
+        let key = |v: &str| match numeric_key(ValueRef::Text(v.as_bytes())) {
+            Value::Blob(b) => b,
+            other => panic!("{v}: {other:?}"),
+        };
+        let ascending = [
+            "-Infinity", "-123456789012345678901", "-12.5", "-12.45", "-1.5", "-1", "-0.001", "0", "0.0001", "0.01", "1", "1.5", "1.51", "12.45", "19.99",
+            "123456789012345.67", "123456789012345.68", "12345678901234567891", "Infinity", "NaN",
+        ];
+        for pair in ascending.windows(2) {
+            assert!(key(pair[0]) < key(pair[1]), "{} < {}", pair[0], pair[1]);
+        }
+        assert_eq!(key("1.5"), key("1.50"));
+        assert_eq!(key("-0.00"), key("0"));
+        assert_eq!(numeric_key(ValueRef::Integer(15)), Value::Blob(key("15.0")));
+        assert_eq!(numeric_key(ValueRef::Real(-1.5)), Value::Blob(key("-1.50")));
+        assert_eq!(numeric_key(ValueRef::Null), Value::Null);
     }
 
     #[test]

@@ -378,11 +378,21 @@ fn is_numeric_cast(expr: &Expr) -> bool {
     }
 }
 
-/// A conversion to numeric (exact text) read as a number where it is compared or ordered.
-fn numeric_cast_as_number(operand: &mut Expr) {
-    if is_numeric_cast(operand) {
-        let exact = std::mem::replace(operand, null());
-        *operand = as_real(exact);
+/// Operands compared with a conversion to numeric (exact text, which SQLite compares as text)
+/// compared by their numeric keys instead (`oltp::numeric_ops::numeric_key`): exactly, NaN
+/// the greatest; each operand as the exact text it is when it was read as REAL (a numeric
+/// column, a long literal).
+fn numeric_keys(operands: &mut [&mut Expr]) {
+    if !operands.iter().any(|operand| is_numeric_cast(operand)) {
+        return;
+    }
+    for operand in operands {
+        let value = std::mem::replace(&mut **operand, null());
+        let value = match unwrap_real(&value) {
+            Some(exact) => exact.clone(),
+            None => value,
+        };
+        **operand = call(crate::oltp::numeric_ops::KEY, vec![value]);
     }
 }
 
@@ -910,9 +920,10 @@ impl datafusion::sql::sqlparser::ast::VisitorMut for QueryFixups {
                     && let Ok(k) = n.parse::<usize>()
                     && let Some(SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) =
                         k.checked_sub(1).and_then(|i| select.projection.get(i))
-                    && unwrap_real(e).is_some()
+                    && (unwrap_real(e).is_some() || is_numeric_cast(e))
                 {
                     item.expr = e.clone();
+                    numeric_keys(&mut [&mut item.expr]);
                 }
             }
         }
@@ -1528,7 +1539,7 @@ fn refuse_second_row(query: &mut Query) {
 }
 
 fn postgres_nulls_order(item: &mut datafusion::sql::sqlparser::ast::OrderByExpr) {
-    numeric_cast_as_number(&mut item.expr);
+    numeric_keys(&mut [&mut item.expr]);
     if item.options.nulls_first.is_none() {
         item.options.nulls_first = Some(item.options.asc == Some(false));
     }
@@ -1870,15 +1881,15 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
                 spec.order_by.iter_mut().for_each(postgres_nulls_order);
             }
             let name = func.name.to_string().to_ascii_lowercase();
-            // Extremes of values cast to numeric: by number, not as text (see comparisons).
-            if matches!(name.as_str(), "min" | "max" | "greatest" | "least")
-                && let FunctionArguments::List(list) = &mut func.args
+            // Extremes of values cast to numeric (exact text, which SQLite's own compare as
+            // text: 19.99 came after 123456789012345.67) by number, still exact text.
+            if matches!(name.as_str(), "min" | "max")
+                && func.over.is_none()
+                && first_arg(func).is_some_and(is_numeric_cast)
             {
-                for arg in &mut list.args {
-                    if let FunctionArg::Unnamed(FunctionArgExpr::Expr(value)) = arg {
-                        numeric_cast_as_number(value);
-                    }
-                }
+                let exact = if name == "min" { crate::oltp::numeric_ops::MIN } else { crate::oltp::numeric_ops::MAX };
+                func.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new(exact))]);
+                return Ok(());
             }
             let mut truncated_in_zone = false;
             if matches!(name.as_str(), "date_trunc" | "date_part")
@@ -1970,27 +1981,25 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
             Some(call("rhei_mod", vec![l, r]))
         }
         // A value cast to numeric is exact text, which SQLite compares as text (`19.99` came
-        // after `123456789012345.67`, a number before any text): it compares as a number, as
-        // numeric columns do.
+        // after `123456789012345.67`, a number before any text): it compares by numeric keys.
         Expr::BinaryOp { left, op, right } if is_comparison(op) => {
             convert_literal_against_column(left, right, scope, opts);
             convert_literal_against_column(right, left, scope, opts);
-            numeric_cast_as_number(left);
-            numeric_cast_as_number(right);
+            numeric_keys(&mut [left.as_mut(), right.as_mut()]);
             None
         }
         Expr::Between { expr: col, low, high, .. } => {
             convert_literal_against_column(low, col, scope, opts);
             convert_literal_against_column(high, col, scope, opts);
-            [col, low, high].into_iter().for_each(|operand| numeric_cast_as_number(operand));
+            numeric_keys(&mut [col.as_mut(), low.as_mut(), high.as_mut()]);
             None
         }
         Expr::InList { expr: col, list, .. } => {
             for item in list.iter_mut() {
                 convert_literal_against_column(item, col, scope, opts);
-                numeric_cast_as_number(item);
             }
-            numeric_cast_as_number(col);
+            let mut operands: Vec<&mut Expr> = std::iter::once(col.as_mut()).chain(list.iter_mut()).collect();
+            numeric_keys(&mut operands);
             None
         }
         _ => None,
@@ -3039,17 +3048,27 @@ mod tests {
         );
     }
 
-    /// A value cast to numeric is exact text on SQLite: compared, sorted or taken the extreme
-    /// of as text, `19.99` came after `123456789012345.67` and any number before it.
+    /// A value cast to numeric is exact text on SQLite: compared or sorted as text, `19.99`
+    /// came after `123456789012345.67` and any number before it; as doubles, values past 16
+    /// digits were one (and NaN was 0).
     #[test]
     fn numeric_casts_compare_and_sort_as_numbers() {
         assert_eq!(
-            sqlite("SELECT id FROM t WHERE '5'::numeric < id AND id::numeric IN (1, 2.5) AND id < (SELECT max(id::numeric) FROM t) ORDER BY amount::numeric"),
-            "SELECT id FROM t WHERE CAST(rhei_numeric('5', NULL, NULL) AS REAL) < id AND CAST(rhei_numeric(id, NULL, NULL) AS REAL) IN (1, 2.5) \
-             AND id < (SELECT max(CAST(rhei_numeric(id, NULL, NULL) AS REAL)) FROM t) ORDER BY CAST(rhei_numeric(amount, NULL, NULL) AS REAL) NULLS LAST"
+            sqlite("SELECT id FROM t WHERE '5'::numeric < id AND id::numeric IN (1, 2.5) AND amount::numeric = amount ORDER BY amount::numeric"),
+            "SELECT id FROM t WHERE rhei_numeric_key(rhei_numeric('5', NULL, NULL)) < rhei_numeric_key(id) \
+             AND rhei_numeric_key(rhei_numeric(id, NULL, NULL)) IN (rhei_numeric_key(1), rhei_numeric_key(2.5)) \
+             AND rhei_numeric_key(rhei_numeric(amount, NULL, NULL)) = rhei_numeric_key(amount) ORDER BY rhei_numeric_key(rhei_numeric(amount, NULL, NULL)) NULLS LAST"
         );
-        // In the result, the extreme is exact (as a double, 123456789012345.67 was .68).
+        assert_eq!(
+            sqlite("SELECT amount::numeric AS n FROM t ORDER BY n"),
+            "SELECT rhei_numeric(amount, NULL, NULL) AS \"n\" FROM t ORDER BY rhei_numeric_key(rhei_numeric(amount, NULL, NULL)) NULLS LAST"
+        );
+        // Extremes compare exactly, wherever they are (as text, 19.99 was the max).
         assert_eq!(sqlite("SELECT max(amount::numeric) FROM t"), "SELECT rhei_numeric_max(rhei_numeric(amount, NULL, NULL)) FROM t");
+        assert_eq!(
+            sqlite("SELECT CAST(max(amount::numeric) AS TEXT), min(id::numeric) OVER () FROM t"),
+            "SELECT CAST(rhei_numeric_max(rhei_numeric(amount, NULL, NULL)) AS TEXT), min(rhei_numeric(id, NULL, NULL)) OVER () FROM t"
+        );
     }
 
     #[test]

@@ -518,10 +518,19 @@ impl VisitorMut for DistinctAggregateNames {
     type Break = ();
 
     fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        // A plain select's ORDER BY may name its aggregates again (`ORDER BY min(v)`).
+        let order_by = match (query.body.as_ref(), query.order_by.as_mut()) {
+            (SetExpr::Select(_), Some(order_by)) => match &mut order_by.kind {
+                OrderByKind::Expressions(items) => items.iter_mut().map(|item| &mut item.expr).collect(),
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
         let mut selects = Vec::new();
         collect_selects(&mut query.body, &mut selects);
+        let mut order_by = Some(order_by);
         for select in selects {
-            distinct_aggregate_names(select);
+            distinct_aggregate_names(select, order_by.take().unwrap_or_default());
         }
         ControlFlow::Continue(())
     }
@@ -542,19 +551,22 @@ fn is_aggregate_call(expr: &Expr) -> bool {
     matches!(expr, Expr::Function(f) if f.over.is_none() && f.name.0.len() == 1 && AGGREGATES.contains(&f.name.to_string().to_ascii_lowercase().as_str()))
 }
 
-/// How DataFusion would name an aggregate call: its text without the casts.
+/// How DataFusion would name an aggregate call, near enough: its text without the casts, and
+/// columns without their tables (`t.v` and `v` are one column of one table).
 fn name_without_casts(expr: &Expr) -> String {
     let mut bare = expr.clone();
     let _ = visit_expressions_mut(&mut bare, |e| {
-        if let Expr::Cast { expr: inner, .. } = e {
-            *e = std::mem::replace(inner.as_mut(), Expr::value(Value::Null));
+        match e {
+            Expr::Cast { expr: inner, .. } => *e = std::mem::replace(inner.as_mut(), Expr::value(Value::Null)),
+            Expr::CompoundIdentifier(parts) if !parts.is_empty() => *e = Expr::Identifier(parts[parts.len() - 1].clone()),
+            _ => {}
         }
         ControlFlow::<()>::Continue(())
     });
     bare.to_string()
 }
 
-fn distinct_aggregate_names(select: &mut Select) {
+fn distinct_aggregate_names(select: &mut Select, order_by: Vec<&mut Expr>) {
     // First the variants of each name, in the order the calls come, then the rewrite, in the
     // same order.
     let mut calls: Vec<(String, String)> = Vec::new();
@@ -565,6 +577,7 @@ fn distinct_aggregate_names(select: &mut Select) {
         }
     }
     parts.extend(select.having.as_mut());
+    parts.extend(order_by);
     for part in &mut parts {
         let _ = visit_expressions_mut(&mut **part, |e| {
             if is_aggregate_call(e) {

@@ -788,6 +788,14 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
     if has_datetime_series(stmt) {
         return Err(EngineError::unsupported("generate_series over dates or timestamps on SQLite (the OLAP engine runs it outside transaction blocks)"));
     }
+    // SQLite has none of them; it read ROLLUP(a) as a call of an unknown function (42883).
+    let grouping_sets = visit_expressions(stmt, |expr| match expr {
+        Expr::Rollup(_) | Expr::Cube(_) | Expr::GroupingSets(_) => ControlFlow::Break(()),
+        _ => ControlFlow::Continue(()),
+    });
+    if grouping_sets.is_break() {
+        return Err(EngineError::unsupported("GROUP BY ROLLUP, CUBE or GROUPING SETS on SQLite (the OLAP engine runs them outside transaction blocks)"));
+    }
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut SeriesAsSubqueries);
     distinct_on::for_sqlite(stmt, catalog)?;
     json_sets::for_sqlite(stmt, catalog)?;
@@ -3069,6 +3077,15 @@ mod tests {
             sqlite("SELECT CAST(max(amount::numeric) AS TEXT), min(id::numeric) OVER () FROM t"),
             "SELECT CAST(rhei_numeric_max(rhei_numeric(amount, NULL, NULL)) AS TEXT), min(rhei_numeric(id, NULL, NULL)) OVER () FROM t"
         );
+    }
+
+    #[test]
+    fn grouping_sets_are_refused_on_sqlite_with_0a000() {
+        for sql in ["SELECT name, count(*) FROM t GROUP BY ROLLUP(name)", "SELECT name, count(*) FROM t GROUP BY CUBE(name, ok)", "SELECT name, count(*) FROM t GROUP BY GROUPING SETS ((name), ())"] {
+            let mut stmt = Parser::parse_sql(&PostgreSqlDialect {}, sql).unwrap().remove(0);
+            let err = to_sqlite(&mut stmt, &catalog(), TranslateOptions::default()).unwrap_err();
+            assert_eq!(err.sqlstate(), "0A000", "{sql}");
+        }
     }
 
     #[test]

@@ -634,11 +634,37 @@ impl VisitorMut for QueryRewrites<'_> {
     type Break = ();
 
     fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        grouped_order_by_positions(query);
         recursive_cte_columns(query);
         super::distinct_on::resolve_for_datafusion(query);
         full_join_using(query, self.catalog);
         self.row_values.rewrite(query);
         ControlFlow::Continue(())
+    }
+}
+
+/// `SELECT upper(region), sum(qty) FROM t GROUP BY region ORDER BY 1`: DataFusion 53 refuses
+/// a position naming an item computed from the grouped columns (XX000 "Column in ORDER BY must
+/// be in GROUP BY"), though it takes the item written out. Such positions in a grouped select
+/// become the item.
+fn grouped_order_by_positions(query: &mut Query) {
+    let (SetExpr::Select(select), Some(order_by)) = (query.body.as_ref(), query.order_by.as_mut()) else { return };
+    let grouped = match &select.group_by {
+        GroupByExpr::All(_) => true,
+        GroupByExpr::Expressions(exprs, _) => !exprs.is_empty(),
+    };
+    let OrderByKind::Expressions(items) = &mut order_by.kind else { return };
+    if !grouped {
+        return;
+    }
+    for item in items {
+        let Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) = &item.expr else { continue };
+        let Some(named) = n.parse::<usize>().ok().and_then(|k| k.checked_sub(1)).and_then(|i| select.projection.get(i)) else { continue };
+        if let SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } = named
+            && matches!(expr, Expr::Function(_) | Expr::BinaryOp { .. } | Expr::Cast { .. } | Expr::Case { .. } | Expr::Nested(_))
+        {
+            item.expr = expr.clone();
+        }
     }
 }
 

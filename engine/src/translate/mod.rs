@@ -27,7 +27,7 @@ use std::ops::ControlFlow;
 use datafusion::sql::sqlparser::ast::{
     BinaryOperator, CastKind, DataType as SqlType, Expr, Function, FunctionArg, FunctionArgExpr, GroupByExpr,
     FunctionArgumentList, FunctionArguments, Ident, ObjectName, ObjectNamePart, Query, SelectItem, SetExpr,
-    Statement, TableFactor, TimezoneInfo, Value, ValueWithSpan, visit_expressions, visit_expressions_mut, visit_relations,
+    Statement, TableFactor, TimezoneInfo, UnaryOperator, Value, ValueWithSpan, visit_expressions, visit_expressions_mut, visit_relations,
 };
 use datafusion::sql::sqlparser::tokenizer::Span;
 
@@ -96,6 +96,19 @@ pub fn normalize_operators(statement: &mut Statement) {
         {
             *text = rewritten;
             *escape_char = None;
+        }
+        // `|/ x`, `||/ x` and `@ x`: square root, cube root and absolute value, which neither
+        // engine reads as operators (SQLite failed on `|`).
+        if let Expr::UnaryOp { op: op @ (UnaryOperator::PGSquareRoot | UnaryOperator::PGCubeRoot | UnaryOperator::PGAbs), expr: operand } = expr {
+            let value = std::mem::replace(&mut **operand, Expr::Value(Value::Null.into()));
+            *expr = match op {
+                UnaryOperator::PGAbs => call("abs", vec![value]),
+                root => {
+                    let name = if matches!(root, UnaryOperator::PGSquareRoot) { "sqrt" } else { "cbrt" };
+                    let float = Expr::Cast { kind: CastKind::Cast, expr: Box::new(value), data_type: SqlType::DoublePrecision, array: false, format: None };
+                    call(name, vec![float])
+                }
+            };
         }
         if let Expr::BinaryOp { left, op: BinaryOperator::PGExp, right } = expr {
             let float = |e: &mut Box<Expr>| Expr::Cast {

@@ -2015,6 +2015,10 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
             numeric_keys(&mut [col.as_mut(), low.as_mut(), high.as_mut()]);
             None
         }
+        Expr::IsDistinctFrom(left, right) | Expr::IsNotDistinctFrom(left, right) => {
+            numeric_keys(&mut [left.as_mut(), right.as_mut()]);
+            None
+        }
         Expr::InList { expr: col, list, .. } => {
             for item in list.iter_mut() {
                 convert_literal_against_column(item, col, scope, opts);
@@ -3079,6 +3083,10 @@ mod tests {
             "SELECT id FROM t WHERE rhei_numeric_key(rhei_numeric('5', NULL, NULL)) < rhei_numeric_key(id) \
              AND rhei_numeric_key(rhei_numeric(id, NULL, NULL)) IN (rhei_numeric_key(1), rhei_numeric_key(2.5)) \
              AND rhei_numeric_key(rhei_numeric(amount, NULL, NULL)) = rhei_numeric_key(amount) ORDER BY rhei_numeric_key(rhei_numeric(amount, NULL, NULL)) NULLS LAST"
+        );
+        assert_eq!(
+            sqlite("SELECT id FROM t WHERE amount::numeric IS DISTINCT FROM 1.5"),
+            "SELECT id FROM t WHERE rhei_numeric_key(rhei_numeric(amount, NULL, NULL)) IS DISTINCT FROM rhei_numeric_key(1.5)"
         );
         assert_eq!(
             sqlite("SELECT amount::numeric AS n FROM t ORDER BY n"),

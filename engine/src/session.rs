@@ -1699,18 +1699,33 @@ impl Session {
                 ("SELECT", true, sqlite_read_shape(naming::output_names(main), types.as_deref().map(Vec::as_slice), &translated), translated.to_string())
             }
             write => {
-                let mut plan = write_plan_then(write, &catalog, opts, read_kept)?;
+                let plan = self.typed_write_plan(write, &catalog, read_kept).await?;
                 self.check_writable(plan.verb)?;
                 crate::key_detail::refuse_repeated_upsert_keys(write, params, &catalog)?;
-                if let Some(items) = returning_items(write) {
-                    let def = catalog.require(&dml_target(write)?)?;
-                    plan.shape = self.typed_returning(std::mem::take(&mut plan.shape), items, def).await?;
-                }
                 (plan.verb, plan.returning, plan.shape, plan.sql)
             }
         };
         let params = params.iter().map(sqlite_param).collect::<Result<_>>()?;
-        let done = self.write(WriteOp::Statement(SqliteStatement { sql, params, returns_rows, shape, writes_first })).await?;
+        self.run_write(SqliteStatement { sql, params, returns_rows, shape, writes_first }, verb).await
+    }
+
+    /// [`write_plan_then`], with the RETURNING columns' types planned.
+    async fn typed_write_plan(&self, stmt: &Statement, catalog: &crate::catalog::Catalog, after: impl FnOnce(&mut Statement)) -> Result<WritePlan> {
+        let mut plan = write_plan_then(stmt, catalog, self.opts(), after)?;
+        if let Some(items) = returning_items(stmt) {
+            let def = catalog.require(&dml_target(stmt)?)?;
+            plan.shape = self.typed_returning(std::mem::take(&mut plan.shape), items, def).await?;
+        }
+        Ok(plan)
+    }
+
+    /// Runs a write on SQLite's writer and answers as PostgreSQL does: with the rows it
+    /// returns, or its command tag.
+    async fn run_write(&mut self, sqlite: SqliteStatement, verb: &'static str) -> Result<Output> {
+        let returns_rows = sqlite.returns_rows;
+        let done = self.write(WriteOp::Statement(sqlite)).await?;
+        // A nudge, not a request: steps stay at least NUDGE_GAP apart however many writers
+        // commit, so a stream of single-row writes does not buy a sync step each.
         if self.txn.is_none() {
             self.engine.sync.nudge();
         }
@@ -1726,12 +1741,7 @@ impl Session {
             Some(plan) => plan,
             None => {
                 let catalog = self.engine.catalog();
-                let mut plan = write_plan(stmt, &catalog, opts)?;
-                if let Some(items) = returning_items(stmt) {
-                    let def = catalog.require(&dml_target(stmt)?)?;
-                    plan.shape = self.typed_returning(std::mem::take(&mut plan.shape), items, def).await?;
-                }
-                let plan = Arc::new(plan);
+                let plan = Arc::new(self.typed_write_plan(stmt, &catalog, |_| ()).await?);
                 self.engine.cache_translation(|p| &mut p.writes, &prepared.sql, opts, catalog, plan.clone());
                 plan
             }
@@ -1745,16 +1755,7 @@ impl Session {
             shape: plan.shape.clone(),
             writes_first: Vec::new(),
         };
-        let done = self.write(WriteOp::Statement(sqlite)).await?;
-        // A nudge, not a request: steps stay at least NUDGE_GAP apart however many writers
-        // commit, so a stream of single-row writes does not buy a sync step each.
-        if self.txn.is_none() {
-            self.engine.sync.nudge();
-        }
-        match (plan.returning, done.schema) {
-            (true, Some(schema)) => Ok(Output::Rows(RowStream::buffered(schema, Route::Oltp, plan.verb, done.batches))),
-            _ => Ok(Output::Command(CommandTag::with_rows(plan.verb, done.rows_affected))),
-        }
+        self.run_write(sqlite, plan.verb).await
     }
 
     async fn ddl(&mut self, op: DdlOp, tag: &'static str) -> Result<Output> {
@@ -2090,11 +2091,7 @@ pub(crate) struct WritePlan {
     shape: ResultShape,
 }
 
-fn write_plan(stmt: &Statement, catalog: &crate::catalog::Catalog, opts: TranslateOptions) -> Result<WritePlan> {
-    write_plan_then(stmt, catalog, opts, |_| ())
-}
-
-/// [`write_plan`], with `after` applied to the translated statement.
+/// A write translated for SQLite, with `after` applied to the translated statement.
 fn write_plan_then(stmt: &Statement, catalog: &crate::catalog::Catalog, opts: TranslateOptions, after: impl FnOnce(&mut Statement)) -> Result<WritePlan> {
     let (verb, returning) = match stmt {
         Statement::Insert(i) => ("INSERT", i.returning.as_deref()),

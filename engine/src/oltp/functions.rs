@@ -1228,14 +1228,7 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         conn.create_aggregate_function(name, 2, pure, JsonObjectAgg { jsonb })?;
     }
     // SQLite's math functions have no cube root (PostgreSQL's cbrt, and `||/`).
-    conn.create_scalar_function("cbrt", 1, pure, |ctx| {
-        Ok(match ctx.get_raw(0) {
-            ValueRef::Integer(i) => Value::Real((i as f64).cbrt()),
-            ValueRef::Real(f) => Value::Real(f.cbrt()),
-            ValueRef::Text(t) => std::str::from_utf8(t).ok().and_then(|s| s.trim().parse::<f64>().ok()).map_or(Value::Null, |f| Value::Real(f.cbrt())),
-            _ => Value::Null,
-        })
-    })?;
+    conn.create_scalar_function("cbrt", 1, pure, |ctx| Ok(f64_of(ctx.get_raw(0)).map_or(Value::Null, |f| Value::Real(f.cbrt()))))?;
     conn.create_scalar_function("rhei_json_value", 3, pure, |ctx| json_fragment_arg(ctx, 0).map(Value::Text))?;
     for (name, jsonb) in [("to_json", false), ("to_jsonb", true)] {
         conn.create_scalar_function(name, 3, pure, move |ctx| match ctx.get_raw(0) {

@@ -77,12 +77,12 @@ impl Drop for Asking {
     }
 }
 
-/// The answer on `rx`, polled between yields for [`ASK_SPIN`] before waiting on it (while
-/// answers come quickly and no other task is polling). Cancel-safe, like awaiting `rx`.
 /// The answering side went away without answering.
 #[derive(Debug)]
 pub(crate) struct AnswerGone;
 
+/// The answer on `rx`, polled between yields for [`ASK_SPIN`] before waiting on it (while
+/// answers come quickly and no other task is polling). Cancel-safe, like awaiting `rx`.
 pub(crate) async fn answer<T>(mut rx: oneshot::Receiver<T>) -> Result<T, AnswerGone> {
     let multi_threaded = tokio::runtime::Handle::try_current()
         .is_ok_and(|runtime| runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);

@@ -12,7 +12,7 @@ use rusqlite::functions::{Aggregate, Context, FunctionFlags, WindowAggregate};
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, Error as SqlError};
 
-use super::functions::fail;
+use super::functions::{f64_of, fail};
 use crate::error::EngineError;
 
 /// The SQLite names of the exact `sum` and `avg` of numeric values.
@@ -163,29 +163,14 @@ impl ExactTotal {
         if matches!(value, ValueRef::Null) {
             return;
         }
+        let counted = |n: &mut u64| *n = if remove { n.saturating_sub(1) } else { *n + 1 };
+        counted(&mut self.count);
         if matches!(value, ValueRef::Text(t) if t.eq_ignore_ascii_case(b"NaN")) {
-            if remove {
-                self.nans = self.nans.saturating_sub(1);
-                self.count = self.count.saturating_sub(1);
-            } else {
-                self.nans += 1;
-                self.count += 1;
-            }
+            counted(&mut self.nans);
             return;
         }
-        let x = match value {
-            ValueRef::Integer(i) => Some(Exact { value: i256::from_i128(i128::from(i)), scale: 0 }),
-            // Stored numeric text, read without the allocations of the general reader: this
-            // runs once per row of a SQLite aggregate.
-            ValueRef::Text(t) => quick_decimal(t).or_else(|| exact(value)),
-            other => exact(other),
-        };
+        let x = stored(value);
         let sign = if remove { -1.0 } else { 1.0 };
-        if remove {
-            self.count = self.count.saturating_sub(1);
-        } else {
-            self.count += 1;
-        }
         if let Some(x) = x {
             match self.scales.iter().position(|(scale, _)| *scale == x.scale) {
                 Some(at) if remove => {
@@ -293,16 +278,15 @@ impl WindowAggregate<ExactTotal, Value> for ExactAggregate {
 /// digits, a smaller magnitude, sorts after a longer one it starts). A value that is no number
 /// is its own key.
 fn numeric_key(value: ValueRef<'_>) -> Value {
-    let read = match value {
+    match value {
         ValueRef::Null => return Value::Null,
         ValueRef::Text(t) if t.eq_ignore_ascii_case(b"NaN") => return Value::Blob(vec![4]),
         ValueRef::Text(t) if t.eq_ignore_ascii_case(b"Infinity") => return Value::Blob(vec![3]),
         ValueRef::Text(t) if t.eq_ignore_ascii_case(b"-Infinity") => return Value::Blob(Vec::new()),
         ValueRef::Real(f) if f.is_infinite() => return Value::Blob(if f > 0.0 { vec![3] } else { Vec::new() }),
-        ValueRef::Text(t) => quick_decimal(t).or_else(|| exact(value)),
-        other => exact(other),
-    };
-    let Some(x) = read else {
+        _ => {}
+    }
+    let Some(x) = stored(value) else {
         return <Value as rusqlite::types::FromSql>::column_result(value).unwrap_or(Value::Null);
     };
     let text = x.value.to_string();
@@ -336,20 +320,18 @@ struct ExactExtreme {
 }
 
 /// The extreme so far: the value as read and as SQLite holds it.
-type Extreme = Option<(Option<Exact>, f64, Value)>;
+type Extreme = Option<(Option<Exact>, Value)>;
 
 /// Whether `a` orders after `b`: exactly when both are exact decimals that fit side by side,
-/// else as doubles (numeric's NaN is greater than every number, as in PostgreSQL). A value's
-/// double is read only when it is no exact decimal.
-fn after(a: (Option<Exact>, f64), b: (Option<Exact>, f64)) -> bool {
+/// else as doubles (numeric's NaN is greater than every number, as in PostgreSQL).
+fn after(a: (Option<Exact>, ValueRef<'_>), b: (Option<Exact>, ValueRef<'_>)) -> bool {
     if let (Some(x), Some(y)) = (a.0, b.0) {
         let scale = x.scale.max(y.scale);
         if let (Some(x), Some(y)) = (rescaled(x, scale), rescaled(y, scale)) {
             return x > y;
         }
     }
-    let double = |v: (Option<Exact>, f64)| v.0.map_or(v.1, |x| padded(x, x.scale).parse::<f64>().unwrap_or(f64::NAN));
-    let (a, b) = (double(a), double(b));
+    let (a, b) = (double_of(a.1), double_of(b.1));
     match (a.is_nan(), b.is_nan()) {
         (true, nan) => !nan,
         (false, true) => false,
@@ -367,38 +349,39 @@ impl Aggregate<Extreme, Value> for ExactExtreme {
         if matches!(value, ValueRef::Null) {
             return Ok(());
         }
-        let read = match value {
-            ValueRef::Text(t) => quick_decimal(t).or_else(|| exact(value)),
-            other => exact(other),
-        };
-        let candidate = (read, if read.is_some() { 0.0 } else { double_of(value) });
+        let candidate = (stored(value), value);
         // On a tie the later value wins (its scale shows), as in PostgreSQL's numeric_larger.
         let replaces = match state {
             None => true,
-            Some((best, best_double, _)) => {
-                let best = (*best, *best_double);
+            Some((best, held)) => {
+                let best = (*best, ValueRef::from(&*held));
                 if self.greatest { !after(best, candidate) } else { !after(candidate, best) }
             }
         };
         if replaces {
             let owned = <Value as rusqlite::types::FromSql>::column_result(value).map_err(|e| SqlError::UserFunctionError(e.into()))?;
-            *state = Some((candidate.0, candidate.1, owned));
+            *state = Some((candidate.0, owned));
         }
         Ok(())
     }
 
     fn finalize(&self, _ctx: &mut Context<'_>, state: Option<Extreme>) -> rusqlite::Result<Value> {
-        Ok(state.flatten().map_or(Value::Null, |(_, _, value)| value))
+        Ok(state.flatten().map_or(Value::Null, |(_, value)| value))
     }
 }
 
 /// A value as a double, NaN for one that is none.
 fn double_of(value: ValueRef<'_>) -> f64 {
+    f64_of(value).unwrap_or(f64::NAN)
+}
+
+/// A value SQLite holds for a numeric, as an exact decimal. Stored numeric text is read
+/// straight from its bytes, without the general reader's allocations: this runs once per row
+/// of the aggregates here.
+fn stored(value: ValueRef<'_>) -> Option<Exact> {
     match value {
-        ValueRef::Integer(i) => i as f64,
-        ValueRef::Real(f) => f,
-        ValueRef::Text(t) => std::str::from_utf8(t).ok().and_then(|s| s.trim().parse::<f64>().ok()).unwrap_or(f64::NAN),
-        _ => f64::NAN,
+        ValueRef::Text(t) => quick_decimal(t).or_else(|| exact(value)),
+        other => exact(other),
     }
 }
 
@@ -667,10 +650,9 @@ mod tests {
 
     #[test]
     fn extremes_compare_exactly_and_keep_the_stored_text() {
-        let read = |v: &str| {
-            let exact = quick_decimal(v.as_bytes());
-            (exact, if exact.is_some() { 0.0 } else { double_of(ValueRef::Text(v.as_bytes())) })
-        };
+        fn read(v: &str) -> (Option<Exact>, ValueRef<'_>) {
+            (stored(ValueRef::Text(v.as_bytes())), ValueRef::Text(v.as_bytes()))
+        }
         assert!(after(read("123456789012345.68"), read("123456789012345.67")));
         assert!(!after(read("123456789012345.67"), read("123456789012345.68")));
         assert!(after(read("19.99"), read("2.5")));

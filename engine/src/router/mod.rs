@@ -53,7 +53,8 @@ impl RouteDecision {
 /// A LIMIT at or below this is a small read SQLite answers by stopping early.
 pub const SMALL_LIMIT: u64 = 1000;
 
-const AGGREGATES: &[&str] = &[
+/// Aggregate functions, by name.
+pub(crate) const AGGREGATES: &[&str] = &[
     "count", "sum", "avg", "min", "max", "stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop",
     "string_agg", "array_agg", "bool_and", "bool_or", "every", "median", "percentile_cont", "percentile_disc",
     "approx_distinct", "corr", "covar_pop", "covar_samp", "regr_slope", "first_value", "last_value", "json_agg",

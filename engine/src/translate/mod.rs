@@ -1799,7 +1799,7 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
         // Its operands go in as the exact text they are (see `numeric_arithmetic`), and so do
         // the fallbacks of a COALESCE of one (`coalesce(sum(a), 0.00)` is `0.00`).
         Expr::Function(f)
-            if numeric_arithmetic::is_exact_function(f) || (f.name.to_string().eq_ignore_ascii_case("coalesce") && first_arg(f).is_some_and(numeric_arithmetic::is_exact_call)) =>
+            if numeric_arithmetic::is_exact_function(f) || (numeric_arithmetic::is_coalesce(f) && first_arg(f).is_some_and(numeric_arithmetic::is_exact_call)) =>
         {
             if let FunctionArguments::List(list) = &mut f.args {
                 for arg in &mut list.args {
@@ -2922,8 +2922,13 @@ fn convert_assignments(
     Ok(())
 }
 
-trait GroupByExt {
+pub(crate) trait GroupByExt {
     fn group_by_is_empty(&self) -> bool;
+}
+
+/// Whether `expr` is a cast to an integer type (`x::bigint`).
+pub(crate) fn is_integer_cast(expr: &Expr) -> bool {
+    matches!(expr, Expr::Cast { data_type: SqlType::SmallInt(_) | SqlType::Int(_) | SqlType::Integer(_) | SqlType::BigInt(_) | SqlType::Int2(_) | SqlType::Int4(_) | SqlType::Int8(_), .. })
 }
 
 impl GroupByExt for datafusion::sql::sqlparser::ast::Select {
@@ -3001,6 +3006,12 @@ mod tests {
         stmt.to_string()
     }
 
+    /// The SQLSTATE of the error translating `sql` for SQLite.
+    fn refused(sql: &str) -> &'static str {
+        let mut stmt = Parser::parse_sql(&PostgreSqlDialect {}, sql).unwrap().remove(0);
+        to_sqlite(&mut stmt, &catalog(), TranslateOptions::default()).unwrap_err().sqlstate()
+    }
+
     /// Intervals reach SQLite as functions of their text: compared by length, a constant
     /// beside a timestamp still added field by field, a string beside one read as one.
     #[test]
@@ -3015,10 +3026,6 @@ mod tests {
             sqlite("SELECT id FROM t WHERE (now() - ts) * 2 < '2 hours'"),
             "SELECT id FROM t WHERE rhei_interval_length(rhei_interval_mul(rhei_interval_between(rhei_now(), ts), 2)) < rhei_interval_length('02:00:00')"
         );
-        let refused = |sql: &str| {
-            let mut stmt = Parser::parse_sql(&PostgreSqlDialect {}, sql).unwrap().remove(0);
-            to_sqlite(&mut stmt, &catalog(), TranslateOptions::default()).unwrap_err().sqlstate()
-        };
         assert_eq!(refused("SELECT interval 'soon'"), "22007");
         // SQLite would compare their text.
         assert_eq!(refused("SELECT greatest(now() - ts, interval '1 day') FROM t"), "0A000");
@@ -3040,9 +3047,7 @@ mod tests {
     #[test]
     fn array_values_are_refused_on_sqlite() {
         for sql in ["SELECT '{1,2}'::int[]", "SELECT ARRAY[1, 2]", "SELECT id FROM t WHERE id < ALL (SELECT 1) AND ARRAY[id] IS NULL"] {
-            let mut stmt = Parser::parse_sql(&PostgreSqlDialect {}, sql).unwrap().remove(0);
-            let err = to_sqlite(&mut stmt, &catalog(), TranslateOptions::default()).unwrap_err();
-            assert_eq!(err.sqlstate(), "0A000", "{sql}");
+            assert_eq!(refused(sql), "0A000", "{sql}");
         }
         assert!(sqlite("SELECT id FROM t WHERE id = ANY ('{1,2}'::int8[])").contains("json_each"));
         assert_eq!(
@@ -3103,9 +3108,7 @@ mod tests {
     #[test]
     fn grouping_sets_are_refused_on_sqlite_with_0a000() {
         for sql in ["SELECT name, count(*) FROM t GROUP BY ROLLUP(name)", "SELECT name, count(*) FROM t GROUP BY CUBE(name, ok)", "SELECT name, count(*) FROM t GROUP BY GROUPING SETS ((name), ())"] {
-            let mut stmt = Parser::parse_sql(&PostgreSqlDialect {}, sql).unwrap().remove(0);
-            let err = to_sqlite(&mut stmt, &catalog(), TranslateOptions::default()).unwrap_err();
-            assert_eq!(err.sqlstate(), "0A000", "{sql}");
+            assert_eq!(refused(sql), "0A000", "{sql}");
         }
     }
 
@@ -3134,8 +3137,6 @@ mod tests {
 
     #[test]
     fn unknown_tables_are_42p01() {
-        let mut stmt = Parser::parse_sql(&PostgreSqlDialect {}, "SELECT * FROM nope").unwrap().remove(0);
-        let err = to_sqlite(&mut stmt, &catalog(), TranslateOptions::default()).unwrap_err();
-        assert_eq!(err.sqlstate(), "42P01");
+        assert_eq!(refused("SELECT * FROM nope"), "42P01");
     }
 }

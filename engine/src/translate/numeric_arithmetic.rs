@@ -12,11 +12,11 @@
 //! wildcard (whose positions are not the result's).
 
 use datafusion::sql::sqlparser::ast::{
-    BinaryOperator, DataType as SqlType, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr, Ident, ObjectName,
+    BinaryOperator, DataType as SqlType, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, ObjectName,
     ObjectNamePart, OrderBy, OrderByKind, SelectItem, SetExpr, Statement, UnaryOperator, Value, ValueWithSpan,
 };
 
-use super::{Scope, call, first_arg, number, string};
+use super::{GroupByExt, Scope, call, first_arg, number, string};
 use crate::catalog::types::PgType;
 use crate::oltp::numeric_ops::{AVG, MAX, MIN, SUM};
 
@@ -36,10 +36,7 @@ enum Kind {
 pub(crate) fn exact_candidates(stmt: &Statement, scope: &Scope<'_>) -> Vec<bool> {
     let Statement::Query(query) = stmt else { return Vec::new() };
     let SetExpr::Select(select) = query.body.as_ref() else { return Vec::new() };
-    let grouped = match &select.group_by {
-        GroupByExpr::All(_) => true,
-        GroupByExpr::Expressions(exprs, _) => !exprs.is_empty(),
-    };
+    let grouped = !select.group_by_is_empty();
     let wildcard = select.projection.iter().any(|item| matches!(item, SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)));
     select
         .projection
@@ -102,10 +99,14 @@ pub(crate) fn exact_items(stmt: &Statement) -> Vec<bool> {
 pub(crate) fn is_exact_call(expr: &Expr) -> bool {
     match expr {
         Expr::Nested(inner) => is_exact_call(inner),
-        Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("coalesce") => first_arg(f).is_some_and(is_exact_call),
+        Expr::Function(f) if is_coalesce(f) => first_arg(f).is_some_and(is_exact_call),
         Expr::Function(f) => is_exact_function(f),
         _ => false,
     }
+}
+
+pub(crate) fn is_coalesce(f: &Function) -> bool {
+    f.name.to_string().eq_ignore_ascii_case("coalesce")
 }
 
 /// Whether `f` is one of the exact SQLite functions this module writes.
@@ -139,7 +140,7 @@ fn exact_aggregate(f: &Function) -> Option<&'static str> {
 fn computes(expr: &Expr) -> bool {
     match expr {
         Expr::Nested(inner) => computes(inner),
-        Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("coalesce") => first_arg(f).is_some_and(computes),
+        Expr::Function(f) if is_coalesce(f) => first_arg(f).is_some_and(computes),
         Expr::Function(f) => exact_aggregate(f).is_some(),
         other => is_arithmetic(other),
     }
@@ -150,7 +151,7 @@ fn aggregates(expr: &Expr) -> bool {
     match expr {
         Expr::Nested(inner) | Expr::UnaryOp { expr: inner, .. } => aggregates(inner),
         Expr::BinaryOp { left, op, right } if arithmetic_op(op).is_some() => aggregates(left) || aggregates(right),
-        Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("coalesce") => first_arg(f).is_some_and(aggregates),
+        Expr::Function(f) if is_coalesce(f) => first_arg(f).is_some_and(aggregates),
         Expr::Function(f) => exact_aggregate(f).is_some() || f.name.to_string().eq_ignore_ascii_case("count"),
         _ => false,
     }
@@ -158,7 +159,7 @@ fn aggregates(expr: &Expr) -> bool {
 
 /// COALESCE's arguments, when all are plain expressions.
 fn coalesced(f: &mut Function) -> Option<Vec<&mut Expr>> {
-    if !f.name.to_string().eq_ignore_ascii_case("coalesce") {
+    if !is_coalesce(f) {
         return None;
     }
     let FunctionArguments::List(list) = &mut f.args else { return None };
@@ -205,12 +206,9 @@ fn kind(expr: &Expr, scope: &Scope<'_>) -> Kind {
             }
         }
         Expr::Cast { data_type: SqlType::Numeric(_) | SqlType::Decimal(_) | SqlType::Dec(_), .. } => Kind::Numeric,
-        Expr::Cast {
-            data_type: SqlType::SmallInt(_) | SqlType::Int(_) | SqlType::Integer(_) | SqlType::BigInt(_) | SqlType::Int2(_) | SqlType::Int4(_) | SqlType::Int8(_),
-            ..
-        } => Kind::Integer,
+        cast if super::is_integer_cast(cast) => Kind::Integer,
         Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("count") => Kind::Integer,
-        Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("coalesce") => {
+        Expr::Function(f) if is_coalesce(f) => {
             let FunctionArguments::List(list) = &f.args else { return Kind::Other };
             let kinds: Vec<Kind> = list
                 .args

@@ -14,7 +14,7 @@ use datafusion::sql::sqlparser::ast::{
 
 use crate::zone::TimeZone;
 use crate::catalog::{Catalog, PgType};
-use crate::translate::{Scope, call, cast, is_comparison, is_interval_constant, temporal_type};
+use crate::translate::{GroupByExt, Scope, call, cast, is_comparison, is_interval_constant, temporal_type};
 
 fn is_integer_type(ty: &SqlType) -> bool {
     matches!(
@@ -172,11 +172,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
             && f.name.to_string().eq_ignore_ascii_case("avg")
             && let FunctionArguments::List(list) = &mut f.args
             && let [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))] = list.args.as_mut_slice()
-            && (scope.column_type(arg).is_some_and(|t| matches!(t, PgType::Int2 | PgType::Int4 | PgType::Int8))
-                || matches!(
-                    arg,
-                    Expr::Cast { data_type: SqlType::SmallInt(_) | SqlType::Int(_) | SqlType::Integer(_) | SqlType::BigInt(_) | SqlType::Int2(_) | SqlType::Int4(_) | SqlType::Int8(_), .. }
-                ))
+            && (scope.column_type(arg).is_some_and(|t| matches!(t, PgType::Int2 | PgType::Int4 | PgType::Int8)) || super::is_integer_cast(arg))
         {
             let column = std::mem::replace(arg, Expr::value(Value::Null));
             *arg = Expr::Cast { kind: CastKind::Cast, expr: Box::new(column), data_type: SqlType::Numeric(datafusion::sql::sqlparser::ast::ExactNumberInfo::None), array: false, format: None };
@@ -509,11 +505,6 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
 /// arguments wrapped in `coalesce(...)`, once per variant: the same value and type, another name.
 struct DistinctAggregateNames;
 
-const AGGREGATES: &[&str] = &[
-    "min", "max", "sum", "avg", "count", "string_agg", "array_agg", "bool_and", "bool_or", "every", "stddev", "stddev_pop", "stddev_samp",
-    "variance", "var_pop", "var_samp", "json_agg", "jsonb_agg", "json_object_agg", "jsonb_object_agg",
-];
-
 impl VisitorMut for DistinctAggregateNames {
     type Break = ();
 
@@ -548,7 +539,7 @@ fn collect_selects<'a>(body: &'a mut SetExpr, into: &mut Vec<&'a mut Select>) {
 }
 
 fn is_aggregate_call(expr: &Expr) -> bool {
-    matches!(expr, Expr::Function(f) if f.over.is_none() && f.name.0.len() == 1 && AGGREGATES.contains(&f.name.to_string().to_ascii_lowercase().as_str()))
+    matches!(expr, Expr::Function(f) if f.over.is_none() && f.name.0.len() == 1 && crate::router::AGGREGATES.contains(&f.name.to_string().to_ascii_lowercase().as_str()))
 }
 
 /// How DataFusion would name an aggregate call, near enough: its text without the casts, and
@@ -586,17 +577,18 @@ fn distinct_aggregate_names(select: &mut Select, order_by: Vec<&mut Expr>) {
             ControlFlow::<()>::Continue(())
         });
     }
-    let variant = |at: usize| {
-        let (name, text) = &calls[at];
-        let mut seen: Vec<&String> = Vec::new();
-        for (other_name, other_text) in &calls[..=at] {
-            if other_name == name && !seen.contains(&other_text) {
-                seen.push(other_text);
-            }
-        }
-        seen.iter().position(|t| *t == text).unwrap_or(0)
-    };
-    let wraps: Vec<usize> = (0..calls.len()).map(variant).collect();
+    // Each call's variant: how many other texts of its name came before its own.
+    let mut variants: std::collections::HashMap<&str, Vec<&str>> = std::collections::HashMap::new();
+    let wraps: Vec<usize> = calls
+        .iter()
+        .map(|(name, text)| {
+            let seen = variants.entry(name).or_default();
+            seen.iter().position(|t| t == text).unwrap_or_else(|| {
+                seen.push(text);
+                seen.len() - 1
+            })
+        })
+        .collect();
     if wraps.iter().all(|w| *w == 0) {
         return;
     }
@@ -649,12 +641,8 @@ impl VisitorMut for QueryRewrites<'_> {
 /// become the item.
 fn grouped_order_by_positions(query: &mut Query) {
     let (SetExpr::Select(select), Some(order_by)) = (query.body.as_ref(), query.order_by.as_mut()) else { return };
-    let grouped = match &select.group_by {
-        GroupByExpr::All(_) => true,
-        GroupByExpr::Expressions(exprs, _) => !exprs.is_empty(),
-    };
     let OrderByKind::Expressions(items) = &mut order_by.kind else { return };
-    if !grouped {
+    if select.group_by_is_empty() {
         return;
     }
     for item in items {

@@ -17,7 +17,7 @@
 
 pub use rhei_config::{Config, ConfigError, RawConfig, UserConfig, redact};
 pub use rhei_engine::{
-    Consistency, EngineConfig, EngineError, Forwarding, HtapEngine, OlapStorage, Output, Prepared, Route, RouteDecision, RowStream,
+    Consistency, EngineConfig, EngineError, Forwarding, HtapEngine, OlapPriority, OlapStorage, Output, Prepared, Route, RouteDecision, RowStream,
     ScalarValue, Session, SyncStatus, Synchronous, TableSyncStatus,
 };
 pub use rhei_proxy::serve;

@@ -85,6 +85,10 @@ enum Command {
         /// Timed runs per query for `tpch`, after an untimed one; the fastest counts.
         #[arg(long, default_value_t = 3)]
         runs: usize,
+        /// CPU priority of the OLAP threads for `mixed`: idle, low or normal [default: the
+        /// engine's, idle].
+        #[arg(long)]
+        olap_priority: Option<String>,
     },
 }
 
@@ -127,7 +131,7 @@ fn main() -> anyhow::Result<()> {
             let runtime = tokio::runtime::Runtime::new().context("start the runtime")?;
             runtime.block_on(status(&server, &user))
         }
-        Command::Bench { suite, json, quick, scale, runs } => {
+        Command::Bench { suite, json, quick, scale, runs, olap_priority } => {
             let runtime = tokio::runtime::Runtime::new().context("start the runtime")?;
             let figures = match suite.as_str() {
                 "engine" => {
@@ -149,7 +153,11 @@ fn main() -> anyhow::Result<()> {
                 "mixed" => {
                     let scale = scale.unwrap_or(if quick { 0.1 } else { 1.0 });
                     let oltp_seconds = if quick { 5 } else { 20 };
-                    runtime.block_on(bench_mixed::run(bench_mixed::MixedOptions { scale, oltp_seconds, clients: 4 }))?
+                    let olap_priority = match olap_priority {
+                        Some(p) => rhei::OlapPriority::parse("--olap-priority", &p)?,
+                        None => rhei::EngineConfig::with_data_dir("").olap_priority,
+                    };
+                    runtime.block_on(bench_mixed::run(bench_mixed::MixedOptions { scale, oltp_seconds, clients: 4, olap_priority }))?
                 }
                 "pgbench" => {
                     let pgbench_scale = scale.map_or(if quick { 1 } else { 10 }, |s| s.max(1.0) as u32);

@@ -75,6 +75,29 @@ pub enum OlapStorage {
     Parquet,
 }
 
+/// The CPU priority of the OLAP engine's threads against everything else rhei runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OlapPriority {
+    /// Linux's `SCHED_IDLE`: queries run on the CPU time OLTP leaves, and a waking OLTP thread
+    /// takes a core from them at once. When OLTP keeps every core busy, queries crawl.
+    Idle,
+    /// `nice 10`: OLTP comes first under contention, queries still get a share.
+    Low,
+    /// Same as every other thread.
+    Normal,
+}
+
+impl OlapPriority {
+    /// Parses `idle`, `low` or `normal`.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidValue`] for anything else.
+    pub fn parse(key: &str, value: &str) -> Result<Self, ConfigError> {
+        parse_enum!(Self, key, value, { "idle" => Self::Idle, "low" => Self::Low, "normal" => Self::Normal })
+    }
+}
+
 impl OlapStorage {
     /// Parses `memory` or `parquet`.
     ///
@@ -157,6 +180,8 @@ pub struct EngineConfig {
     /// DataFusion's target partitions (0 = number of cores).
     pub olap_threads: usize,
     pub olap_storage: OlapStorage,
+    /// Also of the thread writing Parquet files.
+    pub olap_priority: OlapPriority,
     /// With Parquet storage, how often changed tables are written out, at most.
     pub olap_persist_interval: Duration,
 }
@@ -175,6 +200,7 @@ impl EngineConfig {
             group_commit_max: 1024,
             olap_threads: 0,
             olap_storage: OlapStorage::Memory,
+            olap_priority: OlapPriority::Idle,
             olap_persist_interval: Duration::from_secs(10),
         }
     }
@@ -333,6 +359,7 @@ pub struct RawEngine {
     pub group_commit_max: Option<usize>,
     pub olap_threads: Option<usize>,
     pub olap_storage: Option<String>,
+    pub olap_priority: Option<String>,
     pub olap_persist_interval_ms: Option<u64>,
 }
 
@@ -411,6 +438,7 @@ impl RawConfig {
                 "ENGINE_GROUP_COMMIT_MAX" => self.engine.group_commit_max = Some(parse_num(&key, &value)?),
                 "ENGINE_OLAP_THREADS" => self.engine.olap_threads = Some(parse_num(&key, &value)?),
                 "ENGINE_OLAP_STORAGE" => self.engine.olap_storage = Some(value),
+                "ENGINE_OLAP_PRIORITY" => self.engine.olap_priority = Some(value),
                 "ENGINE_OLAP_PERSIST_INTERVAL_MS" => self.engine.olap_persist_interval_ms = Some(parse_num(&key, &value)?),
                 "SIDECAR_UPSTREAM" | "UPSTREAM" => self.sidecar.upstream = Some(value),
                 "SIDECAR_MODE" => self.sidecar.mode = Some(value),
@@ -502,6 +530,9 @@ impl RawConfig {
         }
         if let Some(n) = self.engine.olap_threads {
             engine.olap_threads = n;
+        }
+        if let Some(v) = self.engine.olap_priority {
+            engine.olap_priority = OlapPriority::parse("engine.olap_priority", &v)?;
         }
         if let Some(ms) = self.engine.olap_persist_interval_ms {
             engine.olap_persist_interval = Duration::from_millis(ms.max(1));
@@ -679,6 +710,16 @@ mod tests {
         assert_eq!(method("[sidecar]\nupstream = \"postgres://x/y\"\nmethod = \"Polling\"\n").unwrap(), Some(FollowMethod::Polling));
         assert!(method("[sidecar]\nupstream = \"sqlite:///a.db\"\nmethod = \"logical\"\n").is_err(), "SQLite has no logical replication");
         assert!(method("[sidecar]\nupstream = \"postgres://x/y\"\nmethod = \"trigger\"\n").is_err());
+    }
+
+    #[test]
+    fn olap_priority_is_idle_unless_configured() {
+        let priority = |toml: &str| RawConfig::from_toml(toml).unwrap().validate().map(|c| c.engine.olap_priority);
+        assert_eq!(priority("").unwrap(), OlapPriority::Idle);
+        assert_eq!(priority("[engine]\nolap_priority = \"Low\"\n").unwrap(), OlapPriority::Low);
+        assert_eq!(priority("[engine]\nolap_priority = \"normal\"\n").unwrap(), OlapPriority::Normal);
+        let err = priority("[engine]\nolap_priority = \"high\"\n").unwrap_err().to_string();
+        assert!(err.contains("engine.olap_priority") && err.contains("idle low normal"), "{err}");
     }
 
     #[test]

@@ -46,7 +46,7 @@ pub use describe::Description;
 pub use error::{EngineError, Result};
 pub use notice::{Notice, NoticeLevel};
 pub use output::{CommandTag, Output, RowStream};
-pub use rhei_config::{Consistency, EngineConfig, OlapStorage, Synchronous};
+pub use rhei_config::{Consistency, EngineConfig, OlapPriority, OlapStorage, Synchronous};
 pub use router::{Route, RouteDecision};
 pub use zone::TimeZone;
 pub use session::{CopyLoad, Forwarding, Prepared, Session, TransactionStatus};

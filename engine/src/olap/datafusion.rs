@@ -19,6 +19,7 @@ use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::Statement;
 use futures::StreamExt;
 use parking_lot::{Mutex, RwLock};
+use rhei_config::OlapPriority;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::catalog::{TableDef, TableId};
@@ -56,19 +57,25 @@ pub struct DataFusionOlap {
     published: RwLock<Arc<Snapshot>>,
 }
 
-/// The nice value of OLAP threads (0-19; higher yields more).
-const OLAP_NICE: libc::c_int = 10;
+/// The nice value of OLAP threads at `OlapPriority::Low` (0-19; higher yields more).
+const LOW_NICE: libc::c_int = 10;
 
-/// OLAP threads run at a lower CPU priority, so when the cores are contended the SQLite writer,
-/// the readers and the network threads run first: a long analytical query slows itself rather
-/// than the transactions beside it. On an otherwise idle machine it changes nothing.
-pub(crate) fn lower_priority() {
+/// Gives the calling OLAP thread its CPU priority. Below normal, when the cores are contended
+/// the SQLite writer, the readers and the network threads run first: a long analytical query
+/// slows itself rather than the transactions beside it. On an otherwise idle machine it
+/// changes nothing. (Only lowering needs no privilege, so threads start at normal.)
+pub(crate) fn set_priority(priority: OlapPriority) {
     #[cfg(target_os = "linux")]
-    // SAFETY: gettid and setpriority only read their arguments. On Linux, PRIO_PROCESS with a
-    // thread id changes that thread alone.
+    // SAFETY: gettid, sched_setscheduler and setpriority only read their arguments; with a
+    // thread id they change that thread alone.
     unsafe {
-        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        if libc::setpriority(libc::PRIO_PROCESS, tid, OLAP_NICE) != 0 {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::pid_t;
+        let failed = match priority {
+            OlapPriority::Normal => false,
+            OlapPriority::Low => libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, LOW_NICE) != 0,
+            OlapPriority::Idle => libc::sched_setscheduler(tid, libc::SCHED_IDLE, &libc::sched_param { sched_priority: 0 }) != 0,
+        };
+        if failed {
             tracing::debug!("could not lower the OLAP thread's priority: {}", std::io::Error::last_os_error());
         }
     }
@@ -94,16 +101,16 @@ pub fn session_config(threads: usize) -> SessionConfig {
 }
 
 impl DataFusionOlap {
-    /// Creates the backend with `threads` query threads (0 = number of cores).
+    /// Creates the backend with `threads` query threads (0 = number of cores) at `priority`.
     ///
     /// # Errors
     /// The runtime cannot be started.
-    pub fn new(threads: usize) -> Result<Self> {
+    pub fn new(threads: usize, priority: OlapPriority) -> Result<Self> {
         let threads = if threads == 0 { std::thread::available_parallelism().map_or(2, |n| n.get()) } else { threads };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads)
             .thread_name("rhei-olap")
-            .on_thread_start(lower_priority)
+            .on_thread_start(move || set_priority(priority))
             .enable_all()
             .build()
             .map_err(|e| EngineError::Internal(format!("could not start the OLAP runtime: {e}")))?;
@@ -525,7 +532,7 @@ mod tests {
 
     #[tokio::test]
     async fn dropping_a_query_stops_its_work() {
-        let olap = DataFusionOlap::new(2).unwrap();
+        let olap = DataFusionOlap::new(2, OlapPriority::Normal).unwrap();
         let sql = "SELECT count(*) FROM generate_series(1, 100000000) a, generate_series(1, 100000000) b WHERE a.value > b.value";
         let stmt = datafusion::sql::parser::DFParser::parse_sql(sql).unwrap().pop_front().unwrap();
         let datafusion::sql::parser::Statement::Statement(stmt) = stmt else { panic!("not a query") };

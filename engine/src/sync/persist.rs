@@ -33,6 +33,7 @@ use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
 use datafusion::parquet::file::properties::WriterProperties;
 use parking_lot::Mutex;
+use rhei_config::OlapPriority;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{TableDef, TableId};
@@ -435,7 +436,7 @@ impl Persister {
     ///
     /// # Errors
     /// The thread cannot be started.
-    pub fn start(store: ParquetStore, context: PersistContext, interval: Duration) -> Result<Self> {
+    pub fn start(store: ParquetStore, context: PersistContext, interval: Duration, priority: OlapPriority) -> Result<Self> {
         let (tx, rx) = crossbeam_channel::unbounded();
         let dir = store.dir().to_path_buf();
         let persisted = store.manifest().map(|m| m.seq);
@@ -444,7 +445,9 @@ impl Persister {
         thread::Builder::new()
             .name("rhei-persist".into())
             .spawn(move || {
-                crate::olap::datafusion::lower_priority();
+                // It holds the sync step's lock for a moment: never idle-only, which a busy
+                // machine could leave off the CPU for a long while with the lock held.
+                crate::olap::datafusion::set_priority(if priority == OlapPriority::Idle { OlapPriority::Low } else { priority });
                 loop {
                     let mut waiting = Vec::new();
                     let mut stop = false;

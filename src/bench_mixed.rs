@@ -20,7 +20,8 @@ pub struct MixedOptions {
     pub oltp_seconds: u64,
     /// Concurrent TPC-B connections.
     pub clients: usize,
-    pub olap_priority: rhei::OlapPriority,
+    /// The OLAP threads' priority, when not the engine's default.
+    pub olap_priority: Option<rhei::OlapPriority>,
 }
 
 /// pgbench's scale 1.
@@ -32,7 +33,8 @@ pub async fn run(options: MixedOptions) -> anyhow::Result<serde_json::Value> {
     let scratch = tempfile::tempdir().context("create a scratch directory")?;
     eprintln!("generating TPC-H data at scale factor {}", options.scale);
     let files = tpch::generate(scratch.path(), options.scale).await?;
-    let config = EngineConfig { olap_priority: options.olap_priority, ..EngineConfig::with_data_dir(scratch.path().join("rhei")) };
+    let mut config = EngineConfig::with_data_dir(scratch.path().join("rhei"));
+    config.olap_priority = options.olap_priority.unwrap_or(config.olap_priority);
     let server = RheiServer::start(config).await?;
     let client = server.client().await?;
     eprintln!("loading TPC-H and TPC-B tables");
@@ -154,8 +156,7 @@ mod tests {
     /// TPC-B commits while the TPC-H queries run, and every query still answers.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn tpcb_and_tpch_run_together() {
-        let options = MixedOptions { scale: 0.01, oltp_seconds: 1, clients: 2, olap_priority: rhei::OlapPriority::Idle };
-        let report = run(options).await.expect("the mixed suite runs");
+        let report = run(MixedOptions { scale: 0.01, oltp_seconds: 1, clients: 2, olap_priority: None }).await.expect("the mixed suite runs");
         let figures = report["figures"].as_array().expect("figures");
         assert_eq!(figures.len(), 2 + 22, "{report}");
         assert!(figures[0]["value"].as_f64().is_some_and(|tps| tps > 0.0), "no TPC-B commits under TPC-H: {report}");

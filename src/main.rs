@@ -85,7 +85,7 @@ enum Command {
         /// Timed runs per query for `tpch`, after an untimed one; the fastest counts.
         #[arg(long, default_value_t = 3)]
         runs: usize,
-        /// CPU priority of the OLAP threads for `mixed`: idle, low or normal [default: the
+        /// CPU priority of the OLAP threads, `mixed` only: idle, low or normal [default: the
         /// engine's, idle].
         #[arg(long)]
         olap_priority: Option<String>,
@@ -132,6 +132,8 @@ fn main() -> anyhow::Result<()> {
             runtime.block_on(status(&server, &user))
         }
         Command::Bench { suite, json, quick, scale, runs, olap_priority } => {
+            anyhow::ensure!(olap_priority.is_none() || suite == "mixed", "--olap-priority applies to the mixed suite only");
+            let olap_priority = olap_priority.map(|p| rhei::OlapPriority::parse("--olap-priority", &p)).transpose()?;
             let runtime = tokio::runtime::Runtime::new().context("start the runtime")?;
             let figures = match suite.as_str() {
                 "engine" => {
@@ -153,10 +155,6 @@ fn main() -> anyhow::Result<()> {
                 "mixed" => {
                     let scale = scale.unwrap_or(if quick { 0.1 } else { 1.0 });
                     let oltp_seconds = if quick { 5 } else { 20 };
-                    let olap_priority = match olap_priority {
-                        Some(p) => rhei::OlapPriority::parse("--olap-priority", &p)?,
-                        None => rhei::EngineConfig::with_data_dir("").olap_priority,
-                    };
                     runtime.block_on(bench_mixed::run(bench_mixed::MixedOptions { scale, oltp_seconds, clients: 4, olap_priority }))?
                 }
                 "pgbench" => {

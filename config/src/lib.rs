@@ -180,7 +180,7 @@ pub struct EngineConfig {
     /// DataFusion's target partitions (0 = number of cores).
     pub olap_threads: usize,
     pub olap_storage: OlapStorage,
-    /// Also of the thread writing Parquet files.
+    /// Also of the thread writing Parquet files, which never goes below `Low`.
     pub olap_priority: OlapPriority,
     /// With Parquet storage, how often changed tables are written out, at most.
     pub olap_persist_interval: Duration,

@@ -1596,19 +1596,7 @@ impl Session {
                     Some(plan) => plan,
                     None => {
                         let catalog = self.engine.catalog();
-                        let mut stmt = Statement::Query(Box::new(query.clone()));
-                        to_sqlite(&mut stmt, &catalog, opts)?;
-                        let names = naming::output_names(query);
-                        let types = self
-                            .engine
-                            .planned_types(&prepared.sql, || {
-                                let mut original = Statement::Query(Box::new(query.clone()));
-                                crate::lift::restore_literals(&mut original, &prepared.lifted);
-                                original
-                            })
-                            .await?;
-                        let shape = sqlite_read_shape(names, types.as_deref().map(Vec::as_slice), &stmt);
-                        let plan = Arc::new(ReadPlan { sql: stmt.to_string(), shape });
+                        let plan = Arc::new(self.read_plan_then(prepared, query, &catalog, |_| ()).await?);
                         self.engine.cache_translation(|p| &mut p.reads, &prepared.sql, opts, catalog, plan.clone());
                         plan
                     }
@@ -1679,34 +1667,46 @@ impl Session {
         let read_kept = |statement: &mut Statement| read_kept_rows(statement, &split.steps);
         for step in &split.steps {
             let plan = write_plan_then(&step.write, &catalog, opts, read_kept)?;
-            self.check_writable(plan.verb)?;
-            crate::key_detail::refuse_repeated_upsert_keys(&step.write, params, &catalog)?;
+            self.check_write(plan.verb, &step.write, params, &catalog)?;
             writes_first.push(crate::oltp::WriteFirst { sql: plan.sql, temp: step.temp.clone(), columns: step.temp_columns() });
         }
         let (verb, returns_rows, shape, sql) = match &split.main {
             Statement::Query(main) => {
-                let mut translated = split.main.clone();
-                to_sqlite(&mut translated, &catalog, opts)?;
-                read_kept(&mut translated);
-                let types = self
-                    .engine
-                    .planned_types(&prepared.sql, || {
-                        let mut main = split.main.clone();
-                        crate::lift::restore_literals(&mut main, &prepared.lifted);
-                        main
-                    })
-                    .await?;
-                ("SELECT", true, sqlite_read_shape(naming::output_names(main), types.as_deref().map(Vec::as_slice), &translated), translated.to_string())
+                let plan = self.read_plan_then(prepared, main, &catalog, read_kept).await?;
+                ("SELECT", true, plan.shape, plan.sql)
             }
             write => {
                 let plan = self.typed_write_plan(write, &catalog, read_kept).await?;
-                self.check_writable(plan.verb)?;
-                crate::key_detail::refuse_repeated_upsert_keys(write, params, &catalog)?;
+                self.check_write(plan.verb, write, params, &catalog)?;
                 (plan.verb, plan.returning, plan.shape, plan.sql)
             }
         };
         let params = params.iter().map(sqlite_param).collect::<Result<_>>()?;
         self.run_write(SqliteStatement { sql, params, returns_rows, shape, writes_first }, verb).await
+    }
+
+    /// A read translated for SQLite (then rewritten by `after`), with its result's shape.
+    async fn read_plan_then(&self, prepared: &Prepared, query: &Query, catalog: &crate::catalog::Catalog, after: impl FnOnce(&mut Statement)) -> Result<ReadPlan> {
+        let mut stmt = Statement::Query(Box::new(query.clone()));
+        to_sqlite(&mut stmt, catalog, self.opts())?;
+        after(&mut stmt);
+        let types = self
+            .engine
+            .planned_types(&prepared.sql, || {
+                let mut original = Statement::Query(Box::new(query.clone()));
+                crate::lift::restore_literals(&mut original, &prepared.lifted);
+                original
+            })
+            .await?;
+        let shape = sqlite_read_shape(naming::output_names(query), types.as_deref().map(Vec::as_slice), &stmt);
+        Ok(ReadPlan { sql: stmt.to_string(), shape })
+    }
+
+    /// What every DML statement is checked for before it runs: a read-only replica, and an
+    /// INSERT ... ON CONFLICT DO UPDATE that would change one row twice.
+    fn check_write(&self, verb: &str, stmt: &Statement, params: &[ScalarValue], catalog: &crate::catalog::Catalog) -> Result<()> {
+        self.check_writable(verb)?;
+        crate::key_detail::refuse_repeated_upsert_keys(stmt, params, catalog)
     }
 
     /// [`write_plan_then`], with the RETURNING columns' types planned.
@@ -1746,8 +1746,7 @@ impl Session {
                 plan
             }
         };
-        self.check_writable(plan.verb)?;
-        crate::key_detail::refuse_repeated_upsert_keys(stmt, params, &self.engine.catalog())?;
+        self.check_write(plan.verb, stmt, params, &self.engine.catalog())?;
         let sqlite = SqliteStatement {
             sql: plan.sql.clone(),
             params: params.iter().map(sqlite_param).collect::<Result<_>>()?,

@@ -300,18 +300,15 @@ fn run_one(
     let (mut cached, mut fresh);
     let prepared: &mut rusqlite::Statement<'_> = if stmt.writes_first.is_empty() {
         cached = conn.prepare_cached(&stmt.sql).map_err(classify)?;
+        for (i, value) in stmt.params.iter().enumerate() {
+            cached.raw_bind_parameter(i + 1, value).map_err(classify)?;
+        }
         &mut cached
     } else {
         fresh = conn.prepare(&stmt.sql).map_err(classify)?;
+        bind_used(&mut fresh, &stmt.params)?;
         &mut fresh
     };
-    if stmt.writes_first.is_empty() {
-        for (i, value) in stmt.params.iter().enumerate() {
-            prepared.raw_bind_parameter(i + 1, value).map_err(classify)?;
-        }
-    } else {
-        bind_used(prepared, &stmt.params)?;
-    }
     if !stmt.returns_rows && prepared.column_count() == 0 {
         let changed = prepared.raw_execute().map_err(classify)?;
         return Ok((None, changed as u64));

@@ -141,10 +141,9 @@ struct ExactAggregate {
 /// The values an [`ExactAggregate`] has seen (less those a window frame has let go).
 #[derive(Default)]
 struct ExactTotal {
-    /// The sum at `scale` places: the largest scale seen, never lowered, so letting a value
-    /// go stays exact. `None` once it overflowed or a value was no exact decimal (`NaN`).
-    total: Option<i256>,
-    scale: i32,
+    /// The sum at the largest scale seen, never lowered, so letting a value go stays exact.
+    /// `None` once it overflowed or a value was no exact decimal (`NaN`).
+    total: Option<Exact>,
     /// How many of the values have each scale: the sum has the largest, as in PostgreSQL.
     scales: Vec<(i32, u64)>,
     count: u64,
@@ -156,7 +155,7 @@ struct ExactTotal {
 
 impl ExactTotal {
     fn new() -> Self {
-        ExactTotal { total: Some(i256::ZERO), ..ExactTotal::default() }
+        ExactTotal { total: Some(Exact { value: i256::ZERO, scale: 0 }), ..ExactTotal::default() }
     }
 
     fn take(&mut self, value: ValueRef<'_>, remove: bool) {
@@ -188,24 +187,11 @@ impl ExactTotal {
             self.double += sign * double_of(value);
             return;
         };
-        let sum = x.and_then(|x| {
-            let scale = self.scale.max(x.scale);
-            let total = if scale == self.scale { total } else { total.checked_mul(pow10(scale - self.scale)?)? };
-            let x = if scale == x.scale { x.value } else { rescaled(x, scale)? };
-            let value = if remove { total.checked_sub(x)? } else { total.checked_add(x)? };
-            Some((value, scale))
-        });
-        match sum {
-            Some((value, scale)) => {
-                self.total = Some(value);
-                self.scale = scale;
-            }
+        self.total = x.and_then(|x| add(total, x, remove));
+        if self.total.is_none() {
             // Past 76 digits, or a value that is no exact decimal: doubles from here on.
-            None => {
-                let so_far = padded(Exact { value: total, scale: self.scale }, self.scale).parse::<f64>().unwrap_or(f64::NAN);
-                self.double = so_far + sign * double_of(value);
-                self.total = None;
-            }
+            let so_far = padded(total, total.scale).parse::<f64>().unwrap_or(f64::NAN);
+            self.double = so_far + sign * double_of(value);
         }
     }
 
@@ -219,7 +205,7 @@ impl ExactTotal {
         }
         let exact_sum = self.total.and_then(|total| {
             let scale = self.scales.iter().map(|(scale, _)| *scale).max().unwrap_or(0);
-            let value = total.checked_div(pow10(self.scale - scale)?)?;
+            let value = total.value.checked_div(pow10(total.scale - scale)?)?;
             Some(padded(Exact { value, scale }, scale))
         });
         Some(match exact_sum {
@@ -473,6 +459,9 @@ fn pow10(n: i32) -> Option<i256> {
 
 /// `x` at a scale at least its own.
 fn rescaled(x: Exact, scale: i32) -> Option<i256> {
+    if scale == x.scale {
+        return Some(x.value);
+    }
     x.value.checked_mul(pow10(scale - x.scale)?)
 }
 

@@ -8,7 +8,7 @@ use std::fmt;
 use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
-    BinaryOperator, Distinct, Expr, GroupByExpr, Query, SetExpr, Statement, Value, ValueWithSpan, Visit, Visitor,
+    BinaryOperator, Distinct, Expr, Function, GroupByExpr, Query, SetExpr, Statement, Value, ValueWithSpan, Visit, Visitor,
     visit_expressions, visit_relations,
 };
 
@@ -54,7 +54,7 @@ impl RouteDecision {
 pub const SMALL_LIMIT: u64 = 1000;
 
 /// Aggregate functions, by name.
-pub(crate) const AGGREGATES: &[&str] = &[
+const AGGREGATES: &[&str] = &[
     "count", "sum", "avg", "min", "max", "stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop",
     "string_agg", "array_agg", "bool_and", "bool_or", "every", "median", "percentile_cont", "percentile_disc",
     "approx_distinct", "corr", "covar_pop", "covar_samp", "regr_slope", "first_value", "last_value", "json_agg",
@@ -81,15 +81,15 @@ fn is_aggregated(query: &Query) -> bool {
     matches!(query.body.as_ref(), SetExpr::Select(select) if calls_aggregate(&select.projection, false))
 }
 
+/// Whether `f` is a call of an aggregate function (not over a window).
+pub(crate) fn is_aggregate(f: &Function) -> bool {
+    f.over.is_none() && AGGREGATES.contains(&f.name.to_string().to_ascii_lowercase().as_str())
+}
+
 /// Whether `node` calls an aggregate function, or with `windows` also a window function.
 pub(crate) fn calls_aggregate<V: Visit>(node: &V, windows: bool) -> bool {
     visit_expressions(node, |e| match e {
-        Expr::Function(f)
-            if (windows && f.over.is_some())
-                || (f.over.is_none() && AGGREGATES.contains(&f.name.to_string().to_ascii_lowercase().as_str())) =>
-        {
-            ControlFlow::Break(())
-        }
+        Expr::Function(f) if (windows && f.over.is_some()) || is_aggregate(f) => ControlFlow::Break(()),
         _ => ControlFlow::Continue(()),
     })
     .is_break()
@@ -104,8 +104,7 @@ impl Visitor for Features {
                 if f.over.is_some() {
                     self.window = true;
                 }
-                let name = f.name.to_string().to_ascii_lowercase();
-                if AGGREGATES.contains(&name.as_str()) && f.over.is_none() {
+                if is_aggregate(f) {
                     self.aggregate = true;
                 }
             }

@@ -25,7 +25,7 @@ use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
     Distinct, Expr, GroupByExpr, Ident, OrderByExpr, OrderByKind, Query, SelectItem, SetExpr, Statement, TableAlias,
-    TableFactor, Value, ValueWithSpan, Visit, VisitMut, Visitor, VisitorMut,
+    TableFactor, Visit, VisitMut, Visitor, VisitorMut,
 };
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -94,12 +94,7 @@ fn set_operation_has_distinct_on(body: &SetExpr) -> bool {
 /// rules, which DISTINCT ON follows), else the expression itself.
 fn resolve_output(expr: &Expr, projection: &[SelectItem]) -> Expr {
     match expr {
-        Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) => {
-            match n.parse::<usize>().ok().and_then(|k| k.checked_sub(1)).and_then(|i| projection.get(i)) {
-                Some(SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) => e.clone(),
-                _ => expr.clone(),
-            }
-        }
+        Expr::Value(_) => super::positional_item(expr, projection).unwrap_or(expr).clone(),
         Expr::Identifier(ident) => {
             let name = normalize_ident(ident);
             projection

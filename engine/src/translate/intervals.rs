@@ -501,10 +501,7 @@ fn is_text_type(ty: &SqlType) -> bool {
 /// The select-list expression an ORDER BY item names by position or output name.
 fn output_expression<'p>(item: &Expr, projection: &'p [SelectItem]) -> Option<&'p Expr> {
     match item {
-        Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) => match projection.get(n.parse::<usize>().ok()?.checked_sub(1)?)? {
-            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => Some(e),
-            _ => None,
-        },
+        Expr::Value(_) => super::positional_item(item, projection),
         Expr::Identifier(name) => projection.iter().find_map(|p| match p {
             SelectItem::ExprWithAlias { expr, alias } if normalize_ident(alias) == normalize_ident(name) => Some(expr),
             _ => None,

@@ -937,10 +937,7 @@ impl datafusion::sql::sqlparser::ast::VisitorMut for QueryFixups {
             && let OrderByKind::Expressions(exprs) = &mut order_by.kind
         {
             for item in exprs.iter_mut() {
-                if let Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) = &item.expr
-                    && let Ok(k) = n.parse::<usize>()
-                    && let Some(SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) =
-                        k.checked_sub(1).and_then(|i| select.projection.get(i))
+                if let Some(e) = positional_item(&item.expr, &select.projection)
                     && (unwrap_real(e).is_some() || is_numeric_cast(e))
                 {
                     item.expr = e.clone();
@@ -1798,9 +1795,7 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
         }
         // Its operands go in as the exact text they are (see `numeric_arithmetic`), and so do
         // the fallbacks of a COALESCE of one (`coalesce(sum(a), 0.00)` is `0.00`).
-        Expr::Function(f)
-            if numeric_arithmetic::is_exact_function(f) || (numeric_arithmetic::is_coalesce(f) && first_arg(f).is_some_and(numeric_arithmetic::is_exact_call)) =>
-        {
+        Expr::Function(f) if numeric_arithmetic::is_exact_function_call(f) => {
             if let FunctionArguments::List(list) = &mut f.args {
                 for arg in &mut list.args {
                     if let FunctionArg::Unnamed(FunctionArgExpr::Expr(operand)) = arg
@@ -2924,6 +2919,15 @@ fn convert_assignments(
 
 pub(crate) trait GroupByExt {
     fn group_by_is_empty(&self) -> bool;
+}
+
+/// The select-list expression an ORDER BY position (`ORDER BY 2`) names, when `item` is one.
+pub(crate) fn positional_item<'p>(item: &Expr, projection: &'p [SelectItem]) -> Option<&'p Expr> {
+    let Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) = item else { return None };
+    match projection.get(n.parse::<usize>().ok()?.checked_sub(1)?)? {
+        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => Some(e),
+        _ => None,
+    }
 }
 
 /// Whether `expr` is a cast to an integer type (`x::bigint`).

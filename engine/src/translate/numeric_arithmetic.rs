@@ -99,18 +99,22 @@ pub(crate) fn exact_items(stmt: &Statement) -> Vec<bool> {
 pub(crate) fn is_exact_call(expr: &Expr) -> bool {
     match expr {
         Expr::Nested(inner) => is_exact_call(inner),
-        Expr::Function(f) if is_coalesce(f) => first_arg(f).is_some_and(is_exact_call),
-        Expr::Function(f) => is_exact_function(f),
+        Expr::Function(f) => is_exact_function_call(f),
         _ => false,
     }
 }
 
-pub(crate) fn is_coalesce(f: &Function) -> bool {
+/// Whether `f` is an exact call this module writes, or COALESCE of one.
+pub(crate) fn is_exact_function_call(f: &Function) -> bool {
+    if is_coalesce(f) { first_arg(f).is_some_and(is_exact_call) } else { is_exact_function(f) }
+}
+
+fn is_coalesce(f: &Function) -> bool {
     f.name.to_string().eq_ignore_ascii_case("coalesce")
 }
 
 /// Whether `f` is one of the exact SQLite functions this module writes.
-pub(crate) fn is_exact_function(f: &Function) -> bool {
+fn is_exact_function(f: &Function) -> bool {
     [EXACT_OP, SUM, AVG, MIN, MAX].contains(&f.name.to_string().as_str())
 }
 

@@ -495,18 +495,27 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
         ControlFlow::<()>::Continue(())
     });
     type_integer_literals(stmt);
-    let _ = VisitMut::visit(stmt, &mut NoLocks);
-    let _ = VisitMut::visit(stmt, &mut DistinctAggregateNames);
+    let _ = VisitMut::visit(stmt, &mut QueriesForDataFusion);
 }
 
-/// DataFusion names an aggregate without the casts in its arguments (`min(v::text)` and
-/// `min(v)` are both `min(t.v)`) and refuses two of one name in a select (XX000 "duplicate
-/// unqualified field name", apache/datafusion#18975). Each further variant of a name gets its
-/// arguments wrapped in `coalesce(...)`, once per variant: the same value and type, another name.
-struct DistinctAggregateNames;
+/// Two changes to every query and subquery, in one walk:
+/// - `FOR UPDATE` and `FOR SHARE` go: DataFusion has no locks, and a locking read reaches it
+///   only when forced there (`rhei.route = olap`) outside a transaction, where PostgreSQL's
+///   locks would end with the statement anyway;
+/// - DataFusion names an aggregate without the casts in its arguments (`min(v::text)` and
+///   `min(v)` are both `min(t.v)`) and refuses two of one name in a select (XX000 "duplicate
+///   unqualified field name", apache/datafusion#18975). Each further variant of a name gets its
+///   arguments wrapped in `coalesce(...)`, once per variant: the same value and type, another
+///   name.
+struct QueriesForDataFusion;
 
-impl VisitorMut for DistinctAggregateNames {
+impl VisitorMut for QueriesForDataFusion {
     type Break = ();
+
+    fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        query.locks.clear();
+        ControlFlow::Continue(())
+    }
 
     fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
         // A plain select's ORDER BY may name its aggregates again (`ORDER BY min(v)`).
@@ -539,7 +548,7 @@ fn collect_selects<'a>(body: &'a mut SetExpr, into: &mut Vec<&'a mut Select>) {
 }
 
 fn is_aggregate_call(expr: &Expr) -> bool {
-    matches!(expr, Expr::Function(f) if f.over.is_none() && f.name.0.len() == 1 && crate::router::AGGREGATES.contains(&f.name.to_string().to_ascii_lowercase().as_str()))
+    matches!(expr, Expr::Function(f) if crate::router::is_aggregate(f))
 }
 
 /// How DataFusion would name an aggregate call, near enough: its text without the casts, and
@@ -646,9 +655,7 @@ fn grouped_order_by_positions(query: &mut Query) {
         return;
     }
     for item in items {
-        let Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) = &item.expr else { continue };
-        let Some(named) = n.parse::<usize>().ok().and_then(|k| k.checked_sub(1)).and_then(|i| select.projection.get(i)) else { continue };
-        if let SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } = named
+        if let Some(expr) = super::positional_item(&item.expr, &select.projection)
             && matches!(expr, Expr::Function(_) | Expr::BinaryOp { .. } | Expr::Cast { .. } | Expr::Case { .. } | Expr::Nested(_))
         {
             item.expr = expr.clone();
@@ -979,20 +986,6 @@ fn is_interval_valued(expr: &Expr) -> bool {
         Expr::BinaryOp { left, op: BinaryOperator::Multiply | BinaryOperator::Divide, right } => is_interval_valued(left) || is_interval_valued(right),
         Expr::UnaryOp { expr, .. } => is_interval_valued(expr),
         other => is_interval_constant(other),
-    }
-}
-
-/// `FOR UPDATE` and `FOR SHARE` dropped: DataFusion has no locks, and a locking read reaches
-/// it only when forced there (`rhei.route = olap`) outside a transaction, where PostgreSQL's
-/// locks would end with the statement anyway.
-struct NoLocks;
-
-impl VisitorMut for NoLocks {
-    type Break = ();
-
-    fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
-        query.locks.clear();
-        ControlFlow::Continue(())
     }
 }
 

@@ -19,7 +19,7 @@ use arrow::array::{ArrayRef, BooleanArray, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use datafusion::common::ScalarValue;
-use datafusion::sql::sqlparser::ast::{DataType as SqlType, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Query, SelectItem, SetExpr, UnaryOperator, Value};
+use datafusion::sql::sqlparser::ast::{DataType as SqlType, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Query, UnaryOperator, Value};
 use parking_lot::Mutex;
 
 use crate::error::{EngineError, Result};
@@ -167,16 +167,7 @@ impl Function {
 /// # Errors
 /// A `_shared` variant (0A000), or arguments that are not one bigint or two integers.
 pub(crate) fn call(query: &Query, params: Option<&[ScalarValue]>) -> Result<Option<Call>> {
-    let SetExpr::Select(select) = query.body.as_ref() else { return Ok(None) };
-    if !select.from.is_empty() || select.selection.is_some() || query.with.is_some() || select.projection.len() != 1 {
-        return Ok(None);
-    }
-    let (expr, alias) = match &select.projection[0] {
-        SelectItem::UnnamedExpr(e) => (e, None),
-        SelectItem::ExprWithAlias { expr, alias } => (expr, Some(crate::catalog::normalize_ident(alias))),
-        _ => return Ok(None),
-    };
-    let Expr::Function(f) = expr else { return Ok(None) };
+    let Some((f, alias)) = crate::translate::lone_call(query) else { return Ok(None) };
     let Some(name) = f.name.0.last().and_then(|p| p.as_ident()).map(crate::catalog::normalize_ident) else { return Ok(None) };
     let function = match Function::named(&name) {
         Some(function) => function,

@@ -160,6 +160,8 @@ pub(crate) struct EngineInner {
     pub(crate) progress: crate::replica::ReplicaProgress,
     /// `pg_advisory_lock` and friends (see [`crate::advisory`]).
     pub(crate) advisory: crate::advisory::AdvisoryLocks,
+    /// Who listens to which notification channel (see [`crate::notify`]).
+    pub(crate) channels: crate::notify::Channels,
     _checkpointer: Checkpointer,
 }
 
@@ -458,6 +460,7 @@ impl HtapEngine {
             upstream: tokio::sync::watch::Sender::new(None),
             progress: crate::replica::ReplicaProgress::default(),
             advisory: crate::advisory::AdvisoryLocks::default(),
+            channels: crate::notify::Channels::default(),
             _checkpointer: checkpointer,
         };
         Ok(Self { inner: Arc::new(inner) })
@@ -762,6 +765,26 @@ mod tests {
             assert!(std::time::Instant::now() < deadline, "{failure}");
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
+    }
+
+    /// LISTEN and NOTIFY between two sessions of one engine: a notification reaches the
+    /// listener's mailbox when the notifying statement (or its block) commits.
+    #[tokio::test]
+    async fn a_notification_reaches_the_sessions_listening_when_it_commits() {
+        let (_dir, engine) = engine_with("CREATE TABLE t (id int PRIMARY KEY)").await;
+        let mut listener = engine.session();
+        listener.execute("LISTEN jobs").await.expect("listen");
+        assert_eq!(listener.listening_channels(), ["jobs"]);
+        let mut notifier = engine.session();
+        notifier.set_backend_pid(4242);
+        notifier.execute("NOTIFY jobs, 'now'; BEGIN; NOTIFY other; SELECT pg_notify('jobs', 'later')").await.expect("notify");
+        let payloads = |m: &crate::notify::Mailbox| m.take().into_iter().map(|n| (n.payload, n.sender_pid)).collect::<Vec<_>>();
+        assert_eq!(payloads(&listener.mailbox()), [("now".to_string(), 4242)]);
+        notifier.execute("COMMIT").await.expect("commit");
+        assert_eq!(payloads(&listener.mailbox()), [("later".to_string(), 4242)]);
+        drop(listener);
+        assert!(engine.inner.channels.is_empty(), "a session that ended still listens");
+        engine.close();
     }
 
     /// A cache miss plans the query on DataFusion to learn its result types; the Rust API must

@@ -24,6 +24,7 @@ mod maintenance;
 pub mod error;
 pub mod naming;
 pub mod notice;
+pub mod notify;
 pub mod number_format;
 pub mod olap;
 pub mod oltp;

@@ -43,6 +43,11 @@ impl Notice {
         Self { level: NoticeLevel::Notice, code: "00000", message }
     }
 
+    /// A NOTICE with its own code (42622 for an identifier cut to length).
+    pub fn note(code: &'static str, message: impl Into<String>) -> Self {
+        Self { level: NoticeLevel::Notice, code, message: message.into() }
+    }
+
     pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
         Self { level: NoticeLevel::Warning, code, message: message.into() }
     }

@@ -229,6 +229,11 @@ pub struct Session {
     notices: Vec<Notice>,
     /// Open SQL cursors (DECLARE ... CURSOR).
     cursors: crate::cursor::Cursors,
+    /// LISTEN and NOTIFY (see [`crate::notify`]).
+    listening: crate::notify::Listening,
+    /// The process ID the session's client was given (`pg_backend_pid()`), which listeners
+    /// of its notifications see.
+    backend_pid: i32,
 }
 
 impl Drop for Session {
@@ -239,6 +244,7 @@ impl Drop for Session {
         }
         self.engine.writer.session_ended(self.id);
         self.engine.advisory.release(self.id, None);
+        self.engine.channels.unlisten_all(self.id);
     }
 }
 
@@ -435,6 +441,8 @@ impl Session {
             txn_count: 0,
             notices: Vec::new(),
             cursors: crate::cursor::Cursors::default(),
+            listening: crate::notify::Listening::default(),
+            backend_pid: 0,
         }
     }
 
@@ -956,6 +964,10 @@ impl Session {
                 params = params.into_iter().map(|p| p.or(Some(key_type.clone()))).collect();
                 Some(crate::advisory::schema(&call))
             }
+            Statement::Query(query) if let Some((_, _, column)) = crate::notify::pg_notify_call(query)? => {
+                params = params.into_iter().map(|p| p.or(Some(DataType::Utf8))).collect();
+                Some(void_schema(&column))
+            }
             Statement::Query(query) if crate::status::reads_status(&prepared.sql, query, &catalog) => {
                 let (schema, types) = crate::status::describe(&self.engine, query).await?;
                 params = types;
@@ -1282,26 +1294,27 @@ impl Session {
                 let format = CopyFormat::from_options(options, legacy_options)?;
                 self.copy(source, *to, target, format, prepared.hint).await
             }
+            Statement::LISTEN { channel } => {
+                let channel = self.channel_name(channel);
+                self.notification(crate::notify::Action::Listen(channel))
+            }
+            // `UNLISTEN *` comes as the channel `*` unquoted; `UNLISTEN "*"` names a channel.
+            Statement::UNLISTEN { channel } if channel.value == "*" && channel.quote_style.is_none() => {
+                self.notification(crate::notify::Action::Unlisten(None))
+            }
+            Statement::UNLISTEN { channel } => {
+                let channel = self.channel_name(channel);
+                self.notification(crate::notify::Action::Unlisten(Some(channel)))
+            }
+            Statement::NOTIFY { channel, payload } => {
+                let channel = self.channel_name(channel);
+                self.notification(crate::notify::notify(Some(channel), payload.clone())?)
+            }
             Statement::Set(set) => self.set_statement(set),
             Statement::ShowVariable { variable } => self.show(variable),
             Statement::Reset(reset) => {
                 match &reset.reset {
-                    Reset::ALL => {
-                        for (name, _) in DEFAULT_SETTINGS {
-                            if !matches!(
-                                *name,
-                                "server_version"
-                                    | "server_version_num"
-                                    | "server_encoding"
-                                    | "integer_datetimes"
-                                    | "max_identifier_length"
-                                    | "max_index_keys"
-                                    | "max_function_args"
-                            ) {
-                                self.reset(name)?;
-                            }
-                        }
-                    }
+                    Reset::ALL => self.reset_all()?,
                     Reset::ConfigurationParameter(name) => self.reset(&name.to_string())?,
                 }
                 Ok(Output::Command(CommandTag::new("RESET")))
@@ -1536,6 +1549,9 @@ impl Session {
     async fn query(&mut self, prepared: &Prepared, query: &Query, params: &[ScalarValue]) -> Result<Output> {
         if let Some(call) = crate::advisory::call(query, Some(params))? {
             return self.advisory_lock(call).await;
+        }
+        if let Some((channel, payload, column)) = crate::notify::pg_notify_call(query)? {
+            return self.pg_notify(prepared, query, channel, payload, column, params).await;
         }
         if crate::status::reads_status(&prepared.sql, query, &self.engine.catalog()) {
             let (written, params) = as_written(prepared, query, params);
@@ -1897,6 +1913,86 @@ impl Session {
         Ok(Output::Rows(RowStream::buffered(batch.schema(), Route::Oltp, "SELECT", vec![batch])))
     }
 
+    /// A channel named in LISTEN, UNLISTEN or NOTIFY, cut to an identifier's length as
+    /// PostgreSQL cuts it (with its notice).
+    fn channel_name(&mut self, channel: &datafusion::sql::sqlparser::ast::Ident) -> String {
+        let given = normalize_ident(channel);
+        let (name, cut) = crate::notify::channel_ident(given.clone());
+        if cut {
+            self.notices.push(Notice::note("42622", format!("identifier \"{given}\" will be truncated to \"{name}\"")));
+        }
+        name
+    }
+
+    /// LISTEN, UNLISTEN, NOTIFY or pg_notify(): done now outside a transaction block, when it
+    /// commits inside one. A replica refuses LISTEN and NOTIFY, as a PostgreSQL standby does:
+    /// its clients would hear only each other, not the upstream's.
+    fn notification(&mut self, action: crate::notify::Action) -> Result<Output> {
+        let tag = action.tag();
+        if tag != "UNLISTEN"
+            && let Some(upstream) = self.engine.replica_of.get()
+        {
+            return Err(EngineError::ReadOnlyReplica { statement: tag.to_string(), upstream: upstream.clone() });
+        }
+        self.listening.check_room(&self.engine.channels, &action)?;
+        match &self.txn_settings {
+            Some(block) => self.listening.defer(block.savepoints.len(), action),
+            None => self.listening.apply(&self.engine.channels, self.id, self.backend_pid, vec![action]),
+        }
+        Ok(Output::Command(CommandTag::new(tag)))
+    }
+
+    /// `SELECT pg_notify(channel, payload)`: the arguments are evaluated as text by the query
+    /// engine (they may be any expression of constants and parameters), then notified.
+    #[allow(clippy::too_many_arguments)] // the call's parts, and the statement and parameters they came from
+    async fn pg_notify(&mut self, prepared: &Prepared, query: &Query, channel: Expr, payload: Expr, column: String, params: &[ScalarValue]) -> Result<Output> {
+        let as_text = |expr: Expr| SelectItem::UnnamedExpr(Expr::Cast {
+            kind: datafusion::sql::sqlparser::ast::CastKind::Cast,
+            expr: Box::new(Expr::Nested(Box::new(expr))),
+            data_type: datafusion::sql::sqlparser::ast::DataType::Text,
+            array: false,
+            format: None,
+        });
+        let mut arguments = query.clone();
+        if let datafusion::sql::sqlparser::ast::SetExpr::Select(select) = arguments.body.as_mut() {
+            select.projection = vec![as_text(channel), as_text(payload)];
+        }
+        let inner = Prepared::without_statement(arguments.to_string(), prepared.hint, Vec::new());
+        let Output::Rows(rows) = Box::pin(self.query(&inner, &arguments, params)).await? else {
+            return Err(EngineError::Internal("pg_notify's arguments gave no row".into()));
+        };
+        let batches = rows.collect().await?;
+        let text = |i: usize| -> Result<Option<String>> {
+            let Some(batch) = batches.iter().find(|b| b.num_rows() > 0) else { return Ok(None) };
+            let value = ScalarValue::try_from_array(batch.column(i), 0).map_err(|e| EngineError::Internal(e.to_string()))?;
+            Ok(match value {
+                ScalarValue::Utf8(v) | ScalarValue::LargeUtf8(v) | ScalarValue::Utf8View(v) => v,
+                other if other.is_null() => None,
+                other => Some(other.to_string()),
+            })
+        };
+        self.notification(crate::notify::notify(text(0)?, text(1)?)?)?;
+        let batch = RecordBatch::try_new(void_schema(&column), vec![Arc::new(StringArray::from(vec![""]))])
+            .map_err(|e| EngineError::Internal(e.to_string()))?;
+        Ok(Output::Rows(RowStream::buffered(batch.schema(), Route::Oltp, "SELECT", vec![batch])))
+    }
+
+    /// The notifications delivered to this session wait here for its front end.
+    pub fn mailbox(&self) -> Arc<crate::notify::Mailbox> {
+        self.listening.mailbox()
+    }
+
+    /// The channels this session listens to, in name order.
+    pub fn listening_channels(&self) -> Vec<String> {
+        self.listening.channels().map(str::to_string).collect()
+    }
+
+    /// The process ID the front end gave this session's client, which listeners of its
+    /// notifications are told.
+    pub fn set_backend_pid(&mut self, pid: i32) {
+        self.backend_pid = pid;
+    }
+
     async fn commit(&mut self) -> Result<Output> {
         let Some(txn) = self.txn.take() else {
             self.notices.push(Notice::warning("25P01", "there is no transaction in progress"));
@@ -1948,6 +2044,8 @@ impl Session {
             self.settings = if committed { block.on_commit } else { block.at_begin };
         }
         self.cursors.end_of_transaction(committed);
+        let actions = self.listening.end_of_transaction(committed);
+        self.listening.apply(&self.engine.channels, self.id, self.backend_pid, actions);
     }
 
     async fn savepoint_op(&mut self, op: WriteOp, tag: &'static str) -> Result<Output> {
@@ -1981,16 +2079,37 @@ impl Session {
             (SavepointStep::Release, Some(at)) => {
                 block.savepoints.truncate(at);
                 self.cursors.released_to(at);
+                self.listening.released_to(at);
             }
             (SavepointStep::RollBackTo, Some(at)) => {
                 block.savepoints.truncate(at + 1);
                 self.cursors.rolled_back_to(at + 1);
+                self.listening.rolled_back_to(at + 1);
                 let (_, current, on_commit) = &block.savepoints[at];
                 self.settings = current.clone();
                 block.on_commit = on_commit.clone();
             }
             (_, None) => {}
         }
+    }
+
+    /// RESET ALL: every setting a session may change back to its default.
+    fn reset_all(&mut self) -> Result<()> {
+        for (name, _) in DEFAULT_SETTINGS {
+            if !matches!(
+                *name,
+                "server_version"
+                    | "server_version_num"
+                    | "server_encoding"
+                    | "integer_datetimes"
+                    | "max_identifier_length"
+                    | "max_index_keys"
+                    | "max_function_args"
+            ) {
+                self.reset(name)?;
+            }
+        }
+        Ok(())
     }
 
     fn set_statement(&mut self, set: &Set) -> Result<Output> {
@@ -2167,6 +2286,11 @@ fn with_exact_numeric_columns(schema: &SchemaRef, exact: &[bool]) -> SchemaRef {
 }
 
 /// `schema` with Postgres's column names, when there is one per column.
+/// One text column: the result of a function returning void, which shows as empty.
+fn void_schema(column: &str) -> SchemaRef {
+    Arc::new(arrow::datatypes::Schema::new(vec![arrow::datatypes::Field::new(column, DataType::Utf8, true)]))
+}
+
 fn renamed_schema(schema: &SchemaRef, names: Option<Vec<String>>) -> SchemaRef {
     match names {
         Some(names) if names.len() == schema.fields().len() => Arc::new(Schema::new(

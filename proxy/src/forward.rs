@@ -126,6 +126,22 @@ impl Forwarder {
         ForwardError::Lost { upstream: self.upstream_name.clone(), source }.to_pgwire()
     }
 
+    /// What the upstream sends unasked while the session idles (notifications of the channels
+    /// the client LISTENs to there) as a message to relay; `None` if the connection was lost
+    /// meanwhile (the next statement connects again). Pending for good while there is no
+    /// upstream connection or it owes answers. Cancel-safe.
+    pub(crate) async fn unasked(&mut self) -> Option<PgWireResult<PgWireBackendMessage>> {
+        let Some(upstream) = self.upstream.as_mut().filter(|u| u.is_idle()) else { return std::future::pending().await };
+        match upstream.unasked().await {
+            Ok(frame) => Some(backend_message(frame)),
+            Err(e) => {
+                tracing::debug!("the upstream connection of an idle session ended: {e}");
+                drop(self.lost(e));
+                None
+            }
+        }
+    }
+
     /// Sends what is buffered and relays every answer owed so far. Returns whether one was an
     /// error and the ReadyForQuery status if one came.
     async fn relay<C>(&mut self, client: &mut C, cancel: Option<&CancelGuard>) -> PgWireResult<Relayed>

@@ -33,9 +33,10 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 const WRITE_BUFFER: usize = 64 * 1024;
 
 /// Server messages after which the client waits for the server or must act: ReadyForQuery,
-/// Authentication, CopyInResponse, CopyBothResponse.
+/// Authentication, CopyInResponse, CopyBothResponse; and NotificationResponse, which an idle
+/// client waits for with no turn to end.
 fn ends_turn(kind: u8) -> bool {
-    matches!(kind, b'Z' | b'R' | b'G' | b'W')
+    matches!(kind, b'Z' | b'R' | b'G' | b'W' | b'A')
 }
 
 /// The largest message accepted (PostgreSQL's limit for a message body is 1 GB).
@@ -521,6 +522,10 @@ mod tests {
         guard.write_all(&typed(b'2', b"")).await.unwrap();
         guard.flush().await.unwrap();
         assert_eq!(guard.io.len(), sent, "buffered again once that turn is answered");
+        // A notification to an idle client goes at once: it is not waiting on a turn.
+        guard.write_all(&typed(b'A', b"\0\0\0\x07jobs\0\0")).await.unwrap();
+        guard.flush().await.unwrap();
+        assert_eq!(guard.io.len(), sent + 5 + 15, "the notification sent with what waited");
     }
 
     #[test]

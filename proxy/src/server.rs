@@ -10,13 +10,14 @@
 
 use std::sync::Arc;
 
-use futures::StreamExt;
+use futures::{SinkExt, StreamExt};
 use pgwire::api::{ClientInfo, ConnectionManager, PgWireConnectionState, RandomPidSecretKeyGenerator};
 use pgwire::messages::PgWireFrontendMessage;
+use pgwire::messages::response::TransactionStatus as WireStatus;
 use pgwire::tokio::server::{negotiate_tls, process_error, process_message};
 use tokio_util::codec::{Framed, FramedParts};
 use rhei_config::ServerConfig;
-use rhei_engine::HtapEngine;
+use rhei_engine::{HtapEngine, TransactionStatus};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -144,6 +145,15 @@ where
     Ok(())
 }
 
+/// What a forwarding session's upstream sends while the client idles (see
+/// [`crate::forward::Forwarder::unasked`]); pending for good without forwarding.
+async fn upstream_unasked(connection: &Connection) -> Option<pgwire::error::PgWireResult<pgwire::messages::PgWireBackendMessage>> {
+    match connection.forwarder() {
+        Some(forwarder) => forwarder.lock().await.unasked().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// One client connection: TLS negotiation, then every message through the [`FrameGuard`] and
 /// pgwire's dispatch to the handlers, until the client leaves or sends something malformed.
 /// (pgwire's own `process_socket` does the same without the guard.)
@@ -181,10 +191,28 @@ async fn serve_connection(
             socket.state(),
             PgWireConnectionState::AwaitingStartup | PgWireConnectionState::AuthenticationInProgress
         );
+        // An idle client hears its notifications as they come (psql shows them at its next
+        // command; drivers wait for them on the socket).
+        let idle = matches!(socket.state(), PgWireConnectionState::ReadyForQuery) && socket.transaction_status() == WireStatus::Idle;
         let message = if starting {
             tokio::select! {
                 () = &mut startup_deadline => None,
                 message = socket.next() => message,
+            }
+        } else if idle {
+            tokio::select! {
+                message = socket.next() => message,
+                () = connection.mailbox().arrival() => {
+                    crate::session::send_notifications(&mut socket, connection.mailbox(), TransactionStatus::Idle).await.map_err(std::io::Error::other)?;
+                    socket.flush().await?;
+                    continue;
+                }
+                relayed = upstream_unasked(&connection) => {
+                    if let Some(message) = relayed {
+                        socket.send(message.map_err(std::io::Error::other)?).await?;
+                    }
+                    continue;
+                }
             }
         } else {
             socket.next().await

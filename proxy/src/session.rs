@@ -99,6 +99,8 @@ pub struct Connection {
     cancel: std::sync::OnceLock<CancelGuard>,
     /// Write forwarding to the sidecar's upstream, when configured.
     forwarder: Option<Mutex<Forwarder>>,
+    /// Where the notifications of the channels the session LISTENs to arrive.
+    mailbox: Arc<rhei_engine::notify::Mailbox>,
 }
 
 /// pgwire's statement parser for this connection (Parse messages).
@@ -120,6 +122,7 @@ impl Connection {
         // The server runs every connection that can run statements on a thread of its own (see
         // `server`; only a CancelRequest stays on the shared runtime, and it runs none).
         session.set_own_thread(true);
+        let mailbox = session.mailbox();
         Arc::new_cyclic(|weak| Self {
             session: Mutex::new(session),
             auth,
@@ -132,7 +135,13 @@ impl Connection {
             cancels,
             cancel: std::sync::OnceLock::new(),
             forwarder: forward_to.map(|target| Forwarder::new(target.config.clone(), target.name.clone())),
+            mailbox,
         })
+    }
+
+    /// Where the session's notifications arrive (the server waits on it while the client idles).
+    pub(crate) fn mailbox(&self) -> &rhei_engine::notify::Mailbox {
+        &self.mailbox
     }
 
     /// The engine session (locked while a statement runs).
@@ -279,6 +288,7 @@ impl Connection {
         session.set_read_only_user(self.auth.read_only(&user));
         let (pid, secret) = self.pids.generate(client);
         client.set_pid_and_secret_key(pid, secret.clone());
+        session.set_backend_pid(pid);
         let _ = self.cancel.set(self.cancels.register(pid, &secret, session.write_canceller()));
         let (handle, guard) = self.manager.register(pid, secret);
         client.session_extensions().insert(handle);
@@ -339,6 +349,24 @@ where
     Ok(())
 }
 
+/// Sends the notifications waiting for the session, unless a transaction block is open (they
+/// wait for its end, as in PostgreSQL). Called after each statement, so that they reach the
+/// client before its ReadyForQuery: psql shows a notification only once it has read it.
+pub(crate) async fn send_notifications<C>(client: &mut C, mailbox: &rhei_engine::notify::Mailbox, status: TransactionStatus) -> PgWireResult<()>
+where
+    C: Sink<PgWireBackendMessage> + Unpin + Send,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    if status != TransactionStatus::Idle {
+        return Ok(());
+    }
+    for notification in mailbox.take() {
+        let message = pgwire::messages::response::NotificationResponse::new(notification.sender_pid, notification.channel, notification.payload);
+        client.feed(PgWireBackendMessage::NotificationResponse(message)).await?;
+    }
+    Ok(())
+}
+
 /// The command tag and transaction transition of one statement's result.
 fn command_response(tag: &rhei_engine::CommandTag, before: TransactionStatus, after: TransactionStatus) -> Response {
     let wire_tag = match (tag.command, tag.rows) {
@@ -362,14 +390,12 @@ fn command_response(tag: &rhei_engine::CommandTag, before: TransactionStatus, af
 ///   store. It cannot list its statements, so `ALL` forgets none; clients re-Parse a name they
 ///   deallocated, which replaces the old statement, so this shows only to a client expecting
 ///   Bind to a deallocated name to fail.
-/// - `UNLISTEN`: rhei has no LISTEN, so there is nothing to stop listening to.
 ///
-/// psycopg 3 sends `DEALLOCATE ALL` after a ROLLBACK; asyncpg's pool sends `UNLISTEN *` when a
-/// connection is returned to it (and `CLOSE ALL`, which the engine answers: cursors are its).
+/// psycopg 3 sends `DEALLOCATE ALL` after a ROLLBACK.
 fn connection_command<S: PortalStore>(store: &S, session: &Session, prepared: &Prepared) -> Option<Result<Response, Box<ErrorInfo>>> {
     let error = |code: &str, message: String| Some(Err(Box::new(ErrorInfo::new("ERROR".into(), code.into(), message))));
     let statement = prepared.statement()?;
-    if !matches!(statement, Statement::Deallocate { .. } | Statement::UNLISTEN { .. }) {
+    if !matches!(statement, Statement::Deallocate { .. }) {
         return None;
     }
     if session.transaction_status() == TransactionStatus::Failed {
@@ -386,7 +412,7 @@ fn connection_command<S: PortalStore>(store: &S, session: &Session, prepared: &P
             store.rm_statement(&name.value);
             Some(Ok(Response::Execution(Tag::new("DEALLOCATE"))))
         }
-        _ => Some(Ok(Response::Execution(Tag::new("UNLISTEN")))),
+        _ => None,
     }
 }
 
@@ -509,6 +535,7 @@ impl SimpleQueryHandler for Connection {
             let result = run(self, &mut session, &conn, prepared, &[], &Format::UnifiedText, None, i != last, true).await;
             send_notices(client, &mut session).await?;
             send_setting_changes(client, &session, before).await?;
+            send_notifications(client, &self.mailbox, session.transaction_status()).await?;
             match result {
                 Ok(response) => responses.push(response),
                 Err(e) => {
@@ -668,6 +695,7 @@ impl ExtendedQueryHandler for Connection {
             run(self, &mut session, &conn, &statement.prepared, &params, &portal.result_column_format, described, false, reads_catalogs).await;
         send_notices(client, &mut session).await?;
         send_setting_changes(client, &session, before).await?;
+        send_notifications(client, &self.mailbox, session.transaction_status()).await?;
         match result.map_err(|e| to_pgwire(&e))? {
             // pgwire 0.40 gathers every row of a portal run to completion (Execute with no row
             // limit) into memory before sending the first; the rows are sent as they come

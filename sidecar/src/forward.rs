@@ -265,6 +265,21 @@ impl UpstreamSession {
         }
     }
 
+    /// A message the upstream sends while it owes nothing: a notification of a channel the
+    /// client LISTENs to (or a notice, or a changed parameter), to relay. Call only when
+    /// [`UpstreamSession::is_idle`]. Cancel-safe: a message partly read stays buffered.
+    ///
+    /// # Errors
+    /// The connection failing, or anything else arriving (a FATAL error as the upstream shuts
+    /// the session down).
+    pub async fn unasked(&mut self) -> Result<Frame> {
+        let frame = self.conn.read_message().await?;
+        match frame.tag {
+            b'A' | b'N' | b'S' => Ok(frame),
+            other => Err(WireError::Protocol(format!("unexpected {:?} from the upstream while idle", char::from(other)))),
+        }
+    }
+
     /// Matches `frame` with what is owed; whether the client is to see it.
     fn account(&mut self, frame: &Frame) -> Result<bool> {
         let front = self.owed.front().copied();

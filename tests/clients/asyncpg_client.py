@@ -82,6 +82,25 @@ async def main():
     counts = await asyncio.gather(*(pool.fetchval(f"SELECT count(*) FROM {T} WHERE id <= $1", i) for i in range(1, 5)))
     check(counts, [1, 2, 3, 4], "pool")
     await pool.close()
+
+    # LISTEN/NOTIFY as asyncpg's add_listener uses them: the callback runs for a notification
+    # sent by another connection while this one idles.
+    listening = await asyncpg.connect(host=a.host, port=a.port, user=USER, database=DATABASE)
+    heard = asyncio.get_running_loop().create_future()
+    def on_notification(_conn, pid, channel, payload):
+        if not heard.done():
+            heard.set_result((pid, channel, payload))
+    await listening.add_listener("asyncpg jobs", on_notification)
+    notifier = await asyncpg.connect(host=a.host, port=a.port, user=USER, database=DATABASE)
+    await notifier.execute("SELECT pg_notify($1, $2)", "asyncpg jobs", "job 1")
+    pid, channel, payload = await asyncio.wait_for(heard, 10)
+    # The sender is named as pg_backend_pid() names it (through a forwarding rhei, the upstream's
+    # process, which sent it).
+    sender = await notifier.fetchval("SELECT pg_backend_pid()")
+    check((pid, channel, payload), (sender, "asyncpg jobs", "job 1"), "notification heard by add_listener")
+    await listening.remove_listener("asyncpg jobs", on_notification)
+    await notifier.close()
+    await listening.close()
     print("asyncpg: ok")
 
 

@@ -130,6 +130,13 @@ def main():
             check(conn.info.parameter_status("TimeZone"), "UTC", "SET LOCAL reported")
         check(conn.info.parameter_status("TimeZone"), "Europe/Paris", "SET LOCAL's end reported")
         check(conn.info.parameter_status("application_name"), "inside", "a committed SET stays")
+        # LISTEN/NOTIFY: psycopg's notifies() generator hears another connection's NOTIFY.
+        conn.execute("LISTEN psycopg_jobs")
+        with psycopg.connect(host=a.host, port=a.port, user=USER, dbname=DATABASE, autocommit=True) as notifier:
+            notifier.execute("NOTIFY psycopg_jobs, 'job 1'")
+            sender = notifier.execute("SELECT pg_backend_pid()").fetchone()[0]
+        heard = [(n.channel, n.payload, n.pid) for n in conn.notifies(timeout=10, stop_after=1)]
+        check(heard, [("psycopg_jobs", "job 1", sender)], "notification heard by notifies()")
     print("psycopg3: ok")
 
 

@@ -45,6 +45,8 @@ async fn passwords_admit_users_and_read_only_users_cannot_write(method: &str) {
     }
     let shown: String = viewer.query_one("SHOW transaction_read_only", &[]).await.unwrap().get(0);
     assert_eq!(shown, "on");
+    // PostgreSQL allows LISTEN and NOTIFY in a read-only transaction.
+    viewer.batch_execute("LISTEN jobs; NOTIFY jobs, 'from a reader'").await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,7 +12,7 @@ use std::process::Command;
 
 use crate::common::Server;
 
-pub(crate) const PIP_INSTALL: &str = "python3 -m pip install 'psycopg[binary]>=3.1,<4' 'psycopg2-binary>=2.9,<3' \
+pub(crate) const PIP_INSTALL: &str = "python3 -m pip install 'psycopg[binary]>=3.2,<4' 'psycopg2-binary>=2.9,<3' \
                            'asyncpg>=0.29,<1' 'sqlalchemy>=2,<3' 'pandas>=2,<3' (or run .ci/run)";
 
 fn clients_dir() -> PathBuf {

@@ -10,6 +10,7 @@ mod clients;
 mod crash;
 mod engine;
 mod forward;
+mod notify;
 mod pg_cluster;
 mod psql;
 mod replication;

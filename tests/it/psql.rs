@@ -152,6 +152,17 @@ fn pgbench_binary() -> String {
     }
 }
 
+/// psql shows a notification once it has read it, which is after each command: one sent by
+/// the session itself must come before that command's ReadyForQuery, and the PID it names is
+/// the one `pg_backend_pid()` gives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn psql_shows_asynchronous_notifications() {
+    let server = Server::start().await;
+    let out = psql(&server, &["-c", "LISTEN jobs", "-c", "NOTIFY jobs, 'job 1'", "-A", "-t", "-c", "SELECT pg_backend_pid()"]).await;
+    let pid = out.lines().last().unwrap_or_default().trim().to_string();
+    assert_contains(&out, &[&format!("Asynchronous notification \"jobs\" with payload \"job 1\" received from server process with PID {pid}.")]);
+}
+
 async fn pgbench(server: &Server, args: &[&str]) -> String {
     let pgbench = pgbench_binary();
     let port = server.addr.port().to_string();

@@ -161,11 +161,15 @@ async fn a_replica_refuses_client_writes_with_25006_but_keeps_applying_upstream_
     let (engine, _dir) = engine().await;
     snapshot(&engine, accounts(true), &[["1", "ann", "1"]], "0/1").await;
     engine.set_replica_of("postgres://127.0.0.1:5432/app");
-    for sql in ["INSERT INTO accounts VALUES (2, 'x', 1, now(), NULL)", "CREATE TABLE t (id int)", "DELETE FROM accounts", "TRUNCATE accounts"] {
+    // LISTEN and NOTIFY too, as on a PostgreSQL standby: the replica's clients would hear only
+    // each other, never the upstream.
+    let refused = ["INSERT INTO accounts VALUES (2, 'x', 1, now(), NULL)", "CREATE TABLE t (id int)", "DELETE FROM accounts", "TRUNCATE accounts"];
+    for sql in refused.into_iter().chain(["LISTEN jobs", "NOTIFY jobs", "SELECT pg_notify('jobs', 'x')"]) {
         let err = engine.execute(sql).await.unwrap_err();
         assert_eq!(err.sqlstate(), "25006", "{sql}: {err}");
         assert!(err.to_string().contains("read-only replica of postgres://127.0.0.1:5432/app"), "{err}");
     }
+    engine.execute("UNLISTEN *").await.expect("UNLISTEN does nothing, so a replica allows it");
     apply(&engine, T0 + SECOND, vec![upsert("2", "bob", "2")], "0/2").await;
     assert_eq!(both(&engine, "SELECT count(*) FROM accounts").await, vec!["2"]);
 }

@@ -2930,6 +2930,23 @@ pub(crate) fn positional_item<'p>(item: &Expr, projection: &'p [SelectItem]) -> 
     }
 }
 
+/// The function call a whole query is, `SELECT f(...) [AS name]` with nothing else (as clients
+/// call the session functions rhei answers itself: advisory locks, pg_notify), and the output
+/// column's alias if given.
+pub(crate) fn lone_call(query: &Query) -> Option<(&Function, Option<String>)> {
+    let SetExpr::Select(select) = query.body.as_ref() else { return None };
+    if !select.from.is_empty() || select.selection.is_some() || query.with.is_some() || select.projection.len() != 1 {
+        return None;
+    }
+    let (expr, alias) = match &select.projection[0] {
+        SelectItem::UnnamedExpr(e) => (e, None),
+        SelectItem::ExprWithAlias { expr, alias } => (expr, Some(normalize_ident(alias))),
+        _ => return None,
+    };
+    let Expr::Function(f) = expr else { return None };
+    Some((f, alias))
+}
+
 /// Whether `expr` is a cast to an integer type (`x::bigint`).
 pub(crate) fn is_integer_cast(expr: &Expr) -> bool {
     matches!(expr, Expr::Cast { data_type: SqlType::SmallInt(_) | SqlType::Int(_) | SqlType::Integer(_) | SqlType::BigInt(_) | SqlType::Int2(_) | SqlType::Int4(_) | SqlType::Int8(_), .. })

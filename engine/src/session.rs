@@ -1319,6 +1319,7 @@ impl Session {
                 }
                 Ok(Output::Command(CommandTag::new("RESET")))
             }
+            Statement::Discard { object_type } => self.discard(*object_type),
             other => Err(EngineError::unsupported(format!("statement {}", first_words(&other.to_string())))),
         }
     }
@@ -2110,6 +2111,35 @@ impl Session {
             }
         }
         Ok(())
+    }
+
+    /// DISCARD, as connection poolers reset a connection between clients (PgBouncer's
+    /// `server_reset_query`, pgpool, Npgsql's pool). ALL does what PostgreSQL's does that rhei
+    /// has: CLOSE ALL, RESET ALL, UNLISTEN *, `pg_advisory_unlock_all()` and DISCARD SEQUENCES
+    /// (prepared statements are the front end's, which keeps them as for DEALLOCATE ALL). rhei
+    /// keeps no per-session plans or temporary tables, so PLANS and TEMP have nothing to drop.
+    fn discard(&mut self, object: datafusion::sql::sqlparser::ast::DiscardObject) -> Result<Output> {
+        use datafusion::sql::sqlparser::ast::DiscardObject;
+        match object {
+            DiscardObject::ALL => {
+                if self.txn.is_some() {
+                    return Err(EngineError::NotInTransactionBlock { command: "DISCARD ALL" });
+                }
+                self.cursors.close(None)?;
+                self.reset_all()?;
+                self.listening.apply(&self.engine.channels, self.id, self.backend_pid, vec![crate::notify::Action::Unlisten(None)]);
+                self.engine.advisory.release(self.id, Some(crate::advisory::Level::Session));
+                self.engine.writer.session_ended(self.id);
+            }
+            DiscardObject::SEQUENCES => self.engine.writer.session_ended(self.id),
+            DiscardObject::PLANS | DiscardObject::TEMP => {}
+        }
+        Ok(Output::Command(CommandTag::new(match object {
+            DiscardObject::ALL => "DISCARD ALL",
+            DiscardObject::PLANS => "DISCARD PLANS",
+            DiscardObject::SEQUENCES => "DISCARD SEQUENCES",
+            DiscardObject::TEMP => "DISCARD TEMP",
+        })))
     }
 
     fn set_statement(&mut self, set: &Set) -> Result<Output> {

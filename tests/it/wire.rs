@@ -623,6 +623,37 @@ async fn deallocate_close_and_unlisten() {
     client.batch_execute("ROLLBACK; DEALLOCATE ALL").await.unwrap();
 }
 
+/// `DISCARD ALL`, PgBouncer's default `server_reset_query`: the next client of a pooled
+/// connection finds no cursor, setting, LISTEN, advisory lock or currval of the last one.
+#[tokio::test]
+async fn discard_all_resets_the_session_for_the_next_pooled_client() {
+    let server = Server::start().await;
+    let (client, mut heard) = crate::notify::listener(&server).await;
+    client
+        .batch_execute(
+            "CREATE SEQUENCE s; SELECT nextval('s'); SET application_name = 'last client'; LISTEN jobs;
+             BEGIN; DECLARE c CURSOR WITH HOLD FOR SELECT 1; COMMIT; SELECT pg_advisory_lock(7)",
+        )
+        .await
+        .unwrap();
+    let code = |e: tokio_postgres::Error| e.code().map(|c| c.code().to_string());
+    client.batch_execute("BEGIN").await.unwrap();
+    assert_eq!(client.batch_execute("DISCARD ALL").await.map_err(code), Err(Some("25001".into())));
+    client.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(client.simple_query("DISCARD ALL").await.unwrap().len(), 1);
+    assert_eq!(lines(&client, "SHOW application_name").await, [""]);
+    assert_eq!(client.batch_execute("FETCH c").await.map_err(code), Err(Some("34000".into())));
+    assert_eq!(client.batch_execute("SELECT currval('s')").await.map_err(code), Err(Some("55000".into())));
+    let other = server.client().await;
+    assert_eq!(lines(&other, "SELECT pg_try_advisory_lock(7)").await, ["t"], "the lock outlived DISCARD ALL");
+    other.batch_execute("NOTIFY jobs").await.unwrap();
+    lines(&client, "SELECT 1").await;
+    assert!(heard.try_recv().is_err(), "still listening after DISCARD ALL");
+    for sql in ["DISCARD PLANS", "DISCARD SEQUENCES", "DISCARD TEMP", "DISCARD TEMPORARY"] {
+        client.batch_execute(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+}
+
 /// An integer or float parameter for a numeric column is cast as PostgreSQL's assignment cast
 /// does (psycopg sends Python floats as float8, pandas' `to_sql` relies on it).
 #[tokio::test]

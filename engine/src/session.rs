@@ -735,6 +735,7 @@ impl Session {
                 crate::translate::check_aliased_references(&statement)?;
                 crate::translate::normalize_data_modifying_with(&mut statement)?;
                 crate::translate::normalize_query_clauses(&mut statement)?;
+                crate::translate::lateral::decorrelate(&mut statement)?;
                 crate::translate::normalize_operators(&mut statement);
                 crate::translate::quantified::normalize_quantified(&mut statement);
                 crate::translate::normalize_set_returning(&mut statement);

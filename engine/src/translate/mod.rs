@@ -15,6 +15,7 @@ pub mod ddl;
 pub mod distinct_on;
 pub mod intervals;
 pub mod json_sets;
+pub mod lateral;
 pub(crate) mod numeric_arithmetic;
 pub mod olap;
 pub mod quantified;

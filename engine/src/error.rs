@@ -164,6 +164,9 @@ pub enum EngineError {
     /// A step of a jsonb path (`#-`, `jsonb_set`) that must index an array and is no integer.
     #[error("path element at position {position} is not an integer: \"{element}\"")]
     PathElementNotInteger { position: usize, element: String },
+    /// A NUL character in text, which PostgreSQL's text cannot hold.
+    #[error("invalid byte sequence for encoding \"UTF8\": 0x00")]
+    NulInText,
     /// A listener of the channel has as many notifications waiting as it may hold.
     #[error("too many notifications in the NOTIFY queue")]
     NotifyQueueFull,
@@ -285,6 +288,7 @@ impl EngineError {
             Self::ActiveTransaction | Self::NotInTransactionBlock { .. } => "25001",
             Self::UndefinedSavepoint { .. } => "3B001",
             Self::NotifyQueueFull => "54000",
+            Self::NulInText => "22021",
             Self::UndefinedParameter { .. } => "42704",
             Self::InvalidParameterValue { .. } | Self::InvalidArgument { .. } | Self::NullKey { .. } | Self::CannotReplaceExistingKey => "22023",
             Self::UnsupportedUnicodeEscape => "22P05",

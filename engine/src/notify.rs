@@ -33,7 +33,7 @@ const PAYLOAD_LIMIT: usize = 8000;
 /// Channel names are identifiers: at most `NAMEDATALEN - 1` bytes.
 pub(crate) const CHANNEL_LIMIT: usize = 63;
 
-/// How many payload and channel bytes wait for one listener before NOTIFY to it fails.
+/// How much memory notifications waiting for one listener take before NOTIFY to it fails.
 pub const MAILBOX_BYTES: usize = 64 << 20;
 
 /// One notification as a listener receives it.
@@ -82,7 +82,7 @@ impl Mailbox {
 
     fn deliver(&self, notification: Notification) {
         let mut waiting = self.waiting.lock();
-        waiting.bytes += notification.channel.len() + notification.payload.len();
+        waiting.bytes += footprint(&notification);
         waiting.queue.push_back(notification);
         drop(waiting);
         self.arrived.notify_waiters();
@@ -91,6 +91,19 @@ impl Mailbox {
     fn is_full(&self) -> bool {
         self.waiting.lock().bytes >= MAILBOX_BYTES
     }
+
+    /// Drops what waits from `channel` (every channel: `None`), which the session stopped
+    /// listening to: PostgreSQL sends nothing of a channel after UNLISTEN.
+    fn forget(&self, channel: Option<&str>) {
+        let mut waiting = self.waiting.lock();
+        waiting.queue.retain(|n| channel.is_some_and(|c| c != n.channel));
+        waiting.bytes = waiting.queue.iter().map(footprint).sum();
+    }
+}
+
+/// The memory a waiting notification takes.
+fn footprint(notification: &Notification) -> usize {
+    std::mem::size_of::<Notification>() + notification.channel.len() + notification.payload.len()
 }
 
 /// The engine's listeners, by channel.
@@ -192,6 +205,11 @@ pub(crate) fn notify(channel: Option<String>, payload: Option<String>) -> Result
     if payload.len() >= PAYLOAD_LIMIT {
         return Err(invalid("payload string too long"));
     }
+    // Both go out as C strings in NotificationResponse: a NUL would break every listener's
+    // connection.
+    if channel.contains('\0') || payload.contains('\0') {
+        return Err(EngineError::NulInText);
+    }
     Ok(Action::Notify { channel, payload })
 }
 
@@ -227,6 +245,7 @@ impl Listening {
     /// first, in order, then each distinct notification once.
     pub(crate) fn apply(&mut self, engine: &Channels, session: SessionId, sender_pid: i32, actions: Vec<Action>) {
         let mut notifications: Vec<(String, String)> = Vec::new();
+        let mut sent = std::collections::HashSet::new();
         for action in actions {
             match action {
                 Action::Listen(channel) => {
@@ -235,14 +254,16 @@ impl Listening {
                 }
                 Action::Unlisten(Some(channel)) => {
                     engine.unlisten(&channel, session);
+                    self.mailbox.forget(Some(&channel));
                     self.channels.remove(&channel);
                 }
                 Action::Unlisten(None) => {
                     engine.unlisten_all(session);
+                    self.mailbox.forget(None);
                     self.channels.clear();
                 }
                 Action::Notify { channel, payload } => {
-                    if !notifications.iter().any(|(c, p)| *c == channel && *p == payload) {
+                    if sent.insert((channel.clone(), payload.clone())) {
                         notifications.push((channel, payload));
                     }
                 }
@@ -345,6 +366,8 @@ mod tests {
         b.apply(&engine, session(2), 2, vec![Action::Notify { channel: "x".into(), payload: String::new() }]);
         assert_eq!(a.mailbox().take().len(), 1);
         assert!(b.mailbox().take().is_empty());
+        // What waits from a channel unlistened is not sent either.
+        b.apply(&engine, session(2), 2, vec![Action::Notify { channel: "x".into(), payload: "waiting".into() }]);
         a.apply(&engine, session(1), 1, vec![Action::Unlisten(None)]);
         b.apply(&engine, session(2), 2, vec![Action::Notify { channel: "x".into(), payload: String::new() }]);
         assert!(a.mailbox().take().is_empty());
@@ -360,6 +383,7 @@ mod tests {
         assert_eq!(message(notify(Some("x".repeat(64)), None)).as_deref(), Some("channel name too long"));
         assert_eq!(message(notify(Some("x".into()), Some("p".repeat(8000)))).as_deref(), Some("payload string too long"));
         assert!(notify(Some("x".repeat(63)), Some("p".repeat(7999))).is_ok());
+        assert_eq!(notify(Some("x".into()), Some("a\0b".into())).err().map(|e| e.sqlstate()), Some("22021"));
         assert_eq!(channel_ident("é".repeat(40)), ("é".repeat(31), true));
     }
 
@@ -384,7 +408,7 @@ mod tests {
             }
             sent += 1;
         }
-        assert_eq!(sent, MAILBOX_BYTES.div_ceil(PAYLOAD_LIMIT - 1 + "busy".len()));
+        assert_eq!(sent, MAILBOX_BYTES.div_ceil(std::mem::size_of::<Notification>() + PAYLOAD_LIMIT - 1 + "busy".len()));
         let other = Action::Notify { channel: "quiet".into(), payload: String::new() };
         assert!(notifier.check_room(&engine, &other).is_ok(), "a channel nobody stuck listens to still works");
         assert_eq!(stuck.mailbox().take().len(), sent);

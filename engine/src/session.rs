@@ -175,6 +175,10 @@ const DEFAULT_SETTINGS: &[(&str, &str)] = &[
     ("transaction_read_only", "off"),
 ];
 
+/// Settings a session may read but not change (SET is 22023, RESET ALL leaves them alone).
+const READ_ONLY_SETTINGS: &[&str] =
+    &["server_version", "server_version_num", "server_encoding", "integer_datetimes", "max_identifier_length", "max_index_keys", "max_function_args"];
+
 fn canonical_setting(name: &str) -> Option<&'static str> {
     DEFAULT_SETTINGS.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(n, _)| *n)
 }
@@ -575,8 +579,7 @@ impl Session {
             crate::temporal::AS_OF_SETTING if !crate::temporal::is_valid_as_of(value) => {
                 return Err(EngineError::InvalidParameterValue { name: key, value: value.to_string() });
             }
-            "server_version" | "server_version_num" | "server_encoding" | "integer_datetimes" | "max_identifier_length"
-            | "max_index_keys" | "max_function_args" => {
+            read_only if READ_ONLY_SETTINGS.contains(&read_only) => {
                 return Err(EngineError::InvalidParameterValue { name: key, value: value.to_string() });
             }
             _ => {}
@@ -590,9 +593,14 @@ impl Session {
         self.set(name, &default)
     }
 
-    /// The value a setting has in a new session.
+    /// The value a setting has in a new session; a custom one (`app.tenant`, `rhei.as_of`) is
+    /// empty, as PostgreSQL's placeholders are once reset.
     fn default_setting(&self, name: &str) -> Result<String> {
-        let key = canonical_setting(name).ok_or_else(|| EngineError::UndefinedParameter { name: name.to_string() })?;
+        let key = match canonical_setting(name) {
+            Some(key) => key,
+            None if name.contains('.') => return Ok(String::new()),
+            None => return Err(EngineError::UndefinedParameter { name: name.to_string() }),
+        };
         Ok(match key {
             "rhei.consistency" => self.engine.config.consistency.as_str(),
             _ => DEFAULT_SETTINGS.iter().find(|(k, _)| *k == key).map_or("", |(_, v)| *v),
@@ -1079,6 +1087,8 @@ impl Session {
         let rhei_setting = |name: &str| name.trim_matches('"').to_ascii_lowercase().starts_with("rhei.");
         match stmt {
             Statement::Query(query) if crate::translate::writing_with::writes(query) => Forwarding::Upstream,
+            // Notifications are the upstream's, whatever the route or time travel settings say.
+            Statement::Query(query) if matches!(crate::notify::pg_notify_call(query), Ok(Some(_)) | Err(_)) => Forwarding::Upstream,
             Statement::Query(query) => {
                 let (known, reads_view) = self.relations_known(query);
                 if !query.locks.is_empty() || !known {
@@ -1097,6 +1107,8 @@ impl Session {
                 _ => Forwarding::Both,
             },
             Statement::Set(_) => Forwarding::Both,
+            // A pooler's reset: the upstream session's state and rhei's own settings both.
+            Statement::Discard { object_type: datafusion::sql::sqlparser::ast::DiscardObject::ALL } => Forwarding::Both,
             Statement::ShowVariable { variable } if rhei_setting(&variable.iter().map(|i| i.value.as_str()).collect::<Vec<_>>().join(".")) => {
                 Forwarding::Local
             }
@@ -1831,6 +1843,8 @@ impl Session {
         self.txn = Some(Transaction { read_only, failed: false, started: false, generation: self.txn_count });
         self.txn_settings =
             Some(BlockSettings { at_begin: self.settings.clone(), on_commit: self.settings.clone(), savepoints: Vec::new() });
+        // Left over only if the end of the last block was interrupted (a cancelled COMMIT).
+        drop(self.listening.end_of_transaction(false));
         Ok(Output::Command(CommandTag::new("BEGIN")))
     }
 
@@ -1937,9 +1951,11 @@ impl Session {
             return Err(EngineError::ReadOnlyReplica { statement: tag.to_string(), upstream: upstream.clone() });
         }
         self.listening.check_room(&self.engine.channels, &action)?;
-        match &self.txn_settings {
-            Some(block) => self.listening.defer(block.savepoints.len(), action),
-            None => self.listening.apply(&self.engine.channels, self.id, self.backend_pid, vec![action]),
+        if self.txn.is_some() {
+            let savepoints = self.txn_settings.as_ref().map_or(0, |block| block.savepoints.len());
+            self.listening.defer(savepoints, action);
+        } else {
+            self.listening.apply(&self.engine.channels, self.id, self.backend_pid, vec![action]);
         }
         Ok(Output::Command(CommandTag::new(tag)))
     }
@@ -2095,21 +2111,17 @@ impl Session {
         }
     }
 
-    /// RESET ALL: every setting a session may change back to its default.
+    /// RESET ALL: every setting a session may change back to its default, custom ones
+    /// (`rhei.as_of`, `app.tenant`) to empty.
     fn reset_all(&mut self) -> Result<()> {
         for (name, _) in DEFAULT_SETTINGS {
-            if !matches!(
-                *name,
-                "server_version"
-                    | "server_version_num"
-                    | "server_encoding"
-                    | "integer_datetimes"
-                    | "max_identifier_length"
-                    | "max_index_keys"
-                    | "max_function_args"
-            ) {
+            if !READ_ONLY_SETTINGS.contains(name) {
                 self.reset(name)?;
             }
+        }
+        let custom: Vec<String> = self.settings.changed.keys().filter(|k| canonical_setting(k).is_none()).cloned().collect();
+        for name in custom {
+            self.reset(&name)?;
         }
         Ok(())
     }
@@ -2121,7 +2133,7 @@ impl Session {
     /// keeps no per-session plans or temporary tables, so PLANS and TEMP have nothing to drop.
     fn discard(&mut self, object: datafusion::sql::sqlparser::ast::DiscardObject) -> Result<Output> {
         use datafusion::sql::sqlparser::ast::DiscardObject;
-        match object {
+        let tag = match object {
             DiscardObject::ALL => {
                 if self.txn.is_some() {
                     return Err(EngineError::NotInTransactionBlock { command: "DISCARD ALL" });
@@ -2131,16 +2143,16 @@ impl Session {
                 self.listening.apply(&self.engine.channels, self.id, self.backend_pid, vec![crate::notify::Action::Unlisten(None)]);
                 self.engine.advisory.release(self.id, Some(crate::advisory::Level::Session));
                 self.engine.writer.session_ended(self.id);
+                "DISCARD ALL"
             }
-            DiscardObject::SEQUENCES => self.engine.writer.session_ended(self.id),
-            DiscardObject::PLANS | DiscardObject::TEMP => {}
-        }
-        Ok(Output::Command(CommandTag::new(match object {
-            DiscardObject::ALL => "DISCARD ALL",
+            DiscardObject::SEQUENCES => {
+                self.engine.writer.session_ended(self.id);
+                "DISCARD SEQUENCES"
+            }
             DiscardObject::PLANS => "DISCARD PLANS",
-            DiscardObject::SEQUENCES => "DISCARD SEQUENCES",
             DiscardObject::TEMP => "DISCARD TEMP",
-        })))
+        };
+        Ok(Output::Command(CommandTag::new(tag)))
     }
 
     fn set_statement(&mut self, set: &Set) -> Result<Output> {
@@ -2316,12 +2328,12 @@ fn with_exact_numeric_columns(schema: &SchemaRef, exact: &[bool]) -> SchemaRef {
     Arc::new(Schema::new(fields.collect::<Vec<_>>()))
 }
 
-/// `schema` with Postgres's column names, when there is one per column.
 /// One text column: the result of a function returning void, which shows as empty.
 fn void_schema(column: &str) -> SchemaRef {
     Arc::new(arrow::datatypes::Schema::new(vec![arrow::datatypes::Field::new(column, DataType::Utf8, true)]))
 }
 
+/// `schema` with Postgres's column names, when there is one per column.
 fn renamed_schema(schema: &SchemaRef, names: Option<Vec<String>>) -> SchemaRef {
     match names {
         Some(names) if names.len() == schema.fields().len() => Arc::new(Schema::new(

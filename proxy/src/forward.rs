@@ -127,18 +127,18 @@ impl Forwarder {
     }
 
     /// What the upstream sends unasked while the session idles (notifications of the channels
-    /// the client LISTENs to there) as a message to relay; `None` if the connection was lost
-    /// meanwhile (the next statement connects again). Pending for good while there is no
+    /// the client LISTENs to there) as a message to relay. Pending for good while there is no
     /// upstream connection or it owes answers. Cancel-safe.
-    pub(crate) async fn unasked(&mut self) -> Option<PgWireResult<PgWireBackendMessage>> {
+    ///
+    /// # Errors
+    /// The upstream connection ended (FATAL 08006, with the upstream's reason): the client's
+    /// session state there (LISTENs, prepared statements, settings) is gone with it, so the
+    /// client's connection ends too, as with a PostgreSQL server that went away.
+    pub(crate) async fn unasked(&mut self) -> PgWireResult<PgWireBackendMessage> {
         let Some(upstream) = self.upstream.as_mut().filter(|u| u.is_idle()) else { return std::future::pending().await };
         match upstream.unasked().await {
-            Ok(frame) => Some(backend_message(frame)),
-            Err(e) => {
-                tracing::debug!("the upstream connection of an idle session ended: {e}");
-                drop(self.lost(e));
-                None
-            }
+            Ok(frame) => backend_message(frame),
+            Err(e) => Err(self.lost(e)),
         }
     }
 

@@ -124,7 +124,12 @@ fn numeric_text(bytes: &[u8]) -> PgWireResult<String> {
     Ok(if fraction.is_empty() { format!("{sign}{int_part}") } else { format!("{sign}{int_part}.{fraction}") })
 }
 
+/// A text value as PostgreSQL takes one: UTF-8 without NUL bytes (a NUL would end the string
+/// wherever it goes back out as a C string, in a NotificationResponse say).
 fn utf8(bytes: &[u8]) -> PgWireResult<String> {
+    if bytes.contains(&0) {
+        return Err(error("22021", "invalid byte sequence for encoding \"UTF8\": 0x00".into()));
+    }
     String::from_utf8(bytes.to_vec()).map_err(|_| error("22021", "invalid byte sequence for encoding \"UTF8\"".into()))
 }
 

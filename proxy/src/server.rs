@@ -147,7 +147,7 @@ where
 
 /// What a forwarding session's upstream sends while the client idles (see
 /// [`crate::forward::Forwarder::unasked`]); pending for good without forwarding.
-async fn upstream_unasked(connection: &Connection) -> Option<pgwire::error::PgWireResult<pgwire::messages::PgWireBackendMessage>> {
+async fn upstream_unasked(connection: &Connection) -> pgwire::error::PgWireResult<pgwire::messages::PgWireBackendMessage> {
     match connection.forwarder() {
         Some(forwarder) => forwarder.lock().await.unasked().await,
         None => std::future::pending().await,
@@ -207,11 +207,16 @@ async fn serve_connection(
                     socket.flush().await?;
                     continue;
                 }
-                relayed = upstream_unasked(&connection) => {
-                    if let Some(message) = relayed {
-                        socket.send(message.map_err(std::io::Error::other)?).await?;
+                relayed = upstream_unasked(&connection) => match relayed {
+                    Ok(message) => {
+                        socket.send(message).await?;
+                        continue;
                     }
-                    continue;
+                    Err(pgwire::error::PgWireError::UserError(lost)) => {
+                        socket.send(pgwire::messages::PgWireBackendMessage::ErrorResponse((*lost).into())).await?;
+                        return Ok(());
+                    }
+                    Err(other) => return Err(std::io::Error::other(other)),
                 }
             }
         } else {

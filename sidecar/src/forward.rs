@@ -79,6 +79,9 @@ pub struct UpstreamSession {
     copy_in: bool,
     /// The statement [`UpstreamSession::wal_position`] uses has been prepared.
     position_prepared: bool,
+    /// Asynchronous messages (notifications) read while reading something else for rhei
+    /// itself, still to be relayed.
+    unasked: VecDeque<Frame>,
     canceller: Option<UpstreamCanceller>,
 }
 
@@ -106,6 +109,7 @@ impl UpstreamSession {
             failed: false,
             copy_in: false,
             position_prepared: false,
+            unasked: VecDeque::new(),
             canceller,
         })
     }
@@ -248,6 +252,9 @@ impl UpstreamSession {
     /// # Errors
     /// The connection failing, or an answer that fits no message sent.
     pub async fn next(&mut self) -> Result<Option<Frame>> {
+        if let Some(frame) = self.unasked.pop_front() {
+            return Ok(Some(frame));
+        }
         loop {
             if !self.conn.write_buf.is_empty() {
                 if !matches!(self.owed.back(), Some(Owed::Sync { .. } | Owed::Query) | None) {
@@ -270,12 +277,16 @@ impl UpstreamSession {
     /// [`UpstreamSession::is_idle`]. Cancel-safe: a message partly read stays buffered.
     ///
     /// # Errors
-    /// The connection failing, or anything else arriving (a FATAL error as the upstream shuts
-    /// the session down).
+    /// The connection failing, the upstream's error as it ends the session (a FATAL 57P01 at
+    /// its shutdown, `pg_terminate_backend`), or anything else arriving.
     pub async fn unasked(&mut self) -> Result<Frame> {
+        if let Some(frame) = self.unasked.pop_front() {
+            return Ok(frame);
+        }
         let frame = self.conn.read_message().await?;
         match frame.tag {
             b'A' | b'N' | b'S' => Ok(frame),
+            b'E' => Err(wire::ErrorFields::parse(&frame.body).into_error()),
             other => Err(WireError::Protocol(format!("unexpected {:?} from the upstream while idle", char::from(other)))),
         }
     }
@@ -347,33 +358,39 @@ impl UpstreamSession {
             return Err(WireError::Protocol("the upstream position is read between transactions only".into()));
         }
         const NAME: &str = "_rhei_wal_position";
-        if !self.position_prepared {
-            frontend::parse(NAME, "SELECT pg_current_wal_insert_lsn()::text", [], &mut self.conn.write_buf)?;
-        }
-        Bind { portal: NAME, statement: NAME, param_formats: &[], params: &[], result_formats: &[] }.encode(&mut self.conn.write_buf)?;
-        frontend::execute(NAME, 0, &mut self.conn.write_buf)?;
-        frontend::close(b'P', NAME, &mut self.conn.write_buf)?;
-        frontend::sync(&mut self.conn.write_buf);
-        self.owed.clear();
-        self.conn.flush().await?;
         let mut position = None;
-        let mut error = None;
-        loop {
-            let frame = self.conn.read_message().await?;
-            match frame.tag {
-                b'1' => self.position_prepared = true,
-                b'D' => position = data_row_text(&frame.body),
-                b'E' => error = Some(wire::ErrorFields::parse(&frame.body).into_error()),
-                b'Z' => {
-                    self.settle(&frame);
-                    self.unsynced = false;
-                    break;
-                }
-                _ => {}
+        for retry in [true, false] {
+            if !self.position_prepared {
+                frontend::parse(NAME, "SELECT pg_current_wal_insert_lsn()::text", [], &mut self.conn.write_buf)?;
             }
-        }
-        if let Some(e) = error {
-            return Err(e);
+            Bind { portal: NAME, statement: NAME, param_formats: &[], params: &[], result_formats: &[] }.encode(&mut self.conn.write_buf)?;
+            frontend::execute(NAME, 0, &mut self.conn.write_buf)?;
+            frontend::close(b'P', NAME, &mut self.conn.write_buf)?;
+            frontend::sync(&mut self.conn.write_buf);
+            self.owed.clear();
+            self.conn.flush().await?;
+            let mut error = None;
+            loop {
+                let frame = self.conn.read_message().await?;
+                match frame.tag {
+                    b'1' => self.position_prepared = true,
+                    b'D' => position = data_row_text(&frame.body),
+                    b'E' => error = Some(wire::ErrorFields::parse(&frame.body).into_error()),
+                    b'A' | b'N' | b'S' => self.unasked.push_back(frame),
+                    b'Z' => {
+                        self.settle(&frame);
+                        self.unsynced = false;
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            match error {
+                None => break,
+                // The client's DISCARD ALL or DEALLOCATE ALL, forwarded, dropped the statement.
+                Some(e) if retry && self.position_prepared && e.sqlstate() == Some("26000") => self.position_prepared = false,
+                Some(e) => return Err(e),
+            }
         }
         let text = position.ok_or_else(|| WireError::Protocol("no WAL position in the answer".into()))?;
         parse_lsn(&text).map_err(|e| WireError::Protocol(e.to_string()))

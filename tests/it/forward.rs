@@ -233,6 +233,10 @@ async fn only_analytical_reads_rhei_settings_and_history_are_answered_locally() 
         ("SHOW rhei.consistency", Local),
         ("SET TimeZone = '+02'", Both),
         ("RESET ALL", Both),
+        ("DISCARD ALL", Both),
+        ("LISTEN jobs", Upstream),
+        ("NOTIFY jobs", Upstream),
+        ("/*+ olap */ SELECT pg_notify('jobs', 'x')", Upstream),
         ("SHOW TimeZone", Upstream),
         ("SELECT v FROM t WHERE id = 1", Upstream),
         ("SELECT v FROM t WHERE u = 7", Upstream),
@@ -249,6 +253,43 @@ async fn only_analytical_reads_rhei_settings_and_history_are_answered_locally() 
         let parsed = session.parse(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
         assert_eq!(session.forwarding(&parsed[0]), expected, "{sql}");
     }
+}
+
+/// A notification the upstream sends while rhei reads its WAL position for itself (between a
+/// forwarded write and a local read) is kept and relayed, not dropped with the rest of that
+/// answer; and an upstream session ended under an idle client ends the client's connection
+/// with the upstream's reason, rather than a silent reconnection that lost its LISTENs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_notifications_are_relayed_and_a_lost_upstream_ends_the_client() {
+    let pg = start_cluster();
+    let up = connect(&pg.url()).await;
+    let config = rhei_sidecar::postgres::upstream_config(&pg.url()).expect("upstream config");
+    let mut session = rhei_sidecar::forward::UpstreamSession::connect(&config).await.expect("connect");
+    session.query("LISTEN jobs").expect("queue LISTEN");
+    while session.next().await.expect("LISTEN answered").is_some() {}
+    up.batch_execute("NOTIFY jobs, 'while rhei reads its position'").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    session.wal_position().await.expect("position");
+    let frame = tokio::time::timeout(Duration::from_secs(5), session.unasked()).await.expect("kept, not dropped").expect("a frame");
+    assert_eq!(frame.tag, b'A');
+
+    let server = forwarding(&pg.url(), |_| {}).await;
+    let (listening, mut heard) = crate::notify::listener(&server).await;
+    wait_state(&listening, "streaming").await;
+    listening.batch_execute("LISTEN jobs").await.unwrap();
+    up.batch_execute("NOTIFY jobs, 'from the upstream'").await.unwrap();
+    let heard_one = tokio::time::timeout(WAIT, heard.recv()).await.expect("relayed to the idle client").expect("open");
+    assert_eq!(heard_one.payload(), "from the upstream");
+    let terminated = lines(&up, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'LISTEN jobs'").await;
+    assert_eq!(terminated, ["t"], "the forwarding session's upstream backend, found by its last query");
+    tokio::time::timeout(WAIT, async {
+        while !listening.is_closed() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the client's connection ends with its upstream session");
+    server.stop().await;
 }
 
 /// The client-library scripts of `tests/clients/` (each creates its table, writes, reads back

@@ -133,6 +133,10 @@ async fn notify_errors_are_postgresql_s() {
     let long_channel = format!("SELECT pg_notify('{}', '')", "c".repeat(64));
     assert_eq!(code(client.simple_query(&long_channel).await), Some(("22023".into(), "channel name too long".into())));
     assert_eq!(code(client.simple_query("SELECT pg_notify('c')").await).map(|(c, _)| c), Some("42883".into()));
+    // A NUL would end the payload early in every listener's NotificationResponse: PostgreSQL's
+    // text cannot hold one, and neither can a text parameter.
+    let nul = client.execute("SELECT pg_notify($1, $2)", &[&"c", &"a\0b"]).await.unwrap_err();
+    assert_eq!(nul.as_db_error().map(|d| d.code().code()), Some("22021"), "{nul}");
     // A failed block refuses NOTIFY like anything else; nothing it asked for is sent.
     client.batch_execute("BEGIN").await.unwrap();
     assert!(client.batch_execute("SELECT 1/0").await.is_err());

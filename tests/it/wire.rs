@@ -632,6 +632,7 @@ async fn discard_all_resets_the_session_for_the_next_pooled_client() {
     client
         .batch_execute(
             "CREATE SEQUENCE s; SELECT nextval('s'); SET application_name = 'last client'; LISTEN jobs;
+             SET app.tenant = '7'; SET rhei.as_of = '2024-01-01 00:00:00+00';
              BEGIN; DECLARE c CURSOR WITH HOLD FOR SELECT 1; COMMIT; SELECT pg_advisory_lock(7)",
         )
         .await
@@ -642,6 +643,9 @@ async fn discard_all_resets_the_session_for_the_next_pooled_client() {
     client.batch_execute("ROLLBACK").await.unwrap();
     assert_eq!(client.simple_query("DISCARD ALL").await.unwrap().len(), 1);
     assert_eq!(lines(&client, "SHOW application_name").await, [""]);
+    // Custom settings too: the next client must not read the last one's tenant, or time travel.
+    assert_eq!(lines(&client, "SELECT current_setting('app.tenant'), current_setting('rhei.as_of')").await, ["|"]);
+    client.batch_execute("SET rhei.as_of = '2024-01-01 00:00:00+00'; RESET rhei.as_of").await.unwrap();
     assert_eq!(client.batch_execute("FETCH c").await.map_err(code), Err(Some("34000".into())));
     assert_eq!(client.batch_execute("SELECT currval('s')").await.map_err(code), Err(Some("55000".into())));
     let other = server.client().await;

@@ -15,21 +15,27 @@
 //!   ON true AND l._rhei_lateral_1 = c.id AND l._rhei_lateral_2 <= 2
 //! ```
 //!
-//! The forms, and what each needs of the correlation:
-//! - A plain subquery (no aggregate, LIMIT, window function): any conjuncts (no subqueries in
-//!   them); with DISTINCT, only `inner = outer` equalities.
-//! - LIMIT / OFFSET / FETCH FIRST (top-N per outer row): equalities only; the rows are numbered
-//!   per key in the subquery's ORDER BY.
-//! - GROUP BY: equalities only; the keys join the grouping.
-//! - Aggregates without GROUP BY (one row per outer row, also when nothing matches): equalities
-//!   only, every output an aggregate that is NULL over no rows (not count); the join becomes a
-//!   LEFT JOIN, so an outer row without matches gets NULLs, as the aggregate over no rows gives.
+//! The correlation must be equalities `inner expression = outer expression` (the keys), plus
+//! any conditions on the earlier items alone (`c.tier = 2`, moved to the join as they are).
+//! Another comparison is refused: in the join it would compare a derived table's columns,
+//! whose types SQLite's translation no longer sees (a date against a timestamp). The forms:
+//! - A plain subquery: the keys are added to its select list.
+//! - LIMIT / OFFSET / FETCH FIRST (top-N per outer row; whole numbers or parameters, a NULL
+//!   one no bound): the rows are numbered per key in the subquery's ORDER BY (positions and
+//!   output names resolved to their expressions).
+//! - GROUP BY: the keys join the grouping.
+//! - Aggregates without GROUP BY (one row per outer row, also when nothing matches): every
+//!   output an aggregate that is NULL over no rows (not count); the join becomes a LEFT JOIN,
+//!   so an outer row without matches gets NULLs, as the aggregate over no rows gives.
 //!
-//! Anything else correlated (a reference outside the WHERE clause, window functions, a set
-//! operation, RIGHT or FULL joins, a `*` of the outer query over a subquery whose own columns
-//! are a `*`) is refused with 0A000 rather than answered differently. Outer references must
-//! name their relation (`c.id`): an unqualified name is the subquery's own, as SQL scoping reads
-//! it first. LATERAL function calls (`LATERAL unnest(c.tags)`) are not rewritten.
+//! After a comma, the FROM items before the subquery become one chain of cross joins (each
+//! item's own joins kept in parentheses) that the subquery joins. Anything else correlated (a
+//! reference outside the WHERE clause, window functions, a set operation, RIGHT or FULL
+//! joins, NATURAL or USING joins after it, the subquery as a whole row, a `*` that cannot be
+//! spelled out without the hidden columns) is refused with 0A000 rather than answered
+//! differently. Outer references must name their relation (`c.id`): an unqualified name is
+//! the subquery's own, as SQL scoping reads it first. LATERAL function calls (`LATERAL
+//! unnest(c.tags)`) are not rewritten.
 
 use std::ops::ControlFlow;
 
@@ -37,7 +43,6 @@ use datafusion::sql::sqlparser::ast::{
     BinaryOperator, Distinct, Expr, GroupByExpr, Ident, Join, JoinConstraint, JoinOperator, LimitClause, ObjectName,
     ObjectNamePart, OrderByKind, Query, Select, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, Statement,
     TableAliasColumnDef, TableFactor, TableWithJoins, Value, Visit, VisitMut, VisitorMut, visit_expressions,
-    visit_expressions_mut,
 };
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -196,10 +201,10 @@ impl Scopes {
 
 /// A correlated conjunct of the subquery's WHERE clause.
 enum Correlation {
-    /// `inner = outer`: the inner side is computed in the subquery.
+    /// `inner = outer`: the inner side is computed in the subquery, under a hidden name.
     Key { inner: Expr, outer: Expr },
-    /// Anything else: moved to the join, its inner columns computed in the subquery.
-    Other(Expr),
+    /// A condition on the earlier FROM items alone (`c.tier = 2`): it goes to the join as is.
+    OuterOnly(Expr),
 }
 
 fn conjuncts(expr: Expr, out: &mut Vec<Expr>) {
@@ -221,10 +226,6 @@ fn column(relation: &Ident, name: &str) -> Expr {
     Expr::CompoundIdentifier(vec![relation.clone(), Ident::new(name)])
 }
 
-fn number(n: u64) -> Expr {
-    Expr::value(Value::Number(n.to_string(), false))
-}
-
 fn refused(what: &str) -> EngineError {
     EngineError::unsupported(format!("{what} in a LATERAL subquery that refers to an earlier FROM item"))
 }
@@ -238,8 +239,15 @@ enum Shape {
     Aggregate,
 }
 
+/// Aggregates by name: the router's list, and the others PostgreSQL has that rhei runs
+/// (an aggregate taken for a plain function would aggregate every outer row's rows at once).
 fn is_aggregate_call(expr: &Expr) -> bool {
-    matches!(expr, Expr::Function(f) if f.over.is_none() && crate::router::is_aggregate(f))
+    let Expr::Function(f) = expr else { return false };
+    let name = f.name.0.last().and_then(ObjectNamePart::as_ident).map(normalize_ident).unwrap_or_default();
+    f.over.is_none()
+        && (crate::router::is_aggregate(f)
+            || name.ends_with("_agg")
+            || matches!(name.as_str(), "bit_and" | "bit_or" | "bit_xor" | "mode" | "regr_count" | "regr_intercept" | "regr_r2"))
 }
 
 fn has_window_function(select: &Select) -> bool {
@@ -250,14 +258,18 @@ fn has_window_function(select: &Select) -> bool {
     .is_break()
 }
 
-fn has_aggregate(select: &Select) -> bool {
-    let found = |e: &Expr| if is_aggregate_call(e) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) };
-    visit_expressions(&select.projection, found).is_break() || select.having.as_ref().is_some_and(|h| visit_expressions(h, found).is_break())
+fn has_aggregate<V: Visit>(node: &V) -> bool {
+    visit_expressions(node, |e| if is_aggregate_call(e) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }).is_break()
 }
 
 /// The subquery's shape; its LIMIT, OFFSET and FETCH are taken out (a top-N numbers its rows
 /// instead).
-fn shape(limit_clause: &mut Option<LimitClause>, fetch: &mut Option<datafusion::sql::sqlparser::ast::Fetch>, select: &Select) -> Result<Shape> {
+fn shape(
+    limit_clause: &mut Option<LimitClause>,
+    fetch: &mut Option<datafusion::sql::sqlparser::ast::Fetch>,
+    order_by: &Option<datafusion::sql::sqlparser::ast::OrderBy>,
+    select: &Select,
+) -> Result<Shape> {
     let grouped = !matches!(&select.group_by, GroupByExpr::Expressions(exprs, modifiers) if exprs.is_empty() && modifiers.is_empty());
     if matches!(select.group_by, GroupByExpr::All(_)) {
         return Err(refused("GROUP BY ALL"));
@@ -273,11 +285,20 @@ fn shape(limit_clause: &mut Option<LimitClause>, fetch: &mut Option<datafusion::
     };
     let limit = match (limit, fetch.take()) {
         (limit, None) => limit,
-        (None, Some(fetch)) if !fetch.with_ties && !fetch.percent => fetch.quantity.or_else(|| Some(number(1))),
+        (None, Some(fetch)) if !fetch.with_ties && !fetch.percent => fetch.quantity.or_else(|| Some(Expr::value(Value::Number("1".into(), false)))),
         _ => return Err(refused("FETCH FIRST ... WITH TIES or PERCENT")),
     };
+    // `LIMIT NULL` is no limit; a count must be a whole number PostgreSQL would take as such.
+    let limit = limit.filter(|l| !matches!(l, Expr::Value(v) if v.value == Value::Null));
+    let offset = offset.filter(|o| !matches!(o, Expr::Value(v) if v.value == Value::Null));
+    for bound in limit.iter().chain(&offset) {
+        let whole = matches!(bound, Expr::Value(v) if matches!(&v.value, Value::Number(n, _) if n.parse::<u64>().is_ok()) || matches!(v.value, Value::Placeholder(_)));
+        if !whole {
+            return Err(refused("LIMIT or OFFSET other than a whole number or a parameter"));
+        }
+    }
     let limited = limit.is_some() || offset.is_some();
-    let aggregated = grouped || has_aggregate(select);
+    let aggregated = grouped || has_aggregate(&select.projection) || has_aggregate(&select.having) || has_aggregate(order_by);
     match (limited, aggregated, grouped) {
         (true, true, _) => Err(refused("LIMIT or OFFSET over aggregates")),
         (true, false, _) if select.distinct.is_some() => Err(refused("LIMIT or OFFSET with DISTINCT")),
@@ -286,6 +307,70 @@ fn shape(limit_clause: &mut Option<LimitClause>, fetch: &mut Option<datafusion::
         (false, true, false) => Ok(Shape::Aggregate),
         (false, false, _) => Ok(Shape::Plain),
     }
+}
+
+/// The subquery's ORDER BY as a window orders: positions and output names stand for their
+/// select-list expressions (resolved before hidden columns are added).
+fn window_order(order_by: &mut Option<datafusion::sql::sqlparser::ast::OrderBy>, projection: &[SelectItem]) -> Result<Vec<String>> {
+    let items = match order_by.take().map(|o| o.kind) {
+        None => return Ok(Vec::new()),
+        Some(OrderByKind::Expressions(items)) => items,
+        Some(OrderByKind::All(_)) => return Err(refused("ORDER BY ALL")),
+    };
+    let wildcard = projection.iter().any(|item| matches!(item, SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)));
+    let mut order = Vec::with_capacity(items.len());
+    for mut item in items {
+        if matches!(&item.expr, Expr::Value(v) if matches!(v.value, Value::Number(..))) {
+            if wildcard {
+                return Err(refused("ORDER BY a position over `*`"));
+            }
+            item.expr = super::positional_item(&item.expr, projection).cloned().ok_or_else(|| refused("ORDER BY a position past the select list"))?;
+        } else if let Some(expr) = output_expression(&item.expr, projection) {
+            item.expr = expr;
+        }
+        order.push(item.to_string());
+    }
+    Ok(order)
+}
+
+/// `rn` within the rows a top-N keeps: after OFFSET, up to LIMIT more (a NULL parameter is no
+/// bound, as in PostgreSQL).
+fn row_bounds(row_number: &Expr, limit: Option<Expr>, offset: Option<Expr>) -> Result<Vec<Expr>> {
+    let is_null_or = |bound: &Expr, condition: Expr| {
+        if matches!(bound, Expr::Value(v) if matches!(v.value, Value::Placeholder(_))) {
+            Expr::Nested(Box::new(Expr::BinaryOp { left: Box::new(Expr::IsNull(Box::new(bound.clone()))), op: BinaryOperator::Or, right: Box::new(condition) }))
+        } else {
+            condition
+        }
+    };
+    let skipped = match offset {
+        Some(o @ Expr::Value(_)) if matches!(&o, Expr::Value(v) if matches!(v.value, Value::Placeholder(_))) => Some(zero_if_null(o)?),
+        other => other,
+    };
+    let mut bounds = Vec::new();
+    if let Some(skipped) = &skipped {
+        bounds.push(Expr::BinaryOp { left: Box::new(row_number.clone()), op: BinaryOperator::Gt, right: Box::new(skipped.clone()) });
+    }
+    if let Some(limit) = limit {
+        let last = match &skipped {
+            Some(skipped) => Expr::BinaryOp { left: Box::new(skipped.clone()), op: BinaryOperator::Plus, right: Box::new(limit.clone()) },
+            None => limit.clone(),
+        };
+        bounds.push(is_null_or(&limit, Expr::BinaryOp { left: Box::new(row_number.clone()), op: BinaryOperator::LtEq, right: Box::new(last) }));
+    }
+    Ok(bounds)
+}
+
+/// `coalesce(bound, 0)`: an OFFSET parameter bound to NULL skips nothing.
+fn zero_if_null(bound: Expr) -> Result<Expr> {
+    parse_expr(&format!("coalesce({bound}, 0)"))
+}
+
+fn parse_expr(text: &str) -> Result<Expr> {
+    Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(text)
+        .and_then(|mut p| p.parse_expr())
+        .map_err(|e| EngineError::Internal(format!("a LATERAL rewrite's expression did not parse: {e}")))
 }
 
 /// Rewrites the LATERAL subquery at `at` of `select`.
@@ -308,16 +393,27 @@ fn rewrite_one(select: &mut Select, at: At, next: &mut usize) -> Result<()> {
     if !scopes.visits_outside(&**subquery) {
         return Ok(());
     }
-    let visible = if alias.columns.is_empty() {
-        crate::naming::output_names(subquery)
-    } else {
-        Some(alias.columns.iter().map(|c| normalize_ident(&c.name)).collect())
-    };
+    // A column alias list shorter than the select list names the first columns only: the rest
+    // keep their own names, and the hidden ones come after all of them.
+    let own_names = crate::naming::output_names(subquery);
+    if !alias.columns.is_empty() {
+        let names = own_names.as_ref().filter(|n| n.len() >= alias.columns.len()).ok_or_else(|| refused("column aliases over `*`"))?;
+        let named = alias.columns.len();
+        alias.columns.extend(names[named..].iter().map(|n| TableAliasColumnDef { name: Ident::with_quote('"', n), data_type: None }));
+    }
+    let visible = if alias.columns.is_empty() { own_names } else { Some(alias.columns.iter().map(|c| normalize_ident(&c.name)).collect()) };
     let query = subquery.as_mut();
     let SetExpr::Select(inner_select) = query.body.as_mut() else {
         return Err(refused("a set operation"));
     };
 
+    let reads_inner = |e: &Expr| {
+        visit_expressions(e, |x| match x {
+            Expr::Identifier(_) | Expr::CompoundIdentifier(_) if scopes.outer_reference(x).is_none() => ControlFlow::Break(()),
+            _ => ControlFlow::Continue(()),
+        })
+        .is_break()
+    };
     let mut correlations = Vec::new();
     let mut kept = Vec::new();
     let mut all = Vec::new();
@@ -329,17 +425,23 @@ fn rewrite_one(select: &mut Select, at: At, next: &mut usize) -> Result<()> {
             kept.push(conjunct);
             continue;
         }
+        if !reads_inner(&conjunct) {
+            correlations.push(Correlation::OuterOnly(conjunct));
+            continue;
+        }
+        // Only equalities: another comparison would be computed in the outer query over a
+        // derived table's columns, whose types SQLite's translation no longer sees (a date
+        // against a timestamp would compare days with microseconds).
         let key = match &conjunct {
-            Expr::BinaryOp { left, op: BinaryOperator::Eq, right } => {
-                match (scopes.only_outside(left) && !scopes.refers_outside(right), scopes.only_outside(right) && !scopes.refers_outside(left)) {
-                    (true, _) => Some(Correlation::Key { inner: (**right).clone(), outer: (**left).clone() }),
-                    (_, true) => Some(Correlation::Key { inner: (**left).clone(), outer: (**right).clone() }),
-                    _ => None,
-                }
+            Expr::BinaryOp { left, op: BinaryOperator::Eq, right } if scopes.only_outside(left) && !scopes.refers_outside(right) => {
+                Correlation::Key { inner: (**right).clone(), outer: (**left).clone() }
             }
-            _ => None,
+            Expr::BinaryOp { left, op: BinaryOperator::Eq, right } if scopes.only_outside(right) && !scopes.refers_outside(left) => {
+                Correlation::Key { inner: (**left).clone(), outer: (**right).clone() }
+            }
+            _ => return Err(refused("a condition on an earlier FROM item other than `column = outer column`")),
         };
-        correlations.push(key.unwrap_or(Correlation::Other(conjunct)));
+        correlations.push(key);
     }
     inner_select.selection = and_all(kept);
     let still_outside = scopes.visits_outside(&**inner_select)
@@ -350,11 +452,8 @@ fn rewrite_one(select: &mut Select, at: At, next: &mut usize) -> Result<()> {
     if correlations.is_empty() || still_outside {
         return Err(refused("a reference to an earlier FROM item outside the WHERE clause's top-level AND"));
     }
-    let shape = shape(&mut query.limit_clause, &mut query.fetch, inner_select)?;
-    let only_keys = correlations.iter().all(|c| matches!(c, Correlation::Key { .. }));
-    if !only_keys && (shape != Shape::Plain || inner_select.distinct.is_some()) {
-        return Err(refused("a condition on an earlier FROM item other than equality, with LIMIT, aggregates or DISTINCT,"));
-    }
+    let SetExpr::Select(inner_select) = query.body.as_mut() else { return Ok(()) };
+    let shape = shape(&mut query.limit_clause, &mut query.fetch, &query.order_by, inner_select)?;
     if matches!(inner_select.distinct, Some(Distinct::On(_))) {
         return Err(refused("DISTINCT ON"));
     }
@@ -369,6 +468,7 @@ fn rewrite_one(select: &mut Select, at: At, next: &mut usize) -> Result<()> {
     if shape == Shape::Aggregate && (!inner_select.projection.iter().all(null_over_no_rows) || inner_select.having.is_some()) {
         return Err(refused("aggregates without GROUP BY other than a list of sum, avg, min, max and the like (count, expressions over aggregates, HAVING)"));
     }
+    let order = if matches!(shape, Shape::TopN { .. }) { window_order(&mut query.order_by, &inner_select.projection)? } else { Vec::new() };
 
     // The subquery computes what the join condition reads of it, under hidden names.
     let mut hidden = |inner_select: &mut Select, expr: Expr| {
@@ -389,33 +489,11 @@ fn rewrite_one(select: &mut Select, at: At, next: &mut usize) -> Result<()> {
                 let read = hidden(inner_select, inner);
                 conditions.push(Expr::BinaryOp { left: Box::new(read), op: BinaryOperator::Eq, right: Box::new(outer) });
             }
-            Correlation::Other(mut condition) => {
-                if visit_expressions(&condition, |e| match e {
-                    Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. } => ControlFlow::Break(()),
-                    _ => ControlFlow::Continue(()),
-                })
-                .is_break()
-                {
-                    return Err(refused("a subquery in a condition on an earlier FROM item"));
-                }
-                let mut reads: Vec<(Expr, Expr)> = Vec::new();
-                let _ = visit_expressions_mut(&mut condition, |e| {
-                    if matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_)) && scopes.outer_reference(e).is_none() {
-                        let read = match reads.iter().find(|(own, _)| own == e) {
-                            Some((_, read)) => read.clone(),
-                            None => {
-                                let read = hidden(inner_select, e.clone());
-                                reads.push((e.clone(), read.clone()));
-                                read
-                            }
-                        };
-                        *e = read;
-                    }
-                    ControlFlow::<()>::Continue(())
-                });
-                conditions.push(condition);
-            }
+            Correlation::OuterOnly(condition) => conditions.push(condition),
         }
+    }
+    if keys.is_empty() && shape != Shape::Plain {
+        return Err(refused("aggregates or LIMIT without an equality to an earlier FROM item"));
     }
     let mut outer_join = false;
     match shape {
@@ -430,41 +508,11 @@ fn rewrite_one(select: &mut Select, at: At, next: &mut usize) -> Result<()> {
             outer_join = true;
         }
         Shape::TopN { limit, offset } => {
-            let order = match query.order_by.take() {
-                None => Vec::new(),
-                Some(order_by) => match order_by.kind {
-                    OrderByKind::Expressions(items) => items,
-                    OrderByKind::All(_) => return Err(refused("ORDER BY ALL")),
-                },
-            };
-            let order: Vec<String> = order
-                .into_iter()
-                .map(|mut item| {
-                    // A position or an output name stands for its select-list expression.
-                    if let Some(expr) = super::positional_item(&item.expr, &inner_select.projection).cloned().or_else(|| output_expression(&item.expr, &inner_select.projection)) {
-                        item.expr = expr;
-                    }
-                    item.to_string()
-                })
-                .collect();
             let partition: Vec<String> = keys.iter().map(ToString::to_string).collect();
             let order_clause = if order.is_empty() { String::new() } else { format!(" ORDER BY {}", order.join(", ")) };
-            let window = format!("row_number() OVER (PARTITION BY {}{order_clause})", partition.join(", "));
-            let window = Parser::new(&PostgreSqlDialect {})
-                .try_with_sql(&window)
-                .and_then(|mut p| p.parse_expr())
-                .map_err(|e| EngineError::Internal(format!("the row number of a LATERAL rewrite did not parse: {e}")))?;
+            let window = parse_expr(&format!("row_number() OVER (PARTITION BY {}{order_clause})", partition.join(", ")))?;
             let row_number = hidden(inner_select, window);
-            if let Some(offset) = &offset {
-                conditions.push(Expr::BinaryOp { left: Box::new(row_number.clone()), op: BinaryOperator::Gt, right: Box::new(offset.clone()) });
-            }
-            if let Some(limit) = limit {
-                let last = match offset {
-                    Some(offset) => Expr::BinaryOp { left: Box::new(Expr::Nested(Box::new(offset))), op: BinaryOperator::Plus, right: Box::new(Expr::Nested(Box::new(limit))) },
-                    None => limit,
-                };
-                conditions.push(Expr::BinaryOp { left: Box::new(row_number), op: BinaryOperator::LtEq, right: Box::new(last) });
-            }
+            conditions.extend(row_bounds(&row_number, limit, offset)?);
         }
     }
     let alias_name = alias.name.clone();
@@ -474,12 +522,12 @@ fn rewrite_one(select: &mut Select, at: At, next: &mut usize) -> Result<()> {
 }
 
 /// The select-list expression an output name in ORDER BY stands for (`ORDER BY total` for
-/// `sum(x) AS total`), unless the name is also a column the expression could read.
+/// `sum(x) AS total`): as in PostgreSQL, an output name comes before an input column's.
 fn output_expression(expr: &Expr, projection: &[SelectItem]) -> Option<Expr> {
     let Expr::Identifier(name) = expr else { return None };
     let name = normalize_ident(name);
     projection.iter().find_map(|item| match item {
-        SelectItem::ExprWithAlias { expr, alias } if normalize_ident(alias) == name && !matches!(expr, Expr::Identifier(_)) => Some(expr.clone()),
+        SelectItem::ExprWithAlias { expr, alias } if normalize_ident(alias) == name => Some(expr.clone()),
         _ => None,
     })
 }
@@ -511,14 +559,34 @@ fn place_join(select: &mut Select, at: At, condition: Expr, outer: bool) -> Resu
             };
         }
         None => {
+            // The joins after the subquery joined it alone; once it joins the items before it,
+            // they would see those too: only kinds that cannot tell the difference stay.
+            let trailing_ok = select.from[at.item].joins.iter().all(|join| {
+                matches!(
+                    join.join_operator,
+                    JoinOperator::CrossJoin(JoinConstraint::None)
+                        | JoinOperator::Join(JoinConstraint::On(_))
+                        | JoinOperator::Inner(JoinConstraint::On(_))
+                        | JoinOperator::Left(JoinConstraint::On(_))
+                        | JoinOperator::LeftOuter(JoinConstraint::On(_))
+                )
+            });
+            if !trailing_ok {
+                return Err(refused("a RIGHT, FULL, NATURAL or USING join after the subquery"));
+            }
             let mut lateral = select.from.remove(at.item);
+            // Each earlier item keeps its own joins together, in parentheses: `a, b NATURAL
+            // JOIN c` is `a CROSS JOIN (b NATURAL JOIN c)`, not `(a CROSS JOIN b) NATURAL JOIN c`.
+            let nested = |item: TableWithJoins| {
+                if item.joins.is_empty() { item.relation } else { TableFactor::NestedJoin { table_with_joins: Box::new(item), alias: None } }
+            };
             let mut chain = select.from.drain(..at.item);
-            let Some(mut first) = chain.next() else {
+            let Some(first) = chain.next() else {
                 return Err(EngineError::Internal("a LATERAL item first in FROM refers to an earlier one".into()));
             };
+            let mut first = TableWithJoins { relation: nested(first), joins: Vec::new() };
             for item in chain.collect::<Vec<_>>() {
-                first.joins.push(Join { relation: item.relation, global: false, join_operator: JoinOperator::CrossJoin(JoinConstraint::None) });
-                first.joins.extend(item.joins);
+                first.joins.push(Join { relation: nested(item), global: false, join_operator: JoinOperator::CrossJoin(JoinConstraint::None) });
             }
             let operator = if outer { JoinOperator::Left(JoinConstraint::On(condition)) } else { JoinOperator::Inner(JoinConstraint::On(condition)) };
             first.joins.push(Join { relation: lateral.relation, global: false, join_operator: operator });
@@ -538,18 +606,41 @@ fn expand_wildcards(select: &mut Select, lateral: &Ident, visible: Option<&[Stri
             relations.push(relation_name(factor));
         }
     }
+    // `l` as a whole row (`row_to_json(l)`) would carry the hidden columns.
+    let whole_row = |e: &Expr| matches!(e, Expr::Identifier(i) if normalize_ident(i) == lateral_name);
+    let found = |e: &Expr| if whole_row(e) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) };
+    if visit_expressions(&select.projection, found).is_break()
+        || visit_expressions(&select.selection, found).is_break()
+        || visit_expressions(&select.having, found).is_break()
+    {
+        return Err(refused("a reference to the subquery as a whole row"));
+    }
+    let merges_columns = select.from.iter().flat_map(|f| &f.joins).any(|join| {
+        let constraint = match &join.join_operator {
+            JoinOperator::Join(c) | JoinOperator::Inner(c) | JoinOperator::Left(c) | JoinOperator::LeftOuter(c) | JoinOperator::Right(c)
+            | JoinOperator::RightOuter(c) | JoinOperator::FullOuter(c) => Some(c),
+            _ => None,
+        };
+        matches!(constraint, Some(JoinConstraint::Using(_) | JoinConstraint::Natural))
+    });
     let spelled = |relation: &str| -> Result<Vec<SelectItem>> {
         if relation != lateral_name {
             let name = ObjectName(vec![ObjectNamePart::Identifier(Ident::with_quote('"', relation))]);
             return Ok(vec![SelectItem::QualifiedWildcard(SelectItemQualifiedWildcardKind::ObjectName(name), Default::default())]);
         }
         let names = visible.ok_or_else(|| refused("`*` over a subquery whose own columns are `*`,"))?;
+        if names.iter().enumerate().any(|(i, n)| names[..i].contains(n)) {
+            return Err(refused("`*` over a subquery with two columns of one name"));
+        }
         Ok(names.iter().map(|n| SelectItem::UnnamedExpr(Expr::CompoundIdentifier(vec![lateral.clone(), Ident::with_quote('"', n)]))).collect())
     };
     let mut projection = Vec::with_capacity(select.projection.len());
     for item in std::mem::take(&mut select.projection) {
         match item {
             SelectItem::Wildcard(_) => {
+                if merges_columns {
+                    return Err(refused("`*` over a USING or NATURAL join"));
+                }
                 for relation in &relations {
                     let relation = relation.as_deref().ok_or_else(|| refused("`*` over a FROM item without a name"))?;
                     projection.extend(spelled(relation)?);
@@ -604,13 +695,25 @@ mod tests {
         for sql in [
             "SELECT * FROM c, LATERAL (SELECT c.id * 2 AS x) l",
             "SELECT * FROM c, LATERAL (SELECT count(*) FROM o WHERE o.cid = c.id) l",
-            "SELECT * FROM c, LATERAL (SELECT x FROM o WHERE o.at > c.since LIMIT 1) l",
+            "SELECT * FROM c, LATERAL (SELECT x FROM o WHERE o.at > c.since) l",
+            "SELECT row_to_json(l) FROM c, LATERAL (SELECT x FROM o WHERE o.cid = c.id) l",
+            "SELECT * FROM c, LATERAL (SELECT x FROM o WHERE o.cid = c.id LIMIT -1) l",
             "SELECT * FROM c RIGHT JOIN LATERAL (SELECT x FROM o WHERE o.cid = c.id) l ON true",
             "SELECT * FROM c, LATERAL (SELECT x FROM o WHERE o.cid = c.id UNION SELECT 1) l",
         ] {
             let e = rewritten(sql).expect_err(sql);
             assert_eq!(e.sqlstate(), "0A000", "{sql}: {e}");
         }
+        // A parameter bound to NULL is no limit, as in PostgreSQL.
+        assert!(
+            rewritten("SELECT * FROM c, LATERAL (SELECT x FROM o WHERE o.cid = c.id ORDER BY x LIMIT $1) l")
+                .unwrap()
+                .ends_with("ON l._rhei_lateral_1 = c.id AND ($1 IS NULL OR l._rhei_lateral_2 <= $1)")
+        );
+        // Earlier items keep their joins in parentheses.
+        assert!(rewritten("SELECT l.m FROM r, a NATURAL JOIN b, LATERAL (SELECT max(v) AS m FROM o WHERE o.k = a.k) l")
+            .unwrap()
+            .contains("FROM r CROSS JOIN (a NATURAL JOIN b) LEFT JOIN"));
         // Uncorrelated: only the keyword goes.
         assert_eq!(rewritten("SELECT * FROM c, LATERAL (SELECT 1 AS one) l").unwrap(), "SELECT * FROM c, (SELECT 1 AS one) l");
     }

@@ -857,9 +857,6 @@ impl Session {
         let (Some(query), [name]) = (declare.for_query.as_deref(), declare.names.as_slice()) else {
             return Err(EngineError::unsupported("DECLARE other than DECLARE name CURSOR FOR query"));
         };
-        if declare.scroll == Some(true) {
-            return Err(EngineError::unsupported("DECLARE ... SCROLL (rhei's cursors scan forward only)"));
-        }
         if declare.binary == Some(true) {
             return Err(EngineError::unsupported("DECLARE ... BINARY CURSOR (drivers ask for binary results in the protocol)"));
         }
@@ -886,7 +883,7 @@ impl Session {
         // statement_timeout bounds each FETCH, not the cursor's life.
         let in_block = self.txn.is_some();
         let savepoints = self.txn_settings.as_ref().map_or(0, |block| block.savepoints.len());
-        self.cursors.declare(name, rows.with_deadline(None), hold, in_block, savepoints)?;
+        self.cursors.declare(name, rows.with_deadline(None), declare.scroll == Some(true), hold, in_block, savepoints)?;
         Ok(Output::Command(CommandTag::new("DECLARE CURSOR")))
     }
 
@@ -896,9 +893,9 @@ impl Session {
                 self.cursors.close(cursor.as_deref())?;
                 Ok(Output::Command(CommandTag::new(if cursor.is_some() { "CLOSE CURSOR" } else { "CLOSE CURSOR ALL" })))
             }
-            crate::cursor::CursorCommand::Fetch { cursor, count, skip } => {
+            crate::cursor::CursorCommand::Fetch { cursor, direction, skip } => {
                 let deadline = self.statement_deadline();
-                let (schema, route, batches, rows) = within(deadline, self.cursors.fetch(cursor, *count)).await?;
+                let (schema, route, batches, rows) = within(deadline, self.cursors.fetch(cursor, *direction)).await?;
                 if *skip {
                     return Ok(Output::Command(CommandTag::with_rows("MOVE", rows)));
                 }

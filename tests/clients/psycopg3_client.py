@@ -52,6 +52,16 @@ def main():
                     conn.commit()
         conn.autocommit = True
 
+        # A scrollable named cursor: scroll() moves it back (MOVE -n) and to a row (MOVE ABSOLUTE).
+        ids = [r[0] for r in ROWS]
+        with conn.cursor(name="psycopg3_scroll", scrollable=True, withhold=True) as cur:
+            cur.execute(f"SELECT id FROM {T} ORDER BY id")
+            check([r[0] for r in cur.fetchmany(3)], ids[:3], "scroll cursor first rows")
+            cur.scroll(-2)
+            check(cur.fetchone()[0], ids[1], "after scroll(-2)")
+            cur.scroll(0, mode="absolute")
+            check([r[0] for r in cur.fetchall()], ids, "after scroll(0, absolute)")
+
         # Parameter of each type in WHERE.
         row = conn.execute(
             f"SELECT id FROM {T} WHERE name = %s AND price = %s AND ok = %s AND day = %s",

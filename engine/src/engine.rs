@@ -162,6 +162,8 @@ pub(crate) struct EngineInner {
     pub(crate) advisory: crate::advisory::AdvisoryLocks,
     /// Who listens to which notification channel (see [`crate::notify`]).
     pub(crate) channels: crate::notify::Channels,
+    /// Transaction IDs for `txid_current()` (see [`crate::xact`]).
+    pub(crate) xids: crate::xact::XactIds,
     _checkpointer: Checkpointer,
 }
 
@@ -461,6 +463,7 @@ impl HtapEngine {
             progress: crate::replica::ReplicaProgress::default(),
             advisory: crate::advisory::AdvisoryLocks::default(),
             channels: crate::notify::Channels::default(),
+            xids: crate::xact::XactIds::new(),
             _checkpointer: checkpointer,
         };
         Ok(Self { inner: Arc::new(inner) })

@@ -39,6 +39,7 @@ pub mod sync;
 mod temporal;
 pub mod translate;
 pub mod value;
+mod xact;
 pub mod zone;
 
 pub use datafusion::common::ScalarValue;

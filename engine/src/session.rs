@@ -238,6 +238,8 @@ pub struct Session {
     /// The process ID the session's client was given (`pg_backend_pid()`), which listeners
     /// of its notifications see.
     backend_pid: i32,
+    /// The open block's transaction ID, once `txid_current()` asked for one.
+    xid: Option<i64>,
 }
 
 impl Drop for Session {
@@ -447,6 +449,7 @@ impl Session {
             cursors: crate::cursor::Cursors::default(),
             listening: crate::notify::Listening::default(),
             backend_pid: 0,
+            xid: None,
         }
     }
 
@@ -970,6 +973,7 @@ impl Session {
                 params = params.into_iter().map(|p| p.or(Some(key_type.clone()))).collect();
                 Some(crate::advisory::schema(&call))
             }
+            Statement::Query(query) if let Some((_, column)) = crate::xact::call(query) => Some(xid_schema(&column)),
             Statement::Query(query) if let Some((_, _, column)) = crate::notify::pg_notify_call(query)? => {
                 params = params.into_iter().map(|p| p.or(Some(DataType::Utf8))).collect();
                 Some(void_schema(&column))
@@ -1564,6 +1568,18 @@ impl Session {
         if let Some((channel, payload, column)) = crate::notify::pg_notify_call(query)? {
             return self.pg_notify(prepared, query, channel, payload, column, params).await;
         }
+        if let Some((function, column)) = crate::xact::call(query) {
+            use crate::xact::XactFunction::{Current, IfAssigned};
+            let id = match (function, self.txn.is_some()) {
+                (Current, true) => Some(*self.xid.get_or_insert_with(|| self.engine.xids.next())),
+                (Current, false) => Some(self.engine.xids.next()),
+                (IfAssigned, true) => self.xid,
+                (IfAssigned, false) => None,
+            };
+            let batch = RecordBatch::try_new(xid_schema(&column), vec![Arc::new(arrow::array::Int64Array::from(vec![id]))])
+                .map_err(|e| EngineError::Internal(e.to_string()))?;
+            return Ok(Output::Rows(RowStream::buffered(batch.schema(), Route::Oltp, "SELECT", vec![batch])));
+        }
         if crate::status::reads_status(&prepared.sql, query, &self.engine.catalog()) {
             let (written, params) = as_written(prepared, query, params);
             let (schema, batches) = crate::status::query(&self.engine, &written, &params).await?;
@@ -2059,6 +2075,7 @@ impl Session {
             self.settings = if committed { block.on_commit } else { block.at_begin };
         }
         self.cursors.end_of_transaction(committed);
+        self.xid = None;
         let actions = self.listening.end_of_transaction(committed);
         self.listening.apply(&self.engine.channels, self.id, self.backend_pid, actions);
     }
@@ -2323,6 +2340,11 @@ fn with_exact_numeric_columns(schema: &SchemaRef, exact: &[bool]) -> SchemaRef {
         }
     });
     Arc::new(Schema::new(fields.collect::<Vec<_>>()))
+}
+
+/// One bigint column: a transaction ID.
+fn xid_schema(column: &str) -> SchemaRef {
+    Arc::new(arrow::datatypes::Schema::new(vec![arrow::datatypes::Field::new(column, DataType::Int64, true)]))
 }
 
 /// One text column: the result of a function returning void, which shows as empty.

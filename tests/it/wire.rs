@@ -1529,3 +1529,25 @@ async fn cursors_fetch_forward_in_pieces_and_end_with_their_block() {
     assert_eq!(lines(&client, "FETCH 1 FROM z").await, ["2"]);
     assert_eq!(code(client.simple_query("DECLARE b BINARY CURSOR WITH HOLD FOR SELECT 1").await.unwrap_err()).as_deref(), Some("0A000"));
 }
+
+/// `txid_current()` (outbox tables, Debezium's heartbeat): one ID for a whole transaction
+/// block, a new one for each statement outside one, always growing; int8 on the wire, through
+/// the extended protocol too.
+#[tokio::test]
+async fn transaction_ids_hold_for_a_block_and_grow() {
+    let server = Server::start().await;
+    let client = server.client().await;
+    let id = |row: tokio_postgres::Row| row.get::<_, Option<i64>>(0);
+    client.batch_execute("BEGIN").await.unwrap();
+    assert_eq!(id(client.query_one("SELECT txid_current_if_assigned()", &[]).await.unwrap()), None, "none asked for yet");
+    let block = id(client.query_one("SELECT txid_current()", &[]).await.unwrap()).expect("an ID");
+    assert_eq!(id(client.query_one("SELECT pg_current_xact_id() AS x", &[]).await.unwrap()), Some(block));
+    assert_eq!(id(client.query_one("SELECT txid_current_if_assigned()", &[]).await.unwrap()), Some(block));
+    client.batch_execute("COMMIT").await.unwrap();
+    let after = id(client.query_one("SELECT txid_current()", &[]).await.unwrap()).expect("an ID");
+    let next = id(client.query_one("SELECT txid_current()", &[]).await.unwrap()).expect("an ID");
+    assert!(block < after && after < next, "{block} < {after} < {next}");
+    assert_eq!(id(client.query_one("SELECT txid_current_if_assigned()", &[]).await.unwrap()), None, "a statement alone has none");
+    let statement = client.prepare("SELECT txid_current()").await.unwrap();
+    assert_eq!(statement.columns()[0].type_(), &tokio_postgres::types::Type::INT8);
+}

@@ -101,6 +101,7 @@ enum Part {
     Word(String),
     Count(i64),
     Minus,
+    Plus,
 }
 
 fn parse_tokens(tokens: &[Token]) -> Result<CursorCommand> {
@@ -128,6 +129,7 @@ fn parse_tokens(tokens: &[Token]) -> Result<CursorCommand> {
         .map(|t| match t {
             Token::Number(n, _) => n.parse().map(Part::Count).map_err(|_| syntax()),
             Token::Minus => Ok(Part::Minus),
+            Token::Plus => Ok(Part::Plus),
             other => word(Some(other)).map(Part::Word).ok_or_else(syntax),
         })
         .collect::<Result<Vec<_>>>()?;
@@ -136,6 +138,7 @@ fn parse_tokens(tokens: &[Token]) -> Result<CursorCommand> {
     let signed = |parts: &[Part]| match parts {
         [Part::Count(n)] => Some(*n),
         [Part::Minus, Part::Count(n)] => Some(-*n),
+        [Part::Plus, Part::Count(n)] => Some(*n),
         _ => None,
     };
     let direction = match parts.as_slice() {
@@ -209,14 +212,19 @@ pub(crate) struct Cursor {
 }
 
 impl Cursor {
-    /// Reads from the stream until `rows` rows have been read or it ends.
-    async fn read_to(&mut self, rows: u64) -> Result<()> {
+    /// Reads from the stream until `rows` rows have been read or it ends. A forward-only
+    /// cursor keeps none below row `needed_from` (counting from 0) as it goes, so skipping a
+    /// large part of a result holds no more of it than a batch.
+    async fn read_to(&mut self, rows: u64, needed_from: u64) -> Result<()> {
         while self.read < rows && !self.exhausted {
             match self.rows.next().await {
                 Some(batch) => {
                     let batch = batch?;
                     self.read += batch.num_rows() as u64;
                     self.kept.push_back(batch);
+                    if !self.scroll {
+                        self.forget_below(needed_from);
+                    }
                 }
                 None => self.exhausted = true,
             }
@@ -256,15 +264,15 @@ impl Cursor {
         Ok(vec![RecordBatch::try_new(all.schema(), columns).map_err(|e| EngineError::Internal(e.to_string()))?])
     }
 
-    /// Drops the rows a forward-only cursor has passed.
-    fn forget_passed(&mut self) {
+    /// Drops the rows below row `from` (counting from 0): a forward-only cursor's passed ones.
+    fn forget_below(&mut self, from: u64) {
         while let Some(first) = self.kept.front() {
             let n = first.num_rows() as u64;
-            if self.kept_from + n <= self.position {
+            if self.kept_from + n <= from {
                 self.kept_from += n;
                 self.kept.pop_front();
             } else {
-                let passed = self.position.saturating_sub(self.kept_from) as usize;
+                let passed = from.saturating_sub(self.kept_from) as usize;
                 if passed > 0 {
                     let rest = first.slice(passed, first.num_rows() - passed);
                     self.kept_from += passed as u64;
@@ -281,7 +289,7 @@ impl Cursor {
             self.position = 0;
             return Ok((Vec::new(), 0));
         }
-        self.read_to(target).await?;
+        self.read_to(target, target - 1).await?;
         if target <= self.read {
             self.position = target;
             Ok((self.rows_between(target - 1, target), 1))
@@ -292,27 +300,31 @@ impl Cursor {
     }
 
     /// Whether `direction` needs a row the cursor has passed (a forward-only cursor has not
-    /// kept it).
-    fn goes_back(&self, direction: Direction) -> bool {
-        let on_or_before = |target: i64| target <= i64::try_from(self.position).unwrap_or(i64::MAX) && target > 0;
+    /// kept it), as PostgreSQL decides for a cursor without SCROLL. A MOVE by 0 needs no row.
+    fn goes_back(&self, direction: Direction, skip: bool) -> bool {
+        let on_or_before = |target: i64| target <= i64::try_from(self.position).unwrap_or(i64::MAX);
+        let on_a_row = self.position >= 1 && self.position <= self.read;
         match direction {
             Direction::Forward(_) => false,
             Direction::Backward(n) => n != Some(0),
+            // Back to the start: allowed only where the cursor already is.
+            Direction::Absolute(0) => self.position > 0,
             Direction::Absolute(n) => n < 0 || on_or_before(n),
-            Direction::Relative(n) => n < 0 || (n == 0 && self.position > 0),
+            Direction::Relative(0) => on_a_row && !skip,
+            Direction::Relative(n) => n < 0,
         }
     }
 
-    /// Moves as `direction` says: the rows it fetches, and the count a MOVE reports.
-    async fn fetch(&mut self, direction: Direction) -> Result<(Vec<RecordBatch>, u64)> {
+    /// Moves as `direction` says: the rows it fetches (none for a MOVE), and the count.
+    async fn fetch(&mut self, direction: Direction, skip: bool) -> Result<(Vec<RecordBatch>, u64)> {
         let answer = match direction {
             Direction::Forward(want) => {
                 let end = want.map_or(u64::MAX, |w| self.position.saturating_add(w));
-                self.read_to(end).await?;
+                self.read_to(end, if skip { end } else { self.position }).await?;
                 let (from, to) = (self.position.min(self.read), end.min(self.read));
                 let taken = to - from;
                 self.position = if want.is_some_and(|w| taken == w) { self.position + taken } else { self.read + 1 };
-                (self.rows_between(from, to), taken)
+                (if skip { Vec::new() } else { self.rows_between(from, to) }, taken)
             }
             Direction::Backward(want) => {
                 let before = self.position.saturating_sub(1);
@@ -323,7 +335,7 @@ impl Cursor {
             }
             Direction::Absolute(n) if n >= 0 => self.go_to(n.unsigned_abs()).await?,
             Direction::Absolute(n) => {
-                self.read_to(u64::MAX).await?;
+                self.read_to(u64::MAX, u64::MAX).await?;
                 let from_end = n.unsigned_abs();
                 match (self.read + 1).checked_sub(from_end) {
                     Some(target) if target >= 1 => self.go_to(target).await?,
@@ -331,7 +343,7 @@ impl Cursor {
                 }
             }
             Direction::Relative(0) if self.position >= 1 && self.position <= self.read => {
-                (self.rows_between(self.position - 1, self.position), 1)
+                (if skip { Vec::new() } else { self.rows_between(self.position - 1, self.position) }, 1)
             }
             Direction::Relative(0) => (Vec::new(), 0),
             Direction::Relative(n) => {
@@ -340,7 +352,7 @@ impl Cursor {
             }
         };
         if !self.scroll {
-            self.forget_passed();
+            self.forget_below(self.position);
         }
         Ok(answer)
     }
@@ -401,13 +413,13 @@ impl Cursors {
     /// The cursor is out of the session while it reads: a FETCH that fails, times out or is
     /// cancelled ends it (it would otherwise have lost the rows taken so far, silently). One
     /// refused for going back (55000) leaves it as it was.
-    pub(crate) async fn fetch(&mut self, name: &str, direction: Direction) -> Result<(SchemaRef, crate::Route, Vec<RecordBatch>, u64)> {
+    pub(crate) async fn fetch(&mut self, name: &str, direction: Direction, skip: bool) -> Result<(SchemaRef, crate::Route, Vec<RecordBatch>, u64)> {
         let cursor = self.0.get(name).ok_or_else(|| EngineError::UndefinedCursor { name: name.to_string() })?;
-        if !cursor.scroll && cursor.goes_back(direction) {
+        if !cursor.scroll && cursor.goes_back(direction, skip) {
             return Err(EngineError::CursorScansForwardOnly);
         }
         let mut cursor = self.0.remove(name).ok_or_else(|| EngineError::UndefinedCursor { name: name.to_string() })?;
-        let (taken, rows) = cursor.fetch(direction).await?;
+        let (taken, rows) = cursor.fetch(direction, skip).await?;
         let answer = (cursor.rows.schema().clone(), cursor.rows.route(), taken, rows);
         self.0.insert(name.to_string(), cursor);
         Ok(answer)
@@ -444,6 +456,7 @@ mod tests {
         assert_eq!(fetch("FETCH -1 FROM c1"), f("c1", Backward(Some(1)), false));
         assert_eq!(fetch("FETCH 0 FROM c1"), f("c1", Relative(0), false));
         assert_eq!(fetch("FETCH FIRST c1"), f("c1", Absolute(1), false));
+        assert_eq!(fetch("FETCH RELATIVE +2 c1"), f("c1", Relative(2), false));
         assert_eq!(fetch("FETCH LAST c1"), f("c1", Absolute(-1), false));
         assert_eq!(fetch("CLOSE \"Big\""), CursorCommand::Close { cursor: Some("Big".into()) });
         assert_eq!(fetch("close all"), CursorCommand::Close { cursor: None });
@@ -484,17 +497,21 @@ mod tests {
             (Absolute(0), &[], 0),
         ];
         for (direction, rows, count) in steps {
-            assert_eq!(values(cursors.fetch("s", direction).await.unwrap()), (rows.to_vec(), count), "{direction:?}");
+            assert_eq!(values(cursors.fetch("s", direction, false).await.unwrap()), (rows.to_vec(), count), "{direction:?}");
         }
 
         cursors.declare("f".into(), stream(), false, false, true, 0).unwrap();
-        assert_eq!(values(cursors.fetch("f", Relative(0)).await.unwrap()), (vec![], 0));
-        assert_eq!(values(cursors.fetch("f", Forward(Some(4))).await.unwrap()), (vec![1, 2, 3, 4], 4));
-        for back in [Backward(Some(1)), Relative(0), Relative(-1), Absolute(2), Absolute(-1)] {
-            assert_eq!(cursors.fetch("f", back).await.unwrap_err().sqlstate(), "55000", "{back:?}");
+        assert_eq!(values(cursors.fetch("f", Relative(0), false).await.unwrap()), (vec![], 0));
+        assert_eq!(values(cursors.fetch("f", Forward(Some(4)), false).await.unwrap()), (vec![1, 2, 3, 4], 4));
+        for back in [Backward(Some(1)), Relative(0), Relative(-1), Absolute(2), Absolute(-1), Absolute(0)] {
+            assert_eq!(cursors.fetch("f", back, false).await.unwrap_err().sqlstate(), "55000", "{back:?}");
         }
-        assert_eq!(values(cursors.fetch("f", Relative(2)).await.unwrap()), (vec![6], 1), "the cursor is where it was");
-        assert_eq!(values(cursors.fetch("f", Absolute(9)).await.unwrap()), (vec![9], 1));
+        assert_eq!(values(cursors.fetch("f", Relative(0), true).await.unwrap()), (vec![], 1), "MOVE 0 on a row needs no row");
+        assert_eq!(values(cursors.fetch("f", Relative(2), false).await.unwrap()), (vec![6], 1), "the cursor is where it was");
+        assert_eq!(values(cursors.fetch("f", Forward(Some(2)), true).await.unwrap()), (vec![], 2), "MOVE 2");
+        assert_eq!(values(cursors.fetch("f", Absolute(9), false).await.unwrap()), (vec![9], 1));
         assert_eq!(cursors.0["f"].kept_from, 9, "a forward-only cursor keeps no row it passed");
+        assert_eq!(values(cursors.fetch("f", Forward(None), false).await.unwrap()), (vec![10], 1));
+        assert_eq!(values(cursors.fetch("f", Relative(0), false).await.unwrap()), (vec![], 0), "nothing to fetch again after the end");
     }
 }

@@ -898,7 +898,7 @@ impl Session {
             }
             crate::cursor::CursorCommand::Fetch { cursor, direction, skip } => {
                 let deadline = self.statement_deadline();
-                let (schema, route, batches, rows) = within(deadline, self.cursors.fetch(cursor, *direction)).await?;
+                let (schema, route, batches, rows) = within(deadline, self.cursors.fetch(cursor, *direction, *skip)).await?;
                 if *skip {
                     return Ok(Output::Command(CommandTag::with_rows("MOVE", rows)));
                 }

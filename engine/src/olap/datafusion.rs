@@ -10,7 +10,6 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use datafusion::catalog::{CatalogProvider, MemoryCatalogProvider, MemoryCatalogProviderList, MemorySchemaProvider, SchemaProvider};
 use datafusion::common::{DataFusionError, ScalarValue, SchemaError};
-use datafusion::datasource::MemTable;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::context::SessionState;
 use datafusion::logical_expr::LogicalPlan;
@@ -24,6 +23,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::catalog::{TableDef, TableId};
 use crate::error::{EngineError, Result};
+use crate::olap::segments_table::SegmentsTable;
 use crate::olap::store::TableStore;
 use crate::olap::{OlapBackend, OlapRows, OlapTableStats, PlannedQuery, QueryWork, TableParts, conform_batch, result_schema};
 
@@ -38,7 +38,7 @@ struct LiveTable {
 struct PublishedTable {
     name: String,
     rows: u64,
-    provider: Arc<MemTable>,
+    provider: Arc<SegmentsTable>,
 }
 
 /// Everything a query sees: all tables as of one sequence.
@@ -155,15 +155,6 @@ impl DataFusionOlap {
 
     fn state_for(&self, snapshot: &Snapshot) -> SessionState {
         SessionStateBuilder::new_from_existing(self.base.clone()).with_catalog_list(snapshot.catalog.clone()).build()
-    }
-
-    fn partition(&self, batches: Vec<RecordBatch>) -> Vec<Vec<RecordBatch>> {
-        let n = self.partitions.max(1).min(batches.len().max(1));
-        let mut parts = vec![Vec::new(); n];
-        for (i, b) in batches.into_iter().enumerate() {
-            parts[i % n].push(b);
-        }
-        parts
     }
 }
 
@@ -401,7 +392,7 @@ impl OlapBackend for DataFusionOlap {
             let published = match reuse {
                 Some(p) => PublishedTable { name: p.name.clone(), rows: p.rows, provider: p.provider.clone() },
                 None => {
-                    let batches = table.store.snapshot()?;
+                    let segments = table.store.snapshot();
                     // The primary key, declared to the planner: grouping by it lets a query select
                     // the table's other columns, as PostgreSQL allows (functional dependency).
                     let key = &table.def.primary_key;
@@ -410,9 +401,7 @@ impl OlapBackend for DataFusionOlap {
                     } else {
                         datafusion::common::Constraints::new_unverified(vec![datafusion::common::Constraint::PrimaryKey(key.clone())])
                     };
-                    let provider = MemTable::try_new(table.store.schema().clone(), self.partition(batches))
-                        .map_err(classify)?
-                        .with_constraints(constraints);
+                    let provider = SegmentsTable::new(table.store.schema().clone(), constraints, segments, self.partitions);
                     PublishedTable {
                         name: table.def.name.clone(),
                         rows: table.store.live_rows() as u64,

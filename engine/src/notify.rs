@@ -18,7 +18,7 @@
 //! client reads nothing holds at most [`MAILBOX_BYTES`] of them; past that NOTIFY to its
 //! channels fails with 54000, as PostgreSQL's does when its queue is full.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use datafusion::sql::sqlparser::ast::{Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Query};
@@ -147,6 +147,14 @@ impl Channels {
         self.listeners.lock().is_empty()
     }
 
+    /// The channels `session` listens to, in name order (`pg_listening_channels()`).
+    pub(crate) fn listened_by(&self, session: SessionId) -> Vec<String> {
+        let mut channels: Vec<String> =
+            self.listeners.lock().iter().filter(|(_, on)| on.iter().any(|(s, _)| *s == session)).map(|(c, _)| c.clone()).collect();
+        channels.sort();
+        channels
+    }
+
     /// Whether a listener of `channel` has as much waiting as it may.
     fn is_full(&self, channel: &str) -> bool {
         self.listeners.lock().get(channel).is_some_and(|on_channel| on_channel.iter().any(|(_, m)| m.is_full()))
@@ -213,12 +221,11 @@ pub(crate) fn notify(channel: Option<String>, payload: Option<String>) -> Result
     Ok(Action::Notify { channel, payload })
 }
 
-/// A session's side: its mailbox, the channels it listens to, and what its open transaction
-/// block will do when it commits.
+/// A session's side: its mailbox, and what its open transaction block will do when it commits
+/// (the channels it listens to are the engine's [`Channels`] to know).
 #[derive(Default)]
 pub(crate) struct Listening {
     mailbox: Arc<Mailbox>,
-    channels: BTreeSet<String>,
     /// In a block: each action with the number of savepoints open when it was asked for.
     pending: Vec<(usize, Action)>,
 }
@@ -250,17 +257,14 @@ impl Listening {
             match action {
                 Action::Listen(channel) => {
                     engine.listen(&channel, session, &self.mailbox);
-                    self.channels.insert(channel);
                 }
                 Action::Unlisten(Some(channel)) => {
                     engine.unlisten(&channel, session);
                     self.mailbox.forget(Some(&channel));
-                    self.channels.remove(&channel);
                 }
                 Action::Unlisten(None) => {
                     engine.unlisten_all(session);
                     self.mailbox.forget(None);
-                    self.channels.clear();
                 }
                 Action::Notify { channel, payload } => {
                     if sent.insert((channel.clone(), payload.clone())) {
@@ -290,11 +294,6 @@ impl Listening {
     pub(crate) fn released_to(&mut self, kept: usize) {
         self.pending.iter_mut().for_each(|(savepoints, _)| *savepoints = (*savepoints).min(kept));
     }
-
-    /// The channels listened to, in name order (`pg_listening_channels()`).
-    pub(crate) fn channels(&self) -> impl Iterator<Item = &str> {
-        self.channels.iter().map(String::as_str)
-    }
 }
 
 /// A `SELECT pg_notify(channel, payload) [AS name]` and nothing else: its two arguments and the
@@ -302,15 +301,7 @@ impl Listening {
 /// unknown function).
 pub(crate) fn pg_notify_call(query: &Query) -> Result<Option<(Expr, Expr, String)>> {
     let Some((f, alias)) = crate::translate::lone_call(query) else { return Ok(None) };
-    let is_pg_notify = match f.name.0.as_slice() {
-        [name] => name.as_ident().is_some_and(|i| crate::catalog::normalize_ident(i) == "pg_notify"),
-        [schema, name] => {
-            schema.as_ident().is_some_and(|i| crate::catalog::normalize_ident(i) == "pg_catalog")
-                && name.as_ident().is_some_and(|i| crate::catalog::normalize_ident(i) == "pg_notify")
-        }
-        _ => false,
-    };
-    if !is_pg_notify {
+    if crate::translate::builtin_function_name(f).as_deref() != Some("pg_notify") {
         return Ok(None);
     }
     let wrong = |n: usize| EngineError::UndefinedFunction { name: format!("pg_notify({})", vec!["?"; n].join(", ")) };
@@ -371,7 +362,7 @@ mod tests {
         a.apply(&engine, session(1), 1, vec![Action::Unlisten(None)]);
         b.apply(&engine, session(2), 2, vec![Action::Notify { channel: "x".into(), payload: String::new() }]);
         assert!(a.mailbox().take().is_empty());
-        assert_eq!(a.channels().count(), 0);
+        assert!(engine.listened_by(session(1)).is_empty());
         assert!(engine.listeners.lock().get("x").is_none());
     }
 

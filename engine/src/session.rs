@@ -2015,7 +2015,7 @@ impl Session {
 
     /// The channels this session listens to, in name order.
     pub fn listening_channels(&self) -> Vec<String> {
-        self.listening.channels().map(str::to_string).collect()
+        self.engine.channels.listened_by(self.id)
     }
 
     /// The process ID the front end gave this session's client, which listeners of its

@@ -11,8 +11,6 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use datafusion::sql::sqlparser::ast::{FunctionArguments, Query};
 
-use crate::catalog::normalize_ident;
-
 /// Which of the functions a statement calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum XactFunction {
@@ -25,11 +23,7 @@ pub(crate) enum XactFunction {
 /// The call `query` is, `SELECT f() [AS name]` and nothing else, with the output column's name.
 pub(crate) fn call(query: &Query) -> Option<(XactFunction, String)> {
     let (f, alias) = crate::translate::lone_call(query)?;
-    let name = match f.name.0.as_slice() {
-        [name] => name.as_ident().map(normalize_ident)?,
-        [schema, name] if schema.as_ident().map(normalize_ident).as_deref() == Some("pg_catalog") => name.as_ident().map(normalize_ident)?,
-        _ => return None,
-    };
+    let name = crate::translate::builtin_function_name(f)?;
     let no_arguments = match &f.args {
         FunctionArguments::None => true,
         FunctionArguments::List(list) => list.args.is_empty(),

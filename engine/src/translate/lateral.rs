@@ -180,10 +180,7 @@ impl Scopes {
         (self.outer.contains(&relation) && !self.inner.contains(&relation)).then_some(relation)
     }
 
-    fn refers_outside(&self, expr: &Expr) -> bool {
-        self.visits_outside(expr)
-    }
-
+    /// Whether a column reference anywhere in `node` points outside the subquery.
     fn visits_outside<V: Visit>(&self, node: &V) -> bool {
         visit_expressions(node, |e| if self.outer_reference(e).is_some() { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }).is_break()
     }
@@ -421,7 +418,7 @@ fn rewrite_one(select: &mut Select, at: At, next: &mut usize) -> Result<()> {
         conjuncts(selection, &mut all);
     }
     for conjunct in all {
-        if !scopes.refers_outside(&conjunct) {
+        if !scopes.visits_outside(&conjunct) {
             kept.push(conjunct);
             continue;
         }
@@ -433,10 +430,10 @@ fn rewrite_one(select: &mut Select, at: At, next: &mut usize) -> Result<()> {
         // derived table's columns, whose types SQLite's translation no longer sees (a date
         // against a timestamp would compare days with microseconds).
         let key = match &conjunct {
-            Expr::BinaryOp { left, op: BinaryOperator::Eq, right } if scopes.only_outside(left) && !scopes.refers_outside(right) => {
+            Expr::BinaryOp { left, op: BinaryOperator::Eq, right } if scopes.only_outside(left) && !scopes.visits_outside(right) => {
                 Correlation::Key { inner: (**right).clone(), outer: (**left).clone() }
             }
-            Expr::BinaryOp { left, op: BinaryOperator::Eq, right } if scopes.only_outside(right) && !scopes.refers_outside(left) => {
+            Expr::BinaryOp { left, op: BinaryOperator::Eq, right } if scopes.only_outside(right) && !scopes.visits_outside(left) => {
                 Correlation::Key { inner: (**left).clone(), outer: (**right).clone() }
             }
             _ => return Err(refused("a condition on an earlier FROM item other than `column = outer column`")),

@@ -2948,6 +2948,16 @@ pub(crate) fn lone_call(query: &Query) -> Option<(&Function, Option<String>)> {
     Some((f, alias))
 }
 
+/// A function's name as PostgreSQL resolves a built-in one: bare or `pg_catalog.`-qualified,
+/// folded as an identifier; `None` for a name in another schema.
+pub(crate) fn builtin_function_name(f: &Function) -> Option<String> {
+    match f.name.0.as_slice() {
+        [name] => name.as_ident().map(normalize_ident),
+        [schema, name] if schema.as_ident().map(normalize_ident).as_deref() == Some("pg_catalog") => name.as_ident().map(normalize_ident),
+        _ => None,
+    }
+}
+
 /// Whether `expr` is a cast to an integer type (`x::bigint`).
 pub(crate) fn is_integer_cast(expr: &Expr) -> bool {
     matches!(expr, Expr::Cast { data_type: SqlType::SmallInt(_) | SqlType::Int(_) | SqlType::Integer(_) | SqlType::BigInt(_) | SqlType::Int2(_) | SqlType::Int4(_) | SqlType::Int8(_), .. })

@@ -31,6 +31,8 @@ use pgwire::api::{
 };
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::copy::{CopyData, CopyDone, CopyFail};
+use pgwire::messages::response::{EmptyQueryResponse, ReadyForQuery, TransactionStatus as WireStatus};
+use pgwire::messages::simplequery::Query;
 use pgwire::messages::startup::{Authentication, ParameterStatus, PasswordMessageFamily};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use rhei_engine::copy::CopyFormat;
@@ -152,6 +154,23 @@ impl Connection {
     /// Write forwarding state, if this connection forwards.
     pub(crate) fn forwarder(&self) -> Option<&Mutex<Forwarder>> {
         self.forwarder.as_ref()
+    }
+
+    /// The transaction status ReadyForQuery reports: the engine session's, or `None` when the
+    /// connection forwards (the upstream's status rules then, see [`crate::forward`]).
+    ///
+    /// pgwire works the status out from the responses, which cannot say that ROLLBACK TO left
+    /// a failed block (E to T) or that a failing COMMIT ended the block (T to I); a client
+    /// told E there believes every later statement will be refused.
+    async fn engine_status(&self) -> Option<WireStatus> {
+        if self.forwarder.is_some() {
+            return None;
+        }
+        Some(match self.session.lock().await.transaction_status() {
+            TransactionStatus::Idle => WireStatus::Idle,
+            TransactionStatus::InTransaction => WireStatus::Transaction,
+            TransactionStatus::Failed => WireStatus::Error,
+        })
     }
 
     /// This connection's cancel registration, once made.
@@ -505,6 +524,34 @@ async fn run(
 
 #[async_trait]
 impl SimpleQueryHandler for Connection {
+    /// pgwire's own `on_query`, ending with the engine's transaction status (see
+    /// [`Connection::engine_status`]).
+    async fn on_query<C>(&self, client: &mut C, query: Query) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if self.forwarder.is_some() {
+            return self._on_query(client, query).await;
+        }
+        if !matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
+            return Err(PgWireError::NotReadyForQuery);
+        }
+        client.set_state(PgWireConnectionState::QueryInProgress);
+        let sent = send_simple_responses(self, client, &query.query).await;
+        let status = self.engine_status().await.unwrap_or(WireStatus::Idle);
+        // An error while sending reaches pgwire's error path, which moves T to E from here.
+        client.set_transaction_status(status);
+        sent?;
+        if !matches!(client.state(), PgWireConnectionState::CopyInProgress(_)) {
+            client.set_state(PgWireConnectionState::ReadyForQuery);
+            pgwire::api::query::send_ready_for_query(client, status).await?;
+        }
+        Ok(())
+    }
+
     async fn do_query<C>(&self, client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
@@ -546,6 +593,52 @@ impl SimpleQueryHandler for Connection {
         }
         Ok(responses)
     }
+}
+
+/// Runs a simple query's statements and sends their results as pgwire's `on_query` does.
+async fn send_simple_responses<C>(connection: &Connection, client: &mut C, query: &str) -> PgWireResult<()>
+where
+    C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+    C::PortalStore: PortalStore,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    use pgwire::api::copy::{send_copy_both_response, send_copy_in_response, send_copy_out_response};
+    use pgwire::api::query::{send_execution_response, send_query_response};
+    // Only semicolons and blanks are an empty query to PostgreSQL, which runs nothing.
+    let responses = if query.chars().all(|c| c == ';' || c.is_whitespace()) {
+        vec![Response::EmptyQuery]
+    } else if let Some(handle) = client.session_extensions().get::<Arc<pgwire::api::ConnectionHandle>>() {
+        // A CancelRequest ends a statement that waits (a lock, a sleep) through this receiver.
+        let cancelled = handle.start_query().await;
+        let run = std::pin::pin!(SimpleQueryHandler::do_query(connection, client, query));
+        match futures::future::select(run, cancelled).await {
+            futures::future::Either::Left((responses, _)) => responses?,
+            futures::future::Either::Right(_) => return Err(PgWireError::QueryCanceled),
+        }
+    } else {
+        SimpleQueryHandler::do_query(connection, client, query).await?
+    };
+    for response in responses {
+        match response {
+            Response::EmptyQuery => client.feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new())).await?,
+            Response::Query(rows) => send_query_response(client, rows, true).await?,
+            Response::Execution(tag) | Response::TransactionStart(tag) | Response::TransactionEnd(tag) => {
+                send_execution_response(client, tag).await?
+            }
+            Response::Error(e) => client.feed(PgWireBackendMessage::ErrorResponse((*e).into())).await?,
+            Response::CopyIn(copy) => {
+                send_copy_in_response(client, copy).await?;
+                client.set_state(PgWireConnectionState::CopyInProgress(false));
+            }
+            Response::CopyOut(copy) => send_copy_out_response(client, copy).await?,
+            Response::CopyBoth(copy) => {
+                send_copy_both_response(client, copy).await?;
+                client.set_state(PgWireConnectionState::CopyInProgress(false));
+            }
+        }
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -672,6 +765,24 @@ impl ExtendedQueryHandler for Connection {
     {
         let fields = self.parser.get_result_schema(&portal.statement.statement, Some(&portal.result_column_format))?;
         Ok(DescribePortalResponse::new(fields))
+    }
+
+    /// pgwire's own `on_sync`, with the engine's transaction status in ReadyForQuery (see
+    /// [`Connection::engine_status`]).
+    async fn on_sync<C>(&self, client: &mut C, _message: pgwire::messages::extendedquery::Sync) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if let Some(status) = self.engine_status().await {
+            client.set_transaction_status(status);
+        }
+        client.portal_store().rm_portal(pgwire::api::DEFAULT_NAME);
+        client.send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(client.transaction_status()))).await?;
+        client.flush().await?;
+        Ok(())
     }
 
     async fn do_query<C>(&self, client: &mut C, portal: &Portal<Self::Statement>, max_rows: usize) -> PgWireResult<Response>

@@ -147,6 +147,27 @@ def main():
             sender = notifier.execute("SELECT pg_backend_pid()").fetchone()[0]
         heard = [(n.channel, n.payload, n.pid) for n in conn.notifies(timeout=10, stop_after=1)]
         check(heard, [("psycopg_jobs", "job 1", sender)], "notification heard by notifies()")
+        # ReadyForQuery's transaction status follows the block: a nested transaction() that
+        # failed is rolled back to its savepoint, leaving the outer block usable (T, not E), in
+        # the extended protocol (execute) and the simple one (pgconn.exec_).
+        status = lambda: conn.info.transaction_status.name
+        for simple in (False, True):
+            run = (lambda sql: conn.pgconn.exec_(sql.encode())) if simple else conn.execute
+            with conn.transaction():
+                run(f"INSERT INTO {T} (id, name) VALUES (100, 'kept')")
+                run("SAVEPOINT inner_block")
+                if simple:
+                    check(run("SELECT 1/0").error_field(psycopg.pq.DiagnosticField.SQLSTATE), b"22012", "simple: division by zero")
+                else:
+                    try:
+                        run("SELECT 1/0")
+                    except errors.DivisionByZero:
+                        pass
+                check(status(), "INERROR", f"simple={simple}: status after an error")
+                run("ROLLBACK TO SAVEPOINT inner_block")
+                check(status(), "INTRANS", f"simple={simple}: status after ROLLBACK TO")
+                run(f"DELETE FROM {T} WHERE id = 100")
+            check(status(), "IDLE", f"simple={simple}: status after the block")
     print("psycopg3: ok")
 
 

@@ -240,6 +240,9 @@ pub struct Session {
     backend_pid: i32,
     /// The open block's transaction ID, once `txid_current()` asked for one.
     xid: Option<i64>,
+    /// Settings the client gave when it connected (see [`Session::set_connection_default`]),
+    /// by canonical name.
+    connection_defaults: BTreeMap<String, String>,
 }
 
 impl Drop for Session {
@@ -450,6 +453,7 @@ impl Session {
             listening: crate::notify::Listening::default(),
             backend_pid: 0,
             xid: None,
+            connection_defaults: BTreeMap::new(),
         }
     }
 
@@ -591,19 +595,37 @@ impl Session {
         Ok(())
     }
 
+    /// Sets a setting the client gave when it connected (the startup packet, its `options`):
+    /// RESET and RESET ALL return to it, not to the server's default, as in PostgreSQL.
+    ///
+    /// # Errors
+    /// As [`Session::set`].
+    pub fn set_connection_default(&mut self, name: &str, value: &str) -> Result<()> {
+        self.set(name, value)?;
+        let key = canonical_setting(name).map_or_else(|| name.to_ascii_lowercase(), str::to_string);
+        self.connection_defaults.insert(key, value.to_string());
+        Ok(())
+    }
+
     fn reset(&mut self, name: &str) -> Result<()> {
         let default = self.default_setting(name)?;
         self.set(name, &default)
     }
 
-    /// The value a setting has in a new session; a custom one (`app.tenant`, `rhei.as_of`) is
-    /// empty, as PostgreSQL's placeholders are once reset.
+    /// The value a setting has in this session before any SET: the client's at connection,
+    /// else the server's default; a custom one (`app.tenant`, `rhei.as_of`) is empty, as
+    /// PostgreSQL's placeholders are once reset.
     fn default_setting(&self, name: &str) -> Result<String> {
         let key = match canonical_setting(name) {
             Some(key) => key,
-            None if name.contains('.') => return Ok(String::new()),
+            None if name.contains('.') => {
+                return Ok(self.connection_defaults.get(&name.to_ascii_lowercase()).cloned().unwrap_or_default());
+            }
             None => return Err(EngineError::UndefinedParameter { name: name.to_string() }),
         };
+        if let Some(value) = self.connection_defaults.get(key) {
+            return Ok(value.clone());
+        }
         Ok(match key {
             "rhei.consistency" => self.engine.config.consistency.as_str(),
             _ => DEFAULT_SETTINGS.iter().find(|(k, _)| *k == key).map_or("", |(_, v)| *v),

@@ -221,6 +221,43 @@ const REPORTED_SETTINGS: &[&str] = &[
     "TimeZone",
 ];
 
+/// The settings in a startup packet's `options` (libpq's PGOPTIONS, JDBC's `options`), read as
+/// PostgreSQL reads its command line: words split at unescaped blanks (a backslash keeps the
+/// next character), `-c name=value`, `-cname=value` or `--name=value`, dashes in a name read
+/// as underscores. Other switches are the server's own and set nothing here.
+fn command_line_settings(options: &str) -> Vec<(String, String)> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut chars = options.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => word.extend(chars.next()),
+            c if c.is_ascii_whitespace() => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    let mut settings = Vec::new();
+    let mut words = words.into_iter();
+    while let Some(word) = words.next() {
+        let assignment = match word.strip_prefix("--") {
+            Some(long) => Some(long.to_string()),
+            None if word == "-c" => words.next(),
+            None => word.strip_prefix("-c").map(str::to_string),
+        };
+        if let Some((name, value)) = assignment.as_deref().and_then(|a| a.split_once('=')) {
+            settings.push((name.replace('-', "_"), value.to_string()));
+        }
+    }
+    settings
+}
+
 #[async_trait]
 impl StartupHandler for Connection {
     async fn on_startup<C>(&self, client: &mut C, message: PgWireFrontendMessage) -> PgWireResult<()>
@@ -233,13 +270,13 @@ impl StartupHandler for Connection {
             PgWireFrontendMessage::Startup(startup) => {
                 protocol_negotiation(client, &startup).await?;
                 let mut session = self.session.lock().await;
-                for (name, value) in &startup.parameters {
-                    if matches!(name.as_str(), "user" | "database" | "options" | "replication") {
-                        continue;
-                    }
+                let options = startup.parameters.get("options").map(|o| command_line_settings(o)).unwrap_or_default();
+                let settings = startup.parameters.iter().filter(|(name, _)| !matches!(name.as_str(), "user" | "database" | "options" | "replication"));
+                // PostgreSQL applies the packet's settings after the `options` ones.
+                for (name, value) in options.iter().map(|(n, v)| (n, v)).chain(settings) {
                     // Clients send settings such as DateStyle or extra_float_digits here; one rhei
                     // does not know is not worth refusing the connection over.
-                    if let Err(e) = session.set(name, value) {
+                    if let Err(e) = session.set_connection_default(name, value) {
                         tracing::debug!("ignoring startup parameter {name}: {e}");
                     }
                 }
@@ -892,5 +929,23 @@ impl CopyHandler for Connection {
             return crate::error::protocol_violation("CopyFail outside of COPY FROM STDIN");
         };
         to_pgwire(&self.session.lock().await.copy_in_fail(load, &fail.message).await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::command_line_settings;
+
+    #[test]
+    fn options_are_read_as_postgres_reads_its_command_line() {
+        let pairs = |o: &str| command_line_settings(o).into_iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>();
+        assert_eq!(pairs("-c search_path=app,public -cTimeZone=Europe/Paris --statement-timeout=5s"), [
+            "search_path=app,public",
+            "TimeZone=Europe/Paris",
+            "statement_timeout=5s"
+        ]);
+        assert_eq!(pairs(r"-c application_name=my\ app  -c app.tenant=a\\b"), ["application_name=my app", r"app.tenant=a\b"]);
+        // Server switches and words without a value set nothing.
+        assert_eq!(pairs("-B 100 -c nothing -c"), Vec::<String>::new());
     }
 }

@@ -658,6 +658,33 @@ async fn discard_all_resets_the_session_for_the_next_pooled_client() {
     }
 }
 
+/// Settings a client gives when it connects (the startup packet, its `options` as libpq's
+/// PGOPTIONS sends them) are the session's own defaults: RESET, RESET ALL and DISCARD ALL
+/// return to them, as in PostgreSQL, not to the server's.
+#[tokio::test]
+async fn reset_returns_to_the_settings_given_at_connection() {
+    let server = Server::start().await;
+    let conninfo = format!(
+        "host={} port={} user=rhei dbname=rhei application_name=startup_app options='-c TimeZone=Europe/Paris -capp.tenant=7 --statement-timeout=5s'",
+        server.addr.ip(),
+        server.addr.port()
+    );
+    let (client, connection) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls).await.expect("connect");
+    tokio::spawn(connection);
+    let settings = "SELECT current_setting('TimeZone'), current_setting('application_name'), current_setting('app.tenant'), current_setting('statement_timeout')";
+    let given = ["Europe/Paris|startup_app|7|5s"];
+    assert_eq!(lines(&client, settings).await, given);
+    client.batch_execute("SET TimeZone = 'UTC'; SET application_name = 'x'; SET app.tenant = '8'; SET statement_timeout = 0").await.unwrap();
+    client.batch_execute("RESET TimeZone; RESET app.tenant").await.unwrap();
+    assert_eq!(lines(&client, settings).await, ["Europe/Paris|x|7|0"]);
+    client.batch_execute("SET TimeZone = 'UTC'; SET app.tenant = '8'; RESET ALL").await.unwrap();
+    assert_eq!(lines(&client, settings).await, given);
+    client.batch_execute("SET TimeZone = 'UTC'; SET application_name = 'x'; DISCARD ALL").await.unwrap();
+    assert_eq!(lines(&client, settings).await, given);
+    // Another connection has the server's defaults.
+    assert_eq!(lines(&server.client().await, "SELECT current_setting('TimeZone'), current_setting('statement_timeout')").await, ["UTC|0"]);
+}
+
 /// An integer or float parameter for a numeric column is cast as PostgreSQL's assignment cast
 /// does (psycopg sends Python floats as float8, pandas' `to_sql` relies on it).
 #[tokio::test]

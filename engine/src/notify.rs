@@ -296,6 +296,12 @@ impl Listening {
     }
 }
 
+/// A `SELECT pg_listening_channels() [AS name]` and nothing else: the output column's name.
+pub(crate) fn listening_channels_call(query: &Query) -> Option<String> {
+    let (name, alias) = crate::translate::lone_call_without_arguments(query)?;
+    (name == "pg_listening_channels").then(|| alias.unwrap_or(name))
+}
+
 /// A `SELECT pg_notify(channel, payload) [AS name]` and nothing else: its two arguments and the
 /// output column's name. pg_notify() elsewhere in a query is not recognized (and fails as an
 /// unknown function).

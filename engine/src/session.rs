@@ -139,6 +139,17 @@ impl Prepared {
     pub fn is_explain_route(&self) -> bool {
         self.explain_route
     }
+
+    /// Whether this is a lone call of a session function the engine answers itself (advisory
+    /// locks, `pg_notify`, `pg_listening_channels`, `txid_current`), also `pg_catalog.`-qualified:
+    /// a front end that answers catalog functions must leave these to the engine.
+    pub fn is_session_function_call(&self) -> bool {
+        let Some(Statement::Query(query)) = self.statement() else { return false };
+        !matches!(crate::advisory::call(query, None), Ok(None))
+            || !matches!(crate::notify::pg_notify_call(query), Ok(None))
+            || crate::notify::listening_channels_call(query).is_some()
+            || crate::xact::call(query).is_some()
+    }
 }
 
 /// Settings a session starts with, as PostgreSQL 15 reports them.
@@ -996,6 +1007,7 @@ impl Session {
                 Some(crate::advisory::schema(&call))
             }
             Statement::Query(query) if let Some((_, column)) = crate::xact::call(query) => Some(xid_schema(&column)),
+            Statement::Query(query) if let Some(column) = crate::notify::listening_channels_call(query) => Some(void_schema(&column)),
             Statement::Query(query) if let Some((_, _, column)) = crate::notify::pg_notify_call(query)? => {
                 params = params.into_iter().map(|p| p.or(Some(DataType::Utf8))).collect();
                 Some(void_schema(&column))
@@ -1112,6 +1124,7 @@ impl Session {
             Statement::Query(query) if crate::translate::writing_with::writes(query) => Forwarding::Upstream,
             // Notifications are the upstream's, whatever the route or time travel settings say.
             Statement::Query(query) if matches!(crate::notify::pg_notify_call(query), Ok(Some(_)) | Err(_)) => Forwarding::Upstream,
+            Statement::Query(query) if crate::notify::listening_channels_call(query).is_some() => Forwarding::Upstream,
             Statement::Query(query) => {
                 let (known, reads_view) = self.relations_known(query);
                 if !query.locks.is_empty() || !known {
@@ -1589,6 +1602,11 @@ impl Session {
         }
         if let Some((channel, payload, column)) = crate::notify::pg_notify_call(query)? {
             return self.pg_notify(prepared, query, channel, payload, column, params).await;
+        }
+        if let Some(column) = crate::notify::listening_channels_call(query) {
+            let channels = arrow::array::StringArray::from(self.listening_channels());
+            let batch = RecordBatch::try_new(void_schema(&column), vec![Arc::new(channels)]).map_err(|e| EngineError::Internal(e.to_string()))?;
+            return Ok(Output::Rows(RowStream::buffered(batch.schema(), Route::Oltp, "SELECT", vec![batch])));
         }
         if let Some((function, column)) = crate::xact::call(query) {
             use crate::xact::XactFunction::{Current, IfAssigned};
@@ -2369,7 +2387,7 @@ fn xid_schema(column: &str) -> SchemaRef {
     Arc::new(arrow::datatypes::Schema::new(vec![arrow::datatypes::Field::new(column, DataType::Int64, true)]))
 }
 
-/// One text column: the result of a function returning void, which shows as empty.
+/// One text column: the result of a function returning void (which shows as empty) or text.
 fn void_schema(column: &str) -> SchemaRef {
     Arc::new(arrow::datatypes::Schema::new(vec![arrow::datatypes::Field::new(column, DataType::Utf8, true)]))
 }

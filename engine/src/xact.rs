@@ -9,7 +9,7 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use datafusion::sql::sqlparser::ast::{FunctionArguments, Query};
+use datafusion::sql::sqlparser::ast::Query;
 
 /// Which of the functions a statement calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,19 +22,13 @@ pub(crate) enum XactFunction {
 
 /// The call `query` is, `SELECT f() [AS name]` and nothing else, with the output column's name.
 pub(crate) fn call(query: &Query) -> Option<(XactFunction, String)> {
-    let (f, alias) = crate::translate::lone_call(query)?;
-    let name = crate::translate::builtin_function_name(f)?;
-    let no_arguments = match &f.args {
-        FunctionArguments::None => true,
-        FunctionArguments::List(list) => list.args.is_empty(),
-        FunctionArguments::Subquery(_) => false,
-    };
+    let (name, alias) = crate::translate::lone_call_without_arguments(query)?;
     let function = match name.as_str() {
         "txid_current" | "pg_current_xact_id" => XactFunction::Current,
         "txid_current_if_assigned" | "pg_current_xact_id_if_assigned" => XactFunction::IfAssigned,
         _ => return None,
     };
-    no_arguments.then(|| (function, alias.unwrap_or(name)))
+    Some((function, alias.unwrap_or(name)))
 }
 
 /// The engine's transaction ID counter.

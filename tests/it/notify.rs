@@ -117,6 +117,21 @@ async fn a_listener_in_a_transaction_block_hears_at_its_end_and_listen_is_transa
     listening.batch_execute("NOTIFY own, 'again'").await.unwrap();
     let (_, payload, pid) = next(&mut heard).await;
     assert_eq!((payload.as_str(), pid), ("again", own_pid));
+
+    // pg_listening_channels(): the channels listened to, a LISTEN counting from its COMMIT.
+    listening.batch_execute("BEGIN; LISTEN later").await.unwrap();
+    assert_eq!(lines(&listening, "SELECT pg_listening_channels()").await, ["c", "own"]);
+    listening.batch_execute("COMMIT; UNLISTEN c").await.unwrap();
+    assert_eq!(lines(&listening, "SELECT pg_catalog.pg_listening_channels() AS ch").await, ["later", "own"]);
+    let typed = listening.query("SELECT pg_listening_channels()", &[]).await.unwrap();
+    assert_eq!((typed.len(), typed[0].columns()[0].type_().name()), (2, "text"));
+    assert!(lines(&notifier, "SELECT pg_listening_channels()").await.is_empty());
+    // The session functions rhei answers, written pg_catalog-qualified, are not taken for
+    // catalog queries (42883 "function ... does not exist" before).
+    lines(&notifier, "SELECT pg_catalog.pg_notify('own', 'qualified')").await;
+    assert_eq!(next(&mut heard).await.1, "qualified");
+    assert_eq!(lines(&notifier, "SELECT pg_catalog.pg_try_advisory_lock(1)").await, ["t"]);
+    assert_eq!(lines(&notifier, "SELECT pg_catalog.txid_current()").await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2958,6 +2958,17 @@ pub(crate) fn builtin_function_name(f: &Function) -> Option<String> {
     }
 }
 
+/// A lone call's built-in name when it is passed no arguments (`SELECT txid_current()`).
+pub(crate) fn lone_call_without_arguments(query: &Query) -> Option<(String, Option<String>)> {
+    let (f, alias) = lone_call(query)?;
+    let no_arguments = match &f.args {
+        FunctionArguments::None => true,
+        FunctionArguments::List(list) => list.args.is_empty(),
+        FunctionArguments::Subquery(_) => false,
+    };
+    no_arguments.then(|| builtin_function_name(f).map(|name| (name, alias)))?
+}
+
 /// Whether `expr` is a cast to an integer type (`x::bigint`).
 pub(crate) fn is_integer_cast(expr: &Expr) -> bool {
     matches!(expr, Expr::Cast { data_type: SqlType::SmallInt(_) | SqlType::Int(_) | SqlType::Integer(_) | SqlType::BigInt(_) | SqlType::Int2(_) | SqlType::Int4(_) | SqlType::Int8(_), .. })

@@ -194,6 +194,19 @@ fn canonical_setting(name: &str) -> Option<&'static str> {
     DEFAULT_SETTINGS.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(n, _)| *n)
 }
 
+/// The name a setting is kept under: a known one as PostgreSQL spells it, a custom one
+/// (`app.tenant`) folded to lower case.
+///
+/// # Errors
+/// 42704 for an unknown name without a dot.
+fn setting_key(name: &str) -> Result<String> {
+    match canonical_setting(name) {
+        Some(key) => Ok(key.to_string()),
+        None if name.contains('.') => Ok(name.to_ascii_lowercase()),
+        None => Err(EngineError::UndefinedParameter { name: name.to_string() }),
+    }
+}
+
 /// A session's settings, which a transaction block's end keeps or reverts together.
 #[derive(Debug, Clone)]
 struct Settings {
@@ -573,11 +586,7 @@ impl Session {
     }
 
     fn apply_setting(&mut self, name: &str, value: &str) -> Result<()> {
-        let key = match canonical_setting(name) {
-            Some(k) => k.to_string(),
-            None if name.contains('.') => name.to_ascii_lowercase(),
-            None => return Err(EngineError::UndefinedParameter { name: name.to_string() }),
-        };
+        let key = setting_key(name)?;
         let invalid = |_| EngineError::InvalidParameterValue { name: key.clone(), value: value.to_string() };
         match key.as_str() {
             "rhei.route" => self.settings.route_override = RouteOverride::parse(&key, value).map_err(invalid)?,
@@ -613,8 +622,7 @@ impl Session {
     /// As [`Session::set`].
     pub fn set_connection_default(&mut self, name: &str, value: &str) -> Result<()> {
         self.set(name, value)?;
-        let key = canonical_setting(name).map_or_else(|| name.to_ascii_lowercase(), str::to_string);
-        self.connection_defaults.insert(key, value.to_string());
+        self.connection_defaults.insert(setting_key(name)?, value.to_string());
         Ok(())
     }
 

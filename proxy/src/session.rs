@@ -156,21 +156,18 @@ impl Connection {
         self.forwarder.as_ref()
     }
 
-    /// The transaction status ReadyForQuery reports: the engine session's, or `None` when the
-    /// connection forwards (the upstream's status rules then, see [`crate::forward`]).
+    /// The transaction status ReadyForQuery reports when the connection does not forward (a
+    /// forwarding one reports the upstream's, see [`crate::forward`]): the engine session's.
     ///
     /// pgwire works the status out from the responses, which cannot say that ROLLBACK TO left
     /// a failed block (E to T) or that a failing COMMIT ended the block (T to I); a client
     /// told E there believes every later statement will be refused.
-    async fn engine_status(&self) -> Option<WireStatus> {
-        if self.forwarder.is_some() {
-            return None;
-        }
-        Some(match self.session.lock().await.transaction_status() {
+    async fn engine_status(&self) -> WireStatus {
+        match self.session.lock().await.transaction_status() {
             TransactionStatus::Idle => WireStatus::Idle,
             TransactionStatus::InTransaction => WireStatus::Transaction,
             TransactionStatus::Failed => WireStatus::Error,
-        })
+        }
     }
 
     /// This connection's cancel registration, once made.
@@ -578,7 +575,7 @@ impl SimpleQueryHandler for Connection {
         }
         client.set_state(PgWireConnectionState::QueryInProgress);
         let sent = send_simple_responses(self, client, &query.query).await;
-        let status = self.engine_status().await.unwrap_or(WireStatus::Idle);
+        let status = self.engine_status().await;
         // An error while sending reaches pgwire's error path, which moves T to E from here.
         client.set_transaction_status(status);
         sent?;
@@ -813,8 +810,8 @@ impl ExtendedQueryHandler for Connection {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        if let Some(status) = self.engine_status().await {
-            client.set_transaction_status(status);
+        if self.forwarder.is_none() {
+            client.set_transaction_status(self.engine_status().await);
         }
         client.portal_store().rm_portal(pgwire::api::DEFAULT_NAME);
         client.send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(client.transaction_status()))).await?;

@@ -2966,7 +2966,10 @@ pub(crate) fn lone_call_without_arguments(query: &Query) -> Option<(String, Opti
         FunctionArguments::List(list) => list.args.is_empty(),
         FunctionArguments::Subquery(_) => false,
     };
-    no_arguments.then(|| builtin_function_name(f).map(|name| (name, alias)))?
+    if !no_arguments {
+        return None;
+    }
+    Some((builtin_function_name(f)?, alias))
 }
 
 /// Whether `expr` is a cast to an integer type (`x::bigint`).

@@ -101,7 +101,7 @@ pub fn param_type(ty: Option<&DataType>) -> Type {
 /// Whether `prepared` is a catalog query (answered from the catalogs, not by the engine).
 pub fn is_catalog_query(session: &Session, prepared: &Prepared) -> bool {
     prepared.statement().is_some_and(|statement| {
-        !prepared.is_explain_route() && !prepared.is_session_function_call() && rewrite::is_catalog_query(statement, &session.catalog())
+        !prepared.is_explain_route() && rewrite::is_catalog_query(statement, &session.catalog()) && !prepared.is_session_function_call()
     })
 }
 
@@ -115,7 +115,7 @@ impl CatalogQuery {
     fn recognize(session: &Session, conn: &ConnectionInfo, prepared: &Prepared) -> Option<Self> {
         let statement = prepared.statement()?;
         let catalog = session.catalog();
-        if prepared.is_explain_route() || prepared.is_session_function_call() || !rewrite::is_catalog_query(statement, &catalog) {
+        if prepared.is_explain_route() || !rewrite::is_catalog_query(statement, &catalog) || prepared.is_session_function_call() {
             return None;
         }
         let settings = session.settings().map(|(k, v)| (k.to_string(), v.to_string())).collect();

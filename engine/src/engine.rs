@@ -804,8 +804,18 @@ mod tests {
         engine.execute("INSERT INTO t SELECT g, 'value ' || g FROM generate_series(1, 20000) g").await.expect("load");
         let wal = dir.path().join("oltp.db-wal");
         assert!(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) > 0, "the load went through the WAL");
-        engine.checkpoint().await.expect("checkpoint");
-        assert_eq!(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0), 0);
+        // Sync's prune of the loaded change log may write after a checkpoint (CI saw 24 KB
+        // there once): checkpoint again until one is not followed by such a write.
+        let mut left = u64::MAX;
+        for _ in 0..50 {
+            engine.checkpoint().await.expect("checkpoint");
+            left = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+            if left == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(left, 0);
         let count = engine.session().execute("SELECT count(*) FROM t").await.expect("count");
         assert_eq!(first_int8(&count), 20000);
         engine.close();

@@ -169,6 +169,9 @@ pub fn route_query(query: &Query, catalog: &Catalog) -> RouteDecision {
     if crate::translate::compares_with_array_value(&stmt) {
         return RouteDecision::new(Route::Oltp, "an array value compared with = ANY or <> ALL (rhei reads arrays on SQLite)");
     }
+    if crate::translate::has_array_value(&stmt) {
+        return RouteDecision::new(Route::Olap, "array value (SQLite has no arrays)");
+    }
     let mut tables = Vec::new();
     let mut names = HashSet::new();
     let _ = visit_relations(&stmt, |name| {
@@ -317,6 +320,19 @@ mod tests {
         let Statement::Query(q) = Parser::parse_sql(&PostgreSqlDialect {}, sql).unwrap().remove(0) else { panic!() };
         let d = route_query(&q, &catalog());
         (d.route, d.reason)
+    }
+
+    /// SQLite has no arrays: an array value other than one compared with = ANY goes to the
+    /// OLAP engine, even in a key lookup or without tables.
+    #[test]
+    fn array_values_go_to_olap() {
+        let olap = (Route::Olap, "array value (SQLite has no arrays)".to_string());
+        assert_eq!(route("SELECT ARRAY[1, 2]"), olap);
+        assert_eq!(route("SELECT '{1,2}'::int[]"), olap);
+        assert_eq!(route("SELECT cardinality(ARRAY[1])"), olap);
+        assert_eq!(route("SELECT x FROM unnest(ARRAY[1, 2]) AS x"), olap);
+        assert_eq!(route("SELECT id, string_to_array(v::text, ',') FROM t WHERE id = 5"), olap);
+        assert_eq!(route("SELECT * FROM t WHERE id = ANY('{1,2}')").0, Route::Oltp);
     }
 
     #[test]

@@ -2726,6 +2726,42 @@ pub fn compares_with_array_value(stmt: &Statement) -> bool {
         .is_break()
 }
 
+/// PostgreSQL's functions of arrays: a query calling one reads array values.
+const ARRAY_FUNCTIONS: &[&str] = &[
+    "unnest", "array_length", "array_upper", "array_lower", "array_ndims", "array_dims", "cardinality",
+    "array_to_string", "string_to_array", "array_append", "array_prepend", "array_cat", "array_position",
+    "array_positions", "array_remove", "array_replace", "trim_array",
+];
+
+/// Whether `stmt` has an array value other than one compared with `= ANY` / `<> ALL`
+/// (`ARRAY[...]`, `'{1,2}'::int[]`, a function of arrays, `FROM unnest(...)`): SQLite has no
+/// arrays, DataFusion has, so such a query belongs on the OLAP engine.
+pub fn has_array_value(stmt: &Statement) -> bool {
+    use datafusion::sql::sqlparser::ast::Visit;
+    struct Finder;
+    impl datafusion::sql::sqlparser::ast::Visitor for Finder {
+        type Break = ();
+        fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
+            let array = match expr {
+                Expr::Array(_) | Expr::Cast { data_type: SqlType::Array(_), .. } => true,
+                Expr::Function(f) => f.name.0.last().and_then(ObjectNamePart::as_ident).is_some_and(|name| {
+                    ARRAY_FUNCTIONS.iter().any(|known| name.value.eq_ignore_ascii_case(known))
+                }),
+                _ => false,
+            };
+            if array { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+        }
+        fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
+            match factor {
+                TableFactor::UNNEST { .. } => ControlFlow::Break(()),
+                TableFactor::Table { name, args: Some(_), .. } if table_name(name).ok().as_deref() == Some("unnest") => ControlFlow::Break(()),
+                _ => ControlFlow::Continue(()),
+            }
+        }
+    }
+    stmt.visit(&mut Finder).is_break()
+}
+
 /// `x op ANY / ALL (...)` over an array value rather than a subquery (those were rewritten at
 /// parse time, as were `ARRAY[...]` constructors).
 fn is_array_comparison(e: &Expr) -> bool {

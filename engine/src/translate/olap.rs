@@ -29,6 +29,51 @@ fn is_integer_type(ty: &SqlType) -> bool {
     )
 }
 
+/// Arrays as PostgreSQL has them, on DataFusion: an array literal (`'{1,NULL}'::int[]`, which
+/// DataFusion cannot cast from text) is the array of its elements' text cast to the array
+/// type; `array_remove` removes every match (DataFusion's the first); lengths and positions
+/// are `integer` (DataFusion's are unsigned 64-bit).
+fn arrays_for_olap(expr: &mut Expr) {
+    if let Expr::Cast { expr: inner, data_type: SqlType::Array(_), .. } = expr
+        && let Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(text), .. }) = inner.as_ref()
+        && let Some(elements) = crate::value::parse_array_text(text)
+    {
+        let elem = elements.into_iter().map(|e| e.map_or(Expr::value(Value::Null), |text| Expr::value(Value::SingleQuotedString(text)))).collect();
+        **inner = Expr::Array(datafusion::sql::sqlparser::ast::Array { elem, named: true });
+        return;
+    }
+    let Expr::Function(f) = expr else { return };
+    let Some(name) = f.name.0.last().and_then(|part| part.as_ident()).map(|ident| ident.value.to_ascii_lowercase()) else { return };
+    match name.as_str() {
+        "array_remove" => f.name = datafusion::sql::sqlparser::ast::ObjectName(vec![datafusion::sql::sqlparser::ast::ObjectNamePart::Identifier(Ident::new("array_remove_all"))]),
+        "array_length" | "array_upper" | "array_ndims" | "cardinality" | "array_position" => {
+            let counted = std::mem::replace(expr, Expr::value(Value::Null));
+            *expr = cast(counted, SqlType::Int(None));
+        }
+        _ => {}
+    }
+}
+
+/// `FROM unnest(a) [AS u]`: PostgreSQL names the column after the alias, or `unnest`;
+/// DataFusion after the call. The alias gets the column name PostgreSQL would give.
+struct UnnestColumnNames;
+
+impl VisitorMut for UnnestColumnNames {
+    type Break = ();
+
+    fn post_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        if let TableFactor::UNNEST { alias, array_exprs, with_offset: false, with_ordinality: false, .. } = factor
+            && array_exprs.len() == 1
+        {
+            let alias = alias.get_or_insert_with(|| datafusion::sql::sqlparser::ast::TableAlias { explicit: true, name: Ident::new("unnest"), columns: Vec::new() });
+            if alias.columns.is_empty() {
+                alias.columns.push(datafusion::sql::sqlparser::ast::TableAliasColumnDef { name: alias.name.clone(), data_type: None });
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
+
 /// `text` described as the declared type `ty` (a cast to varchar(n) or char(n)).
 fn declared_text(text: Expr, ty: PgType) -> Expr {
     call("rhei_declared_text", vec![text, Expr::value(Value::SingleQuotedString(ty.pg_name()))])
@@ -102,6 +147,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
     super::json_sets::for_olap(stmt, catalog);
     super::row_json::expand(stmt, catalog);
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut super::SeriesAsSubqueries);
+    let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut UnnestColumnNames);
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut QueryRewrites { catalog, row_values: RowValuesInSubqueries { next: 0 } });
     let Ok(scope) = Scope::of(stmt, catalog) else { return };
     let _ = visit_expressions_mut(stmt, |expr| {
@@ -152,6 +198,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
                 _ => {}
             }
         }
+        arrays_for_olap(expr);
         canonical_timestamp_literals(expr, &scope, zone);
         canonical_date_literals(expr, &scope);
         typed_quoted_results(expr, &scope);

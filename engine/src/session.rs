@@ -1139,7 +1139,10 @@ impl Session {
                     return Forwarding::Upstream;
                 }
                 let as_of = self.setting(crate::temporal::AS_OF_SETTING).is_some_and(|v| !v.is_empty());
-                if as_of || reads_view || self.decide_route(query, prepared.hint).route == Route::Olap {
+                // A query DataFusion takes only for its array values is the upstream's, as it
+                // was before rhei answered arrays: PostgreSQL has them all.
+                let decision = self.decide_route(query, prepared.hint);
+                if as_of || reads_view || (decision.route == Route::Olap && decision.reason != crate::router::ARRAY_VALUE_REASON) {
                     Forwarding::Local
                 } else {
                     Forwarding::Upstream

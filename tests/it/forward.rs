@@ -243,6 +243,10 @@ async fn only_analytical_reads_rhei_settings_and_history_are_answered_locally() 
         ("SELECT sum(v) FROM t FOR UPDATE", Upstream),
         ("SELECT sum(x) FROM not_followed", Upstream),
         ("SELECT 1", Upstream),
+        // Array values are DataFusion's rather than SQLite's, but still the upstream's.
+        ("SELECT array_dims(ARRAY[1, 2])", Upstream),
+        ("SELECT v, ARRAY[v] FROM t WHERE id = 1", Upstream),
+        ("SELECT array_agg(v) FROM t", Local),
         ("INSERT INTO t VALUES (1, 2, 3)", Upstream),
         ("UPDATE t SET v = 1", Upstream),
         ("CREATE TABLE u (id int)", Upstream),

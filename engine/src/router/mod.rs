@@ -50,6 +50,9 @@ impl RouteDecision {
     }
 }
 
+/// Why a query SQLite would answer for its shape goes to DataFusion: it has array values.
+pub const ARRAY_VALUE_REASON: &str = "array value (SQLite has no arrays)";
+
 /// A LIMIT at or below this is a small read SQLite answers by stopping early.
 pub const SMALL_LIMIT: u64 = 1000;
 
@@ -169,9 +172,6 @@ pub fn route_query(query: &Query, catalog: &Catalog) -> RouteDecision {
     if crate::translate::compares_with_array_value(&stmt) {
         return RouteDecision::new(Route::Oltp, "an array value compared with = ANY or <> ALL (rhei reads arrays on SQLite)");
     }
-    if crate::translate::has_array_value(&stmt) {
-        return RouteDecision::new(Route::Olap, "array value (SQLite has no arrays)");
-    }
     let mut tables = Vec::new();
     let mut names = HashSet::new();
     let _ = visit_relations(&stmt, |name| {
@@ -212,24 +212,27 @@ pub fn route_query(query: &Query, catalog: &Catalog) -> RouteDecision {
     if crate::translate::has_datetime_series(&stmt) {
         return RouteDecision::new(Route::Olap, "generate_series over dates or timestamps (SQLite's counts integers only)");
     }
+    // What would go to SQLite for its shape alone goes to DataFusion when it has array values.
+    let arrays = crate::translate::has_array_value(&stmt);
+    let sqlite_unless_arrays = |decision: RouteDecision| if arrays { RouteDecision::new(Route::Olap, ARRAY_VALUE_REASON) } else { decision };
     if tables.is_empty() {
-        return RouteDecision::new(Route::Oltp, "no tables");
+        return sqlite_unless_arrays(RouteDecision::new(Route::Oltp, "no tables"));
     }
     if !ctes.is_empty() || tables.len() > 1 || features.subquery {
         return RouteDecision::new(Route::Olap, "join or subquery");
     }
     let Some(def) = catalog.get(&tables[0]) else {
-        return RouteDecision::new(Route::Oltp, "unknown table");
+        return sqlite_unless_arrays(RouteDecision::new(Route::Oltp, "unknown table"));
     };
     if let SetExpr::Select(select) = query.body.as_ref()
         && let Some(selection) = &select.selection
     {
         let pinned = pinned_columns(selection, def);
         if !def.primary_key.is_empty() && def.primary_key.iter().all(|c| pinned.contains(c)) {
-            return RouteDecision::key_lookup("primary-key lookup");
+            return sqlite_unless_arrays(RouteDecision::key_lookup("primary-key lookup"));
         }
         if def.unique.iter().any(|u| u.iter().all(|c| pinned.contains(c))) {
-            return RouteDecision::key_lookup("unique-key lookup");
+            return sqlite_unless_arrays(RouteDecision::key_lookup("unique-key lookup"));
         }
         // A replica table keeps the upstream's key as an index, not a primary key (a temporal
         // one holds many versions per key).
@@ -238,13 +241,13 @@ pub fn route_query(query: &Query, catalog: &Catalog) -> RouteDecision {
             && !replica.key.is_empty()
             && replica.key.iter().all(|c| pinned.contains(c))
         {
-            return RouteDecision::key_lookup("upstream-key lookup");
+            return sqlite_unless_arrays(RouteDecision::key_lookup("upstream-key lookup"));
         }
     }
     if let Some(limit) = limit_of(query)
         && limit <= SMALL_LIMIT
     {
-        return RouteDecision::new(Route::Oltp, format!("small read (LIMIT {limit})"));
+        return sqlite_unless_arrays(RouteDecision::new(Route::Oltp, format!("small read (LIMIT {limit})")));
     }
     RouteDecision::new(Route::Olap, "table scan")
 }
@@ -333,6 +336,10 @@ mod tests {
         assert_eq!(route("SELECT x FROM unnest(ARRAY[1, 2]) AS x"), olap);
         assert_eq!(route("SELECT id, string_to_array(v::text, ',') FROM t WHERE id = 5"), olap);
         assert_eq!(route("SELECT * FROM t WHERE id = ANY('{1,2}')").0, Route::Oltp);
+        // jsonb paths and key lists are text to both engines; a select-list subquery only
+        // SQLite runs keeps the query there.
+        assert_eq!(route("SELECT v #>> ARRAY['a', 'b'], v ?| ARRAY['x'] FROM t WHERE id = 5"), (Route::Oltp, "primary-key lookup".into()));
+        assert_eq!(route("SELECT ARRAY[id], (SELECT u FROM s WHERE s.id = t.id) FROM t").0, Route::Oltp);
     }
 
     #[test]

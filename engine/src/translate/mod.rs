@@ -2733,23 +2733,36 @@ const ARRAY_FUNCTIONS: &[&str] = &[
     "array_positions", "array_remove", "array_replace", "trim_array",
 ];
 
-/// Whether `stmt` has an array value other than one compared with `= ANY` / `<> ALL`
-/// (`ARRAY[...]`, `'{1,2}'::int[]`, a function of arrays, `FROM unnest(...)`): SQLite has no
-/// arrays, DataFusion has, so such a query belongs on the OLAP engine.
+/// Whether `stmt` has an array value SQLite cannot take (`ARRAY[...]`, `'{1,2}'::int[]`, a
+/// function of arrays, `FROM unnest(...)`): not one compared with `= ANY` / `<> ALL`, nor a
+/// jsonb path or key list after `#>`, `#>>`, `#-`, `?|` or `?&` (both engines take those as
+/// text). SQLite has no arrays, DataFusion has.
 pub fn has_array_value(stmt: &Statement) -> bool {
     use datafusion::sql::sqlparser::ast::Visit;
-    struct Finder;
+    #[derive(Default)]
+    struct Finder {
+        arrays: usize,
+        json_operands: usize,
+    }
     impl datafusion::sql::sqlparser::ast::Visitor for Finder {
         type Break = ();
         fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
-            let array = match expr {
-                Expr::Array(_) | Expr::Cast { data_type: SqlType::Array(_), .. } => true,
-                Expr::Function(f) => f.name.0.last().and_then(ObjectNamePart::as_ident).is_some_and(|name| {
-                    ARRAY_FUNCTIONS.iter().any(|known| name.value.eq_ignore_ascii_case(known))
-                }),
-                _ => false,
-            };
-            if array { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+            let is_array = |e: &Expr| matches!(e, Expr::Array(_) | Expr::Cast { data_type: SqlType::Array(_), .. });
+            match expr {
+                e if is_array(e) => self.arrays += 1,
+                Expr::BinaryOp {
+                    op: BinaryOperator::HashArrow | BinaryOperator::HashLongArrow | BinaryOperator::HashMinus | BinaryOperator::QuestionPipe | BinaryOperator::QuestionAnd,
+                    right,
+                    ..
+                } if is_array(right) => self.json_operands += 1,
+                Expr::Function(f)
+                    if f.name.0.last().and_then(ObjectNamePart::as_ident).is_some_and(|name| ARRAY_FUNCTIONS.iter().any(|known| name.value.eq_ignore_ascii_case(known))) =>
+                {
+                    return ControlFlow::Break(());
+                }
+                _ => {}
+            }
+            ControlFlow::Continue(())
         }
         fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
             match factor {
@@ -2759,7 +2772,8 @@ pub fn has_array_value(stmt: &Statement) -> bool {
             }
         }
     }
-    stmt.visit(&mut Finder).is_break()
+    let mut finder = Finder::default();
+    stmt.visit(&mut finder).is_break() || finder.arrays > finder.json_operands
 }
 
 /// `x op ANY / ALL (...)` over an array value rather than a subquery (those were rewritten at

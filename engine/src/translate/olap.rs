@@ -198,7 +198,6 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
                 _ => {}
             }
         }
-        arrays_for_olap(expr);
         canonical_timestamp_literals(expr, &scope, zone);
         canonical_date_literals(expr, &scope);
         typed_quoted_results(expr, &scope);
@@ -207,6 +206,8 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
         if let Expr::Function(f) = expr {
             super::unqualify_builtin(f);
         }
+        // After unqualifying: it may wrap the call in a cast.
+        arrays_for_olap(expr);
         // `'s'::regclass` names a sequence for nextval and friends (planned here for their types
         // only, see `olap::udf::WriterOnly`), which take its text.
         if let Expr::Cast { data_type: SqlType::Regclass, expr: inner, .. } = expr

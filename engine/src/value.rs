@@ -476,7 +476,8 @@ pub fn parse_array_text(text: &str) -> Option<Vec<Option<String>>> {
         } else {
             // Unquoted: a backslash takes the next character as it is (`a\,b` is one
             // element), and only an element without one can be the NULL keyword.
-            let (mut value, mut escaped) = (String::new(), false);
+            // Trailing whitespace goes, up to the last escaped character (`a\ ` keeps its space).
+            let (mut value, mut escaped, mut kept) = (String::new(), false, 0);
             while let Some(&c) = chars.peek() {
                 match c {
                     ',' => break,
@@ -485,6 +486,7 @@ pub fn parse_array_text(text: &str) -> Option<Vec<Option<String>>> {
                         chars.next();
                         value.push(chars.next()?);
                         escaped = true;
+                        kept = value.len();
                     }
                     c => {
                         chars.next();
@@ -492,7 +494,8 @@ pub fn parse_array_text(text: &str) -> Option<Vec<Option<String>>> {
                     }
                 }
             }
-            let value = value.trim();
+            value.truncate(value.trim_end().len().max(kept));
+            let value = value.as_str();
             if value.is_empty() && !escaped {
                 return None;
             }
@@ -1197,6 +1200,10 @@ mod tests {
         assert_eq!(parse_array_text("{1,,2}"), None);
         assert_eq!(parse_array_text("1,2"), None);
         assert_eq!(parse_array_text(r"{a\,b,\NULL,c}"), some(&[Some("a,b"), Some("NULL"), Some("c")]));
+        // Whitespace around an unquoted element goes, an escaped space stays (PostgreSQL:
+        // `'{ a b , c\ }'::text[]` is `{"a b","c "}`).
+        assert_eq!(parse_array_text(r"{ a b , c\ }"), some(&[Some("a b"), Some("c ")]));
+        assert_eq!(parse_array_text(r"{\  x}"), some(&[Some("  x")]));
         assert_eq!(format_decimal(1250, 2), "12.50");
     }
 

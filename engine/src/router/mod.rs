@@ -212,9 +212,10 @@ pub fn route_query(query: &Query, catalog: &Catalog) -> RouteDecision {
     if crate::translate::has_datetime_series(&stmt) {
         return RouteDecision::new(Route::Olap, "generate_series over dates or timestamps (SQLite's counts integers only)");
     }
-    // What would go to SQLite for its shape alone goes to DataFusion when it has array values.
-    let arrays = crate::translate::has_array_value(&stmt);
-    let sqlite_unless_arrays = |decision: RouteDecision| if arrays { RouteDecision::new(Route::Olap, ARRAY_VALUE_REASON) } else { decision };
+    // What would go to SQLite for its shape alone goes to DataFusion when it has array values
+    // (looked for only then: a scan or join goes there anyway).
+    let sqlite_unless_arrays =
+        |decision: RouteDecision| if crate::translate::has_array_value(&stmt) { RouteDecision::new(Route::Olap, ARRAY_VALUE_REASON) } else { decision };
     if tables.is_empty() {
         return sqlite_unless_arrays(RouteDecision::new(Route::Oltp, "no tables"));
     }

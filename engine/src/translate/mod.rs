@@ -176,7 +176,7 @@ pub(crate) fn string(s: &str) -> Expr {
     Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(s.to_string()), span: Span::empty() })
 }
 
-fn null() -> Expr {
+pub(crate) fn null() -> Expr {
     Expr::Value(ValueWithSpan { value: Value::Null, span: Span::empty() })
 }
 

@@ -14,7 +14,7 @@ use datafusion::sql::sqlparser::ast::{
 
 use crate::zone::TimeZone;
 use crate::catalog::{Catalog, PgType};
-use crate::translate::{GroupByExt, Scope, call, cast, is_comparison, is_interval_constant, temporal_type};
+use crate::translate::{GroupByExt, Scope, call, cast, is_comparison, is_interval_constant, null, string, temporal_type};
 
 fn is_integer_type(ty: &SqlType) -> bool {
     matches!(
@@ -38,14 +38,14 @@ fn arrays_for_olap(expr: &mut Expr) {
         && let Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(text), .. }) = inner.as_ref()
         && let Some(elements) = crate::value::parse_array_text(text)
     {
-        let elem = elements.into_iter().map(|e| e.map_or(Expr::value(Value::Null), |text| Expr::value(Value::SingleQuotedString(text)))).collect();
+        let elem = elements.into_iter().map(|e| e.map_or_else(null, |text| string(&text))).collect();
         **inner = Expr::Array(datafusion::sql::sqlparser::ast::Array { elem, named: true });
         return;
     }
     let Expr::Function(f) = expr else { return };
     let Some(name) = f.name.0.last().and_then(|part| part.as_ident()).map(|ident| ident.value.to_ascii_lowercase()) else { return };
     match name.as_str() {
-        "array_remove" => f.name = datafusion::sql::sqlparser::ast::ObjectName(vec![datafusion::sql::sqlparser::ast::ObjectNamePart::Identifier(Ident::new("array_remove_all"))]),
+        "array_remove" => f.name = datafusion::sql::sqlparser::ast::ObjectName::from(vec![Ident::new("array_remove_all")]),
         "array_length" | "array_upper" | "array_ndims" | "cardinality" | "array_position" => {
             let counted = std::mem::replace(expr, Expr::value(Value::Null));
             *expr = cast(counted, SqlType::Int(None));

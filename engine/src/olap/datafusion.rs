@@ -127,6 +127,7 @@ impl DataFusionOlap {
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::DeclaredText::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::Instant::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::SimilarToEscape::default()));
+        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::RegexpSplitToArray::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::IntervalProduct::default()));
         for function in super::udf::IntervalFunction::all() {
             context.register_udf(datafusion::logical_expr::ScalarUDF::from(function));

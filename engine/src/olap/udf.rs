@@ -537,6 +537,69 @@ impl ScalarUDFImpl for SimilarToEscape {
     }
 }
 
+/// `regexp_split_to_array(text, pattern [, flags])`, which DataFusion lacks, with the SQLite
+/// side's regular expressions (see [`crate::oltp::regex`]). Each row's pattern is compiled
+/// unless it is the previous row's.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct RegexpSplitToArray {
+    signature: Signature,
+}
+
+impl Default for RegexpSplitToArray {
+    fn default() -> Self {
+        use datafusion::logical_expr::TypeSignature;
+        Self { signature: Signature::one_of(vec![TypeSignature::String(2), TypeSignature::String(3)], Volatility::Immutable) }
+    }
+}
+
+impl ScalarUDFImpl for RegexpSplitToArray {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn name(&self) -> &str {
+        "regexp_split_to_array"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::new_list(DataType::Utf8, true))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let text = |value: &ColumnarValue| -> Result<ArrayRef> { Ok(arrow::compute::cast(&value.to_array(args.number_rows)?, &DataType::Utf8)?) };
+        let [texts, patterns] = [args.args.first(), args.args.get(1)].map(|a| a.map(text).transpose());
+        let (Some(texts), Some(patterns)) = (texts?, patterns?) else {
+            return Err(DataFusionError::Internal("regexp_split_to_array: missing arguments".into()));
+        };
+        let flags = args.args.get(2).map(text).transpose()?;
+        let (texts, patterns, flags) = (texts.as_string::<i32>(), patterns.as_string::<i32>(), flags.as_ref().map(|f| f.as_string::<i32>()));
+        let mut out = arrow::array::ListBuilder::new(arrow::array::StringBuilder::new());
+        let mut compiled: Option<(String, String, regex::Regex)> = None;
+        for i in 0..args.number_rows {
+            if texts.is_null(i) || patterns.is_null(i) || flags.is_some_and(|f| f.is_null(i)) {
+                out.append_null();
+                continue;
+            }
+            let (pattern, flag) = (patterns.value(i), flags.map_or("", |f| f.value(i)));
+            if !compiled.as_ref().is_some_and(|(p, f, _)| p == pattern && f == flag) {
+                let (regex, global) = crate::oltp::regex::compile(pattern, flag).map_err(|e| DataFusionError::External(Box::new(e)))?;
+                if global {
+                    let e = crate::error::EngineError::InvalidArgument { message: "regexp_split_to_array() does not support the \"global\" option".into() };
+                    return Err(DataFusionError::External(Box::new(e)));
+                }
+                compiled = Some((pattern.to_string(), flag.to_string(), regex));
+            }
+            let Some((_, _, regex)) = &compiled else { unreachable!("compiled just above") };
+            out.append_value(crate::oltp::regex::split(regex, texts.value(i)).into_iter().map(Some));
+        }
+        unscalar(Arc::new(out.finish()), &args)
+    }
+}
+
 /// `rhei_instant(t, zone)`: the instant a timestamp without time zone names in `zone` (an ISO
 /// offset or an IANA name, see [`crate::zone::TimeZone::of_arrow`]), with PostgreSQL's
 /// answers for daylight-saving gaps and overlaps: how PostgreSQL casts a timestamp to

@@ -91,6 +91,32 @@ pub fn substring<'t>(regex: &Regex, text: &'t str) -> Option<&'t str> {
     }
 }
 
+/// `regexp_split_to_array(text, pattern)`: the pieces of `text` between the matches of
+/// `regex`. As in PostgreSQL, a match splits only if it starts before the end of the text and
+/// ends past the previous match, so an empty match at the start, at the end or right after
+/// another splits nothing (an empty pattern splits a text into its characters).
+pub fn split<'t>(regex: &Regex, text: &'t str) -> Vec<&'t str> {
+    let mut pieces = Vec::new();
+    let (mut piece_start, mut previous_end, mut search) = (0, 0, 0);
+    while let Some(found) = regex.find_at(text, search) {
+        if found.start() < text.len() && found.end() > previous_end {
+            pieces.push(&text[piece_start..found.start()]);
+            piece_start = found.end();
+        }
+        previous_end = found.end();
+        search = found.end();
+        // An empty match is found again where it is unless the search moves on a character.
+        if found.is_empty() {
+            match text[search..].chars().next() {
+                Some(c) => search += c.len_utf8(),
+                None => break,
+            }
+        }
+    }
+    pieces.push(&text[piece_start..]);
+    pieces
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +134,18 @@ mod tests {
         let (ci, _) = compile("^AB", "i").unwrap();
         assert!(ci.is_match("abc"));
         assert!(compile("a.c", "").unwrap().0.is_match("a\nc"));
+    }
+
+    #[test]
+    fn splits_follow_postgresql_on_empty_matches_and_ends() {
+        let pieces = |pattern: &str, flags: &str, text: &str| split(&compile(pattern, flags).unwrap().0, text).join("|");
+        assert_eq!(pieces(",", "", ",a,"), "|a|");
+        assert_eq!(pieces("", "", "héllo"), "h|é|l|l|o");
+        assert_eq!(pieces(r"\s*", "", "a  b c"), "a|b|c");
+        assert_eq!(pieces("x*", "", "abc"), "a|b|c");
+        assert_eq!(pieces("x", "i", "aXbxc"), "a|b|c");
+        assert_eq!(split(&compile(",", "").unwrap().0, ""), vec![""]);
+        assert_eq!(split(&compile("", "").unwrap().0, ""), vec![""]);
     }
 
     #[test]

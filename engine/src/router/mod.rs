@@ -336,6 +336,7 @@ mod tests {
         assert_eq!(route("SELECT cardinality(ARRAY[1])"), olap);
         assert_eq!(route("SELECT x FROM unnest(ARRAY[1, 2]) AS x"), olap);
         assert_eq!(route("SELECT id, string_to_array(v::text, ',') FROM t WHERE id = 5"), olap);
+        assert_eq!(route("SELECT regexp_split_to_array(v::text, '\\s+') FROM t WHERE id = 5"), olap);
         assert_eq!(route("SELECT * FROM t WHERE id = ANY('{1,2}')").0, Route::Oltp);
         // jsonb paths and key lists are text to both engines; a select-list subquery only
         // SQLite runs keeps the query there.

@@ -46,7 +46,18 @@ fn arrays_for_olap(expr: &mut Expr) {
     let Some(name) = f.name.0.last().and_then(|part| part.as_ident()).map(|ident| ident.value.to_ascii_lowercase()) else { return };
     match name.as_str() {
         "array_remove" => f.name = datafusion::sql::sqlparser::ast::ObjectName::from(vec![Ident::new("array_remove_all")]),
-        "array_length" | "array_upper" | "array_ndims" | "cardinality" | "array_position" => {
+        // rhei's arrays start at 1, so a dimension's upper bound is its length; PostgreSQL has
+        // no length or bounds for an empty array or a dimension it lacks (NULL), where
+        // DataFusion's array_length (and it has no array_upper or array_lower) gives 0.
+        "array_length" | "array_upper" | "array_lower"
+            if let FunctionArguments::List(list) = &f.args
+                && let [FunctionArg::Unnamed(FunctionArgExpr::Expr(array)), FunctionArg::Unnamed(FunctionArgExpr::Expr(dimension))] = list.args.as_slice() =>
+        {
+            let length = call("nullif", vec![call("array_length", vec![array.clone(), dimension.clone()]), Expr::value(Value::Number("0".into(), false))]);
+            let bound = if name == "array_lower" { call("signum", vec![length]) } else { length };
+            *expr = cast(bound, SqlType::Int(None));
+        }
+        "array_ndims" | "cardinality" | "array_position" => {
             let counted = std::mem::replace(expr, Expr::value(Value::Null));
             *expr = cast(counted, SqlType::Int(None));
         }

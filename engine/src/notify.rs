@@ -92,6 +92,11 @@ impl Mailbox {
         self.waiting.lock().bytes >= MAILBOX_BYTES
     }
 
+    /// The fraction of [`MAILBOX_BYTES`] waiting here.
+    fn fill(&self) -> f64 {
+        (self.waiting.lock().bytes as f64 / MAILBOX_BYTES as f64).min(1.0)
+    }
+
     /// Drops what waits from `channel` (every channel: `None`), which the session stopped
     /// listening to: PostgreSQL sends nothing of a channel after UNLISTEN.
     fn forget(&self, channel: Option<&str>) {
@@ -158,6 +163,14 @@ impl Channels {
     /// Whether a listener of `channel` has as much waiting as it may.
     fn is_full(&self, channel: &str) -> bool {
         self.listeners.lock().get(channel).is_some_and(|on_channel| on_channel.iter().any(|(_, m)| m.is_full()))
+    }
+
+    /// `pg_notification_queue_usage()`: how full the fullest listener's mailbox is, from 0 to
+    /// 1. PostgreSQL's is one queue shared by every listener, which fails NOTIFY when full;
+    /// here the fullest mailbox does that.
+    pub(crate) fn usage(&self) -> f64 {
+        let listeners = self.listeners.lock();
+        listeners.values().flatten().map(|(_, mailbox)| mailbox.fill()).fold(0.0, f64::max)
     }
 
     fn publish(&self, channel: &str, payload: &str, sender_pid: i32) {
@@ -300,6 +313,57 @@ impl Listening {
 pub(crate) fn listening_channels_call(query: &Query) -> Option<String> {
     let (name, alias) = crate::translate::lone_call_without_arguments(query)?;
     (name == "pg_listening_channels").then(|| alias.unwrap_or(name))
+}
+
+/// A `SELECT pg_notification_queue_usage() [AS name]` and nothing else: the output column's name.
+pub(crate) fn queue_usage_call(query: &Query) -> Option<String> {
+    let (name, alias) = crate::translate::lone_call_without_arguments(query)?;
+    (name == "pg_notification_queue_usage").then(|| alias.unwrap_or(name))
+}
+
+/// `query` with each `FROM pg_listening_channels()` replaced by `channels` (the session's) as
+/// a derived table of one text column, named as PostgreSQL names a function's column (after
+/// the alias, else the function), so the rest of the query runs on either engine as written;
+/// `None` when the query has no such call.
+pub(crate) fn with_listening_channels(query: &Query, channels: &[String]) -> Option<Query> {
+    use datafusion::sql::sqlparser::ast::{Ident, TableAlias, TableAliasColumnDef, TableFactor, VisitMut, VisitorMut};
+    struct Replace<'c> {
+        rows: &'c Query,
+        replaced: bool,
+    }
+    impl VisitorMut for Replace<'_> {
+        type Break = ();
+        fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> std::ops::ControlFlow<()> {
+            let TableFactor::Table { name, args: Some(args), alias, .. } = factor else { return std::ops::ControlFlow::Continue(()) };
+            let folded = |i: &Ident| if i.quote_style.is_some() { i.value.clone() } else { i.value.to_ascii_lowercase() };
+            let parts: Vec<String> = name.0.iter().filter_map(|part| part.as_ident()).map(folded).collect();
+            let called = matches!(parts.iter().map(String::as_str).collect::<Vec<_>>().as_slice(), ["pg_listening_channels"] | ["pg_catalog", "pg_listening_channels"]);
+            if !called || !args.args.is_empty() {
+                return std::ops::ControlFlow::Continue(());
+            }
+            let table = alias.as_ref().map_or_else(|| Ident::new("pg_listening_channels"), |a| a.name.clone());
+            let column = alias.as_ref().and_then(|a| a.columns.first()).map_or_else(|| table.clone(), |c| c.name.clone());
+            *factor = TableFactor::Derived {
+                lateral: false,
+                subquery: Box::new(self.rows.clone()),
+                alias: Some(TableAlias { explicit: true, name: table, columns: vec![TableAliasColumnDef { name: column, data_type: None }] }),
+                sample: None,
+            };
+            self.replaced = true;
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    let sql = if channels.is_empty() {
+        "SELECT CAST(NULL AS text) AS c WHERE 1 = 0".to_string()
+    } else {
+        channels.iter().map(|c| format!("SELECT CAST({} AS text) AS c", crate::naming::quote_literal(c))).collect::<Vec<_>>().join(" UNION ALL ")
+    };
+    let dialect = datafusion::sql::sqlparser::dialect::PostgreSqlDialect {};
+    let rows = datafusion::sql::sqlparser::parser::Parser::new(&dialect).try_with_sql(&sql).and_then(|mut p| p.parse_query()).ok()?;
+    let mut rewritten = query.clone();
+    let mut replace = Replace { rows: &rows, replaced: false };
+    let _ = rewritten.visit(&mut replace);
+    replace.replaced.then_some(rewritten)
 }
 
 /// A `SELECT pg_notify(channel, payload) [AS name]` and nothing else: its two arguments and the

@@ -148,6 +148,7 @@ impl Prepared {
         !matches!(crate::advisory::call(query, None), Ok(None))
             || !matches!(crate::notify::pg_notify_call(query), Ok(None))
             || crate::notify::listening_channels_call(query).is_some()
+            || crate::notify::queue_usage_call(query).is_some()
             || crate::xact::call(query).is_some()
     }
 }
@@ -1016,6 +1017,7 @@ impl Session {
             }
             Statement::Query(query) if let Some((_, column)) = crate::xact::call(query) => Some(xid_schema(&column)),
             Statement::Query(query) if let Some(column) = crate::notify::listening_channels_call(query) => Some(void_schema(&column)),
+            Statement::Query(query) if let Some(column) = crate::notify::queue_usage_call(query) => Some(queue_usage_schema(&column)),
             Statement::Query(query) if let Some((_, _, column)) = crate::notify::pg_notify_call(query)? => {
                 params = params.into_iter().map(|p| p.or(Some(DataType::Utf8))).collect();
                 Some(void_schema(&column))
@@ -1028,10 +1030,16 @@ impl Session {
             Statement::Query(query) => {
                 let behind = self.engine.copy_for_planning().await?;
                 let names = naming::output_names(query);
+                let channels = self.listening_channels_query(prepared, query);
+                let (prepared, query) = match &channels {
+                    Some((p, q)) => (p, q),
+                    None => (prepared, query.as_ref()),
+                };
                 let temporal = self.temporal_query(prepared, query)?;
-                let mut olap_stmt = match temporal {
-                    Some((_, rewritten)) => Statement::Query(Box::new(rewritten)),
-                    None => stmt.clone(),
+                let mut olap_stmt = match (temporal, &channels) {
+                    (Some((_, rewritten)), _) => Statement::Query(Box::new(rewritten)),
+                    (None, Some((_, rewritten))) => Statement::Query(Box::new(rewritten.clone())),
+                    (None, None) => stmt.clone(),
                 };
                 to_olap(&mut olap_stmt, &catalog, self.settings.time_zone);
                 crate::translate::array_comparisons_as_true(&mut olap_stmt);
@@ -1133,6 +1141,7 @@ impl Session {
             // Notifications are the upstream's, whatever the route or time travel settings say.
             Statement::Query(query) if matches!(crate::notify::pg_notify_call(query), Ok(Some(_)) | Err(_)) => Forwarding::Upstream,
             Statement::Query(query) if crate::notify::listening_channels_call(query).is_some() => Forwarding::Upstream,
+            Statement::Query(query) if crate::notify::queue_usage_call(query).is_some() => Forwarding::Upstream,
             Statement::Query(query) => {
                 let (known, reads_view) = self.relations_known(query);
                 if !query.locks.is_empty() || !known {
@@ -1593,6 +1602,19 @@ impl Session {
         self.own_thread = own_thread;
     }
 
+    /// The query with `FROM pg_listening_channels()` replaced by this session's channels (see
+    /// [`crate::notify::with_listening_channels`]), under a cache key naming them; `None` when
+    /// it has no such call.
+    fn listening_channels_query(&self, prepared: &Prepared, query: &Query) -> Option<(Prepared, Query)> {
+        if !prepared.sql.to_ascii_lowercase().contains("pg_listening_channels") {
+            return None;
+        }
+        let channels = self.listening_channels();
+        let rewritten = crate::notify::with_listening_channels(query, &channels)?;
+        let sql = format!("{}\u{0}pg_listening_channels={}", prepared.sql, channels.join("\u{0}"));
+        Some((Prepared::without_statement(sql, prepared.hint, prepared.lifted.clone()), rewritten))
+    }
+
     /// The query with temporal tables replaced by the versions it sees (see [`crate::temporal`]),
     /// under a cache key of its own; `None` when it reads no temporal table.
     fn temporal_query(&self, prepared: &Prepared, query: &Query) -> Result<Option<(Prepared, Query)>> {
@@ -1619,6 +1641,11 @@ impl Session {
             let batch = RecordBatch::try_new(void_schema(&column), vec![Arc::new(channels)]).map_err(|e| EngineError::Internal(e.to_string()))?;
             return Ok(Output::Rows(RowStream::buffered(batch.schema(), Route::Oltp, "SELECT", vec![batch])));
         }
+        if let Some(column) = crate::notify::queue_usage_call(query) {
+            let usage = arrow::array::Float64Array::from(vec![self.engine.channels.usage()]);
+            let batch = RecordBatch::try_new(queue_usage_schema(&column), vec![Arc::new(usage)]).map_err(|e| EngineError::Internal(e.to_string()))?;
+            return Ok(Output::Rows(RowStream::buffered(batch.schema(), Route::Oltp, "SELECT", vec![batch])));
+        }
         if let Some((function, column)) = crate::xact::call(query) {
             use crate::xact::XactFunction::{Current, IfAssigned};
             let id = match (function, self.txn.is_some()) {
@@ -1637,6 +1664,11 @@ impl Session {
             let names = naming::output_names(query);
             return Ok(Output::Rows(RowStream::buffered(schema, Route::Olap, "SELECT", batches).renamed(names)));
         }
+        let channels = self.listening_channels_query(prepared, query);
+        let (prepared, query) = match &channels {
+            Some((p, q)) => (p, q),
+            None => (prepared, query),
+        };
         let temporal = self.temporal_query(prepared, query)?;
         let (prepared, query) = match &temporal {
             Some((p, q)) => (p, q),
@@ -2398,6 +2430,11 @@ fn with_exact_numeric_columns(schema: &SchemaRef, exact: &[bool]) -> SchemaRef {
 /// One bigint column: a transaction ID.
 fn xid_schema(column: &str) -> SchemaRef {
     Arc::new(arrow::datatypes::Schema::new(vec![arrow::datatypes::Field::new(column, DataType::Int64, true)]))
+}
+
+/// `pg_notification_queue_usage()`'s double precision column.
+fn queue_usage_schema(column: &str) -> SchemaRef {
+    Arc::new(arrow::datatypes::Schema::new(vec![arrow::datatypes::Field::new(column, DataType::Float64, false)]))
 }
 
 /// One text column: the result of a function returning void (which shows as empty) or text.

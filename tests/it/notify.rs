@@ -103,9 +103,15 @@ async fn a_listener_in_a_transaction_block_hears_at_its_end_and_listen_is_transa
     notifier.batch_execute("NOTIFY never; NOTIFY c, '1'").await.unwrap();
     assert_eq!(next(&mut heard).await.1, "1");
 
+    let usage = "SELECT pg_notification_queue_usage()";
+    let idle: f64 = notifier.query_one(usage, &[]).await.unwrap().get(0);
+    assert_eq!(idle, 0.0, "nothing waits");
     listening.batch_execute("BEGIN").await.unwrap();
     notifier.batch_execute("NOTIFY c, 'held'").await.unwrap();
     lines(&listening, "SELECT 1").await;
+    // What waits for the listener's block to end fills its share of the queue a little.
+    let waiting: f64 = notifier.query_one(usage, &[]).await.unwrap().get(0);
+    assert!(waiting > 0.0 && waiting < 0.001, "{waiting}");
     assert!(heard_so_far(&mut heard).is_empty(), "delivered inside the listener's transaction block");
     listening.batch_execute("COMMIT").await.unwrap();
     assert_eq!(heard_so_far(&mut heard), ["c:held"], "delivered with the COMMIT's answer");
@@ -126,6 +132,13 @@ async fn a_listener_in_a_transaction_block_hears_at_its_end_and_listen_is_transa
     let typed = listening.query("SELECT pg_listening_channels()", &[]).await.unwrap();
     assert_eq!((typed.len(), typed[0].columns()[0].type_().name()), (2, "text"));
     assert!(lines(&notifier, "SELECT pg_listening_channels()").await.is_empty());
+    // In FROM, as a table the rest of the query reads (42883 or a planning error before).
+    assert_eq!(lines(&listening, "SELECT * FROM pg_listening_channels() ORDER BY 1").await, ["later", "own"]);
+    assert_eq!(lines(&listening, "SELECT upper(ch) FROM pg_catalog.pg_listening_channels() AS ch WHERE ch LIKE 'o%'").await, ["OWN"]);
+    let described = listening.query("SELECT l.c FROM pg_listening_channels() AS l(c) ORDER BY c DESC", &[]).await.unwrap();
+    let got: Vec<String> = described.iter().map(|row| row.get(0)).collect();
+    assert_eq!((got, described[0].columns()[0].name()), (vec!["own".to_string(), "later".to_string()], "c"));
+    assert!(lines(&notifier, "SELECT count(*) FROM pg_listening_channels() HAVING count(*) > 0").await.is_empty());
     // The session functions rhei answers, written pg_catalog-qualified, are not taken for
     // catalog queries (42883 "function ... does not exist" before).
     lines(&notifier, "SELECT pg_catalog.pg_notify('own', 'qualified')").await;

@@ -89,9 +89,10 @@ impl Visitor for Finder<'_> {
                 Target::System => self.uses_catalog = true,
                 Target::Other => {}
             },
-            // A set-returning catalog function in FROM (`pg_catalog.pg_get_keywords()`).
+            // A set-returning catalog function in FROM (`pg_catalog.pg_get_keywords()`); the
+            // session's channels are the engine's to list.
             TableFactor::Table { name, args: Some(_), .. } => {
-                if matches!(parts(name).as_slice(), [schema, _] if schema == "pg_catalog")
+                if matches!(parts(name).as_slice(), [schema, function] if schema == "pg_catalog" && function != "pg_listening_channels")
                     || parts(name).last().is_some_and(|n| n == "pg_get_keywords")
                 {
                     self.uses_catalog = true;

@@ -334,7 +334,12 @@ pub(crate) fn with_listening_channels(query: &Query, channels: &[String]) -> Opt
     impl VisitorMut for Replace<'_> {
         type Break = ();
         fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> std::ops::ControlFlow<()> {
-            let TableFactor::Table { name, args: Some(args), alias, .. } = factor else { return std::ops::ControlFlow::Continue(()) };
+            // WITH ORDINALITY or a second column alias is left to fail as before rather than
+            // be answered without the column asked for.
+            let TableFactor::Table { name, args: Some(args), alias, with_ordinality: false, .. } = factor else { return std::ops::ControlFlow::Continue(()) };
+            if alias.as_ref().is_some_and(|a| a.columns.len() > 1) {
+                return std::ops::ControlFlow::Continue(());
+            }
             let folded = |i: &Ident| if i.quote_style.is_some() { i.value.clone() } else { i.value.to_ascii_lowercase() };
             let parts: Vec<String> = name.0.iter().filter_map(|part| part.as_ident()).map(folded).collect();
             let called = matches!(parts.iter().map(String::as_str).collect::<Vec<_>>().as_slice(), ["pg_listening_channels"] | ["pg_catalog", "pg_listening_channels"]);

@@ -1612,7 +1612,9 @@ impl Session {
         let channels = self.listening_channels();
         let rewritten = crate::notify::with_listening_channels(query, &channels)?;
         let sql = format!("{}\u{0}pg_listening_channels={}", prepared.sql, channels.join("\u{0}"));
-        Some((Prepared::without_statement(sql, prepared.hint, prepared.lifted.clone()), rewritten))
+        // Still versioned: FOR SYSTEM_TIME on a table that is not temporal must fail as it would.
+        let rewritten_prepared = Prepared { versioned: prepared.versioned, ..Prepared::without_statement(sql, prepared.hint, prepared.lifted.clone()) };
+        Some((rewritten_prepared, rewritten))
     }
 
     /// The query with temporal tables replaced by the versions it sees (see [`crate::temporal`]),

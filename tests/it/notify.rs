@@ -13,7 +13,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio_postgres::{AsyncMessage, Client, Notification};
 
-use crate::common::{Server, lines};
+use crate::common::{Server, lines, try_lines};
 
 /// A client whose connection's notifications are collected into the receiver.
 pub(crate) async fn listener(server: &Server) -> (Client, UnboundedReceiver<Notification>) {
@@ -139,6 +139,10 @@ async fn a_listener_in_a_transaction_block_hears_at_its_end_and_listen_is_transa
     let got: Vec<String> = described.iter().map(|row| row.get(0)).collect();
     assert_eq!((got, described[0].columns()[0].name()), (vec!["own".to_string(), "later".to_string()], "c"));
     assert!(lines(&notifier, "SELECT count(*) FROM pg_listening_channels() HAVING count(*) > 0").await.is_empty());
+    // Beside it, time travel on a table without history still fails as it does alone.
+    notifier.batch_execute("CREATE TABLE plain (id int)").await.unwrap();
+    let err = try_lines(&notifier, "SELECT * FROM plain FOR SYSTEM_TIME ALL, pg_listening_channels()").await.unwrap_err();
+    assert_eq!(err.as_db_error().map(|e| e.code().code()), Some("0A000"), "{err:?}");
     // The session functions rhei answers, written pg_catalog-qualified, are not taken for
     // catalog queries (42883 "function ... does not exist" before).
     lines(&notifier, "SELECT pg_catalog.pg_notify('own', 'qualified')").await;

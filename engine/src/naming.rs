@@ -143,6 +143,12 @@ pub fn display_ident(name: &str) -> String {
     if plain { name.to_string() } else { format!("\"{}\"", name.replace('"', "\"\"")) }
 }
 
+/// Whether `text` contains `word`, ignoring ASCII case: a look at a statement's text before
+/// its tree is walked for something most statements never have.
+pub fn mentions(text: &str, word: &str) -> bool {
+    text.as_bytes().windows(word.len()).any(|w| w.eq_ignore_ascii_case(word.as_bytes()))
+}
+
 /// PostgreSQL's `quote_literal`: the text in single quotes, quotes doubled, and with an `E`
 /// prefix and backslashes doubled when it has any.
 pub fn quote_literal(text: &str) -> String {

@@ -340,10 +340,7 @@ pub(crate) fn with_listening_channels(query: &Query, channels: &[String]) -> Opt
             if alias.as_ref().is_some_and(|a| a.columns.len() > 1) {
                 return std::ops::ControlFlow::Continue(());
             }
-            let folded = |i: &Ident| if i.quote_style.is_some() { i.value.clone() } else { i.value.to_ascii_lowercase() };
-            let parts: Vec<String> = name.0.iter().filter_map(|part| part.as_ident()).map(folded).collect();
-            let called = matches!(parts.iter().map(String::as_str).collect::<Vec<_>>().as_slice(), ["pg_listening_channels"] | ["pg_catalog", "pg_listening_channels"]);
-            if !called || !args.args.is_empty() {
+            if crate::translate::builtin_name(name).as_deref() != Some("pg_listening_channels") || !args.args.is_empty() {
                 return std::ops::ControlFlow::Continue(());
             }
             let table = alias.as_ref().map_or_else(|| Ident::new("pg_listening_channels"), |a| a.name.clone());

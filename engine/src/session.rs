@@ -1030,16 +1030,9 @@ impl Session {
             Statement::Query(query) => {
                 let behind = self.engine.copy_for_planning().await?;
                 let names = naming::output_names(query);
-                let channels = self.listening_channels_query(prepared, query);
-                let (prepared, query) = match &channels {
-                    Some((p, q)) => (p, q),
-                    None => (prepared, query.as_ref()),
-                };
-                let temporal = self.temporal_query(prepared, query)?;
-                let mut olap_stmt = match (temporal, &channels) {
-                    (Some((_, rewritten)), _) => Statement::Query(Box::new(rewritten)),
-                    (None, Some((_, rewritten))) => Statement::Query(Box::new(rewritten.clone())),
-                    (None, None) => stmt.clone(),
+                let mut olap_stmt = match self.rewritten_query(prepared, query)? {
+                    Some((_, rewritten)) => Statement::Query(Box::new(rewritten)),
+                    None => stmt.clone(),
                 };
                 to_olap(&mut olap_stmt, &catalog, self.settings.time_zone);
                 crate::translate::array_comparisons_as_true(&mut olap_stmt);
@@ -1606,7 +1599,7 @@ impl Session {
     /// [`crate::notify::with_listening_channels`]), under a cache key naming them; `None` when
     /// it has no such call.
     fn listening_channels_query(&self, prepared: &Prepared, query: &Query) -> Option<(Prepared, Query)> {
-        if !prepared.sql.to_ascii_lowercase().contains("pg_listening_channels") {
+        if !naming::mentions(&prepared.sql, "pg_listening_channels") {
             return None;
         }
         let channels = self.listening_channels();
@@ -1615,6 +1608,18 @@ impl Session {
         // Still versioned: FOR SYSTEM_TIME on a table that is not temporal must fail as it would.
         let rewritten_prepared = Prepared { versioned: prepared.versioned, ..Prepared::without_statement(sql, prepared.hint, prepared.lifted.clone()) };
         Some((rewritten_prepared, rewritten))
+    }
+
+    /// The query as the engines run it, under a cache key of its own: with this session's
+    /// listening channels and the versions of temporal tables it sees put in; `None` when it
+    /// needs neither.
+    fn rewritten_query(&self, prepared: &Prepared, query: &Query) -> Result<Option<(Prepared, Query)>> {
+        let channels = self.listening_channels_query(prepared, query);
+        let (prepared, query) = match &channels {
+            Some((p, q)) => (p, q),
+            None => (prepared, query),
+        };
+        Ok(self.temporal_query(prepared, query)?.or(channels))
     }
 
     /// The query with temporal tables replaced by the versions it sees (see [`crate::temporal`]),
@@ -1666,13 +1671,8 @@ impl Session {
             let names = naming::output_names(query);
             return Ok(Output::Rows(RowStream::buffered(schema, Route::Olap, "SELECT", batches).renamed(names)));
         }
-        let channels = self.listening_channels_query(prepared, query);
-        let (prepared, query) = match &channels {
-            Some((p, q)) => (p, q),
-            None => (prepared, query),
-        };
-        let temporal = self.temporal_query(prepared, query)?;
-        let (prepared, query) = match &temporal {
+        let rewritten = self.rewritten_query(prepared, query)?;
+        let (prepared, query) = match &rewritten {
             Some((p, q)) => (p, q),
             None => (prepared, query),
         };

@@ -41,7 +41,7 @@ pub(crate) fn is_view(name: &str) -> bool {
 /// Whether `query` (written as `text`) reads `rhei_status` (and no user table has that name).
 /// Every query asks, so the text is looked at before the tree is walked.
 pub(crate) fn reads_status(text: &str, query: &Query, catalog: &Catalog) -> bool {
-    let mentions = |view: &str| text.as_bytes().windows(view.len()).any(|w| w.eq_ignore_ascii_case(view.as_bytes()));
+    let mentions = |view: &str| crate::naming::mentions(text, view);
     let views: Vec<&str> =
         [STATUS_VIEW, REPLICATION_VIEW].into_iter().filter(|v| mentions(v) && catalog.get(v).is_none()).collect();
     if views.is_empty() {

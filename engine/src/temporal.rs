@@ -149,7 +149,7 @@ impl Dialect for TemporalDialect {
 
 /// Whether a statement text may use `FOR SYSTEM_TIME` (cheap: most texts never do).
 pub(crate) fn mentions_system_time(sql: &str) -> bool {
-    sql.as_bytes().windows(11).any(|w| w.eq_ignore_ascii_case(b"system_time"))
+    crate::naming::mentions(sql, "system_time")
 }
 
 /// Parses a text that mentions SYSTEM_TIME, reading every form of the clause.

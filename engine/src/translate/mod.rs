@@ -3001,11 +3001,7 @@ pub(crate) fn lone_call(query: &Query) -> Option<(&Function, Option<String>)> {
 /// A function's name as PostgreSQL resolves a built-in one: bare or `pg_catalog.`-qualified,
 /// folded as an identifier; `None` for a name in another schema.
 pub(crate) fn builtin_function_name(f: &Function) -> Option<String> {
-    match f.name.0.as_slice() {
-        [name] => name.as_ident().map(normalize_ident),
-        [schema, name] if schema.as_ident().map(normalize_ident).as_deref() == Some("pg_catalog") => name.as_ident().map(normalize_ident),
-        _ => None,
-    }
+    builtin_name(&f.name)
 }
 
 /// A lone call's built-in name when it is passed no arguments (`SELECT txid_current()`).

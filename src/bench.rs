@@ -125,7 +125,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<serde_json::Value> {
         unit: "reads/s",
         baseline: Some((baseline_reads, "plain rusqlite, prepared")),
     });
-    engine.close();
+    engine.close().await;
 
     // N concurrent writers share commits.
     let engine = open(&dir.path().join("many"), false).await?;
@@ -151,7 +151,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<serde_json::Value> {
         unit: "rows/s",
         baseline: Some((baseline_single, "plain rusqlite, 1 writer")),
     });
-    engine.close();
+    engine.close().await;
 
     // The same with a prepared statement and parameters, as drivers using the extended
     // protocol send it (one parse, values bound per execution).
@@ -180,7 +180,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<serde_json::Value> {
         unit: "rows/s",
         baseline: Some((baseline_single, "plain rusqlite, 1 writer")),
     });
-    engine.close();
+    engine.close().await;
 
     // Multi-row inserts.
     let engine = open(&dir.path().join("batch"), false).await?;
@@ -200,7 +200,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<serde_json::Value> {
         unit: "rows/s",
         baseline: Some((baseline_batch, "plain rusqlite, one transaction")),
     });
-    engine.close();
+    engine.close().await;
 
     // Sync throughput: events logged while sync is idle, then one catch-up.
     let engine = open(&dir.path().join("sync"), false).await?;
@@ -231,10 +231,10 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<serde_json::Value> {
     engine.execute(&format!("INSERT INTO w VALUES {}", values(0, 1_000))).await?;
     engine.sync_now().await?;
     let strong = latency(&engine, options.waits).await?;
-    engine.close();
+    engine.close().await;
     let engine = open(&dir.path().join("sync"), true).await?;
     let eventual = latency(&engine, options.waits).await?;
-    engine.close();
+    engine.close().await;
     figures.push(Figure {
         name: "aggregate latency p99, strong (empty log)".into(),
         value: strong.1.as_secs_f64() * 1e6,
@@ -254,7 +254,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<serde_json::Value> {
     let started = Instant::now();
     let engine = open(&sync_dir, false).await?;
     let rebuild = started.elapsed();
-    engine.close();
+    engine.close().await;
     let parquet = |dir: &Path| EngineConfig {
         olap_storage: rhei::OlapStorage::Parquet,
         olap_persist_interval: Duration::from_secs(3600),
@@ -264,13 +264,13 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<serde_json::Value> {
     let started = Instant::now();
     engine.persist_olap().await?;
     let persist_took = started.elapsed();
-    engine.close();
+    engine.close().await;
     drop(engine);
     let started = Instant::now();
     let engine = HtapEngine::open(parquet(&sync_dir)).await?;
     let from_files = started.elapsed();
     anyhow::ensure!(engine.sync_status().tables_from_files == 2, "the reopen did not load from the Parquet files");
-    engine.close();
+    engine.close().await;
     let rows = options.sync_events + 1_000;
     figures.push(Figure {
         name: "OLAP copy written to Parquet".into(),

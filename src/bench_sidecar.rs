@@ -77,7 +77,7 @@ impl Follower {
     async fn stop(self, upstream: &Client, slot: &str) -> anyhow::Result<()> {
         self.shutdown.cancel();
         let _ = self.task.await;
-        self.engine.close();
+        self.engine.close().await;
         drop_slot(upstream, slot).await
     }
 }
@@ -291,7 +291,7 @@ async fn forwarding_overhead(up: &Client, cluster: &PgCluster, seconds: u64, fig
     shutdown.cancel();
     let _ = server.await;
     let _ = follower.await;
-    engine.close();
+    engine.close().await;
     drop_slot(up, slot).await
 }
 

@@ -45,7 +45,7 @@ impl RheiServer {
     pub async fn stop(self) {
         self.shutdown.cancel();
         let _ = self.task.await;
-        self.engine.close();
+        self.engine.close().await;
     }
 }
 

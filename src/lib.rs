@@ -11,7 +11,7 @@
 //! engine.execute_batch("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'a');").await.unwrap();
 //! let batches = engine.query("SELECT count(*) FROM t").await.unwrap();
 //! assert_eq!(batches[0].num_rows(), 1);
-//! # engine.close();
+//! # engine.close().await;
 //! # });
 //! ```
 

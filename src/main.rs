@@ -215,7 +215,7 @@ async fn serve(config: rhei::Config) -> anyhow::Result<()> {
             Err(e) => tracing::warn!("could not write the OLAP copy at shutdown (the next start replays the change log): {e}"),
         }
     }
-    engine.close();
+    engine.close().await;
     Ok(())
 }
 

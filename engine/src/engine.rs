@@ -378,7 +378,7 @@ pub struct SyncStatus {
 /// engine.execute_batch("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'a'), (2, 'b');").await.unwrap();
 /// let batches = engine.query("SELECT count(*) FROM t").await.unwrap();
 /// assert_eq!(arrow::util::pretty::pretty_format_batches(&batches).unwrap().to_string().lines().nth(3).unwrap(), "| 2     |");
-/// # engine.close();
+/// # engine.close().await;
 /// # });
 /// ```
 #[derive(Clone)]
@@ -713,11 +713,13 @@ impl HtapEngine {
         }
     }
 
-    /// Stops background sync. Threads end when the last handle is dropped.
-    pub fn close(&self) {
+    /// Stops background sync and, with `olap_storage = "parquet"`, returns once the last write
+    /// of the OLAP copy's files has finished, so the data directory can be copied or removed.
+    /// Threads end when the last handle is dropped.
+    pub async fn close(&self) {
         self.inner.sync.stop();
         if let Some(persister) = &self.inner.persister {
-            persister.stop();
+            persister.stop().await;
         }
     }
 
@@ -818,7 +820,7 @@ mod tests {
         assert_eq!(left, 0);
         let count = engine.session().execute("SELECT count(*) FROM t").await.expect("count");
         assert_eq!(first_int8(&count), 20000);
-        engine.close();
+        engine.close().await;
     }
 
     /// LISTEN and NOTIFY between two sessions of one engine: a notification reaches the
@@ -838,7 +840,7 @@ mod tests {
         assert_eq!(payloads(&listener.mailbox()), [("later".to_string(), 4242)]);
         drop(listener);
         assert!(engine.inner.channels.is_empty(), "a session that ended still listens");
-        engine.close();
+        engine.close().await;
     }
 
     /// A cache miss plans the query on DataFusion to learn its result types; the Rust API must
@@ -855,7 +857,7 @@ mod tests {
         let plans = plans.for_catalog(catalog);
         assert!(plans.types.get("SELECT v FROM t WHERE id = $1").is_some(), "the lifted query was not planned");
         assert!(plans.types.get("SELECT v FROM t WHERE id = 1").is_none(), "a literal query was planned on its own");
-        engine.close();
+        engine.close().await;
     }
 
     /// A session on a thread of its own runs key lookups there, on a connection of the lookup
@@ -881,7 +883,7 @@ mod tests {
         let lent = engine.inner.readers.exhaust_lookups();
         assert_eq!(rows(own.execute("SELECT v FROM t WHERE id = 1").await.expect("lookup while all are lent")), 1);
         drop(lent);
-        engine.close();
+        engine.close().await;
     }
 
     /// BEGIN takes nothing: another session's write commits while a transaction has run no
@@ -904,7 +906,7 @@ mod tests {
         let ended = tokio::time::timeout(std::time::Duration::from_secs(10), empty.execute("BEGIN; SET application_name = 'x'; COMMIT")).await;
         ended.expect("an empty transaction waited for the writer").expect("empty transaction");
         open.execute("COMMIT").await.expect("commit");
-        engine.close();
+        engine.close().await;
     }
 
     /// A session with a thread of its own runs its transaction's statements there; writes
@@ -938,7 +940,7 @@ mod tests {
         let rows = engine.session().execute("SELECT count(*) FROM t").await.expect("count");
         let count = first_int8(&rows);
         assert_eq!(count, 4);
-        engine.close();
+        engine.close().await;
     }
 
     /// A lone autocommit write of a session with a thread of its own runs on that thread (no
@@ -965,7 +967,7 @@ mod tests {
         let count = batch.column(0).as_any().downcast_ref::<arrow::array::Int64Array>().expect("int8").value(0);
         let values = arrow::array::as_string_array(batch.column(1)).value(0).to_string();
         assert_eq!((count, values.as_str()), (2, "a,c"));
-        engine.close();
+        engine.close().await;
     }
 
     /// Applied change-log entries are pruned once enough have gathered, not after every sync
@@ -982,7 +984,7 @@ mod tests {
         engine.execute("INSERT INTO t SELECT i + 10 FROM generate_series(1, 5000) AS s(i)").await.expect("insert");
         engine.session().execute(olap_count).await.expect("sync");
         wait_until_pruned(&engine, "5,010 applied entries were never pruned").await;
-        engine.close();
+        engine.close().await;
     }
 
     /// The writes run again after an interrupted one run without their deadline: grouped
@@ -1014,7 +1016,7 @@ mod tests {
         let rows = engine.session().execute("SELECT count(*) FROM t").await.expect("count");
         let count = first_int8(&rows);
         assert_eq!(count, 3001);
-        engine.close();
+        engine.close().await;
     }
 
     /// Reopening rebuilds the OLAP copy from SQLite, which reflects the whole change log: the
@@ -1024,10 +1026,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let engine = HtapEngine::open(EngineConfig::with_data_dir(dir.path())).await.expect("open");
         engine.execute_batch("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1); INSERT INTO t VALUES (2)").await.expect("setup");
-        engine.close();
+        engine.close().await;
         let engine = HtapEngine::open(EngineConfig::with_data_dir(dir.path())).await.expect("reopen");
         wait_until_pruned(&engine, "the log was not pruned after the full load").await;
-        engine.close();
+        engine.close().await;
     }
 
     /// A write interrupted inside a commit group (its statement_timeout passed while it waited
@@ -1058,7 +1060,7 @@ mod tests {
         let rows = engine.session().execute("SELECT count(*) FROM t").await.expect("count");
         let count = first_int8(&rows);
         assert_eq!(count, 2);
-        engine.close();
+        engine.close().await;
     }
 
     /// At `synchronous = full` commits are synced by the flush thread: the writer connection
@@ -1088,7 +1090,7 @@ mod tests {
         assert_eq!(count, 16);
         let level: i64 = engine.inner.writer.with_connection(|conn| conn.query_row("PRAGMA synchronous", [], |r| r.get(0))).expect("pragma");
         assert_eq!(level, 1, "the writer connection syncs inside COMMIT");
-        engine.close();
+        engine.close().await;
     }
 
     /// TRUNCATE of a referenced table alone says, as PostgreSQL does, which table references it
@@ -1105,7 +1107,7 @@ mod tests {
         session.execute("TRUNCATE p CASCADE").await.expect("cascade");
         let notices: Vec<String> = session.take_notices().into_iter().map(|n| n.message).collect();
         assert_eq!(notices, ["truncate cascades to table \"c\""]);
-        engine.close();
+        engine.close().await;
     }
 
     /// A key with a NULL colliding under UNIQUE NULLS NOT DISTINCT is PostgreSQL's 23505, named
@@ -1119,7 +1121,7 @@ mod tests {
         assert_eq!(err.to_string(), "duplicate key value violates unique constraint \"t_a_b_key\"");
         assert_eq!(err.detail(), Some("Key (a, b)=(null, x) already exists."));
         engine.execute("INSERT INTO t VALUES (2, NULL, 'y'), (3, 1, 'x')").await.expect("distinct keys");
-        engine.close();
+        engine.close().await;
     }
 
     /// OLAP threads yield the CPU to OLTP under contention: by default they run only on CPU
@@ -1166,7 +1168,7 @@ mod tests {
             engine.query_with_route("SELECT 1", Route::Olap).await.expect("an OLAP query");
             eventually("rhei-olap", &|found| found.contains(&expected));
             eventually("rhei-persist", &|found| !found.is_empty() && found.iter().all(|p| *p == (SCHED_OTHER, 10)));
-            engine.close();
+            engine.close().await;
         }
     }
 }

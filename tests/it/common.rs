@@ -59,7 +59,16 @@ pub struct Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.shutdown.cancel();
-        self.engine.close();
+        // Closing waits for the last write of durable OLAP storage, which must finish before
+        // the temporary directory goes: both happen on the runtime, after the test's body.
+        let engine = self.engine.clone();
+        let dir = self._dir.take();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                engine.close().await;
+                drop(dir);
+            });
+        }
     }
 }
 

@@ -180,7 +180,7 @@ async fn restart_rebuilds_the_olap_copy_without_doubling() {
             engine.execute(&format!("INSERT INTO t VALUES ({i}, 'v{i}')")).await.unwrap();
         }
         engine.execute("UPDATE t SET v = 'changed' WHERE id < 10").await.unwrap();
-        engine.close();
+        engine.close().await;
     }
     let engine = HtapEngine::open(EngineConfig::with_data_dir(dir.path())).await.unwrap();
     let (oltp, olap) = both(&engine, "SELECT count(*), count(DISTINCT id), sum(CASE WHEN v = 'changed' THEN 1 ELSE 0 END) FROM t").await;
@@ -323,7 +323,7 @@ async fn full_durability_commits_of_concurrent_transactions_are_answered_and_kep
         for t in tasks {
             t.await.unwrap();
         }
-        engine.close();
+        engine.close().await;
     }
     let engine = HtapEngine::open(config()).await.unwrap();
     let (balances, olap) = both(&engine, "SELECT id, balance FROM acct ORDER BY id").await;
@@ -418,7 +418,7 @@ async fn an_eventual_read_sees_a_commit_without_waiting_for_the_interval() {
         assert!(started.elapsed() < std::time::Duration::from_secs(5), "the insert never reached the OLAP copy: {seen:?}");
         tokio::time::sleep(std::time::Duration::from_millis(1)).await;
     }
-    engine.close();
+    engine.close().await;
 }
 
 /// A strong read right after a commit asks sync for a step at once; it must not sit out the
@@ -437,7 +437,7 @@ async fn a_strong_read_does_not_wait_out_the_nudge_gap() {
     let read = engine.query_with_route("SELECT count(*) FROM t", Route::Olap);
     let seen = tokio::time::timeout(std::time::Duration::from_secs(20), read).await.expect("the strong read waited out the gap");
     assert_eq!(rows(&seen.unwrap()), ["2"]);
-    engine.close();
+    engine.close().await;
 }
 
 /// A transaction block's COMMIT nudges sync as an autocommit write does, so steps stay a nudge
@@ -471,7 +471,7 @@ async fn a_committed_block_nudges_sync_rather_than_asking_for_a_step_at_once() {
         assert_eq!(after, applied, "the COMMIT bought a sync step of its own");
         let seen = engine.query_with_route("SELECT count(*) FROM t", Route::Olap).await.unwrap();
         assert_eq!(rows(&seen), [(attempt + 1).to_string()], "a strong read sees the block");
-        engine.close();
+        engine.close().await;
         return;
     }
 }
@@ -495,7 +495,7 @@ async fn sequences_survive_a_restart_and_currval_is_per_session() {
         let current = first.execute("SELECT currval('s')").await.unwrap();
         assert_eq!(rows(&current[0].1), vec!["6"]);
         engine.execute("INSERT INTO t (k) VALUES ('a'), ('b')").await.unwrap();
-        engine.close();
+        engine.close().await;
     }
     let engine = HtapEngine::open(EngineConfig::with_data_dir(dir.path())).await.unwrap();
     let mut session = engine.session();

@@ -301,7 +301,7 @@ async fn sigkill_at_random_points_under_upstream_load_loses_and_doubles_no_versi
     assert!(engine.sync_status().tables_from_files >= 1, "the history was loaded from its Parquet files");
     let versions = engine.query_with_route("SELECT count(*) FROM counter FOR SYSTEM_TIME ALL", rhei::Route::Olap).await.unwrap();
     assert_eq!(crate::common::rows(&versions), vec![history.len().to_string()]);
-    engine.close();
+    engine.close().await;
     let finals = lines(&up, "SELECT id, v FROM counter ORDER BY id").await;
     let mut expected_versions = 0;
     for line in &finals {

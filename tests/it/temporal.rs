@@ -126,7 +126,7 @@ async fn unchanged_toasted_values_are_kept_and_the_position_is_stored_with_the_d
         let err = engine.apply_replica(bad).await.unwrap_err();
         assert_eq!(err.sqlstate(), "22P02");
         let position = engine.replica_position(SOURCE).await.unwrap();
-        engine.close();
+        engine.close().await;
         (dir, position)
     };
     assert_eq!(position.as_deref(), Some("0/B"));

@@ -714,7 +714,7 @@ mod tests {
             .await
             .expect("setup");
         engine.persist_olap().await.expect("persist");
-        engine.close();
+        engine.close().await;
         drop(engine);
         let raw = rusqlite::Connection::open(dir.path().join("oltp.db")).expect("open the data file");
         raw.execute("UPDATE wide SET v = '1000000000000000000000000000000' WHERE id = 2", []).expect("raw update");
@@ -737,7 +737,7 @@ mod tests {
         engine.execute("INSERT INTO other VALUES (2)").await.expect("insert");
         assert!(text(&engine, "/*+ olap */ SELECT count(*) AS n FROM other").await.contains("| 2 |"));
         engine.persist_olap().await.expect("persist with a table held back");
-        engine.close();
+        engine.close().await;
         drop(engine);
 
         let engine = HtapEngine::open(config(dir.path())).await.expect("reopen");
@@ -765,6 +765,6 @@ mod tests {
             }
         }
         assert!(engine.sync_status().tables.iter().all(|t| t.held_back.is_none()));
-        engine.close();
+        engine.close().await;
     }
 }

@@ -406,7 +406,8 @@ pub struct PersistProgress {
 
 enum Request {
     Now(tokio::sync::oneshot::Sender<std::result::Result<u64, String>>),
-    Stop,
+    /// A last write, then the thread ends; the reply (if any) is told once the write is done.
+    Stop(Option<tokio::sync::oneshot::Sender<()>>),
     /// Stops without a last write, as a crash would.
     #[cfg(test)]
     Abandon,
@@ -451,15 +452,19 @@ impl Persister {
                 loop {
                     let mut waiting = Vec::new();
                     let mut stop = false;
+                    let mut stopped = Vec::new();
                     let first = match rx.recv_timeout(interval) {
                         Ok(request) => Some(request),
-                        Err(crossbeam_channel::RecvTimeoutError::Disconnected) => Some(Request::Stop),
+                        Err(crossbeam_channel::RecvTimeoutError::Disconnected) => Some(Request::Stop(None)),
                         Err(crossbeam_channel::RecvTimeoutError::Timeout) => None,
                     };
                     for request in first.into_iter().chain(rx.try_iter()) {
                         match request {
                             Request::Now(reply) => waiting.push(reply),
-                            Request::Stop => stop = true,
+                            Request::Stop(reply) => {
+                                stop = true;
+                                stopped.extend(reply);
+                            }
                             #[cfg(test)]
                             Request::Abandon => return,
                         }
@@ -469,6 +474,9 @@ impl Persister {
                         let _ = reply.send(result.clone());
                     }
                     if stop {
+                        for reply in stopped {
+                            let _ = reply.send(());
+                        }
                         break;
                     }
                 }
@@ -492,9 +500,14 @@ impl Persister {
         self.progress.lock().clone()
     }
 
-    /// Writes out what changed and stops the thread.
-    pub fn stop(&self) {
-        let _ = self.tx.send(Request::Stop);
+    /// Writes out what changed and stops the thread; returns when that last write is done (or
+    /// failed, which the progress records), so the directory can be copied or removed then.
+    pub async fn stop(&self) {
+        let (reply, done) = tokio::sync::oneshot::channel();
+        if self.tx.send(Request::Stop(Some(reply))).is_ok() {
+            // An error here means the thread had already ended: nothing is left to wait for.
+            let _ = done.await;
+        }
     }
 
     #[cfg(test)]
@@ -613,6 +626,19 @@ mod tests {
         arrow::util::pretty::pretty_format_batches(&batches).expect("format").to_string()
     }
 
+    /// Closing writes the files before it returns: a caller may remove or copy the directory
+    /// straight after (a benchmark's temporary directory went away under the last write).
+    #[tokio::test]
+    async fn close_returns_after_the_last_write() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let engine = HtapEngine::open(config(dir.path())).await.expect("open");
+        engine.execute_batch("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'a'), (2, NULL)").await.expect("setup");
+        assert!(olap_rows(&engine, "t").await.contains('a'), "the OLAP copy has caught up");
+        engine.close().await;
+        assert_eq!(rows_in_files(dir.path(), "t"), vec![(1, Some("a".into())), (2, None)]);
+        assert!(dir.path().join("olap/manifest.json").is_file());
+    }
+
     /// The files hold exactly the committed rows; a reopen loads them instead of reading SQLite
     /// and applies the changes committed after them, which the change log kept.
     #[tokio::test]
@@ -632,7 +658,7 @@ mod tests {
         assert_eq!(status.tables_from_files, 1, "loaded from its files");
         assert_eq!(olap_rows(&reopened, "t").await, expected);
         assert_eq!(oltp_rows(&reopened, "t").await, expected);
-        reopened.close();
+        reopened.close().await;
     }
 
     /// A segment that did not change keeps its file: a table that only grows costs a write of
@@ -655,7 +681,7 @@ mod tests {
         assert!(second.contains(&first[0]), "the first file is kept: {second:?}");
         assert_eq!(engine.inner.persister.as_ref().expect("persister").progress().files_written, written + 1);
         assert_eq!(rows_in_files(dir.path(), "t").len(), 1001);
-        engine.close();
+        engine.close().await;
     }
 
     /// Files whose columns are not the table's any more (DDL after they were written), and an
@@ -670,16 +696,16 @@ mod tests {
         let batches = engine.query("/*+ olap */ SELECT id, v, w FROM t ORDER BY id").await.expect("query");
         let text = arrow::util::pretty::pretty_format_batches(&batches).expect("format").to_string();
         assert!(text.contains("| 1  | a | 7 |") && text.contains("| 2  | b | 8 |"), "{text}");
-        engine.close();
+        engine.close().await;
         let engine = HtapEngine::open(config(dir.path())).await.expect("reopen");
         assert_eq!(engine.sync_status().tables_from_files, 2, "a clean close leaves every table on disk");
-        engine.close();
+        engine.close().await;
         drop(ParquetStore::open(dir.path()).expect("the closed engine releases the directory"));
         fs::write(dir.path().join("olap/manifest.json"), b"{ not json").expect("spoil");
         let engine = HtapEngine::open(config(dir.path())).await.expect("reopen");
         assert_eq!(engine.sync_status().tables_from_files, 0);
         assert_eq!(olap_rows(&engine, "u").await, oltp_rows(&engine, "u").await);
-        engine.close();
+        engine.close().await;
     }
 
     /// A renamed table's files follow it to its new directory; a dropped table's go.
@@ -691,11 +717,11 @@ mod tests {
         engine.persist_olap().await.expect("persist");
         assert!(!dir.path().join("olap/t").exists() && !dir.path().join("olap/gone").exists());
         assert_eq!(rows_in_files(dir.path(), "Big%20Orders"), vec![(1, Some("a".into()))]);
-        engine.close();
+        engine.close().await;
         let engine = HtapEngine::open(config(dir.path())).await.expect("reopen");
         assert_eq!(engine.sync_status().tables_from_files, 1);
         assert_eq!(olap_rows(&engine, "\"Big Orders\"").await, oltp_rows(&engine, "\"Big Orders\"").await);
-        engine.close();
+        engine.close().await;
     }
 
     /// Files from before a run that pruned the log past them (here one with the copy in memory
@@ -703,7 +729,7 @@ mod tests {
     #[tokio::test]
     async fn files_behind_a_pruned_change_log_are_discarded() {
         let (dir, engine) = persisted("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (0, 'a')").await;
-        engine.close();
+        engine.close().await;
         let olap = dir.path().join("olap");
         let aside = dir.path().join("olap.aside");
         drop(ParquetStore::open(dir.path()).expect("the closed engine releases the directory"));
@@ -717,7 +743,7 @@ mod tests {
             assert!(Instant::now() < deadline, "the log was not pruned");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        engine.close();
+        engine.close().await;
         drop(engine);
         fs::rename(&aside, &olap).expect("move back");
         let engine = HtapEngine::open(config(dir.path())).await.expect("reopen");
@@ -725,7 +751,7 @@ mod tests {
         assert!(!olap.join("manifest.json").exists(), "the stale manifest is removed before anything is served");
         let batches = engine.query("/*+ olap */ SELECT count(*) FROM t").await.expect("count");
         assert_eq!(arrow::util::pretty::pretty_format_batches(&batches).expect("format").to_string().lines().nth(3), Some("| 5001  |"));
-        engine.close();
+        engine.close().await;
     }
 
     /// Durable storage holds the change log back to what its files reflect.
@@ -746,7 +772,7 @@ mod tests {
             assert!(Instant::now() < deadline, "not pruned after the files were written: {}", entries());
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        engine.close();
+        engine.close().await;
     }
 
     #[test]

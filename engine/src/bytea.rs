@@ -7,6 +7,11 @@ use sha2::Digest;
 
 use crate::error::{EngineError, Result};
 
+/// A bytea as PostgreSQL writes it (`bytea_output = hex`): `\x` and two hex digits a byte.
+pub fn output(bytes: &[u8]) -> String {
+    format!("\\x{}", hex(bytes))
+}
+
 /// Bytes from bytea input text: `\x` and hex pairs (blanks between pairs allowed), or the
 /// escape format (`\\` and `\ooo` octal escapes, everything else as it is).
 ///

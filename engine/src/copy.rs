@@ -772,7 +772,8 @@ pub fn pg_text_in(column: &ArrayRef, row: usize, zone: Option<TimeZone>) -> Opti
     use arrow::array::AsArray;
     use arrow::datatypes::*;
     use arrow::datatypes::{DataType, TimeUnit};
-    if column.is_null(row) {
+    // A NullArray has no validity buffer: `is_null` says false for it.
+    if column.is_null(row) || column.data_type() == &DataType::Null {
         return None;
     }
     Some(match column.data_type() {
@@ -799,15 +800,7 @@ pub fn pg_text_in(column: &ArrayRef, row: usize, zone: Option<TimeZone>) -> Opti
             let v = column.as_primitive::<IntervalMonthDayNanoType>().value(row);
             crate::value::format_interval(v.months, v.days, v.nanoseconds / 1000)
         }
-        DataType::Binary => {
-            let bytes = column.as_binary::<i32>().value(row);
-            let mut s = String::with_capacity(2 + bytes.len() * 2);
-            s.push_str("\\x");
-            for b in bytes {
-                s.push_str(&format!("{b:02x}"));
-            }
-            s
-        }
+        DataType::Binary => crate::bytea::output(column.as_binary::<i32>().value(row)),
         _ => arrow::util::display::array_value_to_string(column, row).unwrap_or_default(),
     })
 }

@@ -173,6 +173,9 @@ pub enum EngineError {
     /// A function argument out of its domain (`split_part(s, d, 0)`).
     #[error("{message}")]
     InvalidArgument { message: String },
+    /// A `format()` template with a malformed or unknown `%` specifier.
+    #[error("{message}")]
+    InvalidFormatSpecifier { message: String },
     /// An index expression or predicate that is not immutable (`now()`).
     #[error("functions in index {what} must be marked IMMUTABLE")]
     MutableIndexFunction { what: &'static str },
@@ -290,7 +293,11 @@ impl EngineError {
             Self::NotifyQueueFull => "54000",
             Self::NulInText => "22021",
             Self::UndefinedParameter { .. } => "42704",
-            Self::InvalidParameterValue { .. } | Self::InvalidArgument { .. } | Self::NullKey { .. } | Self::CannotReplaceExistingKey => "22023",
+            Self::InvalidParameterValue { .. }
+            | Self::InvalidArgument { .. }
+            | Self::InvalidFormatSpecifier { .. }
+            | Self::NullKey { .. }
+            | Self::CannotReplaceExistingKey => "22023",
             Self::UnsupportedUnicodeEscape => "22P05",
             Self::InvalidRegularExpression { .. } => "2201B",
             Self::SubscriptOutOfRange { .. } => "2202E",
@@ -346,6 +353,7 @@ impl EngineError {
             Self::DependentObjects { .. } => Some("Use DROP ... CASCADE to drop the dependent objects too."),
             Self::TruncateReferenced { hint, .. } => Some(hint),
             Self::InvalidEscapeSequence { .. } => Some("Escape string must be empty or one character."),
+            Self::InvalidFormatSpecifier { .. } => Some("For a single \"%\" use \"%%\"."),
             Self::OlapTableHeldBack { .. } => Some("Leave the route automatic (SET rhei.route = auto, no /*+ olap */ hint) and SQLite answers it."),
             Self::CannotReplaceExistingKey => Some("Try using the function jsonb_set to replace key value."),
             Self::UpsertAffectsRowTwice => {

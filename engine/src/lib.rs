@@ -37,6 +37,7 @@ pub mod similar;
 pub mod status;
 pub mod sync;
 mod temporal;
+pub mod text_format;
 pub mod translate;
 pub mod value;
 mod xact;

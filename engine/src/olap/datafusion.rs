@@ -124,6 +124,9 @@ impl DataFusionOlap {
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::TimestampText::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::AsText::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::QuoteLiteral::default()));
+        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::QuoteIdent::default()));
+        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::SizePretty::default()));
+        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::Format::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::DeclaredText::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::Instant::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::SimilarToEscape::default()));

@@ -704,18 +704,115 @@ text_udf!(
 );
 
 text_udf!(
-    /// `rhei_as_text(v)`: a text-like value (char(n), varchar, uuid, json) cast to text as a
-    /// result of its own. DataFusion's CAST to the same Arrow type keeps the column's declared
-    /// type, so `code::text` of a char(5) was still padded on output and `id::text` of a uuid
-    /// described as a uuid.
+    /// `rhei_as_text(v)`: a value cast to text as a result of its own, written as PostgreSQL
+    /// writes it. DataFusion's CAST to the same Arrow type keeps the column's declared type, so
+    /// `code::text` of a char(5) was still padded on output and `id::text` of a uuid described
+    /// as a uuid; and its cast writes a bytea's bytes as text, a float as `1e20` (`1e+20`) and
+    /// an unconstrained numeric at the copy's fixed scale (`2.5000000000`).
     AsText,
     "rhei_as_text",
     1,
     |args| {
         let array = first_arg(&args)?;
-        unscalar(arrow::compute::cast(&array, &DataType::Utf8)?, &args)
+        let unconstrained = args.arg_fields.first().is_some_and(|f| crate::catalog::types::declares_unconstrained_numeric(f));
+        let text: arrow::array::StringArray = match array.data_type() {
+            DataType::Binary | DataType::LargeBinary | DataType::BinaryView => {
+                let bytes = arrow::compute::cast(&array, &DataType::Binary)?;
+                bytes.as_binary::<i32>().iter().map(|b| b.map(crate::bytea::output)).collect()
+            }
+            DataType::Float32 | DataType::Float64 | DataType::Decimal128(..) | DataType::Decimal256(..) => (0..array.len())
+                .map(|i| {
+                    crate::copy::pg_text(&array, i).map(|text| match array.data_type() {
+                        DataType::Decimal128(_, scale) if unconstrained => {
+                            let (value, scale) = crate::value::without_trailing_zeros(array.as_primitive::<Decimal128Type>().value(i), *scale);
+                            crate::value::format_decimal(value, scale)
+                        }
+                        _ => text,
+                    })
+                })
+                .collect(),
+            _ => return unscalar(arrow::compute::cast(&array, &DataType::Utf8)?, &args),
+        };
+        unscalar(Arc::new(text), &args)
     }
 );
+
+/// `f` of the text of each value of the one argument (NULL stays NULL).
+fn each_text(args: &ScalarFunctionArgs, f: fn(&str) -> String) -> Result<ColumnarValue> {
+    let array = arrow::compute::cast(&first_arg(args)?, &DataType::Utf8)?;
+    let text: arrow::array::StringArray = array.as_string::<i32>().iter().map(|v| v.map(f)).collect();
+    unscalar(Arc::new(text), args)
+}
+
+text_udf!(
+    /// `quote_ident(name)`: quoted only where PostgreSQL's is (see [`crate::naming::display_ident`]).
+    QuoteIdent,
+    "quote_ident",
+    1,
+    |args| { each_text(&args, crate::naming::display_ident) }
+);
+
+text_udf!(
+    /// `pg_size_pretty(bytes)` (see [`crate::text_format::size_pretty`]).
+    SizePretty,
+    "pg_size_pretty",
+    1,
+    |args| {
+        let array = first_arg(&args)?;
+        let bytes = arrow::compute::cast(&array, &DataType::Decimal128(38, 0))?;
+        let text: arrow::array::StringArray = bytes.as_primitive::<Decimal128Type>().iter().map(|b| b.map(crate::text_format::size_pretty)).collect();
+        unscalar(Arc::new(text), &args)
+    }
+);
+
+/// `format(template, args...)` (see [`crate::text_format::format`]); each argument is written
+/// as its type's text output (the translation has cast dates, times and booleans already).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct Format {
+    signature: Signature,
+}
+
+impl Default for Format {
+    fn default() -> Self {
+        Self { signature: Signature::variadic_any(Volatility::Immutable) }
+    }
+}
+
+impl ScalarUDFImpl for Format {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn name(&self) -> &str {
+        "format"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = args.number_rows;
+        let columns = args.args.iter().map(|a| a.to_array(rows)).collect::<Result<Vec<_>>>()?;
+        let Some((template, values)) = columns.split_first() else {
+            return Err(external(crate::error::EngineError::UndefinedFunction { name: "format()".into() }));
+        };
+        let text: arrow::array::StringArray = (0..rows)
+            .map(|i| {
+                let Some(template) = crate::copy::pg_text(template, i) else { return Ok(None) };
+                let values: Vec<Option<String>> = values.iter().map(|v| crate::copy::pg_text(v, i)).collect();
+                let values: Vec<Option<&str>> = values.iter().map(Option::as_deref).collect();
+                crate::text_format::format(&template, &values).map(Some)
+            })
+            .collect::<std::result::Result<_, _>>()
+            .map_err(external)?;
+        unscalar(Arc::new(text), &args)
+    }
+}
 
 /// `rhei_declared_text(v, type)`: `v` as text, described as the declared type `type` names
 /// (`character varying(3)`, `character(5)`): PostgreSQL describes a cast to varchar(n) so, and
@@ -767,11 +864,7 @@ text_udf!(
     QuoteLiteral,
     "quote_literal",
     1,
-    |args| {
-        let array = arrow::compute::cast(&first_arg(&args)?, &DataType::Utf8)?;
-        let quoted: arrow::array::StringArray = array.as_string::<i32>().iter().map(|v| v.map(crate::naming::quote_literal)).collect();
-        unscalar(Arc::new(quoted), &args)
-    }
+    |args| { each_text(&args, crate::naming::quote_literal) }
 );
 
 text_udf!(
@@ -1041,8 +1134,9 @@ enum JsonOp {
     Exists,
     TypeOf,
     ArrayLength,
-    /// A value as JSON text by its type (what the builders below take for values).
-    Fragment,
+    /// A value as JSON text by its type (what the builders below take for values); `agg_item`:
+    /// an item `json_agg` gathers, an array marked with [`STRUCTURED_ITEM`] first.
+    Fragment { agg_item: bool },
     /// `json[b]_build_object(key, fragment, ...)`; `row`: `rhei_row_to_json`, the translation's
     /// form of `row_to_json(t)`.
     BuildObject { jsonb: bool, row: bool },
@@ -1104,7 +1198,8 @@ impl JsonFunction {
             of("json_typeof", JsonOp::TypeOf),
             of("jsonb_array_length", JsonOp::ArrayLength),
             of("json_array_length", JsonOp::ArrayLength),
-            of("rhei_json_fragment", JsonOp::Fragment),
+            of("rhei_json_fragment", JsonOp::Fragment { agg_item: false }),
+            of("rhei_json_agg_item", JsonOp::Fragment { agg_item: true }),
             of("json_build_object", JsonOp::BuildObject { jsonb: false, row: false }),
             of("jsonb_build_object", JsonOp::BuildObject { jsonb: true, row: false }),
             of("rhei_row_to_json", JsonOp::BuildObject { jsonb: false, row: true }),
@@ -1153,6 +1248,32 @@ impl JsonFunction {
             _ => None,
         }
     }
+}
+
+/// Marks an array among the items `json_agg` gathers, which PostgreSQL writes on a line of its
+/// own (as it does a row); JSON text never holds it unescaped.
+const STRUCTURED_ITEM: char = '\u{1}';
+
+/// The end of `json_agg`: the items as one array, each marked one after the first on a new line
+/// (`[[1,2], \n [3,4]]`), as PostgreSQL writes arrays and rows there.
+fn json_agg_array(items: &[String]) -> String {
+    let mut out = String::from("[");
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        match item.strip_prefix(STRUCTURED_ITEM) {
+            Some(structured) => {
+                if i > 0 {
+                    out.push_str("\n ");
+                }
+                out.push_str(structured);
+            }
+            None => out.push_str(item),
+        }
+    }
+    out.push(']');
+    out
 }
 
 /// Separates a member's key from its value: PostgreSQL text holds no NUL, and JSON text
@@ -1236,7 +1357,7 @@ impl ScalarUDFImpl for JsonFunction {
             JsonOp::Cast { .. }
             | JsonOp::TypeOf
             | JsonOp::ArrayLength
-            | JsonOp::Fragment
+            | JsonOp::Fragment { .. }
             | JsonOp::ToJson { .. }
             | JsonOp::AggArray { .. }
             | JsonOp::AggObject { .. }
@@ -1253,15 +1374,17 @@ impl ScalarUDFImpl for JsonFunction {
             return Err(DataFusionError::Plan(format!("function {} does not take {} arguments", self.name, args.args.len())));
         }
         match self.op {
-            JsonOp::Fragment | JsonOp::ToJson { .. } => {
+            JsonOp::Fragment { .. } | JsonOp::ToJson { .. } => {
                 let field = args.arg_fields.first().cloned().unwrap_or_else(|| Arc::new(Field::new("", DataType::Null, true)));
                 let array = args.args[0].to_array(rows)?;
+                let structured = matches!(array.data_type(), DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..));
                 let out: StringArray = json_fragments(&array, &field)?
                     .into_iter()
                     .enumerate()
                     .map(|(i, fragment)| match self.op {
                         JsonOp::ToJson { .. } if array.is_null(i) => Ok(None),
                         JsonOp::ToJson { jsonb: true } => crate::json::normalize_jsonb(&fragment).map(Some),
+                        JsonOp::Fragment { agg_item: true } if structured && array.is_valid(i) => Ok(Some(format!("{STRUCTURED_ITEM}{fragment}"))),
                         _ => Ok(Some(fragment)),
                     })
                     .collect::<std::result::Result<_, _>>()
@@ -1320,6 +1443,7 @@ impl ScalarUDFImpl for JsonFunction {
                         jsonb,
                     ),
                     JsonOp::AggArray { rows: true, .. } => Ok(crate::json::rows_array(items.iter().map(String::as_str))),
+                    JsonOp::AggArray { jsonb: false, .. } => Ok(json_agg_array(&items)),
                     _ => crate::json::build_array(items.iter().map(String::as_str), jsonb),
                 };
                 let out: StringArray = gathered_texts(&args.args[0], rows)?
@@ -1477,7 +1601,7 @@ impl ScalarUDFImpl for JsonFunction {
                     .collect::<std::result::Result<Int32Array, _>>()
                     .map_err(external)?,
             ),
-            JsonOp::Fragment
+            JsonOp::Fragment { .. }
             | JsonOp::ToJson { .. }
             | JsonOp::BuildObject { .. }
             | JsonOp::BuildArray { .. }
@@ -1488,6 +1612,14 @@ impl ScalarUDFImpl for JsonFunction {
             }
         };
         unscalar(result, &args)
+    }
+}
+
+/// The element field of a list type.
+fn list_element(list: &DataType) -> FieldRef {
+    match list {
+        DataType::List(element) | DataType::LargeList(element) | DataType::FixedSizeList(element, _) => element.clone(),
+        _ => Arc::new(Field::new("item", DataType::Null, true)),
     }
 }
 
@@ -1516,10 +1648,36 @@ fn json_fragments(array: &ArrayRef, field: &Field) -> Result<Vec<String>> {
                 if f.is_finite() { text } else { quoted(&text) }
             })
         }
+        DataType::Decimal128(_, scale) if crate::catalog::types::declares_unconstrained_numeric(field) => {
+            // Its values were written without the copy's fixed scale (`1.5`, not `1.5000000000`).
+            let decimals = array.as_primitive::<Decimal128Type>();
+            each(&|i| {
+                let (value, scale) = crate::value::without_trailing_zeros(decimals.value(i), *scale);
+                crate::value::format_decimal(value, scale)
+            })
+        }
         t if t.is_integer() || matches!(t, DataType::Decimal128(..) | DataType::Decimal256(..)) => {
             let text = arrow::compute::cast(array, &DataType::Utf8)?;
             let text = text.as_string::<i32>();
             each(&|i| text.value(i).to_string())
+        }
+        DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..) => {
+            // An array is a JSON array of its elements, a dimension a level (`[[1,2],[3,4]]`),
+            // without spaces as PostgreSQL's array_to_json writes it.
+            let lists = arrow::compute::cast(array, &DataType::LargeList(list_element(array.data_type())))?;
+            let lists = lists.as_list::<i64>();
+            let element = list_element(lists.data_type());
+            let elements = json_fragments(lists.values(), &element)?;
+            let offsets = lists.value_offsets();
+            each(&|i| format!("[{}]", elements[offsets[i] as usize..offsets[i + 1] as usize].join(",")))
+        }
+        DataType::Interval(_) => {
+            let intervals = arrow::compute::cast(array, &DataType::Interval(arrow::datatypes::IntervalUnit::MonthDayNano))?;
+            let intervals = intervals.as_primitive::<arrow::datatypes::IntervalMonthDayNanoType>();
+            each(&|i| {
+                let v = intervals.value(i);
+                quoted(&crate::value::format_interval(v.months, v.days, v.nanoseconds / 1000))
+            })
         }
         DataType::Date32 => {
             let days = array.as_primitive::<Date32Type>();

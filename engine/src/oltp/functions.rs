@@ -642,6 +642,7 @@ fn to_text(value: ValueRef<'_>, tag: &str, zone: TimeZone) -> FnResult {
         (ValueRef::Integer(t), "timestamp") => crate::value::format_timestamp(t),
         (ValueRef::Integer(t), "timestamptz") => crate::value::format_timestamptz_in(t, zone),
         (ValueRef::Integer(b), "bool") => (if b != 0 { "true" } else { "false" }).to_string(),
+        (ValueRef::Blob(bytes), "bytea") => crate::bytea::output(bytes),
         (v, "float4") => f64_of(v).map(|f| format_float4(f as f32)).ok_or_else(|| invalid("real", v))?,
         (v, "float8") => f64_of(v).map(format_float8).ok_or_else(|| invalid("double precision", v))?,
         (v, _) => text_of(v).unwrap_or_default(),
@@ -1486,6 +1487,30 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("lower", 1, pure, |ctx| map_text(ctx.get_raw(0), |s| each_letter(s, char::to_lowercase)))?;
     conn.create_scalar_function("reverse", 1, pure, |ctx| map_text(ctx.get_raw(0), |s| s.chars().rev().collect()))?;
     conn.create_scalar_function("quote_literal", 1, pure, |ctx| map_text(ctx.get_raw(0), crate::naming::quote_literal))?;
+    conn.create_scalar_function("quote_ident", 1, pure, |ctx| map_text(ctx.get_raw(0), crate::naming::display_ident))?;
+    // The translation has made each argument its type's text already (`values_as_text`).
+    conn.create_scalar_function("format", -1, pure, |ctx| {
+        if ctx.is_empty() {
+            return Err(fail(EngineError::UndefinedFunction { name: "format()".into() }));
+        }
+        let Some(template) = text_of(ctx.get_raw(0)) else { return Ok(Value::Null) };
+        let args: Vec<Option<String>> = (1..ctx.len()).map(|i| text_of(ctx.get_raw(i))).collect();
+        let args: Vec<Option<&str>> = args.iter().map(Option::as_deref).collect();
+        crate::text_format::format(&template, &args).map(Value::Text).map_err(fail)
+    })?;
+    conn.create_scalar_function("pg_size_pretty", 1, pure, |ctx| {
+        let bytes = match ctx.get_raw(0) {
+            ValueRef::Null => return Ok(Value::Null),
+            ValueRef::Integer(i) => i128::from(i),
+            ValueRef::Real(f) => f.round() as i128,
+            v => {
+                let text = text_of(v).unwrap_or_default();
+                let whole = text.split('.').next().unwrap_or_default();
+                whole.parse::<i128>().map_err(|_| invalid("numeric", v))?
+            }
+        };
+        Ok(Value::Text(crate::text_format::size_pretty(bytes)))
+    })?;
     // translate(s, from, to): each character of `from` becomes the one at its place in `to`,
     // or goes when `to` is shorter.
     conn.create_scalar_function("translate", 3, pure, |ctx| {

@@ -743,19 +743,56 @@ fn boolean_as_text(value: &mut Expr, scope: &Scope<'_>, (on, off): (&str, &str),
     };
 }
 
-/// `concat` and `concat_ws` print a boolean argument as its type's output does, `t` / `f`
-/// (SQLite would print 1 / 0, DataFusion `true` / `false`).
-pub(crate) fn concat_booleans_as_text(expr: &mut Expr, scope: &Scope<'_>, spelled: (&Expr, &Expr)) {
-    let Expr::Function(f) = expr else { return };
-    if !matches!(f.name.to_string().to_ascii_lowercase().as_str(), "concat" | "concat_ws") {
-        return;
+/// `value` cast to text where the engine's own text of it is not PostgreSQL's: SQLite's of a
+/// date or time is its stored day number or microseconds and of a numeric(p,s) a float,
+/// DataFusion's of a timestamp ISO 8601 (`2024-03-01T10:00:00Z`); the cast is translated to
+/// PostgreSQL's text like any other (`d::text`). A bytea too where its text is its output
+/// (`concat`, `format`; `||` with a bytea is bytea concatenation).
+fn as_output_text(value: &mut Expr, scope: &Scope<'_>, bytea: bool) {
+    let tag = json_tag(value, scope);
+    let cast_needed = matches!(tag, "date" | "timestamp" | "timestamptz" | "float4")
+        || (bytea && tag == "bytea")
+        || matches!(scope.column_type(value), Some(PgType::Numeric { .. } | PgType::Float8));
+    if cast_needed {
+        let inner = std::mem::replace(value, null());
+        *value = cast(inner, SqlType::Text);
     }
-    if let FunctionArguments::List(list) = &mut f.args {
-        for arg in &mut list.args {
-            if let FunctionArg::Unnamed(FunctionArgExpr::Expr(value)) = arg {
-                boolean_as_text(value, scope, ("t", "f"), spelled);
+}
+
+/// Where PostgreSQL writes a value as its type's text (an operand of `||`, which casts it; an
+/// argument of `concat`, `concat_ws` or `format`, which use the type's output), the engines
+/// must write the same: a boolean is `true` / `false` cast and `t` / `f` output (`yes` and `no`
+/// in `spelled` are how the engine writes true and false: 1 and 0 in SQLite), and dates,
+/// times and numbers are cast to text first (see [`as_output_text`]).
+pub(crate) fn values_as_text(expr: &mut Expr, scope: &Scope<'_>, spelled: (&Expr, &Expr)) {
+    match expr {
+        Expr::BinaryOp { left, op: BinaryOperator::StringConcat, right } => {
+            // With a json, jsonb, bytea or array operand `||` is that type's own operator.
+            let own_operator = |e: &Expr| matches!(json_tag(e, scope), "json" | "jsonb" | "bytea") || matches!(e, Expr::Array(_));
+            if own_operator(left) || own_operator(right) {
+                return;
+            }
+            for operand in [left, right] {
+                boolean_as_text(operand, scope, ("true", "false"), spelled);
+                as_output_text(operand, scope, false);
             }
         }
+        Expr::Function(f) => {
+            // concat_ws's separator and format's template are text already.
+            let values_from = match f.name.to_string().to_ascii_lowercase().as_str() {
+                "concat" => 0,
+                "concat_ws" | "format" => 1,
+                _ => return,
+            };
+            let FunctionArguments::List(list) = &mut f.args else { return };
+            for arg in list.args.iter_mut().skip(values_from) {
+                if let FunctionArg::Unnamed(FunctionArgExpr::Expr(value)) = arg {
+                    boolean_as_text(value, scope, ("t", "f"), spelled);
+                    as_output_text(value, scope, true);
+                }
+            }
+        }
+        _ => {}
     }
 }
 
@@ -778,17 +815,12 @@ pub(crate) fn string_literals_as_booleans(expr: &mut Expr) {
     }
 }
 
-/// Booleans are 1 and 0 in SQLite; where PostgreSQL turns one into text it must read as there:
-/// in `concat` (see [`concat_booleans_as_text`]) and as an operand of `||`, which casts it
-/// (`true` / `false`).
-fn booleans_as_text(stmt: &mut Statement, scope: &Scope<'_>) {
+/// Values PostgreSQL writes as text, written as there (see [`values_as_text`]; booleans are 1
+/// and 0 in SQLite), and string literals that are booleans read as booleans.
+fn text_and_boolean_values(stmt: &mut Statement, scope: &Scope<'_>) {
     let spelled = (&number(1), &number(0));
     let _ = visit_expressions_mut(stmt, |expr| {
-        if let Expr::BinaryOp { left, op: BinaryOperator::StringConcat, right } = expr {
-            boolean_as_text(left, scope, ("true", "false"), spelled);
-            boolean_as_text(right, scope, ("true", "false"), spelled);
-        }
-        concat_booleans_as_text(expr, scope, spelled);
+        values_as_text(expr, scope, spelled);
         string_literals_as_booleans(expr);
         ControlFlow::<()>::Continue(())
     });
@@ -820,7 +852,7 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
     check_boolean_operands(stmt, &scope)?;
     convert_written_values(stmt, &scope, opts)?;
     json_builder_values(stmt, &scope, opts);
-    booleans_as_text(stmt, &scope);
+    text_and_boolean_values(stmt, &scope);
     intervals::for_sqlite(stmt, &scope, opts)?;
     rewrite_typed_datetime(stmt, &scope, opts)?;
     numeric_arithmetic::in_results(stmt, &scope);
@@ -2231,7 +2263,7 @@ fn align_temporal_operands(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOp
 }
 
 /// The value of an interval constant: `interval '1 day'`, `INTERVAL '5' MINUTE`, `'1 day'::interval`.
-fn interval_literal(expr: &Expr) -> Result<Option<crate::value::Interval>> {
+pub(crate) fn interval_literal(expr: &Expr) -> Result<Option<crate::value::Interval>> {
     let (text, unit) = match expr {
         Expr::Nested(inner) => return interval_literal(inner),
         Expr::Interval(interval) => (literal_text(&interval.value), interval.leading_field.as_ref().map(field_name)),
@@ -2490,10 +2522,11 @@ fn cast_from(inner: Expr, source: Option<PgType>, data_type: &SqlType, opts: Tra
             Expr::Cast { kind: CastKind::Cast, expr: Box::new(exact), data_type: SqlType::Text, array: false, format: None }
         }
         (
-            Some(src @ (PgType::Date | PgType::Timestamp | PgType::Timestamptz | PgType::Bool | PgType::Float4 | PgType::Float8)),
+            Some(src @ (PgType::Date | PgType::Timestamp | PgType::Timestamptz | PgType::Bool | PgType::Float4 | PgType::Float8 | PgType::Bytea)),
             None,
         ) => {
             let tag = match src {
+                PgType::Bytea => "bytea",
                 PgType::Date => "date",
                 PgType::Timestamp => "timestamp",
                 PgType::Timestamptz => "timestamptz",

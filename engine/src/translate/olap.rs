@@ -161,7 +161,13 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut UnnestColumnNames);
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut QueryRewrites { catalog, row_values: RowValuesInSubqueries { next: 0 } });
     let Ok(scope) = Scope::of(stmt, catalog) else { return };
+    // Before the walk below, which translates the casts this makes.
     let _ = visit_expressions_mut(stmt, |expr| {
+        super::values_as_text(expr, &scope, (&Expr::value(Value::Boolean(true)), &Expr::value(Value::Boolean(false))));
+        ControlFlow::<()>::Continue(())
+    });
+    let _ = visit_expressions_mut(stmt, |expr| {
+        interval_constant_for_olap(expr);
         super::jsonb_operators_as_calls(expr, &scope);
         super::bytea_concat_as_call(expr, &scope);
         super::bytea_literals_as_input(expr, &scope);
@@ -212,7 +218,6 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
         canonical_timestamp_literals(expr, &scope, zone);
         canonical_date_literals(expr, &scope);
         typed_quoted_results(expr, &scope);
-        super::concat_booleans_as_text(expr, &scope, (&Expr::value(Value::Boolean(true)), &Expr::value(Value::Boolean(false))));
         super::string_literals_as_booleans(expr);
         if let Expr::Function(f) = expr {
             super::unqualify_builtin(f);
@@ -512,7 +517,11 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
             let varchar = matches!(data_type, SqlType::Varchar(None) | SqlType::CharacterVarying(None));
             let text = if matches!(temporal_type(inner, &scope), Some(PgType::Timestamp | PgType::Timestamptz)) {
                 Some(call("rhei_timestamp_text", vec![take(inner), Expr::value(Value::SingleQuotedString(zone.arrow_name()))]))
-            } else if matches!(scope.column_type(inner), Some(PgType::Bpchar(_) | PgType::Varchar(_) | PgType::Uuid | PgType::Json | PgType::Jsonb)) {
+            } else if matches!(
+                scope.column_type(inner),
+                Some(PgType::Bpchar(_) | PgType::Varchar(_) | PgType::Uuid | PgType::Json | PgType::Jsonb | PgType::Float4 | PgType::Float8 | PgType::Numeric { .. } | PgType::Bytea)
+            ) || matches!(super::json_tag(inner, &scope), "bytea" | "float4")
+            {
                 Some(call("rhei_as_text", vec![take(inner)]))
             } else if varchar {
                 Some(cast(take(inner), SqlType::Text))
@@ -1362,6 +1371,25 @@ mod tests {
     }
 }
 
+/// An interval constant in DataFusion's units: PostgreSQL reads forms DataFusion does not
+/// (`'1 day 02:00'`, `'@ 2 hours ago'`, `'P1DT2H'`, `'2' HOUR`), so rhei reads it and writes
+/// it again as `M months D days U microseconds`. One that does not read is left for DataFusion
+/// to refuse.
+fn interval_constant_for_olap(expr: &mut Expr) {
+    if !matches!(expr, Expr::Interval(_) | Expr::Cast { data_type: SqlType::Interval { .. }, .. } | Expr::TypedString(_)) {
+        return;
+    }
+    let Ok(Some(interval)) = super::interval_literal(expr) else { return };
+    let text = format!("{} months {} days {} microseconds", interval.months, interval.days, interval.micros);
+    *expr = Expr::Interval(datafusion::sql::sqlparser::ast::Interval {
+        value: Box::new(Expr::value(Value::SingleQuotedString(text))),
+        leading_field: None,
+        leading_precision: None,
+        last_field: None,
+        fractional_seconds_precision: None,
+    });
+}
+
 /// The values given to PostgreSQL's json builders become JSON text by their Arrow type
 /// (`rhei_json_fragment`), which the builders take, as SQLite's take the same made by
 /// `translate::json_builder_values`; `json[b]_agg(x ...)` gathers the fragments with
@@ -1381,7 +1409,8 @@ fn json_builders_for_olap(expr: &mut Expr) {
             && values(i)
         {
             let inner = std::mem::replace(value, Expr::value(Value::Null));
-            *value = call("rhei_json_fragment", vec![inner]);
+            // json_agg writes an array item on a line of its own, which its item says.
+            *value = call(if name == "json_agg" { "rhei_json_agg_item" } else { "rhei_json_fragment" }, vec![inner]);
         }
     }
     // `json[b]_object_agg(k, v)` gathers `rhei_json_member(k, v)`, one text per pair.

@@ -173,10 +173,13 @@ const FUNCTIONS: &[Definition] = &[
 ];
 
 /// Names of the registered functions that make a query the catalog's, for recognizing catalog
-/// queries: all but the array functions the catalog has for its own array columns
-/// (`array_upper(indkey, 1)`), which the engine answers too (for an empty array among others).
+/// queries: all but those the engine answers too, which the catalog has for queries that read
+/// its tables (`array_upper(indkey, 1)`, `format('%I', relname)`): alone, a call of one is the
+/// engine's (`SELECT format('%s', 1), json_build_array(2)` failed on the catalog's side).
 pub fn names() -> impl Iterator<Item = &'static str> {
-    FUNCTIONS.iter().map(|f| f.name).filter(|name| !matches!(*name, "array_upper" | "array_lower"))
+    FUNCTIONS.iter().map(|f| f.name).filter(|name| {
+        !matches!(*name, "array_upper" | "array_lower" | "format" | "quote_ident" | "quote_literal" | "json_build_object" | "pg_size_pretty")
+    })
 }
 
 /// The functions as DataFusion UDFs bound to one model.
@@ -337,40 +340,12 @@ fn builtin_function(value: &ScalarValue) -> Option<&'static (i64, &'static str, 
 
 /// PostgreSQL's `format(fmt, args...)`: `%s` as text, `%I` as a quoted identifier, `%L` as
 /// a quoted literal (`NULL` for NULL), `%%` a percent sign.
+/// `format(template, args...)`, as the engines have it (see `rhei_engine::text_format`).
 fn format(_: &Model, args: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
     let Some(template) = args.first().filter(|a| !a.is_null()).map(string) else { return Ok(ScalarValue::Utf8(None)) };
-    let mut out = String::new();
-    let mut values = args[1..].iter();
-    let mut chars = template.chars();
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            out.push(c);
-            continue;
-        }
-        let kind = chars.next();
-        if kind == Some('%') {
-            out.push('%');
-            continue;
-        }
-        let value = values.next().ok_or_else(|| EngineError::InvalidParameterValue {
-            name: "format".into(),
-            value: "too few arguments for format()".into(),
-        })?;
-        match (kind, value.is_null()) {
-            (Some('s'), true) => {}
-            (Some('s'), false) => out.push_str(&string(value)),
-            (Some('I'), false) => out.push_str(&quote_ident(&string(value))),
-            (Some('L'), true) => out.push_str("NULL"),
-            (Some('L'), false) => out.push_str(&format!("'{}'", string(value).replace('\'', "''"))),
-            (other, _) => {
-                return Err(EngineError::InvalidParameterValue {
-                    name: "format".into(),
-                    value: format!("unrecognized format() type specifier \"{}\"", other.unwrap_or(' ')),
-                });
-            }
-        }
-    }
-    Ok(text(out))
+    let values: Vec<Option<String>> = args[1..].iter().map(|a| (!a.is_null()).then(|| string(a))).collect();
+    let values: Vec<Option<&str>> = values.iter().map(Option::as_deref).collect();
+    Ok(text(rhei_engine::text_format::format(&template, &values)?))
 }
 
 /// `obj_description(oid [, catalog])`: a table's `COMMENT ON` (only tables have comments).
@@ -501,22 +476,7 @@ fn relation_is_publishable(model: &Model, args: &[ScalarValue]) -> Result<Scalar
 /// `pg_size_pretty(bigint)`, rounding as PostgreSQL 15 does (half away from zero, switching
 /// unit at 10240 of the smaller one).
 fn size_pretty(_: &Model, args: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
-    let Some(mut size) = oid(&args[0]) else { return Ok(ScalarValue::Utf8(None)) };
-    const LIMIT: i64 = 10 * 1024;
-    const LIMIT2: i64 = LIMIT * 2 - 1;
-    let half_rounded = |x: i64| (x + if x < 0 { -1 } else { 1 }) / 2;
-    if size.abs() < LIMIT {
-        return Ok(text(format!("{size} bytes")));
-    }
-    // One extra bit is kept for rounding.
-    size >>= 9;
-    for unit in ["kB", "MB", "GB", "TB"] {
-        if size.abs() < LIMIT2 {
-            return Ok(text(format!("{} {unit}", half_rounded(size))));
-        }
-        size >>= 10;
-    }
-    Ok(text(format!("{} PB", half_rounded(size))))
+    Ok(ScalarValue::Utf8(oid(&args[0]).map(|size| rhei_engine::text_format::size_pretty(size.into()))))
 }
 
 fn list_len(value: &ScalarValue) -> Option<usize> {

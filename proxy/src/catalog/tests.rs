@@ -46,6 +46,21 @@ fn catalog() -> Catalog {
     ])
 }
 
+/// Functions the engine has too do not make a query the catalog's by themselves: the
+/// catalog has no json_build_array, so `SELECT format(...), json_build_array(...)` failed.
+#[test]
+fn functions_the_engine_has_are_not_catalog_queries_alone() {
+    for sql in [
+        "SELECT format('%s', 1), json_build_array(2)",
+        "SELECT quote_ident('A'), quote_literal('b'), pg_size_pretty(10::bigint)",
+        "SELECT json_build_object('a', ARRAY[1])",
+        "SELECT array_upper(ARRAY[1, 2], 1)",
+    ] {
+        let statement = Parser::parse_sql(&PostgreSqlDialect {}, sql).expect("parses").remove(0);
+        assert!(!rewrite::is_catalog_query(&statement, &catalog()), "taken for a catalog query: {sql}");
+    }
+}
+
 fn query(sql: &str) -> CatalogQuery {
     let statement = Parser::parse_sql(&PostgreSqlDialect {}, sql).expect("parses").remove(0);
     assert!(rewrite::is_catalog_query(&statement, &catalog()), "not recognized as a catalog query: {sql}");
@@ -420,8 +435,11 @@ async fn connect_time_functions_answer_like_postgres() {
         rows("SELECT pg_backend_pid(), pg_catalog.current_setting('timezone'), pg_is_in_recovery()").await,
         vec!["4242|UTC|false"]
     );
-    // Beside format(), a catalog function, quote_literal is answered here too.
-    assert_eq!(rows("SELECT format('%s=%s', 'k', quote_literal('it''s')), quote_literal(NULL) IS NULL").await, vec!["k='it''s'|true"]);
+    // Beside a catalog function, format() and quote_literal are answered here too.
+    assert_eq!(
+        rows("SELECT format('%s=%s', current_setting('timezone'), quote_literal('it''s')), quote_literal(NULL) IS NULL").await,
+        vec!["UTC='it''s'|true"]
+    );
     // asyncpg's pool reset query, `SELECT pg_advisory_unlock_all()`, is the engine's now that
     // advisory locks exist (wire::advisory_locks_are_exclusive_waited_for_and_released).
     assert_eq!(

@@ -80,7 +80,7 @@ pub fn arrow_pg_type(ty: &DataType) -> Type {
         DataType::Time32(_) | DataType::Time64(_) => Type::TIME,
         DataType::Interval(_) | DataType::Duration(_) => Type::INTERVAL,
         DataType::Binary | DataType::LargeBinary | DataType::BinaryView | DataType::FixedSizeBinary(_) => Type::BYTEA,
-        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => match f.data_type() {
+        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => match innermost_element(f.data_type()) {
             DataType::Int16 => Type::INT2_ARRAY,
             DataType::Int32 => Type::INT4_ARRAY,
             DataType::Int64 => Type::INT8_ARRAY,
@@ -90,6 +90,15 @@ pub fn arrow_pg_type(ty: &DataType) -> Type {
             _ => Type::TEXT_ARRAY,
         },
         _ => Type::TEXT,
+    }
+}
+
+/// The element type of a list however deeply nested: PostgreSQL's `int[]` is one type for any
+/// number of dimensions.
+fn innermost_element(ty: &DataType) -> &DataType {
+    match ty {
+        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => innermost_element(f.data_type()),
+        other => other,
     }
 }
 
@@ -523,6 +532,12 @@ fn write_array_text(buf: &mut BytesMut, values: &ArrayRef, ty: &Type, zone: Time
             buf.put_slice(b"NULL");
             continue;
         }
+        // A dimension more: its braces are written as they are (`{{1,2},{3,4}}`), not quoted
+        // as an element's text would be.
+        if matches!(inner, Column::List(_)) {
+            write_text(buf, &inner, ty, i, zone)?;
+            continue;
+        }
         let mut item = BytesMut::new();
         write_text(&mut item, &inner, &element_type, i, zone)?;
         write_array_element(buf, &String::from_utf8_lossy(&item));
@@ -544,25 +559,62 @@ fn element_type(ty: &Type) -> Type {
     }
 }
 
-/// PostgreSQL's binary array: one dimension, lower bound 1.
+/// The arrays holding a (possibly nested) list value's elements, in order, and its length in
+/// each dimension. PostgreSQL's arrays are rectangular; DataFusion's nested lists need not be.
+fn array_elements(values: &ArrayRef, depth: usize, dims: &mut Vec<usize>, leaves: &mut Vec<ArrayRef>) -> PgWireResult<()> {
+    let ragged = || {
+        to_pgwire(&EngineError::SubscriptOutOfRange {
+            message: "multidimensional arrays must have array expressions with matching dimensions".into(),
+        })
+    };
+    match dims.get(depth) {
+        Some(&len) if len != values.len() => return Err(ragged()),
+        Some(_) => {}
+        None => dims.push(values.len()),
+    }
+    if let DataType::List(_) = values.data_type() {
+        let lists = values.as_list::<i32>();
+        for i in 0..lists.len() {
+            if lists.is_null(i) {
+                return Err(ragged());
+            }
+            array_elements(&lists.value(i), depth + 1, dims, leaves)?;
+        }
+    } else {
+        leaves.push(values.clone());
+    }
+    Ok(())
+}
+
+/// PostgreSQL's binary array (`array_send`): its dimensions, each with lower bound 1, then the
+/// elements in row-major order; an empty array has no dimensions.
 fn write_array_binary(buf: &mut BytesMut, values: &ArrayRef, ty: &Type) -> PgWireResult<()> {
     let element_type = element_type(ty);
-    let inner = column(values, false)?;
-    buf.put_i32(1);
-    buf.put_i32(i32::from(values.null_count() > 0));
+    let (mut dims, mut leaves) = (Vec::new(), Vec::new());
+    array_elements(values, 0, &mut dims, &mut leaves)?;
+    if leaves.iter().all(|leaf| leaf.is_empty()) {
+        dims.clear();
+    }
+    buf.put_i32(dims.len() as i32);
+    buf.put_i32(i32::from(leaves.iter().any(|leaf| leaf.null_count() > 0)));
     buf.put_u32(element_type.oid());
-    buf.put_i32(values.len() as i32);
-    buf.put_i32(1);
-    for i in 0..values.len() {
-        if values.is_null(i) {
-            buf.put_i32(-1);
-            continue;
+    for len in &dims {
+        buf.put_i32(*len as i32);
+        buf.put_i32(1);
+    }
+    for leaf in &leaves {
+        let inner = column(leaf, false)?;
+        for i in 0..leaf.len() {
+            if leaf.is_null(i) {
+                buf.put_i32(-1);
+                continue;
+            }
+            let at = buf.len();
+            buf.put_i32(0);
+            write_binary(buf, &inner, &element_type, i)?;
+            let len = (buf.len() - at - 4) as i32;
+            buf[at..at + 4].copy_from_slice(&len.to_be_bytes());
         }
-        let at = buf.len();
-        buf.put_i32(0);
-        write_binary(buf, &inner, &element_type, i)?;
-        let len = (buf.len() - at - 4) as i32;
-        buf[at..at + 4].copy_from_slice(&len.to_be_bytes());
     }
     Ok(())
 }
@@ -588,6 +640,38 @@ mod tests {
         assert_eq!(text(0, 2), "0.00");
         assert_eq!(text(42, 0), "42");
         assert_eq!(text(-1234567, 2), "-12345.67");
+    }
+
+    /// A nested list is a multidimensional array: its braces written as they are in text
+    /// (`{"{1,2}","{3,4}"}` before), its dimensions in binary; bytes are PostgreSQL 15's
+    /// `array_send` of the same arrays.
+    #[test]
+    fn nested_lists_are_multidimensional_arrays() {
+        let inner = |rows: Vec<Option<Vec<Option<i32>>>>| Arc::new(arrow::array::ListArray::from_iter_primitive::<Int32Type, _, _>(rows)) as ArrayRef;
+        let field = Arc::new(Field::new("item", DataType::List(Arc::new(Field::new("item", DataType::Int32, true))), true));
+        let square = arrow::array::ListArray::new(
+            field.clone(),
+            arrow::buffer::OffsetBuffer::from_lengths([2, 1, 0]),
+            inner(vec![Some(vec![Some(1), Some(2)]), Some(vec![Some(3), Some(4)]), Some(vec![Some(1), None])]),
+            None,
+        );
+        assert_eq!(arrow_pg_type(square.data_type()), Type::INT4_ARRAY);
+        let mut text = BytesMut::new();
+        write_array_text(&mut text, &square.value(0), &Type::INT4_ARRAY, TimeZone::UTC).unwrap();
+        assert_eq!(String::from_utf8(one(text)).unwrap(), "{{1,2},{3,4}}");
+        let hex = |b: BytesMut| one(b).iter().map(|b| format!("{b:02x}")).collect::<String>();
+        let mut binary = BytesMut::new();
+        write_array_binary(&mut binary, &square.value(0), &Type::INT4_ARRAY).unwrap();
+        assert_eq!(hex(binary), "000000020000000000000017000000020000000100000002000000010000000400000001000000040000000200000004000000030000000400000004");
+        let mut with_null = BytesMut::new();
+        write_array_binary(&mut with_null, &square.value(1), &Type::INT4_ARRAY).unwrap();
+        assert_eq!(hex(with_null), "000000020000000100000017000000010000000100000002000000010000000400000001ffffffff");
+        let mut empty = BytesMut::new();
+        write_array_binary(&mut empty, &square.value(2), &Type::INT4_ARRAY).unwrap();
+        assert_eq!(hex(empty), "000000000000000000000017");
+        // Ragged, which PostgreSQL cannot hold: refused in binary.
+        let ragged = arrow::array::ListArray::new(field, arrow::buffer::OffsetBuffer::from_lengths([2]), inner(vec![Some(vec![Some(1)]), Some(vec![Some(2), Some(3)])]), None);
+        assert!(write_array_binary(&mut BytesMut::new(), &ragged.value(0), &Type::INT4_ARRAY).is_err());
     }
 
     /// rhei holds OIDs as int8; PostgreSQL's binary oid[] has four-byte elements of type 26

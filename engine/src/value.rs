@@ -577,10 +577,15 @@ pub fn format_date(days: i64) -> String {
 /// one (`.25`, trailing zeros dropped).
 pub fn format_timestamp(micros: i64) -> String {
     let days = micros.div_euclid(MICROS_PER_DAY);
-    let in_day = micros.rem_euclid(MICROS_PER_DAY);
-    let secs = in_day / 1_000_000;
-    let frac = in_day % 1_000_000;
-    let mut out = format!("{} {:02}:{:02}:{:02}", format_date(days), secs / 3600, secs / 60 % 60, secs % 60);
+    format!("{} {}", format_date(days), format_time(micros.rem_euclid(MICROS_PER_DAY)))
+}
+
+/// PostgreSQL's `time` output for microseconds since midnight: `HH:MM:SS`, and the fraction
+/// without trailing zeros when there is one (`23:59:59.5`).
+pub fn format_time(micros_of_day: i64) -> String {
+    let secs = micros_of_day / 1_000_000;
+    let frac = micros_of_day % 1_000_000;
+    let mut out = format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
     if frac != 0 {
         let digits = format!("{frac:06}");
         out.push('.');

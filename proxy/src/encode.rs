@@ -158,6 +158,8 @@ enum Column<'a> {
     Decimal(&'a arrow::array::PrimitiveArray<Decimal128Type>, i8, bool),
     Decimal256(&'a arrow::array::PrimitiveArray<arrow::datatypes::Decimal256Type>, i8),
     Date(&'a arrow::array::PrimitiveArray<Date32Type>),
+    /// `time`: microseconds since midnight.
+    Time(&'a arrow::array::PrimitiveArray<arrow::datatypes::Time64MicrosecondType>),
     Timestamp(&'a arrow::array::PrimitiveArray<TimestampMicrosecondType>, bool),
     Interval(&'a arrow::array::PrimitiveArray<IntervalMonthDayNanoType>),
     Text(&'a arrow::array::StringArray),
@@ -188,7 +190,9 @@ fn target_type(ty: &DataType) -> DataType {
         | DataType::Date32
         | DataType::Utf8
         | DataType::Binary
+        | DataType::Time64(TimeUnit::Microsecond)
         | DataType::Interval(arrow::datatypes::IntervalUnit::MonthDayNano) => ty.clone(),
+        DataType::Time32(_) | DataType::Time64(_) => DataType::Time64(TimeUnit::Microsecond),
         DataType::Int8 | DataType::UInt8 => DataType::Int16,
         DataType::UInt16 => DataType::Int32,
         DataType::UInt32 => DataType::Int64,
@@ -233,6 +237,7 @@ fn column(array: &ArrayRef, shortest: bool) -> PgWireResult<Column<'_>> {
         DataType::Decimal128(_, s) => Column::Decimal(array.as_primitive(), *s, shortest),
         DataType::Decimal256(_, s) => Column::Decimal256(array.as_primitive(), *s),
         DataType::Date32 => Column::Date(array.as_primitive()),
+        DataType::Time64(TimeUnit::Microsecond) => Column::Time(array.as_primitive()),
         DataType::Timestamp(TimeUnit::Microsecond, zone) => Column::Timestamp(array.as_primitive(), zone.is_some()),
         DataType::Interval(_) => Column::Interval(array.as_primitive()),
         DataType::Utf8 => Column::Text(array.as_string()),
@@ -310,6 +315,7 @@ fn write_text(buf: &mut BytesMut, column: &Column<'_>, ty: &Type, row: usize, zo
         }
         Column::Decimal256(a, scale) => buf.put_slice(rhei_engine::value::format_decimal256(a.value(row), *scale).as_bytes()),
         Column::Date(a) => buf.put_slice(rhei_engine::value::format_date(a.value(row).into()).as_bytes()),
+        Column::Time(a) => buf.put_slice(rhei_engine::value::format_time(a.value(row)).as_bytes()),
         Column::Timestamp(a, false) => buf.put_slice(rhei_engine::value::format_timestamp(a.value(row)).as_bytes()),
         Column::Timestamp(a, true) => {
             buf.put_slice(rhei_engine::value::format_timestamptz_in(a.value(row), zone).as_bytes());
@@ -349,6 +355,7 @@ fn write_binary(buf: &mut BytesMut, column: &Column<'_>, ty: &Type, row: usize) 
         }
         Column::Decimal256(a, scale) => write_decimal_text_as_binary(buf, &rhei_engine::value::format_decimal256(a.value(row), *scale)),
         Column::Date(a) => buf.put_i32(a.value(row) - PG_EPOCH_DAYS),
+        Column::Time(a) => buf.put_i64(a.value(row)),
         Column::Timestamp(a, _) => buf.put_i64(a.value(row) - PG_EPOCH_MICROS),
         Column::Interval(a) => {
             let v = a.value(row);

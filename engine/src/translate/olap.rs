@@ -241,6 +241,29 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
             let column = std::mem::replace(arg, Expr::value(Value::Null));
             *arg = Expr::Cast { kind: CastKind::Cast, expr: Box::new(column), data_type: SqlType::Numeric(datafusion::sql::sqlparser::ast::ExactNumberInfo::None), array: false, format: None };
         }
+        // ceil() and floor() of a numeric have no fraction digits in PostgreSQL (`20`, not the
+        // argument's scale, `20.00`).
+        // (sqlparser reads `ceil(x)` and `floor(x)` as expressions of their own, `ceiling(x)` as
+        // a call.)
+        let rounded_arg = match expr {
+            Expr::Ceil { expr: arg, .. } | Expr::Floor { expr: arg, .. } => Some(&**arg),
+            Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("ceiling") => match &f.args {
+                FunctionArguments::List(list) => match list.args.as_slice() {
+                    [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))] => Some(arg),
+                    _ => None,
+                },
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(PgType::Numeric { precision, .. }) = rounded_arg.and_then(|arg| scope.column_type(arg)) {
+            let widest = if precision.is_none_or(|p| p <= 38) { 38 } else { 76 };
+            if let Expr::Function(f) = expr {
+                f.name = datafusion::sql::sqlparser::ast::ObjectName::from(vec![Ident::new("ceil")]);
+            }
+            let rounded = std::mem::replace(expr, Expr::value(Value::Null));
+            *expr = cast(rounded, SqlType::Numeric(datafusion::sql::sqlparser::ast::ExactNumberInfo::PrecisionAndScale(widest, 0)));
+        }
         // sum() of a bigint is numeric in PostgreSQL (it cannot overflow), a bigint in DataFusion.
         if let Expr::Function(f) = expr
             && f.name.to_string().eq_ignore_ascii_case("sum")
@@ -303,6 +326,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
                 "sign" => Some("signum"),
                 "variance" => Some("var_samp"),
                 "ceiling" => Some("ceil"),
+                "every" => Some("bool_and"),
                 _ => None,
             }
         {
@@ -410,6 +434,28 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
             if let Some(local) = crate::translate::wall_clock_beside_instant(left, right, &scope) {
                 let value = take(local);
                 **local = call("rhei_instant", vec![value, Expr::value(Value::SingleQuotedString(zone.arrow_name()))]);
+            }
+        }
+        // A date in a subtraction with a timestamp is its midnight (in the session's zone beside
+        // a timestamptz), as PostgreSQL casts it; DataFusion made a duration of them
+        // (`PT172799.5S`), which SQLite's answer, typed by this plan, then failed to match.
+        if let Expr::BinaryOp { left, op: BinaryOperator::Minus, right } = expr {
+            let (left_type, right_type) = (temporal_type(left, &scope), temporal_type(right, &scope));
+            let other = match (left_type, right_type) {
+                (Some(PgType::Date), Some(other @ (PgType::Timestamp | PgType::Timestamptz)))
+                | (Some(other @ (PgType::Timestamp | PgType::Timestamptz)), Some(PgType::Date)) => Some(other),
+                _ => None,
+            };
+            if let Some(other) = other {
+                let date = if left_type == Some(PgType::Date) { &mut *left } else { &mut *right };
+                let midnight = cast(take(date), SqlType::Timestamp(None, TimezoneInfo::None));
+                **date = match other {
+                    PgType::Timestamptz if zone == TimeZone::UTC => cast(midnight, SqlType::Timestamp(None, TimezoneInfo::WithTimeZone)),
+                    PgType::Timestamptz => call("rhei_instant", vec![midnight, Expr::value(Value::SingleQuotedString(zone.arrow_name()))]),
+                    _ => midnight,
+                };
+                let (a, b) = (take(left), take(right));
+                *expr = call("rhei_ts_diff", vec![a, b]);
             }
         }
         // timestamp - timestamp is an interval of days and time in PostgreSQL, a duration in
@@ -1351,6 +1397,23 @@ mod tests {
             stmt.to_string(),
             "SELECT coalesce(x.k, b.k) AS k, (SELECT k FROM c) FROM a x FULL JOIN b ON x.k = b.k WHERE coalesce(x.k, b.k) > 1 ORDER BY k"
         );
+    }
+
+    #[test]
+    fn ceil_and_floor_of_numeric_have_no_fraction() {
+        let col = |name: &str, ty| ColumnDef { name: name.into(), ty, not_null: false, is_serial: false, default_sql: None };
+        let catalog = Catalog::from_tables([TableDef {
+            id: TableId(1),
+            name: "t".into(),
+            columns: vec![col("n", PgType::Numeric { precision: Some(8), scale: Some(2) }), col("w", PgType::Float8)],
+            primary_key: vec![0],
+            unique: vec![],
+            replica: None,
+            ..Default::default()
+        }]);
+        let mut stmt = Parser::parse_sql(&PostgreSqlDialect {}, "SELECT ceil(n), floor(n), ceiling(n), ceil(w) FROM t").unwrap().remove(0);
+        to_olap(&mut stmt, &catalog, TimeZone::UTC);
+        assert_eq!(stmt.to_string(), "SELECT CAST(CEIL(n) AS NUMERIC(38,0)), CAST(FLOOR(n) AS NUMERIC(38,0)), CAST(ceil(n) AS NUMERIC(38,0)), CEIL(w) FROM t");
     }
 
     #[test]

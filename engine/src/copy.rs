@@ -761,8 +761,29 @@ fn escape_text(value: &str, delimiter: char, out: &mut Vec<u8>) {
     }
 }
 
+/// An array element's text as `array_out` writes it: in double quotes (with `"` and `\`
+/// escaped) when empty, `NULL`-like, or holding braces, commas, quotes, backslashes or white
+/// space; as it is otherwise.
+pub fn push_array_element(out: &mut String, text: &str) {
+    let needs_quotes = text.is_empty()
+        || text.eq_ignore_ascii_case("null")
+        || text.bytes().any(|b| matches!(b, b'{' | b'}' | b',' | b'"' | b'\\') || b.is_ascii_whitespace());
+    if !needs_quotes {
+        out.push_str(text);
+        return;
+    }
+    out.push('"');
+    for c in text.chars() {
+        if matches!(c, '"' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+}
+
 /// PostgreSQL's text output of one Arrow value (`None` for NULL); a timestamptz in the zone of
-/// its Arrow type.
+/// its Arrow type; an array as `{1,2}`, `{{1,2},{3,4}}`.
 pub fn pg_text(column: &ArrayRef, row: usize) -> Option<String> {
     pg_text_in(column, row, None)
 }
@@ -802,6 +823,27 @@ pub fn pg_text_in(column: &ArrayRef, row: usize, zone: Option<TimeZone>) -> Opti
             crate::value::format_interval(v.months, v.days, v.nanoseconds / 1000)
         }
         DataType::Binary => crate::bytea::output(column.as_binary::<i32>().value(row)),
+        DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..) => {
+            let elements = match column.data_type() {
+                DataType::List(_) => column.as_list::<i32>().value(row),
+                DataType::LargeList(_) => column.as_list::<i64>().value(row),
+                _ => column.as_fixed_size_list().value(row),
+            };
+            let mut out = String::from("{");
+            for i in 0..elements.len() {
+                if i > 0 {
+                    out.push(',');
+                }
+                match pg_text_in(&elements, i, zone) {
+                    None => out.push_str("NULL"),
+                    // A dimension more: its braces as they are.
+                    Some(text) if matches!(elements.data_type(), DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..)) => out.push_str(&text),
+                    Some(text) => push_array_element(&mut out, &text),
+                }
+            }
+            out.push('}');
+            out
+        }
         _ => arrow::util::display::array_value_to_string(column, row).unwrap_or_default(),
     })
 }

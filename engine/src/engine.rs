@@ -714,8 +714,9 @@ impl HtapEngine {
     }
 
     /// Stops background sync and, with `olap_storage = "parquet"`, returns once the last write
-    /// of the OLAP copy's files has finished, so the data directory can be copied or removed.
-    /// Threads end when the last handle is dropped.
+    /// of the OLAP copy's files has finished and their directory is unlocked (`olap/` is then
+    /// complete; SQLite's threads still hold `oltp.db` until the last handle is dropped).
+    /// Dropping the future early does not cancel the stop, only the wait for it.
     pub async fn close(&self) {
         self.inner.sync.stop();
         if let Some(persister) = &self.inner.persister {

@@ -173,9 +173,18 @@ pub enum EngineError {
     /// A function argument out of its domain (`split_part(s, d, 0)`).
     #[error("{message}")]
     InvalidArgument { message: String },
-    /// A `format()` template with a malformed or unknown `%` specifier.
-    #[error("{message}")]
-    InvalidFormatSpecifier { message: String },
+    /// A `format()` template that ends inside a `%` specifier.
+    #[error("unterminated format() type specifier")]
+    UnterminatedFormatSpecifier,
+    /// A `format()` conversion other than `s`, `I`, `L` and `%`.
+    #[error("unrecognized format() type specifier \"{specifier}\"")]
+    UnrecognizedFormatSpecifier { specifier: char },
+    /// A number written in a `format()` template (a width, a position) past `integer`.
+    #[error("number is out of range")]
+    FormatNumberOutOfRange,
+    /// A text value that is not an `integer` in range where one is needed (a `format()` width).
+    #[error("value \"{value}\" is out of range for type integer")]
+    IntegerValueOutOfRange { value: String },
     /// An index expression or predicate that is not immutable (`now()`).
     #[error("functions in index {what} must be marked IMMUTABLE")]
     MutableIndexFunction { what: &'static str },
@@ -275,7 +284,9 @@ impl EngineError {
             Self::InvalidDatetimeFormat { .. } => "22007",
             Self::DatetimeFieldOverflow { .. } | Self::IntervalOutOfRange => "22008",
             Self::OlapCopyBehind { .. } => "XX000",
-            Self::NumericOutOfRange { .. } | Self::UnconstrainedNumericTooWide => "22003",
+            Self::NumericOutOfRange { .. } | Self::UnconstrainedNumericTooWide | Self::FormatNumberOutOfRange | Self::IntegerValueOutOfRange { .. } => {
+                "22003"
+            }
             Self::StringTooLong { .. } => "22001",
             Self::DivisionByZero => "22012",
             Self::UndefinedCursor { .. } => "34000",
@@ -295,7 +306,8 @@ impl EngineError {
             Self::UndefinedParameter { .. } => "42704",
             Self::InvalidParameterValue { .. }
             | Self::InvalidArgument { .. }
-            | Self::InvalidFormatSpecifier { .. }
+            | Self::UnterminatedFormatSpecifier
+            | Self::UnrecognizedFormatSpecifier { .. }
             | Self::NullKey { .. }
             | Self::CannotReplaceExistingKey => "22023",
             Self::UnsupportedUnicodeEscape => "22P05",
@@ -353,7 +365,7 @@ impl EngineError {
             Self::DependentObjects { .. } => Some("Use DROP ... CASCADE to drop the dependent objects too."),
             Self::TruncateReferenced { hint, .. } => Some(hint),
             Self::InvalidEscapeSequence { .. } => Some("Escape string must be empty or one character."),
-            Self::InvalidFormatSpecifier { .. } => Some("For a single \"%\" use \"%%\"."),
+            Self::UnterminatedFormatSpecifier | Self::UnrecognizedFormatSpecifier { .. } => Some("For a single \"%\" use \"%%\"."),
             Self::OlapTableHeldBack { .. } => Some("Leave the route automatic (SET rhei.route = auto, no /*+ olap */ hint) and SQLite answers it."),
             Self::CannotReplaceExistingKey => Some("Try using the function jsonb_set to replace key value."),
             Self::UpsertAffectsRowTwice => {

@@ -507,24 +507,12 @@ fn write_interval_text(buf: &mut BytesMut, months: i32, days: i32, micros: i64) 
     buf.put_slice(rhei_engine::value::format_interval(months, days, micros).as_bytes());
 }
 
-/// An array element's text, quoted as `array_out` quotes: when empty, `NULL`-like, or holding
-/// braces, commas, quotes, backslashes or white space.
+/// An array element's text, quoted as `array_out` quotes (see
+/// [`rhei_engine::copy::push_array_element`]).
 fn write_array_element(buf: &mut BytesMut, text: &str) {
-    let needs_quotes = text.is_empty()
-        || text.eq_ignore_ascii_case("null")
-        || text.bytes().any(|b| matches!(b, b'{' | b'}' | b',' | b'"' | b'\\') || b.is_ascii_whitespace());
-    if !needs_quotes {
-        buf.put_slice(text.as_bytes());
-        return;
-    }
-    buf.put_u8(b'"');
-    for b in text.bytes() {
-        if b == b'"' || b == b'\\' {
-            buf.put_u8(b'\\');
-        }
-        buf.put_u8(b);
-    }
-    buf.put_u8(b'"');
+    let mut quoted = String::with_capacity(text.len() + 2);
+    rhei_engine::copy::push_array_element(&mut quoted, text);
+    buf.put_slice(quoted.as_bytes());
 }
 
 fn write_array_text(buf: &mut BytesMut, values: &ArrayRef, ty: &Type, zone: TimeZone) -> PgWireResult<()> {

@@ -59,16 +59,10 @@ pub struct Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.shutdown.cancel();
-        // Closing waits for the last write of durable OLAP storage, which must finish before
-        // the temporary directory goes: both happen on the runtime, after the test's body.
-        let engine = self.engine.clone();
-        let dir = self._dir.take();
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                engine.close().await;
-                drop(dir);
-            });
-        }
+        // The last write of durable OLAP storage must finish before the temporary directory
+        // goes. It runs on the engine's own threads, never on the runtime, so waiting here for
+        // it cannot deadlock (and a test's runtime may be gone before a spawned task ran).
+        futures::executor::block_on(self.engine.close());
     }
 }
 

@@ -759,8 +759,10 @@ text_udf!(
     1,
     |args| {
         let array = first_arg(&args)?;
-        let bytes = arrow::compute::cast(&array, &DataType::Decimal128(38, 0))?;
-        let text: arrow::array::StringArray = bytes.as_primitive::<Decimal128Type>().iter().map(|b| b.map(crate::text_format::size_pretty)).collect();
+        let text: arrow::array::StringArray = (0..array.len())
+            .map(|i| crate::copy::pg_text(&array, i).map(|bytes| crate::text_format::size_pretty(&bytes)).transpose())
+            .collect::<std::result::Result<_, _>>()
+            .map_err(external)?;
         unscalar(Arc::new(text), &args)
     }
 );

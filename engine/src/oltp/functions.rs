@@ -1498,18 +1498,14 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         let args: Vec<Option<&str>> = args.iter().map(Option::as_deref).collect();
         crate::text_format::format(&template, &args).map(Value::Text).map_err(fail)
     })?;
+    // A numeric's exact text (SQLite's float of a numeric(p,s) in plain digits).
     conn.create_scalar_function("pg_size_pretty", 1, pure, |ctx| {
         let bytes = match ctx.get_raw(0) {
             ValueRef::Null => return Ok(Value::Null),
-            ValueRef::Integer(i) => i128::from(i),
-            ValueRef::Real(f) => f.round() as i128,
-            v => {
-                let text = text_of(v).unwrap_or_default();
-                let whole = text.split('.').next().unwrap_or_default();
-                whole.parse::<i128>().map_err(|_| invalid("numeric", v))?
-            }
+            ValueRef::Real(f) => format!("{f}"),
+            v => text_of(v).unwrap_or_default(),
         };
-        Ok(Value::Text(crate::text_format::size_pretty(bytes)))
+        crate::text_format::size_pretty(&bytes).map(Value::Text).map_err(fail)
     })?;
     // translate(s, from, to): each character of `from` becomes the one at its place in `to`,
     // or goes when `to` is shorter.

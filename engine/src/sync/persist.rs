@@ -449,7 +449,7 @@ impl Persister {
                 // It holds the sync step's lock for a moment: never idle-only, which a busy
                 // machine could leave off the CPU for a long while with the lock held.
                 crate::olap::datafusion::set_priority(if priority == OlapPriority::Idle { OlapPriority::Low } else { priority });
-                loop {
+                let stopped = loop {
                     let mut waiting = Vec::new();
                     let mut stop = false;
                     let mut stopped = Vec::new();
@@ -474,11 +474,14 @@ impl Persister {
                         let _ = reply.send(result.clone());
                     }
                     if stop {
-                        for reply in stopped {
-                            let _ = reply.send(());
-                        }
-                        break;
+                        break stopped;
                     }
+                };
+                // Told once the worker (and with it the directory's lock) is gone, so a caller
+                // may open the directory again at once.
+                drop(worker);
+                for reply in stopped {
+                    let _ = reply.send(());
                 }
             })
             .map_err(|e| EngineError::Internal(format!("could not start the persist thread: {e}")))?;
@@ -501,7 +504,8 @@ impl Persister {
     }
 
     /// Writes out what changed and stops the thread; returns when that last write is done (or
-    /// failed, which the progress records), so the directory can be copied or removed then.
+    /// failed, which the progress records) and the directory's lock is released. Dropping the
+    /// future early does not cancel the stop, only the wait for it.
     pub async fn stop(&self) {
         let (reply, done) = tokio::sync::oneshot::channel();
         if self.tx.send(Request::Stop(Some(reply))).is_ok() {

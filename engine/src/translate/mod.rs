@@ -749,6 +749,13 @@ fn boolean_as_text(value: &mut Expr, scope: &Scope<'_>, (on, off): (&str, &str),
 /// PostgreSQL's text like any other (`d::text`). A bytea too where its text is its output
 /// (`concat`, `format`; `||` with a bytea is bytea concatenation).
 fn as_output_text(value: &mut Expr, scope: &Scope<'_>, bytea: bool) {
+    // A numeric literal keeps its digits (`1.50`; SQLite would read a float, `1.5`).
+    if let Expr::Value(ValueWithSpan { value: Value::Number(digits, _), .. }) = value
+        && digits.contains('.')
+    {
+        *value = string(&digits.clone());
+        return;
+    }
     let tag = json_tag(value, scope);
     let cast_needed = matches!(tag, "date" | "timestamp" | "timestamptz" | "float4")
         || (bytea && tag == "bytea")
@@ -767,9 +774,17 @@ fn as_output_text(value: &mut Expr, scope: &Scope<'_>, bytea: bool) {
 pub(crate) fn values_as_text(expr: &mut Expr, scope: &Scope<'_>, spelled: (&Expr, &Expr)) {
     match expr {
         Expr::BinaryOp { left, op: BinaryOperator::StringConcat, right } => {
-            // With a json, jsonb, bytea or array operand `||` is that type's own operator.
-            let own_operator = |e: &Expr| matches!(json_tag(e, scope), "json" | "jsonb" | "bytea") || matches!(e, Expr::Array(_));
-            if own_operator(left) || own_operator(right) {
+            // `||` is jsonb's own operator with a jsonb operand, bytea's between two bytea (or a
+            // bytea and a literal) and the arrays' with an array; json has none (it is text).
+            let (left_tag, right_tag) = (json_tag(left, scope), json_tag(right, scope));
+            let bytes = |tag: &str, other: &Expr, other_tag: &str| tag == "bytea" && (other_tag == "bytea" || is_string_literal(other));
+            if left_tag == "jsonb"
+                || right_tag == "jsonb"
+                || bytes(left_tag, right, right_tag)
+                || bytes(right_tag, left, left_tag)
+                || matches!(**left, Expr::Array(_))
+                || matches!(**right, Expr::Array(_))
+            {
                 return;
             }
             for operand in [left, right] {
@@ -778,9 +793,10 @@ pub(crate) fn values_as_text(expr: &mut Expr, scope: &Scope<'_>, spelled: (&Expr
             }
         }
         Expr::Function(f) => {
-            // concat_ws's separator and format's template are text already.
+            // concat_ws's separator and format's template are text already; pg_size_pretty
+            // reads a numeric's text.
             let values_from = match f.name.to_string().to_ascii_lowercase().as_str() {
-                "concat" => 0,
+                "concat" | "pg_size_pretty" => 0,
                 "concat_ws" | "format" => 1,
                 _ => return,
             };
@@ -2264,6 +2280,23 @@ fn align_temporal_operands(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOp
 
 /// The value of an interval constant: `interval '1 day'`, `INTERVAL '5' MINUTE`, `'1 day'::interval`.
 pub(crate) fn interval_literal(expr: &Expr) -> Result<Option<crate::value::Interval>> {
+    // rhei reads an interval's text and one unit; a range or precision it would ignore.
+    let qualified = match expr {
+        Expr::Interval(interval) => {
+            interval.last_field.is_some()
+                || interval.leading_precision.is_some()
+                || interval.fractional_seconds_precision.is_some()
+                // A unit applies to a lone number (`'2' HOUR`); after text with units of its own
+                // (`'1 day 2 hours' DAY`) it truncates, which rhei does not.
+                || (interval.leading_field.is_some() && literal_text(&interval.value).is_some_and(|text| text.trim().parse::<f64>().is_err()))
+        }
+        Expr::Cast { data_type: SqlType::Interval { fields, precision }, .. } => fields.is_some() || precision.is_some(),
+        Expr::TypedString(typed) => matches!(typed.data_type, SqlType::Interval { fields: Some(_), .. } | SqlType::Interval { precision: Some(_), .. }),
+        _ => false,
+    };
+    if qualified {
+        return Err(EngineError::unsupported("an interval constant with a field range or a precision (INTERVAL '1:30' MINUTE TO SECOND, ::interval(0))"));
+    }
     let (text, unit) = match expr {
         Expr::Nested(inner) => return interval_literal(inner),
         Expr::Interval(interval) => (literal_text(&interval.value), interval.leading_field.as_ref().map(field_name)),

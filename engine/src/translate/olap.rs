@@ -1437,7 +1437,9 @@ mod tests {
 /// An interval constant in DataFusion's units: PostgreSQL reads forms DataFusion does not
 /// (`'1 day 02:00'`, `'@ 2 hours ago'`, `'P1DT2H'`, `'2' HOUR`), so rhei reads it and writes
 /// it again as `M months D days U microseconds`. One that does not read is left for DataFusion
-/// to refuse.
+/// to refuse, and so is one with a range or precision (`'1:30' MINUTE TO SECOND`,
+/// `::interval(0)`, `'1 day 2 hours' DAY`), which rhei does not read (see
+/// [`super::interval_literal`]).
 fn interval_constant_for_olap(expr: &mut Expr) {
     if !matches!(expr, Expr::Interval(_) | Expr::Cast { data_type: SqlType::Interval { .. }, .. } | Expr::TypedString(_)) {
         return;

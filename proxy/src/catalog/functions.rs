@@ -338,8 +338,6 @@ fn builtin_function(value: &ScalarValue) -> Option<&'static (i64, &'static str, 
     oids::BUILTIN_FUNCTIONS.iter().find(|f| f.0 == oid)
 }
 
-/// PostgreSQL's `format(fmt, args...)`: `%s` as text, `%I` as a quoted identifier, `%L` as
-/// a quoted literal (`NULL` for NULL), `%%` a percent sign.
 /// `format(template, args...)`, as the engines have it (see `rhei_engine::text_format`).
 fn format(_: &Model, args: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
     let Some(template) = args.first().filter(|a| !a.is_null()).map(string) else { return Ok(ScalarValue::Utf8(None)) };
@@ -476,7 +474,7 @@ fn relation_is_publishable(model: &Model, args: &[ScalarValue]) -> Result<Scalar
 /// `pg_size_pretty(bigint)`, rounding as PostgreSQL 15 does (half away from zero, switching
 /// unit at 10240 of the smaller one).
 fn size_pretty(_: &Model, args: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
-    Ok(ScalarValue::Utf8(oid(&args[0]).map(|size| rhei_engine::text_format::size_pretty(size.into()))))
+    oid(&args[0]).map(|size| rhei_engine::text_format::size_pretty(&size.to_string())).transpose().map(ScalarValue::Utf8)
 }
 
 fn list_len(value: &ScalarValue) -> Option<usize> {

@@ -173,6 +173,12 @@ pub enum EngineError {
     /// A function argument out of its domain (`split_part(s, d, 0)`).
     #[error("{message}")]
     InvalidArgument { message: String },
+    #[error("cannot take square root of a negative number")]
+    SquareRootOfNegative,
+    #[error("cannot take logarithm of zero")]
+    LogarithmOfZero,
+    #[error("cannot take logarithm of a negative number")]
+    LogarithmOfNegative,
     /// A `format()` template that ends inside a `%` specifier.
     #[error("unterminated format() type specifier")]
     UnterminatedFormatSpecifier,
@@ -311,6 +317,8 @@ impl EngineError {
             | Self::NullKey { .. }
             | Self::CannotReplaceExistingKey => "22023",
             Self::UnsupportedUnicodeEscape => "22P05",
+            Self::SquareRootOfNegative => "2201F",
+            Self::LogarithmOfZero | Self::LogarithmOfNegative => "2201E",
             Self::InvalidRegularExpression { .. } => "2201B",
             Self::SubscriptOutOfRange { .. } => "2202E",
             Self::InvalidEscapeSequence { .. } => "22025",

@@ -580,6 +580,21 @@ pub fn format_timestamp(micros: i64) -> String {
     format!("{} {}", format_date(days), format_time(micros.rem_euclid(MICROS_PER_DAY)))
 }
 
+/// Whether `x` is in the domain of `sqrt` (`domain` = "sqrt") or of a logarithm ("log"), as
+/// PostgreSQL checks before computing them.
+///
+/// # Errors
+/// A negative square root (2201F), a logarithm of zero or of a negative number (2201E).
+pub fn check_math_domain(x: f64, domain: &str) -> crate::error::Result<()> {
+    use crate::error::EngineError;
+    match domain {
+        "sqrt" if x < 0.0 => Err(EngineError::SquareRootOfNegative),
+        "log" if x == 0.0 => Err(EngineError::LogarithmOfZero),
+        "log" if x < 0.0 => Err(EngineError::LogarithmOfNegative),
+        _ => Ok(()),
+    }
+}
+
 /// PostgreSQL's `time` output for microseconds since midnight: `HH:MM:SS`, and the fraction
 /// without trailing zeros when there is one (`23:59:59.5`).
 pub fn format_time(micros_of_day: i64) -> String {

@@ -127,6 +127,7 @@ impl DataFusionOlap {
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::QuoteIdent::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::SizePretty::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::Format::default()));
+        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::MathDomain::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::DeclaredText::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::Instant::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::SimilarToEscape::default()));
@@ -265,6 +266,26 @@ fn plan_error(msg: &str) -> EngineError {
 
 /// An error rhei's own functions raised inside DataFusion (with its SQLSTATE), taken back out
 /// of the layers DataFusion wraps it in; anything else is given back.
+/// Arrow's failed cast of text ("Cannot cast string 'abc' to value of Int32 type") as
+/// PostgreSQL says it: `invalid input syntax for type integer: "abc"`.
+fn cast_error(msg: &str) -> EngineError {
+    let parsed = msg.strip_prefix("Cannot cast string '").and_then(|rest| rest.rsplit_once("' to value of ")).and_then(|(value, ty)| {
+        let type_name = match ty.strip_suffix(" type")? {
+            "Int16" => "smallint",
+            "Int32" => "integer",
+            "Int64" => "bigint",
+            "Float32" => "real",
+            "Float64" => "double precision",
+            "Boolean" => "boolean",
+            "Date32" => "date",
+            t if t.starts_with("Decimal") => "numeric",
+            _ => return None,
+        };
+        Some(EngineError::InvalidTextRepresentation { type_name: type_name.into(), value: value.to_string() })
+    });
+    parsed.unwrap_or_else(|| EngineError::InvalidTextRepresentation { type_name: "value".into(), value: msg.to_string() })
+}
+
 fn rhei_error_inside(err: DataFusionError) -> std::result::Result<EngineError, DataFusionError> {
     match err {
         DataFusionError::Context(context, inner) => rhei_error_inside(*inner).map_err(|inner| DataFusionError::Context(context, Box::new(inner))),
@@ -306,9 +327,7 @@ pub fn classify(err: DataFusionError) -> EngineError {
             arrow::error::ArrowError::ParseError(msg) if msg.starts_with("Invalid input syntax for type interval") => {
                 EngineError::InvalidDatetimeFormat { type_name: "interval".into(), value: msg.split('"').nth(1).unwrap_or(msg).to_string() }
             }
-            arrow::error::ArrowError::CastError(msg) => {
-                EngineError::InvalidTextRepresentation { type_name: "value".into(), value: msg.clone() }
-            }
+            arrow::error::ArrowError::CastError(msg) => cast_error(msg),
             other => EngineError::Olap(other.to_string()),
         },
         DataFusionError::Plan(msg) => match msg.strip_prefix("table '").and_then(|m| m.split_once("' not found")) {

@@ -767,6 +767,55 @@ text_udf!(
     }
 );
 
+/// `rhei_math_domain(x, 'sqrt' | 'log')`: `x` itself once it is in the domain of a square root
+/// or logarithm (see [`crate::value::check_math_domain`]); the translation puts it around their
+/// arguments.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct MathDomain {
+    signature: Signature,
+}
+
+impl Default for MathDomain {
+    fn default() -> Self {
+        Self { signature: Signature::any(2, Volatility::Immutable) }
+    }
+}
+
+impl ScalarUDFImpl for MathDomain {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn name(&self) -> &str {
+        "rhei_math_domain"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        Ok(arg_types.first().cloned().unwrap_or(DataType::Null))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let [value, domain] = args.args.as_slice() else {
+            return Err(DataFusionError::Internal("rhei_math_domain: wrong number of arguments".into()));
+        };
+        let ColumnarValue::Scalar(ScalarValue::Utf8(Some(domain))) = domain else {
+            return Err(DataFusionError::Internal("rhei_math_domain: the domain must be a constant".into()));
+        };
+        let numbers = value.to_array(args.number_rows)?;
+        if numbers.data_type().is_numeric() {
+            let floats = arrow::compute::cast(&numbers, &DataType::Float64)?;
+            for x in floats.as_primitive::<Float64Type>().iter().flatten() {
+                crate::value::check_math_domain(x, domain).map_err(external)?;
+            }
+        }
+        Ok(value.clone())
+    }
+}
+
 /// `format(template, args...)` (see [`crate::text_format::format`]); each argument is written
 /// as its type's text output (the translation has cast dates, times and booleans already).
 #[derive(Debug, PartialEq, Eq, Hash)]

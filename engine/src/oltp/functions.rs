@@ -537,13 +537,18 @@ fn divisor(b: ValueRef<'_>) -> FnResult {
     if f64_of(b) == Some(0.0) {
         return Err(fail(EngineError::DivisionByZero));
     }
-    Ok(match b {
+    Ok(owned(b))
+}
+
+/// A value passed through unchanged.
+fn owned(v: ValueRef<'_>) -> Value {
+    match v {
         ValueRef::Null => Value::Null,
         ValueRef::Integer(i) => Value::Integer(i),
         ValueRef::Real(f) => Value::Real(f),
         ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
         ValueRef::Blob(b) => Value::Blob(b.to_vec()),
-    })
+    }
 }
 
 /// A LIMIT (or, with `offset`, an OFFSET) as PostgreSQL takes it: NULL is no limit (no
@@ -817,13 +822,7 @@ fn pad(s: ValueRef<'_>, n: ValueRef<'_>, fill: Option<ValueRef<'_>>, left: bool)
 fn extreme(ctx: &Context<'_>, greatest: bool) -> FnResult {
     let mut best: Option<Value> = None;
     for i in 0..ctx.len() {
-        let v = match ctx.get_raw(i) {
-            ValueRef::Null => Value::Null,
-            ValueRef::Integer(x) => Value::Integer(x),
-            ValueRef::Real(x) => Value::Real(x),
-            ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
-            ValueRef::Blob(b) => Value::Blob(b.to_vec()),
-        };
+        let v = owned(ctx.get_raw(i));
         if matches!(v, Value::Null) {
             continue;
         }
@@ -1229,6 +1228,20 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         conn.create_aggregate_function(name, 2, pure, JsonObjectAgg { jsonb })?;
     }
     // SQLite's math functions have no cube root (PostgreSQL's cbrt, and `||/`).
+    conn.create_scalar_function("bit_length", 1, pure, |ctx| {
+        Ok(match ctx.get_raw(0) {
+            ValueRef::Null => Value::Null,
+            ValueRef::Text(bytes) | ValueRef::Blob(bytes) => Value::Integer(bytes.len() as i64 * 8),
+            other => Value::Integer(text_of(other).map_or(0, |t| t.len() as i64 * 8)),
+        })
+    })?;
+    conn.create_scalar_function("rhei_math_domain", 2, pure, |ctx| {
+        let value = ctx.get_raw(0);
+        if let Some(x) = f64_of(value) {
+            crate::value::check_math_domain(x, &text_of(ctx.get_raw(1)).unwrap_or_default()).map_err(fail)?;
+        }
+        Ok(owned(value))
+    })?;
     conn.create_scalar_function("cbrt", 1, pure, |ctx| Ok(f64_of(ctx.get_raw(0)).map_or(Value::Null, |f| Value::Real(f.cbrt()))))?;
     conn.create_scalar_function("rhei_json_value", 3, pure, |ctx| json_fragment_arg(ctx, 0).map(Value::Text))?;
     for (name, jsonb) in [("to_json", false), ("to_jsonb", true)] {

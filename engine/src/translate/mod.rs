@@ -122,6 +122,23 @@ pub fn normalize_operators(statement: &mut Statement) {
             let (base, exponent) = (float(left), float(right));
             *expr = call("power", vec![base, exponent]);
         }
+        // A square root or logarithm outside its domain fails as in PostgreSQL (2201F, 2201E):
+        // SQLite gave NULL, DataFusion NaN or -Infinity. The argument passes through a check.
+        if let Expr::Function(f) = expr
+            && let Some(domain) = match f.name.to_string().to_ascii_lowercase().as_str() {
+                "sqrt" => Some("sqrt"),
+                "ln" | "log" | "log10" => Some("log"),
+                _ => None,
+            }
+            && let FunctionArguments::List(list) = &mut f.args
+        {
+            for arg in &mut list.args {
+                if let FunctionArg::Unnamed(FunctionArgExpr::Expr(value)) = arg {
+                    let checked = std::mem::replace(value, Expr::Value(Value::Null.into()));
+                    *value = call("rhei_math_domain", vec![checked, string(domain)]);
+                }
+            }
+        }
         // overlay(s placing r from p [for n]) is the text before p, r, and the text after the n
         // characters replaced (n defaults to r's length): SQLite has no overlay, and
         // DataFusion's returned no rows at all when applied to a column.
@@ -857,6 +874,14 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
     });
     if grouping_sets.is_break() {
         return Err(EngineError::unsupported("GROUP BY ROLLUP, CUBE or GROUPING SETS on SQLite (the OLAP engine runs them outside transaction blocks)"));
+    }
+    // SQLite read `WITHIN GROUP` as a syntax error (42601).
+    let ordered_set = visit_expressions(stmt, |expr| match expr {
+        Expr::Function(f) if !f.within_group.is_empty() => ControlFlow::Break(()),
+        _ => ControlFlow::Continue(()),
+    });
+    if ordered_set.is_break() {
+        return Err(EngineError::unsupported("ordered-set aggregates (WITHIN GROUP) on SQLite (the OLAP engine runs them outside transaction blocks)"));
     }
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut SeriesAsSubqueries);
     distinct_on::for_sqlite(stmt, catalog)?;
@@ -2087,7 +2112,9 @@ fn convert_literal_against_column(value: &mut Expr, other: &Expr, scope: &Scope<
         return;
     }
     let column = unwrap_real(other).unwrap_or(other);
-    let Some(ty) = scope.column_type(column) else { return };
+    // Beside a computed date or time (`at::date`, `date_trunc('day', at)`) too: SQLite compared
+    // its stored day number or microseconds with the literal's text, and matched nothing.
+    let Some(ty) = scope.column_type(column).or_else(|| temporal_type(other, scope)) else { return };
     let needs = !matches!(ty, PgType::Text | PgType::Varchar(_) | PgType::Bpchar(_) | PgType::Json);
     if needs {
         let converted = convert_expr(ty, value.clone(), opts);
@@ -2383,7 +2410,7 @@ pub(crate) fn temporal_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
             | "rhei_tstz_add" | "rhei_tstz_add_interval" | "rhei_now" | "rhei_tstz" | "rhei_utc" | "rhei_instant" => PgType::Timestamptz,
             "localtimestamp" | "rhei_ts_add" | "rhei_ts_add_interval" | "rhei_ts" | "rhei_local" | "to_local_time" => PgType::Timestamp,
             // A typed literal or cast already translated (expressions are rewritten inside out).
-            "current_date" | "rhei_date" => PgType::Date,
+            "current_date" | "rhei_date" | "rhei_days" => PgType::Date,
             // Functions giving one of their arguments' values have its type (`max(at) -
             // min(at)`, `lead(at) OVER w - at`).
             // A timestamp truncated is one of its kind.

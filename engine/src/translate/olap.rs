@@ -168,6 +168,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
     });
     let _ = visit_expressions_mut(stmt, |expr| {
         interval_constant_for_olap(expr);
+        percentile_disc_for_olap(expr);
         super::jsonb_operators_as_calls(expr, &scope);
         super::bytea_concat_as_call(expr, &scope);
         super::bytea_literals_as_input(expr, &scope);
@@ -400,7 +401,11 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
                         right: Box::new(Expr::value(Value::Number("1000000.0".into(), false))),
                     };
                 }
-                let extracted = std::mem::replace(expr, Expr::value(Value::Null));
+                let mut extracted = std::mem::replace(expr, Expr::value(Value::Null));
+                // ISO day of week counts Monday as 1 in PostgreSQL, 0 in DataFusion.
+                if name == "isodow" {
+                    extracted = Expr::BinaryOp { left: Box::new(extracted), op: BinaryOperator::Plus, right: Box::new(Expr::value(Value::Number("1".into(), false))) };
+                }
                 *expr = Expr::Cast {
                     kind: CastKind::Cast,
                     expr: Box::new(Expr::Nested(Box::new(extracted))),
@@ -505,8 +510,12 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
             && let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(source))) = list.args.get(1)
             && temporal_type(source, &scope).is_some()
         {
-            let part = std::mem::replace(expr, Expr::value(Value::Null));
-            *expr = cast(part, SqlType::DoublePrecision);
+            let isodow = matches!(list.args.first(), Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(part), .. })))) if part.eq_ignore_ascii_case("isodow"));
+            let mut part = std::mem::replace(expr, Expr::value(Value::Null));
+            if isodow {
+                part = Expr::BinaryOp { left: Box::new(part), op: BinaryOperator::Plus, right: Box::new(Expr::value(Value::Number("1".into(), false))) };
+            }
+            *expr = cast(Expr::Nested(Box::new(part)), SqlType::DoublePrecision);
         }
         // ntile() is an integer in PostgreSQL (DataFusion's is unsigned, which a result makes bigint).
         if let Expr::Function(f) = expr
@@ -1431,6 +1440,33 @@ mod tests {
         let mut stmt = Parser::parse_sql(&PostgreSqlDialect {}, "SELECT w::int, id::int FROM t").unwrap().remove(0);
         to_olap(&mut stmt, &catalog, TimeZone::UTC);
         assert_eq!(stmt.to_string(), "SELECT rhei_round_for_cast(w)::INT, id::INT FROM t");
+    }
+}
+
+/// `percentile_disc(f) WITHIN GROUP (ORDER BY x)` (DataFusion has none): the first value, in
+/// that order, whose position reaches the fraction `f` of the non-NULL values, picked from
+/// them gathered in order (`array_agg`), as PostgreSQL defines it. They are gathered ascending
+/// and a descending order counts from the end (the order is by the value itself, so ties are
+/// equal values): DataFusion 53 merges an `array_agg` it runs reversed, beside one ordered the
+/// other way, in the wrong order (apache/datafusion#22597).
+fn percentile_disc_for_olap(expr: &mut Expr) {
+    let Expr::Function(f) = expr else { return };
+    if !f.name.to_string().eq_ignore_ascii_case("percentile_disc") || f.over.is_some() {
+        return;
+    }
+    let ([order], FunctionArguments::List(list)) = (f.within_group.as_slice(), &f.args) else { return };
+    let [FunctionArg::Unnamed(FunctionArgExpr::Expr(fraction))] = list.args.as_slice() else { return };
+    let value = &order.expr;
+    let filter = f.filter.as_ref().map(|c| format!(" AND ({c})")).unwrap_or_default();
+    let count = format!("count({value}){}", f.filter.as_ref().map(|c| format!(" FILTER (WHERE {c})")).unwrap_or_default());
+    let position = format!("greatest(1, ceil(({fraction}) * {count}))");
+    let position = if order.options.asc == Some(false) { format!("{count} + 1 - {position}") } else { position };
+    let sql = format!("array_element(array_agg({value} ORDER BY {value}) FILTER (WHERE ({value}) IS NOT NULL{filter}), CAST({position} AS BIGINT))");
+    if let Ok(picked) = datafusion::sql::sqlparser::parser::Parser::new(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {})
+        .try_with_sql(&sql)
+        .and_then(|mut p| p.parse_expr())
+    {
+        *expr = picked;
     }
 }
 

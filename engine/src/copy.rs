@@ -817,7 +817,11 @@ pub fn pg_text_in(column: &ArrayRef, row: usize, zone: Option<TimeZone>) -> Opti
             format_timestamptz_in(column.as_primitive::<TimestampMicrosecondType>().value(row), zone)
         }
         DataType::Utf8 => column.as_string::<i32>().value(row).to_string(),
-        DataType::Time64(TimeUnit::Microsecond) => crate::value::format_time(column.as_primitive::<Time64MicrosecondType>().value(row)),
+        DataType::Time32(_) | DataType::Time64(_) => {
+            // DataFusion's time is in nanoseconds; PostgreSQL keeps microseconds.
+            let micros = arrow::compute::cast(&column.slice(row, 1), &DataType::Time64(TimeUnit::Microsecond)).ok()?;
+            crate::value::format_time(micros.as_primitive::<Time64MicrosecondType>().value(0))
+        }
         DataType::Interval(IntervalUnit::MonthDayNano) => {
             let v = column.as_primitive::<IntervalMonthDayNanoType>().value(row);
             crate::value::format_interval(v.months, v.days, v.nanoseconds / 1000)

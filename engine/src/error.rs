@@ -188,9 +188,12 @@ pub enum EngineError {
     /// A number written in a `format()` template (a width, a position) past `integer`.
     #[error("number is out of range")]
     FormatNumberOutOfRange,
-    /// A text value that is not an `integer` in range where one is needed (a `format()` width).
-    #[error("value \"{value}\" is out of range for type integer")]
-    IntegerValueOutOfRange { value: String },
+    /// A text value past an integer type's range where one is read (a `format()` width).
+    #[error("value \"{value}\" is out of range for type {type_name}")]
+    IntegerValueOutOfRange { value: String, type_name: &'static str },
+    /// An ordered-set aggregate's fraction outside 0..1.
+    #[error("percentile value {value} is not between 0 and 1")]
+    PercentileOutOfRange { value: String },
     /// An index expression or predicate that is not immutable (`now()`).
     #[error("functions in index {what} must be marked IMMUTABLE")]
     MutableIndexFunction { what: &'static str },
@@ -290,7 +293,7 @@ impl EngineError {
             Self::InvalidDatetimeFormat { .. } => "22007",
             Self::DatetimeFieldOverflow { .. } | Self::IntervalOutOfRange => "22008",
             Self::OlapCopyBehind { .. } => "XX000",
-            Self::NumericOutOfRange { .. } | Self::UnconstrainedNumericTooWide | Self::FormatNumberOutOfRange | Self::IntegerValueOutOfRange { .. } => {
+            Self::NumericOutOfRange { .. } | Self::UnconstrainedNumericTooWide | Self::FormatNumberOutOfRange | Self::IntegerValueOutOfRange { .. } | Self::PercentileOutOfRange { .. } => {
                 "22003"
             }
             Self::StringTooLong { .. } => "22001",

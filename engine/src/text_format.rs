@@ -93,7 +93,7 @@ fn specifier(chars: &mut Chars<'_>) -> Result<Specifier> {
 fn width_argument(given: Option<&str>) -> Result<(usize, bool)> {
     let Some(text) = given else { return Ok((0, false)) };
     let n: i32 = text.trim().parse().map_err(|_| match text.trim().parse::<i128>() {
-        Ok(_) => EngineError::IntegerValueOutOfRange { value: text.to_string() },
+        Ok(_) => EngineError::IntegerValueOutOfRange { value: text.to_string(), type_name: "integer" },
         Err(_) => EngineError::InvalidTextRepresentation { type_name: "integer".into(), value: text.to_string() },
     })?;
     Ok((n.unsigned_abs() as usize, n < 0))

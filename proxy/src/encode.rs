@@ -518,6 +518,16 @@ fn write_array_element(buf: &mut BytesMut, text: &str) {
 fn write_array_text(buf: &mut BytesMut, values: &ArrayRef, ty: &Type, zone: TimeZone) -> PgWireResult<()> {
     let element_type = element_type(ty);
     let inner = column(values, false)?;
+    // A multidimensional array is rectangular, and without elements it is `{}` however many
+    // dimensions it was made with, as binary has it.
+    if matches!(inner, Column::List(_)) {
+        let (mut dims, mut leaves) = (Vec::new(), Vec::new());
+        array_elements(values, 0, &mut dims, &mut leaves)?;
+        if leaves.iter().all(|leaf| leaf.is_empty()) {
+            buf.put_slice(b"{}");
+            return Ok(());
+        }
+    }
     buf.put_u8(b'{');
     for i in 0..values.len() {
         if i > 0 {

@@ -128,6 +128,7 @@ impl DataFusionOlap {
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::SizePretty::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::Format::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::MathDomain::default()));
+        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::Percentile::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::DeclaredText::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::Instant::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::SimilarToEscape::default()));
@@ -264,10 +265,9 @@ fn plan_error(msg: &str) -> EngineError {
     }
 }
 
-/// An error rhei's own functions raised inside DataFusion (with its SQLSTATE), taken back out
-/// of the layers DataFusion wraps it in; anything else is given back.
-/// Arrow's failed cast of text ("Cannot cast string 'abc' to value of Int32 type") as
-/// PostgreSQL says it: `invalid input syntax for type integer: "abc"`.
+/// Arrow's failed cast of text ("Cannot cast string 'abc' to value of Int32 type", its only
+/// report, a message) as PostgreSQL reports it: `invalid input syntax for type integer:
+/// "abc"` (22P02), an integer past the type's range 22003, a date 22007.
 fn cast_error(msg: &str) -> EngineError {
     let parsed = msg.strip_prefix("Cannot cast string '").and_then(|rest| rest.rsplit_once("' to value of ")).and_then(|(value, ty)| {
         let type_name = match ty.strip_suffix(" type")? {
@@ -277,15 +277,20 @@ fn cast_error(msg: &str) -> EngineError {
             "Float32" => "real",
             "Float64" => "double precision",
             "Boolean" => "boolean",
-            "Date32" => "date",
+            "Date32" => return Some(EngineError::InvalidDatetimeFormat { type_name: "date".into(), value: value.to_string() }),
             t if t.starts_with("Decimal") => "numeric",
             _ => return None,
         };
+        if matches!(type_name, "smallint" | "integer" | "bigint") && value.trim().parse::<i128>().is_ok() {
+            return Some(EngineError::IntegerValueOutOfRange { value: value.to_string(), type_name });
+        }
         Some(EngineError::InvalidTextRepresentation { type_name: type_name.into(), value: value.to_string() })
     });
     parsed.unwrap_or_else(|| EngineError::InvalidTextRepresentation { type_name: "value".into(), value: msg.to_string() })
 }
 
+/// An error rhei's own functions raised inside DataFusion (with its SQLSTATE), taken back out
+/// of the layers DataFusion wraps it in; anything else is given back.
 fn rhei_error_inside(err: DataFusionError) -> std::result::Result<EngineError, DataFusionError> {
     match err {
         DataFusionError::Context(context, inner) => rhei_error_inside(*inner).map_err(|inner| DataFusionError::Context(context, Box::new(inner))),

@@ -744,6 +744,47 @@ fn each_text(args: &ScalarFunctionArgs, f: fn(&str) -> String) -> Result<Columna
     unscalar(Arc::new(text), args)
 }
 
+/// `rhei_percentile(f)`: an ordered-set aggregate's fraction as a double, once it is within
+/// 0..1 (22003 otherwise, as PostgreSQL says it); NULL stays NULL.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct Percentile {
+    signature: Signature,
+}
+
+impl Default for Percentile {
+    fn default() -> Self {
+        Self { signature: Signature::any(1, Volatility::Immutable) }
+    }
+}
+
+impl ScalarUDFImpl for Percentile {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn name(&self) -> &str {
+        "rhei_percentile"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Float64)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let fractions = arrow::compute::cast(&first_arg(&args)?, &DataType::Float64)?;
+        for f in fractions.as_primitive::<Float64Type>().iter().flatten() {
+            if !(0.0..=1.0).contains(&f) {
+                return Err(external(crate::error::EngineError::PercentileOutOfRange { value: crate::value::format_float8(f) }));
+            }
+        }
+        unscalar(fractions, &args)
+    }
+}
+
 text_udf!(
     /// `quote_ident(name)`: quoted only where PostgreSQL's is (see [`crate::naming::display_ident`]).
     QuoteIdent,

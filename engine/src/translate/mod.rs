@@ -122,23 +122,6 @@ pub fn normalize_operators(statement: &mut Statement) {
             let (base, exponent) = (float(left), float(right));
             *expr = call("power", vec![base, exponent]);
         }
-        // A square root or logarithm outside its domain fails as in PostgreSQL (2201F, 2201E):
-        // SQLite gave NULL, DataFusion NaN or -Infinity. The argument passes through a check.
-        if let Expr::Function(f) = expr
-            && let Some(domain) = match f.name.to_string().to_ascii_lowercase().as_str() {
-                "sqrt" => Some("sqrt"),
-                "ln" | "log" | "log10" => Some("log"),
-                _ => None,
-            }
-            && let FunctionArguments::List(list) = &mut f.args
-        {
-            for arg in &mut list.args {
-                if let FunctionArg::Unnamed(FunctionArgExpr::Expr(value)) = arg {
-                    let checked = std::mem::replace(value, Expr::Value(Value::Null.into()));
-                    *value = call("rhei_math_domain", vec![checked, string(domain)]);
-                }
-            }
-        }
         // overlay(s placing r from p [for n]) is the text before p, r, and the text after the n
         // characters replaced (n defaults to r's length): SQLite has no overlay, and
         // DataFusion's returned no rows at all when applied to a column.
@@ -891,6 +874,10 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
     let scope = Scope::of(stmt, catalog)?;
     common_type::check_common_types_in(stmt, &scope, catalog)?;
     check_boolean_operands(stmt, &scope)?;
+    let _ = visit_expressions_mut(stmt, |expr| {
+        row_comparison_as_fields(expr);
+        ControlFlow::<()>::Continue(())
+    });
     convert_written_values(stmt, &scope, opts)?;
     json_builder_values(stmt, &scope, opts);
     text_and_boolean_values(stmt, &scope);
@@ -1849,8 +1836,80 @@ pub(crate) fn is_byte_order_collation(collation: &ObjectName) -> bool {
     matches!(name.as_str(), "c" | "posix" | "ucs_basic" | "default")
 }
 
+/// A comparison of two rows (`(at, id) > ($1, $2)`, keyset pagination) as the comparisons of
+/// their fields PostgreSQL makes (DataFusion refuses rows; on SQLite, which has them, a
+/// literal field was compared with a date's stored day number): `=` all equal, `<>` any
+/// differs, `<` `<=` `>` `>=` by the first field that differs (NULLs giving NULL alike).
+pub(crate) fn row_comparison_as_fields(expr: &mut Expr) {
+    let Expr::BinaryOp { left, op, right } = expr else { return };
+    let (Expr::Tuple(a), Expr::Tuple(b)) = (left.as_ref(), right.as_ref()) else { return };
+    if a.len() != b.len() || a.is_empty() {
+        return;
+    }
+    let compare = |x: &Expr, op: BinaryOperator, y: &Expr| Expr::Nested(Box::new(Expr::BinaryOp { left: Box::new(x.clone()), op, right: Box::new(y.clone()) }));
+    let joined = |parts: Vec<Expr>, op: BinaryOperator| {
+        parts.into_iter().reduce(|l, r| Expr::Nested(Box::new(Expr::BinaryOp { left: Box::new(l), op: op.clone(), right: Box::new(r) })))
+    };
+    let pairs = a.iter().zip(b.iter());
+    let rewritten = match op {
+        BinaryOperator::Eq => joined(pairs.map(|(x, y)| compare(x, BinaryOperator::Eq, y)).collect(), BinaryOperator::And),
+        BinaryOperator::NotEq => joined(pairs.map(|(x, y)| compare(x, BinaryOperator::NotEq, y)).collect(), BinaryOperator::Or),
+        BinaryOperator::Lt | BinaryOperator::LtEq | BinaryOperator::Gt | BinaryOperator::GtEq => {
+            let strict = if matches!(op, BinaryOperator::Lt | BinaryOperator::LtEq) { BinaryOperator::Lt } else { BinaryOperator::Gt };
+            let mut pairs: Vec<(&Expr, &Expr)> = pairs.collect();
+            let Some((x, y)) = pairs.pop() else { return };
+            // The last field decides with the operator itself; each one before it with its
+            // strict form, or equal and the rest deciding.
+            let mut decided = compare(x, op.clone(), y);
+            for (x, y) in pairs.into_iter().rev() {
+                let equal_then_rest = Expr::Nested(Box::new(Expr::BinaryOp { left: Box::new(compare(x, BinaryOperator::Eq, y)), op: BinaryOperator::And, right: Box::new(decided) }));
+                decided = Expr::Nested(Box::new(Expr::BinaryOp { left: Box::new(compare(x, strict.clone(), y)), op: BinaryOperator::Or, right: Box::new(equal_then_rest) }));
+            }
+            Some(decided)
+        }
+        _ => None,
+    };
+    if let Some(rewritten) = rewritten {
+        *expr = rewritten;
+    }
+}
+
+/// A square root or logarithm outside its domain fails as in PostgreSQL (2201F, 2201E; SQLite
+/// gave NULL, DataFusion NaN or -Infinity): each argument passes through a check first. Done
+/// as a statement is translated for an engine, never to what is stored (a column default).
+pub(crate) fn math_domain_checked(expr: &mut Expr) {
+    let Expr::Function(f) = expr else { return };
+    let domain = match f.name.to_string().to_ascii_lowercase().as_str() {
+        "sqrt" | "pg_catalog.sqrt" => "sqrt",
+        "ln" | "log" | "log10" | "pg_catalog.ln" | "pg_catalog.log" | "pg_catalog.log10" => "log",
+        _ => return,
+    };
+    let FunctionArguments::List(list) = &mut f.args else { return };
+    for arg in &mut list.args {
+        if let FunctionArg::Unnamed(FunctionArgExpr::Expr(value)) = arg {
+            let checked = std::mem::replace(value, null());
+            *value = call("rhei_math_domain", vec![checked, string(domain)]);
+        }
+    }
+}
+
+/// Whether `expr`, translated for SQLite, is a real or double precision value: a column of
+/// one, or a cast to one (`rhei_float`; `CAST(x AS REAL)` is how a numeric is read there, see
+/// [`as_real`]).
+fn is_double(expr: &Expr, scope: &Scope<'_>) -> bool {
+    match expr {
+        Expr::Nested(inner) | Expr::UnaryOp { expr: inner, .. } => is_double(inner, scope),
+        Expr::Function(f) => f.name.to_string() == "rhei_float",
+        Expr::Cast { data_type, .. } => {
+            matches!(data_type, SqlType::Float4 | SqlType::Float8 | SqlType::DoublePrecision | SqlType::Double(_) | SqlType::Float(_))
+        }
+        other => matches!(scope.column_type(other), Some(PgType::Float4 | PgType::Float8)),
+    }
+}
+
 fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> Result<()> {
     json_operators_as_calls(expr);
+    math_domain_checked(expr);
     let replaced = match expr {
         // SQLite reads a number with a fraction, or beyond 64 bits, as a double. One with more
         // digits than a double keeps, or with trailing fraction zeros (`1.50`), is written as
@@ -1865,6 +1924,16 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
         }
         Expr::Function(f) if f.name.to_string() == "rhei_numeric" => {
             exact_numeric_argument(f);
+            None
+        }
+        // round() of a double rounds half to even in PostgreSQL (2.5 is 2); SQLite's rounds
+        // half away from zero.
+        Expr::Function(f)
+            if f.name.to_string().eq_ignore_ascii_case("round")
+                && matches!(&f.args, FunctionArguments::List(list) if list.args.len() == 1)
+                && first_arg(f).is_some_and(|arg| is_double(arg, scope)) =>
+        {
+            f.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new("rhei_rint"))]);
             None
         }
         // Its operands go in as the exact text they are (see `numeric_arithmetic`), and so do
@@ -3189,6 +3258,15 @@ mod tests {
         let mut stmt = Parser::parse_sql(&PostgreSqlDialect {}, sql).unwrap().remove(0);
         to_sqlite(&mut stmt, &catalog(), TranslateOptions::default()).unwrap();
         stmt.to_string()
+    }
+
+    /// round() of a double rounds half to even (`rhei_rint`); of anything else half away.
+    #[test]
+    fn round_of_a_double_is_rint_on_sqlite() {
+        assert_eq!(
+            sqlite("SELECT round(2.5::float8), round(2.5::real), round(2.5), round(amount) FROM t"),
+            "SELECT rhei_rint(rhei_float(2.5, 64)), rhei_rint(rhei_float(2.5, 32)), round(2.5), round(CAST(amount AS REAL)) FROM t"
+        );
     }
 
     /// The SQLSTATE of the error translating `sql` for SQLite.

@@ -168,7 +168,9 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
     });
     let _ = visit_expressions_mut(stmt, |expr| {
         interval_constant_for_olap(expr);
+        super::math_domain_checked(expr);
         percentile_disc_for_olap(expr);
+        super::row_comparison_as_fields(expr);
         super::jsonb_operators_as_calls(expr, &scope);
         super::bytea_concat_as_call(expr, &scope);
         super::bytea_literals_as_input(expr, &scope);
@@ -1459,9 +1461,12 @@ fn percentile_disc_for_olap(expr: &mut Expr) {
     let value = &order.expr;
     let filter = f.filter.as_ref().map(|c| format!(" AND ({c})")).unwrap_or_default();
     let count = format!("count({value}){}", f.filter.as_ref().map(|c| format!(" FILTER (WHERE {c})")).unwrap_or_default());
-    let position = format!("greatest(1, ceil(({fraction}) * {count}))");
+    // PostgreSQL's row number, in float8: ceil(f * n), the first row for anything below 1;
+    // a fraction outside 0..1 fails (see `olap::udf::Percentile`), a NULL one gives NULL.
+    let row = format!("CAST(ceil(rhei_percentile({fraction}) * CAST({count} AS DOUBLE PRECISION)) AS BIGINT)");
+    let position = format!("CASE WHEN {row} < 1 THEN 1 ELSE {row} END");
     let position = if order.options.asc == Some(false) { format!("{count} + 1 - {position}") } else { position };
-    let sql = format!("array_element(array_agg({value} ORDER BY {value}) FILTER (WHERE ({value}) IS NOT NULL{filter}), CAST({position} AS BIGINT))");
+    let sql = format!("array_element(array_agg({value} ORDER BY {value}) FILTER (WHERE ({value}) IS NOT NULL{filter}), {position})");
     if let Ok(picked) = datafusion::sql::sqlparser::parser::Parser::new(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {})
         .try_with_sql(&sql)
         .and_then(|mut p| p.parse_expr())

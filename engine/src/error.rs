@@ -191,6 +191,12 @@ pub enum EngineError {
     /// A text value past an integer type's range where one is read (a `format()` width).
     #[error("value \"{value}\" is out of range for type {type_name}")]
     IntegerValueOutOfRange { value: String, type_name: &'static str },
+    /// Text `to_date`/`to_timestamp` cannot read by its pattern's field (`field` as written).
+    #[error("invalid value \"{value}\" for \"{field}\"")]
+    InvalidPatternValue { value: String, field: String },
+    /// An hour past 12 read beside AM or PM.
+    #[error("hour \"{hour}\" is invalid for the 12-hour clock")]
+    TwelveHourClock { hour: i64 },
     /// An ordered-set aggregate's fraction outside 0..1.
     #[error("percentile value {value} is not between 0 and 1")]
     PercentileOutOfRange { value: String },
@@ -290,7 +296,7 @@ impl EngineError {
             Self::ColumnContainsNulls { .. } => "23502",
             Self::CannotCastAutomatically { .. } => "42804",
             Self::InvalidTextRepresentation { .. } | Self::PathElementNotInteger { .. } => "22P02",
-            Self::InvalidDatetimeFormat { .. } => "22007",
+            Self::InvalidDatetimeFormat { .. } | Self::InvalidPatternValue { .. } | Self::TwelveHourClock { .. } => "22007",
             Self::DatetimeFieldOverflow { .. } | Self::IntervalOutOfRange => "22008",
             Self::OlapCopyBehind { .. } => "XX000",
             Self::NumericOutOfRange { .. } | Self::UnconstrainedNumericTooWide | Self::FormatNumberOutOfRange | Self::IntegerValueOutOfRange { .. } | Self::PercentileOutOfRange { .. } => {

@@ -14,6 +14,7 @@ pub mod bytea;
 pub mod capture;
 pub mod catalog;
 pub mod copy;
+pub mod datetime_input;
 mod cursor;
 pub mod describe;
 mod engine;

@@ -744,6 +744,72 @@ fn each_text(args: &ScalarFunctionArgs, f: fn(&str) -> String) -> Result<Columna
     unscalar(Arc::new(text), args)
 }
 
+/// `rhei_to_date(text, pattern)` and `rhei_to_timestamp(text, pattern, zone)`: PostgreSQL's
+/// `to_date` and `to_timestamp` of text (see [`crate::datetime_input`]).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct DatetimeInput {
+    signature: Signature,
+    timestamp: bool,
+}
+
+impl DatetimeInput {
+    pub fn date() -> Self {
+        Self { signature: Signature::any(2, Volatility::Immutable), timestamp: false }
+    }
+
+    pub fn timestamp() -> Self {
+        Self { signature: Signature::any(3, Volatility::Immutable), timestamp: true }
+    }
+}
+
+impl ScalarUDFImpl for DatetimeInput {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn name(&self) -> &str {
+        if self.timestamp { "rhei_to_timestamp" } else { "rhei_to_date" }
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(if self.timestamp { DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, Some("UTC".into())) } else { DataType::Date32 })
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = args.number_rows;
+        let texts = arrow::compute::cast(&args.args[0].to_array(rows)?, &DataType::Utf8)?;
+        let patterns = arrow::compute::cast(&args.args[1].to_array(rows)?, &DataType::Utf8)?;
+        let (texts, patterns) = (texts.as_string::<i32>(), patterns.as_string::<i32>());
+        let zone = match args.args.get(2) {
+            Some(ColumnarValue::Scalar(zone)) => crate::zone::TimeZone::of_arrow(&zone.to_string()),
+            _ => crate::zone::TimeZone::UTC,
+        };
+        let read = |i: usize| -> crate::error::Result<Option<i64>> {
+            if texts.is_null(i) || patterns.is_null(i) {
+                return Ok(None);
+            }
+            Ok(Some(if self.timestamp {
+                zone.utc(crate::datetime_input::to_timestamp_local(texts.value(i), patterns.value(i))?)
+            } else {
+                crate::datetime_input::to_date(texts.value(i), patterns.value(i))?
+            }))
+        };
+        let values = (0..rows).map(read).collect::<crate::error::Result<Vec<_>>>().map_err(external)?;
+        let result: ArrayRef = if self.timestamp {
+            Arc::new(arrow::array::TimestampMicrosecondArray::from(values).with_timezone("UTC"))
+        } else {
+            let days = values.into_iter().map(|d| d.map(i32::try_from).transpose()).collect::<std::result::Result<Vec<_>, _>>();
+            let days = days.map_err(|_| external(crate::error::EngineError::DatetimeFieldOverflow { value: "a date past 5874897 AD".into() }))?;
+            Arc::new(arrow::array::Date32Array::from(days))
+        };
+        unscalar(result, &args)
+    }
+}
+
 /// `rhei_percentile(f)`: an ordered-set aggregate's fraction as a double, once it is within
 /// 0..1 (22003 otherwise, as PostgreSQL says it); NULL stays NULL.
 #[derive(Debug, PartialEq, Eq, Hash)]

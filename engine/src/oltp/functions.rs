@@ -1303,6 +1303,21 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         _ => Ok(Value::Null),
     })?;
     conn.create_scalar_function("rhei_uuid", 1, pure, |ctx| to_uuid(ctx.get_raw(0)))?;
+    // to_date(text, pattern) as a day number, to_timestamp(text, pattern) as microseconds of the
+    // instant its wall-clock time names in the session's zone (see `datetime_input`).
+    conn.create_scalar_function("rhei_to_date", 2, pure, |ctx| {
+        let (Some(text), Some(pattern)) = (text_of(ctx.get_raw(0)), text_of(ctx.get_raw(1))) else { return Ok(Value::Null) };
+        crate::datetime_input::to_date(&text, &pattern).map(Value::Integer).map_err(fail)
+    })?;
+    conn.create_scalar_function("rhei_to_timestamp", 3, pure, |ctx| {
+        let (Some(text), Some(pattern)) = (text_of(ctx.get_raw(0)), text_of(ctx.get_raw(1))) else { return Ok(Value::Null) };
+        let local = crate::datetime_input::to_timestamp_local(&text, &pattern).map_err(fail)?;
+        Ok(Value::Integer(arg_zone(ctx, 2)?.utc(local)))
+    })?;
+    // to_timestamp(seconds since 1970), rounded to the microsecond.
+    conn.create_scalar_function("rhei_epoch_timestamp", 1, pure, |ctx| {
+        Ok(f64_of(ctx.get_raw(0)).map_or(Value::Null, |seconds| Value::Integer((seconds * 1_000_000.0).round() as i64)))
+    })?;
     conn.create_scalar_function("rhei_bytea", 1, pure, |ctx| to_bytea(ctx.get_raw(0)))?;
     register_bytea(conn, pure)?;
     conn.create_scalar_function("rhei_json", 1, pure, |ctx| to_json(ctx.get_raw(0), false))?;

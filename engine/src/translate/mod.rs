@@ -2194,16 +2194,33 @@ fn convert_literal_against_column(value: &mut Expr, other: &Expr, scope: &Scope<
 fn rewrite_function(func: &mut Function, opts: TranslateOptions) -> Option<Expr> {
     unqualify_builtin(func);
     let name = func.name.to_string().to_ascii_lowercase();
-    let no_args = match &func.args {
-        FunctionArguments::None => true,
-        FunctionArguments::List(list) => list.args.is_empty(),
-        FunctionArguments::Subquery(_) => false,
+    let arg_count = match &func.args {
+        FunctionArguments::None => 0,
+        FunctionArguments::List(list) => list.args.len(),
+        FunctionArguments::Subquery(_) => 1,
     };
+    let no_args = arg_count == 0;
     match name.as_str() {
         "now" | "current_timestamp" | "transaction_timestamp" | "statement_timestamp" if no_args => Some(call("rhei_now", vec![])),
         // The session zone's wall clock now, and its day.
         "localtimestamp" if no_args => Some(wall_clock(call("rhei_now", vec![]), Some(PgType::Timestamptz), opts)),
         "current_date" if no_args => Some(call("rhei_days", vec![wall_clock(call("rhei_now", vec![]), Some(PgType::Timestamptz), opts)])),
+        // SQLite has neither; a timestamp read from text is a wall-clock time in the session's zone.
+        "to_date" if arg_count == 2 => {
+            func.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new("rhei_to_date"))]);
+            None
+        }
+        "to_timestamp" if arg_count == 2 => {
+            if let FunctionArguments::List(list) = &mut func.args {
+                list.args.push(FunctionArg::Unnamed(FunctionArgExpr::Expr(zone_argument(opts))));
+            }
+            func.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new("rhei_to_timestamp"))]);
+            None
+        }
+        "to_timestamp" if arg_count == 1 => {
+            func.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new("rhei_epoch_timestamp"))]);
+            None
+        }
         "char_length" | "character_length" => {
             func.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new("length"))]);
             None
@@ -2476,10 +2493,11 @@ pub(crate) fn temporal_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
         },
         Expr::Function(func) => match func.name.to_string().to_ascii_lowercase().as_str() {
             "now" | "current_timestamp" | "transaction_timestamp" | "statement_timestamp" | "clock_timestamp" | "to_timestamp"
-            | "rhei_tstz_add" | "rhei_tstz_add_interval" | "rhei_now" | "rhei_tstz" | "rhei_utc" | "rhei_instant" => PgType::Timestamptz,
+            | "rhei_tstz_add" | "rhei_tstz_add_interval" | "rhei_now" | "rhei_tstz" | "rhei_utc" | "rhei_instant" | "rhei_to_timestamp"
+            | "rhei_epoch_timestamp" => PgType::Timestamptz,
             "localtimestamp" | "rhei_ts_add" | "rhei_ts_add_interval" | "rhei_ts" | "rhei_local" | "to_local_time" => PgType::Timestamp,
             // A typed literal or cast already translated (expressions are rewritten inside out).
-            "current_date" | "rhei_date" | "rhei_days" => PgType::Date,
+            "current_date" | "rhei_date" | "rhei_days" | "to_date" | "rhei_to_date" => PgType::Date,
             // Functions giving one of their arguments' values have its type (`max(at) -
             // min(at)`, `lead(at) OVER w - at`).
             // A timestamp truncated is one of its kind.

@@ -168,6 +168,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
     });
     let _ = visit_expressions_mut(stmt, |expr| {
         interval_constant_for_olap(expr);
+        datetime_input_for_olap(expr, zone);
         super::math_domain_checked(expr);
         percentile_disc_for_olap(expr);
         super::row_comparison_as_fields(expr);
@@ -1443,6 +1444,25 @@ mod tests {
         to_olap(&mut stmt, &catalog, TimeZone::UTC);
         assert_eq!(stmt.to_string(), "SELECT rhei_round_for_cast(w)::INT, id::INT FROM t");
     }
+}
+
+/// `to_date(text, pattern)` and `to_timestamp(text, pattern)` read PostgreSQL's patterns (see
+/// `datetime_input`; DataFusion's take chrono's), a timestamp in the session's zone.
+fn datetime_input_for_olap(expr: &mut Expr, zone: TimeZone) {
+    let Expr::Function(f) = expr else { return };
+    let FunctionArguments::List(list) = &mut f.args else { return };
+    if list.args.len() != 2 {
+        return;
+    }
+    let renamed = match f.name.to_string().to_ascii_lowercase().as_str() {
+        "to_date" | "pg_catalog.to_date" => "rhei_to_date",
+        "to_timestamp" | "pg_catalog.to_timestamp" => {
+            list.args.push(FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::value(Value::SingleQuotedString(zone.arrow_name())))));
+            "rhei_to_timestamp"
+        }
+        _ => return,
+    };
+    f.name = datafusion::sql::sqlparser::ast::ObjectName::from(vec![Ident::new(renamed)]);
 }
 
 /// `percentile_disc(f) WITHIN GROUP (ORDER BY x)` (DataFusion has none): the first value, in

@@ -768,18 +768,27 @@ pub fn push_array_element(out: &mut String, text: &str) {
     let needs_quotes = text.is_empty()
         || text.eq_ignore_ascii_case("null")
         || text.bytes().any(|b| matches!(b, b'{' | b'}' | b',' | b'"' | b'\\') || b.is_ascii_whitespace());
-    if !needs_quotes {
-        out.push_str(text);
-        return;
-    }
+    if needs_quotes { push_quoted(out, text, Some('\\')) } else { out.push_str(text) }
+}
+
+/// `text` in double quotes, each `"` and `\` in it preceded by `escape` (`array_out` uses a
+/// backslash; `record_out` doubles the character, `None`).
+fn push_quoted(out: &mut String, text: &str, escape: Option<char>) {
     out.push('"');
     for c in text.chars() {
         if matches!(c, '"' | '\\') {
-            out.push('\\');
+            out.push(escape.unwrap_or(c));
         }
         out.push(c);
     }
     out.push('"');
+}
+
+/// A row field's text as `record_out` writes it: in double quotes (`"` and `\` doubled) when
+/// empty or holding quotes, backslashes, parentheses, commas or white space.
+fn push_record_field(out: &mut String, text: &str) {
+    let needs_quotes = text.is_empty() || text.chars().any(|c| matches!(c, '"' | '\\' | '(' | ')' | ',') || c.is_whitespace());
+    if needs_quotes { push_quoted(out, text, None) } else { out.push_str(text) }
 }
 
 /// PostgreSQL's text output of one Arrow value (`None` for NULL); a timestamptz in the zone of
@@ -827,6 +836,21 @@ pub fn pg_text_in(column: &ArrayRef, row: usize, zone: Option<TimeZone>) -> Opti
             crate::value::format_interval(v.months, v.days, v.nanoseconds / 1000)
         }
         DataType::Binary => crate::bytea::output(column.as_binary::<i32>().value(row)),
+        DataType::Struct(_) => {
+            // A row (`ROW(1, 'a b')`) as record_out writes it: `(1,"a b")`, NULL as nothing.
+            let fields = column.as_struct();
+            let mut out = String::from("(");
+            for (i, field) in fields.columns().iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                if let Some(text) = pg_text_in(field, row, zone) {
+                    push_record_field(&mut out, &text);
+                }
+            }
+            out.push(')');
+            out
+        }
         DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..) => {
             let elements = match column.data_type() {
                 DataType::List(_) => column.as_list::<i32>().value(row),

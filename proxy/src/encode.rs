@@ -80,6 +80,7 @@ pub fn arrow_pg_type(ty: &DataType) -> Type {
         DataType::Time32(_) | DataType::Time64(_) => Type::TIME,
         DataType::Interval(_) | DataType::Duration(_) => Type::INTERVAL,
         DataType::Binary | DataType::LargeBinary | DataType::BinaryView | DataType::FixedSizeBinary(_) => Type::BYTEA,
+        DataType::Struct(_) => Type::RECORD,
         DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => match innermost_element(f.data_type()) {
             DataType::Int16 => Type::INT2_ARRAY,
             DataType::Int32 => Type::INT4_ARRAY,
@@ -219,6 +220,11 @@ fn normalized(batch: &RecordBatch) -> PgWireResult<Vec<ArrayRef>> {
         .columns()
         .iter()
         .map(|c| {
+            // A row is sent as its record text (Arrow cannot cast a struct to text).
+            if let DataType::Struct(_) = c.data_type() {
+                let text: arrow::array::StringArray = (0..c.len()).map(|row| rhei_engine::copy::pg_text(c, row)).collect();
+                return Ok(Arc::new(text) as ArrayRef);
+            }
             let want = target_type(c.data_type());
             if &want == c.data_type() { Ok(c.clone()) } else { arrow::compute::cast(c, &want).map_err(internal) }
         })
@@ -337,6 +343,11 @@ fn write_text(buf: &mut BytesMut, column: &Column<'_>, ty: &Type, row: usize, zo
 }
 
 fn write_binary(buf: &mut BytesMut, column: &Column<'_>, ty: &Type, row: usize) -> PgWireResult<()> {
+    // A row's binary form (record_send: each field's type and bytes) is not written; its text
+    // would be read as garbage.
+    if *ty == Type::RECORD {
+        return Err(to_pgwire(&EngineError::FeatureNotSupported { what: "a row value (record) in binary format; ask for it as text".into() }));
+    }
     match column {
         Column::Bool(a) => buf.put_u8(u8::from(a.value(row))),
         Column::I16(a) => buf.put_i16(a.value(row)),

@@ -24,18 +24,20 @@ struct Fields {
     micros: i64,
     /// `Some(true)` after PM, `Some(false)` after AM: the hour is on a 12-hour clock.
     pm: Option<bool>,
+    /// After BC: the year counts back.
+    bc: bool,
 }
 
 const MONTHS: [&str; 12] = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"];
 const DAYS: [&str; 7] = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"];
 
 /// The pattern's fields, longest first so `HH24` is not read as `HH`.
-const FIELDS: [&str; 28] = [
-    "A.M.", "P.M.", "a.m.", "p.m.", "HH24", "HH12", "MONTH", "YYYY", "DDD", "YYY", "MON", "DAY", "HH", "MI", "SS", "MS", "US",
-    "AM", "PM", "YY", "MM", "DY", "DD", "TH", "FM", "FX", "Y", "D",
+const FIELDS: [&str; 31] = [
+    "A.M.", "P.M.", "A.D.", "B.C.", "HH24", "HH12", "MONTH", "YYYY", "DDD", "YYY", "MON", "DAY", "HH", "MI", "SS", "MS", "US",
+    "AM", "PM", "AD", "BC", "YY", "MM", "DY", "DD", "TH", "FM", "FX", "Y", "D", "Q",
 ];
 /// Fields PostgreSQL has that rhei does not read.
-const UNSUPPORTED: [&str; 14] = ["TZH", "TZM", "TZ", "OF", "IYYY", "IDDD", "IYY", "IW", "ID", "CC", "WW", "RM", "J", "Q"];
+const UNSUPPORTED: [&str; 16] = ["TZH", "TZM", "TZ", "OF", "IYYY", "IDDD", "IYY", "IW", "ID", "CC", "WW", "RM", "SSSS", "FF", "Y,YYY", "J"];
 
 /// The text at a field that does not read: its letters and digits up to a separator.
 fn bad_value(text: &str, field: &str) -> EngineError {
@@ -48,8 +50,9 @@ fn bad_value(text: &str, field: &str) -> EngineError {
 /// blanks; the number and the rest.
 fn number<'t>(text: &'t str, width: Option<usize>, field: &str) -> Result<(i64, &'t str)> {
     let text = text.trim_start();
+    let year = field.starts_with(['Y', 'y']);
     let (sign, digits_from) = match text.strip_prefix('-') {
-        Some(rest) if field.starts_with('Y') => (-1, rest),
+        Some(rest) if year => (-1, rest),
         _ => (1, text),
     };
     let run = digits_from.bytes().take_while(u8::is_ascii_digit).count();
@@ -57,8 +60,20 @@ fn number<'t>(text: &'t str, width: Option<usize>, field: &str) -> Result<(i64, 
     if take == 0 {
         return Err(bad_value(digits_from, field));
     }
-    let value: i64 = digits_from[..take].parse().map_err(|_| bad_value(&digits_from[..take], field))?;
+    // Past i64 is past every field's range.
+    let value: i64 = digits_from[..take].parse().map_err(|_| EngineError::DatetimeFieldOverflow { value: digits_from[..take].to_string() })?;
     Ok((sign * value, &digits_from[take..]))
+}
+
+/// A year written with fewer digits (`Y`, `YY`, `YYY`) placed as PostgreSQL places it, nearest
+/// 2020: 0-69 and 100-519 in the 2000s, 70-99 in the 1900s, 520-999 in the 1000s.
+fn partial_year(year: i64) -> i64 {
+    match year {
+        0..70 | 100..520 => year + 2000,
+        70..100 => year + 1900,
+        520..1000 => year + 1000,
+        _ => year,
+    }
 }
 
 /// A name from `names` (or its first three letters) at the front of `text`, ignoring case; its
@@ -81,7 +96,7 @@ fn number_follows(pattern: &str) -> bool {
 }
 
 fn read(text: &str, pattern: &str) -> Result<Fields> {
-    let mut fields = Fields { year: None, month: 1, day: 1, day_of_year: None, hour: 0, minute: 0, second: 0, micros: 0, pm: None };
+    let mut fields = Fields { year: None, month: 1, day: 1, day_of_year: None, hour: 0, minute: 0, second: 0, micros: 0, pm: None, bc: false };
     let (mut text, mut rest) = (text, pattern);
     while let Some(c) = rest.chars().next() {
         if c == '"' {
@@ -96,7 +111,7 @@ fn read(text: &str, pattern: &str) -> Result<Fields> {
             rest = body.get(end + 1..).unwrap_or("");
             continue;
         }
-        if !c.is_ascii_alphanumeric() {
+        if c.is_ascii() && !c.is_ascii_alphanumeric() {
             // A separator matches the text's blanks and one other separator, or none.
             rest = &rest[c.len_utf8()..];
             text = text.trim_start();
@@ -107,13 +122,13 @@ fn read(text: &str, pattern: &str) -> Result<Fields> {
             }
             continue;
         }
-        let upper = rest.to_ascii_uppercase();
-        if let Some(unsupported) = UNSUPPORTED.iter().find(|f| upper.starts_with(*f)) {
-            return Err(EngineError::unsupported(format!("the to_date/to_timestamp pattern field \"{unsupported}\"")));
-        }
         // Text that ends before the pattern leaves the rest of the fields at their defaults.
         if text.trim().is_empty() {
             break;
+        }
+        let upper = rest.to_ascii_uppercase();
+        if let Some(unsupported) = UNSUPPORTED.iter().find(|f| upper.starts_with(*f)) {
+            return Err(EngineError::unsupported(format!("the to_date/to_timestamp pattern field \"{unsupported}\"")));
         }
         let Some(field) = FIELDS.iter().find(|f| upper.starts_with(&f.to_ascii_uppercase())) else {
             // Another letter or digit of the pattern matches itself, or skips one character.
@@ -137,27 +152,42 @@ fn read(text: &str, pattern: &str) -> Result<Fields> {
                     text = &trimmed[2..];
                 }
             }
+            // A number reads its whole run of digits unless another number field follows
+            // (`YYYYMMDD`), as PostgreSQL reads them.
             "YYYY" => (fields.year, text) = number(text, width(4), field).map(|(y, t)| (Some(y), t))?,
-            "YYY" => (fields.year, text) = number(text, Some(3), field).map(|(y, t)| (Some(y + if y < 100 { 2000 } else { 1000 }), t))?,
-            "YY" => (fields.year, text) = number(text, Some(2), field).map(|(y, t)| (Some(y + if y < 70 { 2000 } else { 1900 }), t))?,
-            "Y" => (fields.year, text) = number(text, Some(1), field).map(|(y, t)| (Some(y + 2000), t))?,
-            "MM" => (fields.month, text) = number(text, Some(2), field)?,
-            "DD" => (fields.day, text) = number(text, Some(2), field)?,
-            "DDD" => (fields.day_of_year, text) = number(text, Some(3), field).map(|(d, t)| (Some(d), t))?,
-            "D" => (_, text) = number(text, Some(1), field)?,
+            "YYY" => (fields.year, text) = number(text, width(3), field).map(|(y, t)| (Some(partial_year(y)), t))?,
+            "YY" => (fields.year, text) = number(text, width(2), field).map(|(y, t)| (Some(partial_year(y)), t))?,
+            "Y" => (fields.year, text) = number(text, width(1), field).map(|(y, t)| (Some(partial_year(y)), t))?,
+            "MM" => (fields.month, text) = number(text, width(2), field)?,
+            "DD" => (fields.day, text) = number(text, width(2), field)?,
+            "DDD" => (fields.day_of_year, text) = number(text, width(3), field).map(|(d, t)| (Some(d), t))?,
+            "D" | "Q" => (_, text) = number(text, width(1), field)?,
+            "AD" | "A.D." | "BC" | "B.C." => {
+                let trimmed = text.trim_start();
+                let era = trimmed.get(..field.len()).ok_or_else(|| bad_value(trimmed, field))?;
+                fields.bc = match era.to_ascii_uppercase().as_str() {
+                    "AD" | "A.D." => false,
+                    "BC" | "B.C." => true,
+                    _ => return Err(bad_value(era, field)),
+                };
+                text = &trimmed[field.len()..];
+            }
             "HH24" | "HH12" | "HH" => {
-                (fields.hour, text) = number(text, Some(2), field)?;
+                (fields.hour, text) = number(text, width(2), field)?;
                 if !field.eq_ignore_ascii_case("HH24") && fields.pm.is_none() {
                     fields.pm = Some(false);
                 }
             }
-            "MI" => (fields.minute, text) = number(text, Some(2), field)?,
-            "SS" => (fields.second, text) = number(text, Some(2), field)?,
+            "MI" => (fields.minute, text) = number(text, width(2), field)?,
+            "SS" => (fields.second, text) = number(text, width(2), field)?,
             "MS" | "US" => {
                 let digits = if field.eq_ignore_ascii_case("MS") { 3 } else { 6 };
                 let trimmed = text.trim_start();
-                let run = trimmed.bytes().take_while(u8::is_ascii_digit).count().min(digits);
-                let (value, after) = number(trimmed, Some(digits), field)?;
+                let (value, after) = number(trimmed, width(digits), field)?;
+                let run = trimmed.len() - after.len();
+                if run > digits {
+                    return Err(EngineError::DatetimeFieldOverflow { value: trimmed[..run].to_string() });
+                }
                 // The digits are a fraction of a second: `.5` read by MS is 500 ms, by US 500000 µs.
                 let scaled = value * 10_i64.pow((digits - run) as u32);
                 fields.micros = if digits == 3 { scaled * 1000 } else { scaled };
@@ -185,8 +215,8 @@ fn read(text: &str, pattern: &str) -> Result<Fields> {
     Ok(fields)
 }
 
-/// The local microseconds since 1970 of `text` read by `pattern`.
-fn local_micros(text: &str, pattern: &str) -> Result<i64> {
+/// The local day (since 1970) and microseconds into it of `text` read by `pattern`.
+fn local_day_and_time(text: &str, pattern: &str) -> Result<(i64, i64)> {
     let fields = read(text, pattern)?;
     let out_of_range = || EngineError::DatetimeFieldOverflow { value: text.to_string() };
     let mut hour = fields.hour;
@@ -199,11 +229,20 @@ fn local_micros(text: &str, pattern: &str) -> Result<i64> {
     if !(0..24).contains(&hour) || !(0..60).contains(&fields.minute) || !(0..60).contains(&fields.second) {
         return Err(out_of_range());
     }
-    let year = fields.year.unwrap_or(1);
-    // Year 0 does not exist: -1 is 1 BC, which the proleptic calendar counts as 0.
-    let year = if year < 0 { year + 1 } else { year };
+    // Without a year, PostgreSQL's is 1 BC. Year 0 does not exist: 1 BC (or -1) is the
+    // proleptic calendar's 0.
+    let written = fields.year.map(|y| if fields.bc { -y.abs() } else { y });
+    let year = match written {
+        None => 0,
+        Some(y) if y < 0 => y + 1,
+        Some(y) => y,
+    };
+    // PostgreSQL's dates run from 4713 BC to 5874897 AD.
+    if !(-4712..=5_874_897).contains(&year) {
+        return Err(out_of_range());
+    }
     let days = match fields.day_of_year {
-        Some(d) if (1..=366).contains(&d) => days_from_civil(year, 1, 1) + d - 1,
+        Some(d) if d >= 1 && d <= days_from_civil(year + 1, 1, 1) - days_from_civil(year, 1, 1) => days_from_civil(year, 1, 1) + d - 1,
         Some(_) => return Err(out_of_range()),
         None => {
             let (Ok(month @ 1..=12), Ok(day)) = (u32::try_from(fields.month), u32::try_from(fields.day)) else { return Err(out_of_range()) };
@@ -213,7 +252,7 @@ fn local_micros(text: &str, pattern: &str) -> Result<i64> {
             days_from_civil(year, month, day)
         }
     };
-    Ok(days * MICROS_PER_DAY + ((hour * 60 + fields.minute) * 60 + fields.second) * 1_000_000 + fields.micros)
+    Ok((days, ((hour * 60 + fields.minute) * 60 + fields.second) * 1_000_000 + fields.micros))
 }
 
 /// `to_date(text, pattern)`: the day `text` names, read by `pattern`; a time in it is dropped.
@@ -222,7 +261,7 @@ fn local_micros(text: &str, pattern: &str) -> Result<i64> {
 /// Text that does not fit the pattern (22007), a field out of range (22008), a pattern field
 /// rhei does not read (0A000).
 pub fn to_date(text: &str, pattern: &str) -> Result<i64> {
-    Ok(local_micros(text, pattern)?.div_euclid(MICROS_PER_DAY))
+    Ok(local_day_and_time(text, pattern)?.0)
 }
 
 /// `to_timestamp(text, pattern)`: the wall-clock time `text` names, read by `pattern`, as local
@@ -231,7 +270,9 @@ pub fn to_date(text: &str, pattern: &str) -> Result<i64> {
 /// # Errors
 /// As [`to_date`].
 pub fn to_timestamp_local(text: &str, pattern: &str) -> Result<i64> {
-    local_micros(text, pattern)
+    let (days, time) = local_day_and_time(text, pattern)?;
+    // Timestamps end in 294276 AD, long before dates do.
+    days.checked_mul(MICROS_PER_DAY).and_then(|micros| micros.checked_add(time)).ok_or_else(|| EngineError::DatetimeFieldOverflow { value: text.to_string() })
 }
 
 #[cfg(test)]
@@ -278,5 +319,21 @@ mod tests {
         assert_eq!((twelve.to_string().as_str(), twelve.sqlstate()), ("hour \"13\" is invalid for the 12-hour clock", "22007"));
         // Text that ends early leaves the other fields at their defaults.
         assert_eq!(date("2024-03", "YYYY-MM-DD"), "2024-03-01");
+        // Numbers read their whole run before a separator; partial years are placed near 2020.
+        assert_eq!(date("124-03-05", "YY-MM-DD"), "2124-03-05");
+        assert_eq!(date("1999-03-05", "YY-MM-DD"), "1999-03-05");
+        assert_eq!(date("24-03-05", "Y-MM-DD"), "2024-03-05");
+        assert_eq!(date("099-03-05", "YYY-MM-DD"), "1999-03-05");
+        assert_eq!(date("005.03.2024", "DD.MM.YYYY"), "2024-03-05");
+        assert_eq!(date("2024-03-05 AD", "YYYY-MM-DD AD"), "2024-03-05");
+        assert_eq!(date("-44-03-15", "yyyy-mm-dd"), "0044-03-15 BC");
+        assert_eq!(date("03-05", "MM-DD"), "0001-03-05 BC");
+        assert_eq!(date("2024x03x05", "YYYYéMMéDD"), "2024-03-05");
+        assert_eq!(state("2024-03-05123", "YYYY-MM-DD"), "22008");
+        assert_eq!(state("2023 366", "YYYY DDD"), "22008");
+        assert_eq!(date("300000-01-01", "YYYY-MM-DD"), "300000-01-01");
+        assert_eq!(state("99999999999999999999-01-01", "YYYY-MM-DD"), "22008");
+        assert_eq!(to_timestamp_local("300000-01-01", "YYYY-MM-DD").expect_err("past timestamps").sqlstate(), "22008");
+        assert_eq!(to_timestamp_local("10:11:12.1234", "HH24:MI:SS.MS").expect_err("four digits of ms").sqlstate(), "22008");
     }
 }

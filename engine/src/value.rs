@@ -569,15 +569,25 @@ fn format_scaled_digits(negative: bool, digits: &str, scale: i8) -> String {
 
 /// PostgreSQL's date output (`2024-02-29`; years before 1 AD are not produced by rhei).
 pub fn format_date(days: i64) -> String {
+    let (date, bc) = date_without_era(days);
+    if bc { format!("{date} BC") } else { date }
+}
+
+/// A day's `YYYY-MM-DD`, and whether it is BC: the proleptic calendar's year 0 is 1 BC, which
+/// PostgreSQL writes `0001-01-01 BC` (the era last, after any time and offset).
+fn date_without_era(days: i64) -> (String, bool) {
     let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}")
+    let bc = y <= 0;
+    let year = if bc { 1 - y } else { y };
+    (format!("{year:04}-{m:02}-{d:02}"), bc)
 }
 
 /// PostgreSQL's timestamp output: `2024-01-02 03:04:05`, with a fraction only when there is
 /// one (`.25`, trailing zeros dropped).
 pub fn format_timestamp(micros: i64) -> String {
-    let days = micros.div_euclid(MICROS_PER_DAY);
-    format!("{} {}", format_date(days), format_time(micros.rem_euclid(MICROS_PER_DAY)))
+    let (date, bc) = date_without_era(micros.div_euclid(MICROS_PER_DAY));
+    let time = format_time(micros.rem_euclid(MICROS_PER_DAY));
+    if bc { format!("{date} {time} BC") } else { format!("{date} {time}") }
 }
 
 /// Whether `x` is in the domain of `sqrt` (`domain` = "sqrt") or of a logarithm ("log"), as
@@ -613,15 +623,19 @@ pub fn format_time(micros_of_day: i64) -> String {
 /// `+HH`, or `+HH:MM` when the offset has minutes.
 pub fn format_timestamptz(micros: i64, offset_secs: i64) -> String {
     let local = format_timestamp(micros + offset_secs * 1_000_000);
+    let (local, era) = match local.strip_suffix(" BC") {
+        Some(local) => (local.to_string(), " BC"),
+        None => (local, ""),
+    };
     let sign = if offset_secs < 0 { '-' } else { '+' };
     let abs = offset_secs.abs();
     if abs % 3600 == 0 {
-        format!("{local}{sign}{:02}", abs / 3600)
+        format!("{local}{sign}{:02}{era}", abs / 3600)
     } else if abs % 60 == 0 {
-        format!("{local}{sign}{:02}:{:02}", abs / 3600, abs / 60 % 60)
+        format!("{local}{sign}{:02}:{:02}{era}", abs / 3600, abs / 60 % 60)
     } else {
         // Local mean time before standard zones (Paris until 1911: +00:09:21).
-        format!("{local}{sign}{:02}:{:02}:{:02}", abs / 3600, abs / 60 % 60, abs % 60)
+        format!("{local}{sign}{:02}:{:02}:{:02}{era}", abs / 3600, abs / 60 % 60, abs % 60)
     }
 }
 

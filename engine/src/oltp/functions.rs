@@ -1316,7 +1316,13 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     })?;
     // to_timestamp(seconds since 1970), rounded to the microsecond.
     conn.create_scalar_function("rhei_epoch_timestamp", 1, pure, |ctx| {
-        Ok(f64_of(ctx.get_raw(0)).map_or(Value::Null, |seconds| Value::Integer((seconds * 1_000_000.0).round() as i64)))
+        let Some(seconds) = f64_of(ctx.get_raw(0)) else { return Ok(Value::Null) };
+        let micros = (seconds * 1_000_000.0).round();
+        // rhei has no infinite timestamps; NaN and values past 294276 AD fail as in PostgreSQL.
+        if !micros.is_finite() || micros.abs() > 9.2e18 {
+            return Err(fail(EngineError::DatetimeFieldOverflow { value: crate::value::format_float8(seconds) }));
+        }
+        Ok(Value::Integer(micros as i64))
     })?;
     conn.create_scalar_function("rhei_bytea", 1, pure, |ctx| to_bytea(ctx.get_raw(0)))?;
     register_bytea(conn, pure)?;

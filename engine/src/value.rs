@@ -605,6 +605,18 @@ pub fn check_math_domain(x: f64, domain: &str) -> crate::error::Result<()> {
     }
 }
 
+/// Microseconds rounded to `digits` fraction digits of a second as PostgreSQL rounds a
+/// `timestamp(p)`: halves away from zero of its own epoch, 2000-01-01 (so `1990-01-01
+/// 00:00:00.5` rounds down and `2010-01-01 00:00:00.5` up).
+pub fn round_micros(micros: i64, digits: i64) -> i64 {
+    const POSTGRES_EPOCH: i64 = 946_684_800_000_000;
+    let scale = 10_i64.pow(6 - digits.clamp(0, 6) as u32);
+    let half = scale / 2;
+    let since = micros.saturating_sub(POSTGRES_EPOCH);
+    let rounded = if since >= 0 { (since + half) / scale * scale } else { -((-since + half) / scale * scale) };
+    rounded.saturating_add(POSTGRES_EPOCH)
+}
+
 /// PostgreSQL's `time` output for microseconds since midnight: `HH:MM:SS`, and the fraction
 /// without trailing zeros when there is one (`23:59:59.5`).
 pub fn format_time(micros_of_day: i64) -> String {

@@ -129,6 +129,7 @@ impl DataFusionOlap {
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::Format::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::MathDomain::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::Percentile::default()));
+        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::RoundTimestamp::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::DatetimeInput::date()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::DatetimeInput::timestamp()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::DeclaredText::default()));

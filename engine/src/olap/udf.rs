@@ -810,6 +810,56 @@ impl ScalarUDFImpl for DatetimeInput {
     }
 }
 
+/// `rhei_round_timestamp(t, digits)`: a timestamp rounded to `digits` fraction digits (see
+/// [`crate::value::round_micros`]), of the same type.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct RoundTimestamp {
+    signature: Signature,
+}
+
+impl Default for RoundTimestamp {
+    fn default() -> Self {
+        Self { signature: Signature::any(2, Volatility::Immutable) }
+    }
+}
+
+impl ScalarUDFImpl for RoundTimestamp {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn name(&self) -> &str {
+        "rhei_round_timestamp"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        Ok(match arg_types.first() {
+            Some(DataType::Timestamp(_, zone)) => DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, zone.clone()),
+            _ => DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, None),
+        })
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let [timestamp, digits] = args.args.as_slice() else {
+            return Err(DataFusionError::Internal("rhei_round_timestamp: wrong number of arguments".into()));
+        };
+        let ColumnarValue::Scalar(ScalarValue::Int64(Some(digits))) = digits else {
+            return Err(DataFusionError::Internal("rhei_round_timestamp: the digits must be a constant".into()));
+        };
+        let zone = match timestamp.data_type() {
+            DataType::Timestamp(_, zone) => zone,
+            _ => None,
+        };
+        let rounded: arrow::array::TimestampMicrosecondArray =
+            timestamp_micros(timestamp, args.number_rows)?.iter().map(|t| t.map(|t| crate::value::round_micros(t, *digits))).collect();
+        unscalar(Arc::new(rounded.with_timezone_opt(zone)), &args)
+    }
+}
+
 /// `rhei_percentile(f)`: an ordered-set aggregate's fraction as a double, once it is within
 /// 0..1 (22003 otherwise, as PostgreSQL says it); NULL stays NULL.
 #[derive(Debug, PartialEq, Eq, Hash)]

@@ -1228,6 +1228,10 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         conn.create_aggregate_function(name, 2, pure, JsonObjectAgg { jsonb })?;
     }
     // SQLite's math functions have no cube root (PostgreSQL's cbrt, and `||/`).
+    conn.create_scalar_function("rhei_round_timestamp", 2, pure, |ctx| match (ctx.get_raw(0), ctx.get_raw(1)) {
+        (ValueRef::Integer(micros), ValueRef::Integer(digits)) => Ok(Value::Integer(crate::value::round_micros(micros, digits))),
+        _ => Ok(Value::Null),
+    })?;
     conn.create_scalar_function("rhei_rint", 1, pure, |ctx| Ok(f64_of(ctx.get_raw(0)).map_or(Value::Null, |f| Value::Real(f.round_ties_even()))))?;
     conn.create_scalar_function("bit_length", 1, pure, |ctx| {
         Ok(match ctx.get_raw(0) {

@@ -876,6 +876,7 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
     check_boolean_operands(stmt, &scope)?;
     let _ = visit_expressions_mut(stmt, |expr| {
         row_comparison_as_fields(expr);
+        timestamp_precision_as_rounding(expr);
         ControlFlow::<()>::Continue(())
     });
     convert_written_values(stmt, &scope, opts)?;
@@ -1840,6 +1841,18 @@ pub(crate) fn is_byte_order_collation(collation: &ObjectName) -> bool {
 /// their fields PostgreSQL makes (DataFusion refuses rows; on SQLite, which has them, a
 /// literal field was compared with a date's stored day number): `=` all equal, `<>` any
 /// differs, `<` `<=` `>` `>=` by the first field that differs (NULLs giving NULL alike).
+/// A cast to `timestamp(p)` / `timestamptz(p)` rounds to `p` fraction digits, as PostgreSQL's
+/// does: the cast without the precision, then `rhei_round_timestamp` (SQLite answered such a
+/// cast with raw microseconds, DataFusion refused the type).
+pub(crate) fn timestamp_precision_as_rounding(expr: &mut Expr) {
+    let Expr::Cast { data_type: SqlType::Timestamp(precision @ Some(_), _), .. } = expr else { return };
+    let digits = precision.take().unwrap_or(6);
+    if digits < 6 {
+        let cast = std::mem::replace(expr, null());
+        *expr = call("rhei_round_timestamp", vec![cast, number(digits as i64)]);
+    }
+}
+
 pub(crate) fn row_comparison_as_fields(expr: &mut Expr) {
     let Expr::BinaryOp { left, op, right } = expr else { return };
     let (Expr::Tuple(a), Expr::Tuple(b)) = (left.as_ref(), right.as_ref()) else { return };
@@ -2510,7 +2523,7 @@ pub(crate) fn temporal_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
                 },
                 _ => return None,
             },
-            "min" | "max" | "coalesce" | "greatest" | "least" | "first_value" | "last_value" | "lag" | "lead" | "nth_value" => {
+            "min" | "max" | "coalesce" | "greatest" | "least" | "first_value" | "last_value" | "lag" | "lead" | "nth_value" | "rhei_round_timestamp" => {
                 return first_arg(func).and_then(|arg| temporal_type(arg, scope));
             }
             _ => return None,

@@ -172,6 +172,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
         super::math_domain_checked(expr);
         percentile_disc_for_olap(expr);
         super::row_comparison_as_fields(expr);
+        super::timestamp_precision_as_rounding(expr);
         super::jsonb_operators_as_calls(expr, &scope);
         super::bytea_concat_as_call(expr, &scope);
         super::bytea_literals_as_input(expr, &scope);

@@ -130,8 +130,8 @@ impl DataFusionOlap {
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::MathDomain::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::Percentile::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::RoundTimestamp::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::DatetimeInput::date()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::DatetimeInput::timestamp()));
+        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::ToDate::default()));
+        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::ToTimestamp::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::DeclaredText::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::Instant::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::SimilarToEscape::default()));

@@ -646,10 +646,11 @@ impl ScalarUDFImpl for Instant {
     }
 }
 
-/// Declares an immutable UDF of `$args` arguments of any type returning `$ret`: the struct and
-/// the parts of `ScalarUDFImpl` DataFusion wants around its `invoke_with_args` body.
-macro_rules! text_udf {
-    ($(#[$doc:meta])* $ty:ident, $name:literal, $args:literal, |$call:ident| $body:block) => {
+/// Declares an immutable UDF of signature `$signature` whose result type `$returns` computes
+/// from its argument types `$types`: the struct and the parts of `ScalarUDFImpl` DataFusion
+/// wants around its `invoke_with_args` body.
+macro_rules! simple_udf {
+    ($(#[$doc:meta])* $ty:ident, $name:literal, $signature:expr, |$types:ident| $returns:expr, |$call:ident| $body:block) => {
         $(#[$doc])*
         #[derive(Debug, PartialEq, Eq, Hash)]
         pub struct $ty {
@@ -658,7 +659,7 @@ macro_rules! text_udf {
 
         impl Default for $ty {
             fn default() -> Self {
-                Self { signature: Signature::any($args, Volatility::Immutable) }
+                Self { signature: $signature }
             }
         }
 
@@ -675,12 +676,19 @@ macro_rules! text_udf {
                 &self.signature
             }
 
-            fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-                Ok(DataType::Utf8)
+            fn return_type(&self, $types: &[DataType]) -> Result<DataType> {
+                Ok($returns)
             }
 
             fn invoke_with_args(&self, $call: ScalarFunctionArgs) -> Result<ColumnarValue> $body
         }
+    };
+}
+
+/// A [`simple_udf!`] of `$args` arguments of any type returning text.
+macro_rules! text_udf {
+    ($(#[$doc:meta])* $ty:ident, $name:literal, $args:literal, |$call:ident| $body:block) => {
+        simple_udf!($(#[$doc])* $ty, $name, Signature::any($args, Volatility::Immutable), |_types| DataType::Utf8, |$call| $body);
     };
 }
 
@@ -744,106 +752,69 @@ fn each_text(args: &ScalarFunctionArgs, f: fn(&str) -> String) -> Result<Columna
     unscalar(Arc::new(text), args)
 }
 
-/// `rhei_to_date(text, pattern)` and `rhei_to_timestamp(text, pattern, zone)`: PostgreSQL's
-/// `to_date` and `to_timestamp` of text (see [`crate::datetime_input`]).
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct DatetimeInput {
-    signature: Signature,
-    timestamp: bool,
-}
-
-impl DatetimeInput {
-    pub fn date() -> Self {
-        Self { signature: Signature::any(2, Volatility::Immutable), timestamp: false }
-    }
-
-    pub fn timestamp() -> Self {
-        Self { signature: Signature::any(3, Volatility::Immutable), timestamp: true }
-    }
-}
-
-impl ScalarUDFImpl for DatetimeInput {
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
-    fn name(&self) -> &str {
-        if self.timestamp { "rhei_to_timestamp" } else { "rhei_to_date" }
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(if self.timestamp { DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, Some("UTC".into())) } else { DataType::Date32 })
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let rows = args.number_rows;
-        let texts = arrow::compute::cast(&args.args[0].to_array(rows)?, &DataType::Utf8)?;
-        let patterns = arrow::compute::cast(&args.args[1].to_array(rows)?, &DataType::Utf8)?;
-        let (texts, patterns) = (texts.as_string::<i32>(), patterns.as_string::<i32>());
-        let zone = match args.args.get(2) {
-            Some(ColumnarValue::Scalar(zone)) => crate::zone::TimeZone::of_arrow(&zone.to_string()),
-            _ => crate::zone::TimeZone::UTC,
-        };
-        let read = |i: usize| -> crate::error::Result<Option<i64>> {
-            if texts.is_null(i) || patterns.is_null(i) {
-                return Ok(None);
-            }
-            Ok(Some(if self.timestamp {
-                zone.utc(crate::datetime_input::to_timestamp_local(texts.value(i), patterns.value(i))?)
-            } else {
-                crate::datetime_input::to_date(texts.value(i), patterns.value(i))?
-            }))
-        };
-        let values = (0..rows).map(read).collect::<crate::error::Result<Vec<_>>>().map_err(external)?;
-        let result: ArrayRef = if self.timestamp {
-            Arc::new(arrow::array::TimestampMicrosecondArray::from(values).with_timezone("UTC"))
+/// The values `to_date` (`timestamp` false: days) or `to_timestamp` (microseconds of the instant
+/// the wall-clock time names in the zone of the third argument) reads from text by a pattern
+/// (see [`crate::datetime_input`]).
+fn datetime_input(args: &ScalarFunctionArgs, timestamp: bool) -> Result<Vec<Option<i64>>> {
+    let rows = args.number_rows;
+    let texts = arrow::compute::cast(&args.args[0].to_array(rows)?, &DataType::Utf8)?;
+    let patterns = arrow::compute::cast(&args.args[1].to_array(rows)?, &DataType::Utf8)?;
+    let (texts, patterns) = (texts.as_string::<i32>(), patterns.as_string::<i32>());
+    let zone = match args.args.get(2) {
+        Some(ColumnarValue::Scalar(zone)) => crate::zone::TimeZone::of_arrow(&zone.to_string()),
+        _ => crate::zone::TimeZone::UTC,
+    };
+    let read = |i: usize| -> crate::error::Result<Option<i64>> {
+        if texts.is_null(i) || patterns.is_null(i) {
+            return Ok(None);
+        }
+        Ok(Some(if timestamp {
+            zone.utc(crate::datetime_input::to_timestamp_local(texts.value(i), patterns.value(i))?)
         } else {
-            let days = values.into_iter().map(|d| d.map(i32::try_from).transpose()).collect::<std::result::Result<Vec<_>, _>>();
-            let days = days.map_err(|_| external(crate::error::EngineError::DatetimeFieldOverflow { value: "a date past 5874897 AD".into() }))?;
-            Arc::new(arrow::array::Date32Array::from(days))
-        };
-        unscalar(result, &args)
-    }
+            crate::datetime_input::to_date(texts.value(i), patterns.value(i))?
+        }))
+    };
+    (0..rows).map(read).collect::<crate::error::Result<Vec<_>>>().map_err(external)
 }
 
-/// `rhei_round_timestamp(t, digits)`: a timestamp rounded to `digits` fraction digits (see
-/// [`crate::value::round_micros`]), of the same type.
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct RoundTimestamp {
-    signature: Signature,
-}
-
-impl Default for RoundTimestamp {
-    fn default() -> Self {
-        Self { signature: Signature::any(2, Volatility::Immutable) }
+simple_udf!(
+    /// `rhei_to_date(text, pattern)`: PostgreSQL's `to_date` of text.
+    ToDate,
+    "rhei_to_date",
+    Signature::any(2, Volatility::Immutable),
+    |_types| DataType::Date32,
+    |args| {
+        let days = datetime_input(&args, false)?
+            .into_iter()
+            .map(|d| d.map(|d| i32::try_from(d).map_err(|_| external(crate::error::EngineError::DatetimeFieldOverflow { value: d.to_string() }))).transpose())
+            .collect::<Result<Vec<_>>>()?;
+        unscalar(Arc::new(arrow::array::Date32Array::from(days)), &args)
     }
-}
+);
 
-impl ScalarUDFImpl for RoundTimestamp {
-    fn as_any(&self) -> &dyn Any {
-        self
+simple_udf!(
+    /// `rhei_to_timestamp(text, pattern, zone)`: PostgreSQL's `to_timestamp` of text.
+    ToTimestamp,
+    "rhei_to_timestamp",
+    Signature::any(3, Volatility::Immutable),
+    |_types| DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, Some("UTC".into())),
+    |args| {
+        let micros = datetime_input(&args, true)?;
+        unscalar(Arc::new(arrow::array::TimestampMicrosecondArray::from(micros).with_timezone("UTC")), &args)
     }
+);
 
-    fn name(&self) -> &str {
-        "rhei_round_timestamp"
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        Ok(match arg_types.first() {
-            Some(DataType::Timestamp(_, zone)) => DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, zone.clone()),
-            _ => DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, None),
-        })
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+simple_udf!(
+    /// `rhei_round_timestamp(t, digits)`: a timestamp rounded to `digits` fraction digits (see
+    /// [`crate::value::round_micros`]), of the same type.
+    RoundTimestamp,
+    "rhei_round_timestamp",
+    Signature::any(2, Volatility::Immutable),
+    |types| match types.first() {
+        Some(DataType::Timestamp(_, zone)) => DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, zone.clone()),
+        _ => DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, None),
+    },
+    |args| {
         let [timestamp, digits] = args.args.as_slice() else {
             return Err(DataFusionError::Internal("rhei_round_timestamp: wrong number of arguments".into()));
         };
@@ -858,39 +829,16 @@ impl ScalarUDFImpl for RoundTimestamp {
             timestamp_micros(timestamp, args.number_rows)?.iter().map(|t| t.map(|t| crate::value::round_micros(t, *digits))).collect();
         unscalar(Arc::new(rounded.with_timezone_opt(zone)), &args)
     }
-}
+);
 
-/// `rhei_percentile(f)`: an ordered-set aggregate's fraction as a double, once it is within
-/// 0..1 (22003 otherwise, as PostgreSQL says it); NULL stays NULL.
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct Percentile {
-    signature: Signature,
-}
-
-impl Default for Percentile {
-    fn default() -> Self {
-        Self { signature: Signature::any(1, Volatility::Immutable) }
-    }
-}
-
-impl ScalarUDFImpl for Percentile {
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
-    fn name(&self) -> &str {
-        "rhei_percentile"
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Float64)
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+simple_udf!(
+    /// `rhei_percentile(f)`: an ordered-set aggregate's fraction as a double, once it is within
+    /// 0..1 (22003 otherwise, as PostgreSQL says it); NULL stays NULL.
+    Percentile,
+    "rhei_percentile",
+    Signature::any(1, Volatility::Immutable),
+    |_types| DataType::Float64,
+    |args| {
         let fractions = arrow::compute::cast(&first_arg(&args)?, &DataType::Float64)?;
         for f in fractions.as_primitive::<Float64Type>().iter().flatten() {
             if !(0.0..=1.0).contains(&f) {
@@ -899,7 +847,7 @@ impl ScalarUDFImpl for Percentile {
         }
         unscalar(fractions, &args)
     }
-}
+);
 
 text_udf!(
     /// `quote_ident(name)`: quoted only where PostgreSQL's is (see [`crate::naming::display_ident`]).
@@ -924,38 +872,15 @@ text_udf!(
     }
 );
 
-/// `rhei_math_domain(x, 'sqrt' | 'log')`: `x` itself once it is in the domain of a square root
-/// or logarithm (see [`crate::value::check_math_domain`]); the translation puts it around their
-/// arguments.
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct MathDomain {
-    signature: Signature,
-}
-
-impl Default for MathDomain {
-    fn default() -> Self {
-        Self { signature: Signature::any(2, Volatility::Immutable) }
-    }
-}
-
-impl ScalarUDFImpl for MathDomain {
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
-    fn name(&self) -> &str {
-        "rhei_math_domain"
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        Ok(arg_types.first().cloned().unwrap_or(DataType::Null))
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+simple_udf!(
+    /// `rhei_math_domain(x, 'sqrt' | 'log')`: `x` itself once it is in the domain of a square
+    /// root or logarithm (see [`crate::value::check_math_domain`]); the translation puts it
+    /// around their arguments.
+    MathDomain,
+    "rhei_math_domain",
+    Signature::any(2, Volatility::Immutable),
+    |types| types.first().cloned().unwrap_or(DataType::Null),
+    |args| {
         let [value, domain] = args.args.as_slice() else {
             return Err(DataFusionError::Internal("rhei_math_domain: wrong number of arguments".into()));
         };
@@ -971,39 +896,17 @@ impl ScalarUDFImpl for MathDomain {
         }
         Ok(value.clone())
     }
-}
+);
 
-/// `format(template, args...)` (see [`crate::text_format::format`]); each argument is written
-/// as its type's text output (the translation has cast dates, times and booleans already).
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct Format {
-    signature: Signature,
-}
-
-impl Default for Format {
-    fn default() -> Self {
-        Self { signature: Signature::variadic_any(Volatility::Immutable) }
-    }
-}
-
-impl ScalarUDFImpl for Format {
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
-    fn name(&self) -> &str {
-        "format"
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+simple_udf!(
+    /// `format(template, args...)` (see [`crate::text_format::format`]); each argument is
+    /// written as its type's text output (the translation has cast dates, times and booleans
+    /// already).
+    Format,
+    "format",
+    Signature::variadic_any(Volatility::Immutable),
+    |_types| DataType::Utf8,
+    |args| {
         let rows = args.number_rows;
         let columns = args.args.iter().map(|a| a.to_array(rows)).collect::<Result<Vec<_>>>()?;
         let Some((template, values)) = columns.split_first() else {
@@ -1020,7 +923,7 @@ impl ScalarUDFImpl for Format {
             .map_err(external)?;
         unscalar(Arc::new(text), &args)
     }
-}
+);
 
 /// `rhei_declared_text(v, type)`: `v` as text, described as the declared type `type` names
 /// (`character varying(3)`, `character(5)`): PostgreSQL describes a cast to varchar(n) so, and

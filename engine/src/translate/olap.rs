@@ -1412,38 +1412,34 @@ mod tests {
         );
     }
 
-    #[test]
-    fn ceil_and_floor_of_numeric_have_no_fraction() {
-        let col = |name: &str, ty| ColumnDef { name: name.into(), ty, not_null: false, is_serial: false, default_sql: None };
+    /// `sql` over one table `t` of `columns` (the first its key), as translated for DataFusion.
+    fn olap_over(columns: &[(&str, PgType)], sql: &str) -> String {
+        let columns = columns.iter().map(|(name, ty)| ColumnDef { name: (*name).into(), ty: *ty, not_null: false, is_serial: false, default_sql: None }).collect();
         let catalog = Catalog::from_tables([TableDef {
             id: TableId(1),
             name: "t".into(),
-            columns: vec![col("n", PgType::Numeric { precision: Some(8), scale: Some(2) }), col("w", PgType::Float8)],
+            columns,
             primary_key: vec![0],
             unique: vec![],
             replica: None,
             ..Default::default()
         }]);
-        let mut stmt = Parser::parse_sql(&PostgreSqlDialect {}, "SELECT ceil(n), floor(n), ceiling(n), ceil(w) FROM t").unwrap().remove(0);
+        let mut stmt = Parser::parse_sql(&PostgreSqlDialect {}, sql).unwrap().remove(0);
         to_olap(&mut stmt, &catalog, TimeZone::UTC);
-        assert_eq!(stmt.to_string(), "SELECT CAST(CEIL(n) AS NUMERIC(38,0)), CAST(FLOOR(n) AS NUMERIC(38,0)), CAST(ceil(n) AS NUMERIC(38,0)), CEIL(w) FROM t");
+        stmt.to_string()
+    }
+
+    #[test]
+    fn ceil_and_floor_of_numeric_have_no_fraction() {
+        assert_eq!(
+            olap_over(&[("n", PgType::Numeric { precision: Some(8), scale: Some(2) }), ("w", PgType::Float8)], "SELECT ceil(n), floor(n), ceiling(n), ceil(w) FROM t"),
+            "SELECT CAST(CEIL(n) AS NUMERIC(38,0)), CAST(FLOOR(n) AS NUMERIC(38,0)), CAST(ceil(n) AS NUMERIC(38,0)), CEIL(w) FROM t"
+        );
     }
 
     #[test]
     fn casts_of_fractional_columns_to_integers_round() {
-        let col = |name: &str, ty| ColumnDef { name: name.into(), ty, not_null: false, is_serial: false, default_sql: None };
-        let catalog = Catalog::from_tables([TableDef {
-            id: TableId(1),
-            name: "t".into(),
-            columns: vec![col("id", PgType::Int8), col("w", PgType::Float8)],
-            primary_key: vec![0],
-            unique: vec![],
-            replica: None,
-            ..Default::default()
-        }]);
-        let mut stmt = Parser::parse_sql(&PostgreSqlDialect {}, "SELECT w::int, id::int FROM t").unwrap().remove(0);
-        to_olap(&mut stmt, &catalog, TimeZone::UTC);
-        assert_eq!(stmt.to_string(), "SELECT rhei_round_for_cast(w)::INT, id::INT FROM t");
+        assert_eq!(olap_over(&[("id", PgType::Int8), ("w", PgType::Float8)], "SELECT w::int, id::int FROM t"), "SELECT rhei_round_for_cast(w)::INT, id::INT FROM t");
     }
 }
 

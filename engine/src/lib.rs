@@ -23,6 +23,7 @@ mod key_detail;
 mod lift;
 mod maintenance;
 pub mod error;
+mod exact_decimal;
 pub mod naming;
 pub mod notice;
 pub mod notify;

@@ -24,6 +24,18 @@ pub fn declares_unconstrained_numeric(field: &Field) -> bool {
     field.metadata().get(PG_TYPE_METADATA).map(String::as_str) == Some(UNCONSTRAINED_NUMERIC)
 }
 
+/// Metadata of a text field whose values are numeric text computed exactly on the OLAP
+/// engine (`olap::udf::NumericOp`): an unconstrained numeric there, where a numeric column
+/// cast to text keeps the column's declared type but is text.
+pub const EXACT_NUMERIC_TEXT: &str = "rhei.exact_numeric_text";
+
+/// A text field of exact numeric text computed on the OLAP engine (see [`EXACT_NUMERIC_TEXT`]).
+pub fn exact_numeric_text_field(name: &str) -> Field {
+    Field::new(name, DataType::Utf8, true).with_metadata(
+        [(PG_TYPE_METADATA.to_string(), UNCONSTRAINED_NUMERIC.to_string()), (EXACT_NUMERIC_TEXT.to_string(), String::new())].into(),
+    )
+}
+
 /// `field` carrying `declared` (a [`PgType::pg_name`]) as its declared type, if there is one.
 pub fn with_declared_type(field: Field, declared: Option<String>) -> Field {
     match declared {
@@ -41,6 +53,9 @@ pub fn with_declared_type(field: Field, declared: Option<String>) -> Field {
 pub fn with_checked_declared_type(field: Field) -> Field {
     let Some(name) = field.metadata().get(PG_TYPE_METADATA) else { return field };
     if PgType::from_pg_name(name).is_some_and(|declared| declared.is_olap_result_type(field.data_type())) {
+        return field;
+    }
+    if field.data_type() == &DataType::Utf8 && field.metadata().contains_key(EXACT_NUMERIC_TEXT) {
         return field;
     }
     let unconstrained = PgType::Numeric { precision: None, scale: None };

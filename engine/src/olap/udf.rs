@@ -925,6 +925,146 @@ simple_udf!(
     }
 );
 
+/// `rhei_numeric_op(op, a, b)`: `a op b` (`+ - * /`) as PostgreSQL's numeric text at its
+/// result scale (see [`crate::exact_decimal`]), described as an unconstrained numeric; the
+/// translation writes it for the numeric arithmetic of result columns that divide or average
+/// (see `translate::numeric_arithmetic::in_olap_results`), where DataFusion's decimal scale
+/// rules lose digits. Past 76 digits the doubles answer, as on SQLite.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct NumericOp {
+    signature: Signature,
+}
+
+impl Default for NumericOp {
+    fn default() -> Self {
+        Self { signature: Signature::any(3, Volatility::Immutable) }
+    }
+}
+
+/// One operand of [`NumericOp`], read once per batch.
+enum NumericOperand {
+    /// Values and scale; `trim`: an unconstrained numeric held at a fixed scale, where
+    /// PostgreSQL reckons with the value's own digits.
+    Decimal128(arrow::array::Decimal128Array, i32, bool),
+    Decimal256(arrow::array::Decimal256Array, i32),
+    Integer(arrow::array::Int64Array),
+    Float(Float64Array),
+    Text(arrow::array::StringArray),
+}
+
+impl NumericOperand {
+    fn of(array: &ArrayRef, field: &Field) -> Result<Self> {
+        Ok(match array.data_type() {
+            DataType::Decimal128(precision, scale) => {
+                let trim = crate::catalog::types::declares_unconstrained_numeric(field)
+                    || (*precision, *scale) == (arrow::datatypes::DECIMAL128_MAX_PRECISION, crate::catalog::types::UNCONSTRAINED_NUMERIC_SCALE);
+                Self::Decimal128(array.as_primitive::<Decimal128Type>().clone(), i32::from(*scale), trim)
+            }
+            DataType::Decimal256(_, scale) => Self::Decimal256(array.as_primitive::<Decimal256Type>().clone(), i32::from(*scale)),
+            DataType::UInt64 => Self::of(&arrow::compute::cast(array, &DataType::Decimal128(20, 0))?, field)?,
+            ty if ty.is_integer() => Self::Integer(arrow::compute::cast(array, &DataType::Int64)?.as_primitive::<arrow::datatypes::Int64Type>().clone()),
+            DataType::Float16 | DataType::Float32 | DataType::Float64 => Self::Float(arrow::compute::cast(array, &DataType::Float64)?.as_primitive::<Float64Type>().clone()),
+            _ => Self::Text(arrow::compute::cast(array, &DataType::Utf8)?.as_string::<i32>().clone()),
+        })
+    }
+
+    /// Row `i` as an exact decimal (`Ok(None)` for NULL); `Err` holds the double of a value
+    /// that is none (a float's NaN, text that is no plain decimal).
+    fn exact(&self, i: usize) -> std::result::Result<Option<crate::exact_decimal::Exact>, f64> {
+        use crate::exact_decimal::{Exact, from_text, trimmed};
+        let from = |text: &str| from_text(text).map(Some).ok_or_else(|| text.parse::<f64>().unwrap_or(f64::NAN));
+        match self {
+            _ if self.is_null(i) => Ok(None),
+            Self::Decimal128(a, scale, trim) => {
+                let x = Exact { value: i256::from_i128(a.value(i)), scale: *scale };
+                Ok(Some(if *trim { trimmed(x) } else { x }))
+            }
+            Self::Decimal256(a, scale) => Ok(Some(Exact { value: a.value(i), scale: *scale })),
+            Self::Integer(a) => Ok(Some(Exact::integer(i128::from(a.value(i))))),
+            Self::Float(a) if a.value(i).is_finite() => from(&format!("{}", a.value(i))),
+            Self::Float(a) => Err(a.value(i)),
+            Self::Text(a) => from(a.value(i).trim()),
+        }
+    }
+
+    fn is_null(&self, i: usize) -> bool {
+        match self {
+            Self::Decimal128(a, ..) => a.is_null(i),
+            Self::Decimal256(a, _) => a.is_null(i),
+            Self::Integer(a) => a.is_null(i),
+            Self::Float(a) => a.is_null(i),
+            Self::Text(a) => a.is_null(i),
+        }
+    }
+
+    /// Row `i` as a double, for arithmetic past exact decimals.
+    fn double(&self, i: usize) -> f64 {
+        match self.exact(i) {
+            Ok(Some(x)) => crate::exact_decimal::padded(x, x.scale).parse().unwrap_or(f64::NAN),
+            Ok(None) => f64::NAN,
+            Err(f) => f,
+        }
+    }
+}
+
+impl ScalarUDFImpl for NumericOp {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn name(&self) -> &str {
+        "rhei_numeric_op"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn return_field_from_args(&self, _args: ReturnFieldArgs) -> Result<FieldRef> {
+        Ok(Arc::new(crate::catalog::types::exact_numeric_text_field(self.name())))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let [ColumnarValue::Scalar(ScalarValue::Utf8(Some(op))), a, b] = args.args.as_slice() else {
+            return Err(DataFusionError::Internal("rhei_numeric_op takes a constant operator and two operands".into()));
+        };
+        let (Some(a_field), Some(b_field)) = (args.arg_fields.get(1), args.arg_fields.get(2)) else {
+            return Err(DataFusionError::Internal("rhei_numeric_op takes a constant operator and two operands".into()));
+        };
+        let rows = args.number_rows;
+        let (a, b) = (NumericOperand::of(&a.to_array(rows)?, a_field)?, NumericOperand::of(&b.to_array(rows)?, b_field)?);
+        let text: arrow::array::StringArray = (0..rows)
+            .map(|i| {
+                let exact = match (a.exact(i), b.exact(i)) {
+                    (Ok(None), _) | (_, Ok(None)) => return Ok(None),
+                    (Ok(Some(x)), Ok(Some(y))) => crate::exact_decimal::apply(op, x, y)?,
+                    _ => None,
+                };
+                Ok(Some(match exact {
+                    Some(text) => text,
+                    None => crate::value::format_float8(float_step(op, a.double(i), b.double(i))?),
+                }))
+            })
+            .collect::<crate::error::Result<_>>()
+            .map_err(external)?;
+        unscalar(Arc::new(text), &args)
+    }
+}
+
+fn float_step(op: &str, x: f64, y: f64) -> crate::error::Result<f64> {
+    Ok(match op {
+        "+" => x + y,
+        "-" => x - y,
+        "*" => x * y,
+        _ if y == 0.0 => return Err(crate::error::EngineError::DivisionByZero),
+        _ => x / y,
+    })
+}
+
 /// `rhei_declared_text(v, type)`: `v` as text, described as the declared type `type` names
 /// (`character varying(3)`, `character(5)`): PostgreSQL describes a cast to varchar(n) so, and
 /// pads a char(n) result on output.

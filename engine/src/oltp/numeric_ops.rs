@@ -1,8 +1,7 @@
 //! Exact numeric arithmetic on SQLite. numeric values are exact text there, and SQLite's own
 //! `+ - * /` read them as doubles: `1234567.89 - 3.3333` was `1234564.5566999998`.
-//! `rhei_numeric_op(op, a, b)` computes in scaled 256-bit integers instead, with the result
-//! scales PostgreSQL's numeric gives: the larger operand scale for `+` and `-`, their sum for
-//! `*`, and for `/` at least 16 significant digits (PostgreSQL's `select_div_scale`).
+//! `rhei_numeric_op(op, a, b)` computes exactly instead, at the result scales PostgreSQL's
+//! numeric gives (see [`crate::exact_decimal`], which the OLAP engine's shares).
 //! `rhei_numeric_sum` and `rhei_numeric_avg` are `sum` and `avg` of numeric values the same
 //! way (SQLite's own add doubles: a sum of `123456789012345.67` and `0.01` ended in `.68`), as
 //! aggregates and as window functions.
@@ -14,6 +13,7 @@ use rusqlite::{Connection, Error as SqlError};
 
 use super::functions::{f64_of, fail};
 use crate::error::EngineError;
+use crate::exact_decimal::{self, Exact, add, padded, pow10, rescaled};
 
 /// The SQLite names of the exact `sum` and `avg` of numeric values.
 pub(crate) const SUM: &str = "rhei_numeric_sum";
@@ -22,12 +22,6 @@ pub(crate) const KEY: &str = "rhei_numeric_key";
 pub(crate) const MIN: &str = "rhei_numeric_min";
 pub(crate) const MAX: &str = "rhei_numeric_max";
 
-/// PostgreSQL's NUMERIC_MIN_SIG_DIGITS: a quotient keeps at least this many digits.
-const MIN_SIG_DIGITS: i32 = 16;
-/// PostgreSQL's NUMERIC_MAX_DISPLAY_SCALE.
-const MAX_DISPLAY_SCALE: i32 = 1000;
-/// The widest scale kept here: scaled values must fit 256 bits (76 digits).
-const MAX_SCALE: i32 = 76;
 
 pub fn register(conn: &Connection, pure: FunctionFlags) -> rusqlite::Result<()> {
     conn.create_scalar_function("rhei_numeric_op", 3, pure, |ctx| {
@@ -97,36 +91,12 @@ fn truncated_text(text: &str, places: i64) -> String {
     out
 }
 
-/// An exact decimal: `value / 10^scale`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Exact {
-    value: i256,
-    scale: i32,
-}
-
 fn numeric_op(op: &str, a: ValueRef<'_>, b: ValueRef<'_>) -> rusqlite::Result<Value> {
     let (Some(x), Some(y)) = (exact(a), exact(b)) else {
         return fallback(op, a, b);
     };
-    // The scale PostgreSQL gives the result, from the operands as written; the value is
-    // computed without their trailing zeros (Prisma's numeric(65,30) carries thirty), which
-    // go back on as text.
-    let scale = match op {
-        "+" | "-" => x.scale.max(y.scale),
-        "*" => x.scale + y.scale,
-        "/" if y.value == i256::ZERO => return Err(fail(EngineError::DivisionByZero)),
-        "/" => division_scale(x, y),
-        other => return Err(SqlError::UserFunctionError(format!("rhei_numeric_op: unknown operator {other}").into())),
-    };
-    let (x, y) = (trimmed(x), trimmed(y));
-    let result = match op {
-        "+" => add(x, y, false),
-        "-" => add(x, y, true),
-        "*" => multiply(x, y),
-        _ => divide(x, y, scale),
-    };
-    match result {
-        Some(r) => Ok(Value::Text(padded(r, scale))),
+    match exact_decimal::apply(op, x, y).map_err(fail)? {
+        Some(text) => Ok(Value::Text(text)),
         // Past 76 digits: SQLite's double, as before, rather than an error PostgreSQL would
         // not give.
         None => fallback(op, a, b),
@@ -396,43 +366,15 @@ fn quick_decimal(bytes: &[u8]) -> Option<Exact> {
     Some(Exact { value: i256::from_i128(if negative { -value } else { value }), scale: scale.unwrap_or(0) })
 }
 
-/// `x` without the trailing zeros of its fraction.
-fn trimmed(mut x: Exact) -> Exact {
-    let ten = i256::from_i128(10);
-    while x.scale > 0 && x.value.checked_rem(ten) == Some(i256::ZERO) {
-        x.value = x.value.checked_div(ten).unwrap_or(x.value);
-        x.scale -= 1;
-    }
-    x
-}
-
-/// `x`'s text with zeros appended to `scale` places (a scale at least its own).
-fn padded(x: Exact, scale: i32) -> String {
-    let mut text = crate::value::format_decimal256(x.value, x.scale as i8);
-    if scale > x.scale {
-        if x.scale == 0 {
-            text.push('.');
-        }
-        text.extend(std::iter::repeat_n('0', (scale - x.scale) as usize));
-    }
-    text
-}
-
 /// A value SQLite holds for a numeric operand: exact text, an integer, or a double from a
 /// literal (its shortest text is the literal as written). NULL and anything else: `None`.
 fn exact(value: ValueRef<'_>) -> Option<Exact> {
-    let text = match value {
-        ValueRef::Integer(i) => return Some(Exact { value: i256::from_i128(i128::from(i)), scale: 0 }),
-        ValueRef::Real(f) if f.is_finite() => format!("{f}"),
-        ValueRef::Text(t) => std::str::from_utf8(t).ok()?.trim().to_string(),
-        _ => return None,
-    };
-    if !crate::value::is_plain_decimal(&text) {
-        return None;
+    match value {
+        ValueRef::Integer(i) => Some(Exact::integer(i128::from(i))),
+        ValueRef::Real(f) if f.is_finite() => exact_decimal::from_text(&format!("{f}")),
+        ValueRef::Text(t) => exact_decimal::from_text(std::str::from_utf8(t).ok()?.trim()),
+        _ => None,
     }
-    let scale = text.split_once('.').map_or(0, |(_, f)| f.len());
-    let scale = i8::try_from(scale).ok().filter(|s| i32::from(*s) <= MAX_SCALE)?;
-    Some(Exact { value: crate::value::parse_decimal256(&text, scale)?, scale: i32::from(scale) })
 }
 
 /// What SQLite's own operator gives (NULL with NULL), for operands that are not exact decimals.
@@ -451,89 +393,6 @@ fn fallback(op: &str, a: ValueRef<'_>, b: ValueRef<'_>) -> rusqlite::Result<Valu
         _ if y == 0.0 => return Err(fail(EngineError::DivisionByZero)),
         _ => x / y,
     }))
-}
-
-fn pow10(n: i32) -> Option<i256> {
-    i256::from_i128(10).checked_pow(u32::try_from(n).ok()?)
-}
-
-/// `x` at a scale at least its own.
-fn rescaled(x: Exact, scale: i32) -> Option<i256> {
-    if scale == x.scale {
-        return Some(x.value);
-    }
-    x.value.checked_mul(pow10(scale - x.scale)?)
-}
-
-fn add(x: Exact, y: Exact, subtract: bool) -> Option<Exact> {
-    let scale = x.scale.max(y.scale);
-    let (a, b) = (rescaled(x, scale)?, rescaled(y, scale)?);
-    let value = if subtract { a.checked_sub(b)? } else { a.checked_add(b)? };
-    Some(Exact { value, scale })
-}
-
-fn multiply(x: Exact, y: Exact) -> Option<Exact> {
-    let scale = x.scale + y.scale;
-    (scale <= MAX_SCALE).then_some(())?;
-    Some(Exact { value: x.value.checked_mul(y.value)?, scale })
-}
-
-/// `x / y` rounded half away from zero at `scale` places (PostgreSQL's for the quotient).
-fn divide(x: Exact, y: Exact, scale: i32) -> Option<Exact> {
-    (scale <= MAX_SCALE).then_some(())?;
-    // x/y at `scale` = (x.value * 10^(scale + y.scale - x.scale)) / y.value.
-    let shift = scale + y.scale - x.scale;
-    let (numerator, denominator) = if shift >= 0 {
-        (x.value.checked_mul(pow10(shift)?)?, y.value)
-    } else {
-        (x.value, y.value.checked_mul(pow10(-shift)?)?)
-    };
-    let quotient = numerator.checked_div(denominator)?;
-    let remainder = numerator.checked_rem(denominator)?;
-    let twice = remainder.checked_abs()?.checked_mul(i256::from_i128(2))?;
-    let value = if twice >= denominator.checked_abs()? {
-        let away = if numerator.is_negative() != denominator.is_negative() { i256::MINUS_ONE } else { i256::ONE };
-        quotient.checked_add(away)?
-    } else {
-        quotient
-    };
-    Some(Exact { value, scale })
-}
-
-/// PostgreSQL's `select_div_scale`: enough places for 16 significant digits of the quotient,
-/// and no fewer than either operand's, reckoned in its base-10000 digits.
-fn division_scale(x: Exact, y: Exact) -> i32 {
-    let (weight1, first1) = base_10000_lead(x);
-    let (weight2, first2) = base_10000_lead(y);
-    let mut quotient_weight = weight1 - weight2;
-    if first1 <= first2 {
-        quotient_weight -= 1;
-    }
-    (MIN_SIG_DIGITS - quotient_weight * 4).max(x.scale).max(y.scale).clamp(0, MAX_DISPLAY_SCALE)
-}
-
-/// The weight of a value's first non-zero base-10000 digit (groups of four decimal digits
-/// counted from the decimal point, 0 for the units group) and that digit; (0, 0) for zero.
-fn base_10000_lead(x: Exact) -> (i32, i32) {
-    let digits = x.value.to_string();
-    let digits = digits.trim_start_matches('-');
-    if digits.bytes().all(|b| b == b'0') {
-        return (0, 0);
-    }
-    // The power of ten of the leading digit, and the group holding it.
-    let exponent = digits.len() as i32 - 1 - x.scale;
-    let weight = exponent.div_euclid(4);
-    // The group's digits: powers 4*weight+3 down to 4*weight, read off the digit string.
-    let group = (0..4).rev().fold(0, |acc, k| {
-        let power = 4 * weight + k;
-        let from_right = power + x.scale;
-        let digit = usize::try_from(from_right)
-            .ok()
-            .and_then(|i| digits.len().checked_sub(i + 1))
-            .map_or(0, |at| i32::from(digits.as_bytes()[at] - b'0'));
-        acc * 10 + digit
-    });
-    (weight, group)
 }
 
 #[cfg(test)]

@@ -62,23 +62,74 @@ pub(crate) fn exact_result_columns(stmt: &Statement, catalog: &crate::catalog::C
 /// Rewrites the numeric arithmetic of the statement's outermost select list. Runs after
 /// ORDER BY names output columns by position (`OrderByOutputNames`).
 pub(crate) fn in_results(stmt: &mut Statement, scope: &Scope<'_>) {
+    exact_results(stmt, scope, Engine::Sqlite);
+}
+
+/// The OLAP engine's counterpart of [`in_results`]: DataFusion adds, subtracts and multiplies
+/// decimals exactly at PostgreSQL's scales, but divides at a scale of its own (`7.0 / 2` was
+/// `3.50000`, `avg` of a numeric(10,2) kept six places where PostgreSQL keeps sixteen
+/// significant digits). An item of the outermost select list that divides or averages numeric
+/// values has its numeric arithmetic computed by `rhei_numeric_op` (`olap::udf::NumericOp`),
+/// and `avg(x)` becomes the exact quotient of DataFusion's `sum(x)` and `count(x)`. The same
+/// items as on SQLite qualify.
+pub(crate) fn in_olap_results(stmt: &mut Statement, scope: &Scope<'_>) {
+    exact_results(stmt, scope, Engine::Olap);
+}
+
+/// The exact rewrite of the qualifying result items for `engine`. ORDER BY naming one (by
+/// position, or on DataFusion by alias) sorts by the number, not by the exact text.
+fn exact_results(stmt: &mut Statement, scope: &Scope<'_>, engine: Engine) {
     let candidates = exact_candidates(stmt, scope);
     let Statement::Query(query) = stmt else { return };
     let SetExpr::Select(select) = query.body.as_mut() else { return };
     for (i, item) in select.projection.iter_mut().enumerate() {
+        let alias = match item {
+            SelectItem::ExprWithAlias { alias, .. } => Some(super::normalize_ident(alias)),
+            _ => None,
+        };
         if let SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } = item
             && candidates.get(i).copied().unwrap_or(false)
+            && (engine == Engine::Sqlite || divides(expr, scope))
         {
             if let Some(OrderBy { kind: OrderByKind::Expressions(keys), .. }) = &mut query.order_by {
                 for key in keys {
-                    if matches!(&key.expr, Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) if n.parse::<usize>().ok() == Some(i + 1)) {
+                    let names_item = match &key.expr {
+                        Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) => n.parse::<usize>().ok() == Some(i + 1),
+                        Expr::Identifier(name) => alias.as_ref() == Some(&super::normalize_ident(name)),
+                        _ => false,
+                    };
+                    if names_item {
                         key.expr = expr.clone();
                     }
                 }
             }
-            exact(expr, scope);
+            exact(expr, scope, engine);
         }
     }
+}
+
+/// Whether an item's numeric arithmetic divides or averages numeric values.
+fn divides(expr: &Expr, scope: &Scope<'_>) -> bool {
+    match expr {
+        Expr::Nested(inner) | Expr::UnaryOp { expr: inner, .. } => divides(inner, scope),
+        Expr::BinaryOp { left, op, right } if arithmetic_op(op).is_some() => {
+            (matches!(op, BinaryOperator::Divide) && kind(expr, scope) == Kind::Numeric) || divides(left, scope) || divides(right, scope)
+        }
+        Expr::Function(f) if is_coalesce(f) => coalesced_args(f).any(|arg| divides(arg, scope)),
+        Expr::Function(f) => exact_aggregate(f) == Some(AVG) && kind(expr, scope) == Kind::Numeric,
+        _ => false,
+    }
+}
+
+fn coalesced_args(f: &Function) -> impl Iterator<Item = &Expr> {
+    let args = match &f.args {
+        FunctionArguments::List(list) => list.args.as_slice(),
+        _ => &[],
+    };
+    args.iter().filter_map(|arg| match arg {
+        FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+        _ => None,
+    })
 }
 
 /// Which of the outermost select list's items are exact numeric results after translation:
@@ -143,7 +194,7 @@ fn exact_aggregate(f: &Function) -> Option<&'static str> {
 /// aggregate, or COALESCE of one.
 fn computes(expr: &Expr) -> bool {
     match expr {
-        Expr::Nested(inner) => computes(inner),
+        Expr::Nested(inner) | Expr::UnaryOp { op: UnaryOperator::Minus | UnaryOperator::Plus, expr: inner } => computes(inner),
         Expr::Function(f) if is_coalesce(f) => first_arg(f).is_some_and(computes),
         Expr::Function(f) => exact_aggregate(f).is_some(),
         other => is_arithmetic(other),
@@ -231,6 +282,9 @@ fn kind(expr: &Expr, scope: &Scope<'_>) -> Kind {
             (Some(_), Some(Kind::Numeric)) => Kind::Numeric,
             // avg of integers is numeric in PostgreSQL; their sum stays SQLite's integer.
             (Some(AVG), Some(Kind::Integer)) => Kind::Numeric,
+            // sum of bigints is numeric in PostgreSQL (of smaller integers a bigint).
+            (Some(SUM), Some(Kind::Integer)) if first_arg(f).and_then(|arg| scope.column_type(arg)) == Some(PgType::Int8) => Kind::Numeric,
+            (Some(_), Some(Kind::Integer)) => Kind::Integer,
             _ => Kind::Other,
         },
         _ => match scope.column_type(expr) {
@@ -241,40 +295,76 @@ fn kind(expr: &Expr, scope: &Scope<'_>) -> Kind {
     }
 }
 
+/// The engine an exact rewrite is for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Engine {
+    Sqlite,
+    Olap,
+}
+
 /// Replaces each numeric step of an arithmetic tree with an exact call; integer-only parts
-/// stay SQLite's (integer arithmetic, as PostgreSQL's).
-fn exact(expr: &mut Expr, scope: &Scope<'_>) {
+/// stay the engine's (integer arithmetic, as PostgreSQL's). On SQLite, `sum`, `avg`, `min` and
+/// `max` become the exact aggregates. On DataFusion, whose decimal sums are exact, `avg(x)` is
+/// the exact quotient of `sum(x)` and `count(x)` (over the same rows: FILTER and OVER go to
+/// both), and a COALESCE holding exact text has its other arguments made exact text too
+/// (DataFusion would not take text and a decimal as one type).
+fn exact(expr: &mut Expr, scope: &Scope<'_>, engine: Engine) {
     if kind(expr, scope) != Kind::Numeric {
         return;
     }
     match expr {
-        Expr::Nested(inner) => exact(inner, scope),
+        Expr::Nested(inner) => exact(inner, scope, engine),
         Expr::UnaryOp { op: UnaryOperator::Plus, expr: inner } => {
-            exact(inner, scope);
+            exact(inner, scope, engine);
             *expr = std::mem::replace(inner.as_mut(), number(0));
         }
         Expr::UnaryOp { op: UnaryOperator::Minus, expr: inner } => {
-            exact(inner, scope);
+            exact(inner, scope, engine);
             let operand = std::mem::replace(inner.as_mut(), number(0));
             *expr = call(EXACT_OP, vec![string("-"), number(0), operand]);
         }
         Expr::BinaryOp { left, op, right } => {
             let Some(symbol) = arithmetic_op(op) else { return };
-            exact(left, scope);
-            exact(right, scope);
+            exact(left, scope, engine);
+            exact(right, scope, engine);
             let (l, r) = (std::mem::replace(left.as_mut(), number(0)), std::mem::replace(right.as_mut(), number(0)));
             *expr = call(EXACT_OP, vec![string(symbol), l, r]);
         }
         Expr::Function(f) => {
             if let Some(args) = coalesced(f) {
-                args.into_iter().for_each(|arg| exact(arg, scope));
-            } else if let Some(name) = exact_aggregate(f) {
-                if let FunctionArguments::List(list) = &mut f.args
-                    && let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))) = list.args.first_mut()
-                {
-                    exact(arg, scope);
+                for arg in args {
+                    exact(arg, scope, engine);
+                    if engine == Engine::Olap && !is_exact_call(arg) && !matches!(arg, Expr::Value(ValueWithSpan { value: Value::Null, .. })) {
+                        let value = std::mem::replace(arg, number(0));
+                        *arg = call(EXACT_OP, vec![string("+"), value, number(0)]);
+                    }
                 }
-                f.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new(name))]);
+                if engine == Engine::Olap {
+                    // DataFusion's COALESCE forgets that its text is numeric; adding zero
+                    // keeps the value and its scale, and says so.
+                    let coalesce = std::mem::replace(expr, number(0));
+                    *expr = call(EXACT_OP, vec![string("+"), coalesce, number(0)]);
+                }
+            } else if let Some(name) = exact_aggregate(f) {
+                match engine {
+                    Engine::Sqlite => {
+                        if let FunctionArguments::List(list) = &mut f.args
+                            && let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))) = list.args.first_mut()
+                        {
+                            exact(arg, scope, engine);
+                        }
+                        f.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new(name))]);
+                    }
+                    Engine::Olap if name == AVG => {
+                        let renamed = |name: &str| {
+                            let mut aggregate = f.clone();
+                            aggregate.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new(name))]);
+                            Expr::Function(aggregate)
+                        };
+                        *expr = call(EXACT_OP, vec![string("/"), renamed("sum"), renamed("count")]);
+                    }
+                    Engine::Olap => {}
+                }
             }
         }
         _ => {}

@@ -21,7 +21,7 @@ use datafusion::sql::sqlparser::{dialect::PostgreSqlDialect, parser::Parser};
 use rhei_config::{Consistency, RouteOverride};
 use rusqlite::types::Value as SqlValue;
 
-use crate::catalog::{TableDef, normalize_ident, quote_ident, table_name};
+use crate::catalog::{normalize_ident, quote_ident, table_name};
 use crate::engine::EngineInner;
 use crate::copy::{CopyChunk, CopyFormat, CopyIn, CopyInput};
 use crate::zone::TimeZone;
@@ -1075,10 +1075,8 @@ impl Session {
             }
             Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) => {
                 match returning_items(stmt) {
-                    Some(items) => {
-                        let table = dml_target(stmt)?;
-                        let def = catalog.require(&table)?;
-                        let shape = self.typed_returning(returning_shape(items, def), items, def).await?;
+                    Some(_) => {
+                        let shape = self.typed_returning(returning_shape(stmt, &catalog)?, stmt, &catalog).await?;
                         // Declared types travel with the fields, as a query's do: without them an
                         // unconstrained numeric was described as the OLAP copy's decimal, and its
                         // exact text cast to ten places.
@@ -1760,12 +1758,11 @@ impl Session {
     /// `upper(name)`) as PostgreSQL would type them, by planning the same items over the table
     /// on DataFusion; SQLite reports none, and they went out as text. Items that do not plan
     /// (an alias of the target, a table made in this transaction) stay text.
-    async fn typed_returning(&self, mut shape: ResultShape, items: &[SelectItem], def: &crate::catalog::TableDef) -> Result<ResultShape> {
+    async fn typed_returning(&self, mut shape: ResultShape, write: &Statement, catalog: &crate::catalog::Catalog) -> Result<ResultShape> {
         if shape.types.iter().all(Option::is_some) {
             return Ok(shape);
         }
-        let list = items.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
-        let sql = format!("SELECT {list} FROM {}", crate::catalog::quote_ident(&def.name));
+        let Some(sql) = returning_as_select(write, catalog)? else { return Ok(shape) };
         let Ok(mut parsed) = datafusion::sql::sqlparser::parser::Parser::parse_sql(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {}, &sql) else {
             return Ok(shape);
         };
@@ -1840,9 +1837,8 @@ impl Session {
     /// [`write_plan_then`], with the RETURNING columns' types planned.
     async fn typed_write_plan(&self, stmt: &Statement, catalog: &crate::catalog::Catalog, after: impl FnOnce(&mut Statement)) -> Result<WritePlan> {
         let mut plan = write_plan_then(stmt, catalog, self.opts(), after)?;
-        if let Some(items) = returning_items(stmt) {
-            let def = catalog.require(&dml_target(stmt)?)?;
-            plan.shape = self.typed_returning(std::mem::take(&mut plan.shape), items, def).await?;
+        if returning_items(stmt).is_some() {
+            plan.shape = self.typed_returning(std::mem::take(&mut plan.shape), stmt, catalog).await?;
         }
         Ok(plan)
     }
@@ -2361,17 +2357,10 @@ fn write_plan_then(stmt: &Statement, catalog: &crate::catalog::Catalog, opts: Tr
         Statement::Delete(d) => ("DELETE", d.returning.as_deref()),
         _ => return Err(EngineError::Internal("not a DML statement".into())),
     };
-    let target = dml_target(stmt)?;
-    let def = catalog.require(&target)?;
     let mut translated = stmt.clone();
     to_sqlite(&mut translated, catalog, opts)?;
     after(&mut translated);
-    Ok(WritePlan {
-        verb,
-        returning: returning.is_some(),
-        sql: translated.to_string(),
-        shape: returning.map(|items| returning_shape(items, def)).unwrap_or_default(),
-    })
+    Ok(WritePlan { verb, returning: returning.is_some(), sql: translated.to_string(), shape: returning_shape(stmt, catalog)? })
 }
 
 /// The shape of a read SQLite answers: PostgreSQL's column names, the types planned for it,
@@ -2406,9 +2395,7 @@ fn sqlite_read_shape(names: Option<Vec<String>>, types: Option<&[Field]>, transl
 
 /// The column names of a write's RETURNING rows (none without RETURNING).
 fn returning_names(write: &Statement, catalog: &crate::catalog::Catalog) -> Result<Vec<String>> {
-    let Some(items) = returning_items(write) else { return Ok(Vec::new()) };
-    let def = catalog.require(&dml_target(write)?)?;
-    Ok(returning_shape(items, def).names.into_iter().map(|n| n.unwrap_or_else(|| "?column?".into())).collect())
+    Ok(returning_shape(write, catalog)?.names.into_iter().map(|n| n.unwrap_or_else(|| "?column?".into())).collect())
 }
 
 fn explain_route_schema() -> SchemaRef {
@@ -2490,8 +2477,18 @@ fn returning_items(stmt: &Statement) -> Option<&[SelectItem]> {
     }
 }
 
-fn returning_shape(items: &[SelectItem], def: &TableDef) -> ResultShape {
+/// The names and declared types of a write's RETURNING rows (none without RETURNING): `*`
+/// is every relation's columns when the write joins others (`UPDATE ... FROM`), and a column
+/// of a joined table has that table's type.
+fn returning_shape(write: &Statement, catalog: &crate::catalog::Catalog) -> Result<ResultShape> {
+    use crate::translate::returning_joined::{expand_wildcards, joined_write};
     let mut shape = ResultShape::default();
+    let Some(items) = returning_items(write) else { return Ok(shape) };
+    let def = catalog.require(&dml_target(write)?)?;
+    let mut expanded = write.clone();
+    expand_wildcards(&mut expanded, catalog)?;
+    let joined = joined_write(&expanded, catalog);
+    let items = returning_items(&expanded).unwrap_or(items);
     for item in items {
         match item {
             SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => {
@@ -2506,18 +2503,45 @@ fn returning_shape(items: &[SelectItem], def: &TableDef) -> ResultShape {
                     SelectItem::ExprWithAlias { alias, .. } => normalize_ident(alias),
                     _ => naming::expr_name(e),
                 };
-                let column = match e {
-                    Expr::Identifier(i) => def.column_index(&normalize_ident(i)),
-                    Expr::CompoundIdentifier(parts) => parts.last().and_then(|i| def.column_index(&normalize_ident(i))),
+                let joined_column = joined.as_ref().and_then(|w| w.reference(e).map(|(at, column)| (&w.joined[at], column)));
+                let column = match (joined_column, e) {
+                    (Some((relation, column)), _) => relation.table.as_deref().and_then(|t| catalog.get(t)).and_then(|d| d.column_index(&column).map(|i| d.columns[i].ty)),
+                    (None, Expr::Identifier(i)) => def.column_index(&normalize_ident(i)).map(|c| def.columns[c].ty),
+                    (None, Expr::CompoundIdentifier(parts)) => parts.last().and_then(|i| def.column_index(&normalize_ident(i))).map(|c| def.columns[c].ty),
                     _ => None,
                 };
                 shape.names.push(Some(name));
-                shape.types.push(column.map(|c| def.columns[c].ty.arrow_type()));
-                shape.declared.push(column.map(|c| def.columns[c].ty.pg_name()));
+                shape.types.push(column.map(|ty| ty.arrow_type()));
+                shape.declared.push(column.map(|ty| ty.pg_name()));
             }
         }
     }
-    shape
+    Ok(shape)
+}
+
+/// A write's RETURNING list as a query over the relations it reads (the target, and those
+/// it joins), for planning the list's types; `None` without RETURNING.
+fn returning_as_select(write: &Statement, catalog: &crate::catalog::Catalog) -> Result<Option<String>> {
+    use datafusion::sql::sqlparser::ast::{FromTable, UpdateTableFromKind};
+    let mut expanded = write.clone();
+    crate::translate::returning_joined::expand_wildcards(&mut expanded, catalog)?;
+    let Some(items) = returning_items(&expanded) else { return Ok(None) };
+    let list = items.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+    let relations: Vec<String> = match &expanded {
+        Statement::Update(u) => {
+            let joined = match &u.from {
+                Some(UpdateTableFromKind::AfterSet(tables) | UpdateTableFromKind::BeforeSet(tables)) => tables.as_slice(),
+                None => &[],
+            };
+            std::iter::once(&u.table).chain(joined).map(ToString::to_string).collect()
+        }
+        Statement::Delete(d) => {
+            let (FromTable::WithFromKeyword(from) | FromTable::WithoutKeyword(from)) = &d.from;
+            from.iter().take(1).chain(d.using.iter().flatten()).map(ToString::to_string).collect()
+        }
+        _ => vec![crate::catalog::quote_ident(&catalog.require(&dml_target(write)?)?.name)],
+    };
+    Ok(Some(format!("SELECT {list} FROM {}", relations.join(", "))))
 }
 
 /// The catalog entry of a CREATE INDEX (its name empty when PostgreSQL would choose one) and

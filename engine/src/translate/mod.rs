@@ -19,6 +19,7 @@ pub mod lateral;
 pub(crate) mod numeric_arithmetic;
 pub mod olap;
 pub mod quantified;
+pub mod returning_joined;
 pub mod row_json;
 pub mod writing_with;
 
@@ -867,6 +868,8 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
         return Err(EngineError::unsupported("ordered-set aggregates (WITHIN GROUP) on SQLite (the OLAP engine runs them outside transaction blocks)"));
     }
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut SeriesAsSubqueries);
+    returning_joined::expand_wildcards(stmt, catalog)?;
+    let reads_joined = returning_joined::returning_reads_joined(stmt, catalog);
     distinct_on::for_sqlite(stmt, catalog)?;
     json_sets::for_sqlite(stmt, catalog)?;
     row_json::expand(stmt, catalog);
@@ -879,7 +882,7 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
         timestamp_precision_as_rounding(expr);
         ControlFlow::<()>::Continue(())
     });
-    convert_written_values(stmt, &scope, opts)?;
+    convert_written_values(stmt, &scope, opts, reads_joined)?;
     json_builder_values(stmt, &scope, opts);
     text_and_boolean_values(stmt, &scope);
     intervals::for_sqlite(stmt, &scope, opts)?;
@@ -925,6 +928,9 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
         strip_public(name);
         ControlFlow::<()>::Continue(())
     });
+    if reads_joined {
+        returning_joined::capture_joined_rows(stmt, catalog)?;
+    }
     Ok(())
 }
 
@@ -2772,7 +2778,7 @@ fn cast_expr(inner: Expr, data_type: &SqlType, opts: TranslateOptions) -> Result
 
 /// Converts values written into typed columns: INSERT ... VALUES, UPDATE ... SET and
 /// ON CONFLICT ... DO UPDATE SET.
-fn convert_written_values(stmt: &mut Statement, scope: &Scope<'_>, opts: TranslateOptions) -> Result<()> {
+fn convert_written_values(stmt: &mut Statement, scope: &Scope<'_>, opts: TranslateOptions, reads_joined: bool) -> Result<()> {
     match stmt {
         Statement::Insert(insert) => {
             let table = match &insert.table {
@@ -2902,7 +2908,11 @@ fn convert_written_values(stmt: &mut Statement, scope: &Scope<'_>, opts: Transla
                 unqualified_returning(delete.returning.as_mut(), &target.relation);
             }
             // SQLite has no DELETE ... USING: a row goes when some row of the USING tables
-            // meets the condition with it, which is what EXISTS over them asks.
+            // meets the condition with it, which is what EXISTS over them asks. (Unless
+            // RETURNING reads them: see `returning_joined`.)
+            if reads_joined {
+                return Ok(());
+            }
             if let Some(using) = delete.using.take() {
                 delete.selection = Some(Expr::Exists { subquery: Box::new(select_one_from(using, delete.selection.take())?), negated: false });
             }

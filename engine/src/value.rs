@@ -1323,3 +1323,9 @@ pub fn parameter_from_text(
         _ => return Err(bad()),
     })
 }
+
+/// PostgreSQL's `to_hex`: a negative value as its two's complement at `bits` (32 for an
+/// integer, 64 for a bigint).
+pub fn to_hex(value: i64, bits: i64) -> String {
+    if bits == 32 { format!("{:x}", value as i32 as u32) } else { format!("{:x}", value as u64) }
+}

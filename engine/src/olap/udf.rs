@@ -849,6 +849,22 @@ simple_udf!(
     }
 );
 
+simple_udf!(
+    /// `rhei_to_hex(n, bits)` (see [`crate::value::to_hex`]).
+    ToHex,
+    "rhei_to_hex",
+    Signature::any(2, Volatility::Immutable),
+    |_types| DataType::Utf8,
+    |args| {
+        let Some(ColumnarValue::Scalar(ScalarValue::Int64(Some(bits)))) = args.args.get(1) else {
+            return Err(DataFusionError::Internal("rhei_to_hex: the width must be a constant".into()));
+        };
+        let values = arrow::compute::cast(&first_arg(&args)?, &DataType::Int64)?;
+        let text: arrow::array::StringArray = values.as_primitive::<arrow::datatypes::Int64Type>().iter().map(|v| v.map(|v| crate::value::to_hex(v, *bits))).collect();
+        unscalar(Arc::new(text), &args)
+    }
+);
+
 text_udf!(
     /// `quote_ident(name)`: quoted only where PostgreSQL's is (see [`crate::naming::display_ident`]).
     QuoteIdent,

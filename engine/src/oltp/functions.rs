@@ -1247,6 +1247,12 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         }
         Ok(owned(value))
     })?;
+    conn.create_scalar_function("rhei_to_hex", 2, pure, |ctx| {
+        Ok(match (ctx.get_raw(0), arg_i64(ctx, 1)) {
+            (ValueRef::Integer(v), Some(bits)) => Value::Text(crate::value::to_hex(v, bits)),
+            _ => Value::Null,
+        })
+    })?;
     conn.create_scalar_function("cbrt", 1, pure, |ctx| Ok(f64_of(ctx.get_raw(0)).map_or(Value::Null, |f| Value::Real(f.cbrt()))))?;
     conn.create_scalar_function("rhei_json_value", 3, pure, |ctx| json_fragment_arg(ctx, 0).map(Value::Text))?;
     for (name, jsonb) in [("to_json", false), ("to_jsonb", true)] {

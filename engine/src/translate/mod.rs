@@ -880,6 +880,8 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
     let _ = visit_expressions_mut(stmt, |expr| {
         row_comparison_as_fields(expr);
         timestamp_precision_as_rounding(expr);
+        // Before casts become calls, which hide the argument's type.
+        to_hex_with_width(expr, &scope);
         ControlFlow::<()>::Continue(())
     });
     convert_written_values(stmt, &scope, opts, reads_joined)?;
@@ -2451,6 +2453,49 @@ fn literal_text(expr: &Expr) -> Option<String> {
         Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(s), .. }) => Some(s.clone()),
         Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) => Some(n.clone()),
         _ => None,
+    }
+}
+
+/// `to_hex(n)` as `rhei_to_hex(n, bits)`: PostgreSQL writes a negative integer as its two's
+/// complement at its type's width (`to_hex(-1)` is `ffffffff` of an integer, sixteen `f`s of a
+/// bigint); SQLite has no `to_hex`, and DataFusion read `-1` as a bigint. The width is the
+/// argument's as written: a literal that fits an integer, an integer or smallint column or
+/// cast; anything else a bigint.
+pub(crate) fn to_hex_with_width(expr: &mut Expr, scope: &Scope<'_>) {
+    let Expr::Function(f) = expr else { return };
+    if f.name.to_string().to_ascii_lowercase() != "to_hex" {
+        return;
+    }
+    let FunctionArguments::List(list) = &mut f.args else { return };
+    let [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))] = list.args.as_slice() else { return };
+    let bits = integer_bits(arg, scope).unwrap_or(64);
+    f.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new("rhei_to_hex"))]);
+    list.args.push(FunctionArg::Unnamed(FunctionArgExpr::Expr(number(bits))));
+}
+
+/// The width of the integer type PostgreSQL gives `expr` (32 for smallint and integer, which
+/// integer functions take as integer; 64 for bigint), where the statement tells.
+fn integer_bits(expr: &Expr, scope: &Scope<'_>) -> Option<i64> {
+    use datafusion::sql::sqlparser::ast::UnaryOperator;
+    let literal = |n: &str| if n.parse::<i32>().is_ok() { Some(32) } else { n.parse::<i64>().is_ok().then_some(64) };
+    match expr {
+        Expr::Nested(inner) => integer_bits(inner, scope),
+        Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) => literal(n),
+        Expr::UnaryOp { op: UnaryOperator::Minus, expr: inner } if let Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) = inner.as_ref() => {
+            literal(&format!("-{n}"))
+        }
+        Expr::UnaryOp { op: UnaryOperator::Minus | UnaryOperator::Plus, expr: inner } => integer_bits(inner, scope),
+        Expr::BinaryOp { left, op: BinaryOperator::Plus | BinaryOperator::Minus | BinaryOperator::Multiply | BinaryOperator::Divide | BinaryOperator::Modulo, right } => {
+            Some(integer_bits(left, scope)?.max(integer_bits(right, scope)?))
+        }
+        Expr::Cast { data_type: SqlType::SmallInt(_) | SqlType::Int(_) | SqlType::Integer(_) | SqlType::Int2(_) | SqlType::Int4(_), .. } => Some(32),
+        Expr::Cast { data_type: SqlType::BigInt(_) | SqlType::Int8(_), .. } => Some(64),
+        Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("count") => Some(64),
+        other => match scope.column_type(other)? {
+            PgType::Int2 | PgType::Int4 => Some(32),
+            PgType::Int8 => Some(64),
+            _ => None,
+        },
     }
 }
 

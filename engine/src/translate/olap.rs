@@ -137,6 +137,26 @@ fn bytea_for_olap(expr: &mut Expr, scope: &Scope<'_>) {
     }
 }
 
+/// Math functions DataFusion answers less precisely than PostgreSQL: `atan2` of integers is a
+/// float4 there (`atan2(1, 2)` was `0.4636476`), and the one-argument `log` divides natural
+/// logarithms (`log(2)` ended in `...98114`, PostgreSQL's `log10` in `...9812`).
+fn doubles_for_math(f: &mut datafusion::sql::sqlparser::ast::Function) {
+    let name = f.name.to_string().to_ascii_lowercase();
+    let FunctionArguments::List(list) = &mut f.args else { return };
+    match (name.as_str(), list.args.len()) {
+        ("atan2", 2) => {
+            for arg in &mut list.args {
+                if let FunctionArg::Unnamed(FunctionArgExpr::Expr(value)) = arg {
+                    let number = std::mem::replace(value, Expr::value(Value::Null));
+                    *value = cast(number, SqlType::DoublePrecision);
+                }
+            }
+        }
+        ("log", 1) => f.name = datafusion::sql::sqlparser::ast::ObjectName::from(vec![Ident::new("log10")]),
+        _ => {}
+    }
+}
+
 /// Whether PostgreSQL types `expr` bigint, as far as the statement tells: a bigint column or
 /// cast, `count()`, or `sum()` of a smaller integer (`sum(sum(points)) OVER ...`).
 fn is_bigint(expr: &Expr, scope: &Scope<'_>) -> bool {
@@ -172,6 +192,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
         interval_constant_for_olap(expr);
         datetime_input_for_olap(expr, zone);
         super::math_domain_checked(expr);
+        super::to_hex_with_width(expr, &scope);
         percentile_disc_for_olap(expr);
         super::row_comparison_as_fields(expr);
         super::timestamp_precision_as_rounding(expr);
@@ -228,6 +249,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
         super::string_literals_as_booleans(expr);
         if let Expr::Function(f) = expr {
             super::unqualify_builtin(f);
+            doubles_for_math(f);
         }
         // After unqualifying: it may wrap the call in a cast.
         arrays_for_olap(expr);

@@ -2505,7 +2505,7 @@ fn returning_shape(write: &Statement, catalog: &crate::catalog::Catalog) -> Resu
                 };
                 let joined_column = joined.as_ref().and_then(|w| w.reference(e).map(|(at, column)| (&w.joined[at], column)));
                 let column = match (joined_column, e) {
-                    (Some((relation, column)), _) => relation.table.as_deref().and_then(|t| catalog.get(t)).and_then(|d| d.column_index(&column).map(|i| d.columns[i].ty)),
+                    (Some((relation, column)), _) => relation.column_type(&column),
                     (None, Expr::Identifier(i)) => def.column_index(&normalize_ident(i)).map(|c| def.columns[c].ty),
                     (None, Expr::CompoundIdentifier(parts)) => parts.last().and_then(|i| def.column_index(&normalize_ident(i))).map(|c| def.columns[c].ty),
                     _ => None,

@@ -134,6 +134,7 @@ impl DataFusionOlap {
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::ToTimestamp::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::DeclaredText::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::NumericOp::default()));
+        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::Unconstrained::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::ToHex::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::Instant::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::SimilarToEscape::default()));

@@ -957,6 +957,48 @@ impl Default for NumericOp {
     }
 }
 
+/// `rhei_unconstrained(x)`: `x` itself, declared an unconstrained numeric, as the aggregate of
+/// such a column is in PostgreSQL (DataFusion's forgets the column's declared type); the
+/// translation puts it around those [`NumericOp`] takes.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct Unconstrained {
+    signature: Signature,
+}
+
+impl Default for Unconstrained {
+    fn default() -> Self {
+        Self { signature: Signature::any(1, Volatility::Immutable) }
+    }
+}
+
+impl ScalarUDFImpl for Unconstrained {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn name(&self) -> &str {
+        "rhei_unconstrained"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        Ok(arg_types.first().cloned().unwrap_or(DataType::Null))
+    }
+
+    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
+        let ty = args.arg_fields.first().map_or(DataType::Null, |f| f.data_type().clone());
+        let unconstrained = Some(crate::catalog::types::UNCONSTRAINED_NUMERIC.to_string());
+        Ok(Arc::new(crate::catalog::types::with_declared_type(Field::new(self.name(), ty, true), unconstrained)))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        args.args.into_iter().next().ok_or_else(|| DataFusionError::Internal("rhei_unconstrained takes one argument".into()))
+    }
+}
+
 /// One operand of [`NumericOp`], read once per batch.
 enum NumericOperand {
     /// Values and scale; `trim`: an unconstrained numeric held at a fixed scale, where
@@ -971,9 +1013,8 @@ enum NumericOperand {
 impl NumericOperand {
     fn of(array: &ArrayRef, field: &Field) -> Result<Self> {
         Ok(match array.data_type() {
-            DataType::Decimal128(precision, scale) => {
-                let trim = crate::catalog::types::declares_unconstrained_numeric(field)
-                    || (*precision, *scale) == (arrow::datatypes::DECIMAL128_MAX_PRECISION, crate::catalog::types::UNCONSTRAINED_NUMERIC_SCALE);
+            DataType::Decimal128(_, scale) => {
+                let trim = crate::catalog::types::declares_unconstrained_numeric(field);
                 Self::Decimal128(array.as_primitive::<Decimal128Type>().clone(), i32::from(*scale), trim)
             }
             DataType::Decimal256(_, scale) => Self::Decimal256(array.as_primitive::<Decimal256Type>().clone(), i32::from(*scale)),

@@ -870,6 +870,7 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut SeriesAsSubqueries);
     returning_joined::expand_wildcards(stmt, catalog)?;
     let reads_joined = returning_joined::returning_reads_joined(stmt, catalog);
+    let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut TableColumnAliases { catalog });
     distinct_on::for_sqlite(stmt, catalog)?;
     json_sets::for_sqlite(stmt, catalog)?;
     row_json::expand(stmt, catalog);
@@ -1561,6 +1562,47 @@ impl datafusion::sql::sqlparser::ast::VisitorMut for SeriesAsSubqueries {
             alias: Some(datafusion::sql::sqlparser::ast::TableAlias { explicit: true, name: alias_name, columns: Vec::new() }),
             sample: None,
         };
+        ControlFlow::Continue(())
+    }
+}
+
+/// `t AS w(a, b)`: SQLite has no column list on a table either (42601 "near \"(\""), and
+/// DataFusion's must name every column (XX000 "Source table contains 4 columns but only 2
+/// names given"); the table becomes `(SELECT c1 AS a, c2 AS b, c3 FROM t) AS w`, its columns
+/// past the list keeping their names, before the tables are looked up for their columns' types.
+pub(crate) struct TableColumnAliases<'c> {
+    pub(crate) catalog: &'c Catalog,
+}
+
+impl datafusion::sql::sqlparser::ast::VisitorMut for TableColumnAliases<'_> {
+    type Break = ();
+
+    fn post_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        let TableFactor::Table { name, args: None, alias: Some(alias), .. } = factor else { return ControlFlow::Continue(()) };
+        let Some(def) = table_name(name).ok().and_then(|t| self.catalog.get(&t)) else { return ControlFlow::Continue(()) };
+        if alias.columns.is_empty() || alias.columns.len() > def.columns.len() {
+            return ControlFlow::Continue(());
+        }
+        let list: Vec<String> = def
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let column = Ident::with_quote('"', &c.name);
+                match alias.columns.get(i) {
+                    Some(renamed) => format!("{column} AS {}", Ident::with_quote('"', normalize_ident(&renamed.name))),
+                    None => column.to_string(),
+                }
+            })
+            .collect();
+        let sql = format!("SELECT {} FROM {name}", list.join(", "));
+        let Ok(mut parsed) = datafusion::sql::sqlparser::parser::Parser::parse_sql(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {}, &sql)
+        else {
+            return ControlFlow::Continue(());
+        };
+        let Some(Statement::Query(subquery)) = parsed.pop() else { return ControlFlow::Continue(()) };
+        let alias = datafusion::sql::sqlparser::ast::TableAlias { explicit: true, name: alias.name.clone(), columns: Vec::new() };
+        *factor = TableFactor::Derived { lateral: false, subquery, alias: Some(alias), sample: None };
         ControlFlow::Continue(())
     }
 }
@@ -3114,8 +3156,12 @@ fn select_one_from(from: Vec<datafusion::sql::sqlparser::ast::TableWithJoins>, c
 /// written bare: SQLite's RETURNING takes only the target's columns, unqualified.
 fn unqualified_returning(returning: Option<&mut Vec<SelectItem>>, target: &TableFactor) {
     let (Some(items), TableFactor::Table { name, alias, .. }) = (returning, target) else { return };
-    let mut names: Vec<String> = name.0.last().and_then(|p| p.as_ident()).map(|i| vec![normalize_ident(i)]).unwrap_or_default();
-    names.extend(alias.iter().map(|a| normalize_ident(&a.name)));
+    // An alias hides the table's name, which may then be another relation's (`UPDATE t AS a
+    // ... FROM t`).
+    let names: Vec<String> = match alias {
+        Some(alias) => vec![normalize_ident(&alias.name)],
+        None => name.0.last().and_then(|p| p.as_ident()).map(|i| vec![normalize_ident(i)]).unwrap_or_default(),
+    };
     let names_target = |qualifier: &[Ident]| qualifier.last().is_some_and(|q| names.contains(&normalize_ident(q)));
     for item in items.iter_mut() {
         if let SelectItem::QualifiedWildcard(datafusion::sql::sqlparser::ast::SelectItemQualifiedWildcardKind::ObjectName(qualifier), options) = item

@@ -22,6 +22,9 @@ use crate::oltp::numeric_ops::{AVG, MAX, MIN, SUM};
 
 /// The SQLite function computing one exact step.
 pub(crate) const EXACT_OP: &str = "rhei_numeric_op";
+/// The DataFusion function declaring its argument an unconstrained numeric
+/// (`olap::udf::Unconstrained`).
+const UNCONSTRAINED: &str = "rhei_unconstrained";
 
 /// What a value takes part in arithmetic as.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -91,21 +94,32 @@ fn exact_results(stmt: &mut Statement, scope: &Scope<'_>, engine: Engine) {
             && candidates.get(i).copied().unwrap_or(false)
             && (engine == Engine::Sqlite || divides(expr, scope))
         {
+            let names_item = |key: &Expr| match key {
+                Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) => n.parse::<usize>().ok() == Some(i + 1),
+                Expr::Identifier(name) => alias.as_ref() == Some(&super::normalize_ident(name)),
+                _ => false,
+            };
             if let Some(OrderBy { kind: OrderByKind::Expressions(keys), .. }) = &mut query.order_by {
-                for key in keys {
-                    let names_item = match &key.expr {
-                        Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) => n.parse::<usize>().ok() == Some(i + 1),
-                        Expr::Identifier(name) => alias.as_ref() == Some(&super::normalize_ident(name)),
-                        _ => false,
-                    };
-                    if names_item {
-                        key.expr = expr.clone();
-                    }
+                // DataFusion 53 sorts by no window function the select list does not hold
+                // (apache/datafusion#20963): such an item keeps DataFusion's scale.
+                if engine == Engine::Olap && keys.iter().any(|key| names_item(&key.expr)) && has_window_function(expr) {
+                    continue;
+                }
+                for key in keys.iter_mut().filter(|key| names_item(&key.expr)) {
+                    key.expr = expr.clone();
                 }
             }
             exact(expr, scope, engine);
         }
     }
+}
+
+fn has_window_function(expr: &Expr) -> bool {
+    datafusion::sql::sqlparser::ast::visit_expressions(expr, |e| match e {
+        Expr::Function(f) if f.over.is_some() => std::ops::ControlFlow::Break(()),
+        _ => std::ops::ControlFlow::Continue(()),
+    })
+    .is_break()
 }
 
 /// Whether an item's numeric arithmetic divides or averages numeric values.
@@ -355,15 +369,23 @@ fn exact(expr: &mut Expr, scope: &Scope<'_>, engine: Engine) {
                         }
                         f.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new(name))]);
                     }
-                    Engine::Olap if name == AVG => {
+                    Engine::Olap => {
+                        // The OLAP copy holds an unconstrained numeric at a fixed scale, and its
+                        // aggregates forget the column's declared type, by which
+                        // `rhei_numeric_op` reckons with each value's own digits instead.
+                        let unconstrained = first_arg(f).and_then(|arg| scope.column_type(arg)) == Some(PgType::Numeric { precision: None, scale: None });
+                        let declared = |aggregate: Expr| if unconstrained { call(UNCONSTRAINED, vec![aggregate]) } else { aggregate };
                         let renamed = |name: &str| {
                             let mut aggregate = f.clone();
                             aggregate.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new(name))]);
                             Expr::Function(aggregate)
                         };
-                        *expr = call(EXACT_OP, vec![string("/"), renamed("sum"), renamed("count")]);
+                        if name == AVG {
+                            *expr = call(EXACT_OP, vec![string("/"), declared(renamed("sum")), renamed("count")]);
+                        } else if unconstrained {
+                            *expr = declared(Expr::Function(f.clone()));
+                        }
                     }
-                    Engine::Olap => {}
                 }
             }
         }

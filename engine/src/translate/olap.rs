@@ -178,6 +178,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
     super::json_sets::for_olap(stmt, catalog);
     super::row_json::expand(stmt, catalog);
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut super::SeriesAsSubqueries);
+    let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut super::TableColumnAliases { catalog });
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut UnnestColumnNames);
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut QueryRewrites { catalog, row_values: RowValuesInSubqueries { next: 0 } });
     let Ok(scope) = Scope::of(stmt, catalog) else { return };

@@ -8,32 +8,40 @@
 //! ```sql
 //! UPDATE t SET qty = qty + u.n FROM u WHERE u.t_id = t.id RETURNING t.id, u.note
 //! -- becomes
-//! WITH _rhei_from AS MATERIALIZED (SELECT t.rowid AS _rhei_target, u.n AS _rhei_from_1,
-//!     u.note AS _rhei_from_2 FROM t, u WHERE u.t_id = t.id)
-//! UPDATE t SET qty = qty + _rhei_from._rhei_from_1 FROM _rhei_from WHERE t.rowid = _rhei_from._rhei_target
-//! RETURNING id, (SELECT _rhei_from_2 FROM _rhei_from WHERE _rhei_target = t.rowid LIMIT 1)
+//! WITH _rhei_from AS MATERIALIZED (SELECT t._rowid_ AS _rhei_target, u.n AS _rhei_from_1,
+//!     u.note AS _rhei_from_2 FROM t, u WHERE u.t_id = t.id GROUP BY t._rowid_)
+//! UPDATE t SET qty = qty + _rhei_from._rhei_from_1 FROM _rhei_from WHERE t._rowid_ = _rhei_from._rhei_target
+//! RETURNING id, (SELECT _rhei_from_2 FROM _rhei_from WHERE _rhei_target = t._rowid_)
 //! ```
 //!
 //! A row the join matches more than once is written once, with one of its matches, as in
-//! PostgreSQL (which says it is unpredictable which). Wildcards are spelled out before the
-//! translation ([`expand_wildcards`]): the other relations' columns are known for tables and
-//! for derived tables with column aliases.
+//! PostgreSQL (which says it is unpredictable which); GROUP BY keeps one match per row, so
+//! the write and RETURNING read the same one (SQLite takes a group's bare columns from one of
+//! its rows). An UPDATE that sets the column that is the rowid (a single integer key) looks
+//! its row up by the rowid it writes, computed in the capture too. Wildcards are spelled out
+//! before the translation ([`expand_wildcards`]): the other relations' columns are known for
+//! tables and for derived tables with column aliases. Names inside subqueries of SET or
+//! RETURNING are the joined relations' only when qualified by a name no inner FROM shadows.
 
 use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
-    Expr, FromTable, Ident, ObjectName, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, Statement, TableFactor, TableWithJoins,
-    UpdateTableFromKind, visit_expressions, visit_expressions_mut,
+    AssignmentTarget, Expr, FromTable, Ident, ObjectName, Query, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, Statement, TableFactor,
+    TableWithJoins, UpdateTableFromKind, VisitMut, VisitorMut, visit_expressions,
 };
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 
-use crate::catalog::{Catalog, TableDef, normalize_ident, table_name};
+use crate::catalog::{Catalog, PgType, TableDef, normalize_ident, table_name};
 use crate::error::{EngineError, Result};
 
 /// The WITH query holding the joined rows, and its columns.
 const CAPTURED: &str = "_rhei_from";
 const TARGET_ROWID: &str = "_rhei_target";
+/// The rowid an UPDATE writes, where it sets the column that is the rowid.
+const WRITTEN_ROWID: &str = "_rhei_written";
+/// SQLite's rowid under the name a user's column named `rowid` does not hide.
+const ROWID: &str = "_rowid_";
 
 /// A relation an UPDATE or DELETE joins: the name it is referred to by, and its columns where
 /// they are known.
@@ -41,8 +49,17 @@ const TARGET_ROWID: &str = "_rhei_target";
 pub struct JoinedRelation {
     pub name: String,
     pub columns: Option<Vec<String>>,
-    /// The catalog entry of a joined table.
-    pub table: Option<String>,
+    /// The declared types of the columns, where the relation is a table (in the order of
+    /// `columns`, which may be aliases of its columns).
+    pub types: Vec<Option<PgType>>,
+}
+
+impl JoinedRelation {
+    /// The declared type of one of its columns, where known.
+    pub fn column_type(&self, column: &str) -> Option<PgType> {
+        let at = self.columns.as_ref()?.iter().position(|c| c == column)?;
+        self.types.get(at).copied().flatten()
+    }
 }
 
 /// The target of an UPDATE or DELETE with the relations it joins (none without FROM/USING).
@@ -121,17 +138,19 @@ fn joined_relation(relation: &TableFactor, catalog: &Catalog) -> Option<JoinedRe
         TableFactor::Table { name, alias, .. } => {
             let table = table_name(name).ok();
             let def = table.as_deref().and_then(|t| catalog.get(t));
-            let declared = alias.as_ref().filter(|a| !a.columns.is_empty()).map(|a| a.columns.iter().map(|c| normalize_ident(&c.name)).collect());
+            // Column aliases rename the table's columns in order (`u AS v(a, b)`).
+            let renamed: Option<Vec<String>> = alias.as_ref().filter(|a| !a.columns.is_empty()).map(|a| a.columns.iter().map(|c| normalize_ident(&c.name)).collect());
+            let columns = def.map(|d| d.columns.iter().enumerate().map(|(i, c)| renamed.as_ref().and_then(|r| r.get(i).cloned()).unwrap_or_else(|| c.name.clone())).collect());
             Some(JoinedRelation {
                 name: alias.as_ref().map(|a| normalize_ident(&a.name)).or_else(|| last_name(name))?,
-                columns: declared.or_else(|| def.map(|d| d.columns.iter().map(|c| c.name.clone()).collect())),
-                table: def.map(|d| d.name.clone()),
+                columns: columns.or(renamed),
+                types: def.map(|d| d.columns.iter().map(|c| Some(c.ty)).collect()).unwrap_or_default(),
             })
         }
         TableFactor::Derived { alias: Some(alias), .. } => Some(JoinedRelation {
             name: normalize_ident(&alias.name),
             columns: (!alias.columns.is_empty()).then(|| alias.columns.iter().map(|c| normalize_ident(&c.name)).collect()),
-            table: None,
+            types: Vec::new(),
         }),
         _ => None,
     }
@@ -199,68 +218,56 @@ pub fn returning_reads_joined(stmt: &Statement, catalog: &Catalog) -> bool {
     }
 }
 
-/// Rewrites a translated UPDATE ... FROM or DELETE ... USING whose RETURNING reads the joined
-/// relations (see the module doc); `catalog` resolves bare column names. Anything else is
-/// left as it is.
+/// Rewrites a translated UPDATE ... FROM or DELETE ... USING with RETURNING (see the module
+/// doc); the caller asks [`returning_reads_joined`] of the statement as written, before the
+/// translation, which strips the target's name from RETURNING. `catalog` resolves bare names.
 ///
 /// # Errors
 /// Internal: the skeleton statement does not parse.
 pub fn capture_joined_rows(stmt: &mut Statement, catalog: &Catalog) -> Result<()> {
-    if !returning_reads_joined(stmt, catalog) {
-        return Ok(());
-    }
     let Some(write) = joined_write(stmt, catalog) else { return Ok(()) };
-    let mut captured: Vec<(usize, String)> = Vec::new();
-    let mut slot = |reference: (usize, String)| match captured.iter().position(|c| *c == reference) {
-        Some(at) => at + 1,
-        None => {
-            captured.push(reference);
-            captured.len()
-        }
-    };
-    let target_rowid = Expr::CompoundIdentifier(vec![Ident::with_quote('"', &write.target), Ident::new("rowid")]);
+    let target_rowid = Expr::CompoundIdentifier(vec![Ident::with_quote('"', &write.target), Ident::new(ROWID)]);
     // RETURNING names the target by its table's name, even when it has an alias.
-    let written_rowid = Expr::CompoundIdentifier(vec![Ident::with_quote('"', &write.def.name), Ident::new("rowid")]);
-    let lookup = |k: usize| -> Result<Expr> {
-        parse_expr(&format!("(SELECT {CAPTURED}_{k} FROM {CAPTURED} WHERE {TARGET_ROWID} = {written_rowid} LIMIT 1)"))
+    let written_rowid = Expr::CompoundIdentifier(vec![Ident::with_quote('"', &write.def.name), Ident::new(ROWID)]);
+    // Where the UPDATE sets the rowid's column, its rows are found by the rowid it writes.
+    let rowid_assignment = match (&*stmt, write.def.rowid_alias()) {
+        (Statement::Update(u), Some(column)) => u
+            .assignments
+            .iter()
+            .find(|a| matches!(&a.target, AssignmentTarget::ColumnName(name) if last_name(name).as_deref() == Some(write.def.columns[column].name.as_str())))
+            .map(|a| a.value.clone()),
+        _ => None,
     };
-    let mut failure = None;
-    let (returning, condition, joined_tables, is_update) = match stmt {
+    let key = if rowid_assignment.is_some() { WRITTEN_ROWID } else { TARGET_ROWID };
+    let mut replacer = JoinedReferences { write: &write, captured: Vec::new(), shadowing: Vec::new(), lookup: None };
+    let (condition, joined_tables, is_update) = match stmt {
         Statement::Update(u) => {
             for assignment in &mut u.assignments {
-                let _ = visit_expressions_mut(&mut assignment.value, |e| {
-                    if let Some(reference) = write.reference(e) {
-                        *e = Expr::CompoundIdentifier(vec![Ident::new(CAPTURED), Ident::new(format!("{CAPTURED}_{}", slot(reference)))]);
-                    }
-                    ControlFlow::<()>::Continue(())
-                });
+                if let ControlFlow::Break(e) = assignment.value.visit(&mut replacer) {
+                    return Err(e);
+                }
             }
             let Some(UpdateTableFromKind::AfterSet(tables) | UpdateTableFromKind::BeforeSet(tables)) = u.from.take() else { return Ok(()) };
-            (u.returning.as_mut(), u.selection.take(), tables, true)
+            (u.selection.take(), tables, true)
         }
         Statement::Delete(d) => {
             let Some(tables) = d.using.take() else { return Ok(()) };
-            (d.returning.as_mut(), d.selection.take(), tables, false)
+            (d.selection.take(), tables, false)
         }
         _ => return Ok(()),
     };
+    replacer.lookup = Some(format!("{key} = {written_rowid}"));
+    let returning = match stmt {
+        Statement::Update(u) => u.returning.as_mut(),
+        Statement::Delete(d) => d.returning.as_mut(),
+        _ => None,
+    };
     for item in returning.into_iter().flatten() {
-        let _ = visit_expressions_mut(item, |e| {
-            if let Some(reference) = write.reference(e) {
-                match lookup(slot(reference)) {
-                    Ok(value) => *e = value,
-                    Err(err) => {
-                        failure = Some(err);
-                        return ControlFlow::Break(());
-                    }
-                }
-            }
-            ControlFlow::Continue(())
-        });
+        if let ControlFlow::Break(e) = item.visit(&mut replacer) {
+            return Err(e);
+        }
     }
-    if let Some(err) = failure {
-        return Err(err);
-    }
+    let captured = replacer.captured;
     // The capturing query: the target's rowid and each value read, over the join as written.
     let target_relation = match stmt {
         Statement::Update(u) => u.table.relation.clone(),
@@ -270,19 +277,14 @@ pub fn capture_joined_rows(stmt: &mut Statement, catalog: &Catalog) -> Result<()
         }
         _ => return Ok(()),
     };
-    let values: Vec<String> = captured
-        .iter()
-        .enumerate()
-        .map(|(k, (at, column))| {
-            let value = Expr::CompoundIdentifier(vec![Ident::with_quote('"', &write.joined[*at].name), Ident::with_quote('"', column)]);
-            format!("{value} AS {CAPTURED}_{}", k + 1)
-        })
-        .collect();
-    let skeleton = format!(
-        "WITH {CAPTURED} AS MATERIALIZED (SELECT {target_rowid} AS {TARGET_ROWID}{}{} FROM x) SELECT 1",
-        if values.is_empty() { "" } else { ", " },
-        values.join(", ")
-    );
+    let mut values: Vec<String> = vec![format!("{target_rowid} AS {TARGET_ROWID}")];
+    // A placeholder: the translated value may hold SQLite's `?N` parameters, which do not parse.
+    values.extend(rowid_assignment.is_some().then(|| format!("NULL AS {WRITTEN_ROWID}")));
+    values.extend(captured.iter().enumerate().map(|(k, (at, column))| {
+        let value = Expr::CompoundIdentifier(vec![Ident::with_quote('"', &write.joined[*at].name), Ident::with_quote('"', column)]);
+        format!("{value} AS {CAPTURED}_{}", k + 1)
+    }));
+    let skeleton = format!("WITH {CAPTURED} AS MATERIALIZED (SELECT {} FROM x GROUP BY {target_rowid}) SELECT 1", values.join(", "));
     let mut query = Parser::new(&PostgreSqlDialect {})
         .try_with_sql(&skeleton)
         .and_then(|mut p| p.parse_query())
@@ -291,6 +293,9 @@ pub fn capture_joined_rows(stmt: &mut Statement, catalog: &Catalog) -> Result<()
     if let Some(SetExpr::Select(select)) = capture {
         select.from = std::iter::once(TableWithJoins { relation: target_relation, joins: Vec::new() }).chain(joined_tables).collect();
         select.selection = condition;
+        if let (Some(value), Some(SelectItem::ExprWithAlias { expr, .. })) = (rowid_assignment, select.projection.get_mut(1)) {
+            *expr = value;
+        }
     }
     match stmt {
         Statement::Update(u) => {
@@ -304,6 +309,71 @@ pub fn capture_joined_rows(stmt: &mut Statement, catalog: &Catalog) -> Result<()
     query.body = Box::new(if is_update { SetExpr::Update(write) } else { SetExpr::Delete(write) });
     *stmt = Statement::Query(query);
     Ok(())
+}
+
+/// Replaces references to the joined relations with the captured values: in SET (`lookup`
+/// unset) a column of the capturing query the UPDATE joins, in RETURNING a lookup of the
+/// written row's (`lookup` its condition). In a subquery only a qualified name whose
+/// qualifier no FROM of the subqueries around it uses is the joined relation's.
+struct JoinedReferences<'w, 'a> {
+    write: &'w JoinedWrite<'a>,
+    captured: Vec<(usize, String)>,
+    /// The relation names of each subquery entered.
+    shadowing: Vec<Vec<String>>,
+    lookup: Option<String>,
+}
+
+impl VisitorMut for JoinedReferences<'_, '_> {
+    type Break = EngineError;
+
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<EngineError> {
+        let names = match query.body.as_ref() {
+            SetExpr::Select(select) => select
+                .from
+                .iter()
+                .flat_map(|t| std::iter::once(&t.relation).chain(t.joins.iter().map(|j| &j.relation)))
+                .filter_map(|relation| match relation {
+                    TableFactor::Table { name, alias, .. } => alias.as_ref().map(|a| normalize_ident(&a.name)).or_else(|| last_name(name)),
+                    TableFactor::Derived { alias, .. } => alias.as_ref().map(|a| normalize_ident(&a.name)),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        self.shadowing.push(names);
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_query(&mut self, _query: &mut Query) -> ControlFlow<EngineError> {
+        self.shadowing.pop();
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<EngineError> {
+        let Some(reference) = self.write.reference(expr) else { return ControlFlow::Continue(()) };
+        if !self.shadowing.is_empty() {
+            let Expr::CompoundIdentifier(parts) = expr else { return ControlFlow::Continue(()) };
+            let qualifier = normalize_ident(&parts[parts.len() - 2]);
+            if self.shadowing.iter().flatten().any(|name| *name == qualifier) {
+                return ControlFlow::Continue(());
+            }
+        }
+        let k = match self.captured.iter().position(|c| *c == reference) {
+            Some(at) => at + 1,
+            None => {
+                self.captured.push(reference);
+                self.captured.len()
+            }
+        };
+        *expr = match &self.lookup {
+            None => Expr::CompoundIdentifier(vec![Ident::new(CAPTURED), Ident::new(format!("{CAPTURED}_{k}"))]),
+            Some(condition) => match parse_expr(&format!("(SELECT {CAPTURED}_{k} FROM {CAPTURED} WHERE {condition})")) {
+                Ok(lookup) => lookup,
+                Err(e) => return ControlFlow::Break(e),
+            },
+        };
+        ControlFlow::Continue(())
+    }
 }
 
 fn parse_expr(sql: &str) -> Result<Expr> {
@@ -350,12 +420,12 @@ mod tests {
         let sql = sqlite("UPDATE t x SET qty = x.qty + u.id, price = u.amt FROM u WHERE u.t_id = x.id RETURNING x.id, note, u.id + x.id AS s");
         assert_eq!(
             sql,
-            "WITH _rhei_from AS MATERIALIZED (SELECT \"x\".rowid AS _rhei_target, \"u\".\"id\" AS _rhei_from_1, \"u\".\"amt\" AS _rhei_from_2, \
-             \"u\".\"note\" AS _rhei_from_3 FROM t AS x, u WHERE u.t_id = x.id) \
+            "WITH _rhei_from AS MATERIALIZED (SELECT \"x\"._rowid_ AS _rhei_target, \"u\".\"id\" AS _rhei_from_1, \"u\".\"amt\" AS _rhei_from_2, \
+             \"u\".\"note\" AS _rhei_from_3 FROM t AS x, u WHERE u.t_id = x.id GROUP BY \"x\"._rowid_) \
              UPDATE t AS x SET qty = rhei_int(x.qty + _rhei_from._rhei_from_1, 32), price = rhei_numeric(_rhei_from._rhei_from_2, 10, 2) \
-             FROM _rhei_from WHERE \"x\".rowid = _rhei_from._rhei_target \
-             RETURNING id, (SELECT _rhei_from_3 FROM _rhei_from WHERE _rhei_target = \"t\".rowid LIMIT 1), \
-             (SELECT _rhei_from_1 FROM _rhei_from WHERE _rhei_target = \"t\".rowid LIMIT 1) + id AS s"
+             FROM _rhei_from WHERE \"x\"._rowid_ = _rhei_from._rhei_target \
+             RETURNING id, (SELECT _rhei_from_3 FROM _rhei_from WHERE _rhei_target = \"t\"._rowid_), \
+             (SELECT _rhei_from_1 FROM _rhei_from WHERE _rhei_target = \"t\"._rowid_) + id AS s"
         );
     }
 }

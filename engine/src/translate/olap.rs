@@ -13,7 +13,7 @@ use datafusion::sql::sqlparser::ast::{
 };
 
 use crate::zone::TimeZone;
-use crate::catalog::{Catalog, PgType};
+use crate::catalog::{Catalog, PgType, normalize_ident};
 use crate::translate::{GroupByExt, Scope, call, cast, is_comparison, is_interval_constant, null, string, temporal_type};
 
 fn is_integer_type(ty: &SqlType) -> bool {
@@ -137,6 +137,74 @@ fn bytea_for_olap(expr: &mut Expr, scope: &Scope<'_>) {
     }
 }
 
+/// `OVER w` with `WINDOW w AS (...)` written out as `OVER (...)`: DataFusion 53 finds a named
+/// window only for a window function that is a whole select item, so `sum(x) OVER w + 1` (or
+/// the quotient an exact `avg(x) OVER w` becomes) was planned as an aggregate and failed with
+/// 42803. A window built on another (`WINDOW w2 AS (w ORDER BY t)`) takes its partitioning,
+/// and its ordering unless it has its own. Inner queries first, each with its own windows.
+struct NamedWindowsInline;
+
+impl datafusion::sql::sqlparser::ast::VisitorMut for NamedWindowsInline {
+    type Break = ();
+
+    fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        use datafusion::sql::sqlparser::ast::{WindowSpec, WindowType};
+        let SetExpr::Select(select) = query.body.as_mut() else { return ControlFlow::Continue(()) };
+        if select.named_window.is_empty() {
+            return ControlFlow::Continue(());
+        }
+        let mut defined: Vec<(String, WindowSpec)> = Vec::new();
+        let resolve = |spec: &WindowSpec, defined: &[(String, WindowSpec)]| -> WindowSpec {
+            let Some(base) = spec.window_name.as_ref().and_then(|name| defined.iter().find(|(n, _)| *n == normalize_ident(name))) else {
+                return spec.clone();
+            };
+            WindowSpec {
+                window_name: None,
+                partition_by: base.1.partition_by.clone(),
+                order_by: if spec.order_by.is_empty() { base.1.order_by.clone() } else { spec.order_by.clone() },
+                window_frame: spec.window_frame.clone(),
+            }
+        };
+        for datafusion::sql::sqlparser::ast::NamedWindowDefinition(name, definition) in &select.named_window {
+            let spec = match definition {
+                NamedWindowExpr::WindowSpec(spec) => resolve(spec, &defined),
+                NamedWindowExpr::NamedWindow(other) => match defined.iter().find(|(n, _)| *n == normalize_ident(other)) {
+                    Some((_, spec)) => spec.clone(),
+                    None => return ControlFlow::Continue(()),
+                },
+            };
+            defined.push((normalize_ident(name), spec));
+        }
+        let mut inline = |expr: &mut Expr| {
+            if let Expr::Function(f) = expr {
+                let spec = match &f.over {
+                    Some(WindowType::NamedWindow(name)) => defined.iter().find(|(n, _)| *n == normalize_ident(name)).map(|(_, spec)| spec.clone()),
+                    Some(WindowType::WindowSpec(spec)) if spec.window_name.is_some() => Some(resolve(spec, &defined)),
+                    _ => None,
+                };
+                if let Some(spec) = spec {
+                    f.over = Some(WindowType::WindowSpec(spec));
+                }
+            }
+            ControlFlow::<()>::Continue(())
+        };
+        for item in &mut select.projection {
+            let _ = visit_expressions_mut(item, &mut inline);
+        }
+        if let Some(having) = select.having.as_mut() {
+            let _ = visit_expressions_mut(having, &mut inline);
+        }
+        if let Some(qualify) = select.qualify.as_mut() {
+            let _ = visit_expressions_mut(qualify, &mut inline);
+        }
+        if let Some(order_by) = query.order_by.as_mut() {
+            let _ = visit_expressions_mut(order_by, &mut inline);
+        }
+        select.named_window.clear();
+        ControlFlow::Continue(())
+    }
+}
+
 /// Math functions DataFusion answers less precisely than PostgreSQL: `atan2` of integers is a
 /// float4 there (`atan2(1, 2)` was `0.4636476`), and the one-argument `log` divides natural
 /// logarithms (`log(2)` ended in `...98114`, PostgreSQL's `log10` in `...9812`).
@@ -179,6 +247,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
     super::row_json::expand(stmt, catalog);
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut super::SeriesAsSubqueries);
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut super::TableColumnAliases { catalog });
+    let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut NamedWindowsInline);
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut UnnestColumnNames);
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut QueryRewrites { catalog, row_values: RowValuesInSubqueries { next: 0 } });
     let Ok(scope) = Scope::of(stmt, catalog) else { return };

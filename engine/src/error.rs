@@ -197,6 +197,9 @@ pub enum EngineError {
     /// An hour past 12 read beside AM or PM.
     #[error("hour \"{hour}\" is invalid for the 12-hour clock")]
     TwelveHourClock { hour: i64 },
+    /// `width_bucket` given a count below one, equal or infinite bounds, or NaN.
+    #[error("{message}")]
+    WidthBucket { message: &'static str },
     /// An ordered-set aggregate's fraction outside 0..1.
     #[error("percentile value {value} is not between 0 and 1")]
     PercentileOutOfRange { value: String },
@@ -327,6 +330,7 @@ impl EngineError {
             | Self::CannotReplaceExistingKey => "22023",
             Self::UnsupportedUnicodeEscape => "22P05",
             Self::SquareRootOfNegative => "2201F",
+            Self::WidthBucket { .. } => "2201G",
             Self::LogarithmOfZero | Self::LogarithmOfNegative => "2201E",
             Self::InvalidRegularExpression { .. } => "2201B",
             Self::SubscriptOutOfRange { .. } => "2202E",

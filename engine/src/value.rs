@@ -1329,3 +1329,45 @@ pub fn parameter_from_text(
 pub fn to_hex(value: i64, bits: i64) -> String {
     if bits == 32 { format!("{:x}", value as i32 as u32) } else { format!("{:x}", value as u64) }
 }
+
+/// PostgreSQL's `width_bucket(operand, low, high, count)`: which of `count` equal buckets
+/// between the bounds holds the operand, 0 below them and `count + 1` past them (the bounds may
+/// run downward). Computed in doubles, as PostgreSQL's float8 variant is.
+///
+/// # Errors
+/// 2201G for a count below one, equal or infinite bounds, or NaN.
+pub fn width_bucket(operand: f64, low: f64, high: f64, count: i64) -> crate::error::Result<i32> {
+    use crate::error::EngineError::WidthBucket;
+    if count <= 0 {
+        return Err(WidthBucket { message: "count must be greater than zero" });
+    }
+    if operand.is_nan() || low.is_nan() || high.is_nan() {
+        return Err(WidthBucket { message: "operand, lower bound, and upper bound cannot be NaN" });
+    }
+    if low.is_infinite() || high.is_infinite() {
+        return Err(WidthBucket { message: "lower and upper bounds must be finite" });
+    }
+    let count = i32::try_from(count).map_err(|_| crate::error::EngineError::NumericOutOfRange { type_name: "integer".into() })?;
+    let past = || count.checked_add(1).ok_or_else(|| crate::error::EngineError::NumericOutOfRange { type_name: "integer".into() });
+    // The share of the range below the operand, counted in the bounds' direction.
+    let share = if low < high {
+        if operand < low {
+            return Ok(0);
+        }
+        if operand >= high {
+            return past();
+        }
+        (operand - low) / (high - low)
+    } else if low > high {
+        if operand > low {
+            return Ok(0);
+        }
+        if operand <= high {
+            return past();
+        }
+        (low - operand) / (low - high)
+    } else {
+        return Err(WidthBucket { message: "lower bound cannot equal upper bound" });
+    };
+    Ok(((f64::from(count) * share) as i32).min(count - 1) + 1)
+}

@@ -850,6 +850,32 @@ simple_udf!(
 );
 
 simple_udf!(
+    /// `width_bucket(operand, low, high, count)` (see [`crate::value::width_bucket`]).
+    WidthBucket,
+    "width_bucket",
+    Signature::any(4, Volatility::Immutable),
+    |_types| DataType::Int32,
+    |args| {
+        let rows = args.number_rows;
+        let as_type = |i: usize, ty: &DataType| -> Result<ArrayRef> { Ok(arrow::compute::cast(&args.args[i].to_array(rows)?, ty)?) };
+        let (operand, low, high) = (as_type(0, &DataType::Float64)?, as_type(1, &DataType::Float64)?, as_type(2, &DataType::Float64)?);
+        let count = as_type(3, &DataType::Int64)?;
+        let (operand, low, high) = (operand.as_primitive::<Float64Type>(), low.as_primitive::<Float64Type>(), high.as_primitive::<Float64Type>());
+        let count = count.as_primitive::<arrow::datatypes::Int64Type>();
+        let buckets = (0..rows)
+            .map(|i| {
+                if operand.is_null(i) || low.is_null(i) || high.is_null(i) || count.is_null(i) {
+                    return Ok(None);
+                }
+                crate::value::width_bucket(operand.value(i), low.value(i), high.value(i), count.value(i)).map(Some)
+            })
+            .collect::<crate::error::Result<arrow::array::Int32Array>>()
+            .map_err(external)?;
+        unscalar(Arc::new(buckets), &args)
+    }
+);
+
+simple_udf!(
     /// `rhei_to_hex(n, bits)` (see [`crate::value::to_hex`]).
     ToHex,
     "rhei_to_hex",

@@ -1247,6 +1247,15 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         }
         Ok(owned(value))
     })?;
+    conn.create_scalar_function("width_bucket", 4, pure, |ctx| {
+        let numbers = [0, 1, 2].map(|i| f64_of(ctx.get_raw(i)));
+        match (numbers, arg_i64(ctx, 3)) {
+            ([Some(operand), Some(low), Some(high)], Some(count)) => {
+                crate::value::width_bucket(operand, low, high, count).map(|b| Value::Integer(i64::from(b))).map_err(fail)
+            }
+            _ => Ok(Value::Null),
+        }
+    })?;
     conn.create_scalar_function("rhei_to_hex", 2, pure, |ctx| {
         Ok(match (ctx.get_raw(0), arg_i64(ctx, 1)) {
             (ValueRef::Integer(v), Some(bits)) => Value::Text(crate::value::to_hex(v, bits)),

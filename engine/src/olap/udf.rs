@@ -850,6 +850,55 @@ simple_udf!(
 );
 
 simple_udf!(
+    /// `rhei_mode(values, descending)`: of values sorted ascending, the first of the most
+    /// frequent, or with `descending` the last (the first in descending order); NULL for none.
+    Mode,
+    "rhei_mode",
+    Signature::any(2, Volatility::Immutable),
+    |types| match types.first() {
+        Some(DataType::List(element) | DataType::LargeList(element)) => element.data_type().clone(),
+        _ => DataType::Null,
+    },
+    |args| {
+        let rows = args.number_rows;
+        let Some(ColumnarValue::Scalar(ScalarValue::Boolean(Some(descending)))) = args.args.get(1) else {
+            return Err(DataFusionError::Internal("rhei_mode: the order must be a constant".into()));
+        };
+        let lists = first_arg(&args)?;
+        let lists = arrow::compute::cast(&lists, &DataType::List(match lists.data_type() {
+            DataType::List(element) | DataType::LargeList(element) => element.clone(),
+            other => return Err(DataFusionError::Internal(format!("rhei_mode takes a list, not {other}"))),
+        }))?;
+        let lists = lists.as_list::<i32>();
+        let none = ScalarValue::try_from(lists.value_type())?;
+        let modes = (0..rows)
+            .map(|i| {
+                if lists.is_null(i) {
+                    return Ok(none.clone());
+                }
+                let values = lists.value(i);
+                let (mut best, mut best_count, mut run_start) = (None, 0, 0);
+                for k in 1..=values.len() {
+                    let run_ends = k == values.len() || ScalarValue::try_from_array(&values, k)? != ScalarValue::try_from_array(&values, run_start)?;
+                    if run_ends {
+                        let count = k - run_start;
+                        if count > best_count || (*descending && count == best_count) {
+                            (best, best_count) = (Some(run_start), count);
+                        }
+                        run_start = k;
+                    }
+                }
+                best.map_or(Ok(none.clone()), |at| ScalarValue::try_from_array(&values, at))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if modes.is_empty() {
+            return unscalar(arrow::array::new_empty_array(&lists.value_type()), &args);
+        }
+        unscalar(ScalarValue::iter_to_array(modes)?, &args)
+    }
+);
+
+simple_udf!(
     /// `width_bucket(operand, low, high, count)` (see [`crate::value::width_bucket`]).
     WidthBucket,
     "width_bucket",

@@ -264,6 +264,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
         super::math_domain_checked(expr);
         super::to_hex_with_width(expr, &scope);
         percentile_disc_for_olap(expr);
+        mode_for_olap(expr);
         super::row_comparison_as_fields(expr);
         super::timestamp_precision_as_rounding(expr);
         super::jsonb_operators_as_calls(expr, &scope);
@@ -1578,6 +1579,31 @@ fn percentile_disc_for_olap(expr: &mut Expr) {
     let position = format!("CASE WHEN {row} < 1 THEN 1 ELSE {row} END");
     let position = if order.options.asc == Some(false) { format!("{count} + 1 - {position}") } else { position };
     let sql = format!("array_element(array_agg({value} ORDER BY {value}) FILTER (WHERE ({value}) IS NOT NULL{filter}), {position})");
+    if let Ok(picked) = datafusion::sql::sqlparser::parser::Parser::new(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {})
+        .try_with_sql(&sql)
+        .and_then(|mut p| p.parse_expr())
+    {
+        *expr = picked;
+    }
+}
+
+/// `mode() WITHIN GROUP (ORDER BY v)`, which DataFusion has not: the most frequent value, of
+/// the values sorted (`olap::udf::Mode`), the first of equally frequent ones in the order
+/// asked, as PostgreSQL's (so the smallest ascending, the largest descending). The values are
+/// always gathered ascending (apache/datafusion#22597 merges opposite orderings of one query).
+fn mode_for_olap(expr: &mut Expr) {
+    let Expr::Function(f) = expr else { return };
+    if !f.name.to_string().eq_ignore_ascii_case("mode") || f.over.is_some() {
+        return;
+    }
+    let ([order], FunctionArguments::List(list)) = (f.within_group.as_slice(), &f.args) else { return };
+    if !list.args.is_empty() {
+        return;
+    }
+    let value = &order.expr;
+    let filter = f.filter.as_ref().map(|c| format!(" AND ({c})")).unwrap_or_default();
+    let descending = order.options.asc == Some(false);
+    let sql = format!("rhei_mode(array_agg({value} ORDER BY {value}) FILTER (WHERE ({value}) IS NOT NULL{filter}), {descending})");
     if let Ok(picked) = datafusion::sql::sqlparser::parser::Parser::new(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {})
         .try_with_sql(&sql)
         .and_then(|mut p| p.parse_expr())

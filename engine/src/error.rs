@@ -197,6 +197,10 @@ pub enum EngineError {
     /// An hour past 12 read beside AM or PM.
     #[error("hour \"{hour}\" is invalid for the 12-hour clock")]
     TwelveHourClock { hour: i64 },
+    /// NaN written into a real or double precision column: SQLite keeps no NaN (it stored
+    /// NULL in its place).
+    #[error("cannot store NaN in column \"{column}\": rhei's SQLite storage has no NaN for real and double precision")]
+    NanNotStored { column: String },
     /// `width_bucket` given a count below one, equal or infinite bounds, or NaN.
     #[error("{message}")]
     WidthBucket { message: &'static str },
@@ -331,6 +335,7 @@ impl EngineError {
             Self::UnsupportedUnicodeEscape => "22P05",
             Self::SquareRootOfNegative => "2201F",
             Self::WidthBucket { .. } => "2201G",
+            Self::NanNotStored { .. } => "0A000",
             Self::LogarithmOfZero | Self::LogarithmOfNegative => "2201E",
             Self::InvalidRegularExpression { .. } => "2201B",
             Self::SubscriptOutOfRange { .. } => "2202E",

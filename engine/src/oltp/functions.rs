@@ -169,9 +169,9 @@ fn to_float(value: ValueRef<'_>, bits: i64) -> FnResult {
         if narrow.is_infinite() && v.is_finite() {
             return Err(fail(EngineError::NumericOutOfRange { type_name: name.into() }));
         }
-        return Ok(Value::Real(f64::from(narrow)));
+        return Ok(super::float_value(f64::from(narrow)));
     }
-    Ok(Value::Real(v))
+    Ok(super::float_value(v))
 }
 
 /// Canonical text of an unconstrained numeric: no exponent, no trailing fraction zeros beyond

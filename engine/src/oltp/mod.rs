@@ -31,6 +31,13 @@ use convert::{BATCH_ROWS, BatchBuilder, infer_type};
 ///
 /// # Errors
 /// The file cannot be opened or configured.
+/// A double as SQLite takes it: SQLite turns a NaN it is given into NULL, so NaN is the text
+/// `NaN`, which a result reads back as NaN and a (STRICT) float column refuses
+/// ([`EngineError::NanNotStored`]) rather than keeping NULL in its place.
+pub fn float_value(f: f64) -> rusqlite::types::Value {
+    if f.is_nan() { rusqlite::types::Value::Text("NaN".into()) } else { rusqlite::types::Value::Real(f) }
+}
+
 pub fn open_connection(path: &Path, read_only: bool, synchronous: &str) -> Result<Connection> {
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI
@@ -154,6 +161,10 @@ pub fn classify(err: rusqlite::Error) -> EngineError {
                 },
                 // STRICT tables refuse a value of the wrong storage class; a rowid alias says
                 // SQLITE_MISMATCH instead.
+                // Text reaches a float column only as the NaN `float_value` keeps as text.
+                ffi::SQLITE_CONSTRAINT_DATATYPE if let Some(column) = message.strip_prefix("cannot store TEXT value in REAL column ") => {
+                    EngineError::NanNotStored { column: column.rsplit('.').next().unwrap_or(column).to_string() }
+                }
                 ffi::SQLITE_CONSTRAINT_DATATYPE | ffi::SQLITE_MISMATCH => {
                     EngineError::InvalidTextRepresentation { type_name: "column".into(), value: message }
                 }

@@ -905,7 +905,11 @@ impl WriterState {
                     for row in rows.rows() {
                         line += 1;
                         for (i, value) in row.enumerate() {
-                            stmt.raw_bind_parameter(i + 1, rusqlite::types::ToSqlOutput::Borrowed(value)).map_err(classify)?;
+                            let value = match value {
+                                rusqlite::types::ValueRef::Real(f) if f.is_nan() => rusqlite::types::ToSqlOutput::Owned(super::float_value(f)),
+                                other => rusqlite::types::ToSqlOutput::Borrowed(other),
+                            };
+                            stmt.raw_bind_parameter(i + 1, value).map_err(classify)?;
                         }
                         stmt.raw_execute().map_err(|e| match classify(e) {
                             EngineError::BadCopyData { .. } | EngineError::Sqlite(_) | EngineError::Internal(_) => {

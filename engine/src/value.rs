@@ -1330,34 +1330,68 @@ pub fn to_hex(value: i64, bits: i64) -> String {
     if bits == 32 { format!("{:x}", value as i32 as u32) } else { format!("{:x}", value as u64) }
 }
 
-/// PostgreSQL's `width_bucket(operand, low, high, count)`: which of `count` equal buckets
-/// between the bounds holds the operand, 0 below them and `count + 1` past them (the bounds may
-/// run downward). Computed in doubles, as PostgreSQL's float8 variant is.
+/// PostgreSQL's `width_bucket(operand, low, high, count)`, of each value's text: which of
+/// `count` equal buckets between the bounds holds the operand, 0 below them and `count + 1`
+/// past them (the bounds may run downward). Exactly, as PostgreSQL's numeric variant, when all
+/// three are plain decimals (a float's shortest text is one); else in doubles, as its float8
+/// variant (`count * (operand - low) / (high - low)`).
 ///
 /// # Errors
-/// 2201G for a count below one, equal or infinite bounds, or NaN.
-pub fn width_bucket(operand: f64, low: f64, high: f64, count: i64) -> crate::error::Result<i32> {
-    use crate::error::EngineError::WidthBucket;
+/// 2201G for a count below one, equal or infinite bounds, or NaN; 22P02 for text that is no
+/// number.
+pub fn width_bucket(operand: &str, low: &str, high: &str, count: i64) -> crate::error::Result<i32> {
+    use crate::error::EngineError::{self, WidthBucket};
+    use crate::exact_decimal::{from_text, rescaled};
     if count <= 0 {
         return Err(WidthBucket { message: "count must be greater than zero" });
     }
+    let count = i32::try_from(count).map_err(|_| EngineError::NumericOutOfRange { type_name: "integer".into() })?;
+    let past = || count.checked_add(1).ok_or_else(|| EngineError::NumericOutOfRange { type_name: "integer".into() });
+    if let (Some(o), Some(l), Some(h)) = (from_text(operand.trim()), from_text(low.trim()), from_text(high.trim())) {
+        let scale = o.scale.max(l.scale).max(h.scale);
+        if let (Some(o), Some(l), Some(h)) = (rescaled(o, scale), rescaled(l, scale), rescaled(h, scale)) {
+            let (below, past_end, share) = match l.cmp(&h) {
+                std::cmp::Ordering::Less => (o < l, o >= h, (o.wrapping_sub(l), h.wrapping_sub(l))),
+                std::cmp::Ordering::Greater => (o > l, o <= h, (l.wrapping_sub(o), l.wrapping_sub(h))),
+                std::cmp::Ordering::Equal => return Err(WidthBucket { message: "lower bound cannot equal upper bound" }),
+            };
+            if below {
+                return Ok(0);
+            }
+            if past_end {
+                return past();
+            }
+            let bucket = share.0.checked_mul(arrow::datatypes::i256::from_i128(i128::from(count))).and_then(|n| n.checked_div(share.1));
+            if let Some(bucket) = bucket.and_then(|b| b.to_i128()).and_then(|b| i32::try_from(b).ok()) {
+                return Ok(bucket.min(count - 1) + 1);
+            }
+        }
+    }
+    let number = |text: &str| -> crate::error::Result<f64> {
+        let text = text.trim();
+        match text.to_ascii_lowercase().as_str() {
+            "nan" => Ok(f64::NAN),
+            "infinity" | "inf" | "+infinity" | "+inf" => Ok(f64::INFINITY),
+            "-infinity" | "-inf" => Ok(f64::NEG_INFINITY),
+            _ => text.parse().map_err(|_| EngineError::InvalidTextRepresentation { type_name: "double precision".into(), value: text.to_string() }),
+        }
+    };
+    let (operand, low, high) = (number(operand)?, number(low)?, number(high)?);
     if operand.is_nan() || low.is_nan() || high.is_nan() {
         return Err(WidthBucket { message: "operand, lower bound, and upper bound cannot be NaN" });
     }
     if low.is_infinite() || high.is_infinite() {
         return Err(WidthBucket { message: "lower and upper bounds must be finite" });
     }
-    let count = i32::try_from(count).map_err(|_| crate::error::EngineError::NumericOutOfRange { type_name: "integer".into() })?;
-    let past = || count.checked_add(1).ok_or_else(|| crate::error::EngineError::NumericOutOfRange { type_name: "integer".into() });
-    // The share of the range below the operand, counted in the bounds' direction.
-    let share = if low < high {
+    let count_f = f64::from(count);
+    let bucket = if low < high {
         if operand < low {
             return Ok(0);
         }
         if operand >= high {
             return past();
         }
-        (operand - low) / (high - low)
+        count_f * (operand - low) / (high - low)
     } else if low > high {
         if operand > low {
             return Ok(0);
@@ -1365,9 +1399,9 @@ pub fn width_bucket(operand: f64, low: f64, high: f64, count: i64) -> crate::err
         if operand <= high {
             return past();
         }
-        (low - operand) / (low - high)
+        count_f * (low - operand) / (low - high)
     } else {
         return Err(WidthBucket { message: "lower bound cannot equal upper bound" });
     };
-    Ok(((f64::from(count) * share) as i32).min(count - 1) + 1)
+    Ok((bucket as i32).min(count - 1) + 1)
 }

@@ -877,9 +877,11 @@ simple_udf!(
                     return Ok(none.clone());
                 }
                 let values = lists.value(i);
+                // Compared in place: a ScalarValue per element allocated for every text value.
+                let compare = arrow::array::make_comparator(values.as_ref(), values.as_ref(), arrow::compute::SortOptions::default())?;
                 let (mut best, mut best_count, mut run_start) = (None, 0, 0);
                 for k in 1..=values.len() {
-                    let run_ends = k == values.len() || ScalarValue::try_from_array(&values, k)? != ScalarValue::try_from_array(&values, run_start)?;
+                    let run_ends = k == values.len() || compare(k, run_start) != std::cmp::Ordering::Equal;
                     if run_ends {
                         let count = k - run_start;
                         if count > best_count || (*descending && count == best_count) {
@@ -906,17 +908,24 @@ simple_udf!(
     |_types| DataType::Int32,
     |args| {
         let rows = args.number_rows;
-        let as_type = |i: usize, ty: &DataType| -> Result<ArrayRef> { Ok(arrow::compute::cast(&args.args[i].to_array(rows)?, ty)?) };
-        let (operand, low, high) = (as_type(0, &DataType::Float64)?, as_type(1, &DataType::Float64)?, as_type(2, &DataType::Float64)?);
-        let count = as_type(3, &DataType::Int64)?;
-        let (operand, low, high) = (operand.as_primitive::<Float64Type>(), low.as_primitive::<Float64Type>(), high.as_primitive::<Float64Type>());
+        let [operand, low, high, count] = args.args.as_slice() else {
+            return Err(DataFusionError::Internal("width_bucket takes four arguments".into()));
+        };
+        let (operand, low, high) = (operand.to_array(rows)?, low.to_array(rows)?, high.to_array(rows)?);
+        let count = arrow::compute::cast(&count.to_array(rows)?, &DataType::Int64)?;
         let count = count.as_primitive::<arrow::datatypes::Int64Type>();
         let buckets = (0..rows)
             .map(|i| {
-                if operand.is_null(i) || low.is_null(i) || high.is_null(i) || count.is_null(i) {
-                    return Ok(None);
+                // Each number as PostgreSQL writes it: a double's shortest text, a decimal's own.
+                let text = |a: &ArrayRef| match a.data_type() {
+                    DataType::Float64 => (!a.is_null(i)).then(|| format!("{}", a.as_primitive::<Float64Type>().value(i))),
+                    DataType::Float32 => (!a.is_null(i)).then(|| format!("{}", a.as_primitive::<Float32Type>().value(i))),
+                    _ => crate::copy::pg_text(a, i),
+                };
+                match (text(&operand), text(&low), text(&high), count.is_null(i)) {
+                    (Some(o), Some(l), Some(h), false) => crate::value::width_bucket(&o, &l, &h, count.value(i)).map(Some),
+                    _ => Ok(None),
                 }
-                crate::value::width_bucket(operand.value(i), low.value(i), high.value(i), count.value(i)).map(Some)
             })
             .collect::<crate::error::Result<arrow::array::Int32Array>>()
             .map_err(external)?;

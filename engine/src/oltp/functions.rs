@@ -1248,10 +1248,14 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         Ok(owned(value))
     })?;
     conn.create_scalar_function("width_bucket", 4, pure, |ctx| {
-        let numbers = [0, 1, 2].map(|i| f64_of(ctx.get_raw(i)));
-        match (numbers, arg_i64(ctx, 3)) {
-            ([Some(operand), Some(low), Some(high)], Some(count)) => {
-                crate::value::width_bucket(operand, low, high, count).map(|b| Value::Integer(i64::from(b))).map_err(fail)
+        // Each number as its text: a double's shortest, exact text as it is.
+        let text = |i: usize| match ctx.get_raw(i) {
+            ValueRef::Real(f) => Some(format!("{f}")),
+            other => text_of(other),
+        };
+        match (text(0), text(1), text(2), arg_i64(ctx, 3)) {
+            (Some(operand), Some(low), Some(high), Some(count)) => {
+                crate::value::width_bucket(&operand, &low, &high, count).map(|b| Value::Integer(i64::from(b))).map_err(fail)
             }
             _ => Ok(Value::Null),
         }

@@ -2505,6 +2505,7 @@ fn literal_text(expr: &Expr) -> Option<String> {
 /// cast; anything else a bigint.
 pub(crate) fn to_hex_with_width(expr: &mut Expr, scope: &Scope<'_>) {
     let Expr::Function(f) = expr else { return };
+    unqualify_builtin(f);
     if f.name.to_string().to_ascii_lowercase() != "to_hex" {
         return;
     }
@@ -2527,12 +2528,40 @@ fn integer_bits(expr: &Expr, scope: &Scope<'_>) -> Option<i64> {
             literal(&format!("-{n}"))
         }
         Expr::UnaryOp { op: UnaryOperator::Minus | UnaryOperator::Plus, expr: inner } => integer_bits(inner, scope),
-        Expr::BinaryOp { left, op: BinaryOperator::Plus | BinaryOperator::Minus | BinaryOperator::Multiply | BinaryOperator::Divide | BinaryOperator::Modulo, right } => {
-            Some(integer_bits(left, scope)?.max(integer_bits(right, scope)?))
-        }
+        Expr::UnaryOp { op: UnaryOperator::BitwiseNot, expr: inner } => integer_bits(inner, scope),
+        Expr::BinaryOp {
+            left,
+            op:
+                BinaryOperator::Plus
+                | BinaryOperator::Minus
+                | BinaryOperator::Multiply
+                | BinaryOperator::Divide
+                | BinaryOperator::Modulo
+                | BinaryOperator::BitwiseAnd
+                | BinaryOperator::BitwiseOr
+                | BinaryOperator::PGBitwiseXor,
+            right,
+        } => Some(integer_bits(left, scope)?.max(integer_bits(right, scope)?)),
+        // A shift keeps its left operand's type.
+        Expr::BinaryOp { left, op: BinaryOperator::PGBitwiseShiftLeft | BinaryOperator::PGBitwiseShiftRight, .. } => integer_bits(left, scope),
         Expr::Cast { data_type: SqlType::SmallInt(_) | SqlType::Int(_) | SqlType::Integer(_) | SqlType::Int2(_) | SqlType::Int4(_), .. } => Some(32),
         Expr::Cast { data_type: SqlType::BigInt(_) | SqlType::Int8(_), .. } => Some(64),
         Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("count") => Some(64),
+        // Functions whose result has their arguments' type.
+        Expr::Function(f)
+            if ["min", "max", "abs", "coalesce", "nullif", "greatest", "least", "lag", "lead", "first_value", "last_value", "nth_value"]
+                .contains(&f.name.to_string().to_ascii_lowercase().as_str()) =>
+        {
+            let FunctionArguments::List(list) = &f.args else { return None };
+            let width = |arg: &FunctionArg| match arg {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => integer_bits(e, scope),
+                _ => None,
+            };
+            match f.name.to_string().to_ascii_lowercase().as_str() {
+                "coalesce" | "greatest" | "least" => list.args.iter().map(width).try_fold(32, |widest, w| Some(widest.max(w?))),
+                _ => list.args.first().and_then(width),
+            }
+        }
         other => match scope.column_type(other)? {
             PgType::Int2 | PgType::Int4 => Some(32),
             PgType::Int8 => Some(64),

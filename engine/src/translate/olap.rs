@@ -154,24 +154,29 @@ impl datafusion::sql::sqlparser::ast::VisitorMut for NamedWindowsInline {
             return ControlFlow::Continue(());
         }
         let mut defined: Vec<(String, WindowSpec)> = Vec::new();
-        let resolve = |spec: &WindowSpec, defined: &[(String, WindowSpec)]| -> WindowSpec {
+        // `None` where PostgreSQL refuses the copy (42P20: overriding PARTITION BY or an ORDER
+        // BY, copying a frame): left for the planner to refuse.
+        let resolve = |spec: &WindowSpec, defined: &[(String, WindowSpec)]| -> Option<WindowSpec> {
             let Some(base) = spec.window_name.as_ref().and_then(|name| defined.iter().find(|(n, _)| *n == normalize_ident(name))) else {
-                return spec.clone();
+                return spec.window_name.is_none().then(|| spec.clone());
             };
-            WindowSpec {
+            if !spec.partition_by.is_empty() || (!spec.order_by.is_empty() && !base.1.order_by.is_empty()) || base.1.window_frame.is_some() {
+                return None;
+            }
+            Some(WindowSpec {
                 window_name: None,
                 partition_by: base.1.partition_by.clone(),
                 order_by: if spec.order_by.is_empty() { base.1.order_by.clone() } else { spec.order_by.clone() },
                 window_frame: spec.window_frame.clone(),
-            }
+            })
         };
         for datafusion::sql::sqlparser::ast::NamedWindowDefinition(name, definition) in &select.named_window {
             let spec = match definition {
                 NamedWindowExpr::WindowSpec(spec) => resolve(spec, &defined),
-                NamedWindowExpr::NamedWindow(other) => match defined.iter().find(|(n, _)| *n == normalize_ident(other)) {
-                    Some((_, spec)) => spec.clone(),
-                    None => return ControlFlow::Continue(()),
-                },
+                NamedWindowExpr::NamedWindow(other) => defined.iter().find(|(n, _)| *n == normalize_ident(other)).map(|(_, spec)| spec.clone()),
+            };
+            let Some(spec) = spec.filter(|_| !defined.iter().any(|(n, _)| *n == normalize_ident(name))) else {
+                return ControlFlow::Continue(());
             };
             defined.push((normalize_ident(name), spec));
         }
@@ -179,7 +184,9 @@ impl datafusion::sql::sqlparser::ast::VisitorMut for NamedWindowsInline {
             if let Expr::Function(f) = expr {
                 let spec = match &f.over {
                     Some(WindowType::NamedWindow(name)) => defined.iter().find(|(n, _)| *n == normalize_ident(name)).map(|(_, spec)| spec.clone()),
-                    Some(WindowType::WindowSpec(spec)) if spec.window_name.is_some() => Some(resolve(spec, &defined)),
+                    // `OVER (w ...)` copies `w`; PostgreSQL refuses a copy of a frame, which
+                    // `OVER w` takes as it is.
+                    Some(WindowType::WindowSpec(spec)) if spec.window_name.is_some() => resolve(spec, &defined),
                     _ => None,
                 };
                 if let Some(spec) = spec {
@@ -253,6 +260,11 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
     let Ok(scope) = Scope::of(stmt, catalog) else { return };
     // Before the walk below, which would wrap the divisors this takes and cast avg's argument.
     super::numeric_arithmetic::in_olap_results(stmt, &scope);
+    // Before the walk below too, which hides the argument's type (a divisor wrapped).
+    let _ = visit_expressions_mut(stmt, |expr| {
+        super::to_hex_with_width(expr, &scope);
+        ControlFlow::<()>::Continue(())
+    });
     // Before the walk below, which translates the casts this makes.
     let _ = visit_expressions_mut(stmt, |expr| {
         super::values_as_text(expr, &scope, (&Expr::value(Value::Boolean(true)), &Expr::value(Value::Boolean(false))));
@@ -262,9 +274,8 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
         interval_constant_for_olap(expr);
         datetime_input_for_olap(expr, zone);
         super::math_domain_checked(expr);
-        super::to_hex_with_width(expr, &scope);
         percentile_disc_for_olap(expr);
-        mode_for_olap(expr);
+        mode_for_olap(expr, &scope);
         super::row_comparison_as_fields(expr);
         super::timestamp_precision_as_rounding(expr);
         super::jsonb_operators_as_calls(expr, &scope);
@@ -1591,7 +1602,7 @@ fn percentile_disc_for_olap(expr: &mut Expr) {
 /// the values sorted (`olap::udf::Mode`), the first of equally frequent ones in the order
 /// asked, as PostgreSQL's (so the smallest ascending, the largest descending). The values are
 /// always gathered ascending (apache/datafusion#22597 merges opposite orderings of one query).
-fn mode_for_olap(expr: &mut Expr) {
+fn mode_for_olap(expr: &mut Expr, scope: &Scope<'_>) {
     let Expr::Function(f) = expr else { return };
     if !f.name.to_string().eq_ignore_ascii_case("mode") || f.over.is_some() {
         return;
@@ -1603,7 +1614,10 @@ fn mode_for_olap(expr: &mut Expr) {
     let value = &order.expr;
     let filter = f.filter.as_ref().map(|c| format!(" AND ({c})")).unwrap_or_default();
     let descending = order.options.asc == Some(false);
-    let sql = format!("rhei_mode(array_agg({value} ORDER BY {value}) FILTER (WHERE ({value}) IS NOT NULL{filter}), {descending})");
+    let mode = format!("rhei_mode(array_agg({value} ORDER BY {value}) FILTER (WHERE ({value}) IS NOT NULL{filter}), {descending})");
+    // An unconstrained numeric keeps its own digits (see `olap::udf::Unconstrained`).
+    let unconstrained = scope.column_type(value) == Some(PgType::Numeric { precision: None, scale: None });
+    let sql = if unconstrained { format!("rhei_unconstrained({mode})") } else { mode };
     if let Ok(picked) = datafusion::sql::sqlparser::parser::Parser::new(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {})
         .try_with_sql(&sql)
         .and_then(|mut p| p.parse_expr())

@@ -668,16 +668,20 @@ pub fn format_float8(v: f64) -> String {
     if v == 0.0 {
         return if v.is_sign_negative() { "-0".into() } else { "0".into() };
     }
-    let exp = v.abs().log10().floor() as i32;
-    if (-4..15).contains(&exp) {
-        let s = format!("{v}");
-        return s;
+    shortest_text(&format!("{v:e}"), || format!("{v}"), 15)
+}
+
+/// A float's shortest digits (`sci`, Rust's `{:e}`) as PostgreSQL writes them: fixed notation
+/// (`fixed`) for a decimal exponent from -4 up to below `fixed_below` (15 for float8, 6 for
+/// float4, as printf's %g with their precisions), else scientific with at least two exponent
+/// digits (`1e+15`, `1.234567e+06`).
+fn shortest_text(sci: &str, fixed: impl FnOnce() -> String, fixed_below: i32) -> String {
+    let (mantissa, exponent) = sci.split_once('e').unwrap_or((sci, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    if (-4..fixed_below).contains(&exponent) {
+        return fixed();
     }
-    // Scientific with at least two exponent digits, as printf's %g does.
-    let s = format!("{v:e}");
-    let (mantissa, e) = s.split_once('e').expect("{:e} output has an exponent");
-    let e: i32 = e.parse().expect("{:e} exponent is an integer");
-    format!("{mantissa}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs())
+    format!("{mantissa}e{}{:02}", if exponent < 0 { '-' } else { '+' }, exponent.abs())
 }
 
 /// Now, in microseconds since the Unix epoch (rhei's timestamp storage form).
@@ -686,15 +690,13 @@ pub fn now_micros() -> i64 {
 }
 
 /// PostgreSQL's float4 text output: the shortest digits that read back as the same `f32`,
-/// written as float8 text writes them.
+/// fixed for exponents -4 to 5 and scientific beyond (`1234567::real` is `1.234567e+06`; rhei
+/// wrote `1234567`, float8's threshold).
 pub fn format_float4(v: f32) -> String {
-    if v.is_finite() && v != 0.0 {
-        let shortest = format!("{v}");
-        if let Ok(back) = shortest.parse::<f64>() {
-            return format_float8(back);
-        }
+    if !v.is_finite() || v == 0.0 {
+        return format_float8(f64::from(v));
     }
-    format_float8(f64::from(v))
+    shortest_text(&format!("{v:e}"), || format!("{v}"), 6)
 }
 
 /// A PostgreSQL interval: months, days and microseconds kept apart, since a month is not a

@@ -1332,6 +1332,17 @@ pub fn to_hex(value: i64, bits: i64) -> String {
     if bits == 32 { format!("{:x}", value as i32 as u32) } else { format!("{:x}", value as u64) }
 }
 
+/// A float's text as PostgreSQL's float input reads it: a number, or `NaN` and the
+/// infinities spelled any case; `None` for anything else.
+pub fn parse_float(text: &str) -> Option<f64> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "nan" => Some(f64::NAN),
+        "infinity" | "+infinity" | "inf" | "+inf" => Some(f64::INFINITY),
+        "-infinity" | "-inf" => Some(f64::NEG_INFINITY),
+        other => other.parse().ok(),
+    }
+}
+
 /// PostgreSQL's `width_bucket(operand, low, high, count)`, of each value's text: which of
 /// `count` equal buckets between the bounds holds the operand, 0 below them and `count + 1`
 /// past them (the bounds may run downward). Exactly, as PostgreSQL's numeric variant, when all
@@ -1369,14 +1380,8 @@ pub fn width_bucket(operand: &str, low: &str, high: &str, count: i64) -> crate::
             }
         }
     }
-    let number = |text: &str| -> crate::error::Result<f64> {
-        let text = text.trim();
-        match text.to_ascii_lowercase().as_str() {
-            "nan" => Ok(f64::NAN),
-            "infinity" | "inf" | "+infinity" | "+inf" => Ok(f64::INFINITY),
-            "-infinity" | "-inf" => Ok(f64::NEG_INFINITY),
-            _ => text.parse().map_err(|_| EngineError::InvalidTextRepresentation { type_name: "double precision".into(), value: text.to_string() }),
-        }
+    let number = |text: &str| {
+        parse_float(text).ok_or_else(|| EngineError::InvalidTextRepresentation { type_name: "double precision".into(), value: text.trim().to_string() })
     };
     let (operand, low, high) = (number(operand)?, number(low)?, number(high)?);
     if operand.is_nan() || low.is_nan() || high.is_nan() {

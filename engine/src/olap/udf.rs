@@ -648,9 +648,10 @@ impl ScalarUDFImpl for Instant {
 
 /// Declares an immutable UDF of signature `$signature` whose result type `$returns` computes
 /// from its argument types `$types`: the struct and the parts of `ScalarUDFImpl` DataFusion
-/// wants around its `invoke_with_args` body.
+/// wants around its `invoke_with_args` body. `field |args| ...` gives the result field where
+/// it carries more than its type (a declared type in its metadata).
 macro_rules! simple_udf {
-    ($(#[$doc:meta])* $ty:ident, $name:literal, $signature:expr, |$types:ident| $returns:expr, |$call:ident| $body:block) => {
+    ($(#[$doc:meta])* $ty:ident, $name:literal, $signature:expr, |$types:ident| $returns:expr, $(field |$field_args:ident| $field:block,)? |$call:ident| $body:block) => {
         $(#[$doc])*
         #[derive(Debug, PartialEq, Eq, Hash)]
         pub struct $ty {
@@ -679,6 +680,8 @@ macro_rules! simple_udf {
             fn return_type(&self, $types: &[DataType]) -> Result<DataType> {
                 Ok($returns)
             }
+
+            $(fn return_field_from_args(&self, $field_args: ReturnFieldArgs) -> Result<FieldRef> $field)?
 
             fn invoke_with_args(&self, $call: ScalarFunctionArgs) -> Result<ColumnarValue> $body
         }
@@ -1025,63 +1028,21 @@ simple_udf!(
     }
 );
 
-/// `rhei_numeric_op(op, a, b)`: `a op b` (`+ - * /`) as PostgreSQL's numeric text at its
-/// result scale (see [`crate::exact_decimal`]), described as an unconstrained numeric; the
-/// translation writes it for the numeric arithmetic of result columns that divide or average
-/// (see `translate::numeric_arithmetic::in_olap_results`), where DataFusion's decimal scale
-/// rules lose digits. Past 76 digits the doubles answer, as on SQLite.
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct NumericOp {
-    signature: Signature,
-}
-
-impl Default for NumericOp {
-    fn default() -> Self {
-        Self { signature: Signature::any(3, Volatility::Immutable) }
-    }
-}
-
-/// `rhei_unconstrained(x)`: `x` itself, declared an unconstrained numeric, as the aggregate of
-/// such a column is in PostgreSQL (DataFusion's forgets the column's declared type); the
-/// translation puts it around those [`NumericOp`] takes.
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct Unconstrained {
-    signature: Signature,
-}
-
-impl Default for Unconstrained {
-    fn default() -> Self {
-        Self { signature: Signature::any(1, Volatility::Immutable) }
-    }
-}
-
-impl ScalarUDFImpl for Unconstrained {
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
-    fn name(&self) -> &str {
-        "rhei_unconstrained"
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        Ok(arg_types.first().cloned().unwrap_or(DataType::Null))
-    }
-
-    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
+simple_udf!(
+    /// `rhei_unconstrained(x)`: `x` itself, declared an unconstrained numeric, as the aggregate
+    /// of such a column is in PostgreSQL (DataFusion's forgets the column's declared type); the
+    /// translation puts it around those [`NumericOp`] takes.
+    Unconstrained,
+    "rhei_unconstrained",
+    Signature::any(1, Volatility::Immutable),
+    |types| types.first().cloned().unwrap_or(DataType::Null),
+    field |args| {
         let ty = args.arg_fields.first().map_or(DataType::Null, |f| f.data_type().clone());
         let unconstrained = Some(crate::catalog::types::UNCONSTRAINED_NUMERIC.to_string());
-        Ok(Arc::new(crate::catalog::types::with_declared_type(Field::new(self.name(), ty, true), unconstrained)))
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        args.args.into_iter().next().ok_or_else(|| DataFusionError::Internal("rhei_unconstrained takes one argument".into()))
-    }
-}
+        Ok(Arc::new(crate::catalog::types::with_declared_type(Field::new("rhei_unconstrained", ty, true), unconstrained)))
+    },
+    |args| { args.args.into_iter().next().ok_or_else(|| DataFusionError::Internal("rhei_unconstrained takes one argument".into())) }
+);
 
 /// One operand of [`NumericOp`], read once per batch.
 enum NumericOperand {
@@ -1148,28 +1109,18 @@ impl NumericOperand {
     }
 }
 
-impl ScalarUDFImpl for NumericOp {
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
-    fn name(&self) -> &str {
-        "rhei_numeric_op"
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
-    }
-
-    fn return_field_from_args(&self, _args: ReturnFieldArgs) -> Result<FieldRef> {
-        Ok(Arc::new(crate::catalog::types::exact_numeric_text_field(self.name())))
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+simple_udf!(
+    /// `rhei_numeric_op(op, a, b)`: `a op b` (`+ - * /`) as PostgreSQL's numeric text at its
+    /// result scale (see [`crate::exact_decimal`]), described as an unconstrained numeric; the
+    /// translation writes it for the numeric arithmetic of result columns that divide or average
+    /// (see `translate::numeric_arithmetic::in_olap_results`), where DataFusion's decimal scale
+    /// rules lose digits. Past 76 digits the doubles answer, as on SQLite.
+    NumericOp,
+    "rhei_numeric_op",
+    Signature::any(3, Volatility::Immutable),
+    |_types| DataType::Utf8,
+    field |_args| { Ok(Arc::new(crate::catalog::types::exact_numeric_text_field("rhei_numeric_op"))) },
+    |args| {
         let [ColumnarValue::Scalar(ScalarValue::Utf8(Some(op))), a, b] = args.args.as_slice() else {
             return Err(DataFusionError::Internal("rhei_numeric_op takes a constant operator and two operands".into()));
         };
@@ -1194,7 +1145,7 @@ impl ScalarUDFImpl for NumericOp {
             .map_err(external)?;
         unscalar(Arc::new(text), &args)
     }
-}
+);
 
 fn float_step(op: &str, x: f64, y: f64) -> crate::error::Result<f64> {
     Ok(match op {
@@ -1206,50 +1157,26 @@ fn float_step(op: &str, x: f64, y: f64) -> crate::error::Result<f64> {
     })
 }
 
-/// `rhei_declared_text(v, type)`: `v` as text, described as the declared type `type` names
-/// (`character varying(3)`, `character(5)`): PostgreSQL describes a cast to varchar(n) so, and
-/// pads a char(n) result on output.
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct DeclaredText {
-    signature: Signature,
-}
-
-impl Default for DeclaredText {
-    fn default() -> Self {
-        Self { signature: Signature::any(2, Volatility::Immutable) }
-    }
-}
-
-impl ScalarUDFImpl for DeclaredText {
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
-    fn name(&self) -> &str {
-        "rhei_declared_text"
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
-    }
-
-    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
+simple_udf!(
+    /// `rhei_declared_text(v, type)`: `v` as text, described as the declared type `type` names
+    /// (`character varying(3)`, `character(5)`): PostgreSQL describes a cast to varchar(n) so,
+    /// and pads a char(n) result on output.
+    DeclaredText,
+    "rhei_declared_text",
+    Signature::any(2, Volatility::Immutable),
+    |_types| DataType::Utf8,
+    field |args| {
         let declared = match args.scalar_arguments.get(1).copied().flatten() {
             Some(ScalarValue::Utf8(Some(name))) => Some(name.clone()),
             _ => None,
         };
-        Ok(Arc::new(crate::catalog::types::with_declared_type(Field::new(self.name(), DataType::Utf8, true), declared)))
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        Ok(Arc::new(crate::catalog::types::with_declared_type(Field::new("rhei_declared_text", DataType::Utf8, true), declared)))
+    },
+    |args| {
         let array = first_arg(&args)?;
         unscalar(arrow::compute::cast(&array, &DataType::Utf8)?, &args)
     }
-}
+);
 
 text_udf!(
     /// `quote_literal(v)`: PostgreSQL's (see [`crate::naming::quote_literal`]).

@@ -143,15 +143,6 @@ pub(crate) fn to_int(value: ValueRef<'_>, bits: i64) -> FnResult {
     if fits { Ok(Value::Integer(v)) } else { Err(fail(EngineError::NumericOutOfRange { type_name: name.into() })) }
 }
 
-fn parse_float(s: &str) -> Option<f64> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "nan" => Some(f64::NAN),
-        "infinity" | "+infinity" | "inf" | "+inf" => Some(f64::INFINITY),
-        "-infinity" | "-inf" => Some(f64::NEG_INFINITY),
-        other => other.parse().ok(),
-    }
-}
-
 /// `rhei_float(v, bits)`: a real or double precision; `real` keeps only single precision.
 fn to_float(value: ValueRef<'_>, bits: i64) -> FnResult {
     let name = if bits == 32 { "real" } else { "double precision" };
@@ -160,7 +151,7 @@ fn to_float(value: ValueRef<'_>, bits: i64) -> FnResult {
         ValueRef::Integer(i) => i as f64,
         ValueRef::Real(f) => f,
         ValueRef::Text(t) => {
-            std::str::from_utf8(t).ok().and_then(parse_float).ok_or_else(|| invalid(name, value))?
+            std::str::from_utf8(t).ok().and_then(crate::value::parse_float).ok_or_else(|| invalid(name, value))?
         }
         ValueRef::Blob(_) => return Err(invalid(name, value)),
     };

@@ -260,14 +260,11 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
     let Ok(scope) = Scope::of(stmt, catalog) else { return };
     // Before the walk below, which would wrap the divisors this takes and cast avg's argument.
     super::numeric_arithmetic::in_olap_results(stmt, &scope);
-    // Before the walk below too, which hides the argument's type (a divisor wrapped).
-    let _ = visit_expressions_mut(stmt, |expr| {
-        super::to_hex_with_width(expr, &scope);
-        ControlFlow::<()>::Continue(())
-    });
-    // Before the walk below, which translates the casts this makes.
+    // Before the walk below, which translates the casts values_as_text makes and hides the
+    // type of to_hex's argument (a divisor wrapped).
     let _ = visit_expressions_mut(stmt, |expr| {
         super::values_as_text(expr, &scope, (&Expr::value(Value::Boolean(true)), &Expr::value(Value::Boolean(false))));
+        super::to_hex_with_width(expr, &scope);
         ControlFlow::<()>::Continue(())
     });
     let _ = visit_expressions_mut(stmt, |expr| {

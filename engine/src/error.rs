@@ -179,6 +179,12 @@ pub enum EngineError {
     LogarithmOfZero,
     #[error("cannot take logarithm of a negative number")]
     LogarithmOfNegative,
+    /// `power()` of arguments without a real result (`power(0, -1)`, `power(-2, 0.5)`).
+    #[error("{message}")]
+    InvalidPowerArgument { message: String },
+    /// A numeric result past the 131072 digits numeric holds before its point.
+    #[error("value overflows numeric format")]
+    NumericFormatOverflow,
     /// A `format()` template that ends inside a `%` specifier.
     #[error("unterminated format() type specifier")]
     UnterminatedFormatSpecifier,
@@ -306,7 +312,7 @@ impl EngineError {
             Self::InvalidDatetimeFormat { .. } | Self::InvalidPatternValue { .. } | Self::TwelveHourClock { .. } => "22007",
             Self::DatetimeFieldOverflow { .. } | Self::IntervalOutOfRange => "22008",
             Self::OlapCopyBehind { .. } => "XX000",
-            Self::NumericOutOfRange { .. } | Self::UnconstrainedNumericTooWide | Self::FormatNumberOutOfRange | Self::IntegerValueOutOfRange { .. } | Self::PercentileOutOfRange { .. } => {
+            Self::NumericOutOfRange { .. } | Self::NumericFormatOverflow | Self::UnconstrainedNumericTooWide | Self::FormatNumberOutOfRange | Self::IntegerValueOutOfRange { .. } | Self::PercentileOutOfRange { .. } => {
                 "22003"
             }
             Self::StringTooLong { .. } => "22001",
@@ -333,7 +339,7 @@ impl EngineError {
             | Self::NullKey { .. }
             | Self::CannotReplaceExistingKey => "22023",
             Self::UnsupportedUnicodeEscape => "22P05",
-            Self::SquareRootOfNegative => "2201F",
+            Self::SquareRootOfNegative | Self::InvalidPowerArgument { .. } => "2201F",
             Self::WidthBucket { .. } => "2201G",
             Self::NanNotStored { .. } => "0A000",
             Self::LogarithmOfZero | Self::LogarithmOfNegative => "2201E",

@@ -27,6 +27,7 @@ mod exact_decimal;
 pub mod naming;
 pub mod notice;
 pub mod notify;
+mod numeric_math;
 pub mod number_format;
 pub mod olap;
 pub mod oltp;

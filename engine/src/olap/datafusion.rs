@@ -134,6 +134,11 @@ impl DataFusionOlap {
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::ToTimestamp::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::DeclaredText::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::NumericOp::default()));
+        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::NumericFunction::default()));
+        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::TrimScale::default()));
+        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::IntegralDivision::default()));
+        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::ScaleOf::default()));
+        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::MinScale::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::Unconstrained::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::ToHex::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::WidthBucket::default()));

@@ -1089,6 +1089,17 @@ impl NumericOperand {
         }
     }
 
+    /// Row `i` as a decimal of any size (`Ok(None)` for NULL); `Err` holds the double of a
+    /// value that is none.
+    fn decimal(&self, i: usize) -> std::result::Result<Option<crate::numeric_math::Decimal>, f64> {
+        use crate::numeric_math::Decimal;
+        match self {
+            Self::Text(a) if !a.is_null(i) => Decimal::parse(a.value(i)).map(Some).ok_or_else(|| a.value(i).trim().parse().unwrap_or(f64::NAN)),
+            Self::Float(a) if !a.is_null(i) => Decimal::from_f64(a.value(i)).map(Some).ok_or(a.value(i)),
+            _ => self.exact(i).map(|x| x.map(Decimal::from_exact)),
+        }
+    }
+
     fn is_null(&self, i: usize) -> bool {
         match self {
             Self::Decimal128(a, ..) => a.is_null(i),
@@ -1145,6 +1156,116 @@ simple_udf!(
             .map_err(external)?;
         unscalar(Arc::new(text), &args)
     }
+);
+
+/// Each row's numeric arguments from the `skip`th on as decimals, `None` where one is NULL
+/// (the numeric functions are strict).
+fn numeric_rows(args: &ScalarFunctionArgs, skip: usize) -> Result<Vec<Option<Vec<crate::numeric_math::Decimal>>>> {
+    let rows = args.number_rows;
+    let operands = args
+        .args
+        .iter()
+        .zip(args.arg_fields.iter())
+        .skip(skip)
+        .map(|(value, field)| NumericOperand::of(&value.to_array(rows)?, field))
+        .collect::<Result<Vec<_>>>()?;
+    (0..rows)
+        .map(|i| {
+            operands
+                .iter()
+                .map(|operand| match operand.decimal(i) {
+                    Ok(value) => Ok(value),
+                    Err(f) => Err(external(crate::error::EngineError::InvalidTextRepresentation { type_name: "numeric".into(), value: crate::value::format_float8(f) })),
+                })
+                .collect::<Result<Option<Vec<_>>>>()
+        })
+        .collect()
+}
+
+/// Each row's numeric function `name` of the arguments from the `skip`th on, as numeric text.
+fn numeric_function_text(args: &ScalarFunctionArgs, name: &str, skip: usize) -> Result<ColumnarValue> {
+    let text: arrow::array::StringArray = numeric_rows(args, skip)?
+        .into_iter()
+        .map(|row| row.map(|values| crate::numeric_math::call(name, &values).map(|d| d.text())).transpose())
+        .collect::<crate::error::Result<_>>()
+        .map_err(external)?;
+    unscalar(Arc::new(text), args)
+}
+
+simple_udf!(
+    /// `rhei_numeric_fn(name, args...)`: PostgreSQL's numeric function `name` (round, power,
+    /// sqrt...; see [`crate::numeric_math`]) as numeric text at its result scale, described
+    /// as an unconstrained numeric. The translation writes it for the result items
+    /// `translate::numeric_arithmetic` makes exact, where DataFusion keeps the argument's
+    /// scale (`power(2.5, 2)` was 6.2).
+    NumericFunction,
+    "rhei_numeric_fn",
+    Signature::variadic_any(Volatility::Immutable),
+    |_types| DataType::Utf8,
+    field |_args| { Ok(Arc::new(crate::catalog::types::exact_numeric_text_field("rhei_numeric_fn"))) },
+    |args| {
+        let Some(ColumnarValue::Scalar(ScalarValue::Utf8(Some(name)))) = args.args.first() else {
+            return Err(DataFusionError::Internal("rhei_numeric_fn takes a constant function name first".into()));
+        };
+        numeric_function_text(&args, name, 1)
+    }
+);
+
+simple_udf!(
+    /// `trim_scale(x)`: `x` without the trailing zeros of its fraction, numeric text.
+    TrimScale,
+    "trim_scale",
+    Signature::any(1, Volatility::Immutable),
+    |_types| DataType::Utf8,
+    field |_args| { Ok(Arc::new(crate::catalog::types::exact_numeric_text_field("trim_scale"))) },
+    |args| { numeric_function_text(&args, "trim_scale", 0) }
+);
+
+simple_udf!(
+    /// `div(x, y)`: the integral quotient, truncated toward zero, a numeric of scale 0.
+    IntegralDivision,
+    "div",
+    Signature::any(2, Volatility::Immutable),
+    |_types| DataType::Decimal128(38, 0),
+    |args| {
+        let quotient: Decimal128Array = numeric_rows(&args, 0)?
+            .into_iter()
+            .map(|row| {
+                row.map(|values| {
+                    let quotient = crate::numeric_math::call("div", &values)?;
+                    quotient.to_i128().ok_or(crate::error::EngineError::NumericOutOfRange { type_name: "numeric".into() })
+                })
+                .transpose()
+            })
+            .collect::<crate::error::Result<_>>()
+            .map_err(external)?;
+        unscalar(Arc::new(quotient.with_precision_and_scale(38, 0)?), &args)
+    }
+);
+
+/// Each row's `scale(x)`, or with `minimal` its `min_scale(x)`.
+fn places_of(args: &ScalarFunctionArgs, minimal: bool) -> Result<ColumnarValue> {
+    let scales: arrow::array::Int32Array =
+        numeric_rows(args, 0)?.into_iter().map(|row| row.and_then(|values| values.first().map(|x| x.places(minimal)))).collect();
+    unscalar(Arc::new(scales), args)
+}
+
+simple_udf!(
+    /// `scale(x)`: the places of `x`'s fraction as written.
+    ScaleOf,
+    "scale",
+    Signature::any(1, Volatility::Immutable),
+    |_types| DataType::Int32,
+    |args| { places_of(&args, false) }
+);
+
+simple_udf!(
+    /// `min_scale(x)`: the fewest places that show `x` exactly.
+    MinScale,
+    "min_scale",
+    Signature::any(1, Volatility::Immutable),
+    |_types| DataType::Int32,
+    |args| { places_of(&args, true) }
 );
 
 fn float_step(op: &str, x: f64, y: f64) -> crate::error::Result<f64> {

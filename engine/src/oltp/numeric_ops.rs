@@ -14,6 +14,7 @@ use rusqlite::{Connection, Error as SqlError};
 use super::functions::{f64_of, fail};
 use crate::error::EngineError;
 use crate::exact_decimal::{self, Exact, add, padded, pow10, rescaled};
+use crate::numeric_math::{self, Decimal};
 
 /// The SQLite names of the exact `sum` and `avg` of numeric values.
 pub(crate) const SUM: &str = "rhei_numeric_sum";
@@ -34,11 +35,106 @@ pub fn register(conn: &Connection, pure: FunctionFlags) -> rusqlite::Result<()> 
     // Not window functions: letting the extreme go would need every value of the frame.
     conn.create_aggregate_function(MIN, 1, pure, ExactExtreme { greatest: false })?;
     conn.create_aggregate_function(MAX, 1, pure, ExactExtreme { greatest: true })?;
+    conn.create_scalar_function("rhei_numeric_fn", -1, pure, |ctx| {
+        let name = ctx.get_raw(0).as_str().map_err(|e| SqlError::UserFunctionError(e.into()))?.to_string();
+        let Some(args) = decimals(ctx, 1)? else { return Ok(Value::Null) };
+        Ok(Value::Text(numeric_math::call(&name, &args).map_err(fail)?.text()))
+    })?;
+    // SQLite's own round() rounds the double nearest a value: round(2.675, 2) was 2.67.
+    conn.create_scalar_function("round", 1, pure, |ctx| rounded(ctx.get_raw(0), Some(0)))?;
+    conn.create_scalar_function("round", 2, pure, |ctx| rounded(ctx.get_raw(0), places(ctx.get_raw(1))))?;
+    conn.create_scalar_function("div", 2, pure, |ctx| {
+        let Some(args) = decimals(ctx, 0)? else { return Ok(Value::Null) };
+        let quotient = numeric_math::call("div", &args).map_err(fail)?;
+        Ok(quotient.to_i64().map_or_else(|| Value::Text(quotient.text()), Value::Integer))
+    })?;
+    conn.create_scalar_function("trim_scale", 1, pure, |ctx| {
+        let Some(args) = decimals(ctx, 0)? else { return Ok(Value::Null) };
+        Ok(Value::Text(numeric_math::call("trim_scale", &args).map_err(fail)?.text()))
+    })?;
+    for (name, minimal) in [("scale", false), ("min_scale", true)] {
+        conn.create_scalar_function(name, 1, pure, move |ctx| {
+            let Some(args) = decimals(ctx, 0)? else { return Ok(Value::Null) };
+            Ok(args.first().map_or(Value::Null, |x| Value::Integer(i64::from(x.places(minimal)))))
+        })?;
+    }
+    for name in ["gcd", "lcm"] {
+        conn.create_scalar_function(name, 2, pure, move |ctx| {
+            let integers = matches!((ctx.get_raw(0), ctx.get_raw(1)), (ValueRef::Integer(_), ValueRef::Integer(_)));
+            let Some(args) = decimals(ctx, 0)? else { return Ok(Value::Null) };
+            let result = numeric_math::call(name, &args).map_err(fail)?;
+            match result.to_i64() {
+                Some(i) if integers => Ok(Value::Integer(i)),
+                None if integers => Err(fail(EngineError::NumericOutOfRange { type_name: "bigint".into() })),
+                _ => Ok(Value::Text(result.text())),
+            }
+        })?;
+    }
     conn.create_scalar_function("trunc", 1, pure, |ctx| Ok(truncated(ctx.get_raw(0), 0)))?;
     conn.create_scalar_function("trunc", 2, pure, |ctx| match ctx.get_raw(1) {
         ValueRef::Integer(places) => Ok(truncated(ctx.get_raw(0), places)),
         _ => Ok(Value::Null),
     })
+}
+
+/// The arguments of a numeric function from the `skip`th on as decimals; `None` when one is
+/// NULL (the functions are strict).
+fn decimals(ctx: &Context<'_>, skip: usize) -> rusqlite::Result<Option<Vec<Decimal>>> {
+    (skip..ctx.len()).map(|i| decimal_of(ctx.get_raw(i))).collect::<rusqlite::Result<Option<Vec<_>>>>()
+}
+
+/// A SQLite value as a numeric: exact text as written, a double by its shortest digits (as
+/// PostgreSQL casts a double to numeric).
+fn decimal_of(value: ValueRef<'_>) -> rusqlite::Result<Option<Decimal>> {
+    let invalid = |text: String| fail(EngineError::InvalidTextRepresentation { type_name: "numeric".into(), value: text });
+    match value {
+        ValueRef::Null => Ok(None),
+        ValueRef::Integer(i) => Ok(Some(Decimal::integer(i))),
+        ValueRef::Real(f) => Decimal::from_f64(f).map(Some).ok_or_else(|| invalid(crate::value::format_float8(f))),
+        ValueRef::Text(t) => {
+            let text = String::from_utf8_lossy(t);
+            Decimal::parse(&text).map(Some).ok_or_else(|| invalid(text.into_owned()))
+        }
+        ValueRef::Blob(_) => Err(invalid("(bytea)".into())),
+    }
+}
+
+/// The places argument of `round`/`trunc` (a double rounds, as PostgreSQL casts it to int).
+fn places(value: ValueRef<'_>) -> Option<i64> {
+    match value {
+        ValueRef::Integer(i) => Some(i),
+        ValueRef::Real(f) if f.is_finite() => Some(f.round() as i64),
+        ValueRef::Text(t) => std::str::from_utf8(t).ok()?.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// PostgreSQL's `round(v, places)` of a numeric: half away from zero at `places` places
+/// (negative: tens, hundreds...) of the value's decimal digits. Exact text stays exact text
+/// at `places` places; a double stays a double, rounded by its shortest digits; an integer
+/// stays one.
+fn rounded(value: ValueRef<'_>, places: Option<i64>) -> rusqlite::Result<Value> {
+    let Some(places) = places else { return Ok(Value::Null) };
+    let round = |x: Decimal| numeric_math::call("round", &[x, Decimal::integer(places)]).map_err(fail);
+    match value {
+        ValueRef::Integer(i) if places >= 0 => Ok(Value::Integer(i)),
+        ValueRef::Real(f) if !f.is_finite() => Ok(Value::Real(f)),
+        ValueRef::Text(t) if !std::str::from_utf8(t).is_ok_and(|s| crate::value::is_plain_decimal(s.trim())) => Ok(Value::Null),
+        ValueRef::Null | ValueRef::Blob(_) => Ok(Value::Null),
+        ValueRef::Integer(_) => {
+            let Some(x) = decimal_of(value)? else { return Ok(Value::Null) };
+            let rounded = round(x)?;
+            Ok(rounded.to_i64().map_or_else(|| Value::Real(rounded.to_f64()), Value::Integer))
+        }
+        ValueRef::Real(_) => {
+            let Some(x) = decimal_of(value)? else { return Ok(Value::Null) };
+            Ok(Value::Real(round(x)?.to_f64()))
+        }
+        ValueRef::Text(_) => {
+            let Some(x) = decimal_of(value)? else { return Ok(Value::Null) };
+            Ok(Value::Text(round(x)?.text()))
+        }
+    }
 }
 
 /// PostgreSQL's `trunc(v, places)`: toward zero at `places` decimal places (negative: tens,

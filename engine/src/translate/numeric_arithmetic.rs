@@ -4,6 +4,9 @@
 //! SQLite's own operators compute in doubles (`1234567.89 - 3.3333` was `1234564.5566999998`).
 //! `sum`, `avg`, `min` and `max` of numeric values there (also `avg` of integers, numeric in
 //! PostgreSQL) become `rhei_numeric_sum` and its kin, with their arguments computed exactly.
+//! PostgreSQL's numeric functions of numeric values (`round`, `power`, `sqrt`...) become
+//! `rhei_numeric_fn` on both engines (see `crate::numeric_math`), their arguments computed
+//! exactly.
 //! Only result items: the exact text such a call gives would compare as text, so arithmetic
 //! in WHERE, ORDER BY or an inner query keeps SQLite's numbers (ORDER BY 1 sorts by the item
 //! computed again as a number), and so do the items of DISTINCT, grouped selects (`GROUP BY
@@ -22,6 +25,9 @@ use crate::oltp::numeric_ops::{AVG, MAX, MIN, SUM};
 
 /// The SQLite function computing one exact step.
 pub(crate) const EXACT_OP: &str = "rhei_numeric_op";
+/// The function computing PostgreSQL's numeric functions exactly, on either engine
+/// (`oltp::numeric_ops`, `olap::udf::NumericFunction`).
+pub(crate) const EXACT_FN: &str = "rhei_numeric_fn";
 /// The DataFusion function declaring its argument an unconstrained numeric
 /// (`olap::udf::Unconstrained`).
 const UNCONSTRAINED: &str = "rhei_unconstrained";
@@ -130,6 +136,9 @@ fn divides(expr: &Expr, scope: &Scope<'_>) -> bool {
             (matches!(op, BinaryOperator::Divide) && kind(expr, scope) == Kind::Numeric) || divides(left, scope) || divides(right, scope)
         }
         Expr::Function(f) if is_coalesce(f) => coalesced_args(f).any(|arg| divides(arg, scope)),
+        // DataFusion keeps the argument's scale (`ceil(2.1)` is 3.0, `power(2.5, 2)` 6.2).
+        Expr::Function(f) if numeric_function(f).is_some() => kind(expr, scope) == Kind::Numeric,
+        Expr::Ceil { .. } | Expr::Floor { .. } => kind(expr, scope) == Kind::Numeric,
         Expr::Function(f) => exact_aggregate(f) == Some(AVG) && kind(expr, scope) == Kind::Numeric,
         _ => false,
     }
@@ -180,7 +189,39 @@ fn is_coalesce(f: &Function) -> bool {
 
 /// Whether `f` is one of the exact SQLite functions this module writes.
 fn is_exact_function(f: &Function) -> bool {
-    [EXACT_OP, SUM, AVG, MIN, MAX].contains(&f.name.to_string().as_str())
+    [EXACT_OP, EXACT_FN, SUM, AVG, MIN, MAX].contains(&f.name.to_string().as_str())
+}
+
+/// The name of a numeric function `rhei_numeric_fn` computes (`round`, `power`, `sqrt`...),
+/// called plainly: one-part name, positional arguments, no window.
+fn numeric_function(f: &Function) -> Option<String> {
+    let FunctionArguments::List(list) = &f.args else { return None };
+    let plain = f.over.is_none()
+        && f.filter.is_none()
+        && f.within_group.is_empty()
+        && list.duplicate_treatment.is_none()
+        && list.clauses.is_empty()
+        && list.args.iter().all(|arg| matches!(arg, FunctionArg::Unnamed(FunctionArgExpr::Expr(_))));
+    let name = match f.name.0.as_slice() {
+        [ObjectNamePart::Identifier(name)] => name.value.to_ascii_lowercase(),
+        _ => return None,
+    };
+    (plain && crate::numeric_math::computes(&name, list.args.len())).then_some(name)
+}
+
+/// A ceil() or floor() of a number (not of a date-time field), and which.
+fn ceil_or_floor(expr: &Expr) -> Option<(&'static str, &Expr)> {
+    use datafusion::sql::sqlparser::ast::{CeilFloorKind, DateTimeField};
+    match expr {
+        Expr::Ceil { expr, field: CeilFloorKind::DateTimeField(DateTimeField::NoDateTime) } => Some(("ceil", expr)),
+        Expr::Floor { expr, field: CeilFloorKind::DateTimeField(DateTimeField::NoDateTime) } => Some(("floor", expr)),
+        _ => None,
+    }
+}
+
+/// The plain arguments of a call.
+fn plain_args(f: &Function) -> impl Iterator<Item = &Expr> {
+    coalesced_args(f)
 }
 
 /// The name of an aggregate whose numeric result is computed exactly: `sum`, `avg`, `min` or
@@ -210,8 +251,8 @@ fn computes(expr: &Expr) -> bool {
     match expr {
         Expr::Nested(inner) | Expr::UnaryOp { op: UnaryOperator::Minus | UnaryOperator::Plus, expr: inner } => computes(inner),
         Expr::Function(f) if is_coalesce(f) => first_arg(f).is_some_and(computes),
-        Expr::Function(f) => exact_aggregate(f).is_some(),
-        other => is_arithmetic(other),
+        Expr::Function(f) => exact_aggregate(f).is_some() || numeric_function(f).is_some(),
+        other => ceil_or_floor(other).is_some() || is_arithmetic(other),
     }
 }
 
@@ -221,8 +262,9 @@ fn aggregates(expr: &Expr) -> bool {
         Expr::Nested(inner) | Expr::UnaryOp { expr: inner, .. } => aggregates(inner),
         Expr::BinaryOp { left, op, right } if arithmetic_op(op).is_some() => aggregates(left) || aggregates(right),
         Expr::Function(f) if is_coalesce(f) => first_arg(f).is_some_and(aggregates),
+        Expr::Function(f) if numeric_function(f).is_some() => plain_args(f).any(aggregates),
         Expr::Function(f) => exact_aggregate(f).is_some() || f.name.to_string().eq_ignore_ascii_case("count"),
-        _ => false,
+        other => ceil_or_floor(other).is_some_and(|(_, arg)| aggregates(arg)),
     }
 }
 
@@ -292,6 +334,11 @@ fn kind(expr: &Expr, scope: &Scope<'_>) -> Kind {
                 _ => Kind::Other,
             }
         }
+        Expr::Function(f) if let Some(name) = numeric_function(f) => {
+            let kinds: Vec<Kind> = plain_args(f).map(|arg| kind(arg, scope)).collect();
+            function_kind(&name, &kinds)
+        }
+        Expr::Ceil { .. } | Expr::Floor { .. } if let Some((name, arg)) = ceil_or_floor(expr) => function_kind(name, &[kind(arg, scope)]),
         Expr::Function(f) => match (exact_aggregate(f), first_arg(f).map(|arg| kind(arg, scope))) {
             (Some(_), Some(Kind::Numeric)) => Kind::Numeric,
             // avg of integers is numeric in PostgreSQL; their sum stays SQLite's integer.
@@ -306,6 +353,25 @@ fn kind(expr: &Expr, scope: &Scope<'_>) -> Kind {
             Some(PgType::Int2 | PgType::Int4 | PgType::Int8) => Kind::Integer,
             _ => Kind::Other,
         },
+    }
+}
+
+/// The kind of PostgreSQL's numeric function `name` of arguments of `kinds`, as its function
+/// resolution picks the variant: a double argument picks the double one, a numeric one the
+/// numeric one; of integers, the integer variant where there is one (`abs`, `mod`, `gcd`,
+/// `lcm`), the numeric one where only it takes that many arguments (`round(i, 2)`, `div`),
+/// else the double one (`sqrt(2)`, `power(2, 3)`, `ceil(5)`).
+fn function_kind(name: &str, kinds: &[Kind]) -> Kind {
+    if kinds.contains(&Kind::Other) {
+        Kind::Other
+    } else if kinds.contains(&Kind::Numeric) {
+        Kind::Numeric
+    } else {
+        match (name, kinds.len()) {
+            ("abs" | "mod" | "gcd" | "lcm", _) => Kind::Integer,
+            ("div" | "trim_scale", _) | ("round" | "trunc" | "log", 2) => Kind::Numeric,
+            _ => Kind::Other,
+        }
     }
 }
 
@@ -326,8 +392,27 @@ fn exact(expr: &mut Expr, scope: &Scope<'_>, engine: Engine) {
     if kind(expr, scope) != Kind::Numeric {
         return;
     }
+    if let Some((name, _)) = ceil_or_floor(expr) {
+        let (Expr::Ceil { expr: inner, .. } | Expr::Floor { expr: inner, .. }) = expr else { return };
+        exact(inner, scope, engine);
+        let arg = std::mem::replace(inner.as_mut(), number(0));
+        *expr = call(EXACT_FN, vec![string(name), arg]);
+        return;
+    }
     match expr {
         Expr::Nested(inner) => exact(inner, scope, engine),
+        Expr::Function(f) if let Some(name) = numeric_function(f) => {
+            let mut args = vec![string(&name)];
+            if let FunctionArguments::List(list) = &mut f.args {
+                for arg in &mut list.args {
+                    if let FunctionArg::Unnamed(FunctionArgExpr::Expr(value)) = arg {
+                        exact(value, scope, engine);
+                        args.push(std::mem::replace(value, number(0)));
+                    }
+                }
+            }
+            *expr = call(EXACT_FN, args);
+        }
         Expr::UnaryOp { op: UnaryOperator::Plus, expr: inner } => {
             exact(inner, scope, engine);
             *expr = std::mem::replace(inner.as_mut(), number(0));

@@ -600,6 +600,100 @@ impl ScalarUDFImpl for RegexpSplitToArray {
     }
 }
 
+/// `regexp_count`, `regexp_instr`, `regexp_like` and `regexp_substr` with the SQLite side's
+/// regular expressions and answers (see [`crate::oltp::regex::Search`]): DataFusion's
+/// `regexp_count` counted 0 in a NULL text (PostgreSQL: NULL) and it has no `regexp_substr`.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct RegexpSearch {
+    search: crate::oltp::regex::Search,
+    signature: Signature,
+}
+
+impl RegexpSearch {
+    pub fn all() -> Vec<Self> {
+        use datafusion::logical_expr::TypeSignature;
+        crate::oltp::regex::Search::ALL
+            .into_iter()
+            .map(|search| RegexpSearch {
+                search,
+                signature: Signature::one_of(search.arities().map(TypeSignature::Any).collect(), Volatility::Immutable),
+            })
+            .collect()
+    }
+}
+
+impl ScalarUDFImpl for RegexpSearch {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn name(&self) -> &str {
+        self.search.name()
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        use crate::oltp::regex::Search;
+        Ok(match self.search {
+            Search::Count | Search::Instr => DataType::Int32,
+            Search::Like => DataType::Boolean,
+            Search::Substr => DataType::Utf8,
+        })
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        use crate::oltp::regex::SearchAnswer;
+        let rows = args.number_rows;
+        let flags_at = self.search.flags_at();
+        let columns = args
+            .args
+            .iter()
+            .enumerate()
+            .map(|(i, value)| {
+                let array = value.to_array(rows)?;
+                let texts = matches!(i, 0 | 1) || i == flags_at;
+                Ok(arrow::compute::cast(&array, if texts { &DataType::Utf8 } else { &DataType::Int64 })?)
+            })
+            .collect::<Result<Vec<ArrayRef>>>()?;
+        let (texts, numbers): (Vec<(usize, &ArrayRef)>, Vec<(usize, &ArrayRef)>) =
+            columns.iter().enumerate().partition(|(i, _)| matches!(i, 0 | 1) || *i == flags_at);
+        let texts: Vec<&arrow::array::StringArray> = texts.into_iter().map(|(_, a)| a.as_string::<i32>()).collect();
+        let numbers: Vec<&arrow::array::Int64Array> = numbers.into_iter().map(|(_, a)| a.as_primitive::<arrow::datatypes::Int64Type>()).collect();
+        let mut compiled: Option<(String, String, regex::Regex, bool)> = None;
+        let mut answers = Vec::with_capacity(rows);
+        for i in 0..rows {
+            if texts.iter().any(|t| t.is_null(i)) || numbers.iter().any(|n| n.is_null(i)) {
+                answers.push(None);
+                continue;
+            }
+            let (text, pattern) = (texts[0].value(i), texts[1].value(i));
+            let flags = texts.get(2).map_or("", |f| f.value(i));
+            if !compiled.as_ref().is_some_and(|(p, f, ..)| p == pattern && f == flags) {
+                let (regex, global) = crate::oltp::regex::compile(pattern, flags).map_err(external)?;
+                compiled = Some((pattern.to_string(), flags.to_string(), regex, global));
+            }
+            let Some((_, _, regex, global)) = &compiled else { unreachable!("compiled just above") };
+            let values: Vec<i64> = numbers.iter().map(|n| n.value(i)).collect();
+            answers.push(Some(self.search.answer(regex, *global, text, &values).map_err(external)?));
+        }
+        let array: ArrayRef = match self.search {
+            crate::oltp::regex::Search::Count | crate::oltp::regex::Search::Instr => Arc::new(
+                answers.into_iter().map(|a| a.and_then(|a| if let SearchAnswer::Integer(n) = a { Some(n) } else { None })).collect::<arrow::array::Int32Array>(),
+            ),
+            crate::oltp::regex::Search::Like => Arc::new(
+                answers.into_iter().map(|a| a.and_then(|a| if let SearchAnswer::Boolean(b) = a { Some(b) } else { None })).collect::<arrow::array::BooleanArray>(),
+            ),
+            crate::oltp::regex::Search::Substr => Arc::new(
+                answers.into_iter().map(|a| a.and_then(|a| if let SearchAnswer::Text(t) = a { t } else { None })).collect::<arrow::array::StringArray>(),
+            ),
+        };
+        unscalar(array, &args)
+    }
+}
+
 /// `rhei_instant(t, zone)`: the instant a timestamp without time zone names in `zone` (an ISO
 /// offset or an IANA name, see [`crate::zone::TimeZone::of_arrow`]), with PostgreSQL's
 /// answers for daylight-saving gaps and overlaps: how PostgreSQL casts a timestamp to

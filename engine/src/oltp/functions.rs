@@ -79,6 +79,28 @@ fn regex_arg(ctx: &Context<'_>, pattern: usize, flags: usize) -> rusqlite::Resul
     Ok(Some(ctx.set_aux(slot, CompiledRegex { pattern: text, flags, regex, global })?))
 }
 
+/// `regexp_count`, `regexp_instr`, `regexp_like` or `regexp_substr` (see
+/// [`crate::oltp::regex::Search`]); NULL where an argument is.
+fn regexp_search(ctx: &Context<'_>, search: crate::oltp::regex::Search) -> rusqlite::Result<Value> {
+    use crate::oltp::regex::SearchAnswer;
+    let flags_at = search.flags_at();
+    let Some(text) = text_of(ctx.get_raw(0)) else { return Ok(Value::Null) };
+    let Some(compiled) = regex_arg(ctx, 1, if ctx.len() > flags_at { flags_at } else { usize::MAX })? else { return Ok(Value::Null) };
+    let mut numbers = Vec::new();
+    for i in (2..ctx.len()).filter(|i| *i != flags_at) {
+        match ctx.get_raw(i) {
+            ValueRef::Null => return Ok(Value::Null),
+            ValueRef::Integer(n) => numbers.push(n),
+            other => numbers.push(text_of(other).and_then(|t| t.trim().parse().ok()).ok_or_else(|| invalid("integer", other))?),
+        }
+    }
+    Ok(match search.answer(&compiled.regex, compiled.global, &text, &numbers).map_err(fail)? {
+        SearchAnswer::Integer(n) => Value::Integer(i64::from(n)),
+        SearchAnswer::Boolean(b) => Value::Integer(i64::from(b)),
+        SearchAnswer::Text(t) => t.map_or(Value::Null, Value::Text),
+    })
+}
+
 fn invalid(type_name: &str, value: ValueRef<'_>) -> SqlError {
     fail(EngineError::InvalidTextRepresentation {
         type_name: type_name.to_string(),
@@ -1663,6 +1685,11 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
             };
             Ok(Value::Text(out.into_owned()))
         })?;
+    }
+    for search in crate::oltp::regex::Search::ALL {
+        for arity in search.arities() {
+            conn.create_scalar_function(search.name(), i32::try_from(arity).unwrap_or(-1), pure, move |ctx| regexp_search(ctx, search))?;
+        }
     }
     conn.create_scalar_function("rhei_regex_substring", 2, pure, |ctx| {
         let Some(text) = text_of(ctx.get_raw(0)) else { return Ok(Value::Null) };

@@ -117,6 +117,122 @@ pub fn split<'t>(regex: &Regex, text: &'t str) -> Vec<&'t str> {
     pieces
 }
 
+/// PostgreSQL 15's searching functions: `regexp_count(s, p [, start [, flags]])`,
+/// `regexp_instr(s, p [, start [, n [, endoption [, flags [, subexpr]]]]])`,
+/// `regexp_like(s, p [, flags])` and `regexp_substr(s, p [, start [, n [, flags [, subexpr]]]])`.
+/// Both engines compile the pattern their way and answer here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Search {
+    Count,
+    Instr,
+    Like,
+    Substr,
+}
+
+/// What a [`Search`] answers.
+#[derive(Debug, PartialEq)]
+pub enum SearchAnswer {
+    Integer(i32),
+    Boolean(bool),
+    Text(Option<String>),
+}
+
+impl Search {
+    pub const ALL: [Search; 4] = [Search::Count, Search::Instr, Search::Like, Search::Substr];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Search::Count => "regexp_count",
+            Search::Instr => "regexp_instr",
+            Search::Like => "regexp_like",
+            Search::Substr => "regexp_substr",
+        }
+    }
+
+    /// How many arguments it takes.
+    pub fn arities(self) -> std::ops::RangeInclusive<usize> {
+        match self {
+            Search::Count => 2..=4,
+            Search::Instr => 2..=7,
+            Search::Like => 2..=3,
+            Search::Substr => 2..=6,
+        }
+    }
+
+    /// Where its flags argument is.
+    pub fn flags_at(self) -> usize {
+        match self {
+            Search::Count => 3,
+            Search::Instr => 5,
+            Search::Like => 2,
+            Search::Substr => 4,
+        }
+    }
+
+    /// The answer for `text` of the compiled pattern (`global`: the flags held `g`, which
+    /// these refuse) and the integer arguments in order (those other than the text, the
+    /// pattern and the flags: start, n, endoption, subexpr as the function takes them).
+    ///
+    /// # Errors
+    /// The `g` flag and out-of-range integer arguments, 22023 as in PostgreSQL.
+    pub fn answer(self, regex: &Regex, global: bool, text: &str, numbers: &[i64]) -> Result<SearchAnswer, EngineError> {
+        if global {
+            return Err(EngineError::InvalidArgument { message: format!("{}() does not support the \"global\" option", self.name()) });
+        }
+        let at = |i: usize, default: i64| numbers.get(i).copied().unwrap_or(default);
+        let (start, n, end_option, subexpr) = match self {
+            Search::Count => (at(0, 1), 1, 0, 0),
+            Search::Instr => (at(0, 1), at(1, 1), at(2, 0), at(3, 0)),
+            Search::Like => (1, 1, 0, 0),
+            Search::Substr => (at(0, 1), at(1, 1), 0, at(2, 0)),
+        };
+        let invalid = |parameter: &str, value: i64| EngineError::InvalidArgument { message: format!("invalid value for parameter \"{parameter}\": {value}") };
+        if start <= 0 {
+            return Err(invalid("start", start));
+        }
+        if n <= 0 {
+            return Err(invalid("n", n));
+        }
+        if !(0..=1).contains(&end_option) {
+            return Err(invalid("endoption", end_option));
+        }
+        if subexpr < 0 {
+            return Err(invalid("subexpr", subexpr));
+        }
+        // The byte the search starts at; past the end there is nothing to find.
+        let from = usize::try_from(start - 1).ok().and_then(|skip| match text.char_indices().nth(skip) {
+            Some((byte, _)) => Some(byte),
+            None => (text.chars().count() == skip).then_some(text.len()),
+        });
+        let matches = || from.into_iter().flat_map(|from| captures_from(regex, text, from));
+        let position = |byte: usize| i32::try_from(text[..byte].chars().count() + 1).unwrap_or(i32::MAX);
+        let nth = || {
+            let captures = matches().nth(usize::try_from(n - 1).unwrap_or(usize::MAX))?;
+            let group = captures.get(usize::try_from(subexpr).ok()?)?;
+            Some((group.start(), group.end()))
+        };
+        Ok(match self {
+            Search::Count => SearchAnswer::Integer(i32::try_from(matches().count()).unwrap_or(i32::MAX)),
+            Search::Like => SearchAnswer::Boolean(matches().next().is_some()),
+            Search::Instr => SearchAnswer::Integer(nth().map_or(0, |(begin, end)| position(if end_option == 1 { end } else { begin }))),
+            Search::Substr => SearchAnswer::Text(nth().map(|(begin, end)| text[begin..end].to_string())),
+        })
+    }
+}
+
+/// The matches of `regex` in `text` from byte `from` on, one after another as PostgreSQL
+/// finds them: the next search starts where a match ended, a character later after an empty
+/// one. `^` still means the start of the text.
+fn captures_from<'t>(regex: &Regex, text: &'t str, from: usize) -> impl Iterator<Item = regex::Captures<'t>> {
+    let mut at = Some(from);
+    std::iter::from_fn(move || {
+        let captures = regex.captures_at(text, at?)?;
+        let whole = captures.get(0)?;
+        at = if whole.is_empty() { text[whole.end()..].chars().next().map(|c| whole.end() + c.len_utf8()) } else { Some(whole.end()) };
+        Some(captures)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,6 +262,29 @@ mod tests {
         assert_eq!(pieces("x", "i", "aXbxc"), "a|b|c");
         assert_eq!(split(&compile(",", "").unwrap().0, ""), vec![""]);
         assert_eq!(split(&compile("", "").unwrap().0, ""), vec![""]);
+    }
+
+    /// Expected answers are PostgreSQL 15's.
+    #[test]
+    fn searches_follow_postgresql() {
+        let ask = |search: Search, pattern: &str, flags: &str, text: &str, numbers: &[i64]| {
+            let (regex, global) = compile(pattern, flags).unwrap();
+            search.answer(&regex, global, text, numbers)
+        };
+        assert_eq!(ask(Search::Count, "o", "", "foo-bar-bozo", &[]).unwrap(), SearchAnswer::Integer(4));
+        assert_eq!(ask(Search::Count, "a", "", "aaa", &[2]).unwrap(), SearchAnswer::Integer(2));
+        assert_eq!(ask(Search::Count, "a", "", "aaa", &[5]).unwrap(), SearchAnswer::Integer(0));
+        assert_eq!(ask(Search::Count, "^b", "", "abc", &[2]).unwrap(), SearchAnswer::Integer(0));
+        assert_eq!(ask(Search::Count, "x*", "", "abc", &[]).unwrap(), SearchAnswer::Integer(4));
+        assert_eq!(ask(Search::Instr, r"\d", "", "abc123", &[]).unwrap(), SearchAnswer::Integer(4));
+        assert_eq!(ask(Search::Instr, r"\d", "", "abc123", &[1, 2, 1]).unwrap(), SearchAnswer::Integer(6));
+        assert_eq!(ask(Search::Instr, r"(\d)(\d)", "", "éa12", &[1, 1, 0, 2]).unwrap(), SearchAnswer::Integer(4));
+        assert_eq!(ask(Search::Like, "B", "i", "abc", &[]).unwrap(), SearchAnswer::Boolean(true));
+        assert_eq!(ask(Search::Substr, r"\d+", "", "abc123de45", &[1, 2]).unwrap(), SearchAnswer::Text(Some("45".into())));
+        assert_eq!(ask(Search::Substr, "x", "", "abc", &[]).unwrap(), SearchAnswer::Text(None));
+        assert_eq!(ask(Search::Substr, "(a)(b)", "", "zab", &[1, 1, 2]).unwrap(), SearchAnswer::Text(Some("b".into())));
+        assert_eq!(ask(Search::Count, "a", "", "aaa", &[0]).unwrap_err().to_string(), "invalid value for parameter \"start\": 0");
+        assert_eq!(ask(Search::Count, "a", "g", "aaa", &[]).unwrap_err().to_string(), "regexp_count() does not support the \"global\" option");
     }
 
     #[test]

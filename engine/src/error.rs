@@ -179,9 +179,13 @@ pub enum EngineError {
     LogarithmOfZero,
     #[error("cannot take logarithm of a negative number")]
     LogarithmOfNegative,
-    /// `power()` of arguments without a real result (`power(0, -1)`, `power(-2, 0.5)`).
-    #[error("{message}")]
-    InvalidPowerArgument { message: String },
+    #[error("zero raised to a negative power is undefined")]
+    ZeroToNegativePower,
+    #[error("a negative number raised to a non-integer power yields a complex result")]
+    NegativeToFractionalPower,
+    /// A trigonometric function's argument outside its domain (`asind(2)`, `sind('Infinity')`).
+    #[error("input is out of range")]
+    InputOutOfRange,
     /// A numeric result past the 131072 digits numeric holds before its point.
     #[error("value overflows numeric format")]
     NumericFormatOverflow,
@@ -312,7 +316,7 @@ impl EngineError {
             Self::InvalidDatetimeFormat { .. } | Self::InvalidPatternValue { .. } | Self::TwelveHourClock { .. } => "22007",
             Self::DatetimeFieldOverflow { .. } | Self::IntervalOutOfRange => "22008",
             Self::OlapCopyBehind { .. } => "XX000",
-            Self::NumericOutOfRange { .. } | Self::NumericFormatOverflow | Self::UnconstrainedNumericTooWide | Self::FormatNumberOutOfRange | Self::IntegerValueOutOfRange { .. } | Self::PercentileOutOfRange { .. } => {
+            Self::NumericOutOfRange { .. } | Self::NumericFormatOverflow | Self::InputOutOfRange | Self::UnconstrainedNumericTooWide | Self::FormatNumberOutOfRange | Self::IntegerValueOutOfRange { .. } | Self::PercentileOutOfRange { .. } => {
                 "22003"
             }
             Self::StringTooLong { .. } => "22001",
@@ -339,7 +343,7 @@ impl EngineError {
             | Self::NullKey { .. }
             | Self::CannotReplaceExistingKey => "22023",
             Self::UnsupportedUnicodeEscape => "22P05",
-            Self::SquareRootOfNegative | Self::InvalidPowerArgument { .. } => "2201F",
+            Self::SquareRootOfNegative | Self::ZeroToNegativePower | Self::NegativeToFractionalPower => "2201F",
             Self::WidthBucket { .. } => "2201G",
             Self::NanNotStored { .. } => "0A000",
             Self::LogarithmOfZero | Self::LogarithmOfNegative => "2201E",

@@ -15,6 +15,7 @@ pub mod capture;
 pub mod catalog;
 pub mod copy;
 pub mod datetime_input;
+mod degree_trig;
 mod cursor;
 pub mod describe;
 mod engine;

@@ -22,7 +22,10 @@ const MAX_RESULT_SCALE: i64 = 2000;
 /// Digits a numeric holds before its decimal point (NUMERIC_WEIGHT_MAX + 1 groups of four).
 const MAX_INTEGER_DIGITS: i64 = 131_072;
 /// Digits an exact power may grow to before the logarithm computes it instead.
-const MAX_EXACT_POWER_DIGITS: i64 = 4_000;
+const MAX_EXACT_POWER_DIGITS: i64 = 200_000;
+/// The largest |x| exp(x) takes (exp_var's NUMERIC_MAX_RESULT_SCALE * 3): past it the
+/// result overflows numeric, or rounds to zero.
+const EXP_LIMIT: f64 = (MAX_RESULT_SCALE * 3) as f64;
 /// Extra digits the fixed-point steps carry past the result scale.
 const GUARD_DIGITS: i64 = 12;
 
@@ -96,9 +99,9 @@ impl Decimal {
         self.text().parse().unwrap_or(f64::NAN)
     }
 
-    /// The digits at a scale at least the value's own.
+    /// The digits at `scale`: exact at a scale at least the value's own, truncated below it.
     fn at_scale(&self, scale: i64) -> BigInt {
-        &self.digits * pow10(scale - self.scale)
+        if scale >= self.scale { &self.digits * pow10(scale - self.scale) } else { &self.digits / pow10(self.scale - scale) }
     }
 
     fn is_zero(&self) -> bool {
@@ -269,7 +272,7 @@ fn sqrt(x: &Decimal) -> Result<Decimal, EngineError> {
 
 fn exp(x: &Decimal) -> Result<Decimal, EngineError> {
     let value = x.to_f64();
-    if value.abs() > (MAX_RESULT_SCALE * 3) as f64 {
+    if value.abs() >= EXP_LIMIT {
         if value > 0.0 {
             return Err(EngineError::NumericFormatOverflow);
         }
@@ -285,16 +288,8 @@ fn exp(x: &Decimal) -> Result<Decimal, EngineError> {
 
 fn ln(x: &Decimal) -> Result<Decimal, EngineError> {
     check_logarithm(x)?;
-    // numeric_ln: 16 significant digits less the digits of the argument's integer part.
-    let digits = (x.weight() + 1) * 4;
-    let scale = if digits > 1 {
-        MIN_SIG_DIGITS - ((digits - 1) as f64).log10() as i64
-    } else if digits < 1 {
-        MIN_SIG_DIGITS - ((1 - digits) as f64).log10() as i64
-    } else {
-        MIN_SIG_DIGITS
-    };
-    let scale = display_scale(scale.max(x.scale));
+    // numeric_ln: 16 significant digits of the logarithm, by its estimated weight.
+    let scale = display_scale((MIN_SIG_DIGITS - ln_weight(x)).max(x.scale));
     Ok(Decimal::new(rounded_shift(&ln_fixed(x, scale + GUARD_DIGITS), GUARD_DIGITS), scale))
 }
 
@@ -356,10 +351,10 @@ fn divide_rounded(n: &BigInt, d: &BigInt) -> BigInt {
 fn power(base: &Decimal, exponent: &Decimal) -> Result<Decimal, EngineError> {
     let integral = exponent.trimmed();
     if base.is_zero() && exponent.digits.is_negative() {
-        return Err(EngineError::InvalidPowerArgument { message: "zero raised to a negative power is undefined".into() });
+        return Err(EngineError::ZeroToNegativePower);
     }
     if base.digits.is_negative() && integral.scale > 0 {
-        return Err(EngineError::InvalidPowerArgument { message: "a negative number raised to a non-integer power yields a complex result".into() });
+        return Err(EngineError::NegativeToFractionalPower);
     }
     // An integral exponent within int: PostgreSQL 15's power_var_int, at 16 places or the
     // base's.
@@ -372,7 +367,7 @@ fn power(base: &Decimal, exponent: &Decimal) -> Result<Decimal, EngineError> {
     if base.is_zero() {
         return Ok(Decimal::new(BigInt::zero(), MIN_SIG_DIGITS));
     }
-    power_by_logarithm(base, &integral, None)
+    power_by_logarithm(base, exponent, None)
 }
 
 /// `base ^ n` rounded at `scale`: exactly where the power has few enough digits.
@@ -395,6 +390,8 @@ fn integer_power(base: &Decimal, n: i64, scale: i64) -> Result<Decimal, EngineEr
         return Ok(Decimal::new(BigInt::zero(), scale));
     }
     if digits.saturating_mul(n.abs()) > MAX_EXACT_POWER_DIGITS {
+        // Past the exact limit only results the logarithm path reaches (up to about
+        // 10^2600) are computed; PostgreSQL multiplies out larger ones too.
         return power_by_logarithm(&base, &Decimal::integer(n), Some(scale));
     }
     let exponent = u32::try_from(n.unsigned_abs()).unwrap_or(u32::MAX);
@@ -422,12 +419,15 @@ fn power_by_logarithm(base: &Decimal, exponent: &Decimal, scale: Option<i64>) ->
     // for an odd one.
     if base.digits.is_negative() {
         let magnitude = power_by_logarithm(&Decimal::new(base.digits.abs(), base.scale), exponent, scale)?;
-        let odd = exponent.digits.is_odd();
+        let odd = exponent.trimmed().digits.is_odd();
         return Ok(if odd { Decimal::new(-magnitude.digits, magnitude.scale) } else { magnitude });
     }
-    let ln_result = exponent.to_f64() * log10_of(base) * std::f64::consts::LN_10;
-    if ln_result.abs() > (MAX_RESULT_SCALE * 3) as f64 * 1.01 {
-        if ln_result > 0.0 {
+    // exponent * ln(base), from ln(base) at a few significant digits (a base within 1e-17 of
+    // one has no logarithm a double of its leading digits shows), as power_var estimates it.
+    let ln_digits = GUARD_DIGITS - ln_weight(base);
+    let ln_result = Decimal::new(ln_fixed(base, ln_digits) * &exponent.digits, ln_digits + exponent.scale).to_f64();
+    if !ln_result.is_finite() || ln_result.abs() >= EXP_LIMIT {
+        if ln_result > 0.0 || ln_result.is_nan() {
             return Err(EngineError::NumericFormatOverflow);
         }
         return Ok(Decimal::new(BigInt::zero(), MAX_DISPLAY_SCALE));
@@ -455,7 +455,7 @@ fn exp_fixed(x: &BigInt, precision: i64) -> BigInt {
     // squarings multiply the error by 2^k, and a large result needs its integer digits too.
     let one = pow10(precision);
     let halvings = (x.bits() as i64 - one.bits() as i64 + 8).max(0);
-    let integer_digits = (x / &one).to_f64().map_or(0, |v| (v * std::f64::consts::LOG10_E) as i64 + 1);
+    let integer_digits = (x / &one).to_f64().map_or(0, |v| (v.min(EXP_LIMIT) * std::f64::consts::LOG10_E) as i64 + 1);
     let extra = GUARD_DIGITS + halvings * 3 / 10 + 1 + integer_digits.max(0);
     let working = precision + extra;
     let one = pow10(working);
@@ -584,5 +584,15 @@ mod tests {
         assert_eq!(run("power", &["0.0", "0"]), "1.0000000000000000");
         assert_eq!(run("power", &["0", "-1"]), "2201F zero raised to a negative power is undefined");
         assert_eq!(run("power", &["-2", "0.5"]), "2201F a negative number raised to a non-integer power yields a complex result");
+        assert_eq!(run("ln", &["1.01"]), "0.009950330853168083");
+        assert_eq!(run("ln", &["50000"]), "10.819778284410283");
+        assert_eq!(run("ln", &["0.00001"]), "-11.512925464970228");
+        assert_eq!(run("power", &["2", "0.50000000000000000000"]), "1.41421356237309504880");
+        assert_eq!(run("power", &["-2", "3.0"]), "-8.0000000000000000");
+        assert_eq!(run("power", &["1.00000000000000000001", "10000000000000000000000000000"]), "22003 value overflows numeric format");
+        assert_eq!(run("power", &["0.99999999999999999999", "-10000000000000000000000000000"]), "22003 value overflows numeric format");
+        assert_eq!(run("exp", &["6000"]), "22003 value overflows numeric format");
+        assert!(run("power", &["2", "10000"]).starts_with("1995063116880758384883742162683585083823496831886192454852008949852943"));
+        assert_eq!(run("sqrt", &["4.0000"]), "2.000000000000000");
     }
 }

@@ -150,6 +150,9 @@ impl DataFusionOlap {
         for function in super::udf::IntervalFunction::all() {
             context.register_udf(datafusion::logical_expr::ScalarUDF::from(function));
         }
+        for function in super::udf::DegreeTrig::all() {
+            context.register_udf(datafusion::logical_expr::ScalarUDF::from(function));
+        }
         for function in super::udf::RegexpSearch::all() {
             context.register_udf(datafusion::logical_expr::ScalarUDF::from(function));
         }

@@ -239,6 +239,8 @@ impl ScalarUDFImpl for Round {
                 let n = places(args.scalar_arguments.get(1).copied().flatten()).unwrap_or(0).max(0);
                 DataType::Decimal128(38, n)
             }
+            // round(int) is round(double precision) in PostgreSQL: `round(7) / 2` is 3.5.
+            DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 => DataType::Float64,
             other => other.clone(),
         };
         Ok(Arc::new(Field::new(self.name(), ty, true)))
@@ -287,6 +289,7 @@ impl ScalarUDFImpl for Round {
                 let rounded = rounded.with_precision_and_scale(38, n.min(10))?;
                 arrow::compute::cast(&rounded, &target)?
             }
+            (_, DataType::Float64) => map_array(&arrow::compute::cast(&value, &DataType::Float64)?, None)?,
             _ => map_array(&value, None)?,
         };
         unscalar(result, &args)
@@ -597,6 +600,61 @@ impl ScalarUDFImpl for RegexpSplitToArray {
             out.append_value(crate::oltp::regex::split(regex, texts.value(i)).into_iter().map(Some));
         }
         unscalar(Arc::new(out.finish()), &args)
+    }
+}
+
+/// PostgreSQL's trigonometric functions in degrees (see [`crate::degree_trig`]).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct DegreeTrig {
+    function: crate::degree_trig::DegreeFunction,
+    signature: Signature,
+}
+
+impl DegreeTrig {
+    pub fn all() -> Vec<Self> {
+        crate::degree_trig::DegreeFunction::ALL
+            .into_iter()
+            .map(|function| DegreeTrig {
+                function,
+                signature: Signature::uniform(function.arity(), vec![DataType::Float64], Volatility::Immutable),
+            })
+            .collect()
+    }
+}
+
+impl ScalarUDFImpl for DegreeTrig {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn name(&self) -> &str {
+        self.function.name()
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Float64)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = args.number_rows;
+        let columns = args.args.iter().map(|a| Ok(a.to_array(rows)?.as_primitive::<Float64Type>().clone())).collect::<Result<Vec<_>>>()?;
+        let (Some(x), y) = (columns.first(), columns.get(1)) else {
+            return Err(DataFusionError::Internal(format!("{} takes an argument", self.function.name())));
+        };
+        let values: Float64Array = (0..rows)
+            .map(|i| {
+                if x.is_null(i) || y.is_some_and(|y| y.is_null(i)) {
+                    return Ok(None);
+                }
+                self.function.apply(x.value(i), y.map_or(0.0, |y| y.value(i))).map(Some)
+            })
+            .collect::<crate::error::Result<_>>()
+            .map_err(external)?;
+        unscalar(Arc::new(values), &args)
     }
 }
 
@@ -1327,7 +1385,11 @@ simple_udf!(
             .map(|row| {
                 row.map(|values| {
                     let quotient = crate::numeric_math::call("div", &values)?;
-                    quotient.to_i128().ok_or(crate::error::EngineError::NumericOutOfRange { type_name: "numeric".into() })
+                    // Decimal128(38, 0) holds 38 digits.
+                    quotient
+                        .to_i128()
+                        .filter(|q| q.unsigned_abs() < 10u128.pow(38))
+                        .ok_or(crate::error::EngineError::NumericOutOfRange { type_name: "numeric".into() })
                 })
                 .transpose()
             })

@@ -1686,6 +1686,15 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
             Ok(Value::Text(out.into_owned()))
         })?;
     }
+    for function in crate::degree_trig::DegreeFunction::ALL {
+        conn.create_scalar_function(function.name(), i32::try_from(function.arity()).unwrap_or(-1), pure, move |ctx| {
+            let (Some(x), y) = (f64_of(ctx.get_raw(0)), f64_of(ctx.get_raw(1.min(ctx.len() - 1)))) else { return Ok(Value::Null) };
+            let Some(y) = y else { return Ok(Value::Null) };
+            function.apply(x, y).map(Value::Real).map_err(fail)
+        })?;
+    }
+    // SQLite's math functions have no cotangent.
+    conn.create_scalar_function("cot", 1, pure, |ctx| Ok(f64_of(ctx.get_raw(0)).map_or(Value::Null, |f| Value::Real(1.0 / f.tan()))))?;
     for search in crate::oltp::regex::Search::ALL {
         for arity in search.arities() {
             conn.create_scalar_function(search.name(), i32::try_from(arity).unwrap_or(-1), pure, move |ctx| regexp_search(ctx, search))?;

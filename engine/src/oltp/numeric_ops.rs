@@ -48,9 +48,10 @@ pub fn register(conn: &Connection, pure: FunctionFlags) -> rusqlite::Result<()> 
         let quotient = numeric_math::call("div", &args).map_err(fail)?;
         Ok(quotient.to_i64().map_or_else(|| Value::Text(quotient.text()), Value::Integer))
     })?;
+    // A number, as round() gives: compared and sorted as one.
     conn.create_scalar_function("trim_scale", 1, pure, |ctx| {
         let Some(args) = decimals(ctx, 0)? else { return Ok(Value::Null) };
-        Ok(Value::Text(numeric_math::call("trim_scale", &args).map_err(fail)?.text()))
+        Ok(Value::Real(numeric_math::call("trim_scale", &args).map_err(fail)?.to_f64()))
     })?;
     for (name, minimal) in [("scale", false), ("min_scale", true)] {
         conn.create_scalar_function(name, 1, pure, move |ctx| {
@@ -70,10 +71,10 @@ pub fn register(conn: &Connection, pure: FunctionFlags) -> rusqlite::Result<()> 
             }
         })?;
     }
-    conn.create_scalar_function("trunc", 1, pure, |ctx| Ok(truncated(ctx.get_raw(0), 0)))?;
-    conn.create_scalar_function("trunc", 2, pure, |ctx| match ctx.get_raw(1) {
-        ValueRef::Integer(places) => Ok(truncated(ctx.get_raw(0), places)),
-        _ => Ok(Value::Null),
+    conn.create_scalar_function("trunc", 1, pure, |ctx| truncated(ctx.get_raw(0), 0))?;
+    conn.create_scalar_function("trunc", 2, pure, |ctx| match places(ctx.get_raw(1)) {
+        Some(places) => truncated(ctx.get_raw(0), places),
+        None => Ok(Value::Null),
     })
 }
 
@@ -110,81 +111,40 @@ fn places(value: ValueRef<'_>) -> Option<i64> {
 }
 
 /// PostgreSQL's `round(v, places)` of a numeric: half away from zero at `places` places
-/// (negative: tens, hundreds...) of the value's decimal digits. Exact text stays exact text
-/// at `places` places; a double stays a double, rounded by its shortest digits; an integer
-/// stays one.
+/// (negative: tens, hundreds...) of the value's decimal digits (exact text's, a double's
+/// shortest), a double as SQLite's own round() gives: where the value is compared, sorted or
+/// computed with (a result item wanting its exact digits is `rhei_numeric_fn`'s).
 fn rounded(value: ValueRef<'_>, places: Option<i64>) -> rusqlite::Result<Value> {
     let Some(places) = places else { return Ok(Value::Null) };
-    let round = |x: Decimal| numeric_math::call("round", &[x, Decimal::integer(places)]).map_err(fail);
     match value {
-        ValueRef::Integer(i) if places >= 0 => Ok(Value::Integer(i)),
         ValueRef::Real(f) if !f.is_finite() => Ok(Value::Real(f)),
         ValueRef::Text(t) if !std::str::from_utf8(t).is_ok_and(|s| crate::value::is_plain_decimal(s.trim())) => Ok(Value::Null),
         ValueRef::Null | ValueRef::Blob(_) => Ok(Value::Null),
-        ValueRef::Integer(_) => {
+        _ => {
             let Some(x) = decimal_of(value)? else { return Ok(Value::Null) };
-            let rounded = round(x)?;
-            Ok(rounded.to_i64().map_or_else(|| Value::Real(rounded.to_f64()), Value::Integer))
-        }
-        ValueRef::Real(_) => {
-            let Some(x) = decimal_of(value)? else { return Ok(Value::Null) };
-            Ok(Value::Real(round(x)?.to_f64()))
-        }
-        ValueRef::Text(_) => {
-            let Some(x) = decimal_of(value)? else { return Ok(Value::Null) };
-            Ok(Value::Text(round(x)?.text()))
+            Ok(Value::Real(numeric_math::call("round", &[x, Decimal::integer(places)]).map_err(fail)?.to_f64()))
         }
     }
 }
 
 /// PostgreSQL's `trunc(v, places)`: toward zero at `places` decimal places (negative: tens,
-/// hundreds...). Exact numeric text keeps `places` places (`trunc(1.7, 3)` is `1.700`); a
-/// double stays one.
-fn truncated(value: ValueRef<'_>, places: i64) -> Value {
-    // PostgreSQL's bound on a result's scale (NUMERIC_MAX_RESULT_SCALE).
-    let places = places.clamp(-2000, 2000);
+/// hundreds...) of the value's decimal digits; an integer stays one, anything else is a
+/// double, as [`rounded`] gives.
+fn truncated(value: ValueRef<'_>, places: i64) -> rusqlite::Result<Value> {
     match value {
-        ValueRef::Integer(i) if places >= 0 => Value::Integer(i),
-        ValueRef::Integer(i) => {
-            let unit = 10i64.checked_pow(u32::try_from(-places).unwrap_or(u32::MAX)).unwrap_or(i64::MAX);
-            Value::Integer(i / unit * unit)
+        ValueRef::Integer(i) if places >= 0 => Ok(Value::Integer(i)),
+        ValueRef::Real(f) if !f.is_finite() => Ok(Value::Real(f)),
+        ValueRef::Text(t) if !std::str::from_utf8(t).is_ok_and(|s| crate::value::is_plain_decimal(s.trim())) => Ok(Value::Null),
+        ValueRef::Null | ValueRef::Blob(_) => Ok(Value::Null),
+        _ => {
+            let Some(x) = decimal_of(value)? else { return Ok(Value::Null) };
+            let result = numeric_math::call("trunc", &[x, Decimal::integer(places)]).map_err(fail)?;
+            Ok(match (value, result.to_i64()) {
+                (ValueRef::Integer(_), Some(i)) => Value::Integer(i),
+                _ => Value::Real(result.to_f64()),
+            })
         }
-        ValueRef::Real(f) => {
-            let unit = 10f64.powi(i32::try_from(places).unwrap_or(0));
-            // `+ 0.0`: no negative zero (`trunc(-0.5)` is 0).
-            Value::Real((f * unit).trunc() / unit + 0.0)
-        }
-        ValueRef::Text(t) => match std::str::from_utf8(t).ok().map(str::trim).filter(|s| crate::value::is_plain_decimal(s)) {
-            Some(text) => Value::Text(truncated_text(text, places)),
-            None => Value::Null,
-        },
-        _ => Value::Null,
     }
-}
-
-fn truncated_text(text: &str, places: i64) -> String {
-    let (negative, digits) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text),
-    };
-    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
-    let mut out = if places >= 0 {
-        let keep = usize::try_from(places).unwrap_or(0);
-        let mut frac: String = frac.chars().take(keep).collect();
-        frac.extend(std::iter::repeat_n('0', keep - frac.len()));
-        if keep == 0 { int.to_string() } else { format!("{int}.{frac}") }
-    } else {
-        let zeroed = usize::try_from(-places).unwrap_or(usize::MAX).min(int.len());
-        let kept = int[..int.len() - zeroed].trim_start_matches('0');
-        if kept.is_empty() { "0".to_string() } else { format!("{kept}{}", "0".repeat(zeroed)) }
-    };
-    if out.bytes().all(|b| b == b'0' || b == b'.') {
-        return out;
-    }
-    if negative {
-        out.insert(0, '-');
-    }
-    out
 }
 
 fn numeric_op(op: &str, a: ValueRef<'_>, b: ValueRef<'_>) -> rusqlite::Result<Value> {
@@ -534,18 +494,23 @@ mod tests {
         assert!(matches!(numeric_op("*", ValueRef::Text(huge.as_bytes()), ValueRef::Text(huge.as_bytes())).unwrap(), Value::Real(_)));
     }
 
+    /// What SQLite's round() and trunc() give outside exact results: the value's decimal
+    /// digits cut as PostgreSQL cuts them (each as PostgreSQL 15 answers it), as a number that
+    /// compares and sorts as one (exact text compared above every number).
     #[test]
-    fn trunc_cuts_toward_zero_as_postgresql_does() {
-        // Each as PostgreSQL 15 answers it.
-        assert_eq!(truncated_text("1.789", 2), "1.78");
-        assert_eq!(truncated_text("-1.789", 0), "-1");
-        assert_eq!(truncated_text("1.7", 3), "1.700");
-        assert_eq!(truncated_text("-0.5", 0), "0");
-        assert_eq!(truncated_text("1234.5", -2), "1200");
-        assert_eq!(truncated_text("12.5", -3), "0");
-        assert_eq!(truncated(ValueRef::Integer(1234), -2), Value::Integer(1200));
-        assert_eq!(truncated(ValueRef::Real(-2.7), 0), Value::Real(-2.0));
-        assert!(matches!(truncated(ValueRef::Real(-0.5), 0), Value::Real(z) if z.is_sign_positive()));
+    fn round_and_trunc_cut_decimal_digits_and_give_numbers() {
+        let text = |t: &'static str| ValueRef::Text(t.as_bytes());
+        assert_eq!(truncated(text("1.789"), 2).unwrap(), Value::Real(1.78));
+        assert_eq!(truncated(text("-1.789"), 0).unwrap(), Value::Real(-1.0));
+        assert_eq!(truncated(text("1234.5"), -2).unwrap(), Value::Real(1200.0));
+        assert_eq!(truncated(ValueRef::Integer(1234), -2).unwrap(), Value::Integer(1200));
+        assert_eq!(truncated(ValueRef::Real(-2.7), 0).unwrap(), Value::Real(-2.0));
+        assert!(matches!(truncated(ValueRef::Real(-0.5), 0).unwrap(), Value::Real(z) if z.is_sign_positive()));
+        assert_eq!(rounded(text("2.675"), Some(2)).unwrap(), Value::Real(2.68));
+        assert_eq!(rounded(ValueRef::Real(2.675), Some(2)).unwrap(), Value::Real(2.68));
+        assert_eq!(rounded(text("12.5"), Some(-1)).unwrap(), Value::Real(10.0));
+        assert_eq!(rounded(ValueRef::Integer(7), Some(0)).unwrap(), Value::Real(7.0));
+        assert_eq!(rounded(text("abc"), Some(0)).unwrap(), Value::Null);
     }
 
     fn aggregate(values: &[&str], average: bool) -> Value {

@@ -899,6 +899,14 @@ pub fn parse_interval(text: &str, unit: Option<&str>) -> Option<Interval> {
     let mut any = false;
     while let Some(token) = tokens.next() {
         any = true;
+        // `- 1 day` as well as `-1 day`.
+        let signed;
+        let token = if matches!(token, "-" | "+") {
+            signed = format!("{token}{}", tokens.next()?);
+            signed.as_str()
+        } else {
+            token
+        };
         if token.contains(':') {
             interval.micros = interval.micros.checked_add(parse_clock(token)?)?;
             continue;

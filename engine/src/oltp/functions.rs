@@ -24,6 +24,42 @@ pub fn take_error() -> Option<EngineError> {
     LAST_ERROR.with(|slot| slot.borrow_mut().take())
 }
 
+thread_local! {
+    /// The instant `now()` answers with on this thread while a statement (or an explicit
+    /// transaction) runs.
+    static PINNED_NOW: std::cell::Cell<Option<i64>> = const { std::cell::Cell::new(None) };
+}
+
+/// `now()` as PostgreSQL has it: one instant for a whole statement (every row, every call:
+/// `now() - now()` was `-00:00:00.000004` on SQLite, which read the clock at each call), and
+/// for a whole explicit transaction, its start. Pinned while the guard lives.
+pub(crate) struct PinnedNow {
+    previous: Option<i64>,
+}
+
+impl PinnedNow {
+    /// Pins `micros` (a transaction's start), whatever was pinned before.
+    pub(crate) fn at(micros: i64) -> Self {
+        PinnedNow { previous: PINNED_NOW.with(|now| now.replace(Some(micros))) }
+    }
+
+    /// Pins the present instant for a statement, unless a transaction pinned its own.
+    pub(crate) fn for_statement() -> Self {
+        let previous = PINNED_NOW.with(std::cell::Cell::get);
+        Self::at(previous.unwrap_or_else(crate::value::now_micros))
+    }
+
+    fn current() -> i64 {
+        PINNED_NOW.with(std::cell::Cell::get).unwrap_or_else(crate::value::now_micros)
+    }
+}
+
+impl Drop for PinnedNow {
+    fn drop(&mut self) {
+        PINNED_NOW.with(|now| now.set(self.previous));
+    }
+}
+
 pub(crate) fn fail(err: EngineError) -> SqlError {
     let message = err.to_string();
     LAST_ERROR.with(|slot| *slot.borrow_mut() = Some(err));
@@ -1629,7 +1665,7 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("rhei_greatest", -1, pure, |ctx| extreme(ctx, true))?;
     conn.create_scalar_function("rhei_least", -1, pure, |ctx| extreme(ctx, false))?;
     // Not deterministic: SQLite must not fold it across rows or statements.
-    conn.create_scalar_function("rhei_now", 0, FunctionFlags::SQLITE_UTF8, |_| Ok(Value::Integer(crate::value::now_micros())))?;
+    conn.create_scalar_function("rhei_now", 0, FunctionFlags::SQLITE_UTF8, |_| Ok(Value::Integer(PinnedNow::current())))?;
     // to_char(number, pattern, float digits): 0 digits for an exact number (see `number_format`).
     conn.create_scalar_function("rhei_num_to_char", 3, pure, |ctx| {
         use crate::number_format::Number;

@@ -241,6 +241,7 @@ pub fn run_statement(
     catalog: &Catalog,
     sink: impl FnMut(RecordBatch) -> bool,
 ) -> Result<(Option<SchemaRef>, u64)> {
+    let _now = functions::PinnedNow::for_statement();
     if stmt.writes_first.is_empty() {
         return run_one(conn, stmt, catalog, sink);
     }

@@ -221,6 +221,7 @@ impl OltpWriter {
             group_max,
             queue: VecDeque::new(),
             owner: None,
+            transaction_now: 0,
             last_group: last_group.clone(),
             notices: Vec::new(),
             bulk,
@@ -473,6 +474,8 @@ struct WriterState {
     /// Requests that arrived while another session's transaction owned the writer.
     queue: VecDeque<Msg>,
     owner: Option<SessionId>,
+    /// When the owner's transaction began: its statements' `now()`.
+    transaction_now: i64,
     /// Size of the previous group (see `group`).
     last_group: Arc<std::sync::atomic::AtomicUsize>,
     /// Notices of the DDL operation running now, handed to its caller with the result.
@@ -584,6 +587,7 @@ impl WriterState {
         let result = self.exec_cached("BEGIN IMMEDIATE");
         if result.is_ok() {
             self.owner = Some(session);
+            self.transaction_now = crate::value::now_micros();
         }
         result
     }
@@ -691,6 +695,7 @@ impl WriterState {
                 r.map(|()| Executed::default())
             }
             op => {
+                let _now = super::functions::PinnedNow::at(self.transaction_now);
                 self.watch(session, deadline);
                 let result = self.execute(op);
                 self.unwatch(result)
@@ -798,6 +803,7 @@ impl WriterState {
     /// only member, whose failure rolls the whole transaction back). A statement stays in the
     /// request, so it can run again if a later member loses the transaction.
     fn run_member(&mut self, req: &mut Request, alone: bool, deadline: Option<Instant>) -> Result<Executed> {
+        let _now = super::functions::PinnedNow::for_statement();
         self.sequences.running(req.session);
         self.watch(req.session, deadline);
         // SQLite undoes a failed statement by itself (its statement journal, triggers

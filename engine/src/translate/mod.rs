@@ -883,6 +883,7 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
         timestamp_precision_as_rounding(expr);
         // Before casts become calls, which hide the argument's type.
         to_hex_with_width(expr, &scope);
+        date_trunc_of_date_as_instant(expr, &scope);
         ControlFlow::<()>::Continue(())
     });
     convert_written_values(stmt, &scope, opts, reads_joined)?;
@@ -2691,6 +2692,23 @@ pub(crate) fn temporal_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
         other => scope.column_type(other)?,
     };
     matches!(ty, PgType::Date | PgType::Timestamp | PgType::Timestamptz).then_some(ty)
+}
+
+/// `date_trunc()` of a date truncates its instant in PostgreSQL (the date's midnight in the
+/// session's zone), a timestamptz; both engines kept a date's own type (SQLite answered with
+/// microseconds, so `date_trunc('month', d)::date` was 22003, and DataFusion with a timestamp
+/// written without its offset). The date is cast to timestamptz, which both engines read so.
+pub(crate) fn date_trunc_of_date_as_instant(expr: &mut Expr, scope: &Scope<'_>) {
+    if let Expr::Function(f) = expr
+        && f.name.to_string().eq_ignore_ascii_case("date_trunc")
+        && let FunctionArguments::List(list) = &mut f.args
+        && list.args.len() == 2
+        && let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))) = list.args.get_mut(1)
+        && temporal_type(arg, scope) == Some(PgType::Date)
+    {
+        let date = std::mem::replace(arg, Expr::value(Value::Null));
+        *arg = cast(date, SqlType::Timestamp(None, TimezoneInfo::WithTimeZone));
+    }
 }
 
 /// `x AT TIME ZONE z` on SQLite: a timestamptz's (or date's) wall-clock time in zone `z` (a

@@ -265,6 +265,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
     let _ = visit_expressions_mut(stmt, |expr| {
         super::values_as_text(expr, &scope, (&Expr::value(Value::Boolean(true)), &Expr::value(Value::Boolean(false))));
         super::to_hex_with_width(expr, &scope);
+        super::date_trunc_of_date_as_instant(expr, &scope);
         ControlFlow::<()>::Continue(())
     });
     let _ = visit_expressions_mut(stmt, |expr| {
@@ -427,7 +428,9 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
             f.name = datafusion::sql::sqlparser::ast::ObjectName::from(vec![datafusion::sql::sqlparser::ast::Ident::new("rhei_age")]);
         }
         // PostgreSQL functions DataFusion has under another name: gen_random_uuid() is uuid()
-        // (version 4, canonical text), sign() signum(), variance() var_samp(), ceiling() ceil().
+        // (version 4, canonical text), sign() signum(), variance() var_samp(), ceiling() ceil(),
+        // statement_timestamp() and transaction_timestamp() now() (one instant per statement
+        // there, and the OLAP engine runs no explicit transaction).
         if let Expr::Function(f) = expr
             && let Some(renamed) = match f.name.to_string().to_ascii_lowercase().as_str() {
                 "gen_random_uuid" => Some("uuid"),
@@ -435,6 +438,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
                 "variance" => Some("var_samp"),
                 "ceiling" => Some("ceil"),
                 "every" => Some("bool_and"),
+                "statement_timestamp" | "transaction_timestamp" => Some("now"),
                 _ => None,
             }
         {
@@ -495,6 +499,24 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
                 "julian" => None,
                 _ => Some(0),
             };
+            // DataFusion's date_part has no decades, centuries or millennia (XX000): they are
+            // counted from the year, as PostgreSQL counts them for years AD (the first
+            // century is 1-100).
+            let of_year = match name.as_str() {
+                "decade" => Some((0, 10)),
+                "century" => Some((99, 100)),
+                "millennium" => Some((999, 1000)),
+                _ => None,
+            };
+            if let Some((offset, length)) = of_year
+                && let Expr::Extract { field, .. } = expr
+            {
+                *field = datafusion::sql::sqlparser::ast::DateTimeField::Year;
+                let year = std::mem::replace(expr, Expr::value(Value::Null));
+                let shifted = Expr::BinaryOp { left: Box::new(year), op: BinaryOperator::Plus, right: Box::new(Expr::value(Value::Number(offset.to_string(), false))) };
+                let counted = Expr::BinaryOp { left: Box::new(Expr::Nested(Box::new(shifted))), op: BinaryOperator::Divide, right: Box::new(Expr::value(Value::Number(length.to_string(), false))) };
+                *expr = call("floor", vec![counted]);
+            }
             if let Some(scale) = scale {
                 // PostgreSQL's seconds keep their fraction; the microseconds field counts them.
                 if matches!(name.as_str(), "second" | "seconds")

@@ -881,8 +881,13 @@ pub fn format_interval(months: i32, days: i32, micros: i64) -> String {
 pub fn parse_interval(text: &str, unit: Option<&str>) -> Option<Interval> {
     let text = text.trim();
     let mut interval = Interval::default();
+    // A sign may stand apart from its number (`'- 5' DAY`).
+    let joined = match text.strip_prefix(['-', '+']) {
+        Some(rest) => format!("{}{}", &text[..1], rest.trim_start()),
+        None => text.to_string(),
+    };
     if let Some(unit) = unit
-        && let Ok(count) = text.parse::<f64>()
+        && let Ok(count) = joined.parse::<f64>()
     {
         interval.add_units(count, unit)?;
         return Some(interval);

@@ -120,6 +120,22 @@ async fn routing_is_explained_and_overridable() {
     assert_eq!(err.sqlstate(), "22023");
 }
 
+/// Outside UTC, a query computing wall-clock time goes to SQLite (DataFusion computes it in
+/// UTC), `date_trunc` of a date (the date's instant in the session's zone, truncated there)
+/// included: DataFusion put 2024-03-15 in Tokyo on 2024-03-14.
+#[tokio::test]
+async fn date_trunc_of_a_date_outside_utc_routes_to_sqlite() {
+    let (engine, _dir) = engine().await;
+    engine.execute_batch("CREATE TABLE ev (id int PRIMARY KEY, d date); INSERT INTO ev VALUES (1, '2024-01-15'), (2, '2024-03-15')").await.unwrap();
+    let mut session = engine.session();
+    session.execute("SET TIME ZONE 'Asia/Tokyo'").await.unwrap();
+    let out = session.execute("EXPLAIN ROUTE SELECT date_trunc('day', d)::date, count(*) FROM ev GROUP BY 1").await.unwrap();
+    let route = rows(&out[0].1);
+    assert!(route[0].starts_with("oltp|"), "{route:?}");
+    let out = session.execute("SELECT date_trunc('day', d)::date, count(*) FROM ev GROUP BY 1 ORDER BY 1").await.unwrap();
+    assert_eq!(rows(&out[0].1), vec!["2024-01-15|1", "2024-03-15|1"]);
+}
+
 #[tokio::test]
 async fn errors_carry_postgres_sqlstates_and_apply_nothing() {
     let (engine, _dir) = engine().await;

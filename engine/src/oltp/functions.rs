@@ -25,38 +25,47 @@ pub fn take_error() -> Option<EngineError> {
 }
 
 thread_local! {
-    /// The instant `now()` answers with on this thread while a statement (or an explicit
-    /// transaction) runs.
-    static PINNED_NOW: std::cell::Cell<Option<i64>> = const { std::cell::Cell::new(None) };
+    /// The start of the explicit transaction running on this thread: its `now()`.
+    static TRANSACTION_NOW: std::cell::Cell<Option<i64>> = const { std::cell::Cell::new(None) };
+    /// The start of the statement running on this thread: its `statement_timestamp()`, and its
+    /// `now()` outside an explicit transaction.
+    static STATEMENT_NOW: std::cell::Cell<Option<i64>> = const { std::cell::Cell::new(None) };
 }
 
-/// `now()` as PostgreSQL has it: one instant for a whole statement (every row, every call:
-/// `now() - now()` was `-00:00:00.000004` on SQLite, which read the clock at each call), and
-/// for a whole explicit transaction, its start. Pinned while the guard lives.
+/// `now()` and `statement_timestamp()` as PostgreSQL has them: one instant for a whole
+/// statement (every row, every call: `now() - now()` was `-00:00:00.000004` on SQLite, which
+/// read the clock at each call), and `now()` the transaction's start within an explicit one.
+/// Pinned while the guard lives.
 pub(crate) struct PinnedNow {
+    cell: &'static std::thread::LocalKey<std::cell::Cell<Option<i64>>>,
     previous: Option<i64>,
 }
 
 impl PinnedNow {
-    /// Pins `micros` (a transaction's start), whatever was pinned before.
-    pub(crate) fn at(micros: i64) -> Self {
-        PinnedNow { previous: PINNED_NOW.with(|now| now.replace(Some(micros))) }
+    /// Pins an explicit transaction's start for the statements run within the guard.
+    pub(crate) fn transaction(micros: i64) -> Self {
+        PinnedNow { cell: &TRANSACTION_NOW, previous: TRANSACTION_NOW.with(|now| now.replace(Some(micros))) }
     }
 
-    /// Pins the present instant for a statement, unless a transaction pinned its own.
+    /// Pins the present instant as the statement's, unless an enclosing call pinned one.
     pub(crate) fn for_statement() -> Self {
-        let previous = PINNED_NOW.with(std::cell::Cell::get);
-        Self::at(previous.unwrap_or_else(crate::value::now_micros))
+        let previous = STATEMENT_NOW.with(std::cell::Cell::get);
+        let pinned = previous.unwrap_or_else(crate::value::now_micros);
+        PinnedNow { cell: &STATEMENT_NOW, previous: STATEMENT_NOW.with(|now| now.replace(Some(pinned))) }
     }
 
-    fn current() -> i64 {
-        PINNED_NOW.with(std::cell::Cell::get).unwrap_or_else(crate::value::now_micros)
+    fn statement() -> i64 {
+        STATEMENT_NOW.with(std::cell::Cell::get).unwrap_or_else(crate::value::now_micros)
+    }
+
+    fn now() -> i64 {
+        TRANSACTION_NOW.with(std::cell::Cell::get).unwrap_or_else(Self::statement)
     }
 }
 
 impl Drop for PinnedNow {
     fn drop(&mut self) {
-        PINNED_NOW.with(|now| now.set(self.previous));
+        self.cell.with(|now| now.set(self.previous));
     }
 }
 
@@ -1665,7 +1674,8 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("rhei_greatest", -1, pure, |ctx| extreme(ctx, true))?;
     conn.create_scalar_function("rhei_least", -1, pure, |ctx| extreme(ctx, false))?;
     // Not deterministic: SQLite must not fold it across rows or statements.
-    conn.create_scalar_function("rhei_now", 0, FunctionFlags::SQLITE_UTF8, |_| Ok(Value::Integer(PinnedNow::current())))?;
+    conn.create_scalar_function("rhei_now", 0, FunctionFlags::SQLITE_UTF8, |_| Ok(Value::Integer(PinnedNow::now())))?;
+    conn.create_scalar_function("rhei_statement_now", 0, FunctionFlags::SQLITE_UTF8, |_| Ok(Value::Integer(PinnedNow::statement())))?;
     // to_char(number, pattern, float digits): 0 digits for an exact number (see `number_format`).
     conn.create_scalar_function("rhei_num_to_char", 3, pure, |ctx| {
         use crate::number_format::Number;

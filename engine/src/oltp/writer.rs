@@ -695,7 +695,7 @@ impl WriterState {
                 r.map(|()| Executed::default())
             }
             op => {
-                let _now = super::functions::PinnedNow::at(self.transaction_now);
+                let _now = super::functions::PinnedNow::transaction(self.transaction_now);
                 self.watch(session, deadline);
                 let result = self.execute(op);
                 self.unwatch(result)

@@ -884,6 +884,8 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
         // Before casts become calls, which hide the argument's type.
         to_hex_with_width(expr, &scope);
         date_trunc_of_date_as_instant(expr, &scope);
+        distinct_aggregate_sorted(expr);
+        quote_nullable_as_literal(expr);
         ControlFlow::<()>::Continue(())
     });
     convert_written_values(stmt, &scope, opts, reads_joined)?;
@@ -2289,7 +2291,8 @@ fn rewrite_function(func: &mut Function, opts: TranslateOptions) -> Option<Expr>
     };
     let no_args = arg_count == 0;
     match name.as_str() {
-        "now" | "current_timestamp" | "transaction_timestamp" | "statement_timestamp" if no_args => Some(call("rhei_now", vec![])),
+        "now" | "current_timestamp" | "transaction_timestamp" if no_args => Some(call("rhei_now", vec![])),
+        "statement_timestamp" if no_args => Some(call("rhei_statement_now", vec![])),
         // The session zone's wall clock now, and its day.
         "localtimestamp" if no_args => Some(wall_clock(call("rhei_now", vec![]), Some(PgType::Timestamptz), opts)),
         "current_date" if no_args => Some(call("rhei_days", vec![wall_clock(call("rhei_now", vec![]), Some(PgType::Timestamptz), opts)])),
@@ -2653,7 +2656,7 @@ pub(crate) fn temporal_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
         },
         Expr::Function(func) => match func.name.to_string().to_ascii_lowercase().as_str() {
             "now" | "current_timestamp" | "transaction_timestamp" | "statement_timestamp" | "clock_timestamp" | "to_timestamp"
-            | "rhei_tstz_add" | "rhei_tstz_add_interval" | "rhei_now" | "rhei_tstz" | "rhei_utc" | "rhei_instant" | "rhei_to_timestamp"
+            | "rhei_tstz_add" | "rhei_tstz_add_interval" | "rhei_now" | "rhei_statement_now" | "rhei_tstz" | "rhei_utc" | "rhei_instant" | "rhei_to_timestamp"
             | "rhei_epoch_timestamp" => PgType::Timestamptz,
             "localtimestamp" | "rhei_ts_add" | "rhei_ts_add_interval" | "rhei_ts" | "rhei_local" | "to_local_time" => PgType::Timestamp,
             // A typed literal or cast already translated (expressions are rewritten inside out).
@@ -2692,6 +2695,62 @@ pub(crate) fn temporal_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
         other => scope.column_type(other)?,
     };
     matches!(ty, PgType::Date | PgType::Timestamp | PgType::Timestamptz).then_some(ty)
+}
+
+/// How many aggregate calls of `stmt` order their input: by an ORDER BY of their own, or as
+/// [`distinct_aggregate_sorted`] orders them. DataFusion 53 refuses two different orders in
+/// one query (0A000 "Conflicting ordering requirements"), so there it orders a lone one only.
+pub(crate) fn ordered_aggregates(stmt: &Statement) -> usize {
+    use datafusion::sql::sqlparser::ast::{DuplicateTreatment, FunctionArgumentClause};
+    let mut count = 0;
+    let _ = visit_expressions(stmt, |expr| {
+        if let Expr::Function(f) = expr
+            && f.over.is_none()
+            && let FunctionArguments::List(list) = &f.args
+        {
+            let ordered = list.clauses.iter().any(|c| matches!(c, FunctionArgumentClause::OrderBy(_)));
+            let sorted_distinct = matches!(list.duplicate_treatment, Some(DuplicateTreatment::Distinct))
+                && ["string_agg", "array_agg"].contains(&f.name.to_string().to_ascii_lowercase().as_str());
+            if ordered || sorted_distinct {
+                count += 1;
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    count
+}
+
+/// `quote_nullable(v)`, which neither engine has, is `quote_literal(v)` or `NULL` unquoted.
+pub(crate) fn quote_nullable_as_literal(expr: &mut Expr) {
+    if let Expr::Function(f) = expr
+        && f.name.to_string().eq_ignore_ascii_case("quote_nullable")
+        && let FunctionArguments::List(list) = &f.args
+        && let [FunctionArg::Unnamed(FunctionArgExpr::Expr(value))] = list.args.as_slice()
+    {
+        // As PostgreSQL's quote_nullable(anyelement), of the value's text.
+        let text = cast(value.clone(), SqlType::Text);
+        let quoted = call("quote_literal", vec![text]);
+        *expr = call("coalesce", vec![quoted, string("NULL")]);
+    }
+}
+
+/// `string_agg(DISTINCT x, sep)` and `array_agg(DISTINCT x)` give their values sorted in
+/// PostgreSQL, which sorts them to drop the duplicates; both engines gave them in an order of
+/// their own (`HFA` for PostgreSQL's `AFH`). Without an ORDER BY of its own, such a call is
+/// ordered by its value.
+pub(crate) fn distinct_aggregate_sorted(expr: &mut Expr) {
+    use datafusion::sql::sqlparser::ast::{DuplicateTreatment, FunctionArgumentClause, OrderByExpr, OrderByOptions};
+    if let Expr::Function(f) = expr
+        && ["string_agg", "array_agg"].contains(&f.name.to_string().to_ascii_lowercase().as_str())
+        && f.over.is_none()
+        && let FunctionArguments::List(list) = &mut f.args
+        && matches!(list.duplicate_treatment, Some(DuplicateTreatment::Distinct))
+        && !list.clauses.iter().any(|c| matches!(c, FunctionArgumentClause::OrderBy(_)))
+        && let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(value))) = list.args.first()
+    {
+        let key = OrderByExpr { expr: value.clone(), options: OrderByOptions { asc: None, nulls_first: None }, with_fill: None };
+        list.clauses.push(FunctionArgumentClause::OrderBy(vec![key]));
+    }
 }
 
 /// `date_trunc()` of a date truncates its instant in PostgreSQL (the date's midnight in the
@@ -2789,7 +2848,9 @@ pub(crate) fn reads_local_time(stmt: &Statement, catalog: &Catalog) -> bool {
                 FunctionArguments::List(list)
                     if matches!(func.name.to_string().to_ascii_lowercase().as_str(), "to_char" | "date_trunc" | "date_part" | "date") =>
                 {
-                    list.args.iter().any(|arg| matches!(arg, FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) if zoned(e)))
+                    // date_trunc of a date truncates the date's instant in the session's zone.
+                    let date_trunc = func.name.to_string().eq_ignore_ascii_case("date_trunc");
+                    list.args.iter().any(|arg| matches!(arg, FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) if zoned(e) || (date_trunc && temporal_type(e, &scope) == Some(PgType::Date))))
                 }
                 _ => false,
             },

@@ -260,12 +260,17 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
     let Ok(scope) = Scope::of(stmt, catalog) else { return };
     // Before the walk below, which would wrap the divisors this takes and cast avg's argument.
     super::numeric_arithmetic::in_olap_results(stmt, &scope);
+    let order_distinct_aggregates = super::ordered_aggregates(stmt) <= 1;
     // Before the walk below, which translates the casts values_as_text makes and hides the
     // type of to_hex's argument (a divisor wrapped).
     let _ = visit_expressions_mut(stmt, |expr| {
         super::values_as_text(expr, &scope, (&Expr::value(Value::Boolean(true)), &Expr::value(Value::Boolean(false))));
         super::to_hex_with_width(expr, &scope);
         super::date_trunc_of_date_as_instant(expr, &scope);
+        if order_distinct_aggregates {
+            super::distinct_aggregate_sorted(expr);
+        }
+        super::quote_nullable_as_literal(expr);
         ControlFlow::<()>::Continue(())
     });
     let _ = visit_expressions_mut(stmt, |expr| {
@@ -500,12 +505,13 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
                 _ => Some(0),
             };
             // DataFusion's date_part has no decades, centuries or millennia (XX000): they are
-            // counted from the year, as PostgreSQL counts them for years AD (the first
-            // century is 1-100).
+            // counted from the year (an integer there), as PostgreSQL counts them for years AD
+            // (the first century is 1-100); an interval's are its years divided.
+            let calendar = temporal_type(inner, &scope).is_some();
             let of_year = match name.as_str() {
                 "decade" => Some((0, 10)),
-                "century" => Some((99, 100)),
-                "millennium" => Some((999, 1000)),
+                "century" => Some((if calendar { 99 } else { 0 }, 100)),
+                "millennium" => Some((if calendar { 999 } else { 0 }, 1000)),
                 _ => None,
             };
             if let Some((offset, length)) = of_year

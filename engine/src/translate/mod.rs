@@ -884,6 +884,7 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
         // Before casts become calls, which hide the argument's type.
         to_hex_with_width(expr, &scope);
         date_trunc_of_date_as_instant(expr, &scope);
+        float_cast_as_declared(expr);
         distinct_aggregate_sorted(expr);
         quote_nullable_as_literal(expr);
         ControlFlow::<()>::Continue(())
@@ -2040,6 +2041,10 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
             }
             None
         }
+        // SQLite has IS [NOT] TRUE and FALSE but no IS [NOT] UNKNOWN (42703, a column
+        // "unknown"); for a boolean it is IS [NOT] NULL.
+        Expr::IsUnknown(inner) => Some(Expr::IsNull(inner.clone())),
+        Expr::IsNotUnknown(inner) => Some(Expr::IsNotNull(inner.clone())),
         // $$...$$ and $tag$...$tag$: SQLite reads `$name` as a parameter (unbound: NULL).
         Expr::Value(ValueWithSpan { value: Value::DollarQuotedString(quoted), .. }) => Some(string(&quoted.value)),
         // E'...': the parser has applied its backslash escapes; SQLite reads E as a name.
@@ -2695,6 +2700,15 @@ pub(crate) fn temporal_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
         other => scope.column_type(other)?,
     };
     matches!(ty, PgType::Date | PgType::Timestamp | PgType::Timestamptz).then_some(ty)
+}
+
+/// A cast to `float` is a cast to double precision in PostgreSQL (`float(p)` to real up to 24
+/// bits); both engines read `float` as real (`1::float / 3` was 0.33333334).
+pub(crate) fn float_cast_as_declared(expr: &mut Expr) {
+    if let Expr::Cast { data_type: data_type @ SqlType::Float(_), .. } = expr {
+        let single = matches!(data_type, SqlType::Float(datafusion::sql::sqlparser::ast::ExactNumberInfo::Precision(p)) if *p <= 24);
+        *data_type = if single { SqlType::Real } else { SqlType::DoublePrecision };
+    }
 }
 
 /// How many aggregate calls of `stmt` order their input: by an ORDER BY of their own, or as

@@ -267,6 +267,25 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
         super::values_as_text(expr, &scope, (&Expr::value(Value::Boolean(true)), &Expr::value(Value::Boolean(false))));
         super::to_hex_with_width(expr, &scope);
         super::date_trunc_of_date_as_instant(expr, &scope);
+        super::float_cast_as_declared(expr);
+        // DataFusion 53's grouped aggregates take a row whose FILTER predicate is NULL as if it
+        // held (apache/datafusion#22067: `count(*) FILTER (WHERE NOT b)` counted rows with b
+        // NULL); a CASE choosing true or false is never NULL. (IS TRUE and COALESCE with false
+        // are not NULL either, but failed DataFusion's common-subexpression pass where shared:
+        // XX000 on the field's nullability or metadata.)
+        if let Expr::Function(f) = expr
+            && let Some(predicate) = &mut f.filter
+            && !matches!(predicate.as_ref(), Expr::Case { .. })
+        {
+            let condition = std::mem::replace(predicate.as_mut(), Expr::value(Value::Null));
+            **predicate = Expr::Case {
+                case_token: datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+                end_token: datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+                operand: None,
+                conditions: vec![datafusion::sql::sqlparser::ast::CaseWhen { condition, result: Expr::value(Value::Boolean(true)) }],
+                else_result: Some(Box::new(Expr::value(Value::Boolean(false)))),
+            };
+        }
         if order_distinct_aggregates {
             super::distinct_aggregate_sorted(expr);
         }

@@ -885,6 +885,7 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
         to_hex_with_width(expr, &scope);
         date_trunc_of_date_as_instant(expr, &scope);
         float_cast_as_declared(expr);
+        literals_beside_temporal(expr, &scope);
         distinct_aggregate_sorted(expr);
         quote_nullable_as_literal(expr);
         ControlFlow::<()>::Continue(())
@@ -2700,6 +2701,37 @@ pub(crate) fn temporal_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
         other => scope.column_type(other)?,
     };
     matches!(ty, PgType::Date | PgType::Timestamp | PgType::Timestamptz).then_some(ty)
+}
+
+/// An untyped string literal among the arguments of COALESCE, NULLIF, GREATEST or LEAST takes
+/// the type of a date or timestamp argument beside it, as PostgreSQL resolves an unknown
+/// literal to the arguments' common type: SQLite compared a date's day number with the text
+/// (`nullif(d, '2024-01-15')` answered with day numbers), `greatest(d, '2020-01-01')` was 22P02
+/// there and XX000 on DataFusion.
+pub(crate) fn literals_beside_temporal(expr: &mut Expr, scope: &Scope<'_>) {
+    let Expr::Function(f) = expr else { return };
+    if !["coalesce", "nullif", "greatest", "least"].contains(&f.name.to_string().to_ascii_lowercase().as_str()) {
+        return;
+    }
+    let FunctionArguments::List(list) = &mut f.args else { return };
+    let ty = list.args.iter().find_map(|arg| match arg {
+        FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => temporal_type(e, scope),
+        _ => None,
+    });
+    let data_type = match ty {
+        Some(PgType::Date) => SqlType::Date,
+        Some(PgType::Timestamp) => SqlType::Timestamp(None, TimezoneInfo::None),
+        Some(PgType::Timestamptz) => SqlType::Timestamp(None, TimezoneInfo::WithTimeZone),
+        _ => return,
+    };
+    for arg in &mut list.args {
+        if let FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) = arg
+            && matches!(e, Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(_), .. }))
+        {
+            let literal = std::mem::replace(e, Expr::value(Value::Null));
+            *e = cast(literal, data_type.clone());
+        }
+    }
 }
 
 /// A cast to `float` is a cast to double precision in PostgreSQL (`float(p)` to real up to 24

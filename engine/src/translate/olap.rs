@@ -268,6 +268,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
         super::to_hex_with_width(expr, &scope);
         super::date_trunc_of_date_as_instant(expr, &scope);
         super::float_cast_as_declared(expr);
+        super::literals_beside_temporal(expr, &scope);
         // DataFusion 53's grouped aggregates take a row whose FILTER predicate is NULL as if it
         // held (apache/datafusion#22067: `count(*) FILTER (WHERE NOT b)` counted rows with b
         // NULL); a CASE choosing true or false is never NULL. (IS TRUE and COALESCE with false

@@ -110,41 +110,35 @@ fn places(value: ValueRef<'_>) -> Option<i64> {
     }
 }
 
-/// PostgreSQL's `round(v, places)` of a numeric: half away from zero at `places` places
-/// (negative: tens, hundreds...) of the value's decimal digits (exact text's, a double's
-/// shortest), a double as SQLite's own round() gives: where the value is compared, sorted or
-/// computed with (a result item wanting its exact digits is `rhei_numeric_fn`'s).
-fn rounded(value: ValueRef<'_>, places: Option<i64>) -> rusqlite::Result<Value> {
-    let Some(places) = places else { return Ok(Value::Null) };
+/// PostgreSQL's `round` or `trunc` (`function`) of a numeric at `places` places (negative:
+/// tens, hundreds...) of the value's decimal digits (exact text's, a double's shortest), as a
+/// number: where the value is compared, sorted or computed with (a result item wanting its
+/// exact digits is `rhei_numeric_fn`'s). An integer stays one under trunc; round of one is a
+/// double, as in PostgreSQL.
+fn cut(value: ValueRef<'_>, function: &str, places: i64) -> rusqlite::Result<Value> {
+    let keeps_integers = function == "trunc";
     match value {
+        ValueRef::Integer(i) if keeps_integers && places >= 0 => Ok(Value::Integer(i)),
         ValueRef::Real(f) if !f.is_finite() => Ok(Value::Real(f)),
         ValueRef::Text(t) if !std::str::from_utf8(t).is_ok_and(|s| crate::value::is_plain_decimal(s.trim())) => Ok(Value::Null),
         ValueRef::Null | ValueRef::Blob(_) => Ok(Value::Null),
         _ => {
             let Some(x) = decimal_of(value)? else { return Ok(Value::Null) };
-            Ok(Value::Real(numeric_math::call("round", &[x, Decimal::integer(places)]).map_err(fail)?.to_f64()))
-        }
-    }
-}
-
-/// PostgreSQL's `trunc(v, places)`: toward zero at `places` decimal places (negative: tens,
-/// hundreds...) of the value's decimal digits; an integer stays one, anything else is a
-/// double, as [`rounded`] gives.
-fn truncated(value: ValueRef<'_>, places: i64) -> rusqlite::Result<Value> {
-    match value {
-        ValueRef::Integer(i) if places >= 0 => Ok(Value::Integer(i)),
-        ValueRef::Real(f) if !f.is_finite() => Ok(Value::Real(f)),
-        ValueRef::Text(t) if !std::str::from_utf8(t).is_ok_and(|s| crate::value::is_plain_decimal(s.trim())) => Ok(Value::Null),
-        ValueRef::Null | ValueRef::Blob(_) => Ok(Value::Null),
-        _ => {
-            let Some(x) = decimal_of(value)? else { return Ok(Value::Null) };
-            let result = numeric_math::call("trunc", &[x, Decimal::integer(places)]).map_err(fail)?;
+            let result = numeric_math::call(function, &[x, Decimal::integer(places)]).map_err(fail)?;
             Ok(match (value, result.to_i64()) {
-                (ValueRef::Integer(_), Some(i)) => Value::Integer(i),
+                (ValueRef::Integer(_), Some(i)) if keeps_integers => Value::Integer(i),
                 _ => Value::Real(result.to_f64()),
             })
         }
     }
+}
+
+fn rounded(value: ValueRef<'_>, places: Option<i64>) -> rusqlite::Result<Value> {
+    places.map_or(Ok(Value::Null), |places| cut(value, "round", places))
+}
+
+fn truncated(value: ValueRef<'_>, places: i64) -> rusqlite::Result<Value> {
+    cut(value, "trunc", places)
 }
 
 fn numeric_op(op: &str, a: ValueRef<'_>, b: ValueRef<'_>) -> rusqlite::Result<Value> {

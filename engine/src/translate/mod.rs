@@ -883,11 +883,7 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
         timestamp_precision_as_rounding(expr);
         // Before casts become calls, which hide the argument's type.
         to_hex_with_width(expr, &scope);
-        date_trunc_of_date_as_instant(expr, &scope);
-        float_cast_as_declared(expr);
-        literals_beside_temporal(expr, &scope);
-        distinct_aggregate_sorted(expr);
-        quote_nullable_as_literal(expr);
+        as_postgresql_means(expr, &scope, true);
         ControlFlow::<()>::Continue(())
     });
     convert_written_values(stmt, &scope, opts, reads_joined)?;
@@ -2703,12 +2699,24 @@ pub(crate) fn temporal_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
     matches!(ty, PgType::Date | PgType::Timestamp | PgType::Timestamptz).then_some(ty)
 }
 
+/// The rewrites both engines make of an expression PostgreSQL reads otherwise than either
+/// (see each); `sort_distinct_aggregates` as [`ordered_aggregates`] allows it.
+pub(crate) fn as_postgresql_means(expr: &mut Expr, scope: &Scope<'_>, sort_distinct_aggregates: bool) {
+    date_trunc_of_date_as_instant(expr, scope);
+    float_cast_as_declared(expr);
+    literals_beside_temporal(expr, scope);
+    if sort_distinct_aggregates {
+        distinct_aggregate_sorted(expr);
+    }
+    quote_nullable_as_literal(expr);
+}
+
 /// An untyped string literal among the arguments of COALESCE, NULLIF, GREATEST or LEAST takes
 /// the type of a date or timestamp argument beside it, as PostgreSQL resolves an unknown
 /// literal to the arguments' common type: SQLite compared a date's day number with the text
 /// (`nullif(d, '2024-01-15')` answered with day numbers), `greatest(d, '2020-01-01')` was 22P02
 /// there and XX000 on DataFusion.
-pub(crate) fn literals_beside_temporal(expr: &mut Expr, scope: &Scope<'_>) {
+fn literals_beside_temporal(expr: &mut Expr, scope: &Scope<'_>) {
     let Expr::Function(f) = expr else { return };
     if !["coalesce", "nullif", "greatest", "least"].contains(&f.name.to_string().to_ascii_lowercase().as_str()) {
         return;
@@ -2736,7 +2744,7 @@ pub(crate) fn literals_beside_temporal(expr: &mut Expr, scope: &Scope<'_>) {
 
 /// A cast to `float` is a cast to double precision in PostgreSQL (`float(p)` to real up to 24
 /// bits); both engines read `float` as real (`1::float / 3` was 0.33333334).
-pub(crate) fn float_cast_as_declared(expr: &mut Expr) {
+fn float_cast_as_declared(expr: &mut Expr) {
     if let Expr::Cast { data_type: data_type @ SqlType::Float(_), .. } = expr {
         let single = matches!(data_type, SqlType::Float(datafusion::sql::sqlparser::ast::ExactNumberInfo::Precision(p)) if *p <= 24);
         *data_type = if single { SqlType::Real } else { SqlType::DoublePrecision };
@@ -2767,7 +2775,7 @@ pub(crate) fn ordered_aggregates(stmt: &Statement) -> usize {
 }
 
 /// `quote_nullable(v)`, which neither engine has, is `quote_literal(v)` or `NULL` unquoted.
-pub(crate) fn quote_nullable_as_literal(expr: &mut Expr) {
+fn quote_nullable_as_literal(expr: &mut Expr) {
     if let Expr::Function(f) = expr
         && f.name.to_string().eq_ignore_ascii_case("quote_nullable")
         && let FunctionArguments::List(list) = &f.args
@@ -2784,7 +2792,7 @@ pub(crate) fn quote_nullable_as_literal(expr: &mut Expr) {
 /// PostgreSQL, which sorts them to drop the duplicates; both engines gave them in an order of
 /// their own (`HFA` for PostgreSQL's `AFH`). Without an ORDER BY of its own, such a call is
 /// ordered by its value.
-pub(crate) fn distinct_aggregate_sorted(expr: &mut Expr) {
+fn distinct_aggregate_sorted(expr: &mut Expr) {
     use datafusion::sql::sqlparser::ast::{DuplicateTreatment, FunctionArgumentClause, OrderByExpr, OrderByOptions};
     if let Expr::Function(f) = expr
         && ["string_agg", "array_agg"].contains(&f.name.to_string().to_ascii_lowercase().as_str())
@@ -2803,7 +2811,7 @@ pub(crate) fn distinct_aggregate_sorted(expr: &mut Expr) {
 /// session's zone), a timestamptz; both engines kept a date's own type (SQLite answered with
 /// microseconds, so `date_trunc('month', d)::date` was 22003, and DataFusion with a timestamp
 /// written without its offset). The date is cast to timestamptz, which both engines read so.
-pub(crate) fn date_trunc_of_date_as_instant(expr: &mut Expr, scope: &Scope<'_>) {
+fn date_trunc_of_date_as_instant(expr: &mut Expr, scope: &Scope<'_>) {
     if let Expr::Function(f) = expr
         && f.name.to_string().eq_ignore_ascii_case("date_trunc")
         && let FunctionArguments::List(list) = &mut f.args

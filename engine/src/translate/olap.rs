@@ -266,9 +266,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
     let _ = visit_expressions_mut(stmt, |expr| {
         super::values_as_text(expr, &scope, (&Expr::value(Value::Boolean(true)), &Expr::value(Value::Boolean(false))));
         super::to_hex_with_width(expr, &scope);
-        super::date_trunc_of_date_as_instant(expr, &scope);
-        super::float_cast_as_declared(expr);
-        super::literals_beside_temporal(expr, &scope);
+        super::as_postgresql_means(expr, &scope, order_distinct_aggregates);
         // DataFusion 53's grouped aggregates take a row whose FILTER predicate is NULL as if it
         // held (apache/datafusion#22067: `count(*) FILTER (WHERE NOT b)` counted rows with b
         // NULL); a CASE choosing true or false is never NULL. (IS TRUE and COALESCE with false
@@ -287,10 +285,6 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
                 else_result: Some(Box::new(Expr::value(Value::Boolean(false)))),
             };
         }
-        if order_distinct_aggregates {
-            super::distinct_aggregate_sorted(expr);
-        }
-        super::quote_nullable_as_literal(expr);
         ControlFlow::<()>::Continue(())
     });
     let _ = visit_expressions_mut(stmt, |expr| {

@@ -1891,7 +1891,8 @@ pub(crate) fn is_byte_order_collation(collation: &ObjectName) -> bool {
 /// A comparison of two rows (`(at, id) > ($1, $2)`, keyset pagination) as the comparisons of
 /// their fields PostgreSQL makes (DataFusion refuses rows; on SQLite, which has them, a
 /// literal field was compared with a date's stored day number): `=` all equal, `<>` any
-/// differs, `<` `<=` `>` `>=` by the first field that differs (NULLs giving NULL alike).
+/// differs, `<` `<=` `>` `>=` by the first field that differs (NULLs giving NULL alike); a
+/// row `IN` a list of rows as its equalities ORed.
 /// A cast to `timestamp(p)` / `timestamptz(p)` rounds to `p` fraction digits, as PostgreSQL's
 /// does: the cast without the precision, then `rhei_round_timestamp` (SQLite answered such a
 /// cast with raw microseconds, DataFusion refused the type).
@@ -1905,6 +1906,21 @@ pub(crate) fn timestamp_precision_as_rounding(expr: &mut Expr) {
 }
 
 pub(crate) fn row_comparison_as_fields(expr: &mut Expr) {
+    // A row IN a list of rows is equal to one of them: each equality as fields, ORed.
+    if let Expr::InList { expr: row, list, negated } = expr
+        && let Expr::Tuple(fields) = row.as_ref()
+        && !list.is_empty()
+        && list.iter().all(|item| matches!(item, Expr::Tuple(values) if values.len() == fields.len()))
+    {
+        let equalities = list.iter().map(|item| {
+            let mut equal = Expr::BinaryOp { left: row.clone(), op: BinaryOperator::Eq, right: Box::new(item.clone()) };
+            row_comparison_as_fields(&mut equal);
+            equal
+        });
+        let Some(any) = equalities.reduce(|l, r| Expr::Nested(Box::new(Expr::BinaryOp { left: Box::new(l), op: BinaryOperator::Or, right: Box::new(r) }))) else { return };
+        *expr = if *negated { Expr::UnaryOp { op: UnaryOperator::Not, expr: Box::new(Expr::Nested(Box::new(any))) } } else { any };
+        return;
+    }
     let Expr::BinaryOp { left, op, right } = expr else { return };
     let (Expr::Tuple(a), Expr::Tuple(b)) = (left.as_ref(), right.as_ref()) else { return };
     if a.len() != b.len() || a.is_empty() {

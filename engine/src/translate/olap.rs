@@ -1031,6 +1031,22 @@ impl RowValuesInSubqueries {
                 let Some(Statement::Query(mut exists)) = statements.pop() else { return };
                 let SetExpr::Select(select) = exists.body.as_mut() else { return };
                 let Some(TableFactor::Derived { subquery: derived, .. }) = select.from.first_mut().map(|f| &mut f.relation) else { return };
+                // DataFusion wants the subquery's own column names unique too (`SELECT 1, 1`),
+                // in each member of a UNION.
+                fn name_members(body: &mut SetExpr, columns: &[String]) {
+                    match body {
+                        SetExpr::Select(select) => {
+                            let _ = name_select_columns(select, columns.iter().map(|c| Ident::new(c.as_str())).collect());
+                        }
+                        SetExpr::SetOperation { left, right, .. } => {
+                            name_members(left, columns);
+                            name_members(right, columns);
+                        }
+                        SetExpr::Query(query) => name_members(query.body.as_mut(), columns),
+                        _ => {}
+                    }
+                }
+                name_members(subquery.body.as_mut(), &columns);
                 std::mem::swap(derived, subquery);
                 *expr = Expr::Exists { subquery: exists, negated: false };
             }

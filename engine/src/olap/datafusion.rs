@@ -529,7 +529,13 @@ impl OlapBackend for DataFusionOlap {
         let state = self.state_for(&snapshot);
         let (plan, renames) = plan_statement(&state, stmt).await.map_err(classify)?;
         let params = parameter_types(&plan)?;
-        Ok(PlannedQuery { schema: renamed_apart(result_schema(&Arc::new(plan.schema().as_arrow().clone())), &renames), params })
+        // The result's types as it runs: the analyzer's type coercion decides a CASE's type
+        // from all its branches (before it, the first one's: `CASE WHEN c THEN 0 ELSE x END`
+        // of a numeric x was integer, and SQLite's answers were cast to it). A plan it cannot
+        // analyze yet (parameters of unknown type) keeps the planner's types.
+        let analyzed = state.analyzer().execute_and_check(plan.clone(), state.config_options(), |_, _| {}).ok();
+        let schema = analyzed.as_ref().unwrap_or(&plan).schema().as_arrow().clone();
+        Ok(PlannedQuery { schema: renamed_apart(result_schema(&Arc::new(schema)), &renames), params })
     }
 }
 

@@ -6,7 +6,9 @@
 //! PostgreSQL) become `rhei_numeric_sum` and its kin, with their arguments computed exactly.
 //! PostgreSQL's numeric functions of numeric values (`round`, `power`, `sqrt`...) become
 //! `rhei_numeric_fn` on both engines (see `crate::numeric_math`), their arguments computed
-//! exactly.
+//! exactly. A COALESCE or CASE choosing numeric values gives, on both engines, the chosen
+//! value's exact text: its own scale, as in PostgreSQL (`coalesce(x, 0)` is `0` where x is
+//! NULL; both engines gave a result column one scale, x's).
 //! Only result items: the exact text such a call gives would compare as text, so arithmetic
 //! in WHERE, ORDER BY or an inner query keeps SQLite's numbers (ORDER BY 1 sorts by the item
 //! computed again as a number), and so do the items of DISTINCT, grouped selects (`GROUP BY
@@ -135,7 +137,10 @@ fn divides(expr: &Expr, scope: &Scope<'_>) -> bool {
         Expr::BinaryOp { left, op, right } if arithmetic_op(op).is_some() => {
             (matches!(op, BinaryOperator::Divide) && kind(expr, scope) == Kind::Numeric) || divides(left, scope) || divides(right, scope)
         }
-        Expr::Function(f) if is_coalesce(f) => coalesced_args(f).any(|arg| divides(arg, scope)),
+        // The value chosen keeps its own scale in PostgreSQL (`coalesce(x, 0)` is `0` where x
+        // is NULL); DataFusion gives every row the widest scale.
+        Expr::Function(f) if is_coalesce(f) => kind(expr, scope) == Kind::Numeric,
+        Expr::Case { .. } => kind(expr, scope) == Kind::Numeric,
         // DataFusion keeps the argument's scale (`ceil(2.1)` is 3.0, `power(2.5, 2)` 6.2).
         Expr::Function(f) if numeric_function(f).is_some() => kind(expr, scope) == Kind::Numeric,
         Expr::Ceil { .. } | Expr::Floor { .. } => kind(expr, scope) == Kind::Numeric,
@@ -250,7 +255,9 @@ fn exact_aggregate(f: &Function) -> Option<&'static str> {
 fn computes(expr: &Expr) -> bool {
     match expr {
         Expr::Nested(inner) | Expr::UnaryOp { op: UnaryOperator::Minus | UnaryOperator::Plus, expr: inner } => computes(inner),
-        Expr::Function(f) if is_coalesce(f) => first_arg(f).is_some_and(computes),
+        // Choosing a value: its scale is the chosen value's own.
+        Expr::Function(f) if is_coalesce(f) => true,
+        Expr::Case { .. } => true,
         Expr::Function(f) => exact_aggregate(f).is_some() || numeric_function(f).is_some(),
         other => ceil_or_floor(other).is_some() || is_arithmetic(other),
     }
@@ -262,6 +269,7 @@ fn aggregates(expr: &Expr) -> bool {
         Expr::Nested(inner) | Expr::UnaryOp { expr: inner, .. } => aggregates(inner),
         Expr::BinaryOp { left, op, right } if arithmetic_op(op).is_some() => aggregates(left) || aggregates(right),
         Expr::Function(f) if is_coalesce(f) => first_arg(f).is_some_and(aggregates),
+        Expr::Case { conditions, else_result, .. } => conditions.iter().map(|c| &c.result).chain(else_result.as_deref()).any(aggregates),
         Expr::Function(f) if numeric_function(f).is_some() => plain_args(f).any(aggregates),
         Expr::Function(f) => exact_aggregate(f).is_some() || f.name.to_string().eq_ignore_ascii_case("count"),
         other => ceil_or_floor(other).is_some_and(|(_, arg)| aggregates(arg)),
@@ -321,19 +329,12 @@ fn kind(expr: &Expr, scope: &Scope<'_>) -> Kind {
         Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("count") => Kind::Integer,
         Expr::Function(f) if is_coalesce(f) => {
             let FunctionArguments::List(list) = &f.args else { return Kind::Other };
-            let kinds: Vec<Kind> = list
-                .args
-                .iter()
-                .map(|arg| match arg {
-                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => kind(e, scope),
-                    _ => Kind::Other,
-                })
-                .collect();
-            match kinds.first() {
-                Some(Kind::Numeric) if !kinds.contains(&Kind::Other) => Kind::Numeric,
-                _ => Kind::Other,
-            }
+            chosen_kind(list.args.iter().map(|arg| match arg {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+                _ => None,
+            }), scope)
         }
+        Expr::Case { conditions, else_result, .. } => chosen_kind(conditions.iter().map(|c| Some(&c.result)).chain(else_result.as_deref().map(Some)), scope),
         Expr::Function(f) if let Some(name) = numeric_function(f) => {
             let kinds: Vec<Kind> = plain_args(f).map(|arg| kind(arg, scope)).collect();
             function_kind(&name, &kinds)
@@ -356,6 +357,22 @@ fn kind(expr: &Expr, scope: &Scope<'_>) -> Kind {
     }
 }
 
+/// The kind of a value chosen from `candidates` (COALESCE's arguments, a CASE's results), as
+/// PostgreSQL resolves their common type: numeric if any is and the rest are integers, NULLs
+/// aside.
+fn chosen_kind<'a>(candidates: impl Iterator<Item = Option<&'a Expr>>, scope: &Scope<'_>) -> Kind {
+    let mut chosen = Kind::Integer;
+    for candidate in candidates {
+        match candidate.map(|e| (e, kind(e, scope))) {
+            Some((Expr::Value(ValueWithSpan { value: Value::Null, .. }), _)) => {}
+            Some((_, Kind::Numeric)) => chosen = Kind::Numeric,
+            Some((_, Kind::Integer)) => {}
+            _ => return Kind::Other,
+        }
+    }
+    chosen
+}
+
 /// The kind of PostgreSQL's numeric function `name` of arguments of `kinds`, as its function
 /// resolution picks the variant: a double argument picks the double one, a numeric one the
 /// numeric one; of integers, the integer variant where there is one (`abs`, `mod`, `gcd`,
@@ -372,6 +389,16 @@ fn function_kind(name: &str, kinds: &[Kind]) -> Kind {
             ("div" | "trim_scale", _) | ("round" | "trunc" | "log", 2) => Kind::Numeric,
             _ => Kind::Other,
         }
+    }
+}
+
+/// `expr` as exact numeric text at its own scale (a value COALESCE or CASE may choose), NULL
+/// as it is: computed exactly where it computes, else the value plus zero.
+fn exact_text(expr: &mut Expr, scope: &Scope<'_>, engine: Engine) {
+    exact(expr, scope, engine);
+    if !is_exact_call(expr) && !matches!(expr, Expr::Value(ValueWithSpan { value: Value::Null, .. })) {
+        let value = std::mem::replace(expr, number(0));
+        *expr = call(EXACT_OP, vec![string("+"), value, number(0)]);
     }
 }
 
@@ -429,14 +456,18 @@ fn exact(expr: &mut Expr, scope: &Scope<'_>, engine: Engine) {
             let (l, r) = (std::mem::replace(left.as_mut(), number(0)), std::mem::replace(right.as_mut(), number(0)));
             *expr = call(EXACT_OP, vec![string(symbol), l, r]);
         }
+        Expr::Case { conditions, else_result, .. } => {
+            for result in conditions.iter_mut().map(|c| &mut c.result).chain(else_result.as_deref_mut()) {
+                exact_text(result, scope, engine);
+            }
+            // Says that the text is numeric, on either engine (`exact_items`).
+            let case = std::mem::replace(expr, number(0));
+            *expr = call(EXACT_OP, vec![string("+"), case, number(0)]);
+        }
         Expr::Function(f) => {
             if let Some(args) = coalesced(f) {
                 for arg in args {
-                    exact(arg, scope, engine);
-                    if engine == Engine::Olap && !is_exact_call(arg) && !matches!(arg, Expr::Value(ValueWithSpan { value: Value::Null, .. })) {
-                        let value = std::mem::replace(arg, number(0));
-                        *arg = call(EXACT_OP, vec![string("+"), value, number(0)]);
-                    }
+                    exact_text(arg, scope, engine);
                 }
                 if engine == Engine::Olap {
                     // DataFusion's COALESCE forgets that its text is numeric; adding zero

@@ -12,7 +12,7 @@ use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
     Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, Query, SelectItem, SetExpr, SetOperator, Statement, TableFactor, Value, Visit,
-    Visitor,
+    VisitMut, Visitor, VisitorMut,
 };
 
 use crate::catalog::{Catalog, PgType, TableDef, normalize_ident, table_name};
@@ -106,6 +106,107 @@ pub(crate) fn resolved_non_string<'e>(exprs: impl IntoIterator<Item = &'e Expr>,
         }
     }
     common.filter(|c| c.category != Category::String).map(|c| c.ty)
+}
+
+/// What the statement says `expr`'s type is, where it does (see [`known`]).
+pub(crate) fn known_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
+    known(expr, scope).map(|k| k.ty)
+}
+
+/// The type values of `types` are converted to where the engines would otherwise read them
+/// differently from PostgreSQL: the widest date/time type where a date meets a timestamp (a
+/// date's stored day number read as microseconds), the float where a numeric meets a double
+/// or real (PostgreSQL's common type; DataFusion made them a decimal). `None` where there is
+/// no such meeting; a lone date/time type is its own target, for untyped literals beside it.
+pub(crate) fn conversion_target(types: &[Option<PgType>]) -> Option<PgType> {
+    let widest = |candidates: &[PgType]| candidates.iter().rev().find(|t| types.contains(&Some(**t))).copied();
+    if let Some(temporal) = widest(&[PgType::Date, PgType::Timestamp, PgType::Timestamptz]) {
+        return Some(temporal);
+    }
+    let float = widest(&[PgType::Float4, PgType::Float8])?;
+    types.iter().any(|t| matches!(t, Some(PgType::Numeric { .. }))).then_some(float)
+}
+
+/// The SQL spelling of a [`conversion_target`].
+pub(crate) fn conversion_sql_type(target: PgType) -> Option<datafusion::sql::sqlparser::ast::DataType> {
+    use datafusion::sql::sqlparser::ast::{DataType as SqlType, TimezoneInfo};
+    match target {
+        PgType::Date => Some(SqlType::Date),
+        PgType::Timestamp => Some(SqlType::Timestamp(None, TimezoneInfo::None)),
+        PgType::Timestamptz => Some(SqlType::Timestamp(None, TimezoneInfo::WithTimeZone)),
+        PgType::Float4 => Some(SqlType::Real),
+        PgType::Float8 => Some(SqlType::DoublePrecision),
+        _ => None,
+    }
+}
+
+/// Whether a value of `ty` is cast to `target`, a [`conversion_target`].
+pub(crate) fn converts_to(ty: PgType, target: PgType) -> bool {
+    matches!(
+        (ty, target),
+        (PgType::Date, PgType::Timestamp | PgType::Timestamptz) | (PgType::Timestamp, PgType::Timestamptz) | (PgType::Numeric { .. }, PgType::Float4 | PgType::Float8)
+    )
+}
+
+/// The columns of a UNION, INTERSECT or EXCEPT in one type where the engines need it (see
+/// [`conversion_target`]): a date column beside a timestamp one (SQLite sorted and showed the
+/// date's day number as microseconds after 1970), a numeric beside a double (DataFusion made
+/// a decimal of them). Only set operations of plain SELECTs whose columns' types are known.
+pub(crate) fn set_operation_columns_converted(statement: &mut Statement, scope: &Scope<'_>, catalog: &Catalog) {
+    struct Convert<'s, 'a> {
+        scope: &'s Scope<'a>,
+        catalog: &'s Catalog,
+    }
+    fn leaves<'q>(body: &'q mut SetExpr, into: &mut Vec<&'q mut SetExpr>) -> bool {
+        match body {
+            SetExpr::SetOperation { left, right, .. } => leaves(left, into) && leaves(right, into),
+            select @ SetExpr::Select(_) => {
+                into.push(select);
+                true
+            }
+            _ => false,
+        }
+    }
+    impl VisitorMut for Convert<'_, '_> {
+        type Break = ();
+
+        fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+            let mut selects = Vec::new();
+            if !matches!(query.body.as_ref(), SetExpr::SetOperation { .. }) || !leaves(query.body.as_mut(), &mut selects) {
+                return ControlFlow::Continue(());
+            }
+            let Some(types) = selects.iter().map(|select| columns(select, self.scope, self.catalog)).collect::<Option<Vec<_>>>() else {
+                return ControlFlow::Continue(());
+            };
+            let width = types.first().map_or(0, Vec::len);
+            if types.iter().any(|t| t.len() != width) {
+                return ControlFlow::Continue(());
+            }
+            for position in 0..width {
+                let column: Vec<Option<PgType>> = types.iter().map(|t| t[position].map(|k| k.ty)).collect();
+                let Some(target) = conversion_target(&column) else { continue };
+                let Some(target_sql) = conversion_sql_type(target) else { continue };
+                for (select, ty) in selects.iter_mut().zip(&column) {
+                    let (SetExpr::Select(select), Some(ty)) = (&mut **select, ty) else { continue };
+                    if !converts_to(*ty, target) {
+                        continue;
+                    }
+                    let Some(item) = select.projection.get_mut(position) else { continue };
+                    *item = match std::mem::replace(item, SelectItem::UnnamedExpr(Expr::value(Value::Null))) {
+                        // The column keeps its name (the first branch's names the result).
+                        SelectItem::UnnamedExpr(Expr::Identifier(name)) => {
+                            SelectItem::ExprWithAlias { expr: crate::translate::cast(Expr::Identifier(name.clone()), target_sql.clone()), alias: name }
+                        }
+                        SelectItem::UnnamedExpr(e) => SelectItem::UnnamedExpr(crate::translate::cast(e, target_sql.clone())),
+                        SelectItem::ExprWithAlias { expr, alias } => SelectItem::ExprWithAlias { expr: crate::translate::cast(expr, target_sql.clone()), alias },
+                        other => other,
+                    };
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = statement.visit(&mut Convert { scope, catalog });
 }
 
 /// The types the select list of a plain SELECT without `*` is known to have, its columns

@@ -877,6 +877,7 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut OrderByOutputNames);
     let scope = Scope::of(stmt, catalog)?;
     common_type::check_common_types_in(stmt, &scope, catalog)?;
+    common_type::set_operation_columns_converted(stmt, &scope, catalog);
     check_boolean_operands(stmt, &scope)?;
     let _ = visit_expressions_mut(stmt, |expr| {
         row_comparison_as_fields(expr);
@@ -2720,40 +2721,49 @@ pub(crate) fn temporal_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
 pub(crate) fn as_postgresql_means(expr: &mut Expr, scope: &Scope<'_>, sort_distinct_aggregates: bool) {
     date_trunc_of_date_as_instant(expr, scope);
     float_cast_as_declared(expr);
-    literals_beside_temporal(expr, scope);
+    chosen_values_in_common_type(expr, scope);
     if sort_distinct_aggregates {
         distinct_aggregate_sorted(expr);
     }
     quote_nullable_as_literal(expr);
 }
 
-/// An untyped string literal among the arguments of COALESCE, NULLIF, GREATEST or LEAST takes
-/// the type of a date or timestamp argument beside it, as PostgreSQL resolves an unknown
-/// literal to the arguments' common type: SQLite compared a date's day number with the text
+/// The values COALESCE, NULLIF, GREATEST or LEAST take and a CASE's results are of one type
+/// in PostgreSQL, their common type; the engines need it said where a date meets a timestamp
+/// (SQLite read a date's day number as microseconds: `coalesce(d, ts)` was 1970-01-01
+/// 00:00:00.019737) or a numeric a double (DataFusion made them a decimal:
+/// `CASE ... THEN n ELSE f END` was 1.250000000000000), see `common_type::conversion_target`.
+/// An untyped string literal among them takes a date or timestamp type beside it, as
+/// PostgreSQL resolves an unknown literal: SQLite compared a date's day number with the text
 /// (`nullif(d, '2024-01-15')` answered with day numbers), `greatest(d, '2020-01-01')` was 22P02
 /// there and XX000 on DataFusion.
-fn literals_beside_temporal(expr: &mut Expr, scope: &Scope<'_>) {
-    let Expr::Function(f) = expr else { return };
-    if !["coalesce", "nullif", "greatest", "least"].contains(&f.name.to_string().to_ascii_lowercase().as_str()) {
-        return;
-    }
-    let FunctionArguments::List(list) = &mut f.args else { return };
-    let ty = list.args.iter().find_map(|arg| match arg {
-        FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => temporal_type(e, scope),
-        _ => None,
-    });
-    let data_type = match ty {
-        Some(PgType::Date) => SqlType::Date,
-        Some(PgType::Timestamp) => SqlType::Timestamp(None, TimezoneInfo::None),
-        Some(PgType::Timestamptz) => SqlType::Timestamp(None, TimezoneInfo::WithTimeZone),
+fn chosen_values_in_common_type(expr: &mut Expr, scope: &Scope<'_>) {
+    let values: Vec<&mut Expr> = match expr {
+        Expr::Function(f) if ["coalesce", "nullif", "greatest", "least"].contains(&f.name.to_string().to_ascii_lowercase().as_str()) => {
+            let FunctionArguments::List(list) = &mut f.args else { return };
+            list.args
+                .iter_mut()
+                .filter_map(|arg| match arg {
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+                    _ => None,
+                })
+                .collect()
+        }
+        Expr::Case { conditions, else_result, .. } => conditions.iter_mut().map(|c| &mut c.result).chain(else_result.as_deref_mut()).collect(),
         _ => return,
     };
-    for arg in &mut list.args {
-        if let FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) = arg
-            && matches!(e, Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(_), .. }))
-        {
-            let literal = std::mem::replace(e, Expr::value(Value::Null));
-            *e = cast(literal, data_type.clone());
+    let types: Vec<Option<PgType>> = values.iter().map(|e| temporal_type(e, scope).or_else(|| common_type::known_type(e, scope))).collect();
+    let Some(target) = common_type::conversion_target(&types) else { return };
+    let Some(data_type) = common_type::conversion_sql_type(target) else { return };
+    let temporal = matches!(target, PgType::Date | PgType::Timestamp | PgType::Timestamptz);
+    for (value, ty) in values.into_iter().zip(types) {
+        let converted = match ty {
+            Some(ty) => common_type::converts_to(ty, target),
+            None => temporal && matches!(value, Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(_), .. })),
+        };
+        if converted {
+            let original = std::mem::replace(value, Expr::value(Value::Null));
+            *value = cast(original, data_type.clone());
         }
     }
 }

@@ -1018,8 +1018,12 @@ impl datafusion::sql::sqlparser::ast::VisitorMut for QueryFixups {
                 }
             }
         }
+        let numeric_keys_of_set = numeric_set_operation_keys(query);
         standalone_set_operands(query.body.as_mut());
         fix_projections(query.body.as_mut());
+        if let Some(numeric) = numeric_keys_of_set {
+            sorted_by_numeric_keys(query, &numeric);
+        }
         ControlFlow::Continue(())
     }
 
@@ -1798,6 +1802,87 @@ fn fix_projections(body: &mut SetExpr) {
 }
 
 /// UNION, INTERSECT and EXCEPT operands SQLite would not read as PostgreSQL does become
+/// For a set operation whose ORDER BY names a numeric column (by position or name): each key's
+/// position, and whether that column is numeric in any operand. Its values leave SQLite as
+/// exact text (see [`fix_projections`]), which sorts as text (`10.500` before `2.000`); SQLite
+/// sorts a set operation by its columns only, so [`sorted_by_numeric_keys`] sorts it from
+/// outside. `None` where no key is numeric or a key names no column.
+fn numeric_set_operation_keys(query: &Query) -> Option<Vec<(usize, bool)>> {
+    fn leaves<'q>(body: &'q SetExpr, into: &mut Vec<&'q datafusion::sql::sqlparser::ast::Select>) {
+        match body {
+            SetExpr::SetOperation { left, right, .. } => {
+                leaves(left, into);
+                leaves(right, into);
+            }
+            SetExpr::Select(select) => into.push(select),
+            SetExpr::Query(query) => leaves(&query.body, into),
+            _ => {}
+        }
+    }
+    let Some(datafusion::sql::sqlparser::ast::OrderBy { kind: datafusion::sql::sqlparser::ast::OrderByKind::Expressions(keys), .. }) = &query.order_by else { return None };
+    if !matches!(query.body.as_ref(), SetExpr::SetOperation { .. }) {
+        return None;
+    }
+    let mut selects = Vec::new();
+    leaves(&query.body, &mut selects);
+    let first = selects.first()?;
+    let name_of = |item: &SelectItem| match item {
+        SelectItem::ExprWithAlias { alias, .. } => Some(normalize_ident(alias)),
+        SelectItem::UnnamedExpr(e) => match unwrap_real(e).unwrap_or(e) {
+            Expr::Identifier(ident) => Some(normalize_ident(ident)),
+            Expr::CompoundIdentifier(parts) => parts.last().map(normalize_ident),
+            _ => None,
+        },
+        _ => None,
+    };
+    let positions = keys
+        .iter()
+        .map(|key| match &key.expr {
+            Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) => n.parse::<usize>().ok()?.checked_sub(1),
+            // A numeric column's name is already its read (`CAST(n AS REAL)`).
+            named => match unwrap_real(named).unwrap_or(named) {
+                Expr::Identifier(name) => first.projection.iter().position(|item| name_of(item) == Some(normalize_ident(name))),
+                _ => None,
+            },
+        })
+        .collect::<Option<Vec<usize>>>()?;
+    let numeric = |position: usize| {
+        selects.iter().any(|select| match select.projection.get(position) {
+            Some(SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) => unwrap_real(&e).is_some() || is_numeric_cast(&e),
+            _ => false,
+        })
+    };
+    let keyed: Vec<(usize, bool)> = positions.into_iter().map(|p| (p, numeric(p))).collect();
+    keyed.iter().any(|(_, numeric)| *numeric).then_some(keyed)
+}
+
+/// `a UNION b ORDER BY 1` as `SELECT * FROM (a UNION b) AS rhei_operand ORDER BY
+/// rhei_numeric_key(rhei_operand.rhei_c1)`, its keys at `keys` (see
+/// [`numeric_set_operation_keys`]). The first operand's columns are renamed `rhei_c1`...: the
+/// result's names are PostgreSQL's, given apart from SQLite's.
+fn sorted_by_numeric_keys(query: &mut Query, keys: &[(usize, bool)]) {
+    let Some(datafusion::sql::sqlparser::ast::OrderBy { kind: datafusion::sql::sqlparser::ast::OrderByKind::Expressions(order), .. }) = &mut query.order_by else { return };
+    let mut first = query.body.as_mut();
+    while let SetExpr::SetOperation { left, .. } = first {
+        first = left.as_mut();
+    }
+    let SetExpr::Select(select) = first else { return };
+    for (i, item) in select.projection.iter_mut().enumerate() {
+        let alias = Ident::with_quote('"', format!("rhei_c{}", i + 1));
+        *item = match std::mem::replace(item, SelectItem::UnnamedExpr(null())) {
+            SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } => SelectItem::ExprWithAlias { expr, alias },
+            other => other,
+        };
+    }
+    let body = std::mem::replace(query.body.as_mut(), SetExpr::Values(empty_values()));
+    let Some(outer) = select_star_from(body) else { return };
+    *query.body = outer;
+    for (key, (position, numeric)) in order.iter_mut().zip(keys) {
+        let column = Expr::CompoundIdentifier(vec![Ident::new("rhei_operand"), Ident::with_quote('"', format!("rhei_c{}", position + 1))]);
+        key.expr = if *numeric { call("rhei_numeric_key", vec![column]) } else { column };
+    }
+}
+
 /// `SELECT * FROM (operand)`: a parenthesized one (`(SELECT ... ORDER BY v LIMIT 1) UNION ALL
 /// ...`, which SQLite cannot parse), and a right operand that is itself a set operation
 /// (`a UNION b INTERSECT c`: INTERSECT binds tighter in PostgreSQL, SQLite goes left to right).

@@ -264,6 +264,15 @@ pub enum EngineError {
     SequenceNotYetDefined { what: String },
     #[error("\"{name}\" is not a sequence")]
     NotASequence { name: String },
+    /// DROP VIEW naming a table.
+    #[error("\"{name}\" is not a view")]
+    NotAView { name: String },
+    #[error("view \"{name}\" does not exist")]
+    UndefinedView { name: String },
+    #[error("infinite recursion detected in rules for relation \"{relation}\"")]
+    InfiniteRecursion { relation: String },
+    #[error("column \"{column}\" specified more than once")]
+    ColumnSpecifiedTwice { column: String },
     #[error("setval: value {value} is out of bounds for sequence \"{name}\" ({min}..{max})")]
     SequenceValueOutOfBounds { name: String, value: i64, min: i64, max: i64 },
     #[error("the engine is shutting down")]
@@ -281,7 +290,7 @@ impl EngineError {
     pub fn sqlstate(&self) -> &'static str {
         match self {
             Self::Syntax { .. } => "42601",
-            Self::UndefinedTable { .. } | Self::AliasedTableReference { .. } => "42P01",
+            Self::UndefinedTable { .. } | Self::AliasedTableReference { .. } | Self::UndefinedView { .. } => "42P01",
             Self::DuplicateTable { .. } => "42P07",
             Self::UndefinedColumn { .. } => "42703",
             Self::DuplicateColumn { .. } => "42701",
@@ -358,7 +367,9 @@ impl EngineError {
             Self::NotDurable { .. } => "58030",
             Self::SequenceExhausted { .. } => "2200H",
             Self::SequenceNotYetDefined { .. } | Self::OlapTableHeldBack { .. } => "55000",
-            Self::NotASequence { .. } => "42809",
+            Self::NotASequence { .. } | Self::NotAView { .. } => "42809",
+            Self::InfiniteRecursion { .. } => "42P17",
+            Self::ColumnSpecifiedTwice { .. } => "42701",
             Self::SequenceValueOutOfBounds { .. } => "22003",
             Self::ShuttingDown => "57P01",
             Self::Sqlite(_) => "XX000",
@@ -399,6 +410,7 @@ impl EngineError {
     pub fn hint(&self) -> Option<&str> {
         match self {
             Self::DependentObjects { .. } => Some("Use DROP ... CASCADE to drop the dependent objects too."),
+            Self::NotAView { .. } => Some("Use DROP TABLE to remove a table."),
             Self::TruncateReferenced { hint, .. } => Some(hint),
             Self::InvalidEscapeSequence { .. } => Some("Escape string must be empty or one character."),
             Self::UnterminatedFormatSpecifier | Self::UnrecognizedFormatSpecifier { .. } => Some("For a single \"%\" use \"%%\"."),

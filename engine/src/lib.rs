@@ -44,6 +44,7 @@ mod temporal;
 pub mod text_format;
 pub mod translate;
 pub mod value;
+pub mod views;
 mod xact;
 pub mod zone;
 

@@ -1242,7 +1242,10 @@ impl Session {
         }
         if prepared.explain_route {
             let decision = match stmt {
-                Statement::Query(q) => self.decide_route(q, prepared.hint),
+                Statement::Query(q) => match crate::views::expand_query(q, &self.engine.catalog())? {
+                    Some(expanded) => self.decide_route(&expanded, prepared.hint),
+                    None => self.decide_route(q, prepared.hint),
+                },
                 _ => RouteDecision::new(Route::Oltp, "writes, DDL and session commands run on SQLite"),
             };
             let batch = RecordBatch::try_new(
@@ -1270,6 +1273,10 @@ impl Session {
                 self.check_writable("CREATE TABLE")?;
                 let op = DdlOp::CreateTable { create: Box::new(create.clone()), opts: self.opts() };
                 self.ddl(op, "CREATE TABLE").await
+            }
+            Statement::CreateView(create) => {
+                self.check_writable("CREATE VIEW")?;
+                self.create_view(create).await
             }
             Statement::AlterTable(alter) => {
                 self.check_writable("ALTER TABLE")?;
@@ -1316,6 +1323,10 @@ impl Session {
                     ObjectType::Sequence => {
                         let names = names.iter().map(table_name).collect::<Result<Vec<_>>>()?;
                         self.ddl(DdlOp::DropSequences { names, if_exists: *if_exists, cascade: *cascade }, "DROP SEQUENCE").await
+                    }
+                    ObjectType::View => {
+                        let names = names.iter().map(table_name).collect::<Result<Vec<_>>>()?;
+                        self.ddl(DdlOp::DropViews { names, if_exists: *if_exists, cascade: *cascade }, "DROP VIEW").await
                     }
                     other => Err(EngineError::unsupported(format!("DROP {other}"))),
                 }
@@ -1612,12 +1623,28 @@ impl Session {
     /// listening channels and the versions of temporal tables it sees put in; `None` when it
     /// needs neither.
     fn rewritten_query(&self, prepared: &Prepared, query: &Query) -> Result<Option<(Prepared, Query)>> {
+        let views = self.view_query(prepared, query)?;
+        let (prepared, query) = match &views {
+            Some((p, q)) => (p, q),
+            None => (prepared, query),
+        };
         let channels = self.listening_channels_query(prepared, query);
         let (prepared, query) = match &channels {
             Some((p, q)) => (p, q),
             None => (prepared, query),
         };
-        Ok(self.temporal_query(prepared, query)?.or(channels))
+        let temporal = self.temporal_query(prepared, query)?;
+        Ok(temporal.or(channels).or(views))
+    }
+
+    /// The query with the views it names put in (see [`crate::views`]), under a cache key of
+    /// its own; `None` when it names none.
+    fn view_query(&self, prepared: &Prepared, query: &Query) -> Result<Option<(Prepared, Query)>> {
+        let catalog = self.engine.catalog();
+        let Some(expanded) = crate::views::expand_query(query, &catalog)? else { return Ok(None) };
+        let sql = format!("{}\u{0}views", prepared.sql);
+        let rewritten = Prepared { versioned: prepared.versioned, ..Prepared::without_statement(sql, prepared.hint, prepared.lifted.clone()) };
+        Ok(Some((rewritten, expanded)))
     }
 
     /// The query with temporal tables replaced by the versions it sees (see [`crate::temporal`]),
@@ -1865,7 +1892,10 @@ impl Session {
             Some(plan) => plan,
             None => {
                 let catalog = self.engine.catalog();
-                let plan = Arc::new(self.typed_write_plan(stmt, &catalog, |_| ()).await?);
+                crate::views::refuse_write(&catalog, stmt)?;
+                let mut expanded = stmt.clone();
+                crate::views::expand(&mut expanded, &catalog)?;
+                let plan = Arc::new(self.typed_write_plan(&expanded, &catalog, |_| ()).await?);
                 self.engine.cache_translation(|p| &mut p.writes, &prepared.sql, opts, catalog, plan.clone());
                 plan
             }
@@ -1879,6 +1909,54 @@ impl Session {
             writes_first: Vec::new(),
         };
         self.run_write(sqlite, plan.verb).await
+    }
+
+    /// CREATE [OR REPLACE] VIEW: the query is planned (views it reads put in) to check what it
+    /// names and learn its columns' types, as PostgreSQL checks a view when it is made.
+    async fn create_view(&mut self, create: &datafusion::sql::sqlparser::ast::CreateView) -> Result<Output> {
+        if create.materialized {
+            return Err(EngineError::unsupported("CREATE MATERIALIZED VIEW (a plain view reads the OLAP copy, which is kept up to date)"));
+        }
+        if create.temporary {
+            return Err(EngineError::unsupported("CREATE TEMPORARY VIEW"));
+        }
+        let name = table_name(&create.name)?;
+        let query = create.query.as_ref();
+        if !crate::views::is_plain_query(query) {
+            return Err(EngineError::unsupported("views must not contain data-modifying statements in WITH"));
+        }
+        let catalog = self.engine.catalog();
+        if create.if_not_exists && (catalog.view(&name).is_some() || catalog.get(&name).is_some()) {
+            self.notices.push(crate::notice::Notice { code: "42P07", ..crate::notice::Notice::skipping(format!("relation \"{name}\" already exists, skipping")) });
+            return Ok(Output::Command(CommandTag::new("CREATE VIEW")));
+        }
+        let expanded = crate::views::expand_query(query, &catalog)?.unwrap_or_else(|| query.clone());
+        if crate::views::has_system_time(&expanded) {
+            return Err(EngineError::unsupported("FOR SYSTEM_TIME inside a view (SET rhei.as_of time-travels the tables a view reads)"));
+        }
+        // The planner's verdict on the names the query uses stands (a query DataFusion cannot
+        // plan for another reason, a SQLite-only function, is kept with text columns).
+        let _ = self.engine.copy_for_planning().await?;
+        let mut olap_stmt = Statement::Query(Box::new(expanded));
+        to_olap(&mut olap_stmt, &catalog, self.settings.time_zone);
+        let planned = match self.engine.olap.plan_schema(olap_stmt).await {
+            Ok(planned) => Some(planned.schema.fields().iter().map(|f| f.as_ref().clone()).collect::<Vec<_>>()),
+            Err(e) if matches!(e.sqlstate(), "42P01" | "42703" | "42702" | "42601" | "42803" | "42804") => return Err(e),
+            Err(_) => None,
+        };
+        let planned_names = planned.as_ref().map(|fields| fields.iter().map(|f| f.name().clone()).collect::<Vec<_>>());
+        let given: Vec<String> = create.columns.iter().map(|c| normalize_ident(&c.name)).collect();
+        let names = crate::views::column_names(query, &given, planned_names)?;
+        let columns = names
+            .into_iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let ty = planned.as_ref().and_then(|fields| fields.get(i)).and_then(|f| crate::catalog::types::pg_type_of_field(f)).unwrap_or(crate::catalog::PgType::Text);
+                crate::catalog::ViewColumn { name, ty }
+            })
+            .collect();
+        let def = crate::catalog::ViewDef { id: 0, name, query: query.to_string(), columns, reads: crate::views::reads(query) };
+        self.ddl(DdlOp::CreateView { def, or_replace: create.or_replace }, "CREATE VIEW").await
     }
 
     async fn ddl(&mut self, op: DdlOp, tag: &'static str) -> Result<Output> {

@@ -522,3 +522,32 @@ async fn sequences_survive_a_restart_and_currval_is_per_session() {
     assert_eq!(oltp, vec!["a|1", "b|2", "c|3"]);
     assert_eq!(olap, oltp);
 }
+
+/// Views are kept in the data directory and read the same on both engines after a restart;
+/// writes to a view are refused (rhei's views are read-only) and change nothing.
+#[tokio::test]
+async fn views_survive_a_restart_and_refuse_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let engine = HtapEngine::open(EngineConfig::with_data_dir(dir.path())).await.unwrap();
+        engine
+            .execute_batch(
+                "CREATE TABLE t (id int PRIMARY KEY, label text); INSERT INTO t VALUES (1, 'a'), (2, 'b'); \
+                 CREATE VIEW \"Shout\" (k, loud) AS SELECT id, upper(label) FROM t; CREATE VIEW two AS SELECT k FROM \"Shout\" WHERE k = 2",
+            )
+            .await
+            .unwrap();
+        for write in ["INSERT INTO two VALUES (3)", "UPDATE \"Shout\" SET loud = 'x'", "DELETE FROM two"] {
+            let error = engine.execute(write).await.unwrap_err();
+            assert_eq!(error.sqlstate(), "0A000", "{write}: {error}");
+        }
+        engine.close().await;
+    }
+    let engine = HtapEngine::open(EngineConfig::with_data_dir(dir.path())).await.unwrap();
+    let (oltp, olap) = both(&engine, "SELECT s.k, s.loud, two.k FROM \"Shout\" s LEFT JOIN two ON two.k = s.k ORDER BY s.k").await;
+    assert_eq!(oltp, vec!["1|A|NULL", "2|B|2"]);
+    assert_eq!(olap, oltp);
+    let error = engine.execute("DROP TABLE t").await.unwrap_err();
+    assert_eq!(error.sqlstate(), "2BP01", "{error}");
+    assert_eq!(error.detail(), Some("view \"Shout\" depends on table t\nview two depends on view \"Shout\""));
+}

@@ -139,6 +139,24 @@ async fn psql_lists_and_describes_sequences() {
     assert_contains(&d, &["Sequence \"public.order_no\"", " integer |   100 |       1 | 2147483647 |         5 | no      |     1"]);
 }
 
+#[tokio::test]
+async fn psql_lists_and_describes_views() {
+    let server = Server::start().await;
+    psql(
+        &server,
+        &["-c", "CREATE TABLE t (id int PRIMARY KEY, label text, price numeric(8,2))", "-c", "CREATE VIEW cheap AS SELECT id, upper(label) AS shout, price FROM t WHERE price < 10"],
+    )
+    .await;
+    let dv = psql(&server, &["-c", r"\dv"]).await;
+    assert_contains(&dv, &[" public | cheap | view | rhei", "(1 row)"]);
+    let dt = psql(&server, &["-c", r"\dt"]).await;
+    assert_contains(&dt, &[" public | t    | table | rhei", "(1 row)"]);
+    let d = psql(&server, &["-c", r"\d+ cheap"]).await;
+    assert_contains(&d, &["View \"public.cheap\"", " id     | integer      |", " shout  | text         |", " price  | numeric(8,2) |", "View definition:", "FROM t WHERE price < 10;"]);
+    let tables = psql(&server, &["-A", "-t", "-c", "SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1"]).await;
+    assert_contains(&tables, &["cheap|VIEW", "t|BASE TABLE"]);
+}
+
 /// The pgbench installed beside the PostgreSQL server binaries (`.ci/run` installs them).
 fn pgbench_binary() -> String {
     let mut candidates: Vec<std::path::PathBuf> = std::fs::read_dir("/usr/lib/postgresql")

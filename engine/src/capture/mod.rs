@@ -31,6 +31,11 @@ CREATE TABLE IF NOT EXISTS _rhei_catalog(
     name TEXT NOT NULL UNIQUE,
     def TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS _rhei_views(
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    def TEXT NOT NULL
+);
 ";
 
 /// The highest commit sequence assigned so far (0 before any change).

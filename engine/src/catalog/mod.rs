@@ -351,19 +351,62 @@ pub enum KeyConstraint {
     Unique(usize),
 }
 
+/// A view (`CREATE VIEW`): a named query, read as a derived table wherever it is named (see
+/// `crate::views`), kept in `_rhei_views`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ViewDef {
+    /// Its row in `_rhei_views`, from which its OID derives; kept by CREATE OR REPLACE.
+    pub id: i64,
+    pub name: String,
+    /// The defining query as PostgreSQL text (views it names stay names).
+    pub query: String,
+    /// The output columns: names (an explicit column list first) and the types planned when
+    /// the view was made (text where the planner could not tell).
+    pub columns: Vec<ViewColumn>,
+    /// The tables and views the query reads, by normalized name (for DROP's dependency check).
+    pub reads: Vec<String>,
+}
+
+/// One output column of a view.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ViewColumn {
+    pub name: String,
+    pub ty: PgType,
+}
+
 /// An immutable view of all tables.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     tables: BTreeMap<String, Arc<TableDef>>,
     /// Whether any table is temporal (queries then need the temporal rewrite).
     has_temporal: bool,
+    views: BTreeMap<String, Arc<ViewDef>>,
 }
 
 impl Catalog {
     pub fn from_tables(tables: impl IntoIterator<Item = TableDef>) -> Self {
         let tables: BTreeMap<String, Arc<TableDef>> = tables.into_iter().map(|t| (t.name.clone(), Arc::new(t))).collect();
         let has_temporal = tables.values().any(|t| t.is_temporal());
-        Self { tables, has_temporal }
+        Self { tables, has_temporal, views: BTreeMap::new() }
+    }
+
+    /// This catalog with `views` (replacing any it had).
+    pub fn with_views(mut self, views: impl IntoIterator<Item = ViewDef>) -> Self {
+        self.views = views.into_iter().map(|v| (v.name.clone(), Arc::new(v))).collect();
+        self
+    }
+
+    /// A view by normalized name.
+    pub fn view(&self, name: &str) -> Option<&Arc<ViewDef>> {
+        self.views.get(name)
+    }
+
+    pub fn views(&self) -> impl Iterator<Item = &Arc<ViewDef>> {
+        self.views.values()
+    }
+
+    pub fn has_views(&self) -> bool {
+        !self.views.is_empty()
     }
 
     /// Whether any table keeps versions (see `TableDef::is_temporal`).

@@ -3,7 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::catalog::{Catalog, TableDef, TableId};
+use crate::catalog::{Catalog, TableDef, TableId, ViewDef};
 use crate::error::{EngineError, Result};
 use crate::oltp::classify;
 
@@ -12,17 +12,50 @@ use crate::oltp::classify;
 /// # Errors
 /// SQLite errors, or a definition that does not decode (a damaged file).
 pub fn load(conn: &Connection) -> Result<Catalog> {
-    let mut stmt = conn.prepare_cached("SELECT def FROM _rhei_catalog ORDER BY id").map_err(classify)?;
-    let defs = stmt
-        .query_map([], |row| row.get::<_, String>(0))
+    let tables = definitions::<TableDef>(conn, "SELECT def FROM _rhei_catalog ORDER BY id", "catalog entry")?;
+    let views = definitions::<ViewDef>(conn, "SELECT def FROM _rhei_views ORDER BY id", "view definition")?;
+    Ok(Catalog::from_tables(tables).with_views(views))
+}
+
+/// The JSON definitions `sql` selects, decoded; `what` names one in the error for a damaged one.
+fn definitions<T: serde::de::DeserializeOwned>(conn: &Connection, sql: &str, what: &str) -> Result<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(classify)?;
+    stmt.query_map([], |row| row.get::<_, String>(0))
         .map_err(classify)?
         .map(|def| {
             let text = def.map_err(classify)?;
-            serde_json::from_str::<TableDef>(&text)
-                .map_err(|e| EngineError::Internal(format!("damaged catalog entry: {e}")))
+            serde_json::from_str::<T>(&text).map_err(|e| EngineError::Internal(format!("damaged {what}: {e}")))
         })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Catalog::from_tables(defs))
+        .collect()
+}
+
+/// The id the next created view gets (ids are never reused while a later one exists).
+///
+/// # Errors
+/// SQLite errors.
+pub fn next_view_id(conn: &Connection) -> Result<i64> {
+    conn.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM _rhei_views", [], |r| r.get(0)).map_err(classify)
+}
+
+/// Inserts or replaces a view's definition.
+///
+/// # Errors
+/// SQLite errors.
+pub fn save_view(conn: &Connection, def: &ViewDef) -> Result<()> {
+    let text = serde_json::to_string(def).map_err(|e| EngineError::Internal(e.to_string()))?;
+    conn.prepare_cached("INSERT OR REPLACE INTO _rhei_views(id, name, def) VALUES (?1, ?2, ?3)")
+        .and_then(|mut s| s.execute(params![def.id, def.name, text]))
+        .map_err(classify)?;
+    Ok(())
+}
+
+/// Removes a view.
+///
+/// # Errors
+/// SQLite errors.
+pub fn delete_view(conn: &Connection, id: i64) -> Result<()> {
+    conn.prepare_cached("DELETE FROM _rhei_views WHERE id = ?1").and_then(|mut s| s.execute([id])).map_err(classify)?;
+    Ok(())
 }
 
 /// Reads one table definition by id.

@@ -36,6 +36,30 @@ pub fn exact_numeric_text_field(name: &str) -> Field {
     )
 }
 
+/// The PostgreSQL type of a planned result `field`: its declared type where it carries one,
+/// else the type its Arrow type stands for (a computed decimal is an unconstrained numeric,
+/// as PostgreSQL types an expression); `None` for an Arrow type rhei stores no column of.
+pub fn pg_type_of_field(field: &Field) -> Option<PgType> {
+    if let Some(declared) = field.metadata().get(PG_TYPE_METADATA).and_then(|name| PgType::from_pg_name(name)) {
+        return Some(declared);
+    }
+    Some(match field.data_type() {
+        DataType::Int16 => PgType::Int2,
+        DataType::Int32 => PgType::Int4,
+        DataType::Int64 => PgType::Int8,
+        DataType::Float32 => PgType::Float4,
+        DataType::Float64 => PgType::Float8,
+        DataType::Decimal128(..) | DataType::Decimal256(..) => PgType::Numeric { precision: None, scale: None },
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => PgType::Text,
+        DataType::Boolean => PgType::Bool,
+        DataType::Date32 => PgType::Date,
+        DataType::Timestamp(_, None) => PgType::Timestamp,
+        DataType::Timestamp(_, Some(_)) => PgType::Timestamptz,
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => PgType::Bytea,
+        _ => return None,
+    })
+}
+
 /// `field` carrying `declared` (a [`PgType::pg_name`]) as its declared type, if there is one.
 pub fn with_declared_type(field: Field, declared: Option<String>) -> Field {
     match declared {

@@ -68,6 +68,10 @@ pub enum DdlOp {
     AlterSequence(crate::alter_sequence::AlterSequence),
     DropSequences { names: Vec<String>, if_exists: bool, cascade: bool },
     DropIndexes { names: Vec<String>, if_exists: bool },
+    /// CREATE [OR REPLACE] VIEW; `def.id` is given here (a replaced view keeps its own).
+    CreateView { def: crate::catalog::ViewDef, or_replace: bool },
+    /// DROP VIEW; `cascade` takes the views that read these along.
+    DropViews { names: Vec<String>, if_exists: bool, cascade: bool },
     /// `COMMENT ON TABLE` (no `column`) or `COMMENT ON COLUMN`; `None` removes the comment.
     Comment { table: String, column: Option<String>, comment: Option<String> },
     /// `restart_identity`: the tables' own sequences start over (`RESTART IDENTITY`).
@@ -1061,6 +1065,9 @@ impl WriterState {
                         survivors.push(kept);
                     }
                 }
+                // Views reading the dropped tables go with them under CASCADE.
+                let dropped_names: Vec<String> = defs.iter().map(|d| d.name.clone()).collect();
+                let doomed_views = self.views_depending_on(&catalog, &dropped_names, "table", cascade)?;
                 // Sequences the dropped tables own go with them, unless a table that stays draws
                 // from one.
                 for def in &defs {
@@ -1070,6 +1077,9 @@ impl WriterState {
                             return Err(EngineError::DependentObjects { object: format!("table {}", def.name), detail: users.join("\n") });
                         }
                     }
+                }
+                for view in &doomed_views {
+                    store::delete_view(&self.conn, view.id)?;
                 }
                 for def in &defs {
                     for sequence in self.sequences.owned_by(def.id) {
@@ -1113,6 +1123,9 @@ impl WriterState {
                     reshaped |= self.alter(&mut def, operation, opts, &catalog, &mut children)?;
                 }
                 store::save(&self.conn, &def)?;
+                if def.name != name {
+                    self.views_follow_rename(&catalog, &name, &def.name)?;
+                }
                 let mut after = with_table(&catalog, def.clone());
                 for child in children {
                     store::save(&self.conn, &child)?;
@@ -1122,6 +1135,39 @@ impl WriterState {
                     self.exec_raw(&log_ddl_sql(def.id))?;
                 }
                 self.regenerate_constraint_triggers(&affected, &after)?;
+            }
+            DdlOp::CreateView { mut def, or_replace } => {
+                let taken = catalog.get(&def.name).is_some()
+                    || self.sequences.exists(&def.name)
+                    || catalog.tables().any(|t| t.indexes.iter().any(|i| i.name == def.name));
+                match catalog.view(&def.name) {
+                    _ if taken => return Err(EngineError::DuplicateTable { name: def.name }),
+                    Some(existing) if or_replace => def.id = existing.id,
+                    Some(_) => return Err(EngineError::DuplicateTable { name: def.name }),
+                    None => def.id = store::next_view_id(&self.conn)?,
+                }
+                // A view may not read itself, through others either.
+                let readers = crate::views::dependents(&catalog, &def.name);
+                if def.reads.iter().any(|r| *r == def.name || readers.contains(r)) {
+                    return Err(EngineError::InfiniteRecursion { relation: def.name });
+                }
+                store::save_view(&self.conn, &def)?;
+            }
+            DdlOp::DropViews { names, if_exists, cascade } => {
+                let mut doomed: Vec<Arc<crate::catalog::ViewDef>> = Vec::new();
+                for name in &names {
+                    match catalog.view(name) {
+                        Some(view) => doomed.push(view.clone()),
+                        None if catalog.get(name).is_some() => return Err(EngineError::NotAView { name: name.clone() }),
+                        None if if_exists => self.notices.push(Notice::skipping(format!("view \"{name}\" does not exist, skipping"))),
+                        None => return Err(EngineError::UndefinedView { name: name.clone() }),
+                    }
+                }
+                let named: Vec<String> = doomed.iter().map(|v| v.name.clone()).collect();
+                doomed.extend(self.views_depending_on(&catalog, &named, "view", cascade)?);
+                for view in &doomed {
+                    store::delete_view(&self.conn, view.id)?;
+                }
             }
             DdlOp::CreateSequence { def, if_not_exists } => {
                 if catalog.get(&def.name).is_some() || self.sequences.exists(&def.name) || rowid_serial_owner(&catalog, &def.name).is_some() {
@@ -1954,6 +2000,64 @@ impl WriterState {
         };
         let not_null = if column.not_null { " NOT NULL" } else { "" };
         Ok(format!("{} {}{not_null} DEFAULT {literal}", quote_ident(&column.name), column.ty.storage()))
+    }
+
+    /// The views reading any of `names` (tables or views, of `kind`) that are not among them,
+    /// directly or through other views: refused (2BP01, a DETAIL line per view, as PostgreSQL
+    /// words them) unless `cascade`, which drops them too (with a notice each).
+    fn views_depending_on(&mut self, catalog: &Catalog, names: &[String], kind: &str, cascade: bool) -> Result<Vec<Arc<crate::catalog::ViewDef>>> {
+        for name in names {
+            let dependents: Vec<Arc<crate::catalog::ViewDef>> = crate::views::dependents(catalog, name)
+                .iter()
+                .filter(|d| !names.contains(d))
+                .filter_map(|d| catalog.view(d).cloned())
+                .collect();
+            if !dependents.is_empty() && !cascade {
+                let lines: Vec<String> = dependents
+                    .iter()
+                    .map(|view| {
+                        let shown = crate::naming::display_ident;
+                        match view.reads.iter().find(|r| *r != name && catalog.view(r).is_some()) {
+                            Some(through) if !view.reads.contains(name) => format!("view {} depends on view {}", shown(&view.name), shown(through)),
+                            _ => format!("view {} depends on {kind} {}", shown(&view.name), shown(name)),
+                        }
+                    })
+                    .collect();
+                return Err(EngineError::DependentObjects { object: format!("{kind} {name}"), detail: lines.join("\n") });
+            }
+        }
+        let mut found: Vec<Arc<crate::catalog::ViewDef>> = Vec::new();
+        for name in names {
+            for dependent in crate::views::dependents(catalog, name) {
+                if names.contains(&dependent) || found.iter().any(|v| v.name == dependent) {
+                    continue;
+                }
+                if let Some(view) = catalog.view(&dependent) {
+                    self.notices.push(Notice::skipping(format!("drop cascades to view {}", crate::naming::display_ident(&dependent))));
+                    found.push(view.clone());
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Views naming table `old` name it `new` after ALTER TABLE ... RENAME TO (PostgreSQL's
+    /// views hold the table itself, not its name).
+    fn views_follow_rename(&self, catalog: &Catalog, old: &str, new: &str) -> Result<()> {
+        for view in catalog.views().filter(|v| v.reads.iter().any(|r| r == old)) {
+            let mut query = crate::views::parsed_query(view)?;
+            let _ = datafusion::sql::sqlparser::ast::visit_relations_mut(&mut query, |name| {
+                if crate::catalog::table_name(name).is_ok_and(|n| n == old) {
+                    *name = datafusion::sql::sqlparser::ast::ObjectName::from(vec![datafusion::sql::sqlparser::ast::Ident::with_quote('"', new)]);
+                }
+                std::ops::ControlFlow::<()>::Continue(())
+            });
+            let mut renamed = view.as_ref().clone();
+            renamed.query = query.to_string();
+            renamed.reads = crate::views::reads(&query);
+            store::save_view(&self.conn, &renamed)?;
+        }
+        Ok(())
     }
 
     fn reload_catalog(&self) {

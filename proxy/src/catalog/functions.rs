@@ -99,7 +99,7 @@ const FUNCTIONS: &[Definition] = &[
     def("pg_get_expr", &[2, 3], utf8, |_, a| Ok(text(string(&a[0])))),
     def("pg_get_indexdef", &[1, 3], utf8, index_def),
     def("pg_get_constraintdef", &[1, 2], utf8, constraint_def),
-    def("pg_get_viewdef", &[1, 2], utf8, no_text),
+    def("pg_get_viewdef", &[1, 2], utf8, |m, a| Ok(ScalarValue::Utf8(oid(&a[0]).and_then(|o| m.view_definitions.get(&o).cloned())))),
     def("pg_get_triggerdef", &[1, 2], utf8, no_text),
     def("pg_get_partkeydef", &[1], utf8, no_text),
     // A set-returning function in PostgreSQL; rhei has no partitions, so a table's only

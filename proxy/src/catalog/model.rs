@@ -321,6 +321,8 @@ pub struct Model {
     /// `COMMENT ON` texts as `pg_description` holds them: (object OID, column number or 0,
     /// text), for user tables (class `pg_class`).
     pub descriptions: Vec<(i64, i32, String)>,
+    /// User views' definitions by OID (`pg_get_viewdef`, `pg_views`).
+    pub view_definitions: HashMap<i64, String>,
     /// Settings changed by `set_config()` calls while the query ran, in call order; the
     /// session applies them once the query has finished.
     pub set_configs: std::sync::Mutex<Vec<SettingChange>>,
@@ -364,6 +366,32 @@ impl Model {
             let referenced = catalog.tables().any(|t| t.foreign_keys.iter().any(|fk| fk.references == table.id));
             add_user_table(&mut relations, &mut public_names, table, referenced);
         }
+        let mut view_definitions = HashMap::new();
+        for view in catalog.views() {
+            let oid = oids::view_oid(view.id);
+            let columns = view
+                .columns
+                .iter()
+                .map(|c| {
+                    let (type_oid, typmod) = oids::type_of(&c.ty);
+                    Attribute { name: c.name.clone(), type_oid, typmod, not_null: false, default: None }
+                })
+                .collect();
+            relations.push(Relation {
+                oid,
+                name: view.name.clone(),
+                namespace: oids::PUBLIC_NAMESPACE,
+                kind: RelKind::View,
+                table_id: None,
+                columns,
+                index: None,
+                has_index: false,
+                checks: 0,
+                has_triggers: false,
+            });
+            // As pg_get_viewdef prints it: the query after a space, ending with a semicolon.
+            view_definitions.insert(oid, format!(" {};", view.query));
+        }
         let constraints = catalog.tables().flat_map(|t| table_constraints(t, catalog, &relations)).collect();
         let by_oid = relations.iter().enumerate().map(|(i, r)| (r.oid, i)).collect();
         let mut descriptions = Vec::new();
@@ -384,6 +412,7 @@ impl Model {
             row_counts: HashMap::new(),
             sequences: Vec::new(),
             descriptions,
+            view_definitions,
             set_configs: std::sync::Mutex::default(),
             by_oid,
         }

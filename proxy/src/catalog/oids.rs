@@ -51,6 +51,15 @@ const MAX_COLUMNS: i64 = 1600;
 /// OID rhei will hand out, below the blocks of objects derived from tables.
 const SEQUENCE_BASE: i64 = 1 << 23;
 
+/// Views are numbered from here by their row in rhei's view table: above the sequences,
+/// below the blocks of objects derived from tables.
+const VIEW_BASE: i64 = (1 << 23) + (1 << 22);
+
+/// A view's OID.
+pub fn view_oid(id: i64) -> i64 {
+    VIEW_BASE + id
+}
+
 /// A sequence's OID.
 pub fn sequence_oid(id: i64) -> i64 {
     SEQUENCE_BASE + id

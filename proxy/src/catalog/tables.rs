@@ -868,7 +868,7 @@ pub const SYSTEM_TABLES: &[SystemTable] = &[
         oid: 12028,
         is_view: true,
         columns: &[("schemaname", Name), ("viewname", Name), ("viewowner", Name), ("definition", Text)],
-        rows: none,
+        rows: pg_views,
     },
     SystemTable {
         namespace: Namespace::PgCatalog,
@@ -1653,6 +1653,14 @@ fn pg_stat_user_tables(model: &Model) -> Vec<Row> {
                 zero,
             ]
         })
+        .collect()
+}
+
+fn pg_views(model: &Model) -> Vec<Row> {
+    model
+        .relations
+        .iter()
+        .filter_map(|r| model.view_definitions.get(&r.oid).map(|definition| row![r.namespace_name(), r.name.as_str(), model.conn.user.as_str(), definition.as_str()]))
         .collect()
 }
 

@@ -551,3 +551,16 @@ async fn views_survive_a_restart_and_refuse_writes() {
     assert_eq!(error.sqlstate(), "2BP01", "{error}");
     assert_eq!(error.detail(), Some("view \"Shout\" depends on table t\nview two depends on view \"Shout\""));
 }
+
+/// A row IN a list of 1,500 rows (an ORM's batch of composite keys) is within SQLite's
+/// expression depth: its equalities are ORed as a balanced tree, not a chain 1,500 deep.
+#[tokio::test]
+async fn a_long_row_in_list_answers_on_both_engines() {
+    let (engine, _dir) = engine().await;
+    engine.execute_batch("CREATE TABLE k (a int, b int, PRIMARY KEY (a, b)); INSERT INTO k VALUES (1, 1), (700, 1400), (2000, 1)").await.unwrap();
+    let rows: Vec<String> = (1..=1500).map(|i| format!("({i}, {})", i * 2)).collect();
+    let sql = format!("SELECT a, b FROM k WHERE (a, b) IN ((1, 1), {}) ORDER BY a", rows.join(", "));
+    let (oltp, olap) = both(&engine, &sql).await;
+    assert_eq!(oltp, vec!["1|1", "700|1400"]);
+    assert_eq!(olap, oltp);
+}

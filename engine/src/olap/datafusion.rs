@@ -533,8 +533,25 @@ impl OlapBackend for DataFusionOlap {
         // from all its branches (before it, the first one's: `CASE WHEN c THEN 0 ELSE x END`
         // of a numeric x was integer, and SQLite's answers were cast to it). A plan it cannot
         // analyze yet (parameters of unknown type) keeps the planner's types.
+        // Only the types: the analyzer merges a UNION's declared types with later branches
+        // winning (`text UNION char(3)` declared bpchar), where the planner keeps what all share.
         let analyzed = state.analyzer().execute_and_check(plan.clone(), state.config_options(), |_, _| {}).ok();
-        let schema = analyzed.as_ref().unwrap_or(&plan).schema().as_arrow().clone();
+        let planned = plan.schema().as_arrow().clone();
+        let schema = match analyzed.as_ref().map(|a| a.schema().as_arrow().clone()) {
+            Some(typed) if typed.fields().len() == planned.fields().len() => arrow::datatypes::Schema::new_with_metadata(
+                planned
+                    .fields()
+                    .iter()
+                    .zip(typed.fields())
+                    .map(|(field, typed)| {
+                        let retyped = field.as_ref().clone().with_data_type(typed.data_type().clone());
+                        if typed.data_type() == field.data_type() { retyped } else { retyped.with_metadata(Default::default()) }
+                    })
+                    .collect::<Vec<_>>(),
+                planned.metadata().clone(),
+            ),
+            _ => planned,
+        };
         Ok(PlannedQuery { schema: renamed_apart(result_schema(&Arc::new(schema)), &renames), params })
     }
 }

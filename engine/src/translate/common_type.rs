@@ -193,11 +193,12 @@ pub(crate) fn set_operation_columns_converted(statement: &mut Statement, scope: 
                     }
                     let Some(item) = select.projection.get_mut(position) else { continue };
                     *item = match std::mem::replace(item, SelectItem::UnnamedExpr(Expr::value(Value::Null))) {
-                        // The column keeps its name (the first branch's names the result).
-                        SelectItem::UnnamedExpr(Expr::Identifier(name)) => {
-                            SelectItem::ExprWithAlias { expr: crate::translate::cast(Expr::Identifier(name.clone()), target_sql.clone()), alias: name }
+                        // The column keeps the name PostgreSQL gives it (the first branch's names
+                        // the result, which an outer query may name: `u.d`).
+                        SelectItem::UnnamedExpr(e) => {
+                            let alias = Ident::with_quote('"', crate::naming::expr_name(&e));
+                            SelectItem::ExprWithAlias { expr: crate::translate::cast(e, target_sql.clone()), alias }
                         }
-                        SelectItem::UnnamedExpr(e) => SelectItem::UnnamedExpr(crate::translate::cast(e, target_sql.clone())),
                         SelectItem::ExprWithAlias { expr, alias } => SelectItem::ExprWithAlias { expr: crate::translate::cast(expr, target_sql.clone()), alias },
                         other => other,
                     };

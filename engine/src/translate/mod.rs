@@ -1801,22 +1801,24 @@ fn fix_projections(body: &mut SetExpr) {
     }
 }
 
-/// UNION, INTERSECT and EXCEPT operands SQLite would not read as PostgreSQL does become
 /// For a set operation whose ORDER BY names a numeric column (by position or name): each key's
 /// position, and whether that column is numeric in any operand. Its values leave SQLite as
 /// exact text (see [`fix_projections`]), which sorts as text (`10.500` before `2.000`); SQLite
 /// sorts a set operation by its columns only, so [`sorted_by_numeric_keys`] sorts it from
-/// outside. `None` where no key is numeric or a key names no column.
+/// outside. Also for a key that is a numeric column's read (`ORDER BY amt`, read as
+/// `CAST(amt AS REAL)`, which names no column of the set operation). `None` where no key needs
+/// it, a key names no column, the leftmost operand is not a plain SELECT or an operand has a
+/// wildcard (whose columns' positions are not the items').
 fn numeric_set_operation_keys(query: &Query) -> Option<Vec<(usize, bool)>> {
-    fn leaves<'q>(body: &'q SetExpr, into: &mut Vec<&'q datafusion::sql::sqlparser::ast::Select>) {
+    fn leaves<'q>(body: &'q SetExpr, into: &mut Vec<&'q datafusion::sql::sqlparser::ast::Select>) -> bool {
         match body {
-            SetExpr::SetOperation { left, right, .. } => {
-                leaves(left, into);
-                leaves(right, into);
+            SetExpr::SetOperation { left, right, .. } => leaves(left, into) && leaves(right, into),
+            SetExpr::Select(select) => {
+                into.push(select);
+                true
             }
-            SetExpr::Select(select) => into.push(select),
-            SetExpr::Query(query) => leaves(&query.body, into),
-            _ => {}
+            SetExpr::Query(query) if !into.is_empty() => leaves(&query.body, into),
+            _ => false,
         }
     }
     let Some(datafusion::sql::sqlparser::ast::OrderBy { kind: datafusion::sql::sqlparser::ast::OrderByKind::Expressions(keys), .. }) = &query.order_by else { return None };
@@ -1824,7 +1826,9 @@ fn numeric_set_operation_keys(query: &Query) -> Option<Vec<(usize, bool)>> {
         return None;
     }
     let mut selects = Vec::new();
-    leaves(&query.body, &mut selects);
+    if !leaves(&query.body, &mut selects) || selects.iter().any(|s| s.projection.iter().any(|i| matches!(i, SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)))) {
+        return None;
+    }
     let first = selects.first()?;
     let name_of = |item: &SelectItem| match item {
         SelectItem::ExprWithAlias { alias, .. } => Some(normalize_ident(alias)),
@@ -1835,31 +1839,36 @@ fn numeric_set_operation_keys(query: &Query) -> Option<Vec<(usize, bool)>> {
         },
         _ => None,
     };
+    let mut reads_numeric = false;
     let positions = keys
         .iter()
         .map(|key| match &key.expr {
             Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) => n.parse::<usize>().ok()?.checked_sub(1),
             // A numeric column's name is already its read (`CAST(n AS REAL)`).
-            named => match unwrap_real(named).unwrap_or(named) {
-                Expr::Identifier(name) => first.projection.iter().position(|item| name_of(item) == Some(normalize_ident(name))),
-                _ => None,
-            },
+            named => {
+                reads_numeric |= unwrap_real(named).is_some();
+                match unwrap_real(named).unwrap_or(named) {
+                    Expr::Identifier(name) => first.projection.iter().position(|item| name_of(item) == Some(normalize_ident(name))),
+                    _ => None,
+                }
+            }
         })
         .collect::<Option<Vec<usize>>>()?;
     let numeric = |position: usize| {
         selects.iter().any(|select| match select.projection.get(position) {
-            Some(SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) => unwrap_real(&e).is_some() || is_numeric_cast(&e),
+            Some(SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) => unwrap_real(e).is_some() || is_numeric_cast(e),
             _ => false,
         })
     };
     let keyed: Vec<(usize, bool)> = positions.into_iter().map(|p| (p, numeric(p))).collect();
-    keyed.iter().any(|(_, numeric)| *numeric).then_some(keyed)
+    (reads_numeric || keyed.iter().any(|(_, numeric)| *numeric)).then_some(keyed)
 }
 
 /// `a UNION b ORDER BY 1` as `SELECT * FROM (a UNION b) AS rhei_operand ORDER BY
-/// rhei_numeric_key(rhei_operand.rhei_c1)`, its keys at `keys` (see
-/// [`numeric_set_operation_keys`]). The first operand's columns are renamed `rhei_c1`...: the
-/// result's names are PostgreSQL's, given apart from SQLite's.
+/// rhei_numeric_key(rhei_operand."amt")`, its keys at `keys` (see
+/// [`numeric_set_operation_keys`]). The result's columns keep their names (an outer query or a
+/// GROUP BY of the first operand may use them); an expression without one is named
+/// `rhei_c<n>`. Left as it is where two columns share a name.
 fn sorted_by_numeric_keys(query: &mut Query, keys: &[(usize, bool)]) {
     let Some(datafusion::sql::sqlparser::ast::OrderBy { kind: datafusion::sql::sqlparser::ast::OrderByKind::Expressions(order), .. }) = &mut query.order_by else { return };
     let mut first = query.body.as_mut();
@@ -1867,22 +1876,38 @@ fn sorted_by_numeric_keys(query: &mut Query, keys: &[(usize, bool)]) {
         first = left.as_mut();
     }
     let SetExpr::Select(select) = first else { return };
-    for (i, item) in select.projection.iter_mut().enumerate() {
-        let alias = Ident::with_quote('"', format!("rhei_c{}", i + 1));
-        *item = match std::mem::replace(item, SelectItem::UnnamedExpr(null())) {
-            SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } => SelectItem::ExprWithAlias { expr, alias },
-            other => other,
-        };
+    let names: Vec<String> = select
+        .projection
+        .iter()
+        .enumerate()
+        .map(|(i, item)| match item {
+            SelectItem::ExprWithAlias { alias, .. } => normalize_ident(alias),
+            SelectItem::UnnamedExpr(Expr::Identifier(ident)) => normalize_ident(ident),
+            SelectItem::UnnamedExpr(Expr::CompoundIdentifier(parts)) => parts.last().map(normalize_ident).unwrap_or_default(),
+            _ => format!("rhei_c{}", i + 1),
+        })
+        .collect();
+    if names.iter().enumerate().any(|(i, name)| names[..i].contains(name)) {
+        return;
+    }
+    for (item, name) in select.projection.iter_mut().zip(&names) {
+        if let SelectItem::UnnamedExpr(expr) = item
+            && !matches!(expr, Expr::Identifier(_) | Expr::CompoundIdentifier(_))
+        {
+            *item = SelectItem::ExprWithAlias { expr: std::mem::replace(expr, null()), alias: Ident::with_quote('"', name.as_str()) };
+        }
     }
     let body = std::mem::replace(query.body.as_mut(), SetExpr::Values(empty_values()));
     let Some(outer) = select_star_from(body) else { return };
     *query.body = outer;
     for (key, (position, numeric)) in order.iter_mut().zip(keys) {
-        let column = Expr::CompoundIdentifier(vec![Ident::new("rhei_operand"), Ident::with_quote('"', format!("rhei_c{}", position + 1))]);
+        let Some(name) = names.get(*position) else { continue };
+        let column = Expr::CompoundIdentifier(vec![Ident::new("rhei_operand"), Ident::with_quote('"', name.as_str())]);
         key.expr = if *numeric { call("rhei_numeric_key", vec![column]) } else { column };
     }
 }
 
+/// UNION, INTERSECT and EXCEPT operands SQLite would not read as PostgreSQL does become
 /// `SELECT * FROM (operand)`: a parenthesized one (`(SELECT ... ORDER BY v LIMIT 1) UNION ALL
 /// ...`, which SQLite cannot parse), and a right operand that is itself a set operation
 /// (`a UNION b INTERSECT c`: INTERSECT binds tighter in PostgreSQL, SQLite goes left to right).
@@ -2003,7 +2028,16 @@ pub(crate) fn row_comparison_as_fields(expr: &mut Expr) {
             row_comparison_as_fields(&mut equal);
             equal
         });
-        let Some(any) = equalities.reduce(|l, r| Expr::Nested(Box::new(Expr::BinaryOp { left: Box::new(l), op: BinaryOperator::Or, right: Box::new(r) }))) else { return };
+        // Balanced, so a list of thousands of rows stays within SQLite's expression depth.
+        fn any_of(mut alternatives: Vec<Expr>) -> Option<Expr> {
+            if alternatives.len() <= 1 {
+                return alternatives.pop();
+            }
+            let right = alternatives.split_off(alternatives.len() / 2);
+            let (l, r) = (any_of(alternatives)?, any_of(right)?);
+            Some(Expr::Nested(Box::new(Expr::BinaryOp { left: Box::new(l), op: BinaryOperator::Or, right: Box::new(r) })))
+        }
+        let Some(any) = any_of(equalities.collect()) else { return };
         *expr = if *negated { Expr::UnaryOp { op: UnaryOperator::Not, expr: Box::new(Expr::Nested(Box::new(any))) } } else { any };
         return;
     }
@@ -2823,8 +2857,13 @@ pub(crate) fn as_postgresql_means(expr: &mut Expr, scope: &Scope<'_>, sort_disti
 /// (`nullif(d, '2024-01-15')` answered with day numbers), `greatest(d, '2020-01-01')` was 22P02
 /// there and XX000 on DataFusion.
 fn chosen_values_in_common_type(expr: &mut Expr, scope: &Scope<'_>) {
+    let mut compares_only = false;
     let values: Vec<&mut Expr> = match expr {
         Expr::Function(f) if ["coalesce", "nullif", "greatest", "least"].contains(&f.name.to_string().to_ascii_lowercase().as_str()) => {
+            // NULLIF gives its first argument, compared by a cross-type `=` where a date meets a
+            // timestamp: compared in the common type, its value keeps its own (a numeric still
+            // meets a double as one).
+            compares_only = f.name.to_string().eq_ignore_ascii_case("nullif");
             let FunctionArguments::List(list) = &mut f.args else { return };
             list.args
                 .iter_mut()
@@ -2841,15 +2880,36 @@ fn chosen_values_in_common_type(expr: &mut Expr, scope: &Scope<'_>) {
     let Some(target) = common_type::conversion_target(&types) else { return };
     let Some(data_type) = common_type::conversion_sql_type(target) else { return };
     let temporal = matches!(target, PgType::Date | PgType::Timestamp | PgType::Timestamptz);
+    let mixed = types.iter().flatten().any(|ty| *ty != target);
+    let original_first = values.first().map(|v| (**v).clone());
     for (value, ty) in values.into_iter().zip(types) {
         let converted = match ty {
-            Some(ty) => common_type::converts_to(ty, target),
+                Some(ty) => common_type::converts_to(ty, target),
             None => temporal && matches!(value, Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(_), .. })),
         };
         if converted {
             let original = std::mem::replace(value, Expr::value(Value::Null));
             *value = cast(original, data_type.clone());
         }
+    }
+    // NULLIF(d, ts) as `CASE WHEN d::timestamp = ts THEN NULL ELSE d END`: the value keeps
+    // its date type (DataFusion's nullif also wants both arguments of one type).
+    if compares_only
+        && temporal
+        && mixed
+        && let Some(value) = original_first
+        && let Expr::Function(f) = expr
+        && let FunctionArguments::List(list) = &f.args
+        && let [FunctionArg::Unnamed(FunctionArgExpr::Expr(compared)), FunctionArg::Unnamed(FunctionArgExpr::Expr(other))] = list.args.as_slice()
+    {
+        let condition = Expr::BinaryOp { left: Box::new(compared.clone()), op: BinaryOperator::Eq, right: Box::new(other.clone()) };
+        *expr = Expr::Case {
+            case_token: datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+            end_token: datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+            operand: None,
+            conditions: vec![datafusion::sql::sqlparser::ast::CaseWhen { condition, result: Expr::value(Value::Null) }],
+            else_result: Some(Box::new(value)),
+        };
     }
 }
 

@@ -265,6 +265,8 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
     // Before the walk below, which translates the casts values_as_text makes and hides the
     // type of to_hex's argument (a divisor wrapped).
     let _ = visit_expressions_mut(stmt, |expr| {
+        // Before the walk below, which reads the fields' literals in the session's zone.
+        super::row_comparison_as_fields(expr);
         super::values_as_text(expr, &scope, (&Expr::value(Value::Boolean(true)), &Expr::value(Value::Boolean(false))));
         super::to_hex_with_width(expr, &scope);
         super::as_postgresql_means(expr, &scope, order_distinct_aggregates);
@@ -294,7 +296,6 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
         super::math_domain_checked(expr);
         percentile_disc_for_olap(expr);
         mode_for_olap(expr, &scope);
-        super::row_comparison_as_fields(expr);
         super::timestamp_precision_as_rounding(expr);
         super::jsonb_operators_as_calls(expr, &scope);
         super::bytea_concat_as_call(expr, &scope);
@@ -1047,7 +1048,12 @@ impl RowValuesInSubqueries {
                         _ => {}
                     }
                 }
-                name_members(subquery.body.as_mut(), &columns);
+                // Only where names collide: renaming would break an ORDER BY naming one.
+                let names = crate::naming::body_output_names(&subquery.body);
+                let collide = names.as_ref().is_none_or(|n| n.iter().enumerate().any(|(i, name)| n[..i].contains(name)));
+                if collide {
+                    name_members(subquery.body.as_mut(), &columns);
+                }
                 std::mem::swap(derived, subquery);
                 *expr = Expr::Exists { subquery: exists, negated: false };
             }

@@ -267,6 +267,9 @@ pub enum EngineError {
     /// DROP VIEW naming a table.
     #[error("\"{name}\" is not a view")]
     NotAView { name: String },
+    /// DROP TABLE naming a view.
+    #[error("\"{name}\" is not a table")]
+    NotATable { name: String },
     #[error("view \"{name}\" does not exist")]
     UndefinedView { name: String },
     #[error("infinite recursion detected in rules for relation \"{relation}\"")]
@@ -367,7 +370,7 @@ impl EngineError {
             Self::NotDurable { .. } => "58030",
             Self::SequenceExhausted { .. } => "2200H",
             Self::SequenceNotYetDefined { .. } | Self::OlapTableHeldBack { .. } => "55000",
-            Self::NotASequence { .. } | Self::NotAView { .. } => "42809",
+            Self::NotASequence { .. } | Self::NotAView { .. } | Self::NotATable { .. } => "42809",
             Self::InfiniteRecursion { .. } => "42P17",
             Self::ColumnSpecifiedTwice { .. } => "42701",
             Self::SequenceValueOutOfBounds { .. } => "22003",
@@ -411,6 +414,7 @@ impl EngineError {
         match self {
             Self::DependentObjects { .. } => Some("Use DROP ... CASCADE to drop the dependent objects too."),
             Self::NotAView { .. } => Some("Use DROP TABLE to remove a table."),
+            Self::NotATable { .. } => Some("Use DROP VIEW to remove a view."),
             Self::TruncateReferenced { hint, .. } => Some(hint),
             Self::InvalidEscapeSequence { .. } => Some("Escape string must be empty or one character."),
             Self::UnterminatedFormatSpecifier | Self::UnrecognizedFormatSpecifier { .. } => Some("For a single \"%\" use \"%%\"."),

@@ -1642,7 +1642,8 @@ impl Session {
     fn view_query(&self, prepared: &Prepared, query: &Query) -> Result<Option<(Prepared, Query)>> {
         let catalog = self.engine.catalog();
         let Some(expanded) = crate::views::expand_query(query, &catalog)? else { return Ok(None) };
-        let sql = format!("{}\u{0}views", prepared.sql);
+        // The views' text in the key too: what it calls (nextval) decides where it runs.
+        let sql = format!("{}\u{0}views\u{0}{}", prepared.sql, expanded);
         let rewritten = Prepared { versioned: prepared.versioned, ..Prepared::without_statement(sql, prepared.hint, prepared.lifted.clone()) };
         Ok(Some((rewritten, expanded)))
     }
@@ -1814,6 +1815,9 @@ impl Session {
         use crate::translate::writing_with::{read_kept_rows, split};
         let opts = self.opts();
         let catalog = self.engine.catalog();
+        crate::views::refuse_writes_within(&catalog, query)?;
+        let expanded = crate::views::expand_query(query, &catalog)?;
+        let query = expanded.as_ref().unwrap_or(query);
         let split = split(query, &catalog, returning_names)?;
         let mut writes_first = Vec::new();
         let read_kept = |statement: &mut Statement| read_kept_rows(statement, &split.steps);
@@ -1936,11 +1940,16 @@ impl Session {
         }
         // The planner's verdict on the names the query uses stands (a query DataFusion cannot
         // plan for another reason, a SQLite-only function, is kept with text columns).
-        let _ = self.engine.copy_for_planning().await?;
+        let behind = self.engine.copy_for_planning().await?;
+        let expanded_sql = expanded.to_string();
         let mut olap_stmt = Statement::Query(Box::new(expanded));
         to_olap(&mut olap_stmt, &catalog, self.settings.time_zone);
         let planned = match self.engine.olap.plan_schema(olap_stmt).await {
             Ok(planned) => Some(planned.schema.fields().iter().map(|f| f.as_ref().clone()).collect::<Vec<_>>()),
+            // A table made in this transaction block (or not yet on a copy behind) is on SQLite
+            // only: SQLite checks the query, reading none of its rows, and names its columns
+            // (their types then show as text in the catalogs).
+            Err(_) if self.txn.is_some() || behind.is_some() => Some(self.columns_on_sqlite(&expanded_sql).await?),
             Err(e) if matches!(e.sqlstate(), "42P01" | "42703" | "42702" | "42601" | "42803" | "42804") => return Err(e),
             Err(_) => None,
         };
@@ -1957,6 +1966,19 @@ impl Session {
             .collect();
         let def = crate::catalog::ViewDef { id: 0, name, query: query.to_string(), columns, reads: crate::views::reads(query) };
         self.ddl(DdlOp::CreateView { def, or_replace: create.or_replace }, "CREATE VIEW").await
+    }
+
+    /// The result columns of `query` as SQLite gives them, running it for no rows.
+    async fn columns_on_sqlite(&mut self, query: &str) -> Result<Vec<Field>> {
+        let sql = format!("SELECT * FROM ({query}) AS rhei_view LIMIT 0");
+        let mut parsed = datafusion::sql::sqlparser::parser::Parser::parse_sql(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {}, &sql)
+            .map_err(|e| EngineError::Internal(e.to_string()))?;
+        let Some(Statement::Query(probe)) = parsed.pop() else { return Err(EngineError::Internal("a view's query did not parse again".into())) };
+        let prepared = Prepared::without_statement(sql, Some(Route::Oltp), Vec::new());
+        match self.query(&prepared, &probe, &[]).await? {
+            Output::Rows(rows) => Ok(rows.schema().fields().iter().map(|f| f.as_ref().clone()).collect()),
+            _ => Err(EngineError::Internal("a view's query gave no rows".into())),
+        }
     }
 
     async fn ddl(&mut self, op: DdlOp, tag: &'static str) -> Result<Output> {

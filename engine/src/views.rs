@@ -147,6 +147,32 @@ pub fn refuse_write(catalog: &Catalog, statement: &Statement) -> Result<()> {
     Ok(())
 }
 
+/// [`refuse_write`] of every write inside `query` (a data-modifying WITH).
+///
+/// # Errors
+/// As [`refuse_write`].
+pub fn refuse_writes_within(catalog: &Catalog, query: &Query) -> Result<()> {
+    struct Writes<'c> {
+        catalog: &'c Catalog,
+        failure: Option<EngineError>,
+    }
+    impl Visitor for Writes<'_> {
+        type Break = ();
+        fn pre_visit_statement(&mut self, statement: &Statement) -> ControlFlow<()> {
+            match refuse_write(self.catalog, statement) {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(e) => {
+                    self.failure = Some(e);
+                    ControlFlow::Break(())
+                }
+            }
+        }
+    }
+    let mut writes = Writes { catalog, failure: None };
+    let _ = query.visit(&mut writes);
+    writes.failure.map_or(Ok(()), Err)
+}
+
 fn table_names(from: &[datafusion::sql::sqlparser::ast::TableWithJoins]) -> Vec<&ObjectName> {
     from.iter()
         .filter_map(|t| match &t.relation {
@@ -205,6 +231,14 @@ impl VisitorMut for Expander<'_> {
             self.failure = Some(EngineError::unsupported(format!("FOR SYSTEM_TIME on view \"{normalized}\" (use SET rhei.as_of)")));
             return ControlFlow::Break(());
         }
+        // The view's query would read an enclosing WITH query instead of its table (PostgreSQL
+        // binds a view's names when it is made).
+        if let Some(captured) = view.reads.iter().find(|r| self.ctes.iter().flatten().any(|cte| cte == *r)) {
+            self.failure = Some(EngineError::unsupported(format!(
+                "a WITH query named \"{captured}\" beside view \"{normalized}\", which reads the relation of that name (rename the WITH query)"
+            )));
+            return ControlFlow::Break(());
+        }
         self.expansions += 1;
         if self.expansions > MAX_EXPANSIONS {
             self.failure = Some(EngineError::InfiniteRecursion { relation: normalized });
@@ -217,16 +251,34 @@ impl VisitorMut for Expander<'_> {
                 return ControlFlow::Break(());
             }
         };
-        let alias = match alias.take() {
-            Some(given) if !given.columns.is_empty() => given,
-            given => TableAlias {
-                explicit: true,
-                name: given.map_or_else(|| Ident::with_quote('"', normalized.clone()), |a| a.name),
-                columns: view.columns.iter().map(|c| datafusion::sql::sqlparser::ast::TableAliasColumnDef { name: Ident::with_quote('"', c.name.clone()), data_type: None }).collect(),
-            },
-        };
+        // The view's column names go on the derived table, and names the reference gives in
+        // front of them; not for a query with `*`, whose columns follow its tables (a column
+        // added later would not match the list: PostgreSQL keeps a view's columns as they
+        // were, rhei shows the new one too).
+        let given = alias.take();
+        let mut columns: Vec<datafusion::sql::sqlparser::ast::TableAliasColumnDef> = given.as_ref().map(|a| a.columns.clone()).unwrap_or_default();
+        if !has_wildcard(&query) {
+            let named = view.columns.iter().skip(columns.len());
+            columns.extend(named.map(|c| datafusion::sql::sqlparser::ast::TableAliasColumnDef { name: Ident::with_quote('"', c.name.clone()), data_type: None }));
+        }
+        let alias = TableAlias { explicit: true, name: given.map_or_else(|| Ident::with_quote('"', normalized.clone()), |a| a.name), columns };
         *factor = TableFactor::Derived { lateral: false, subquery: Box::new(query), alias: Some(alias), sample: None };
         ControlFlow::Continue(())
+    }
+}
+
+/// Whether a select list of `query` (its leftmost SELECT's) has a wildcard.
+fn has_wildcard(query: &Query) -> bool {
+    let mut body = query.body.as_ref();
+    loop {
+        match body {
+            SetExpr::SetOperation { left, .. } => body = left,
+            SetExpr::Query(inner) => body = &inner.body,
+            SetExpr::Select(select) => {
+                return select.projection.iter().any(|i| matches!(i, datafusion::sql::sqlparser::ast::SelectItem::Wildcard(_) | datafusion::sql::sqlparser::ast::SelectItem::QualifiedWildcard(..)));
+            }
+            _ => return false,
+        }
     }
 }
 

@@ -1014,7 +1014,7 @@ impl WriterState {
         match op {
             DdlOp::CreateTable { create, opts } => {
                 let name = table_name(&create.name)?;
-                if catalog.get(&name).is_some() || self.sequences.exists(&name) {
+                if catalog.get(&name).is_some() || self.sequences.exists(&name) || catalog.view(&name).is_some() {
                     return if create.if_not_exists {
                         self.notices.push(Notice { code: "42P07", ..Notice::skipping(format!("relation \"{name}\" already exists, skipping")) });
                         Ok(Executed::default())
@@ -1040,6 +1040,7 @@ impl WriterState {
                             dropped.push(def.id);
                             defs.push(def.clone());
                         }
+                        None if catalog.view(&name).is_some() => return Err(EngineError::NotATable { name }),
                         None if if_exists => self.notices.push(Notice::skipping(format!("table \"{name}\" does not exist, skipping"))),
                         None => return Err(EngineError::UndefinedTable { name }),
                     }
@@ -1170,7 +1171,11 @@ impl WriterState {
                 }
             }
             DdlOp::CreateSequence { def, if_not_exists } => {
-                if catalog.get(&def.name).is_some() || self.sequences.exists(&def.name) || rowid_serial_owner(&catalog, &def.name).is_some() {
+                if catalog.get(&def.name).is_some()
+                    || self.sequences.exists(&def.name)
+                    || rowid_serial_owner(&catalog, &def.name).is_some()
+                    || catalog.view(&def.name).is_some()
+                {
                     if if_not_exists {
                         self.notices.push(Notice {
                             code: "42P07",
@@ -1217,7 +1222,9 @@ impl WriterState {
             DdlOp::CreateIndex { table, mut index, if_not_exists } => {
                 let mut def = catalog.require(&table)?.as_ref().clone();
                 if !index.name.is_empty()
-                    && (catalog.get(&index.name).is_some() || catalog.tables().any(|t| t.indexes.iter().any(|i| i.name == index.name)))
+                    && (catalog.get(&index.name).is_some()
+                        || catalog.view(&index.name).is_some()
+                        || catalog.tables().any(|t| t.indexes.iter().any(|i| i.name == index.name)))
                 {
                     if if_not_exists {
                         self.notices.push(Notice {
@@ -1592,7 +1599,7 @@ impl WriterState {
             }
             AlterTableOperation::RenameTable { table_name: RenameTableNameKind::To(new) | RenameTableNameKind::As(new) } => {
                 let new = table_name(&new)?;
-                if self.catalog.read().get(&new).is_some() {
+                if self.catalog.read().get(&new).is_some() || self.catalog.read().view(&new).is_some() {
                     return Err(EngineError::DuplicateTable { name: new });
                 }
                 self.exec_raw(&format!("ALTER TABLE {table} RENAME TO {}", quote_ident(&new)))?;
@@ -2045,13 +2052,26 @@ impl WriterState {
     /// views hold the table itself, not its name).
     fn views_follow_rename(&self, catalog: &Catalog, old: &str, new: &str) -> Result<()> {
         for view in catalog.views().filter(|v| v.reads.iter().any(|r| r == old)) {
-            let mut query = crate::views::parsed_query(view)?;
-            let _ = datafusion::sql::sqlparser::ast::visit_relations_mut(&mut query, |name| {
-                if crate::catalog::table_name(name).is_ok_and(|n| n == old) {
-                    *name = datafusion::sql::sqlparser::ast::ObjectName::from(vec![datafusion::sql::sqlparser::ast::Ident::with_quote('"', new)]);
+            use datafusion::sql::sqlparser::ast::{Ident, ObjectName, TableAlias, TableFactor, VisitMut, VisitorMut};
+            // `FROM t` becomes `FROM "new" AS t`, so columns qualified `t.c` still resolve.
+            struct Renamed<'n> {
+                old: &'n str,
+                new: &'n str,
+            }
+            impl VisitorMut for Renamed<'_> {
+                type Break = ();
+                fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> std::ops::ControlFlow<()> {
+                    if let TableFactor::Table { name, alias, .. } = factor
+                        && crate::catalog::table_name(name).is_ok_and(|n| n == self.old)
+                    {
+                        *name = ObjectName::from(vec![Ident::with_quote('"', self.new)]);
+                        alias.get_or_insert_with(|| TableAlias { explicit: true, name: Ident::with_quote('"', self.old), columns: Vec::new() });
+                    }
+                    std::ops::ControlFlow::Continue(())
                 }
-                std::ops::ControlFlow::<()>::Continue(())
-            });
+            }
+            let mut query = crate::views::parsed_query(view)?;
+            let _ = query.visit(&mut Renamed { old, new });
             let mut renamed = view.as_ref().clone();
             renamed.query = query.to_string();
             renamed.reads = crate::views::reads(&query);

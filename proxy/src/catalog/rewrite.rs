@@ -61,9 +61,9 @@ fn classify_relation(parts: &[String], catalog: &Catalog) -> Target {
         _ => return Target::Other,
     };
     match schema {
-        None if catalog.get(table).is_some() => Target::User,
+        None if catalog.get(table).is_some() || catalog.view(table).is_some() => Target::User,
         None if system_table(Namespace::PgCatalog, table).is_some() => Target::System,
-        Some("public") if catalog.get(table).is_some() => Target::User,
+        Some("public") if catalog.get(table).is_some() || catalog.view(table).is_some() => Target::User,
         Some("pg_catalog" | "information_schema") => Target::System,
         _ => Target::Other,
     }

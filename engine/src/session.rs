@@ -1243,7 +1243,7 @@ impl Session {
         if prepared.explain_route {
             let decision = match stmt {
                 Statement::Query(q) => match crate::views::expand_query(q, &self.engine.catalog())? {
-                    Some(expanded) => self.decide_route(&expanded, prepared.hint),
+                    Some((expanded, _)) => self.decide_route(&expanded, prepared.hint),
                     None => self.decide_route(q, prepared.hint),
                 },
                 _ => RouteDecision::new(Route::Oltp, "writes, DDL and session commands run on SQLite"),
@@ -1641,9 +1641,10 @@ impl Session {
     /// its own; `None` when it names none.
     fn view_query(&self, prepared: &Prepared, query: &Query) -> Result<Option<(Prepared, Query)>> {
         let catalog = self.engine.catalog();
-        let Some(expanded) = crate::views::expand_query(query, &catalog)? else { return Ok(None) };
+        let Some((expanded, views)) = crate::views::expand_query(query, &catalog)? else { return Ok(None) };
         // The views' text in the key too: what it calls (nextval) decides where it runs.
-        let sql = format!("{}\u{0}views\u{0}{}", prepared.sql, expanded);
+        let texts: Vec<&str> = views.iter().map(|v| v.query.as_str()).collect();
+        let sql = format!("{}\u{0}views\u{0}{}", prepared.sql, texts.join("\u{0}"));
         let rewritten = Prepared { versioned: prepared.versioned, ..Prepared::without_statement(sql, prepared.hint, prepared.lifted.clone()) };
         Ok(Some((rewritten, expanded)))
     }
@@ -1817,7 +1818,7 @@ impl Session {
         let catalog = self.engine.catalog();
         crate::views::refuse_writes_within(&catalog, query)?;
         let expanded = crate::views::expand_query(query, &catalog)?;
-        let query = expanded.as_ref().unwrap_or(query);
+        let query = expanded.as_ref().map_or(query, |(expanded, _)| expanded);
         let split = split(query, &catalog, returning_names)?;
         let mut writes_first = Vec::new();
         let read_kept = |statement: &mut Statement| read_kept_rows(statement, &split.steps);
@@ -1934,7 +1935,7 @@ impl Session {
             self.notices.push(crate::notice::Notice { code: "42P07", ..crate::notice::Notice::skipping(format!("relation \"{name}\" already exists, skipping")) });
             return Ok(Output::Command(CommandTag::new("CREATE VIEW")));
         }
-        let expanded = crate::views::expand_query(query, &catalog)?.unwrap_or_else(|| query.clone());
+        let expanded = crate::views::expand_query(query, &catalog)?.map_or_else(|| query.clone(), |(expanded, _)| expanded);
         if crate::views::has_system_time(&expanded) {
             return Err(EngineError::unsupported("FOR SYSTEM_TIME inside a view (SET rhei.as_of time-travels the tables a view reads)"));
         }

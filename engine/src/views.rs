@@ -9,6 +9,7 @@
 //! refuses writes to a view (0A000).
 
 use std::ops::ControlFlow;
+use std::sync::Arc;
 
 use datafusion::sql::sqlparser::ast::{
     Ident, ObjectName, Query, SetExpr, Statement, TableAlias, TableFactor, Visit, VisitMut, Visitor, VisitorMut,
@@ -88,33 +89,42 @@ pub fn dependents(catalog: &Catalog, name: &str) -> Vec<String> {
     found
 }
 
-/// `statement` with every view it names replaced by its query; `false` when it names none.
+/// `statement` with every view it names replaced by its query; returns the views put in, one
+/// entry per reference (none when it names none).
 ///
 /// # Errors
 /// A view whose query reads itself through other views (42P17), or a damaged definition.
-pub fn expand(statement: &mut Statement, catalog: &Catalog) -> Result<bool> {
+pub fn expand(statement: &mut Statement, catalog: &Catalog) -> Result<Vec<Arc<ViewDef>>> {
     if !catalog.has_views() {
-        return Ok(false);
+        return Ok(Vec::new());
     }
-    let mut expander = Expander { catalog, ctes: Vec::new(), expansions: 0, failure: None };
+    let mut expander = Expander { catalog, ctes: Vec::new(), expanded: Vec::new(), failure: None };
     let _ = statement.visit(&mut expander);
     match expander.failure {
         Some(failure) => Err(failure),
-        None => Ok(expander.expansions > 0),
+        None => Ok(expander.expanded),
     }
 }
 
-/// [`expand`] of a query.
+/// [`expand`] of a query: the query with its views put in and the views, `None` when it names
+/// none (told without copying it, as every query is asked once views exist).
 ///
 /// # Errors
 /// As [`expand`].
-pub fn expand_query(query: &Query, catalog: &Catalog) -> Result<Option<Query>> {
-    let mut statement = Statement::Query(Box::new(query.clone()));
-    if !expand(&mut statement, catalog)? {
+pub fn expand_query(query: &Query, catalog: &Catalog) -> Result<Option<(Query, Vec<Arc<ViewDef>>)>> {
+    let names_a_view = catalog.has_views()
+        && datafusion::sql::sqlparser::ast::visit_relations(query, |name| match table_name(name) {
+            Ok(name) if catalog.view(&name).is_some() => ControlFlow::Break(()),
+            _ => ControlFlow::Continue(()),
+        })
+        .is_break();
+    if !names_a_view {
         return Ok(None);
     }
+    let mut statement = Statement::Query(Box::new(query.clone()));
+    let views = expand(&mut statement, catalog)?;
     match statement {
-        Statement::Query(query) => Ok(Some(*query)),
+        Statement::Query(query) if !views.is_empty() => Ok(Some((*query, views))),
         _ => Ok(None),
     }
 }
@@ -202,7 +212,8 @@ struct Expander<'c> {
     catalog: &'c Catalog,
     /// The CTE names in scope, per enclosing query.
     ctes: Vec<Vec<String>>,
-    expansions: usize,
+    /// The views put in so far.
+    expanded: Vec<Arc<ViewDef>>,
     failure: Option<EngineError>,
 }
 
@@ -239,8 +250,8 @@ impl VisitorMut for Expander<'_> {
             )));
             return ControlFlow::Break(());
         }
-        self.expansions += 1;
-        if self.expansions > MAX_EXPANSIONS {
+        self.expanded.push(view.clone());
+        if self.expanded.len() > MAX_EXPANSIONS {
             self.failure = Some(EngineError::InfiniteRecursion { relation: normalized });
             return ControlFlow::Break(());
         }

@@ -2013,6 +2013,8 @@ impl WriterState {
     /// directly or through other views: refused (2BP01, a DETAIL line per view, as PostgreSQL
     /// words them) unless `cascade`, which drops them too (with a notice each).
     fn views_depending_on(&mut self, catalog: &Catalog, names: &[String], kind: &str, cascade: bool) -> Result<Vec<Arc<crate::catalog::ViewDef>>> {
+        let shown = crate::naming::display_ident;
+        let mut found: Vec<Arc<crate::catalog::ViewDef>> = Vec::new();
         for name in names {
             let dependents: Vec<Arc<crate::catalog::ViewDef>> = crate::views::dependents(catalog, name)
                 .iter()
@@ -2020,28 +2022,20 @@ impl WriterState {
                 .filter_map(|d| catalog.view(d).cloned())
                 .collect();
             if !dependents.is_empty() && !cascade {
+                // A view reading `name` through others names the one it reads on the way.
                 let lines: Vec<String> = dependents
                     .iter()
-                    .map(|view| {
-                        let shown = crate::naming::display_ident;
-                        match view.reads.iter().find(|r| *r != name && catalog.view(r).is_some()) {
-                            Some(through) if !view.reads.contains(name) => format!("view {} depends on view {}", shown(&view.name), shown(through)),
-                            _ => format!("view {} depends on {kind} {}", shown(&view.name), shown(name)),
-                        }
+                    .map(|view| match view.reads.iter().find(|r| !view.reads.contains(name) && dependents.iter().any(|d| d.name == **r)) {
+                        Some(via) => format!("view {} depends on view {}", shown(&view.name), shown(via)),
+                        None => format!("view {} depends on {kind} {}", shown(&view.name), shown(name)),
                     })
                     .collect();
                 return Err(EngineError::DependentObjects { object: format!("{kind} {name}"), detail: lines.join("\n") });
             }
-        }
-        let mut found: Vec<Arc<crate::catalog::ViewDef>> = Vec::new();
-        for name in names {
-            for dependent in crate::views::dependents(catalog, name) {
-                if names.contains(&dependent) || found.iter().any(|v| v.name == dependent) {
-                    continue;
-                }
-                if let Some(view) = catalog.view(&dependent) {
-                    self.notices.push(Notice::skipping(format!("drop cascades to view {}", crate::naming::display_ident(&dependent))));
-                    found.push(view.clone());
+            for view in dependents {
+                if !found.iter().any(|v| v.name == view.name) {
+                    self.notices.push(Notice::skipping(format!("drop cascades to view {}", shown(&view.name))));
+                    found.push(view);
                 }
             }
         }

@@ -1830,15 +1830,6 @@ fn numeric_set_operation_keys(query: &Query) -> Option<Vec<(usize, bool)>> {
         return None;
     }
     let first = selects.first()?;
-    let name_of = |item: &SelectItem| match item {
-        SelectItem::ExprWithAlias { alias, .. } => Some(normalize_ident(alias)),
-        SelectItem::UnnamedExpr(e) => match unwrap_real(e).unwrap_or(e) {
-            Expr::Identifier(ident) => Some(normalize_ident(ident)),
-            Expr::CompoundIdentifier(parts) => parts.last().map(normalize_ident),
-            _ => None,
-        },
-        _ => None,
-    };
     let mut reads_numeric = false;
     let positions = keys
         .iter()
@@ -1848,7 +1839,7 @@ fn numeric_set_operation_keys(query: &Query) -> Option<Vec<(usize, bool)>> {
             named => {
                 reads_numeric |= unwrap_real(named).is_some();
                 match unwrap_real(named).unwrap_or(named) {
-                    Expr::Identifier(name) => first.projection.iter().position(|item| name_of(item) == Some(normalize_ident(name))),
+                    Expr::Identifier(name) => first.projection.iter().position(|item| set_column_name(item) == Some(normalize_ident(name))),
                     _ => None,
                 }
             }
@@ -1864,6 +1855,20 @@ fn numeric_set_operation_keys(query: &Query) -> Option<Vec<(usize, bool)>> {
     (reads_numeric || keyed.iter().any(|(_, numeric)| *numeric)).then_some(keyed)
 }
 
+/// The name SQLite gives a set operation's column from its first operand's item: its alias, or
+/// the column it reads (a numeric column's read included); `None` for another expression.
+fn set_column_name(item: &SelectItem) -> Option<String> {
+    match item {
+        SelectItem::ExprWithAlias { alias, .. } => Some(normalize_ident(alias)),
+        SelectItem::UnnamedExpr(e) => match unwrap_real(e).unwrap_or(e) {
+            Expr::Identifier(ident) => Some(normalize_ident(ident)),
+            Expr::CompoundIdentifier(parts) => parts.last().map(normalize_ident),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// `a UNION b ORDER BY 1` as `SELECT * FROM (a UNION b) AS rhei_operand ORDER BY
 /// rhei_numeric_key(rhei_operand."amt")`, its keys at `keys` (see
 /// [`numeric_set_operation_keys`]). The result's columns keep their names (an outer query or a
@@ -1876,17 +1881,8 @@ fn sorted_by_numeric_keys(query: &mut Query, keys: &[(usize, bool)]) {
         first = left.as_mut();
     }
     let SetExpr::Select(select) = first else { return };
-    let names: Vec<String> = select
-        .projection
-        .iter()
-        .enumerate()
-        .map(|(i, item)| match item {
-            SelectItem::ExprWithAlias { alias, .. } => normalize_ident(alias),
-            SelectItem::UnnamedExpr(Expr::Identifier(ident)) => normalize_ident(ident),
-            SelectItem::UnnamedExpr(Expr::CompoundIdentifier(parts)) => parts.last().map(normalize_ident).unwrap_or_default(),
-            _ => format!("rhei_c{}", i + 1),
-        })
-        .collect();
+    let names: Vec<String> =
+        select.projection.iter().enumerate().map(|(i, item)| set_column_name(item).unwrap_or_else(|| format!("rhei_c{}", i + 1))).collect();
     if names.iter().enumerate().any(|(i, name)| names[..i].contains(name)) {
         return;
     }

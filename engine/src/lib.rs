@@ -37,6 +37,7 @@ pub mod replica;
 pub mod router;
 pub mod row_chunk;
 pub mod session;
+mod session_values;
 pub mod similar;
 pub mod status;
 pub mod sync;
@@ -61,3 +62,8 @@ pub use session::{CopyLoad, Forwarding, Prepared, Session, TransactionStatus};
 
 /// The version PostgreSQL clients see: a PostgreSQL 15 version, then rhei's own.
 pub const SERVER_VERSION: &str = concat!("15.0 (rhei ", env!("CARGO_PKG_VERSION"), ")");
+
+/// What `version()` answers: PostgreSQL's form, with [`SERVER_VERSION`] in it.
+pub fn version_text() -> String {
+    format!("PostgreSQL {SERVER_VERSION} on {}-{}, compiled by rustc, 64-bit", std::env::consts::ARCH, std::env::consts::OS)
+}

@@ -34,6 +34,7 @@ use crate::oltp::writer::{DdlOp, RunHere, SessionId, TxnTicket, WriteOp};
 use crate::oltp::{ResultShape, SqliteStatement};
 use crate::output::{CommandTag, Output, RowStream};
 use crate::router::{Route, RouteDecision, route_query};
+use crate::session_values::{SessionFunction, SessionValue};
 use crate::translate::olap::to_olap;
 use crate::translate::{TranslateOptions, to_sqlite};
 
@@ -153,6 +154,10 @@ impl Prepared {
     }
 }
 
+/// Who a session is until its front end says (an embedded caller of the Rust API); the
+/// database is named after the user, as PostgreSQL names it when a client gives none.
+const DEFAULT_USER: &str = "rhei";
+
 /// Settings a session starts with, as PostgreSQL 15 reports them.
 const DEFAULT_SETTINGS: &[(&str, &str)] = &[
     ("application_name", ""),
@@ -263,6 +268,9 @@ pub struct Session {
     /// The process ID the session's client was given (`pg_backend_pid()`), which listeners
     /// of its notifications see.
     backend_pid: i32,
+    /// The user and database the client connected as (`current_user`, `current_database()`).
+    user: String,
+    database: String,
     /// The open block's transaction ID, once `txid_current()` asked for one.
     xid: Option<i64>,
     /// Settings the client gave when it connected (see [`Session::set_connection_default`]),
@@ -477,6 +485,8 @@ impl Session {
             cursors: crate::cursor::Cursors::default(),
             listening: crate::notify::Listening::default(),
             backend_pid: 0,
+            user: DEFAULT_USER.to_string(),
+            database: DEFAULT_USER.to_string(),
             xid: None,
             connection_defaults: BTreeMap::new(),
         }
@@ -1619,12 +1629,24 @@ impl Session {
         Some((rewritten_prepared, rewritten))
     }
 
-    /// The query as the engines run it, under a cache key of its own: with this session's
-    /// listening channels and the versions of temporal tables it sees put in; `None` when it
-    /// needs neither.
+    /// The query as the engines run it, under a cache key of its own: with the views it names,
+    /// this session's values of session functions, its listening channels and the versions of
+    /// temporal tables it sees put in; `None` when it needs none of these.
     fn rewritten_query(&self, prepared: &Prepared, query: &Query) -> Result<Option<(Prepared, Query)>> {
         let views = self.view_query(prepared, query)?;
         let (prepared, query) = match &views {
+            Some((p, q)) => (p, q),
+            None => (prepared, query),
+        };
+        let values = if crate::session_values::may_call(&prepared.sql) && crate::session_values::calls(query) {
+            match self.with_session_values(prepared, &Statement::Query(Box::new(query.clone())))? {
+                Some((p, Statement::Query(q))) => Some((p, *q)),
+                _ => None,
+            }
+        } else {
+            None
+        };
+        let (prepared, query) = match &values {
             Some((p, q)) => (p, q),
             None => (prepared, query),
         };
@@ -1634,7 +1656,7 @@ impl Session {
             None => (prepared, query),
         };
         let temporal = self.temporal_query(prepared, query)?;
-        Ok(temporal.or(channels).or(views))
+        Ok(temporal.or(channels).or(values).or(views))
     }
 
     /// The query with the views it names put in (see [`crate::views`]), under a cache key of
@@ -1819,6 +1841,17 @@ impl Session {
         crate::views::refuse_writes_within(&catalog, query)?;
         let expanded = crate::views::expand_query(query, &catalog)?;
         let query = expanded.as_ref().map_or(query, |(expanded, _)| expanded);
+        let with_values = if crate::session_values::calls(query) {
+            let mut statement = Statement::Query(Box::new(query.clone()));
+            crate::session_values::put_in(&mut statement, &mut |f| self.session_value(f))?;
+            Some(statement)
+        } else {
+            None
+        };
+        let query = match &with_values {
+            Some(Statement::Query(q)) => q,
+            _ => query,
+        };
         let split = split(query, &catalog, returning_names)?;
         let mut writes_first = Vec::new();
         let read_kept = |statement: &mut Statement| read_kept_rows(statement, &split.steps);
@@ -1893,6 +1926,11 @@ impl Session {
 
     async fn dml(&mut self, prepared: &Prepared, stmt: &Statement, params: &[ScalarValue]) -> Result<Output> {
         let opts = self.opts();
+        let values = self.with_session_values(prepared, stmt)?;
+        let (prepared, stmt) = match &values {
+            Some((p, s)) => (p, s),
+            None => (prepared, stmt),
+        };
         let plan = match self.engine.cached_translation(|p| &mut p.writes, &prepared.sql, opts) {
             Some(plan) => plan,
             None => {
@@ -1900,8 +1938,13 @@ impl Session {
                 crate::views::refuse_write(&catalog, stmt)?;
                 let mut expanded = stmt.clone();
                 crate::views::expand(&mut expanded, &catalog)?;
+                // A view read here may call one too; its values are not in the key, so the
+                // plan is not kept for other sessions.
+                let keyed = crate::session_values::put_in(&mut expanded, &mut |f| self.session_value(f))?.is_none();
                 let plan = Arc::new(self.typed_write_plan(&expanded, &catalog, |_| ()).await?);
-                self.engine.cache_translation(|p| &mut p.writes, &prepared.sql, opts, catalog, plan.clone());
+                if keyed {
+                    self.engine.cache_translation(|p| &mut p.writes, &prepared.sql, opts, catalog, plan.clone());
+                }
                 plan
             }
         };
@@ -1944,6 +1987,8 @@ impl Session {
         let behind = self.engine.copy_for_planning().await?;
         let expanded_sql = expanded.to_string();
         let mut olap_stmt = Statement::Query(Box::new(expanded));
+        // Planned with this session's values; the view keeps the calls, and each reader's own.
+        crate::session_values::put_in(&mut olap_stmt, &mut |f| self.session_value(f))?;
         to_olap(&mut olap_stmt, &catalog, self.settings.time_zone);
         let planned = match self.engine.olap.plan_schema(olap_stmt).await {
             Ok(planned) => Some(planned.schema.fields().iter().map(|f| f.as_ref().clone()).collect::<Vec<_>>()),
@@ -2204,6 +2249,42 @@ impl Session {
     /// notifications are told.
     pub fn set_backend_pid(&mut self, pid: i32) {
         self.backend_pid = pid;
+    }
+
+    /// The user and database the client connected as, which `current_user` and
+    /// `current_database()` answer in its statements.
+    pub fn set_user_and_database(&mut self, user: &str, database: &str) {
+        self.user = user.to_string();
+        self.database = database.to_string();
+    }
+
+    /// The value this session gives a session function (see [`crate::session_values`]).
+    fn session_value(&self, function: &SessionFunction) -> Result<SessionValue> {
+        Ok(match function {
+            SessionFunction::User => SessionValue::Text(Some(self.user.clone())),
+            SessionFunction::Database => SessionValue::Text(Some(self.database.clone())),
+            SessionFunction::Schema => SessionValue::Text(Some("public".into())),
+            SessionFunction::BackendPid => SessionValue::Int4(self.backend_pid),
+            SessionFunction::Version => SessionValue::Text(Some(crate::version_text())),
+            SessionFunction::Setting { name, missing_ok } => match self.setting(name) {
+                Some(value) => SessionValue::Text(Some(value.to_string())),
+                None if *missing_ok => SessionValue::Text(None),
+                None => return Err(EngineError::UndefinedParameter { name: name.clone() }),
+            },
+        })
+    }
+
+    /// `statement` with this session's values put in for the session functions it calls,
+    /// under a cache key naming them; `None` when it calls none.
+    fn with_session_values(&self, prepared: &Prepared, statement: &Statement) -> Result<Option<(Prepared, Statement)>> {
+        if !crate::session_values::may_call(&prepared.sql) || !crate::session_values::calls(statement) {
+            return Ok(None);
+        }
+        let mut rewritten = statement.clone();
+        let Some(values) = crate::session_values::put_in(&mut rewritten, &mut |f| self.session_value(f))? else { return Ok(None) };
+        let sql = format!("{}\u{0}session values\u{0}{values}", prepared.sql);
+        let prepared = Prepared { versioned: prepared.versioned, ..Prepared::without_statement(sql, prepared.hint, prepared.lifted.clone()) };
+        Ok(Some((prepared, rewritten)))
     }
 
     async fn commit(&mut self) -> Result<Output> {

@@ -342,6 +342,8 @@ impl Connection {
         let (pid, secret) = self.pids.generate(client);
         client.set_pid_and_secret_key(pid, secret.clone());
         session.set_backend_pid(pid);
+        let conn = ConnectionInfo::of(&*client);
+        session.set_user_and_database(&conn.user, &conn.database);
         let _ = self.cancel.set(self.cancels.register(pid, &secret, session.write_canceller()));
         let (handle, guard) = self.manager.register(pid, secret);
         client.session_extensions().insert(handle);

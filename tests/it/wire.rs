@@ -166,6 +166,45 @@ async fn session_settings_and_version() {
     assert_eq!(err.code().map(|c| c.code()), Some("22023"));
 }
 
+/// Session functions inside queries and writes that use tables answer the connecting client's
+/// values, on either route, with PostgreSQL's column names and types (Describe too). Before,
+/// `current_user` there was an unknown column (42703), `current_database()` and
+/// `pg_backend_pid()` unknown functions, and `version()` DataFusion's own version.
+#[tokio::test]
+async fn session_functions_answer_inside_queries_and_writes() {
+    let server = Server::start().await;
+    let conninfo = format!("host={} port={} user=alice dbname=shop application_name=till", server.addr.ip(), server.addr.port());
+    let (client, connection) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls).await.expect("connect");
+    tokio::spawn(connection);
+    client
+        .batch_execute("CREATE TABLE log (id serial PRIMARY KEY, who text, db text, app text); INSERT INTO log (who, db, app) VALUES (current_user, current_database(), current_setting('application_name'))")
+        .await
+        .unwrap();
+    let pid: i32 = client.query_one("SELECT pg_backend_pid()", &[]).await.unwrap().get(0);
+    for route in ["oltp", "olap"] {
+        client.batch_execute(&format!("SET rhei.route = {route}")).await.unwrap();
+        let sql = "SELECT current_user, session_user, current_catalog, current_schema, pg_backend_pid(), version(), who, db, app FROM log WHERE who = current_user";
+        let row = client.query_one(sql, &[]).await.unwrap_or_else(|e| panic!("{route}: {e:?}"));
+        let names: Vec<&str> = row.columns().iter().map(|c| c.name()).collect();
+        assert_eq!(names, ["current_user", "session_user", "current_catalog", "current_schema", "pg_backend_pid", "version", "who", "db", "app"], "{route}");
+        let text = |i: usize| row.get::<_, String>(i);
+        assert_eq!((text(0), text(1), text(2), text(3)), ("alice".into(), "alice".into(), "shop".into(), "public".into()), "{route}");
+        assert_eq!(row.get::<_, i32>(4), pid, "{route}");
+        assert!(text(5).starts_with("PostgreSQL 15.0 (rhei "), "{route}: {}", text(5));
+        assert_eq!((text(6), text(7), text(8)), ("alice".into(), "shop".into(), "till".into()), "{route}");
+    }
+    let updated = lines(&client, "UPDATE log SET app = current_setting('nope', true) WHERE db = current_database() RETURNING coalesce(app, 'none'), session_user").await;
+    assert_eq!(updated, ["none|alice"]);
+    let err = client.query("SELECT current_setting('nope') FROM log", &[]).await.unwrap_err();
+    assert_eq!(err.code().map(|c| c.code()), Some("42704"));
+    // Another client's session sees its own user in the same statement text.
+    let conninfo = format!("host={} port={} user=bob dbname=shop", server.addr.ip(), server.addr.port());
+    let (bob, connection) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls).await.expect("connect");
+    tokio::spawn(connection);
+    assert_eq!(lines(&bob, "SELECT current_user, count(*) FROM log WHERE who <> current_user").await, ["bob|1"]);
+    assert_eq!(lines(&client, "SELECT current_user, count(*) FROM log WHERE who <> current_user").await, ["alice|0"]);
+}
+
 /// Settings are transactional, as in PostgreSQL: a SET in a block that rolls back is undone,
 /// SET LOCAL and `set_config(..., true)` end with the block, a SET in a block that commits
 /// stays. Before, every one of them outlived its block.

@@ -404,6 +404,11 @@ pub fn default_expr_sql(ty: PgType, default: &str, opts: TranslateOptions) -> Re
         .try_with_sql(default)
         .and_then(|mut p| p.parse_expr())
         .map_err(EngineError::syntax)?;
+    // SQLite's default is one expression for every connection; it cannot know whose session
+    // writes the row.
+    if crate::session_values::calls(&expr) {
+        return Err(EngineError::unsupported(format!("DEFAULT {expr} (a value of the writing session; give the value in the INSERT)")));
+    }
     // Translate the expression alone through a SELECT, so the same rewrites apply as everywhere.
     let mut stmt = Parser::parse_sql(&PostgreSqlDialect {}, &format!("SELECT {expr}"))
         .map_err(EngineError::syntax)?

@@ -376,12 +376,7 @@ fn no_bytes(_: &Model, _: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
 }
 
 fn version(_: &Model, _: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
-    Ok(text(format!(
-        "PostgreSQL {} on {}-{}, compiled by rustc, 64-bit",
-        rhei_engine::SERVER_VERSION,
-        std::env::consts::ARCH,
-        std::env::consts::OS
-    )))
+    Ok(text(rhei_engine::version_text()))
 }
 
 fn current_database(model: &Model, _: &[ScalarValue]) -> Result<ScalarValue, EngineError> {

@@ -127,7 +127,9 @@ impl Visitor for Finder<'_> {
 /// `information_schema` relation or calls one of the catalog functions, and reads no user
 /// table (a user table named like a catalog, `pg_class` say, shadows it as in `public` first).
 pub fn is_catalog_query(stmt: &Statement, catalog: &Catalog) -> bool {
-    if !matches!(stmt, Statement::Query(_)) {
+    // A WITH query that writes names its table where a read's would not be looked for.
+    let Statement::Query(query) = stmt else { return false };
+    if rhei_engine::translate::writing_with::writes(query) {
         return false;
     }
     let mut finder = Finder { catalog, uses_catalog: false, uses_user_table: false, uses_sequences: false };

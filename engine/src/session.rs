@@ -1489,12 +1489,14 @@ impl Session {
                 .ok_or_else(|| EngineError::UndefinedColumn { column: name.clone(), table: Some(def.name.clone()) })?;
             types.push(def.columns[column].ty);
         }
-        let insert = format!(
-            "INSERT INTO {} ({}) VALUES ({})",
-            quote_ident(&def.name),
-            spec.columns.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", "),
-            (1..=types.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
-        );
+        let mut columns: Vec<String> = spec.columns.iter().map(|c| quote_ident(c)).collect();
+        let mut values: Vec<String> = (1..=types.len()).map(|i| format!("?{i}")).collect();
+        // A key left out takes its default, or fails as PostgreSQL does; SQLite would number it.
+        if let Some((key, value)) = crate::translate::unwritten_key(&def, |name| spec.columns.iter().any(|c| c == name), self.opts())? {
+            columns.push(quote_ident(&key.name));
+            values.push(value.to_string());
+        }
+        let insert = format!("INSERT INTO {} ({}) VALUES ({})", quote_ident(&def.name), columns.join(", "), values.join(", "));
         // Parsing and conversion run on a blocking thread as the data arrives, a few chunks
         // ahead of the writer; a few CopyData messages may wait for it, then the client does.
         let (input, mut data) = tokio::sync::mpsc::channel(COPY_INPUT_MESSAGES);

@@ -504,6 +504,22 @@ three
     assert_eq!(olap("SELECT count(*), max(id) FROM r").await, ["1|9"]);
 }
 
+/// COPY naming columns that leave out an integer primary key: its default where it has one,
+/// else 23502 and nothing loaded, as in PostgreSQL. SQLite numbered such keys as rowids.
+#[tokio::test]
+async fn copy_leaving_out_an_integer_key_takes_its_default_or_fails() {
+    let server = Server::start().await;
+    let client = server.client().await;
+    client.batch_execute("CREATE TABLE plain (id int PRIMARY KEY, v text); CREATE TABLE given (id int PRIMARY KEY DEFAULT 7, v text)").await.unwrap();
+    let err = copy_rows(&client, "COPY plain (v) FROM STDIN", b"a\nb\n").await.unwrap_err();
+    assert_eq!(err.code().map(|c| c.code()), Some("23502"), "{err:?}");
+    assert_eq!(lines(&client, "SELECT count(*) FROM plain").await, ["0"]);
+    assert_eq!(copy_rows(&client, "COPY given (v) FROM STDIN", b"a\n").await.unwrap(), 1);
+    let err = copy_rows(&client, "COPY given (v) FROM STDIN", b"b\n").await.unwrap_err();
+    assert_eq!(err.code().map(|c| c.code()), Some("23505"), "{err:?}");
+    assert_eq!(lines(&client, "SELECT id, v FROM given").await, ["7|a"]);
+}
+
 async fn copy_rows(client: &tokio_postgres::Client, sql: &str, data: &'static [u8]) -> Result<u64, tokio_postgres::Error> {
     use futures::SinkExt;
     let sink = client.copy_in(sql).await?;

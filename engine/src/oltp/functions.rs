@@ -1534,6 +1534,11 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         })),
         value => Value::try_from(value).map_err(|e| SqlError::UserFunctionError(Box::new(e))),
     })?;
+    // Not deterministic: SQLite would evaluate a constant call once before the first row,
+    // and an INSERT ... SELECT of no rows must not fail.
+    conn.create_scalar_function("rhei_missing_value", 2, FunctionFlags::SQLITE_UTF8, |ctx| -> rusqlite::Result<Value> {
+        Err(fail(EngineError::NotNullViolation { table: text_of(ctx.get_raw(0)).unwrap_or_default(), column: text_of(ctx.get_raw(1)).unwrap_or_default() }))
+    })?;
     conn.create_scalar_function("rhei_divisor", 1, pure, |ctx| divisor(ctx.get_raw(0)))?;
     conn.create_scalar_function("rhei_row_count", 2, pure, |ctx| row_count(ctx.get_raw(0), arg_i64(ctx, 1) == Some(1)))?;
     // A scalar subquery's value beside its row count (translate::refuse_second_row).

@@ -33,7 +33,7 @@ use datafusion::sql::sqlparser::ast::{
 };
 use datafusion::sql::sqlparser::tokenizer::Span;
 
-use crate::catalog::{Catalog, PgType, TableDef, normalize_ident, table_name};
+use crate::catalog::{Catalog, ColumnDef, PgType, TableDef, normalize_ident, table_name};
 use crate::error::{EngineError, Result};
 
 /// Per-statement translation settings from the session.
@@ -3185,6 +3185,56 @@ fn numeric_literal(expr: &Expr) -> Option<String> {
     }
 }
 
+/// An integer primary key is SQLite's rowid, which SQLite numbers itself when an INSERT leaves
+/// it out, whatever the column's DEFAULT. Where the key is not serial, each row the INSERT
+/// writes gets the key's default instead, and without one calls `rhei_missing_value`, which
+/// fails as PostgreSQL does (23502; once per row, so an INSERT ... SELECT of no rows still
+/// succeeds).
+fn refuse_unnumbered_key(insert: &mut datafusion::sql::sqlparser::ast::Insert, def: &TableDef, opts: TranslateOptions) -> Result<()> {
+    let written = |name: &str| if insert.columns.is_empty() { insert.source.is_some() } else { insert.columns.iter().any(|c| normalize_ident(c) == name) };
+    let Some((column, value)) = unwritten_key(def, written, opts)? else { return Ok(()) };
+    match insert.source.as_mut().map(|source| source.body.as_mut()) {
+        Some(SetExpr::Values(values)) => values.rows.iter_mut().for_each(|row| row.push(value.clone())),
+        Some(SetExpr::Select(select)) => select.projection.push(SelectItem::UnnamedExpr(value)),
+        // DEFAULT VALUES: the one row, of the key alone (the other columns take their defaults).
+        None => {
+            let mut row = datafusion::sql::sqlparser::parser::Parser::new(&datafusion::sql::sqlparser::dialect::SQLiteDialect {})
+                .try_with_sql("VALUES (NULL)")
+                .and_then(|mut p| p.parse_query())
+                .map_err(|e| EngineError::Internal(e.to_string()))?;
+            if let SetExpr::Values(values) = row.body.as_mut() {
+                values.rows = vec![vec![value]];
+            }
+            insert.source = Some(row);
+        }
+        // A set operation: taken to give a row.
+        Some(_) if column.default_sql.is_none() => return Err(EngineError::NotNullViolation { table: def.name.clone(), column: column.name.clone() }),
+        Some(_) => return Err(EngineError::unsupported("INSERT ... SELECT of a set operation leaving out an integer primary key with a DEFAULT")),
+    }
+    insert.columns.push(Ident::with_quote('"', &column.name));
+    Ok(())
+}
+
+/// The integer primary key a write leaves out (`written` says which columns it names) and
+/// the SQLite expression that must give its value per row instead of SQLite's numbering: the
+/// key's default, or a call failing with 23502. `None` when the write names it, or SQLite is
+/// to number it (serial).
+///
+/// # Errors
+/// A DEFAULT that does not translate.
+pub(crate) fn unwritten_key<'d>(def: &'d TableDef, written: impl Fn(&str) -> bool, opts: TranslateOptions) -> Result<Option<(&'d ColumnDef, Expr)>> {
+    let Some(key) = def.rowid_alias() else { return Ok(None) };
+    let column = &def.columns[key];
+    if column.is_serial || written(&column.name) {
+        return Ok(None);
+    }
+    let value = match &column.default_sql {
+        Some(default) => parse_sqlite_expr(&ddl::default_expr_sql(column.ty, default, opts)?)?,
+        None => call("rhei_missing_value", vec![string(&def.name), string(&column.name)]),
+    };
+    Ok(Some((column, value)))
+}
+
 /// Whether a VALUES item is the keyword DEFAULT.
 fn is_default_keyword(expr: &Expr) -> bool {
     matches!(expr, Expr::Identifier(ident) if ident.quote_style.is_none() && ident.value.eq_ignore_ascii_case("default"))
@@ -3267,6 +3317,10 @@ fn convert_written_values(stmt: &mut Statement, scope: &Scope<'_>, opts: Transla
                             // NULL (a serial key then numbers itself).
                             *value = match &column.default_sql {
                                 Some(default) => parse_sqlite_expr(&ddl::default_expr_sql(column.ty, default, opts)?)?,
+                                // The rowid: SQLite would number it (see `refuse_unnumbered_key`).
+                                None if def.rowid_alias() == Some(col) && !column.is_serial => {
+                                    call("rhei_missing_value", vec![string(&def.name), string(&column.name)])
+                                }
                                 None => null(),
                             };
                             continue;
@@ -3309,6 +3363,7 @@ fn convert_written_values(stmt: &mut Statement, scope: &Scope<'_>, opts: Transla
                     }
                 }
             }
+            refuse_unnumbered_key(insert, def, opts)?;
             if let Some(datafusion::sql::sqlparser::ast::OnInsert::OnConflict(conflict)) = insert.on.as_mut() {
                 // `ON CONFLICT ON CONSTRAINT name`, which SQLite cannot parse, is the
                 // constraint's columns.

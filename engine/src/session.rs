@@ -1084,6 +1084,9 @@ impl Session {
                 }
             }
             Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) => {
+                // RETURNING items are typed as the statement that runs has them.
+                let values = self.with_session_values(prepared, stmt)?;
+                let stmt = values.as_ref().map_or(stmt, |(_, with_values)| with_values);
                 match returning_items(stmt) {
                     Some(_) => {
                         let shape = self.typed_returning(returning_shape(stmt, &catalog)?, stmt, &catalog).await?;
@@ -1149,6 +1152,11 @@ impl Session {
                     return Forwarding::Upstream;
                 }
                 let as_of = self.setting(crate::temporal::AS_OF_SETTING).is_some_and(|v| !v.is_empty());
+                // Who the session is, upstream, is the upstream connection's user, database and
+                // process: a query asking is answered there, as its writes were.
+                if !as_of && !reads_view && crate::session_values::calls(query) {
+                    return Forwarding::Upstream;
+                }
                 // A query DataFusion takes only for its array values is the upstream's, as it
                 // was before rhei answered arrays: PostgreSQL has them all.
                 let decision = self.decide_route(query, prepared.hint);
@@ -1252,8 +1260,9 @@ impl Session {
         }
         if prepared.explain_route {
             let decision = match stmt {
-                Statement::Query(q) => match crate::views::expand_query(q, &self.engine.catalog())? {
-                    Some((expanded, _)) => self.decide_route(&expanded, prepared.hint),
+                // Routed as it runs: views and the session's values put in.
+                Statement::Query(q) => match self.rewritten_query(prepared, q)? {
+                    Some((_, rewritten)) => self.decide_route(&rewritten, prepared.hint),
                     None => self.decide_route(q, prepared.hint),
                 },
                 _ => RouteDecision::new(Route::Oltp, "writes, DDL and session commands run on SQLite"),
@@ -2271,7 +2280,7 @@ impl Session {
             SessionFunction::Setting { name, missing_ok } => match self.setting(name) {
                 Some(value) => SessionValue::Text(Some(value.to_string())),
                 None if *missing_ok => SessionValue::Text(None),
-                None => return Err(EngineError::UndefinedParameter { name: name.clone() }),
+                None => SessionValue::UndefinedSetting(name.clone()),
             },
         })
     }

@@ -35,11 +35,18 @@ pub(crate) enum SessionFunction {
     Setting { name: String, missing_ok: bool },
 }
 
+/// The function both engines have that fails with 42704 for the setting it is given, where a
+/// row evaluates it.
+pub(crate) const UNDEFINED_SETTING: &str = "rhei_undefined_setting";
+
 /// The value a session gives a call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum SessionValue {
     Text(Option<String>),
     Int4(i32),
+    /// `current_setting(name)` of a setting the session does not have: an error when a row
+    /// evaluates it, as PostgreSQL's (not when the statement is described or a view made).
+    UndefinedSetting(String),
 }
 
 impl SessionValue {
@@ -48,6 +55,9 @@ impl SessionValue {
             SessionValue::Text(Some(text)) => (Value::SingleQuotedString(text.clone()), SqlType::Text),
             SessionValue::Text(None) => (Value::Null, SqlType::Text),
             SessionValue::Int4(n) => (Value::Number(n.to_string(), false), SqlType::Integer(None)),
+            SessionValue::UndefinedSetting(name) => {
+                return crate::translate::call(UNDEFINED_SETTING, vec![Expr::value(Value::SingleQuotedString(name.clone()))]);
+            }
         };
         // Typed, not a bare literal: a literal would be `unknown`, and a constant in ORDER BY
         // means something else.
@@ -142,7 +152,7 @@ pub(crate) fn calls<T: datafusion::sql::sqlparser::ast::Visit>(node: &T) -> bool
 /// when it calls none.
 ///
 /// # Errors
-/// The error `answer` gives (an unknown setting: 42704).
+/// The error `answer` gives.
 pub(crate) fn put_in(statement: &mut Statement, answer: &mut dyn FnMut(&SessionFunction) -> Result<SessionValue>) -> Result<Option<String>> {
     if !calls(statement) {
         return Ok(None);

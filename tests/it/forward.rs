@@ -247,6 +247,10 @@ async fn only_analytical_reads_rhei_settings_and_history_are_answered_locally() 
         ("SELECT array_dims(ARRAY[1, 2])", Upstream),
         ("SELECT v, ARRAY[v] FROM t WHERE id = 1", Upstream),
         ("SELECT array_agg(v) FROM t", Local),
+        // Who the session is, is the upstream connection's answer (its writes stored that).
+        ("SELECT current_user, sum(v) FROM t", Upstream),
+        ("SELECT sum(v) FROM t WHERE current_setting('app.tenant', true) IS NULL", Upstream),
+        ("SELECT current_user, count(*) FROM t FOR SYSTEM_TIME ALL", Local),
         ("INSERT INTO t VALUES (1, 2, 3)", Upstream),
         ("UPDATE t SET v = 1", Upstream),
         ("CREATE TABLE u (id int)", Upstream),

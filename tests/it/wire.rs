@@ -193,9 +193,18 @@ async fn session_functions_answer_inside_queries_and_writes() {
         assert!(text(5).starts_with("PostgreSQL 15.0 (rhei "), "{route}: {}", text(5));
         assert_eq!((text(6), text(7), text(8)), ("alice".into(), "shop".into(), "till".into()), "{route}");
     }
+    // Routed as it runs: a key compared with the session's value is a key lookup.
+    client.batch_execute("RESET rhei.route").await.unwrap();
+    let route = lines(&client, "EXPLAIN ROUTE SELECT * FROM log WHERE id = pg_backend_pid()").await;
+    assert_eq!(route, ["oltp|primary-key lookup"]);
+    // Described as it runs: RETURNING items calling them are typed (they went out as text).
+    let returned = client.query_one("UPDATE log SET app = app RETURNING pg_backend_pid(), who = current_user", &[]).await.unwrap();
+    assert_eq!((returned.get::<_, i32>(0), returned.get::<_, bool>(1)), (pid, true));
     let updated = lines(&client, "UPDATE log SET app = current_setting('nope', true) WHERE db = current_database() RETURNING coalesce(app, 'none'), session_user").await;
     assert_eq!(updated, ["none|alice"]);
-    let err = client.query("SELECT current_setting('nope') FROM log", &[]).await.unwrap_err();
+    // Unknown when a row asks, not when the statement is prepared (PostgreSQL's order).
+    let asking = client.prepare("SELECT current_setting('app.tenant') FROM log").await.unwrap();
+    let err = client.query(&asking, &[]).await.unwrap_err();
     assert_eq!(err.code().map(|c| c.code()), Some("42704"));
     // Another client's session sees its own user in the same statement text.
     let conninfo = format!("host={} port={} user=bob dbname=shop", server.addr.ip(), server.addr.port());

@@ -1661,6 +1661,50 @@ impl ScalarUDFImpl for ToChar {
     }
 }
 
+/// `rhei_undefined_setting(name)`: what `current_setting(name)` of a setting the session does
+/// not have becomes (see `crate::session_values`), failing with 42704 only where a row
+/// evaluates it, as PostgreSQL's call fails (a Describe, a view's creation or an untaken CASE
+/// branch do not). Volatile, so the planner does not evaluate it ahead.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct UndefinedSetting {
+    signature: Signature,
+}
+
+impl Default for UndefinedSetting {
+    fn default() -> Self {
+        Self { signature: Signature::exact(vec![DataType::Utf8], Volatility::Volatile) }
+    }
+}
+
+impl ScalarUDFImpl for UndefinedSetting {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn name(&self) -> &str {
+        crate::session_values::UNDEFINED_SETTING
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        if args.number_rows == 0 {
+            return Ok(ColumnarValue::Scalar(ScalarValue::Utf8(None)));
+        }
+        let name = match args.args.first() {
+            Some(ColumnarValue::Scalar(ScalarValue::Utf8(Some(name)))) => name.clone(),
+            _ => String::new(),
+        };
+        Err(DataFusionError::External(Box::new(crate::error::EngineError::UndefinedParameter { name })))
+    }
+}
+
 /// The sequence functions (`nextval`, `currval`, `setval`, `lastval`) and
 /// `pg_get_serial_sequence` inside them: they run on SQLite's writer only (routing sends every
 /// query calling them there, see `oltp::sequence`), and are declared here so those queries

@@ -1539,6 +1539,10 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("rhei_missing_value", 2, FunctionFlags::SQLITE_UTF8, |ctx| -> rusqlite::Result<Value> {
         Err(fail(EngineError::NotNullViolation { table: text_of(ctx.get_raw(0)).unwrap_or_default(), column: text_of(ctx.get_raw(1)).unwrap_or_default() }))
     })?;
+    // Not deterministic either: it fails only where a row evaluates it (`olap::udf::UndefinedSetting`).
+    conn.create_scalar_function(crate::session_values::UNDEFINED_SETTING, 1, FunctionFlags::SQLITE_UTF8, |ctx| -> rusqlite::Result<Value> {
+        Err(fail(EngineError::UndefinedParameter { name: text_of(ctx.get_raw(0)).unwrap_or_default() }))
+    })?;
     conn.create_scalar_function("rhei_divisor", 1, pure, |ctx| divisor(ctx.get_raw(0)))?;
     conn.create_scalar_function("rhei_row_count", 2, pure, |ctx| row_count(ctx.get_raw(0), arg_i64(ctx, 1) == Some(1)))?;
     // A scalar subquery's value beside its row count (translate::refuse_second_row).

@@ -60,6 +60,12 @@ pub enum EngineError {
     GroupingError { message: String },
     #[error("{message}")]
     InvalidColumnReference { message: String },
+    /// A statement that parses but breaks a rule of its grammar (`SET (a, b) = (1)`), in
+    /// PostgreSQL's words.
+    #[error("{message}")]
+    MalformedStatement { message: &'static str },
+    #[error("source for a multiple-column UPDATE item must be a sub-SELECT or ROW() expression")]
+    MultipleColumnSource,
     #[error("{message}")]
     WindowingError { message: String },
     #[error("{message}")]
@@ -292,7 +298,8 @@ impl EngineError {
     /// The PostgreSQL SQLSTATE for this error (Appendix A of the PostgreSQL manual).
     pub fn sqlstate(&self) -> &'static str {
         match self {
-            Self::Syntax { .. } => "42601",
+            Self::Syntax { .. } | Self::MalformedStatement { .. } => "42601",
+            Self::MultipleColumnSource => "0A000",
             Self::UndefinedTable { .. } | Self::AliasedTableReference { .. } | Self::UndefinedView { .. } => "42P01",
             Self::DuplicateTable { .. } => "42P07",
             Self::UndefinedColumn { .. } => "42703",

@@ -800,6 +800,7 @@ impl Session {
                 crate::translate::normalize_query_clauses(&mut statement)?;
                 crate::translate::lateral::decorrelate(&mut statement)?;
                 crate::translate::normalize_operators(&mut statement);
+                crate::translate::expand_tuple_assignments(&mut statement)?;
                 crate::translate::quantified::normalize_quantified(&mut statement);
                 crate::translate::normalize_set_returning(&mut statement);
                 crate::translate::json_sets::normalize(&mut statement)?;

@@ -89,6 +89,81 @@ pub fn call(name: &str, args: Vec<Expr>) -> Expr {
 /// whose exact result rhei does not compute) becomes `power(a::float8, b::float8)`; `LIKE
 /// 'pattern' ESCAPE ''` (no escape character) and `ESCAPE '!'` (DataFusion takes only the
 /// backslash) become the same pattern under the default backslash escape.
+/// `SET (a, b) = (x, y)` (or `= ROW(x, y)`) of UPDATE and ON CONFLICT DO UPDATE, as one
+/// assignment per column, which SQLite and the rest of the translation take. A subquery on the
+/// right (`= (SELECT x, y ...)`) stays as written and is refused later.
+///
+/// # Errors
+/// 42601 when the columns and values differ in number, as in PostgreSQL.
+pub fn expand_tuple_assignments(statement: &mut Statement) -> Result<()> {
+    use datafusion::sql::sqlparser::ast::{OnConflict, OnConflictAction, OnInsert, VisitMut, VisitorMut};
+    struct Expand(Option<EngineError>);
+    impl VisitorMut for Expand {
+        type Break = ();
+        fn pre_visit_statement(&mut self, statement: &mut Statement) -> std::ops::ControlFlow<()> {
+            let assignments = match statement {
+                Statement::Update(update) => Some(&mut update.assignments),
+                Statement::Insert(insert) => match insert.on.as_mut() {
+                    Some(OnInsert::OnConflict(OnConflict { action: OnConflictAction::DoUpdate(update), .. })) => Some(&mut update.assignments),
+                    _ => None,
+                },
+                _ => None,
+            };
+            match assignments.map(expand_assignments) {
+                Some(Err(e)) => {
+                    self.0 = Some(e);
+                    std::ops::ControlFlow::Break(())
+                }
+                _ => std::ops::ControlFlow::Continue(()),
+            }
+        }
+    }
+    let mut expand = Expand(None);
+    let _ = statement.visit(&mut expand);
+    expand.0.map_or(Ok(()), Err)
+}
+
+fn expand_assignments(assignments: &mut Vec<datafusion::sql::sqlparser::ast::Assignment>) -> Result<()> {
+    use datafusion::sql::sqlparser::ast::{Assignment, AssignmentTarget};
+    if !assignments.iter().any(|a| matches!(a.target, AssignmentTarget::Tuple(_))) {
+        return Ok(());
+    }
+    let mut expanded = Vec::with_capacity(assignments.len());
+    for Assignment { target, value } in std::mem::take(assignments) {
+        let AssignmentTarget::Tuple(columns) = target else {
+            expanded.push(Assignment { target, value });
+            continue;
+        };
+        let values = match value {
+            Expr::Tuple(values) => values,
+            Expr::Function(f) if builtin_function_name(&f).as_deref() == Some("row") && let Some(values) = plain_arguments(&f) => values,
+            Expr::Subquery(_) => {
+                expanded.push(Assignment { target: AssignmentTarget::Tuple(columns), value });
+                continue;
+            }
+            _ => return Err(EngineError::MultipleColumnSource),
+        };
+        if values.len() != columns.len() {
+            return Err(EngineError::MalformedStatement { message: "number of columns does not match number of values" });
+        }
+        expanded.extend(columns.into_iter().zip(values).map(|(column, value)| Assignment { target: AssignmentTarget::ColumnName(column), value }));
+    }
+    *assignments = expanded;
+    Ok(())
+}
+
+/// A call's arguments when all are plain positional expressions.
+fn plain_arguments(f: &datafusion::sql::sqlparser::ast::Function) -> Option<Vec<Expr>> {
+    let FunctionArguments::List(list) = &f.args else { return None };
+    list.args
+        .iter()
+        .map(|arg| match arg {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 pub fn normalize_operators(statement: &mut Statement) {
     let _ = visit_expressions_mut(statement, |expr| {
         if let Expr::Like { pattern, escape_char, .. } | Expr::ILike { pattern, escape_char, .. } = expr

@@ -2912,6 +2912,7 @@ pub(crate) fn as_postgresql_means(expr: &mut Expr, scope: &Scope<'_>, sort_disti
     date_trunc_of_date_as_instant(expr, scope);
     float_cast_as_declared(expr);
     chosen_values_in_common_type(expr, scope);
+    unknown_literals_as_datetimes(expr, scope);
     if sort_distinct_aggregates {
         distinct_aggregate_sorted(expr);
     }
@@ -2935,14 +2936,7 @@ fn chosen_values_in_common_type(expr: &mut Expr, scope: &Scope<'_>) {
             // timestamp: compared in the common type, its value keeps its own (a numeric still
             // meets a double as one).
             compares_only = f.name.to_string().eq_ignore_ascii_case("nullif");
-            let FunctionArguments::List(list) = &mut f.args else { return };
-            list.args
-                .iter_mut()
-                .filter_map(|arg| match arg {
-                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
-                    _ => None,
-                })
-                .collect()
+            positional_args_mut(f)
         }
         Expr::Case { conditions, else_result, .. } => conditions.iter_mut().map(|c| &mut c.result).chain(else_result.as_deref_mut()).collect(),
         _ => return,
@@ -2981,6 +2975,55 @@ fn chosen_values_in_common_type(expr: &mut Expr, scope: &Scope<'_>) {
             conditions: vec![datafusion::sql::sqlparser::ast::CaseWhen { condition, result: Expr::value(Value::Null) }],
             else_result: Some(Box::new(value)),
         };
+    }
+}
+
+/// A call's positional arguments (none for a call without a list).
+fn positional_args_mut(f: &mut Function) -> Vec<&mut Expr> {
+    let FunctionArguments::List(list) = &mut f.args else { return Vec::new() };
+    list.args
+        .iter_mut()
+        .filter_map(|arg| match arg {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+            _ => None,
+        })
+        .collect()
+}
+
+/// An untyped string literal beside a date or timestamp takes its type, as PostgreSQL resolves
+/// an unknown literal: `d - '2019-01-01'` is a date difference (both engines refused text
+/// there), and in `age()` a literal is a timestamp (SQLite refused `age('2024-01-01', d)` as
+/// timestamp input, DataFusion answered NULL for `age('2024-01-01 10:00', d)`).
+fn unknown_literals_as_datetimes(expr: &mut Expr, scope: &Scope<'_>) {
+    let is_literal = |e: &Expr| matches!(e, Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(_), .. }));
+    let datetime = |e: &Expr| temporal_type(e, scope).filter(|ty| matches!(ty, PgType::Date | PgType::Timestamp | PgType::Timestamptz));
+    let typed = |literal: &mut Expr, ty: PgType| {
+        if let Some(data_type) = common_type::conversion_sql_type(ty) {
+            let original = std::mem::replace(literal, Expr::value(Value::Null));
+            *literal = cast(original, data_type);
+        }
+    };
+    match expr {
+        Expr::BinaryOp { left, op: BinaryOperator::Minus, right } => {
+            if is_literal(left)
+                && let Some(ty) = datetime(right)
+            {
+                typed(left, ty);
+            } else if is_literal(right)
+                && let Some(ty) = datetime(left)
+            {
+                typed(right, ty);
+            }
+        }
+        Expr::Function(f) if builtin_function_name(f).as_deref() == Some("age") => {
+            let mut args = positional_args_mut(f);
+            // A timestamp or timestamptz argument names the variant; a date or nothing, timestamp.
+            let ty = args.iter().filter_map(|e| datetime(e)).find(|ty| *ty != PgType::Date).unwrap_or(PgType::Timestamp);
+            for arg in args.iter_mut().filter(|e| is_literal(e)) {
+                typed(arg, ty);
+            }
+        }
+        _ => {}
     }
 }
 

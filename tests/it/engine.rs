@@ -41,6 +41,20 @@ async fn every_declared_type_round_trips_through_both_engines() {
     assert_eq!(dt(&types_oltp), dt(&types_olap));
 }
 
+/// `now()` on the OLAP engine is the statement's start, as on SQLite: it was the moment the
+/// engine opened, so a row stamped a second later was "in the future" there.
+#[tokio::test]
+async fn now_on_either_engine_is_the_statements_start() {
+    let (engine, _dir) = engine().await;
+    engine.execute_batch("CREATE TABLE stamped (id int PRIMARY KEY, at timestamptz DEFAULT now())").await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    engine.execute_batch("INSERT INTO stamped (id) VALUES (1)").await.unwrap();
+    let sql = "SELECT at <= now(), now() - at < interval '1 minute' FROM stamped";
+    let (oltp, olap) = both(&engine, sql).await;
+    assert_eq!(oltp, ["true|true"]);
+    assert_eq!(olap, oltp);
+}
+
 #[tokio::test]
 async fn an_aggregate_right_after_a_write_sees_it() {
     let (engine, _dir) = engine().await;

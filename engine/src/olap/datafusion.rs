@@ -179,8 +179,12 @@ impl DataFusionOlap {
         })
     }
 
+    /// The state one statement plans and runs in. Its start time is now: `now()` reads it, and
+    /// the base state's is the engine's opening (every OLAP `now()` answered that before).
     fn state_for(&self, snapshot: &Snapshot) -> SessionState {
-        SessionStateBuilder::new_from_existing(self.base.clone()).with_catalog_list(snapshot.catalog.clone()).build()
+        let mut state = SessionStateBuilder::new_from_existing(self.base.clone()).with_catalog_list(snapshot.catalog.clone()).build();
+        state.mark_start_execution();
+        state
     }
 }
 

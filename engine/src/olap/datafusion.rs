@@ -166,6 +166,7 @@ impl DataFusionOlap {
             context.register_udf(datafusion::logical_expr::ScalarUDF::from(function));
         }
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::UndefinedSetting::default()));
+        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::ClockTimestamp::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::checked::CheckedArithmetic::default()));
         context.add_analyzer_rule(Arc::new(super::checked::CheckIntegerOverflow::default()));
         let base = SessionStateBuilder::new_from_existing(context.state()).with_physical_optimizer_rule(Arc::new(super::coop::CooperativeJoins)).build();

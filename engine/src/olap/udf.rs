@@ -1661,6 +1661,41 @@ impl ScalarUDFImpl for ToChar {
     }
 }
 
+/// `clock_timestamp()`: the clock when a batch is computed (DataFusion's `now()` is the
+/// statement's start, as PostgreSQL's is; this one moves on, as PostgreSQL's moves per call).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct ClockTimestamp {
+    signature: Signature,
+}
+
+impl Default for ClockTimestamp {
+    fn default() -> Self {
+        Self { signature: Signature::nullary(Volatility::Volatile) }
+    }
+}
+
+impl ScalarUDFImpl for ClockTimestamp {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn name(&self) -> &str {
+        "clock_timestamp"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, Some(Arc::from("UTC"))))
+    }
+
+    fn invoke_with_args(&self, _args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        Ok(ColumnarValue::Scalar(ScalarValue::TimestampMicrosecond(Some(crate::value::now_micros()), Some(Arc::from("UTC")))))
+    }
+}
+
 /// `rhei_undefined_setting(name)`: what `current_setting(name)` of a setting the session does
 /// not have becomes (see `crate::session_values`), failing with 42704 only where a row
 /// evaluates it, as PostgreSQL's call fails (a Describe, a view's creation or an untaken CASE

@@ -1685,6 +1685,8 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     // Not deterministic: SQLite must not fold it across rows or statements.
     conn.create_scalar_function("rhei_now", 0, FunctionFlags::SQLITE_UTF8, |_| Ok(Value::Integer(PinnedNow::now())))?;
     conn.create_scalar_function("rhei_statement_now", 0, FunctionFlags::SQLITE_UTF8, |_| Ok(Value::Integer(PinnedNow::statement())))?;
+    // `clock_timestamp()`: the clock at each call, as PostgreSQL reads it.
+    conn.create_scalar_function("rhei_clock_now", 0, FunctionFlags::SQLITE_UTF8, |_| Ok(Value::Integer(crate::value::now_micros())))?;
     // to_char(number, pattern, float digits): 0 digits for an exact number (see `number_format`).
     conn.create_scalar_function("rhei_num_to_char", 3, pure, |ctx| {
         use crate::number_format::Number;

@@ -2502,6 +2502,7 @@ fn rewrite_function(func: &mut Function, opts: TranslateOptions) -> Option<Expr>
     match name.as_str() {
         "now" | "current_timestamp" | "transaction_timestamp" if no_args => Some(call("rhei_now", vec![])),
         "statement_timestamp" if no_args => Some(call("rhei_statement_now", vec![])),
+        "clock_timestamp" if no_args => Some(call("rhei_clock_now", vec![])),
         // The session zone's wall clock now, and its day.
         "localtimestamp" if no_args => Some(wall_clock(call("rhei_now", vec![]), Some(PgType::Timestamptz), opts)),
         "current_date" if no_args => Some(call("rhei_days", vec![wall_clock(call("rhei_now", vec![]), Some(PgType::Timestamptz), opts)])),
@@ -2992,7 +2993,7 @@ fn positional_args_mut(f: &mut Function) -> Vec<&mut Expr> {
 
 /// An untyped string literal beside a date or timestamp takes its type, as PostgreSQL resolves
 /// an unknown literal: `d - '2019-01-01'` is a date difference (both engines refused text
-/// there), and in `age()` a literal is a timestamp (SQLite refused `age('2024-01-01', d)` as
+/// there), and in `age()` a literal is a timestamp(tz) (SQLite refused `age('2024-01-01', d)` as
 /// timestamp input, DataFusion answered NULL for `age('2024-01-01 10:00', d)`).
 fn unknown_literals_as_datetimes(expr: &mut Expr, scope: &Scope<'_>) {
     let is_literal = |e: &Expr| matches!(e, Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(_), .. }));
@@ -3017,8 +3018,9 @@ fn unknown_literals_as_datetimes(expr: &mut Expr, scope: &Scope<'_>) {
         }
         Expr::Function(f) if builtin_function_name(f).as_deref() == Some("age") => {
             let mut args = positional_args_mut(f);
-            // A timestamp or timestamptz argument names the variant; a date or nothing, timestamp.
-            let ty = args.iter().filter_map(|e| datetime(e)).find(|ty| *ty != PgType::Date).unwrap_or(PgType::Timestamp);
+            // A timestamp or timestamptz argument names the variant; beside a date or another
+            // literal, timestamptz, the preferred type of its category.
+            let ty = args.iter().filter_map(|e| datetime(e)).find(|ty| *ty != PgType::Date).unwrap_or(PgType::Timestamptz);
             for arg in args.iter_mut().filter(|e| is_literal(e)) {
                 typed(arg, ty);
             }
@@ -3311,6 +3313,36 @@ fn numeric_literal(expr: &Expr) -> Option<String> {
 fn refuse_unnumbered_key(insert: &mut datafusion::sql::sqlparser::ast::Insert, def: &TableDef, opts: TranslateOptions) -> Result<()> {
     let written = |name: &str| if insert.columns.is_empty() { insert.source.is_some() } else { insert.columns.iter().any(|c| normalize_ident(c) == name) };
     let Some((column, value)) = unwritten_key(def, written, opts)? else { return Ok(()) };
+    // A query that dedups, sorts, limits or combines rows gives them before the key is made
+    // (once per row it gives, in its order): it is read whole first.
+    let plain = |source: &Query| source.order_by.is_none() && source.limit_clause.is_none() && source.fetch.is_none();
+    if let Some(source) = insert.source.as_mut()
+        && !matches!(source.body.as_ref(), SetExpr::Values(_))
+        && !(plain(source) && matches!(source.body.as_ref(), SetExpr::Select(select) if select.distinct.is_none()))
+    {
+        let mut wrapped = datafusion::sql::sqlparser::parser::Parser::new(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {})
+            .try_with_sql("WITH rhei_source AS MATERIALIZED (SELECT 1) SELECT *, NULL FROM rhei_source WHERE true")
+            .and_then(|mut p| p.parse_query())
+            .map_err(|e| EngineError::Internal(e.to_string()))?;
+        if let SetExpr::Select(select) = wrapped.body.as_mut()
+            && let Some(SelectItem::UnnamedExpr(key)) = select.projection.get_mut(1)
+        {
+            *key = value;
+        }
+        let mut original = std::mem::replace(source, wrapped);
+        // `(SELECT ...)`: SQLite takes no parentheses around a WITH query's body.
+        while plain(&original)
+            && original.with.is_none()
+            && let SetExpr::Query(inner) = original.body.as_mut()
+        {
+            original = std::mem::replace(inner, Box::new(Query::clone(inner)));
+        }
+        if let Some(cte) = source.with.as_mut().and_then(|with| with.cte_tables.first_mut()) {
+            cte.query = original;
+        }
+        insert.columns.push(Ident::with_quote('"', &column.name));
+        return Ok(());
+    }
     match insert.source.as_mut().map(|source| source.body.as_mut()) {
         Some(SetExpr::Values(values)) => values.rows.iter_mut().for_each(|row| row.push(value.clone())),
         Some(SetExpr::Select(select)) => select.projection.push(SelectItem::UnnamedExpr(value)),
@@ -3325,9 +3357,7 @@ fn refuse_unnumbered_key(insert: &mut datafusion::sql::sqlparser::ast::Insert, d
             }
             insert.source = Some(row);
         }
-        // A set operation: taken to give a row.
-        Some(_) if column.default_sql.is_none() => return Err(EngineError::NotNullViolation { table: def.name.clone(), column: column.name.clone() }),
-        Some(_) => return Err(EngineError::unsupported("INSERT ... SELECT of a set operation leaving out an integer primary key with a DEFAULT")),
+        Some(_) => return Err(EngineError::Internal("an INSERT source neither plain nor wrapped".into())),
     }
     insert.columns.push(Ident::with_quote('"', &column.name));
     Ok(())

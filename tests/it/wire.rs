@@ -523,6 +523,14 @@ async fn copy_leaving_out_an_integer_key_takes_its_default_or_fails() {
     let err = copy_rows(&client, "COPY plain (v) FROM STDIN", b"a\nb\n").await.unwrap_err();
     assert_eq!(err.code().map(|c| c.code()), Some("23502"), "{err:?}");
     assert_eq!(lines(&client, "SELECT count(*) FROM plain").await, ["0"]);
+    // A NULL key given is refused too, into an empty table (the bulk load) and into one with rows.
+    for row in [&b"c\t3\n"[..], &b"d\t4\n"[..]] {
+        let err = copy_rows(&client, "COPY plain (id, v) FROM STDIN", b"5\ta\n\\N\tb\n").await.unwrap_err();
+        assert_eq!(err.code().map(|c| c.code()), Some("23502"), "{err:?}");
+        assert_eq!(copy_rows(&client, "COPY plain (v, id) FROM STDIN", row).await.unwrap(), 1);
+    }
+    assert_eq!(lines(&client, "SELECT id, v FROM plain ORDER BY id").await, ["3|c", "4|d"]);
+    client.batch_execute("DELETE FROM plain").await.unwrap();
     assert_eq!(copy_rows(&client, "COPY given (v) FROM STDIN", b"a\n").await.unwrap(), 1);
     let err = copy_rows(&client, "COPY given (v) FROM STDIN", b"b\n").await.unwrap_err();
     assert_eq!(err.code().map(|c| c.code()), Some("23505"), "{err:?}");

@@ -905,6 +905,10 @@ impl WriterState {
         } else {
             want_batches.store(false, std::sync::atomic::Ordering::Relaxed);
         }
+        // A NULL integer key is refused as PostgreSQL refuses it (SQLite would number it as its
+        // rowid), checked here where each value is bound: cheaper than a function per row.
+        let key = def.rowid_alias().filter(|&k| !def.columns[k].is_serial).map(|k| &def.columns[k].name);
+        let key_position = key.and_then(|key| columns.iter().position(|(name, _)| name == key));
         let mut stmt = self.conn.prepare(insert).map_err(classify)?;
         let mut line = 0u64;
         let mut batches = Vec::new();
@@ -915,6 +919,9 @@ impl WriterState {
                     for row in rows.rows() {
                         line += 1;
                         for (i, value) in row.enumerate() {
+                            if key_position == Some(i) && value == rusqlite::types::ValueRef::Null {
+                                return Err(EngineError::NotNullViolation { table: def.name.clone(), column: key.cloned().unwrap_or_default() });
+                            }
                             let value = match value {
                                 rusqlite::types::ValueRef::Real(f) if f.is_nan() => rusqlite::types::ToSqlOutput::Owned(super::float_value(f)),
                                 other => rusqlite::types::ToSqlOutput::Borrowed(other),

@@ -3505,9 +3505,14 @@ fn convert_written_values(stmt: &mut Statement, scope: &Scope<'_>, opts: Transla
                 }
                 for (item, &col) in select.projection.iter_mut().zip(&targets) {
                     let ty = def.columns[col].ty;
-                    if let (PgType::Numeric { .. }, SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) = (ty, item) {
+                    let (SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) = item else { continue };
+                    if let PgType::Numeric { .. } = ty {
                         let v = std::mem::replace(e, null());
                         *e = assign_expr(ty, v, opts);
+                    } else if def.rowid_alias() == Some(col) && !def.columns[col].is_serial {
+                        // A NULL key the query gives is refused, as from VALUES (SQLite numbered it).
+                        let v = std::mem::replace(e, null());
+                        *e = call("rhei_not_null", vec![v, string(&def.name), string(&def.columns[col].name)]);
                     }
                 }
             }

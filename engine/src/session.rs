@@ -1090,7 +1090,9 @@ impl Session {
                 let stmt = values.as_ref().map_or(stmt, |(_, with_values)| with_values);
                 match returning_items(stmt) {
                     Some(_) => {
-                        let shape = self.typed_returning(returning_shape(stmt, &catalog)?, stmt, &catalog).await?;
+                        let mut shape = returning_shape(stmt, &catalog)?;
+                        mark_exact_returning(&mut shape, &crate::translate::numeric_arithmetic::exact_returning_columns(stmt, &catalog));
+                        let shape = self.typed_returning(shape, stmt, &catalog).await?;
                         // Declared types travel with the fields, as a query's do: without them an
                         // unconstrained numeric was described as the OLAP copy's decimal, and its
                         // exact text cast to ten places.
@@ -2554,7 +2556,19 @@ fn write_plan_then(stmt: &Statement, catalog: &crate::catalog::Catalog, opts: Tr
     let mut translated = stmt.clone();
     to_sqlite(&mut translated, catalog, opts)?;
     after(&mut translated);
-    Ok(WritePlan { verb, returning: returning.is_some(), sql: translated.to_string(), shape: returning_shape(stmt, catalog)? })
+    let mut shape = returning_shape(stmt, catalog)?;
+    mark_exact_returning(&mut shape, &crate::translate::numeric_arithmetic::exact_returning_items(&translated));
+    Ok(WritePlan { verb, returning: returning.is_some(), sql: translated.to_string(), shape })
+}
+
+/// RETURNING items computed exactly are numeric text at their own scale, as a query's are.
+fn mark_exact_returning(shape: &mut ResultShape, exact: &[bool]) {
+    for (i, _) in exact.iter().enumerate().filter(|(_, exact)| **exact) {
+        if i < shape.types.len() {
+            shape.types[i] = Some(DataType::Utf8);
+            shape.declared[i] = Some(crate::catalog::types::UNCONSTRAINED_NUMERIC.to_string());
+        }
+    }
 }
 
 /// The shape of a read SQLite answers: PostgreSQL's column names, the types planned for it,

@@ -968,6 +968,7 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
     intervals::for_sqlite(stmt, &scope, opts)?;
     rewrite_typed_datetime(stmt, &scope, opts)?;
     numeric_arithmetic::in_results(stmt, &scope);
+    numeric_arithmetic::in_returning(stmt, &scope);
     let mut failure = None;
     let _ = visit_expressions_mut(stmt, |expr| {
         if let Err(e) = rewrite_expr(expr, &scope, opts) {

@@ -76,6 +76,57 @@ pub(crate) fn in_results(stmt: &mut Statement, scope: &Scope<'_>) {
     exact_results(stmt, scope, Engine::Sqlite);
 }
 
+/// [`in_results`] for a write's RETURNING items, which SQLite computes: `abs(b)` of a
+/// numeric(12,2) was `3.5` and `b / 3` a double's digits.
+pub(crate) fn in_returning(stmt: &mut Statement, scope: &Scope<'_>) {
+    for item in returning_mut(stmt) {
+        if let SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } = item
+            && computes(expr)
+            && kind(expr, scope) == Kind::Numeric
+        {
+            exact(expr, scope, Engine::Sqlite);
+        }
+    }
+}
+
+/// Which RETURNING items of a write as written [`in_returning`] computes exactly, for
+/// describing its rows before it runs.
+pub(crate) fn exact_returning_columns(stmt: &Statement, catalog: &crate::catalog::Catalog) -> Vec<bool> {
+    let Ok(scope) = Scope::of(stmt, catalog) else { return Vec::new() };
+    returning_items(stmt)
+        .iter()
+        .map(|item| matches!(item, SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } if computes(expr) && kind(expr, &scope) == Kind::Numeric))
+        .collect()
+}
+
+fn returning_items(stmt: &Statement) -> &[SelectItem] {
+    let returning = match stmt {
+        Statement::Insert(insert) => insert.returning.as_deref(),
+        Statement::Update(update) => update.returning.as_deref(),
+        Statement::Delete(delete) => delete.returning.as_deref(),
+        _ => None,
+    };
+    returning.unwrap_or_default()
+}
+
+fn returning_mut(stmt: &mut Statement) -> &mut [SelectItem] {
+    let returning = match stmt {
+        Statement::Insert(insert) => insert.returning.as_mut(),
+        Statement::Update(update) => update.returning.as_mut(),
+        Statement::Delete(delete) => delete.returning.as_mut(),
+        _ => None,
+    };
+    returning.map_or(&mut [], Vec::as_mut_slice)
+}
+
+/// Which RETURNING items of a translated write are exact numeric text (see [`in_returning`]).
+pub(crate) fn exact_returning_items(stmt: &Statement) -> Vec<bool> {
+    returning_items(stmt)
+        .iter()
+        .map(|item| matches!(item, SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } if is_exact_call(expr)))
+        .collect()
+}
+
 /// The OLAP engine's counterpart of [`in_results`]: DataFusion adds, subtracts and multiplies
 /// decimals exactly at PostgreSQL's scales, but divides at a scale of its own (`7.0 / 2` was
 /// `3.50000`, `avg` of a numeric(10,2) kept six places where PostgreSQL keeps sixteen

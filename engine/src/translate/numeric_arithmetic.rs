@@ -196,6 +196,7 @@ fn divides(expr: &Expr, scope: &Scope<'_>) -> bool {
         Expr::Function(f) if numeric_function(f).is_some() => kind(expr, scope) == Kind::Numeric,
         Expr::Ceil { .. } | Expr::Floor { .. } => kind(expr, scope) == Kind::Numeric,
         Expr::Function(f) => exact_aggregate(f) == Some(AVG) && kind(expr, scope) == Kind::Numeric,
+        Expr::Subquery(query) => subquery_item(query).is_some_and(|item| divides(item, scope)),
         _ => false,
     }
 }
@@ -378,6 +379,9 @@ fn kind(expr: &Expr, scope: &Scope<'_>) -> Kind {
         Expr::Cast { data_type: SqlType::Numeric(_) | SqlType::Decimal(_) | SqlType::Dec(_), .. } => Kind::Numeric,
         cast if super::is_integer_cast(cast) => Kind::Integer,
         Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("count") => Kind::Integer,
+        // A scalar subquery is what its one item is (`x / (SELECT count(*) FROM t)` divides a
+        // numeric by an integer; it was left to the engines' scales).
+        Expr::Subquery(query) => subquery_item(query).map_or(Kind::Other, |item| kind(item, scope)),
         Expr::Function(f) if is_coalesce(f) => {
             let FunctionArguments::List(list) = &f.args else { return Kind::Other };
             chosen_kind(list.args.iter().map(|arg| match arg {
@@ -405,6 +409,15 @@ fn kind(expr: &Expr, scope: &Scope<'_>) -> Kind {
             Some(PgType::Int2 | PgType::Int4 | PgType::Int8) => Kind::Integer,
             _ => Kind::Other,
         },
+    }
+}
+
+/// The one item of a scalar subquery's select list.
+fn subquery_item(query: &datafusion::sql::sqlparser::ast::Query) -> Option<&Expr> {
+    let SetExpr::Select(select) = query.body.as_ref() else { return None };
+    match select.projection.as_slice() {
+        [SelectItem::UnnamedExpr(item) | SelectItem::ExprWithAlias { expr: item, .. }] => Some(item),
+        _ => None,
     }
 }
 
@@ -479,6 +492,14 @@ fn exact(expr: &mut Expr, scope: &Scope<'_>, engine: Engine) {
     }
     match expr {
         Expr::Nested(inner) => exact(inner, scope, engine),
+        // Its value computed exactly inside it: `x - (SELECT avg(x) ...)` at avg's scale.
+        Expr::Subquery(query) => {
+            if let SetExpr::Select(select) = query.body.as_mut()
+                && let [SelectItem::UnnamedExpr(item) | SelectItem::ExprWithAlias { expr: item, .. }] = select.projection.as_mut_slice()
+            {
+                exact(item, scope, engine);
+            }
+        }
         Expr::Function(f) if let Some(name) = numeric_function(f) => {
             let mut args = vec![string(&name)];
             if let FunctionArguments::List(list) = &mut f.args {

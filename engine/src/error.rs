@@ -66,6 +66,8 @@ pub enum EngineError {
     MalformedStatement { message: &'static str },
     #[error("source for a multiple-column UPDATE item must be a sub-SELECT or ROW() expression")]
     MultipleColumnSource,
+    #[error("multiple assignments to same column \"{column}\"")]
+    RepeatedAssignment { column: String },
     #[error("{message}")]
     WindowingError { message: String },
     #[error("{message}")]
@@ -298,7 +300,7 @@ impl EngineError {
     /// The PostgreSQL SQLSTATE for this error (Appendix A of the PostgreSQL manual).
     pub fn sqlstate(&self) -> &'static str {
         match self {
-            Self::Syntax { .. } | Self::MalformedStatement { .. } => "42601",
+            Self::Syntax { .. } | Self::MalformedStatement { .. } | Self::RepeatedAssignment { .. } => "42601",
             Self::MultipleColumnSource => "0A000",
             Self::UndefinedTable { .. } | Self::AliasedTableReference { .. } | Self::UndefinedView { .. } => "42P01",
             Self::DuplicateTable { .. } => "42P07",

@@ -94,7 +94,8 @@ pub fn call(name: &str, args: Vec<Expr>) -> Expr {
 /// right (`= (SELECT x, y ...)`) stays as written and is refused later.
 ///
 /// # Errors
-/// 42601 when the columns and values differ in number, as in PostgreSQL.
+/// 42601 when the columns and values differ in number, or a column is assigned twice, as in
+/// PostgreSQL.
 pub fn expand_tuple_assignments(statement: &mut Statement) -> Result<()> {
     use datafusion::sql::sqlparser::ast::{OnConflict, OnConflictAction, OnInsert, VisitMut, VisitorMut};
     struct Expand(Option<EngineError>);
@@ -126,7 +127,7 @@ pub fn expand_tuple_assignments(statement: &mut Statement) -> Result<()> {
 fn expand_assignments(assignments: &mut Vec<datafusion::sql::sqlparser::ast::Assignment>) -> Result<()> {
     use datafusion::sql::sqlparser::ast::{Assignment, AssignmentTarget};
     if !assignments.iter().any(|a| matches!(a.target, AssignmentTarget::Tuple(_))) {
-        return Ok(());
+        return refuse_repeated_assignments(assignments);
     }
     let mut expanded = Vec::with_capacity(assignments.len());
     for Assignment { target, value } in std::mem::take(assignments) {
@@ -149,6 +150,21 @@ fn expand_assignments(assignments: &mut Vec<datafusion::sql::sqlparser::ast::Ass
         expanded.extend(columns.into_iter().zip(values).map(|(column, value)| Assignment { target: AssignmentTarget::ColumnName(column), value }));
     }
     *assignments = expanded;
+    refuse_repeated_assignments(assignments)
+}
+
+/// A column assigned twice is 42601 in PostgreSQL (SQLite kept the last value).
+fn refuse_repeated_assignments(assignments: &[datafusion::sql::sqlparser::ast::Assignment]) -> Result<()> {
+    use datafusion::sql::sqlparser::ast::AssignmentTarget;
+    let mut seen = std::collections::HashSet::new();
+    for assignment in assignments {
+        if let AssignmentTarget::ColumnName(name) = &assignment.target
+            && let Some(ObjectNamePart::Identifier(column)) = name.0.last()
+            && !seen.insert(normalize_ident(column))
+        {
+            return Err(EngineError::RepeatedAssignment { column: normalize_ident(column) });
+        }
+    }
     Ok(())
 }
 

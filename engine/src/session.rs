@@ -1086,7 +1086,7 @@ impl Session {
             }
             Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) => {
                 // RETURNING items are typed as the statement that runs has them.
-                let values = self.with_session_values(prepared, stmt)?;
+                let values = self.with_session_values(prepared, stmt);
                 let stmt = values.as_ref().map_or(stmt, |(_, with_values)| with_values);
                 match returning_items(stmt) {
                     Some(_) => {
@@ -1653,7 +1653,7 @@ impl Session {
             None => (prepared, query),
         };
         let values = if crate::session_values::may_call(&prepared.sql) && crate::session_values::calls(query) {
-            match self.with_session_values(prepared, &Statement::Query(Box::new(query.clone())))? {
+            match self.with_session_values(prepared, &Statement::Query(Box::new(query.clone()))) {
                 Some((p, Statement::Query(q))) => Some((p, *q)),
                 _ => None,
             }
@@ -1857,7 +1857,7 @@ impl Session {
         let query = expanded.as_ref().map_or(query, |(expanded, _)| expanded);
         let with_values = if crate::session_values::calls(query) {
             let mut statement = Statement::Query(Box::new(query.clone()));
-            crate::session_values::put_in(&mut statement, &mut |f| self.session_value(f))?;
+            crate::session_values::put_in(&mut statement, &mut |f| self.session_value(f));
             Some(statement)
         } else {
             None
@@ -1940,7 +1940,7 @@ impl Session {
 
     async fn dml(&mut self, prepared: &Prepared, stmt: &Statement, params: &[ScalarValue]) -> Result<Output> {
         let opts = self.opts();
-        let values = self.with_session_values(prepared, stmt)?;
+        let values = self.with_session_values(prepared, stmt);
         let (prepared, stmt) = match &values {
             Some((p, s)) => (p, s),
             None => (prepared, stmt),
@@ -1954,7 +1954,7 @@ impl Session {
                 crate::views::expand(&mut expanded, &catalog)?;
                 // A view read here may call one too; its values are not in the key, so the
                 // plan is not kept for other sessions.
-                let keyed = crate::session_values::put_in(&mut expanded, &mut |f| self.session_value(f))?.is_none();
+                let keyed = crate::session_values::put_in(&mut expanded, &mut |f| self.session_value(f)).is_none();
                 let plan = Arc::new(self.typed_write_plan(&expanded, &catalog, |_| ()).await?);
                 if keyed {
                     self.engine.cache_translation(|p| &mut p.writes, &prepared.sql, opts, catalog, plan.clone());
@@ -2002,7 +2002,7 @@ impl Session {
         let expanded_sql = expanded.to_string();
         let mut olap_stmt = Statement::Query(Box::new(expanded));
         // Planned with this session's values; the view keeps the calls, and each reader's own.
-        crate::session_values::put_in(&mut olap_stmt, &mut |f| self.session_value(f))?;
+        crate::session_values::put_in(&mut olap_stmt, &mut |f| self.session_value(f));
         to_olap(&mut olap_stmt, &catalog, self.settings.time_zone);
         let planned = match self.engine.olap.plan_schema(olap_stmt).await {
             Ok(planned) => Some(planned.schema.fields().iter().map(|f| f.as_ref().clone()).collect::<Vec<_>>()),
@@ -2273,8 +2273,8 @@ impl Session {
     }
 
     /// The value this session gives a session function (see [`crate::session_values`]).
-    fn session_value(&self, function: &SessionFunction) -> Result<SessionValue> {
-        Ok(match function {
+    fn session_value(&self, function: &SessionFunction) -> SessionValue {
+        match function {
             SessionFunction::User => SessionValue::Text(Some(self.user.clone())),
             SessionFunction::Database => SessionValue::Text(Some(self.database.clone())),
             SessionFunction::Schema => SessionValue::Text(Some("public".into())),
@@ -2285,20 +2285,20 @@ impl Session {
                 None if *missing_ok => SessionValue::Text(None),
                 None => SessionValue::UndefinedSetting(name.clone()),
             },
-        })
+        }
     }
 
     /// `statement` with this session's values put in for the session functions it calls,
     /// under a cache key naming them; `None` when it calls none.
-    fn with_session_values(&self, prepared: &Prepared, statement: &Statement) -> Result<Option<(Prepared, Statement)>> {
+    fn with_session_values(&self, prepared: &Prepared, statement: &Statement) -> Option<(Prepared, Statement)> {
         if !crate::session_values::may_call(&prepared.sql) || !crate::session_values::calls(statement) {
-            return Ok(None);
+            return None;
         }
         let mut rewritten = statement.clone();
-        let Some(values) = crate::session_values::put_in(&mut rewritten, &mut |f| self.session_value(f))? else { return Ok(None) };
+        let values = crate::session_values::put_in(&mut rewritten, &mut |f| self.session_value(f))?;
         let sql = format!("{}\u{0}session values\u{0}{values}", prepared.sql);
         let prepared = Prepared { versioned: prepared.versioned, ..Prepared::without_statement(sql, prepared.hint, prepared.lifted.clone()) };
-        Ok(Some((prepared, rewritten)))
+        Some((prepared, rewritten))
     }
 
     async fn commit(&mut self) -> Result<Output> {

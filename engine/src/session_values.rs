@@ -16,8 +16,6 @@ use datafusion::sql::sqlparser::ast::{
     Value, VisitMut, Visitor, VisitorMut,
 };
 
-use crate::error::Result;
-
 /// A call whose value is the session's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum SessionFunction {
@@ -148,27 +146,20 @@ pub(crate) fn calls<T: datafusion::sql::sqlparser::ast::Visit>(node: &T) -> bool
 }
 
 /// Puts the session's values in for the session functions `statement` calls, asking `answer`
-/// for each. Returns the values put in, in order (for a cache key naming them), or `None`
-/// when it calls none.
-///
-/// # Errors
-/// The error `answer` gives.
-pub(crate) fn put_in(statement: &mut Statement, answer: &mut dyn FnMut(&SessionFunction) -> Result<SessionValue>) -> Result<Option<String>> {
+/// for each (a value, never an error: an unknown setting fails where a row reads it). Returns
+/// the values put in, in order (for a cache key naming them), or `None` when it calls none.
+pub(crate) fn put_in(statement: &mut Statement, answer: &mut dyn FnMut(&SessionFunction) -> SessionValue) -> Option<String> {
     if !calls(statement) {
-        return Ok(None);
+        return None;
     }
-    let mut put = PutIn { answer, key: String::new(), failed: None };
+    let mut put = PutIn { answer, key: String::new() };
     let _ = statement.visit(&mut put);
-    if let Some(e) = put.failed {
-        return Err(e);
-    }
-    Ok(Some(put.key))
+    Some(put.key)
 }
 
 struct PutIn<'a> {
-    answer: &'a mut dyn FnMut(&SessionFunction) -> Result<SessionValue>,
+    answer: &'a mut dyn FnMut(&SessionFunction) -> SessionValue,
     key: String,
-    failed: Option<crate::error::EngineError>,
 }
 
 impl VisitorMut for PutIn<'_> {
@@ -193,19 +184,13 @@ impl VisitorMut for PutIn<'_> {
     }
 
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
-        let Some(function) = session_function(expr) else { return ControlFlow::Continue(()) };
-        match (self.answer)(&function) {
-            Ok(value) => {
-                // Debug quotes and escapes text: two different lists of values never read alike.
-                self.key.push_str(&format!("{value:?};"));
-                *expr = value.expr();
-                ControlFlow::Continue(())
-            }
-            Err(e) => {
-                self.failed = Some(e);
-                ControlFlow::Break(())
-            }
+        if let Some(function) = session_function(expr) {
+            let value = (self.answer)(&function);
+            // Debug quotes and escapes text: two different lists of values never read alike.
+            self.key.push_str(&format!("{value:?};"));
+            *expr = value.expr();
         }
+        ControlFlow::Continue(())
     }
 }
 
@@ -243,18 +228,15 @@ mod tests {
 
     fn put(sql: &str) -> (String, Option<String>) {
         let mut statement = Parser::parse_sql(&PostgreSqlDialect {}, sql).unwrap().pop().unwrap();
-        let key = put_in(&mut statement, &mut |f| {
-            Ok(match f {
-                SessionFunction::User => SessionValue::Text(Some("alice".into())),
-                SessionFunction::Database => SessionValue::Text(Some("shop".into())),
-                SessionFunction::Schema => SessionValue::Text(Some("public".into())),
-                SessionFunction::BackendPid => SessionValue::Int4(42),
-                SessionFunction::Version => SessionValue::Text(Some("PostgreSQL 15.0".into())),
-                SessionFunction::Setting { name, missing_ok } if name == "TimeZone" || !missing_ok => SessionValue::Text(Some("UTC".into())),
-                SessionFunction::Setting { .. } => SessionValue::Text(None),
-            })
-        })
-        .unwrap();
+        let key = put_in(&mut statement, &mut |f| match f {
+            SessionFunction::User => SessionValue::Text(Some("alice".into())),
+            SessionFunction::Database => SessionValue::Text(Some("shop".into())),
+            SessionFunction::Schema => SessionValue::Text(Some("public".into())),
+            SessionFunction::BackendPid => SessionValue::Int4(42),
+            SessionFunction::Version => SessionValue::Text(Some("PostgreSQL 15.0".into())),
+            SessionFunction::Setting { name, missing_ok } if name == "TimeZone" || !missing_ok => SessionValue::Text(Some("UTC".into())),
+            SessionFunction::Setting { .. } => SessionValue::Text(None),
+        });
         (statement.to_string(), key)
     }
 

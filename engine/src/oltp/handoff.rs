@@ -220,11 +220,17 @@ mod tests {
         assert_eq!(super::poll_within(&waits, started, || None::<()>), None);
         assert!(started.elapsed() >= super::SERVE_SPIN);
         let mut calls = 0;
-        let found = super::poll_within(&waits, std::time::Instant::now(), || {
+        let polling = std::time::Instant::now();
+        let found = super::poll_within(&waits, polling, || {
             calls += 1;
             (calls == 3).then_some(calls)
         });
-        assert_eq!(found, Some(3));
+        // It asks again and again: the third answer comes back, unless a busy machine kept
+        // this thread off the CPU (each call yields it) until the window had passed.
+        match found {
+            Some(answer) => assert_eq!(answer, 3),
+            None => assert!(calls < 3 && polling.elapsed() >= super::SERVE_SPIN, "gave up after {calls} calls within its window"),
+        }
 
         waits.record(std::time::Instant::now() - super::SERVE_SPIN * 2);
         let mut polled = false;

@@ -22,6 +22,16 @@ pub enum EngineError {
     UndefinedFunction { name: String },
     #[error("type \"{name}\" does not exist")]
     UndefinedType { name: String },
+    #[error("type \"{name}\" already exists")]
+    DuplicateType { name: String },
+    #[error("invalid input value for enum {type_name}: \"{value}\"")]
+    InvalidEnumValue { type_name: String, value: String },
+    #[error("enum label \"{label}\" already exists")]
+    DuplicateEnumLabel { label: String },
+    #[error("\"{label}\" is not an existing enum label")]
+    UndefinedEnumLabel { label: String },
+    #[error("invalid enum label \"{label}\"")]
+    InvalidEnumLabel { label: String, detail: &'static str },
     #[error("duplicate key value violates unique constraint \"{constraint}\"")]
     /// `columns`: the key's columns as SQLite names them, from which the catalog tells which
     /// constraint or unique index it was ([`crate::catalog::Catalog::name_unique_violation`]).
@@ -315,7 +325,10 @@ impl EngineError {
             Self::NoMatchingUniqueKey { .. } => "42830",
             Self::IncompatibleForeignKey { .. } => "42804",
             Self::DependentObjects { .. } => "2BP01",
-            Self::DuplicateConstraint { .. } => "42710",
+            Self::DuplicateConstraint { .. } | Self::DuplicateType { .. } | Self::DuplicateEnumLabel { .. } => "42710",
+            Self::InvalidEnumValue { .. } => "22P02",
+            Self::UndefinedEnumLabel { .. } => "22023",
+            Self::InvalidEnumLabel { .. } => "42602",
             Self::UndefinedConstraint { .. } | Self::UndefinedIndex { .. } => "42704",
             Self::AmbiguousColumn { .. } => "42702",
             Self::GroupingError { .. } => "42803",
@@ -411,6 +424,7 @@ impl EngineError {
             | Self::TruncateReferenced { detail, .. } => {
                 Some(detail)
             }
+            Self::InvalidEnumLabel { detail, .. } => Some(detail),
             Self::UnconstrainedNumericTooWide => Some(
                 "rhei keeps at most 28 digits before the decimal point in a numeric column declared without precision; declare it numeric(p,s) (p up to 76) for wider values.",
             ),

@@ -1350,8 +1350,24 @@ impl Session {
                         let names = names.iter().map(table_name).collect::<Result<Vec<_>>>()?;
                         self.ddl(DdlOp::DropViews { names, if_exists: *if_exists, cascade: *cascade }, "DROP VIEW").await
                     }
+                    ObjectType::Type => {
+                        let names = names.iter().map(table_name).collect::<Result<Vec<_>>>()?;
+                        self.ddl(DdlOp::DropTypes { names, if_exists: *if_exists, cascade: *cascade }, "DROP TYPE").await
+                    }
                     other => Err(EngineError::unsupported(format!("DROP {other}"))),
                 }
+            }
+            Statement::CreateType { name, representation } => {
+                self.check_writable("CREATE TYPE")?;
+                let Some(datafusion::sql::sqlparser::ast::UserDefinedTypeRepresentation::Enum { labels }) = representation else {
+                    return Err(EngineError::unsupported("CREATE TYPE other than AS ENUM"));
+                };
+                let labels = labels.iter().map(|l| l.value.clone()).collect();
+                self.ddl(DdlOp::CreateEnum { name: table_name(name)?, labels }, "CREATE TYPE").await
+            }
+            Statement::AlterType(alter) => {
+                self.check_writable("ALTER TYPE")?;
+                self.ddl(DdlOp::AlterEnum { name: table_name(&alter.name)?, operation: alter.operation.clone() }, "ALTER TYPE").await
             }
             Statement::CreateSequence { temporary, if_not_exists, name, data_type, sequence_options, owned_by } => {
                 self.check_writable("CREATE SEQUENCE")?;
@@ -2703,7 +2719,7 @@ fn returning_shape(write: &Statement, catalog: &crate::catalog::Catalog) -> Resu
                 for c in &def.columns {
                     shape.names.push(Some(c.name.clone()));
                     shape.types.push(Some(c.ty.arrow_type()));
-                    shape.declared.push(Some(c.ty.pg_name()));
+                    shape.declared.push(Some(c.ty.metadata_name()));
                 }
             }
             SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
@@ -2720,7 +2736,7 @@ fn returning_shape(write: &Statement, catalog: &crate::catalog::Catalog) -> Resu
                 };
                 shape.names.push(Some(name));
                 shape.types.push(column.map(|ty| ty.arrow_type()));
-                shape.declared.push(column.map(|ty| ty.pg_name()));
+                shape.declared.push(column.map(|ty| ty.metadata_name()));
             }
         }
     }

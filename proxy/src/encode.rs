@@ -46,7 +46,9 @@ pub fn pg_oid_metadata(ty: &Type) -> std::collections::HashMap<String, String> {
 
 /// The PostgreSQL type and typmod of a result column.
 pub fn pg_type_of(field: &Field) -> (Type, i32) {
-    if let Some(ty) = field.metadata().get(PG_OID_METADATA).and_then(|oid| oid.parse().ok()).and_then(Type::from_oid) {
+    if let Some(ty) = field.metadata().get(PG_OID_METADATA).and_then(|oid| oid.parse().ok()).and_then(Type::from_oid)
+        && carries(&ty, field.data_type())
+    {
         return (ty, -1);
     }
     // A declared type its values do not have would put garbage on the wire.
@@ -60,8 +62,24 @@ pub fn pg_type_of(field: &Field) -> (Type, i32) {
         if let Some(ty) = Type::from_oid(oid as u32) {
             return (ty, typmod);
         }
+        if let PgType::Enum(e) = declared {
+            let def = e.def();
+            let kind = tokio_postgres::types::Kind::Enum(def.labels.clone());
+            return (Type::new(def.name.clone(), oid as u32, kind, "public".into()), -1);
+        }
     }
     (arrow_pg_type(field.data_type()), -1)
+}
+
+/// Whether values of Arrow type `data` can go out as `ty` (a field's metadata naming a type
+/// survives casts and functions its values do not: `typtype::text`).
+fn carries(ty: &Type, data: &DataType) -> bool {
+    match *ty {
+        Type::OID => *data == DataType::Int64,
+        Type::CHAR => *data == DataType::Utf8,
+        Type::OID_ARRAY => matches!(data, DataType::List(_)),
+        _ => true,
+    }
 }
 
 /// The PostgreSQL type of a computed value of an Arrow type.
@@ -357,6 +375,8 @@ fn write_binary(buf: &mut BytesMut, column: &Column<'_>, ty: &Type, row: usize) 
             let oid = u32::try_from(a.value(row)).map_err(|_| to_pgwire(&EngineError::NumericOutOfRange { type_name: "oid".into() }))?;
             buf.put_u32(oid);
         }
+        // A catalog OID, int8 inside: PostgreSQL's oid is four bytes.
+        Column::I64(a) if *ty == Type::OID => buf.put_u32(a.value(row) as u32),
         Column::I64(a) => buf.put_i64(a.value(row)),
         Column::F32(a) => buf.put_f32(a.value(row)),
         Column::F64(a) => buf.put_f64(a.value(row)),
@@ -386,6 +406,8 @@ fn write_binary(buf: &mut BytesMut, column: &Column<'_>, ty: &Type, row: usize) 
                     buf.put_u8(1);
                     buf.put_slice(s.as_bytes());
                 }
+                // `"char"` (a catalog's `typtype`, `relkind`, ...): one byte.
+                Type::CHAR => buf.put_u8(s.bytes().next().unwrap_or(0)),
                 _ => buf.put_slice(s.as_bytes()),
             }
         }

@@ -57,6 +57,8 @@ fn wire_type(sent: Option<&Type>, target: Option<&DataType>) -> Type {
             Some(DataType::Int16) => Type::INT2,
             Some(DataType::Int32) => Type::INT4,
             Some(DataType::Int64) => Type::INT8,
+            // A catalog query's parameter compared with an OID column (`catalog::param_type`).
+            Some(DataType::UInt32) => Type::OID,
             Some(DataType::Float32) => Type::FLOAT4,
             Some(DataType::Float64) => Type::FLOAT8,
             Some(DataType::Decimal128(..) | DataType::Decimal256(..)) => Type::NUMERIC,
@@ -321,7 +323,9 @@ pub fn decode_params<S: Clone>(session: &Session, portal: &Portal<S>, inferred: 
     let count = portal.parameters.len();
     let mut values = Vec::with_capacity(count);
     for (i, raw) in portal.parameters.iter().enumerate() {
-        let target = inferred.get(i).and_then(Option::as_ref);
+        let described = inferred.get(i).and_then(Option::as_ref);
+        // An OID parameter (`wire_type`) is an int8 inside.
+        let target = described.map(|t| if *t == DataType::UInt32 { &DataType::Int64 } else { t });
         let sent = portal.statement.parameter_types.get(i).and_then(Option::as_ref);
         let format = format_of(&portal.parameter_format, i, count)?;
         let Some(bytes): Option<&Bytes> = raw.as_ref() else {
@@ -349,7 +353,7 @@ pub fn decode_params<S: Clone>(session: &Session, portal: &Portal<S>, inferred: 
                 }
             }
             FieldFormat::Binary => {
-                let decoded = decode_binary(&wire_type(sent, target), bytes)?;
+                let decoded = decode_binary(&wire_type(sent, described), bytes)?;
                 match target {
                     Some(target) => convert(session, decoded, target)?,
                     None => decoded,

@@ -1,7 +1,9 @@
-"""SQLAlchemy 2 (psycopg 3 dialect): declarative ORM, sessions, Core, and `inspect()`'s catalog
-queries (get_table_names, get_columns, get_pk_constraint, get_indexes, get_foreign_keys)."""
+"""SQLAlchemy 2 (psycopg 3 dialect): declarative ORM, sessions, Core, `inspect()`'s catalog
+queries (get_table_names, get_columns, get_pk_constraint, get_indexes, get_foreign_keys,
+get_enums), and a native enum column (SQLAlchemy's `Enum` makes a PostgreSQL enum type)."""
 
 import datetime
+import enum
 import sys
 from decimal import Decimal
 
@@ -35,6 +37,18 @@ class Order(Base):
     placed: Mapped[datetime.datetime | None] = mapped_column(sa.DateTime(timezone=True))
     due: Mapped[datetime.date | None]
     __table_args__ = (Index("sa_orders_item_idx", "item"),)
+
+
+class Priority(enum.Enum):
+    low = "low"
+    high = "high"
+    urgent = "urgent"
+
+
+class Ticket(Base):
+    __tablename__ = "sa_tickets"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    priority: Mapped[Priority] = mapped_column(sa.Enum(Priority, name="sa_priority"))
 
 
 def main():
@@ -101,8 +115,31 @@ def main():
             check(e.orig.sqlstate, "42P01", "undefined table SQLSTATE")
             session.rollback()
 
+    # A native enum: created before its table (after asking pg_type whether it exists), its
+    # values Python enum members, ordered as declared (not as text: urgent after high).
+    with Session(engine) as session:
+        session.add_all([Ticket(id=1, priority=Priority.urgent), Ticket(id=2, priority=Priority.low),
+                         Ticket(id=3, priority=Priority.high)])
+        session.commit()
+        ordered = session.scalars(select(Ticket).order_by(Ticket.priority)).all()
+        check([(t.id, t.priority) for t in ordered], [(2, Priority.low), (3, Priority.high), (1, Priority.urgent)],
+              "enum column ordered by its labels")
+        above_low = session.scalars(select(Ticket.id).where(Ticket.priority > Priority.low).order_by(Ticket.id)).all()
+        check(above_low, [1, 3], "enum compared by its labels' order")
+        try:
+            session.execute(sa.text("INSERT INTO sa_tickets VALUES (4, 'someday')"))
+            raise AssertionError("a value outside the enum accepted")
+        except sa.exc.DataError as e:
+            check(e.orig.sqlstate, "22P02", "invalid enum value SQLSTATE")
+            session.rollback()
+
     insp = sa.inspect(engine)
-    check(sorted(n for n in insp.get_table_names() if n.startswith("sa_")), ["sa_customers", "sa_orders"], "get_table_names")
+    check(sorted(n for n in insp.get_table_names() if n.startswith("sa_")), ["sa_customers", "sa_orders", "sa_tickets"],
+          "get_table_names")
+    check([(e["name"], e["labels"]) for e in insp.get_enums()], [("sa_priority", ["low", "high", "urgent"])], "get_enums")
+    priority = insp.get_columns("sa_tickets")[1]["type"]
+    check((type(priority).__name__, priority.name, list(priority.enums)), ("ENUM", "sa_priority", ["low", "high", "urgent"]),
+          "get_columns of an enum column")
     check(insp.has_table("sa_orders"), True, "has_table")
     check(insp.has_table("sa_nothing"), False, "has_table (missing)")
     columns = {c["name"]: c for c in insp.get_columns("sa_orders")}

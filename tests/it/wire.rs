@@ -1651,3 +1651,49 @@ async fn transaction_ids_hold_for_a_block_and_grow() {
     let statement = client.prepare("SELECT txid_current()").await.unwrap();
     assert_eq!(statement.columns()[0].type_(), &tokio_postgres::types::Type::INT8);
 }
+
+/// Enum types through a driver that introspects an unknown type OID (tokio-postgres asks
+/// pg_type and pg_enum, in binary, before it can describe the column): the column is the
+/// type's own OID, an enum of its labels, read as text in either format, on either engine.
+#[tokio::test]
+async fn enum_columns_are_described_as_their_type_and_read_by_tokio_postgres() {
+    let server = Server::start().await;
+    let client = server.client().await;
+    client
+        .batch_execute(
+            "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+             CREATE TABLE feelings (id int PRIMARY KEY, m mood);
+             INSERT INTO feelings VALUES (1, 'happy'), (2, 'sad'), (3, NULL)",
+        )
+        .await
+        .unwrap();
+    for route in ["oltp", "olap"] {
+        client.batch_execute(&format!("SET rhei.route = {route}")).await.unwrap();
+        let statement = client.prepare("SELECT id, m FROM feelings ORDER BY m").await.unwrap_or_else(|e| panic!("{route}: {e:?}"));
+        let ty = statement.columns()[1].type_();
+        assert_eq!((ty.name(), ty.schema()), ("mood", "public"), "{route}");
+        assert_eq!(*ty.kind(), tokio_postgres::types::Kind::Enum(vec!["sad".into(), "ok".into(), "happy".into()]), "{route}");
+        let rows = client.query(&statement, &[]).await.unwrap();
+        let got: Vec<(i32, Option<String>)> = rows.iter().map(|r| (r.get(0), r.get::<_, Option<Text>>(1).map(|t| t.0))).collect();
+        assert_eq!(got, [(2, Some("sad".into())), (1, Some("happy".into())), (3, None)], "{route}");
+    }
+    // A parameter compared with the column is text to the client, and its label is checked.
+    let ok = client.query("SELECT id FROM feelings WHERE m = $1", &[&"happy"]).await.unwrap();
+    assert_eq!(ok.len(), 1);
+    let bad = client.query("INSERT INTO feelings VALUES (4, $1)", &[&"meh"]).await.unwrap_err();
+    assert_eq!(bad.code().map(|c| c.code()), Some("22P02"), "{bad:?}");
+}
+
+/// A string read from a value of any type that sends its text (an enum's binary form is its
+/// label's bytes).
+struct Text(String);
+
+impl<'a> tokio_postgres::types::FromSql<'a> for Text {
+    fn from_sql(_: &tokio_postgres::types::Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Text(std::str::from_utf8(raw)?.to_string()))
+    }
+
+    fn accepts(_: &tokio_postgres::types::Type) -> bool {
+        true
+    }
+}

@@ -36,6 +36,11 @@ CREATE TABLE IF NOT EXISTS _rhei_views(
     name TEXT NOT NULL UNIQUE,
     def TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS _rhei_types(
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    def TEXT NOT NULL
+);
 ";
 
 /// The highest commit sequence assigned so far (0 before any change).

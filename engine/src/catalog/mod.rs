@@ -13,7 +13,7 @@ use datafusion::sql::sqlparser::ast::{Ident, ObjectName, ObjectNamePart};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EngineError, Result};
-pub use types::{DeclaredType, PgType};
+pub use types::{DeclaredType, EnumDef, EnumType, PgType};
 
 /// Stable identifier of a table; survives renames. Used as the change log's table key.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -381,13 +381,56 @@ pub struct Catalog {
     /// Whether any table is temporal (queries then need the temporal rewrite).
     has_temporal: bool,
     views: BTreeMap<String, Arc<ViewDef>>,
+    /// Enum types by name.
+    enums: BTreeMap<String, EnumType>,
 }
 
 impl Catalog {
     pub fn from_tables(tables: impl IntoIterator<Item = TableDef>) -> Self {
         let tables: BTreeMap<String, Arc<TableDef>> = tables.into_iter().map(|t| (t.name.clone(), Arc::new(t))).collect();
         let has_temporal = tables.values().any(|t| t.is_temporal());
-        Self { tables, has_temporal, views: BTreeMap::new() }
+        Self { tables, has_temporal, views: BTreeMap::new(), enums: BTreeMap::new() }
+    }
+
+    /// This catalog with `enums` (replacing any it had).
+    pub fn with_enums(mut self, enums: impl IntoIterator<Item = EnumDef>) -> Self {
+        self.enums = enums.into_iter().map(|e| (e.name.clone(), EnumType::new(e))).collect();
+        self
+    }
+
+    /// An enum type by normalized name.
+    pub fn enum_type(&self, name: &str) -> Option<EnumType> {
+        self.enums.get(name).copied()
+    }
+
+    pub fn enums(&self) -> impl Iterator<Item = EnumType> + '_ {
+        self.enums.values().copied()
+    }
+
+    /// The column type `sql` names: a built-in one, or an enum type of this catalog.
+    ///
+    /// # Errors
+    /// [`EngineError::UndefinedType`] for a name that is neither.
+    pub fn column_type(&self, sql: &datafusion::sql::sqlparser::ast::DataType) -> Result<DeclaredType> {
+        match PgType::from_sql(sql) {
+            Err(EngineError::UndefinedType { name }) => match sql {
+                datafusion::sql::sqlparser::ast::DataType::Custom(object, modifiers) if modifiers.is_empty() => {
+                    match table_name(object).ok().and_then(|n| self.enum_type(&n)) {
+                        Some(e) => Ok(DeclaredType { ty: PgType::Enum(e), is_serial: false }),
+                        None => Err(EngineError::UndefinedType { name }),
+                    }
+                }
+                _ => Err(EngineError::UndefinedType { name }),
+            },
+            other => other,
+        }
+    }
+
+    /// This catalog with the views and types of `other` (replacing any it had).
+    pub fn with_objects_of(mut self, other: &Catalog) -> Self {
+        self.views = other.views.clone();
+        self.enums = other.enums.clone();
+        self
     }
 
     /// This catalog with `views` (replacing any it had).

@@ -3,7 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::catalog::{Catalog, TableDef, TableId, ViewDef};
+use crate::catalog::{Catalog, EnumDef, TableDef, TableId, ViewDef};
 use crate::error::{EngineError, Result};
 use crate::oltp::classify;
 
@@ -14,7 +14,8 @@ use crate::oltp::classify;
 pub fn load(conn: &Connection) -> Result<Catalog> {
     let tables = definitions::<TableDef>(conn, "SELECT def FROM _rhei_catalog ORDER BY id", "catalog entry")?;
     let views = definitions::<ViewDef>(conn, "SELECT def FROM _rhei_views ORDER BY id", "view definition")?;
-    Ok(Catalog::from_tables(tables).with_views(views))
+    let enums = definitions::<EnumDef>(conn, "SELECT def FROM _rhei_types ORDER BY id", "type definition")?;
+    Ok(Catalog::from_tables(tables).with_views(views).with_enums(enums))
 }
 
 /// The JSON definitions `sql` selects, decoded; `what` names one in the error for a damaged one.
@@ -34,7 +35,7 @@ fn definitions<T: serde::de::DeserializeOwned>(conn: &Connection, sql: &str, wha
 /// # Errors
 /// SQLite errors.
 pub fn next_view_id(conn: &Connection) -> Result<i64> {
-    conn.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM _rhei_views", [], |r| r.get(0)).map_err(classify)
+    next_row_id(conn, "_rhei_views")
 }
 
 /// Inserts or replaces a view's definition.
@@ -42,11 +43,7 @@ pub fn next_view_id(conn: &Connection) -> Result<i64> {
 /// # Errors
 /// SQLite errors.
 pub fn save_view(conn: &Connection, def: &ViewDef) -> Result<()> {
-    let text = serde_json::to_string(def).map_err(|e| EngineError::Internal(e.to_string()))?;
-    conn.prepare_cached("INSERT OR REPLACE INTO _rhei_views(id, name, def) VALUES (?1, ?2, ?3)")
-        .and_then(|mut s| s.execute(params![def.id, def.name, text]))
-        .map_err(classify)?;
-    Ok(())
+    save_row(conn, "_rhei_views", def.id, &def.name, def)
 }
 
 /// Removes a view.
@@ -54,7 +51,48 @@ pub fn save_view(conn: &Connection, def: &ViewDef) -> Result<()> {
 /// # Errors
 /// SQLite errors.
 pub fn delete_view(conn: &Connection, id: i64) -> Result<()> {
-    conn.prepare_cached("DELETE FROM _rhei_views WHERE id = ?1").and_then(|mut s| s.execute([id])).map_err(classify)?;
+    delete_row(conn, "_rhei_views", id)
+}
+
+/// The id the next created type gets (ids are never reused while a later one exists).
+///
+/// # Errors
+/// SQLite errors.
+pub fn next_type_id(conn: &Connection) -> Result<i64> {
+    next_row_id(conn, "_rhei_types")
+}
+
+/// Inserts or replaces an enum type's definition.
+///
+/// # Errors
+/// SQLite errors.
+pub fn save_type(conn: &Connection, def: &EnumDef) -> Result<()> {
+    save_row(conn, "_rhei_types", def.id, &def.name, def)
+}
+
+/// Removes a type.
+///
+/// # Errors
+/// SQLite errors.
+pub fn delete_type(conn: &Connection, id: i64) -> Result<()> {
+    delete_row(conn, "_rhei_types", id)
+}
+
+/// The next id of one of the definition tables (`table` is one of ours, never a user's).
+fn next_row_id(conn: &Connection, table: &str) -> Result<i64> {
+    conn.query_row(&format!("SELECT COALESCE(MAX(id), 0) + 1 FROM {table}"), [], |r| r.get(0)).map_err(classify)
+}
+
+fn save_row(conn: &Connection, table: &str, id: i64, name: &str, def: &impl serde::Serialize) -> Result<()> {
+    let text = serde_json::to_string(def).map_err(|e| EngineError::Internal(e.to_string()))?;
+    conn.prepare_cached(&format!("INSERT OR REPLACE INTO {table}(id, name, def) VALUES (?1, ?2, ?3)"))
+        .and_then(|mut s| s.execute(params![id, name, text]))
+        .map_err(classify)?;
+    Ok(())
+}
+
+fn delete_row(conn: &Connection, table: &str, id: i64) -> Result<()> {
+    conn.prepare_cached(&format!("DELETE FROM {table} WHERE id = ?1")).and_then(|mut s| s.execute([id])).map_err(classify)?;
     Ok(())
 }
 

@@ -116,7 +116,72 @@ pub enum PgType {
     Uuid,
     Json,
     Jsonb,
+    /// A type made by `CREATE TYPE ... AS ENUM`: text in SQLite and in the OLAP copy, checked
+    /// against the labels as it is stored.
+    Enum(EnumType),
 }
+
+/// A user-defined enum type: its labels in their sort order.
+#[derive(Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct EnumDef {
+    /// Its row in `_rhei_types`, from which its OID derives; kept across ALTER TYPE.
+    pub id: i64,
+    pub name: String,
+    pub labels: Vec<String>,
+}
+
+impl EnumDef {
+    /// The label's position in the sort order, if it is one of the type's.
+    pub fn position(&self, label: &str) -> Option<usize> {
+        self.labels.iter().position(|l| l == label)
+    }
+}
+
+/// An [`EnumDef`] as a column type carries it. Interned, so a column type stays `Copy` and
+/// carries everything a conversion or an error message needs without a catalog at hand: each
+/// distinct definition (a type as created, and again after each ALTER TYPE) is kept once for
+/// the life of the process, a few bytes per DDL statement.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EnumType(&'static EnumDef);
+
+impl EnumType {
+    pub fn new(def: EnumDef) -> Self {
+        static INTERNED: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<&'static EnumDef>>> =
+            std::sync::LazyLock::new(Default::default);
+        let mut interned = INTERNED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(known) = interned.get(&def) {
+            return Self(known);
+        }
+        let def: &'static EnumDef = Box::leak(Box::new(def));
+        interned.insert(def);
+        Self(def)
+    }
+
+    pub fn def(self) -> &'static EnumDef {
+        self.0
+    }
+}
+
+impl std::fmt::Debug for EnumType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Serialize for EnumType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for EnumType {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        EnumDef::deserialize(deserializer).map(Self::new)
+    }
+}
+
+/// How [`PgType::metadata_name`] writes an enum type: this prefix, then its definition as JSON.
+const ENUM_METADATA_PREFIX: &str = "rhei.enum ";
 
 /// A type as written in DDL, with whether it was one of the serial pseudo-types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,7 +269,9 @@ impl PgType {
                 (Some(p), Some(s)) => DataType::Decimal256(*p, *s),
                 _ => DataType::Decimal128(MAX_DECIMAL128_PRECISION, UNCONSTRAINED_NUMERIC_SCALE),
             },
-            Self::Text | Self::Varchar(_) | Self::Bpchar(_) | Self::Uuid | Self::Json | Self::Jsonb => DataType::Utf8,
+            Self::Text | Self::Varchar(_) | Self::Bpchar(_) | Self::Uuid | Self::Json | Self::Jsonb | Self::Enum(_) => {
+                DataType::Utf8
+            }
             Self::Bool => DataType::Boolean,
             Self::Date => DataType::Date32,
             Self::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
@@ -226,7 +293,8 @@ impl PgType {
             | Self::Bpchar(_)
             | Self::Uuid
             | Self::Json
-            | Self::Jsonb => "TEXT",
+            | Self::Jsonb
+            | Self::Enum(_) => "TEXT",
             Self::Bytea => "BLOB",
         }
     }
@@ -254,12 +322,26 @@ impl PgType {
             Self::Uuid => "uuid".into(),
             Self::Json => "json".into(),
             Self::Jsonb => "jsonb".into(),
+            Self::Enum(e) => crate::naming::display_ident(&e.def().name),
         }
     }
 
-    /// The type [`PgType::pg_name`] names (the inverse, for types carried in Arrow field
+    /// The name Arrow field metadata carries for this type: [`PgType::pg_name`], except that
+    /// an enum type carries its whole definition (a name alone could not be read back without
+    /// the catalog).
+    pub fn metadata_name(&self) -> String {
+        match self {
+            Self::Enum(e) => format!("{ENUM_METADATA_PREFIX}{}", serde_json::to_string(e.def()).unwrap_or_default()),
+            other => other.pg_name(),
+        }
+    }
+
+    /// The type [`PgType::metadata_name`] names (the inverse, for types carried in Arrow field
     /// metadata); `None` for any other text.
     pub fn from_pg_name(name: &str) -> Option<Self> {
+        if let Some(def) = name.strip_prefix(ENUM_METADATA_PREFIX) {
+            return serde_json::from_str::<EnumDef>(def).ok().map(|def| Self::Enum(EnumType::new(def)));
+        }
         let with_arg = |prefix: &str| name.strip_prefix(prefix).and_then(|r| r.strip_prefix('(')).and_then(|r| r.strip_suffix(')'));
         Some(match name {
             "smallint" => Self::Int2,
@@ -315,7 +397,7 @@ impl PgType {
     /// An Arrow field for a column of this type, carrying the declared type as metadata.
     pub fn arrow_field(&self, name: &str, nullable: bool) -> Field {
         Field::new(name, self.arrow_type(), nullable)
-            .with_metadata([(PG_TYPE_METADATA.to_string(), self.pg_name())].into())
+            .with_metadata([(PG_TYPE_METADATA.to_string(), self.metadata_name())].into())
     }
 }
 
@@ -347,8 +429,11 @@ mod name_tests {
             PgType::Json,
             PgType::Jsonb,
         ] {
-            assert_eq!(PgType::from_pg_name(&ty.pg_name()), Some(ty), "{}", ty.pg_name());
+            assert_eq!(PgType::from_pg_name(&ty.metadata_name()), Some(ty), "{}", ty.pg_name());
         }
+        let mood = PgType::Enum(EnumType::new(EnumDef { id: 3, name: "Mood".into(), labels: vec!["sad".into(), "a \"b\"".into()] }));
+        assert_eq!(PgType::from_pg_name(&mood.metadata_name()), Some(mood));
+        assert_eq!(mood.pg_name(), "\"Mood\"");
         assert_eq!(PgType::from_pg_name("interval"), None);
     }
 }

@@ -166,6 +166,7 @@ impl DataFusionOlap {
             context.register_udf(datafusion::logical_expr::ScalarUDF::from(function));
         }
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::UndefinedSetting::default()));
+        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::EnumInput::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::ClockTimestamp::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::checked::CheckedArithmetic::default()));
         context.add_analyzer_rule(Arc::new(super::checked::CheckIntegerOverflow::default()));

@@ -1740,6 +1740,54 @@ impl ScalarUDFImpl for UndefinedSetting {
     }
 }
 
+/// `rhei_enum(value, type name, label...)`: the value if it is one of the labels of the enum
+/// type, else 22P02, as SQLite's function of the name does (see `translate::enums`).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct EnumInput {
+    signature: Signature,
+}
+
+impl Default for EnumInput {
+    fn default() -> Self {
+        Self { signature: Signature::variadic_any(Volatility::Immutable) }
+    }
+}
+
+impl ScalarUDFImpl for EnumInput {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn name(&self) -> &str {
+        crate::translate::enums::ENUM_INPUT
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let text = |arg: Option<&ColumnarValue>| match arg {
+            Some(ColumnarValue::Scalar(value)) => value.try_as_str().flatten().map(str::to_string),
+            _ => None,
+        };
+        let type_name = text(args.args.get(1)).unwrap_or_default();
+        let labels: std::collections::HashSet<String> = (2..args.args.len()).filter_map(|i| text(args.args.get(i))).collect();
+        let Some(values) = args.args.first() else { return Ok(ColumnarValue::Scalar(ScalarValue::Utf8(None))) };
+        let values = arrow::compute::cast(&values.to_array(args.number_rows)?, &DataType::Utf8)?;
+        let strings = values.as_string::<i32>();
+        if let Some(bad) = strings.iter().flatten().find(|v| !labels.contains(*v)) {
+            let bad = crate::error::EngineError::InvalidEnumValue { type_name: crate::naming::display_ident(&type_name), value: bad.to_string() };
+            return Err(DataFusionError::External(Box::new(bad)));
+        }
+        Ok(ColumnarValue::Array(values))
+    }
+}
+
 /// The sequence functions (`nextval`, `currval`, `setval`, `lastval`) and
 /// `pg_get_serial_sequence` inside them: they run on SQLite's writer only (routing sends every
 /// query calling them there, see `oltp::sequence`), and are declared here so those queries

@@ -342,6 +342,16 @@ fn to_varchar(value: ValueRef<'_>, n: i64, bpchar: bool, truncate: bool) -> FnRe
     Ok(Value::Text(text))
 }
 
+/// `rhei_enum(v, type name, label...)`: `v` if it is one of the labels, as PostgreSQL's
+/// `enum_in` takes it (exactly: no trimming, case counts).
+fn to_enum(value: ValueRef<'_>, type_name: &str, is_label: impl Fn(&str) -> bool) -> FnResult {
+    let Some(text) = text_of(value) else { return Ok(Value::Null) };
+    if !is_label(&text) {
+        return Err(fail(EngineError::InvalidEnumValue { type_name: crate::naming::display_ident(type_name), value: text }));
+    }
+    Ok(Value::Text(text))
+}
+
 /// PostgreSQL's boolean input: any unambiguous prefix of true/false/yes/no, on/off, 1/0.
 pub fn parse_bool(s: &str) -> Option<bool> {
     let s = s.trim().to_ascii_lowercase();
@@ -1048,6 +1058,7 @@ fn converted_storage_value(ty: crate::catalog::PgType, text: &str, zone: TimeZon
         T::Bytea => to_bytea(value),
         T::Json => to_json(value, false),
         T::Jsonb => to_json(value, true),
+        T::Enum(e) => to_enum(value, &e.def().name, |label| e.def().position(label).is_some()),
     };
     converted.map_err(|e| take_error().unwrap_or_else(|| EngineError::Internal(e.to_string())))
 }
@@ -1370,6 +1381,10 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         })?;
     }
     conn.create_scalar_function("rhei_bool", 1, pure, |ctx| to_bool(ctx.get_raw(0)))?;
+    conn.create_scalar_function("rhei_enum", -1, pure, |ctx| {
+        let type_name = ctx.get_raw(1).as_str().unwrap_or_default();
+        to_enum(ctx.get_raw(0), type_name, |label| (2..ctx.len()).any(|i| ctx.get_raw(i).as_str().is_ok_and(|l| l == label)))
+    })?;
     conn.create_scalar_function("rhei_date", 1, pure, |ctx| to_date(ctx.get_raw(0)))?;
     conn.create_scalar_function("rhei_ts", 1, pure, |ctx| to_timestamp(ctx.get_raw(0)))?;
     conn.create_scalar_function("rhei_tstz", 2, pure, |ctx| to_timestamptz(ctx.get_raw(0), arg_zone(ctx, 1)?))?;

@@ -387,7 +387,7 @@ fn result_schema(
             // SQLite names the first branch of a UNION as the origin: its declared type holds
             // only where the planned type (the whole column's) agrees.
             let declared = shape.declared.get(i).cloned().flatten().or_else(|| {
-                origin.filter(|o| planned.as_ref().is_none_or(|p| *p == o.arrow_type())).map(|o| o.pg_name())
+                origin.filter(|o| planned.as_ref().is_none_or(|p| *p == o.arrow_type())).map(|o| o.metadata_name())
             });
             let ty = planned
                 .or_else(|| origin.map(|ty| ty.arrow_type()))

@@ -72,6 +72,12 @@ pub enum DdlOp {
     CreateView { def: crate::catalog::ViewDef, or_replace: bool },
     /// DROP VIEW; `cascade` takes the views that read these along.
     DropViews { names: Vec<String>, if_exists: bool, cascade: bool },
+    /// CREATE TYPE ... AS ENUM.
+    CreateEnum { name: String, labels: Vec<String> },
+    /// DROP TYPE of enum types.
+    DropTypes { names: Vec<String>, if_exists: bool, cascade: bool },
+    /// ALTER TYPE of an enum type: a label added or renamed, or the type renamed.
+    AlterEnum { name: String, operation: datafusion::sql::sqlparser::ast::AlterTypeOperation },
     /// `COMMENT ON TABLE` (no `column`) or `COMMENT ON COLUMN`; `None` removes the comment.
     Comment { table: String, column: Option<String>, comment: Option<String> },
     /// `restart_identity`: the tables' own sequences start over (`RESTART IDENTITY`).
@@ -1021,6 +1027,10 @@ impl WriterState {
         match op {
             DdlOp::CreateTable { create, opts } => {
                 let name = table_name(&create.name)?;
+                // A table's row type would take the name (IF NOT EXISTS is about relations).
+                if catalog.enum_type(&name).is_some() {
+                    return Err(EngineError::DuplicateType { name });
+                }
                 if catalog.get(&name).is_some() || self.sequences.exists(&name) || catalog.view(&name).is_some() {
                     return if create.if_not_exists {
                         self.notices.push(Notice { code: "42P07", ..Notice::skipping(format!("relation \"{name}\" already exists, skipping")) });
@@ -1177,6 +1187,52 @@ impl WriterState {
                     store::delete_view(&self.conn, view.id)?;
                 }
             }
+            DdlOp::CreateEnum { name, labels } => {
+                if catalog.enum_type(&name).is_some() || catalog.get(&name).is_some() || catalog.view(&name).is_some() {
+                    return Err(EngineError::DuplicateType { name });
+                }
+                let mut seen = std::collections::HashSet::new();
+                for label in &labels {
+                    check_enum_label(label)?;
+                    if !seen.insert(label) {
+                        return Err(EngineError::UniqueViolation {
+                            table: "pg_enum".into(),
+                            constraint: "pg_enum_typid_label_index".into(),
+                            columns: vec!["enumtypid".into(), "enumlabel".into()],
+                            detail: None,
+                        });
+                    }
+                }
+                store::save_type(&self.conn, &crate::catalog::EnumDef { id: store::next_type_id(&self.conn)?, name, labels })?;
+            }
+            DdlOp::DropTypes { names, if_exists, cascade } => {
+                for name in names {
+                    let Some(doomed) = catalog.enum_type(&name) else {
+                        if if_exists {
+                            self.notices.push(Notice::skipping(format!("type \"{name}\" does not exist, skipping")));
+                            continue;
+                        }
+                        return Err(EngineError::UndefinedType { name });
+                    };
+                    let users: Vec<String> = enum_columns(&catalog, doomed)
+                        .map(|(t, c)| {
+                            let shown = crate::naming::display_ident;
+                            format!("column {} of table {} depends on type {}", shown(&c.name), shown(&t.name), shown(&name))
+                        })
+                        .collect();
+                    if !users.is_empty() {
+                        if cascade {
+                            return Err(EngineError::unsupported("DROP TYPE ... CASCADE of a type a column uses"));
+                        }
+                        return Err(EngineError::DependentObjects {
+                            object: format!("type {}", crate::naming::display_ident(&name)),
+                            detail: users.join("\n"),
+                        });
+                    }
+                    store::delete_type(&self.conn, doomed.def().id)?;
+                }
+            }
+            DdlOp::AlterEnum { name, operation } => self.alter_enum(&catalog, &name, operation)?,
             DdlOp::CreateSequence { def, if_not_exists } => {
                 if catalog.get(&def.name).is_some()
                     || self.sequences.exists(&def.name)
@@ -1451,7 +1507,7 @@ impl WriterState {
         let table = quote_ident(&def.name);
         match operation {
             AlterTableOperation::AddColumn { column_def: col, if_not_exists, .. } => {
-                let parsed = column_def(&col)?;
+                let parsed = column_def(&col, catalog)?;
                 let column = parsed.def;
                 if def.column_index(&column.name).is_some() {
                     return if if_not_exists {
@@ -1739,7 +1795,7 @@ impl WriterState {
                         new.columns[index].default_sql = None;
                     }
                     AlterColumnOperation::SetDataType { data_type, using, .. } => {
-                        let declared = PgType::from_sql(&data_type)?;
+                        let declared = catalog.column_type(&data_type)?;
                         let old_ty = def.columns[index].ty;
                         // PostgreSQL converts by assignment casts only; text to anything else needs USING.
                         let textual = |t: PgType| matches!(t, PgType::Text | PgType::Varchar(_) | PgType::Bpchar(_));
@@ -2081,6 +2137,95 @@ impl WriterState {
         Ok(())
     }
 
+    /// ALTER TYPE of an enum type. Its columns (and views' columns) take the new definition;
+    /// their tables are reloaded into the OLAP copy, whose schema carries it. Renaming a label
+    /// rewrites the rows that hold it, as PostgreSQL's (stored by OID) would read them.
+    fn alter_enum(&mut self, catalog: &Catalog, name: &str, operation: datafusion::sql::sqlparser::ast::AlterTypeOperation) -> Result<()> {
+        use datafusion::sql::sqlparser::ast::{AlterTypeAddValuePosition, AlterTypeOperation};
+        let old = catalog.enum_type(name).ok_or_else(|| EngineError::UndefinedType { name: name.to_string() })?;
+        let mut def = crate::catalog::EnumDef { id: old.def().id, name: old.def().name.clone(), labels: old.def().labels.clone() };
+        let position_of = |def: &crate::catalog::EnumDef, label: &str| {
+            def.position(label).ok_or_else(|| EngineError::UndefinedEnumLabel { label: label.to_string() })
+        };
+        let mut renamed_label = None;
+        match operation {
+            AlterTypeOperation::AddValue(add) => {
+                let label = add.value.value;
+                if def.position(&label).is_some() {
+                    if add.if_not_exists {
+                        self.notices.push(Notice { code: "42710", ..Notice::skipping(format!("enum label \"{label}\" already exists, skipping")) });
+                        return Ok(());
+                    }
+                    return Err(EngineError::DuplicateEnumLabel { label });
+                }
+                check_enum_label(&label)?;
+                let at = match add.position {
+                    None => def.labels.len(),
+                    Some(AlterTypeAddValuePosition::Before(n)) => position_of(&def, &n.value)?,
+                    Some(AlterTypeAddValuePosition::After(n)) => position_of(&def, &n.value)? + 1,
+                };
+                def.labels.insert(at, label);
+            }
+            AlterTypeOperation::RenameValue(rename) => {
+                let at = position_of(&def, &rename.from.value)?;
+                if def.position(&rename.to.value).is_some() {
+                    return Err(EngineError::DuplicateEnumLabel { label: rename.to.value });
+                }
+                check_enum_label(&rename.to.value)?;
+                def.labels[at] = rename.to.value.clone();
+                renamed_label = Some((rename.from.value, rename.to.value));
+            }
+            AlterTypeOperation::Rename(rename) => {
+                let new_name = normalize_ident(&rename.new_name);
+                if catalog.enum_type(&new_name).is_some() || catalog.get(&new_name).is_some() || catalog.view(&new_name).is_some() {
+                    return Err(EngineError::DuplicateType { name: new_name });
+                }
+                def.name = new_name;
+            }
+        }
+        store::save_type(&self.conn, &def)?;
+        let new = crate::catalog::EnumType::new(def);
+        let mut changed: Vec<TableId> = Vec::new();
+        for table in catalog.tables() {
+            let mut altered = table.as_ref().clone();
+            let mut uses = false;
+            for column in &mut altered.columns {
+                if matches!(column.ty, PgType::Enum(e) if e == old) {
+                    column.ty = PgType::Enum(new);
+                    uses = true;
+                    if let Some((from, to)) = &renamed_label {
+                        self.exec_raw(&format!(
+                            "UPDATE {} SET {col} = {} WHERE {col} = {}",
+                            quote_ident(&altered.name),
+                            quote_literal(to),
+                            quote_literal(from),
+                            col = quote_ident(&column.name),
+                        ))?;
+                    }
+                }
+            }
+            if uses {
+                store::save(&self.conn, &altered)?;
+                changed.push(altered.id);
+            }
+        }
+        for id in changed {
+            self.exec_raw(&log_ddl_sql(id))?;
+        }
+        for view in catalog.views() {
+            if view.columns.iter().any(|c| matches!(c.ty, PgType::Enum(e) if e == old)) {
+                let mut altered = view.as_ref().clone();
+                for column in &mut altered.columns {
+                    if matches!(column.ty, PgType::Enum(e) if e == old) {
+                        column.ty = PgType::Enum(new);
+                    }
+                }
+                store::save_view(&self.conn, &altered)?;
+            }
+        }
+        Ok(())
+    }
+
     fn reload_catalog(&self) {
         match store::load(&self.conn) {
             Ok(catalog) => *self.catalog.write() = Arc::new(catalog),
@@ -2210,15 +2355,29 @@ fn sequence_users(catalog: &Catalog, sequence: &str, among: impl Fn(&TableDef) -
         .collect()
 }
 
+/// The columns of enum type `ty`, with their tables.
+fn enum_columns(catalog: &Catalog, ty: crate::catalog::EnumType) -> impl Iterator<Item = (&Arc<TableDef>, &crate::catalog::ColumnDef)> {
+    catalog.tables().flat_map(|t| t.columns.iter().map(move |c| (t, c))).filter(move |(_, c)| c.ty == PgType::Enum(ty))
+}
+
+/// PostgreSQL's limit on an enum label (NAMEDATALEN - 1 bytes).
+fn check_enum_label(label: &str) -> Result<()> {
+    if label.len() > 63 {
+        return Err(EngineError::InvalidEnumLabel { label: label.to_string(), detail: "Labels must be 63 bytes or less." });
+    }
+    Ok(())
+}
+
 /// `catalog` with `def` added, or replacing the table of the same id.
 fn with_table(catalog: &Catalog, def: TableDef) -> Catalog {
     let id = def.id;
     Catalog::from_tables(catalog.tables().filter(|t| t.id != id).map(|t| t.as_ref().clone()).chain(std::iter::once(def)))
+        .with_objects_of(catalog)
 }
 
 /// `catalog` without the table `id`.
 fn without_table(catalog: &Catalog, id: TableId) -> Catalog {
-    Catalog::from_tables(catalog.tables().filter(|t| t.id != id).map(|t| t.as_ref().clone()))
+    Catalog::from_tables(catalog.tables().filter(|t| t.id != id).map(|t| t.as_ref().clone())).with_objects_of(catalog)
 }
 
 /// SQLite's CREATE INDEX for an index of `def` (expression keys and a partial index's WHERE

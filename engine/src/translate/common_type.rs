@@ -53,7 +53,7 @@ fn of_type(ty: PgType) -> Option<Known> {
         PgType::Date => known(Category::DateTime, 0, "date"),
         PgType::Timestamp => known(Category::DateTime, 1, "timestamp without time zone"),
         PgType::Timestamptz => known(Category::DateTime, 2, "timestamp with time zone"),
-        PgType::Bytea | PgType::Uuid | PgType::Json | PgType::Jsonb => None,
+        PgType::Bytea | PgType::Uuid | PgType::Json | PgType::Jsonb | PgType::Enum(_) => None,
     }
 }
 

@@ -37,8 +37,8 @@ pub struct ParsedColumn {
 ///
 /// # Errors
 /// Unsupported types and column options.
-pub fn column_def(col: &SqlColumnDef) -> Result<ParsedColumn> {
-    let declared = PgType::from_sql(&col.data_type)?;
+pub fn column_def(col: &SqlColumnDef, catalog: &Catalog) -> Result<ParsedColumn> {
+    let declared = catalog.column_type(&col.data_type)?;
     let mut parsed = ParsedColumn {
         def: ColumnDef {
             name: normalize_ident(&col.name),
@@ -299,7 +299,7 @@ pub fn table_def(create: &CreateTable, id: TableId, catalog: &Catalog, opts: Tra
     let mut column_checks = Vec::new();
     let mut column_references = Vec::new();
     for col in &create.columns {
-        let parsed = column_def(col)?;
+        let parsed = column_def(col, catalog)?;
         if columns.iter().any(|c: &ColumnDef| c.name == parsed.def.name) {
             return Err(EngineError::DuplicateColumn { table: name.clone(), column: parsed.def.name });
         }
@@ -400,10 +400,18 @@ pub fn sqlite_column(def: &TableDef, index: usize, opts: TranslateOptions) -> Re
 /// # Errors
 /// A DEFAULT that does not parse or translate.
 pub fn default_expr_sql(ty: PgType, default: &str, opts: TranslateOptions) -> Result<String> {
-    let expr = Parser::new(&PostgreSqlDialect {})
+    let mut expr = Parser::new(&PostgreSqlDialect {})
         .try_with_sql(default)
         .and_then(|mut p| p.parse_expr())
         .map_err(EngineError::syntax)?;
+    // `'ok'::mood`, as pg_dump writes an enum column's default: the column's own conversion
+    // checks the label, and the catalog the default is translated with has no types.
+    if let PgType::Enum(e) = ty
+        && let Expr::Cast { expr: value, data_type: datafusion::sql::sqlparser::ast::DataType::Custom(name, _), .. } = &expr
+        && table_name(name).is_ok_and(|n| n == e.def().name)
+    {
+        expr = value.as_ref().clone();
+    }
     // SQLite's default is one expression for every connection; it cannot know whose session
     // writes the row.
     if crate::session_values::calls(&expr) {

@@ -13,6 +13,7 @@ pub mod common_type;
 pub mod constraints;
 pub mod ddl;
 pub mod distinct_on;
+pub(crate) mod enums;
 pub mod intervals;
 pub mod json_sets;
 pub mod lateral;
@@ -301,6 +302,8 @@ pub fn convert_expr(ty: PgType, expr: Expr, opts: TranslateOptions) -> Expr {
         PgType::Uuid => call("rhei_uuid", vec![expr]),
         PgType::Json => call("rhei_json", vec![expr]),
         PgType::Jsonb => call("rhei_jsonb", vec![expr]),
+        // The labels go along, so the check needs no catalog (and holds in any SQL stored).
+        PgType::Enum(e) => enums::checked(expr, e),
     }
 }
 
@@ -528,7 +531,7 @@ pub(crate) fn json_tag(expr: &Expr, scope: &Scope<'_>) -> &'static str {
         PgType::Json => "json",
         PgType::Jsonb => "jsonb",
         PgType::Bytea => "bytea",
-        PgType::Text | PgType::Varchar(_) | PgType::Bpchar(_) | PgType::Uuid => "text",
+        PgType::Text | PgType::Varchar(_) | PgType::Bpchar(_) | PgType::Uuid | PgType::Enum(_) => "text",
     };
     match expr {
         Expr::Nested(inner) => json_tag(inner, scope),
@@ -969,6 +972,7 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
     let scope = Scope::of(stmt, catalog)?;
     common_type::check_common_types_in(stmt, &scope, catalog)?;
     common_type::set_operation_columns_converted(stmt, &scope, catalog);
+    enums::as_postgresql_means(stmt, &scope, catalog);
     check_boolean_operands(stmt, &scope)?;
     let _ = visit_expressions_mut(stmt, |expr| {
         row_comparison_as_fields(expr);

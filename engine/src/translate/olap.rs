@@ -259,6 +259,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut QueryRewrites { catalog, row_values: RowValuesInSubqueries { next: 0 } });
     let Ok(scope) = Scope::of(stmt, catalog) else { return };
     super::common_type::set_operation_columns_converted(stmt, &scope, catalog);
+    super::enums::as_postgresql_means(stmt, &scope, catalog);
     // Before the walk below, which would wrap the divisors this takes and cast avg's argument.
     super::numeric_arithmetic::in_olap_results(stmt, &scope);
     let order_distinct_aggregates = super::ordered_aggregates(stmt) <= 1;

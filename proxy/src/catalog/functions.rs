@@ -91,8 +91,8 @@ const FUNCTIONS: &[Definition] = &[
     lenient("set_config", &[3], utf8, set_config),
     def("pg_is_in_recovery", &[0], boolean, |_, _| Ok(ScalarValue::Boolean(Some(false)))),
     def("pg_table_is_visible", &[1], boolean, table_is_visible),
-    def("pg_type_is_visible", &[1], boolean, |_, a| {
-        Ok(ScalarValue::Boolean(Some(oid(&a[0]).and_then(oids::builtin_type).is_some())))
+    def("pg_type_is_visible", &[1], boolean, |m, a| {
+        Ok(ScalarValue::Boolean(Some(oid(&a[0]).is_some_and(|oid| oids::builtin_type(oid).is_some() || m.enum_type(oid).is_some()))))
     }),
     lenient("format_type", &[2], utf8, format_type),
     def("pg_get_userbyid", &[1], utf8, |m, a| Ok(text(m.role_name(oid(&a[0]).unwrap_or(0))))),
@@ -425,8 +425,11 @@ fn table_is_visible(model: &Model, args: &[ScalarValue]) -> Result<ScalarValue, 
 }
 
 /// `format_type(oid, typmod)`: NULL for a NULL type; a NULL typmod means none.
-fn format_type(_: &Model, args: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
+fn format_type(model: &Model, args: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
     let Some(type_oid) = oid(&args[0]) else { return Ok(ScalarValue::Utf8(None)) };
+    if let Some(e) = model.enum_type(type_oid) {
+        return Ok(text(quote_ident(&e.def().name)));
+    }
     let typmod = oid(&args[1]).and_then(|m| i32::try_from(m).ok());
     Ok(text(oids::format_type(type_oid, typmod)))
 }
@@ -621,11 +624,14 @@ fn regclass_in(model: &Model, args: &[ScalarValue]) -> Result<ScalarValue, Engin
 }
 
 /// `regtypein`: a type name (or an OID in digits) to its OID; 42704 if there is none.
-fn regtype_in(_: &Model, args: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
+fn regtype_in(model: &Model, args: &[ScalarValue]) -> Result<ScalarValue, EngineError> {
     let name = string(&args[0]);
     let oid = match name.trim().parse::<i64>() {
         Ok(oid) => oid,
-        Err(_) => oids::type_oid_by_name(&name).ok_or(EngineError::UndefinedType { name })?,
+        Err(_) => match oids::type_oid_by_name(&name) {
+            Some(oid) => oid,
+            None => model.enum_by_name(&name).map(|e| oids::enum_oid(e.def().id)).ok_or(EngineError::UndefinedType { name })?,
+        },
     };
     Ok(ScalarValue::Int64(Some(oid)))
 }
@@ -642,7 +648,7 @@ pub fn relation_oid(model: &Model, name: &str) -> Option<i64> {
 }
 
 /// Splits a possibly qualified, possibly quoted name as PostgreSQL's `stringToQualifiedNameList`.
-fn split_qualified(name: &str) -> Option<Vec<String>> {
+pub(crate) fn split_qualified(name: &str) -> Option<Vec<String>> {
     let mut parts = Vec::new();
     let mut chars = name.trim().chars().peekable();
     loop {

@@ -94,6 +94,7 @@ pub async fn describe(
 pub fn param_type(ty: Option<&DataType>) -> Type {
     match ty {
         Some(DataType::List(element)) if element.data_type() == &DataType::Int64 => Type::OID_ARRAY,
+        Some(&OID_PARAMETER) => Type::OID,
         other => crate::types::param_type(other),
     }
 }
@@ -152,6 +153,7 @@ impl CatalogQuery {
         let mut statement = self.statement.clone();
         rewrite::rewrite(&mut statement, &self.model)?;
         cast_parameter_types(&statement, &mut params);
+        oid_parameter_types(&statement, &mut params);
         Ok(Description { params, columns: Some(renamed_apart(self.result_schema(&plan), &renames)) })
     }
 
@@ -197,6 +199,49 @@ impl CatalogQuery {
                 .collect::<Vec<Field>>(),
         ))
     }
+}
+
+/// The described type of a parameter compared with an OID column (see [`oid_parameter_types`]).
+const OID_PARAMETER: DataType = DataType::UInt32;
+
+/// Types `oid` a parameter compared with a catalog column of type `oid` (`WHERE t.oid = $1`,
+/// tokio-postgres's type introspection, which binds a `u32` and refuses an `int8` parameter),
+/// as PostgreSQL types it from the column. Its value still arrives as the int8 it is inside.
+fn oid_parameter_types(statement: &Statement, params: &mut [Option<DataType>]) {
+    use datafusion::sql::sqlparser::ast::{BinaryOperator, Expr, Value, visit_expressions};
+    let oid_columns: std::collections::HashSet<&str> = SYSTEM_TABLES
+        .iter()
+        .flat_map(|t| t.columns.iter())
+        .filter(|(_, col)| col.type_oid() == 26)
+        .map(|(name, _)| *name)
+        .collect();
+    let is_oid_column = |e: &Expr| match e {
+        Expr::Identifier(ident) => oid_columns.contains(ident.value.as_str()),
+        Expr::CompoundIdentifier(parts) => parts.last().is_some_and(|p| oid_columns.contains(p.value.as_str())),
+        _ => false,
+    };
+    let placeholder = |e: &Expr| match e {
+        Expr::Value(value) => match &value.value {
+            Value::Placeholder(p) => p.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()),
+            _ => None,
+        },
+        _ => None,
+    };
+    let _ = visit_expressions(statement, |expr| {
+        if let Expr::BinaryOp { left, op: BinaryOperator::Eq | BinaryOperator::NotEq, right } = expr {
+            let n = match (placeholder(left), placeholder(right)) {
+                (Some(n), None) if is_oid_column(right) => Some(n),
+                (None, Some(n)) if is_oid_column(left) => Some(n),
+                _ => None,
+            };
+            if let Some(slot) = n.and_then(|n| n.checked_sub(1)).and_then(|i| params.get_mut(i))
+                && matches!(slot, None | Some(DataType::Int64))
+            {
+                *slot = Some(OID_PARAMETER);
+            }
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
 }
 
 /// Types parameters the planner left untyped by the casts applied to them (`$1::oid[]`, as

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use rhei_engine::catalog::{Catalog, IndexKey, ReferentialAction, TableDef, TableId};
+use rhei_engine::catalog::{Catalog, EnumType, IndexKey, ReferentialAction, TableDef, TableId};
 use rhei_engine::oltp::sequence::SequenceDef;
 
 use crate::catalog::oids;
@@ -323,6 +323,8 @@ pub struct Model {
     pub descriptions: Vec<(i64, i32, String)>,
     /// User views' definitions by OID (`pg_get_viewdef`, `pg_views`).
     pub view_definitions: HashMap<i64, String>,
+    /// Enum types (`pg_type` rows of `typtype` `e`, `pg_enum`).
+    pub enums: Vec<EnumType>,
     /// Settings changed by `set_config()` calls while the query ran, in call order; the
     /// session applies them once the query has finished.
     pub set_configs: std::sync::Mutex<Vec<SettingChange>>,
@@ -413,6 +415,7 @@ impl Model {
             sequences: Vec::new(),
             descriptions,
             view_definitions,
+            enums: catalog.enums().collect(),
             set_configs: std::sync::Mutex::default(),
             by_oid,
         }
@@ -468,6 +471,18 @@ impl Model {
 
     /// Whether a relation is visible without qualification (its namespace is on the search
     /// path, which is `pg_catalog, public` here).
+    /// The enum type whose OID `oid` is.
+    pub fn enum_type(&self, oid: i64) -> Option<EnumType> {
+        let id = oids::enum_id(oid)?;
+        self.enums.iter().copied().find(|e| e.def().id == id)
+    }
+
+    /// The enum type `name` (as written in SQL: quoted keeps case) names.
+    pub fn enum_by_name(&self, name: &str) -> Option<EnumType> {
+        let name = crate::catalog::functions::split_qualified(name)?.pop()?;
+        self.enums.iter().copied().find(|e| e.def().name == name)
+    }
+
     pub fn is_visible(&self, oid: i64) -> Option<bool> {
         self.relation(oid).map(|r| matches!(r.namespace, oids::PG_CATALOG_NAMESPACE | oids::PUBLIC_NAMESPACE))
     }

@@ -55,6 +55,30 @@ const SEQUENCE_BASE: i64 = 1 << 23;
 /// below the blocks of objects derived from tables.
 const VIEW_BASE: i64 = (1 << 23) + (1 << 22);
 
+/// Enum types are numbered from here by their row in rhei's type table: above the views,
+/// below the blocks of objects derived from tables.
+const ENUM_BASE: i64 = (1 << 23) + (1 << 22) + (1 << 21);
+
+/// An enum type's labels (`pg_enum` rows) are numbered in a block of [`LABELS_PER_ENUM`] per
+/// type from here, above every other OID rhei hands out.
+const ENUM_LABEL_BASE: i64 = 1 << 31;
+const LABELS_PER_ENUM: i64 = 1 << 12;
+
+/// An enum type's OID.
+pub fn enum_oid(id: i64) -> i64 {
+    ENUM_BASE + id
+}
+
+/// The id of the enum type whose OID `oid` is, if it is one's.
+pub fn enum_id(oid: i64) -> Option<i64> {
+    (ENUM_BASE < oid && oid < DERIVED_BASE).then_some(oid - ENUM_BASE)
+}
+
+/// The `pg_enum` OID of label `k` (in sort order) of enum type `id`.
+pub fn enum_label_oid(id: i64, k: usize) -> i64 {
+    ENUM_LABEL_BASE + id * LABELS_PER_ENUM + k as i64
+}
+
 /// A view's OID.
 pub fn view_oid(id: i64) -> i64 {
     VIEW_BASE + id
@@ -112,6 +136,7 @@ pub fn type_of(ty: &PgType) -> (i64, i32) {
         PgType::Uuid => (2950, -1),
         PgType::Json => (114, -1),
         PgType::Jsonb => (3802, -1),
+        PgType::Enum(e) => (enum_oid(e.def().id), -1),
     }
 }
 

@@ -285,7 +285,9 @@ impl Rewriter<'_> {
     fn reg_input(&self, reg: &str, name: String) -> Result<i64, EngineError> {
         match reg {
             "regclass" => relation_oid(self.model, &name).ok_or(EngineError::UndefinedTable { name }),
-            "regtype" => oids::type_oid_by_name(&name).ok_or(EngineError::UndefinedType { name }),
+            "regtype" => oids::type_oid_by_name(&name)
+                .or_else(|| self.model.enum_by_name(&name).map(|e| oids::enum_oid(e.def().id)))
+                .ok_or(EngineError::UndefinedType { name }),
             "regnamespace" => [oids::PG_CATALOG_NAMESPACE, oids::PUBLIC_NAMESPACE, oids::INFORMATION_SCHEMA_NAMESPACE]
                 .into_iter()
                 .find(|ns| namespace_name(*ns) == Some(name.as_str()))

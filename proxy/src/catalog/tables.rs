@@ -13,6 +13,7 @@ use arrow::array::{ArrayRef, RecordBatch, new_empty_array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::common::ScalarValue;
 use rhei_engine::EngineError;
+use rhei_engine::catalog::EnumType;
 
 use crate::catalog::model::{ConstraintKind, IndexColumn, Model, RelKind, Relation, namespace_name, parenthesized};
 use crate::catalog::oids::{self, BUILTIN_TYPES};
@@ -138,7 +139,19 @@ pub struct SystemTable {
 impl SystemTable {
     pub fn schema(&self) -> SchemaRef {
         Arc::new(Schema::new(
-            self.columns.iter().map(|(name, col)| Field::new(*name, col.arrow_type(), true)).collect::<Vec<_>>(),
+            self.columns
+                .iter()
+                .map(|(name, col)| {
+                    let field = Field::new(*name, col.arrow_type(), true);
+                    // Described as PostgreSQL describes them: drivers read `oid` and `"char"`
+                    // columns in binary as those types (tokio-postgres's type introspection).
+                    match col {
+                        Col::Oid => field.with_metadata(crate::encode::pg_oid_metadata(&pgwire::api::Type::OID)),
+                        Col::Char => field.with_metadata(crate::encode::pg_oid_metadata(&pgwire::api::Type::CHAR)),
+                        _ => field,
+                    }
+                })
+                .collect::<Vec<_>>(),
         ))
     }
 
@@ -812,7 +825,7 @@ pub const SYSTEM_TABLES: &[SystemTable] = &[
         oid: 3501,
         is_view: false,
         columns: &[("oid", Oid), ("enumtypid", Oid), ("enumsortorder", Float4), ("enumlabel", Name)],
-        rows: none,
+        rows: pg_enum,
     },
     SystemTable {
         namespace: Namespace::PgCatalog,
@@ -1236,7 +1249,64 @@ fn pg_attribute(model: &Model) -> Vec<Row> {
     rows
 }
 
-fn pg_type(_: &Model) -> Vec<Row> {
+/// Each enum label in sort order, numbered 1, 2, ... as PostgreSQL numbers a type's labels
+/// when it is created (one added BEFORE or AFTER another gets a position between them there;
+/// here the labels are numbered again).
+fn pg_enum(model: &Model) -> Vec<Row> {
+    model
+        .enums
+        .iter()
+        .flat_map(|e| {
+            let def = e.def();
+            def.labels.iter().enumerate().map(move |(k, label)| {
+                row![oids::enum_label_oid(def.id, k), oids::enum_oid(def.id), (k + 1) as f32, label.as_str()]
+            })
+        })
+        .collect()
+}
+
+/// A `pg_type` row of an enum type (PostgreSQL also makes an array type `_name` for each,
+/// which rhei has not: `typarray` is 0).
+fn enum_type_row(ty: EnumType) -> Row {
+    let def = ty.def();
+    row![
+        oids::enum_oid(def.id),
+        def.name.as_str(),
+        oids::PUBLIC_NAMESPACE,
+        oids::SUPERUSER_ROLE,
+        4i16,
+        true,
+        "e",
+        "E",
+        false,
+        true,
+        ",",
+        0,
+        "-",
+        0,
+        0,
+        "enum_in",
+        "enum_out",
+        "enum_recv",
+        "enum_send",
+        "-",
+        "-",
+        "-",
+        "i",
+        "p",
+        false,
+        0,
+        -1,
+        0,
+        0,
+        NULL,
+        NULL,
+        NULL,
+    ]
+}
+
+fn pg_type(model: &Model) -> Vec<Row> {
+    let enums = model.enums.iter().map(|e| enum_type_row(*e));
     BUILTIN_TYPES
         .iter()
         .map(|t| {
@@ -1281,6 +1351,7 @@ fn pg_type(_: &Model) -> Vec<Row> {
                 NULL,
             ]
         })
+        .chain(enums)
         .collect()
 }
 
@@ -1709,7 +1780,12 @@ fn information_schema_columns(model: &Model) -> Vec<Row> {
         for (i, a) in r.columns.iter().enumerate() {
             let ty = oids::builtin_type(a.type_oid);
             let is_array = ty.is_some_and(|t| t.elem != 0 && t.len == -1);
-            let data_type = if is_array { "ARRAY".to_string() } else { oids::format_type(a.type_oid, None) };
+            let user_type = model.enum_type(a.type_oid);
+            let data_type = match (is_array, user_type) {
+                (true, _) => "ARRAY".to_string(),
+                (_, Some(_)) => "USER-DEFINED".to_string(),
+                _ => oids::format_type(a.type_oid, None),
+            };
             let modifier = (a.typmod >= 4).then_some(a.typmod - 4);
             let (char_max, char_octets) = match a.type_oid {
                 1042 | 1043 => (modifier, Some(modifier.map_or(1_073_741_824, |n| n * 4))),
@@ -1761,8 +1837,8 @@ fn information_schema_columns(model: &Model) -> Vec<Row> {
                 NULL,
                 NULL,
                 db,
-                "pg_catalog",
-                ty.map_or("???", |t| t.name),
+                if user_type.is_some() { "public" } else { "pg_catalog" },
+                user_type.map_or_else(|| ty.map_or("???", |t| t.name).to_string(), |e| e.def().name.clone()),
                 NULL,
                 NULL,
                 NULL,

@@ -1362,6 +1362,10 @@ impl Session {
                 let Some(datafusion::sql::sqlparser::ast::UserDefinedTypeRepresentation::Enum { labels }) = representation else {
                     return Err(EngineError::unsupported("CREATE TYPE other than AS ENUM"));
                 };
+                // Labels are string literals (sqlparser also reads words there).
+                if let Some(word) = labels.iter().find(|l| l.quote_style != Some('\'')) {
+                    return Err(EngineError::syntax(format!("syntax error at or near \"{}\"", word.value)));
+                }
                 let labels = labels.iter().map(|l| l.value.clone()).collect();
                 self.ddl(DdlOp::CreateEnum { name: table_name(name)?, labels }, "CREATE TYPE").await
             }

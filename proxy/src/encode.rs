@@ -44,6 +44,22 @@ pub fn pg_oid_metadata(ty: &Type) -> std::collections::HashMap<String, String> {
     std::collections::HashMap::from([(PG_OID_METADATA.to_string(), ty.oid().to_string())])
 }
 
+/// `field` without the `oid` or `"char"` type a catalog column gave it, for a value computed
+/// from one (`oid::int8`, `relkind::text`): DataFusion keeps a field's metadata through a
+/// cast, and the Arrow type alone cannot tell an int8 from an OID.
+pub fn without_catalog_scalar_type(field: Field) -> Field {
+    let catalog_type = field
+        .metadata()
+        .get(PG_OID_METADATA)
+        .is_some_and(|oid| *oid == Type::OID.oid().to_string() || *oid == Type::CHAR.oid().to_string());
+    if !catalog_type {
+        return field;
+    }
+    let mut metadata = field.metadata().clone();
+    metadata.remove(PG_OID_METADATA);
+    field.with_metadata(metadata)
+}
+
 /// The PostgreSQL type and typmod of a result column.
 pub fn pg_type_of(field: &Field) -> (Type, i32) {
     if let Some(ty) = field.metadata().get(PG_OID_METADATA).and_then(|oid| oid.parse().ok()).and_then(Type::from_oid)
@@ -375,8 +391,6 @@ fn write_binary(buf: &mut BytesMut, column: &Column<'_>, ty: &Type, row: usize) 
             let oid = u32::try_from(a.value(row)).map_err(|_| to_pgwire(&EngineError::NumericOutOfRange { type_name: "oid".into() }))?;
             buf.put_u32(oid);
         }
-        // A catalog OID, int8 inside: PostgreSQL's oid is four bytes.
-        Column::I64(a) if *ty == Type::OID => buf.put_u32(a.value(row) as u32),
         Column::I64(a) => buf.put_i64(a.value(row)),
         Column::F32(a) => buf.put_f32(a.value(row)),
         Column::F64(a) => buf.put_f64(a.value(row)),

@@ -1676,7 +1676,19 @@ async fn enum_columns_are_described_as_their_type_and_read_by_tokio_postgres() {
         let rows = client.query(&statement, &[]).await.unwrap();
         let got: Vec<(i32, Option<String>)> = rows.iter().map(|r| (r.get(0), r.get::<_, Option<Text>>(1).map(|t| t.0))).collect();
         assert_eq!(got, [(2, Some("sad".into())), (1, Some("happy".into())), (3, None)], "{route}");
+        // A cast to text is text (DataFusion kept the column's type on it).
+        let text = client.query_one("SELECT m::text FROM feelings WHERE id = 1", &[]).await.unwrap_or_else(|e| panic!("{route}: {e:?}"));
+        assert_eq!((text.columns()[0].type_(), text.get::<_, String>(0)), (&tokio_postgres::types::Type::TEXT, "happy".into()), "{route}");
     }
+    // Catalog columns are oid and "char" as in PostgreSQL, and what is computed from them is not.
+    let row = client
+        .query_one("SELECT c.oid, c.relkind, c.oid::int8 AS big, c.relkind::text AS kind FROM pg_class c WHERE c.relname = 'feelings'", &[])
+        .await
+        .unwrap();
+    let types: Vec<&str> = row.columns().iter().map(|c| c.type_().name()).collect();
+    assert_eq!(types, ["oid", "char", "int8", "text"]);
+    assert_eq!((row.get::<_, i8>(1), row.get::<_, String>(3)), (b'r' as i8, "r".to_string()));
+    assert_eq!(i64::from(row.get::<_, u32>(0)), row.get::<_, i64>(2));
     // A parameter compared with the column is text to the client, and its label is checked.
     let ok = client.query("SELECT id FROM feelings WHERE m = $1", &[&"happy"]).await.unwrap();
     assert_eq!(ok.len(), 1);

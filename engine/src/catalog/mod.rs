@@ -398,6 +398,12 @@ impl Catalog {
         self
     }
 
+    /// This catalog with these enum types besides its own.
+    pub fn with_enum_types(mut self, enums: impl IntoIterator<Item = EnumType>) -> Self {
+        self.enums.extend(enums.into_iter().map(|e| (e.def().name.clone(), e)));
+        self
+    }
+
     /// An enum type by normalized name.
     pub fn enum_type(&self, name: &str) -> Option<EnumType> {
         self.enums.get(name).copied()

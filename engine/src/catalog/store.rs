@@ -59,7 +59,14 @@ pub fn delete_view(conn: &Connection, id: i64) -> Result<()> {
 /// # Errors
 /// SQLite errors.
 pub fn next_type_id(conn: &Connection) -> Result<i64> {
-    next_row_id(conn, "_rhei_types")
+    // Past every id handed out before, dropped ones too (AUTOINCREMENT keeps the highest):
+    // a type's OID must not come back naming another type to clients that cached it.
+    let next = next_row_id(conn, "_rhei_types")?;
+    let highest: Option<i64> = conn
+        .query_row("SELECT seq FROM sqlite_sequence WHERE name = '_rhei_types'", [], |r| r.get(0))
+        .optional()
+        .map_err(classify)?;
+    Ok(next.max(highest.unwrap_or(0) + 1))
 }
 
 /// Inserts or replaces an enum type's definition.

@@ -1382,6 +1382,9 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     }
     conn.create_scalar_function("rhei_bool", 1, pure, |ctx| to_bool(ctx.get_raw(0)))?;
     conn.create_scalar_function("rhei_enum", -1, pure, |ctx| {
+        if ctx.len() < 2 {
+            return Err(fail(EngineError::UndefinedFunction { name: "rhei_enum() with fewer than 2 arguments".into() }));
+        }
         let type_name = ctx.get_raw(1).as_str().unwrap_or_default();
         to_enum(ctx.get_raw(0), type_name, |label| (2..ctx.len()).any(|i| ctx.get_raw(i).as_str().is_ok_and(|l| l == label)))
     })?;

@@ -1155,6 +1155,9 @@ impl WriterState {
                 self.regenerate_constraint_triggers(&affected, &after)?;
             }
             DdlOp::CreateView { mut def, or_replace } => {
+                if catalog.enum_type(&def.name).is_some() {
+                    return Err(EngineError::DuplicateType { name: def.name });
+                }
                 let taken = catalog.get(&def.name).is_some()
                     || self.sequences.exists(&def.name)
                     || catalog.tables().any(|t| t.indexes.iter().any(|i| i.name == def.name));
@@ -1188,6 +1191,7 @@ impl WriterState {
                 }
             }
             DdlOp::CreateEnum { name, labels } => {
+                // Tables and views have a row type of their name.
                 if catalog.enum_type(&name).is_some() || catalog.get(&name).is_some() || catalog.view(&name).is_some() {
                     return Err(EngineError::DuplicateType { name });
                 }
@@ -1234,6 +1238,9 @@ impl WriterState {
             }
             DdlOp::AlterEnum { name, operation } => self.alter_enum(&catalog, &name, operation)?,
             DdlOp::CreateSequence { def, if_not_exists } => {
+                if catalog.enum_type(&def.name).is_some() {
+                    return Err(EngineError::DuplicateType { name: def.name });
+                }
                 if catalog.get(&def.name).is_some()
                     || self.sequences.exists(&def.name)
                     || rowid_serial_owner(&catalog, &def.name).is_some()
@@ -2184,6 +2191,7 @@ impl WriterState {
             }
         }
         store::save_type(&self.conn, &def)?;
+        let renamed_type = (def.name != old.def().name).then(|| (old.def().name.clone(), def.name.clone()));
         let new = crate::catalog::EnumType::new(def);
         let mut changed: Vec<TableId> = Vec::new();
         for table in catalog.tables() {
@@ -2204,8 +2212,25 @@ impl WriterState {
                     }
                 }
             }
-            if uses {
+            let mut texts_renamed = false;
+            if let Some((from, to)) = &renamed_type {
+                let mut rename = |sql: &mut String| {
+                    if let Some(renamed) = crate::translate::enums::with_type_renamed(sql, from, to, false) {
+                        *sql = renamed;
+                        texts_renamed = true;
+                    }
+                };
+                altered.columns.iter_mut().filter_map(|c| c.default_sql.as_mut()).for_each(&mut rename);
+                altered.checks.iter_mut().for_each(|c| rename(&mut c.expr));
+                for index in &mut altered.indexes {
+                    index.expressions.iter_mut().for_each(|(_, e)| rename(e));
+                    index.predicate.iter_mut().for_each(&mut rename);
+                }
+            }
+            if uses || texts_renamed {
                 store::save(&self.conn, &altered)?;
+            }
+            if uses {
                 changed.push(altered.id);
             }
         }
@@ -2213,8 +2238,13 @@ impl WriterState {
             self.exec_raw(&log_ddl_sql(id))?;
         }
         for view in catalog.views() {
-            if view.columns.iter().any(|c| matches!(c.ty, PgType::Enum(e) if e == old)) {
+            let renamed_query =
+                renamed_type.as_ref().and_then(|(from, to)| crate::translate::enums::with_type_renamed(&view.query, from, to, true));
+            if renamed_query.is_some() || view.columns.iter().any(|c| matches!(c.ty, PgType::Enum(e) if e == old)) {
                 let mut altered = view.as_ref().clone();
+                if let Some(query) = renamed_query {
+                    altered.query = query;
+                }
                 for column in &mut altered.columns {
                     if matches!(column.ty, PgType::Enum(e) if e == old) {
                         column.ty = PgType::Enum(new);

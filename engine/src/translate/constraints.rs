@@ -127,7 +127,12 @@ pub fn check_sql(def: &TableDef, expr_sql: &str, row: &str, opts: TranslateOptio
     let mut stmt = Parser::parse_sql(&PostgreSqlDialect {}, &select).map_err(EngineError::syntax)?.remove(0);
     let mut catalog_tables: Vec<TableDef> = vec![def.clone()];
     catalog_tables[0].checks.clear();
-    to_sqlite(&mut stmt, &Catalog::from_tables(catalog_tables), opts)?;
+    // The enum types of its columns, for casts to them (`m <> 'sad'::mood`, as pg_dump writes).
+    let enums = def.columns.iter().filter_map(|c| match c.ty {
+        crate::catalog::PgType::Enum(e) => Some(e),
+        _ => None,
+    });
+    to_sqlite(&mut stmt, &Catalog::from_tables(catalog_tables).with_enum_types(enums), opts)?;
     let mut translated = match &stmt {
         Statement::Query(q) => match q.body.as_ref() {
             SetExpr::Select(s) => match s.projection.first() {

@@ -405,10 +405,11 @@ pub fn default_expr_sql(ty: PgType, default: &str, opts: TranslateOptions) -> Re
         .and_then(|mut p| p.parse_expr())
         .map_err(EngineError::syntax)?;
     // `'ok'::mood`, as pg_dump writes an enum column's default: the column's own conversion
-    // checks the label, and the catalog the default is translated with has no types.
-    if let PgType::Enum(e) = ty
-        && let Expr::Cast { expr: value, data_type: datafusion::sql::sqlparser::ast::DataType::Custom(name, _), .. } = &expr
-        && table_name(name).is_ok_and(|n| n == e.def().name)
+    // checks the label, and the catalog the default is translated with has no types (nor
+    // does the type keep the name it had when the default was written: ALTER TYPE RENAME).
+    if let PgType::Enum(_) = ty
+        && let Expr::Cast { expr: value, data_type: datafusion::sql::sqlparser::ast::DataType::Custom(..), .. } = &expr
+        && matches!(value.as_ref(), Expr::Value(v) if matches!(v.value, datafusion::sql::sqlparser::ast::Value::SingleQuotedString(_)))
     {
         expr = value.as_ref().clone();
     }

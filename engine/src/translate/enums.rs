@@ -3,26 +3,44 @@
 //! and group; what text cannot do is said here:
 //! - a cast to the type (`'ok'::mood`) checks the label (`rhei_enum`, on both engines);
 //! - a label compared with a column of the type is checked too (`m = 'nah'` is 22P02);
-//! - order is the labels' declared order, not text order: ORDER BY, `<`, `>`, BETWEEN,
-//!   `min` and `max` go by each value's position among the labels.
+//! - order is the labels' declared order, not text order: ORDER BY (of a query, a window, a
+//!   named window, an aggregate), `<`, `>`, BETWEEN, `min` and `max` go by each value's
+//!   position among the labels.
+//!
+//! What is typed an enum is read from the statement: a column of one (a name that an output
+//! or CTE column anywhere in the statement also has is left alone, since the statement-wide
+//! scope cannot tell which it is), a cast to one, `min`/`max` of one. Not yet by position:
+//! ORDER BY of DISTINCT and set operations, row comparisons, `ANY`/`ALL`, greatest/least.
 
+use std::collections::HashSet;
 use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
-    BinaryOperator, CaseWhen, DataType as SqlType, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, OrderByKind, Query,
-    SelectItem, SetExpr, Statement, Value, ValueWithSpan, VisitMut, VisitorMut, WindowType, helpers::attached_token::AttachedToken,
-    visit_expressions_mut,
+    BinaryOperator, CaseWhen, DataType as SqlType, Expr, FunctionArg, FunctionArgExpr, FunctionArgumentClause, FunctionArguments,
+    NamedWindowExpr, OrderByExpr, OrderByKind, Query, SelectItem, SetExpr, Statement, Value, ValueWithSpan, Visit, VisitMut,
+    Visitor, VisitorMut, WindowType, helpers::attached_token::AttachedToken, visit_expressions_mut,
 };
 
-use crate::catalog::{Catalog, EnumType, PgType, table_name};
+use crate::catalog::{Catalog, EnumType, PgType, normalize_ident, table_name};
 use crate::translate::{Scope, call, string};
 
 /// The function both engines check a label with: `rhei_enum(value, type name, label...)`.
 pub(crate) const ENUM_INPUT: &str = "rhei_enum";
 
-/// `expr` checked as a value of `ty` (22P02 where it is not one of its labels).
+/// `expr` checked as a value of `ty` (22P02 where it is not one of its labels). A parameter
+/// is text (DataFusion infers no type through the function).
 pub(crate) fn checked(expr: Expr, ty: EnumType) -> Expr {
     let def = ty.def();
+    let expr = match expr {
+        Expr::Value(ValueWithSpan { value: Value::Placeholder(_), .. }) => Expr::Cast {
+            kind: datafusion::sql::sqlparser::ast::CastKind::Cast,
+            expr: Box::new(expr),
+            data_type: SqlType::Text,
+            array: false,
+            format: None,
+        },
+        other => other,
+    };
     call(ENUM_INPUT, [expr, string(&def.name)].into_iter().chain(def.labels.iter().map(|l| string(l))).collect())
 }
 
@@ -52,8 +70,73 @@ fn number(n: usize) -> Expr {
     Expr::value(Value::Number(n.to_string(), false))
 }
 
-/// The enum type PostgreSQL gives `expr`, as far as the statement tells: a column of one, a
-/// cast to one, or a checked value.
+/// What the rewrite reads the statement's types with.
+struct Typing<'s, 'a> {
+    scope: &'s Scope<'a>,
+    catalog: &'a Catalog,
+    /// Names the statement gives output columns, CTE columns and derived tables' columns.
+    shadowed: HashSet<String>,
+}
+
+impl Typing<'_, '_> {
+    /// The enum type PostgreSQL gives `expr`, as far as the statement tells: a column of one,
+    /// a cast to one, a checked value, `min` or `max` of one.
+    fn of(&self, expr: &Expr) -> Option<EnumType> {
+        match expr {
+            Expr::Identifier(ident) if self.shadowed.contains(&normalize_ident(ident)) => None,
+            Expr::Function(f) if matches!(f.name.to_string().to_ascii_lowercase().as_str(), "min" | "max") => match &f.args {
+                FunctionArguments::List(list) => match list.args.as_slice() {
+                    [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))] => self.of(arg),
+                    _ => None,
+                },
+                _ => None,
+            },
+            other => enum_type_of(other, self.scope, self.catalog),
+        }
+    }
+}
+
+/// The names a statement gives columns of its own (select-list aliases, CTE and derived
+/// table column lists), which a bare column name may mean instead of a table's column.
+fn shadowing_names(stmt: &Statement) -> HashSet<String> {
+    struct Names(HashSet<String>);
+    impl Visitor for Names {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
+            if let SetExpr::Select(select) = query.body.as_ref() {
+                for item in &select.projection {
+                    // `t.m AS m` names the column it is.
+                    if let SelectItem::ExprWithAlias { alias, expr } = item {
+                        let alias = normalize_ident(alias);
+                        let same = match expr {
+                            Expr::Identifier(ident) => normalize_ident(ident) == alias,
+                            Expr::CompoundIdentifier(parts) => parts.last().is_some_and(|p| normalize_ident(p) == alias),
+                            _ => false,
+                        };
+                        if !same {
+                            self.0.insert(alias);
+                        }
+                    }
+                }
+            }
+            for cte in query.with.iter().flat_map(|w| &w.cte_tables) {
+                self.0.extend(cte.alias.columns.iter().map(|c| normalize_ident(&c.name)));
+            }
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_table_factor(&mut self, factor: &datafusion::sql::sqlparser::ast::TableFactor) -> ControlFlow<()> {
+            if let datafusion::sql::sqlparser::ast::TableFactor::Derived { alias: Some(alias), .. } = factor {
+                self.0.extend(alias.columns.iter().map(|c| normalize_ident(&c.name)));
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut names = Names(HashSet::new());
+    let _ = stmt.visit(&mut names);
+    names.0
+}
+
+/// The enum type of `expr` where it is a cast, a checked value or a table's column.
 fn enum_type_of(expr: &Expr, scope: &Scope<'_>, catalog: &Catalog) -> Option<EnumType> {
     match expr {
         Expr::Nested(inner) => enum_type_of(inner, scope, catalog),
@@ -82,8 +165,10 @@ fn named_enum(data_type: &SqlType, catalog: &Catalog) -> Option<EnumType> {
     }
 }
 
+/// A label written in the statement or given as a parameter (literals reach SQLite lifted
+/// into parameters).
 fn is_string_literal(expr: &Expr) -> bool {
-    matches!(expr, Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(_), .. }))
+    crate::translate::is_literal_like(expr)
 }
 
 /// Rewrites `stmt` so either engine answers its enum values as PostgreSQL does (see the
@@ -92,44 +177,81 @@ pub(crate) fn as_postgresql_means(stmt: &mut Statement, scope: &Scope<'_>, catal
     if catalog.enums().next().is_none() {
         return;
     }
-    let _ = stmt.visit(&mut OrderByPosition { scope, catalog });
+    let typing = Typing { scope, catalog, shadowed: shadowing_names(stmt) };
+    let _ = stmt.visit(&mut OrderByPosition { typing: &typing });
     let _ = visit_expressions_mut(stmt, |expr| {
-        rewrite(expr, scope, catalog);
+        rewrite(expr, &typing);
+        ControlFlow::<()>::Continue(())
+    });
+    // After the comparisons, which read `max(m)` as an enum.
+    let _ = visit_expressions_mut(stmt, |expr| {
+        extreme_by_position(expr, &typing);
         ControlFlow::<()>::Continue(())
     });
 }
 
-/// Sorts by a value's position among its type's labels: the ORDER BY of each query and of
-/// each window.
-struct OrderByPosition<'s, 'a> {
-    scope: &'s Scope<'a>,
-    catalog: &'a Catalog,
+/// Sorts by a value's position among its type's labels: the ORDER BY of each query, of each
+/// window (named ones too) and of each aggregate.
+struct OrderByPosition<'t, 's, 'a> {
+    typing: &'t Typing<'s, 'a>,
 }
 
-impl VisitorMut for OrderByPosition<'_, '_> {
+impl OrderByPosition<'_, '_, '_> {
+    fn by_position(&self, items: &mut [OrderByExpr]) {
+        for item in items {
+            if let Some(ty) = self.typing.of(&item.expr) {
+                item.expr = position(item.expr.clone(), ty);
+            }
+        }
+    }
+}
+
+impl VisitorMut for OrderByPosition<'_, '_, '_> {
     type Break = ();
 
     fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
-        let projection = match query.body.as_ref() {
-            SetExpr::Select(select) if select.distinct.is_none() => Some(select.projection.clone()),
-            _ => None,
-        };
+        // A set operation's ORDER BY names output columns, which SQLite refuses to compute
+        // on; DISTINCT's may only sort by what it outputs (DataFusion).
+        let SetExpr::Select(select) = query.body.as_mut() else { return ControlFlow::Continue(()) };
+        for window in &mut select.named_window {
+            if let NamedWindowExpr::WindowSpec(spec) = &mut window.1 {
+                self.by_position(&mut spec.order_by);
+            }
+        }
+        if select.distinct.is_some() {
+            return ControlFlow::Continue(());
+        }
+        // Positions and output names stand for their select-list items, unless a `*` comes
+        // before (whose columns this does not count).
+        let items: Option<Vec<(Option<String>, Expr)>> = select
+            .projection
+            .iter()
+            .map(|item| match item {
+                SelectItem::UnnamedExpr(e) => Some((None, e.clone())),
+                SelectItem::ExprWithAlias { expr, alias } => Some((Some(normalize_ident(alias)), expr.clone())),
+                _ => None,
+            })
+            .collect();
         if let Some(order_by) = &mut query.order_by
-            && let OrderByKind::Expressions(items) = &mut order_by.kind
+            && let OrderByKind::Expressions(order) = &mut order_by.kind
         {
-            for item in items {
-                // `ORDER BY 2`: the select-list item it names.
-                let named = match (&item.expr, &projection) {
-                    (Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }), Some(projection)) => {
-                        match n.parse::<usize>().ok().and_then(|n| projection.get(n.checked_sub(1)?)) {
-                            Some(SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) => Some(e.clone()),
-                            _ => None,
-                        }
+            for item in order {
+                let named = match (&item.expr, &items) {
+                    (Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }), Some(items)) => {
+                        n.parse::<usize>().ok().and_then(|n| items.get(n.checked_sub(1)?)).map(|(_, e)| e.clone())
+                    }
+                    (Expr::Identifier(name), Some(items)) => {
+                        let name = normalize_ident(name);
+                        items.iter().find(|(alias, _)| alias.as_ref() == Some(&name)).map(|(_, e)| e.clone())
                     }
                     _ => None,
                 };
                 let sorted = named.as_ref().unwrap_or(&item.expr);
-                if let Some(ty) = enum_type_of(sorted, self.scope, self.catalog) {
+                // A number or output name this cannot follow stays as it is.
+                if named.is_none() && matches!(item.expr, Expr::Value(_)) {
+                    continue;
+                }
+                if let Some(ty) = self.typing.of(sorted) {
                     item.expr = position(sorted.clone(), ty);
                 }
             }
@@ -138,21 +260,47 @@ impl VisitorMut for OrderByPosition<'_, '_> {
     }
 
     fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
-        if let Expr::Function(f) = expr
-            && let Some(WindowType::WindowSpec(spec)) = &mut f.over
-        {
-            for item in &mut spec.order_by {
-                if let Some(ty) = enum_type_of(&item.expr, self.scope, self.catalog) {
-                    item.expr = position(item.expr.clone(), ty);
+        if let Expr::Function(f) = expr {
+            if let Some(WindowType::WindowSpec(spec)) = &mut f.over {
+                self.by_position(&mut spec.order_by);
+            }
+            if let FunctionArguments::List(list) = &mut f.args {
+                for clause in &mut list.clauses {
+                    if let FunctionArgumentClause::OrderBy(order) = clause {
+                        self.by_position(order);
+                    }
                 }
             }
+            self.by_position(&mut f.within_group);
         }
         ControlFlow::Continue(())
     }
 }
 
-fn rewrite(expr: &mut Expr, scope: &Scope<'_>, catalog: &Catalog) {
+/// `min(m)` as the label at the least position.
+fn extreme_by_position(expr: &mut Expr, typing: &Typing<'_, '_>) {
+    let Expr::Function(f) = expr else { return };
+    if !matches!(f.name.to_string().to_ascii_lowercase().as_str(), "min" | "max") {
+        return;
+    }
+    let FunctionArguments::List(list) = &mut f.args else { return };
+    let [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))] = list.args.as_mut_slice() else { return };
+    let Some(ty) = typing.of(arg) else { return };
+    let value = std::mem::replace(arg, Expr::value(Value::Null));
+    *arg = position(value, ty);
+    let aggregate = std::mem::replace(expr, Expr::value(Value::Null));
+    *expr = label_at(aggregate, ty);
+}
+
+fn rewrite(expr: &mut Expr, typing: &Typing<'_, '_>) {
+    let catalog = typing.catalog;
     match expr {
+        // A cast to text is text: its field would keep the column's type otherwise (DataFusion
+        // keeps a field's metadata through a cast), and drivers read it as the enum.
+        Expr::Cast { expr: value, data_type: SqlType::Text | SqlType::Varchar(None), .. } if typing.of(value).is_some() => {
+            let value = std::mem::replace(value.as_mut(), Expr::value(Value::Null));
+            *expr = Expr::BinaryOp { left: Box::new(value), op: BinaryOperator::StringConcat, right: Box::new(string("")) };
+        }
         Expr::Cast { expr: value, data_type, .. } => {
             if let Some(ty) = named_enum(data_type, catalog) {
                 let value = std::mem::replace(value.as_mut(), Expr::value(Value::Null));
@@ -160,7 +308,7 @@ fn rewrite(expr: &mut Expr, scope: &Scope<'_>, catalog: &Catalog) {
             }
         }
         Expr::BinaryOp { left, op, right } => {
-            let Some(ty) = enum_type_of(left, scope, catalog).or_else(|| enum_type_of(right, scope, catalog)) else { return };
+            let Some(ty) = typing.of(left).or_else(|| typing.of(right)) else { return };
             let ordering = matches!(op, BinaryOperator::Lt | BinaryOperator::LtEq | BinaryOperator::Gt | BinaryOperator::GtEq);
             if !ordering && !matches!(op, BinaryOperator::Eq | BinaryOperator::NotEq) {
                 return;
@@ -177,14 +325,14 @@ fn rewrite(expr: &mut Expr, scope: &Scope<'_>, catalog: &Catalog) {
             }
         }
         Expr::InList { expr: value, list, .. } => {
-            let Some(ty) = enum_type_of(value, scope, catalog) else { return };
+            let Some(ty) = typing.of(value) else { return };
             for item in list.iter_mut().filter(|i| is_string_literal(i)) {
                 let literal = std::mem::replace(item, Expr::value(Value::Null));
                 *item = checked(literal, ty);
             }
         }
         Expr::Between { expr: value, low, high, .. } => {
-            let Some(ty) = enum_type_of(value, scope, catalog) else { return };
+            let Some(ty) = typing.of(value) else { return };
             for side in [value, low, high] {
                 let mut taken = std::mem::replace(side.as_mut(), Expr::value(Value::Null));
                 if is_string_literal(&taken) {
@@ -193,16 +341,76 @@ fn rewrite(expr: &mut Expr, scope: &Scope<'_>, catalog: &Catalog) {
                 **side = position(taken, ty);
             }
         }
-        // min(m) as the label at the least position.
-        Expr::Function(f) if matches!(f.name.to_string().to_ascii_lowercase().as_str(), "min" | "max") => {
-            let FunctionArguments::List(list) = &mut f.args else { return };
-            let [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))] = list.args.as_mut_slice() else { return };
-            let Some(ty) = enum_type_of(arg, scope, catalog) else { return };
-            let value = std::mem::replace(arg, Expr::value(Value::Null));
-            *arg = position(value, ty);
-            let aggregate = std::mem::replace(expr, Expr::value(Value::Null));
-            *expr = label_at(aggregate, ty);
-        }
         _ => {}
+    }
+}
+
+/// `sql` (an expression, or with `is_query` a statement) with its casts to type `old`
+/// naming `new` instead, for ALTER TYPE ... RENAME TO (PostgreSQL keeps a type by OID in
+/// stored expressions, rhei keeps their text); `None` where it casts to no such type.
+pub(crate) fn with_type_renamed(sql: &str, old: &str, new: &str, is_query: bool) -> Option<String> {
+    use datafusion::sql::sqlparser::{dialect::PostgreSqlDialect, parser::Parser};
+    fn rename(node: &mut impl VisitMut, old: &str, new: &str) -> bool {
+        let mut renamed = false;
+        let _ = visit_expressions_mut(node, |expr| {
+            if let Expr::Cast { data_type: SqlType::Custom(name, modifiers), .. } = expr
+                && modifiers.is_empty()
+                && table_name(name).is_ok_and(|n| n == old)
+            {
+                *name = datafusion::sql::sqlparser::ast::ObjectName::from(vec![datafusion::sql::sqlparser::ast::Ident::with_quote('"', new)]);
+                renamed = true;
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        renamed
+    }
+    if is_query {
+        let mut statement = Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?.pop()?;
+        rename(&mut statement, old, new).then(|| statement.to_string())
+    } else {
+        let mut expr = Parser::new(&PostgreSqlDialect {}).try_with_sql(sql).and_then(|mut p| p.parse_expr()).ok()?;
+        rename(&mut expr, old, new).then(|| expr.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::sql::sqlparser::{dialect::PostgreSqlDialect, parser::Parser};
+
+    use crate::catalog::{Catalog, ColumnDef, EnumDef, EnumType, PgType, TableDef, TableId};
+    use crate::translate::TranslateOptions;
+
+    fn catalog() -> Catalog {
+        let size = EnumType::new(EnumDef { id: 1, name: "size".into(), labels: vec!["small".into(), "large".into()] });
+        let column = |name: &str, ty| ColumnDef { name: name.into(), ty, not_null: false, is_serial: false, default_sql: None };
+        Catalog::from_tables([TableDef {
+            id: TableId(1),
+            name: "boxes".into(),
+            columns: vec![column("id", PgType::Int4), column("s", PgType::Enum(size)), column("label", PgType::Text)],
+            primary_key: vec![0],
+            ..Default::default()
+        }])
+        .with_enum_types([size])
+    }
+
+    fn sqlite(sql: &str) -> String {
+        let mut stmt = Parser::parse_sql(&PostgreSqlDialect {}, sql).unwrap().remove(0);
+        crate::translate::to_sqlite(&mut stmt, &catalog(), TranslateOptions::default()).unwrap();
+        stmt.to_string()
+    }
+
+    /// A name a CTE's select list gives is that column, not a table's enum column of the name.
+    #[test]
+    fn a_cte_column_named_like_an_enum_column_is_not_one() {
+        assert_eq!(
+            sqlite("WITH x AS (SELECT label AS s FROM boxes) SELECT s FROM x WHERE s = 'b'"),
+            "WITH x AS (SELECT label AS \"s\" FROM boxes) SELECT s FROM x WHERE s = 'b'"
+        );
+        // The table's column is one; a parameter is checked as a label, typed text.
+        assert_eq!(
+            sqlite("SELECT label FROM boxes WHERE s > $1"),
+            "SELECT label FROM boxes WHERE CASE s WHEN 'small' THEN 1 WHEN 'large' THEN 2 END > \
+             CASE rhei_enum(CAST(?1 AS TEXT), 'size', 'small', 'large') WHEN 'small' THEN 1 WHEN 'large' THEN 2 END"
+        );
     }
 }

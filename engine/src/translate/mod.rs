@@ -422,7 +422,7 @@ fn collect_aliases<'a>(stmt: &Statement, catalog: &'a Catalog, out: &mut HashMap
     let _ = stmt.visit(&mut Aliases { catalog, out });
 }
 
-fn is_literal_like(expr: &Expr) -> bool {
+pub(crate) fn is_literal_like(expr: &Expr) -> bool {
     matches!(
         expr,
         Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(_) | Value::Placeholder(_), .. })
@@ -2504,7 +2504,8 @@ fn convert_literal_against_column(value: &mut Expr, other: &Expr, scope: &Scope<
     // Beside a computed date or time (`at::date`, `date_trunc('day', at)`) too: SQLite compared
     // its stored day number or microseconds with the literal's text, and matched nothing.
     let Some(ty) = scope.column_type(column).or_else(|| temporal_type(other, scope)) else { return };
-    let needs = !matches!(ty, PgType::Text | PgType::Varchar(_) | PgType::Bpchar(_) | PgType::Json);
+    // An enum's label is checked by `enums`, which knows a column from an output name.
+    let needs = !matches!(ty, PgType::Text | PgType::Varchar(_) | PgType::Bpchar(_) | PgType::Json | PgType::Enum(_));
     if needs {
         let converted = convert_expr(ty, value.clone(), opts);
         *value = if ty.is_numeric_text() { as_real(converted) } else { converted };

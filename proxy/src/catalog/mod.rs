@@ -179,6 +179,16 @@ impl CatalogQuery {
             )),
             _ => schema,
         };
+        // A select-list item that computes a value from an `oid` or `"char"` column is not
+        // of that type (where the items can be matched to the columns: no `*`).
+        let computed: Vec<bool> = match &self.statement {
+            Statement::Query(query) => match query.body.as_ref() {
+                datafusion::sql::sqlparser::ast::SetExpr::Select(select) => select.projection.iter().map(is_computed).collect(),
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
+        let computed = if computed.len() == schema.fields().len() { computed } else { vec![false; schema.fields().len()] };
         // An `int2vector` or `oidvector` column shown as PostgreSQL shows it (see
         // [`vectors_as_text`]).
         let vectors = tables::vector_columns();
@@ -186,18 +196,37 @@ impl CatalogQuery {
             schema
                 .fields()
                 .iter()
-                .map(|f| match f.data_type() {
-                    DataType::List(_) if vectors.contains(f.name().as_str()) => {
-                        Field::new(f.name(), DataType::Utf8, f.is_nullable())
+                .zip(computed)
+                .map(|(f, computed)| {
+                    let f = if computed { crate::encode::without_catalog_scalar_type(f.as_ref().clone()) } else { f.as_ref().clone() };
+                    match f.data_type() {
+                        DataType::List(_) if vectors.contains(f.name().as_str()) => Field::new(f.name(), DataType::Utf8, f.is_nullable()),
+                        // As parameters are (see [`param_type`]).
+                        DataType::List(element) if element.data_type() == &DataType::Int64 => {
+                            f.with_metadata(crate::encode::pg_oid_metadata(&Type::OID_ARRAY))
+                        }
+                        _ => f,
                     }
-                    // As parameters are (see [`param_type`]).
-                    DataType::List(element) if element.data_type() == &DataType::Int64 => {
-                        f.as_ref().clone().with_metadata(crate::encode::pg_oid_metadata(&Type::OID_ARRAY))
-                    }
-                    _ => f.as_ref().clone(),
                 })
                 .collect::<Vec<Field>>(),
         ))
+    }
+}
+
+/// Whether a select-list item computes a value (anything but a column, aliased or not); a
+/// `*` counts as columns.
+fn is_computed(item: &datafusion::sql::sqlparser::ast::SelectItem) -> bool {
+    use datafusion::sql::sqlparser::ast::{Expr, SelectItem};
+    fn computed(expr: &Expr) -> bool {
+        match expr {
+            Expr::Nested(inner) => computed(inner),
+            Expr::Identifier(_) | Expr::CompoundIdentifier(_) => false,
+            _ => true,
+        }
+    }
+    match item {
+        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => computed(e),
+        _ => false,
     }
 }
 

@@ -62,7 +62,7 @@ const ENUM_BASE: i64 = (1 << 23) + (1 << 22) + (1 << 21);
 /// An enum type's labels (`pg_enum` rows) are numbered in a block of [`LABELS_PER_ENUM`] per
 /// type from here, above every other OID rhei hands out.
 const ENUM_LABEL_BASE: i64 = 1 << 31;
-const LABELS_PER_ENUM: i64 = 1 << 12;
+const LABELS_PER_ENUM: i64 = 1 << 16;
 
 /// An enum type's OID.
 pub fn enum_oid(id: i64) -> i64 {

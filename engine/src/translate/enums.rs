@@ -16,13 +16,13 @@ use std::collections::HashSet;
 use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
-    BinaryOperator, CaseWhen, DataType as SqlType, Expr, FunctionArg, FunctionArgExpr, FunctionArgumentClause, FunctionArguments,
+    BinaryOperator, CaseWhen, DataType as SqlType, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentClause, FunctionArguments,
     NamedWindowExpr, OrderByExpr, OrderByKind, Query, SelectItem, SetExpr, Statement, Value, ValueWithSpan, Visit, VisitMut,
     Visitor, VisitorMut, WindowType, helpers::attached_token::AttachedToken, visit_expressions_mut,
 };
 
 use crate::catalog::{Catalog, EnumType, PgType, normalize_ident, table_name};
-use crate::translate::{Scope, call, string};
+use crate::translate::{Scope, call, first_arg, is_literal_like, positional_args_mut, string};
 
 /// The function both engines check a label with: `rhei_enum(value, type name, label...)`.
 pub(crate) const ENUM_INPUT: &str = "rhei_enum";
@@ -46,28 +46,33 @@ pub(crate) fn checked(expr: Expr, ty: EnumType) -> Expr {
 
 /// The position of `expr`'s label among `ty`'s (1 for the first), NULL for NULL.
 fn position(expr: Expr, ty: EnumType) -> Expr {
-    Expr::Case {
-        case_token: AttachedToken::empty(),
-        end_token: AttachedToken::empty(),
-        operand: Some(Box::new(expr)),
-        conditions: ty.def().labels.iter().enumerate().map(|(k, label)| CaseWhen { condition: string(label), result: number(k + 1) }).collect(),
-        else_result: None,
-    }
+    case_of(expr, ty.def().labels.iter().enumerate().map(|(k, label)| (string(label), number(k + 1))))
 }
 
 /// The label at the position `expr` computes (the inverse of [`position`]).
 fn label_at(expr: Expr, ty: EnumType) -> Expr {
+    case_of(expr, ty.def().labels.iter().enumerate().map(|(k, label)| (number(k + 1), string(label))))
+}
+
+/// `CASE expr WHEN a THEN b ... END` over `(a, b)` pairs.
+fn case_of(expr: Expr, pairs: impl Iterator<Item = (Expr, Expr)>) -> Expr {
     Expr::Case {
         case_token: AttachedToken::empty(),
         end_token: AttachedToken::empty(),
         operand: Some(Box::new(expr)),
-        conditions: ty.def().labels.iter().enumerate().map(|(k, label)| CaseWhen { condition: number(k + 1), result: string(label) }).collect(),
+        conditions: pairs.map(|(condition, result)| CaseWhen { condition, result }).collect(),
         else_result: None,
     }
 }
 
 fn number(n: usize) -> Expr {
     Expr::value(Value::Number(n.to_string(), false))
+}
+
+/// Replaces `expr` in place by what `make` makes of it.
+fn replace_with(expr: &mut Expr, make: impl FnOnce(Expr) -> Expr) {
+    let taken = std::mem::replace(expr, Expr::value(Value::Null));
+    *expr = make(taken);
 }
 
 /// What the rewrite reads the statement's types with.
@@ -84,13 +89,7 @@ impl Typing<'_, '_> {
     fn of(&self, expr: &Expr) -> Option<EnumType> {
         match expr {
             Expr::Identifier(ident) if self.shadowed.contains(&normalize_ident(ident)) => None,
-            Expr::Function(f) if matches!(f.name.to_string().to_ascii_lowercase().as_str(), "min" | "max") => match &f.args {
-                FunctionArguments::List(list) => match list.args.as_slice() {
-                    [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))] => self.of(arg),
-                    _ => None,
-                },
-                _ => None,
-            },
+            Expr::Function(f) if is_extreme(f) => first_arg(f).and_then(|arg| self.of(arg)),
             other => enum_type_of(other, self.scope, self.catalog),
         }
     }
@@ -165,12 +164,6 @@ fn named_enum(data_type: &SqlType, catalog: &Catalog) -> Option<EnumType> {
     }
 }
 
-/// A label written in the statement or given as a parameter (literals reach SQLite lifted
-/// into parameters).
-fn is_string_literal(expr: &Expr) -> bool {
-    crate::translate::is_literal_like(expr)
-}
-
 /// Rewrites `stmt` so either engine answers its enum values as PostgreSQL does (see the
 /// module docs). Does nothing to a statement of a catalog without enum types.
 pub(crate) fn as_postgresql_means(stmt: &mut Statement, scope: &Scope<'_>, catalog: &Catalog) {
@@ -200,7 +193,7 @@ impl OrderByPosition<'_, '_, '_> {
     fn by_position(&self, items: &mut [OrderByExpr]) {
         for item in items {
             if let Some(ty) = self.typing.of(&item.expr) {
-                item.expr = position(item.expr.clone(), ty);
+                replace_with(&mut item.expr, |sorted| position(sorted, ty));
             }
         }
     }
@@ -277,19 +270,21 @@ impl VisitorMut for OrderByPosition<'_, '_, '_> {
     }
 }
 
+fn is_extreme(f: &Function) -> bool {
+    matches!(f.name.to_string().to_ascii_lowercase().as_str(), "min" | "max")
+}
+
 /// `min(m)` as the label at the least position.
 fn extreme_by_position(expr: &mut Expr, typing: &Typing<'_, '_>) {
     let Expr::Function(f) = expr else { return };
-    if !matches!(f.name.to_string().to_ascii_lowercase().as_str(), "min" | "max") {
+    if !is_extreme(f) {
         return;
     }
-    let FunctionArguments::List(list) = &mut f.args else { return };
-    let [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))] = list.args.as_mut_slice() else { return };
-    let Some(ty) = typing.of(arg) else { return };
-    let value = std::mem::replace(arg, Expr::value(Value::Null));
-    *arg = position(value, ty);
-    let aggregate = std::mem::replace(expr, Expr::value(Value::Null));
-    *expr = label_at(aggregate, ty);
+    let Some(ty) = first_arg(f).and_then(|arg| typing.of(arg)) else { return };
+    if let [arg] = positional_args_mut(f).as_mut_slice() {
+        replace_with(arg, |value| position(value, ty));
+    }
+    replace_with(expr, |aggregate| label_at(aggregate, ty));
 }
 
 fn rewrite(expr: &mut Expr, typing: &Typing<'_, '_>) {
@@ -314,31 +309,27 @@ fn rewrite(expr: &mut Expr, typing: &Typing<'_, '_>) {
                 return;
             }
             for side in [left, right] {
-                if is_string_literal(side) {
-                    let literal = std::mem::replace(side.as_mut(), Expr::value(Value::Null));
-                    **side = checked(literal, ty);
+                if is_literal_like(side) {
+                    replace_with(side, |literal| checked(literal, ty));
                 }
                 if ordering {
-                    let value = std::mem::replace(side.as_mut(), Expr::value(Value::Null));
-                    **side = position(value, ty);
+                    replace_with(side, |value| position(value, ty));
                 }
             }
         }
         Expr::InList { expr: value, list, .. } => {
             let Some(ty) = typing.of(value) else { return };
-            for item in list.iter_mut().filter(|i| is_string_literal(i)) {
-                let literal = std::mem::replace(item, Expr::value(Value::Null));
-                *item = checked(literal, ty);
+            for item in list.iter_mut().filter(|i| is_literal_like(i)) {
+                replace_with(item, |literal| checked(literal, ty));
             }
         }
         Expr::Between { expr: value, low, high, .. } => {
             let Some(ty) = typing.of(value) else { return };
             for side in [value, low, high] {
-                let mut taken = std::mem::replace(side.as_mut(), Expr::value(Value::Null));
-                if is_string_literal(&taken) {
-                    taken = checked(taken, ty);
+                if is_literal_like(side) {
+                    replace_with(side, |literal| checked(literal, ty));
                 }
-                **side = position(taken, ty);
+                replace_with(side, |value| position(value, ty));
             }
         }
         _ => {}

@@ -3002,7 +3002,7 @@ fn chosen_values_in_common_type(expr: &mut Expr, scope: &Scope<'_>) {
 }
 
 /// A call's positional arguments (none for a call without a list).
-fn positional_args_mut(f: &mut Function) -> Vec<&mut Expr> {
+pub(crate) fn positional_args_mut(f: &mut Function) -> Vec<&mut Expr> {
     let FunctionArguments::List(list) = &mut f.args else { return Vec::new() };
     list.args
         .iter_mut()

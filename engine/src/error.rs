@@ -82,6 +82,8 @@ pub enum EngineError {
     WindowingError { message: String },
     #[error("{message}")]
     TypeMismatch { message: String },
+    #[error("cannot cast type {from} to {to}")]
+    CannotCoerce { from: String, to: String },
     #[error("operator does not exist: {operator}")]
     UndefinedOperator { operator: String },
     #[error("WITH query name \"{name}\" specified more than once")]
@@ -335,6 +337,7 @@ impl EngineError {
             Self::InvalidColumnReference { .. } => "42P10",
             Self::WindowingError { .. } => "42P20",
             Self::TypeMismatch { .. } => "42804",
+            Self::CannotCoerce { .. } => "42846",
             Self::UndefinedOperator { .. } => "42883",
             Self::DuplicateAlias { .. } => "42712",
             Self::NegativeLimit => "2201W",
@@ -443,6 +446,7 @@ impl EngineError {
             Self::UnterminatedFormatSpecifier | Self::UnrecognizedFormatSpecifier { .. } => Some("For a single \"%\" use \"%%\"."),
             Self::OlapTableHeldBack { .. } => Some("Leave the route automatic (SET rhei.route = auto, no /*+ olap */ hint) and SQLite answers it."),
             Self::CannotReplaceExistingKey => Some("Try using the function jsonb_set to replace key value."),
+            Self::DatatypeMismatch { .. } => Some("You will need to rewrite or cast the expression."),
             Self::UpsertAffectsRowTwice => {
                 Some("Ensure that no rows proposed for insertion within the same command have duplicate constrained values.")
             }

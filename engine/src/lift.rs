@@ -295,6 +295,50 @@ pub(crate) fn restore_literals<V: VisitMut>(stmt: &mut V, values: &[ScalarValue]
     });
 }
 
+/// Whether a lifted number (`values`, by placeholder) is written into a column PostgreSQL
+/// refuses a number for (a date/time, enum, uuid, bytea or json column, see
+/// [`crate::translate::refuses_numbers`]): bound as a parameter, SQLite would store it as a day
+/// number or microseconds, where the literal written out fails with 42804.
+pub(crate) fn number_into_refusing_column(stmt: &Statement, values: &[ScalarValue], catalog: &crate::catalog::Catalog) -> bool {
+    let is_number = |e: &Expr| placeholder_index(e).and_then(|n| values.get(n)).is_some_and(|v| matches!(v, ScalarValue::Int64(_) | ScalarValue::Float64(_)));
+    let refuses = |def: &crate::catalog::TableDef, column: &str| {
+        def.column_index(column).is_some_and(|i| crate::translate::refuses_numbers(def.columns[i].ty))
+    };
+    let assigned = |def: &crate::catalog::TableDef, assignments: &[Assignment]| {
+        assignments.iter().any(|a| match &a.target {
+            datafusion::sql::sqlparser::ast::AssignmentTarget::ColumnName(name) => {
+                is_number(&a.value) && name.0.last().and_then(|part| part.as_ident()).is_some_and(|ident| refuses(def, &crate::catalog::normalize_ident(ident)))
+            }
+            datafusion::sql::sqlparser::ast::AssignmentTarget::Tuple(_) => false,
+        })
+    };
+    let table = |name: &datafusion::sql::sqlparser::ast::ObjectName| crate::catalog::table_name(name).ok().and_then(|n| catalog.get(&n).cloned());
+    match stmt {
+        Statement::Insert(insert) => {
+            let datafusion::sql::sqlparser::ast::TableObject::TableName(name) = &insert.table else { return false };
+            let Some(def) = table(name) else { return false };
+            let columns: Vec<String> = if insert.columns.is_empty() {
+                def.columns.iter().map(|c| c.name.clone()).collect()
+            } else {
+                insert.columns.iter().map(crate::catalog::normalize_ident).collect()
+            };
+            let rows = match insert.source.as_ref().map(|s| s.body.as_ref()) {
+                Some(SetExpr::Values(values)) => values.rows.as_slice(),
+                _ => &[],
+            };
+            let in_rows = rows.iter().any(|row| row.iter().zip(&columns).any(|(e, column)| is_number(e) && refuses(&def, column)));
+            let in_upsert = matches!(&insert.on, Some(OnInsert::OnConflict(conflict))
+                if matches!(&conflict.action, OnConflictAction::DoUpdate(update) if assigned(&def, &update.assignments)));
+            in_rows || in_upsert
+        }
+        Statement::Update(update) => match &update.table.relation {
+            datafusion::sql::sqlparser::ast::TableFactor::Table { name, .. } => table(name).is_some_and(|def| assigned(&def, &update.assignments)),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
 /// Marks `expr`'s lifted value as approved, if `expr` is one.
 fn approve(approved: &mut [bool], expr: &Expr) {
     if let Some(n) = placeholder_index(expr)

@@ -421,6 +421,7 @@ fn sqlite_param(value: &ScalarValue) -> Result<SqlValue> {
         S::Binary(Some(b)) | S::LargeBinary(Some(b)) | S::BinaryView(Some(b)) => SqlValue::Blob(b.clone()),
         S::Date32(Some(d)) => SqlValue::Integer((*d).into()),
         S::TimestampMicrosecond(Some(t), _) => SqlValue::Integer(*t),
+        S::Time64Microsecond(Some(t)) => SqlValue::Integer(*t),
         S::TimestampMillisecond(Some(t), _) => SqlValue::Integer(*t * 1000),
         S::TimestampSecond(Some(t), _) => SqlValue::Integer(*t * 1_000_000),
         S::TimestampNanosecond(Some(t), _) => SqlValue::Integer(t.div_euclid(1000)),
@@ -719,7 +720,9 @@ impl Session {
                 self.engine.remember_parse(&lifted.text, statements, safe)
             }
         };
-        if !parsed.lift_safe {
+        if !parsed.lift_safe
+            || parsed.statements[0].statement().is_some_and(|s| crate::lift::number_into_refusing_column(s, &lifted.values, &self.engine.catalog()))
+        {
             return self.parse(sql);
         }
         let mut statements = parsed.statements.clone();

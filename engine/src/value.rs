@@ -617,6 +617,13 @@ pub fn round_micros(micros: i64, digits: i64) -> i64 {
     rounded.saturating_add(POSTGRES_EPOCH)
 }
 
+/// Microseconds since midnight rounded to `digits` fraction digits, halves up, as PostgreSQL
+/// rounds a `time(p)`.
+pub fn round_time_micros(micros: i64, digits: i64) -> i64 {
+    let scale = 10_i64.pow(6 - digits.clamp(0, 6) as u32);
+    micros.saturating_add(scale / 2) / scale * scale
+}
+
 /// PostgreSQL's `time` output for microseconds since midnight: `HH:MM:SS`, and the fraction
 /// without trailing zeros when there is one (`23:59:59.5`).
 pub fn format_time(micros_of_day: i64) -> String {
@@ -629,6 +636,86 @@ pub fn format_time(micros_of_day: i64) -> String {
         out.push_str(digits.trim_end_matches('0'));
     }
     out
+}
+
+/// Why a `time` input was refused: not a time at all (22007), or a field past its range (22008).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeInputError {
+    Syntax,
+    OutOfRange,
+}
+
+/// PostgreSQL's `time` input as microseconds since midnight: `HH:MM[:SS[.fraction]]`, with
+/// `AM`/`PM`, and with a date before it or a zone after it, both of which `time` ignores as
+/// PostgreSQL's does; `allballs` is midnight and `24:00:00` the end of the day. A fraction
+/// past microseconds rounds as PostgreSQL's does (`23:59:59.9999996` is `24:00:00`).
+///
+/// # Errors
+/// [`TimeInputError::Syntax`] for text that is no time, [`TimeInputError::OutOfRange`] for a
+/// field past its range (`25:00`, `12:60`, `13:00 PM`).
+pub fn parse_time_of_day(text: &str) -> Result<i64, TimeInputError> {
+    use TimeInputError::{OutOfRange, Syntax};
+    let lower = text.trim().to_ascii_lowercase();
+    if lower == "allballs" {
+        return Ok(0);
+    }
+    let mut rest = lower.as_str();
+    // A date before the time, as in timestamp input (`2024-01-02 12:30`, `2024-01-02T12:30`).
+    if let Some(at) = rest.find([' ', 't'])
+        && parse_ymd(&rest[..at]).is_some()
+    {
+        rest = rest[at + 1..].trim_start();
+    }
+    let (rest, meridiem) = match (rest.strip_suffix("am"), rest.strip_suffix("pm")) {
+        (Some(r), _) => (r.trim_end(), Some(false)),
+        (_, Some(r)) => (r.trim_end(), Some(true)),
+        _ => (rest, None),
+    };
+    let zone_at = rest.find(['+', '-', 'z', ' ']).unwrap_or(rest.len());
+    let (clock, zone) = rest.split_at(zone_at);
+    let zone = zone.trim();
+    if !zone.is_empty() && zone_offset_seconds(zone).is_none() && crate::zone::TimeZone::parse(zone).is_none() {
+        return Err(Syntax);
+    }
+    let mut fields = clock.split(':');
+    let number = |f: Option<&str>| -> Result<i64, TimeInputError> {
+        match f {
+            Some(f) if !f.is_empty() && f.len() <= 9 && f.bytes().all(|b| b.is_ascii_digit()) => f.parse().map_err(|_| Syntax),
+            _ => Err(Syntax),
+        }
+    };
+    let hour = number(fields.next())?;
+    let minute = number(fields.next())?;
+    let (second, fraction) = match fields.next() {
+        Some(sec) => match sec.split_once('.') {
+            Some((whole, fraction)) if fraction.bytes().all(|b| b.is_ascii_digit()) => (number(Some(whole))?, fraction),
+            Some(_) => return Err(Syntax),
+            None => (number(Some(sec))?, ""),
+        },
+        None => (0, ""),
+    };
+    if fields.next().is_some() {
+        return Err(Syntax);
+    }
+    let hour = match meridiem {
+        Some(_) if hour > 12 => return Err(OutOfRange),
+        Some(pm) => hour % 12 + if pm { 12 } else { 0 },
+        None => hour,
+    };
+    if hour > 24 || minute > 59 || second > 60 {
+        return Err(OutOfRange);
+    }
+    // As PostgreSQL reads a fraction: a double, times a million, rounded half to even.
+    let micros_of_second = if fraction.is_empty() {
+        0
+    } else {
+        (format!("0.{fraction}").parse::<f64>().map_err(|_| Syntax)? * 1e6).round_ties_even() as i64
+    };
+    let micros = ((hour * 60 + minute) * 60 + second) * 1_000_000 + micros_of_second;
+    if micros > MICROS_PER_DAY {
+        return Err(OutOfRange);
+    }
+    Ok(micros)
 }
 
 /// PostgreSQL's timestamptz output for a zone `offset_secs` east of UTC: the local time, then
@@ -1226,6 +1313,31 @@ mod tests {
     }
 
     #[test]
+    fn times_of_day_parse_as_postgresql_reads_them() {
+        let hms = |h: i64, m: i64, s: i64| Ok(((h * 60 + m) * 60 + s) * 1_000_000);
+        assert_eq!(parse_time_of_day("12:30"), hms(12, 30, 0));
+        assert_eq!(parse_time_of_day(" 1:02:03.25 "), Ok(3_723_250_000));
+        assert_eq!(parse_time_of_day("12:00 AM"), hms(0, 0, 0));
+        assert_eq!(parse_time_of_day("1:15pm"), hms(13, 15, 0));
+        assert_eq!(parse_time_of_day("2024-01-02 08:00:00+02"), hms(8, 0, 0));
+        assert_eq!(parse_time_of_day("2024-01-02T08:00"), hms(8, 0, 0));
+        assert_eq!(parse_time_of_day("allballs"), Ok(0));
+        assert_eq!(parse_time_of_day("24:00:00"), hms(24, 0, 0));
+        assert_eq!(parse_time_of_day("23:59:59.9999996"), hms(24, 0, 0));
+        // A double times a million, rounded half to even, as PostgreSQL computes it.
+        assert_eq!(parse_time_of_day("00:00:00.0000025"), Ok(2));
+        assert_eq!(parse_time_of_day("0:30 am"), hms(0, 30, 0));
+        assert_eq!(parse_time_of_day("0:30 pm"), hms(12, 30, 0));
+        assert_eq!(parse_time_of_day("24:00:01"), Err(TimeInputError::OutOfRange));
+        assert_eq!(parse_time_of_day("25:00"), Err(TimeInputError::OutOfRange));
+        assert_eq!(parse_time_of_day("12:60"), Err(TimeInputError::OutOfRange));
+        assert_eq!(parse_time_of_day("13:00 PM"), Err(TimeInputError::OutOfRange));
+        for bad in ["", "12", "noon", "12:30 nowhere", "12:3x", "1:2:3:4", "12:30:1.2.3"] {
+            assert_eq!(parse_time_of_day(bad), Err(TimeInputError::Syntax), "{bad}");
+        }
+    }
+
+    #[test]
     fn timestamps_parse_with_fractions_and_zones() {
         assert_eq!(parse_timestamp_micros("1970-01-01 00:00:01.5"), Some(1_500_000));
         assert_eq!(parse_timestamp_micros("1970-01-01T01:00:00+01"), Some(0));
@@ -1296,6 +1408,7 @@ fn input_type(ty: &arrow::datatypes::DataType) -> Option<crate::catalog::PgType>
         D::Date32 => P::Date,
         D::Timestamp(_, None) => P::Timestamp,
         D::Timestamp(_, Some(_)) => P::Timestamptz,
+        D::Time64(_) => P::Time,
         D::Binary | D::LargeBinary | D::BinaryView => P::Bytea,
         D::FixedSizeBinary(16) => P::Uuid,
         _ => return None,
@@ -1327,6 +1440,7 @@ pub fn parameter_from_text(
         (V::Integer(i), D::Boolean) => S::Boolean(Some(i != 0)),
         (V::Integer(i), D::Date32) => S::Date32(Some(i32::try_from(i).map_err(|_| bad())?)),
         (V::Integer(i), D::Timestamp(_, zone)) => S::TimestampMicrosecond(Some(i), zone.clone()),
+        (V::Integer(i), D::Time64(_)) => S::Time64Microsecond(Some(i)),
         (V::Real(f), D::Float32) => S::Float32(Some(f as f32)),
         (V::Real(f), D::Float64) => S::Float64(Some(f)),
         (V::Integer(i), D::Float32) => S::Float32(Some(i as f32)),

@@ -66,6 +66,7 @@ fn wire_type(sent: Option<&Type>, target: Option<&DataType>) -> Type {
             Some(DataType::Date32) => Type::DATE,
             Some(DataType::Timestamp(_, None)) => Type::TIMESTAMP,
             Some(DataType::Timestamp(_, Some(_))) => Type::TIMESTAMPTZ,
+            Some(DataType::Time64(_)) => Type::TIME,
             Some(DataType::Binary) => Type::BYTEA,
             Some(&rhei_engine::describe::UUID_PARAMETER) => Type::UUID,
             _ => Type::TEXT,
@@ -158,6 +159,13 @@ fn decode_binary(ty: &Type, bytes: &[u8]) -> PgWireResult<ScalarValue> {
             let zone = (*ty == Type::TIMESTAMPTZ).then(|| "UTC".into());
             ScalarValue::TimestampMicrosecond(Some(micros), zone)
         }
+        Type::TIME => {
+            let micros = i64::from_be_bytes(fixed(bytes, "time")?);
+            if !(0..=86_400_000_000).contains(&micros) {
+                return Err(binary_format_error("time"));
+            }
+            ScalarValue::Time64Microsecond(Some(micros))
+        }
         Type::UUID => {
             let b: [u8; 16] = fixed(bytes, "uuid")?;
             let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
@@ -208,6 +216,7 @@ fn convert(session: &Session, value: ScalarValue, target: &DataType) -> PgWireRe
         ScalarValue::Date32(Some(d)) => rhei_engine::value::format_date(i64::from(*d)),
         ScalarValue::TimestampMicrosecond(Some(t), None) => rhei_engine::value::format_timestamp(*t),
         ScalarValue::TimestampMicrosecond(Some(t), Some(_)) => rhei_engine::value::format_timestamptz(*t, 0),
+        ScalarValue::Time64Microsecond(Some(t)) => rhei_engine::value::format_time(*t),
         ScalarValue::Boolean(Some(b)) => b.to_string(),
         other => other.to_string(),
     };
@@ -238,6 +247,7 @@ fn array_element_type(ty: &Type) -> Option<Type> {
         Type::DATE_ARRAY => Type::DATE,
         Type::TIMESTAMP_ARRAY => Type::TIMESTAMP,
         Type::TIMESTAMPTZ_ARRAY => Type::TIMESTAMPTZ,
+        Type::TIME_ARRAY => Type::TIME,
         Type::JSON_ARRAY => Type::JSON,
         Type::JSONB_ARRAY => Type::JSONB,
         _ => return None,

@@ -34,6 +34,7 @@ pub fn param_type(ty: Option<&DataType>) -> Type {
             DataType::Date32 => Type::DATE_ARRAY,
             DataType::Timestamp(_, None) => Type::TIMESTAMP_ARRAY,
             DataType::Timestamp(_, Some(_)) => Type::TIMESTAMPTZ_ARRAY,
+            DataType::Time64(_) => Type::TIME_ARRAY,
             DataType::Decimal128(..) | DataType::Decimal256(..) => Type::NUMERIC_ARRAY,
             _ => crate::encode::arrow_pg_type(ty.unwrap_or(&DataType::Utf8)),
         },

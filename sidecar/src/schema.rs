@@ -165,7 +165,8 @@ mod tests {
         assert_eq!(map_type("timestamp without time zone"), PgType::Timestamp);
         assert_eq!(map_type("jsonb"), PgType::Jsonb);
         assert_eq!(map_type("uuid"), PgType::Uuid);
-        for other in ["interval", "inet", "integer[]", "mood", "time without time zone", "numeric(80,2)", "tsvector"] {
+        assert_eq!(map_type("time(3) without time zone"), PgType::Time);
+        for other in ["interval", "inet", "integer[]", "mood", "time with time zone", "numeric(80,2)", "tsvector"] {
             assert_eq!(map_type(other), PgType::Text, "{other}");
         }
     }

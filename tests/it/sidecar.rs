@@ -393,6 +393,28 @@ async fn wide_numeric_columns_are_followed_digit_for_digit() {
     server.stop().await;
 }
 
+/// An upstream `time` column is mirrored as a time (it was text): snapshot and stream, ordered
+/// and compared as times, and described as `time` on the wire.
+#[tokio::test]
+async fn time_columns_are_followed_as_times() {
+    let Followed { pg: _pg, up, server, rh } = followed(
+        "CREATE TABLE opening (id int PRIMARY KEY, opens time NOT NULL, closes time(0));
+         INSERT INTO opening VALUES (1, '09:00', '17:30'), (2, '08:15:30.25', NULL), (3, '24:00:00', '23:59:59');",
+        None,
+    )
+    .await;
+    let all = "SELECT * FROM opening ORDER BY opens";
+    assert_eq!(wait_equal(&up, &rh, all).await.len(), 3, "the snapshot has every row");
+    up.batch_execute("INSERT INTO opening VALUES (4, '1:05 pm', '13:06'); UPDATE opening SET closes = opens + interval '30 minutes' WHERE id = 2;")
+        .await
+        .unwrap();
+    wait_equal(&up, &rh, all).await;
+    wait_equal(&up, &rh, "SELECT id, closes - opens FROM opening WHERE opens > '08:30' ORDER BY id").await;
+    let described = rh.prepare("SELECT opens FROM opening").await.unwrap();
+    assert_eq!(described.columns()[0].type_(), &tokio_postgres::types::Type::TIME);
+    server.stop().await;
+}
+
 /// An unconstrained `numeric` upstream column is mirrored exactly (each value with the scale
 /// it was written with). An upstream value its OLAP copy cannot hold (past 28 integral digits,
 /// or NaN; rhei refuses both from its own clients, but the snapshot and the stream take them)

@@ -1709,3 +1709,53 @@ impl<'a> tokio_postgres::types::FromSql<'a> for Text {
         true
     }
 }
+
+/// A `time` in PostgreSQL's binary form: microseconds since midnight, 8 bytes big-endian.
+#[derive(Debug, PartialEq)]
+struct TimeOfDay(i64);
+
+impl<'a> tokio_postgres::types::FromSql<'a> for TimeOfDay {
+    fn from_sql(_: &tokio_postgres::types::Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(TimeOfDay(i64::from_be_bytes(raw.try_into()?)))
+    }
+
+    fn accepts(ty: &tokio_postgres::types::Type) -> bool {
+        *ty == tokio_postgres::types::Type::TIME
+    }
+}
+
+impl tokio_postgres::types::ToSql for TimeOfDay {
+    fn to_sql(&self, _: &tokio_postgres::types::Type, out: &mut bytes::BytesMut) -> Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        out.extend_from_slice(&self.0.to_be_bytes());
+        Ok(tokio_postgres::types::IsNull::No)
+    }
+
+    fn accepts(ty: &tokio_postgres::types::Type) -> bool {
+        *ty == tokio_postgres::types::Type::TIME
+    }
+
+    tokio_postgres::types::to_sql_checked!();
+}
+
+/// `time` columns on the wire: described as time (OID 1083), read and written in binary as
+/// microseconds since midnight, compared with a binary parameter, on either engine; a binary
+/// value past 24:00:00 is refused (22P03).
+#[tokio::test]
+async fn time_columns_travel_in_binary_as_microseconds() {
+    let server = Server::start().await;
+    let client = server.client().await;
+    client.batch_execute("CREATE TABLE slots (id int PRIMARY KEY, at time)").await.unwrap();
+    let half_past_noon = TimeOfDay(45_000_000_000);
+    client.execute("INSERT INTO slots VALUES (1, $1), (2, '08:15:30.25'), (3, NULL)", &[&half_past_noon]).await.unwrap();
+    for route in ["oltp", "olap"] {
+        client.batch_execute(&format!("SET rhei.route = {route}")).await.unwrap();
+        let statement = client.prepare("SELECT id, at FROM slots WHERE at >= $1 OR at IS NULL ORDER BY id").await.unwrap_or_else(|e| panic!("{route}: {e:?}"));
+        assert_eq!(statement.params(), [tokio_postgres::types::Type::TIME], "{route}");
+        assert_eq!(statement.columns()[1].type_(), &tokio_postgres::types::Type::TIME, "{route}");
+        let rows = client.query(&statement, &[&TimeOfDay(29_730_250_000)]).await.unwrap_or_else(|e| panic!("{route}: {e:?}"));
+        let got: Vec<(i32, Option<TimeOfDay>)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        assert_eq!(got, [(1, Some(TimeOfDay(45_000_000_000))), (2, Some(TimeOfDay(29_730_250_000))), (3, None)], "{route}");
+    }
+    let past_midnight = client.execute("INSERT INTO slots VALUES (4, $1)", &[&TimeOfDay(86_400_000_001)]).await.unwrap_err();
+    assert_eq!(past_midnight.code().map(|c| c.code()), Some("22P03"), "{past_midnight:?}");
+}

@@ -53,6 +53,7 @@ pub fn pg_type_of_field(field: &Field) -> Option<PgType> {
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => PgType::Text,
         DataType::Boolean => PgType::Bool,
         DataType::Date32 => PgType::Date,
+        DataType::Time64(_) | DataType::Time32(_) => PgType::Time,
         DataType::Timestamp(_, None) => PgType::Timestamp,
         DataType::Timestamp(_, Some(_)) => PgType::Timestamptz,
         DataType::Binary | DataType::LargeBinary | DataType::BinaryView => PgType::Bytea,
@@ -112,6 +113,8 @@ pub enum PgType {
     Date,
     Timestamp,
     Timestamptz,
+    /// `time` (without time zone): microseconds since midnight, 0 to 24:00:00 inclusive.
+    Time,
     Bytea,
     Uuid,
     Json,
@@ -235,6 +238,8 @@ impl PgType {
             SqlType::Date => plain(Self::Date),
             SqlType::Timestamp(_, TimezoneInfo::WithTimeZone | TimezoneInfo::Tz) => plain(Self::Timestamptz),
             SqlType::Timestamp(_, _) => plain(Self::Timestamp),
+            // `time with time zone` is a type of its own, which rhei does not store.
+            SqlType::Time(_, TimezoneInfo::None | TimezoneInfo::WithoutTimeZone) => plain(Self::Time),
             SqlType::Bytea => plain(Self::Bytea),
             SqlType::Uuid => plain(Self::Uuid),
             SqlType::JSON => plain(Self::Json),
@@ -276,6 +281,7 @@ impl PgType {
             Self::Date => DataType::Date32,
             Self::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
             Self::Timestamptz => DataType::Timestamp(TimeUnit::Microsecond, Some(Arc::from("UTC"))),
+            Self::Time => DataType::Time64(TimeUnit::Microsecond),
             Self::Bytea => DataType::Binary,
         }
     }
@@ -283,7 +289,7 @@ impl PgType {
     /// The SQLite STRICT column type that stores this type.
     pub fn storage(&self) -> &'static str {
         match self {
-            Self::Int2 | Self::Int4 | Self::Int8 | Self::Bool | Self::Date | Self::Timestamp | Self::Timestamptz => {
+            Self::Int2 | Self::Int4 | Self::Int8 | Self::Bool | Self::Date | Self::Timestamp | Self::Timestamptz | Self::Time => {
                 "INTEGER"
             }
             Self::Float4 | Self::Float8 => "REAL",
@@ -318,6 +324,7 @@ impl PgType {
             Self::Date => "date".into(),
             Self::Timestamp => "timestamp without time zone".into(),
             Self::Timestamptz => "timestamp with time zone".into(),
+            Self::Time => "time without time zone".into(),
             Self::Bytea => "bytea".into(),
             Self::Uuid => "uuid".into(),
             Self::Json => "json".into(),
@@ -357,6 +364,7 @@ impl PgType {
             "date" => Self::Date,
             "timestamp without time zone" => Self::Timestamp,
             "timestamp with time zone" => Self::Timestamptz,
+            "time without time zone" => Self::Time,
             "bytea" => Self::Bytea,
             "uuid" => Self::Uuid,
             "json" => Self::Json,
@@ -424,6 +432,7 @@ mod name_tests {
             PgType::Date,
             PgType::Timestamp,
             PgType::Timestamptz,
+            PgType::Time,
             PgType::Bytea,
             PgType::Uuid,
             PgType::Json,
@@ -497,6 +506,8 @@ mod tests {
                 PgType::Timestamptz,
                 DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
             ),
+            ("time", PgType::Time, DataType::Time64(TimeUnit::Microsecond)),
+            ("time without time zone", PgType::Time, DataType::Time64(TimeUnit::Microsecond)),
             ("bytea", PgType::Bytea, DataType::Binary),
             ("uuid", PgType::Uuid, DataType::Utf8),
             ("json", PgType::Json, DataType::Utf8),

@@ -130,6 +130,7 @@ impl DataFusionOlap {
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::MathDomain::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::Percentile::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::RoundTimestamp::default()));
+        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::RoundTime::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::ToDate::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::ToTimestamp::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::DeclaredText::default()));
@@ -291,6 +292,22 @@ fn plan_error(msg: &str) -> EngineError {
     }
 }
 
+/// DataFusion's refusal of a cast between two date/time types PostgreSQL has no cast between
+/// either (`date::time`): 42846, as PostgreSQL says it.
+fn unsupported_cast(what: &str) -> Option<EngineError> {
+    let (from, to) = what.strip_prefix("Unsupported CAST from ")?.split_once(" to ")?;
+    let to = to.strip_suffix(" is not supported").unwrap_or(to);
+    let name = |arrow: &str| match arrow {
+        "Date32" => Some("date"),
+        t if t.starts_with("Time64") => Some("time without time zone"),
+        // Arrow writes a zone as a second argument: `Timestamp(µs, "UTC")`.
+        t if t.starts_with("Timestamp") && !t.contains(',') => Some("timestamp without time zone"),
+        t if t.starts_with("Timestamp") => Some("timestamp with time zone"),
+        _ => None,
+    };
+    Some(EngineError::CannotCoerce { from: name(from)?.into(), to: name(to)?.into() })
+}
+
 /// Arrow's failed cast of text ("Cannot cast string 'abc' to value of Int32 type", its only
 /// report, a message) as PostgreSQL reports it: `invalid input syntax for type integer:
 /// "abc"` (22P02), an integer past the type's range 22003, a date 22007.
@@ -304,6 +321,12 @@ fn cast_error(msg: &str) -> EngineError {
             "Float64" => "double precision",
             "Boolean" => "boolean",
             "Date32" => return Some(EngineError::InvalidDatetimeFormat { type_name: "date".into(), value: value.to_string() }),
+            t if t.starts_with("Time64") => {
+                return Some(match crate::value::parse_time_of_day(value) {
+                    Err(crate::value::TimeInputError::OutOfRange) => EngineError::DatetimeFieldOverflow { value: value.to_string() },
+                    _ => EngineError::InvalidDatetimeFormat { type_name: "time".into(), value: value.to_string() },
+                });
+            }
             t if t.starts_with("Decimal") => "numeric",
             _ => return None,
         };
@@ -346,7 +369,7 @@ pub fn classify(err: DataFusionError) -> EngineError {
             SchemaError::AmbiguousReference { field } => EngineError::AmbiguousColumn { column: field.name.clone() },
             other => EngineError::Olap(other.to_string()),
         },
-        DataFusionError::NotImplemented(what) => EngineError::unsupported(what),
+        DataFusionError::NotImplemented(what) => unsupported_cast(&what).unwrap_or_else(|| EngineError::unsupported(what)),
         DataFusionError::ArrowError(arrow, _) => match arrow.as_ref() {
             arrow::error::ArrowError::DivideByZero => EngineError::DivisionByZero,
             arrow::error::ArrowError::ArithmeticOverflow(_) => EngineError::NumericOutOfRange { type_name: "value".into() },

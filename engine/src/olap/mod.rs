@@ -59,6 +59,7 @@ pub fn result_type(ty: &arrow::datatypes::DataType) -> arrow::datatypes::DataTyp
         // PostgreSQL's timestamps count microseconds, as rhei stores them; DataFusion's
         // `CAST(... AS TIMESTAMP)` and timestamp literals count nanoseconds.
         D::Timestamp(_, zone) => D::Timestamp(arrow::datatypes::TimeUnit::Microsecond, zone.clone()),
+        D::Time32(_) | D::Time64(_) => D::Time64(arrow::datatypes::TimeUnit::Microsecond),
         D::Dictionary(_, value) => result_type(value),
         other => other.clone(),
     }

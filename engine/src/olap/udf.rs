@@ -986,6 +986,32 @@ simple_udf!(
     }
 );
 
+/// Each row of a `time` value as microseconds since midnight.
+fn time_micros(value: &ColumnarValue, rows: usize) -> Result<arrow::array::Int64Array> {
+    let micros = arrow::compute::cast(&value.to_array(rows)?, &DataType::Time64(arrow::datatypes::TimeUnit::Microsecond))?;
+    Ok(arrow::compute::cast(&micros, &DataType::Int64)?.as_primitive::<arrow::datatypes::Int64Type>().clone())
+}
+
+simple_udf!(
+    /// `rhei_round_time(t, digits)`: a time of day rounded to `digits` fraction digits (see
+    /// [`crate::value::round_time_micros`]).
+    RoundTime,
+    "rhei_round_time",
+    Signature::any(2, Volatility::Immutable),
+    |_types| DataType::Time64(arrow::datatypes::TimeUnit::Microsecond),
+    |args| {
+        let [time, digits] = args.args.as_slice() else {
+            return Err(DataFusionError::Internal("rhei_round_time: wrong number of arguments".into()));
+        };
+        let ColumnarValue::Scalar(ScalarValue::Int64(Some(digits))) = digits else {
+            return Err(DataFusionError::Internal("rhei_round_time: the digits must be a constant".into()));
+        };
+        let rounded: arrow::array::Time64MicrosecondArray =
+            time_micros(time, args.number_rows)?.iter().map(|t| t.map(|t| crate::value::round_time_micros(t, *digits))).collect();
+        unscalar(Arc::new(rounded), &args)
+    }
+);
+
 simple_udf!(
     /// `rhei_percentile(f)`: an ordered-set aggregate's fraction as a double, once it is within
     /// 0..1 (22003 otherwise, as PostgreSQL says it); NULL stays NULL.
@@ -1466,7 +1492,7 @@ text_udf!(
 text_udf!(
     /// `rhei_timestamp_text(t, zone)`: a timestamp as PostgreSQL's text (`2026-01-01 10:00:00`,
     /// a timestamptz with its offset in `zone`), where DataFusion's cast gives ISO 8601
-    /// (`2026-01-01T10:00:00Z`).
+    /// (`2026-01-01T10:00:00Z`); a time too (DataFusion's has three fraction digits at least).
     TimestampText,
     "rhei_timestamp_text",
     2,
@@ -1477,6 +1503,10 @@ text_udf!(
         let ColumnarValue::Scalar(zone) = zone else {
             return Err(DataFusionError::Internal("rhei_timestamp_text: the zone must be a constant".into()));
         };
+        if matches!(timestamp.data_type(), DataType::Time64(_) | DataType::Time32(_)) {
+            let text: arrow::array::StringArray = time_micros(timestamp, args.number_rows)?.iter().map(|t| t.map(crate::value::format_time)).collect();
+            return unscalar(Arc::new(text), &args);
+        }
         let zone = crate::zone::TimeZone::of_arrow(&zone.to_string());
         let instant = matches!(timestamp.data_type(), DataType::Timestamp(_, Some(_)));
         let text: arrow::array::StringArray = timestamp_micros(timestamp, args.number_rows)?
@@ -1626,12 +1656,22 @@ impl ScalarUDFImpl for ToChar {
         let [value, pattern] = args.args.as_slice() else {
             return Err(DataFusionError::Plan("to_char takes a value and a pattern".into()));
         };
+        // A time is formatted as that time of day on 1970-01-01 (PostgreSQL formats it as an
+        // interval, which shows the same hours, minutes and seconds).
+        let time_of_day;
+        let value = if matches!(value.data_type(), DataType::Time64(_) | DataType::Time32(_)) {
+            let micros: ArrayRef = Arc::new(time_micros(value, rows)?);
+            time_of_day = ColumnarValue::Array(arrow::compute::cast(&micros, &DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, None))?);
+            &time_of_day
+        } else {
+            value
+        };
         let zoned = match value.data_type() {
             DataType::Date32 => None,
             DataType::Timestamp(_, zone) => Some(zone.is_some()),
             number if number.is_numeric() => return number_to_char(&args),
             other => {
-                return Err(DataFusionError::NotImplemented(format!("to_char of {other} (rhei formats numbers, dates and timestamps)")));
+                return Err(DataFusionError::NotImplemented(format!("to_char of {other} (rhei formats numbers, dates, times and timestamps)")));
             }
         };
         let micros = value.to_array(rows)?;
@@ -2414,6 +2454,10 @@ fn json_fragments(array: &ArrayRef, field: &Field) -> Result<Vec<String>> {
                 let t = micros.value(i);
                 datetime_text(&if zoned { crate::value::format_timestamptz_in(t, crate::zone::TimeZone::UTC) } else { crate::value::format_timestamp(t) })
             })
+        }
+        DataType::Time64(_) | DataType::Time32(_) => {
+            let micros = time_micros(&ColumnarValue::Array(array.clone()), rows)?;
+            each(&|i| quoted(&crate::value::format_time(micros.value(i))))
         }
         DataType::Binary | DataType::LargeBinary | DataType::BinaryView => {
             let bytes = arrow::compute::cast(array, &DataType::Binary)?;

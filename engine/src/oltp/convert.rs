@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use arrow::array::{
     ArrayBuilder, ArrayRef, AsArray, BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, Decimal256Builder, Float32Builder,
-    Float64Builder, Int16Builder, Int32Builder, Int64Builder, IntervalMonthDayNanoBuilder, StringBuilder, TimestampMicrosecondBuilder,
+    Float64Builder, Int16Builder, Int32Builder, Int64Builder, IntervalMonthDayNanoBuilder, StringBuilder, Time64MicrosecondBuilder, TimestampMicrosecondBuilder,
 };
 use arrow::datatypes::{DataType, IntervalMonthDayNano, IntervalUnit, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
@@ -198,6 +198,7 @@ fn builder_for(ty: &DataType, capacity: Option<(usize, usize)>) -> Box<dyn Array
         DataType::Timestamp(TimeUnit::Microsecond, tz) => {
             Box::new(TimestampMicrosecondBuilder::with_capacity(rows).with_timezone_opt(tz.clone()))
         }
+        DataType::Time64(TimeUnit::Microsecond) => Box::new(Time64MicrosecondBuilder::with_capacity(rows)),
         DataType::Binary => Box::new(BinaryBuilder::with_capacity(rows, bytes)),
         DataType::Interval(IntervalUnit::MonthDayNano) => Box::new(IntervalMonthDayNanoBuilder::with_capacity(rows)),
         _ => Box::new(StringBuilder::with_capacity(rows, bytes)),
@@ -222,6 +223,7 @@ fn type_name(ty: &DataType) -> &'static str {
         DataType::Date32 => "date",
         DataType::Timestamp(_, None) => "timestamp",
         DataType::Timestamp(_, Some(_)) => "timestamp with time zone",
+        DataType::Time64(_) => "time without time zone",
         DataType::Binary => "bytea",
         DataType::Interval(_) => "interval",
         _ => "text",
@@ -342,6 +344,18 @@ fn append(builder: &mut dyn ArrayBuilder, ty: &DataType, value: ValueRef<'_>) ->
                 ValueRef::Text(t) => {
                     let micros =
                         std::str::from_utf8(t).ok().and_then(parse_timestamp_micros).ok_or_else(|| invalid(ty, value))?;
+                    b.append_value(micros)
+                }
+                _ => return Err(invalid(ty, value)),
+            }
+        }
+        DataType::Time64(TimeUnit::Microsecond) => {
+            let b = downcast!(builder, Time64MicrosecondBuilder);
+            match value {
+                ValueRef::Null => b.append_null(),
+                ValueRef::Integer(i) => b.append_value(i),
+                ValueRef::Text(t) => {
+                    let micros = std::str::from_utf8(t).ok().and_then(|s| crate::value::parse_time_of_day(s).ok()).ok_or_else(|| invalid(ty, value))?;
                     b.append_value(micros)
                 }
                 _ => return Err(invalid(ty, value)),

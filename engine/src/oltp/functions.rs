@@ -394,6 +394,32 @@ fn to_date(value: ValueRef<'_>) -> FnResult {
     }
 }
 
+/// `rhei_time(v)`: a time of day as microseconds since midnight (a stored one passes).
+fn to_time(value: ValueRef<'_>) -> FnResult {
+    const END_OF_DAY: i64 = 86_400_000_000;
+    match value {
+        ValueRef::Null => Ok(Value::Null),
+        ValueRef::Integer(i) if (0..=END_OF_DAY).contains(&i) => Ok(Value::Integer(i)),
+        ValueRef::Text(t) => match std::str::from_utf8(t).map(crate::value::parse_time_of_day) {
+            Ok(Ok(micros)) => Ok(Value::Integer(micros)),
+            Ok(Err(crate::value::TimeInputError::OutOfRange)) => {
+                Err(fail(EngineError::DatetimeFieldOverflow { value: text_of(value).unwrap_or_default() }))
+            }
+            _ => Err(fail(EngineError::InvalidDatetimeFormat { type_name: "time".into(), value: text_of(value).unwrap_or_default() })),
+        },
+        _ => Err(invalid_datetime("time", value)),
+    }
+}
+
+/// `rhei_time_of_day(micros)`: the time of day of a (wall-clock) timestamp.
+fn time_of_day(value: ValueRef<'_>) -> FnResult {
+    match value {
+        ValueRef::Null => Ok(Value::Null),
+        ValueRef::Integer(t) => Ok(Value::Integer(t.rem_euclid(86_400_000_000))),
+        v => Err(invalid_datetime("time", v)),
+    }
+}
+
 /// The zone suffix of a timestamp text, if it carries one (`+02`, `-05:30`, `Z`, `UTC`).
 fn has_zone(s: &str) -> bool {
     let s = s.trim();
@@ -714,6 +740,7 @@ fn to_text(value: ValueRef<'_>, tag: &str, zone: TimeZone) -> FnResult {
         (ValueRef::Integer(d), "date") => crate::value::format_date(d),
         (ValueRef::Integer(t), "timestamp") => crate::value::format_timestamp(t),
         (ValueRef::Integer(t), "timestamptz") => crate::value::format_timestamptz_in(t, zone),
+        (ValueRef::Integer(t), "time") => crate::value::format_time(t),
         (ValueRef::Integer(b), "bool") => (if b != 0 { "true" } else { "false" }).to_string(),
         (ValueRef::Blob(bytes), "bytea") => crate::bytea::output(bytes),
         (v, "float4") => f64_of(v).map(|f| format_float4(f as f32)).ok_or_else(|| invalid("real", v))?,
@@ -1054,6 +1081,7 @@ fn converted_storage_value(ty: crate::catalog::PgType, text: &str, zone: TimeZon
         T::Date => to_date(value),
         T::Timestamp => to_timestamp(value),
         T::Timestamptz => to_timestamptz(value, zone),
+        T::Time => to_time(value),
         T::Uuid => to_uuid(value),
         T::Bytea => to_bytea(value),
         T::Json => to_json(value, false),
@@ -1171,6 +1199,7 @@ fn json_fragment(value: ValueRef<'_>, tag: &str, zone: TimeZone) -> Result<Strin
         (ValueRef::Integer(d), "date") => datetime_text(&crate::value::format_date(d)),
         (ValueRef::Integer(t), "timestamp") => datetime_text(&crate::value::format_timestamp(t)),
         (ValueRef::Integer(t), "timestamptz") => datetime_text(&crate::value::format_timestamptz_in(t, zone)),
+        (ValueRef::Integer(t), "time") => datetime_text(&crate::value::format_time(t)),
         (ValueRef::Real(f), "float4") => {
             let f = f as f32;
             if f.is_finite() { format_float4(f) } else { quoted(&format_float4(f)) }
@@ -1301,6 +1330,10 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         (ValueRef::Integer(micros), ValueRef::Integer(digits)) => Ok(Value::Integer(crate::value::round_micros(micros, digits))),
         _ => Ok(Value::Null),
     })?;
+    conn.create_scalar_function("rhei_round_time", 2, pure, |ctx| match (ctx.get_raw(0), ctx.get_raw(1)) {
+        (ValueRef::Integer(micros), ValueRef::Integer(digits)) => Ok(Value::Integer(crate::value::round_time_micros(micros, digits))),
+        _ => Ok(Value::Null),
+    })?;
     conn.create_scalar_function("rhei_rint", 1, pure, |ctx| Ok(f64_of(ctx.get_raw(0)).map_or(Value::Null, |f| Value::Real(f.round_ties_even()))))?;
     conn.create_scalar_function("bit_length", 1, pure, |ctx| {
         Ok(match ctx.get_raw(0) {
@@ -1390,6 +1423,8 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     })?;
     conn.create_scalar_function("rhei_date", 1, pure, |ctx| to_date(ctx.get_raw(0)))?;
     conn.create_scalar_function("rhei_ts", 1, pure, |ctx| to_timestamp(ctx.get_raw(0)))?;
+    conn.create_scalar_function("rhei_time", 1, pure, |ctx| to_time(ctx.get_raw(0)))?;
+    conn.create_scalar_function("rhei_time_of_day", 1, pure, |ctx| time_of_day(ctx.get_raw(0)))?;
     conn.create_scalar_function("rhei_tstz", 2, pure, |ctx| to_timestamptz(ctx.get_raw(0), arg_zone(ctx, 1)?))?;
     // A timestamptz's wall-clock time in a zone, and back (casts between timestamptz and
     // timestamp or date).

@@ -79,6 +79,11 @@ pub fn register(conn: &Connection, pure: FunctionFlags) -> rusqlite::Result<()> 
         let difference = a.checked_sub(b).ok_or_else(|| fail(EngineError::IntervalOutOfRange))?;
         interval_value(Some(from_fields(crate::value::justify_hours(0, 0, difference))))
     })?;
+    // `a - b` of two times of day: hours, not justified into a day (`24:00 - 00:00` is 24:00:00).
+    conn.create_scalar_function("rhei_time_difference", 2, pure, |ctx| {
+        let (a, b) = both!(micros_arg(ctx, 0), micros_arg(ctx, 1));
+        interval_value(Some(from_fields((0, 0, a - b))))
+    })?;
     // age(a, b) of two wall-clock times.
     conn.create_scalar_function("rhei_interval_age", 2, pure, |ctx| {
         let (a, b) = both!(micros_arg(ctx, 0), micros_arg(ctx, 1));

@@ -25,6 +25,8 @@ enum Category {
     String,
     Boolean,
     DateTime,
+    /// `time`, which PostgreSQL files with the date/time types but casts to none of them.
+    TimeOfDay,
 }
 
 /// A type the statement gives an expression: its category, its rank within it (a wider type
@@ -53,6 +55,7 @@ fn of_type(ty: PgType) -> Option<Known> {
         PgType::Date => known(Category::DateTime, 0, "date"),
         PgType::Timestamp => known(Category::DateTime, 1, "timestamp without time zone"),
         PgType::Timestamptz => known(Category::DateTime, 2, "timestamp with time zone"),
+        PgType::Time => known(Category::TimeOfDay, 0, "time without time zone"),
         PgType::Bytea | PgType::Uuid | PgType::Json | PgType::Jsonb | PgType::Enum(_) => None,
     }
 }
@@ -120,7 +123,7 @@ pub(crate) fn known_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
 /// no such meeting; a lone date/time type is its own target, for untyped literals beside it.
 pub(crate) fn conversion_target(types: &[Option<PgType>]) -> Option<PgType> {
     let widest = |candidates: &[PgType]| candidates.iter().rev().find(|t| types.contains(&Some(**t))).copied();
-    if let Some(temporal) = widest(&[PgType::Date, PgType::Timestamp, PgType::Timestamptz]) {
+    if let Some(temporal) = widest(&[PgType::Time, PgType::Date, PgType::Timestamp, PgType::Timestamptz]) {
         return Some(temporal);
     }
     let float = widest(&[PgType::Float4, PgType::Float8])?;
@@ -134,6 +137,7 @@ pub(crate) fn conversion_sql_type(target: PgType) -> Option<datafusion::sql::sql
         PgType::Date => Some(SqlType::Date),
         PgType::Timestamp => Some(SqlType::Timestamp(None, TimezoneInfo::None)),
         PgType::Timestamptz => Some(SqlType::Timestamp(None, TimezoneInfo::WithTimeZone)),
+        PgType::Time => Some(SqlType::Time(None, TimezoneInfo::None)),
         PgType::Float4 => Some(SqlType::Real),
         PgType::Float8 => Some(SqlType::DoublePrecision),
         _ => None,
@@ -186,12 +190,23 @@ pub(crate) fn set_operation_columns_converted(statement: &mut Statement, scope: 
                 let column: Vec<Option<PgType>> = types.iter().map(|t| t[position].map(|k| k.ty)).collect();
                 let Some(target) = conversion_target(&column) else { continue };
                 let Some(target_sql) = conversion_sql_type(target) else { continue };
+                let temporal = matches!(target, PgType::Date | PgType::Timestamp | PgType::Timestamptz | PgType::Time);
                 for (select, ty) in selects.iter_mut().zip(&column) {
-                    let (SetExpr::Select(select), Some(ty)) = (&mut **select, ty) else { continue };
-                    if !converts_to(*ty, target) {
+                    let SetExpr::Select(select) = &mut **select else { continue };
+                    let Some(item) = select.projection.get_mut(position) else { continue };
+                    // An untyped string literal takes the column's date/time type, as PostgreSQL
+                    // resolves it (SQLite sorted `'11:00'` as text after a time's number).
+                    let converted = match ty {
+                        Some(ty) => converts_to(*ty, target),
+                        None => {
+                            temporal
+                                && matches!(&*item, SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }
+                                    if crate::translate::is_string_literal(e))
+                        }
+                    };
+                    if !converted {
                         continue;
                     }
-                    let Some(item) = select.projection.get_mut(position) else { continue };
                     *item = match std::mem::replace(item, SelectItem::UnnamedExpr(Expr::value(Value::Null))) {
                         // The column keeps the name PostgreSQL gives it (the first branch's names
                         // the result, which an outer query may name: `u.d`).

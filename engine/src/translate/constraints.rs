@@ -231,6 +231,7 @@ fn value_text(ty: PgType, value: &str) -> String {
         PgType::Date => tagged("date"),
         PgType::Timestamp => tagged("timestamp"),
         PgType::Timestamptz => tagged("timestamptz"),
+        PgType::Time => tagged("time"),
         PgType::Bool => format!("CASE {value} WHEN 0 THEN 'f' WHEN 1 THEN 't' END"),
         PgType::Float4 => tagged("float4"),
         PgType::Float8 => tagged("float8"),

@@ -422,7 +422,15 @@ pub fn default_expr_sql(ty: PgType, default: &str, opts: TranslateOptions) -> Re
     let mut stmt = Parser::parse_sql(&PostgreSqlDialect {}, &format!("SELECT {expr}"))
         .map_err(EngineError::syntax)?
         .remove(0);
-    to_sqlite(&mut stmt, &crate::catalog::Catalog::default(), opts)?;
+    let no_tables = crate::catalog::Catalog::default();
+    if let datafusion::sql::sqlparser::ast::Statement::Query(q) = &mut stmt
+        && let datafusion::sql::sqlparser::ast::SetExpr::Select(s) = q.body.as_mut()
+        && let Some(datafusion::sql::sqlparser::ast::SelectItem::UnnamedExpr(e)) = s.projection.first_mut()
+    {
+        let scope = crate::translate::Scope::empty();
+        crate::translate::time_of_day_assigned(ty, e, &scope);
+    }
+    to_sqlite(&mut stmt, &no_tables, opts)?;
     let translated = match &stmt {
         datafusion::sql::sqlparser::ast::Statement::Query(q) => match q.body.as_ref() {
             datafusion::sql::sqlparser::ast::SetExpr::Select(s) => match s.projection.first() {

@@ -19,7 +19,7 @@ use datafusion::sql::sqlparser::ast::{
 };
 
 use super::{
-    Scope, TranslateOptions, as_micros, call, field_name, first_arg, instant, interval_literal, interval_sum, is_comparison, is_interval_constant,
+    Scope, TranslateOptions, as_micros, call, field_name, first_arg, instant, interval_literal, interval_sum, is_comparison, is_interval_constant, is_time,
     null, number, string, temporal_type, wall_clock, zone_argument,
 };
 use crate::catalog::{PgType, normalize_ident};
@@ -191,8 +191,11 @@ fn derived_interval_columns(stmt: &Statement, scope: &Scope<'_>) -> HashSet<Stri
 }
 
 /// Whether `left - right` is a timestamp difference (a date beside a timestamp counts as its
-/// midnight; two dates give a number of days).
+/// midnight; two dates give a number of days) or one of two times of day.
 fn is_difference(left: &Expr, right: &Expr, scope: &Scope<'_>) -> bool {
+    if is_time(left, scope) && is_time(right, scope) {
+        return true;
+    }
     match (temporal_type(left, scope), temporal_type(right, scope)) {
         (Some(PgType::Date), Some(PgType::Date)) => false,
         (Some(_), Some(_)) => true,
@@ -307,6 +310,18 @@ impl IntervalRewrite<'_, '_> {
                 let interval = self.text(take(interval))?;
                 let interval = if subtract { call("rhei_interval_neg", vec![interval]) } else { interval };
                 self.add_to_timestamp(take(value), interval)?
+            }
+            // A time plus an interval is the time of day the clock then shows: the interval's
+            // days and months do not move it, its time wraps around midnight.
+            Expr::BinaryOp { left, op: op @ (BinaryOperator::Plus | BinaryOperator::Minus), right }
+                if is_time(left, typing.scope) && typing.is_interval(right)
+                    || *op == BinaryOperator::Plus && typing.is_interval(left) && is_time(right, typing.scope) =>
+            {
+                let subtract = *op == BinaryOperator::Minus;
+                let (value, interval) = if is_time(left, typing.scope) { (left, right) } else { (right, left) };
+                let interval = self.text(take(interval))?;
+                let interval = if subtract { call("rhei_interval_neg", vec![interval]) } else { interval };
+                call("rhei_time_of_day", vec![call("rhei_ts_add_interval", vec![take(value), interval, number(0)])])
             }
             // Beside a value of no known date/time type SQLite would add the interval's text as
             // a number.
@@ -424,6 +439,9 @@ impl IntervalRewrite<'_, '_> {
     /// `a - b` of two dates or timestamps: a date counts as its midnight, and beside a
     /// timestamptz a timestamp as the instant its wall-clock time names in the session zone.
     fn difference(&self, left: Expr, right: Expr) -> Expr {
+        if is_time(&left, self.typing.scope) {
+            return call("rhei_time_difference", vec![left, right]);
+        }
         let (left_ty, right_ty) = (self.typing.timestamp(&left), self.typing.timestamp(&right));
         let zoned = left_ty == Some(PgType::Timestamptz) || right_ty == Some(PgType::Timestamptz);
         let micros = |value: Expr, ty: Option<PgType>| {

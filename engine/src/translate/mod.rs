@@ -299,6 +299,7 @@ pub fn convert_expr(ty: PgType, expr: Expr, opts: TranslateOptions) -> Expr {
         PgType::Date => call("rhei_date", vec![expr]),
         PgType::Timestamp => call("rhei_ts", vec![expr]),
         PgType::Timestamptz => call("rhei_tstz", vec![expr, zone_argument(opts)]),
+        PgType::Time => call("rhei_time", vec![expr]),
         PgType::Uuid => call("rhei_uuid", vec![expr]),
         PgType::Json => call("rhei_json", vec![expr]),
         PgType::Jsonb => call("rhei_jsonb", vec![expr]),
@@ -337,6 +338,11 @@ pub(crate) struct Scope<'a> {
 }
 
 impl<'a> Scope<'a> {
+    /// The scope of an expression that names no table (a column's DEFAULT).
+    pub(crate) fn empty() -> Self {
+        Scope { by_qualifier: HashMap::new(), tables: Vec::new() }
+    }
+
     pub(crate) fn of(stmt: &Statement, catalog: &'a Catalog) -> Result<Self> {
         let mut scope = Scope { by_qualifier: HashMap::new(), tables: Vec::new() };
         // Walked for only when a name is not a table (rare: most statements name tables).
@@ -528,6 +534,7 @@ pub(crate) fn json_tag(expr: &Expr, scope: &Scope<'_>) -> &'static str {
         PgType::Date => "date",
         PgType::Timestamp => "timestamp",
         PgType::Timestamptz => "timestamptz",
+        PgType::Time => "time",
         PgType::Json => "json",
         PgType::Jsonb => "jsonb",
         PgType::Bytea => "bytea",
@@ -548,6 +555,8 @@ pub(crate) fn json_tag(expr: &Expr, scope: &Scope<'_>) -> &'static str {
                 if json_tag(left, scope) == "json" { "json" } else { "jsonb" }
             }
             BinaryOperator::LongArrow | BinaryOperator::HashLongArrow | BinaryOperator::StringConcat => "text",
+            BinaryOperator::Plus | BinaryOperator::Minus if is_time(expr, scope) => "time",
+            BinaryOperator::Plus if temporal_type(expr, scope) == Some(PgType::Timestamp) => "timestamp",
             BinaryOperator::Plus | BinaryOperator::Minus | BinaryOperator::Multiply | BinaryOperator::Divide | BinaryOperator::Modulo => {
                 match json_tag(left, scope) {
                     tag @ ("date" | "timestamp" | "timestamptz") => tag,
@@ -587,6 +596,8 @@ pub(crate) fn json_tag(expr: &Expr, scope: &Scope<'_>) -> &'static str {
             }
             "now" | "current_timestamp" => "timestamptz",
             "current_date" => "date",
+            "rhei_time" | "rhei_time_of_day" | "rhei_round_time" => "time",
+            "rhei_local" | "rhei_ts" => "timestamp",
             // rhei's own names: the same rewrites have run inside this expression on DataFusion.
             "jsonb_build_object" | "jsonb_build_array" | "to_jsonb" | "jsonb_agg" | "jsonb_object_agg" | "jsonb_extract_path" | "rhei_jsonb_concat"
             | "rhei_jsonb_delete" | "rhei_jsonb_delete_path" | "jsonb_set" | "jsonb_insert" | "jsonb_strip_nulls" | "rhei_jsonb" | "rhei_row_to_jsonb" => "jsonb",
@@ -751,7 +762,7 @@ fn json_builder_values(stmt: &mut Statement, scope: &Scope<'_>, opts: TranslateO
                 // A key is the text of its JSON value (`"true"`, `"2024-03-01"`), which SQLite's
                 // stored 1 or day number is not.
                 let tag = json_tag(value, scope);
-                if matches!(tag, "bool" | "date" | "timestamp" | "timestamptz") {
+                if matches!(tag, "bool" | "date" | "timestamp" | "timestamptz" | "time") {
                     let inner = std::mem::replace(value, null());
                     *value = call("trim", vec![call("rhei_json_value", vec![inner, string(tag), zone_argument(opts)]), string("\"")]);
                 }
@@ -852,7 +863,7 @@ fn as_output_text(value: &mut Expr, scope: &Scope<'_>, bytea: bool) {
         return;
     }
     let tag = json_tag(value, scope);
-    let cast_needed = matches!(tag, "date" | "timestamp" | "timestamptz" | "float4")
+    let cast_needed = matches!(tag, "date" | "timestamp" | "timestamptz" | "time" | "float4")
         || (bytea && tag == "bytea")
         || matches!(scope.column_type(value), Some(PgType::Numeric { .. } | PgType::Float8));
     if cast_needed {
@@ -977,6 +988,8 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
     let _ = visit_expressions_mut(stmt, |expr| {
         row_comparison_as_fields(expr);
         timestamp_precision_as_rounding(expr);
+        time_precision_as_rounding(expr);
+        date_plus_time_as_timestamp(expr, &scope);
         // Before casts become calls, which hide the argument's type.
         to_hex_with_width(expr, &scope);
         as_postgresql_means(expr, &scope, true);
@@ -2108,6 +2121,17 @@ pub(crate) fn timestamp_precision_as_rounding(expr: &mut Expr) {
     }
 }
 
+/// A cast to `time(p)` rounds to `p` fraction digits, as PostgreSQL's does (SQLite answered
+/// the cast with raw microseconds, DataFusion refused the type).
+pub(crate) fn time_precision_as_rounding(expr: &mut Expr) {
+    let Expr::Cast { data_type: SqlType::Time(precision @ Some(_), _), .. } = expr else { return };
+    let digits = precision.take().unwrap_or(6);
+    if digits < 6 {
+        let cast = take_expr(expr);
+        *expr = call("rhei_round_time", vec![cast, number(digits as i64)]);
+    }
+}
+
 pub(crate) fn row_comparison_as_fields(expr: &mut Expr) {
     // A row IN a list of rows is equal to one of them: each equality as fields, ORed.
     if let Expr::InList { expr: row, list, negated } = expr
@@ -2503,7 +2527,8 @@ fn convert_literal_against_column(value: &mut Expr, other: &Expr, scope: &Scope<
     let column = unwrap_real(other).unwrap_or(other);
     // Beside a computed date or time (`at::date`, `date_trunc('day', at)`) too: SQLite compared
     // its stored day number or microseconds with the literal's text, and matched nothing.
-    let Some(ty) = scope.column_type(column).or_else(|| temporal_type(other, scope)) else { return };
+    let time = || (translated_type(other) == Some(PgType::Time)).then_some(PgType::Time);
+    let Some(ty) = scope.column_type(column).or_else(|| temporal_type(other, scope)).or_else(time) else { return };
     // An enum's label is checked by `enums`, which knows a column from an output name.
     let needs = !matches!(ty, PgType::Text | PgType::Varchar(_) | PgType::Bpchar(_) | PgType::Json | PgType::Enum(_));
     if needs {
@@ -2650,6 +2675,12 @@ fn datetime_to_char(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) 
     else {
         return;
     };
+    if is_time(value, scope) {
+        // As that time of day on 1970-01-01 (see `olap::udf::ToChar`).
+        let (value, pattern) = (take_expr(value), take_expr(pattern));
+        *expr = call("rhei_to_char", vec![value, pattern, null()]);
+        return;
+    }
     let Some(ty) = temporal_type(value, scope) else {
         // Anything else is formatted as a number, a float at its type's digits (see
         // `number_format`): SQLite stores both floats and numeric literals as REAL.
@@ -2919,6 +2950,8 @@ pub(crate) fn temporal_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
             match (temporal_type(left, scope), temporal_type(right, scope)) {
                 (Some(PgType::Date), None) if days(right) => PgType::Date,
                 (None, Some(PgType::Date)) if *op == BinaryOperator::Plus && days(left) => PgType::Date,
+                (Some(PgType::Date), None) if *op == BinaryOperator::Plus && is_time(right, scope) => PgType::Timestamp,
+                (None, Some(PgType::Date)) if *op == BinaryOperator::Plus && is_time(left, scope) => PgType::Timestamp,
                 (Some(ty), None) if interval(right) => moved(ty),
                 (None, Some(ty)) if *op == BinaryOperator::Plus && interval(left) => moved(ty),
                 _ => return None,
@@ -2927,6 +2960,62 @@ pub(crate) fn temporal_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
         other => scope.column_type(other)?,
     };
     matches!(ty, PgType::Date | PgType::Timestamp | PgType::Timestamptz).then_some(ty)
+}
+
+/// Whether the statement types `expr` as a `time`: a column, a cast or typed literal (also as
+/// translated for SQLite), a function giving one of its time arguments, a time plus or minus an
+/// interval.
+pub(crate) fn is_time(expr: &Expr, scope: &Scope<'_>) -> bool {
+    let declares_time = |data_type: &SqlType| PgType::from_sql(data_type).is_ok_and(|t| t.ty == PgType::Time);
+    match expr {
+        Expr::Nested(inner) => is_time(inner, scope),
+        Expr::Cast { data_type, .. } => declares_time(data_type),
+        Expr::TypedString(typed) => declares_time(&typed.data_type),
+        Expr::Function(func) => match func.name.to_string().to_ascii_lowercase().as_str() {
+            "rhei_time" | "rhei_time_of_day" | "rhei_round_time" => true,
+            // A time cast for DataFusion (`olap::time_in_microseconds`).
+            "arrow_cast" => matches!(&func.args, FunctionArguments::List(list) if matches!(list.args.get(1),
+                Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(ty), .. })))) if ty == olap::OLAP_TIME_TYPE)),
+            "min" | "max" | "coalesce" | "greatest" | "least" | "nullif" | "first_value" | "last_value" | "lag" | "lead" | "nth_value" => {
+                first_arg(func).is_some_and(|arg| is_time(arg, scope))
+            }
+            _ => false,
+        },
+        Expr::BinaryOp { left, op: op @ (BinaryOperator::Plus | BinaryOperator::Minus), right } => {
+            (is_time(left, scope) && intervals::is_interval(right, scope))
+                || (*op == BinaryOperator::Plus && intervals::is_interval(left, scope) && is_time(right, scope))
+        }
+        other => scope.column_type(other) == Some(PgType::Time),
+    }
+}
+
+/// A timestamp or timestamptz stored into a time column is its time of day (PostgreSQL's
+/// assignment cast; `rhei_time` refused the microseconds): the value is cast, which
+/// `cast_from` reads in the session's zone.
+pub(crate) fn time_of_day_assigned(ty: PgType, value: &mut Expr, scope: &Scope<'_>) {
+    if ty == PgType::Time && matches!(temporal_type(value, scope), Some(PgType::Timestamp | PgType::Timestamptz)) {
+        *value = cast(take_expr(value), SqlType::Time(None, datafusion::sql::sqlparser::ast::TimezoneInfo::None));
+    }
+}
+
+/// `date + time` is the timestamp of that date and time of day in PostgreSQL; SQLite would add
+/// a day number to microseconds. Before the operands are translated (which hides their types).
+fn date_plus_time_as_timestamp(expr: &mut Expr, scope: &Scope<'_>) {
+    let Expr::BinaryOp { left, op: BinaryOperator::Plus, right } = expr else { return };
+    let (date, time) = if temporal_type(left, scope) == Some(PgType::Date) && is_time(right, scope) {
+        (left, right)
+    } else if is_time(left, scope) && temporal_type(right, scope) == Some(PgType::Date) {
+        (right, left)
+    } else {
+        return;
+    };
+    let micros = Expr::BinaryOp { left: Box::new(as_micros(take_expr(date), Some(PgType::Date))), op: BinaryOperator::Plus, right: Box::new(take_expr(time)) };
+    // rhei_local at offset 0 changes nothing but says the sum is a timestamp.
+    *expr = call("rhei_local", vec![micros, number(0)]);
+}
+
+fn take_expr(expr: &mut Expr) -> Expr {
+    std::mem::replace(expr, null())
 }
 
 /// The rewrites both engines make of an expression PostgreSQL reads otherwise than either
@@ -2967,7 +3056,7 @@ fn chosen_values_in_common_type(expr: &mut Expr, scope: &Scope<'_>) {
     let types: Vec<Option<PgType>> = values.iter().map(|e| temporal_type(e, scope).or_else(|| common_type::known_type(e, scope))).collect();
     let Some(target) = common_type::conversion_target(&types) else { return };
     let Some(data_type) = common_type::conversion_sql_type(target) else { return };
-    let temporal = matches!(target, PgType::Date | PgType::Timestamp | PgType::Timestamptz);
+    let temporal = matches!(target, PgType::Date | PgType::Timestamp | PgType::Timestamptz | PgType::Time);
     let mixed = types.iter().flatten().any(|ty| *ty != target);
     let original_first = values.first().map(|v| (**v).clone());
     for (value, ty) in values.into_iter().zip(types) {
@@ -3262,6 +3351,17 @@ fn cast_from(inner: Expr, source: Option<PgType>, data_type: &SqlType, opts: Tra
         (Some(PgType::Date), Some(PgType::Timestamptz)) => call("rhei_utc", vec![as_micros(inner, Some(PgType::Date)), zone_argument(opts)]),
         (Some(PgType::Timestamptz), Some(PgType::Timestamp)) => call("rhei_local", vec![inner, zone_argument(opts)]),
         (Some(PgType::Timestamp), Some(PgType::Timestamptz)) => call("rhei_utc", vec![inner, zone_argument(opts)]),
+        // A timestamptz's time of day is its wall clock's in the session's zone.
+        (Some(src @ (PgType::Timestamp | PgType::Timestamptz)), Some(PgType::Time)) => {
+            call("rhei_time_of_day", vec![wall_clock(inner, Some(src), opts)])
+        }
+        // SQLite would take the stored day number or microseconds for a time (PostgreSQL has
+        // no such cast).
+        (Some(src @ PgType::Time), Some(to)) | (Some(src), Some(to @ PgType::Time))
+            if src != to && ![src, to].iter().any(|t| matches!(t, PgType::Text | PgType::Varchar(_) | PgType::Bpchar(_))) =>
+        {
+            return Err(EngineError::CannotCoerce { from: src.pg_name(), to: to.pg_name() });
+        }
         (Some(src), None) if src.is_numeric_text() => {
             let exact = match inner {
                 Expr::Cast { expr, data_type: SqlType::Real, .. } => *expr,
@@ -3270,11 +3370,12 @@ fn cast_from(inner: Expr, source: Option<PgType>, data_type: &SqlType, opts: Tra
             Expr::Cast { kind: CastKind::Cast, expr: Box::new(exact), data_type: SqlType::Text, array: false, format: None }
         }
         (
-            Some(src @ (PgType::Date | PgType::Timestamp | PgType::Timestamptz | PgType::Bool | PgType::Float4 | PgType::Float8 | PgType::Bytea)),
+            Some(src @ (PgType::Date | PgType::Timestamp | PgType::Timestamptz | PgType::Time | PgType::Bool | PgType::Float4 | PgType::Float8 | PgType::Bytea)),
             None,
         ) => {
             let tag = match src {
                 PgType::Bytea => "bytea",
+                PgType::Time => "time",
                 PgType::Date => "date",
                 PgType::Timestamp => "timestamp",
                 PgType::Timestamptz => "timestamptz",
@@ -3284,6 +3385,11 @@ fn cast_from(inner: Expr, source: Option<PgType>, data_type: &SqlType, opts: Tra
             };
             call("rhei_text", vec![inner, string(tag), zone_argument(opts)])
         }
+        // Cut from the value's text (SQLite would cut the stored day number, 1 or 0, ...).
+        (
+            Some(src @ (PgType::Date | PgType::Timestamp | PgType::Timestamptz | PgType::Time | PgType::Bool | PgType::Float4 | PgType::Float8 | PgType::Bytea)),
+            Some(PgType::Varchar(Some(_)) | PgType::Bpchar(Some(_))),
+        ) => cast_expr(cast_from(inner, Some(src), &SqlType::Text, opts)?, data_type, opts)?,
         // numeric to integer rounds half away from zero in PostgreSQL, as SQLite's round() does.
         (Some(src), Some(t @ (PgType::Int2 | PgType::Int4 | PgType::Int8))) if src.is_numeric_text() => {
             convert_expr(t, call("round", vec![inner]), opts)
@@ -3298,11 +3404,13 @@ fn cast_from(inner: Expr, source: Option<PgType>, data_type: &SqlType, opts: Tra
 /// SQLite's 1 and day number.
 fn translated_type(expr: &Expr) -> Option<PgType> {
     match expr {
+        Expr::Nested(inner) => translated_type(inner),
         Expr::Value(ValueWithSpan { value: Value::Boolean(_), .. }) => Some(PgType::Bool),
         Expr::Function(f) => match f.name.to_string().as_str() {
             "rhei_date" | "rhei_days" => Some(PgType::Date),
             "rhei_ts" | "rhei_local" => Some(PgType::Timestamp),
             "rhei_tstz" | "rhei_utc" => Some(PgType::Timestamptz),
+            "rhei_time" | "rhei_time_of_day" | "rhei_round_time" => Some(PgType::Time),
             _ => None,
         },
         _ => None,
@@ -3498,6 +3606,7 @@ fn convert_written_values(stmt: &mut Statement, scope: &Scope<'_>, opts: Transla
                         let is_null = matches!(value, Expr::Value(ValueWithSpan { value: Value::Null, .. }));
                         // SQLite numbers a NULL written to an integer primary key (its rowid);
                         // PostgreSQL refuses it unless the key is serial and the value omitted.
+                        time_of_day_assigned(column.ty, value, scope);
                         if def.rowid_alias() == Some(col) && !column.is_serial {
                             let v = std::mem::replace(value, null());
                             *value = call("rhei_not_null", vec![assign_expr(column.ty, v, opts), string(&def.name), string(&column.name)]);
@@ -3556,7 +3665,7 @@ fn convert_written_values(stmt: &mut Statement, scope: &Scope<'_>, opts: Transla
                     conflict.conflict_target = Some(datafusion::sql::sqlparser::ast::ConflictTarget::Columns(columns));
                 }
                 if let datafusion::sql::sqlparser::ast::OnConflictAction::DoUpdate(update) = &mut conflict.action {
-                    convert_assignments(&mut update.assignments, def, opts)?;
+                    convert_assignments(&mut update.assignments, def, scope, opts)?;
                 }
             }
         }
@@ -3566,7 +3675,7 @@ fn convert_written_values(stmt: &mut Statement, scope: &Scope<'_>, opts: Transla
                 other => return Err(EngineError::unsupported(format!("UPDATE {other}"))),
             };
             let def = scope.tables.iter().find(|t| t.name == table).ok_or(EngineError::UndefinedTable { name: table })?;
-            convert_assignments(&mut update.assignments, def, opts)?;
+            convert_assignments(&mut update.assignments, def, scope, opts)?;
             explicit_alias(&mut update.table.relation);
             unqualified_returning(update.returning.as_mut(), &update.table.relation);
         }
@@ -3786,11 +3895,29 @@ fn explicit_alias(target: &mut TableFactor) {
 
 /// A boolean constant stored into a column of another type: PostgreSQL has no assignment cast
 /// from boolean except to the string types, which store `true` or `false` (SQLite would store
-/// 1 or 0 in either case).
+/// 1 or 0 in either case). Nor from a number to a date/time, enum, uuid, bytea or json column
+/// (SQLite stored the number as a day number or microseconds).
 fn check_assigned_type(column: &crate::catalog::ColumnDef, value: &mut Expr) -> Result<()> {
     let flag = match value {
         Expr::Value(ValueWithSpan { value: Value::Boolean(flag), .. }) => *flag,
         Expr::Nested(inner) => return check_assigned_type(column, inner),
+        Expr::UnaryOp { op: datafusion::sql::sqlparser::ast::UnaryOperator::Minus | datafusion::sql::sqlparser::ast::UnaryOperator::Plus, expr: inner }
+            if matches!(inner.as_ref(), Expr::Value(ValueWithSpan { value: Value::Number(..), .. })) =>
+        {
+            return check_assigned_type(column, inner);
+        }
+        Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) if refuses_numbers(column.ty) => {
+            let found = if n.contains(['.', 'e', 'E']) {
+                "numeric"
+            } else if n.parse::<i32>().is_ok() {
+                "integer"
+            } else if n.parse::<i64>().is_ok() {
+                "bigint"
+            } else {
+                "numeric"
+            };
+            return Err(EngineError::DatatypeMismatch { column: column.name.clone(), expected: column.ty.pg_name(), found: found.into() });
+        }
         _ => return Ok(()),
     };
     match column.ty {
@@ -3805,9 +3932,19 @@ fn check_assigned_type(column: &crate::catalog::ColumnDef, value: &mut Expr) -> 
     }
 }
 
+/// Whether PostgreSQL refuses a number stored into a column of type `ty` (it has no assignment
+/// cast from a number to it).
+pub(crate) fn refuses_numbers(ty: PgType) -> bool {
+    matches!(
+        ty,
+        PgType::Date | PgType::Timestamp | PgType::Timestamptz | PgType::Time | PgType::Enum(_) | PgType::Uuid | PgType::Bytea | PgType::Json | PgType::Jsonb
+    )
+}
+
 fn convert_assignments(
     assignments: &mut [datafusion::sql::sqlparser::ast::Assignment],
     def: &TableDef,
+    scope: &Scope<'_>,
     opts: TranslateOptions,
 ) -> Result<()> {
     use datafusion::sql::sqlparser::ast::AssignmentTarget;
@@ -3837,6 +3974,7 @@ fn convert_assignments(
             continue;
         }
         check_assigned_type(&def.columns[index], &mut assignment.value)?;
+        time_of_day_assigned(def.columns[index].ty, &mut assignment.value, scope);
         if !matches!(assignment.value, Expr::Value(ValueWithSpan { value: Value::Null, .. })) {
             let v = std::mem::replace(&mut assignment.value, null());
             assignment.value = assign_expr(def.columns[index].ty, v, opts);

@@ -298,6 +298,10 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
         percentile_disc_for_olap(expr);
         mode_for_olap(expr, &scope);
         super::timestamp_precision_as_rounding(expr);
+        super::time_precision_as_rounding(expr);
+        time_arithmetic_wrapped(expr, &scope);
+        time_in_microseconds(expr, &scope);
+        window_ordered_by_time_as_number(expr, &scope);
         super::jsonb_operators_as_calls(expr, &scope);
         super::bytea_concat_as_call(expr, &scope);
         super::bytea_literals_as_input(expr, &scope);
@@ -496,12 +500,11 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
             let value = std::mem::replace(inner.as_mut(), Expr::value(datafusion::sql::sqlparser::ast::Value::Null));
             let one = Expr::value(datafusion::sql::sqlparser::ast::Value::Number("1".into(), false));
             let len = Expr::value(datafusion::sql::sqlparser::ast::Value::Number(n.to_string(), false));
-            let text = Expr::Cast {
-                kind: datafusion::sql::sqlparser::ast::CastKind::Cast,
-                expr: Box::new(value),
-                data_type: SqlType::Text,
-                array: false,
-                format: None,
+            // A time or timestamp is cut from PostgreSQL's text of it (see `olap::udf::TimestampText`).
+            let text = if super::is_time(&value, &scope) || matches!(temporal_type(&value, &scope), Some(PgType::Timestamp | PgType::Timestamptz)) {
+                call("rhei_timestamp_text", vec![value, Expr::value(Value::SingleQuotedString(zone.arrow_name()))])
+            } else {
+                Expr::Cast { kind: datafusion::sql::sqlparser::ast::CastKind::Cast, expr: Box::new(value), data_type: SqlType::Text, array: false, format: None }
             };
             let cut = call("substr", vec![text, one, len]);
             let cut = if matches!(declared.ty, PgType::Bpchar(_)) { call("rtrim", vec![cut]) } else { cut };
@@ -722,7 +725,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
         // A cast to varchar is described as one (see `olap::udf::DeclaredText`).
         if let Expr::Cast { expr: inner, data_type: data_type @ (SqlType::Text | SqlType::Varchar(None) | SqlType::CharacterVarying(None) | SqlType::String(None)), .. } = expr {
             let varchar = matches!(data_type, SqlType::Varchar(None) | SqlType::CharacterVarying(None));
-            let text = if matches!(temporal_type(inner, &scope), Some(PgType::Timestamp | PgType::Timestamptz)) {
+            let text = if matches!(temporal_type(inner, &scope), Some(PgType::Timestamp | PgType::Timestamptz)) || super::is_time(inner, &scope) {
                 Some(call("rhei_timestamp_text", vec![take(inner), Expr::value(Value::SingleQuotedString(zone.arrow_name()))]))
             } else if matches!(
                 scope.column_type(inner),
@@ -1612,6 +1615,103 @@ mod tests {
         assert_eq!(olap_over(&[("id", PgType::Int8), ("w", PgType::Float8)], "SELECT w::int, id::int FROM t"), "SELECT rhei_round_for_cast(w)::INT, id::INT FROM t");
     }
 }
+
+/// A time plus or minus an interval wraps around midnight in PostgreSQL (the interval's days
+/// and months move nothing); DataFusion's sum ran past 24:00 or below zero. Computed as a
+/// timestamp on 1970-01-01 and cut back to its time of day.
+fn time_arithmetic_wrapped(expr: &mut Expr, scope: &Scope<'_>) {
+    if !super::is_time(expr, scope) {
+        return;
+    }
+    let Expr::BinaryOp { left, op: BinaryOperator::Plus | BinaryOperator::Minus, right } = expr else { return };
+    let time = if super::is_time(left, scope) { left } else { right };
+    let day = Expr::TypedString(datafusion::sql::sqlparser::ast::TypedString {
+        data_type: SqlType::Date,
+        value: ValueWithSpan { value: Value::SingleQuotedString("1970-01-01".into()), span: datafusion::sql::sqlparser::tokenizer::Span::empty() },
+        uses_odbc_syntax: false,
+    });
+    let on_day = Expr::BinaryOp { left: Box::new(day), op: BinaryOperator::Plus, right: Box::new(std::mem::replace(time.as_mut(), Expr::value(Value::Null))) };
+    **time = Expr::Nested(Box::new(on_day));
+    let sum = std::mem::replace(expr, Expr::value(Value::Null));
+    *expr = as_olap_time(sum);
+}
+
+/// DataFusion's `TIME` counts nanoseconds, rhei's time columns microseconds, and DataFusion
+/// cannot take the two together (`coalesce(t, '07:00'::time)` did not plan): a cast to time
+/// or a time literal is a cast to microseconds. A literal PostgreSQL reads as a time, cast or
+/// compared with a time, becomes its microseconds: Arrow's parser does not read `24:00:00`,
+/// `1:05pm`, `allballs` or a date or zone around the time. Also the cast inside `time(p)`'s
+/// rounding, made in this same walk.
+fn time_in_microseconds(expr: &mut Expr, scope: &Scope<'_>) {
+    fn is_plain_time(data_type: &SqlType) -> bool {
+        matches!(data_type, SqlType::Time(None, TimezoneInfo::None | TimezoneInfo::WithoutTimeZone))
+    }
+    fn literal(expr: &mut Expr) {
+        if let Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(text), .. }) = expr
+            && let Ok(micros) = crate::value::parse_time_of_day(text)
+        {
+            *expr = as_olap_time(Expr::value(Value::Number(micros.to_string(), false)));
+        }
+    }
+    fn cast(expr: &mut Expr) {
+        let value = match expr {
+            Expr::Cast { expr: inner, data_type, .. } if is_plain_time(data_type) => std::mem::replace(inner.as_mut(), Expr::value(Value::Null)),
+            Expr::TypedString(typed) if is_plain_time(&typed.data_type) => Expr::Value(typed.value.clone()),
+            _ => return,
+        };
+        *expr = as_olap_time(value);
+        if let Expr::Function(f) = expr
+            && let FunctionArguments::List(list) = &mut f.args
+            && let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(value))) = list.args.first_mut()
+        {
+            literal(value);
+            // `arrow_cast(arrow_cast(micros, ...), ...)`: the literal's own cast is enough.
+            if matches!(value, Expr::Function(inner) if inner.name.to_string() == "arrow_cast") {
+                *expr = std::mem::replace(value, Expr::value(Value::Null));
+            }
+        }
+    }
+    let is_time = |e: &Expr| super::is_time(e, scope);
+    match expr {
+        Expr::Function(f) if f.name.to_string() == "rhei_round_time" => {
+            if let FunctionArguments::List(list) = &mut f.args
+                && let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(value))) = list.args.first_mut()
+            {
+                cast(value);
+            }
+        }
+        Expr::BinaryOp { left, op, right } if is_comparison(op) && is_time(left) => literal(right),
+        Expr::BinaryOp { left, op, right } if is_comparison(op) && is_time(right) => literal(left),
+        Expr::Between { expr: value, low, high, .. } if is_time(value) => {
+            literal(low);
+            literal(high);
+        }
+        Expr::InList { expr: value, list, .. } if is_time(value) => list.iter_mut().for_each(literal),
+        _ => cast(expr),
+    }
+}
+
+/// A window ordered by a time is ordered by its microseconds: DataFusion's default RANGE frame
+/// refuses a time key ("Cannot run range queries on datatype: Time64"). The order and the
+/// peers are the same.
+fn window_ordered_by_time_as_number(expr: &mut Expr, scope: &Scope<'_>) {
+    let Expr::Function(f) = expr else { return };
+    let Some(WindowType::WindowSpec(spec)) = &mut f.over else { return };
+    for item in &mut spec.order_by {
+        if super::is_time(&item.expr, scope) {
+            let key = std::mem::replace(&mut item.expr, Expr::value(Value::Null));
+            item.expr = call("arrow_cast", vec![key, Expr::value(Value::SingleQuotedString("Int64".into()))]);
+        }
+    }
+}
+
+/// `value` cast to a time in microseconds (see [`time_in_microseconds`]).
+fn as_olap_time(value: Expr) -> Expr {
+    call("arrow_cast", vec![value, Expr::value(Value::SingleQuotedString(OLAP_TIME_TYPE.into()))])
+}
+
+/// The Arrow type of a time in the OLAP engine, as `arrow_cast` names it.
+pub(crate) const OLAP_TIME_TYPE: &str = "Time64(µs)";
 
 /// `to_date(text, pattern)` and `to_timestamp(text, pattern)` read PostgreSQL's patterns (see
 /// `datetime_input`; DataFusion's take chrono's), a timestamp in the session's zone.

@@ -132,6 +132,7 @@ pub fn type_of(ty: &PgType) -> (i64, i32) {
         PgType::Date => (1082, -1),
         PgType::Timestamp => (1114, -1),
         PgType::Timestamptz => (1184, -1),
+        PgType::Time => (1083, -1),
         PgType::Bytea => (17, -1),
         PgType::Uuid => (2950, -1),
         PgType::Json => (114, -1),
@@ -161,6 +162,7 @@ fn declared_type(oid: i64, typmod: i32) -> Option<PgType> {
         1082 => PgType::Date,
         1114 => PgType::Timestamp,
         1184 => PgType::Timestamptz,
+        1083 => PgType::Time,
         17 => PgType::Bytea,
         2950 => PgType::Uuid,
         114 => PgType::Json,
@@ -189,7 +191,6 @@ pub fn format_type(oid: i64, typmod: Option<i32>) -> String {
         }
         Some(t) => match t.oid {
             18 => "\"char\"".into(),
-            1083 => "time without time zone".into(),
             1266 => "time with time zone".into(),
             2276 => "\"any\"".into(),
             _ => t.name.into(),

@@ -299,7 +299,16 @@ pub(crate) fn restore_literals<V: VisitMut>(stmt: &mut V, values: &[ScalarValue]
 /// refuses a number for (a date/time, enum, uuid, bytea or json column, see
 /// [`crate::translate::refuses_numbers`]): bound as a parameter, SQLite would store it as a day
 /// number or microseconds, where the literal written out fails with 42804.
-pub(crate) fn number_into_refusing_column(stmt: &Statement, values: &[ScalarValue], catalog: &crate::catalog::Catalog) -> bool {
+pub(crate) fn number_into_refusing_column(
+    stmt: &Statement,
+    values: &[ScalarValue],
+    catalog: impl FnOnce() -> std::sync::Arc<crate::catalog::Catalog>,
+) -> bool {
+    // The catalog only for a write given a number (most statements are not).
+    if !matches!(stmt, Statement::Insert(_) | Statement::Update(_)) || !values.iter().any(|v| matches!(v, ScalarValue::Int64(_) | ScalarValue::Float64(_))) {
+        return false;
+    }
+    let catalog = catalog();
     let is_number = |e: &Expr| placeholder_index(e).and_then(|n| values.get(n)).is_some_and(|v| matches!(v, ScalarValue::Int64(_) | ScalarValue::Float64(_)));
     let refuses = |def: &crate::catalog::TableDef, column: &str| {
         def.column_index(column).is_some_and(|i| crate::translate::refuses_numbers(def.columns[i].ty))

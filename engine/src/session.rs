@@ -721,7 +721,7 @@ impl Session {
             }
         };
         if !parsed.lift_safe
-            || parsed.statements[0].statement().is_some_and(|s| crate::lift::number_into_refusing_column(s, &lifted.values, &self.engine.catalog()))
+            || parsed.statements[0].statement().is_some_and(|s| crate::lift::number_into_refusing_column(s, &lifted.values, || self.engine.catalog()))
         {
             return self.parse(sql);
         }

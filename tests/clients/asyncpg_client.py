@@ -76,6 +76,13 @@ async def main():
     await conn.execute("INSERT INTO asyncpg_keys VALUES ($1, $2)", key, 7)
     check(await conn.fetchval("SELECT n FROM asyncpg_keys WHERE id = $1", key), 7, "uuid parameter")
     check(str(await conn.fetchval("SELECT id FROM asyncpg_keys WHERE n = $1", 7)), str(key), "uuid result")
+
+    # time columns: asyncpg writes and reads datetime.time in binary (microseconds since midnight).
+    await conn.execute("CREATE TABLE asyncpg_hours (id int PRIMARY KEY, opens time)")
+    await conn.executemany("INSERT INTO asyncpg_hours VALUES ($1, $2)", [(1, datetime.time(9, 0)), (2, datetime.time(13, 5, 30, 250000))])
+    check(await conn.fetchval("SELECT opens FROM asyncpg_hours WHERE id = $1", 2), datetime.time(13, 5, 30, 250000), "time result")
+    check(await conn.fetchval("SELECT count(*) FROM asyncpg_hours WHERE opens > $1", datetime.time(12, 0)), 1, "time parameter")
+    check(await conn.fetchval("SELECT max(opens) + interval '11 hours' FROM asyncpg_hours"), datetime.time(0, 5, 30, 250000), "time plus interval")
     await conn.close()
 
     pool = await asyncpg.create_pool(host=a.host, port=a.port, user=USER, database=DATABASE, min_size=2, max_size=2)

@@ -70,6 +70,11 @@ def main():
         check(row, (2,), "select by typed parameters")
         row = conn.execute(f"SELECT id FROM {T} WHERE seen > %s ORDER BY id", (datetime.datetime(2024, 1, 15, tzinfo=UTC),)).fetchall()
         check(row, [(2,)], "timestamptz parameter")
+        # time columns: psycopg sends datetime.time typed time and reads it back as one.
+        conn.execute("CREATE TABLE psycopg3_hours (id int PRIMARY KEY, opens time)")
+        conn.execute("INSERT INTO psycopg3_hours VALUES (%s, %s), (%s, %s)", (1, datetime.time(9, 0), 2, datetime.time(13, 5, 30, 250000)))
+        check(conn.execute("SELECT opens FROM psycopg3_hours WHERE opens > %s", (datetime.time(12, 0),)).fetchall(), [(datetime.time(13, 5, 30, 250000),)], "time parameter and result")
+        check(conn.execute("SELECT min(opens) - interval '10 hours' FROM psycopg3_hours").fetchone(), (datetime.time(23, 0),), "time minus interval")
         # A Python list is an array parameter: = ANY and <> ALL, in a transaction too.
         row = conn.execute(f"SELECT id FROM {T} WHERE id = ANY(%s) ORDER BY id", ([1, 3, 99],)).fetchall()
         check(row, [(1,), (3,)], "= ANY (list parameter)")

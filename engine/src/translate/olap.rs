@@ -544,17 +544,22 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
                 *expr = call("floor", vec![counted]);
             }
             if let Some(scale) = scale {
-                // PostgreSQL's seconds keep their fraction; the microseconds field counts them.
-                if matches!(name.as_str(), "second" | "seconds")
+                // PostgreSQL's seconds and milliseconds keep their fraction; the microseconds
+                // field counts them. Divided as a decimal of the result's scale: DataFusion's
+                // decimal division keeps four more places than its dividend (`/ 1000000.0`
+                // gave 59.9999 for 59.999999).
+                let divisor = match name.as_str() {
+                    "second" | "seconds" => Some("1000000"),
+                    "millisecond" | "milliseconds" => Some("1000"),
+                    _ => None,
+                };
+                if let Some(divisor) = divisor
                     && let Expr::Extract { field, .. } = expr
                 {
                     *field = datafusion::sql::sqlparser::ast::DateTimeField::Microseconds;
                     let micros = std::mem::replace(expr, Expr::value(Value::Null));
-                    *expr = Expr::BinaryOp {
-                        left: Box::new(micros),
-                        op: BinaryOperator::Divide,
-                        right: Box::new(Expr::value(Value::Number("1000000.0".into(), false))),
-                    };
+                    let exact = cast(micros, SqlType::Decimal(datafusion::sql::sqlparser::ast::ExactNumberInfo::PrecisionAndScale(38, scale)));
+                    *expr = Expr::BinaryOp { left: Box::new(exact), op: BinaryOperator::Divide, right: Box::new(Expr::value(Value::Number(divisor.into(), false))) };
                 }
                 let mut extracted = std::mem::replace(expr, Expr::value(Value::Null));
                 // ISO day of week counts Monday as 1 in PostgreSQL, 0 in DataFusion.
@@ -663,14 +668,35 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
             && f.name.to_string().eq_ignore_ascii_case("date_part")
             && let FunctionArguments::List(list) = &f.args
             && let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(source))) = list.args.get(1)
-            && temporal_type(source, &scope).is_some()
+            && (temporal_type(source, &scope).is_some() || super::is_time(source, &scope))
         {
-            let isodow = matches!(list.args.first(), Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(part), .. })))) if part.eq_ignore_ascii_case("isodow"));
-            let mut part = std::mem::replace(expr, Expr::value(Value::Null));
-            if isodow {
-                part = Expr::BinaryOp { left: Box::new(part), op: BinaryOperator::Plus, right: Box::new(Expr::value(Value::Number("1".into(), false))) };
+            let field = match list.args.first() {
+                Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(part), .. })))) => part.to_ascii_lowercase(),
+                _ => String::new(),
+            };
+            // Seconds and milliseconds keep their fraction, computed as PostgreSQL's are:
+            // the whole seconds, plus the microseconds past them divided (DataFusion's are
+            // whole numbers: 59 for 59.999999).
+            let per_second = match field.as_str() {
+                "second" | "seconds" => Some(("1", "1000000.0")),
+                "millisecond" | "milliseconds" => Some(("1000.0", "1000.0")),
+                _ => None,
+            };
+            if let Some((whole_scale, fraction_divisor)) = per_second {
+                let micros = call("date_part", vec![string("microsecond"), source.clone()]);
+                let number = |n: &str| Expr::value(Value::Number(n.into(), false));
+                let whole = Expr::BinaryOp { left: Box::new(micros.clone()), op: BinaryOperator::Divide, right: Box::new(number("1000000")) };
+                let whole = Expr::BinaryOp { left: Box::new(cast(whole, SqlType::DoublePrecision)), op: BinaryOperator::Multiply, right: Box::new(number(whole_scale)) };
+                let fraction = Expr::BinaryOp { left: Box::new(micros), op: BinaryOperator::Modulo, right: Box::new(number("1000000")) };
+                let fraction = Expr::BinaryOp { left: Box::new(cast(fraction, SqlType::DoublePrecision)), op: BinaryOperator::Divide, right: Box::new(number(fraction_divisor)) };
+                *expr = Expr::Nested(Box::new(Expr::BinaryOp { left: Box::new(whole), op: BinaryOperator::Plus, right: Box::new(fraction) }));
+            } else {
+                let mut part = std::mem::replace(expr, Expr::value(Value::Null));
+                if field == "isodow" {
+                    part = Expr::BinaryOp { left: Box::new(part), op: BinaryOperator::Plus, right: Box::new(Expr::value(Value::Number("1".into(), false))) };
+                }
+                *expr = cast(Expr::Nested(Box::new(part)), SqlType::DoublePrecision);
             }
-            *expr = cast(Expr::Nested(Box::new(part)), SqlType::DoublePrecision);
         }
         // ntile() is an integer in PostgreSQL (DataFusion's is unsigned, which a result makes bigint).
         if let Expr::Function(f) = expr

@@ -131,6 +131,7 @@ impl DataFusionOlap {
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::Percentile::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::RoundTimestamp::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::RoundTime::default()));
+        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::CannotCastToTime::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::ToDate::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::ToTimestamp::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::DeclaredText::default()));

@@ -993,6 +993,26 @@ fn time_micros(value: &ColumnarValue, rows: usize) -> Result<arrow::array::Int64
 }
 
 simple_udf!(
+    /// `rhei_cannot_cast_to_time(from)`: fails as PostgreSQL does for a cast to time from a type
+    /// it has no cast from (42846), where a row evaluates it; Arrow would read a number as
+    /// microseconds.
+    CannotCastToTime,
+    "rhei_cannot_cast_to_time",
+    Signature::any(1, Volatility::Volatile),
+    |_types| DataType::Time64(arrow::datatypes::TimeUnit::Microsecond),
+    |args| {
+        if args.number_rows == 0 {
+            return Ok(ColumnarValue::Scalar(ScalarValue::Time64Microsecond(None)));
+        }
+        let from = match args.args.first() {
+            Some(ColumnarValue::Scalar(ScalarValue::Utf8(Some(from)))) => from.clone(),
+            _ => String::new(),
+        };
+        Err(external(crate::error::EngineError::CannotCoerce { from, to: "time without time zone".into() }))
+    }
+);
+
+simple_udf!(
     /// `rhei_round_time(t, digits)`: a time of day rounded to `digits` fraction digits (see
     /// [`crate::value::round_time_micros`]).
     RoundTime,

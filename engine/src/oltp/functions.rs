@@ -694,9 +694,11 @@ fn date_part(field: ValueRef<'_>, value: ValueRef<'_>) -> FnResult {
         "day" => f64::from(day),
         "hour" => (in_day / 3_600_000_000) as f64,
         "minute" => (in_day / 60_000_000 % 60) as f64,
-        "second" | "seconds" => (in_day % 60_000_000) as f64 / 1e6,
+        // Whole seconds plus the fraction divided, as PostgreSQL computes them (dividing the
+        // microseconds at once differs in the last bit: 1.003691 for 1.0036909999999999).
+        "second" | "seconds" => (in_day % 60_000_000 / 1_000_000) as f64 + (in_day % 1_000_000) as f64 / 1_000_000.0,
         // Both count the seconds too, as in PostgreSQL.
-        "millisecond" | "milliseconds" => (in_day % 60_000_000) as f64 / 1e3,
+        "millisecond" | "milliseconds" => (in_day % 60_000_000 / 1_000_000) as f64 * 1000.0 + (in_day % 1_000_000) as f64 / 1000.0,
         "microsecond" | "microseconds" => (in_day % 60_000_000) as f64,
         "epoch" => micros as f64 / 1e6,
         "dow" => (days + 4).rem_euclid(7) as f64,

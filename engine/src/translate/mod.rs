@@ -556,7 +556,7 @@ pub(crate) fn json_tag(expr: &Expr, scope: &Scope<'_>) -> &'static str {
             }
             BinaryOperator::LongArrow | BinaryOperator::HashLongArrow | BinaryOperator::StringConcat => "text",
             BinaryOperator::Plus | BinaryOperator::Minus if is_time(expr, scope) => "time",
-            BinaryOperator::Plus if temporal_type(expr, scope) == Some(PgType::Timestamp) => "timestamp",
+            BinaryOperator::Plus | BinaryOperator::Minus if temporal_type(expr, scope) == Some(PgType::Timestamp) => "timestamp",
             BinaryOperator::Plus | BinaryOperator::Minus | BinaryOperator::Multiply | BinaryOperator::Divide | BinaryOperator::Modulo => {
                 match json_tag(left, scope) {
                     tag @ ("date" | "timestamp" | "timestamptz") => tag,
@@ -3014,6 +3014,29 @@ fn date_plus_time_as_timestamp(expr: &mut Expr, scope: &Scope<'_>) {
     *expr = call("rhei_local", vec![micros, number(0)]);
 }
 
+/// The type PostgreSQL gives a number literal: integer, bigint, or numeric (a fraction, an
+/// exponent, or past bigint).
+pub(crate) fn number_literal_type(digits: &str) -> &'static str {
+    if digits.contains(['.', 'e', 'E']) {
+        "numeric"
+    } else if digits.parse::<i32>().is_ok() {
+        "integer"
+    } else if digits.parse::<i64>().is_ok() {
+        "bigint"
+    } else {
+        "numeric"
+    }
+}
+
+/// `expr` without a leading `-` or `+`.
+pub(crate) fn unwrap_sign(expr: &Expr) -> &Expr {
+    match expr {
+        Expr::UnaryOp { op: datafusion::sql::sqlparser::ast::UnaryOperator::Minus | datafusion::sql::sqlparser::ast::UnaryOperator::Plus, expr } => unwrap_sign(expr),
+        Expr::Nested(inner) => unwrap_sign(inner),
+        other => other,
+    }
+}
+
 fn take_expr(expr: &mut Expr) -> Expr {
     std::mem::replace(expr, null())
 }
@@ -3339,6 +3362,12 @@ fn cast_from(inner: Expr, source: Option<PgType>, data_type: &SqlType, opts: Tra
         SqlType::Interval { .. } => return cast_expr(inner, data_type, opts),
         other => Some(PgType::from_sql(other)?.ty),
     };
+    // A number is no time (`rhei_time` would take 5 for five microseconds).
+    if target == Some(PgType::Time)
+        && let Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) = unwrap_sign(&inner)
+    {
+        return Err(EngineError::CannotCoerce { from: number_literal_type(n).into(), to: PgType::Time.pg_name() });
+    }
     Ok(match (source, target) {
         (Some(src @ (PgType::Timestamp | PgType::Timestamptz)), Some(PgType::Date)) => {
             call("rhei_days", vec![wall_clock(inner, Some(src), opts)])
@@ -3637,7 +3666,10 @@ fn convert_written_values(stmt: &mut Statement, scope: &Scope<'_>, opts: Transla
                 for (item, &col) in select.projection.iter_mut().zip(&targets) {
                     let ty = def.columns[col].ty;
                     let (SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) = item else { continue };
-                    if let PgType::Numeric { .. } = ty {
+                    // A time takes a timestamp's time of day, and anything else checked (SQLite
+                    // stored a timestamp's microseconds).
+                    if let PgType::Numeric { .. } | PgType::Time = ty {
+                        time_of_day_assigned(ty, e, scope);
                         let v = std::mem::replace(e, null());
                         *e = assign_expr(ty, v, opts);
                     } else if def.rowid_alias() == Some(col) && !def.columns[col].is_serial {
@@ -3907,16 +3939,7 @@ fn check_assigned_type(column: &crate::catalog::ColumnDef, value: &mut Expr) -> 
             return check_assigned_type(column, inner);
         }
         Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) if refuses_numbers(column.ty) => {
-            let found = if n.contains(['.', 'e', 'E']) {
-                "numeric"
-            } else if n.parse::<i32>().is_ok() {
-                "integer"
-            } else if n.parse::<i64>().is_ok() {
-                "bigint"
-            } else {
-                "numeric"
-            };
-            return Err(EngineError::DatatypeMismatch { column: column.name.clone(), expected: column.ty.pg_name(), found: found.into() });
+            return Err(EngineError::DatatypeMismatch { column: column.name.clone(), expected: column.ty.pg_name(), found: number_literal_type(n).into() });
         }
         _ => return Ok(()),
     };

@@ -1679,12 +1679,21 @@ fn time_in_microseconds(expr: &mut Expr, scope: &Scope<'_>) {
             *expr = as_olap_time(Expr::value(Value::Number(micros.to_string(), false)));
         }
     }
-    fn cast(expr: &mut Expr) {
+    let cast = |expr: &mut Expr| {
         let value = match expr {
             Expr::Cast { expr: inner, data_type, .. } if is_plain_time(data_type) => std::mem::replace(inner.as_mut(), Expr::value(Value::Null)),
             Expr::TypedString(typed) if is_plain_time(&typed.data_type) => Expr::Value(typed.value.clone()),
             _ => return,
         };
+        // A number is no time (Arrow would read it as microseconds).
+        let number = match super::unwrap_sign(&value) {
+            Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) => Some(super::number_literal_type(n).to_string()),
+            other => scope.column_type(other).filter(|t| matches!(t, PgType::Int2 | PgType::Int4 | PgType::Int8 | PgType::Float4 | PgType::Float8 | PgType::Numeric { .. })).map(|t| t.pg_name()),
+        };
+        if let Some(from) = number {
+            *expr = call("rhei_cannot_cast_to_time", vec![string(&from)]);
+            return;
+        }
         *expr = as_olap_time(value);
         if let Expr::Function(f) = expr
             && let FunctionArguments::List(list) = &mut f.args
@@ -1696,7 +1705,7 @@ fn time_in_microseconds(expr: &mut Expr, scope: &Scope<'_>) {
                 *expr = std::mem::replace(value, Expr::value(Value::Null));
             }
         }
-    }
+    };
     let is_time = |e: &Expr| super::is_time(e, scope);
     match expr {
         Expr::Function(f) if f.name.to_string() == "rhei_round_time" => {

@@ -738,6 +738,7 @@ impl Session {
                 return Err(EngineError::syntax("EXPLAIN ROUTE takes exactly one statement"));
             }
             statements.iter_mut().for_each(crate::translate::unqualify_public);
+            statements.iter_mut().for_each(crate::translate::distinct_from_binding_as_postgresql);
             return Ok(vec![Prepared {
                 sql: sql.to_string(),
                 statement: statements.pop().map(Arc::new),
@@ -797,6 +798,7 @@ impl Session {
             .into_iter()
             .map(|mut statement| {
                 crate::translate::unqualify_public(&mut statement);
+                crate::translate::distinct_from_binding_as_postgresql(&mut statement);
                 crate::translate::check_cte_names(&statement)?;
                 crate::translate::check_aliased_references(&statement)?;
                 crate::translate::normalize_data_modifying_with(&mut statement)?;

@@ -1811,6 +1811,43 @@ pub fn unqualify_public(statement: &mut Statement) {
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(statement, &mut PublicWildcards);
 }
 
+/// `a IS [NOT] DISTINCT FROM b AND c` is `(a IS DISTINCT FROM b) AND c` in PostgreSQL, where
+/// IS binds tighter than AND and OR; sqlparser reads the rest of the expression into the
+/// right operand, `a IS DISTINCT FROM (b AND c)` (42804 "argument of AND must be type boolean"
+/// on both engines; apache/datafusion-sqlparser-rs#2436, fixed after 0.61). The AND/OR is
+/// lifted back out, through a chain of them down to its leftmost operand; a parenthesized
+/// operand is left as written. So is one a prefix NOT took with it (`NOT a IS DISTINCT FROM b
+/// AND c` is `(NOT ...) AND c`): NOT binds tighter than AND, so a NOT directly over an AND or
+/// OR comes only from this.
+pub fn distinct_from_binding_as_postgresql(statement: &mut Statement) {
+    fn lifted_out(right: Expr, innermost: &dyn Fn(Expr) -> Expr) -> Expr {
+        match right {
+            Expr::BinaryOp { left: first, op: op @ (BinaryOperator::And | BinaryOperator::Or), right: rest } => {
+                Expr::BinaryOp { left: Box::new(lifted_out(*first, innermost)), op, right: rest }
+            }
+            other => innermost(other),
+        }
+    }
+    let is_and_or = |e: &Expr| matches!(e, Expr::BinaryOp { op: BinaryOperator::And | BinaryOperator::Or, .. });
+    let _ = visit_expressions_mut(statement, |expr| {
+        let negated = matches!(expr, Expr::IsNotDistinctFrom(..));
+        match expr {
+            Expr::IsDistinctFrom(left, right) | Expr::IsNotDistinctFrom(left, right) if is_and_or(right) => {
+                let (left, right) = (take_expr(left), take_expr(right));
+                *expr = lifted_out(right, &|last| {
+                    let (left, last) = (Box::new(left.clone()), Box::new(last));
+                    if negated { Expr::IsNotDistinctFrom(left, last) } else { Expr::IsDistinctFrom(left, last) }
+                });
+            }
+            Expr::UnaryOp { op: datafusion::sql::sqlparser::ast::UnaryOperator::Not, expr: inner } if is_and_or(inner) => {
+                *expr = lifted_out(take_expr(inner), &|first| Expr::UnaryOp { op: datafusion::sql::sqlparser::ast::UnaryOperator::Not, expr: Box::new(first) });
+            }
+            _ => {}
+        }
+        ControlFlow::<()>::Continue(())
+    });
+}
+
 /// `public.t` as `t`.
 fn strip_public(name: &mut ObjectName) {
     if name.0.len() == 2 && name.0[0].as_ident().is_some_and(|schema| normalize_ident(schema) == "public") {
@@ -2325,7 +2362,8 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
                 .column_type(unwrap_real(inner).unwrap_or(inner))
                 .or_else(|| literal.is_some().then_some(PgType::Numeric { precision: None, scale: None }))
                 .or_else(|| translated_type(inner))
-                .or_else(|| temporal_type(inner, scope));
+                .or_else(|| temporal_type(inner, scope))
+                .or_else(|| is_time(inner, scope).then_some(PgType::Time));
             let is_text = matches!(
                 data_type,
                 SqlType::Text | SqlType::Varchar(None) | SqlType::CharacterVarying(None) | SqlType::String(None)
@@ -2497,7 +2535,11 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
             numeric_keys(&mut [col.as_mut(), low.as_mut(), high.as_mut()]);
             None
         }
+        // A literal beside a typed column is read as that type, as in a comparison (SQLite
+        // compared a time's or date's stored number with the text: every row was distinct).
         Expr::IsDistinctFrom(left, right) | Expr::IsNotDistinctFrom(left, right) => {
+            convert_literal_against_column(left, right, scope, opts);
+            convert_literal_against_column(right, left, scope, opts);
             numeric_keys(&mut [left.as_mut(), right.as_mut()]);
             None
         }

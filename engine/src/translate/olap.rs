@@ -1717,6 +1717,8 @@ fn time_in_microseconds(expr: &mut Expr, scope: &Scope<'_>) {
         }
         Expr::BinaryOp { left, op, right } if is_comparison(op) && is_time(left) => literal(right),
         Expr::BinaryOp { left, op, right } if is_comparison(op) && is_time(right) => literal(left),
+        Expr::IsDistinctFrom(left, right) | Expr::IsNotDistinctFrom(left, right) if is_time(left) => literal(right),
+        Expr::IsDistinctFrom(left, right) | Expr::IsNotDistinctFrom(left, right) if is_time(right) => literal(left),
         Expr::Between { expr: value, low, high, .. } if is_time(value) => {
             literal(low);
             literal(high);

@@ -310,13 +310,11 @@ pub(crate) fn number_into_refusing_column(
     }
     let catalog = catalog();
     let is_number = |e: &Expr| placeholder_index(e).and_then(|n| values.get(n)).is_some_and(|v| matches!(v, ScalarValue::Int64(_) | ScalarValue::Float64(_)));
-    let refuses = |def: &crate::catalog::TableDef, column: &str| {
-        def.column_index(column).is_some_and(|i| crate::translate::refuses_numbers(def.columns[i].ty))
-    };
+    let refuses = |def: &crate::catalog::TableDef, column: Option<usize>| column.is_some_and(|i| crate::translate::refuses_numbers(def.columns[i].ty));
     let assigned = |def: &crate::catalog::TableDef, assignments: &[Assignment]| {
         assignments.iter().any(|a| match &a.target {
             datafusion::sql::sqlparser::ast::AssignmentTarget::ColumnName(name) => {
-                is_number(&a.value) && name.0.last().and_then(|part| part.as_ident()).is_some_and(|ident| refuses(def, &crate::catalog::normalize_ident(ident)))
+                is_number(&a.value) && refuses(def, name.0.last().and_then(|part| part.as_ident()).and_then(|ident| def.column_index(&crate::catalog::normalize_ident(ident))))
             }
             datafusion::sql::sqlparser::ast::AssignmentTarget::Tuple(_) => false,
         })
@@ -326,16 +324,12 @@ pub(crate) fn number_into_refusing_column(
         Statement::Insert(insert) => {
             let datafusion::sql::sqlparser::ast::TableObject::TableName(name) = &insert.table else { return false };
             let Some(def) = table(name) else { return false };
-            let columns: Vec<String> = if insert.columns.is_empty() {
-                def.columns.iter().map(|c| c.name.clone()).collect()
-            } else {
-                insert.columns.iter().map(crate::catalog::normalize_ident).collect()
-            };
+            let columns = def.insert_targets(&insert.columns);
             let rows = match insert.source.as_ref().map(|s| s.body.as_ref()) {
                 Some(SetExpr::Values(values)) => values.rows.as_slice(),
                 _ => &[],
             };
-            let in_rows = rows.iter().any(|row| row.iter().zip(&columns).any(|(e, column)| is_number(e) && refuses(&def, column)));
+            let in_rows = rows.iter().any(|row| row.iter().zip(&columns).any(|(e, column)| is_number(e) && refuses(&def, *column)));
             let in_upsert = matches!(&insert.on, Some(OnInsert::OnConflict(conflict))
                 if matches!(&conflict.action, OnConflictAction::DoUpdate(update) if assigned(&def, &update.assignments)));
             in_rows || in_upsert

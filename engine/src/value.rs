@@ -638,23 +638,17 @@ pub fn format_time(micros_of_day: i64) -> String {
     out
 }
 
-/// Why a `time` input was refused: not a time at all (22007), or a field past its range (22008).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimeInputError {
-    Syntax,
-    OutOfRange,
-}
-
 /// PostgreSQL's `time` input as microseconds since midnight: `HH:MM[:SS[.fraction]]`, with
 /// `AM`/`PM`, and with a date before it or a zone after it, both of which `time` ignores as
 /// PostgreSQL's does; `allballs` is midnight and `24:00:00` the end of the day. A fraction
 /// past microseconds rounds as PostgreSQL's does (`23:59:59.9999996` is `24:00:00`).
 ///
 /// # Errors
-/// [`TimeInputError::Syntax`] for text that is no time, [`TimeInputError::OutOfRange`] for a
-/// field past its range (`25:00`, `12:60`, `13:00 PM`).
-pub fn parse_time_of_day(text: &str) -> Result<i64, TimeInputError> {
-    use TimeInputError::{OutOfRange, Syntax};
+/// 22007 for text that is no time, 22008 for a field past its range (`25:00`, `12:60`,
+/// `13:00 PM`), with PostgreSQL's messages.
+pub fn parse_time_of_day(text: &str) -> Result<i64, crate::error::EngineError> {
+    let syntax = || crate::error::EngineError::InvalidDatetimeFormat { type_name: "time".into(), value: text.to_string() };
+    let out_of_range = || crate::error::EngineError::DatetimeFieldOverflow { value: text.to_string() };
     let lower = text.trim().to_ascii_lowercase();
     if lower == "allballs" {
         return Ok(0);
@@ -675,13 +669,13 @@ pub fn parse_time_of_day(text: &str) -> Result<i64, TimeInputError> {
     let (clock, zone) = rest.split_at(zone_at);
     let zone = zone.trim();
     if !zone.is_empty() && zone_offset_seconds(zone).is_none() && crate::zone::TimeZone::parse(zone).is_none() {
-        return Err(Syntax);
+        return Err(syntax());
     }
     let mut fields = clock.split(':');
-    let number = |f: Option<&str>| -> Result<i64, TimeInputError> {
+    let number = |f: Option<&str>| -> Result<i64, crate::error::EngineError> {
         match f {
-            Some(f) if !f.is_empty() && f.len() <= 9 && f.bytes().all(|b| b.is_ascii_digit()) => f.parse().map_err(|_| Syntax),
-            _ => Err(Syntax),
+            Some(f) if !f.is_empty() && f.len() <= 9 && f.bytes().all(|b| b.is_ascii_digit()) => f.parse().map_err(|_| syntax()),
+            _ => Err(syntax()),
         }
     };
     let hour = number(fields.next())?;
@@ -689,31 +683,31 @@ pub fn parse_time_of_day(text: &str) -> Result<i64, TimeInputError> {
     let (second, fraction) = match fields.next() {
         Some(sec) => match sec.split_once('.') {
             Some((whole, fraction)) if fraction.bytes().all(|b| b.is_ascii_digit()) => (number(Some(whole))?, fraction),
-            Some(_) => return Err(Syntax),
+            Some(_) => return Err(syntax()),
             None => (number(Some(sec))?, ""),
         },
         None => (0, ""),
     };
     if fields.next().is_some() {
-        return Err(Syntax);
+        return Err(syntax());
     }
     let hour = match meridiem {
-        Some(_) if hour > 12 => return Err(OutOfRange),
+        Some(_) if hour > 12 => return Err(out_of_range()),
         Some(pm) => hour % 12 + if pm { 12 } else { 0 },
         None => hour,
     };
     if hour > 24 || minute > 59 || second > 60 {
-        return Err(OutOfRange);
+        return Err(out_of_range());
     }
     // As PostgreSQL reads a fraction: a double, times a million, rounded half to even.
     let micros_of_second = if fraction.is_empty() {
         0
     } else {
-        (format!("0.{fraction}").parse::<f64>().map_err(|_| Syntax)? * 1e6).round_ties_even() as i64
+        (format!("0.{fraction}").parse::<f64>().map_err(|_| syntax())? * 1e6).round_ties_even() as i64
     };
     let micros = ((hour * 60 + minute) * 60 + second) * 1_000_000 + micros_of_second;
     if micros > MICROS_PER_DAY {
-        return Err(OutOfRange);
+        return Err(out_of_range());
     }
     Ok(micros)
 }
@@ -1315,6 +1309,7 @@ mod tests {
     #[test]
     fn times_of_day_parse_as_postgresql_reads_them() {
         let hms = |h: i64, m: i64, s: i64| Ok(((h * 60 + m) * 60 + s) * 1_000_000);
+        let parse_time_of_day = |text: &str| parse_time_of_day(text).map_err(|e| e.sqlstate());
         assert_eq!(parse_time_of_day("12:30"), hms(12, 30, 0));
         assert_eq!(parse_time_of_day(" 1:02:03.25 "), Ok(3_723_250_000));
         assert_eq!(parse_time_of_day("12:00 AM"), hms(0, 0, 0));
@@ -1328,12 +1323,12 @@ mod tests {
         assert_eq!(parse_time_of_day("00:00:00.0000025"), Ok(2));
         assert_eq!(parse_time_of_day("0:30 am"), hms(0, 30, 0));
         assert_eq!(parse_time_of_day("0:30 pm"), hms(12, 30, 0));
-        assert_eq!(parse_time_of_day("24:00:01"), Err(TimeInputError::OutOfRange));
-        assert_eq!(parse_time_of_day("25:00"), Err(TimeInputError::OutOfRange));
-        assert_eq!(parse_time_of_day("12:60"), Err(TimeInputError::OutOfRange));
-        assert_eq!(parse_time_of_day("13:00 PM"), Err(TimeInputError::OutOfRange));
+        assert_eq!(parse_time_of_day("24:00:01"), Err("22008"));
+        assert_eq!(parse_time_of_day("25:00"), Err("22008"));
+        assert_eq!(parse_time_of_day("12:60"), Err("22008"));
+        assert_eq!(parse_time_of_day("13:00 PM"), Err("22008"));
         for bad in ["", "12", "noon", "12:30 nowhere", "12:3x", "1:2:3:4", "12:30:1.2.3"] {
-            assert_eq!(parse_time_of_day(bad), Err(TimeInputError::Syntax), "{bad}");
+            assert_eq!(parse_time_of_day(bad), Err("22007"), "{bad}");
         }
     }
 

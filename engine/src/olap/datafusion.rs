@@ -322,11 +322,10 @@ fn cast_error(msg: &str) -> EngineError {
             "Float64" => "double precision",
             "Boolean" => "boolean",
             "Date32" => return Some(EngineError::InvalidDatetimeFormat { type_name: "date".into(), value: value.to_string() }),
+            // PostgreSQL's error for the text, or 22007 for one it reads that Arrow does not.
             t if t.starts_with("Time64") => {
-                return Some(match crate::value::parse_time_of_day(value) {
-                    Err(crate::value::TimeInputError::OutOfRange) => EngineError::DatetimeFieldOverflow { value: value.to_string() },
-                    _ => EngineError::InvalidDatetimeFormat { type_name: "time".into(), value: value.to_string() },
-                });
+                let arrow_only = || EngineError::InvalidDatetimeFormat { type_name: "time".into(), value: value.to_string() };
+                return Some(crate::value::parse_time_of_day(value).err().unwrap_or_else(arrow_only));
             }
             t if t.starts_with("Decimal") => "numeric",
             _ => return None,

@@ -400,13 +400,10 @@ fn to_time(value: ValueRef<'_>) -> FnResult {
     match value {
         ValueRef::Null => Ok(Value::Null),
         ValueRef::Integer(i) if (0..=END_OF_DAY).contains(&i) => Ok(Value::Integer(i)),
-        ValueRef::Text(t) => match std::str::from_utf8(t).map(crate::value::parse_time_of_day) {
-            Ok(Ok(micros)) => Ok(Value::Integer(micros)),
-            Ok(Err(crate::value::TimeInputError::OutOfRange)) => {
-                Err(fail(EngineError::DatetimeFieldOverflow { value: text_of(value).unwrap_or_default() }))
-            }
-            _ => Err(fail(EngineError::InvalidDatetimeFormat { type_name: "time".into(), value: text_of(value).unwrap_or_default() })),
-        },
+        ValueRef::Text(t) => {
+            let text = std::str::from_utf8(t).map_err(|_| invalid_datetime("time", value))?;
+            crate::value::parse_time_of_day(text).map(Value::Integer).map_err(fail)
+        }
         _ => Err(invalid_datetime("time", value)),
     }
 }

@@ -64,9 +64,7 @@ fn known(expr: &Expr, scope: &Scope<'_>) -> Option<Known> {
     match expr {
         Expr::Nested(inner) => known(inner, scope),
         Expr::Value(v) => match &v.value {
-            Value::Number(n, _) if n.parse::<i32>().is_ok() => of_type(PgType::Int4),
-            Value::Number(n, _) if n.parse::<i64>().is_ok() => of_type(PgType::Int8),
-            Value::Number(..) => of_type(PgType::Numeric { precision: None, scale: None }),
+            Value::Number(n, _) => of_type(crate::translate::number_literal_type(n)),
             Value::Boolean(_) => of_type(PgType::Bool),
             _ => None,
         },

@@ -19,7 +19,7 @@ use datafusion::sql::sqlparser::ast::{
 };
 
 use super::{
-    Scope, TranslateOptions, as_micros, call, field_name, first_arg, instant, interval_literal, interval_sum, is_comparison, is_interval_constant, is_time,
+    Scope, TranslateOptions, as_micros, call, field_name, first_arg, instant, interval_literal, interval_sum, is_comparison, is_interval_constant, is_time, take,
     null, number, string, temporal_type, wall_clock, zone_argument,
 };
 use crate::catalog::{PgType, normalize_ident};
@@ -506,10 +506,6 @@ impl IntervalRewrite<'_, '_> {
 
 fn function_name(func: &Function) -> String {
     func.name.to_string().to_ascii_lowercase()
-}
-
-fn take(expr: &mut Box<Expr>) -> Expr {
-    std::mem::replace(expr.as_mut(), null())
 }
 
 fn is_text_type(ty: &SqlType) -> bool {

@@ -219,9 +219,8 @@ pub fn normalize_operators(statement: &mut Statement) {
         // characters replaced (n defaults to r's length): SQLite has no overlay, and
         // DataFusion's returned no rows at all when applied to a column.
         if let Expr::Overlay { expr: text, overlay_what, overlay_from, overlay_for } = expr {
-            let take = |e: &mut Box<Expr>| std::mem::replace(&mut **e, Expr::Value(Value::Null.into()));
             let (text, placed, from) = (take(text), take(overlay_what), take(overlay_from));
-            let count = overlay_for.as_mut().map_or_else(|| call("length", vec![placed.clone()]), take);
+            let count = overlay_for.as_mut().map_or_else(|| call("length", vec![placed.clone()]), |e| take(e));
             let nested = |e: Expr| Expr::Nested(Box::new(e));
             let before = call(
                 "substr",
@@ -344,7 +343,7 @@ impl<'a> Scope<'a> {
     }
 
     pub(crate) fn of(stmt: &Statement, catalog: &'a Catalog) -> Result<Self> {
-        let mut scope = Scope { by_qualifier: HashMap::new(), tables: Vec::new() };
+        let mut scope = Scope::empty();
         // Walked for only when a name is not a table (rare: most statements name tables).
         let mut ctes: Option<std::collections::HashSet<String>> = None;
         let mut missing = None;
@@ -1833,14 +1832,14 @@ pub fn distinct_from_binding_as_postgresql(statement: &mut Statement) {
         let negated = matches!(expr, Expr::IsNotDistinctFrom(..));
         match expr {
             Expr::IsDistinctFrom(left, right) | Expr::IsNotDistinctFrom(left, right) if is_and_or(right) => {
-                let (left, right) = (take_expr(left), take_expr(right));
+                let (left, right) = (take(left), take(right));
                 *expr = lifted_out(right, &|last| {
                     let (left, last) = (Box::new(left.clone()), Box::new(last));
                     if negated { Expr::IsNotDistinctFrom(left, last) } else { Expr::IsDistinctFrom(left, last) }
                 });
             }
             Expr::UnaryOp { op: datafusion::sql::sqlparser::ast::UnaryOperator::Not, expr: inner } if is_and_or(inner) => {
-                *expr = lifted_out(take_expr(inner), &|first| Expr::UnaryOp { op: datafusion::sql::sqlparser::ast::UnaryOperator::Not, expr: Box::new(first) });
+                *expr = lifted_out(take(inner), &|first| Expr::UnaryOp { op: datafusion::sql::sqlparser::ast::UnaryOperator::Not, expr: Box::new(first) });
             }
             _ => {}
         }
@@ -2164,7 +2163,7 @@ pub(crate) fn time_precision_as_rounding(expr: &mut Expr) {
     let Expr::Cast { data_type: SqlType::Time(precision @ Some(_), _), .. } = expr else { return };
     let digits = precision.take().unwrap_or(6);
     if digits < 6 {
-        let cast = take_expr(expr);
+        let cast = take(expr);
         *expr = call("rhei_round_time", vec![cast, number(digits as i64)]);
     }
 }
@@ -2569,7 +2568,7 @@ fn convert_literal_against_column(value: &mut Expr, other: &Expr, scope: &Scope<
     let column = unwrap_real(other).unwrap_or(other);
     // Beside a computed date or time (`at::date`, `date_trunc('day', at)`) too: SQLite compared
     // its stored day number or microseconds with the literal's text, and matched nothing.
-    let time = || (translated_type(other) == Some(PgType::Time)).then_some(PgType::Time);
+    let time = || is_time(other, scope).then_some(PgType::Time);
     let Some(ty) = scope.column_type(column).or_else(|| temporal_type(other, scope)).or_else(time) else { return };
     // An enum's label is checked by `enums`, which knows a column from an output name.
     let needs = !matches!(ty, PgType::Text | PgType::Varchar(_) | PgType::Bpchar(_) | PgType::Json | PgType::Enum(_));
@@ -2719,7 +2718,7 @@ fn datetime_to_char(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) 
     };
     if is_time(value, scope) {
         // As that time of day on 1970-01-01 (see `olap::udf::ToChar`).
-        let (value, pattern) = (take_expr(value), take_expr(pattern));
+        let (value, pattern) = (take(value), take(pattern));
         *expr = call("rhei_to_char", vec![value, pattern, null()]);
         return;
     }
@@ -3036,7 +3035,7 @@ pub(crate) fn is_time(expr: &Expr, scope: &Scope<'_>) -> bool {
 /// `cast_from` reads in the session's zone.
 pub(crate) fn time_of_day_assigned(ty: PgType, value: &mut Expr, scope: &Scope<'_>) {
     if ty == PgType::Time && matches!(temporal_type(value, scope), Some(PgType::Timestamp | PgType::Timestamptz)) {
-        *value = cast(take_expr(value), SqlType::Time(None, datafusion::sql::sqlparser::ast::TimezoneInfo::None));
+        *value = cast(take(value), SqlType::Time(None, datafusion::sql::sqlparser::ast::TimezoneInfo::None));
     }
 }
 
@@ -3051,22 +3050,20 @@ fn date_plus_time_as_timestamp(expr: &mut Expr, scope: &Scope<'_>) {
     } else {
         return;
     };
-    let micros = Expr::BinaryOp { left: Box::new(as_micros(take_expr(date), Some(PgType::Date))), op: BinaryOperator::Plus, right: Box::new(take_expr(time)) };
+    let micros = Expr::BinaryOp { left: Box::new(as_micros(take(date), Some(PgType::Date))), op: BinaryOperator::Plus, right: Box::new(take(time)) };
     // rhei_local at offset 0 changes nothing but says the sum is a timestamp.
     *expr = call("rhei_local", vec![micros, number(0)]);
 }
 
 /// The type PostgreSQL gives a number literal: integer, bigint, or numeric (a fraction, an
 /// exponent, or past bigint).
-pub(crate) fn number_literal_type(digits: &str) -> &'static str {
-    if digits.contains(['.', 'e', 'E']) {
-        "numeric"
-    } else if digits.parse::<i32>().is_ok() {
-        "integer"
+pub(crate) fn number_literal_type(digits: &str) -> PgType {
+    if digits.parse::<i32>().is_ok() {
+        PgType::Int4
     } else if digits.parse::<i64>().is_ok() {
-        "bigint"
+        PgType::Int8
     } else {
-        "numeric"
+        PgType::Numeric { precision: None, scale: None }
     }
 }
 
@@ -3079,7 +3076,8 @@ pub(crate) fn unwrap_sign(expr: &Expr) -> &Expr {
     }
 }
 
-fn take_expr(expr: &mut Expr) -> Expr {
+/// The expression, leaving NULL in its place.
+pub(crate) fn take(expr: &mut Expr) -> Expr {
     std::mem::replace(expr, null())
 }
 
@@ -3408,7 +3406,7 @@ fn cast_from(inner: Expr, source: Option<PgType>, data_type: &SqlType, opts: Tra
     if target == Some(PgType::Time)
         && let Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) = unwrap_sign(&inner)
     {
-        return Err(EngineError::CannotCoerce { from: number_literal_type(n).into(), to: PgType::Time.pg_name() });
+        return Err(EngineError::CannotCoerce { from: number_literal_type(n).pg_name(), to: PgType::Time.pg_name() });
     }
     Ok(match (source, target) {
         (Some(src @ (PgType::Timestamp | PgType::Timestamptz)), Some(PgType::Date)) => {
@@ -3975,15 +3973,14 @@ fn check_assigned_type(column: &crate::catalog::ColumnDef, value: &mut Expr) -> 
     let flag = match value {
         Expr::Value(ValueWithSpan { value: Value::Boolean(flag), .. }) => *flag,
         Expr::Nested(inner) => return check_assigned_type(column, inner),
-        Expr::UnaryOp { op: datafusion::sql::sqlparser::ast::UnaryOperator::Minus | datafusion::sql::sqlparser::ast::UnaryOperator::Plus, expr: inner }
-            if matches!(inner.as_ref(), Expr::Value(ValueWithSpan { value: Value::Number(..), .. })) =>
-        {
-            return check_assigned_type(column, inner);
+        signed => {
+            if let Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) = unwrap_sign(signed)
+                && refuses_numbers(column.ty)
+            {
+                return Err(EngineError::DatatypeMismatch { column: column.name.clone(), expected: column.ty.pg_name(), found: number_literal_type(n).pg_name() });
+            }
+            return Ok(());
         }
-        Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) if refuses_numbers(column.ty) => {
-            return Err(EngineError::DatatypeMismatch { column: column.name.clone(), expected: column.ty.pg_name(), found: number_literal_type(n).into() });
-        }
-        _ => return Ok(()),
     };
     match column.ty {
         PgType::Bool => Ok(()),

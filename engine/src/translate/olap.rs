@@ -14,7 +14,7 @@ use datafusion::sql::sqlparser::ast::{
 
 use crate::zone::TimeZone;
 use crate::catalog::{Catalog, PgType, normalize_ident};
-use crate::translate::{GroupByExt, Scope, call, cast, is_comparison, is_interval_constant, null, string, temporal_type};
+use crate::translate::{GroupByExt, Scope, call, cast, is_comparison, is_interval_constant, null, string, take, temporal_type};
 
 fn is_integer_type(ty: &SqlType) -> bool {
     matches!(
@@ -501,7 +501,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
             let one = Expr::value(datafusion::sql::sqlparser::ast::Value::Number("1".into(), false));
             let len = Expr::value(datafusion::sql::sqlparser::ast::Value::Number(n.to_string(), false));
             // A time or timestamp is cut from PostgreSQL's text of it (see `olap::udf::TimestampText`).
-            let text = if super::is_time(&value, &scope) || matches!(temporal_type(&value, &scope), Some(PgType::Timestamp | PgType::Timestamptz)) {
+            let text = if has_timestamp_text(&value, &scope) {
                 call("rhei_timestamp_text", vec![value, Expr::value(Value::SingleQuotedString(zone.arrow_name()))])
             } else {
                 Expr::Cast { kind: datafusion::sql::sqlparser::ast::CastKind::Cast, expr: Box::new(value), data_type: SqlType::Text, array: false, format: None }
@@ -751,7 +751,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
         // A cast to varchar is described as one (see `olap::udf::DeclaredText`).
         if let Expr::Cast { expr: inner, data_type: data_type @ (SqlType::Text | SqlType::Varchar(None) | SqlType::CharacterVarying(None) | SqlType::String(None)), .. } = expr {
             let varchar = matches!(data_type, SqlType::Varchar(None) | SqlType::CharacterVarying(None));
-            let text = if matches!(temporal_type(inner, &scope), Some(PgType::Timestamp | PgType::Timestamptz)) || super::is_time(inner, &scope) {
+            let text = if has_timestamp_text(inner, &scope) {
                 Some(call("rhei_timestamp_text", vec![take(inner), Expr::value(Value::SingleQuotedString(zone.arrow_name()))]))
             } else if matches!(
                 scope.column_type(inner),
@@ -1296,11 +1296,6 @@ fn name_select_columns(select: &mut Select, names: Vec<Ident>) -> bool {
     true
 }
 
-/// The expression, leaving NULL in its place.
-fn take(expr: &mut Box<Expr>) -> Expr {
-    std::mem::replace(expr.as_mut(), Expr::value(Value::Null))
-}
-
 /// Whether `expr` is an interval: a constant, a timestamp difference (already rewritten), or
 /// arithmetic on those.
 fn is_interval_valued(expr: &Expr) -> bool {
@@ -1656,10 +1651,9 @@ fn time_arithmetic_wrapped(expr: &mut Expr, scope: &Scope<'_>) {
         value: ValueWithSpan { value: Value::SingleQuotedString("1970-01-01".into()), span: datafusion::sql::sqlparser::tokenizer::Span::empty() },
         uses_odbc_syntax: false,
     });
-    let on_day = Expr::BinaryOp { left: Box::new(day), op: BinaryOperator::Plus, right: Box::new(std::mem::replace(time.as_mut(), Expr::value(Value::Null))) };
+    let on_day = Expr::BinaryOp { left: Box::new(day), op: BinaryOperator::Plus, right: Box::new(take(time)) };
     **time = Expr::Nested(Box::new(on_day));
-    let sum = std::mem::replace(expr, Expr::value(Value::Null));
-    *expr = as_olap_time(sum);
+    *expr = as_olap_time(take(expr));
 }
 
 /// DataFusion's `TIME` counts nanoseconds, rhei's time columns microseconds, and DataFusion
@@ -1672,39 +1666,33 @@ fn time_in_microseconds(expr: &mut Expr, scope: &Scope<'_>) {
     fn is_plain_time(data_type: &SqlType) -> bool {
         matches!(data_type, SqlType::Time(None, TimezoneInfo::None | TimezoneInfo::WithoutTimeZone))
     }
+    // A string PostgreSQL reads as a time, as its microseconds.
+    fn micros_of(literal: &Expr) -> Option<Expr> {
+        let Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(text), .. }) = literal else { return None };
+        let micros = crate::value::parse_time_of_day(text).ok()?;
+        Some(as_olap_time(Expr::value(Value::Number(micros.to_string(), false))))
+    }
     fn literal(expr: &mut Expr) {
-        if let Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(text), .. }) = expr
-            && let Ok(micros) = crate::value::parse_time_of_day(text)
-        {
-            *expr = as_olap_time(Expr::value(Value::Number(micros.to_string(), false)));
+        if let Some(micros) = micros_of(expr) {
+            *expr = micros;
         }
     }
     let cast = |expr: &mut Expr| {
         let value = match expr {
-            Expr::Cast { expr: inner, data_type, .. } if is_plain_time(data_type) => std::mem::replace(inner.as_mut(), Expr::value(Value::Null)),
+            Expr::Cast { expr: inner, data_type, .. } if is_plain_time(data_type) => take(inner),
             Expr::TypedString(typed) if is_plain_time(&typed.data_type) => Expr::Value(typed.value.clone()),
             _ => return,
         };
         // A number is no time (Arrow would read it as microseconds).
         let number = match super::unwrap_sign(&value) {
-            Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) => Some(super::number_literal_type(n).to_string()),
+            Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) => Some(super::number_literal_type(n).pg_name()),
             other => scope.column_type(other).filter(|t| matches!(t, PgType::Int2 | PgType::Int4 | PgType::Int8 | PgType::Float4 | PgType::Float8 | PgType::Numeric { .. })).map(|t| t.pg_name()),
         };
         if let Some(from) = number {
             *expr = call("rhei_cannot_cast_to_time", vec![string(&from)]);
             return;
         }
-        *expr = as_olap_time(value);
-        if let Expr::Function(f) = expr
-            && let FunctionArguments::List(list) = &mut f.args
-            && let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(value))) = list.args.first_mut()
-        {
-            literal(value);
-            // `arrow_cast(arrow_cast(micros, ...), ...)`: the literal's own cast is enough.
-            if matches!(value, Expr::Function(inner) if inner.name.to_string() == "arrow_cast") {
-                *expr = std::mem::replace(value, Expr::value(Value::Null));
-            }
-        }
+        *expr = micros_of(&value).unwrap_or_else(|| as_olap_time(value));
     };
     let is_time = |e: &Expr| super::is_time(e, scope);
     match expr {
@@ -1736,10 +1724,15 @@ fn window_ordered_by_time_as_number(expr: &mut Expr, scope: &Scope<'_>) {
     let Some(WindowType::WindowSpec(spec)) = &mut f.over else { return };
     for item in &mut spec.order_by {
         if super::is_time(&item.expr, scope) {
-            let key = std::mem::replace(&mut item.expr, Expr::value(Value::Null));
-            item.expr = call("arrow_cast", vec![key, Expr::value(Value::SingleQuotedString("Int64".into()))]);
+            item.expr = call("arrow_cast", vec![take(&mut item.expr), Expr::value(Value::SingleQuotedString("Int64".into()))]);
         }
     }
+}
+
+/// Whether `expr` is a timestamp, timestamptz or time, whose text is PostgreSQL's through
+/// `rhei_timestamp_text` (see `olap::udf::TimestampText`).
+fn has_timestamp_text(expr: &Expr, scope: &Scope<'_>) -> bool {
+    matches!(temporal_type(expr, scope), Some(PgType::Timestamp | PgType::Timestamptz)) || super::is_time(expr, scope)
 }
 
 /// `value` cast to a time in microseconds (see [`time_in_microseconds`]).

@@ -19,6 +19,7 @@ mod degree_trig;
 mod cursor;
 pub mod describe;
 mod engine;
+mod interval_aggregate;
 pub mod json;
 mod key_detail;
 mod lift;

@@ -422,6 +422,8 @@ fn sqlite_param(value: &ScalarValue) -> Result<SqlValue> {
         S::Date32(Some(d)) => SqlValue::Integer((*d).into()),
         S::TimestampMicrosecond(Some(t), _) => SqlValue::Integer(*t),
         S::Time64Microsecond(Some(t)) => SqlValue::Integer(*t),
+        // SQLite holds an interval as PostgreSQL's text for it (see `oltp::intervals`).
+        S::IntervalMonthDayNano(Some(i)) => SqlValue::Text(crate::value::format_interval(i.months, i.days, i.nanoseconds / 1000)),
         S::TimestampMillisecond(Some(t), _) => SqlValue::Integer(*t * 1000),
         S::TimestampSecond(Some(t), _) => SqlValue::Integer(*t * 1_000_000),
         S::TimestampNanosecond(Some(t), _) => SqlValue::Integer(t.div_euclid(1000)),

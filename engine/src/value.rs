@@ -1404,6 +1404,7 @@ fn input_type(ty: &arrow::datatypes::DataType) -> Option<crate::catalog::PgType>
         D::Timestamp(_, None) => P::Timestamp,
         D::Timestamp(_, Some(_)) => P::Timestamptz,
         D::Time64(_) => P::Time,
+        D::Interval(_) => P::Interval,
         D::Binary | D::LargeBinary | D::BinaryView => P::Bytea,
         D::FixedSizeBinary(16) => P::Uuid,
         _ => return None,
@@ -1442,6 +1443,10 @@ pub fn parameter_from_text(
         (V::Integer(i), D::Float64) => S::Float64(Some(i as f64)),
         (V::Text(t), D::Decimal128(p, s)) => S::Decimal128(Some(parse_decimal(&t, *s).ok_or_else(bad)?), *p, *s),
         (V::Text(t), D::Decimal256(p, s)) => S::Decimal256(Some(parse_decimal256(&t, *s).ok_or_else(bad)?), *p, *s),
+        (V::Text(t), D::Interval(_)) => {
+            let (months, days, micros) = parse_interval(&t, None).and_then(Interval::fields).ok_or_else(bad)?;
+            S::IntervalMonthDayNano(Some(arrow::datatypes::IntervalMonthDayNano::new(months, days, micros.checked_mul(1000).ok_or_else(bad)?)))
+        }
         (V::Text(t), _) => S::Utf8(Some(t)),
         (V::Blob(b), _) => S::Binary(Some(b)),
         _ => return Err(bad()),

@@ -67,6 +67,7 @@ fn wire_type(sent: Option<&Type>, target: Option<&DataType>) -> Type {
             Some(DataType::Timestamp(_, None)) => Type::TIMESTAMP,
             Some(DataType::Timestamp(_, Some(_))) => Type::TIMESTAMPTZ,
             Some(DataType::Time64(_)) => Type::TIME,
+            Some(DataType::Interval(_)) => Type::INTERVAL,
             Some(DataType::Binary) => Type::BYTEA,
             Some(&rhei_engine::describe::UUID_PARAMETER) => Type::UUID,
             _ => Type::TEXT,
@@ -166,6 +167,15 @@ fn decode_binary(ty: &Type, bytes: &[u8]) -> PgWireResult<ScalarValue> {
             }
             ScalarValue::Time64Microsecond(Some(micros))
         }
+        // interval_send: microseconds, days, months.
+        Type::INTERVAL => {
+            let b: [u8; 16] = fixed(bytes, "interval")?;
+            let micros = i64::from_be_bytes(b[..8].try_into().map_err(|_| binary_format_error("interval"))?);
+            let days = i32::from_be_bytes(b[8..12].try_into().map_err(|_| binary_format_error("interval"))?);
+            let months = i32::from_be_bytes(b[12..].try_into().map_err(|_| binary_format_error("interval"))?);
+            let nanos = micros.checked_mul(1000).ok_or_else(|| binary_format_error("interval"))?;
+            ScalarValue::IntervalMonthDayNano(Some(arrow::datatypes::IntervalMonthDayNano::new(months, days, nanos)))
+        }
         Type::UUID => {
             let b: [u8; 16] = fixed(bytes, "uuid")?;
             let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
@@ -217,6 +227,7 @@ fn convert(session: &Session, value: ScalarValue, target: &DataType) -> PgWireRe
         ScalarValue::TimestampMicrosecond(Some(t), None) => rhei_engine::value::format_timestamp(*t),
         ScalarValue::TimestampMicrosecond(Some(t), Some(_)) => rhei_engine::value::format_timestamptz(*t, 0),
         ScalarValue::Time64Microsecond(Some(t)) => rhei_engine::value::format_time(*t),
+        ScalarValue::IntervalMonthDayNano(Some(i)) => rhei_engine::value::format_interval(i.months, i.days, i.nanoseconds / 1000),
         ScalarValue::Boolean(Some(b)) => b.to_string(),
         other => other.to_string(),
     };

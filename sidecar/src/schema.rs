@@ -47,6 +47,10 @@ pub fn local_name(schema: &str, name: &str) -> String {
 pub fn map_type(upstream: &str) -> PgType {
     let Ok(mut parser) = Parser::new(&PostgreSqlDialect {}).try_with_sql(upstream) else { return PgType::Text };
     match parser.parse_data_type() {
+        // An interval restricted to some fields or a precision holds intervals all the same.
+        Ok(datafusion::sql::sqlparser::ast::DataType::Interval { .. }) if parser.peek_token().token == datafusion::sql::sqlparser::tokenizer::Token::EOF => {
+            PgType::Interval
+        }
         Ok(sql_type) if parser.peek_token().token == datafusion::sql::sqlparser::tokenizer::Token::EOF => {
             PgType::from_sql(&sql_type).map_or(PgType::Text, |d| d.ty)
         }
@@ -166,7 +170,10 @@ mod tests {
         assert_eq!(map_type("jsonb"), PgType::Jsonb);
         assert_eq!(map_type("uuid"), PgType::Uuid);
         assert_eq!(map_type("time(3) without time zone"), PgType::Time);
-        for other in ["interval", "inet", "integer[]", "mood", "time with time zone", "numeric(80,2)", "tsvector"] {
+        for interval in ["interval", "interval day to second", "interval(3)", "interval minute to second(2)"] {
+            assert_eq!(map_type(interval), PgType::Interval, "{interval}");
+        }
+        for other in ["inet", "integer[]", "mood", "time with time zone", "numeric(80,2)", "tsvector"] {
             assert_eq!(map_type(other), PgType::Text, "{other}");
         }
     }

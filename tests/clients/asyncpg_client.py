@@ -83,6 +83,14 @@ async def main():
     check(await conn.fetchval("SELECT opens FROM asyncpg_hours WHERE id = $1", 2), datetime.time(13, 5, 30, 250000), "time result")
     check(await conn.fetchval("SELECT count(*) FROM asyncpg_hours WHERE opens > $1", datetime.time(12, 0)), 1, "time parameter")
     check(await conn.fetchval("SELECT max(opens) + interval '11 hours' FROM asyncpg_hours"), datetime.time(0, 5, 30, 250000), "time plus interval")
+
+    # interval columns: asyncpg writes and reads datetime.timedelta in binary (microseconds,
+    # days, months).
+    await conn.execute("CREATE TABLE asyncpg_waits (id int PRIMARY KEY, took interval)")
+    await conn.executemany("INSERT INTO asyncpg_waits VALUES ($1, $2)", [(1, datetime.timedelta(hours=25)), (2, datetime.timedelta(days=2, seconds=5, microseconds=6))])
+    check(await conn.fetchval("SELECT took FROM asyncpg_waits WHERE id = $1", 2), datetime.timedelta(days=2, seconds=5, microseconds=6), "interval result")
+    check(await conn.fetchval("SELECT count(*) FROM asyncpg_waits WHERE took > $1", datetime.timedelta(days=1)), 2, "interval parameter")
+    check(await conn.fetchval("/*+ olap */ SELECT avg(took) FROM asyncpg_waits"), datetime.timedelta(days=1, hours=12, minutes=30, seconds=2, microseconds=500003), "avg of intervals")
     await conn.close()
 
     pool = await asyncpg.create_pool(host=a.host, port=a.port, user=USER, database=DATABASE, min_size=2, max_size=2)

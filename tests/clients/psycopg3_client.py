@@ -75,6 +75,11 @@ def main():
         conn.execute("INSERT INTO psycopg3_hours VALUES (%s, %s), (%s, %s)", (1, datetime.time(9, 0), 2, datetime.time(13, 5, 30, 250000)))
         check(conn.execute("SELECT opens FROM psycopg3_hours WHERE opens > %s", (datetime.time(12, 0),)).fetchall(), [(datetime.time(13, 5, 30, 250000),)], "time parameter and result")
         check(conn.execute("SELECT min(opens) - interval '10 hours' FROM psycopg3_hours").fetchone(), (datetime.time(23, 0),), "time minus interval")
+        # interval columns: psycopg sends datetime.timedelta typed interval and reads it back as one.
+        conn.execute("CREATE TABLE psycopg3_waits (id int PRIMARY KEY, took interval)")
+        conn.execute("INSERT INTO psycopg3_waits VALUES (%s, %s), (%s, %s)", (1, datetime.timedelta(hours=25), 2, datetime.timedelta(days=2, microseconds=5)))
+        check(conn.execute("SELECT took FROM psycopg3_waits WHERE took > %s ORDER BY took", (datetime.timedelta(days=1),)).fetchall(), [(datetime.timedelta(hours=25),), (datetime.timedelta(days=2, microseconds=5),)], "interval parameter and result")
+        check(conn.execute("SELECT sum(took) FROM psycopg3_waits").fetchone(), (datetime.timedelta(days=3, hours=1, microseconds=5),), "sum of intervals")
         # A Python list is an array parameter: = ANY and <> ALL, in a transaction too.
         row = conn.execute(f"SELECT id FROM {T} WHERE id = ANY(%s) ORDER BY id", ([1, 3, 99],)).fetchall()
         check(row, [(1,), (3,)], "= ANY (list parameter)")

@@ -415,6 +415,29 @@ async fn time_columns_are_followed_as_times() {
     server.stop().await;
 }
 
+/// An upstream's interval columns are followed as intervals (they were text, which sorted and
+/// compared as text), also one restricted to some fields: the snapshot, then inserts and
+/// updates from the stream.
+#[tokio::test]
+async fn interval_columns_are_followed_as_intervals() {
+    let Followed { pg: _pg, up, server, rh } = followed(
+        "CREATE TABLE job (id int PRIMARY KEY, took interval NOT NULL, budget interval day to second);
+         INSERT INTO job VALUES (1, '1 mon', '40 days'), (2, '25 hours', NULL), (3, '-1 day 02:00', '00:00:01.5');",
+        None,
+    )
+    .await;
+    let all = "SELECT * FROM job ORDER BY took, id";
+    assert_eq!(wait_equal(&up, &rh, all).await.len(), 3, "the snapshot has every row");
+    up.batch_execute("INSERT INTO job VALUES (4, '1 year 2 mons 3 days 04:05:06.789', '1 hour'); UPDATE job SET took = took * 2 WHERE id = 2;")
+        .await
+        .unwrap();
+    wait_equal(&up, &rh, all).await;
+    wait_equal(&up, &rh, "SELECT id, took + budget FROM job WHERE took > '1 day' ORDER BY id").await;
+    let described = rh.prepare("SELECT took FROM job").await.unwrap();
+    assert_eq!(described.columns()[0].type_(), &tokio_postgres::types::Type::INTERVAL);
+    server.stop().await;
+}
+
 /// An unconstrained `numeric` upstream column is mirrored exactly (each value with the scale
 /// it was written with). An upstream value its OLAP copy cannot hold (past 28 integral digits,
 /// or NaN; rhei refuses both from its own clients, but the snapshot and the stream take them)

@@ -301,9 +301,11 @@ async fn interval_values_answer_on_either_engine_and_in_a_transaction() {
     let copy = client.copy_out("COPY (SELECT ended - started FROM job) TO STDOUT").await.unwrap();
     let chunks: Vec<bytes::Bytes> = futures::StreamExt::collect::<Vec<_>>(copy).await.into_iter().map(Result::unwrap).collect();
     assert_eq!(chunks.concat(), b"1 day 01:30:00\n");
-    // What DataFusion cannot do with intervals routes to SQLite by itself (XX000 before).
+    // What DataFusion cannot do with intervals routes to SQLite by itself (XX000 before); its
+    // sum of intervals is rhei's (`olap::interval_aggregates`).
+    let summed = client.query("/*+ olap */ SELECT sum(ended - started)::text FROM job", &[]).await.unwrap();
+    assert_eq!(text(summed), vec!["1 day 01:30:00"]);
     for sql in [
-        "SELECT sum(ended - started)::text FROM job",
         "SELECT (ended - started)::text FROM job WHERE ended - started IN ('25 hours 30 minutes')",
         "SELECT row_number() OVER (ORDER BY ended - started) FROM job",
     ] {
@@ -316,9 +318,11 @@ async fn interval_values_answer_on_either_engine_and_in_a_transaction() {
     assert_eq!(text(listed), vec!["1 day 01:30:00"]);
     client.batch_execute("BEGIN").await.unwrap();
     assert_eq!(text(client.query(sql, &[]).await.unwrap()), vec!["1 day 01:30:00"]);
-    // An interval parameter, compared by length; the interval itself in binary.
-    let longer = client.query("SELECT ended - started FROM job WHERE ended - started > $1::interval", &[&"1 day"]).await.unwrap();
+    // An interval parameter (described as interval, as PostgreSQL describes `$1::interval`),
+    // compared by length; the interval itself in binary.
+    let longer = client.query("SELECT ended - started FROM job WHERE ended - started > $1::interval", &[&PgInterval { micros: 0, days: 1, months: 0 }]).await.unwrap();
     assert_eq!(longer.len(), 1);
+    assert_eq!(longer[0].get::<_, PgInterval>(0), PgInterval { micros: 5_400_000_000, days: 1, months: 0 });
     client.batch_execute("ROLLBACK").await.unwrap();
 }
 
@@ -1735,6 +1739,82 @@ impl tokio_postgres::types::ToSql for TimeOfDay {
     }
 
     tokio_postgres::types::to_sql_checked!();
+}
+
+/// An `interval` in PostgreSQL's binary form: microseconds (8 bytes), days, months (4 each).
+#[derive(Debug, PartialEq)]
+struct PgInterval {
+    micros: i64,
+    days: i32,
+    months: i32,
+}
+
+impl<'a> tokio_postgres::types::FromSql<'a> for PgInterval {
+    fn from_sql(_: &tokio_postgres::types::Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        let (micros, rest) = raw.split_at_checked(8).ok_or("short interval")?;
+        let (days, months) = rest.split_at_checked(4).ok_or("short interval")?;
+        Ok(PgInterval { micros: i64::from_be_bytes(micros.try_into()?), days: i32::from_be_bytes(days.try_into()?), months: i32::from_be_bytes(months.try_into()?) })
+    }
+
+    fn accepts(ty: &tokio_postgres::types::Type) -> bool {
+        *ty == tokio_postgres::types::Type::INTERVAL
+    }
+}
+
+impl tokio_postgres::types::ToSql for PgInterval {
+    fn to_sql(&self, _: &tokio_postgres::types::Type, out: &mut bytes::BytesMut) -> Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        out.extend_from_slice(&self.micros.to_be_bytes());
+        out.extend_from_slice(&self.days.to_be_bytes());
+        out.extend_from_slice(&self.months.to_be_bytes());
+        Ok(tokio_postgres::types::IsNull::No)
+    }
+
+    fn accepts(ty: &tokio_postgres::types::Type) -> bool {
+        *ty == tokio_postgres::types::Type::INTERVAL
+    }
+
+    tokio_postgres::types::to_sql_checked!();
+}
+
+/// `interval` columns on the wire: described as interval (OID 1186), read and written in
+/// binary as microseconds, days and months, compared with a binary parameter by length on
+/// either engine (`1 mon` is longer than `25 hours`), and as text parameters too.
+#[tokio::test]
+async fn interval_columns_travel_in_binary_as_their_fields() {
+    let server = Server::start().await;
+    let client = server.client().await;
+    client.batch_execute("CREATE TABLE waits (id int PRIMARY KEY, took interval)").await.unwrap();
+    let day_and_a_half = PgInterval { micros: 12 * 3_600_000_000, days: 1, months: 0 };
+    client.execute("INSERT INTO waits VALUES (1, $1), (2, '25 hours'), (3, NULL), (4, '1 mon')", &[&day_and_a_half]).await.unwrap();
+    client.execute("INSERT INTO waits VALUES (5, $1::text::interval)", &[&"-2 hours 30 minutes"]).await.unwrap();
+    for route in ["oltp", "olap"] {
+        client.batch_execute(&format!("SET rhei.route = {route}")).await.unwrap();
+        let statement = client.prepare("SELECT id, took FROM waits WHERE took >= $1 ORDER BY took DESC").await.unwrap_or_else(|e| panic!("{route}: {e:?}"));
+        assert_eq!(statement.params(), [tokio_postgres::types::Type::INTERVAL], "{route}");
+        assert_eq!(statement.columns()[1].type_(), &tokio_postgres::types::Type::INTERVAL, "{route}");
+        let rows = client.query(&statement, &[&PgInterval { micros: 25 * 3_600_000_000, days: 0, months: 0 }]).await.unwrap_or_else(|e| panic!("{route}: {e:?}"));
+        let got: Vec<(i32, PgInterval)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        assert_eq!(
+            got,
+            [(4, PgInterval { micros: 0, days: 0, months: 1 }), (1, PgInterval { micros: 12 * 3_600_000_000, days: 1, months: 0 }), (2, PgInterval { micros: 25 * 3_600_000_000, days: 0, months: 0 })],
+            "{route}"
+        );
+        let text: Vec<String> = client.query("SELECT took::text FROM waits WHERE took < $1::text::interval ORDER BY id", &[&"1 hour"]).await.unwrap().iter().map(|r| r.get(0)).collect();
+        assert_eq!(text, ["-01:30:00"], "{route}");
+    }
+    // COPY in reads PostgreSQL's input forms and stores its text; COPY out writes that text.
+    let sink = client.copy_in("COPY waits FROM STDIN").await.unwrap();
+    futures::pin_mut!(sink);
+    futures::SinkExt::send(&mut sink, bytes::Bytes::from_static(b"6\t90 minutes\n7\t@ 2 days ago\n")).await.unwrap();
+    assert_eq!(sink.finish().await.unwrap(), 2);
+    let copy = client.copy_out("COPY (SELECT id, took FROM waits WHERE id >= 6 ORDER BY id) TO STDOUT").await.unwrap();
+    let chunks: Vec<bytes::Bytes> = futures::StreamExt::collect::<Vec<_>>(copy).await.into_iter().map(Result::unwrap).collect();
+    assert_eq!(chunks.concat(), b"6\t01:30:00\n7\t-2 days\n");
+    let bad = client.copy_in::<_, bytes::Bytes>("COPY waits FROM STDIN").await.unwrap();
+    futures::pin_mut!(bad);
+    futures::SinkExt::send(&mut bad, bytes::Bytes::from_static(b"8\tsoon\n")).await.unwrap();
+    let error = bad.finish().await.unwrap_err();
+    assert_eq!(error.code().map(|c| c.code()), Some("22007"), "{error:?}");
 }
 
 /// `time` columns on the wire: described as time (OID 1083), read and written in binary as

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use arrow::datatypes::{DataType, Field, TimeUnit};
+use arrow::datatypes::{DataType, Field, IntervalUnit, TimeUnit};
 use datafusion::sql::sqlparser::ast::{CharacterLength, DataType as SqlType, ExactNumberInfo, TimezoneInfo};
 use serde::{Deserialize, Serialize};
 
@@ -54,6 +54,7 @@ pub fn pg_type_of_field(field: &Field) -> Option<PgType> {
         DataType::Boolean => PgType::Bool,
         DataType::Date32 => PgType::Date,
         DataType::Time64(_) | DataType::Time32(_) => PgType::Time,
+        DataType::Interval(_) => PgType::Interval,
         DataType::Timestamp(_, None) => PgType::Timestamp,
         DataType::Timestamp(_, Some(_)) => PgType::Timestamptz,
         DataType::Binary | DataType::LargeBinary | DataType::BinaryView => PgType::Bytea,
@@ -115,6 +116,9 @@ pub enum PgType {
     Timestamptz,
     /// `time` (without time zone): microseconds since midnight, 0 to 24:00:00 inclusive.
     Time,
+    /// `interval`: PostgreSQL's text for it in SQLite (`1 day 02:00:00`, made by
+    /// `rhei_interval_in`), `Interval(MonthDayNano)` in the OLAP copy.
+    Interval,
     Bytea,
     Uuid,
     Json,
@@ -240,6 +244,10 @@ impl PgType {
             SqlType::Timestamp(_, _) => plain(Self::Timestamp),
             // `time with time zone` is a type of its own, which rhei does not store.
             SqlType::Time(_, TimezoneInfo::None | TimezoneInfo::WithoutTimeZone) => plain(Self::Time),
+            // A field range or a precision (`interval day to second`, `interval(0)`) would
+            // restrict the values stored; rhei stores them as given.
+            SqlType::Interval { fields: None, precision: None } => plain(Self::Interval),
+            SqlType::Interval { .. } => Err(EngineError::unsupported("an interval column with a field range or a precision")),
             SqlType::Bytea => plain(Self::Bytea),
             SqlType::Uuid => plain(Self::Uuid),
             SqlType::JSON => plain(Self::Json),
@@ -282,6 +290,7 @@ impl PgType {
             Self::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
             Self::Timestamptz => DataType::Timestamp(TimeUnit::Microsecond, Some(Arc::from("UTC"))),
             Self::Time => DataType::Time64(TimeUnit::Microsecond),
+            Self::Interval => DataType::Interval(IntervalUnit::MonthDayNano),
             Self::Bytea => DataType::Binary,
         }
     }
@@ -300,6 +309,7 @@ impl PgType {
             | Self::Uuid
             | Self::Json
             | Self::Jsonb
+            | Self::Interval
             | Self::Enum(_) => "TEXT",
             Self::Bytea => "BLOB",
         }
@@ -325,6 +335,7 @@ impl PgType {
             Self::Timestamp => "timestamp without time zone".into(),
             Self::Timestamptz => "timestamp with time zone".into(),
             Self::Time => "time without time zone".into(),
+            Self::Interval => "interval".into(),
             Self::Bytea => "bytea".into(),
             Self::Uuid => "uuid".into(),
             Self::Json => "json".into(),
@@ -365,6 +376,7 @@ impl PgType {
             "timestamp without time zone" => Self::Timestamp,
             "timestamp with time zone" => Self::Timestamptz,
             "time without time zone" => Self::Time,
+            "interval" => Self::Interval,
             "bytea" => Self::Bytea,
             "uuid" => Self::Uuid,
             "json" => Self::Json,
@@ -433,6 +445,7 @@ mod name_tests {
             PgType::Timestamp,
             PgType::Timestamptz,
             PgType::Time,
+            PgType::Interval,
             PgType::Bytea,
             PgType::Uuid,
             PgType::Json,
@@ -443,7 +456,7 @@ mod name_tests {
         let mood = PgType::Enum(EnumType::new(EnumDef { id: 3, name: "Mood".into(), labels: vec!["sad".into(), "a \"b\"".into()] }));
         assert_eq!(PgType::from_pg_name(&mood.metadata_name()), Some(mood));
         assert_eq!(mood.pg_name(), "\"Mood\"");
-        assert_eq!(PgType::from_pg_name("interval"), None);
+        assert_eq!(PgType::from_pg_name("inet"), None);
     }
 }
 

@@ -116,6 +116,9 @@ impl DataFusionOlap {
             .map_err(|e| EngineError::Internal(format!("could not start the OLAP runtime: {e}")))?;
         let context = SessionContext::new_with_config(session_config(threads));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::Divisor::default()));
+        for aggregate in super::interval_aggregates::IntervalAggregateFunction::all() {
+            context.register_udaf(datafusion::logical_expr::AggregateUDF::from(aggregate));
+        }
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::RoundForCast::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::Round::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::ToChar::default()));

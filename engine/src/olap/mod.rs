@@ -8,6 +8,7 @@ pub mod bytea;
 pub mod checked;
 pub mod coop;
 pub mod datafusion;
+pub mod interval_aggregates;
 pub mod segments_table;
 pub mod store;
 pub mod udf;

@@ -1081,6 +1081,7 @@ fn converted_storage_value(ty: crate::catalog::PgType, text: &str, zone: TimeZon
         T::Timestamp => to_timestamp(value),
         T::Timestamptz => to_timestamptz(value, zone),
         T::Time => to_time(value),
+        T::Interval => crate::oltp::intervals::to_interval(value),
         T::Uuid => to_uuid(value),
         T::Bytea => to_bytea(value),
         T::Json => to_json(value, false),

@@ -9,6 +9,7 @@ use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, Error as SqlError};
 
 use crate::error::EngineError;
+use crate::interval_aggregate::{IntervalAggregate, IntervalState, scaled};
 use crate::oltp::functions::{arg_zone, f64_of, fail, text_of};
 use crate::value::{Interval, parse_interval};
 
@@ -16,10 +17,23 @@ type FnResult = rusqlite::Result<Value>;
 
 /// Argument `i` as an interval; `None` for NULL.
 fn interval_arg(ctx: &Context<'_>, i: usize) -> rusqlite::Result<Option<Interval>> {
-    let Some(text) = text_of(ctx.get_raw(i)) else { return Ok(None) };
+    interval_of(ctx.get_raw(i))
+}
+
+fn interval_of(value: ValueRef<'_>) -> rusqlite::Result<Option<Interval>> {
+    let Some(text) = text_of(value) else { return Ok(None) };
     parse_interval(&text, None)
         .map(Some)
         .ok_or_else(|| fail(EngineError::InvalidDatetimeFormat { type_name: "interval".into(), value: text }))
+}
+
+/// `rhei_interval_in(v)`: text read as an interval, as PostgreSQL prints it (what an interval
+/// column stores: `'25 hours'` is `25:00:00`); NULL stays NULL.
+pub(crate) fn to_interval(value: ValueRef<'_>) -> FnResult {
+    match interval_of(value)? {
+        None => Ok(Value::Null),
+        some => interval_value(some),
+    }
 }
 
 /// An interval result, 22008 when it leaves PostgreSQL's range.
@@ -90,10 +104,7 @@ pub fn register(conn: &Connection, pure: FunctionFlags) -> rusqlite::Result<()> 
         interval_value(Some(from_fields(crate::value::age(a, b))))
     })?;
     // Text read as an interval (`$1::interval`, `'1 day'` beside an interval).
-    conn.create_scalar_function("rhei_interval_in", 1, pure, |ctx| match interval_arg(ctx, 0)? {
-        None => Ok(Value::Null),
-        some => interval_value(some),
-    })?;
+    conn.create_scalar_function("rhei_interval_in", 1, pure, |ctx| to_interval(ctx.get_raw(0)))?;
     conn.create_scalar_function("rhei_interval_length", 1, pure, |ctx| Ok(interval_arg(ctx, 0)?.map_or(Value::Null, length_value)))?;
     conn.create_scalar_function("rhei_interval_add", 2, pure, |ctx| {
         let (a, b) = both!(interval_arg(ctx, 0), interval_arg(ctx, 1));
@@ -154,63 +165,31 @@ pub fn register(conn: &Connection, pure: FunctionFlags) -> rusqlite::Result<()> 
                 .ok_or_else(|| fail(EngineError::DatetimeFieldOverflow { value: format!("timestamp + {}", interval.to_text().unwrap_or_default()) }))
         })?;
     }
-    for (name, kind) in [
-        ("rhei_interval_min", Extreme::Min),
-        ("rhei_interval_max", Extreme::Max),
-        ("rhei_interval_sum", Extreme::Sum),
-        ("rhei_interval_avg", Extreme::Avg),
-    ] {
-        conn.create_aggregate_function(name, 1, pure, kind)?;
+    for kind in IntervalAggregate::ALL {
+        conn.create_aggregate_function(kind.function_name(), 1, pure, IntervalAggregateFunction(kind))?;
     }
     Ok(())
 }
 
-fn scaled(interval: Interval, factor: f64) -> Option<Interval> {
-    let (months, days, micros) = interval.fields()?;
-    crate::value::scale_interval(months, days, micros, factor).map(from_fields)
-}
+/// SQLite's aggregate functions of intervals (see [`IntervalAggregate`]).
+struct IntervalAggregateFunction(IntervalAggregate);
 
-/// The aggregates of intervals: `min`, `max` by length (of equal lengths the later, as
-/// PostgreSQL's interval_smaller and interval_larger keep), `sum` field by field, `avg` as
-/// PostgreSQL's (the sum scaled by one over the count).
-#[derive(Debug, Clone, Copy)]
-enum Extreme {
-    Min,
-    Max,
-    Sum,
-    Avg,
-}
-
-#[derive(Default)]
-struct IntervalAccumulator {
-    value: Option<Interval>,
-    count: u64,
-}
-
-impl Aggregate<IntervalAccumulator, Value> for Extreme {
-    fn init(&self, _ctx: &mut Context<'_>) -> rusqlite::Result<IntervalAccumulator> {
-        Ok(IntervalAccumulator::default())
+impl Aggregate<IntervalState, Value> for IntervalAggregateFunction {
+    fn init(&self, _ctx: &mut Context<'_>) -> rusqlite::Result<IntervalState> {
+        Ok(IntervalState::default())
     }
 
-    fn step(&self, ctx: &mut Context<'_>, state: &mut IntervalAccumulator) -> rusqlite::Result<()> {
+    fn step(&self, ctx: &mut Context<'_>, state: &mut IntervalState) -> rusqlite::Result<()> {
         let Some(next) = interval_arg(ctx, 0)? else { return Ok(()) };
-        state.count += 1;
-        state.value = Some(match (state.value, self) {
-            (None, _) => next,
-            (Some(held), Self::Min) => if next.length_micros() <= held.length_micros() { next } else { held },
-            (Some(held), Self::Max) => if next.length_micros() >= held.length_micros() { next } else { held },
-            (Some(held), Self::Sum | Self::Avg) => held.checked_add(next).ok_or_else(out_of_range)?,
-        });
-        Ok(())
+        self.0.step(state, next).ok_or_else(out_of_range)
     }
 
-    fn finalize(&self, _ctx: &mut Context<'_>, state: Option<IntervalAccumulator>) -> rusqlite::Result<Value> {
-        let Some(IntervalAccumulator { value: Some(value), count }) = state else { return Ok(Value::Null) };
-        let value = match self {
-            Self::Avg => scaled(value, 1.0 / count as f64),
-            _ => Some(value),
-        };
-        interval_value(value)
+    fn finalize(&self, _ctx: &mut Context<'_>, state: Option<IntervalState>) -> rusqlite::Result<Value> {
+        match self.0.finish(state.unwrap_or_default()) {
+            Ok(None) => Ok(Value::Null),
+            Ok(some) => interval_value(some),
+            Err(()) => Err(out_of_range()),
+        }
     }
 }
 

@@ -25,9 +25,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use arrow::array::{Int64Array, RecordBatch};
+use arrow::array::{Array, ArrayRef, AsArray, Int32Array, Int64Array, IntervalMonthDayNanoArray, RecordBatch, StructArray};
 use arrow::compute::concat_batches;
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::datatypes::{DataType, Field, Int32Type, Int64Type, IntervalMonthDayNano, IntervalMonthDayNanoType, IntervalUnit, Schema, SchemaRef};
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
@@ -148,9 +148,60 @@ fn sync_dir(path: &Path) -> Result<()> {
 }
 
 fn file_schema(schema: &SchemaRef) -> SchemaRef {
-    let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    let mut fields: Vec<Field> = schema.fields().iter().map(|f| stored_field(f)).collect();
     fields.push(Field::new(ROWID_COLUMN, DataType::Int64, false));
     Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// The fields of an interval as a file holds it: Parquet has no interval of months, days and
+/// nanoseconds (its INTERVAL counts milliseconds), so each interval is a struct of its three
+/// fields, which any Parquet reader reads.
+fn interval_struct_fields() -> arrow::datatypes::Fields {
+    arrow::datatypes::Fields::from(vec![
+        Field::new("months", DataType::Int32, false),
+        Field::new("days", DataType::Int32, false),
+        Field::new("microseconds", DataType::Int64, false),
+    ])
+}
+
+/// A column's field as its file holds it (see [`interval_struct_fields`]).
+fn stored_field(field: &Field) -> Field {
+    match field.data_type() {
+        DataType::Interval(IntervalUnit::MonthDayNano) => field.clone().with_data_type(DataType::Struct(interval_struct_fields())),
+        _ => field.clone(),
+    }
+}
+
+/// A column's values as its file holds them.
+fn stored_column(column: &ArrayRef) -> ArrayRef {
+    let Some(intervals) = column.as_primitive_opt::<IntervalMonthDayNanoType>() else { return column.clone() };
+    let months: Int32Array = intervals.unary(|i| i.months);
+    let days: Int32Array = intervals.unary(|i| i.days);
+    let micros: Int64Array = intervals.unary(|i| i.nanoseconds / 1000);
+    Arc::new(StructArray::new(
+        interval_struct_fields(),
+        vec![Arc::new(months), Arc::new(days), Arc::new(micros)],
+        intervals.nulls().cloned(),
+    ))
+}
+
+/// A column read from a file as the OLAP copy holds it (the inverse of [`stored_column`]).
+fn loaded_column(column: &ArrayRef, ty: &DataType) -> std::result::Result<ArrayRef, String> {
+    if !matches!(ty, DataType::Interval(IntervalUnit::MonthDayNano)) {
+        return Ok(column.clone());
+    }
+    let fields = column.as_struct_opt().ok_or("an interval column is not a struct")?;
+    let (Some(months), Some(days), Some(micros)) = (
+        fields.column(0).as_primitive_opt::<Int32Type>(),
+        fields.column(1).as_primitive_opt::<Int32Type>(),
+        fields.column(2).as_primitive_opt::<Int64Type>(),
+    ) else {
+        return Err("an interval column's fields are not int, int, bigint".into());
+    };
+    let values: Vec<IntervalMonthDayNano> = (0..fields.len())
+        .map(|i| IntervalMonthDayNano::new(months.value(i), days.value(i), micros.value(i).saturating_mul(1000)))
+        .collect();
+    Ok(Arc::new(IntervalMonthDayNanoArray::new(values.into(), fields.nulls().cloned())))
 }
 
 impl ParquetStore {
@@ -227,6 +278,7 @@ impl ParquetStore {
             let same = found.fields().len() == n + 1
                 && found.field(n).name() == ROWID_COLUMN
                 && schema.fields().iter().zip(found.fields()).all(|(want, got)| {
+                    let want = stored_field(want);
                     want.name() == got.name() && want.data_type() == got.data_type() && want.is_nullable() == got.is_nullable()
                 });
             if !same {
@@ -246,7 +298,14 @@ impl ParquetStore {
                 .ok_or_else(|| io_error("read", &path, "the rowid column is not bigint"))?
                 .values()
                 .to_vec();
-            let rows = RecordBatch::try_new(schema.clone(), batch.columns()[..n].to_vec()).map_err(|e| io_error("read", &path, e))?;
+            let columns = schema
+                .fields()
+                .iter()
+                .zip(batch.columns())
+                .map(|(field, column)| loaded_column(column, field.data_type()))
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| io_error("read", &path, e))?;
+            let rows = RecordBatch::try_new(schema.clone(), columns).map_err(|e| io_error("read", &path, e))?;
             segments.push((rows, rowids, file.id));
         }
         Ok(Some(segments))
@@ -379,7 +438,7 @@ impl ParquetStore {
 fn write_file(path: &Path, schema: &SchemaRef, batch: RecordBatch, rowids: Vec<i64>) -> Result<u64> {
     let rows = batch.num_rows() as u64;
     let schema = file_schema(schema);
-    let mut columns = batch.columns().to_vec();
+    let mut columns: Vec<ArrayRef> = batch.columns().iter().map(stored_column).collect();
     columns.push(Arc::new(Int64Array::from(rowids)));
     let batch = RecordBatch::try_new(schema.clone(), columns).map_err(|e| io_error("write", path, e))?;
     let file = File::create(path).map_err(|e| io_error("create", path, e))?;
@@ -662,6 +721,29 @@ mod tests {
         assert_eq!(status.tables_from_files, 1, "loaded from its files");
         assert_eq!(olap_rows(&reopened, "t").await, expected);
         assert_eq!(oltp_rows(&reopened, "t").await, expected);
+        reopened.close().await;
+    }
+
+    /// Parquet has no interval of months, days and time: an interval column is written as a
+    /// struct of the three, which another reader reads, and loads back as the same intervals.
+    #[tokio::test]
+    async fn interval_columns_are_written_as_their_fields_and_loaded_back() {
+        let (dir, engine) = persisted("CREATE TABLE t (id int PRIMARY KEY, v interval); INSERT INTO t VALUES (1, '1 mon 2 days 03:04:05.000006'), (2, NULL), (3, '-25 hours')").await;
+        let file = fs::read_dir(dir.path().join("olap/t")).expect("dir").next().expect("a file").expect("entry").path();
+        let batch = ParquetRecordBatchReaderBuilder::try_new(File::open(file).expect("open")).expect("parquet").build().expect("reader").next().expect("a batch").expect("batch");
+        let fields = batch.column_by_name("v").expect("v").as_struct().clone();
+        assert_eq!(fields.column_names(), ["months", "days", "microseconds"]);
+        assert_eq!(fields.column(2).as_primitive::<Int64Type>().value(0), 3 * 3_600_000_000 + 4 * 60_000_000 + 5_000_006);
+        assert!(fields.is_null(1));
+        let query = "SELECT id, v::text FROM t ORDER BY id";
+        let expected = engine.query(&format!("/*+ oltp */ {query}")).await.expect("oltp");
+        crash(engine);
+        let reopened = HtapEngine::open(config(dir.path())).await.expect("reopen");
+        assert_eq!(reopened.sync_status().tables_from_files, 1, "loaded from its files");
+        let olap = reopened.query(&format!("/*+ olap */ {query}")).await.expect("olap");
+        let format = |b: &[RecordBatch]| arrow::util::pretty::pretty_format_batches(b).expect("format").to_string();
+        assert_eq!(format(&olap), format(&expected));
+        assert!(format(&olap).contains("1 mon 2 days 03:04:05.000006"), "{}", format(&olap));
         reopened.close().await;
     }
 

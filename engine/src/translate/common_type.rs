@@ -27,6 +27,8 @@ enum Category {
     DateTime,
     /// `time`, which PostgreSQL files with the date/time types but casts to none of them.
     TimeOfDay,
+    /// `interval`.
+    Timespan,
 }
 
 /// A type the statement gives an expression: its category, its rank within it (a wider type
@@ -56,6 +58,7 @@ fn of_type(ty: PgType) -> Option<Known> {
         PgType::Timestamp => known(Category::DateTime, 1, "timestamp without time zone"),
         PgType::Timestamptz => known(Category::DateTime, 2, "timestamp with time zone"),
         PgType::Time => known(Category::TimeOfDay, 0, "time without time zone"),
+        PgType::Interval => known(Category::Timespan, 0, "interval"),
         PgType::Bytea | PgType::Uuid | PgType::Json | PgType::Jsonb | PgType::Enum(_) => None,
     }
 }
@@ -121,7 +124,7 @@ pub(crate) fn known_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
 /// no such meeting; a lone date/time type is its own target, for untyped literals beside it.
 pub(crate) fn conversion_target(types: &[Option<PgType>]) -> Option<PgType> {
     let widest = |candidates: &[PgType]| candidates.iter().rev().find(|t| types.contains(&Some(**t))).copied();
-    if let Some(temporal) = widest(&[PgType::Time, PgType::Date, PgType::Timestamp, PgType::Timestamptz]) {
+    if let Some(temporal) = widest(&[PgType::Interval, PgType::Time, PgType::Date, PgType::Timestamp, PgType::Timestamptz]) {
         return Some(temporal);
     }
     let float = widest(&[PgType::Float4, PgType::Float8])?;
@@ -136,10 +139,17 @@ pub(crate) fn conversion_sql_type(target: PgType) -> Option<datafusion::sql::sql
         PgType::Timestamp => Some(SqlType::Timestamp(None, TimezoneInfo::None)),
         PgType::Timestamptz => Some(SqlType::Timestamp(None, TimezoneInfo::WithTimeZone)),
         PgType::Time => Some(SqlType::Time(None, TimezoneInfo::None)),
+        PgType::Interval => Some(SqlType::Interval { fields: None, precision: None }),
         PgType::Float4 => Some(SqlType::Real),
         PgType::Float8 => Some(SqlType::DoublePrecision),
         _ => None,
     }
+}
+
+/// Whether an untyped string literal beside a value of `target` (a [`conversion_target`]) is
+/// read as one: a date, time or interval (for numbers the engines read it themselves).
+pub(crate) fn is_temporal(target: PgType) -> bool {
+    matches!(target, PgType::Date | PgType::Timestamp | PgType::Timestamptz | PgType::Time | PgType::Interval)
 }
 
 /// Whether a value of `ty` is cast to `target`, a [`conversion_target`].
@@ -188,7 +198,7 @@ pub(crate) fn set_operation_columns_converted(statement: &mut Statement, scope: 
                 let column: Vec<Option<PgType>> = types.iter().map(|t| t[position].map(|k| k.ty)).collect();
                 let Some(target) = conversion_target(&column) else { continue };
                 let Some(target_sql) = conversion_sql_type(target) else { continue };
-                let temporal = matches!(target, PgType::Date | PgType::Timestamp | PgType::Timestamptz | PgType::Time);
+                let temporal = is_temporal(target);
                 for (select, ty) in selects.iter_mut().zip(&column) {
                     let SetExpr::Select(select) = &mut **select else { continue };
                     let Some(item) = select.projection.get_mut(position) else { continue };

@@ -37,17 +37,21 @@ pub(super) fn for_sqlite(stmt: &mut Statement, scope: &Scope<'_>, opts: Translat
     rewrite.failure.map_or(Ok(()), Err)
 }
 
-/// Why `stmt` needs SQLite for its intervals, if it does: DataFusion has no sum or avg of
-/// intervals, cannot compare one with the strings of an IN list or order a window by one, and
-/// its parser takes only plain strings as interval constants.
+/// Why `stmt` needs SQLite for its intervals, if it does: rhei's aggregates of intervals on
+/// DataFusion take no DISTINCT, DataFusion cannot compare one with the strings of an IN list
+/// or order a window by one, and its parser takes only plain strings as interval constants.
 pub fn olap_lacks(stmt: &Statement, catalog: &crate::catalog::Catalog) -> Option<&'static str> {
     let Ok(scope) = Scope::of(stmt, catalog) else { return None };
     let typing = Typing { derived: derived_interval_columns(stmt, &scope), scope: &scope };
     let mut reason = None;
     let _ = datafusion::sql::sqlparser::ast::visit_expressions(stmt, |expr| {
         reason = match expr {
-            Expr::Function(func) if matches!(function_name(func).as_str(), "sum" | "avg") && first_arg(func).is_some_and(|arg| typing.is_interval(arg)) => {
-                Some("sum or avg of intervals (DataFusion has neither)")
+            Expr::Function(func)
+                if matches!(function_name(func).as_str(), "min" | "max" | "sum" | "avg")
+                    && matches!(&func.args, FunctionArguments::List(list) if list.duplicate_treatment == Some(datafusion::sql::sqlparser::ast::DuplicateTreatment::Distinct))
+                    && first_arg(func).is_some_and(|arg| typing.is_interval(arg)) =>
+            {
+                Some("an aggregate of DISTINCT intervals (rhei's interval aggregates on DataFusion take every row)")
             }
             Expr::Function(func) if window_orders_by_interval(func, &typing) => Some("a window ordered by an interval (DataFusion cannot order one by it)"),
             Expr::InList { expr, list, .. } if typing.is_interval(expr) && list.iter().any(|e| !typing.is_interval(e)) => {
@@ -87,12 +91,7 @@ impl Typing<'_, '_> {
             Expr::BinaryOp { left, op: BinaryOperator::Plus | BinaryOperator::Minus, right } => is_interval(left) && is_interval(right),
             Expr::BinaryOp { left, op: BinaryOperator::Multiply | BinaryOperator::Divide, right } => is_interval(left) || is_interval(right),
             Expr::Function(func) => self.is_interval_call(func),
-            // A column of a derived table or CTE that computes an interval (never a table's own:
-            // tables have no interval columns).
-            Expr::Identifier(name) => self.derived.contains(&normalize_ident(name)) && self.scope.column_type(expr).is_none(),
-            Expr::CompoundIdentifier(parts) => {
-                parts.last().is_some_and(|name| self.derived.contains(&normalize_ident(name))) && self.scope.column_type(expr).is_none()
-            }
+            Expr::Identifier(_) | Expr::CompoundIdentifier(_) => is_interval_column(expr, self.scope, &self.derived),
             _ => false,
         }
     }
@@ -115,6 +114,20 @@ impl Typing<'_, '_> {
     }
 }
 
+/// Whether the column `expr` names is an interval: a table's interval column, or a column of
+/// a derived table or CTE that computes one (by its name, in `derived`).
+pub(super) fn is_interval_column(expr: &Expr, scope: &Scope<'_>, derived: &HashSet<String>) -> bool {
+    if let Some(ty) = scope.column_type(expr) {
+        return ty == PgType::Interval;
+    }
+    let name = match expr {
+        Expr::Identifier(name) => Some(name),
+        Expr::CompoundIdentifier(parts) => parts.last(),
+        _ => None,
+    };
+    name.is_some_and(|name| derived.contains(&normalize_ident(name)))
+}
+
 /// Whether `expr` is an interval value, by what the statement says of its operands (for
 /// callers without the statement's derived tables at hand).
 pub(crate) fn is_interval(expr: &Expr, scope: &Scope<'_>) -> bool {
@@ -124,7 +137,7 @@ pub(crate) fn is_interval(expr: &Expr, scope: &Scope<'_>) -> bool {
 /// The output columns of a statement's derived tables and CTEs (and VALUES lists) that are
 /// intervals, by name: the outer query sees them only as names. Inner ones first, so a
 /// column passed through two levels is found.
-fn derived_interval_columns(stmt: &Statement, scope: &Scope<'_>) -> HashSet<String> {
+pub(super) fn derived_interval_columns(stmt: &Statement, scope: &Scope<'_>) -> HashSet<String> {
     struct Collect<'s, 'a> {
         typing: Typing<'s, 'a>,
         found: HashSet<String>,
@@ -488,7 +501,12 @@ impl IntervalRewrite<'_, '_> {
                 }
                 call("coalesce", texts)
             }
-            ("nullif", Some(a), Some(b), None) => call("nullif", vec![self.text(a)?, self.text(b)?]),
+            // Equal by length, as `=` compares intervals (`nullif('24:00:00', '1 day')` is NULL).
+            ("nullif", Some(a), Some(b), None) => {
+                let value = self.text(a)?;
+                let equal = Expr::BinaryOp { left: Box::new(self.length(value.clone())?), op: BinaryOperator::Eq, right: Box::new(self.length(b)?) };
+                super::null_when(equal, value)
+            }
             ("min" | "max" | "sum" | "avg", Some(interval), None, None) => {
                 let mut aggregate = func.clone();
                 aggregate.name = datafusion::sql::sqlparser::ast::ObjectName(vec![datafusion::sql::sqlparser::ast::ObjectNamePart::Identifier(

@@ -299,6 +299,7 @@ pub fn convert_expr(ty: PgType, expr: Expr, opts: TranslateOptions) -> Expr {
         PgType::Timestamp => call("rhei_ts", vec![expr]),
         PgType::Timestamptz => call("rhei_tstz", vec![expr, zone_argument(opts)]),
         PgType::Time => call("rhei_time", vec![expr]),
+        PgType::Interval => call("rhei_interval_in", vec![expr]),
         PgType::Uuid => call("rhei_uuid", vec![expr]),
         PgType::Json => call("rhei_json", vec![expr]),
         PgType::Jsonb => call("rhei_jsonb", vec![expr]),
@@ -368,6 +369,20 @@ impl<'a> Scope<'a> {
             return Err(EngineError::UndefinedTable { name });
         }
         collect_aliases(stmt, catalog, &mut scope.by_qualifier);
+        // An INSERT's alias, and in its ON CONFLICT DO UPDATE the row proposed for insertion
+        // (`excluded.took`), name the target table's columns.
+        if let Statement::Insert(insert) = stmt
+            && let datafusion::sql::sqlparser::ast::TableObject::TableName(name) = &insert.table
+            && let Ok(table) = table_name(name)
+            && let Some(def) = catalog.get(&table)
+        {
+            if let Some(alias) = &insert.table_alias {
+                scope.by_qualifier.insert(normalize_ident(alias), def.as_ref());
+            }
+            if insert.on.is_some() {
+                scope.by_qualifier.entry("excluded".into()).or_insert(def.as_ref());
+            }
+        }
         Ok(scope)
     }
 
@@ -534,6 +549,7 @@ pub(crate) fn json_tag(expr: &Expr, scope: &Scope<'_>) -> &'static str {
         PgType::Timestamp => "timestamp",
         PgType::Timestamptz => "timestamptz",
         PgType::Time => "time",
+        PgType::Interval => "interval",
         PgType::Json => "json",
         PgType::Jsonb => "jsonb",
         PgType::Bytea => "bytea",
@@ -3119,7 +3135,7 @@ fn chosen_values_in_common_type(expr: &mut Expr, scope: &Scope<'_>) {
     let types: Vec<Option<PgType>> = values.iter().map(|e| temporal_type(e, scope).or_else(|| common_type::known_type(e, scope))).collect();
     let Some(target) = common_type::conversion_target(&types) else { return };
     let Some(data_type) = common_type::conversion_sql_type(target) else { return };
-    let temporal = matches!(target, PgType::Date | PgType::Timestamp | PgType::Timestamptz | PgType::Time);
+    let temporal = common_type::is_temporal(target);
     let mixed = types.iter().flatten().any(|ty| *ty != target);
     let original_first = values.first().map(|v| (**v).clone());
     for (value, ty) in values.into_iter().zip(types) {
@@ -3143,13 +3159,18 @@ fn chosen_values_in_common_type(expr: &mut Expr, scope: &Scope<'_>) {
         && let [FunctionArg::Unnamed(FunctionArgExpr::Expr(compared)), FunctionArg::Unnamed(FunctionArgExpr::Expr(other))] = list.args.as_slice()
     {
         let condition = Expr::BinaryOp { left: Box::new(compared.clone()), op: BinaryOperator::Eq, right: Box::new(other.clone()) };
-        *expr = Expr::Case {
-            case_token: datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
-            end_token: datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
-            operand: None,
-            conditions: vec![datafusion::sql::sqlparser::ast::CaseWhen { condition, result: Expr::value(Value::Null) }],
-            else_result: Some(Box::new(value)),
-        };
+        *expr = null_when(condition, value);
+    }
+}
+
+/// `CASE WHEN condition THEN NULL ELSE value END`.
+pub(crate) fn null_when(condition: Expr, value: Expr) -> Expr {
+    Expr::Case {
+        case_token: datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+        end_token: datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+        operand: None,
+        conditions: vec![datafusion::sql::sqlparser::ast::CaseWhen { condition, result: Expr::value(Value::Null) }],
+        else_result: Some(Box::new(value)),
     }
 }
 
@@ -3967,7 +3988,7 @@ fn explicit_alias(target: &mut TableFactor) {
 
 /// A boolean constant stored into a column of another type: PostgreSQL has no assignment cast
 /// from boolean except to the string types, which store `true` or `false` (SQLite would store
-/// 1 or 0 in either case). Nor from a number to a date/time, enum, uuid, bytea or json column
+/// 1 or 0 in either case). Nor from a number to a date/time, interval, enum, uuid, bytea or json column
 /// (SQLite stored the number as a day number or microseconds).
 fn check_assigned_type(column: &crate::catalog::ColumnDef, value: &mut Expr) -> Result<()> {
     let flag = match value {
@@ -3999,7 +4020,16 @@ fn check_assigned_type(column: &crate::catalog::ColumnDef, value: &mut Expr) -> 
 pub(crate) fn refuses_numbers(ty: PgType) -> bool {
     matches!(
         ty,
-        PgType::Date | PgType::Timestamp | PgType::Timestamptz | PgType::Time | PgType::Enum(_) | PgType::Uuid | PgType::Bytea | PgType::Json | PgType::Jsonb
+        PgType::Date
+            | PgType::Timestamp
+            | PgType::Timestamptz
+            | PgType::Time
+            | PgType::Interval
+            | PgType::Enum(_)
+            | PgType::Uuid
+            | PgType::Bytea
+            | PgType::Json
+            | PgType::Jsonb
     )
 }
 

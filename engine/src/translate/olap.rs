@@ -258,6 +258,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut UnnestColumnNames);
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut QueryRewrites { catalog, row_values: RowValuesInSubqueries { next: 0 } });
     let Ok(scope) = Scope::of(stmt, catalog) else { return };
+    let intervals = OlapIntervals { scope: &scope, derived: super::intervals::derived_interval_columns(stmt, &scope) };
     super::common_type::set_operation_columns_converted(stmt, &scope, catalog);
     super::enums::as_postgresql_means(stmt, &scope, catalog);
     // Before the walk below, which would wrap the divisors this takes and cast avg's argument.
@@ -635,11 +636,11 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
         // An interval times or divided by a number (see `olap::udf::IntervalProduct`); the
         // divisor was wrapped in rhei_divisor above, which refuses zero.
         if let Expr::BinaryOp { left, op: op @ (BinaryOperator::Multiply | BinaryOperator::Divide), right } = expr
-            && is_interval_valued(left) != is_interval_valued(right)
+            && intervals.is_interval(left) != intervals.is_interval(right)
         {
             let divide = matches!(op, BinaryOperator::Divide);
             let (a, b) = (take(left), take(right));
-            let (interval, number) = if is_interval_valued(&a) { (a, b) } else { (b, a) };
+            let (interval, number) = if intervals.is_interval(&a) { (a, b) } else { (b, a) };
             let number = Expr::Cast { kind: CastKind::Cast, expr: Box::new(number), data_type: SqlType::DoublePrecision, array: false, format: None };
             let factor = if divide {
                 Expr::BinaryOp { left: Box::new(Expr::value(Value::Number("1.0".into(), false))), op: BinaryOperator::Divide, right: Box::new(number) }
@@ -648,9 +649,35 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
             };
             *expr = call("rhei_interval_mul", vec![interval, factor]);
         }
+        // Intervals are equal by length (`nullif('24:00:00', '1 day')` is NULL), also where
+        // NULLs are equal.
+        if let Expr::Function(f) = expr
+            && f.name.to_string().eq_ignore_ascii_case("nullif")
+            && let FunctionArguments::List(list) = &f.args
+            && let [FunctionArg::Unnamed(FunctionArgExpr::Expr(value)), FunctionArg::Unnamed(FunctionArgExpr::Expr(other))] = list.args.as_slice()
+            && intervals.is_interval(value)
+        {
+            let equal = Expr::BinaryOp { left: Box::new(interval_key(value.clone())), op: BinaryOperator::Eq, right: Box::new(interval_key(other.clone())) };
+            *expr = super::null_when(equal, value.clone());
+        }
+        if let Expr::IsDistinctFrom(left, right) | Expr::IsNotDistinctFrom(left, right) = expr
+            && (intervals.is_interval(left) || intervals.is_interval(right))
+        {
+            let (a, b) = (take(left), take(right));
+            **left = interval_key(a);
+            **right = interval_key(b);
+        }
+        // min, max, sum and avg of intervals as PostgreSQL computes them (see
+        // `olap::interval_aggregates`).
+        if let Expr::Function(f) = expr
+            && let Some(kind) = crate::interval_aggregate::IntervalAggregate::of_name(&f.name.to_string().to_ascii_lowercase())
+            && super::first_arg(f).is_some_and(|arg| intervals.is_interval(arg))
+        {
+            f.name = datafusion::sql::sqlparser::ast::ObjectName::from(vec![Ident::new(kind.function_name())]);
+        }
         // An interval as text is PostgreSQL's text (see `olap::udf::IntervalText`).
         if let Expr::Cast { expr: inner, data_type: SqlType::Text | SqlType::Varchar(None), .. } = expr
-            && is_interval_valued(inner)
+            && intervals.is_interval(inner)
         {
             let interval = take(inner);
             *expr = call("rhei_interval_text", vec![interval]);
@@ -668,7 +695,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
             && f.name.to_string().eq_ignore_ascii_case("date_part")
             && let FunctionArguments::List(list) = &f.args
             && let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(source))) = list.args.get(1)
-            && (temporal_type(source, &scope).is_some() || super::is_time(source, &scope))
+            && (temporal_type(source, &scope).is_some() || super::is_time(source, &scope) || intervals.is_interval(source))
         {
             let field = match list.args.first() {
                 Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(part), .. })))) => part.to_ascii_lowercase(),
@@ -777,11 +804,21 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
             *data_type = SqlType::Numeric(datafusion::sql::sqlparser::ast::ExactNumberInfo::PrecisionAndScale(widest, i64::from(s)));
         }
         if let Expr::Between { expr: value, low, high, .. } = expr
-            && (is_interval_valued(value) || is_interval_valued(low) || is_interval_valued(high))
+            && (intervals.is_interval(value) || intervals.is_interval(low) || intervals.is_interval(high))
         {
             for side in [value, low, high] {
                 let operand = take(side);
-                **side = call("rhei_interval_key", vec![operand]);
+                **side = interval_key(operand);
+            }
+        }
+        if let Expr::InList { expr: value, list, .. } = expr
+            && (intervals.is_interval(value) || list.iter().any(|item| intervals.is_interval(item)))
+        {
+            let operand = take(value);
+            **value = interval_key(operand);
+            for item in list {
+                let operand = take(item);
+                *item = interval_key(operand);
             }
         }
         // Intervals compare by their length, a month as 30 days (see `olap::udf::IntervalKey`).
@@ -790,14 +827,15 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
             op: BinaryOperator::Eq | BinaryOperator::NotEq | BinaryOperator::Lt | BinaryOperator::LtEq | BinaryOperator::Gt | BinaryOperator::GtEq,
             right,
         } = expr
-            && (is_interval_valued(left) || is_interval_valued(right))
+            && (intervals.is_interval(left) || intervals.is_interval(right))
         {
             let (a, b) = (take(left), take(right));
-            **left = call("rhei_interval_key", vec![a]);
-            **right = call("rhei_interval_key", vec![b]);
+            **left = interval_key(a);
+            **right = interval_key(b);
         }
         ControlFlow::<()>::Continue(())
     });
+    let _ = VisitMut::visit(stmt, &mut IntervalsOrderedByLength { intervals: &intervals });
     type_integer_literals(stmt);
     let _ = VisitMut::visit(stmt, &mut QueriesForDataFusion);
 }
@@ -1296,16 +1334,91 @@ fn name_select_columns(select: &mut Select, names: Vec<Ident>) -> bool {
     true
 }
 
-/// Whether `expr` is an interval: a constant, a timestamp difference (already rewritten), or
-/// arithmetic on those.
-fn is_interval_valued(expr: &Expr) -> bool {
+/// Which expressions are intervals on DataFusion, as the translation leaves them.
+struct OlapIntervals<'s, 'a> {
+    scope: &'s Scope<'a>,
+    /// Output columns of the statement's derived tables, CTEs and VALUES lists that are
+    /// intervals (see `super::intervals::derived_interval_columns`).
+    derived: std::collections::HashSet<String>,
+}
+
+impl OlapIntervals<'_, '_> {
+    /// Whether `expr` is an interval: a constant, an interval column (of a table, or by name of
+    /// a derived table), a timestamp difference (already rewritten), or arithmetic on those.
+    fn is_interval(&self, expr: &Expr) -> bool {
+        is_interval_valued(expr, self)
+    }
+}
+
+fn is_interval_valued(expr: &Expr, typing: &OlapIntervals<'_, '_>) -> bool {
+    let interval = |e: &Expr| is_interval_valued(e, typing);
     match expr {
-        Expr::Nested(inner) => is_interval_valued(inner),
-        Expr::Function(f) => matches!(f.name.to_string().to_ascii_lowercase().as_str(), "rhei_ts_diff" | "rhei_interval_mul" | "rhei_age" | "justify_hours" | "justify_days" | "justify_interval"),
-        Expr::BinaryOp { left, op: BinaryOperator::Plus | BinaryOperator::Minus, right } => is_interval_valued(left) && is_interval_valued(right),
-        Expr::BinaryOp { left, op: BinaryOperator::Multiply | BinaryOperator::Divide, right } => is_interval_valued(left) || is_interval_valued(right),
-        Expr::UnaryOp { expr, .. } => is_interval_valued(expr),
+        Expr::Nested(inner) => interval(inner),
+        Expr::Identifier(_) | Expr::CompoundIdentifier(_) => super::intervals::is_interval_column(expr, typing.scope, &typing.derived),
+        Expr::Function(f) => match f.name.to_string().to_ascii_lowercase().as_str() {
+            "rhei_ts_diff" | "rhei_interval_mul" | "rhei_age" | "justify_hours" | "justify_days" | "justify_interval" | "rhei_interval_min"
+            | "rhei_interval_max" | "rhei_interval_sum" | "rhei_interval_avg" => true,
+            "min" | "max" | "coalesce" | "nullif" | "lag" | "lead" | "first_value" | "last_value" | "nth_value" => {
+                super::first_arg(f).is_some_and(interval)
+            }
+            _ => false,
+        },
+        Expr::BinaryOp { left, op: BinaryOperator::Plus | BinaryOperator::Minus, right } => interval(left) && interval(right),
+        Expr::BinaryOp { left, op: BinaryOperator::Multiply | BinaryOperator::Divide, right } => interval(left) || interval(right),
+        Expr::UnaryOp { expr, .. } => interval(expr),
         other => is_interval_constant(other),
+    }
+}
+
+/// A string literal compared with an interval, read as one as PostgreSQL reads an untyped
+/// literal there (`d > '2 hours'`), in DataFusion's units (see [`interval_constant_for_olap`]).
+/// One that does not read is left for DataFusion to refuse.
+fn string_as_interval(expr: &mut Expr) {
+    let Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(text), .. }) = expr else { return };
+    if let Some(interval) = crate::value::parse_interval(text, None) {
+        *expr = olap_interval_constant(interval);
+    }
+}
+
+/// What an interval compares and sorts by on DataFusion: its length (see
+/// `olap::udf::IntervalKey`), a string beside it read as an interval.
+fn interval_key(mut operand: Expr) -> Expr {
+    string_as_interval(&mut operand);
+    call("rhei_interval_key", vec![operand])
+}
+
+/// ORDER BY an interval (written out, or named by its output name or position) sorts by its
+/// length, as PostgreSQL's does; DataFusion's compares months, then days, then time, so `1
+/// mon` sorted after `40 days`. Not in a set operation or a DISTINCT select, whose ORDER BY
+/// names output columns only.
+struct IntervalsOrderedByLength<'t, 's, 'a> {
+    intervals: &'t OlapIntervals<'s, 'a>,
+}
+
+impl VisitorMut for IntervalsOrderedByLength<'_, '_, '_> {
+    type Break = ();
+
+    fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        let (SetExpr::Select(select), Some(order_by)) = (query.body.as_ref(), query.order_by.as_mut()) else { return ControlFlow::Continue(()) };
+        let OrderByKind::Expressions(items) = &mut order_by.kind else { return ControlFlow::Continue(()) };
+        if select.distinct.is_some() {
+            return ControlFlow::Continue(());
+        }
+        for item in items {
+            let named = match &item.expr {
+                Expr::Value(_) => super::positional_item(&item.expr, &select.projection),
+                Expr::Identifier(name) => select.projection.iter().find_map(|p| match p {
+                    SelectItem::ExprWithAlias { expr, alias } if same_name(alias, name) => Some(expr),
+                    _ => None,
+                }),
+                _ => None,
+            };
+            let target = named.unwrap_or(&item.expr);
+            if self.intervals.is_interval(target) {
+                item.expr = interval_key(target.clone());
+            }
+        }
+        ControlFlow::Continue(())
     }
 }
 
@@ -1831,14 +1944,19 @@ fn interval_constant_for_olap(expr: &mut Expr) {
         return;
     }
     let Ok(Some(interval)) = super::interval_literal(expr) else { return };
+    *expr = olap_interval_constant(interval);
+}
+
+/// An interval constant as DataFusion reads it.
+fn olap_interval_constant(interval: crate::value::Interval) -> Expr {
     let text = format!("{} months {} days {} microseconds", interval.months, interval.days, interval.micros);
-    *expr = Expr::Interval(datafusion::sql::sqlparser::ast::Interval {
+    Expr::Interval(datafusion::sql::sqlparser::ast::Interval {
         value: Box::new(Expr::value(Value::SingleQuotedString(text))),
         leading_field: None,
         leading_precision: None,
         last_field: None,
         fractional_seconds_precision: None,
-    });
+    })
 }
 
 /// The values given to PostgreSQL's json builders become JSON text by their Arrow type

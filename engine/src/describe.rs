@@ -7,7 +7,7 @@ use std::ops::ControlFlow;
 
 use arrow::datatypes::{DataType, SchemaRef};
 use datafusion::sql::sqlparser::ast::{
-    AssignmentTarget, Expr, LimitClause, ObjectNamePart, SetExpr, Statement, TableObject, Value, ValueWithSpan,
+    AssignmentTarget, BinaryOperator, Expr, LimitClause, ObjectNamePart, SetExpr, Statement, TableObject, Value, ValueWithSpan,
     visit_expressions,
 };
 
@@ -107,6 +107,13 @@ impl Inference<'_> {
 
     fn expr(&mut self, expr: &Expr) {
         match expr {
+            // A number scales an interval (PostgreSQL types `d * $1` as float8).
+            Expr::BinaryOp { left, op: BinaryOperator::Multiply | BinaryOperator::Divide, right }
+                if self.column_type(left) == Some(PgType::Interval) || self.column_type(right) == Some(PgType::Interval) =>
+            {
+                let number = if self.column_type(left) == Some(PgType::Interval) { right } else { left };
+                self.set(number, DataType::Float64);
+            }
             Expr::BinaryOp { left, right, .. } => self.pair(left, right),
             Expr::Between { expr, low, high, .. } => {
                 self.pair(expr, low);

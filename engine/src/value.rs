@@ -1081,16 +1081,37 @@ pub fn add_interval(micros: i64, interval: Interval, zone: crate::zone::TimeZone
 
 /// `interval * factor`, PostgreSQL's interval_mul; `None` when it overflows.
 pub fn scale_interval(months: i32, days: i32, micros: i64, factor: f64) -> Option<(i32, i32, i64)> {
-    let months_f = f64::from(months) * factor;
-    let whole_months = months_f.trunc();
-    let days_f = f64::from(days) * factor + (months_f - whole_months) * 30.0;
-    let whole_days = days_f.trunc();
-    let micros_f = (micros as f64) * factor + (days_f - whole_days) * MICROS_PER_DAY as f64;
-    let fits = |v: f64, max: f64| v.is_finite() && v.abs() <= max;
-    if !fits(whole_months, f64::from(i32::MAX)) || !fits(whole_days, f64::from(i32::MAX)) || !fits(micros_f.round(), 9.2e18) {
-        return None;
+    scale_interval_by(months, days, micros, |field| field * factor)
+}
+
+/// `interval / divisor` (not zero), PostgreSQL's interval_div (also `avg`'s last step): each
+/// field divided, which can differ from a product by the reciprocal in the last digit that
+/// the rounding below keeps; `None` when it overflows.
+pub fn divide_interval(months: i32, days: i32, micros: i64, divisor: f64) -> Option<(i32, i32, i64)> {
+    scale_interval_by(months, days, micros, |field| field / divisor)
+}
+
+/// PostgreSQL's interval_mul and interval_div around `scale`: the fraction of a month carries
+/// into days (30 to a month) and of a day into time, each rounded to a microsecond's
+/// precision on the way (TSROUND: `avg` of intervals is exact to PostgreSQL's digits only so),
+/// nothing carried up.
+fn scale_interval_by(months: i32, days: i32, micros: i64, scale: impl Fn(f64) -> f64) -> Option<(i32, i32, i64)> {
+    const SECONDS_PER_DAY: f64 = 86_400.0;
+    let to_micro_precision = |v: f64| (v * 1_000_000.0).round_ties_even() / 1_000_000.0;
+    let whole = |v: f64| (v.is_finite() && v.abs() < 2_147_483_648.0).then(|| v.trunc() as i32);
+    let (scaled_months, scaled_days) = (scale(f64::from(months)), scale(f64::from(days)));
+    let result_months = whole(scaled_months)?;
+    let mut result_days = whole(scaled_days)?;
+    let month_remainder_days = to_micro_precision((scaled_months - f64::from(result_months)) * 30.0);
+    let mut seconds = to_micro_precision((scaled_days - f64::from(result_days) + month_remainder_days - month_remainder_days.trunc()) * SECONDS_PER_DAY);
+    if seconds.abs() >= SECONDS_PER_DAY {
+        let carried = (seconds / SECONDS_PER_DAY).trunc();
+        result_days = result_days.checked_add(carried as i32)?;
+        seconds -= carried * SECONDS_PER_DAY;
     }
-    Some((whole_months as i32, whole_days as i32, micros_f.round() as i64))
+    result_days = result_days.checked_add(month_remainder_days.trunc() as i32)?;
+    let time = (scale(micros as f64) + seconds * 1_000_000.0).round_ties_even();
+    (time.is_finite() && time.abs() < 9.2e18).then(|| (result_months, result_days, time as i64))
 }
 
 impl Interval {
@@ -1109,6 +1130,23 @@ impl Interval {
     /// (`interval '1 mon' = interval '30 days'`), in microseconds.
     pub fn length_micros(self) -> i128 {
         (i128::from(self.months) * 30 + i128::from(self.days)) * i128::from(MICROS_PER_DAY) + i128::from(self.micros)
+    }
+
+    /// `self * factor` as PostgreSQL computes it (see [`scale_interval`]).
+    pub fn scaled(self, factor: f64) -> Option<Self> {
+        let (months, days, micros) = self.fields()?;
+        scale_interval(months, days, micros, factor).map(Self::from_fields)
+    }
+
+    /// `self / divisor` as PostgreSQL computes it (see [`divide_interval`]).
+    pub fn divided(self, divisor: f64) -> Option<Self> {
+        let (months, days, micros) = self.fields()?;
+        divide_interval(months, days, micros, divisor).map(Self::from_fields)
+    }
+
+    /// The interval of `(months, days, micros)` as [`Interval::fields`] gives them.
+    pub fn from_fields((months, days, micros): (i32, i32, i64)) -> Self {
+        Self { months: months.into(), days: days.into(), micros }
     }
 
     /// The field by field sum, `None` when a field overflows.

@@ -1802,6 +1802,11 @@ async fn interval_columns_travel_in_binary_as_their_fields() {
         let text: Vec<String> = client.query("SELECT took::text FROM waits WHERE took < $1::text::interval ORDER BY id", &[&"1 hour"]).await.unwrap().iter().map(|r| r.get(0)).collect();
         assert_eq!(text, ["-01:30:00"], "{route}");
     }
+    // A number scaling an interval is a double precision parameter, as PostgreSQL types it.
+    let scaled = client.prepare("SELECT took * $1 FROM waits WHERE id = 2").await.unwrap();
+    assert_eq!(scaled.params(), [tokio_postgres::types::Type::FLOAT8]);
+    let doubled: PgInterval = client.query_one(&scaled, &[&2.0f64]).await.unwrap().get(0);
+    assert_eq!(doubled, PgInterval { micros: 50 * 3_600_000_000, days: 0, months: 0 });
     // COPY in reads PostgreSQL's input forms and stores its text; COPY out writes that text.
     let sink = client.copy_in("COPY waits FROM STDIN").await.unwrap();
     futures::pin_mut!(sink);

@@ -151,7 +151,9 @@ impl DataFusionOlap {
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::Instant::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::SimilarToEscape::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::RegexpSplitToArray::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::IntervalProduct::default()));
+        for product in super::udf::IntervalProduct::both() {
+            context.register_udf(datafusion::logical_expr::ScalarUDF::from(product));
+        }
         for function in super::udf::IntervalFunction::all() {
             context.register_udf(datafusion::logical_expr::ScalarUDF::from(function));
         }

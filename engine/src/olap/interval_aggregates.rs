@@ -80,16 +80,33 @@ struct IntervalAccumulator {
     state: IntervalState,
 }
 
+/// The non-NULL intervals of an aggregate's argument.
+fn intervals(values: &[ArrayRef]) -> Result<impl Iterator<Item = Interval> + '_> {
+    let Some(intervals) = values.first().and_then(|v| v.as_primitive_opt::<IntervalMonthDayNanoType>()) else {
+        return Err(DataFusionError::Internal("an interval aggregate's argument is not an interval".into()));
+    };
+    Ok(intervals.iter().flatten().map(|value| Interval { months: value.months.into(), days: value.days.into(), micros: value.nanoseconds / 1000 }))
+}
+
 impl Accumulator for IntervalAccumulator {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        let Some(intervals) = values.first().and_then(|v| v.as_primitive_opt::<IntervalMonthDayNanoType>()) else {
-            return Err(DataFusionError::Internal("an interval aggregate's argument is not an interval".into()));
-        };
-        for value in intervals.iter().flatten() {
-            let interval = Interval { months: value.months.into(), days: value.days.into(), micros: value.nanoseconds / 1000 };
+        for interval in intervals(values)? {
             self.kind.step(&mut self.state, interval).ok_or_else(out_of_range)?;
         }
         Ok(())
+    }
+
+    /// Rows leaving a sliding window frame (`ROWS BETWEEN 1 PRECEDING AND CURRENT ROW`): a sum
+    /// takes them back; min and max cannot, and DataFusion refuses such a frame for them.
+    fn retract_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        for interval in intervals(values)? {
+            self.kind.retract(&mut self.state, interval).ok_or_else(out_of_range)?;
+        }
+        Ok(())
+    }
+
+    fn supports_retract_batch(&self) -> bool {
+        self.kind.retracts()
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {

@@ -11,7 +11,7 @@ use datafusion::common::{Result, ScalarValue};
 use datafusion::error::DataFusionError;
 use datafusion::logical_expr::{ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility};
 
-use crate::value::{MICROS_PER_DAY, scale_interval};
+use crate::value::{MICROS_PER_DAY, divide_interval, scale_interval};
 
 /// `rhei_divisor(b)`: `b` unchanged, or a division-by-zero error when it is zero. DataFusion
 /// refuses integer and decimal division by zero itself, but gives `inf` for floats, where
@@ -342,15 +342,18 @@ impl ScalarUDFImpl for IntervalKey {
 /// `rhei_interval_mul(i, f)`: an interval times a number as PostgreSQL computes it: each field
 /// scaled, the fraction of a month carried into days (30 to a month) and the fraction of a day
 /// into time (`interval '1 month' * 1.5` is `1 mon 15 days`); DataFusion has no such product.
-/// Division is a product by the reciprocal (the divisor already checked for zero).
+/// `rhei_interval_div(i, d)` divides the same way, as PostgreSQL's interval_div does (the
+/// divisor already checked for zero).
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct IntervalProduct {
     signature: Signature,
+    divides: bool,
 }
 
-impl Default for IntervalProduct {
-    fn default() -> Self {
-        Self { signature: Signature::any(2, Volatility::Immutable) }
+impl IntervalProduct {
+    /// The product and the quotient.
+    pub fn both() -> [Self; 2] {
+        [false, true].map(|divides| Self { signature: Signature::any(2, Volatility::Immutable), divides })
     }
 }
 
@@ -360,7 +363,7 @@ impl ScalarUDFImpl for IntervalProduct {
     }
 
     fn name(&self) -> &str {
-        "rhei_interval_mul"
+        if self.divides { "rhei_interval_div" } else { "rhei_interval_mul" }
     }
 
     fn signature(&self) -> &Signature {
@@ -379,8 +382,9 @@ impl ScalarUDFImpl for IntervalProduct {
         let interval = arrow::compute::cast(&interval.to_array(args.number_rows)?, &DataType::Interval(IntervalUnit::MonthDayNano))?;
         let factor = arrow::compute::cast(&factor.to_array(args.number_rows)?, &DataType::Float64)?;
         let (interval, factor) = (interval.as_primitive::<IntervalMonthDayNanoType>(), factor.as_primitive::<Float64Type>());
+        let scale = if self.divides { divide_interval } else { scale_interval };
         let out: arrow::array::IntervalMonthDayNanoArray = arrow::compute::kernels::arity::try_binary(interval, factor, |i, f| {
-            scale_interval(i.months, i.days, i.nanoseconds / 1000, f)
+            scale(i.months, i.days, i.nanoseconds / 1000, f)
                 .map(|(m, d, us)| IntervalMonthDayNano::new(m, d, us * 1000))
                 .ok_or_else(|| ArrowError::ComputeError("interval out of range".into()))
         })?;

@@ -9,7 +9,7 @@ use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, Error as SqlError};
 
 use crate::error::EngineError;
-use crate::interval_aggregate::{IntervalAggregate, IntervalState, scaled};
+use crate::interval_aggregate::{IntervalAggregate, IntervalState};
 use crate::oltp::functions::{arg_zone, f64_of, fail, text_of};
 use crate::value::{Interval, parse_interval};
 
@@ -28,10 +28,22 @@ fn interval_of(value: ValueRef<'_>) -> rusqlite::Result<Option<Interval>> {
 }
 
 /// `rhei_interval_in(v)`: text read as an interval, as PostgreSQL prints it (what an interval
-/// column stores: `'25 hours'` is `25:00:00`); NULL stays NULL.
+/// column stores: `'25 hours'` is `25:00:00`); NULL stays NULL. A number is no interval
+/// (`SET d = n`; SQLite would have read 5 as five seconds).
 pub(crate) fn to_interval(value: ValueRef<'_>) -> FnResult {
+    let number = match value {
+        ValueRef::Integer(_) => Some("integer"),
+        ValueRef::Real(_) => Some("double precision"),
+        _ => None,
+    };
+    if let Some(from) = number {
+        return Err(fail(EngineError::CannotCoerce { from: from.into(), to: "interval".into() }));
+    }
     match interval_of(value)? {
         None => Ok(Value::Null),
+        // Arrow's interval counts nanoseconds: a time part past about 292 years could be
+        // stored here but neither read back nor copied to the OLAP engine.
+        Some(interval) if interval.micros.checked_mul(1000).is_none() => Err(out_of_range()),
         some => interval_value(some),
     }
 }
@@ -41,9 +53,6 @@ fn interval_value(interval: Option<Interval>) -> FnResult {
     interval.and_then(Interval::to_text).map(Value::Text).ok_or_else(|| fail(EngineError::IntervalOutOfRange))
 }
 
-fn from_fields((months, days, micros): (i32, i32, i64)) -> Interval {
-    Interval { months: months.into(), days: days.into(), micros }
-}
 
 /// A timestamp argument (microseconds); `None` for NULL.
 fn micros_arg(ctx: &Context<'_>, i: usize) -> rusqlite::Result<Option<i64>> {
@@ -91,17 +100,17 @@ pub fn register(conn: &Connection, pure: FunctionFlags) -> rusqlite::Result<()> 
     conn.create_scalar_function("rhei_interval_between", 2, pure, |ctx| {
         let (a, b) = both!(micros_arg(ctx, 0), micros_arg(ctx, 1));
         let difference = a.checked_sub(b).ok_or_else(|| fail(EngineError::IntervalOutOfRange))?;
-        interval_value(Some(from_fields(crate::value::justify_hours(0, 0, difference))))
+        interval_value(Some(Interval::from_fields(crate::value::justify_hours(0, 0, difference))))
     })?;
     // `a - b` of two times of day: hours, not justified into a day (`24:00 - 00:00` is 24:00:00).
     conn.create_scalar_function("rhei_time_difference", 2, pure, |ctx| {
         let (a, b) = both!(micros_arg(ctx, 0), micros_arg(ctx, 1));
-        interval_value(Some(from_fields((0, 0, a - b))))
+        interval_value(Some(Interval::from_fields((0, 0, a - b))))
     })?;
     // age(a, b) of two wall-clock times.
     conn.create_scalar_function("rhei_interval_age", 2, pure, |ctx| {
         let (a, b) = both!(micros_arg(ctx, 0), micros_arg(ctx, 1));
-        interval_value(Some(from_fields(crate::value::age(a, b))))
+        interval_value(Some(Interval::from_fields(crate::value::age(a, b))))
     })?;
     // Text read as an interval (`$1::interval`, `'1 day'` beside an interval).
     conn.create_scalar_function("rhei_interval_in", 1, pure, |ctx| to_interval(ctx.get_raw(0)))?;
@@ -120,14 +129,14 @@ pub fn register(conn: &Connection, pure: FunctionFlags) -> rusqlite::Result<()> 
     })?;
     conn.create_scalar_function("rhei_interval_mul", 2, pure, |ctx| {
         let (interval, factor) = both!(interval_arg(ctx, 0), number_arg(ctx, 1));
-        interval_value(scaled(interval, factor))
+        interval_value(interval.scaled(factor))
     })?;
     conn.create_scalar_function("rhei_interval_div", 2, pure, |ctx| {
         let (interval, divisor) = both!(interval_arg(ctx, 0), number_arg(ctx, 1));
         if divisor == 0.0 {
             return Err(fail(EngineError::DivisionByZero));
         }
-        interval_value(scaled(interval, 1.0 / divisor))
+        interval_value(interval.divided(divisor))
     })?;
     for (name, justify) in [
         ("rhei_justify_hours", crate::value::justify_hours as fn(i32, i32, i64) -> (i32, i32, i64)),
@@ -138,7 +147,7 @@ pub fn register(conn: &Connection, pure: FunctionFlags) -> rusqlite::Result<()> 
             None => Ok(Value::Null),
             Some(interval) => {
                 let (months, days, micros) = interval.fields().ok_or_else(|| fail(EngineError::IntervalOutOfRange))?;
-                interval_value(Some(from_fields(justify(months, days, micros))))
+                interval_value(Some(Interval::from_fields(justify(months, days, micros))))
             }
         })?;
     }

@@ -878,7 +878,7 @@ fn as_output_text(value: &mut Expr, scope: &Scope<'_>, bytea: bool) {
         return;
     }
     let tag = json_tag(value, scope);
-    let cast_needed = matches!(tag, "date" | "timestamp" | "timestamptz" | "time" | "float4")
+    let cast_needed = matches!(tag, "date" | "timestamp" | "timestamptz" | "time" | "interval" | "float4")
         || (bytea && tag == "bytea")
         || matches!(scope.column_type(value), Some(PgType::Numeric { .. } | PgType::Float8));
     if cast_needed {
@@ -3729,7 +3729,7 @@ fn convert_written_values(stmt: &mut Statement, scope: &Scope<'_>, opts: Transla
                     let (SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) = item else { continue };
                     // A time takes a timestamp's time of day, and anything else checked (SQLite
                     // stored a timestamp's microseconds).
-                    if let PgType::Numeric { .. } | PgType::Time = ty {
+                    if let PgType::Numeric { .. } | PgType::Time | PgType::Interval = ty {
                         time_of_day_assigned(ty, e, scope);
                         let v = std::mem::replace(e, null());
                         *e = assign_expr(ty, v, opts);

@@ -317,8 +317,8 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
         }
         // date + interval is a timestamp in PostgreSQL; DataFusion keeps a date.
         if let Expr::BinaryOp { left, op: BinaryOperator::Plus | BinaryOperator::Minus, right } = expr {
-            let (value, interval) = if is_interval_constant(right) { (left, &**right) } else { (right, &**left) };
-            if is_interval_constant(interval) && temporal_type(value, &scope) == Some(PgType::Date) {
+            let (value, interval) = if intervals.is_interval(right) { (left, &**right) } else { (right, &**left) };
+            if intervals.is_interval(interval) && temporal_type(value, &scope) == Some(PgType::Date) {
                 let date = std::mem::replace(value.as_mut(), Expr::value(Value::Null));
                 **value = Expr::Cast { kind: CastKind::Cast, expr: Box::new(date), data_type: SqlType::Timestamp(None, TimezoneInfo::None), array: false, format: None };
             }
@@ -642,12 +642,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
             let (a, b) = (take(left), take(right));
             let (interval, number) = if intervals.is_interval(&a) { (a, b) } else { (b, a) };
             let number = Expr::Cast { kind: CastKind::Cast, expr: Box::new(number), data_type: SqlType::DoublePrecision, array: false, format: None };
-            let factor = if divide {
-                Expr::BinaryOp { left: Box::new(Expr::value(Value::Number("1.0".into(), false))), op: BinaryOperator::Divide, right: Box::new(number) }
-            } else {
-                number
-            };
-            *expr = call("rhei_interval_mul", vec![interval, factor]);
+            *expr = call(if divide { "rhei_interval_div" } else { "rhei_interval_mul" }, vec![interval, number]);
         }
         // Intervals are equal by length (`nullif('24:00:00', '1 day')` is NULL), also where
         // NULLs are equal.
@@ -1356,7 +1351,7 @@ fn is_interval_valued(expr: &Expr, typing: &OlapIntervals<'_, '_>) -> bool {
         Expr::Nested(inner) => interval(inner),
         Expr::Identifier(_) | Expr::CompoundIdentifier(_) => super::intervals::is_interval_column(expr, typing.scope, &typing.derived),
         Expr::Function(f) => match f.name.to_string().to_ascii_lowercase().as_str() {
-            "rhei_ts_diff" | "rhei_interval_mul" | "rhei_age" | "justify_hours" | "justify_days" | "justify_interval" | "rhei_interval_min"
+            "rhei_ts_diff" | "rhei_interval_mul" | "rhei_interval_div" | "rhei_age" | "justify_hours" | "justify_days" | "justify_interval" | "rhei_interval_min"
             | "rhei_interval_max" | "rhei_interval_sum" | "rhei_interval_avg" => true,
             "min" | "max" | "coalesce" | "nullif" | "lag" | "lead" | "first_value" | "last_value" | "nth_value" => {
                 super::first_arg(f).is_some_and(interval)
@@ -1366,6 +1361,8 @@ fn is_interval_valued(expr: &Expr, typing: &OlapIntervals<'_, '_>) -> bool {
         Expr::BinaryOp { left, op: BinaryOperator::Plus | BinaryOperator::Minus, right } => interval(left) && interval(right),
         Expr::BinaryOp { left, op: BinaryOperator::Multiply | BinaryOperator::Divide, right } => interval(left) || interval(right),
         Expr::UnaryOp { expr, .. } => interval(expr),
+        Expr::Cast { data_type: SqlType::Interval { .. }, .. } => true,
+        Expr::TypedString(typed) => matches!(typed.data_type, SqlType::Interval { .. }),
         other => is_interval_constant(other),
     }
 }
@@ -1414,7 +1411,14 @@ impl VisitorMut for IntervalsOrderedByLength<'_, '_, '_> {
                 _ => None,
             };
             let target = named.unwrap_or(&item.expr);
-            if self.intervals.is_interval(target) {
+            // DataFusion sorts by a window function only as a select-list item
+            // (apache/datafusion#20963), so one stays as it is.
+            let windowed = datafusion::sql::sqlparser::ast::visit_expressions(target, |e| match e {
+                Expr::Function(f) if f.over.is_some() => ControlFlow::Break(()),
+                _ => ControlFlow::Continue(()),
+            })
+            .is_break();
+            if !windowed && self.intervals.is_interval(target) {
                 item.expr = interval_key(target.clone());
             }
         }

@@ -148,6 +148,9 @@ pub enum EngineError {
     BadCopyData { line: u64, message: String },
     #[error("{what} is not supported")]
     FeatureNotSupported { what: String },
+    /// A field a type has not (`extract(week FROM interval ...)`).
+    #[error("unit \"{unit}\" not supported for type {type_name}")]
+    UnitNotSupported { unit: String, type_name: String },
     /// `FROM emp e ... emp.id`: a table named by its name where FROM gave it an alias.
     #[error("invalid reference to FROM-clause entry for table \"{table}\"")]
     AliasedTableReference { table: String },
@@ -364,7 +367,9 @@ impl EngineError {
             Self::CursorOutsideTransaction => "25P01",
             Self::DatatypeMismatch { .. } => "42804",
             Self::BadCopyData { .. } => "22P04",
-            Self::FeatureNotSupported { .. } | Self::TruncateReferenced { .. } | Self::SetReturningNotAllowed { .. } => "0A000",
+            Self::FeatureNotSupported { .. } | Self::UnitNotSupported { .. } | Self::TruncateReferenced { .. } | Self::SetReturningNotAllowed { .. } => {
+                "0A000"
+            }
             Self::ReadOnlyTransaction { .. } | Self::ReadOnlyReplica { .. } => "25006",
             Self::InFailedTransaction => "25P02",
             Self::NoActiveTransaction => "25P01",

@@ -1188,6 +1188,22 @@ impl Interval {
             _ => return None,
         })
     }
+
+    /// [`Interval::part`], or PostgreSQL's error for a field intervals have not: 0A000 for one
+    /// of timestamps only (`week`), 22023 for no field at all.
+    ///
+    /// # Errors
+    /// As said.
+    pub fn part_or_error(self, field: &str) -> crate::error::Result<f64> {
+        self.part(field).ok_or_else(|| {
+            let timestamp_unit = ["week", "dow", "isodow", "doy", "isoyear", "timezone", "timezone_hour", "timezone_minute", "julian"];
+            if timestamp_unit.contains(&field.to_ascii_lowercase().as_str()) {
+                crate::error::EngineError::UnitNotSupported { unit: field.to_string(), type_name: "interval".into() }
+            } else {
+                crate::error::EngineError::InvalidArgument { message: format!("unit \"{field}\" not recognized for type interval") }
+            }
+        })
+    }
 }
 
 /// PostgreSQL's earliest timestamp, 4714-11-24 BC; the latest rhei stores is i64's.

@@ -151,6 +151,7 @@ impl DataFusionOlap {
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::Instant::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::SimilarToEscape::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::RegexpSplitToArray::default()));
+        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::IntervalPart::default()));
         for product in super::udf::IntervalProduct::both() {
             context.register_udf(datafusion::logical_expr::ScalarUDF::from(product));
         }

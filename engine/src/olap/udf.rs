@@ -1017,6 +1017,37 @@ simple_udf!(
 );
 
 simple_udf!(
+    /// `rhei_interval_part(field, i)`: a field of an interval as PostgreSQL's extract and
+    /// date_part read it (see [`crate::value::Interval::part`]): an epoch counts a year as
+    /// 365.25 days (DataFusion's 360), a field of timestamps only is refused as there.
+    IntervalPart,
+    "rhei_interval_part",
+    Signature::any(2, Volatility::Immutable),
+    |_types| DataType::Float64,
+    |args| {
+        use arrow::datatypes::{IntervalMonthDayNanoType, IntervalUnit};
+        let [field, interval] = args.args.as_slice() else {
+            return Err(DataFusionError::Internal("rhei_interval_part: wrong number of arguments".into()));
+        };
+        let ColumnarValue::Scalar(ScalarValue::Utf8(Some(field))) = field else {
+            return Err(DataFusionError::Internal("rhei_interval_part: the field must be a constant".into()));
+        };
+        let intervals = arrow::compute::cast(&interval.to_array(args.number_rows)?, &DataType::Interval(IntervalUnit::MonthDayNano))?;
+        let parts = intervals
+            .as_primitive::<IntervalMonthDayNanoType>()
+            .iter()
+            .map(|value| {
+                value
+                    .map(|v| crate::value::Interval { months: v.months.into(), days: v.days.into(), micros: v.nanoseconds / 1000 }.part_or_error(field))
+                    .transpose()
+            })
+            .collect::<std::result::Result<Float64Array, _>>()
+            .map_err(external)?;
+        unscalar(Arc::new(parts), &args)
+    }
+);
+
+simple_udf!(
     /// `rhei_round_time(t, digits)`: a time of day rounded to `digits` fraction digits (see
     /// [`crate::value::round_time_micros`]).
     RoundTime,

@@ -154,15 +154,7 @@ pub fn register(conn: &Connection, pure: FunctionFlags) -> rusqlite::Result<()> 
     conn.create_scalar_function("rhei_interval_part", 2, pure, |ctx| {
         let Some(field) = text_of(ctx.get_raw(0)) else { return Ok(Value::Null) };
         let Some(interval) = interval_arg(ctx, 1)? else { return Ok(Value::Null) };
-        interval.part(&field).map(Value::Real).ok_or_else(|| {
-            // A unit of timestamps only, or none at all.
-            let timestamp_unit = ["week", "dow", "isodow", "doy", "isoyear", "timezone", "timezone_hour", "timezone_minute", "julian"];
-            fail(if timestamp_unit.contains(&field.to_ascii_lowercase().as_str()) {
-                EngineError::unsupported(format!("unit \"{field}\" not supported for type interval"))
-            } else {
-                EngineError::InvalidArgument { message: format!("unit \"{field}\" not recognized for type interval") }
-            })
-        })
+        interval.part_or_error(&field).map(Value::Real).map_err(fail)
     })?;
     // A timestamp plus an interval, on the calendar of a zone (two names, as `rhei_ts_add`
     // has, so the translator can tell their types apart).

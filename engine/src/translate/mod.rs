@@ -3988,8 +3988,8 @@ fn explicit_alias(target: &mut TableFactor) {
 
 /// A boolean constant stored into a column of another type: PostgreSQL has no assignment cast
 /// from boolean except to the string types, which store `true` or `false` (SQLite would store
-/// 1 or 0 in either case). Nor from a number to a date/time, interval, enum, uuid, bytea or json column
-/// (SQLite stored the number as a day number or microseconds).
+/// 1 or 0 in either case). Nor from a number to a boolean, date/time, interval, enum, uuid,
+/// bytea or json column (SQLite stored the number as it is, or as a day number or microseconds).
 fn check_assigned_type(column: &crate::catalog::ColumnDef, value: &mut Expr) -> Result<()> {
     let flag = match value {
         Expr::Value(ValueWithSpan { value: Value::Boolean(flag), .. }) => *flag,
@@ -4020,7 +4020,8 @@ fn check_assigned_type(column: &crate::catalog::ColumnDef, value: &mut Expr) -> 
 pub(crate) fn refuses_numbers(ty: PgType) -> bool {
     matches!(
         ty,
-        PgType::Date
+        PgType::Bool
+            | PgType::Date
             | PgType::Timestamp
             | PgType::Timestamptz
             | PgType::Time

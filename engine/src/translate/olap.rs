@@ -515,6 +515,19 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
         // field has: microseconds for seconds and epochs (none for a date's epoch),
         // thousandths for milliseconds, none for the rest. DataFusion's date_part is a float;
         // the SQLite engine's results take this planned type too.
+        // An interval's fields as PostgreSQL reads them (see `olap::udf::IntervalPart`).
+        if let Expr::Extract { field, expr: inner, .. } = expr
+            && intervals.is_interval(inner)
+        {
+            let name = crate::translate::field_name(field);
+            let scale = match name.as_str() {
+                "epoch" | "second" | "seconds" => 6,
+                "millisecond" | "milliseconds" => 3,
+                _ => 0,
+            };
+            let part = call("rhei_interval_part", vec![string(&name), take(inner)]);
+            *expr = cast(part, SqlType::Decimal(datafusion::sql::sqlparser::ast::ExactNumberInfo::PrecisionAndScale(38, scale)));
+        }
         if let Expr::Extract { field, expr: inner, .. } = expr {
             let name = crate::translate::field_name(field);
             let date = temporal_type(inner, &scope) == Some(PgType::Date);
@@ -689,8 +702,16 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
         if let Expr::Function(f) = expr
             && f.name.to_string().eq_ignore_ascii_case("date_part")
             && let FunctionArguments::List(list) = &f.args
+            && let [FunctionArg::Unnamed(FunctionArgExpr::Expr(field)), FunctionArg::Unnamed(FunctionArgExpr::Expr(source))] = list.args.as_slice()
+            && intervals.is_interval(source)
+        {
+            let args = vec![field.clone(), source.clone()];
+            *expr = call("rhei_interval_part", args);
+        } else if let Expr::Function(f) = expr
+            && f.name.to_string().eq_ignore_ascii_case("date_part")
+            && let FunctionArguments::List(list) = &f.args
             && let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(source))) = list.args.get(1)
-            && (temporal_type(source, &scope).is_some() || super::is_time(source, &scope) || intervals.is_interval(source))
+            && (temporal_type(source, &scope).is_some() || super::is_time(source, &scope))
         {
             let field = match list.args.first() {
                 Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(part), .. })))) => part.to_ascii_lowercase(),

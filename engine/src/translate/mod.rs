@@ -215,6 +215,12 @@ pub fn normalize_operators(statement: &mut Statement) {
             let (base, exponent) = (float(left), float(right));
             *expr = call("power", vec![base, exponent]);
         }
+        if let Expr::Function(f) = expr
+            && builtin_function_name(f).as_deref() == Some("make_interval")
+            && let Some(interval) = make_interval_as_sum(f)
+        {
+            *expr = interval;
+        }
         // overlay(s placing r from p [for n]) is the text before p, r, and the text after the n
         // characters replaced (n defaults to r's length): SQLite has no overlay, and
         // DataFusion's returned no rows at all when applied to a column.
@@ -232,6 +238,49 @@ pub fn normalize_operators(statement: &mut Statement) {
         }
         ControlFlow::<()>::Continue(())
     });
+}
+
+/// `make_interval(years, months, weeks, days, hours, mins, secs)`, by position or by name (`days
+/// => 3`), as the sum of each unit's interval times its argument, which both engines compute
+/// as PostgreSQL does (neither has make_interval, and SQLite cannot read the named form).
+/// `None` for arguments it does not take (left for the engine to refuse).
+fn make_interval_as_sum(f: &Function) -> Option<Expr> {
+    const UNITS: [(&str, &str); 7] =
+        [("years", "1 year"), ("months", "1 mon"), ("weeks", "7 days"), ("days", "1 day"), ("hours", "1 hour"), ("mins", "1 minute"), ("secs", "1 second")];
+    let FunctionArguments::List(list) = &f.args else { return Some(interval_constant("0 seconds")) };
+    let mut given: Vec<(usize, Expr)> = Vec::new();
+    for (position, arg) in list.args.iter().enumerate() {
+        let (unit, value) = match arg {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(value)) => (position, value),
+            FunctionArg::Named { name, arg: FunctionArgExpr::Expr(value), .. } | FunctionArg::ExprNamed { name: Expr::Identifier(name), arg: FunctionArgExpr::Expr(value), .. } => {
+                (UNITS.iter().position(|(unit, _)| *unit == normalize_ident(name))?, value)
+            }
+            _ => return None,
+        };
+        if unit >= UNITS.len() || given.iter().any(|(u, _)| *u == unit) {
+            return None;
+        }
+        given.push((unit, value.clone()));
+    }
+    given.sort_by_key(|(unit, _)| *unit);
+    let terms = given.into_iter().map(|(unit, value)| Expr::BinaryOp {
+        left: Box::new(interval_constant(UNITS[unit].1)),
+        op: BinaryOperator::Multiply,
+        right: Box::new(Expr::Nested(Box::new(value))),
+    });
+    let sum = terms.reduce(|sum, term| Expr::BinaryOp { left: Box::new(sum), op: BinaryOperator::Plus, right: Box::new(term) });
+    Some(Expr::Nested(Box::new(sum.unwrap_or_else(|| interval_constant("0 seconds")))))
+}
+
+/// `interval 'text'`.
+fn interval_constant(text: &str) -> Expr {
+    Expr::Interval(datafusion::sql::sqlparser::ast::Interval {
+        value: Box::new(string(text)),
+        leading_field: None,
+        leading_precision: None,
+        last_field: None,
+        fractional_seconds_precision: None,
+    })
 }
 
 /// `pattern` (a LIKE pattern under escape character `escape`, none when empty) written for the

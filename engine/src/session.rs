@@ -682,6 +682,11 @@ impl Session {
         self.settings.time_zone
     }
 
+    /// The session's `IntervalStyle`, in which front ends write interval results.
+    pub fn interval_style(&self) -> crate::value::IntervalStyle {
+        crate::value::IntervalStyle::of_setting(self.setting("IntervalStyle").unwrap_or("postgres"))
+    }
+
     fn opts(&self) -> TranslateOptions {
         TranslateOptions { time_zone: self.settings.time_zone }
     }

@@ -956,6 +956,70 @@ pub fn format_interval(months: i32, days: i32, micros: i64) -> String {
     parts.join(" ")
 }
 
+/// The session's `IntervalStyle`, as far as rhei writes intervals in it: `iso_8601` (which
+/// Rails sets on every connection and parses with ActiveSupport::Duration), else `postgres`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IntervalStyle {
+    #[default]
+    Postgres,
+    Iso8601,
+}
+
+impl IntervalStyle {
+    /// The style a setting's value names; `sql_standard` and `postgres_verbose` are written
+    /// as `postgres` (not yet).
+    pub fn of_setting(value: &str) -> Self {
+        if value.trim().eq_ignore_ascii_case("iso_8601") { Self::Iso8601 } else { Self::Postgres }
+    }
+}
+
+/// An interval as PostgreSQL writes it in `style`.
+pub fn format_interval_in(months: i32, days: i32, micros: i64, style: IntervalStyle) -> String {
+    match style {
+        IntervalStyle::Postgres => format_interval(months, days, micros),
+        IntervalStyle::Iso8601 => format_interval_iso_8601(months, days, micros),
+    }
+}
+
+/// IntervalStyle `iso_8601`, as PostgreSQL's EncodeInterval writes it: `P1Y2M3DT4H5M6.5S`,
+/// each field with its own sign (`P-1M3DT-1.5S`), zero fields left out, `PT0S` for zero.
+fn format_interval_iso_8601(months: i32, days: i32, micros: i64) -> String {
+    let (years, mons) = (months / 12, months % 12);
+    let (hours, rest) = (micros / 3_600_000_000, micros % 3_600_000_000);
+    let (minutes, rest) = (rest / 60_000_000, rest % 60_000_000);
+    let (seconds, fraction) = (rest / 1_000_000, rest % 1_000_000);
+    if years == 0 && mons == 0 && days == 0 && micros == 0 {
+        return "PT0S".into();
+    }
+    // A field is written only when it is not zero.
+    fn part(out: &mut String, n: i64, unit: char) {
+        if n != 0 {
+            out.push_str(&format!("{n}{unit}"));
+        }
+    }
+    let mut out = String::from("P");
+    part(&mut out, years.into(), 'Y');
+    part(&mut out, mons.into(), 'M');
+    part(&mut out, days.into(), 'D');
+    if micros != 0 {
+        out.push('T');
+    }
+    part(&mut out, hours, 'H');
+    part(&mut out, minutes, 'M');
+    if seconds != 0 || fraction != 0 {
+        if seconds < 0 || fraction < 0 {
+            out.push('-');
+        }
+        out.push_str(&seconds.unsigned_abs().to_string());
+        if fraction != 0 {
+            out.push('.');
+            out.push_str(format!("{:06}", fraction.unsigned_abs()).trim_end_matches('0'));
+        }
+        out.push('S');
+    }
+    out
+}
+
 /// Parses PostgreSQL's interval input: `1 day`, `2 hours 30 minutes`, `-1 mon`, `1.5 days`,
 /// `1 day 02:03:04.5`, `@ 3 days ago`, `P1Y2M3DT4H5M6S`. With `unit` (SQL's `INTERVAL '5'
 /// DAY`), a bare number counts that unit. `None` when it is not an interval.
@@ -1228,6 +1292,23 @@ mod tests {
     }
 
     /// Fields and lengths of intervals as PostgreSQL's extract() and comparisons see them.
+    #[test]
+    fn iso_8601_intervals_are_written_as_postgresql_writes_them() {
+        // PostgreSQL 15 with SET IntervalStyle = iso_8601.
+        for (text, iso) in [
+            ("1 day 2 hours", "P1DT2H"),
+            ("-1 mon 3 days -00:00:01.5", "P-1M3DT-1.5S"),
+            ("0", "PT0S"),
+            ("1 year 2 mons 3 days 04:05:06.789", "P1Y2M3DT4H5M6.789S"),
+            ("25 hours", "PT25H"),
+            ("-0.000001 seconds", "PT-0.000001S"),
+            ("14 mons", "P1Y2M"),
+        ] {
+            let (months, days, micros) = parse_interval(text, None).and_then(Interval::fields).expect(text);
+            assert_eq!(format_interval_in(months, days, micros, IntervalStyle::Iso8601), iso, "{text}");
+        }
+    }
+
     #[test]
     fn interval_fields_and_lengths_follow_postgresql() {
         let iv = |s: &str| parse_interval(s, None).unwrap();

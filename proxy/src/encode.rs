@@ -287,11 +287,19 @@ fn column(array: &ArrayRef, shortest: bool) -> PgWireResult<Column<'_>> {
     })
 }
 
-/// Encodes a batch into DataRows for `fields`, with timestamptz text in the session's `zone`.
+/// The session settings text output follows: `TimeZone` for timestamptz, `IntervalStyle` for
+/// intervals.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TextStyle {
+    pub zone: TimeZone,
+    pub intervals: rhei_engine::value::IntervalStyle,
+}
+
+/// Encodes a batch into DataRows for `fields`, its text in the session's `style`.
 ///
 /// # Errors
 /// A value the declared type cannot hold on the wire (a malformed uuid: an internal error).
-pub fn encode_batch(batch: &RecordBatch, fields: &[FieldInfo], zone: TimeZone) -> PgWireResult<Vec<DataRow>> {
+pub fn encode_batch(batch: &RecordBatch, fields: &[FieldInfo], style: TextStyle) -> PgWireResult<Vec<DataRow>> {
     let arrays = normalized(batch)?;
     if arrays.len() != fields.len() {
         return Err(internal(format!("{} columns for {} fields", arrays.len(), fields.len())));
@@ -320,7 +328,7 @@ pub fn encode_batch(batch: &RecordBatch, fields: &[FieldInfo], zone: TimeZone) -
             if w.binary {
                 write_binary(&mut buf, &w.column, &w.ty, row)?;
             } else {
-                write_text(&mut buf, &w.column, &w.ty, row, zone)?;
+                write_text(&mut buf, &w.column, &w.ty, row, style)?;
             }
             if let (Some(width), Column::Text(a)) = (w.pad_to, &w.column) {
                 let chars = a.value(row).chars().count();
@@ -334,7 +342,7 @@ pub fn encode_batch(batch: &RecordBatch, fields: &[FieldInfo], zone: TimeZone) -
     Ok(rows)
 }
 
-fn write_text(buf: &mut BytesMut, column: &Column<'_>, ty: &Type, row: usize, zone: TimeZone) -> PgWireResult<()> {
+fn write_text(buf: &mut BytesMut, column: &Column<'_>, ty: &Type, row: usize, style: TextStyle) -> PgWireResult<()> {
     // fmt::Write for BytesMut cannot fail.
     match column {
         Column::Bool(a) => buf.put_u8(if a.value(row) { b't' } else { b'f' }),
@@ -358,11 +366,11 @@ fn write_text(buf: &mut BytesMut, column: &Column<'_>, ty: &Type, row: usize, zo
         Column::Time(a) => buf.put_slice(rhei_engine::value::format_time(a.value(row)).as_bytes()),
         Column::Timestamp(a, false) => buf.put_slice(rhei_engine::value::format_timestamp(a.value(row)).as_bytes()),
         Column::Timestamp(a, true) => {
-            buf.put_slice(rhei_engine::value::format_timestamptz_in(a.value(row), zone).as_bytes());
+            buf.put_slice(rhei_engine::value::format_timestamptz_in(a.value(row), style.zone).as_bytes());
         }
         Column::Interval(a) => {
             let v = a.value(row);
-            write_interval_text(buf, v.months, v.days, v.nanoseconds / 1000);
+            buf.put_slice(rhei_engine::value::format_interval_in(v.months, v.days, v.nanoseconds / 1000, style.intervals).as_bytes());
         }
         Column::Text(a) => buf.put_slice(a.value(row).as_bytes()),
         Column::Bytes(a) => {
@@ -371,7 +379,7 @@ fn write_text(buf: &mut BytesMut, column: &Column<'_>, ty: &Type, row: usize, zo
                 let _ = write!(buf, "{b:02x}");
             }
         }
-        Column::List(a) => write_array_text(buf, &a.value(row), ty, zone)?,
+        Column::List(a) => write_array_text(buf, &a.value(row), ty, style)?,
     }
     Ok(())
 }
@@ -549,11 +557,6 @@ fn write_decimal_text_as_binary(buf: &mut BytesMut, text: &str) {
     put_numeric(buf, groups, weight, negative, frac_part.len() as u16);
 }
 
-/// PostgreSQL's `postgres` interval style: `1 year 2 mons 3 days 04:05:06.5`.
-fn write_interval_text(buf: &mut BytesMut, months: i32, days: i32, micros: i64) {
-    buf.put_slice(rhei_engine::value::format_interval(months, days, micros).as_bytes());
-}
-
 /// An array element's text, quoted as `array_out` quotes (see
 /// [`rhei_engine::copy::push_array_element`]).
 fn write_array_element(buf: &mut BytesMut, text: &str) {
@@ -562,7 +565,7 @@ fn write_array_element(buf: &mut BytesMut, text: &str) {
     buf.put_slice(quoted.as_bytes());
 }
 
-fn write_array_text(buf: &mut BytesMut, values: &ArrayRef, ty: &Type, zone: TimeZone) -> PgWireResult<()> {
+fn write_array_text(buf: &mut BytesMut, values: &ArrayRef, ty: &Type, style: TextStyle) -> PgWireResult<()> {
     let element_type = element_type(ty);
     let inner = column(values, false)?;
     // A multidimensional array is rectangular, and without elements it is `{}` however many
@@ -587,11 +590,11 @@ fn write_array_text(buf: &mut BytesMut, values: &ArrayRef, ty: &Type, zone: Time
         // A dimension more: its braces are written as they are (`{{1,2},{3,4}}`), not quoted
         // as an element's text would be.
         if matches!(inner, Column::List(_)) {
-            write_text(buf, &inner, ty, i, zone)?;
+            write_text(buf, &inner, ty, i, style)?;
             continue;
         }
         let mut item = BytesMut::new();
-        write_text(&mut item, &inner, &element_type, i, zone)?;
+        write_text(&mut item, &inner, &element_type, i, style)?;
         write_array_element(buf, &String::from_utf8_lossy(&item));
     }
     buf.put_u8(b'}');
@@ -709,7 +712,7 @@ mod tests {
         );
         assert_eq!(arrow_pg_type(square.data_type()), Type::INT4_ARRAY);
         let mut text = BytesMut::new();
-        write_array_text(&mut text, &square.value(0), &Type::INT4_ARRAY, TimeZone::UTC).unwrap();
+        write_array_text(&mut text, &square.value(0), &Type::INT4_ARRAY, TextStyle::default()).unwrap();
         assert_eq!(String::from_utf8(one(text)).unwrap(), "{{1,2},{3,4}}");
         let hex = |b: BytesMut| one(b).iter().map(|b| format!("{b:02x}")).collect::<String>();
         let mut binary = BytesMut::new();
@@ -791,11 +794,11 @@ mod tests {
         )
         .unwrap();
         let fields = super::fields(&schema, &Format::UnifiedText).unwrap();
-        let rows = encode_batch(&batch, &fields, TimeZone::UTC).unwrap();
+        let rows = encode_batch(&batch, &fields, TextStyle::default()).unwrap();
         assert_eq!(rows[0].data.to_vec(), b"\0\0\0\x017\0\0\0\x01x\0\0\0\x041.50".to_vec());
         assert_eq!(rows[1].data.to_vec(), b"\xff\xff\xff\xff\0\0\0\0\xff\xff\xff\xff".to_vec());
         let binary = super::fields(&schema, &Format::UnifiedBinary).unwrap();
-        let rows = encode_batch(&batch, &binary, TimeZone::UTC).unwrap();
+        let rows = encode_batch(&batch, &binary, TextStyle::default()).unwrap();
         assert_eq!(&rows[0].data[..8], b"\0\0\0\x04\0\0\0\x07");
     }
 

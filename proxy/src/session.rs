@@ -548,8 +548,8 @@ async fn run(
             } else {
                 rows
             };
-            let tz = session.time_zone();
-            let mut response = QueryResponse::new(fields.clone(), types::data_rows(rows, fields, described, tz));
+            let style = crate::encode::TextStyle { zone: session.time_zone(), intervals: session.interval_style() };
+            let mut response = QueryResponse::new(fields.clone(), types::data_rows(rows, fields, described, style));
             if command != "SELECT" {
                 response.set_command_tag(if command == "INSERT" { "INSERT 0" } else { command });
             }

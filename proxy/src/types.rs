@@ -83,12 +83,12 @@ fn conform(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, Engine
 const ENCODE_ROWS: usize = 8192;
 
 /// Turns a stream of Arrow batches into DataRows for `fields`, converting each batch to
-/// `schema` first when given; timestamptz text is shown in the session's `zone`.
+/// `schema` first when given; text follows the session's `style` (time zone, IntervalStyle).
 pub fn data_rows(
     rows: RowStream,
     fields: Arc<Vec<FieldInfo>>,
     schema: Option<SchemaRef>,
-    zone: rhei_engine::TimeZone,
+    style: crate::encode::TextStyle,
 ) -> impl Stream<Item = PgWireResult<DataRow>> + Send + 'static {
     // A batch is encoded whole, so big ones (a join can emit millions of rows at once) go in
     // slices: the rows of at most one slice are held encoded at a time.
@@ -108,7 +108,7 @@ pub fn data_rows(
                 None => Ok(b),
             })
             .map_err(|e| to_pgwire(&e))
-            .and_then(|batch| crate::encode::encode_batch(&batch, &fields, zone));
+            .and_then(|batch| crate::encode::encode_batch(&batch, &fields, style));
         let rows: Vec<PgWireResult<DataRow>> = match encoded {
             Ok(rows) => rows.into_iter().map(Ok).collect(),
             Err(e) => vec![Err(e)],

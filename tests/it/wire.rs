@@ -1802,6 +1802,17 @@ async fn interval_columns_travel_in_binary_as_their_fields() {
         let text: Vec<String> = client.query("SELECT took::text FROM waits WHERE took < $1::text::interval ORDER BY id", &[&"1 hour"]).await.unwrap().iter().map(|r| r.get(0)).collect();
         assert_eq!(text, ["-01:30:00"], "{route}");
     }
+    // IntervalStyle iso_8601, which Rails sets on every connection and parses its intervals in.
+    client.batch_execute("SET IntervalStyle = iso_8601").await.unwrap();
+    for route in ["oltp", "olap"] {
+        let rows = client.simple_query(&format!("/*+ {route} */ SELECT took FROM waits WHERE id IN (1, 2, 4, 5) ORDER BY id")).await.unwrap();
+        let texts: Vec<String> = rows.iter().filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+            _ => None,
+        }).collect();
+        assert_eq!(texts, ["P1DT12H", "PT25H", "P1M", "PT-1H-30M"], "{route}");
+    }
+    client.batch_execute("RESET IntervalStyle").await.unwrap();
     // A number scaling an interval is a double precision parameter, as PostgreSQL types it.
     let scaled = client.prepare("SELECT took * $1 FROM waits WHERE id = 2").await.unwrap();
     assert_eq!(scaled.params(), [tokio_postgres::types::Type::FLOAT8]);

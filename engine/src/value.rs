@@ -1162,7 +1162,8 @@ pub fn divide_interval(months: i32, days: i32, micros: i64, divisor: f64) -> Opt
 fn scale_interval_by(months: i32, days: i32, micros: i64, scale: impl Fn(f64) -> f64) -> Option<(i32, i32, i64)> {
     const SECONDS_PER_DAY: f64 = 86_400.0;
     let to_micro_precision = |v: f64| (v * 1_000_000.0).round_ties_even() / 1_000_000.0;
-    let whole = |v: f64| (v.is_finite() && v.abs() < 2_147_483_648.0).then(|| v.trunc() as i32);
+    // PostgreSQL's range check comes before the truncation (2147483647.5 is out of range).
+    let whole = |v: f64| (f64::from(i32::MIN)..=f64::from(i32::MAX)).contains(&v).then(|| v.trunc() as i32);
     let (scaled_months, scaled_days) = (scale(f64::from(months)), scale(f64::from(days)));
     let result_months = whole(scaled_months)?;
     let mut result_days = whole(scaled_days)?;

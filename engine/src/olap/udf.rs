@@ -385,8 +385,8 @@ impl ScalarUDFImpl for IntervalProduct {
         let scale = if self.divides { divide_interval } else { scale_interval };
         let out: arrow::array::IntervalMonthDayNanoArray = arrow::compute::kernels::arity::try_binary(interval, factor, |i, f| {
             scale(i.months, i.days, i.nanoseconds / 1000, f)
-                .map(|(m, d, us)| IntervalMonthDayNano::new(m, d, us * 1000))
-                .ok_or_else(|| ArrowError::ComputeError("interval out of range".into()))
+                .and_then(|(m, d, us)| Some(IntervalMonthDayNano::new(m, d, us.checked_mul(1000)?)))
+                .ok_or_else(|| ArrowError::ExternalError(Box::new(crate::error::EngineError::IntervalOutOfRange)))
         })?;
         unscalar(Arc::new(out), &args)
     }

@@ -249,10 +249,14 @@ fn make_interval_as_sum(f: &Function) -> Option<Expr> {
         [("years", "1 year"), ("months", "1 mon"), ("weeks", "7 days"), ("days", "1 day"), ("hours", "1 hour"), ("mins", "1 minute"), ("secs", "1 second")];
     let FunctionArguments::List(list) = &f.args else { return Some(interval_constant("0 seconds")) };
     let mut given: Vec<(usize, Expr)> = Vec::new();
+    let mut named = false;
     for (position, arg) in list.args.iter().enumerate() {
         let (unit, value) = match arg {
+            // A positional argument cannot follow a named one.
+            FunctionArg::Unnamed(_) if named => return None,
             FunctionArg::Unnamed(FunctionArgExpr::Expr(value)) => (position, value),
             FunctionArg::Named { name, arg: FunctionArgExpr::Expr(value), .. } | FunctionArg::ExprNamed { name: Expr::Identifier(name), arg: FunctionArgExpr::Expr(value), .. } => {
+                named = true;
                 (UNITS.iter().position(|(unit, _)| *unit == normalize_ident(name))?, value)
             }
             _ => return None,

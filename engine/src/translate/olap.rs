@@ -521,8 +521,8 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
         {
             let name = crate::translate::field_name(field);
             let scale = match name.as_str() {
-                "epoch" | "second" | "seconds" => 6,
-                "millisecond" | "milliseconds" => 3,
+                "epoch" | "second" | "seconds" | "sec" | "secs" | "s" => 6,
+                "millisecond" | "milliseconds" | "msec" | "msecs" | "ms" => 3,
                 _ => 0,
             };
             let part = call("rhei_interval_part", vec![string(&name), take(inner)]);

@@ -614,6 +614,16 @@ impl Session {
                     return Ok(());
                 }
             }
+            // One of PostgreSQL's four styles, kept as it spells them (SHOW gives `iso_8601`).
+            "IntervalStyle" => {
+                let style = value.trim().to_ascii_lowercase();
+                if !["postgres", "postgres_verbose", "sql_standard", "iso_8601"].contains(&style.as_str()) {
+                    // Named as the statement names it, folded as an identifier is.
+                    return Err(EngineError::InvalidParameterValue { name: name.to_ascii_lowercase(), value: value.to_string() });
+                }
+                self.settings.changed.insert(key, style);
+                return Ok(());
+            }
             "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout" if parse_duration_ms(value).is_none() => {
                 return Err(EngineError::InvalidParameterValue { name: key, value: value.to_string() });
             }

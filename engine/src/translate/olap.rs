@@ -511,10 +511,6 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
             let cut = if matches!(declared.ty, PgType::Bpchar(_)) { call("rtrim", vec![cut]) } else { cut };
             *expr = declared_text(cut, declared.ty);
         }
-        // extract() is numeric in PostgreSQL (14 and later), with as many decimals as the
-        // field has: microseconds for seconds and epochs (none for a date's epoch),
-        // thousandths for milliseconds, none for the rest. DataFusion's date_part is a float;
-        // the SQLite engine's results take this planned type too.
         // An interval's fields as PostgreSQL reads them (see `olap::udf::IntervalPart`).
         if let Expr::Extract { field, expr: inner, .. } = expr
             && intervals.is_interval(inner)
@@ -528,6 +524,10 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
             let part = call("rhei_interval_part", vec![string(&name), take(inner)]);
             *expr = cast(part, SqlType::Decimal(datafusion::sql::sqlparser::ast::ExactNumberInfo::PrecisionAndScale(38, scale)));
         }
+        // extract() is numeric in PostgreSQL (14 and later), with as many decimals as the
+        // field has: microseconds for seconds and epochs (none for a date's epoch),
+        // thousandths for milliseconds, none for the rest. DataFusion's date_part is a float;
+        // the SQLite engine's results take this planned type too.
         if let Expr::Extract { field, expr: inner, .. } = expr {
             let name = crate::translate::field_name(field);
             let date = temporal_type(inner, &scope) == Some(PgType::Date);

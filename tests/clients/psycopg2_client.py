@@ -70,6 +70,15 @@ def main():
     check(agg[0]["last"], ROWS[0][4], "max(timestamptz)")
     check(agg[2]["last"], None, "max of only NULLs")
 
+    # interval columns: psycopg2 sends datetime.timedelta as '1 days 7200.000000 seconds'
+    # (Django's DurationField) and reads PostgreSQL's interval text back as one.
+    cur.execute("CREATE TABLE psycopg2_waits (id int PRIMARY KEY, took interval)")
+    cur.execute("INSERT INTO psycopg2_waits VALUES (%s, %s), (%s, %s)", (1, datetime.timedelta(days=1, hours=2), 2, datetime.timedelta(minutes=-90)))
+    cur.execute("SELECT took FROM psycopg2_waits WHERE took > %s ORDER BY id", (datetime.timedelta(hours=1),))
+    check(cur.fetchall(), [(datetime.timedelta(days=1, hours=2),)], "interval parameter and result")
+    cur.execute("SELECT avg(took), min(took) FROM psycopg2_waits")
+    check(cur.fetchone(), (datetime.timedelta(hours=12, minutes=15), datetime.timedelta(minutes=-90)), "avg and min of intervals")
+
     # Transactions: psycopg2 opens one implicitly when autocommit is off.
     conn.autocommit = False
     cur.execute(f"INSERT INTO {T} (id, name) VALUES (%s, %s)", (10, "ghost"))

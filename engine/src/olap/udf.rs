@@ -1029,8 +1029,11 @@ simple_udf!(
         let [field, interval] = args.args.as_slice() else {
             return Err(DataFusionError::Internal("rhei_interval_part: wrong number of arguments".into()));
         };
-        let ColumnarValue::Scalar(ScalarValue::Utf8(Some(field))) = field else {
-            return Err(DataFusionError::Internal("rhei_interval_part: the field must be a constant".into()));
+        let field = match field {
+            ColumnarValue::Scalar(ScalarValue::Utf8(Some(field))) => field,
+            // date_part is strict: a NULL field gives NULL.
+            ColumnarValue::Scalar(null) if null.is_null() => return Ok(ColumnarValue::Scalar(ScalarValue::Float64(None))),
+            _ => return Err(external(crate::error::EngineError::unsupported("date_part of an interval with a field that is not a constant on the OLAP engine"))),
         };
         let intervals = arrow::compute::cast(&interval.to_array(args.number_rows)?, &DataType::Interval(IntervalUnit::MonthDayNano))?;
         let parts = intervals

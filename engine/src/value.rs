@@ -1214,6 +1214,17 @@ impl Interval {
         Self { months: months.into(), days: days.into(), micros }
     }
 
+    /// The interval an Arrow interval holds (rhei's hold whole microseconds).
+    pub fn of_arrow(value: arrow::datatypes::IntervalMonthDayNano) -> Self {
+        Self { months: value.months.into(), days: value.days.into(), micros: value.nanoseconds / 1000 }
+    }
+
+    /// The interval as Arrow holds it; `None` outside PostgreSQL's fields or past Arrow's
+    /// nanoseconds (a time part over about 292 years).
+    pub fn to_arrow(self) -> Option<arrow::datatypes::IntervalMonthDayNano> {
+        let (months, days, micros) = self.fields()?;
+        Some(arrow::datatypes::IntervalMonthDayNano::new(months, days, micros.checked_mul(1000)?))
+    }
     /// The field by field sum, `None` when a field overflows.
     pub fn checked_add(self, other: Self) -> Option<Self> {
         let sum = Self {
@@ -1579,10 +1590,7 @@ pub fn parameter_from_text(
         (V::Integer(i), D::Float64) => S::Float64(Some(i as f64)),
         (V::Text(t), D::Decimal128(p, s)) => S::Decimal128(Some(parse_decimal(&t, *s).ok_or_else(bad)?), *p, *s),
         (V::Text(t), D::Decimal256(p, s)) => S::Decimal256(Some(parse_decimal256(&t, *s).ok_or_else(bad)?), *p, *s),
-        (V::Text(t), D::Interval(_)) => {
-            let (months, days, micros) = parse_interval(&t, None).and_then(Interval::fields).ok_or_else(bad)?;
-            S::IntervalMonthDayNano(Some(arrow::datatypes::IntervalMonthDayNano::new(months, days, micros.checked_mul(1000).ok_or_else(bad)?)))
-        }
+        (V::Text(t), D::Interval(_)) => S::IntervalMonthDayNano(Some(parse_interval(&t, None).and_then(Interval::to_arrow).ok_or_else(bad)?)),
         (V::Text(t), _) => S::Utf8(Some(t)),
         (V::Blob(b), _) => S::Binary(Some(b)),
         _ => return Err(bad()),

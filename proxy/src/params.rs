@@ -173,8 +173,8 @@ fn decode_binary(ty: &Type, bytes: &[u8]) -> PgWireResult<ScalarValue> {
             let micros = i64::from_be_bytes(b[..8].try_into().map_err(|_| binary_format_error("interval"))?);
             let days = i32::from_be_bytes(b[8..12].try_into().map_err(|_| binary_format_error("interval"))?);
             let months = i32::from_be_bytes(b[12..].try_into().map_err(|_| binary_format_error("interval"))?);
-            let nanos = micros.checked_mul(1000).ok_or_else(|| binary_format_error("interval"))?;
-            ScalarValue::IntervalMonthDayNano(Some(arrow::datatypes::IntervalMonthDayNano::new(months, days, nanos)))
+            let interval = rhei_engine::value::Interval::from_fields((months, days, micros)).to_arrow();
+            ScalarValue::IntervalMonthDayNano(Some(interval.ok_or_else(|| binary_format_error("interval"))?))
         }
         Type::UUID => {
             let b: [u8; 16] = fixed(bytes, "uuid")?;

@@ -8,7 +8,7 @@ use std::any::Any;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray};
-use arrow::datatypes::{DataType, Field, FieldRef, Int64Type, IntervalMonthDayNano, IntervalMonthDayNanoType, IntervalUnit, UInt64Type};
+use arrow::datatypes::{DataType, Field, FieldRef, Int64Type, IntervalMonthDayNanoType, IntervalUnit, UInt64Type};
 use datafusion::common::{Result, ScalarValue};
 use datafusion::error::DataFusionError;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
@@ -85,7 +85,7 @@ fn intervals(values: &[ArrayRef]) -> Result<impl Iterator<Item = Interval> + '_>
     let Some(intervals) = values.first().and_then(|v| v.as_primitive_opt::<IntervalMonthDayNanoType>()) else {
         return Err(DataFusionError::Internal("an interval aggregate's argument is not an interval".into()));
     };
-    Ok(intervals.iter().flatten().map(|value| Interval { months: value.months.into(), days: value.days.into(), micros: value.nanoseconds / 1000 }))
+    Ok(intervals.iter().flatten().map(Interval::of_arrow))
 }
 
 impl Accumulator for IntervalAccumulator {
@@ -112,9 +112,7 @@ impl Accumulator for IntervalAccumulator {
     fn evaluate(&mut self) -> Result<ScalarValue> {
         let value = self.kind.finish(self.state).map_err(|()| out_of_range())?;
         let Some(interval) = value else { return Ok(ScalarValue::IntervalMonthDayNano(None)) };
-        let (months, days, micros) = interval.fields().ok_or_else(out_of_range)?;
-        let nanos = micros.checked_mul(1000).ok_or_else(out_of_range)?;
-        Ok(ScalarValue::IntervalMonthDayNano(Some(IntervalMonthDayNano::new(months, days, nanos))))
+        Ok(ScalarValue::IntervalMonthDayNano(Some(interval.to_arrow().ok_or_else(out_of_range)?)))
     }
 
     fn size(&self) -> usize {

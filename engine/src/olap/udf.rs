@@ -11,7 +11,7 @@ use datafusion::common::{Result, ScalarValue};
 use datafusion::error::DataFusionError;
 use datafusion::logical_expr::{ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility};
 
-use crate::value::{MICROS_PER_DAY, divide_interval, scale_interval};
+use crate::value::MICROS_PER_DAY;
 
 /// `rhei_divisor(b)`: `b` unchanged, or a division-by-zero error when it is zero. DataFusion
 /// refuses integer and decimal division by zero itself, but gives `inf` for floats, where
@@ -375,17 +375,17 @@ impl ScalarUDFImpl for IntervalProduct {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        use arrow::datatypes::{IntervalMonthDayNano, IntervalMonthDayNanoType, IntervalUnit};
+        use arrow::datatypes::{IntervalMonthDayNanoType, IntervalUnit};
         let [interval, factor] = args.args.as_slice() else {
             return Err(DataFusionError::Internal("rhei_interval_mul takes two arguments".into()));
         };
         let interval = arrow::compute::cast(&interval.to_array(args.number_rows)?, &DataType::Interval(IntervalUnit::MonthDayNano))?;
         let factor = arrow::compute::cast(&factor.to_array(args.number_rows)?, &DataType::Float64)?;
         let (interval, factor) = (interval.as_primitive::<IntervalMonthDayNanoType>(), factor.as_primitive::<Float64Type>());
-        let scale = if self.divides { divide_interval } else { scale_interval };
         let out: arrow::array::IntervalMonthDayNanoArray = arrow::compute::kernels::arity::try_binary(interval, factor, |i, f| {
-            scale(i.months, i.days, i.nanoseconds / 1000, f)
-                .and_then(|(m, d, us)| Some(IntervalMonthDayNano::new(m, d, us.checked_mul(1000)?)))
+            let interval = crate::value::Interval::of_arrow(i);
+            if self.divides { interval.divided(f) } else { interval.scaled(f) }
+                .and_then(crate::value::Interval::to_arrow)
                 .ok_or_else(|| ArrowError::ExternalError(Box::new(crate::error::EngineError::IntervalOutOfRange)))
         })?;
         unscalar(Arc::new(out), &args)
@@ -1041,7 +1041,7 @@ simple_udf!(
             .iter()
             .map(|value| {
                 value
-                    .map(|v| crate::value::Interval { months: v.months.into(), days: v.days.into(), micros: v.nanoseconds / 1000 }.part_or_error(field))
+                    .map(|v| crate::value::Interval::of_arrow(v).part_or_error(field))
                     .transpose()
             })
             .collect::<std::result::Result<Float64Array, _>>()
@@ -1578,6 +1578,7 @@ text_udf!(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::value::scale_interval;
 
     #[test]
     fn intervals_scale_as_postgresql_carries_fractions() {

@@ -9,7 +9,7 @@ use arrow::array::{
     ArrayBuilder, ArrayRef, AsArray, BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, Decimal256Builder, Float32Builder,
     Float64Builder, Int16Builder, Int32Builder, Int64Builder, IntervalMonthDayNanoBuilder, StringBuilder, Time64MicrosecondBuilder, TimestampMicrosecondBuilder,
 };
-use arrow::datatypes::{DataType, IntervalMonthDayNano, IntervalUnit, SchemaRef, TimeUnit};
+use arrow::datatypes::{DataType, IntervalUnit, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
 use rusqlite::types::ValueRef;
 
@@ -367,14 +367,12 @@ fn append(builder: &mut dyn ArrayBuilder, ty: &DataType, value: ValueRef<'_>) ->
             match value {
                 ValueRef::Null => b.append_null(),
                 ValueRef::Text(t) => {
-                    let fields = std::str::from_utf8(t)
+                    let interval = std::str::from_utf8(t)
                         .ok()
                         .and_then(|s| crate::value::parse_interval(s, None))
-                        .and_then(crate::value::Interval::fields)
+                        .filter(|i| i.fields().is_some())
                         .ok_or_else(|| invalid(ty, value))?;
-                    let (months, days, micros) = fields;
-                    let nanos = micros.checked_mul(1000).ok_or(EngineError::IntervalOutOfRange)?;
-                    b.append_value(IntervalMonthDayNano::new(months, days, nanos))
+                    b.append_value(interval.to_arrow().ok_or(EngineError::IntervalOutOfRange)?)
                 }
                 _ => return Err(invalid(ty, value)),
             }

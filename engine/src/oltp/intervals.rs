@@ -53,7 +53,6 @@ fn interval_value(interval: Option<Interval>) -> FnResult {
     interval.and_then(Interval::to_text).map(Value::Text).ok_or_else(|| fail(EngineError::IntervalOutOfRange))
 }
 
-
 /// A timestamp argument (microseconds); `None` for NULL.
 fn micros_arg(ctx: &Context<'_>, i: usize) -> rusqlite::Result<Option<i64>> {
     match ctx.get_raw(i) {

@@ -507,10 +507,10 @@ impl IntervalRewrite<'_, '_> {
                 let equal = Expr::BinaryOp { left: Box::new(self.length(value.clone())?), op: BinaryOperator::Eq, right: Box::new(self.length(b)?) };
                 super::null_when(equal, value)
             }
-            ("min" | "max" | "sum" | "avg", Some(interval), None, None) => {
+            (aggregate_name, Some(interval), None, None) if let Some(kind) = crate::interval_aggregate::IntervalAggregate::of_name(aggregate_name) => {
                 let mut aggregate = func.clone();
                 aggregate.name = datafusion::sql::sqlparser::ast::ObjectName(vec![datafusion::sql::sqlparser::ast::ObjectNamePart::Identifier(
-                    datafusion::sql::sqlparser::ast::Ident::new(format!("rhei_interval_{name}")),
+                    datafusion::sql::sqlparser::ast::Ident::new(kind.function_name()),
                 )]);
                 if let FunctionArguments::List(list) = &mut aggregate.args {
                     list.args = vec![FunctionArg::Unnamed(FunctionArgExpr::Expr(self.text(interval)?))];
@@ -531,7 +531,7 @@ fn is_text_type(ty: &SqlType) -> bool {
 }
 
 /// The select-list expression an ORDER BY item names by position or output name.
-fn output_expression<'p>(item: &Expr, projection: &'p [SelectItem]) -> Option<&'p Expr> {
+pub(super) fn output_expression<'p>(item: &Expr, projection: &'p [SelectItem]) -> Option<&'p Expr> {
     match item {
         Expr::Value(_) => super::positional_item(item, projection),
         Expr::Identifier(name) => projection.iter().find_map(|p| match p {

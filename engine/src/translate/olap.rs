@@ -1362,29 +1362,25 @@ impl OlapIntervals<'_, '_> {
     /// Whether `expr` is an interval: a constant, an interval column (of a table, or by name of
     /// a derived table), a timestamp difference (already rewritten), or arithmetic on those.
     fn is_interval(&self, expr: &Expr) -> bool {
-        is_interval_valued(expr, self)
-    }
-}
-
-fn is_interval_valued(expr: &Expr, typing: &OlapIntervals<'_, '_>) -> bool {
-    let interval = |e: &Expr| is_interval_valued(e, typing);
-    match expr {
-        Expr::Nested(inner) => interval(inner),
-        Expr::Identifier(_) | Expr::CompoundIdentifier(_) => super::intervals::is_interval_column(expr, typing.scope, &typing.derived),
-        Expr::Function(f) => match f.name.to_string().to_ascii_lowercase().as_str() {
-            "rhei_ts_diff" | "rhei_interval_mul" | "rhei_interval_div" | "rhei_age" | "justify_hours" | "justify_days" | "justify_interval" | "rhei_interval_min"
-            | "rhei_interval_max" | "rhei_interval_sum" | "rhei_interval_avg" => true,
-            "min" | "max" | "coalesce" | "nullif" | "lag" | "lead" | "first_value" | "last_value" | "nth_value" => {
-                super::first_arg(f).is_some_and(interval)
-            }
-            _ => false,
-        },
-        Expr::BinaryOp { left, op: BinaryOperator::Plus | BinaryOperator::Minus, right } => interval(left) && interval(right),
-        Expr::BinaryOp { left, op: BinaryOperator::Multiply | BinaryOperator::Divide, right } => interval(left) || interval(right),
-        Expr::UnaryOp { expr, .. } => interval(expr),
-        Expr::Cast { data_type: SqlType::Interval { .. }, .. } => true,
-        Expr::TypedString(typed) => matches!(typed.data_type, SqlType::Interval { .. }),
-        other => is_interval_constant(other),
+        let interval = |e: &Expr| self.is_interval(e);
+        match expr {
+            Expr::Nested(inner) => interval(inner),
+            Expr::Identifier(_) | Expr::CompoundIdentifier(_) => super::intervals::is_interval_column(expr, self.scope, &self.derived),
+            Expr::Function(f) => match f.name.to_string().to_ascii_lowercase().as_str() {
+                "rhei_ts_diff" | "rhei_interval_mul" | "rhei_interval_div" | "rhei_age" | "justify_hours" | "justify_days" | "justify_interval" | "rhei_interval_min"
+                | "rhei_interval_max" | "rhei_interval_sum" | "rhei_interval_avg" => true,
+                "min" | "max" | "coalesce" | "nullif" | "lag" | "lead" | "first_value" | "last_value" | "nth_value" => {
+                    super::first_arg(f).is_some_and(interval)
+                }
+                _ => false,
+            },
+            Expr::BinaryOp { left, op: BinaryOperator::Plus | BinaryOperator::Minus, right } => interval(left) && interval(right),
+            Expr::BinaryOp { left, op: BinaryOperator::Multiply | BinaryOperator::Divide, right } => interval(left) || interval(right),
+            Expr::UnaryOp { expr, .. } => interval(expr),
+            Expr::Cast { data_type: SqlType::Interval { .. }, .. } => true,
+            Expr::TypedString(typed) => matches!(typed.data_type, SqlType::Interval { .. }),
+            other => is_interval_constant(other),
+        }
     }
 }
 
@@ -1423,15 +1419,7 @@ impl VisitorMut for IntervalsOrderedByLength<'_, '_, '_> {
             return ControlFlow::Continue(());
         }
         for item in items {
-            let named = match &item.expr {
-                Expr::Value(_) => super::positional_item(&item.expr, &select.projection),
-                Expr::Identifier(name) => select.projection.iter().find_map(|p| match p {
-                    SelectItem::ExprWithAlias { expr, alias } if same_name(alias, name) => Some(expr),
-                    _ => None,
-                }),
-                _ => None,
-            };
-            let target = named.unwrap_or(&item.expr);
+            let target = super::intervals::output_expression(&item.expr, &select.projection).unwrap_or(&item.expr);
             // DataFusion sorts by a window function only as a select-list item
             // (apache/datafusion#20963), so one stays as it is.
             let windowed = datafusion::sql::sqlparser::ast::visit_expressions(target, |e| match e {

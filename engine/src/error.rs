@@ -108,6 +108,8 @@ pub enum EngineError {
     CannotCastAutomatically { column: String, type_name: String },
     #[error("invalid input syntax for type {type_name}: \"{value}\"")]
     InvalidTextRepresentation { type_name: String, value: String },
+    #[error("malformed array literal: \"{value}\"")]
+    MalformedArrayLiteral { value: String },
     #[error("invalid input syntax for type {type_name}: \"{value}\"")]
     InvalidDatetimeFormat { type_name: String, value: String },
     #[error("date/time field value out of range: \"{value}\"")]
@@ -352,7 +354,7 @@ impl EngineError {
             Self::MultiplePrimaryKeys { .. } | Self::ColumnInPrimaryKey { .. } => "42P16",
             Self::ColumnContainsNulls { .. } => "23502",
             Self::CannotCastAutomatically { .. } => "42804",
-            Self::InvalidTextRepresentation { .. } | Self::PathElementNotInteger { .. } => "22P02",
+            Self::InvalidTextRepresentation { .. } | Self::MalformedArrayLiteral { .. } | Self::PathElementNotInteger { .. } => "22P02",
             Self::InvalidDatetimeFormat { .. } | Self::InvalidPatternValue { .. } | Self::TwelveHourClock { .. } => "22007",
             Self::DatetimeFieldOverflow { .. } | Self::IntervalOutOfRange => "22008",
             Self::OlapCopyBehind { .. } => "XX000",

@@ -592,7 +592,7 @@ pub fn get_path(doc: &str, path: &[&str], as_text: bool) -> Result<Option<String
 /// # Errors
 /// Not an array literal (22P02 "malformed array literal").
 pub fn path_steps(literal: &str) -> Result<Vec<String>, EngineError> {
-    let malformed = || EngineError::InvalidTextRepresentation { type_name: "text[]".into(), value: literal.to_string() };
+    let malformed = || EngineError::MalformedArrayLiteral { value: literal.to_string() };
     let elements = crate::value::parse_array_text(literal).ok_or_else(malformed)?;
     // An unquoted NULL names a key "NULL" here, as it always has in rhei's paths.
     Ok(elements.into_iter().map(|e| e.unwrap_or_else(|| "NULL".to_string())).collect())

@@ -173,7 +173,11 @@ mod tests {
         for interval in ["interval", "interval day to second", "interval(3)", "interval minute to second(2)"] {
             assert_eq!(map_type(interval), PgType::Interval, "{interval}");
         }
-        for other in ["inet", "integer[]", "mood", "time with time zone", "numeric(80,2)", "tsvector"] {
+        let array = |ty| PgType::Array(rhei_engine::catalog::ElementType::new(ty).expect("an element type"));
+        assert_eq!(map_type("integer[]"), array(PgType::Int4));
+        assert_eq!(map_type("character varying(5)[]"), array(PgType::Varchar(Some(5))));
+        assert_eq!(map_type("timestamp(3) with time zone[]"), array(PgType::Timestamptz));
+        for other in ["inet", "interval[]", "jsonb[]", "character(2)[]", "mood", "time with time zone", "numeric(80,2)", "tsvector"] {
             assert_eq!(map_type(other), PgType::Text, "{other}");
         }
     }

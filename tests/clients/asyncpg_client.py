@@ -84,6 +84,13 @@ async def main():
     check(await conn.fetchval("SELECT count(*) FROM asyncpg_hours WHERE opens > $1", datetime.time(12, 0)), 1, "time parameter")
     check(await conn.fetchval("SELECT max(opens) + interval '11 hours' FROM asyncpg_hours"), datetime.time(0, 5, 30, 250000), "time plus interval")
 
+    # Array columns: asyncpg introspects the array types, then writes and reads them in binary.
+    await conn.execute("CREATE TABLE asyncpg_posts (id int PRIMARY KEY, tags text[], days date[])")
+    await conn.execute("INSERT INTO asyncpg_posts VALUES ($1, $2, $3)", 1, ["x", None, "y z"], [datetime.date(2024, 2, 29)])
+    row = await conn.fetchrow("SELECT tags, days FROM asyncpg_posts WHERE $1 = ANY (tags)", "x")
+    check((row["tags"], row["days"]), (["x", None, "y z"], [datetime.date(2024, 2, 29)]), "array columns in binary")
+    check(await conn.fetchval("SELECT id FROM asyncpg_posts WHERE id = $1 AND days @> $2", 1, [datetime.date(2024, 2, 29)]), 1, "a date list parameter with @>")
+
     # interval columns: asyncpg writes and reads datetime.timedelta in binary (microseconds,
     # days, months).
     await conn.execute("CREATE TABLE asyncpg_waits (id int PRIMARY KEY, took interval)")

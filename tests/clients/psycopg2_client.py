@@ -79,6 +79,17 @@ def main():
     cur.execute("SELECT avg(took), min(took) FROM psycopg2_waits")
     check(cur.fetchone(), (datetime.timedelta(hours=12, minutes=15), datetime.timedelta(minutes=-90)), "avg and min of intervals")
 
+    # Array columns (Django's ArrayField): psycopg2 writes a list inline as ARRAY['a', 'b'] (an
+    # empty one as '{}') and reads PostgreSQL's array text back as a list; Django casts a
+    # list compared with a varchar(n)[] column to that type.
+    cur.execute("CREATE TABLE psycopg2_posts (id int PRIMARY KEY, tags varchar(10)[] NOT NULL DEFAULT '{}', scores int[])")
+    cur.execute("INSERT INTO psycopg2_posts VALUES (%s, %s, %s), (%s, %s, %s)", (1, ["a", "b c", None], [3, 1], 2, [], None))
+    cur.execute("UPDATE psycopg2_posts SET tags = array_append(tags, %s) WHERE id = %s", ("new", 2))
+    cur.execute("SELECT id, tags, scores FROM psycopg2_posts WHERE %s = ANY (tags) OR tags @> %s::varchar(10)[] ORDER BY id", ("new", ["a"]))
+    check(cur.fetchall(), [(1, ["a", "b c", None], [3, 1]), (2, ["new"], None)], "array columns and list parameters")
+    cur.execute("SELECT tags[1], cardinality(tags) FROM psycopg2_posts WHERE id = %s", (1,))
+    check(cur.fetchone(), ("a", 3), "subscript and cardinality")
+
     # Transactions: psycopg2 opens one implicitly when autocommit is off.
     conn.autocommit = False
     cur.execute(f"INSERT INTO {T} (id, name) VALUES (%s, %s)", (10, "ghost"))

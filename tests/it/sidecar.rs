@@ -438,6 +438,31 @@ async fn interval_columns_are_followed_as_intervals() {
     server.stop().await;
 }
 
+/// An upstream array column is mirrored as an array of its element type (it was text, so
+/// `= ANY`, subscripts, `@>` and ORDER BY did not work, nor list parameters through a
+/// forwarding rhei): the snapshot, then inserts and updates from the stream; an array of a
+/// type rhei does not store stays text.
+#[tokio::test]
+async fn array_columns_are_followed_as_arrays() {
+    let Followed { pg: _pg, up, server, rh } = followed(
+        "CREATE TABLE post (id int PRIMARY KEY, tags text[], scores int[] NOT NULL, seen timestamptz[], waits interval[]);
+         INSERT INTO post VALUES (1, '{a,\"b c\",NULL}', '{10,9}', '{\"2024-01-01 10:00+02\"}', '{1 day}'), (2, NULL, '{}', NULL, NULL);",
+        None,
+    )
+    .await;
+    let all = "SELECT id, tags, scores, seen, waits::text FROM post ORDER BY scores, id";
+    assert_eq!(wait_equal(&up, &rh, all).await.len(), 2, "the snapshot has every row");
+    up.batch_execute("INSERT INTO post VALUES (3, ARRAY['x'], '{9,10}', NULL, NULL); UPDATE post SET tags = array_append(tags, 'z') WHERE id = 1;")
+        .await
+        .unwrap();
+    wait_equal(&up, &rh, all).await;
+    wait_equal(&up, &rh, "SELECT id, tags[2], scores[1] FROM post WHERE 'z' = ANY (tags) OR scores @> '{9}' ORDER BY id").await;
+    let described = rh.prepare("SELECT tags, scores, waits FROM post").await.unwrap();
+    let types: Vec<&tokio_postgres::types::Type> = described.columns().iter().map(|c| c.type_()).collect();
+    assert_eq!(types, [&tokio_postgres::types::Type::TEXT_ARRAY, &tokio_postgres::types::Type::INT4_ARRAY, &tokio_postgres::types::Type::TEXT]);
+    server.stop().await;
+}
+
 /// An unconstrained `numeric` upstream column is mirrored exactly (each value with the scale
 /// it was written with). An upstream value its OLAP copy cannot hold (past 28 integral digits,
 /// or NaN; rhei refuses both from its own clients, but the snapshot and the stream take them)

@@ -1833,6 +1833,48 @@ async fn interval_columns_travel_in_binary_as_their_fields() {
     assert_eq!(error.code().map(|c| c.code()), Some("22007"), "{error:?}");
 }
 
+/// Array columns on the wire: described as their array types (`_text`, `_int4`, `_varchar`),
+/// written with binary array parameters and read back in binary, on either engine, searched
+/// with `= ANY` and `@>` parameters; COPY in reads PostgreSQL's array text and COPY out writes
+/// it; a malformed array is 22P02.
+#[tokio::test]
+async fn array_columns_travel_in_binary_as_arrays() {
+    use tokio_postgres::types::Type;
+    let server = Server::start().await;
+    let client = server.client().await;
+    client.batch_execute("CREATE TABLE posts (id int PRIMARY KEY, tags text[], scores int4[], names varchar(5)[])").await.unwrap();
+    let insert = client.prepare("INSERT INTO posts VALUES ($1, $2, $3, $4)").await.unwrap();
+    assert_eq!(insert.params(), [Type::INT4, Type::TEXT_ARRAY, Type::INT4_ARRAY, Type::TEXT_ARRAY]);
+    let tags = vec![Some("a b".to_string()), None, Some("{c}".to_string())];
+    client.execute(&insert, &[&1i32, &tags, &vec![Some(3i32), None], &vec!["ann"]]).await.unwrap();
+    client.execute(&insert, &[&2i32, &Vec::<String>::new(), &Option::<Vec<i32>>::None, &vec!["bob", "cy"]]).await.unwrap();
+    for route in ["oltp", "olap"] {
+        client.batch_execute(&format!("SET rhei.route = {route}")).await.unwrap();
+        let select = client.prepare("SELECT id, tags, scores, names FROM posts WHERE $1 = ANY (names) OR tags @> $2 ORDER BY id").await.unwrap_or_else(|e| panic!("{route}: {e:?}"));
+        let types: Vec<&Type> = select.columns().iter().map(|c| c.type_()).collect();
+        assert_eq!(types, [&Type::INT4, &Type::TEXT_ARRAY, &Type::INT4_ARRAY, &Type::VARCHAR_ARRAY], "{route}");
+        let rows = client.query(&select, &[&"cy", &vec!["a b"]]).await.unwrap_or_else(|e| panic!("{route}: {e:?}"));
+        let got: Vec<(i32, Vec<Option<String>>, Option<Vec<Option<i32>>>, Vec<String>)> = rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect();
+        assert_eq!(
+            got,
+            [(1, tags.clone(), Some(vec![Some(3), None]), vec!["ann".to_string()]), (2, vec![], None, vec!["bob".to_string(), "cy".to_string()])],
+            "{route}"
+        );
+    }
+    let sink = client.copy_in("COPY posts FROM STDIN").await.unwrap();
+    futures::pin_mut!(sink);
+    futures::SinkExt::send(&mut sink, bytes::Bytes::from_static(b"3\t{x,\"y z\",NULL}\t{1,2}\t\\N\n")).await.unwrap();
+    assert_eq!(sink.finish().await.unwrap(), 1);
+    let copy = client.copy_out("COPY (SELECT id, tags, scores, names FROM posts ORDER BY id) TO STDOUT").await.unwrap();
+    let chunks: Vec<bytes::Bytes> = futures::StreamExt::collect::<Vec<_>>(copy).await.into_iter().map(Result::unwrap).collect();
+    assert_eq!(String::from_utf8(chunks.concat()).unwrap(), "1\t{\"a b\",NULL,\"{c}\"}\t{3,NULL}\t{ann}\n2\t{}\t\\N\t{bob,cy}\n3\t{x,\"y z\",NULL}\t{1,2}\t\\N\n");
+    let bad = client.copy_in::<_, bytes::Bytes>("COPY posts FROM STDIN").await.unwrap();
+    futures::pin_mut!(bad);
+    futures::SinkExt::send(&mut bad, bytes::Bytes::from_static(b"4\t{a\t{1}\t\\N\n")).await.unwrap();
+    let error = bad.finish().await.unwrap_err();
+    assert_eq!(error.code().map(|c| c.code()), Some("22P02"), "{error:?}");
+}
+
 /// `time` columns on the wire: described as time (OID 1083), read and written in binary as
 /// microseconds since midnight, compared with a binary parameter, on either engine; a binary
 /// value past 24:00:00 is refused (22P03).

@@ -13,7 +13,7 @@ use datafusion::sql::sqlparser::ast::{Ident, ObjectName, ObjectNamePart};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EngineError, Result};
-pub use types::{DeclaredType, EnumDef, EnumType, PgType};
+pub use types::{DeclaredType, ElementType, EnumDef, EnumType, PgType};
 
 /// Stable identifier of a table; survives renames. Used as the change log's table key.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

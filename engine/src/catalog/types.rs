@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field, IntervalUnit, TimeUnit};
-use datafusion::sql::sqlparser::ast::{CharacterLength, DataType as SqlType, ExactNumberInfo, TimezoneInfo};
+use datafusion::sql::sqlparser::ast::{ArrayElemTypeDef, CharacterLength, DataType as SqlType, ExactNumberInfo, TimezoneInfo};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EngineError, Result};
@@ -98,7 +98,7 @@ const MAX_DECIMAL128_PRECISION: u8 = 38;
 const MAX_DECIMAL256_PRECISION: u8 = 76;
 
 /// A declared column type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum PgType {
     Int2,
     Int4,
@@ -126,6 +126,57 @@ pub enum PgType {
     /// A type made by `CREATE TYPE ... AS ENUM`: text in SQLite and in the OLAP copy, checked
     /// against the labels as it is stored.
     Enum(EnumType),
+    /// A one-dimensional array (`text[]`, `integer[]`): in SQLite a JSON array of its
+    /// elements' storage values (`'["a",null]'`, `'[1,2]'`; what `rhei_array_in` makes and
+    /// `json_each` reads), in the OLAP copy an Arrow `List` of the element's Arrow type.
+    Array(ElementType),
+}
+
+/// The element type of an array column: one of the types [`ElementType::new`] accepts. Interned
+/// like [`EnumType`], so a column type stays `Copy`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ElementType(&'static PgType);
+
+impl ElementType {
+    /// The element type `ty`, if rhei stores arrays of it: numbers (numeric with a declared
+    /// precision, since an unconstrained numeric's elements would lose their own scales in
+    /// an Arrow list), text and varchar (not char(n), whose elements would have to be padded
+    /// on output), booleans, dates, timestamps and uuids.
+    ///
+    /// # Errors
+    /// 0A000 for any other type.
+    pub fn new(ty: PgType) -> Result<Self> {
+        use PgType as T;
+        match ty {
+            T::Int2 | T::Int4 | T::Int8 | T::Float4 | T::Float8 | T::Numeric { precision: Some(_), .. } => {}
+            T::Text | T::Varchar(_) | T::Bool | T::Date | T::Timestamp | T::Timestamptz | T::Uuid => {}
+            other => return Err(EngineError::unsupported(format!("arrays of {}", other.pg_name()))),
+        }
+        static INTERNED: Interned<PgType> = std::sync::LazyLock::new(Default::default);
+        Ok(Self(intern(&INTERNED, ty)))
+    }
+
+    pub fn ty(self) -> PgType {
+        *self.0
+    }
+}
+
+impl std::fmt::Debug for ElementType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Serialize for ElementType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for ElementType {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        Self::new(PgType::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+    }
 }
 
 /// A user-defined enum type: its labels in their sort order.
@@ -144,6 +195,20 @@ impl EnumDef {
     }
 }
 
+/// Values kept once each for the life of the process (see [`EnumType`]).
+type Interned<T> = std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<&'static T>>>;
+
+/// `value` as kept in `interned`: the one kept already if there is an equal one.
+fn intern<T: Eq + std::hash::Hash>(interned: &Interned<T>, value: T) -> &'static T {
+    let mut interned = interned.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(known) = interned.get(&value) {
+        return known;
+    }
+    let value: &'static T = Box::leak(Box::new(value));
+    interned.insert(value);
+    value
+}
+
 /// An [`EnumDef`] as a column type carries it. Interned, so a column type stays `Copy` and
 /// carries everything a conversion or an error message needs without a catalog at hand: each
 /// distinct definition (a type as created, and again after each ALTER TYPE) is kept once for
@@ -153,15 +218,8 @@ pub struct EnumType(&'static EnumDef);
 
 impl EnumType {
     pub fn new(def: EnumDef) -> Self {
-        static INTERNED: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<&'static EnumDef>>> =
-            std::sync::LazyLock::new(Default::default);
-        let mut interned = INTERNED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(known) = interned.get(&def) {
-            return Self(known);
-        }
-        let def: &'static EnumDef = Box::leak(Box::new(def));
-        interned.insert(def);
-        Self(def)
+        static INTERNED: Interned<EnumDef> = std::sync::LazyLock::new(Default::default);
+        Self(intern(&INTERNED, def))
     }
 
     pub fn def(self) -> &'static EnumDef {
@@ -252,6 +310,18 @@ impl PgType {
             SqlType::Uuid => plain(Self::Uuid),
             SqlType::JSON => plain(Self::Json),
             SqlType::JSONB => plain(Self::Jsonb),
+            // `int[][]` and `int[3]` are PostgreSQL's `int[]` too: neither the number of
+            // dimensions nor a size is enforced there.
+            SqlType::Array(ArrayElemTypeDef::SquareBracket(element, _) | ArrayElemTypeDef::AngleBracket(element)) => {
+                let element = Self::from_sql(element)?;
+                if element.is_serial {
+                    return Err(EngineError::unsupported("array of serial"));
+                }
+                match element.ty {
+                    array @ Self::Array(_) => plain(array),
+                    ty => plain(Self::Array(ElementType::new(ty)?)),
+                }
+            }
             SqlType::Custom(name, _) => {
                 let name = name.to_string().to_ascii_lowercase();
                 let serial = |ty| Ok(DeclaredType { ty, is_serial: true });
@@ -292,6 +362,7 @@ impl PgType {
             Self::Time => DataType::Time64(TimeUnit::Microsecond),
             Self::Interval => DataType::Interval(IntervalUnit::MonthDayNano),
             Self::Bytea => DataType::Binary,
+            Self::Array(element) => DataType::List(Arc::new(Field::new_list_field(element.ty().arrow_type(), true))),
         }
     }
 
@@ -310,7 +381,8 @@ impl PgType {
             | Self::Json
             | Self::Jsonb
             | Self::Interval
-            | Self::Enum(_) => "TEXT",
+            | Self::Enum(_)
+            | Self::Array(_) => "TEXT",
             Self::Bytea => "BLOB",
         }
     }
@@ -341,6 +413,7 @@ impl PgType {
             Self::Json => "json".into(),
             Self::Jsonb => "jsonb".into(),
             Self::Enum(e) => crate::naming::display_ident(&e.def().name),
+            Self::Array(element) => format!("{}[]", element.ty().pg_name()),
         }
     }
 
@@ -382,7 +455,9 @@ impl PgType {
             "json" => Self::Json,
             "jsonb" => Self::Jsonb,
             _ => {
-                if let Some(args) = with_arg("numeric") {
+                if let Some(element) = name.strip_suffix("[]") {
+                    Self::Array(ElementType::new(Self::from_pg_name(element)?).ok()?)
+                } else if let Some(args) = with_arg("numeric") {
                     let (p, s) = args.split_once(',')?;
                     Self::Numeric { precision: Some(p.trim().parse().ok()?), scale: Some(s.trim().parse().ok()?) }
                 } else if let Some(n) = with_arg("character varying") {
@@ -457,6 +532,10 @@ mod name_tests {
         assert_eq!(PgType::from_pg_name(&mood.metadata_name()), Some(mood));
         assert_eq!(mood.pg_name(), "\"Mood\"");
         assert_eq!(PgType::from_pg_name("inet"), None);
+        let names = PgType::Array(ElementType::new(PgType::Varchar(Some(5))).unwrap());
+        assert_eq!(names.pg_name(), "character varying(5)[]");
+        assert_eq!(PgType::from_pg_name(&names.metadata_name()), Some(names));
+        assert_eq!(PgType::from_pg_name("interval[]"), None);
     }
 }
 

@@ -875,7 +875,7 @@ text_udf!(
     /// writes it. DataFusion's CAST to the same Arrow type keeps the column's declared type, so
     /// `code::text` of a char(5) was still padded on output and `id::text` of a uuid described
     /// as a uuid; and its cast writes a bytea's bytes as text, a float as `1e20` (`1e+20`) and
-    /// an unconstrained numeric at the copy's fixed scale (`2.5000000000`).
+    /// an unconstrained numeric at the copy's fixed scale (`2.5000000000`), an array as a list.
     AsText,
     "rhei_as_text",
     1,
@@ -898,6 +898,8 @@ text_udf!(
                     })
                 })
                 .collect(),
+            // An array as PostgreSQL writes one (`{a,"b c",NULL}`); DataFusion's is `[a, b c, ]`.
+            DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..) => (0..array.len()).map(|i| crate::copy::pg_text(&array, i)).collect(),
             _ => return unscalar(arrow::compute::cast(&array, &DataType::Utf8)?, &args),
         };
         unscalar(Arc::new(text), &args)

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use arrow::array::{
     ArrayBuilder, ArrayRef, AsArray, BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, Decimal256Builder, Float32Builder,
-    Float64Builder, Int16Builder, Int32Builder, Int64Builder, IntervalMonthDayNanoBuilder, StringBuilder, Time64MicrosecondBuilder, TimestampMicrosecondBuilder,
+    Float64Builder, Int16Builder, Int32Builder, Int64Builder, IntervalMonthDayNanoBuilder, ListBuilder, StringBuilder, Time64MicrosecondBuilder, TimestampMicrosecondBuilder,
 };
 use arrow::datatypes::{DataType, IntervalUnit, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
@@ -201,6 +201,9 @@ fn builder_for(ty: &DataType, capacity: Option<(usize, usize)>) -> Box<dyn Array
         DataType::Time64(TimeUnit::Microsecond) => Box::new(Time64MicrosecondBuilder::with_capacity(rows)),
         DataType::Binary => Box::new(BinaryBuilder::with_capacity(rows, bytes)),
         DataType::Interval(IntervalUnit::MonthDayNano) => Box::new(IntervalMonthDayNanoBuilder::with_capacity(rows)),
+        DataType::List(element) => {
+            Box::new(ListBuilder::with_capacity(builder_for(element.data_type(), None), rows).with_field(element.clone()))
+        }
         _ => Box::new(StringBuilder::with_capacity(rows, bytes)),
     }
 }
@@ -226,6 +229,7 @@ fn type_name(ty: &DataType) -> &'static str {
         DataType::Time64(_) => "time without time zone",
         DataType::Binary => "bytea",
         DataType::Interval(_) => "interval",
+        DataType::List(_) => "array",
         _ => "text",
     }
 }
@@ -376,6 +380,48 @@ fn append(builder: &mut dyn ArrayBuilder, ty: &DataType, value: ValueRef<'_>) ->
                 }
                 _ => return Err(invalid(ty, value)),
             }
+        }
+        // SQLite holds an array as a JSON array of its elements' storage values (see
+        // `catalog::PgType::Array`).
+        DataType::List(element) => {
+            let b = downcast!(builder, ListBuilder<Box<dyn ArrayBuilder>>);
+            let items = match value {
+                ValueRef::Null => {
+                    b.append_null();
+                    return Ok(());
+                }
+                ValueRef::Text(t) => match serde_json::from_slice::<serde_json::Value>(t) {
+                    Ok(serde_json::Value::Array(items)) => items,
+                    // PostgreSQL's text for an array where a query left one unconverted
+                    // (`coalesce(tags, '{}')`): its elements are read as text.
+                    _ => std::str::from_utf8(t)
+                        .ok()
+                        .and_then(crate::value::parse_array_text)
+                        .ok_or_else(|| invalid(ty, value))?
+                        .into_iter()
+                        .map(|e| e.map_or(serde_json::Value::Null, serde_json::Value::String))
+                        .collect(),
+                },
+                _ => return Err(invalid(ty, value)),
+            };
+            for item in items {
+                let text;
+                let item = match &item {
+                    serde_json::Value::Null => ValueRef::Null,
+                    serde_json::Value::Bool(v) => ValueRef::Integer((*v).into()),
+                    serde_json::Value::Number(n) => match n.as_i64() {
+                        Some(i) => ValueRef::Integer(i),
+                        None => ValueRef::Real(n.as_f64().ok_or_else(|| invalid(ty, value))?),
+                    },
+                    serde_json::Value::String(s) => ValueRef::Text(s.as_bytes()),
+                    serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
+                        text = item.to_string();
+                        ValueRef::Text(text.as_bytes())
+                    }
+                };
+                append(b.values().as_mut(), element.data_type(), item)?;
+            }
+            b.append(true);
         }
         DataType::Binary => {
             let b = downcast!(builder, BinaryBuilder);

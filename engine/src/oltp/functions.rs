@@ -1064,8 +1064,13 @@ fn is_canonical_decimal(text: &str, precision: Option<u8>, scale: u8) -> bool {
 }
 
 fn converted_storage_value(ty: crate::catalog::PgType, text: &str, zone: TimeZone) -> Result<Value, EngineError> {
+    converted_storage_value_of(ty, ValueRef::Text(text.as_bytes()), zone)
+}
+
+/// The storage form of `value` (text to read, or a storage value already) for a column of
+/// type `ty`: the conversion `translate::convert_expr` makes SQLite apply, in Rust.
+fn converted_storage_value_of(ty: crate::catalog::PgType, value: ValueRef<'_>, zone: TimeZone) -> Result<Value, EngineError> {
     use crate::catalog::PgType as T;
-    let value = ValueRef::Text(text.as_bytes());
     let converted = match ty {
         T::Int2 => to_int(value, 16),
         T::Int4 => to_int(value, 32),
@@ -1073,7 +1078,7 @@ fn converted_storage_value(ty: crate::catalog::PgType, text: &str, zone: TimeZon
         T::Float4 => to_float(value, 32),
         T::Float8 => to_float(value, 64),
         T::Numeric { precision, scale } => to_numeric(value, precision.map(i64::from), scale.map(i64::from)),
-        T::Text | T::Varchar(None) | T::Bpchar(None) => return Ok(Value::Text(text.to_string())),
+        T::Text | T::Varchar(None) | T::Bpchar(None) => return Ok(text_of(value).map_or(Value::Null, Value::Text)),
         T::Varchar(Some(n)) => to_varchar(value, i64::from(n), false, false),
         T::Bpchar(Some(n)) => to_varchar(value, i64::from(n), true, false),
         T::Bool => to_bool(value),
@@ -1087,8 +1092,64 @@ fn converted_storage_value(ty: crate::catalog::PgType, text: &str, zone: TimeZon
         T::Json => to_json(value, false),
         T::Jsonb => to_json(value, true),
         T::Enum(e) => to_enum(value, &e.def().name, |label| e.def().position(label).is_some()),
+        T::Array(element) => return array_storage(value, element.ty(), zone),
     };
     converted.map_err(|e| take_error().unwrap_or_else(|| EngineError::Internal(e.to_string())))
+}
+
+/// An array in its storage form (see `PgType::Array`): a JSON array of its elements' storage
+/// values, each read by the input rules of `element`. The array arrives as PostgreSQL's text
+/// for one (`'{1,2}'`: a literal, COPY), or as a JSON array (a parameter, see
+/// `session::sqlite_param`; `ARRAY[...]`, which SQLite builds with `json_array`).
+///
+/// # Errors
+/// A malformed literal or anything not an array (22P02), an element its type refuses, a
+/// multidimensional array (0A000).
+pub fn array_storage(value: ValueRef<'_>, element: crate::catalog::PgType, zone: TimeZone) -> Result<Value, EngineError> {
+    let malformed = || EngineError::MalformedArrayLiteral { value: text_of(value).unwrap_or_default() };
+    let multidimensional = || EngineError::unsupported("multidimensional arrays in a column");
+    let text = match value {
+        ValueRef::Null => return Ok(Value::Null),
+        ValueRef::Text(t) => std::str::from_utf8(t).map_err(|_| malformed())?,
+        _ => return Err(malformed()),
+    };
+    // Explicit bounds (`[1:2]={a,b}`, as PostgreSQL writes an array not starting at 1): rhei's
+    // arrays start at 1, so only that lower bound is taken.
+    let text = match text.trim_start().strip_prefix("[1:").and_then(|rest| rest.split_once("]=")) {
+        Some((upper, elements)) if upper.trim().parse::<u32>().is_ok() => elements,
+        _ if text.trim_start().starts_with('[') && !text.trim_start().starts_with("[[") && text.contains("]=") => {
+            return Err(EngineError::unsupported("arrays with a lower bound other than 1"));
+        }
+        _ => text,
+    };
+    let elements: Vec<Value> = match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Array(items)) if text.starts_with('[') => items
+            .into_iter()
+            .map(|item| match item {
+                serde_json::Value::Null => Ok(Value::Null),
+                serde_json::Value::Bool(b) => Ok(Value::Integer(b.into())),
+                serde_json::Value::Number(n) => n.as_i64().map(Value::Integer).or_else(|| n.as_f64().map(Value::Real)).ok_or_else(malformed),
+                serde_json::Value::String(s) => Ok(Value::Text(s)),
+                serde_json::Value::Array(_) => Err(multidimensional()),
+                serde_json::Value::Object(_) => Err(malformed()),
+            })
+            .collect::<Result<_, _>>()?,
+        _ => match crate::value::parse_array_text(text) {
+            Some(elements) => elements.into_iter().map(|e| e.map_or(Value::Null, Value::Text)).collect(),
+            None if text.trim_start().starts_with("{{") || text.trim_start().starts_with("{ {") => return Err(multidimensional()),
+            None => return Err(malformed()),
+        },
+    };
+    let mut stored = Vec::with_capacity(elements.len());
+    for e in elements {
+        let value = match e {
+            Value::Null => Value::Null,
+            Value::Text(t) => storage_value_in(element, &t, zone)?,
+            other => converted_storage_value_of(element, ValueRef::from(&other), zone)?,
+        };
+        stored.push(storage_json(value)?);
+    }
+    Ok(Value::Text(serde_json::Value::Array(stored).to_string()))
 }
 
 /// `string_agg(DISTINCT value, separator [ORDER BY ...])`: each distinct non-NULL value once, in
@@ -1137,7 +1198,9 @@ pub fn storage_json(value: Value) -> Result<serde_json::Value, EngineError> {
     Ok(match value {
         Value::Null => serde_json::Value::Null,
         Value::Integer(i) => serde_json::Value::from(i),
-        Value::Real(f) => serde_json::Value::from(f),
+        Value::Real(f) if f.is_finite() => serde_json::Value::from(f),
+        // JSON has no such numbers (serde_json would make them null): PostgreSQL's text.
+        Value::Real(f) => serde_json::Value::String(crate::value::format_float8(f)),
         Value::Text(t) => serde_json::Value::String(t),
         Value::Blob(_) => return Err(EngineError::unsupported("bytea arrays")),
     })
@@ -1308,6 +1371,7 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     let pure = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
     conn.create_aggregate_function("rhei_string_agg_distinct", 2, pure, StringAggDistinct)?;
     crate::oltp::intervals::register(conn, pure)?;
+    crate::oltp::arrays::register(conn, pure)?;
     crate::oltp::numeric_ops::register(conn, pure)?;
     for (name, sample, root) in [
         ("stddev", true, true),
@@ -1437,6 +1501,12 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         _ => Ok(Value::Null),
     })?;
     conn.create_scalar_function("rhei_uuid", 1, pure, |ctx| to_uuid(ctx.get_raw(0)))?;
+    // `rhei_array_in(value, element type, zone)`: a value stored into an array column.
+    conn.create_scalar_function("rhei_array_in", 3, pure, |ctx| {
+        let element = text_of(ctx.get_raw(1)).and_then(|name| crate::catalog::PgType::from_pg_name(&name));
+        let element = element.ok_or_else(|| fail(EngineError::Internal(format!("not an element type: {:?}", ctx.get_raw(1)))))?;
+        array_storage(ctx.get_raw(0), element, arg_zone(ctx, 2)?).map_err(fail)
+    })?;
     // to_date(text, pattern) as a day number, to_timestamp(text, pattern) as microseconds of the
     // instant its wall-clock time names in the session's zone (see `datetime_input`).
     conn.create_scalar_function("rhei_to_date", 2, pure, |ctx| {
@@ -1552,7 +1622,7 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         ValueRef::Null => Ok(Value::Null),
         ValueRef::Text(t) if t.first() == Some(&b'[') => Ok(Value::Text(String::from_utf8_lossy(t).into_owned())),
         value @ ValueRef::Text(t) => {
-            let elements = crate::value::parse_array_text(&String::from_utf8_lossy(t)).ok_or_else(|| invalid("array", value))?;
+            let elements = crate::value::parse_array_text(&String::from_utf8_lossy(t)).ok_or_else(|| fail(EngineError::MalformedArrayLiteral { value: text_of(value).unwrap_or_default() }))?;
             let element_type = text_of(ctx.get_raw(1)).and_then(|name| crate::catalog::PgType::from_pg_name(&name));
             let zone = arg_zone(ctx, 2)?;
             let mut json = Vec::with_capacity(elements.len());
@@ -1572,7 +1642,7 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
             }
             Ok(Value::Text(serde_json::Value::Array(json).to_string()))
         }
-        other => Err(invalid("array", other)),
+        other => Err(fail(EngineError::MalformedArrayLiteral { value: text_of(other).unwrap_or_default() })),
     })?;
     // PostgreSQL's `#`, which SQLite lacks.
     conn.create_scalar_function("rhei_bitxor", 2, pure, |ctx| match (ctx.get_raw(0), ctx.get_raw(1)) {

@@ -2,6 +2,7 @@
 //! ([`writer::OltpWriter`]) where every write and every explicit transaction runs, and a pool of
 //! readers ([`reader::ReaderPool`]). No `rusqlite::Connection` ever appears in async code.
 
+pub mod arrays;
 pub mod checkpoint;
 pub mod convert;
 pub mod flush;

@@ -253,15 +253,7 @@ impl IntervalRewrite<'_, '_> {
     fn order_by_length(&self, query: &mut Query) -> Result<()> {
         let Some(order_by) = query.order_by.as_mut() else { return Ok(()) };
         let OrderByKind::Expressions(items) = &mut order_by.kind else { return Ok(()) };
-        let mut body = query.body.as_ref();
-        // A set operation's columns are its first select's.
-        while let SetExpr::SetOperation { left, .. } = body {
-            body = left.as_ref();
-        }
-        let projection = match body {
-            SetExpr::Select(select) => select.projection.as_slice(),
-            _ => &[],
-        };
+        let projection = output_columns(&query.body);
         let set_operation = matches!(query.body.as_ref(), SetExpr::SetOperation { .. });
         for item in items {
             let target = output_expression(&item.expr, projection).unwrap_or(&item.expr);
@@ -528,6 +520,15 @@ fn function_name(func: &Function) -> String {
 
 fn is_text_type(ty: &SqlType) -> bool {
     matches!(ty, SqlType::Text | SqlType::Varchar(_) | SqlType::CharacterVarying(_) | SqlType::String(_) | SqlType::Interval { .. })
+}
+
+/// The select list naming a query's output columns (a set operation's are its first select's).
+pub(super) fn output_columns(body: &SetExpr) -> &[SelectItem] {
+    match body {
+        SetExpr::SetOperation { left, .. } => output_columns(left),
+        SetExpr::Select(select) => select.projection.as_slice(),
+        _ => &[],
+    }
 }
 
 /// The select-list expression an ORDER BY item names by position or output name.

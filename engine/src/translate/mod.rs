@@ -9,6 +9,7 @@
 //! are read as REAL so SQLite orders and sums them as numbers. A column projected bare keeps its
 //! exact text.
 
+pub(crate) mod arrays;
 pub mod common_type;
 pub mod constraints;
 pub mod ddl;
@@ -358,6 +359,7 @@ pub fn convert_expr(ty: PgType, expr: Expr, opts: TranslateOptions) -> Expr {
         PgType::Jsonb => call("rhei_jsonb", vec![expr]),
         // The labels go along, so the check needs no catalog (and holds in any SQL stored).
         PgType::Enum(e) => enums::checked(expr, e),
+        PgType::Array(element) => call("rhei_array_in", vec![expr, string(&element.ty().pg_name()), zone_argument(opts)]),
     }
 }
 
@@ -452,6 +454,15 @@ impl<'a> Scope<'a> {
                 let table = self.by_qualifier.get(&normalize_ident(&parts[parts.len() - 2]))?;
                 let column = normalize_ident(&parts[parts.len() - 1]);
                 table.column_index(&column).map(|i| table.columns[i].ty)
+            }
+            // An element of an array column (`tags[1]`).
+            Expr::CompoundFieldAccess { root, access_chain }
+                if access_chain.len() == 1 && matches!(access_chain[0], datafusion::sql::sqlparser::ast::AccessExpr::Subscript(datafusion::sql::sqlparser::ast::Subscript::Index { .. })) =>
+            {
+                match self.column_type(root)? {
+                    PgType::Array(element) => Some(element.ty()),
+                    _ => None,
+                }
             }
             _ => None,
         }
@@ -607,6 +618,13 @@ pub(crate) fn json_tag(expr: &Expr, scope: &Scope<'_>) -> &'static str {
         PgType::Jsonb => "jsonb",
         PgType::Bytea => "bytea",
         PgType::Text | PgType::Varchar(_) | PgType::Bpchar(_) | PgType::Uuid | PgType::Enum(_) => "text",
+        // SQLite holds an array as a JSON array of its elements' storage values, which are
+        // their JSON values for numbers and text.
+        PgType::Array(element) => match element.ty() {
+            PgType::Int2 | PgType::Int4 | PgType::Int8 | PgType::Float8 => "json",
+            PgType::Text | PgType::Varchar(_) | PgType::Bpchar(_) | PgType::Uuid => "json",
+            _ => "unknown",
+        },
     };
     match expr {
         Expr::Nested(inner) => json_tag(inner, scope),
@@ -1067,6 +1085,7 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
     json_builder_values(stmt, &scope, opts);
     text_and_boolean_values(stmt, &scope);
     intervals::for_sqlite(stmt, &scope, opts)?;
+    arrays::order_for_sqlite(stmt, &scope)?;
     rewrite_typed_datetime(stmt, &scope, opts)?;
     numeric_arithmetic::in_results(stmt, &scope);
     numeric_arithmetic::in_returning(stmt, &scope);
@@ -1081,15 +1100,9 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
     if let Some(e) = failure {
         return Err(e);
     }
-    // What is left of arrays is a value SQLite cannot hold (`SELECT '{1,2}'::int[]`,
-    // `ARRAY[1, 2]`): SQLite would fail on its syntax, or read `INT[]` as a type name.
-    let array_value = datafusion::sql::sqlparser::ast::visit_expressions(stmt, |expr| match expr {
-        Expr::Cast { data_type: SqlType::Array(_), .. } | Expr::Array(_) => ControlFlow::Break(()),
-        _ => ControlFlow::Continue(()),
-    });
-    if array_value.is_break() {
-        return Err(EngineError::unsupported("array values other than the right side of = ANY / <> ALL on SQLite"));
-    }
+    // What is left of arrays (`SELECT '{1,2}'::int[]`, `ARRAY[1, 2]`, `a[1]`) becomes values
+    // SQLite holds: it would fail on their syntax, or read `INT[]` as a type name.
+    arrays::values_for_sqlite(stmt, &scope, opts)?;
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut QueryFixups);
     match stmt {
         Statement::Query(query) => {
@@ -2335,6 +2348,7 @@ fn is_digits_function(f: &Function) -> bool {
 }
 
 fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> Result<()> {
+    arrays::operators_for_sqlite(expr, scope, opts);
     json_operators_as_calls(expr);
     math_domain_checked(expr);
     let replaced = match expr {
@@ -3848,9 +3862,12 @@ fn convert_written_values(stmt: &mut Statement, scope: &Scope<'_>, opts: Transla
 }
 
 /// Whether `stmt` compares with an array value (`x = ANY ($1)`, `'{1,2}'`), which only the
-/// SQLite translation reads ([`array_membership`]).
+/// SQLite translation reads ([`array_membership`]); membership in an array column
+/// (`x = ANY (tags)`) both engines read.
 pub fn compares_with_array_value(stmt: &Statement) -> bool {
-    datafusion::sql::sqlparser::ast::visit_expressions(stmt, |e| if is_array_comparison(e) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) })
+    datafusion::sql::sqlparser::ast::visit_expressions(stmt, |e| {
+        if is_array_comparison(e) && !arrays::is_column_membership(e) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+    })
         .is_break()
 }
 
@@ -3953,6 +3970,12 @@ fn array_membership(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) 
         Expr::Cast { expr: inner, data_type: SqlType::Array(element), .. } => (inner.as_ref().clone(), array_element_type(element)?),
         other => (other.clone(), None),
     };
+    // Over an array column, the compared value is read as its element type (PostgreSQL
+    // resolves `'2024-01-01' = ANY (days)` so), to meet elements as stored.
+    if let Some(PgType::Array(element)) = scope.column_type(&array) {
+        let value = std::mem::replace(left.as_mut(), null());
+        **left = convert_expr(element.ty(), value, opts);
+    }
     let compared = unwrap_real(left).unwrap_or(left);
     let element_type = element_type.or_else(|| scope.column_type(compared)).or_else(|| temporal_type(compared, scope));
     let type_name = element_type.map_or_else(null, |t| string(&t.pg_name()));
@@ -4084,6 +4107,7 @@ pub(crate) fn refuses_numbers(ty: PgType) -> bool {
             | PgType::Bytea
             | PgType::Json
             | PgType::Jsonb
+            | PgType::Array(_)
     )
 }
 
@@ -4304,12 +4328,17 @@ mod tests {
         assert!(sqlite("SELECT interval E'1 day'").starts_with("SELECT rhei_interval_in("));
     }
 
-    /// SQLite has no array values: an array left over once `= ANY` has taken its own is
-    /// refused (0A000), not handed to SQLite, which failed on `::` (XX000) or read `INT[]` as
-    /// a type name. A path written `ARRAY[...]` is the path's text.
+    /// SQLite has no array values: one left over once `= ANY` has taken its own is the JSON
+    /// array of its elements' storage values (`catalog::PgType::Array`), not handed to SQLite,
+    /// which failed on `::` (XX000), read `INT[]` as a type name or `a[1]` as an alias. Arrays
+    /// of a type rhei does not store, and slices, are refused (0A000). A path written
+    /// `ARRAY[...]` is the path's text.
     #[test]
-    fn array_values_are_refused_on_sqlite() {
-        for sql in ["SELECT '{1,2}'::int[]", "SELECT ARRAY[1, 2]", "SELECT id FROM t WHERE id < ALL (SELECT 1) AND ARRAY[id] IS NULL"] {
+    fn array_values_are_json_on_sqlite() {
+        assert_eq!(sqlite("SELECT '{1,2}'::int[]"), "SELECT rhei_array_in('{1,2}', 'integer', 0)");
+        assert_eq!(sqlite("SELECT ARRAY[1, 2]"), "SELECT json_array(1, 2)");
+        assert_eq!(sqlite("SELECT (ARRAY[1, 2])[2]"), "SELECT rhei_array_get((json_array(1, 2)), 2)");
+        for sql in ["SELECT '{1 day}'::interval[]", "SELECT (ARRAY[1, 2])[1:2]", "SELECT ('{\"a\": 1}'::jsonb)['a']"] {
             assert_eq!(refused(sql), "0A000", "{sql}");
         }
         assert!(sqlite("SELECT id FROM t WHERE id = ANY ('{1,2}'::int8[])").contains("json_each"));

@@ -33,7 +33,7 @@ fn is_integer_type(ty: &SqlType) -> bool {
 /// DataFusion cannot cast from text) is the array of its elements' text cast to the array
 /// type; `array_remove` removes every match (DataFusion's the first); lengths and positions
 /// are `integer` (DataFusion's are unsigned 64-bit).
-fn arrays_for_olap(expr: &mut Expr) {
+pub(super) fn arrays_for_olap(expr: &mut Expr) {
     if let Expr::Cast { expr: inner, data_type: SqlType::Array(_), .. } = expr
         && let Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(text), .. }) = inner.as_ref()
         && let Some(elements) = crate::value::parse_array_text(text)
@@ -303,6 +303,8 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
         time_arithmetic_wrapped(expr, &scope);
         time_in_microseconds(expr, &scope);
         window_ordered_by_time_as_number(expr, &scope);
+        super::arrays::operators_for_olap(expr, &scope);
+        super::arrays::membership_for_olap(expr, &scope);
         super::jsonb_operators_as_calls(expr, &scope);
         super::bytea_concat_as_call(expr, &scope);
         super::bytea_literals_as_input(expr, &scope);
@@ -800,6 +802,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
                 scope.column_type(inner),
                 Some(PgType::Bpchar(_) | PgType::Varchar(_) | PgType::Uuid | PgType::Json | PgType::Jsonb | PgType::Float4 | PgType::Float8 | PgType::Numeric { .. } | PgType::Bytea)
             ) || matches!(super::json_tag(inner, &scope), "bytea" | "float4")
+                || super::arrays::is_array(inner, &scope)
             {
                 Some(call("rhei_as_text", vec![take(inner)]))
             } else if varchar {

@@ -139,6 +139,11 @@ pub fn type_of(ty: &PgType) -> (i64, i32) {
         PgType::Json => (114, -1),
         PgType::Jsonb => (3802, -1),
         PgType::Enum(e) => (enum_oid(e.def().id), -1),
+        // An array column's typmod is its element's (`varchar(5)[]`: 9).
+        PgType::Array(element) => {
+            let (element_oid, typmod) = type_of(&element.ty());
+            (builtin_type(element_oid).map_or(0, |t| t.array), typmod)
+        }
     }
 }
 
@@ -169,7 +174,11 @@ fn declared_type(oid: i64, typmod: i32) -> Option<PgType> {
         2950 => PgType::Uuid,
         114 => PgType::Json,
         3802 => PgType::Jsonb,
-        _ => return None,
+        _ => {
+            // An array type proper (`_int4`), not int2vector or oidvector.
+            let array = builtin_type(oid).filter(|t| t.category == 'A' && t.elem != 0 && t.name.starts_with('_'))?;
+            PgType::Array(rhei_engine::catalog::ElementType::new(declared_type(array.elem, typmod)?).ok()?)
+        }
     })
 }
 

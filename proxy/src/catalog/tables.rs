@@ -1223,7 +1223,8 @@ fn pg_attribute(model: &Model) -> Vec<Row> {
                 -1,
                 len,
                 i as i16 + 1,
-                0,
+                // attndims: an array column's dimensions as declared (rhei's are one).
+                if oids::builtin_type(a.type_oid).is_some_and(|t| t.category == 'A' && t.name.starts_with('_')) { 1 } else { 0 },
                 -1,
                 a.typmod,
                 by_value,

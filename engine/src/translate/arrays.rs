@@ -1,0 +1,464 @@
+//! Array values and array columns in statements. SQLite holds an array as a JSON array of its
+//! elements' storage values (see `catalog::PgType::Array`): on SQLite, `ARRAY[...]` is built
+//! with `json_array`, a cast to an array type reads its value with `rhei_array_in`, `a[i]` and
+//! the containment operators call `oltp::arrays`. On DataFusion, which has arrays, a string
+//! literal meeting an array column is read as that column's type, as PostgreSQL reads it, and
+//! the containment operators are its array functions (both engines would otherwise take `@>`
+//! for jsonb's).
+
+use std::ops::ControlFlow;
+
+use datafusion::sql::sqlparser::ast::{
+    AccessExpr, BinaryOperator, DataType as SqlType, Expr, OrderByKind, Query, SetExpr, Statement, Subscript, Value, ValueWithSpan, VisitMut, VisitorMut,
+    visit_expressions_mut,
+};
+
+use super::{Scope, TranslateOptions, array_element_type, call, string, zone_argument};
+use crate::catalog::PgType;
+use crate::error::{EngineError, Result};
+
+/// The element type of `expr` where the statement makes it an array of a known type: an array
+/// column, or a cast to an array type.
+fn element_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
+    match expr {
+        Expr::Nested(inner) => element_type(inner, scope),
+        Expr::Cast { data_type: SqlType::Array(element), .. } => array_element_type(element).ok().flatten(),
+        // COALESCE and NULLIF have their arguments' type.
+        Expr::Function(f) if ["coalesce", "nullif"].iter().any(|n| f.name.0.last().and_then(|p| p.as_ident()).is_some_and(|i| i.value.eq_ignore_ascii_case(n))) => {
+            let datafusion::sql::sqlparser::ast::FunctionArguments::List(list) = &f.args else { return None };
+            list.args.iter().find_map(|a| match a {
+                datafusion::sql::sqlparser::ast::FunctionArg::Unnamed(datafusion::sql::sqlparser::ast::FunctionArgExpr::Expr(e)) => element_type(e, scope),
+                _ => None,
+            })
+        }
+        other => match scope.column_type(other) {
+            Some(PgType::Array(element)) => Some(element.ty()),
+            _ => None,
+        },
+    }
+}
+
+/// Functions whose result is an array.
+const ARRAY_RESULTS: &[&str] = &[
+    // What SQLite's translation makes of `ARRAY[...]` and of casts to an array type.
+    "json_array", "rhei_array_in", "rhei_array_cast",
+    "array_append", "array_prepend", "array_cat", "array_remove", "array_replace", "trim_array", "string_to_array", "regexp_split_to_array", "array_agg",
+];
+
+/// Whether `expr` is an array value: one of [`element_type`]'s, `ARRAY[...]`, or a function,
+/// `||`, COALESCE, NULLIF or CASE giving one.
+pub(crate) fn is_array(expr: &Expr, scope: &Scope<'_>) -> bool {
+    match expr {
+        Expr::Array(_) => true,
+        Expr::Nested(inner) => is_array(inner, scope),
+        Expr::Function(f) => {
+            let Some(name) = f.name.0.last().and_then(|part| part.as_ident()) else { return false };
+            if ["coalesce", "nullif"].iter().any(|known| name.value.eq_ignore_ascii_case(known)) {
+                let datafusion::sql::sqlparser::ast::FunctionArguments::List(list) = &f.args else { return false };
+                return list.args.iter().any(|a| {
+                    matches!(a, datafusion::sql::sqlparser::ast::FunctionArg::Unnamed(datafusion::sql::sqlparser::ast::FunctionArgExpr::Expr(e)) if is_array(e, scope))
+                });
+            }
+            ARRAY_RESULTS.iter().any(|known| name.value.eq_ignore_ascii_case(known))
+        }
+        Expr::Case { conditions, else_result, .. } => {
+            conditions.iter().any(|c| is_array(&c.result, scope)) || else_result.as_deref().is_some_and(|e| is_array(e, scope))
+        }
+        Expr::BinaryOp { left, op: BinaryOperator::StringConcat, right } => is_array(left, scope) || is_array(right, scope),
+        other => element_type(other, scope).is_some(),
+    }
+}
+
+fn is_string_literal(expr: &Expr) -> bool {
+    matches!(expr, Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(_), .. }))
+}
+
+/// The SQL type `element[]`.
+fn array_sql_type(element: PgType) -> Option<SqlType> {
+    let ty = datafusion_type(element)?;
+    Some(SqlType::Array(datafusion::sql::sqlparser::ast::ArrayElemTypeDef::SquareBracket(Box::new(ty), None)))
+}
+
+/// The operands of a containment operator over arrays (`@>`, `<@`, `&&`), with whether it asks
+/// for overlap rather than containment, and the operands in the order containment takes them
+/// (`b <@ a` is `a @> b`).
+fn containment(expr: &mut Expr, scope: &Scope<'_>) -> Option<(bool, Expr, Expr)> {
+    let Expr::BinaryOp { left, op, right } = expr else { return None };
+    if !matches!(op, BinaryOperator::AtArrow | BinaryOperator::ArrowAt | BinaryOperator::PGOverlap) || !(is_array(left, scope) || is_array(right, scope)) {
+        return None;
+    }
+    let overlap = matches!(op, BinaryOperator::PGOverlap);
+    let swap = matches!(op, BinaryOperator::ArrowAt);
+    let (left, right) = (std::mem::replace(left.as_mut(), super::null()), std::mem::replace(right.as_mut(), super::null()));
+    Some(if swap { (overlap, right, left) } else { (overlap, left, right) })
+}
+
+
+/// An operand with no array type of its own read as the element type of the other operand, an
+/// array column's (or a cast's), by `typed`: on SQLite any such operand (a literal, `ARRAY[...]`,
+/// a parameter; `rhei_array_in` leaves one already in storage form as it is), on DataFusion
+/// string literals only (`only_literals`).
+fn operands_typed(left: &mut Expr, right: &mut Expr, scope: &Scope<'_>, only_literals: bool, typed: impl Fn(&mut Expr, PgType)) {
+    let untyped = |e: &Expr| if only_literals { is_string_literal(e) } else { element_type(e, scope).is_none() && !is_null(e) };
+    if untyped(right)
+        && let Some(element) = element_type(left, scope)
+    {
+        typed(right, element);
+    } else if untyped(left)
+        && let Some(element) = element_type(right, scope)
+    {
+        typed(left, element);
+    }
+}
+
+/// [`operands_typed`] for string literals only.
+fn literals_typed(left: &mut Expr, right: &mut Expr, scope: &Scope<'_>, typed: impl Fn(&mut Expr, PgType)) {
+    operands_typed(left, right, scope, true, typed);
+}
+
+fn is_null(expr: &Expr) -> bool {
+    matches!(expr, Expr::Value(ValueWithSpan { value: Value::Null, .. }))
+}
+
+/// What PostgreSQL resolves beside an array as an array too: a string literal, NULL, a parameter.
+fn is_untyped(expr: &Expr) -> bool {
+    is_string_literal(expr) || is_null(expr) || matches!(expr, Expr::Value(ValueWithSpan { value: Value::Placeholder(_), .. }))
+}
+
+/// A call's function name (lower case) and its positional arguments.
+fn named_arguments(f: &mut datafusion::sql::sqlparser::ast::Function) -> Option<(String, Vec<&mut Expr>)> {
+    let name = f.name.0.last().and_then(|part| part.as_ident()).map(|i| i.value.to_ascii_lowercase())?;
+    let datafusion::sql::sqlparser::ast::FunctionArguments::List(list) = &mut f.args else { return None };
+    let args = list
+        .args
+        .iter_mut()
+        .filter_map(|a| match a {
+            datafusion::sql::sqlparser::ast::FunctionArg::Unnamed(datafusion::sql::sqlparser::ast::FunctionArgExpr::Expr(e)) => Some(e),
+            _ => None,
+        })
+        .collect();
+    Some((name, args))
+}
+
+/// The functions whose second argument is an element of their first, an array.
+const ELEMENT_ARGUMENTS: &[&str] = &["array_append", "array_remove", "array_position"];
+
+/// SQLite: `@>`, `<@`, `&&` and `||` over arrays as rhei's functions, before they are taken
+/// for jsonb's or text's; subscripts, casts to text or to another array type; and the operand
+/// or element meeting an array column read as the column's (element) type, so that `prices =
+/// ARRAY[1.5]`, `'2024-01-01' = ANY (days)` and `array_position(prices, 2)` compare stored
+/// forms (`"1.50"`, a day number).
+pub(crate) fn operators_for_sqlite(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) {
+    let read = |value: &mut Expr, element: PgType| {
+        let taken = std::mem::replace(value, super::null());
+        *value = call("rhei_array_in", vec![taken, string(&element.pg_name()), zone_argument(opts)]);
+    };
+    let as_element = |value: &mut Expr, element: PgType| {
+        let taken = std::mem::replace(value, super::null());
+        *value = super::convert_expr(element, taken, opts);
+    };
+    match expr {
+        // An array as text is PostgreSQL's text for it, not the JSON SQLite holds.
+        Expr::Cast { expr: inner, data_type: SqlType::Text | SqlType::Varchar(None) | SqlType::CharacterVarying(None) | SqlType::String(None), .. }
+            if is_array(inner, scope) =>
+        {
+            let element = element_type(inner, scope).unwrap_or(PgType::Text);
+            let value = std::mem::replace(inner.as_mut(), super::null());
+            *expr = call("rhei_array_text", vec![value, string(&element.pg_name()), zone_argument(opts)]);
+            return;
+        }
+        // To an array of another type element by element, as each element would be cast (a day
+        // number is no text element).
+        Expr::Cast { expr: inner, data_type: SqlType::Array(target), .. } => {
+            if let Some(source) = element_type(inner, scope)
+                && let Ok(Some(target)) = array_element_type(target)
+                && target != source
+            {
+                let value = std::mem::replace(inner.as_mut(), super::null());
+                *expr = call("rhei_array_cast", vec![value, string(&source.pg_name()), string(&target.pg_name()), zone_argument(opts)]);
+            }
+            return;
+        }
+        Expr::Function(f) => {
+            let Some((name, mut args)) = named_arguments(f) else { return };
+            let (array, element) = match (name.as_str(), args.as_mut_slice()) {
+                (known, [array, element]) if ELEMENT_ARGUMENTS.contains(&known) => (&**array, &mut **element),
+                ("array_prepend", [element, array]) => (&**array, &mut **element),
+                _ => return,
+            };
+            if let Some(ty) = element_type(array, scope)
+                && !is_null(element)
+            {
+                as_element(element, ty);
+            }
+            return;
+        }
+        _ => {}
+    }
+    let Expr::BinaryOp { left, op, right } = expr else { return };
+    // `||` with an array: a string literal, NULL or a parameter is an array too (as
+    // PostgreSQL resolves it), any other value an element.
+    if matches!(op, BinaryOperator::StringConcat) && (is_array(left, scope) || is_array(right, scope)) {
+        let left_array = is_array(left, scope) || is_untyped(left);
+        let right_array = is_array(right, scope) || is_untyped(right);
+        let name = match (left_array, right_array) {
+            (true, true) => {
+                operands_typed(left, right, scope, false, read);
+                "array_cat"
+            }
+            (true, false) => {
+                if let Some(ty) = element_type(left, scope) {
+                    as_element(right, ty);
+                }
+                "array_append"
+            }
+            _ => {
+                if let Some(ty) = element_type(right, scope) {
+                    as_element(left, ty);
+                }
+                "array_prepend"
+            }
+        };
+        let (left, right) = (std::mem::replace(left.as_mut(), super::null()), std::mem::replace(right.as_mut(), super::null()));
+        *expr = call(name, vec![left, right]);
+        return;
+    }
+    // `<` and its kin compare sort keys, element by element (see `oltp::arrays`).
+    if matches!(op, BinaryOperator::Lt | BinaryOperator::LtEq | BinaryOperator::Gt | BinaryOperator::GtEq)
+        && let Some(element) = element_type(left, scope).or_else(|| element_type(right, scope))
+    {
+        operands_typed(left, right, scope, false, read);
+        for operand in [left, right] {
+            let value = std::mem::replace(operand.as_mut(), super::null());
+            **operand = sort_key(value, element);
+        }
+        return;
+    }
+    if !matches!(op, BinaryOperator::Eq | BinaryOperator::NotEq | BinaryOperator::AtArrow | BinaryOperator::ArrowAt | BinaryOperator::PGOverlap) {
+        return;
+    }
+    operands_typed(left, right, scope, false, read);
+    if let Some((overlap, left, right)) = containment(expr, scope) {
+        *expr = call(if overlap { "rhei_array_overlaps" } else { "rhei_array_contains" }, vec![left, right]);
+    }
+}
+
+/// `rhei_array_key(value, element type)`: bytes that sort as PostgreSQL orders the arrays.
+fn sort_key(value: Expr, element: PgType) -> Expr {
+    call("rhei_array_key", vec![value, string(&element.pg_name())])
+}
+
+/// SQLite: ORDER BY an array (written out, by output name or by position) sorts by its
+/// [`sort_key`]; the JSON text SQLite holds would sort `[10]` before `[9]`.
+///
+/// # Errors
+/// ORDER BY an array column of a set operation (0A000): SQLite orders one by its output
+/// columns only.
+pub(crate) fn order_for_sqlite(stmt: &mut Statement, scope: &Scope<'_>) -> Result<()> {
+    struct ArrayOrder<'s, 'c> {
+        scope: &'s Scope<'c>,
+        failure: Option<EngineError>,
+    }
+    impl VisitorMut for ArrayOrder<'_, '_> {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+            let Some(order_by) = query.order_by.as_mut() else { return ControlFlow::Continue(()) };
+            let OrderByKind::Expressions(items) = &mut order_by.kind else { return ControlFlow::Continue(()) };
+            let projection = super::intervals::output_columns(&query.body);
+            let set_operation = matches!(query.body.as_ref(), SetExpr::SetOperation { .. });
+            for item in items {
+                let target = super::intervals::output_expression(&item.expr, projection).unwrap_or(&item.expr);
+                if let Some(element) = element_type(target, self.scope) {
+                    if set_operation {
+                        self.failure = Some(EngineError::unsupported("ORDER BY an array of a set operation on SQLite"));
+                        return ControlFlow::Break(());
+                    }
+                    item.expr = sort_key(target.clone(), element);
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut order = ArrayOrder { scope, failure: None };
+    let _ = stmt.visit(&mut order);
+    order.failure.map_or(Ok(()), Err)
+}
+
+/// DataFusion: a string literal meeting an array column is an array of the column's type (it
+/// would compare a list with text), and `@>`, `<@`, `&&` over arrays are its array functions.
+pub(crate) fn operators_for_olap(expr: &mut Expr, scope: &Scope<'_>) {
+    let read = |literal: &mut Expr, element: PgType| {
+        if let Some(ty) = array_sql_type(element) {
+            let text = std::mem::replace(literal, super::null());
+            *literal = super::cast(text, ty);
+            super::olap::arrays_for_olap(literal);
+        }
+    };
+    // A cast to an array of varchar(n) (Django casts its list parameters so) is one to text[]
+    // there: DataFusion has no varchar of a length.
+    if let Expr::Cast { data_type: data_type @ SqlType::Array(_), .. } = expr
+        && let SqlType::Array(element) = &*data_type
+        && let Ok(Some(PgType::Varchar(_) | PgType::Bpchar(_) | PgType::Uuid)) = array_element_type(element)
+    {
+        *data_type = SqlType::Array(datafusion::sql::sqlparser::ast::ArrayElemTypeDef::SquareBracket(Box::new(SqlType::Text), None));
+        return;
+    }
+    if let Expr::Function(f) = expr
+        && let Some((name, mut args)) = named_arguments(f)
+    {
+        match (name.as_str(), args.as_mut_slice()) {
+            // A string literal beside an array is one of its type (DataFusion cannot find a
+            // common type for a list and text).
+            ("coalesce" | "nullif", args) => {
+                if let Some(element) = args.iter().find_map(|a| element_type(a, scope)) {
+                    args.iter_mut().filter(|a| is_string_literal(a)).for_each(|a| read(a, element));
+                }
+            }
+            // An element is cast to the array's element type, which DataFusion would not do
+            // for a numeric(p,s) array and a number of another scale, or a date and text.
+            (known, [array, element]) if ELEMENT_ARGUMENTS.contains(&known) => element_cast(array, element, scope),
+            ("array_prepend", [element, array]) => element_cast(array, element, scope),
+            _ => {}
+        }
+        return;
+    }
+    let Expr::BinaryOp { left, op, right } = expr else { return };
+    // An array `||` NULL is the array (PostgreSQL takes NULL for an array there, DataFusion
+    // for an element).
+    if matches!(op, BinaryOperator::StringConcat) {
+        if is_null(right) && is_array(left, scope) {
+            *expr = std::mem::replace(left.as_mut(), super::null());
+            return;
+        }
+        if is_null(left) && is_array(right, scope) {
+            *expr = std::mem::replace(right.as_mut(), super::null());
+            return;
+        }
+    }
+    literals_typed(left, right, scope, read);
+    if let Some((overlap, left, right)) = containment(expr, scope) {
+        *expr = call(if overlap { "array_has_any" } else { "array_has_all" }, vec![left, right]);
+    }
+}
+
+/// `x = ANY (a)` or `x <> ALL (a)` where `a` names a column (an array column, as nothing
+/// else can stand there).
+pub(crate) fn is_column_membership(expr: &Expr) -> bool {
+    let is_column = |e: &Expr| matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_));
+    match expr {
+        Expr::AnyOp { compare_op: BinaryOperator::Eq, right, .. } | Expr::AllOp { compare_op: BinaryOperator::NotEq, right, .. } => is_column(right),
+        _ => false,
+    }
+}
+
+/// DataFusion: `x = ANY (a)` over an array column with PostgreSQL's answers, which
+/// `array_has` alone does not give: false for an empty array, NULL for a NULL array, and NULL
+/// when no element matched but `x` or an element is NULL. `x <> ALL (a)` is its negation.
+pub(crate) fn membership_for_olap(expr: &mut Expr, scope: &Scope<'_>) {
+    if !is_column_membership(expr) {
+        return;
+    }
+    let negated = matches!(expr, Expr::AllOp { .. });
+    let (Expr::AnyOp { left, right, .. } | Expr::AllOp { left, right, .. }) = expr else { return };
+    let (mut value, array) = (left.as_ref().clone(), right.as_ref().clone());
+    element_cast(&array, &mut value, scope);
+    let is_null = |e: &Expr| Expr::IsNull(Box::new(e.clone()));
+    let boolean = |b: bool| Expr::value(Value::Boolean(b));
+    let when = |condition: Expr, result: Expr| datafusion::sql::sqlparser::ast::CaseWhen { condition, result };
+    let empty = Expr::BinaryOp { left: Box::new(call("cardinality", vec![array.clone()])), op: BinaryOperator::Eq, right: Box::new(Expr::value(Value::Number("0".into(), false))) };
+    let mut null_element = super::null();
+    if let Some(ty) = element_type(&array, scope).and_then(datafusion_type) {
+        null_element = super::cast(null_element, ty);
+    }
+    let holds_null = Expr::IsNotNull(Box::new(call("array_position", vec![array.clone(), null_element])));
+    let membership = Expr::Case {
+        case_token: datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+        end_token: datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+        operand: None,
+        conditions: vec![
+            when(is_null(&array), super::null()),
+            when(empty, boolean(false)),
+            when(is_null(&value), super::null()),
+            when(call("array_has", vec![array, value]), boolean(true)),
+            when(holds_null, super::null()),
+        ],
+        else_result: Some(Box::new(boolean(false))),
+    };
+    *expr = if negated { Expr::UnaryOp { op: datafusion::sql::sqlparser::ast::UnaryOperator::Not, expr: Box::new(Expr::Nested(Box::new(membership))) } } else { membership };
+}
+
+/// DataFusion: `element` cast to the element type of `array`, where it has a known one.
+fn element_cast(array: &Expr, element: &mut Expr, scope: &Scope<'_>) {
+    if is_null(element) {
+        return;
+    }
+    let Some(ty) = element_type(array, scope).and_then(datafusion_type) else { return };
+    let value = std::mem::replace(element, super::null());
+    *element = super::cast(value, ty);
+}
+
+/// The SQL type of `element` (`numeric(6,2)`), for a cast on DataFusion.
+fn datafusion_type(element: PgType) -> Option<SqlType> {
+    // DataFusion has no varchar of a length; its elements are text there.
+    if matches!(element, PgType::Text | PgType::Varchar(_) | PgType::Bpchar(_) | PgType::Uuid) {
+        return Some(SqlType::Text);
+    }
+    datafusion::sql::sqlparser::parser::Parser::new(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {})
+        .try_with_sql(&element.pg_name())
+        .and_then(|mut p| p.parse_data_type())
+        .ok()
+}
+
+/// SQLite: what is left of arrays once the statement is translated becomes values SQLite can
+/// hold: `ARRAY[...]` a JSON array (`json_array`), a cast to an array type `rhei_array_in`,
+/// `a[i]` `rhei_array_get`.
+///
+/// # Errors
+/// An array of a type rhei does not store, a slice (`a[1:2]`): 0A000.
+pub(crate) fn values_for_sqlite(stmt: &mut Statement, scope: &Scope<'_>, opts: TranslateOptions) -> Result<()> {
+    let mut failure = None;
+    let _ = visit_expressions_mut(stmt, |expr| {
+        match value_for_sqlite(expr, scope, opts) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => {
+                failure = Some(e);
+                ControlFlow::Break(())
+            }
+        }
+    });
+    failure.map_or(Ok(()), Err)
+}
+
+fn value_for_sqlite(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> Result<()> {
+    match expr {
+        Expr::Array(array) => {
+            let elements = std::mem::take(&mut array.elem);
+            *expr = call("json_array", elements);
+        }
+        Expr::Cast { data_type: SqlType::Array(element), expr: inner, .. } => {
+            let element = match array_element_type(element)? {
+                Some(ty) => crate::catalog::ElementType::new(ty)?.ty(),
+                None => PgType::Text,
+            };
+            let value = std::mem::replace(inner.as_mut(), super::null());
+            *expr = call("rhei_array_in", vec![value, string(&element.pg_name()), zone_argument(opts)]);
+        }
+        // Left until here, so that `days[1] = '2024-01-01'` was typed as a date comparison.
+        Expr::CompoundFieldAccess { root, access_chain }
+            if is_array(root, scope) && access_chain.iter().all(|a| matches!(a, AccessExpr::Subscript(Subscript::Index { .. }))) =>
+        {
+            let mut value = std::mem::replace(root.as_mut(), super::null());
+            for access in std::mem::take(access_chain) {
+                if let AccessExpr::Subscript(Subscript::Index { index }) = access {
+                    value = call("rhei_array_get", vec![value, index]);
+                }
+            }
+            *expr = value;
+        }
+        // A slice, or a subscript of something not an array (jsonb's `doc['k']`): SQLite would
+        // read `x[1]` as an alias.
+        Expr::CompoundFieldAccess { .. } => return Err(EngineError::unsupported("this subscript on SQLite (array slices, jsonb subscripts)")),
+        _ => {}
+    }
+    Ok(())
+}

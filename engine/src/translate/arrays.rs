@@ -9,12 +9,12 @@
 use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
-    AccessExpr, BinaryOperator, DataType as SqlType, Expr, OrderByKind, Query, SetExpr, Statement, Subscript, Value, ValueWithSpan, VisitMut, VisitorMut,
+    AccessExpr, BinaryOperator, DataType as SqlType, Expr, Ident, OrderByKind, Query, SetExpr, Statement, Subscript, Value, ValueWithSpan, VisitMut, VisitorMut,
     visit_expressions_mut,
 };
 
 use super::{Scope, TranslateOptions, array_element_type, call, string, zone_argument};
-use crate::catalog::PgType;
+use crate::catalog::{PgType, normalize_ident};
 use crate::error::{EngineError, Result};
 
 /// The element type of `expr` where the statement makes it an array of a known type: an array
@@ -461,4 +461,88 @@ fn value_for_sqlite(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) 
         _ => {}
     }
     Ok(())
+}
+
+/// DataFusion: `FROM t AS p, unnest(p.tags) AS tag`, PostgreSQL's way to take an array
+/// column's elements as rows (a function of another FROM item's column, which DataFusion cannot
+/// plan), becomes `FROM (SELECT p.*, unnest(p.tags) AS tag FROM t AS p) AS p`: DataFusion's
+/// unnest in a select list gives the same rows (none for an empty or NULL array). Only the
+/// plain form: one array, no WITH ORDINALITY, no column list in the alias, over a table named
+/// once without joins of its own.
+pub(crate) fn lateral_unnest_for_olap(stmt: &mut Statement) {
+    struct LateralUnnest;
+    impl VisitorMut for LateralUnnest {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+            let mut selects = Vec::new();
+            super::olap::collect_selects(&mut query.body, &mut selects);
+            for select in selects {
+                unnest_as_projection(&mut select.from);
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = stmt.visit(&mut LateralUnnest);
+}
+
+fn unnest_as_projection(from: &mut Vec<datafusion::sql::sqlparser::ast::TableWithJoins>) {
+    use datafusion::sql::sqlparser::ast::{TableAlias, TableFactor};
+    let mut at = 0;
+    while at < from.len() {
+        let TableFactor::UNNEST { alias, array_exprs, with_offset: false, with_ordinality: false, .. } = &from[at].relation else {
+            at += 1;
+            continue;
+        };
+        let ([array], true) = (array_exprs.as_slice(), from[at].joins.is_empty()) else {
+            at += 1;
+            continue;
+        };
+        if alias.as_ref().is_some_and(|a| !a.columns.is_empty()) {
+            at += 1;
+            continue;
+        }
+        let column = alias.as_ref().map_or_else(|| "unnest".to_string(), |a| normalize_ident(&a.name));
+        // The one earlier FROM item the array's columns name (by qualifier, or unqualified).
+        let qualifiers = qualifiers_of(array);
+        let source = (0..at).find(|&k| {
+            let TableFactor::Table { name, alias: table_alias, args: None, .. } = &from[k].relation else { return false };
+            let qualifier = table_alias.as_ref().map_or_else(|| name.0.last().and_then(|p| p.as_ident()).map(normalize_ident).unwrap_or_default(), |a| normalize_ident(&a.name));
+            from[k].joins.is_empty() && qualifiers.iter().all(|q| q.as_deref().is_none_or(|q| q == qualifier))
+        });
+        let Some(source) = source else {
+            at += 1;
+            continue;
+        };
+        let TableFactor::Table { name, alias: table_alias, .. } = &from[source].relation else { return };
+        let qualifier = table_alias.as_ref().map_or_else(|| Ident::new(name.0.last().and_then(|p| p.as_ident()).map(|i| i.value.clone()).unwrap_or_default()), |a| a.name.clone());
+        let sql = format!("SELECT {qualifier}.*, unnest({array}) AS {} FROM {}", Ident::with_quote('"', column), from[source].relation);
+        let Ok(subquery) = datafusion::sql::sqlparser::parser::Parser::new(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {})
+            .try_with_sql(&sql)
+            .and_then(|mut p| p.parse_query())
+        else {
+            at += 1;
+            continue;
+        };
+        from[source].relation = TableFactor::Derived {
+            lateral: false,
+            subquery,
+            alias: Some(TableAlias { explicit: true, name: qualifier, columns: Vec::new() }),
+            sample: None,
+        };
+        from.remove(at);
+    }
+}
+
+/// The qualifiers of the columns `expr` names (`None` for an unqualified one).
+fn qualifiers_of(expr: &Expr) -> Vec<Option<String>> {
+    let mut found = Vec::new();
+    let _ = datafusion::sql::sqlparser::ast::visit_expressions(expr, |e| {
+        match e {
+            Expr::Identifier(_) => found.push(None),
+            Expr::CompoundIdentifier(parts) if parts.len() >= 2 => found.push(Some(normalize_ident(&parts[parts.len() - 2]))),
+            _ => {}
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    found
 }

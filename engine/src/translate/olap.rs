@@ -255,6 +255,8 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut super::SeriesAsSubqueries);
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut super::TableColumnAliases { catalog });
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut NamedWindowsInline);
+    // Before the column names below, which give the unnest an alias column list.
+    super::arrays::lateral_unnest_for_olap(stmt);
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut UnnestColumnNames);
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut QueryRewrites { catalog, row_values: RowValuesInSubqueries { next: 0 } });
     let Ok(scope) = Scope::of(stmt, catalog) else { return };
@@ -897,7 +899,7 @@ impl VisitorMut for QueriesForDataFusion {
     }
 }
 
-fn collect_selects<'a>(body: &'a mut SetExpr, into: &mut Vec<&'a mut Select>) {
+pub(super) fn collect_selects<'a>(body: &'a mut SetExpr, into: &mut Vec<&'a mut Select>) {
     match body {
         SetExpr::Select(select) => into.push(select),
         SetExpr::SetOperation { left, right, .. } => {

@@ -184,11 +184,31 @@ fn decimal_key(text: &str, key: &mut Vec<u8>) {
     }
 }
 
+/// `array_agg(x)`: the values as an array, NULLs included, in the order they arrive (the
+/// aggregate's ORDER BY, which SQLite applies); NULL over no rows.
+struct ArrayAgg;
+
+impl rusqlite::functions::Aggregate<Vec<Json>, Option<String>> for ArrayAgg {
+    fn init(&self, _ctx: &mut Context<'_>) -> rusqlite::Result<Vec<Json>> {
+        Ok(Vec::new())
+    }
+
+    fn step(&self, ctx: &mut Context<'_>, items: &mut Vec<Json>) -> rusqlite::Result<()> {
+        items.push(element_arg(ctx, 0)?);
+        Ok(())
+    }
+
+    fn finalize(&self, _ctx: &mut Context<'_>, items: Option<Vec<Json>>) -> rusqlite::Result<Option<String>> {
+        Ok(items.map(|items| Json::Array(items).to_string()))
+    }
+}
+
 /// Registers the array functions on a connection.
 ///
 /// # Errors
 /// SQLite refuses a registration.
 pub fn register(conn: &Connection, pure: FunctionFlags) -> rusqlite::Result<()> {
+    conn.create_aggregate_function("array_agg", 1, pure, ArrayAgg)?;
     conn.create_scalar_function("array_length", 2, pure, |ctx| bound(ctx, false))?;
     conn.create_scalar_function("array_upper", 2, pure, |ctx| bound(ctx, false))?;
     conn.create_scalar_function("array_lower", 2, pure, |ctx| bound(ctx, true))?;

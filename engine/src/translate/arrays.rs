@@ -100,14 +100,48 @@ fn containment(expr: &mut Expr, scope: &Scope<'_>) -> Option<(bool, Expr, Expr)>
 /// string literals only (`only_literals`).
 fn operands_typed(left: &mut Expr, right: &mut Expr, scope: &Scope<'_>, only_literals: bool, typed: impl Fn(&mut Expr, PgType)) {
     let untyped = |e: &Expr| if only_literals { is_string_literal(e) } else { element_type(e, scope).is_none() && !is_null(e) };
+    // Beside a string literal, an array whose type only its elements or its function tell.
+    let typed_side = |e: &Expr, other: &Expr| element_type(e, scope).or_else(|| if is_string_literal(other) { inferred_element_type(e, scope) } else { None });
     if untyped(right)
-        && let Some(element) = element_type(left, scope)
+        && let Some(element) = typed_side(left, right)
     {
         typed(right, element);
     } else if untyped(left)
-        && let Some(element) = element_type(right, scope)
+        && let Some(element) = typed_side(right, left)
     {
         typed(left, element);
+    }
+}
+
+/// The element type of an array value the statement does not declare, as PostgreSQL would
+/// resolve it: `ARRAY[1, 2]` of integers (bigint here, so numbers keep the form SQLite built
+/// the array with), of doubles for numbers with a fraction, of text for strings; an array
+/// function's result of its array argument's type (text for `string_to_array`).
+fn inferred_element_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
+    match expr {
+        Expr::Nested(inner) => inferred_element_type(inner, scope),
+        Expr::Array(array) => array.elem.iter().find(|e| !is_null(e)).and_then(|e| match e {
+            Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) => Some(if n.contains(['.', 'e', 'E']) { PgType::Float8 } else { PgType::Int8 }),
+            Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(_), .. }) => Some(PgType::Text),
+            Expr::Cast { data_type, .. } => PgType::from_sql(data_type).ok().map(|d| d.ty),
+            other => scope.column_type(other),
+        }),
+        Expr::Function(f) => {
+            let name = f.name.0.last().and_then(|p| p.as_ident())?.value.to_ascii_lowercase();
+            let datafusion::sql::sqlparser::ast::FunctionArguments::List(list) = &f.args else { return None };
+            let first = list.args.first().and_then(|a| match a {
+                datafusion::sql::sqlparser::ast::FunctionArg::Unnamed(datafusion::sql::sqlparser::ast::FunctionArgExpr::Expr(e)) => Some(e),
+                _ => None,
+            });
+            match name.as_str() {
+                "string_to_array" | "regexp_split_to_array" => Some(PgType::Text),
+                "array_append" | "array_cat" | "array_remove" | "array_replace" | "trim_array" => {
+                    first.and_then(|a| element_type(a, scope).or_else(|| inferred_element_type(a, scope)))
+                }
+                _ => None,
+            }
+        }
+        _ => element_type(expr, scope),
     }
 }
 
@@ -294,6 +328,47 @@ pub(crate) fn operators_for_olap(expr: &mut Expr, scope: &Scope<'_>) {
             super::olap::arrays_for_olap(literal);
         }
     };
+    match expr {
+        // String literals beside an array in IN, IS DISTINCT FROM and CASE are of its type.
+        Expr::InList { expr: value, list, .. } => {
+            if let Some(element) = element_type(value, scope) {
+                list.iter_mut().filter(|e| is_string_literal(e)).for_each(|e| read(e, element));
+            }
+            return;
+        }
+        Expr::IsDistinctFrom(left, right) | Expr::IsNotDistinctFrom(left, right) => {
+            literals_typed(left, right, scope, read);
+            return;
+        }
+        Expr::Case { conditions, else_result, .. } => {
+            let results = conditions.iter_mut().map(|c| &mut c.result).chain(else_result.iter_mut().map(|e| e.as_mut()));
+            let mut results: Vec<&mut Expr> = results.collect();
+            if let Some(element) = results.iter().find_map(|r| element_type(r, scope)) {
+                results.iter_mut().filter(|r| is_string_literal(r)).for_each(|r| read(r, element));
+            }
+            return;
+        }
+        // DataFusion counts a negative subscript from the end; PostgreSQL has no such element.
+        Expr::CompoundFieldAccess { root, access_chain } if is_array(root, scope) => {
+            for access in access_chain.iter_mut() {
+                if let AccessExpr::Subscript(Subscript::Index { index }) = access
+                    && !matches!(index, Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) if n.parse::<i64>().is_ok_and(|n| n >= 1))
+                {
+                    let at = std::mem::replace(index, super::null());
+                    let positive = Expr::BinaryOp { left: Box::new(at.clone()), op: BinaryOperator::GtEq, right: Box::new(Expr::value(Value::Number("1".into(), false))) };
+                    *index = Expr::Case {
+                        case_token: datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+                        end_token: datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+                        operand: None,
+                        conditions: vec![datafusion::sql::sqlparser::ast::CaseWhen { condition: positive, result: at }],
+                        else_result: None,
+                    };
+                }
+            }
+            return;
+        }
+        _ => {}
+    }
     // A cast to an array of varchar(n) (Django casts its list parameters so) is one to text[]
     // there: DataFusion has no varchar of a length.
     if let Expr::Cast { data_type: data_type @ SqlType::Array(_), .. } = expr
@@ -469,24 +544,45 @@ fn value_for_sqlite(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) 
 /// unnest in a select list gives the same rows (none for an empty or NULL array). Only the
 /// plain form: one array, no WITH ORDINALITY, no column list in the alias, over a table named
 /// once without joins of its own.
-pub(crate) fn lateral_unnest_for_olap(stmt: &mut Statement) {
-    struct LateralUnnest;
-    impl VisitorMut for LateralUnnest {
+pub(crate) fn lateral_unnest_for_olap(stmt: &mut Statement, catalog: &crate::catalog::Catalog) {
+    struct LateralUnnest<'c>(&'c crate::catalog::Catalog);
+    impl VisitorMut for LateralUnnest<'_> {
         type Break = ();
         fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
             let mut selects = Vec::new();
             super::olap::collect_selects(&mut query.body, &mut selects);
             for select in selects {
-                unnest_as_projection(&mut select.from);
+                unnest_as_projection(select, self.0);
             }
             ControlFlow::Continue(())
         }
     }
-    let _ = stmt.visit(&mut LateralUnnest);
+    let _ = stmt.visit(&mut LateralUnnest(catalog));
 }
 
-fn unnest_as_projection(from: &mut Vec<datafusion::sql::sqlparser::ast::TableWithJoins>) {
-    use datafusion::sql::sqlparser::ast::{TableAlias, TableFactor};
+/// The rewrite of [`lateral_unnest_for_olap`] in one select, where it keeps the meaning: not
+/// under `*` or `t.*` (which would show the new column, or in another place), not where the
+/// unnest's alias qualifies a name (`x.x`: it is no relation after) or is a column of the
+/// table too, and only where the array names one earlier table unambiguously.
+fn unnest_as_projection(select: &mut datafusion::sql::sqlparser::ast::Select, catalog: &crate::catalog::Catalog) {
+    use datafusion::sql::sqlparser::ast::{SelectItem, TableAlias, TableFactor};
+    if select.projection.iter().any(|item| matches!(item, SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..))) {
+        return;
+    }
+    let qualifiers_used: Vec<String> = {
+        let mut used = Vec::new();
+        let _ = datafusion::sql::sqlparser::ast::visit_expressions(&*select, |e| {
+            if let Expr::CompoundIdentifier(parts) = e
+                && parts.len() >= 2
+            {
+                used.push(normalize_ident(&parts[parts.len() - 2]));
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        used
+    };
+    let from = &mut select.from;
+    let tables_before = |at: usize, from: &[datafusion::sql::sqlparser::ast::TableWithJoins]| from[..at].iter().filter(|t| matches!(t.relation, TableFactor::Table { .. })).count();
     let mut at = 0;
     while at < from.len() {
         let TableFactor::UNNEST { alias, array_exprs, with_offset: false, with_ordinality: false, .. } = &from[at].relation else {
@@ -502,8 +598,13 @@ fn unnest_as_projection(from: &mut Vec<datafusion::sql::sqlparser::ast::TableWit
             continue;
         }
         let column = alias.as_ref().map_or_else(|| "unnest".to_string(), |a| normalize_ident(&a.name));
-        // The one earlier FROM item the array's columns name (by qualifier, or unqualified).
+        // The one earlier FROM item the array's columns name (by qualifier, or unqualified
+        // when it is the only table before).
         let qualifiers = qualifiers_of(array);
+        if qualifiers_used.contains(&column) || (qualifiers.iter().any(Option::is_none) && tables_before(at, from) != 1) {
+            at += 1;
+            continue;
+        }
         let source = (0..at).find(|&k| {
             let TableFactor::Table { name, alias: table_alias, args: None, .. } = &from[k].relation else { return false };
             let qualifier = table_alias.as_ref().map_or_else(|| name.0.last().and_then(|p| p.as_ident()).map(normalize_ident).unwrap_or_default(), |a| normalize_ident(&a.name));
@@ -514,7 +615,18 @@ fn unnest_as_projection(from: &mut Vec<datafusion::sql::sqlparser::ast::TableWit
             continue;
         };
         let TableFactor::Table { name, alias: table_alias, .. } = &from[source].relation else { return };
-        let qualifier = table_alias.as_ref().map_or_else(|| Ident::new(name.0.last().and_then(|p| p.as_ident()).map(|i| i.value.clone()).unwrap_or_default()), |a| a.name.clone());
+        let clashes = crate::catalog::table_name(name).ok().and_then(|table| catalog.get(&table)).is_none_or(|def| def.column_index(&column).is_some());
+        if clashes {
+            at += 1;
+            continue;
+        }
+        let qualifier = match table_alias {
+            Some(a) => a.name.clone(),
+            None => match name.0.last().and_then(|p| p.as_ident()) {
+                Some(ident) => ident.clone(),
+                None => return,
+            },
+        };
         let sql = format!("SELECT {qualifier}.*, unnest({array}) AS {} FROM {}", Ident::with_quote('"', column), from[source].relation);
         let Ok(subquery) = datafusion::sql::sqlparser::parser::Parser::new(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {})
             .try_with_sql(&sql)

@@ -256,7 +256,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut super::TableColumnAliases { catalog });
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut NamedWindowsInline);
     // Before the column names below, which give the unnest an alias column list.
-    super::arrays::lateral_unnest_for_olap(stmt);
+    super::arrays::lateral_unnest_for_olap(stmt, catalog);
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut UnnestColumnNames);
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut QueryRewrites { catalog, row_values: RowValuesInSubqueries { next: 0 } });
     let Ok(scope) = Scope::of(stmt, catalog) else { return };

@@ -2,9 +2,9 @@
 //! elements' storage values (see `catalog::PgType::Array`): on SQLite, `ARRAY[...]` is built
 //! with `json_array`, a cast to an array type reads its value with `rhei_array_in`, `a[i]` and
 //! the containment operators call `oltp::arrays`. On DataFusion, which has arrays, a string
-//! literal meeting an array column is read as that column's type, as PostgreSQL reads it, and
-//! the containment operators are its array functions (both engines would otherwise take `@>`
-//! for jsonb's).
+//! literal meeting an array column is read as that column's type, as PostgreSQL reads it, the
+//! containment operators are its array functions (both engines would otherwise take `@>` for
+//! jsonb's), and `FROM t, unnest(t.a)` a select-list unnest it can plan.
 
 use std::ops::ControlFlow;
 
@@ -93,7 +93,6 @@ fn containment(expr: &mut Expr, scope: &Scope<'_>) -> Option<(bool, Expr, Expr)>
     Some(if swap { (overlap, right, left) } else { (overlap, left, right) })
 }
 
-
 /// An operand with no array type of its own read as the element type of the other operand, an
 /// array column's (or a cast's), by `typed`: on SQLite any such operand (a literal, `ARRAY[...]`,
 /// a parameter; `rhei_array_in` leaves one already in storage form as it is), on DataFusion
@@ -178,7 +177,7 @@ fn named_arguments(f: &mut datafusion::sql::sqlparser::ast::Function) -> Option<
 const ELEMENT_ARGUMENTS: &[&str] = &["array_append", "array_remove", "array_position"];
 
 /// SQLite: `@>`, `<@`, `&&` and `||` over arrays as rhei's functions, before they are taken
-/// for jsonb's or text's; subscripts, casts to text or to another array type; and the operand
+/// for jsonb's or text's; casts to text or to another array type; and the operand
 /// or element meeting an array column read as the column's (element) type, so that `prices =
 /// ARRAY[1.5]`, `'2024-01-01' = ANY (days)` and `array_position(prices, 2)` compare stored
 /// forms (`"1.50"`, a day number).
@@ -561,14 +560,18 @@ pub(crate) fn lateral_unnest_for_olap(stmt: &mut Statement, catalog: &crate::cat
 }
 
 /// The rewrite of [`lateral_unnest_for_olap`] in one select, where it keeps the meaning: not
-/// under `*` or `t.*` (which would show the new column, or in another place), not where the
+/// under `t.*`, nor under `*` unless the unnest directly follows its table and ends FROM (else
+/// the new column would show in another place), not where the
 /// unnest's alias qualifies a name (`x.x`: it is no relation after) or is a column of the
 /// table too, and only where the array names one earlier table unambiguously.
 fn unnest_as_projection(select: &mut datafusion::sql::sqlparser::ast::Select, catalog: &crate::catalog::Catalog) {
     use datafusion::sql::sqlparser::ast::{SelectItem, TableAlias, TableFactor};
-    if select.projection.iter().any(|item| matches!(item, SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..))) {
+    // `t.*` would show the new column; `*` shows the same columns in the same order only when
+    // the unnest comes right after its table, last in FROM (checked below).
+    if select.projection.iter().any(|item| matches!(item, SelectItem::QualifiedWildcard(..))) {
         return;
     }
+    let wildcard = select.projection.iter().any(|item| matches!(item, SelectItem::Wildcard(_)));
     let qualifiers_used: Vec<String> = {
         let mut used = Vec::new();
         let _ = datafusion::sql::sqlparser::ast::visit_expressions(&*select, |e| {
@@ -610,7 +613,7 @@ fn unnest_as_projection(select: &mut datafusion::sql::sqlparser::ast::Select, ca
             let qualifier = table_alias.as_ref().map_or_else(|| name.0.last().and_then(|p| p.as_ident()).map(normalize_ident).unwrap_or_default(), |a| normalize_ident(&a.name));
             from[k].joins.is_empty() && qualifiers.iter().all(|q| q.as_deref().is_none_or(|q| q == qualifier))
         });
-        let Some(source) = source else {
+        let Some(source) = source.filter(|&source| !wildcard || (source + 1 == at && at + 1 == from.len())) else {
             at += 1;
             continue;
         };

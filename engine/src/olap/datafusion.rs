@@ -136,6 +136,7 @@ impl DataFusionOlap {
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::RoundTime::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::CannotCastToTime::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::ToDate::default()));
+        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::ArrayKey::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::ToTimestamp::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::DeclaredText::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::NumericOp::default()));

@@ -939,6 +939,62 @@ fn datetime_input(args: &ScalarFunctionArgs, timestamp: bool) -> Result<Vec<Opti
 }
 
 simple_udf!(
+    /// `rhei_array_key(a)`: bytes that sort as PostgreSQL orders arrays (see
+    /// `oltp::arrays::sort_key`, which SQLite uses too); DataFusion's own comparison of lists
+    /// takes a NULL element as the smallest, PostgreSQL as the largest.
+    ArrayKey,
+    "rhei_array_key",
+    Signature::any(1, Volatility::Immutable),
+    |_types| DataType::Binary,
+    |args| {
+        use arrow::datatypes::{Decimal128Type, Float32Type, Float64Type};
+        let lists = first_arg(&args)?;
+        let lists = arrow::compute::cast(&lists, &DataType::List(match lists.data_type() {
+            DataType::List(element) | DataType::LargeList(element) | DataType::FixedSizeList(element, _) => element.clone(),
+            other => return Err(DataFusionError::Internal(format!("rhei_array_key of {other}"))),
+        }))?;
+        let lists = lists.as_list::<i32>();
+        let element_type = match lists.value_type() {
+            DataType::Float32 | DataType::Float64 => crate::catalog::PgType::Float8,
+            DataType::Decimal128(p, s) => crate::catalog::PgType::Numeric { precision: Some(p), scale: Some(s) },
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => crate::catalog::PgType::Text,
+            _ => crate::catalog::PgType::Int8,
+        };
+        let mut keys = arrow::array::BinaryBuilder::new();
+        for row in 0..lists.len() {
+            if lists.is_null(row) {
+                keys.append_null();
+                continue;
+            }
+            let elements = lists.value(row);
+            let items: Vec<serde_json::Value> = (0..elements.len())
+                .map(|i| {
+                    if elements.is_null(i) {
+                        return serde_json::Value::Null;
+                    }
+                    // Each element as SQLite holds it (see `catalog::PgType::Array`): floats
+                    // as their text (NaN and the infinities have no JSON number), numeric
+                    // as its text, text as text, everything else as its integer.
+                    match elements.data_type() {
+                        DataType::Float32 => serde_json::Value::String(crate::value::format_float8(f64::from(elements.as_primitive::<Float32Type>().value(i)))),
+                        DataType::Float64 => serde_json::Value::String(crate::value::format_float8(elements.as_primitive::<Float64Type>().value(i))),
+                        DataType::Decimal128(_, s) => serde_json::Value::String(crate::value::format_decimal(elements.as_primitive::<Decimal128Type>().value(i), *s)),
+                        DataType::Boolean => serde_json::Value::from(i64::from(elements.as_boolean().value(i))),
+                        _ if matches!(element_type, crate::catalog::PgType::Text) => crate::copy::pg_text(&elements, i).map_or(serde_json::Value::Null, serde_json::Value::String),
+                        _ => arrow::compute::cast(&elements.slice(i, 1), &DataType::Int64)
+                            .ok()
+                            .and_then(|n| n.as_primitive_opt::<arrow::datatypes::Int64Type>().map(|n| serde_json::Value::from(n.value(0))))
+                            .unwrap_or(serde_json::Value::Null),
+                    }
+                })
+                .collect();
+            keys.append_value(crate::oltp::arrays::sort_key(&items, element_type));
+        }
+        unscalar(Arc::new(keys.finish()), &args)
+    }
+);
+
+simple_udf!(
     /// `rhei_to_date(text, pattern)`: PostgreSQL's `to_date` of text.
     ToDate,
     "rhei_to_date",

@@ -104,8 +104,9 @@ fn bound(ctx: &Context<'_>, lower: bool) -> FnResult {
 
 /// A key whose bytes sort as PostgreSQL orders arrays of `element`: element by element, a
 /// NULL element after every value, an array that is a prefix of another first (the empty one
-/// first of all). SQLite compares blobs with memcmp, so ORDER BY and `<` can use it.
-fn sort_key(items: &[Json], element: crate::catalog::PgType) -> Vec<u8> {
+/// first of all). SQLite compares blobs with memcmp, so ORDER BY and `<` can use it; so does
+/// DataFusion (`olap::udf::ArrayKey`), whose list comparison takes a NULL element as smallest.
+pub(crate) fn sort_key(items: &[Json], element: crate::catalog::PgType) -> Vec<u8> {
     use crate::catalog::PgType as T;
     let mut key = Vec::with_capacity(items.len() * 10 + 1);
     for item in items {

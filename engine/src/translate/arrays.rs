@@ -288,8 +288,20 @@ fn sort_key(value: Expr, element: PgType) -> Expr {
 /// ORDER BY an array column of a set operation (0A000): SQLite orders one by its output
 /// columns only.
 pub(crate) fn order_for_sqlite(stmt: &mut Statement, scope: &Scope<'_>) -> Result<()> {
+    order_by_keys(stmt, scope, false)
+}
+
+/// DataFusion: ORDER BY an array sorts by `rhei_array_key` (its own ordering of lists puts a
+/// NULL element first), except in a DISTINCT select or a set operation, which DataFusion
+/// orders only by their output columns.
+pub(crate) fn order_for_olap(stmt: &mut Statement, scope: &Scope<'_>) {
+    let _ = order_by_keys(stmt, scope, true);
+}
+
+fn order_by_keys(stmt: &mut Statement, scope: &Scope<'_>, olap: bool) -> Result<()> {
     struct ArrayOrder<'s, 'c> {
         scope: &'s Scope<'c>,
+        olap: bool,
         failure: Option<EngineError>,
     }
     impl VisitorMut for ArrayOrder<'_, '_> {
@@ -299,6 +311,10 @@ pub(crate) fn order_for_sqlite(stmt: &mut Statement, scope: &Scope<'_>) -> Resul
             let OrderByKind::Expressions(items) = &mut order_by.kind else { return ControlFlow::Continue(()) };
             let projection = super::intervals::output_columns(&query.body);
             let set_operation = matches!(query.body.as_ref(), SetExpr::SetOperation { .. });
+            let distinct = matches!(query.body.as_ref(), SetExpr::Select(select) if select.distinct.is_some());
+            if self.olap && (set_operation || distinct) {
+                return ControlFlow::Continue(());
+            }
             for item in items {
                 let target = super::intervals::output_expression(&item.expr, projection).unwrap_or(&item.expr);
                 if let Some(element) = element_type(target, self.scope) {
@@ -306,13 +322,13 @@ pub(crate) fn order_for_sqlite(stmt: &mut Statement, scope: &Scope<'_>) -> Resul
                         self.failure = Some(EngineError::unsupported("ORDER BY an array of a set operation on SQLite"));
                         return ControlFlow::Break(());
                     }
-                    item.expr = sort_key(target.clone(), element);
+                    item.expr = if self.olap { call("rhei_array_key", vec![target.clone()]) } else { sort_key(target.clone(), element) };
                 }
             }
             ControlFlow::Continue(())
         }
     }
-    let mut order = ArrayOrder { scope, failure: None };
+    let mut order = ArrayOrder { scope, olap, failure: None };
     let _ = stmt.visit(&mut order);
     order.failure.map_or(Ok(()), Err)
 }
@@ -397,6 +413,18 @@ pub(crate) fn operators_for_olap(expr: &mut Expr, scope: &Scope<'_>) {
         return;
     }
     let Expr::BinaryOp { left, op, right } = expr else { return };
+    // `<` and its kin compare sort keys, element by element (DataFusion's comparison of lists
+    // takes a NULL element as the smallest).
+    if matches!(op, BinaryOperator::Lt | BinaryOperator::LtEq | BinaryOperator::Gt | BinaryOperator::GtEq)
+        && (element_type(left, scope).is_some() || element_type(right, scope).is_some())
+    {
+        literals_typed(left, right, scope, read);
+        for operand in [left, right] {
+            let value = std::mem::replace(operand.as_mut(), super::null());
+            **operand = call("rhei_array_key", vec![value]);
+        }
+        return;
+    }
     // An array `||` NULL is the array (PostgreSQL takes NULL for an array there, DataFusion
     // for an element).
     if matches!(op, BinaryOperator::StringConcat) {

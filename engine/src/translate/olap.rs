@@ -261,6 +261,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut QueryRewrites { catalog, row_values: RowValuesInSubqueries { next: 0 } });
     let Ok(scope) = Scope::of(stmt, catalog) else { return };
     let intervals = OlapIntervals { scope: &scope, derived: super::intervals::derived_interval_columns(stmt, &scope) };
+    super::arrays::order_for_olap(stmt, &scope);
     super::common_type::set_operation_columns_converted(stmt, &scope, catalog);
     super::enums::as_postgresql_means(stmt, &scope, catalog);
     // Before the walk below, which would wrap the divisors this takes and cast avg's argument.

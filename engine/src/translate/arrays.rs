@@ -13,7 +13,7 @@ use datafusion::sql::sqlparser::ast::{
     visit_expressions_mut,
 };
 
-use super::{Scope, TranslateOptions, array_element_type, call, string, zone_argument};
+use super::{Scope, TranslateOptions, array_element_type, builtin_name, call, first_arg, positional_args, positional_args_mut, string, zone_argument};
 use crate::catalog::{PgType, normalize_ident};
 use crate::error::{EngineError, Result};
 
@@ -24,12 +24,8 @@ fn element_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
         Expr::Nested(inner) => element_type(inner, scope),
         Expr::Cast { data_type: SqlType::Array(element), .. } => array_element_type(element).ok().flatten(),
         // COALESCE and NULLIF have their arguments' type.
-        Expr::Function(f) if ["coalesce", "nullif"].iter().any(|n| f.name.0.last().and_then(|p| p.as_ident()).is_some_and(|i| i.value.eq_ignore_ascii_case(n))) => {
-            let datafusion::sql::sqlparser::ast::FunctionArguments::List(list) = &f.args else { return None };
-            list.args.iter().find_map(|a| match a {
-                datafusion::sql::sqlparser::ast::FunctionArg::Unnamed(datafusion::sql::sqlparser::ast::FunctionArgExpr::Expr(e)) => element_type(e, scope),
-                _ => None,
-            })
+        Expr::Function(f) if matches!(builtin_name(&f.name).as_deref(), Some("coalesce" | "nullif")) => {
+            positional_args(f).into_iter().find_map(|e| element_type(e, scope))
         }
         other => match scope.column_type(other) {
             Some(PgType::Array(element)) => Some(element.ty()),
@@ -51,16 +47,11 @@ pub(crate) fn is_array(expr: &Expr, scope: &Scope<'_>) -> bool {
     match expr {
         Expr::Array(_) => true,
         Expr::Nested(inner) => is_array(inner, scope),
-        Expr::Function(f) => {
-            let Some(name) = f.name.0.last().and_then(|part| part.as_ident()) else { return false };
-            if ["coalesce", "nullif"].iter().any(|known| name.value.eq_ignore_ascii_case(known)) {
-                let datafusion::sql::sqlparser::ast::FunctionArguments::List(list) = &f.args else { return false };
-                return list.args.iter().any(|a| {
-                    matches!(a, datafusion::sql::sqlparser::ast::FunctionArg::Unnamed(datafusion::sql::sqlparser::ast::FunctionArgExpr::Expr(e)) if is_array(e, scope))
-                });
-            }
-            ARRAY_RESULTS.iter().any(|known| name.value.eq_ignore_ascii_case(known))
-        }
+        Expr::Function(f) => match builtin_name(&f.name).as_deref() {
+            Some("coalesce" | "nullif") => positional_args(f).into_iter().any(|e| is_array(e, scope)),
+            Some(name) => ARRAY_RESULTS.contains(&name),
+            None => false,
+        },
         Expr::Case { conditions, else_result, .. } => {
             conditions.iter().any(|c| is_array(&c.result, scope)) || else_result.as_deref().is_some_and(|e| is_array(e, scope))
         }
@@ -126,13 +117,8 @@ fn inferred_element_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
             other => scope.column_type(other),
         }),
         Expr::Function(f) => {
-            let name = f.name.0.last().and_then(|p| p.as_ident())?.value.to_ascii_lowercase();
-            let datafusion::sql::sqlparser::ast::FunctionArguments::List(list) = &f.args else { return None };
-            let first = list.args.first().and_then(|a| match a {
-                datafusion::sql::sqlparser::ast::FunctionArg::Unnamed(datafusion::sql::sqlparser::ast::FunctionArgExpr::Expr(e)) => Some(e),
-                _ => None,
-            });
-            match name.as_str() {
+            let first = first_arg(f);
+            match builtin_name(&f.name)?.as_str() {
                 "string_to_array" | "regexp_split_to_array" => Some(PgType::Text),
                 "array_append" | "array_cat" | "array_remove" | "array_replace" | "trim_array" => {
                     first.and_then(|a| element_type(a, scope).or_else(|| inferred_element_type(a, scope)))
@@ -156,21 +142,6 @@ fn is_null(expr: &Expr) -> bool {
 /// What PostgreSQL resolves beside an array as an array too: a string literal, NULL, a parameter.
 fn is_untyped(expr: &Expr) -> bool {
     is_string_literal(expr) || is_null(expr) || matches!(expr, Expr::Value(ValueWithSpan { value: Value::Placeholder(_), .. }))
-}
-
-/// A call's function name (lower case) and its positional arguments.
-fn named_arguments(f: &mut datafusion::sql::sqlparser::ast::Function) -> Option<(String, Vec<&mut Expr>)> {
-    let name = f.name.0.last().and_then(|part| part.as_ident()).map(|i| i.value.to_ascii_lowercase())?;
-    let datafusion::sql::sqlparser::ast::FunctionArguments::List(list) = &mut f.args else { return None };
-    let args = list
-        .args
-        .iter_mut()
-        .filter_map(|a| match a {
-            datafusion::sql::sqlparser::ast::FunctionArg::Unnamed(datafusion::sql::sqlparser::ast::FunctionArgExpr::Expr(e)) => Some(e),
-            _ => None,
-        })
-        .collect();
-    Some((name, args))
 }
 
 /// The functions whose second argument is an element of their first, an array.
@@ -213,7 +184,8 @@ pub(crate) fn operators_for_sqlite(expr: &mut Expr, scope: &Scope<'_>, opts: Tra
             return;
         }
         Expr::Function(f) => {
-            let Some((name, mut args)) = named_arguments(f) else { return };
+            let Some(name) = builtin_name(&f.name) else { return };
+            let mut args = positional_args_mut(f);
             let (array, element) = match (name.as_str(), args.as_mut_slice()) {
                 (known, [array, element]) if ELEMENT_ARGUMENTS.contains(&known) => (&**array, &mut **element),
                 ("array_prepend", [element, array]) => (&**array, &mut **element),
@@ -370,14 +342,8 @@ pub(crate) fn operators_for_olap(expr: &mut Expr, scope: &Scope<'_>) {
                     && !matches!(index, Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) if n.parse::<i64>().is_ok_and(|n| n >= 1))
                 {
                     let at = std::mem::replace(index, super::null());
-                    let positive = Expr::BinaryOp { left: Box::new(at.clone()), op: BinaryOperator::GtEq, right: Box::new(Expr::value(Value::Number("1".into(), false))) };
-                    *index = Expr::Case {
-                        case_token: datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
-                        end_token: datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
-                        operand: None,
-                        conditions: vec![datafusion::sql::sqlparser::ast::CaseWhen { condition: positive, result: at }],
-                        else_result: None,
-                    };
+                    let below_one = Expr::BinaryOp { left: Box::new(at.clone()), op: BinaryOperator::Lt, right: Box::new(Expr::value(Value::Number("1".into(), false))) };
+                    *index = super::null_when(below_one, at);
                 }
             }
             return;
@@ -394,8 +360,9 @@ pub(crate) fn operators_for_olap(expr: &mut Expr, scope: &Scope<'_>) {
         return;
     }
     if let Expr::Function(f) = expr
-        && let Some((name, mut args)) = named_arguments(f)
+        && let Some(name) = builtin_name(&f.name)
     {
+        let mut args = positional_args_mut(f);
         match (name.as_str(), args.as_mut_slice()) {
             // A string literal beside an array is one of its type (DataFusion cannot find a
             // common type for a list and text).

@@ -3242,6 +3242,18 @@ pub(crate) fn null_when(condition: Expr, value: Expr) -> Expr {
 }
 
 /// A call's positional arguments (none for a call without a list).
+pub(crate) fn positional_args(f: &Function) -> Vec<&Expr> {
+    let FunctionArguments::List(list) = &f.args else { return Vec::new() };
+    list.args
+        .iter()
+        .filter_map(|arg| match arg {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+            _ => None,
+        })
+        .collect()
+}
+
+/// [`positional_args`], to change them.
 pub(crate) fn positional_args_mut(f: &mut Function) -> Vec<&mut Expr> {
     let FunctionArguments::List(list) = &mut f.args else { return Vec::new() };
     list.args

@@ -51,6 +51,8 @@ pub fn param_count(stmt: &Statement) -> usize {
 pub fn param_type(ty: PgType) -> DataType {
     match ty {
         PgType::Uuid => UUID_PARAMETER,
+        PgType::Inet => INET_PARAMETER,
+        PgType::Cidr => CIDR_PARAMETER,
         other => other.arrow_type(),
     }
 }
@@ -58,10 +60,27 @@ pub fn param_type(ty: PgType) -> DataType {
 /// The described type of a uuid parameter (see [`param_type`]).
 pub const UUID_PARAMETER: DataType = DataType::FixedSizeBinary(16);
 
-/// Whether a described parameter type says more than the planner's would (a uuid, an array),
-/// and so is kept over it.
+/// The described types of inet and cidr parameters, which no Arrow type is: markers no array
+/// has (a negative width), so the front end can tell clients the type (asyncpg sends an
+/// `IPv4Address` only for an inet parameter); values still reach the engine as text.
+pub const INET_PARAMETER: DataType = DataType::FixedSizeBinary(-869);
+pub const CIDR_PARAMETER: DataType = DataType::FixedSizeBinary(-650);
+
+/// Whether a described parameter type says more than the planner's would (a uuid, an inet, an
+/// array), and so is kept over it.
 pub fn keeps_over_planned(ty: &DataType) -> bool {
-    *ty == UUID_PARAMETER || matches!(ty, DataType::List(_))
+    *ty == UUID_PARAMETER || *ty == INET_PARAMETER || *ty == CIDR_PARAMETER || matches!(ty, DataType::List(_))
+}
+
+/// The type a parameter's value has once read: the markers above stand for text (in a list
+/// too: no Arrow array of a marker type may be built).
+pub fn stored_param_type(ty: &DataType) -> DataType {
+    match ty {
+        DataType::List(element) if keeps_over_planned(element.data_type()) => DataType::new_list(stored_param_type(element.data_type()), true),
+        DataType::List(_) => ty.clone(),
+        marker if keeps_over_planned(marker) => DataType::Utf8,
+        other => other.clone(),
+    }
 }
 
 struct Inference<'a> {
@@ -97,11 +116,13 @@ impl Inference<'_> {
     }
 
     fn pair(&mut self, a: &Expr, b: &Expr) {
+        // PostgreSQL compares a cidr as an inet (it has no cidr operators).
+        let compared = |ty: PgType| param_type(if ty == PgType::Cidr { PgType::Inet } else { ty });
         if let Some(ty) = self.column_type(a) {
-            self.set(b, param_type(ty));
+            self.set(b, compared(ty));
         }
         if let Some(ty) = self.column_type(b) {
-            self.set(a, param_type(ty));
+            self.set(a, compared(ty));
         }
     }
 
@@ -113,6 +134,13 @@ impl Inference<'_> {
             {
                 let number = if self.column_type(left) == Some(PgType::Interval) { right } else { left };
                 self.set(number, DataType::Float64);
+            }
+            // An address plus a number (`ip + $1`: bigint).
+            Expr::BinaryOp { left, op: BinaryOperator::Plus, right }
+                if self.column_type(left).is_some_and(|t| t.net_kind().is_some()) || self.column_type(right).is_some_and(|t| t.net_kind().is_some()) =>
+            {
+                let number = if self.column_type(left).is_some_and(|t| t.net_kind().is_some()) { right } else { left };
+                self.set(number, DataType::Int64);
             }
             Expr::BinaryOp { left, right, .. } => self.pair(left, right),
             Expr::Between { expr, low, high, .. } => {

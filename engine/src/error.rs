@@ -108,6 +108,12 @@ pub enum EngineError {
     CannotCastAutomatically { column: String, type_name: String },
     #[error("invalid input syntax for type {type_name}: \"{value}\"")]
     InvalidTextRepresentation { type_name: String, value: String },
+    /// A cidr with bits set right of its mask (`10.1.2.3/8`).
+    #[error("invalid cidr value: \"{value}\"")]
+    InvalidCidr { value: String },
+    /// inet arithmetic past the family's addresses.
+    #[error("result is out of range")]
+    NetworkResultOutOfRange,
     #[error("malformed array literal: \"{value}\"")]
     MalformedArrayLiteral { value: String },
     #[error("invalid input syntax for type {type_name}: \"{value}\"")]
@@ -354,11 +360,11 @@ impl EngineError {
             Self::MultiplePrimaryKeys { .. } | Self::ColumnInPrimaryKey { .. } => "42P16",
             Self::ColumnContainsNulls { .. } => "23502",
             Self::CannotCastAutomatically { .. } => "42804",
-            Self::InvalidTextRepresentation { .. } | Self::MalformedArrayLiteral { .. } | Self::PathElementNotInteger { .. } => "22P02",
+            Self::InvalidTextRepresentation { .. } | Self::InvalidCidr { .. } | Self::MalformedArrayLiteral { .. } | Self::PathElementNotInteger { .. } => "22P02",
             Self::InvalidDatetimeFormat { .. } | Self::InvalidPatternValue { .. } | Self::TwelveHourClock { .. } => "22007",
             Self::DatetimeFieldOverflow { .. } | Self::IntervalOutOfRange => "22008",
             Self::OlapCopyBehind { .. } => "XX000",
-            Self::NumericOutOfRange { .. } | Self::NumericFormatOverflow | Self::InputOutOfRange | Self::UnconstrainedNumericTooWide | Self::FormatNumberOutOfRange | Self::IntegerValueOutOfRange { .. } | Self::PercentileOutOfRange { .. } => {
+            Self::NumericOutOfRange { .. } | Self::NumericFormatOverflow | Self::InputOutOfRange | Self::UnconstrainedNumericTooWide | Self::FormatNumberOutOfRange | Self::IntegerValueOutOfRange { .. } | Self::PercentileOutOfRange { .. } | Self::NetworkResultOutOfRange => {
                 "22003"
             }
             Self::StringTooLong { .. } => "22001",
@@ -435,6 +441,7 @@ impl EngineError {
                 Some(detail)
             }
             Self::InvalidEnumLabel { detail, .. } => Some(detail),
+            Self::InvalidCidr { .. } => Some("Value has bits set to right of mask."),
             Self::UnconstrainedNumericTooWide => Some(
                 "rhei keeps at most 28 digits before the decimal point in a numeric column declared without precision; declare it numeric(p,s) (p up to 76) for wider values.",
             ),

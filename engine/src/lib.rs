@@ -27,6 +27,7 @@ mod maintenance;
 pub mod error;
 mod exact_decimal;
 pub mod naming;
+pub mod network;
 pub mod notice;
 pub mod notify;
 mod numeric_math;

@@ -1554,6 +1554,8 @@ fn input_type(ty: &arrow::datatypes::DataType) -> Option<crate::catalog::PgType>
         D::Interval(_) => P::Interval,
         D::Binary | D::LargeBinary | D::BinaryView => P::Bytea,
         D::FixedSizeBinary(16) => P::Uuid,
+        ty if *ty == crate::describe::INET_PARAMETER => P::Inet,
+        ty if *ty == crate::describe::CIDR_PARAMETER => P::Cidr,
         _ => return None,
     })
 }

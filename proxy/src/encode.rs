@@ -29,6 +29,7 @@ use rhei_engine::TimeZone;
 use rhei_engine::EngineError;
 use rhei_engine::catalog::PgType;
 use rhei_engine::catalog::types::PG_TYPE_METADATA;
+use rhei_engine::network::{NetAddr, NetKind};
 
 use crate::error::to_pgwire;
 
@@ -420,6 +421,11 @@ fn write_binary(buf: &mut BytesMut, column: &Column<'_>, ty: &Type, row: usize) 
             let s = a.value(row);
             match *ty {
                 Type::UUID => write_uuid_binary(buf, s)?,
+                Type::INET | Type::CIDR => {
+                    let kind = if *ty == Type::CIDR { NetKind::Cidr } else { NetKind::Inet };
+                    let value = NetAddr::parse(s, NetKind::Inet).map_err(|_| internal(format!("invalid {} {s:?}", kind.name())))?;
+                    buf.put_slice(&value.to_binary(kind));
+                }
                 // An unconstrained numeric read from SQLite is its exact text.
                 Type::NUMERIC if s == "NaN" => put_numeric_nan(buf),
                 Type::NUMERIC if rhei_engine::value::is_plain_decimal(s) => write_decimal_text_as_binary(buf, s),

@@ -70,6 +70,8 @@ fn wire_type(sent: Option<&Type>, target: Option<&DataType>) -> Type {
             Some(DataType::Interval(_)) => Type::INTERVAL,
             Some(DataType::Binary) => Type::BYTEA,
             Some(&rhei_engine::describe::UUID_PARAMETER) => Type::UUID,
+            Some(&rhei_engine::describe::INET_PARAMETER) => Type::INET,
+            Some(&rhei_engine::describe::CIDR_PARAMETER) => Type::CIDR,
             _ => Type::TEXT,
         },
     }
@@ -181,6 +183,11 @@ fn decode_binary(ty: &Type, bytes: &[u8]) -> PgWireResult<ScalarValue> {
             let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
             ScalarValue::Utf8(Some(format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])))
         }
+        Type::INET | Type::CIDR => {
+            let kind = if *ty == Type::CIDR { rhei_engine::network::NetKind::Cidr } else { rhei_engine::network::NetKind::Inet };
+            let value = rhei_engine::network::NetAddr::from_binary(bytes).ok_or_else(|| binary_format_error(kind.name()))?;
+            ScalarValue::Utf8(Some(value.to_text(kind)))
+        }
         Type::JSONB => match bytes.split_first() {
             Some((1, rest)) => ScalarValue::Utf8(Some(utf8(rest)?)),
             _ => return Err(binary_format_error("jsonb")),
@@ -234,9 +241,9 @@ fn convert(session: &Session, value: ScalarValue, target: &DataType) -> PgWireRe
     session.parameter_from_text(&text, target).map_err(|e| to_pgwire(&e))
 }
 
-/// The type a parameter's value has once read: a uuid is described apart but is text.
+/// The type a parameter's value has once read: a uuid or inet is described apart but is text.
 fn stored_type(ty: &DataType) -> DataType {
-    if *ty == rhei_engine::describe::UUID_PARAMETER { DataType::Utf8 } else { ty.clone() }
+    rhei_engine::describe::stored_param_type(ty)
 }
 
 /// The element type of the array types clients send as parameters.

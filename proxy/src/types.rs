@@ -28,6 +28,8 @@ pub fn fields(schema: &Schema, format: &Format) -> PgWireResult<Vec<FieldInfo>> 
 pub fn param_type(ty: Option<&DataType>) -> Type {
     match ty {
         Some(&rhei_engine::describe::UUID_PARAMETER) => Type::UUID,
+        Some(&rhei_engine::describe::INET_PARAMETER) => Type::INET,
+        Some(&rhei_engine::describe::CIDR_PARAMETER) => Type::CIDR,
         Some(DataType::List(element)) => match element.data_type() {
             &rhei_engine::describe::UUID_PARAMETER => Type::UUID_ARRAY,
             DataType::Utf8 => Type::TEXT_ARRAY,

@@ -177,7 +177,9 @@ mod tests {
         assert_eq!(map_type("integer[]"), array(PgType::Int4));
         assert_eq!(map_type("character varying(5)[]"), array(PgType::Varchar(Some(5))));
         assert_eq!(map_type("timestamp(3) with time zone[]"), array(PgType::Timestamptz));
-        for other in ["inet", "interval[]", "jsonb[]", "character(2)[]", "mood", "time with time zone", "numeric(80,2)", "tsvector"] {
+        assert_eq!(map_type("inet"), PgType::Inet);
+        assert_eq!(map_type("cidr"), PgType::Cidr);
+        for other in ["macaddr", "inet[]", "interval[]", "jsonb[]", "character(2)[]", "mood", "time with time zone", "numeric(80,2)", "tsvector"] {
             assert_eq!(map_type(other), PgType::Text, "{other}");
         }
     }

@@ -2,6 +2,7 @@
 
 import asyncio
 import datetime
+import ipaddress
 import sys
 import uuid
 from decimal import Decimal
@@ -98,6 +99,24 @@ async def main():
     check(await conn.fetchval("SELECT took FROM asyncpg_waits WHERE id = $1", 2), datetime.timedelta(days=2, seconds=5, microseconds=6), "interval result")
     check(await conn.fetchval("SELECT count(*) FROM asyncpg_waits WHERE took > $1", datetime.timedelta(days=1)), 2, "interval parameter")
     check(await conn.fetchval("/*+ olap */ SELECT avg(took) FROM asyncpg_waits"), datetime.timedelta(days=1, hours=12, minutes=30, seconds=2, microseconds=500003), "avg of intervals")
+
+    # inet and cidr: asyncpg writes and reads ipaddress objects in binary, and sends one only
+    # for a parameter described as inet or cidr.
+    await conn.execute("CREATE TABLE asyncpg_logins (id int PRIMARY KEY, ip inet, net cidr)")
+    await conn.executemany(
+        "INSERT INTO asyncpg_logins VALUES ($1, $2, $3)",
+        [(1, ipaddress.ip_address("192.168.1.5"), ipaddress.ip_network("192.168.1.0/24")), (2, ipaddress.ip_interface("2001:db8::1/64"), ipaddress.ip_network("2001:db8::/32"))],
+    )
+    row = await conn.fetchrow("SELECT ip, net, host(ip), masklen(net) FROM asyncpg_logins WHERE ip = $1", ipaddress.ip_address("192.168.1.5"))
+    check(tuple(row), (ipaddress.ip_address("192.168.1.5"), ipaddress.ip_network("192.168.1.0/24"), "192.168.1.5", 24), "inet and cidr in binary")
+    rows = await conn.fetch("SELECT id, ip FROM asyncpg_logins WHERE net >>= $1 ORDER BY ip DESC", ipaddress.ip_network("2001:db8::/48"))
+    check([tuple(r) for r in rows], [(2, ipaddress.ip_interface("2001:db8::1/64"))], "a cidr parameter with >>=")
+    # A number added to an address is a bigint parameter, an address subtracted an inet one; a
+    # cidr column is compared with an inet parameter; a NULL list parameter matches nothing.
+    check(await conn.fetchval("SELECT ip + $1 FROM asyncpg_logins WHERE id = 1", 1), ipaddress.ip_address("192.168.1.6"), "inet plus a bigint parameter")
+    check(await conn.fetchval("SELECT ip - $1 FROM asyncpg_logins WHERE id = 1", ipaddress.ip_address("192.168.1.0")), 5, "inet minus an inet parameter")
+    check(await conn.fetchval("SELECT id FROM asyncpg_logins WHERE net >>= $1", ipaddress.ip_interface("192.168.1.5/24")), 1, "a cidr column with an inet parameter")
+    check(await conn.fetchval("SELECT count(*) FROM asyncpg_logins WHERE ip = ANY ($1)", None), 0, "a NULL inet[] parameter")
     await conn.close()
 
     pool = await asyncpg.create_pool(host=a.host, port=a.port, user=USER, database=DATABASE, min_size=2, max_size=2)

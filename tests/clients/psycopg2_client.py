@@ -1,6 +1,7 @@
 """psycopg2 (client-side parameter interpolation, simple protocol, text results) against rhei."""
 
 import datetime
+import ipaddress
 import sys
 from decimal import Decimal
 
@@ -132,6 +133,18 @@ def main():
     conn.rollback()
     cur.execute("SELECT %s::int + 1", (41,))
     check(cur.fetchone(), (42,), "after errors")
+
+    # inet and cidr (Django's GenericIPAddressField): psycopg2's ipaddress adapter writes them as
+    # casts and reads them by their type OIDs.
+    extras.register_ipaddress(conn)
+    cur.execute("CREATE TABLE psycopg2_logins (id int PRIMARY KEY, ip inet, net cidr)")
+    cur.execute(
+        "INSERT INTO psycopg2_logins VALUES (%s, %s, %s), (%s, %s, %s)",
+        (1, ipaddress.ip_interface("10.0.0.1"), ipaddress.ip_network("10.0.0.0/8"), 2, ipaddress.ip_interface("2001:db8::1/64"), ipaddress.ip_network("2001:db8::/32")),
+    )
+    cur.execute("SELECT id, ip, net FROM psycopg2_logins WHERE ip << %s ORDER BY ip", ("10.0.0.0/8",))
+    check(cur.fetchall(), [(1, ipaddress.ip_interface("10.0.0.1/32"), ipaddress.ip_network("10.0.0.0/8"))], "inet and cidr as ipaddress objects")
+    conn.commit()
     check(conn.server_version >= 150000, True, "server_version")
     conn.close()
     print("psycopg2: ok")

@@ -463,6 +463,28 @@ async fn array_columns_are_followed_as_arrays() {
     server.stop().await;
 }
 
+/// Upstream inet and cidr columns are mirrored as inet and cidr (they were text, which ordered
+/// `10.0.0.0/16` before `9.0.0.0/8` and had no `<<`): the snapshot, the stream, the order, the
+/// containment operators and the type on the wire.
+#[tokio::test]
+async fn network_columns_are_followed_as_inet_and_cidr() {
+    let Followed { pg: _pg, up, server, rh } = followed(
+        "CREATE TABLE login (id int PRIMARY KEY, ip inet, net cidr);
+         INSERT INTO login VALUES (1, '10.0.0.1', '10.0.0.0/16'), (2, '2001:db8::1/64', '2001:db8::/32'), (3, NULL, '9.0.0.0/8');",
+        None,
+    )
+    .await;
+    let all = "SELECT id, ip, net FROM login ORDER BY net, id";
+    assert_eq!(wait_equal(&up, &rh, all).await.len(), 3, "the snapshot has every row");
+    up.batch_execute("INSERT INTO login VALUES (4, '192.168.1.5/24', '192.168.1.0/24'); UPDATE login SET ip = ip + 1 WHERE id = 1;").await.unwrap();
+    wait_equal(&up, &rh, all).await;
+    wait_equal(&up, &rh, "SELECT id, host(ip), masklen(net) FROM login WHERE ip << '10.0.0.0/8' OR net >>= '9.1.0.0/16' ORDER BY ip").await;
+    let described = rh.prepare("SELECT ip, net FROM login").await.unwrap();
+    let types: Vec<&tokio_postgres::types::Type> = described.columns().iter().map(|c| c.type_()).collect();
+    assert_eq!(types, [&tokio_postgres::types::Type::INET, &tokio_postgres::types::Type::CIDR]);
+    server.stop().await;
+}
+
 /// An unconstrained `numeric` upstream column is mirrored exactly (each value with the scale
 /// it was written with). An upstream value its OLAP copy cannot hold (past 28 integral digits,
 /// or NaN; rhei refuses both from its own clients, but the snapshot and the stream take them)

@@ -121,6 +121,10 @@ pub enum PgType {
     Interval,
     Bytea,
     Uuid,
+    /// `inet` and `cidr`: PostgreSQL's text for the value in SQLite and in the OLAP copy
+    /// (see `crate::network`).
+    Inet,
+    Cidr,
     Json,
     Jsonb,
     /// A type made by `CREATE TYPE ... AS ENUM`: text in SQLite and in the OLAP copy, checked
@@ -332,6 +336,8 @@ impl PgType {
                     "timestamptz" => plain(Self::Timestamptz),
                     "bpchar" => plain(Self::Bpchar(None)),
                     "float" => plain(Self::Float8),
+                    "inet" => plain(Self::Inet),
+                    "cidr" => plain(Self::Cidr),
                     other => Err(EngineError::UndefinedType { name: other.to_string() }),
                 }
             }
@@ -352,7 +358,7 @@ impl PgType {
                 (Some(p), Some(s)) => DataType::Decimal256(*p, *s),
                 _ => DataType::Decimal128(MAX_DECIMAL128_PRECISION, UNCONSTRAINED_NUMERIC_SCALE),
             },
-            Self::Text | Self::Varchar(_) | Self::Bpchar(_) | Self::Uuid | Self::Json | Self::Jsonb | Self::Enum(_) => {
+            Self::Text | Self::Varchar(_) | Self::Bpchar(_) | Self::Uuid | Self::Inet | Self::Cidr | Self::Json | Self::Jsonb | Self::Enum(_) => {
                 DataType::Utf8
             }
             Self::Bool => DataType::Boolean,
@@ -378,6 +384,8 @@ impl PgType {
             | Self::Varchar(_)
             | Self::Bpchar(_)
             | Self::Uuid
+            | Self::Inet
+            | Self::Cidr
             | Self::Json
             | Self::Jsonb
             | Self::Interval
@@ -410,6 +418,8 @@ impl PgType {
             Self::Interval => "interval".into(),
             Self::Bytea => "bytea".into(),
             Self::Uuid => "uuid".into(),
+            Self::Inet => "inet".into(),
+            Self::Cidr => "cidr".into(),
             Self::Json => "json".into(),
             Self::Jsonb => "jsonb".into(),
             Self::Enum(e) => crate::naming::display_ident(&e.def().name),
@@ -452,6 +462,8 @@ impl PgType {
             "interval" => Self::Interval,
             "bytea" => Self::Bytea,
             "uuid" => Self::Uuid,
+            "inet" => Self::Inet,
+            "cidr" => Self::Cidr,
             "json" => Self::Json,
             "jsonb" => Self::Jsonb,
             _ => {
@@ -469,6 +481,15 @@ impl PgType {
                 }
             }
         })
+    }
+
+    /// Which network address type this is, for `inet` and `cidr`.
+    pub fn net_kind(&self) -> Option<crate::network::NetKind> {
+        match self {
+            Self::Inet => Some(crate::network::NetKind::Inet),
+            Self::Cidr => Some(crate::network::NetKind::Cidr),
+            _ => None,
+        }
     }
 
     /// Whether values of this type are ordered and compared in SQLite through a conversion
@@ -523,6 +544,8 @@ mod name_tests {
             PgType::Interval,
             PgType::Bytea,
             PgType::Uuid,
+            PgType::Inet,
+            PgType::Cidr,
             PgType::Json,
             PgType::Jsonb,
         ] {
@@ -531,7 +554,7 @@ mod name_tests {
         let mood = PgType::Enum(EnumType::new(EnumDef { id: 3, name: "Mood".into(), labels: vec!["sad".into(), "a \"b\"".into()] }));
         assert_eq!(PgType::from_pg_name(&mood.metadata_name()), Some(mood));
         assert_eq!(mood.pg_name(), "\"Mood\"");
-        assert_eq!(PgType::from_pg_name("inet"), None);
+        assert_eq!(PgType::from_pg_name("macaddr"), None);
         let names = PgType::Array(ElementType::new(PgType::Varchar(Some(5))).unwrap());
         assert_eq!(names.pg_name(), "character varying(5)[]");
         assert_eq!(PgType::from_pg_name(&names.metadata_name()), Some(names));
@@ -602,6 +625,8 @@ mod tests {
             ("time without time zone", PgType::Time, DataType::Time64(TimeUnit::Microsecond)),
             ("bytea", PgType::Bytea, DataType::Binary),
             ("uuid", PgType::Uuid, DataType::Utf8),
+            ("inet", PgType::Inet, DataType::Utf8),
+            ("cidr", PgType::Cidr, DataType::Utf8),
             ("json", PgType::Json, DataType::Utf8),
             ("jsonb", PgType::Jsonb, DataType::Utf8),
         ];

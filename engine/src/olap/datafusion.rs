@@ -171,6 +171,9 @@ impl DataFusionOlap {
         for function in super::udf::JsonFunction::all() {
             context.register_udf(datafusion::logical_expr::ScalarUDF::from(function));
         }
+        for function in super::network::NetworkFunction::all() {
+            context.register_udf(datafusion::logical_expr::ScalarUDF::from(function));
+        }
         for function in super::udf::WriterOnly::all() {
             context.register_udf(datafusion::logical_expr::ScalarUDF::from(function));
         }

@@ -9,6 +9,7 @@ pub mod checked;
 pub mod coop;
 pub mod datafusion;
 pub mod interval_aggregates;
+pub mod network;
 pub mod segments_table;
 pub mod store;
 pub mod udf;

@@ -1088,6 +1088,10 @@ fn converted_storage_value_of(ty: crate::catalog::PgType, value: ValueRef<'_>, z
         T::Time => to_time(value),
         T::Interval => crate::oltp::intervals::to_interval(value),
         T::Uuid => to_uuid(value),
+        T::Inet | T::Cidr => match text_of(value) {
+            None => Ok(Value::Null),
+            Some(text) => crate::network::canonical(&text, ty.net_kind().unwrap_or(crate::network::NetKind::Inet)).map(Value::Text).map_err(fail),
+        },
         T::Bytea => to_bytea(value),
         T::Json => to_json(value, false),
         T::Jsonb => to_json(value, true),
@@ -1372,6 +1376,7 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_aggregate_function("rhei_string_agg_distinct", 2, pure, StringAggDistinct)?;
     crate::oltp::intervals::register(conn, pure)?;
     crate::oltp::arrays::register(conn, pure)?;
+    crate::oltp::network::register(conn, pure)?;
     crate::oltp::numeric_ops::register(conn, pure)?;
     for (name, sample, root) in [
         ("stddev", true, true),

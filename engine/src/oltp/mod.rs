@@ -10,6 +10,7 @@ pub mod functions;
 pub(crate) mod handoff;
 pub mod intervals;
 pub mod json_sets;
+pub mod network;
 pub mod numeric_ops;
 pub mod reader;
 pub mod regex;

@@ -59,7 +59,7 @@ fn of_type(ty: PgType) -> Option<Known> {
         PgType::Timestamptz => known(Category::DateTime, 2, "timestamp with time zone"),
         PgType::Time => known(Category::TimeOfDay, 0, "time without time zone"),
         PgType::Interval => known(Category::Timespan, 0, "interval"),
-        PgType::Bytea | PgType::Uuid | PgType::Json | PgType::Jsonb | PgType::Enum(_) | PgType::Array(_) => None,
+        PgType::Bytea | PgType::Uuid | PgType::Inet | PgType::Cidr | PgType::Json | PgType::Jsonb | PgType::Enum(_) | PgType::Array(_) => None,
     }
 }
 

@@ -97,7 +97,7 @@ impl Typing<'_, '_> {
 
 /// The names a statement gives columns of its own (select-list aliases, CTE and derived
 /// table column lists), which a bare column name may mean instead of a table's column.
-fn shadowing_names(stmt: &Statement) -> HashSet<String> {
+pub(crate) fn shadowing_names(stmt: &Statement) -> HashSet<String> {
     struct Names(HashSet<String>);
     impl Visitor for Names {
         type Break = ();
@@ -171,7 +171,7 @@ pub(crate) fn as_postgresql_means(stmt: &mut Statement, scope: &Scope<'_>, catal
         return;
     }
     let typing = Typing { scope, catalog, shadowed: shadowing_names(stmt) };
-    let _ = stmt.visit(&mut OrderByPosition { typing: &typing });
+    let _ = stmt.visit(&mut SortKeys { key: &|sorted: &Expr| typing.of(sorted).map(|ty| position(sorted.clone(), ty)) });
     let _ = visit_expressions_mut(stmt, |expr| {
         rewrite(expr, &typing);
         ControlFlow::<()>::Continue(())
@@ -183,23 +183,24 @@ pub(crate) fn as_postgresql_means(stmt: &mut Statement, scope: &Scope<'_>, catal
     });
 }
 
-/// Sorts by a value's position among its type's labels: the ORDER BY of each query, of each
-/// window (named ones too) and of each aggregate.
-struct OrderByPosition<'t, 's, 'a> {
-    typing: &'t Typing<'s, 'a>,
+/// Sorts by the key `key` makes of a sorted value, where it makes one (an enum's position
+/// among its type's labels, an inet's sort key): the ORDER BY of each query, of each window
+/// (named ones too) and of each aggregate.
+pub(crate) struct SortKeys<'k> {
+    pub(crate) key: &'k dyn Fn(&Expr) -> Option<Expr>,
 }
 
-impl OrderByPosition<'_, '_, '_> {
-    fn by_position(&self, items: &mut [OrderByExpr]) {
+impl SortKeys<'_> {
+    fn by_key(&self, items: &mut [OrderByExpr]) {
         for item in items {
-            if let Some(ty) = self.typing.of(&item.expr) {
-                replace_with(&mut item.expr, |sorted| position(sorted, ty));
+            if let Some(key) = (self.key)(&item.expr) {
+                item.expr = key;
             }
         }
     }
 }
 
-impl VisitorMut for OrderByPosition<'_, '_, '_> {
+impl VisitorMut for SortKeys<'_> {
     type Break = ();
 
     fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
@@ -208,7 +209,7 @@ impl VisitorMut for OrderByPosition<'_, '_, '_> {
         let SetExpr::Select(select) = query.body.as_mut() else { return ControlFlow::Continue(()) };
         for window in &mut select.named_window {
             if let NamedWindowExpr::WindowSpec(spec) = &mut window.1 {
-                self.by_position(&mut spec.order_by);
+                self.by_key(&mut spec.order_by);
             }
         }
         if select.distinct.is_some() {
@@ -244,8 +245,8 @@ impl VisitorMut for OrderByPosition<'_, '_, '_> {
                 if named.is_none() && matches!(item.expr, Expr::Value(_)) {
                     continue;
                 }
-                if let Some(ty) = self.typing.of(sorted) {
-                    item.expr = position(sorted.clone(), ty);
+                if let Some(key) = (self.key)(sorted) {
+                    item.expr = key;
                 }
             }
         }
@@ -255,16 +256,16 @@ impl VisitorMut for OrderByPosition<'_, '_, '_> {
     fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
         if let Expr::Function(f) = expr {
             if let Some(WindowType::WindowSpec(spec)) = &mut f.over {
-                self.by_position(&mut spec.order_by);
+                self.by_key(&mut spec.order_by);
             }
             if let FunctionArguments::List(list) = &mut f.args {
                 for clause in &mut list.clauses {
                     if let FunctionArgumentClause::OrderBy(order) = clause {
-                        self.by_position(order);
+                        self.by_key(order);
                     }
                 }
             }
-            self.by_position(&mut f.within_group);
+            self.by_key(&mut f.within_group);
         }
         ControlFlow::Continue(())
     }

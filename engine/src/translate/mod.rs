@@ -18,6 +18,7 @@ pub(crate) mod enums;
 pub mod intervals;
 pub mod json_sets;
 pub mod lateral;
+pub(crate) mod network;
 pub(crate) mod numeric_arithmetic;
 pub mod olap;
 pub mod quantified;
@@ -355,6 +356,7 @@ pub fn convert_expr(ty: PgType, expr: Expr, opts: TranslateOptions) -> Expr {
         PgType::Time => call("rhei_time", vec![expr]),
         PgType::Interval => call("rhei_interval_in", vec![expr]),
         PgType::Uuid => call("rhei_uuid", vec![expr]),
+        PgType::Inet | PgType::Cidr => call(network::NET_INPUT, vec![expr, string(ty.net_kind().map_or("inet", |k| k.name()))]),
         PgType::Json => call("rhei_json", vec![expr]),
         PgType::Jsonb => call("rhei_jsonb", vec![expr]),
         // The labels go along, so the check needs no catalog (and holds in any SQL stored).
@@ -617,7 +619,7 @@ pub(crate) fn json_tag(expr: &Expr, scope: &Scope<'_>) -> &'static str {
         PgType::Json => "json",
         PgType::Jsonb => "jsonb",
         PgType::Bytea => "bytea",
-        PgType::Text | PgType::Varchar(_) | PgType::Bpchar(_) | PgType::Uuid | PgType::Enum(_) => "text",
+        PgType::Text | PgType::Varchar(_) | PgType::Bpchar(_) | PgType::Uuid | PgType::Inet | PgType::Cidr | PgType::Enum(_) => "text",
         // SQLite holds an array as a JSON array of its elements' storage values, which are
         // their JSON values for numbers and text.
         PgType::Array(element) => match element.ty() {
@@ -1070,6 +1072,7 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
     common_type::check_common_types_in(stmt, &scope, catalog)?;
     common_type::set_operation_columns_converted(stmt, &scope, catalog);
     enums::as_postgresql_means(stmt, &scope, catalog);
+    network::as_postgresql_means(stmt, &scope);
     check_boolean_operands(stmt, &scope)?;
     let _ = visit_expressions_mut(stmt, |expr| {
         row_comparison_as_fields(expr);
@@ -3776,6 +3779,7 @@ fn convert_written_values(stmt: &mut Statement, scope: &Scope<'_>, opts: Transla
                         // SQLite numbers a NULL written to an integer primary key (its rowid);
                         // PostgreSQL refuses it unless the key is serial and the value omitted.
                         time_of_day_assigned(column.ty, value, scope);
+                        network::assigned(column.ty, value, scope);
                         if def.rowid_alias() == Some(col) && !column.is_serial {
                             let v = std::mem::replace(value, null());
                             *value = call("rhei_not_null", vec![assign_expr(column.ty, v, opts), string(&def.name), string(&column.name)]);
@@ -3808,7 +3812,8 @@ fn convert_written_values(stmt: &mut Statement, scope: &Scope<'_>, opts: Transla
                     let (SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) = item else { continue };
                     // A time takes a timestamp's time of day, and anything else checked (SQLite
                     // stored a timestamp's microseconds).
-                    if let PgType::Numeric { .. } | PgType::Time | PgType::Interval = ty {
+                    network::assigned(ty, e, scope);
+                    if let PgType::Numeric { .. } | PgType::Time | PgType::Interval | PgType::Inet | PgType::Cidr = ty {
                         time_of_day_assigned(ty, e, scope);
                         let v = std::mem::replace(e, null());
                         *e = assign_expr(ty, v, opts);
@@ -4157,6 +4162,7 @@ fn convert_assignments(
         }
         check_assigned_type(&def.columns[index], &mut assignment.value)?;
         time_of_day_assigned(def.columns[index].ty, &mut assignment.value, scope);
+        network::assigned(def.columns[index].ty, &mut assignment.value, scope);
         if !matches!(assignment.value, Expr::Value(ValueWithSpan { value: Value::Null, .. })) {
             let v = std::mem::replace(&mut assignment.value, null());
             assignment.value = assign_expr(def.columns[index].ty, v, opts);

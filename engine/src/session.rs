@@ -290,6 +290,40 @@ impl Drop for Session {
     }
 }
 
+/// `sql` with the row-lock strengths sqlparser does not read written as the ones it does:
+/// `FOR NO KEY UPDATE` as `FOR UPDATE`, `FOR KEY SHARE` as `FOR SHARE` (Django's
+/// `select_for_update(no_key=True)`, job queues). rhei's writes take turns on one writer, so
+/// the weaker locks PostgreSQL means hold no less. `None` where it has neither.
+fn lock_strengths_as_parsed(sql: &str) -> Option<String> {
+    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer, Word};
+    if !naming::mentions(sql, "key") {
+        return None;
+    }
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize().ok()?;
+    let word = |t: &Token, kw: &str| matches!(t, Token::Word(Word { value, quote_style: None, .. }) if value.eq_ignore_ascii_case(kw));
+    // The significant tokens after position `i`, as indexes.
+    let after = |i: usize| (i + 1..tokens.len()).filter(|&j| !matches!(tokens[j], Token::Whitespace(_)));
+    let mut dropped = vec![false; tokens.len()];
+    for (i, token) in tokens.iter().enumerate() {
+        if !word(token, "for") {
+            continue;
+        }
+        let next: Vec<usize> = after(i).take(3).collect();
+        let is = |k: usize, kw: &str| next.get(k).is_some_and(|&j| word(&tokens[j], kw));
+        if is(0, "no") && is(1, "key") && is(2, "update") {
+            // Drop NO and KEY, and the space after each.
+            for &j in &next[..2] {
+                dropped[j] = true;
+                dropped[j + 1] = matches!(tokens.get(j + 1), Some(Token::Whitespace(_)));
+            }
+        } else if is(0, "key") && is(1, "share") {
+            dropped[next[0]] = true;
+            dropped[next[0] + 1] = matches!(tokens.get(next[0] + 1), Some(Token::Whitespace(_)));
+        }
+    }
+    dropped.contains(&true).then(|| tokens.iter().zip(&dropped).filter(|(_, d)| !**d).map(|(t, _)| t.to_string()).collect())
+}
+
 /// The statements of a query string, split at the semicolons between them (not those inside
 /// literals or comments); None when it does not tokenize.
 fn split_statements(sql: &str) -> Option<Vec<String>> {
@@ -797,6 +831,8 @@ impl Session {
                     Parser::parse_sql(&PostgreSqlDialect {}, &body).map_err(|_| parse_error(e))?
                 } else if let Some(reordered) = crate::oltp::sequence::options_in_parser_order(sql) {
                     Parser::parse_sql(&PostgreSqlDialect {}, &reordered).map_err(|_| parse_error(e))?
+                } else if let Some(plain) = lock_strengths_as_parsed(sql) {
+                    Parser::parse_sql(&PostgreSqlDialect {}, &plain).map_err(|_| parse_error(e))?
                 } else if let Some(pieces) = split_statements(sql).filter(|pieces| pieces.len() > 1) {
                     // Several statements where one needs rhei's own reading (ALTER SEQUENCE,
                     // a CREATE SEQUENCE as pg_dump orders it): each is read alone.
@@ -2874,6 +2910,14 @@ mod tests {
         assert_eq!(leading_hint("/* olap */ SELECT 1"), None);
         assert_eq!(explain_route_body("explain  ROUTE select 1"), Some(" select 1"));
         assert_eq!(explain_route_body("EXPLAIN SELECT 1"), None);
+    }
+
+    #[test]
+    fn weaker_row_locks_read_as_the_ones_sqlparser_knows() {
+        assert_eq!(lock_strengths_as_parsed("SELECT id FROM t FOR NO KEY UPDATE SKIP LOCKED").as_deref(), Some("SELECT id FROM t FOR UPDATE SKIP LOCKED"));
+        assert_eq!(lock_strengths_as_parsed("select 'for no key update' from t for key share of t").as_deref(), Some("select 'for no key update' from t for share of t"));
+        assert_eq!(lock_strengths_as_parsed("SELECT key FROM t FOR UPDATE"), None);
+        assert_eq!(lock_strengths_as_parsed("SELECT 1"), None);
     }
 }
 

@@ -281,12 +281,22 @@ fn order_by_keys(stmt: &mut Statement, scope: &Scope<'_>, olap: bool) -> Result<
         fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
             let Some(order_by) = query.order_by.as_mut() else { return ControlFlow::Continue(()) };
             let OrderByKind::Expressions(items) = &mut order_by.kind else { return ControlFlow::Continue(()) };
-            let projection = super::intervals::output_columns(&query.body);
             let set_operation = matches!(query.body.as_ref(), SetExpr::SetOperation { .. });
-            let distinct = matches!(query.body.as_ref(), SetExpr::Select(select) if select.distinct.is_some());
-            if self.olap && (set_operation || distinct) {
+            if self.olap && set_operation {
                 return ControlFlow::Continue(());
             }
+            // DataFusion orders a DISTINCT select only by its outputs: a plain one groups
+            // instead (see `distinct_as_grouping`), where it sorts an array.
+            let distinct = matches!(query.body.as_ref(), SetExpr::Select(select) if select.distinct.is_some());
+            if self.olap && distinct {
+                let projection = super::intervals::output_columns(&query.body);
+                let sorts_array = items.iter().any(|item| element_type(super::intervals::output_expression(&item.expr, projection).unwrap_or(&item.expr), self.scope).is_some());
+                let SetExpr::Select(select) = query.body.as_mut() else { return ControlFlow::Continue(()) };
+                if !sorts_array || !super::distinct_as_grouping(select) {
+                    return ControlFlow::Continue(());
+                }
+            }
+            let projection = super::intervals::output_columns(&query.body);
             for item in items {
                 let target = super::intervals::output_expression(&item.expr, projection).unwrap_or(&item.expr);
                 if let Some(element) = element_type(target, self.scope) {

@@ -204,16 +204,12 @@ impl VisitorMut for SortKeys<'_> {
     type Break = ();
 
     fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
-        // A set operation's ORDER BY names output columns, which SQLite refuses to compute
-        // on; DISTINCT's may only sort by what it outputs (DataFusion).
+        // A set operation's ORDER BY names output columns, which SQLite refuses to compute on.
         let SetExpr::Select(select) = query.body.as_mut() else { return ControlFlow::Continue(()) };
         for window in &mut select.named_window {
             if let NamedWindowExpr::WindowSpec(spec) = &mut window.1 {
                 self.by_key(&mut spec.order_by);
             }
-        }
-        if select.distinct.is_some() {
-            return ControlFlow::Continue(());
         }
         // Positions and output names stand for their select-list items, unless a `*` comes
         // before (whose columns this does not count).
@@ -226,28 +222,37 @@ impl VisitorMut for SortKeys<'_> {
                 _ => None,
             })
             .collect();
-        if let Some(order_by) = &mut query.order_by
-            && let OrderByKind::Expressions(order) = &mut order_by.kind
+        // What an ORDER BY item sorts: the select-list item it names, or itself; `None` for a
+        // number or output name this cannot follow.
+        let sorted = |expr: &Expr| -> Option<Expr> {
+            let named = match (expr, &items) {
+                (Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }), Some(items)) => {
+                    n.parse::<usize>().ok().and_then(|n| items.get(n.checked_sub(1)?)).map(|(_, e)| e.clone())
+                }
+                (Expr::Identifier(name), Some(items)) => {
+                    let name = normalize_ident(name);
+                    items.iter().find(|(alias, _)| alias.as_ref() == Some(&name)).map(|(_, e)| e.clone())
+                }
+                _ => None,
+            };
+            match named {
+                Some(named) => Some(named),
+                None if matches!(expr, Expr::Value(_)) => None,
+                None => Some(expr.clone()),
+            }
+        };
+        let Some(order_by) = &mut query.order_by else { return ControlFlow::Continue(()) };
+        let OrderByKind::Expressions(order) = &mut order_by.kind else { return ControlFlow::Continue(()) };
+        // DISTINCT's ORDER BY may only sort by what it outputs (DataFusion): a plain one
+        // groups by its items instead, and then sorts by any function of them.
+        if select.distinct.is_some()
+            && !(order.iter().any(|item| sorted(&item.expr).is_some_and(|e| (self.key)(&e).is_some())) && super::distinct_as_grouping(select))
         {
-            for item in order {
-                let named = match (&item.expr, &items) {
-                    (Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }), Some(items)) => {
-                        n.parse::<usize>().ok().and_then(|n| items.get(n.checked_sub(1)?)).map(|(_, e)| e.clone())
-                    }
-                    (Expr::Identifier(name), Some(items)) => {
-                        let name = normalize_ident(name);
-                        items.iter().find(|(alias, _)| alias.as_ref() == Some(&name)).map(|(_, e)| e.clone())
-                    }
-                    _ => None,
-                };
-                let sorted = named.as_ref().unwrap_or(&item.expr);
-                // A number or output name this cannot follow stays as it is.
-                if named.is_none() && matches!(item.expr, Expr::Value(_)) {
-                    continue;
-                }
-                if let Some(key) = (self.key)(sorted) {
-                    item.expr = key;
-                }
+            return ControlFlow::Continue(());
+        }
+        for item in order {
+            if let Some(key) = sorted(&item.expr).and_then(|e| (self.key)(&e)) {
+                item.expr = key;
             }
         }
         ControlFlow::Continue(())

@@ -1867,6 +1867,41 @@ fn refuse_second_row(query: &mut Query) {
     *value = call("rhei_single_row", vec![given, rows]);
 }
 
+/// `SELECT DISTINCT a, b ...` as `SELECT a, b ... GROUP BY a, b`, which gives the same rows
+/// and may be ordered by any function of its items (DataFusion orders a DISTINCT select only
+/// by its outputs). Only a plain one: no DISTINCT ON, grouping, aggregate, window, `*`,
+/// constant (GROUP BY 1 would name a position) or subquery among its items. Says whether
+/// `select` now groups.
+pub(crate) fn distinct_as_grouping(select: &mut datafusion::sql::sqlparser::ast::Select) -> bool {
+    use datafusion::sql::sqlparser::ast::{Distinct, GroupByExpr};
+    let exprs: Option<Vec<Expr>> = select
+        .projection
+        .iter()
+        .map(|item| match item {
+            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => Some(e.clone()),
+            _ => None,
+        })
+        .collect();
+    let Some(exprs) = exprs else { return false };
+    let has_subquery = |e: &Expr| {
+        visit_expressions(e, |inner| match inner {
+            Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. } => ControlFlow::Break(()),
+            _ => ControlFlow::Continue(()),
+        })
+        .is_break()
+    };
+    let plain = matches!(select.distinct, Some(Distinct::Distinct))
+        && select.group_by_is_empty()
+        && select.having.is_none()
+        && !exprs.is_empty()
+        && exprs.iter().all(|e| !matches!(e, Expr::Value(_)) && !has_subquery(e) && !crate::router::calls_aggregate(e, true));
+    if plain {
+        select.distinct = None;
+        select.group_by = GroupByExpr::Expressions(exprs, Vec::new());
+    }
+    plain
+}
+
 fn postgres_nulls_order(item: &mut datafusion::sql::sqlparser::ast::OrderByExpr) {
     numeric_keys(&mut [&mut item.expr]);
     if item.options.nulls_first.is_none() {
@@ -2505,6 +2540,14 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
         Expr::Function(func) => {
             if let Some(datafusion::sql::sqlparser::ast::WindowType::WindowSpec(spec)) = func.over.as_mut() {
                 spec.order_by.iter_mut().for_each(postgres_nulls_order);
+            }
+            // An aggregate's ORDER BY too: SQLite put NULL first in `array_agg(x ORDER BY x)`.
+            if let FunctionArguments::List(list) = &mut func.args {
+                for clause in &mut list.clauses {
+                    if let datafusion::sql::sqlparser::ast::FunctionArgumentClause::OrderBy(items) = clause {
+                        items.iter_mut().for_each(postgres_nulls_order);
+                    }
+                }
             }
             let name = func.name.to_string().to_ascii_lowercase();
             // Extremes of values cast to numeric (exact text, which SQLite's own compare as

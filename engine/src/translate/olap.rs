@@ -301,6 +301,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
         datetime_input_for_olap(expr, zone);
         super::math_domain_checked(expr);
         percentile_disc_for_olap(expr);
+        array_agg_descending_reversed(expr);
         mode_for_olap(expr, &scope);
         super::timestamp_precision_as_rounding(expr);
         super::time_precision_as_rounding(expr);
@@ -1893,6 +1894,33 @@ fn datetime_input_for_olap(expr: &mut Expr, zone: TimeZone) {
         _ => return,
     };
     f.name = datafusion::sql::sqlparser::ast::ObjectName::from(vec![Ident::new(renamed)]);
+}
+
+/// `array_agg(x ORDER BY x DESC)` as the reverse of `array_agg(x ORDER BY x)` (NULLs placed
+/// the other way round), which is the same array since the order is by the value itself:
+/// DataFusion 53 merges an `array_agg` it runs reversed, beside one ordered the other way, in
+/// the wrong order (apache/datafusion#22597; `array_agg(x ORDER BY x), array_agg(DISTINCT x
+/// ORDER BY x DESC)` gave both ascending).
+fn array_agg_descending_reversed(expr: &mut Expr) {
+    use datafusion::sql::sqlparser::ast::FunctionArgumentClause;
+    let Expr::Function(f) = expr else { return };
+    if !f.name.to_string().eq_ignore_ascii_case("array_agg") || f.over.is_some() {
+        return;
+    }
+    let FunctionArguments::List(list) = &mut f.args else { return };
+    let [FunctionArg::Unnamed(FunctionArgExpr::Expr(value))] = list.args.as_slice() else { return };
+    let value = value.clone();
+    let Some(FunctionArgumentClause::OrderBy(order)) = list.clauses.iter_mut().find(|c| matches!(c, FunctionArgumentClause::OrderBy(_))) else { return };
+    let [item] = order.as_mut_slice() else { return };
+    if item.expr != value || item.options.asc != Some(false) {
+        return;
+    }
+    // Descending puts NULLs first unless told otherwise; ascending the other way round.
+    let nulls_first = item.options.nulls_first.unwrap_or(true);
+    item.options.asc = None;
+    item.options.nulls_first = Some(!nulls_first);
+    let gathered = std::mem::replace(expr, Expr::value(Value::Null));
+    *expr = call("array_reverse", vec![gathered]);
 }
 
 /// `percentile_disc(f) WITHIN GROUP (ORDER BY x)` (DataFusion has none): the first value, in

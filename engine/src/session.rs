@@ -295,33 +295,50 @@ impl Drop for Session {
 /// `select_for_update(no_key=True)`, job queues). rhei's writes take turns on one writer, so
 /// the weaker locks PostgreSQL means hold no less. `None` where it has neither.
 fn lock_strengths_as_parsed(sql: &str) -> Option<String> {
-    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer, Word};
+    use datafusion::sql::sqlparser::tokenizer::{Location, Token, Tokenizer, Word};
     if !naming::mentions(sql, "key") {
         return None;
     }
-    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize().ok()?;
-    let word = |t: &Token, kw: &str| matches!(t, Token::Word(Word { value, quote_style: None, .. }) if value.eq_ignore_ascii_case(kw));
-    // The significant tokens after position `i`, as indexes.
-    let after = |i: usize| (i + 1..tokens.len()).filter(|&j| !matches!(tokens[j], Token::Whitespace(_)));
-    let mut dropped = vec![false; tokens.len()];
-    for (i, token) in tokens.iter().enumerate() {
-        if !word(token, "for") {
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize_with_location().ok()?;
+    let significant: Vec<_> = tokens.iter().filter(|t| !matches!(t.token, Token::Whitespace(_))).collect();
+    let word = |i: usize, kw: &str| {
+        significant.get(i).is_some_and(|t| matches!(&t.token, Token::Word(Word { value, quote_style: None, .. }) if value.eq_ignore_ascii_case(kw)))
+    };
+    // Where each line starts, to find a token's byte offset from its line and column (in
+    // characters). The text is cut there, never rebuilt from tokens, whose display would
+    // lose a literal's doubled quotes and escapes.
+    let line_starts: Vec<usize> = std::iter::once(0).chain(sql.match_indices('\n').map(|(i, _)| i + 1)).collect();
+    let offset = |at: Location| {
+        let start = *line_starts.get(usize::try_from(at.line).ok()?.checked_sub(1)?)?;
+        let column = usize::try_from(at.column).ok()?.checked_sub(1)?;
+        Some(sql[start..].char_indices().nth(column).map_or(sql.len(), |(i, _)| start + i))
+    };
+    let mut cuts = Vec::new();
+    for i in 0..significant.len() {
+        if !word(i, "for") {
             continue;
         }
-        let next: Vec<usize> = after(i).take(3).collect();
-        let is = |k: usize, kw: &str| next.get(k).is_some_and(|&j| word(&tokens[j], kw));
-        if is(0, "no") && is(1, "key") && is(2, "update") {
-            // Drop NO and KEY, and the space after each.
-            for &j in &next[..2] {
-                dropped[j] = true;
-                dropped[j + 1] = matches!(tokens.get(j + 1), Some(Token::Whitespace(_)));
-            }
-        } else if is(0, "key") && is(1, "share") {
-            dropped[next[0]] = true;
-            dropped[next[0] + 1] = matches!(tokens.get(next[0] + 1), Some(Token::Whitespace(_)));
-        }
+        // From NO up to UPDATE, or from KEY up to SHARE.
+        let (from, to) = if word(i + 1, "no") && word(i + 2, "key") && word(i + 3, "update") {
+            (i + 1, i + 3)
+        } else if word(i + 1, "key") && word(i + 2, "share") {
+            (i + 1, i + 2)
+        } else {
+            continue;
+        };
+        cuts.push((offset(significant[from].span.start)?, offset(significant[to].span.start)?));
     }
-    dropped.contains(&true).then(|| tokens.iter().zip(&dropped).filter(|(_, d)| !**d).map(|(t, _)| t.to_string()).collect())
+    if cuts.is_empty() {
+        return None;
+    }
+    let mut plain = String::with_capacity(sql.len());
+    let mut kept = 0;
+    for (from, to) in cuts {
+        plain.push_str(sql.get(kept..from)?);
+        kept = to;
+    }
+    plain.push_str(sql.get(kept..)?);
+    Some(plain)
 }
 
 /// The statements of a query string, split at the semicolons between them (not those inside
@@ -2917,6 +2934,12 @@ mod tests {
         assert_eq!(lock_strengths_as_parsed("SELECT id FROM t FOR NO KEY UPDATE SKIP LOCKED").as_deref(), Some("SELECT id FROM t FOR UPDATE SKIP LOCKED"));
         assert_eq!(lock_strengths_as_parsed("select 'for no key update' from t for key share of t").as_deref(), Some("select 'for no key update' from t for share of t"));
         assert_eq!(lock_strengths_as_parsed("SELECT key FROM t FOR UPDATE"), None);
+        // Literals stay as written (a doubled quote, an escape), and so does what precedes.
+        assert_eq!(
+            lock_strengths_as_parsed("SELECT id FROM jobs WHERE owner = 'x'' OR owner <> ''x'\n  AND note = E'a\\tb' ORDER BY id LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED").as_deref(),
+            Some("SELECT id FROM jobs WHERE owner = 'x'' OR owner <> ''x'\n  AND note = E'a\\tb' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED")
+        );
+        assert_eq!(lock_strengths_as_parsed("SELECT 'é' FROM t FOR /* weak */ KEY SHARE").as_deref(), Some("SELECT 'é' FROM t FOR /* weak */ SHARE"));
         assert_eq!(lock_strengths_as_parsed("SELECT 1"), None);
     }
 }

@@ -305,6 +305,11 @@ impl<'a> Parser<'a> {
 ///
 /// # Errors
 /// As [`parse`].
+/// JSON values' texts as one JSON array, written as `array_to_json` writes it (`[a,b]`).
+pub fn items_array(items: &[String]) -> String {
+    format!("[{}]", items.join(","))
+}
+
 pub fn normalize_jsonb(text: &str) -> Result<String, EngineError> {
     let value = parse(text, "jsonb")?;
     let mut out = String::with_capacity(text.len());

@@ -851,6 +851,23 @@ macro_rules! text_udf {
     };
 }
 
+simple_udf!(
+    /// `rhei_json_items(a)`: an array of JSON values (`array_agg(row_to_json(t))`) as one JSON
+    /// array of them, written as `array_to_json` writes it (`[{"a":1},null]`); its `to_json`
+    /// would take each value for a string.
+    JsonItems,
+    "rhei_json_items",
+    Signature::any(1, Volatility::Immutable),
+    |_types| DataType::Utf8,
+    field |_args| { Ok(Arc::new(Field::new("rhei_json_items", DataType::Utf8, true).with_metadata([(crate::catalog::types::PG_TYPE_METADATA.to_string(), "json".to_string())].into()))) },
+    |args| {
+        let rows = args.number_rows;
+        let Some(value) = args.args.first() else { return Err(DataFusionError::Internal("missing argument".into())) };
+        let text: arrow::array::StringArray = gathered_texts(value, rows)?.into_iter().map(|items| items.map(|items| crate::json::items_array(&items))).collect();
+        unscalar(Arc::new(text), &args)
+    }
+);
+
 text_udf!(
     /// `rhei_interval_text(i)`: an interval as PostgreSQL's text (`1 day 01:30:00`), where
     /// DataFusion's cast gives `1 days 1 hours 30 mins`.

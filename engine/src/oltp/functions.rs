@@ -1536,6 +1536,21 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("rhei_bytea", 1, pure, |ctx| to_bytea(ctx.get_raw(0)))?;
     register_bytea(conn, pure)?;
     conn.create_scalar_function("rhei_json", 1, pure, |ctx| to_json(ctx.get_raw(0), false))?;
+    // `rhei_json_items(a)`: SQLite's array of JSON texts (a JSON array of strings, as
+    // `array_agg` gathers them) as one JSON array of the values (see `olap::udf::JsonItems`).
+    conn.create_scalar_function("rhei_json_items", 1, pure, |ctx| {
+        let Some(text) = text_of(ctx.get_raw(0)) else { return Ok(Value::Null) };
+        let items: Vec<serde_json::Value> = serde_json::from_str(&text).map_err(|e| fail(EngineError::Internal(format!("not an array of JSON values: {e}"))))?;
+        let items: Vec<String> = items
+            .into_iter()
+            .map(|item| match item {
+                serde_json::Value::String(json) => json,
+                serde_json::Value::Null => "null".into(),
+                other => other.to_string(),
+            })
+            .collect();
+        Ok(Value::Text(crate::json::items_array(&items)))
+    })?;
     conn.create_scalar_function("rhei_jsonb", 1, pure, |ctx| to_json(ctx.get_raw(0), true))?;
     conn.create_scalar_function("rhei_json_get", 2, pure, |ctx| json_get(ctx, false))?;
     conn.create_scalar_function("rhei_json_get_text", 2, pure, |ctx| json_get(ctx, true))?;

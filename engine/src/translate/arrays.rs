@@ -39,6 +39,8 @@ const ARRAY_RESULTS: &[&str] = &[
     // What SQLite's translation makes of `ARRAY[...]` and of casts to an array type.
     "json_array", "rhei_array_in", "rhei_array_cast",
     "array_append", "array_prepend", "array_cat", "array_remove", "array_replace", "trim_array", "string_to_array", "regexp_split_to_array", "array_agg",
+    // DataFusion's, which `array_agg(x ORDER BY x DESC)` becomes there.
+    "array_reverse",
 ];
 
 /// Whether `expr` is an array value: one of [`element_type`]'s, `ARRAY[...]`, or a function,
@@ -290,9 +292,10 @@ fn order_by_keys(stmt: &mut Statement, scope: &Scope<'_>, olap: bool) -> Result<
             let distinct = matches!(query.body.as_ref(), SetExpr::Select(select) if select.distinct.is_some());
             if self.olap && distinct {
                 let projection = super::intervals::output_columns(&query.body);
-                let sorts_array = items.iter().any(|item| element_type(super::intervals::output_expression(&item.expr, projection).unwrap_or(&item.expr), self.scope).is_some());
+                let sorted: Vec<Expr> = items.iter().map(|item| super::intervals::output_expression(&item.expr, projection).unwrap_or(&item.expr).clone()).collect();
+                let sorts_array = sorted.iter().any(|e| element_type(e, self.scope).is_some());
                 let SetExpr::Select(select) = query.body.as_mut() else { return ControlFlow::Continue(()) };
-                if !sorts_array || !super::distinct_as_grouping(select) {
+                if !sorts_array || !super::distinct_as_grouping(select, &sorted) {
                     return ControlFlow::Continue(());
                 }
             }

@@ -18,7 +18,7 @@ use std::ops::ControlFlow;
 use datafusion::sql::sqlparser::ast::{
     BinaryOperator, CaseWhen, DataType as SqlType, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentClause, FunctionArguments,
     NamedWindowExpr, OrderByExpr, OrderByKind, Query, SelectItem, SetExpr, Statement, Value, ValueWithSpan, Visit, VisitMut,
-    Visitor, VisitorMut, WindowType, helpers::attached_token::AttachedToken, visit_expressions_mut,
+    Visitor, VisitorMut, WindowType, helpers::attached_token::AttachedToken, visit_expressions, visit_expressions_mut,
 };
 
 use crate::catalog::{Catalog, EnumType, PgType, normalize_ident, table_name};
@@ -166,12 +166,12 @@ fn named_enum(data_type: &SqlType, catalog: &Catalog) -> Option<EnumType> {
 
 /// Rewrites `stmt` so either engine answers its enum values as PostgreSQL does (see the
 /// module docs). Does nothing to a statement of a catalog without enum types.
-pub(crate) fn as_postgresql_means(stmt: &mut Statement, scope: &Scope<'_>, catalog: &Catalog) {
+pub(crate) fn as_postgresql_means(stmt: &mut Statement, scope: &Scope<'_>, catalog: &Catalog, olap: bool) {
     if catalog.enums().next().is_none() {
         return;
     }
     let typing = Typing { scope, catalog, shadowed: shadowing_names(stmt) };
-    let _ = stmt.visit(&mut SortKeys { key: &|sorted: &Expr| typing.of(sorted).map(|ty| position(sorted.clone(), ty)) });
+    let _ = stmt.visit(&mut SortKeys { key: &|sorted: &Expr| typing.of(sorted).map(|ty| position(sorted.clone(), ty)), olap });
     let _ = visit_expressions_mut(stmt, |expr| {
         rewrite(expr, &typing);
         ControlFlow::<()>::Continue(())
@@ -188,6 +188,8 @@ pub(crate) fn as_postgresql_means(stmt: &mut Statement, scope: &Scope<'_>, catal
 /// (named ones too) and of each aggregate.
 pub(crate) struct SortKeys<'k> {
     pub(crate) key: &'k dyn Fn(&Expr) -> Option<Expr>,
+    /// For DataFusion, which orders a DISTINCT select only by its outputs (SQLite by anything).
+    pub(crate) olap: bool,
 }
 
 impl SortKeys<'_> {
@@ -243,15 +245,32 @@ impl VisitorMut for SortKeys<'_> {
         };
         let Some(order_by) = &mut query.order_by else { return ControlFlow::Continue(()) };
         let OrderByKind::Expressions(order) = &mut order_by.kind else { return ControlFlow::Continue(()) };
-        // DISTINCT's ORDER BY may only sort by what it outputs (DataFusion): a plain one
-        // groups by its items instead, and then sorts by any function of them.
-        if select.distinct.is_some()
-            && !(order.iter().any(|item| sorted(&item.expr).is_some_and(|e| (self.key)(&e).is_some())) && super::distinct_as_grouping(select))
-        {
-            return ControlFlow::Continue(());
+        // A name in the key that an output column of another item has would be read as that
+        // output by DataFusion (`SELECT lv AS level, note AS lv ... ORDER BY level`).
+        let captured = |e: &Expr| {
+            let outputs = items.as_deref().unwrap_or_default();
+            visit_expressions(e, |inner| match inner {
+                Expr::Identifier(ident) => {
+                    let name = normalize_ident(ident);
+                    let other = outputs.iter().any(|(alias, item)| alias.as_ref() == Some(&name) && !matches!(item, Expr::Identifier(i) if normalize_ident(i) == name));
+                    if other { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+                }
+                _ => ControlFlow::Continue(()),
+            })
+            .is_break()
+        };
+        let keyed = |e: &Expr| if captured(e) { None } else { (self.key)(e) };
+        // DataFusion orders a DISTINCT select only by its outputs: a plain one groups by its
+        // items instead, and then sorts by any function of them.
+        if self.olap && select.distinct.is_some() {
+            let order_sorted: Option<Vec<Expr>> = order.iter().map(|item| sorted(&item.expr)).collect();
+            let takes_key = order_sorted.iter().flatten().any(|e| keyed(e).is_some());
+            if !(takes_key && order_sorted.is_some_and(|sorted| super::distinct_as_grouping(select, &sorted))) {
+                return ControlFlow::Continue(());
+            }
         }
         for item in order {
-            if let Some(key) = sorted(&item.expr).and_then(|e| (self.key)(&e)) {
+            if let Some(key) = sorted(&item.expr).and_then(|e| keyed(&e)) {
                 item.expr = key;
             }
         }

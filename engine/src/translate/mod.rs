@@ -392,12 +392,15 @@ fn groups_by_position(group_by: &datafusion::sql::sqlparser::ast::GroupByExpr) -
 pub(crate) struct Scope<'a> {
     by_qualifier: HashMap<String, &'a TableDef>,
     tables: Vec<&'a TableDef>,
+    /// The typed columns of derived tables and WITH queries, by their names (see
+    /// [`derived_columns`]).
+    derived: HashMap<String, HashMap<String, PgType>>,
 }
 
 impl<'a> Scope<'a> {
     /// The scope of an expression that names no table (a column's DEFAULT).
     pub(crate) fn empty() -> Self {
-        Scope { by_qualifier: HashMap::new(), tables: Vec::new() }
+        Scope { by_qualifier: HashMap::new(), tables: Vec::new(), derived: HashMap::new() }
     }
 
     pub(crate) fn of(stmt: &Statement, catalog: &'a Catalog) -> Result<Self> {
@@ -426,6 +429,7 @@ impl<'a> Scope<'a> {
             return Err(EngineError::UndefinedTable { name });
         }
         collect_aliases(stmt, catalog, &mut scope.by_qualifier);
+        derived_columns(stmt, &mut scope);
         // An INSERT's alias, and in its ON CONFLICT DO UPDATE the row proposed for insertion
         // (`excluded.took`), name the target table's columns.
         if let Statement::Insert(insert) = stmt
@@ -453,8 +457,12 @@ impl<'a> Scope<'a> {
                 found.next().is_none().then_some(ty)
             }
             Expr::CompoundIdentifier(parts) if parts.len() >= 2 => {
-                let table = self.by_qualifier.get(&normalize_ident(&parts[parts.len() - 2]))?;
+                let qualifier = normalize_ident(&parts[parts.len() - 2]);
                 let column = normalize_ident(&parts[parts.len() - 1]);
+                if let Some(columns) = self.derived.get(&qualifier) {
+                    return columns.get(&column).copied();
+                }
+                let table = self.by_qualifier.get(&qualifier)?;
                 table.column_index(&column).map(|i| table.columns[i].ty)
             }
             // An element of an array column (`tags[1]`).
@@ -485,6 +493,65 @@ fn cte_names(stmt: &Statement) -> std::collections::HashSet<String> {
     let mut names = Names(std::collections::HashSet::new());
     let _ = datafusion::sql::sqlparser::ast::Visit::visit(stmt, &mut names);
     names.0
+}
+
+/// The columns of the statement's derived tables and WITH queries whose types the scope
+/// knows: an output column that is a column of a known type, or a cast (so `t.born` of `FROM
+/// (SELECT born FROM users) t` is a date, which SQLite holds as a day number). Inner ones are
+/// typed first, so one reading another is typed too.
+fn derived_columns(stmt: &Statement, scope: &mut Scope<'_>) {
+    use datafusion::sql::sqlparser::ast::{Visit, Visitor};
+    /// A derived table or WITH query: its name, its column names, its select list.
+    type Source = (String, Vec<String>, Vec<Expr>);
+    struct Sources(Vec<Source>);
+    impl Sources {
+        fn add(&mut self, name: &Ident, columns: &[datafusion::sql::sqlparser::ast::TableAliasColumnDef], query: &Query) {
+            let SetExpr::Select(select) = query.body.as_ref() else { return };
+            let names = if columns.is_empty() { crate::naming::output_names(query) } else { Some(columns.iter().map(|c| normalize_ident(&c.name)).collect()) };
+            let Some(names) = names else { return };
+            // Up to a `*`, whose columns the names may count where the list does not.
+            let items: Vec<Expr> = select
+                .projection
+                .iter()
+                .map_while(|item| match item {
+                    SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => Some(e.clone()),
+                    _ => None,
+                })
+                .collect();
+            self.0.push((normalize_ident(name), names, items));
+        }
+    }
+    impl Visitor for Sources {
+        type Break = ();
+        fn post_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
+            if let TableFactor::Derived { subquery, alias: Some(alias), .. } = factor {
+                self.add(&alias.name, &alias.columns, subquery);
+            }
+            ControlFlow::Continue(())
+        }
+        fn post_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
+            for cte in query.with.iter().flat_map(|w| &w.cte_tables) {
+                self.add(&cte.alias.name, &cte.alias.columns, &cte.query);
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut sources = Sources(Vec::new());
+    let _ = stmt.visit(&mut sources);
+    for (name, names, items) in sources.0 {
+        let types = names
+            .into_iter()
+            .zip(&items)
+            .filter_map(|(column, item)| {
+                let ty = match item {
+                    Expr::Cast { data_type, .. } => PgType::from_sql(data_type).ok().map(|d| d.ty),
+                    other => scope.column_type(other),
+                };
+                ty.map(|ty| (column, ty))
+            })
+            .collect();
+        scope.derived.insert(name, types);
+    }
 }
 
 fn collect_aliases<'a>(stmt: &Statement, catalog: &'a Catalog, out: &mut HashMap<String, &'a TableDef>) {
@@ -638,6 +705,14 @@ pub(crate) fn json_tag(expr: &Expr, scope: &Scope<'_>) -> &'static str {
         },
         Expr::Cast { data_type, .. } => PgType::from_sql(data_type).map_or("unknown", |t| of_type(t.ty)),
         Expr::TypedString(typed) => PgType::from_sql(&typed.data_type).map_or("unknown", |t| of_type(t.ty)),
+        // `ARRAY[1, 2]` and `ARRAY['a']`, which SQLite builds as the JSON array PostgreSQL writes.
+        // (Integers only: `1.50` would lose its scale.)
+        Expr::Array(array)
+            if !array.elem.is_empty()
+                && array.elem.iter().all(|e| matches!(e, Expr::Value(v) if matches!(&v.value, Value::Number(n, _) if !n.contains(['.', 'e', 'E'])) || matches!(v.value, Value::SingleQuotedString(_)))) =>
+        {
+            "json"
+        }
         Expr::BinaryOp { op, left, .. } => match op {
             BinaryOperator::Arrow | BinaryOperator::HashArrow => {
                 if json_tag(left, scope) == "json" { "json" } else { "jsonb" }
@@ -701,6 +776,8 @@ pub(crate) fn json_tag(expr: &Expr, scope: &Scope<'_>) -> &'static str {
             "json_build_object" | "json_build_array" | "to_json" | "json_agg" | "json_object_agg" | "json_extract_path"
             | "json_strip_nulls" | "rhei_row_to_json" | "rhei_json_agg_rows" => "json",
             "min" | "max" | "coalesce" => first_arg(f).map_or("unknown", |arg| json_tag(arg, scope)),
+            // SQLite gathers integers, floats and text into the JSON array PostgreSQL writes.
+            "array_agg" if first_arg(f).is_some_and(|arg| json_tag(arg, scope) == "text" || scope.column_type(arg).is_some_and(|t| matches!(t, PgType::Int2 | PgType::Int4 | PgType::Int8 | PgType::Float8))) => "json",
             "substring" | "substr" if first_arg(f).is_some_and(|arg| json_tag(arg, scope) == "bytea") => "bytea",
             "rhei_bytea_substring" => "bytea",
             "upper" | "lower" | "concat" | "substring" | "trim" | "jsonb_typeof" | "json_typeof" => "text",
@@ -817,6 +894,24 @@ pub(crate) fn padded_char_octet_length(expr: &mut Expr, scope: &Scope<'_>) {
 /// The values given to PostgreSQL's json builders (`json[b]_build_object`'s values,
 /// `json[b]_build_array`'s, `json[b]_agg`'s) become JSON text by their type, which only the
 /// statement knows on SQLite (`rhei_json_value`); `to_json[b]` take the type beside the value.
+/// `array_to_json(a)` as both engines can answer it: an array gathered of JSON values
+/// (`array_to_json(array_agg(row_to_json(t)))`) joins them (`rhei_json_items`), any other
+/// array is `to_json(a)`. The form with line feeds (a second argument) is left for the engine
+/// to refuse. Before the JSON builders' values are typed, which reads `to_json`'s argument.
+pub(crate) fn array_to_json_as_postgresql(stmt: &mut Statement, scope: &Scope<'_>) {
+    let _ = visit_expressions_mut(stmt, |expr| {
+        if let Expr::Function(f) = expr
+            && builtin_name(&f.name).as_deref() == Some("array_to_json")
+            && let Some([array]) = plain_arguments(f).as_deref()
+        {
+            let of_json = matches!(array, Expr::Function(agg) if builtin_name(&agg.name).as_deref() == Some("array_agg")
+                && first_arg(agg).is_some_and(|item| matches!(json_tag(item, scope), "json" | "jsonb")));
+            f.name = ObjectName::from(vec![Ident::new(if of_json { "rhei_json_items" } else { "to_json" })]);
+        }
+        ControlFlow::<()>::Continue(())
+    });
+}
+
 fn json_builder_values(stmt: &mut Statement, scope: &Scope<'_>, opts: TranslateOptions) {
     let _ = visit_expressions_mut(stmt, |expr| {
         jsonb_operators_as_calls(expr, scope);
@@ -1071,8 +1166,8 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
     let scope = Scope::of(stmt, catalog)?;
     common_type::check_common_types_in(stmt, &scope, catalog)?;
     common_type::set_operation_columns_converted(stmt, &scope, catalog);
-    enums::as_postgresql_means(stmt, &scope, catalog);
-    network::as_postgresql_means(stmt, &scope);
+    enums::as_postgresql_means(stmt, &scope, catalog, false);
+    network::as_postgresql_means(stmt, &scope, false);
     check_boolean_operands(stmt, &scope)?;
     let _ = visit_expressions_mut(stmt, |expr| {
         row_comparison_as_fields(expr);
@@ -1085,6 +1180,7 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
         ControlFlow::<()>::Continue(())
     });
     convert_written_values(stmt, &scope, opts, reads_joined)?;
+    array_to_json_as_postgresql(stmt, &scope);
     json_builder_values(stmt, &scope, opts);
     text_and_boolean_values(stmt, &scope);
     intervals::for_sqlite(stmt, &scope, opts)?;
@@ -1869,10 +1965,13 @@ fn refuse_second_row(query: &mut Query) {
 
 /// `SELECT DISTINCT a, b ...` as `SELECT a, b ... GROUP BY a, b`, which gives the same rows
 /// and may be ordered by any function of its items (DataFusion orders a DISTINCT select only
-/// by its outputs). Only a plain one: no DISTINCT ON, grouping, aggregate, window, `*`,
-/// constant (GROUP BY 1 would name a position) or subquery among its items. Says whether
-/// `select` now groups.
-pub(crate) fn distinct_as_grouping(select: &mut datafusion::sql::sqlparser::ast::Select) -> bool {
+/// by its outputs), for an ORDER BY of `sorted` items, each one of the select list's (as
+/// PostgreSQL requires; otherwise the select is left for the engine to refuse). Only a plain
+/// one: no DISTINCT ON, grouping, aggregate, window, `*` or subquery among its items, each of
+/// which reads a column (a constant could be taken for a position) and calls nothing volatile
+/// (its value in the select list could differ from the group's). Says whether `select` now
+/// groups.
+pub(crate) fn distinct_as_grouping(select: &mut datafusion::sql::sqlparser::ast::Select, sorted: &[Expr]) -> bool {
     use datafusion::sql::sqlparser::ast::{Distinct, GroupByExpr};
     let exprs: Option<Vec<Expr>> = select
         .projection
@@ -1890,11 +1989,20 @@ pub(crate) fn distinct_as_grouping(select: &mut datafusion::sql::sqlparser::ast:
         })
         .is_break()
     };
+    let reads_column = |e: &Expr| visit_expressions(e, |inner| if matches!(inner, Expr::Identifier(_) | Expr::CompoundIdentifier(_)) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }).is_break();
+    let volatile = |e: &Expr| {
+        visit_expressions(e, |inner| match inner {
+            Expr::Function(f) if builtin_name(&f.name).is_some_and(|n| matches!(n.as_str(), "random" | "nextval" | "setval" | "gen_random_uuid" | "uuid" | "clock_timestamp" | "timeofday")) => ControlFlow::Break(()),
+            _ => ControlFlow::Continue(()),
+        })
+        .is_break()
+    };
     let plain = matches!(select.distinct, Some(Distinct::Distinct))
         && select.group_by_is_empty()
         && select.having.is_none()
         && !exprs.is_empty()
-        && exprs.iter().all(|e| !matches!(e, Expr::Value(_)) && !has_subquery(e) && !crate::router::calls_aggregate(e, true));
+        && exprs.iter().all(|e| reads_column(e) && !volatile(e) && !has_subquery(e) && !crate::router::calls_aggregate(e, true))
+        && sorted.iter().all(|s| exprs.contains(s));
     if plain {
         select.distinct = None;
         select.group_by = GroupByExpr::Expressions(exprs, Vec::new());

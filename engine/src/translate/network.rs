@@ -128,7 +128,7 @@ const ARGUMENT_TYPED: &[&str] = &["text", "abbrev", "set_masklen"];
 
 /// Rewrites `stmt` so either engine answers its network values as PostgreSQL does (see the
 /// module docs). Leaves a statement with none alone.
-pub(crate) fn as_postgresql_means(stmt: &mut Statement, scope: &Scope<'_>) {
+pub(crate) fn as_postgresql_means(stmt: &mut Statement, scope: &Scope<'_>, olap: bool) {
     let typing = Typing { scope, shadowed: super::enums::shadowing_names(stmt) };
     let mentions = visit_expressions(stmt, |expr| {
         let named = matches!(expr, Expr::Function(f) if builtin_name(&f.name).is_some_and(|n| NetFunction::named(&n).is_some() || ARGUMENT_TYPED.contains(&n.as_str())));
@@ -137,7 +137,7 @@ pub(crate) fn as_postgresql_means(stmt: &mut Statement, scope: &Scope<'_>) {
     if mentions.is_continue() {
         return;
     }
-    let _ = stmt.visit(&mut super::enums::SortKeys { key: &|sorted: &Expr| typing.of(sorted).map(|_| key(sorted.clone())) });
+    let _ = stmt.visit(&mut super::enums::SortKeys { key: &|sorted: &Expr| typing.of(sorted).map(|_| key(sorted.clone())), olap });
     let _ = visit_expressions_mut(stmt, |expr| {
         rewrite(expr, &typing);
         ControlFlow::<()>::Continue(())

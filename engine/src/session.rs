@@ -295,23 +295,14 @@ impl Drop for Session {
 /// `select_for_update(no_key=True)`, job queues). rhei's writes take turns on one writer, so
 /// the weaker locks PostgreSQL means hold no less. `None` where it has neither.
 fn lock_strengths_as_parsed(sql: &str) -> Option<String> {
-    use datafusion::sql::sqlparser::tokenizer::{Location, Token, Tokenizer, Word};
+    use datafusion::sql::sqlparser::tokenizer::{Token, Word};
     if !naming::mentions(sql, "key") {
         return None;
     }
-    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize_with_location().ok()?;
-    let significant: Vec<_> = tokens.iter().filter(|t| !matches!(t.token, Token::Whitespace(_))).collect();
+    let tokens = tokens_at(sql)?;
+    let significant: Vec<&(Token, usize)> = tokens.iter().filter(|(t, _)| !matches!(t, Token::Whitespace(_))).collect();
     let word = |i: usize, kw: &str| {
-        significant.get(i).is_some_and(|t| matches!(&t.token, Token::Word(Word { value, quote_style: None, .. }) if value.eq_ignore_ascii_case(kw)))
-    };
-    // Where each line starts, to find a token's byte offset from its line and column (in
-    // characters). The text is cut there, never rebuilt from tokens, whose display would
-    // lose a literal's doubled quotes and escapes.
-    let line_starts: Vec<usize> = std::iter::once(0).chain(sql.match_indices('\n').map(|(i, _)| i + 1)).collect();
-    let offset = |at: Location| {
-        let start = *line_starts.get(usize::try_from(at.line).ok()?.checked_sub(1)?)?;
-        let column = usize::try_from(at.column).ok()?.checked_sub(1)?;
-        Some(sql[start..].char_indices().nth(column).map_or(sql.len(), |(i, _)| start + i))
+        significant.get(i).is_some_and(|(t, _)| matches!(t, Token::Word(Word { value, quote_style: None, .. }) if value.eq_ignore_ascii_case(kw)))
     };
     let mut cuts = Vec::new();
     for i in 0..significant.len() {
@@ -326,7 +317,7 @@ fn lock_strengths_as_parsed(sql: &str) -> Option<String> {
         } else {
             continue;
         };
-        cuts.push((offset(significant[from].span.start)?, offset(significant[to].span.start)?));
+        cuts.push((significant[from].1, significant[to].1));
     }
     if cuts.is_empty() {
         return None;
@@ -341,18 +332,39 @@ fn lock_strengths_as_parsed(sql: &str) -> Option<String> {
     Some(plain)
 }
 
+/// The tokens of `sql`, each with the byte offset it starts at, so that the text can be cut
+/// between them: never rebuilt from tokens, whose display loses a literal's doubled quotes
+/// and escapes (`'O''Brien'` would come back as `'O'Brien'`). `None` where it does not
+/// tokenize.
+fn tokens_at(sql: &str) -> Option<Vec<(datafusion::sql::sqlparser::tokenizer::Token, usize)>> {
+    use datafusion::sql::sqlparser::tokenizer::Tokenizer;
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize_with_location().ok()?;
+    // Where each line starts: a token's location is its line and column (in characters).
+    let line_starts: Vec<usize> = std::iter::once(0).chain(sql.match_indices('\n').map(|(i, _)| i + 1)).collect();
+    tokens
+        .into_iter()
+        .map(|t| {
+            let start = *line_starts.get(usize::try_from(t.span.start.line).ok()?.checked_sub(1)?)?;
+            let column = usize::try_from(t.span.start.column).ok()?.checked_sub(1)?;
+            let at = sql[start..].char_indices().nth(column).map_or(sql.len(), |(i, _)| start + i);
+            Some((t.token, at))
+        })
+        .collect()
+}
+
 /// The statements of a query string, split at the semicolons between them (not those inside
 /// literals or comments); None when it does not tokenize.
 fn split_statements(sql: &str) -> Option<Vec<String>> {
-    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
-    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize().ok()?;
-    let mut pieces = vec![String::new()];
-    for token in tokens {
-        match token {
-            Token::SemiColon => pieces.push(String::new()),
-            token => pieces.last_mut()?.push_str(&token.to_string()),
+    use datafusion::sql::sqlparser::tokenizer::Token;
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    for (token, at) in tokens_at(sql)? {
+        if token == Token::SemiColon {
+            pieces.push(sql.get(start..at)?.to_string());
+            start = at + 1;
         }
     }
+    pieces.push(sql.get(start..)?.to_string());
     pieces.retain(|piece| !piece.trim().is_empty());
     Some(pieces)
 }
@@ -2940,6 +2952,14 @@ mod tests {
             Some("SELECT id FROM jobs WHERE owner = 'x'' OR owner <> ''x'\n  AND note = E'a\\tb' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED")
         );
         assert_eq!(lock_strengths_as_parsed("SELECT 'é' FROM t FOR /* weak */ KEY SHARE").as_deref(), Some("SELECT 'é' FROM t FOR /* weak */ SHARE"));
+    }
+
+    #[test]
+    fn statements_split_at_semicolons_outside_literals_keep_their_text() {
+        assert_eq!(
+            split_statements("ALTER SEQUENCE s RESTART;\n INSERT INTO t VALUES ('a;b''c', E'\\n');;").unwrap(),
+            ["ALTER SEQUENCE s RESTART", "\n INSERT INTO t VALUES ('a;b''c', E'\\n')"]
+        );
         assert_eq!(lock_strengths_as_parsed("SELECT 1"), None);
     }
 }

@@ -118,6 +118,15 @@ pub enum EngineError {
     MalformedArrayLiteral { value: String },
     #[error("invalid input syntax for type {type_name}: \"{value}\"")]
     InvalidDatetimeFormat { type_name: String, value: String },
+    /// A zone given to a function (`make_timestamptz(..., 'Nowhere/X')`) that names none.
+    #[error("time zone \"{zone}\" not recognized")]
+    UnrecognizedTimeZone { zone: String },
+    /// `make_timestamp`'s and `make_date`'s date that is no day (`2024-02-30`).
+    #[error("date field value out of range: {value}")]
+    DateFieldOutOfRange { value: String },
+    /// `make_timestamp`'s time of day past 24:00:00 or with a field out of range.
+    #[error("time field value out of range: {value}")]
+    TimeFieldOutOfRange { value: String },
     #[error("date/time field value out of range: \"{value}\"")]
     DatetimeFieldOverflow { value: String },
     #[error("{type_name} out of range")]
@@ -362,7 +371,7 @@ impl EngineError {
             Self::CannotCastAutomatically { .. } => "42804",
             Self::InvalidTextRepresentation { .. } | Self::InvalidCidr { .. } | Self::MalformedArrayLiteral { .. } | Self::PathElementNotInteger { .. } => "22P02",
             Self::InvalidDatetimeFormat { .. } | Self::InvalidPatternValue { .. } | Self::TwelveHourClock { .. } => "22007",
-            Self::DatetimeFieldOverflow { .. } | Self::IntervalOutOfRange => "22008",
+            Self::DatetimeFieldOverflow { .. } | Self::DateFieldOutOfRange { .. } | Self::TimeFieldOutOfRange { .. } | Self::IntervalOutOfRange => "22008",
             Self::OlapCopyBehind { .. } => "XX000",
             Self::NumericOutOfRange { .. } | Self::NumericFormatOverflow | Self::InputOutOfRange | Self::UnconstrainedNumericTooWide | Self::FormatNumberOutOfRange | Self::IntegerValueOutOfRange { .. } | Self::PercentileOutOfRange { .. } | Self::NetworkResultOutOfRange => {
                 "22003"
@@ -387,6 +396,7 @@ impl EngineError {
             Self::NulInText => "22021",
             Self::UndefinedParameter { .. } => "42704",
             Self::InvalidParameterValue { .. }
+            | Self::UnrecognizedTimeZone { .. }
             | Self::InvalidArgument { .. }
             | Self::UnterminatedFormatSpecifier
             | Self::UnrecognizedFormatSpecifier { .. }

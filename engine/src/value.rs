@@ -83,6 +83,25 @@ pub fn make_date_days(year: i64, month: i64, day: i64) -> Option<i64> {
     Some(days_from_civil(year, month, day))
 }
 
+/// `make_timestamp(year, month, day, hour, min, sec)`: microseconds since the epoch of that
+/// wall-clock time, as PostgreSQL makes it: 24:00:00 and a 60th second are the next day's and
+/// minute's start, the seconds rounded to the microsecond (half to even).
+///
+/// # Errors
+/// 22008 for a day that does not exist, or a time field out of range, worded as PostgreSQL's.
+pub fn make_timestamp_micros(year: i64, month: i64, day: i64, hour: i64, min: i64, sec: f64) -> Result<i64, crate::error::EngineError> {
+    use crate::error::EngineError;
+    let days = make_date_days(year, month, day).ok_or_else(|| EngineError::DateFieldOutOfRange { value: format!("{year}-{month:02}-{day:02}") })?;
+    let time_ok = (0..=24).contains(&hour) && (0..60).contains(&min) && !sec.is_nan() && (0.0..=60.0).contains(&sec) && !(hour == 24 && (min > 0 || sec > 0.0));
+    if !time_ok {
+        // C's `%02g`: the shortest form, at least two characters.
+        let seconds = if sec.is_nan() { "NaN".to_string() } else { format!("{sec:0>2}") };
+        return Err(EngineError::TimeFieldOutOfRange { value: format!("{hour}:{min:02}:{seconds}") });
+    }
+    let micros = ((hour * 60 + min) * 60) * 1_000_000 + (sec * 1_000_000.0).round_ties_even() as i64;
+    Ok(days * MICROS_PER_DAY + micros)
+}
+
 /// Parses `YYYY-MM-DD` (a time part after it is ignored) to days since the epoch.
 pub fn parse_date_days(s: &str) -> Option<i32> {
     let s = s.trim();

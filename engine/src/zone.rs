@@ -27,6 +27,23 @@ impl Default for TimeZone {
 impl TimeZone {
     pub const UTC: Self = Self::Fixed(0);
 
+    /// A zone given to a function (`make_timestamptz(..., 'Europe/Paris')`): an offset with a
+    /// sign counts hours *east* of UTC there (`'+02'`, `'-05:30'`), anything else is read as
+    /// [`TimeZone::parse`] reads a setting. `None` for what names no zone.
+    pub fn of_argument(text: &str) -> Option<Self> {
+        let text = text.trim();
+        let Some((sign, rest)) = text.strip_prefix('+').map(|r| (1, r)).or_else(|| text.strip_prefix('-').map(|r| (-1, r))) else {
+            return Self::parse(text);
+        };
+        let (hours, minutes) = match rest.split_once(':') {
+            Some((h, m)) => (h, m),
+            None if rest.len() > 2 => rest.split_at(2),
+            None => (rest, "0"),
+        };
+        let (hours, minutes): (i32, i32) = (hours.parse().ok()?, minutes.parse().ok()?);
+        ((0..=15).contains(&hours) && (0..60).contains(&minutes)).then(|| Self::Fixed(sign * (hours * 3600 + minutes * 60)))
+    }
+
     /// The zone a `TimeZone` setting names, as PostgreSQL reads it: a number is hours east of
     /// UTC (`2`, `-7`, `5.5`); an IANA name in any case (`Europe/Paris`, `utc`, `EST5EDT`); a
     /// POSIX zone without daylight-saving rules (`UTC+2`, `<+02>-02`), whose offset counts

@@ -125,6 +125,8 @@ impl DataFusionOlap {
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::IntervalKey::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::IntervalText::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::JsonItems::default()));
+        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::MakeTimestamp::default()));
+        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::MakeTimestamptz::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::TimestampText::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::AsText::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::QuoteLiteral::default()));

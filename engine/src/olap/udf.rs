@@ -851,6 +851,60 @@ macro_rules! text_udf {
     };
 }
 
+/// `make_timestamp`'s fields row by row, and with `zoned` the zone of the seventh argument
+/// (see `oltp::functions`' functions of the same names): microseconds of the instant.
+fn made_timestamps(args: &ScalarFunctionArgs, zoned: bool) -> Result<ColumnarValue> {
+    use arrow::datatypes::Int64Type;
+    let rows = args.number_rows;
+    let column = |i: usize, to: &DataType| -> Result<ArrayRef> {
+        let value = args.args.get(i).ok_or_else(|| DataFusionError::Internal("missing argument".into()))?;
+        Ok(arrow::compute::cast(&value.to_array(rows)?, to)?)
+    };
+    let fields: Vec<ArrayRef> = (0..5).map(|i| column(i, &DataType::Int64)).collect::<Result<_>>()?;
+    let seconds = column(5, &DataType::Float64)?;
+    let zones = if zoned { Some(column(6, &DataType::Utf8)?) } else { None };
+    let mut out = arrow::array::TimestampMicrosecondBuilder::with_capacity(rows);
+    for row in 0..rows {
+        let nulls = fields.iter().chain(std::iter::once(&seconds)).chain(zones.iter()).any(|a| a.is_null(row));
+        if nulls {
+            out.append_null();
+            continue;
+        }
+        let f = |i: usize| fields[i].as_primitive::<Int64Type>().value(row);
+        let local = crate::value::make_timestamp_micros(f(0), f(1), f(2), f(3), f(4), seconds.as_primitive::<Float64Type>().value(row)).map_err(external)?;
+        let micros = match &zones {
+            Some(zones) => {
+                let text = zones.as_string::<i32>().value(row);
+                let zone = crate::zone::TimeZone::of_argument(text).ok_or_else(|| external(crate::error::EngineError::UnrecognizedTimeZone { zone: text.to_string() }))?;
+                zone.utc(local)
+            }
+            None => local,
+        };
+        out.append_value(micros);
+    }
+    let array: ArrayRef = if zoned { Arc::new(out.finish().with_timezone("UTC")) } else { Arc::new(out.finish()) };
+    unscalar(array, args)
+}
+
+simple_udf!(
+    /// `make_timestamp(year, month, day, hour, min, sec)`, which DataFusion has not.
+    MakeTimestamp,
+    "make_timestamp",
+    Signature::any(6, Volatility::Immutable),
+    |_types| DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, None),
+    |args| { made_timestamps(&args, false) }
+);
+
+simple_udf!(
+    /// `rhei_make_timestamptz(year, month, day, hour, min, sec, zone)`: `make_timestamptz` in
+    /// the session's zone or the one it names (see `translate::olap`).
+    MakeTimestamptz,
+    "rhei_make_timestamptz",
+    Signature::any(7, Volatility::Immutable),
+    |_types| DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, Some("UTC".into())),
+    |args| { made_timestamps(&args, true) }
+);
+
 simple_udf!(
     /// `rhei_json_items(a)`: an array of JSON values (`array_agg(row_to_json(t))`) as one JSON
     /// array of them, written as `array_to_json` writes it (`[{"a":1},null]`); its `to_json`

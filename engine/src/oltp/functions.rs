@@ -1741,6 +1741,37 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
             .ok_or_else(|| fail(EngineError::DatetimeFieldOverflow { value: format!("{y}-{m:02}-{d:02}") })),
         _ => Ok(Value::Null),
     })?;
+    // make_timestamp(year, month, day, hour, min, sec) as microseconds; rhei_make_timestamptz
+    // with a seventh argument, the zone the wall-clock time is in: the session's (seconds or
+    // a name, see `translate::zone_argument`) or one the call names.
+    for (name, arity) in [("make_timestamp", 6), ("rhei_make_timestamptz", 7)] {
+        conn.create_scalar_function(name, arity, pure, move |ctx| {
+            let mut fields = [0i64; 5];
+            for (i, field) in fields.iter_mut().enumerate() {
+                match ctx.get_raw(i) {
+                    ValueRef::Null => return Ok(Value::Null),
+                    ValueRef::Integer(n) => *field = n,
+                    ValueRef::Real(f) => *field = f.round() as i64,
+                    other => *field = text_of(other).and_then(|t| t.trim().parse().ok()).ok_or_else(|| invalid("integer", other))?,
+                }
+            }
+            let Some(seconds) = f64_of(ctx.get_raw(5)) else { return Ok(Value::Null) };
+            let [year, month, day, hour, min] = fields;
+            let local = crate::value::make_timestamp_micros(year, month, day, hour, min, seconds).map_err(fail)?;
+            if arity == 6 {
+                return Ok(Value::Integer(local));
+            }
+            let zone = match ctx.get_raw(6) {
+                ValueRef::Null => return Ok(Value::Null),
+                ValueRef::Integer(_) => arg_zone(ctx, 6)?,
+                other => {
+                    let text = text_of(other).unwrap_or_default();
+                    TimeZone::of_argument(&text).ok_or_else(|| fail(EngineError::UnrecognizedTimeZone { zone: text }))?
+                }
+            };
+            Ok(Value::Integer(zone.utc(local)))
+        })?;
+    }
     conn.create_scalar_function("md5", 1, pure, |ctx| {
         let digest = match ctx.get_raw(0) {
             ValueRef::Null => return Ok(Value::Null),

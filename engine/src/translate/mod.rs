@@ -894,6 +894,22 @@ pub(crate) fn padded_char_octet_length(expr: &mut Expr, scope: &Scope<'_>) {
 /// The values given to PostgreSQL's json builders (`json[b]_build_object`'s values,
 /// `json[b]_build_array`'s, `json[b]_agg`'s) become JSON text by their type, which only the
 /// statement knows on SQLite (`rhei_json_value`); `to_json[b]` take the type beside the value.
+/// `make_timestamptz(...)` as `rhei_make_timestamptz(..., zone)`, which both engines have: the
+/// wall-clock time in the session's zone (`session_zone`, as the engine reads zones) unless the
+/// call names one.
+pub(crate) fn make_timestamptz_zoned(expr: &mut Expr, session_zone: impl FnOnce() -> Expr) {
+    if let Expr::Function(f) = expr
+        && builtin_name(&f.name).as_deref() == Some("make_timestamptz")
+        && let FunctionArguments::List(list) = &mut f.args
+        && matches!(list.args.len(), 6 | 7)
+    {
+        if list.args.len() == 6 {
+            list.args.push(FunctionArg::Unnamed(FunctionArgExpr::Expr(session_zone())));
+        }
+        f.name = ObjectName::from(vec![Ident::new("rhei_make_timestamptz")]);
+    }
+}
+
 /// `array_to_json(a)` as both engines can answer it: an array gathered of JSON values
 /// (`array_to_json(array_agg(row_to_json(t)))`) joins them (`rhei_json_items`), any other
 /// array is `to_json(a)`. The form with line feeds (a second argument) is left for the engine
@@ -1176,6 +1192,7 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
         date_plus_time_as_timestamp(expr, &scope);
         // Before casts become calls, which hide the argument's type.
         to_hex_with_width(expr, &scope);
+        make_timestamptz_zoned(expr, || zone_argument(opts));
         as_postgresql_means(expr, &scope, true);
         ControlFlow::<()>::Continue(())
     });
@@ -3198,8 +3215,8 @@ pub(crate) fn temporal_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
         Expr::Function(func) => match func.name.to_string().to_ascii_lowercase().as_str() {
             "now" | "current_timestamp" | "transaction_timestamp" | "statement_timestamp" | "clock_timestamp" | "to_timestamp"
             | "rhei_tstz_add" | "rhei_tstz_add_interval" | "rhei_now" | "rhei_statement_now" | "rhei_tstz" | "rhei_utc" | "rhei_instant" | "rhei_to_timestamp"
-            | "rhei_epoch_timestamp" => PgType::Timestamptz,
-            "localtimestamp" | "rhei_ts_add" | "rhei_ts_add_interval" | "rhei_ts" | "rhei_local" | "to_local_time" => PgType::Timestamp,
+            | "rhei_epoch_timestamp" | "make_timestamptz" | "rhei_make_timestamptz" => PgType::Timestamptz,
+            "localtimestamp" | "rhei_ts_add" | "rhei_ts_add_interval" | "rhei_ts" | "rhei_local" | "to_local_time" | "make_timestamp" => PgType::Timestamp,
             // A typed literal or cast already translated (expressions are rewritten inside out).
             "current_date" | "rhei_date" | "rhei_days" | "to_date" | "rhei_to_date" => PgType::Date,
             // Functions giving one of their arguments' values have its type (`max(at) -
@@ -3731,8 +3748,8 @@ fn translated_type(expr: &Expr) -> Option<PgType> {
         Expr::Value(ValueWithSpan { value: Value::Boolean(_), .. }) => Some(PgType::Bool),
         Expr::Function(f) => match f.name.to_string().as_str() {
             "rhei_date" | "rhei_days" => Some(PgType::Date),
-            "rhei_ts" | "rhei_local" => Some(PgType::Timestamp),
-            "rhei_tstz" | "rhei_utc" => Some(PgType::Timestamptz),
+            "rhei_ts" | "rhei_local" | "make_timestamp" => Some(PgType::Timestamp),
+            "rhei_tstz" | "rhei_utc" | "rhei_make_timestamptz" => Some(PgType::Timestamptz),
             "rhei_time" | "rhei_time_of_day" | "rhei_round_time" => Some(PgType::Time),
             _ => None,
         },

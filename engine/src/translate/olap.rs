@@ -300,6 +300,7 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
     let _ = visit_expressions_mut(stmt, |expr| {
         interval_constant_for_olap(expr);
         datetime_input_for_olap(expr, zone);
+        super::make_timestamptz_zoned(expr, || Expr::value(Value::SingleQuotedString(zone.arrow_name())));
         super::math_domain_checked(expr);
         percentile_disc_for_olap(expr);
         array_agg_descending_reversed(expr);

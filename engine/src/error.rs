@@ -124,6 +124,9 @@ pub enum EngineError {
     /// `make_timestamp`'s and `make_date`'s date that is no day (`2024-02-30`).
     #[error("date field value out of range: {value}")]
     DateFieldOutOfRange { value: String },
+    /// `make_timestamp` past 294276 AD or before 4713 BC.
+    #[error("timestamp out of range: {value}")]
+    TimestampOutOfRange { value: String },
     /// `make_timestamp`'s time of day past 24:00:00 or with a field out of range.
     #[error("time field value out of range: {value}")]
     TimeFieldOutOfRange { value: String },
@@ -371,7 +374,7 @@ impl EngineError {
             Self::CannotCastAutomatically { .. } => "42804",
             Self::InvalidTextRepresentation { .. } | Self::InvalidCidr { .. } | Self::MalformedArrayLiteral { .. } | Self::PathElementNotInteger { .. } => "22P02",
             Self::InvalidDatetimeFormat { .. } | Self::InvalidPatternValue { .. } | Self::TwelveHourClock { .. } => "22007",
-            Self::DatetimeFieldOverflow { .. } | Self::DateFieldOutOfRange { .. } | Self::TimeFieldOutOfRange { .. } | Self::IntervalOutOfRange => "22008",
+            Self::DatetimeFieldOverflow { .. } | Self::DateFieldOutOfRange { .. } | Self::TimeFieldOutOfRange { .. } | Self::TimestampOutOfRange { .. } | Self::IntervalOutOfRange => "22008",
             Self::OlapCopyBehind { .. } => "XX000",
             Self::NumericOutOfRange { .. } | Self::NumericFormatOverflow | Self::InputOutOfRange | Self::UnconstrainedNumericTooWide | Self::FormatNumberOutOfRange | Self::IntegerValueOutOfRange { .. } | Self::PercentileOutOfRange { .. } | Self::NetworkResultOutOfRange => {
                 "22003"

@@ -93,13 +93,18 @@ pub fn make_timestamp_micros(year: i64, month: i64, day: i64, hour: i64, min: i6
     use crate::error::EngineError;
     let days = make_date_days(year, month, day).ok_or_else(|| EngineError::DateFieldOutOfRange { value: format!("{year}-{month:02}-{day:02}") })?;
     let time_ok = (0..=24).contains(&hour) && (0..60).contains(&min) && !sec.is_nan() && (0.0..=60.0).contains(&sec) && !(hour == 24 && (min > 0 || sec > 0.0));
+    // C's `%02g`: the shortest form, at least two characters.
+    let seconds = if sec.is_nan() { "NaN".to_string() } else { format!("{sec:0>2}") };
     if !time_ok {
-        // C's `%02g`: the shortest form, at least two characters.
-        let seconds = if sec.is_nan() { "NaN".to_string() } else { format!("{sec:0>2}") };
         return Err(EngineError::TimeFieldOutOfRange { value: format!("{hour}:{min:02}:{seconds}") });
     }
     let micros = ((hour * 60 + min) * 60) * 1_000_000 + (sec * 1_000_000.0).round_ties_even() as i64;
-    Ok(days * MICROS_PER_DAY + micros)
+    // PostgreSQL's timestamps run from 4713 BC to 294276 AD.
+    let out_of_range = || EngineError::TimestampOutOfRange { value: format!("{year}-{month:02}-{day:02} {hour}:{min:02}:{seconds}") };
+    if !(-4713..=294_276).contains(&year) {
+        return Err(out_of_range());
+    }
+    days.checked_mul(MICROS_PER_DAY).and_then(|d| d.checked_add(micros)).ok_or_else(out_of_range)
 }
 
 /// Parses `YYYY-MM-DD` (a time part after it is ignored) to days since the epoch.

@@ -33,11 +33,13 @@ impl TimeZone {
     pub fn of_argument(text: &str) -> Option<Self> {
         let text = text.trim();
         let Some((sign, rest)) = text.strip_prefix('+').map(|r| (1, r)).or_else(|| text.strip_prefix('-').map(|r| (-1, r))) else {
-            return Self::parse(text);
+            // A bare number names no zone here (PostgreSQL: 22023).
+            return if text.starts_with(|c: char| c.is_ascii_digit()) { None } else { Self::parse(text) };
         };
         let (hours, minutes) = match rest.split_once(':') {
             Some((h, m)) => (h, m),
-            None if rest.len() > 2 => rest.split_at(2),
+            // `+0530`, `+530`.
+            None if rest.len() > 2 => rest.split_at(rest.len() - 2),
             None => (rest, "0"),
         };
         let (hours, minutes): (i32, i32) = (hours.parse().ok()?, minutes.parse().ok()?);

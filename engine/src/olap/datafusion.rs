@@ -126,6 +126,7 @@ impl DataFusionOlap {
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::IntervalText::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::JsonItems::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::MakeTimestamp::default()));
+        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::TypeOf::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::MakeTimestamptz::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::TimestampText::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::AsText::default()));

@@ -856,13 +856,29 @@ macro_rules! text_udf {
 fn made_timestamps(args: &ScalarFunctionArgs, zoned: bool) -> Result<ColumnarValue> {
     use arrow::datatypes::Int64Type;
     let rows = args.number_rows;
-    let column = |i: usize, to: &DataType| -> Result<ArrayRef> {
-        let value = args.args.get(i).ok_or_else(|| DataFusionError::Internal("missing argument".into()))?;
-        Ok(arrow::compute::cast(&value.to_array(rows)?, to)?)
+    // An integer field is cast, anything else read from its text (Arrow's cast would cut a
+    // fraction or give NULL for text, where SQLite's function refuses both).
+    let column = |i: usize, to: &DataType, type_name: &'static str| -> Result<ArrayRef> {
+        let value = args.args.get(i).ok_or_else(|| DataFusionError::Internal("missing argument".into()))?.to_array(rows)?;
+        let numeric = if *to == DataType::Int64 { value.data_type().is_integer() } else { value.data_type().is_numeric() };
+        if numeric || value.data_type() == &DataType::Null {
+            return Ok(arrow::compute::cast(&value, to)?);
+        }
+        let text = arrow::compute::cast(&value, &DataType::Utf8)?;
+        let text = text.as_string::<i32>();
+        let invalid = |t: &str| external(crate::error::EngineError::InvalidTextRepresentation { type_name: type_name.into(), value: t.to_string() });
+        Ok(if *to == DataType::Int64 {
+            Arc::new(text.iter().map(|t| t.map(|t| t.trim().parse::<i64>().map_err(|_| invalid(t))).transpose()).collect::<Result<arrow::array::Int64Array>>()?) as ArrayRef
+        } else {
+            Arc::new(text.iter().map(|t| t.map(|t| t.trim().parse::<f64>().map_err(|_| invalid(t))).transpose()).collect::<Result<Float64Array>>()?) as ArrayRef
+        })
     };
-    let fields: Vec<ArrayRef> = (0..5).map(|i| column(i, &DataType::Int64)).collect::<Result<_>>()?;
-    let seconds = column(5, &DataType::Float64)?;
-    let zones = if zoned { Some(column(6, &DataType::Utf8)?) } else { None };
+    let fields: Vec<ArrayRef> = (0..5).map(|i| column(i, &DataType::Int64, "integer")).collect::<Result<_>>()?;
+    let seconds = column(5, &DataType::Float64, "double precision")?;
+    let zones = match args.args.get(6) {
+        Some(zone) if zoned => Some(arrow::compute::cast(&zone.to_array(rows)?, &DataType::Utf8)?),
+        _ => None,
+    };
     let mut out = arrow::array::TimestampMicrosecondBuilder::with_capacity(rows);
     for row in 0..rows {
         let nulls = fields.iter().chain(std::iter::once(&seconds)).chain(zones.iter()).any(|a| a.is_null(row));
@@ -884,6 +900,46 @@ fn made_timestamps(args: &ScalarFunctionArgs, zoned: bool) -> Result<ColumnarVal
     }
     let array: ArrayRef = if zoned { Arc::new(out.finish().with_timezone("UTC")) } else { Arc::new(out.finish()) };
     unscalar(array, args)
+}
+
+simple_udf!(
+    /// `pg_typeof(value)` of a value the statement does not type (see `translate::type_of`):
+    /// the PostgreSQL type its result field declares, or its Arrow type's.
+    TypeOf,
+    "pg_typeof",
+    Signature::any(1, Volatility::Immutable),
+    |_types| DataType::Utf8,
+    |args| {
+        let field = args.arg_fields.first().ok_or_else(|| DataFusionError::Internal("missing argument".into()))?;
+        let declared = field.metadata().get(crate::catalog::types::PG_TYPE_METADATA).and_then(|name| crate::catalog::PgType::from_pg_name(name));
+        let name = match declared {
+            Some(ty) => crate::translate::type_of::regtype_name(ty),
+            None => arrow_type_name(field.data_type()),
+        };
+        Ok(ColumnarValue::Scalar(ScalarValue::Utf8(Some(name))))
+    }
+);
+
+/// The PostgreSQL type a computed value of Arrow type `ty` has in rhei's results.
+fn arrow_type_name(ty: &DataType) -> String {
+    match ty {
+        DataType::Null => "unknown".into(),
+        DataType::Boolean => "boolean".into(),
+        DataType::Int8 | DataType::Int16 | DataType::UInt8 => "smallint".into(),
+        DataType::Int32 | DataType::UInt16 => "integer".into(),
+        DataType::Int64 | DataType::UInt32 => "bigint".into(),
+        DataType::Float16 | DataType::Float32 => "real".into(),
+        DataType::Float64 => "double precision".into(),
+        DataType::UInt64 | DataType::Decimal128(..) | DataType::Decimal256(..) => "numeric".into(),
+        DataType::Date32 | DataType::Date64 => "date".into(),
+        DataType::Timestamp(_, None) => "timestamp without time zone".into(),
+        DataType::Timestamp(_, Some(_)) => "timestamp with time zone".into(),
+        DataType::Time32(_) | DataType::Time64(_) => "time without time zone".into(),
+        DataType::Interval(_) | DataType::Duration(_) => "interval".into(),
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView | DataType::FixedSizeBinary(_) => "bytea".into(),
+        DataType::List(element) | DataType::LargeList(element) | DataType::FixedSizeList(element, _) => format!("{}[]", arrow_type_name(element.data_type())),
+        _ => "text".into(),
+    }
 }
 
 simple_udf!(

@@ -1746,16 +1746,22 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     // a name, see `translate::zone_argument`) or one the call names.
     for (name, arity) in [("make_timestamp", 6), ("rhei_make_timestamptz", 7)] {
         conn.create_scalar_function(name, arity, pure, move |ctx| {
+            // The fields are integers (PostgreSQL has no make_timestamp of other numbers), the
+            // seconds a number; text is read as one, as on DataFusion.
             let mut fields = [0i64; 5];
             for (i, field) in fields.iter_mut().enumerate() {
                 match ctx.get_raw(i) {
                     ValueRef::Null => return Ok(Value::Null),
                     ValueRef::Integer(n) => *field = n,
-                    ValueRef::Real(f) => *field = f.round() as i64,
                     other => *field = text_of(other).and_then(|t| t.trim().parse().ok()).ok_or_else(|| invalid("integer", other))?,
                 }
             }
-            let Some(seconds) = f64_of(ctx.get_raw(5)) else { return Ok(Value::Null) };
+            let seconds = match ctx.get_raw(5) {
+                ValueRef::Null => return Ok(Value::Null),
+                ValueRef::Integer(n) => n as f64,
+                ValueRef::Real(f) => f,
+                other => text_of(other).and_then(|t| t.trim().parse().ok()).ok_or_else(|| invalid("double precision", other))?,
+            };
             let [year, month, day, hour, min] = fields;
             let local = crate::value::make_timestamp_micros(year, month, day, hour, min, seconds).map_err(fail)?;
             if arity == 6 {

@@ -209,6 +209,9 @@ pub fn route_query(query: &Query, catalog: &Catalog) -> RouteDecision {
     if features.set_operation {
         return RouteDecision::new(Route::Olap, "set operation");
     }
+    if crate::translate::type_of::types_computed_values(&stmt, catalog) {
+        return RouteDecision::new(Route::Olap, "pg_typeof of a computed value (SQLite keeps no types of values)");
+    }
     if crate::translate::has_datetime_series(&stmt) {
         return RouteDecision::new(Route::Olap, "generate_series over dates or timestamps (SQLite's counts integers only)");
     }
@@ -342,6 +345,13 @@ mod tests {
         // SQLite runs keeps the query there.
         assert_eq!(route("SELECT v #>> ARRAY['a', 'b'], v ?| ARRAY['x'] FROM t WHERE id = 5"), (Route::Oltp, "primary-key lookup".into()));
         assert_eq!(route("SELECT ARRAY[id], (SELECT u FROM s WHERE s.id = t.id) FROM t").0, Route::Oltp);
+    }
+
+    #[test]
+    fn types_of_computed_values_go_to_olap() {
+        assert_eq!(route("SELECT pg_typeof(id + 1) FROM t WHERE id = 5"), (Route::Olap, "pg_typeof of a computed value (SQLite keeps no types of values)".into()));
+        assert_eq!(route("SELECT pg_typeof(1 + 2)").0, Route::Olap);
+        assert_eq!(route("SELECT pg_typeof(v), pg_typeof(1), pg_typeof('x'::text) FROM t WHERE id = 5"), (Route::Oltp, "primary-key lookup".into()));
     }
 
     #[test]

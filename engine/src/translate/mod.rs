@@ -24,6 +24,7 @@ pub mod olap;
 pub mod quantified;
 pub mod returning_joined;
 pub mod row_json;
+pub mod type_of;
 pub mod writing_with;
 
 use std::collections::HashMap;
@@ -429,7 +430,7 @@ impl<'a> Scope<'a> {
             return Err(EngineError::UndefinedTable { name });
         }
         collect_aliases(stmt, catalog, &mut scope.by_qualifier);
-        derived_columns(stmt, &mut scope);
+        derived_columns(stmt, catalog, &mut scope);
         // An INSERT's alias, and in its ON CONFLICT DO UPDATE the row proposed for insertion
         // (`excluded.took`), name the target table's columns.
         if let Statement::Insert(insert) = stmt
@@ -496,13 +497,16 @@ fn cte_names(stmt: &Statement) -> std::collections::HashSet<String> {
 }
 
 /// The columns of the statement's derived tables and WITH queries whose types the scope
-/// knows: an output column that is a column of a known type, or a cast (so `t.born` of `FROM
-/// (SELECT born FROM users) t` is a date, which SQLite holds as a day number). Inner ones are
-/// typed first, so one reading another is typed too.
-fn derived_columns(stmt: &Statement, scope: &mut Scope<'_>) {
+/// knows: an output column that is a cast, a qualified column of a known type, or an
+/// unqualified one of the tables its own FROM names (so `t.born` of `FROM (SELECT born FROM
+/// users) t` is a date, which SQLite holds as a day number). Only names bound once in the
+/// statement: the scope is statement-wide, and a name that is also a table's, an alias's or
+/// another derived table's could mean either at some level.
+fn derived_columns(stmt: &Statement, catalog: &Catalog, scope: &mut Scope<'_>) {
     use datafusion::sql::sqlparser::ast::{Visit, Visitor};
-    /// A derived table or WITH query: its name, its column names, its select list.
-    type Source = (String, Vec<String>, Vec<Expr>);
+    /// A derived table or WITH query: its name, its column names, its select list, and the
+    /// catalog tables of its FROM (`None` where it reads anything else).
+    type Source = (String, Vec<String>, Vec<Expr>, Option<Vec<String>>);
     struct Sources(Vec<Source>);
     impl Sources {
         fn add(&mut self, name: &Ident, columns: &[datafusion::sql::sqlparser::ast::TableAliasColumnDef], query: &Query) {
@@ -518,7 +522,16 @@ fn derived_columns(stmt: &Statement, scope: &mut Scope<'_>) {
                     _ => None,
                 })
                 .collect();
-            self.0.push((normalize_ident(name), names, items));
+            let tables = select
+                .from
+                .iter()
+                .flat_map(|t| std::iter::once(&t.relation).chain(t.joins.iter().map(|j| &j.relation)))
+                .map(|factor| match factor {
+                    TableFactor::Table { name, args: None, .. } => table_name(name).ok(),
+                    _ => None,
+                })
+                .collect();
+            self.0.push((normalize_ident(name), names, items, tables));
         }
     }
     impl Visitor for Sources {
@@ -529,7 +542,7 @@ fn derived_columns(stmt: &Statement, scope: &mut Scope<'_>) {
             }
             ControlFlow::Continue(())
         }
-        fn post_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
+        fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
             for cte in query.with.iter().flat_map(|w| &w.cte_tables) {
                 self.add(&cte.alias.name, &cte.alias.columns, &cte.query);
             }
@@ -538,14 +551,32 @@ fn derived_columns(stmt: &Statement, scope: &mut Scope<'_>) {
     }
     let mut sources = Sources(Vec::new());
     let _ = stmt.visit(&mut sources);
-    for (name, names, items) in sources.0 {
+    if sources.0.is_empty() {
+        return;
+    }
+    let ctes = cte_names(stmt);
+    let bound_once = |name: &str| sources.0.iter().filter(|(n, ..)| n == name).count() == 1 && !scope.by_qualifier.contains_key(name);
+    let once: Vec<bool> = sources.0.iter().map(|(name, ..)| bound_once(name)).collect();
+    for ((name, names, items, tables), once) in sources.0.into_iter().zip(once) {
+        if !once {
+            continue;
+        }
+        // An unqualified column of the source's own FROM, when that names only tables.
+        let own_column = |column: &str| {
+            let tables = tables.as_ref()?;
+            let mut found = tables.iter().filter(|t| !ctes.contains(*t)).filter_map(|t| catalog.get(t)).filter_map(|def| def.column_index(column).map(|i| def.columns[i].ty));
+            let ty = found.next()?;
+            found.next().is_none().then_some(ty)
+        };
         let types = names
             .into_iter()
             .zip(&items)
             .filter_map(|(column, item)| {
                 let ty = match item {
                     Expr::Cast { data_type, .. } => PgType::from_sql(data_type).ok().map(|d| d.ty),
-                    other => scope.column_type(other),
+                    Expr::CompoundIdentifier(_) => scope.column_type(item),
+                    Expr::Identifier(ident) if tables.as_ref().is_some_and(|t| t.iter().all(|t| !ctes.contains(t) && catalog.get(t).is_some())) => own_column(&normalize_ident(ident)),
+                    _ => None,
                 };
                 ty.map(|ty| (column, ty))
             })
@@ -776,8 +807,12 @@ pub(crate) fn json_tag(expr: &Expr, scope: &Scope<'_>) -> &'static str {
             "json_build_object" | "json_build_array" | "to_json" | "json_agg" | "json_object_agg" | "json_extract_path"
             | "json_strip_nulls" | "rhei_row_to_json" | "rhei_json_agg_rows" => "json",
             "min" | "max" | "coalesce" => first_arg(f).map_or("unknown", |arg| json_tag(arg, scope)),
-            // SQLite gathers integers, floats and text into the JSON array PostgreSQL writes.
-            "array_agg" if first_arg(f).is_some_and(|arg| json_tag(arg, scope) == "text" || scope.column_type(arg).is_some_and(|t| matches!(t, PgType::Int2 | PgType::Int4 | PgType::Int8 | PgType::Float8))) => "json",
+            // SQLite gathers integers and text into the JSON array PostgreSQL writes (not floats,
+            // which serde writes as `1.0`, nor char(n), kept without its padding).
+            "array_agg" if first_arg(f).is_some_and(|arg| scope.column_type(arg).is_some_and(|t| matches!(t, PgType::Int2 | PgType::Int4 | PgType::Int8 | PgType::Text | PgType::Varchar(_)))) => "json",
+            "rhei_json_items" => "json",
+            "make_timestamp" => "timestamp",
+            "rhei_make_timestamptz" | "make_timestamptz" => "timestamptz",
             "substring" | "substr" if first_arg(f).is_some_and(|arg| json_tag(arg, scope) == "bytea") => "bytea",
             "rhei_bytea_substring" => "bytea",
             "upper" | "lower" | "concat" | "substring" | "trim" | "jsonb_typeof" | "json_typeof" => "text",
@@ -891,9 +926,6 @@ pub(crate) fn padded_char_octet_length(expr: &mut Expr, scope: &Scope<'_>) {
     }
 }
 
-/// The values given to PostgreSQL's json builders (`json[b]_build_object`'s values,
-/// `json[b]_build_array`'s, `json[b]_agg`'s) become JSON text by their type, which only the
-/// statement knows on SQLite (`rhei_json_value`); `to_json[b]` take the type beside the value.
 /// `make_timestamptz(...)` as `rhei_make_timestamptz(..., zone)`, which both engines have: the
 /// wall-clock time in the session's zone (`session_zone`, as the engine reads zones) unless the
 /// call names one.
@@ -910,24 +942,38 @@ pub(crate) fn make_timestamptz_zoned(expr: &mut Expr, session_zone: impl FnOnce(
     }
 }
 
-/// `array_to_json(a)` as both engines can answer it: an array gathered of JSON values
-/// (`array_to_json(array_agg(row_to_json(t)))`) joins them (`rhei_json_items`), any other
-/// array is `to_json(a)`. The form with line feeds (a second argument) is left for the engine
-/// to refuse. Before the JSON builders' values are typed, which reads `to_json`'s argument.
-pub(crate) fn array_to_json_as_postgresql(stmt: &mut Statement, scope: &Scope<'_>) {
+/// `array_to_json(a)` as both engines can answer it: an array gathered of JSON values (not of
+/// arrays) (`array_to_json(array_agg(row_to_json(t)))`) joins them (`rhei_json_items`), any
+/// other array is `to_json(a)`: on SQLite only one it holds as the JSON array PostgreSQL
+/// writes (integers, text), others are refused there. The form with line feeds (a second
+/// argument) is left for the engine to refuse. Before the JSON builders' values are typed,
+/// which reads `to_json`'s argument.
+///
+/// # Errors
+/// 0A000 on SQLite (`olap` false) for an array whose JSON it cannot write.
+pub(crate) fn array_to_json_as_postgresql(stmt: &mut Statement, scope: &Scope<'_>, olap: bool) -> Result<()> {
+    let mut failure = None;
     let _ = visit_expressions_mut(stmt, |expr| {
         if let Expr::Function(f) = expr
             && builtin_name(&f.name).as_deref() == Some("array_to_json")
             && let Some([array]) = plain_arguments(f).as_deref()
         {
             let of_json = matches!(array, Expr::Function(agg) if builtin_name(&agg.name).as_deref() == Some("array_agg")
-                && first_arg(agg).is_some_and(|item| matches!(json_tag(item, scope), "json" | "jsonb")));
+                && first_arg(agg).is_some_and(|item| matches!(json_tag(item, scope), "json" | "jsonb") && !arrays::is_array(item, scope)));
+            if !olap && !of_json && json_tag(array, scope) != "json" {
+                failure = Some(EngineError::unsupported("array_to_json of this array on SQLite (the OLAP engine answers it outside transaction blocks)"));
+                return ControlFlow::Break(());
+            }
             f.name = ObjectName::from(vec![Ident::new(if of_json { "rhei_json_items" } else { "to_json" })]);
         }
         ControlFlow::<()>::Continue(())
     });
+    failure.map_or(Ok(()), Err)
 }
 
+/// The values given to PostgreSQL's json builders (`json[b]_build_object`'s values,
+/// `json[b]_build_array`'s, `json[b]_agg`'s) become JSON text by their type, which only the
+/// statement knows on SQLite (`rhei_json_value`); `to_json[b]` take the type beside the value.
 fn json_builder_values(stmt: &mut Statement, scope: &Scope<'_>, opts: TranslateOptions) {
     let _ = visit_expressions_mut(stmt, |expr| {
         jsonb_operators_as_calls(expr, scope);
@@ -1182,6 +1228,7 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
     let scope = Scope::of(stmt, catalog)?;
     common_type::check_common_types_in(stmt, &scope, catalog)?;
     common_type::set_operation_columns_converted(stmt, &scope, catalog);
+    type_of::as_constants(stmt, &scope, false)?;
     enums::as_postgresql_means(stmt, &scope, catalog, false);
     network::as_postgresql_means(stmt, &scope, false);
     check_boolean_operands(stmt, &scope)?;
@@ -1197,7 +1244,7 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
         ControlFlow::<()>::Continue(())
     });
     convert_written_values(stmt, &scope, opts, reads_joined)?;
-    array_to_json_as_postgresql(stmt, &scope);
+    array_to_json_as_postgresql(stmt, &scope, false)?;
     json_builder_values(stmt, &scope, opts);
     text_and_boolean_values(stmt, &scope);
     intervals::for_sqlite(stmt, &scope, opts)?;

@@ -263,9 +263,10 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
     let intervals = OlapIntervals { scope: &scope, derived: super::intervals::derived_interval_columns(stmt, &scope) };
     super::arrays::order_for_olap(stmt, &scope);
     super::common_type::set_operation_columns_converted(stmt, &scope, catalog);
+    let _ = super::type_of::as_constants(stmt, &scope, true);
     super::enums::as_postgresql_means(stmt, &scope, catalog, true);
     super::network::as_postgresql_means(stmt, &scope, true);
-    super::array_to_json_as_postgresql(stmt, &scope);
+    let _ = super::array_to_json_as_postgresql(stmt, &scope, true);
     // Before the walk below, which would wrap the divisors this takes and cast avg's argument.
     super::numeric_arithmetic::in_olap_results(stmt, &scope);
     let order_distinct_aggregates = super::ordered_aggregates(stmt) <= 1;

@@ -10,7 +10,8 @@
 //! What is typed an enum is read from the statement: a column of one (a name that an output
 //! or CTE column anywhere in the statement also has is left alone, since the statement-wide
 //! scope cannot tell which it is), a cast to one, `min`/`max` of one. Not yet by position:
-//! ORDER BY of DISTINCT and set operations, row comparisons, `ANY`/`ALL`, greatest/least.
+//! ORDER BY of set operations (and of a DISTINCT select DataFusion cannot run as a GROUP BY,
+//! see `translate::distinct_as_grouping`), row comparisons, `ANY`/`ALL`, greatest/least.
 
 use std::collections::HashSet;
 use std::ops::ControlFlow;

@@ -4,9 +4,12 @@
 //! - a cast to either type reads the value (`rhei_inet`), an inet cast to cidr drops its host
 //!   bits (`network`), and a value cast to text, or concatenated, is `text()`'s form, with
 //!   its mask;
-//! - a string or parameter compared with one is read as its type (`ip = '10.0.0.1/32'`);
-//! - `<`, `>`, BETWEEN, ORDER BY, `min` and `max` go by the sort key (family, network, mask,
-//!   address), not the text;
+//! - a string or parameter compared with one is read as an inet, as PostgreSQL reads it beside
+//!   either type (`ip = '10.0.0.1/32'`), and so is one in COALESCE, NULLIF, CASE and IN; an
+//!   inet and a cidr compare by sort key, since their texts differ;
+//! - `<`, `>`, BETWEEN, ORDER BY (of a SELECT DISTINCT too), `min`, `max`, `greatest` and
+//!   `least` go by the sort key (family, network, mask, address), not the text;
+//! - a value written to a cidr column loses its host bits, to a text column it is `text()`'s;
 //! - `<<`, `<<=`, `>>`, `>>=`, `&&`, `+`, `-`, `&`, `|`, `~` are the types' operators, and
 //!   `text()`, `abbrev()`, `set_masklen()` take the type of their argument.
 //!

@@ -332,6 +332,52 @@ fn lock_strengths_as_parsed(sql: &str) -> Option<String> {
     Some(plain)
 }
 
+/// `sql` with the forms sqlparser does not read written as ones it does (the row locks of
+/// [`lock_strengths_as_parsed`], the literals of [`network_literals_as_casts`]); `None` where
+/// it has none.
+fn plain_forms(sql: &str) -> Option<String> {
+    let locks = lock_strengths_as_parsed(sql);
+    network_literals_as_casts(locks.as_deref().unwrap_or(sql)).or(locks)
+}
+
+/// `sql` with each `inet '...'` / `cidr '...'` literal written as a cast (`'...'::inet`):
+/// sqlparser reads typed literals of its own types only. `None` where it has none.
+fn network_literals_as_casts(sql: &str) -> Option<String> {
+    use datafusion::sql::sqlparser::tokenizer::{Token, Word};
+    if !naming::mentions(sql, "inet") && !naming::mentions(sql, "cidr") {
+        return None;
+    }
+    let tokens = tokens_at(sql)?;
+    // Byte ranges to replace, in order, with their replacements.
+    let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    for (i, (token, at)) in tokens.iter().enumerate() {
+        let Token::Word(Word { value, quote_style: None, .. }) = token else { continue };
+        let kind = value.to_ascii_lowercase();
+        if kind != "inet" && kind != "cidr" {
+            continue;
+        }
+        let Some(literal) = (i + 1..tokens.len()).find(|&j| !matches!(tokens[j].0, Token::Whitespace(_))) else { continue };
+        if !matches!(tokens[literal].0, Token::SingleQuotedString(_)) {
+            continue;
+        }
+        let end = tokens.get(literal + 1).map_or(sql.len(), |(_, at)| *at);
+        edits.push((*at, tokens[literal].1, String::new()));
+        edits.push((end, end, format!("::{kind}")));
+    }
+    if edits.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(sql.len() + 8 * edits.len());
+    let mut kept = 0;
+    for (from, to, with) in edits {
+        out.push_str(sql.get(kept..from)?);
+        out.push_str(&with);
+        kept = to;
+    }
+    out.push_str(sql.get(kept..)?);
+    Some(out)
+}
+
 /// The tokens of `sql`, each with the byte offset it starts at, so that the text can be cut
 /// between them: never rebuilt from tokens, whose display loses a literal's doubled quotes
 /// and escapes (`'O''Brien'` would come back as `'O'Brien'`). `None` where it does not
@@ -860,7 +906,7 @@ impl Session {
                     Parser::parse_sql(&PostgreSqlDialect {}, &body).map_err(|_| parse_error(e))?
                 } else if let Some(reordered) = crate::oltp::sequence::options_in_parser_order(sql) {
                     Parser::parse_sql(&PostgreSqlDialect {}, &reordered).map_err(|_| parse_error(e))?
-                } else if let Some(plain) = lock_strengths_as_parsed(sql) {
+                } else if let Some(plain) = plain_forms(sql) {
                     Parser::parse_sql(&PostgreSqlDialect {}, &plain).map_err(|_| parse_error(e))?
                 } else if let Some(pieces) = split_statements(sql).filter(|pieces| pieces.len() > 1) {
                     // Several statements where one needs rhei's own reading (ALTER SEQUENCE,
@@ -891,6 +937,7 @@ impl Session {
                 crate::translate::quantified::normalize_quantified(&mut statement);
                 crate::translate::normalize_set_returning(&mut statement);
                 crate::translate::json_sets::normalize(&mut statement)?;
+                crate::translate::network::select_list_literals_as_casts(&mut statement);
                 Ok(statement)
             })
             .collect::<Result<_>>()?;
@@ -2952,6 +2999,16 @@ mod tests {
             Some("SELECT id FROM jobs WHERE owner = 'x'' OR owner <> ''x'\n  AND note = E'a\\tb' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED")
         );
         assert_eq!(lock_strengths_as_parsed("SELECT 'é' FROM t FOR /* weak */ KEY SHARE").as_deref(), Some("SELECT 'é' FROM t FOR /* weak */ SHARE"));
+    }
+
+    #[test]
+    fn network_literals_read_as_casts() {
+        assert_eq!(
+            network_literals_as_casts("SELECT id FROM t WHERE ip = inet '10.0.0.1' OR net >>= CIDR  'it''s'").as_deref(),
+            Some("SELECT id FROM t WHERE ip = '10.0.0.1'::inet OR net >>= 'it''s'::cidr")
+        );
+        assert_eq!(network_literals_as_casts("SELECT inet FROM t WHERE inet = 'x'"), None);
+        assert_eq!(plain_forms("SELECT 1 FROM t WHERE ip = inet '1.2.3.4' FOR KEY SHARE").as_deref(), Some("SELECT 1 FROM t WHERE ip = '1.2.3.4'::inet FOR SHARE"));
     }
 
     #[test]

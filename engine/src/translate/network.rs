@@ -29,6 +29,39 @@ use super::{Scope, builtin_name, call, is_literal_like, positional_args, positio
 use crate::catalog::{normalize_ident, table_name};
 use crate::network::{NetFunction, NetKind, NetResultType};
 
+/// `SELECT inet '10.0.0.1'` as `SELECT '10.0.0.1'::inet`: sqlparser reads typed literals of
+/// its own types only, and there took `inet` for a column and the string for its alias (the
+/// same literal elsewhere fails to parse, and is read again as a cast: see the session's
+/// `network_literals_as_casts`).
+pub fn select_list_literals_as_casts(stmt: &mut Statement) {
+    struct Lists;
+    impl VisitorMut for Lists {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+            let SetExpr::Select(select) = query.body.as_mut() else { return ControlFlow::Continue(()) };
+            for item in &mut select.projection {
+                if let datafusion::sql::sqlparser::ast::SelectItem::ExprWithAlias { expr: Expr::Identifier(name), alias } = item
+                    && name.quote_style.is_none()
+                    && alias.quote_style == Some('\'')
+                    && let Some(kind) = NetKind::of_name(&name.value.to_ascii_lowercase())
+                {
+                    let data_type = SqlType::Custom(datafusion::sql::sqlparser::ast::ObjectName::from(vec![datafusion::sql::sqlparser::ast::Ident::new(kind.name())]), Vec::new());
+                    let literal = string(&alias.value);
+                    *item = datafusion::sql::sqlparser::ast::SelectItem::UnnamedExpr(Expr::Cast {
+                        kind: datafusion::sql::sqlparser::ast::CastKind::DoubleColon,
+                        expr: Box::new(literal),
+                        data_type,
+                        array: false,
+                        format: None,
+                    });
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = stmt.visit(&mut Lists);
+}
+
 /// The function both engines read a value of the types with: `rhei_inet(value, 'inet')`.
 pub(crate) const NET_INPUT: &str = "rhei_inet";
 

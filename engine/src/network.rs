@@ -24,6 +24,14 @@ impl NetKind {
         }
     }
 
+    /// The column type of this kind.
+    pub fn pg_type(self) -> crate::catalog::PgType {
+        match self {
+            Self::Inet => crate::catalog::PgType::Inet,
+            Self::Cidr => crate::catalog::PgType::Cidr,
+        }
+    }
+
     /// The kind a type name (`inet`, `cidr`) names.
     pub fn of_name(name: &str) -> Option<Self> {
         match name {

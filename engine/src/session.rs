@@ -317,19 +317,26 @@ fn lock_strengths_as_parsed(sql: &str) -> Option<String> {
         } else {
             continue;
         };
-        cuts.push((significant[from].1, significant[to].1));
+        cuts.push((significant[from].1, significant[to].1, String::new()));
     }
-    if cuts.is_empty() {
+    edited(sql, &cuts)
+}
+
+/// `sql` with each byte range of `edits` (in order, not overlapping) replaced by its text;
+/// `None` where there are none.
+fn edited(sql: &str, edits: &[(usize, usize, String)]) -> Option<String> {
+    if edits.is_empty() {
         return None;
     }
-    let mut plain = String::with_capacity(sql.len());
+    let mut out = String::with_capacity(sql.len() + edits.iter().map(|(.., with)| with.len()).sum::<usize>());
     let mut kept = 0;
-    for (from, to) in cuts {
-        plain.push_str(sql.get(kept..from)?);
-        kept = to;
+    for (from, to, with) in edits {
+        out.push_str(sql.get(kept..*from)?);
+        out.push_str(with);
+        kept = *to;
     }
-    plain.push_str(sql.get(kept..)?);
-    Some(plain)
+    out.push_str(sql.get(kept..)?);
+    Some(out)
 }
 
 /// `sql` with the forms sqlparser does not read written as ones it does (the row locks of
@@ -364,18 +371,7 @@ fn network_literals_as_casts(sql: &str) -> Option<String> {
         edits.push((*at, tokens[literal].1, String::new()));
         edits.push((end, end, format!("::{kind}")));
     }
-    if edits.is_empty() {
-        return None;
-    }
-    let mut out = String::with_capacity(sql.len() + 8 * edits.len());
-    let mut kept = 0;
-    for (from, to, with) in edits {
-        out.push_str(sql.get(kept..from)?);
-        out.push_str(&with);
-        kept = to;
-    }
-    out.push_str(sql.get(kept..)?);
-    Some(out)
+    edited(sql, &edits)
 }
 
 /// The tokens of `sql`, each with the byte offset it starts at, so that the text can be cut

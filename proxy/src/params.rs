@@ -241,11 +241,6 @@ fn convert(session: &Session, value: ScalarValue, target: &DataType) -> PgWireRe
     session.parameter_from_text(&text, target).map_err(|e| to_pgwire(&e))
 }
 
-/// The type a parameter's value has once read: a uuid or inet is described apart but is text.
-fn stored_type(ty: &DataType) -> DataType {
-    rhei_engine::describe::stored_param_type(ty)
-}
-
 /// The element type of the array types clients send as parameters.
 fn array_element_type(ty: &Type) -> Option<Type> {
     Some(match *ty {
@@ -325,7 +320,7 @@ fn decode_array(session: &Session, bytes: &[u8], format: FieldFormat, sent: Opti
     // Without a type from the statement the elements have the type they were sent as; a NULL
     // among them takes it too (mixed types would not make one array).
     let element = match element {
-        Some(ty) => stored_type(ty),
+        Some(ty) => rhei_engine::describe::stored_param_type(ty),
         None => values.iter().find(|v| !v.is_null()).map_or(DataType::Utf8, ScalarValue::data_type),
     };
     let typed_null = ScalarValue::try_from(&element).map_err(|e| error("22P03", e.to_string()))?;
@@ -358,7 +353,7 @@ pub fn decode_params<S: Clone>(session: &Session, portal: &Portal<S>, inferred: 
         let format = format_of(&portal.parameter_format, i, count)?;
         let Some(bytes): Option<&Bytes> = raw.as_ref() else {
             values.push(match target {
-                Some(t) => ScalarValue::try_from(&stored_type(t)).unwrap_or(ScalarValue::Null),
+                Some(t) => ScalarValue::try_from(&rhei_engine::describe::stored_param_type(t)).unwrap_or(ScalarValue::Null),
                 None => ScalarValue::Utf8(None),
             });
             continue;

@@ -53,7 +53,6 @@ impl ScalarUDFImpl for NetworkFunction {
     }
 
     fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
-        let field = Field::new(self.name, self.return_type(&[])?, true);
         let kind = match self.function.result_type() {
             NetResultType::Net(Some(kind)) => Some(kind),
             // The kind the last argument names.
@@ -64,8 +63,8 @@ impl ScalarUDFImpl for NetworkFunction {
             _ => None,
         };
         Ok(Arc::new(match kind {
-            Some(kind) => field.with_metadata([(crate::catalog::types::PG_TYPE_METADATA.to_string(), kind.name().to_string())].into()),
-            None => field,
+            Some(kind) => kind.pg_type().arrow_field(self.name, true),
+            None => Field::new(self.name, self.return_type(&[])?, true),
         }))
     }
 

@@ -969,7 +969,7 @@ simple_udf!(
     "rhei_json_items",
     Signature::any(1, Volatility::Immutable),
     |_types| DataType::Utf8,
-    field |_args| { Ok(Arc::new(Field::new("rhei_json_items", DataType::Utf8, true).with_metadata([(crate::catalog::types::PG_TYPE_METADATA.to_string(), "json".to_string())].into()))) },
+    field |_args| { Ok(Arc::new(crate::catalog::PgType::Json.arrow_field("rhei_json_items", true))) },
     |args| {
         let rows = args.number_rows;
         let Some(value) = args.args.first() else { return Err(DataFusionError::Internal("missing argument".into())) };

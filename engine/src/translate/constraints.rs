@@ -216,8 +216,7 @@ pub fn rename_column(expr_sql: &str, old: &str, new: &str) -> Result<String> {
 }
 
 pub fn contains_subquery(expr: &Expr) -> bool {
-    let mut expr = expr.clone();
-    visit_expressions_mut(&mut expr, |e| match e {
+    datafusion::sql::sqlparser::ast::visit_expressions(expr, |e| match e {
         Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. } => ControlFlow::Break(()),
         _ => ControlFlow::Continue(()),
     })

@@ -32,16 +32,7 @@ pub(crate) const ENUM_INPUT: &str = "rhei_enum";
 /// is text (DataFusion infers no type through the function).
 pub(crate) fn checked(expr: Expr, ty: EnumType) -> Expr {
     let def = ty.def();
-    let expr = match expr {
-        Expr::Value(ValueWithSpan { value: Value::Placeholder(_), .. }) => Expr::Cast {
-            kind: datafusion::sql::sqlparser::ast::CastKind::Cast,
-            expr: Box::new(expr),
-            data_type: SqlType::Text,
-            array: false,
-            format: None,
-        },
-        other => other,
-    };
+    let expr = super::typed_parameter(expr, SqlType::Text);
     call(ENUM_INPUT, [expr, string(&def.name)].into_iter().chain(def.labels.iter().map(|l| string(l))).collect())
 }
 

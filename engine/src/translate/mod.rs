@@ -626,6 +626,15 @@ pub(crate) fn is_comparison(op: &BinaryOperator) -> bool {
 }
 
 /// `CAST(expr AS ty)`.
+/// `expr`, and a parameter as `CAST($n AS ty)`: DataFusion infers no type for a parameter
+/// passed to a function of rhei's own.
+pub(crate) fn typed_parameter(expr: Expr, ty: SqlType) -> Expr {
+    match expr {
+        parameter @ Expr::Value(ValueWithSpan { value: Value::Placeholder(_), .. }) => cast(parameter, ty),
+        other => other,
+    }
+}
+
 pub(crate) fn cast(expr: Expr, ty: SqlType) -> Expr {
     Expr::Cast { kind: CastKind::Cast, expr: Box::new(expr), data_type: ty, array: false, format: None }
 }
@@ -2046,13 +2055,6 @@ pub(crate) fn distinct_as_grouping(select: &mut datafusion::sql::sqlparser::ast:
         })
         .collect();
     let Some(exprs) = exprs else { return false };
-    let has_subquery = |e: &Expr| {
-        visit_expressions(e, |inner| match inner {
-            Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. } => ControlFlow::Break(()),
-            _ => ControlFlow::Continue(()),
-        })
-        .is_break()
-    };
     let reads_column = |e: &Expr| visit_expressions(e, |inner| if matches!(inner, Expr::Identifier(_) | Expr::CompoundIdentifier(_)) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }).is_break();
     let volatile = |e: &Expr| {
         visit_expressions(e, |inner| match inner {
@@ -2065,7 +2067,7 @@ pub(crate) fn distinct_as_grouping(select: &mut datafusion::sql::sqlparser::ast:
         && select.group_by_is_empty()
         && select.having.is_none()
         && !exprs.is_empty()
-        && exprs.iter().all(|e| reads_column(e) && !volatile(e) && !has_subquery(e) && !crate::router::calls_aggregate(e, true))
+        && exprs.iter().all(|e| reads_column(e) && !volatile(e) && !constraints::contains_subquery(e) && !crate::router::calls_aggregate(e, true))
         && sorted.iter().all(|s| exprs.contains(s));
     if plain {
         select.distinct = None;

@@ -25,7 +25,7 @@ use datafusion::sql::sqlparser::ast::{
     visit_expressions_mut,
 };
 
-use super::{Scope, builtin_name, call, is_literal_like, positional_args, positional_args_mut, string};
+use super::{Scope, builtin_name, call, is_literal_like, positional_args, positional_args_mut, string, take, typed_parameter};
 use crate::catalog::{normalize_ident, table_name};
 use crate::network::{NetFunction, NetKind, NetResultType};
 
@@ -74,26 +74,11 @@ fn named_kind(data_type: &SqlType) -> Option<NetKind> {
 }
 
 fn input(value: Expr, kind: NetKind) -> Expr {
-    // A parameter is text (DataFusion infers no type through the function).
-    let value = match value {
-        placeholder @ Expr::Value(ValueWithSpan { value: Value::Placeholder(_), .. }) => Expr::Cast {
-            kind: datafusion::sql::sqlparser::ast::CastKind::Cast,
-            expr: Box::new(placeholder),
-            data_type: SqlType::Text,
-            array: false,
-            format: None,
-        },
-        other => other,
-    };
-    call(NET_INPUT, vec![value, string(kind.name())])
+    call(NET_INPUT, vec![typed_parameter(value, SqlType::Text), string(kind.name())])
 }
 
 fn key(value: Expr) -> Expr {
     call("rhei_inet_key", vec![value])
-}
-
-fn take(expr: &mut Expr) -> Expr {
-    std::mem::replace(expr, super::null())
 }
 
 /// What the rewrite reads the statement's types with.
@@ -248,20 +233,6 @@ fn compared(left: &mut Expr, right: &mut Expr, ordering: bool, typing: &Typing<'
     }
 }
 
-/// A parameter added to an address is a bigint (DataFusion infers no type through the call).
-fn bigint_parameter(expr: Expr) -> Expr {
-    match expr {
-        placeholder @ Expr::Value(ValueWithSpan { value: Value::Placeholder(_), .. }) => Expr::Cast {
-            kind: datafusion::sql::sqlparser::ast::CastKind::Cast,
-            expr: Box::new(placeholder),
-            data_type: SqlType::BigInt(None),
-            array: false,
-            format: None,
-        },
-        other => other,
-    }
-}
-
 /// A value of a network type written to a column of type `ty` as PostgreSQL's assignment
 /// casts convert it: an inet into a cidr column loses its host bits, into a text column it is
 /// `text()`'s form (with the mask).
@@ -320,7 +291,7 @@ fn rewrite(expr: &mut Expr, typing: &Typing<'_, '_>) {
                 BinaryOperator::PGOverlap => *expr = both("rhei_inet_overlaps", take(left), take(right)),
                 BinaryOperator::Plus => {
                     let (net, number) = if left_kind.is_some() { (take(left), take(right)) } else { (take(right), take(left)) };
-                    *expr = both("rhei_inet_add", net, bigint_parameter(number));
+                    *expr = both("rhei_inet_add", net, typed_parameter(number, SqlType::BigInt(None)));
                 }
                 // `ip - '10.0.0.0'` and `ip - $1` are differences of addresses (PostgreSQL
                 // resolves the untyped operand to inet).

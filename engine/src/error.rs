@@ -94,6 +94,10 @@ pub enum EngineError {
     UpsertAffectsRowTwice,
     #[error("more than one row returned by a subquery used as an expression")]
     SubqueryReturnedRows,
+    #[error("MERGE command cannot affect row a second time")]
+    MergeAffectsRowTwice,
+    #[error("cannot execute MERGE on relation \"{name}\"")]
+    MergeOnView { name: String },
     #[error("OFFSET must not be negative")]
     NegativeOffset,
     #[error("negative substring length not allowed")]
@@ -364,7 +368,9 @@ impl EngineError {
             Self::UndefinedOperator { .. } => "42883",
             Self::DuplicateAlias { .. } => "42712",
             Self::NegativeLimit => "2201W",
-            Self::UpsertAffectsRowTwice | Self::SubqueryReturnedRows => "21000",
+            // PostgreSQL 15 says so with feature_not_supported (views take MERGE from 17).
+            Self::MergeOnView { .. } => "0A000",
+            Self::UpsertAffectsRowTwice | Self::SubqueryReturnedRows | Self::MergeAffectsRowTwice => "21000",
             Self::NegativeOffset => "2201X",
             Self::NegativeSubstringLength => "22011",
             Self::NullValueNotAllowed { .. } => "22004",
@@ -455,6 +461,7 @@ impl EngineError {
             }
             Self::InvalidEnumLabel { detail, .. } => Some(detail),
             Self::InvalidCidr { .. } => Some("Value has bits set to right of mask."),
+            Self::MergeOnView { .. } => Some("This operation is not supported for views."),
             Self::UnconstrainedNumericTooWide => Some(
                 "rhei keeps at most 28 digits before the decimal point in a numeric column declared without precision; declare it numeric(p,s) (p up to 76) for wider values.",
             ),
@@ -474,6 +481,7 @@ impl EngineError {
             Self::OlapTableHeldBack { .. } => Some("Leave the route automatic (SET rhei.route = auto, no /*+ olap */ hint) and SQLite answers it."),
             Self::CannotReplaceExistingKey => Some("Try using the function jsonb_set to replace key value."),
             Self::DatatypeMismatch { .. } => Some("You will need to rewrite or cast the expression."),
+            Self::MergeAffectsRowTwice => Some("Ensure that not more than one source row matches any one target row."),
             Self::UpsertAffectsRowTwice => {
                 Some("Ensure that no rows proposed for insertion within the same command have duplicate constrained values.")
             }

@@ -344,7 +344,54 @@ fn edited(sql: &str, edits: &[(usize, usize, String)]) -> Option<String> {
 /// it has none.
 fn plain_forms(sql: &str) -> Option<String> {
     let locks = lock_strengths_as_parsed(sql);
-    network_literals_as_casts(locks.as_deref().unwrap_or(sql)).or(locks)
+    let literals = network_literals_as_casts(locks.as_deref().unwrap_or(sql)).or(locks);
+    merge_actions_as_parsed(literals.as_deref().unwrap_or(sql)).or(literals)
+}
+
+/// `sql` with each MERGE clause's `THEN DO NOTHING` and `THEN INSERT DEFAULT VALUES` written
+/// as actions sqlparser reads, naming a column of `translate::merge`'s own: `UPDATE SET
+/// "rhei do nothing" = NULL` in a WHEN MATCHED clause, `INSERT ("rhei do nothing") VALUES
+/// (NULL)` in a WHEN NOT MATCHED one, `INSERT ("rhei default values") VALUES (NULL)`. `None`
+/// where it has none.
+fn merge_actions_as_parsed(sql: &str) -> Option<String> {
+    use datafusion::sql::sqlparser::tokenizer::{Token, Word};
+    if !naming::mentions(sql, "merge") || !(naming::mentions(sql, "nothing") || naming::mentions(sql, "default")) {
+        return None;
+    }
+    let tokens = tokens_at(sql)?;
+    let significant: Vec<&(Token, usize)> = tokens.iter().filter(|(t, _)| !matches!(t, Token::Whitespace(_))).collect();
+    let word = |i: usize, kw: &str| {
+        significant.get(i).is_some_and(|(t, _)| matches!(t, Token::Word(Word { value, quote_style: None, .. }) if value.eq_ignore_ascii_case(kw)))
+    };
+    // After a WITH too: its queries are in parentheses, so the MERGE is a word outside them.
+    let merge_after_with = word(0, "with")
+        && significant
+            .iter()
+            .scan(0i32, |depth, (token, _)| {
+                *depth += match token {
+                    Token::LParen => 1,
+                    Token::RParen => -1,
+                    _ => 0,
+                };
+                Some((*depth, token))
+            })
+            .any(|(depth, token)| depth == 0 && matches!(token, Token::Word(Word { value, quote_style: None, .. }) if value.eq_ignore_ascii_case("merge")));
+    if !word(0, "merge") && !merge_after_with {
+        return None;
+    }
+    let nothing = quote_ident(crate::translate::merge::DO_NOTHING);
+    let defaults = quote_ident(crate::translate::merge::DEFAULT_VALUES);
+    let mut edits = Vec::new();
+    for i in 1..significant.len() {
+        if word(i - 1, "then") && word(i, "do") && word(i + 1, "nothing") {
+            let Some(when) = (0..i).rev().find(|&j| word(j, "when")) else { continue };
+            let action = if word(when + 1, "not") { format!("INSERT ({nothing}) VALUES (NULL)") } else { format!("UPDATE SET {nothing} = NULL") };
+            edits.push((significant[i].1, significant[i + 1].1 + "nothing".len(), action));
+        } else if word(i - 1, "then") && word(i, "insert") && word(i + 1, "default") && word(i + 2, "values") {
+            edits.push((significant[i].1, significant[i + 2].1 + "values".len(), format!("INSERT ({defaults}) VALUES (NULL)")));
+        }
+    }
+    edited(sql, &edits)
 }
 
 /// `sql` with each `inet '...'` / `cidr '...'` literal written as a cast (`'...'::inet`):
@@ -1131,6 +1178,22 @@ impl Session {
             return Ok(Description { params, columns: Some(explain_route_schema()) });
         }
         let columns = match stmt {
+            // A parameter's type from the statements the MERGE runs (`VALUES ($1)` of its INSERT,
+            // `SET qty = $2`, a comparison with a column).
+            _ if let Some((merge, with)) = merged(stmt) => {
+                let plan = crate::translate::merge::plan(merge, with, &catalog)?;
+                for part in plan.matched.iter().chain(plan.writes.iter().map(|w| &w.statement)).map(|s| describe::infer_param_types(s, &catalog)) {
+                    for (i, ty) in part.into_iter().enumerate() {
+                        if params.len() <= i {
+                            params.resize(i + 1, None);
+                        }
+                        if params[i].is_none() {
+                            params[i] = ty;
+                        }
+                    }
+                }
+                None
+            }
             // Described as the statement reading the writes' rows is.
             Statement::Query(query) if crate::translate::writing_with::writes(query) => {
                 let split = crate::translate::writing_with::split(query, &catalog, returning_names)?;
@@ -1274,7 +1337,7 @@ impl Session {
         }
         let rhei_setting = |name: &str| name.trim_matches('"').to_ascii_lowercase().starts_with("rhei.");
         match stmt {
-            Statement::Query(query) if crate::translate::writing_with::writes(query) => Forwarding::Upstream,
+            Statement::Query(query) if crate::translate::writing_with::writes(query) || crate::translate::merge::of_query(query).is_some() => Forwarding::Upstream,
             // Notifications are the upstream's, whatever the route or time travel settings say.
             Statement::Query(query) if matches!(crate::notify::pg_notify_call(query), Ok(Some(_)) | Err(_)) => Forwarding::Upstream,
             Statement::Query(query) if crate::notify::listening_channels_call(query).is_some() => Forwarding::Upstream,
@@ -1412,6 +1475,7 @@ impl Session {
         }
         match stmt {
             Statement::Query(q) if crate::translate::writing_with::writes(q) => self.writing_with(prepared, q, params).await,
+            Statement::Query(q) if let Some((merge, with)) = crate::translate::merge::of_query(q) => self.merge(merge, with, params).await,
             Statement::Query(q) => self.query(prepared, q, params).await,
             // A cursor command among other statements of one query string (asyncpg's pool
             // resets a connection with `...; CLOSE ALL; UNLISTEN *; ...`) comes parsed.
@@ -1421,6 +1485,7 @@ impl Session {
                 _ => Err(EngineError::unsupported("DECLARE of several cursors at once")),
             },
             Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) => self.dml(prepared, stmt, params).await,
+            Statement::Merge(merge) => self.merge(merge, None, params).await,
             Statement::CreateTable(create) => {
                 self.check_writable("CREATE TABLE")?;
                 let op = DdlOp::CreateTable { create: Box::new(create.clone()), opts: self.opts() };
@@ -2022,7 +2087,7 @@ impl Session {
         for step in &split.steps {
             let plan = write_plan_then(&step.write, &catalog, opts, read_kept)?;
             self.check_write(plan.verb, &step.write, params, &catalog)?;
-            writes_first.push(crate::oltp::WriteFirst { sql: plan.sql, temp: step.temp.clone(), columns: step.temp_columns() });
+            writes_first.push(crate::oltp::WriteFirst { sql: plan.sql, temp: step.temp.clone(), columns: step.temp_columns(), counted: false });
         }
         let (verb, returns_rows, shape, sql) = match &split.main {
             Statement::Query(main) => {
@@ -2037,6 +2102,55 @@ impl Session {
         };
         let params = params.iter().map(sqlite_param).collect::<Result<_>>()?;
         self.run_write(SqliteStatement { sql, params, returns_rows, shape, writes_first }, verb).await
+    }
+
+    /// MERGE (`translate::merge`): the matched pairs kept, the check, the INSERT and each
+    /// clause's UPDATE or DELETE, as one operation of the writer counted as PostgreSQL counts
+    /// it (rows inserted, updated and deleted).
+    async fn merge(&mut self, merge: &datafusion::sql::sqlparser::ast::Merge, with: Option<&datafusion::sql::sqlparser::ast::With>, params: &[ScalarValue]) -> Result<Output> {
+        use crate::translate::merge::{CHECKED, MATCHED, check_sql, plan, read_matched};
+        self.check_writable("MERGE")?;
+        let opts = self.opts();
+        let catalog = self.engine.catalog();
+        let plan = plan(merge, with, &catalog)?;
+        // Views the source reads, and session values (`now()`, `current_user`) anywhere, are
+        // put in each statement as for any other.
+        let prepare = |statement: &Statement| -> Result<Statement> {
+            let mut statement = statement.clone();
+            crate::views::expand(&mut statement, &catalog)?;
+            crate::session_values::put_in(&mut statement, &mut |f| self.session_value(f));
+            Ok(statement)
+        };
+        let mut writes_first = Vec::new();
+        if let Some(matched) = &plan.matched {
+            let mut matched = prepare(matched)?;
+            to_sqlite(&mut matched, &catalog, opts)?;
+            let pairs = vec!["c1".to_string(), "c2".to_string()];
+            writes_first.push(crate::oltp::WriteFirst { sql: matched.to_string(), temp: MATCHED.into(), columns: pairs, counted: false });
+            let check = crate::oltp::WriteFirst { sql: check_sql(&plan.acting), temp: CHECKED.into(), columns: vec!["c1".into()], counted: false };
+            writes_first.push(check);
+        }
+        let mut writes = Vec::new();
+        for write in &plan.writes {
+            let sql = write_plan_then(&prepare(&write.statement)?, &catalog, opts, read_matched)?.sql;
+            let (temp, columns) = match &write.keeps {
+                Some(temp) => (temp.clone(), vec!["c1".to_string()]),
+                None => (String::new(), Vec::new()),
+            };
+            writes.push(crate::oltp::WriteFirst { sql, temp, columns, counted: true });
+        }
+        // The last write is the statement itself (it keeps no rows: nothing after it reads
+        // them); where every clause does nothing, a write that changes nothing.
+        let sql = match writes.pop() {
+            Some(last) => last.sql,
+            None => {
+                let nothing = prepare(&crate::translate::merge::no_change(&plan.target)?)?;
+                write_plan_then(&nothing, &catalog, opts, |_| ())?.sql
+            }
+        };
+        writes_first.extend(writes);
+        let params = params.iter().map(sqlite_param).collect::<Result<_>>()?;
+        self.run_write(SqliteStatement { sql, params, returns_rows: false, shape: ResultShape::default(), writes_first }, "MERGE").await
     }
 
     /// A read translated for SQLite (then rewritten by `after`), with its result's shape.
@@ -2751,6 +2865,15 @@ fn sqlite_read_shape(names: Option<Vec<String>>, types: Option<&[Field]>, transl
     }
 }
 
+/// The MERGE a statement is, and the WITH written before it.
+fn merged(stmt: &Statement) -> Option<(&datafusion::sql::sqlparser::ast::Merge, Option<&datafusion::sql::sqlparser::ast::With>)> {
+    match stmt {
+        Statement::Merge(merge) => Some((merge, None)),
+        Statement::Query(query) => crate::translate::merge::of_query(query),
+        _ => None,
+    }
+}
+
 /// The column names of a write's RETURNING rows (none without RETURNING).
 fn returning_names(write: &Statement, catalog: &crate::catalog::Catalog) -> Result<Vec<String>> {
     Ok(returning_shape(write, catalog)?.names.into_iter().map(|n| n.unwrap_or_else(|| "?column?".into())).collect())
@@ -3004,6 +3127,15 @@ mod tests {
             Some("SELECT id FROM t WHERE ip = '10.0.0.1'::inet OR net >>= 'it''s'::cidr")
         );
         assert_eq!(network_literals_as_casts("SELECT inet FROM t WHERE inet = 'x'"), None);
+        assert_eq!(
+            plain_forms("MERGE INTO t USING s ON t.id = s.id WHEN MATCHED AND s.note = 'do nothing' THEN do  Nothing WHEN NOT MATCHED THEN DO NOTHING").as_deref(),
+            Some("MERGE INTO t USING s ON t.id = s.id WHEN MATCHED AND s.note = 'do nothing' THEN UPDATE SET \"rhei do nothing\" = NULL WHEN NOT MATCHED THEN INSERT (\"rhei do nothing\") VALUES (NULL)")
+        );
+        assert_eq!(plain_forms("SELECT 'then do nothing' FROM merge"), None);
+        assert_eq!(
+            plain_forms("WITH s AS (SELECT 1 AS id) MERGE INTO t USING s ON t.id = s.id WHEN NOT MATCHED THEN INSERT DEFAULT VALUES").as_deref(),
+            Some("WITH s AS (SELECT 1 AS id) MERGE INTO t USING s ON t.id = s.id WHEN NOT MATCHED THEN INSERT (\"rhei default values\") VALUES (NULL)")
+        );
         assert_eq!(plain_forms("SELECT 1 FROM t WHERE ip = inet '1.2.3.4' FOR KEY SHARE").as_deref(), Some("SELECT 1 FROM t WHERE ip = '1.2.3.4'::inet FOR SHARE"));
     }
 

@@ -1897,3 +1897,36 @@ async fn time_columns_travel_in_binary_as_microseconds() {
     let past_midnight = client.execute("INSERT INTO slots VALUES (4, $1)", &[&TimeOfDay(86_400_000_001)]).await.unwrap_err();
     assert_eq!(past_midnight.code().map(|c| c.code()), Some("22P03"), "{past_midnight:?}");
 }
+
+/// MERGE through the extended protocol: parameters in the source, the conditions and the
+/// values (typed from the columns they meet), the row count in the command tag, a second
+/// run of the same prepared statement, the OLAP copy following, and a read-only transaction
+/// refusing it (25006). MERGE was 0A000 before.
+#[tokio::test]
+async fn merge_runs_prepared_with_parameters() {
+    let server = Server::start().await;
+    let client = server.client().await;
+    client
+        .batch_execute("CREATE TABLE counters (name text PRIMARY KEY, hits bigint NOT NULL, price numeric(8,2)); INSERT INTO counters VALUES ('a', 1, 1.00)")
+        .await
+        .unwrap();
+    let upsert = client
+        .prepare(
+            "MERGE INTO counters c USING (SELECT $1::text AS name) AS s ON c.name = s.name \
+             WHEN MATCHED AND c.hits >= $3 THEN DELETE \
+             WHEN MATCHED THEN UPDATE SET hits = c.hits + $2, price = $4::float8 \
+             WHEN NOT MATCHED THEN INSERT (name, hits, price) VALUES (s.name, $2, $4::float8)",
+        )
+        .await
+        .unwrap();
+    let price = 2.5f64;
+    assert_eq!(client.execute(&upsert, &[&"a", &5i64, &100i64, &price]).await.unwrap(), 1);
+    assert_eq!(client.execute(&upsert, &[&"b", &7i64, &100i64, &price]).await.unwrap(), 1);
+    assert_eq!(client.execute(&upsert, &[&"a", &1i64, &6i64, &price]).await.unwrap(), 1);
+    assert_eq!(lines(&client, "SELECT name, hits, price FROM counters ORDER BY name").await, ["b|7|2.50"]);
+    assert_eq!(lines(&client, "/*+ olap */ SELECT count(*), sum(hits) FROM counters").await, ["1|7"]);
+    client.batch_execute("BEGIN READ ONLY").await.unwrap();
+    let error = client.execute(&upsert, &[&"c", &1i64, &1i64, &price]).await.unwrap_err();
+    assert_eq!(error.code().map(|c| c.code()), Some("25006"));
+    client.batch_execute("ROLLBACK").await.unwrap();
+}

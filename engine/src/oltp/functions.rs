@@ -1695,6 +1695,8 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         }
         Value::try_from(ctx.get_raw(0)).map_err(|e| SqlError::UserFunctionError(Box::new(e)))
     })?;
+    // A target row two source rows of a MERGE act on (translate::merge::check_sql).
+    conn.create_scalar_function("rhei_merge_target_once", 1, pure, |_| -> rusqlite::Result<Value> { Err(fail(EngineError::MergeAffectsRowTwice)) })?;
     conn.create_scalar_function("date_part", 2, pure, |ctx| date_part(ctx.get_raw(0), ctx.get_raw(1)))?;
     conn.create_scalar_function("strpos", 2, pure, |ctx| strpos(ctx.get_raw(0), ctx.get_raw(1)))?;
     conn.create_scalar_function("rhei_text", 3, pure, |ctx| {

@@ -87,12 +87,15 @@ pub struct SqliteStatement {
 
 /// A write whose RETURNING rows a later statement reads: they are kept in the temporary table
 /// `temp` (columns `columns`, in order) until that statement has run. No columns: a write
-/// without RETURNING, run for its effect.
+/// without RETURNING, run for its effect. (A MERGE's steps keep a query's rows the same way.)
 #[derive(Debug, Clone)]
 pub struct WriteFirst {
     pub sql: String,
     pub temp: String,
     pub columns: Vec<String>,
+    /// Whether the rows it changes count in the statement's row count (a MERGE's writes do;
+    /// a data-modifying WITH query's do not, as in PostgreSQL).
+    pub counted: bool,
 }
 
 /// What is known of a result's columns before SQLite runs it.
@@ -249,25 +252,29 @@ pub fn run_statement(
     }
     // The caller runs this inside a savepoint (or a transaction of its own), which also takes
     // back the kept rows' tables when something fails.
+    let mut counted = 0;
     for write in &stmt.writes_first {
-        run_write_first(conn, write, &stmt.params)?;
+        let changed = run_write_first(conn, write, &stmt.params)?;
+        if write.counted {
+            counted += changed;
+        }
     }
-    let result = run_one(conn, stmt, catalog, sink)?;
+    let (schema, changed) = run_one(conn, stmt, catalog, sink)?;
     for write in stmt.writes_first.iter().filter(|w| !w.columns.is_empty()) {
         conn.execute_batch(&format!("DROP TABLE temp.{}", crate::catalog::quote_ident(&write.temp))).map_err(classify)?;
     }
-    Ok(result)
+    Ok((schema, changed + counted))
 }
 
 /// Runs one write of [`WriteFirst`] and keeps its RETURNING rows in its temporary table.
-fn run_write_first(conn: &Connection, write: &WriteFirst, params: &[SqlValue]) -> Result<()> {
+/// Returns the rows it changed (with RETURNING, the rows it returned).
+fn run_write_first(conn: &Connection, write: &WriteFirst, params: &[SqlValue]) -> Result<u64> {
     use crate::catalog::quote_ident;
     let _ = functions::take_error();
     let mut prepared = conn.prepare(&write.sql).map_err(classify)?;
     bind_used(&mut prepared, params)?;
     if write.columns.is_empty() {
-        prepared.raw_execute().map_err(classify)?;
-        return Ok(());
+        return prepared.raw_execute().map(|changed| changed as u64).map_err(classify);
     }
     let width = prepared.column_count();
     if width != write.columns.len() {
@@ -286,10 +293,11 @@ fn run_write_first(conn: &Connection, write: &WriteFirst, params: &[SqlValue]) -
     conn.execute_batch(&format!("DROP TABLE IF EXISTS {table}; CREATE TEMP TABLE {} ({columns})", quote_ident(&write.temp))).map_err(classify)?;
     let slots = (1..=width).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
     let mut insert = conn.prepare(&format!("INSERT INTO {table} VALUES ({slots})")).map_err(classify)?;
+    let returned = kept.len() as u64;
     for row in kept {
         insert.execute(rusqlite::params_from_iter(row)).map_err(classify)?;
     }
-    Ok(())
+    Ok(returned)
 }
 
 /// Binds `params` to the placeholders `prepared` has: one of several statements made from a

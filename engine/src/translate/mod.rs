@@ -18,6 +18,7 @@ pub(crate) mod enums;
 pub mod intervals;
 pub mod json_sets;
 pub mod lateral;
+pub mod merge;
 pub(crate) mod network;
 pub(crate) mod numeric_arithmetic;
 pub mod olap;
@@ -3903,7 +3904,7 @@ pub(crate) fn unwritten_key<'d>(def: &'d TableDef, written: impl Fn(&str) -> boo
 }
 
 /// Whether a VALUES item is the keyword DEFAULT.
-fn is_default_keyword(expr: &Expr) -> bool {
+pub(crate) fn is_default_keyword(expr: &Expr) -> bool {
     matches!(expr, Expr::Identifier(ident) if ident.quote_style.is_none() && ident.value.eq_ignore_ascii_case("default"))
 }
 

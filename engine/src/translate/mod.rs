@@ -89,14 +89,9 @@ pub fn call(name: &str, args: Vec<Expr>) -> Expr {
     })
 }
 
-/// Rewrites PostgreSQL operators neither engine has into functions both have, once at parse
-/// time: `a ^ b` (exponentiation; double precision for every numeric type but `numeric`,
-/// whose exact result rhei does not compute) becomes `power(a::float8, b::float8)`; `LIKE
-/// 'pattern' ESCAPE ''` (no escape character) and `ESCAPE '!'` (DataFusion takes only the
-/// backslash) become the same pattern under the default backslash escape.
-/// `SET (a, b) = (x, y)` (or `= ROW(x, y)`) of UPDATE and ON CONFLICT DO UPDATE, as one
-/// assignment per column, which SQLite and the rest of the translation take. A subquery on the
-/// right (`= (SELECT x, y ...)`) stays as written and is refused later.
+/// `SET (a, b) = (x, y)` (or `= ROW(x, y)`, or `= (SELECT x, y ...)`, see [`nth_column`]) of
+/// UPDATE, ON CONFLICT DO UPDATE and MERGE, as one assignment per column, which SQLite and
+/// the rest of the translation take.
 ///
 /// # Errors
 /// 42601 when the columns and values differ in number, or a column is assigned twice, as in
@@ -113,6 +108,19 @@ pub fn expand_tuple_assignments(statement: &mut Statement) -> Result<()> {
                     Some(OnInsert::OnConflict(OnConflict { action: OnConflictAction::DoUpdate(update), .. })) => Some(&mut update.assignments),
                     _ => None,
                 },
+                Statement::Merge(merge) => {
+                    let failed = merge.clauses.iter_mut().find_map(|clause| match &mut clause.action {
+                        datafusion::sql::sqlparser::ast::MergeAction::Update(update) => expand_assignments(&mut update.assignments).err(),
+                        _ => None,
+                    });
+                    return match failed {
+                        Some(e) => {
+                            self.0 = Some(e);
+                            std::ops::ControlFlow::Break(())
+                        }
+                        None => std::ops::ControlFlow::Continue(()),
+                    };
+                }
                 _ => None,
             };
             match assignments.map(expand_assignments) {
@@ -143,10 +151,7 @@ fn expand_assignments(assignments: &mut Vec<datafusion::sql::sqlparser::ast::Ass
         let values = match value {
             Expr::Tuple(values) => values,
             Expr::Function(f) if builtin_function_name(&f).as_deref() == Some("row") && let Some(values) = plain_arguments(&f) => values,
-            Expr::Subquery(_) => {
-                expanded.push(Assignment { target: AssignmentTarget::Tuple(columns), value });
-                continue;
-            }
+            Expr::Subquery(query) => (0..columns.len()).map(|i| Expr::Subquery(Box::new(nth_column(&query, i, columns.len())))).collect(),
             _ => return Err(EngineError::MultipleColumnSource),
         };
         if values.len() != columns.len() {
@@ -156,6 +161,32 @@ fn expand_assignments(assignments: &mut Vec<datafusion::sql::sqlparser::ast::Ass
     }
     *assignments = expanded;
     refuse_repeated_assignments(assignments)
+}
+
+/// `query` (a multiple-column assignment's sub-SELECT) reading only its `i`-th of `width`
+/// columns: `SET (a, b) = (SELECT x, y FROM ...)` is `a = (SELECT x FROM ...), b = (SELECT y
+/// FROM ...)`, one assignment per column as the translation converts them into each column's
+/// storage form. A select list that cannot be cut apart (`*`, DISTINCT, a set operation) is
+/// read through a derived table naming its columns instead. Each column's subquery runs on
+/// its own, so a volatile one may differ between the columns.
+fn nth_column(query: &Query, i: usize, width: usize) -> Query {
+    let mut one = query.clone();
+    if let SetExpr::Select(select) = one.body.as_mut()
+        && select.distinct.is_none()
+        && select.projection.len() == width
+        && select.projection.iter().all(|item| matches!(item, SelectItem::UnnamedExpr(_) | SelectItem::ExprWithAlias { .. }))
+    {
+        let item = select.projection.swap_remove(i);
+        select.projection = vec![item];
+        return one;
+    }
+    let names: Vec<String> = (1..=width).map(|n| format!("\"_rhei_column_{n}\"")).collect();
+    let sql = format!("SELECT {} FROM ({query}) AS \"_rhei_row\" ({})", names[i], names.join(", "));
+    use datafusion::sql::sqlparser::{dialect::PostgreSqlDialect, parser::Parser};
+    match Parser::parse_sql(&PostgreSqlDialect {}, &sql).ok().and_then(|mut p| p.pop()) {
+        Some(Statement::Query(read)) => *read,
+        _ => one,
+    }
 }
 
 /// A column assigned twice is 42601 in PostgreSQL (SQLite kept the last value).
@@ -185,6 +216,11 @@ fn plain_arguments(f: &datafusion::sql::sqlparser::ast::Function) -> Option<Vec<
         .collect()
 }
 
+/// Rewrites PostgreSQL operators neither engine has into functions both have, once at parse
+/// time: `a ^ b` (exponentiation; double precision for every numeric type but `numeric`,
+/// whose exact result rhei does not compute) becomes `power(a::float8, b::float8)`; `LIKE
+/// 'pattern' ESCAPE ''` (no escape character) and `ESCAPE '!'` (DataFusion takes only the
+/// backslash) become the same pattern under the default backslash escape.
 pub fn normalize_operators(statement: &mut Statement) {
     let _ = visit_expressions_mut(statement, |expr| {
         if let Expr::Like { pattern, escape_char, .. } | Expr::ILike { pattern, escape_char, .. } = expr

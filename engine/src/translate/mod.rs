@@ -416,6 +416,32 @@ pub fn assign_expr(ty: PgType, expr: Expr, opts: TranslateOptions) -> Expr {
     converted
 }
 
+/// Whether an INSERT's query can have its output items wrapped in conversions without changing
+/// what it groups, dedups or orders by: a plain SELECT of expressions.
+fn converts_in_place(source: &Query) -> bool {
+    source.order_by.is_none()
+        && matches!(source.body.as_ref(), SetExpr::Select(select)
+            if select.distinct.is_none()
+                && select.projection.iter().all(|i| matches!(i, SelectItem::UnnamedExpr(_) | SelectItem::ExprWithAlias { .. }))
+                && !groups_by_position(&select.group_by))
+}
+
+/// How many columns a query gives, where that is known without the catalog (no `*`).
+fn output_width(query: &Query) -> Option<usize> {
+    fn of(body: &SetExpr) -> Option<usize> {
+        match body {
+            SetExpr::Select(select) => {
+                select.projection.iter().all(|i| matches!(i, SelectItem::UnnamedExpr(_) | SelectItem::ExprWithAlias { .. })).then_some(select.projection.len())
+            }
+            SetExpr::SetOperation { left, .. } => of(left),
+            SetExpr::Values(values) => values.rows.first().map(Vec::len),
+            SetExpr::Query(query) => of(&query.body),
+            _ => None,
+        }
+    }
+    of(&query.body)
+}
+
 /// Whether a GROUP BY names an output column by its position (`GROUP BY 1`).
 fn groups_by_position(group_by: &datafusion::sql::sqlparser::ast::GroupByExpr) -> bool {
     match group_by {
@@ -3370,13 +3396,23 @@ pub(crate) fn is_time(expr: &Expr, scope: &Scope<'_>) -> bool {
     }
 }
 
-/// A timestamp or timestamptz stored into a time column is its time of day (PostgreSQL's
-/// assignment cast; `rhei_time` refused the microseconds): the value is cast, which
-/// `cast_from` reads in the session's zone.
-pub(crate) fn time_of_day_assigned(ty: PgType, value: &mut Expr, scope: &Scope<'_>) {
-    if ty == PgType::Time && matches!(temporal_type(value, scope), Some(PgType::Timestamp | PgType::Timestamptz)) {
-        *value = cast(take(value), SqlType::Time(None, datafusion::sql::sqlparser::ast::TimezoneInfo::None));
-    }
+/// A date, timestamp or timestamptz stored into a column of another of these types (or a
+/// time column) goes through PostgreSQL's assignment cast: a timestamp into a date column is
+/// its date, a date into a timestamptz column its midnight in the session's zone, a
+/// timestamp into a time column its time of day. The value is cast, which `cast_from` reads
+/// in the session's zone; the column's conversion would have taken one type's stored form
+/// for another's (a timestamp's microseconds as a day number).
+pub(crate) fn temporal_assigned(ty: PgType, value: &mut Expr, scope: &Scope<'_>) {
+    use datafusion::sql::sqlparser::ast::TimezoneInfo;
+    let Some(from) = temporal_type(value, scope) else { return };
+    let to = match (ty, from) {
+        (PgType::Time, PgType::Timestamp | PgType::Timestamptz) => SqlType::Time(None, TimezoneInfo::None),
+        (PgType::Date, PgType::Timestamp | PgType::Timestamptz) => SqlType::Date,
+        (PgType::Timestamp, PgType::Date | PgType::Timestamptz) => SqlType::Timestamp(None, TimezoneInfo::None),
+        (PgType::Timestamptz, PgType::Date | PgType::Timestamp) => SqlType::Timestamp(None, TimezoneInfo::WithTimeZone),
+        _ => return,
+    };
+    *value = cast(take(value), to);
 }
 
 /// `date + time` is the timestamp of that date and time of day in PostgreSQL; SQLite would add
@@ -4032,7 +4068,7 @@ fn convert_written_values(stmt: &mut Statement, scope: &Scope<'_>, opts: Transla
                         let is_null = matches!(value, Expr::Value(ValueWithSpan { value: Value::Null, .. }));
                         // SQLite numbers a NULL written to an integer primary key (its rowid);
                         // PostgreSQL refuses it unless the key is serial and the value omitted.
-                        time_of_day_assigned(column.ty, value, scope);
+                        temporal_assigned(column.ty, value, scope);
                         network::assigned(column.ty, value, scope);
                         if def.rowid_alias() == Some(col) && !column.is_serial {
                             let v = std::mem::replace(value, null());
@@ -4044,16 +4080,42 @@ fn convert_written_values(stmt: &mut Statement, scope: &Scope<'_>, opts: Transla
                     }
                 }
             }
-            // INSERT ... SELECT: a numeric column takes the query's value through the same
-            // conversion as from VALUES (SQLite would store a computed value as its REAL text).
-            // Only where wrapping an output item cannot change what the query groups, dedups or
-            // orders by; other shapes store their values as before.
-            if let Some(source) = insert.source.as_mut()
+            // INSERT ... SELECT: each column takes the query's value through the same
+            // conversion as from VALUES (SQLite stored a computed numeric as its REAL text, an
+            // out-of-range smallint, an over-long varchar, an unknown enum label, and refused a
+            // date string for a timestamptz). Where wrapping an output item could change what
+            // the query groups, dedups or orders by (or it is a set operation), the query is
+            // read through a derived table and its columns are converted there; a `*` whose
+            // width is unknown stores its values as they are.
+            // A query in parentheses alone (`INSERT INTO t (v) (SELECT ...)`) is that query.
+            while let Some(source) = insert.source.as_mut()
+                && source.with.is_none()
                 && source.order_by.is_none()
+                && source.limit_clause.is_none()
+                && source.fetch.is_none()
+                && matches!(source.body.as_ref(), SetExpr::Query(_))
+            {
+                if let SetExpr::Query(inner) = std::mem::replace(source.body.as_mut(), SetExpr::Values(empty_values())) {
+                    **source = *inner;
+                }
+            }
+            if let Some(source) = insert.source.as_mut()
+                && !matches!(source.body.as_ref(), SetExpr::Values(_))
+                && !converts_in_place(source)
+                && let Some(width) = output_width(source)
+            {
+                let names: Vec<String> = (1..=width).map(|n| crate::catalog::quote_ident(&format!("_rhei_{n}"))).collect();
+                let sql = format!("SELECT {} FROM ({source}) AS \"_rhei_source\" ({})", names.join(", "), names.join(", "));
+                if let Some(Statement::Query(read)) = datafusion::sql::sqlparser::parser::Parser::parse_sql(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {}, &sql)
+                    .ok()
+                    .and_then(|mut parsed| parsed.pop())
+                {
+                    *source = read;
+                }
+            }
+            if let Some(source) = insert.source.as_mut()
+                && converts_in_place(source)
                 && let SetExpr::Select(select) = source.body.as_mut()
-                && select.distinct.is_none()
-                && select.projection.iter().all(|i| matches!(i, SelectItem::UnnamedExpr(_) | SelectItem::ExprWithAlias { .. }))
-                && !groups_by_position(&select.group_by)
             {
                 // As for a short VALUES row: the columns a short SELECT leaves out get defaults.
                 let width = select.projection.len();
@@ -4064,14 +4126,13 @@ fn convert_written_values(stmt: &mut Statement, scope: &Scope<'_>, opts: Transla
                 for (item, &col) in select.projection.iter_mut().zip(&targets) {
                     let ty = def.columns[col].ty;
                     let (SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) = item else { continue };
-                    // A time takes a timestamp's time of day, and anything else checked (SQLite
-                    // stored a timestamp's microseconds).
+                    // Dates and times through PostgreSQL's assignment casts, then each value
+                    // checked and stored in its column's form, as from VALUES.
                     network::assigned(ty, e, scope);
-                    if let PgType::Numeric { .. } | PgType::Time | PgType::Interval | PgType::Inet | PgType::Cidr = ty {
-                        time_of_day_assigned(ty, e, scope);
-                        let v = std::mem::replace(e, null());
-                        *e = assign_expr(ty, v, opts);
-                    } else if def.rowid_alias() == Some(col) && !def.columns[col].is_serial {
+                    temporal_assigned(ty, e, scope);
+                    let v = std::mem::replace(e, null());
+                    *e = assign_expr(ty, v, opts);
+                    if def.rowid_alias() == Some(col) && !def.columns[col].is_serial {
                         // A NULL key the query gives is refused, as from VALUES (SQLite numbered it).
                         let v = std::mem::replace(e, null());
                         *e = call("rhei_not_null", vec![v, string(&def.name), string(&def.columns[col].name)]);
@@ -4415,7 +4476,7 @@ fn convert_assignments(
             continue;
         }
         check_assigned_type(&def.columns[index], &mut assignment.value)?;
-        time_of_day_assigned(def.columns[index].ty, &mut assignment.value, scope);
+        temporal_assigned(def.columns[index].ty, &mut assignment.value, scope);
         network::assigned(def.columns[index].ty, &mut assignment.value, scope);
         if !matches!(assignment.value, Expr::Value(ValueWithSpan { value: Value::Null, .. })) {
             let v = std::mem::replace(&mut assignment.value, null());

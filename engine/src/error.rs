@@ -88,6 +88,8 @@ pub enum EngineError {
     UndefinedOperator { operator: String },
     #[error("WITH query name \"{name}\" specified more than once")]
     DuplicateAlias { name: String },
+    #[error("table name \"{name}\" specified more than once")]
+    DuplicateTableName { name: String },
     #[error("LIMIT must not be negative")]
     NegativeLimit,
     #[error("ON CONFLICT DO UPDATE command cannot affect row a second time")]
@@ -366,7 +368,7 @@ impl EngineError {
             Self::TypeMismatch { .. } => "42804",
             Self::CannotCoerce { .. } => "42846",
             Self::UndefinedOperator { .. } => "42883",
-            Self::DuplicateAlias { .. } => "42712",
+            Self::DuplicateAlias { .. } | Self::DuplicateTableName { .. } => "42712",
             Self::NegativeLimit => "2201W",
             // PostgreSQL 15 says so with feature_not_supported (views take MERGE from 17).
             Self::MergeOnView { .. } => "0A000",

@@ -36,7 +36,7 @@ use datafusion::sql::sqlparser::ast::{
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 
-use crate::catalog::{Catalog, quote_ident, table_name};
+use crate::catalog::{Catalog, normalize_ident, quote_ident, table_name};
 use crate::error::{EngineError, Result};
 
 /// The temporary table of the matched pairs: `c1` the target row's rowid, `c2` the clause
@@ -49,14 +49,16 @@ pub const DO_NOTHING: &str = "rhei do nothing";
 /// The column `INSERT DEFAULT VALUES` is written to name when the statement is read again.
 pub const DEFAULT_VALUES: &str = "rhei default values";
 /// What a read of one clause's matched rows is marked with before the translation.
-const MARKER: &str = "rhei_merge_clause_";
+const MARKER: &str = "rhei_merge_5e1f_clause_";
 /// What a read of the rows earlier INSERT clauses added is marked with (their clause numbers
 /// follow, comma-separated).
-const INSERTED_MARKER: &str = "rhei_merge_inserted_";
+const INSERTED_MARKER: &str = "rhei_merge_5e1f_inserted_";
+/// What every marker starts with; none is left once [`read_matched`] has run.
+pub const MARKERS: &str = "rhei_merge_5e1f_";
 
 /// The temporary table of the rowids an INSERT clause added.
 pub fn inserted_table(clause: usize) -> String {
-    format!("{INSERTED_MARKER}{clause}")
+    format!("rhei_merge_inserted_{clause}")
 }
 
 /// One statement a MERGE runs.
@@ -115,6 +117,22 @@ pub fn plan(merge: &Merge, with: Option<&With>, catalog: &Catalog) -> Result<Pla
     });
 
     let clauses: Vec<Clause> = merge.clauses.iter().enumerate().map(|(i, clause)| Clause::of(i + 1, clause)).collect::<Result<_>>()?;
+    for kind in [true, false] {
+        let of_kind: Vec<&Clause> = clauses.iter().filter(|c| c.matched == kind).collect();
+        if of_kind.iter().rev().skip(1).any(|c| c.condition == "true") {
+            return Err(EngineError::MalformedStatement { message: "unreachable WHEN clause specified after unconditional WHEN clause" });
+        }
+    }
+    let source_name = match &merge.source {
+        TableFactor::Derived { alias: None, .. } => return Err(EngineError::MalformedStatement { message: "subquery in FROM must have an alias" }),
+        TableFactor::Derived { alias: Some(a), .. } | TableFactor::Table { alias: Some(a), .. } => Some(normalize_ident(&a.name)),
+        TableFactor::Table { name, alias: None, .. } => table_name(name).ok(),
+        _ => None,
+    };
+    let target_name = alias.as_ref().map_or_else(|| target.clone(), |a| normalize_ident(&a.name));
+    if source_name.as_deref() == Some(target_name.as_str()) {
+        return Err(EngineError::DuplicateTableName { name: target_name });
+    }
     let matched: Vec<&Clause> = clauses.iter().filter(|c| c.matched).collect();
     let not_matched: Vec<&Clause> = clauses.iter().filter(|c| !c.matched).collect();
     let acting: Vec<usize> = matched.iter().filter(|c| !matches!(c.action, Action::Nothing)).map(|c| c.number).collect();
@@ -149,7 +167,8 @@ pub fn plan(merge: &Merge, with: Option<&With>, catalog: &Catalog) -> Result<Pla
     let matched = if acting.is_empty() {
         None
     } else {
-        Some(parse(&format!("SELECT {reference}._rowid_, {taken} FROM {source} JOIN {target_as} ON {on}"))?)
+        let acting = acting.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+        Some(parse(&format!("SELECT {reference}._rowid_, {taken} FROM {source} JOIN {target_as} ON {on} WHERE {taken} IN ({acting})"))?)
     };
     Ok(Plan { matched, acting, writes, target })
 }
@@ -199,7 +218,7 @@ fn marker(query: &Query) -> Option<String> {
     let [item] = select.projection.as_slice() else { return None };
     let (SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. }) = item else { return None };
     match expr {
-        Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(text), .. }) if text.starts_with("rhei_merge_") => Some(text.clone()),
+        Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(text), .. }) if text.starts_with(MARKERS) => Some(text.clone()),
         _ => None,
     }
 }
@@ -320,12 +339,15 @@ pub fn of_query(query: &Query) -> Option<(&Merge, Option<&With>)> {
     }
 }
 
-/// One step's text as a statement; a WITH before a write is inlined, as the session does
-/// for any statement it parses.
+/// One step's text as a statement, read as the session reads what a client sends (a WITH
+/// before a write inlined).
 fn parse(sql: &str) -> Result<Statement> {
     let mut parsed = Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(|e| EngineError::Internal(format!("a MERGE step: {e}")))?;
     match (parsed.pop(), parsed.is_empty()) {
         (Some(mut statement), true) => {
+            // Read again from text, `a IS DISTINCT FROM b AND c` binds as sqlparser reads it
+            // unless corrected again, as the session corrects what it parses.
+            super::distinct_from_binding_as_postgresql(&mut statement);
             super::normalize_data_modifying_with(&mut statement)?;
             Ok(statement)
         }
@@ -371,15 +393,16 @@ mod tests {
         assert_eq!(plan.acting, [1, 3]);
         assert_eq!(
             plan.matched.unwrap().to_string(),
-            "SELECT s._rowid_, (CASE WHEN (d.qty < 0) THEN 1 WHEN (s.qty > 9) THEN 2 WHEN true THEN 3 END) FROM d JOIN stock AS s ON s.item = d.item"
+            "SELECT s._rowid_, (CASE WHEN (d.qty < 0) THEN 1 WHEN (s.qty > 9) THEN 2 WHEN true THEN 3 END) FROM d JOIN stock AS s ON s.item = d.item \
+             WHERE (CASE WHEN (d.qty < 0) THEN 1 WHEN (s.qty > 9) THEN 2 WHEN true THEN 3 END) IN (1, 3)"
         );
         let writes: Vec<String> = plan.writes.iter().map(|w| w.statement.to_string()).collect();
         assert_eq!(
             writes,
             [
                 "INSERT INTO \"stock\" (item) SELECT d.item FROM d WHERE NOT EXISTS (SELECT 1 FROM stock AS s WHERE (s.item = d.item)) AND (CASE WHEN true THEN 4 END) = 4",
-                "DELETE FROM stock AS s WHERE s._rowid_ IN (SELECT 'rhei_merge_clause_1')",
-                "UPDATE stock AS s SET qty = s.qty + d.qty FROM d WHERE (s.item = d.item) AND (CASE WHEN (d.qty < 0) THEN 1 WHEN (s.qty > 9) THEN 2 WHEN true THEN 3 END) = 3 AND s._rowid_ IN (SELECT 'rhei_merge_clause_3')",
+                "DELETE FROM stock AS s WHERE s._rowid_ IN (SELECT 'rhei_merge_5e1f_clause_1')",
+                "UPDATE stock AS s SET qty = s.qty + d.qty FROM d WHERE (s.item = d.item) AND (CASE WHEN (d.qty < 0) THEN 1 WHEN (s.qty > 9) THEN 2 WHEN true THEN 3 END) = 3 AND s._rowid_ IN (SELECT 'rhei_merge_5e1f_clause_3')",
             ]
         );
         let mut delete = plan.writes[1].statement.clone();
@@ -405,7 +428,7 @@ mod tests {
         assert_eq!(
             second.to_string(),
             "INSERT INTO \"stock\" (qty, item) SELECT d.qty, d.item FROM d WHERE NOT EXISTS (SELECT 1 FROM stock AS \"stock\" WHERE (stock.item = d.item) \
-             AND \"stock\"._rowid_ NOT IN (SELECT 'rhei_merge_inserted_1')) AND (CASE WHEN (d.qty < 0) THEN 1 WHEN (d.qty IS NULL) THEN 2 WHEN true THEN 3 END) = 3"
+             AND \"stock\"._rowid_ NOT IN (SELECT 'rhei_merge_5e1f_inserted_1')) AND (CASE WHEN (d.qty < 0) THEN 1 WHEN (d.qty IS NULL) THEN 2 WHEN true THEN 3 END) = 3"
         );
         read_matched(&mut second);
         assert!(second.to_string().contains("NOT IN (SELECT \"c1\" FROM temp.\"rhei_merge_inserted_1\")"), "{second}");
@@ -421,6 +444,10 @@ mod tests {
             ("MERGE INTO stock USING d ON true WHEN NOT MATCHED THEN INSERT (item) VALUES (1), (2)", "42601"),
             ("MERGE INTO stock USING d ON true WHEN NOT MATCHED THEN INSERT (item, qty) VALUES (1)", "42601"),
             ("MERGE INTO stock USING d ON true WHEN NOT MATCHED THEN INSERT VALUES (1, 2, 3)", "42601"),
+            ("MERGE INTO stock USING d ON true WHEN MATCHED THEN DELETE WHEN MATCHED AND d.x THEN DELETE", "42601"),
+            ("MERGE INTO stock USING (SELECT 1 AS x) ON true WHEN MATCHED THEN DELETE", "42601"),
+            ("MERGE INTO stock USING stock ON true WHEN MATCHED THEN DELETE", "42712"),
+            ("MERGE INTO stock AS s USING d AS s ON true WHEN MATCHED THEN DELETE", "42712"),
         ] {
             assert_eq!(plan(&merge(sql), None, &catalog).unwrap_err().sqlstate(), state, "{sql}");
         }

@@ -1699,6 +1699,10 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("rhei_merge_target_once", 1, pure, |_| -> rusqlite::Result<Value> { Err(fail(EngineError::MergeAffectsRowTwice)) })?;
     conn.create_scalar_function("date_part", 2, pure, |ctx| date_part(ctx.get_raw(0), ctx.get_raw(1)))?;
     conn.create_scalar_function("strpos", 2, pure, |ctx| strpos(ctx.get_raw(0), ctx.get_raw(1)))?;
+    conn.create_scalar_function("starts_with", 2, pure, |ctx| match (text_of(ctx.get_raw(0)), text_of(ctx.get_raw(1))) {
+        (Some(text), Some(prefix)) => Ok(Value::Integer(i64::from(text.starts_with(&prefix)))),
+        _ => Ok(Value::Null),
+    })?;
     conn.create_scalar_function("rhei_text", 3, pure, |ctx| {
         let tag = text_of(ctx.get_raw(1)).unwrap_or_default();
         to_text(ctx.get_raw(0), &tag, arg_zone(ctx, 2)?)

@@ -223,13 +223,29 @@ fn plain_arguments(f: &datafusion::sql::sqlparser::ast::Function) -> Option<Vec<
 /// backslash) become the same pattern under the default backslash escape.
 pub fn normalize_operators(statement: &mut Statement) {
     let _ = visit_expressions_mut(statement, |expr| {
-        if let Expr::Like { pattern, escape_char, .. } | Expr::ILike { pattern, escape_char, .. } = expr
-            && let Some(Value::SingleQuotedString(escape)) = escape_char
-            && let Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(text), .. }) = pattern.as_mut()
-            && let Some(rewritten) = with_backslash_escape(text, escape)
+        like_escape_as_backslash(expr);
+        if let Some(each) = like_any_as_each(expr) {
+            *expr = each;
+        }
+        // `a ^@ b` is starts_with(a, b), which both engines have as a function.
+        if let Expr::BinaryOp { left, op: BinaryOperator::PGStartsWith, right } = expr {
+            *expr = call("starts_with", vec![take(left), take(right)]);
+        }
+        // num_nulls(...) and num_nonnulls(...): how many arguments are (not) NULL, an integer.
+        if let Expr::Function(f) = expr
+            && let Some(name @ ("num_nulls" | "num_nonnulls")) = builtin_function_name(f).as_deref()
+            && let Some(arguments) = plain_arguments(f).filter(|a| !a.is_empty())
         {
-            *text = rewritten;
-            *escape_char = None;
+            let nulls = name == "num_nulls";
+            let counted = arguments.into_iter().map(|argument| Expr::Case {
+                case_token: datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+                end_token: datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+                operand: None,
+                conditions: vec![datafusion::sql::sqlparser::ast::CaseWhen { condition: Expr::IsNull(Box::new(argument)), result: number(if nulls { 1 } else { 0 }) }],
+                else_result: Some(Box::new(number(if nulls { 0 } else { 1 }))),
+            });
+            let sum = counted.reduce(|l, r| Expr::BinaryOp { left: Box::new(l), op: BinaryOperator::Plus, right: Box::new(r) }).unwrap_or_else(|| number(0));
+            *expr = Expr::Cast { kind: CastKind::Cast, expr: Box::new(Expr::Nested(Box::new(sum))), data_type: SqlType::Integer(None), array: false, format: None };
         }
         // `|/ x`, `||/ x` and `@ x`: square root, cube root and absolute value, which neither
         // engine reads as operators (SQLite failed on `|`).
@@ -278,6 +294,42 @@ pub fn normalize_operators(statement: &mut Statement) {
         }
         ControlFlow::<()>::Continue(())
     });
+}
+
+/// `LIKE 'pattern' ESCAPE ''` (no escape character) and `ESCAPE '!'` written as the same
+/// pattern under the default backslash escape, which is the only one DataFusion takes.
+fn like_escape_as_backslash(expr: &mut Expr) {
+    if let Expr::Like { pattern, escape_char, .. } | Expr::ILike { pattern, escape_char, .. } = expr
+        && let Some(Value::SingleQuotedString(escape)) = escape_char
+        && let Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(text), .. }) = pattern.as_mut()
+        && let Some(rewritten) = with_backslash_escape(text, escape)
+    {
+        *text = rewritten;
+        *escape_char = None;
+    }
+}
+
+/// `x [NOT] [I]LIKE ANY (ARRAY['a%', 'b%'])`, with the patterns written out, as each pattern's
+/// own LIKE joined by OR, which is its meaning (NULLs included); neither engine takes LIKE
+/// ANY. Over no patterns it is false. `None` for anything else (an array parameter or column).
+fn like_any_as_each(expr: &Expr) -> Option<Expr> {
+    let (Expr::Like { negated, any: true, expr: value, pattern, escape_char } | Expr::ILike { negated, any: true, expr: value, pattern, escape_char }) = expr else {
+        return None;
+    };
+    let mut patterns = pattern.as_ref();
+    while let Expr::Nested(inner) = patterns {
+        patterns = inner;
+    }
+    let Expr::Array(array) = patterns else { return None };
+    let ilike = matches!(expr, Expr::ILike { .. });
+    let each = array.elem.iter().map(|pattern| {
+        let (negated, expr, pattern, escape_char) = (*negated, value.clone(), Box::new(pattern.clone()), escape_char.clone());
+        let mut one = if ilike { Expr::ILike { negated, any: false, expr, pattern, escape_char } } else { Expr::Like { negated, any: false, expr, pattern, escape_char } };
+        like_escape_as_backslash(&mut one);
+        one
+    });
+    let any = each.reduce(|l, r| Expr::BinaryOp { left: Box::new(l), op: BinaryOperator::Or, right: Box::new(r) });
+    Some(Expr::Nested(Box::new(any.unwrap_or(Expr::Value(Value::Boolean(false).into())))))
 }
 
 /// `make_interval(years, months, weeks, days, hours, mins, secs)`, by position or by name (`days

@@ -148,8 +148,9 @@ impl Inference<'_> {
                 self.pair(expr, high);
             }
             Expr::InList { expr, list, .. } => list.iter().for_each(|item| self.pair(expr, item)),
-            Expr::Like { expr, pattern, .. } | Expr::ILike { expr, pattern, .. } => {
-                self.set(pattern, DataType::Utf8);
+            // `x LIKE ANY ($1)`: a text array of patterns.
+            Expr::Like { expr, pattern, any, .. } | Expr::ILike { expr, pattern, any, .. } => {
+                self.set(pattern, if *any { DataType::new_list(DataType::Utf8, true) } else { DataType::Utf8 });
                 self.set(expr, DataType::Utf8);
             }
             // `x = ANY ($1)`: an array of x's type.

@@ -23,6 +23,7 @@ mod interval_aggregate;
 pub mod json;
 mod key_detail;
 mod lift;
+mod like;
 mod maintenance;
 pub mod error;
 mod exact_decimal;

@@ -1930,3 +1930,20 @@ async fn merge_runs_prepared_with_parameters() {
     assert_eq!(error.code().map(|c| c.code()), Some("25006"));
     client.batch_execute("ROLLBACK").await.unwrap();
 }
+
+/// `ILIKE ANY ($1)` with a list of patterns as a parameter (psycopg and asyncpg send Python
+/// lists so): matched on whichever engine runs it (42883 / "ANY in LIKE" before).
+#[tokio::test]
+async fn like_any_takes_a_list_parameter() {
+    let server = Server::start().await;
+    let client = server.client().await;
+    client.batch_execute("CREATE TABLE people (id int PRIMARY KEY, name text); INSERT INTO people VALUES (1, 'Ann'), (2, 'bob'), (3, 'Cid'), (4, NULL)").await.unwrap();
+    for route in ["/*+ oltp */", "/*+ olap */", ""] {
+        let query = format!("{route} SELECT id FROM people WHERE name ILIKE ANY ($1) ORDER BY id");
+        let rows = client.query(&query, &[&vec!["a%", "B_B"]]).await.unwrap();
+        assert_eq!(rows.iter().map(|r| r.get::<_, i32>(0)).collect::<Vec<_>>(), [1, 2], "{route}");
+        let query = format!("{route} SELECT count(*) FROM people WHERE name NOT LIKE ANY ($1)");
+        let count: i64 = client.query_one(&query, &[&vec!["A%", "%b"]]).await.unwrap().get(0);
+        assert_eq!(count, 3, "{route}");
+    }
+}

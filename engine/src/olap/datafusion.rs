@@ -153,6 +153,7 @@ impl DataFusionOlap {
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::ToHex::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::WidthBucket::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::Mode::default()));
+        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::LikeAny::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::Instant::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::SimilarToEscape::default()));
         context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::RegexpSplitToArray::default()));

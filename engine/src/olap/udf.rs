@@ -1274,6 +1274,50 @@ simple_udf!(
 );
 
 simple_udf!(
+    /// `rhei_like_any(value, patterns, how)`: `value [NOT] [I]LIKE ANY (patterns)` over a list
+    /// of patterns (see [`crate::like`]; `how` a constant).
+    LikeAny,
+    "rhei_like_any",
+    Signature::any(3, Volatility::Immutable),
+    |_types| DataType::Boolean,
+    |args| {
+        let Some(ColumnarValue::Scalar(how)) = args.args.get(2) else {
+            return Err(DataFusionError::Internal("rhei_like_any: the operator must be a constant".into()));
+        };
+        let how = match how {
+            ScalarValue::Int64(Some(h)) => *h,
+            ScalarValue::Int32(Some(h)) => i64::from(*h),
+            other => return Err(DataFusionError::Internal(format!("rhei_like_any: operator {other}"))),
+        };
+        let values = arrow::compute::cast(&first_arg(&args)?, &DataType::Utf8)?;
+        let values = values.as_string::<i32>();
+        let Some(lists) = args.args.get(1) else { return Err(DataFusionError::Internal("rhei_like_any: no patterns".into())) };
+        let lists = lists.to_array(args.number_rows)?;
+        let lists = match lists.data_type() {
+            DataType::List(element) | DataType::LargeList(element) => {
+                arrow::compute::cast(&lists, &DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))))
+                    .map_err(|e| DataFusionError::Plan(format!("LIKE ANY over a list of {}: {e}", element.data_type())))?
+            }
+            DataType::Null => arrow::array::new_null_array(&DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))), args.number_rows),
+            other => return Err(DataFusionError::Plan(format!("LIKE ANY takes an array, not {other}"))),
+        };
+        let lists = lists.as_list::<i32>();
+        let answers: arrow::array::BooleanArray = (0..args.number_rows)
+            .map(|i| {
+                if lists.is_null(i) {
+                    return None;
+                }
+                let patterns = lists.value(i);
+                let patterns = patterns.as_string::<i32>();
+                let value = (!values.is_null(i)).then(|| values.value(i));
+                crate::like::any(value, patterns.iter(), how)
+            })
+            .collect();
+        unscalar(Arc::new(answers), &args)
+    }
+);
+
+simple_udf!(
     /// `rhei_mode(values, descending)`: of values sorted ascending, the first of the most
     /// frequent, or with `descending` the last (the first in descending order); NULL for none.
     Mode,

@@ -1699,6 +1699,22 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("rhei_merge_target_once", 1, pure, |_| -> rusqlite::Result<Value> { Err(fail(EngineError::MergeAffectsRowTwice)) })?;
     conn.create_scalar_function("date_part", 2, pure, |ctx| date_part(ctx.get_raw(0), ctx.get_raw(1)))?;
     conn.create_scalar_function("strpos", 2, pure, |ctx| strpos(ctx.get_raw(0), ctx.get_raw(1)))?;
+    // `x [NOT] [I]LIKE ANY (array)`, the array as rhei_array_json gives it (crate::like).
+    conn.create_scalar_function("rhei_like_any", 3, pure, |ctx| {
+        let ValueRef::Text(json) = ctx.get_raw(1) else { return Ok(Value::Null) };
+        let patterns: Vec<serde_json::Value> = serde_json::from_slice(json).map_err(|e| SqlError::UserFunctionError(Box::new(e)))?;
+        let patterns: Vec<Option<String>> = patterns
+            .into_iter()
+            .map(|p| match p {
+                serde_json::Value::Null => None,
+                serde_json::Value::String(s) => Some(s),
+                other => Some(other.to_string()),
+            })
+            .collect();
+        let value = text_of(ctx.get_raw(0));
+        let answer = crate::like::any(value.as_deref(), patterns.iter().map(Option::as_deref), arg_i64(ctx, 2).unwrap_or(0));
+        Ok(answer.map_or(Value::Null, |b| Value::Integer(i64::from(b))))
+    })?;
     conn.create_scalar_function("starts_with", 2, pure, |ctx| match (text_of(ctx.get_raw(0)), text_of(ctx.get_raw(1))) {
         (Some(text), Some(prefix)) => Ok(Value::Integer(i64::from(text.starts_with(&prefix)))),
         _ => Ok(Value::Null),

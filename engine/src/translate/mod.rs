@@ -332,6 +332,26 @@ fn like_any_as_each(expr: &Expr) -> Option<Expr> {
     Some(Expr::Nested(Box::new(any.unwrap_or(Expr::Value(Value::Boolean(false).into())))))
 }
 
+/// `x [NOT] [I]LIKE ANY (array)` over an array value (a parameter, a column; patterns written
+/// out were expanded at parse time): `rhei_like_any(x, array, how)` (`crate::like`), on SQLite
+/// (`sqlite` given) with the array as JSON. `None` for anything else, or an ESCAPE clause.
+pub(crate) fn like_any_call(expr: &mut Expr, sqlite: Option<TranslateOptions>) -> Option<Expr> {
+    let ilike = matches!(expr, Expr::ILike { .. });
+    let (Expr::Like { negated, any: true, expr: value, pattern, escape_char: None } | Expr::ILike { negated, any: true, expr: value, pattern, escape_char: None }) = expr else {
+        return None;
+    };
+    let how = if ilike { crate::like::INSENSITIVE } else { 0 } | if *negated { crate::like::NEGATED } else { 0 };
+    let mut array = take(pattern);
+    while let Expr::Nested(inner) = array {
+        array = *inner;
+    }
+    let array = match sqlite {
+        Some(opts) => call("rhei_array_json", vec![array, string("text"), zone_argument(opts)]),
+        None => array,
+    };
+    Some(call("rhei_like_any", vec![take(value), array, number(how)]))
+}
+
 /// `make_interval(years, months, weeks, days, hours, mins, secs)`, by position or by name (`days
 /// => 3`), as the sum of each unit's interval times its argument, which both engines compute
 /// as PostgreSQL does (neither has make_interval, and SQLite cannot read the named form).
@@ -2809,6 +2829,7 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
             };
             Some(cast_expr(string(&text), &typed.data_type, opts)?)
         }
+        Expr::Like { any: true, escape_char: None, .. } | Expr::ILike { any: true, escape_char: None, .. } => like_any_call(expr, Some(opts)),
         Expr::ILike { negated, any, expr: lhs, pattern, escape_char } => {
             let lhs = std::mem::replace(lhs.as_mut(), null());
             let pattern = std::mem::replace(pattern.as_mut(), null());

@@ -278,6 +278,9 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
         super::values_as_text(expr, &scope, (&Expr::value(Value::Boolean(true)), &Expr::value(Value::Boolean(false))));
         super::to_hex_with_width(expr, &scope);
         super::as_postgresql_means(expr, &scope, order_distinct_aggregates);
+        if let Some(call) = super::like_any_call(expr, None) {
+            *expr = call;
+        }
         // DataFusion 53's grouped aggregates take a row whose FILTER predicate is NULL as if it
         // held (apache/datafusion#22067: `count(*) FILTER (WHERE NOT b)` counted rows with b
         // NULL); a CASE choosing true or false is never NULL. (IS TRUE and COALESCE with false

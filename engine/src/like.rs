@@ -33,9 +33,15 @@ fn tokens(pattern: &str) -> Vec<Token> {
     tokens
 }
 
+/// `text` with its ASCII letters lowered, as rhei's other ILIKE compares them (SQLite's
+/// `lower`) and as PostgreSQL does under the C locale its tests run in.
+fn lowered(text: &str) -> String {
+    text.to_ascii_lowercase()
+}
+
 /// Whether `text` matches the LIKE `pattern` (ILIKE with `insensitive`).
 pub fn matches(text: &str, pattern: &str, insensitive: bool) -> bool {
-    let (text, pattern) = if insensitive { (text.to_lowercase(), pattern.to_lowercase()) } else { (text.to_string(), pattern.to_string()) };
+    let (text, pattern) = if insensitive { (lowered(text), lowered(pattern)) } else { (text.to_string(), pattern.to_string()) };
     let text: Vec<char> = text.chars().collect();
     let pattern = tokens(&pattern);
     // Greedy with backtracking to the last `%`: each `%` only ever moves forward.
@@ -106,6 +112,8 @@ mod tests {
             assert_eq!(matches(text, pattern, false), expected, "{text} LIKE {pattern}");
         }
         assert!(matches("ABC", "a%", true));
+        assert!(!matches("ΟΔΟΣ", "οδοσ", true));
+        assert!(matches("İ", "_", true));
         assert!(!matches("ABC", "a%", false));
     }
 

@@ -1715,10 +1715,6 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         let answer = crate::like::any(value.as_deref(), patterns.iter().map(Option::as_deref), arg_i64(ctx, 2).unwrap_or(0));
         Ok(answer.map_or(Value::Null, |b| Value::Integer(i64::from(b))))
     })?;
-    conn.create_scalar_function("starts_with", 2, pure, |ctx| match (text_of(ctx.get_raw(0)), text_of(ctx.get_raw(1))) {
-        (Some(text), Some(prefix)) => Ok(Value::Integer(i64::from(text.starts_with(&prefix)))),
-        _ => Ok(Value::Null),
-    })?;
     conn.create_scalar_function("rhei_text", 3, pure, |ctx| {
         let tag = text_of(ctx.get_raw(1)).unwrap_or_default();
         to_text(ctx.get_raw(0), &tag, arg_zone(ctx, 2)?)

@@ -166,26 +166,65 @@ fn expand_assignments(assignments: &mut Vec<datafusion::sql::sqlparser::ast::Ass
 /// `query` (a multiple-column assignment's sub-SELECT) reading only its `i`-th of `width`
 /// columns: `SET (a, b) = (SELECT x, y FROM ...)` is `a = (SELECT x FROM ...), b = (SELECT y
 /// FROM ...)`, one assignment per column as the translation converts them into each column's
-/// storage form. A select list that cannot be cut apart (`*`, DISTINCT, a set operation) is
-/// read through a derived table naming its columns instead. Each column's subquery runs on
-/// its own, so a volatile one may differ between the columns.
+/// storage form (each keeps its item's type, which the assignment casts read). ORDER BY and
+/// GROUP BY items naming an output item by position or alias name its expression instead, so
+/// every column's subquery picks the same row. A select list that cannot be cut apart (`*`, a
+/// set operation) is read through a derived table naming its columns instead. Each column's
+/// subquery runs on its own, so a volatile one may differ between the columns, and DISTINCT
+/// over the whole row is DISTINCT over each column (a sub-SELECT of two rows that differ in
+/// one column only is not refused with 21000).
 fn nth_column(query: &Query, i: usize, width: usize) -> Query {
+    use datafusion::sql::sqlparser::ast::{GroupByExpr, OrderByKind};
     let mut one = query.clone();
     if let SetExpr::Select(select) = one.body.as_mut()
-        && select.distinct.is_none()
         && select.projection.len() == width
         && select.projection.iter().all(|item| matches!(item, SelectItem::UnnamedExpr(_) | SelectItem::ExprWithAlias { .. }))
     {
+        let items: Vec<(Option<String>, Expr)> = select
+            .projection
+            .iter()
+            .filter_map(|item| match item {
+                SelectItem::UnnamedExpr(e) => Some((None, e.clone())),
+                SelectItem::ExprWithAlias { expr, alias } => Some((Some(normalize_ident(alias)), expr.clone())),
+                _ => None,
+            })
+            .collect();
+        // An output item by its position or alias, as its expression.
+        let named = |expr: &mut Expr| {
+            let at = match &*expr {
+                Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) => n.parse::<usize>().ok().and_then(|n| n.checked_sub(1)),
+                Expr::Identifier(ident) => items.iter().position(|(alias, _)| alias.as_deref() == Some(normalize_ident(ident).as_str())),
+                _ => None,
+            };
+            if let Some((_, item)) = at.and_then(|at| items.get(at)) {
+                *expr = item.clone();
+            }
+        };
+        if let GroupByExpr::Expressions(exprs, _) = &mut select.group_by {
+            exprs.iter_mut().for_each(named);
+        }
         let item = select.projection.swap_remove(i);
         select.projection = vec![item];
+        if let Some(OrderByKind::Expressions(order)) = one.order_by.as_mut().map(|o| &mut o.kind) {
+            order.iter_mut().for_each(|o| named(&mut o.expr));
+        }
         return one;
     }
     let names: Vec<String> = (1..=width).map(|n| format!("\"_rhei_column_{n}\"")).collect();
     let sql = format!("SELECT {} FROM ({query}) AS \"_rhei_row\" ({})", names[i], names.join(", "));
+    reread_query(&sql).unwrap_or(one)
+}
+
+/// A query rhei wrote as text around a client's (printed from its tree), read back as the
+/// session reads what a client sends: `a IS DISTINCT FROM b AND c` would otherwise bind as
+/// sqlparser reads it.
+fn reread_query(sql: &str) -> Option<Query> {
     use datafusion::sql::sqlparser::{dialect::PostgreSqlDialect, parser::Parser};
-    match Parser::parse_sql(&PostgreSqlDialect {}, &sql).ok().and_then(|mut p| p.pop()) {
-        Some(Statement::Query(read)) => *read,
-        _ => one,
+    let mut statement = Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?.pop()?;
+    distinct_from_binding_as_postgresql(&mut statement);
+    match statement {
+        Statement::Query(read) => Some(*read),
+        _ => None,
     }
 }
 
@@ -341,13 +380,23 @@ pub(crate) fn like_any_call(expr: &mut Expr, sqlite: Option<TranslateOptions>) -
         return None;
     };
     let how = if ilike { crate::like::INSENSITIVE } else { 0 } | if *negated { crate::like::NEGATED } else { 0 };
-    let mut array = take(pattern);
+    let mut array = pattern.as_ref();
     while let Expr::Nested(inner) = array {
-        array = *inner;
+        array = inner;
     }
-    let array = match sqlite {
-        Some(opts) => call("rhei_array_json", vec![array, string("text"), zone_argument(opts)]),
-        None => array,
+    // `LIKE ANY (SELECT ...)` is a subquery's patterns, which this does not take.
+    if matches!(array, Expr::Subquery(_)) {
+        return None;
+    }
+    let array = array.clone();
+    let array = match (sqlite, array) {
+        (Some(opts), array) => call("rhei_array_json", vec![array, string("text"), zone_argument(opts)]),
+        // An untyped literal (`'{a%,b%}'`) is a text array, as PostgreSQL reads it here.
+        (None, literal @ Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(_), .. })) => cast(
+            literal,
+            SqlType::Array(datafusion::sql::sqlparser::ast::ArrayElemTypeDef::SquareBracket(Box::new(SqlType::Text), None)),
+        ),
+        (None, array) => array,
     };
     Some(call("rhei_like_any", vec![take(value), array, number(how)]))
 }
@@ -498,6 +547,33 @@ fn converts_in_place(source: &Query) -> bool {
                 && !groups_by_position(&select.group_by))
 }
 
+/// The items of a query's first SELECT (the left of a set operation), which name its columns.
+fn first_select_items(query: &Query) -> Vec<Expr> {
+    fn of(body: &SetExpr) -> Vec<Expr> {
+        match body {
+            SetExpr::Select(select) => select
+                .projection
+                .iter()
+                .filter_map(|item| match item {
+                    SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => Some(e.clone()),
+                    _ => None,
+                })
+                .collect(),
+            SetExpr::SetOperation { left, .. } => of(left),
+            SetExpr::Query(query) => of(&query.body),
+            _ => Vec::new(),
+        }
+    }
+    of(&query.body)
+}
+
+/// The type of a query's item where an assignment cast depends on it (dates and times,
+/// network addresses, numerics), as far as it is known.
+fn typed_for_assignment(item: &Expr, scope: &Scope<'_>) -> Option<PgType> {
+    let ty = temporal_type(item, scope).or_else(|| scope.column_type(item))?;
+    matches!(ty, PgType::Date | PgType::Timestamp | PgType::Timestamptz | PgType::Inet | PgType::Cidr | PgType::Numeric { .. }).then_some(ty)
+}
+
 /// How many columns a query gives, where that is known without the catalog (no `*`).
 fn output_width(query: &Query) -> Option<usize> {
     fn of(body: &SetExpr) -> Option<usize> {
@@ -525,6 +601,7 @@ fn groups_by_position(group_by: &datafusion::sql::sqlparser::ast::GroupByExpr) -
 }
 
 /// Which tables a statement names, by the names and aliases it uses for them.
+#[derive(Clone)]
 pub(crate) struct Scope<'a> {
     by_qualifier: HashMap<String, &'a TableDef>,
     tables: Vec<&'a TableDef>,
@@ -581,6 +658,23 @@ impl<'a> Scope<'a> {
             }
         }
         Ok(scope)
+    }
+
+    /// The scope an INSERT's query reads its names in: without the written table, unless the
+    /// query reads that table too (its columns would make the query's own names ambiguous:
+    /// `INSERT INTO copy SELECT at FROM t` where both have `at`).
+    fn of_insert_source(&self, target: &TableDef, source: &Query) -> Scope<'a> {
+        let reads_target = visit_relations(source, |name| match table_name(name) {
+            Ok(t) if t == target.name => ControlFlow::Break(()),
+            _ => ControlFlow::Continue(()),
+        })
+        .is_break();
+        let mut scope = self.clone();
+        if !reads_target {
+            scope.tables.retain(|t| t.id != target.id);
+            scope.by_qualifier.retain(|qualifier, t| t.id != target.id || qualifier == "excluded");
+        }
+        scope
     }
 
     pub(crate) fn column_type(&self, expr: &Expr) -> Option<PgType> {
@@ -3389,6 +3483,14 @@ pub(crate) fn is_interval_constant(expr: &Expr) -> bool {
 pub(crate) fn temporal_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
     let ty = match expr {
         Expr::Nested(inner) => return temporal_type(inner, scope),
+        // A scalar subquery has its one item's type (`SET day = (SELECT ts FROM ...)`).
+        Expr::Subquery(query) => match query.body.as_ref() {
+            SetExpr::Select(select) => match select.projection.as_slice() {
+                [SelectItem::UnnamedExpr(item) | SelectItem::ExprWithAlias { expr: item, .. }] => return temporal_type(item, scope),
+                _ => return None,
+            },
+            _ => return None,
+        },
         Expr::Cast { data_type, .. } => PgType::from_sql(data_type).ok()?.ty,
         Expr::TypedString(typed) => PgType::from_sql(&typed.data_type).ok()?.ty,
         // A timestamptz's wall-clock time is a timestamp, a timestamp's (or date's) instant a
@@ -3472,11 +3574,27 @@ pub(crate) fn is_time(expr: &Expr, scope: &Scope<'_>) -> bool {
 /// A date, timestamp or timestamptz stored into a column of another of these types (or a
 /// time column) goes through PostgreSQL's assignment cast: a timestamp into a date column is
 /// its date, a date into a timestamptz column its midnight in the session's zone, a
-/// timestamp into a time column its time of day. The value is cast, which `cast_from` reads
+/// timestamp into a time column its time of day; so does a numeric column's value stored
+/// into an integer column (rounded). The value is cast, which `cast_from` reads
 /// in the session's zone; the column's conversion would have taken one type's stored form
 /// for another's (a timestamp's microseconds as a day number).
 pub(crate) fn temporal_assigned(ty: PgType, value: &mut Expr, scope: &Scope<'_>) {
     use datafusion::sql::sqlparser::ast::TimezoneInfo;
+    // A numeric column, or a cast to numeric (already translated: expressions are rewritten
+    // inside out).
+    let numeric = match &*value {
+        Expr::Cast { data_type, .. } => PgType::from_sql(data_type).ok().map(|t| t.ty),
+        Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("rhei_numeric") => Some(PgType::Numeric { precision: None, scale: None }),
+        other => scope.column_type(other),
+    };
+    if let PgType::Int2 | PgType::Int4 | PgType::Int8 = ty
+        && matches!(numeric, Some(PgType::Numeric { .. }))
+    {
+        // numeric is stored as its text, which the integer conversion reads as text (22P02):
+        // rounded first, half away from zero as PostgreSQL rounds a numeric to an integer.
+        *value = call("round", vec![take(value)]);
+        return;
+    }
     let Some(from) = temporal_type(value, scope) else { return };
     let to = match (ty, from) {
         (PgType::Time, PgType::Timestamp | PgType::Timestamptz) => SqlType::Time(None, TimezoneInfo::None),
@@ -4177,15 +4295,25 @@ fn convert_written_values(stmt: &mut Statement, scope: &Scope<'_>, opts: Transla
                 && !converts_in_place(source)
                 && let Some(width) = output_width(source)
             {
+                // The derived table's columns are typed by casts to what its items are, where
+                // that matters to the assignment below (a timestamp into a date column); `WHERE
+                // true` keeps SQLite from reading an ON CONFLICT as the join's ON.
+                let source_scope = scope.of_insert_source(def, source);
+                let items = first_select_items(source);
+                let columns: Vec<String> = (1..=width)
+                    .map(|n| {
+                        let column = format!("\"_rhei_source\".{}", crate::catalog::quote_ident(&format!("_rhei_{n}")));
+                        let typed = items.get(n - 1).and_then(|item| typed_for_assignment(item, &source_scope));
+                        typed.map_or_else(|| column.clone(), |ty| format!("CAST({column} AS {})", ty.pg_name()))
+                    })
+                    .collect();
                 let names: Vec<String> = (1..=width).map(|n| crate::catalog::quote_ident(&format!("_rhei_{n}"))).collect();
-                let sql = format!("SELECT {} FROM ({source}) AS \"_rhei_source\" ({})", names.join(", "), names.join(", "));
-                if let Some(Statement::Query(read)) = datafusion::sql::sqlparser::parser::Parser::parse_sql(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {}, &sql)
-                    .ok()
-                    .and_then(|mut parsed| parsed.pop())
-                {
-                    *source = read;
+                let sql = format!("SELECT {} FROM ({source}) AS \"_rhei_source\" ({}) WHERE true", columns.join(", "), names.join(", "));
+                if let Some(read) = reread_query(&sql) {
+                    **source = read;
                 }
             }
+            let source_scope = insert.source.as_deref().map(|source| scope.of_insert_source(def, source));
             if let Some(source) = insert.source.as_mut()
                 && converts_in_place(source)
                 && let SetExpr::Select(select) = source.body.as_mut()
@@ -4196,13 +4324,14 @@ fn convert_written_values(stmt: &mut Statement, scope: &Scope<'_>, opts: Transla
                     insert.columns =
                         def.columns[..width].iter().map(|c| datafusion::sql::sqlparser::ast::Ident::with_quote('"', &c.name)).collect();
                 }
+                let source_scope = source_scope.as_ref().unwrap_or(scope);
                 for (item, &col) in select.projection.iter_mut().zip(&targets) {
                     let ty = def.columns[col].ty;
                     let (SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) = item else { continue };
                     // Dates and times through PostgreSQL's assignment casts, then each value
                     // checked and stored in its column's form, as from VALUES.
-                    network::assigned(ty, e, scope);
-                    temporal_assigned(ty, e, scope);
+                    network::assigned(ty, e, source_scope);
+                    temporal_assigned(ty, e, source_scope);
                     let v = std::mem::replace(e, null());
                     *e = assign_expr(ty, v, opts);
                     if def.rowid_alias() == Some(col) && !def.columns[col].is_serial {

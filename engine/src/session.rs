@@ -1496,7 +1496,9 @@ impl Session {
             Statement::Merge(merge) => self.merge(merge, None, params).await,
             Statement::CreateTable(create) => {
                 self.check_writable("CREATE TABLE")?;
-                let op = DdlOp::CreateTable { create: Box::new(create.clone()), opts: self.opts() };
+                let mut create = create.clone();
+                crate::translate::ddl::like_columns_written_out(&mut create, &self.engine.catalog())?;
+                let op = DdlOp::CreateTable { create: Box::new(create), opts: self.opts() };
                 self.ddl(op, "CREATE TABLE").await
             }
             Statement::CreateView(create) => {

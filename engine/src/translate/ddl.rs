@@ -17,6 +17,52 @@ use crate::translate::constraints;
 use crate::error::{EngineError, Result};
 use crate::translate::{TranslateOptions, to_sqlite};
 
+/// `CREATE TABLE t (LIKE other [, more columns])` with `LIKE other` written out as other's
+/// columns: their names, types and NOT NULL (also of its primary key), which is what
+/// PostgreSQL copies without INCLUDING options (defaults, constraints and indexes are not).
+/// sqlparser's PostgreSQL dialect reads `LIKE other` as a column named `like` of type `other`
+/// (an unquoted `like` cannot name a column in PostgreSQL).
+///
+/// # Errors
+/// 42P01 for an unknown table.
+pub fn like_columns_written_out(create: &mut CreateTable, catalog: &Catalog) -> Result<()> {
+    let is_like = |column: &SqlColumnDef| {
+        column.name.quote_style.is_none()
+            && column.name.value.eq_ignore_ascii_case("like")
+            && column.options.is_empty()
+            && matches!(column.data_type, datafusion::sql::sqlparser::ast::DataType::Custom(..))
+    };
+    if !create.columns.iter().any(is_like) {
+        return Ok(());
+    }
+    let mut columns = Vec::with_capacity(create.columns.len());
+    for column in std::mem::take(&mut create.columns) {
+        if !is_like(&column) {
+            columns.push(column);
+            continue;
+        }
+        let datafusion::sql::sqlparser::ast::DataType::Custom(name, _) = &column.data_type else { continue };
+        let source = table_name(name)?;
+        let def = catalog.get(&source).ok_or(EngineError::UndefinedTable { name: source })?;
+        let written: Vec<String> = def
+            .user_columns()
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let not_null = c.not_null || c.is_serial || def.primary_key.contains(&i);
+                format!("{} {}{}", quote_ident(&c.name), c.ty.pg_name(), if not_null { " NOT NULL" } else { "" })
+            })
+            .collect();
+        let sql = format!("CREATE TABLE _rhei_like ({})", written.join(", "));
+        match Parser::parse_sql(&PostgreSqlDialect {}, &sql).map_err(|e| EngineError::Internal(format!("LIKE's columns: {e}")))?.pop() {
+            Some(datafusion::sql::sqlparser::ast::Statement::CreateTable(copied)) => columns.extend(copied.columns),
+            _ => return Err(EngineError::Internal("LIKE's columns are not a table".into())),
+        }
+    }
+    create.columns = columns;
+    Ok(())
+}
+
 /// A column as parsed from DDL, before its table exists, with the constraints written on it.
 pub struct ParsedColumn {
     pub def: ColumnDef,

@@ -33,15 +33,11 @@ fn tokens(pattern: &str) -> Vec<Token> {
     tokens
 }
 
-/// `text` with its ASCII letters lowered, as rhei's other ILIKE compares them (SQLite's
-/// `lower`) and as PostgreSQL does under the C locale its tests run in.
-fn lowered(text: &str) -> String {
-    text.to_ascii_lowercase()
-}
-
-/// Whether `text` matches the LIKE `pattern` (ILIKE with `insensitive`).
+/// Whether `text` matches the LIKE `pattern` (ILIKE with `insensitive`, which lowers ASCII
+/// letters only, as rhei's other ILIKE does with SQLite's `lower` and PostgreSQL under the C
+/// locale its tests run in).
 pub fn matches(text: &str, pattern: &str, insensitive: bool) -> bool {
-    let (text, pattern) = if insensitive { (lowered(text), lowered(pattern)) } else { (text.to_string(), pattern.to_string()) };
+    let (text, pattern) = if insensitive { (text.to_ascii_lowercase(), pattern.to_ascii_lowercase()) } else { (text.to_string(), pattern.to_string()) };
     let text: Vec<char> = text.chars().collect();
     let pattern = tokens(&pattern);
     // Greedy with backtracking to the last `%`: each `%` only ever moves forward.

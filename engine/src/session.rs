@@ -295,17 +295,13 @@ impl Drop for Session {
 /// `select_for_update(no_key=True)`, job queues). rhei's writes take turns on one writer, so
 /// the weaker locks PostgreSQL means hold no less. `None` where it has neither.
 fn lock_strengths_as_parsed(sql: &str) -> Option<String> {
-    use datafusion::sql::sqlparser::tokenizer::{Token, Word};
     if !naming::mentions(sql, "key") {
         return None;
     }
-    let tokens = tokens_at(sql)?;
-    let significant: Vec<&(Token, usize)> = tokens.iter().filter(|(t, _)| !matches!(t, Token::Whitespace(_))).collect();
-    let word = |i: usize, kw: &str| {
-        significant.get(i).is_some_and(|(t, _)| matches!(t, Token::Word(Word { value, quote_style: None, .. }) if value.eq_ignore_ascii_case(kw)))
-    };
+    let significant = Significant::of(sql)?;
+    let word = |i: usize, kw: &str| significant.word(i, kw);
     let mut cuts = Vec::new();
-    for i in 0..significant.len() {
+    for i in 0..significant.0.len() {
         if !word(i, "for") {
             continue;
         }
@@ -317,9 +313,31 @@ fn lock_strengths_as_parsed(sql: &str) -> Option<String> {
         } else {
             continue;
         };
-        cuts.push((significant[from].1, significant[to].1, String::new()));
+        cuts.push((significant.at(from), significant.at(to), String::new()));
     }
     edited(sql, &cuts)
+}
+
+/// The tokens of `sql` other than whitespace and comments, each with the byte offset it starts
+/// at (see [`tokens_at`]), read by position.
+struct Significant(Vec<(datafusion::sql::sqlparser::tokenizer::Token, usize)>);
+
+impl Significant {
+    fn of(sql: &str) -> Option<Self> {
+        use datafusion::sql::sqlparser::tokenizer::Token;
+        Some(Self(tokens_at(sql)?.into_iter().filter(|(t, _)| !matches!(t, Token::Whitespace(_))).collect()))
+    }
+
+    /// Whether the `i`-th is the unquoted word `keyword` (in any case).
+    fn word(&self, i: usize, keyword: &str) -> bool {
+        use datafusion::sql::sqlparser::tokenizer::{Token, Word};
+        self.0.get(i).is_some_and(|(t, _)| matches!(t, Token::Word(Word { value, quote_style: None, .. }) if value.eq_ignore_ascii_case(keyword)))
+    }
+
+    /// Where the `i`-th starts in the text.
+    fn at(&self, i: usize) -> usize {
+        self.0[i].1
+    }
 }
 
 /// `sql` with each byte range of `edits` (in order, not overlapping) replaced by its text;
@@ -354,18 +372,16 @@ fn plain_forms(sql: &str) -> Option<String> {
 /// (NULL)` in a WHEN NOT MATCHED one, `INSERT ("rhei default values") VALUES (NULL)`. `None`
 /// where it has none.
 fn merge_actions_as_parsed(sql: &str) -> Option<String> {
-    use datafusion::sql::sqlparser::tokenizer::{Token, Word};
+    use datafusion::sql::sqlparser::tokenizer::Token;
     if !naming::mentions(sql, "merge") || !(naming::mentions(sql, "nothing") || naming::mentions(sql, "default")) {
         return None;
     }
-    let tokens = tokens_at(sql)?;
-    let significant: Vec<&(Token, usize)> = tokens.iter().filter(|(t, _)| !matches!(t, Token::Whitespace(_))).collect();
-    let word = |i: usize, kw: &str| {
-        significant.get(i).is_some_and(|(t, _)| matches!(t, Token::Word(Word { value, quote_style: None, .. }) if value.eq_ignore_ascii_case(kw)))
-    };
+    let significant = Significant::of(sql)?;
+    let word = |i: usize, kw: &str| significant.word(i, kw);
     // After a WITH too: its queries are in parentheses, so the MERGE is a word outside them.
     let merge_after_with = word(0, "with")
         && significant
+            .0
             .iter()
             .scan(0i32, |depth, (token, _)| {
                 *depth += match token {
@@ -373,25 +389,26 @@ fn merge_actions_as_parsed(sql: &str) -> Option<String> {
                     Token::RParen => -1,
                     _ => 0,
                 };
-                Some((*depth, token))
+                Some(*depth)
             })
-            .any(|(depth, token)| depth == 0 && matches!(token, Token::Word(Word { value, quote_style: None, .. }) if value.eq_ignore_ascii_case("merge")));
+            .enumerate()
+            .any(|(i, depth)| depth == 0 && word(i, "merge"));
     if !word(0, "merge") && !merge_after_with {
         return None;
     }
     let nothing = quote_ident(crate::translate::merge::DO_NOTHING);
     let defaults = quote_ident(crate::translate::merge::DEFAULT_VALUES);
     let mut edits = Vec::new();
-    for i in 1..significant.len() {
+    for i in 1..significant.0.len() {
         if word(i - 1, "then") && word(i, "do") && word(i + 1, "nothing") {
             // The clause's own WHEN, not one of a CASE in its condition.
             let Some(when) = (0..i).rev().find(|&j| word(j, "when") && (word(j + 1, "matched") || (word(j + 1, "not") && word(j + 2, "matched")))) else {
                 continue;
             };
             let action = if word(when + 1, "not") { format!("INSERT ({nothing}) VALUES (NULL)") } else { format!("UPDATE SET {nothing} = NULL") };
-            edits.push((significant[i].1, significant[i + 1].1 + "nothing".len(), action));
+            edits.push((significant.at(i), significant.at(i + 1) + "nothing".len(), action));
         } else if word(i - 1, "then") && word(i, "insert") && word(i + 1, "default") && word(i + 2, "values") {
-            edits.push((significant[i].1, significant[i + 2].1 + "values".len(), format!("INSERT ({defaults}) VALUES (NULL)")));
+            edits.push((significant.at(i), significant.at(i + 2) + "values".len(), format!("INSERT ({defaults}) VALUES (NULL)")));
         }
     }
     edited(sql, &edits)
@@ -3141,6 +3158,11 @@ mod tests {
             Some("SELECT id FROM t WHERE ip = '10.0.0.1'::inet OR net >>= 'it''s'::cidr")
         );
         assert_eq!(network_literals_as_casts("SELECT inet FROM t WHERE inet = 'x'"), None);
+        assert_eq!(plain_forms("SELECT 1 FROM t WHERE ip = inet '1.2.3.4' FOR KEY SHARE").as_deref(), Some("SELECT 1 FROM t WHERE ip = '1.2.3.4'::inet FOR SHARE"));
+    }
+
+    #[test]
+    fn merge_actions_sqlparser_does_not_read_are_written_as_markers() {
         assert_eq!(
             plain_forms("MERGE INTO t USING s ON t.id = s.id WHEN MATCHED AND s.note = 'do nothing' THEN do  Nothing WHEN NOT MATCHED THEN DO NOTHING").as_deref(),
             Some("MERGE INTO t USING s ON t.id = s.id WHEN MATCHED AND s.note = 'do nothing' THEN UPDATE SET \"rhei do nothing\" = NULL WHEN NOT MATCHED THEN INSERT (\"rhei do nothing\") VALUES (NULL)")
@@ -3154,7 +3176,6 @@ mod tests {
             plain_forms("WITH s AS (SELECT 1 AS id) MERGE INTO t USING s ON t.id = s.id WHEN NOT MATCHED THEN INSERT DEFAULT VALUES").as_deref(),
             Some("WITH s AS (SELECT 1 AS id) MERGE INTO t USING s ON t.id = s.id WHEN NOT MATCHED THEN INSERT (\"rhei default values\") VALUES (NULL)")
         );
-        assert_eq!(plain_forms("SELECT 1 FROM t WHERE ip = inet '1.2.3.4' FOR KEY SHARE").as_deref(), Some("SELECT 1 FROM t WHERE ip = '1.2.3.4'::inet FOR SHARE"));
     }
 
     #[test]

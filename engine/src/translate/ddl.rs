@@ -474,7 +474,7 @@ pub fn default_expr_sql(ty: PgType, default: &str, opts: TranslateOptions) -> Re
         && let Some(datafusion::sql::sqlparser::ast::SelectItem::UnnamedExpr(e)) = s.projection.first_mut()
     {
         let scope = crate::translate::Scope::empty();
-        crate::translate::temporal_assigned(ty, e, &scope);
+        crate::translate::assignment_cast(ty, e, &scope);
     }
     to_sqlite(&mut stmt, &no_tables, opts)?;
     let translated = match &stmt {

@@ -345,9 +345,6 @@ fn parse(sql: &str) -> Result<Statement> {
     let mut parsed = Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(|e| EngineError::Internal(format!("a MERGE step: {e}")))?;
     match (parsed.pop(), parsed.is_empty()) {
         (Some(mut statement), true) => {
-            // Read again from text, `a IS DISTINCT FROM b AND c` binds as sqlparser reads it
-            // unless corrected again, as the session corrects what it parses.
-            super::distinct_from_binding_as_postgresql(&mut statement);
             super::normalize_data_modifying_with(&mut statement)?;
             Ok(statement)
         }

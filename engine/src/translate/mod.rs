@@ -215,14 +215,10 @@ fn nth_column(query: &Query, i: usize, width: usize) -> Query {
     reread_query(&sql).unwrap_or(one)
 }
 
-/// A query rhei wrote as text around a client's (printed from its tree), read back as the
-/// session reads what a client sends: `a IS DISTINCT FROM b AND c` would otherwise bind as
-/// sqlparser reads it.
+/// A query rhei wrote as text around a client's (printed from its tree), read back.
 fn reread_query(sql: &str) -> Option<Query> {
     use datafusion::sql::sqlparser::{dialect::PostgreSqlDialect, parser::Parser};
-    let mut statement = Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?.pop()?;
-    distinct_from_binding_as_postgresql(&mut statement);
-    match statement {
+    match Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?.pop()? {
         Statement::Query(read) => Some(*read),
         _ => None,
     }
@@ -547,26 +543,6 @@ fn converts_in_place(source: &Query) -> bool {
                 && !groups_by_position(&select.group_by))
 }
 
-/// The items of a query's first SELECT (the left of a set operation), which name its columns.
-fn first_select_items(query: &Query) -> Vec<Expr> {
-    fn of(body: &SetExpr) -> Vec<Expr> {
-        match body {
-            SetExpr::Select(select) => select
-                .projection
-                .iter()
-                .filter_map(|item| match item {
-                    SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => Some(e.clone()),
-                    _ => None,
-                })
-                .collect(),
-            SetExpr::SetOperation { left, .. } => of(left),
-            SetExpr::Query(query) => of(&query.body),
-            _ => Vec::new(),
-        }
-    }
-    of(&query.body)
-}
-
 /// The type of a query's item where an assignment cast depends on it (dates and times,
 /// network addresses, numerics), as far as it is known.
 fn typed_for_assignment(item: &Expr, scope: &Scope<'_>) -> Option<PgType> {
@@ -574,15 +550,22 @@ fn typed_for_assignment(item: &Expr, scope: &Scope<'_>) -> Option<PgType> {
     matches!(ty, PgType::Date | PgType::Timestamp | PgType::Timestamptz | PgType::Inet | PgType::Cidr | PgType::Numeric { .. }).then_some(ty)
 }
 
-/// How many columns a query gives, where that is known without the catalog (no `*`).
-fn output_width(query: &Query) -> Option<usize> {
-    fn of(body: &SetExpr) -> Option<usize> {
+/// The expressions that give a query's columns: its first SELECT's items (the left of a set
+/// operation) or its first VALUES row; `None` where a `*` leaves them unknown without the
+/// catalog.
+fn output_items(query: &Query) -> Option<Vec<&Expr>> {
+    fn of(body: &SetExpr) -> Option<Vec<&Expr>> {
         match body {
-            SetExpr::Select(select) => {
-                select.projection.iter().all(|i| matches!(i, SelectItem::UnnamedExpr(_) | SelectItem::ExprWithAlias { .. })).then_some(select.projection.len())
-            }
+            SetExpr::Select(select) => select
+                .projection
+                .iter()
+                .map(|item| match item {
+                    SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => Some(e),
+                    _ => None,
+                })
+                .collect(),
             SetExpr::SetOperation { left, .. } => of(left),
-            SetExpr::Values(values) => values.rows.first().map(Vec::len),
+            SetExpr::Values(values) => values.rows.first().map(|row| row.iter().collect()),
             SetExpr::Query(query) => of(&query.body),
             _ => None,
         }
@@ -2340,7 +2323,9 @@ pub fn unqualify_public(statement: &mut Statement) {
 /// lifted back out, through a chain of them down to its leftmost operand; a parenthesized
 /// operand is left as written. So is one a prefix NOT took with it (`NOT a IS DISTINCT FROM b
 /// AND c` is `(NOT ...) AND c`): NOT binds tighter than AND, so a NOT directly over an AND or
-/// OR comes only from this.
+/// OR comes only from this. The comparison lifted out is parenthesized (`Expr::Nested`), so
+/// the statement printed reads back the same: rhei prints and re-reads statements it builds
+/// around a client's (MERGE's steps, derived tables, DISTINCT ON).
 pub fn distinct_from_binding_as_postgresql(statement: &mut Statement) {
     fn lifted_out(right: Expr, innermost: &dyn Fn(Expr) -> Expr) -> Expr {
         match right {
@@ -2358,7 +2343,7 @@ pub fn distinct_from_binding_as_postgresql(statement: &mut Statement) {
                 let (left, right) = (take(left), take(right));
                 *expr = lifted_out(right, &|last| {
                     let (left, last) = (Box::new(left.clone()), Box::new(last));
-                    if negated { Expr::IsNotDistinctFrom(left, last) } else { Expr::IsDistinctFrom(left, last) }
+                    Expr::Nested(Box::new(if negated { Expr::IsNotDistinctFrom(left, last) } else { Expr::IsDistinctFrom(left, last) }))
                 });
             }
             Expr::UnaryOp { op: datafusion::sql::sqlparser::ast::UnaryOperator::Not, expr: inner } if is_and_or(inner) => {
@@ -3578,7 +3563,7 @@ pub(crate) fn is_time(expr: &Expr, scope: &Scope<'_>) -> bool {
 /// into an integer column (rounded). The value is cast, which `cast_from` reads
 /// in the session's zone; the column's conversion would have taken one type's stored form
 /// for another's (a timestamp's microseconds as a day number).
-pub(crate) fn temporal_assigned(ty: PgType, value: &mut Expr, scope: &Scope<'_>) {
+pub(crate) fn assignment_cast(ty: PgType, value: &mut Expr, scope: &Scope<'_>) {
     use datafusion::sql::sqlparser::ast::TimezoneInfo;
     // A numeric column, or a cast to numeric (already translated: expressions are rewritten
     // inside out).
@@ -4259,7 +4244,7 @@ fn convert_written_values(stmt: &mut Statement, scope: &Scope<'_>, opts: Transla
                         let is_null = matches!(value, Expr::Value(ValueWithSpan { value: Value::Null, .. }));
                         // SQLite numbers a NULL written to an integer primary key (its rowid);
                         // PostgreSQL refuses it unless the key is serial and the value omitted.
-                        temporal_assigned(column.ty, value, scope);
+                        assignment_cast(column.ty, value, scope);
                         network::assigned(column.ty, value, scope);
                         if def.rowid_alias() == Some(col) && !column.is_serial {
                             let v = std::mem::replace(value, null());
@@ -4293,51 +4278,51 @@ fn convert_written_values(stmt: &mut Statement, scope: &Scope<'_>, opts: Transla
             if let Some(source) = insert.source.as_mut()
                 && !matches!(source.body.as_ref(), SetExpr::Values(_))
                 && !converts_in_place(source)
-                && let Some(width) = output_width(source)
+                && let Some(items) = output_items(source)
             {
                 // The derived table's columns are typed by casts to what its items are, where
                 // that matters to the assignment below (a timestamp into a date column); `WHERE
                 // true` keeps SQLite from reading an ON CONFLICT as the join's ON.
                 let source_scope = scope.of_insert_source(def, source);
-                let items = first_select_items(source);
-                let columns: Vec<String> = (1..=width)
-                    .map(|n| {
-                        let column = format!("\"_rhei_source\".{}", crate::catalog::quote_ident(&format!("_rhei_{n}")));
-                        let typed = items.get(n - 1).and_then(|item| typed_for_assignment(item, &source_scope));
-                        typed.map_or_else(|| column.clone(), |ty| format!("CAST({column} AS {})", ty.pg_name()))
+                let names: Vec<String> = (1..=items.len()).map(|n| crate::catalog::quote_ident(&format!("_rhei_{n}"))).collect();
+                let columns: Vec<String> = items
+                    .iter()
+                    .zip(&names)
+                    .map(|(item, name)| {
+                        let column = format!("\"_rhei_source\".{name}");
+                        typed_for_assignment(item, &source_scope).map_or_else(|| column.clone(), |ty| format!("CAST({column} AS {})", ty.pg_name()))
                     })
                     .collect();
-                let names: Vec<String> = (1..=width).map(|n| crate::catalog::quote_ident(&format!("_rhei_{n}"))).collect();
                 let sql = format!("SELECT {} FROM ({source}) AS \"_rhei_source\" ({}) WHERE true", columns.join(", "), names.join(", "));
                 if let Some(read) = reread_query(&sql) {
                     **source = read;
                 }
             }
-            let source_scope = insert.source.as_deref().map(|source| scope.of_insert_source(def, source));
             if let Some(source) = insert.source.as_mut()
                 && converts_in_place(source)
-                && let SetExpr::Select(select) = source.body.as_mut()
             {
-                // As for a short VALUES row: the columns a short SELECT leaves out get defaults.
-                let width = select.projection.len();
-                if insert.columns.is_empty() && width < def.columns.len() {
-                    insert.columns =
-                        def.columns[..width].iter().map(|c| datafusion::sql::sqlparser::ast::Ident::with_quote('"', &c.name)).collect();
-                }
-                let source_scope = source_scope.as_ref().unwrap_or(scope);
-                for (item, &col) in select.projection.iter_mut().zip(&targets) {
-                    let ty = def.columns[col].ty;
-                    let (SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) = item else { continue };
-                    // Dates and times through PostgreSQL's assignment casts, then each value
-                    // checked and stored in its column's form, as from VALUES.
-                    network::assigned(ty, e, source_scope);
-                    temporal_assigned(ty, e, source_scope);
-                    let v = std::mem::replace(e, null());
-                    *e = assign_expr(ty, v, opts);
-                    if def.rowid_alias() == Some(col) && !def.columns[col].is_serial {
-                        // A NULL key the query gives is refused, as from VALUES (SQLite numbered it).
+                let source_scope = scope.of_insert_source(def, source);
+                if let SetExpr::Select(select) = source.body.as_mut() {
+                    // As for a short VALUES row: the columns a short SELECT leaves out get defaults.
+                    let width = select.projection.len();
+                    if insert.columns.is_empty() && width < def.columns.len() {
+                        insert.columns =
+                            def.columns[..width].iter().map(|c| datafusion::sql::sqlparser::ast::Ident::with_quote('"', &c.name)).collect();
+                    }
+                    for (item, &col) in select.projection.iter_mut().zip(&targets) {
+                        let ty = def.columns[col].ty;
+                        let (SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) = item else { continue };
+                        // Dates and times through PostgreSQL's assignment casts, then each value
+                        // checked and stored in its column's form, as from VALUES.
+                        network::assigned(ty, e, &source_scope);
+                        assignment_cast(ty, e, &source_scope);
                         let v = std::mem::replace(e, null());
-                        *e = call("rhei_not_null", vec![v, string(&def.name), string(&def.columns[col].name)]);
+                        *e = assign_expr(ty, v, opts);
+                        if def.rowid_alias() == Some(col) && !def.columns[col].is_serial {
+                            // A NULL key the query gives is refused, as from VALUES (SQLite numbered it).
+                            let v = std::mem::replace(e, null());
+                            *e = call("rhei_not_null", vec![v, string(&def.name), string(&def.columns[col].name)]);
+                        }
                     }
                 }
             }
@@ -4678,7 +4663,7 @@ fn convert_assignments(
             continue;
         }
         check_assigned_type(&def.columns[index], &mut assignment.value)?;
-        temporal_assigned(def.columns[index].ty, &mut assignment.value, scope);
+        assignment_cast(def.columns[index].ty, &mut assignment.value, scope);
         network::assigned(def.columns[index].ty, &mut assignment.value, scope);
         if !matches!(assignment.value, Expr::Value(ValueWithSpan { value: Value::Null, .. })) {
             let v = std::mem::replace(&mut assignment.value, null());
@@ -4810,6 +4795,23 @@ mod tests {
             replica: None,
             ..Default::default()
         }])
+    }
+
+    /// The rebinding of `IS [NOT] DISTINCT FROM` survives printing and reading back (MERGE's
+    /// steps and derived tables are built from printed text).
+    #[test]
+    fn distinct_from_binding_reads_back_the_same() {
+        for (sql, bound) in [
+            ("SELECT 1 FROM t WHERE a IS DISTINCT FROM b AND c", "SELECT 1 FROM t WHERE (a IS DISTINCT FROM b) AND c"),
+            ("SELECT 1 FROM t WHERE NOT a IS NOT DISTINCT FROM b OR c AND d", "SELECT 1 FROM t WHERE NOT (a IS NOT DISTINCT FROM b) OR c AND d"),
+            ("SELECT 1 FROM t WHERE a IS DISTINCT FROM (b AND c)", "SELECT 1 FROM t WHERE a IS DISTINCT FROM (b AND c)"),
+        ] {
+            let mut stmt = Parser::parse_sql(&PostgreSqlDialect {}, sql).unwrap().remove(0);
+            distinct_from_binding_as_postgresql(&mut stmt);
+            assert_eq!(stmt.to_string(), bound, "{sql}");
+            let read_back = Parser::parse_sql(&PostgreSqlDialect {}, &stmt.to_string()).unwrap().remove(0);
+            assert_eq!(read_back, stmt, "{sql}");
+        }
     }
 
     fn sqlite(sql: &str) -> String {

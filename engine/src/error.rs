@@ -533,3 +533,26 @@ impl EngineError {
 }
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;
+
+/// `work`'s result, or an internal error (XX000) carrying the panic's message when it panicked:
+/// for the engine's own threads, which serve other statements after one fails so.
+pub fn unless_panicked<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|panic| {
+        let message = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_default();
+        Err(EngineError::Internal(format!("a statement failed unexpectedly: {message}")))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A panic becomes the statement's XX000 error, and the thread that caught it goes on.
+    #[test]
+    fn a_panic_is_one_failed_statement() {
+        let failed = unless_panicked(|| -> Result<()> { panic!("list of the wrong element type") }).expect_err("caught");
+        assert_eq!(failed.sqlstate(), "XX000");
+        assert!(failed.to_string().contains("list of the wrong element type"), "{failed}");
+        assert_eq!(unless_panicked(|| Ok(7)).expect("no panic"), 7);
+    }
+}

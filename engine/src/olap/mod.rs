@@ -63,6 +63,9 @@ pub fn result_type(ty: &arrow::datatypes::DataType) -> arrow::datatypes::DataTyp
         D::Timestamp(_, zone) => D::Timestamp(arrow::datatypes::TimeUnit::Microsecond, zone.clone()),
         D::Time32(_) | D::Time64(_) => D::Time64(arrow::datatypes::TimeUnit::Microsecond),
         D::Dictionary(_, value) => result_type(value),
+        // SQLite's rows are built into the planned type: a list of Utf8View elements could
+        // not be (the list refuses elements of another type than it declares).
+        D::List(element) => D::List(std::sync::Arc::new(element.as_ref().clone().with_data_type(result_type(element.data_type())))),
         other => other.clone(),
     }
 }

@@ -217,7 +217,9 @@ impl ReaderPool {
                         // The first batch waits for the second: if there is none, it goes with
                         // the schema.
                         let mut held: Option<RecordBatch> = None;
-                        let result = run_statement(&conn, &job.stmt, &snapshot, |batch| {
+                        // A panic is one statement's failure (XX000), not the reader's end: the
+                        // pool would lose a thread and the engine stop taking reads.
+                        let result = crate::error::unless_panicked(|| run_statement(&conn, &job.stmt, &snapshot, |batch| {
                             if schema_tx.is_some() && held.is_none() {
                                 held = Some(batch);
                                 return true;
@@ -229,7 +231,7 @@ impl ReaderPool {
                                 }
                             }
                             batches.blocking_send(Ok(batch)).is_ok()
-                        });
+                        }));
                         *job.control.lock() = JobState::Done;
                         match result {
                             Ok((schema, _)) => {
@@ -296,9 +298,11 @@ impl ReaderPool {
         let Some(conn) = self.lookups.take()? else { return Ok(None) };
         let snapshot = self.lookups.catalog.read().clone();
         let mut batches = Vec::new();
-        let result = run_statement(&conn, stmt, &snapshot, |batch| {
-            batches.push(batch);
-            true
+        let result = crate::error::unless_panicked(|| {
+            run_statement(&conn, stmt, &snapshot, |batch| {
+                batches.push(batch);
+                true
+            })
         });
         self.lookups.give_back(conn);
         let (schema, _) = result?;

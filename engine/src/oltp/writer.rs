@@ -973,9 +973,12 @@ impl WriterState {
     fn statement(&self, stmt: &SqliteStatement) -> Result<Executed> {
         let catalog = self.catalog.read().clone();
         let mut batches = Vec::new();
-        let (schema, rows) = run_statement(&self.conn, stmt, &catalog, |b| {
-            batches.push(b);
-            true
+        // A panic fails the statement (its savepoint rolls back), not the writer thread.
+        let (schema, rows) = crate::error::unless_panicked(|| {
+            run_statement(&self.conn, stmt, &catalog, |b| {
+                batches.push(b);
+                true
+            })
         })?;
         Ok(Executed { rows_affected: rows, schema, batches, notices: Vec::new() })
     }

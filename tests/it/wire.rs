@@ -1177,6 +1177,37 @@ async fn cancelled<T>(client: &tokio_postgres::Client, work: impl std::future::F
     result
 }
 
+/// `INSERT ... SELECT * FROM UNNEST($1::int[], ...)` with list parameters, arrays of unequal
+/// lengths zipped with NULLs as PostgreSQL does.
+#[tokio::test]
+async fn bulk_insert_from_unnest_of_array_parameters() {
+    use tokio_postgres::types::Type;
+    let server = Server::start().await;
+    let client = server.client().await;
+    client.batch_execute("CREATE TABLE bulk (id int PRIMARY KEY, name text, big bigint, ok boolean)").await.unwrap();
+    // sqlx's suggested bulk insert: one statement, one array parameter per column (42P01
+    // `relation "UNNEST" does not exist` before, as writes run on SQLite).
+    let insert = client.prepare("INSERT INTO bulk (id, name, big, ok) SELECT * FROM UNNEST($1::int[], $2::text[], $3::bigint[], $4::boolean[])").await.unwrap();
+    assert_eq!(insert.params(), &[Type::INT4_ARRAY, Type::TEXT_ARRAY, Type::INT8_ARRAY, Type::BOOL_ARRAY]);
+    let inserted = client
+        .execute(&insert, &[&vec![1i32, 2, 3], &vec![Some("a"), None, Some("c")], &vec![10i64, 9_007_199_254_740_993], &vec![true, false, true]])
+        .await
+        .unwrap();
+    assert_eq!(inserted, 3);
+    let rows = client.query("SELECT id, name, big, ok FROM bulk ORDER BY id", &[]).await.unwrap();
+    let read: Vec<(i32, Option<String>, Option<i64>, Option<bool>)> = rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect();
+    assert_eq!(
+        read,
+        vec![(1, Some("a".into()), Some(10), Some(true)), (2, None, Some(9_007_199_254_740_993), Some(false)), (3, Some("c".into()), None, Some(true))]
+    );
+    // In a transaction block too, where everything runs on SQLite.
+    client.batch_execute("BEGIN").await.unwrap();
+    client.execute(&insert, &[&vec![4i32], &vec!["d"], &vec![4i64], &vec![false]]).await.unwrap();
+    let count: i64 = client.query_one("SELECT count(*) FROM bulk", &[]).await.unwrap().get(0);
+    client.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(count, 4);
+}
+
 /// A list parameter compared with = ANY or <> ALL (the idiom of tokio-postgres, sqlx,
 /// node-postgres and psycopg for "one of these"), in binary and text, typed by the client or
 /// inferred from the column; a NULL array matches nothing.

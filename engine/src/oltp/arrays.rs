@@ -204,6 +204,42 @@ impl rusqlite::functions::Aggregate<Vec<Json>, Option<String>> for ArrayAgg {
     }
 }
 
+/// The pieces of `text` between `delimiter`s, as PostgreSQL's `string_to_array` cuts them: a
+/// NULL delimiter makes each character a piece, an empty one the whole text; the empty text has
+/// no pieces.
+pub(crate) fn split_pieces<'t>(text: &'t str, delimiter: Option<&str>) -> Vec<&'t str> {
+    match delimiter {
+        _ if text.is_empty() => Vec::new(),
+        None => text.char_indices().map(|(at, c)| &text[at..at + c.len_utf8()]).collect(),
+        Some("") => vec![text],
+        Some(delimiter) => text.split(delimiter).collect(),
+    }
+}
+
+/// `string_to_array(text, delimiter[, null string])`: a text array, pieces equal to the null
+/// string NULL.
+fn split_to_array(ctx: &Context<'_>, null_string: Option<String>) -> FnResult {
+    let Some(text) = text_of(ctx.get_raw(0)) else { return Ok(Value::Null) };
+    let delimiter = text_of(ctx.get_raw(1));
+    let items = split_pieces(&text, delimiter.as_deref())
+        .into_iter()
+        .map(|piece| if null_string.as_deref() == Some(piece) { Json::Null } else { Json::String(piece.to_string()) })
+        .collect();
+    array_value(items)
+}
+
+/// `rhei_array_to_string(a, element type, zone, delimiter[, null string])`: PostgreSQL's
+/// `array_to_string`, each element written as its type's output; NULL elements are left out,
+/// or written as the null string when there is one.
+fn join_array(ctx: &Context<'_>, null_string: Option<String>) -> FnResult {
+    let Some(list) = as_arrow(ctx, 0, element_type_arg(ctx, 1))? else { return Ok(Value::Null) };
+    let Some(delimiter) = text_of(ctx.get_raw(3)) else { return Ok(Value::Null) };
+    let zone = crate::oltp::functions::arg_zone(ctx, 2)?;
+    let elements = arrow::array::AsArray::as_list::<i32>(list.as_ref()).value(0);
+    let pieces: Vec<String> = (0..elements.len()).filter_map(|i| crate::copy::pg_text_in(&elements, i, Some(zone)).or_else(|| null_string.clone())).collect();
+    Ok(Value::Text(pieces.join(&delimiter)))
+}
+
 /// Registers the array functions on a connection.
 ///
 /// # Errors
@@ -246,6 +282,10 @@ pub fn register(conn: &Connection, pure: FunctionFlags) -> rusqlite::Result<()> 
         let items = array_arg(ctx, 0)?.unwrap_or_default();
         Ok(items.iter().position(|item| same_element(item, &wanted)).map_or(Value::Null, |at| Value::Integer(at as i64 + 1)))
     })?;
+    conn.create_scalar_function("string_to_array", 2, pure, |ctx| split_to_array(ctx, None))?;
+    conn.create_scalar_function("string_to_array", 3, pure, |ctx| split_to_array(ctx, text_of(ctx.get_raw(2))))?;
+    conn.create_scalar_function("rhei_array_to_string", 4, pure, |ctx| join_array(ctx, None))?;
+    conn.create_scalar_function("rhei_array_to_string", 5, pure, |ctx| join_array(ctx, text_of(ctx.get_raw(4))))?;
     // `a[i]`: NULL outside 1..=length.
     conn.create_scalar_function("rhei_array_get", 2, pure, |ctx| {
         let (Some(items), ValueRef::Integer(at)) = (array_arg(ctx, 0)?, ctx.get_raw(1)) else { return Ok(Value::Null) };
@@ -308,6 +348,17 @@ mod tests {
     fn key(json: &str, element: PgType) -> Vec<u8> {
         let items: Vec<Json> = serde_json::from_str(json).expect("json");
         sort_key(&items, element)
+    }
+
+    /// PostgreSQL's `string_to_array` cuts: each character without a delimiter, the whole
+    /// text with an empty one, nothing of the empty text.
+    #[test]
+    fn pieces_are_cut_as_postgresql_cuts_them() {
+        assert_eq!(split_pieces("a,b,,c", Some(",")), ["a", "b", "", "c"]);
+        assert_eq!(split_pieces("aé", None), ["a", "é"]);
+        assert_eq!(split_pieces("abc", Some("")), ["abc"]);
+        assert!(split_pieces("", Some(",")).is_empty());
+        assert_eq!(split_pieces("a<>b", Some("<>")), ["a", "b"]);
     }
 
     /// The keys sort as PostgreSQL orders the arrays.

@@ -1955,6 +1955,18 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
             conn.create_scalar_function(search.name(), i32::try_from(arity).unwrap_or(-1), pure, move |ctx| regexp_search(ctx, search))?;
         }
     }
+    // A text array, in the JSON form SQLite holds arrays in (see `oltp::arrays`).
+    for arity in [2, 3] {
+        conn.create_scalar_function("regexp_split_to_array", arity, pure, move |ctx| {
+            let Some(text) = text_of(ctx.get_raw(0)) else { return Ok(Value::Null) };
+            let Some(compiled) = regex_arg(ctx, 1, if arity == 3 { 2 } else { usize::MAX })? else { return Ok(Value::Null) };
+            if compiled.global {
+                return Err(fail(EngineError::InvalidArgument { message: "regexp_split_to_array() does not support the \"global\" option".into() }));
+            }
+            let pieces = crate::oltp::regex::split(&compiled.regex, &text);
+            Ok(Value::Text(serde_json::Value::from(pieces).to_string()))
+        })?;
+    }
     conn.create_scalar_function("rhei_regex_substring", 2, pure, |ctx| {
         let Some(text) = text_of(ctx.get_raw(0)) else { return Ok(Value::Null) };
         let Some(compiled) = regex_arg(ctx, 1, usize::MAX)? else { return Ok(Value::Null) };

@@ -187,6 +187,19 @@ pub(crate) fn operators_for_sqlite(expr: &mut Expr, scope: &Scope<'_>, opts: Tra
         }
         Expr::Function(f) => {
             let Some(name) = builtin_name(&f.name) else { return };
+            // Elements are written as their type's output (a day number is no date's text).
+            if name == "array_to_string" {
+                let args = positional_args(f);
+                if let [array, _, ..] = args.as_slice()
+                    && args.len() <= 3
+                {
+                    let element = element_type(array, scope).or_else(|| inferred_element_type(array, scope)).unwrap_or(PgType::Text);
+                    let mut args: Vec<Expr> = args.into_iter().cloned().collect();
+                    args.splice(1..1, [string(&element.pg_name()), zone_argument(opts)]);
+                    *expr = call("rhei_array_to_string", args);
+                }
+                return;
+            }
             let mut args = positional_args_mut(f);
             let (array, element) = match (name.as_str(), args.as_mut_slice()) {
                 (known, [array, element]) if ELEMENT_ARGUMENTS.contains(&known) => (&**array, &mut **element),
@@ -247,6 +260,20 @@ pub(crate) fn operators_for_sqlite(expr: &mut Expr, scope: &Scope<'_>, opts: Tra
     operands_typed(left, right, scope, false, read);
     if let Some((overlap, left, right)) = containment(expr, scope) {
         *expr = call(if overlap { "rhei_array_overlaps" } else { "rhei_array_contains" }, vec![left, right]);
+    }
+}
+
+/// SQLite: beside an element of a known type, a string literal in `ARRAY[...]` is one of that
+/// type (`ARRAY['2024-01-01'::date, '2024-02-01']` holds two day numbers; the second was
+/// text). Before casts become calls, which hide the type.
+pub(crate) fn array_literal_elements_for_sqlite(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) {
+    if let Some(element) = inferred_element_type(expr, scope).filter(|ty| !matches!(ty, PgType::Text | PgType::Varchar(_)))
+        && let Expr::Array(array) = expr
+    {
+        for literal in array.elem.iter_mut().filter(|e| is_string_literal(e)) {
+            let taken = std::mem::replace(literal, super::null());
+            *literal = super::convert_expr(element, taken, opts);
+        }
     }
 }
 
@@ -329,6 +356,19 @@ pub(crate) fn operators_for_olap(expr: &mut Expr, scope: &Scope<'_>) {
         }
     };
     match expr {
+        // Beside an element of a known type, a string literal is one of that type (DataFusion
+        // cannot unify a date and text in `ARRAY['2024-01-01'::date, '2024-02-01']`).
+        Expr::Array(_) => {
+            if let Some(ty) = inferred_element_type(expr, scope).filter(|ty| !matches!(ty, PgType::Text | PgType::Varchar(_))).and_then(datafusion_type)
+                && let Expr::Array(array) = expr
+            {
+                for literal in array.elem.iter_mut().filter(|e| is_string_literal(e)) {
+                    let taken = std::mem::replace(literal, super::null());
+                    *literal = super::cast(taken, ty.clone());
+                }
+            }
+            return;
+        }
         // String literals beside an array in IN, IS DISTINCT FROM and CASE are of its type.
         Expr::InList { expr: value, list, .. } => {
             if let Some(element) = element_type(value, scope) {
@@ -388,6 +428,12 @@ pub(crate) fn operators_for_olap(expr: &mut Expr, scope: &Scope<'_>) {
             // for a numeric(p,s) array and a number of another scale, or a date and text.
             (known, [array, element]) if ELEMENT_ARGUMENTS.contains(&known) => element_cast(array, element, scope),
             ("array_prepend", [element, array]) => element_cast(array, element, scope),
+            // Booleans are written `t` and `f`, as their output is (DataFusion writes `true`).
+            ("array_to_string", [array, ..]) if element_type(array, scope) == Some(PgType::Bool) => {
+                let text_array = super::cast(std::mem::replace(&mut **array, super::null()), array_sql_type(PgType::Text).unwrap_or(SqlType::Text));
+                let replaced = call("array_replace_all", vec![text_array, string("true"), string("t")]);
+                **array = call("array_replace_all", vec![replaced, string("false"), string("f")]);
+            }
             _ => {}
         }
         return;
@@ -543,6 +589,145 @@ fn value_for_sqlite(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) 
         _ => {}
     }
     Ok(())
+}
+
+/// SQLite: `FROM unnest(a[, b ...]) [WITH ORDINALITY] [AS u[(x, y ...)]]` over arrays that
+/// name no column (literals, parameters: `INSERT INTO t SELECT * FROM unnest($1::int[],
+/// $2::text[])`, the bulk insert drivers suggest) becomes a derived table reading element `i`
+/// of each array for `i` up to the longest one's length, as PostgreSQL zips them (a shorter
+/// array gives NULLs): `(SELECT (a)[i] AS x, (b)[i] AS y [, i AS ordinality] FROM
+/// generate_series(1, n) ...) AS u`. The columns are named as PostgreSQL names them.
+///
+/// # Errors
+/// An unnest of another FROM item's column (0A000: SQLite takes no derived table that reads
+/// one; the OLAP engine runs such queries outside transaction blocks); more column names than
+/// columns (42P10).
+pub(crate) fn unnest_for_sqlite(stmt: &mut Statement) -> Result<()> {
+    let in_expression = datafusion::sql::sqlparser::ast::visit_expressions(&*stmt, |e| match e {
+        Expr::Function(f) if builtin_name(&f.name).as_deref() == Some("unnest") => ControlFlow::Break(()),
+        _ => ControlFlow::Continue(()),
+    });
+    // SQLite has no such function: 42883 would say unnest does not exist.
+    if in_expression.is_break() {
+        return Err(EngineError::unsupported("unnest in a select list on SQLite (call it in FROM; the OLAP engine runs it outside transaction blocks)"));
+    }
+    unnests_as_subqueries(stmt, false)
+}
+
+/// DataFusion: [`unnest_for_sqlite`]'s derived table for an unnest WITH ORDINALITY, which
+/// DataFusion does not number; the others are its own.
+pub(crate) fn unnest_with_ordinality_for_olap(stmt: &mut Statement) {
+    let _ = unnests_as_subqueries(stmt, true);
+}
+
+fn unnests_as_subqueries(stmt: &mut Statement, only_numbered: bool) -> Result<()> {
+    struct Unnests(Option<EngineError>, bool);
+    impl VisitorMut for Unnests {
+        type Break = ();
+        fn post_visit_table_factor(&mut self, factor: &mut datafusion::sql::sqlparser::ast::TableFactor) -> ControlFlow<()> {
+            if self.1 && !matches!(factor, datafusion::sql::sqlparser::ast::TableFactor::UNNEST { with_ordinality: true, .. }) {
+                return ControlFlow::Continue(());
+            }
+            match unnest_as_subquery(factor) {
+                Ok(Some(subquery)) => *factor = subquery,
+                Ok(None) => {}
+                Err(e) => {
+                    self.0 = Some(e);
+                    return ControlFlow::Break(());
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut unnests = Unnests(None, only_numbered);
+    let _ = stmt.visit(&mut unnests);
+    unnests.0.map_or(Ok(()), Err)
+}
+
+/// The columns an unnest's alias names, at most as many as it has (42P10 otherwise, as in
+/// PostgreSQL), checked at parse time for both engines.
+///
+/// # Errors
+/// More names than columns.
+pub(crate) fn check_unnest_aliases(stmt: &Statement) -> Result<()> {
+    use datafusion::sql::sqlparser::ast::{TableFactor, Visit, Visitor};
+    struct Check;
+    impl Visitor for Check {
+        type Break = EngineError;
+        fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<EngineError> {
+            if let TableFactor::UNNEST { alias: Some(alias), array_exprs, with_ordinality, .. } = factor
+                && let Err(e) = unnest_width(alias, array_exprs.len() + usize::from(*with_ordinality))
+            {
+                return ControlFlow::Break(e);
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    match stmt.visit(&mut Check) {
+        ControlFlow::Break(e) => Err(e),
+        ControlFlow::Continue(()) => Ok(()),
+    }
+}
+
+fn unnest_width(alias: &datafusion::sql::sqlparser::ast::TableAlias, width: usize) -> Result<()> {
+    if alias.columns.len() > width {
+        return Err(EngineError::InvalidColumnReference {
+            message: format!("table \"{}\" has {width} columns available but {} columns specified", normalize_ident(&alias.name), alias.columns.len()),
+        });
+    }
+    Ok(())
+}
+
+fn unnest_as_subquery(factor: &datafusion::sql::sqlparser::ast::TableFactor) -> Result<Option<datafusion::sql::sqlparser::ast::TableFactor>> {
+    use datafusion::sql::sqlparser::ast::{TableAlias, TableFactor};
+    let TableFactor::UNNEST { alias, array_exprs, with_ordinality, with_offset: false, .. } = factor else { return Ok(None) };
+    if array_exprs.is_empty() {
+        return Ok(None);
+    }
+    let names_a_column = array_exprs.iter().any(|array| !qualifiers_of(array).is_empty());
+    if names_a_column {
+        return Err(EngineError::unsupported("unnest of another FROM item's column on SQLite (the OLAP engine runs it outside transaction blocks)"));
+    }
+    let relation = alias.as_ref().map_or_else(|| "unnest".to_string(), |a| normalize_ident(&a.name));
+    let given: Vec<String> = alias.as_ref().map(|a| a.columns.iter().map(|c| normalize_ident(&c.name)).collect()).unwrap_or_default();
+    if let Some(alias) = alias {
+        unnest_width(alias, array_exprs.len() + usize::from(*with_ordinality))?;
+    }
+    let name = |i: usize| {
+        given.get(i).cloned().unwrap_or_else(|| match i {
+            _ if i == array_exprs.len() => "ordinality".to_string(),
+            0 if array_exprs.len() == 1 && alias.is_some() => relation.clone(),
+            _ => "unnest".to_string(),
+        })
+    };
+    let quoted = |s: String| Ident::with_quote('"', s).to_string();
+    let mut items: Vec<String> = array_exprs.iter().enumerate().map(|(i, array)| format!("({array})[rhei_unnest_at] AS {}", quoted(name(i)))).collect();
+    if *with_ordinality {
+        items.push(format!("rhei_unnest_at AS {}", quoted(name(array_exprs.len()))));
+    }
+    let lengths: Vec<String> = array_exprs.iter().map(|array| format!("coalesce(CAST(cardinality({array}) AS bigint), 0)")).collect();
+    let longest = if let [one] = lengths.as_slice() { one.clone() } else { format!("greatest({})", lengths.join(", ")) };
+    let sql = format!("SELECT {} FROM generate_series(1, {longest}) AS rhei_unnest_series(rhei_unnest_at)", items.join(", "));
+    let parsed = datafusion::sql::sqlparser::parser::Parser::new(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {})
+        .try_with_sql(&sql)
+        .and_then(|mut p| p.parse_query())
+        .map_err(|e| EngineError::Internal(format!("unnest as a derived table: {e}")))?;
+    Ok(Some(TableFactor::Derived {
+        lateral: false,
+        subquery: parsed,
+        alias: Some(TableAlias { explicit: true, name: Ident::with_quote('"', relation), columns: Vec::new() }),
+        sample: None,
+    }))
+}
+
+/// The element type of `a[i]` where the statement gives `a` one (an array column, a cast to an
+/// array type, `ARRAY[...]`): the type of a derived table's column holding it.
+pub(crate) fn subscript_type(item: &Expr, scope: &Scope<'_>) -> Option<PgType> {
+    let Expr::CompoundFieldAccess { root, access_chain } = item else { return None };
+    if !matches!(access_chain.as_slice(), [AccessExpr::Subscript(Subscript::Index { .. })]) {
+        return None;
+    }
+    element_type(root, scope).or_else(|| inferred_element_type(root, scope))
 }
 
 /// DataFusion: `FROM t AS p, unnest(p.tags) AS tag`, PostgreSQL's way to take an array

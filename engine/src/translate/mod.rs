@@ -282,6 +282,20 @@ pub fn normalize_operators(statement: &mut Statement) {
             let sum = counted.reduce(|l, r| Expr::BinaryOp { left: Box::new(l), op: BinaryOperator::Plus, right: Box::new(r) }).unwrap_or_else(|| number(0));
             *expr = Expr::Cast { kind: CastKind::Cast, expr: Box::new(Expr::Nested(Box::new(sum))), data_type: SqlType::Integer(None), array: false, format: None };
         }
+        // isfinite(date | timestamp | interval): rhei stores no infinite ones, so every value is
+        // finite (NULL stays NULL).
+        if let Expr::Function(f) = expr
+            && builtin_function_name(f).as_deref() == Some("isfinite")
+            && let Some([argument]) = plain_arguments(f).as_deref()
+        {
+            *expr = Expr::Case {
+                case_token: datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+                end_token: datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+                operand: None,
+                conditions: vec![datafusion::sql::sqlparser::ast::CaseWhen { condition: Expr::IsNull(Box::new(argument.clone())), result: null() }],
+                else_result: Some(Box::new(Expr::Value(Value::Boolean(true).into()))),
+            };
+        }
         // `|/ x`, `||/ x` and `@ x`: square root, cube root and absolute value, which neither
         // engine reads as operators (SQLite failed on `|`).
         if let Expr::UnaryOp { op: op @ (UnaryOperator::PGSquareRoot | UnaryOperator::PGCubeRoot | UnaryOperator::PGAbs), expr: operand } = expr {
@@ -666,8 +680,18 @@ impl<'a> Scope<'a> {
             Expr::Identifier(ident) => {
                 let name = normalize_ident(ident);
                 let mut found = self.tables.iter().filter_map(|t| t.column_index(&name).map(|i| t.columns[i].ty));
-                let ty = found.next()?;
-                found.next().is_none().then_some(ty)
+                match (found.next(), found.next()) {
+                    (Some(ty), None) => Some(ty),
+                    (Some(_), Some(_)) => None,
+                    // A derived table's or WITH query's column, named without its qualifier
+                    // (`WITH q AS (SELECT x::date AS d ...) SELECT ... WHERE d > '2024-01-01'`:
+                    // untyped, the literal stayed text and compared with day numbers).
+                    (None, _) => {
+                        let mut derived = self.derived.values().filter_map(|columns| columns.get(&name));
+                        let ty = *derived.next()?;
+                        derived.all(|other| *other == ty).then_some(ty)
+                    }
+                }
             }
             Expr::CompoundIdentifier(parts) if parts.len() >= 2 => {
                 let qualifier = normalize_ident(&parts[parts.len() - 2]);
@@ -787,6 +811,7 @@ fn derived_columns(stmt: &Statement, catalog: &Catalog, scope: &mut Scope<'_>) {
                 let ty = match item {
                     Expr::Cast { data_type, .. } => PgType::from_sql(data_type).ok().map(|d| d.ty),
                     Expr::CompoundIdentifier(_) => scope.column_type(item),
+                    Expr::CompoundFieldAccess { .. } => arrays::subscript_type(item, scope),
                     Expr::Identifier(ident) if tables.as_ref().is_some_and(|t| t.iter().all(|t| !ctes.contains(t) && catalog.get(t).is_some())) => own_column(&normalize_ident(ident)),
                     _ => None,
                 };
@@ -1438,6 +1463,7 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
     if ordered_set.is_break() {
         return Err(EngineError::unsupported("ordered-set aggregates (WITHIN GROUP) on SQLite (the OLAP engine runs them outside transaction blocks)"));
     }
+    arrays::unnest_for_sqlite(stmt)?;
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut SeriesAsSubqueries);
     returning_joined::expand_wildcards(stmt, catalog)?;
     let reads_joined = returning_joined::returning_reads_joined(stmt, catalog);
@@ -1460,6 +1486,7 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
         date_plus_time_as_timestamp(expr, &scope);
         // Before casts become calls, which hide the argument's type.
         to_hex_with_width(expr, &scope);
+        arrays::array_literal_elements_for_sqlite(expr, &scope, opts);
         make_timestamptz_zoned(expr, || zone_argument(opts));
         as_postgresql_means(expr, &scope, true);
         ControlFlow::<()>::Continue(())

@@ -412,6 +412,43 @@ fn kind(expr: &Expr, scope: &Scope<'_>) -> Kind {
     }
 }
 
+/// The scale PostgreSQL's numeric value of `expr` has in every row, where the statement fixes
+/// it: an integer's is 0, a literal's the digits written after its point, a numeric(p,s)
+/// column's s; a sum or difference has the larger of its operands', a product their sum, and
+/// `sum`, `min` and `max` their argument's. `None` where values bring their own (a double or
+/// text made numeric, a quotient, an average).
+pub(crate) fn fixed_scale(expr: &Expr, scope: &Scope<'_>) -> Option<u64> {
+    use datafusion::sql::sqlparser::ast::ExactNumberInfo;
+    // numeric_in's display scale: the digits after the point, less the exponent (`1.5e1` is
+    // 15, `1e-3` 0.001).
+    let written = |text: &str| {
+        let text = text.trim();
+        let (mantissa, exponent) = match text.split_once(['e', 'E']) {
+            Some((mantissa, exponent)) => (mantissa, exponent.parse::<i64>().ok()?),
+            None => (text, 0),
+        };
+        let places = crate::value::is_plain_decimal(mantissa).then(|| mantissa.split_once('.').map_or(0, |(_, fraction)| fraction.len() as i64))?;
+        u64::try_from(places.saturating_sub(exponent).max(0)).ok()
+    };
+    match expr {
+        Expr::Nested(inner) | Expr::UnaryOp { op: UnaryOperator::Minus | UnaryOperator::Plus, expr: inner } => fixed_scale(inner, scope),
+        _ if kind(expr, scope) == Kind::Integer => Some(0),
+        Expr::Value(ValueWithSpan { value: Value::Number(n, _) | Value::SingleQuotedString(n), .. }) => written(n),
+        Expr::Cast { data_type: SqlType::Numeric(info) | SqlType::Decimal(info) | SqlType::Dec(info), expr: inner, .. } => match info {
+            ExactNumberInfo::PrecisionAndScale(_, scale) => u64::try_from(*scale).ok(),
+            ExactNumberInfo::Precision(_) => Some(0),
+            ExactNumberInfo::None => fixed_scale(inner, scope),
+        },
+        Expr::BinaryOp { left, op: BinaryOperator::Plus | BinaryOperator::Minus, right } => Some(fixed_scale(left, scope)?.max(fixed_scale(right, scope)?)),
+        Expr::BinaryOp { left, op: BinaryOperator::Multiply, right } => Some(fixed_scale(left, scope)? + fixed_scale(right, scope)?),
+        Expr::Function(f) if matches!(exact_aggregate(f), Some(SUM | MIN | MAX)) => fixed_scale(first_arg(f)?, scope),
+        _ => match scope.column_type(expr) {
+            Some(PgType::Numeric { scale: Some(scale), .. }) => u64::try_from(scale).ok(),
+            _ => None,
+        },
+    }
+}
+
 /// The one item of a scalar subquery's select list.
 fn subquery_item(query: &datafusion::sql::sqlparser::ast::Query) -> Option<&Expr> {
     let SetExpr::Select(select) = query.body.as_ref() else { return None };

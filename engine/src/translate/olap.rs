@@ -252,6 +252,7 @@ fn is_bigint(expr: &Expr, scope: &Scope<'_>) -> bool {
 pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
     super::json_sets::for_olap(stmt, catalog);
     super::row_json::expand(stmt, catalog);
+    super::arrays::unnest_with_ordinality_for_olap(stmt);
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut super::SeriesAsSubqueries);
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut super::TableColumnAliases { catalog });
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut NamedWindowsInline);
@@ -825,13 +826,17 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
                 *expr = if varchar { declared_text(text, PgType::Varchar(None)) } else { text };
             }
         }
-        // A numeric(p,s) column cast to numeric keeps its scale (DataFusion's NUMERIC has ten
-        // places: `price::numeric` was `10.5000000000`).
+        // A value cast to numeric keeps the scale PostgreSQL gives it where the statement fixes
+        // one (DataFusion's NUMERIC has ten places: `price::numeric` was `10.5000000000`,
+        // `sum(n)::numeric` `10.0000000000`, `2::numeric` `2.0000000000`).
         if let Expr::Cast { expr: inner, data_type: data_type @ (SqlType::Numeric(datafusion::sql::sqlparser::ast::ExactNumberInfo::None) | SqlType::Decimal(datafusion::sql::sqlparser::ast::ExactNumberInfo::None)), .. } = expr
-            && let Some(PgType::Numeric { precision: Some(p), scale: Some(s) }) = scope.column_type(inner)
+            && let Some(scale) = super::numeric_arithmetic::fixed_scale(inner, &scope).filter(|s| *s <= 38)
         {
-            let widest = if p <= 38 { 38 } else { 76 };
-            *data_type = SqlType::Numeric(datafusion::sql::sqlparser::ast::ExactNumberInfo::PrecisionAndScale(widest, i64::from(s)));
+            let widest = match scope.column_type(inner) {
+                Some(PgType::Numeric { precision: Some(p), .. }) if p > 38 => 76,
+                _ => 38,
+            };
+            *data_type = SqlType::Numeric(datafusion::sql::sqlparser::ast::ExactNumberInfo::PrecisionAndScale(widest, scale as i64));
         }
         if let Expr::Between { expr: value, low, high, .. } = expr
             && (intervals.is_interval(value) || intervals.is_interval(low) || intervals.is_interval(high))

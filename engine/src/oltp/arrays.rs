@@ -240,6 +240,13 @@ fn join_array(ctx: &Context<'_>, null_string: Option<String>) -> FnResult {
     Ok(Value::Text(pieces.join(&delimiter)))
 }
 
+/// An array argument's elements, kept with the argument while it stays the same (with its
+/// length in bytes, a check that costs nothing).
+struct ReadArray {
+    bytes: usize,
+    items: Vec<Json>,
+}
+
 /// Registers the array functions on a connection.
 ///
 /// # Errors
@@ -286,10 +293,22 @@ pub fn register(conn: &Connection, pure: FunctionFlags) -> rusqlite::Result<()> 
     conn.create_scalar_function("string_to_array", 3, pure, |ctx| split_to_array(ctx, text_of(ctx.get_raw(2))))?;
     conn.create_scalar_function("rhei_array_to_string", 4, pure, |ctx| join_array(ctx, None))?;
     conn.create_scalar_function("rhei_array_to_string", 5, pure, |ctx| join_array(ctx, text_of(ctx.get_raw(4))))?;
-    // `a[i]`: NULL outside 1..=length.
+    // `a[i]`: NULL outside 1..=length. An array that stays the same from row to row (a
+    // parameter's, `FROM unnest($1::int[])` reading element i of row i) is read once: SQLite
+    // keeps the elements with the argument until its value changes.
     conn.create_scalar_function("rhei_array_get", 2, pure, |ctx| {
-        let (Some(items), ValueRef::Integer(at)) = (array_arg(ctx, 0)?, ctx.get_raw(1)) else { return Ok(Value::Null) };
-        let item = usize::try_from(at).ok().and_then(|at| at.checked_sub(1)).and_then(|at| items.into_iter().nth(at));
+        let ValueRef::Integer(at) = ctx.get_raw(1) else { return Ok(Value::Null) };
+        let items = match ctx.get_aux::<ReadArray>(0)? {
+            Some(read) if read.bytes == ctx.get_raw(0).as_bytes_or_null().ok().flatten().map_or(0, <[u8]>::len) => read,
+            _ => match array_arg(ctx, 0)? {
+                None => return Ok(Value::Null),
+                Some(items) => {
+                    let bytes = ctx.get_raw(0).as_bytes_or_null().ok().flatten().map_or(0, <[u8]>::len);
+                    ctx.set_aux(0, ReadArray { bytes, items })?
+                }
+            },
+        };
+        let item = usize::try_from(at).ok().and_then(|at| at.checked_sub(1)).and_then(|at| items.items.get(at).cloned());
         Ok(item.map_or(Value::Null, element_value))
     })?;
     // `rhei_array_text(a, element type, zone)`: PostgreSQL's text for the array, its elements

@@ -115,6 +115,7 @@ fn inferred_element_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
         Expr::Array(array) => array.elem.iter().find(|e| !is_null(e)).and_then(|e| match e {
             Expr::Value(ValueWithSpan { value: Value::Number(n, _), .. }) => Some(if n.contains(['.', 'e', 'E']) { PgType::Float8 } else { PgType::Int8 }),
             Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(_), .. }) => Some(PgType::Text),
+            Expr::Value(ValueWithSpan { value: Value::Boolean(_), .. }) => Some(PgType::Bool),
             Expr::Cast { data_type, .. } => PgType::from_sql(data_type).ok().map(|d| d.ty),
             other => scope.column_type(other),
         }),
@@ -122,6 +123,11 @@ fn inferred_element_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
             let first = first_arg(f);
             match builtin_name(&f.name)?.as_str() {
                 "string_to_array" | "regexp_split_to_array" => Some(PgType::Text),
+                // Of its argument's type (`array_to_string(array_agg(day), ',')` writes dates).
+                "array_agg" => first.and_then(|a| match a {
+                    Expr::Cast { data_type, .. } => PgType::from_sql(data_type).ok().map(|d| d.ty),
+                    other => scope.column_type(other),
+                }),
                 "array_append" | "array_cat" | "array_remove" | "array_replace" | "trim_array" => {
                     first.and_then(|a| element_type(a, scope).or_else(|| inferred_element_type(a, scope)))
                 }
@@ -267,13 +273,24 @@ pub(crate) fn operators_for_sqlite(expr: &mut Expr, scope: &Scope<'_>, opts: Tra
 /// type (`ARRAY['2024-01-01'::date, '2024-02-01']` holds two day numbers; the second was
 /// text). Before casts become calls, which hide the type.
 pub(crate) fn array_literal_elements_for_sqlite(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) {
-    if let Some(element) = inferred_element_type(expr, scope).filter(|ty| !matches!(ty, PgType::Text | PgType::Varchar(_)))
+    if let Some(element) = literal_element_type(expr, scope)
         && let Expr::Array(array) = expr
     {
         for literal in array.elem.iter_mut().filter(|e| is_string_literal(e)) {
             let taken = std::mem::replace(literal, super::null());
             *literal = super::convert_expr(element, taken, opts);
         }
+    }
+}
+
+/// The type a string literal in `ARRAY[...]` takes beside typed elements: theirs without its
+/// length or precision (PostgreSQL resolves the common type so: `ARRAY[1.5::numeric(3,1),
+/// '12.345']` keeps `12.345`); `None` where literals stay text.
+fn literal_element_type(array: &Expr, scope: &Scope<'_>) -> Option<PgType> {
+    match inferred_element_type(array, scope)? {
+        PgType::Text | PgType::Varchar(_) | PgType::Bpchar(_) => None,
+        PgType::Numeric { .. } => Some(PgType::Numeric { precision: None, scale: None }),
+        other => Some(other),
     }
 }
 
@@ -359,7 +376,7 @@ pub(crate) fn operators_for_olap(expr: &mut Expr, scope: &Scope<'_>) {
         // Beside an element of a known type, a string literal is one of that type (DataFusion
         // cannot unify a date and text in `ARRAY['2024-01-01'::date, '2024-02-01']`).
         Expr::Array(_) => {
-            if let Some(ty) = inferred_element_type(expr, scope).filter(|ty| !matches!(ty, PgType::Text | PgType::Varchar(_))).and_then(datafusion_type)
+            if let Some(ty) = literal_element_type(expr, scope).and_then(datafusion_type)
                 && let Expr::Array(array) = expr
             {
                 for literal in array.elem.iter_mut().filter(|e| is_string_literal(e)) {
@@ -429,7 +446,7 @@ pub(crate) fn operators_for_olap(expr: &mut Expr, scope: &Scope<'_>) {
             (known, [array, element]) if ELEMENT_ARGUMENTS.contains(&known) => element_cast(array, element, scope),
             ("array_prepend", [element, array]) => element_cast(array, element, scope),
             // Booleans are written `t` and `f`, as their output is (DataFusion writes `true`).
-            ("array_to_string", [array, ..]) if element_type(array, scope) == Some(PgType::Bool) => {
+            ("array_to_string", [array, ..]) if element_type(array, scope).or_else(|| inferred_element_type(array, scope)) == Some(PgType::Bool) => {
                 let text_array = super::cast(std::mem::replace(&mut **array, super::null()), array_sql_type(PgType::Text).unwrap_or(SqlType::Text));
                 let replaced = call("array_replace_all", vec![text_array, string("true"), string("t")]);
                 **array = call("array_replace_all", vec![replaced, string("false"), string("f")]);
@@ -628,7 +645,8 @@ fn unnests_as_subqueries(stmt: &mut Statement, only_numbered: bool) -> Result<()
             if self.1 && !matches!(factor, datafusion::sql::sqlparser::ast::TableFactor::UNNEST { with_ordinality: true, .. }) {
                 return ControlFlow::Continue(());
             }
-            match unnest_as_subquery(factor) {
+            // DataFusion refuses two output columns of one name (`unnest`, `unnest`).
+            match unnest_as_subquery(factor, self.1) {
                 Ok(Some(subquery)) => *factor = subquery,
                 Ok(None) => {}
                 Err(e) => {
@@ -678,7 +696,7 @@ fn unnest_width(alias: &datafusion::sql::sqlparser::ast::TableAlias, width: usiz
     Ok(())
 }
 
-fn unnest_as_subquery(factor: &datafusion::sql::sqlparser::ast::TableFactor) -> Result<Option<datafusion::sql::sqlparser::ast::TableFactor>> {
+fn unnest_as_subquery(factor: &datafusion::sql::sqlparser::ast::TableFactor, unique_names: bool) -> Result<Option<datafusion::sql::sqlparser::ast::TableFactor>> {
     use datafusion::sql::sqlparser::ast::{TableAlias, TableFactor};
     let TableFactor::UNNEST { alias, array_exprs, with_ordinality, with_offset: false, .. } = factor else { return Ok(None) };
     if array_exprs.is_empty() {
@@ -700,10 +718,14 @@ fn unnest_as_subquery(factor: &datafusion::sql::sqlparser::ast::TableFactor) -> 
             _ => "unnest".to_string(),
         })
     };
-    let quoted = |s: String| Ident::with_quote('"', s).to_string();
-    let mut items: Vec<String> = array_exprs.iter().enumerate().map(|(i, array)| format!("({array})[rhei_unnest_at] AS {}", quoted(name(i)))).collect();
+    let names: Vec<String> = (0..array_exprs.len() + usize::from(*with_ordinality)).map(name).collect();
+    if unique_names && (1..names.len()).any(|i| names[..i].contains(&names[i])) {
+        return Ok(None);
+    }
+    let quoted = |s: &String| Ident::with_quote('"', s).to_string();
+    let mut items: Vec<String> = array_exprs.iter().zip(&names).map(|(array, name)| format!("({array})[rhei_unnest_at] AS {}", quoted(name))).collect();
     if *with_ordinality {
-        items.push(format!("rhei_unnest_at AS {}", quoted(name(array_exprs.len()))));
+        items.push(format!("rhei_unnest_at AS {}", quoted(&names[array_exprs.len()])));
     }
     let lengths: Vec<String> = array_exprs.iter().map(|array| format!("coalesce(CAST(cardinality({array}) AS bigint), 0)")).collect();
     let longest = if let [one] = lengths.as_slice() { one.clone() } else { format!("greatest({})", lengths.join(", ")) };

@@ -605,12 +605,16 @@ pub(crate) struct Scope<'a> {
     /// The typed columns of derived tables and WITH queries, by their names (see
     /// [`derived_columns`]).
     derived: HashMap<String, HashMap<String, PgType>>,
+    /// How many derived tables, WITH queries and functions in FROM of the statement have a
+    /// column of each name, typed or not: an unqualified name is typed by a derived column only
+    /// where it names one column of all of them.
+    derived_names: HashMap<String, usize>,
 }
 
 impl<'a> Scope<'a> {
     /// The scope of an expression that names no table (a column's DEFAULT).
     pub(crate) fn empty() -> Self {
-        Scope { by_qualifier: HashMap::new(), tables: Vec::new(), derived: HashMap::new() }
+        Scope { by_qualifier: HashMap::new(), tables: Vec::new(), derived: HashMap::new(), derived_names: HashMap::new() }
     }
 
     pub(crate) fn of(stmt: &Statement, catalog: &'a Catalog) -> Result<Self> {
@@ -686,11 +690,8 @@ impl<'a> Scope<'a> {
                     // A derived table's or WITH query's column, named without its qualifier
                     // (`WITH q AS (SELECT x::date AS d ...) SELECT ... WHERE d > '2024-01-01'`:
                     // untyped, the literal stayed text and compared with day numbers).
-                    (None, _) => {
-                        let mut derived = self.derived.values().filter_map(|columns| columns.get(&name));
-                        let ty = *derived.next()?;
-                        derived.all(|other| *other == ty).then_some(ty)
-                    }
+                    (None, _) if self.derived_names.get(&name) == Some(&1) => self.derived.values().find_map(|columns| columns.get(&name)).copied(),
+                    (None, _) => None,
                 }
             }
             Expr::CompoundIdentifier(parts) if parts.len() >= 2 => {
@@ -743,11 +744,17 @@ fn derived_columns(stmt: &Statement, catalog: &Catalog, scope: &mut Scope<'_>) {
     /// A derived table or WITH query: its name, its column names, its select list, and the
     /// catalog tables of its FROM (`None` where it reads anything else).
     type Source = (String, Vec<String>, Vec<Expr>, Option<Vec<String>>);
-    struct Sources(Vec<Source>);
+    struct Sources(Vec<Source>, HashMap<String, usize>);
     impl Sources {
+        fn count(&mut self, names: &[String]) {
+            for name in names {
+                *self.1.entry(name.clone()).or_default() += 1;
+            }
+        }
         fn add(&mut self, name: &Ident, columns: &[datafusion::sql::sqlparser::ast::TableAliasColumnDef], query: &Query) {
-            let SetExpr::Select(select) = query.body.as_ref() else { return };
             let names = if columns.is_empty() { crate::naming::output_names(query) } else { Some(columns.iter().map(|c| normalize_ident(&c.name)).collect()) };
+            self.count(names.as_deref().unwrap_or_default());
+            let SetExpr::Select(select) = query.body.as_ref() else { return };
             let Some(names) = names else { return };
             // Up to a `*`, whose columns the names may count where the list does not.
             let items: Vec<Expr> = select
@@ -773,8 +780,14 @@ fn derived_columns(stmt: &Statement, catalog: &Catalog, scope: &mut Scope<'_>) {
     impl Visitor for Sources {
         type Break = ();
         fn post_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
-            if let TableFactor::Derived { subquery, alias: Some(alias), .. } = factor {
-                self.add(&alias.name, &alias.columns, subquery);
+            match factor {
+                TableFactor::Derived { subquery, alias: Some(alias), .. } => self.add(&alias.name, &alias.columns, subquery),
+                // A function's columns (a JSON set function's, `unnest`'s) are named by its alias.
+                TableFactor::Table { args: Some(_), alias: Some(alias), .. } | TableFactor::UNNEST { alias: Some(alias), .. } | TableFactor::Function { alias: Some(alias), .. } => {
+                    let names: Vec<String> = std::iter::once(&alias.name).chain(alias.columns.iter().map(|c| &c.name)).map(normalize_ident).collect();
+                    self.count(&names);
+                }
+                _ => {}
             }
             ControlFlow::Continue(())
         }
@@ -785,8 +798,9 @@ fn derived_columns(stmt: &Statement, catalog: &Catalog, scope: &mut Scope<'_>) {
             ControlFlow::Continue(())
         }
     }
-    let mut sources = Sources(Vec::new());
+    let mut sources = Sources(Vec::new(), HashMap::new());
     let _ = stmt.visit(&mut sources);
+    scope.derived_names = std::mem::take(&mut sources.1);
     if sources.0.is_empty() {
         return;
     }

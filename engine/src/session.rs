@@ -1000,6 +1000,7 @@ impl Session {
                 crate::translate::quantified::normalize_quantified(&mut statement);
                 crate::translate::normalize_set_returning(&mut statement);
                 crate::translate::json_sets::normalize(&mut statement)?;
+                crate::translate::arrays::lateral_unnest_as_unnest(&mut statement);
                 crate::translate::arrays::check_unnest_aliases(&statement)?;
                 crate::translate::network::select_list_literals_as_casts(&mut statement);
                 Ok(statement)
@@ -1425,7 +1426,9 @@ impl Session {
             return RouteDecision::new(Route::Oltp, "inside a transaction block");
         }
         // Like sequences, these exist on one engine only: no hint or setting sends them away.
-        if crate::translate::json_sets::called(query) {
+        if crate::translate::json_sets::called(query)
+            || crate::translate::arrays::unnest_only_sqlite_runs(query, &self.engine.catalog())
+        {
             return route_query(query, &self.engine.catalog());
         }
         if let Some(route) = hint {

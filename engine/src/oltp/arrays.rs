@@ -18,8 +18,11 @@ type FnResult = rusqlite::Result<Value>;
 /// Argument `i` as an array's elements; `None` for NULL. PostgreSQL's text for an array
 /// (`'{a,b}'`, which only an untyped literal can still be here) gives its elements as text.
 fn array_arg(ctx: &Context<'_>, i: usize) -> rusqlite::Result<Option<Vec<Json>>> {
-    let value = ctx.get_raw(i);
-    let malformed = || fail(EngineError::MalformedArrayLiteral { value: text_of(value).unwrap_or_default() });
+    parse_array(ctx.get_raw(i)).map_err(fail)
+}
+
+fn parse_array(value: ValueRef<'_>) -> Result<Option<Vec<Json>>, EngineError> {
+    let malformed = || EngineError::MalformedArrayLiteral { value: text_of(value).unwrap_or_default() };
     let ValueRef::Text(bytes) = value else {
         return if matches!(value, ValueRef::Null) { Ok(None) } else { Err(malformed()) };
     };
@@ -31,6 +34,14 @@ fn array_arg(ctx: &Context<'_>, i: usize) -> rusqlite::Result<Option<Vec<Json>>>
     }
     let elements = crate::value::parse_array_text(&String::from_utf8_lossy(bytes)).ok_or_else(malformed)?;
     Ok(Some(elements.into_iter().map(|e| e.map_or(Json::Null, Json::String)).collect()))
+}
+
+/// The elements of an array value as the SQLite values they were stored from (none for NULL).
+///
+/// # Errors
+/// A value that is no array (22P02).
+pub(crate) fn elements_of(value: ValueRef<'_>) -> Result<Vec<Value>, EngineError> {
+    Ok(parse_array(value)?.unwrap_or_default().into_iter().map(element_value).collect())
 }
 
 /// Argument `i` as an element, in the form an array holds it.

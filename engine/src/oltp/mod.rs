@@ -15,6 +15,7 @@ pub mod numeric_ops;
 pub mod reader;
 pub mod regex;
 pub mod sequence;
+pub mod unnest;
 pub mod writer;
 
 use std::path::Path;
@@ -66,6 +67,7 @@ pub fn open_connection(path: &Path, read_only: bool, synchronous: &str) -> Resul
     // generate_series(start, stop[, step]) as a table (see translate::sqlite_generate_series).
     rusqlite::vtab::series::load_module(&conn).map_err(|e| EngineError::Sqlite(e.to_string()))?;
     json_sets::register(&conn).map_err(|e| EngineError::Sqlite(e.to_string()))?;
+    unnest::register(&conn).map_err(|e| EngineError::Sqlite(e.to_string()))?;
     conn.set_prepared_statement_cache_capacity(256);
     Ok(conn)
 }

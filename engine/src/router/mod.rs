@@ -169,6 +169,9 @@ pub fn route_query(query: &Query, catalog: &Catalog) -> RouteDecision {
     if let Some(reason) = crate::translate::intervals::olap_lacks(&stmt, catalog) {
         return RouteDecision::new(Route::Oltp, reason);
     }
+    if crate::translate::arrays::unnest_only_sqlite_runs(query, catalog) {
+        return RouteDecision::new(Route::Oltp, "an unnest of another FROM item's column in a form DataFusion cannot plan (SQLite runs it)");
+    }
     if crate::translate::compares_with_array_value(&stmt) {
         return RouteDecision::new(Route::Oltp, "an array value compared with = ANY or <> ALL (rhei reads arrays on SQLite)");
     }
@@ -345,6 +348,16 @@ mod tests {
         // SQLite runs keeps the query there.
         assert_eq!(route("SELECT v #>> ARRAY['a', 'b'], v ?| ARRAY['x'] FROM t WHERE id = 5"), (Route::Oltp, "primary-key lookup".into()));
         assert_eq!(route("SELECT ARRAY[id], (SELECT u FROM s WHERE s.id = t.id) FROM t").0, Route::Oltp);
+    }
+
+    /// An unnest of a column DataFusion cannot plan (joined, numbered) stays on SQLite; the
+    /// plain form it runs as a projection goes to it as any array value.
+    #[test]
+    fn unnests_datafusion_cannot_plan_stay_on_sqlite() {
+        let sqlite = "an unnest of another FROM item's column in a form DataFusion cannot plan (SQLite runs it)".to_string();
+        assert_eq!(route("SELECT t.id, x FROM t CROSS JOIN unnest(t.v) AS x"), (Route::Oltp, sqlite.clone()));
+        assert_eq!(route("SELECT t.id, x.n FROM t, unnest(t.v) WITH ORDINALITY AS x(n, i)"), (Route::Oltp, sqlite));
+        assert_eq!(route("SELECT t.id, x FROM t, unnest(t.v) AS x").0, Route::Olap);
     }
 
     #[test]

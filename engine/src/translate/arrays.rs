@@ -13,7 +13,7 @@ use datafusion::sql::sqlparser::ast::{
     visit_expressions_mut,
 };
 
-use super::{Scope, TranslateOptions, array_element_type, builtin_name, call, first_arg, positional_args, positional_args_mut, string, zone_argument};
+use super::{GroupByExt, Scope, TranslateOptions, array_element_type, builtin_name, call, first_arg, positional_args, positional_args_mut, string, zone_argument};
 use crate::catalog::{PgType, normalize_ident};
 use crate::error::{EngineError, Result};
 
@@ -620,6 +620,7 @@ fn value_for_sqlite(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) 
 /// one; the OLAP engine runs such queries outside transaction blocks); more column names than
 /// columns (42P10).
 pub(crate) fn unnest_for_sqlite(stmt: &mut Statement) -> Result<()> {
+    unnests_out_of_select_lists(stmt)?;
     let in_expression = datafusion::sql::sqlparser::ast::visit_expressions(&*stmt, |e| match e {
         Expr::Function(f) if builtin_name(&f.name).as_deref() == Some("unnest") => ControlFlow::Break(()),
         _ => ControlFlow::Continue(()),
@@ -631,9 +632,345 @@ pub(crate) fn unnest_for_sqlite(stmt: &mut Statement) -> Result<()> {
     unnests_as_subqueries(stmt, false)
 }
 
+/// SQLite: the unnests [`unnest_for_sqlite`] left, those of another FROM item's column (`FROM
+/// posts AS p, unnest(p.tags) AS tag`, and `SELECT id, unnest(tags) FROM posts`, moved into FROM
+/// there), become `rhei_unnest(p.tags)` (`oltp::unnest`), a table-valued function SQLite lets
+/// read a column of a FROM item before it. The names the query uses for the element and the
+/// ordinality are renamed to its columns (`tag` is `tag.rhei_element`), a `*` lists
+/// the other items' columns and the element under its name, and the scope learns the element's
+/// type (so `tag > '2024-01-01'` of a date array compares days).
+///
+/// # Errors
+/// An unnest of several arrays one of which names a column, or a `*` beside a FROM item
+/// without a name (0A000).
+pub(crate) fn correlated_unnest_for_sqlite(stmt: &mut Statement, scope: &mut Scope<'_>) -> Result<()> {
+    struct Correlated<'s, 'c> {
+        scope: &'s mut Scope<'c>,
+        failure: Option<EngineError>,
+    }
+    impl VisitorMut for Correlated<'_, '_> {
+        type Break = ();
+        fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+            let mut selects = Vec::new();
+            super::olap::collect_selects(&mut query.body, &mut selects);
+            let mut renamed = Vec::new();
+            for select in selects {
+                match unnests_as_table_functions(select, self.scope) {
+                    Ok(renames) => renamed.extend(renames),
+                    Err(e) => {
+                        self.failure = Some(e);
+                        return ControlFlow::Break(());
+                    }
+                }
+            }
+            // ORDER BY sees the select list's names first; a set operation's, its output
+            // columns only.
+            if let Some(order_by) = query.order_by.as_mut()
+                && matches!(query.body.as_ref(), SetExpr::Select(_))
+            {
+                let outputs = match query.body.as_ref() {
+                    SetExpr::Select(select) => select
+                        .projection
+                        .iter()
+                        .filter_map(|item| match item {
+                            datafusion::sql::sqlparser::ast::SelectItem::ExprWithAlias { alias, .. } => Some(normalize_ident(alias)),
+                            _ => None,
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                renamed.retain(|r: &ElementName| !outputs.contains(&r.name));
+                rename_in_this_query(order_by, &renamed);
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut correlated = Correlated { scope, failure: None };
+    let _ = stmt.visit(&mut correlated);
+    if let Some(e) = correlated.failure {
+        return Err(e);
+    }
+    // Outside a query (UPDATE ... FROM, DELETE ... USING) SQLite would read UNNEST as syntax.
+    let mut found = false;
+    let _ = visit_table_factors(stmt, &mut |factor| found |= matches!(factor, datafusion::sql::sqlparser::ast::TableFactor::UNNEST { .. }));
+    if found {
+        return Err(EngineError::unsupported("unnest of another FROM item's column in UPDATE ... FROM or DELETE ... USING on SQLite"));
+    }
+    Ok(())
+}
+
+/// Calls `each` on every FROM item of `stmt`, at any depth.
+fn visit_table_factors(stmt: &Statement, each: &mut dyn FnMut(&datafusion::sql::sqlparser::ast::TableFactor)) -> ControlFlow<()> {
+    use datafusion::sql::sqlparser::ast::{TableFactor, Visit, Visitor};
+    struct Each<'f>(&'f mut dyn FnMut(&TableFactor));
+    impl Visitor for Each<'_> {
+        type Break = ();
+        fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
+            (self.0)(factor);
+            ControlFlow::Continue(())
+        }
+    }
+    stmt.visit(&mut Each(each))
+}
+
+/// Renames the names of `names` in `node`, an unqualified one only outside nested queries
+/// (whose own FROM items may have a column of that name: `tag IN (SELECT tag FROM featured)`).
+fn rename_in_this_query<N: VisitMut>(node: &mut N, names: &[ElementName]) {
+    struct Rename<'n> {
+        names: &'n [ElementName],
+        depth: usize,
+    }
+    impl VisitorMut for Rename<'_> {
+        type Break = ();
+        fn pre_visit_query(&mut self, _query: &mut Query) -> ControlFlow<()> {
+            self.depth += 1;
+            ControlFlow::Continue(())
+        }
+        fn post_visit_query(&mut self, _query: &mut Query) -> ControlFlow<()> {
+            self.depth -= 1;
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+            if self.depth == 0 || matches!(expr, Expr::CompoundIdentifier(_)) {
+                rename_element(expr, self.names);
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = node.visit(&mut Rename { names, depth: 0 });
+}
+
+/// A name a query gives an unnest's element or ordinality, and the `rhei_unnest` column it
+/// stands for.
+struct ElementName {
+    qualifier: String,
+    name: String,
+    ordinality: bool,
+}
+
+impl ElementName {
+    fn expression(&self) -> Expr {
+        let quoted = |s: &str| Ident::with_quote('"', s);
+        let column = if self.ordinality { crate::oltp::unnest::ORDINALITY } else { crate::oltp::unnest::ELEMENT };
+        Expr::CompoundIdentifier(vec![quoted(&self.qualifier), Ident::new(column)])
+    }
+}
+
+fn rename_element(expr: &mut Expr, names: &[ElementName]) {
+    let found = match expr {
+        Expr::Identifier(ident) => {
+            let name = normalize_ident(ident);
+            names.iter().find(|n| n.name == name)
+        }
+        Expr::CompoundIdentifier(parts) if parts.len() == 2 => {
+            let (qualifier, name) = (normalize_ident(&parts[0]), normalize_ident(&parts[1]));
+            names.iter().find(|n| n.qualifier == qualifier && n.name == name)
+        }
+        _ => None,
+    };
+    if let Some(found) = found {
+        *expr = found.expression();
+    }
+}
+
+/// [`correlated_unnest_for_sqlite`] in one select: its unnests become `rhei_unnest`, their names
+/// renamed in its clauses; returns the names for the query's ORDER BY.
+fn unnests_as_table_functions(select: &mut datafusion::sql::sqlparser::ast::Select, scope: &mut Scope<'_>) -> Result<Vec<ElementName>> {
+    use datafusion::sql::sqlparser::ast::{FunctionArg, FunctionArgExpr, ObjectName, ObjectNamePart, SelectItem, TableAlias, TableFactor};
+    let mut names = Vec::new();
+    let mut qualifiers: Vec<Option<(String, Option<usize>)>> = Vec::new();
+    for table in &mut select.from {
+        for factor in std::iter::once(&mut table.relation).chain(table.joins.iter_mut().map(|j| &mut j.relation)) {
+            let TableFactor::UNNEST { alias, array_exprs, with_ordinality, .. } = factor else {
+                qualifiers.push(factor_qualifier(factor).map(|q| (q, None)));
+                continue;
+            };
+            let [array] = array_exprs.as_slice() else {
+                return Err(EngineError::unsupported("unnest of several arrays, one of them another FROM item's column, on SQLite (the OLAP engine runs it outside transaction blocks)"));
+            };
+            let qualifier = alias.as_ref().map_or_else(|| "unnest".to_string(), |a| normalize_ident(&a.name));
+            let given: Vec<String> = alias.as_ref().map(|a| a.columns.iter().map(|c| normalize_ident(&c.name)).collect()).unwrap_or_default();
+            let element = given.first().cloned().unwrap_or_else(|| qualifier.clone());
+            names.push(ElementName { qualifier: qualifier.clone(), name: element.clone(), ordinality: false });
+            if *with_ordinality {
+                let name = given.get(1).cloned().unwrap_or_else(|| "ordinality".to_string());
+                names.push(ElementName { qualifier: qualifier.clone(), name, ordinality: true });
+            }
+            if let Some(ty) = element_type(array, scope).or_else(|| inferred_element_type(array, scope)) {
+                scope.derived.insert(qualifier.clone(), [(crate::oltp::unnest::ELEMENT.to_string(), ty)].into());
+            }
+            qualifiers.push(Some((qualifier.clone(), Some(names.len() - 1 - usize::from(*with_ordinality)))));
+            let argument = FunctionArg::Unnamed(FunctionArgExpr::Expr(array.clone()));
+            *factor = super::function_table(
+                ObjectName(vec![ObjectNamePart::Identifier(Ident::new(crate::oltp::unnest::TABLE))]),
+                vec![argument],
+                TableAlias { explicit: true, name: Ident::with_quote('"', &qualifier), columns: Vec::new() },
+            );
+        }
+    }
+    if names.is_empty() {
+        return Ok(names);
+    }
+    // `*`: every other item's columns, and the element (and ordinality) under their names.
+    let mut projection = Vec::with_capacity(select.projection.len());
+    for item in std::mem::take(&mut select.projection) {
+        match item {
+            SelectItem::Wildcard(_) => {
+                let merges_columns = select.from.iter().flat_map(|t| &t.joins).any(|join| joins_by_names(&join.join_operator));
+                if merges_columns {
+                    return Err(EngineError::unsupported("* beside an unnest of another FROM item's column and a join USING or NATURAL, on SQLite"));
+                }
+                for qualifier in &qualifiers {
+                    // A select-list unnest moved into FROM is no column of `*`.
+                    if qualifier.as_ref().is_some_and(|(q, _)| q.starts_with(MOVED_UNNEST)) {
+                        continue;
+                    }
+                    let Some((qualifier, unnest)) = qualifier else {
+                        return Err(EngineError::unsupported("* beside an unnest of another FROM item's column and a FROM item without a name, on SQLite"));
+                    };
+                    match unnest {
+                        Some(first) => {
+                            for name in names[*first..].iter().take_while(|n| n.qualifier == *qualifier) {
+                                projection.push(SelectItem::ExprWithAlias { expr: name.expression(), alias: Ident::with_quote('"', &name.name) });
+                            }
+                        }
+                        None => projection.push(SelectItem::QualifiedWildcard(
+                            datafusion::sql::sqlparser::ast::SelectItemQualifiedWildcardKind::ObjectName(ObjectName(vec![ObjectNamePart::Identifier(Ident::with_quote('"', qualifier))])),
+                            Default::default(),
+                        )),
+                    }
+                }
+            }
+            SelectItem::QualifiedWildcard(datafusion::sql::sqlparser::ast::SelectItemQualifiedWildcardKind::ObjectName(object), options)
+                if names.iter().any(|n| object.0.last().and_then(|p| p.as_ident()).is_some_and(|q| normalize_ident(q) == n.qualifier)) =>
+            {
+                let qualifier = object.0.last().and_then(|p| p.as_ident()).map(normalize_ident).unwrap_or_default();
+                let _ = options;
+                for name in names.iter().filter(|n| n.qualifier == qualifier) {
+                    projection.push(SelectItem::ExprWithAlias { expr: name.expression(), alias: Ident::with_quote('"', &name.name) });
+                }
+            }
+            // A bare name keeps it as the result column's name.
+            SelectItem::UnnamedExpr(Expr::Identifier(ident)) if names.iter().any(|n| n.name == normalize_ident(&ident)) => {
+                let mut expr = Expr::Identifier(ident.clone());
+                rename_element(&mut expr, &names);
+                projection.push(SelectItem::ExprWithAlias { expr, alias: ident });
+            }
+            mut other => {
+                rename_in_this_query(&mut other, &names);
+                projection.push(other);
+            }
+        }
+    }
+    // The other clauses, each name renamed once (the select list's items are final).
+    rename_in_this_query(select, &names);
+    select.projection = projection;
+    Ok(names)
+}
+
+/// Whether a join merges columns of the same name (`USING`, `NATURAL`), which `*` shows once.
+fn joins_by_names(operator: &datafusion::sql::sqlparser::ast::JoinOperator) -> bool {
+    use datafusion::sql::sqlparser::ast::{JoinConstraint, JoinOperator as J};
+    let constraint = match operator {
+        J::Join(c) | J::Inner(c) | J::Left(c) | J::LeftOuter(c) | J::Right(c) | J::RightOuter(c) | J::FullOuter(c) => c,
+        _ => return false,
+    };
+    matches!(constraint, JoinConstraint::Using(_) | JoinConstraint::Natural)
+}
+
+/// The alias prefix of a select-list unnest moved into FROM.
+const MOVED_UNNEST: &str = "_rhei_unnest_";
+
+/// The name a FROM item's columns are qualified by: its alias, or a table's name.
+fn factor_qualifier(factor: &datafusion::sql::sqlparser::ast::TableFactor) -> Option<String> {
+    use datafusion::sql::sqlparser::ast::TableFactor;
+    match factor {
+        TableFactor::Table { alias: Some(alias), .. } | TableFactor::Derived { alias: Some(alias), .. } | TableFactor::Function { alias: Some(alias), .. } => {
+            Some(normalize_ident(&alias.name))
+        }
+        TableFactor::Table { name, alias: None, .. } => name.0.last().and_then(|p| p.as_ident()).map(normalize_ident),
+        _ => None,
+    }
+}
+
+/// SQLite: `SELECT id, unnest(tags) FROM posts` becomes `SELECT id, "_rhei_unnest_1".unnest
+/// AS unnest FROM posts, unnest(tags) AS "_rhei_unnest_1"(unnest)`, the rows PostgreSQL makes
+/// of one set-returning call in a select list (none for an empty or NULL array), which
+/// [`unnest_for_sqlite`] and [`correlated_unnest_for_sqlite`] then take as any unnest in FROM.
+///
+/// # Errors
+/// Beside GROUP BY, aggregates or window functions (which PostgreSQL runs before the call), or
+/// two different calls (which it runs in step): 0A000.
+fn unnests_out_of_select_lists(stmt: &mut Statement) -> Result<()> {
+    use datafusion::sql::sqlparser::ast::{SelectItem, TableAlias, TableAliasColumnDef, TableFactor, TableWithJoins};
+    struct Moves {
+        next: usize,
+        failure: Option<EngineError>,
+    }
+    fn is_unnest_call(e: &Expr) -> bool {
+        matches!(e, Expr::Function(f) if f.over.is_none() && builtin_name(&f.name).as_deref() == Some("unnest") && positional_args(f).len() == 1)
+    }
+    impl Moves {
+        fn move_calls(&mut self, select: &mut datafusion::sql::sqlparser::ast::Select) -> Result<()> {
+            let mut calls: Vec<Expr> = Vec::new();
+            for item in &select.projection {
+                let _ = datafusion::sql::sqlparser::ast::visit_expressions(item, |e| {
+                    if is_unnest_call(e) && !calls.contains(e) {
+                        calls.push(e.clone());
+                    }
+                    ControlFlow::<()>::Continue(())
+                });
+            }
+            let Some(call) = calls.first().cloned() else { return Ok(()) };
+            let grouped = !select.group_by_is_empty() || select.projection.iter().any(|item| crate::router::calls_aggregate(item, true));
+            if grouped || calls.len() > 1 {
+                return Err(EngineError::unsupported("unnest in a select list beside GROUP BY, aggregates, window functions or another unnest, on SQLite (call it in FROM; the OLAP engine runs it outside transaction blocks)"));
+            }
+            let Expr::Function(f) = &call else { return Ok(()) };
+            let Some(array) = positional_args(f).first().map(|a| (*a).clone()) else { return Ok(()) };
+            // SQLite's `*` would list the derived table made of an unnest of values too.
+            if qualifiers_of(&array).is_empty() && select.projection.iter().any(|item| matches!(item, SelectItem::Wildcard(_))) {
+                return Err(EngineError::unsupported("unnest of values in a select list beside * on SQLite (call it in FROM)"));
+            }
+            self.next += 1;
+            let alias = Ident::with_quote('"', format!("{MOVED_UNNEST}{}", self.next));
+            let reference = Expr::CompoundIdentifier(vec![alias.clone(), Ident::new("unnest")]);
+            super::select_list_call_as_column(&mut select.projection, &call, &reference, Ident::new("unnest"));
+            select.from.push(TableWithJoins {
+                relation: TableFactor::UNNEST {
+                    alias: Some(TableAlias { explicit: true, name: alias, columns: vec![TableAliasColumnDef::from_name("unnest")] }),
+                    array_exprs: vec![array],
+                    with_offset: false,
+                    with_offset_alias: None,
+                    with_ordinality: false,
+                },
+                joins: Vec::new(),
+            });
+            Ok(())
+        }
+    }
+    impl VisitorMut for Moves {
+        type Break = ();
+        fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+            let mut selects = Vec::new();
+            super::olap::collect_selects(&mut query.body, &mut selects);
+            for select in selects {
+                if let Err(e) = self.move_calls(select) {
+                    self.failure = Some(e);
+                    return ControlFlow::Break(());
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut moves = Moves { next: 0, failure: None };
+    let _ = stmt.visit(&mut moves);
+    moves.failure.map_or(Ok(()), Err)
+}
+
 /// DataFusion: [`unnest_for_sqlite`]'s derived table for an unnest WITH ORDINALITY, which
 /// DataFusion does not number; the others are its own.
-pub(crate) fn unnest_with_ordinality_for_olap(stmt: &mut Statement) {
+fn unnest_with_ordinality_for_olap(stmt: &mut Statement) {
     let _ = unnests_as_subqueries(stmt, true);
 }
 
@@ -660,6 +997,127 @@ fn unnests_as_subqueries(stmt: &mut Statement, only_numbered: bool) -> Result<()
     let mut unnests = Unnests(None, only_numbered);
     let _ = stmt.visit(&mut unnests);
     unnests.0.map_or(Ok(()), Err)
+}
+
+/// Whether `stmt` unnests another FROM item's column in a form the OLAP translation leaves as
+/// it is (a join, several arrays, `t.*`...), which DataFusion cannot plan and SQLite runs
+/// (`correlated_unnest_for_sqlite`): the router's cue to keep such a read on SQLite.
+pub(crate) fn unnest_only_sqlite_runs(query: &Query, catalog: &crate::catalog::Catalog) -> bool {
+    use datafusion::sql::sqlparser::ast::Visit;
+    if query.visit(&mut CorrelatedUnnest).is_continue() {
+        return false;
+    }
+    let mut planned = Statement::Query(Box::new(query.clone()));
+    from_items_for_olap(&mut planned, catalog);
+    planned.visit(&mut CorrelatedUnnest).is_break()
+}
+
+/// Breaks at an unnest of another FROM item's column.
+struct CorrelatedUnnest;
+
+impl datafusion::sql::sqlparser::ast::Visitor for CorrelatedUnnest {
+    type Break = ();
+    fn pre_visit_table_factor(&mut self, factor: &datafusion::sql::sqlparser::ast::TableFactor) -> ControlFlow<()> {
+        match factor {
+            datafusion::sql::sqlparser::ast::TableFactor::UNNEST { array_exprs, .. } if array_exprs.iter().any(|a| !qualifiers_of(a).is_empty()) => ControlFlow::Break(()),
+            _ => ControlFlow::Continue(()),
+        }
+    }
+}
+
+/// The rewrites of FROM items `translate::olap::to_olap` makes before it looks for the unnests
+/// DataFusion cannot plan, in its order: the router asks [`unnest_only_sqlite_runs`] of the
+/// same form, so no stand-in ([`correlated_unnest_stand_ins_for_olap`]) is ever run.
+pub(crate) fn from_items_for_olap(stmt: &mut Statement, catalog: &crate::catalog::Catalog) {
+    unnest_with_ordinality_for_olap(stmt);
+    let _ = stmt.visit(&mut super::SeriesAsSubqueries);
+    let _ = stmt.visit(&mut super::TableColumnAliases { catalog });
+    lateral_unnest_for_olap(stmt, catalog);
+}
+
+/// DataFusion: the unnests [`unnest_only_sqlite_runs`] finds become stand-ins, one row of NULLs
+/// of the element's (and the ordinality's) type under the names the query gives them, so a
+/// query's result types come out as they would from the unnest. Never run: routing
+/// (`Session::decide_route`, before any hint or setting) keeps these queries on SQLite.
+pub(crate) fn correlated_unnest_stand_ins_for_olap(stmt: &mut Statement, catalog: &crate::catalog::Catalog) {
+    use datafusion::sql::sqlparser::ast::{TableAlias, TableFactor};
+    if datafusion::sql::sqlparser::ast::Visit::visit(&*stmt, &mut CorrelatedUnnest).is_continue() {
+        return;
+    }
+    let Ok(scope) = Scope::of(stmt, catalog) else { return };
+    let mut stand_ins = Vec::new();
+    {
+        use datafusion::sql::sqlparser::ast::{Visit, Visitor};
+        struct Collect<'s, 'c>(&'s Scope<'c>, &'s mut Vec<String>);
+        impl Visitor for Collect<'_, '_> {
+            type Break = ();
+            fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
+                if let TableFactor::UNNEST { alias, array_exprs, with_ordinality, .. } = factor
+                    && let [array] = array_exprs.as_slice()
+                    && !qualifiers_of(array).is_empty()
+                {
+                    let qualifier = alias.as_ref().map_or_else(|| "unnest".to_string(), |a| normalize_ident(&a.name));
+                    let given: Vec<String> = alias.as_ref().map(|a| a.columns.iter().map(|c| normalize_ident(&c.name)).collect()).unwrap_or_default();
+                    let quoted = |s: &str| Ident::with_quote('"', s).to_string();
+                    let element = given.first().cloned().unwrap_or_else(|| qualifier.clone());
+                    let ty = element_type(array, self.0).or_else(|| inferred_element_type(array, self.0)).and_then(datafusion_type).map_or_else(|| "text".to_string(), |t| t.to_string());
+                    let mut items = vec![format!("CAST(NULL AS {ty}) AS {}", quoted(&element))];
+                    if *with_ordinality {
+                        items.push(format!("CAST(NULL AS bigint) AS {}", quoted(given.get(1).map_or("ordinality", String::as_str))));
+                    }
+                    self.1.push(format!("SELECT {}", items.join(", ")));
+                }
+                ControlFlow::Continue(())
+            }
+        }
+        let _ = Visit::visit(&*stmt, &mut Collect(&scope, &mut stand_ins));
+    }
+    if stand_ins.is_empty() {
+        return;
+    }
+    struct Replace(std::vec::IntoIter<String>);
+    impl VisitorMut for Replace {
+        type Break = ();
+        fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+            if let TableFactor::UNNEST { alias, array_exprs, .. } = factor
+                && let [array] = array_exprs.as_slice()
+                && !qualifiers_of(array).is_empty()
+                && let Some(sql) = self.0.next()
+                && let Ok(subquery) =
+                    datafusion::sql::sqlparser::parser::Parser::new(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {}).try_with_sql(&sql).and_then(|mut p| p.parse_query())
+            {
+                let name = alias.as_ref().map_or_else(|| Ident::new("unnest"), |a| a.name.clone());
+                *factor = TableFactor::Derived { lateral: false, subquery, alias: Some(TableAlias { explicit: true, name, columns: Vec::new() }), sample: None };
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = stmt.visit(&mut Replace(stand_ins.into_iter()));
+}
+
+/// `LATERAL unnest(a) AS x` (sqlparser reads it as a function in FROM) is `unnest(a) AS x`: a
+/// function in FROM sees the items before it with or without LATERAL in PostgreSQL. Done at
+/// parse time, so both engines take it as any other unnest (SQLite failed on its syntax,
+/// DataFusion found no table function `unnest`).
+pub(crate) fn lateral_unnest_as_unnest(stmt: &mut Statement) {
+    use datafusion::sql::sqlparser::ast::{FunctionArg, FunctionArgExpr, TableFactor};
+    struct Lateral;
+    impl VisitorMut for Lateral {
+        type Break = ();
+        fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+            if let TableFactor::Function { name, args, alias, .. } = factor
+                && builtin_name(name).as_deref() == Some("unnest")
+                && let Some(arrays) = args.iter().map(|a| match a {
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e.clone()),
+                    _ => None,
+                }).collect::<Option<Vec<Expr>>>()
+            {
+                *factor = TableFactor::UNNEST { alias: alias.take(), array_exprs: arrays, with_offset: false, with_offset_alias: None, with_ordinality: false };
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = stmt.visit(&mut Lateral);
 }
 
 /// The columns an unnest's alias names, at most as many as it has (42P10 otherwise, as in
@@ -702,9 +1160,9 @@ fn unnest_as_subquery(factor: &datafusion::sql::sqlparser::ast::TableFactor, uni
     if array_exprs.is_empty() {
         return Ok(None);
     }
-    let names_a_column = array_exprs.iter().any(|array| !qualifiers_of(array).is_empty());
-    if names_a_column {
-        return Err(EngineError::unsupported("unnest of another FROM item's column on SQLite (the OLAP engine runs it outside transaction blocks)"));
+    // Left for `correlated_unnest_for_sqlite`.
+    if array_exprs.iter().any(|array| !qualifiers_of(array).is_empty()) {
+        return Ok(None);
     }
     let relation = alias.as_ref().map_or_else(|| "unnest".to_string(), |a| normalize_ident(&a.name));
     let given: Vec<String> = alias.as_ref().map(|a| a.columns.iter().map(|c| normalize_ident(&c.name)).collect()).unwrap_or_default();

@@ -191,21 +191,8 @@ fn out_of_select_list(select: &mut Select, next: &mut usize) -> Result<()> {
     let alias = Ident::with_quote('"', format!("_rhei_set_{next}"));
     let column = Ident::with_quote('"', function.columns()[0].clone());
     let reference = Expr::CompoundIdentifier(vec![alias.clone(), column.clone()]);
-    for item in &mut select.projection {
-        if let SelectItem::UnnamedExpr(e) = item
-            && *e == call
-        {
-            // PostgreSQL names the column after the function.
-            *item = SelectItem::ExprWithAlias { expr: reference.clone(), alias: Ident::with_quote('"', function.name()) };
-            continue;
-        }
-        let _ = visit_expressions_mut(item, |e| {
-            if *e == call {
-                *e = reference.clone();
-            }
-            ControlFlow::<()>::Continue(())
-        });
-    }
+    // PostgreSQL names the column after the function.
+    crate::translate::select_list_call_as_column(&mut select.projection, &call, &reference, Ident::with_quote('"', function.name()));
     select.from.push(TableWithJoins {
         relation: function_table(
             f.name.clone(),

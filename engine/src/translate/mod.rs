@@ -632,7 +632,7 @@ impl<'a> Scope<'a> {
                         }
                     }
                     // SQLite's own table-valued function (see `SeriesAsSubqueries`).
-                    None if table == "generate_series" || crate::oltp::json_sets::is_table_name(&table) || ctes.get_or_insert_with(|| cte_names(stmt)).contains(&table) => {}
+                    None if table == "generate_series" || table == crate::oltp::unnest::TABLE || crate::oltp::json_sets::is_table_name(&table) || ctes.get_or_insert_with(|| cte_names(stmt)).contains(&table) => {}
                     None if missing.is_none() => missing = Some(table),
                     None => {}
                 }
@@ -1486,7 +1486,9 @@ pub fn to_sqlite(stmt: &mut Statement, catalog: &Catalog, opts: TranslateOptions
     json_sets::for_sqlite(stmt, catalog)?;
     row_json::expand(stmt, catalog);
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut OrderByOutputNames);
-    let scope = Scope::of(stmt, catalog)?;
+    let mut scope = Scope::of(stmt, catalog)?;
+    arrays::correlated_unnest_for_sqlite(stmt, &mut scope)?;
+    let scope = scope;
     common_type::check_common_types_in(stmt, &scope, catalog)?;
     common_type::set_operation_columns_converted(stmt, &scope, catalog);
     type_of::as_constants(stmt, &scope, false)?;
@@ -2054,6 +2056,25 @@ impl datafusion::sql::sqlparser::ast::VisitorMut for SeriesOutOfSelectLists {
             joins: Vec::new(),
         });
         ControlFlow::Continue(())
+    }
+}
+
+/// A set-returning `call` moved out of a select list into FROM: each item that is the call
+/// becomes `reference` under `name`, and the call inside other items `reference`.
+pub(crate) fn select_list_call_as_column(projection: &mut [SelectItem], call: &Expr, reference: &Expr, name: Ident) {
+    for item in projection {
+        if let SelectItem::UnnamedExpr(e) = item
+            && e == call
+        {
+            *item = SelectItem::ExprWithAlias { expr: reference.clone(), alias: name.clone() };
+            continue;
+        }
+        let _ = visit_expressions_mut(item, |e| {
+            if e == call {
+                *e = reference.clone();
+            }
+            ControlFlow::<()>::Continue(())
+        });
     }
 }
 

@@ -252,12 +252,10 @@ fn is_bigint(expr: &Expr, scope: &Scope<'_>) -> bool {
 pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
     super::json_sets::for_olap(stmt, catalog);
     super::row_json::expand(stmt, catalog);
-    super::arrays::unnest_with_ordinality_for_olap(stmt);
-    let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut super::SeriesAsSubqueries);
-    let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut super::TableColumnAliases { catalog });
-    let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut NamedWindowsInline);
     // Before the column names below, which give the unnest an alias column list.
-    super::arrays::lateral_unnest_for_olap(stmt, catalog);
+    super::arrays::from_items_for_olap(stmt, catalog);
+    super::arrays::correlated_unnest_stand_ins_for_olap(stmt, catalog);
+    let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut NamedWindowsInline);
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut UnnestColumnNames);
     let _ = datafusion::sql::sqlparser::ast::VisitMut::visit(stmt, &mut QueryRewrites { catalog, row_values: RowValuesInSubqueries { next: 0 } });
     let Ok(scope) = Scope::of(stmt, catalog) else { return };

@@ -716,28 +716,11 @@ fn visit_table_factors(stmt: &Statement, each: &mut dyn FnMut(&datafusion::sql::
 /// Renames the names of `names` in `node`, an unqualified one only outside nested queries
 /// (whose own FROM items may have a column of that name: `tag IN (SELECT tag FROM featured)`).
 fn rename_in_this_query<N: VisitMut>(node: &mut N, names: &[ElementName]) {
-    struct Rename<'n> {
-        names: &'n [ElementName],
-        depth: usize,
-    }
-    impl VisitorMut for Rename<'_> {
-        type Break = ();
-        fn pre_visit_query(&mut self, _query: &mut Query) -> ControlFlow<()> {
-            self.depth += 1;
-            ControlFlow::Continue(())
+    let _ = node.visit(&mut super::ByDepth::new(|expr: &mut Expr, nested| {
+        if !nested || matches!(expr, Expr::CompoundIdentifier(_)) {
+            rename_element(expr, names);
         }
-        fn post_visit_query(&mut self, _query: &mut Query) -> ControlFlow<()> {
-            self.depth -= 1;
-            ControlFlow::Continue(())
-        }
-        fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
-            if self.depth == 0 || matches!(expr, Expr::CompoundIdentifier(_)) {
-                rename_element(expr, self.names);
-            }
-            ControlFlow::Continue(())
-        }
-    }
-    let _ = node.visit(&mut Rename { names, depth: 0 });
+    }));
 }
 
 /// A name a query gives an unnest's element or ordinality, and the `rhei_unnest` column it

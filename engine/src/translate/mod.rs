@@ -2059,6 +2059,39 @@ impl datafusion::sql::sqlparser::ast::VisitorMut for SeriesOutOfSelectLists {
     }
 }
 
+/// A visitor calling `rewrite` on each expression (after its parts) with whether it lies in a
+/// query nested in the node visited (a subquery, a derived table), where a name may be that
+/// query's own.
+pub(crate) struct ByDepth<F> {
+    rewrite: F,
+    depth: usize,
+}
+
+impl<F: FnMut(&mut Expr, bool)> ByDepth<F> {
+    pub(crate) fn new(rewrite: F) -> Self {
+        ByDepth { rewrite, depth: 0 }
+    }
+}
+
+impl<F: FnMut(&mut Expr, bool)> datafusion::sql::sqlparser::ast::VisitorMut for ByDepth<F> {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, _query: &mut Query) -> ControlFlow<()> {
+        self.depth += 1;
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_query(&mut self, _query: &mut Query) -> ControlFlow<()> {
+        self.depth -= 1;
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        (self.rewrite)(expr, self.depth > 0);
+        ControlFlow::Continue(())
+    }
+}
+
 /// A set-returning `call` moved out of a select list into FROM: each item that is the call
 /// becomes `reference` under `name`, and the call inside other items `reference`.
 pub(crate) fn select_list_call_as_column(projection: &mut [SelectItem], call: &Expr, reference: &Expr, name: Ident) {

@@ -1075,8 +1075,8 @@ fn full_join_using(query: &mut Query, catalog: &Catalog) {
         })
         .collect();
     let columns: Vec<Ident> = columns.into_iter().filter(|c| !outputs.iter().any(|o| same_name(o, c))).collect();
-    let mut joined = JoinedColumns { columns: &columns, left: &left, right: &right, depth: 0 };
-    let _ = query.order_by.visit(&mut joined);
+    let joined = JoinedColumns { columns: &columns, left: &left, right: &right };
+    let _ = query.order_by.visit(&mut super::ByDepth::new(|e: &mut Expr, nested| joined.coalesce(e, nested)));
 }
 
 /// `WHERE (a, b) IN (SELECT x, y FROM ...)`: DataFusion takes one column from an IN subquery
@@ -1263,7 +1263,8 @@ fn coalesce_full_join_using(select: &mut Select, catalog: &Catalog) -> Option<(V
     if let Some(items) = star {
         select.projection = items;
     }
-    let mut joined = JoinedColumns { columns: &columns, left: &left, right: &right, depth: 0 };
+    let joined = JoinedColumns { columns: &columns, left: &left, right: &right };
+    let mut visitor = super::ByDepth::new(|e: &mut Expr, nested| joined.coalesce(e, nested));
     for item in &mut select.projection {
         match item {
             SelectItem::UnnamedExpr(Expr::Identifier(ident)) if columns.iter().any(|c| same_name(c, ident)) => {
@@ -1272,14 +1273,14 @@ fn coalesce_full_join_using(select: &mut Select, catalog: &Catalog) -> Option<(V
                 *item = SelectItem::ExprWithAlias { expr, alias };
             }
             SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } => {
-                let _ = expr.visit(&mut joined);
+                let _ = expr.visit(&mut visitor);
             }
             _ => {}
         }
     }
-    let _ = select.selection.visit(&mut joined);
-    let _ = select.group_by.visit(&mut joined);
-    let _ = select.having.visit(&mut joined);
+    let _ = select.selection.visit(&mut visitor);
+    let _ = select.group_by.visit(&mut visitor);
+    let _ = select.having.visit(&mut visitor);
     Some((columns, left, right))
 }
 
@@ -1302,7 +1303,6 @@ struct JoinedColumns<'a> {
     columns: &'a [Ident],
     left: &'a Ident,
     right: &'a Ident,
-    depth: usize,
 }
 
 impl JoinedColumns<'_> {
@@ -1312,27 +1312,15 @@ impl JoinedColumns<'_> {
     }
 }
 
-impl VisitorMut for JoinedColumns<'_> {
-    type Break = ();
-
-    fn pre_visit_query(&mut self, _query: &mut Query) -> ControlFlow<()> {
-        self.depth += 1;
-        ControlFlow::Continue(())
-    }
-
-    fn post_visit_query(&mut self, _query: &mut Query) -> ControlFlow<()> {
-        self.depth -= 1;
-        ControlFlow::Continue(())
-    }
-
-    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
-        if self.depth == 0
+impl JoinedColumns<'_> {
+    /// An unqualified reference to a USING column, outside subqueries, as the coalesced sides.
+    fn coalesce(&self, expr: &mut Expr, nested: bool) {
+        if !nested
             && let Expr::Identifier(ident) = expr
             && self.columns.iter().any(|c| same_name(c, ident))
         {
             *expr = self.coalesced(&ident.clone());
         }
-        ControlFlow::Continue(())
     }
 }
 

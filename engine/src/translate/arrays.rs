@@ -1,7 +1,9 @@
 //! Array values and array columns in statements. SQLite holds an array as a JSON array of its
 //! elements' storage values (see `catalog::PgType::Array`): on SQLite, `ARRAY[...]` is built
 //! with `json_array`, a cast to an array type reads its value with `rhei_array_in`, `a[i]` and
-//! the containment operators call `oltp::arrays`. On DataFusion, which has arrays, a string
+//! the containment operators call `oltp::arrays`, an unnest of values is a derived table over
+//! its subscripts and one of another FROM item's column the table-valued `rhei_unnest`
+//! (`oltp::unnest`). On DataFusion, which has arrays, a string
 //! literal meeting an array column is read as that column's type, as PostgreSQL reads it, the
 //! containment operators are its array functions (both engines would otherwise take `@>` for
 //! jsonb's), and `FROM t, unnest(t.a)` a select-list unnest it can plan.

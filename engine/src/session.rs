@@ -1427,7 +1427,7 @@ impl Session {
         }
         // Like sequences, these exist on one engine only: no hint or setting sends them away.
         if crate::translate::json_sets::called(query)
-            || crate::translate::arrays::unnest_only_sqlite_runs(query, &self.engine.catalog())
+            || (crate::translate::arrays::unnests_a_column(query) && crate::translate::arrays::unnest_only_sqlite_runs(query, &self.engine.catalog()))
         {
             return route_query(query, &self.engine.catalog());
         }

@@ -309,14 +309,12 @@ pub fn register(conn: &Connection, pure: FunctionFlags) -> rusqlite::Result<()> 
     // keeps the elements with the argument until its value changes.
     conn.create_scalar_function("rhei_array_get", 2, pure, |ctx| {
         let ValueRef::Integer(at) = ctx.get_raw(1) else { return Ok(Value::Null) };
+        let bytes = ctx.get_raw(0).as_bytes_or_null().ok().flatten().map_or(0, <[u8]>::len);
         let items = match ctx.get_aux::<ReadArray>(0)? {
-            Some(read) if read.bytes == ctx.get_raw(0).as_bytes_or_null().ok().flatten().map_or(0, <[u8]>::len) => read,
+            Some(read) if read.bytes == bytes => read,
             _ => match array_arg(ctx, 0)? {
                 None => return Ok(Value::Null),
-                Some(items) => {
-                    let bytes = ctx.get_raw(0).as_bytes_or_null().ok().flatten().map_or(0, <[u8]>::len);
-                    ctx.set_aux(0, ReadArray { bytes, items })?
-                }
+                Some(items) => ctx.set_aux(0, ReadArray { bytes, items })?,
             },
         };
         let item = usize::try_from(at).ok().and_then(|at| at.checked_sub(1)).and_then(|at| items.items.get(at).cloned());

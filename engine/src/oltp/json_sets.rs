@@ -82,29 +82,35 @@ unsafe impl<'vtab> VTab<'vtab> for SetTable {
 
     fn best_index(&self, info: &mut IndexInfo) -> rusqlite::Result<bool> {
         let doc_column = (self.kind.function.columns().len() + usize::from(self.kind.ordinality)) as c_int;
-        let mut doc = None;
-        for (i, constraint) in info.constraints().enumerate() {
-            if constraint.column() != doc_column {
-                continue;
-            }
-            // Without the document there is nothing to list: a plan must supply it.
-            if !constraint.is_usable() || constraint.operator() != IndexConstraintOp::SQLITE_INDEX_CONSTRAINT_EQ {
-                return Ok(false);
-            }
-            doc = Some(i);
-        }
-        let Some(doc) = doc else { return Ok(false) };
-        let mut usage = info.constraint_usage(doc);
-        usage.set_argv_index(1);
-        usage.set_omit(true);
-        info.set_estimated_cost(10.0);
-        info.set_estimated_rows(10);
-        Ok(true)
+        Ok(plan_with_argument(info, doc_column))
     }
 
     fn open(&'vtab mut self) -> rusqlite::Result<SetCursor<'vtab>> {
         Ok(SetCursor { base: ffi::sqlite3_vtab_cursor::default(), kind: self.kind, rows: Vec::new(), at: 0, phantom: PhantomData })
     }
+}
+
+/// The plan of a table-valued function whose one argument is its hidden column `argument`:
+/// usable only where SQLite passes that argument (an equality with it), which it then hands
+/// to the cursor's filter as its first value. False for a plan without it (nothing to list).
+pub(crate) fn plan_with_argument(info: &mut IndexInfo, argument: c_int) -> bool {
+    let mut passed = None;
+    for (i, constraint) in info.constraints().enumerate() {
+        if constraint.column() != argument {
+            continue;
+        }
+        if !constraint.is_usable() || constraint.operator() != IndexConstraintOp::SQLITE_INDEX_CONSTRAINT_EQ {
+            return false;
+        }
+        passed = Some(i);
+    }
+    let Some(passed) = passed else { return false };
+    let mut usage = info.constraint_usage(passed);
+    usage.set_argv_index(1);
+    usage.set_omit(true);
+    info.set_estimated_cost(10.0);
+    info.set_estimated_rows(10);
+    true
 }
 
 /// The rows of one call, computed whole when SQLite passes the document.

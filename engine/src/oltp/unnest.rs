@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use std::ffi::c_int;
 use std::marker::PhantomData;
 
-use rusqlite::vtab::{Context, Filters, IndexConstraintOp, IndexInfo, Module, VTab, VTabConfig, VTabConnection, VTabCursor};
+use rusqlite::vtab::{Context, Filters, IndexInfo, Module, VTab, VTabConfig, VTabConnection, VTabCursor};
 use rusqlite::{Connection, ffi};
 
 use crate::oltp::functions::fail;
@@ -50,24 +50,7 @@ unsafe impl<'vtab> VTab<'vtab> for UnnestTable {
     }
 
     fn best_index(&self, info: &mut IndexInfo) -> rusqlite::Result<bool> {
-        let mut array = None;
-        for (i, constraint) in info.constraints().enumerate() {
-            if constraint.column() != ARRAY_COLUMN {
-                continue;
-            }
-            // Without the array there is nothing to list: a plan must supply it.
-            if !constraint.is_usable() || constraint.operator() != IndexConstraintOp::SQLITE_INDEX_CONSTRAINT_EQ {
-                return Ok(false);
-            }
-            array = Some(i);
-        }
-        let Some(array) = array else { return Ok(false) };
-        let mut usage = info.constraint_usage(array);
-        usage.set_argv_index(1);
-        usage.set_omit(true);
-        info.set_estimated_cost(10.0);
-        info.set_estimated_rows(10);
-        Ok(true)
+        Ok(crate::oltp::json_sets::plan_with_argument(info, ARRAY_COLUMN))
     }
 
     fn open(&'vtab mut self) -> rusqlite::Result<UnnestCursor<'vtab>> {

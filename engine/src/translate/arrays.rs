@@ -617,10 +617,12 @@ fn value_for_sqlite(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) 
 /// array gives NULLs): `(SELECT (a)[i] AS x, (b)[i] AS y [, i AS ordinality] FROM
 /// generate_series(1, n) ...) AS u`. The columns are named as PostgreSQL names them.
 ///
+/// An unnest of another FROM item's column is left for [`correlated_unnest_for_sqlite`] (SQLite
+/// takes no derived table that reads one); a select-list unnest moves into FROM first.
+///
 /// # Errors
-/// An unnest of another FROM item's column (0A000: SQLite takes no derived table that reads
-/// one; the OLAP engine runs such queries outside transaction blocks); more column names than
-/// columns (42P10).
+/// A select-list unnest that cannot move (see [`unnests_out_of_select_lists`]), or one left
+/// in an expression (0A000); more column names than columns (42P10).
 pub(crate) fn unnest_for_sqlite(stmt: &mut Statement) -> Result<()> {
     unnests_out_of_select_lists(stmt)?;
     let in_expression = datafusion::sql::sqlparser::ast::visit_expressions(&*stmt, |e| match e {
@@ -667,21 +669,16 @@ pub(crate) fn correlated_unnest_for_sqlite(stmt: &mut Statement, scope: &mut Sco
             }
             // ORDER BY sees the select list's names first; a set operation's, its output
             // columns only.
-            if let Some(order_by) = query.order_by.as_mut()
-                && matches!(query.body.as_ref(), SetExpr::Select(_))
-            {
-                let outputs = match query.body.as_ref() {
-                    SetExpr::Select(select) => select
-                        .projection
-                        .iter()
-                        .filter_map(|item| match item {
-                            datafusion::sql::sqlparser::ast::SelectItem::ExprWithAlias { alias, .. } => Some(normalize_ident(alias)),
-                            _ => None,
-                        })
-                        .collect(),
-                    _ => Vec::new(),
-                };
-                renamed.retain(|r: &ElementName| !outputs.contains(&r.name));
+            if let (Some(order_by), SetExpr::Select(select)) = (query.order_by.as_mut(), query.body.as_ref()) {
+                let outputs: Vec<String> = select
+                    .projection
+                    .iter()
+                    .filter_map(|item| match item {
+                        datafusion::sql::sqlparser::ast::SelectItem::ExprWithAlias { alias, .. } => Some(normalize_ident(alias)),
+                        _ => None,
+                    })
+                    .collect();
+                renamed.retain(|r| !outputs.contains(&r.name));
                 rename_in_this_query(order_by, &renamed);
             }
             ControlFlow::Continue(())
@@ -693,26 +690,10 @@ pub(crate) fn correlated_unnest_for_sqlite(stmt: &mut Statement, scope: &mut Sco
         return Err(e);
     }
     // Outside a query (UPDATE ... FROM, DELETE ... USING) SQLite would read UNNEST as syntax.
-    let mut found = false;
-    let _ = visit_table_factors(stmt, &mut |factor| found |= matches!(factor, datafusion::sql::sqlparser::ast::TableFactor::UNNEST { .. }));
-    if found {
+    if datafusion::sql::sqlparser::ast::Visit::visit(&*stmt, &mut CorrelatedUnnest).is_break() {
         return Err(EngineError::unsupported("unnest of another FROM item's column in UPDATE ... FROM or DELETE ... USING on SQLite"));
     }
     Ok(())
-}
-
-/// Calls `each` on every FROM item of `stmt`, at any depth.
-fn visit_table_factors(stmt: &Statement, each: &mut dyn FnMut(&datafusion::sql::sqlparser::ast::TableFactor)) -> ControlFlow<()> {
-    use datafusion::sql::sqlparser::ast::{TableFactor, Visit, Visitor};
-    struct Each<'f>(&'f mut dyn FnMut(&TableFactor));
-    impl Visitor for Each<'_> {
-        type Break = ();
-        fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
-            (self.0)(factor);
-            ControlFlow::Continue(())
-        }
-    }
-    stmt.visit(&mut Each(each))
 }
 
 /// Renames the names of `names` in `node`, an unqualified one only outside nested queries
@@ -773,13 +754,9 @@ fn unnests_as_table_functions(select: &mut datafusion::sql::sqlparser::ast::Sele
             let [array] = array_exprs.as_slice() else {
                 return Err(EngineError::unsupported("unnest of several arrays, one of them another FROM item's column, on SQLite (the OLAP engine runs it outside transaction blocks)"));
             };
-            let qualifier = alias.as_ref().map_or_else(|| "unnest".to_string(), |a| normalize_ident(&a.name));
-            let given: Vec<String> = alias.as_ref().map(|a| a.columns.iter().map(|c| normalize_ident(&c.name)).collect()).unwrap_or_default();
-            let element = given.first().cloned().unwrap_or_else(|| qualifier.clone());
-            names.push(ElementName { qualifier: qualifier.clone(), name: element.clone(), ordinality: false });
-            if *with_ordinality {
-                let name = given.get(1).cloned().unwrap_or_else(|| "ordinality".to_string());
-                names.push(ElementName { qualifier: qualifier.clone(), name, ordinality: true });
+            let (qualifier, columns) = unnest_names(alias.as_ref(), 1, *with_ordinality);
+            for (i, name) in columns.into_iter().enumerate() {
+                names.push(ElementName { qualifier: qualifier.clone(), name, ordinality: i == 1 });
             }
             if let Some(ty) = element_type(array, scope).or_else(|| inferred_element_type(array, scope)) {
                 scope.derived.insert(qualifier.clone(), [(crate::oltp::unnest::ELEMENT.to_string(), ty)].into());
@@ -826,11 +803,10 @@ fn unnests_as_table_functions(select: &mut datafusion::sql::sqlparser::ast::Sele
                     }
                 }
             }
-            SelectItem::QualifiedWildcard(datafusion::sql::sqlparser::ast::SelectItemQualifiedWildcardKind::ObjectName(object), options)
+            SelectItem::QualifiedWildcard(datafusion::sql::sqlparser::ast::SelectItemQualifiedWildcardKind::ObjectName(object), _)
                 if names.iter().any(|n| object.0.last().and_then(|p| p.as_ident()).is_some_and(|q| normalize_ident(q) == n.qualifier)) =>
             {
                 let qualifier = object.0.last().and_then(|p| p.as_ident()).map(normalize_ident).unwrap_or_default();
-                let _ = options;
                 for name in names.iter().filter(|n| n.qualifier == qualifier) {
                     projection.push(SelectItem::ExprWithAlias { expr: name.expression(), alias: Ident::with_quote('"', &name.name) });
                 }
@@ -861,6 +837,24 @@ fn joins_by_names(operator: &datafusion::sql::sqlparser::ast::JoinOperator) -> b
         _ => return false,
     };
     matches!(constraint, JoinConstraint::Using(_) | JoinConstraint::Natural)
+}
+
+/// The names PostgreSQL gives an unnest of `arrays` arrays: the relation's (its alias, else
+/// `unnest`) and each column's (the alias's column list, else the alias for the one array of
+/// an aliased unnest, else `unnest`; `ordinality` last WITH ORDINALITY).
+fn unnest_names(alias: Option<&datafusion::sql::sqlparser::ast::TableAlias>, arrays: usize, with_ordinality: bool) -> (String, Vec<String>) {
+    let relation = alias.map_or_else(|| "unnest".to_string(), |a| normalize_ident(&a.name));
+    let given: Vec<String> = alias.map(|a| a.columns.iter().map(|c| normalize_ident(&c.name)).collect()).unwrap_or_default();
+    let columns = (0..arrays + usize::from(with_ordinality))
+        .map(|i| {
+            given.get(i).cloned().unwrap_or_else(|| match i {
+                _ if i == arrays => "ordinality".to_string(),
+                0 if arrays == 1 && alias.is_some() => relation.clone(),
+                _ => "unnest".to_string(),
+            })
+        })
+        .collect();
+    (relation, columns)
 }
 
 /// The alias prefix of a select-list unnest moved into FROM.
@@ -914,7 +908,7 @@ fn unnests_out_of_select_lists(stmt: &mut Statement) -> Result<()> {
             let Expr::Function(f) = &call else { return Ok(()) };
             let Some(array) = positional_args(f).first().map(|a| (*a).clone()) else { return Ok(()) };
             // SQLite's `*` would list the derived table made of an unnest of values too.
-            if qualifiers_of(&array).is_empty() && select.projection.iter().any(|item| matches!(item, SelectItem::Wildcard(_))) {
+            if !names_a_column(&array) && select.projection.iter().any(|item| matches!(item, SelectItem::Wildcard(_))) {
                 return Err(EngineError::unsupported("unnest of values in a select list beside * on SQLite (call it in FROM)"));
             }
             self.next += 1;
@@ -988,13 +982,23 @@ fn unnests_as_subqueries(stmt: &mut Statement, only_numbered: bool) -> Result<()
 /// it is (a join, several arrays, `t.*`...), which DataFusion cannot plan and SQLite runs
 /// (`correlated_unnest_for_sqlite`): the router's cue to keep such a read on SQLite.
 pub(crate) fn unnest_only_sqlite_runs(query: &Query, catalog: &crate::catalog::Catalog) -> bool {
-    use datafusion::sql::sqlparser::ast::Visit;
-    if query.visit(&mut CorrelatedUnnest).is_continue() {
+    if !unnests_a_column(query) {
         return false;
     }
     let mut planned = Statement::Query(Box::new(query.clone()));
     from_items_for_olap(&mut planned, catalog);
-    planned.visit(&mut CorrelatedUnnest).is_break()
+    datafusion::sql::sqlparser::ast::Visit::visit(&planned, &mut CorrelatedUnnest).is_break()
+}
+
+/// Whether `query` unnests another FROM item's column anywhere: the cheap question before
+/// [`unnest_only_sqlite_runs`], which wants the catalog.
+pub(crate) fn unnests_a_column(query: &Query) -> bool {
+    datafusion::sql::sqlparser::ast::Visit::visit(query, &mut CorrelatedUnnest).is_break()
+}
+
+/// Whether an unnest's array names a column (of another FROM item), rather than being a value.
+fn names_a_column(array: &Expr) -> bool {
+    !qualifiers_of(array).is_empty()
 }
 
 /// Breaks at an unnest of another FROM item's column.
@@ -1004,7 +1008,7 @@ impl datafusion::sql::sqlparser::ast::Visitor for CorrelatedUnnest {
     type Break = ();
     fn pre_visit_table_factor(&mut self, factor: &datafusion::sql::sqlparser::ast::TableFactor) -> ControlFlow<()> {
         match factor {
-            datafusion::sql::sqlparser::ast::TableFactor::UNNEST { array_exprs, .. } if array_exprs.iter().any(|a| !qualifiers_of(a).is_empty()) => ControlFlow::Break(()),
+            datafusion::sql::sqlparser::ast::TableFactor::UNNEST { array_exprs, .. } if array_exprs.iter().any(names_a_column) => ControlFlow::Break(()),
             _ => ControlFlow::Continue(()),
         }
     }
@@ -1026,58 +1030,37 @@ pub(crate) fn from_items_for_olap(stmt: &mut Statement, catalog: &crate::catalog
 /// (`Session::decide_route`, before any hint or setting) keeps these queries on SQLite.
 pub(crate) fn correlated_unnest_stand_ins_for_olap(stmt: &mut Statement, catalog: &crate::catalog::Catalog) {
     use datafusion::sql::sqlparser::ast::{TableAlias, TableFactor};
-    if datafusion::sql::sqlparser::ast::Visit::visit(&*stmt, &mut CorrelatedUnnest).is_continue() {
-        return;
-    }
-    let Ok(scope) = Scope::of(stmt, catalog) else { return };
-    let mut stand_ins = Vec::new();
-    {
-        use datafusion::sql::sqlparser::ast::{Visit, Visitor};
-        struct Collect<'s, 'c>(&'s Scope<'c>, &'s mut Vec<String>);
-        impl Visitor for Collect<'_, '_> {
-            type Break = ();
-            fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
-                if let TableFactor::UNNEST { alias, array_exprs, with_ordinality, .. } = factor
-                    && let [array] = array_exprs.as_slice()
-                    && !qualifiers_of(array).is_empty()
-                {
-                    let qualifier = alias.as_ref().map_or_else(|| "unnest".to_string(), |a| normalize_ident(&a.name));
-                    let given: Vec<String> = alias.as_ref().map(|a| a.columns.iter().map(|c| normalize_ident(&c.name)).collect()).unwrap_or_default();
-                    let quoted = |s: &str| Ident::with_quote('"', s).to_string();
-                    let element = given.first().cloned().unwrap_or_else(|| qualifier.clone());
-                    let ty = element_type(array, self.0).or_else(|| inferred_element_type(array, self.0)).and_then(datafusion_type).map_or_else(|| "text".to_string(), |t| t.to_string());
-                    let mut items = vec![format!("CAST(NULL AS {ty}) AS {}", quoted(&element))];
-                    if *with_ordinality {
-                        items.push(format!("CAST(NULL AS bigint) AS {}", quoted(given.get(1).map_or("ordinality", String::as_str))));
-                    }
-                    self.1.push(format!("SELECT {}", items.join(", ")));
-                }
-                ControlFlow::Continue(())
-            }
-        }
-        let _ = Visit::visit(&*stmt, &mut Collect(&scope, &mut stand_ins));
-    }
-    if stand_ins.is_empty() {
-        return;
-    }
-    struct Replace(std::vec::IntoIter<String>);
-    impl VisitorMut for Replace {
+    struct StandIns<'s, 'c>(&'s Scope<'c>);
+    impl VisitorMut for StandIns<'_, '_> {
         type Break = ();
         fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
-            if let TableFactor::UNNEST { alias, array_exprs, .. } = factor
-                && let [array] = array_exprs.as_slice()
-                && !qualifiers_of(array).is_empty()
-                && let Some(sql) = self.0.next()
-                && let Ok(subquery) =
-                    datafusion::sql::sqlparser::parser::Parser::new(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {}).try_with_sql(&sql).and_then(|mut p| p.parse_query())
+            let TableFactor::UNNEST { alias, array_exprs, with_ordinality, .. } = factor else { return ControlFlow::Continue(()) };
+            let [array] = array_exprs.as_slice() else { return ControlFlow::Continue(()) };
+            if !names_a_column(array) {
+                return ControlFlow::Continue(());
+            }
+            let (relation, columns) = unnest_names(alias.as_ref(), 1, *with_ordinality);
+            let element = element_type(array, self.0).or_else(|| inferred_element_type(array, self.0)).and_then(datafusion_type).map_or_else(|| "text".to_string(), |t| t.to_string());
+            let items: Vec<String> = columns
+                .iter()
+                .enumerate()
+                .map(|(i, name)| format!("CAST(NULL AS {}) AS {}", if i == 0 { element.as_str() } else { "bigint" }, Ident::with_quote('"', name)))
+                .collect();
+            let sql = format!("SELECT {}", items.join(", "));
+            if let Ok(subquery) =
+                datafusion::sql::sqlparser::parser::Parser::new(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {}).try_with_sql(&sql).and_then(|mut p| p.parse_query())
             {
-                let name = alias.as_ref().map_or_else(|| Ident::new("unnest"), |a| a.name.clone());
-                *factor = TableFactor::Derived { lateral: false, subquery, alias: Some(TableAlias { explicit: true, name, columns: Vec::new() }), sample: None };
+                let alias = TableAlias { explicit: true, name: Ident::with_quote('"', relation), columns: Vec::new() };
+                *factor = TableFactor::Derived { lateral: false, subquery, alias: Some(alias), sample: None };
             }
             ControlFlow::Continue(())
         }
     }
-    let _ = stmt.visit(&mut Replace(stand_ins.into_iter()));
+    if datafusion::sql::sqlparser::ast::Visit::visit(&*stmt, &mut CorrelatedUnnest).is_continue() {
+        return;
+    }
+    let Ok(scope) = Scope::of(stmt, catalog) else { return };
+    let _ = stmt.visit(&mut StandIns(&scope));
 }
 
 /// `LATERAL unnest(a) AS x` (sqlparser reads it as a function in FROM) is `unnest(a) AS x`: a
@@ -1146,22 +1129,13 @@ fn unnest_as_subquery(factor: &datafusion::sql::sqlparser::ast::TableFactor, uni
         return Ok(None);
     }
     // Left for `correlated_unnest_for_sqlite`.
-    if array_exprs.iter().any(|array| !qualifiers_of(array).is_empty()) {
+    if array_exprs.iter().any(names_a_column) {
         return Ok(None);
     }
-    let relation = alias.as_ref().map_or_else(|| "unnest".to_string(), |a| normalize_ident(&a.name));
-    let given: Vec<String> = alias.as_ref().map(|a| a.columns.iter().map(|c| normalize_ident(&c.name)).collect()).unwrap_or_default();
     if let Some(alias) = alias {
         unnest_width(alias, array_exprs.len() + usize::from(*with_ordinality))?;
     }
-    let name = |i: usize| {
-        given.get(i).cloned().unwrap_or_else(|| match i {
-            _ if i == array_exprs.len() => "ordinality".to_string(),
-            0 if array_exprs.len() == 1 && alias.is_some() => relation.clone(),
-            _ => "unnest".to_string(),
-        })
-    };
-    let names: Vec<String> = (0..array_exprs.len() + usize::from(*with_ordinality)).map(name).collect();
+    let (relation, names) = unnest_names(alias.as_ref(), array_exprs.len(), *with_ordinality);
     if unique_names && (1..names.len()).any(|i| names[..i].contains(&names[i])) {
         return Ok(None);
     }

@@ -288,13 +288,7 @@ pub fn normalize_operators(statement: &mut Statement) {
             && builtin_function_name(f).as_deref() == Some("isfinite")
             && let Some([argument]) = plain_arguments(f).as_deref()
         {
-            *expr = Expr::Case {
-                case_token: datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
-                end_token: datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
-                operand: None,
-                conditions: vec![datafusion::sql::sqlparser::ast::CaseWhen { condition: Expr::IsNull(Box::new(argument.clone())), result: null() }],
-                else_result: Some(Box::new(Expr::Value(Value::Boolean(true).into()))),
-            };
+            *expr = null_when(Expr::IsNull(Box::new(argument.clone())), Expr::Value(Value::Boolean(true).into()));
         }
         // `|/ x`, `||/ x` and `@ x`: square root, cube root and absolute value, which neither
         // engine reads as operators (SQLite failed on `|`).

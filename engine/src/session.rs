@@ -1000,7 +1000,7 @@ impl Session {
                 crate::translate::quantified::normalize_quantified(&mut statement);
                 crate::translate::normalize_set_returning(&mut statement);
                 crate::translate::json_sets::normalize(&mut statement)?;
-                crate::translate::arrays::lateral_unnest_as_unnest(&mut statement);
+                crate::translate::arrays::set_functions_as_unnests(&mut statement)?;
                 crate::translate::arrays::check_unnest_aliases(&statement)?;
                 crate::translate::network::select_list_literals_as_casts(&mut statement);
                 Ok(statement)

@@ -100,6 +100,15 @@ pub fn session_config(threads: usize) -> SessionConfig {
     config
 }
 
+/// Registers `udf` in place of any function of its name. DataFusion's own goes first, with its
+/// aliases: every statement's state is rebuilt from the base one, registering each function
+/// again, so an alias left behind brings DataFusion's back under the name, and which one wins
+/// is the hash order of the moment (`string_to_array('', ',')` was `{}` or `{""}` by turns).
+fn register(context: &SessionContext, udf: datafusion::logical_expr::ScalarUDF) {
+    let _ = context.deregister_udf(udf.name());
+    context.register_udf(udf);
+}
+
 impl DataFusionOlap {
     /// Creates the backend with `threads` query threads (0 = number of cores) at `priority`.
     ///
@@ -115,77 +124,79 @@ impl DataFusionOlap {
             .build()
             .map_err(|e| EngineError::Internal(format!("could not start the OLAP runtime: {e}")))?;
         let context = SessionContext::new_with_config(session_config(threads));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::Divisor::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::Divisor::default()));
         for aggregate in super::interval_aggregates::IntervalAggregateFunction::all() {
             context.register_udaf(datafusion::logical_expr::AggregateUDF::from(aggregate));
         }
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::RoundForCast::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::Round::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::ToChar::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::IntervalKey::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::IntervalText::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::JsonItems::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::MakeTimestamp::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::TypeOf::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::MakeTimestamptz::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::TimestampText::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::AsText::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::QuoteLiteral::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::QuoteIdent::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::SizePretty::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::Format::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::MathDomain::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::Percentile::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::RoundTimestamp::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::RoundTime::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::CannotCastToTime::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::ToDate::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::ArrayKey::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::ToTimestamp::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::DeclaredText::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::NumericOp::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::NumericFunction::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::TrimScale::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::IntegralDivision::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::ScaleOf::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::MinScale::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::Unconstrained::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::ToHex::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::WidthBucket::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::Mode::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::LikeAny::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::Instant::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::SimilarToEscape::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::RegexpSplitToArray::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::IntervalPart::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::RoundForCast::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::Round::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::ToChar::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::IntervalKey::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::IntervalText::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::JsonItems::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::MakeTimestamp::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::TypeOf::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::MakeTimestamptz::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::TimestampText::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::AsText::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::QuoteLiteral::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::QuoteIdent::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::SizePretty::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::Format::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::MathDomain::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::Percentile::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::RoundTimestamp::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::RoundTime::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::CannotCastToTime::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::ToDate::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::ArrayKey::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::ToTimestamp::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::DeclaredText::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::NumericOp::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::NumericFunction::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::TrimScale::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::IntegralDivision::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::ScaleOf::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::MinScale::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::Unconstrained::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::ToHex::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::WidthBucket::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::Mode::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::LikeAny::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::Instant::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::SimilarToEscape::default()));
+        for function in super::udf::SplitToArray::both() {
+            register(&context, datafusion::logical_expr::ScalarUDF::from(function));
+        }
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::IntervalPart::default()));
         for product in super::udf::IntervalProduct::both() {
-            context.register_udf(datafusion::logical_expr::ScalarUDF::from(product));
+            register(&context, datafusion::logical_expr::ScalarUDF::from(product));
         }
         for function in super::udf::IntervalFunction::all() {
-            context.register_udf(datafusion::logical_expr::ScalarUDF::from(function));
+            register(&context, datafusion::logical_expr::ScalarUDF::from(function));
         }
         for function in super::udf::DegreeTrig::all() {
-            context.register_udf(datafusion::logical_expr::ScalarUDF::from(function));
+            register(&context, datafusion::logical_expr::ScalarUDF::from(function));
         }
         for function in super::udf::RegexpSearch::all() {
-            context.register_udf(datafusion::logical_expr::ScalarUDF::from(function));
+            register(&context, datafusion::logical_expr::ScalarUDF::from(function));
         }
         for function in super::bytea::ByteaFunction::all() {
-            context.register_udf(datafusion::logical_expr::ScalarUDF::from(function));
+            register(&context, datafusion::logical_expr::ScalarUDF::from(function));
         }
         for function in super::udf::JsonFunction::all() {
-            context.register_udf(datafusion::logical_expr::ScalarUDF::from(function));
+            register(&context, datafusion::logical_expr::ScalarUDF::from(function));
         }
         for function in super::network::NetworkFunction::all() {
-            context.register_udf(datafusion::logical_expr::ScalarUDF::from(function));
+            register(&context, datafusion::logical_expr::ScalarUDF::from(function));
         }
         for function in super::udf::WriterOnly::all() {
-            context.register_udf(datafusion::logical_expr::ScalarUDF::from(function));
+            register(&context, datafusion::logical_expr::ScalarUDF::from(function));
         }
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::UndefinedSetting::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::EnumInput::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::udf::ClockTimestamp::default()));
-        context.register_udf(datafusion::logical_expr::ScalarUDF::from(super::checked::CheckedArithmetic::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::UndefinedSetting::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::EnumInput::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::ClockTimestamp::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::checked::CheckedArithmetic::default()));
         context.add_analyzer_rule(Arc::new(super::checked::CheckIntegerOverflow::default()));
         let base = SessionStateBuilder::new_from_existing(context.state()).with_physical_optimizer_rule(Arc::new(super::coop::CooperativeJoins)).build();
         let snapshot = Snapshot { seq: 0, tables: HashMap::new(), catalog: Arc::new(MemoryCatalogProviderList::new()) };
@@ -631,6 +642,21 @@ mod tests {
             let err = plan_error(&format!("Cannot infer common argument type for logical boolean operation {types}"));
             assert_eq!(err.sqlstate(), "42804");
             assert_eq!(err.to_string(), format!("argument of {operator} must be type boolean"), "{types}");
+        }
+    }
+
+    /// rhei's functions replace DataFusion's of the same name in the state statements are
+    /// planned in, and no alias keeps one of DataFusion's reachable beside them.
+    #[test]
+    fn rheis_functions_replace_datafusions_for_good() {
+        let olap = DataFusionOlap::new(1, OlapPriority::Normal).unwrap();
+        let state = SessionStateBuilder::new_from_existing(olap.base.clone()).build();
+        let functions = state.scalar_functions();
+        let ours = functions.get("string_to_array").expect("string_to_array");
+        assert!(ours.inner().as_any().is::<super::super::udf::SplitToArray>(), "DataFusion's string_to_array answers");
+        for (key, function) in functions {
+            let by_name = functions.get(function.name()).expect("a function is registered under its name");
+            assert!(Arc::ptr_eq(function, by_name), "{key} is another {} than the one of that name", function.name());
         }
     }
 

@@ -544,28 +544,35 @@ impl ScalarUDFImpl for SimilarToEscape {
     }
 }
 
+/// PostgreSQL's functions cutting a text into a text array, cut as the SQLite side does:
 /// `regexp_split_to_array(text, pattern [, flags])`, which DataFusion lacks, with the SQLite
-/// side's regular expressions (see [`crate::oltp::regex`]). Each row's pattern is compiled
-/// unless it is the previous row's.
+/// side's regular expressions (see [`crate::oltp::regex`]), each row's pattern compiled unless
+/// it is the previous row's; and `string_to_array(text, delimiter [, null string])`
+/// ([`crate::oltp::arrays::split_pieces`]), where DataFusion's own gave the empty text one
+/// empty piece and PostgreSQL gives it none.
 #[derive(Debug, PartialEq, Eq, Hash)]
-pub struct RegexpSplitToArray {
+pub struct SplitToArray {
+    by_pattern: bool,
     signature: Signature,
 }
 
-impl Default for RegexpSplitToArray {
-    fn default() -> Self {
+impl SplitToArray {
+    pub fn both() -> [Self; 2] {
         use datafusion::logical_expr::TypeSignature;
-        Self { signature: Signature::one_of(vec![TypeSignature::String(2), TypeSignature::String(3)], Volatility::Immutable) }
+        [false, true].map(|by_pattern| Self {
+            by_pattern,
+            signature: Signature::one_of(vec![TypeSignature::String(2), TypeSignature::String(3)], Volatility::Immutable),
+        })
     }
 }
 
-impl ScalarUDFImpl for RegexpSplitToArray {
+impl ScalarUDFImpl for SplitToArray {
     fn as_any(&self) -> &dyn Any {
         self
     }
 
     fn name(&self) -> &str {
-        "regexp_split_to_array"
+        if self.by_pattern { "regexp_split_to_array" } else { "string_to_array" }
     }
 
     fn signature(&self) -> &Signature {
@@ -578,20 +585,32 @@ impl ScalarUDFImpl for RegexpSplitToArray {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let text = |value: &ColumnarValue| -> Result<ArrayRef> { Ok(arrow::compute::cast(&value.to_array(args.number_rows)?, &DataType::Utf8)?) };
-        let [texts, patterns] = [args.args.first(), args.args.get(1)].map(|a| a.map(text).transpose());
-        let (Some(texts), Some(patterns)) = (texts?, patterns?) else {
-            return Err(DataFusionError::Internal("regexp_split_to_array: missing arguments".into()));
+        let [texts, cutters] = [args.args.first(), args.args.get(1)].map(|a| a.map(text).transpose());
+        let (Some(texts), Some(cutters)) = (texts?, cutters?) else {
+            return Err(DataFusionError::Internal(format!("{}: missing arguments", self.name())));
         };
-        let flags = args.args.get(2).map(text).transpose()?;
-        let (texts, patterns, flags) = (texts.as_string::<i32>(), patterns.as_string::<i32>(), flags.as_ref().map(|f| f.as_string::<i32>()));
+        // The flags of a pattern, the null string of a delimiter.
+        let thirds = args.args.get(2).map(text).transpose()?;
+        let (texts, cutters, thirds) = (texts.as_string::<i32>(), cutters.as_string::<i32>(), thirds.as_ref().map(|f| f.as_string::<i32>()));
+        let third = |i: usize| thirds.and_then(|t| (!t.is_null(i)).then(|| t.value(i)));
         let mut out = arrow::array::ListBuilder::new(arrow::array::StringBuilder::new());
         let mut compiled: Option<(String, String, regex::Regex)> = None;
         for i in 0..args.number_rows {
-            if texts.is_null(i) || patterns.is_null(i) || flags.is_some_and(|f| f.is_null(i)) {
+            if !self.by_pattern {
+                if texts.is_null(i) {
+                    out.append_null();
+                    continue;
+                }
+                let delimiter = (!cutters.is_null(i)).then(|| cutters.value(i));
+                let (pieces, null_string) = (crate::oltp::arrays::split_pieces(texts.value(i), delimiter), third(i));
+                out.append_value(pieces.into_iter().map(|piece| (null_string != Some(piece)).then_some(piece)));
+                continue;
+            }
+            if texts.is_null(i) || cutters.is_null(i) || thirds.is_some_and(|f| f.is_null(i)) {
                 out.append_null();
                 continue;
             }
-            let (pattern, flag) = (patterns.value(i), flags.map_or("", |f| f.value(i)));
+            let (pattern, flag) = (cutters.value(i), third(i).unwrap_or(""));
             if !compiled.as_ref().is_some_and(|(p, f, _)| p == pattern && f == flag) {
                 let (regex, global) = crate::oltp::regex::compile(pattern, flag).map_err(|e| DataFusionError::External(Box::new(e)))?;
                 if global {
@@ -703,6 +722,8 @@ impl ScalarUDFImpl for RegexpSearch {
             Search::Count | Search::Instr => DataType::Int32,
             Search::Like => DataType::Boolean,
             Search::Substr => DataType::Utf8,
+            Search::Match | Search::MatchesRow => DataType::new_list(DataType::Utf8, true),
+            Search::MatchesRows => DataType::new_list(DataType::Int64, true),
         })
     }
 
@@ -751,6 +772,26 @@ impl ScalarUDFImpl for RegexpSearch {
             crate::oltp::regex::Search::Substr => Arc::new(
                 answers.into_iter().map(|a| a.and_then(|a| if let SearchAnswer::Text(t) = a { t } else { None })).collect::<arrow::array::StringArray>(),
             ),
+            crate::oltp::regex::Search::Match | crate::oltp::regex::Search::MatchesRow => {
+                let mut out = arrow::array::ListBuilder::new(arrow::array::StringBuilder::new());
+                for answer in answers {
+                    match answer {
+                        Some(SearchAnswer::Texts(Some(items))) => out.append_value(items),
+                        _ => out.append_null(),
+                    }
+                }
+                Arc::new(out.finish())
+            }
+            crate::oltp::regex::Search::MatchesRows => {
+                let mut out = arrow::array::ListBuilder::new(arrow::array::Int64Builder::new());
+                for answer in answers {
+                    match answer {
+                        Some(SearchAnswer::Integers(rows)) => out.append_value(rows.into_iter().map(Some)),
+                        _ => out.append_null(),
+                    }
+                }
+                Arc::new(out.finish())
+            }
         };
         unscalar(array, &args)
     }

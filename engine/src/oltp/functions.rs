@@ -143,6 +143,9 @@ fn regexp_search(ctx: &Context<'_>, search: crate::oltp::regex::Search) -> rusql
         SearchAnswer::Integer(n) => Value::Integer(i64::from(n)),
         SearchAnswer::Boolean(b) => Value::Integer(i64::from(b)),
         SearchAnswer::Text(t) => t.map_or(Value::Null, Value::Text),
+        // Arrays in the JSON form SQLite holds them in (see `oltp::arrays`).
+        SearchAnswer::Texts(items) => items.map_or(Value::Null, |items| Value::Text(serde_json::Value::from(items).to_string())),
+        SearchAnswer::Integers(rows) => Value::Text(serde_json::Value::from(rows).to_string()),
     })
 }
 

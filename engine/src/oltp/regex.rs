@@ -119,7 +119,11 @@ pub fn split<'t>(regex: &Regex, text: &'t str) -> Vec<&'t str> {
 
 /// PostgreSQL 15's searching functions: `regexp_count(s, p [, start [, flags]])`,
 /// `regexp_instr(s, p [, start [, n [, endoption [, flags [, subexpr]]]]])`,
-/// `regexp_like(s, p [, flags])` and `regexp_substr(s, p [, start [, n [, flags [, subexpr]]]])`.
+/// `regexp_like(s, p [, flags])`, `regexp_substr(s, p [, start [, n [, flags [, subexpr]]]])`
+/// and `regexp_match(s, p [, flags])`; and the two halves of the set-returning
+/// `regexp_matches(s, p [, flags])`, which `translate::arrays` makes
+/// `rhei_regexp_matches_row(s, p, unnest(rhei_regexp_matches_rows(s, p, flags)), flags)`:
+/// the numbers of the rows it returns (every match with `g`, else the first), and one row.
 /// Both engines compile the pattern their way and answer here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Search {
@@ -127,6 +131,9 @@ pub enum Search {
     Instr,
     Like,
     Substr,
+    Match,
+    MatchesRows,
+    MatchesRow,
 }
 
 /// What a [`Search`] answers.
@@ -135,10 +142,13 @@ pub enum SearchAnswer {
     Integer(i32),
     Boolean(bool),
     Text(Option<String>),
+    /// A text array (NULL elements for groups that took no part in the match), or NULL.
+    Texts(Option<Vec<Option<String>>>),
+    Integers(Vec<i64>),
 }
 
 impl Search {
-    pub const ALL: [Search; 4] = [Search::Count, Search::Instr, Search::Like, Search::Substr];
+    pub const ALL: [Search; 7] = [Search::Count, Search::Instr, Search::Like, Search::Substr, Search::Match, Search::MatchesRows, Search::MatchesRow];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -146,6 +156,9 @@ impl Search {
             Search::Instr => "regexp_instr",
             Search::Like => "regexp_like",
             Search::Substr => "regexp_substr",
+            Search::Match => "regexp_match",
+            Search::MatchesRows => "rhei_regexp_matches_rows",
+            Search::MatchesRow => "rhei_regexp_matches_row",
         }
     }
 
@@ -154,33 +167,45 @@ impl Search {
         match self {
             Search::Count => 2..=4,
             Search::Instr => 2..=7,
-            Search::Like => 2..=3,
+            Search::Like | Search::Match => 2..=3,
             Search::Substr => 2..=6,
+            Search::MatchesRows => 3..=3,
+            Search::MatchesRow => 4..=4,
         }
     }
 
     /// Where its flags argument is.
     pub fn flags_at(self) -> usize {
         match self {
-            Search::Count => 3,
+            Search::Count | Search::MatchesRow => 3,
             Search::Instr => 5,
-            Search::Like => 2,
+            Search::Like | Search::Match | Search::MatchesRows => 2,
             Search::Substr => 4,
         }
     }
 
     /// The answer for `text` of the compiled pattern (`global`: the flags held `g`, which
-    /// these refuse) and the integer arguments in order (those other than the text, the
-    /// pattern and the flags: start, n, endoption, subexpr as the function takes them).
+    /// only `regexp_matches` takes) and the integer arguments in order (those other than the
+    /// text, the pattern and the flags: start, n, endoption, subexpr as the function takes
+    /// them).
     ///
     /// # Errors
     /// The `g` flag and out-of-range integer arguments, 22023 as in PostgreSQL.
     pub fn answer(self, regex: &Regex, global: bool, text: &str, numbers: &[i64]) -> Result<SearchAnswer, EngineError> {
-        if global {
-            return Err(EngineError::InvalidArgument { message: format!("{}() does not support the \"global\" option", self.name()) });
-        }
         let at = |i: usize, default: i64| numbers.get(i).copied().unwrap_or(default);
         let (start, n, end_option, subexpr) = match self {
+            Search::MatchesRows => {
+                let rows = captures_from(regex, text, 0).take(if global { usize::MAX } else { 1 }).count();
+                return Ok(SearchAnswer::Integers((1..=i64::try_from(rows).unwrap_or(i64::MAX)).collect()));
+            }
+            Search::MatchesRow => {
+                let row = numbers.first().and_then(|n| usize::try_from(n - 1).ok());
+                return Ok(SearchAnswer::Texts(row.and_then(|row| captures_from(regex, text, 0).nth(row)).map(|c| groups(regex, &c))));
+            }
+            _ if global => {
+                return Err(EngineError::InvalidArgument { message: format!("{}() does not support the \"global\" option", self.name()) });
+            }
+            Search::Match => return Ok(SearchAnswer::Texts(regex.captures(text).map(|c| groups(regex, &c)))),
             Search::Count => (at(0, 1), 1, 0, 0),
             Search::Instr => (at(0, 1), at(1, 1), at(2, 0), at(3, 0)),
             Search::Like => (1, 1, 0, 0),
@@ -216,8 +241,18 @@ impl Search {
             Search::Like => SearchAnswer::Boolean(matches().next().is_some()),
             Search::Instr => SearchAnswer::Integer(nth().map_or(0, |(begin, end)| position(if end_option == 1 { end } else { begin }))),
             Search::Substr => SearchAnswer::Text(nth().map(|(begin, end)| text[begin..end].to_string())),
+            Search::Match | Search::MatchesRows | Search::MatchesRow => unreachable!("answered above"),
         })
     }
+}
+
+/// What `regexp_match` gives for a match: its parenthesized groups (NULL for one that took no
+/// part), or the whole match when the pattern has none.
+fn groups(regex: &Regex, captures: &regex::Captures<'_>) -> Vec<Option<String>> {
+    if regex.captures_len() == 1 {
+        return vec![captures.get(0).map(|m| m.as_str().to_string())];
+    }
+    (1..regex.captures_len()).map(|i| captures.get(i).map(|m| m.as_str().to_string())).collect()
 }
 
 /// The matches of `regex` in `text` from byte `from` on, one after another as PostgreSQL

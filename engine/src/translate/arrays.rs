@@ -41,6 +41,7 @@ const ARRAY_RESULTS: &[&str] = &[
     // What SQLite's translation makes of `ARRAY[...]` and of casts to an array type.
     "json_array", "rhei_array_in", "rhei_array_cast",
     "array_append", "array_prepend", "array_cat", "array_remove", "array_replace", "trim_array", "string_to_array", "regexp_split_to_array", "array_agg",
+    "regexp_match", "rhei_regexp_matches_row", "rhei_regexp_matches_rows",
     // DataFusion's, which `array_agg(x ORDER BY x DESC)` becomes there.
     "array_reverse",
 ];
@@ -1063,29 +1064,116 @@ pub(crate) fn correlated_unnest_stand_ins_for_olap(stmt: &mut Statement, catalog
     let _ = stmt.visit(&mut StandIns(&scope));
 }
 
-/// `LATERAL unnest(a) AS x` (sqlparser reads it as a function in FROM) is `unnest(a) AS x`: a
-/// function in FROM sees the items before it with or without LATERAL in PostgreSQL. Done at
-/// parse time, so both engines take it as any other unnest (SQLite failed on its syntax,
-/// DataFusion found no table function `unnest`).
-pub(crate) fn lateral_unnest_as_unnest(stmt: &mut Statement) {
-    use datafusion::sql::sqlparser::ast::{FunctionArg, FunctionArgExpr, TableFactor};
-    struct Lateral;
-    impl VisitorMut for Lateral {
-        type Break = ();
-        fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
-            if let TableFactor::Function { name, args, alias, .. } = factor
-                && builtin_name(name).as_deref() == Some("unnest")
-                && let Some(arrays) = args.iter().map(|a| match a {
-                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e.clone()),
-                    _ => None,
-                }).collect::<Option<Vec<Expr>>>()
-            {
-                *factor = TableFactor::UNNEST { alias: alias.take(), array_exprs: arrays, with_offset: false, with_offset_alias: None, with_ordinality: false };
+/// Text set-returning functions with the array function whose elements each returns:
+/// `string_to_table(...)` is `unnest(string_to_array(...))`.
+const TEXT_SETS: &[(&str, &str)] = &[("string_to_table", "string_to_array"), ("regexp_split_to_table", "regexp_split_to_array")];
+
+fn text_set_as_array(name: &str) -> Option<(&'static str, &'static str)> {
+    TEXT_SETS.iter().copied().find(|(set, _)| *set == name)
+}
+
+/// Functions in FROM and set-returning calls that are unnests, made `unnest` at parse time so
+/// both engines take them as any other unnest:
+/// - `LATERAL unnest(a) AS x` (sqlparser reads it as a function in FROM) is `unnest(a) AS x`:
+///   a function in FROM sees the items before it with or without LATERAL in PostgreSQL (SQLite
+///   failed on its syntax, DataFusion found no table function `unnest`);
+/// - `string_to_table(s, d)` and `regexp_split_to_table(s, p)`, which neither engine has, are
+///   the unnest of `string_to_array` and `regexp_split_to_array`, in FROM (named as PostgreSQL
+///   names a function's column: by the alias, else by the function) and in select lists (an
+///   unaliased call keeps its name as the column's); `regexp_matches` in select lists.
+///
+/// # Errors
+/// `regexp_matches` in FROM (0A000), which neither engine has a table function for.
+pub(crate) fn set_functions_as_unnests(stmt: &mut Statement) -> Result<()> {
+    use datafusion::sql::sqlparser::ast::{FunctionArg, FunctionArgExpr, FunctionArguments, SelectItem, TableAlias, TableFactor};
+    fn plain_args(args: &[FunctionArg]) -> Option<Vec<Expr>> {
+        args.iter().map(|a| match a {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e.clone()),
+            _ => None,
+        }).collect()
+    }
+    /// `string_to_table(...)` as `unnest(string_to_array(...))`, and `regexp_matches(s, p [,
+    /// flags])` as its rows (see `oltp::regex::Search`), with the set function's name.
+    fn text_set_call(expr: &Expr) -> Option<(Expr, &'static str)> {
+        let Expr::Function(f) = expr else { return None };
+        let name = builtin_name(&f.name)?;
+        let FunctionArguments::List(list) = &f.args else { return None };
+        if f.over.is_some() || f.filter.is_some() || list.duplicate_treatment.is_some() || !list.clauses.is_empty() {
+            return None;
+        }
+        let args = plain_args(&list.args)?;
+        if name == "regexp_matches" {
+            let [text, pattern, flags @ ..] = args.as_slice() else { return None };
+            let flags = match flags {
+                [] => string(""),
+                [flags] => flags.clone(),
+                _ => return None,
+            };
+            let rows = call("rhei_regexp_matches_rows", vec![text.clone(), pattern.clone(), flags.clone()]);
+            let row = call("rhei_regexp_matches_row", vec![text.clone(), pattern.clone(), call("unnest", vec![rows]), flags]);
+            return Some((row, "regexp_matches"));
+        }
+        let (name, array) = text_set_as_array(&name)?;
+        Some((call("unnest", vec![call(array, args)]), name))
+    }
+    struct Unnests;
+    impl VisitorMut for Unnests {
+        type Break = EngineError;
+        fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<EngineError> {
+            let (name, args, alias, with_ordinality, lateral_syntax) = match factor {
+                TableFactor::Function { name, args, alias, .. } => (name, args.as_slice(), alias, false, true),
+                TableFactor::Table { name, args: Some(args), alias, with_ordinality, .. } => (name, args.args.as_slice(), alias, *with_ordinality, false),
+                _ => return ControlFlow::Continue(()),
+            };
+            let Some(function) = builtin_name(name) else { return ControlFlow::Continue(()) };
+            if function == "regexp_matches" {
+                return ControlFlow::Break(EngineError::unsupported("regexp_matches in FROM (call it in the select list)"));
+            }
+            let Some(args) = plain_args(args) else { return ControlFlow::Continue(()) };
+            let (array_exprs, alias) = if function == "unnest" && lateral_syntax {
+                (args, alias.take())
+            } else if let Some((set, array)) = text_set_as_array(&function) {
+                let named = alias.take().unwrap_or_else(|| TableAlias { explicit: true, name: Ident::new(set), columns: Vec::new() });
+                (vec![call(array, args)], Some(named))
+            } else {
+                return ControlFlow::Continue(());
+            };
+            *factor = TableFactor::UNNEST { alias, array_exprs, with_offset: false, with_offset_alias: None, with_ordinality };
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<EngineError> {
+            fn name_items(body: &mut SetExpr) {
+                match body {
+                    SetExpr::Select(select) => {
+                        for item in &mut select.projection {
+                            if let SelectItem::UnnamedExpr(e) = item
+                                && let Some((unnest, name)) = text_set_call(e)
+                            {
+                                *item = SelectItem::ExprWithAlias { expr: unnest, alias: Ident::new(name) };
+                            }
+                        }
+                    }
+                    SetExpr::SetOperation { left, right, .. } => {
+                        name_items(left);
+                        name_items(right);
+                    }
+                    _ => {}
+                }
+            }
+            name_items(&mut query.body);
+            ControlFlow::Continue(())
+        }
+        fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<EngineError> {
+            if let Some((unnest, _)) = text_set_call(expr) {
+                *expr = unnest;
             }
             ControlFlow::Continue(())
         }
     }
-    let _ = stmt.visit(&mut Lateral);
+    match stmt.visit(&mut Unnests) {
+        ControlFlow::Break(e) => Err(e),
+        ControlFlow::Continue(()) => Ok(()),
+    }
 }
 
 /// The columns an unnest's alias names, at most as many as it has (42P10 otherwise, as in

@@ -4483,7 +4483,8 @@ pub fn compares_with_array_value(stmt: &Statement) -> bool {
 const ARRAY_FUNCTIONS: &[&str] = &[
     "unnest", "array_length", "array_upper", "array_lower", "array_ndims", "array_dims", "cardinality",
     "array_to_string", "string_to_array", "array_append", "array_prepend", "array_cat", "array_position",
-    "array_positions", "array_remove", "array_replace", "trim_array", "regexp_split_to_array",
+    "array_positions", "array_remove", "array_replace", "trim_array", "regexp_split_to_array", "regexp_match",
+    "rhei_regexp_matches_row",
 ];
 
 /// Whether `stmt` has an array value SQLite cannot take (`ARRAY[...]`, `'{1,2}'::int[]`, a

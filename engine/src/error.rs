@@ -70,8 +70,8 @@ pub enum EngineError {
     GroupingError { message: String },
     #[error("{message}")]
     InvalidColumnReference { message: String },
-    /// A statement that parses but breaks a rule of its grammar (`SET (a, b) = (1)`), in
-    /// PostgreSQL's words.
+    /// A statement that parses but breaks a rule of its grammar (`SET (a, b) = (1)`), or a
+    /// number pattern of its own (two decimal points), in PostgreSQL's words.
     #[error("{message}")]
     MalformedStatement { message: &'static str },
     #[error("source for a multiple-column UPDATE item must be a sub-SELECT or ROW() expression")]
@@ -140,6 +140,10 @@ pub enum EngineError {
     DatetimeFieldOverflow { value: String },
     #[error("{type_name} out of range")]
     NumericOutOfRange { type_name: String },
+    /// A value with more integer digits than a `numeric(precision, scale)` holds; see
+    /// [`EngineError::numeric_field_overflow`].
+    #[error("numeric field overflow")]
+    NumericFieldOverflow { detail: String },
     /// A value for an unconstrained numeric column past what its OLAP copy (Decimal128(38,10))
     /// holds; PostgreSQL would take it, so the DETAIL says what rhei does differently.
     #[error("numeric field overflow")]
@@ -384,7 +388,7 @@ impl EngineError {
             Self::InvalidDatetimeFormat { .. } | Self::InvalidPatternValue { .. } | Self::TwelveHourClock { .. } => "22007",
             Self::DatetimeFieldOverflow { .. } | Self::DateFieldOutOfRange { .. } | Self::TimeFieldOutOfRange { .. } | Self::TimestampOutOfRange { .. } | Self::IntervalOutOfRange => "22008",
             Self::OlapCopyBehind { .. } => "XX000",
-            Self::NumericOutOfRange { .. } | Self::NumericFormatOverflow | Self::InputOutOfRange | Self::UnconstrainedNumericTooWide | Self::FormatNumberOutOfRange | Self::IntegerValueOutOfRange { .. } | Self::PercentileOutOfRange { .. } | Self::NetworkResultOutOfRange => {
+            Self::NumericOutOfRange { .. } | Self::NumericFieldOverflow { .. } | Self::NumericFormatOverflow | Self::InputOutOfRange | Self::UnconstrainedNumericTooWide | Self::FormatNumberOutOfRange | Self::IntegerValueOutOfRange { .. } | Self::PercentileOutOfRange { .. } | Self::NetworkResultOutOfRange => {
                 "22003"
             }
             Self::StringTooLong { .. } => "22001",
@@ -462,6 +466,7 @@ impl EngineError {
                 Some(detail)
             }
             Self::InvalidEnumLabel { detail, .. } => Some(detail),
+            Self::NumericFieldOverflow { detail } => Some(detail),
             Self::InvalidCidr { .. } => Some("Value has bits set to right of mask."),
             Self::MergeOnView { .. } => Some("This operation is not supported for views."),
             Self::UnconstrainedNumericTooWide => Some(
@@ -529,6 +534,13 @@ impl EngineError {
 
     pub(crate) fn unsupported(what: impl fmt::Display) -> Self {
         Self::FeatureNotSupported { what: what.to_string() }
+    }
+
+    /// A value too wide for `numeric(precision, scale)`, with PostgreSQL's DETAIL.
+    pub(crate) fn numeric_field_overflow(precision: u32, scale: u32) -> Self {
+        let integer_digits = precision.saturating_sub(scale);
+        let bound = if integer_digits == 0 { "1".to_string() } else { format!("10^{integer_digits}") };
+        Self::NumericFieldOverflow { detail: format!("A field with precision {precision}, scale {scale} must round to an absolute value less than {bound}.") }
     }
 }
 

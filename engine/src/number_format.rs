@@ -1,5 +1,6 @@
-//! `to_char(number, pattern)` with PostgreSQL's numeric patterns, one implementation for both
-//! engines so a number prints the same whichever ran the query.
+//! `to_char(number, pattern)` and `to_number(text, pattern)` with PostgreSQL's numeric
+//! patterns, one implementation for both engines so a number prints and reads the same
+//! whichever ran the query.
 //!
 //! PostgreSQL formats exact numbers (integers, numeric) from their decimal digits, rounding
 //! half away from zero, and floating-point numbers through C's `printf` at no more significant
@@ -81,60 +82,26 @@ impl NumberPattern {
     /// Elements rhei does not format (0A000); two decimal points, two `S`, `S` with another
     /// sign element (42601).
     pub fn parse(pattern: &str) -> Result<Self> {
-        let chars: Vec<char> = pattern.chars().collect();
-        let (mut parts, mut fill, mut i) = (Vec::new(), false, 0);
-        while i < chars.len() {
-            if chars[i] == '"' {
-                // Quoted text, `\"` for a quote inside.
-                i += 1;
-                while i < chars.len() && chars[i] != '"' {
-                    if chars[i] == '\\' && i + 1 < chars.len() {
-                        i += 1;
-                    }
-                    parts.push(Part::Literal(chars[i]));
-                    i += 1;
-                }
-                i += 1;
-                continue;
-            }
-            let refused = ["EEEE", "RN", "TH", "PR"]
-                .into_iter()
-                .find(|element| keyword_at(&chars, i, element))
-                .map(str::to_string)
-                .or_else(|| matches!(chars[i].to_ascii_uppercase(), 'V' | 'L' | 'B' | 'C' | 'E').then(|| chars[i].to_string()));
-            if let Some(element) = refused {
-                return Err(EngineError::unsupported(format!("to_char pattern element \"{element}\" for numbers")));
-            }
-            let two = ["FM", "MI", "SG", "PL"].into_iter().find(|element| keyword_at(&chars, i, element));
-            let (part, width) = match two {
-                Some("FM") => {
-                    fill = true;
-                    (None, 2)
-                }
-                Some("MI") => (Some(Part::Minus), 2),
-                Some("SG") => (Some(Part::Sign), 2),
-                Some(_) => (Some(Part::Plus), 2),
-                None => match chars[i].to_ascii_uppercase() {
-                    '9' => (Some(Part::Nine), 1),
-                    '0' => (Some(Part::Zero), 1),
-                    '.' | 'D' => (Some(Part::Point), 1),
-                    ',' | 'G' => (Some(Part::Group), 1),
-                    'S' => (Some(Part::AnchoredSign), 1),
-                    _ => (Some(Part::Literal(chars[i])), 1),
-                },
-            };
-            parts.extend(part);
-            i += width;
-        }
+        let elements = elements(pattern, "to_char pattern element {} for numbers", &['V', 'L', 'B', 'C', 'E'])?;
+        let fill = elements.contains(&Element::FillMode);
+        let parts: Vec<Part> = elements
+            .into_iter()
+            .filter_map(|element| match element {
+                Element::Digit('0') => Some(Part::Zero),
+                Element::Digit(_) => Some(Part::Nine),
+                Element::Point => Some(Part::Point),
+                Element::Group => Some(Part::Group),
+                Element::AnchoredSign => Some(Part::AnchoredSign),
+                Element::Minus => Some(Part::Minus),
+                Element::Sign => Some(Part::Sign),
+                Element::Plus => Some(Part::Plus),
+                Element::Literal(c) => Some(Part::Literal(c)),
+                Element::FillMode | Element::Currency => None,
+            })
+            .collect();
         let count = |wanted: &[Part]| parts.iter().filter(|p| wanted.contains(p)).count();
-        if count(&[Part::Point]) > 1 {
-            return Err(EngineError::syntax("multiple decimal points"));
-        }
-        if count(&[Part::AnchoredSign]) > 1 {
-            return Err(EngineError::syntax("cannot use \"S\" twice"));
-        }
         if count(&[Part::AnchoredSign]) == 1 && count(&[Part::Minus, Part::Sign, Part::Plus]) > 0 {
-            return Err(EngineError::syntax("cannot use \"S\" and \"PL\"/\"MI\"/\"SG\"/\"PR\" together"));
+            return Err(EngineError::MalformedStatement { message: "cannot use \"S\" and \"PL\"/\"MI\"/\"SG\"/\"PR\" together" });
         }
         let mut pattern = NumberPattern { parts, fill };
         let places = pattern.fraction_places();
@@ -352,9 +319,190 @@ impl Digits {
     }
 }
 
+/// A numeric pattern's element as written, which `to_char` and `to_number` each read their way.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Element {
+    /// `9` or `0`.
+    Digit(char),
+    /// `.` or `D`.
+    Point,
+    /// `,` or `G`.
+    Group,
+    /// `L`.
+    Currency,
+    /// `MI`, `PL`, `SG`.
+    Minus,
+    Plus,
+    Sign,
+    /// `S`.
+    AnchoredSign,
+    /// `FM`.
+    FillMode,
+    /// Quoted or not.
+    Literal(char),
+}
+
+/// The elements of `pattern`, refusing (0A000, described by `refusal` with the element in
+/// place of `{}`) `EEEE`, `RN`, `TH`, `PR` and the letters in `refused`.
+///
+/// # Errors
+/// Those; two decimal points or two `S` (42601).
+fn elements(pattern: &str, refusal: &str, refused: &[char]) -> Result<Vec<Element>> {
+    let chars: Vec<char> = pattern.chars().collect();
+    let (mut elements, mut i) = (Vec::new(), 0);
+    while i < chars.len() {
+        if chars[i] == '"' {
+            // Quoted text, `\"` for a quote inside.
+            i += 1;
+            while i < chars.len() && chars[i] != '"' {
+                if chars[i] == '\\' && i + 1 < chars.len() {
+                    i += 1;
+                }
+                elements.push(Element::Literal(chars[i]));
+                i += 1;
+            }
+            i += 1;
+            continue;
+        }
+        let keyword = ["EEEE", "RN", "TH", "PR"].into_iter().find(|element| keyword_at(&chars, i, element)).map(str::to_string);
+        if let Some(element) = keyword.or_else(|| refused.contains(&chars[i].to_ascii_uppercase()).then(|| chars[i].to_string())) {
+            return Err(EngineError::unsupported(refusal.replace("{}", &format!("\"{element}\""))));
+        }
+        let two = ["FM", "MI", "SG", "PL"].into_iter().find(|element| keyword_at(&chars, i, element));
+        let (element, width) = match two {
+            Some("FM") => (Element::FillMode, 2),
+            Some("MI") => (Element::Minus, 2),
+            Some("SG") => (Element::Sign, 2),
+            Some(_) => (Element::Plus, 2),
+            None => match chars[i].to_ascii_uppercase() {
+                digit @ ('9' | '0') => (Element::Digit(digit), 1),
+                '.' | 'D' => (Element::Point, 1),
+                ',' | 'G' => (Element::Group, 1),
+                'L' => (Element::Currency, 1),
+                'S' => (Element::AnchoredSign, 1),
+                _ => (Element::Literal(chars[i]), 1),
+            },
+        };
+        elements.push(element);
+        i += width;
+    }
+    let count = |wanted: Element| elements.iter().filter(|e| **e == wanted).count();
+    if count(Element::Point) > 1 {
+        return Err(EngineError::MalformedStatement { message: "multiple decimal points" });
+    }
+    if count(Element::AnchoredSign) > 1 {
+        return Err(EngineError::MalformedStatement { message: "cannot use \"S\" twice" });
+    }
+    Ok(elements)
+}
+
+/// `to_number(text, pattern)` read as PostgreSQL 15 reads it (`formatting.c`'s
+/// `NUM_processor`): the pattern's elements take the text's characters in turn, a digit
+/// position takes a digit (after skipping a blank, and taking a sign before the first), a
+/// point position a digit or the decimal point, `,` and `G` a comma, a literal any one
+/// character; no more fraction digits are read than the pattern has places. The result is the
+/// decimal text (`-1234.50`: the fraction digits read, leading zeros gone).
+///
+/// # Errors
+/// No digit read (22P02, with the text PostgreSQL's numeric input saw); more integer digits
+/// than the pattern's positions (22003, where the point position took one); `EEEE`, `RN`,
+/// `V`, `PR`, `TH`, `B`, `C`, `E` (0A000); two decimal points or two `S` (42601).
+pub fn to_number(text: &str, pattern: &str) -> Result<String> {
+    let parts = input_pattern(pattern)?;
+    let point_at = parts.iter().position(|p| *p == Element::Point);
+    let digits_in = |parts: &[Element]| parts.iter().filter(|p| matches!(p, Element::Digit(_))).count();
+    let (pre, post) = match point_at {
+        Some(at) => (digits_in(&parts[..at]), digits_in(&parts[at..])),
+        None => (digits_in(&parts), 0),
+    };
+    let anchored_sign = parts.contains(&Element::AnchoredSign);
+    let input: Vec<char> = text.chars().collect();
+    let (mut sign, mut number, mut read_pre, mut read_post, mut read_point, mut i) = (' ', String::new(), 0, 0, false, 0);
+    for part in parts {
+        let Some(&c) = input.get(i) else { break };
+        match part {
+            Element::Digit(_) | Element::Point => {
+                if c == ' ' {
+                    i += 1;
+                }
+                if sign == ' ' && matches!(part, Element::Digit(_)) && read_pre + read_post == 0 && matches!(input.get(i), Some('-' | '+')) {
+                    sign = input[i];
+                    i += 1;
+                }
+                let read = match input.get(i) {
+                    Some(d) if d.is_ascii_digit() && !(read_point && read_post == post) => {
+                        number.push(*d);
+                        if read_point { read_post += 1 } else { read_pre += 1 }
+                        true
+                    }
+                    Some('.') if point_at.is_some() && !read_point => {
+                        number.push('.');
+                        read_point = true;
+                        true
+                    }
+                    _ => false,
+                };
+                // A sign right after the last digit, when the pattern has `S`.
+                if read && sign == ' ' && anchored_sign && let Some(next @ ('-' | '+')) = input.get(i + 1) {
+                    sign = *next;
+                    i += 1;
+                }
+                i += 1;
+            }
+            Element::Group if c == ',' => i += 1,
+            Element::Currency if !c.is_ascii_digit() => i += 1,
+            Element::Minus | Element::Sign if c == '-' => {
+                sign = '-';
+                i += 1;
+            }
+            Element::Plus | Element::Sign if c == '+' => {
+                sign = '+';
+                i += 1;
+            }
+            Element::Literal(_) => i += 1,
+            _ => {}
+        }
+    }
+    if read_pre + read_post == 0 {
+        return Err(EngineError::InvalidTextRepresentation { type_name: "numeric".into(), value: format!("{sign}{number}") });
+    }
+    let (whole, fraction) = number.split_once('.').unwrap_or((&number, ""));
+    let whole = whole.trim_start_matches('0');
+    if whole.len() > pre {
+        let [precision, scale] = [pre + read_post, read_post].map(|n| u32::try_from(n).unwrap_or(u32::MAX));
+        return Err(EngineError::numeric_field_overflow(precision, scale));
+    }
+    let zero = whole.is_empty() && fraction.bytes().all(|b| b == b'0');
+    let minus = if sign == '-' && !zero { "-" } else { "" };
+    let whole = if whole.is_empty() { "0" } else { whole };
+    Ok(if fraction.is_empty() { format!("{minus}{whole}") } else { format!("{minus}{whole}.{fraction}") })
+}
+
+/// The fraction places `to_number` can read with `pattern`: the result scale when every
+/// place is filled.
+///
+/// # Errors
+/// As [`to_number`]'s pattern errors.
+pub fn to_number_places(pattern: &str) -> Result<usize> {
+    let parts = input_pattern(pattern)?;
+    Ok(parts.iter().skip_while(|p| **p != Element::Point).filter(|p| matches!(p, Element::Digit(_))).count())
+}
+
+fn input_pattern(pattern: &str) -> Result<Vec<Element>> {
+    Ok(elements(pattern, "to_number pattern element {}", &['V', 'B', 'C', 'E'])?.into_iter().filter(|e| *e != Element::FillMode).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn to_number_overflow_says_what_the_field_holds() {
+        assert_eq!(to_number("$1,234.50-", "L9,999.99S").unwrap(), "-1234.50");
+        let detail = |text: &str, pattern: &str| to_number(text, pattern).unwrap_err().detail().map(str::to_string);
+        assert_eq!(detail("5.5", ".9").as_deref(), Some("A field with precision 0, scale 0 must round to an absolute value less than 1."));
+        assert_eq!(detail("12.5", "9.9").as_deref(), Some("A field with precision 1, scale 0 must round to an absolute value less than 10^1."));
+    }
 
     fn exact(value: &str, pattern: &str) -> String {
         to_char(Number::Exact(value), pattern).unwrap()

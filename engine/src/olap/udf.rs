@@ -1788,6 +1788,62 @@ fn float_step(op: &str, x: f64, y: f64) -> crate::error::Result<f64> {
     })
 }
 
+/// The scale `to_number` gives with the arguments of `args`: a constant text's own in a
+/// constant pattern, as PostgreSQL's value has it; else the places a constant pattern can read
+/// (PostgreSQL's scale is each value's, the digits read: a column holds one for all); else,
+/// with a pattern per row, an unconstrained numeric's.
+fn to_number_scale(args: &ReturnFieldArgs) -> Result<i8> {
+    let text = |i: usize| match args.scalar_arguments.get(i).copied().flatten() {
+        Some(ScalarValue::Utf8(Some(t)) | ScalarValue::Utf8View(Some(t)) | ScalarValue::LargeUtf8(Some(t))) => Some(t.as_str()),
+        _ => None,
+    };
+    let places = match (text(0), text(1)) {
+        (Some(text), Some(pattern)) => crate::number_format::to_number(text, pattern).map(|n| n.split_once('.').map_or(0, |(_, f)| f.len())),
+        (None, Some(pattern)) => crate::number_format::to_number_places(pattern),
+        _ => return Ok(crate::catalog::types::UNCONSTRAINED_NUMERIC_SCALE),
+    };
+    Ok(i8::try_from(places.map_err(external)?).unwrap_or(i8::MAX).min(arrow::datatypes::DECIMAL128_MAX_SCALE))
+}
+
+simple_udf!(
+    /// `to_number(text, pattern)` (see [`crate::number_format::to_number`]), a numeric at the
+    /// places a constant pattern reads.
+    ToNumber,
+    "to_number",
+    Signature::any(2, Volatility::Immutable),
+    |_types| DataType::Decimal128(arrow::datatypes::DECIMAL128_MAX_PRECISION, crate::catalog::types::UNCONSTRAINED_NUMERIC_SCALE),
+    field |args| {
+        let scale = to_number_scale(&args)?;
+        Ok(Arc::new(Field::new("to_number", DataType::Decimal128(arrow::datatypes::DECIMAL128_MAX_PRECISION, scale), true)))
+    },
+    |args| {
+        let DataType::Decimal128(_, scale) = args.return_field.data_type().clone() else {
+            return Err(DataFusionError::Internal("to_number returns a decimal".into()));
+        };
+        let rows = args.number_rows;
+        let [texts, patterns] = [0, 1].map(|i| -> Result<ArrayRef> {
+            let value = args.args.get(i).ok_or_else(|| DataFusionError::Internal("to_number takes two arguments".into()))?;
+            Ok(arrow::compute::cast(&value.to_array(rows)?, &DataType::Utf8)?)
+        });
+        let (texts, patterns) = (texts?, patterns?);
+        let (texts, patterns) = (texts.as_string::<i32>(), patterns.as_string::<i32>());
+        let numbers = (0..rows)
+            .map(|i| {
+                if texts.is_null(i) || patterns.is_null(i) {
+                    return Ok(None);
+                }
+                let text = crate::number_format::to_number(texts.value(i), patterns.value(i)).map_err(external)?;
+                crate::value::parse_decimal(&text, scale)
+                    .filter(|v| v.unsigned_abs() < 10u128.pow(u32::from(arrow::datatypes::DECIMAL128_MAX_PRECISION)))
+                    .map(Some)
+                    .ok_or_else(|| external(crate::error::EngineError::NumericOutOfRange { type_name: "numeric".into() }))
+            })
+            .collect::<Result<Decimal128Array>>()?
+            .with_precision_and_scale(arrow::datatypes::DECIMAL128_MAX_PRECISION, scale)?;
+        unscalar(Arc::new(numbers), &args)
+    }
+);
+
 simple_udf!(
     /// `rhei_declared_text(v, type)`: `v` as text, described as the declared type `type` names
     /// (`character varying(3)`, `character(5)`): PostgreSQL describes a cast to varchar(n) so,

@@ -390,6 +390,10 @@ fn kind(expr: &Expr, scope: &Scope<'_>) -> Kind {
             }), scope)
         }
         Expr::Case { conditions, else_result, .. } => chosen_kind(conditions.iter().map(|c| Some(&c.result)).chain(else_result.as_deref().map(Some)), scope),
+        // `x / nullif(n, 0)`: NULLIF is its arguments' common type, as `=` promotes them. Its
+        // value stays the engine's (an exact text would not equal the number it is compared
+        // with), an operand of the exact step around it.
+        Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("nullif") => chosen_kind(coalesced_args(f).map(Some), scope),
         Expr::Function(f) if let Some(name) = numeric_function(f) => {
             let kinds: Vec<Kind> = plain_args(f).map(|arg| kind(arg, scope)).collect();
             function_kind(&name, &kinds)

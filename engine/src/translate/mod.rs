@@ -1651,7 +1651,7 @@ impl datafusion::sql::sqlparser::ast::VisitorMut for QueryFixups {
     }
 }
 
-/// `SELECT generate_series(a, b) [AS x], ...` without FROM: PostgreSQL gives a row per value;
+/// `SELECT generate_series(a, b)[::type] [AS x], ...` without FROM: PostgreSQL gives a row per value;
 /// neither engine takes a set-returning function in a select list (DataFusion returns one
 /// array), so the call moves into FROM as `FROM generate_series(a, b) AS x` and the item
 /// becomes its column. Done once at parse time, for both engines.
@@ -2003,6 +2003,23 @@ pub fn series_in_expression() -> EngineError {
 
 struct SeriesOutOfSelectLists;
 
+/// The set-returning call a select-list item is, under any casts (`generate_series(...)::date`).
+fn series_call(item: &Expr) -> Option<&Expr> {
+    match item {
+        Expr::Cast { expr, .. } | Expr::Nested(expr) => series_call(expr),
+        call @ Expr::Function(_) => Some(call),
+        _ => None,
+    }
+}
+
+fn series_call_mut(item: &mut Expr) -> Option<&mut Expr> {
+    match item {
+        Expr::Cast { expr, .. } | Expr::Nested(expr) => series_call_mut(expr),
+        call @ Expr::Function(_) => Some(call),
+        _ => None,
+    }
+}
+
 impl datafusion::sql::sqlparser::ast::VisitorMut for SeriesOutOfSelectLists {
     type Break = ();
 
@@ -2015,7 +2032,7 @@ impl datafusion::sql::sqlparser::ast::VisitorMut for SeriesOutOfSelectLists {
         if !select.from.is_empty() || select.selection.is_some() || select.having.is_some() || grouped {
             return ControlFlow::Continue(());
         }
-        let is_series = |e: &Expr| matches!(e, Expr::Function(f) if table_name(&f.name).ok().as_deref() == Some("generate_series") && f.over.is_none());
+        let is_series = |e: &Expr| matches!(series_call(e), Some(Expr::Function(f)) if table_name(&f.name).ok().as_deref() == Some("generate_series") && f.over.is_none());
         let series: Vec<usize> = select
             .projection
             .iter()
@@ -2037,14 +2054,17 @@ impl datafusion::sql::sqlparser::ast::VisitorMut for SeriesOutOfSelectLists {
         if select.projection.iter().enumerate().any(|(i, item)| i != *at && calls_functions(item)) {
             return ControlFlow::Continue(());
         }
-        let (call, name) = match &select.projection[*at] {
+        let (mut item, name) = match &select.projection[*at] {
             SelectItem::UnnamedExpr(e) => (e.clone(), Ident::new("generate_series")),
             SelectItem::ExprWithAlias { expr, alias } => (expr.clone(), alias.clone()),
             _ => return ControlFlow::Continue(()),
         };
-        let Expr::Function(function) = call else { return ControlFlow::Continue(()) };
+        // The item keeps its cast, now of the series' column (`generate_series(...)::date`).
+        let Some(Expr::Function(function)) = series_call_mut(&mut item).map(|call| std::mem::replace(call, Expr::Identifier(name.clone()))) else {
+            return ControlFlow::Continue(());
+        };
         let datafusion::sql::sqlparser::ast::FunctionArguments::List(list) = function.args else { return ControlFlow::Continue(()) };
-        select.projection[*at] = SelectItem::ExprWithAlias { expr: Expr::Identifier(name.clone()), alias: name.clone() };
+        select.projection[*at] = SelectItem::ExprWithAlias { expr: item, alias: name.clone() };
         select.from.push(TableWithJoins {
             relation: function_table(function.name, list.args, TableAlias { explicit: true, name, columns: Vec::new() }),
             joins: Vec::new(),

@@ -6,7 +6,7 @@
 use std::fmt;
 
 /// Everything that can go wrong inside the engine, as a user of a Postgres database would see it.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum EngineError {
     #[error("syntax error: {message}")]
     Syntax { message: String, position: Option<u32> },
@@ -537,7 +537,8 @@ impl EngineError {
     }
 
     /// A value too wide for `numeric(precision, scale)`, with PostgreSQL's DETAIL.
-    pub(crate) fn numeric_field_overflow(precision: u32, scale: u32) -> Self {
+    pub(crate) fn numeric_field_overflow(precision: i32, scale: i32) -> Self {
+        // apply_typmod's words: 10^0 is written 1, a negative power as it is.
         let integer_digits = precision.saturating_sub(scale);
         let bound = if integer_digits == 0 { "1".to_string() } else { format!("10^{integer_digits}") };
         Self::NumericFieldOverflow { detail: format!("A field with precision {precision}, scale {scale} must round to an absolute value less than {bound}.") }

@@ -99,10 +99,6 @@ impl NumberPattern {
                 Element::FillMode | Element::Currency => None,
             })
             .collect();
-        let count = |wanted: &[Part]| parts.iter().filter(|p| wanted.contains(p)).count();
-        if count(&[Part::AnchoredSign]) == 1 && count(&[Part::Minus, Part::Sign, Part::Plus]) > 0 {
-            return Err(EngineError::MalformedStatement { message: "cannot use \"S\" and \"PL\"/\"MI\"/\"SG\"/\"PR\" together" });
-        }
         let mut pattern = NumberPattern { parts, fill };
         let places = pattern.fraction_places();
         pattern.keep_fraction_places(places);
@@ -346,7 +342,7 @@ enum Element {
 /// place of `{}`) `EEEE`, `RN`, `TH`, `PR` and the letters in `refused`.
 ///
 /// # Errors
-/// Those; two decimal points or two `S` (42601).
+/// Those; two decimal points, two `S`, `S` with another sign element (42601).
 fn elements(pattern: &str, refusal: &str, refused: &[char]) -> Result<Vec<Element>> {
     let chars: Vec<char> = pattern.chars().collect();
     let (mut elements, mut i) = (Vec::new(), 0);
@@ -383,15 +379,24 @@ fn elements(pattern: &str, refusal: &str, refused: &[char]) -> Result<Vec<Elemen
                 _ => (Element::Literal(chars[i]), 1),
             },
         };
+        // NUMDesc_prepare's checks, in the order it meets the elements.
+        let signed = elements.contains(&Element::AnchoredSign);
+        let conflict = match element {
+            Element::Point if elements.contains(&Element::Point) => Some("multiple decimal points"),
+            Element::AnchoredSign if signed => Some("cannot use \"S\" twice"),
+            Element::AnchoredSign if elements.iter().any(|e| matches!(e, Element::Minus | Element::Plus | Element::Sign)) => {
+                Some("cannot use \"S\" and \"PL\"/\"MI\"/\"SG\"/\"PR\" together")
+            }
+            Element::Minus if signed => Some("cannot use \"S\" and \"MI\" together"),
+            Element::Plus if signed => Some("cannot use \"S\" and \"PL\" together"),
+            Element::Sign if signed => Some("cannot use \"S\" and \"SG\" together"),
+            _ => None,
+        };
+        if let Some(message) = conflict {
+            return Err(EngineError::MalformedStatement { message });
+        }
         elements.push(element);
         i += width;
-    }
-    let count = |wanted: Element| elements.iter().filter(|e| **e == wanted).count();
-    if count(Element::Point) > 1 {
-        return Err(EngineError::MalformedStatement { message: "multiple decimal points" });
-    }
-    if count(Element::AnchoredSign) > 1 {
-        return Err(EngineError::MalformedStatement { message: "cannot use \"S\" twice" });
     }
     Ok(elements)
 }
@@ -399,23 +404,30 @@ fn elements(pattern: &str, refusal: &str, refused: &[char]) -> Result<Vec<Elemen
 /// `to_number(text, pattern)` read as PostgreSQL 15 reads it (`formatting.c`'s
 /// `NUM_processor`): the pattern's elements take the text's characters in turn, a digit
 /// position takes a digit (after skipping a blank, and taking a sign before the first), a
-/// point position a digit or the decimal point, `,` and `G` a comma, a literal any one
-/// character; no more fraction digits are read than the pattern has places. The result is the
-/// decimal text (`-1234.50`: the fraction digits read, leading zeros gone).
+/// point position a digit or the decimal point, `,` and `G` a comma (none in fill mode), `L`
+/// one character that is no number's (`0-9 . , + -`), `MI`/`PL`/`SG` their sign or else one
+/// such character, a literal any one character; no more fraction digits are read than the
+/// pattern has places. A `-` where a digit position after the digits reads nothing is the
+/// sign when the pattern has `MI`, `PL` or `SG` (and no `S`). The result is the decimal text
+/// (`-1234.50`: the fraction digits read, leading zeros gone); `None` for the empty pattern.
 ///
 /// # Errors
 /// No digit read (22P02, with the text PostgreSQL's numeric input saw); more integer digits
 /// than the pattern's positions (22003, where the point position took one); `EEEE`, `RN`,
-/// `V`, `PR`, `TH`, `B`, `C`, `E` (0A000); two decimal points or two `S` (42601).
-pub fn to_number(text: &str, pattern: &str) -> Result<String> {
+/// `V`, `PR`, `TH`, `B`, `C`, `E` (0A000); two decimal points, two `S`, `S` with another sign
+/// element (42601).
+pub fn to_number(text: &str, pattern: &str) -> Result<Option<String>> {
+    if pattern.is_empty() {
+        return Ok(None);
+    }
+    let (pre, post) = to_number_positions(pattern)?;
     let parts = input_pattern(pattern)?;
-    let point_at = parts.iter().position(|p| *p == Element::Point);
-    let digits_in = |parts: &[Element]| parts.iter().filter(|p| matches!(p, Element::Digit(_))).count();
-    let (pre, post) = match point_at {
-        Some(at) => (digits_in(&parts[..at]), digits_in(&parts[at..])),
-        None => (digits_in(&parts), 0),
-    };
+    let has_point = parts.contains(&Element::Point);
     let anchored_sign = parts.contains(&Element::AnchoredSign);
+    let sign_elements = parts.iter().any(|p| matches!(p, Element::Minus | Element::Plus | Element::Sign));
+    let fill_mode = parts.contains(&Element::FillMode);
+    // What NUM_eat_non_data_chars leaves for the number.
+    let is_data = |c: char| c.is_ascii_digit() || ".,+-".contains(c);
     let input: Vec<char> = text.chars().collect();
     let (mut sign, mut number, mut read_pre, mut read_post, mut read_point, mut i) = (' ', String::new(), 0, 0, false, 0);
     for part in parts {
@@ -435,22 +447,25 @@ pub fn to_number(text: &str, pattern: &str) -> Result<String> {
                         if read_point { read_post += 1 } else { read_pre += 1 }
                         true
                     }
-                    Some('.') if point_at.is_some() && !read_point => {
+                    Some('.') if has_point && !read_point => {
                         number.push('.');
                         read_point = true;
                         true
                     }
                     _ => false,
                 };
-                // A sign right after the last digit, when the pattern has `S`.
-                if read && sign == ' ' && anchored_sign && let Some(next @ ('-' | '+')) = input.get(i + 1) {
-                    sign = *next;
-                    i += 1;
+                if sign == ' ' && read_pre + read_post > 0 {
+                    if read && anchored_sign && let Some(next @ ('-' | '+')) = input.get(i + 1) {
+                        // A sign right after the last digit, when the pattern has `S`.
+                        sign = *next;
+                        i += 1;
+                    } else if !read && !anchored_sign && sign_elements && input.get(i) == Some(&'-') {
+                        sign = '-';
+                    }
                 }
                 i += 1;
             }
-            Element::Group if c == ',' => i += 1,
-            Element::Currency if !c.is_ascii_digit() => i += 1,
+            Element::Group if c == ',' && !fill_mode => i += 1,
             Element::Minus | Element::Sign if c == '-' => {
                 sign = '-';
                 i += 1;
@@ -459,37 +474,40 @@ pub fn to_number(text: &str, pattern: &str) -> Result<String> {
                 sign = '+';
                 i += 1;
             }
+            Element::Currency | Element::Minus | Element::Plus | Element::Sign if !is_data(c) => i += 1,
             Element::Literal(_) => i += 1,
             _ => {}
         }
     }
     if read_pre + read_post == 0 {
-        return Err(EngineError::InvalidTextRepresentation { type_name: "numeric".into(), value: format!("{sign}{number}") });
+        return Err(EngineError::InvalidTextRepresentation { type_name: "numeric".into(), value: sign.to_string() });
     }
     let (whole, fraction) = number.split_once('.').unwrap_or((&number, ""));
     let whole = whole.trim_start_matches('0');
     if whole.len() > pre {
-        let [precision, scale] = [pre + read_post, read_post].map(|n| u32::try_from(n).unwrap_or(u32::MAX));
+        let [precision, scale] = [pre + read_post, read_post].map(|n| i32::try_from(n).unwrap_or(i32::MAX));
         return Err(EngineError::numeric_field_overflow(precision, scale));
     }
     let zero = whole.is_empty() && fraction.bytes().all(|b| b == b'0');
     let minus = if sign == '-' && !zero { "-" } else { "" };
     let whole = if whole.is_empty() { "0" } else { whole };
-    Ok(if fraction.is_empty() { format!("{minus}{whole}") } else { format!("{minus}{whole}.{fraction}") })
+    Ok(Some(if fraction.is_empty() { format!("{minus}{whole}") } else { format!("{minus}{whole}.{fraction}") }))
 }
 
-/// The fraction places `to_number` can read with `pattern`: the result scale when every
-/// place is filled.
+/// The digit positions of a `to_number` pattern before and after its decimal point: the most
+/// integer digits and fraction places it reads.
 ///
 /// # Errors
 /// As [`to_number`]'s pattern errors.
-pub fn to_number_places(pattern: &str) -> Result<usize> {
+pub fn to_number_positions(pattern: &str) -> Result<(usize, usize)> {
     let parts = input_pattern(pattern)?;
-    Ok(parts.iter().skip_while(|p| **p != Element::Point).filter(|p| matches!(p, Element::Digit(_))).count())
+    let point_at = parts.iter().position(|p| *p == Element::Point).unwrap_or(parts.len());
+    let digits_in = |parts: &[Element]| parts.iter().filter(|p| matches!(p, Element::Digit(_))).count();
+    Ok((digits_in(&parts[..point_at]), digits_in(&parts[point_at..])))
 }
 
 fn input_pattern(pattern: &str) -> Result<Vec<Element>> {
-    Ok(elements(pattern, "to_number pattern element {}", &['V', 'B', 'C', 'E'])?.into_iter().filter(|e| *e != Element::FillMode).collect())
+    elements(pattern, "to_number pattern element {}", &['V', 'B', 'C', 'E'])
 }
 
 #[cfg(test)]
@@ -498,7 +516,7 @@ mod tests {
 
     #[test]
     fn to_number_overflow_says_what_the_field_holds() {
-        assert_eq!(to_number("$1,234.50-", "L9,999.99S").unwrap(), "-1234.50");
+        assert_eq!(to_number("$1,234.50-", "L9,999.99S").unwrap().as_deref(), Some("-1234.50"));
         let detail = |text: &str, pattern: &str| to_number(text, pattern).unwrap_err().detail().map(str::to_string);
         assert_eq!(detail("5.5", ".9").as_deref(), Some("A field with precision 0, scale 0 must round to an absolute value less than 1."));
         assert_eq!(detail("12.5", "9.9").as_deref(), Some("A field with precision 1, scale 0 must round to an absolute value less than 10^1."));

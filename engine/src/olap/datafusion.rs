@@ -365,28 +365,32 @@ fn cast_error(msg: &str) -> EngineError {
     parsed.unwrap_or_else(|| EngineError::InvalidTextRepresentation { type_name: "value".into(), value: msg.to_string() })
 }
 
-/// An error rhei's own functions raised inside DataFusion (with its SQLSTATE), taken back out
-/// of the layers DataFusion wraps it in; anything else is given back.
-fn rhei_error_inside(err: DataFusionError) -> std::result::Result<EngineError, DataFusionError> {
+/// An error rhei's own functions raised inside DataFusion (with its SQLSTATE), found in the
+/// layers DataFusion wraps it in: context, a stream's error carried through Arrow (an unnest's
+/// input), an error shared between the consumers of one input.
+fn rhei_error_inside(err: &DataFusionError) -> Option<EngineError> {
+    fn external(inner: &(dyn std::error::Error + Send + Sync + 'static)) -> Option<EngineError> {
+        match inner.downcast_ref::<EngineError>() {
+            Some(own) => Some(own.clone()),
+            None => inner.downcast_ref::<DataFusionError>().and_then(rhei_error_inside),
+        }
+    }
     match err {
-        DataFusionError::Context(context, inner) => rhei_error_inside(*inner).map_err(|inner| DataFusionError::Context(context, Box::new(inner))),
-        DataFusionError::External(inner) => inner.downcast::<EngineError>().map(|own| *own).map_err(DataFusionError::External),
-        DataFusionError::ArrowError(arrow, backtrace) => match *arrow {
-            arrow::error::ArrowError::ExternalError(inner) => inner
-                .downcast::<EngineError>()
-                .map(|own| *own)
-                .map_err(|inner| DataFusionError::ArrowError(Box::new(arrow::error::ArrowError::ExternalError(inner)), backtrace)),
-            other => Err(DataFusionError::ArrowError(Box::new(other), backtrace)),
+        DataFusionError::Context(_, inner) => rhei_error_inside(inner),
+        DataFusionError::Shared(inner) => rhei_error_inside(inner),
+        DataFusionError::External(inner) => external(inner.as_ref()),
+        DataFusionError::ArrowError(arrow, _) => match arrow.as_ref() {
+            arrow::error::ArrowError::ExternalError(inner) => external(inner.as_ref()),
+            _ => None,
         },
-        other => Err(other),
+        _ => None,
     }
 }
 
 pub fn classify(err: DataFusionError) -> EngineError {
-    let err = match rhei_error_inside(err) {
-        Ok(own) => return own,
-        Err(err) => err,
-    };
+    if let Some(own) = rhei_error_inside(&err) {
+        return own;
+    }
     match err.find_root() {
         DataFusionError::SQL(parser, _) => EngineError::syntax(parser),
         DataFusionError::SchemaError(schema, _) => match schema.as_ref() {

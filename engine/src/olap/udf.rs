@@ -1788,38 +1788,45 @@ fn float_step(op: &str, x: f64, y: f64) -> crate::error::Result<f64> {
     })
 }
 
-/// The scale `to_number` gives with the arguments of `args`: a constant text's own in a
-/// constant pattern, as PostgreSQL's value has it; else the places a constant pattern can read
-/// (PostgreSQL's scale is each value's, the digits read: a column holds one for all); else,
-/// with a pattern per row, an unconstrained numeric's.
-fn to_number_scale(args: &ReturnFieldArgs) -> Result<i8> {
+/// The decimal `to_number` gives with the arguments of `args`, at the scale of a constant
+/// text's own value in a constant pattern, as PostgreSQL's value has it; else at the places a
+/// constant pattern can read (PostgreSQL's scale is each value's, the digits read: a column
+/// holds one for all); else, with a pattern per row, an unconstrained numeric's. Wider than
+/// Decimal128 holds, Decimal256.
+fn to_number_type(args: &ReturnFieldArgs) -> Result<DataType> {
+    use arrow::datatypes::{DECIMAL128_MAX_PRECISION, DECIMAL256_MAX_PRECISION};
     let text = |i: usize| match args.scalar_arguments.get(i).copied().flatten() {
         Some(ScalarValue::Utf8(Some(t)) | ScalarValue::Utf8View(Some(t)) | ScalarValue::LargeUtf8(Some(t))) => Some(t.as_str()),
         _ => None,
     };
-    let places = match (text(0), text(1)) {
-        (Some(text), Some(pattern)) => crate::number_format::to_number(text, pattern).map(|n| n.split_once('.').map_or(0, |(_, f)| f.len())),
-        (None, Some(pattern)) => crate::number_format::to_number_places(pattern),
-        _ => return Ok(crate::catalog::types::UNCONSTRAINED_NUMERIC_SCALE),
+    let (integer_digits, places) = match (text(0), text(1)) {
+        (Some(text), Some(pattern)) => match crate::number_format::to_number(text, pattern).map_err(external)? {
+            Some(value) => {
+                let (whole, fraction) = value.trim_start_matches('-').split_once('.').unwrap_or((&value, ""));
+                (whole.len(), fraction.len())
+            }
+            None => (1, 0),
+        },
+        (None, Some(pattern)) => crate::number_format::to_number_positions(pattern).map_err(external)?,
+        _ => return Ok(DataType::Decimal128(DECIMAL128_MAX_PRECISION, crate::catalog::types::UNCONSTRAINED_NUMERIC_SCALE)),
     };
-    Ok(i8::try_from(places.map_err(external)?).unwrap_or(i8::MAX).min(arrow::datatypes::DECIMAL128_MAX_SCALE))
+    let scale = |max: u8| i8::try_from(places.min(usize::from(max))).unwrap_or(i8::MAX);
+    Ok(if integer_digits + places <= usize::from(DECIMAL128_MAX_PRECISION) {
+        DataType::Decimal128(DECIMAL128_MAX_PRECISION, scale(DECIMAL128_MAX_PRECISION))
+    } else {
+        DataType::Decimal256(DECIMAL256_MAX_PRECISION, scale(DECIMAL256_MAX_PRECISION))
+    })
 }
 
 simple_udf!(
-    /// `to_number(text, pattern)` (see [`crate::number_format::to_number`]), a numeric at the
-    /// places a constant pattern reads.
+    /// `to_number(text, pattern)` (see [`crate::number_format::to_number`]), a decimal at the
+    /// places [`to_number_type`] gives.
     ToNumber,
     "to_number",
     Signature::any(2, Volatility::Immutable),
     |_types| DataType::Decimal128(arrow::datatypes::DECIMAL128_MAX_PRECISION, crate::catalog::types::UNCONSTRAINED_NUMERIC_SCALE),
-    field |args| {
-        let scale = to_number_scale(&args)?;
-        Ok(Arc::new(Field::new("to_number", DataType::Decimal128(arrow::datatypes::DECIMAL128_MAX_PRECISION, scale), true)))
-    },
+    field |args| { Ok(Arc::new(Field::new("to_number", to_number_type(&args)?, true))) },
     |args| {
-        let DataType::Decimal128(_, scale) = args.return_field.data_type().clone() else {
-            return Err(DataFusionError::Internal("to_number returns a decimal".into()));
-        };
         let rows = args.number_rows;
         let [texts, patterns] = [0, 1].map(|i| -> Result<ArrayRef> {
             let value = args.args.get(i).ok_or_else(|| DataFusionError::Internal("to_number takes two arguments".into()))?;
@@ -1827,20 +1834,29 @@ simple_udf!(
         });
         let (texts, patterns) = (texts?, patterns?);
         let (texts, patterns) = (texts.as_string::<i32>(), patterns.as_string::<i32>());
-        let numbers = (0..rows)
-            .map(|i| {
-                if texts.is_null(i) || patterns.is_null(i) {
-                    return Ok(None);
-                }
-                let text = crate::number_format::to_number(texts.value(i), patterns.value(i)).map_err(external)?;
-                crate::value::parse_decimal(&text, scale)
-                    .filter(|v| v.unsigned_abs() < 10u128.pow(u32::from(arrow::datatypes::DECIMAL128_MAX_PRECISION)))
-                    .map(Some)
-                    .ok_or_else(|| external(crate::error::EngineError::NumericOutOfRange { type_name: "numeric".into() }))
-            })
-            .collect::<Result<Decimal128Array>>()?
-            .with_precision_and_scale(arrow::datatypes::DECIMAL128_MAX_PRECISION, scale)?;
-        unscalar(Arc::new(numbers), &args)
+        let values = (0..rows).map(|i| {
+            if texts.is_null(i) || patterns.is_null(i) {
+                return Ok(None);
+            }
+            crate::number_format::to_number(texts.value(i), patterns.value(i)).map_err(external)
+        });
+        let out_of_range = || external(crate::error::EngineError::NumericOutOfRange { type_name: "numeric".into() });
+        let numbers: ArrayRef = match args.return_field.data_type().clone() {
+            DataType::Decimal128(precision, scale) => Arc::new(
+                values
+                    .map(|value| value?.map(|text| crate::value::parse_decimal(&text, scale).filter(|v| v.unsigned_abs() < 10u128.pow(u32::from(precision))).ok_or_else(out_of_range)).transpose())
+                    .collect::<Result<Decimal128Array>>()?
+                    .with_precision_and_scale(precision, scale)?,
+            ),
+            DataType::Decimal256(precision, scale) => Arc::new(
+                values
+                    .map(|value| value?.map(|text| crate::value::parse_decimal256(&text, scale).filter(|v| crate::value::decimal256_digits(*v) <= usize::from(precision)).ok_or_else(out_of_range)).transpose())
+                    .collect::<Result<arrow::array::Decimal256Array>>()?
+                    .with_precision_and_scale(precision, scale)?,
+            ),
+            other => return Err(DataFusionError::Internal(format!("to_number returns a decimal, not {other}"))),
+        };
+        unscalar(numbers, &args)
     }
 );
 

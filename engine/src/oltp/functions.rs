@@ -301,7 +301,7 @@ fn to_numeric(value: ValueRef<'_>, precision: Option<i64>, scale: Option<i64>) -
     if let Some(p) = precision.filter(|p| *p > 38) {
         let scaled = crate::value::parse_decimal256(&text, scale).ok_or_else(unreadable)?;
         if crate::value::decimal256_digits(scaled) > usize::try_from(p).unwrap_or(usize::MAX) {
-            return Err(fail(EngineError::numeric_field_overflow(u32::try_from(p).unwrap_or(u32::MAX), u32::try_from(scale).unwrap_or(0))));
+            return Err(fail(EngineError::numeric_field_overflow(i32::try_from(p).unwrap_or(i32::MAX), i32::from(scale))));
         }
         return Ok(Value::Text(crate::value::format_decimal256(scaled, scale)));
     }
@@ -312,7 +312,7 @@ fn to_numeric(value: ValueRef<'_>, precision: Option<i64>, scale: Option<i64>) -
         && let Ok(p) = u32::try_from(p)
         && scaled.unsigned_abs() >= 10u128.pow(p.min(38))
     {
-        return Err(fail(EngineError::numeric_field_overflow(p, u32::try_from(scale).unwrap_or(0))));
+        return Err(fail(EngineError::numeric_field_overflow(i32::try_from(p).unwrap_or(i32::MAX), i32::from(scale))));
     }
     Ok(Value::Text(format_decimal(scaled, scale)))
 }
@@ -1973,7 +1973,7 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     // Exact decimal text, as numeric values are held on SQLite.
     conn.create_scalar_function("to_number", 2, pure, |ctx| {
         let (Some(text), Some(pattern)) = (text_of(ctx.get_raw(0)), text_of(ctx.get_raw(1))) else { return Ok(Value::Null) };
-        Ok(Value::Text(crate::number_format::to_number(&text, &pattern).map_err(fail)?))
+        Ok(crate::number_format::to_number(&text, &pattern).map_err(fail)?.map_or(Value::Null, Value::Text))
     })?;
     conn.create_scalar_function("rhei_regex_substring", 2, pure, |ctx| {
         let Some(text) = text_of(ctx.get_raw(0)) else { return Ok(Value::Null) };

@@ -123,7 +123,9 @@ pub fn split<'t>(regex: &Regex, text: &'t str) -> Vec<&'t str> {
 /// and `regexp_match(s, p [, flags])`; and the two halves of the set-returning
 /// `regexp_matches(s, p [, flags])`, which `translate::arrays` makes
 /// `rhei_regexp_matches_row(s, p, unnest(rhei_regexp_matches_rows(s, p, flags)), flags)`:
-/// the numbers of the rows it returns (every match with `g`, else the first), and one row.
+/// where the matches it returns start (every match with `g`, else the first; byte offsets,
+/// so that each row is found again without searching from the start), and the row of the
+/// match starting at one.
 /// Both engines compile the pattern their way and answer here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Search {
@@ -195,12 +197,14 @@ impl Search {
         let at = |i: usize, default: i64| numbers.get(i).copied().unwrap_or(default);
         let (start, n, end_option, subexpr) = match self {
             Search::MatchesRows => {
-                let rows = captures_from(regex, text, 0).take(if global { usize::MAX } else { 1 }).count();
-                return Ok(SearchAnswer::Integers((1..=i64::try_from(rows).unwrap_or(i64::MAX)).collect()));
+                let starts = captures_from(regex, text, 0).take(if global { usize::MAX } else { 1 });
+                return Ok(SearchAnswer::Integers(starts.filter_map(|c| c.get(0).and_then(|m| i64::try_from(m.start()).ok())).collect()));
             }
             Search::MatchesRow => {
-                let row = numbers.first().and_then(|n| usize::try_from(n - 1).ok());
-                return Ok(SearchAnswer::Texts(row.and_then(|row| captures_from(regex, text, 0).nth(row)).map(|c| groups(regex, &c))));
+                // The match found from its own start is the one found there from further back:
+                // the search is leftmost, and assertions see the text before the start.
+                let start = numbers.first().and_then(|n| usize::try_from(*n).ok()).filter(|at| text.is_char_boundary(*at));
+                return Ok(SearchAnswer::Texts(start.and_then(|at| regex.captures_at(text, at)).map(|c| groups(regex, &c))));
             }
             _ if global => {
                 return Err(EngineError::InvalidArgument { message: format!("{}() does not support the \"global\" option", self.name()) });

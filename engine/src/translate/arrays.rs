@@ -1086,6 +1086,27 @@ fn text_set_as_array(name: &str) -> Option<(&'static str, &'static str)> {
 /// `regexp_matches` in FROM (0A000), which neither engine has a table function for.
 pub(crate) fn set_functions_as_unnests(stmt: &mut Statement) -> Result<()> {
     use datafusion::sql::sqlparser::ast::{FunctionArg, FunctionArgExpr, FunctionArguments, SelectItem, TableAlias, TableFactor};
+    fn calls_volatile(expr: &Expr) -> bool {
+        const VOLATILE: &[&str] = &["random", "nextval", "setval", "gen_random_uuid", "clock_timestamp", "timeofday"];
+        datafusion::sql::sqlparser::ast::visit_expressions(expr, |e| match e {
+            Expr::Function(f) if builtin_name(&f.name).is_some_and(|name| VOLATILE.contains(&name.as_str())) => ControlFlow::Break(()),
+            _ => ControlFlow::Continue(()),
+        })
+        .is_break()
+    }
+    fn volatile_regexp_matches(expr: &Expr) -> bool {
+        matches!(expr, Expr::Function(f) if builtin_name(&f.name).as_deref() == Some("regexp_matches")
+            && matches!(&f.args, FunctionArguments::List(list) if list.args.iter().any(|arg| matches!(arg, FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) if calls_volatile(e)))))
+    }
+    /// The call an item is named by, under casts, parentheses and subscripts, as PostgreSQL's
+    /// FigureColname looks through them.
+    fn named_call(item: &mut Expr) -> &mut Expr {
+        match item {
+            Expr::Cast { expr, .. } | Expr::Nested(expr) => named_call(expr),
+            Expr::CompoundFieldAccess { root, .. } => named_call(root),
+            other => other,
+        }
+    }
     fn plain_args(args: &[FunctionArg]) -> Option<Vec<Expr>> {
         args.iter().map(|a| match a {
             FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e.clone()),
@@ -1103,6 +1124,8 @@ pub(crate) fn set_functions_as_unnests(stmt: &mut Statement) -> Result<()> {
         }
         let args = plain_args(&list.args)?;
         if name == "regexp_matches" {
+            // Its text and pattern are read by both halves (a volatile one is refused, as it
+            // would differ between them).
             let [text, pattern, flags @ ..] = args.as_slice() else { return None };
             let flags = match flags {
                 [] => string(""),
@@ -1146,10 +1169,12 @@ pub(crate) fn set_functions_as_unnests(stmt: &mut Statement) -> Result<()> {
                 match body {
                     SetExpr::Select(select) => {
                         for item in &mut select.projection {
-                            if let SelectItem::UnnamedExpr(e) = item
-                                && let Some((unnest, name)) = text_set_call(e)
-                            {
-                                *item = SelectItem::ExprWithAlias { expr: unnest, alias: Ident::new(name) };
+                            if let SelectItem::UnnamedExpr(e) = item {
+                                let call = named_call(e);
+                                if let Some((unnest, name)) = text_set_call(call).filter(|_| !volatile_regexp_matches(call)) {
+                                    *call = unnest;
+                                    *item = SelectItem::ExprWithAlias { expr: e.clone(), alias: Ident::new(name) };
+                                }
                             }
                         }
                     }
@@ -1164,6 +1189,9 @@ pub(crate) fn set_functions_as_unnests(stmt: &mut Statement) -> Result<()> {
             ControlFlow::Continue(())
         }
         fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<EngineError> {
+            if volatile_regexp_matches(expr) {
+                return ControlFlow::Break(EngineError::unsupported("regexp_matches of a volatile argument (random(), nextval(), ...)"));
+            }
             if let Some((unnest, _)) = text_set_call(expr) {
                 *expr = unnest;
             }

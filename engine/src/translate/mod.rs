@@ -4888,6 +4888,31 @@ mod tests {
         }
     }
 
+    /// The text set-returning functions become unnests keeping PostgreSQL's column names
+    /// (under casts and subscripts too); `regexp_matches` of a volatile argument, whose two
+    /// halves would read different values, and in FROM are refused.
+    #[test]
+    fn text_set_functions_become_unnests_named_as_postgresql_names_them() {
+        let rewritten = |sql: &str| {
+            let mut statement = Parser::parse_sql(&PostgreSqlDialect {}, sql).unwrap().remove(0);
+            arrays::set_functions_as_unnests(&mut statement).map(|()| statement.to_string())
+        };
+        for (sql, unnest) in [
+            ("SELECT string_to_table(s, ',') FROM t", "SELECT unnest(string_to_array(s, ',')) AS string_to_table FROM t"),
+            ("SELECT string_to_table(s, ',')::text FROM t", "SELECT unnest(string_to_array(s, ','))::TEXT AS string_to_table FROM t"),
+            (
+                "SELECT (regexp_matches(s, 'x', 'g'))[1] FROM t",
+                "SELECT (rhei_regexp_matches_row(s, 'x', unnest(rhei_regexp_matches_rows(s, 'x', 'g')), 'g'))[1] AS regexp_matches FROM t",
+            ),
+            ("SELECT * FROM regexp_split_to_table('a b', ' ') WITH ORDINALITY", "SELECT * FROM UNNEST(regexp_split_to_array('a b', ' ')) WITH ORDINALITY AS regexp_split_to_table"),
+        ] {
+            assert_eq!(rewritten(sql).unwrap(), unnest, "{sql}");
+        }
+        for refused in ["SELECT regexp_matches(random()::text, '1')", "SELECT regexp_matches(nextval('s')::text, '1')::text", "SELECT * FROM regexp_matches('a', 'a')"] {
+            assert_eq!(rewritten(refused).unwrap_err().sqlstate(), "0A000", "{refused}");
+        }
+    }
+
     fn catalog() -> Catalog {
         let col = |name: &str, ty| ColumnDef { name: name.into(), ty, not_null: false, is_serial: false, default_sql: None };
         Catalog::from_tables([TableDef {

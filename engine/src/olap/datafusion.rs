@@ -153,6 +153,7 @@ impl DataFusionOlap {
         register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::ToTimestamp::default()));
         register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::DeclaredText::default()));
         register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::ToNumber::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::NumericInput::default()));
         register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::NumericOp::default()));
         register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::NumericFunction::default()));
         register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::TrimScale::default()));

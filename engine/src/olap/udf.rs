@@ -1861,6 +1861,30 @@ simple_udf!(
 );
 
 simple_udf!(
+    /// `rhei_numeric_in(text)`: the text as PostgreSQL's numeric input reads it, as exact
+    /// numeric text with the digits written (`' 9.50'` is `9.50`, `1e3` `1000`); 22P02 for text
+    /// that is no number. `translate::numeric_arithmetic` reads `text::numeric` in result
+    /// columns so, where DataFusion's cast gives every row one scale.
+    NumericInput,
+    "rhei_numeric_in",
+    Signature::any(1, Volatility::Immutable),
+    |_types| DataType::Utf8,
+    |args| {
+        let text = arrow::compute::cast(&first_arg(&args)?, &DataType::Utf8)?;
+        let numbers: arrow::array::StringArray = text
+            .as_string::<i32>()
+            .iter()
+            .map(|value| {
+                value
+                    .map(|v| crate::oltp::functions::canonical_numeric(v).ok_or_else(|| external(crate::error::EngineError::InvalidTextRepresentation { type_name: "numeric".into(), value: v.to_string() })))
+                    .transpose()
+            })
+            .collect::<Result<_>>()?;
+        unscalar(Arc::new(numbers), &args)
+    }
+);
+
+simple_udf!(
     /// `rhei_declared_text(v, type)`: `v` as text, described as the declared type `type` names
     /// (`character varying(3)`, `character(5)`): PostgreSQL describes a cast to varchar(n) so,
     /// and pads a char(n) result on output.

@@ -30,6 +30,9 @@ pub(crate) const EXACT_OP: &str = "rhei_numeric_op";
 /// The function computing PostgreSQL's numeric functions exactly, on either engine
 /// (`oltp::numeric_ops`, `olap::udf::NumericFunction`).
 pub(crate) const EXACT_FN: &str = "rhei_numeric_fn";
+/// The DataFusion function reading text as PostgreSQL's numeric input does, to exact numeric
+/// text (`olap::udf::NumericInput`).
+const NUMERIC_INPUT: &str = "rhei_numeric_in";
 /// The DataFusion function declaring its argument an unconstrained numeric
 /// (`olap::udf::Unconstrained`).
 const UNCONSTRAINED: &str = "rhei_unconstrained";
@@ -57,7 +60,7 @@ pub(crate) fn exact_candidates(stmt: &Statement, scope: &Scope<'_>) -> Vec<bool>
                 select.distinct.is_none()
                     && !wildcard
                     && (!grouped || aggregates(expr))
-                    && computes(expr)
+                    && (computes(expr) || numeric_input(expr, scope).is_some())
                     && kind(expr, scope) == Kind::Numeric
             }
             _ => false,
@@ -169,6 +172,12 @@ fn exact_results(stmt: &mut Statement, scope: &Scope<'_>, engine: Engine) {
                 }
             }
             exact(expr, scope, engine);
+            // An aggregate declared unconstrained (`rhei_unconstrained(sum(x))`) is a value
+            // with its own digits once it is exact text.
+            if engine == Engine::Olap && !is_exact_call(expr) {
+                let value = std::mem::replace(expr, number(0));
+                *expr = call(EXACT_OP, vec![string("+"), value, number(0)]);
+            }
         }
     }
 }
@@ -183,6 +192,9 @@ fn has_window_function(expr: &Expr) -> bool {
 
 /// Whether an item's numeric arithmetic divides or averages numeric values.
 fn divides(expr: &Expr, scope: &Scope<'_>) -> bool {
+    if numeric_input(expr, scope).is_some() {
+        return true;
+    }
     match expr {
         Expr::Nested(inner) | Expr::UnaryOp { expr: inner, .. } => divides(inner, scope),
         Expr::BinaryOp { left, op, right } if arithmetic_op(op).is_some() => {
@@ -195,7 +207,11 @@ fn divides(expr: &Expr, scope: &Scope<'_>) -> bool {
         // DataFusion keeps the argument's scale (`ceil(2.1)` is 3.0, `power(2.5, 2)` 6.2).
         Expr::Function(f) if numeric_function(f).is_some() => kind(expr, scope) == Kind::Numeric,
         Expr::Ceil { .. } | Expr::Floor { .. } => kind(expr, scope) == Kind::Numeric,
-        Expr::Function(f) => exact_aggregate(f) == Some(AVG) && kind(expr, scope) == Kind::Numeric,
+        // DataFusion's sum, min and max of an unconstrained numeric hold its copy's ten places.
+        Expr::Function(f) => {
+            (exact_aggregate(f) == Some(AVG) && kind(expr, scope) == Kind::Numeric)
+                || (matches!(exact_aggregate(f), Some(SUM | MIN | MAX)) && of_unconstrained(f, scope))
+        }
         Expr::Subquery(query) => subquery_item(query).is_some_and(|item| divides(item, scope)),
         _ => false,
     }
@@ -358,6 +374,37 @@ fn is_arithmetic(expr: &Expr) -> bool {
         Expr::Nested(inner) => is_arithmetic(inner),
         Expr::BinaryOp { op, .. } => arithmetic_op(op).is_some(),
         _ => false,
+    }
+}
+
+/// Whether an aggregate's argument is an unconstrained numeric: a column declared so, or text
+/// read as one ([`numeric_input`]).
+fn of_unconstrained(f: &Function, scope: &Scope<'_>) -> bool {
+    first_arg(f).is_some_and(|arg| scope.column_type(arg) == Some(PgType::Numeric { precision: None, scale: None }) || numeric_input(arg, scope).is_some())
+}
+
+/// The text of `text::numeric` (no precision): a text value, a string literal, a json field's
+/// text (`payload->>'amount'`). PostgreSQL's numeric input keeps the digits each value was
+/// written with (`9.5`, `20`); both engines' casts gave the column one scale
+/// (`9.5000000000`), so such a cast is exact numeric text on both.
+fn numeric_input<'e>(expr: &'e Expr, scope: &Scope<'_>) -> Option<&'e Expr> {
+    use datafusion::sql::sqlparser::ast::ExactNumberInfo;
+    fn is_text(expr: &Expr, scope: &Scope<'_>) -> bool {
+        match expr {
+            Expr::Nested(inner) => is_text(inner, scope),
+            Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(_), .. }) => true,
+            Expr::BinaryOp { op: BinaryOperator::LongArrow | BinaryOperator::HashLongArrow, .. } => true,
+            other => matches!(scope.column_type(other), Some(PgType::Text | PgType::Varchar(_) | PgType::Bpchar(_))),
+        }
+    }
+    match expr {
+        Expr::Nested(inner) => numeric_input(inner, scope),
+        Expr::Cast { data_type: SqlType::Numeric(ExactNumberInfo::None) | SqlType::Decimal(ExactNumberInfo::None) | SqlType::Dec(ExactNumberInfo::None), expr: inner, .. }
+            if is_text(inner, scope) =>
+        {
+            Some(inner)
+        }
+        _ => None,
     }
 }
 
@@ -524,6 +571,16 @@ fn exact(expr: &mut Expr, scope: &Scope<'_>, engine: Engine) {
     if kind(expr, scope) != Kind::Numeric {
         return;
     }
+    if let Some(text) = numeric_input(expr, scope) {
+        // SQLite's cast (`rhei_numeric`) gives the value's own digits; DataFusion's would give
+        // the column one scale, so it reads the text itself.
+        let value = match engine {
+            Engine::Sqlite => std::mem::replace(expr, number(0)),
+            Engine::Olap => call(NUMERIC_INPUT, vec![text.clone()]),
+        };
+        *expr = call(EXACT_OP, vec![string("+"), value, number(0)]);
+        return;
+    }
     if let Some((name, _)) = ceil_or_floor(expr) {
         let (Expr::Ceil { expr: inner, .. } | Expr::Floor { expr: inner, .. }) = expr else { return };
         exact(inner, scope, engine);
@@ -602,7 +659,7 @@ fn exact(expr: &mut Expr, scope: &Scope<'_>, engine: Engine) {
                         // The OLAP copy holds an unconstrained numeric at a fixed scale, and its
                         // aggregates forget the column's declared type, by which
                         // `rhei_numeric_op` reckons with each value's own digits instead.
-                        let unconstrained = first_arg(f).and_then(|arg| scope.column_type(arg)) == Some(PgType::Numeric { precision: None, scale: None });
+                        let unconstrained = of_unconstrained(f, scope);
                         let declared = |aggregate: Expr| if unconstrained { call(UNCONSTRAINED, vec![aggregate]) } else { aggregate };
                         let renamed = |name: &str| {
                             let mut aggregate = f.clone();

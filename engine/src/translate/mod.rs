@@ -951,6 +951,19 @@ fn unwrap_real(expr: &Expr) -> Option<&Expr> {
 }
 
 /// The SQLite text of a Postgres date/time field name for `date_part`.
+/// The decimals PostgreSQL's numeric `extract(name from x)` has: microseconds for seconds and
+/// epochs (none for a date's epoch), thousandths for milliseconds, none for the rest; `None`
+/// for a Julian date, which has as many as it needs.
+pub(crate) fn extract_scale(name: &str, of_date: bool) -> Option<i64> {
+    match name {
+        "epoch" if of_date => Some(0),
+        "epoch" | "second" | "seconds" | "sec" | "secs" | "s" => Some(6),
+        "millisecond" | "milliseconds" | "msec" | "msecs" | "ms" => Some(3),
+        "julian" => None,
+        _ => Some(0),
+    }
+}
+
 pub(crate) fn field_name(field: &datafusion::sql::sqlparser::ast::DateTimeField) -> String {
     field.to_string().to_ascii_lowercase().trim_matches('\'').to_string()
 }

@@ -377,6 +377,18 @@ fn is_arithmetic(expr: &Expr) -> bool {
     }
 }
 
+/// The field of `rhei_interval_part(field, interval)`, what an interval's EXTRACT is on SQLite
+/// by the time results are made exact (`translate::intervals`).
+fn interval_part(f: &Function) -> Option<String> {
+    if !f.name.to_string().eq_ignore_ascii_case("rhei_interval_part") {
+        return None;
+    }
+    match first_arg(f)? {
+        Expr::Value(ValueWithSpan { value: Value::SingleQuotedString(field), .. }) => Some(field.to_ascii_lowercase()),
+        _ => None,
+    }
+}
+
 /// Whether an aggregate's argument is an unconstrained numeric: a column declared so, or text
 /// read as one ([`numeric_input`]).
 fn of_unconstrained(f: &Function, scope: &Scope<'_>) -> bool {
@@ -426,6 +438,10 @@ fn kind(expr: &Expr, scope: &Scope<'_>) -> Kind {
         Expr::Cast { data_type: SqlType::Numeric(_) | SqlType::Decimal(_) | SqlType::Dec(_), .. } => Kind::Numeric,
         cast if super::is_integer_cast(cast) => Kind::Integer,
         Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("count") => Kind::Integer,
+        // EXTRACT is numeric in PostgreSQL 14 and later (date_part stays double precision):
+        // `extract(epoch from b - a) / 3600` divides at numeric's scale.
+        Expr::Extract { .. } => Kind::Numeric,
+        Expr::Function(f) if interval_part(f).is_some() => Kind::Numeric,
         // A scalar subquery is what its one item is (`x / (SELECT count(*) FROM t)` divides a
         // numeric by an integer; it was left to the engines' scales).
         Expr::Subquery(query) => subquery_item(query).map_or(Kind::Other, |item| kind(item, scope)),
@@ -609,6 +625,20 @@ fn exact(expr: &mut Expr, scope: &Scope<'_>, engine: Engine) {
                 }
             }
             *expr = call(EXACT_FN, args);
+        }
+        // SQLite's date_part and rhei_interval_part give numbers; the operand is the numeric
+        // text of extract's decimals.
+        Expr::Extract { field, expr: inner, .. } if engine == Engine::Sqlite => {
+            let of_date = super::temporal_type(inner, scope) == Some(PgType::Date);
+            if let Some(places) = super::extract_scale(&super::field_name(field), of_date) {
+                let extracted = std::mem::replace(expr, number(0));
+                *expr = call("rhei_numeric", vec![extracted, super::null(), number(places)]);
+            }
+        }
+        Expr::Function(f) if engine == Engine::Sqlite && let Some(field) = interval_part(f) => {
+            let places = super::extract_scale(&field, false).unwrap_or(0);
+            let extracted = std::mem::replace(expr, number(0));
+            *expr = call("rhei_numeric", vec![extracted, super::null(), number(places)]);
         }
         Expr::UnaryOp { op: UnaryOperator::Plus, expr: inner } => {
             exact(inner, scope, engine);

@@ -528,28 +528,16 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
             && intervals.is_interval(inner)
         {
             let name = crate::translate::field_name(field);
-            let scale = match name.as_str() {
-                "epoch" | "second" | "seconds" | "sec" | "secs" | "s" => 6,
-                "millisecond" | "milliseconds" | "msec" | "msecs" | "ms" => 3,
-                _ => 0,
-            };
+            let scale = crate::translate::extract_scale(&name, false).unwrap_or(0);
             let part = call("rhei_interval_part", vec![string(&name), take(inner)]);
             *expr = cast(part, SqlType::Decimal(datafusion::sql::sqlparser::ast::ExactNumberInfo::PrecisionAndScale(38, scale)));
         }
         // extract() is numeric in PostgreSQL (14 and later), with as many decimals as the
-        // field has: microseconds for seconds and epochs (none for a date's epoch),
-        // thousandths for milliseconds, none for the rest. DataFusion's date_part is a float;
-        // the SQLite engine's results take this planned type too.
+        // field has (`translate::extract_scale`). DataFusion's date_part is a float; the SQLite
+        // engine's results take this planned type too.
         if let Expr::Extract { field, expr: inner, .. } = expr {
             let name = crate::translate::field_name(field);
-            let date = temporal_type(inner, &scope) == Some(PgType::Date);
-            let scale = match name.as_str() {
-                "epoch" if date => Some(0),
-                "epoch" | "second" | "seconds" => Some(6),
-                "millisecond" | "milliseconds" => Some(3),
-                "julian" => None,
-                _ => Some(0),
-            };
+            let scale = crate::translate::extract_scale(&name, temporal_type(inner, &scope) == Some(PgType::Date));
             // DataFusion's date_part has no decades, centuries or millennia (XX000): they are
             // counted from the year (an integer there), as PostgreSQL counts them for years AD
             // (the first century is 1-100); an interval's are its years divided.

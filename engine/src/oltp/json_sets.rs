@@ -48,8 +48,9 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// One function's table: its columns (and `ordinality`), then the hidden `doc` its argument
-/// binds.
+/// One function's table: its columns (and `ordinality`), then the hidden `rhei_argument` its
+/// argument binds. (Named `doc` before, which made a table's own `doc` column ambiguous beside
+/// the function: `FROM t, jsonb_array_elements(doc->'items')` failed.)
 #[repr(C)]
 struct SetTable {
     /// SQLite's part; must come first.
@@ -75,14 +76,14 @@ unsafe impl<'vtab> VTab<'vtab> for SetTable {
         if kind.ordinality {
             columns.push("ordinality".into());
         }
-        let schema = format!("CREATE TABLE x({}, doc HIDDEN)", columns.join(", "));
+        let schema = format!("CREATE TABLE x({}, rhei_argument HIDDEN)", columns.join(", "));
         let schema = CString::new(schema).map_err(|e| rusqlite::Error::ModuleError(e.to_string()))?;
         Ok((Cow::Owned(schema), Self { base: ffi::sqlite3_vtab::default(), kind }))
     }
 
     fn best_index(&self, info: &mut IndexInfo) -> rusqlite::Result<bool> {
-        let doc_column = (self.kind.function.columns().len() + usize::from(self.kind.ordinality)) as c_int;
-        Ok(plan_with_argument(info, doc_column))
+        let argument = (self.kind.function.columns().len() + usize::from(self.kind.ordinality)) as c_int;
+        Ok(plan_with_argument(info, argument))
     }
 
     fn open(&'vtab mut self) -> rusqlite::Result<SetCursor<'vtab>> {

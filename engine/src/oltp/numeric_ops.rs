@@ -427,8 +427,14 @@ fn exact(value: ValueRef<'_>) -> Option<Exact> {
     }
 }
 
-/// What SQLite's own operator gives (NULL with NULL), for operands that are not exact decimals.
+/// What SQLite's own operator gives (NULL with NULL), for operands that are not exact decimals;
+/// numeric's NaN (its text, which SQLite would store as NULL had it become a double) with
+/// anything is NaN, as in PostgreSQL.
 fn fallback(op: &str, a: ValueRef<'_>, b: ValueRef<'_>) -> rusqlite::Result<Value> {
+    let is_nan = |v: ValueRef<'_>| matches!(v, ValueRef::Text(t) if t.trim_ascii().eq_ignore_ascii_case(b"nan"));
+    if (is_nan(a) && !matches!(b, ValueRef::Null)) || (is_nan(b) && !matches!(a, ValueRef::Null)) {
+        return Ok(Value::Text("NaN".into()));
+    }
     let number = |v: ValueRef<'_>| match v {
         ValueRef::Integer(i) => Some(i as f64),
         ValueRef::Real(f) => Some(f),

@@ -1072,6 +1072,83 @@ fn text_set_as_array(name: &str) -> Option<(&'static str, &'static str)> {
     TEXT_SETS.iter().copied().find(|(set, _)| *set == name)
 }
 
+/// Whether `node` calls one of the text set-returning functions, itself (not in a query it
+/// holds) unless `anywhere`.
+fn calls_text_set_at(node: &impl datafusion::sql::sqlparser::ast::Visit, anywhere: bool) -> bool {
+    super::finds_by_depth(node, |e, nested| {
+        matches!(e, Expr::Function(f) if (anywhere || !nested)
+            && f.over.is_none()
+            && builtin_name(&f.name).is_some_and(|n| n == "regexp_matches" || text_set_as_array(&n).is_some()))
+    })
+}
+
+fn calls_text_set(node: &impl datafusion::sql::sqlparser::ast::Visit) -> bool {
+    calls_text_set_at(node, false)
+}
+
+/// A text set-returning call where PostgreSQL refuses one (0A000, its messages): WHERE,
+/// HAVING, a join condition, an aggregate's arguments, a CASE or COALESCE branch; and in GROUP
+/// BY, which PostgreSQL runs but rhei does not (0A000). The unnest it becomes would otherwise
+/// run there, or multiply the rows.
+fn check_text_set_placement(stmt: &Statement) -> Result<()> {
+    use datafusion::sql::sqlparser::ast::{GroupByExpr, Select, Visit, Visitor};
+    fn check(select: &Select) -> Result<()> {
+        let misplaced = super::json_sets::misplaced;
+        if select.selection.as_ref().is_some_and(calls_text_set) {
+            return Err(misplaced("WHERE"));
+        }
+        if select.having.as_ref().is_some_and(calls_text_set) {
+            return Err(misplaced("HAVING"));
+        }
+        if let GroupByExpr::Expressions(exprs, _) = &select.group_by
+            && exprs.iter().any(calls_text_set)
+        {
+            return Err(EngineError::unsupported("a set-returning function in GROUP BY"));
+        }
+        if select.from.iter().flat_map(|t| &t.joins).any(|join| calls_text_set(&join.join_operator)) {
+            return Err(misplaced("JOIN conditions"));
+        }
+        let inside = datafusion::sql::sqlparser::ast::visit_expressions(&select.projection, |e| match e {
+            Expr::Case { .. } if calls_text_set(e) => ControlFlow::Break(misplaced("CASE")),
+            Expr::Function(f) if calls_text_set(&f.args) && builtin_name(&f.name).is_some_and(|n| ["coalesce", "nullif", "greatest", "least"].contains(&n.as_str())) => {
+                ControlFlow::Break(misplaced("COALESCE"))
+            }
+            Expr::Function(f) if crate::router::calls_aggregate(e, false) && calls_text_set(&f.args) => {
+                ControlFlow::Break(EngineError::SetReturningNotAllowed { message: "aggregate function calls cannot contain set-returning function calls".into() })
+            }
+            _ => ControlFlow::Continue(()),
+        });
+        match inside {
+            ControlFlow::Break(e) => Err(e),
+            ControlFlow::Continue(()) => Ok(()),
+        }
+    }
+    fn selects(body: &SetExpr) -> Result<()> {
+        match body {
+            SetExpr::Select(select) => check(select),
+            SetExpr::SetOperation { left, right, .. } => selects(left).and_then(|()| selects(right)),
+            _ => Ok(()),
+        }
+    }
+    struct Queries;
+    impl Visitor for Queries {
+        type Break = EngineError;
+        fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<EngineError> {
+            match selects(&query.body) {
+                Err(e) => ControlFlow::Break(e),
+                Ok(()) => ControlFlow::Continue(()),
+            }
+        }
+    }
+    if !calls_text_set_at(stmt, true) {
+        return Ok(());
+    }
+    match stmt.visit(&mut Queries) {
+        ControlFlow::Break(e) => Err(e),
+        ControlFlow::Continue(()) => Ok(()),
+    }
+}
+
 /// Functions in FROM and set-returning calls that are unnests, made `unnest` at parse time so
 /// both engines take them as any other unnest:
 /// - `LATERAL unnest(a) AS x` (sqlparser reads it as a function in FROM) is `unnest(a) AS x`:
@@ -1139,6 +1216,7 @@ pub(crate) fn set_functions_as_unnests(stmt: &mut Statement) -> Result<()> {
         let (name, array) = text_set_as_array(&name)?;
         Some((call("unnest", vec![call(array, args)]), name))
     }
+    check_text_set_placement(stmt)?;
     struct Unnests;
     impl VisitorMut for Unnests {
         type Break = EngineError;

@@ -98,7 +98,7 @@ fn each_query(statement: &mut Statement, rewrite: impl FnMut(&mut Query) -> Resu
     each.failure.map_or(Ok(()), Err)
 }
 
-fn misplaced(clause: &str) -> EngineError {
+pub(crate) fn misplaced(clause: &str) -> EngineError {
     EngineError::SetReturningNotAllowed { message: format!("set-returning functions are not allowed in {clause}") }
 }
 

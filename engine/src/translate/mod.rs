@@ -950,7 +950,6 @@ fn unwrap_real(expr: &Expr) -> Option<&Expr> {
     }
 }
 
-/// The SQLite text of a Postgres date/time field name for `date_part`.
 /// The decimals PostgreSQL's numeric `extract(name from x)` has: microseconds for seconds and
 /// epochs (none for a date's epoch), thousandths for milliseconds, none for the rest; `None`
 /// for a Julian date, which has as many as it needs.
@@ -964,6 +963,7 @@ pub(crate) fn extract_scale(name: &str, of_date: bool) -> Option<i64> {
     }
 }
 
+/// The SQLite text of a Postgres date/time field name for `date_part`.
 pub(crate) fn field_name(field: &datafusion::sql::sqlparser::ast::DateTimeField) -> String {
     field.to_string().to_ascii_lowercase().trim_matches('\'').to_string()
 }
@@ -2117,6 +2117,30 @@ impl<F: FnMut(&mut Expr, bool)> datafusion::sql::sqlparser::ast::VisitorMut for 
         (self.rewrite)(expr, self.depth > 0);
         ControlFlow::Continue(())
     }
+}
+
+/// Whether an expression in `node` is `found`, given the expression and whether it lies in a
+/// query `node` holds (a subquery's, not `node`'s own).
+pub fn finds_by_depth(node: &impl datafusion::sql::sqlparser::ast::Visit, found: impl FnMut(&Expr, bool) -> bool) -> bool {
+    struct Finder<F> {
+        found: F,
+        depth: usize,
+    }
+    impl<F: FnMut(&Expr, bool) -> bool> datafusion::sql::sqlparser::ast::Visitor for Finder<F> {
+        type Break = ();
+        fn pre_visit_query(&mut self, _: &Query) -> ControlFlow<()> {
+            self.depth += 1;
+            ControlFlow::Continue(())
+        }
+        fn post_visit_query(&mut self, _: &Query) -> ControlFlow<()> {
+            self.depth -= 1;
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
+            if (self.found)(expr, self.depth > 0) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+        }
+    }
+    node.visit(&mut Finder { found, depth: 0 }).is_break()
 }
 
 /// A set-returning `call` moved out of a select list into FROM: each item that is the call

@@ -256,6 +256,10 @@ pub(crate) fn is_exact_function_call(f: &Function) -> bool {
     if is_coalesce(f) { first_arg(f).is_some_and(is_exact_call) } else { is_exact_function(f) }
 }
 
+fn is_nullif(f: &Function) -> bool {
+    f.name.to_string().eq_ignore_ascii_case("nullif")
+}
+
 fn is_coalesce(f: &Function) -> bool {
     f.name.to_string().eq_ignore_ascii_case("coalesce")
 }
@@ -456,7 +460,7 @@ fn kind(expr: &Expr, scope: &Scope<'_>) -> Kind {
         // `x / nullif(n, 0)`: NULLIF is its arguments' common type, as `=` promotes them. Its
         // value stays the engine's (an exact text would not equal the number it is compared
         // with), an operand of the exact step around it.
-        Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("nullif") => chosen_kind(coalesced_args(f).map(Some), scope),
+        Expr::Function(f) if is_nullif(f) => chosen_kind(coalesced_args(f).map(Some), scope),
         Expr::Function(f) if let Some(name) = numeric_function(f) => {
             let kinds: Vec<Kind> = plain_args(f).map(|arg| kind(arg, scope)).collect();
             function_kind(&name, &kinds)
@@ -634,6 +638,16 @@ fn exact(expr: &mut Expr, scope: &Scope<'_>, engine: Engine) {
                 let extracted = std::mem::replace(expr, number(0));
                 *expr = call("rhei_numeric", vec![extracted, super::null(), number(places)]);
             }
+        }
+        // On SQLite NULLIF's value would be the double its numeric operand is read as there
+        // (`nullif(n, 0) * 2` was 3.0 for a numeric(8,2) 1.50): the choice is made by
+        // comparing, the value given as exact text.
+        Expr::Function(f) if engine == Engine::Sqlite && is_nullif(f) => {
+            let [value, other] = coalesced_args(f).collect::<Vec<_>>()[..] else { return };
+            let condition = Expr::BinaryOp { left: Box::new(value.clone()), op: BinaryOperator::Eq, right: Box::new(other.clone()) };
+            let mut value = value.clone();
+            exact_text(&mut value, scope, engine);
+            *expr = super::null_when(condition, value);
         }
         Expr::Function(f) if engine == Engine::Sqlite && let Some(field) = interval_part(f) => {
             let places = super::extract_scale(&field, false).unwrap_or(0);

@@ -27,7 +27,7 @@ use datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken;
 use datafusion::sql::sqlparser::ast::{
     BinaryOperator, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentClause,
     FunctionArguments, GroupByExpr, Ident, JoinOperator, OrderByExpr, OrderByKind, Query, Select,
-    SelectItem, SetExpr, TableFactor, Value, ValueWithSpan, Visit, VisitMut, Visitor, VisitorMut, visit_expressions,
+    SelectItem, SetExpr, TableFactor, Value, ValueWithSpan, VisitMut, VisitorMut, visit_expressions,
     visit_expressions_mut,
 };
 use rhei_engine::EngineError;
@@ -90,37 +90,11 @@ fn is_grouped(select: &Select) -> bool {
 
 /// Whether an expression aggregates (calls an aggregate outside any subquery of its own).
 fn is_aggregated(expr: &Expr) -> bool {
-    struct Finder {
-        depth: usize,
-    }
-    impl Visitor for Finder {
-        type Break = ();
-        fn pre_visit_query(&mut self, _: &Query) -> ControlFlow<()> {
-            self.depth += 1;
-            ControlFlow::Continue(())
-        }
-        fn post_visit_query(&mut self, _: &Query) -> ControlFlow<()> {
-            self.depth -= 1;
-            ControlFlow::Continue(())
-        }
-        fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
-            match expr {
-                Expr::Function(f)
-                    if self.depth == 0
-                        && f.over.is_none()
-                        && f.name
-                            .0
-                            .last()
-                            .and_then(|p| p.as_ident())
-                            .is_some_and(|i| AGGREGATES.contains(&i.value.to_ascii_lowercase().as_str())) =>
-                {
-                    ControlFlow::Break(())
-                }
-                _ => ControlFlow::Continue(()),
-            }
-        }
-    }
-    expr.visit(&mut Finder { depth: 0 }).is_break()
+    rhei_engine::translate::finds_by_depth(expr, |e, nested| {
+        matches!(e, Expr::Function(f) if !nested
+            && f.over.is_none()
+            && f.name.0.last().and_then(|p| p.as_ident()).is_some_and(|i| AGGREGATES.contains(&i.value.to_ascii_lowercase().as_str())))
+    })
 }
 
 /// `[NOT] EXISTS (query)` in a select list, which DataFusion plans only in WHERE, as

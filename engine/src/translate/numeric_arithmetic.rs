@@ -202,7 +202,7 @@ fn divides(expr: &Expr, scope: &Scope<'_>) -> bool {
         }
         // The value chosen keeps its own scale in PostgreSQL (`coalesce(x, 0)` is `0` where x
         // is NULL); DataFusion gives every row the widest scale.
-        Expr::Function(f) if is_coalesce(f) => kind(expr, scope) == Kind::Numeric,
+        Expr::Function(f) if is_coalesce(f) || is_extreme(f) => kind(expr, scope) == Kind::Numeric,
         Expr::Case { .. } => kind(expr, scope) == Kind::Numeric,
         // DataFusion keeps the argument's scale (`ceil(2.1)` is 3.0, `power(2.5, 2)` 6.2).
         Expr::Function(f) if numeric_function(f).is_some() => kind(expr, scope) == Kind::Numeric,
@@ -254,6 +254,13 @@ pub(crate) fn is_exact_call(expr: &Expr) -> bool {
 /// Whether `f` is an exact call this module writes, or COALESCE of one.
 pub(crate) fn is_exact_function_call(f: &Function) -> bool {
     if is_coalesce(f) { first_arg(f).is_some_and(is_exact_call) } else { is_exact_function(f) }
+}
+
+/// GREATEST or LEAST: a value chosen, with its own scale in PostgreSQL (`greatest(n, 10)` is
+/// `10` where n is less; both engines gave it n's scale).
+fn is_extreme(f: &Function) -> bool {
+    let name = f.name.to_string();
+    name.eq_ignore_ascii_case("greatest") || name.eq_ignore_ascii_case("least")
 }
 
 fn is_nullif(f: &Function) -> bool {
@@ -328,7 +335,7 @@ fn computes(expr: &Expr) -> bool {
     match expr {
         Expr::Nested(inner) | Expr::UnaryOp { op: UnaryOperator::Minus | UnaryOperator::Plus, expr: inner } => computes(inner),
         // Choosing a value: its scale is the chosen value's own.
-        Expr::Function(f) if is_coalesce(f) => true,
+        Expr::Function(f) if is_coalesce(f) || is_extreme(f) => true,
         Expr::Case { .. } => true,
         Expr::Function(f) => exact_aggregate(f).is_some() || numeric_function(f).is_some(),
         other => ceil_or_floor(other).is_some() || is_arithmetic(other),
@@ -341,6 +348,7 @@ fn aggregates(expr: &Expr) -> bool {
         Expr::Nested(inner) | Expr::UnaryOp { expr: inner, .. } => aggregates(inner),
         Expr::BinaryOp { left, op, right } if arithmetic_op(op).is_some() => aggregates(left) || aggregates(right),
         Expr::Function(f) if is_coalesce(f) => first_arg(f).is_some_and(aggregates),
+        Expr::Function(f) if is_extreme(f) => coalesced_args(f).any(aggregates),
         Expr::Case { conditions, else_result, .. } => conditions.iter().map(|c| &c.result).chain(else_result.as_deref()).any(aggregates),
         Expr::Function(f) if numeric_function(f).is_some() => plain_args(f).any(aggregates),
         Expr::Function(f) => exact_aggregate(f).is_some() || f.name.to_string().eq_ignore_ascii_case("count"),
@@ -449,7 +457,7 @@ fn kind(expr: &Expr, scope: &Scope<'_>) -> Kind {
         // A scalar subquery is what its one item is (`x / (SELECT count(*) FROM t)` divides a
         // numeric by an integer; it was left to the engines' scales).
         Expr::Subquery(query) => subquery_item(query).map_or(Kind::Other, |item| kind(item, scope)),
-        Expr::Function(f) if is_coalesce(f) => {
+        Expr::Function(f) if is_coalesce(f) || is_extreme(f) => {
             let FunctionArguments::List(list) = &f.args else { return Kind::Other };
             chosen_kind(list.args.iter().map(|arg| match arg {
                 FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
@@ -638,6 +646,43 @@ fn exact(expr: &mut Expr, scope: &Scope<'_>, engine: Engine) {
                 let extracted = std::mem::replace(expr, number(0));
                 *expr = call("rhei_numeric", vec![extracted, super::null(), number(places)]);
             }
+        }
+        // The chosen value as exact text, chosen by comparing the values themselves (exact text
+        // would compare as text); NULLs are passed over, as PostgreSQL does.
+        Expr::Function(f) if is_extreme(f) => {
+            let greatest = f.name.to_string().eq_ignore_ascii_case("greatest");
+            let values: Vec<Expr> = coalesced_args(f).cloned().collect();
+            let Some((first, rest)) = values.split_first() else { return };
+            let mut chosen_value = first.clone();
+            exact_text(&mut chosen_value, scope, engine);
+            let mut chosen = (first.clone(), chosen_value);
+            for value in rest {
+                let mut text = value.clone();
+                exact_text(&mut text, scope, engine);
+                let (best, best_text) = chosen;
+                let op = if greatest { BinaryOperator::Gt } else { BinaryOperator::Lt };
+                // `value` wins when it is not NULL and the best so far is NULL or beaten.
+                let wins = Expr::BinaryOp {
+                    left: Box::new(Expr::IsNotNull(Box::new(value.clone()))),
+                    op: BinaryOperator::And,
+                    right: Box::new(Expr::Nested(Box::new(Expr::BinaryOp {
+                        left: Box::new(Expr::IsNull(Box::new(best.clone()))),
+                        op: BinaryOperator::Or,
+                        right: Box::new(Expr::BinaryOp { left: Box::new(value.clone()), op: op.clone(), right: Box::new(best.clone()) }),
+                    }))),
+                };
+                let pick = |winner: Expr, loser: Expr| Expr::Case {
+                    case_token: datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+                    end_token: datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+                    operand: None,
+                    conditions: vec![datafusion::sql::sqlparser::ast::CaseWhen { condition: wins.clone(), result: winner }],
+                    else_result: Some(Box::new(loser)),
+                };
+                chosen = (pick(value.clone(), best), pick(text, best_text));
+            }
+            let (_, text) = chosen;
+            // Says that the text is numeric, on either engine (`exact_items`).
+            *expr = call(EXACT_OP, vec![string("+"), text, number(0)]);
         }
         // On SQLite NULLIF's value would be the double its numeric operand is read as there
         // (`nullif(n, 0) * 2` was 3.0 for a numeric(8,2) 1.50): the choice is made by

@@ -1075,11 +1075,11 @@ fn text_set_as_array(name: &str) -> Option<(&'static str, &'static str)> {
 /// Whether `node` calls one of the text set-returning functions, itself (not in a query it
 /// holds) unless `anywhere`.
 fn calls_text_set_at(node: &impl datafusion::sql::sqlparser::ast::Visit, anywhere: bool) -> bool {
-    super::finds_by_depth(node, |e, nested| {
-        matches!(e, Expr::Function(f) if (anywhere || !nested)
-            && f.over.is_none()
-            && builtin_name(&f.name).is_some_and(|n| n == "regexp_matches" || text_set_as_array(&n).is_some()))
-    })
+    super::finds_by_depth(node, |e, nested| (anywhere || !nested) && is_text_set(e))
+}
+
+fn is_text_set(e: &Expr) -> bool {
+    matches!(e, Expr::Function(f) if f.over.is_none() && builtin_name(&f.name).is_some_and(|n| n == "regexp_matches" || text_set_as_array(&n).is_some()))
 }
 
 fn calls_text_set(node: &impl datafusion::sql::sqlparser::ast::Visit) -> bool {
@@ -1091,37 +1091,22 @@ fn calls_text_set(node: &impl datafusion::sql::sqlparser::ast::Visit) -> bool {
 /// BY, which PostgreSQL runs but rhei does not (0A000). The unnest it becomes would otherwise
 /// run there, or multiply the rows.
 fn check_text_set_placement(stmt: &Statement) -> Result<()> {
-    use datafusion::sql::sqlparser::ast::{GroupByExpr, Select, Visit, Visitor};
+    use datafusion::sql::sqlparser::ast::{Select, Visit, Visitor};
     fn check(select: &Select) -> Result<()> {
-        let misplaced = super::json_sets::misplaced;
-        if select.selection.as_ref().is_some_and(calls_text_set) {
-            return Err(misplaced("WHERE"));
+        use super::json_sets::{ClauseNode, choice_holding_call, misplaced, refuse_in_clauses};
+        let finds_call = |node: &dyn ClauseNode| node.finds(&mut |e, nested| !nested && is_text_set(e));
+        refuse_in_clauses(select, &finds_call, || EngineError::unsupported("a set-returning function in GROUP BY"))?;
+        if let Some(clause) = choice_holding_call(&select.projection, &finds_call) {
+            return Err(misplaced(clause));
         }
-        if select.having.as_ref().is_some_and(calls_text_set) {
-            return Err(misplaced("HAVING"));
-        }
-        if let GroupByExpr::Expressions(exprs, _) = &select.group_by
-            && exprs.iter().any(calls_text_set)
-        {
-            return Err(EngineError::unsupported("a set-returning function in GROUP BY"));
-        }
-        if select.from.iter().flat_map(|t| &t.joins).any(|join| calls_text_set(&join.join_operator)) {
-            return Err(misplaced("JOIN conditions"));
-        }
-        let inside = datafusion::sql::sqlparser::ast::visit_expressions(&select.projection, |e| match e {
-            Expr::Case { .. } if calls_text_set(e) => ControlFlow::Break(misplaced("CASE")),
-            Expr::Function(f) if calls_text_set(&f.args) && builtin_name(&f.name).is_some_and(|n| ["coalesce", "nullif", "greatest", "least"].contains(&n.as_str())) => {
-                ControlFlow::Break(misplaced("COALESCE"))
-            }
-            Expr::Function(f) if crate::router::calls_aggregate(e, false) && calls_text_set(&f.args) => {
-                ControlFlow::Break(EngineError::SetReturningNotAllowed { message: "aggregate function calls cannot contain set-returning function calls".into() })
-            }
+        let in_aggregate = datafusion::sql::sqlparser::ast::visit_expressions(&select.projection, |e| match e {
+            Expr::Function(f) if crate::router::calls_aggregate(e, false) && calls_text_set(&f.args) => ControlFlow::Break(()),
             _ => ControlFlow::Continue(()),
         });
-        match inside {
-            ControlFlow::Break(e) => Err(e),
-            ControlFlow::Continue(()) => Ok(()),
+        if in_aggregate.is_break() {
+            return Err(EngineError::SetReturningNotAllowed { message: "aggregate function calls cannot contain set-returning function calls".into() });
         }
+        Ok(())
     }
     fn selects(body: &SetExpr) -> Result<()> {
         match body {

@@ -122,23 +122,63 @@ fn calls_in(node: &impl Visit) -> bool {
     visit_expressions(node, |e| if is_set_call(e).is_some() { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }).is_break()
 }
 
-fn out_of_select_list(select: &mut Select, next: &mut usize) -> Result<()> {
-    // Calls in nested queries were moved into their own FROM already (innermost first), so
-    // what is found here is this SELECT's.
-    if select.selection.as_ref().is_some_and(calls_in) {
+/// A set-returning call, as `calls_in` finds one in a node, in a clause of `select` where
+/// PostgreSQL refuses it (0A000): WHERE, HAVING, a join condition; in GROUP BY, `group_by`'s
+/// error. Shared by these functions and the text ones (`translate::arrays`).
+pub(crate) fn refuse_in_clauses(select: &Select, calls_in: &dyn Fn(&dyn ClauseNode) -> bool, group_by: impl FnOnce() -> EngineError) -> Result<()> {
+    if select.selection.as_ref().is_some_and(|e| calls_in(e)) {
         return Err(misplaced("WHERE"));
     }
-    if select.having.as_ref().is_some_and(calls_in) {
+    if select.having.as_ref().is_some_and(|e| calls_in(e)) {
         return Err(misplaced("HAVING"));
     }
     if let GroupByExpr::Expressions(exprs, _) = &select.group_by
-        && exprs.iter().any(calls_in)
+        && exprs.iter().any(|e| calls_in(e))
     {
-        return Err(misplaced("GROUP BY"));
+        return Err(group_by());
     }
     if select.from.iter().flat_map(|t| &t.joins).any(|join| calls_in(&join.join_operator)) {
         return Err(misplaced("JOIN conditions"));
     }
+    Ok(())
+}
+
+/// The choice (`CASE`, or `COALESCE` for it and NULLIF, GREATEST, LEAST) a select-list item
+/// makes among values one of which is a set-returning call, which PostgreSQL refuses.
+pub(crate) fn choice_holding_call(projection: &[SelectItem], calls_in: &dyn Fn(&dyn ClauseNode) -> bool) -> Option<&'static str> {
+    projection.iter().find_map(|item| {
+        let inside = visit_expressions(item, |e| match e {
+            Expr::Case { .. } if calls_in(e) => ControlFlow::Break("CASE"),
+            Expr::Function(f) if calls_in(&f.args) && builtin_name(&f.name).is_some_and(|n| ["coalesce", "nullif", "greatest", "least"].contains(&n.as_str())) => {
+                ControlFlow::Break("COALESCE")
+            }
+            _ => ControlFlow::Continue(()),
+        });
+        match inside {
+            ControlFlow::Break(clause) => Some(clause),
+            ControlFlow::Continue(()) => None,
+        }
+    })
+}
+
+/// A part of a query a set-returning call can be looked for in, by an expression and whether it
+/// lies in a query the part holds (`Visit` itself takes a generic visitor, so it cannot be a
+/// trait object).
+pub(crate) trait ClauseNode {
+    fn finds(&self, found: &mut dyn FnMut(&Expr, bool) -> bool) -> bool;
+}
+
+impl<T: Visit> ClauseNode for T {
+    fn finds(&self, found: &mut dyn FnMut(&Expr, bool) -> bool) -> bool {
+        crate::translate::finds_by_depth(self, found)
+    }
+}
+
+fn out_of_select_list(select: &mut Select, next: &mut usize) -> Result<()> {
+    // Calls in nested queries were moved into their own FROM already (innermost first), so
+    // what is found here is this SELECT's.
+    let finds_call = |node: &dyn ClauseNode| node.finds(&mut |e, _| is_set_call(e).is_some());
+    refuse_in_clauses(select, &finds_call, || misplaced("GROUP BY"))?;
     let mut calls: Vec<Expr> = Vec::new();
     for item in &select.projection {
         let _ = visit_expressions(item, |e| {
@@ -167,17 +207,8 @@ fn out_of_select_list(select: &mut Select, next: &mut usize) -> Result<()> {
         return Err(EngineError::unsupported("a JSON set-returning function in a select list beside GROUP BY, aggregates or window functions (call it in FROM)"));
     }
     // Nor may a call be one branch of a choice.
-    for item in &select.projection {
-        let inside = visit_expressions(item, |e| match e {
-            Expr::Case { .. } if calls_in(e) => ControlFlow::Break("CASE"),
-            Expr::Function(f) if calls_in(&f.args) && builtin_name(&f.name).is_some_and(|n| ["coalesce", "nullif", "greatest", "least"].contains(&n.as_str())) => {
-                ControlFlow::Break("COALESCE")
-            }
-            _ => ControlFlow::Continue(()),
-        });
-        if let ControlFlow::Break(clause) = inside {
-            return Err(misplaced(clause));
-        }
+    if let Some(clause) = choice_holding_call(&select.projection, &finds_call) {
+        return Err(misplaced(clause));
     }
     if calls.len() > 1 {
         return Err(EngineError::unsupported("two different set-returning functions in one select list (call them in FROM)"));

@@ -172,6 +172,10 @@ pub enum EngineError {
     /// An interval past PostgreSQL's 32-bit months and days, or 64-bit microseconds.
     #[error("interval out of range")]
     IntervalOutOfRange,
+    #[error("timestamps cannot be binned into intervals containing months or years")]
+    BinStrideHasMonths,
+    #[error("stride must be greater than zero")]
+    BinStrideNotPositive,
     #[error("column \"{column}\" is of type {expected} but expression is of type {found}")]
     DatatypeMismatch { column: String, expected: String, found: String },
     #[error("{message} (COPY data line {line})")]
@@ -386,7 +390,7 @@ impl EngineError {
             Self::CannotCastAutomatically { .. } => "42804",
             Self::InvalidTextRepresentation { .. } | Self::InvalidCidr { .. } | Self::MalformedArrayLiteral { .. } | Self::PathElementNotInteger { .. } => "22P02",
             Self::InvalidDatetimeFormat { .. } | Self::InvalidPatternValue { .. } | Self::TwelveHourClock { .. } => "22007",
-            Self::DatetimeFieldOverflow { .. } | Self::DateFieldOutOfRange { .. } | Self::TimeFieldOutOfRange { .. } | Self::TimestampOutOfRange { .. } | Self::IntervalOutOfRange => "22008",
+            Self::DatetimeFieldOverflow { .. } | Self::DateFieldOutOfRange { .. } | Self::TimeFieldOutOfRange { .. } | Self::TimestampOutOfRange { .. } | Self::IntervalOutOfRange | Self::BinStrideNotPositive => "22008",
             Self::OlapCopyBehind { .. } => "XX000",
             Self::NumericOutOfRange { .. } | Self::NumericFieldOverflow { .. } | Self::NumericFormatOverflow | Self::InputOutOfRange | Self::UnconstrainedNumericTooWide | Self::FormatNumberOutOfRange | Self::IntegerValueOutOfRange { .. } | Self::PercentileOutOfRange { .. } | Self::NetworkResultOutOfRange => {
                 "22003"
@@ -399,7 +403,11 @@ impl EngineError {
             Self::CursorOutsideTransaction => "25P01",
             Self::DatatypeMismatch { .. } => "42804",
             Self::BadCopyData { .. } => "22P04",
-            Self::FeatureNotSupported { .. } | Self::UnitNotSupported { .. } | Self::TruncateReferenced { .. } | Self::SetReturningNotAllowed { .. } => {
+            Self::FeatureNotSupported { .. }
+            | Self::UnitNotSupported { .. }
+            | Self::TruncateReferenced { .. }
+            | Self::SetReturningNotAllowed { .. }
+            | Self::BinStrideHasMonths => {
                 "0A000"
             }
             Self::ReadOnlyTransaction { .. } | Self::ReadOnlyReplica { .. } => "25006",

@@ -252,6 +252,118 @@ pub(crate) fn call(name: &str, args: &[Decimal]) -> Result<Decimal, EngineError>
     }
 }
 
+impl Decimal {
+    /// numeric.c's weight and first base-10000 digit of the value; (0, 0) for zero.
+    fn lead(&self) -> (i64, BigInt) {
+        if self.is_zero() {
+            return (0, BigInt::zero());
+        }
+        let weight = self.weight();
+        // The digits of the groups from the leading one up; `pow10` of a negative is one.
+        let shift = 4 * weight + self.scale;
+        (weight, BigInt::from(self.digits.magnitude().clone()) / pow10(shift) * pow10(-shift))
+    }
+
+    fn add(&self, other: &Decimal) -> Decimal {
+        let scale = self.scale.max(other.scale);
+        Decimal::new(self.at_scale(scale) + other.at_scale(scale), scale)
+    }
+
+    fn subtract(&self, other: &Decimal) -> Decimal {
+        let scale = self.scale.max(other.scale);
+        Decimal::new(self.at_scale(scale) - other.at_scale(scale), scale)
+    }
+
+    fn multiply(&self, other: &Decimal) -> Decimal {
+        Decimal::new(&self.digits * &other.digits, self.scale + other.scale)
+    }
+}
+
+/// numeric.c's `select_div_scale`: places for 16 significant digits of `x / y`, no fewer
+/// than either operand's.
+fn division_scale(x: &Decimal, y: &Decimal) -> i64 {
+    let ((weight1, first1), (weight2, first2)) = (x.lead(), y.lead());
+    let mut quotient_weight = weight1 - weight2;
+    if first1 <= first2 {
+        quotient_weight -= 1;
+    }
+    display_scale((MIN_SIG_DIGITS - quotient_weight * 4).max(x.scale).max(y.scale))
+}
+
+/// The running sums of `stddev`, `variance` and their kin over integers or numerics, as
+/// PostgreSQL's NumericAggState keeps them (exact, so rows can be taken back out too).
+#[derive(Debug, Clone)]
+pub(crate) struct Spread {
+    pub(crate) count: i64,
+    pub(crate) sum: Decimal,
+    pub(crate) squares: Decimal,
+}
+
+impl Default for Spread {
+    fn default() -> Self {
+        Spread { count: 0, sum: Decimal::integer(0), squares: Decimal::integer(0) }
+    }
+}
+
+impl Spread {
+    pub(crate) fn add(&mut self, x: &Decimal) {
+        self.count += 1;
+        self.sum = self.sum.add(x);
+        self.squares = self.squares.add(&x.multiply(x));
+    }
+
+    /// Takes a row back out (a sliding window frame moving on).
+    pub(crate) fn remove(&mut self, x: &Decimal) {
+        self.count -= 1;
+        self.sum = self.sum.subtract(x);
+        self.squares = self.squares.subtract(&x.multiply(x));
+    }
+
+    pub(crate) fn merge(&mut self, other: &Spread) {
+        self.count += other.count;
+        self.sum = self.sum.add(&other.sum);
+        self.squares = self.squares.add(&other.squares);
+    }
+
+    /// `name`'s result (`stddev`, `stddev_samp`, `stddev_pop`, `variance`, `var_samp`,
+    /// `var_pop`) as numeric_stddev_internal computes it: NULL without enough rows, zero for
+    /// a numerator of zero, else the quotient at select_div_scale's places (and its square
+    /// root at the same places).
+    pub(crate) fn result(&self, name: &str) -> Option<Decimal> {
+        let sample = !name.ends_with("_pop");
+        let root = name.starts_with("stddev");
+        if self.count <= i64::from(sample) {
+            return None;
+        }
+        let n = Decimal::integer(self.count);
+        let numerator = n.multiply(&self.squares).subtract(&self.sum.multiply(&self.sum));
+        if numerator.digits.is_negative() || numerator.is_zero() {
+            return Some(Decimal::integer(0));
+        }
+        let denominator = Decimal::integer(self.count).multiply(&Decimal::integer(if sample { self.count - 1 } else { self.count }));
+        let scale = division_scale(&numerator, &denominator);
+        // The scale is at least the numerator's: its digits there are exact.
+        let variance = Decimal::new(divide_rounded(&numerator.at_scale(scale), &denominator.digits), scale);
+        Some(if root { root_at(&variance, scale) } else { variance })
+    }
+}
+
+/// `factorial(n)` exactly; 1 for 0 and 1.
+///
+/// # Errors
+/// A negative `n` (22023), and a result past numeric's range (22003), as PostgreSQL's.
+pub(crate) fn factorial(n: i64) -> Result<BigInt, EngineError> {
+    if n < 0 {
+        return Err(EngineError::InvalidArgument { message: "factorial of a negative number is undefined".into() });
+    }
+    // 32178! is the first with more digits than a numeric holds before its point; stopping
+    // there keeps a huge argument from running for ever.
+    if n > 32_177 {
+        return Err(EngineError::NumericFormatOverflow);
+    }
+    Ok((2..=n).fold(BigInt::from(1), |product, k| product * k))
+}
+
 /// The result scale PostgreSQL clamps every function's to.
 fn display_scale(scale: i64) -> i64 {
     scale.clamp(0, MAX_DISPLAY_SCALE)
@@ -264,10 +376,15 @@ fn sqrt(x: &Decimal) -> Result<Decimal, EngineError> {
     // numeric_sqrt: 16 significant digits, no fewer places than the argument's.
     let sweight = (x.weight() + 1) * 4 / 2 - 1;
     let scale = display_scale((MIN_SIG_DIGITS - sweight).max(x.scale));
+    Ok(root_at(x, scale))
+}
+
+/// The square root of a non-negative `x`, rounded at `scale` places.
+fn root_at(x: &Decimal, scale: i64) -> Decimal {
     // The root's digits at one place past the scale, truncated, then rounded at the scale:
     // exact, as the root of an integer is.
     let radicand = x.at_scale(2 * (scale + 1));
-    Ok(Decimal::new(rounded_shift(&radicand.sqrt(), 1), scale))
+    Decimal::new(rounded_shift(&radicand.sqrt(), 1), scale)
 }
 
 fn exp(x: &Decimal) -> Result<Decimal, EngineError> {
@@ -559,6 +676,22 @@ mod tests {
         assert_eq!(run("div", &["1", "0"]), "22012 division by zero");
         assert_eq!(run("trim_scale", &["1.500"]), "1.5");
         assert_eq!(run("gcd", &["12", "18"]), "6");
+        let spread = |values: &[&str], name: &str| {
+            let mut state = Spread::default();
+            values.iter().for_each(|v| state.add(&Decimal::parse(v).unwrap()));
+            state.result(name).map(|d| d.text())
+        };
+        // PostgreSQL 15's answers.
+        assert_eq!(spread(&["3", "7"], "variance").as_deref(), Some("8.0000000000000000"));
+        assert_eq!(spread(&["3", "7"], "stddev").as_deref(), Some("2.8284271247461901"));
+        assert_eq!(spread(&["10.50", "20.25", "5.00", "100.99"], "stddev_pop").as_deref(), Some("38.9545751484982827"));
+        assert_eq!(spread(&["10.50", "20.25", "5.00", "100.99"], "var_samp").as_deref(), Some("2023.2785666666666667"));
+        assert_eq!(spread(&["5"], "var_pop").as_deref(), Some("0"));
+        assert_eq!(spread(&["5"], "stddev_samp"), None);
+        let mut taken_back = Spread::default();
+        ["1", "2", "4"].iter().for_each(|v| taken_back.add(&Decimal::parse(v).unwrap()));
+        taken_back.remove(&Decimal::parse("1").unwrap());
+        assert_eq!(taken_back.result("var_samp").map(|d| d.text()).as_deref(), Some("2.0000000000000000"));
         assert_eq!(run("gcd", &["1.5", "0.6"]), "0.3");
         assert_eq!(run("lcm", &["4", "6"]), "12");
         assert_eq!(run("lcm", &["-4", "0"]), "0");

@@ -92,19 +92,31 @@ pub fn make_date_days(year: i64, month: i64, day: i64) -> Option<i64> {
 pub fn make_timestamp_micros(year: i64, month: i64, day: i64, hour: i64, min: i64, sec: f64) -> Result<i64, crate::error::EngineError> {
     use crate::error::EngineError;
     let days = make_date_days(year, month, day).ok_or_else(|| EngineError::DateFieldOutOfRange { value: format!("{year}-{month:02}-{day:02}") })?;
-    let time_ok = (0..=24).contains(&hour) && (0..60).contains(&min) && !sec.is_nan() && (0.0..=60.0).contains(&sec) && !(hour == 24 && (min > 0 || sec > 0.0));
-    // C's `%02g`: the shortest form, at least two characters.
-    let seconds = if sec.is_nan() { "NaN".to_string() } else { format!("{sec:0>2}") };
-    if !time_ok {
-        return Err(EngineError::TimeFieldOutOfRange { value: format!("{hour}:{min:02}:{seconds}") });
-    }
-    let micros = ((hour * 60 + min) * 60) * 1_000_000 + (sec * 1_000_000.0).round_ties_even() as i64;
+    let micros = make_time_micros(hour, min, sec)?;
     // PostgreSQL's timestamps run from 4713 BC to 294276 AD.
-    let out_of_range = || EngineError::TimestampOutOfRange { value: format!("{year}-{month:02}-{day:02} {hour}:{min:02}:{seconds}") };
+    let out_of_range = || EngineError::TimestampOutOfRange { value: format!("{year}-{month:02}-{day:02} {hour}:{min:02}:{}", seconds_text(sec)) };
     if !(-4713..=294_276).contains(&year) {
         return Err(out_of_range());
     }
     days.checked_mul(MICROS_PER_DAY).and_then(|d| d.checked_add(micros)).ok_or_else(out_of_range)
+}
+
+/// C's `%02g` of a seconds field, as PostgreSQL's messages print it: the shortest form, at
+/// least two characters.
+fn seconds_text(sec: f64) -> String {
+    if sec.is_nan() { "NaN".to_string() } else { format!("{sec:0>2}") }
+}
+
+/// `make_time(hour, min, sec)`: microseconds since midnight, up to 24:00:00.
+///
+/// # Errors
+/// A field out of range (22008, PostgreSQL's message).
+pub fn make_time_micros(hour: i64, min: i64, sec: f64) -> Result<i64, crate::error::EngineError> {
+    let time_ok = (0..=24).contains(&hour) && (0..60).contains(&min) && !sec.is_nan() && (0.0..=60.0).contains(&sec) && !(hour == 24 && (min > 0 || sec > 0.0));
+    if !time_ok {
+        return Err(crate::error::EngineError::TimeFieldOutOfRange { value: format!("{hour}:{min:02}:{}", seconds_text(sec)) });
+    }
+    Ok(((hour * 60 + min) * 60) * 1_000_000 + (sec * 1_000_000.0).round_ties_even() as i64)
 }
 
 /// Parses `YYYY-MM-DD` (a time part after it is ignored) to days since the epoch.
@@ -817,6 +829,32 @@ impl Interval {
     /// The interval pointing the other way (`ts - iv` is `ts + (-iv)`).
     pub fn negated(self) -> Self {
         Self { months: -self.months, days: -self.days, micros: -self.micros }
+    }
+
+    /// `date_bin(self, source, origin)`: the start of the bin of width `self` (aligned on
+    /// `origin`) that holds `source`, all in microseconds, as PostgreSQL 15 computes it (a bin
+    /// starts at or before its source when the origin is later, too).
+    ///
+    /// # Errors
+    /// A stride with months or years (0A000), a stride of zero or less (22008), and a result
+    /// past the timestamp range (22008), as PostgreSQL's.
+    pub fn bin(self, source: i64, origin: i64) -> Result<i64, crate::error::EngineError> {
+        use crate::error::EngineError;
+        if self.months != 0 {
+            return Err(EngineError::BinStrideHasMonths);
+        }
+        let out_of_range = || EngineError::TimestampOutOfRange { value: "date_bin".into() };
+        let stride = self.days.checked_mul(MICROS_PER_DAY).and_then(|d| d.checked_add(self.micros)).ok_or_else(out_of_range)?;
+        if stride <= 0 {
+            return Err(EngineError::BinStrideNotPositive);
+        }
+        let difference = source.checked_sub(origin).ok_or_else(out_of_range)?;
+        let mut delta = difference - difference % stride;
+        // `%` truncates toward zero: a source before the origin belongs to the bin below.
+        if origin > source && stride > 1 && difference % stride != 0 {
+            delta -= stride;
+        }
+        origin.checked_add(delta).ok_or_else(out_of_range)
     }
 
     /// Adds `count` of `unit` (a PostgreSQL unit name or abbreviation). Fractions spill into

@@ -125,6 +125,7 @@ impl DataFusionOlap {
             .map_err(|e| EngineError::Internal(format!("could not start the OLAP runtime: {e}")))?;
         let context = SessionContext::new_with_config(session_config(threads));
         register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::Divisor::default()));
+        context.register_udaf(datafusion::logical_expr::AggregateUDF::from(super::numeric_spread::NumericSpread::default()));
         for aggregate in super::interval_aggregates::IntervalAggregateFunction::all() {
             context.register_udaf(datafusion::logical_expr::AggregateUDF::from(aggregate));
         }
@@ -198,6 +199,9 @@ impl DataFusionOlap {
         register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::UndefinedSetting::default()));
         register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::EnumInput::default()));
         register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::ClockTimestamp::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::DateBin::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::Factorial::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::MakeTime::default()));
         register(&context, datafusion::logical_expr::ScalarUDF::from(super::checked::CheckedArithmetic::default()));
         context.add_analyzer_rule(Arc::new(super::checked::CheckIntegerOverflow::default()));
         let base = SessionStateBuilder::new_from_existing(context.state()).with_physical_optimizer_rule(Arc::new(super::coop::CooperativeJoins)).build();

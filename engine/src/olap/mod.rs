@@ -10,6 +10,7 @@ pub mod coop;
 pub mod datafusion;
 pub mod interval_aggregates;
 pub mod network;
+pub mod numeric_spread;
 pub mod segments_table;
 pub mod store;
 pub mod udf;

@@ -894,28 +894,30 @@ macro_rules! text_udf {
 
 /// `make_timestamp`'s fields row by row, and with `zoned` the zone of the seventh argument
 /// (see `oltp::functions`' functions of the same names): microseconds of the instant.
+/// Argument `i` of a function of date/time fields as `to` (Int64 or Float64): an integer field
+/// is cast, anything else read from its text (Arrow's cast would cut a fraction or give NULL
+/// for text, where SQLite's functions refuse both).
+fn time_field(args: &ScalarFunctionArgs, i: usize, to: &DataType, type_name: &'static str) -> Result<ArrayRef> {
+    let value = args.args.get(i).ok_or_else(|| DataFusionError::Internal("missing argument".into()))?.to_array(args.number_rows)?;
+    let numeric = if *to == DataType::Int64 { value.data_type().is_integer() } else { value.data_type().is_numeric() };
+    if numeric || value.data_type() == &DataType::Null {
+        return Ok(arrow::compute::cast(&value, to)?);
+    }
+    let text = arrow::compute::cast(&value, &DataType::Utf8)?;
+    let text = text.as_string::<i32>();
+    let invalid = |t: &str| external(crate::error::EngineError::InvalidTextRepresentation { type_name: type_name.into(), value: t.to_string() });
+    Ok(if *to == DataType::Int64 {
+        Arc::new(text.iter().map(|t| t.map(|t| t.trim().parse::<i64>().map_err(|_| invalid(t))).transpose()).collect::<Result<arrow::array::Int64Array>>()?) as ArrayRef
+    } else {
+        Arc::new(text.iter().map(|t| t.map(|t| t.trim().parse::<f64>().map_err(|_| invalid(t))).transpose()).collect::<Result<Float64Array>>()?) as ArrayRef
+    })
+}
+
 fn made_timestamps(args: &ScalarFunctionArgs, zoned: bool) -> Result<ColumnarValue> {
     use arrow::datatypes::Int64Type;
     let rows = args.number_rows;
-    // An integer field is cast, anything else read from its text (Arrow's cast would cut a
-    // fraction or give NULL for text, where SQLite's function refuses both).
-    let column = |i: usize, to: &DataType, type_name: &'static str| -> Result<ArrayRef> {
-        let value = args.args.get(i).ok_or_else(|| DataFusionError::Internal("missing argument".into()))?.to_array(rows)?;
-        let numeric = if *to == DataType::Int64 { value.data_type().is_integer() } else { value.data_type().is_numeric() };
-        if numeric || value.data_type() == &DataType::Null {
-            return Ok(arrow::compute::cast(&value, to)?);
-        }
-        let text = arrow::compute::cast(&value, &DataType::Utf8)?;
-        let text = text.as_string::<i32>();
-        let invalid = |t: &str| external(crate::error::EngineError::InvalidTextRepresentation { type_name: type_name.into(), value: t.to_string() });
-        Ok(if *to == DataType::Int64 {
-            Arc::new(text.iter().map(|t| t.map(|t| t.trim().parse::<i64>().map_err(|_| invalid(t))).transpose()).collect::<Result<arrow::array::Int64Array>>()?) as ArrayRef
-        } else {
-            Arc::new(text.iter().map(|t| t.map(|t| t.trim().parse::<f64>().map_err(|_| invalid(t))).transpose()).collect::<Result<Float64Array>>()?) as ArrayRef
-        })
-    };
-    let fields: Vec<ArrayRef> = (0..5).map(|i| column(i, &DataType::Int64, "integer")).collect::<Result<_>>()?;
-    let seconds = column(5, &DataType::Float64, "double precision")?;
+    let fields: Vec<ArrayRef> = (0..5).map(|i| time_field(args, i, &DataType::Int64, "integer")).collect::<Result<_>>()?;
+    let seconds = time_field(args, 5, &DataType::Float64, "double precision")?;
     let zones = match args.args.get(6) {
         Some(zone) if zoned => Some(arrow::compute::cast(&zone.to_array(rows)?, &DataType::Utf8)?),
         _ => None,
@@ -1551,7 +1553,7 @@ simple_udf!(
 );
 
 /// One operand of [`NumericOp`], read once per batch.
-enum NumericOperand {
+pub(super) enum NumericOperand {
     /// Values and scale; `trim`: an unconstrained numeric held at a fixed scale, where
     /// PostgreSQL reckons with the value's own digits.
     Decimal128(arrow::array::Decimal128Array, i32, bool),
@@ -1562,7 +1564,7 @@ enum NumericOperand {
 }
 
 impl NumericOperand {
-    fn of(array: &ArrayRef, field: &Field) -> Result<Self> {
+    pub(super) fn of(array: &ArrayRef, field: &Field) -> Result<Self> {
         Ok(match array.data_type() {
             DataType::Decimal128(_, scale) => {
                 let trim = crate::catalog::types::declares_unconstrained_numeric(field);
@@ -1597,7 +1599,7 @@ impl NumericOperand {
 
     /// Row `i` as a decimal of any size (`Ok(None)` for NULL); `Err` holds the double of a
     /// value that is none.
-    fn decimal(&self, i: usize) -> std::result::Result<Option<crate::numeric_math::Decimal>, f64> {
+    pub(super) fn decimal(&self, i: usize) -> std::result::Result<Option<crate::numeric_math::Decimal>, f64> {
         use crate::numeric_math::Decimal;
         match self {
             Self::Text(a) if !a.is_null(i) => Decimal::parse(a.value(i)).map(Some).ok_or_else(|| a.value(i).trim().parse().unwrap_or(f64::NAN)),
@@ -2125,6 +2127,127 @@ impl ScalarUDFImpl for ToChar {
         Ok(ColumnarValue::Array(Arc::new(out) as ArrayRef))
     }
 }
+
+/// `date_bin(stride, source, origin)`: DataFusion's, after PostgreSQL's checks of the stride,
+/// which DataFusion does not make (it binned by months, and by a negative stride).
+#[derive(Debug)]
+pub struct DateBin {
+    binned: Arc<datafusion::logical_expr::ScalarUDF>,
+}
+
+impl Default for DateBin {
+    fn default() -> Self {
+        Self { binned: datafusion::functions::datetime::date_bin() }
+    }
+}
+
+impl PartialEq for DateBin {
+    fn eq(&self, _other: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for DateBin {}
+
+impl std::hash::Hash for DateBin {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        "date_bin".hash(state);
+    }
+}
+
+/// A stride as months, days and microseconds; `None` for NULL.
+fn stride_of(value: &ScalarValue) -> Result<Option<crate::value::Interval>> {
+    use crate::value::Interval;
+    Ok(match value {
+        ScalarValue::IntervalMonthDayNano(v) => v.map(|v| Interval { months: v.months.into(), days: v.days.into(), micros: v.nanoseconds / 1_000 }),
+        ScalarValue::IntervalDayTime(v) => v.map(|v| Interval { months: 0, days: v.days.into(), micros: i64::from(v.milliseconds) * 1_000 }),
+        ScalarValue::IntervalYearMonth(v) => v.map(|months| Interval { months: months.into(), days: 0, micros: 0 }),
+        other if other.is_null() => None,
+        other => return Err(DataFusionError::Internal(format!("date_bin of a {} stride", other.data_type()))),
+    })
+}
+
+impl ScalarUDFImpl for DateBin {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn name(&self) -> &str {
+        "date_bin"
+    }
+
+    fn signature(&self) -> &Signature {
+        self.binned.signature()
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        self.binned.return_type(arg_types)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let strides = match args.args.first() {
+            Some(ColumnarValue::Scalar(stride)) => vec![stride.clone()],
+            Some(ColumnarValue::Array(strides)) => (0..strides.len()).map(|i| ScalarValue::try_from_array(strides, i)).collect::<Result<_>>()?,
+            None => Vec::new(),
+        };
+        for stride in &strides {
+            if let Some(stride) = stride_of(stride)? {
+                // Binning the epoch checks the stride as PostgreSQL does.
+                stride.bin(0, 0).map_err(external)?;
+            }
+        }
+        self.binned.invoke_with_args(args)
+    }
+
+    fn output_ordering(&self, inputs: &[datafusion::logical_expr::sort_properties::ExprProperties]) -> Result<datafusion::logical_expr::sort_properties::SortProperties> {
+        self.binned.output_ordering(inputs)
+    }
+}
+
+simple_udf!(
+    /// `factorial(n)`: exact numeric text, as PostgreSQL's numeric result (DataFusion's
+    /// overflowed past 20! and gave 1 for a negative number, where PostgreSQL refuses it).
+    Factorial,
+    "factorial",
+    Signature::exact(vec![DataType::Int64], Volatility::Immutable),
+    |_types| DataType::Utf8,
+    field |_args| { Ok(Arc::new(crate::catalog::types::exact_numeric_text_field("factorial"))) },
+    |args| {
+        let n = first_arg(&args)?;
+        let text: arrow::array::StringArray = n
+            .as_primitive::<arrow::datatypes::Int64Type>()
+            .iter()
+            .map(|n| n.map(|n| crate::numeric_math::factorial(n).map(|product| product.to_string())).transpose())
+            .collect::<crate::error::Result<_>>()
+            .map_err(external)?;
+        unscalar(Arc::new(text), &args)
+    }
+);
+
+simple_udf!(
+    /// `make_time(hour, min, sec)`: the seconds may have a fraction (DataFusion's took only
+    /// integers), and a field out of range is PostgreSQL's 22008.
+    MakeTime,
+    "make_time",
+    Signature::any(3, Volatility::Immutable),
+    |_types| DataType::Time64(arrow::datatypes::TimeUnit::Microsecond),
+    |args| {
+        use arrow::datatypes::Int64Type;
+        let (hours, minutes) = (time_field(&args, 0, &DataType::Int64, "integer")?, time_field(&args, 1, &DataType::Int64, "integer")?);
+        let seconds = time_field(&args, 2, &DataType::Float64, "double precision")?;
+        let (hours, minutes, seconds) = (hours.as_primitive::<Int64Type>(), minutes.as_primitive::<Int64Type>(), seconds.as_primitive::<Float64Type>());
+        let times: arrow::array::Time64MicrosecondArray = (0..args.number_rows)
+            .map(|row| {
+                if hours.is_null(row) || minutes.is_null(row) || seconds.is_null(row) {
+                    return Ok(None);
+                }
+                crate::value::make_time_micros(hours.value(row), minutes.value(row), seconds.value(row)).map(Some)
+            })
+            .collect::<crate::error::Result<_>>()
+            .map_err(external)?;
+        unscalar(Arc::new(times), &args)
+    }
+);
 
 /// `clock_timestamp()`: the clock when a batch is computed (DataFusion's `now()` is the
 /// statement's start, as PostgreSQL's is; this one moves on, as PostgreSQL's moves per call).

@@ -1750,6 +1750,29 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         })?;
     }
     conn.create_scalar_function("date_trunc", 2, pure, |ctx| date_trunc(ctx.get_raw(0), ctx.get_raw(1)))?;
+    // date_bin(stride, source, origin) of timestamps in microseconds (the translation reads a
+    // date or a literal into them); the stride is an interval's text.
+    conn.create_scalar_function("date_bin", 3, pure, |ctx| {
+        let (stride, source, origin) = (ctx.get_raw(0), ctx.get_raw(1), ctx.get_raw(2));
+        let (Some(stride), ValueRef::Integer(source), ValueRef::Integer(origin)) = (text_of(stride), source, origin) else {
+            return match (stride, source, origin) {
+                (ValueRef::Null, _, _) | (_, ValueRef::Null, _) | (_, _, ValueRef::Null) => Ok(Value::Null),
+                (_, ValueRef::Integer(_), other) | (_, other, _) => Err(invalid_datetime("timestamp", other)),
+            };
+        };
+        let stride = crate::value::parse_interval(&stride, None)
+            .ok_or_else(|| fail(EngineError::InvalidDatetimeFormat { type_name: "interval".into(), value: stride.clone() }))?;
+        stride.bin(source, origin).map(Value::Integer).map_err(fail)
+    })?;
+    // factorial(n): exact, as numeric in PostgreSQL (an integer here while it fits in one).
+    conn.create_scalar_function("factorial", 1, pure, |ctx| match ctx.get_raw(0) {
+        ValueRef::Null => Ok(Value::Null),
+        ValueRef::Integer(n) => {
+            let product = crate::numeric_math::factorial(n).map_err(fail)?;
+            Ok(num_traits::ToPrimitive::to_i64(&product).map_or_else(|| Value::Text(product.to_string()), Value::Integer))
+        }
+        other => Err(fail(EngineError::InvalidTextRepresentation { type_name: "bigint".into(), value: text_of(other).unwrap_or_default() })),
+    })?;
     conn.create_scalar_function("left", 2, pure, |ctx| take_chars(ctx.get_raw(0), ctx.get_raw(1), true))?;
     conn.create_scalar_function("right", 2, pure, |ctx| take_chars(ctx.get_raw(0), ctx.get_raw(1), false))?;
     conn.create_scalar_function("lpad", 2, pure, |ctx| pad(ctx.get_raw(0), ctx.get_raw(1), None, true))?;
@@ -1765,24 +1788,29 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     // make_timestamp(year, month, day, hour, min, sec) as microseconds; rhei_make_timestamptz
     // with a seventh argument, the zone the wall-clock time is in: the session's (seconds or
     // a name, see `translate::zone_argument`) or one the call names.
-    for (name, arity) in [("make_timestamp", 6), ("rhei_make_timestamptz", 7)] {
+    // make_time(hour, min, sec) likewise, microseconds since midnight.
+    for (name, arity) in [("make_time", 3), ("make_timestamp", 6), ("rhei_make_timestamptz", 7)] {
         conn.create_scalar_function(name, arity, pure, move |ctx| {
             // The fields are integers (PostgreSQL has no make_timestamp of other numbers), the
             // seconds a number; text is read as one, as on DataFusion.
+            let integers = if arity == 3 { 2 } else { 5 };
             let mut fields = [0i64; 5];
-            for (i, field) in fields.iter_mut().enumerate() {
+            for (i, field) in fields.iter_mut().enumerate().take(integers) {
                 match ctx.get_raw(i) {
                     ValueRef::Null => return Ok(Value::Null),
                     ValueRef::Integer(n) => *field = n,
                     other => *field = text_of(other).and_then(|t| t.trim().parse().ok()).ok_or_else(|| invalid("integer", other))?,
                 }
             }
-            let seconds = match ctx.get_raw(5) {
+            let seconds = match ctx.get_raw(integers) {
                 ValueRef::Null => return Ok(Value::Null),
                 ValueRef::Integer(n) => n as f64,
                 ValueRef::Real(f) => f,
                 other => text_of(other).and_then(|t| t.trim().parse().ok()).ok_or_else(|| invalid("double precision", other))?,
             };
+            if arity == 3 {
+                return crate::value::make_time_micros(fields[0], fields[1], seconds).map(Value::Integer).map_err(fail);
+            }
             let [year, month, day, hour, min] = fields;
             let local = crate::value::make_timestamp_micros(year, month, day, hour, min, seconds).map_err(fail)?;
             if arity == 6 {

@@ -22,6 +22,9 @@ pub(crate) const AVG: &str = "rhei_numeric_avg";
 pub(crate) const KEY: &str = "rhei_numeric_key";
 pub(crate) const MIN: &str = "rhei_numeric_min";
 pub(crate) const MAX: &str = "rhei_numeric_max";
+/// `rhei_numeric_spread(name, x)`: `stddev`, `variance` and their kin (`name`) of integers or
+/// numerics, exact numeric text as PostgreSQL computes them (SQLite's were doubles).
+pub(crate) const SPREAD: &str = "rhei_numeric_spread";
 
 
 pub fn register(conn: &Connection, pure: FunctionFlags) -> rusqlite::Result<()> {
@@ -31,6 +34,7 @@ pub fn register(conn: &Connection, pure: FunctionFlags) -> rusqlite::Result<()> 
     })?;
     conn.create_window_function(SUM, 1, pure, ExactAggregate { average: false })?;
     conn.create_window_function(AVG, 1, pure, ExactAggregate { average: true })?;
+    conn.create_window_function(SPREAD, 2, pure, ExactSpread)?;
     conn.create_scalar_function(KEY, 1, pure, |ctx| Ok(numeric_key(ctx.get_raw(0))))?;
     // Not window functions: letting the extreme go would need every value of the frame.
     conn.create_aggregate_function(MIN, 1, pure, ExactExtreme { greatest: false })?;
@@ -273,6 +277,65 @@ impl WindowAggregate<ExactTotal, Value> for ExactAggregate {
     fn inverse(&self, ctx: &mut Context<'_>, state: &mut ExactTotal) -> rusqlite::Result<()> {
         state.take(ctx.get_raw(0), true);
         Ok(())
+    }
+}
+
+struct ExactSpread;
+
+/// The aggregate's name, its sums, and how many NaNs it met (which make the answer NaN).
+#[derive(Default)]
+struct SpreadState {
+    name: String,
+    sums: numeric_math::Spread,
+    nans: i64,
+}
+
+impl SpreadState {
+    /// Adds a row (`back`: takes it out); NULL is passed over.
+    fn take(&mut self, ctx: &Context<'_>, back: bool) -> rusqlite::Result<()> {
+        if self.name.is_empty() {
+            self.name = ctx.get_raw(0).as_str().map_err(|e| SqlError::UserFunctionError(e.into()))?.to_ascii_lowercase();
+        }
+        let value = ctx.get_raw(1);
+        if matches!(value, ValueRef::Text(t) if t.eq_ignore_ascii_case(b"NaN")) {
+            self.nans += if back { -1 } else { 1 };
+            return Ok(());
+        }
+        if let Some(x) = decimal_of(value)? {
+            if back { self.sums.remove(&x) } else { self.sums.add(&x) }
+        }
+        Ok(())
+    }
+
+    fn answer(&self) -> Value {
+        if self.nans > 0 {
+            return Value::Text("NaN".into());
+        }
+        self.sums.result(&self.name).map_or(Value::Null, |d| Value::Text(d.text()))
+    }
+}
+
+impl Aggregate<SpreadState, Value> for ExactSpread {
+    fn init(&self, _ctx: &mut Context<'_>) -> rusqlite::Result<SpreadState> {
+        Ok(SpreadState::default())
+    }
+
+    fn step(&self, ctx: &mut Context<'_>, state: &mut SpreadState) -> rusqlite::Result<()> {
+        state.take(ctx, false)
+    }
+
+    fn finalize(&self, _ctx: &mut Context<'_>, state: Option<SpreadState>) -> rusqlite::Result<Value> {
+        Ok(state.map_or(Value::Null, |state| state.answer()))
+    }
+}
+
+impl WindowAggregate<SpreadState, Value> for ExactSpread {
+    fn value(&self, state: Option<&mut SpreadState>) -> rusqlite::Result<Value> {
+        Ok(state.map_or(Value::Null, |state| state.answer()))
+    }
+
+    fn inverse(&self, ctx: &mut Context<'_>, state: &mut SpreadState) -> rusqlite::Result<()> {
+        state.take(ctx, true)
     }
 }
 

@@ -290,6 +290,14 @@ pub fn normalize_operators(statement: &mut Statement) {
         {
             *expr = null_when(Expr::IsNull(Box::new(argument.clone())), Expr::Value(Value::Boolean(true).into()));
         }
+        // timeofday(): the clock as text in the format PostgreSQL's has
+        // (`Mon Dec 07 19:00:00.123456 2026 UTC`), which neither engine had.
+        if let Expr::Function(f) = expr
+            && builtin_function_name(f).as_deref() == Some("timeofday")
+            && plain_arguments(f).is_some_and(|a| a.is_empty())
+        {
+            *expr = call("to_char", vec![call("clock_timestamp", vec![]), string("Dy Mon DD HH24:MI:SS.US YYYY TZ")]);
+        }
         // `|/ x`, `||/ x` and `@ x`: square root, cube root and absolute value, which neither
         // engine reads as operators (SQLite failed on `|`).
         if let Expr::UnaryOp { op: op @ (UnaryOperator::PGSquareRoot | UnaryOperator::PGCubeRoot | UnaryOperator::PGAbs), expr: operand } = expr {
@@ -3095,6 +3103,9 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
                 func.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new(exact))]);
                 return Ok(());
             }
+            if name == "date_bin" {
+                date_bin_in_micros(func, scope, opts);
+            }
             let mut truncated_in_zone = false;
             if matches!(name.as_str(), "date_trunc" | "date_part")
                 && let FunctionArguments::List(list) = &mut func.args
@@ -3640,6 +3651,7 @@ pub(crate) fn temporal_type(expr: &Expr, scope: &Scope<'_>) -> Option<PgType> {
             // Functions giving one of their arguments' values have its type (`max(at) -
             // min(at)`, `lead(at) OVER w - at`).
             // A timestamp truncated is one of its kind.
+            "date_bin" => date_bin_type(func, scope),
             "date_trunc" => match &func.args {
                 FunctionArguments::List(list) => match list.args.get(1) {
                     Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))) => {
@@ -4097,6 +4109,41 @@ pub(crate) fn reads_local_time(stmt: &Statement, catalog: &Catalog) -> bool {
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
 /// A date (days) or timestamp (microseconds) value as microseconds.
+/// The type `date_bin(stride, source, origin)` bins in, as PostgreSQL resolves it: a
+/// timestamptz beside a timestamptz or with no timestamp at all (a date, or literals), else a
+/// timestamp.
+pub(crate) fn date_bin_type(func: &datafusion::sql::sqlparser::ast::Function, scope: &Scope<'_>) -> PgType {
+    let FunctionArguments::List(list) = &func.args else { return PgType::Timestamptz };
+    let types: Vec<PgType> = list
+        .args
+        .iter()
+        .skip(1)
+        .filter_map(|arg| match arg {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => temporal_type(e, scope),
+            _ => None,
+        })
+        .collect();
+    if !types.contains(&PgType::Timestamptz) && types.contains(&PgType::Timestamp) { PgType::Timestamp } else { PgType::Timestamptz }
+}
+
+/// date_bin's source and origin as the microseconds SQLite's `date_bin` takes: a date's
+/// midnight (in the session zone when binned as timestamptz), a literal read as the binning
+/// type.
+fn date_bin_in_micros(func: &mut datafusion::sql::sqlparser::ast::Function, scope: &Scope<'_>, opts: TranslateOptions) {
+    let binned = date_bin_type(func, scope);
+    let FunctionArguments::List(list) = &mut func.args else { return };
+    for arg in list.args.iter_mut().skip(1) {
+        let FunctionArg::Unnamed(FunctionArgExpr::Expr(arg)) = arg else { continue };
+        let source = temporal_type(arg, scope);
+        let value = std::mem::replace(arg, null());
+        *arg = match source {
+            Some(PgType::Date) if binned == PgType::Timestamptz => instant(as_micros(value, source), opts),
+            None if is_string_literal(&value) => convert_expr(binned, value, opts),
+            _ => as_micros(value, source),
+        };
+    }
+}
+
 fn as_micros(value: Expr, source: Option<PgType>) -> Expr {
     match source {
         // Nested: the AST prints without parentheses, and the value may be `d + 1`.

@@ -23,7 +23,7 @@ use datafusion::sql::sqlparser::ast::{
 
 use super::{GroupByExt, Scope, call, first_arg, number, string};
 use crate::catalog::types::PgType;
-use crate::oltp::numeric_ops::{AVG, MAX, MIN, SUM};
+use crate::oltp::numeric_ops::{AVG, MAX, MIN, SPREAD, SUM};
 
 /// The SQLite function computing one exact step.
 pub(crate) const EXACT_OP: &str = "rhei_numeric_op";
@@ -209,7 +209,7 @@ fn divides(expr: &Expr, scope: &Scope<'_>) -> bool {
         Expr::Ceil { .. } | Expr::Floor { .. } => kind(expr, scope) == Kind::Numeric,
         // DataFusion's sum, min and max of an unconstrained numeric hold its copy's ten places.
         Expr::Function(f) => {
-            (exact_aggregate(f) == Some(AVG) && kind(expr, scope) == Kind::Numeric)
+            (matches!(exact_aggregate(f), Some(AVG | SPREAD)) && kind(expr, scope) == Kind::Numeric)
                 || (matches!(exact_aggregate(f), Some(SUM | MIN | MAX)) && of_unconstrained(f, scope))
         }
         Expr::Subquery(query) => subquery_item(query).is_some_and(|item| divides(item, scope)),
@@ -273,7 +273,7 @@ fn is_coalesce(f: &Function) -> bool {
 
 /// Whether `f` is one of the exact SQLite functions this module writes.
 fn is_exact_function(f: &Function) -> bool {
-    [EXACT_OP, EXACT_FN, SUM, AVG, MIN, MAX].contains(&f.name.to_string().as_str())
+    [EXACT_OP, EXACT_FN, SUM, AVG, MIN, MAX, SPREAD].contains(&f.name.to_string().as_str())
 }
 
 /// The name of a numeric function `rhei_numeric_fn` computes (`round`, `power`, `sqrt`...),
@@ -322,6 +322,7 @@ fn exact_aggregate(f: &Function) -> Option<&'static str> {
     match f.name.to_string().to_ascii_lowercase().as_str() {
         "sum" => Some(SUM),
         "avg" => Some(AVG),
+        "stddev" | "stddev_samp" | "stddev_pop" | "variance" | "var_samp" | "var_pop" => Some(SPREAD),
         // Not over a window: SQLite's own (as doubles) there.
         "min" if f.over.is_none() => Some(MIN),
         "max" if f.over.is_none() => Some(MAX),
@@ -476,8 +477,9 @@ fn kind(expr: &Expr, scope: &Scope<'_>) -> Kind {
         Expr::Ceil { .. } | Expr::Floor { .. } if let Some((name, arg)) = ceil_or_floor(expr) => function_kind(name, &[kind(arg, scope)]),
         Expr::Function(f) => match (exact_aggregate(f), first_arg(f).map(|arg| kind(arg, scope))) {
             (Some(_), Some(Kind::Numeric)) => Kind::Numeric,
-            // avg of integers is numeric in PostgreSQL; their sum stays SQLite's integer.
-            (Some(AVG), Some(Kind::Integer)) => Kind::Numeric,
+            // avg of integers is numeric in PostgreSQL, and so are their stddev and variance;
+            // their sum stays SQLite's integer.
+            (Some(AVG | SPREAD), Some(Kind::Integer)) => Kind::Numeric,
             // sum of bigints is numeric in PostgreSQL (of smaller integers a bigint).
             (Some(SUM), Some(Kind::Integer)) if first_arg(f).and_then(|arg| scope.column_type(arg)) == Some(PgType::Int8) => Kind::Numeric,
             (Some(_), Some(Kind::Integer)) => Kind::Integer,
@@ -734,6 +736,19 @@ fn exact(expr: &mut Expr, scope: &Scope<'_>, engine: Engine) {
                     let coalesce = std::mem::replace(expr, number(0));
                     *expr = call(EXACT_OP, vec![string("+"), coalesce, number(0)]);
                 }
+            } else if exact_aggregate(f) == Some(SPREAD) {
+                // Named by a first argument, on either engine: the aggregate's name, as its
+                // answer (sample or population, root or not) depends on it.
+                let name = f.name.to_string().to_ascii_lowercase();
+                if let FunctionArguments::List(list) = &mut f.args {
+                    if engine == Engine::Sqlite
+                        && let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))) = list.args.first_mut()
+                    {
+                        exact(arg, scope, engine);
+                    }
+                    list.args.insert(0, FunctionArg::Unnamed(FunctionArgExpr::Expr(string(&name))));
+                }
+                f.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new(SPREAD))]);
             } else if let Some(name) = exact_aggregate(f) {
                 match engine {
                     Engine::Sqlite => {

@@ -327,6 +327,33 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
             let name = if matches!(data_type, SqlType::JSONB) { "rhei_jsonb" } else { "rhei_json" };
             *expr = call(name, vec![std::mem::replace(inner.as_mut(), Expr::value(Value::Null))]);
         }
+        // `~ x` (bitwise not of an integer; an inet's is `rhei_inet_not` by now) is `x # -1`:
+        // DataFusion has no `~` (and a statement with one planned no result types for SQLite).
+        if let Expr::UnaryOp { op: datafusion::sql::sqlparser::ast::UnaryOperator::BitwiseNot, expr: operand } = expr {
+            let value = Expr::Nested(Box::new(take(operand)));
+            let minus_one = Expr::value(Value::Number("-1".into(), false));
+            *expr = Expr::Nested(Box::new(Expr::BinaryOp { left: Box::new(value), op: BinaryOperator::PGBitwiseXor, right: Box::new(minus_one) }));
+        }
+        // date_bin of a date beside literals bins the instant of its midnight in the session
+        // zone, a timestamptz, as PostgreSQL resolves it; DataFusion binned a timestamp.
+        if let Expr::Function(f) = expr
+            && super::builtin_function_name(f).as_deref() == Some("date_bin")
+            && super::date_bin_type(f, &scope) == PgType::Timestamptz
+            && let FunctionArguments::List(list) = &mut f.args
+        {
+            let args: Vec<&mut Expr> = list.args.iter_mut().skip(1).filter_map(|arg| match arg {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+                _ => None,
+            }).collect();
+            if !args.iter().any(|arg| temporal_type(arg, &scope) == Some(PgType::Timestamptz)) {
+                for arg in args {
+                    if temporal_type(arg, &scope) == Some(PgType::Date) || super::is_string_literal(arg) {
+                        let local = cast(take(arg), SqlType::Timestamp(None, TimezoneInfo::None));
+                        *arg = call("rhei_instant", vec![local, Expr::value(Value::SingleQuotedString(zone.arrow_name()))]);
+                    }
+                }
+            }
+        }
         // date + interval is a timestamp in PostgreSQL; DataFusion keeps a date.
         if let Expr::BinaryOp { left, op: BinaryOperator::Plus | BinaryOperator::Minus, right } = expr {
             let (value, interval) = if intervals.is_interval(right) { (left, &**right) } else { (right, &**left) };

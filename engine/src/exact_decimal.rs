@@ -112,33 +112,37 @@ fn divide(x: Exact, y: Exact, scale: i32) -> Option<Exact> {
     Some(Exact { value, scale })
 }
 
-/// PostgreSQL's `select_div_scale`: enough places for 16 significant digits of the quotient,
-/// and no fewer than either operand's, reckoned in its base-10000 digits.
 fn division_scale(x: Exact, y: Exact) -> i32 {
-    let (weight1, first1) = base_10000_lead(x);
-    let (weight2, first2) = base_10000_lead(y);
+    select_div_scale((&x.value.to_string(), x.scale), (&y.value.to_string(), y.scale))
+}
+
+/// PostgreSQL's `select_div_scale` for `x / y`, each given as its digits (a sign allowed) and
+/// scale: enough places for 16 significant digits of the quotient, and no fewer than either
+/// operand's, reckoned in its base-10000 digits.
+pub(crate) fn select_div_scale(x: (&str, i32), y: (&str, i32)) -> i32 {
+    let (weight1, first1) = base_10000_lead(x.0, x.1);
+    let (weight2, first2) = base_10000_lead(y.0, y.1);
     let mut quotient_weight = weight1 - weight2;
     if first1 <= first2 {
         quotient_weight -= 1;
     }
-    (MIN_SIG_DIGITS - quotient_weight * 4).max(x.scale).max(y.scale).clamp(0, MAX_DISPLAY_SCALE)
+    (MIN_SIG_DIGITS - quotient_weight * 4).max(x.1).max(y.1).clamp(0, MAX_DISPLAY_SCALE)
 }
 
 /// The weight of a value's first non-zero base-10000 digit (groups of four decimal digits
 /// counted from the decimal point, 0 for the units group) and that digit; (0, 0) for zero.
-fn base_10000_lead(x: Exact) -> (i32, i32) {
-    let digits = x.value.to_string();
+fn base_10000_lead(digits: &str, scale: i32) -> (i32, i32) {
     let digits = digits.trim_start_matches('-');
     if digits.bytes().all(|b| b == b'0') {
         return (0, 0);
     }
     // The power of ten of the leading digit, and the group holding it.
-    let exponent = digits.len() as i32 - 1 - x.scale;
+    let exponent = digits.len() as i32 - 1 - scale;
     let weight = exponent.div_euclid(4);
     // The group's digits: powers 4*weight+3 down to 4*weight, read off the digit string.
     let group = (0..4).rev().fold(0, |acc, k| {
         let power = 4 * weight + k;
-        let from_right = power + x.scale;
+        let from_right = power + scale;
         let digit = usize::try_from(from_right)
             .ok()
             .and_then(|i| digits.len().checked_sub(i + 1))

@@ -253,17 +253,6 @@ pub(crate) fn call(name: &str, args: &[Decimal]) -> Result<Decimal, EngineError>
 }
 
 impl Decimal {
-    /// numeric.c's weight and first base-10000 digit of the value; (0, 0) for zero.
-    fn lead(&self) -> (i64, BigInt) {
-        if self.is_zero() {
-            return (0, BigInt::zero());
-        }
-        let weight = self.weight();
-        // The digits of the groups from the leading one up; `pow10` of a negative is one.
-        let shift = 4 * weight + self.scale;
-        (weight, BigInt::from(self.digits.magnitude().clone()) / pow10(shift) * pow10(-shift))
-    }
-
     fn add(&self, other: &Decimal) -> Decimal {
         let scale = self.scale.max(other.scale);
         Decimal::new(self.at_scale(scale) + other.at_scale(scale), scale)
@@ -279,15 +268,10 @@ impl Decimal {
     }
 }
 
-/// numeric.c's `select_div_scale`: places for 16 significant digits of `x / y`, no fewer
-/// than either operand's.
+/// numeric.c's `select_div_scale` of `x / y` (see [`crate::exact_decimal::select_div_scale`]).
 fn division_scale(x: &Decimal, y: &Decimal) -> i64 {
-    let ((weight1, first1), (weight2, first2)) = (x.lead(), y.lead());
-    let mut quotient_weight = weight1 - weight2;
-    if first1 <= first2 {
-        quotient_weight -= 1;
-    }
-    display_scale((MIN_SIG_DIGITS - quotient_weight * 4).max(x.scale).max(y.scale))
+    let scale = |d: &Decimal| i32::try_from(d.scale).unwrap_or(i32::MAX);
+    i64::from(crate::exact_decimal::select_div_scale((&x.digits.to_string(), scale(x)), (&y.digits.to_string(), scale(y))))
 }
 
 /// The running sums of `stddev`, `variance` and their kin over integers or numerics, as

@@ -90,39 +90,26 @@ struct SpreadAccumulator {
     sums: Spread,
 }
 
-impl SpreadAccumulator {
-    /// Each non-NULL value of the batch's argument, exact.
-    fn each(&self, values: &[ArrayRef], mut f: impl FnMut(&Decimal)) -> Result<()> {
-        let array = values.get(1).ok_or_else(|| internal("no argument"))?;
-        let operand = NumericOperand::of(array, &self.field)?;
-        for i in 0..array.len() {
-            match operand.decimal(i) {
-                Ok(Some(x)) => f(&x),
-                Ok(None) => {}
-                Err(value) => {
-                    let value = crate::value::format_float8(value);
-                    return Err(DataFusionError::External(Box::new(EngineError::InvalidTextRepresentation { type_name: "numeric".into(), value })));
-                }
-            }
+/// Each non-NULL value of an aggregate batch's argument (read as `field` declares it), exact.
+fn each_value(field: &Field, values: &[ArrayRef], mut f: impl FnMut(&Decimal)) -> Result<()> {
+    let array = values.get(1).ok_or_else(|| internal("no argument"))?;
+    let operand = NumericOperand::of(array, field)?;
+    for i in 0..array.len() {
+        if let Some(x) = operand.checked_decimal(i)? {
+            f(&x);
         }
-        Ok(())
     }
+    Ok(())
 }
 
 impl Accumulator for SpreadAccumulator {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        let mut sums = std::mem::take(&mut self.sums);
-        let stepped = self.each(values, |x| sums.add(x));
-        self.sums = sums;
-        stepped
+        each_value(&self.field, values, |x| self.sums.add(x))
     }
 
     /// Rows leaving a sliding window frame: the sums are exact, so they come back out.
     fn retract_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        let mut sums = std::mem::take(&mut self.sums);
-        let stepped = self.each(values, |x| sums.remove(x));
-        self.sums = sums;
-        stepped
+        each_value(&self.field, values, |x| self.sums.remove(x))
     }
 
     fn supports_retract_batch(&self) -> bool {

@@ -1599,13 +1599,20 @@ impl NumericOperand {
 
     /// Row `i` as a decimal of any size (`Ok(None)` for NULL); `Err` holds the double of a
     /// value that is none.
-    pub(super) fn decimal(&self, i: usize) -> std::result::Result<Option<crate::numeric_math::Decimal>, f64> {
+    fn decimal(&self, i: usize) -> std::result::Result<Option<crate::numeric_math::Decimal>, f64> {
         use crate::numeric_math::Decimal;
         match self {
             Self::Text(a) if !a.is_null(i) => Decimal::parse(a.value(i)).map(Some).ok_or_else(|| a.value(i).trim().parse().unwrap_or(f64::NAN)),
             Self::Float(a) if !a.is_null(i) => Decimal::from_f64(a.value(i)).map(Some).ok_or(a.value(i)),
             _ => self.exact(i).map(|x| x.map(Decimal::from_exact)),
         }
+    }
+
+    /// [`Self::decimal`], a value that is no number being 22P02 as PostgreSQL's numeric input.
+    pub(super) fn checked_decimal(&self, i: usize) -> Result<Option<crate::numeric_math::Decimal>> {
+        self.decimal(i).map_err(|f| {
+            external(crate::error::EngineError::InvalidTextRepresentation { type_name: "numeric".into(), value: crate::value::format_float8(f) })
+        })
     }
 
     fn is_null(&self, i: usize) -> bool {
@@ -1678,15 +1685,7 @@ fn numeric_rows(args: &ScalarFunctionArgs, skip: usize) -> Result<Vec<Option<Vec
         .map(|(value, field)| NumericOperand::of(&value.to_array(rows)?, field))
         .collect::<Result<Vec<_>>>()?;
     (0..rows)
-        .map(|i| {
-            operands
-                .iter()
-                .map(|operand| match operand.decimal(i) {
-                    Ok(value) => Ok(value),
-                    Err(f) => Err(external(crate::error::EngineError::InvalidTextRepresentation { type_name: "numeric".into(), value: crate::value::format_float8(f) })),
-                })
-                .collect::<Result<Option<Vec<_>>>>()
-        })
+        .map(|i| operands.iter().map(|operand| operand.checked_decimal(i)).collect::<Result<Option<Vec<_>>>>())
         .collect()
 }
 
@@ -2155,13 +2154,13 @@ impl std::hash::Hash for DateBin {
     }
 }
 
-/// A stride as months, days and microseconds; `None` for NULL.
+/// A stride (date_bin's signature takes the two interval types below) as months, days and
+/// microseconds; `None` for NULL.
 fn stride_of(value: &ScalarValue) -> Result<Option<crate::value::Interval>> {
     use crate::value::Interval;
     Ok(match value {
-        ScalarValue::IntervalMonthDayNano(v) => v.map(|v| Interval { months: v.months.into(), days: v.days.into(), micros: v.nanoseconds / 1_000 }),
+        ScalarValue::IntervalMonthDayNano(v) => v.map(Interval::of_arrow),
         ScalarValue::IntervalDayTime(v) => v.map(|v| Interval { months: 0, days: v.days.into(), micros: i64::from(v.milliseconds) * 1_000 }),
-        ScalarValue::IntervalYearMonth(v) => v.map(|months| Interval { months: months.into(), days: 0, micros: 0 }),
         other if other.is_null() => None,
         other => return Err(DataFusionError::Internal(format!("date_bin of a {} stride", other.data_type()))),
     })

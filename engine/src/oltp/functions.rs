@@ -1750,20 +1750,6 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         })?;
     }
     conn.create_scalar_function("date_trunc", 2, pure, |ctx| date_trunc(ctx.get_raw(0), ctx.get_raw(1)))?;
-    // date_bin(stride, source, origin) of timestamps in microseconds (the translation reads a
-    // date or a literal into them); the stride is an interval's text.
-    conn.create_scalar_function("date_bin", 3, pure, |ctx| {
-        let (stride, source, origin) = (ctx.get_raw(0), ctx.get_raw(1), ctx.get_raw(2));
-        let (Some(stride), ValueRef::Integer(source), ValueRef::Integer(origin)) = (text_of(stride), source, origin) else {
-            return match (stride, source, origin) {
-                (ValueRef::Null, _, _) | (_, ValueRef::Null, _) | (_, _, ValueRef::Null) => Ok(Value::Null),
-                (_, ValueRef::Integer(_), other) | (_, other, _) => Err(invalid_datetime("timestamp", other)),
-            };
-        };
-        let stride = crate::value::parse_interval(&stride, None)
-            .ok_or_else(|| fail(EngineError::InvalidDatetimeFormat { type_name: "interval".into(), value: stride.clone() }))?;
-        stride.bin(source, origin).map(Value::Integer).map_err(fail)
-    })?;
     // factorial(n): exact, as numeric in PostgreSQL (an integer here while it fits in one).
     conn.create_scalar_function("factorial", 1, pure, |ctx| match ctx.get_raw(0) {
         ValueRef::Null => Ok(Value::Null),

@@ -95,6 +95,13 @@ macro_rules! both {
 /// # Errors
 /// SQLite refuses a registration (out of memory).
 pub fn register(conn: &Connection, pure: FunctionFlags) -> rusqlite::Result<()> {
+    // date_bin(stride, source, origin) of timestamps in microseconds (the translation reads a
+    // date or a literal into them).
+    conn.create_scalar_function("date_bin", 3, pure, |ctx| {
+        let (source, origin) = both!(micros_arg(ctx, 1), micros_arg(ctx, 2));
+        let Some(stride) = interval_arg(ctx, 0)? else { return Ok(Value::Null) };
+        stride.bin(source, origin).map(Value::Integer).map_err(fail)
+    })?;
     // `a - b` of two timestamps: days and time, as PostgreSQL's justify_hours leaves them.
     conn.create_scalar_function("rhei_interval_between", 2, pure, |ctx| {
         let (a, b) = both!(micros_arg(ctx, 0), micros_arg(ctx, 1));

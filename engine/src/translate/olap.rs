@@ -334,20 +334,23 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
             let minus_one = Expr::value(Value::Number("-1".into(), false));
             *expr = Expr::Nested(Box::new(Expr::BinaryOp { left: Box::new(value), op: BinaryOperator::PGBitwiseXor, right: Box::new(minus_one) }));
         }
-        // date_bin of a date beside literals bins the instant of its midnight in the session
-        // zone, a timestamptz, as PostgreSQL resolves it; DataFusion binned a timestamp.
+        // date_bin of a date beside literals (no timestamp of either kind) bins the instant of
+        // its midnight in the session zone, a timestamptz, as PostgreSQL resolves it
+        // (`translate::date_bin_type`); DataFusion binned a timestamp.
         if let Expr::Function(f) = expr
             && super::builtin_function_name(f).as_deref() == Some("date_bin")
-            && super::date_bin_type(f, &scope) == PgType::Timestamptz
             && let FunctionArguments::List(list) = &mut f.args
         {
-            let args: Vec<&mut Expr> = list.args.iter_mut().skip(1).filter_map(|arg| match arg {
-                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+            let args: Vec<(&mut Expr, Option<PgType>)> = list.args.iter_mut().skip(1).filter_map(|arg| match arg {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => {
+                    let ty = temporal_type(e, &scope);
+                    Some((e, ty))
+                }
                 _ => None,
             }).collect();
-            if !args.iter().any(|arg| temporal_type(arg, &scope) == Some(PgType::Timestamptz)) {
-                for arg in args {
-                    if temporal_type(arg, &scope) == Some(PgType::Date) || super::is_string_literal(arg) {
+            if !args.iter().any(|(_, ty)| matches!(ty, Some(PgType::Timestamp | PgType::Timestamptz))) {
+                for (arg, ty) in args {
+                    if ty == Some(PgType::Date) || super::is_string_literal(arg) {
                         let local = cast(take(arg), SqlType::Timestamp(None, TimezoneInfo::None));
                         *arg = call("rhei_instant", vec![local, Expr::value(Value::SingleQuotedString(zone.arrow_name()))]);
                     }

@@ -134,10 +134,13 @@ const CACHED_TEXT_MAX: usize = 64 * 1024;
 
 /// The parse of one statement text (independent of the catalog, so never invalidated).
 pub(crate) struct ParsedText {
-    pub(crate) statements: Vec<Prepared>,
-    /// For a text with lifted literals: whether running it with the lifted values means the
-    /// same as the original text.
-    pub(crate) lift_safe: bool,
+    /// `None` for a lifted text that does not parse (`varchar($1)`), kept so that it is not
+    /// tried again; a client sending that text gets the syntax error from a parse of its own.
+    pub(crate) statements: Option<Vec<Prepared>>,
+    /// Whether running the text with lifted literals means the same as the original text.
+    /// Decided when the text is first met as a lifting, because a client may have sent the
+    /// same text with `$n` parameters of its own before (pgbench `-M prepared` then `-M simple`).
+    pub(crate) lift_safe: std::sync::OnceLock<bool>,
 }
 
 pub(crate) struct EngineInner {
@@ -311,8 +314,8 @@ impl EngineInner {
     }
 
     /// Caches the parse of a statement text and returns it.
-    pub(crate) fn remember_parse(&self, sql: &str, statements: Vec<Prepared>, lift_safe: bool) -> Arc<ParsedText> {
-        let parsed = Arc::new(ParsedText { statements, lift_safe });
+    pub(crate) fn remember_parse(&self, sql: &str, statements: Option<Vec<Prepared>>) -> Arc<ParsedText> {
+        let parsed = Arc::new(ParsedText { statements, lift_safe: std::sync::OnceLock::new() });
         self.parsed.lock().insert(sql, parsed.clone());
         parsed
     }

@@ -878,11 +878,11 @@ impl Session {
     /// # Errors
     /// [`EngineError::Syntax`] when it does not parse.
     pub fn parse(&self, sql: &str) -> Result<Vec<Prepared>> {
-        if let Some(parsed) = self.engine.parsed(sql) {
-            return Ok(parsed.statements.clone());
+        if let Some(statements) = self.engine.parsed(sql).and_then(|parsed| parsed.statements.clone()) {
+            return Ok(statements);
         }
         let statements = self.parse_uncached(sql)?;
-        self.engine.remember_parse(sql, statements.clone(), false);
+        self.engine.remember_parse(sql, Some(statements.clone()));
         Ok(statements)
     }
 
@@ -897,26 +897,19 @@ impl Session {
         let Some(lifted) = crate::lift::lift_literals(sql) else { return self.parse(sql) };
         let parsed = match self.engine.parsed(&lifted.text) {
             Some(parsed) => parsed,
-            None => {
-                let (statements, safe) = match self.parse_uncached(&lifted.text) {
-                    Ok(statements) => {
-                        let safe = matches!(statements.as_slice(), [p] if p.hint.is_none() && !p.explain_route
-                            && p.statement().is_some_and(|s| crate::lift::lift_is_safe(s, lifted.values.len())));
-                        (statements, safe)
-                    }
-                    Err(_) => (Vec::new(), false),
-                };
-                self.engine.remember_parse(&lifted.text, statements, safe)
-            }
+            None => self.engine.remember_parse(&lifted.text, self.parse_uncached(&lifted.text).ok()),
         };
-        if !parsed.lift_safe
-            || parsed.statements[0].statement().is_some_and(|s| crate::lift::number_into_refusing_column(s, &lifted.values, || self.engine.catalog()))
-        {
+        let safe = *parsed.lift_safe.get_or_init(|| {
+            matches!(parsed.statements.as_deref(), Some([p]) if p.hint.is_none() && !p.explain_route
+                && p.statement().is_some_and(|s| crate::lift::lift_is_safe(s, lifted.values.len())))
+        });
+        let lifted_statement = parsed.statements.as_deref().filter(|_| safe).and_then(|statements| statements.first());
+        let Some(statement) = lifted_statement.filter(|p| {
+            !p.statement().is_some_and(|s| crate::lift::number_into_refusing_column(s, &lifted.values, || self.engine.catalog()))
+        }) else {
             return self.parse(sql);
-        }
-        let mut statements = parsed.statements.clone();
-        statements[0].lifted = lifted.values;
-        Ok(statements)
+        };
+        Ok(vec![Prepared { lifted: lifted.values, ..statement.clone() }])
     }
 
     fn parse_uncached(&self, sql: &str) -> Result<Vec<Prepared>> {
@@ -3132,6 +3125,38 @@ const COPY_INPUT_MESSAGES: usize = 16;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Point reads that differ only in their key share one parse (pgbench `-M simple`).
+    #[tokio::test]
+    async fn point_reads_differing_in_their_key_share_one_parse() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let engine = crate::HtapEngine::open(rhei_config::EngineConfig::with_data_dir(dir.path())).await.expect("open");
+        engine.execute_batch("CREATE TABLE pgbench_accounts (aid int NOT NULL, bid int, abalance int, filler char(84)); ALTER TABLE pgbench_accounts ADD PRIMARY KEY (aid)").await.expect("setup");
+        let session = engine.session();
+        // The same text with the client's own parameter, parsed first (pgbench `-M prepared`
+        // before `-M simple`), made every later lifting fall back to a parse per statement.
+        let prepared = session.parse("SELECT abalance FROM pgbench_accounts WHERE aid = $1;").expect("parse");
+        assert!(prepared[0].lifted.is_empty());
+        let first = session.parse_simple("SELECT abalance FROM pgbench_accounts WHERE aid = 14690;").expect("parse");
+        let second = session.parse_simple("SELECT abalance FROM pgbench_accounts WHERE aid = 51921;").expect("parse");
+        assert_eq!(first[0].lifted, [ScalarValue::Int64(Some(14690))]);
+        assert_eq!(second[0].lifted, [ScalarValue::Int64(Some(51921))]);
+        assert_eq!(first[0].sql, second[0].sql);
+        engine.close().await;
+    }
+
+    /// A lifting that does not parse is remembered as such, and a client sending its text
+    /// gets the syntax error (it was an empty query).
+    #[tokio::test]
+    async fn a_lifted_text_that_does_not_parse_stays_a_syntax_error() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let engine = crate::HtapEngine::open(rhei_config::EngineConfig::with_data_dir(dir.path())).await.expect("open");
+        let session = engine.session();
+        let table = session.parse_simple("CREATE TABLE t (c varchar(10))").expect("parse");
+        assert!(table[0].lifted.is_empty() && table[0].statement().is_some());
+        assert!(matches!(session.parse("CREATE TABLE t (c varchar($1))"), Err(EngineError::Syntax { .. })));
+        engine.close().await;
+    }
 
     #[test]
     fn hints_and_explain_route_are_recognized() {

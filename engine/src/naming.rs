@@ -145,8 +145,17 @@ pub fn display_ident(name: &str) -> String {
 
 /// Whether `text` contains `word`, ignoring ASCII case: a look at a statement's text before
 /// its tree is walked for something most statements never have.
+/// Runs on every statement (several words each), so it looks for the word's first byte
+/// before comparing the rest: a full comparison at every position was 7% of a point read.
 pub fn mentions(text: &str, word: &str) -> bool {
-    text.as_bytes().windows(word.len()).any(|w| w.eq_ignore_ascii_case(word.as_bytes()))
+    let (text, word) = (text.as_bytes(), word.as_bytes());
+    let Some((&first, rest)) = word.split_first() else { return true };
+    let Some(last_start) = text.len().checked_sub(word.len()) else { return false };
+    let (lower, upper) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
+    text[..=last_start]
+        .iter()
+        .enumerate()
+        .any(|(i, &b)| (b == lower || b == upper) && text[i + 1..i + word.len()].eq_ignore_ascii_case(rest))
 }
 
 /// PostgreSQL's `quote_literal`: the text in single quotes, quotes doubled, and with an `E`
@@ -317,6 +326,18 @@ pub const RESERVED_KEYWORDS: &[&str] = &[
 mod tests {
     use super::*;
     use datafusion::sql::sqlparser::ast::Statement;
+
+    #[test]
+    fn mentions_ignores_ascii_case_anywhere_in_the_text() {
+        assert!(mentions("SELECT Current_User", "current_user"));
+        assert!(mentions("version", "version"));
+        assert!(mentions("x.VERSION", "version"));
+        assert!(!mentions("versio", "version"));
+        assert!(!mentions("SELECT v FROM t", "version"));
+        assert!(mentions("SELECT 'é' || user", "user"));
+        assert!(!mentions("", "user"));
+        assert!(mentions("anything", ""));
+    }
     use datafusion::sql::sqlparser::{dialect::PostgreSqlDialect, parser::Parser};
 
     #[test]

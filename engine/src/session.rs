@@ -698,11 +698,12 @@ impl Session {
     }
 
     pub fn setting(&self, name: &str) -> Option<&str> {
-        let key = canonical_setting(name).map_or_else(|| name.to_ascii_lowercase(), str::to_string);
-        self.settings.changed
-            .get(&key)
-            .map(String::as_str)
-            .or_else(|| DEFAULT_SETTINGS.iter().find(|(k, _)| *k == key).map(|(_, v)| *v))
+        // Read several times per statement (the front end's encoding settings): a known name
+        // is looked up without making a key.
+        if let Some((key, default)) = DEFAULT_SETTINGS.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            return Some(self.settings.changed.get(*key).map_or(*default, String::as_str));
+        }
+        self.settings.changed.get(&name.to_ascii_lowercase()).map(String::as_str)
     }
 
     /// The engine's catalog as of now (an immutable snapshot), for front ends that answer
@@ -1179,7 +1180,7 @@ impl Session {
             return Ok(description);
         }
         let catalog = self.engine.catalog();
-        let description = self.describe_uncached(prepared, stmt).await?;
+        let description = Box::pin(self.describe_uncached(prepared, stmt)).await?;
         if cacheable {
             self.engine.cache_description(&prepared.sql, catalog, &description);
         }
@@ -1495,19 +1496,19 @@ impl Session {
                 if crate::translate::writing_with::writes(q) {
                     return Err(EngineError::unsupported("a WITH query that writes before MERGE"));
                 }
-                self.merge(merge, with, params).await
+                Box::pin(self.merge(merge, with, params)).await
             }
-            Statement::Query(q) if crate::translate::writing_with::writes(q) => self.writing_with(prepared, q, params).await,
+            Statement::Query(q) if crate::translate::writing_with::writes(q) => Box::pin(self.writing_with(prepared, q, params)).await,
             Statement::Query(q) => self.query(prepared, q, params).await,
             // A cursor command among other statements of one query string (asyncpg's pool
             // resets a connection with `...; CLOSE ALL; UNLISTEN *; ...`) comes parsed.
-            Statement::Close { .. } | Statement::Fetch { .. } => self.cursor_command(&crate::cursor::from_statement(stmt)?).await,
+            Statement::Close { .. } | Statement::Fetch { .. } => Box::pin(self.cursor_command(&crate::cursor::from_statement(stmt)?)).await,
             Statement::Declare { stmts } => match stmts.as_slice() {
-                [declare] => self.declare(prepared, declare, params).await,
+                [declare] => Box::pin(self.declare(prepared, declare, params)).await,
                 _ => Err(EngineError::unsupported("DECLARE of several cursors at once")),
             },
             Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) => self.dml(prepared, stmt, params).await,
-            Statement::Merge(merge) => self.merge(merge, None, params).await,
+            Statement::Merge(merge) => Box::pin(self.merge(merge, None, params)).await,
             Statement::CreateTable(create) => {
                 self.check_writable("CREATE TABLE")?;
                 let mut create = create.clone();
@@ -1517,7 +1518,7 @@ impl Session {
             }
             Statement::CreateView(create) => {
                 self.check_writable("CREATE VIEW")?;
-                self.create_view(create).await
+                Box::pin(self.create_view(create)).await
             }
             Statement::AlterTable(alter) => {
                 self.check_writable("ALTER TABLE")?;
@@ -1624,7 +1625,7 @@ impl Session {
             }
             Statement::Copy { source, to, target, options, legacy_options, .. } => {
                 let format = CopyFormat::from_options(options, legacy_options)?;
-                self.copy(source, *to, target, format, prepared.hint).await
+                Box::pin(self.copy(source, *to, target, format, prepared.hint)).await
             }
             Statement::LISTEN { channel } => {
                 let channel = self.channel_name(channel);
@@ -1940,10 +1941,10 @@ impl Session {
 
     async fn query(&mut self, prepared: &Prepared, query: &Query, params: &[ScalarValue]) -> Result<Output> {
         if let Some(call) = crate::advisory::call(query, Some(params))? {
-            return self.advisory_lock(call).await;
+            return Box::pin(self.advisory_lock(call)).await;
         }
         if let Some((channel, payload, column)) = crate::notify::pg_notify_call(query)? {
-            return self.pg_notify(prepared, query, channel, payload, column, params).await;
+            return Box::pin(self.pg_notify(prepared, query, channel, payload, column, params)).await;
         }
         if let Some(column) = crate::notify::listening_channels_call(query) {
             let channels = arrow::array::StringArray::from(self.listening_channels());
@@ -1969,12 +1970,14 @@ impl Session {
         }
         if crate::status::reads_status(&prepared.sql, query, &self.engine.catalog()) {
             let (written, params) = as_written(prepared, query, params);
-            let (schema, batches) = crate::status::query(&self.engine, &written, &params).await?;
+            let (schema, batches) = Box::pin(crate::status::query(&self.engine, &written, &params)).await?;
             let names = naming::output_names(query);
             return Ok(Output::Rows(RowStream::buffered(schema, Route::Olap, "SELECT", batches).renamed(names)));
         }
-        let rewritten = self.rewritten_query(prepared, query)?;
-        let (prepared, query) = match &rewritten {
+        // Boxed, as the OLAP start below: what a future holds across its awaits is copied
+        // whole each time one is started, a cost every key lookup paid.
+        let rewritten = self.rewritten_query(prepared, query)?.map(Box::new);
+        let (prepared, query) = match rewritten.as_deref() {
             Some((p, q)) => (p, q),
             None => (prepared, query),
         };
@@ -2016,7 +2019,7 @@ impl Session {
                     to_olap(&mut stmt, &self.engine.catalog(), self.settings.time_zone);
                     self.engine.olap.query(stmt, params).await
                 };
-                let rows = within(deadline, start).await?;
+                let rows = within(deadline, Box::pin(start)).await?;
                 let names = naming::output_names(query);
                 Ok(Output::Rows(RowStream::channel(rows.schema, Route::Olap, rows.batches).holding(rows.work).renamed(names).with_deadline(deadline)))
             }
@@ -2026,7 +2029,7 @@ impl Session {
                     Some(plan) => plan,
                     None => {
                         let catalog = self.engine.catalog();
-                        let plan = Arc::new(self.read_plan_then(prepared, query, &catalog, |_| ()).await?);
+                        let plan = Arc::new(Box::pin(self.read_plan_then(prepared, query, &catalog, |_| ())).await?);
                         self.engine.cache_translation(|p| &mut p.reads, &prepared.sql, opts, catalog, plan.clone());
                         plan
                     }
@@ -2232,26 +2235,30 @@ impl Session {
 
     async fn dml(&mut self, prepared: &Prepared, stmt: &Statement, params: &[ScalarValue]) -> Result<Output> {
         let opts = self.opts();
-        let values = self.with_session_values(prepared, stmt);
-        let (prepared, stmt) = match &values {
+        // Boxed: a statement is large, and the future holding it is copied whole when started.
+        let values = self.with_session_values(prepared, stmt).map(Box::new);
+        let (prepared, stmt) = match values.as_deref() {
             Some((p, s)) => (p, s),
             None => (prepared, stmt),
         };
         let plan = match self.engine.cached_translation(|p| &mut p.writes, &prepared.sql, opts) {
             Some(plan) => plan,
             None => {
-                let catalog = self.engine.catalog();
-                crate::views::refuse_write(&catalog, stmt)?;
-                let mut expanded = stmt.clone();
-                crate::views::expand(&mut expanded, &catalog)?;
-                // A view read here may call one too; its values are not in the key, so the
-                // plan is not kept for other sessions.
-                let keyed = crate::session_values::put_in(&mut expanded, &mut |f| self.session_value(f)).is_none();
-                let plan = Arc::new(self.typed_write_plan(&expanded, &catalog, |_| ()).await?);
-                if keyed {
-                    self.engine.cache_translation(|p| &mut p.writes, &prepared.sql, opts, catalog, plan.clone());
-                }
-                plan
+                Box::pin(async {
+                    let catalog = self.engine.catalog();
+                    crate::views::refuse_write(&catalog, stmt)?;
+                    let mut expanded = stmt.clone();
+                    crate::views::expand(&mut expanded, &catalog)?;
+                    // A view read here may call one too; its values are not in the key, so the
+                    // plan is not kept for other sessions.
+                    let keyed = crate::session_values::put_in(&mut expanded, &mut |f| self.session_value(f)).is_none();
+                    let plan = Arc::new(self.typed_write_plan(&expanded, &catalog, |_| ()).await?);
+                    if keyed {
+                        self.engine.cache_translation(|p| &mut p.writes, &prepared.sql, opts, catalog, plan.clone());
+                    }
+                    Ok::<_, EngineError>(plan)
+                })
+                .await?
             }
         };
         self.check_write(plan.verb, stmt, params, &self.engine.catalog())?;

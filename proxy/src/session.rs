@@ -103,6 +103,10 @@ pub struct Connection {
     forwarder: Option<Mutex<Forwarder>>,
     /// Where the notifications of the channels the session LISTENs to arrive.
     mailbox: Arc<rhei_engine::notify::Mailbox>,
+    /// Whether the last simple-protocol statement text (after literal lifting, so pgbench's
+    /// point reads share one) reads the system catalogs, and under which catalog: deciding
+    /// walks the statement, a cost every statement paid.
+    simple_reads_catalogs: std::sync::Mutex<Option<(String, std::sync::Weak<rhei_engine::catalog::Catalog>, bool)>>,
 }
 
 /// pgwire's statement parser for this connection (Parse messages).
@@ -138,7 +142,24 @@ impl Connection {
             cancel: std::sync::OnceLock::new(),
             forwarder: forward_to.map(|target| Forwarder::new(target.config.clone(), target.name.clone())),
             mailbox,
+            simple_reads_catalogs: std::sync::Mutex::new(None),
         })
+    }
+
+    /// Whether a simple-protocol statement reads the system catalogs (see
+    /// [`ParsedStatement::reads_catalogs`], which keeps the same for a prepared one).
+    fn simple_reads_catalogs(&self, session: &Session, prepared: &Prepared) -> bool {
+        let catalog = session.catalog();
+        let mut last = self.simple_reads_catalogs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((sql, decided_under, answer)) = last.as_ref()
+            && *sql == prepared.sql
+            && std::sync::Weak::as_ptr(decided_under) == Arc::as_ptr(&catalog)
+        {
+            return *answer;
+        }
+        let answer = catalog::is_catalog_query(session, prepared);
+        *last = Some((prepared.sql.clone(), Arc::downgrade(&catalog), answer));
+        answer
     }
 
     /// Where the session's notifications arrive (the server waits on it while the client idles).
@@ -365,7 +386,7 @@ impl Connection {
 fn reported_before(session: &Session, prepared: &Prepared) -> Option<Vec<Option<String>>> {
     let may_change = match prepared.statement() {
         Some(Statement::Set(_) | Statement::Reset(_) | Statement::Commit { .. } | Statement::Rollback { .. } | Statement::Discard { .. }) => true,
-        Some(Statement::Query(_)) => prepared.sql.to_ascii_lowercase().contains("set_config"),
+        Some(Statement::Query(_)) => rhei_engine::naming::mentions(&prepared.sql, "set_config"),
         _ => false,
     };
     may_change.then(|| REPORTED_SETTINGS.iter().map(|name| session.setting(name).map(str::to_string)).collect())
@@ -513,7 +534,9 @@ async fn run(
 ) -> Result<Response, EngineError> {
     let before = session.transaction_status();
     // psql's \d and drivers' metadata queries read system catalogs, which only the proxy has.
-    let answered = if reads_catalogs { catalog::answer(session, conn, prepared, params).await? } else { None };
+    // Boxed: a future is copied whole when started, and statements that read no catalog
+    // (nearly all) should not carry the catalog answer's state.
+    let answered = if reads_catalogs { Box::pin(catalog::answer(session, conn, prepared, params)).await? } else { None };
     let output = match answered {
         Some(rows) => Output::Rows(rows),
         None => session.execute_prepared(prepared, params).await?,
@@ -615,7 +638,8 @@ impl SimpleQueryHandler for Connection {
                 continue;
             }
             let before = reported_before(&session, prepared);
-            let result = run(self, &mut session, &conn, prepared, &[], &Format::UnifiedText, None, i != last, true).await;
+            let reads_catalogs = self.simple_reads_catalogs(&session, prepared);
+            let result = run(self, &mut session, &conn, prepared, &[], &Format::UnifiedText, None, i != last, reads_catalogs).await;
             send_notices(client, &mut session).await?;
             send_setting_changes(client, &session, before).await?;
             send_notifications(client, &self.mailbox, session.transaction_status()).await?;

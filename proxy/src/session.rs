@@ -53,15 +53,35 @@ pub struct ParsedStatement {
     description: Description,
     /// The parameters' types as ParameterDescription gives them.
     param_types: Vec<Type>,
-    /// Whether it reads the system catalogs, as last decided and under which catalog: deciding
-    /// walks the whole statement, which an Execute repeated thousands of times a second need
-    /// not do again while no DDL has changed the catalog.
-    reads_catalogs: std::sync::Mutex<Option<(std::sync::Weak<rhei_engine::catalog::Catalog>, bool)>>,
+    catalog_reads: CatalogReadMemo,
+}
+
+/// Whether a statement text reads the system catalogs, as last decided and under which
+/// catalog: deciding walks the whole statement, which a statement repeated thousands of times
+/// a second need not do again while neither its text nor the catalog (DDL) changes.
+#[derive(Debug, Default)]
+struct CatalogReadMemo(std::sync::Mutex<Option<(String, std::sync::Weak<rhei_engine::catalog::Catalog>, bool)>>);
+
+impl CatalogReadMemo {
+    /// Whether the front end answers `prepared` from the system catalogs (see [`catalog::answer`]).
+    fn reads_catalogs(&self, session: &Session, prepared: &Prepared) -> bool {
+        let catalog = session.catalog();
+        let mut last = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((sql, decided_under, answer)) = last.as_ref()
+            && *sql == prepared.sql
+            && std::sync::Weak::as_ptr(decided_under) == Arc::as_ptr(&catalog)
+        {
+            return *answer;
+        }
+        let answer = catalog::is_catalog_query(session, prepared);
+        *last = Some((prepared.sql.clone(), Arc::downgrade(&catalog), answer));
+        answer
+    }
 }
 
 impl ParsedStatement {
     fn new(prepared: Prepared, description: Description, param_types: Vec<Type>) -> Self {
-        Self { prepared, description, param_types, reads_catalogs: std::sync::Mutex::new(None) }
+        Self { prepared, description, param_types, catalog_reads: CatalogReadMemo::default() }
     }
 
     /// The statement's text as the client sent it.
@@ -71,16 +91,7 @@ impl ParsedStatement {
 
     /// Whether the front end answers it from the system catalogs (see [`catalog::answer`]).
     fn reads_catalogs(&self, session: &Session) -> bool {
-        let catalog = session.catalog();
-        let mut known = self.reads_catalogs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((decided_under, answer)) = known.as_ref()
-            && std::sync::Weak::as_ptr(decided_under) == Arc::as_ptr(&catalog)
-        {
-            return *answer;
-        }
-        let answer = catalog::is_catalog_query(session, &self.prepared);
-        *known = Some((Arc::downgrade(&catalog), answer));
-        answer
+        self.catalog_reads.reads_catalogs(session, &self.prepared)
     }
 }
 
@@ -103,10 +114,9 @@ pub struct Connection {
     forwarder: Option<Mutex<Forwarder>>,
     /// Where the notifications of the channels the session LISTENs to arrive.
     mailbox: Arc<rhei_engine::notify::Mailbox>,
-    /// Whether the last simple-protocol statement text (after literal lifting, so pgbench's
-    /// point reads share one) reads the system catalogs, and under which catalog: deciding
-    /// walks the statement, a cost every statement paid.
-    simple_reads_catalogs: std::sync::Mutex<Option<(String, std::sync::Weak<rhei_engine::catalog::Catalog>, bool)>>,
+    /// For the last simple-protocol statement text (after literal lifting, so pgbench's point
+    /// reads share one).
+    simple_catalog_reads: CatalogReadMemo,
 }
 
 /// pgwire's statement parser for this connection (Parse messages).
@@ -142,24 +152,8 @@ impl Connection {
             cancel: std::sync::OnceLock::new(),
             forwarder: forward_to.map(|target| Forwarder::new(target.config.clone(), target.name.clone())),
             mailbox,
-            simple_reads_catalogs: std::sync::Mutex::new(None),
+            simple_catalog_reads: CatalogReadMemo::default(),
         })
-    }
-
-    /// Whether a simple-protocol statement reads the system catalogs (see
-    /// [`ParsedStatement::reads_catalogs`], which keeps the same for a prepared one).
-    fn simple_reads_catalogs(&self, session: &Session, prepared: &Prepared) -> bool {
-        let catalog = session.catalog();
-        let mut last = self.simple_reads_catalogs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((sql, decided_under, answer)) = last.as_ref()
-            && *sql == prepared.sql
-            && std::sync::Weak::as_ptr(decided_under) == Arc::as_ptr(&catalog)
-        {
-            return *answer;
-        }
-        let answer = catalog::is_catalog_query(session, prepared);
-        *last = Some((prepared.sql.clone(), Arc::downgrade(&catalog), answer));
-        answer
     }
 
     /// Where the session's notifications arrive (the server waits on it while the client idles).
@@ -638,7 +632,7 @@ impl SimpleQueryHandler for Connection {
                 continue;
             }
             let before = reported_before(&session, prepared);
-            let reads_catalogs = self.simple_reads_catalogs(&session, prepared);
+            let reads_catalogs = self.simple_catalog_reads.reads_catalogs(&session, prepared);
             let result = run(self, &mut session, &conn, prepared, &[], &Format::UnifiedText, None, i != last, reads_catalogs).await;
             send_notices(client, &mut session).await?;
             send_setting_changes(client, &session, before).await?;

@@ -333,6 +333,8 @@ pub enum EngineError {
     InfiniteRecursion { relation: String },
     #[error("column \"{column}\" specified more than once")]
     ColumnSpecifiedTwice { column: String },
+    #[error("too many column names were specified")]
+    TooManyColumnNames,
     #[error("setval: value {value} is out of bounds for sequence \"{name}\" ({min}..{max})")]
     SequenceValueOutOfBounds { name: String, value: i64, min: i64, max: i64 },
     #[error("the engine is shutting down")]
@@ -444,6 +446,7 @@ impl EngineError {
             Self::NotASequence { .. } | Self::NotAView { .. } | Self::NotATable { .. } => "42809",
             Self::InfiniteRecursion { .. } => "42P17",
             Self::ColumnSpecifiedTwice { .. } => "42701",
+            Self::TooManyColumnNames => "42601",
             Self::SequenceValueOutOfBounds { .. } => "22003",
             Self::ShuttingDown => "57P01",
             Self::Sqlite(_) => "XX000",

@@ -44,6 +44,7 @@ mod session_values;
 pub mod similar;
 pub mod status;
 pub mod sync;
+mod table_as;
 mod temporal;
 pub mod text_format;
 pub mod translate;

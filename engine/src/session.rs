@@ -363,7 +363,82 @@ fn edited(sql: &str, edits: &[(usize, usize, String)]) -> Option<String> {
 fn plain_forms(sql: &str) -> Option<String> {
     let locks = lock_strengths_as_parsed(sql);
     let literals = network_literals_as_casts(locks.as_deref().unwrap_or(sql)).or(locks);
-    merge_actions_as_parsed(literals.as_deref().unwrap_or(sql)).or(literals)
+    let merges = merge_actions_as_parsed(literals.as_deref().unwrap_or(sql)).or(literals);
+    create_table_forms_as_parsed(merges.as_deref().unwrap_or(sql)).or(merges)
+}
+
+/// `sql` with the forms of CREATE TABLE sqlparser does not read written as ones it does:
+/// `UNLOGGED` dropped (every rhei table is crash-safe), a list of column names before AS as
+/// columns of the [`crate::table_as::NAMED_COLUMN`] type, a trailing `WITH DATA` dropped and
+/// `WITH NO DATA` as a query of no rows ([`crate::table_as::NO_DATA`]); `None` where it has none.
+fn create_table_forms_as_parsed(sql: &str) -> Option<String> {
+    use datafusion::sql::sqlparser::tokenizer::Token;
+    if !naming::mentions(sql, "create") || !naming::mentions(sql, "table") {
+        return None;
+    }
+    let significant = Significant::of(sql)?;
+    let word = |i: usize, kw: &str| significant.word(i, kw);
+    let is_word = |i: usize| matches!(significant.0.get(i), Some((Token::Word(_), _)));
+    let is = |i: usize, token: Token| significant.0.get(i).is_some_and(|(t, _)| *t == token);
+    if !word(0, "create") {
+        return None;
+    }
+    let mut edits = Vec::new();
+    let mut i = 1;
+    if word(i, "global") || word(i, "local") {
+        i += 1;
+    }
+    if word(i, "unlogged") {
+        edits.push((significant.at(i), significant.at(i + 1), String::new()));
+        i += 1;
+    } else if word(i, "temp") || word(i, "temporary") {
+        i += 1;
+    }
+    if !word(i, "table") {
+        return None;
+    }
+    i += 1;
+    if word(i, "if") && word(i + 1, "not") && word(i + 2, "exists") {
+        i += 3;
+    }
+    if !is_word(i) {
+        return None;
+    }
+    i += 1;
+    while is(i, Token::Period) && is_word(i + 1) {
+        i += 2;
+    }
+    // `(a, b) AS`: each name gets the marker type before the comma or parenthesis after it.
+    if is(i, Token::LParen) {
+        let mut j = i + 1;
+        let mut ends = Vec::new();
+        while is_word(j) && (is(j + 1, Token::Comma) || is(j + 1, Token::RParen)) {
+            ends.push(j + 1);
+            j += 2;
+            if is(j - 1, Token::RParen) {
+                break;
+            }
+        }
+        if is(j - 1, Token::RParen) && word(j, "as") {
+            edits.extend(ends.into_iter().map(|end| (significant.at(end), significant.at(end), format!(" \"{}\"", crate::table_as::NAMED_COLUMN))));
+            i = j;
+        }
+    }
+    if word(i, "as") && i + 1 < significant.0.len() {
+        let mut end = significant.0.len();
+        while end > i + 1 && matches!(significant.0[end - 1].0, Token::SemiColon | Token::EOF) {
+            end -= 1;
+        }
+        let data_end = significant.at(end - 1) + "data".len();
+        if end > i + 3 && word(end - 1, "data") && word(end - 2, "with") {
+            edits.push((significant.at(end - 2), data_end, String::new()));
+        } else if end > i + 4 && word(end - 1, "data") && word(end - 2, "no") && word(end - 3, "with") {
+            let query = significant.at(i + 1);
+            edits.push((query, query, "SELECT * FROM (".into()));
+            edits.push((significant.at(end - 3), data_end, format!(") AS \"{}\" LIMIT 0", crate::table_as::NO_DATA)));
+        }
+    }
+    edited(sql, &edits)
 }
 
 /// `sql` with each MERGE clause's `THEN DO NOTHING` and `THEN INSERT DEFAULT VALUES` written
@@ -1210,6 +1285,8 @@ impl Session {
                 }
                 None
             }
+            // SELECT ... INTO answers with a command tag, as CREATE TABLE ... AS does.
+            Statement::Query(query) if crate::table_as::select_into(query).is_some() => None,
             // Described as the statement reading the writes' rows is.
             Statement::Query(query) if crate::translate::writing_with::writes(query) => {
                 let split = crate::translate::writing_with::split(query, &catalog, returning_names)?;
@@ -1353,7 +1430,13 @@ impl Session {
         }
         let rhei_setting = |name: &str| name.trim_matches('"').to_ascii_lowercase().starts_with("rhei.");
         match stmt {
-            Statement::Query(query) if crate::translate::writing_with::writes(query) || crate::translate::merge::of_query(query).is_some() => Forwarding::Upstream,
+            Statement::Query(query)
+                if crate::translate::writing_with::writes(query)
+                    || crate::translate::merge::of_query(query).is_some()
+                    || crate::table_as::select_into(query).is_some() =>
+            {
+                Forwarding::Upstream
+            }
             // Notifications are the upstream's, whatever the route or time travel settings say.
             Statement::Query(query) if matches!(crate::notify::pg_notify_call(query), Ok(Some(_)) | Err(_)) => Forwarding::Upstream,
             Statement::Query(query) if crate::notify::listening_channels_call(query).is_some() => Forwarding::Upstream,
@@ -1492,6 +1575,9 @@ impl Session {
             return Ok(Output::Rows(RowStream::buffered(batch.schema(), Route::Oltp, "EXPLAIN", vec![batch])));
         }
         match stmt {
+            Statement::Query(q) if let Some(table_as) = crate::table_as::TableAs::of_select_into(q)? => {
+                Box::pin(self.create_table_as(prepared, table_as, params)).await
+            }
             Statement::Query(q) if let Some((merge, with)) = crate::translate::merge::of_query(q) => {
                 if crate::translate::writing_with::writes(q) {
                     return Err(EngineError::unsupported("a WITH query that writes before MERGE"));
@@ -1509,6 +1595,9 @@ impl Session {
             },
             Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) => self.dml(prepared, stmt, params).await,
             Statement::Merge(merge) => Box::pin(self.merge(merge, None, params)).await,
+            Statement::CreateTable(create) if let Some(table_as) = crate::table_as::TableAs::of_create(create)? => {
+                Box::pin(self.create_table_as(prepared, table_as, params)).await
+            }
             Statement::CreateTable(create) => {
                 self.check_writable("CREATE TABLE")?;
                 let mut create = create.clone();
@@ -2270,6 +2359,89 @@ impl Session {
             writes_first: Vec::new(),
         };
         self.run_write(sqlite, plan.verb).await
+    }
+
+    /// CREATE TABLE ... AS and SELECT ... INTO (see [`crate::table_as`]): the table is made and
+    /// filled in one transaction, the client's block or one of its own, so a load that fails
+    /// leaves no table behind.
+    async fn create_table_as(&mut self, prepared: &Prepared, table_as: crate::table_as::TableAs, params: &[ScalarValue]) -> Result<Output> {
+        self.check_writable("CREATE TABLE AS")?;
+        let catalog = self.engine.catalog();
+        if catalog.get(&table_as.name).is_some() || catalog.view(&table_as.name).is_some() {
+            if table_as.if_not_exists {
+                let message = format!("relation \"{}\" already exists, skipping", table_as.name);
+                self.notices.push(Notice { code: "42P07", ..Notice::skipping(message) });
+                return Ok(Output::Command(CommandTag::new("CREATE TABLE AS")));
+            }
+            return Err(EngineError::DuplicateTable { name: table_as.name });
+        }
+        let query = &table_as.query;
+        let inner = Prepared { sql: query.to_string(), statement: Some(Arc::new(Statement::Query(Box::new(query.clone())))), ..prepared.clone() };
+        let Output::Rows(mut rows) = self.query(&inner, query, params).await? else {
+            return Err(EngineError::Internal("the query of CREATE TABLE AS gave no rows".into()));
+        };
+        let schema = rows.schema().clone();
+        let create = match Parser::parse_sql(&PostgreSqlDialect {}, &table_as.create_statement(&schema)?).map_err(parse_error)?.pop() {
+            Some(Statement::CreateTable(create)) => create,
+            _ => return Err(EngineError::Internal("CREATE TABLE AS made no CREATE TABLE".into())),
+        };
+        // In a block the query ran on the block's connection, which the load needs next.
+        if self.txn.is_some() {
+            let batches = rows.collect().await?;
+            rows = RowStream::from_batches(schema.clone(), Route::Oltp, "SELECT", batches);
+        }
+        let columns = table_as.names(&schema);
+        let tag = |rows: u64| Output::Command(if table_as.with_data { CommandTag::with_rows("SELECT", rows) } else { CommandTag::new("CREATE TABLE AS") });
+        if self.txn.is_some() {
+            return Box::pin(self.create_and_load(create, columns, rows)).await.map(tag);
+        }
+        self.begin(&[]).await?;
+        match Box::pin(self.create_and_load(create, columns, rows)).await {
+            Ok(n) => match self.commit().await? {
+                Output::Command(ended) if ended.command == "COMMIT" => Ok(tag(n)),
+                _ => Err(EngineError::Internal("CREATE TABLE AS was rolled back".into())),
+            },
+            Err(e) => {
+                let _ = self.rollback().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Makes a table and loads a query's rows into it as COPY FROM would; returns the rows loaded.
+    async fn create_and_load(&mut self, create: datafusion::sql::sqlparser::ast::CreateTable, columns: Vec<String>, mut rows: RowStream) -> Result<u64> {
+        use futures::StreamExt;
+        let table = table_name(&create.name)?;
+        self.ddl(DdlOp::CreateTable { create: Box::new(create), opts: self.opts() }, "CREATE TABLE").await?;
+        let format = CopyFormat::default();
+        let zone = self.settings.time_zone;
+        let mut load = None;
+        while let Some(batch) = rows.next().await {
+            let batch = match batch {
+                Ok(batch) => batch,
+                Err(e) => {
+                    if let Some(load) = load {
+                        self.copy_in_fail(load, "").await;
+                    }
+                    return Err(e);
+                }
+            };
+            if batch.num_rows() == 0 {
+                continue;
+            }
+            let mut data = Vec::new();
+            format.encode(&batch, zone, &mut data);
+            if load.is_none() {
+                load = Some(self.copy_in_start(&CopyIn { table: table.clone(), columns: columns.clone(), format: format.clone() })?);
+            }
+            if let Some(load) = &load {
+                load.send(bytes::Bytes::from(data)).await;
+            }
+        }
+        match load {
+            Some(load) => self.copy_in_finish(load).await,
+            None => Ok(0),
+        }
     }
 
     /// CREATE [OR REPLACE] VIEW: the query is planned (views it reads put in) to check what it
@@ -3172,6 +3344,29 @@ mod tests {
         assert_eq!(leading_hint("/* olap */ SELECT 1"), None);
         assert_eq!(explain_route_body("explain  ROUTE select 1"), Some(" select 1"));
         assert_eq!(explain_route_body("EXPLAIN SELECT 1"), None);
+    }
+
+    #[test]
+    fn create_table_forms_read_as_ones_sqlparser_knows() {
+        let named = crate::table_as::NAMED_COLUMN;
+        let no_data = crate::table_as::NO_DATA;
+        assert_eq!(
+            create_table_forms_as_parsed("CREATE TABLE t (a, \"B\") AS SELECT 1, 2").as_deref(),
+            Some(format!("CREATE TABLE t (a \"{named}\", \"B\" \"{named}\") AS SELECT 1, 2").as_str())
+        );
+        assert_eq!(
+            create_table_forms_as_parsed("create unlogged table if not exists public.t as select * from s with no data;").as_deref(),
+            Some(format!("create table if not exists public.t as SELECT * FROM (select * from s ) AS \"{no_data}\" LIMIT 0;").as_str())
+        );
+        assert_eq!(create_table_forms_as_parsed("CREATE TEMP TABLE t AS TABLE s WITH DATA").as_deref(), Some("CREATE TEMP TABLE t AS TABLE s "));
+        assert_eq!(create_table_forms_as_parsed("CREATE UNLOGGED TABLE t (a int)").as_deref(), Some("CREATE TABLE t (a int)"));
+        // Column definitions with types are left to sqlparser's error.
+        assert_eq!(create_table_forms_as_parsed("CREATE TABLE t (a int, b) AS SELECT 1, 2"), None);
+        assert_eq!(create_table_forms_as_parsed("SELECT 'create table t (a) as'"), None);
+        for sql in ["CREATE TABLE t (a, \"B\") AS SELECT 1, 2", "create unlogged table t as select 1 with no data"] {
+            let rewritten = create_table_forms_as_parsed(sql).expect("rewritten");
+            assert!(Parser::parse_sql(&PostgreSqlDialect {}, &rewritten).is_ok(), "{rewritten}");
+        }
     }
 
     #[test]

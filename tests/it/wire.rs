@@ -1962,6 +1962,32 @@ async fn merge_runs_prepared_with_parameters() {
     client.batch_execute("ROLLBACK").await.unwrap();
 }
 
+/// CREATE TABLE ... AS and SELECT ... INTO through the extended protocol, with parameters
+/// typed from the columns they meet; the new table's column types are its result's (0A000
+/// and a SQLite syntax error before).
+#[tokio::test]
+async fn create_table_as_runs_prepared_with_parameters() {
+    let server = Server::start().await;
+    let client = server.client().await;
+    client
+        .batch_execute("CREATE TABLE orders (id int PRIMARY KEY, region text, amount numeric(10,2)); INSERT INTO orders VALUES (1, 'eu', 10.50), (2, 'us', 7.25), (3, 'eu', 1.00)")
+        .await
+        .unwrap();
+    let made = client.execute("CREATE TABLE big_orders AS SELECT id, amount FROM orders WHERE id < $1", &[&3i32]).await;
+    assert_eq!(made.unwrap(), 2);
+    let into = client.execute("SELECT region, sum(amount) AS total INTO region_totals FROM orders WHERE id <> $1 GROUP BY region", &[&2i32]).await;
+    assert_eq!(into.unwrap(), 1);
+    let row = client.query_one("SELECT region, total FROM region_totals", &[]).await.unwrap();
+    assert_eq!(row.columns()[1].type_(), &tokio_postgres::types::Type::NUMERIC);
+    // Stored at the sum's own scale (the OLAP copy shows an unconstrained numeric without
+    // trailing zeros, see README).
+    assert_eq!(lines(&client, "/*+ oltp */ SELECT region, total FROM region_totals").await, ["eu|11.50"]);
+    let ids = client.query("SELECT id FROM big_orders ORDER BY id", &[]).await.unwrap();
+    assert_eq!(ids.iter().map(|r| r.get::<_, i32>(0)).collect::<Vec<_>>(), [1, 2]);
+    let twice = client.batch_execute("CREATE TABLE big_orders AS SELECT 1").await.unwrap_err();
+    assert_eq!(twice.code().map(|c| c.code()), Some("42P07"));
+}
+
 /// `ILIKE ANY ($1)` with a list of patterns as a parameter (psycopg and asyncpg send Python
 /// lists so): matched on whichever engine runs it (42883 / "ANY in LIKE" before).
 #[tokio::test]

@@ -1043,6 +1043,8 @@ pub(crate) fn json_tag(expr: &Expr, scope: &Scope<'_>) -> &'static str {
             BinaryOperator::HashMinus => "jsonb",
             _ => "unknown",
         },
+        // extract() is numeric (a double on SQLite, which is why its text is made).
+        Expr::Extract { .. } => "number",
         Expr::Substring { expr, .. } if json_tag(expr, scope) == "bytea" => "bytea",
         Expr::UnaryOp { op: datafusion::sql::sqlparser::ast::UnaryOperator::Not, .. }
         | Expr::IsNull(_)
@@ -1383,12 +1385,24 @@ fn as_output_text(value: &mut Expr, scope: &Scope<'_>, bytea: bool) {
         return;
     }
     let tag = json_tag(value, scope);
+    // A computed number may be a double, which neither engine writes as PostgreSQL does
+    // (`2024.0` for `2024::float8 || ''`); the cast writes it so, and any other number as it was.
+    let computed_number = tag == "number" && !matches!(unnested(value), Expr::Value(_) | Expr::Identifier(_) | Expr::CompoundIdentifier(_));
     let cast_needed = matches!(tag, "date" | "timestamp" | "timestamptz" | "time" | "interval" | "float4")
         || (bytea && tag == "bytea")
+        || computed_number
         || matches!(scope.column_type(value), Some(PgType::Numeric { .. } | PgType::Float8));
     if cast_needed {
         let inner = std::mem::replace(value, null());
         *value = cast(inner, SqlType::Text);
+    }
+}
+
+/// `expr` without the parentheses around it.
+pub(crate) fn unnested(expr: &Expr) -> &Expr {
+    match expr {
+        Expr::Nested(inner) => unnested(inner),
+        other => other,
     }
 }
 
@@ -4225,6 +4239,13 @@ fn cast_from(inner: Expr, source: Option<PgType>, data_type: &SqlType, opts: Tra
         (Some(src), Some(t @ (PgType::Int2 | PgType::Int4 | PgType::Int8))) if src.is_numeric_text() => {
             convert_expr(t, call("round", vec![inner]), opts)
         }
+        // A computed value of a type the statement does not say: a double among them is
+        // written as PostgreSQL writes a float8 (SQLite's CAST made `2024.0` of
+        // `date_part('year', d)::text` and of `sqrt(16)::text`).
+        // (rhei's exact numeric functions give their text already.)
+        (None, None) if !matches!(&inner, Expr::Value(_)) && !matches!(&inner, Expr::Function(f) if f.name.to_string().starts_with("rhei_numeric")) => {
+            call("rhei_text", vec![inner, string("value"), zone_argument(opts)])
+        }
         _ => cast_expr(inner, data_type, opts)?,
     })
 }
@@ -4242,6 +4263,11 @@ fn translated_type(expr: &Expr) -> Option<PgType> {
             "rhei_ts" | "rhei_local" | "make_timestamp" => Some(PgType::Timestamp),
             "rhei_tstz" | "rhei_utc" | "rhei_make_timestamptz" => Some(PgType::Timestamptz),
             "rhei_time" | "rhei_time_of_day" | "rhei_round_time" => Some(PgType::Time),
+            // `x::real`, so its text is a real's (`0.1`, not the double's digits).
+            "rhei_float" => match positional_args(f).get(1) {
+                Some(Expr::Value(ValueWithSpan { value: Value::Number(bits, _), .. })) if bits == "32" => Some(PgType::Float4),
+                _ => Some(PgType::Float8),
+            },
             _ => None,
         },
         _ => None,
@@ -5106,7 +5132,9 @@ mod tests {
 
     #[test]
     fn casts_and_typed_literals_use_conversion_functions() {
-        assert_eq!(sqlite("SELECT '5'::int, x::text FROM t"), "SELECT rhei_int('5', 32), CAST(x AS TEXT) FROM t");
+        // A value of a type the statement does not say is written as PostgreSQL would (a
+        // double as float8's text, not SQLite's `2024.0`).
+        assert_eq!(sqlite("SELECT '5'::int, x::text FROM t"), "SELECT rhei_int('5', 32), rhei_text(x, 'value', 0) FROM t");
         assert_eq!(sqlite("SELECT DATE '2024-01-02'"), "SELECT rhei_date('2024-01-02')");
     }
 

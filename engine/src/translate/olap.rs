@@ -833,6 +833,11 @@ pub fn to_olap(stmt: &mut Statement, catalog: &Catalog, zone: TimeZone) {
                 || super::arrays::is_array(inner, &scope)
             {
                 Some(call("rhei_as_text", vec![take(inner)]))
+            } else if !matches!(crate::translate::unnested(inner), Expr::Value(_) | Expr::Identifier(_) | Expr::CompoundIdentifier(_)) {
+                // A computed value may be a double, which DataFusion writes as `2024.0`
+                // (`date_part('year', d)::text`); rhei_as_text writes any other type as the
+                // cast does.
+                Some(call("rhei_as_text", vec![take(inner)]))
             } else if varchar {
                 Some(cast(take(inner), SqlType::Text))
             } else {

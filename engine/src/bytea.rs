@@ -102,6 +102,85 @@ impl Format {
     }
 }
 
+/// The encodings `convert_from` and `convert_to` know: the server's (UTF8), LATIN1, and
+/// SQL_ASCII (bytes as they are, which must then be UTF8 to be text).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Utf8,
+    Latin1,
+    SqlAscii,
+}
+
+impl Encoding {
+    /// An encoding by name as PostgreSQL reads one: case and punctuation ignored (`utf-8`).
+    fn of(name: &str) -> Option<Self> {
+        let clean: String = name.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect();
+        match clean.as_str() {
+            "utf8" | "unicode" => Some(Self::Utf8),
+            "latin1" | "iso88591" => Some(Self::Latin1),
+            "sqlascii" => Some(Self::SqlAscii),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Utf8 => "UTF8",
+            Self::Latin1 => "LATIN1",
+            Self::SqlAscii => "SQL_ASCII",
+        }
+    }
+}
+
+fn byte_list(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("0x{b:02x}")).collect::<Vec<_>>().join(" ")
+}
+
+/// `convert_to(text, encoding)`: the text's bytes in `encoding`.
+///
+/// # Errors
+/// An encoding rhei does not know (22023), a character `encoding` has no code for (22P05).
+pub fn convert_to(text: &str, encoding: &str) -> Result<Vec<u8>> {
+    match Encoding::of(encoding) {
+        Some(Encoding::Utf8 | Encoding::SqlAscii) => Ok(text.as_bytes().to_vec()),
+        Some(latin1 @ Encoding::Latin1) => text
+            .chars()
+            .map(|c| {
+                u8::try_from(u32::from(c)).map_err(|_| {
+                    let mut buffer = [0u8; 4];
+                    EngineError::UntranslatableCharacter { encoding: latin1.name(), bytes: byte_list(c.encode_utf8(&mut buffer).as_bytes()) }
+                })
+            })
+            .collect(),
+        None => Err(invalid(format!("invalid destination encoding name \"{encoding}\""))),
+    }
+}
+
+/// `convert_from(bytes, encoding)`: the text the bytes are in `encoding`.
+///
+/// # Errors
+/// An encoding rhei does not know (22023), bytes that are no text in it or a NUL (22021).
+pub fn convert_from(bytes: &[u8], encoding: &str) -> Result<String> {
+    let Some(from) = Encoding::of(encoding) else {
+        return Err(invalid(format!("invalid source encoding name \"{encoding}\"")));
+    };
+    if let Some(at) = bytes.iter().position(|b| *b == 0) {
+        return Err(EngineError::InvalidByteSequence { encoding: from.name(), bytes: byte_list(&bytes[at..=at]) });
+    }
+    match from {
+        Encoding::Latin1 => Ok(bytes.iter().map(|b| char::from(*b)).collect()),
+        Encoding::Utf8 | Encoding::SqlAscii => match std::str::from_utf8(bytes) {
+            Ok(text) => Ok(text.to_string()),
+            Err(e) => {
+                let start = e.valid_up_to();
+                let end = start + e.error_len().unwrap_or(bytes.len() - start);
+                // Bytes said to be SQL_ASCII are taken as they are: as text they must be UTF8.
+                Err(EngineError::InvalidByteSequence { encoding: Encoding::Utf8.name(), bytes: byte_list(&bytes[start..end]) })
+            }
+        },
+    }
+}
+
 fn invalid(message: String) -> EngineError {
     EngineError::InvalidArgument { message }
 }
@@ -249,6 +328,22 @@ fn decode_escape(text: &[u8]) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// As PostgreSQL 15 converts, and fails, in a UTF8 database.
+    #[test]
+    fn text_converts_to_and_from_the_encodings_rhei_knows() {
+        assert_eq!(convert_to("héllo", "UTF8").unwrap(), "héllo".as_bytes());
+        assert_eq!(convert_to("héllo", "latin-1").unwrap(), b"h\xe9llo");
+        let euro = convert_to("5 €", "LATIN1").unwrap_err();
+        assert_eq!((euro.sqlstate(), euro.to_string().as_str()), ("22P05", "character with byte sequence 0xe2 0x82 0xac in encoding \"UTF8\" has no equivalent in encoding \"LATIN1\""));
+        assert_eq!(convert_to("x", "klingon").unwrap_err().to_string(), "invalid destination encoding name \"klingon\"");
+        assert_eq!(convert_from(b"h\xc3\xa9", "utf8").unwrap(), "hé");
+        assert_eq!(convert_from(b"h\xe9", "ISO-8859-1").unwrap(), "hé");
+        let broken = convert_from(b"ok\xff", "UTF8").unwrap_err();
+        assert_eq!((broken.sqlstate(), broken.to_string().as_str()), ("22021", "invalid byte sequence for encoding \"UTF8\": 0xff"));
+        assert_eq!(convert_from(b"a\0b", "LATIN1").unwrap_err().sqlstate(), "22021");
+        assert_eq!(convert_from(b"x", "EBCDIC").unwrap_err().sqlstate(), "22023");
+    }
 
     /// Each format's text as PostgreSQL 15 prints and reads it.
     #[test]

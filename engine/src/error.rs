@@ -224,6 +224,12 @@ pub enum EngineError {
     /// A NUL character in text, which PostgreSQL's text cannot hold.
     #[error("invalid byte sequence for encoding \"UTF8\": 0x00")]
     NulInText,
+    /// Bytes that are not text in the encoding they were said to be in (`convert_from`).
+    #[error("invalid byte sequence for encoding \"{encoding}\": {bytes}")]
+    InvalidByteSequence { encoding: &'static str, bytes: String },
+    /// A character the target encoding has no code for (`convert_to`).
+    #[error("character with byte sequence {bytes} in encoding \"UTF8\" has no equivalent in encoding \"{encoding}\"")]
+    UntranslatableCharacter { encoding: &'static str, bytes: String },
     /// A listener of the channel has as many notifications waiting as it may hold.
     #[error("too many notifications in the NOTIFY queue")]
     NotifyQueueFull,
@@ -418,7 +424,8 @@ impl EngineError {
             Self::ActiveTransaction | Self::NotInTransactionBlock { .. } => "25001",
             Self::UndefinedSavepoint { .. } => "3B001",
             Self::NotifyQueueFull => "54000",
-            Self::NulInText => "22021",
+            Self::NulInText | Self::InvalidByteSequence { .. } => "22021",
+            Self::UntranslatableCharacter { .. } => "22P05",
             Self::UndefinedParameter { .. } => "42704",
             Self::InvalidParameterValue { .. }
             | Self::UnrecognizedTimeZone { .. }

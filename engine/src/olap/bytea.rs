@@ -2,7 +2,7 @@
 //! engines (`crate::bytea` does the work for both): the cast from text, which reads
 //! PostgreSQL's bytea input where DataFusion would take the text's own bytes; `encode` and
 //! `decode` with PostgreSQL's formats (DataFusion's base64 has no padding or line breaks, and no
-//! `escape`); `get_byte`; `||`; and `length` of bytes, which DataFusion counts as characters.
+//! `escape`); `convert_to` and `convert_from`; `get_byte`; `||`; and `length` of bytes, which DataFusion counts as characters.
 
 use std::any::Any;
 use std::borrow::Cow;
@@ -26,6 +26,8 @@ enum ByteaOp {
     Length,
     /// `substring(b FROM start [FOR count])`.
     Substring,
+    ConvertTo,
+    ConvertFrom,
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -46,6 +48,8 @@ impl ByteaFunction {
             of("rhei_bytea_concat", ByteaOp::Concat),
             of("rhei_bytea_length", ByteaOp::Length),
             of("rhei_bytea_substring", ByteaOp::Substring),
+            of("convert_to", ByteaOp::ConvertTo),
+            of("convert_from", ByteaOp::ConvertFrom),
         ]
     }
 
@@ -115,8 +119,8 @@ impl ScalarUDFImpl for ByteaFunction {
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
         Ok(match self.op {
-            ByteaOp::Input | ByteaOp::Decode | ByteaOp::Concat | ByteaOp::Substring => DataType::Binary,
-            ByteaOp::Encode => DataType::Utf8,
+            ByteaOp::Input | ByteaOp::Decode | ByteaOp::Concat | ByteaOp::Substring | ByteaOp::ConvertTo => DataType::Binary,
+            ByteaOp::Encode | ByteaOp::ConvertFrom => DataType::Utf8,
             ByteaOp::GetByte | ByteaOp::Length => DataType::Int32,
         })
     }
@@ -160,6 +164,28 @@ impl ScalarUDFImpl for ByteaFunction {
                 for i in 0..rows {
                     match (text_at(&text, i), text_at(&formats, i)) {
                         (Some(t), Some(format)) => out.append_value(crate::bytea::decode(t, format).map_err(external)?),
+                        _ => out.append_null(),
+                    }
+                }
+                Arc::new(out.finish())
+            }
+            ByteaOp::ConvertTo => {
+                let (text, encodings) = (texts(&args.args[0], rows)?, texts(&args.args[1], rows)?);
+                let mut out = BinaryBuilder::with_capacity(rows, 0);
+                for i in 0..rows {
+                    match (text_at(&text, i), text_at(&encodings, i)) {
+                        (Some(t), Some(encoding)) => out.append_value(crate::bytea::convert_to(t, encoding).map_err(external)?),
+                        _ => out.append_null(),
+                    }
+                }
+                Arc::new(out.finish())
+            }
+            ByteaOp::ConvertFrom => {
+                let (bytes, encodings) = (Bytes::of(&args.args[0], rows)?, texts(&args.args[1], rows)?);
+                let mut out = StringBuilder::with_capacity(rows, 0);
+                for i in 0..rows {
+                    match (bytes.at(i)?, text_at(&encodings, i)) {
+                        (Some(b), Some(encoding)) => out.append_value(crate::bytea::convert_from(&b, encoding).map_err(external)?),
                         _ => out.append_null(),
                     }
                 }

@@ -525,6 +525,14 @@ fn register_bytea(conn: &Connection, pure: FunctionFlags) -> rusqlite::Result<()
         let (Some(text), Some(format)) = (text_of(ctx.get_raw(0)), text_of(ctx.get_raw(1))) else { return Ok(Value::Null) };
         crate::bytea::decode(&text, &format).map(Value::Blob).map_err(fail)
     })?;
+    conn.create_scalar_function("convert_to", 2, pure, |ctx| {
+        let (Some(text), Some(encoding)) = (text_of(ctx.get_raw(0)), text_of(ctx.get_raw(1))) else { return Ok(Value::Null) };
+        crate::bytea::convert_to(&text, &encoding).map(Value::Blob).map_err(fail)
+    })?;
+    conn.create_scalar_function("convert_from", 2, pure, |ctx| {
+        let (Some(bytes), Some(encoding)) = (bytea_of(ctx.get_raw(0))?, text_of(ctx.get_raw(1))) else { return Ok(Value::Null) };
+        crate::bytea::convert_from(&bytes, &encoding).map(Value::Text).map_err(fail)
+    })?;
     conn.create_scalar_function("get_byte", 2, pure, |ctx| {
         let (Some(bytes), n) = (bytea_of(ctx.get_raw(0))?, ctx.get::<Option<i64>>(1)?) else { return Ok(Value::Null) };
         let Some(n) = n else { return Ok(Value::Null) };

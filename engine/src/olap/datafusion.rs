@@ -262,8 +262,34 @@ pub async fn plan_statement(
             let plan = state.statement_to_plan(DfStatement::Statement(Box::new(stmt))).await?;
             Ok((plan, renames))
         }
+        // A result column named as a column of the table beside that column (`SELECT id, 5 AS
+        // id`) is refused as an ambiguous reference; aliased apart it plans. Where that does
+        // not help, the reference was ambiguous (`ORDER BY id` there, as in PostgreSQL).
+        Err(e @ DataFusionError::SchemaError(..)) if matches!(&e, DataFusionError::SchemaError(schema, _) if matches!(**schema, datafusion::common::SchemaError::AmbiguousReference { .. })) => {
+            let mut apart = stmt;
+            let renames = match &mut apart {
+                Statement::Query(query) if !orders_by_a_name_given_twice(query) => crate::naming::alias_apart(query),
+                _ => return Err(e),
+            };
+            match state.statement_to_plan(DfStatement::Statement(Box::new(apart))).await {
+                Ok(plan) => Ok((plan, renames)),
+                Err(_) => Err(e),
+            }
+        }
         other => other.map(|plan| (plan, Vec::new())),
     }
+}
+
+/// Whether `query` is ordered by a bare name two of its result columns have, which PostgreSQL
+/// finds ambiguous (and aliased apart, DataFusion would read as the table's column).
+fn orders_by_a_name_given_twice(query: &datafusion::sql::sqlparser::ast::Query) -> bool {
+    use datafusion::sql::sqlparser::ast::{Expr, OrderByKind};
+    let Some(names) = crate::naming::output_names(query) else { return false };
+    let Some(OrderByKind::Expressions(order)) = query.order_by.as_ref().map(|o| &o.kind) else { return false };
+    order.iter().any(|item| match &item.expr {
+        Expr::Identifier(ident) => names.iter().filter(|n| **n == crate::catalog::normalize_ident(ident)).count() > 1,
+        _ => false,
+    })
 }
 
 /// A result schema with aliased-apart columns named as PostgreSQL names them (equal names

@@ -1333,7 +1333,8 @@ impl Session {
                 };
                 to_olap(&mut olap_stmt, &catalog, self.settings.time_zone);
                 crate::translate::array_comparisons_as_true(&mut olap_stmt);
-                let planned = self.engine.olap.plan_schema(olap_stmt).await;
+                let unpublished = if self.txn.is_some() { tables_read(&olap_stmt, &catalog) } else { Vec::new() };
+                let planned = self.engine.olap.plan_schema(olap_stmt, unpublished).await;
                 if let (Err(e), Some(behind)) = (&planned, behind)
                     && e.is_semantic()
                 {
@@ -2163,7 +2164,7 @@ impl Session {
             return Ok(shape);
         };
         let Some(select) = parsed.pop() else { return Ok(shape) };
-        let planned = match self.engine.planned_types(&sql, || select).await {
+        let planned = match self.engine.planned_types(&sql, self.txn.is_some(), || select).await {
             Ok(Some(planned)) => planned,
             Ok(None) | Err(_) => return Ok(shape),
         };
@@ -2280,7 +2281,7 @@ impl Session {
         after(&mut stmt);
         let types = self
             .engine
-            .planned_types(&prepared.sql, || {
+            .planned_types(&prepared.sql, self.txn.is_some(), || {
                 let mut original = Statement::Query(Box::new(query.clone()));
                 crate::lift::restore_literals(&mut original, &prepared.lifted);
                 original
@@ -2475,7 +2476,7 @@ impl Session {
         // Planned with this session's values; the view keeps the calls, and each reader's own.
         crate::session_values::put_in(&mut olap_stmt, &mut |f| self.session_value(f));
         to_olap(&mut olap_stmt, &catalog, self.settings.time_zone);
-        let planned = match self.engine.olap.plan_schema(olap_stmt).await {
+        let planned = match self.engine.olap.plan_schema(olap_stmt, Vec::new()).await {
             Ok(planned) => Some(planned.schema.fields().iter().map(|f| f.as_ref().clone()).collect::<Vec<_>>()),
             // A table made in this transaction block (or not yet on a copy behind) is on SQLite
             // only: SQLite checks the query, reading none of its rows, and names its columns
@@ -3040,6 +3041,22 @@ fn mark_exact_returning(shape: &mut ResultShape, exact: &[bool]) {
             shape.declared[i] = Some(crate::catalog::types::UNCONSTRAINED_NUMERIC.to_string());
         }
     }
+}
+
+/// The tables of `catalog` a statement reads, with their Arrow schemas: in a transaction
+/// block, what the OLAP planner is given of tables the block made (the copy has none of them
+/// until it commits), so a Describe there types their columns.
+pub(crate) fn tables_read(stmt: &Statement, catalog: &crate::catalog::Catalog) -> Vec<(String, SchemaRef)> {
+    let mut tables = Vec::new();
+    let _ = datafusion::sql::sqlparser::ast::visit_relations(stmt, |name| {
+        if let Some(def) = table_name(name).ok().and_then(|t| catalog.get(&t))
+            && !tables.iter().any(|(n, _): &(String, SchemaRef)| *n == def.name)
+        {
+            tables.push((def.name.clone(), def.arrow_schema()));
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    tables
 }
 
 /// The shape of a read SQLite answers: PostgreSQL's column names, the types planned for it,

@@ -1988,6 +1988,28 @@ async fn create_table_as_runs_prepared_with_parameters() {
     assert_eq!(twice.code().map(|c| c.code()), Some("42P07"));
 }
 
+/// A table made in a transaction block is read in that block through the extended protocol
+/// with its declared types (psycopg 3, which opens a block by default, and every driver that
+/// prepares failed with 42P01: the OLAP planner, which types every query, has no such table
+/// until the block commits). The simple protocol's types there: `clients::psycopg3`.
+#[tokio::test]
+async fn a_table_made_in_a_block_is_described_in_it() {
+    use tokio_postgres::types::Type;
+    let server = Server::start().await;
+    let client = server.client().await;
+    client.batch_execute("BEGIN; CREATE TABLE fresh (id int PRIMARY KEY, name text, price numeric(8,2)); INSERT INTO fresh VALUES (1, 'a', 2.50)").await.unwrap();
+    let all = client.prepare("SELECT * FROM fresh WHERE id = $1").await.unwrap();
+    assert_eq!(all.params(), [Type::INT4]);
+    assert_eq!(all.columns().iter().map(|c| c.type_().clone()).collect::<Vec<_>>(), [Type::INT4, Type::TEXT, Type::NUMERIC]);
+    let row = client.query_one(&all, &[&1i32]).await.unwrap();
+    assert_eq!((row.get::<_, i32>(0), row.get::<_, &str>(1)), (1, "a"));
+    let totals = client.prepare("SELECT count(*), max(id) FROM fresh").await.unwrap();
+    assert_eq!(totals.columns().iter().map(|c| c.type_().clone()).collect::<Vec<_>>(), [Type::INT8, Type::INT4]);
+    client.batch_execute("ROLLBACK").await.unwrap();
+    let gone = client.prepare("SELECT * FROM fresh").await.unwrap_err();
+    assert_eq!(gone.code().map(|c| c.code()), Some("42P01"));
+}
+
 /// `ILIKE ANY ($1)` with a list of patterns as a parameter (psycopg and asyncpg send Python
 /// lists so): matched on whichever engine runs it (42883 / "ANY in LIKE" before).
 #[tokio::test]

@@ -222,6 +222,28 @@ impl DataFusionOlap {
         state.mark_start_execution();
         state
     }
+
+    /// A state for planning only: the snapshot's tables and, empty, the `unpublished` ones it
+    /// does not have (made in a transaction block that has not committed).
+    fn state_with(&self, snapshot: &Snapshot, unpublished: Vec<(String, SchemaRef)>) -> Result<SessionState> {
+        let schema = MemorySchemaProvider::new();
+        for table in snapshot.tables.values() {
+            schema.register_table(table.name.clone(), table.provider.clone()).map_err(classify)?;
+        }
+        for (name, table_schema) in unpublished {
+            if !schema.table_exist(&name) {
+                let empty = datafusion::datasource::MemTable::try_new(table_schema, vec![Vec::new()]).map_err(classify)?;
+                schema.register_table(name, Arc::new(empty)).map_err(classify)?;
+            }
+        }
+        let catalog = MemoryCatalogProvider::new();
+        catalog.register_schema("public", Arc::new(schema)).map_err(classify)?;
+        let catalog_list = MemoryCatalogProviderList::new();
+        datafusion::catalog::CatalogProviderList::register_catalog(&catalog_list, "datafusion".into(), Arc::new(catalog));
+        let mut state = SessionStateBuilder::new_from_existing(self.base.clone()).with_catalog_list(Arc::new(catalog_list)).build();
+        state.mark_start_execution();
+        Ok(state)
+    }
 }
 
 /// Maps a DataFusion error to the engine's, by variant.
@@ -616,9 +638,9 @@ impl OlapBackend for DataFusionOlap {
         Ok(OlapRows { schema, batches: rx, work })
     }
 
-    async fn plan_schema(&self, stmt: Statement) -> Result<PlannedQuery> {
+    async fn plan_schema(&self, stmt: Statement, unpublished: Vec<(String, SchemaRef)>) -> Result<PlannedQuery> {
         let snapshot = self.published.read().clone();
-        let state = self.state_for(&snapshot);
+        let state = if unpublished.is_empty() { self.state_for(&snapshot) } else { self.state_with(&snapshot, unpublished)? };
         let (plan, renames) = plan_statement(&state, stmt).await.map_err(classify)?;
         let params = parameter_types(&plan)?;
         // The result's types as it runs: the analyzer's type coercion decides a CASE's type

@@ -160,6 +160,7 @@ pub trait OlapBackend: Send + Sync {
     /// Plans and starts a query on the current snapshot.
     async fn query(&self, stmt: Statement, params: Vec<ScalarValue>) -> Result<OlapRows>;
     /// The output schema a query would have and the types it infers for its `$n` parameters,
-    /// without running it.
-    async fn plan_schema(&self, stmt: Statement) -> Result<PlannedQuery>;
+    /// without running it. `unpublished` names tables (with their schemas) the query may read
+    /// that the snapshot lacks, made in an open transaction block: planned as empty.
+    async fn plan_schema(&self, stmt: Statement, unpublished: Vec<(String, arrow::datatypes::SchemaRef)>) -> Result<PlannedQuery>;
 }

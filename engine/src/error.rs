@@ -294,6 +294,9 @@ pub enum EngineError {
     /// An ESCAPE clause that is not one character (`SIMILAR TO ... ESCAPE 'ab'`).
     #[error("{message}")]
     InvalidEscapeSequence { message: String },
+    /// `unistr` of a backslash that starts no Unicode escape.
+    #[error("invalid Unicode escape")]
+    InvalidUnicodeEscape,
     /// A value past what a function can make (`chr(0)`, a character past U+10FFFF).
     #[error("{message}")]
     ProgramLimitExceeded { message: String },
@@ -442,6 +445,8 @@ impl EngineError {
             Self::InvalidRegularExpression { .. } => "2201B",
             Self::SubscriptOutOfRange { .. } => "2202E",
             Self::InvalidEscapeSequence { .. } => "22025",
+            // PostgreSQL's unistr reports its escapes as syntax.
+            Self::InvalidUnicodeEscape => "42601",
             Self::ProgramLimitExceeded { .. } => "54000",
             Self::QueryCanceled | Self::StatementTimeout | Self::CopyFailed { .. } => "57014",
             Self::ObjectChanged { .. } => "40001",
@@ -502,6 +507,7 @@ impl EngineError {
             Self::NotATable { .. } => Some("Use DROP VIEW to remove a view."),
             Self::TruncateReferenced { hint, .. } => Some(hint),
             Self::InvalidEscapeSequence { .. } => Some("Escape string must be empty or one character."),
+            Self::InvalidUnicodeEscape => Some("Unicode escapes must be \\XXXX, \\+XXXXXX, \\uXXXX, or \\UXXXXXXXX."),
             Self::UnterminatedFormatSpecifier | Self::UnrecognizedFormatSpecifier { .. } => Some("For a single \"%\" use \"%%\"."),
             Self::OlapTableHeldBack { .. } => Some("Leave the route automatic (SET rhei.route = auto, no /*+ olap */ hint) and SQLite answers it."),
             Self::CannotReplaceExistingKey => Some("Try using the function jsonb_set to replace key value."),

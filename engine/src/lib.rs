@@ -48,6 +48,7 @@ mod table_as;
 mod temporal;
 pub mod text_format;
 pub mod translate;
+mod unicode_text;
 pub mod value;
 pub mod views;
 mod xact;

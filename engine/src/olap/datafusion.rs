@@ -134,6 +134,8 @@ impl DataFusionOlap {
         register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::ToChar::default()));
         register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::IntervalKey::default()));
         register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::IntervalText::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::Normalize::default()));
+        register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::Unistr::default()));
         register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::JsonItems::default()));
         register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::MakeTimestamp::default()));
         register(&context, datafusion::logical_expr::ScalarUDF::from(super::udf::TypeOf::default()));

@@ -1076,6 +1076,37 @@ text_udf!(
     }
 );
 
+text_udf!(
+    /// `rhei_normalize(text, form)`: `normalize` (see `crate::unicode_text`), which DataFusion
+    /// has not.
+    Normalize,
+    "rhei_normalize",
+    2,
+    |args| {
+        let rows = args.number_rows;
+        let (text, forms) = (texts(&args.args[0], rows)?, texts(&args.args[1], rows)?);
+        let normalized: arrow::array::StringArray = (0..rows)
+            .map(|i| match (text.is_valid(i), forms.is_valid(i)) {
+                (true, true) => crate::unicode_text::normalize(text.value(i), forms.value(i)).map(Some).map_err(external),
+                _ => Ok(None),
+            })
+            .collect::<Result<_>>()?;
+        unscalar(Arc::new(normalized), &args)
+    }
+);
+
+text_udf!(
+    /// `unistr(text)`: Unicode escapes read (see `crate::unicode_text`).
+    Unistr,
+    "unistr",
+    1,
+    |args| {
+        let text = texts(&args.args[0], args.number_rows)?;
+        let read: arrow::array::StringArray = text.iter().map(|t| t.map(crate::unicode_text::unistr).transpose().map_err(external)).collect::<Result<_>>()?;
+        unscalar(Arc::new(read), &args)
+    }
+);
+
 /// `f` of the text of each value of the one argument (NULL stays NULL).
 fn each_text(args: &ScalarFunctionArgs, f: fn(&str) -> String) -> Result<ColumnarValue> {
     let array = arrow::compute::cast(&first_arg(args)?, &DataType::Utf8)?;

@@ -1830,6 +1830,14 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         Ok(Value::Text(format!("{digest:x}")))
     })?;
     conn.create_scalar_function("initcap", 1, pure, |ctx| map_text(ctx.get_raw(0), initcap))?;
+    conn.create_scalar_function("rhei_normalize", 2, pure, |ctx| {
+        let (Some(text), Some(form)) = (text_of(ctx.get_raw(0)), text_of(ctx.get_raw(1))) else { return Ok(Value::Null) };
+        crate::unicode_text::normalize(&text, &form).map(Value::Text).map_err(fail)
+    })?;
+    conn.create_scalar_function("unistr", 1, pure, |ctx| {
+        let Some(text) = text_of(ctx.get_raw(0)) else { return Ok(Value::Null) };
+        crate::unicode_text::unistr(&text).map(Value::Text).map_err(fail)
+    })?;
     // SQLite's own change ASCII letters only (`upper('é')` was `é`).
     conn.create_scalar_function("upper", 1, pure, |ctx| map_text(ctx.get_raw(0), |s| each_letter(s, char::to_uppercase)))?;
     conn.create_scalar_function("lower", 1, pure, |ctx| map_text(ctx.get_raw(0), |s| each_letter(s, char::to_lowercase)))?;

@@ -290,6 +290,22 @@ pub fn normalize_operators(statement: &mut Statement) {
         {
             *expr = null_when(Expr::IsNull(Box::new(argument.clone())), Expr::Value(Value::Boolean(true).into()));
         }
+        // normalize(text [, NFC | NFD | NFKC | NFKD]): the form is a keyword, which sqlparser
+        // reads as a column; rhei_normalize takes it as text, on both engines.
+        if let Expr::Function(f) = expr
+            && builtin_function_name(f).as_deref() == Some("normalize")
+            && let Some(arguments) = plain_arguments(f)
+            && let Some(text) = arguments.first().filter(|_| arguments.len() <= 2)
+        {
+            let form = match arguments.get(1) {
+                None => Some("NFC".to_string()),
+                Some(Expr::Identifier(form)) if form.quote_style.is_none() => Some(form.value.to_ascii_uppercase()),
+                Some(_) => None,
+            };
+            if let Some(form) = form {
+                *expr = call("rhei_normalize", vec![text.clone(), string(&form)]);
+            }
+        }
         // timeofday(): the clock as text in the format PostgreSQL's has
         // (`Mon Dec 07 19:00:00.123456 2026 UTC`), which neither engine had.
         if let Expr::Function(f) = expr

@@ -184,8 +184,7 @@ impl EngineInner {
     /// # Errors
     /// The planner's verdict on a statement PostgreSQL would refuse for its shape (see
     /// [`EngineError::is_semantic`]): SQLite would run it anyway.
-    /// In a transaction block (`in_block`) the tables it made are planned as empty ones.
-    pub(crate) async fn planned_types(&self, key: &str, in_block: bool, statement: impl FnOnce() -> Statement) -> Result<Option<Arc<Vec<arrow::datatypes::Field>>>> {
+    pub(crate) async fn planned_types(&self, key: &str, statement: impl FnOnce() -> Statement) -> Result<Option<Arc<Vec<arrow::datatypes::Field>>>> {
         let catalog = self.catalog();
         if let Some(types) = self.plans.lock().for_catalog(catalog.clone()).types.get(key) {
             return Ok(types.clone());
@@ -196,8 +195,7 @@ impl EngineInner {
         let mut stmt = statement();
         crate::translate::olap::to_olap(&mut stmt, &catalog, crate::zone::TimeZone::UTC);
         crate::translate::array_comparisons_as_true(&mut stmt);
-        let unpublished = if in_block { crate::session::tables_read(&stmt, &catalog) } else { Vec::new() };
-        let planned = match self.olap.plan_schema(stmt, unpublished).await {
+        let planned = match self.olap.plan_schema(stmt, Vec::new()).await {
             Ok(planned) => Some(Arc::new(planned.schema.fields().iter().map(|f| f.as_ref().clone()).collect::<Vec<_>>())),
             // On a copy behind, a missing table or column may be one it has not been given.
             Err(e) if e.is_semantic() => return Err(behind.unwrap_or(e)),

@@ -2164,7 +2164,7 @@ impl Session {
             return Ok(shape);
         };
         let Some(select) = parsed.pop() else { return Ok(shape) };
-        let planned = match self.engine.planned_types(&sql, self.txn.is_some(), || select).await {
+        let planned = match self.engine.planned_types(&sql, || select).await {
             Ok(Some(planned)) => planned,
             Ok(None) | Err(_) => return Ok(shape),
         };
@@ -2281,7 +2281,7 @@ impl Session {
         after(&mut stmt);
         let types = self
             .engine
-            .planned_types(&prepared.sql, self.txn.is_some(), || {
+            .planned_types(&prepared.sql, || {
                 let mut original = Statement::Query(Box::new(query.clone()));
                 crate::lift::restore_literals(&mut original, &prepared.lifted);
                 original
@@ -3046,7 +3046,7 @@ fn mark_exact_returning(shape: &mut ResultShape, exact: &[bool]) {
 /// The tables of `catalog` a statement reads, with their Arrow schemas: in a transaction
 /// block, what the OLAP planner is given of tables the block made (the copy has none of them
 /// until it commits), so a Describe there types their columns.
-pub(crate) fn tables_read(stmt: &Statement, catalog: &crate::catalog::Catalog) -> Vec<(String, SchemaRef)> {
+fn tables_read(stmt: &Statement, catalog: &crate::catalog::Catalog) -> Vec<(String, SchemaRef)> {
     let mut tables = Vec::new();
     let _ = datafusion::sql::sqlparser::ast::visit_relations(stmt, |name| {
         if let Some(def) = table_name(name).ok().and_then(|t| catalog.get(&t))

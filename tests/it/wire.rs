@@ -1991,7 +1991,7 @@ async fn create_table_as_runs_prepared_with_parameters() {
 /// A table made in a transaction block is read in that block through the extended protocol
 /// with its declared types (psycopg 3, which opens a block by default, and every driver that
 /// prepares failed with 42P01: the OLAP planner, which types every query, has no such table
-/// until the block commits). The simple protocol's types there: `clients::psycopg3`.
+/// until the block commits; `clients::psycopg3` too).
 #[tokio::test]
 async fn a_table_made_in_a_block_is_described_in_it() {
     use tokio_postgres::types::Type;

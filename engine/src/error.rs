@@ -124,6 +124,9 @@ pub enum EngineError {
     MalformedArrayLiteral { value: String },
     #[error("invalid input syntax for type {type_name}: \"{value}\"")]
     InvalidDatetimeFormat { type_name: String, value: String },
+    /// A `to_char` field of a calendar date (AM, a month's or day's name) asked of an interval.
+    #[error("invalid format specification for an interval value")]
+    IntervalFormatField,
     /// A zone given to a function (`make_timestamptz(..., 'Nowhere/X')`) that names none.
     #[error("time zone \"{zone}\" not recognized")]
     UnrecognizedTimeZone { zone: String },
@@ -400,7 +403,7 @@ impl EngineError {
             Self::ColumnContainsNulls { .. } => "23502",
             Self::CannotCastAutomatically { .. } => "42804",
             Self::InvalidTextRepresentation { .. } | Self::InvalidCidr { .. } | Self::MalformedArrayLiteral { .. } | Self::PathElementNotInteger { .. } => "22P02",
-            Self::InvalidDatetimeFormat { .. } | Self::InvalidPatternValue { .. } | Self::TwelveHourClock { .. } => "22007",
+            Self::InvalidDatetimeFormat { .. } | Self::InvalidPatternValue { .. } | Self::TwelveHourClock { .. } | Self::IntervalFormatField => "22007",
             Self::DatetimeFieldOverflow { .. } | Self::DateFieldOutOfRange { .. } | Self::TimeFieldOutOfRange { .. } | Self::TimestampOutOfRange { .. } | Self::IntervalOutOfRange | Self::BinStrideNotPositive => "22008",
             Self::OlapCopyBehind { .. } => "XX000",
             Self::NumericOutOfRange { .. } | Self::NumericFieldOverflow { .. } | Self::NumericFormatOverflow | Self::InputOutOfRange | Self::UnconstrainedNumericTooWide | Self::FormatNumberOutOfRange | Self::IntegerValueOutOfRange { .. } | Self::PercentileOutOfRange { .. } | Self::NetworkResultOutOfRange => {
@@ -507,6 +510,7 @@ impl EngineError {
             Self::NotATable { .. } => Some("Use DROP VIEW to remove a view."),
             Self::TruncateReferenced { hint, .. } => Some(hint),
             Self::InvalidEscapeSequence { .. } => Some("Escape string must be empty or one character."),
+            Self::IntervalFormatField => Some("Intervals are not tied to specific calendar dates."),
             Self::InvalidUnicodeEscape => Some("Unicode escapes must be \\XXXX, \\+XXXXXX, \\uXXXX, or \\UXXXXXXXX."),
             Self::UnterminatedFormatSpecifier | Self::UnrecognizedFormatSpecifier { .. } => Some("For a single \"%\" use \"%%\"."),
             Self::OlapTableHeldBack { .. } => Some("Leave the route automatic (SET rhei.route = auto, no /*+ olap */ hint) and SQLite answers it."),

@@ -215,6 +215,164 @@ pub fn to_char_datetime(local: i64, offset_secs: Option<i64>, abbreviation: Opti
         "YYY", "MON", "DAY", "TZH", "TZM", "HH", "MI", "SS", "MS", "US", "AM", "PM", "YY", "IY", "MM", "DY", "DD", "ID", "WW",
         "IW", "CC", "TZ", "OF", "Y", "D", "W", "Q", "J", "I",
     ];
+    let formatted = format_pattern(pattern, &tokens, |token, written, fill_mode| {
+            // Names take the case the pattern is written in: MONTH, Month, month.
+            let styled = |name: &str| {
+                if written.chars().all(|c| !c.is_ascii_lowercase()) {
+                    name.to_ascii_uppercase()
+                } else if written.chars().next().is_some_and(|c| c.is_ascii_uppercase()) {
+                    name.to_string()
+                } else {
+                    name.to_ascii_lowercase()
+                }
+            };
+            let padded_name = |name: String| if fill_mode { name } else { format!("{name:<9}") };
+            let number = |n: i64, width: usize| if fill_mode { n.to_string() } else { format!("{n:0width$}") };
+            let upper = written.chars().all(|c| !c.is_ascii_lowercase());
+            let meridiem = |dots: bool| {
+                let text = match (hour >= 12, dots) {
+                    (false, false) => "AM",
+                    (true, false) => "PM",
+                    (false, true) => "A.M.",
+                    (true, true) => "P.M.",
+                };
+                if upper { text.to_string() } else { text.to_ascii_lowercase() }
+            };
+            let value: Option<i64>;
+            let text = match token {
+                "HH24" => { value = Some(hour); number(hour, 2) }
+                "HH12" | "HH" => { let h = (hour + 11) % 12 + 1; value = Some(h); number(h, 2) }
+                "MI" => { value = Some(minute); number(minute, 2) }
+                "SS" => { value = Some(second); number(second, 2) }
+                "MS" => { value = Some(micros / 1000); number(micros / 1000, 3) }
+                "US" => { value = Some(micros); number(micros, 6) }
+                "SSSS" | "SSSSS" => { value = Some(in_day / 1_000_000); (in_day / 1_000_000).to_string() }
+                "AM" | "PM" => { value = None; meridiem(false) }
+                "A.M." | "P.M." => { value = None; meridiem(true) }
+                "Y,YYY" => { value = None; format!("{},{:03}", year / 1000, year % 1000) }
+                "YYYY" => { value = Some(year); number(year, 4) }
+                "YYY" => { value = Some(year % 1000); number(year % 1000, 3) }
+                "YY" => { value = Some(year % 100); number(year % 100, 2) }
+                "Y" => { value = Some(year % 10); (year % 10).to_string() }
+                "IYYY" => { value = Some(iso_year); number(iso_year, 4) }
+                "IYY" => { value = Some(iso_year % 1000); number(iso_year % 1000, 3) }
+                "IY" => { value = Some(iso_year % 100); number(iso_year % 100, 2) }
+                "I" => { value = Some(iso_year % 10); (iso_year % 10).to_string() }
+                "MONTH" => { value = None; padded_name(styled(MONTHS[month as usize - 1])) }
+                "MON" => { value = None; styled(&MONTHS[month as usize - 1][..3]) }
+                "MM" => { value = Some(i64::from(month)); number(i64::from(month), 2) }
+                "DAY" => { value = None; padded_name(styled(DAYS[weekday as usize])) }
+                "DY" => { value = None; styled(&DAYS[weekday as usize][..3]) }
+                "DDD" => { value = Some(day_of_year); number(day_of_year, 3) }
+                "IDDD" => {
+                    let n = days - iso_week_one_monday(iso_year) + 1;
+                    value = Some(n);
+                    number(n, 3)
+                }
+                "DD" => { value = Some(i64::from(day)); number(i64::from(day), 2) }
+                "D" => { value = Some(weekday + 1); (weekday + 1).to_string() }
+                "ID" => { let n = (weekday + 6) % 7 + 1; value = Some(n); n.to_string() }
+                "W" => { let n = (i64::from(day) - 1) / 7 + 1; value = Some(n); n.to_string() }
+                "WW" => { let n = (day_of_year - 1) / 7 + 1; value = Some(n); number(n, 2) }
+                "IW" => { value = Some(iso_week); number(iso_week, 2) }
+                "Q" => { let n = (i64::from(month) - 1) / 3 + 1; value = Some(n); n.to_string() }
+                "CC" => { let n = if year > 0 { (year + 99) / 100 } else { year / 100 - 1 }; value = Some(n); number(n, 2) }
+                "J" => { let n = days + 2_440_588; value = Some(n); n.to_string() }
+                "TZ" | "OF" | "TZH" | "TZM" => {
+                    value = None;
+                    match offset_secs {
+                        None => String::new(),
+                        Some(offset) => {
+                            let sign = if offset < 0 { '-' } else { '+' };
+                            let (h, m) = (offset.abs() / 3600, offset.abs() / 60 % 60);
+                            match token.to_ascii_uppercase().as_str() {
+                                // The zone's abbreviation where it has one (`CEST`); UTC's is named.
+                                "TZ" if abbreviation.is_some() || offset == 0 => {
+                                    let name = abbreviation.unwrap_or("UTC");
+                                    if upper { name.to_string() } else { name.to_ascii_lowercase() }
+                                }
+                                "TZH" => format!("{sign}{h:02}"),
+                                "TZM" => format!("{m:02}"),
+                                _ if m == 0 => format!("{sign}{h:02}"),
+                                _ => format!("{sign}{h:02}:{m:02}"),
+                            }
+                        }
+                    }
+                }
+                _ => { value = None; written.to_string() }
+            };
+        Ok::<_, std::convert::Infallible>((text, value))
+    });
+    match formatted {
+        Ok(text) => text,
+        Err(never) => match never {},
+    }
+}
+
+/// PostgreSQL's `to_char` for an interval: its fields as PostgreSQL splits one (years and
+/// months of its months, its days, hours that may pass 24, minutes, seconds and microseconds
+/// of its time, which keep their sign), `DDD` its span in 30-day months, AM/PM its hour's.
+/// Month and day names, `D`, `ID` and zones are refused with 22007, as in PostgreSQL.
+///
+/// # Errors
+/// As said; fields PostgreSQL reads the interval as a date for (ISO weeks and years, `J`,
+/// `W`, `RM`) with 0A000.
+pub fn to_char_interval(months: i32, days: i32, micros: i64, pattern: &str) -> crate::error::Result<String> {
+    use crate::error::EngineError;
+    let (year, month, day) = (i64::from(months / 12), i64::from(months % 12), i64::from(days));
+    let (hour, minute, second, fraction) = (micros / 3_600_000_000, micros / 60_000_000 % 60, micros / 1_000_000 % 60, micros % 1_000_000);
+    let tokens = [
+        "A.M.", "P.M.", "HH24", "HH12", "IYYY", "IDDD", "Y,YYY", "YYYY", "SSSSS", "SSSS", "MONTH", "IYY", "DDD", "YYY", "MON", "DAY", "TZH", "TZM",
+        "HH", "MI", "SS", "MS", "US", "AM", "PM", "YY", "IY", "MM", "RM", "DY", "DD", "ID", "WW", "IW", "CC", "TZ", "OF", "Y", "D", "W", "Q", "J", "I",
+    ];
+    format_pattern(pattern, &tokens, |token, written, fill_mode| {
+        let number = |n: i64, width: usize| Ok((if fill_mode { n.to_string() } else { format!("{n:0width$}") }, Some(n)));
+        // A negative clock field keeps two digits after its sign (`-04`).
+        let clock = |n: i64| number(n, if n < 0 { 3 } else { 2 });
+        match token {
+            "HH24" => clock(hour),
+            "HH" | "HH12" => clock(if hour % 12 == 0 { 12 } else { hour % 12 }),
+            "MI" => clock(minute),
+            "SS" => clock(second),
+            "AM" | "PM" | "A.M." | "P.M." => {
+                let afternoon = hour % 24 >= 12;
+                let text = match (afternoon, token.contains('.')) {
+                    (false, false) => "AM",
+                    (true, false) => "PM",
+                    (false, true) => "A.M.",
+                    (true, true) => "P.M.",
+                };
+                let upper = written.chars().all(|c| !c.is_ascii_lowercase());
+                Ok((if upper { text.to_string() } else { text.to_ascii_lowercase() }, None))
+            }
+            "MS" => number(fraction / 1000, 3),
+            "US" => number(fraction, 6),
+            "SSSS" | "SSSSS" => number(hour * 3600 + minute * 60 + second, 0),
+            "Y,YYY" => Ok((format!("{},{:03}", year / 1000, year % 1000), None)),
+            "YYYY" => number(year, 4),
+            "YYY" => number(year % 1000, 3),
+            "YY" => number(year % 100, 2),
+            "Y" => number(year % 10, 1),
+            "MM" => number(month, 2),
+            "DD" => number(day, 2),
+            "DDD" => number((year * 12 + month) * 30 + day, 3),
+            "WW" => number(((year * 12 + month) * 30 + day - 1) / 7 + 1, 2),
+            "Q" if month == 0 => Ok((String::new(), None)),
+            "Q" => number((month - 1) / 3 + 1, 1),
+            "CC" => number(year / 100, 2),
+            "MONTH" | "MON" | "DAY" | "DY" | "D" | "ID" | "TZ" | "TZH" | "TZM" | "OF" => Err(EngineError::IntervalFormatField),
+            other => Err(EngineError::unsupported(format!("to_char of an interval with the field {other}"))),
+        }
+    })
+}
+
+/// PostgreSQL's reading of a `to_char` pattern, for dates and times and for intervals:
+/// `"quoted text"` is copied, `FM` starts a field without padding, each of `tokens` (matched
+/// without regard to case, the longest first in the list) is a field whose text `field` gives
+/// (from its upper-case name, the pattern's own spelling of it, and whether FM came before),
+/// with its number for a `TH`/`th` suffix after it; anything else is copied.
+fn format_pattern<E>(pattern: &str, tokens: &[&str], mut field: impl FnMut(&str, &str, bool) -> Result<(String, Option<i64>), E>) -> Result<String, E> {
+    let starts_with = |rest: &str, prefix: &str| rest.get(..prefix.len()).is_some_and(|head| head.eq_ignore_ascii_case(prefix));
     let mut out = String::new();
     let mut rest = pattern;
     let mut fill_mode = false;
@@ -226,107 +384,22 @@ pub fn to_char_datetime(local: i64, offset_secs: Option<i64>, abbreviation: Opti
             rest = body.get(end + 1..).unwrap_or("");
             continue;
         }
-        if rest.len() >= 2 && rest[..2].eq_ignore_ascii_case("FM") {
+        if starts_with(rest, "FM") {
             fill_mode = true;
             rest = &rest[2..];
             continue;
         }
-        let Some(token) = tokens.iter().find(|t| rest.len() >= t.len() && rest[..t.len()].eq_ignore_ascii_case(t)) else {
+        let Some(token) = tokens.iter().find(|t| starts_with(rest, t)) else {
             out.push(c);
             rest = &rest[c.len_utf8()..];
             continue;
         };
         let written = &rest[..token.len()];
         rest = &rest[token.len()..];
-        // Names take the case the pattern is written in: MONTH, Month, month.
-        let styled = |name: &str| {
-            if written.chars().all(|c| !c.is_ascii_lowercase()) {
-                name.to_ascii_uppercase()
-            } else if written.chars().next().is_some_and(|c| c.is_ascii_uppercase()) {
-                name.to_string()
-            } else {
-                name.to_ascii_lowercase()
-            }
-        };
-        let padded_name = |name: String| if fill_mode { name } else { format!("{name:<9}") };
-        let number = |n: i64, width: usize| if fill_mode { n.to_string() } else { format!("{n:0width$}") };
-        let upper = written.chars().all(|c| !c.is_ascii_lowercase());
-        let meridiem = |dots: bool| {
-            let text = match (hour >= 12, dots) {
-                (false, false) => "AM",
-                (true, false) => "PM",
-                (false, true) => "A.M.",
-                (true, true) => "P.M.",
-            };
-            if upper { text.to_string() } else { text.to_ascii_lowercase() }
-        };
-        let value: Option<i64>;
-        let text = match token.to_ascii_uppercase().as_str() {
-            "HH24" => { value = Some(hour); number(hour, 2) }
-            "HH12" | "HH" => { let h = (hour + 11) % 12 + 1; value = Some(h); number(h, 2) }
-            "MI" => { value = Some(minute); number(minute, 2) }
-            "SS" => { value = Some(second); number(second, 2) }
-            "MS" => { value = Some(micros / 1000); number(micros / 1000, 3) }
-            "US" => { value = Some(micros); number(micros, 6) }
-            "SSSS" | "SSSSS" => { value = Some(in_day / 1_000_000); (in_day / 1_000_000).to_string() }
-            "AM" | "PM" => { value = None; meridiem(false) }
-            "A.M." | "P.M." => { value = None; meridiem(true) }
-            "Y,YYY" => { value = None; format!("{},{:03}", year / 1000, year % 1000) }
-            "YYYY" => { value = Some(year); number(year, 4) }
-            "YYY" => { value = Some(year % 1000); number(year % 1000, 3) }
-            "YY" => { value = Some(year % 100); number(year % 100, 2) }
-            "Y" => { value = Some(year % 10); (year % 10).to_string() }
-            "IYYY" => { value = Some(iso_year); number(iso_year, 4) }
-            "IYY" => { value = Some(iso_year % 1000); number(iso_year % 1000, 3) }
-            "IY" => { value = Some(iso_year % 100); number(iso_year % 100, 2) }
-            "I" => { value = Some(iso_year % 10); (iso_year % 10).to_string() }
-            "MONTH" => { value = None; padded_name(styled(MONTHS[month as usize - 1])) }
-            "MON" => { value = None; styled(&MONTHS[month as usize - 1][..3]) }
-            "MM" => { value = Some(i64::from(month)); number(i64::from(month), 2) }
-            "DAY" => { value = None; padded_name(styled(DAYS[weekday as usize])) }
-            "DY" => { value = None; styled(&DAYS[weekday as usize][..3]) }
-            "DDD" => { value = Some(day_of_year); number(day_of_year, 3) }
-            "IDDD" => {
-                let n = days - iso_week_one_monday(iso_year) + 1;
-                value = Some(n);
-                number(n, 3)
-            }
-            "DD" => { value = Some(i64::from(day)); number(i64::from(day), 2) }
-            "D" => { value = Some(weekday + 1); (weekday + 1).to_string() }
-            "ID" => { let n = (weekday + 6) % 7 + 1; value = Some(n); n.to_string() }
-            "W" => { let n = (i64::from(day) - 1) / 7 + 1; value = Some(n); n.to_string() }
-            "WW" => { let n = (day_of_year - 1) / 7 + 1; value = Some(n); number(n, 2) }
-            "IW" => { value = Some(iso_week); number(iso_week, 2) }
-            "Q" => { let n = (i64::from(month) - 1) / 3 + 1; value = Some(n); n.to_string() }
-            "CC" => { let n = if year > 0 { (year + 99) / 100 } else { year / 100 - 1 }; value = Some(n); number(n, 2) }
-            "J" => { let n = days + 2_440_588; value = Some(n); n.to_string() }
-            "TZ" | "OF" | "TZH" | "TZM" => {
-                value = None;
-                match offset_secs {
-                    None => String::new(),
-                    Some(offset) => {
-                        let sign = if offset < 0 { '-' } else { '+' };
-                        let (h, m) = (offset.abs() / 3600, offset.abs() / 60 % 60);
-                        match token.to_ascii_uppercase().as_str() {
-                            // The zone's abbreviation where it has one (`CEST`); UTC's is named.
-                            "TZ" if abbreviation.is_some() || offset == 0 => {
-                                let name = abbreviation.unwrap_or("UTC");
-                                if upper { name.to_string() } else { name.to_ascii_lowercase() }
-                            }
-                            "TZH" => format!("{sign}{h:02}"),
-                            "TZM" => format!("{m:02}"),
-                            _ if m == 0 => format!("{sign}{h:02}"),
-                            _ => format!("{sign}{h:02}:{m:02}"),
-                        }
-                    }
-                }
-            }
-            _ => { value = None; written.to_string() }
-        };
+        let (text, value) = field(&token.to_ascii_uppercase(), written, fill_mode)?;
         out.push_str(&text);
         if let Some(n) = value
-            && rest.len() >= 2
-            && rest[..2].eq_ignore_ascii_case("TH")
+            && starts_with(rest, "TH")
         {
             let suffix = match (n % 100, n % 10) {
                 (11..=13, _) => "th",
@@ -340,7 +413,7 @@ pub fn to_char_datetime(local: i64, offset_secs: Option<i64>, abbreviation: Opti
         }
         fill_mode = false;
     }
-    out
+    Ok(out)
 }
 
 /// The day (since the epoch) of the Monday that starts ISO week 1 of `iso_year`.
@@ -1350,6 +1423,25 @@ const MIN_TIMESTAMP: i64 = -211_813_488_000_000_000;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// PostgreSQL 15's answers for `to_char(interval, ...)`.
+    #[test]
+    fn intervals_format_their_fields() {
+        let hours = |h: i64| h * 3_600_000_000;
+        assert_eq!(to_char_interval(0, 1, hours(2) + 3 * 60_000_000 + 4_000_000, "HH24:MI:SS").unwrap(), "02:03:04");
+        assert_eq!(to_char_interval(0, 1, hours(2), "DD \"days\" HH24 \"h\"").unwrap(), "01 days 02 h");
+        assert_eq!(to_char_interval(-3, 0, hours(4), "HH24:MI:SS").unwrap(), "04:00:00");
+        assert_eq!(to_char_interval(0, 0, hours(30) + 1_500_000, "HH24 HH12 SS.MS FMSSSS").unwrap(), "30 06 01.500 108001");
+        assert_eq!(to_char_interval(14, 3, 0, "YYYY-MM-DD DDD").unwrap(), "0001-02-03 423");
+        assert_eq!(to_char_interval(0, 0, hours(13), "HH am A.M.").unwrap(), "01 pm P.M.");
+        assert_eq!(to_char_interval(0, 0, -(hours(1) + 2 * 60_000_000 + 3_500_000), "HH24:MI:SS.MS HH12 FMHH24 SSSS").unwrap(), "-01:-02:-03.-500 -01 -1 -3723");
+        assert_eq!(to_char_interval(0, 3, 0, "Q|MM|HH12").unwrap(), "|00|12");
+        assert_eq!(to_char_interval(0, 0, 0, "Mon").unwrap_err().sqlstate(), "22007");
+        assert_eq!(to_char_interval(0, 0, 0, "TZ").unwrap_err().sqlstate(), "22007");
+        assert_eq!(to_char_interval(0, 0, 0, "IYYY").unwrap_err().sqlstate(), "0A000");
+        // A pattern's multi-byte characters are copied, not cut.
+        assert_eq!(to_char_interval(0, 0, hours(1), "Hé HH").unwrap(), "Hé 01");
+    }
 
     #[test]
     fn unconstrained_numeric_text_is_plain_and_shortest() {

@@ -2127,6 +2127,7 @@ impl ScalarUDFImpl for ToChar {
             DataType::Date32 => None,
             DataType::Timestamp(_, zone) => Some(zone.is_some()),
             number if number.is_numeric() => return number_to_char(&args),
+            DataType::Interval(_) => return interval_to_char(value, pattern, rows),
             other => {
                 return Err(DataFusionError::NotImplemented(format!("to_char of {other} (rhei formats numbers, dates, times and timestamps)")));
             }
@@ -2156,6 +2157,24 @@ impl ScalarUDFImpl for ToChar {
             .collect();
         Ok(ColumnarValue::Array(Arc::new(out) as ArrayRef))
     }
+}
+
+/// `to_char(interval, pattern)` (see `value::to_char_interval`).
+fn interval_to_char(value: &ColumnarValue, pattern: &ColumnarValue, rows: usize) -> Result<ColumnarValue> {
+    use arrow::datatypes::{IntervalMonthDayNanoType, IntervalUnit};
+    let intervals = arrow::compute::cast(&value.to_array(rows)?, &DataType::Interval(IntervalUnit::MonthDayNano))?;
+    let intervals = intervals.as_primitive::<IntervalMonthDayNanoType>();
+    let patterns = texts(pattern, rows)?;
+    let out: arrow::array::StringArray = (0..rows)
+        .map(|i| {
+            if intervals.is_null(i) || patterns.is_null(i) {
+                return Ok(None);
+            }
+            let interval = intervals.value(i);
+            crate::value::to_char_interval(interval.months, interval.days, interval.nanoseconds / 1000, patterns.value(i)).map(Some).map_err(external)
+        })
+        .collect::<Result<_>>()?;
+    Ok(ColumnarValue::Array(Arc::new(out)))
 }
 
 /// `date_bin(stride, source, origin)`: DataFusion's, after PostgreSQL's checks of the stride,

@@ -157,6 +157,11 @@ pub fn register(conn: &Connection, pure: FunctionFlags) -> rusqlite::Result<()> 
             }
         })?;
     }
+    conn.create_scalar_function("rhei_interval_to_char", 2, pure, |ctx| {
+        let (Some(interval), Some(pattern)) = (interval_arg(ctx, 0)?, text_of(ctx.get_raw(1))) else { return Ok(Value::Null) };
+        let (months, days, micros) = interval.fields().ok_or_else(|| fail(EngineError::IntervalOutOfRange))?;
+        crate::value::to_char_interval(months, days, micros, &pattern).map(Value::Text).map_err(fail)
+    })?;
     conn.create_scalar_function("rhei_interval_part", 2, pure, |ctx| {
         let Some(field) = text_of(ctx.get_raw(0)) else { return Ok(Value::Null) };
         let Some(interval) = interval_arg(ctx, 1)? else { return Ok(Value::Null) };

@@ -298,6 +298,15 @@ impl IntervalRewrite<'_, '_> {
             Expr::Extract { field, expr: inner, .. } if typing.is_interval(inner) => {
                 call("rhei_interval_part", vec![string(&field_name(field)), self.text(take(inner))?])
             }
+            // to_char of an interval formats its fields (see `value::to_char_interval`).
+            Expr::Function(f)
+                if f.name.to_string().eq_ignore_ascii_case("to_char")
+                    && matches!(crate::translate::positional_args(f).as_slice(), [value, _] if typing.is_interval(value)) =>
+            {
+                let mut args = crate::translate::positional_args_mut(f);
+                let [value, pattern] = args.as_mut_slice() else { return Ok(()) };
+                call("rhei_interval_to_char", vec![self.text(take(value))?, take(pattern)])
+            }
             Expr::BinaryOp { left, op: op @ (BinaryOperator::Plus | BinaryOperator::Minus), right }
                 if typing.timestamp(left).is_some() && typing.is_interval(right)
                     || *op == BinaryOperator::Plus && typing.is_interval(left) && typing.timestamp(right).is_some() =>

@@ -1709,6 +1709,9 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     // A target row two source rows of a MERGE act on (translate::merge::check_sql).
     conn.create_scalar_function("rhei_merge_target_once", 1, pure, |_| -> rusqlite::Result<Value> { Err(fail(EngineError::MergeAffectsRowTwice)) })?;
     conn.create_scalar_function("date_part", 2, pure, |ctx| date_part(ctx.get_raw(0), ctx.get_raw(1)))?;
+    // extract() (see `translate`): date_part's fields; the third argument, its numeric's
+    // places, is for the translation to read.
+    conn.create_scalar_function("rhei_extract", 3, pure, |ctx| date_part(ctx.get_raw(0), ctx.get_raw(1)))?;
     conn.create_scalar_function("strpos", 2, pure, |ctx| strpos(ctx.get_raw(0), ctx.get_raw(1)))?;
     // `x [NOT] [I]LIKE ANY (array)`, the array as rhei_array_json gives it (crate::like).
     conn.create_scalar_function("rhei_like_any", 3, pure, |ctx| {

@@ -3048,6 +3048,18 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
         }
         // An array cast is read where the array is used (`= ANY ($1::int[])`).
         Expr::Cast { data_type: SqlType::Array(_), .. } => None,
+        // extract() is numeric, with as many places as its field has: as text `2024`, and
+        // `1714557600.500000` for an epoch (SQLite's double wrote `2024.0`, `1714557600.5`).
+        Expr::Cast { expr: inner, data_type: SqlType::Text | SqlType::Varchar(None) | SqlType::CharacterVarying(None) | SqlType::String(None), .. }
+            if let Expr::Function(f) = unnested(inner)
+                && f.name.to_string() == "rhei_extract" =>
+        {
+            let places = match unnested(inner) {
+                Expr::Function(f) => positional_args(f).get(2).map_or_else(null, |places| (*places).clone()),
+                _ => null(),
+            };
+            Some(call("rhei_numeric", vec![std::mem::replace(inner.as_mut(), null()), null(), places]))
+        }
         Expr::Cast { expr: inner, data_type, .. } => {
             let literal = numeric_literal(inner);
             let source = scope
@@ -3156,7 +3168,12 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
         Expr::Extract { field, expr: inner, .. } => {
             let source = temporal_type(inner, scope);
             let inner = std::mem::replace(inner.as_mut(), null());
-            Some(call("date_part", vec![string(&field_name(field)), wall_clock(as_micros(inner, source), source, opts)]))
+            // `rhei_extract` is SQLite's date_part under a name of its own, with the places of
+            // extract's numeric as a third argument, so a cast of it to text (below) can write
+            // them.
+            let name = field_name(field);
+            let places = extract_scale(&name, source == Some(PgType::Date)).map_or_else(null, number);
+            Some(call("rhei_extract", vec![string(&name), wall_clock(as_micros(inner, source), source, opts), places]))
         }
         Expr::Position { expr: needle, r#in } => {
             let needle = std::mem::replace(needle.as_mut(), null());

@@ -87,14 +87,11 @@ impl TableAs {
         if self.column_names.len() > schema.fields().len() {
             return Err(EngineError::TooManyColumnNames);
         }
-        let mut names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-        for (i, name) in self.column_names.iter().enumerate() {
-            names[i] = name;
-        }
+        let names = self.names(schema);
         let mut columns = Vec::with_capacity(names.len());
         for (i, (name, field)) in names.iter().zip(schema.fields()).enumerate() {
             if names[..i].contains(name) {
-                return Err(EngineError::ColumnSpecifiedTwice { column: (*name).to_string() });
+                return Err(EngineError::ColumnSpecifiedTwice { column: name.clone() });
             }
             columns.push(format!("{} {}", quote_ident(name), column_type(field)?.pg_name()));
         }

@@ -104,6 +104,34 @@ fn text_at(array: &StringArray, i: usize) -> Option<&str> {
     (!array.is_null(i)).then(|| array.value(i))
 }
 
+/// `f(bytes, name)` of each row's bytea and text (`encode`, `convert_from`); NULL where either is.
+fn bytes_to_text(args: &ScalarFunctionArgs, f: fn(&[u8], &str) -> crate::error::Result<String>) -> Result<ArrayRef> {
+    let rows = args.number_rows;
+    let (bytes, names) = (Bytes::of(&args.args[0], rows)?, texts(&args.args[1], rows)?);
+    let mut out = StringBuilder::with_capacity(rows, 0);
+    for i in 0..rows {
+        match (bytes.at(i)?, text_at(&names, i)) {
+            (Some(b), Some(name)) => out.append_value(f(&b, name).map_err(external)?),
+            _ => out.append_null(),
+        }
+    }
+    Ok(Arc::new(out.finish()))
+}
+
+/// `f(text, name)` of each row's two texts (`decode`, `convert_to`); NULL where either is.
+fn text_to_bytes(args: &ScalarFunctionArgs, f: fn(&str, &str) -> crate::error::Result<Vec<u8>>) -> Result<ArrayRef> {
+    let rows = args.number_rows;
+    let (text, names) = (texts(&args.args[0], rows)?, texts(&args.args[1], rows)?);
+    let mut out = BinaryBuilder::with_capacity(rows, 0);
+    for i in 0..rows {
+        match (text_at(&text, i), text_at(&names, i)) {
+            (Some(t), Some(name)) => out.append_value(f(t, name).map_err(external)?),
+            _ => out.append_null(),
+        }
+    }
+    Ok(Arc::new(out.finish()))
+}
+
 impl ScalarUDFImpl for ByteaFunction {
     fn as_any(&self) -> &dyn Any {
         self
@@ -147,50 +175,10 @@ impl ScalarUDFImpl for ByteaFunction {
                     Arc::new(out.finish())
                 }
             }
-            ByteaOp::Encode => {
-                let (bytes, formats) = (Bytes::of(&args.args[0], rows)?, texts(&args.args[1], rows)?);
-                let mut out = StringBuilder::with_capacity(rows, 0);
-                for i in 0..rows {
-                    match (bytes.at(i)?, text_at(&formats, i)) {
-                        (Some(b), Some(format)) => out.append_value(crate::bytea::encode(&b, format).map_err(external)?),
-                        _ => out.append_null(),
-                    }
-                }
-                Arc::new(out.finish())
-            }
-            ByteaOp::Decode => {
-                let (text, formats) = (texts(&args.args[0], rows)?, texts(&args.args[1], rows)?);
-                let mut out = BinaryBuilder::with_capacity(rows, 0);
-                for i in 0..rows {
-                    match (text_at(&text, i), text_at(&formats, i)) {
-                        (Some(t), Some(format)) => out.append_value(crate::bytea::decode(t, format).map_err(external)?),
-                        _ => out.append_null(),
-                    }
-                }
-                Arc::new(out.finish())
-            }
-            ByteaOp::ConvertTo => {
-                let (text, encodings) = (texts(&args.args[0], rows)?, texts(&args.args[1], rows)?);
-                let mut out = BinaryBuilder::with_capacity(rows, 0);
-                for i in 0..rows {
-                    match (text_at(&text, i), text_at(&encodings, i)) {
-                        (Some(t), Some(encoding)) => out.append_value(crate::bytea::convert_to(t, encoding).map_err(external)?),
-                        _ => out.append_null(),
-                    }
-                }
-                Arc::new(out.finish())
-            }
-            ByteaOp::ConvertFrom => {
-                let (bytes, encodings) = (Bytes::of(&args.args[0], rows)?, texts(&args.args[1], rows)?);
-                let mut out = StringBuilder::with_capacity(rows, 0);
-                for i in 0..rows {
-                    match (bytes.at(i)?, text_at(&encodings, i)) {
-                        (Some(b), Some(encoding)) => out.append_value(crate::bytea::convert_from(&b, encoding).map_err(external)?),
-                        _ => out.append_null(),
-                    }
-                }
-                Arc::new(out.finish())
-            }
+            ByteaOp::Encode => bytes_to_text(&args, crate::bytea::encode)?,
+            ByteaOp::ConvertFrom => bytes_to_text(&args, crate::bytea::convert_from)?,
+            ByteaOp::Decode => text_to_bytes(&args, crate::bytea::decode)?,
+            ByteaOp::ConvertTo => text_to_bytes(&args, crate::bytea::convert_to)?,
             ByteaOp::Substring => {
                 let bytes = Bytes::of(&args.args[0], rows)?;
                 let starts = integers(&args.args[1], rows)?;

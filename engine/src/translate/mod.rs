@@ -1414,6 +1414,15 @@ fn as_output_text(value: &mut Expr, scope: &Scope<'_>, bytea: bool) {
     }
 }
 
+/// The places of extract's numeric where `expr` is a translated extract() (`rhei_extract`'s
+/// third argument: a number, or NULL for an unconstrained one).
+fn extract_places(expr: &Expr) -> Option<Expr> {
+    match unnested(expr) {
+        Expr::Function(f) if f.name.to_string() == "rhei_extract" => Some(positional_args(f).get(2).map_or_else(null, |places| (*places).clone())),
+        _ => None,
+    }
+}
+
 /// `expr` without the parentheses around it.
 pub(crate) fn unnested(expr: &Expr) -> &Expr {
     match expr {
@@ -3051,13 +3060,8 @@ fn rewrite_expr(expr: &mut Expr, scope: &Scope<'_>, opts: TranslateOptions) -> R
         // extract() is numeric, with as many places as its field has: as text `2024`, and
         // `1714557600.500000` for an epoch (SQLite's double wrote `2024.0`, `1714557600.5`).
         Expr::Cast { expr: inner, data_type: SqlType::Text | SqlType::Varchar(None) | SqlType::CharacterVarying(None) | SqlType::String(None), .. }
-            if let Expr::Function(f) = unnested(inner)
-                && f.name.to_string() == "rhei_extract" =>
+            if let Some(places) = extract_places(inner) =>
         {
-            let places = match unnested(inner) {
-                Expr::Function(f) => positional_args(f).get(2).map_or_else(null, |places| (*places).clone()),
-                _ => null(),
-            };
             Some(call("rhei_numeric", vec![std::mem::replace(inner.as_mut(), null()), null(), places]))
         }
         Expr::Cast { expr: inner, data_type, .. } => {
